@@ -1,0 +1,49 @@
+#!/bin/sh
+# build.sh - build every guest kernel (Multiboot v1 ELF, linked at 1 MiB) from source.
+#
+#   sh guests/build.sh [OUTDIR]      (default OUTDIR: the guests/ directory itself)
+#
+# Each guest is <name>: its own sources plus the shared library in lib/. The build is
+# reproducible byte for byte: sources are compiled from the guests/ directory with relative
+# paths in a fixed order, no build id, no timestamps, and the linker script drops .comment.
+# guests/check-reproducible.sh rebuilds into a temporary directory and compares.
+set -eu
+
+GUESTS=$(cd "$(dirname "$0")" && pwd)
+OUT=${1:-$GUESTS}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+cd "$GUESTS"
+export LC_ALL=C
+unset SOURCE_DATE_EPOCH || true
+
+CC=${CC:-gcc}
+CFLAGS="-m32 -ffreestanding -nostdlib -fno-pie -mgeneral-regs-only -O2 -fno-stack-protector \
+-fno-asynchronous-unwind-tables -Wall -Wextra -Ilib"
+LDFLAGS="-m32 -nostdlib -no-pie -static -Wl,--build-id=none -Wl,-T,lib/link.ld -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments"
+
+OBJ=$(mktemp -d "${TMPDIR:-/tmp}/guests-obj.XXXXXX")
+trap 'rm -rf "$OBJ"' EXIT INT TERM
+
+LIB="lib/multiboot.S lib/serial.c lib/print.c lib/cmdline.c lib/string.c"
+
+# build NAME SOURCE... : compile and link SOURCE... plus the library into $OUT/NAME.elf
+build() {
+    name=$1
+    shift
+    objs=
+    for src in $LIB "$@"; do
+        obj="$OBJ/$name/$(echo "$src" | tr '/' '_').o"
+        mkdir -p "$OBJ/$name"
+        $CC $CFLAGS -c "$src" -o "$obj"
+        objs="$objs $obj"
+    done
+    # shellcheck disable=SC2086
+    $CC $LDFLAGS -o "$OUT/$name.elf" $objs
+    echo "built $OUT/$name.elf"
+}
+
+build hello hello/hello.c
+build cputest $(ls cputest/*.c cputest/*.S | sort)
+build regloop bench/regloop.S
+build compute bench/compute.c

@@ -1,0 +1,23 @@
+#!/bin/sh
+# qemu-run.sh - run a guest kernel under QEMU the one way the project compares against.
+#
+#   sh guests/qemu-run.sh GUEST.elf [CMDLINE]
+#
+# The guest's COM1 output goes to stdout. The exit status is QEMU's: a guest that writes code C
+# to the isa-debug-exit port makes QEMU exit with (C << 1) | 1, so a guest exiting with 0 gives
+# 1. A guest that hangs is killed after QEMU_TIMEOUT seconds (default 120; status 124).
+# Note that QEMU passes "<file name of the kernel> <CMDLINE>" as the Multiboot command line.
+set -eu
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+    echo "usage: $0 GUEST.elf [CMDLINE]" >&2
+    exit 2
+fi
+if [ ! -f "$1" ]; then
+    echo "$0: no such guest: $1" >&2
+    exit 2
+fi
+if [ $# -eq 2 ]; then
+    set -- "$1" -append "$2"
+fi
+exec timeout "${QEMU_TIMEOUT:-120}" qemu-system-i386 -kernel "$@" -m 32 -display none \
+    -serial stdio -monitor none -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04
