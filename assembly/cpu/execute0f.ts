@@ -1,0 +1,268 @@
+// The two-byte opcode map (0F xx): system instructions, Jcc rel32, SETcc, CMOVcc, bit
+// instructions, MOVZX/MOVSX, SHLD/SHRD, CMPXCHG/XADD, BSWAP. x87/MMX/SSE opcodes and anything
+// the CPU does not implement raise #UD, as a processor without those units does.
+import {
+  eip, o32, pending, cpl, r32, w32, segSel, segBase, raise, EAX, ECX, EDX, EBX, ZF, EXC_UD,
+} from "./state";
+import { SR_FS, SR_GS, SR_SS, SR_LDTR, SR_TR } from "../vmcs-layout";
+import { fetch8, fetch16, fetch32 } from "./fetch";
+import {
+  decodeModrm, modReg, modRm, modIsReg, eaOff, eaSeg, readReg, writeReg, readRm, writeRm,
+  readRmForWrite, writeRmAfterRead,
+} from "./modrm";
+import { condition, setFlagsEager, getZF } from "./flags";
+import { alu, ALU_ADD, ALU_CMP, signExtend } from "./alu";
+import { doubleShift } from "./shift";
+import { imulTruncated } from "./muldiv";
+import { bitTest, bitScan, byteSwap } from "./bits";
+import { pushV, peek, addSp } from "./stack";
+import { readSeg, writeSeg, segAddr } from "./segment";
+import { linRead32, linWrite32 } from "./memory";
+import {
+  movToCr, movFromCr, movToDr, movFromDr, clts, lmsw, readCr0ForGuest, loadDescriptorTable,
+  tableBase, tableLimit, cpuid, vmcall, rdmsr, wrmsr, rdtsc, invlpg, requireCpl0,
+} from "./system";
+import { loadSegment, lldt, ltr, lar, lsl, verr, verw } from "./protected";
+import { loadFarPointer } from "./execute";
+
+@inline function osize(): u32 { return o32 ? 4 : 2; }
+
+function popSegment(sreg: u32): void {
+  const s = peek(0, osize());
+  if (pending) return;
+  loadSegment(sreg, s & 0xffff);
+  if (!pending) addSp(osize());
+}
+
+// 0F 00: SLDT STR LLDT LTR VERR VERW
+function group6(): void {
+  decodeModrm();
+  if (pending) return;
+  switch (modReg) {
+    case 0: case 1: {
+      const sel = segSel(modReg == 0 ? SR_LDTR : SR_TR);
+      if (modIsReg) writeReg(modRm, osize(), sel); else writeRm(2, sel);
+      return;
+    }
+    case 2: case 3: {
+      if (!requireCpl0()) return;
+      const sel = readRm(2);
+      if (pending) return;
+      if (modReg == 2) lldt(sel); else ltr(sel);
+      return;
+    }
+    case 4: case 5: {
+      const sel = readRm(2);
+      if (pending) return;
+      if (modReg == 4) verr(sel); else verw(sel);
+      return;
+    }
+    default: raise(EXC_UD);
+  }
+}
+
+// 0F 01: SGDT SIDT LGDT LIDT SMSW LMSW INVLPG, and VMCALL (0F 01 C1)
+function group7(): void {
+  decodeModrm();
+  if (pending) return;
+  if (modIsReg) {
+    if (modReg == 0 && modRm == 1) { vmcall(); return; }
+    if (modReg == 4) { writeReg(modRm, osize(), readCr0ForGuest()); return; }
+    if (modReg == 6) { lmsw(readReg(modRm, 2)); return; }
+    raise(EXC_UD); // VMX instructions, MONITOR/MWAIT, XGETBV...: not offered to the guest
+    return;
+  }
+  switch (modReg) {
+    case 0: case 1: { // SGDT / SIDT
+      const idt = modReg == 1;
+      writeSeg(eaSeg, eaOff, 2, tableLimit(idt));
+      if (pending) return;
+      writeSeg(eaSeg, eaOff + 2, 4, o32 ? tableBase(idt) : tableBase(idt) & 0xffffff);
+      return;
+    }
+    case 2: case 3: { // LGDT / LIDT
+      if (!requireCpl0()) return;
+      const limit = readSeg(eaSeg, eaOff, 2);
+      if (pending) return;
+      const base = readSeg(eaSeg, eaOff + 2, 4);
+      if (pending) return;
+      loadDescriptorTable(modReg == 3, limit, o32 ? base : base & 0xffffff);
+      return;
+    }
+    case 4: writeRm(2, readCr0ForGuest()); return; // SMSW m16
+    case 6: { const v = readRm(2); if (!pending) lmsw(v); return; }
+    case 7: invlpg(segBase(eaSeg) + eaOff); return; // the linear address, no memory access
+    default: raise(EXC_UD);
+  }
+}
+
+
+function cmpxchg(bytes: u32): void {
+  decodeModrm();
+  if (pending) return;
+  const dst = readRmForWrite(bytes);
+  if (pending) return;
+  const acc = readReg(EAX, bytes);
+  alu(ALU_CMP, acc, dst, bytes);
+  if (getZF()) writeRmAfterRead(bytes, readReg(modReg, bytes));
+  else {
+    writeRmAfterRead(bytes, dst); // the destination is always written back
+    if (!pending) writeReg(EAX, bytes, dst);
+  }
+}
+
+function cmpxchg8b(): void {
+  decodeModrm();
+  if (pending) return;
+  if (modIsReg || modReg != 1) { raise(EXC_UD); return; }
+  const lin = segAddr(eaSeg, eaOff, 8, true);
+  if (pending) return;
+  const lo = linRead32(lin, cpl == 3);
+  if (pending) return;
+  const hi = linRead32(lin + 4, cpl == 3);
+  if (pending) return;
+  if (lo == r32(EAX) && hi == r32(EDX)) {
+    linWrite32(lin, r32(EBX), cpl == 3);
+    if (pending) return;
+    linWrite32(lin + 4, r32(ECX), cpl == 3);
+    if (pending) return;
+    setFlagsEager(ZF, ZF);
+  } else {
+    w32(EAX, lo);
+    w32(EDX, hi);
+    setFlagsEager(ZF, 0);
+  }
+}
+
+function xadd(bytes: u32): void {
+  decodeModrm();
+  if (pending) return;
+  const dst = readRmForWrite(bytes);
+  if (pending) return;
+  const src = readReg(modReg, bytes);
+  const sum = alu(ALU_ADD, dst, src, bytes);
+  writeRmAfterRead(bytes, sum);
+  if (!pending) writeReg(modReg, bytes, dst);
+}
+
+function shiftDouble(left: bool, countFromCl: bool): void {
+  decodeModrm();
+  if (pending) return;
+  const bytes = osize();
+  const count = (countFromCl ? readReg(ECX, 1) : fetch8()) & 31;
+  const dst = readRmForWrite(bytes);
+  if (pending || count == 0) return;
+  writeRmAfterRead(bytes, doubleShift(left, dst, readReg(modReg, bytes), count, bytes));
+}
+
+export function execute0f(op: u32): void {
+  switch (op) {
+    case 0x00: group6(); return;
+    case 0x01: group7(); return;
+    case 0x02: case 0x03: { // LAR / LSL
+      decodeModrm();
+      if (pending) return;
+      const sel = readRm(2);
+      if (pending) return;
+      const ok = op == 0x02 ? lar(sel) : lsl(sel);
+      if (getZF()) writeReg(modReg, osize(), ok);
+      return;
+    }
+    case 0x06: clts(); return;
+    case 0x08: case 0x09: requireCpl0(); return; // INVD / WBINVD: no caches to flush
+    case 0x0b: raise(EXC_UD); return; // UD2
+    case 0x0d: case 0x18: case 0x19: case 0x1a: case 0x1b: case 0x1c: case 0x1d: case 0x1e: case 0x1f:
+      decodeModrm(); // prefetch hints and multi-byte NOPs
+      return;
+    case 0x20: case 0x21: case 0x22: case 0x23: {
+      decodeModrm(); // always a register operand; mod is ignored
+      if (pending) return;
+      if (op == 0x20) movFromCr(modReg, modRm);
+      else if (op == 0x21) movFromDr(modReg, modRm);
+      else if (op == 0x22) movToCr(modReg, modRm);
+      else movToDr(modReg, modRm);
+      return;
+    }
+    case 0x30: wrmsr(); return;
+    case 0x31: rdtsc(); return;
+    case 0x32: rdmsr(); return;
+    case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
+    case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f: {
+      decodeModrm();
+      if (pending) return;
+      const bytes = osize();
+      const v = readRm(bytes); // the source is read whatever the condition
+      if (pending) return;
+      if (condition(op & 15)) writeReg(modReg, bytes, v);
+      return;
+    }
+    case 0x80: case 0x81: case 0x82: case 0x83: case 0x84: case 0x85: case 0x86: case 0x87:
+    case 0x88: case 0x89: case 0x8a: case 0x8b: case 0x8c: case 0x8d: case 0x8e: case 0x8f: {
+      const rel = o32 ? fetch32() : <u32>signExtend(fetch16(), 2);
+      if (condition(op & 15)) eip = o32 ? eip + rel : (eip + rel) & 0xffff;
+      return;
+    }
+    case 0x90: case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97:
+    case 0x98: case 0x99: case 0x9a: case 0x9b: case 0x9c: case 0x9d: case 0x9e: case 0x9f:
+      decodeModrm();
+      if (!pending) writeRm(1, condition(op & 15) ? 1 : 0);
+      return;
+    case 0xa0: pushV(segSel(SR_FS)); return;
+    case 0xa1: popSegment(SR_FS); return;
+    case 0xa2: cpuid(); return;
+    case 0xa3: decodeModrm(); if (!pending) bitTest(0, readReg(modReg, osize()), true, osize()); return;
+    case 0xa4: shiftDouble(true, false); return;
+    case 0xa5: shiftDouble(true, true); return;
+    case 0xa8: pushV(segSel(SR_GS)); return;
+    case 0xa9: popSegment(SR_GS); return;
+    case 0xab: decodeModrm(); if (!pending) bitTest(1, readReg(modReg, osize()), true, osize()); return;
+    case 0xac: shiftDouble(false, false); return;
+    case 0xad: shiftDouble(false, true); return;
+    case 0xaf: {
+      decodeModrm();
+      if (pending) return;
+      const bytes = osize();
+      const b = readRm(bytes);
+      if (!pending) writeReg(modReg, bytes, imulTruncated(readReg(modReg, bytes), b, bytes));
+      return;
+    }
+    case 0xb0: cmpxchg(1); return;
+    case 0xb1: cmpxchg(osize()); return;
+    case 0xb2: loadFarPointer(SR_SS); return;
+    case 0xb3: decodeModrm(); if (!pending) bitTest(2, readReg(modReg, osize()), true, osize()); return;
+    case 0xb4: loadFarPointer(SR_FS); return;
+    case 0xb5: loadFarPointer(SR_GS); return;
+    case 0xb6: case 0xb7: case 0xbe: case 0xbf: { // MOVZX / MOVSX
+      decodeModrm();
+      if (pending) return;
+      const srcBytes: u32 = (op & 1) ? 2 : 1;
+      const v = readRm(srcBytes);
+      if (pending) return;
+      writeReg(modReg, osize(), op >= 0xbe ? <u32>signExtend(v, srcBytes) : v);
+      return;
+    }
+    case 0xba: { // group 8: BT BTS BTR BTC r/m, imm8
+      decodeModrm();
+      if (pending) return;
+      if (modReg < 4) { raise(EXC_UD); return; }
+      bitTest(modReg - 4, fetch8(), false, osize());
+      return;
+    }
+    case 0xbb: decodeModrm(); if (!pending) bitTest(3, readReg(modReg, osize()), true, osize()); return;
+    case 0xbc: case 0xbd: {
+      decodeModrm();
+      if (pending) return;
+      const bytes = osize();
+      const v = readRm(bytes);
+      if (!pending) bitScan(op == 0xbd, v, modReg, bytes);
+      return;
+    }
+    case 0xc0: xadd(1); return;
+    case 0xc1: xadd(osize()); return;
+    case 0xc7: cmpxchg8b(); return;
+    case 0xc8: case 0xc9: case 0xca: case 0xcb: case 0xcc: case 0xcd: case 0xce: case 0xcf:
+      byteSwap(op & 7); return;
+    default: raise(EXC_UD); return;
+  }
+}
+

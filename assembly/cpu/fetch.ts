@@ -1,0 +1,72 @@
+// Instruction fetch through a window: a range of EIP values whose bytes sit contiguously in host
+// memory (the rest of RAM below the CS limit with paging off, the current page with paging on).
+// The common fetch is then one compare and one load; leaving the window refills it, checking the
+// CS limit and translating the new address.
+import { eip, segBase, segLimit, raise, pending, EXC_GP, cpl } from "./state";
+import { SR_CS } from "../vmcs-layout";
+import { ramBase, ramSize, pagingEnabled, translate, physRead8 } from "./memory";
+
+let winStart: u32 = 0; // first EIP in the window
+let winLen: u32 = 0; // number of EIPs in the window (0: empty)
+let winBias: u32 = 0; // host address = winBias + eip
+
+export function invalidateFetchWindow(): void { winLen = 0; }
+
+// Rebuild the window around `e`, or return false after raising a fault / when the byte is not RAM.
+function refill(e: u32): bool {
+  const limit = segLimit(SR_CS);
+  if (e > limit) { raise(EXC_GP, 0); return false; }
+  const base = segBase(SR_CS);
+  const lin = base + e;
+  const phys = translate(lin, false, cpl == 3);
+  if (pending) return false;
+  if (phys >= ramSize) return false;
+  // bytes available in host memory from e on: to the end of the page (paging) or of RAM
+  let avail: u32 = pagingEnabled ? 0x1000 - (lin & 0xfff) : ramSize - phys;
+  const toLimit = limit - e + 1; // 0 when limit = 0xFFFFFFFF and e = 0: treat as unlimited
+  if (toLimit != 0 && toLimit < avail) avail = toLimit;
+  winStart = e;
+  winLen = avail;
+  winBias = ramBase + phys - e;
+  return true;
+}
+
+function fetch8Slow(): u32 {
+  const e = eip;
+  if (!refill(e)) {
+    if (pending) return 0;
+    eip = e + 1;
+    return physRead8(translate(segBase(SR_CS) + e, false, cpl == 3)); // unassigned memory
+  }
+  eip = e + 1;
+  return load<u8>(winBias + e);
+}
+
+@inline export function fetch8(): u32 {
+  const e = eip;
+  if (e - winStart < winLen) {
+    eip = e + 1;
+    return load<u8>(winBias + e);
+  }
+  return fetch8Slow();
+}
+
+export function fetch16(): u32 {
+  const e = eip;
+  if (e - winStart < winLen - 1 && winLen > 1) {
+    eip = e + 2;
+    return load<u16>(winBias + e);
+  }
+  const lo = fetch8();
+  return lo | (fetch8() << 8);
+}
+
+export function fetch32(): u32 {
+  const e = eip;
+  if (e - winStart < winLen - 3 && winLen > 3) {
+    eip = e + 4;
+    return load<u32>(winBias + e);
+  }
+  const lo = fetch16();
+  return lo | (fetch16() << 16);
+}

@@ -1,0 +1,135 @@
+// Guest memory: the physical address space (guest RAM inside WASM memory) and linear accesses.
+// Every guest access goes linear -> physical through `translate` here, so the shadow MMU can slot
+// in at this one place. A physical address outside RAM reaches the unassigned-memory handler:
+// reads return all ones and writes are dropped, so the guest can never touch the core's own state.
+import { cr0, CR0_PG, pending } from "./state";
+
+export let ramBase: u32 = 0; // offset of guest-physical 0 in WASM memory
+export let ramSize: u32 = 0;
+export let unassignedAccesses: u32 = 0;
+
+export function allocateRam(bytes: u32): void {
+  const pages = (bytes + 0xffff) >>> 16;
+  const first = memory.grow(<i32>pages);
+  if (first < 0) unreachable();
+  ramBase = <u32>first << 16;
+  ramSize = pages << 16;
+  memory.fill(ramBase, 0, ramSize);
+}
+
+// ---- Physical access -------------------------------------------------------------------------
+export function physRead8(p: u32): u32 {
+  if (p < ramSize) return load<u8>(ramBase + p);
+  unassignedAccesses++;
+  return 0xff;
+}
+export function physRead16(p: u32): u32 {
+  if (p <= ramSize - 2) return load<u16>(ramBase + p);
+  return physRead8(p) | (physRead8(p + 1) << 8);
+}
+export function physRead32(p: u32): u32 {
+  if (p <= ramSize - 4) return load<u32>(ramBase + p);
+  return physRead16(p) | (physRead16(p + 2) << 16);
+}
+export function physWrite8(p: u32, v: u32): void {
+  if (p < ramSize) store<u8>(ramBase + p, <u8>v);
+  else unassignedAccesses++;
+}
+export function physWrite16(p: u32, v: u32): void {
+  if (p <= ramSize - 2) store<u16>(ramBase + p, <u16>v);
+  else { physWrite8(p, v); physWrite8(p + 1, v >> 8); }
+}
+export function physWrite32(p: u32, v: u32): void {
+  if (p <= ramSize - 4) store<u32>(ramBase + p, v);
+  else { physWrite16(p, v); physWrite16(p + 2, v >> 16); }
+}
+
+// ---- Linear -> physical ----------------------------------------------------------------------
+// Paging is off until the shadow MMU exists: linear addresses are physical. With paging on, the
+// translation may raise #PF (and then sets `pending`), in which case the result is meaningless.
+export let pagingEnabled: bool = false;
+
+export function updatePagingMode(): void {
+  pagingEnabled = (cr0() & CR0_PG) != 0;
+}
+
+export function translate(lin: u32, write: bool, user: bool): u32 {
+  if (!pagingEnabled) return lin;
+  return lin; // the shadow MMU (issue #4) translates here
+}
+
+// Linear accesses. `user` is true for accesses made with CPL 3 privileges.
+// An access that crosses a page boundary is split so each half is translated on its own.
+export function linRead8(lin: u32, user: bool): u32 {
+  const p = translate(lin, false, user);
+  if (pending) return 0;
+  return physRead8(p);
+}
+export function linRead16(lin: u32, user: bool): u32 {
+  if ((lin & 0xfff) == 0xfff && pagingEnabled) {
+    const lo = linRead8(lin, user);
+    return lo | (linRead8(lin + 1, user) << 8);
+  }
+  const p = translate(lin, false, user);
+  if (pending) return 0;
+  return physRead16(p);
+}
+export function linRead32(lin: u32, user: bool): u32 {
+  if (!pagingEnabled) {
+    if (lin <= ramSize - 4) return load<u32>(ramBase + lin);
+    return physRead32(lin);
+  }
+  if ((lin & 0xfff) > 0xffc) {
+    const lo = linRead16(lin, user);
+    return lo | (linRead16(lin + 2, user) << 16);
+  }
+  const p = translate(lin, false, user);
+  if (pending) return 0;
+  return physRead32(p);
+}
+export function linWrite8(lin: u32, v: u32, user: bool): void {
+  const p = translate(lin, true, user);
+  if (pending) return;
+  physWrite8(p, v);
+}
+export function linWrite16(lin: u32, v: u32, user: bool): void {
+  if ((lin & 0xfff) == 0xfff && pagingEnabled) {
+    // probe both pages before writing either, so a fault leaves memory unchanged
+    translate(lin + 1, true, user);
+    if (pending) return;
+    linWrite8(lin, v, user);
+    linWrite8(lin + 1, v >> 8, user);
+    return;
+  }
+  const p = translate(lin, true, user);
+  if (pending) return;
+  physWrite16(p, v);
+}
+export function linWrite32(lin: u32, v: u32, user: bool): void {
+  if (!pagingEnabled) {
+    if (lin <= ramSize - 4) store<u32>(ramBase + lin, v);
+    else physWrite32(lin, v);
+    return;
+  }
+  if ((lin & 0xfff) > 0xffc) {
+    translate(lin + 3, true, user);
+    if (pending) return;
+    linWrite16(lin, v, user);
+    linWrite16(lin + 2, v >> 16, user);
+    return;
+  }
+  const p = translate(lin, true, user);
+  if (pending) return;
+  physWrite32(p, v);
+}
+
+@inline export function linRead(lin: u32, bytes: u32, user: bool): u32 {
+  if (bytes == 4) return linRead32(lin, user);
+  if (bytes == 2) return linRead16(lin, user);
+  return linRead8(lin, user);
+}
+@inline export function linWrite(lin: u32, bytes: u32, v: u32, user: bool): void {
+  if (bytes == 4) linWrite32(lin, v, user);
+  else if (bytes == 2) linWrite16(lin, v, user);
+  else linWrite8(lin, v, user);
+}

@@ -1,0 +1,85 @@
+// Segmented addressing: offset -> linear address with the limit and type checks protected mode
+// makes on every access, and the segment-derived globals (CPL, CS.D, SS.B, the flat mask) that
+// let the hot path skip those checks for flat segments.
+import {
+  segBase, segLimit, segAr, cpl, csDefault32, ssBig, flatMask, raise, pending,
+  EXC_GP, EXC_SS, segField,
+} from "./state";
+import { SR_CS, SR_SS, AR_UNUSABLE, SEG_SEL, SEG_BASE, SEG_LIMIT, SEG_AR } from "../vmcs-layout";
+import { linRead, linWrite } from "./memory";
+import { invalidateFetchWindow } from "./fetch";
+
+// Access-rights bits (VMCS format)
+export const AR_ACCESSED: u32 = 1;
+export const AR_RW: u32 = 2; // writable data / readable code
+export const AR_DC: u32 = 4; // expand-down data / conforming code
+export const AR_CODE: u32 = 8;
+export const AR_S: u32 = 0x10; // code or data (not system)
+export const AR_P: u32 = 0x80;
+export const AR_DB: u32 = 0x4000;
+export const AR_G: u32 = 0x8000;
+
+@inline export function arDpl(ar: u32): u32 { return (ar >> 5) & 3; }
+
+// Linear address of seg:off for an access of `bytes` bytes; raises #GP(0) (#SS(0) for SS) when the
+// segment is unusable, the offset is beyond the limit or the type forbids the access.
+@inline export function segAddr(seg: u32, off: u32, bytes: u32, write: bool): u32 {
+  if (flatMask & (1 << seg)) return off;
+  return segAddrChecked(seg, off, bytes, write);
+}
+
+function segAddrChecked(seg: u32, off: u32, bytes: u32, write: bool): u32 {
+  const ar = segAr(seg);
+  const vector = seg == SR_SS ? EXC_SS : EXC_GP;
+  if (ar & AR_UNUSABLE) { raise(vector, 0); return 0; }
+  if (ar & AR_CODE) {
+    if (write || !(ar & AR_RW)) { raise(EXC_GP, 0); return 0; }
+  } else if (write && !(ar & AR_RW)) { raise(vector, 0); return 0; }
+  const limit = segLimit(seg);
+  const last = off + bytes - 1;
+  if (!(ar & AR_CODE) && (ar & AR_DC)) {
+    // expand-down: valid offsets are limit+1 .. 0xFFFF or 0xFFFFFFFF
+    const top: u32 = (ar & AR_DB) ? 0xffffffff : 0xffff;
+    if (off <= limit || last > top || last < off) { raise(vector, 0); return 0; }
+  } else if (last > limit || last < off) { raise(vector, 0); return 0; }
+  return segBase(seg) + off;
+}
+
+// Data accesses through a segment with the current privilege (CPL 3 accesses are user accesses).
+export function readSeg(seg: u32, off: u32, bytes: u32): u32 {
+  const lin = segAddr(seg, off, bytes, false);
+  if (pending) return 0;
+  return linRead(lin, bytes, cpl == 3);
+}
+export function writeSeg(seg: u32, off: u32, bytes: u32, v: u32): void {
+  const lin = segAddr(seg, off, bytes, true);
+  if (pending) return;
+  linWrite(lin, bytes, v, cpl == 3);
+}
+
+// Load a segment register's visible and hidden parts (no checks: callers have made them).
+export function setSegment(seg: u32, sel: u32, base: u32, limit: u32, ar: u32): void {
+  store<u32>(segField(seg, SEG_SEL), sel & 0xffff);
+  store<u32>(segField(seg, SEG_BASE), base);
+  store<u32>(segField(seg, SEG_LIMIT), limit);
+  store<u32>(segField(seg, SEG_AR), ar);
+  refreshSegmentCache();
+}
+
+// Recompute everything derived from the segment registers (after any load, and at VM entry).
+export function refreshSegmentCache(): void {
+  let mask: u32 = 0;
+  for (let s: u32 = 0; s < 6; s++) {
+    const ar = segAr(s);
+    if (s != SR_CS && segBase(s) == 0 && segLimit(s) == 0xffffffff && !(ar & AR_UNUSABLE) &&
+        (ar & (AR_P | AR_S | AR_CODE | AR_DC | AR_RW)) == (AR_P | AR_S | AR_RW)) {
+      mask |= 1 << s;
+    }
+  }
+  flatMask = mask;
+  csDefault32 = (segAr(SR_CS) & AR_DB) != 0;
+  ssBig = (segAr(SR_SS) & AR_DB) != 0;
+  // as in VMX guest state, CPL is the DPL of SS
+  cpl = arDpl(segAr(SR_SS));
+  invalidateFetchWindow();
+}

@@ -1,0 +1,38 @@
+// The guest stack: SS:ESP (or SS:SP when SS.B is clear). Pushes and pops check the access before
+// moving the stack pointer, so a faulting push or pop leaves ESP unchanged as x86 requires.
+import { r32, w32, r16, w16, ssBig, pending, o32, ESP } from "./state";
+import { SR_SS } from "../vmcs-layout";
+import { readSeg, writeSeg } from "./segment";
+
+@inline export function getSp(): u32 { return ssBig ? r32(ESP) : r16(ESP); }
+@inline export function setSp(v: u32): void { if (ssBig) w32(ESP, v); else w16(ESP, v); }
+@inline export function addSp(delta: u32): void { setSp(getSp() + delta); }
+
+// Offset `delta` bytes from the current stack pointer, wrapped to the stack's address size.
+@inline export function spOffset(delta: u32): u32 {
+  const v = getSp() + delta;
+  return ssBig ? v : v & 0xffff;
+}
+
+export function push(bytes: u32, v: u32): void {
+  const sp = spOffset(-bytes);
+  writeSeg(SR_SS, sp, bytes, v);
+  if (pending) return;
+  setSp(sp);
+}
+
+export function pop(bytes: u32): u32 {
+  const v = readSeg(SR_SS, getSp(), bytes);
+  if (pending) return 0;
+  addSp(bytes);
+  return v;
+}
+
+// Read the stack `delta` bytes above ESP without popping (for instructions that pop several
+// values and must not change ESP when one of the reads faults).
+export function peek(delta: u32, bytes: u32): u32 {
+  return readSeg(SR_SS, spOffset(delta), bytes);
+}
+
+@inline export function pushV(v: u32): void { push(o32 ? 4 : 2, v); }
+@inline export function popV(): u32 { return pop(o32 ? 4 : 2); }

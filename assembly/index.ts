@@ -1,0 +1,30 @@
+// The guest CPU's interface to the VMM: what the WASM module exports. Guest state, controls and
+// exit information travel through the VMCS (assembly/vmcs-layout.ts) in the exported memory.
+import { VMCS_BASE, VMCS_SIZE } from "./vmcs-layout";
+import { allocateRam, ramBase as ramOffset, ramSize as ramBytes, translate, updatePagingMode } from "./cpu/memory";
+import { vmRun } from "./cpu/run";
+import { pending, retired, clearException } from "./cpu/state";
+
+// Allocate `bytes` of guest RAM (rounded up to 64 KiB) and clear the VMCS and I/O bitmaps.
+export function init(bytes: u32): void {
+  memory.fill(VMCS_BASE, 0, VMCS_SIZE + 0x2000);
+  allocateRam(bytes);
+  retired = 0;
+}
+
+export function ramBase(): u32 { return ramOffset; }
+export function ramSize(): u32 { return ramBytes; }
+
+// VM entry: run the guest until the next VM exit; returns the basic exit reason.
+export function run(): u32 { return vmRun(); }
+
+// Guest-physical address of a linear address (as a supervisor access), or -1 if it faults.
+export function translateLinear(linear: u32, write: u32): i32 {
+  updatePagingMode();
+  const p = translate(linear, write != 0, false);
+  if (pending) { clearException(); return -1; }
+  return <i32>p;
+}
+
+export function instructionsRetired(): f64 { return <f64>retired; }
+

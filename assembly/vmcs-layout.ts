@@ -1,0 +1,123 @@
+// The VMCS: one fixed-layout region of WASM linear memory that the guest CPU (assembly/) and the
+// VMM (src/) both read and write in place, as VT-x's VMCS is shared by the CPU and the hypervisor.
+// This file is plain TypeScript that is also valid AssemblyScript, so both halves import the same
+// numbers. Offsets are in bytes from the start of the VMCS (exported by the core as vmcsBase()).
+// Every field is 32 bits wide unless its name says otherwise.
+
+// ---- Where things live in WASM memory -------------------------------------------------------
+export const VMCS_BASE = 0x1000; // 4 KiB region
+export const VMCS_SIZE = 0x1000;
+export const IO_BITMAP_A = 0x2000; // ports 0x0000-0x7FFF, one bit per port
+export const IO_BITMAP_B = 0x3000; // ports 0x8000-0xFFFF
+
+// ---- Guest-state area ------------------------------------------------------------------------
+// General registers in x86 encoding order: EAX ECX EDX EBX ESP EBP ESI EDI.
+export const G_REGS = 0x000;
+export const G_EIP = 0x020;
+export const G_EFLAGS = 0x024;
+export const G_CR0 = 0x028;
+export const G_CR2 = 0x02c;
+export const G_CR3 = 0x030;
+export const G_CR4 = 0x034;
+// Segment registers, 16 bytes each: selector, base, limit (bytes, already scaled by G),
+// access rights in the VMCS format (type 0-3, S 4, DPL 5-6, P 7, AVL 12, D/B 14, G 15, unusable 16).
+// Order follows the x86 sreg encoding: ES CS SS DS FS GS, then LDTR and TR.
+export const G_SEG = 0x040;
+export const SEG_STRIDE = 16;
+export const SEG_SEL = 0;
+export const SEG_BASE = 4;
+export const SEG_LIMIT = 8;
+export const SEG_AR = 12;
+export const SR_ES = 0;
+export const SR_CS = 1;
+export const SR_SS = 2;
+export const SR_DS = 3;
+export const SR_FS = 4;
+export const SR_GS = 5;
+export const SR_LDTR = 6;
+export const SR_TR = 7;
+export const AR_UNUSABLE = 0x10000;
+export const G_GDTR_BASE = 0x0c0;
+export const G_GDTR_LIMIT = 0x0c4;
+export const G_IDTR_BASE = 0x0c8;
+export const G_IDTR_LIMIT = 0x0cc;
+export const G_DR = 0x0d0; // DR0-DR7, 8 x 4 bytes
+export const G_INTERRUPTIBILITY = 0x0f0; // bit 0 blocking by STI, bit 1 blocking by MOV SS
+export const G_ACTIVITY = 0x0f4; // 0 active, 1 HLT
+export const G_TSC_LO = 0x0f8; // 64-bit TSC offset: RDTSC reads retired instructions + offset
+export const G_TSC_HI = 0x0fc;
+export const G_INSTRET_LO = 0x100; // 64-bit count of retired guest instructions
+export const G_INSTRET_HI = 0x104;
+export const G_CPL = 0x108; // current privilege level (read-only for the VMM)
+export const G_MSR_SYSENTER_CS = 0x110;
+export const G_MSR_SYSENTER_ESP = 0x114;
+export const G_MSR_SYSENTER_EIP = 0x118;
+
+export const ACTIVITY_ACTIVE = 0;
+export const ACTIVITY_HLT = 1;
+export const INTERRUPTIBILITY_STI = 1;
+export const INTERRUPTIBILITY_MOV_SS = 2;
+
+// ---- VM-execution controls -------------------------------------------------------------------
+export const C_PIN = 0x200;
+export const C_PRIMARY = 0x204;
+export const C_EXCEPTION_BITMAP = 0x208;
+export const C_CR0_MASK = 0x20c;
+export const C_CR0_SHADOW = 0x210;
+export const C_CR4_MASK = 0x214;
+export const C_CR4_SHADOW = 0x218;
+export const C_CR3_TARGET_COUNT = 0x21c;
+export const C_CR3_TARGETS = 0x220; // four 32-bit values
+export const C_PREEMPTION_TIMER = 0x230; // instructions until a preemption-timer exit (reason 52)
+
+// Primary processor-based controls (bit numbers as in the SDM, Table 25-6).
+export const CTL_INTERRUPT_WINDOW = 1 << 2;
+export const CTL_HLT_EXITING = 1 << 7;
+export const CTL_INVLPG_EXITING = 1 << 9;
+export const CTL_RDTSC_EXITING = 1 << 12;
+export const CTL_CR3_LOAD_EXITING = 1 << 15;
+export const CTL_UNCONDITIONAL_IO = 1 << 24;
+export const CTL_USE_IO_BITMAPS = 1 << 25;
+
+// ---- VM-exit information ---------------------------------------------------------------------
+export const X_REASON = 0x280;
+export const X_QUALIFICATION = 0x284;
+export const X_GUEST_LINEAR = 0x288;
+export const X_INSTRUCTION_LENGTH = 0x28c;
+export const X_INTR_INFO = 0x290;
+export const X_INTR_ERROR = 0x294;
+export const X_INSTRUCTION_INFO = 0x298;
+
+// ---- VM-entry information --------------------------------------------------------------------
+// Interruption-information format (SDM 24.8.3): vector 0-7, type 8-10, deliver error code 11,
+// valid 31. Types: 0 external interrupt, 3 hardware exception, 4 software interrupt.
+export const E_INTR_INFO = 0x2a0;
+export const E_INTR_ERROR = 0x2a4;
+export const E_INSTRUCTION_LENGTH = 0x2a8;
+export const INTR_VALID = 1 << 31;
+export const INTR_HAS_ERROR = 1 << 11;
+export const INTR_TYPE_EXTERNAL = 0 << 8;
+export const INTR_TYPE_HW_EXCEPTION = 3 << 8;
+export const INTR_TYPE_SW_INTERRUPT = 4 << 8;
+
+// ---- Exit reasons (Intel SDM, Appendix C) ----------------------------------------------------
+export const EXIT_EXCEPTION = 0;
+export const EXIT_EXTERNAL_INTERRUPT = 1;
+export const EXIT_TRIPLE_FAULT = 2;
+export const EXIT_INTERRUPT_WINDOW = 7;
+export const EXIT_CPUID = 10;
+export const EXIT_HLT = 12;
+export const EXIT_INVLPG = 14;
+export const EXIT_RDTSC = 16;
+export const EXIT_VMCALL = 18;
+export const EXIT_CR_ACCESS = 28;
+export const EXIT_IO = 30;
+export const EXIT_RDMSR = 31;
+export const EXIT_WRMSR = 32;
+export const EXIT_PREEMPTION_TIMER = 52;
+
+// I/O-instruction exit qualification (SDM Table 28-5): size-1 in bits 0-2, direction in bit 3
+// (1 = IN), string in bit 4, REP in bit 5, port in bits 16-31.
+export const IOQ_IN = 1 << 3;
+export const IOQ_STRING = 1 << 4;
+export const IOQ_REP = 1 << 5;
