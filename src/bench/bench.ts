@@ -1,0 +1,74 @@
+// The project's benchmark: boots the benchmark guests (guests/regloop.elf: a register-only loop,
+// the interpreter's best case; guests/compute.elf: a mixed integer workload with memory traffic)
+// several times each in a fresh VM and measures guest MIPS = instructions retired / wall time of
+// the run loop, boot time (compile and instantiate the core, allocate RAM, load the kernel) and
+// memory. The targets are the project's performance goals for the interpreter.
+
+import { readFile } from "node:fs/promises";
+import { defaultCoreWasmUrl } from "../core/core.js";
+import { packageFileUrl } from "../package-files.js";
+import { describeStop } from "../vmm/stop-reason.js";
+import { VirtualMachine } from "../vmm/virtual-machine.js";
+
+export interface BenchGuest {
+  name: string;
+  /** The kernel, relative to the package root. */
+  path: string;
+  /** Goal in guest MIPS (median of the runs). */
+  targetMips: number;
+}
+
+export const BENCH_GUESTS: readonly BenchGuest[] = [
+  { name: "regloop", path: "guests/regloop.elf", targetMips: 300 },
+  { name: "compute", path: "guests/compute.elf", targetMips: 150 },
+];
+
+export interface BenchRun {
+  guest: string;
+  run: number;
+  instructions: number;
+  runSeconds: number;
+  mips: number;
+  bootMs: number;
+  exits: number;
+  /** Size of the core's linear memory (VMCS, core data, guest RAM). */
+  wasmMemoryMiB: number;
+  /** Resident set size of this process after the run. */
+  rssMiB: number;
+}
+
+/** A guest that does not exit with 0 makes the benchmark meaningless. */
+export class BenchGuestError extends Error {}
+
+const GUEST_MEMORY_MIB = 32;
+/** Bounds a benchmark guest that hangs; the benchmark guests finish in a few seconds. */
+const TIMEOUT_SECONDS = 300;
+
+export async function benchGuest(guest: BenchGuest, runs: number, core?: BufferSource): Promise<BenchRun[]> {
+  const coreBytes = core ?? (await readFile(defaultCoreWasmUrl()));
+  const kernel = await readFile(packageFileUrl(guest.path));
+  const results: BenchRun[] = [];
+  for (let run = 1; run <= runs; run++) {
+    const bootStart = performance.now();
+    const vm = await VirtualMachine.create({ core: coreBytes, memoryMiB: GUEST_MEMORY_MIB });
+    vm.loadKernel(kernel, guest.path);
+    const bootMs = performance.now() - bootStart;
+
+    const result = vm.run({ timeoutSeconds: TIMEOUT_SECONDS });
+    if (result.stop.kind !== "guest-exit" || result.stop.code !== 0) {
+      throw new BenchGuestError(`${guest.path} run ${run}: ${describeStop(result.stop)}`);
+    }
+    results.push({
+      guest: guest.name,
+      run,
+      instructions: result.instructions,
+      runSeconds: result.seconds,
+      mips: result.instructions / result.seconds / 1e6,
+      bootMs,
+      exits: vm.stats.total,
+      wasmMemoryMiB: vm.core.memory.buffer.byteLength / 2 ** 20,
+      rssMiB: process.memoryUsage.rss() / 2 ** 20,
+    });
+  }
+  return results;
+}

@@ -1,0 +1,73 @@
+// The `wasmvisor` command line (bundled to dist/cli.js): defines the commands with commander and
+// maps every failure to one line on stderr and a documented exit status (exit-status.ts). Users
+// see a stack trace never: bad input is status 2, a broken installation or core bug status 1.
+
+import { Command, CommanderError, Option } from "commander";
+import { CoreAbortError, CoreLoadError } from "../core/core.js";
+import { DEFAULT_MEMORY_MIB } from "../vmm/virtual-machine.js";
+import { benchCommand } from "./bench-command.js";
+import { EXIT_INTERNAL_ERROR, EXIT_USAGE, UsageError } from "./exit-status.js";
+import { parseInstructionCount, parseMemoryMiB, parseRunCount, parseSeconds } from "./options.js";
+import { runCommand } from "./run-command.js";
+
+function buildProgram(setStatus: (status: number) => void): Command {
+  const program = new Command("wasmvisor")
+    .description("A VT-x style hypervisor: an IA-32 guest CPU in WebAssembly, a VMM in TypeScript.")
+    .exitOverride()
+    .configureOutput({
+      // commander's errors are already one line ("error: unknown option '--x'"); give them our prefix.
+      outputError: (message, write) => write(`wasmvisor: ${message.replace(/^error: /, "").trim()}\n`),
+    });
+
+  program
+    .command("run")
+    .description("boot a Multiboot kernel; its COM1 output goes to stdout")
+    .argument("<kernel>", "Multiboot (v1) kernel: ELF32, or any file with the a.out kludge")
+    .addOption(new Option("--mem <MiB>", "guest RAM in MiB").argParser(parseMemoryMiB).default(DEFAULT_MEMORY_MIB))
+    .option("--cmdline <text>", "kernel command line (passed after the kernel's path, as QEMU's -append)")
+    .option("--max-instructions <n>", "stop after the guest retires this many instructions", parseInstructionCount)
+    .option("--timeout <seconds>", "stop after this much wall-clock time", parseSeconds)
+    .option("--stats", "print VM exits per reason and guest MIPS on stderr at the end")
+    .addHelpText(
+      "after",
+      "\nExit status: the value the guest wrote to isa-debug-exit (port 0xf4), 2 for bad input,\n" +
+        "3 when the guest did not exit (triple fault, budget, timeout, halted for good), 1 for internal errors.",
+    )
+    .action(async (kernel: string, options) => setStatus(await runCommand(kernel, options)));
+
+  program
+    .command("bench")
+    .description("measure guest MIPS on guests/regloop.elf and guests/compute.elf")
+    .addOption(new Option("--runs <n>", "runs per guest").argParser(parseRunCount).default(3))
+    .option("--json <file>", "also write the results as JSON to this file")
+    .action(async (options) => setStatus(await benchCommand(options)));
+
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let status = 0;
+  const program = buildProgram((s) => (status = s));
+  try {
+    await program.parseAsync(argv);
+    return status;
+  } catch (error) {
+    return reportError(error);
+  }
+}
+
+function reportError(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // Help and version are successes; anything else commander already printed on one line.
+    return error.code === "commander.helpDisplayed" || error.code === "commander.version" ? 0 : EXIT_USAGE;
+  }
+  if (error instanceof UsageError) {
+    process.stderr.write(`wasmvisor: ${error.message}\n`);
+    return EXIT_USAGE;
+  }
+  const message = error instanceof CoreLoadError || error instanceof CoreAbortError ? error.message : `internal error: ${String(error)}`;
+  process.stderr.write(`wasmvisor: ${message}\n`);
+  return EXIT_INTERNAL_ERROR;
+}
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,40 @@
+// Parsers for the CLI's option values. Each accepts exactly the documented form and otherwise
+// throws commander's InvalidArgumentError, whose message commander prints on one line after the
+// option's name, so `--mem lots` says what was wrong and what would be right.
+
+import { InvalidArgumentError } from "commander";
+import { MAX_MEMORY_MIB } from "../vmm/virtual-machine.js";
+
+/** Smallest RAM that holds a kernel at the conventional 1 MiB plus its boot information. */
+export const MIN_MEMORY_MIB = 2;
+
+function wholeNumber(text: string): number {
+  if (!/^\d+$/.test(text.trim())) return NaN;
+  return Number(text.trim());
+}
+
+export function parseMemoryMiB(text: string): number {
+  const mib = wholeNumber(text);
+  if (!(mib >= MIN_MEMORY_MIB && mib <= MAX_MEMORY_MIB)) {
+    throw new InvalidArgumentError(`expected a whole number of MiB from ${MIN_MEMORY_MIB} to ${MAX_MEMORY_MIB}.`);
+  }
+  return mib;
+}
+
+export function parseInstructionCount(text: string): number {
+  const count = wholeNumber(text.replace(/_/g, ""));
+  if (!(count >= 1 && Number.isSafeInteger(count))) throw new InvalidArgumentError("expected a positive whole number of instructions.");
+  return count;
+}
+
+export function parseSeconds(text: string): number {
+  const seconds = /^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(text) ? Number(text) : NaN;
+  if (!(seconds > 0 && Number.isFinite(seconds))) throw new InvalidArgumentError("expected a positive number of seconds.");
+  return seconds;
+}
+
+export function parseRunCount(text: string): number {
+  const runs = wholeNumber(text);
+  if (!(runs >= 1 && runs <= 100)) throw new InvalidArgumentError("expected a whole number of runs from 1 to 100.");
+  return runs;
+}

@@ -1,0 +1,33 @@
+// The Multiboot boot loader as one call: parse the kernel, copy it into guest RAM, write the
+// information structure after it, and describe the entry state. This is what QEMU's `-kernel` does
+// for a Multiboot kernel; VirtualMachine.loadKernel() applies the result to the VMCS.
+
+import { writeBootInfo } from "./boot-info.js";
+import { copyKernel, parseKernel, type KernelImage } from "./kernel-image.js";
+
+export interface LoadedKernel {
+  image: KernelImage;
+  /** Physical entry point (EIP at entry). */
+  entry: number;
+  /** Physical address of the Multiboot information (EBX at entry). */
+  bootInfoAddr: number;
+  /** One past the last byte used by the kernel and its boot information. */
+  end: number;
+}
+
+/**
+ * Loads `file` into `ram` (index = guest-physical address). `cmdline` is passed to the kernel
+ * verbatim; QEMU's convention is the kernel's path, then a space and the user's -append text.
+ * Throws LoadError with a one-line message for anything that is not a loadable Multiboot kernel.
+ */
+export function loadMultibootKernel(ram: Uint8Array, file: Uint8Array, cmdline: string): LoadedKernel {
+  const image = parseKernel(file);
+  copyKernel(ram, file, image);
+  const info = writeBootInfo(ram, image.end, cmdline);
+  return { image, entry: image.entry, bootInfoAddr: info.addr, end: info.addr + info.size };
+}
+
+/** The command line QEMU builds for `-kernel PATH -append TEXT`. */
+export function qemuStyleCmdline(kernelPath: string, append = ""): string {
+  return append === "" ? kernelPath : `${kernelPath} ${append}`;
+}

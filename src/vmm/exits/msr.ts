@@ -1,0 +1,72 @@
+// Exit reasons 31 and 32, RDMSR and WRMSR (KVM's handle_rdmsr / handle_wrmsr): the core exits on
+// every MSR access at CPL 0 and the VMM owns the model-specific registers. We implement the few an
+// integer-only P6 guest can use: the time-stamp counter (virtual: retired instructions plus the
+// VMCS TSC offset, which is what RDTSC returns) and the three SYSENTER MSRs kept in the VMCS.
+// Any other MSR does not exist on this CPU, and the guest gets #GP(0) as real hardware gives it.
+
+import {
+  G_MSR_SYSENTER_CS,
+  G_MSR_SYSENTER_EIP,
+  G_MSR_SYSENTER_ESP,
+  G_TSC_HI,
+  G_TSC_LO,
+} from "../../../assembly/vmcs-layout.js";
+import { Reg, type Vmcs } from "../../core/vmcs.js";
+import { VECTOR_GP, injectException } from "../inject.js";
+import type { ExitContext } from "./exit-context.js";
+
+export const MSR_TSC = 0x10;
+export const MSR_SYSENTER_CS = 0x174;
+export const MSR_SYSENTER_ESP = 0x175;
+export const MSR_SYSENTER_EIP = 0x176;
+
+const SYSENTER_FIELDS: Record<number, number> = {
+  [MSR_SYSENTER_CS]: G_MSR_SYSENTER_CS,
+  [MSR_SYSENTER_ESP]: G_MSR_SYSENTER_ESP,
+  [MSR_SYSENTER_EIP]: G_MSR_SYSENTER_EIP,
+};
+
+const TWO_32 = 0x1_0000_0000;
+
+export function handleRdmsr(vm: ExitContext): void {
+  const { vmcs } = vm;
+  const msr = vmcs.reg(Reg.ECX);
+  let value: number;
+  if (msr === MSR_TSC) {
+    value = vmcs.instructionsRetired() + tscOffset(vmcs);
+  } else if (msr in SYSENTER_FIELDS) {
+    value = vmcs.get(SYSENTER_FIELDS[msr]);
+  } else {
+    injectException(vmcs, VECTOR_GP, 0);
+    return;
+  }
+  vmcs.setReg(Reg.EAX, value % TWO_32);
+  vmcs.setReg(Reg.EDX, Math.floor(value / TWO_32));
+  vmcs.skipInstruction();
+}
+
+export function handleWrmsr(vm: ExitContext): void {
+  const { vmcs } = vm;
+  const msr = vmcs.reg(Reg.ECX);
+  const value = vmcs.reg(Reg.EAX) + vmcs.reg(Reg.EDX) * TWO_32;
+  if (msr === MSR_TSC) {
+    setTscOffset(vmcs, value - vmcs.instructionsRetired());
+  } else if (msr in SYSENTER_FIELDS) {
+    vmcs.set(SYSENTER_FIELDS[msr], vmcs.reg(Reg.EAX));
+  } else {
+    injectException(vmcs, VECTOR_GP, 0);
+    return;
+  }
+  vmcs.skipInstruction();
+}
+
+// The VMCS TSC offset is a 64-bit two's-complement value; as a JS number it is exact while its
+// magnitude stays below 2^53, which instruction counts and sensible TSC writes do.
+function tscOffset(vmcs: Vmcs): number {
+  return vmcs.get(G_TSC_LO) + (vmcs.i32[G_TSC_HI >> 2] | 0) * TWO_32;
+}
+
+function setTscOffset(vmcs: Vmcs, offset: number): void {
+  vmcs.set(G_TSC_LO, ((offset % TWO_32) + TWO_32) % TWO_32);
+  vmcs.set(G_TSC_HI, Math.floor(offset / TWO_32)); // the Int32Array store keeps the low 32 bits
+}

@@ -1,0 +1,47 @@
+// Why a run of the VM ended: the value the run loop returns and the CLI turns into an exit status
+// and a one-line message. Only "guest-exit" is the guest's own choice (a write to isa-debug-exit);
+// every other kind means the guest did not finish and is reported with a register dump.
+
+import { hex } from "../loader/load-error.js";
+
+export type StopReason =
+  /** The guest wrote `code` to the isa-debug-exit port. */
+  | { kind: "guest-exit"; code: number }
+  /** A fault while delivering a double fault: the CPU would reset. */
+  | { kind: "triple-fault" }
+  /** The guest retired the instruction budget the run was given. */
+  | { kind: "instruction-limit"; limit: number }
+  /** The run loop exceeded its wall-clock limit. */
+  | { kind: "timeout"; seconds: number }
+  /** HLT with nothing that could ever wake the guest. */
+  | { kind: "halted"; interruptsEnabled: boolean }
+  /** An exception the VMM intercepts (exception bitmap) and does not emulate. */
+  | { kind: "exception"; vector: number; errorCode?: number }
+  /** A VM exit no handler is registered for. */
+  | { kind: "unhandled-exit"; reason: number; name: string };
+
+const EXCEPTION_NAMES = ["#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "", "#TS", "#NP", "#SS", "#GP", "#PF", "", "#MF", "#AC", "#MC", "#XM"];
+
+export function describeStop(stop: StopReason): string {
+  switch (stop.kind) {
+    case "guest-exit":
+      return `guest exited with code ${stop.code} (isa-debug-exit)`;
+    case "triple-fault":
+      return "triple fault: the guest faulted while delivering a double fault (a real CPU would reset)";
+    case "instruction-limit":
+      return `instruction budget exhausted: the guest retired ${stop.limit} instructions without exiting`;
+    case "timeout":
+      return `timeout: the guest ran for ${stop.seconds} s of wall-clock time without exiting`;
+    case "halted":
+      return stop.interruptsEnabled
+        ? "guest halted (HLT) waiting for an interrupt, and no device can raise one: it can never wake"
+        : "guest halted (HLT) with interrupts disabled (IF=0) and no event pending: it can never wake";
+    case "exception": {
+      const name = EXCEPTION_NAMES[stop.vector] || `vector ${stop.vector}`;
+      const code = stop.errorCode === undefined ? "" : ` error code ${hex(stop.errorCode)}`;
+      return `unhandled guest exception ${name} (vector ${stop.vector})${code}`;
+    }
+    case "unhandled-exit":
+      return `VM exit the VMM does not handle: reason ${stop.reason} (${stop.name})`;
+  }
+}
