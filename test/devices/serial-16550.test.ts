@@ -1,0 +1,75 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { Serial16550 } from "../../src/devices/serial-16550.js";
+
+const THR = 0, IER = 1, IIR = 2, LCR = 3, MCR = 4, LSR = 5, MSR = 6, SCR = 7;
+
+describe("Serial16550", () => {
+  let sent: number[];
+  let uart: Serial16550;
+  beforeEach(() => {
+    sent = [];
+    uart = new Serial16550((byte) => sent.push(byte));
+  });
+
+  it("transmits bytes written to THR to the sink", () => {
+    for (const c of "hi\n") uart.write(THR, 1, c.charCodeAt(0));
+    expect(String.fromCharCode(...sent)).toBe("hi\n");
+  });
+
+  it("always reports the transmitter empty and no received data", () => {
+    expect(uart.read(LSR, 1)).toBe(0x60);
+    uart.write(THR, 1, 0x41);
+    expect(uart.read(LSR, 1)).toBe(0x60);
+  });
+
+  it("puts the divisor latch behind LCR.DLAB, as a guest setting the baud rate expects", () => {
+    uart.write(IER, 1, 0x0f);
+    uart.write(LCR, 1, 0x80);
+    uart.write(THR, 1, 0x03); // DLL
+    uart.write(IER, 1, 0x00); // DLM
+    expect(uart.read(THR, 1)).toBe(0x03);
+    expect(uart.read(IER, 1)).toBe(0x00);
+    uart.write(LCR, 1, 0x03);
+    expect(uart.baudDivisor).toBe(3);
+    expect(uart.read(IER, 1)).toBe(0x0f); // IER kept its value while DLAB was set
+    expect(sent).toEqual([]); // a DLL write is not a transmit
+  });
+
+  it("stores IER (low 4 bits), LCR, MCR (low 5 bits) and the scratch register", () => {
+    uart.write(IER, 1, 0xff);
+    uart.write(LCR, 1, 0x1b);
+    uart.write(MCR, 1, 0xff);
+    uart.write(SCR, 1, 0xa5);
+    expect([uart.read(IER, 1), uart.read(LCR, 1), uart.read(MCR, 1), uart.read(SCR, 1)]).toEqual([0x0f, 0x1b, 0x1f, 0xa5]);
+  });
+
+  it("reads IIR as no interrupt pending, with the FIFO bits once FCR enables the FIFOs", () => {
+    expect(uart.read(IIR, 1)).toBe(0x01);
+    uart.write(IIR, 1, 0xc7); // FCR: enable and clear FIFOs
+    expect(uart.read(IIR, 1)).toBe(0xc1);
+  });
+
+  it("reports carrier, DSR and CTS in MSR and ignores writes to the status registers", () => {
+    uart.write(MSR, 1, 0x00);
+    uart.write(LSR, 1, 0x00);
+    expect(uart.read(MSR, 1)).toBe(0xb0);
+    expect(uart.read(LSR, 1)).toBe(0x60);
+  });
+
+  it("loops transmitted bytes back to the receiver in loopback mode, as drivers probe for a UART", () => {
+    uart.write(MCR, 1, 0x10 | 0x0a); // loopback, RTS, OUT2
+    uart.write(THR, 1, 0xae);
+    expect(sent).toEqual([]);
+    expect(uart.read(LSR, 1) & 1).toBe(1);
+    expect(uart.read(THR, 1)).toBe(0xae);
+    expect(uart.read(LSR, 1) & 1).toBe(0);
+    expect(uart.read(MSR, 1)).toBe(0x80 | 0x10); // OUT2 -> DCD, RTS -> CTS
+  });
+
+  it("discards looped-back bytes when FCR clears the receive FIFO", () => {
+    uart.write(MCR, 1, 0x10);
+    uart.write(THR, 1, 1);
+    uart.write(IIR, 1, 0x03);
+    expect(uart.read(LSR, 1) & 1).toBe(0);
+  });
+});
