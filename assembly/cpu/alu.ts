@@ -14,7 +14,7 @@ export const ALU_CMP: u32 = 7;
 
 // Compute `a op b` with `bytes`-sized operands, record the flags, return the (unmasked) result.
 // The caller does not write the result back for CMP.
-export function alu(op: u32, a: u32, b: u32, bytes: u32): u32 {
+@inline export function alu(op: u32, a: u32, b: u32, bytes: u32): u32 {
   let r: u32;
   switch (op) {
     case ALU_ADD: r = a + b; setArith(OP_ADD, a, b, r, bytes); return r;
@@ -50,7 +50,9 @@ export function das(): void {
   let al = old;
   let cf: u32 = 0;
   let af: u32 = 0;
-  if ((al & 0xf) > 9 || getAF()) { al -= 6; af = AF; }
+  // unlike DAA, the borrow out of AL - 6 sets CF (SDM: CF <- old_CF or borrow) and no later
+  // step clears it
+  if ((al & 0xf) > 9 || getAF()) { if (al < 6) cf = CF; al -= 6; af = AF; }
   if (old > 0x99 || oldCf) { al -= 0x60; cf = CF; }
   w8(EAX, al);
   setFlagsEager(CF | AF | PF | ZF | SF, cf | af | szpOf(al, 1));
