@@ -4,9 +4,9 @@
 
 
 
-void test_addr(void){}
-void test_string(void){}
-void test_control(void){}
+
+
+
 void test_exceptions(void){}
 void test_segments(void){}
 void test_privilege(void){}

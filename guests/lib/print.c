@@ -1,5 +1,6 @@
 /* print.c - tiny output helpers on top of serial_putc: strings, fixed-width hex, decimal, a
- * small printf (%s %c %d %u %x with optional 0-padding and a width, which may be *, and %%) and guest_exit, which
+ * small printf (%s %c %d %u %x with optional 0-padding and a width, which may be *,
+ * a '+' flag for %d, and %%) and guest_exit, which
  * writes the exit code to QEMU's isa-debug-exit port 0xF4 (QEMU then exits with status
  * (code << 1) | 1; wasmvisor exits with status = code). */
 #include "guest.h"
@@ -52,8 +53,10 @@ void kvprintf(const char *fmt, va_list ap)
             continue;
         }
         char pad = ' ';
-        int width = 0;
+        int width = 0, plus = 0;
         fmt++;
+        if (*fmt == '+')
+            plus = 1, fmt++;
         if (*fmt == '0')
             pad = '0', fmt++;
         if (*fmt == '*')
@@ -76,8 +79,8 @@ void kvprintf(const char *fmt, va_list ap)
             int v = va_arg(ap, int);
             u32 mag = v < 0 ? 0u - (u32)v : (u32)v;
             n = utoa(mag, 10, buf);
-            if (v < 0)
-                buf[11 - n++] = '-';
+            if (v < 0 || plus)
+                buf[11 - n++] = v < 0 ? '-' : '+';
             put_padded(buf + 12 - n, n, width, pad);
             break;
         }
