@@ -1,0 +1,145 @@
+// The CLI as a user meets it: `node dist/cli.js` in a child process (npm test builds dist first,
+// see the pretest script). Bad input must give exactly one line on stderr and status 2.
+
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { concat, exitWith, kernelElf, x86 } from "../support/images.js";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const cli = join(root, "dist/cli.js");
+const scratch = mkdtempSync(join(tmpdir(), "wasmvisor-cli-"));
+
+function file(name: string, bytes: Uint8Array): string {
+  const path = join(scratch, name);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+function wasmvisor(...args: string[]) {
+  const result = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: "utf8", timeout: 60_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function expectUsageError(args: string[], line: string | RegExp) {
+  const { status, stdout, stderr } = wasmvisor(...args);
+  expect(status).toBe(2);
+  expect(stdout).toBe("");
+  expect(stderr.endsWith("\n")).toBe(true);
+  expect(stderr.trimEnd().split("\n")).toHaveLength(1);
+  expect(stderr.trimEnd()).toMatch(line);
+}
+
+describe("wasmvisor run: bad input is one line on stderr and status 2", () => {
+  it("a missing kernel file", () => {
+    expectUsageError(["run", "no-such-kernel.elf"], "wasmvisor: cannot read kernel no-such-kernel.elf: no such file");
+  });
+
+  it("a directory instead of a kernel", () => {
+    expectUsageError(["run", "src"], "wasmvisor: cannot read kernel src: is a directory");
+  });
+
+  it("a file that is not a Multiboot kernel", () => {
+    const path = file("random.bin", new Uint8Array(4096).fill(0x5a));
+    expectUsageError(["run", path], `wasmvisor: ${path}: not a Multiboot kernel: no Multiboot header (magic 0x1badb002) in the first 8 KiB`);
+  });
+
+  it("a kernel too large for guest memory", () => {
+    const path = file("huge.elf", kernelElf(x86.hlt(), 3 << 20));
+    expectUsageError(["run", "--mem", "2", path], /^wasmvisor: .*huge\.elf: kernel too large for guest memory: it occupies 0x100000-0x40000d, guest RAM ends at 0x200000 \(2 MiB\)$/);
+  });
+
+  it("a 64-bit ELF", () => {
+    const elf = kernelElf(x86.hlt());
+    elf[4] = 2;
+    expectUsageError(["run", file("k64.elf", elf)], /64-bit ELF \(ELFCLASS64\): Multiboot v1 kernels must be 32-bit ELF$/);
+  });
+
+  it("an unknown option", () => {
+    expectUsageError(["run", "guests/hello.elf", "--frobnicate"], "wasmvisor: unknown option '--frobnicate'");
+  });
+
+  it("an unknown command", () => {
+    expectUsageError(["boot", "guests/hello.elf"], "wasmvisor: unknown command 'boot'");
+  });
+
+  it("no kernel", () => {
+    expectUsageError(["run"], "wasmvisor: missing required argument 'kernel'");
+  });
+
+  it.each([
+    [["--mem", "lots"], "--mem <MiB>", "expected a whole number of MiB from 2 to 2048."],
+    [["--mem", "1"], "--mem <MiB>", "expected a whole number of MiB from 2 to 2048."],
+    [["--mem", "4096"], "--mem <MiB>", "expected a whole number of MiB from 2 to 2048."],
+    [["--max-instructions", "-5"], "--max-instructions <n>", "expected a positive whole number of instructions."],
+    [["--max-instructions", "1.5"], "--max-instructions <n>", "expected a positive whole number of instructions."],
+    [["--timeout", "soon"], "--timeout <seconds>", "expected a positive number of seconds."],
+    [["--timeout", "0"], "--timeout <seconds>", "expected a positive number of seconds."],
+  ])("a bad option value: %j", (option, name, why) => {
+    expectUsageError(["run", "guests/hello.elf", ...option], `wasmvisor: option '${name}' argument '${option[1]}' is invalid. ${why}`);
+  });
+
+  it("a bad bench option value", () => {
+    expectUsageError(["bench", "--runs", "0"], "wasmvisor: option '--runs <n>' argument '0' is invalid. expected a whole number of runs from 1 to 100.");
+  });
+});
+
+describe("wasmvisor run: guests", () => {
+  it("boots hello.elf: its serial output on stdout, nothing on stderr, status 0", () => {
+    const { status, stdout, stderr } = wasmvisor("run", "guests/hello.elf", "--cmdline", "alpha beta");
+    expect(stderr).toBe("");
+    expect(status).toBe(0);
+    expect(stdout).toContain("Hello from a wasmvisor guest!\n");
+    expect(stdout).toContain("command line arguments: alpha beta\n");
+  });
+
+  it("exits with the value the guest wrote to isa-debug-exit", () => {
+    expect(wasmvisor("run", file("exit5.elf", kernelElf(exitWith(5)))).status).toBe(5);
+  });
+
+  it("reports a triple fault with a register dump and status 3", () => {
+    const { status, stderr } = wasmvisor("run", file("fault.elf", kernelElf(x86.int3())));
+    expect(status).toBe(3);
+    const lines = stderr.trimEnd().split("\n");
+    expect(lines[0]).toBe("wasmvisor: triple fault: the guest faulted while delivering a double fault (a real CPU would reset)");
+    expect(lines[1]).toMatch(/^EAX=2badb002 EBX=[0-9a-f]{8} ECX=/);
+    expect(stderr).toContain("CR0=00000011");
+  });
+
+  it("stops a spinning guest at --max-instructions with status 3", () => {
+    const { status, stderr } = wasmvisor("run", file("spin.elf", kernelElf(x86.jmpSelf())), "--max-instructions", "100000");
+    expect(status).toBe(3);
+    expect(stderr.split("\n")[0]).toBe("wasmvisor: instruction budget exhausted: the guest retired 100000 instructions without exiting");
+    expect(stderr).toContain("instructions retired: 100000");
+  });
+
+  it("stops a spinning guest at --timeout with status 3", () => {
+    const { status, stderr } = wasmvisor("run", file("spin2.elf", kernelElf(x86.jmpSelf())), "--timeout", "0.3");
+    expect(status).toBe(3);
+    expect(stderr.split("\n")[0]).toBe("wasmvisor: timeout: the guest ran for 0.3 s of wall-clock time without exiting");
+  });
+
+  it("reports a guest halted for good with status 3", () => {
+    const { status, stderr } = wasmvisor("run", file("halt.elf", kernelElf(concat(x86.cli(), x86.hlt()))));
+    expect(status).toBe(3);
+    expect(stderr.split("\n")[0]).toBe("wasmvisor: guest halted (HLT) with interrupts disabled (IF=0) and no event pending: it can never wake");
+  });
+
+  it("prints exit counts and MIPS with --stats", () => {
+    const { status, stderr } = wasmvisor("run", "guests/hello.elf", "--stats");
+    expect(status).toBe(0);
+    expect(stderr).toMatch(/^--- \d+ VM exits ---\n +30 {2}I\/O instruction +\d+\n\d+ instructions in [\d.]+ s: [\d.]+ MIPS\n$/);
+  });
+});
+
+describe("wasmvisor --help", () => {
+  it("lists the commands and exits 0", () => {
+    const { status, stdout } = wasmvisor("--help");
+    expect(status).toBe(0);
+    expect(stdout).toContain("run [options] <kernel>");
+    expect(stdout).toContain("bench [options]");
+  });
+});
