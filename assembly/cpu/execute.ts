@@ -9,7 +9,7 @@ import {
   EXC_UD, EXC_GP, EXC_NM, EXC_BR, EXC_BP, EXC_OF,
 } from "./state";
 import { SR_ES, SR_CS, SR_SS, SR_DS, SR_FS, SR_GS } from "../vmcs-layout";
-import { fetch8, fetch16, fetch32 } from "./fetch";
+import { fetch8, fetch16, fetch32, peekModrm } from "./fetch";
 import {
   decodeModrm, modReg, modRm, modIsReg, eaOff, eaSeg, readReg, writeReg, readRm, writeRm,
   readRmForWrite, writeRmAfterRead,
@@ -37,15 +37,20 @@ import { softwareInterrupt, iret } from "./interrupts";
 
 @inline function jumpTo(target: u32): void { eip = o32 ? target : target & 0xffff; }
 
-// Decode the prefixes and execute one instruction.
-export function step(): void {
+@inline function jccShort(cc: u32): void {
+  const rel = <u32>signExtend(fetch8(), 1);
+  if (condition(cc)) jumpTo(eip + rel);
+}
+
+// Execute one instruction. The decode state holds the defaults between instructions; only an
+// instruction with prefixes changes it, and restores it when it is done.
+@inline export function step(): void {
   instrStart = eip;
-  o32 = csDefault32;
-  a32 = csDefault32;
-  segOverride = -1;
-  repPrefix = 0;
-  lockPrefix = false;
-  let op = fetch8();
+  execute(fetch8());
+}
+
+function prefixed(first: u32): void {
+  let op = first;
   while (true) {
     switch (op) {
       case 0x26: segOverride = SR_ES; break;
@@ -60,19 +65,42 @@ export function step(): void {
       case 0xf2: case 0xf3: repPrefix = op; break;
       default:
         execute(op);
+        resetDecodeState();
         return;
     }
-    if (eip - instrStart >= 15) { raise(EXC_GP, 0); return; } // longer than 15 bytes
+    if (eip - instrStart >= 15) { raise(EXC_GP, 0); break; } // longer than 15 bytes
     op = fetch8();
   }
+  resetDecodeState();
+}
+
+// The decode state with no prefixes (also set at VM entry, since CS.D may have changed).
+export function resetDecodeState(): void {
+  o32 = csDefault32;
+  a32 = csDefault32;
+  segOverride = -1;
+  repPrefix = 0;
+  lockPrefix = false;
+}
+
+// Register-to-register ALU forms with 32-bit operands, the commonest instructions in compiled
+// code, skip the generic operand helpers. `m` is a ModR/M byte >= 0xC0.
+@inline function aluRegReg32(kind: u32, m: u32, toReg: bool): void {
+  const rm = m & 7;
+  const reg = (m >> 3) & 7;
+  const dst = toReg ? reg : rm;
+  const src = toReg ? rm : reg;
+  const r = alu(kind, r32(dst), r32(src), 4);
+  if (kind != ALU_CMP) w32(dst, r);
 }
 
 // ALU ops 00-3F: op & 7 selects the operand form, op >> 3 the operation.
-function aluForm(op: u32): void {
+@inline function aluForm(op: u32): void {
   const kind = op >> 3;
   switch (op & 7) {
     case 0: case 1: { // Eb,Gb / Ev,Gv
       const bytes: u32 = (op & 1) ? osize() : 1;
+      if (bytes == 4 && peekModrm() >= 0xc0) { aluRegReg32(kind, fetch8(), false); return; }
       decodeModrm();
       if (pending) return;
       const a = kind == ALU_CMP ? readRm(bytes) : readRmForWrite(bytes);
@@ -83,6 +111,7 @@ function aluForm(op: u32): void {
     }
     case 2: case 3: { // Gb,Eb / Gv,Ev
       const bytes: u32 = (op & 1) ? osize() : 1;
+      if (bytes == 4 && peekModrm() >= 0xc0) { aluRegReg32(kind, fetch8(), true); return; }
       decodeModrm();
       if (pending) return;
       const b = readRm(bytes);
@@ -101,6 +130,14 @@ function aluForm(op: u32): void {
 
 // Group 1 (80 81 83): ALU op on r/m with an immediate.
 function group1(bytes: u32, immBytes: u32): void {
+  if (bytes == 4 && peekModrm() >= 0xc0) { // register destination, 32-bit
+    const m = fetch8();
+    const kind = (m >> 3) & 7;
+    const b = immBytes == 1 ? <u32>signExtend(fetch8(), 1) : fetch32();
+    const r = alu(kind, r32(m & 7), b, 4);
+    if (kind != ALU_CMP) w32(m & 7, r);
+    return;
+  }
   decodeModrm();
   if (pending) return;
   const kind = modReg;
@@ -307,15 +344,23 @@ function iopl(): u32 { return (flagsWord & IOPL) >> 12; }
 
 export function execute(op: u32): void {
   switch (op) {
-    case 0x00: case 0x01: case 0x02: case 0x03: case 0x04: case 0x05:
-    case 0x08: case 0x09: case 0x0a: case 0x0b: case 0x0c: case 0x0d:
-    case 0x10: case 0x11: case 0x12: case 0x13: case 0x14: case 0x15:
-    case 0x18: case 0x19: case 0x1a: case 0x1b: case 0x1c: case 0x1d:
-    case 0x20: case 0x21: case 0x22: case 0x23: case 0x24: case 0x25:
-    case 0x28: case 0x29: case 0x2a: case 0x2b: case 0x2c: case 0x2d:
-    case 0x30: case 0x31: case 0x32: case 0x33: case 0x34: case 0x35:
-    case 0x38: case 0x39: case 0x3a: case 0x3b: case 0x3c: case 0x3d:
-      aluForm(op); return;
+    // ALU ops: each opcode expands its own copy of aluForm, so the operation folds to a constant
+    case 0x00: aluForm(0x00); return; case 0x01: aluForm(0x01); return; case 0x02: aluForm(0x02); return;
+    case 0x03: aluForm(0x03); return; case 0x04: aluForm(0x04); return; case 0x05: aluForm(0x05); return;
+    case 0x08: aluForm(0x08); return; case 0x09: aluForm(0x09); return; case 0x0a: aluForm(0x0a); return;
+    case 0x0b: aluForm(0x0b); return; case 0x0c: aluForm(0x0c); return; case 0x0d: aluForm(0x0d); return;
+    case 0x10: aluForm(0x10); return; case 0x11: aluForm(0x11); return; case 0x12: aluForm(0x12); return;
+    case 0x13: aluForm(0x13); return; case 0x14: aluForm(0x14); return; case 0x15: aluForm(0x15); return;
+    case 0x18: aluForm(0x18); return; case 0x19: aluForm(0x19); return; case 0x1a: aluForm(0x1a); return;
+    case 0x1b: aluForm(0x1b); return; case 0x1c: aluForm(0x1c); return; case 0x1d: aluForm(0x1d); return;
+    case 0x20: aluForm(0x20); return; case 0x21: aluForm(0x21); return; case 0x22: aluForm(0x22); return;
+    case 0x23: aluForm(0x23); return; case 0x24: aluForm(0x24); return; case 0x25: aluForm(0x25); return;
+    case 0x28: aluForm(0x28); return; case 0x29: aluForm(0x29); return; case 0x2a: aluForm(0x2a); return;
+    case 0x2b: aluForm(0x2b); return; case 0x2c: aluForm(0x2c); return; case 0x2d: aluForm(0x2d); return;
+    case 0x30: aluForm(0x30); return; case 0x31: aluForm(0x31); return; case 0x32: aluForm(0x32); return;
+    case 0x33: aluForm(0x33); return; case 0x34: aluForm(0x34); return; case 0x35: aluForm(0x35); return;
+    case 0x38: aluForm(0x38); return; case 0x39: aluForm(0x39); return; case 0x3a: aluForm(0x3a); return;
+    case 0x3b: aluForm(0x3b); return; case 0x3c: aluForm(0x3c); return; case 0x3d: aluForm(0x3d); return;
     case 0x06: pushV(segSel(SR_ES)); return;
     case 0x07: { const s = peek(0, osize()); if (pending) return; loadSegment(SR_ES, s & 0xffff); if (!pending) addSp(osize()); return; }
     case 0x0e: pushV(segSel(SR_CS)); return;
@@ -324,6 +369,9 @@ export function execute(op: u32): void {
     case 0x17: { const s = peek(0, osize()); if (pending) return; loadSegment(SR_SS, s & 0xffff); if (!pending) addSp(osize()); return; }
     case 0x1e: pushV(segSel(SR_DS)); return;
     case 0x1f: { const s = peek(0, osize()); if (pending) return; loadSegment(SR_DS, s & 0xffff); if (!pending) addSp(osize()); return; }
+    case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64: case 0x65: case 0x66: case 0x67:
+    case 0xf0: case 0xf2: case 0xf3:
+      prefixed(op); return;
     case 0x27: daa(); return;
     case 0x2f: das(); return;
     case 0x37: aaaOrAas(true); return;
@@ -375,12 +423,23 @@ export function execute(op: u32): void {
     case 0x6d: stringIo(true, r16(EDX), osize()); return;
     case 0x6e: stringIo(false, r16(EDX), 1); return;
     case 0x6f: stringIo(false, r16(EDX), osize()); return;
-    case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
-    case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f: {
-      const rel = <u32>signExtend(fetch8(), 1);
-      if (condition(op & 15)) jumpTo(eip + rel);
-      return;
-    }
+    // Jcc rel8: one case per condition so that each evaluates only the flags it needs
+    case 0x70: jccShort(0); return;
+    case 0x71: jccShort(1); return;
+    case 0x72: jccShort(2); return;
+    case 0x73: jccShort(3); return;
+    case 0x74: jccShort(4); return;
+    case 0x75: jccShort(5); return;
+    case 0x76: jccShort(6); return;
+    case 0x77: jccShort(7); return;
+    case 0x78: jccShort(8); return;
+    case 0x79: jccShort(9); return;
+    case 0x7a: jccShort(10); return;
+    case 0x7b: jccShort(11); return;
+    case 0x7c: jccShort(12); return;
+    case 0x7d: jccShort(13); return;
+    case 0x7e: jccShort(14); return;
+    case 0x7f: jccShort(15); return;
     case 0x80: case 0x82: group1(1, 1); return;
     case 0x81: group1(osize(), osize()); return;
     case 0x83: group1(osize(), 1); return;

@@ -70,3 +70,10 @@ export function fetch32(): u32 {
   const lo = fetch16();
   return lo | (fetch16() << 16);
 }
+
+// The next byte without consuming it (for fast paths that depend on the ModR/M form). Returns 0
+// when the byte is not in the window, which sends the caller down the general path.
+@inline export function peekModrm(): u32 {
+  const e = eip;
+  return e - winStart < winLen ? load<u8>(winBias + e) : 0;
+}

@@ -15,7 +15,7 @@ import {
 import { getEflags, setEflags } from "./flags";
 import { refreshSegmentCache } from "./segment";
 import { updatePagingMode } from "./memory";
-import { step } from "./execute";
+import { step, resetDecodeState } from "./execute";
 import { deliverException, deliverEvent, EVENT_EXTERNAL, EVENT_SOFTWARE } from "./interrupts";
 import { vmexit } from "./vmexit";
 
@@ -23,6 +23,7 @@ function loadGuestState(): void {
   eip = load<u32>(VMCS_BASE + G_EIP);
   setEflags(load<u32>(VMCS_BASE + G_EFLAGS));
   refreshSegmentCache();
+  resetDecodeState();
   updatePagingMode();
   pending = 0;
 }
@@ -53,22 +54,35 @@ function injectEvent(): void {
   }
 }
 
+// Instructions left before the preemption-timer exit, and the bookkeeping that turns the budget
+// spent into the count of retired instructions (which is also the guest's virtual TSC).
+let budget: u32 = 0;
+let budgetAtEntry: u32 = 0;
+let notRetired: u32 = 0; // instructions that faulted or exited instead of completing
+
+export function retiredNow(): u64 {
+  return retired + <u64>(budgetAtEntry - budget - notRetired);
+}
+
 export function vmRun(): u32 {
   loadGuestState();
   injectEvent();
-  let budget = load<u32>(VMCS_BASE + C_PREEMPTION_TIMER);
+  budget = load<u32>(VMCS_BASE + C_PREEMPTION_TIMER);
   // A halted guest stays halted until the VMM injects an event.
   if (load<u32>(VMCS_BASE + G_ACTIVITY) == ACTIVITY_HLT) budget = 0;
   store<u32>(VMCS_BASE + G_INTERRUPTIBILITY, 0);
+  budgetAtEntry = budget;
+  notRetired = 0;
   while (!(pending & PEND_EXIT)) {
     if (budget == 0) {
-      vmexit(EXIT_PREEMPTION_TIMER, 0);
       instrStart = eip;
+      vmexit(EXIT_PREEMPTION_TIMER, 0);
       break;
     }
     budget--;
     step();
-    if (pending == 0) { retired++; continue; }
+    if (pending == 0) continue;
+    notRetired++; // unless it completed and then yielded
     if (pending & PEND_EXCEPTION) {
       const vector = excVector;
       const code = excErrorCode;
@@ -77,9 +91,13 @@ export function vmRun(): u32 {
       deliverException(vector, code);
     }
     if (pending & PEND_EXIT) { eip = instrStart; break; }
-    if (pending & PEND_YIELD) { retired++; break; }
+    if (pending & PEND_YIELD) { notRetired--; break; }
   }
+  retired = retiredNow();
+  budgetAtEntry = budget;
+  notRetired = 0;
   pending = 0;
+  resetDecodeState();
   store<u32>(VMCS_BASE + C_PREEMPTION_TIMER, budget);
   saveGuestState();
   return load<u32>(VMCS_BASE + X_REASON);

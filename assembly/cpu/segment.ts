@@ -2,7 +2,7 @@
 // makes on every access, and the segment-derived globals (CPL, CS.D, SS.B, the flat mask) that
 // let the hot path skip those checks for flat segments.
 import {
-  segBase, segLimit, segAr, cpl, csDefault32, ssBig, flatMask, raise, pending,
+  segBase, segLimit, segAr, cpl, csDefault32, ssBig, flatMask, raise, pending, o32, a32,
   EXC_GP, EXC_SS, segField,
 } from "./state";
 import { SR_CS, SR_SS, AR_UNUSABLE, SEG_SEL, SEG_BASE, SEG_LIMIT, SEG_AR } from "../vmcs-layout";
@@ -77,7 +77,13 @@ export function refreshSegmentCache(): void {
     }
   }
   flatMask = mask;
-  csDefault32 = (segAr(SR_CS) & AR_DB) != 0;
+  const default32 = (segAr(SR_CS) & AR_DB) != 0;
+  if (default32 != csDefault32) {
+    // a transfer to code of the other default size: later instructions decode with new defaults
+    csDefault32 = default32;
+    o32 = default32;
+    a32 = default32;
+  }
   ssBig = (segAr(SR_SS) & AR_DB) != 0;
   // as in VMX guest state, CPL is the DPL of SS
   cpl = arDpl(segAr(SR_SS));

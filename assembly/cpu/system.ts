@@ -13,7 +13,7 @@ import {
   cpl, raise, EXC_GP, EXC_UD, r32, w32, EAX, EDX, cr0, cr4, CR0_PE, CR0_PG, CR0_TS, CR0_ET,
 } from "./state";
 import { controls, vmexit, yieldToVmm } from "./vmexit";
-import { retired } from "./state";
+import { retiredNow } from "./run";
 import { updatePagingMode } from "./memory";
 import { invalidateFetchWindow } from "./fetch";
 
@@ -147,7 +147,7 @@ export function rdtsc(): void {
   if ((cr4() & 4) && cpl != 0) { raise(EXC_GP, 0); return; } // CR4.TSD
   if (controls() & CTL_RDTSC_EXITING) { vmexit(EXIT_RDTSC, 0); return; }
   // virtual time: the TSC counts retired instructions, plus the VMM's offset
-  const tsc = retired + load<u64>(VMCS_BASE + G_TSC_LO);
+  const tsc = retiredNow() + load<u64>(VMCS_BASE + G_TSC_LO);
   w32(EAX, <u32>tsc);
   w32(EDX, <u32>(tsc >> 32));
 }
