@@ -21,6 +21,7 @@ export interface Setup {
   flags?: number; // initial EFLAGS (bit 1 is added)
   mem?: Record<number, number>; // dwords to store before running
   user?: boolean; // may run natively (user-mode instruction); default true
+  setup?: (cpu: TestCpu) => void; // extra state (segments, controls...); implies user: false
 }
 export interface Expected {
   regs?: Regs;
@@ -50,7 +51,8 @@ export function check(asm: string, s: Setup, e: Expected): TestCpu {
   for (const [r, v] of Object.entries(s.regs ?? {})) cpu.setReg(r as RegName, v);
   cpu.eflags = (s.flags ?? 0) | 2;
   for (const [a, v] of Object.entries(s.mem ?? {})) cpu.write32(Number(a), v);
-  if (process.env.WV_NATIVE && s.user !== false) {
+  s.setup?.(cpu);
+  if (process.env.WV_NATIVE && s.user !== false && !s.setup) {
     const dump = Object.keys(e.mem ?? {}).map(Number);
     const n = runNative(asm, s.regs ?? {}, (s.flags ?? 0) | 2, s.mem ?? {}, dump);
     compare("native", { reg: (r) => n.regs[REG_NAMES.indexOf(r)], eflags: n.eflags, read32: (a) => n.mem[a] }, e);
