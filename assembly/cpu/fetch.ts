@@ -71,8 +71,14 @@ export function fetch32(): u32 {
   return lo | (fetch16() << 16);
 }
 
-// The next byte without consuming it (for fast paths that depend on the ModR/M form). Returns 0
-// when the byte is not in the window, which sends the caller down the general path.
+// The byte `ahead` bytes past EIP without consuming it, or -1 when it is not in the window.
+@inline export function peekByte(ahead: u32): i32 {
+  const e = eip + ahead;
+  return e - winStart < winLen ? <i32>load<u8>(winBias + e) : -1;
+}
+
+// The next byte, for fast paths that depend on the ModR/M form; 0 (a memory form) when it is not
+// in the window, which sends the caller down the general path.
 @inline export function peekModrm(): u32 {
   const e = eip;
   return e - winStart < winLen ? load<u8>(winBias + e) : 0;
