@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { REG_NAMES, CODE_BASE, STACK_TOP } from "./harness";
 
 const OUT = 0x9f000; // where the program stores its results
-const SCRATCH_STACK = 0x9e000; // stack for the epilogue's PUSHF (keeps the test's stack intact)
+const SCRATCH_STACK = 0x9e000; // stack for the prologue's and epilogue's PUSHF/POPF
 
 export interface NativeResult { regs: number[]; eflags: number; mem: Record<number, number> }
 
@@ -17,9 +17,9 @@ export function runNative(asm: string, regs: Record<string, number>, eflags: num
   mem: Record<number, number>, dump: number[]): NativeResult {
   // The prologue lives in its own section so that the snippet starts at CODE_BASE exactly as in
   // the core (return addresses pushed by CALL match).
-  let s = `.globl _start\n.section .prologue,"ax"\n_start:\n movl $${STACK_TOP},%esp\n`;
+  let s = `.globl _start\n.section .prologue,"ax"\n_start:\n movl $${SCRATCH_STACK},%esp\n`;
+  s += ` pushl $${eflags & ~0x100}\n popfl\n movl $${STACK_TOP},%esp\n`; // never TF
   for (const [a, v] of Object.entries(mem)) s += ` movl $${v >>> 0},${a}\n`;
-  s += ` pushl $${eflags & ~0x100}\n popfl\n`; // never TF
   for (const r of REG_NAMES) if (r !== "esp" && regs[r] !== undefined) s += ` movl $${regs[r] >>> 0},%${r}\n`;
   if (regs.esp !== undefined) s += ` movl $${regs.esp >>> 0},%esp\n`;
   s += ` jmp __snippet\n.text\n__snippet:\n${asm}\n`;
