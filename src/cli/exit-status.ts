@@ -4,12 +4,14 @@
 //   2      bad input: unknown option, bad option value, missing or unreadable file, not a Multiboot
 //          kernel, kernel too large (one line on stderr, never a stack trace);
 //   3      the guest did not exit: triple fault, instruction budget or timeout exhausted, halted
-//          for good, or an exit the VMM does not handle (a reason and a register dump on stderr).
+//          for good, or an exit the VMM does not handle (a reason and a register dump on stderr);
+//   141    stdout was closed by its reader (128 + SIGPIPE, as a Unix tool killed by the signal).
 // Guest values 1-3 collide with these; the stderr line tells them apart.
 
 export const EXIT_INTERNAL_ERROR = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_GUEST_DID_NOT_EXIT = 3;
+export const EXIT_OUTPUT_CLOSED = 141;
 
 /** Bad input from the user: printed as one line, exit status 2. */
 export class UsageError extends Error {}

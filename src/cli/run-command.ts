@@ -8,7 +8,7 @@ import { qemuStyleCmdline } from "../loader/multiboot.js";
 import { describeStop } from "../vmm/stop-reason.js";
 import { VirtualMachine, type RunResult } from "../vmm/virtual-machine.js";
 import { ConsoleOutput } from "./console-output.js";
-import { EXIT_GUEST_DID_NOT_EXIT, UsageError } from "./exit-status.js";
+import { EXIT_GUEST_DID_NOT_EXIT, EXIT_OUTPUT_CLOSED, UsageError } from "./exit-status.js";
 
 export interface RunOptions {
   mem: number;
@@ -21,7 +21,8 @@ export interface RunOptions {
 /** Returns the process exit status. */
 export async function runCommand(kernelPath: string, options: RunOptions): Promise<number> {
   const kernel = await readKernel(kernelPath);
-  const guestConsole = new ConsoleOutput();
+  // A reader that closed stdout wants no more: end at once, as a Unix tool killed by SIGPIPE.
+  const guestConsole = new ConsoleOutput(undefined, () => process.exit(EXIT_OUTPUT_CLOSED));
   const vm = await VirtualMachine.create({ memoryMiB: options.mem, serialOutput: guestConsole.write });
   try {
     vm.loadKernel(kernel, qemuStyleCmdline(kernelPath, options.cmdline));
