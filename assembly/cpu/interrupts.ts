@@ -22,7 +22,7 @@ import {
   fetchDescriptor, markAccessed, takeCode, loadCs, tssStack, frameCurrent, frameNew, framePush,
   frameCommitSp, checkReturnCs, checkReturnSs, commitOuterReturn, selErr, descAr, descHi,
   cLimit, cAddr, cHi, nsSel, nsBase, nsLimit, nsAr, nsAddr, nsHi,
-} from "./protected";
+} from "./descriptors";
 
 // Event kinds (VMX interruption types, SDM 24.8.3).
 export const EVENT_EXTERNAL: u32 = 0;
