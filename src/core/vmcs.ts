@@ -3,7 +3,6 @@
 // with one typed-array load). Field offsets come from assembly/vmcs-layout.ts, shared with the core.
 
 import {
-  G_EFLAGS,
   G_EIP,
   G_INSTRET_HI,
   G_INSTRET_LO,
@@ -105,9 +104,5 @@ export class Vmcs {
     const eip = this.get(G_EIP) + length;
     this.set(G_EIP, codeIs32 ? eip : eip & 0xffff);
     this.set(G_INTERRUPTIBILITY, this.get(G_INTERRUPTIBILITY) & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
-  }
-
-  eflags(): number {
-    return this.get(G_EFLAGS);
   }
 }

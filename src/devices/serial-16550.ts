@@ -102,11 +102,6 @@ export class Serial16550 implements PortDevice {
     }
   }
 
-  /** Divisor of the 115200-baud clock the guest programmed (1 = 115200 baud). */
-  get baudDivisor(): number {
-    return this.divisor;
-  }
-
   private transmit(byte: number): void {
     if (this.mcr & MCR_LOOPBACK) {
       if (this.received.length < FIFO_DEPTH) this.received.push(byte);

@@ -34,8 +34,4 @@ export class ExitStats {
     });
     return list.sort((a, b) => b.count - a.count || a.reason - b.reason);
   }
-
-  reset(): void {
-    this.counts.fill(0);
-  }
 }
