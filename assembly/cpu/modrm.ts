@@ -1,13 +1,13 @@
 // ModR/M decoding: the register field, and the effective address (segment and offset) of a memory
 // operand in 32-bit (with SIB) or 16-bit addressing, plus read/write helpers for the r/m operand.
 import {
-  a32, segOverride, r32, w32, r16, w16, r8, w8, pending, cpl,
+  a32, segOverride, r32, w32, r16, w16, r8, w8, pending, cpl, flatMask,
   EBX, EBP, ESI, EDI,
 } from "./state";
 import { SR_DS, SR_SS } from "../vmcs-layout";
 import { fetch8, fetch16, fetch32 } from "./fetch";
 import { segAddr, readSeg, writeSeg } from "./segment";
-import { linRead, linWrite } from "./memory";
+import { linRead, linWrite, pagingEnabled, ramBase, ramSize } from "./memory";
 
 export let modReg: u32 = 0; // bits 5:3
 export let modRm: u32 = 0; // bits 2:0 (register number when modIsReg)
@@ -87,25 +87,48 @@ function decodeEa16(m: u32): void {
 }
 
 // ---- The r/m operand ---------------------------------------------------------------------------
+// The common memory operand (flat segment, paging off, inside RAM) needs no checks at all: its
+// host address is returned directly; 0 means "take the checked path".
+@inline function directAddress(bytes: u32): u32 {
+  if (((flatMask >> eaSeg) & 1) && !pagingEnabled && eaOff <= ramSize - bytes) return ramBase + eaOff;
+  return 0;
+}
+@inline function loadHost(h: u32, bytes: u32): u32 {
+  return bytes == 4 ? load<u32>(h) : bytes == 2 ? <u32>load<u16>(h) : <u32>load<u8>(h);
+}
+@inline function storeHost(h: u32, bytes: u32, v: u32): void {
+  if (bytes == 4) store<u32>(h, v);
+  else if (bytes == 2) store<u16>(h, <u16>v);
+  else store<u8>(h, <u8>v);
+}
+
 export function readRm(bytes: u32): u32 {
   if (modIsReg) return readReg(modRm, bytes);
+  const h = directAddress(bytes);
+  if (h) return loadHost(h, bytes);
   return readSeg(eaSeg, eaOff, bytes);
 }
 export function writeRm(bytes: u32, v: u32): void {
-  if (modIsReg) writeReg(modRm, bytes, v);
+  if (modIsReg) { writeReg(modRm, bytes, v); return; }
+  const h = directAddress(bytes);
+  if (h) storeHost(h, bytes, v);
   else writeSeg(eaSeg, eaOff, bytes, v);
 }
 
 // Read-modify-write of the r/m operand: the write permission is checked before the read, so a
 // read-only destination faults without a partial effect.
 let rmwLin: u32 = 0;
+let rmwHost: u32 = 0; // host address when the operand is directly accessible, else 0
 export function readRmForWrite(bytes: u32): u32 {
   if (modIsReg) return readReg(modRm, bytes);
+  rmwHost = directAddress(bytes);
+  if (rmwHost) return loadHost(rmwHost, bytes);
   rmwLin = segAddr(eaSeg, eaOff, bytes, true);
   if (pending) return 0;
   return linRead(rmwLin, bytes, cpl == 3);
 }
 export function writeRmAfterRead(bytes: u32, v: u32): void {
   if (modIsReg) writeReg(modRm, bytes, v);
+  else if (rmwHost) storeHost(rmwHost, bytes, v);
   else linWrite(rmwLin, bytes, v, cpl == 3);
 }

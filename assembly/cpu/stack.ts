@@ -1,6 +1,7 @@
 // The guest stack: SS:ESP (or SS:SP when SS.B is clear). Pushes and pops check the access before
 // moving the stack pointer, so a faulting push or pop leaves ESP unchanged as x86 requires.
-import { r32, w32, r16, w16, ssBig, pending, o32, ESP } from "./state";
+import { r32, w32, r16, w16, ssBig, pending, o32, ESP, flatMask } from "./state";
+import { pagingEnabled, ramBase, ramSize } from "./memory";
 import { SR_SS } from "../vmcs-layout";
 import { readSeg, writeSeg } from "./segment";
 
@@ -14,7 +15,18 @@ import { readSeg, writeSeg } from "./segment";
   return ssBig ? v : v & 0xffff;
 }
 
+// The common stack (flat 32-bit SS, paging off, inside RAM) is accessed directly.
+@inline function directStack(): bool { return ((flatMask >> SR_SS) & 1) != 0 && ssBig && !pagingEnabled; }
+
 export function push(bytes: u32, v: u32): void {
+  if (directStack()) {
+    const top = r32(ESP) - bytes;
+    if (top <= ramSize - bytes) {
+      if (bytes == 4) store<u32>(ramBase + top, v); else store<u16>(ramBase + top, <u16>v);
+      w32(ESP, top);
+      return;
+    }
+  }
   const sp = spOffset(-bytes);
   writeSeg(SR_SS, sp, bytes, v);
   if (pending) return;
@@ -22,6 +34,13 @@ export function push(bytes: u32, v: u32): void {
 }
 
 export function pop(bytes: u32): u32 {
+  if (directStack()) {
+    const top = r32(ESP);
+    if (top <= ramSize - bytes) {
+      w32(ESP, top + bytes);
+      return bytes == 4 ? load<u32>(ramBase + top) : <u32>load<u16>(ramBase + top);
+    }
+  }
   const v = readSeg(SR_SS, getSp(), bytes);
   if (pending) return 0;
   addSp(bytes);
