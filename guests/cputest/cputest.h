@@ -39,10 +39,11 @@ void run(struct regs *r, snippet_fn *fn); /* harness.S; clears DF afterwards */
 
 /* FSNIP(name, setup, insn): a snippet where insn may fault. The exception handler resumes at
  * label 9 and records the faulting EIP, which report_fault() prints relative to label 8
- * (the first byte of insn). */
+ * (the first byte of insn). ESP is put back as it was before insn, so insn may push. */
 #define FSNIP(name, setup, insn)                                                             \
-    SNIP(name, setup "\n\tmovl $9f, fault_recover\n\tmovl $8f, fault_site\n8:\t" insn          \
-                     "\n9:\tmovl $0, fault_recover")
+    SNIP(name, setup "\n\tmovl $9f, fault_recover\n\tmovl $8f, fault_site\n\t"                \
+                     "movl %esp, fault_esp\n8:\t" insn                                          \
+                     "\n9:\tmovl $0, fault_recover\n\tmovl fault_esp, %esp")
 
 /* Recorded by the exception handler (desc.c) */
 struct fault {
@@ -51,6 +52,7 @@ struct fault {
 extern volatile struct fault last_fault;
 extern volatile u32 fault_recover; /* where the handler resumes; 0 = unexpected exception */
 extern volatile u32 fault_site;    /* label printed as the reference for the faulting EIP */
+extern volatile u32 fault_esp;     /* ESP before the instruction under test */
 void fault_clear(void);
 /* Prints "<label>: vec=.. err=.... eip=site+N" or "<label>: no exception"; counts a case. */
 void report_fault(const char *label);
@@ -106,7 +108,9 @@ u32 get_cr0(void);
 /* privilege.c helpers for running code in ring 3 */
 extern u8 ring0_stack_top[], ring3_stack_top[];
 
-/* Families, in the order main.c runs them */
+/* Families, in the order main.c runs them: first those that would run as well in a user
+ * process (host-oracle/ checks them against the machine's own CPU), then the ones that need
+ * ring 0 and the test's descriptor tables. */
 void test_alu(void);
 void test_alu_forms(void);
 void test_shift(void);
@@ -116,6 +120,8 @@ void test_misc(void);
 void test_addr(void);
 void test_string(void);
 void test_control(void);
+void test_control_system(void);
+void test_string_segs(void);
 void test_exceptions(void);
 void test_segments(void);
 void test_privilege(void);

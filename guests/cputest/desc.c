@@ -26,7 +26,7 @@ u8 ring0_stack[8192] __attribute__((aligned(16)));
 #define ring0_stack_end (ring0_stack + sizeof ring0_stack)
 
 volatile struct fault last_fault;
-volatile u32 fault_recover, fault_site;
+volatile u32 fault_recover, fault_site, fault_esp;
 u32 ncases;
 
 void (*int80_hook)(struct frame *f);
@@ -95,6 +95,7 @@ void desc_init(void)
         if (isr_table[v])
             set_gate(idt[v], SEL_CODE0, isr_table[v], v == 3 || v == 4 ? 0xee : 0x8e, 0);
     set_gate(idt[0x80], SEL_CODE0, (u32)isr_0x80, 0xef, 0); /* DPL 3 trap gate */
+    set_gate(idt[0x40], SEL_CODE0, (u32)isr_0x80, 0x0e, 0); /* interrupt gate, P = 0 */
 
     struct __attribute__((packed)) {
         u16 limit;

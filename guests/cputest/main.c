@@ -12,6 +12,7 @@ int kmain(u32 magic, const struct mb_info *mb)
         return 1;
     }
     desc_init();
+    /* instructions a user process could run too (host-oracle/ runs these on the host CPU) */
     test_alu();
     test_alu_forms();
     test_shift();
@@ -21,6 +22,9 @@ int kmain(u32 magic, const struct mb_info *mb)
     test_addr();
     test_string();
     test_control();
+    /* protected-mode machinery: ring 0, the test's own GDT, LDT, TSS and IDT */
+    test_control_system();
+    test_string_segs();
     test_exceptions();
     test_segments();
     test_privilege();

@@ -35,6 +35,7 @@ static inline u8 inb(u16 port)
 /* serial.c */
 void serial_init(void);
 void serial_putc(char c);
+void guest_exit(u32 code) __attribute__((noreturn));
 
 /* print.c */
 void puts(const char *s); /* no newline added */
@@ -42,7 +43,6 @@ void puthex(u32 v, int digits);
 void putdec(u32 v);
 void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void kvprintf(const char *fmt, __builtin_va_list ap);
-void guest_exit(u32 code) __attribute__((noreturn));
 
 /* cmdline.c - the arguments after the kernel's name, and the first all-digit word in them */
 const char *mb_cmdline_args(const struct mb_info *mb);

@@ -1,12 +1,8 @@
-/* print.c - tiny output helpers on top of serial_putc: strings, fixed-width hex, decimal, a
- * small printf (%s %c %d %u %x with optional 0-padding and a width, which may be *,
- * a '+' flag for %d, and %%) and guest_exit, which
- * writes the exit code to QEMU's isa-debug-exit port 0xF4 (QEMU then exits with status
- * (code << 1) | 1; wasmvisor exits with status = code). */
+/* print.c - tiny output helpers on top of serial_putc: strings, fixed-width hex, decimal and
+ * a small printf (%s %c %d %u %x with optional 0-padding and a width, which may be *, a '+'
+ * flag for %d, and %%). */
 #include "guest.h"
 #include <stdarg.h>
-
-#define DEBUG_EXIT_PORT 0xF4
 
 void puts(const char *s)
 {
@@ -106,11 +102,4 @@ void kprintf(const char *fmt, ...)
     va_start(ap, fmt);
     kvprintf(fmt, ap);
     va_end(ap);
-}
-
-void guest_exit(u32 code)
-{
-    outb(DEBUG_EXIT_PORT, (u8)code);
-    for (;;) /* no debug-exit device: stop here */
-        __asm__ volatile("cli; hlt");
 }
