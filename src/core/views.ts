@@ -1,6 +1,6 @@
 // Typed views over the core's linear memory: the VMCS (an Int32Array, see vmcs.ts) and guest RAM
-// (bytes and a little-endian DataView). Guest RAM lives in the same memory, so the loader and the
-// devices read and write it in place. Growing non-shared WASM memory detaches every view over the
+// (a Uint8Array indexed by guest-physical address). Guest RAM lives in the same memory, so the
+// loader and the devices read and write it in place. Growing non-shared WASM memory detaches every view over the
 // old buffer, so these are recreated after init() and whenever a run finds them detached.
 
 import { VMCS_BASE, VMCS_SIZE } from "../../assembly/vmcs-layout.js";
@@ -11,7 +11,6 @@ export class CoreViews {
   readonly vmcs: Vmcs;
   /** Guest-physical memory: index = guest-physical address. */
   ram!: Uint8Array;
-  ramData!: DataView;
 
   constructor(private readonly core: CoreExports) {
     this.vmcs = new Vmcs(new Int32Array(0));
@@ -22,7 +21,6 @@ export class CoreViews {
     const buffer = this.core.memory.buffer;
     this.vmcs.i32 = new Int32Array(buffer, VMCS_BASE, VMCS_SIZE >> 2);
     this.ram = new Uint8Array(buffer, this.core.ramBase(), this.core.ramSize());
-    this.ramData = new DataView(buffer, this.core.ramBase(), this.core.ramSize());
   }
 
   /** Recreates the views if memory grew since they were made (a detached view has length 0). */
