@@ -6,7 +6,8 @@
 # Each guest is <name>: its own sources plus the shared library in lib/. The build is
 # reproducible byte for byte: sources are compiled from the guests/ directory with relative
 # paths in a fixed order, no build id, no timestamps, and the linker script drops .comment.
-# guests/check-reproducible.sh rebuilds into a temporary directory and compares.
+# guests/check-reproducible.sh rebuilds into a temporary directory and compares; the versions
+# of gcc, as and ld used are written to OUTDIR/TOOLCHAIN.
 set -eu
 
 GUESTS=$(cd "$(dirname "$0")" && pwd)
@@ -42,6 +43,13 @@ build() {
     $CC $LDFLAGS -o "$OUT/$name.elf" $objs
     echo "built $OUT/$name.elf"
 }
+
+# The toolchain that produced the kernels: a rebuild is byte-identical only with the same one.
+{
+    $CC --version | head -n 1
+    as --version | head -n 1
+    ld --version | head -n 1
+} > "$OUT/TOOLCHAIN"
 
 build hello hello/hello.c
 build cputest $(ls cputest/*.c cputest/*.S | sort)
