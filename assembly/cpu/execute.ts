@@ -8,7 +8,7 @@ import {
   CF, ZF, DF, IF, IOPL, OF, AF, TF, NT, AC, ID, RF, VM, CR0_EM, CR0_TS,
   EXC_UD, EXC_GP, EXC_NM, EXC_BR, EXC_BP, EXC_OF,
 } from "./state";
-import { SR_ES, SR_CS, SR_SS, SR_DS, SR_FS, SR_GS } from "../vmcs-layout";
+import { SR_ES, SR_CS, SR_SS, SR_DS, SR_FS, SR_GS, INTERRUPTIBILITY_STI } from "../vmcs-layout";
 import { fetch8, fetch16, fetch32, peekModrm, peekByte } from "./fetch";
 import {
   decodeModrm, modReg, modRm, modIsReg, eaOff, eaSeg, readReg, writeReg, readRm, writeRm,
@@ -27,7 +27,8 @@ import { readSeg, writeSeg, segAddr } from "./segment";
 import { hlt } from "./system";
 import { execute0f } from "./execute0f";
 import { loadSegment, farJump, farCall, farReturn } from "./protected";
-import { softwareInterrupt, iret } from "./interrupts";
+import { softwareInterrupt, iret, EVENT_SW_EXCEPTION, EVENT_PRIV_SW_EXCEPTION } from "./interrupts";
+import { blockEventsAfterThisInstruction, cancelEventBlocking } from "./run";
 
 @inline function osize(): u32 { return o32 ? 4 : 2; }
 
@@ -267,6 +268,7 @@ export function loadFarPointer(sreg: u32): void {
   if (pending) return;
   loadSegment(sreg, sel);
   if (pending) return;
+  if (sreg == SR_SS) cancelEventBlocking(); // unlike MOV SS, LSS creates no interrupt shadow
   writeReg(modReg, bytes, off);
 }
 
@@ -607,9 +609,9 @@ export function execute(op: u32): void {
     case 0xc9: leave(); return;
     case 0xca: farReturn(fetch16()); return;
     case 0xcb: farReturn(0); return;
-    case 0xcc: softwareInterrupt(EXC_BP); return;
+    case 0xcc: softwareInterrupt(EXC_BP, EVENT_SW_EXCEPTION); return;
     case 0xcd: softwareInterrupt(fetch8()); return;
-    case 0xce: if (condition(0)) softwareInterrupt(EXC_OF); return; // INTO
+    case 0xce: if (condition(0)) softwareInterrupt(EXC_OF, EVENT_SW_EXCEPTION); return; // INTO
     case 0xcf: iret(); return;
     case 0xd0: group2(1, 1); return;
     case 0xd1: group2(osize(), 1); return;
@@ -667,16 +669,17 @@ export function execute(op: u32): void {
     case 0xed: portIo(true, r16(EDX), osize(), false); return;
     case 0xee: portIo(false, r16(EDX), 1, false); return;
     case 0xef: portIo(false, r16(EDX), osize(), false); return;
-    case 0xf1: softwareInterrupt(1); return; // INT1 / ICEBP
+    case 0xf1: softwareInterrupt(1, EVENT_PRIV_SW_EXCEPTION); return; // INT1 / ICEBP
     case 0xf4: hlt(); return;
     case 0xf5: setFlagsEager(CF, getCF() ^ 1); return; // CMC
     case 0xf6: group3(1); return;
     case 0xf7: group3(osize()); return;
     case 0xf8: setFlagsEager(CF, 0); return;
     case 0xf9: setFlagsEager(CF, CF); return;
-    case 0xfa: case 0xfb: // CLI / STI
+    case 0xfa: case 0xfb: // CLI / STI (STI with IF clear holds off interrupts for one instruction)
       if (cpl > iopl()) { raise(EXC_GP, 0); return; }
       materialize();
+      if (op == 0xfb && !(flagsWord & IF)) blockEventsAfterThisInstruction(INTERRUPTIBILITY_STI);
       setEflags(op == 0xfa ? flagsWord & ~IF : flagsWord | IF);
       return;
     case 0xfc: setEflags(getEflags() & ~DF); return;

@@ -141,6 +141,11 @@ function xadd(bytes: u32): void {
   if (pending) return;
   const src = readReg(modReg, bytes);
   const sum = alu(ALU_ADD, dst, src, bytes);
+  if (modIsReg) { // SRC <- DEST, then DEST <- sum (so XADD r, r leaves the sum)
+    writeReg(modReg, bytes, dst);
+    writeReg(modRm, bytes, sum);
+    return;
+  }
   writeRmAfterRead(bytes, sum);
   if (!pending) writeReg(modReg, bytes, dst);
 }

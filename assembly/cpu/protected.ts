@@ -5,6 +5,8 @@
 // #GP(selector); virtual-8086 mode is not supported either.
 // Every check and every read that can fault happens before any architectural state is committed.
 // Descriptor-table access, the TSS stack and the frame builder are in descriptors.ts.
+import { blockEventsAfterThisInstruction } from "./run";
+import { INTERRUPTIBILITY_MOV_SS } from "../vmcs-layout";
 import {
   cpl, eip, o32, pending, raise, r32, segSel, segLimit, segAr, ESP, ZF, EXC_UD, EXC_NP, EXC_SS, EXC_GP,
 } from "./state";
@@ -20,9 +22,6 @@ import {
   frameCommitSp, checkReturnCs, checkReturnSs, commitOuterReturn,
 } from "./descriptors";
 
-// Set by a load of SS (MOV SS, POP SS, LSS): the run loop blocks interrupts and debug traps for
-// one instruction. (The SDM gives LSS no such shadow; an LSS handler may clear it again.)
-export let movSsShadow: bool = false;
 
 // ---- Segment-register loads ----------------------------------------------------------------------
 // MOV Sreg, POP Sreg, LDS/LES/LFS/LGS/LSS. The caller has read the selector (and offset) already.
@@ -34,7 +33,7 @@ export function loadSegment(sreg: u32, sel: u32): void {
     let ar = segAr(sreg), limit = segLimit(sreg);
     if (ar & AR_UNUSABLE) { ar = 0x93; limit = 0xffff; }
     setSegment(sreg, sel, sel << 4, limit, ar);
-    if (sreg == SR_SS) movSsShadow = true;
+    if (sreg == SR_SS) blockEventsAfterThisInstruction(INTERRUPTIBILITY_MOV_SS);
     return;
   }
   if (sreg == SR_SS) {
@@ -46,7 +45,7 @@ export function loadSegment(sreg: u32, sel: u32): void {
     markAccessed(descAddr, descHi);
     if (pending) return;
     setSegment(SR_SS, sel, descBase(descLo, descHi), descLimit(descLo, descHi), ar | AR_ACCESSED);
-    movSsShadow = true;
+    blockEventsAfterThisInstruction(INTERRUPTIBILITY_MOV_SS);
     return;
   }
   // DS, ES, FS, GS: a null selector loads an unusable segment (any use of it then faults).

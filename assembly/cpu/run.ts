@@ -3,20 +3,20 @@
 // the preemption-timer budget runs out; exit stores the state back so the VMM sees it all in the
 // VMCS. Nothing here allocates or calls out to JavaScript.
 import {
-  VMCS_BASE, G_EIP, G_EFLAGS, G_ACTIVITY, G_INSTRET_LO, G_CPL, G_INTERRUPTIBILITY,
+  VMCS_BASE, G_EIP, G_DR, G_EFLAGS, G_ACTIVITY, G_INSTRET_LO, G_CPL, G_INTERRUPTIBILITY,
   C_PREEMPTION_TIMER, E_INTR_INFO, E_INTR_ERROR, E_INSTRUCTION_LENGTH, X_REASON,
-  INTR_VALID, INTR_HAS_ERROR, INTR_TYPE_EXTERNAL, INTR_TYPE_HW_EXCEPTION, ACTIVITY_ACTIVE,
+  INTR_VALID, ACTIVITY_ACTIVE,
   ACTIVITY_HLT, EXIT_PREEMPTION_TIMER,
 } from "../vmcs-layout";
 import {
   eip, instrStart, pending, excVector, excErrorCode, clearException, retired, cpl,
-  PEND_EXCEPTION, PEND_EXIT, PEND_YIELD,
+  PEND_EXCEPTION, PEND_EXIT, PEND_YIELD, TF, EXC_DB,
 } from "./state";
-import { getEflags, setEflags } from "./flags";
+import { getEflags, setEflags, flagsWord } from "./flags";
 import { refreshSegmentCache } from "./segment";
 import { updatePagingMode } from "./memory";
 import { step, resetDecodeState } from "./execute";
-import { deliverException, deliverEvent, EVENT_EXTERNAL, EVENT_SOFTWARE } from "./interrupts";
+import { deliverException, deliverInjected } from "./interrupts";
 import { vmexit } from "./vmexit";
 
 function loadGuestState(): void {
@@ -42,23 +42,38 @@ function injectEvent(): void {
   if (!(info & INTR_VALID)) return;
   store<u32>(VMCS_BASE + E_INTR_INFO, info & ~INTR_VALID);
   store<u32>(VMCS_BASE + G_ACTIVITY, ACTIVITY_ACTIVE);
-  const vector = info & 0xff;
-  const type = info & (7 << 8);
-  instrStart = eip;
-  if (type == INTR_TYPE_HW_EXCEPTION) {
-    deliverException(<i32>vector, (info & INTR_HAS_ERROR) ? <i32>load<u32>(VMCS_BASE + E_INTR_ERROR) : -1);
-  } else if (type == INTR_TYPE_EXTERNAL) {
-    deliverEvent(vector, EVENT_EXTERNAL, -1, eip);
-  } else {
-    deliverEvent(vector, EVENT_SOFTWARE, -1, eip + load<u32>(VMCS_BASE + E_INSTRUCTION_LENGTH));
-  }
+  deliverInjected(info, <i32>load<u32>(VMCS_BASE + E_INTR_ERROR), load<u32>(VMCS_BASE + E_INSTRUCTION_LENGTH));
 }
 
 // Instructions left before the preemption-timer exit, and the bookkeeping that turns the budget
 // spent into the count of retired instructions (which is also the guest's virtual TSC).
+const DR6_BS: u32 = 1 << 14; // DR6: single-step trap
 let budget: u32 = 0;
 let budgetAtEntry: u32 = 0;
 let notRetired: u32 = 0; // instructions that faulted or exited instead of completing
+
+// Blocking by STI and by MOV SS (SDM 24.4.2): events are held off until the instruction after
+// the one that set the shadow has completed. Recorded as the retired count it lasts until, so
+// the loop pays nothing for it; it matters only when the guest exits inside the shadow.
+let shadowUntil: u64 = 0;
+let shadowKind: u32 = 0;
+
+export function blockEventsAfterThisInstruction(kind: u32): void {
+  shadowUntil = retiredNow() + 1;
+  shadowKind = kind;
+}
+export function cancelEventBlocking(): void { shadowKind = 0; }
+
+function interruptibilityAtExit(): u32 {
+  return retiredNow() == shadowUntil ? shadowKind : 0;
+}
+
+// Single-step (EFLAGS.TF): a #DB trap after every instruction that began with TF set.
+function singleStepTrap(): void {
+  store<u32>(VMCS_BASE + G_DR + 6 * 4, load<u32>(VMCS_BASE + G_DR + 6 * 4) | DR6_BS);
+  instrStart = eip;
+  deliverException(EXC_DB, -1);
+}
 
 export function retiredNow(): u64 {
   return retired + <u64>(budgetAtEntry - budget - notRetired);
@@ -70,7 +85,6 @@ export function vmRun(): u32 {
   budget = load<u32>(VMCS_BASE + C_PREEMPTION_TIMER);
   // A halted guest stays halted until the VMM injects an event.
   if (load<u32>(VMCS_BASE + G_ACTIVITY) == ACTIVITY_HLT) budget = 0;
-  store<u32>(VMCS_BASE + G_INTERRUPTIBILITY, 0);
   budgetAtEntry = budget;
   notRetired = 0;
   while (!(pending & PEND_EXIT)) {
@@ -80,8 +94,12 @@ export function vmRun(): u32 {
       break;
     }
     budget--;
+    const stepping = (flagsWord & TF) != 0;
     step();
-    if (pending == 0) continue;
+    if (pending == 0) {
+      if (stepping) singleStepTrap();
+      continue;
+    }
     notRetired++; // unless it completed and then yielded
     if (pending & PEND_EXCEPTION) {
       const vector = excVector;
@@ -94,6 +112,7 @@ export function vmRun(): u32 {
     if (pending & PEND_YIELD) { notRetired--; break; }
   }
   retired = retiredNow();
+  store<u32>(VMCS_BASE + G_INTERRUPTIBILITY, interruptibilityAtExit());
   budgetAtEntry = budget;
   notRetired = 0;
   pending = 0;
