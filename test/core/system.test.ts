@@ -70,7 +70,7 @@ describe("instructions that exit", () => {
     ["insb", { edx: 0x1f0, edi: DATA }, () => {}, L.EXIT_IO, 0x01f00018, 1],
     ["rep outsw", { edx: 0x1f0, esi: DATA, ecx: 4 }, () => {}, L.EXIT_IO, 0x01f00031, 3],
     ["rep insl", { edx: 0x1f0, edi: DATA, ecx: 4 }, () => {}, L.EXIT_IO, 0x01f0003b, 2],
-  ])("%s exits with reason %#, qualification and length", (asm, regs, setup, reason, qual, length) => {
+  ])("%s: exit reason, qualification, length, EIP", (asm, regs, setup, reason, qual, length) => {
     const cpu = run(asm, regs, setup);
     expect(cpu.exitReason).toBe(reason);
     expect(cpu.qualification >>> 0).toBe(qual);
