@@ -72,7 +72,7 @@ extern u32 ncases;
 #define SEL_RODATA0 0x30 /* read-only data, DPL 0 */
 #define SEL_NP 0x38      /* writable data, P = 0 */
 #define SEL_XCODE0 0x40  /* execute-only code, DPL 0 */
-#define SEL_SMALL3 0x4b  /* data, DPL 3, byte-granular limit 0xfff over small3_area */
+#define SEL_SMALL3 0x4b  /* data, DPL 3, byte-granular limit 0xfff */
 #define SEL_CODE0B 0x50  /* a second flat ring-0 code segment, for far transfers */
 #define SEL_GATE3 0x5b   /* call gate, DPL 3, to ring 0 (callgate_target), 2 parameters */
 #define SEL_LDT 0x60
@@ -86,7 +86,6 @@ extern u32 ncases;
 #define IDT_VECTORS 0x81 /* IDT limit covers vectors 0..0x80 */
 
 extern u8 seg_area[0x10000];
-extern u8 small3_area[0x1000];
 extern u32 gdt[GDT_ENTRIES][2];
 extern u32 idt[IDT_VECTORS][2];
 extern u32 ldt[2][2];
@@ -104,9 +103,6 @@ struct frame {
 extern void (*int80_hook)(struct frame *f);
 void set_cr0(u32 v);
 u32 get_cr0(void);
-
-/* privilege.c helpers for running code in ring 3 */
-extern u8 ring0_stack_top[], ring3_stack_top[];
 
 /* Families, in the order main.c runs them: first those that would run as well in a user
  * process (host-oracle/ checks them against the machine's own CPU), then the ones that need

@@ -8,7 +8,6 @@ u32 gdt[GDT_ENTRIES][2] __attribute__((aligned(8)));
 u32 idt[IDT_VECTORS][2] __attribute__((aligned(8)));
 u32 ldt[2][2] __attribute__((aligned(8)));
 u8 seg_area[0x10000] __attribute__((aligned(16)));
-u8 small3_area[0x1000] __attribute__((aligned(16)));
 
 /* 32-bit TSS followed by an I/O permission bitmap for ports 0..0x3ff; ports above are past
  * the TSS limit and therefore denied. Only port 0x3fd (COM1 line status) is allowed. */
@@ -70,7 +69,7 @@ void desc_init(void)
     set_seg(gdt[6], 0, FLAT, 0x91, G32);                 /* 0x30 read-only data */
     set_seg(gdt[7], 0, FLAT, 0x13, G32);                 /* 0x38 data, not present */
     set_seg(gdt[8], 0, FLAT, 0x99, G32);                 /* 0x40 execute-only code */
-    set_seg(gdt[9], (u32)small3_area, 0xfff, 0xf3, 0x4); /* 0x48 small data, ring 3 */
+    set_seg(gdt[9], (u32)seg_area, 0xfff, 0xf3, 0x4);   /* 0x48 small data, ring 3 */
     set_seg(gdt[10], 0, FLAT, 0x9b, G32);                /* 0x50 second code, ring 0 */
     set_gate(gdt[11], SEL_CODE0, (u32)callgate_target, 0xec, 2); /* 0x58 call gate */
     set_seg(gdt[12], (u32)ldt, sizeof ldt - 1, 0x82, 0);  /* 0x60 LDT */
