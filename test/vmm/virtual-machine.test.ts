@@ -109,7 +109,7 @@ describe("guests/hello.elf", () => {
     const text = String.fromCharCode(...output);
     expect(text).toContain("Hello from a wasmvisor guest!\n");
     expect(text).toContain("multiboot magic: 2badb002 (ok)\n");
-    expect(text).toContain("memory: lower 640 KiB, upper 31744 KiB\n");
+    expect(text).toContain("memory: lower 640 KiB, total 32 MiB (rounded up)\n");
     expect(text).toContain("command line arguments: one two\n");
     expect(text.endsWith("goodbye\n")).toBe(true);
   });
