@@ -6,6 +6,13 @@
 # (compiler output is only reproducible with the same gcc and binutils).
 set -eu
 GUESTS=$(cd "$(dirname "$0")" && pwd)
+for tool in "${CC:-gcc}" as ld; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "check-reproducible: $tool not found: the guests need gcc and binutils to rebuild" \
+            "(on Debian 12: apt-get install gcc)" >&2
+        exit 1
+    fi
+done
 T=$(mktemp -d "${TMPDIR:-/tmp}/guests-check.XXXXXX")
 trap 'rm -rf "$T"' EXIT INT TERM
 

@@ -29,15 +29,17 @@ static const struct {
     const char *name;
     snippet_fn *fn;
     int bits;
-    int mem; /* the second factor is alu_mem rather than EBX */
-} mulops[] = { /* three-operand forms ignore EAX: their factors are EBX (or memory) and the name's immediate */
-    {"mul8", mul_b, 8, 0},          {"mul16", mul_w, 16, 0},       {"mul32", mul_l, 32, 0},
-    {"imul8", imul1_b, 8, 0},       {"imul16", imul1_w, 16, 0},    {"imul32", imul1_l, 32, 0},
-    {"imul16 r,r", imul2_w, 16, 0}, {"imul32 r,r", imul2_l, 32, 0},
-    {"imul16 r,r,7ffd", imul3_w, 16, 0}, {"imul32 r,r,-3", imul3_l, 32, 0},
-    {"imul32 r,r,12345", imul3_li, 32, 0}, {"imul16 r,r,i8 100", imul3_wi8, 16, 0},
-    {"mul32 m", mul_m, 32, 1},      {"imul8 m", imul1_m, 8, 1},    {"imul32 r,m", imul2_m, 32, 1},
-    {"imul16 r,m,-2", imul3_m, 16, 1},
+    int mem;   /* the second factor is alu_mem rather than EBX */
+    int three; /* three-operand form: EAX is not an input, the immediate is in the name */
+} mulops[] = {
+    {"mul8", mul_b, 8, 0, 0},           {"mul16", mul_w, 16, 0, 0},
+    {"mul32", mul_l, 32, 0, 0},         {"imul8", imul1_b, 8, 0, 0},
+    {"imul16", imul1_w, 16, 0, 0},      {"imul32", imul1_l, 32, 0, 0},
+    {"imul16 r,r", imul2_w, 16, 0, 0},  {"imul32 r,r", imul2_l, 32, 0, 0},
+    {"imul16 r,r,7ffd", imul3_w, 16, 0, 1}, {"imul32 r,r,-3", imul3_l, 32, 0, 1},
+    {"imul32 r,r,12345", imul3_li, 32, 0, 1}, {"imul16 r,r,i8 100", imul3_wi8, 16, 0, 1},
+    {"mul32 m", mul_m, 32, 1, 0},       {"imul8 m", imul1_m, 8, 1, 0},
+    {"imul32 r,m", imul2_m, 32, 1, 0},  {"imul16 r,m,-2", imul3_m, 16, 1, 1},
 };
 
 static void mul_cases(void)
@@ -65,8 +67,7 @@ static void mul_cases(void)
                 r.ebx = b | (0x5a5a5a5a & ~m);
             r.eflags = p & 1 ? ARITH : 0;
             run(&r, mulops[o].fn);
-            if (mulops[o].fn == imul3_w || mulops[o].fn == imul3_l || mulops[o].fn == imul3_li ||
-                mulops[o].fn == imul3_wi8 || mulops[o].fn == imul3_m)
+            if (mulops[o].three)
                 a = 0; /* not an input */
             tcase("%s %08x*%08x -> edx=%08x eax=%08x f=%04x", mulops[o].name, a, b, r.edx, r.eax,
                   r.eflags & (CF | OF));
