@@ -167,6 +167,9 @@ describe("default segments of the addressing forms", () => {
     ["movl 8(%bp),%ecx", { ebp: 0x8 }, 0x55555555],
     ["movl %ds:8(%bp),%ecx", { ebp: 0x8 }, 0xd5d5d5d5],
     ["movl 0x12(%bp,%di),%ecx", { ebp: 0xffff, edi: 0xffff }, 0x55555555], // 0xffff+0xffff+0x12 wraps to 0x10
+    [".byte 0x67,0x8b,0x0e,0x10,0x00 # movl 0x10 (16-bit disp16),%ecx", {}, 0xd5d5d5d5],
+    [".byte 0x67,0xa1,0x10,0x00 # movl 0x10 (16-bit moffs),%eax; movl %eax,%ecx\n movl %eax,%ecx", {}, 0xd5d5d5d5],
+    [".byte 0x36,0xa1,0x10,0x00,0x00,0x00 # movl %ss:0x10 (moffs),%eax\n movl %eax,%ecx", {}, 0x55555555],
   ], 2))("%s", (_, asm, regs, value) => {
     check(asm, { regs, mem, setup: segs }, { regs: { ecx: value } });
   });

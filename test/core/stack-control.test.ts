@@ -3,10 +3,10 @@
 // rel32), LOOP LOOPE LOOPNE JECXZ, SETcc, CMOVcc, and a stack with SS.B = 0 (SP wraps at 64 KiB).
 // Condition codes as SDM Vol. 1 Appendix B: B = CF, E = ZF, BE = CF|ZF, S = SF, P = PF,
 // L = SF != OF, LE = ZF | (SF != OF), O = OF; the odd codes are the negations.
-import { describe, it } from "vitest";
-import { check, named, ARITH, CF, PF, AF, ZF, SF, OF, DF, DATA, type Regs } from "./helpers";
-import { SR_SS } from "../../assembly/vmcs-layout";
-import { STACK_TOP as TOP } from "./harness";
+import { describe, it, expect } from "vitest";
+import { check, cpuWith, named, ARITH, CF, PF, AF, ZF, SF, OF, DF, DATA, type Regs } from "./helpers";
+import { SR_SS, SR_CS, SR_DS, SR_ES } from "../../assembly/vmcs-layout";
+import { STACK_TOP as TOP, AR_CODE3, AR_DATA3, type TestCpu } from "./harness";
 
 type Mem = Record<number, number>;
 
@@ -64,6 +64,28 @@ describe("PUSHF / POPF", () => {
   });
 });
 
+describe("POPF and IF/IOPL by privilege (SDM POPF: IOPL changes only at CPL 0, IF only at CPL <= IOPL)", () => {
+  const IF = 0x200, IOPL = 0x3000;
+  const ring3 = (cpu: TestCpu) => {
+    cpu.setSegment(SR_CS, 0x1b, 0, 0xffffffff, AR_CODE3);
+    for (const s of [SR_SS, SR_DS, SR_ES]) cpu.setSegment(s, 0x23, 0, 0xffffffff, AR_DATA3);
+  };
+  it.each<[name: string, cpl3: boolean, flagsIn: number, image: number, flagsOut: number]>([
+    ["CPL 0 sets IF and IOPL", false, 0, IF | IOPL | CF, IF | IOPL | CF],
+    ["CPL 0 clears IF and IOPL", false, IF | IOPL, 0, 0],
+    ["CPL 3, IOPL 0: IF and IOPL kept, CF loaded", true, 0, IF | IOPL | CF, CF],
+    ["CPL 3, IOPL 0: IF kept set", true, IF, 0, IF],
+    ["CPL 3, IOPL 3: IF loaded, IOPL kept", true, IOPL, IF, IF | IOPL],
+  ])("%s", (_, cpl3, fin, image, fout) => {
+    const cpu = cpuWith({ esp: TOP - 4 }, fin);
+    cpu.write32(TOP - 4, image);
+    if (cpl3) ring3(cpu);
+    expect(cpu.exec("popfl\n vmcall")).toBe(18); // VMCALL exits at any CPL
+    expect((cpu.eflags & (IF | IOPL | CF)).toString(16)).toBe(fout.toString(16));
+    expect(cpu.reg("esp")).toBe(TOP);
+  });
+});
+
 describe("ENTER / LEAVE", () => {
   it.each(named<[asm: string, regsIn: Regs, memIn: Mem, regsOut: Regs, memOut: Mem]>([
     ["enter $16,$0", { ebp: 0x12345678 }, {}, { ebp: TOP - 4, esp: TOP - 20 }, { [TOP - 4]: 0x12345678 }],
@@ -73,6 +95,7 @@ describe("ENTER / LEAVE", () => {
     ["leave", { ebp: TOP - 16, esp: TOP - 64 }, { [TOP - 16]: 0x11111111 }, { ebp: 0x11111111, esp: TOP - 12 }, {}],
     ["enter $0x20,$0; leave", { ebp: 0xbbbb }, {}, { ebp: 0xbbbb, esp: TOP }, { [TOP - 4]: 0xbbbb }],
     ["enterw $4,$0", { ebp: 0xffff1234 }, { [TOP - 4]: 0 }, { ebp: 0xfffffffe, esp: TOP - 6 }, { [TOP - 4]: 0x12340000 }],
+    ["leavew", { ebp: 0x0008fff0, esp: 0 }, { [TOP - 16]: 0xaaaa1234 }, { ebp: 0x00081234, esp: TOP - 14 }, {}],
   ]))("%s", (_, asm, regs, min, out, mout) => {
     check(asm, { regs, mem: min }, { regs: out, mem: mout });
   });

@@ -35,6 +35,7 @@ describe("MOVS / STOS / LODS", () => {
     ["lodsb", { eax: 0xffffffff, esi: SRC }, DF, { [SRC]: 0x44 }, { eax: 0xffffff44, esi: SRC - 1 }, {}],
     ["rep lodsw", { eax: 0, esi: SRC, ecx: 2 }, 0, { [SRC]: 0x22221111 }, { eax: 0x2222, esi: SRC + 4, ecx: 0 }, {}],
     ["movsb %ds:(%esi),%es:(%edi)", { esi: SRC, edi: DST, ecx: 7 }, 0, { [SRC]: 0x77 }, { ecx: 7, edi: DST + 1 }, { [DST]: 0x77 }],
+    ["std\n movsb\n cld\n movsb", { esi: SRC + 1, edi: DST + 1 }, 0, { [SRC]: 0x2211 }, { esi: SRC + 1, edi: DST + 1 }, { [DST]: 0x2211 }],
   ]))("%s", (_, asm, regs, fin, min, out, mout) => {
     check(asm, { regs, flags: fin, mem: min }, { regs: out, mem: mout });
   });
