@@ -1,6 +1,7 @@
 // The guest CPU's interface to the VMM: what the WASM module exports. Guest state, controls and
 // exit information travel through the VMCS (assembly/vmcs-layout.ts) in the exported memory.
-import { VMCS_BASE, VMCS_SIZE } from "./vmcs-layout";
+import { VMCS_BASE, VMCS_SIZE, C_PREEMPTION_TIMER, EXIT_PREEMPTION_TIMER } from "./vmcs-layout";
+import { emulating } from "./cpu/ifmode";
 import { allocateRam, ramBase as ramOffset, ramSize as ramBytes, translate, updatePagingMode } from "./cpu/memory";
 import { vmRun } from "./cpu/run";
 import { pending, retired, clearException } from "./cpu/state";
@@ -24,6 +25,19 @@ export function translateLinear(linear: u32, write: u32): i32 {
   const p = translate(linear, write != 0, false);
   if (pending) { clearException(); return -1; }
   return <i32>p;
+}
+
+// Execute the one instruction at guest EIP as the VMM's emulator, without the interrupt-flag-mode
+// trap that made it exit (KVM completes such exits with its instruction emulator the same way).
+// Returns 0 when it completed, or the exit reason it caused instead (an exception exit, say).
+export function emulate(): u32 {
+  const savedBudget = load<u32>(VMCS_BASE + C_PREEMPTION_TIMER);
+  store<u32>(VMCS_BASE + C_PREEMPTION_TIMER, 1);
+  emulating = true;
+  const reason = vmRun();
+  emulating = false;
+  store<u32>(VMCS_BASE + C_PREEMPTION_TIMER, savedBudget);
+  return reason == EXIT_PREEMPTION_TIMER ? 0 : reason;
 }
 
 export function instructionsRetired(): f64 { return <f64>retired; }

@@ -69,6 +69,17 @@ export const C_CR4_SHADOW = 0x218;
 export const C_CR3_TARGET_COUNT = 0x21c;
 export const C_CR3_TARGETS = 0x220; // four 32-bit values
 export const C_PREEMPTION_TIMER = 0x230; // instructions until a preemption-timer exit (reason 52)
+// Interrupt-flag mode (DESIGN.md): how CLI/STI/PUSHF/POPF/IRET behave.
+export const C_IF_MODE = 0x234;
+export const IF_MODE_VT = 0; // virtual IF owned by the guest, no exits
+export const IF_MODE_TRAP = 1; // every IF-sensitive instruction exits (reasons 0x100-0x104)
+export const IF_MODE_CLASSIC = 2; // pre-VT deprivileging: CLI/STI fault, POPF keeps the real IF
+// What SGDT/SIDT/SMSW reveal in classic mode: the VMM's own descriptor tables and CR0.
+export const C_VMM_GDTR_BASE = 0x238;
+export const C_VMM_GDTR_LIMIT = 0x23c;
+export const C_VMM_IDTR_BASE = 0x240;
+export const C_VMM_IDTR_LIMIT = 0x244;
+export const C_VMM_CR0 = 0x248;
 
 // Primary processor-based controls (bit numbers as in the SDM, Table 25-6).
 export const CTL_INTERRUPT_WINDOW = 1 << 2;
@@ -115,6 +126,13 @@ export const EXIT_IO = 30;
 export const EXIT_RDMSR = 31;
 export const EXIT_WRMSR = 32;
 export const EXIT_PREEMPTION_TIMER = 52;
+// Ours, above the SDM's range: IF-sensitive instructions in trap mode. Qualification = operand
+// size in bytes. The VMM completes them with the core's `emulate()`.
+export const EXIT_CLI = 0x100;
+export const EXIT_STI = 0x101;
+export const EXIT_PUSHF = 0x102;
+export const EXIT_POPF = 0x103;
+export const EXIT_IRET = 0x104;
 
 // I/O-instruction exit qualification (SDM Table 28-5): size-1 in bits 0-2, direction in bit 3
 // (1 = IN), string in bit 4, REP in bit 5, port in bits 16-31.

@@ -8,7 +8,11 @@ import {
   CF, ZF, DF, IF, IOPL, OF, AF, TF, NT, AC, ID, RF, VM, CR0_EM, CR0_TS,
   EXC_UD, EXC_GP, EXC_NM, EXC_BR, EXC_BP, EXC_OF,
 } from "./state";
-import { SR_ES, SR_CS, SR_SS, SR_DS, SR_FS, SR_GS, INTERRUPTIBILITY_STI } from "../vmcs-layout";
+import {
+  SR_ES, SR_CS, SR_SS, SR_DS, SR_FS, SR_GS, INTERRUPTIBILITY_STI,
+  EXIT_CLI, EXIT_STI, EXIT_PUSHF, EXIT_POPF, EXIT_IRET,
+} from "../vmcs-layout";
+import { trapIfSensitive, mayChangeIf, ifPrivilege } from "./ifmode";
 import { fetch8, fetch16, fetch32, peekModrm, peekByte } from "./fetch";
 import {
   decodeModrm, modReg, modRm, modIsReg, eaOff, eaSeg, readReg, writeReg, readRm, writeRm,
@@ -300,17 +304,19 @@ function popAll(): void {
 // PUSHF/POPF honour IOPL (and keep VM/RF clear in the pushed image); POPF changes IOPL only at
 // CPL 0 and IF only when CPL <= IOPL.
 function pushf(): void {
+  if (trapIfSensitive(EXIT_PUSHF)) return;
   pushV(getEflags() & ~(VM | RF));
 }
 
 function popf(): void {
+  if (trapIfSensitive(EXIT_POPF)) return;
   const bytes = osize();
   const v = pop(bytes);
   if (pending) return;
   const old = getEflags();
   let writable: u32 = CF | 4 | AF | 0x40 | 0x80 | TF | DF | OF | NT | (bytes == 4 ? AC | ID : 0);
-  if (cpl == 0) writable |= IOPL;
-  if (cpl <= ((old & IOPL) >> 12)) writable |= IF;
+  if (ifPrivilege(cpl) == 0) writable |= IOPL;
+  if (mayChangeIf(cpl, old)) writable |= IF;
   if (bytes == 2) writable &= 0xffff;
   setEflags((old & ~writable) | (v & writable));
 }
@@ -364,8 +370,6 @@ function noFpu(wait: bool): void {
   if (c & (CR0_EM | CR0_TS)) { raise(EXC_NM); return; }
   raise(EXC_UD);
 }
-
-function iopl(): u32 { return (flagsWord & IOPL) >> 12; }
 
 export function execute(op: u32): void {
   switch (op) {
@@ -612,7 +616,7 @@ export function execute(op: u32): void {
     case 0xcc: softwareInterrupt(EXC_BP, EVENT_SW_EXCEPTION); return;
     case 0xcd: softwareInterrupt(fetch8()); return;
     case 0xce: if (condition(0)) softwareInterrupt(EXC_OF, EVENT_SW_EXCEPTION); return; // INTO
-    case 0xcf: iret(); return;
+    case 0xcf: if (!trapIfSensitive(EXIT_IRET)) iret(); return;
     case 0xd0: group2(1, 1); return;
     case 0xd1: group2(osize(), 1); return;
     case 0xd2: group2(1, 2); return;
@@ -677,7 +681,8 @@ export function execute(op: u32): void {
     case 0xf8: setFlagsEager(CF, 0); return;
     case 0xf9: setFlagsEager(CF, CF); return;
     case 0xfa: case 0xfb: // CLI / STI (STI with IF clear holds off interrupts for one instruction)
-      if (cpl > iopl()) { raise(EXC_GP, 0); return; }
+      if (trapIfSensitive(op == 0xfa ? EXIT_CLI : EXIT_STI)) return;
+      if (!mayChangeIf(cpl, flagsWord)) { raise(EXC_GP, 0); return; }
       materialize();
       if (op == 0xfb && !(flagsWord & IF)) blockEventsAfterThisInstruction(INTERRUPTIBILITY_STI);
       setEflags(op == 0xfa ? flagsWord & ~IF : flagsWord | IF);

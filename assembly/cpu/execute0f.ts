@@ -24,6 +24,7 @@ import {
 } from "./system";
 import { loadSegment, lldt, ltr, lar, lsl, verr, verw } from "./protected";
 import { loadFarPointer } from "./execute";
+import { leaksVmm, vmmTableBase, vmmTableLimit, vmmCr0 } from "./ifmode";
 
 @inline function osize(): u32 { return o32 ? 4 : 2; }
 
@@ -67,17 +68,18 @@ function group7(): void {
   if (pending) return;
   if (modIsReg) {
     if (modReg == 0 && modRm == 1) { vmcall(); return; }
-    if (modReg == 4) { writeReg(modRm, osize(), readCr0ForGuest()); return; }
+    if (modReg == 4) { writeReg(modRm, osize(), guestVisibleCr0()); return; }
     if (modReg == 6) { lmsw(readReg(modRm, 2)); return; }
     raise(EXC_UD); // VMX instructions, MONITOR/MWAIT, XGETBV...: not offered to the guest
     return;
   }
   switch (modReg) {
-    case 0: case 1: { // SGDT / SIDT
+    case 0: case 1: { // SGDT / SIDT (classic mode reveals the VMM's tables)
       const idt = modReg == 1;
-      writeSeg(eaSeg, eaOff, 2, tableLimit(idt));
+      const base = leaksVmm() ? vmmTableBase(idt) : tableBase(idt);
+      writeSeg(eaSeg, eaOff, 2, leaksVmm() ? vmmTableLimit(idt) : tableLimit(idt));
       if (pending) return;
-      writeSeg(eaSeg, eaOff + 2, 4, o32 ? tableBase(idt) : tableBase(idt) & 0xffffff);
+      writeSeg(eaSeg, eaOff + 2, 4, o32 ? base : base & 0xffffff);
       return;
     }
     case 2: case 3: { // LGDT / LIDT
@@ -89,13 +91,16 @@ function group7(): void {
       loadDescriptorTable(modReg == 3, limit, o32 ? base : base & 0xffffff);
       return;
     }
-    case 4: writeRm(2, readCr0ForGuest()); return; // SMSW m16
+    case 4: writeRm(2, guestVisibleCr0()); return; // SMSW m16
     case 6: { const v = readRm(2); if (!pending) lmsw(v); return; }
     case 7: invlpg(segBase(eaSeg) + eaOff); return; // the linear address, no memory access
     default: raise(EXC_UD);
   }
 }
 
+
+// SMSW: CR0 through the read shadow, or the VMM's own CR0 in classic mode.
+function guestVisibleCr0(): u32 { return leaksVmm() ? vmmCr0() : readCr0ForGuest(); }
 
 function cmpxchg(bytes: u32): void {
   decodeModrm();

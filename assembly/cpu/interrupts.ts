@@ -4,6 +4,7 @@
 // Not supported: task gates and task switches (a task gate in the IDT raises #GP, IRET with NT set
 // raises #GP(0)), virtual-8086 mode (EFLAGS.VM is ignored), IDT-vectoring information on exits
 // during delivery, and setting RF in the EFLAGS image pushed for faults.
+import { mayChangeIf, ifPrivilege } from "./ifmode";
 import {
   eip, instrStart, cpl, o32, pending, raise, clearException, excVector, excErrorCode, cr0, cr2,
   r32, segSel, segLimit, segAr, PEND_EXCEPTION, CR0_PE, ESP,
@@ -255,8 +256,8 @@ export function iret(): void {
   const oldCpl = cpl;
   let mask: u32 = CF | PF | AF | ZF | SF | TF | DF | OF | NT;
   if (o32) mask |= RF | AC | ID;
-  if (oldCpl <= ((flags & IOPL) >> 12)) mask |= IF;
-  if (oldCpl == 0) { mask |= IOPL; if (o32) mask |= VIF | VIP; }
+  if (mayChangeIf(oldCpl, flags)) mask |= IF;
+  if (ifPrivilege(oldCpl) == 0) { mask |= IOPL; if (o32) mask |= VIF | VIP; }
   if (outer) {
     commitOuterReturn(csSel, newEsp);
   } else {

@@ -18,12 +18,14 @@ import { updatePagingMode } from "./memory";
 import { step, resetDecodeState } from "./execute";
 import { deliverException, deliverInjected } from "./interrupts";
 import { vmexit } from "./vmexit";
+import { loadIfMode } from "./ifmode";
 
 function loadGuestState(): void {
   eip = load<u32>(VMCS_BASE + G_EIP);
   setEflags(load<u32>(VMCS_BASE + G_EFLAGS));
   refreshSegmentCache();
   resetDecodeState();
+  loadIfMode();
   updatePagingMode();
   pending = 0;
 }

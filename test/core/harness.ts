@@ -30,6 +30,7 @@ interface CoreExports {
   ramSize(): number;
   run(): number;
   translateLinear(linear: number, write: number): number;
+  emulate(): number;
   instructionsRetired(): number;
 }
 
