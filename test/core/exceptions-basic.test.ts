@@ -83,6 +83,8 @@ describe("#UD", () => {
     [".byte 0x0f,0x0f,0xc1,0x9e # 3DNow! pfadd"],
     [".byte 0xf0,0x89,0xd8 # lock movl %ebx,%eax"],
     [".byte 0xf0,0x01,0xd8 # lock addl %ebx,%eax (register destination)"],
+    [".byte 0xf0,0x39,0x05,0x00,0x00,0x04,0x00 # lock cmpl %eax,0x40000 (CMP is not lockable)"],
+    [".byte 0xf0,0x8b,0x05,0x00,0x00,0x04,0x00 # lock movl 0x40000,%eax"],
     [".byte 0x8d,0xc0 # leal %eax,%eax"],
     [".byte 0x62,0xc3 # boundl %ebx,%eax"],
     [".byte 0x0f,0xc7,0xc8 # cmpxchg8b %eax"],
@@ -97,6 +99,29 @@ describe("#UD", () => {
     [".byte 0xc4,0xc0 # les %eax,%eax"],
   ])("%s", (asm, regs = {}, setup) => {
     expectFault(run(asm, UD, regs, setup), UD);
+  });
+});
+
+describe("what does not raise #UD or #GP", () => {
+  it.each<string>([
+    "lock addl %eax,0x40000",
+    "lock xchgl %eax,0x40000",
+    "lock btsl $3,0x40000",
+    "lock cmpxchg8b 0x40000",
+    "nopw 0x0(%eax,%eax,1)",
+    "nopl 0x12345678(%eax)",
+    ".fill 14,1,0x3e\n nop # 15 bytes",
+    ".fill 4,1,0x3e\n addl $0x12345678,0x40000(%eax,%ecx,4) # 4 + 11 bytes",
+  ])("%s", (asm) => {
+    expect(run(asm, UD, {}, (cpu) => cpu.setVmcs(L.C_EXCEPTION_BITMAP, (1 << UD) | (1 << GP))).exitReason).toBe(L.EXIT_HLT);
+  });
+
+  it.each<string>([
+    ".fill 15,1,0x3e\n nop # 16 bytes",
+    ".fill 10,1,0x3e\n addl $0x12345678,0x40000(%eax) # 10 prefixes + 10 bytes",
+    ".fill 5,1,0x3e\n addl $0x12345678,0x40000(%eax,%ecx,4) # 5 + 11 bytes",
+  ])("an instruction longer than 15 bytes raises #GP(0): %s", (asm) => {
+    expectFault(run(asm, GP), GP, 0);
   });
 });
 
