@@ -27,6 +27,9 @@ describe("PUSH / POP", () => {
     // POP computes a memory destination with the already incremented ESP
     ["popl 4(%esp)", { esp: TOP - 8 }, { [TOP - 8]: 0x77, [TOP - 4]: 0, [TOP]: 0 }, { esp: TOP - 4 }, { [TOP]: 0x77, [TOP - 4]: 0 }],
     ["pushl %eax; popl %ebx", { eax: 0xdeadbeef, ebx: 0 }, {}, { ebx: 0xdeadbeef, esp: TOP }, {}],
+    ["pushl (%esp)", { esp: TOP - 4 }, { [TOP - 4]: 0x77 }, { esp: TOP - 8 }, { [TOP - 8]: 0x77 }],
+    ["pushl 4(%esp)", { esp: TOP - 8 }, { [TOP - 4]: 0x66 }, { esp: TOP - 12 }, { [TOP - 12]: 0x66 }],
+    ["popl (%esp)", { esp: TOP - 4 }, { [TOP - 4]: 0x55, [TOP]: 0 }, { esp: TOP }, { [TOP]: 0x55 }],
     ["pushal", { eax: 1, ecx: 2, edx: 3, ebx: 4, ebp: 6, esi: 7, edi: 8 }, {}, { esp: TOP - 32 },
       { [TOP - 4]: 1, [TOP - 8]: 2, [TOP - 12]: 3, [TOP - 16]: 4, [TOP - 20]: TOP, [TOP - 24]: 6, [TOP - 28]: 7, [TOP - 32]: 8 }],
     ["popal", { esp: TOP - 32 },
@@ -178,6 +181,25 @@ describe("LOOP / LOOPE / LOOPNE / JECXZ", () => {
     ["jcxz 1f\n movl $1,%eax\n 1:", { eax: 0, ecx: 0x10000 }, { eax: 0 }],
   ]))("%s", (_, asm, regs, out) => {
     check(asm, { regs }, { regs: out });
+  });
+});
+
+describe("16-bit operand size near transfers clear the upper half of EIP", () => {
+  it.each<[asm: string, flags: number, target: number, esp: number, stackWord?: number]>([
+    [".byte 0x66,0xe9,0x00,0x01 # jmpw .+0x104", 0, 0x0104, TOP],
+    [".byte 0x66,0xeb,0x10 # jmp rel8 with o16", 0, 0x0013, TOP],
+    [".byte 0x66,0xe8,0x00,0x01 # callw .+0x104", 0, 0x0104, TOP - 2, 0x0004],
+    [".byte 0x66,0x68,0x34,0x12,0x66,0xc3 # pushw $0x1234; retw", 0, 0x1234, TOP],
+    [".byte 0x66,0x0f,0x84,0x00,0x02 # jzw .+0x205", ZF, 0x0205, TOP],
+    [".byte 0x66,0x74,0x20 # jz rel8 with o16", ZF, 0x0023, TOP],
+  ])("%s", (asm, flags, target, esp, stackWord) => {
+    const cpu = cpuWith({}, flags);
+    cpu.write8(target, 0xf4); // HLT at the 16-bit target
+    cpu.write32(TOP - 4, 0);
+    expect(cpu.exec(asm)).toBe(12);
+    expect(cpu.eip).toBe(target);
+    expect(cpu.reg("esp")).toBe(esp);
+    if (stackWord !== undefined) expect(cpu.read32(TOP - 4) >>> 16).toBe(stackWord);
   });
 });
 
