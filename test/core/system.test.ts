@@ -123,6 +123,16 @@ describe("no exit when the controls do not ask for one", () => {
     for (const [r, v] of Object.entries(out)) expect(cpu.reg(r as keyof Regs) >>> 0).toBe(v);
   });
 
+  it("INS/OUTS without an exit still advance EDI/ESI and count ECX down (SDM INS/OUTS, REP)", () => {
+    // no device behind the port: INS stores what IN reads there (all ones)
+    const ins = run("rep insb", { edx: 0x1f0, edi: DATA, ecx: 3 }, controls(L.CTL_HLT_EXITING), { [DATA]: 0 });
+    expect([ins.reg("ecx"), ins.reg("edi"), ins.read32(DATA)]).toEqual([0, DATA + 3, 0x00ffffff]);
+    const outs = run("rep outsw", { edx: 0x1f0, esi: DATA, ecx: 2 }, controls(L.CTL_HLT_EXITING));
+    expect([outs.reg("ecx"), outs.reg("esi")]).toEqual([0, DATA + 4]);
+    const outsb = run("std\n outsb", { edx: 0x1f0, esi: DATA }, controls(L.CTL_HLT_EXITING));
+    expect(outsb.reg("esi")).toBe(DATA - 1);
+  });
+
   it("MOV CR3 to a CR3-target value loads CR3 without an exit", () => {
     expect(run("movl %eax,%cr3", { eax: 0x6000 }, cr3Targets(2, 0x5000, 0x6000)).vmcs(L.G_CR3)).toBe(0x6000);
   });
