@@ -204,7 +204,7 @@ describe("#BR, INT3, INTO", () => {
     ["boundl %eax,0x40000", { eax: 0xfffffffe }, [0xfffffff0, 0x10], false],
     ["boundw %ax,0x40000", { eax: 0x0000ffff }, [0x0005fffe, 0], false], // -1 in [-2, 5]
     ["boundw %ax,0x40000", { eax: 0xffff0006 }, [0x0005fffe, 0], true],
-  ], 2))("%s, bounds %j", (_, asm, regs, [lo, hi], faults) => {
+  ], 3))("%s (bounds lower,upper)", (_, asm, regs, [lo, hi], faults) => {
     const cpu = run(asm, BR, regs, () => {}, { [DATA]: lo, [DATA + 4]: hi });
     if (faults) expectFault(cpu, BR);
     else expect(cpu.exitReason).toBe(L.EXIT_HLT);
