@@ -13,6 +13,7 @@ import {
   EXIT_CLI, EXIT_STI, EXIT_PUSHF, EXIT_POPF, EXIT_IRET,
 } from "../vmcs-layout";
 import { trapIfSensitive, mayChangeIf, ifPrivilege } from "./ifmode";
+import { lengthFromOpcode } from "./length";
 import { fetch8, fetch16, fetch32, peekModrm, peekByte } from "./fetch";
 import {
   decodeModrm, modReg, modRm, modIsReg, eaOff, eaSeg, readReg, writeReg, readRm, writeRm,
@@ -68,13 +69,16 @@ function prefixed(first: u32): void {
       case 0x67: a32 = !csDefault32; break;
       case 0xf0: lockPrefix = true; break;
       case 0xf2: case 0xf3: repPrefix = op; break;
-      default:
-        if (lockPrefix && !lockAllowed(op)) raise(EXC_UD);
+      default: {
+        const length = lengthFromOpcode(op);
+        if (length >= 0 && eip - 1 - instrStart + <u32>length > 15) raise(EXC_GP, 0); // too long
+        else if (lockPrefix && !lockAllowed(op)) raise(EXC_UD);
         else execute(op);
         resetDecodeState();
         return;
+      }
     }
-    if (eip - instrStart >= 15) { raise(EXC_GP, 0); break; } // longer than 15 bytes
+    if (eip - instrStart >= 15) { raise(EXC_GP, 0); break; } // prefixes alone exceed 15 bytes
     op = fetch8();
   }
   resetDecodeState();

@@ -69,7 +69,7 @@ function group7(): void {
   if (modIsReg) {
     if (modReg == 0 && modRm == 1) { vmcall(); return; }
     if (modReg == 4) { writeReg(modRm, osize(), guestVisibleCr0()); return; }
-    if (modReg == 6) { lmsw(readReg(modRm, 2)); return; }
+    if (modReg == 6) { lmsw(readReg(modRm, 2), false); return; }
     raise(EXC_UD); // VMX instructions, MONITOR/MWAIT, XGETBV...: not offered to the guest
     return;
   }
@@ -92,7 +92,7 @@ function group7(): void {
       return;
     }
     case 4: writeRm(2, guestVisibleCr0()); return; // SMSW m16
-    case 6: { const v = readRm(2); if (!pending) lmsw(v); return; }
+    case 6: { const v = readRm(2); if (!pending) lmsw(v, true); return; }
     case 7: invlpg(segBase(eaSeg) + eaOff); return; // the linear address, no memory access
     default: raise(EXC_UD);
   }

@@ -15,6 +15,7 @@ import { controls, vmexit, setExitLinear } from "./vmexit";
 import { linRead } from "./memory";
 import { segAddr } from "./segment";
 import { writeReg } from "./modrm";
+import { stringInstruction, STR_INS, STR_OUTS } from "./string";
 
 // SDM 19.5.2: at CPL > IOPL the TSS I/O permission bitmap decides.
 function portAllowed(port: u32, bytes: u32): bool {
@@ -33,6 +34,7 @@ function portAllowed(port: u32, bytes: u32): bool {
 function portExits(port: u32, bytes: u32): bool {
   const ctl = controls();
   if (ctl & CTL_USE_IO_BITMAPS) {
+    if (port + bytes > 0x10000) return true; // wrapping past port 0xFFFF always exits (SDM 25.1.3)
     for (let p = port; p < port + bytes; p++) {
       const q = p & 0xffff;
       const map = q < 0x8000 ? IO_BITMAP_A : IO_BITMAP_B;
@@ -65,6 +67,6 @@ export function stringIo(input: bool, port: u32, bytes: u32): void {
     vmexit(EXIT_IO, (bytes - 1) | (input ? IOQ_IN : 0) | IOQ_STRING | (repPrefix ? IOQ_REP : 0) | (port << 16));
     return;
   }
-  // Without an exit there is no device behind the port: the instruction completes as a no-op.
+  stringInstruction(input ? STR_INS : STR_OUTS, bytes);
 }
 

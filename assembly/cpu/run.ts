@@ -61,13 +61,13 @@ let shadowUntil: u64 = 0;
 let shadowKind: u32 = 0;
 
 export function blockEventsAfterThisInstruction(kind: u32): void {
-  shadowUntil = retiredNow() + 1;
+  shadowUntil = retiredBeforeThisInstruction() + 1;
   shadowKind = kind;
 }
 export function cancelEventBlocking(): void { shadowKind = 0; }
 
 function interruptibilityAtExit(): u32 {
-  return retiredNow() == shadowUntil ? shadowKind : 0;
+  return retired == shadowUntil ? shadowKind : 0;
 }
 
 // Single-step (EFLAGS.TF): a #DB trap after every instruction that began with TF set.
@@ -77,8 +77,10 @@ function singleStepTrap(): void {
   deliverException(EXC_DB, -1);
 }
 
-export function retiredNow(): u64 {
-  return retired + <u64>(budgetAtEntry - budget - notRetired);
+// Instructions retired before the one executing now (for RDTSC and the shadows, which run
+// inside an instruction; the loop has already taken that instruction from the budget).
+export function retiredBeforeThisInstruction(): u64 {
+  return retired + <u64>(budgetAtEntry - budget - 1 - notRetired);
 }
 
 export function vmRun(): u32 {
@@ -113,13 +115,13 @@ export function vmRun(): u32 {
     if (pending & PEND_EXIT) { eip = instrStart; break; }
     if (pending & PEND_YIELD) { notRetired--; break; }
   }
-  retired = retiredNow();
-  store<u32>(VMCS_BASE + G_INTERRUPTIBILITY, interruptibilityAtExit());
+  retired += <u64>(budgetAtEntry - budget - notRetired);
   budgetAtEntry = budget;
   notRetired = 0;
   pending = 0;
   resetDecodeState();
   store<u32>(VMCS_BASE + C_PREEMPTION_TIMER, budget);
+  store<u32>(VMCS_BASE + G_INTERRUPTIBILITY, interruptibilityAtExit());
   saveGuestState();
   return load<u32>(VMCS_BASE + X_REASON);
 }

@@ -18,6 +18,10 @@ export const STR_CMPS: u32 = 1;
 export const STR_STOS: u32 = 2;
 export const STR_LODS: u32 = 3;
 export const STR_SCAS: u32 = 4;
+// INS/OUTS that do not exit: there is no device behind the port, so INS stores all ones and
+// OUTS reads and drops its data; the index and count registers move as on hardware.
+export const STR_INS: u32 = 5;
+export const STR_OUTS: u32 = 6;
 
 const MAX_ITERATIONS_PER_STEP: u32 = 1 << 16;
 
@@ -56,6 +60,18 @@ function iteration(op: u32, bytes: u32, delta: u32): void {
       const v = readSeg(sourceSeg(), index(ESI), bytes);
       if (pending) return;
       writeReg(EAX, bytes, v);
+      setIndex(ESI, index(ESI) + delta);
+      return;
+    }
+    case STR_INS: {
+      writeSeg(SR_ES, index(EDI), bytes, 0xffffffff);
+      if (pending) return;
+      setIndex(EDI, index(EDI) + delta);
+      return;
+    }
+    case STR_OUTS: {
+      readSeg(sourceSeg(), index(ESI), bytes);
+      if (pending) return;
       setIndex(ESI, index(ESI) + delta);
       return;
     }

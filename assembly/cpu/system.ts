@@ -13,7 +13,7 @@ import {
   cpl, raise, EXC_GP, EXC_UD, r32, w32, EAX, EDX, cr0, cr4, CR0_PE, CR0_PG, CR0_TS, CR0_ET,
 } from "./state";
 import { controls, vmexit, yieldToVmm } from "./vmexit";
-import { retiredNow } from "./run";
+import { retiredBeforeThisInstruction } from "./run";
 import { updatePagingMode } from "./memory";
 import { invalidateFetchWindow } from "./fetch";
 
@@ -107,11 +107,12 @@ export function clts(): void {
   store<u32>(VMCS_BASE + G_CR0, cr0() & ~CR0_TS);
 }
 
-export function lmsw(v: u32): void {
+export function lmsw(v: u32, fromMemory: bool): void {
   if (!requireCpl0()) return;
   const next = (cr0() & ~0xe) | (v & 0xf) | (cr0() & CR0_PE);
   if (ownedBitsChange(C_CR0_MASK, C_CR0_SHADOW, (readCr0ForGuest() & ~0xf) | (next & 0xf))) {
-    crExit(0, CR_ACCESS_LMSW, 0, v & 0xffff);
+    // qualification bit 6: the LMSW operand was in memory
+    crExit(fromMemory ? 1 << 6 : 0, CR_ACCESS_LMSW, 0, v & 0xffff);
     return;
   }
   store<u32>(VMCS_BASE + G_CR0, next);
@@ -147,7 +148,7 @@ export function rdtsc(): void {
   if ((cr4() & 4) && cpl != 0) { raise(EXC_GP, 0); return; } // CR4.TSD
   if (controls() & CTL_RDTSC_EXITING) { vmexit(EXIT_RDTSC, 0); return; }
   // virtual time: the TSC counts retired instructions, plus the VMM's offset
-  const tsc = retiredNow() + load<u64>(VMCS_BASE + G_TSC_LO);
+  const tsc = retiredBeforeThisInstruction() + load<u64>(VMCS_BASE + G_TSC_LO);
   w32(EAX, <u32>tsc);
   w32(EDX, <u32>(tsc >> 32));
 }
