@@ -1,7 +1,9 @@
 // The guest CPU's interface to the VMM: what the WASM module exports. Guest state, controls and
 // exit information travel through the VMCS (assembly/vmcs-layout.ts) in the exported memory.
-import { VMCS_BASE, VMCS_SIZE, C_PREEMPTION_TIMER, EXIT_PREEMPTION_TIMER } from "./vmcs-layout";
+import { VMCS_BASE, VMCS_SIZE, C_PREEMPTION_TIMER, EXIT_PREEMPTION_TIMER, C_JIT } from "./vmcs-layout";
 import { emulating } from "./cpu/ifmode";
+import { allocateBlockCache, flushBlockCache, cacheBase, blocksCompiled } from "./cpu/jit";
+import { condition, getCF, getEflags } from "./cpu/flags";
 import { allocateRam, ramBase as ramOffset, ramSize as ramBytes, translate, updatePagingMode } from "./cpu/memory";
 import { vmRun } from "./cpu/run";
 import { pending, retired, clearException } from "./cpu/state";
@@ -9,7 +11,9 @@ import { pending, retired, clearException } from "./cpu/state";
 // Allocate `bytes` of guest RAM (rounded up to 64 KiB) and clear the VMCS and I/O bitmaps.
 export function init(bytes: u32): void {
   memory.fill(VMCS_BASE, 0, VMCS_SIZE + 0x2000);
+  allocateBlockCache();
   allocateRam(bytes);
+  store<u32>(VMCS_BASE + C_JIT, 1); // the compiling tier is on unless the VMM turns it off
   retired = 0;
 }
 
@@ -42,3 +46,14 @@ export function emulate(): u32 {
 
 export function instructionsRetired(): f64 { return <f64>retired; }
 
+
+// ---- For the compiling tier (src/jit/): compiled blocks import these globals and functions ----
+export { eip } from "./cpu/state";
+export { flagsWord, lazyMask, lfOp, lfA, lfB, lfRes, lfSign } from "./cpu/flags";
+export { budget } from "./cpu/run";
+export function blockCacheBase(): u32 { return cacheBase; }
+export function compiledBlocks(): u32 { return blocksCompiled; }
+export function flushCompiledBlocks(): void { flushBlockCache(); }
+export function jitCondition(cc: u32): u32 { return condition(cc) ? 1 : 0; }
+export function jitCarry(): u32 { return getCF(); }
+export function jitEflags(): u32 { return getEflags(); }

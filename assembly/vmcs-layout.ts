@@ -80,6 +80,8 @@ export const C_VMM_GDTR_LIMIT = 0x23c;
 export const C_VMM_IDTR_BASE = 0x240;
 export const C_VMM_IDTR_LIMIT = 0x244;
 export const C_VMM_CR0 = 0x248;
+// Non-zero: the core may run hot blocks through the compiling tier (src/jit/). init() sets it.
+export const C_JIT = 0x24c;
 
 // Primary processor-based controls (bit numbers as in the SDM, Table 25-6).
 export const CTL_INTERRUPT_WINDOW = 1 << 2;

@@ -14,6 +14,7 @@ import {
 } from "../vmcs-layout";
 import { trapIfSensitive, mayChangeIf, ifPrivilege } from "./ifmode";
 import { lengthFromOpcode } from "./length";
+import { runCompiledBlocks } from "./jit";
 import { fetch8, fetch16, fetch32, peekModrm, peekByte } from "./fetch";
 import {
   decodeModrm, modReg, modRm, modIsReg, eaOff, eaSeg, readReg, writeReg, readRm, writeRm,
@@ -46,6 +47,7 @@ import { blockEventsAfterThisInstruction, cancelEventBlocking } from "./run";
 @inline function jccShort(cc: u32): void {
   const rel = <u32>signExtend(fetch8(), 1);
   if (condition(cc)) jumpTo(eip + rel);
+  runCompiledBlocks();
 }
 
 // Execute one instruction. The decode state holds the defaults between instructions; only an
@@ -601,6 +603,7 @@ export function execute(op: u32): void {
       if (pending) return;
       addSp(extra);
       jumpTo(target);
+      runCompiledBlocks();
       return;
     }
     case 0xc4: loadFarPointer(SR_ES); return;
@@ -648,6 +651,7 @@ export function execute(op: u32): void {
       if (op == 0xe0) taken = nonzero && !condition(4);
       else if (op == 0xe1) taken = nonzero && condition(4);
       if (taken) jumpTo(eip + rel);
+      runCompiledBlocks();
       return;
     }
     case 0xe3: { // JCXZ / JECXZ
@@ -662,17 +666,19 @@ export function execute(op: u32): void {
     case 0xe8: { // CALL rel
       const rel = imm(osize());
       pushV(eip);
-      if (!pending) jumpTo(eip + rel);
+      if (pending) return;
+      jumpTo(eip + rel);
+      runCompiledBlocks();
       return;
     }
-    case 0xe9: { const rel = imm(osize()); jumpTo(eip + rel); return; }
+    case 0xe9: { const rel = imm(osize()); jumpTo(eip + rel); runCompiledBlocks(); return; }
     case 0xea: { // JMP far ptr16:16/32
       const off = imm(osize());
       const sel = fetch16();
       farJump(sel, off);
       return;
     }
-    case 0xeb: { const rel = <u32>signExtend(fetch8(), 1); jumpTo(eip + rel); return; }
+    case 0xeb: { const rel = <u32>signExtend(fetch8(), 1); jumpTo(eip + rel); runCompiledBlocks(); return; }
     case 0xec: portIo(true, r16(EDX), 1, false); return;
     case 0xed: portIo(true, r16(EDX), osize(), false); return;
     case 0xee: portIo(false, r16(EDX), 1, false); return;

@@ -25,6 +25,7 @@ import {
 import { loadSegment, lldt, ltr, lar, lsl, verr, verw } from "./protected";
 import { loadFarPointer } from "./execute";
 import { leaksVmm, vmmTableBase, vmmTableLimit, vmmCr0 } from "./ifmode";
+import { runCompiledBlocks } from "./jit";
 
 @inline function osize(): u32 { return o32 ? 4 : 2; }
 
@@ -210,6 +211,7 @@ export function execute0f(op: u32): void {
     case 0x88: case 0x89: case 0x8a: case 0x8b: case 0x8c: case 0x8d: case 0x8e: case 0x8f: {
       const rel = o32 ? fetch32() : <u32>signExtend(fetch16(), 2);
       if (condition(op & 15)) eip = o32 ? eip + rel : (eip + rel) & 0xffff;
+      runCompiledBlocks();
       return;
     }
     case 0x90: case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97:

@@ -3,6 +3,7 @@
 // in at this one place. A physical address outside RAM reaches the unassigned-memory handler:
 // reads return all ones and writes are dropped, so the guest can never touch the core's own state.
 import { cr0, CR0_PG, pending } from "./state";
+import { updateJitMode } from "./jit";
 
 export let ramBase: u32 = 0; // offset of guest-physical 0 in WASM memory
 export let ramSize: u32 = 0;
@@ -51,6 +52,7 @@ export let pagingEnabled: bool = false;
 
 export function updatePagingMode(): void {
   pagingEnabled = (cr0() & CR0_PG) != 0;
+  updateJitMode();
 }
 
 export function translate(lin: u32, write: bool, user: bool): u32 {

@@ -19,6 +19,7 @@ import { step, resetDecodeState } from "./execute";
 import { deliverException, deliverInjected } from "./interrupts";
 import { vmexit } from "./vmexit";
 import { loadIfMode } from "./ifmode";
+import { updateJitMode } from "./jit";
 
 function loadGuestState(): void {
   eip = load<u32>(VMCS_BASE + G_EIP);
@@ -26,6 +27,7 @@ function loadGuestState(): void {
   refreshSegmentCache();
   resetDecodeState();
   loadIfMode();
+  updateJitMode();
   updatePagingMode();
   pending = 0;
 }
@@ -50,7 +52,7 @@ function injectEvent(): void {
 // Instructions left before the preemption-timer exit, and the bookkeeping that turns the budget
 // spent into the count of retired instructions (which is also the guest's virtual TSC).
 const DR6_BS: u32 = 1 << 14; // DR6: single-step trap
-let budget: u32 = 0;
+export let budget: u32 = 0;
 let budgetAtEntry: u32 = 0;
 let notRetired: u32 = 0; // instructions that faulted or exited instead of completing
 

@@ -8,6 +8,7 @@ import {
 import { SR_CS, SR_SS, AR_UNUSABLE, SEG_SEL, SEG_BASE, SEG_LIMIT, SEG_AR } from "../vmcs-layout";
 import { linRead, linWrite } from "./memory";
 import { invalidateFetchWindow } from "./fetch";
+import { updateJitMode } from "./jit";
 
 // Access-rights bits (VMCS format)
 export const AR_ACCESSED: u32 = 1;
@@ -88,4 +89,5 @@ export function refreshSegmentCache(): void {
   // as in VMX guest state, CPL is the DPL of SS
   cpl = arDpl(segAr(SR_SS));
   invalidateFetchWindow();
+  updateJitMode();
 }

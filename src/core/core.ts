@@ -3,6 +3,7 @@
 // to it only through run() (VM entry until the next VM exit) and the VMCS in its linear memory.
 
 import { packageFileUrl } from "../package-files.js";
+import { BlockCompiler, type JitCoreExports } from "../jit/block-compiler.js";
 
 /** What assembly/index.ts exports. */
 export interface CoreExports {
@@ -16,6 +17,11 @@ export interface CoreExports {
   run(): number;
   /** Guest-physical address of a linear address, or -1 if the guest's page tables do not map it. */
   translateLinear(linear: number, write: number): number;
+  /**
+   * Executes the one instruction at guest EIP without the interrupt-flag-mode trap that made it
+   * exit (trap mode's CLI/STI/PUSHF/POPF/IRET); returns 0, or the exit reason it caused instead.
+   */
+  emulate(): number;
   instructionsRetired(): number;
 }
 
@@ -28,7 +34,7 @@ export class CoreLoadError extends Error {}
 /** Thrown out of run() when the core hits an internal assertion (AssemblyScript's abort()). */
 export class CoreAbortError extends Error {}
 
-const REQUIRED_EXPORTS = ["memory", "init", "ramBase", "ramSize", "run", "translateLinear", "instructionsRetired"];
+const REQUIRED_EXPORTS = ["memory", "init", "ramBase", "ramSize", "run", "translateLinear", "emulate", "instructionsRetired"];
 
 /**
  * Compiles and instantiates the core. `source` is the wasm bytes or a file URL/path; by default
@@ -43,11 +49,14 @@ export async function instantiateCore(source: BufferSource | URL | string = defa
     throw new CoreLoadError(`the guest CPU core is not a valid WebAssembly module: ${(error as Error).message}`);
   }
   let memory: WebAssembly.Memory | undefined;
-  const instance = await WebAssembly.instantiate(module, coreImports(module, () => memory));
+  let compiler: BlockCompiler | undefined;
+  const compile = (eip: number, physical: number, entry: number): number => compiler?.compile(eip, physical, entry) ?? 0;
+  const instance = await WebAssembly.instantiate(module, coreImports(module, () => memory, compile));
   const exports = instance.exports as Record<string, unknown>;
   const missing = REQUIRED_EXPORTS.filter((name) => !(name in exports));
   if (missing.length > 0) throw new CoreLoadError(`the guest CPU core does not export ${missing.join(", ")}`);
   memory = exports.memory as WebAssembly.Memory;
+  compiler = new BlockCompiler(exports as unknown as JitCoreExports);
   return exports as unknown as CoreExports;
 }
 
@@ -71,7 +80,11 @@ async function readWasmFile(location: URL | string): Promise<Uint8Array<ArrayBuf
  * and file as AssemblyScript strings: UTF-16 with the byte length at ptr-4), env.trace, env.seed.
  * Only those the module actually imports are provided.
  */
-function coreImports(module: WebAssembly.Module, memory: () => WebAssembly.Memory | undefined): WebAssembly.Imports {
+function coreImports(
+  module: WebAssembly.Module,
+  memory: () => WebAssembly.Memory | undefined,
+  compile: (eip: number, physical: number, entry: number) => number,
+): WebAssembly.Imports {
   const readString = (ptr: number): string => {
     const mem = memory();
     if (!mem || ptr === 0) return "";
@@ -89,10 +102,12 @@ function coreImports(module: WebAssembly.Module, memory: () => WebAssembly.Memor
   };
   const env: Record<string, unknown> = {};
   for (const wanted of WebAssembly.Module.imports(module)) {
+    if (wanted.module === "jit" && wanted.name === "compile") continue;
     if (wanted.module !== "env" || !(wanted.name in available)) {
       throw new CoreLoadError(`the guest CPU core imports ${wanted.module}.${wanted.name}, which the VMM does not provide`);
     }
     env[wanted.name] = available[wanted.name];
   }
-  return { env } as WebAssembly.Imports;
+  // The compiling tier (src/jit/): the core asks for a hot block to be compiled.
+  return { env, jit: { compile } } as WebAssembly.Imports;
 }

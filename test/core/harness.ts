@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as L from "../../assembly/vmcs-layout";
+import { BlockCompiler, type JitCoreExports } from "../../src/jit/block-compiler";
 
 const wasmPath = new URL("../../build/core.wasm", import.meta.url);
 let module: WebAssembly.Module | undefined;
@@ -56,11 +57,18 @@ export function assemble(source: string, origin = CODE_BASE): Uint8Array {
 
 export class TestCpu {
   readonly core: CoreExports;
-  constructor(ramBytes = 1 << 20) {
+  readonly compiler: BlockCompiler | undefined;
+  // `jit`: let the core compile hot blocks (off by default so each test sees the interpreter).
+  constructor(ramBytes = 1 << 20, options: { jit?: boolean } = {}) {
     module ??= new WebAssembly.Module(readFileSync(wasmPath));
-    this.core = new WebAssembly.Instance(module, {}).exports as unknown as CoreExports;
+    let compiler: BlockCompiler | undefined;
+    const compile = (eip: number, phys: number, entry: number) => compiler?.compile(eip, phys, entry) ?? 0;
+    this.core = new WebAssembly.Instance(module, { jit: { compile } }).exports as unknown as CoreExports;
     this.core.init(ramBytes);
+    if (options.jit) compiler = new BlockCompiler(this.core as unknown as JitCoreExports);
+    this.compiler = compiler;
     this.resetFlat();
+    this.setVmcs(L.C_JIT, options.jit ? 1 : 0);
   }
 
   // Views are made on demand: memory growth detaches old ones.

@@ -1,0 +1,524 @@
+// x86 -> WASM translation of one basic block for the compiling tier. It handles the integer
+// instructions compiled C code spends its time in (MOV/LEA/ALU/TEST/CMP/INC/DEC/NEG/NOT, shifts
+// by constants, IMUL, MOVZX/MOVSX, PUSH/POP, SETcc/CMOVcc, CDQ) with 32-bit operands (and 8-bit
+// MOV/ALU/TEST), and ends the block at a branch (Jcc, JMP, CALL, RET) or before the first
+// instruction it does not handle; the interpreter executes that one. Registers stay in the VMCS
+// (memory) so the state is exact at every instruction boundary; every memory access is checked
+// against plain RAM and leaves the block at that instruction when it falls outside (the
+// interpreter then performs it, with all of its checks).
+import { Code, Op } from "./wasm-module.js";
+import {
+  type FlagState, type CoreLinks, LazyOp, lazy, emitCondition, emitMaterialize, emitEagerFlags, emitCarry,
+  emitArithFlags, CF, OF,
+} from "./flags.js";
+
+export interface TranslateEnv {
+  code: Uint8Array; // guest RAM
+  eip: number; // linear = physical address of the block
+  ramBase: number; // offset of guest-physical 0 in WASM memory
+  ramSize: number;
+  regs: number; // offset of EAX in WASM memory (the VMCS guest registers)
+  links: CoreLinks & { eip: number; budget: number };
+}
+
+export interface Translation { body: Code; instructions: number; length: number }
+
+export const MAX_BLOCK_BYTES = 64;
+const MAX_INSTRUCTIONS = 32;
+const ESP = 4;
+// Guest-physical range that is not plain RAM (VGA, ROM): compiled code never touches it.
+const HOLE_START = 0xa0000;
+const HOLE_SIZE = 0x60000;
+
+type Register = { reg: number; bytes: number };
+type Memory = { mem: true; base: number; index: number; scale: number; disp: number; bytes: number };
+type Operand = Register | Memory;
+
+const ALU_OPS: Record<number, { op: LazyOp; wasm: Op | undefined; writes: boolean }> = {
+  0: { op: LazyOp.Add, wasm: Op.I32Add, writes: true },
+  1: { op: LazyOp.Logic, wasm: Op.I32Or, writes: true },
+  4: { op: LazyOp.Logic, wasm: Op.I32And, writes: true },
+  5: { op: LazyOp.Sub, wasm: Op.I32Sub, writes: true },
+  6: { op: LazyOp.Logic, wasm: Op.I32Xor, writes: true },
+  7: { op: LazyOp.Sub, wasm: Op.I32Sub, writes: false },
+};
+
+class Unsupported extends Error {}
+
+class Translator {
+  readonly c = new Code();
+  flags: FlagState = { kind: "unknown" };
+  private pos: number; // offset of the next byte within env.code
+  private ip = 0; // address of the instruction being translated
+  private index = 0; // its number within the block
+  private readonly count: number;
+
+  constructor(private readonly env: TranslateEnv, count: number) {
+    this.pos = env.eip;
+    this.count = count;
+  }
+
+  // ---- byte stream -------------------------------------------------------------------------
+  private u8(): number {
+    if (this.pos - this.env.eip >= MAX_BLOCK_BYTES || this.pos >= this.env.code.length) throw new Unsupported();
+    return this.env.code[this.pos++];
+  }
+  private s8(): number { return (this.u8() << 24) >> 24; }
+  private u32(): number { return (this.u8() | (this.u8() << 8) | (this.u8() << 16) | (this.u8() << 24)) >>> 0; }
+
+  private modrm(bytes: number): { reg: number; rm: Operand } {
+    const m = this.u8();
+    const mod = m >> 6, reg = (m >> 3) & 7, rm = m & 7;
+    if (mod === 3) return { reg, rm: { reg: rm, bytes } };
+    let base = -1, index = -1, scale = 0, disp = 0;
+    if (rm === 4) {
+      const sib = this.u8();
+      scale = sib >> 6;
+      index = ((sib >> 3) & 7) === 4 ? -1 : (sib >> 3) & 7;
+      base = sib & 7;
+      if (base === 5 && mod === 0) { base = -1; disp = this.u32(); }
+    } else if (rm === 5 && mod === 0) {
+      disp = this.u32();
+    } else {
+      base = rm;
+    }
+    if (mod === 1) disp = this.s8();
+    else if (mod === 2) disp = this.u32();
+    return { reg, rm: { mem: true, base, index, scale, disp, bytes } };
+  }
+
+  // ---- registers and memory ------------------------------------------------------------------
+  private regOffset(r: number, bytes: number): number {
+    return this.env.regs + (bytes === 1 ? (r & 3) * 4 + (r >> 2) : r * 4);
+  }
+  private loadReg(r: number, bytes: number): void {
+    this.c.i32(0).mem(bytes === 1 ? Op.I32Load8U : Op.I32Load, this.regOffset(r, bytes));
+  }
+  private storeReg(r: number, bytes: number, value: number): void {
+    this.c.i32(0).get(value).mem(bytes === 1 ? Op.I32Store8 : Op.I32Store, this.regOffset(r, bytes));
+  }
+
+  private address(m: Memory): number {
+    const c = this.c;
+    c.i32(m.disp | 0);
+    if (m.base >= 0) { this.loadReg(m.base, 4); c.op(Op.I32Add); }
+    if (m.index >= 0) { this.loadReg(m.index, 4); c.i32(m.scale).op(Op.I32Shl).op(Op.I32Add); }
+    const a = c.local();
+    c.set(a);
+    return a;
+  }
+
+  // Leave the block before this instruction unless [a, a+bytes) is plain RAM.
+  private checkRam(a: number, bytes: number): void {
+    const c = this.c;
+    c.get(a).i32(HOLE_START).op(Op.I32Sub).i32(HOLE_SIZE).op(Op.I32LtU);
+    c.get(a).i32(this.env.ramSize - bytes).op(Op.I32GtU).op(Op.I32Or);
+    c.ifThen();
+    this.exitHere();
+    c.end();
+  }
+
+  private read(o: Operand): number {
+    const c = this.c, v = c.local();
+    if ("reg" in o) { this.loadReg(o.reg, o.bytes); c.set(v); return v; }
+    const a = this.address(o);
+    this.checkRam(a, o.bytes);
+    c.get(a).mem(o.bytes === 1 ? Op.I32Load8U : o.bytes === 2 ? Op.I32Load16U : Op.I32Load, this.env.ramBase).set(v);
+    return v;
+  }
+
+  // For a read-modify-write: the address is computed and checked once.
+  private locate(o: Operand): number | undefined {
+    if ("reg" in o) return undefined;
+    const a = this.address(o);
+    this.checkRam(a, o.bytes);
+    return a;
+  }
+  private readAt(o: Operand, a: number | undefined): number {
+    if (a === undefined) return this.read(o);
+    const v = this.c.local();
+    this.c.get(a).mem(o.bytes === 1 ? Op.I32Load8U : Op.I32Load, this.env.ramBase).set(v);
+    return v;
+  }
+  private writeAt(o: Operand, a: number | undefined, value: number): void {
+    if ("reg" in o) { this.storeReg(o.reg, o.bytes, value); return; }
+    this.c.get(a!).get(value).mem(o.bytes === 1 ? Op.I32Store8 : Op.I32Store, this.env.ramBase);
+  }
+  private write(o: Operand, value: number): void { this.writeAt(o, this.locate(o), value); }
+
+  private constant(value: number): number {
+    const v = this.c.local();
+    this.c.i32(value | 0).set(v);
+    return v;
+  }
+
+  // ---- leaving the block ---------------------------------------------------------------------
+  // Hand control back before the current instruction: flags to the core, EIP, unused budget.
+  private exitHere(): void {
+    const c = this.c, l = this.env.links;
+    emitMaterialize(c, this.flags, l);
+    c.i32(this.ip).globalSet(l.eip);
+    c.globalGet(l.budget).i32(this.count - this.index).op(Op.I32Add).globalSet(l.budget);
+    c.op(Op.Return);
+  }
+  // The block ends after this instruction with EIP on the stack.
+  private endWithEip(): void {
+    const c = this.c, l = this.env.links;
+    c.globalSet(l.eip);
+    emitMaterialize(c, this.flags, l);
+  }
+
+  // ---- instructions ----------------------------------------------------------------------------
+  private alu(kind: number, dst: Operand, src: () => number): void {
+    const info = ALU_OPS[kind];
+    if (!info) throw new Unsupported();
+    const c = this.c, bytes = dst.bytes;
+    const at = info.writes ? this.locate(dst) : undefined;
+    const a = info.writes ? this.readAt(dst, at) : this.read(dst);
+    const b = src();
+    const res = c.local();
+    c.get(a).get(b).op(info.wasm!);
+    if (bytes === 1) c.i32(0xff).op(Op.I32And);
+    c.set(res);
+    if (info.writes) this.writeAt(dst, at, res);
+    this.flags = lazy(info.op, a, b, res, bytes);
+  }
+
+  private incDec(o: Operand, decrement: boolean): void {
+    const c = this.c;
+    const carry = c.local();
+    emitCarry(c, this.flags, this.env.links);
+    c.set(carry);
+    const at = this.locate(o);
+    const a = this.readAt(o, at);
+    const one = this.constant(1);
+    const res = c.local();
+    c.get(a).i32(1).op(decrement ? Op.I32Sub : Op.I32Add).set(res);
+    this.writeAt(o, at, res);
+    this.flags = lazy(decrement ? LazyOp.Sub : LazyOp.Add, a, one, res, 4, carry);
+  }
+
+  // ROL/ROR by a constant: only CF and OF change (assembly/cpu/shift.ts computes OF for any count).
+  private rotate(left: boolean, o: Operand, count: number): void {
+    if (count === 0) return;
+    const c = this.c;
+    const at = this.locate(o);
+    const v = this.readAt(o, at);
+    const res = c.local();
+    c.get(v).i32(count).op(left ? Op.I32Rotl : Op.I32Rotr).set(res);
+    this.writeAt(o, at, res);
+    const flags = c.local();
+    emitArithFlags(c, this.flags, this.env.links);
+    c.i32(~(CF | OF)).op(Op.I32And);
+    if (left) { // CF = bit 0 of the result, OF = MSB ^ CF
+      c.get(res).i32(1).op(Op.I32And).op(Op.I32Or);
+      c.get(res).i32(31).op(Op.I32ShrU).get(res).op(Op.I32Xor).i32(1).op(Op.I32And).i32(11).op(Op.I32Shl).op(Op.I32Or);
+    } else { // CF = MSB of the result, OF = MSB ^ bit 30
+      c.get(res).i32(31).op(Op.I32ShrU).op(Op.I32Or);
+      c.get(res).i32(31).op(Op.I32ShrU).get(res).i32(30).op(Op.I32ShrU).op(Op.I32Xor).i32(1).op(Op.I32And).i32(11).op(Op.I32Shl).op(Op.I32Or);
+    }
+    c.set(flags);
+    this.flags = { kind: "eager", flags };
+  }
+
+  private shift(kind: number, o: Operand, count: number): void {
+    if (count === 0) return; // a zero count changes nothing, flags included
+    if (kind === 0 || kind === 1) { this.rotate(kind === 0, o, count); return; }
+    const c = this.c;
+    const at = this.locate(o);
+    const v = this.readAt(o, at);
+    const res = c.local();
+    const wasm = kind === 4 || kind === 6 ? Op.I32Shl : kind === 5 ? Op.I32ShrU : kind === 7 ? Op.I32ShrS : undefined;
+    if (wasm === undefined) throw new Unsupported();
+    c.get(v).i32(count).op(wasm).set(res);
+    this.writeAt(o, at, res);
+    const bit = (shiftOp: Op, by: number) => c.get(v).i32(by).op(shiftOp).i32(1).op(Op.I32And);
+    const cf = () => (wasm === Op.I32Shl ? bit(Op.I32ShrU, 32 - count) : bit(wasm === Op.I32ShrU ? Op.I32ShrU : Op.I32ShrS, count - 1));
+    const of = () => {
+      if (wasm === Op.I32Shl) { c.get(res).i32(31).op(Op.I32ShrU); cf(); c.op(Op.I32Xor); }
+      else if (wasm === Op.I32ShrU) c.get(v).i32(31).op(Op.I32ShrU);
+      else c.i32(0);
+    };
+    this.flags = emitEagerFlags(c, cf, of, res, 4);
+  }
+
+  private imul(dst: number, a: number, b: number): void {
+    const c = this.c, res = c.local(), overflow = c.local();
+    const product = () => c.get(a).op(Op.I64ExtendI32S).get(b).op(Op.I64ExtendI32S).op(Op.I64Mul);
+    product();
+    c.op(Op.I32WrapI64).set(res);
+    // CF = OF = the product does not fit: it differs from its sign-extended low half
+    product();
+    c.get(res).op(Op.I64ExtendI32S).op(Op.I64Ne).set(overflow);
+    this.storeReg(dst, 4, res);
+    this.flags = emitEagerFlags(c, () => c.get(overflow), () => c.get(overflow), res, 4);
+  }
+
+  private push(value: number): void {
+    const c = this.c, sp = c.local();
+    this.loadReg(ESP, 4);
+    c.i32(4).op(Op.I32Sub).set(sp);
+    this.checkRam(sp, 4);
+    c.get(sp).get(value).mem(Op.I32Store, this.env.ramBase);
+    this.storeReg(ESP, 4, sp);
+  }
+
+  private pop(): number {
+    const c = this.c, sp = c.local(), v = c.local();
+    this.loadReg(ESP, 4);
+    c.set(sp);
+    this.checkRam(sp, 4);
+    c.get(sp).mem(Op.I32Load, this.env.ramBase).set(v);
+    c.get(sp).i32(4).op(Op.I32Add).set(sp);
+    this.storeReg(ESP, 4, sp);
+    return v;
+  }
+
+  // Translate one instruction; returns false when it ends the block.
+  step(ip: number, index: number): boolean {
+    this.ip = ip;
+    this.index = index;
+    this.pos = ip;
+    const c = this.c;
+    const op = this.u8();
+    if (op < 0x40 && (op & 7) < 6) {
+      const kind = op >> 3;
+      const bytes = op & 1 ? 4 : 1;
+      if ((op & 7) >= 4) { // AL/EAX, imm
+        const imm = bytes === 1 ? this.u8() : this.u32();
+        this.alu(kind, { reg: 0, bytes }, () => this.constant(imm));
+      } else {
+        const { reg, rm } = this.modrm(bytes);
+        const r: Operand = { reg, bytes };
+        if (op & 2) this.alu(kind, r, () => this.read(rm)); else this.alu(kind, rm, () => this.read(r));
+      }
+      return true;
+    }
+    switch (op) {
+      case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
+      case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f:
+        this.incDec({ reg: op & 7, bytes: 4 }, op >= 0x48); return true;
+      case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57: {
+        const v = c.local();
+        this.loadReg(op & 7, 4); c.set(v);
+        this.push(v); return true;
+      }
+      case 0x58: case 0x59: case 0x5a: case 0x5b: case 0x5c: case 0x5d: case 0x5e: case 0x5f:
+        this.storeReg(op & 7, 4, this.pop()); return true;
+      case 0x68: this.push(this.constant(this.u32())); return true;
+      case 0x6a: this.push(this.constant(this.s8())); return true;
+      case 0x69: case 0x6b: {
+        const { reg, rm } = this.modrm(4);
+        const a = this.read(rm);
+        this.imul(reg, a, this.constant(op === 0x6b ? this.s8() : this.u32()));
+        return true;
+      }
+      case 0x80: case 0x81: case 0x83: {
+        const bytes = op === 0x80 ? 1 : 4;
+        const { reg, rm } = this.modrm(bytes);
+        const imm = op === 0x81 ? this.u32() : op === 0x83 ? this.s8() : this.u8();
+        this.alu(reg, rm, () => this.constant(imm));
+        return true;
+      }
+      case 0x84: case 0x85: {
+        const bytes = op === 0x84 ? 1 : 4;
+        const { reg, rm } = this.modrm(bytes);
+        const a = this.read(rm), b = this.read({ reg, bytes }), res = c.local();
+        c.get(a).get(b).op(Op.I32And).set(res);
+        this.flags = lazy(LazyOp.Logic, a, b, res, bytes);
+        return true;
+      }
+      case 0x88: case 0x89: {
+        const bytes = op === 0x88 ? 1 : 4;
+        const { reg, rm } = this.modrm(bytes);
+        this.write(rm, this.read({ reg, bytes }));
+        return true;
+      }
+      case 0x8a: case 0x8b: {
+        const bytes = op === 0x8a ? 1 : 4;
+        const { reg, rm } = this.modrm(bytes);
+        this.storeReg(reg, bytes, this.read(rm));
+        return true;
+      }
+      case 0x8d: {
+        const { reg, rm } = this.modrm(4);
+        if ("reg" in rm) throw new Unsupported();
+        this.storeReg(reg, 4, this.address(rm));
+        return true;
+      }
+      case 0x90: return true;
+      case 0x99: {
+        const v = c.local();
+        this.loadReg(0, 4); c.i32(31).op(Op.I32ShrS).set(v);
+        this.storeReg(2, 4, v);
+        return true;
+      }
+      case 0xa8: case 0xa9: {
+        const bytes = op === 0xa8 ? 1 : 4;
+        const a = this.read({ reg: 0, bytes });
+        const b = this.constant(bytes === 1 ? this.u8() : this.u32());
+        const res = c.local();
+        c.get(a).get(b).op(Op.I32And).set(res);
+        this.flags = lazy(LazyOp.Logic, a, b, res, bytes);
+        return true;
+      }
+      case 0xb0: case 0xb1: case 0xb2: case 0xb3: case 0xb4: case 0xb5: case 0xb6: case 0xb7:
+        this.storeReg(op & 7, 1, this.constant(this.u8())); return true;
+      case 0xb8: case 0xb9: case 0xba: case 0xbb: case 0xbc: case 0xbd: case 0xbe: case 0xbf:
+        this.storeReg(op & 7, 4, this.constant(this.u32())); return true;
+      case 0xc1: case 0xd1: {
+        const { reg, rm } = this.modrm(4);
+        const count = (op === 0xc1 ? this.u8() : 1) & 31;
+        this.shift(reg, rm, count);
+        return true;
+      }
+      case 0xc6: case 0xc7: {
+        const bytes = op === 0xc6 ? 1 : 4;
+        const { reg, rm } = this.modrm(bytes);
+        if (reg !== 0) throw new Unsupported();
+        const at = this.locate(rm); // the address comes before the immediate in the encoding
+        this.writeAt(rm, at, this.constant(bytes === 1 ? this.u8() : this.u32()));
+        return true;
+      }
+      case 0xf6: case 0xf7: {
+        const bytes = op === 0xf6 ? 1 : 4;
+        const { reg, rm } = this.modrm(bytes);
+        if (reg === 0) {
+          const a = this.read(rm), b = this.constant(bytes === 1 ? this.u8() : this.u32()), res = c.local();
+          c.get(a).get(b).op(Op.I32And).set(res);
+          this.flags = lazy(LazyOp.Logic, a, b, res, bytes);
+          return true;
+        }
+        if (bytes !== 4 || (reg !== 2 && reg !== 3)) throw new Unsupported();
+        const at = this.locate(rm);
+        const a = this.readAt(rm, at), res = c.local();
+        if (reg === 2) { c.get(a).i32(-1).op(Op.I32Xor).set(res); this.writeAt(rm, at, res); return true; }
+        const zero = this.constant(0);
+        c.i32(0).get(a).op(Op.I32Sub).set(res);
+        this.writeAt(rm, at, res);
+        this.flags = lazy(LazyOp.Sub, zero, a, res, 4);
+        return true;
+      }
+      case 0x0f: return this.twoByte();
+      // block ends
+      case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
+      case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f: {
+        const rel = this.s8();
+        this.conditionalJump(op & 15, (this.pos + rel) >>> 0);
+        return false;
+      }
+      case 0xe8: {
+        const rel = this.u32();
+        this.push(this.constant(this.pos));
+        c.i32((this.pos + rel) | 0);
+        this.endWithEip();
+        return false;
+      }
+      case 0xe9: { const rel = this.u32(); c.i32((this.pos + rel) | 0); this.endWithEip(); return false; }
+      case 0xeb: { const rel = this.s8(); c.i32((this.pos + rel) | 0); this.endWithEip(); return false; }
+      case 0xc3: { const target = this.pop(); c.get(target); this.endWithEip(); return false; }
+      default: throw new Unsupported();
+    }
+  }
+
+  private conditionalJump(cc: number, target: number): void {
+    const c = this.c;
+    c.i32(target | 0).i32(this.pos | 0);
+    emitCondition(c, cc, this.flags, this.env.links);
+    c.op(Op.Select);
+    this.endWithEip();
+  }
+
+  private twoByte(): boolean {
+    const c = this.c;
+    const op = this.u8();
+    if (op >= 0x80 && op <= 0x8f) {
+      const rel = this.u32();
+      this.conditionalJump(op & 15, (this.pos + rel) >>> 0);
+      return false;
+    }
+    if (op >= 0x40 && op <= 0x4f) { // CMOVcc: the source is read whatever the condition
+      const { reg, rm } = this.modrm(4);
+      const v = this.read(rm), out = c.local();
+      c.get(v);
+      this.loadReg(reg, 4);
+      emitCondition(c, op & 15, this.flags, this.env.links);
+      c.op(Op.Select).set(out);
+      this.storeReg(reg, 4, out);
+      return true;
+    }
+    if (op >= 0x90 && op <= 0x9f) {
+      const { rm } = this.modrm(1);
+      const v = c.local();
+      emitCondition(c, op & 15, this.flags, this.env.links);
+      c.set(v);
+      this.write(rm, v);
+      return true;
+    }
+    switch (op) {
+      case 0xaf: {
+        const { reg, rm } = this.modrm(4);
+        const b = this.read(rm), a = c.local();
+        this.loadReg(reg, 4); c.set(a);
+        this.imul(reg, a, b);
+        return true;
+      }
+      case 0xb6: case 0xb7: case 0xbe: case 0xbf: {
+        const bytes = op & 1 ? 2 : 1;
+        const { reg, rm } = this.modrm(bytes);
+        if ("reg" in rm && bytes === 2) throw new Unsupported(); // 16-bit registers are not modelled here
+        const v = this.read(rm);
+        if (op >= 0xbe) { c.get(v).op(bytes === 1 ? Op.I32Extend8S : Op.I32Extend16S).set(v); }
+        this.storeReg(reg, 4, v);
+        return true;
+      }
+      default: throw new Unsupported();
+    }
+  }
+
+  position(): number { return this.pos; }
+
+  finishBeforeUnsupported(ip: number, index: number): void {
+    this.ip = ip;
+    this.index = index;
+    this.c.i32(ip | 0);
+    this.endWithEip();
+  }
+}
+
+/**
+ * Translate the block at env.eip. The instruction count is needed up front (side exits refund
+ * the budget of the instructions they skip), so the block is first measured, then translated.
+ */
+export function translateBlock(env: TranslateEnv): Translation | undefined {
+  const measure = scan(env);
+  if (measure.instructions === 0) return undefined;
+  const t = new Translator(env, measure.instructions);
+  let ip = env.eip;
+  for (let i = 0; i < measure.instructions; i++) {
+    t.step(ip, i);
+    ip = measure.ends[i];
+  }
+  if (!measure.endsWithBranch) t.finishBeforeUnsupported(ip, measure.instructions);
+  return { body: t.c, instructions: measure.instructions, length: ip - env.eip };
+}
+
+function scan(env: TranslateEnv): { instructions: number; ends: number[]; endsWithBranch: boolean } {
+  const ends: number[] = [];
+  let ip = env.eip;
+  for (let i = 0; i < MAX_INSTRUCTIONS; i++) {
+    const probe = new Translator(env, 1);
+    let more: boolean;
+    try {
+      more = probe.step(ip, 0);
+    } catch (error) {
+      if (error instanceof Unsupported) return { instructions: ends.length, ends, endsWithBranch: false };
+      throw error;
+    }
+    ip = probe.position();
+    if (ip - env.eip > MAX_BLOCK_BYTES) return { instructions: ends.length, ends, endsWithBranch: false };
+    ends.push(ip);
+    if (!more) return { instructions: ends.length, ends, endsWithBranch: true };
+  }
+  return { instructions: ends.length, ends, endsWithBranch: false };
+}

@@ -1,0 +1,122 @@
+// A minimal WebAssembly binary writer for the compiling tier: one module per compiled block, with
+// one exported function of type () -> (), importing the core's memory, the core globals the
+// block reads and writes, and the core functions it may call. Only the instructions the code
+// generator uses are here.
+
+export const enum Op {
+  Block = 0x02, Loop = 0x03, If = 0x04, Else = 0x05, End = 0x0b, Br = 0x0c, BrIf = 0x0d, Return = 0x0f,
+  Call = 0x10, Drop = 0x1a, Select = 0x1b,
+  LocalGet = 0x20, LocalSet = 0x21, LocalTee = 0x22, GlobalGet = 0x23, GlobalSet = 0x24,
+  I32Load = 0x28, I32Load8S = 0x2c, I32Load8U = 0x2d, I32Load16S = 0x2e, I32Load16U = 0x2f,
+  I32Store = 0x36, I32Store8 = 0x3a, I32Store16 = 0x3b,
+  I32Const = 0x41, I64Const = 0x42,
+  I32Eqz = 0x45, I32Eq = 0x46, I32Ne = 0x47, I32LtS = 0x48, I32LtU = 0x49, I32GtS = 0x4a, I32GtU = 0x4b,
+  I32LeS = 0x4c, I32LeU = 0x4d, I32GeS = 0x4e, I32GeU = 0x4f,
+  I32Popcnt = 0x69, I32Add = 0x6a, I32Sub = 0x6b, I32Mul = 0x6c, I32And = 0x71, I32Or = 0x72, I32Xor = 0x73,
+  I32Shl = 0x74, I32ShrS = 0x75, I32ShrU = 0x76, I32Rotl = 0x77, I32Rotr = 0x78,
+  I64Ne = 0x52, I64Mul = 0x7e, I64ShrS = 0x87, I32WrapI64 = 0xa7, I64ExtendI32S = 0xac, I64ExtendI32U = 0xad,
+  I32Extend8S = 0xc0, I32Extend16S = 0xc1,
+}
+
+export const BLOCK_VOID = 0x40;
+const I32 = 0x7f;
+
+function uleb(out: number[], value: number): void {
+  let v = value >>> 0;
+  do {
+    let byte = v & 0x7f;
+    v >>>= 7;
+    if (v !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (v !== 0);
+}
+
+function sleb(out: number[], value: number): void {
+  let v = value | 0;
+  for (;;) {
+    const byte = v & 0x7f;
+    v >>= 7;
+    if ((v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0)) { out.push(byte); return; }
+    out.push(byte | 0x80);
+  }
+}
+
+function name(out: number[], text: string): void {
+  uleb(out, text.length);
+  for (let i = 0; i < text.length; i++) out.push(text.charCodeAt(i));
+}
+
+function section(out: number[], id: number, body: number[]): void {
+  out.push(id);
+  uleb(out, body.length);
+  out.push(...body);
+}
+
+/** A function body under construction: typed helpers for the instructions we emit. */
+export class Code {
+  readonly bytes: number[] = [];
+  private localCount = 0;
+
+  local(): number { return this.localCount++; }
+  get locals(): number { return this.localCount; }
+
+  op(...ops: Op[]): this { this.bytes.push(...ops); return this; }
+  i32(value: number): this { this.bytes.push(Op.I32Const); sleb(this.bytes, value); return this; }
+  get(local: number): this { this.bytes.push(Op.LocalGet); uleb(this.bytes, local); return this; }
+  set(local: number): this { this.bytes.push(Op.LocalSet); uleb(this.bytes, local); return this; }
+  tee(local: number): this { this.bytes.push(Op.LocalTee); uleb(this.bytes, local); return this; }
+  globalGet(index: number): this { this.bytes.push(Op.GlobalGet); uleb(this.bytes, index); return this; }
+  globalSet(index: number): this { this.bytes.push(Op.GlobalSet); uleb(this.bytes, index); return this; }
+  call(func: number): this { this.bytes.push(Op.Call); uleb(this.bytes, func); return this; }
+  /** A load or store with alignment hint 0 and a constant offset. */
+  mem(op: Op, offset: number): this { this.bytes.push(op, 0); uleb(this.bytes, offset); return this; }
+  ifThen(): this { this.bytes.push(Op.If, BLOCK_VOID); return this; }
+  end(): this { this.bytes.push(Op.End); return this; }
+}
+
+export interface ModuleSpec {
+  globals: readonly string[]; // imported mutable i32 globals, module "core"
+  functions: readonly { name: string; params: number; results: number }[]; // imported i32 functions
+  body: Code;
+}
+
+/** Encode a module exporting `run: () -> ()` with the given imports and body. */
+export function encodeModule(spec: ModuleSpec): Uint8Array<ArrayBuffer> {
+  const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  // types: 0 = () -> (), then one per imported function signature
+  const types: number[] = [];
+  const signatures = [{ params: 0, results: 0 }, ...spec.functions];
+  uleb(types, signatures.length);
+  for (const s of signatures) {
+    types.push(0x60);
+    uleb(types, s.params);
+    for (let i = 0; i < s.params; i++) types.push(I32);
+    uleb(types, s.results);
+    for (let i = 0; i < s.results; i++) types.push(I32);
+  }
+  section(out, 1, types);
+
+  const imports: number[] = [];
+  uleb(imports, 1 + spec.globals.length + spec.functions.length);
+  name(imports, "core"); name(imports, "memory"); imports.push(0x02, 0x00, 0x00); // memory, min 0
+  for (const g of spec.globals) { name(imports, "core"); name(imports, g); imports.push(0x03, I32, 0x01); }
+  spec.functions.forEach((f, i) => { name(imports, "core"); name(imports, f.name); imports.push(0x00); uleb(imports, i + 1); });
+  section(out, 2, imports);
+
+  section(out, 3, [1, 0]); // one function of type 0
+  const exports: number[] = [1];
+  name(exports, "run");
+  exports.push(0x00);
+  uleb(exports, spec.functions.length); // function index after the imported ones
+  section(out, 7, exports);
+
+  const body: number[] = [];
+  const locals = spec.body.locals;
+  if (locals > 0) { body.push(1); uleb(body, locals); body.push(I32); } else body.push(0);
+  body.push(...spec.body.bytes, Op.End);
+  const code: number[] = [1];
+  uleb(code, body.length);
+  code.push(...body);
+  section(out, 10, code);
+  return Uint8Array.from(out);
+}

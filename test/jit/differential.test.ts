@@ -1,0 +1,50 @@
+// The compiling tier must be invisible: the same code run with and without it ends in the same
+// registers, flags, memory and retired-instruction count. Each snippet loops enough times for
+// its blocks to get hot and be compiled (the test checks that they were).
+import { describe, it, expect } from "vitest";
+import { TestCpu } from "../core/harness";
+import * as L from "../../assembly/vmcs-layout";
+
+const DATA = 0x20000;
+
+function runBoth(source: string, setup: (cpu: TestCpu) => void = () => {}) {
+  const results = [false, true].map((jit) => {
+    const cpu = new TestCpu(1 << 20, { jit });
+    setup(cpu);
+    const reason = cpu.exec(source, 5_000_000);
+    return {
+      cpu, reason,
+      regs: ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"].map((r) => cpu.reg(r as "eax")),
+      eip: cpu.eip, eflags: cpu.eflags,
+      retired: cpu.core.instructionsRetired(),
+      data: Array.from(cpu.ram.subarray(DATA, DATA + 256)),
+    };
+  });
+  return { interpreted: results[0], compiled: results[1] };
+}
+
+const LOOPS: [string, string][] = [
+  ["register ALU loop", "mov $1000, %ecx\n1: add %ebx, %eax\nxor %eax, %edx\nsub $1, %ecx\njnz 1b\nhlt"],
+  ["inc/dec keeping CF", "stc\nmov $500, %ecx\n1: inc %eax\ndec %ebx\nadc $0, %esi\ndec %ecx\njne 1b\nhlt"],
+  ["memory read-modify-write", `mov $${DATA}, %ebx\nmov $300, %ecx\n1: addl %ecx, (%ebx)\nmov (%ebx), %eax\nadd %eax, 4(%ebx)\nxorb %cl, 8(%ebx)\nloop 1b\nhlt`],
+  ["signed and unsigned conditions", "mov $-200, %eax\nmov $400, %ecx\n1: cmp $3, %eax\njl 2f\ninc %esi\n2: cmp $7, %eax\njbe 3f\ninc %edi\n3: test %eax, %eax\njs 4f\ninc %edx\n4: add $1, %eax\ndec %ecx\njnz 1b\nhlt"],
+  ["setcc, cmovcc and overflow", "mov $0x7ffffff0, %eax\nmov $100, %ecx\n1: add $1, %eax\nseto %bl\nsetc %bh\ncmovs %eax, %edx\nsetp %dl\nmovzbl %bl, %esi\nadd %esi, %edi\ndec %ecx\njnz 1b\nhlt"],
+  ["shifts and imul", "mov $12345, %eax\nmov $200, %ecx\n1: shl $3, %eax\nsetc %bl\nshr $1, %eax\nsar $2, %eax\nimul $7, %eax, %edx\nimul %edx, %eax\nseto %bh\ndec %ecx\njnz 1b\nhlt"],
+  ["rotates keep SF ZF PF AF", "mov $0x80000001, %eax\nmov $300, %ecx\n1: cmp $5, %ecx\nroll $1, %eax\nsetz %bl\nsetp %bh\nrorl $7, %eax\nseto %dl\nadc %edx, %esi\nroll $5, %edi\nlea 1(%esi,%edx), %esi\ndec %ecx\njnz 1b\nhlt"],
+  ["push, pop, call, ret", "mov $300, %ecx\n1: push %ecx\ncall 2f\npop %edx\nadd %edx, %esi\ndec %ecx\njnz 1b\nhlt\n2: mov 4(%esp), %eax\nadd %eax, %edi\nret"],
+  ["neg, not, test, cdq, lea", "mov $77, %eax\nmov $300, %ecx\n1: neg %eax\nsbb %edx, %edx\nnot %ebx\ntest $0x10, %eax\nsetz %dl\ncdq\nlea 3(%eax,%ecx,4), %esi\ndec %ecx\njnz 1b\nhlt"],
+  ["byte stores and movsx", `mov $${DATA}, %edi\nmov $200, %ecx\n1: mov %cl, %al\nmov %al, (%edi,%ecx,1)\nmovsbl (%edi,%ecx,1), %edx\nmovb $0x55, 1(%edi)\ncmpb $0x80, %al\nadc $0, %ebx\ndec %ecx\njnz 1b\nhlt`],
+];
+
+describe("compiled blocks behave exactly like the interpreter", () => {
+  it.each(LOOPS)("%s", (_, source) => {
+    const { interpreted, compiled } = runBoth(source);
+    expect(compiled.reason).toBe(L.EXIT_HLT);
+    expect(compiled.regs).toEqual(interpreted.regs);
+    expect(compiled.eflags).toBe(interpreted.eflags);
+    expect(compiled.eip).toBe(interpreted.eip);
+    expect(compiled.data).toEqual(interpreted.data);
+    expect(compiled.retired).toBe(interpreted.retired);
+    expect(compiled.cpu.compiler!.compiled).toBeGreaterThan(0);
+  });
+});
