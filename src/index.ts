@@ -1,6 +1,10 @@
-// The embedding API (dist/index.js): everything a program needs to run wasmvisor guests itself —
-// the VirtualMachine and its run loop, the Multiboot loader, the device models and bus, the VMCS
-// accessors and layout, and the exit-handler table. The CLI (src/cli/) is one user of it.
+// The embedding API (dist/index.js): everything a program needs to run wasmvisor guests itself.
+// The VirtualMachine is the centre: VirtualMachine.boot(kernel, options) creates a VM (RAM, CPUID
+// vendor, interrupt-flag mode, CR3 targets, exit timing) and loads a Multiboot kernel; run(limits)
+// runs it for an instruction or time budget; onExit/onConsole subscribe to exits and console
+// output; injectInterrupt/scheduleInterrupt raise interrupts; statistics() reads exit counts,
+// times and MIPS. Also exported: the Multiboot loader, the device models and bus, the VMCS
+// accessors and layout, and the exit-handler table. The CLI (src/cli/) and the benchmark use it.
 
 export * as vmcsLayout from "../assembly/vmcs-layout.js";
 export { instantiateCore, defaultCoreWasmUrl, CoreLoadError, CoreAbortError, type CoreExports } from "./core/core.js";
@@ -26,11 +30,29 @@ export {
   MAX_MEMORY_MIB,
   DEFAULT_SLICE_INSTRUCTIONS,
   type VirtualMachineOptions,
+  type CoreSource,
+  type ExitListener,
   type RunLimits,
   type RunResult,
 } from "./vmm/virtual-machine.js";
+export {
+  resolveConfig,
+  DEFAULT_CONFIG,
+  CPUID_VENDORS,
+  HYPERV_PARTITIONS,
+  IF_MODES,
+  CR3_POLICIES,
+  MAX_CR3_TARGETS,
+  type VmConfig,
+  type CpuidVendor,
+  type HypervPartition,
+  type IfMode,
+  type Cr3Policy,
+} from "./vmm/vm-config.js";
 export { describeStop, type StopReason } from "./vmm/stop-reason.js";
-export { ExitStats, type ExitCount } from "./vmm/exit-stats.js";
+export { ExitStats, type ExitReasonStats, type VmStatistics } from "./vmm/exit-stats.js";
+export { formatExitTrace, type ExitEvent } from "./vmm/exit-event.js";
 export { exitHandlers, exitReasonName } from "./vmm/exits/table.js";
 export type { ExitContext, ExitHandler } from "./vmm/exits/exit-context.js";
-export { cpuid, type CpuidResult } from "./vmm/exits/cpuid.js";
+export { CpuidModel, type CpuidResult } from "./vmm/exits/cpuid.js";
+export * as hypercalls from "./vmm/hypercalls.js";

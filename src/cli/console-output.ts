@@ -1,7 +1,8 @@
 // The guest's console on the host: bytes the guest transmits on COM1 are collected and written to
 // stdout (fd 1) as they are produced, without a system call per byte: a completed line is written
 // at once unless the last write was under 20 ms ago, and whatever is buffered is written at every
-// run-loop slice boundary and when the run ends. Writes are synchronous (fs.writeSync) so that a
+// run-loop slice boundary and when the run ends. The same buffering serves `--trace exits` on
+// stderr. Writes are synchronous (fs.writeSync) so that a
 // reader that went away (`wasmvisor run k.elf | head`) is noticed during the run, not after it.
 
 import { writeSync } from "node:fs";
@@ -31,6 +32,11 @@ export class ConsoleOutput {
     this.buffer[this.length++] = byte;
     if (this.length === CAPACITY || (byte === 0x0a && performance.now() - this.lastFlush >= LINE_FLUSH_INTERVAL_MS)) this.flush();
   };
+
+  /** Text of one-byte characters (ASCII), e.g. a trace line. */
+  writeText(text: string): void {
+    for (let i = 0; i < text.length; i++) this.write(text.charCodeAt(i));
+  }
 
   readonly flush = (): void => {
     let done = 0;

@@ -4,10 +4,11 @@
 
 import { Command, CommanderError, Option } from "commander";
 import { CoreAbortError, CoreLoadError } from "../core/core.js";
+import { CPUID_VENDORS, CR3_POLICIES, DEFAULT_CONFIG, HYPERV_PARTITIONS, IF_MODES } from "../vmm/vm-config.js";
 import { DEFAULT_MEMORY_MIB } from "../vmm/virtual-machine.js";
 import { benchCommand } from "./bench-command.js";
 import { EXIT_INTERNAL_ERROR, EXIT_USAGE, UsageError } from "./exit-status.js";
-import { parseInstructionCount, parseMemoryMiB, parseRunCount, parseSeconds } from "./options.js";
+import { parseCr3Targets, parseInstructionCount, parseMemoryMiB, parseRunCount, parseSeconds } from "./options.js";
 import { runCommand } from "./run-command.js";
 
 function buildProgram(setStatus: (status: number) => void): Command {
@@ -27,7 +28,14 @@ function buildProgram(setStatus: (status: number) => void): Command {
     .option("--cmdline <text>", "kernel command line (passed after the kernel's path, as QEMU's -append)")
     .option("--max-instructions <n>", "stop after the guest retires this many instructions", parseInstructionCount)
     .option("--timeout <seconds>", "stop after this much wall-clock time", parseSeconds)
-    .option("--stats", "print VM exits per reason and guest MIPS on stderr at the end")
+    .option("--stats", "print VM exits per reason (count, host time, ns per exit) and guest MIPS on stderr at the end")
+    .option("--stats-json <file>", "write the same statistics as JSON to this file")
+    .addOption(new Option("--trace <what>", "print one line per VM exit on stderr").choices(["exits"]))
+    .addOption(new Option("--if-mode <mode>", "how the interrupt flag is virtualised").choices(IF_MODES).default(DEFAULT_CONFIG.ifMode))
+    .addOption(new Option("--cpuid-vendor <vendor>", "the hypervisor CPUID presents (none: bare metal)").choices(CPUID_VENDORS).default(DEFAULT_CONFIG.cpuidVendor))
+    .addOption(new Option("--hyperv-partition <kind>", "with --cpuid-vendor hyperv: root or child partition").choices(HYPERV_PARTITIONS).default(DEFAULT_CONFIG.hypervPartition))
+    .addOption(new Option("--cr3-targets <n>", "CR3 values that switch without a VM exit, 0-4").argParser(parseCr3Targets).default(DEFAULT_CONFIG.cr3Targets))
+    .addOption(new Option("--cr3-policy <policy>", "which CR3-target slot a missed CR3 load replaces").choices(CR3_POLICIES).default(DEFAULT_CONFIG.cr3Policy))
     .addHelpText(
       "after",
       "\nExit status: the value the guest wrote to isa-debug-exit (port 0xf4), 2 for bad input,\n" +

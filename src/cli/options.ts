@@ -3,6 +3,7 @@
 // option's name, so `--mem lots` says what was wrong and what would be right.
 
 import { InvalidArgumentError } from "commander";
+import { MAX_CR3_TARGETS } from "../vmm/vm-config.js";
 import { MAX_MEMORY_MIB } from "../vmm/virtual-machine.js";
 
 /** Smallest RAM that holds a kernel at the conventional 1 MiB plus its boot information. */
@@ -37,4 +38,10 @@ export function parseRunCount(text: string): number {
   const runs = wholeNumber(text);
   if (!(runs >= 1 && runs <= 100)) throw new InvalidArgumentError("expected a whole number of runs from 1 to 100.");
   return runs;
+}
+
+export function parseCr3Targets(text: string): number {
+  const count = wholeNumber(text);
+  if (!(count >= 0 && count <= MAX_CR3_TARGETS)) throw new InvalidArgumentError(`expected a whole number from 0 to ${MAX_CR3_TARGETS}.`);
+  return count;
 }

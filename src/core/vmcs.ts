@@ -70,6 +70,12 @@ export class Vmcs {
     this.i32[(G_REGS >> 2) + reg] = value;
   }
 
+  /** A 64-bit result in EDX:EAX, as RDTSC and RDMSR return one (exact up to 2^53). */
+  setEdxEax(value: number): void {
+    this.setReg(Reg.EAX, value % 0x1_0000_0000);
+    this.setReg(Reg.EDX, Math.floor(value / 0x1_0000_0000));
+  }
+
   segment(sreg: number): Segment {
     const at = (G_SEG + sreg * SEG_STRIDE) >> 2;
     return {
@@ -99,7 +105,11 @@ export class Vmcs {
    * skip_emulated_instruction does.
    */
   skipInstruction(): void {
-    const length = this.get(X_INSTRUCTION_LENGTH);
+    this.advanceEip(this.get(X_INSTRUCTION_LENGTH));
+  }
+
+  /** skipInstruction for an instruction of `length` bytes the VMM decoded itself. */
+  advanceEip(length: number): void {
     const codeIs32 = (this.i32[(G_SEG + SR_CS * SEG_STRIDE + SEG_AR) >> 2] & AR_DB) !== 0;
     const eip = this.get(G_EIP) + length;
     this.set(G_EIP, codeIs32 ? eip : eip & 0xffff);

@@ -1,17 +1,42 @@
-// Counters for VM exits by reason: the first thing to look at when a guest is slow, since every
-// exit is a round trip from the core to a TypeScript handler. Counting costs one typed-array
-// increment per exit.
+// Statistics of VM exits by reason, the first thing to look at when a guest is slow, since every
+// exit is a round trip from the core to a TypeScript handler: how many, how much host time they
+// took (when exit timing is on, see exit-timer.ts) and how many guest instructions ran between
+// them; plus the guest instructions and run-loop time of all runs, for MIPS. Counting costs one
+// typed-array increment per exit.
 
 import { EXIT_REASON_LIMIT, exitReasonName } from "./exits/table.js";
 
-export interface ExitCount {
+export interface ExitReasonStats {
   reason: number;
   name: string;
   count: number;
+  /** Host time charged to these exits, in ms: from each exit to the next (undefined if not timed). */
+  totalMs?: number;
+  nsPerExit?: number;
+  /** Guest instructions retired between one of these exits and the next, on average. */
+  instructionsPerExit?: number;
+}
+
+export interface VmStatistics {
+  /** Reasons that occurred, most frequent first. */
+  exits: ExitReasonStats[];
+  totalExits: number;
+  /** Guest instructions retired, and wall-clock time in the run loop, over all runs. */
+  instructions: number;
+  seconds: number;
+  mips: number;
+  /** Whether exits were timed (VirtualMachineOptions.timeExits). */
+  timed: boolean;
 }
 
 export class ExitStats {
   private readonly counts = new Float64Array(EXIT_REASON_LIMIT);
+  private readonly timeMs = new Float64Array(EXIT_REASON_LIMIT);
+  private readonly timedCounts = new Float64Array(EXIT_REASON_LIMIT);
+  private readonly instructionsBetween = new Float64Array(EXIT_REASON_LIMIT);
+  private runInstructions = 0;
+  private runSeconds = 0;
+  private timed = false;
 
   /** Reasons past the table's range are not counted; the run loop stops on them anyway. */
   record(reason: number): void {
@@ -26,12 +51,46 @@ export class ExitStats {
     return this.counts.reduce((sum, n) => sum + n, 0);
   }
 
+  /** `exits` consecutive exits of `reason` took `ms` of host time, the guest retiring `instructions` in it. */
+  charge(reason: number, exits: number, ms: number, instructions: number): void {
+    if (reason >= EXIT_REASON_LIMIT) return;
+    this.timed = true;
+    this.timeMs[reason] += ms;
+    this.timedCounts[reason] += exits;
+    this.instructionsBetween[reason] += instructions;
+  }
+
+  /** A run of the VM ended. */
+  addRun(instructions: number, seconds: number): void {
+    this.runInstructions += instructions;
+    this.runSeconds += seconds;
+  }
+
   /** Reasons that occurred, most frequent first. */
-  entries(): ExitCount[] {
-    const list: ExitCount[] = [];
+  entries(): ExitReasonStats[] {
+    const list: ExitReasonStats[] = [];
     this.counts.forEach((count, reason) => {
-      if (count > 0) list.push({ reason, name: exitReasonName(reason), count });
+      if (count === 0) return;
+      const entry: ExitReasonStats = { reason, name: exitReasonName(reason), count };
+      const timedCount = this.timedCounts[reason];
+      if (timedCount > 0) {
+        entry.totalMs = this.timeMs[reason];
+        entry.nsPerExit = (this.timeMs[reason] * 1e6) / timedCount;
+        entry.instructionsPerExit = this.instructionsBetween[reason] / timedCount;
+      }
+      list.push(entry);
     });
     return list.sort((a, b) => b.count - a.count || a.reason - b.reason);
+  }
+
+  snapshot(): VmStatistics {
+    return {
+      exits: this.entries(),
+      totalExits: this.total,
+      instructions: this.runInstructions,
+      seconds: this.runSeconds,
+      mips: this.runSeconds > 0 ? this.runInstructions / this.runSeconds / 1e6 : 0,
+      timed: this.timed,
+    };
   }
 }

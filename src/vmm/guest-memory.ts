@@ -1,4 +1,5 @@
-// Guest memory as the VMM sees it when it emulates an instruction that touches memory (string I/O):
+// Guest memory as the VMM sees it when it emulates an instruction that touches memory (string I/O)
+// or reads what the guest points it at (hypercall arguments, the opcode at a faulting EIP):
 // linear addresses go through the core's MMU (translateLinear, which walks the guest's page tables
 // as the instruction would have), physical ones index guest RAM. Bytes are translated one at a time
 // so an access that straddles a page boundary is right; this path is rare enough not to matter.
@@ -6,11 +7,14 @@
 
 import type { ExitContext } from "./exits/exit-context.js";
 
+/** The part of a VM that guest-memory access needs. */
+export type GuestMemory = Pick<ExitContext, "core" | "ram">;
+
 /** translateLinear's answer for an address the guest's page tables do not map (it returns an i32). */
 const UNMAPPED = -1;
 
 /** Reads `size` bytes at `linear`, little-endian; undefined if a byte is not mapped. */
-export function readLinear(vm: ExitContext, linear: number, size: number): number | undefined {
+export function readLinear(vm: GuestMemory, linear: number, size: number): number | undefined {
   let value = 0;
   for (let i = 0; i < size; i++) {
     const phys = vm.core.translateLinear((linear + i) >>> 0, 0);
@@ -22,7 +26,7 @@ export function readLinear(vm: ExitContext, linear: number, size: number): numbe
 }
 
 /** Writes `size` bytes of `value` at `linear`; false (having written nothing) if a byte is not mapped. */
-export function writeLinear(vm: ExitContext, linear: number, size: number, value: number): boolean {
+export function writeLinear(vm: GuestMemory, linear: number, size: number, value: number): boolean {
   const phys: number[] = [];
   for (let i = 0; i < size; i++) {
     const p = vm.core.translateLinear((linear + i) >>> 0, 1);
@@ -33,4 +37,15 @@ export function writeLinear(vm: ExitContext, linear: number, size: number, value
     if (p < vm.ram.length) vm.ram[p] = value >>> (8 * i);
   });
   return true;
+}
+
+/** `length` bytes starting at `linear`; undefined if any of them is not mapped. */
+export function readLinearBytes(vm: GuestMemory, linear: number, length: number): Uint8Array | undefined {
+  const bytes = new Uint8Array(length);
+  for (let i = 0; i < length; i++) {
+    const byte = readLinear(vm, (linear + i) >>> 0, 1);
+    if (byte === undefined) return undefined;
+    bytes[i] = byte;
+  }
+  return bytes;
 }

@@ -22,6 +22,11 @@ export type StopReason =
 
 const EXCEPTION_NAMES = ["#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "", "#TS", "#NP", "#SS", "#GP", "#PF", "", "#MF", "#AC", "#MC", "#XM"];
 
+/** "#GP" for 13, "vector 40" for a vector without a mnemonic. */
+export function exceptionName(vector: number): string {
+  return EXCEPTION_NAMES[vector] || `vector ${vector}`;
+}
+
 export function describeStop(stop: StopReason): string {
   switch (stop.kind) {
     case "guest-exit":
@@ -37,7 +42,7 @@ export function describeStop(stop: StopReason): string {
         ? "guest halted (HLT) waiting for an interrupt, and no device can raise one: it can never wake"
         : "guest halted (HLT) with interrupts disabled (IF=0) and no event pending: it can never wake";
     case "exception": {
-      const name = EXCEPTION_NAMES[stop.vector] || `vector ${stop.vector}`;
+      const name = exceptionName(stop.vector);
       const code = stop.errorCode === undefined ? "" : ` error code ${hex(stop.errorCode)}`;
       return `unhandled guest exception ${name} (vector ${stop.vector})${code}`;
     }

@@ -1,22 +1,16 @@
-// The virtual machine: one guest CPU (the WASM core), its RAM, the I/O bus with the PC devices, and
-// the run loop that is the VMM's vCPU thread: set the instruction budget, VM entry (core.run()),
-// dispatch the exit through the handler table, repeat until a handler or a limit stops the run.
-// The guest runs in slices of a few million instructions so the VMM regains control regularly:
-// to flush console output, to check the wall clock and the instruction limit, and because V8 only
-// swaps in the optimised WASM code between calls (no on-stack replacement).
+// The virtual machine: one guest CPU (the WASM core), its RAM, the I/O bus with the PC devices, the
+// VMM state the exit handlers share, and the run loop that is the VMM's vCPU thread: VM entry
+// (core.run()), dispatch the exit through the handler table, repeat until a handler or a limit
+// stops the run. The guest runs in slices of a few million instructions so the VMM regains control
+// regularly: to flush console output, to check the wall clock and the instruction limit, and
+// because V8 only swaps in the optimised WASM code between calls (no on-stack replacement). The
+// slice is the core's preemption-timer budget, which the core counts down across exits, so an
+// ordinary exit costs the loop nothing but the dispatch; the budget is also cut short at the
+// interrupt timer's next deadline, which makes that expiry an external-interrupt exit.
+// This class is also the embedding API (src/index.ts): create or boot a VM with options, run it
+// for a budget, subscribe to exits and console output, inject interrupts, read statistics.
 
-import {
-  C_CR0_MASK,
-  C_CR3_TARGET_COUNT,
-  C_CR4_MASK,
-  C_EXCEPTION_BITMAP,
-  C_PIN,
-  C_PREEMPTION_TIMER,
-  C_PRIMARY,
-  CTL_HLT_EXITING,
-  CTL_UNCONDITIONAL_IO,
-  E_INTR_INFO,
-} from "../../assembly/vmcs-layout.js";
+import { C_PREEMPTION_TIMER, EXIT_EXTERNAL_INTERRUPT, EXIT_PREEMPTION_TIMER, X_REASON } from "../../assembly/vmcs-layout.js";
 import { instantiateCore, type CoreExports } from "../core/core.js";
 import { CoreViews } from "../core/views.js";
 import type { Vmcs } from "../core/vmcs.js";
@@ -25,23 +19,39 @@ import { DEBUG_EXIT_PORT, DEBUG_EXIT_PORT_COUNT, DebugExit } from "../devices/de
 import { COM1_PORT, SERIAL_PORT_COUNT, Serial16550, type SerialSink } from "../devices/serial-16550.js";
 import { setMultibootEntryState } from "../loader/machine-state.js";
 import { loadMultibootKernel, type LoadedKernel } from "../loader/multiboot.js";
-import { ExitStats } from "./exit-stats.js";
+import { Cr3TargetList } from "./cr3-targets.js";
+import { exitEvent, type ExitEvent } from "./exit-event.js";
+import { ExitStats, type VmStatistics } from "./exit-stats.js";
+import { ExitTimer } from "./exit-timer.js";
+import { CpuidModel } from "./exits/cpuid.js";
 import type { ExitContext } from "./exits/exit-context.js";
 import { exitHandlers, handleUnhandledExit } from "./exits/table.js";
+import { GuestInterruptFlag } from "./guest-interrupt-flag.js";
+import { InterruptInjector } from "./interrupt-injector.js";
+import { InterruptTimer } from "./interrupt-timer.js";
 import { formatRegisters } from "./register-dump.js";
 import type { StopReason } from "./stop-reason.js";
+import { resolveConfig, type VmConfig } from "./vm-config.js";
+import { programExecutionControls } from "./vmcs-setup.js";
 
 export const DEFAULT_MEMORY_MIB = 32;
 /** Guest-physical addresses must fit the core's i32 translateLinear() answer. */
 export const MAX_MEMORY_MIB = 2048;
 export const DEFAULT_SLICE_INSTRUCTIONS = 2_000_000;
 
-export interface VirtualMachineOptions {
+export interface VirtualMachineOptions extends Partial<VmConfig> {
   /** Guest RAM in MiB, 1 to 2048 (default 32). */
   memoryMiB?: number;
-  /** Receives each byte the guest transmits on COM1; by default output is discarded. */
+  /** Receives each byte of console output (COM1 and the console hypercall); more with onConsole(). */
   serialOutput?: SerialSink;
+  /** Measure host time per exit reason (exit-timer.ts); off by default, counts are always kept. */
+  timeExits?: boolean;
 }
+
+/** Where the core comes from: an instance, wasm bytes, or a file (default build/core.wasm). */
+export type CoreSource = CoreExports | BufferSource | URL | string;
+
+export type ExitListener = (exit: ExitEvent) => void;
 
 export interface RunLimits {
   /** End the run once the guest has retired this many instructions in total. */
@@ -63,32 +73,58 @@ export interface RunResult {
 }
 
 export class VirtualMachine implements ExitContext {
+  readonly config: Readonly<VmConfig>;
   readonly bus = new IoBus();
   readonly serial: Serial16550;
   readonly stats = new ExitStats();
+  readonly cpuid: CpuidModel;
+  readonly interrupts: InterruptInjector;
+  readonly timer: InterruptTimer;
+  readonly cr3Targets: Cr3TargetList;
   private readonly views: CoreViews;
+  private readonly exitTimer: ExitTimer | undefined;
+  private readonly exitListeners: ExitListener[] = [];
+  private readonly consoleListeners: SerialSink[] = [];
   private stopReason: StopReason | null = null;
+  private limits: Required<Pick<RunLimits, "maxInstructions" | "sliceInstructions">> & RunLimits = { maxInstructions: Infinity, sliceInstructions: DEFAULT_SLICE_INSTRUCTIONS };
+  private wallDeadline = Infinity;
+  private sliceEnd = 0;
 
   /** Compiles build/core.wasm (or the given core) and creates a VM around it. */
-  static async create(options: VirtualMachineOptions & { core?: CoreExports | BufferSource | URL | string } = {}): Promise<VirtualMachine> {
+  static async create(options: VirtualMachineOptions & { core?: CoreSource } = {}): Promise<VirtualMachine> {
     const { core, ...vmOptions } = options;
     const instance = core !== undefined && isCoreExports(core) ? core : await instantiateCore(core);
     return new VirtualMachine(instance, vmOptions);
+  }
+
+  /** create() and loadKernel() in one: a VM ready to run `kernel`. Throws LoadError on a bad kernel. */
+  static async boot(kernel: Uint8Array, options: VirtualMachineOptions & { core?: CoreSource; cmdline?: string } = {}): Promise<VirtualMachine> {
+    const { cmdline, ...createOptions } = options;
+    const vm = await VirtualMachine.create(createOptions);
+    vm.loadKernel(kernel, cmdline);
+    return vm;
   }
 
   constructor(
     readonly core: CoreExports,
     options: VirtualMachineOptions = {},
   ) {
-    const memoryMiB = options.memoryMiB ?? DEFAULT_MEMORY_MIB;
+    const { memoryMiB = DEFAULT_MEMORY_MIB, serialOutput, timeExits = false, ...config } = options;
     if (!Number.isInteger(memoryMiB) || memoryMiB < 1 || memoryMiB > MAX_MEMORY_MIB) {
       throw new RangeError(`guest memory must be a whole number of MiB from 1 to ${MAX_MEMORY_MIB}, not ${memoryMiB}`);
     }
+    this.config = resolveConfig(config);
     core.init(memoryMiB * 1024 * 1024);
     this.views = new CoreViews(core);
-    this.configureExecutionControls();
+    programExecutionControls(this.vmcs, this.config);
+    this.cpuid = new CpuidModel(this.config.cpuidVendor, this.config.hypervPartition);
+    this.interrupts = new InterruptInjector(this.vmcs, new GuestInterruptFlag(this, this.config.ifMode === "classic"));
+    this.timer = new InterruptTimer(this.vmcs);
+    this.cr3Targets = new Cr3TargetList(this.vmcs, this.config.cr3Targets, this.config.cr3Policy);
+    this.exitTimer = timeExits ? new ExitTimer(this.stats, this.vmcs) : undefined;
 
-    this.serial = new Serial16550(options.serialOutput ?? (() => {}));
+    if (serialOutput) this.consoleListeners.push(serialOutput);
+    this.serial = new Serial16550((byte) => this.emitConsole(byte));
     this.bus.register(COM1_PORT, SERIAL_PORT_COUNT, this.serial);
     this.bus.register(DEBUG_EXIT_PORT, DEBUG_EXIT_PORT_COUNT, new DebugExit((code) => this.stop({ kind: "guest-exit", code })));
   }
@@ -115,6 +151,39 @@ export class VirtualMachine implements ExitContext {
     return this.stopReason;
   }
 
+  /** Calls `listener` at every VM exit, before its handler; returns the unsubscribe function. */
+  onExit(listener: ExitListener): () => void {
+    return subscribe(this.exitListeners, listener);
+  }
+
+  /** Calls `listener` with each byte of console output; returns the unsubscribe function. */
+  onConsole(listener: SerialSink): () => void {
+    return subscribe(this.consoleListeners, listener);
+  }
+
+  writeConsole(bytes: Uint8Array): void {
+    for (const byte of bytes) this.emitConsole(byte);
+  }
+
+  private emitConsole(byte: number): void {
+    for (const listener of this.consoleListeners) listener(byte);
+  }
+
+  /** Raises external interrupt `vector` for the guest: injected as soon as the guest can take it. */
+  injectInterrupt(vector: number): void {
+    this.interrupts.request(vector);
+  }
+
+  /** Raises external interrupt `vector` once the guest has retired `instructions` more instructions. */
+  scheduleInterrupt(vector: number, instructions: number): void {
+    this.timer.schedule(vector, instructions);
+  }
+
+  /** Exit counts (and times, with timeExits), instructions and MIPS over every run so far. */
+  statistics(): VmStatistics {
+    return this.stats.snapshot();
+  }
+
   /**
    * Boots a Multiboot kernel as QEMU's -kernel does: loads it and its boot information into RAM
    * and puts the CPU in the state the Multiboot spec promises. Throws LoadError on a bad kernel.
@@ -122,49 +191,79 @@ export class VirtualMachine implements ExitContext {
   loadKernel(file: Uint8Array, cmdline = ""): LoadedKernel {
     const loaded = loadMultibootKernel(this.ram, file, cmdline);
     setMultibootEntryState(this.vmcs, loaded.entry, loaded.bootInfoAddr);
+    this.interrupts.flag.reset();
     return loaded;
   }
 
   /** Runs the guest until it exits, faults fatally, halts for good, or a limit is reached. */
   run(limits: RunLimits = {}): RunResult {
     const vmcs = this.views.vmcs;
-    const slice = limits.sliceInstructions ?? DEFAULT_SLICE_INSTRUCTIONS;
-    const maxInstructions = limits.maxInstructions ?? Infinity;
     const startTime = performance.now();
-    const deadline = limits.timeoutSeconds === undefined ? Infinity : startTime + limits.timeoutSeconds * 1000;
     const startInstructions = vmcs.instructionsRetired();
-    let sliceEnd = startInstructions;
+    this.limits = { ...limits, maxInstructions: limits.maxInstructions ?? Infinity, sliceInstructions: limits.sliceInstructions ?? DEFAULT_SLICE_INSTRUCTIONS };
+    this.wallDeadline = limits.timeoutSeconds === undefined ? Infinity : startTime + limits.timeoutSeconds * 1000;
     this.stopReason = null;
+    this.endSlice(startInstructions);
+    this.armPreemptionTimer(startInstructions);
+    this.exitTimer?.close();
 
     let stop: StopReason | null;
     while ((stop = this.pendingStop()) === null) {
-      const retired = vmcs.instructionsRetired();
-      if (retired >= sliceEnd) {
-        limits.onSliceEnd?.();
-        if (retired >= maxInstructions) {
-          this.stop({ kind: "instruction-limit", limit: maxInstructions });
-          continue;
-        }
-        if (performance.now() >= deadline) {
-          this.stop({ kind: "timeout", seconds: limits.timeoutSeconds ?? 0 });
-          continue;
-        }
-        sliceEnd = Math.min(retired + slice, maxInstructions);
-      }
-      vmcs.set(C_PREEMPTION_TIMER, sliceEnd - retired);
-      const reason = this.core.run();
+      let reason = this.core.run();
       this.views.revalidate();
-      this.stats.record(reason);
-      const handler = exitHandlers[reason];
-      if (handler !== undefined) handler(this);
-      else handleUnhandledExit(this, reason);
+      if (reason === EXIT_PREEMPTION_TIMER) reason = this.preemptionTimerExpired();
+      if (this.stopReason === null) this.dispatch(reason);
     }
 
-    return {
-      stop,
-      instructions: vmcs.instructionsRetired() - startInstructions,
-      seconds: (performance.now() - startTime) / 1000,
-    };
+    this.exitTimer?.close();
+    const result = { stop, instructions: vmcs.instructionsRetired() - startInstructions, seconds: (performance.now() - startTime) / 1000 };
+    this.stats.addRun(result.instructions, result.seconds);
+    return result;
+  }
+
+  /** Counts, times and reports one exit, then runs its handler. Handlers call it for nested exits. */
+  dispatch(reason: number): void {
+    this.stats.record(reason);
+    this.exitTimer?.exit(reason);
+    if (this.exitListeners.length > 0) {
+      const event = exitEvent(reason, this.vmcs);
+      for (const listener of this.exitListeners) listener(event);
+    }
+    const handler = exitHandlers[reason];
+    if (handler !== undefined) handler(this);
+    else handleUnhandledExit(this, reason);
+  }
+
+  /**
+   * The budget ran out: either the interrupt timer's deadline came (reported as an external-
+   * interrupt exit), or else a slice ended (housekeeping and limits). The core's budget counts
+   * instructions that exited as well as those that retired, so it can run out a little before
+   * `sliceEnd` or a deadline; the next budget covers the rest.
+   */
+  private preemptionTimerExpired(): number {
+    const vmcs = this.views.vmcs;
+    const retired = vmcs.instructionsRetired();
+    let reason = EXIT_PREEMPTION_TIMER;
+    if (this.timer.next <= retired) {
+      reason = EXIT_EXTERNAL_INTERRUPT;
+      vmcs.set(X_REASON, reason);
+    } else {
+      this.endSlice(retired);
+    }
+    this.armPreemptionTimer(retired);
+    return reason;
+  }
+
+  private endSlice(retired: number): void {
+    const { maxInstructions, sliceInstructions, onSliceEnd, timeoutSeconds } = this.limits;
+    onSliceEnd?.();
+    if (retired >= maxInstructions) this.stop({ kind: "instruction-limit", limit: maxInstructions });
+    else if (performance.now() >= this.wallDeadline) this.stop({ kind: "timeout", seconds: timeoutSeconds ?? 0 });
+    this.sliceEnd = Math.min(retired + sliceInstructions, maxInstructions);
+  }
+
+  private armPreemptionTimer(retired: number): void {
+    this.vmcs.set(C_PREEMPTION_TIMER, Math.max(0, Math.min(this.sliceEnd, this.timer.next) - retired));
   }
 
   instructionsRetired(): number {
@@ -175,24 +274,16 @@ export class VirtualMachine implements ExitContext {
   registerDump(): string {
     return formatRegisters(this.vmcs);
   }
-
-  /**
-   * What the VMM intercepts: HLT (so an idle or stopped guest returns control) and every port
-   * access (the bus decides what is behind each port, including nothing). No exceptions, CR bits
-   * or CR3 loads are intercepted yet, and no event is queued for injection.
-   */
-  private configureExecutionControls(): void {
-    const vmcs = this.views.vmcs;
-    vmcs.set(C_PIN, 0);
-    vmcs.set(C_PRIMARY, CTL_HLT_EXITING | CTL_UNCONDITIONAL_IO);
-    vmcs.set(C_EXCEPTION_BITMAP, 0);
-    vmcs.set(C_CR0_MASK, 0);
-    vmcs.set(C_CR4_MASK, 0);
-    vmcs.set(C_CR3_TARGET_COUNT, 0);
-    vmcs.set(E_INTR_INFO, 0);
-  }
 }
 
-function isCoreExports(core: CoreExports | BufferSource | URL | string): core is CoreExports {
+function subscribe<T>(list: T[], item: T): () => void {
+  list.push(item);
+  return () => {
+    const at = list.indexOf(item);
+    if (at >= 0) list.splice(at, 1);
+  };
+}
+
+function isCoreExports(core: CoreSource): core is CoreExports {
   return typeof core === "object" && "run" in core && typeof core.run === "function";
 }

@@ -128,10 +128,14 @@ describe("wasmvisor run: guests", () => {
     expect(stderr.split("\n")[0]).toBe("wasmvisor: guest halted (HLT) with interrupts disabled (IF=0) and no event pending: it can never wake");
   });
 
-  it("prints exit counts and MIPS with --stats", () => {
+  it("prints exits per reason with count, host time, ns per exit and instructions between, and MIPS with --stats", () => {
     const { status, stderr } = wasmvisor("run", "guests/hello.elf", "--stats");
     expect(status).toBe(0);
-    expect(stderr).toMatch(/^--- \d+ VM exits ---\n +30 {2}I\/O instruction +\d+\n\d+ instructions in [\d.]+ s: [\d.]+ MIPS\n$/);
+    const lines = stderr.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^--- \d+ VM exits ---$/);
+    expect(lines[1].split(/ {2,}/)).toEqual(["reason", "exit", "count", "total ms", "ns/exit", "instr/exit"]);
+    expect(lines[2]).toMatch(/^ +30 {2}I\/O instruction +\d+ +[\d.]+ +[\d.]+ +[\d.]+$/);
+    expect(lines[3]).toMatch(/^\d+ instructions in [\d.]+ s: [\d.]+ MIPS$/);
   });
 });
 

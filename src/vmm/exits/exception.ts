@@ -1,13 +1,22 @@
 // Exit reason 0, exception or NMI (KVM's handle_exception_nmi): taken for the vectors whose bit the
-// VMM sets in the exception bitmap. By default the bitmap is empty and the guest handles its own
-// exceptions through its IDT; an embedder that sets bits (to watch for #UD or #GP, say) gets the run
-// ended with the vector and error code. Trap-and-emulate handlers will replace this per vector.
+// VMM sets in the exception bitmap. Under `--if-mode classic` the VMM intercepts #GP, because that
+// is how a deprivileged guest kernel's CLI and STI reach it: those are emulated on the virtual
+// interrupt flag (classic-if.ts) and every other #GP is reflected into the guest, which would have
+// taken it without a VMM. Any other intercepted exception (an embedder may set bits to watch for
+// #UD, say) ends the run with its vector and error code.
 
-import { X_INTR_ERROR, X_INTR_INFO, INTR_HAS_ERROR } from "../../../assembly/vmcs-layout.js";
+import { INTR_HAS_ERROR, X_INTR_ERROR, X_INTR_INFO } from "../../../assembly/vmcs-layout.js";
+import { emulateClassicIf } from "../classic-if.js";
+import { VECTOR_GP, injectException } from "../inject.js";
 import type { ExitContext } from "./exit-context.js";
 
 export function handleException(vm: ExitContext): void {
   const info = vm.vmcs.get(X_INTR_INFO);
+  const vector = info & 0xff;
   const errorCode = info & INTR_HAS_ERROR ? vm.vmcs.get(X_INTR_ERROR) : undefined;
-  vm.stop({ kind: "exception", vector: info & 0xff, errorCode });
+  if (vector === VECTOR_GP && vm.config.ifMode === "classic") {
+    if (!emulateClassicIf(vm)) injectException(vm.vmcs, VECTOR_GP, errorCode ?? 0);
+    return;
+  }
+  vm.stop({ kind: "exception", vector, errorCode });
 }

@@ -1,19 +1,37 @@
 // What an exit handler may touch: the VMCS (guest state and exit information), guest memory through
-// the core's MMU, the I/O bus, and a way to end the run. VirtualMachine implements it; handlers
-// depend on this interface rather than on the VM class, so each handler module can be tested with a
-// stand-in and none of them can reach into the run loop.
+// the core's MMU, the I/O bus, the VMM's per-VM state that handlers share (the CPU model CPUID
+// answers with, pending interrupts and the guest's interrupt flag, the CR3-target list, the
+// interrupt timer, exit statistics), the console, and a way to end the run. VirtualMachine
+// implements it; handlers depend on this interface rather than on the VM class, so each handler
+// module can be tested with a stand-in and none of them can reach into the run loop.
 
 import type { CoreExports } from "../../core/core.js";
 import type { Vmcs } from "../../core/vmcs.js";
 import type { IoBus } from "../../devices/bus.js";
+import type { Cr3TargetList } from "../cr3-targets.js";
+import type { ExitStats } from "../exit-stats.js";
+import type { InterruptInjector } from "../interrupt-injector.js";
+import type { InterruptTimer } from "../interrupt-timer.js";
 import type { StopReason } from "../stop-reason.js";
+import type { VmConfig } from "../vm-config.js";
+import type { CpuidModel } from "./cpuid.js";
 
 export interface ExitContext {
+  readonly config: Readonly<VmConfig>;
   readonly vmcs: Vmcs;
   /** Guest-physical memory (index = guest-physical address). */
   readonly ram: Uint8Array;
-  readonly core: Pick<CoreExports, "translateLinear">;
+  readonly core: Pick<CoreExports, "translateLinear" | "emulate">;
   readonly bus: IoBus;
+  readonly cpuid: CpuidModel;
+  readonly interrupts: InterruptInjector;
+  readonly timer: InterruptTimer;
+  readonly cr3Targets: Cr3TargetList;
+  readonly stats: ExitStats;
+  /** Sends bytes to the guest's console (where COM1 output goes too). */
+  writeConsole(bytes: Uint8Array): void;
+  /** Handles an exit that happened while handling this one (core.emulate() returning a reason). */
+  dispatch(reason: number): void;
   /** Ends the run after the current exit; the first reason given wins. */
   stop(reason: StopReason): void;
   readonly stopped: boolean;

@@ -4,15 +4,10 @@
 // VMCS TSC offset, which is what RDTSC returns) and the three SYSENTER MSRs kept in the VMCS.
 // Any other MSR does not exist on this CPU, and the guest gets #GP(0) as real hardware gives it.
 
-import {
-  G_MSR_SYSENTER_CS,
-  G_MSR_SYSENTER_EIP,
-  G_MSR_SYSENTER_ESP,
-  G_TSC_HI,
-  G_TSC_LO,
-} from "../../../assembly/vmcs-layout.js";
-import { Reg, type Vmcs } from "../../core/vmcs.js";
+import { G_MSR_SYSENTER_CS, G_MSR_SYSENTER_EIP, G_MSR_SYSENTER_ESP } from "../../../assembly/vmcs-layout.js";
+import { Reg } from "../../core/vmcs.js";
 import { VECTOR_GP, injectException } from "../inject.js";
+import { setTscOffset, virtualTsc } from "../virtual-tsc.js";
 import type { ExitContext } from "./exit-context.js";
 
 export const MSR_TSC = 0x10;
@@ -33,15 +28,14 @@ export function handleRdmsr(vm: ExitContext): void {
   const msr = vmcs.reg(Reg.ECX);
   let value: number;
   if (msr === MSR_TSC) {
-    value = vmcs.instructionsRetired() + tscOffset(vmcs);
+    value = virtualTsc(vmcs);
   } else if (msr in SYSENTER_FIELDS) {
     value = vmcs.get(SYSENTER_FIELDS[msr]);
   } else {
     injectException(vmcs, VECTOR_GP, 0);
     return;
   }
-  vmcs.setReg(Reg.EAX, value % TWO_32);
-  vmcs.setReg(Reg.EDX, Math.floor(value / TWO_32));
+  vmcs.setEdxEax(value);
   vmcs.skipInstruction();
 }
 
@@ -58,15 +52,4 @@ export function handleWrmsr(vm: ExitContext): void {
     return;
   }
   vmcs.skipInstruction();
-}
-
-// The VMCS TSC offset is a 64-bit two's-complement value; as a JS number it is exact while its
-// magnitude stays below 2^53, which instruction counts and sensible TSC writes do.
-function tscOffset(vmcs: Vmcs): number {
-  return vmcs.get(G_TSC_LO) + (vmcs.i32[G_TSC_HI >> 2] | 0) * TWO_32;
-}
-
-function setTscOffset(vmcs: Vmcs, offset: number): void {
-  vmcs.set(G_TSC_LO, ((offset % TWO_32) + TWO_32) % TWO_32);
-  vmcs.set(G_TSC_HI, Math.floor(offset / TWO_32)); // the Int32Array store keeps the low 32 bits
 }

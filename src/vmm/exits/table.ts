@@ -4,6 +4,7 @@
 // Adding a handler = adding its module beside this one and one line below.
 
 import {
+  EXIT_CLI,
   EXIT_CPUID,
   EXIT_CR_ACCESS,
   EXIT_EXCEPTION,
@@ -12,34 +13,56 @@ import {
   EXIT_INTERRUPT_WINDOW,
   EXIT_INVLPG,
   EXIT_IO,
+  EXIT_IRET,
+  EXIT_POPF,
   EXIT_PREEMPTION_TIMER,
+  EXIT_PUSHF,
   EXIT_RDMSR,
   EXIT_RDTSC,
+  EXIT_STI,
   EXIT_TRIPLE_FAULT,
   EXIT_VMCALL,
   EXIT_WRMSR,
 } from "../../../assembly/vmcs-layout.js";
 import { handleCpuid } from "./cpuid.js";
+import { handleCrAccess } from "./cr-access.js";
 import { handleException } from "./exception.js";
 import type { ExitContext, ExitHandler } from "./exit-context.js";
+import { handleExternalInterrupt } from "./external-interrupt.js";
 import { handleHlt } from "./hlt.js";
+import { handleIfTrap } from "./if-trap.js";
+import { handleInterruptWindow } from "./interrupt-window.js";
+import { handleInvlpg } from "./invlpg.js";
 import { handleIo } from "./io.js";
 import { handleRdmsr, handleWrmsr } from "./msr.js";
 import { handlePreemptionTimer } from "./preemption-timer.js";
+import { handleRdtsc } from "./rdtsc.js";
 import { handleTripleFault } from "./triple-fault.js";
+import { handleVmcall } from "./vmcall.js";
 
 /** Basic exit reasons are 16 bits; ours (IF-sensitive instructions in trap mode) start at 0x100. */
 export const EXIT_REASON_LIMIT = 0x200;
 
 const HANDLERS: ReadonlyArray<[reason: number, handler: ExitHandler]> = [
   [EXIT_EXCEPTION, handleException],
+  [EXIT_EXTERNAL_INTERRUPT, handleExternalInterrupt],
   [EXIT_TRIPLE_FAULT, handleTripleFault],
+  [EXIT_INTERRUPT_WINDOW, handleInterruptWindow],
   [EXIT_CPUID, handleCpuid],
   [EXIT_HLT, handleHlt],
+  [EXIT_INVLPG, handleInvlpg],
+  [EXIT_RDTSC, handleRdtsc],
+  [EXIT_VMCALL, handleVmcall],
+  [EXIT_CR_ACCESS, handleCrAccess],
   [EXIT_IO, handleIo],
   [EXIT_RDMSR, handleRdmsr],
   [EXIT_WRMSR, handleWrmsr],
   [EXIT_PREEMPTION_TIMER, handlePreemptionTimer],
+  [EXIT_CLI, handleIfTrap],
+  [EXIT_STI, handleIfTrap],
+  [EXIT_PUSHF, handleIfTrap],
+  [EXIT_POPF, handleIfTrap],
+  [EXIT_IRET, handleIfTrap],
 ];
 
 export const exitHandlers: ReadonlyArray<ExitHandler | undefined> = (() => {
@@ -68,6 +91,11 @@ const NAMES: Record<number, string> = {
   [EXIT_RDMSR]: "RDMSR",
   [EXIT_WRMSR]: "WRMSR",
   [EXIT_PREEMPTION_TIMER]: "preemption timer",
+  [EXIT_CLI]: "CLI (trap)",
+  [EXIT_STI]: "STI (trap)",
+  [EXIT_PUSHF]: "PUSHF (trap)",
+  [EXIT_POPF]: "POPF (trap)",
+  [EXIT_IRET]: "IRET (trap)",
 };
 
 export function exitReasonName(reason: number): string {

@@ -1,26 +1,64 @@
 // A stand-in for the VirtualMachine that exit handlers see: a VMCS over a plain Int32Array, RAM,
-// a bus and an MMU stub (identity mapping unless told otherwise), so each handler can be tested
-// from exit information alone, without the core.
+// a bus, an MMU stub (identity mapping unless told otherwise), an emulate() stub, and the VMM's
+// real per-VM state objects, so each handler can be tested from exit information alone, without
+// the core. Nested exits and console output are recorded.
 
-import { SR_CS, VMCS_SIZE } from "../../../assembly/vmcs-layout.js";
+import { EXIT_PREEMPTION_TIMER, SR_CS, VMCS_SIZE, X_REASON } from "../../../assembly/vmcs-layout.js";
 import { Vmcs } from "../../../src/core/vmcs.js";
 import { IoBus } from "../../../src/devices/bus.js";
+import { Cr3TargetList } from "../../../src/vmm/cr3-targets.js";
+import { ExitStats } from "../../../src/vmm/exit-stats.js";
+import { CpuidModel } from "../../../src/vmm/exits/cpuid.js";
 import type { ExitContext } from "../../../src/vmm/exits/exit-context.js";
+import { GuestInterruptFlag } from "../../../src/vmm/guest-interrupt-flag.js";
+import { InterruptInjector } from "../../../src/vmm/interrupt-injector.js";
+import { InterruptTimer } from "../../../src/vmm/interrupt-timer.js";
 import type { StopReason } from "../../../src/vmm/stop-reason.js";
+import { resolveConfig, type VmConfig } from "../../../src/vmm/vm-config.js";
 
 export class FakeContext implements ExitContext {
+  readonly config: VmConfig;
   readonly vmcs = new Vmcs(new Int32Array(VMCS_SIZE >> 2));
   readonly ram = new Uint8Array(1 << 20);
   readonly bus = new IoBus();
+  readonly stats = new ExitStats();
+  readonly cpuid: CpuidModel;
+  readonly interrupts: InterruptInjector;
+  readonly timer = new InterruptTimer(this.vmcs);
+  readonly cr3Targets: Cr3TargetList;
   readonly stops: StopReason[] = [];
+  readonly dispatched: number[] = [];
+  readonly console: number[] = [];
   /** Linear addresses at or above this are unmapped. */
   mappedLimit = 1 << 20;
+  /** The exit emulate() runs into (undefined: the instruction completes), and how many times it was called. */
+  emulateExit: number | undefined;
+  emulated = 0;
   readonly core = {
     translateLinear: (linear: number, _write: number) => (linear < this.mappedLimit ? linear : -1),
+    // As the core's: X_REASON is the preemption timer's when the one instruction completed, and
+    // the answer is 0 for that and for an exception exit alike.
+    emulate: () => {
+      this.emulated++;
+      this.vmcs.set(X_REASON, this.emulateExit ?? EXIT_PREEMPTION_TIMER);
+      return this.emulateExit ?? 0;
+    },
   };
 
-  constructor() {
+  constructor(config: Partial<VmConfig> = {}) {
+    this.config = resolveConfig(config);
+    this.cpuid = new CpuidModel(this.config.cpuidVendor, this.config.hypervPartition);
+    this.interrupts = new InterruptInjector(this.vmcs, new GuestInterruptFlag(this, this.config.ifMode === "classic"));
+    this.cr3Targets = new Cr3TargetList(this.vmcs, this.config.cr3Targets, this.config.cr3Policy);
     this.vmcs.setSegment(SR_CS, { selector: 8, base: 0, limit: 0xffffffff, ar: 0xc09b });
+  }
+
+  writeConsole(bytes: Uint8Array): void {
+    this.console.push(...bytes);
+  }
+
+  dispatch(reason: number): void {
+    this.dispatched.push(reason);
   }
 
   stop(reason: StopReason): void {

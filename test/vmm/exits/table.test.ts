@@ -1,32 +1,50 @@
 import { describe, expect, it } from "vitest";
 import * as layout from "../../../assembly/vmcs-layout.js";
 import { handleCpuid } from "../../../src/vmm/exits/cpuid.js";
+import { handleCrAccess } from "../../../src/vmm/exits/cr-access.js";
 import { handleException } from "../../../src/vmm/exits/exception.js";
+import { handleExternalInterrupt } from "../../../src/vmm/exits/external-interrupt.js";
 import { handleHlt } from "../../../src/vmm/exits/hlt.js";
+import { handleIfTrap } from "../../../src/vmm/exits/if-trap.js";
+import { handleInterruptWindow } from "../../../src/vmm/exits/interrupt-window.js";
+import { handleInvlpg } from "../../../src/vmm/exits/invlpg.js";
 import { handleIo } from "../../../src/vmm/exits/io.js";
 import { handleRdmsr, handleWrmsr } from "../../../src/vmm/exits/msr.js";
 import { handlePreemptionTimer } from "../../../src/vmm/exits/preemption-timer.js";
+import { handleRdtsc } from "../../../src/vmm/exits/rdtsc.js";
 import { exitHandlers, exitReasonName, handleUnhandledExit } from "../../../src/vmm/exits/table.js";
 import { handleTripleFault } from "../../../src/vmm/exits/triple-fault.js";
+import { handleVmcall } from "../../../src/vmm/exits/vmcall.js";
 import { FakeContext } from "./fake-context.js";
 
 describe("the exit-handler table", () => {
   it.each([
     [0, "EXIT_EXCEPTION", handleException],
+    [1, "EXIT_EXTERNAL_INTERRUPT", handleExternalInterrupt],
     [2, "EXIT_TRIPLE_FAULT", handleTripleFault],
+    [7, "EXIT_INTERRUPT_WINDOW", handleInterruptWindow],
     [10, "EXIT_CPUID", handleCpuid],
     [12, "EXIT_HLT", handleHlt],
+    [14, "EXIT_INVLPG", handleInvlpg],
+    [16, "EXIT_RDTSC", handleRdtsc],
+    [18, "EXIT_VMCALL", handleVmcall],
+    [28, "EXIT_CR_ACCESS", handleCrAccess],
     [30, "EXIT_IO", handleIo],
     [31, "EXIT_RDMSR", handleRdmsr],
     [32, "EXIT_WRMSR", handleWrmsr],
     [52, "EXIT_PREEMPTION_TIMER", handlePreemptionTimer],
+    [0x100, "EXIT_CLI", handleIfTrap],
+    [0x101, "EXIT_STI", handleIfTrap],
+    [0x102, "EXIT_PUSHF", handleIfTrap],
+    [0x103, "EXIT_POPF", handleIfTrap],
+    [0x104, "EXIT_IRET", handleIfTrap],
   ] as const)("has reason %i (%s) registered under its SDM number", (reason, name, handler) => {
     expect((layout as Record<string, number>)[name]).toBe(reason);
     expect(exitHandlers[reason]).toBe(handler);
   });
 
   it("has no other entries", () => {
-    expect(exitHandlers.filter((h) => h !== undefined)).toHaveLength(8);
+    expect(exitHandlers.filter((h) => h !== undefined)).toHaveLength(19);
   });
 
   it("names reasons for stats, including ones without a handler", () => {
@@ -34,11 +52,12 @@ describe("the exit-handler table", () => {
     expect(exitReasonName(18)).toBe("VMCALL");
     expect(exitReasonName(20)).toBe("VMX instruction");
     expect(exitReasonName(99)).toBe("reason 99");
+    expect(exitReasonName(0x103)).toBe("POPF (trap)");
   });
 
   it("ends the run on a reason without a handler", () => {
     const vm = new FakeContext();
-    handleUnhandledExit(vm, 18);
-    expect(vm.stops).toEqual([{ kind: "unhandled-exit", reason: 18, name: "VMCALL" }]);
+    handleUnhandledExit(vm, 20);
+    expect(vm.stops).toEqual([{ kind: "unhandled-exit", reason: 20, name: "VMX instruction" }]);
   });
 });

@@ -1,0 +1,18 @@
+// Exit reasons 0x100-0x104 (ours): CLI, STI, PUSHF, POPF and IRET under `--if-mode trap`, where
+// every instruction that reads or writes the interrupt flag exits before it executes. The VMM
+// completes it with the core's emulate(), which runs that one instruction without the trap, as
+// KVM completes exits with its instruction emulator. If the instruction faults into an exit of its
+// own (an intercepted exception), that exit is handled next. Afterwards the guest may have become
+// interruptible, so a waiting interrupt is offered again.
+
+import { EXIT_EXCEPTION, X_REASON } from "../../../assembly/vmcs-layout.js";
+import type { ExitContext } from "./exit-context.js";
+
+export function handleIfTrap(vm: ExitContext): void {
+  const reason = vm.core.emulate();
+  // emulate() answers 0 both for "completed" and for an exception exit, whose basic reason is 0;
+  // the exit-reason field tells them apart.
+  if (reason !== 0) vm.dispatch(reason);
+  else if (vm.vmcs.get(X_REASON) === EXIT_EXCEPTION) vm.dispatch(EXIT_EXCEPTION);
+  vm.interrupts.deliver();
+}

@@ -1,0 +1,11 @@
+// Exit reason 18, VMCALL (KVM's handle_vmcall): a guest's hypercall. VMCALL exits unconditionally
+// in VMX non-root operation; the VMM carries out the function in EAX (hypercalls.ts) and the
+// guest continues after the instruction with the result in EAX.
+
+import { hypercall } from "../hypercalls.js";
+import type { ExitContext } from "./exit-context.js";
+
+export function handleVmcall(vm: ExitContext): void {
+  hypercall(vm);
+  vm.vmcs.skipInstruction();
+}

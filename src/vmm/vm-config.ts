@@ -1,0 +1,61 @@
+// The VMM's policy knobs, chosen when a VM is created (CLI options, embedding API): which
+// hypervisor CPUID presents, how the interrupt flag is virtualised, and how many CR3 values the
+// core may switch to without an exit. Everything here is host policy; the core only sees the
+// VMCS fields the VMM derives from it (vmcs-setup.ts).
+
+export const CPUID_VENDORS = ["wasmvisor", "kvm", "hyperv", "vmware", "none"] as const;
+/** Which hypervisor CPUID leaf 1 ECX[31] and leaves 0x40000000+ present; `none` = bare metal. */
+export type CpuidVendor = (typeof CPUID_VENDORS)[number];
+
+export const HYPERV_PARTITIONS = ["root", "child"] as const;
+/** Under `hyperv`: the root partition may create partitions (CPUID 0x40000003 EBX bit 0). */
+export type HypervPartition = (typeof HYPERV_PARTITIONS)[number];
+
+export const IF_MODES = ["vt", "trap", "classic"] as const;
+/** DESIGN.md's interrupt-flag modes: VT-x's virtual IF, trap-and-emulate, pre-VT deprivileging. */
+export type IfMode = (typeof IF_MODES)[number];
+
+export const CR3_POLICIES = ["lru", "fifo"] as const;
+/** Which CR3-target slot a CR3 load that missed replaces. */
+export type Cr3Policy = (typeof CR3_POLICIES)[number];
+
+/** The VT-x limit on CR3-target values (SDM 24.6.7). */
+export const MAX_CR3_TARGETS = 4;
+
+export interface VmConfig {
+  cpuidVendor: CpuidVendor;
+  hypervPartition: HypervPartition;
+  ifMode: IfMode;
+  /** CR3-target count, 0-4: how many CR3 values switch without an exit. */
+  cr3Targets: number;
+  cr3Policy: Cr3Policy;
+}
+
+export const DEFAULT_CONFIG: Readonly<VmConfig> = {
+  cpuidVendor: "wasmvisor",
+  hypervPartition: "child",
+  ifMode: "vt",
+  cr3Targets: MAX_CR3_TARGETS,
+  cr3Policy: "lru",
+};
+
+/** Fills in defaults and checks every value; throws RangeError naming the bad one. */
+export function resolveConfig(partial: Partial<VmConfig> = {}): VmConfig {
+  const config = { ...DEFAULT_CONFIG, ...stripUndefined(partial) };
+  oneOf("cpuidVendor", config.cpuidVendor, CPUID_VENDORS);
+  oneOf("hypervPartition", config.hypervPartition, HYPERV_PARTITIONS);
+  oneOf("ifMode", config.ifMode, IF_MODES);
+  oneOf("cr3Policy", config.cr3Policy, CR3_POLICIES);
+  if (!Number.isInteger(config.cr3Targets) || config.cr3Targets < 0 || config.cr3Targets > MAX_CR3_TARGETS) {
+    throw new RangeError(`cr3Targets must be a whole number from 0 to ${MAX_CR3_TARGETS}, not ${config.cr3Targets}`);
+  }
+  return config;
+}
+
+function oneOf(name: string, value: string, allowed: readonly string[]): void {
+  if (!allowed.includes(value)) throw new RangeError(`${name} must be one of ${allowed.join(", ")}, not ${JSON.stringify(value)}`);
+}
+
+function stripUndefined<T extends object>(object: T): Partial<T> {
+  return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
