@@ -82,6 +82,10 @@ export const C_VMM_IDTR_LIMIT = 0x244;
 export const C_VMM_CR0 = 0x248;
 // Non-zero: the core may run hot blocks through the compiling tier (src/jit/). init() sets it.
 export const C_JIT = 0x24c;
+// A guest-physical range whose writes exit with reason 48 (as an EPT violation would), so the VMM
+// can watch a frame buffer write by write. Size 0: nothing is trapped.
+export const C_WRITE_TRAP_BASE = 0x250;
+export const C_WRITE_TRAP_SIZE = 0x254;
 
 // Primary processor-based controls (bit numbers as in the SDM, Table 25-6).
 export const CTL_INTERRUPT_WINDOW = 1 << 2;
@@ -100,6 +104,7 @@ export const X_INSTRUCTION_LENGTH = 0x28c;
 export const X_INTR_INFO = 0x290;
 export const X_INTR_ERROR = 0x294;
 export const X_INSTRUCTION_INFO = 0x298;
+export const X_GUEST_PHYSICAL = 0x29c; // guest-physical address of an EPT-violation exit
 
 // ---- VM-entry information --------------------------------------------------------------------
 // Interruption-information format (SDM 24.8.3): vector 0-7, type 8-10, deliver error code 11,
@@ -127,6 +132,7 @@ export const EXIT_CR_ACCESS = 28;
 export const EXIT_IO = 30;
 export const EXIT_RDMSR = 31;
 export const EXIT_WRMSR = 32;
+export const EXIT_EPT_VIOLATION = 48; // a write into C_WRITE_TRAP_BASE/SIZE; qualification bit 1 = write
 export const EXIT_PREEMPTION_TIMER = 52;
 // Ours, above the SDM's range: IF-sensitive instructions in trap mode. Qualification = operand
 // size in bytes. The VMM completes them with the core's `emulate()`.

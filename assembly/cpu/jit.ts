@@ -10,7 +10,7 @@
 // Compiled code is used only where its assumptions hold: paging off, flat 32-bit CS/DS/ES/SS,
 // TF clear. A block's bytes are kept in its cache entry and compared before every entry, so
 // code that was rewritten is never run stale (no write tracking needed anywhere).
-import { VMCS_BASE, C_JIT, SR_CS, SR_DS, SR_ES, SR_SS } from "../vmcs-layout";
+import { VMCS_BASE, C_JIT, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, SR_CS, SR_DS, SR_ES, SR_SS } from "../vmcs-layout";
 import { eip, segBase, segLimit, csDefault32, ssBig, flatMask, TF } from "./state";
 import { flagsWord } from "./flags";
 import { pagingEnabled, ramBase, ramSize } from "./memory";
@@ -47,7 +47,12 @@ export function allocateBlockCache(): void {
 // Recompute whether compiled code may run (at VM entry and after segment or paging changes).
 export function updateJitMode(): void {
   const dataFlat: u32 = (1 << SR_DS) | (1 << SR_ES) | (1 << SR_SS);
-  enabled = load<u32>(VMCS_BASE + C_JIT) != 0 && cacheBase != 0 && !pagingEnabled &&
+  // compiled code leaves plain RAM alone only below 0xA0000 and from 1 MiB: a write trap must sit
+  // in the hole between, where compiled blocks never write
+  const trapBase = load<u32>(VMCS_BASE + C_WRITE_TRAP_BASE);
+  const trapSize = load<u32>(VMCS_BASE + C_WRITE_TRAP_SIZE);
+  const trapInHole = trapSize == 0 || (trapBase >= 0xa0000 && trapBase + trapSize <= 0x100000);
+  enabled = load<u32>(VMCS_BASE + C_JIT) != 0 && cacheBase != 0 && !pagingEnabled && trapInHole &&
     (flatMask & dataFlat) == dataFlat && ssBig && csDefault32 &&
     segBase(SR_CS) == 0 && segLimit(SR_CS) == 0xffffffff;
 }

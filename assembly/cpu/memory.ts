@@ -3,6 +3,9 @@
 // in at this one place. A physical address outside RAM reaches the unassigned-memory handler:
 // reads return all ones and writes are dropped, so the guest can never touch the core's own state.
 import { cr0, CR0_PG, pending } from "./state";
+import { VMCS_BASE, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, X_GUEST_PHYSICAL, EXIT_EPT_VIOLATION } from "../vmcs-layout";
+import { vmexit } from "./vmexit";
+import { emulating } from "./ifmode";
 import { updateJitMode } from "./jit";
 
 export let ramBase: u32 = 0; // offset of guest-physical 0 in WASM memory
@@ -16,6 +19,25 @@ export function allocateRam(bytes: u32): void {
   ramBase = <u32>first << 16;
   ramSize = pages << 16;
   memory.fill(ramBase, 0, ramSize);
+}
+
+// ---- Write trap: a physical range whose writes exit to the VMM (EPT-violation style) ---------
+let trapBase: u32 = 0;
+let trapSize: u32 = 0;
+
+export function loadWriteTrap(): void {
+  trapBase = load<u32>(VMCS_BASE + C_WRITE_TRAP_BASE);
+  trapSize = load<u32>(VMCS_BASE + C_WRITE_TRAP_SIZE);
+}
+
+// Does a write of `bytes` at `p` touch the trapped range? (The VMM's emulate() lets it through.)
+@inline export function writeTrapped(p: u32, bytes: u32): bool {
+  return (p - trapBase < trapSize || p + bytes - 1 - trapBase < trapSize) && !emulating;
+}
+
+function trapWrite(p: u32): void {
+  store<u32>(VMCS_BASE + X_GUEST_PHYSICAL, p);
+  vmexit(EXIT_EPT_VIOLATION, 2); // bit 1: the access was a write
 }
 
 // ---- Physical access -------------------------------------------------------------------------
@@ -33,14 +55,17 @@ export function physRead32(p: u32): u32 {
   return physRead16(p) | (physRead16(p + 2) << 16);
 }
 export function physWrite8(p: u32, v: u32): void {
+  if (writeTrapped(p, 1)) { trapWrite(p); return; }
   if (p < ramSize) store<u8>(ramBase + p, <u8>v);
   else unassignedAccesses++;
 }
 export function physWrite16(p: u32, v: u32): void {
+  if (writeTrapped(p, 2)) { trapWrite(p); return; }
   if (p <= ramSize - 2) store<u16>(ramBase + p, <u16>v);
   else { physWrite8(p, v); physWrite8(p + 1, v >> 8); }
 }
 export function physWrite32(p: u32, v: u32): void {
+  if (writeTrapped(p, 4)) { trapWrite(p); return; }
   if (p <= ramSize - 4) store<u32>(ramBase + p, v);
   else { physWrite16(p, v); physWrite16(p + 2, v >> 16); }
 }
@@ -109,7 +134,7 @@ export function linWrite16(lin: u32, v: u32, user: bool): void {
 }
 export function linWrite32(lin: u32, v: u32, user: bool): void {
   if (!pagingEnabled) {
-    if (lin <= ramSize - 4) store<u32>(ramBase + lin, v);
+    if (lin <= ramSize - 4 && !writeTrapped(lin, 4)) store<u32>(ramBase + lin, v);
     else physWrite32(lin, v);
     return;
   }

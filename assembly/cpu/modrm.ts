@@ -7,7 +7,7 @@ import {
 import { SR_DS, SR_SS } from "../vmcs-layout";
 import { fetch8, fetch16, fetch32 } from "./fetch";
 import { segAddr, readSeg, writeSeg } from "./segment";
-import { linRead, linWrite, pagingEnabled, ramBase, ramSize } from "./memory";
+import { linRead, linWrite, pagingEnabled, ramBase, ramSize, writeTrapped } from "./memory";
 
 export let modReg: u32 = 0; // bits 5:3
 export let modRm: u32 = 0; // bits 2:0 (register number when modIsReg)
@@ -89,8 +89,9 @@ function decodeEa16(m: u32): void {
 // ---- The r/m operand ---------------------------------------------------------------------------
 // The common memory operand (flat segment, paging off, inside RAM) needs no checks at all: its
 // host address is returned directly; 0 means "take the checked path".
-@inline function directAddress(bytes: u32): u32 {
-  if (((flatMask >> eaSeg) & 1) && !pagingEnabled && eaOff <= ramSize - bytes) return ramBase + eaOff;
+@inline function directAddress(bytes: u32, write: bool): u32 {
+  if (((flatMask >> eaSeg) & 1) && !pagingEnabled && eaOff <= ramSize - bytes &&
+      !(write && writeTrapped(eaOff, bytes))) return ramBase + eaOff;
   return 0;
 }
 @inline function loadHost(h: u32, bytes: u32): u32 {
@@ -104,13 +105,13 @@ function decodeEa16(m: u32): void {
 
 export function readRm(bytes: u32): u32 {
   if (modIsReg) return readReg(modRm, bytes);
-  const h = directAddress(bytes);
+  const h = directAddress(bytes, false);
   if (h) return loadHost(h, bytes);
   return readSeg(eaSeg, eaOff, bytes);
 }
 export function writeRm(bytes: u32, v: u32): void {
   if (modIsReg) { writeReg(modRm, bytes, v); return; }
-  const h = directAddress(bytes);
+  const h = directAddress(bytes, true);
   if (h) storeHost(h, bytes, v);
   else writeSeg(eaSeg, eaOff, bytes, v);
 }
@@ -121,7 +122,7 @@ let rmwLin: u32 = 0;
 let rmwHost: u32 = 0; // host address when the operand is directly accessible, else 0
 export function readRmForWrite(bytes: u32): u32 {
   if (modIsReg) return readReg(modRm, bytes);
-  rmwHost = directAddress(bytes);
+  rmwHost = directAddress(bytes, true);
   if (rmwHost) return loadHost(rmwHost, bytes);
   rmwLin = segAddr(eaSeg, eaOff, bytes, true);
   if (pending) return 0;

@@ -14,7 +14,7 @@ import {
 } from "./state";
 import { getEflags, setEflags, flagsWord } from "./flags";
 import { refreshSegmentCache } from "./segment";
-import { updatePagingMode } from "./memory";
+import { updatePagingMode, loadWriteTrap } from "./memory";
 import { step, resetDecodeState } from "./execute";
 import { deliverException, deliverInjected } from "./interrupts";
 import { vmexit } from "./vmexit";
@@ -27,6 +27,7 @@ function loadGuestState(): void {
   refreshSegmentCache();
   resetDecodeState();
   loadIfMode();
+  loadWriteTrap();
   updateJitMode();
   updatePagingMode();
   pending = 0;

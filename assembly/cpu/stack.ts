@@ -1,7 +1,7 @@
 // The guest stack: SS:ESP (or SS:SP when SS.B is clear). Pushes and pops check the access before
 // moving the stack pointer, so a faulting push or pop leaves ESP unchanged as x86 requires.
 import { r32, w32, r16, w16, ssBig, pending, o32, ESP, flatMask } from "./state";
-import { pagingEnabled, ramBase, ramSize } from "./memory";
+import { pagingEnabled, ramBase, ramSize, writeTrapped } from "./memory";
 import { SR_SS } from "../vmcs-layout";
 import { readSeg, writeSeg } from "./segment";
 
@@ -21,7 +21,7 @@ import { readSeg, writeSeg } from "./segment";
 export function push(bytes: u32, v: u32): void {
   if (directStack()) {
     const top = r32(ESP) - bytes;
-    if (top <= ramSize - bytes) {
+    if (top <= ramSize - bytes && !writeTrapped(top, bytes)) {
       if (bytes == 4) store<u32>(ramBase + top, v); else store<u16>(ramBase + top, <u16>v);
       w32(ESP, top);
       return;
