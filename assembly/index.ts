@@ -2,6 +2,7 @@
 // exit information travel through the VMCS (assembly/vmcs-layout.ts) in the exported memory.
 import { VMCS_BASE, VMCS_SIZE, C_PREEMPTION_TIMER, EXIT_PREEMPTION_TIMER, C_JIT } from "./vmcs-layout";
 import { emulating } from "./cpu/ifmode";
+import { allocateShadows } from "./mmu/shadow";
 import { allocateBlockCache, flushBlockCache, cacheBase, blocksCompiled } from "./cpu/jit";
 import { condition, getCF, getEflags } from "./cpu/flags";
 import { allocateRam, ramBase as ramOffset, ramSize as ramBytes, translate, updatePagingMode } from "./cpu/memory";
@@ -13,6 +14,7 @@ export function init(bytes: u32): void {
   memory.fill(VMCS_BASE, 0, VMCS_SIZE + 0x2000);
   allocateBlockCache();
   allocateRam(bytes);
+  allocateShadows();
   store<u32>(VMCS_BASE + C_JIT, 1); // the compiling tier is on unless the VMM turns it off
   retired = 0;
 }

@@ -106,6 +106,17 @@ export const X_INTR_ERROR = 0x294;
 export const X_INSTRUCTION_INFO = 0x298;
 export const X_GUEST_PHYSICAL = 0x29c; // guest-physical address of an EPT-violation exit
 
+// ---- Statistics the core keeps (read-only for the VMM; published at every VM exit) -----------
+export const STAT_TLB_MISSES = 0x300;
+export const STAT_HIDDEN_FAULTS = 0x304; // shadow misses resolved by a guest walk, unseen by the guest
+export const STAT_GUEST_PAGE_FAULTS = 0x308; // #PF the guest's own tables raised
+export const STAT_PT_WRITE_TRAPS = 0x30c; // guest writes to its page tables (shadows invalidated)
+export const STAT_SHADOW_PAGES = 0x310; // shadow page tables in use
+export const STAT_SHADOW_ROOTS_BUILT = 0x314; // address spaces given a new shadow
+export const STAT_SHADOW_ROOTS_REUSED = 0x318; // switches that found an existing shadow
+export const STAT_SHADOW_FLUSHES = 0x31c; // times every shadow was dropped
+export const STAT_CR3_TARGET_HITS = 0x320; // MOV to CR3 that matched a CR3-target value: no exit
+
 // ---- VM-entry information --------------------------------------------------------------------
 // Interruption-information format (SDM 24.8.3): vector 0-7, type 8-10, deliver error code 11,
 // valid 31. Types: 0 external interrupt, 3 hardware exception, 4 software interrupt.

@@ -5,6 +5,7 @@
 import { cr0, CR0_PG, pending } from "./state";
 import { VMCS_BASE, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, X_GUEST_PHYSICAL, EXIT_EPT_VIOLATION } from "../vmcs-layout";
 import { vmexit } from "./vmexit";
+import { mmuTranslate, checkPagingMode } from "../mmu/mmu";
 import { emulating } from "./ifmode";
 import { updateJitMode } from "./jit";
 
@@ -71,18 +72,19 @@ export function physWrite32(p: u32, v: u32): void {
 }
 
 // ---- Linear -> physical ----------------------------------------------------------------------
-// Paging is off until the shadow MMU exists: linear addresses are physical. With paging on, the
-// translation may raise #PF (and then sets `pending`), in which case the result is meaningless.
+// With paging off linear addresses are physical. With paging on the shadow MMU (assembly/mmu/)
+// translates, and may raise #PF (setting `pending`), in which case the result is meaningless.
 export let pagingEnabled: bool = false;
 
 export function updatePagingMode(): void {
   pagingEnabled = (cr0() & CR0_PG) != 0;
+  checkPagingMode();
   updateJitMode();
 }
 
 export function translate(lin: u32, write: bool, user: bool): u32 {
   if (!pagingEnabled) return lin;
-  return lin; // the shadow MMU (issue #4) translates here
+  return mmuTranslate(lin, write, user);
 }
 
 // Linear accesses. `user` is true for accesses made with CPL 3 privileges.

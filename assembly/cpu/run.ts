@@ -15,6 +15,7 @@ import {
 import { getEflags, setEflags, flagsWord } from "./flags";
 import { refreshSegmentCache } from "./segment";
 import { updatePagingMode, loadWriteTrap } from "./memory";
+import { checkAddressSpace, publishMmuStats } from "../mmu/mmu";
 import { step, resetDecodeState } from "./execute";
 import { deliverException, deliverInjected } from "./interrupts";
 import { vmexit } from "./vmexit";
@@ -28,6 +29,7 @@ function loadGuestState(): void {
   resetDecodeState();
   loadIfMode();
   loadWriteTrap();
+  checkAddressSpace();
   updateJitMode();
   updatePagingMode();
   pending = 0;
@@ -38,6 +40,7 @@ function saveGuestState(): void {
   store<u32>(VMCS_BASE + G_EFLAGS, getEflags());
   store<u64>(VMCS_BASE + G_INSTRET_LO, retired);
   store<u32>(VMCS_BASE + G_CPL, cpl);
+  publishMmuStats();
 }
 
 // VM-entry event injection (SDM 26.6): deliver the event in the entry interruption-information

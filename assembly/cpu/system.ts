@@ -7,14 +7,15 @@ import {
   C_CR3_TARGET_COUNT, C_CR3_TARGETS,
   CTL_CR3_LOAD_EXITING, CTL_HLT_EXITING, CTL_INVLPG_EXITING, CTL_RDTSC_EXITING,
   EXIT_CPUID, EXIT_HLT, EXIT_INVLPG, EXIT_RDTSC, EXIT_VMCALL, EXIT_CR_ACCESS, EXIT_RDMSR, EXIT_WRMSR,
-  EXIT_PREEMPTION_TIMER,
+  STAT_CR3_TARGET_HITS,
 } from "../vmcs-layout";
 import {
   cpl, raise, EXC_GP, EXC_UD, r32, w32, EAX, EDX, cr0, cr4, CR0_PE, CR0_PG, CR0_TS, CR0_ET,
 } from "./state";
 import { controls, vmexit, yieldToVmm } from "./vmexit";
 import { retiredBeforeThisInstruction } from "./run";
-import { updatePagingMode } from "./memory";
+import { updatePagingMode, pagingEnabled } from "./memory";
+import { switchAddressSpace, invalidatePage } from "../mmu/mmu";
 import { invalidateFetchWindow } from "./fetch";
 
 const CR_ACCESS_MOV_TO: u32 = 0;
@@ -58,7 +59,7 @@ function writeCr4(v: u32, gpr: u32): void {
   if (v & ~0x7ff) { raise(EXC_GP, 0); return; } // reserved bits
   if (ownedBitsChange(C_CR4_MASK, C_CR4_SHADOW, v)) { crExit(4, CR_ACCESS_MOV_TO, gpr, 0); return; }
   store<u32>(VMCS_BASE + G_CR4, v);
-  invalidateFetchWindow();
+  updatePagingMode();
 }
 
 function cr3IsTarget(v: u32): bool {
@@ -70,8 +71,13 @@ function cr3IsTarget(v: u32): bool {
 }
 
 function writeCr3(v: u32, gpr: u32): void {
-  if ((controls() & CTL_CR3_LOAD_EXITING) && !cr3IsTarget(v)) { crExit(3, CR_ACCESS_MOV_TO, gpr, 0); return; }
+  if (controls() & CTL_CR3_LOAD_EXITING) {
+    if (!cr3IsTarget(v)) { crExit(3, CR_ACCESS_MOV_TO, gpr, 0); return; }
+    // a CR3-target hit: the shadow is ready and the switch happens here, with no exit
+    store<u32>(VMCS_BASE + STAT_CR3_TARGET_HITS, load<u32>(VMCS_BASE + STAT_CR3_TARGET_HITS) + 1);
+  }
   store<u32>(VMCS_BASE + G_CR3, v);
+  if (pagingEnabled) switchAddressSpace();
   invalidateFetchWindow();
 }
 
@@ -164,5 +170,5 @@ export function hlt(): void {
 export function invlpg(linear: u32): void {
   if (!requireCpl0()) return;
   if (controls() & CTL_INVLPG_EXITING) { vmexit(EXIT_INVLPG, linear); return; }
-  invalidateFetchWindow(); // the shadow MMU drops its entry for `linear` here
+  invalidatePage(linear);
 }

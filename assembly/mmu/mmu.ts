@@ -1,0 +1,102 @@
+// The MMU as the rest of the core sees it: linear -> guest-physical translation with paging on,
+// through the software TLB, then the active shadow, then a guest walk (a "hidden fault" when it
+// succeeds, a #PF injected into the guest when the guest's own tables say so). It also keeps the
+// shadows coherent with guest writes to page tables and switches shadows on CR3 loads.
+import { VMCS_BASE, G_CR3, STAT_TLB_MISSES, STAT_HIDDEN_FAULTS, STAT_GUEST_PAGE_FAULTS,
+  STAT_PT_WRITE_TRAPS, STAT_SHADOW_PAGES, STAT_SHADOW_ROOTS_BUILT, STAT_SHADOW_ROOTS_REUSED,
+  STAT_SHADOW_FLUSHES } from "../vmcs-layout";
+import { cr0, cr4, CR0_PG, CR0_WP, CR4_PSE, CR4_PGE, pending } from "../cpu/state";
+import { tlbLookup, tlbInsert, tlbFlush, tlbFlushPage } from "./tlb";
+import { walk, pteAddress, guestPageFaults, S_LARGE } from "./walker";
+import {
+  activate, shadowLookup, shadowFill, shadowFlushPage, flushAllShadows, isTracked, invalidateGuestWrite,
+  tablesInUse, rootsBuilt, rootsReused, shadowFlushes,
+} from "./shadow";
+import { invalidateFetchWindow } from "../cpu/fetch";
+
+let tlbMisses: u32 = 0;
+let hiddenFaults: u32 = 0;
+let ptWriteTraps: u32 = 0;
+let activeCr3: u32 = 0xffffffff; // the CR3 whose shadow is active (none yet)
+
+export function mmuTranslate(lin: u32, write: bool, user: bool): u32 {
+  const hit = tlbLookup(lin, write, user);
+  if (hit >= 0) return <u32>hit;
+  return translateSlow(lin, write, user);
+}
+
+function translateSlow(lin: u32, write: bool, user: bool): u32 {
+  tlbMisses++;
+  if (activeCr3 != load<u32>(VMCS_BASE + G_CR3)) switchAddressSpace();
+  let e = shadowLookup(lin);
+  if (!allows(e, write, user)) {
+    // shadow miss, or not enough permission in the shadow: ask the guest's tables
+    e = walk(lin, write, user);
+    if (pending) return 0;
+    hiddenFaults++;
+    shadowFill(lin, e, (e & S_LARGE) ? 0 : pteAddress & 0xfffff000);
+  }
+  const phys = (e & 0xfffff000) | (lin & 0xfff);
+  if (write && isTracked(phys & 0xfffff000)) {
+    // a write to one of the guest's page tables: let it through once, forget what it changes
+    ptWriteTraps++;
+    // the access is at most 4 bytes and never crosses the page (linWrite splits it)
+    const room = 0x1000 - (phys & 0xfff);
+    invalidateGuestWrite(phys, room < 4 ? room : 4);
+    return phys; // no TLB entry: the next write to this page comes back here too
+  }
+  tlbInsert(lin, e);
+  return phys;
+}
+
+@inline function allows(e: u32, write: bool, user: bool): bool {
+  if (!(e & 1)) return false;
+  const need: u32 = write ? (user ? 8 : 2) : (user ? 4 : 0);
+  return (e & need) == need;
+}
+
+// CR3 changed (a MOV to CR3 in the guest, or the VMM at VM entry): switch shadows and flush the
+// TLB's non-global entries (all of them without CR4.PGE).
+export function switchAddressSpace(): void {
+  activeCr3 = load<u32>(VMCS_BASE + G_CR3);
+  activate(activeCr3);
+  tlbFlush((cr4() & CR4_PGE) != 0);
+  invalidateFetchWindow();
+}
+
+export function invalidatePage(lin: u32): void {
+  tlbFlushPage(lin);
+  shadowFlushPage(lin);
+  invalidateFetchWindow();
+}
+
+// When paging is switched on or off, or CR0.WP / CR4.PSE / CR4.PGE change, every shadow entry
+// may carry permissions computed under the old rules: start over. Called after any CR0/CR4
+// write and at VM entry (the VMM may have changed them).
+let pagingMode: u32 = 0xffffffff;
+export function checkPagingMode(): void {
+  const mode = (cr0() & (CR0_PG | CR0_WP)) | (cr4() & (CR4_PSE | CR4_PGE));
+  if (mode == pagingMode) return;
+  pagingMode = mode;
+  flushAllShadows();
+  tlbFlush(false);
+  activeCr3 = 0xffffffff;
+  invalidateFetchWindow();
+}
+
+// At VM entry: the VMM may have completed a MOV to CR3 (a CR3-target miss) by writing G_CR3.
+export function checkAddressSpace(): void {
+  if ((cr0() & CR0_PG) && activeCr3 != load<u32>(VMCS_BASE + G_CR3)) switchAddressSpace();
+}
+
+// Publish the counters in the VMCS statistics area (at VM exit).
+export function publishMmuStats(): void {
+  store<u32>(VMCS_BASE + STAT_TLB_MISSES, tlbMisses);
+  store<u32>(VMCS_BASE + STAT_HIDDEN_FAULTS, hiddenFaults);
+  store<u32>(VMCS_BASE + STAT_GUEST_PAGE_FAULTS, guestPageFaults);
+  store<u32>(VMCS_BASE + STAT_PT_WRITE_TRAPS, ptWriteTraps);
+  store<u32>(VMCS_BASE + STAT_SHADOW_PAGES, tablesInUse);
+  store<u32>(VMCS_BASE + STAT_SHADOW_ROOTS_BUILT, rootsBuilt);
+  store<u32>(VMCS_BASE + STAT_SHADOW_ROOTS_REUSED, rootsReused);
+  store<u32>(VMCS_BASE + STAT_SHADOW_FLUSHES, shadowFlushes);
+}

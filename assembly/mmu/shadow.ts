@@ -1,0 +1,201 @@
+// Shadow page tables: for each guest address space (keyed by CR3) a shadow page directory whose
+// entries point to shadow page tables, filled lazily from guest walks, holding guest-physical
+// frames with the effective permissions of the walk. Shadows survive address-space switches,
+// so returning to a known CR3 costs no rebuilding.
+//
+// Coherence: every guest frame used as a page directory or page table by some shadow is
+// tracked (a reference count per frame); shadow entries never grant write access to a tracked
+// frame, so each guest write to its own page tables reaches invalidateGuestWrite(), which drops
+// exactly the shadow entries derived from the guest entry written. Memory is bounded: MAX_ROOTS
+// shadow directories and POOL_PAGES shadow tables; when they run out, the least recently used
+// address space (or, for tables, every shadow) is reclaimed.
+import { S_LARGE, S_SUPER_WRITE, S_USER_WRITE } from "./walker";
+import { tlbWriteProtect } from "./tlb";
+import { ramSize } from "../cpu/memory";
+
+const MAX_ROOTS: u32 = 8;
+const POOL_PAGES: u32 = 512;
+const NO_ROOT: u32 = 0xffffffff;
+
+let rootDirs: u32 = 0; // MAX_ROOTS x 1024 u16: shadow-table index (1-based) per PDE slot
+let pool: u32 = 0; // POOL_PAGES x 1024 u32 shadow entries
+let frameRefs: u32 = 0; // u16 per guest frame: shadows derived from it
+const rootCr3 = memory.data(MAX_ROOTS * 4); // guest PD frame | 1, 0 = free
+const rootUse = memory.data(MAX_ROOTS * 4); // last-use stamp for LRU
+const tableSource = memory.data(POOL_PAGES * 4); // guest PT frame | 1 (0 = free; S_LARGE: from a 4 MiB PDE)
+
+export let activeRoot: u32 = NO_ROOT;
+let useClock: u32 = 0;
+export let tablesInUse: u32 = 0;
+export let rootsBuilt: u32 = 0;
+export let rootsReused: u32 = 0;
+export let shadowFlushes: u32 = 0;
+
+export function allocateShadows(): void {
+  const frames = ramSize >>> 12;
+  const bytes = MAX_ROOTS * 2048 + POOL_PAGES * 4096 + frames * 2;
+  const first = memory.grow(<i32>((bytes + 0xffff) >>> 16));
+  if (first < 0) unreachable();
+  rootDirs = <u32>first << 16;
+  pool = rootDirs + MAX_ROOTS * 2048;
+  frameRefs = pool + POOL_PAGES * 4096;
+  memory.fill(rootDirs, 0, bytes);
+}
+
+@inline function dirSlot(root: u32, pdeIndex: u32): u32 { return rootDirs + (root << 11) + (pdeIndex << 1); }
+@inline export function tableEntry(table: u32, index: u32): u32 { return pool + ((table - 1) << 12) + (index << 2); }
+
+// ---- Frame tracking --------------------------------------------------------------------------
+@inline export function isTracked(frame: u32): bool {
+  const f = frame >>> 12;
+  return f < (ramSize >>> 12) && load<u16>(frameRefs + (f << 1)) != 0;
+}
+
+function track(frame: u32): void {
+  const f = frame >>> 12;
+  if (f >= (ramSize >>> 12)) return;
+  const refs = load<u16>(frameRefs + (f << 1));
+  store<u16>(frameRefs + (f << 1), refs + 1);
+  if (refs == 0) writeProtect(frame);
+}
+
+function untrack(frame: u32): void {
+  const f = frame >>> 12;
+  if (f >= (ramSize >>> 12)) return;
+  const refs = load<u16>(frameRefs + (f << 1));
+  if (refs != 0) store<u16>(frameRefs + (f << 1), refs - 1);
+}
+
+// A frame just became a page table: no shadow or TLB entry may keep writing it directly.
+function writeProtect(frame: u32): void {
+  tlbWriteProtect(frame);
+  for (let t: u32 = 1; t <= POOL_PAGES; t++) {
+    if (load<u32>(tableSource + ((t - 1) << 2)) == 0) continue;
+    for (let i: u32 = 0; i < 1024; i++) {
+      const at = tableEntry(t, i);
+      const e = load<u32>(at);
+      if ((e & 0xfffff000) == frame) store<u32>(at, e & ~(S_SUPER_WRITE | S_USER_WRITE));
+    }
+  }
+}
+
+// ---- Address spaces ---------------------------------------------------------------------------
+// Make the shadow for guest CR3 `cr3` active, finding it or building an empty one.
+// Returns true when an existing shadow was found.
+export function activate(cr3: u32): bool {
+  const key = (cr3 & 0xfffff000) | 1;
+  let victim: u32 = 0;
+  for (let r: u32 = 0; r < MAX_ROOTS; r++) {
+    const k = load<u32>(rootCr3 + (r << 2));
+    if (k == key) {
+      activeRoot = r;
+      store<u32>(rootUse + (r << 2), ++useClock);
+      rootsReused++;
+      return true;
+    }
+    if (k == 0 || load<u32>(rootUse + (r << 2)) < load<u32>(rootUse + (victim << 2))) victim = r;
+    if (k == 0) break;
+  }
+  releaseRoot(victim);
+  store<u32>(rootCr3 + (victim << 2), key);
+  store<u32>(rootUse + (victim << 2), ++useClock);
+  track(key & 0xfffff000);
+  activeRoot = victim;
+  rootsBuilt++;
+  return false;
+}
+
+function releaseRoot(r: u32): void {
+  const key = load<u32>(rootCr3 + (r << 2));
+  if (key == 0) return;
+  for (let i: u32 = 0; i < 1024; i++) dropTable(r, i);
+  untrack(key & 0xfffff000);
+  store<u32>(rootCr3 + (r << 2), 0);
+  if (activeRoot == r) activeRoot = NO_ROOT;
+}
+
+function dropTable(r: u32, pdeIndex: u32): void {
+  const t = <u32>load<u16>(dirSlot(r, pdeIndex));
+  if (t == 0) return;
+  store<u16>(dirSlot(r, pdeIndex), 0);
+  const source = load<u32>(tableSource + ((t - 1) << 2));
+  if (!(source & S_LARGE)) untrack(source & 0xfffff000);
+  store<u32>(tableSource + ((t - 1) << 2), 0);
+  tablesInUse--;
+}
+
+// Forget every shadow (after CR0.WP/CR4 paging-mode changes, or when the pool is exhausted).
+export function flushAllShadows(): void {
+  for (let r: u32 = 0; r < MAX_ROOTS; r++) releaseRoot(r);
+  shadowFlushes++;
+}
+
+// ---- Entries -----------------------------------------------------------------------------------
+// The shadow entry for `lin` in the active shadow, or 0.
+@inline export function shadowLookup(lin: u32): u32 {
+  if (activeRoot == NO_ROOT) return 0;
+  const t = <u32>load<u16>(dirSlot(activeRoot, lin >>> 22));
+  if (t == 0) return 0;
+  return load<u32>(tableEntry(t, (lin >>> 12) & 0x3ff));
+}
+
+// Record a walk's result. `ptFrame` is the guest page table it came from (0 for a 4 MiB page).
+export function shadowFill(lin: u32, entry: u32, ptFrame: u32): void {
+  if (activeRoot == NO_ROOT) return;
+  const slotAt = dirSlot(activeRoot, lin >>> 22);
+  let t = <u32>load<u16>(slotAt);
+  const source: u32 = (entry & S_LARGE) ? S_LARGE : ptFrame | 1;
+  if (t != 0 && load<u32>(tableSource + ((t - 1) << 2)) != source) {
+    dropTable(activeRoot, lin >>> 22); // the PDE now points elsewhere
+    t = 0;
+  }
+  if (t == 0) {
+    t = allocateTable();
+    if (t == 0) return; // everything was just reclaimed, including this root: nothing to fill
+    store<u32>(tableSource + ((t - 1) << 2), source);
+    store<u16>(slotAt, <u16>t);
+    if (!(source & S_LARGE)) track(ptFrame);
+  }
+  // never grant direct writes to a page that is itself a page table
+  const e = isTracked(entry & 0xfffff000) ? entry & ~(S_SUPER_WRITE | S_USER_WRITE) : entry;
+  store<u32>(tableEntry(t, (lin >>> 12) & 0x3ff), e);
+}
+
+function allocateTable(): u32 {
+  for (let t: u32 = 1; t <= POOL_PAGES; t++) {
+    if (load<u32>(tableSource + ((t - 1) << 2)) == 0) {
+      memory.fill(tableEntry(t, 0), 0, 4096);
+      tablesInUse++;
+      return t;
+    }
+  }
+  const active = activeRoot;
+  const key = active != NO_ROOT ? load<u32>(rootCr3 + (active << 2)) : 0;
+  flushAllShadows();
+  if (key != 0) activate(key); // keep the current address space, now empty
+  return 0;
+}
+
+export function shadowFlushPage(lin: u32): void {
+  if (activeRoot == NO_ROOT) return;
+  const t = <u32>load<u16>(dirSlot(activeRoot, lin >>> 22));
+  if (t != 0) store<u32>(tableEntry(t, (lin >>> 12) & 0x3ff), 0);
+}
+
+// The guest wrote `bytes` bytes at guest-physical `p` inside a tracked page: drop the shadow
+// entries derived from the guest entries written (a PDE in a directory, a PTE in a table).
+export function invalidateGuestWrite(p: u32, bytes: u32): void {
+  const frame = p & 0xfffff000;
+  const first = (p & 0xfff) >>> 2;
+  const last = ((p + bytes - 1) & 0xfff) >>> 2;
+  for (let r: u32 = 0; r < MAX_ROOTS; r++) {
+    if (load<u32>(rootCr3 + (r << 2)) == (frame | 1)) {
+      for (let i = first; i <= last; i++) dropTable(r, i);
+    }
+  }
+  for (let t: u32 = 1; t <= POOL_PAGES; t++) {
+    if (load<u32>(tableSource + ((t - 1) << 2)) == (frame | 1)) {
+      for (let i = first; i <= last; i++) store<u32>(tableEntry(t, i), 0);
+    }
+  }
+}

@@ -1,0 +1,48 @@
+// The software TLB in front of the shadow page tables: a direct-mapped table of 1024 recent
+// translations, so that the common paged access is a tag compare and a permission test. It
+// behaves like a hardware TLB: entries stay until INVLPG or a CR3 load (which keeps global
+// entries when CR4.PGE is set), even if the guest changes the page tables meanwhile.
+import { S_SUPER_WRITE, S_USER_READ, S_USER_WRITE, S_GLOBAL } from "./walker";
+
+const ENTRIES: u32 = 1024;
+const tags = memory.data(ENTRIES * 4); // linear page number + 1; 0 = empty
+const entries = memory.data(ENTRIES * 4); // shadow entry: frame | permission bits
+
+@inline function slot(vpn: u32): u32 { return (vpn & (ENTRIES - 1)) << 2; }
+
+// The guest-physical address for `lin`, or -1 when the TLB cannot answer (miss or permission).
+@inline export function tlbLookup(lin: u32, write: bool, user: bool): i64 {
+  const vpn = lin >>> 12;
+  const at = slot(vpn);
+  if (load<u32>(tags + at) != vpn + 1) return -1;
+  const e = load<u32>(entries + at);
+  const need: u32 = write ? (user ? S_USER_WRITE : S_SUPER_WRITE) : (user ? S_USER_READ : 0);
+  if ((e & need) != need) return -1;
+  return <i64>((e & 0xfffff000) | (lin & 0xfff));
+}
+
+export function tlbInsert(lin: u32, entry: u32): void {
+  const vpn = lin >>> 12;
+  store<u32>(tags + slot(vpn), vpn + 1);
+  store<u32>(entries + slot(vpn), entry);
+}
+
+export function tlbFlushPage(lin: u32): void {
+  const vpn = lin >>> 12;
+  if (load<u32>(tags + slot(vpn)) == vpn + 1) store<u32>(tags + slot(vpn), 0);
+}
+
+// Drop every entry, or every non-global one.
+export function tlbFlush(keepGlobal: bool): void {
+  for (let at: u32 = 0; at < ENTRIES * 4; at += 4) {
+    if (!keepGlobal || !(load<u32>(entries + at) & S_GLOBAL)) store<u32>(tags + at, 0);
+  }
+}
+
+// Take write permission away from every entry that maps `frame` (it became a page table).
+export function tlbWriteProtect(frame: u32): void {
+  for (let at: u32 = 0; at < ENTRIES * 4; at += 4) {
+    const e = load<u32>(entries + at);
+    if ((e & 0xfffff000) == frame) store<u32>(entries + at, e & ~(S_SUPER_WRITE | S_USER_WRITE));
+  }
+}
