@@ -2,7 +2,7 @@
 // see the pretest script). Bad input must give exactly one line on stderr and status 2.
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -78,6 +78,11 @@ describe("wasmvisor run: bad input is one line on stderr and status 2", () => {
     [["--max-instructions", "1.5"], "--max-instructions <n>", "expected a positive whole number of instructions."],
     [["--timeout", "soon"], "--timeout <seconds>", "expected a positive number of seconds."],
     [["--timeout", "0"], "--timeout <seconds>", "expected a positive number of seconds."],
+    [["--cr3-targets", "5"], "--cr3-targets <n>", "expected a whole number from 0 to 4."],
+    [["--if-mode", "fast"], "--if-mode <mode>", "Allowed choices are vt, trap, classic."],
+    [["--cpuid-vendor", "xen"], "--cpuid-vendor <vendor>", "Allowed choices are wasmvisor, kvm, hyperv, vmware, none."],
+    [["--hyperv-partition", "guest"], "--hyperv-partition <kind>", "Allowed choices are root, child."],
+    [["--trace", "io"], "--trace <what>", "Allowed choices are exits."],
   ])("a bad option value: %j", (option, name, why) => {
     expectUsageError(["run", "guests/hello.elf", ...option], `wasmvisor: option '${name}' argument '${option[1]}' is invalid. ${why}`);
   });
@@ -136,6 +141,41 @@ describe("wasmvisor run: guests", () => {
     expect(lines[1].split(/ {2,}/)).toEqual(["reason", "exit", "count", "total ms", "ns/exit", "instr/exit"]);
     expect(lines[2]).toMatch(/^ +30 {2}I\/O instruction +\d+ +[\d.]+ +[\d.]+ +[\d.]+$/);
     expect(lines[3]).toMatch(/^\d+ instructions in [\d.]+ s: [\d.]+ MIPS$/);
+  });
+});
+
+describe("wasmvisor run: VMM options", () => {
+  it("--cpuid-vendor and --hyperv-partition change what the detect guest concludes", () => {
+    expect(wasmvisor("run", "guests/detect.elf", "--cpuid-vendor", "hyperv", "--hyperv-partition", "root").stdout).toBe(
+      "detect: Hyper-V root partition (CreatePartitions privilege)\n",
+    );
+    expect(wasmvisor("run", "guests/detect.elf", "--cpuid-vendor", "none").stdout).toBe("detect: bare metal (CPUID.1:ECX[31] clear)\n");
+  });
+
+  it("--if-mode classic lets redpill see the VMM", () => {
+    expect(wasmvisor("run", "guests/redpill.elf", "--if-mode", "classic").stdout).toContain("inside the Matrix");
+  });
+
+  it("--trace exits prints one line per exit on stderr: count, reason, EIP, decoded qualification", () => {
+    const { status, stdout, stderr } = wasmvisor("run", "guests/detect.elf", "--trace", "exits");
+    expect(status).toBe(0);
+    expect(stdout).toBe("detect: wasmvisor guest (hypercall ABI 1, functions 1-5)\n");
+    const lines = stderr.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^exit +\d+ {2}I\/O instruction +eip=0x001[0-9a-f]{5} {2}OUT port 0x03f9, 1 byte$/);
+    expect(lines).toContainEqual(expect.stringMatching(/^exit +\d+ {2}CPUID +eip=0x[0-9a-f]{8} {2}leaf 0x40000000 subleaf 0x00000000$/));
+  });
+
+  it("--stats-json writes the statistics, the configuration and how the run ended", () => {
+    const path = join(scratch, "stats.json");
+    expect(wasmvisor("run", "guests/detect.elf", "--cr3-targets", "2", "--stats-json", path).status).toBe(0);
+    const stats = JSON.parse(readFileSync(path, "utf8"));
+    expect(stats.config).toEqual({ cpuidVendor: "wasmvisor", hypervPartition: "child", ifMode: "vt", cr3Targets: 2, cr3Policy: "lru" });
+    expect(stats.stop).toEqual({ kind: "guest-exit", code: 0 });
+    expect(stats.timed).toBe(true);
+    const cpuid = stats.exits.find((e: { reason: number }) => e.reason === 10);
+    expect(cpuid).toMatchObject({ name: "CPUID", count: 3 });
+    expect(cpuid.nsPerExit).toBeGreaterThan(0);
+    expect(stats.instructions).toBeGreaterThan(0);
   });
 });
 

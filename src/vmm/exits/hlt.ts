@@ -11,6 +11,11 @@ import type { ExitContext } from "./exit-context.js";
 export function handleHlt(vm: ExitContext): void {
   // The CPU saves the EIP after HLT: execution resumes there once an interrupt has been handled.
   vm.vmcs.skipInstruction();
+  haltUntilInterrupt(vm);
+}
+
+/** The guest has halted: give it the interrupt that wakes it, or end the run if none ever can. */
+export function haltUntilInterrupt(vm: ExitContext): void {
   const { interrupts } = vm;
   if (interrupts.flag.enabled() && interrupts.pending === 0) {
     const next = vm.timer.takeNext();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { X_INTR_ERROR, X_INTR_INFO } from "../../../assembly/vmcs-layout.js";
+import { ACTIVITY_HLT, G_ACTIVITY, G_EFLAGS, X_INTR_ERROR, X_INTR_INFO } from "../../../assembly/vmcs-layout.js";
 import { handleException } from "../../../src/vmm/exits/exception.js";
 import { handlePreemptionTimer } from "../../../src/vmm/exits/preemption-timer.js";
 import { handleTripleFault } from "../../../src/vmm/exits/triple-fault.js";
@@ -33,5 +33,18 @@ describe("exits that end the run or only return to the run loop", () => {
     handlePreemptionTimer(vm);
     expect(vm.vmcs.i32).toEqual(before);
     expect(vm.stops).toEqual([]);
+  });
+
+  it("a guest halted without HLT exiting (activity state HLT) is woken or stopped as at a HLT exit", () => {
+    const stuck = new FakeContext();
+    stuck.vmcs.set(G_ACTIVITY, ACTIVITY_HLT);
+    handlePreemptionTimer(stuck);
+    expect(stuck.stops).toEqual([{ kind: "halted", interruptsEnabled: false }]);
+    const woken = new FakeContext();
+    woken.vmcs.set(G_ACTIVITY, ACTIVITY_HLT);
+    woken.vmcs.set(G_EFLAGS, 0x202);
+    woken.timer.schedule(0x40, 10);
+    handlePreemptionTimer(woken);
+    expect(woken.stops).toEqual([]);
   });
 });

@@ -1,0 +1,84 @@
+// The sample guests of issue 3 under the options they are about: detect under every CPUID vendor
+// and Hyper-V partition, redpill under classic and vt, ifmodes under all three IF modes.
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { EXIT_CLI, EXIT_EXCEPTION, EXIT_IRET, EXIT_POPF, EXIT_PUSHF, EXIT_STI } from "../../assembly/vmcs-layout.js";
+import { VirtualMachine, type VirtualMachineOptions } from "../../src/vmm/virtual-machine.js";
+import { core, coreHasInterruptWindowExits } from "../support/tiny-guest.js";
+
+async function runGuest(name: string, options: VirtualMachineOptions) {
+  const output: number[] = [];
+  const vm = await VirtualMachine.boot(readFileSync(new URL(`../../guests/${name}.elf`, import.meta.url)), { core, serialOutput: (b) => output.push(b), ...options });
+  const result = vm.run({ maxInstructions: 20_000_000 });
+  return { vm, stop: result.stop, lines: String.fromCharCode(...output).trimEnd().split("\n") };
+}
+
+describe("detect: the verdict real detection code reaches", () => {
+  it.each([
+    [{ cpuidVendor: "wasmvisor" }, "detect: wasmvisor guest (hypercall ABI 1, functions 1-5)"],
+    [{ cpuidVendor: "kvm" }, "detect: KVM guest (KVM features 0x00000002)"],
+    [{ cpuidVendor: "hyperv", hypervPartition: "child" }, "detect: Hyper-V child partition (a guest VM)"],
+    [{ cpuidVendor: "hyperv", hypervPartition: "root" }, "detect: Hyper-V root partition (CreatePartitions privilege)"],
+    [{ cpuidVendor: "vmware" }, "detect: VMware guest"],
+    [{ cpuidVendor: "none" }, "detect: bare metal (CPUID.1:ECX[31] clear)"],
+  ] as const)("%j", async (options, verdict) => {
+    const { stop, lines } = await runGuest("detect", options);
+    expect(lines).toEqual([verdict]);
+    expect(stop).toEqual({ kind: "guest-exit", code: 0 });
+  });
+});
+
+describe("redpill: SIDT finds the VMM under classic, not under vt", () => {
+  it("classic: SIDT, SGDT and SMSW show the VMM's values", async () => {
+    const { lines } = await runGuest("redpill", { ifMode: "classic" });
+    expect(lines[0]).toMatch(/^redpill: loaded IDT base 0x001[0-9a-f]{5}; SIDT says base 0xffc18000 limit 0x07ff$/);
+    expect(lines[1]).toBe("redpill: SGDT base 0xffc07000 limit 0x0fff; SMSW 0x8001003b");
+    expect(lines[2]).toBe("redpill: inside the Matrix: SIDT shows a VMM's IDT, not ours");
+  });
+
+  it("vt: SIDT shows the guest's own IDT", async () => {
+    const { lines } = await runGuest("redpill", { ifMode: "vt" });
+    const [, loaded, seen] = lines[0].match(/loaded IDT base (0x[0-9a-f]+); SIDT says base (0x[0-9a-f]+)/)!;
+    expect(seen).toBe(loaded);
+    expect(lines[1]).toBe("redpill: SGDT base 0x00000000 limit 0xffff; SMSW 0x00000011");
+    expect(lines[2]).toBe("redpill: not in the Matrix: SIDT shows our own IDT");
+  });
+});
+
+const windowExits = await coreHasInterruptWindowExits();
+const trapReasons = [EXIT_CLI, EXIT_STI, EXIT_PUSHF, EXIT_POPF, EXIT_IRET];
+
+const ARCHITECTURAL = [
+  "ifmodes: after cli, pushf shows IF=0",
+  "ifmodes: with IF=1: 1 interrupt(s) taken",
+  "ifmodes: pushf/cli/popf: 0 inside, 1 after popf, 1 after the next sti",
+  "ifmodes: sti shadow: the waiting interrupt came 1 instruction(s) after sti",
+  "ifmodes: sti; hlt: woken by the interrupt",
+  "ifmodes: buffer: 8 of 8 periodic interrupts arrived, in order",
+  "ifmodes: done",
+];
+
+describe.skipIf(!windowExits)("ifmodes: the interrupt flag under --if-mode vt, trap and classic", () => {
+  it("vt: the architecture's behaviour, with no IF exits at all", async () => {
+    const { vm, lines, stop } = await runGuest("ifmodes", { ifMode: "vt" });
+    expect(lines).toEqual(ARCHITECTURAL);
+    expect(stop).toEqual({ kind: "guest-exit", code: 0 });
+    expect(trapReasons.map((r) => vm.stats.count(r))).toEqual([0, 0, 0, 0, 0]);
+  });
+
+  it("trap: the same output, every CLI/STI/PUSHF/POPF/IRET having exited to the VMM", async () => {
+    const { vm, lines } = await runGuest("ifmodes", { ifMode: "trap" });
+    expect(lines).toEqual(ARCHITECTURAL);
+    for (const reason of trapReasons) expect(vm.stats.count(reason)).toBeGreaterThan(0);
+  });
+
+  it("classic: PUSHF shows the real IF, and interrupts wait after POPF or are lost", async () => {
+    const { vm, lines } = await runGuest("ifmodes", { ifMode: "classic" });
+    expect(lines[0]).toBe("ifmodes: after cli, pushf shows IF=1");
+    expect(lines[2]).toBe("ifmodes: pushf/cli/popf: 0 inside, 0 after popf, 1 after the next sti");
+    expect(lines[3]).toBe(ARCHITECTURAL[3]);
+    expect(lines[4]).toBe(ARCHITECTURAL[4]);
+    expect(lines[5]).toMatch(/^ifmodes: buffer: [01] of 8 periodic interrupts arrived$/);
+    expect(vm.stats.count(EXIT_EXCEPTION)).toBeGreaterThan(0);
+  });
+});
