@@ -62,7 +62,7 @@ describe("Serial16550", () => {
     expect(uart.read(LSR, 1) & 1).toBe(1);
     expect(uart.read(THR, 1)).toBe(0xae);
     expect(uart.read(LSR, 1) & 1).toBe(0);
-    expect(uart.read(MSR, 1)).toBe(0x80 | 0x10); // OUT2 -> DCD, RTS -> CTS
+    expect(uart.read(MSR, 1)).toBe(0x80 | 0x10 | 0x02); // OUT2 -> DCD, RTS -> CTS; DSR dropped (delta)
   });
 
   it("discards looped-back bytes when FCR clears the receive FIFO", () => {
@@ -70,5 +70,88 @@ describe("Serial16550", () => {
     uart.write(THR, 1, 1);
     uart.write(IIR, 1, 0x03);
     expect(uart.read(LSR, 1) & 1).toBe(0);
+  });
+
+  describe("interrupts and receiving", () => {
+    let levels: boolean[];
+    beforeEach(() => {
+      levels = [];
+      uart = new Serial16550((byte) => sent.push(byte), (level) => levels.push(level));
+    });
+    const line = () => levels[levels.length - 1] ?? false;
+
+    it("raises the THRE interrupt when enabled with THR empty, clears it on reading IIR, and again per byte", () => {
+      uart.write(MCR, 1, 0x08); // OUT2 gates the interrupt to the PIC
+      uart.write(IER, 1, 0x02);
+      expect(line()).toBe(true);
+      expect(uart.read(IIR, 1)).toBe(0x02);
+      expect(line()).toBe(false);
+      expect(uart.read(IIR, 1)).toBe(0x01);
+      uart.write(THR, 1, 0x41);
+      expect(levels.slice(-2)).toEqual([false, true]); // a fresh edge for the next byte
+    });
+
+    it("keeps the interrupt from the PIC while MCR.OUT2 is clear", () => {
+      uart.write(IER, 1, 0x02);
+      expect(line()).toBe(false);
+      expect(uart.read(IIR, 1)).toBe(0x02); // still pending in the UART
+    });
+
+    it("receives bytes into RBR, reports data ready and raises the received-data interrupt", () => {
+      uart.write(MCR, 1, 0x08);
+      uart.write(IER, 1, 0x01);
+      expect(uart.rxRoom()).toBe(1);
+      uart.receive([0x61]);
+      expect(uart.rxRoom()).toBe(0);
+      expect(line()).toBe(true);
+      expect(uart.read(IIR, 1)).toBe(0x04);
+      expect(uart.read(LSR, 1) & 1).toBe(1);
+      expect(uart.read(THR, 1)).toBe(0x61);
+      expect(line()).toBe(false);
+      expect(uart.read(LSR, 1) & 1).toBe(0);
+    });
+
+    it("buffers 16 bytes with the FIFO on, interrupts at the trigger level or with a timeout below it", () => {
+      uart.write(MCR, 1, 0x08);
+      uart.write(IER, 1, 0x01);
+      uart.write(IIR, 1, 0x81); // FIFO on, trigger level 8
+      expect(uart.rxRoom()).toBe(16);
+      uart.receive([1, 2, 3]);
+      expect(uart.read(IIR, 1)).toBe(0xcc); // character timeout
+      uart.receive([4, 5, 6, 7, 8]);
+      expect(uart.read(IIR, 1)).toBe(0xc4); // trigger level reached
+      const got: number[] = [];
+      while (uart.read(LSR, 1) & 1) got.push(uart.read(THR, 1));
+      expect(got).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      expect(uart.read(IIR, 1)).toBe(0xc1);
+    });
+
+    it("tells the host when the guest has made room", () => {
+      let calls = 0;
+      uart.onRxRoom = () => calls++;
+      uart.receive([9]);
+      uart.read(THR, 1);
+      expect(calls).toBe(1);
+    });
+
+    it("sets overrun when a byte arrives with no room, and reports it as a line status interrupt", () => {
+      uart.write(MCR, 1, 0x08 | 0x10); // loopback
+      uart.write(IER, 1, 0x04);
+      uart.write(THR, 1, 1);
+      uart.write(THR, 1, 2);
+      expect(uart.read(IIR, 1)).toBe(0x06);
+      expect(uart.read(LSR, 1) & 0x02).toBe(0x02);
+      expect(uart.read(LSR, 1) & 0x02).toBe(0);
+      expect(uart.read(THR, 1)).toBe(1);
+    });
+
+    it("reports modem status deltas in loopback and raises the modem status interrupt", () => {
+      uart.write(IER, 1, 0x08);
+      uart.write(MCR, 1, 0x10 | 0x08);
+      expect(uart.read(IIR, 1)).toBe(0x00);
+      expect(uart.read(MSR, 1)).toBe(0x80 | 0x03); // DCD from OUT2; DSR and CTS dropped
+      expect(uart.read(MSR, 1)).toBe(0x80);
+      expect(uart.read(IIR, 1)).toBe(0x01);
+    });
   });
 });
