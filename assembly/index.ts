@@ -54,6 +54,7 @@ export { eip } from "./cpu/state";
 export { flagsWord, lazyMask, lfOp, lfA, lfB, lfRes, lfSign } from "./cpu/flags";
 export { budget } from "./cpu/run";
 export function blockCacheBase(): u32 { return cacheBase; }
+export { tlbTagsAddress, tlbEntriesAddress } from "./cpu/jit";
 export function compiledBlocks(): u32 { return blocksCompiled; }
 export function flushCompiledBlocks(): void { flushBlockCache(); }
 export function jitCondition(cc: u32): u32 { return condition(cc) ? 1 : 0; }

@@ -7,11 +7,13 @@
 // access outside plain RAM, say) ends the block early with EIP at that instruction, and the
 // interpreter carries on from there.
 //
-// Compiled code is used only where its assumptions hold: paging off, flat 32-bit CS/DS/ES/SS,
-// TF clear. A block's bytes are kept in its cache entry and compared before every entry, so
-// code that was rewritten is never run stale (no write tracking needed anywhere).
+// Compiled code is used only where its assumptions hold: flat 32-bit CS/DS/ES/SS, TF clear, and
+// the paging mode and CPL it was compiled for (with paging, its memory accesses go through the
+// TLB and leave the block on a miss). A block's bytes are kept in its cache entry and compared
+// before every entry, so code that was rewritten is never run stale (no write tracking needed).
 import { VMCS_BASE, C_JIT, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, SR_CS, SR_DS, SR_ES, SR_SS } from "../vmcs-layout";
-import { eip, segBase, segLimit, csDefault32, ssBig, flatMask, TF } from "./state";
+import { eip, segBase, segLimit, csDefault32, ssBig, flatMask, TF, cpl } from "./state";
+import { tlbLookup, tlbTags, tlbEntries } from "../mmu/tlb";
 import { flagsWord } from "./flags";
 import { pagingEnabled, ramBase, ramSize } from "./memory";
 import { budget } from "./run";
@@ -25,8 +27,9 @@ export const ENTRY_SIZE: u32 = 80;
 export const E_PHYSICAL: u32 = 0; // physical address of the block's first byte
 export const E_FUNCTION: u32 = 4; // table index of the compiled function, 0 = none
 export const E_HITS: u32 = 8; // times the block was reached uncompiled; FAILED if not compilable
-export const E_INSTRUCTIONS: u32 = 12; // u16: instructions in the block
-export const E_LENGTH: u32 = 14; // u16: bytes in the block (at most 64)
+export const E_INSTRUCTIONS: u32 = 12; // u8: instructions in the block
+export const E_MODE: u32 = 13; // u8: the mode it was compiled for: bit 0 paging, bits 1-2 CPL
+export const E_LENGTH: u32 = 14; // u16: bytes in the block (at most 64, within one page)
 export const E_BYTES: u32 = 16; // copy of the block's bytes, to detect rewritten code
 export const MAX_BLOCK_BYTES: u32 = 64;
 const FAILED: u32 = 0xffffffff;
@@ -35,6 +38,10 @@ const HOT_THRESHOLD: u32 = 32;
 export let cacheBase: u32 = 0;
 let enabled: bool = false; // the VMM's control and the guest mode both allow compiled code
 export let blocksCompiled: u32 = 0;
+
+// Where compiled code finds the TLB (paged blocks look translations up themselves).
+export function tlbTagsAddress(): u32 { return tlbTags; }
+export function tlbEntriesAddress(): u32 { return tlbEntries; }
 
 export function allocateBlockCache(): void {
   const bytes = CACHE_ENTRIES * ENTRY_SIZE;
@@ -52,7 +59,7 @@ export function updateJitMode(): void {
   const trapBase = load<u32>(VMCS_BASE + C_WRITE_TRAP_BASE);
   const trapSize = load<u32>(VMCS_BASE + C_WRITE_TRAP_SIZE);
   const trapInHole = trapSize == 0 || (trapBase >= 0xa0000 && trapBase + trapSize <= 0x100000);
-  enabled = load<u32>(VMCS_BASE + C_JIT) != 0 && cacheBase != 0 && !pagingEnabled && trapInHole &&
+  enabled = load<u32>(VMCS_BASE + C_JIT) != 0 && cacheBase != 0 && trapInHole &&
     (flatMask & dataFlat) == dataFlat && ssBig && csDefault32 &&
     segBase(SR_CS) == 0 && segLimit(SR_CS) == 0xffffffff;
 }
@@ -86,13 +93,21 @@ function unchanged(entry: u32, p: u32): bool {
 // as there are any, or count the block towards compilation.
 export function runCompiledBlocks(): void {
   while (enabled && !(flagsWord & TF)) {
-    const p = eip; // paging off, CS base 0: EIP is the physical address
+    // CS base 0: EIP is the linear address; with paging the TLB must already know its page
+    let p = eip;
+    if (pagingEnabled) {
+      const hit = tlbLookup(eip, false, cpl == 3);
+      if (hit < 0) return;
+      p = <u32>hit;
+    }
     if (p >= ramSize) return;
+    const mode: u32 = (pagingEnabled ? 1 : 0) | (cpl << 1);
     const entry = entryFor(p);
-    if (load<u32>(entry + E_PHYSICAL) != p || load<u32>(entry + E_HITS) == 0) {
+    if (load<u32>(entry + E_PHYSICAL) != p || load<u32>(entry + E_HITS) == 0 || <u32>load<u8>(entry + E_MODE) != mode) {
       store<u32>(entry + E_PHYSICAL, p);
       store<u32>(entry + E_FUNCTION, 0);
       store<u32>(entry + E_HITS, 1);
+      store<u8>(entry + E_MODE, <u8>mode);
       return;
     }
     let fn = load<u32>(entry + E_FUNCTION);
@@ -108,7 +123,7 @@ export function runCompiledBlocks(): void {
       store<u32>(entry + E_HITS, 0); // rewritten: start over
       return;
     }
-    const count = <u32>load<u16>(entry + E_INSTRUCTIONS);
+    const count = <u32>load<u8>(entry + E_INSTRUCTIONS);
     if (budget <= count) return; // not enough budget left: let the interpreter finish the slice
     budget -= count; // the block refunds what it did not execute when it ends early
     call_indirect<void>(fn);

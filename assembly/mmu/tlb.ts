@@ -5,8 +5,11 @@
 import { S_SUPER_WRITE, S_USER_READ, S_USER_WRITE, S_GLOBAL } from "./walker";
 
 const ENTRIES: u32 = 1024;
-const tags = memory.data(ENTRIES * 4); // linear page number + 1; 0 = empty
-const entries = memory.data(ENTRIES * 4); // shadow entry: frame | permission bits
+// Exported so that compiled blocks (src/jit/) can look translations up inline.
+export const tlbTags = memory.data(ENTRIES * 4); // linear page number + 1; 0 = empty
+export const tlbEntries = memory.data(ENTRIES * 4); // shadow entry: frame | permission bits
+const tags = tlbTags;
+const entries = tlbEntries;
 
 @inline function slot(vpn: u32): u32 { return (vpn & (ENTRIES - 1)) << 2; }
 

@@ -17,6 +17,8 @@ export interface JitCoreExports {
   jitCarry(): number;
   jitEflags(): number;
   flushCompiledBlocks(): void;
+  tlbTagsAddress(): number;
+  tlbEntriesAddress(): number;
   readonly [global: string]: unknown;
 }
 
@@ -31,6 +33,7 @@ const LINKS = {
 };
 // Entry fields (assembly/cpu/jit.ts)
 const E_INSTRUCTIONS = 12;
+const E_MODE = 13;
 const E_LENGTH = 14;
 const E_BYTES = 16;
 // Table slots for compiled blocks; when they run out every block is forgotten and slots reused.
@@ -52,11 +55,14 @@ export class BlockCompiler {
   }
 
   /** The core's jit.compile import: returns the table index of the compiled block, or 0. */
-  compile(_linearEip: number, physical: number, entry: number): number {
+  compile(linearEip: number, physical: number, entry: number): number {
     const core = this.core;
     const ram = new Uint8Array(core.memory.buffer, core.ramBase(), core.ramSize());
+    const mode = new Uint8Array(core.memory.buffer)[entry + E_MODE];
     const t = translateBlock({
-      code: ram, eip: physical, ramBase: core.ramBase(), ramSize: core.ramSize(), regs: VMCS_BASE + G_REGS, links: LINKS,
+      code: ram, eip: linearEip, physical, paging: (mode & 1) !== 0, user: mode >> 1 === 3,
+      tlb: { tags: core.tlbTagsAddress(), entries: core.tlbEntriesAddress() },
+      ramBase: core.ramBase(), ramSize: core.ramSize(), regs: VMCS_BASE + G_REGS, links: LINKS,
     });
     if (!t) return 0;
     const module = new WebAssembly.Module(encodeModule({ globals: GLOBALS, functions: FUNCTIONS, body: t.body }) as Uint8Array<ArrayBuffer>);
@@ -69,7 +75,7 @@ export class BlockCompiler {
     if (slot < core.table.length) core.table.set(slot, run);
     else core.table.grow(1, run);
     const view = new DataView(core.memory.buffer);
-    view.setUint16(entry + E_INSTRUCTIONS, t.instructions, true);
+    view.setUint8(entry + E_INSTRUCTIONS, t.instructions);
     view.setUint16(entry + E_LENGTH, t.length, true);
     new Uint8Array(core.memory.buffer, entry + E_BYTES, t.length).set(ram.subarray(physical, physical + t.length));
     this.compiled++;

@@ -14,7 +14,11 @@ import {
 
 export interface TranslateEnv {
   code: Uint8Array; // guest RAM
-  eip: number; // linear = physical address of the block
+  eip: number; // linear address of the block
+  physical: number; // guest-physical address of its first byte (the block stays in that page)
+  paging: boolean; // compiled for paging on: memory goes through the core's TLB
+  user: boolean; // compiled for CPL 3 (TLB permission checks)
+  tlb: { tags: number; entries: number }; // offsets of the core's TLB arrays in WASM memory
   ramBase: number; // offset of guest-physical 0 in WASM memory
   ramSize: number;
   regs: number; // offset of EAX in WASM memory (the VMCS guest registers)
@@ -26,6 +30,9 @@ export interface Translation { body: Code; instructions: number; length: number 
 export const MAX_BLOCK_BYTES = 64;
 const MAX_INSTRUCTIONS = 32;
 const ESP = 4;
+// The core's TLB (assembly/mmu/tlb.ts and walker.ts): entries, and the permission bits.
+const TLB_ENTRIES = 1024;
+const S_SUPER_WRITE = 2, S_USER_READ = 4, S_USER_WRITE = 8;
 // Guest-physical range that is not plain RAM (VGA, ROM): compiled code never touches it.
 const HOLE_START = 0xa0000;
 const HOLE_SIZE = 0x60000;
@@ -48,7 +55,7 @@ class Unsupported extends Error {}
 class Translator {
   readonly c = new Code();
   flags: FlagState = { kind: "unknown" };
-  private pos: number; // offset of the next byte within env.code
+  private pos: number; // linear address of the next byte
   private ip = 0; // address of the instruction being translated
   private index = 0; // its number within the block
   private readonly count: number;
@@ -60,8 +67,14 @@ class Translator {
 
   // ---- byte stream -------------------------------------------------------------------------
   private u8(): number {
-    if (this.pos - this.env.eip >= MAX_BLOCK_BYTES || this.pos >= this.env.code.length) throw new Unsupported();
-    return this.env.code[this.pos++];
+    // a block stays within its first page: its bytes are contiguous there whatever the paging
+    const offset = this.pos - this.env.eip;
+    const at = this.env.physical + offset;
+    if (offset >= MAX_BLOCK_BYTES || (this.env.physical & 0xfff) + offset >= 0x1000 || at >= this.env.code.length) {
+      throw new Unsupported();
+    }
+    this.pos++;
+    return this.env.code[at];
   }
   private s8(): number { return (this.u8() << 24) >> 24; }
   private u32(): number { return (this.u8() | (this.u8() << 8) | (this.u8() << 16) | (this.u8() << 24)) >>> 0; }
@@ -108,11 +121,32 @@ class Translator {
     return a;
   }
 
-  // Leave the block before this instruction unless [a, a+bytes) is plain RAM.
-  private checkRam(a: number, bytes: number): void {
+  // The guest-physical address for an access at linear `a` (a local), or leave the block before
+  // this instruction: when paging is on and the TLB has no entry allowing the access (the
+  // interpreter then walks and fills it), when the access would cross a page (paging) or when
+  // it is not plain RAM.
+  private physical(a: number, bytes: number, write: boolean): number {
+    const c = this.c, env = this.env;
+    if (!env.paging) { this.requirePlainRam(a, bytes); return a; }
+    const slot = c.local(), entry = c.local(), p = c.local();
+    c.get(a).i32(12).op(Op.I32ShrU).i32(TLB_ENTRIES - 1).op(Op.I32And).i32(2).op(Op.I32Shl).set(slot);
+    const need = write ? (env.user ? S_USER_WRITE : S_SUPER_WRITE) : (env.user ? S_USER_READ : 0);
+    // miss: tag != page + 1, or missing permission, or the access crosses into the next page
+    c.get(slot).mem(Op.I32Load, env.tlb.tags).get(a).i32(12).op(Op.I32ShrU).i32(1).op(Op.I32Add).op(Op.I32Ne);
+    c.get(slot).mem(Op.I32Load, env.tlb.entries).tee(entry).i32(need).op(Op.I32And).i32(need).op(Op.I32Ne).op(Op.I32Or);
+    c.get(a).i32(0xfff).op(Op.I32And).i32(0x1000 - bytes).op(Op.I32GtU).op(Op.I32Or);
+    c.ifThen();
+    this.exitHere();
+    c.end();
+    c.get(entry).i32(~0xfff).op(Op.I32And).get(a).i32(0xfff).op(Op.I32And).op(Op.I32Or).set(p);
+    this.requirePlainRam(p, bytes);
+    return p;
+  }
+
+  private requirePlainRam(p: number, bytes: number): void {
     const c = this.c;
-    c.get(a).i32(HOLE_START).op(Op.I32Sub).i32(HOLE_SIZE).op(Op.I32LtU);
-    c.get(a).i32(this.env.ramSize - bytes).op(Op.I32GtU).op(Op.I32Or);
+    c.get(p).i32(HOLE_START).op(Op.I32Sub).i32(HOLE_SIZE).op(Op.I32LtU);
+    c.get(p).i32(this.env.ramSize - bytes).op(Op.I32GtU).op(Op.I32Or);
     c.ifThen();
     this.exitHere();
     c.end();
@@ -121,18 +155,15 @@ class Translator {
   private read(o: Operand): number {
     const c = this.c, v = c.local();
     if ("reg" in o) { this.loadReg(o.reg, o.bytes); c.set(v); return v; }
-    const a = this.address(o);
-    this.checkRam(a, o.bytes);
-    c.get(a).mem(o.bytes === 1 ? Op.I32Load8U : o.bytes === 2 ? Op.I32Load16U : Op.I32Load, this.env.ramBase).set(v);
+    const p = this.physical(this.address(o), o.bytes, false);
+    c.get(p).mem(o.bytes === 1 ? Op.I32Load8U : o.bytes === 2 ? Op.I32Load16U : Op.I32Load, this.env.ramBase).set(v);
     return v;
   }
 
-  // For a read-modify-write: the address is computed and checked once.
+  // For a read-modify-write: the address is computed and checked (for writing) once.
   private locate(o: Operand): number | undefined {
     if ("reg" in o) return undefined;
-    const a = this.address(o);
-    this.checkRam(a, o.bytes);
-    return a;
+    return this.physical(this.address(o), o.bytes, true);
   }
   private readAt(o: Operand, a: number | undefined): number {
     if (a === undefined) return this.read(o);
@@ -258,8 +289,7 @@ class Translator {
     const c = this.c, sp = c.local();
     this.loadReg(ESP, 4);
     c.i32(4).op(Op.I32Sub).set(sp);
-    this.checkRam(sp, 4);
-    c.get(sp).get(value).mem(Op.I32Store, this.env.ramBase);
+    c.get(this.physical(sp, 4, true)).get(value).mem(Op.I32Store, this.env.ramBase);
     this.storeReg(ESP, 4, sp);
   }
 
@@ -267,8 +297,7 @@ class Translator {
     const c = this.c, sp = c.local(), v = c.local();
     this.loadReg(ESP, 4);
     c.set(sp);
-    this.checkRam(sp, 4);
-    c.get(sp).mem(Op.I32Load, this.env.ramBase).set(v);
+    c.get(this.physical(sp, 4, false)).mem(Op.I32Load, this.env.ramBase).set(v);
     c.get(sp).i32(4).op(Op.I32Add).set(sp);
     this.storeReg(ESP, 4, sp);
     return v;

@@ -7,9 +7,18 @@ import * as L from "../../assembly/vmcs-layout";
 
 const DATA = 0x20000;
 
+// Identity-map the first 4 MiB with 4 KiB user pages and switch paging on.
+function withPaging(cpu: TestCpu): void {
+  const PD = 0x200000, PT = 0x201000;
+  cpu.write32(PD, PT | 7);
+  for (let i = 0; i < 1024; i++) cpu.write32(PT + i * 4, (i << 12) | 7);
+  cpu.setVmcs(L.G_CR3, PD);
+  cpu.setVmcs(L.G_CR0, 0x80000011);
+}
+
 function runBoth(source: string, setup: (cpu: TestCpu) => void = () => {}) {
   const results = [false, true].map((jit) => {
-    const cpu = new TestCpu(1 << 20, { jit });
+    const cpu = new TestCpu(4 << 20, { jit });
     setup(cpu);
     const reason = cpu.exec(source, 5_000_000);
     return {
@@ -36,9 +45,9 @@ const LOOPS: [string, string][] = [
   ["byte stores and movsx", `mov $${DATA}, %edi\nmov $200, %ecx\n1: mov %cl, %al\nmov %al, (%edi,%ecx,1)\nmovsbl (%edi,%ecx,1), %edx\nmovb $0x55, 1(%edi)\ncmpb $0x80, %al\nadc $0, %ebx\ndec %ecx\njnz 1b\nhlt`],
 ];
 
-describe("compiled blocks behave exactly like the interpreter", () => {
+describe.each([["paging off", () => {}], ["paging on", withPaging]])("compiled blocks behave exactly like the interpreter, %s", (_, setup) => {
   it.each(LOOPS)("%s", (_, source) => {
-    const { interpreted, compiled } = runBoth(source);
+    const { interpreted, compiled } = runBoth(source, setup);
     expect(compiled.reason).toBe(L.EXIT_HLT);
     expect(compiled.regs).toEqual(interpreted.regs);
     expect(compiled.eflags).toBe(interpreted.eflags);
