@@ -15,7 +15,7 @@ import {
 import { controls, vmexit, yieldToVmm } from "./vmexit";
 import { retiredBeforeThisInstruction } from "./run";
 import { updatePagingMode, pagingEnabled } from "./memory";
-import { switchAddressSpace, invalidatePage } from "../mmu/mmu";
+import { switchAddressSpace, invalidatePage, noteCr3LoadExit } from "../mmu/mmu";
 import { invalidateFetchWindow } from "./fetch";
 
 const CR_ACCESS_MOV_TO: u32 = 0;
@@ -72,7 +72,7 @@ function cr3IsTarget(v: u32): bool {
 
 function writeCr3(v: u32, gpr: u32): void {
   if (controls() & CTL_CR3_LOAD_EXITING) {
-    if (!cr3IsTarget(v)) { crExit(3, CR_ACCESS_MOV_TO, gpr, 0); return; }
+    if (!cr3IsTarget(v)) { crExit(3, CR_ACCESS_MOV_TO, gpr, 0); noteCr3LoadExit(); return; }
     // a CR3-target hit: the shadow is ready and the switch happens here, with no exit
     store<u32>(VMCS_BASE + STAT_CR3_TARGET_HITS, load<u32>(VMCS_BASE + STAT_CR3_TARGET_HITS) + 1);
   }

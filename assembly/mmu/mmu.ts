@@ -7,7 +7,7 @@ import { VMCS_BASE, G_CR3, STAT_TLB_MISSES, STAT_HIDDEN_FAULTS, STAT_GUEST_PAGE_
   STAT_SHADOW_FLUSHES } from "../vmcs-layout";
 import { cr0, cr4, CR0_PG, CR0_WP, CR4_PSE, CR4_PGE, pending } from "../cpu/state";
 import { tlbLookup, tlbInsert, tlbFlush, tlbFlushPage } from "./tlb";
-import { walk, pteAddress, guestPageFaults, S_LARGE } from "./walker";
+import { walk, pteAddress, guestPageFaults, S_LARGE, S_SUPER_WRITE, S_USER_WRITE } from "./walker";
 import {
   activate, shadowLookup, shadowFill, shadowFlushPage, flushAllShadows, isTracked, invalidateGuestWrite,
   tablesInUse, rootsBuilt, rootsReused, shadowFlushes,
@@ -45,7 +45,8 @@ function translateSlow(lin: u32, write: bool, user: bool): u32 {
     invalidateGuestWrite(phys, room < 4 ? room : 4);
     return phys; // no TLB entry: the next write to this page comes back here too
   }
-  tlbInsert(lin, e);
+  // a read of a page table must not leave a writable TLB entry behind either
+  tlbInsert(lin, isTracked(e & 0xfffff000) ? e & ~(S_SUPER_WRITE | S_USER_WRITE) : e);
   return phys;
 }
 
@@ -84,9 +85,15 @@ export function checkPagingMode(): void {
   invalidateFetchWindow();
 }
 
-// At VM entry: the VMM may have completed a MOV to CR3 (a CR3-target miss) by writing G_CR3.
+// A MOV to CR3 exited (a CR3-target miss): whatever the VMM does with it, the next VM entry
+// treats it as a CR3 load, which flushes the TLB even when the value did not change.
+let cr3LoadExited: bool = false;
+export function noteCr3LoadExit(): void { cr3LoadExited = true; }
+
+// At VM entry: the VMM may have completed a MOV to CR3 by writing G_CR3.
 export function checkAddressSpace(): void {
-  if ((cr0() & CR0_PG) && activeCr3 != load<u32>(VMCS_BASE + G_CR3)) switchAddressSpace();
+  if ((cr0() & CR0_PG) && (cr3LoadExited || activeCr3 != load<u32>(VMCS_BASE + G_CR3))) switchAddressSpace();
+  cr3LoadExited = false;
 }
 
 // Publish the counters in the VMCS statistics area (at VM exit).
