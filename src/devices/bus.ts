@@ -17,8 +17,12 @@ const ALL_ONES: Record<IoSize, number> = { 1: 0xff, 2: 0xffff, 4: 0xffffffff };
 export class IoBus {
   private readonly ports: (Mapping | undefined)[] = new Array(PORTS).fill(undefined);
 
-  /** Gives ports first .. first+count-1 to `device`; throws if any of them is taken. */
-  register(first: number, count: number, device: PortDevice): void {
+  /**
+   * Gives ports first .. first+count-1 to `device`, which sees them as offsets `offset` onwards
+   * (for a device whose ports are not contiguous, like the 8042's 0x60 and 0x64); throws if any
+   * of them is taken.
+   */
+  register(first: number, count: number, device: PortDevice, offset = 0): void {
     if (!Number.isInteger(first) || !Number.isInteger(count) || count < 1 || first < 0 || first + count > PORTS) {
       throw new RangeError(`bad port range ${first}+${count} for ${device.name}`);
     }
@@ -26,7 +30,7 @@ export class IoBus {
       const owner = this.ports[port];
       if (owner) throw new Error(`port 0x${port.toString(16)} of ${device.name} is already taken by ${owner.device.name}`);
     }
-    const mapping = { device, base: first };
+    const mapping = { device, base: first - offset };
     for (let port = first; port < first + count; port++) this.ports[port] = mapping;
   }
 

@@ -2,8 +2,10 @@
 // 25.2): an interrupt is injected through the VM-entry interruption-information field when the
 // guest can take it (IF set as the guest believes it, no STI or MOV SS shadow, no other event
 // already being injected); otherwise it waits, and "interrupt-window exiting" makes the core exit
-// (reason 7) as soon as the guest becomes interruptible, when the VMM injects it. Vectors wait in
-// arrival order; priorities are the interrupt controller's business (the PIC, a later issue).
+// (reason 7) as soon as the guest becomes interruptible, when the VMM injects it. Vectors the VMM
+// raised itself wait in arrival order; those of the devices come from the interrupt controller
+// (the PIC pair), which is asked for its vector only when the guest can take it, as the CPU's
+// INTA cycle would, so priorities and masks are the controller's business.
 
 import {
   C_PRIMARY,
@@ -19,17 +21,26 @@ import type { Vmcs } from "../core/vmcs.js";
 import type { GuestInterruptFlag } from "./guest-interrupt-flag.js";
 import { eventPending } from "./inject.js";
 
+/** The CPU side of an interrupt controller: its INTR output and its INTA cycle. */
+export interface InterruptController {
+  readonly interruptRequested: boolean;
+  /** Returns the vector of the interrupt the CPU takes now. */
+  acknowledge(): number;
+}
+
 export class InterruptInjector {
   private readonly waiting: number[] = [];
+  /** The devices' interrupt controller, if the VM has one. */
+  controller: InterruptController | undefined;
 
   constructor(
     private readonly vmcs: Vmcs,
     readonly flag: GuestInterruptFlag,
   ) {}
 
-  /** Interrupts requested and not yet injected. */
+  /** Interrupts requested and not yet injected (the controller's INTR counts as one). */
   get pending(): number {
-    return this.waiting.length;
+    return this.waiting.length + (this.controller?.interruptRequested ? 1 : 0);
   }
 
   /** An external interrupt for the guest: injected at the next VM entry if possible, else at the next window. */
@@ -45,12 +56,17 @@ export class InterruptInjector {
    * changed under the VMM's eyes: window exits, HLT, emulated CLI/STI/POPF/IRET.
    */
   deliver(): void {
-    if (this.waiting.length > 0 && this.interruptible()) {
-      const vector = this.waiting.shift()!;
+    if (this.wanted() && this.interruptible()) {
+      const vector = this.waiting.length > 0 ? this.waiting.shift()! : this.controller!.acknowledge();
       this.vmcs.set(E_INTR_INFO, INTR_VALID | INTR_TYPE_EXTERNAL | vector);
       this.flag.injected(vector);
     }
-    this.setWindowExiting(this.waiting.length > 0 && this.flag.windowCanOpen());
+    this.setWindowExiting(this.wanted() && this.flag.windowCanOpen());
+  }
+
+  /** Whether an interrupt waits for the guest: one the VMM raised, or the controller's INTR. */
+  private wanted(): boolean {
+    return this.waiting.length > 0 || this.controller?.interruptRequested === true;
   }
 
   /** SDM 26.3.1.5 / 25.2: IF set, no blocking by STI or MOV SS, and no event already queued. */

@@ -9,6 +9,8 @@ export type StopReason =
   | { kind: "guest-exit"; code: number }
   /** A fault while delivering a double fault: the CPU would reset. */
   | { kind: "triple-fault" }
+  /** The guest reset the machine through the keyboard controller (the 8042's reset line). */
+  | { kind: "reset" }
   /** The guest retired the instruction budget the run was given. */
   | { kind: "instruction-limit"; limit: number }
   /** The run loop exceeded its wall-clock limit. */
@@ -33,6 +35,8 @@ export function describeStop(stop: StopReason): string {
       return `guest exited with code ${stop.code} (isa-debug-exit)`;
     case "triple-fault":
       return "triple fault: the guest faulted while delivering a double fault (a real CPU would reset)";
+    case "reset":
+      return "the guest reset the machine (keyboard controller reset line); wasmvisor does not reboot";
     case "instruction-limit":
       return `instruction budget exhausted: the guest retired ${stop.limit} instructions without exiting`;
     case "timeout":

@@ -7,6 +7,8 @@
 // slice is the core's preemption-timer budget, which the core counts down across exits, so an
 // ordinary exit costs the loop nothing but the dispatch; the budget is also cut short at the
 // interrupt timer's next deadline, which makes that expiry an external-interrupt exit.
+// The devices (pc-platform.ts) run on the VM's clock (virtual-clock.ts): the budget is cut short
+// at its next event too, and a halted guest idles until one (idle()).
 // This class is also the embedding API (src/index.ts): create or boot a VM with options, run it
 // for a budget, subscribe to exits and console output, inject interrupts, read statistics.
 
@@ -16,7 +18,7 @@ import { CoreViews } from "../core/views.js";
 import type { Vmcs } from "../core/vmcs.js";
 import { IoBus } from "../devices/bus.js";
 import { DEBUG_EXIT_PORT, DEBUG_EXIT_PORT_COUNT, DebugExit } from "../devices/debug-exit.js";
-import { COM1_PORT, SERIAL_PORT_COUNT, Serial16550, type SerialSink } from "../devices/serial-16550.js";
+import type { Serial16550, SerialSink } from "../devices/serial-16550.js";
 import { setMultibootEntryState } from "../loader/machine-state.js";
 import { loadMultibootKernel, type LoadedKernel } from "../loader/multiboot.js";
 import { Cr3TargetList } from "./cr3-targets.js";
@@ -30,7 +32,10 @@ import { GuestInterruptFlag } from "./guest-interrupt-flag.js";
 import { InterruptInjector } from "./interrupt-injector.js";
 import { InterruptTimer } from "./interrupt-timer.js";
 import { formatRegisters } from "./register-dump.js";
+import { PcPlatform } from "./pc-platform.js";
 import type { StopReason } from "./stop-reason.js";
+import { VirtualClock, type ClockMode } from "./virtual-clock.js";
+import { setTscOffset, tscOffset } from "./virtual-tsc.js";
 import { resolveConfig, type VmConfig } from "./vm-config.js";
 import { programExecutionControls } from "./vmcs-setup.js";
 
@@ -38,6 +43,16 @@ export const DEFAULT_MEMORY_MIB = 32;
 /** Guest-physical addresses must fit the core's i32 translateLinear() answer. */
 export const MAX_MEMORY_MIB = 2048;
 export const DEFAULT_SLICE_INSTRUCTIONS = 2_000_000;
+/** Longest the host waits at once for input or real time while the guest is halted. */
+const IDLE_WAIT_MS = 50;
+
+/** What feeds the guest from the host (a terminal, a browser): the VM waits on it while the guest idles. */
+export interface HostInput {
+  /** Whether more input may still come (false once the host's input has ended). */
+  readonly open: boolean;
+  /** Waits up to `ms` for input and hands whatever came to the devices. */
+  wait(ms: number): void;
+}
 
 export interface VirtualMachineOptions extends Partial<VmConfig> {
   /** Guest RAM in MiB, 1 to 2048 (default 32). */
@@ -46,6 +61,12 @@ export interface VirtualMachineOptions extends Partial<VmConfig> {
   serialOutput?: SerialSink;
   /** Measure host time per exit reason (exit-timer.ts); off by default, counts are always kept. */
   timeExits?: boolean;
+  /** Time for the devices: `virtual` (from retired instructions, the default) or `real`. */
+  clock?: ClockMode;
+  /** The RTC's date and time at power-on (ms since 1970); default 2024-01-01, or now under the real clock. */
+  rtcStartMs?: number;
+  /** Input from the host that may wake a halted guest. */
+  hostInput?: HostInput;
 }
 
 /** Where the core comes from: an instance, wasm bytes, or a file (default build/core.wasm). */
@@ -81,6 +102,10 @@ export class VirtualMachine implements ExitContext {
   readonly interrupts: InterruptInjector;
   readonly timer: InterruptTimer;
   readonly cr3Targets: Cr3TargetList;
+  readonly clock: VirtualClock;
+  /** The PC's devices: PICs, PIT, COM1/COM2, CMOS/RTC, keyboard controller. */
+  readonly pc: PcPlatform;
+  hostInput: HostInput | undefined;
   private readonly views: CoreViews;
   private readonly exitTimer: ExitTimer | undefined;
   private readonly exitListeners: ExitListener[] = [];
@@ -109,7 +134,7 @@ export class VirtualMachine implements ExitContext {
     readonly core: CoreExports,
     options: VirtualMachineOptions = {},
   ) {
-    const { memoryMiB = DEFAULT_MEMORY_MIB, serialOutput, timeExits = false, ...config } = options;
+    const { memoryMiB = DEFAULT_MEMORY_MIB, serialOutput, timeExits = false, clock, rtcStartMs, hostInput, ...config } = options;
     if (!Number.isInteger(memoryMiB) || memoryMiB < 1 || memoryMiB > MAX_MEMORY_MIB) {
       throw new RangeError(`guest memory must be a whole number of MiB from 1 to ${MAX_MEMORY_MIB}, not ${memoryMiB}`);
     }
@@ -124,8 +149,19 @@ export class VirtualMachine implements ExitContext {
     this.exitTimer = timeExits ? new ExitTimer(this.stats, this.vmcs) : undefined;
 
     if (serialOutput) this.consoleListeners.push(serialOutput);
-    this.serial = new Serial16550((byte) => this.emitConsole(byte));
-    this.bus.register(COM1_PORT, SERIAL_PORT_COUNT, this.serial);
+    this.hostInput = hostInput;
+    this.clock = new VirtualClock(() => this.vmcs.instructionsRetired(), clock);
+    this.pc = new PcPlatform({
+      bus: this.bus,
+      clock: this.clock,
+      memoryBytes: memoryMiB * 1024 * 1024,
+      com1Output: (byte) => this.emitConsole(byte),
+      onInterrupt: () => this.interrupts.deliver(),
+      rtcStartMs,
+    });
+    this.pc.keyboard.onReset = () => this.stop({ kind: "reset" });
+    this.interrupts.controller = this.pc.pic;
+    this.serial = this.pc.com1;
     this.bus.register(DEBUG_EXIT_PORT, DEBUG_EXIT_PORT_COUNT, new DebugExit((code) => this.stop({ kind: "guest-exit", code })));
   }
 
@@ -244,9 +280,11 @@ export class VirtualMachine implements ExitContext {
     const vmcs = this.views.vmcs;
     const retired = vmcs.instructionsRetired();
     let reason = EXIT_PREEMPTION_TIMER;
-    if (this.timer.next <= retired) {
+    const clockDue = this.clock.nextEvent <= this.clock.now();
+    if (this.timer.next <= retired || clockDue) {
       reason = EXIT_EXTERNAL_INTERRUPT;
       vmcs.set(X_REASON, reason);
+      if (clockDue) this.clock.runDue();
     } else {
       this.endSlice(retired);
     }
@@ -263,7 +301,23 @@ export class VirtualMachine implements ExitContext {
   }
 
   private armPreemptionTimer(retired: number): void {
-    this.vmcs.set(C_PREEMPTION_TIMER, Math.max(0, Math.min(this.sliceEnd, this.timer.next) - retired));
+    const deadline = Math.min(this.sliceEnd, this.timer.next, retired + this.clock.instructionsUntilNext());
+    this.vmcs.set(C_PREEMPTION_TIMER, Math.max(0, deadline - retired));
+  }
+
+  idle(): boolean {
+    const skipped = this.clock.skipToNextEvent();
+    if (skipped !== undefined) {
+      // The guest's TSC counts the skipped time too, so it agrees with the PIT and the RTC.
+      setTscOffset(this.vmcs, tscOffset(this.vmcs) + Math.round(skipped));
+      return true;
+    }
+    const waitMs = Math.min(this.clock.msUntilNext(), IDLE_WAIT_MS);
+    if (this.hostInput?.open) this.hostInput.wait(waitMs);
+    else if (this.clock.nextEvent < Infinity) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, waitMs);
+    else return false;
+    this.clock.runDue();
+    return true;
   }
 
   instructionsRetired(): number {

@@ -63,4 +63,15 @@ describe("IoBus", () => {
     expect(() => bus.register(0xffff, 2, new Probe())).toThrow(RangeError);
     expect(() => bus.register(0x10, 0, new Probe())).toThrow(RangeError);
   });
+
+  it("lets a device with scattered ports see a later range at a later offset", () => {
+    const bus = new IoBus();
+    const probe = new Probe();
+    bus.register(0x60, 1, probe);
+    bus.register(0x64, 1, probe, 4);
+    bus.read(0x60, 1);
+    bus.write(0x64, 1, 0xaa);
+    expect(probe.accesses).toEqual(["r1@0", "w1@4=aa"]);
+    expect(bus.deviceAt(0x61)).toBeUndefined();
+  });
 });

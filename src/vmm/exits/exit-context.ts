@@ -32,6 +32,12 @@ export interface ExitContext {
   writeConsole(bytes: Uint8Array): void;
   /** Handles an exit that happened while handling this one (core.emulate() returning a reason). */
   dispatch(reason: number): void;
+  /**
+   * The guest waits for an interrupt and none is pending: let time pass until a device may have
+   * raised one (virtual time jumps to the next timer event; the host may wait for input or real
+   * time). False if nothing ever can.
+   */
+  idle(): boolean;
   /** Ends the run after the current exit; the first reason given wins. */
   stop(reason: StopReason): void;
   readonly stopped: boolean;

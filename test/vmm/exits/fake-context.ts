@@ -61,6 +61,15 @@ export class FakeContext implements ExitContext {
     this.dispatched.push(reason);
   }
 
+  /** What idle() answers: whether anything could still wake a halted guest. */
+  canWake = false;
+  idled = 0;
+
+  idle(): boolean {
+    this.idled++;
+    return this.canWake;
+  }
+
   stop(reason: StopReason): void {
     this.stops.push(reason);
   }

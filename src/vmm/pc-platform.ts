@@ -1,0 +1,67 @@
+// The PC around the guest CPU: which device sits on which ports and which interrupt line, wired
+// as on an ISA PC (kvmtool's and Firecracker's device set-up, in one place). Devices know nothing
+// of each other: each gets its IRQ line from the PIC pair and, for the timers, the VM's clock;
+// the PIC tells the VMM when it raises INTR, and the VMM's injector asks it for the vector when
+// the guest can take the interrupt.
+//
+//   0x020-0x021  PIC master      IRQ 0  PIT channel 0      IRQ 8   RTC
+//   0x040-0x043  PIT             IRQ 1  keyboard           IRQ 2   cascade from the slave PIC
+//   0x060, 0x064 8042 keyboard   IRQ 3  COM2               IRQ 4   COM1
+//   0x070-0x071  CMOS/RTC
+//   0x0A0-0x0A1  PIC slave
+//   0x2F8, 0x3F8 COM2, COM1
+//   0x0F4        isa-debug-exit (QEMU's, for test kernels)
+
+import { CMOS_PORT, CMOS_PORT_COUNT, CmosRtc, DEFAULT_RTC_START_MS, RTC_IRQ } from "../devices/cmos-rtc.js";
+import type { IoBus } from "../devices/bus.js";
+import { I8042, I8042_COMMAND_PORT, I8042_DATA_PORT, KEYBOARD_IRQ } from "../devices/i8042.js";
+import { DualPic, PIC_MASTER_PORT, PIC_PORT_COUNT, PIC_SLAVE_PORT } from "../devices/pic-8259.js";
+import { PIT_IRQ, PIT_PORT, PIT_PORT_COUNT, Pit8254 } from "../devices/pit-8254.js";
+import { COM1_IRQ, COM1_PORT, COM2_IRQ, COM2_PORT, SERIAL_PORT_COUNT, Serial16550, type SerialSink } from "../devices/serial-16550.js";
+import type { VirtualClock } from "./virtual-clock.js";
+
+export interface PcPlatformOptions {
+  bus: IoBus;
+  clock: VirtualClock;
+  memoryBytes: number;
+  /** Where COM1's output goes (the console). */
+  com1Output: SerialSink;
+  /** Called when the PIC raises INTR: the VMM injects or opens an interrupt window. */
+  onInterrupt: () => void;
+  /** The RTC's date and time at power-on, in ms since 1970. */
+  rtcStartMs?: number;
+}
+
+export class PcPlatform {
+  readonly pic: DualPic;
+  readonly pit: Pit8254;
+  readonly com1: Serial16550;
+  readonly com2: Serial16550;
+  readonly rtc: CmosRtc;
+  readonly keyboard: I8042;
+  /** COM2's output; nothing listens unless the embedder does. */
+  com2Output: SerialSink = () => {};
+
+  constructor(options: PcPlatformOptions) {
+    const { bus, clock } = options;
+    this.pic = new DualPic(options.onInterrupt);
+    bus.register(PIC_MASTER_PORT, PIC_PORT_COUNT, this.pic.master);
+    bus.register(PIC_SLAVE_PORT, PIC_PORT_COUNT, this.pic.slave);
+
+    this.pit = new Pit8254(clock, this.pic.line(PIT_IRQ));
+    bus.register(PIT_PORT, PIT_PORT_COUNT, this.pit);
+
+    this.com1 = new Serial16550(options.com1Output, this.pic.line(COM1_IRQ), "com1-16550");
+    bus.register(COM1_PORT, SERIAL_PORT_COUNT, this.com1);
+    this.com2 = new Serial16550((byte) => this.com2Output(byte), this.pic.line(COM2_IRQ), "com2-16550");
+    bus.register(COM2_PORT, SERIAL_PORT_COUNT, this.com2);
+
+    const rtcStart = options.rtcStartMs ?? (clock.mode === "real" ? Date.now() : DEFAULT_RTC_START_MS);
+    this.rtc = new CmosRtc(clock, options.memoryBytes, this.pic.line(RTC_IRQ), rtcStart);
+    bus.register(CMOS_PORT, CMOS_PORT_COUNT, this.rtc);
+
+    this.keyboard = new I8042(this.pic.line(KEYBOARD_IRQ));
+    bus.register(I8042_DATA_PORT, 1, this.keyboard);
+    bus.register(I8042_COMMAND_PORT, 1, this.keyboard, I8042_COMMAND_PORT - I8042_DATA_PORT);
+  }
+}

@@ -1,0 +1,92 @@
+// The machine's clock, which the timer devices (PIT, RTC) run on. By default it is virtual: time is
+// the number of instructions the guest has retired, at 10 ns each (a 100 MIPS machine), plus the
+// time the guest spent halted, so the same guest with the same input sees the same times and
+// interrupts at the same instructions on every run, however fast the host is. While the guest is
+// halted nothing executes, so virtual time jumps straight to the next scheduled event instead of
+// waiting for it. With `real`, time is the host's monotonic clock since the VM was created: guests
+// see wall-clock time, runs no longer repeat, and a halted guest really waits.
+// Events are callbacks at a time (DeviceClock.schedule); the run loop asks how many instructions
+// the guest may run before the next one (the core's preemption-timer budget, so the guest stops
+// exactly there under the virtual clock) and runs the ones that are due.
+
+import { NS_PER_SECOND, type ClockEvent, type DeviceClock } from "../devices/clock.js";
+
+export const CLOCK_MODES = ["virtual", "real"] as const;
+export type ClockMode = (typeof CLOCK_MODES)[number];
+
+/** Virtual time per retired instruction. */
+export const NS_PER_INSTRUCTION = 10;
+export const VIRTUAL_MIPS = NS_PER_SECOND / NS_PER_INSTRUCTION / 1e6;
+/** Under the real clock, how often (in instructions) the run loop looks at the time while events wait. */
+const REAL_TIME_POLL_INSTRUCTIONS = 50_000;
+const NS_PER_MS = 1_000_000;
+
+interface Scheduled {
+  at: number;
+  fire: () => void;
+}
+
+export class VirtualClock implements DeviceClock {
+  /** Sorted by time; equal times keep the order they were scheduled in. */
+  private readonly events: Scheduled[] = [];
+  /** Virtual time the guest spent halted. */
+  private idleNs = 0;
+  private readonly startMs = performance.now();
+
+  constructor(
+    private readonly instructionsRetired: () => number,
+    readonly mode: ClockMode = "virtual",
+  ) {}
+
+  now(): number {
+    if (this.mode === "real") return Math.round((performance.now() - this.startMs) * NS_PER_MS);
+    return this.instructionsRetired() * NS_PER_INSTRUCTION + this.idleNs;
+  }
+
+  schedule(atNs: number, fire: () => void): ClockEvent {
+    const event = { at: atNs, fire };
+    let i = this.events.length;
+    while (i > 0 && this.events[i - 1].at > atNs) i--;
+    this.events.splice(i, 0, event);
+    return {
+      cancel: () => {
+        const at = this.events.indexOf(event);
+        if (at >= 0) this.events.splice(at, 1);
+      },
+    };
+  }
+
+  /** Time of the earliest event, or Infinity. */
+  get nextEvent(): number {
+    return this.events.length > 0 ? this.events[0].at : Infinity;
+  }
+
+  /** Instructions the guest may retire before the clock needs looking at (Infinity: no events). */
+  instructionsUntilNext(): number {
+    if (this.events.length === 0) return Infinity;
+    if (this.mode === "real") return REAL_TIME_POLL_INSTRUCTIONS;
+    return Math.max(0, Math.ceil((this.events[0].at - this.now()) / NS_PER_INSTRUCTION));
+  }
+
+  /** Runs every event that is due, earliest first (events they schedule run too, if due). */
+  runDue(): void {
+    while (this.events.length > 0 && this.events[0].at <= this.now()) this.events.shift()!.fire();
+  }
+
+  /** Milliseconds of real time until the next event (real clock), for a host that wants to sleep. */
+  msUntilNext(): number {
+    return Math.max(0, (this.nextEvent - this.now()) / NS_PER_MS);
+  }
+
+  /**
+   * The guest is halted under the virtual clock: time jumps to the next event, which then runs.
+   * Returns the instructions' worth of time skipped, or undefined if nothing is scheduled.
+   */
+  skipToNextEvent(): number | undefined {
+    if (this.mode !== "virtual" || this.events.length === 0) return undefined;
+    const skipped = Math.max(0, this.events[0].at - this.now());
+    this.idleNs += skipped;
+    this.runDue();
+    return skipped / NS_PER_INSTRUCTION;
+  }
+}
