@@ -12,6 +12,20 @@ let winBias: u32 = 0; // host address = winBias + eip
 
 export function invalidateFetchWindow(): void { winLen = 0; }
 
+// The window depends on CS's base and limit, and on the CPL (user fetches are checked against
+// the page's U/S bit): forget it only when one of them changes (VM entries reload the segment
+// cache every time, and usually nothing changed).
+let windowCsBase: u32 = 0;
+let windowCsLimit: u32 = 0;
+let windowCpl: u32 = 0;
+export function noteCodeSegment(base: u32, limit: u32, privilege: u32): void {
+  if (base == windowCsBase && limit == windowCsLimit && privilege == windowCpl) return;
+  windowCsBase = base;
+  windowCsLimit = limit;
+  windowCpl = privilege;
+  winLen = 0;
+}
+
 // Rebuild the window around `e`, or return false after raising a fault / when the byte is not RAM.
 function refill(e: u32): bool {
   const limit = segLimit(SR_CS);

@@ -76,9 +76,13 @@ export function physWrite32(p: u32, v: u32): void {
 // translates, and may raise #PF (setting `pending`), in which case the result is meaningless.
 export let pagingEnabled: bool = false;
 
-export function updatePagingMode(): void {
+// CR0/CR4 changed (or VM entry): follow paging being switched on or off, and the paging mode.
+export function refreshPagingMode(): void {
   pagingEnabled = (cr0() & CR0_PG) != 0;
   checkPagingMode();
+}
+export function updatePagingMode(): void {
+  refreshPagingMode();
   updateJitMode();
 }
 

@@ -14,7 +14,7 @@ import {
 } from "./state";
 import { getEflags, setEflags, flagsWord } from "./flags";
 import { refreshSegmentCache } from "./segment";
-import { updatePagingMode, loadWriteTrap } from "./memory";
+import { refreshPagingMode, loadWriteTrap } from "./memory";
 import { checkAddressSpace, publishMmuStats } from "../mmu/mmu";
 import { step, resetDecodeState } from "./execute";
 import { deliverException, deliverInjected } from "./interrupts";
@@ -29,9 +29,9 @@ function loadGuestState(): void {
   resetDecodeState();
   loadIfMode();
   loadWriteTrap();
+  refreshPagingMode();
   checkAddressSpace();
   updateJitMode();
-  updatePagingMode();
   pending = 0;
 }
 

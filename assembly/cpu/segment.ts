@@ -5,9 +5,9 @@ import {
   segBase, segLimit, segAr, cpl, csDefault32, ssBig, flatMask, raise, pending, o32, a32,
   EXC_GP, EXC_SS, segField,
 } from "./state";
-import { SR_CS, SR_SS, AR_UNUSABLE, SEG_SEL, SEG_BASE, SEG_LIMIT, SEG_AR } from "../vmcs-layout";
+import { SR_ES, SR_CS, SR_SS, SR_DS, SR_FS, SR_GS, AR_UNUSABLE, SEG_SEL, SEG_BASE, SEG_LIMIT, SEG_AR } from "../vmcs-layout";
 import { linRead, linWrite } from "./memory";
-import { invalidateFetchWindow } from "./fetch";
+import { noteCodeSegment } from "./fetch";
 import { updateJitMode } from "./jit";
 
 // Access-rights bits (VMCS format)
@@ -65,19 +65,19 @@ export function setSegment(seg: u32, sel: u32, base: u32, limit: u32, ar: u32): 
   store<u32>(segField(seg, SEG_LIMIT), limit);
   store<u32>(segField(seg, SEG_AR), ar);
   refreshSegmentCache();
+  updateJitMode();
+}
+
+// 1 << s when data segment register s is flat, readable and writable (branch-free: this runs at
+// every VM entry).
+@inline function flatBit(s: u32): u32 {
+  const usable = (segAr(s) & (AR_UNUSABLE | AR_P | AR_S | AR_CODE | AR_DC | AR_RW)) == (AR_P | AR_S | AR_RW);
+  return <u32>(usable & (segBase(s) == 0) & (segLimit(s) == 0xffffffff)) << s;
 }
 
 // Recompute everything derived from the segment registers (after any load, and at VM entry).
 export function refreshSegmentCache(): void {
-  let mask: u32 = 0;
-  for (let s: u32 = 0; s < 6; s++) {
-    const ar = segAr(s);
-    if (s != SR_CS && segBase(s) == 0 && segLimit(s) == 0xffffffff && !(ar & AR_UNUSABLE) &&
-        (ar & (AR_P | AR_S | AR_CODE | AR_DC | AR_RW)) == (AR_P | AR_S | AR_RW)) {
-      mask |= 1 << s;
-    }
-  }
-  flatMask = mask;
+  flatMask = flatBit(SR_ES) | flatBit(SR_SS) | flatBit(SR_DS) | flatBit(SR_FS) | flatBit(SR_GS);
   const default32 = (segAr(SR_CS) & AR_DB) != 0;
   if (default32 != csDefault32) {
     // a transfer to code of the other default size: later instructions decode with new defaults
@@ -88,6 +88,5 @@ export function refreshSegmentCache(): void {
   ssBig = (segAr(SR_SS) & AR_DB) != 0;
   // as in VMX guest state, CPL is the DPL of SS
   cpl = arDpl(segAr(SR_SS));
-  invalidateFetchWindow();
-  updateJitMode();
+  noteCodeSegment(segBase(SR_CS), segLimit(SR_CS), cpl);
 }
