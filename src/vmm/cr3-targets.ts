@@ -6,9 +6,10 @@
 // address spaces therefore switches for free after its first visits; one more and, under LRU,
 // every switch in a round-robin cycle misses: the cliff DESIGN.md wants users to be able to see.
 //
-// Hits happen inside the core and the VMM never sees them, so recency is learned at misses: the
-// CR3 being switched away from was in use until that moment. Slots start out holding 0, the CR3
-// the guest boots with.
+// Hits happen inside the core and the VMM never sees them (the core counts them in
+// STAT_CR3_TARGET_HITS), so recency is learned at misses: the CR3 being switched away from was in
+// use until that moment. Slots start out holding 0, the CR3 the guest boots with. The count can be
+// changed while the guest runs (the browser demo's control), which starts the list afresh.
 
 import { C_CR3_TARGET_COUNT, C_CR3_TARGETS } from "../../assembly/vmcs-layout.js";
 import type { Vmcs } from "../core/vmcs.js";
@@ -19,17 +20,28 @@ const EMPTY = -1;
 
 export class Cr3TargetList {
   /** Per slot: when it was last used (LRU) or filled (FIFO), on a counter of misses; EMPTY if unused. */
-  private readonly stamps: number[];
+  private stamps: number[] = [];
   private clock = 0;
+  /** CR3 loads that missed the list (each one a VM exit). */
+  misses = 0;
 
   constructor(
     private readonly vmcs: Vmcs,
-    readonly count: number,
+    count: number,
     readonly policy: Cr3Policy,
   ) {
+    this.resize(count);
+  }
+
+  get count(): number {
+    return this.stamps.length;
+  }
+
+  /** Sets the CR3-target count (0-4) and empties every slot. */
+  resize(count: number): void {
     this.stamps = new Array<number>(count).fill(EMPTY);
-    vmcs.set(C_CR3_TARGET_COUNT, count);
-    for (let slot = 0; slot < 4; slot++) vmcs.set(C_CR3_TARGETS + 4 * slot, 0);
+    this.vmcs.set(C_CR3_TARGET_COUNT, count);
+    for (let slot = 0; slot < 4; slot++) this.vmcs.set(C_CR3_TARGETS + 4 * slot, 0);
   }
 
   /** The values the core compares a CR3 load against, slot by slot. */
@@ -42,6 +54,7 @@ export class Cr3TargetList {
    * the policy gives up, so that the next load of it is a hit. Returns that slot, or -1 with no slots.
    */
   miss(outgoing: number, value: number): number {
+    this.misses++;
     if (this.count === 0) return -1;
     this.clock++;
     if (this.policy === "lru") this.touch(outgoing);

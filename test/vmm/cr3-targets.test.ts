@@ -50,4 +50,19 @@ describe("Cr3TargetList", () => {
     expect([list.miss(0, 0x1000), list.miss(0x1000, 0x2000), list.miss(0x2000, 0x3000), list.miss(0x3000, 0x4000)]).toEqual([0, 1, 2, 3]);
     expect(list.values()).toEqual([0x1000, 0x2000, 0x3000, 0x4000]);
   });
+
+  it("counts misses, and resize() changes the count and empties the slots", () => {
+    const vmcs = new Vmcs(new Int32Array(VMCS_SIZE >> 2));
+    const list = new Cr3TargetList(vmcs, 4, "lru");
+    list.miss(0, 0x1000);
+    list.miss(0x1000, 0x2000);
+    expect(list.misses).toBe(2);
+    list.resize(1);
+    expect(vmcs.get(C_CR3_TARGET_COUNT)).toBe(1);
+    expect(list.values()).toEqual([0]);
+    expect(list.miss(0x2000, 0x3000)).toBe(0);
+    list.resize(0);
+    expect(list.miss(0x3000, 0x4000)).toBe(-1);
+    expect(list.misses).toBe(4);
+  });
 });
