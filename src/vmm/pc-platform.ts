@@ -11,6 +11,7 @@
 //   0x0A0-0x0A1  PIC slave
 //   0x2F8, 0x3F8 COM2, COM1
 //   0x0F4        isa-debug-exit (QEMU's, for test kernels)
+//   0x3C0-0x3DF  VGA registers (the text frame buffer is RAM at 0xB8000)
 
 import { CMOS_PORT, CMOS_PORT_COUNT, CmosRtc, DEFAULT_RTC_START_MS, RTC_IRQ } from "../devices/cmos-rtc.js";
 import type { IoBus } from "../devices/bus.js";
@@ -18,6 +19,7 @@ import { I8042, I8042_COMMAND_PORT, I8042_DATA_PORT, KEYBOARD_IRQ } from "../dev
 import { DualPic, PIC_MASTER_PORT, PIC_PORT_COUNT, PIC_SLAVE_PORT } from "../devices/pic-8259.js";
 import { PIT_IRQ, PIT_PORT, PIT_PORT_COUNT, Pit8254 } from "../devices/pit-8254.js";
 import { COM1_IRQ, COM1_PORT, COM2_IRQ, COM2_PORT, SERIAL_PORT_COUNT, Serial16550, type SerialSink } from "../devices/serial-16550.js";
+import { VGA_PORT, VGA_PORT_COUNT, VgaText } from "../devices/vga-text.js";
 import type { VirtualClock } from "./virtual-clock.js";
 
 export interface PcPlatformOptions {
@@ -39,6 +41,7 @@ export class PcPlatform {
   readonly com2: Serial16550;
   readonly rtc: CmosRtc;
   readonly keyboard: I8042;
+  readonly vga: VgaText;
   /** COM2's output; nothing listens unless the embedder does. */
   com2Output: SerialSink = () => {};
 
@@ -63,5 +66,8 @@ export class PcPlatform {
     this.keyboard = new I8042(this.pic.line(KEYBOARD_IRQ));
     bus.register(I8042_DATA_PORT, 1, this.keyboard);
     bus.register(I8042_COMMAND_PORT, 1, this.keyboard, I8042_COMMAND_PORT - I8042_DATA_PORT);
+
+    this.vga = new VgaText();
+    bus.register(VGA_PORT, VGA_PORT_COUNT, this.vga);
   }
 }

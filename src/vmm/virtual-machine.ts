@@ -12,13 +12,14 @@
 // This class is also the embedding API (src/index.ts): create or boot a VM with options, run it
 // for a budget, subscribe to exits and console output, inject interrupts, read statistics.
 
-import { C_PREEMPTION_TIMER, EXIT_EXTERNAL_INTERRUPT, EXIT_PREEMPTION_TIMER, X_REASON } from "../../assembly/vmcs-layout.js";
+import { C_PREEMPTION_TIMER, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, EXIT_EXTERNAL_INTERRUPT, EXIT_PREEMPTION_TIMER, X_REASON } from "../../assembly/vmcs-layout.js";
 import { instantiateCore, type CoreExports } from "../core/core.js";
 import { CoreViews } from "../core/views.js";
 import type { Vmcs } from "../core/vmcs.js";
 import { IoBus } from "../devices/bus.js";
 import { DEBUG_EXIT_PORT, DEBUG_EXIT_PORT_COUNT, DebugExit } from "../devices/debug-exit.js";
 import type { Serial16550, SerialSink } from "../devices/serial-16550.js";
+import { VGA_TEXT_BASE, VGA_TEXT_SIZE } from "../devices/vga-text.js";
 import { setMultibootEntryState } from "../loader/machine-state.js";
 import { loadMultibootKernel, type LoadedKernel } from "../loader/multiboot.js";
 import { Cr3TargetList } from "./cr3-targets.js";
@@ -67,6 +68,8 @@ export interface VirtualMachineOptions extends Partial<VmConfig> {
   rtcStartMs?: number;
   /** Input from the host that may wake a halted guest. */
   hostInput?: HostInput;
+  /** Make every guest write to the VGA text frame buffer exit (reason 48) instead of refreshing from RAM. */
+  vgaTrap?: boolean;
 }
 
 /** Where the core comes from: an instance, wasm bytes, or a file (default build/core.wasm). */
@@ -134,7 +137,7 @@ export class VirtualMachine implements ExitContext {
     readonly core: CoreExports,
     options: VirtualMachineOptions = {},
   ) {
-    const { memoryMiB = DEFAULT_MEMORY_MIB, serialOutput, timeExits = false, clock, rtcStartMs, hostInput, ...config } = options;
+    const { memoryMiB = DEFAULT_MEMORY_MIB, serialOutput, timeExits = false, clock, rtcStartMs, hostInput, vgaTrap = false, ...config } = options;
     if (!Number.isInteger(memoryMiB) || memoryMiB < 1 || memoryMiB > MAX_MEMORY_MIB) {
       throw new RangeError(`guest memory must be a whole number of MiB from 1 to ${MAX_MEMORY_MIB}, not ${memoryMiB}`);
     }
@@ -142,6 +145,10 @@ export class VirtualMachine implements ExitContext {
     core.init(memoryMiB * 1024 * 1024);
     this.views = new CoreViews(core);
     programExecutionControls(this.vmcs, this.config);
+    if (vgaTrap) {
+      this.vmcs.set(C_WRITE_TRAP_BASE, VGA_TEXT_BASE);
+      this.vmcs.set(C_WRITE_TRAP_SIZE, VGA_TEXT_SIZE);
+    }
     this.cpuid = new CpuidModel(this.config.cpuidVendor, this.config.hypervPartition);
     this.interrupts = new InterruptInjector(this.vmcs, new GuestInterruptFlag(this, this.config.ifMode === "classic"));
     this.timer = new InterruptTimer(this.vmcs);
@@ -303,6 +310,10 @@ export class VirtualMachine implements ExitContext {
   private armPreemptionTimer(retired: number): void {
     const deadline = Math.min(this.sliceEnd, this.timer.next, retired + this.clock.instructionsUntilNext());
     this.vmcs.set(C_PREEMPTION_TIMER, Math.max(0, deadline - retired));
+  }
+
+  trappedWrite(physical: number): void {
+    this.pc.vga.written(physical);
   }
 
   idle(): boolean {

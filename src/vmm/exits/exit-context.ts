@@ -38,6 +38,8 @@ export interface ExitContext {
    * time). False if nothing ever can.
    */
   idle(): boolean;
+  /** A write into the write-trap range (the VGA frame buffer under --vga-trap) has completed. */
+  trappedWrite(physical: number): void;
   /** Ends the run after the current exit; the first reason given wins. */
   stop(reason: StopReason): void;
   readonly stopped: boolean;

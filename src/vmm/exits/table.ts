@@ -7,6 +7,7 @@ import {
   EXIT_CLI,
   EXIT_CPUID,
   EXIT_CR_ACCESS,
+  EXIT_EPT_VIOLATION,
   EXIT_EXCEPTION,
   EXIT_EXTERNAL_INTERRUPT,
   EXIT_HLT,
@@ -26,6 +27,7 @@ import {
 } from "../../../assembly/vmcs-layout.js";
 import { handleCpuid } from "./cpuid.js";
 import { handleCrAccess } from "./cr-access.js";
+import { handleEptViolation } from "./ept-violation.js";
 import { handleException } from "./exception.js";
 import type { ExitContext, ExitHandler } from "./exit-context.js";
 import { handleExternalInterrupt } from "./external-interrupt.js";
@@ -57,6 +59,7 @@ const HANDLERS: ReadonlyArray<[reason: number, handler: ExitHandler]> = [
   [EXIT_IO, handleIo],
   [EXIT_RDMSR, handleRdmsr],
   [EXIT_WRMSR, handleWrmsr],
+  [EXIT_EPT_VIOLATION, handleEptViolation],
   [EXIT_PREEMPTION_TIMER, handlePreemptionTimer],
   [EXIT_CLI, handleIfTrap],
   [EXIT_STI, handleIfTrap],
@@ -90,6 +93,7 @@ const NAMES: Record<number, string> = {
   [EXIT_IO]: "I/O instruction",
   [EXIT_RDMSR]: "RDMSR",
   [EXIT_WRMSR]: "WRMSR",
+  [EXIT_EPT_VIOLATION]: "EPT violation (write trap)",
   [EXIT_PREEMPTION_TIMER]: "preemption timer",
   [EXIT_CLI]: "CLI (trap)",
   [EXIT_STI]: "STI (trap)",

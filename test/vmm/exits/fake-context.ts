@@ -65,6 +65,12 @@ export class FakeContext implements ExitContext {
   canWake = false;
   idled = 0;
 
+  readonly trappedWrites: number[] = [];
+
+  trappedWrite(physical: number): void {
+    this.trappedWrites.push(physical);
+  }
+
   idle(): boolean {
     this.idled++;
     return this.canWake;

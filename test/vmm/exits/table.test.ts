@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import * as layout from "../../../assembly/vmcs-layout.js";
 import { handleCpuid } from "../../../src/vmm/exits/cpuid.js";
 import { handleCrAccess } from "../../../src/vmm/exits/cr-access.js";
+import { handleEptViolation } from "../../../src/vmm/exits/ept-violation.js";
 import { handleException } from "../../../src/vmm/exits/exception.js";
 import { handleExternalInterrupt } from "../../../src/vmm/exits/external-interrupt.js";
 import { handleHlt } from "../../../src/vmm/exits/hlt.js";
@@ -32,6 +33,7 @@ describe("the exit-handler table", () => {
     [30, "EXIT_IO", handleIo],
     [31, "EXIT_RDMSR", handleRdmsr],
     [32, "EXIT_WRMSR", handleWrmsr],
+    [48, "EXIT_EPT_VIOLATION", handleEptViolation],
     [52, "EXIT_PREEMPTION_TIMER", handlePreemptionTimer],
     [0x100, "EXIT_CLI", handleIfTrap],
     [0x101, "EXIT_STI", handleIfTrap],
@@ -44,7 +46,7 @@ describe("the exit-handler table", () => {
   });
 
   it("has no other entries", () => {
-    expect(exitHandlers.filter((h) => h !== undefined)).toHaveLength(19);
+    expect(exitHandlers.filter((h) => h !== undefined)).toHaveLength(20);
   });
 
   it("names reasons for stats, including ones without a handler", () => {
