@@ -12,6 +12,8 @@
 //   0x2F8, 0x3F8 COM2, COM1
 //   0x0F4        isa-debug-exit (QEMU's, for test kernels)
 //   0x3C0-0x3DF  VGA registers (the text frame buffer is RAM at 0xB8000)
+// With a disk image, two block devices share it:
+//   0x1F0-0x1F7, 0x3F6  ATA disk (PIO), IRQ 14     0xA00-0xA23  paravirtual block device, IRQ 11
 
 import { CMOS_PORT, CMOS_PORT_COUNT, CmosRtc, DEFAULT_RTC_START_MS, RTC_IRQ } from "../devices/cmos-rtc.js";
 import type { IoBus } from "../devices/bus.js";
@@ -20,6 +22,9 @@ import { DualPic, PIC_MASTER_PORT, PIC_PORT_COUNT, PIC_SLAVE_PORT } from "../dev
 import { PIT_IRQ, PIT_PORT, PIT_PORT_COUNT, Pit8254 } from "../devices/pit-8254.js";
 import { COM1_IRQ, COM1_PORT, COM2_IRQ, COM2_PORT, SERIAL_PORT_COUNT, Serial16550, type SerialSink } from "../devices/serial-16550.js";
 import { VGA_PORT, VGA_PORT_COUNT, VgaText } from "../devices/vga-text.js";
+import { ATA_CONTROL_OFFSET, ATA_PRIMARY_CONTROL_PORT, ATA_PRIMARY_IRQ, ATA_PRIMARY_PORT, ATA_PRIMARY_PORT_COUNT, AtaPio } from "../devices/ata-pio.js";
+import type { BlockBackend } from "../devices/block-backend.js";
+import { PV_BLOCK_IRQ, PV_BLOCK_PORT, PV_BLOCK_PORT_COUNT, PvBlock } from "../devices/pv-block.js";
 import type { VirtualClock } from "./virtual-clock.js";
 
 export interface PcPlatformOptions {
@@ -32,6 +37,10 @@ export interface PcPlatformOptions {
   onInterrupt: () => void;
   /** The RTC's date and time at power-on, in ms since 1970. */
   rtcStartMs?: number;
+  /** A disk image for the ATA disk and the paravirtual block device. */
+  disk?: BlockBackend;
+  /** Guest RAM, for the paravirtual device's DMA (a fresh view each call). */
+  memory: () => Uint8Array;
 }
 
 export class PcPlatform {
@@ -42,6 +51,8 @@ export class PcPlatform {
   readonly rtc: CmosRtc;
   readonly keyboard: I8042;
   readonly vga: VgaText;
+  readonly ata: AtaPio | undefined;
+  readonly pvBlock: PvBlock | undefined;
   /** COM2's output; nothing listens unless the embedder does. */
   com2Output: SerialSink = () => {};
 
@@ -69,5 +80,14 @@ export class PcPlatform {
 
     this.vga = new VgaText();
     bus.register(VGA_PORT, VGA_PORT_COUNT, this.vga);
+
+    const { disk } = options;
+    if (disk !== undefined) {
+      this.ata = new AtaPio(disk, this.pic.line(ATA_PRIMARY_IRQ));
+      bus.register(ATA_PRIMARY_PORT, ATA_PRIMARY_PORT_COUNT, this.ata);
+      bus.register(ATA_PRIMARY_CONTROL_PORT, 1, this.ata, ATA_CONTROL_OFFSET);
+      this.pvBlock = new PvBlock(disk, options.memory, this.pic.line(PV_BLOCK_IRQ));
+      bus.register(PV_BLOCK_PORT, PV_BLOCK_PORT_COUNT, this.pvBlock);
+    }
   }
 }

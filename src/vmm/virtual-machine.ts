@@ -18,6 +18,7 @@ import { CoreViews } from "../core/views.js";
 import type { Vmcs } from "../core/vmcs.js";
 import { IoBus } from "../devices/bus.js";
 import { DEBUG_EXIT_PORT, DEBUG_EXIT_PORT_COUNT, DebugExit } from "../devices/debug-exit.js";
+import type { BlockBackend } from "../devices/block-backend.js";
 import type { Serial16550, SerialSink } from "../devices/serial-16550.js";
 import { VGA_TEXT_BASE, VGA_TEXT_SIZE } from "../devices/vga-text.js";
 import { setMultibootEntryState } from "../loader/machine-state.js";
@@ -70,6 +71,8 @@ export interface VirtualMachineOptions extends Partial<VmConfig> {
   hostInput?: HostInput;
   /** Make every guest write to the VGA text frame buffer exit (reason 48) instead of refreshing from RAM. */
   vgaTrap?: boolean;
+  /** The disk image behind the ATA disk and the paravirtual block device (none: no disk). */
+  disk?: BlockBackend;
 }
 
 /** Where the core comes from: an instance, wasm bytes, or a file (default build/core.wasm). */
@@ -137,7 +140,7 @@ export class VirtualMachine implements ExitContext {
     readonly core: CoreExports,
     options: VirtualMachineOptions = {},
   ) {
-    const { memoryMiB = DEFAULT_MEMORY_MIB, serialOutput, timeExits = false, clock, rtcStartMs, hostInput, vgaTrap = false, ...config } = options;
+    const { memoryMiB = DEFAULT_MEMORY_MIB, serialOutput, timeExits = false, clock, rtcStartMs, hostInput, vgaTrap = false, disk, ...config } = options;
     if (!Number.isInteger(memoryMiB) || memoryMiB < 1 || memoryMiB > MAX_MEMORY_MIB) {
       throw new RangeError(`guest memory must be a whole number of MiB from 1 to ${MAX_MEMORY_MIB}, not ${memoryMiB}`);
     }
@@ -165,6 +168,8 @@ export class VirtualMachine implements ExitContext {
       com1Output: (byte) => this.emitConsole(byte),
       onInterrupt: () => this.interrupts.deliver(),
       rtcStartMs,
+      disk,
+      memory: () => this.ram,
     });
     this.pc.keyboard.onReset = () => this.stop({ kind: "reset" });
     this.interrupts.controller = this.pc.pic;
