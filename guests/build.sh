@@ -55,6 +55,7 @@ build hello hello/hello.c
 build cputest $(ls cputest/*.c cputest/*.S | sort)
 build regloop bench/regloop.S
 build compute bench/compute.c
+build exitloop bench/exitloop.c
 build detect detect/detect.c
 build ifmodes ifmodes/ifmodes.c
 build redpill redpill/redpill.c

@@ -50,8 +50,7 @@ export async function benchGuest(guest: BenchGuest, runs: number, core?: BufferS
   const results: BenchRun[] = [];
   for (let run = 1; run <= runs; run++) {
     const bootStart = performance.now();
-    const vm = await VirtualMachine.create({ core: coreBytes, memoryMiB: GUEST_MEMORY_MIB });
-    vm.loadKernel(kernel, guest.path);
+    const vm = await VirtualMachine.boot(kernel, { core: coreBytes, memoryMiB: GUEST_MEMORY_MIB, cmdline: guest.path });
     const bootMs = performance.now() - bootStart;
 
     const result = vm.run({ timeoutSeconds: TIMEOUT_SECONDS });
@@ -65,7 +64,7 @@ export async function benchGuest(guest: BenchGuest, runs: number, core?: BufferS
       runSeconds: result.seconds,
       mips: result.instructions / result.seconds / 1e6,
       bootMs,
-      exits: vm.stats.total,
+      exits: vm.statistics().totalExits,
       wasmMemoryMiB: vm.core.memory.buffer.byteLength / 2 ** 20,
       rssMiB: process.memoryUsage.rss() / 2 ** 20,
     });

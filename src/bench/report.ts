@@ -1,8 +1,9 @@
 // How benchmark results are shown: a table per run and a summary line per guest against its
-// target (median MIPS, since one run can be disturbed by the machine), and the same as JSON for
-// scripts that track performance over time.
+// target (median MIPS, since one run can be disturbed by the machine), the exit costs against
+// theirs, and the same as JSON for scripts that track performance over time.
 
 import type { BenchGuest, BenchRun } from "./bench.js";
+import type { ExitCost } from "./exit-costs.js";
 
 export interface BenchSummary {
   guest: string;
@@ -14,7 +15,7 @@ export interface BenchSummary {
   medianBootMs: number;
 }
 
-const median = (values: number[]): number => {
+export const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
@@ -70,7 +71,20 @@ export function formatSummaries(summaries: BenchSummary[]): string {
   );
 }
 
-export function benchJson(runs: BenchRun[], summaries: BenchSummary[]): string {
+export function formatExitCosts(costs: ExitCost[]): string {
+  return table(
+    ["exit", "median ns", "runs (ns per exit)", "target", ""],
+    costs.map((c) => [
+      c.name,
+      c.medianNs.toFixed(1),
+      c.runs.map((ns) => ns.toFixed(1)).join(" "),
+      c.targetNs === undefined ? "-" : `< ${c.targetNs}`,
+      c.meetsTarget === undefined ? "" : c.meetsTarget ? "ok" : "ABOVE",
+    ]),
+  );
+}
+
+export function benchJson(runs: BenchRun[], summaries: BenchSummary[], exitCosts: ExitCost[]): string {
   const machine = { node: process.version, platform: process.platform, arch: process.arch };
-  return `${JSON.stringify({ machine, summaries, runs }, null, 2)}\n`;
+  return `${JSON.stringify({ machine, summaries, runs, exitCosts }, null, 2)}\n`;
 }
