@@ -125,7 +125,11 @@ export function runCompiledBlocks(): void {
     }
     const count = <u32>load<u8>(entry + E_INSTRUCTIONS);
     if (budget <= count) return; // not enough budget left: let the interpreter finish the slice
+    const before = budget;
     budget -= count; // the block refunds what it did not execute when it ends early
     call_indirect<void>(fn);
+    // A block that left before its first instruction made no progress (a TLB miss, an access
+    // outside plain RAM): the interpreter must execute that instruction, or we would loop here.
+    if (budget == before) return;
   }
 }
