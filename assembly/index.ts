@@ -1,8 +1,9 @@
 // The guest CPU's interface to the VMM: what the WASM module exports. Guest state, controls and
 // exit information travel through the VMCS (assembly/vmcs-layout.ts) in the exported memory.
-import { VMCS_BASE, VMCS_SIZE, C_PREEMPTION_TIMER, EXIT_PREEMPTION_TIMER, C_JIT } from "./vmcs-layout";
+import { VMCS_BASE, VMCS_SIZE, C_PREEMPTION_TIMER, EXIT_PREEMPTION_TIMER, C_JIT, G_INSTRET_LO } from "./vmcs-layout";
 import { emulating } from "./cpu/ifmode";
 import { allocateShadows } from "./mmu/shadow";
+import { adoptMmuStats } from "./mmu/mmu";
 import { allocateBlockCache, flushBlockCache, cacheBase, blocksCompiled } from "./cpu/jit";
 import { condition, getCF, getEflags } from "./cpu/flags";
 import { allocateRam, ramBase as ramOffset, ramSize as ramBytes, translate, updatePagingMode } from "./cpu/memory";
@@ -44,6 +45,13 @@ export function emulate(): u32 {
   emulating = false;
   store<u32>(VMCS_BASE + C_PREEMPTION_TIMER, savedBudget);
   return reason == EXIT_PREEMPTION_TIMER ? 0 : reason;
+}
+
+// After the VMM wrote a saved VMCS (and RAM) into a freshly initialised core: take over the
+// counters the core keeps internally (retired instructions, MMU statistics) from it.
+export function adoptSavedCounters(): void {
+  retired = load<u64>(VMCS_BASE + G_INSTRET_LO);
+  adoptMmuStats();
 }
 
 export function instructionsRetired(): f64 { return <f64>retired; }

@@ -7,10 +7,10 @@ import { VMCS_BASE, G_CR3, STAT_TLB_MISSES, STAT_HIDDEN_FAULTS, STAT_GUEST_PAGE_
   STAT_SHADOW_FLUSHES } from "../vmcs-layout";
 import { cr0, cr4, CR0_PG, CR0_WP, CR4_PSE, CR4_PGE, pending } from "../cpu/state";
 import { tlbLookup, tlbInsert, tlbFlush, tlbFlushPage } from "./tlb";
-import { walk, pteAddress, guestPageFaults, S_LARGE, S_SUPER_WRITE, S_USER_WRITE } from "./walker";
+import { walk, pteAddress, guestPageFaults, setGuestPageFaults, S_LARGE, S_SUPER_WRITE, S_USER_WRITE } from "./walker";
 import {
   activate, shadowLookup, shadowFill, shadowFlushPage, flushAllShadows, isTracked, invalidateGuestWrite,
-  tablesInUse, rootsBuilt, rootsReused, shadowFlushes,
+  tablesInUse, rootsBuilt, rootsReused, shadowFlushes, setShadowCounters,
 } from "./shadow";
 import { invalidateFetchWindow } from "../cpu/fetch";
 
@@ -94,6 +94,17 @@ export function noteCr3LoadExit(): void { cr3LoadExited = true; }
 export function checkAddressSpace(): void {
   if ((cr0() & CR0_PG) && (cr3LoadExited || activeCr3 != load<u32>(VMCS_BASE + G_CR3))) switchAddressSpace();
   cr3LoadExited = false;
+}
+
+// Take the counters back from the VMCS statistics area (restoring a saved state). Shadow pages
+// in use are not restored: a restored VM starts with no shadows and rebuilds them on demand.
+export function adoptMmuStats(): void {
+  tlbMisses = load<u32>(VMCS_BASE + STAT_TLB_MISSES);
+  hiddenFaults = load<u32>(VMCS_BASE + STAT_HIDDEN_FAULTS);
+  setGuestPageFaults(load<u32>(VMCS_BASE + STAT_GUEST_PAGE_FAULTS));
+  ptWriteTraps = load<u32>(VMCS_BASE + STAT_PT_WRITE_TRAPS);
+  setShadowCounters(load<u32>(VMCS_BASE + STAT_SHADOW_ROOTS_BUILT), load<u32>(VMCS_BASE + STAT_SHADOW_ROOTS_REUSED),
+    load<u32>(VMCS_BASE + STAT_SHADOW_FLUSHES));
 }
 
 // Publish the counters in the VMCS statistics area (at VM exit).

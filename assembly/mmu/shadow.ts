@@ -30,6 +30,11 @@ export let tablesInUse: u32 = 0;
 export let rootsBuilt: u32 = 0;
 export let rootsReused: u32 = 0;
 export let shadowFlushes: u32 = 0;
+export function setShadowCounters(built: u32, reused: u32, flushes: u32): void {
+  rootsBuilt = built;
+  rootsReused = reused;
+  shadowFlushes = flushes;
+}
 
 export function allocateShadows(): void {
   const frames = ramSize >>> 12;

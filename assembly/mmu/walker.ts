@@ -31,6 +31,7 @@ const PF_WRITE: u32 = 2;
 const PF_USER: u32 = 4;
 
 export let guestPageFaults: u32 = 0;
+export function setGuestPageFaults(n: u32): void { guestPageFaults = n; }
 
 function pageFault(lin: u32, present: bool, write: bool, user: bool): u32 {
   store<u32>(VMCS_BASE + G_CR2, lin);
