@@ -59,3 +59,4 @@ build exitloop bench/exitloop.c
 build detect detect/detect.c
 build ifmodes ifmodes/ifmodes.c
 build redpill redpill/redpill.c
+build paging $(ls paging/*.c paging/*.S pm/*.c pm/*.S | sort)

@@ -1,8 +1,10 @@
 // Guest conformance: the guest kernels in guests/ must print, under wasmvisor, exactly what they
 // print under QEMU, whose output is committed as guests/<name>.expected. cputest is a couple of
 // thousand IA-32 instruction cases masked to SDM-defined behaviour, so the first line that
-// differs names the instruction that is wrong. When qemu-system-i386 is installed the golden
-// copies are also re-checked against QEMU itself (guests/qemu-run.sh), so they cannot go stale.
+// differs names the instruction that is wrong; paging does the same for 32-bit paging (faults,
+// error codes, TLB invalidation, A/D bits) through the shadow MMU. When qemu-system-i386 is
+// installed the golden copies are also re-checked against QEMU itself (guests/qemu-run.sh), so
+// they cannot go stale.
 
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -48,12 +50,19 @@ function expectGolden(guest: string, actual: { status: number | null; stdout: st
 }
 
 describe("guests under wasmvisor match QEMU's golden output", () => {
-  for (const guest of ["hello", "cputest"]) {
+  for (const guest of ["hello", "cputest", "paging"]) {
     it(`guests/${guest}.elf prints guests/${guest}.expected and exits with 0`, () => {
       if (!existsSync(cli)) assert.fail("dist/cli.js is missing: build it first (npm run build)");
       expectGolden(guest, run(process.execPath, [cli, "run", `guests/${guest}.elf`, "--mem", "32"]), 0);
     }, TIMEOUT_MS);
   }
+
+  // paging's CR3 loads go through the VMM when no CR3-target slot matches: with no slots at all,
+  // every MOV to CR3 exits and the VMM completes it, which must flush the TLB just the same.
+  it("guests/paging.elf prints guests/paging.expected with --cr3-targets 0 (every CR3 load exits)", () => {
+    if (!existsSync(cli)) assert.fail("dist/cli.js is missing: build it first (npm run build)");
+    expectGolden("paging", run(process.execPath, [cli, "run", "guests/paging.elf", "--mem", "32", "--cr3-targets", "0"]), 0);
+  }, TIMEOUT_MS);
 });
 
 const haveQemu = spawnSync("qemu-system-i386", ["--version"], { encoding: "utf8" }).status === 0;
@@ -61,7 +70,7 @@ const skipNote = haveQemu ? "" : " [skipped: qemu-system-i386 is not on PATH]";
 
 describe("the golden copies are still what QEMU prints", () => {
   // QEMU's isa-debug-exit turns the guest's exit code 0 into status (0 << 1) | 1 = 1.
-  for (const guest of ["hello", "cputest", "compute", "regloop"]) {
+  for (const guest of ["hello", "cputest", "paging", "compute", "regloop"]) {
     it.skipIf(!haveQemu)(`qemu-system-i386 -kernel guests/${guest}.elf prints guests/${guest}.expected${skipNote}`, () => {
       expectGolden(guest, run("sh", ["guests/qemu-run.sh", `guests/${guest}.elf`]), 1);
     }, TIMEOUT_MS);
