@@ -1,7 +1,9 @@
 // Where a Multiboot kernel's bytes go in guest-physical memory and where it starts: from the a.out
 // kludge of its Multiboot header when flags bit 16 is set, otherwise from its ELF program headers.
 // The rules and their checks follow QEMU's -kernel Multiboot loader (hw/i386/multiboot.c), so a
-// kernel that boots there boots here at the same addresses.
+// kernel that boots there boots here at the same addresses. On top of QEMU's checks, addresses
+// that cannot describe a kernel are refused: pieces that overlap each other, an entry point
+// outside the bytes loaded from the file, and an image that lies (partly) beyond guest RAM.
 
 import { isElf, parseElf32, physicalEntry } from "./elf.js";
 import { LoadError, hex } from "./load-error.js";
@@ -72,14 +74,34 @@ function withExtent(image: Omit<KernelImage, "start" | "end">): KernelImage {
   const start = Math.min(...image.chunks.map((c) => c.addr));
   const end = Math.max(...image.chunks.map((c) => c.addr + c.memBytes));
   if (end > 0x1_0000_0000) throw new LoadError(`kernel does not fit in the 32-bit address space: it extends past 0xffffffff`);
+  checkNoOverlap(image.chunks);
+  if (!image.chunks.some((c) => image.entry >= c.addr && image.entry < c.addr + c.fileBytes)) {
+    throw new LoadError(`entry point ${hex(image.entry)} is outside the kernel image: no bytes are loaded there from the file (the image occupies ${hex(start)}-${hex(end)})`);
+  }
   return { ...image, start, end };
+}
+
+/** Two ELF segments loaded over each other mean a corrupt file (the later one would win silently). */
+function checkNoOverlap(chunks: KernelChunk[]): void {
+  const sorted = chunks.map((chunk, index) => ({ ...chunk, index })).sort((a, b) => a.addr - b.addr);
+  for (let i = 1; i < sorted.length; i++) {
+    const [a, b] = [sorted[i - 1], sorted[i]];
+    if (b.addr < a.addr + a.memBytes) {
+      const [first, second] = a.index < b.index ? [a, b] : [b, a];
+      throw new LoadError(
+        `ELF segments ${first.index} and ${second.index} overlap in physical memory: ${hex(first.addr)}-${hex(first.addr + first.memBytes)} and ${hex(second.addr)}-${hex(second.addr + second.memBytes)}`,
+      );
+    }
+  }
 }
 
 /** Copies the kernel into guest RAM (index = guest-physical address); throws if it does not fit. */
 export function copyKernel(ram: Uint8Array, file: Uint8Array, image: KernelImage): void {
   if (image.end > ram.length) {
+    const what = image.end - image.start > ram.length ? "kernel too large for guest memory" : "kernel loaded beyond the end of guest memory";
+    const needMiB = Math.ceil(image.end / (1 << 20));
     throw new LoadError(
-      `kernel too large for guest memory: it occupies ${hex(image.start)}-${hex(image.end)}, guest RAM ends at ${hex(ram.length)} (${ram.length >> 20} MiB)`,
+      `${what}: it occupies ${hex(image.start)}-${hex(image.end)}, guest RAM ends at ${hex(ram.length)} (${ram.length >> 20} MiB; it needs at least ${needMiB} MiB)`,
     );
   }
   for (const chunk of image.chunks) {

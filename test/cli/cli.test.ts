@@ -49,7 +49,7 @@ describe("wasmvisor run: bad input is one line on stderr and status 2", () => {
 
   it("a kernel too large for guest memory", () => {
     const path = file("huge.elf", kernelElf(x86.hlt(), 3 << 20));
-    expectUsageError(["run", "--mem", "2", path], /^wasmvisor: .*huge\.elf: kernel too large for guest memory: it occupies 0x100000-0x40000d, guest RAM ends at 0x200000 \(2 MiB\)$/);
+    expectUsageError(["run", "--mem", "2", path], /^wasmvisor: .*huge\.elf: kernel too large for guest memory: it occupies 0x100000-0x40000d, guest RAM ends at 0x200000 \(2 MiB; it needs at least 5 MiB\)$/);
   });
 
   it("a 64-bit ELF", () => {

@@ -42,8 +42,35 @@ describe("parseKernel with an ELF kernel", () => {
   it("refuses a kernel that does not fit in guest RAM", () => {
     const file = kernelElf(new Uint8Array([0xf4]), 2 * MiB);
     expect(loadError(() => copyKernel(new Uint8Array(2 * MiB), file, parseKernel(file)))).toBe(
-      "kernel too large for guest memory: it occupies 0x100000-0x30000d, guest RAM ends at 0x200000 (2 MiB)",
+      "kernel too large for guest memory: it occupies 0x100000-0x30000d, guest RAM ends at 0x200000 (2 MiB; it needs at least 4 MiB)",
     );
+  });
+
+  it("refuses a small kernel loaded above the end of guest RAM", () => {
+    const file = elf32({ entry: 0x3000000, segments: [{ paddr: 0x3000000, data: multibootHeader(0) }] });
+    expect(loadError(() => copyKernel(new Uint8Array(32 * MiB), file, parseKernel(file)))).toBe(
+      "kernel loaded beyond the end of guest memory: it occupies 0x3000000-0x300000c, guest RAM ends at 0x2000000 (32 MiB; it needs at least 49 MiB)",
+    );
+  });
+
+  it("refuses an entry point outside the bytes loaded from the file", () => {
+    const outside = elf32({ entry: 0x200000, segments: [{ paddr: 0x100000, data: multibootHeader(0), memsz: 0x1000 }] });
+    expect(loadError(() => parseKernel(outside))).toBe(
+      "entry point 0x200000 is outside the kernel image: no bytes are loaded there from the file (the image occupies 0x100000-0x101000)",
+    );
+    const inBss = elf32({ entry: 0x100800, segments: [{ paddr: 0x100000, data: multibootHeader(0), memsz: 0x1000 }] });
+    expect(loadError(() => parseKernel(inBss))).toMatch(/^entry point 0x100800 is outside the kernel image/);
+  });
+
+  it("refuses segments that overlap in physical memory", () => {
+    const file = elf32({
+      entry: 0x100000,
+      segments: [
+        { paddr: 0x100000, data: multibootHeader(0), memsz: 0x2000 },
+        { paddr: 0x101000, data: new Uint8Array(16) },
+      ],
+    });
+    expect(loadError(() => parseKernel(file))).toBe("ELF segments 0 and 1 overlap in physical memory: 0x100000-0x102000 and 0x101000-0x101010");
   });
 
   it("refuses a non-ELF file whose header has no load addresses", () => {
@@ -58,7 +85,7 @@ describe("parseKernel with an ELF kernel", () => {
   });
 
   it("refuses a kernel that extends past 4 GiB", () => {
-    const file = elf32({ entry: 0, segments: [{ paddr: 0xfffff000, data: multibootHeader(0), memsz: 0x2000 }] });
+    const file = elf32({ entry: 0xfffff000, segments: [{ paddr: 0xfffff000, data: multibootHeader(0), memsz: 0x2000 }] });
     expect(loadError(() => parseKernel(file))).toBe("kernel does not fit in the 32-bit address space: it extends past 0xffffffff");
   });
 });
@@ -102,6 +129,8 @@ describe("parseKernel with the a.out kludge", () => {
     [{ loadEndAddr: 0x1fffff }, "invalid Multiboot header: load_end_addr 0x1fffff is below load_addr 0x200000"],
     [{ loadEndAddr: 0x200100 }, "truncated kernel: load_end_addr 0x200100 needs file bytes up to 0x100, file is 0x40 bytes"],
     [{ loadEndAddr: 0x200020, bssEndAddr: 0x200010 }, "invalid Multiboot header: bss_end_addr 0x200010 is below the end of the loaded image 0x200020"],
+    [{ entryAddr: 0x100000 }, "entry point 0x100000 is outside the kernel image: no bytes are loaded there from the file (the image occupies 0x200000-0x200040)"],
+    [{ loadEndAddr: 0x200004, bssEndAddr: 0x200100 }, "entry point 0x200004 is outside the kernel image: no bytes are loaded there from the file (the image occupies 0x200000-0x200100)"],
   ])("rejects %o", (fields, message) => {
     expect(loadError(() => parseKernel(aoutFile(fields)))).toBe(message);
   });
