@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from "commander";
 import { CoreAbortError, CoreLoadError } from "../core/core.js";
 import { CPUID_VENDORS, CR3_POLICIES, DEFAULT_CONFIG, HYPERV_PARTITIONS, IF_MODES } from "../vmm/vm-config.js";
 import { DEFAULT_MEMORY_MIB } from "../vmm/virtual-machine.js";
+import { CLOCK_MODES } from "../vmm/virtual-clock.js";
 import { benchCommand } from "./bench-command.js";
 import { EXIT_INTERNAL_ERROR, EXIT_USAGE, UsageError } from "./exit-status.js";
 import { parseCr3Targets, parseInstructionCount, parseMemoryMiB, parseRunCount, parseSeconds } from "./options.js";
@@ -36,10 +37,18 @@ function buildProgram(setStatus: (status: number) => void): Command {
     .addOption(new Option("--hyperv-partition <kind>", "with --cpuid-vendor hyperv: root or child partition").choices(HYPERV_PARTITIONS).default(DEFAULT_CONFIG.hypervPartition))
     .addOption(new Option("--cr3-targets <n>", "CR3 values that switch without a VM exit, 0-4").argParser(parseCr3Targets).default(DEFAULT_CONFIG.cr3Targets))
     .addOption(new Option("--cr3-policy <policy>", "which CR3-target slot a missed CR3 load replaces").choices(CR3_POLICIES).default(DEFAULT_CONFIG.cr3Policy))
+    .option("--disk <file>", "disk image for the ATA disk (0x1F0) and the paravirtual block device (0xA00)")
+    .option("--disk-readonly", "open the disk image read-only: the guest's writes fail")
+    .addOption(new Option("--display <what>", "draw the VGA text screen in the terminal (typing then goes to the PS/2 keyboard)").choices(["vga"]))
+    .option("--vga-trap", "make every write to the VGA frame buffer exit (instead of refreshing the screen 5 times a second)")
+    .addOption(new Option("--clock <kind>", "time for the PIT and RTC: virtual (from retired instructions, repeatable) or real").choices(CLOCK_MODES).default("virtual"))
     .addHelpText(
       "after",
       "\nExit status: the value the guest wrote to isa-debug-exit (port 0xf4), 2 for bad input,\n" +
-        "3 when the guest did not exit (triple fault, budget, timeout, halted for good), 1 for internal errors.",
+        "3 when the guest did not exit (triple fault, budget, timeout, halted for good), 1 for internal errors,\n" +
+        "128 + the signal's number when a signal ended the run (130 for Ctrl-A x).\n" +
+        "\nConsole: COM1 is connected to the terminal both ways; when stdin is a terminal it is in raw mode\n" +
+        "(keys, Ctrl-C included, go to the guest) and Ctrl-A x quits, Ctrl-A a types Ctrl-A.",
     )
     .action(async (kernel: string, options) => setStatus(await runCommand(kernel, options)));
 

@@ -38,6 +38,8 @@ export class I8042 implements PortDevice {
   readonly name = "i8042";
   /** Called when the guest resets the machine through the controller. */
   onReset: () => void = () => {};
+  /** Called when the guest has taken a byte, so the keyboard's buffer has room again. */
+  onRoom: () => void = () => {};
   private config = CONFIG_KBD_INT | CONFIG_SYSTEM | CONFIG_TRANSLATE;
   private outputPort = 0x03; // A20 enabled, not in reset
   private output: { byte: number; aux: boolean } | undefined;
@@ -68,12 +70,18 @@ export class I8042 implements PortDevice {
     this.fill();
   }
 
+  /** Whether the keyboard can buffer another keystroke (with modifiers, up to 12 bytes). */
+  hasRoom(): boolean {
+    return this.keyboardQueue.length + 12 <= KEYBOARD_BUFFER;
+  }
+
   read(offset: number, _size: IoSize): number {
     if (offset === 4) return this.status();
     const byte = this.output?.byte ?? 0;
     this.output = undefined;
     this.updateIrq(); // the line drops, so the next byte's interrupt is a fresh edge
     this.fill();
+    this.onRoom();
     return byte;
   }
 

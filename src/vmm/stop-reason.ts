@@ -11,6 +11,8 @@ export type StopReason =
   | { kind: "triple-fault" }
   /** The guest reset the machine through the keyboard controller (the 8042's reset line). */
   | { kind: "reset" }
+  /** The host ended the run: a signal (SIGINT, SIGTERM, SIGHUP) or the user's Ctrl-A x. */
+  | { kind: "interrupted"; by: string }
   /** The guest retired the instruction budget the run was given. */
   | { kind: "instruction-limit"; limit: number }
   /** The run loop exceeded its wall-clock limit. */
@@ -37,6 +39,8 @@ export function describeStop(stop: StopReason): string {
       return "triple fault: the guest faulted while delivering a double fault (a real CPU would reset)";
     case "reset":
       return "the guest reset the machine (keyboard controller reset line); wasmvisor does not reboot";
+    case "interrupted":
+      return `stopped by ${stop.by}`;
     case "instruction-limit":
       return `instruction budget exhausted: the guest retired ${stop.limit} instructions without exiting`;
     case "timeout":
