@@ -60,3 +60,4 @@ build detect detect/detect.c
 build ifmodes ifmodes/ifmodes.c
 build redpill redpill/redpill.c
 build paging $(ls paging/*.c paging/*.S pm/*.c pm/*.S | sort)
+build multitask $(ls multitask/*.c multitask/*.S pm/*.c pm/*.S | sort)
