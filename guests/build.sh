@@ -59,5 +59,6 @@ build exitloop bench/exitloop.c
 build detect detect/detect.c
 build ifmodes ifmodes/ifmodes.c
 build redpill redpill/redpill.c
+build vmexit $(ls vmexit/*.c vmexit/*.S | sort)
 build paging $(ls paging/*.c paging/*.S pm/*.c pm/*.S | sort)
 build multitask $(ls multitask/*.c multitask/*.S pm/*.c pm/*.S | sort)

@@ -1,0 +1,201 @@
+/* tests.c - the vmexit tests. Each is a loop of n iterations of one operation, and the same loop
+ * without it (base != 0), so that the difference is what the operation costs: the loop's own
+ * decrement and branch, and any set-up the operation needs, are in both. A test returns how many
+ * iterations it really ran (the hidden-fault test works in whole passes over its region). */
+#include "vmexit.h"
+
+#define HC_CLOCK 2   /* wasmvisor's clock hypercall: harmless, answers EDX:EAX */
+#define PIT_DIVISOR 12 /* ~100 kHz: the HLT test's timer */
+
+/* n iterations of `body`; n > 0. The counter is ESI. */
+#define LOOP(body, ...) __asm__ volatile("1:\n\t" body "\n\tdecl %%esi\n\tjnz 1b" : "+S"(n) __VA_ARGS__)
+
+static u32 cpuid(u32 n, u32 param, int base)
+{
+    (void)param;
+    u32 count = n;
+    if (base) LOOP("xorl %%eax, %%eax", : : "eax", "ebx", "ecx", "edx");
+    else LOOP("xorl %%eax, %%eax\n\tcpuid", : : "eax", "ebx", "ecx", "edx");
+    return count;
+}
+
+static u32 vmcall(u32 n, u32 param, int base)
+{
+    (void)param;
+    u32 count = n;
+    if (base) LOOP("movl %1, %%eax", : "i"(HC_CLOCK) : "eax", "edx");
+    else LOOP("movl %1, %%eax\n\tvmcall", : "i"(HC_CLOCK) : "eax", "edx", "memory");
+    return count;
+}
+
+static u32 out(u32 n, u32 param, int base)
+{
+    (void)param;
+    u32 count = n;
+    if (base) LOOP("", : "d"(COM1_SCRATCH), "a"(0));
+    else LOOP("outb %%al, %%dx", : "d"(COM1_SCRATCH), "a"(0) : "memory");
+    return count;
+}
+
+static u32 in(u32 n, u32 param, int base)
+{
+    (void)param;
+    u32 count = n;
+    if (base) LOOP("", : "d"(COM1_SCRATCH) : "eax");
+    else LOOP("inb %%dx, %%al", : "d"(COM1_SCRATCH) : "eax", "memory");
+    return count;
+}
+
+/* MOV to CR0 flipping WP, a bit the VMM owns through the CR0 guest/host mask. */
+static u32 cr0(u32 n, u32 param, int base)
+{
+    (void)param;
+    u32 count = n, value = read_cr0(), toggled = value;
+    if (base) LOOP("xorl %2, %1", , "+a"(toggled) : "i"(CR0_WP));
+    else LOOP("xorl %2, %1\n\tmovl %1, %%cr0", , "+a"(toggled) : "i"(CR0_WP) : "memory");
+    write_cr0(value);
+    return count;
+}
+
+/* Switch round-robin among `spaces` address spaces and read one word in each. */
+static u32 cr3(u32 n, u32 spaces, int base)
+{
+    volatile u32 *probe = page_data;
+    u32 next = 0;
+    if (spaces < 1 || spaces > ADDRESS_SPACES) {
+        kprintf("vmexit: cr3 takes 1 to %u address spaces\n", ADDRESS_SPACES);
+        guest_exit(2);
+    }
+    for (u32 i = 0; i < n; i++) {
+        if (++next == spaces)
+            next = 0;
+        u32 directory = page_directories[next];
+        if (!base)
+            write_cr3(directory);
+        (void)*probe;
+    }
+    write_cr3(page_directories[0]);
+    return n;
+}
+
+/* Touch every page of a region whose page tables were just swapped for their copy, so that
+ * each touch finds no shadow entry; the base loop reloads CR3 (a TLB flush) but keeps them. */
+static u32 pagefault(u32 n, u32 param, int base)
+{
+    (void)param;
+    u32 passes = (n + FRESH_PAGES - 1) / FRESH_PAGES;
+    for (u32 pass = 0; pass < passes; pass++) {
+        if (base)
+            write_cr3(page_directories[0]);
+        else
+            fresh_tables_swap();
+        for (u32 page = 0; page < FRESH_PAGES; page++)
+            (void)*(volatile u32 *)(FRESH_BASE + page * PAGE);
+    }
+    return passes * FRESH_PAGES;
+}
+
+static u32 invlpg(u32 n, u32 param, int base)
+{
+    (void)param;
+    u32 count = n;
+    if (base) LOOP("", : "b"(page_data));
+    else LOOP("invlpg (%%ebx)", : "b"(page_data) : "memory");
+    return count;
+}
+
+static u32 cli_sti(u32 n, u32 param, int base)
+{
+    (void)param;
+    u32 count = n;
+    if (base) LOOP("");
+    else LOOP("cli\n\tsti", : : "memory");
+    __asm__ volatile("cli");
+    return count;
+}
+
+static u32 popf(u32 n, u32 param, int base)
+{
+    (void)param;
+    u32 count = n;
+    if (base) LOOP("");
+    else LOOP("pushfl\n\tpopfl", : : "memory", "cc");
+    return count;
+}
+
+/* A 16-bit store into the VGA text frame buffer, or (base) into ordinary RAM. */
+static u32 vga(u32 n, u32 param, int base)
+{
+    (void)param;
+    u32 count = n, offset = 0;
+    u32 target = base ? (u32)page_data : 0xB8000;
+    LOOP("movw %%ax, (%%ebx,%1)\n\taddl $2, %1\n\tandl $0xffe, %1", , "+c"(offset) : "a"(0x0720), "b"(target) : "memory");
+    return count;
+}
+
+/* HLT with IF set, woken by the PIT's periodic interrupt; the base loop takes no interrupt. */
+static u32 hlt(u32 n, u32 param, int base)
+{
+    (void)param;
+    u32 count = n;
+    if (base) {
+        LOOP("sti\n\tcli", : : "memory");
+        return count;
+    }
+    interrupts_taken = 0;
+    pit_periodic(PIT_DIVISOR);
+    pic_unmask(IRQ_TIMER);
+    LOOP("sti\n\thlt\n\tcli", : : "memory");
+    pic_mask_all();
+    pit_stop();
+    return count;
+}
+
+/* An interrupt raised while IF = 0 (COM1's THRE interrupt, enabled through IER) and taken at
+ * the STI that follows: under VT-x the interrupt-window exit's path. The base loop writes IER
+ * too, with nothing enabled, and waits for nothing. */
+static u32 irq(u32 n, u32 param, int base)
+{
+    (void)param;
+    u32 count = n;
+    pic_unmask(IRQ_COM1);
+    if (base) LOOP("cli\n\toutb %%al, %%dx\n\tsti\n\tnop", : "a"(0), "d"(COM1_IER) : "memory");
+    else LOOP("cli\n\toutb %%al, %%dx\n\tmovl interrupts_taken, %%ebx\n\tsti\n"
+              "2:\n\tcmpl interrupts_taken, %%ebx\n\tje 2b",
+              : "a"(IER_THRI), "d"(COM1_IER) : "ebx", "memory");
+    __asm__ volatile("cli");
+    pic_mask_all();
+    return count;
+}
+
+/* 8 instructions an iteration with a load and a store in a 64 KiB window; no base loop: the
+ * figure is instructions per second. */
+static u32 compute(u32 n, u32 param, int base)
+{
+    (void)param;
+    u32 count = n, offset = 0, sum = 0;
+    if (!base)
+        LOOP("movl (%%ebx,%1), %%eax\n\taddl %%eax, %2\n\troll $3, %2\n\tmovl %2, 4(%%ebx,%1)\n\t"
+             "addl $8, %1\n\tandl $0xfff8, %1",
+             , "+D"(offset), "+d"(sum) : "b"(FRESH_BASE) : "eax", "memory");
+    return count;
+}
+
+const struct test tests[] = {
+    { "cpuid", cpuid, 0, 0, 0 },
+    { "vmcall", vmcall, 0, 0, 1 },
+    { "out", out, 0, 0, 0 },
+    { "in", in, 0, 0, 0 },
+    { "cr0", cr0, 0, 0, 0 },
+    { "cr3", cr3, 4, 1, 0 },
+    { "pagefault", pagefault, 0, 1, 0 },
+    { "invlpg", invlpg, 0, 1, 0 },
+    { "cli-sti", cli_sti, 0, 0, 0 },
+    { "popf", popf, 0, 0, 0 },
+    { "vga", vga, 0, 0, 0 },
+    { "hlt", hlt, 0, 0, 0 },
+    { "irq", irq, 0, 0, 0 },
+    { "compute", compute, 0, 0, 0 },
+    { "compute-pg", compute, 0, 1, 0 },
+};
+const u32 test_count = sizeof tests / sizeof tests[0];

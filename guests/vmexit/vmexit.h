@@ -1,0 +1,58 @@
+/* vmexit.h - the vmexit benchmark guest (kvm-unit-tests' x86/vmexit.c in spirit): each test is a
+ * pair of loops, one whose body does an exit-causing operation and a matching one without it;
+ * main.c times both and prints the difference per iteration. machine.c sets up what the tests
+ * need: a GDT and IDT, the 8259 PICs, the 8254 PIT, COM1's THRE interrupt and 32-bit paging. */
+#ifndef VMEXIT_H
+#define VMEXIT_H
+#include "guest.h"
+
+/* One test: run(n, param, base) runs n iterations of the operation, or with base != 0 the same
+ * loop without it. `paging` tests run with CR0.PG set. `hypercall` tests need wasmvisor. */
+struct test {
+    const char *name;
+    u32 (*run)(u32 n, u32 param, int base);
+    u32 default_param;
+    int paging;
+    int hypercall;
+};
+
+extern const struct test tests[];
+extern const u32 test_count;
+
+/* machine.c */
+#define PIC1_CMD 0x20
+#define PIC1_DATA 0x21
+#define PIC2_DATA 0xA1
+#define PIC_EOI 0x20
+#define IRQ_TIMER 0
+#define IRQ_COM1 4
+#define COM1_SCRATCH 0x3FF
+#define COM1_IER 0x3F9
+#define IER_THRI 0x02
+#define CR0_WP (1u << 16)
+#define CR0_PG (1u << 31)
+#define PAGE 4096u
+#define ADDRESS_SPACES 8        /* page directories for the CR3 tests */
+#define FRESH_BASE 0x800000u    /* the hidden-fault test's region: 8-24 MiB */
+#define FRESH_TABLES 4          /* page tables covering it */
+#define FRESH_PAGES (FRESH_TABLES * 1024)
+
+extern volatile u32 interrupts_taken; /* incremented by the timer and COM1 handlers */
+extern u32 page_directories[ADDRESS_SPACES];
+extern u32 page_data[1024];           /* plain RAM the memory tests read and write */
+
+void machine_init(void);
+void pic_unmask(int irq);
+void pic_mask_all(void);
+void pit_periodic(u32 divisor);
+void pit_stop(void);
+void paging_on(void);
+void paging_off(void);
+/* Point the hidden-fault region of the first address space at the other copy of its tables. */
+void fresh_tables_swap(void);
+
+static inline void write_cr0(u32 v) { __asm__ volatile("movl %0, %%cr0" : : "r"(v) : "memory"); }
+static inline u32 read_cr0(void) { u32 v; __asm__ volatile("movl %%cr0, %0" : "=r"(v)); return v; }
+static inline void write_cr3(u32 v) { __asm__ volatile("movl %0, %%cr3" : : "r"(v) : "memory"); }
+
+#endif
