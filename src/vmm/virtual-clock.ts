@@ -7,7 +7,8 @@
 // see wall-clock time, runs no longer repeat, and a halted guest really waits.
 // Events are callbacks at a time (DeviceClock.schedule); the run loop asks how many instructions
 // the guest may run before the next one (the core's preemption-timer budget, so the guest stops
-// exactly there under the virtual clock) and runs the ones that are due.
+// exactly there under the virtual clock) and runs the ones that are due. A saved machine keeps the
+// clock's own state here (saveState) and its events with the devices that scheduled them.
 
 import { NS_PER_SECOND, type ClockEvent, type DeviceClock } from "../devices/clock.js";
 
@@ -23,15 +24,25 @@ const NS_PER_MS = 1_000_000;
 
 interface Scheduled {
   at: number;
+  order: number;
   fire: () => void;
 }
 
+/** What a saved machine keeps of its clock; the events are saved by the devices that own them. */
+export interface VirtualClockState {
+  /** The time when the machine was saved (the real clock continues from it). */
+  nowNs: number;
+  idleNs: number;
+  nextOrder: number;
+}
+
 export class VirtualClock implements DeviceClock {
-  /** Sorted by time; equal times keep the order they were scheduled in. */
+  /** Sorted by time, then by order (by default the order they were scheduled in). */
   private readonly events: Scheduled[] = [];
+  private nextOrder = 0;
   /** Virtual time the guest spent halted. */
   private idleNs = 0;
-  private readonly startMs = performance.now();
+  private startMs = performance.now();
 
   constructor(
     private readonly instructionsRetired: () => number,
@@ -43,17 +54,31 @@ export class VirtualClock implements DeviceClock {
     return this.instructionsRetired() * NS_PER_INSTRUCTION + this.idleNs;
   }
 
-  schedule(atNs: number, fire: () => void): ClockEvent {
-    const event = { at: atNs, fire };
+  schedule(atNs: number, fire: () => void, order = this.nextOrder): ClockEvent {
+    const event = { at: atNs, order, fire };
+    this.nextOrder = Math.max(this.nextOrder, order + 1);
     let i = this.events.length;
-    while (i > 0 && this.events[i - 1].at > atNs) i--;
+    while (i > 0 && (this.events[i - 1].at > atNs || (this.events[i - 1].at === atNs && this.events[i - 1].order > order))) i--;
     this.events.splice(i, 0, event);
     return {
+      at: atNs,
+      order,
       cancel: () => {
         const at = this.events.indexOf(event);
         if (at >= 0) this.events.splice(at, 1);
       },
     };
+  }
+
+  saveState(): VirtualClockState {
+    return { nowNs: this.now(), idleNs: this.idleNs, nextOrder: this.nextOrder };
+  }
+
+  /** Before the devices restore their events. The real clock goes on from the saved time. */
+  restoreState(state: VirtualClockState): void {
+    this.idleNs = state.idleNs;
+    this.nextOrder = state.nextOrder;
+    this.startMs = performance.now() - state.nowNs / NS_PER_MS;
   }
 
   /** Time of the earliest event, or Infinity. */

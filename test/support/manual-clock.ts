@@ -5,21 +5,24 @@ import type { ClockEvent, DeviceClock } from "../../src/devices/clock.js";
 
 interface Scheduled {
   at: number;
+  order: number;
   fire: () => void;
 }
 
 export class ManualClock implements DeviceClock {
   private time = 0;
   private events: Scheduled[] = [];
+  private nextOrder = 0;
 
   now(): number {
     return this.time;
   }
 
-  schedule(atNs: number, fire: () => void): ClockEvent {
-    const event = { at: atNs, fire };
+  schedule(atNs: number, fire: () => void, order = this.nextOrder): ClockEvent {
+    const event = { at: atNs, order, fire };
+    this.nextOrder = Math.max(this.nextOrder, order + 1);
     this.events.push(event);
-    return { cancel: () => (this.events = this.events.filter((e) => e !== event)) };
+    return { at: atNs, order, cancel: () => (this.events = this.events.filter((e) => e !== event)) };
   }
 
   /** Deadlines still waiting, earliest first. */
@@ -31,7 +34,7 @@ export class ManualClock implements DeviceClock {
   advance(ns: number): void {
     const end = this.time + ns;
     for (;;) {
-      const due = this.events.filter((e) => e.at <= end).sort((a, b) => a.at - b.at)[0];
+      const due = this.events.filter((e) => e.at <= end).sort((a, b) => a.at - b.at || a.order - b.order)[0];
       if (!due) break;
       this.events = this.events.filter((e) => e !== due);
       this.time = Math.max(this.time, due.at);
