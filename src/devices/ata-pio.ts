@@ -10,6 +10,8 @@
 // raised when a sector is ready to read (DRQ), after each written sector, and at the end of a
 // non-data command; reading Status acknowledges it, Alternate Status does not; nIEN masks it.
 // Device Control's SRST resets the drive and leaves its signature in the registers.
+// saveState()/restoreState() carry the registers, the sector buffer and the transfer in progress
+// across a saved machine; the image's contents are the backend's, and are not part of it.
 
 import { SECTOR_SIZE, type BlockBackend } from "./block-backend.js";
 import { UNCONNECTED, type IoSize, type IrqLine, type PortDevice } from "./device.js";
@@ -50,6 +52,22 @@ const LBA28_LIMIT = 0x0fffffff;
 const NON_DATA_COMMANDS = new Set([0x10, 0x40, 0x41, 0x91, 0xef, 0xe0, 0xe1, 0xe5, 0xe7, 0xea]);
 const FLUSH_COMMANDS = new Set([0xe7, 0xea]);
 
+export interface AtaPioState {
+  status: number;
+  error: number;
+  count: number;
+  lbaLow: number;
+  lbaMid: number;
+  lbaHigh: number;
+  device: number;
+  control: number;
+  interruptPending: boolean;
+  irqLevel: boolean;
+  buffer: number[];
+  bufferAt: number;
+  transfer: { write: boolean; lba: number; left: number } | null;
+}
+
 export class AtaPio implements PortDevice {
   readonly name = "ata-pio";
   private status = STATUS_DRDY | STATUS_DSC;
@@ -73,6 +91,18 @@ export class AtaPio implements PortDevice {
     private readonly irq: IrqLine = UNCONNECTED,
   ) {
     this.cylinders = Math.min(16383, Math.max(1, Math.floor(disk.sectors / (HEADS * SECTORS_PER_TRACK))));
+  }
+
+  saveState(): AtaPioState {
+    const { status, error, count, lbaLow, lbaMid, lbaHigh, device, control, interruptPending, irqLevel, bufferAt, transfer } = this;
+    return { status, error, count, lbaLow, lbaMid, lbaHigh, device, control, interruptPending, irqLevel, buffer: [...this.buffer], bufferAt, transfer: transfer === undefined ? null : { ...transfer } };
+  }
+
+  restoreState(state: AtaPioState): void {
+    ({ status: this.status, error: this.error, count: this.count, lbaLow: this.lbaLow, lbaMid: this.lbaMid, lbaHigh: this.lbaHigh, device: this.device } = state);
+    ({ control: this.control, interruptPending: this.interruptPending, irqLevel: this.irqLevel, bufferAt: this.bufferAt } = state);
+    this.buffer.set(state.buffer);
+    this.transfer = state.transfer === null ? undefined : { ...state.transfer };
   }
 
   read(offset: number, size: IoSize): number {

@@ -8,7 +8,8 @@
 // B (SET freezes nothing here but lets the guest set the clock; PIE, AIE, UIE, DM, 24/12), C (flags,
 // cleared by reading, which also lowers IRQ 8) and D (valid). Like a BIOS would, the RAM holds the
 // base and extended memory sizes (0x15-0x18, 0x30-0x31), memory above 16 MiB in 64 KiB units
-// (0x34-0x35) and the checksum over 0x10-0x2D.
+// (0x34-0x35) and the checksum over 0x10-0x2D. saveState()/restoreState() carry the RAM, the
+// calendar and the pending periodic and once-a-second events across a saved machine.
 
 import { NS_PER_SECOND, type ClockEvent, type DeviceClock } from "./clock.js";
 import { UNCONNECTED, type IoSize, type IrqLine, type PortDevice } from "./device.js";
@@ -54,6 +55,20 @@ const NS_PER_MS = 1_000_000;
 /** 2024-01-01 00:00:00 UTC: where the virtual clock's calendar starts unless told otherwise. */
 export const DEFAULT_RTC_START_MS = Date.UTC(2024, 0, 1);
 
+/** A pending clock event as saved: when, and its place among events due then. */
+export interface SavedEvent {
+  at: number;
+  order: number;
+}
+
+export interface CmosRtcState {
+  ram: number[];
+  index: number;
+  epochMs: number;
+  periodic: SavedEvent | null;
+  secondly: SavedEvent | null;
+}
+
 const toBcd = (n: number) => ((n / 10) | 0) * 16 + (n % 10);
 const fromBcd = (n: number) => (n >> 4) * 10 + (n & 15);
 
@@ -77,6 +92,23 @@ export class CmosRtc implements PortDevice {
     this.ram[STATUS_B] = B_24_HOUR;
     this.ram[STATUS_D] = D_VALID;
     this.setMemorySize(memoryBytes);
+  }
+
+  saveState(): CmosRtcState {
+    const saved = (event: ClockEvent | undefined) => (event === undefined ? null : { at: event.at, order: event.order });
+    return { ram: [...this.ram], index: this.index, epochMs: this.epochMs, periodic: saved(this.periodic), secondly: saved(this.secondly) };
+  }
+
+  /** Takes the saved registers as they are and re-arms the saved events; nothing is signalled. */
+  restoreState(state: CmosRtcState): void {
+    this.periodic?.cancel();
+    this.secondly?.cancel();
+    this.periodic = this.secondly = undefined;
+    this.ram.set(state.ram);
+    this.index = state.index;
+    this.epochMs = state.epochMs;
+    if (state.periodic !== null) this.periodicAt(state.periodic.at, state.periodic.order);
+    if (state.secondly !== null) this.secondlyAt(state.secondly.at, state.secondly.order);
   }
 
   read(offset: number, _size: IoSize): number {
@@ -221,14 +253,21 @@ export class CmosRtc implements PortDevice {
     this.periodic = undefined;
     const rate = this.ram[STATUS_A] & 0x0f;
     if (!(this.ram[STATUS_B] & B_PIE) || rate === 0) return;
-    const periodNs = (NS_PER_SECOND * (1 << ((rate < 3 ? rate + 7 : rate) - 1))) / 32768;
-    const tick = (at: number) => {
-      this.periodic = this.clock.schedule(at, () => {
-        this.raise(C_PF);
-        tick(at + periodNs);
-      });
+    this.periodicAt(this.clock.now() + this.periodNs());
+  }
+
+  /** The periodic rate's period, from status register A. */
+  private periodNs(): number {
+    const rate = this.ram[STATUS_A] & 0x0f;
+    return (NS_PER_SECOND * (1 << ((rate < 3 ? rate + 7 : rate) - 1))) / 32768;
+  }
+
+  private periodicAt(at: number, order?: number): void {
+    const fire = () => {
+      this.raise(C_PF);
+      this.periodicAt(at + this.periodNs());
     };
-    tick(this.clock.now() + periodNs);
+    this.periodic = this.clock.schedule(at, fire, order);
   }
 
   /** Update-ended and alarm interrupts once a second, at each second boundary, while enabled. */
@@ -236,11 +275,16 @@ export class CmosRtc implements PortDevice {
     this.secondly?.cancel();
     this.secondly = undefined;
     if (!(this.ram[STATUS_B] & (B_UIE | B_AIE))) return;
-    this.secondly = this.clock.schedule(this.clock.now() + NS_PER_SECOND - this.nsIntoSecond(), () => {
+    this.secondlyAt(this.clock.now() + NS_PER_SECOND - this.nsIntoSecond());
+  }
+
+  private secondlyAt(at: number, order?: number): void {
+    const fire = () => {
       this.raise(C_UF);
       if (this.alarmMatches()) this.raise(C_AF);
       this.scheduleSecondly();
-    });
+    };
+    this.secondly = this.clock.schedule(at, fire, order);
   }
 
   private alarmMatches(): boolean {

@@ -9,6 +9,8 @@
 // (FE, or output-port bit 0 cleared), reported through onReset. Keys come from the host through
 // type(): a terminal's bytes or named keys become make and break codes, queued on the keyboard and
 // handed to the guest one byte at a time, each with an interrupt when it reaches the output buffer.
+// saveState()/restoreState() carry the controller, its queues and the keyboard's modes across a
+// saved machine.
 
 import { UNCONNECTED, type IoSize, type IrqLine, type PortDevice } from "./device.js";
 import { LEFT_CTRL, LEFT_SHIFT, SET2_TO_SET1, type Key, type Keystroke } from "./scancodes.js";
@@ -33,6 +35,21 @@ const BREAK = 0xf0;
 const EXTENDED = 0xe0;
 /** How many scan code bytes the keyboard buffers before it drops keys, as a real one would. */
 const KEYBOARD_BUFFER = 64;
+
+export interface I8042State {
+  config: number;
+  outputPort: number;
+  output: { byte: number; aux: boolean } | null;
+  lastWasCommand: boolean;
+  controllerCommand: number | null;
+  controllerQueue: { byte: number; aux: boolean }[];
+  keyboardQueue: number[];
+  keyboardCommand: number | null;
+  scanning: boolean;
+  scanSet: number;
+  breakPending: boolean;
+  irqLevel: boolean;
+}
 
 export class I8042 implements PortDevice {
   readonly name = "i8042";
@@ -73,6 +90,35 @@ export class I8042 implements PortDevice {
   /** Whether the keyboard can buffer another keystroke (with modifiers, up to 12 bytes). */
   hasRoom(): boolean {
     return this.keyboardQueue.length + 12 <= KEYBOARD_BUFFER;
+  }
+
+  saveState(): I8042State {
+    const { config, outputPort, lastWasCommand, scanning, scanSet, breakPending, irqLevel } = this;
+    return {
+      config,
+      outputPort,
+      output: this.output === undefined ? null : { ...this.output },
+      lastWasCommand,
+      controllerCommand: this.controllerCommand ?? null,
+      controllerQueue: this.controllerQueue.map((entry) => ({ ...entry })),
+      keyboardQueue: [...this.keyboardQueue],
+      keyboardCommand: this.keyboardCommand ?? null,
+      scanning,
+      scanSet,
+      breakPending,
+      irqLevel,
+    };
+  }
+
+  /** Takes the saved state as it is: the IRQ line's level comes with it, nothing is signalled. */
+  restoreState(state: I8042State): void {
+    ({ config: this.config, outputPort: this.outputPort, lastWasCommand: this.lastWasCommand, scanning: this.scanning, scanSet: this.scanSet } = state);
+    ({ breakPending: this.breakPending, irqLevel: this.irqLevel } = state);
+    this.output = state.output === null ? undefined : { ...state.output };
+    this.controllerCommand = state.controllerCommand ?? undefined;
+    this.keyboardCommand = state.keyboardCommand ?? undefined;
+    this.controllerQueue.splice(0, this.controllerQueue.length, ...state.controllerQueue.map((entry) => ({ ...entry })));
+    this.keyboardQueue.splice(0, this.keyboardQueue.length, ...state.keyboardQueue);
   }
 
   read(offset: number, _size: IoSize): number {

@@ -7,7 +7,8 @@
 // 8259A data sheet and QEMU's hw/intc/i8259.c: ICW1-ICW4 initialisation, OCW1 (IMR), OCW2
 // (specific and non-specific EOI, rotation, set priority), OCW3 (read IRR/ISR, poll, special mask
 // mode), automatic EOI, special fully nested mode, and the spurious IRQ 7 / IRQ 15 a request that
-// vanished before INTA produces.
+// vanished before INTA produces. saveState()/restoreState() carry every register and latch of both
+// chips across a saved machine, as plain data.
 
 import type { IoSize, PortDevice } from "./device.js";
 
@@ -37,6 +38,32 @@ const enum Init {
   Icw2,
   Icw3,
   Icw4,
+}
+
+/** Everything one 8259A holds, as saveState() gives it. */
+export interface Pic8259State {
+  irr: number;
+  isr: number;
+  imr: number;
+  vectorBase: number;
+  lineLevels: number;
+  priorityBase: number;
+  init: number;
+  expectIcw4: boolean;
+  single: boolean;
+  autoEoi: boolean;
+  rotateOnAutoEoi: boolean;
+  specialFullyNested: boolean;
+  specialMask: boolean;
+  readIsr: boolean;
+  poll: boolean;
+  output: boolean;
+}
+
+export interface DualPicState {
+  master: Pic8259State;
+  slave: Pic8259State;
+  intr: boolean;
 }
 
 /** One 8259A. `onOutput` follows its INT pin (to the CPU, or to the master's IRQ 2). */
@@ -98,6 +125,19 @@ export class Pic8259 implements PortDevice {
     }
     if (!(this.levelTriggered & (1 << irq))) this.irr &= ~(1 << irq); // an edge's request is consumed
     this.update();
+  }
+
+  saveState(): Pic8259State {
+    const { irr, isr, imr, vectorBase, lineLevels, priorityBase, init, expectIcw4, single, autoEoi } = this;
+    const { rotateOnAutoEoi, specialFullyNested, specialMask, readIsr, poll, output } = this;
+    return { irr, isr, imr, vectorBase, lineLevels, priorityBase, init, expectIcw4, single, autoEoi, rotateOnAutoEoi, specialFullyNested, specialMask, readIsr, poll, output };
+  }
+
+  /** Takes the saved registers as they are: the INT pin's level comes with them, nothing is signalled. */
+  restoreState(state: Pic8259State): void {
+    ({ irr: this.irr, isr: this.isr, imr: this.imr, vectorBase: this.vectorBase, lineLevels: this.lineLevels, priorityBase: this.priorityBase } = state);
+    ({ init: this.init, expectIcw4: this.expectIcw4, single: this.single, autoEoi: this.autoEoi, rotateOnAutoEoi: this.rotateOnAutoEoi } = state);
+    ({ specialFullyNested: this.specialFullyNested, specialMask: this.specialMask, readIsr: this.readIsr, poll: this.poll, output: this.output } = state);
   }
 
   read(offset: number, _size: IoSize): number {
@@ -255,6 +295,16 @@ export class DualPic {
   /** INTR: the CPU is being asked to take an interrupt. */
   get interruptRequested(): boolean {
     return this.intr;
+  }
+
+  saveState(): DualPicState {
+    return { master: this.master.saveState(), slave: this.slave.saveState(), intr: this.intr };
+  }
+
+  restoreState(state: DualPicState): void {
+    this.master.restoreState(state.master);
+    this.slave.restoreState(state.slave);
+    this.intr = state.intr;
   }
 
   /**

@@ -7,7 +7,8 @@
 // read/write LSB, MSB or both, modes 0-5, BCD flag kept), counter latch, the read-back command
 // (count and status), null count. Interrupts come from modes 0 (once, at terminal count), 2 (rate
 // generator) and 3 (square wave); channels 1 and 2 count but drive nothing (their gates, DRAM
-// refresh and the speaker port 0x61, are not modelled).
+// refresh and the speaker port 0x61, are not modelled). saveState()/restoreState() carry the
+// channels, their latches and channel 0's next scheduled edge across a saved machine.
 
 import { NS_PER_SECOND, type ClockEvent, type DeviceClock } from "./clock.js";
 import { UNCONNECTED, type IoSize, type IrqLine, type PortDevice } from "./device.js";
@@ -28,6 +29,25 @@ const READ_BACK_NO_STATUS = 0x10;
 const STATUS_OUTPUT = 0x80;
 const STATUS_NULL_COUNT = 0x40;
 
+/** One channel as saveState() gives it; `edge` is the pending interrupt edge, if any. */
+export interface PitChannelState {
+  mode: number;
+  access: number;
+  bcd: number;
+  count: number;
+  loadedAt: number;
+  nullCount: boolean;
+  writeLow: number | null;
+  readHigh: boolean;
+  latched: number[];
+  status: number | null;
+  edge: { period: number; order: number } | null;
+}
+
+export interface PitState {
+  channels: PitChannelState[];
+}
+
 class Channel {
   mode = 0;
   access = ACCESS_WORD;
@@ -41,6 +61,8 @@ class Channel {
   private latched: number[] = [];
   private status: number | undefined;
   private event: ClockEvent | undefined;
+  /** Which rising edge since the load `event` is for. */
+  private eventPeriod = 0;
 
   constructor(
     private readonly clock: DeviceClock,
@@ -139,17 +161,38 @@ class Channel {
   }
 
   /** Schedules the `period`-th rising edge of OUT after the load, for the modes that interrupt. */
-  private scheduleEdge(period: number): void {
+  private scheduleEdge(period: number, order?: number): void {
     let tick: number;
     if (this.mode === 0 && period === 1) tick = this.count;
     else if (this.mode === 2 || this.mode === 3) tick = period * this.count;
     else return;
     const at = this.loadedAt + Math.ceil((tick * NS_PER_SECOND) / PIT_HZ);
-    this.event = this.clock.schedule(at, () => {
-      this.irq(true); // a rising edge latches IRQ 0 in the PIC ...
-      this.irq(false); // ... which the next edge needs the line low for
-      this.scheduleEdge(period + 1);
-    });
+    this.eventPeriod = period;
+    this.event = this.clock.schedule(
+      at,
+      () => {
+        this.event = undefined;
+        this.irq(true); // a rising edge latches IRQ 0 in the PIC ...
+        this.irq(false); // ... which the next edge needs the line low for
+        this.scheduleEdge(period + 1);
+      },
+      order,
+    );
+  }
+
+  saveState(): PitChannelState {
+    const { mode, access, bcd, count, loadedAt, nullCount, readHigh, event } = this;
+    const edge = event === undefined ? null : { period: this.eventPeriod, order: event.order };
+    return { mode, access, bcd, count, loadedAt, nullCount, writeLow: this.writeLow ?? null, readHigh, latched: [...this.latched], status: this.status ?? null, edge };
+  }
+
+  restoreState(state: PitChannelState): void {
+    this.stop();
+    ({ mode: this.mode, access: this.access, bcd: this.bcd, count: this.count, loadedAt: this.loadedAt, nullCount: this.nullCount, readHigh: this.readHigh } = state);
+    this.writeLow = state.writeLow ?? undefined;
+    this.latched = [...state.latched];
+    this.status = state.status ?? undefined;
+    if (state.edge !== null) this.scheduleEdge(state.edge.period, state.edge.order);
   }
 
   private stop(): void {
@@ -165,6 +208,14 @@ export class Pit8254 implements PortDevice {
   /** `irq0` is channel 0's output line. */
   constructor(clock: DeviceClock, irq0: IrqLine = UNCONNECTED) {
     this.channels = [new Channel(clock, irq0), new Channel(clock, UNCONNECTED), new Channel(clock, UNCONNECTED)];
+  }
+
+  saveState(): PitState {
+    return { channels: this.channels.map((channel) => channel.saveState()) };
+  }
+
+  restoreState(state: PitState): void {
+    this.channels.forEach((channel, i) => channel.restoreState(state.channels[i]));
   }
 
   read(offset: number, _size: IoSize): number {

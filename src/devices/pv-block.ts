@@ -30,6 +30,8 @@
 // device completes every request up to it in order, before the OUT instruction completes, updates
 // `completed` and raises the interrupt. A doorbell that would overrun the ring (more than
 // RING_SIZE outstanding) or a ring outside RAM sets ISR bit 1 and completes nothing.
+// saveState()/restoreState() carry the registers and counters across a saved machine (the ring is
+// in guest RAM, the data in the image).
 
 import { SECTOR_SIZE, type BlockBackend } from "./block-backend.js";
 import { UNCONNECTED, type IoSize, type IrqLine, type PortDevice } from "./device.js";
@@ -63,6 +65,16 @@ export const PV_STATUS_BAD_BUFFER = 4;
 const ISR_COMPLETED = 1;
 const ISR_RING_ERROR = 2;
 
+export interface PvBlockState {
+  requests: number;
+  doorbells: number;
+  ring: number;
+  slots: number;
+  completed: number;
+  isr: number;
+  irqLevel: boolean;
+}
+
 export class PvBlock implements PortDevice {
   readonly name = "pv-block";
   /** Requests and doorbells so far, for statistics. */
@@ -80,6 +92,15 @@ export class PvBlock implements PortDevice {
     private readonly memory: () => Uint8Array,
     private readonly irq: IrqLine = UNCONNECTED,
   ) {}
+
+  saveState(): PvBlockState {
+    const { requests, doorbells, ring, slots, completed, isr, irqLevel } = this;
+    return { requests, doorbells, ring, slots, completed, isr, irqLevel };
+  }
+
+  restoreState(state: PvBlockState): void {
+    ({ requests: this.requests, doorbells: this.doorbells, ring: this.ring, slots: this.slots, completed: this.completed, isr: this.isr, irqLevel: this.irqLevel } = state);
+  }
 
   read(offset: number, _size: IoSize): number {
     switch (offset) {

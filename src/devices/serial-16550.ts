@@ -10,7 +10,8 @@
 // rxRoom() allows and hears from onRxRoom when the guest has made room, which is how a terminal's
 // input waits for a guest that reads slowly instead of overrunning it. Without a timer, the
 // character-timeout interrupt (FIFO mode, data below the trigger level) is raised at once.
-// As on a PC, the interrupt reaches the PIC only while MCR.OUT2 is set.
+// As on a PC, the interrupt reaches the PIC only while MCR.OUT2 is set. saveState()/restoreState()
+// carry the registers, the receive FIFO and the interrupt line's level across a saved machine.
 
 import { UNCONNECTED, type IoSize, type IrqLine, type PortDevice } from "./device.js";
 
@@ -62,6 +63,20 @@ const TRIGGER_LEVELS = [1, 4, 8, 14];
 
 export type SerialSink = (byte: number) => void;
 
+export interface Serial16550State {
+  divisor: number;
+  ier: number;
+  fcr: number;
+  lcr: number;
+  mcr: number;
+  lsr: number;
+  msr: number;
+  scr: number;
+  thrInterrupt: boolean;
+  fifo: number[];
+  irqLevel: boolean;
+}
+
 export class Serial16550 implements PortDevice {
   readonly name: string;
   /** Called when the guest has taken received bytes and rxRoom() grew. */
@@ -96,6 +111,18 @@ export class Serial16550 implements PortDevice {
     if (this.mcr & MCR_LOOPBACK) return;
     for (const byte of bytes) this.push(byte);
     this.update();
+  }
+
+  saveState(): Serial16550State {
+    const { divisor, ier, fcr, lcr, mcr, lsr, msr, scr, thrInterrupt, irqLevel } = this;
+    return { divisor, ier, fcr, lcr, mcr, lsr, msr, scr, thrInterrupt, fifo: [...this.fifo], irqLevel };
+  }
+
+  /** Takes the saved registers as they are: the IRQ line's level comes with them, nothing is signalled. */
+  restoreState(state: Serial16550State): void {
+    ({ divisor: this.divisor, ier: this.ier, fcr: this.fcr, lcr: this.lcr, mcr: this.mcr, lsr: this.lsr, msr: this.msr, scr: this.scr } = state);
+    ({ thrInterrupt: this.thrInterrupt, irqLevel: this.irqLevel } = state);
+    this.fifo.splice(0, this.fifo.length, ...state.fifo);
   }
 
   read(offset: number, _size: IoSize): number {

@@ -8,7 +8,8 @@
 // mode control register (index 0x10) bit 3 chooses blink or bright backgrounds. The sequencer,
 // graphics controller, DAC and miscellaneous output registers keep what is written, with no effect.
 // The frame buffer itself is not trapped by this device: the VMM either reads it periodically
-// (snapshot()) or, with --vga-trap, hears of each write (written()).
+// (snapshot()) or, with --vga-trap, hears of each write (written()). saveState()/restoreState()
+// carry the registers across a saved machine (the frame buffer is guest RAM and is saved with it).
 
 import type { IoSize, PortDevice } from "./device.js";
 
@@ -50,6 +51,16 @@ export interface TextScreen {
   blink: boolean;
 }
 
+export interface VgaTextState {
+  crtc: number[];
+  attribute: number[];
+  plain: number[];
+  crtcIndex: number;
+  attributeIndex: number;
+  attributeFlipFlop: boolean;
+  retrace: number;
+}
+
 export class VgaText implements PortDevice {
   readonly name = "vga";
   /** Set by written(), cleared by whoever redraws: the frame buffer changed since. */
@@ -67,6 +78,19 @@ export class VgaText implements PortDevice {
     this.crtc[CRTC_CURSOR_END] = 0x0e;
     this.attribute[ATTRIBUTE_MODE] = BLINK_ENABLE;
     this.plain[MISC_READ] = 0x67;
+  }
+
+  saveState(): VgaTextState {
+    const { crtcIndex, attributeIndex, attributeFlipFlop, retrace } = this;
+    return { crtc: [...this.crtc], attribute: [...this.attribute], plain: [...this.plain], crtcIndex, attributeIndex, attributeFlipFlop, retrace };
+  }
+
+  restoreState(state: VgaTextState): void {
+    this.crtc.set(state.crtc);
+    this.attribute.set(state.attribute);
+    this.plain.set(state.plain);
+    ({ crtcIndex: this.crtcIndex, attributeIndex: this.attributeIndex, attributeFlipFlop: this.attributeFlipFlop, retrace: this.retrace } = state);
+    this.dirty = true;
   }
 
   read(offset: number, _size: IoSize): number {
