@@ -62,3 +62,5 @@ build redpill redpill/redpill.c
 build vmexit $(ls vmexit/*.c vmexit/*.S | sort)
 build paging $(ls paging/*.c paging/*.S pm/*.c pm/*.S | sort)
 build multitask $(ls multitask/*.c multitask/*.S pm/*.c pm/*.S | sort)
+build vga $(ls vga/*.c pc/*.c pm/*.c pm/*.S | sort)
+build diskbench $(ls diskbench/*.c pc/*.c pm/*.c pm/*.S | sort)
