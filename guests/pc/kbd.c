@@ -45,13 +45,19 @@ static void kbd_irq(void)
     }
 }
 
+static void write_config(u8 config)
+{
+    outb(0x64, 0x60);
+    outb(0x60, config);
+}
+
 void kbd_init(void)
 {
-    while (inb(0x64) & 1) /* drop whatever the firmware left */
-        inb(0x60);
-    outb(0x64, 0x60);
-    outb(0x60, 0x45); /* config: keyboard interrupt, system flag, translation to set 1 */
+    /* A key that came before the PIC was set up has its edge on IRQ 1 lost: drop the line
+     * (interrupt off), then raise it again once the handler is in, so such a key is delivered. */
+    write_config(0x44); /* system flag, translation to set 1 */
     irq_install(1, kbd_irq);
+    write_config(0x45); /* ... and the keyboard interrupt */
 }
 
 int kbd_getc(void)

@@ -1,5 +1,6 @@
-/* uart.c - COM1 input by interrupt: the receive FIFO (trigger level 1) raises IRQ 4 through
- * MCR.OUT2, and the handler moves every byte waiting (LSR.DR) into a ring the program reads. */
+/* uart.c - COM1 input by interrupt: received data raises IRQ 4 through MCR.OUT2, and the handler
+ * moves every byte waiting (LSR.DR) into a ring the program reads. The FIFOs are left as they
+ * are: enabling or clearing them would throw away what arrived before this driver started. */
 #include "pc.h"
 
 #define COM1 0x3f8
@@ -17,7 +18,6 @@ static void uart_irq(void)
 
 void uart_rx_init(void)
 {
-    outb(COM1 + 2, 0x07); /* FCR: FIFOs on and cleared, trigger level 1 */
     outb(COM1 + 4, 0x0b); /* MCR: DTR, RTS, OUT2 (the PC's interrupt gate) */
     irq_install(4, uart_irq);
     outb(COM1 + 1, 0x01); /* IER: received data available */
