@@ -1,7 +1,7 @@
 // Builds the TypeScript half (npm run build:ts): esbuild bundles the CLI (dist/cli.js, an
-// executable node script) and the embedding API (dist/index.js), then tsc type-checks src/ and
-// emits the API's declarations into dist/types. Both bundles find build/core.wasm relative to
-// themselves (src/package-files.ts), so dist/ must stay beside build/.
+// executable node script), the embedding API (dist/index.js) and the fuzzer (dist/fuzz.js), then
+// tsc type-checks src/ and emits the API's declarations into dist/types. The bundles find
+// build/core.wasm relative to themselves (src/package-files.ts), so dist/ must stay beside build/.
 
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
@@ -34,6 +34,9 @@ await build({
 chmodSync(join(dist, "cli.js"), 0o755);
 
 await build({ ...common, entryPoints: [join(root, "src/index.ts")], outfile: join(dist, "index.js") });
+
+// The fuzzer (npm run fuzz): its worker threads run the same file.
+await build({ ...common, entryPoints: [join(root, "src/fuzz/main.ts")], outfile: join(dist, "fuzz.js") });
 
 // Declarations: tsc mirrors the source tree (src/ and the shared assembly/vmcs-layout.ts) under
 // dist/types; package.json's "types" points at dist/types/index.d.ts, which re-exports src's.

@@ -4,7 +4,9 @@
 import { describe, expect, it } from "vitest";
 import * as L from "../../assembly/vmcs-layout.js";
 import { Reg } from "../../src/core/vmcs.js";
-import { EXIT_OK, GUEST_CODE, exitsOf, runTiny, withTables } from "../support/tiny-guest.js";
+import { EXIT_OK, GUEST_CODE, bootTiny, coreHasInterruptWindowExits, exitsOf, runTiny, withTables } from "../support/tiny-guest.js";
+
+const windowExits = await coreHasInterruptWindowExits();
 
 const setControl = (bits: number) => (vm: { vmcs: { get(o: number): number; set(o: number, v: number): void } }) =>
   vm.vmcs.set(L.C_PRIMARY, vm.vmcs.get(L.C_PRIMARY) | bits);
@@ -109,7 +111,7 @@ describe("exit reasons caused from a guest", () => {
   });
 
   it("52 preemption timer: the end of every slice", async () => {
-    const { vm, exits } = await import("../support/tiny-guest.js").then((t) => t.bootTiny("1: inc %ecx\njmp 1b"));
+    const { vm, exits } = await bootTiny("1: inc %ecx\njmp 1b");
     vm.run({ maxInstructions: 10_000, sliceInstructions: 1000 });
     expect(exits.filter((e) => e.reason === L.EXIT_PREEMPTION_TIMER).map((e) => e.instructions)).toEqual([1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000]);
   });
@@ -135,6 +137,22 @@ describe("exit reasons caused from a guest", () => {
       [2, "#GP error code 0x0"],
     ]);
     expect(run.vm.interrupts.flag.enabled()).toBe(true);
+    expect(run.result.stop).toEqual({ kind: "guest-exit", code: 0 });
+  });
+
+  it.skipIf(!windowExits)("7 interrupt window: injectInterrupt() while IF = 0 waits; STI opens the window after its shadow", async () => {
+    const source = `mov $0x90000, %esp\n${withTables({ 0x40: "handler" })}\ncpuid\nsti\nmov $1, %esi\n1: jmp 1b\nhandler: mov %esi, %edi\n${EXIT_OK}`;
+    const run = await runTiny(source, {}, (vm) => vm.onExit((exit) => exit.reason === L.EXIT_CPUID && vm.injectInterrupt(0x40)));
+    expect(run.exits.map((e) => e.reason).slice(0, 2)).toEqual([L.EXIT_CPUID, L.EXIT_INTERRUPT_WINDOW]);
+    expect(exitsOf(run, L.EXIT_INTERRUPT_WINDOW)[0].qualification).toBe(0);
+    expect(run.vm.vmcs.reg(Reg.EDI)).toBe(1); // delivered after the instruction in the STI shadow
+    expect(run.result.stop).toEqual({ kind: "guest-exit", code: 0 });
+  });
+
+  it("injectInterrupt() while the guest is interruptible: straight into E_INTR_INFO, no window exit", async () => {
+    const source = `mov $0x90000, %esp\n${withTables({ 0x40: "handler" })}\nsti\nnop\ncpuid\n1: jmp 1b\nhandler: ${EXIT_OK}`;
+    const run = await runTiny(source, {}, (vm) => vm.onExit((exit) => exit.reason === L.EXIT_CPUID && vm.injectInterrupt(0x40)));
+    expect(run.exits.map((e) => e.reason)).toEqual([L.EXIT_CPUID, L.EXIT_IO]);
     expect(run.result.stop).toEqual({ kind: "guest-exit", code: 0 });
   });
 

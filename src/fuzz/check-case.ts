@@ -1,0 +1,38 @@
+// Everything the fuzzer checks about one case: the run's own invariants (execute.ts), the fault
+// atomicity of its first exit (fault-atomicity.ts), and with `jitDifferential` the same case run
+// with the compiling tier off and on, which must end in identical exits, guest state and RAM.
+import { checkFaultAtomicity } from "./fault-atomicity.js";
+import type { CoreModule } from "./core-module.js";
+import { EXIT_EXCEPTION } from "../../assembly/vmcs-layout.js";
+import { execute, firstDivergence, type Execution } from "./execute.js";
+import type { FuzzCase } from "./fuzz-case.js";
+
+export interface CaseResult {
+  problems: string[];
+  /** Exit reasons in order (the fuzzer's rough measure of what a case reached). */
+  reasons: number[];
+  compiledBlocks: number;
+  /** Runs of the core the checks took (a fresh core each). */
+  executions: number;
+}
+
+export function checkCase(source: CoreModule, c: FuzzCase, jitDifferential: boolean): CaseResult {
+  try {
+    if (!jitDifferential) {
+      const run = execute(source, c);
+      const problems = run.problems.length > 0 ? run.problems : checkFaultAtomicity(source, c, run);
+      return { problems, reasons: run.exits.map((e) => e.reason), compiledBlocks: run.compiledBlocks, executions: 1 + atomicityRuns(run) };
+    }
+    const interpreted = execute(source, c, { jit: false, digest: true });
+    const compiled = execute(source, c, { jit: true, digest: true });
+    const problems = [...interpreted.problems, ...compiled.problems.map((p) => `with the compiling tier: ${p}`)];
+    const divergence = firstDivergence(interpreted, compiled);
+    if (divergence) problems.push(`the compiling tier diverges from the interpreter: ${divergence}`);
+    if (problems.length === 0) problems.push(...checkFaultAtomicity(source, c, interpreted, false));
+    return { problems, reasons: compiled.exits.map((e) => e.reason), compiledBlocks: compiled.compiledBlocks, executions: 2 + atomicityRuns(interpreted) };
+  } catch (error) {
+    return { problems: [`host exception: ${(error as Error).stack ?? error}`], reasons: [], compiledBlocks: 0, executions: 1 };
+  }
+}
+
+const atomicityRuns = (run: Execution): number => (run.exits[0]?.reason === EXIT_EXCEPTION ? 1 : 0);

@@ -1,0 +1,85 @@
+// The bare guest CPU as the fuzzer drives it: build/core.wasm compiled once, a fresh instance per
+// case (nothing carries over from one case to the next), the compiling tier attached as the VMM
+// attaches it, and the layout facts the isolation checks need: where the core's initialised data
+// (its read-only tables) lies, read from the module's data section.
+import { readFileSync } from "node:fs";
+import { VMCS_BASE } from "../../assembly/vmcs-layout.js";
+import type { CoreExports } from "../core/core.js";
+import { BlockCompiler, type JitCoreExports } from "../jit/block-compiler.js";
+import { packageFileUrl } from "../package-files.js";
+
+/** The exports the fuzzer uses beyond the VMM's. */
+export interface BareExports extends CoreExports {
+  readonly table: WebAssembly.Table;
+  blockCacheBase(): number;
+  compiledBlocks(): number;
+}
+
+export interface CoreModule {
+  module: WebAssembly.Module;
+  /** [start, end) of every active data segment: tables the core only reads. */
+  dataSegments: [number, number][];
+}
+
+export function loadCoreModule(path: URL | string = packageFileUrl("build/core.wasm")): CoreModule {
+  const bytes = new Uint8Array(readFileSync(path));
+  return { module: new WebAssembly.Module(bytes), dataSegments: activeDataSegments(bytes) };
+}
+
+/** A fresh core with `ramBytes` of RAM. */
+export class BareCore {
+  readonly exports: BareExports;
+  readonly compiler: BlockCompiler;
+
+  constructor(readonly source: CoreModule, ramBytes: number) {
+    let compiler: BlockCompiler | undefined;
+    const compile = (eip: number, physical: number, entry: number): number => compiler?.compile(eip, physical, entry) ?? 0;
+    const instance = new WebAssembly.Instance(source.module, { jit: { compile } });
+    this.exports = instance.exports as unknown as BareExports;
+    this.exports.init(ramBytes);
+    compiler = new BlockCompiler(this.exports as unknown as JitCoreExports);
+    this.compiler = compiler;
+  }
+
+  /** All of the core's linear memory (a new view each time: memory may have grown). */
+  get bytes(): Uint8Array { return new Uint8Array(this.exports.memory.buffer); }
+  get ram(): Uint8Array { return new Uint8Array(this.exports.memory.buffer, this.exports.ramBase(), this.exports.ramSize()); }
+  vmcs(offset: number): number { return new Uint32Array(this.exports.memory.buffer, VMCS_BASE + offset, 1)[0]; }
+  setVmcs(offset: number, value: number): void { new Uint32Array(this.exports.memory.buffer, VMCS_BASE + offset, 1)[0] = value >>> 0; }
+}
+
+// ---- The data section (WebAssembly binary format, section 11) ----------------------------------
+function activeDataSegments(wasm: Uint8Array): [number, number][] {
+  let at = 8;
+  const leb = (): number => {
+    let value = 0;
+    let shift = 0;
+    let byte: number;
+    do {
+      byte = wasm[at++];
+      value += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (byte & 0x80);
+    return value;
+  };
+  while (at < wasm.length) {
+    const id = wasm[at++];
+    const size = leb();
+    const end = at + size;
+    if (id !== 11) { at = end; continue; }
+    const segments: [number, number][] = [];
+    for (let count = leb(); count > 0; count--) {
+      const flags = leb();
+      if (flags === 1) { at += leb(); continue; } // passive: not placed in memory
+      if (flags === 2) leb(); // memory index
+      if (wasm[at++] !== 0x41) throw new Error("core.wasm: a data segment's offset is not an i32.const");
+      const offset = leb(); // non-negative offsets only: the segments sit above memoryBase
+      at++; // end
+      const length = leb();
+      segments.push([offset, offset + length]);
+      at += length;
+    }
+    return segments;
+  }
+  return [];
+}

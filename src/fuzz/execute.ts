@@ -1,0 +1,123 @@
+// Runs one fuzz case on a fresh bare core, playing a minimal VMM: before each entry it skips the
+// instruction an instruction exit named (as a VMM does once it has emulated it), gives an
+// intercepted exception back to the guest when the case says so, injects the case's event, and
+// completes trap-mode and write-trap exits with the core's emulate(), as the real VMM does. Every
+// exit is checked (exit-checks.ts), and so is the memory outside guest RAM (protected-memory.ts).
+// A JavaScript exception or WASM trap out of the core is a crash.
+import { createHash } from "node:crypto";
+import * as L from "../../assembly/vmcs-layout.js";
+import { BareCore, type CoreModule } from "./core-module.js";
+import { checkExit, checkGuestState, INSTRUCTION_EXITS } from "./exit-checks.js";
+import { applySetup, type Entry, type FuzzCase } from "./fuzz-case.js";
+import { ProtectedMemory } from "./protected-memory.js";
+
+export interface ExitRecord { reason: number; qualification: number; eip: number }
+
+export interface Execution {
+  exits: ExitRecord[];
+  /** Invariant violations and crashes, in the order found; empty for a clean run. */
+  problems: string[];
+  /** The guest-state area at the end, a word per 4 bytes (registers through the retired count). */
+  state: number[];
+  /** A digest of guest RAM at the end, when asked for. */
+  ramDigest?: string;
+  compiledBlocks: number;
+  /** Budget the first entry used up before its exit (instructions tried, retired or not). */
+  firstEntryUsed: number;
+}
+
+export interface ExecuteOptions {
+  /** Override the case's C_JIT. */
+  jit?: boolean;
+  /** Compute ramDigest (for comparing two runs). */
+  digest?: boolean;
+}
+
+const STATE_WORDS = L.G_CPL / 4 + 1;
+const EMULATED = new Set([L.EXIT_CLI, L.EXIT_STI, L.EXIT_PUSHF, L.EXIT_POPF, L.EXIT_IRET, L.EXIT_EPT_VIOLATION]);
+
+/** A fresh core set up for `c` (with C_JIT overridden when `jit` is given), before its first entry. */
+export function coreFor(source: CoreModule, c: FuzzCase, jit?: boolean): BareCore {
+  const core = new BareCore(source, c.setup.ram);
+  applySetup(core, c);
+  if (jit !== undefined) core.setVmcs(L.C_JIT, jit ? 1 : 0);
+  return core;
+}
+
+export function execute(source: CoreModule, c: FuzzCase, options: ExecuteOptions = {}): Execution {
+  const core = coreFor(source, c, options.jit);
+  const exits: ExitRecord[] = [];
+  const problems: string[] = [];
+  const exited = (reason: number): void => {
+    exits.push({ reason, qualification: core.vmcs(L.X_QUALIFICATION), eip: core.vmcs(L.G_EIP) });
+    problems.push(...checkExit(core, reason), ...checkGuestState(core, reason));
+  };
+  let jitUsed = false;
+  let last = -1;
+  let firstEntryUsed = -1;
+  for (const entry of c.setup.entries) {
+    if (last === L.EXIT_TRIPLE_FAULT) break;
+    prepareEntry(core, last, entry);
+    jitUsed ||= core.vmcs(L.C_JIT) !== 0;
+    const guard = ProtectedMemory.capture(core);
+    try {
+      last = core.exports.run();
+      if (firstEntryUsed < 0) firstEntryUsed = entry.budget - core.vmcs(L.C_PREEMPTION_TIMER);
+      exited(last);
+      if (EMULATED.has(last)) {
+        const after = core.exports.emulate();
+        last = after === 0 ? core.vmcs(L.X_REASON) : after;
+        if (last !== L.EXIT_PREEMPTION_TIMER) exited(last);
+      }
+    } catch (error) {
+      problems.push(`host exception: ${(error as Error).stack ?? error}`);
+      break;
+    }
+    problems.push(...guard.violations(jitUsed));
+    if (problems.length > 0) break;
+  }
+  const state: number[] = [];
+  for (let i = 0; i < STATE_WORDS; i++) state.push(core.vmcs(i * 4));
+  return {
+    exits, problems, state,
+    ramDigest: options.digest ? createHash("md5").update(core.ram).digest("hex") : undefined,
+    compiledBlocks: core.exports.compiledBlocks(),
+    firstEntryUsed,
+  };
+}
+
+// The VMM's part between the last exit and the next entry.
+export function prepareEntry(core: BareCore, last: number, entry: Entry): void {
+  if (INSTRUCTION_EXITS.has(last) && !EMULATED.has(last)) {
+    core.setVmcs(L.G_EIP, core.vmcs(L.G_EIP) + core.vmcs(L.X_INSTRUCTION_LENGTH));
+  }
+  if (last === L.EXIT_EXCEPTION && entry.reflect) {
+    core.setVmcs(L.E_INTR_INFO, core.vmcs(L.X_INTR_INFO));
+    core.setVmcs(L.E_INTR_ERROR, core.vmcs(L.X_INTR_ERROR));
+    core.setVmcs(L.E_INSTRUCTION_LENGTH, core.vmcs(L.X_INSTRUCTION_LENGTH));
+  }
+  if (entry.inject) {
+    const [info, error, length] = entry.inject;
+    core.setVmcs(L.E_INTR_INFO, info);
+    core.setVmcs(L.E_INTR_ERROR, error);
+    core.setVmcs(L.E_INSTRUCTION_LENGTH, length);
+  }
+  core.setVmcs(L.C_PREEMPTION_TIMER, entry.budget);
+}
+
+/** The first way `b` differs from `a` (same case, another configuration), or undefined. */
+export function firstDivergence(a: Execution, b: Execution): string | undefined {
+  const hex = (n: number): string => "0x" + (n >>> 0).toString(16);
+  const exitText = (e: ExitRecord | undefined): string => e ? `reason ${e.reason} qual ${hex(e.qualification)} eip ${hex(e.eip)}` : "none";
+  for (let i = 0; i < Math.max(a.exits.length, b.exits.length); i++) {
+    const x = a.exits[i];
+    const y = b.exits[i];
+    if (!x || !y || x.reason !== y.reason || x.qualification !== y.qualification || x.eip !== y.eip) {
+      return `exit ${i}: ${exitText(x)} vs ${exitText(y)}`;
+    }
+  }
+  const word = a.state.findIndex((w, i) => w !== b.state[i]);
+  if (word >= 0) return `guest state at VMCS ${hex(word * 4)}: ${hex(a.state[word])} vs ${hex(b.state[word])}`;
+  if (a.ramDigest !== b.ramDigest) return "guest RAM differs";
+  return undefined;
+}

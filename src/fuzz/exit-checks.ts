@@ -1,0 +1,122 @@
+// What must hold at every VM exit, whatever the guest did: the exit reason is one the core can
+// produce and the VMCS controls asked for, its qualification and exit information have the
+// documented shape (assembly/vmcs-layout.ts, DESIGN.md), and the saved guest state is
+// architecturally possible: EFLAGS bit 1 set and the reserved bits clear, CPL equal to SS.DPL and
+// CS.RPL in protected mode, EIP within the CS limit when the exit names an instruction.
+import * as L from "../../assembly/vmcs-layout.js";
+import type { BareCore } from "./core-module.js";
+
+const EFLAGS_RESERVED = 0xffc08028; // bits 3, 5, 15 and 22-31
+const CR0_PE = 1;
+// Exit reasons that name the instruction at guest EIP, which the VMM skips by its length.
+export const INSTRUCTION_EXITS = new Set([
+  L.EXIT_CPUID, L.EXIT_HLT, L.EXIT_INVLPG, L.EXIT_RDTSC, L.EXIT_VMCALL, L.EXIT_CR_ACCESS, L.EXIT_IO,
+  L.EXIT_RDMSR, L.EXIT_WRMSR, L.EXIT_CLI, L.EXIT_STI, L.EXIT_PUSHF, L.EXIT_POPF, L.EXIT_IRET,
+]);
+
+const hex = (n: number): string => "0x" + (n >>> 0).toString(16);
+
+/** Problems with the exit `reason` the core just returned; empty when it is well formed. */
+export function checkExit(core: BareCore, reason: number): string[] {
+  const v = (offset: number): number => core.vmcs(offset);
+  const qual = v(L.X_QUALIFICATION);
+  const primary = v(L.C_PRIMARY);
+  const out: string[] = [];
+  const need = (ok: boolean, what: string): void => { if (!ok) out.push(`exit ${reason} (qualification ${hex(qual)}): ${what}`); };
+  need(v(L.X_REASON) === reason, `X_REASON holds ${v(L.X_REASON)}`);
+  const length = v(L.X_INSTRUCTION_LENGTH);
+  if (INSTRUCTION_EXITS.has(reason)) need(length >= 1 && length <= 15, `instruction length ${length}`);
+  switch (reason) {
+    case L.EXIT_EXCEPTION: {
+      const info = v(L.X_INTR_INFO);
+      const vector = info & 0xff;
+      const type = (info >>> 8) & 7;
+      const hasError = vector === 8 || (vector >= 10 && vector <= 14) || vector === 17;
+      need((info & 0x7ffff000) === 0 && (info >>> 31) === 1, `interruption information ${hex(info)}`);
+      need(((v(L.C_EXCEPTION_BITMAP) >>> vector) & 1) === 1, `vector ${vector} is not in the exception bitmap`);
+      need(type === 3 || ((vector === 3 || vector === 4) && type === 6), `event type ${type} for vector ${vector}`);
+      need(((info >>> 11) & 1) === (type === 3 && hasError ? 1 : 0), `error-code bit for vector ${vector}`);
+      need(qual === (vector === 14 ? v(L.G_CR2) : 0), vector === 14 ? "qualification is not CR2" : "non-zero qualification");
+      break;
+    }
+    case L.EXIT_TRIPLE_FAULT: case L.EXIT_CPUID: case L.EXIT_VMCALL: case L.EXIT_PREEMPTION_TIMER:
+      need(qual === 0, "non-zero qualification");
+      break;
+    case L.EXIT_HLT: need(qual === 0 && (primary & L.CTL_HLT_EXITING) !== 0, "HLT exit without HLT exiting"); break;
+    case L.EXIT_RDTSC: need(qual === 0 && (primary & L.CTL_RDTSC_EXITING) !== 0, "RDTSC exit without RDTSC exiting"); break;
+    case L.EXIT_INVLPG: need((primary & L.CTL_INVLPG_EXITING) !== 0, "INVLPG exit without INVLPG exiting"); break;
+    case L.EXIT_RDMSR: case L.EXIT_WRMSR: need(qual === 0 && v(L.G_CPL) === 0, "MSR exit at CPL > 0"); break;
+    case L.EXIT_CR_ACCESS: out.push(...checkCrAccess(v, qual, primary).map((m) => `exit 28 (${hex(qual)}): ${m}`)); break;
+    case L.EXIT_IO: out.push(...checkIo(core, qual, primary).map((m) => `exit 30 (${hex(qual)}): ${m}`)); break;
+    case L.EXIT_EPT_VIOLATION: {
+      const base = v(L.C_WRITE_TRAP_BASE);
+      const at = v(L.X_GUEST_PHYSICAL);
+      need(qual === 2 && v(L.C_WRITE_TRAP_SIZE) !== 0, "write-trap exit without a trapped range");
+      need(((at - base) >>> 0) < v(L.C_WRITE_TRAP_SIZE) || ((base - at) >>> 0) < 4, `guest-physical ${hex(at)} outside the trapped range`);
+      break;
+    }
+    case L.EXIT_CLI: case L.EXIT_STI: case L.EXIT_PUSHF: case L.EXIT_POPF: case L.EXIT_IRET:
+      need(v(L.C_IF_MODE) === L.IF_MODE_TRAP && (qual === 2 || qual === 4), "IF-sensitive exit outside trap mode or of a bad size");
+      break;
+    default:
+      out.push(`exit reason ${reason} is not one the core produces`);
+  }
+  return out;
+}
+
+function checkCrAccess(v: (offset: number) => number, qual: number, primary: number): string[] {
+  const cr = qual & 15;
+  const access = (qual >>> 4) & 3;
+  const out: string[] = [];
+  if (qual & 0xf080) out.push("reserved qualification bits set");
+  if (access !== 3 && (qual >>> 16) !== 0) out.push("LMSW data without LMSW");
+  if (access !== 3 && (qual & 0x40)) out.push("LMSW operand type without LMSW");
+  if (access === 1) out.push("MOV from CR exits with no CR-store exiting control");
+  if (cr === 3 && (primary & L.CTL_CR3_LOAD_EXITING) === 0) out.push("CR3 exit without CR3-load exiting");
+  if (cr === 0 && v(L.C_CR0_MASK) === 0) out.push("CR0 exit with no CR0 bit owned by the VMM");
+  if (cr === 4 && v(L.C_CR4_MASK) === 0) out.push("CR4 exit with no CR4 bit owned by the VMM");
+  if (cr !== 0 && cr !== 3 && cr !== 4) out.push(`exit for CR${cr}`);
+  return out;
+}
+
+function checkIo(core: BareCore, qual: number, primary: number): string[] {
+  const size = (qual & 7) + 1;
+  const port = qual >>> 16;
+  const out: string[] = [];
+  if (size !== 1 && size !== 2 && size !== 4) out.push(`access size ${size}`);
+  if (qual & 0xff80) out.push("reserved qualification bits set");
+  if ((qual & L.IOQ_REP) && !(qual & L.IOQ_STRING)) out.push("REP without a string instruction");
+  if ((qual & 0x40) && (qual & L.IOQ_STRING)) out.push("immediate port on a string instruction");
+  if (primary & L.CTL_USE_IO_BITMAPS) {
+    const bytes = core.bytes;
+    let marked = port + size > 0x10000;
+    for (let p = port; p < Math.min(port + size, 0x10000); p++) marked ||= ((bytes[L.IO_BITMAP_A + (p >> 3)] >> (p & 7)) & 1) === 1;
+    if (!marked) out.push(`port ${hex(port)} is not in the I/O bitmaps`);
+  } else if (!(primary & L.CTL_UNCONDITIONAL_IO)) {
+    out.push("I/O exit without I/O exiting");
+  }
+  return out;
+}
+
+/** Problems with the guest state saved at the exit. */
+export function checkGuestState(core: BareCore, reason: number): string[] {
+  const v = (offset: number): number => core.vmcs(offset);
+  const seg = (s: number, field: number): number => v(L.G_SEG + s * L.SEG_STRIDE + field);
+  const out: string[] = [];
+  const eflags = v(L.G_EFLAGS);
+  if ((eflags & 2) === 0 || (eflags & EFLAGS_RESERVED) !== 0) out.push(`EFLAGS ${hex(eflags)}: bit 1 clear or a reserved bit set`);
+  if (v(L.G_CR0) & CR0_PE) {
+    const cpl = v(L.G_CPL);
+    const ssDpl = (seg(L.SR_SS, L.SEG_AR) >>> 5) & 3;
+    if (cpl !== ssDpl) out.push(`CPL ${cpl} but SS.DPL ${ssDpl}`);
+    if ((seg(L.SR_CS, L.SEG_SEL) & 3) !== cpl) out.push(`CPL ${cpl} but CS selector ${hex(seg(L.SR_CS, L.SEG_SEL))}`);
+  }
+  // An exiting instruction was fetched, so it lies within the limit; a fault may name the first
+  // byte past the limit (code that ran off its end) but no further: branches check their targets.
+  const limit = seg(L.SR_CS, L.SEG_LIMIT);
+  const eip = v(L.G_EIP);
+  if ((INSTRUCTION_EXITS.has(reason) && eip > limit) || (reason === L.EXIT_EXCEPTION && eip > limit + 1)) {
+    out.push(`EIP ${hex(eip)} beyond the CS limit ${hex(limit)} at exit ${reason}`);
+  }
+  return out;
+}

@@ -1,0 +1,84 @@
+// Instruction streams for the fuzzer: random instructions (encodings.ts), loops that run often
+// enough for the compiling tier to compile their bodies, the instructions that make VM exits,
+// chunks of raw random bytes, and mutations of earlier streams (bit flips, inserted and deleted
+// instructions, repeated chunks, splices). Streams usually end in HLT.
+import { type CodeMode, randomInstruction } from "./encodings.js";
+import type { Rng } from "./rng.js";
+
+// Instructions that exit or change the execution environment, written out in full.
+const SYSTEM = [
+  [0x0f, 0xa2], // CPUID
+  [0xf4], // HLT
+  [0x0f, 0x31], // RDTSC
+  [0x0f, 0x01, 0xc1], // VMCALL
+  [0x0f, 0x01, 0x38], // INVLPG (%eax)
+  [0x0f, 0x22, 0xd8], // MOV %eax, %cr3
+  [0x0f, 0x20, 0xd8], // MOV %cr3, %eax
+  [0x0f, 0x22, 0xc0], // MOV %eax, %cr0
+  [0x0f, 0x20, 0xc0, 0x0d, 0x00, 0x00, 0x00, 0x80, 0x0f, 0x22, 0xc0], // CR0.PG on
+  [0x0f, 0x22, 0xe0], // MOV %eax, %cr4
+  [0x0f, 0x06], // CLTS
+  [0x0f, 0x01, 0xf0], // LMSW %ax
+  [0xe6, 0x80], // OUT %al, $0x80
+  [0xec], // IN (%dx), %al
+  [0xf3, 0x6e], // REP OUTSB
+  [0xf3, 0x6c], // REP INSB
+  [0xfa], [0xfb], [0x9c], [0x9d], [0xcf], // CLI STI PUSHF POPF IRET
+  [0xcc], [0xcd, 0x80], [0xce], [0xf1], // INT3, INT 0x80, INTO, INT1
+  [0x0f, 0x0b], // UD2
+  [0x0f, 0x32], [0x0f, 0x30], // RDMSR WRMSR
+  [0x0f, 0x01, 0x0d, 0x00, 0x80, 0x00, 0x00], // SIDT 0x8000
+  [0x0f, 0x01, 0x15, 0x00, 0x80, 0x00, 0x00], // LGDT 0x8000
+  [0x0f, 0x01, 0x1d, 0x00, 0x80, 0x00, 0x00], // LIDT 0x8000
+  [0x8e, 0xd0], // MOV %eax, %ss
+  [0xf3, 0xa5], // REP MOVSD
+  [0xf3, 0xab], // REP STOSD
+  [0xf2, 0xae], // REPNE SCASB
+  [0x0f, 0x23, 0xf8], // MOV %eax, %dr7
+] as const;
+
+function loop(rng: Rng, mode: CodeMode): number[] {
+  const body: number[] = [];
+  const count = rng.range(2, 6);
+  for (let i = 0; i < count; i++) body.push(...randomInstruction(rng, mode));
+  const iterations = rng.range(20, 120);
+  const setCount = mode.bits32 ? [0xb9, iterations, 0, 0, 0] : [0xb9, iterations, 0];
+  const back = -(body.length + 2);
+  if (back < -128) return body;
+  return [...setCount, ...body, 0xe2, back & 0xff]; // MOV $n, %ecx; body; LOOP
+}
+
+/** A fresh random stream of about `length` bytes. */
+export function randomProgram(rng: Rng, mode: CodeMode, length: number): Uint8Array {
+  const out: number[] = [];
+  while (out.length < length) {
+    const item = rng.weighted([
+      [70, () => randomInstruction(rng, mode)],
+      [6, () => loop(rng, mode)],
+      [8, () => [...rng.pick(SYSTEM)]],
+      [2, () => Array.from(rng.bytes(rng.range(1, 8)))],
+    ] as const)();
+    out.push(...item);
+  }
+  if (rng.chance(0.9)) out.push(0xf4);
+  return Uint8Array.from(out);
+}
+
+/** A mutation of `code`: a few byte-level and instruction-level edits, sometimes a splice with `other`. */
+export function mutateProgram(rng: Rng, mode: CodeMode, code: Uint8Array, other: Uint8Array): Uint8Array {
+  let bytes = Array.from(code);
+  const edits = rng.range(1, 4);
+  for (let i = 0; i < edits; i++) {
+    const at = rng.below(bytes.length + 1);
+    rng.weighted([
+      [3, () => { if (at < bytes.length) bytes[at] ^= 1 << rng.below(8); }],
+      [3, () => { if (at < bytes.length) bytes[at] = rng.u32() & 0xff; }],
+      [3, () => { bytes.splice(at, 0, ...randomInstruction(rng, mode)); }],
+      [1, () => { bytes.splice(at, 0, ...rng.pick(SYSTEM)); }],
+      [2, () => { bytes.splice(at, rng.range(1, 6)); }],
+      [1, () => { const n = rng.range(1, 16); bytes.splice(at, 0, ...bytes.slice(at, at + n)); }],
+      [1, () => { bytes = [...bytes.slice(0, at), ...Array.from(other.subarray(rng.below(other.length + 1)))]; }],
+    ] as const)();
+  }
+  return Uint8Array.from(bytes.slice(0, 4096));
+}

@@ -1,0 +1,97 @@
+// The memory a guest must never change: everything in the core's linear memory outside guest RAM
+// that is not guest state the core saves at a VM exit. Concretely:
+//  - the first 64 KiB: the VMCS (except the guest-state area, the exit information, the
+//    statistics, the remaining preemption budget and the injection field's valid bit, which the
+//    core writes), the I/O bitmaps, and the space around them;
+//  - the core's read-only tables (its data segments);
+//  - the block cache while the compiling tier is off, and the TLB, the shadow-table bookkeeping
+//    and the shadow pool while no shadow was ever built: they stay as init() left them (zero);
+//  - the size of memory (the core grows it only in init()).
+// The VMM's own writes between entries are allowed: capture() is taken after them, before run().
+import {
+  G_CPL, G_TSC_LO, IO_BITMAP_A, STAT_CR3_TARGET_HITS, STAT_SHADOW_ROOTS_BUILT, X_REASON,
+  C_PREEMPTION_TIMER, E_INTR_INFO, VMCS_BASE,
+} from "../../assembly/vmcs-layout.js";
+import type { BareCore } from "./core-module.js";
+
+const LOW_END = 0x10000;
+const STATIC_END = 0x20000; // memoryBase + initialMemory: the core's static data
+const BLOCK_CACHE_BYTES = 4096 * 80; // assembly/cpu/jit.ts: CACHE_ENTRIES x ENTRY_SIZE
+
+// Byte ranges of the first 64 KiB the core itself writes (relative to memory 0).
+const CORE_WRITES: [number, number][] = [
+  [VMCS_BASE, VMCS_BASE + G_TSC_LO], // guest registers and state, up to the TSC offset
+  [VMCS_BASE + G_TSC_LO + 8, VMCS_BASE + G_CPL + 4], // retired count, CPL
+  [VMCS_BASE + C_PREEMPTION_TIMER, VMCS_BASE + C_PREEMPTION_TIMER + 4],
+  [VMCS_BASE + X_REASON, VMCS_BASE + E_INTR_INFO + 4], // exit information, entry interruption info
+  [VMCS_BASE + 0x300, VMCS_BASE + STAT_CR3_TARGET_HITS + 4], // statistics
+];
+function hex(n: number): string { return "0x" + n.toString(16); }
+
+export class ProtectedMemory {
+  private readonly low: Uint8Array;
+  private readonly data: Uint8Array[];
+  private readonly size: number;
+
+  private constructor(private readonly core: BareCore) {
+    const bytes = core.bytes;
+    this.low = bytes.slice(0, LOW_END);
+    this.data = core.source.dataSegments.map(([from, to]) => bytes.slice(from, to));
+    this.size = bytes.length;
+  }
+
+  /** Remember what must not change, as it is now (call after the VMM's writes, before run()). */
+  static capture(core: BareCore): ProtectedMemory {
+    return new ProtectedMemory(core);
+  }
+
+  /** What the guest changed that it must not have; `jitUsed`: C_JIT was set at some entry. */
+  violations(jitUsed: boolean): string[] {
+    const bytes = this.core.bytes;
+    const out: string[] = [];
+    if (bytes.length !== this.size) out.push(`linear memory grew from ${hex(this.size)} to ${hex(bytes.length)} bytes`);
+    // the low 64 KiB as they are now, with the fields the core writes put back as they were
+    const low = bytes.slice(0, LOW_END);
+    for (const [from, to] of CORE_WRITES) low.set(this.low.subarray(from, to), from);
+    const at = firstDifference(low, this.low);
+    if (at >= 0) out.push(`${describeLow(at)} changed: ${hex(this.low[at])} -> ${hex(low[at])}`);
+    this.core.source.dataSegments.forEach(([from], i) => {
+      if (firstDifference(bytes.subarray(from, from + this.data[i].length), this.data[i]) >= 0) {
+        out.push(`the core's read-only data at ${hex(from)} changed`);
+      }
+    });
+    const e = this.core.exports;
+    if (!jitUsed) out.push(...nonZero(bytes, e.blockCacheBase(), e.blockCacheBase() + BLOCK_CACHE_BYTES, "block cache with the compiling tier off"));
+    if (this.core.vmcs(STAT_SHADOW_ROOTS_BUILT) === 0) {
+      const skip = this.core.source.dataSegments;
+      out.push(...nonZero(bytes, LOW_END, STATIC_END, "TLB or shadow bookkeeping with no shadow built", skip));
+      out.push(...nonZero(bytes, e.ramBase() + e.ramSize(), bytes.length, "shadow tables with no shadow built"));
+    }
+    return out;
+  }
+}
+
+// Index of the first byte where a and b (of equal length) differ, or -1; memcmp first, as most
+// comparisons find nothing.
+function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  if (Buffer.compare(a, b) === 0) return -1;
+  for (let at = 0; at < a.length; at++) if (a[at] !== b[at]) return at;
+  return -1;
+}
+
+let zeros = new Uint8Array(0);
+
+// Bytes of [from, to) that are not zero, outside the `skip` ranges: one message for the first.
+function nonZero(bytes: Uint8Array, from: number, to: number, what: string, skip: [number, number][] = []): string[] {
+  if (zeros.length < to - from) zeros = new Uint8Array(to - from);
+  const region = skip.length ? bytes.slice(from, to) : bytes.subarray(from, to);
+  for (const [s, e] of skip) if (e > from && s < to) region.fill(0, Math.max(s, from) - from, Math.min(e, to) - from);
+  const at = firstDifference(region, zeros.subarray(0, region.length));
+  return at < 0 ? [] : [`${what}: byte at ${hex(from + at)} is ${hex(region[at])}`];
+}
+
+function describeLow(at: number): string {
+  if (at >= VMCS_BASE && at < IO_BITMAP_A) return `VMCS field ${hex((at - VMCS_BASE) & ~3)}`;
+  if (at >= IO_BITMAP_A && at < IO_BITMAP_A + 0x2000) return `I/O bitmap byte ${hex(at - IO_BITMAP_A)}`;
+  return `core memory at ${hex(at)}`;
+}

@@ -1,0 +1,124 @@
+// Core bugs the fuzzer found (npm run fuzz), each reduced to a minimal case. The fuzzer's own
+// crashing inputs are in test/fuzz/corpus/ and replayed by corpus.test.ts.
+//  1. A compiled block that leaves at its first instruction (a memory access outside plain RAM)
+//     was entered again at once by runCompiledBlocks, which refunded its budget: the core spun
+//     forever inside one run() and the host hung (fixed in 8765b7e).
+//  2. A REP string instruction runs all its iterations as one instruction of budget: with ECX
+//     near 2^32 one run() takes tens of seconds whatever the budget.
+//  3. Near branches (JMP, CALL, RET, Jcc) do not check the CS limit: EIP goes past it and the #GP
+//     comes at the next fetch, naming the target instead of the branch (SDM: JMP raises #GP(0)
+//     "if the target operand is beyond the code segment limit", before EIP changes).
+//  4. Read-modify-write instructions on a page the guest may read but not write update EFLAGS
+//     (and XADD its register) before the write faults with #PF.
+//  5. An instruction whose immediate lies beyond the CS limit executes with the bytes it could not
+//     fetch as zeros before the #GP: MOV writes its register, an ALU instruction EFLAGS.
+//  6. Event delivery writes part of the frame before a push fails: INT n at ESP 6 on a flat stack
+//     stores EFLAGS at 2-5, then raises #SS for CS (SDM, INT n: "IF stack does not have room for
+//     12 bytes THEN #SS", before anything is pushed).
+// In each, a faulting instruction must leave the state as it was (SDM 6.5: faults restart).
+import { describe, it, expect } from "vitest";
+import * as L from "../../assembly/vmcs-layout";
+import { TestCpu, CODE_BASE, AR_CODE0, gate } from "../core/harness";
+import { flatCase, replayCase } from "./replay";
+
+const EBX = 3;
+const SS = 12, GP = 13, PF = 14;
+
+describe("fuzz findings", () => {
+  it("a hot block whose first access is outside RAM does not hang the core (compiling tier)", () => {
+    const loop = "mov $100, %ecx\n1: mov (%ebx), %eax\ndec %ecx\njnz 1b\nhlt";
+    const result = replayCase(flatCase(loop, { [EBX]: 0x200000 }), 5);
+    expect(result.output).toMatch(/^ok /);
+  });
+
+  it("a REP string instruction stops within its budget and can be resumed", () => {
+    const cpu = new TestCpu();
+    cpu.setReg("edi", 0x200000); // beyond RAM: reads all ones, never the 0x1f searched for
+    const reason = cpu.exec("mov $0x1000000, %ecx\nmov $0x1f, %al\nrepne scasb\nhlt", 1000);
+    expect(reason).toBe(L.EXIT_PREEMPTION_TIMER);
+    expect(cpu.eip, "EIP at the REP instruction").toBe(CODE_BASE + 7);
+    expect(cpu.reg("ecx"), "iterations bounded by the budget").toBeGreaterThan(0x1000000 - 0x100000);
+  });
+
+  describe("near branches check the CS limit before they change EIP", () => {
+    const LIMIT = CODE_BASE + 0xff;
+    it.each([
+      ["jmp *%eax", "mov $0x11000, %eax\njmp *%eax", 5],
+      ["jmp rel32", "jmp 0x11000", 0],
+      ["call *%eax", "mov $0x11000, %eax\ncall *%eax", 5],
+      ["ret", "push $0x11000\nret", 5],
+      ["jz rel32", "xor %eax, %eax\njz 0x11000", 2],
+    ])("%s", (_, source, at) => {
+      const cpu = new TestCpu();
+      cpu.setSegment(L.SR_CS, 0x08, 0, LIMIT, AR_CODE0);
+      cpu.setVmcs(L.C_EXCEPTION_BITMAP, 1 << GP);
+      expect(cpu.exec(source)).toBe(L.EXIT_EXCEPTION);
+      expect(cpu.vmcs(L.X_INTR_INFO) & 0xff).toBe(GP);
+      expect(cpu.eip.toString(16), "EIP at the branch").toBe((CODE_BASE + at).toString(16));
+    });
+  });
+
+  describe("a read-modify-write whose write faults changes nothing", () => {
+    const DATA = 0x40000;
+    const setup = (cpu: TestCpu): void => {
+      const PD = 0xc0000, PT = 0xc1000;
+      cpu.write32(PD, PT | 3);
+      for (let i = 0; i < 1024; i++) cpu.write32(PT + i * 4, (i << 12) | (i << 12 === DATA ? 1 : 3));
+      cpu.setVmcs(L.G_CR3, PD);
+      cpu.setVmcs(L.G_CR0, 0x80010011); // PG WP ET PE: supervisor writes obey R/W
+      cpu.setVmcs(L.C_EXCEPTION_BITMAP, 1 << PF);
+      cpu.write32(DATA, 0x80000001);
+      cpu.setReg("ecx", DATA);
+      cpu.setReg("eax", 0x12345678);
+    };
+    it.each(["shll (%ecx)", "addl %eax, (%ecx)", "incl (%ecx)", "negl (%ecx)", "rcll $3, (%ecx)", "btsl $4, (%ecx)", "xaddl %eax, (%ecx)"])("%s", (asm) => {
+      const cpu = new TestCpu();
+      setup(cpu);
+      cpu.eflags = 0x2 | 0x40 | 0x4; // ZF PF
+      expect(cpu.exec(`${asm}\nhlt`)).toBe(L.EXIT_EXCEPTION);
+      expect(cpu.vmcs(L.X_INTR_INFO) & 0xff).toBe(PF);
+      expect(cpu.eip).toBe(CODE_BASE);
+      expect(cpu.eflags.toString(16), "EFLAGS").toBe("46");
+      expect(cpu.reg("eax").toString(16), "EAX").toBe("12345678");
+      expect(cpu.read32(DATA).toString(16), "memory").toBe("80000001");
+    });
+  });
+
+  it.each([
+    ["orb $0x3c, (%ecx)", 2],
+    ["addl $0x12345678, (%ecx)", 4],
+    ["mov $0x12345678, %ebx", 3],
+  ])("%s with its immediate beyond the CS limit faults without changing anything", (asm, cut) => {
+    const cpu = new TestCpu();
+    cpu.setSegment(L.SR_CS, 0x08, 0, CODE_BASE + cut, AR_CODE0); // the nop and a part of the instruction fit
+    cpu.setVmcs(L.C_EXCEPTION_BITMAP, 1 << GP);
+    cpu.setReg("ecx", 0x40000);
+    cpu.setReg("ebx", 0x8022);
+    cpu.write32(0x40000, 0x80);
+    cpu.eflags = 0x2 | 0x40 | 0x4;
+    expect(cpu.exec(`nop\n${asm}`)).toBe(L.EXIT_EXCEPTION);
+    expect(cpu.eip).toBe(CODE_BASE + 1);
+    expect(cpu.eflags.toString(16), "EFLAGS").toBe("46");
+    expect(cpu.reg("ebx").toString(16), "EBX").toBe("8022");
+    expect(cpu.read32(0x40000).toString(16), "memory").toBe("80");
+  });
+
+  it("INT n whose frame does not fit on the stack raises #SS without writing any of it", () => {
+    const cpu = new TestCpu();
+    const IDT = 0x2000;
+    const [lo, hi] = gate(0x08, CODE_BASE + 0x100, 0xe, 0);
+    cpu.write32(IDT + 0x80 * 8, lo);
+    cpu.write32(IDT + 0x80 * 8 + 4, hi);
+    cpu.setVmcs(L.G_IDTR_BASE, IDT);
+    cpu.setVmcs(L.G_IDTR_LIMIT, 0x7ff);
+    cpu.setVmcs(L.C_EXCEPTION_BITMAP, 1 << SS);
+    cpu.write32(0, 0x11111111);
+    cpu.write32(4, 0x11111111);
+    cpu.setReg("esp", 6); // EFLAGS would go to 2-5, CS to 0xfffffffe: past the end of the stack
+    expect(cpu.exec("int $0x80")).toBe(L.EXIT_EXCEPTION);
+    expect(cpu.vmcs(L.X_INTR_INFO) & 0xff).toBe(SS);
+    expect(cpu.eip).toBe(CODE_BASE);
+    expect(cpu.reg("esp")).toBe(6);
+    expect([cpu.read32(0), cpu.read32(4)].map((v) => v.toString(16)), "stack memory").toEqual(["11111111", "11111111"]);
+  });
+});
