@@ -1,7 +1,7 @@
 // A Multiboot kernel that runs a batch of instruction sequences and prints, for each, its number,
 // the registers it can change (EAX ECX EDX EBX EBP EDI), EFLAGS and the 128-byte scratch buffer
-// its memory operands address, one line of hex dwords on COM1; then it exits with 0 through
-// isa-debug-exit. Each sequence starts from its own registers, flags and scratch contents, with
+// its memory operands address, one line of hex dwords on COM1 (waiting for the transmitter as a
+// driver must, or QEMU drops characters); then it exits with 0 through isa-debug-exit. Each sequence starts from its own registers, flags and scratch contents, with
 // ESI pointing at the scratch buffer. Assembled with GNU as and linked at 1 MiB with ld, so the
 // same file boots under `node dist/cli.js run` and `qemu-system-i386 -kernel`.
 import { execFileSync } from "node:child_process";
@@ -55,6 +55,12 @@ puthex:
   ret
 putc:
   pushl %edx
+  pushl %eax
+  movw $0x3fd, %dx
+1: inb %dx, %al
+  testb $0x20, %al
+  jz 1b
+  popl %eax
   movw $0x3f8, %dx
   outb %al, %dx
   popl %edx
