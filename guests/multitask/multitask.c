@@ -4,8 +4,10 @@
  * four processes a VMM with four CR3-target slots switches without exits, and with five or more
  * (round-robin defeats LRU) every switch is a CR3-load exit.
  *
- *   --cmdline "N [ROUNDS] [yield|timer]"   N = 1-8 processes (default 4), ROUNDS per process
- *                                          (default 100), switching mode (default yield)
+ *   --cmdline "N [ROUNDS] [yield|timer] [light]"
+ *       N = 1-8 processes (default 4), ROUNDS per process (default 100), switching mode (default
+ *       yield); `light` checks one dword per page per round instead of one in 64, so that a round
+ *       is little more than its switch (for the benchmark)
  *
  * Memory: 0-8 MiB identity-mapped, supervisor-only, in every directory (one shared pair of page
  * tables) except the user program's own pages (user.S) and the read-only kinfo page; 4-8 MiB is
@@ -30,6 +32,7 @@
 #define K_PID 0x9e3779b1u      /* user.S's pattern */
 #define K_ROUND 0x85ebca77u
 #define STRIDE 64
+#define LIGHT_STRIDE 1024
 
 struct process {
     u32 pd;              /* its page directory (physical = linear) */
@@ -40,7 +43,7 @@ struct process {
 };
 
 static struct process procs[MAX_PROCS];
-static u32 nprocs, rounds, timer_mode, current;
+static u32 nprocs, rounds, timer_mode, stride = STRIDE, current;
 static u32 switches;     /* CR3 loads by the scheduler */
 static u32 *identity[2]; /* the shared identity-map page tables */
 static u32 pool_next = POOL_START;
@@ -72,6 +75,8 @@ static void parse_cmdline(const struct mb_info *mb)
             numbers[count++] = v;
         else if (!memcmp(w, "timer", 5) && (w[5] == ' ' || !w[5]))
             timer_mode = 1;
+        else if (!memcmp(w, "light", 5) && (w[5] == ' ' || !w[5]))
+            stride = LIGHT_STRIDE;
         while (*s && *s != ' ')
             s++;
         while (*s == ' ')
@@ -114,6 +119,7 @@ static void build_process(u32 pid)
     c->ebx = rounds;
     c->ecx = timer_mode;
     c->edx = (u32)&kinfo[0];
+    c->esi = stride;
     c->eip = (u32)user_main;
     c->cs = SEL_CODE3;
     c->eflags = EFLAGS_RESERVED | (timer_mode ? EFLAGS_IF : 0);
@@ -202,7 +208,7 @@ static u32 frames_wrong(u32 pid)
         return 0;
     u32 r = rounds - 1, wrong = 0;
     u32 base = (pid + 1) * K_PID + r * K_ROUND;
-    for (u32 i = r % STRIDE; i < PRIVATE_PAGES * 1024; i += STRIDE) {
+    for (u32 i = r % stride; i < PRIVATE_PAGES * 1024; i += stride) {
         u32 *frame = (u32 *)procs[pid].frames[i / 1024];
         wrong += frame[i % 1024] != base + 4 * i;
     }
@@ -234,8 +240,8 @@ int kmain(u32 magic, const struct mb_info *mb)
         return 1;
     }
     parse_cmdline(mb);
-    kprintf("multitask: %u processes, %u rounds each, %s\n", nprocs, rounds,
-            timer_mode ? "timer" : "yield");
+    kprintf("multitask: %u processes, %u rounds each, %s%s\n", nprocs, rounds,
+            timer_mode ? "timer" : "yield", stride == LIGHT_STRIDE ? ", light" : "");
     pm_init();
     pm_set_handler(0x80, syscall);
     pm_set_handler(TIMER_VECTOR, timer_tick);
