@@ -261,6 +261,8 @@ export class VirtualMachine implements ExitContext {
       this.views.revalidate();
       if (reason === EXIT_PREEMPTION_TIMER) reason = this.preemptionTimerExpired();
       if (this.stopReason === null) this.dispatch(reason);
+      // After the handler has taken the due interrupts, so the budget runs to the next deadline.
+      if (reason === EXIT_EXTERNAL_INTERRUPT) this.armPreemptionTimer(vmcs.instructionsRetired());
     }
 
     this.exitTimer?.close();
@@ -284,9 +286,10 @@ export class VirtualMachine implements ExitContext {
 
   /**
    * The budget ran out: either the interrupt timer's deadline came (reported as an external-
-   * interrupt exit), or else a slice ended (housekeeping and limits). The core's budget counts
-   * instructions that exited as well as those that retired, so it can run out a little before
-   * `sliceEnd` or a deadline; the next budget covers the rest.
+   * interrupt exit, after whose handler the run loop arms the next budget), or else a slice ended
+   * (housekeeping and limits). The core's budget counts instructions that exited as well as
+   * those that retired, so it can run out a little before `sliceEnd` or a deadline; the next
+   * budget covers the rest.
    */
   private preemptionTimerExpired(): number {
     const vmcs = this.views.vmcs;
@@ -299,8 +302,8 @@ export class VirtualMachine implements ExitContext {
       if (clockDue) this.clock.runDue();
     } else {
       this.endSlice(retired);
+      this.armPreemptionTimer(retired);
     }
-    this.armPreemptionTimer(retired);
     return reason;
   }
 
