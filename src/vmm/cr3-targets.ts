@@ -64,9 +64,14 @@ export class Cr3TargetList {
     return victim;
   }
 
+  /** Marks the slot holding `value` as just used (a loop, not values(): this runs at every miss). */
   private touch(value: number): void {
-    const slot = this.values().findIndex((v, i) => v === value >>> 0 && this.stamps[i] !== EMPTY);
-    if (slot >= 0) this.stamps[slot] = this.clock;
+    for (let slot = 0; slot < this.count; slot++) {
+      if (this.stamps[slot] !== EMPTY && this.vmcs.get(C_CR3_TARGETS + 4 * slot) === value >>> 0) {
+        this.stamps[slot] = this.clock;
+        return;
+      }
+    }
   }
 
   /** The slot with the smallest stamp: empty slots first, then least recently used or oldest. */
