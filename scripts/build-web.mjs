@@ -1,0 +1,68 @@
+// Type-checks and builds the browser demo (npm run build:web) into dist/web/, a static folder that works from any
+// file server and any subfolder (every URL in it is relative): index.html; main.js, the page, and
+// worker.js, the VM (esbuild bundles, minified, with source maps); main.css (the page's styles with
+// xterm.js's and uPlot's); core.wasm; and guests/, every guests/*.elf with manifest.json listing
+// them with a line about each taken from the header comment of its source.
+
+import { build } from "esbuild";
+import { execFileSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const out = join(root, "dist/web");
+
+// esbuild does not check types: tsc does, against the DOM (tsconfig.web.json).
+const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+execFileSync(process.execPath, [tsc, "-p", join(root, "tsconfig.web.json")], { stdio: "inherit" });
+
+rmSync(out, { recursive: true, force: true });
+mkdirSync(join(out, "guests"), { recursive: true });
+
+const common = {
+  bundle: true,
+  platform: "browser",
+  format: "esm",
+  target: ["chrome120", "firefox120", "safari17"],
+  minify: true,
+  sourcemap: "linked",
+  logLevel: "warning",
+  // The core's loader reads a file with node:fs only when given a path; the worker passes bytes.
+  external: ["node:*"],
+};
+await build({ ...common, entryPoints: { main: join(root, "src/web/main.ts"), worker: join(root, "src/web/worker.ts") }, outdir: out });
+await build({ ...common, entryPoints: { main: join(root, "src/web/static/main.css") }, outdir: out });
+
+copyFileSync(join(root, "src/web/static/index.html"), join(out, "index.html"));
+const core = join(root, "build/core.wasm");
+if (!existsSync(core)) throw new Error("build/core.wasm is missing: run `npm run build:core` first");
+copyFileSync(core, join(out, "core.wasm"));
+
+const guests = readdirSync(join(root, "guests"))
+  .filter((file) => file.endsWith(".elf"))
+  .sort()
+  .map((file) => {
+    copyFileSync(join(root, "guests", file), join(out, "guests", file));
+    const name = file.slice(0, -".elf".length);
+    return { name, file, about: describeGuest(name), bytes: statSync(join(root, "guests", file)).size };
+  });
+writeFileSync(join(out, "guests/manifest.json"), `${JSON.stringify(guests, null, 2)}\n`);
+
+/** The first sentence of the guest's source header ("name - what it does. ..."), if there is one. */
+function describeGuest(name) {
+  const candidates = [`${name}/${name}.c`, `${name}/main.c`, `${name}/${name}.S`, `bench/${name}.c`, `bench/${name}.S`];
+  for (const candidate of candidates) {
+    const path = join(root, "guests", candidate);
+    if (!existsSync(path)) continue;
+    const comment = /\/\*([\s\S]*?)\*\//.exec(readFileSync(path, "utf8"))?.[1];
+    if (!comment) continue;
+    const text = comment.replace(/^\s*\*\s?/gm, " ").replace(/\s+/g, " ").trim();
+    const about = text.replace(/^[\w.]+\s+-\s+/, "");
+    // Up to the first full stop after a word, or to where a numbered list starts.
+    const sentence = /^.*?(?:[a-z0-9)]\.(?=\s|$)|(?=:\s+\d+\.\s))/i.exec(about)?.[0] ?? about;
+    return sentence.endsWith(".") ? sentence : `${sentence}.`;
+  }
+  return "";
+}

@@ -1,0 +1,59 @@
+// Serves the browser demo (npm run serve): dist/web/ over HTTP on localhost, with the MIME types
+// browsers insist on (application/wasm for streaming compilation, text/javascript for module
+// scripts) and no caching, so a rebuild shows on reload. `--port N` (default 8080, 0 = any free
+// port) and `--prefix /some/path/` serve it from a subfolder, as a static host might. The e2e
+// test imports serve() and does the same.
+
+import { createReadStream, existsSync, statSync } from "node:fs";
+import { createServer } from "node:http";
+import { extname, join, normalize, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json",
+  ".map": "application/json",
+  ".wasm": "application/wasm",
+  ".elf": "application/octet-stream",
+};
+
+/** Starts serving `root` under `prefix`; resolves to the server and the page's address. */
+export function serve(root, { port = 8080, host = "127.0.0.1", prefix = "/" } = {}) {
+  const base = prefix.endsWith("/") ? prefix : `${prefix}/`;
+  const server = createServer((request, response) => {
+    const path = decodeURIComponent(new URL(request.url ?? "/", "http://localhost").pathname);
+    if (!path.startsWith(base)) {
+      response.writeHead(path === "/" ? 302 : 404, path === "/" ? { location: base } : {}).end();
+      return;
+    }
+    let file = normalize(join(root, path.slice(base.length)));
+    if (file !== root && !file.startsWith(root + sep)) return void response.writeHead(403).end();
+    if (existsSync(file) && statSync(file).isDirectory()) file = join(file, "index.html");
+    if (!existsSync(file)) return void response.writeHead(404).end("not found");
+    response.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "cache-control": "no-store" });
+    createReadStream(file).pipe(response);
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      const { port: actual } = server.address();
+      resolve({ server, url: `http://${host === "127.0.0.1" ? "localhost" : host}:${actual}${base}` });
+    });
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const option = (name, fallback) => {
+    const at = process.argv.indexOf(name);
+    return at > 0 ? process.argv[at + 1] : fallback;
+  };
+  const root = fileURLToPath(new URL("../dist/web", import.meta.url));
+  if (!existsSync(join(root, "index.html"))) {
+    console.error("dist/web/ is missing: run `npm run build:web` first");
+    process.exit(2);
+  }
+  const { url } = await serve(root, { port: Number(option("--port", process.env.PORT ?? 8080)), prefix: option("--prefix", "/") });
+  console.log(`wasmvisor demo: ${url}  (Ctrl-C to stop)`);
+}

@@ -1,0 +1,81 @@
+// The demo page: wires the panels (guest picker, run buttons and VMCS controls, VGA screen, serial
+// console, exit statistics, the step view) to the worker that runs the guest. The page holds no
+// VM state: it sends commands and shows what the worker reports (protocol.ts).
+
+import { SerialConsole } from "./page/console.js";
+import { ControlsForm } from "./page/controls.js";
+import { GuestPicker } from "./page/guest-picker.js";
+import { VgaScreen } from "./page/screen.js";
+import { StatsView } from "./page/stats-view.js";
+import type { PageMessage, RunState, StepReport, WorkerMessage } from "./protocol.js";
+
+const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+const send = (message: PageMessage, transfer: Transferable[] = []) => worker.postMessage(message, transfer);
+
+const stateLine = byId<HTMLElement>("state");
+const errorLine = byId<HTMLElement>("error");
+const showError = (message: string) => (errorLine.textContent = message);
+
+const terminal = new SerialConsole(byId("console"), (bytes) => send({ type: "serial-input", bytes: bytes.buffer as ArrayBuffer }, [bytes.buffer as ArrayBuffer]));
+const screen = new VgaScreen(byId("screen"), (key, ctrl) => send({ type: "key", key, ctrl }));
+const stats = new StatsView(byId("chart"), byId("summary"), byId<HTMLTableElement>("exits").tBodies[0], byId("mmu"));
+const controls = new ControlsForm(
+  byId("controls"),
+  { pause: byId("pause"), resume: byId("resume"), step: byId("step"), reset: byId("reset") },
+  (values) => send({ type: "controls", controls: values }),
+);
+for (const command of ["pause", "resume", "step", "reset"] as const) byId(command).addEventListener("click", () => send({ type: command }));
+
+const picker = new GuestPicker(
+  { select: byId("guest-select"), boot: byId("boot"), about: byId("guest-about"), file: byId("kernel-file"), dropZone: byId("drop-zone") },
+  (kernel, name) => {
+    showError("");
+    const memoryMiB = Number(byId<HTMLInputElement>("memory").value) || 32;
+    send({ type: "boot", kernel, name, controls: controls.values(), memoryMiB }, [kernel]);
+  },
+  showError,
+);
+const guestsLoaded = picker.load().catch((error: Error) => showError(error.message));
+
+let guestName = "";
+function showState(state: RunState, message?: string): void {
+  controls.state(state);
+  const name = guestName ? `${guestName}: ` : "";
+  stateLine.textContent = `${name}${message ?? state}`;
+  stateLine.dataset.state = state;
+}
+
+function showStep({ registers, eip, bytes, disassembly }: StepReport): void {
+  const hex = bytes.map((b) => b.toString(16).padStart(2, "0")).join(" ");
+  byId("instruction").textContent = `${eip.toString(16).padStart(8, "0")}:  ${hex.padEnd(24)}  ${disassembly}`;
+  byId("registers").textContent = registers;
+}
+
+worker.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
+  switch (data.type) {
+    case "ready":
+      void guestsLoaded.then(() => picker.ready());
+      return showState("idle", "ready: pick a guest and boot it");
+    case "booted":
+      guestName = data.name;
+      terminal.clear();
+      screen.clear();
+      stats.clear();
+      return;
+    case "state":
+      return showState(data.state, data.message);
+    case "console":
+      return terminal.write(new Uint8Array(data.bytes));
+    case "screen":
+      return screen.show({ cells: new Uint16Array(data.cells), cursor: data.cursor, blink: data.blink });
+    case "stats":
+      return stats.show(data.sample);
+    case "step":
+      return showStep(data.report);
+    case "error":
+      return showError(data.message);
+  }
+};
+worker.onerror = (event) => showError(`the VM worker failed: ${event.message}`);

@@ -1,0 +1,56 @@
+// The run buttons and the VMCS controls form. Every change to the form is sent to the worker at
+// once as a whole LiveControls (it applies the live ones to the VMCS and reboots for the rest);
+// the form starts at what the VMM programs by default, so a boot uses the form's values as is.
+
+import { CPUID_VENDORS, DEFAULT_CONFIG, type CpuidVendor, type IfMode } from "../../vmm/vm-config.js";
+import type { LiveControls, RunState } from "../protocol.js";
+
+export interface RunButtons {
+  pause: HTMLButtonElement;
+  resume: HTMLButtonElement;
+  step: HTMLButtonElement;
+  reset: HTMLButtonElement;
+}
+
+export class ControlsForm {
+  constructor(
+    private readonly form: HTMLFormElement,
+    private readonly buttons: RunButtons,
+    onChange: (controls: LiveControls) => void,
+  ) {
+    const vendor = this.field<HTMLSelectElement>("cpuidVendor");
+    vendor.replaceChildren(...CPUID_VENDORS.map((name) => new Option(name === "none" ? "none (bare metal)" : name, name)));
+    vendor.value = DEFAULT_CONFIG.cpuidVendor;
+    this.field<HTMLSelectElement>("ifMode").value = DEFAULT_CONFIG.ifMode;
+    this.field<HTMLInputElement>("cr3Targets").value = String(DEFAULT_CONFIG.cr3Targets);
+    form.addEventListener("change", () => onChange(this.values()));
+    form.addEventListener("submit", (event) => event.preventDefault());
+  }
+
+  values(): LiveControls {
+    const checked = (name: string) => this.field<HTMLInputElement>(name).checked;
+    const cr3 = Math.min(4, Math.max(0, Math.round(Number(this.field<HTMLInputElement>("cr3Targets").value) || 0)));
+    return {
+      ifMode: this.field<HTMLSelectElement>("ifMode").value as IfMode,
+      cr3Targets: cr3,
+      hltExiting: checked("hltExiting"),
+      interceptConsole: checked("interceptConsole"),
+      interceptDisk: checked("interceptDisk"),
+      vgaTrap: (this.form.elements.namedItem("vga") as RadioNodeList).value === "trap",
+      cpuidVendor: this.field<HTMLSelectElement>("cpuidVendor").value as CpuidVendor,
+    };
+  }
+
+  /** Enables the buttons that make sense in `state`. */
+  state(state: RunState): void {
+    const { pause, resume, step, reset } = this.buttons;
+    pause.disabled = state !== "running" && state !== "halted";
+    resume.disabled = state !== "paused";
+    step.disabled = state === "idle" || state === "stopped";
+    reset.disabled = state === "idle";
+  }
+
+  private field<T extends HTMLElement>(name: string): T {
+    return this.form.elements.namedItem(name) as unknown as T;
+  }
+}

@@ -1,0 +1,82 @@
+// Choosing what to boot: the sample guests listed in guests/manifest.json (written by the web
+// build from guests/*.elf), or a kernel file of the user's own through the file input or dropped
+// on the drop zone. Whether a file is a Multiboot kernel is the loader's call, in the worker; its
+// LoadError message comes back as the page's error line.
+
+export interface GuestEntry {
+  name: string;
+  file: string;
+  about: string;
+}
+
+export type BootRequest = (kernel: ArrayBuffer, name: string) => void;
+
+export interface PickerElements {
+  select: HTMLSelectElement;
+  boot: HTMLButtonElement;
+  about: HTMLElement;
+  file: HTMLInputElement;
+  dropZone: HTMLElement;
+}
+
+export class GuestPicker {
+  private guests: GuestEntry[] = [];
+
+  constructor(
+    private readonly elements: PickerElements,
+    private readonly onBoot: BootRequest,
+    private readonly onError: (message: string) => void,
+  ) {
+    const { select, boot, file, dropZone } = elements;
+    select.addEventListener("change", () => this.describe());
+    boot.addEventListener("click", () => void this.bootSample());
+    file.addEventListener("change", () => {
+      const chosen = file.files?.[0];
+      if (chosen) void this.bootFile(chosen);
+      file.value = "";
+    });
+    dropZone.addEventListener("dragover", (event) => {
+      event.preventDefault();
+      dropZone.classList.add("over");
+    });
+    dropZone.addEventListener("dragleave", () => dropZone.classList.remove("over"));
+    dropZone.addEventListener("drop", (event) => {
+      event.preventDefault();
+      dropZone.classList.remove("over");
+      const dropped = event.dataTransfer?.files[0];
+      if (dropped) void this.bootFile(dropped);
+    });
+  }
+
+  async load(): Promise<void> {
+    const response = await fetch("guests/manifest.json");
+    if (!response.ok) throw new Error(`cannot load the guest list: HTTP ${response.status}`);
+    this.guests = (await response.json()) as GuestEntry[];
+    this.elements.select.replaceChildren(...this.guests.map((guest) => new Option(guest.name, guest.name)));
+    this.describe();
+  }
+
+  ready(): void {
+    this.elements.boot.disabled = this.guests.length === 0;
+  }
+
+  private describe(): void {
+    this.elements.about.textContent = this.selected()?.about ?? "";
+  }
+
+  private selected(): GuestEntry | undefined {
+    return this.guests.find((guest) => guest.name === this.elements.select.value);
+  }
+
+  private async bootSample(): Promise<void> {
+    const guest = this.selected();
+    if (!guest) return;
+    const response = await fetch(`guests/${guest.file}`);
+    if (!response.ok) return this.onError(`cannot load ${guest.file}: HTTP ${response.status}`);
+    this.onBoot(await response.arrayBuffer(), guest.name);
+  }
+
+  private async bootFile(file: File): Promise<void> {
+    this.onBoot(await file.arrayBuffer(), file.name);
+  }
+}

@@ -1,0 +1,92 @@
+// The VGA text screen on a canvas, drawn the way the hardware scans it out: 80x25 cells of 9x16
+// pixels (the 9th column repeats the 8th for the line-drawing characters 0xC0-0xDF, blank for the
+// rest), glyphs from the 8x16 font, colours from the 16-colour VGA palette, attribute bit 7
+// blinking the character (or brightening the background when the guest turns blinking off), and
+// the cursor drawn over its scan lines, blinking. Keys typed while the canvas has focus go to the
+// guest's PS/2 keyboard.
+
+import { COLUMNS, ROWS, type TextScreen } from "../../devices/vga-text.js";
+import { VGA_COLOURS, cellColours } from "../../display/vga-palette.js";
+import { GLYPH_HEIGHT, vgaFont } from "../vga-font.js";
+
+const CELL_WIDTH = 9;
+/** Blink periods: the cursor toggles every 16 frames of 60 Hz, blinking text every 32. */
+const CURSOR_BLINK_MS = 267;
+const MODIFIER_KEYS = new Set(["Shift", "Control", "Alt", "Meta", "CapsLock", "AltGraph"]);
+
+export class VgaScreen {
+  private readonly context: CanvasRenderingContext2D;
+  private readonly image: ImageData;
+  private readonly pixels: Uint32Array;
+  private readonly font = vgaFont();
+  /** The palette as canvas pixels (RGBA bytes, little-endian in a Uint32). */
+  private readonly palette = Uint32Array.from(VGA_COLOURS, ([r, g, b]) => (0xff << 24) | (b << 16) | (g << 8) | r);
+  private screen: TextScreen | undefined;
+  private phase = 0;
+
+  constructor(
+    private readonly canvas: HTMLCanvasElement,
+    onKey: (key: string, ctrl: boolean) => void,
+  ) {
+    canvas.width = COLUMNS * CELL_WIDTH;
+    canvas.height = ROWS * GLYPH_HEIGHT;
+    this.context = canvas.getContext("2d")!;
+    this.image = this.context.createImageData(canvas.width, canvas.height);
+    this.pixels = new Uint32Array(this.image.data.buffer);
+    canvas.addEventListener("click", () => canvas.focus());
+    canvas.addEventListener("keydown", (event) => {
+      if (MODIFIER_KEYS.has(event.key) || event.altKey || event.metaKey) return;
+      event.preventDefault();
+      onKey(event.key, event.ctrlKey);
+    });
+    setInterval(() => {
+      this.phase++;
+      if (this.screen) this.draw();
+    }, CURSOR_BLINK_MS);
+    this.clear();
+  }
+
+  show(screen: TextScreen): void {
+    this.screen = screen;
+    this.draw();
+  }
+
+  clear(): void {
+    this.screen = undefined;
+    this.pixels.fill(this.palette[0]);
+    this.context.putImageData(this.image, 0, 0);
+  }
+
+  private draw(): void {
+    const { cells, cursor, blink } = this.screen!;
+    const textVisible = (this.phase & 2) === 0;
+    const width = this.canvas.width;
+    for (let cell = 0; cell < cells.length; cell++) {
+      const character = cells[cell] & 0xff;
+      const attribute = cells[cell] >> 8;
+      const { fg, bg } = cellColours(attribute, blink);
+      const hidden = blink && attribute & 0x80 && !textVisible;
+      const foreground = this.palette[fg];
+      const background = this.palette[bg];
+      const lineGraphics = character >= 0xc0 && character <= 0xdf;
+      const x0 = (cell % COLUMNS) * CELL_WIDTH;
+      const y0 = Math.floor(cell / COLUMNS) * GLYPH_HEIGHT;
+      for (let row = 0; row < GLYPH_HEIGHT; row++) {
+        const bits = hidden ? 0 : this.font[character * GLYPH_HEIGHT + row];
+        const ninth = lineGraphics ? bits & 1 : 0;
+        let at = (y0 + row) * width + x0;
+        for (let bit = 0x80; bit; bit >>= 1) this.pixels[at++] = bits & bit ? foreground : background;
+        this.pixels[at] = ninth ? foreground : background;
+      }
+    }
+    if (cursor.visible && (this.phase & 1) === 0) {
+      const colour = this.palette[cellColours(cells[cursor.row * COLUMNS + cursor.column] >> 8, blink).fg];
+      const last = Math.min(cursor.endLine, GLYPH_HEIGHT - 1);
+      for (let line = cursor.startLine; line <= last; line++) {
+        const at = (cursor.row * GLYPH_HEIGHT + line) * width + cursor.column * CELL_WIDTH;
+        this.pixels.fill(colour, at, at + CELL_WIDTH);
+      }
+    }
+    this.context.putImageData(this.image, 0, 0);
+  }
+}

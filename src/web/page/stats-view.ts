@@ -1,0 +1,104 @@
+// Live exit statistics: a uPlot chart of exits per second (left axis) and host nanoseconds per
+// exit (right axis) over the last minute, the counters per exit reason with their current rate
+// and cost, guest MIPS, the shadow MMU's counters and the CR3-target hits and misses. Fed one
+// sample every ~250 ms by the worker while the guest runs.
+
+import uPlot from "uplot";
+import type { StatsSample } from "../protocol.js";
+
+/** Samples kept on the chart: a minute at four a second. */
+const HISTORY = 240;
+
+const number = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+const decimal = new Intl.NumberFormat("en-US", { maximumFractionDigits: 1 });
+
+export class StatsView {
+  private readonly chart: uPlot;
+  private readonly data: [number[], (number | null)[], (number | null)[]] = [[], [], []];
+
+  constructor(
+    private readonly chartElement: HTMLElement,
+    private readonly summary: HTMLElement,
+    private readonly table: HTMLTableSectionElement,
+    private readonly mmu: HTMLElement,
+  ) {
+    this.chart = new uPlot(
+      {
+        width: this.chartWidth(),
+        height: 220,
+        legend: { show: true },
+        scales: { x: { time: false }, exits: { auto: true }, ns: { auto: true } },
+        axes: [
+          { label: "seconds", stroke: "#9aa7b4", grid: { stroke: "#2a3440" } },
+          { scale: "exits", label: "exits/s", stroke: "#5cc8ff", grid: { stroke: "#2a3440" }, size: 70, values: (_u, ticks) => ticks.map(short) },
+          { scale: "ns", label: "ns/exit", side: 1, stroke: "#ffb35c", grid: { show: false }, size: 60, values: (_u, ticks) => ticks.map(short) },
+        ],
+        series: [
+          { label: "time (s)", value: (_u, v) => (v == null ? "-" : decimal.format(v)) },
+          { label: "exits/s", scale: "exits", stroke: "#5cc8ff", width: 2, value: (_u, v) => (v == null ? "-" : number.format(v)) },
+          { label: "ns/exit", scale: "ns", stroke: "#ffb35c", width: 2, value: (_u, v) => (v == null ? "-" : decimal.format(v)) },
+        ],
+      },
+      this.data,
+      chartElement,
+    );
+    new ResizeObserver(() => this.chart.setSize({ width: this.chartWidth(), height: 220 })).observe(chartElement);
+  }
+
+  /** A new guest: empty history. */
+  clear(): void {
+    for (const series of this.data) series.length = 0;
+    this.chart.setData(this.data);
+    this.summary.textContent = "";
+    this.table.replaceChildren();
+    this.mmu.replaceChildren();
+  }
+
+  show(sample: StatsSample): void {
+    const [times, rates, costs] = this.data;
+    times.push(sample.time);
+    rates.push(sample.exitsPerSecond);
+    costs.push(sample.nsPerExit ?? null);
+    if (times.length > HISTORY) for (const series of this.data) series.shift();
+    this.chart.setData(this.data);
+
+    this.summary.textContent =
+      `${number.format(sample.totalExits)} exits · ${number.format(sample.exitsPerSecond)}/s · ` +
+      `${sample.nsPerExit === undefined ? "-" : decimal.format(sample.nsPerExit)} ns/exit · ` +
+      `${decimal.format(sample.mips)} MIPS (${decimal.format(sample.averageMips)} average) · ` +
+      `${number.format(sample.instructions)} instructions`;
+
+    this.table.replaceChildren(
+      ...sample.exits.map((exit) => {
+        const row = document.createElement("tr");
+        row.dataset.reason = String(exit.reason);
+        const cells = [`${exit.name} (${exit.reason >= 0x100 ? `0x${exit.reason.toString(16)}` : exit.reason})`, number.format(exit.count), number.format(exit.perSecond), exit.nsPerExit === undefined ? "-" : decimal.format(exit.nsPerExit)];
+        row.append(...cells.map((text, i) => cell(i === 0 ? "th" : "td", text)));
+        return row;
+      }),
+    );
+
+    const entries: Array<[string, number]> = [["CR3-target hits (no exit)", sample.cr3Hits], ["CR3-target misses (exits)", sample.cr3Misses], ...Object.entries(sample.mmu)];
+    this.mmu.replaceChildren(...entries.flatMap(([name, value]) => [cell("dt", name), cell("dd", number.format(value))]));
+  }
+
+  private chartWidth(): number {
+    return Math.max(240, this.chartElement.clientWidth);
+  }
+}
+
+function cell(tag: string, text: string): HTMLElement {
+  const element = document.createElement(tag);
+  element.textContent = text;
+  if (tag === "th") element.setAttribute("scope", "row");
+  return element;
+}
+
+/** 1200 -> "1.2k", 3400000 -> "3.4M". */
+function short(value: number): string {
+  const abs = Math.abs(value);
+  if (abs >= 1e9) return `${decimal.format(value / 1e9)}G`;
+  if (abs >= 1e6) return `${decimal.format(value / 1e6)}M`;
+  if (abs >= 1e3) return `${decimal.format(value / 1e3)}k`;
+  return decimal.format(value);
+}

@@ -1,0 +1,84 @@
+// The messages between the demo page (src/web/main.ts) and the worker that runs the guest
+// (src/web/worker.ts). The page never touches the VM: it sends commands (boot, controls, input,
+// pause/step/reset) and draws what the worker reports (console bytes, the VGA text buffer, exit
+// statistics, run state). Byte arrays travel as transferred ArrayBuffers, so a message copies
+// nothing it does not have to.
+
+import type { TextScreen } from "../devices/vga-text.js";
+import type { CpuidVendor, IfMode } from "../vmm/vm-config.js";
+
+/**
+ * The VMCS controls a student flips while the guest runs, and the boot-time choices (IF mode
+ * classic, CPUID vendor) that reboot the guest when changed.
+ */
+export interface LiveControls {
+  /** vt and trap switch live; to or from classic reboots (the VMM keeps a virtual IF then). */
+  ifMode: IfMode;
+  /** CR3-target count, 0-4. */
+  cr3Targets: number;
+  hltExiting: boolean;
+  /** I/O bitmap bits for COM1 (0x3F8-0x3FF): cleared, the guest's port accesses do not exit. */
+  interceptConsole: boolean;
+  /** I/O bitmap bits for the disks: ATA (0x1F0-0x1F7, 0x3F6) and the paravirtual device (0xA00). */
+  interceptDisk: boolean;
+  /** Every write to the VGA text buffer exits (write trap) instead of a periodic refresh. */
+  vgaTrap: boolean;
+  cpuidVendor: CpuidVendor;
+}
+
+export type PageMessage =
+  | { type: "boot"; kernel: ArrayBuffer; name: string; controls: LiveControls; memoryMiB: number }
+  | { type: "controls"; controls: LiveControls }
+  | { type: "pause" }
+  | { type: "resume" }
+  | { type: "step" }
+  | { type: "reset" }
+  | { type: "serial-input"; bytes: ArrayBuffer }
+  | { type: "key"; key: string; ctrl: boolean };
+
+export type RunState = "idle" | "running" | "paused" | "halted" | "stopped";
+
+export interface ExitCounter {
+  reason: number;
+  name: string;
+  count: number;
+  /** Exits of this reason per second over the last sample interval. */
+  perSecond: number;
+  /** Host ns per exit over the whole run (exit timing is on in the demo). */
+  nsPerExit?: number;
+}
+
+export interface StatsSample {
+  /** Wall-clock seconds since boot. */
+  time: number;
+  exits: ExitCounter[];
+  totalExits: number;
+  exitsPerSecond: number;
+  /** Host ns per exit over the last interval; undefined if no exit happened in it. */
+  nsPerExit?: number;
+  /** Guest MIPS over the last interval's run-loop time, and over the whole run. */
+  mips: number;
+  averageMips: number;
+  instructions: number;
+  mmu: Record<string, number>;
+  cr3Hits: number;
+  cr3Misses: number;
+}
+
+export interface StepReport {
+  registers: string;
+  eip: number;
+  /** The instruction's bytes (up to 15), if its address is mapped. */
+  bytes: number[];
+  disassembly: string;
+}
+
+export type WorkerMessage =
+  | { type: "ready" }
+  | { type: "booted"; name: string; controls: LiveControls }
+  | { type: "state"; state: RunState; message?: string }
+  | { type: "console"; bytes: ArrayBuffer }
+  | { type: "screen"; cells: ArrayBuffer; cursor: TextScreen["cursor"]; blink: boolean }
+  | { type: "stats"; sample: StatsSample }
+  | { type: "step"; report: StepReport }
+  | { type: "error"; message: string };

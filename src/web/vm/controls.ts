@@ -1,0 +1,65 @@
+// The demo's VMCS controls, applied to a VM while its guest runs: the same fields a VT-x VMM would
+// rewrite between two VM entries. HLT exiting and the I/O bitmaps are bits in the primary
+// controls and bitmap A; the IF mode between vt and trap is the core's C_IF_MODE; the CR3-target
+// count goes through the VMM's CR3-target list; the VGA write trap is C_WRITE_TRAP_BASE/SIZE over
+// the text buffer. Classic IF mode and the CPUID vendor are VMM policy fixed when the VM is
+// created (the VMM keeps a virtual IF under classic; CPUID answers from a model), so a change to
+// them reboots the guest instead (needsReboot).
+
+import {
+  C_IF_MODE,
+  C_PRIMARY,
+  C_WRITE_TRAP_BASE,
+  C_WRITE_TRAP_SIZE,
+  CTL_HLT_EXITING,
+  CTL_UNCONDITIONAL_IO,
+  CTL_USE_IO_BITMAPS,
+  IF_MODE_TRAP,
+  IF_MODE_VT,
+  IO_BITMAP_A,
+  IO_BITMAP_B,
+} from "../../../assembly/vmcs-layout.js";
+import { ATA_PRIMARY_CONTROL_PORT, ATA_PRIMARY_PORT, ATA_PRIMARY_PORT_COUNT } from "../../devices/ata-pio.js";
+import { PV_BLOCK_PORT, PV_BLOCK_PORT_COUNT } from "../../devices/pv-block.js";
+import { COM1_PORT, SERIAL_PORT_COUNT } from "../../devices/serial-16550.js";
+import { VGA_TEXT_BASE, VGA_TEXT_SIZE } from "../../devices/vga-text.js";
+import type { VirtualMachine } from "../../vmm/virtual-machine.js";
+import type { LiveControls } from "../protocol.js";
+
+/** Port ranges behind the I/O-bitmap controls: COM1; the ATA disk and the paravirtual block device. */
+const CONSOLE_PORTS: Array<[first: number, count: number]> = [[COM1_PORT, SERIAL_PORT_COUNT]];
+const DISK_PORTS: Array<[first: number, count: number]> = [
+  [ATA_PRIMARY_PORT, ATA_PRIMARY_PORT_COUNT],
+  [ATA_PRIMARY_CONTROL_PORT, 1],
+  [PV_BLOCK_PORT, PV_BLOCK_PORT_COUNT],
+];
+
+/** Whether going from `booted` (the VM's creation-time configuration) to `wanted` needs a new VM. */
+export function needsReboot(booted: VirtualMachine["config"], wanted: LiveControls): boolean {
+  return (booted.ifMode === "classic") !== (wanted.ifMode === "classic") || booted.cpuidVendor !== wanted.cpuidVendor;
+}
+
+/** Writes the live controls into the VMCS (and the I/O bitmaps beside it). */
+export function applyControls(vm: VirtualMachine, controls: LiveControls): void {
+  const { vmcs } = vm;
+  if (vm.config.ifMode !== "classic") vmcs.set(C_IF_MODE, controls.ifMode === "trap" ? IF_MODE_TRAP : IF_MODE_VT);
+  if (vm.cr3Targets.count !== controls.cr3Targets) vm.cr3Targets.resize(controls.cr3Targets);
+
+  let primary = (vmcs.get(C_PRIMARY) & ~(CTL_HLT_EXITING | CTL_UNCONDITIONAL_IO)) | CTL_USE_IO_BITMAPS;
+  if (controls.hltExiting) primary |= CTL_HLT_EXITING;
+  vmcs.set(C_PRIMARY, primary);
+  writeIoBitmaps(vm, controls);
+
+  vmcs.set(C_WRITE_TRAP_BASE, controls.vgaTrap ? VGA_TEXT_BASE : 0);
+  vmcs.set(C_WRITE_TRAP_SIZE, controls.vgaTrap ? VGA_TEXT_SIZE : 0);
+}
+
+/** Every port exits (as the VMM's unconditional I/O exiting) except the ranges switched off. */
+function writeIoBitmaps(vm: VirtualMachine, controls: LiveControls): void {
+  const bitmaps = new Uint8Array(vm.core.memory.buffer, IO_BITMAP_A, IO_BITMAP_B + 0x1000 - IO_BITMAP_A);
+  bitmaps.fill(0xff);
+  const passThrough = [...(controls.interceptConsole ? [] : CONSOLE_PORTS), ...(controls.interceptDisk ? [] : DISK_PORTS)];
+  for (const [first, count] of passThrough) {
+    for (let port = first; port < first + count; port++) bitmaps[port >> 3] &= ~(1 << (port & 7));
+  }
+}

@@ -1,0 +1,235 @@
+// One guest in the browser: the VM the worker runs, its run loop and what it reports to the page.
+// The guest runs in short bursts (vm.run with a wall-clock budget of RUN_MS) between which the
+// worker's event loop takes the page's messages: input, controls, pause. After each burst the
+// session flushes console output, and every few bursts it sends the VGA text screen (when it
+// changed: every SCREEN_MS under periodic refresh, at once under the write trap, which marks the
+// screen dirty at each trapped write) and a statistics sample. A guest that halts waiting for an
+// interrupt parks the loop until input arrives; one that stops for good reports why.
+
+import { G_EIP, SR_CS } from "../../../assembly/vmcs-layout.js";
+import { MemoryDisk } from "../../devices/block-backend.js";
+import { NAMED_KEYS, keystrokeFor, type Keystroke } from "../../devices/scancodes.js";
+import { readLinear } from "../../vmm/guest-memory.js";
+import { describeStop, type StopReason } from "../../vmm/stop-reason.js";
+import { VirtualMachine } from "../../vmm/virtual-machine.js";
+import type { LiveControls, RunState, StepReport, WorkerMessage } from "../protocol.js";
+import { applyControls, needsReboot } from "./controls.js";
+import { disassemble } from "./disassembly.js";
+import { StatsSampler } from "./stats-sampler.js";
+
+/** Wall-clock budget of one burst of guest execution, and instructions per slice within it. */
+const RUN_MS = 20;
+const SLICE_INSTRUCTIONS = 250_000;
+const SCREEN_MS = 200;
+const STATS_MS = 250;
+/** Each boot gets a fresh, empty disk image of this size in memory, behind both block devices. */
+const DISK_BYTES = 4 * 1024 * 1024;
+/** The longest IA-32 instruction. */
+const MAX_INSTRUCTION_BYTES = 15;
+
+export type Post = (message: WorkerMessage, transfer?: Transferable[]) => void;
+
+interface Boot {
+  kernel: Uint8Array;
+  name: string;
+  memoryMiB: number;
+}
+
+export class Session {
+  private vm: VirtualMachine | undefined;
+  private boot: Boot | undefined;
+  private controls: LiveControls | undefined;
+  private sampler: StatsSampler | undefined;
+  private state: RunState = "idle";
+  private console: number[] = [];
+  private readonly serialQueue: number[] = [];
+  private lastScreen: Uint16Array = new Uint16Array(0);
+  private lastScreenMs = 0;
+  private lastStatsMs = 0;
+  private readonly tick = new MessageChannel();
+  private tickPending = false;
+
+  constructor(
+    private readonly core: Uint8Array<ArrayBuffer>,
+    private readonly post: Post,
+  ) {
+    // A message to ourselves runs the next burst after any page messages already queued.
+    this.tick.port1.onmessage = () => {
+      this.tickPending = false;
+      this.runBurst();
+    };
+  }
+
+  /** Creates a VM for `kernel` and starts it; a bad kernel reports the loader's message. */
+  async start(kernel: Uint8Array, name: string, controls: LiveControls, memoryMiB: number): Promise<void> {
+    let vm: VirtualMachine;
+    try {
+      vm = await VirtualMachine.boot(kernel, {
+        core: this.core,
+        memoryMiB,
+        ifMode: controls.ifMode,
+        cpuidVendor: controls.cpuidVendor,
+        timeExits: true,
+        disk: new MemoryDisk(new Uint8Array(DISK_BYTES)),
+        serialOutput: (byte) => this.console.push(byte),
+      });
+    } catch (error) {
+      this.post({ type: "error", message: `${name}: ${(error as Error).message}` });
+      return;
+    }
+    this.vm = vm;
+    this.boot = { kernel, name, memoryMiB };
+    this.controls = controls;
+    applyControls(vm, controls);
+    this.sampler = new StatsSampler(vm);
+    this.serialQueue.length = 0;
+    this.lastScreen = new Uint16Array(0);
+    this.post({ type: "booted", name, controls });
+    this.sendScreen();
+    this.setState("running");
+  }
+
+  reset(): Promise<void> {
+    if (!this.boot || !this.controls) return Promise.resolve();
+    const { kernel, name, memoryMiB } = this.boot;
+    return this.start(kernel, name, this.controls, memoryMiB);
+  }
+
+  /** New controls: written into the VMCS at once, or a reboot for the boot-time ones. */
+  async setControls(controls: LiveControls): Promise<void> {
+    const vm = this.vm;
+    this.controls = controls;
+    if (!vm) return;
+    if (needsReboot(vm.config, controls)) return this.reset();
+    applyControls(vm, controls);
+    if (this.state === "halted") this.setState("running");
+  }
+
+  pause(): void {
+    if (this.state === "running" || this.state === "halted") this.setState("paused");
+    this.sendStep();
+  }
+
+  resume(): void {
+    if (this.state === "paused") this.setState("running");
+  }
+
+  /** Runs exactly one instruction (its exit, if it has one, handled) and shows where the guest is. */
+  step(): void {
+    const vm = this.vm;
+    if (!vm || this.state === "stopped" || this.state === "idle") return;
+    this.setState("paused");
+    const result = vm.run({ maxInstructions: vm.instructionsRetired() + 1 });
+    this.afterBurst(result.stop, true);
+    this.sendStep();
+  }
+
+  serialInput(bytes: Uint8Array): void {
+    this.serialQueue.push(...bytes);
+    this.feedSerial();
+  }
+
+  /** A key pressed on the VGA screen: a browser key name (KeyboardEvent.key) to the PS/2 keyboard. */
+  key(key: string, ctrl: boolean): void {
+    const vm = this.vm;
+    if (!vm) return;
+    let stroke: Keystroke | undefined;
+    if (key in NAMED_KEYS) stroke = { key: NAMED_KEYS[key], shift: false, ctrl };
+    else if (key.length === 1) stroke = keystrokeFor(ctrl && /[a-z]/i.test(key) ? key.toLowerCase().charCodeAt(0) & 0x1f : key.charCodeAt(0));
+    if (stroke) vm.pc.keyboard.type([stroke]);
+    this.wake();
+  }
+
+  private feedSerial(): void {
+    const vm = this.vm;
+    if (!vm || this.serialQueue.length === 0) return;
+    const room = vm.serial.rxRoom();
+    if (room > 0) vm.serial.receive(this.serialQueue.splice(0, room));
+    this.wake();
+  }
+
+  /** Input may have raised an interrupt: a guest halted waiting for one runs again. */
+  private wake(): void {
+    if (this.state === "halted") this.setState("running");
+  }
+
+  private runBurst(): void {
+    const vm = this.vm;
+    if (!vm || this.state !== "running") return;
+    const result = vm.run({ timeoutSeconds: RUN_MS / 1000, sliceInstructions: SLICE_INSTRUCTIONS, onSliceEnd: () => this.feedSerial() });
+    this.afterBurst(result.stop, false);
+  }
+
+  private afterBurst(stop: StopReason, stepping: boolean): void {
+    const vm = this.vm!;
+    this.flushConsole();
+    const now = performance.now();
+    const goingOn = stop.kind === "timeout" || (stepping && stop.kind === "instruction-limit");
+    const trapping = this.controls?.vgaTrap ?? false;
+    if (!goingOn || stepping || (trapping && vm.pc.vga.dirty) || now - this.lastScreenMs >= SCREEN_MS) this.sendScreen();
+    if (!goingOn || stepping || now - this.lastStatsMs >= STATS_MS) this.sendStats();
+
+    if (goingOn) this.schedule();
+    else if (stop.kind === "halted" && stop.interruptsEnabled) this.setState("halted", "halted, waiting for an interrupt (type something)");
+    else this.setState("stopped", describeStop(stop));
+  }
+
+  private setState(state: RunState, message?: string): void {
+    if (state !== this.state || message) this.post({ type: "state", state, message });
+    this.state = state;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.state !== "running" || this.tickPending) return;
+    this.tickPending = true;
+    this.tick.port2.postMessage(null);
+  }
+
+  private flushConsole(): void {
+    if (this.console.length === 0) return;
+    const { buffer } = Uint8Array.from(this.console);
+    this.console = [];
+    this.post({ type: "console", bytes: buffer }, [buffer]);
+  }
+
+  /** The text screen as the monitor shows it, if anything on it changed since the last one sent. */
+  private sendScreen(): void {
+    const vm = this.vm!;
+    this.lastScreenMs = performance.now();
+    const screen = vm.pc.vga.snapshot(vm.ram);
+    const changed = vm.pc.vga.dirty || !sameCells(screen.cells, this.lastScreen);
+    vm.pc.vga.dirty = false;
+    if (!changed) return;
+    this.lastScreen = screen.cells;
+    const { buffer } = screen.cells.slice();
+    this.post({ type: "screen", cells: buffer, cursor: screen.cursor, blink: screen.blink }, [buffer]);
+  }
+
+  private sendStats(): void {
+    if (!this.sampler) return;
+    this.lastStatsMs = performance.now();
+    this.post({ type: "stats", sample: this.sampler.sample() });
+  }
+
+  private sendStep(): void {
+    const vm = this.vm;
+    if (!vm) return;
+    const eip = (vm.vmcs.segment(SR_CS).base + vm.vmcs.get(G_EIP)) >>> 0;
+    const bytes: number[] = [];
+    for (let i = 0; i < MAX_INSTRUCTION_BYTES; i++) {
+      const byte = readLinear(vm, (eip + i) >>> 0, 1);
+      if (byte === undefined) break;
+      bytes.push(byte);
+    }
+    const decoded = disassemble(Uint8Array.from(bytes), eip);
+    const report: StepReport = { registers: vm.registerDump(), eip, bytes: bytes.slice(0, decoded.length), disassembly: decoded.text };
+    this.post({ type: "step", report });
+  }
+}
+
+function sameCells(a: Uint16Array, b: Uint16Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

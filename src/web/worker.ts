@@ -1,0 +1,49 @@
+// The demo's Web Worker: the guest runs here so that the page never freezes, however long a burst
+// of guest code or however many exits. It fetches the core (core.wasm, beside this script) once,
+// then turns the page's messages into Session calls. The compiling tier creates WebAssembly
+// modules synchronously, which browsers allow in a worker (not on the page's main thread).
+
+import type { PageMessage, WorkerMessage } from "./protocol.js";
+import { Session } from "./vm/session.js";
+
+interface WorkerScope {
+  postMessage(message: WorkerMessage, transfer?: Transferable[]): void;
+  onmessage: ((event: MessageEvent<PageMessage>) => void) | null;
+}
+const scope = self as unknown as WorkerScope;
+
+async function loadCore(): Promise<Uint8Array<ArrayBuffer>> {
+  const url = new URL("core.wasm", import.meta.url);
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`cannot load the guest CPU core ${url.pathname}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+const post = (message: WorkerMessage, transfer: Transferable[] = []) => scope.postMessage(message, transfer);
+const session = loadCore().then((core) => new Session(core, post));
+session.then(
+  () => post({ type: "ready" }),
+  (error: Error) => post({ type: "error", message: error.message }),
+);
+
+scope.onmessage = async ({ data }) => {
+  const vm = await session;
+  switch (data.type) {
+    case "boot":
+      return vm.start(new Uint8Array(data.kernel), data.name, data.controls, data.memoryMiB);
+    case "controls":
+      return vm.setControls(data.controls);
+    case "pause":
+      return vm.pause();
+    case "resume":
+      return vm.resume();
+    case "step":
+      return vm.step();
+    case "reset":
+      return vm.reset();
+    case "serial-input":
+      return vm.serialInput(new Uint8Array(data.bytes));
+    case "key":
+      return vm.key(data.key, data.ctrl);
+  }
+};
