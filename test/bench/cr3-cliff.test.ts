@@ -12,6 +12,7 @@ describe("measureCr3Cliff", () => {
       expect(p.switches).toBe(p.processes * p.roundsPerProcess + p.processes - 1);
       expect(p.runs).toHaveLength(2);
       expect(p.nsPerSwitch).toBeGreaterThan(0);
+      expect(p.cpuNsPerSwitch).toBeGreaterThan(0);
       expect(p.instructionsPerSwitch).toBeGreaterThan(50);
       // one more CR3 load than switches: the first, made before paging is on
       expect(p.cr3Exits + p.targetHits).toBe(p.switches + 1);
@@ -24,7 +25,7 @@ describe("measureCr3Cliff", () => {
     expect(four.cr3ExitsPerSwitch).toBeLessThan(0.02);
 
     const table = formatCr3Cliff(points).split("\n");
-    expect(table[0]).toMatch(/^processes +switches +CR3 exits +target hits +exits\/switch +ns\/switch +runs \(ns\/switch\)$/);
+    expect(table[0]).toMatch(/^processes +switches +CR3 exits +target hits +exits\/switch +ns\/switch +CPU ns\/switch +runs \(ns\/switch\)$/);
     expect(table).toHaveLength(2 + points.length);
     expect(table[4]).toMatch(new RegExp(`^ +5 +${five.switches} +${five.cr3Exits} +0 +1\\.00\\d `));
   }, 120_000);
