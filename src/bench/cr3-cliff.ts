@@ -72,6 +72,8 @@ export interface Cr3CliffPoint {
    * the same figure, less disturbed when other processes share the machine's CPUs.
    */
   cpuNsPerSwitch: number;
+  /** CPU ns per switch of each run. */
+  cpuRuns: number[];
   instructionsPerSwitch: number;
 }
 
@@ -108,7 +110,7 @@ export async function measureCr3Cliff(options: Cr3CliffOptions = {}): Promise<Cr
     const rounds = Math.max(1, Math.round(switches / n));
     const perRun: number[] = [];
     const cpuPerRun: number[] = [];
-    let first: Omit<Cr3CliffPoint, "nsPerSwitch" | "runs" | "cpuNsPerSwitch"> | undefined;
+    let first: Omit<Cr3CliffPoint, "nsPerSwitch" | "runs" | "cpuNsPerSwitch" | "cpuRuns"> | undefined;
     for (let run = 1; run <= runs; run++) {
       const { vm, result, cpuNs, switched } = await runOnce(n, rounds, `run ${run}`);
       perRun.push((result.seconds * 1e9) / switched);
@@ -129,7 +131,7 @@ export async function measureCr3Cliff(options: Cr3CliffOptions = {}): Promise<Cr
         };
       }
     }
-    points.push({ ...first!, nsPerSwitch: median(perRun), runs: perRun, cpuNsPerSwitch: median(cpuPerRun) });
+    points.push({ ...first!, nsPerSwitch: median(perRun), runs: perRun, cpuNsPerSwitch: median(cpuPerRun), cpuRuns: cpuPerRun });
   }
   return points;
 }
