@@ -1,8 +1,10 @@
 // The guest's console input: what the user types (or pipes in) reaches the guest, through COM1 or
-// the PS/2 keyboard. The VM's run loop is synchronous, so input is not read by Node's event loop:
+// the PS/2 keyboard. The VM's run loop is synchronous, so input is not left to Node's event loop:
 // stdin is reopened non-blocking (/proc/self/fd/0, a new open file description, so the shell's
 // stdin is left as it was) and polled at every run-loop slice and while the guest idles in HLT
-// (HostInput.wait, which sleeps in short steps). When stdin is a terminal it is put in raw mode
+// (HostInput.wait, which sleeps in short steps). A socket cannot be reopened that way (Node's
+// child processes get socket pairs as stdin): then stdin is read by the event loop, which turns
+// between the CLI's run chunks, so such input reaches the guest within a tenth of a second. When stdin is a terminal it is put in raw mode
 // (with `stty`, restored however the run ends) so every key reaches the guest at once and Ctrl-C
 // goes to the guest too; then Ctrl-A x ends the run, as in QEMU, and Ctrl-A a types a Ctrl-A.
 // Piped or redirected input is passed through unchanged, and its end closes the input.
@@ -32,6 +34,8 @@ export class TerminalInput implements HostInput {
   private readonly chunk = new Uint8Array(4096);
 
   private quitRequested = false;
+  /** Reading stdin through Node's event loop (a socket), until its end. */
+  private streaming = false;
 
   private constructor(
     private readonly target: InputTarget,
@@ -41,14 +45,13 @@ export class TerminalInput implements HostInput {
 
   /** Connects stdin to `target`, `quit` to Ctrl-A x; undefined if there is no stdin to read. */
   static open(target: InputTarget, quit: () => void): TerminalInput | undefined {
-    let fd: number;
-    try {
-      fd = openSync("/proc/self/fd/0", constants.O_RDONLY | constants.O_NONBLOCK);
-    } catch {
-      return undefined; // no stdin (closed), or no /proc
-    }
     const input = new TerminalInput(target, isatty(0), quit);
-    input.fd = fd;
+    try {
+      input.fd = openSync("/proc/self/fd/0", constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch {
+      if (input.raw || !process.stdin.readable) return undefined; // no stdin, or no /proc
+      input.stream();
+    }
     if (input.raw) input.enterRawMode();
     if (target.kind === "serial") target.uart.onRxRoom = () => input.feed();
     else target.keyboard.onRoom = () => input.feed();
@@ -56,7 +59,7 @@ export class TerminalInput implements HostInput {
   }
 
   get open(): boolean {
-    return this.fd !== undefined || this.queue.length > 0;
+    return this.fd !== undefined || this.streaming || this.queue.length > 0;
   }
 
   /** Reads what has arrived and hands it to the guest. */
@@ -81,6 +84,7 @@ export class TerminalInput implements HostInput {
   wait(ms: number): void {
     const end = performance.now() + ms;
     this.poll();
+    if (this.fd === undefined) return; // input through the event loop cannot arrive while we wait
     while (!this.quitRequested && this.fd !== undefined && this.queue.length === 0 && performance.now() < end) {
       Atomics.wait(sleeper, 0, 0, Math.min(POLL_STEP_MS, end - performance.now()));
       this.poll();
@@ -90,6 +94,10 @@ export class TerminalInput implements HostInput {
   /** Restores the terminal and stops reading; safe to call more than once. */
   close(): void {
     this.closeFd();
+    if (this.streaming) {
+      this.streaming = false;
+      process.stdin.destroy();
+    }
     if (this.savedMode !== undefined) {
       spawnSync("stty", [this.savedMode], { stdio: ["inherit", "ignore", "ignore"] });
       this.savedMode = undefined;
@@ -106,6 +114,14 @@ export class TerminalInput implements HostInput {
     // Raw input, no echo, but output post-processing kept so the guest's "\n" starts a new line.
     spawnSync("stty", ["raw", "-echo", "opost", "onlcr"], { stdio: ["inherit", "ignore", "ignore"] });
     process.on("exit", this.restoreOnExit);
+  }
+
+  private stream(): void {
+    this.streaming = true;
+    process.stdin.on("data", (chunk: Buffer) => {
+      for (const byte of chunk) this.accept(byte);
+    });
+    process.stdin.on("end", () => (this.streaming = false));
   }
 
   private closeFd(): void {

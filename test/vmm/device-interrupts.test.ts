@@ -2,10 +2,11 @@
 // (acknowledged only when the guest can take the interrupt), the virtual clock the timers run on,
 // and a halted guest idling until a device event wakes it.
 import { describe, expect, it } from "vitest";
-import { ACTIVITY_HLT, C_PRIMARY, CTL_INTERRUPT_WINDOW, E_INTR_INFO, G_ACTIVITY, G_EFLAGS } from "../../assembly/vmcs-layout.js";
+import { ACTIVITY_HLT, C_PRIMARY, CTL_INTERRUPT_WINDOW, E_INTR_INFO, G_ACTIVITY, G_EFLAGS, G_INTERRUPTIBILITY } from "../../assembly/vmcs-layout.js";
 import { DualPic } from "../../src/devices/pic-8259.js";
 import { handleHlt } from "../../src/vmm/exits/hlt.js";
 import { handleInterruptWindow } from "../../src/vmm/exits/interrupt-window.js";
+import { handlePreemptionTimer } from "../../src/vmm/exits/preemption-timer.js";
 import { VirtualClock } from "../../src/vmm/virtual-clock.js";
 import { FakeContext } from "./exits/fake-context.js";
 
@@ -65,6 +66,19 @@ describe("a halted guest and vm.idle()", () => {
     expect(vm.idled).toBe(1);
     expect(vm.stops).toEqual([]);
     expect(vm.vmcs.get(G_ACTIVITY)).toBe(ACTIVITY_HLT);
+  });
+
+  it("wakes a guest halted after `sti; hlt` when a device interrupts: the STI shadow ended with the HLT", () => {
+    const { vm, pic } = withPic(0x202);
+    vm.vmcs.set(G_ACTIVITY, ACTIVITY_HLT);
+    vm.vmcs.set(G_INTERRUPTIBILITY, 1); // what the core still reports: it retired nothing since
+    pic.master.write(1, 1, 0xff); // masked while it arrives, so it waits in IRR
+    pic.setIrq(4, true);
+    pic.master.write(1, 1, 0x00);
+    vm.vmcs.set(E_INTR_INFO, 0);
+    handlePreemptionTimer(vm);
+    expect(vm.vmcs.get(E_INTR_INFO)).toBe(external(0x24));
+    expect(vm.stops).toEqual([]);
   });
 
   it("does not idle with interrupts disabled", () => {

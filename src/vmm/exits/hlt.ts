@@ -8,7 +8,7 @@
 // guest the run ends, with a reason that says whether the guest had interrupts disabled (the
 // usual `cli; hlt` "stop here" idiom) or was waiting for one.
 
-import { ACTIVITY_HLT, G_ACTIVITY } from "../../../assembly/vmcs-layout.js";
+import { ACTIVITY_HLT, G_ACTIVITY, G_INTERRUPTIBILITY } from "../../../assembly/vmcs-layout.js";
 import { eventPending } from "../inject.js";
 import type { ExitContext } from "./exit-context.js";
 
@@ -21,6 +21,9 @@ export function handleHlt(vm: ExitContext): void {
 /** The guest has halted: give it the interrupt that wakes it, or end the run if none ever can. */
 export function haltUntilInterrupt(vm: ExitContext): void {
   const { interrupts } = vm;
+  // The HLT has completed, so an STI just before it no longer blocks interrupts, even though the
+  // core, which retired nothing since, still reports the shadow at this exit.
+  vm.vmcs.set(G_INTERRUPTIBILITY, 0);
   let mayWake = false;
   if (interrupts.flag.enabled() && interrupts.pending === 0) {
     const next = vm.timer.takeNext();
