@@ -33,9 +33,15 @@ function randomCase(rng: Rng): SequenceCase {
   };
 }
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
+interface MachineRun { stdout: string; how: string }
+
+// Runs a machine; `how` says how it ended (status and the last line on stderr), for reports.
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<MachineRun> {
   return new Promise((resolve) => {
-    execFile(command, args, { env, maxBuffer: 64 << 20, timeout: 120_000 }, (_error, stdout) => resolve(stdout));
+    execFile(command, args, { env, maxBuffer: 64 << 20, timeout: 120_000 }, (error, stdout, stderr) => {
+      const last = stderr.trim().split("\n").pop() ?? "";
+      resolve({ stdout, how: `exit status ${error?.code ?? 0}${last ? `, stderr: ${last}` : ""}` });
+    });
   });
 }
 
@@ -49,8 +55,8 @@ function parse(output: string): Map<number, number[]> {
   return out;
 }
 
-function describe(words: number[] | undefined): string {
-  if (!words) return "no result (the machine stopped before printing it)";
+function describe(words: number[] | undefined, machine: MachineRun): string {
+  if (!words) return `no result (${machine.how})`;
   const regs = PRINTED_REGS.map((r, i) => `${r}=${hex(words[i])}`).join(" ");
   return `${regs} eflags=${hex(words[6])}\n      scratch ${words.slice(7).map(hex).join(" ")}`;
 }
@@ -94,8 +100,8 @@ export async function runQemuDifferential(o: DifferentialOptions): Promise<numbe
       run("sh", [qemuRun, elf], { ...process.env, QEMU_TIMEOUT: "60" }),
     ]);
     rmSync(dirname(elf), { recursive: true, force: true });
-    const a = parse(ours);
-    const b = parse(qemu);
+    const a = parse(ours.stdout);
+    const b = parse(qemu.stdout);
     for (let n = 0; n < cases.length; n++) {
       const why = compare(cases[n], a.get(n), b.get(n));
       if (!why) continue;
@@ -105,7 +111,7 @@ export async function runQemuDifferential(o: DifferentialOptions): Promise<numbe
         `  inputs: ${PRINTED_REGS.map((r, i) => `${r}=${hex(c.regs[i])}`).join(" ")} eflags=${hex(c.eflags)}`,
         `  scratch at %esi: ${Buffer.from(c.scratch).toString("hex")}`,
         "  sequence:", ...c.sequence.map((i) => `    ${i.asm}`),
-        `  wasmvisor: ${describe(a.get(n))}`, `  QEMU:      ${describe(b.get(n))}`,
+        `  wasmvisor: ${describe(a.get(n), ours)}`, `  QEMU:      ${describe(b.get(n), qemu)}`,
       ].join("\n"));
       return 1;
     }
