@@ -21,6 +21,9 @@ execFileSync(process.execPath, [tsc, "-p", join(root, "tsconfig.web.json")], { s
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, "guests"), { recursive: true });
 
+/** Longest guest description on the page, in characters. */
+const MAX_ABOUT = 240;
+
 const common = {
   bundle: true,
   platform: "browser",
@@ -62,6 +65,7 @@ function describeGuest(name) {
     const about = text.replace(/^[\w.]+\s+-\s+/, "");
     // Up to the first full stop after a word, or to where a numbered list starts.
     const sentence = /^.*?(?:[a-z0-9)]\.(?=\s|$)|(?=:\s+\d+\.\s))/i.exec(about)?.[0] ?? about;
+    if (sentence.length > MAX_ABOUT) return `${sentence.slice(0, sentence.lastIndexOf(" ", MAX_ABOUT))} …`;
     return sentence.endsWith(".") ? sentence : `${sentence}.`;
   }
   return "";

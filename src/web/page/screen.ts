@@ -33,6 +33,9 @@ export class VgaScreen {
     this.context = canvas.getContext("2d")!;
     this.image = this.context.createImageData(canvas.width, canvas.height);
     this.pixels = new Uint32Array(this.image.data.buffer);
+    // Nearest-neighbour scaling keeps the glyphs crisp when enlarged, but drops pixel columns
+    // when shrinking (phone width), where smooth scaling reads better.
+    new ResizeObserver(() => canvas.classList.toggle("enlarged", canvas.clientWidth * devicePixelRatio >= canvas.width)).observe(canvas);
     canvas.addEventListener("click", () => canvas.focus());
     canvas.addEventListener("keydown", (event) => {
       if (MODIFIER_KEYS.has(event.key) || event.altKey || event.metaKey) return;
