@@ -47,6 +47,8 @@ export class VirtualClock implements DeviceClock {
   constructor(
     private readonly instructionsRetired: () => number,
     readonly mode: ClockMode = "virtual",
+    /** Told when an event becomes the earliest, so that a guest running on a budget stops for it. */
+    private readonly onEarliest: () => void = () => {},
   ) {}
 
   now(): number {
@@ -60,6 +62,7 @@ export class VirtualClock implements DeviceClock {
     let i = this.events.length;
     while (i > 0 && (this.events[i - 1].at > atNs || (this.events[i - 1].at === atNs && this.events[i - 1].order > order))) i--;
     this.events.splice(i, 0, event);
+    if (i === 0) this.onEarliest();
     return {
       at: atNs,
       order,

@@ -160,7 +160,7 @@ export class VirtualMachine implements ExitContext {
 
     if (serialOutput) this.consoleListeners.push(serialOutput);
     this.hostInput = hostInput;
-    this.clock = new VirtualClock(() => this.vmcs.instructionsRetired(), clock);
+    this.clock = new VirtualClock(() => this.vmcs.instructionsRetired(), clock, () => this.clockEventSooner());
     this.pc = new PcPlatform({
       bus: this.bus,
       clock: this.clock,
@@ -313,6 +313,16 @@ export class VirtualMachine implements ExitContext {
     if (retired >= maxInstructions) this.stop({ kind: "instruction-limit", limit: maxInstructions });
     else if (performance.now() >= this.wallDeadline) this.stop({ kind: "timeout", seconds: timeoutSeconds ?? 0 });
     this.sliceEnd = Math.min(retired + sliceInstructions, maxInstructions);
+  }
+
+  /**
+   * A device scheduled an event (during an exit, or while the guest idled) that comes before the
+   * current budget ends: end it there, as the interrupt timer does, so the event fires at its time
+   * and not at the end of the slice, whatever the slicing (a restored machine's slices differ).
+   */
+  private clockEventSooner(): void {
+    const until = this.clock.instructionsUntilNext();
+    if (until < this.vmcs.get(C_PREEMPTION_TIMER)) this.vmcs.set(C_PREEMPTION_TIMER, until);
   }
 
   private armPreemptionTimer(retired: number): void {
