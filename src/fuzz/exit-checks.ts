@@ -42,6 +42,10 @@ export function checkExit(core: BareCore, reason: number): string[] {
     case L.EXIT_TRIPLE_FAULT: case L.EXIT_CPUID: case L.EXIT_VMCALL: case L.EXIT_PREEMPTION_TIMER:
       need(qual === 0, "non-zero qualification");
       break;
+    case L.EXIT_INTERRUPT_WINDOW:
+      need(qual === 0 && (primary & L.CTL_INTERRUPT_WINDOW) !== 0, "interrupt-window exit without interrupt-window exiting");
+      need((v(L.G_EFLAGS) & 0x200) !== 0 && (v(L.G_INTERRUPTIBILITY) & 3) === 0, "interrupt-window exit while the guest cannot take an interrupt");
+      break;
     case L.EXIT_HLT: need(qual === 0 && (primary & L.CTL_HLT_EXITING) !== 0, "HLT exit without HLT exiting"); break;
     case L.EXIT_RDTSC: need(qual === 0 && (primary & L.CTL_RDTSC_EXITING) !== 0, "RDTSC exit without RDTSC exiting"); break;
     case L.EXIT_INVLPG: need((primary & L.CTL_INVLPG_EXITING) !== 0, "INVLPG exit without INVLPG exiting"); break;

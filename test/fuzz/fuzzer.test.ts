@@ -1,0 +1,122 @@
+// The fuzzer's own parts: its instructions decode the way it meant them (checked with GNU
+// objdump), its checks catch what they are for (memory the guest must not change, exits the
+// controls did not ask for), the differential mode's flag masks follow the SDM, and the command
+// runs end to end.
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, it, expect } from "vitest";
+import * as L from "../../assembly/vmcs-layout";
+import { BareCore, loadCoreModule } from "../../src/fuzz/core-module";
+import { randomInstruction } from "../../src/fuzz/encodings";
+import { checkExit } from "../../src/fuzz/exit-checks";
+import { ProtectedMemory } from "../../src/fuzz/protected-memory";
+import { AF, CF, OF, undefinedAtEnd, userSequence } from "../../src/fuzz/qemu/user-sequence";
+import { Rng } from "../../src/fuzz/rng";
+
+const source = loadCoreModule(new URL("../../build/core.wasm", import.meta.url));
+
+// Offsets at which objdump starts an instruction in `bytes`.
+function decodedStarts(bytes: Uint8Array, bits32: boolean): Set<number> {
+  const dir = mkdtempSync(join(tmpdir(), "wasmvisor-objdump-"));
+  try {
+    writeFileSync(join(dir, "code.bin"), bytes);
+    const out = execFileSync("objdump", ["-D", "-b", "binary", "-mi386", ...(bits32 ? [] : ["-Maddr16,data16"]), join(dir, "code.bin")], { encoding: "utf8" });
+    return new Set([...out.matchAll(/^\s+([0-9a-f]+):\t/gm)].map((m) => parseInt(m[1], 16)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe("fuzzer", () => {
+  it.each([true, false])("generates instructions that decode to the intended lengths (32-bit code: %s)", (bits32) => {
+    const rng = new Rng(42, bits32 ? 1 : 2);
+    const starts: number[] = [];
+    const bytes: number[] = [];
+    for (let i = 0; i < 400; i++) {
+      starts.push(bytes.length);
+      bytes.push(...randomInstruction(rng, { bits32 }));
+    }
+    const decoded = decodedStarts(Uint8Array.from(bytes), bits32);
+    const agreed = starts.filter((s) => decoded.has(s)).length;
+    expect(agreed / starts.length).toBeGreaterThan(0.95);
+  });
+
+  describe("the protected-memory check", () => {
+    const fresh = (): BareCore => new BareCore(source, 0x20000);
+    it.each([
+      ["an I/O bitmap byte", (c: BareCore) => { c.bytes[L.IO_BITMAP_B + 5] = 1; }, /I\/O bitmap byte/],
+      ["a VMCS control", (c: BareCore) => c.setVmcs(L.C_EXCEPTION_BITMAP, 1), /VMCS field 0x208/],
+      ["the core's read-only data", (c: BareCore) => { c.bytes[source.dataSegments[0][0]] ^= 0xff; }, /read-only data/],
+      ["the block cache while the compiling tier is off", (c: BareCore) => { c.bytes[c.exports.blockCacheBase() + 100] = 1; }, /block cache/],
+      ["the shadow tables before any shadow was built", (c: BareCore) => { c.bytes[c.exports.ramBase() + c.exports.ramSize() + 64] = 1; }, /shadow tables/],
+    ])("notices a change to %s", (_, change, message) => {
+      const core = fresh();
+      const guard = ProtectedMemory.capture(core);
+      change(core);
+      expect(guard.violations(false).join("\n")).toMatch(message);
+    });
+
+    it("lets the core write guest state, exit information and statistics", () => {
+      const core = fresh();
+      const guard = ProtectedMemory.capture(core);
+      for (const field of [L.G_EIP, L.G_CR3, L.G_SEG + 12, L.X_REASON, L.X_GUEST_PHYSICAL, L.STAT_TLB_MISSES, L.C_PREEMPTION_TIMER]) core.setVmcs(field, 0x1234);
+      expect(guard.violations(false)).toEqual([]);
+    });
+  });
+
+  describe("the exit checks", () => {
+    const exitWith = (reason: number, qualification: number, controls: number): string[] => {
+      const core = new BareCore(source, 0x20000);
+      core.setVmcs(L.X_REASON, reason);
+      core.setVmcs(L.X_QUALIFICATION, qualification);
+      core.setVmcs(L.X_INSTRUCTION_LENGTH, 1);
+      core.setVmcs(L.C_PRIMARY, controls);
+      return checkExit(core, reason);
+    };
+    it("accepts a HLT exit with HLT exiting and an I/O exit with unconditional I/O exiting", () => {
+      expect(exitWith(L.EXIT_HLT, 0, L.CTL_HLT_EXITING)).toEqual([]);
+      expect(exitWith(L.EXIT_IO, (0x3f8 << 16) | L.IOQ_IN, L.CTL_UNCONDITIONAL_IO)).toEqual([]);
+    });
+    it("flags exits the controls did not ask for, bad qualifications and unknown reasons", () => {
+      expect(exitWith(L.EXIT_HLT, 0, 0).join()).toMatch(/without HLT exiting/);
+      expect(exitWith(L.EXIT_IO, 0x80 << 16, L.CTL_USE_IO_BITMAPS).join()).toMatch(/not in the I\/O bitmaps/);
+      expect(exitWith(L.EXIT_IO, 2, L.CTL_UNCONDITIONAL_IO).join()).toMatch(/access size 3/);
+      expect(exitWith(L.EXIT_CR_ACCESS, 0x13, 0).join()).toMatch(/MOV from CR/);
+      expect(exitWith(99, 0, 0).join()).toMatch(/not one the core produces/);
+    });
+  });
+
+  describe("the differential mode's undefined flags", () => {
+    const seq = (...parts: [string, number, number, number][]) => parts.map(([asm, defines, undefines, reads]) => ({ asm, defines, undefines, reads }));
+    it("follows each instruction's defined and undefined flags to the end", () => {
+      expect(undefinedAtEnd(seq(["shll $5, %eax", 0xc5, OF | AF, 0]))).toBe(OF | AF);
+      expect(undefinedAtEnd(seq(["shll $5, %eax", 0xc5, OF | AF, 0], ["addl %eax, %ebx", 0x8d5, 0, 0]))).toBe(0);
+      expect(undefinedAtEnd(seq(["mull %ecx", CF | OF, 0xd4, 0], ["incl %eax", 0x8d4, 0, 0]))).toBe(0);
+    });
+    it("defines the flags an instruction reads before it reads them", () => {
+      for (let i = 0; i < 50; i++) {
+        let undefinedFlags = 0;
+        for (const instruction of userSequence(new Rng(9, i), 30)) {
+          expect(instruction.reads & undefinedFlags, instruction.asm).toBe(0);
+          undefinedFlags = (undefinedFlags & ~instruction.defines) | instruction.undefines;
+        }
+      }
+    });
+  });
+
+  it("runs a short campaign from the command line and reports what it did", () => {
+    const dir = mkdtempSync(join(tmpdir(), "wasmvisor-fuzz-"));
+    try {
+      const fuzz = fileURLToPath(new URL("../../dist/fuzz.js", import.meta.url));
+      const r = spawnSync(process.execPath, [fuzz, "--seconds", "2", "--seed", "3", "--corpus", dir], { encoding: "utf8", timeout: 60_000 });
+      expect([0, 1]).toContain(r.status);
+      expect(r.stdout).toMatch(/^\d+ cases, \d+ executions in [\d.]+ s/);
+      expect(r.stdout).toMatch(/^exits: .*budget \d+/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
