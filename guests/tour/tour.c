@@ -119,7 +119,7 @@ static void spaces(void)
         con_puts("   paging did not map the window as asked: FAILED\n");
         return;
     }
-    con_puts("   5 page directories map 0x40000000 to 5 frames; 1000 CR3 switches, each saw its own\n");
+    con_puts("   5 page directories map 0x40000000 to 5 frames: 1000 CR3 switches, all right\n");
     if (!wasmvisor)
         return;
     con_puts("   CR3 loads that exited: ");
@@ -143,9 +143,9 @@ static void disk(void)
     con_puts(model);
     con_puts("\", ");
     con_dec(sectors / 2);
-    con_puts(" KiB; sector 0 by PIO: ");
+    con_puts(" KiB, sector 0 by PIO: ");
     int err = ata_read(0, 1, sector, 1);
-    for (int i = 0; i < 16 && !err; i++)
+    for (int i = 0; i < 8 && !err; i++)
         con_hex(sector[i], 2);
     con_puts(err ? "read error\n" : "\n");
     if (pv_init(&sectors))
@@ -154,7 +154,7 @@ static void disk(void)
     pv_queue(PV_READ, 0, 1, sector);
     err = pv_submit();
     con_puts("   the same sector through the paravirtual ring: ");
-    for (int i = 0; i < 16 && !err; i++)
+    for (int i = 0; i < 8 && !err; i++)
         con_hex(sector[i], 2);
     con_puts(err ? "read error\n" : "\n");
 }

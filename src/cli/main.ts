@@ -40,6 +40,7 @@ function buildProgram(setStatus: (status: number) => void): Command {
     .option("--disk <file>", "disk image for the ATA disk (0x1F0) and the paravirtual block device (0xA00)")
     .option("--disk-readonly", "open the disk image read-only: the guest's writes fail")
     .addOption(new Option("--display <what>", "draw the VGA text screen in the terminal (typing then goes to the PS/2 keyboard)").choices(["vga"]))
+    .option("--screenshot <file.png>", "save the final VGA text screen as a PNG image (640x400)")
     .option("--vga-trap", "make every write to the VGA frame buffer exit (instead of refreshing the screen 5 times a second)")
     .addOption(new Option("--clock <kind>", "time for the PIT and RTC: virtual (from retired instructions, repeatable) or real").choices(CLOCK_MODES).default("virtual"))
     .addHelpText(

@@ -1,10 +1,14 @@
 // What `wasmvisor run` connects the guest's PC devices to on the host: the disk image file
 // (--disk, --disk-readonly), the terminal's input (to COM1, or to the PS/2 keyboard when the VGA
-// screen is on show), the VGA screen in the terminal (--display vga), and which clock the devices run on (--clock). finish() undoes it all and is
+// screen is on show), the VGA screen in the terminal (--display vga) and as a picture at the end
+// (--screenshot), and which clock the devices run on (--clock). finish() undoes it all and is
 // called however the run ends: the terminal is restored and every disk write is flushed.
 
+import { writeFileSync } from "node:fs";
+import { screenshotPng } from "../display/screenshot.js";
 import type { ClockMode } from "../vmm/virtual-clock.js";
 import type { VirtualMachine, VirtualMachineOptions } from "../vmm/virtual-machine.js";
+import { vgaFont } from "../web/vga-font.js";
 import type { ChunkWriter } from "./console-output.js";
 import { FileDisk } from "./file-disk.js";
 import { TerminalInput } from "./terminal-input.js";
@@ -14,6 +18,7 @@ export interface PcHostOptions {
   disk?: string;
   diskReadonly?: boolean;
   display?: "vga";
+  screenshot?: string;
   vgaTrap?: boolean;
   clock: ClockMode;
 }
@@ -22,6 +27,7 @@ export class PcHost {
   private readonly disk: FileDisk | undefined;
   private display: VgaDisplay | undefined;
   private input: TerminalInput | undefined;
+  private vm: VirtualMachine | undefined;
 
   /** Opens the disk image (a UsageError if it cannot be) and takes over the terminal for --display. */
   constructor(private readonly options: PcHostOptions) {
@@ -48,6 +54,7 @@ export class PcHost {
 
   /** Connects the terminal and the screen to a booted VM; `quit` ends the run (Ctrl-A x). */
   attach(vm: VirtualMachine, quit: () => void): void {
+    this.vm = vm;
     if (this.options.display === "vga") this.display = new VgaDisplay(vm, this.options.vgaTrap === true);
     const target = this.display ? { kind: "keyboard" as const, keyboard: vm.pc.keyboard } : { kind: "serial" as const, uart: vm.pc.com1 };
     this.input = TerminalInput.open(target, quit);
@@ -60,11 +67,14 @@ export class PcHost {
     this.display?.refresh();
   }
 
-  /** Restores the terminal, draws the final screen, flushes and closes the disk image. */
+  /** Restores the terminal, draws and saves the final screen, flushes and closes the disk image. */
   finish(): void {
     try {
       this.input?.close();
       this.display?.finish();
+      if (this.options.screenshot !== undefined && this.vm !== undefined) {
+        writeFileSync(this.options.screenshot, screenshotPng(this.vm.pc.vga.snapshot(this.vm.ram), vgaFont()));
+      }
     } finally {
       this.disk?.close();
     }

@@ -34,8 +34,8 @@ export interface RunOptions extends VmConfig, PcHostOptions {
 export async function runCommand(kernelPath: string, options: RunOptions): Promise<number> {
   const kernel = await readKernel(kernelPath);
   // A reader that closed stdout wants no more: end at once, as a Unix tool killed by SIGPIPE.
-  const { mem, cmdline, maxInstructions, timeout, stats, statsJson: jsonPath, trace, disk, diskReadonly, display, vgaTrap, clock, ...config } = options;
-  const host = new PcHost({ disk, diskReadonly, display, vgaTrap, clock });
+  const { mem, cmdline, maxInstructions, timeout, stats, statsJson: jsonPath, trace, disk, diskReadonly, display, screenshot, vgaTrap, clock, ...config } = options;
+  const host = new PcHost({ disk, diskReadonly, display, screenshot, vgaTrap, clock });
   const guestConsole = new ConsoleOutput(host.consoleWriter(), () => process.exit(EXIT_OUTPUT_CLOSED));
   let vm: VirtualMachine;
   try {

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { PNG } from "pngjs";
 import { describe, expect, it } from "vitest";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -47,6 +48,16 @@ describe("guests/vga", () => {
     const { run, count } = statsOf(["guests/vga.elf", "--cmdline", "3000", "--vga-trap"]);
     expect(run.stdout).toBe("vga: drew the screen and counted to 3000 (xorshift 9a0c6e47)\n");
     expect(count(48)).toBeGreaterThan(3000 * 10); // ten digits per counter update
+  }, TIMEOUT_MS);
+
+  it("--screenshot saves the final screen as a 640x400 PNG in the VGA palette", () => {
+    const path = join(scratch, "vga.png");
+    expect(wasmvisor(["guests/vga.elf", "--cmdline", "10", "--screenshot", path]).status).toBe(0);
+    const png = PNG.sync.read(readFileSync(path));
+    expect([png.width, png.height]).toEqual([640, 400]);
+    const pixel = (x: number, y: number) => Array.from(png.data.subarray((y * 640 + x) * 4, (y * 640 + x) * 4 + 3));
+    expect(pixel(0, 0)).toEqual([0xaa, 0xaa, 0xaa]); // the grey title bar
+    expect(pixel(0, 100)).toEqual([0x00, 0x00, 0xaa]); // blue background
   }, TIMEOUT_MS);
 
   it("--display vga draws the screen in the terminal with its text and colours", () => {
@@ -167,8 +178,9 @@ describe("guests/tour and guests/diskbench", () => {
     expect(stdout).toContain('CPU vendor GenuineIntel, hypervisor "wasmvisor"');
     expect(stdout).toContain("25 ticks of the PIT at 100 Hz");
     expect(stdout).toContain("CR3 loads that exited: 999 of 1000 among 5 spaces, 3 of 600 among 3");
-    expect(stdout).toContain("sector 0 by PIO: 746f75722d6469736b2d736563746f72");
-    expect(stdout).toContain("the same sector through the paravirtual ring: 746f75722d6469736b2d736563746f72");
+    expect(stdout).toContain("sector 0 by PIO: 746f75722d646973\n");
+    expect(stdout).toContain("the same sector through the paravirtual ring: 746f75722d646973\n");
+    expect(stdout.split("\n").every((line) => line.length <= 80)).toBe(true); // fits the VGA screen
     expect(stdout).toContain("the CMOS clock says 2024-01-01 00:00:00");
   }, TIMEOUT_MS);
 
