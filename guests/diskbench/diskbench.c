@@ -72,11 +72,11 @@ static int transfer(enum path path, int write, u32 sectors)
 
 static void report(enum path path, int write, u32 kib, u32 exits, u32 micros)
 {
-    u32 per_kib_100 = wasmvisor ? exits * 100 / kib : 0;
+    u32 whole = exits / kib, thousandths = (exits % kib) * 1000 / kib; /* no 64-bit division here */
     u32 units = micros / 64 ? micros / 64 : 1; /* 1000000 = 15625 * 64, kept within 32 bits */
     u32 kib_per_s = kib * 15625 / units;
-    kprintf("%s %s %6u KiB %9u exits %6u.%02u exits/KiB %8u KiB/s\n", names[path], write ? "write" : "read ",
-            kib, exits, per_kib_100 / 100, per_kib_100 % 100, kib_per_s);
+    kprintf("%s %s %6u KiB %9u exits %6u.%03u exits/KiB %8u KiB/s\n", names[path], write ? "write" : "read ",
+            kib, exits, whole, thousandths, kib_per_s);
 }
 
 static int run(enum path path, int write, u32 sectors)
