@@ -169,6 +169,15 @@ describe("guests/shell at a terminal (pseudo-terminal from `script`)", () => {
   }, TIMEOUT_MS);
 });
 
+describe("bad disk images", () => {
+  it("a missing --disk image is bad input: one line on stderr, status 2, before the guest runs", () => {
+    const { status, stdout, stderr } = wasmvisor(["guests/tour.elf", "--disk", join(scratch, "missing.img")]);
+    expect(status).toBe(2);
+    expect(stdout).toBe("");
+    expect(stderr).toBe(`wasmvisor: cannot open disk image ${join(scratch, "missing.img")}: no such file\n`);
+  });
+});
+
 describe("guests/tour and guests/diskbench", () => {
   it("tour greets, names the hypervisor, takes timer ticks, switches address spaces, reads a disk and ends", () => {
     const image = disk("tour.img", 128);
