@@ -1,6 +1,7 @@
 // Choosing what to boot: the sample guests listed in guests/manifest.json (written by the web
-// build from guests/*.elf), or a kernel file of the user's own through the file input or dropped
-// on the drop zone. Whether a file is a Multiboot kernel is the loader's call, in the worker; its
+// build from guests/*.elf), booted from the picker or by a link to the page ending in
+// `#guest=NAME`, or a kernel file of the user's own through the file input or dropped on the drop
+// zone. Whether a file is a Multiboot kernel is the loader's call, in the worker; its
 // LoadError message comes back as the page's error line.
 
 export interface GuestEntry {
@@ -56,8 +57,15 @@ export class GuestPicker {
     this.describe();
   }
 
+  /** The VM is ready: booting is possible, and a link to a guest (`#guest=hello`) boots it. */
   ready(): void {
     this.elements.boot.disabled = this.guests.length === 0;
+    const linked = new URLSearchParams(location.hash.slice(1)).get("guest");
+    if (linked !== null && this.guests.some((guest) => guest.name === linked)) {
+      this.elements.select.value = linked;
+      this.describe();
+      void this.bootSample();
+    }
   }
 
   private describe(): void {
