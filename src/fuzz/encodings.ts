@@ -65,6 +65,21 @@ export interface CodeMode {
   bits32: boolean;
 }
 
+/** Opcodes to draw from instead of the usual mix (no prefixes then). */
+export interface OpcodePool {
+  one: readonly number[];
+  two: readonly number[];
+}
+
+// What the compiling tier translates (src/jit/translate.ts): integer work with 32-bit and 8-bit
+// operands, so that loops made of these become compiled blocks.
+export const COMPILABLE: OpcodePool = {
+  one: [0x00, 0x01, 0x02, 0x03, 0x05, 0x09, 0x0b, 0x21, 0x23, 0x29, 0x2b, 0x31, 0x33, 0x38, 0x39, 0x3b, 0x3d,
+    0x40, 0x43, 0x48, 0x4e, 0x50, 0x53, 0x58, 0x5b, 0x69, 0x6b, 0x6a, 0x80, 0x81, 0x83, 0x84, 0x85, 0x88, 0x89,
+    0x8a, 0x8b, 0x8d, 0x90, 0x99, 0xa8, 0xa9, 0xb0, 0xb8, 0xbe, 0xc1, 0xd1, 0xc6, 0xc7, 0xf6, 0xf7],
+  two: [0xaf, 0xb6, 0xb7, 0xbe, 0xbf, 0x44, 0x45, 0x4c, 0x4f, 0x94, 0x95, 0x9c, 0x9f],
+};
+
 class Emitter {
   readonly out: number[] = [];
   constructor(private readonly rng: Rng) {}
@@ -128,10 +143,18 @@ function operands(e: Emitter, rng: Rng, form: Form, opcode: number, o32: boolean
 }
 
 /** One random instruction (its prefixes, opcode and operands) for code of the given mode. */
-export function randomInstruction(rng: Rng, mode: CodeMode): number[] {
+export function randomInstruction(rng: Rng, mode: CodeMode, pool?: OpcodePool): number[] {
   const e = new Emitter(rng);
   let o32 = mode.bits32;
   let a32 = mode.bits32;
+  if (pool) {
+    const twoByte = rng.chance(0.2);
+    const opcode = rng.pick(twoByte ? pool.two : pool.one);
+    if (twoByte) e.u8(0x0f);
+    e.u8(opcode);
+    operands(e, rng, (twoByte ? TWO_BYTE : ONE_BYTE)[opcode], opcode, o32, a32, twoByte);
+    return e.out;
+  }
   const prefixCount = rng.weighted([[6, 0], [3, 1], [1, 2]] as const);
   for (let i = 0; i < prefixCount; i++) {
     const p = rng.pick(PREFIXES);

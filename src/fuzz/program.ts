@@ -2,7 +2,7 @@
 // enough for the compiling tier to compile their bodies, the instructions that make VM exits,
 // chunks of raw random bytes, and mutations of earlier streams (bit flips, inserted and deleted
 // instructions, repeated chunks, splices). Streams usually end in HLT.
-import { type CodeMode, randomInstruction } from "./encodings.js";
+import { type CodeMode, COMPILABLE, randomInstruction } from "./encodings.js";
 import type { Rng } from "./rng.js";
 
 // Instructions that exit or change the execution environment, written out in full.
@@ -37,10 +37,12 @@ const SYSTEM = [
   [0x0f, 0x23, 0xf8], // MOV %eax, %dr7
 ] as const;
 
+// A counted loop; its body is often made of what the compiling tier compiles.
 function loop(rng: Rng, mode: CodeMode): number[] {
   const body: number[] = [];
   const count = rng.range(2, 6);
-  for (let i = 0; i < count; i++) body.push(...randomInstruction(rng, mode));
+  const pool = rng.chance(0.6) ? COMPILABLE : undefined;
+  for (let i = 0; i < count; i++) body.push(...randomInstruction(rng, mode, pool));
   const iterations = rng.range(20, 120);
   const setCount = mode.bits32 ? [0xb9, iterations, 0, 0, 0] : [0xb9, iterations, 0];
   const back = -(body.length + 2);
@@ -50,11 +52,12 @@ function loop(rng: Rng, mode: CodeMode): number[] {
 
 /** A fresh random stream of about `length` bytes. */
 export function randomProgram(rng: Rng, mode: CodeMode, length: number): Uint8Array {
-  const out: number[] = [];
+  // random code rarely survives long enough to reach a loop: often start with one
+  const out: number[] = rng.chance(0.3) ? loop(rng, mode) : [];
   while (out.length < length) {
     const item = rng.weighted([
       [70, () => randomInstruction(rng, mode)],
-      [6, () => loop(rng, mode)],
+      [10, () => loop(rng, mode)],
       [8, () => [...rng.pick(SYSTEM)]],
       [2, () => Array.from(rng.bytes(rng.range(1, 8)))],
     ] as const)();
