@@ -3,8 +3,9 @@
 // vendor, interrupt-flag mode, CR3 targets, exit timing) and loads a Multiboot kernel; run(limits)
 // runs it for an instruction or time budget; onExit/onConsole subscribe to exits and console
 // output; injectInterrupt/scheduleInterrupt raise interrupts; statistics() reads exit counts,
-// times and MIPS. Also exported: the Multiboot loader, the device models and bus, the VMCS
-// accessors and layout, and the exit-handler table. The CLI (src/cli/) and the benchmark use it.
+// times and MIPS; saveState() and VirtualMachine.restore(bytes) save and restore the machine.
+// Also exported: the Multiboot loader, the device models and bus, the VMCS accessors and layout,
+// and the exit-handler table. The CLI (src/cli/) and the benchmark use it.
 
 export * as vmcsLayout from "../assembly/vmcs-layout.js";
 export { instantiateCore, defaultCoreWasmUrl, CoreLoadError, CoreAbortError, type CoreExports } from "./core/core.js";
@@ -50,6 +51,7 @@ export {
   type Cr3Policy,
 } from "./vmm/vm-config.js";
 export { describeStop, type StopReason } from "./vmm/stop-reason.js";
+export { SavedStateError, STATE_FORMAT_VERSION } from "./vmm/state-file.js";
 export { ExitStats, type ExitReasonStats, type VmStatistics } from "./vmm/exit-stats.js";
 export { formatExitTrace, type ExitEvent } from "./vmm/exit-event.js";
 export { exitHandlers, exitReasonName } from "./vmm/exits/table.js";

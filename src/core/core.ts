@@ -23,6 +23,8 @@ export interface CoreExports {
    */
   emulate(): number;
   instructionsRetired(): number;
+  /** After a saved VMCS and RAM were written into a fresh core: takes its retired count and MMU statistics from them. */
+  adoptSavedCounters(): void;
 }
 
 /** build/core.wasm of this package. */
@@ -34,7 +36,7 @@ export class CoreLoadError extends Error {}
 /** Thrown out of run() when the core hits an internal assertion (AssemblyScript's abort()). */
 export class CoreAbortError extends Error {}
 
-const REQUIRED_EXPORTS = ["memory", "init", "ramBase", "ramSize", "run", "translateLinear", "emulate", "instructionsRetired"];
+const REQUIRED_EXPORTS = ["memory", "init", "ramBase", "ramSize", "run", "translateLinear", "emulate", "instructionsRetired", "adoptSavedCounters"];
 
 /**
  * Compiles and instantiates the core. `source` is the wasm bytes or a file URL/path; by default

@@ -9,7 +9,8 @@
 // Hits happen inside the core and the VMM never sees them (the core counts them in
 // STAT_CR3_TARGET_HITS), so recency is learned at misses: the CR3 being switched away from was in
 // use until that moment. Slots start out holding 0, the CR3 the guest boots with. The count can be
-// changed while the guest runs (the browser demo's control), which starts the list afresh.
+// changed while the guest runs (the browser demo's control), which starts the list afresh. A saved
+// machine keeps the slots' ages and the miss count (saveState); the values are in the VMCS.
 
 import { C_CR3_TARGET_COUNT, C_CR3_TARGETS } from "../../assembly/vmcs-layout.js";
 import type { Vmcs } from "../core/vmcs.js";
@@ -17,6 +18,12 @@ import type { Cr3Policy } from "./vm-config.js";
 
 /** Marks a slot that holds no address space yet: any slot in use is more recent. */
 const EMPTY = -1;
+
+export interface Cr3TargetListState {
+  stamps: number[];
+  clock: number;
+  misses: number;
+}
 
 export class Cr3TargetList {
   /** Per slot: when it was last used (LRU) or filled (FIFO), on a counter of misses; EMPTY if unused. */
@@ -31,6 +38,17 @@ export class Cr3TargetList {
     readonly policy: Cr3Policy,
   ) {
     this.resize(count);
+  }
+
+  saveState(): Cr3TargetListState {
+    return { stamps: [...this.stamps], clock: this.clock, misses: this.misses };
+  }
+
+  /** The slots' ages and the misses; the values and the count come back with the VMCS. */
+  restoreState(state: Cr3TargetListState): void {
+    this.stamps = [...state.stamps];
+    this.clock = state.clock;
+    this.misses = state.misses;
   }
 
   get count(): number {

@@ -2,7 +2,8 @@
 // exit is a round trip from the core to a TypeScript handler: how many, how much host time they
 // took (when exit timing is on, see exit-timer.ts) and how many guest instructions ran between
 // them; plus the guest instructions and run-loop time of all runs, for MIPS. Counting costs one
-// typed-array increment per exit.
+// typed-array increment per exit. A saved machine keeps the counts, which the guest can read
+// (hypercall 4); times and MIPS belong to the host process that measured them.
 
 import { EXIT_REASON_LIMIT, exitReasonName } from "./exits/table.js";
 
@@ -41,6 +42,18 @@ export class ExitStats {
   /** Reasons past the table's range are not counted; the run loop stops on them anyway. */
   record(reason: number): void {
     if (reason < EXIT_REASON_LIMIT) this.counts[reason]++;
+  }
+
+  /** The exit counts of the reasons that occurred. */
+  saveCounts(): { reason: number; count: number }[] {
+    const counts: { reason: number; count: number }[] = [];
+    this.counts.forEach((count, reason) => count > 0 && counts.push({ reason, count }));
+    return counts;
+  }
+
+  restoreCounts(counts: { reason: number; count: number }[]): void {
+    this.counts.fill(0);
+    for (const { reason, count } of counts) if (reason >= 0 && reason < EXIT_REASON_LIMIT) this.counts[reason] = count;
   }
 
   count(reason: number): number {

@@ -5,6 +5,7 @@
 // the real IF stays 1 so that interrupts keep reaching the VMM. POPF and IRET change neither, which
 // is the flaw classic mode exists to show: a guest that re-enables interrupts with POPF, or returns
 // from an interrupt handler with IRET, leaves the virtual IF clear and its interrupts wait.
+// A saved machine keeps the virtual IF (saveState); the real one is in the VMCS.
 
 import { G_EFLAGS, G_IDTR_BASE, G_IDTR_LIMIT } from "../../assembly/vmcs-layout.js";
 import { EFLAGS_IF, type Vmcs } from "../core/vmcs.js";
@@ -21,6 +22,14 @@ export class GuestInterruptFlag {
     /** True under `classic`: the VMM keeps the IF the guest sees. */
     readonly virtual: boolean,
   ) {}
+
+  saveState(): { virtualIf: boolean } {
+    return { virtualIf: this.virtualIf };
+  }
+
+  restoreState(state: { virtualIf: boolean }): void {
+    this.virtualIf = state.virtualIf;
+  }
 
   /** IF as the guest believes it is. */
   enabled(): boolean {

@@ -5,7 +5,8 @@
 // (reason 7) as soon as the guest becomes interruptible, when the VMM injects it. Vectors the VMM
 // raised itself wait in arrival order; those of the devices come from the interrupt controller
 // (the PIC pair), which is asked for its vector only when the guest can take it, as the CPU's
-// INTA cycle would, so priorities and masks are the controller's business.
+// INTA cycle would, so priorities and masks are the controller's business. A saved machine keeps
+// the vectors still waiting (saveState); an injection already under way is in the VMCS.
 
 import {
   C_PRIMARY,
@@ -37,6 +38,14 @@ export class InterruptInjector {
     private readonly vmcs: Vmcs,
     readonly flag: GuestInterruptFlag,
   ) {}
+
+  saveState(): { waiting: number[] } {
+    return { waiting: [...this.waiting] };
+  }
+
+  restoreState(state: { waiting: number[] }): void {
+    this.waiting.splice(0, this.waiting.length, ...state.waiting);
+  }
 
   /** Interrupts requested and not yet injected (the controller's INTR counts as one). */
   get pending(): number {

@@ -2,7 +2,8 @@
 // "inject vector N after K instructions" hypercall, and the deadline mechanism the timer devices
 // of a later issue will share. The run loop arms the core's preemption timer for the earliest
 // deadline, so the guest stops exactly there; the VMM reports that stop as an external-interrupt
-// exit (reason 1), which is what it models: an interrupt arriving while the guest ran.
+// exit (reason 1), which is what it models: an interrupt arriving while the guest ran. A saved
+// machine keeps the deadlines (saveState).
 
 import { C_PREEMPTION_TIMER } from "../../assembly/vmcs-layout.js";
 import type { Vmcs } from "../core/vmcs.js";
@@ -28,6 +29,14 @@ export class InterruptTimer {
     this.deadlines.splice(i, 0, { at, vector });
     // Inside a VM entry's budget: make the current one end at the new deadline if it is sooner.
     if (instructions < this.vmcs.get(C_PREEMPTION_TIMER)) this.vmcs.set(C_PREEMPTION_TIMER, instructions);
+  }
+
+  saveState(): { deadlines: Deadline[] } {
+    return { deadlines: this.deadlines.map((d) => ({ ...d })) };
+  }
+
+  restoreState(state: { deadlines: Deadline[] }): void {
+    this.deadlines.splice(0, this.deadlines.length, ...state.deadlines.map((d) => ({ ...d })));
   }
 
   /** The earliest deadline, or Infinity. */

@@ -53,6 +53,8 @@ export class PcPlatform {
   readonly vga: VgaText;
   readonly ata: AtaPio | undefined;
   readonly pvBlock: PvBlock | undefined;
+  /** The disk image behind the ATA disk and the paravirtual device, if there is one. */
+  readonly disk: BlockBackend | undefined;
   /** COM2's output; nothing listens unless the embedder does. */
   com2Output: SerialSink = () => {};
 
@@ -82,6 +84,7 @@ export class PcPlatform {
     bus.register(VGA_PORT, VGA_PORT_COUNT, this.vga);
 
     const { disk } = options;
+    this.disk = disk;
     if (disk !== undefined) {
       this.ata = new AtaPio(disk, this.pic.line(ATA_PRIMARY_IRQ));
       bus.register(ATA_PRIMARY_PORT, ATA_PRIMARY_PORT_COUNT, this.ata);

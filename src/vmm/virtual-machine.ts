@@ -10,7 +10,8 @@
 // The devices (pc-platform.ts) run on the VM's clock (virtual-clock.ts): the budget is cut short
 // at its next event too, and a halted guest idles until one (idle()).
 // This class is also the embedding API (src/index.ts): create or boot a VM with options, run it
-// for a budget, subscribe to exits and console output, inject interrupts, read statistics.
+// for a budget, subscribe to exits and console output, inject interrupts, read statistics, save
+// the whole machine between runs and restore it (saved-state.ts).
 
 import { C_PREEMPTION_TIMER, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, EXIT_EXTERNAL_INTERRUPT, EXIT_PREEMPTION_TIMER, X_REASON } from "../../assembly/vmcs-layout.js";
 import { instantiateCore, type CoreExports } from "../core/core.js";
@@ -35,6 +36,8 @@ import { InterruptInjector } from "./interrupt-injector.js";
 import { InterruptTimer } from "./interrupt-timer.js";
 import { formatRegisters } from "./register-dump.js";
 import { PcPlatform } from "./pc-platform.js";
+import { applySavedMachine, readStateFile, restoreOptions, saveMachine } from "./saved-state.js";
+import { SavedStateError } from "./state-file.js";
 import type { StopReason } from "./stop-reason.js";
 import { VirtualClock, type ClockMode } from "./virtual-clock.js";
 import { setTscOffset, tscOffset } from "./virtual-tsc.js";
@@ -120,6 +123,8 @@ export class VirtualMachine implements ExitContext {
   private limits: Required<Pick<RunLimits, "maxInstructions" | "sliceInstructions">> & RunLimits = { maxInstructions: Infinity, sliceInstructions: DEFAULT_SLICE_INSTRUCTIONS };
   private wallDeadline = Infinity;
   private sliceEnd = 0;
+  /** Inside run(): the machine is between an exit and its handling, and cannot be saved. */
+  private running = false;
 
   /** Compiles build/core.wasm (or the given core) and creates a VM around it. */
   static async create(options: VirtualMachineOptions & { core?: CoreSource } = {}): Promise<VirtualMachine> {
@@ -133,6 +138,25 @@ export class VirtualMachine implements ExitContext {
     const { cmdline, ...createOptions } = options;
     const vm = await VirtualMachine.create(createOptions);
     vm.loadKernel(kernel, cmdline);
+    return vm;
+  }
+
+  /**
+   * A VM that continues exactly where the one that saved `state` (saveState()) stopped. `options`
+   * give what the host connects (console, disk, exit timing, core); options that say what the
+   * machine is (memory, VmConfig, clock, vgaTrap) must be left out or agree with the saved machine.
+   * Throws SavedStateError, with a one-line message, for anything that is not a good state.
+   */
+  static async restore(state: Uint8Array, options: VirtualMachineOptions & { core?: CoreSource } = {}): Promise<VirtualMachine> {
+    const image = readStateFile(state);
+    let vm: VirtualMachine;
+    try {
+      vm = await VirtualMachine.create(restoreOptions(image, options));
+    } catch (error) {
+      if (error instanceof RangeError) throw new SavedStateError(`corrupt state file: ${error.message}`);
+      throw error;
+    }
+    applySavedMachine(vm, image);
     return vm;
   }
 
@@ -243,6 +267,12 @@ export class VirtualMachine implements ExitContext {
     return loaded;
   }
 
+  /** The whole machine as a state file's bytes (state-file.ts); between runs, not from inside one. */
+  saveState(): Uint8Array {
+    if (this.running) throw new Error("saveState() during run(): save the machine between runs");
+    return saveMachine(this);
+  }
+
   /** Runs the guest until it exits, faults fatally, halts for good, or a limit is reached. */
   run(limits: RunLimits = {}): RunResult {
     const vmcs = this.views.vmcs;
@@ -251,6 +281,7 @@ export class VirtualMachine implements ExitContext {
     this.limits = { ...limits, maxInstructions: limits.maxInstructions ?? Infinity, sliceInstructions: limits.sliceInstructions ?? DEFAULT_SLICE_INSTRUCTIONS };
     this.wallDeadline = limits.timeoutSeconds === undefined ? Infinity : startTime + limits.timeoutSeconds * 1000;
     this.stopReason = null;
+    this.running = true;
     this.endSlice(startInstructions);
     this.armPreemptionTimer(startInstructions);
     this.exitTimer?.close();
@@ -265,6 +296,7 @@ export class VirtualMachine implements ExitContext {
       if (reason === EXIT_EXTERNAL_INTERRUPT) this.armPreemptionTimer(vmcs.instructionsRetired());
     }
 
+    this.running = false;
     this.exitTimer?.close();
     const result = { stop, instructions: vmcs.instructionsRetired() - startInstructions, seconds: (performance.now() - startTime) / 1000 };
     this.stats.addRun(result.instructions, result.seconds);
