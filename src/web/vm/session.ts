@@ -95,12 +95,15 @@ export class Session {
     return this.start(kernel, name, this.controls, memoryMiB);
   }
 
-  /** New controls: written into the VMCS at once, or a reboot for the boot-time ones. */
+  /**
+   * New controls: written into the VMCS at once, or a reboot for the boot-time ones. A guest that
+   * has ended runs again under them, so that a change always shows in the statistics.
+   */
   async setControls(controls: LiveControls): Promise<void> {
     const vm = this.vm;
     this.controls = controls;
     if (!vm) return;
-    if (needsReboot(vm.config, controls)) return this.reset();
+    if (this.state === "stopped" || needsReboot(vm.config, controls)) return this.reset();
     applyControls(vm, controls);
     if (this.state === "halted") this.setState("running");
   }
