@@ -15,10 +15,12 @@
 //  6. Event delivery writes part of the frame before a push fails: INT n at ESP 6 on a flat stack
 //     stores EFLAGS at 2-5, then raises #SS for CS (SDM, INT n: "IF stack does not have room for
 //     12 bytes THEN #SS", before anything is pushed).
+//  7. A far CALL to an offset beyond the new code segment's limit pushes CS:EIP before it raises
+//     #GP (SDM, CALL: the offset is checked against the limit before anything is pushed).
 // In each, a faulting instruction must leave the state as it was (SDM 6.5: faults restart).
 import { describe, it, expect } from "vitest";
 import * as L from "../../assembly/vmcs-layout";
-import { TestCpu, CODE_BASE, AR_CODE0, gate } from "../core/harness";
+import { TestCpu, CODE_BASE, STACK_TOP, AR_CODE0, descriptor, gate } from "../core/harness";
 import { flatCase, replayCase } from "./replay";
 
 const EBX = 3;
@@ -101,6 +103,20 @@ describe("fuzz findings", () => {
     expect(cpu.eflags.toString(16), "EFLAGS").toBe("46");
     expect(cpu.reg("ebx").toString(16), "EBX").toBe("8022");
     expect(cpu.read32(0x40000).toString(16), "memory").toBe("80");
+  });
+
+  it("a far CALL beyond the target segment's limit raises #GP without pushing the return address", () => {
+    const cpu = new TestCpu();
+    cpu.writeGdt(0x800, [[0, 0], descriptor(0, 0xfffff, 0x9a, 0xc), descriptor(0, 0xfffff, 0x92, 0xc),
+      descriptor(0, 0xfffff, 0xfa, 0xc), descriptor(0, 0xfffff, 0xf2, 0xc), descriptor(0, 0x1ffff, 0x9a, 0x4)]);
+    cpu.setVmcs(L.C_EXCEPTION_BITMAP, 1 << GP);
+    cpu.write32(STACK_TOP - 4, 0x11111111);
+    cpu.write32(STACK_TOP - 8, 0x11111111);
+    expect(cpu.exec("lcall $0x28, $0x30000")).toBe(L.EXIT_EXCEPTION);
+    expect(cpu.vmcs(L.X_INTR_INFO) & 0xff).toBe(GP);
+    expect(cpu.eip).toBe(CODE_BASE);
+    expect(cpu.reg("esp")).toBe(STACK_TOP);
+    expect([cpu.read32(STACK_TOP - 4), cpu.read32(STACK_TOP - 8)].map((v) => v.toString(16)), "stack memory").toEqual(["11111111", "11111111"]);
   });
 
   it("INT n whose frame does not fit on the stack raises #SS without writing any of it", () => {
