@@ -44,13 +44,14 @@ const GUEST_MEMORY_MIB = 32;
 /** Bounds a benchmark guest that hangs; the benchmark guests finish in a few seconds. */
 const TIMEOUT_SECONDS = 300;
 
-export async function benchGuest(guest: BenchGuest, runs: number, core?: BufferSource): Promise<BenchRun[]> {
+/** `args`: the guest's command-line arguments (regloop's iteration count; default none). */
+export async function benchGuest(guest: BenchGuest, runs: number, core?: BufferSource, args = ""): Promise<BenchRun[]> {
   const coreBytes = core ?? (await readFile(defaultCoreWasmUrl()));
   const kernel = await readFile(packageFileUrl(guest.path));
   const results: BenchRun[] = [];
   for (let run = 1; run <= runs; run++) {
     const bootStart = performance.now();
-    const vm = await VirtualMachine.boot(kernel, { core: coreBytes, memoryMiB: GUEST_MEMORY_MIB, cmdline: guest.path });
+    const vm = await VirtualMachine.boot(kernel, { core: coreBytes, memoryMiB: GUEST_MEMORY_MIB, cmdline: `${guest.path} ${args}` });
     const bootMs = performance.now() - bootStart;
 
     const result = vm.run({ timeoutSeconds: TIMEOUT_SECONDS });

@@ -1,9 +1,8 @@
-// How benchmark results are shown: a table per run and a summary line per guest against its
-// target (median MIPS, since one run can be disturbed by the machine), the exit costs against
-// theirs, and the same as JSON for scripts that track performance over time.
+// How the MIPS benchmark's results are shown: a table per run and a summary line per guest
+// against its target (median MIPS, since one run can be disturbed by the machine); and the table
+// layout and median that the exit benchmarks' report (exit-report.ts) shares.
 
 import type { BenchGuest, BenchRun } from "./bench.js";
-import type { ExitCost } from "./exit-costs.js";
 
 export interface BenchSummary {
   guest: string;
@@ -34,9 +33,10 @@ export function summarize(guest: BenchGuest, runs: BenchRun[]): BenchSummary {
   };
 }
 
-function table(header: string[], rows: string[][]): string {
+/** Columns padded to their widest cell: the first `leftColumns` left-aligned, the rest right-aligned. */
+export function table(header: string[], rows: string[][], leftColumns = 1): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  const line = (cells: string[]) => cells.map((c, i) => (i < leftColumns ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ").trimEnd();
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
@@ -69,22 +69,4 @@ export function formatSummaries(summaries: BenchSummary[]): string {
       s.medianBootMs.toFixed(1),
     ]),
   );
-}
-
-export function formatExitCosts(costs: ExitCost[]): string {
-  return table(
-    ["exit", "median ns", "runs (ns per exit)", "target", ""],
-    costs.map((c) => [
-      c.name,
-      c.medianNs.toFixed(1),
-      c.runs.map((ns) => ns.toFixed(1)).join(" "),
-      c.targetNs === undefined ? "-" : `< ${c.targetNs}`,
-      c.meetsTarget === undefined ? "" : c.meetsTarget ? "ok" : "ABOVE",
-    ]),
-  );
-}
-
-export function benchJson(runs: BenchRun[], summaries: BenchSummary[], exitCosts: ExitCost[]): string {
-  const machine = { node: process.version, platform: process.platform, arch: process.arch };
-  return `${JSON.stringify({ machine, summaries, runs, exitCosts }, null, 2)}\n`;
 }

@@ -1,37 +1,139 @@
-// `wasmvisor bench`: runs the benchmark guests (src/bench/) and prints a table of runs, a summary
-// against the MIPS targets and the cost of CPUID, OUT and CR3 exits against theirs; --json FILE
-// also writes the numbers for scripts. A missing benchmark guest is bad input (status 2); a guest
-// that does not exit cleanly is status 3.
+// `wasmvisor bench`: guest MIPS (regloop, compute: src/bench/bench.ts), what every kind of VM
+// exit costs beside QEMU and v86 (guests/vmexit.elf: src/bench/exit-suite.ts) and the CR3 cliff
+// (guests/multitask.elf: src/bench/cr3-cliff.ts), with a progress bar on stderr while it runs
+// and the tables on stdout at the end; --json FILE, --chart FILE.svg|.png and --compare OLD.json
+// for keeping and comparing results. A missing benchmark guest or a bad option value is bad input
+// (status 2); a guest that does not exit cleanly is status 3. Peers that are not installed are
+// reported as skipped.
 
-import { writeFile } from "node:fs/promises";
+import { SingleBar } from "cli-progress";
 import { existsSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { benchChart } from "../bench/bench-chart.js";
 import { BENCH_GUESTS, BenchGuestError, benchGuest, type BenchRun } from "../bench/bench.js";
-import { EXIT_LOOP_GUEST, measureExitCosts, type ExitCost } from "../bench/exit-costs.js";
-import { benchJson, formatExitCosts, formatRuns, formatSummaries, summarize } from "../bench/report.js";
+import { benchResults, cliffMeasurements, describeMachine, readPreviousRun } from "../bench/bench-results.js";
+import { sceneToPng, sceneToSvg } from "../bench/chart-render.js";
+import { MULTITASK_GUEST, formatCr3Cliff, measureCr3Cliff, type Cr3CliffPoint } from "../bench/cr3-cliff.js";
+import { VMEXIT_GUEST, selectBenchmarks } from "../bench/exit-benchmarks.js";
+import { formatExitTable, formatSkipped, formatTargets, noiseWarning, noisyFigures, type PreviousRun } from "../bench/exit-report.js";
+import { HOSTS, runExitSuite } from "../bench/exit-suite.js";
+import type { ClockKind } from "../bench/marker-timing.js";
+import type { PeerName } from "../bench/peer-runners.js";
+import { formatRuns, formatSummaries, summarize } from "../bench/report.js";
 import { packageFileUrl } from "../package-files.js";
 import { EXIT_GUEST_DID_NOT_EXIT, UsageError } from "./exit-status.js";
 
 export interface BenchOptions {
-  runs: number;
+  runs?: number;
   json?: string;
+  chart?: string;
+  compare?: string;
+  only?: string;
+  iterations?: number;
+  quick?: boolean;
+  peers: PeerName[];
+  clock: ClockKind;
 }
 
+/** --quick: everything in well under 30 seconds on an idle machine. */
+const QUICK = { runs: 2, loopMs: 15, regloopIterations: "10000000", cliffSwitches: 4000 };
+const FULL = { runs: 3, loopMs: 200, regloopIterations: "", cliffSwitches: 20_000 };
+
 export async function benchCommand(options: BenchOptions): Promise<number> {
-  for (const path of [...BENCH_GUESTS.map((g) => g.path), EXIT_LOOP_GUEST]) {
+  for (const path of [...BENCH_GUESTS.map((g) => g.path), VMEXIT_GUEST, MULTITASK_GUEST]) {
     if (!existsSync(packageFileUrl(path))) throw new UsageError(`benchmark guest ${path} not found (build it with \`npm run guests\`)`);
   }
-  const allRuns: BenchRun[] = [];
-  let exitCosts: ExitCost[];
+  const only = parseOnly(options.only);
+  const mode = options.quick ? QUICK : FULL;
+  const runs = options.runs ?? mode.runs;
+  const previous = options.compare === undefined ? undefined : await readPrevious(options.compare);
+  const machine = describeMachine();
+  const bar = new SingleBar({ format: "{phase} [{bar}] {value}/{total} {label}", hideCursor: true, clearOnComplete: true, barsize: 24 });
+  const phase = (name: string, total: number) => bar.start(total, 0, { phase: name.padEnd(9), label: "" });
+
   try {
-    for (const guest of BENCH_GUESTS) allRuns.push(...(await benchGuest(guest, options.runs)));
-    exitCosts = await measureExitCosts(options.runs);
+    // Guest MIPS; under --quick a shorter regloop and no compute (a fixed 367 million instructions).
+    const mipsGuests = BENCH_GUESTS.filter((g) => (only === undefined || only.test(g.name)) && !(options.quick && g.name === "compute"));
+    const mipsRuns: BenchRun[] = [];
+    phase("MIPS", mipsGuests.length);
+    for (const guest of mipsGuests) {
+      bar.update({ label: guest.name });
+      mipsRuns.push(...(await benchGuest(guest, runs, undefined, guest.name === "regloop" ? mode.regloopIterations : "")));
+      bar.increment();
+    }
+    const summaries = mipsGuests.map((g) => summarize(g, mipsRuns.filter((r) => r.guest === g.name)));
+
+    const benchmarks = selectBenchmarks(only);
+    phase("exits", 1);
+    const suite = await runExitSuite({
+      benchmarks,
+      iterations: options.iterations,
+      loopMs: mode.loopMs,
+      runs,
+      peers: options.peers,
+      clock: options.clock,
+      onProgress: (done, total, label) => {
+        bar.setTotal(total);
+        bar.update(done, { label: label.slice(0, 60) });
+      },
+    });
+
+    let cliff: Cr3CliffPoint[] = [];
+    if (only === undefined || only.test("cr3-cliff")) {
+      phase("CR3 cliff", 1);
+      cliff = await measureCr3Cliff({ runs, switches: mode.cliffSwitches });
+      bar.increment();
+    }
+    bar.stop();
+
+    const cliffByCount = cliffMeasurements(cliff, options.clock);
+    const sections = [
+      mipsRuns.length > 0 ? `${formatRuns(mipsRuns)}\n\n${formatSummaries(summaries)}` : "",
+      benchmarks.length > 0 ? `VM exits: host ns per iteration, ${options.clock === "cpu" ? "CPU" : "wall"} time, median of ${runs} runs\n${formatExitTable(suite.rows, suite.hosts, previous)}` : "",
+      cliff.length > 0 ? `CR3 cliff (guests/multitask.elf): address-space switches\n${formatCr3Cliff(cliff)}` : "",
+      benchmarks.length > 0 ? formatTargets(suite.rows, cliffByCount) : "",
+      formatSkipped(suite.rows, suite.hosts),
+    ];
+    process.stdout.write(`${sections.filter((s) => s !== "").join("\n\n")}\n`);
+    const noisy = noisyFigures(suite.rows, cliffByCount);
+    const figures = suite.rows.reduce((n, r) => n + Object.keys(r.results).length, 0) + cliffByCount.size;
+    if (noisy.length > 0) process.stderr.write(`wasmvisor: ${noiseWarning(noisy, figures, machine.loadAverage, machine.cpus)}\n`);
+
+    const results = benchResults(
+      machine,
+      { quick: options.quick === true, runs, clock: options.clock, iterations: options.iterations ?? null, loopMs: mode.loopMs, only: options.only ?? null },
+      suite.hosts,
+      suite.rows,
+      cliff,
+      { summaries, runs: mipsRuns },
+    );
+    if (options.json !== undefined) await writeFile(options.json, `${JSON.stringify(results, null, 2)}\n`);
+    if (options.chart !== undefined) {
+      const scene = benchChart(suite.rows, cliffByCount, HOSTS.filter((h) => suite.hosts.some((s) => s.host === h && !s.skipped)));
+      await writeFile(options.chart, options.chart.toLowerCase().endsWith(".png") ? sceneToPng(scene) : sceneToSvg(scene));
+    }
+    return 0;
   } catch (error) {
+    bar.stop();
     if (!(error instanceof BenchGuestError)) throw error;
     process.stderr.write(`wasmvisor: benchmark guest failed: ${error.message}\n`);
     return EXIT_GUEST_DID_NOT_EXIT;
   }
-  const summaries = BENCH_GUESTS.map((guest) => summarize(guest, allRuns.filter((r) => r.guest === guest.name)));
-  process.stdout.write(`${formatRuns(allRuns)}\n\n${formatSummaries(summaries)}\n\n${formatExitCosts(exitCosts)}\n`);
-  if (options.json !== undefined) await writeFile(options.json, benchJson(allRuns, summaries, exitCosts));
-  return 0;
+}
+
+function parseOnly(pattern: string | undefined): RegExp | undefined {
+  if (pattern === undefined) return undefined;
+  try {
+    return new RegExp(pattern, "i");
+  } catch {
+    throw new UsageError(`--only: not a regular expression: ${pattern}`);
+  }
+}
+
+async function readPrevious(path: string): Promise<PreviousRun> {
+  try {
+    return await readPreviousRun(path);
+  } catch (error) {
+    throw new UsageError(`--compare ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }

@@ -3,13 +3,15 @@
 // see a stack trace never: bad input is status 2, a broken installation or core bug status 1.
 
 import { Command, CommanderError, Option } from "commander";
+import { CLOCK_KINDS } from "../bench/marker-timing.js";
+import { PEER_NAMES } from "../bench/peer-runners.js";
 import { CoreAbortError, CoreLoadError } from "../core/core.js";
 import { CPUID_VENDORS, CR3_POLICIES, DEFAULT_CONFIG, HYPERV_PARTITIONS, IF_MODES } from "../vmm/vm-config.js";
 import { DEFAULT_MEMORY_MIB } from "../vmm/virtual-machine.js";
 import { CLOCK_MODES } from "../vmm/virtual-clock.js";
 import { benchCommand } from "./bench-command.js";
 import { EXIT_INTERNAL_ERROR, EXIT_USAGE, UsageError } from "./exit-status.js";
-import { parseCr3Targets, parseInstructionCount, parseMemoryMiB, parseRunCount, parseSeconds } from "./options.js";
+import { parseCr3Targets, parseInstructionCount, parseIterations, parseMemoryMiB, parsePeers, parseRunCount, parseSeconds } from "./options.js";
 import { runCommand } from "./run-command.js";
 
 function buildProgram(setStatus: (status: number) => void): Command {
@@ -55,9 +57,16 @@ function buildProgram(setStatus: (status: number) => void): Command {
 
   program
     .command("bench")
-    .description("measure guest MIPS on guests/regloop.elf and guests/compute.elf")
-    .addOption(new Option("--runs <n>", "runs per guest").argParser(parseRunCount).default(3))
+    .description("measure guest MIPS, what every kind of VM exit costs beside QEMU and v86, and the CR3 cliff")
+    .addOption(new Option("--runs <n>", "runs of each measurement (default 3, --quick 2)").argParser(parseRunCount))
+    .option("--quick", "short loops and fewer runs: the whole bench in under 30 seconds")
+    .option("--only <pattern>", "only the benchmarks whose name matches this regular expression (e.g. 'cpuid|out', 'cli-sti', 'cr3-cliff', 'regloop')")
+    .option("--iterations <n>", "fixed iterations per exit benchmark (scaled down for slow ones) instead of calibrating each loop to a duration", parseIterations)
+    .addOption(new Option("--peers <list>", "peers to compare with: qemu,v86 or none (missing ones are skipped)").argParser(parsePeers).default([...PEER_NAMES], PEER_NAMES.join(",")))
+    .addOption(new Option("--clock <kind>", "host time to measure: wall, or cpu (the emulator process's CPU time: steadier on a busy machine)").choices(CLOCK_KINDS).default("wall"))
     .option("--json <file>", "also write the results as JSON to this file")
+    .option("--chart <file>", "draw the exit costs and the CR3 cliff as a chart: FILE.svg or FILE.png")
+    .option("--compare <old.json>", "show the change in wasmvisor's figures since a previous run's --json")
     .action(async (options) => setStatus(await benchCommand(options)));
 
   return program;

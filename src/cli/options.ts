@@ -3,6 +3,7 @@
 // option's name, so `--mem lots` says what was wrong and what would be right.
 
 import { InvalidArgumentError } from "commander";
+import { PEER_NAMES, type PeerName } from "../bench/peer-runners.js";
 import { MAX_CR3_TARGETS } from "../vmm/vm-config.js";
 import { MAX_MEMORY_MIB } from "../vmm/virtual-machine.js";
 
@@ -44,4 +45,19 @@ export function parseCr3Targets(text: string): number {
   const count = wholeNumber(text);
   if (!(count >= 0 && count <= MAX_CR3_TARGETS)) throw new InvalidArgumentError(`expected a whole number from 0 to ${MAX_CR3_TARGETS}.`);
   return count;
+}
+
+export function parseIterations(text: string): number {
+  const count = wholeNumber(text.replace(/_/g, ""));
+  if (!(count >= 1 && count <= 100_000_000)) throw new InvalidArgumentError("expected a whole number of iterations from 1 to 100000000.");
+  return count;
+}
+
+/** A comma-separated list of peers, or `none`. */
+export function parsePeers(text: string): PeerName[] {
+  if (text.trim() === "none") return [];
+  const names = text.split(",").map((name) => name.trim());
+  const bad = names.find((name) => !(PEER_NAMES as readonly string[]).includes(name));
+  if (bad !== undefined) throw new InvalidArgumentError(`expected ${PEER_NAMES.join(", ")} or none, separated by commas; not ${JSON.stringify(bad)}.`);
+  return [...new Set(names)] as PeerName[];
 }

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { BenchRun } from "../../src/bench/bench.js";
-import type { ExitCost } from "../../src/bench/exit-costs.js";
-import { benchJson, formatExitCosts, formatRuns, formatSummaries, summarize } from "../../src/bench/report.js";
+import { formatRuns, formatSummaries, summarize, table } from "../../src/bench/report.js";
 
 const run = (n: number, mips: number): BenchRun => ({
   guest: "regloop",
@@ -32,23 +31,7 @@ describe("benchmark report", () => {
     expect(formatSummaries([summary]).split("\n")[2]).toMatch(/^regloop +310\.0 +320\.0 +>= 300 +ok +12\.0$/);
   });
 
-  const costs: ExitCost[] = [
-    { name: "CPUID", reason: 10, targetNs: 50, runs: [48.2, 45.1, 60.3], medianNs: 48.2, meetsTarget: true },
-    { name: "MOV to CR3", reason: 28, runs: [70, 72, 71], medianNs: 71, meetsTarget: undefined },
-  ];
-
-  it("prints the exit costs against their targets, and none where there is no target", () => {
-    const table = formatExitCosts(costs).split("\n");
-    expect(table[0]).toMatch(/^exit +median ns +runs \(ns per exit\) +target +$/);
-    expect(table[2]).toMatch(/^CPUID +48\.2 +48\.2 45\.1 60\.3 +< 50 +ok$/);
-    expect(table[3]).toMatch(/^MOV to CR3 +71\.0 +70\.0 72\.0 71\.0 +- +$/);
-  });
-
-  it("writes the same numbers as JSON", () => {
-    const json = JSON.parse(benchJson(runs, [summary], costs));
-    expect(json.runs).toHaveLength(3);
-    expect(json.summaries[0].medianMips).toBe(310);
-    expect(json.exitCosts[0]).toMatchObject({ name: "CPUID", medianNs: 48.2 });
-    expect(json.machine.node).toBe(process.version);
+  it("lays tables out with the first columns left-aligned and no trailing spaces", () => {
+    expect(table(["a", "what", "n"], [["x", "yy", "1"], ["xyz", "y", "22"]], 2).split("\n")).toEqual(["a    what   n", "---  ----  --", "x    yy     1", "xyz  y     22"]);
   });
 });

@@ -1,0 +1,99 @@
+// The exit benchmarks of `wasmvisor bench`: what each row of the table measures, as a test of
+// guests/vmexit.elf (the guest's command-line word), how wasmvisor is configured for it, and
+// whether the peers (QEMU, v86) run it too. Rows that differ only in wasmvisor's configuration
+// (the interrupt-flag modes, --vga-trap) run the same guest code, so a peer runs that word once
+// and its figure stands beside each of them. `cr3-hit` and `cr3-miss` are the two sides of the
+// CR3 cliff (cr3-cliff.ts measures all of it with real process switches): MOV to CR3 cycling over
+// four address spaces, all CR3 targets, and over five, which under LRU refill misses every time.
+
+import type { VmConfig } from "../vmm/vm-config.js";
+
+export const VMEXIT_GUEST = "guests/vmexit.elf";
+
+/** How wasmvisor is set up for a row, beyond the defaults. */
+export interface WasmvisorSetup extends Partial<VmConfig> {
+  vgaTrap?: boolean;
+  /** Set "INVLPG exiting" (off by default: the core completes INVLPG itself). */
+  invlpgExiting?: boolean;
+}
+
+export interface ExitBenchmark {
+  /** The row's name, what --only matches. */
+  name: string;
+  /** The vmexit guest's test word. */
+  word: string;
+  /** What one iteration does under wasmvisor (the exit it causes, or why none). */
+  what: string;
+  /** ns per iteration, or guest MIPS for the compute rows. */
+  unit: "ns" | "MIPS";
+  /** Instructions per iteration, for MIPS. */
+  instructionsPerIteration?: number;
+  /** Iterations relative to --iterations (slow operations run fewer), at least MIN_ITERATIONS. */
+  scale: number;
+  setup: WasmvisorSetup;
+  /** Run on QEMU and v86 as well (not VMCALL: it is #UD there). */
+  peers: boolean;
+  /** The operation causes no exit under wasmvisor, so its cost may be ~0 (or noise below it). */
+  free?: boolean;
+  /** Goal in ns for wasmvisor, when the project has one. */
+  targetNs?: number;
+  /** Needs the core's interrupt-window exits. */
+  needsInterruptWindow?: boolean;
+}
+
+export const MIN_ITERATIONS = 20;
+
+const row = (name: string, word: string, what: string, extra: Partial<ExitBenchmark> = {}): ExitBenchmark => ({
+  name,
+  word,
+  what,
+  unit: "ns",
+  scale: 1,
+  setup: {},
+  peers: true,
+  ...extra,
+});
+
+export const EXIT_BENCHMARKS: readonly ExitBenchmark[] = [
+  row("cpuid", "cpuid", "CPUID exit (10)", { targetNs: 50 }),
+  row("vmcall", "vmcall", "VMCALL exit (18), clock hypercall", { peers: false }),
+  row("out", "out", "I/O exit (30), OUT to a device in TS", { targetNs: 60 }),
+  row("in", "in", "I/O exit (30), IN from a device in TS"),
+  row("cr0", "cr0", "CR access exit (28), CR0.WP through the mask", { scale: 1 / 4 }),
+  row("cr3-hit", "cr3:4", "MOV to CR3 among 4 targets: no exit", { scale: 1 / 4 }),
+  row("cr3-miss", "cr3:5", "MOV to CR3, 5 spaces: CR access exit (28)", { scale: 1 / 4 }),
+  row("pagefault", "pagefault", "hidden shadow fault (no exit), fresh page", { scale: 1 / 2 }),
+  row("invlpg", "invlpg", "INVLPG exit (14)", { scale: 1 / 4, setup: { invlpgExiting: true } }),
+  row("cli-sti/vt", "cli-sti", "CLI+STI, virtual IF: no exit", { setup: { ifMode: "vt" }, free: true }),
+  row("cli-sti/trap", "cli-sti", "CLI+STI, 2 exits (0x100, 0x101)", { setup: { ifMode: "trap" } }),
+  row("cli-sti/classic", "cli-sti", "CLI+STI, 2 #GP exits (0)", { setup: { ifMode: "classic" } }),
+  row("popf/vt", "popf", "PUSHF+POPF, virtual IF: no exit", { setup: { ifMode: "vt" }, free: true }),
+  row("popf/trap", "popf", "PUSHF+POPF, 2 exits (0x102, 0x103)", { setup: { ifMode: "trap" } }),
+  row("popf/classic", "popf", "PUSHF+POPF, classic: no exit (the flaw)", { setup: { ifMode: "classic" }, free: true }),
+  row("vga", "vga", "VGA frame-buffer store: RAM, no exit", { free: true }),
+  row("vga/trap", "vga", "VGA store with --vga-trap: exit (48)", { setup: { vgaTrap: true } }),
+  row("hlt", "hlt", "HLT exit (12) + PIT interrupt injected", { scale: 1 / 1000 }),
+  row("irq", "irq", "interrupt window (7) + injection + handler", { scale: 1 / 10, needsInterruptWindow: true }),
+  row("compute", "compute", "guest MIPS, paging off", { unit: "MIPS", instructionsPerIteration: 8, scale: 20, free: true }),
+  row("compute-pg", "compute-pg", "guest MIPS, paging on", { unit: "MIPS", instructionsPerIteration: 8, scale: 20, free: true }),
+];
+
+/** The rows --only selects: its pattern is a case-insensitive regular expression on the name. */
+export function selectBenchmarks(only: RegExp | undefined): ExitBenchmark[] {
+  return EXIT_BENCHMARKS.filter((b) => only === undefined || only.test(b.name));
+}
+
+/** Iterations of each test word: --iterations scaled for the row (slow operations run fewer). */
+export function iterationsFor(benchmarks: readonly ExitBenchmark[], iterations: number): Map<string, number> {
+  return new Map(benchmarks.map((b) => [b.word, Math.max(MIN_ITERATIONS, Math.round(iterations * b.scale))]));
+}
+
+/** The vmexit guest's command line: `N word N word ...`. */
+export function vmexitCmdline(iterations: ReadonlyMap<string, number>): string {
+  return [...iterations].map(([word, n]) => `${n} ${word}`).join(" ");
+}
+
+/** A key for "the same wasmvisor VM": rows with equal setups share one boot. */
+export function setupKey(setup: WasmvisorSetup): string {
+  return JSON.stringify(Object.entries(setup).sort(([a], [b]) => a.localeCompare(b)));
+}

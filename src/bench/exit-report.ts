@@ -1,0 +1,102 @@
+// How `wasmvisor bench` shows the exit benchmarks: one row per benchmark with wasmvisor's median
+// and spread and each peer's figure as a ratio to ours (peer / wasmvisor: 3.0x = the peer takes
+// three times as long, or for MIPS runs three times as fast), the issue's targets judged
+// (reported, never asserted), a warning when the runs disagreed enough to say the machine was
+// busy, and with --compare the change from a previous run's JSON.
+
+import type { Host, HostStatus, Measurement, RowResult } from "./exit-suite.js";
+import { table } from "./report.js";
+
+/** Above this spread (±15 %) a figure is called noisy. */
+export const NOISY_SPREAD = 0.15;
+
+export const HOST_TITLES: Record<Host, string> = { wasmvisor: "wasmvisor", qemu: "QEMU", v86: "v86" };
+
+export interface PreviousRun {
+  /** wasmvisor's median of each row, by name. */
+  medians: Map<string, number>;
+}
+
+function figure(m: Measurement | undefined, unit: string): string {
+  if (m === undefined) return "-";
+  const digits = Math.abs(m.median) >= 100 ? 0 : 1;
+  return `${m.median.toFixed(digits)} ${unit}`;
+}
+
+function ratio(peer: Measurement | undefined, ours: Measurement | undefined): string {
+  if (peer === undefined || ours === undefined || ours.median === 0) return "";
+  const r = peer.median / ours.median;
+  return `${Math.abs(r) >= 10 ? r.toFixed(0) : r.toFixed(2)}x`;
+}
+
+const percent = (fraction: number) => `${(fraction * 100).toFixed(0)}%`;
+
+export function formatExitTable(rows: readonly RowResult[], hosts: readonly HostStatus[], previous?: PreviousRun): string {
+  const peers = hosts.filter((h) => h.host !== "wasmvisor");
+  const header = ["benchmark", "what one iteration does (wasmvisor)", "wasmvisor", "±"];
+  for (const peer of peers) header.push(HOST_TITLES[peer.host], "/ours");
+  header.push("target");
+  if (previous) header.push("before", "change");
+  const lines = rows.map((row) => {
+      const b = row.benchmark;
+      const ours = row.results.wasmvisor;
+      const cells = [b.name, b.what, ours ? figure(ours, b.unit) : "skipped", ours ? percent(ours.spread) : ""];
+      for (const peer of peers) cells.push(row.results[peer.host] ? figure(row.results[peer.host], b.unit) : "skipped", ratio(row.results[peer.host], ours));
+      cells.push(b.targetNs === undefined ? "" : `< ${b.targetNs} ns${ours && ours.median >= b.targetNs ? " MISSED" : ""}`);
+      if (previous) {
+        const before = previous.medians.get(b.name);
+        cells.push(before === undefined ? "-" : `${before.toFixed(1)} ${b.unit}`, before === undefined || !ours ? "" : `${ours.median >= before ? "+" : ""}${percent(ours.median / before - 1)}`);
+      }
+      return cells;
+    });
+  return table(header, lines, 2);
+}
+
+/** The issue's targets for a full run: reported with the figures, not asserted. */
+export function formatTargets(rows: readonly RowResult[], cliff: ReadonlyMap<number, Measurement>): string {
+  const median = (name: string, host: Host) => rows.find((r) => r.benchmark.name === name)?.results[host]?.median;
+  const judge = (ok: boolean | undefined) => (ok === undefined ? "not measured" : ok ? "met" : "missed");
+  const ns = (v: number | undefined) => (v === undefined ? "-" : `${v.toFixed(1)} ns`);
+  const cpuid = median("cpuid", "wasmvisor");
+  const v86Cpuid = median("cpuid", "v86");
+  const out = median("out", "wasmvisor");
+  const qemuOut = median("out", "qemu");
+  const four = cliff.get(4)?.median;
+  const five = cliff.get(5)?.median;
+  return [
+    "targets (reported, not asserted):",
+    `  CPUID exit at most half of v86's CPUID: ${ns(cpuid)} vs ${ns(v86Cpuid)}: ${judge(cpuid === undefined || v86Cpuid === undefined ? undefined : cpuid <= v86Cpuid / 2)}`,
+    `  OUT exit at most QEMU TCG's OUT: ${ns(out)} vs ${ns(qemuOut)}: ${judge(out === undefined || qemuOut === undefined ? undefined : out <= qemuOut)}`,
+    `  CR3 cliff at the fifth address space: ${ns(four)} per switch with 4, ${ns(five)} with 5: ${judge(four === undefined || five === undefined ? undefined : five >= 2 * four)} (visible = at least twice)`,
+  ].join("\n");
+}
+
+/** Skipped hosts and rows, with the reasons. */
+export function formatSkipped(rows: readonly RowResult[], hosts: readonly HostStatus[]): string {
+  const notes = hosts.filter((h) => h.skipped).map((h) => `  ${HOST_TITLES[h.host]}: skipped: ${h.skipped}`);
+  for (const row of rows) {
+    for (const [host, reason] of Object.entries(row.skipped)) {
+      if (!hosts.find((h) => h.host === host)?.skipped) notes.push(`  ${row.benchmark.name} on ${HOST_TITLES[host as Host]}: skipped: ${reason}`);
+    }
+  }
+  return notes.length > 0 ? `not run:\n${notes.join("\n")}` : "";
+}
+
+/** Figures whose runs disagreed by more than NOISY_SPREAD. */
+export function noisyFigures(rows: readonly RowResult[], cliff: ReadonlyMap<number, Measurement>): string[] {
+  const exits = rows.flatMap((row) =>
+    Object.entries(row.results)
+      .filter(([, m]) => m.spread > NOISY_SPREAD)
+      .map(([host]) => `${row.benchmark.name} on ${HOST_TITLES[host as Host]}`),
+  );
+  return [...exits, ...[...cliff].filter(([, m]) => m.spread > NOISY_SPREAD).map(([n]) => `CR3 cliff with ${n}`)];
+}
+
+export function noiseWarning(noisy: readonly string[], total: number, load: readonly number[], cpus: number): string {
+  if (noisy.length === 0) return "";
+  return (
+    `warning: ${noisy.length} of ${total} figures varied by more than ±${percent(NOISY_SPREAD)} between runs ` +
+    `(load average ${load[0].toFixed(1)} on ${cpus} CPUs): the machine was busy. More --runs, --clock cpu ` +
+    `(CPU time instead of wall time) or a quiet machine give steadier figures.`
+  );
+}

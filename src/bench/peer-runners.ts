@@ -1,0 +1,146 @@
+// The peers the exit benchmarks compare wasmvisor with, running the same guests/vmexit.elf:
+//  - QEMU (`qemu-system-i386`, TCG), started as guests/qemu-run.sh starts it (the project's one
+//    reference run: -m 32, COM1 on stdio, isa-debug-exit at 0xF4); its console arrives through a
+//    pipe, so a line's stamp is when its chunk arrived, within a fraction of a millisecond.
+//  - v86 (the npm package), in this process: SeaBIOS from Debian's `seabios` package boots, then
+//    v86 loads the kernel through its Multiboot option; the console event fires as the guest
+//    writes, as wasmvisor's does.
+// Under --clock cpu a line's stamp is the CPU time the emulator has used: this process's for v86,
+// the QEMU process's (every thread, from /proc) for QEMU.
+// A peer that is not installed is skipped with the reason, never an error.
+
+import { spawn, spawnSync } from "node:child_process";
+import { accessSync, constants, existsSync, readFileSync, readdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { delimiter, dirname, join } from "node:path";
+import { BenchGuestError } from "./bench.js";
+import { LineStamper, processCpuClock, wallClock, type Clock, type ClockKind, type StampedLine } from "./marker-timing.js";
+import { GUEST_TIMEOUT_SECONDS } from "./wasmvisor-runner.js";
+
+export type PeerName = "qemu" | "v86";
+export const PEER_NAMES: readonly PeerName[] = ["qemu", "v86"];
+
+export interface PeerRunner {
+  name: PeerName;
+  /** What it is, e.g. "QEMU emulator version 7.2.x (TCG)". */
+  version: string;
+  run(kernelPath: string, cmdline: string, clock: ClockKind): Promise<StampedLine[]>;
+}
+
+/** The peer, or why it is skipped. */
+export async function findPeer(name: PeerName): Promise<PeerRunner | string> {
+  return name === "qemu" ? findQemu() : findV86();
+}
+
+const QEMU = "qemu-system-i386";
+
+function findQemu(): PeerRunner | string {
+  const path = (process.env.PATH ?? "").split(delimiter).map((dir) => join(dir, QEMU)).find(isExecutable);
+  if (path === undefined) return `${QEMU} not installed (Debian: apt-get install qemu-system-x86)`;
+  const version = spawnSync(path, ["--version"], { encoding: "utf8" }).stdout.split("\n")[0] ?? QEMU;
+  return { name: "qemu", version: `${version.trim()} (TCG)`, run: (kernel, cmdline, clock) => runQemu(path, kernel, cmdline, clock) };
+}
+
+/** CPU time of a child process, all its threads (QEMU's vCPU runs in its own), from Linux's schedstat. */
+function childCpuClock(pid: number): Clock {
+  return () => {
+    let ns = 0;
+    try {
+      for (const task of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      return NaN; // the process has just exited: this line's stamp is unknown
+    }
+    return ns / 1e6;
+  };
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function runQemu(qemu: string, kernel: string, cmdline: string, clock: ClockKind): Promise<StampedLine[]> {
+  const args = ["-kernel", kernel, "-append", cmdline, "-m", "32", "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"];
+  return new Promise((resolve, reject) => {
+    const child = spawn(qemu, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const stamper = new LineStamper(clock === "cpu" ? childCpuClock(child.pid!) : wallClock);
+    let stderr = "";
+    const timer = setTimeout(() => child.kill(), GUEST_TIMEOUT_SECONDS * 1000);
+    child.stdout.on("data", (chunk: Buffer) => stamper.chunk(chunk));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      // isa-debug-exit: a guest that exits with 0 makes QEMU exit with 1.
+      if (code === 1 && stamper.done) resolve(stamper.lines);
+      else reject(new BenchGuestError(`${kernel} "${cmdline}" on QEMU: status ${code} ${stderr.trim()}`));
+    });
+  });
+}
+
+const SEABIOS = "/usr/share/seabios/bios.bin";
+const VGA_BIOS = ["/usr/share/seabios/vgabios-stdvga.bin", "/usr/share/seabios/vgabios.bin"];
+
+interface V86Emulator {
+  add_listener(event: string, listener: (value: number) => void): void;
+  destroy(): Promise<void>;
+  /** v86's internals: the CPU's port bus, where the guest's debug-exit port is hooked. */
+  v86: { cpu: { io: { register_write(port: number, device: unknown, write8: (value: number) => void): void } } };
+}
+type V86Constructor = new (options: Record<string, unknown>) => V86Emulator;
+
+async function findV86(): Promise<PeerRunner | string> {
+  let entry: string;
+  let V86: V86Constructor;
+  try {
+    entry = createRequire(import.meta.url).resolve("v86");
+    ({ V86 } = (await import("v86")) as unknown as { V86: V86Constructor });
+  } catch {
+    return "the v86 package is not installed (npm install v86)";
+  }
+  const vgaBios = VGA_BIOS.find((path) => existsSync(path));
+  if (!existsSync(SEABIOS) || vgaBios === undefined) return `no BIOS for v86: ${SEABIOS} missing (Debian: apt-get install seabios)`;
+  const pkg = JSON.parse(readFileSync(join(dirname(entry), "..", "package.json"), "utf8")) as { version: string };
+  const files = { wasm: join(dirname(entry), "v86.wasm"), bios: readFileSync(SEABIOS), vgaBios: readFileSync(vgaBios) };
+  return { name: "v86", version: `v86 ${pkg.version} (JIT), SeaBIOS`, run: (kernel, cmdline, clock) => runV86(V86, files, kernel, cmdline, clock) };
+}
+
+function runV86(V86: V86Constructor, files: { wasm: string; bios: Buffer; vgaBios: Buffer }, kernel: string, cmdline: string, clock: ClockKind): Promise<StampedLine[]> {
+  const stamper = new LineStamper(clock === "cpu" ? processCpuClock : wallClock);
+  const emulator = new V86({
+    wasm_path: files.wasm,
+    bios: { buffer: arrayBuffer(files.bios) },
+    vga_bios: { buffer: arrayBuffer(files.vgaBios) },
+    multiboot: { buffer: arrayBuffer(readFileSync(kernel)) },
+    cmdline: `vmexit.elf ${cmdline}`,
+    memory_size: 32 * 1024 * 1024,
+    autostart: true,
+    disable_keyboard: true,
+    disable_mouse: true,
+    disable_speaker: true,
+  });
+  return new Promise((resolve, reject) => {
+    const finish = (error?: Error) => {
+      clearTimeout(timer);
+      void emulator.destroy();
+      if (error) reject(error);
+      else resolve(stamper.lines);
+    };
+    const timer = setTimeout(() => finish(new BenchGuestError(`${kernel} "${cmdline}" on v86: no exit after ${GUEST_TIMEOUT_SECONDS} s`)), GUEST_TIMEOUT_SECONDS * 1000);
+    emulator.add_listener("serial0-output-byte", (byte) => stamper.byte(byte));
+    // v86's own handler for port 0xF4 throws out of its CPU loop; the guest's exit ends the run here.
+    emulator.add_listener("emulator-ready", () =>
+      emulator.v86.cpu.io.register_write(0xf4, null, (code) =>
+        finish(code === 0 && stamper.done ? undefined : new BenchGuestError(`${kernel} "${cmdline}" on v86: exit ${code}: ${stamper.lines.at(-1)?.text ?? ""}`)),
+      ),
+    );
+  });
+}
+
+function arrayBuffer(bytes: Buffer): ArrayBuffer {
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+}

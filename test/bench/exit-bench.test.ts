@@ -1,0 +1,122 @@
+// The exit benchmarks' parts that need no guest: timing the vmexit guest's marker lines, the
+// command lines it is given, the report table with peers as ratios, the targets, the noise
+// warning, and the chart in both formats.
+import { PNG } from "pngjs";
+import { describe, expect, it } from "vitest";
+import { benchChart } from "../../src/bench/bench-chart.js";
+import { sceneToPng, sceneToSvg } from "../../src/bench/chart-render.js";
+import { EXIT_BENCHMARKS, iterationsFor, selectBenchmarks, setupKey, vmexitCmdline } from "../../src/bench/exit-benchmarks.js";
+import { formatExitTable, formatSkipped, formatTargets, noisyFigures } from "../../src/bench/exit-report.js";
+import { summarize, type HostStatus, type RowResult } from "../../src/bench/exit-suite.js";
+import { LineStamper, mips, nsPerIteration, testTimings } from "../../src/bench/marker-timing.js";
+
+const bench = (name: string) => EXIT_BENCHMARKS.find((b) => b.name === name)!;
+
+describe("marker timing", () => {
+  it("stamps each line when its newline arrives and times both loops of a test", () => {
+    let now = 0;
+    const stamper = new LineStamper(() => now);
+    const say = (text: string, at: number) => {
+      now = at;
+      for (const c of `${text}\r\n`) stamper.byte(c.charCodeAt(0));
+    };
+    say("@1 cpuid", 10);
+    say("@2 cpuid", 30); // 20 ms for the CPUID loop
+    say("@3 cpuid", 32); // 2 ms for the loop alone
+    say("cpuid: 1000 iterations, 50 ticks each, loop alone 3, difference 47", 33);
+    say("vmexit: done", 34);
+    expect(stamper.done).toBe(true);
+    const timing = testTimings(stamper.lines).get("cpuid")!;
+    expect(timing).toEqual({ iterations: 1000, opMs: 20, baseMs: 2, guestTicks: 47 });
+    expect(nsPerIteration(timing)).toBeCloseTo(18_000);
+    expect(mips({ ...timing, baseMs: 0 }, 8)).toBeCloseTo(0.4);
+  });
+
+  it("ignores a test whose markers are incomplete", () => {
+    const stamper = new LineStamper(() => 1);
+    stamper.chunk(new TextEncoder().encode("@1 out\n@3 out\nout: 5 iterations, 1 ticks each, loop alone 1, difference 0\n"));
+    expect(testTimings(stamper.lines).size).toBe(0);
+  });
+});
+
+describe("exit benchmark selection", () => {
+  it("selects rows by a case-insensitive pattern and gives the guest each word once", () => {
+    expect(selectBenchmarks(/^CLI-STI/i).map((b) => b.name)).toEqual(["cli-sti/vt", "cli-sti/trap", "cli-sti/classic"]);
+    const rows = selectBenchmarks(/^(cpuid|hlt|cr3)/);
+    expect(vmexitCmdline(iterationsFor(rows, 100_000))).toBe("100000 cpuid 25000 cr3:4 25000 cr3:5 100 hlt");
+    expect(iterationsFor([bench("hlt")], 1000).get("hlt")).toBe(20); // never below MIN_ITERATIONS
+  });
+
+  it("groups rows by how wasmvisor is set up, whatever the order of the fields", () => {
+    expect(setupKey({ ifMode: "trap", vgaTrap: true })).toBe(setupKey({ vgaTrap: true, ifMode: "trap" }));
+    expect(setupKey(bench("cpuid").setup)).not.toBe(setupKey(bench("invlpg").setup));
+  });
+});
+
+const hosts: HostStatus[] = [
+  { host: "wasmvisor", version: "wasmvisor" },
+  { host: "qemu", version: "QEMU 7.2 (TCG)" },
+  { host: "v86", skipped: "the v86 package is not installed" },
+];
+const rows: RowResult[] = [
+  { benchmark: bench("cpuid"), results: { wasmvisor: summarize([40, 44, 42], 1000), qemu: summarize([84, 84], 1000) }, skipped: { v86: "the v86 package is not installed" } },
+  { benchmark: bench("out"), results: { wasmvisor: summarize([100, 200], 1000), qemu: summarize([50], 1000) }, skipped: { v86: "the v86 package is not installed" } },
+  { benchmark: bench("vmcall"), results: { wasmvisor: summarize([30], 1000) }, skipped: { qemu: "VMCALL is #UD without wasmvisor" } },
+  { benchmark: bench("compute"), results: { wasmvisor: summarize([300], 1000), qemu: summarize([600], 1000) }, skipped: {} },
+];
+const cliff = new Map([1, 2, 3, 4, 5, 6, 7, 8].map((n) => [n, summarize([n <= 4 ? 300 : 900], 1000)]));
+
+describe("exit report", () => {
+  it("shows our median and spread, each peer as a ratio to ours, and the project's targets", () => {
+    const lines = formatExitTable(rows, hosts).split("\n");
+    expect(lines[0]).toMatch(/^benchmark +what one iteration does \(wasmvisor\) +wasmvisor +± +QEMU +\/ours +v86 +\/ours +target$/);
+    expect(lines[2]).toMatch(/^cpuid +CPUID exit \(10\) +42\.0 ns +5% +84\.0 ns +2\.00x +skipped +< 50 ns$/);
+    expect(lines[3]).toMatch(/ 150 ns +33% +50\.0 ns +0\.33x +skipped +< 60 ns MISSED$/);
+    expect(lines[4]).toMatch(/^vmcall .* 30\.0 ns +0% +skipped +skipped$/);
+    expect(lines[5]).toMatch(/ 300 MIPS +0% +600 MIPS +2\.00x +skipped$/);
+  });
+
+  it("shows the change since a previous run", () => {
+    const lines = formatExitTable(rows, hosts, { medians: new Map([["cpuid", 84]]) }).split("\n");
+    expect(lines[0]).toMatch(/target +before +change$/);
+    expect(lines[2]).toMatch(/84\.0 ns +-50%$/);
+    expect(lines[3]).toMatch(/ -$/);
+  });
+
+  it("judges the issue's targets without asserting them", () => {
+    const targets = formatTargets(rows, cliff);
+    expect(targets).toContain("CPUID exit at most half of v86's CPUID: 42.0 ns vs -: not measured");
+    expect(targets).toContain("OUT exit at most QEMU TCG's OUT: 150.0 ns vs 50.0 ns: missed");
+    expect(targets).toContain("300.0 ns per switch with 4, 900.0 ns with 5: met");
+  });
+
+  it("lists what did not run and why, a skipped host once", () => {
+    expect(formatSkipped(rows, hosts).split("\n")).toEqual(["not run:", "  v86: skipped: the v86 package is not installed", "  vmcall on QEMU: skipped: VMCALL is #UD without wasmvisor"]);
+  });
+
+  it("calls a figure noisy when its runs disagree by more than 15 %", () => {
+    expect(noisyFigures(rows, cliff)).toEqual(["out on wasmvisor"]);
+  });
+});
+
+describe("bench chart", () => {
+  const scene = benchChart(rows, cliff, ["wasmvisor", "qemu"]);
+
+  it("draws a bar per host and ns row, and the cliff as a line", () => {
+    const svg = sceneToSvg(scene);
+    expect(svg).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="960"/);
+    expect(svg.match(/<rect [^>]*fill="#2a7ab0"/g)).toHaveLength(1 + 3 + 8); // legend, 3 ns rows, 8 cliff points
+    expect(svg.match(/<rect [^>]*fill="#d9822b"/g)).toHaveLength(1 + 2); // legend, cpuid and out
+    expect(svg).toContain(">4 CR3 targets</text>");
+    expect(svg.match(/stroke="#2a7ab0" stroke-width="2"/g)).toHaveLength(7);
+  });
+
+  it("renders the same scene as a PNG", () => {
+    const png = PNG.sync.read(sceneToPng(scene));
+    expect([png.width, png.height]).toEqual([scene.width, scene.height]);
+    const bar = scene.shapes.find((s) => s.kind === "rect" && s.fill === "#d9822b" && s.width > 20)!;
+    if (bar.kind !== "rect") throw new Error("not a bar");
+    const at = (Math.round(bar.y + 2) * png.width + Math.round(bar.x + 5)) * 4;
+    expect([...png.data.subarray(at, at + 3)]).toEqual([0xd9, 0x82, 0x2b]);
+  });
+});
