@@ -4,7 +4,7 @@ import { CF, ZF, pending, r32, w32 } from "./state";
 import { setFlagsEager } from "./flags";
 import { modIsReg, eaOff, eaSeg, modRm, readReg, writeReg } from "./modrm";
 import { segAddr } from "./segment";
-import { linRead, linWrite } from "./memory";
+import { linRead, linWrite, probeWrite } from "./memory";
 import { cpl } from "./state";
 
 // op: 0 BT, 1 BTS, 2 BTR, 3 BTC. `offset` is the bit offset; `fromReg` says it came from a
@@ -30,6 +30,7 @@ export function bitTest(op: u32, offset: u32, fromReg: bool, bytes: u32): void {
   }
   const lin = segAddr(eaSeg, off, bytes, op != 0);
   if (pending) return;
+  if (op != 0) { probeWrite(lin, bytes, cpl == 3); if (pending) return; }
   v = linRead(lin, bytes, cpl == 3);
   if (pending) return;
   setFlagsEager(CF, (v >> bit) & 1);

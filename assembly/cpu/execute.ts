@@ -3,7 +3,7 @@
 // in their own modules; this file decodes operands and dispatches.
 import {
   eip, instrStart, o32, a32, csDefault32, ssBig, segOverride, repPrefix, lockPrefix, pending, cpl,
-  r32, w32, r16, w16, r8, w8, raise, segSel, cr0,
+  r32, w32, r16, w16, r8, w8, raise, segSel, segLimit, cr0,
   EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI,
   CF, ZF, DF, IF, IOPL, OF, AF, TF, NT, AC, ID, RF, VM, CR0_EM, CR0_TS,
   EXC_UD, EXC_GP, EXC_NM, EXC_BR, EXC_BP, EXC_OF,
@@ -42,7 +42,15 @@ import { blockEventsAfterThisInstruction, cancelEventBlocking } from "./run";
   return bytes == 4 ? fetch32() : bytes == 2 ? fetch16() : fetch8();
 }
 
-@inline function jumpTo(target: u32): void { eip = o32 ? target : target & 0xffff; }
+// A near branch target, wrapped to the operand size; #GP(0) before anything changes when it is
+// beyond the CS limit (SDM, JMP/CALL/RET/Jcc).
+@inline export function branchTarget(target: u32): bool {
+  if ((o32 ? target : target & 0xffff) > segLimit(SR_CS)) { raise(EXC_GP, 0); return false; }
+  return true;
+}
+@inline function jumpTo(target: u32): void {
+  if (branchTarget(target)) eip = o32 ? target : target & 0xffff;
+}
 
 @inline function jccShort(cc: u32): void {
   const rel = <u32>signExtend(fetch8(), 1);
@@ -235,7 +243,7 @@ function group5(): void {
     }
     case 2: { // CALL near indirect
       const target = readRm(bytes);
-      if (pending) return;
+      if (pending || !branchTarget(target)) return;
       pushV(eip);
       if (pending) return;
       jumpTo(target);
@@ -599,9 +607,9 @@ export function execute(op: u32): void {
     case 0xc1: group2(osize(), 0); return;
     case 0xc2: case 0xc3: { // RET near (imm16)
       const extra: u32 = op == 0xc2 ? fetch16() : 0;
-      const target = popV();
-      if (pending) return;
-      addSp(extra);
+      const target = peek(0, osize());
+      if (pending || !branchTarget(target)) return;
+      addSp(osize() + extra);
       jumpTo(target);
       runCompiledBlocks();
       return;
@@ -645,11 +653,12 @@ export function execute(op: u32): void {
     case 0xe0: case 0xe1: case 0xe2: { // LOOPNE LOOPE LOOP
       const rel = <u32>signExtend(fetch8(), 1);
       const count = (a32 ? r32(ECX) : r16(ECX)) - 1;
-      if (a32) w32(ECX, count); else w16(ECX, count);
       const nonzero = (a32 ? count : count & 0xffff) != 0;
       let taken = nonzero;
       if (op == 0xe0) taken = nonzero && !condition(4);
       else if (op == 0xe1) taken = nonzero && condition(4);
+      if (taken && !branchTarget(eip + rel)) return; // ECX unchanged by the faulting LOOP
+      if (a32) w32(ECX, count); else w16(ECX, count);
       if (taken) jumpTo(eip + rel);
       runCompiledBlocks();
       return;
@@ -665,6 +674,7 @@ export function execute(op: u32): void {
     case 0xe7: portIo(false, fetch8(), osize(), true); return;
     case 0xe8: { // CALL rel
       const rel = imm(osize());
+      if (pending || !branchTarget(eip + rel)) return;
       pushV(eip);
       if (pending) return;
       jumpTo(eip + rel);

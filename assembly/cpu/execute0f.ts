@@ -17,13 +17,13 @@ import { imulTruncated } from "./muldiv";
 import { bitTest, bitScan, byteSwap } from "./bits";
 import { pushV, peek, addSp } from "./stack";
 import { readSeg, writeSeg, segAddr } from "./segment";
-import { linRead32, linWrite32 } from "./memory";
+import { linRead32, linWrite32, probeWrite } from "./memory";
 import {
   movToCr, movFromCr, movToDr, movFromDr, clts, lmsw, readCr0ForGuest, loadDescriptorTable,
   tableBase, tableLimit, cpuid, vmcall, rdmsr, wrmsr, rdtsc, invlpg, requireCpl0,
 } from "./system";
 import { loadSegment, lldt, ltr, lar, lsl, verr, verw } from "./protected";
-import { loadFarPointer } from "./execute";
+import { loadFarPointer, branchTarget } from "./execute";
 import { leaksVmm, vmmTableBase, vmmTableLimit, vmmCr0 } from "./ifmode";
 import { runCompiledBlocks } from "./jit";
 
@@ -123,6 +123,9 @@ function cmpxchg8b(): void {
   if (modIsReg || modReg != 1) { raise(EXC_UD); return; }
   const lin = segAddr(eaSeg, eaOff, 8, true);
   if (pending) return;
+  probeWrite(lin, 4, cpl == 3);
+  if (!pending) probeWrite(lin + 4, 4, cpl == 3);
+  if (pending) return;
   const lo = linRead32(lin, cpl == 3);
   if (pending) return;
   const hi = linRead32(lin + 4, cpl == 3);
@@ -210,7 +213,7 @@ export function execute0f(op: u32): void {
     case 0x80: case 0x81: case 0x82: case 0x83: case 0x84: case 0x85: case 0x86: case 0x87:
     case 0x88: case 0x89: case 0x8a: case 0x8b: case 0x8c: case 0x8d: case 0x8e: case 0x8f: {
       const rel = o32 ? fetch32() : <u32>signExtend(fetch16(), 2);
-      if (condition(op & 15)) eip = o32 ? eip + rel : (eip + rel) & 0xffff;
+      if (condition(op & 15) && branchTarget(eip + rel)) eip = o32 ? eip + rel : (eip + rel) & 0xffff;
       runCompiledBlocks();
       return;
     }

@@ -156,6 +156,20 @@ export function linWrite32(lin: u32, v: u32, user: bool): void {
   physWrite32(p, v);
 }
 
+// Make sure a later write of `bytes` at `lin` cannot fault or exit: translate it for writing
+// (raising #PF now, setting the dirty bit) and check the write trap (exiting now). Read-modify-
+// write instructions call this before they read, so a write that would fail changes nothing.
+export function probeWrite(lin: u32, bytes: u32, user: bool): void {
+  const p = translate(lin, true, user);
+  if (pending) return;
+  if (writeTrapped(p, bytes)) { trapWrite(p); return; }
+  if (pagingEnabled && (lin & 0xfff) + bytes > 0x1000) {
+    const q = translate(lin + bytes - 1, true, user);
+    if (pending) return;
+    if (writeTrapped(q, 1)) trapWrite(q);
+  }
+}
+
 @inline export function linRead(lin: u32, bytes: u32, user: bool): u32 {
   if (bytes == 4) return linRead32(lin, user);
   if (bytes == 2) return linRead16(lin, user);

@@ -7,7 +7,7 @@ import {
 import { SR_DS, SR_SS } from "../vmcs-layout";
 import { fetch8, fetch16, fetch32 } from "./fetch";
 import { segAddr, readSeg, writeSeg } from "./segment";
-import { linRead, linWrite, pagingEnabled, ramBase, ramSize, writeTrapped } from "./memory";
+import { linRead, linWrite, probeWrite, pagingEnabled, ramBase, ramSize, writeTrapped } from "./memory";
 
 export let modReg: u32 = 0; // bits 5:3
 export let modRm: u32 = 0; // bits 2:0 (register number when modIsReg)
@@ -125,6 +125,8 @@ export function readRmForWrite(bytes: u32): u32 {
   rmwHost = directAddress(bytes, true);
   if (rmwHost) return loadHost(rmwHost, bytes);
   rmwLin = segAddr(eaSeg, eaOff, bytes, true);
+  if (pending) return 0;
+  probeWrite(rmwLin, bytes, cpl == 3);
   if (pending) return 0;
   return linRead(rmwLin, bytes, cpl == 3);
 }

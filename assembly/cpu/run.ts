@@ -6,11 +6,11 @@ import {
   VMCS_BASE, G_EIP, G_DR, G_EFLAGS, G_ACTIVITY, G_INSTRET_LO, G_CPL, G_INTERRUPTIBILITY,
   C_PREEMPTION_TIMER, E_INTR_INFO, E_INTR_ERROR, E_INSTRUCTION_LENGTH, X_REASON,
   INTR_VALID, ACTIVITY_ACTIVE,
-  ACTIVITY_HLT, EXIT_PREEMPTION_TIMER,
+  ACTIVITY_HLT, EXIT_PREEMPTION_TIMER, EXIT_INTERRUPT_WINDOW, CTL_INTERRUPT_WINDOW,
 } from "../vmcs-layout";
 import {
   eip, instrStart, pending, excVector, excErrorCode, clearException, retired, cpl,
-  PEND_EXCEPTION, PEND_EXIT, PEND_YIELD, TF, EXC_DB,
+  PEND_EXCEPTION, PEND_EXIT, PEND_YIELD, TF, IF, EXC_DB,
 } from "./state";
 import { getEflags, setEflags, flagsWord } from "./flags";
 import { refreshSegmentCache } from "./segment";
@@ -18,7 +18,7 @@ import { refreshPagingMode, loadWriteTrap } from "./memory";
 import { checkAddressSpace, publishMmuStats } from "../mmu/mmu";
 import { step, resetDecodeState } from "./execute";
 import { deliverException, deliverInjected } from "./interrupts";
-import { vmexit } from "./vmexit";
+import { vmexit, controls } from "./vmexit";
 import { loadIfMode } from "./ifmode";
 import { updateJitMode } from "./jit";
 
@@ -76,6 +76,14 @@ function interruptibilityAtExit(): u32 {
   return retired == shadowUntil ? shadowKind : 0;
 }
 
+// Between instructions: can the guest take an external interrupt now? (IF set, not in the shadow
+// of STI or MOV SS.)
+function interruptible(): bool {
+  if (!(flagsWord & IF)) return false;
+  const completed = retired + <u64>(budgetAtEntry - budget - notRetired);
+  return shadowKind == 0 || completed != shadowUntil;
+}
+
 // Single-step (EFLAGS.TF): a #DB trap after every instruction that began with TF set.
 function singleStepTrap(): void {
   store<u32>(VMCS_BASE + G_DR + 6 * 4, load<u32>(VMCS_BASE + G_DR + 6 * 4) | DR6_BS);
@@ -97,7 +105,22 @@ export function vmRun(): u32 {
   if (load<u32>(VMCS_BASE + G_ACTIVITY) == ACTIVITY_HLT) budget = 0;
   budgetAtEntry = budget;
   notRetired = 0;
+  // Interrupt-window exiting (SDM 25.2): leave as soon as the guest is interruptible, at entry or
+  // at any later instruction boundary. Compiled blocks never change IF, so checking here suffices.
+  const windowWatch = (controls() & CTL_INTERRUPT_WINDOW) != 0;
+  // Blocking the VMM put in the interruptibility state (after emulating STI, say) lasts until
+  // the first instruction of this entry completes.
+  const blocking = load<u32>(VMCS_BASE + G_INTERRUPTIBILITY) & 3;
+  if (blocking) {
+    shadowKind = blocking;
+    shadowUntil = retired;
+  }
   while (!(pending & PEND_EXIT)) {
+    if (windowWatch && interruptible()) {
+      instrStart = eip;
+      vmexit(EXIT_INTERRUPT_WINDOW, 0);
+      break;
+    }
     if (budget == 0) {
       instrStart = eip;
       vmexit(EXIT_PREEMPTION_TIMER, 0);

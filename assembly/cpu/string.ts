@@ -12,6 +12,7 @@ import { flagsWord, getZF } from "./flags";
 import { readSeg, writeSeg } from "./segment";
 import { readReg, writeReg } from "./modrm";
 import { alu, ALU_CMP } from "./alu";
+import { budget } from "./run";
 
 export const STR_MOVS: u32 = 0;
 export const STR_CMPS: u32 = 1;
@@ -89,13 +90,21 @@ export function stringInstruction(op: u32, bytes: u32): void {
   const delta: u32 = (flagsWord & DF) ? 0 - bytes : bytes;
   if (repPrefix == 0) { iteration(op, bytes, delta); return; }
   const compares = op == STR_CMPS || op == STR_SCAS;
-  for (let n: u32 = 0; n < MAX_ITERATIONS_PER_STEP; n++) {
+  // Each iteration costs one unit of the instruction budget (the instruction itself paid for the
+  // first), so a REP with a huge count cannot hold the host past its budget.
+  const limit: u32 = budget < MAX_ITERATIONS_PER_STEP ? budget + 1 : MAX_ITERATIONS_PER_STEP;
+  let n: u32 = 0;
+  let done = false;
+  while (n < limit) {
     const count = index(ECX);
-    if (count == 0) return;
+    if (count == 0) { done = true; break; }
     iteration(op, bytes, delta);
-    if (pending) return;
+    if (pending) { done = true; break; }
+    n++;
     setIndex(ECX, count - 1);
-    if (compares && (repPrefix == 0xf3) != getZF()) return; // REPE stops on ZF=0, REPNE on ZF=1
+    // REPE stops on ZF=0, REPNE on ZF=1
+    if (compares && (repPrefix == 0xf3) != getZF()) { done = true; break; }
   }
-  if (index(ECX) != 0) eip = instrStart; // not finished: execute the instruction again
+  if (n > 1) budget -= n - 1;
+  if (!done && index(ECX) != 0) eip = instrStart; // not finished: execute the instruction again
 }

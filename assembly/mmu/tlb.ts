@@ -10,6 +10,20 @@ export const tlbTags = memory.data(ENTRIES * 4); // linear page number + 1; 0 = 
 export const tlbEntries = memory.data(ENTRIES * 4); // shadow entry: frame | permission bits
 const tags = tlbTags;
 const entries = tlbEntries;
+// The slots filled since the last flush, so that a CR3 load (which flushes) costs as many steps
+// as the address space used pages, not 1024. May hold a slot twice; it is rebuilt when full.
+const used = memory.data(ENTRIES * 4);
+let usedCount: u32 = 0;
+
+function noteUsed(at: u32): void {
+  if (usedCount == ENTRIES) { // full of duplicates: rebuild from the tags
+    usedCount = 0;
+    for (let s: u32 = 0; s < ENTRIES * 4; s += 4) {
+      if (load<u32>(tags + s) != 0) store<u32>(used + (usedCount++ << 2), s);
+    }
+  }
+  store<u32>(used + (usedCount++ << 2), at);
+}
 
 @inline function slot(vpn: u32): u32 { return (vpn & (ENTRIES - 1)) << 2; }
 
@@ -26,8 +40,10 @@ const entries = tlbEntries;
 
 export function tlbInsert(lin: u32, entry: u32): void {
   const vpn = lin >>> 12;
-  store<u32>(tags + slot(vpn), vpn + 1);
-  store<u32>(entries + slot(vpn), entry);
+  const at = slot(vpn);
+  if (load<u32>(tags + at) == 0) noteUsed(at);
+  store<u32>(tags + at, vpn + 1);
+  store<u32>(entries + at, entry);
 }
 
 export function tlbFlushPage(lin: u32): void {
@@ -37,14 +53,20 @@ export function tlbFlushPage(lin: u32): void {
 
 // Drop every entry, or every non-global one.
 export function tlbFlush(keepGlobal: bool): void {
-  for (let at: u32 = 0; at < ENTRIES * 4; at += 4) {
-    if (!keepGlobal || !(load<u32>(entries + at) & S_GLOBAL)) store<u32>(tags + at, 0);
+  let kept: u32 = 0;
+  for (let i: u32 = 0; i < usedCount; i++) {
+    const at = load<u32>(used + (i << 2));
+    if (load<u32>(tags + at) == 0) continue;
+    if (keepGlobal && (load<u32>(entries + at) & S_GLOBAL)) store<u32>(used + (kept++ << 2), at);
+    else store<u32>(tags + at, 0);
   }
+  usedCount = kept;
 }
 
 // Take write permission away from every entry that maps `frame` (it became a page table).
 export function tlbWriteProtect(frame: u32): void {
-  for (let at: u32 = 0; at < ENTRIES * 4; at += 4) {
+  for (let i: u32 = 0; i < usedCount; i++) {
+    const at = load<u32>(used + (i << 2));
     const e = load<u32>(entries + at);
     if ((e & 0xfffff000) == frame) store<u32>(entries + at, e & ~(S_SUPER_WRITE | S_USER_WRITE));
   }
