@@ -89,3 +89,20 @@ export async function readPreviousRun(path: string): Promise<PreviousRun> {
   for (const row of old.exits) if (row.results.wasmvisor) medians.set(row.name, row.results.wasmvisor.median);
   return { medians };
 }
+
+/** The report as a Markdown section: when, where and how it ran, then the tables as printed. */
+export function markdownReport(results: BenchResults, report: string): string {
+  const { machine, settings, hosts } = results;
+  const peers = hosts.filter((h) => h.host !== "wasmvisor").map((h) => (h.skipped ? `${h.host} skipped (${h.skipped})` : h.version));
+  const options = [settings.quick ? "--quick" : "", `--runs ${settings.runs}`, `--clock ${settings.clock}`, settings.only ? `--only '${settings.only}'` : ""].filter((o) => o !== "");
+  return [
+    `Measured ${results.date.slice(0, 16).replace("T", " ")} UTC with \`wasmvisor bench ${options.join(" ")}\` on ${machine.cpu}, ` +
+      `${machine.cpus} CPUs (nproc), Node ${machine.node} (${machine.platform}/${machine.arch}), load average ${machine.loadAverage[0].toFixed(1)} ` +
+      `when it began. Peers: ${peers.join("; ") || "none"}.`,
+    "",
+    "```text",
+    report,
+    "```",
+    "",
+  ].join("\n");
+}

@@ -1,8 +1,8 @@
 // `wasmvisor bench`: guest MIPS (regloop, compute: src/bench/bench.ts), what every kind of VM
 // exit costs beside QEMU and v86 (guests/vmexit.elf: src/bench/exit-suite.ts) and the CR3 cliff
 // (guests/multitask.elf: src/bench/cr3-cliff.ts), with a progress bar on stderr while it runs
-// and the tables on stdout at the end; --json FILE, --chart FILE.svg|.png and --compare OLD.json
-// for keeping and comparing results. A missing benchmark guest or a bad option value is bad input
+// and the tables on stdout at the end; --json FILE, --markdown FILE (the README's results
+// section), --chart FILE.svg|.png and --compare OLD.json for keeping and comparing results. A missing benchmark guest or a bad option value is bad input
 // (status 2); a guest that does not exit cleanly is status 3. Peers that are not installed are
 // reported as skipped.
 
@@ -11,7 +11,7 @@ import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { benchChart } from "../bench/bench-chart.js";
 import { BENCH_GUESTS, BenchGuestError, benchGuest, type BenchRun } from "../bench/bench.js";
-import { benchResults, cliffMeasurements, describeMachine, readPreviousRun } from "../bench/bench-results.js";
+import { benchResults, cliffMeasurements, describeMachine, markdownReport, readPreviousRun } from "../bench/bench-results.js";
 import { sceneToPng, sceneToSvg } from "../bench/chart-render.js";
 import { MULTITASK_GUEST, formatCr3Cliff, measureCr3Cliff, type Cr3CliffPoint } from "../bench/cr3-cliff.js";
 import { VMEXIT_GUEST, selectBenchmarks } from "../bench/exit-benchmarks.js";
@@ -26,6 +26,7 @@ import { EXIT_GUEST_DID_NOT_EXIT, UsageError } from "./exit-status.js";
 export interface BenchOptions {
   runs?: number;
   json?: string;
+  markdown?: string;
   chart?: string;
   compare?: string;
   only?: string;
@@ -94,7 +95,8 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
       benchmarks.length > 0 ? formatTargets(suite.rows, cliffByCount) : "",
       formatSkipped(suite.rows, suite.hosts),
     ];
-    process.stdout.write(`${sections.filter((s) => s !== "").join("\n\n")}\n`);
+    const report = sections.filter((s) => s !== "").join("\n\n");
+    process.stdout.write(`${report}\n`);
     const noisy = noisyFigures(suite.rows, cliffByCount);
     const figures = suite.rows.reduce((n, r) => n + Object.keys(r.results).length, 0) + cliffByCount.size;
     if (noisy.length > 0) process.stderr.write(`wasmvisor: ${noiseWarning(noisy, figures, machine.loadAverage, machine.cpus)}\n`);
@@ -108,6 +110,7 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
       { summaries, runs: mipsRuns },
     );
     if (options.json !== undefined) await writeFile(options.json, `${JSON.stringify(results, null, 2)}\n`);
+    if (options.markdown !== undefined) await writeFile(options.markdown, markdownReport(results, report));
     if (options.chart !== undefined) {
       const scene = benchChart(suite.rows, cliffByCount, HOSTS.filter((h) => suite.hosts.some((s) => s.host === h && !s.skipped)));
       await writeFile(options.chart, options.chart.toLowerCase().endsWith(".png") ? sceneToPng(scene) : sceneToSvg(scene));

@@ -65,6 +65,7 @@ function buildProgram(setStatus: (status: number) => void): Command {
     .addOption(new Option("--peers <list>", "peers to compare with: qemu,v86 or none (missing ones are skipped)").argParser(parsePeers).default([...PEER_NAMES], PEER_NAMES.join(",")))
     .addOption(new Option("--clock <kind>", "host time to measure: wall, or cpu (the emulator process's CPU time: steadier on a busy machine)").choices(CLOCK_KINDS).default("wall"))
     .option("--json <file>", "also write the results as JSON to this file")
+    .option("--markdown <file>", "also write the report as a Markdown section (date, machine, tables)")
     .option("--chart <file>", "draw the exit costs and the CR3 cliff as a chart: FILE.svg or FILE.png")
     .option("--compare <old.json>", "show the change in wasmvisor's figures since a previous run's --json")
     .action(async (options) => setStatus(await benchCommand(options)));

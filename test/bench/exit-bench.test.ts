@@ -4,6 +4,7 @@
 import { PNG } from "pngjs";
 import { describe, expect, it } from "vitest";
 import { benchChart } from "../../src/bench/bench-chart.js";
+import { benchResults, markdownReport } from "../../src/bench/bench-results.js";
 import { sceneToPng, sceneToSvg } from "../../src/bench/chart-render.js";
 import { EXIT_BENCHMARKS, iterationsFor, selectBenchmarks, setupKey, vmexitCmdline } from "../../src/bench/exit-benchmarks.js";
 import { formatExitTable, formatSkipped, formatTargets, noisyFigures } from "../../src/bench/exit-report.js";
@@ -118,5 +119,23 @@ describe("bench chart", () => {
     if (bar.kind !== "rect") throw new Error("not a bar");
     const at = (Math.round(bar.y + 2) * png.width + Math.round(bar.x + 5)) * 4;
     expect([...png.data.subarray(at, at + 3)]).toEqual([0xd9, 0x82, 0x2b]);
+  });
+});
+
+describe("markdown report", () => {
+  it("says when, where and how the run was made, then gives the tables as printed", () => {
+    const results = benchResults(
+      { cpu: "Intel(R) Xeon(R) Processor", cpus: 2, node: "v20.20.2", platform: "linux", arch: "x64", loadAverage: [1.5, 1, 1] },
+      { quick: false, runs: 3, clock: "cpu", iterations: null, loopMs: 200, only: null },
+      hosts,
+      rows,
+      [],
+      { summaries: [], runs: [] },
+    );
+    const text = markdownReport(results, "TABLE");
+    expect(text).toMatch(/^Measured \d{4}-\d\d-\d\d \d\d:\d\d UTC with `wasmvisor bench --runs 3 --clock cpu` on Intel\(R\) Xeon\(R\) Processor, 2 CPUs \(nproc\), Node v20\.20\.2 \(linux\/x64\), load average 1\.5 when it began\. /);
+    expect(text).toContain("Peers: QEMU 7.2 (TCG); v86 skipped (the v86 package is not installed).");
+    expect(text.endsWith("```text\nTABLE\n```\n")).toBe(true);
+    expect(results.exits[0]).toMatchObject({ name: "cpuid", word: "cpuid", unit: "ns", results: { wasmvisor: { median: 42 } } });
   });
 });
