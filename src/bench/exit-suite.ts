@@ -76,37 +76,9 @@ const CALIBRATION_GROWTH = 20;
 const CALIBRATION_ROUNDS = 4;
 
 export async function runExitSuite(options: SuiteOptions): Promise<{ hosts: HostStatus[]; rows: RowResult[] }> {
-  const { benchmarks, runs } = options;
-  const kernelUrl = packageFileUrl(VMEXIT_GUEST);
-  const kernel = await readFile(kernelUrl);
-  const core = await readFile(defaultCoreWasmUrl());
-  const rows: RowResult[] = benchmarks.map((benchmark) => ({ benchmark, results: {}, skipped: {} }));
-  const skip = (which: (b: ExitBenchmark) => boolean, host: Host, reason: string) => {
-    for (const row of rows) if (which(row.benchmark)) row.skipped[host] ??= reason;
-  };
-  const hosts: HostStatus[] = [{ host: "wasmvisor", version: `wasmvisor (node ${process.version})` }];
-  const jobs: Job[] = [];
-
-  const windowExits = !benchmarks.some((b) => b.needsInterruptWindow) || (await hasInterruptWindowExits(kernel, core));
-  if (!windowExits) skip((b) => b.needsInterruptWindow === true, "wasmvisor", "the core has no interrupt-window exits yet");
-  const groups = new Map<string, ExitBenchmark[]>();
-  for (const b of benchmarks.filter((b) => windowExits || !b.needsInterruptWindow)) groups.set(setupKey(b.setup), [...(groups.get(setupKey(b.setup)) ?? []), b]);
-  for (const group of groups.values()) {
-    jobs.push({ host: "wasmvisor", rows: group, run: async (cmdline) => testTimings(await runOnWasmvisor(kernel, core, cmdline, group[0].setup, options.clock)) });
-  }
-
-  const peerRows = benchmarks.filter((b) => b.peers);
-  for (const name of options.peers) {
-    skip((b) => !b.peers, name, "VMCALL is #UD without wasmvisor");
-    const peer = await findPeer(name);
-    if (typeof peer === "string") {
-      hosts.push({ host: name, skipped: peer });
-      skip((b) => b.peers, name, peer);
-    } else {
-      hosts.push({ host: name, version: peer.version });
-      if (peerRows.length > 0) jobs.push({ host: name, rows: peerRows, run: async (cmdline) => testTimings(await peer.run(fileURLToPath(kernelUrl), cmdline, options.clock)) });
-    }
-  }
+  const { runs } = options;
+  const rows: RowResult[] = options.benchmarks.map((benchmark) => ({ benchmark, results: {}, skipped: {} }));
+  const { hosts, jobs } = await planJobs(options, rows);
 
   // V8 runs a fresh core in its baseline tier and the exit handlers in its interpreter at first:
   // one untimed boot lets it optimise both (it keeps the code for the same wasm bytes).
@@ -150,6 +122,41 @@ export async function runExitSuite(options: SuiteOptions): Promise<{ hosts: Host
     }
   }
   return { hosts, rows };
+}
+
+/** The boots one run needs: wasmvisor once per configuration, each installed peer once. */
+async function planJobs(options: SuiteOptions, rows: RowResult[]): Promise<{ hosts: HostStatus[]; jobs: Job[] }> {
+  const { benchmarks, clock } = options;
+  const kernelUrl = packageFileUrl(VMEXIT_GUEST);
+  const kernel = await readFile(kernelUrl);
+  const core = await readFile(defaultCoreWasmUrl());
+  const skip = (which: (b: ExitBenchmark) => boolean, host: Host, reason: string) => {
+    for (const row of rows) if (which(row.benchmark)) row.skipped[host] ??= reason;
+  };
+  const hosts: HostStatus[] = [{ host: "wasmvisor", version: `wasmvisor (node ${process.version})` }];
+  const jobs: Job[] = [];
+
+  const windowExits = !benchmarks.some((b) => b.needsInterruptWindow) || (await hasInterruptWindowExits(kernel, core));
+  if (!windowExits) skip((b) => b.needsInterruptWindow === true, "wasmvisor", "the core has no interrupt-window exits yet");
+  const groups = new Map<string, ExitBenchmark[]>();
+  for (const b of benchmarks.filter((b) => windowExits || !b.needsInterruptWindow)) groups.set(setupKey(b.setup), [...(groups.get(setupKey(b.setup)) ?? []), b]);
+  for (const group of groups.values()) {
+    jobs.push({ host: "wasmvisor", rows: group, run: async (cmdline) => testTimings(await runOnWasmvisor(kernel, core, cmdline, group[0].setup, clock)) });
+  }
+
+  const peerRows = benchmarks.filter((b) => b.peers);
+  for (const name of options.peers) {
+    skip((b) => !b.peers, name, "VMCALL is #UD without wasmvisor");
+    const peer = await findPeer(name);
+    if (typeof peer === "string") {
+      hosts.push({ host: name, skipped: peer });
+      skip((b) => b.peers, name, peer);
+    } else {
+      hosts.push({ host: name, version: peer.version });
+      if (peerRows.length > 0) jobs.push({ host: name, rows: peerRows, run: async (cmdline) => testTimings(await peer.run(fileURLToPath(kernelUrl), cmdline, clock)) });
+    }
+  }
+  return { hosts, jobs };
 }
 
 async function runJob(job: Job, counts: Map<string, number>): Promise<Map<string, TestTiming>> {
