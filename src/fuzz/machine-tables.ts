@@ -10,13 +10,13 @@ import type { Rng } from "./rng.js";
 export const GDT = 0x800;
 export const TSS = 0xa00;
 export const IDT = 0x1000;
-export const HANDLERS = 0x2000;
+const HANDLERS = 0x2000;
 export const PD = 0x3000;
-export const PT0 = 0x4000;
-export const PT1 = 0x5000;
+const PT0 = 0x4000;
+const PT1 = 0x5000;
 export const DATA = 0x8000;
 export const USER_STACK = 0xe000;
-export const KERNEL_STACK = 0xff00;
+const KERNEL_STACK = 0xff00;
 export const CODE = 0x10000;
 
 export const SEL = { code0: 0x08, data0: 0x10, code3: 0x1b, data3: 0x23, tss: 0x28, code16: 0x30, data16: 0x38 } as const;
@@ -31,14 +31,14 @@ export interface MemoryWriter {
 }
 
 /** An 8-byte segment descriptor: base, 20-bit limit, access byte, flags nibble (G, D/B). */
-export function descriptor(base: number, limit: number, access: number, flags: number): [number, number] {
+function descriptor(base: number, limit: number, access: number, flags: number): [number, number] {
   const lo = ((base & 0xffff) << 16) | (limit & 0xffff);
   const hi = (base & 0xff000000) | ((flags & 0xf) << 20) | (limit & 0xf0000) | ((access & 0xff) << 8) | ((base >>> 16) & 0xff);
   return [lo >>> 0, hi >>> 0];
 }
 
 /** An interrupt, trap or call gate. */
-export function gate(selector: number, offset: number, type: number, dpl: number, present = true): [number, number] {
+function gate(selector: number, offset: number, type: number, dpl: number, present = true): [number, number] {
   const lo = ((selector & 0xffff) << 16) | (offset & 0xffff);
   const hi = (offset & 0xffff0000) | (present ? 0x8000 : 0) | ((dpl & 3) << 13) | ((type & 0xf) << 8);
   return [lo >>> 0, hi >>> 0];
