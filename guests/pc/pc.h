@@ -64,6 +64,8 @@ int kbd_getc(void); /* -1 if no key */
 /* rtc.c: the CMOS clock. */
 struct rtc_time { u32 year, month, day, hour, minute, second; };
 void rtc_read(struct rtc_time *t);
+/* The date and time now as "YYYY-MM-DD hh:mm:ss" in buf[20]. */
+void rtc_now(char *buf);
 u32 cmos_read(u8 reg);
 
 /* ata.c: the primary ATA disk by PIO, waiting for IRQ 14 for each sector. */

@@ -34,3 +34,16 @@ void rtc_read(struct rtc_time *t)
         *t = again;
     }
 }
+
+void rtc_now(char *buf)
+{
+    struct rtc_time t;
+    rtc_read(&t);
+    char *p = format_dec(buf, t.year, 4);
+    *p++ = '-';
+    p = format_dec(p, t.month, 2), *p++ = '-';
+    p = format_dec(p, t.day, 2), *p++ = ' ';
+    p = format_dec(p, t.hour, 2), *p++ = ':';
+    p = format_dec(p, t.minute, 2), *p++ = ':';
+    format_dec(p, t.second, 2);
+}

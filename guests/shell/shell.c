@@ -66,15 +66,8 @@ static void cmd_cpuid(void)
 
 static void cmd_time(void)
 {
-    struct rtc_time t;
-    char buf[24], *p = buf;
-    rtc_read(&t);
-    p = format_dec(p, t.year, 4), *p++ = '-';
-    p = format_dec(p, t.month, 2), *p++ = '-';
-    p = format_dec(p, t.day, 2), *p++ = ' ';
-    p = format_dec(p, t.hour, 2), *p++ = ':';
-    p = format_dec(p, t.minute, 2), *p++ = ':';
-    format_dec(p, t.second, 2);
+    char buf[20];
+    rtc_now(buf);
     con_puts(buf);
     con_puts(" (CMOS clock)\n");
 }

@@ -161,16 +161,9 @@ static void disk(void)
 
 static void clock(void)
 {
-    struct rtc_time t;
-    char buf[24], *p = buf;
+    char buf[20];
     heading("5. The clock\n");
-    rtc_read(&t);
-    p = format_dec(p, t.year, 4), *p++ = '-';
-    p = format_dec(p, t.month, 2), *p++ = '-';
-    p = format_dec(p, t.day, 2), *p++ = ' ';
-    p = format_dec(p, t.hour, 2), *p++ = ':';
-    p = format_dec(p, t.minute, 2), *p++ = ':';
-    format_dec(p, t.second, 2);
+    rtc_now(buf);
     con_puts("   the CMOS clock says ");
     con_puts(buf);
     con_puts("\n");
