@@ -26,7 +26,7 @@ function buildProgram(setStatus: (status: number) => void): Command {
   program
     .command("run")
     .description("boot a Multiboot kernel; its COM1 output goes to stdout")
-    .argument("<kernel>", "Multiboot (v1) kernel: ELF32, or any file with the a.out kludge")
+    .argument("[kernel]", "Multiboot (v1) kernel: ELF32, or any file with the a.out kludge (none with --restore-state)")
     .addOption(new Option("--mem <MiB>", "guest RAM in MiB").argParser(parseMemoryMiB).default(DEFAULT_MEMORY_MIB))
     .option("--cmdline <text>", "kernel command line (passed after the kernel's path, as QEMU's -append)")
     .option("--max-instructions <n>", "stop after the guest retires this many instructions", parseInstructionCount)
@@ -45,6 +45,11 @@ function buildProgram(setStatus: (status: number) => void): Command {
     .option("--screenshot <file.png>", "save the final VGA text screen as a PNG image (640x400)")
     .option("--vga-trap", "make every write to the VGA frame buffer exit (instead of refreshing the screen 5 times a second)")
     .addOption(new Option("--clock <kind>", "time for the PIT and RTC: virtual (from retired instructions, repeatable) or real").choices(CLOCK_MODES).default("virtual"))
+    .option("--save-state <file>", "when the run ends, however it ends (a signal too), save the whole machine to this file")
+    .addOption(
+      new Option("--restore-state <file>", "continue the machine saved in this file instead of booting a kernel; it keeps its memory and configuration")
+        .conflicts(["mem", "cmdline", "ifMode", "cpuidVendor", "hypervPartition", "cr3Targets", "cr3Policy", "vgaTrap", "clock"]),
+    )
     .addHelpText(
       "after",
       "\nExit status: the value the guest wrote to isa-debug-exit (port 0xf4), 2 for bad input,\n" +
@@ -53,7 +58,7 @@ function buildProgram(setStatus: (status: number) => void): Command {
         "\nConsole: COM1 is connected to the terminal both ways; when stdin is a terminal it is in raw mode\n" +
         "(keys, Ctrl-C included, go to the guest) and Ctrl-A x quits, Ctrl-A a types Ctrl-A.",
     )
-    .action(async (kernel: string, options) => setStatus(await runCommand(kernel, options)));
+    .action(async (kernel: string | undefined, options) => setStatus(await runCommand(kernel, options)));
 
   program
     .command("bench")

@@ -3,19 +3,20 @@
 // stdout is exactly what the guest printed, as with `qemu-system-i386 -serial stdio`: the
 // one-line stop reason, `--trace exits` (one line per VM exit) and `--stats`. The PC's devices are
 // connected to the host by pc-host.ts (disk image, terminal input, VGA screen); the guest runs in
-// chunks (run-loop.ts) so a signal ends the run cleanly.
+// chunks (run-loop.ts) so a signal ends the run cleanly. The machine is booted from a kernel or
+// restored from a state file (machine-source.ts); with --save-state it is saved when the run ends,
+// however it ends, a signal included (output-files.ts writes it atomically).
 
 import { writeSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
-import { LoadError } from "../loader/load-error.js";
-import { qemuStyleCmdline } from "../loader/multiboot.js";
+import { writeFile } from "node:fs/promises";
 import { formatExitTrace } from "../vmm/exit-event.js";
 import { describeStop } from "../vmm/stop-reason.js";
 import type { VmConfig } from "../vmm/vm-config.js";
 import { VirtualMachine, type RunResult } from "../vmm/virtual-machine.js";
 import { ConsoleOutput } from "./console-output.js";
-import { EXIT_GUEST_DID_NOT_EXIT, EXIT_OUTPUT_CLOSED, UsageError } from "./exit-status.js";
-import { describeFileError } from "./file-disk.js";
+import { EXIT_GUEST_DID_NOT_EXIT, EXIT_OUTPUT_CLOSED } from "./exit-status.js";
+import { readMachineSource, startMachine } from "./machine-source.js";
+import { checkOutputFile, checkStatePaths, writeFileAtomically } from "./output-files.js";
 import { PcHost, type PcHostOptions } from "./pc-host.js";
 import { runUntilStopped, signalStatus } from "./run-loop.js";
 import { formatStats, statsJson } from "./stats-report.js";
@@ -28,28 +29,30 @@ export interface RunOptions extends VmConfig, PcHostOptions {
   stats?: boolean;
   statsJson?: string;
   trace?: "exits";
+  saveState?: string;
+  restoreState?: string;
 }
 
 /** Returns the process exit status. */
-export async function runCommand(kernelPath: string, options: RunOptions): Promise<number> {
-  const kernel = await readKernel(kernelPath);
+export async function runCommand(kernelPath: string | undefined, options: RunOptions): Promise<number> {
+  const { mem, cmdline, maxInstructions, timeout, stats, statsJson: jsonPath, trace, disk, diskReadonly, display, screenshot, saveState, restoreState, ...rest } = options;
+  const source = await readMachineSource(kernelPath, restoreState);
+  checkStatePaths(saveState, restoreState);
+  for (const [path, option] of [[saveState, "--save-state"], [jsonPath, "--stats-json"], [screenshot, "--screenshot"]] as const) {
+    if (path !== undefined) checkOutputFile(path, option);
+  }
+  const { vgaTrap, clock, ...config } = rest;
+  // A restored machine keeps its clock and VGA write trap; the host follows them.
+  const kept = source.kind === "state" ? { vgaTrap: source.machine.vgaTrap, clock: source.machine.clock } : { vgaTrap, clock };
+  const host = new PcHost({ disk, diskReadonly, display, screenshot, ...kept });
   // A reader that closed stdout wants no more: end at once, as a Unix tool killed by SIGPIPE.
-  const { mem, cmdline, maxInstructions, timeout, stats, statsJson: jsonPath, trace, disk, diskReadonly, display, screenshot, vgaTrap, clock, ...config } = options;
-  const host = new PcHost({ disk, diskReadonly, display, screenshot, vgaTrap, clock });
   const guestConsole = new ConsoleOutput(host.consoleWriter(), () => process.exit(EXIT_OUTPUT_CLOSED));
   let vm: VirtualMachine;
   try {
-    vm = await VirtualMachine.boot(kernel, {
-      ...config,
-      ...host.vmOptions(),
-      memoryMiB: mem,
-      cmdline: qemuStyleCmdline(kernelPath, cmdline),
-      serialOutput: guestConsole.write,
-      timeExits: stats === true || jsonPath !== undefined,
-    });
+    const hostSide = { ...host.vmOptions(), serialOutput: guestConsole.write, timeExits: stats === true || jsonPath !== undefined };
+    vm = await startMachine(source, hostSide, { ...config, memoryMiB: mem, cmdline });
   } catch (error) {
     host.finish();
-    if (error instanceof LoadError) throw new UsageError(`${kernelPath}: ${error.message}`);
     throw error;
   }
   const traceOutput = trace === "exits" ? new ConsoleOutput((chunk) => writeSync(2, chunk)) : undefined;
@@ -69,6 +72,7 @@ export async function runCommand(kernelPath: string, options: RunOptions): Promi
     host.finish();
   }
 
+  if (saveState !== undefined) writeFileAtomically(saveState, vm.saveState(), "state file");
   if (stats) process.stderr.write(formatStats(vm.statistics()));
   if (jsonPath !== undefined) await writeFile(jsonPath, statsJson(vm.statistics(), vm.config, result.stop));
   if (result.stop.kind === "guest-exit") return result.stop.code & 0xff;
@@ -78,12 +82,4 @@ export async function runCommand(kernelPath: string, options: RunOptions): Promi
   }
   process.stderr.write(`wasmvisor: ${describeStop(result.stop)}\n${vm.registerDump()}\n`);
   return EXIT_GUEST_DID_NOT_EXIT;
-}
-
-async function readKernel(path: string): Promise<Uint8Array> {
-  try {
-    return await readFile(path);
-  } catch (error) {
-    throw new UsageError(`cannot read kernel ${path}: ${describeFileError(error)}`);
-  }
 }

@@ -67,7 +67,7 @@ describe("wasmvisor run: bad input is one line on stderr and status 2", () => {
   });
 
   it("no kernel", () => {
-    expectUsageError(["run"], "wasmvisor: missing required argument 'kernel'");
+    expectUsageError(["run"], "wasmvisor: missing required argument 'kernel' (or --restore-state <file>)");
   });
 
   it.each([
@@ -183,7 +183,7 @@ describe("wasmvisor --help", () => {
   it("lists the commands and exits 0", () => {
     const { status, stdout } = wasmvisor("--help");
     expect(status).toBe(0);
-    expect(stdout).toContain("run [options] <kernel>");
+    expect(stdout).toContain("run [options] [kernel]");
     expect(stdout).toContain("bench [options]");
   });
 });

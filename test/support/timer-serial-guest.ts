@@ -112,6 +112,7 @@ main:
   cli
   mov $0, %al
   out %al, $0xf4
+  hlt
 irq0:
   incl ${TICKS}
   push %eax

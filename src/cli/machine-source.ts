@@ -1,0 +1,65 @@
+// Where `wasmvisor run` gets its machine: a Multiboot kernel to boot, or (--restore-state FILE) a
+// saved machine to continue. Both files are read and checked before anything else happens, so a
+// missing, unreadable, truncated or foreign file is one line on stderr and status 2. A restored
+// machine keeps what it was saved with: memory, VMM configuration, clock and VGA write trap (the
+// CLI refuses those options beside --restore-state); the host side (disk image, display, console,
+// limits, statistics) comes from this run's options.
+
+import { readFile } from "node:fs/promises";
+import { LoadError } from "../loader/load-error.js";
+import { qemuStyleCmdline } from "../loader/multiboot.js";
+import { readStateFile, type MachineDescription } from "../vmm/saved-state.js";
+import { SavedStateError } from "../vmm/state-file.js";
+import { VirtualMachine, type VirtualMachineOptions } from "../vmm/virtual-machine.js";
+import { UsageError } from "./exit-status.js";
+import { describeFileError } from "./file-disk.js";
+
+export type MachineSource =
+  | { kind: "kernel"; path: string; bytes: Uint8Array }
+  | { kind: "state"; path: string; bytes: Uint8Array; machine: MachineDescription };
+
+/** Reads the kernel, or the state file given with --restore-state (exactly one of them). */
+export async function readMachineSource(kernel: string | undefined, restoreState: string | undefined): Promise<MachineSource> {
+  if (kernel === undefined && restoreState === undefined) throw new UsageError("missing required argument 'kernel' (or --restore-state <file>)");
+  if (kernel !== undefined && restoreState !== undefined) {
+    throw new UsageError("give a kernel or --restore-state <file>, not both: a saved machine's RAM holds its kernel already");
+  }
+  if (kernel !== undefined) return { kind: "kernel", path: kernel, bytes: await readInput(kernel, "kernel") };
+  const path = restoreState!;
+  const bytes = await readInput(path, "state file");
+  try {
+    return { kind: "state", path, bytes, machine: readStateFile(bytes).state.machine };
+  } catch (error) {
+    throw asUsageError(path, error);
+  }
+}
+
+/**
+ * Boots the kernel, or restores the saved machine, with `options` for the host side; `machine`
+ * (memory, configuration, command line) is used for a boot only.
+ */
+export async function startMachine(
+  source: MachineSource,
+  options: VirtualMachineOptions,
+  machine: Pick<VirtualMachineOptions, "memoryMiB" | "cpuidVendor" | "hypervPartition" | "ifMode" | "cr3Targets" | "cr3Policy"> & { cmdline?: string },
+): Promise<VirtualMachine> {
+  try {
+    if (source.kind === "state") return await VirtualMachine.restore(source.bytes, options);
+    const { cmdline, ...config } = machine;
+    return await VirtualMachine.boot(source.bytes, { ...config, ...options, cmdline: qemuStyleCmdline(source.path, cmdline) });
+  } catch (error) {
+    throw asUsageError(source.path, error);
+  }
+}
+
+async function readInput(path: string, what: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    throw new UsageError(`cannot read ${what} ${path}: ${describeFileError(error)}`);
+  }
+}
+
+function asUsageError(path: string, error: unknown): unknown {
+  return error instanceof LoadError || error instanceof SavedStateError ? new UsageError(`${path}: ${error.message}`) : error;
+}
