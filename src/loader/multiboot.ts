@@ -21,6 +21,7 @@ export interface LoadedKernel {
  * Throws LoadError with a one-line message for anything that is not a loadable Multiboot kernel.
  */
 export function loadMultibootKernel(ram: Uint8Array, file: Uint8Array, cmdline: string): LoadedKernel {
+  if (!(file instanceof Uint8Array)) throw new TypeError(`the kernel must be the file's bytes as a Uint8Array, not ${typeof file}`);
   const image = parseKernel(file);
   copyKernel(ram, file, image);
   const info = writeBootInfo(ram, image.end, cmdline);

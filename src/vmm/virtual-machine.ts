@@ -36,6 +36,7 @@ import { InterruptInjector } from "./interrupt-injector.js";
 import { InterruptTimer } from "./interrupt-timer.js";
 import { formatRegisters } from "./register-dump.js";
 import { PcPlatform } from "./pc-platform.js";
+import { checkRunLimits } from "./run-limits.js";
 import { applySavedMachine, readStateFile, restoreOptions, saveMachine } from "./saved-state.js";
 import { SavedStateError } from "./state-file.js";
 import type { StopReason } from "./stop-reason.js";
@@ -275,6 +276,7 @@ export class VirtualMachine implements ExitContext {
 
   /** Runs the guest until it exits, faults fatally, halts for good, or a limit is reached. */
   run(limits: RunLimits = {}): RunResult {
+    checkRunLimits(limits);
     const vmcs = this.views.vmcs;
     const startTime = performance.now();
     const startInstructions = vmcs.instructionsRetired();
