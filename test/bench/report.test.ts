@@ -21,6 +21,9 @@ describe("benchmark report", () => {
   it("judges the target on the median run, not the best", () => {
     expect(summary).toMatchObject({ runs: 3, medianMips: 310, bestMips: 320, targetMips: 300, meetsTarget: true, medianBootMs: 12 });
     expect(summarize({ name: "regloop", path: "", targetMips: 315 }, runs).meetsTarget).toBe(false);
+    const noTarget = summarize({ name: "vga --vga-trap", path: "" }, runs);
+    expect(noTarget.meetsTarget).toBe(true);
+    expect(formatSummaries([noTarget]).split("\n")[2]).toMatch(/^vga --vga-trap +310\.0 +320\.0 +- +12\.0$/);
   });
 
   it("prints one row per run and one per guest", () => {
