@@ -12,7 +12,7 @@ import {
   VMCS_BASE, G_GDTR_BASE, G_GDTR_LIMIT, AR_UNUSABLE,
   SR_ES, SR_CS, SR_SS, SR_GS, SR_LDTR, SR_TR,
 } from "../vmcs-layout";
-import { linRead16, linRead32, linWrite, linWrite8 } from "./memory";
+import { linRead16, linRead32, linWrite, linWrite8, probeWrite } from "./memory";
 import { setSegment, arDpl, AR_ACCESSED, AR_RW, AR_DC, AR_CODE, AR_S, AR_P, AR_DB } from "./segment";
 
 // ---- Descriptors -------------------------------------------------------------------------------
@@ -146,8 +146,10 @@ export function tssStack(dpl: u32, ext: u32): bool {
 }
 
 // ---- Building a stack frame before committing anything -----------------------------------------
-// Pushes go to memory at a private stack pointer with the limit checks of the target stack
-// segment; ESP (and SS) are committed by the caller only once every push has succeeded.
+// Pushes are checked (limits of the target stack segment, a write probe through paging and the
+// write trap) and recorded at a private stack pointer; the caller commits them with
+// frameCommitSp() only once every push and every later check of the instruction has succeeded,
+// so a fault anywhere leaves both memory and ESP as they were (SDM 6.5: faults restart).
 let fBase: u32 = 0;
 let fLimit: u32 = 0;
 let fAr: u32 = 0;
@@ -155,9 +157,17 @@ let fSp: u32 = 0;
 let fErr: i32 = 0;
 let fUser: bool = false;
 
+// The recorded pushes: a call-gate frame is the largest (SS, ESP, 31 parameters, CS, EIP).
+const MAX_PUSHES: u32 = 40;
+const pushAddress = memory.data(MAX_PUSHES * 4);
+const pushValue = memory.data(MAX_PUSHES * 4);
+const pushBytes = memory.data(MAX_PUSHES);
+let pushes: u32 = 0;
+
 function frameInit(base: u32, limit: u32, ar: u32, sp: u32, user: bool, err: i32): void {
   fBase = base; fLimit = limit; fAr = ar; fUser = user; fErr = err;
   fSp = (ar & AR_DB) ? sp : sp & 0xffff;
+  pushes = 0;
 }
 // A frame on the current stack; a stack fault raises #SS(err).
 export function frameCurrent(err: i32): void {
@@ -179,12 +189,20 @@ export function framePush(bytes: u32, v: u32): void {
     ok = sp > fLimit && last <= top && last >= sp;
   } else ok = last <= fLimit && last >= sp;
   if (!ok) { raise(EXC_SS, fErr); return; }
-  linWrite(fBase + sp, bytes, v, fUser);
-  if (pending) return;
+  probeWrite(fBase + sp, bytes, fUser);
+  if (pending || pushes == MAX_PUSHES) return;
+  store<u32>(pushAddress + (pushes << 2), fBase + sp);
+  store<u32>(pushValue + (pushes << 2), v);
+  store<u8>(pushBytes + pushes, <u8>bytes);
+  pushes++;
   fSp = sp;
 }
-// Make the frame's stack pointer the new ESP (SP for a 16-bit stack). SS must already be loaded.
+// Write the frame and make its stack pointer the new ESP (SP for a 16-bit stack).
 export function frameCommitSp(): void {
+  for (let i: u32 = 0; i < pushes; i++) {
+    linWrite(load<u32>(pushAddress + (i << 2)), <u32>load<u8>(pushBytes + i), load<u32>(pushValue + (i << 2)), fUser);
+  }
+  pushes = 0;
   if (fAr & AR_DB) w32(ESP, fSp); else w16(ESP, fSp);
 }
 

@@ -13,9 +13,9 @@ import {
   EXIT_CLI, EXIT_STI, EXIT_PUSHF, EXIT_POPF, EXIT_IRET,
 } from "../vmcs-layout";
 import { trapIfSensitive, mayChangeIf, ifPrivilege } from "./ifmode";
-import { lengthFromOpcode } from "./length";
+import { lengthFromOpcode, probedLength } from "./length";
 import { runCompiledBlocks } from "./jit";
-import { fetch8, fetch16, fetch32, peekModrm, peekByte } from "./fetch";
+import { fetch8, fetch16, fetch32, peekModrm, peekByte, nearWindowEnd, probeByte } from "./fetch";
 import {
   decodeModrm, modReg, modRm, modIsReg, eaOff, eaSeg, readReg, writeReg, readRm, writeRm,
   readRmForWrite, writeRmAfterRead,
@@ -62,7 +62,30 @@ import { blockEventsAfterThisInstruction, cancelEventBlocking } from "./run";
 // instruction with prefixes changes it, and restores it when it is done.
 @inline export function step(): void {
   instrStart = eip;
+  if (nearWindowEnd()) { probeInstruction(); if (pending) return; }
   execute(fetch8());
+}
+
+// Near the CS limit or a page end, fetch every byte of the instruction before executing it, so
+// that a fault in its last bytes comes before any of its effects (SDM 6.5: faults restart).
+function probeInstruction(): void {
+  let ahead: u32 = 0;
+  let b = probeByte(0);
+  while (b >= 0 && isPrefix(<u32>b) && ahead < 14) {
+    if (b == 0x66) o32 = !o32;
+    else if (b == 0x67) a32 = !a32;
+    b = probeByte(++ahead);
+  }
+  if (b >= 0) {
+    const length = probedLength(<u32>b, ahead);
+    if (length > 0) probeByte(ahead + <u32>length - 1);
+  }
+  resetDecodeState();
+}
+
+@inline function isPrefix(b: u32): bool {
+  return b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 || b == 0x65 || b == 0x66 ||
+    b == 0x67 || b == 0xf0 || b == 0xf2 || b == 0xf3;
 }
 
 function prefixed(first: u32): void {

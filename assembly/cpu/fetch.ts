@@ -85,6 +85,20 @@ export function fetch32(): u32 {
   return lo | (fetch16() << 16);
 }
 
+// Fewer than 15 bytes (the longest instruction) of the window are left from EIP: the next
+// instruction may run into the CS limit or an unmapped page, so it is probed before it executes.
+@inline export function nearWindowEnd(): bool { return eip - winStart + 15 > winLen; }
+
+// The byte `ahead` bytes past EIP read as a fetch would (CS limit, paging), without consuming it;
+// -1 after raising the fault.
+export function probeByte(ahead: u32): i32 {
+  const e = eip + ahead;
+  if (e > segLimit(SR_CS)) { raise(EXC_GP, 0); return -1; }
+  const p = translate(segBase(SR_CS) + e, false, cpl == 3);
+  if (pending) return -1;
+  return <i32>physRead8(p);
+}
+
 // The byte `ahead` bytes past EIP without consuming it, or -1 when it is not in the window.
 @inline export function peekByte(ahead: u32): i32 {
   const e = eip + ahead;

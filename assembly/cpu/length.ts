@@ -4,7 +4,25 @@
 // calls this. Opcodes the CPU does not implement are measured as if they had a ModR/M byte; they
 // raise #UD anyway.
 import { o32, a32 } from "./state";
-import { peekByte } from "./fetch";
+import { peekByte, probeByte } from "./fetch";
+
+// Where the bytes come from: the fetch window (peekByte, never faults; -1 when a byte is not at
+// hand) or, while probing an instruction at the end of the window, the faulting probeByte,
+// counted from `probeBase` bytes past EIP.
+let probing = false;
+let probeBase: u32 = 0;
+@inline function byteAt(ahead: u32): i32 { return probing ? probeByte(probeBase + ahead) : peekByte(ahead); }
+
+// Length of the instruction whose opcode is `opcodeOffset` bytes past EIP, reading its bytes
+// with faulting fetches (so #GP for the CS limit or #PF is raised before it executes); -1 with
+// `pending` set when one of them faults.
+export function probedLength(op: u32, opcodeOffset: u32): i32 {
+  probing = true;
+  probeBase = opcodeOffset + 1;
+  const length = lengthFromOpcode(op);
+  probing = false;
+  return length;
+}
 
 // One bit per one-byte opcode: has a ModR/M byte.
 const MODRM_1: StaticArray<u32> = [
@@ -34,7 +52,7 @@ function immediateOf(op: u32, modrm: i32): i32 {
 
 // Bytes taken by the ModR/M byte at `at` and what follows it (SIB, displacement); -1 if unknown.
 function modrmLength(at: u32): i32 {
-  const m = peekByte(at);
+  const m = byteAt(at);
   if (m < 0) return -1;
   const mod = m >> 6;
   const rm = m & 7;
@@ -42,7 +60,7 @@ function modrmLength(at: u32): i32 {
   if (!a32) return 1 + (mod == 1 ? 1 : mod == 2 || (mod == 0 && rm == 6) ? 2 : 0);
   let n = 1;
   if (rm == 4) {
-    const sib = peekByte(at + 1);
+    const sib = byteAt(at + 1);
     if (sib < 0) return -1;
     n++;
     if (mod == 0 && (sib & 7) == 5) n += 4;
@@ -54,10 +72,11 @@ function modrmLength(at: u32): i32 {
 }
 
 // Length of the instruction whose opcode `op` was just fetched (EIP points past it), counting
-// from the opcode; -1 if its bytes are not all at hand (the caller then skips the check).
+// from the opcode; -1 if its bytes are not all at hand (the caller then skips the check), or
+// while probing, when one of them faulted.
 export function lengthFromOpcode(op: u32): i32 {
   if (op == 0x0f) {
-    const op2 = peekByte(0);
+    const op2 = byteAt(0);
     if (op2 < 0) return -1;
     if (op2 >= 0x80 && op2 <= 0x8f) return 2 + (o32 ? 4 : 2); // Jcc rel16/32
     if ((op2 >= 0xa0 && op2 <= 0xa2) || (op2 >= 0xa8 && op2 <= 0xaa) || (op2 >= 0xc8) ||
@@ -71,7 +90,7 @@ export function lengthFromOpcode(op: u32): i32 {
   let n = 1;
   let modrm: i32 = 0;
   if ((unchecked(MODRM_1[op >> 5]) >> (op & 31)) & 1) {
-    modrm = peekByte(0);
+    modrm = byteAt(0);
     const m = modrmLength(0);
     if (m < 0) return -1;
     n += m;

@@ -12,6 +12,8 @@ import { packageFileUrl } from "../package-files.js";
 export interface BareExports extends CoreExports {
   readonly table: WebAssembly.Table;
   blockCacheBase(): number;
+  tlbTagsAddress(): number;
+  tlbEntriesAddress(): number;
   compiledBlocks(): number;
 }
 

@@ -4,8 +4,9 @@
 //    statistics, the remaining preemption budget and the injection field's valid bit, which the
 //    core writes), the I/O bitmaps, and the space around them;
 //  - the core's read-only tables (its data segments);
-//  - the block cache while the compiling tier is off, and the TLB, the shadow-table bookkeeping
-//    and the shadow pool while no shadow was ever built: they stay as init() left them (zero);
+//  - the block cache while the compiling tier is off, and the TLB and the shadow pool while no
+//    shadow was ever built: they stay as init() left them (zero). (The rest of the core's
+//    zero-initialised static data is its own scratch, e.g. the frame an interrupt builds.)
 //  - the size of memory (the core grows it only in init()).
 // The VMM's own writes between entries are allowed: capture() is taken after them, before run().
 import {
@@ -15,7 +16,6 @@ import {
 import type { BareCore } from "./core-module.js";
 
 const LOW_END = 0x10000;
-const STATIC_END = 0x20000; // memoryBase + initialMemory: the core's static data
 const BLOCK_CACHE_BYTES = 4096 * 80; // assembly/cpu/jit.ts: CACHE_ENTRIES x ENTRY_SIZE
 
 // Byte ranges of the first 64 KiB the core itself writes (relative to memory 0).
@@ -63,8 +63,9 @@ export class ProtectedMemory {
     const e = this.core.exports;
     if (!jitUsed) out.push(...nonZero(bytes, e.blockCacheBase(), e.blockCacheBase() + BLOCK_CACHE_BYTES, "block cache with the compiling tier off"));
     if (this.core.vmcs(STAT_SHADOW_ROOTS_BUILT) === 0) {
-      const skip = this.core.source.dataSegments;
-      out.push(...nonZero(bytes, LOW_END, STATIC_END, "TLB or shadow bookkeeping with no shadow built", skip));
+      const TLB_BYTES = 1024 * 4; // assembly/mmu/tlb.ts: ENTRIES x u32
+      out.push(...nonZero(bytes, e.tlbTagsAddress(), e.tlbTagsAddress() + TLB_BYTES, "TLB with no shadow built"));
+      out.push(...nonZero(bytes, e.tlbEntriesAddress(), e.tlbEntriesAddress() + TLB_BYTES, "TLB with no shadow built"));
       out.push(...nonZero(bytes, e.ramBase() + e.ramSize(), bytes.length, "shadow tables with no shadow built"));
     }
     return out;
@@ -81,11 +82,10 @@ function firstDifference(a: Uint8Array, b: Uint8Array): number {
 
 let zeros = new Uint8Array(0);
 
-// Bytes of [from, to) that are not zero, outside the `skip` ranges: one message for the first.
-function nonZero(bytes: Uint8Array, from: number, to: number, what: string, skip: [number, number][] = []): string[] {
+// Bytes of [from, to) that are not zero: one message for the first.
+function nonZero(bytes: Uint8Array, from: number, to: number, what: string): string[] {
   if (zeros.length < to - from) zeros = new Uint8Array(to - from);
-  const region = skip.length ? bytes.slice(from, to) : bytes.subarray(from, to);
-  for (const [s, e] of skip) if (e > from && s < to) region.fill(0, Math.max(s, from) - from, Math.min(e, to) - from);
+  const region = bytes.subarray(from, to);
   const at = firstDifference(region, zeros.subarray(0, region.length));
   return at < 0 ? [] : [`${what}: byte at ${hex(from + at)} is ${hex(region[at])}`];
 }
