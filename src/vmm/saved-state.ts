@@ -120,7 +120,7 @@ type MachineOption = "memoryMiB" | "clock" | "vgaTrap" | keyof VmConfig;
  * The options that rebuild the saved machine, merged into `given`. Options that say what the
  * machine is must be left out or agree with the saved machine; a disk must match the saved one.
  */
-export function restoreOptions<T extends VirtualMachineOptions>(image: SavedImage, given: T): T {
+function restoreOptions<T extends VirtualMachineOptions>(image: SavedImage, given: T): T {
   const { machine } = image.state;
   const saved: Record<MachineOption, unknown> = { memoryMiB: machine.memoryMiB, clock: machine.clock, vgaTrap: machine.vgaTrap, ...machine.config };
   for (const [key, value] of Object.entries(saved) as [MachineOption, unknown][]) {
@@ -141,8 +141,26 @@ export function restoreOptions<T extends VirtualMachineOptions>(image: SavedImag
   return { ...given, ...saved };
 }
 
+/** VirtualMachine.restore(): a machine made by `create` from the saved description, then given the saved state. */
+export async function restoreMachine<T extends VirtualMachineOptions>(
+  bytes: Uint8Array,
+  options: T,
+  create: (options: T) => Promise<VirtualMachine>,
+): Promise<VirtualMachine> {
+  const image = readStateFile(bytes);
+  let vm: VirtualMachine;
+  try {
+    vm = await create(restoreOptions(image, options));
+  } catch (error) {
+    if (error instanceof RangeError) throw new SavedStateError(`corrupt state file: ${error.message}`);
+    throw error;
+  }
+  applySavedMachine(vm, image);
+  return vm;
+}
+
 /** Applies a saved machine to `vm`, freshly created with restoreOptions(). */
-export function applySavedMachine(vm: VirtualMachine, image: SavedImage): void {
+function applySavedMachine(vm: VirtualMachine, image: SavedImage): void {
   const { state, cpu, ram } = image;
   checkShape(state, describeMachine(vm), "");
   if (state.vmm.cr3Targets.stamps.length > 4) throw new SavedStateError("corrupt state file: more than four CR3-target slots");

@@ -37,8 +37,7 @@ import { InterruptTimer } from "./interrupt-timer.js";
 import { formatRegisters } from "./register-dump.js";
 import { PcPlatform } from "./pc-platform.js";
 import { checkRunLimits } from "./run-limits.js";
-import { applySavedMachine, readStateFile, restoreOptions, saveMachine } from "./saved-state.js";
-import { SavedStateError } from "./state-file.js";
+import { restoreMachine, saveMachine } from "./saved-state.js";
 import type { StopReason } from "./stop-reason.js";
 import { VirtualClock, type ClockMode } from "./virtual-clock.js";
 import { setTscOffset, tscOffset } from "./virtual-tsc.js";
@@ -148,17 +147,8 @@ export class VirtualMachine implements ExitContext {
    * machine is (memory, VmConfig, clock, vgaTrap) must be left out or agree with the saved machine.
    * Throws SavedStateError, with a one-line message, for anything that is not a good state.
    */
-  static async restore(state: Uint8Array, options: VirtualMachineOptions & { core?: CoreSource } = {}): Promise<VirtualMachine> {
-    const image = readStateFile(state);
-    let vm: VirtualMachine;
-    try {
-      vm = await VirtualMachine.create(restoreOptions(image, options));
-    } catch (error) {
-      if (error instanceof RangeError) throw new SavedStateError(`corrupt state file: ${error.message}`);
-      throw error;
-    }
-    applySavedMachine(vm, image);
-    return vm;
+  static restore(state: Uint8Array, options: VirtualMachineOptions & { core?: CoreSource } = {}): Promise<VirtualMachine> {
+    return restoreMachine(state, options, (resolved) => VirtualMachine.create(resolved));
   }
 
   constructor(
