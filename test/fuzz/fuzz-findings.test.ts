@@ -17,10 +17,12 @@
 //     12 bytes THEN #SS", before anything is pushed).
 //  7. A far CALL to an offset beyond the new code segment's limit pushes CS:EIP before it raises
 //     #GP (SDM, CALL: the offset is checked against the limit before anything is pushed).
+//  8. ENTER with a nesting level pushes EBP and moves ESP before it reads the enclosing frame
+//     pointers, and keeps both when that read faults.
 // In each, a faulting instruction must leave the state as it was (SDM 6.5: faults restart).
 import { describe, it, expect } from "vitest";
 import * as L from "../../assembly/vmcs-layout";
-import { TestCpu, CODE_BASE, STACK_TOP, AR_CODE0, descriptor, gate } from "../core/harness";
+import { TestCpu, CODE_BASE, STACK_TOP, AR_CODE0, AR_DATA0, descriptor, gate } from "../core/harness";
 import { flatCase, replayCase } from "./replay";
 
 const EBX = 3;
@@ -117,6 +119,19 @@ describe("fuzz findings", () => {
     expect(cpu.eip).toBe(CODE_BASE);
     expect(cpu.reg("esp")).toBe(STACK_TOP);
     expect([cpu.read32(STACK_TOP - 4), cpu.read32(STACK_TOP - 8)].map((v) => v.toString(16)), "stack memory").toEqual(["11111111", "11111111"]);
+  });
+
+  it("ENTER whose read of an enclosing frame pointer faults leaves ESP, EBP and the stack alone", () => {
+    const cpu = new TestCpu();
+    cpu.setSegment(L.SR_SS, 0x10, 0, 0x9ffff, AR_DATA0); // [EBP-4] at 0xefffc is past the limit
+    cpu.setVmcs(L.C_EXCEPTION_BITMAP, 1 << SS);
+    cpu.setReg("ebp", 0xf0000);
+    cpu.write32(STACK_TOP - 4, 0x11111111);
+    expect(cpu.exec("enter $8, $2")).toBe(L.EXIT_EXCEPTION);
+    expect(cpu.vmcs(L.X_INTR_INFO) & 0xff).toBe(SS);
+    expect(cpu.eip).toBe(CODE_BASE);
+    expect([cpu.reg("esp"), cpu.reg("ebp")].map((v) => v.toString(16)), "ESP, EBP").toEqual([STACK_TOP.toString(16), "f0000"]);
+    expect(cpu.read32(STACK_TOP - 4).toString(16), "stack memory").toBe("11111111");
   });
 
   it("INT n whose frame does not fit on the stack raises #SS without writing any of it", () => {
