@@ -1,24 +1,23 @@
-// Core bugs the fuzzer found (npm run fuzz), each reduced to a minimal case. The fuzzer's own
-// crashing inputs are in test/fuzz/corpus/ and replayed by corpus.test.ts.
+// Core bugs the fuzzer found (npm run fuzz), each reduced to a minimal case; the fuzzer's own
+// crashing inputs are in test/fuzz/corpus/ and replayed by corpus.test.ts. Fixed in the commit named.
 //  1. A compiled block that leaves at its first instruction (a memory access outside plain RAM)
 //     was entered again at once by runCompiledBlocks, which refunded its budget: the core spun
-//     forever inside one run() and the host hung (fixed in 8765b7e).
-//  2. A REP string instruction runs all its iterations as one instruction of budget: with ECX
-//     near 2^32 one run() takes tens of seconds whatever the budget.
-//  3. Near branches (JMP, CALL, RET, Jcc) do not check the CS limit: EIP goes past it and the #GP
-//     comes at the next fetch, naming the target instead of the branch (SDM: JMP raises #GP(0)
-//     "if the target operand is beyond the code segment limit", before EIP changes).
-//  4. Read-modify-write instructions on a page the guest may read but not write update EFLAGS
-//     (and XADD its register) before the write faults with #PF.
-//  5. An instruction whose immediate lies beyond the CS limit executes with the bytes it could not
-//     fetch as zeros before the #GP: MOV writes its register, an ALU instruction EFLAGS.
-//  6. Event delivery writes part of the frame before a push fails: INT n at ESP 6 on a flat stack
-//     stores EFLAGS at 2-5, then raises #SS for CS (SDM, INT n: "IF stack does not have room for
-//     12 bytes THEN #SS", before anything is pushed).
-//  7. A far CALL to an offset beyond the new code segment's limit pushes CS:EIP before it raises
-//     #GP (SDM, CALL: the offset is checked against the limit before anything is pushed).
+//     forever inside one run() and the host hung (8765b7e).
+//  2. A REP string instruction ran all its iterations as one instruction of budget: with ECX near
+//     2^32 one run() took tens of seconds whatever the budget (d5f515f).
+//  3. Near branches (JMP, CALL, RET, Jcc) did not check the CS limit: EIP went past it and the #GP
+//     came at the next fetch, naming the target instead of the branch (d5f515f).
+//  4. Read-modify-write instructions on a page the guest may read but not write updated EFLAGS
+//     (and XADD its register) before the write faulted with #PF (d5f515f).
+//  5. An instruction whose immediate lay beyond the CS limit executed with the bytes it could not
+//     fetch as zeros before the #GP: MOV wrote its register, an ALU instruction EFLAGS (0b7892f).
+//  6. Event delivery wrote part of the frame before a push failed: INT n at ESP 6 on a flat stack
+//     stored EFLAGS at 2-5, then raised #SS for CS (SDM, INT n: "IF stack does not have room for
+//     12 bytes THEN #SS", before anything is pushed) (0b7892f).
+//  7. A far CALL to an offset beyond the new code segment's limit pushed CS:EIP before it raised
+//     #GP (0b7892f).
 //  8. ENTER with a nesting level pushes EBP and moves ESP before it reads the enclosing frame
-//     pointers, and keeps both when that read faults.
+//     pointers, and keeps both when that read faults (open).
 // In each, a faulting instruction must leave the state as it was (SDM 6.5: faults restart).
 import { describe, it, expect } from "vitest";
 import * as L from "../../assembly/vmcs-layout";
