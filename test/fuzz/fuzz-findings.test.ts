@@ -18,6 +18,8 @@
 //     #GP (0b7892f).
 //  8. ENTER with a nesting level pushes EBP and moves ESP before it reads the enclosing frame
 //     pointers, and keeps both when that read faults (open).
+//  9. PUSHA pushes register by register: when a push part way faults (#PF on the page below),
+//     ESP and the words already written stay changed (open).
 // In each, a faulting instruction must leave the state as it was (SDM 6.5: faults restart).
 import { describe, it, expect } from "vitest";
 import * as L from "../../assembly/vmcs-layout";
@@ -131,6 +133,22 @@ describe("fuzz findings", () => {
     expect(cpu.eip).toBe(CODE_BASE);
     expect([cpu.reg("esp"), cpu.reg("ebp")].map((v) => v.toString(16)), "ESP, EBP").toEqual([STACK_TOP.toString(16), "f0000"]);
     expect(cpu.read32(STACK_TOP - 4).toString(16), "stack memory").toBe("11111111");
+  });
+
+  it("PUSHA whose pushes run into an unmapped page faults with ESP and the stack unchanged", () => {
+    const cpu = new TestCpu();
+    const PD = 0xc0000, PT = 0xc1000;
+    cpu.write32(PD, PT | 3); // only the first 4 MiB are mapped: 0xfffffffc is not
+    for (let i = 0; i < 1024; i++) cpu.write32(PT + i * 4, (i << 12) | 3);
+    cpu.setVmcs(L.G_CR3, PD);
+    cpu.setVmcs(L.G_CR0, 0x80000011);
+    cpu.setVmcs(L.C_EXCEPTION_BITMAP, 1 << PF);
+    for (let a = 0; a < 16; a += 4) cpu.write32(a, 0x11111111);
+    cpu.setReg("esp", 0x10); // four registers fit below 0x10, the fifth wraps to 0xfffffffc
+    expect(cpu.exec("pusha")).toBe(L.EXIT_EXCEPTION);
+    expect(cpu.vmcs(L.X_INTR_INFO) & 0xff).toBe(PF);
+    expect(cpu.reg("esp").toString(16), "ESP").toBe("10");
+    expect([0, 4, 8, 12].map((a) => cpu.read32(a).toString(16)), "stack memory").toEqual(Array(4).fill("11111111"));
   });
 
   it("INT n whose frame does not fit on the stack raises #SS without writing any of it", () => {
