@@ -22,7 +22,9 @@ export type StopReason =
   /** An exception the VMM intercepts (exception bitmap) and does not emulate. */
   | { kind: "exception"; vector: number; errorCode?: number }
   /** A VM exit no handler is registered for. */
-  | { kind: "unhandled-exit"; reason: number; name: string };
+  | { kind: "unhandled-exit"; reason: number; name: string }
+  /** A whole slice of the instruction budget went on instructions that faulted, none retired. */
+  | { kind: "no-progress"; attempts: number };
 
 const EXCEPTION_NAMES = ["#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "", "#TS", "#NP", "#SS", "#GP", "#PF", "", "#MF", "#AC", "#MC", "#XM"];
 
@@ -56,5 +58,7 @@ export function describeStop(stop: StopReason): string {
     }
     case "unhandled-exit":
       return `VM exit the VMM does not handle: reason ${stop.reason} (${stop.name})`;
+    case "no-progress":
+      return `no progress: ${stop.attempts} instructions attempted and none retired (an exception storm: every one faults)`;
   }
 }

@@ -13,7 +13,9 @@
 // for a budget, subscribe to exits and console output, inject interrupts, read statistics, save
 // the whole machine between runs and restore it (saved-state.ts).
 
-import { C_PREEMPTION_TIMER, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, EXIT_EXTERNAL_INTERRUPT, EXIT_PREEMPTION_TIMER, X_REASON } from "../../assembly/vmcs-layout.js";
+import {
+  ACTIVITY_HLT, C_PREEMPTION_TIMER, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, EXIT_EXTERNAL_INTERRUPT, EXIT_PREEMPTION_TIMER, G_ACTIVITY, X_REASON,
+} from "../../assembly/vmcs-layout.js";
 import { instantiateCore, type CoreExports } from "../core/core.js";
 import { CoreViews } from "../core/views.js";
 import type { Vmcs } from "../core/vmcs.js";
@@ -102,6 +104,10 @@ export interface RunResult {
   seconds: number;
 }
 
+// A slice of at least this many attempts in which no instruction retired means the guest is
+// stuck in a fault loop (an exception storm).
+const NO_PROGRESS_ATTEMPTS = 100_000;
+
 export class VirtualMachine implements ExitContext {
   readonly config: Readonly<VmConfig>;
   readonly bus = new IoBus();
@@ -120,6 +126,8 @@ export class VirtualMachine implements ExitContext {
   private readonly exitListeners: ExitListener[] = [];
   private readonly consoleListeners: SerialSink[] = [];
   private stopReason: StopReason | null = null;
+  private sliceArmed = 0; // the budget given to the core at the last arming
+  private sliceStartRetired = -1; // instructions retired when the previous slice ended
   private limits: Required<Pick<RunLimits, "maxInstructions" | "sliceInstructions">> & RunLimits = { maxInstructions: Infinity, sliceInstructions: DEFAULT_SLICE_INSTRUCTIONS };
   private wallDeadline = Infinity;
   private sliceEnd = 0;
@@ -270,6 +278,7 @@ export class VirtualMachine implements ExitContext {
     const vmcs = this.views.vmcs;
     const startTime = performance.now();
     const startInstructions = vmcs.instructionsRetired();
+    this.sliceStartRetired = -1;
     this.limits = { ...limits, maxInstructions: limits.maxInstructions ?? Infinity, sliceInstructions: limits.sliceInstructions ?? DEFAULT_SLICE_INSTRUCTIONS };
     this.wallDeadline = limits.timeoutSeconds === undefined ? Infinity : startTime + limits.timeoutSeconds * 1000;
     this.stopReason = null;
@@ -334,7 +343,13 @@ export class VirtualMachine implements ExitContext {
   private endSlice(retired: number): void {
     const { maxInstructions, sliceInstructions, onSliceEnd, timeoutSeconds } = this.limits;
     onSliceEnd?.();
-    if (retired >= maxInstructions) this.stop({ kind: "instruction-limit", limit: maxInstructions });
+    // The budget counts attempts: a slice used up without one instruction retiring is a guest
+    // stuck faulting, which an instruction limit counting retirements alone would never stop.
+    const halted = this.vmcs.get(G_ACTIVITY) === ACTIVITY_HLT; // waiting, not faulting
+    const stuck = retired === this.sliceStartRetired && this.sliceArmed >= Math.min(sliceInstructions, NO_PROGRESS_ATTEMPTS) && !halted;
+    this.sliceStartRetired = retired;
+    if (stuck) this.stop({ kind: "no-progress", attempts: this.sliceArmed });
+    else if (retired >= maxInstructions) this.stop({ kind: "instruction-limit", limit: maxInstructions });
     else if (performance.now() >= this.wallDeadline) this.stop({ kind: "timeout", seconds: timeoutSeconds ?? 0 });
     this.sliceEnd = Math.min(retired + sliceInstructions, maxInstructions);
   }
@@ -351,7 +366,8 @@ export class VirtualMachine implements ExitContext {
 
   private armPreemptionTimer(retired: number): void {
     const deadline = Math.min(this.sliceEnd, this.timer.next, retired + this.clock.instructionsUntilNext());
-    this.vmcs.set(C_PREEMPTION_TIMER, Math.max(0, deadline - retired));
+    this.sliceArmed = Math.max(0, deadline - retired);
+    this.vmcs.set(C_PREEMPTION_TIMER, this.sliceArmed);
   }
 
   trappedWrite(physical: number): void {
