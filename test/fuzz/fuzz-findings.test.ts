@@ -20,6 +20,8 @@
 //     pointers, and keeps both when that read faults (open).
 //  9. PUSHA pushes register by register: when a push part way faults (#PF on the page below),
 //     ESP and the words already written stay changed (open).
+// 10. SGDT/SIDT whose 6-byte operand crosses the segment limit store the limit word, then raise #GP
+//     for the base (open).
 // In each, a faulting instruction must leave the state as it was (SDM 6.5: faults restart).
 import { describe, it, expect } from "vitest";
 import * as L from "../../assembly/vmcs-layout";
@@ -149,6 +151,16 @@ describe("fuzz findings", () => {
     expect(cpu.vmcs(L.X_INTR_INFO) & 0xff).toBe(PF);
     expect(cpu.reg("esp").toString(16), "ESP").toBe("10");
     expect([0, 4, 8, 12].map((a) => cpu.read32(a).toString(16)), "stack memory").toEqual(Array(4).fill("11111111"));
+  });
+
+  it.each(["sgdt", "sidt"])("%s across the DS limit faults without storing any of its 6 bytes", (op) => {
+    const cpu = new TestCpu();
+    cpu.setSegment(L.SR_DS, 0x10, 0, 0xffff, AR_DATA0);
+    cpu.setVmcs(L.C_EXCEPTION_BITMAP, 1 << GP);
+    cpu.write32(0xfffc, 0x11111111);
+    expect(cpu.exec(`${op} 0xfffe`)).toBe(L.EXIT_EXCEPTION);
+    expect(cpu.vmcs(L.X_INTR_INFO) & 0xff).toBe(GP);
+    expect(cpu.read32(0xfffc).toString(16), "memory below the limit").toBe("11111111");
   });
 
   it("INT n whose frame does not fit on the stack raises #SS without writing any of it", () => {
