@@ -30,6 +30,7 @@ import { push, pop, pushV, popV, peek, getSp, setSp, spOffset, addSp } from "./s
 import { stringInstruction, STR_MOVS, STR_CMPS, STR_STOS, STR_LODS, STR_SCAS } from "./string";
 import { portIo, stringIo } from "./io";
 import { readSeg, writeSeg, segAddr } from "./segment";
+import { probeWrite } from "./memory";
 import { hlt } from "./system";
 import { execute0f } from "./execute0f";
 import { loadSegment, farJump, farCall, farReturn } from "./protected";
@@ -317,7 +318,10 @@ function pushAll(): void {
   const bytes = osize();
   // check the lowest address first so that a fault leaves ESP and memory untouched
   const sp = getSp();
-  segAddr(SR_SS, spOffset(0 - 8 * bytes), bytes * 8, true);
+  const lin = segAddr(SR_SS, spOffset(0 - 8 * bytes), bytes * 8, true);
+  if (pending) return;
+  probeWrite(lin, 1, cpl == 3); // both ends: the eight pushes may span two pages
+  if (!pending) probeWrite(lin + 8 * bytes - 1, 1, cpl == 3);
   if (pending) return;
   for (let r: u32 = 0; r < 8; r++) {
     push(bytes, r == ESP ? (bytes == 4 ? sp : sp & 0xffff) : readReg(r, bytes));
@@ -362,10 +366,25 @@ function enter(): void {
   const size = fetch16();
   const level = fetch8() & 31;
   const bytes = osize();
+  // Fault before changing anything: read the enclosing frame pointers once, and check that the
+  // whole area ENTER pushes is writable; the pushes below can then not fault.
+  let bp = ssBig ? r32(EBP) : r16(EBP);
+  for (let i: u32 = 1; i < level; i++) {
+    bp = ssBig ? bp - bytes : (bp - bytes) & 0xffff;
+    readSeg(SR_SS, bp, bytes);
+    if (pending) return;
+  }
+  const pushed = (level == 0 ? 1 : level + 1) * bytes;
+  const lowest = spOffset(0 - pushed);
+  const lin = segAddr(SR_SS, lowest, pushed, true);
+  if (pending) return;
+  probeWrite(lin, 1, cpl == 3);
+  if (!pending) probeWrite(lin + pushed - 1, 1, cpl == 3);
+  if (pending) return;
   push(bytes, readReg(EBP, bytes));
   if (pending) return;
   const frame = getSp();
-  let bp = ssBig ? r32(EBP) : r16(EBP);
+  bp = ssBig ? r32(EBP) : r16(EBP);
   for (let i: u32 = 1; i < level; i++) {
     bp = ssBig ? bp - bytes : (bp - bytes) & 0xffff;
     const v = readSeg(SR_SS, bp, bytes);

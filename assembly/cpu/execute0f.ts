@@ -78,6 +78,12 @@ function group7(): void {
     case 0: case 1: { // SGDT / SIDT (classic mode reveals the VMM's tables)
       const idt = modReg == 1;
       const base = leaksVmm() ? vmmTableBase(idt) : tableBase(idt);
+      // all six bytes are checked before the first is stored
+      const lin = segAddr(eaSeg, eaOff, 6, true);
+      if (pending) return;
+      probeWrite(lin, 1, cpl == 3);
+      if (!pending) probeWrite(lin + 5, 1, cpl == 3);
+      if (pending) return;
       writeSeg(eaSeg, eaOff, 2, leaksVmm() ? vmmTableLimit(idt) : tableLimit(idt));
       if (pending) return;
       writeSeg(eaSeg, eaOff + 2, 4, o32 ? base : base & 0xffffff);
