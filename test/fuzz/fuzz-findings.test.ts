@@ -1,5 +1,6 @@
 // Core bugs the fuzzer found (npm run fuzz), each reduced to a minimal case; the fuzzer's own
-// crashing inputs are in test/fuzz/corpus/ and replayed by corpus.test.ts. Fixed in the commit named.
+// crashing inputs are in test/fuzz/corpus/ and replayed by corpus.test.ts. Each was fixed in the
+// commit named.
 //  1. A compiled block that leaves at its first instruction (a memory access outside plain RAM)
 //     was entered again at once by runCompiledBlocks, which refunded its budget: the core spun
 //     forever inside one run() and the host hung (8765b7e).
@@ -16,12 +17,12 @@
 //     12 bytes THEN #SS", before anything is pushed) (0b7892f).
 //  7. A far CALL to an offset beyond the new code segment's limit pushed CS:EIP before it raised
 //     #GP (0b7892f).
-//  8. ENTER with a nesting level pushes EBP and moves ESP before it reads the enclosing frame
-//     pointers, and keeps both when that read faults (open).
-//  9. PUSHA pushes register by register: when a push part way faults (#PF on the page below),
-//     ESP and the words already written stay changed (open).
-// 10. SGDT/SIDT whose 6-byte operand crosses the segment limit store the limit word, then raise #GP
-//     for the base (open).
+//  8. ENTER with a nesting level pushed EBP and moved ESP before it read the enclosing frame
+//     pointers, and kept both when that read faulted (9d26e53).
+//  9. PUSHA pushed register by register: when a push part way faulted (#PF on the page below),
+//     ESP and the words already written stayed changed (9d26e53).
+// 10. SGDT/SIDT whose 6-byte operand crossed the segment limit stored the limit word, then raised #GP
+//     for the base (9d26e53).
 // In each, a faulting instruction must leave the state as it was (SDM 6.5: faults restart).
 import { describe, it, expect } from "vitest";
 import * as L from "../../assembly/vmcs-layout";
