@@ -54,6 +54,9 @@ export function adoptSavedCounters(): void {
   adoptMmuStats();
 }
 
+// Guest-physical accesses that fell outside RAM (reads returned all ones, writes were dropped).
+export { unassignedAccesses } from "./cpu/memory";
+
 export function instructionsRetired(): f64 { return <f64>retired; }
 
 

@@ -47,8 +47,7 @@ export function allocateBlockCache(): void {
   const bytes = CACHE_ENTRIES * ENTRY_SIZE;
   const first = memory.grow(<i32>((bytes + 0xffff) >>> 16));
   if (first < 0) unreachable();
-  cacheBase = <u32>first << 16;
-  memory.fill(cacheBase, 0, bytes);
+  cacheBase = <u32>first << 16; // freshly grown memory is zero
 }
 
 // Recompute whether compiled code may run (at VM entry and after segment or paging changes).

@@ -18,8 +18,7 @@ export function allocateRam(bytes: u32): void {
   const first = memory.grow(<i32>pages);
   if (first < 0) unreachable();
   ramBase = <u32>first << 16;
-  ramSize = pages << 16;
-  memory.fill(ramBase, 0, ramSize);
+  ramSize = pages << 16; // memory.grow hands out zeroed pages: nothing to clear
 }
 
 // ---- Write trap: a physical range whose writes exit to the VMM (EPT-violation style) ---------

@@ -43,8 +43,7 @@ export function allocateShadows(): void {
   if (first < 0) unreachable();
   rootDirs = <u32>first << 16;
   pool = rootDirs + MAX_ROOTS * 2048;
-  frameRefs = pool + POOL_PAGES * 4096;
-  memory.fill(rootDirs, 0, bytes);
+  frameRefs = pool + POOL_PAGES * 4096; // freshly grown memory is zero
 }
 
 @inline function dirSlot(root: u32, pdeIndex: u32): u32 { return rootDirs + (root << 11) + (pdeIndex << 1); }
