@@ -119,6 +119,21 @@ void fresh_tables_swap(void)
     write_cr3(page_directories[0]);
 }
 
+/* Halt until a byte arrives on COM1 (its receive interrupt wakes the HLT), and take it. IER is
+ * set again before each HLT: an interrupt the PIC latched earlier may come first, and its handler
+ * clears IER. */
+void wait_for_host(void)
+{
+    pic_unmask(IRQ_COM1);
+    while (!(inb(COM1_LSR) & LSR_DR)) {
+        outb(COM1_IER, IER_RDI);
+        __asm__ volatile("sti\n\thlt\n\tcli");
+    }
+    outb(COM1_IER, 0);
+    (void)inb(COM1_DATA);
+    pic_mask_all();
+}
+
 void paging_on(void)
 {
     write_cr3(page_directories[0]);

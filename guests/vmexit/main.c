@@ -5,7 +5,9 @@
  *
  * A number sets the iterations of the tests after it (the first number also applies to tests
  * before any number; default 100000); `all` is every test (vmcall only under wasmvisor, found
- * through CPUID 0x40000000). Each test runs its operation's loop, then the matching loop without
+ * through CPUID 0x40000000). With the word `ack` the guest waits after each marker line, halted,
+ * until the host sends a byte to COM1: a host that reads the console through a pipe (QEMU's
+ * stdio) then stamps a marker before the next loop has begun. Each test runs its operation's loop, then the matching loop without
  * the operation (both after a shorter warm-up round), and prints
  *
  *     @1 TEST          before the operation's loop
@@ -47,6 +49,15 @@ static int under_wasmvisor(void)
     return b == 0x6d736177 && c == 0x6f736976 && d == 0x00000072; /* "wasmvisor\0\0\0" */
 }
 
+static int ack_markers;
+
+static void marker(char which, const char *label)
+{
+    kprintf("@%c %s\n", which, label);
+    if (ack_markers)
+        wait_for_host();
+}
+
 static void run_test(const struct test *t, u32 param, int has_param, u32 n)
 {
     char label[MAX_WORD + 12];
@@ -71,15 +82,15 @@ static void run_test(const struct test *t, u32 param, int has_param, u32 n)
     /* Warm up both loops first: caches, TLBs, and the translators of QEMU, v86 and wasmvisor. */
     t->run(n / WARM_UP_SHARE + 1, param, 0);
     t->run(n / WARM_UP_SHARE + 1, param, 1);
-    kprintf("@1 %s\n", label);
+    marker('1', label);
     unsigned long long t0 = rdtsc();
     u32 count = t->run(n, param, 0);
     unsigned long long t1 = rdtsc();
-    kprintf("@2 %s\n", label);
+    marker('2', label);
     unsigned long long t2 = rdtsc();
     t->run(n, param, 1);
     unsigned long long t3 = rdtsc();
-    kprintf("@3 %s\n", label);
+    marker('3', label);
     if (t->paging)
         paging_off();
     u32 op = per_iteration(t1 - t0, count), base = per_iteration(t3 - t2, count);
@@ -140,7 +151,9 @@ int kmain(u32 magic, const struct mb_info *mb)
     u32 n = mb_cmdline_number(mb, DEFAULT_ITERATIONS);
     char word[MAX_WORD + 1];
     for (const char *s = mb_cmdline_args(mb); next_word(&s, word);) {
-        if (is_number(word)) {
+        if (strlen(word) == 3 && memcmp(word, "ack", 3) == 0) {
+            ack_markers = 1;
+        } else if (is_number(word)) {
             n = 0;
             for (const char *d = word; *d; d++)
                 n = n * 10 + (u32)(*d - '0');

@@ -26,9 +26,13 @@ extern const u32 test_count;
 #define PIC_EOI 0x20
 #define IRQ_TIMER 0
 #define IRQ_COM1 4
+#define COM1_DATA 0x3F8
 #define COM1_SCRATCH 0x3FF
 #define COM1_IER 0x3F9
+#define COM1_LSR 0x3FD
+#define IER_RDI 0x01
 #define IER_THRI 0x02
+#define LSR_DR 0x01
 #define CR0_WP (1u << 16)
 #define CR0_PG (1u << 31)
 #define PAGE 4096u
@@ -50,6 +54,8 @@ void paging_on(void);
 void paging_off(void);
 /* Point the hidden-fault region of the first address space at the other copy of its tables. */
 void fresh_tables_swap(void);
+/* Halt until the host sends a byte to COM1 (the `ack` option of main.c). */
+void wait_for_host(void);
 
 static inline void write_cr0(u32 v) { __asm__ volatile("movl %0, %%cr0" : : "r"(v) : "memory"); }
 static inline u32 read_cr0(void) { u32 v; __asm__ volatile("movl %%cr0, %0" : "=r"(v)); return v; }

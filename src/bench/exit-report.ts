@@ -1,5 +1,5 @@
-// How `wasmvisor bench` shows the exit benchmarks: one row per benchmark with wasmvisor's median
-// and spread and each peer's figure as a ratio to ours (peer / wasmvisor: 3.0x = the peer takes
+// How `wasmvisor bench` shows the exit benchmarks: one row per benchmark with each host's median
+// and spread (±, half the range of the runs) and each peer's figure as a ratio to ours (peer / wasmvisor: 3.0x = the peer takes
 // three times as long, or for MIPS runs three times as fast), the issue's targets judged
 // (reported, never asserted), a warning when the runs disagreed enough to say the machine was
 // busy, and with --compare the change from a previous run's JSON.
@@ -17,14 +17,16 @@ export interface PreviousRun {
   medians: Map<string, number>;
 }
 
+/** The median with the spread of the runs: "94.4 ns ±5%". */
 function figure(m: Measurement | undefined, unit: string): string {
-  if (m === undefined) return "-";
+  if (m === undefined) return "skipped";
   const digits = Math.abs(m.median) >= 100 ? 0 : 1;
-  return `${m.median.toFixed(digits)} ${unit}`;
+  return `${m.median.toFixed(digits)} ${unit} ±${percent(m.spread)}`;
 }
 
+/** peer / ours, unless ours is no clear positive figure (an operation that costs nothing). */
 function ratio(peer: Measurement | undefined, ours: Measurement | undefined): string {
-  if (peer === undefined || ours === undefined || ours.median === 0) return "";
+  if (peer === undefined || ours === undefined || !(ours.median > 0) || ours.spread >= 1) return "";
   const r = peer.median / ours.median;
   return `${Math.abs(r) >= 10 ? r.toFixed(0) : r.toFixed(2)}x`;
 }
@@ -33,15 +35,15 @@ const percent = (fraction: number) => `${(fraction * 100).toFixed(0)}%`;
 
 export function formatExitTable(rows: readonly RowResult[], hosts: readonly HostStatus[], previous?: PreviousRun): string {
   const peers = hosts.filter((h) => h.host !== "wasmvisor");
-  const header = ["benchmark", "what one iteration does (wasmvisor)", "wasmvisor", "±"];
+  const header = ["benchmark", "what one iteration does (wasmvisor)", "wasmvisor"];
   for (const peer of peers) header.push(HOST_TITLES[peer.host], "/ours");
   header.push("target");
   if (previous) header.push("before", "change");
   const lines = rows.map((row) => {
       const b = row.benchmark;
       const ours = row.results.wasmvisor;
-      const cells = [b.name, b.what, ours ? figure(ours, b.unit) : "skipped", ours ? percent(ours.spread) : ""];
-      for (const peer of peers) cells.push(row.results[peer.host] ? figure(row.results[peer.host], b.unit) : "skipped", ratio(row.results[peer.host], ours));
+      const cells = [b.name, b.what, figure(ours, b.unit)];
+      for (const peer of peers) cells.push(figure(row.results[peer.host], b.unit), ratio(row.results[peer.host], ours));
       cells.push(b.targetNs === undefined ? "" : `< ${b.targetNs} ns${ours && ours.median >= b.targetNs ? " MISSED" : ""}`);
       if (previous) {
         const before = previous.medians.get(b.name);

@@ -1,12 +1,13 @@
 // The peers the exit benchmarks compare wasmvisor with, running the same guests/vmexit.elf:
 //  - QEMU (`qemu-system-i386`, TCG), started as guests/qemu-run.sh starts it (the project's one
 //    reference run: -m 32, COM1 on stdio, isa-debug-exit at 0xF4); its console arrives through a
-//    pipe, so a line's stamp is when its chunk arrived, within a fraction of a millisecond.
+//    pipe, so a line's stamp is when its chunk arrived, and the guest waits for an answer on
+//    COM1 after each marker line so that the pipe's delay falls outside the timed loops.
 //  - v86 (the npm package), in this process: SeaBIOS from Debian's `seabios` package boots, then
 //    v86 loads the kernel through its Multiboot option; the console event fires as the guest
 //    writes, as wasmvisor's does.
-// Under --clock cpu a line's stamp is the CPU time the emulator has used: this process's for v86,
-// the QEMU process's (every thread, from /proc) for QEMU.
+// Under --clock cpu a line's stamp is the CPU time the emulator has used: this thread's for v86,
+// the vCPU thread's (from /proc) for QEMU.
 // A peer that is not installed is skipped with the reason, never an error.
 
 import { spawn, spawnSync } from "node:child_process";
@@ -14,7 +15,7 @@ import { accessSync, constants, existsSync, readFileSync, readdirSync } from "no
 import { createRequire } from "node:module";
 import { delimiter, dirname, join } from "node:path";
 import { BenchGuestError } from "./bench.js";
-import { LineStamper, processCpuClock, wallClock, type Clock, type ClockKind, type StampedLine } from "./marker-timing.js";
+import { LineStamper, threadCpuClock, wallClock, type Clock, type ClockKind, type StampedLine } from "./marker-timing.js";
 import { GUEST_TIMEOUT_SECONDS } from "./wasmvisor-runner.js";
 
 export type PeerName = "qemu" | "v86";
@@ -41,16 +42,23 @@ function findQemu(): PeerRunner | string {
   return { name: "qemu", version: `${version.trim()} (TCG)`, run: (kernel, cmdline, clock) => runQemu(path, kernel, cmdline, clock) };
 }
 
-/** CPU time of a child process, all its threads (QEMU's vCPU runs in its own), from Linux's schedstat. */
-function childCpuClock(pid: number): Clock {
+/**
+ * CPU time of QEMU's vCPU thread (named "CPU 0/TCG" with -name debug-threads=on), which runs the guest and its device
+ * emulation, from Linux's schedstat in ns. (Summing every thread would not do: helper threads
+ * come and go, and their time leaves the sum with them.)
+ */
+function qemuVcpuClock(pid: number): Clock {
+  let schedstat: string | undefined;
   return () => {
-    let ns = 0;
     try {
-      for (const task of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
+      schedstat ??= readdirSync(`/proc/${pid}/task`)
+        .map((tid) => `/proc/${pid}/task/${tid}`)
+        .find((task) => readFileSync(`${task}/comm`, "utf8").startsWith("CPU "))
+        ?.concat("/schedstat");
+      return schedstat === undefined ? NaN : Number(readFileSync(schedstat, "utf8").split(" ")[0]) / 1e6;
     } catch {
-      return NaN; // the process has just exited: this line's stamp is unknown
+      return NaN; // QEMU has just exited: this line's stamp is unknown
     }
-    return ns / 1e6;
   };
 }
 
@@ -64,13 +72,20 @@ function isExecutable(path: string): boolean {
 }
 
 function runQemu(qemu: string, kernel: string, cmdline: string, clock: ClockKind): Promise<StampedLine[]> {
-  const args = ["-kernel", kernel, "-append", cmdline, "-m", "32", "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"];
+  // `ack`: the guest halts after each marker line until a byte comes back on COM1, so the next
+  // loop starts only once the marker has been stamped, however late the pipe delivered it.
+  const args = ["-kernel", kernel, "-append", `ack ${cmdline}`, "-m", "32", "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-name", "vmexit,debug-threads=on"];
   return new Promise((resolve, reject) => {
-    const child = spawn(qemu, args, { stdio: ["ignore", "pipe", "pipe"] });
-    const stamper = new LineStamper(clock === "cpu" ? childCpuClock(child.pid!) : wallClock);
+    const child = spawn(qemu, args, { stdio: ["pipe", "pipe", "pipe"] });
+    const stamper = new LineStamper(clock === "cpu" ? qemuVcpuClock(child.pid!) : wallClock);
     let stderr = "";
     const timer = setTimeout(() => child.kill(), GUEST_TIMEOUT_SECONDS * 1000);
-    child.stdout.on("data", (chunk: Buffer) => stamper.chunk(chunk));
+    child.stdout.on("data", (chunk: Buffer) => {
+      const before = stamper.lines.length;
+      stamper.chunk(chunk);
+      for (const line of stamper.lines.slice(before)) if (line.text.startsWith("@")) child.stdin.write("k");
+    });
+    child.stdin.on("error", () => {}); // QEMU has exited; its status says how
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.on("error", reject);
     child.on("close", (code) => {
@@ -110,7 +125,7 @@ async function findV86(): Promise<PeerRunner | string> {
 }
 
 function runV86(V86: V86Constructor, files: { wasm: string; bios: Buffer; vgaBios: Buffer }, kernel: string, cmdline: string, clock: ClockKind): Promise<StampedLine[]> {
-  const stamper = new LineStamper(clock === "cpu" ? processCpuClock : wallClock);
+  const stamper = new LineStamper(clock === "cpu" ? threadCpuClock : wallClock);
   const emulator = new V86({
     wasm_path: files.wasm,
     bios: { buffer: arrayBuffer(files.bios) },

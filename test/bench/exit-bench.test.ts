@@ -70,11 +70,16 @@ const cliff = new Map([1, 2, 3, 4, 5, 6, 7, 8].map((n) => [n, summarize([n <= 4 
 describe("exit report", () => {
   it("shows our median and spread, each peer as a ratio to ours, and the project's targets", () => {
     const lines = formatExitTable(rows, hosts).split("\n");
-    expect(lines[0]).toMatch(/^benchmark +what one iteration does \(wasmvisor\) +wasmvisor +± +QEMU +\/ours +v86 +\/ours +target$/);
-    expect(lines[2]).toMatch(/^cpuid +CPUID exit \(10\) +42\.0 ns +5% +84\.0 ns +2\.00x +skipped +< 50 ns$/);
-    expect(lines[3]).toMatch(/ 150 ns +33% +50\.0 ns +0\.33x +skipped +< 60 ns MISSED$/);
-    expect(lines[4]).toMatch(/^vmcall .* 30\.0 ns +0% +skipped +skipped$/);
-    expect(lines[5]).toMatch(/ 300 MIPS +0% +600 MIPS +2\.00x +skipped$/);
+    expect(lines[0]).toMatch(/^benchmark +what one iteration does \(wasmvisor\) +wasmvisor +QEMU +\/ours +v86 +\/ours +target$/);
+    expect(lines[2]).toMatch(/^cpuid +CPUID exit \(10\) +42\.0 ns ±5% +84\.0 ns ±0% +2\.00x +skipped +< 50 ns$/);
+    expect(lines[3]).toMatch(/ 150 ns ±33% +50\.0 ns ±0% +0\.33x +skipped +< 60 ns MISSED$/);
+    expect(lines[4]).toMatch(/^vmcall .* 30\.0 ns ±0% +skipped +skipped$/);
+    expect(lines[5]).toMatch(/ 300 MIPS ±0% +600 MIPS ±0% +2\.00x +skipped$/);
+  });
+
+  it("gives no ratio to a figure of ours that is not clearly positive", () => {
+    const free = { benchmark: bench("vga"), results: { wasmvisor: summarize([-1, 5], 1000), qemu: summarize([100], 1000) }, skipped: {} };
+    expect(formatExitTable([free], hosts.slice(0, 2)).split("\n")[2]).toMatch(/ 2\.0 ns ±150% +100 ns ±0%$/);
   });
 
   it("shows the change since a previous run", () => {
