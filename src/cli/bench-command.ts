@@ -56,7 +56,7 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
     // Guest MIPS; under --quick only a shorter regloop (compute is a fixed 367 million instructions).
     const mipsGuests = BENCH_GUESTS.filter((g) => (only === undefined || only.test(g.name)) && !(options.quick && g.name !== "regloop"));
     const mipsRuns: BenchRun[] = [];
-    phase("MIPS", mipsGuests.length);
+    if (mipsGuests.length > 0) phase("MIPS", mipsGuests.length);
     for (const guest of mipsGuests) {
       bar.update({ label: guest.name });
       mipsRuns.push(...(await benchGuest(guest, runs, undefined, guest.name === "regloop" ? mode.regloopIterations : "")));
