@@ -60,6 +60,9 @@ class Translator {
   private index = 0; // its number within the block
   private readonly count: number;
 
+  // Memory the current instruction stored to (guest-physical address locals).
+  private stores: { at: number; bytes: number }[] = [];
+
   constructor(private readonly env: TranslateEnv, count: number) {
     this.pos = env.eip;
     this.count = count;
@@ -174,6 +177,7 @@ class Translator {
   private writeAt(o: Operand, a: number | undefined, value: number): void {
     if ("reg" in o) { this.storeReg(o.reg, o.bytes, value); return; }
     this.c.get(a!).get(value).mem(o.bytes === 1 ? Op.I32Store8 : Op.I32Store, this.env.ramBase);
+    this.stores.push({ at: a!, bytes: o.bytes });
   }
   private write(o: Operand, value: number): void { this.writeAt(o, this.locate(o), value); }
 
@@ -289,7 +293,9 @@ class Translator {
     const c = this.c, sp = c.local();
     this.loadReg(ESP, 4);
     c.i32(4).op(Op.I32Sub).set(sp);
-    c.get(this.physical(sp, 4, true)).get(value).mem(Op.I32Store, this.env.ramBase);
+    const at = this.physical(sp, 4, true);
+    c.get(at).get(value).mem(Op.I32Store, this.env.ramBase);
+    this.stores.push({ at, bytes: 4 });
     this.storeReg(ESP, 4, sp);
   }
 
@@ -304,6 +310,24 @@ class Translator {
   }
 
   // Translate one instruction; returns false when it ends the block.
+  // Self-modifying code: when the instruction just translated stored into this block's own bytes,
+  // the rest of the block may be stale; leave after this instruction (the next entry compares the
+  // bytes and recompiles).
+  exitIfCodeWritten(nextIp: number, index: number, blockBytes: number): void {
+    const c = this.c, l = this.env.links;
+    const start = this.env.physical, end = this.env.physical + blockBytes;
+    for (const { at, bytes } of this.stores) {
+      c.get(at).i32(end).op(Op.I32LtU).get(at).i32(bytes).op(Op.I32Add).i32(start).op(Op.I32GtU).op(Op.I32And);
+      c.ifThen();
+      emitMaterialize(c, this.flags, l);
+      c.i32(nextIp | 0).globalSet(l.eip);
+      c.globalGet(l.budget).i32(this.count - index - 1).op(Op.I32Add).globalSet(l.budget);
+      c.op(Op.Return);
+      c.end();
+    }
+    this.stores = [];
+  }
+
   step(ip: number, index: number): boolean {
     this.ip = ip;
     this.index = index;
@@ -525,7 +549,8 @@ export function translateBlock(env: TranslateEnv): Translation | undefined {
   const t = new Translator(env, measure.instructions);
   let ip = env.eip;
   for (let i = 0; i < measure.instructions; i++) {
-    t.step(ip, i);
+    const more = t.step(ip, i);
+    if (more) t.exitIfCodeWritten(measure.ends[i], i, measure.ends[measure.instructions - 1] - env.eip);
     ip = measure.ends[i];
   }
   if (!measure.endsWithBranch) t.finishBeforeUnsupported(ip, measure.instructions);

@@ -40,6 +40,7 @@ const LOOPS: [string, string][] = [
   ["setcc, cmovcc and overflow", "mov $0x7ffffff0, %eax\nmov $100, %ecx\n1: add $1, %eax\nseto %bl\nsetc %bh\ncmovs %eax, %edx\nsetp %dl\nmovzbl %bl, %esi\nadd %esi, %edi\ndec %ecx\njnz 1b\nhlt"],
   ["shifts and imul", "mov $12345, %eax\nmov $200, %ecx\n1: shl $3, %eax\nsetc %bl\nshr $1, %eax\nsar $2, %eax\nimul $7, %eax, %edx\nimul %edx, %eax\nseto %bh\ndec %ecx\njnz 1b\nhlt"],
   ["rotates keep SF ZF PF AF", "mov $0x80000001, %eax\nmov $300, %ecx\n1: cmp $5, %ecx\nroll $1, %eax\nsetz %bl\nsetp %bh\nrorl $7, %eax\nseto %dl\nadc %edx, %esi\nroll $5, %edi\nlea 1(%esi,%edx), %esi\ndec %ecx\njnz 1b\nhlt"],
+  ["code that rewrites its own block", "mov $301, %ecx\n1: xorb $0x08, 2f\n2: dec %eax\nadd $3, %ebx\ndec %ecx\njnz 1b\nhlt"],
   ["push, pop, call, ret", "mov $300, %ecx\n1: push %ecx\ncall 2f\npop %edx\nadd %edx, %esi\ndec %ecx\njnz 1b\nhlt\n2: mov 4(%esp), %eax\nadd %eax, %edi\nret"],
   ["neg, not, test, cdq, lea", "mov $77, %eax\nmov $300, %ecx\n1: neg %eax\nsbb %edx, %edx\nnot %ebx\ntest $0x10, %eax\nsetz %dl\ncdq\nlea 3(%eax,%ecx,4), %esi\ndec %ecx\njnz 1b\nhlt"],
   ["byte stores and movsx", `mov $${DATA}, %edi\nmov $200, %ecx\n1: mov %cl, %al\nmov %al, (%edi,%ecx,1)\nmovsbl (%edi,%ecx,1), %edx\nmovb $0x55, 1(%edi)\ncmpb $0x80, %al\nadc $0, %ebx\ndec %ecx\njnz 1b\nhlt`],
