@@ -6,8 +6,8 @@
 // finds the existing shadow and refills a slot). This measures, per N, nanoseconds per address-
 // space switch (wall time of the run loop / switches the guest reports) and exits per switch
 // (CR3 loads that missed the target list, from the VMM's CR3-target list; CR-access exits of any
-// kind, from the VM's exit statistics), and the same per-switch time in this process's CPU time,
-// which other processes on the machine disturb less than wall time.
+// kind, from the VM's exit statistics), and the same per-switch time in the CPU time of the thread
+// that runs the guest, which other processes on the machine disturb less than wall time.
 //
 // The guest runs in `light` mode by default: each round writes and checks one dword per private
 // page, so a round is little more than its switch (system call, kernel scheduler, CR3 load, IRET,
@@ -22,6 +22,7 @@ import { describeStop } from "../vmm/stop-reason.js";
 import { VirtualMachine } from "../vmm/virtual-machine.js";
 import type { Cr3Policy } from "../vmm/vm-config.js";
 import { BenchGuestError } from "./bench.js";
+import { threadCpuClock } from "./marker-timing.js";
 import { median } from "./report.js";
 
 export const MULTITASK_GUEST = "guests/multitask.elf";
@@ -68,7 +69,7 @@ export interface Cr3CliffPoint {
   /** ns per switch of each run. */
   runs: number[];
   /**
-   * Median over the runs of this process's CPU time (user + system) in the run loop / switches:
+   * Median over the runs of this thread's CPU time in the run loop / switches (marker-timing.ts):
    * the same figure, less disturbed when other processes share the machine's CPUs.
    */
   cpuNsPerSwitch: number;
@@ -93,14 +94,14 @@ export async function measureCr3Cliff(options: Cr3CliffOptions = {}): Promise<Cr
     const cmdline = cmdlineFor(n, rounds);
     let output = "";
     const vm = await VirtualMachine.boot(kernel, { core, cmdline, cr3Targets, cr3Policy, serialOutput: (byte) => (output += String.fromCharCode(byte)) });
-    const cpuBefore = process.cpuUsage();
+    const cpuBefore = threadCpuClock();
     const result = vm.run({ timeoutSeconds });
-    const cpu = process.cpuUsage(cpuBefore);
+    const cpuMs = threadCpuClock() - cpuBefore;
     const done = SWITCHES_LINE.exec(output);
     if (result.stop.kind !== "guest-exit" || result.stop.code !== 0 || done === null) {
       throw new BenchGuestError(`${MULTITASK_GUEST} "${cmdline}" ${label}: ${describeStop(result.stop)}${done === null ? " (no switch count printed)" : ""}`);
     }
-    return { vm, result, cpuNs: (cpu.user + cpu.system) * 1e3, switched: Number(done[1]) };
+    return { vm, result, cpuNs: cpuMs * 1e6, switched: Number(done[1]) };
   };
 
   for (let run = 1; run <= warmupRuns && processes.length > 0; run++) await runOnce(processes[0], Math.max(1, Math.round(switches / processes[0])), `warm-up run ${run}`);

@@ -31,7 +31,7 @@ function ratio(peer: Measurement | undefined, ours: Measurement | undefined): st
   return `${Math.abs(r) >= 10 ? r.toFixed(0) : r.toFixed(2)}x`;
 }
 
-const percent = (fraction: number) => `${(fraction * 100).toFixed(0)}%`;
+const percent = (fraction: number) => (fraction > 9.99 ? ">999%" : `${(fraction * 100).toFixed(0)}%`);
 
 export function formatExitTable(rows: readonly RowResult[], hosts: readonly HostStatus[], previous?: PreviousRun): string {
   const peers = hosts.filter((h) => h.host !== "wasmvisor");
