@@ -17,7 +17,8 @@ import { invalidateFetchWindow } from "../cpu/fetch";
 let tlbMisses: u32 = 0;
 let hiddenFaults: u32 = 0;
 let ptWriteTraps: u32 = 0;
-let activeCr3: u32 = 0xffffffff; // the CR3 whose shadow is active (none yet)
+let activeCr3: u32 = 0; // the CR3 whose shadow is active, when `haveShadow`
+let haveShadow: bool = false; // (a flag, not a sentinel value: any 32-bit CR3 is possible)
 
 export function mmuTranslate(lin: u32, write: bool, user: bool): u32 {
   const hit = tlbLookup(lin, write, user);
@@ -27,7 +28,7 @@ export function mmuTranslate(lin: u32, write: bool, user: bool): u32 {
 
 function translateSlow(lin: u32, write: bool, user: bool): u32 {
   tlbMisses++;
-  if (activeCr3 != load<u32>(VMCS_BASE + G_CR3)) switchAddressSpace();
+  if (!haveShadow || activeCr3 != load<u32>(VMCS_BASE + G_CR3)) switchAddressSpace();
   let e = shadowLookup(lin);
   if (!allows(e, write, user)) {
     // shadow miss, or not enough permission in the shadow: ask the guest's tables
@@ -60,6 +61,7 @@ function translateSlow(lin: u32, write: bool, user: bool): u32 {
 // TLB's non-global entries (all of them without CR4.PGE).
 export function switchAddressSpace(): void {
   activeCr3 = load<u32>(VMCS_BASE + G_CR3);
+  haveShadow = true;
   activate(activeCr3);
   tlbFlush((cr4() & CR4_PGE) != 0);
   invalidateFetchWindow();
@@ -81,7 +83,7 @@ export function checkPagingMode(): void {
   pagingMode = mode;
   flushAllShadows();
   tlbFlush(false);
-  activeCr3 = 0xffffffff;
+  haveShadow = false;
   invalidateFetchWindow();
 }
 
@@ -92,7 +94,7 @@ export function noteCr3LoadExit(): void { cr3LoadExited = true; }
 
 // At VM entry: the VMM may have completed a MOV to CR3 by writing G_CR3.
 export function checkAddressSpace(): void {
-  if ((cr0() & CR0_PG) && (cr3LoadExited || activeCr3 != load<u32>(VMCS_BASE + G_CR3))) switchAddressSpace();
+  if ((cr0() & CR0_PG) && (cr3LoadExited || !haveShadow || activeCr3 != load<u32>(VMCS_BASE + G_CR3))) switchAddressSpace();
   cr3LoadExited = false;
 }
 
