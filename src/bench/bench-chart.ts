@@ -33,7 +33,7 @@ export function benchChart(rows: readonly RowResult[], cliff: ReadonlyMap<number
 
   const bars = rows.filter((r) => r.benchmark.unit === "ns");
   const plotLeft = MARGIN + LABEL_WIDTH;
-  const plotRight = WIDTH - MARGIN;
+  const plotRight = WIDTH - 3 * MARGIN;
   const top = MARGIN + 2 * GLYPH_HEIGHT + 8;
   const groupHeight = hosts.length * BAR_HEIGHT + GROUP_GAP;
   const bottom = top + bars.length * groupHeight;

@@ -42,8 +42,10 @@ describe("wasmvisor bench --quick", () => {
     }
     expect(results.cr3Cliff.map((p) => p.processes)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     for (const point of results.cr3Cliff) expect(point.measurement.median).toBeGreaterThan(0);
-    expect(results.mips.summaries.map((s) => s.guest)).toEqual(["regloop"]);
-    expect(results.mips.summaries[0].medianMips).toBeGreaterThan(0);
+    const mipsGuests = results.mips.summaries.map((s) => s.guest);
+    expect(mipsGuests).toContain("regloop");
+    expect(mipsGuests).not.toContain("compute"); // a fixed 367 million instructions: not in --quick
+    for (const summary of results.mips.summaries) expect(summary.medianMips, summary.guest).toBeGreaterThan(0);
     expect(readFileSync(join(dir, "quick.svg"), "utf8")).toContain("<svg");
   });
 
