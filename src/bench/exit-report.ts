@@ -5,6 +5,7 @@
 // busy, and with --compare the change from a previous run's JSON.
 
 import type { Host, HostStatus, Measurement, RowResult } from "./exit-suite.js";
+import type { ClockKind } from "./marker-timing.js";
 import { table } from "./report.js";
 
 /** Above this spread (±15 %) a figure is called noisy. */
@@ -94,11 +95,11 @@ export function noisyFigures(rows: readonly RowResult[], cliff: ReadonlyMap<numb
   return [...exits, ...[...cliff].filter(([, m]) => m.spread > NOISY_SPREAD).map(([n]) => `CR3 cliff with ${n}`)];
 }
 
-export function noiseWarning(noisy: readonly string[], total: number, load: readonly number[], cpus: number): string {
+export function noiseWarning(noisy: readonly string[], total: number, load: readonly number[], cpus: number, clock: ClockKind): string {
   if (noisy.length === 0) return "";
+  const remedies = clock === "wall" ? "More --runs, --clock cpu (CPU time instead of wall time)" : "More --runs";
   return (
     `warning: ${noisy.length} of ${total} figures varied by more than ±${percent(NOISY_SPREAD)} between runs ` +
-    `(load average ${load[0].toFixed(1)} on ${cpus} CPUs): the machine was busy. More --runs, --clock cpu ` +
-    `(CPU time instead of wall time) or a quiet machine give steadier figures.`
+    `(load average ${load[0].toFixed(1)} on ${cpus} CPUs): the machine was busy. ${remedies} or a quiet machine give steadier figures.`
   );
 }

@@ -101,7 +101,7 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
     process.stdout.write(`${report}\n`);
     const noisy = noisyFigures(suite.rows, cliffByCount);
     const figures = suite.rows.reduce((n, r) => n + Object.keys(r.results).length, 0) + cliffByCount.size;
-    if (noisy.length > 0) process.stderr.write(`wasmvisor: ${noiseWarning(noisy, figures, machine.loadAverage, machine.cpus)}\n`);
+    if (noisy.length > 0) process.stderr.write(`wasmvisor: ${noiseWarning(noisy, figures, machine.loadAverage, machine.cpus, options.clock)}\n`);
 
     const results = benchResults(
       machine,

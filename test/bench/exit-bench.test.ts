@@ -7,7 +7,7 @@ import { benchChart } from "../../src/bench/bench-chart.js";
 import { benchResults, markdownReport } from "../../src/bench/bench-results.js";
 import { sceneToPng, sceneToSvg } from "../../src/bench/chart-render.js";
 import { EXIT_BENCHMARKS, iterationsFor, selectBenchmarks, setupKey, vmexitCmdline } from "../../src/bench/exit-benchmarks.js";
-import { formatExitTable, formatSkipped, formatTargets, noisyFigures } from "../../src/bench/exit-report.js";
+import { formatExitTable, formatSkipped, formatTargets, noiseWarning, noisyFigures } from "../../src/bench/exit-report.js";
 import { summarize, type HostStatus, type RowResult } from "../../src/bench/exit-suite.js";
 import { LineStamper, mips, nsPerIteration, testTimings } from "../../src/bench/marker-timing.js";
 
@@ -102,6 +102,12 @@ describe("exit report", () => {
 
   it("calls a figure noisy when its runs disagree by more than 15 %", () => {
     expect(noisyFigures(rows, cliff)).toEqual(["out on wasmvisor"]);
+    expect(noiseWarning(["out on wasmvisor"], 9, [3.25, 1, 1], 2, "wall")).toBe(
+      "warning: 1 of 9 figures varied by more than ±15% between runs (load average 3.3 on 2 CPUs): the machine was busy. " +
+        "More --runs, --clock cpu (CPU time instead of wall time) or a quiet machine give steadier figures.",
+    );
+    expect(noiseWarning(["out on wasmvisor"], 9, [3.25, 1, 1], 2, "cpu")).toMatch(/busy\. More --runs or a quiet machine/);
+    expect(noiseWarning([], 9, [3.25, 1, 1], 2, "cpu")).toBe("");
   });
 });
 
