@@ -3,11 +3,13 @@
 import { VMCS_BASE, VMCS_SIZE, C_PREEMPTION_TIMER, EXIT_PREEMPTION_TIMER, C_JIT, G_INSTRET_LO } from "./vmcs-layout";
 import { emulating } from "./cpu/ifmode";
 import { allocateShadows } from "./mmu/shadow";
+import { allocateTlb, tlbLookup } from "./mmu/tlb";
 import { adoptMmuStats } from "./mmu/mmu";
 import { allocateBlockCache, flushBlockCache, cacheBase, blocksCompiled } from "./cpu/jit";
 import { condition, getCF, getEflags } from "./cpu/flags";
-import { allocateRam, ramBase as ramOffset, ramSize as ramBytes, translate, updatePagingMode } from "./cpu/memory";
+import { allocateRam, ramBase as ramOffset, ramSize as ramBytes, translate, updatePagingMode, pagingEnabled } from "./cpu/memory";
 import { vmRun } from "./cpu/run";
+import { loadCr3InCore } from "./cpu/system";
 import { pending, retired, clearException } from "./cpu/state";
 
 // Allocate `bytes` of guest RAM (rounded up to 64 KiB) and clear the VMCS and I/O bitmaps.
@@ -16,6 +18,7 @@ export function init(bytes: u32): void {
   allocateBlockCache();
   allocateRam(bytes);
   allocateShadows();
+  allocateTlb();
   store<u32>(VMCS_BASE + C_JIT, 1); // the compiling tier is on unless the VMM turns it off
   retired = 0;
 }
@@ -65,9 +68,16 @@ export { eip } from "./cpu/state";
 export { flagsWord, lazyMask, lfOp, lfA, lfB, lfRes, lfSign } from "./cpu/flags";
 export { budget } from "./cpu/run";
 export function blockCacheBase(): u32 { return cacheBase; }
-export { tlbTagsAddress, tlbEntriesAddress } from "./cpu/jit";
+export { tlbBank } from "./mmu/tlb"; // paged compiled blocks look translations up in the active bank
 export function compiledBlocks(): u32 { return blocksCompiled; }
 export function flushCompiledBlocks(): void { flushBlockCache(); }
 export function jitCondition(cc: u32): u32 { return condition(cc) ? 1 : 0; }
 export function jitCarry(): u32 { return getCF(); }
 export function jitEflags(): u32 { return getEflags(); }
+// A MOV to CR3 in a compiled block whose code is the page at linear `page`, frame `frame`: 0 when
+// it must exit instead, 1 when it switched and the page may map elsewhere now, 2 when it switched
+// and the page still maps to the frame (src/jit/translate.ts movToCr3).
+export function jitLoadCr3(value: u32, page: u32, frame: u32): u32 {
+  if (!loadCr3InCore(value)) return 0;
+  return !pagingEnabled || tlbLookup(page, false, false) == <i64>frame ? 2 : 1;
+}

@@ -86,6 +86,15 @@ export const C_JIT = 0x24c;
 // can watch a frame buffer write by write. Size 0: nothing is trapped.
 export const C_WRITE_TRAP_BASE = 0x250;
 export const C_WRITE_TRAP_SIZE = 0x254;
+// Clean fields, as in Hyper-V's enlightened VMCS: a set bit says the VMM has not written that group
+// of fields since the last VM exit, so VM entry may keep what the core derived from them. The core
+// sets every bit at exit; every VMM write to a field of a group clears its bit (src/core/vmcs.ts).
+// Zero, as init() and a restored machine leave it, makes the next entry reload everything.
+export const C_CLEAN_FIELDS = 0x258;
+export const CLEAN_SEGMENTS = 1 << 0; // G_SEG: ES CS SS DS FS GS LDTR TR
+export const CLEAN_CONTROL_REGS = 1 << 1; // G_CR0, G_CR3, G_CR4
+export const CLEAN_CONTROLS = 1 << 2; // C_IF_MODE, C_JIT, C_WRITE_TRAP_BASE/SIZE
+export const CLEAN_ALL = CLEAN_SEGMENTS | CLEAN_CONTROL_REGS | CLEAN_CONTROLS;
 
 // Primary processor-based controls (bit numbers as in the SDM, Table 25-6).
 export const CTL_INTERRUPT_WINDOW = 1 << 2;

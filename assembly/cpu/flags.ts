@@ -67,11 +67,19 @@ export function szpOf(res: u32, bytes: u32): u32 {
   return (popcnt<u32>(v & 0xff) & 1) ? 0 : PF;
 }
 
+// Of a recorded ADD or SUB: the carries (borrows) out of each bit, and the bits whose signed
+// result overflowed; CF and OF are these at bit lfSign.
+@inline function carriesOut(a: u32, b: u32, res: u32): u32 {
+  return lfOp == OP_ADD ? (a & b) | ((a | b) & ~res) : (~a & b) | ((~a | b) & res);
+}
+@inline function overflowsOut(a: u32, b: u32, res: u32): u32 {
+  return lfOp == OP_ADD ? (a ^ res) & (b ^ res) : (a ^ b) & (a ^ res);
+}
+
 export function getCF(): u32 {
   if (!(lazyMask & CF)) return flagsWord & CF;
-  if (lfOp == OP_ADD) return (((lfA & lfB) | ((lfA | lfB) & ~lfRes)) >> lfSign) & 1;
-  if (lfOp == OP_SUB) return (((~lfA & lfB) | ((~lfA | lfB) & lfRes)) >> lfSign) & 1;
-  return 0;
+  if (lfOp == OP_LOGIC) return 0;
+  return (carriesOut(lfA, lfB, lfRes) >> lfSign) & 1;
 }
 
 @inline export function getZF(): bool {
@@ -84,9 +92,8 @@ export function getCF(): u32 {
 
 export function getOF(): bool {
   if (!(lazyMask & OF)) return (flagsWord & OF) != 0;
-  if (lfOp == OP_ADD) return ((((lfA ^ lfRes) & (lfB ^ lfRes)) >> lfSign) & 1) != 0;
-  if (lfOp == OP_SUB) return ((((lfA ^ lfB) & (lfA ^ lfRes)) >> lfSign) & 1) != 0;
-  return false;
+  if (lfOp == OP_LOGIC) return false;
+  return ((overflowsOut(lfA, lfB, lfRes) >> lfSign) & 1) != 0;
 }
 
 @inline export function getPF(): bool {
@@ -99,17 +106,19 @@ export function getAF(): bool {
   return ((lfA ^ lfB ^ lfRes) & AF) != 0;
 }
 
-// Fold the lazy state into flagsWord (before anything reads or replaces EFLAGS as a whole).
+// Fold the lazy state into flagsWord (before anything reads or replaces EFLAGS as a whole, and
+// at every VM exit): all six flags at once, with the getters' formulas and no calls.
 export function materialize(): void {
-  if (lazyMask == 0) return;
-  let f = flagsWord & ~lazyMask;
-  if (lazyMask & CF) f |= getCF();
-  if (getPF()) f |= PF;
-  if (getAF()) f |= AF;
-  if (getZF()) f |= ZF;
-  if (getSF()) f |= SF;
-  if (getOF()) f |= OF;
-  flagsWord = f;
+  const mask = lazyMask;
+  if (mask == 0) return;
+  const res = lfRes;
+  let f: u32 = parityOf(res) | (res == 0 ? ZF : 0) | (((res >> lfSign) & 1) << 7); // SF is bit 7
+  if (lfOp != OP_LOGIC) { // logic operations clear CF, AF and OF
+    const a = lfA;
+    const b = lfB;
+    f |= ((carriesOut(a, b, res) >> lfSign) & 1) | ((a ^ b ^ res) & AF) | (((overflowsOut(a, b, res) >> lfSign) & 1) << 11); // OF is bit 11
+  }
+  flagsWord = (flagsWord & ~mask) | (f & mask);
   lazyMask = 0;
 }
 

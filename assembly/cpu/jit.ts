@@ -1,8 +1,8 @@
 // The block-compiling tier's side in the core. After every control transfer the interpreter
-// looks the new EIP up in a block cache keyed by physical address; a block that has been
-// reached often enough is handed to the host's compiler (src/jit/), which translates it into a
-// small WASM function, adds it to this module's function table and records it in the cache
-// entry. Compiled blocks are then entered with call_indirect and chain to each other without
+// looks the new EIP up in a block cache (indexed by linear address, keyed by the block's physical
+// address and the mode it was compiled for); a block that has been reached often enough is
+// handed to the host's compiler (src/jit/), which translates it into a small WASM function, adds
+// it to this module's function table and records it in the cache entry. Compiled blocks are then entered with call_indirect and chain to each other without
 // returning to the interpreter loop. They never fault: anything they cannot do safely (an
 // access outside plain RAM, say) ends the block early with EIP at that instruction, and the
 // interpreter carries on from there.
@@ -13,16 +13,16 @@
 // before every entry, so code that was rewritten is never run stale (no write tracking needed).
 import { VMCS_BASE, C_JIT, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, SR_CS, SR_DS, SR_ES, SR_SS } from "../vmcs-layout";
 import { eip, segBase, segLimit, csDefault32, ssBig, flatMask, TF, cpl } from "./state";
-import { tlbLookup, tlbTags, tlbEntries } from "../mmu/tlb";
+import { tlbLookup, tlbGeneration, tlbBankBit } from "../mmu/tlb";
 import { flagsWord } from "./flags";
-import { pagingEnabled, ramBase, ramSize } from "./memory";
+import { pagingEnabled, ramBase, ramSize, HOLE_START, HOLE_END } from "./memory";
 import { budget } from "./run";
 
 @external("jit", "compile")
 declare function hostCompile(linearEip: u32, physical: u32, entry: u32): u32;
 
 export const CACHE_ENTRIES: u32 = 4096;
-export const ENTRY_SIZE: u32 = 80;
+export const ENTRY_SIZE: u32 = 96;
 // Entry layout (filled by the host compiler except `physical` and `hits`).
 export const E_PHYSICAL: u32 = 0; // physical address of the block's first byte
 export const E_FUNCTION: u32 = 4; // table index of the compiled function, 0 = none
@@ -32,16 +32,15 @@ export const E_MODE: u32 = 13; // u8: the mode it was compiled for: bit 0 paging
 export const E_LENGTH: u32 = 14; // u16: bytes in the block (at most 64, within one page)
 export const E_BYTES: u32 = 16; // copy of the block's bytes, to detect rewritten code
 export const MAX_BLOCK_BYTES: u32 = 64;
+const E_LINEAR: u32 = 80; // the EIP it was last validated for,
+const E_BANKS: u32 = 84; // in these TLB banks (a bit each),
+const E_CONTEXT: u32 = 88; // u64: in this context (currentContext())
 const FAILED: u32 = 0xffffffff;
 const HOT_THRESHOLD: u32 = 32;
 
 export let cacheBase: u32 = 0;
 let enabled: bool = false; // the VMM's control and the guest mode both allow compiled code
 export let blocksCompiled: u32 = 0;
-
-// Where compiled code finds the TLB (paged blocks look translations up themselves).
-export function tlbTagsAddress(): u32 { return tlbTags; }
-export function tlbEntriesAddress(): u32 { return tlbEntries; }
 
 export function allocateBlockCache(): void {
   const bytes = CACHE_ENTRIES * ENTRY_SIZE;
@@ -57,7 +56,7 @@ export function updateJitMode(): void {
   // in the hole between, where compiled blocks never write
   const trapBase = load<u32>(VMCS_BASE + C_WRITE_TRAP_BASE);
   const trapSize = load<u32>(VMCS_BASE + C_WRITE_TRAP_SIZE);
-  const trapInHole = trapSize == 0 || (trapBase >= 0xa0000 && trapBase + trapSize <= 0x100000);
+  const trapInHole = trapSize == 0 || (trapBase >= HOLE_START && trapBase + trapSize <= HOLE_END);
   enabled = load<u32>(VMCS_BASE + C_JIT) != 0 && cacheBase != 0 && trapInHole &&
     (flatMask & dataFlat) == dataFlat && ssBig && csDefault32 &&
     segBase(SR_CS) == 0 && segLimit(SR_CS) == 0xffffffff;
@@ -68,58 +67,104 @@ export function flushBlockCache(): void {
   if (cacheBase) memory.fill(cacheBase, 0, CACHE_ENTRIES * ENTRY_SIZE);
 }
 
-@inline function entryFor(p: u32): u32 {
-  return cacheBase + ((p ^ (p >> 12)) & (CACHE_ENTRIES - 1)) * ENTRY_SIZE;
+// Entries are indexed by the block's linear address (which is also the physical one without
+// paging) and keyed by its physical address.
+@inline function entryFor(linear: u32): u32 {
+  return cacheBase + ((linear ^ (linear >> 12)) & (CACHE_ENTRIES - 1)) * ENTRY_SIZE;
 }
 
+// Whether the block's bytes in RAM still equal the copy taken when it was compiled: eight bytes
+// at a time (this runs at every block entry), the last word masked to the block's own bytes.
 function unchanged(entry: u32, p: u32): bool {
   const length = <u32>load<u16>(entry + E_LENGTH);
   if (p + length > ramSize) return false;
   const code = ramBase + p;
-  for (let i: u32 = 0; i < length; i += 4) {
-    if (load<u32>(code + i) != load<u32>(entry + E_BYTES + i)) {
-      // compare only the block's own bytes in the last word
-      const left = length - i;
-      if (left >= 4) return false;
-      const mask: u32 = (1 << (left << 3)) - 1;
-      if ((load<u32>(code + i) ^ load<u32>(entry + E_BYTES + i)) & mask) return false;
-    }
+  let i: u32 = 0;
+  for (; i + 8 <= length; i += 8) {
+    if (load<u64>(code + i) != load<u64>(entry + E_BYTES + i)) return false;
   }
-  return true;
+  if (i == length) return true;
+  const mask: u64 = (<u64>1 << (<u64>(length - i) << 3)) - 1;
+  return ((load<u64>(code + i) ^ load<u64>(entry + E_BYTES + i)) & mask) == 0;
+}
+
+// What makes a validated entry valid for EIP: the mode it was compiled for (paging bit, CPL) and,
+// with paging, the TLB generation its translation was looked up at (tlb.ts: it moves whenever a
+// translation may have changed) and the TLB banks (address spaces) it was looked up in. Code
+// mapped alike in every address space, a kernel's, is thus validated once per space, not again
+// at every switch.
+@inline function currentContext(): u64 {
+  return (tlbGeneration << 3) | <u64>((cpl << 1) | (pagingEnabled ? 1 : 0));
+}
+
+// The slow path of a block entry: translate EIP (with paging the TLB must already know its
+// page), check the entry is this block's, count it towards compilation or compile it, and record
+// the context so that the next entries skip all of this. Returns the compiled function, or 0 to
+// let the interpreter go on.
+function validate(entry: u32, context: u64): u32 {
+  let p = eip;
+  if (pagingEnabled) {
+    const hit = tlbLookup(eip, false, cpl == 3);
+    if (hit < 0) return 0;
+    p = <u32>hit;
+  }
+  if (p >= ramSize) return 0;
+  const mode = <u32>(context & 7);
+  if (load<u32>(entry + E_PHYSICAL) != p || load<u32>(entry + E_HITS) == 0 || <u32>load<u8>(entry + E_MODE) != mode) {
+    store<u32>(entry + E_PHYSICAL, p);
+    store<u32>(entry + E_FUNCTION, 0);
+    store<u32>(entry + E_HITS, 1);
+    store<u8>(entry + E_MODE, <u8>mode);
+    store<u32>(entry + E_BANKS, 0); // the banks that translated EIP to the old block: none now
+    return 0;
+  }
+  let fn = load<u32>(entry + E_FUNCTION);
+  if (fn == 0) {
+    const hits = load<u32>(entry + E_HITS);
+    if (hits == FAILED) return 0;
+    if (hits + 1 < HOT_THRESHOLD) { store<u32>(entry + E_HITS, hits + 1); return 0; }
+    fn = hostCompile(eip, p, entry);
+    if (fn == 0) { store<u32>(entry + E_HITS, FAILED); return 0; }
+    store<u32>(entry + E_FUNCTION, fn);
+    blocksCompiled++;
+  }
+  if (load<u32>(entry + E_LINEAR) == eip && load<u64>(entry + E_CONTEXT) == context) {
+    store<u32>(entry + E_BANKS, load<u32>(entry + E_BANKS) | tlbBankBit);
+  } else {
+    store<u32>(entry + E_LINEAR, eip);
+    store<u64>(entry + E_CONTEXT, context);
+    store<u32>(entry + E_BANKS, tlbBankBit);
+  }
+  return fn;
+}
+
+// The block's code was rewritten: forget its compiled function and count towards compiling anew.
+@inline function startOver(entry: u32): void {
+  store<u32>(entry + E_FUNCTION, 0);
+  store<u32>(entry + E_HITS, 0);
 }
 
 // Called by the interpreter after a control transfer: run compiled blocks from EIP for as long
 // as there are any, or count the block towards compilation.
 export function runCompiledBlocks(): void {
   while (enabled && !(flagsWord & TF)) {
-    // CS base 0: EIP is the linear address; with paging the TLB must already know its page
+    // CS base 0: EIP is the linear address
+    const entry = entryFor(eip);
+    let fn = load<u32>(entry + E_FUNCTION);
     let p = eip;
     if (pagingEnabled) {
-      const hit = tlbLookup(eip, false, cpl == 3);
-      if (hit < 0) return;
-      p = <u32>hit;
+      const context = currentContext();
+      if (load<u32>(entry + E_LINEAR) != eip || load<u64>(entry + E_CONTEXT) != context || !(load<u32>(entry + E_BANKS) & tlbBankBit) || fn == 0) {
+        fn = validate(entry, context);
+        if (fn == 0) return;
+      }
+      p = load<u32>(entry + E_PHYSICAL);
+    } else if (load<u32>(entry + E_PHYSICAL) != eip || <u32>load<u8>(entry + E_MODE) != cpl << 1 || fn == 0) {
+      fn = validate(entry, currentContext());
+      if (fn == 0) return;
     }
-    if (p >= ramSize) return;
-    const mode: u32 = (pagingEnabled ? 1 : 0) | (cpl << 1);
-    const entry = entryFor(p);
-    if (load<u32>(entry + E_PHYSICAL) != p || load<u32>(entry + E_HITS) == 0 || <u32>load<u8>(entry + E_MODE) != mode) {
-      store<u32>(entry + E_PHYSICAL, p);
-      store<u32>(entry + E_FUNCTION, 0);
-      store<u32>(entry + E_HITS, 1);
-      store<u8>(entry + E_MODE, <u8>mode);
-      return;
-    }
-    let fn = load<u32>(entry + E_FUNCTION);
-    if (fn == 0) {
-      const hits = load<u32>(entry + E_HITS);
-      if (hits == FAILED) return;
-      if (hits + 1 < HOT_THRESHOLD) { store<u32>(entry + E_HITS, hits + 1); return; }
-      fn = hostCompile(eip, p, entry);
-      if (fn == 0) { store<u32>(entry + E_HITS, FAILED); return; }
-      store<u32>(entry + E_FUNCTION, fn);
-      blocksCompiled++;
-    } else if (!unchanged(entry, p)) {
-      store<u32>(entry + E_HITS, 0); // rewritten: start over
+    if (!unchanged(entry, p)) {
+      startOver(entry);
       return;
     }
     const count = <u32>load<u8>(entry + E_INSTRUCTIONS);

@@ -9,6 +9,12 @@ import { mmuTranslate, checkPagingMode } from "../mmu/mmu";
 import { emulating } from "./ifmode";
 import { updateJitMode } from "./jit";
 
+// The PC's hole between 640 KiB and 1 MiB (VGA frame buffer, ROMs): RAM for the interpreter, but
+// compiled blocks leave it to the interpreter (assembly/cpu/jit.ts, assembly/mmu/tlb.ts; the host
+// compiler, src/jit/translate.ts, has its own copy of the numbers).
+export const HOLE_START: u32 = 0xa0000;
+export const HOLE_END: u32 = 0x100000;
+
 export let ramBase: u32 = 0; // offset of guest-physical 0 in WASM memory
 export let ramSize: u32 = 0;
 export let unassignedAccesses: u32 = 0;
@@ -33,6 +39,13 @@ export function loadWriteTrap(): void {
 // Does a write of `bytes` at `p` touch the trapped range? (The VMM's emulate() lets it through.)
 @inline export function writeTrapped(p: u32, bytes: u32): bool {
   return (p - trapBase < trapSize || p + bytes - 1 - trapBase < trapSize) && !emulating;
+}
+
+// Can `len` bytes at `p` be stored directly, as one block (REP MOVS/STOS in string.ts)? In RAM
+// and clear of the write trap (the emulate() exception does not matter: it runs one instruction).
+export function storableAtOnce(p: u32, len: u32): bool {
+  const trapped = trapSize != 0 && (p - trapBase < trapSize || trapBase - p < len);
+  return p <= ramSize && len <= ramSize - p && !trapped;
 }
 
 function trapWrite(p: u32): void {

@@ -78,6 +78,15 @@ function realModeCs(sel: u32): void {
   setSegment(SR_CS, sel, sel << 4, segLimit(SR_CS), segAr(SR_CS));
 }
 
+// The code segment a direct far JMP or CALL names (descriptor in descLo/descHi, access rights
+// `ar`): type and privilege checks, then it is taken; false after raising the fault.
+function takeDirectCode(ar: u32, sel: u32): bool {
+  if (!(ar & AR_CODE) || !directCodeOk(ar, sel)) { raise(EXC_GP, selErr(sel)); return false; }
+  if (!(ar & AR_P)) { raise(EXC_NP, selErr(sel)); return false; }
+  takeCode();
+  return true;
+}
+
 export function farJump(sel: u32, off: u32): void {
   sel &= 0xffff;
   if (!o32) off &= 0xffff;
@@ -91,9 +100,7 @@ export function farJump(sel: u32, off: u32): void {
   if (!fetchDescriptor(sel, EXC_GP, 0)) return;
   const ar = descAr(descHi);
   if (ar & AR_S) {
-    if (!(ar & AR_CODE) || !directCodeOk(ar, sel)) { raise(EXC_GP, selErr(sel)); return; }
-    if (!(ar & AR_P)) { raise(EXC_NP, selErr(sel)); return; }
-    takeCode();
+    if (!takeDirectCode(ar, sel)) return;
     if (off > cLimit) { raise(EXC_GP, 0); return; }
     markAccessed(cAddr, cHi);
     if (pending) return;
@@ -147,9 +154,7 @@ export function farCall(sel: u32, off: u32): void {
   if (!fetchDescriptor(sel, EXC_GP, 0)) return;
   const ar = descAr(descHi);
   if (ar & AR_S) {
-    if (!(ar & AR_CODE) || !directCodeOk(ar, sel)) { raise(EXC_GP, selErr(sel)); return; }
-    if (!(ar & AR_P)) { raise(EXC_NP, selErr(sel)); return; }
-    takeCode();
+    if (!takeDirectCode(ar, sel)) return;
     frameCurrent(0);
     framePush(bytes, retCs);
     framePush(bytes, retEip);

@@ -7,6 +7,7 @@ import {
   C_PREEMPTION_TIMER, E_INTR_INFO, E_INTR_ERROR, E_INSTRUCTION_LENGTH, X_REASON,
   INTR_VALID, ACTIVITY_ACTIVE,
   ACTIVITY_HLT, EXIT_PREEMPTION_TIMER, EXIT_INTERRUPT_WINDOW, CTL_INTERRUPT_WINDOW,
+  C_CLEAN_FIELDS, CLEAN_SEGMENTS, CLEAN_CONTROL_REGS, CLEAN_CONTROLS, CLEAN_ALL,
 } from "../vmcs-layout";
 import {
   eip, instrStart, pending, excVector, excErrorCode, clearException, retired, cpl,
@@ -22,16 +23,22 @@ import { vmexit, controls } from "./vmexit";
 import { loadIfMode } from "./ifmode";
 import { updateJitMode } from "./jit";
 
+// Registers, EIP and EFLAGS are loaded at every entry; what the core derives from the segment
+// registers, CR0/CR4 and its controls is recomputed only for the groups the VMM wrote since the
+// last exit (C_CLEAN_FIELDS). The CR3 check is cheap and also catches a CR3 load that exited.
 function loadGuestState(): void {
   eip = load<u32>(VMCS_BASE + G_EIP);
   setEflags(load<u32>(VMCS_BASE + G_EFLAGS));
-  refreshSegmentCache();
+  const clean = load<u32>(VMCS_BASE + C_CLEAN_FIELDS);
+  if (!(clean & CLEAN_SEGMENTS)) refreshSegmentCache();
   resetDecodeState();
-  loadIfMode();
-  loadWriteTrap();
-  refreshPagingMode();
+  if (!(clean & CLEAN_CONTROLS)) {
+    loadIfMode();
+    loadWriteTrap();
+  }
+  if (!(clean & CLEAN_CONTROL_REGS)) refreshPagingMode();
   checkAddressSpace();
-  updateJitMode();
+  if (clean != CLEAN_ALL) updateJitMode();
   pending = 0;
 }
 
@@ -40,6 +47,7 @@ function saveGuestState(): void {
   store<u32>(VMCS_BASE + G_EFLAGS, getEflags());
   store<u64>(VMCS_BASE + G_INSTRET_LO, retired);
   store<u32>(VMCS_BASE + G_CPL, cpl);
+  store<u32>(VMCS_BASE + C_CLEAN_FIELDS, CLEAN_ALL);
   publishMmuStats();
 }
 

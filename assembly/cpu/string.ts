@@ -2,11 +2,15 @@
 // index-register updates only after its memory accesses succeed, so a fault mid-string restarts
 // the instruction with ECX/ESI/EDI showing the progress made, as on hardware. A long REP yields
 // after a bounded number of iterations (the instruction restarts) so that one instruction can
-// never hold the host for long.
+// never hold the host for long. REP MOVS and REP STOS forward through flat segments, the memcpy
+// and memset of compiled code, move whole runs within a page at once when the TLB already allows
+// them (bulk(): the same result, the iterations counted the same way).
 import {
-  a32, r32, w32, r16, w16, segOverride, repPrefix, pending, eip, instrStart,
+  a32, r32, w32, r16, w16, segOverride, repPrefix, pending, eip, instrStart, flatMask, cpl,
   ECX, ESI, EDI, EAX, DF,
 } from "./state";
+import { pagingEnabled, storableAtOnce, ramBase, ramSize } from "./memory";
+import { tlbLookup } from "../mmu/tlb";
 import { SR_DS, SR_ES } from "../vmcs-layout";
 import { flagsWord, getZF } from "./flags";
 import { readSeg, writeSeg } from "./segment";
@@ -86,6 +90,48 @@ function iteration(op: u32, bytes: u32, delta: u32): void {
   }
 }
 
+// The guest-physical address of `lin` for a bulk access, or -1 when only the one-iteration path
+// may touch it (a TLB miss, a permission missing: that path walks, faults or traps as it must).
+@inline function bulkPhysical(lin: u32, write: bool): i64 {
+  return pagingEnabled ? tlbLookup(lin, write, cpl == 3) : <i64>lin;
+}
+
+// Up to `most` iterations of REP MOVS/STOS done at once, all within one page of the source and
+// of the destination; 0 when the next iteration must take the ordinary path. Only for 32-bit
+// addresses, DF = 0 and flat segments, and never when the destination overlaps the source ahead
+// of it (the element-by-element copy would replicate what memory.copy moves).
+function bulk(op: u32, bytes: u32, most: u32): u32 {
+  const dst = r32(EDI);
+  let n = min(most, (0x1000 - (dst & 0xfff)) / bytes);
+  const src = r32(ESI);
+  if (op == STR_MOVS) n = min(n, (0x1000 - (src & 0xfff)) / bytes);
+  if (n == 0) return 0;
+  const len = n * bytes;
+  const to = bulkPhysical(dst, true);
+  if (to < 0 || !storableAtOnce(<u32>to, len)) return 0;
+  if (op == STR_MOVS) {
+    const from = bulkPhysical(src, false);
+    if (from < 0 || <u32>from > ramSize - len || (to > from && <u32>(to - from) < len)) return 0;
+    memory.copy(ramBase + <u32>to, ramBase + <u32>from, len);
+    w32(ESI, src + len);
+  } else {
+    const v = r32(EAX);
+    const at = ramBase + <u32>to;
+    if (bytes == 1) memory.fill(at, <u8>v, len);
+    else if (bytes == 2) for (let i: u32 = 0; i < len; i += 2) store<u16>(at + i, <u16>v);
+    else for (let i: u32 = 0; i < len; i += 4) store<u32>(at + i, v);
+  }
+  w32(EDI, dst + len);
+  return n;
+}
+
+// Whether bulk() may be tried for this string instruction.
+function bulkAllowed(op: u32): bool {
+  if (!a32 || (flagsWord & DF) || !(flatMask & (1 << SR_ES))) return false;
+  if (op == STR_STOS) return true;
+  return op == STR_MOVS && (flatMask & (1 << sourceSeg())) != 0;
+}
+
 export function stringInstruction(op: u32, bytes: u32): void {
   const delta: u32 = (flagsWord & DF) ? 0 - bytes : bytes;
   if (repPrefix == 0) { iteration(op, bytes, delta); return; }
@@ -95,9 +141,18 @@ export function stringInstruction(op: u32, bytes: u32): void {
   const limit: u32 = budget < MAX_ITERATIONS_PER_STEP ? budget + 1 : MAX_ITERATIONS_PER_STEP;
   let n: u32 = 0;
   let done = false;
+  const fast = bulkAllowed(op);
   while (n < limit) {
     const count = index(ECX);
     if (count == 0) { done = true; break; }
+    if (fast) {
+      const moved = bulk(op, bytes, min(count, limit - n));
+      if (moved != 0) {
+        n += moved;
+        setIndex(ECX, count - moved);
+        continue;
+      }
+    }
     iteration(op, bytes, delta);
     if (pending) { done = true; break; }
     n++;

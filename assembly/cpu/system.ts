@@ -15,7 +15,7 @@ import {
 import { controls, vmexit, yieldToVmm } from "./vmexit";
 import { retiredBeforeThisInstruction } from "./run";
 import { updatePagingMode, pagingEnabled } from "./memory";
-import { switchAddressSpace, invalidatePage, noteCr3LoadExit } from "../mmu/mmu";
+import { switchAddressSpace, invalidatePage } from "../mmu/mmu";
 import { invalidateFetchWindow } from "./fetch";
 
 const CR_ACCESS_MOV_TO: u32 = 0;
@@ -70,15 +70,22 @@ function cr3IsTarget(v: u32): bool {
   return false;
 }
 
-function writeCr3(v: u32, gpr: u32): void {
+// A MOV to CR3 that completes inside the core: with CR3-load exiting off, or on a CR3-target hit
+// (the shadow is ready and the switch happens here, with no exit). False when it must exit.
+// Compiled blocks call it too (assembly/index.ts jitLoadCr3).
+export function loadCr3InCore(v: u32): bool {
   if (controls() & CTL_CR3_LOAD_EXITING) {
-    if (!cr3IsTarget(v)) { crExit(3, CR_ACCESS_MOV_TO, gpr, 0); noteCr3LoadExit(); return; }
-    // a CR3-target hit: the shadow is ready and the switch happens here, with no exit
+    if (!cr3IsTarget(v)) return false;
     store<u32>(VMCS_BASE + STAT_CR3_TARGET_HITS, load<u32>(VMCS_BASE + STAT_CR3_TARGET_HITS) + 1);
   }
   store<u32>(VMCS_BASE + G_CR3, v);
   if (pagingEnabled) switchAddressSpace();
   invalidateFetchWindow();
+  return true;
+}
+
+function writeCr3(v: u32, gpr: u32): void {
+  if (!loadCr3InCore(v)) crExit(3, CR_ACCESS_MOV_TO, gpr, 0);
 }
 
 // MOV CRn, r32 (0F 22) and MOV r32, CRn (0F 20).

@@ -6,7 +6,7 @@ import { VMCS_BASE, G_CR3, STAT_TLB_MISSES, STAT_HIDDEN_FAULTS, STAT_GUEST_PAGE_
   STAT_PT_WRITE_TRAPS, STAT_SHADOW_PAGES, STAT_SHADOW_ROOTS_BUILT, STAT_SHADOW_ROOTS_REUSED,
   STAT_SHADOW_FLUSHES } from "../vmcs-layout";
 import { cr0, cr4, CR0_PG, CR0_WP, CR4_PSE, CR4_PGE, pending } from "../cpu/state";
-import { tlbLookup, tlbInsert, tlbFlush, tlbFlushPage } from "./tlb";
+import { tlbLookup, tlbInsert } from "./tlb";
 import { walk, pteAddress, guestPageFaults, setGuestPageFaults, S_LARGE, S_SUPER_WRITE, S_USER_WRITE } from "./walker";
 import {
   activate, shadowLookup, shadowFill, shadowFlushPage, flushAllShadows, isTracked, invalidateGuestWrite,
@@ -30,12 +30,13 @@ function translateSlow(lin: u32, write: bool, user: bool): u32 {
   tlbMisses++;
   if (!haveShadow || activeCr3 != load<u32>(VMCS_BASE + G_CR3)) switchAddressSpace();
   let e = shadowLookup(lin);
+  let shadowed = true; // a TLB entry must be the copy of a shadow entry (tlb.ts)
   if (!allows(e, write, user)) {
     // shadow miss, or not enough permission in the shadow: ask the guest's tables
     e = walk(lin, write, user);
     if (pending) return 0;
     hiddenFaults++;
-    shadowFill(lin, e, (e & S_LARGE) ? 0 : pteAddress & 0xfffff000);
+    shadowed = shadowFill(lin, e, (e & S_LARGE) ? 0 : pteAddress & 0xfffff000);
   }
   const phys = (e & 0xfffff000) | (lin & 0xfff);
   if (write && isTracked(phys & 0xfffff000)) {
@@ -47,7 +48,7 @@ function translateSlow(lin: u32, write: bool, user: bool): u32 {
     return phys; // no TLB entry: the next write to this page comes back here too
   }
   // a read of a page table must not leave a writable TLB entry behind either
-  tlbInsert(lin, isTracked(e & 0xfffff000) ? e & ~(S_SUPER_WRITE | S_USER_WRITE) : e);
+  if (shadowed) tlbInsert(lin, isTracked(e & 0xfffff000) ? e & ~(S_SUPER_WRITE | S_USER_WRITE) : e);
   return phys;
 }
 
@@ -57,18 +58,17 @@ function translateSlow(lin: u32, write: bool, user: bool): u32 {
   return (e & need) == need;
 }
 
-// CR3 changed (a MOV to CR3 in the guest, or the VMM at VM entry): switch shadows and flush the
-// TLB's non-global entries (all of them without CR4.PGE).
+// CR3 changed (a MOV to CR3 in the guest, or the VMM at VM entry): switch to its shadow and its
+// TLB bank. Nothing is flushed: the TLB is tagged by address space and coherent (tlb.ts), so
+// what a CR3 load must forget on hardware is already gone.
 export function switchAddressSpace(): void {
   activeCr3 = load<u32>(VMCS_BASE + G_CR3);
   haveShadow = true;
   activate(activeCr3);
-  tlbFlush((cr4() & CR4_PGE) != 0);
   invalidateFetchWindow();
 }
 
 export function invalidatePage(lin: u32): void {
-  tlbFlushPage(lin);
   shadowFlushPage(lin);
   invalidateFetchWindow();
 }
@@ -82,20 +82,14 @@ export function checkPagingMode(): void {
   if (mode == pagingMode) return;
   pagingMode = mode;
   flushAllShadows();
-  tlbFlush(false);
   haveShadow = false;
   invalidateFetchWindow();
 }
 
-// A MOV to CR3 exited (a CR3-target miss): whatever the VMM does with it, the next VM entry
-// treats it as a CR3 load, which flushes the TLB even when the value did not change.
-let cr3LoadExited: bool = false;
-export function noteCr3LoadExit(): void { cr3LoadExited = true; }
-
-// At VM entry: the VMM may have completed a MOV to CR3 by writing G_CR3.
+// At VM entry: the VMM may have completed a MOV to CR3 by writing G_CR3. (A reload of the same
+// value needs nothing: the TLB never holds a translation the guest's tables no longer give.)
 export function checkAddressSpace(): void {
-  if ((cr0() & CR0_PG) && (cr3LoadExited || !haveShadow || activeCr3 != load<u32>(VMCS_BASE + G_CR3))) switchAddressSpace();
-  cr3LoadExited = false;
+  if ((cr0() & CR0_PG) && (!haveShadow || activeCr3 != load<u32>(VMCS_BASE + G_CR3))) switchAddressSpace();
 }
 
 // Take the counters back from the VMCS statistics area (restoring a saved state). Shadow pages

@@ -6,14 +6,16 @@
 // Coherence: every guest frame used as a page directory or page table by some shadow is
 // tracked (a reference count per frame); shadow entries never grant write access to a tracked
 // frame, so each guest write to its own page tables reaches invalidateGuestWrite(), which drops
-// exactly the shadow entries derived from the guest entry written. Memory is bounded: MAX_ROOTS
+// exactly the shadow entries derived from the guest entry written. Each root has its own TLB
+// bank (tlb.ts) holding copies of its shadow entries; every shadow entry dropped here takes its
+// TLB copy with it. Memory is bounded: MAX_ROOTS
 // shadow directories and POOL_PAGES shadow tables; when they run out, the least recently used
 // address space (or, for tables, every shadow) is reclaimed.
 import { S_LARGE, S_SUPER_WRITE, S_USER_WRITE } from "./walker";
-import { tlbWriteProtect } from "./tlb";
+import { tlbWriteProtect, tlbSelect, tlbFlushPage, tlbFlushLargePage, tlbFlushBank, BANKS } from "./tlb";
 import { ramSize } from "../cpu/memory";
 
-const MAX_ROOTS: u32 = 8;
+const MAX_ROOTS: u32 = BANKS;
 const POOL_PAGES: u32 = 512;
 const NO_ROOT: u32 = 0xffffffff;
 
@@ -23,6 +25,7 @@ let frameRefs: u32 = 0; // u16 per guest frame: shadows derived from it
 const rootCr3 = memory.data(MAX_ROOTS * 4); // guest PD frame | 1, 0 = free
 const rootUse = memory.data(MAX_ROOTS * 4); // last-use stamp for LRU
 const tableSource = memory.data(POOL_PAGES * 4); // guest PT frame | 1 (0 = free; S_LARGE: from a 4 MiB PDE)
+const tableOwner = memory.data(POOL_PAGES * 4); // root << 10 | PDE index: where the table hangs
 
 export let activeRoot: u32 = NO_ROOT;
 let useClock: u32 = 0;
@@ -88,40 +91,52 @@ function writeProtect(frame: u32): void {
 // Returns true when an existing shadow was found.
 export function activate(cr3: u32): bool {
   const key = (cr3 & 0xfffff000) | 1;
-  let victim: u32 = 0;
   for (let r: u32 = 0; r < MAX_ROOTS; r++) {
-    const k = load<u32>(rootCr3 + (r << 2));
-    if (k == key) {
-      activeRoot = r;
+    if (load<u32>(rootCr3 + (r << 2)) == key) {
+      makeActive(r);
       store<u32>(rootUse + (r << 2), ++useClock);
       rootsReused++;
       return true;
     }
-    if (k == 0 || load<u32>(rootUse + (r << 2)) < load<u32>(rootUse + (victim << 2))) victim = r;
-    if (k == 0) break;
+  }
+  // a new address space: take a free root, or the least recently used one
+  let victim: u32 = 0;
+  for (let r: u32 = 0; r < MAX_ROOTS; r++) {
+    if (load<u32>(rootCr3 + (r << 2)) == 0) { victim = r; break; }
+    if (load<u32>(rootUse + (r << 2)) < load<u32>(rootUse + (victim << 2))) victim = r;
   }
   releaseRoot(victim);
   store<u32>(rootCr3 + (victim << 2), key);
   store<u32>(rootUse + (victim << 2), ++useClock);
   track(key & 0xfffff000);
-  activeRoot = victim;
+  makeActive(victim);
   rootsBuilt++;
   return false;
+}
+
+function makeActive(r: u32): void {
+  activeRoot = r;
+  tlbSelect(<i32>r);
 }
 
 function releaseRoot(r: u32): void {
   const key = load<u32>(rootCr3 + (r << 2));
   if (key == 0) return;
+  tlbFlushBank(r); // first, so that each dropTable() below finds nothing left to flush
   for (let i: u32 = 0; i < 1024; i++) dropTable(r, i);
   untrack(key & 0xfffff000);
   store<u32>(rootCr3 + (r << 2), 0);
-  if (activeRoot == r) activeRoot = NO_ROOT;
+  if (activeRoot == r) {
+    activeRoot = NO_ROOT;
+    tlbSelect(-1);
+  }
 }
 
 function dropTable(r: u32, pdeIndex: u32): void {
   const t = <u32>load<u16>(dirSlot(r, pdeIndex));
   if (t == 0) return;
   store<u16>(dirSlot(r, pdeIndex), 0);
+  tlbFlushLargePage(r, pdeIndex);
   const source = load<u32>(tableSource + ((t - 1) << 2));
   if (!(source & S_LARGE)) untrack(source & 0xfffff000);
   store<u32>(tableSource + ((t - 1) << 2), 0);
@@ -144,8 +159,9 @@ export function flushAllShadows(): void {
 }
 
 // Record a walk's result. `ptFrame` is the guest page table it came from (0 for a 4 MiB page).
-export function shadowFill(lin: u32, entry: u32, ptFrame: u32): void {
-  if (activeRoot == NO_ROOT) return;
+// Returns false when it could not (every shadow was just reclaimed to make room).
+export function shadowFill(lin: u32, entry: u32, ptFrame: u32): bool {
+  if (activeRoot == NO_ROOT) return false;
   const slotAt = dirSlot(activeRoot, lin >>> 22);
   let t = <u32>load<u16>(slotAt);
   const source: u32 = (entry & S_LARGE) ? S_LARGE : ptFrame | 1;
@@ -155,14 +171,16 @@ export function shadowFill(lin: u32, entry: u32, ptFrame: u32): void {
   }
   if (t == 0) {
     t = allocateTable();
-    if (t == 0) return; // everything was just reclaimed, including this root: nothing to fill
+    if (t == 0) return false; // everything was just reclaimed, including this root
     store<u32>(tableSource + ((t - 1) << 2), source);
+    store<u32>(tableOwner + ((t - 1) << 2), activeRoot << 10 | lin >>> 22);
     store<u16>(slotAt, <u16>t);
     if (!(source & S_LARGE)) track(ptFrame);
   }
   // never grant direct writes to a page that is itself a page table
   const e = isTracked(entry & 0xfffff000) ? entry & ~(S_SUPER_WRITE | S_USER_WRITE) : entry;
   store<u32>(tableEntry(t, (lin >>> 12) & 0x3ff), e);
+  return true;
 }
 
 function allocateTable(): u32 {
@@ -183,7 +201,14 @@ function allocateTable(): u32 {
 export function shadowFlushPage(lin: u32): void {
   if (activeRoot == NO_ROOT) return;
   const t = <u32>load<u16>(dirSlot(activeRoot, lin >>> 22));
-  if (t != 0) store<u32>(tableEntry(t, (lin >>> 12) & 0x3ff), 0);
+  if (t != 0) dropEntry(t, (lin >>> 12) & 0x3ff);
+}
+
+// Drop entry `index` of shadow table `t`, and its TLB copy.
+function dropEntry(t: u32, index: u32): void {
+  store<u32>(tableEntry(t, index), 0);
+  const owner = load<u32>(tableOwner + ((t - 1) << 2));
+  tlbFlushPage(owner >>> 10, (owner & 0x3ff) << 22 | index << 12);
 }
 
 // The guest wrote `bytes` bytes at guest-physical `p` inside a tracked page: drop the shadow
@@ -199,7 +224,7 @@ export function invalidateGuestWrite(p: u32, bytes: u32): void {
   }
   for (let t: u32 = 1; t <= POOL_PAGES; t++) {
     if (load<u32>(tableSource + ((t - 1) << 2)) == (frame | 1)) {
-      for (let i = first; i <= last; i++) store<u32>(tableEntry(t, i), 0);
+      for (let i = first; i <= last; i++) dropEntry(t, i);
     }
   }
 }

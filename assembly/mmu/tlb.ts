@@ -1,73 +1,145 @@
-// The software TLB in front of the shadow page tables: a direct-mapped table of 1024 recent
-// translations, so that the common paged access is a tag compare and a permission test. It
-// behaves like a hardware TLB: entries stay until INVLPG or a CR3 load (which keeps global
-// entries when CR4.PGE is set), even if the guest changes the page tables meanwhile.
-import { S_SUPER_WRITE, S_USER_READ, S_USER_WRITE, S_GLOBAL } from "./walker";
+// The software TLB in front of the shadow page tables: for every shadow root a bank of 1024
+// direct-mapped recent translations, so that the common paged access is a tag compare and a
+// permission test. The banks are tagged by address space as VPID/PCID tag hardware TLBs: a CR3
+// switch selects the bank of its shadow and flushes nothing, so switching back to an address
+// space finds its translations still there.
+//
+// That is only correct because every TLB entry is a copy of a shadow entry, and shadow entries
+// are kept coherent with the guest's page tables (shadow.ts): whenever a shadow entry is dropped,
+// the TLB entry copied from it is dropped with it. A translation the guest changed is therefore
+// never used after the change, not even before the INVLPG or CR3 load that would make it visible
+// on hardware (a CPU may use the old or the new entry until then; we always use the new one).
+// Global pages (CR4.PGE) need nothing of their own for the same reason: a bank is never flushed
+// by a CR3 load, and a global translation is not shared with other address spaces, which find
+// it by walking their own tables (that map it the same way in any OS that uses global pages; a
+// CPU may drop any TLB entry at any time, so software cannot rely on more).
+import { S_SUPER_WRITE, S_USER_READ, S_USER_WRITE } from "./walker";
+import { ramSize, HOLE_START, HOLE_END } from "../cpu/memory";
 
 const ENTRIES: u32 = 1024;
-// Exported so that compiled blocks (src/jit/) can look translations up inline.
-export const tlbTags = memory.data(ENTRIES * 4); // linear page number + 1; 0 = empty
-export const tlbEntries = memory.data(ENTRIES * 4); // shadow entry: frame | permission bits
-const tags = tlbTags;
-const entries = tlbEntries;
-// The slots filled since the last flush, so that a CR3 load (which flushes) costs as many steps
-// as the address space used pages, not 1024. May hold a slot twice; it is rebuilt when full.
-const used = memory.data(ENTRIES * 4);
-let usedCount: u32 = 0;
+export const BANKS: u32 = 8; // one per shadow root (shadow.ts MAX_ROOTS)
+// A bank: tags (linear page number + 1; 0 = empty), then entries (shadow entry: frame |
+// permission bits), then the slots filled since the bank was last flushed, so that flushing
+// costs as many steps as the address space used pages, not 1024 (the list may hold a slot
+// twice; it is rebuilt when full).
+const TAGS: u32 = 0;
+export const TLB_ENTRIES_OFFSET: u32 = ENTRIES * 4; // compiled blocks (src/jit/) read both arrays
+const USED: u32 = ENTRIES * 8;
+const BANK_BYTES: u32 = ENTRIES * 12;
+const usedCount = memory.data(BANKS * 4);
 
-function noteUsed(at: u32): void {
-  if (usedCount == ENTRIES) { // full of duplicates: rebuild from the tags
-    usedCount = 0;
-    for (let s: u32 = 0; s < ENTRIES * 4; s += 4) {
-      if (load<u32>(tags + s) != 0) store<u32>(used + (usedCount++ << 2), s);
-    }
-  }
-  store<u32>(used + (usedCount++ << 2), at);
+// Set in TLB entries (never in shadow entries) whose frame is plain RAM: compiled blocks require
+// it, so one permission test also keeps them off the VGA/ROM hole and unassigned addresses.
+export const T_PLAIN_RAM: u32 = 0x40;
+
+let banks: u32 = 0; // BANKS banks, then one that stays empty: the bank when no shadow is active
+// The active bank's address: read by compiled blocks, which is why it is an exported global.
+export let tlbBank: u32 = 0;
+// Moves whenever entries are dropped: a translation looked up in a bank at one generation still
+// holds in that bank while the generation has not moved (assembly/cpu/jit.ts relies on it to skip
+// the TLB when it re-enters a compiled block).
+export let tlbGeneration: u64 = 0; // 64 bits: it never wraps
+// The active bank as a bit (bit BANKS for the empty one), for sets of banks.
+export let tlbBankBit: u32 = 1 << BANKS;
+
+export function allocateTlb(): void {
+  const bytes = (BANKS + 1) * BANK_BYTES;
+  const first = memory.grow(<i32>((bytes + 0xffff) >>> 16));
+  if (first < 0) unreachable();
+  banks = <u32>first << 16; // freshly grown memory is zero
+  tlbBank = emptyBank();
 }
 
+@inline function bankAt(bank: u32): u32 { return banks + bank * BANK_BYTES; }
+@inline function emptyBank(): u32 { return bankAt(BANKS); }
 @inline function slot(vpn: u32): u32 { return (vpn & (ENTRIES - 1)) << 2; }
+@inline function usedCountAt(bank: u32): u32 { return usedCount + (bank << 2); }
+// The address of the `i`th slot on the used list of the bank at `base`.
+@inline function usedSlot(base: u32, i: u32): u32 { return base + load<u32>(base + USED + (i << 2)); }
+
+// Translations from now on go through `bank` (a shadow root's index), or none when -1.
+export function tlbSelect(bank: i32): void {
+  tlbBank = bank < 0 ? emptyBank() : bankAt(<u32>bank);
+  tlbBankBit = bank < 0 ? 1 << BANKS : 1 << <u32>bank;
+}
 
 // The guest-physical address for `lin`, or -1 when the TLB cannot answer (miss or permission).
 @inline export function tlbLookup(lin: u32, write: bool, user: bool): i64 {
   const vpn = lin >>> 12;
-  const at = slot(vpn);
-  if (load<u32>(tags + at) != vpn + 1) return -1;
-  const e = load<u32>(entries + at);
+  const at = tlbBank + slot(vpn);
+  if (load<u32>(at + TAGS) != vpn + 1) return -1;
+  const e = load<u32>(at + TLB_ENTRIES_OFFSET);
   const need: u32 = write ? (user ? S_USER_WRITE : S_SUPER_WRITE) : (user ? S_USER_READ : 0);
   if ((e & need) != need) return -1;
   return <i64>((e & 0xfffff000) | (lin & 0xfff));
 }
 
+// Cache shadow entry `entry` of the active shadow for `lin`.
 export function tlbInsert(lin: u32, entry: u32): void {
+  const bank = tlbBank;
+  if (bank == emptyBank()) return;
+  const frame = entry & 0xfffff000;
+  const plain = frame < ramSize && (frame < HOLE_START || frame >= HOLE_END);
   const vpn = lin >>> 12;
-  const at = slot(vpn);
-  if (load<u32>(tags + at) == 0) noteUsed(at);
-  store<u32>(tags + at, vpn + 1);
-  store<u32>(entries + at, entry);
+  const at = bank + slot(vpn);
+  if (load<u32>(at + TAGS) == 0) noteUsed(ctz(tlbBankBit), at - bank);
+  store<u32>(at + TAGS, vpn + 1);
+  store<u32>(at + TLB_ENTRIES_OFFSET, plain ? entry | T_PLAIN_RAM : entry);
 }
 
-export function tlbFlushPage(lin: u32): void {
-  const vpn = lin >>> 12;
-  if (load<u32>(tags + slot(vpn)) == vpn + 1) store<u32>(tags + slot(vpn), 0);
-}
-
-// Drop every entry, or every non-global one.
-export function tlbFlush(keepGlobal: bool): void {
-  let kept: u32 = 0;
-  for (let i: u32 = 0; i < usedCount; i++) {
-    const at = load<u32>(used + (i << 2));
-    if (load<u32>(tags + at) == 0) continue;
-    if (keepGlobal && (load<u32>(entries + at) & S_GLOBAL)) store<u32>(used + (kept++ << 2), at);
-    else store<u32>(tags + at, 0);
+// Slot offset `at` of bank `bank` was empty and is filled now.
+function noteUsed(bank: u32, at: u32): void {
+  const base = bankAt(bank);
+  let count = load<u32>(usedCountAt(bank));
+  if (count == ENTRIES) { // full of duplicates: rebuild from the tags
+    count = 0;
+    for (let s: u32 = 0; s < ENTRIES * 4; s += 4) {
+      if (load<u32>(base + TAGS + s) != 0) store<u32>(base + USED + (count++ << 2), s);
+    }
   }
-  usedCount = kept;
+  store<u32>(base + USED + (count << 2), at);
+  store<u32>(usedCountAt(bank), count + 1);
 }
 
-// Take write permission away from every entry that maps `frame` (it became a page table).
+// Drop the entry for `lin` in bank `bank` (a shadow root's index).
+export function tlbFlushPage(bank: u32, lin: u32): void {
+  const vpn = lin >>> 12;
+  const at = bankAt(bank) + slot(vpn);
+  if (load<u32>(at + TAGS) == vpn + 1) store<u32>(at + TAGS, 0);
+  tlbGeneration++;
+}
+
+// Drop the entries of bank `bank` for the 4 MiB that page-directory entry `pdeIndex` maps.
+export function tlbFlushLargePage(bank: u32, pdeIndex: u32): void {
+  const base = bankAt(bank);
+  const count = load<u32>(usedCountAt(bank));
+  for (let i: u32 = 0; i < count; i++) {
+    const at = usedSlot(base, i);
+    const tag = load<u32>(at + TAGS);
+    if (tag != 0 && (tag - 1) >>> 10 == pdeIndex) store<u32>(at + TAGS, 0);
+  }
+  tlbGeneration++;
+}
+
+// Drop every entry of bank `bank`.
+export function tlbFlushBank(bank: u32): void {
+  const base = bankAt(bank);
+  const count = load<u32>(usedCountAt(bank));
+  for (let i: u32 = 0; i < count; i++) store<u32>(usedSlot(base, i) + TAGS, 0);
+  store<u32>(usedCountAt(bank), 0);
+  tlbGeneration++;
+}
+
+// Take write permission away from every entry, in every bank, that maps `frame` (it became a
+// page table).
 export function tlbWriteProtect(frame: u32): void {
-  for (let i: u32 = 0; i < usedCount; i++) {
-    const at = load<u32>(used + (i << 2));
-    const e = load<u32>(entries + at);
-    if ((e & 0xfffff000) == frame) store<u32>(entries + at, e & ~(S_SUPER_WRITE | S_USER_WRITE));
+  for (let bank: u32 = 0; bank < BANKS; bank++) {
+    const base = bankAt(bank);
+    const count = load<u32>(usedCountAt(bank));
+    for (let i: u32 = 0; i < count; i++) {
+      const at = usedSlot(base, i) + TLB_ENTRIES_OFFSET;
+      const e = load<u32>(at);
+      if ((e & 0xfffff000) == frame) store<u32>(at, e & ~(S_SUPER_WRITE | S_USER_WRITE));
+    }
   }
 }

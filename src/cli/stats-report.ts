@@ -1,9 +1,10 @@
 // `--stats` and `--stats-json`: the VM's exit statistics after a run, as a table on stderr and as
 // JSON for scripts. Per exit reason: count, host time charged to it and nanoseconds per exit
 // (from each exit to the next: see src/vmm/exit-timer.ts), guest instructions between exits;
-// then guest instructions retired and MIPS.
+// then guest instructions retired and MIPS; then, if the guest paged, the shadow MMU's counters.
 
 import type { ExitReasonStats, VmStatistics } from "../vmm/exit-stats.js";
+import { MMU_STATISTIC_LABELS, pagingSeen } from "../vmm/mmu-stats.js";
 import type { StopReason } from "../vmm/stop-reason.js";
 import type { VmConfig } from "../vmm/vm-config.js";
 
@@ -26,8 +27,14 @@ export function formatStats(stats: VmStatistics): string {
     line(header),
     ...rows.map(line),
     `${stats.instructions} instructions in ${stats.seconds.toFixed(3)} s: ${stats.mips.toFixed(1)} MIPS`,
+    ...(pagingSeen(stats.mmu) ? formatMmu(stats) : []),
     "",
   ].join("\n");
+}
+
+function formatMmu({ mmu }: VmStatistics): string[] {
+  const width = Math.max(...MMU_STATISTIC_LABELS.map(([, label]) => label.length));
+  return ["--- shadow MMU ---", ...MMU_STATISTIC_LABELS.map(([name, label]) => `${label.padEnd(width)}  ${mmu[name]}`)];
 }
 
 export function statsJson(stats: VmStatistics, config: Readonly<VmConfig>, stop: StopReason): string {

@@ -1,8 +1,21 @@
 // The VMM's side of the VMCS: named accessors over an Int32Array that views the VMCS region of
 // the core's linear memory in place (no copies, no marshalling: an exit handler reads a field
 // with one typed-array load). Field offsets come from assembly/vmcs-layout.ts, shared with the core.
+// Every write clears the clean-fields bit of the field's group (C_CLEAN_FIELDS), so the next VM
+// entry reloads what the core derived from it; whoever writes the VMCS by other means must too.
 
 import {
+  CLEAN_CONTROL_REGS,
+  CLEAN_CONTROLS,
+  CLEAN_SEGMENTS,
+  C_CLEAN_FIELDS,
+  C_IF_MODE,
+  C_JIT,
+  C_WRITE_TRAP_BASE,
+  C_WRITE_TRAP_SIZE,
+  G_CR0,
+  G_CR3,
+  G_CR4,
   G_EIP,
   G_INSTRET_HI,
   G_INSTRET_LO,
@@ -17,6 +30,8 @@ import {
   SEG_SEL,
   SEG_STRIDE,
   SR_CS,
+  SR_TR,
+  VMCS_SIZE,
   X_INSTRUCTION_LENGTH,
 } from "../../assembly/vmcs-layout.js";
 
@@ -36,6 +51,21 @@ export const EFLAGS_DF = 1 << 10;
 export const EFLAGS_IF = 1 << 9;
 /** Access-rights bit D/B: 32-bit default operand size for a code segment. */
 const AR_DB = 1 << 14;
+
+/** The clean-fields group of each 32-bit VMCS field (by offset / 4), 0 for fields in none. */
+const CLEAN_GROUP = (() => {
+  const groups = new Uint8Array(VMCS_SIZE >> 2);
+  const mark = (from: number, to: number, group: number) => groups.fill(group, from >> 2, (to >> 2) + 1);
+  mark(G_SEG, G_SEG + SR_TR * SEG_STRIDE + SEG_AR, CLEAN_SEGMENTS);
+  for (const cr of [G_CR0, G_CR3, G_CR4]) mark(cr, cr, CLEAN_CONTROL_REGS);
+  for (const control of [C_IF_MODE, C_JIT, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE]) mark(control, control, CLEAN_CONTROLS);
+  return groups;
+})();
+
+/** The clean-fields bit a write to the field at `offset` must clear (0: none). */
+export function cleanGroupOf(offset: number): number {
+  return CLEAN_GROUP[offset >> 2] ?? 0;
+}
 
 export interface Segment {
   selector: number;
@@ -60,6 +90,8 @@ export class Vmcs {
 
   set(offset: number, value: number): void {
     this.i32[offset >> 2] = value;
+    const group = CLEAN_GROUP[offset >> 2];
+    if (group !== 0) this.i32[C_CLEAN_FIELDS >> 2] &= ~group;
   }
 
   reg(reg: Reg): number {
@@ -92,6 +124,7 @@ export class Vmcs {
     this.i32[at + (SEG_BASE >> 2)] = segment.base;
     this.i32[at + (SEG_LIMIT >> 2)] = segment.limit;
     this.i32[at + (SEG_AR >> 2)] = segment.ar;
+    this.i32[C_CLEAN_FIELDS >> 2] &= ~CLEAN_SEGMENTS;
   }
 
   /** Total retired guest instructions (the 64-bit G_INSTRET pair, exact up to 2^53). */
@@ -110,9 +143,10 @@ export class Vmcs {
 
   /** skipInstruction for an instruction of `length` bytes the VMM decoded itself. */
   advanceEip(length: number): void {
-    const codeIs32 = (this.i32[(G_SEG + SR_CS * SEG_STRIDE + SEG_AR) >> 2] & AR_DB) !== 0;
-    const eip = this.get(G_EIP) + length;
-    this.set(G_EIP, codeIs32 ? eip : eip & 0xffff);
-    this.set(G_INTERRUPTIBILITY, this.get(G_INTERRUPTIBILITY) & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+    // On every exit an instruction completes: plain stores, as neither field is in a clean-fields group.
+    const i32 = this.i32;
+    const eip = (i32[G_EIP >> 2] + length) | 0;
+    i32[G_EIP >> 2] = i32[(G_SEG + SR_CS * SEG_STRIDE + SEG_AR) >> 2] & AR_DB ? eip : eip & 0xffff;
+    i32[G_INTERRUPTIBILITY >> 2] &= ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS);
   }
 }

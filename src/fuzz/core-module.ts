@@ -3,8 +3,9 @@
 // attaches it, and the layout facts the isolation checks need: where the core's initialised data
 // (its read-only tables) lies, read from the module's data section.
 import { readFileSync } from "node:fs";
-import { VMCS_BASE } from "../../assembly/vmcs-layout.js";
+import { VMCS_BASE, VMCS_SIZE } from "../../assembly/vmcs-layout.js";
 import type { CoreExports } from "../core/core.js";
+import { Vmcs } from "../core/vmcs.js";
 import { BlockCompiler, type JitCoreExports } from "../jit/block-compiler.js";
 import { packageFileUrl } from "../package-files.js";
 
@@ -12,8 +13,6 @@ import { packageFileUrl } from "../package-files.js";
 export interface BareExports extends CoreExports {
   readonly table: WebAssembly.Table;
   blockCacheBase(): number;
-  tlbTagsAddress(): number;
-  tlbEntriesAddress(): number;
   compiledBlocks(): number;
 }
 
@@ -47,7 +46,8 @@ export class BareCore {
   get bytes(): Uint8Array { return new Uint8Array(this.exports.memory.buffer); }
   get ram(): Uint8Array { return new Uint8Array(this.exports.memory.buffer, this.exports.ramBase(), this.exports.ramSize()); }
   vmcs(offset: number): number { return new Uint32Array(this.exports.memory.buffer, VMCS_BASE + offset, 1)[0]; }
-  setVmcs(offset: number, value: number): void { new Uint32Array(this.exports.memory.buffer, VMCS_BASE + offset, 1)[0] = value >>> 0; }
+  /** Through the VMM's accessor, so the write clears its clean-fields bit as the VMM's writes do. */
+  setVmcs(offset: number, value: number): void { new Vmcs(new Int32Array(this.exports.memory.buffer, VMCS_BASE, VMCS_SIZE >> 2)).set(offset, value); }
 }
 
 // ---- The data section (WebAssembly binary format, section 11) ----------------------------------

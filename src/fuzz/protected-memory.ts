@@ -1,28 +1,30 @@
 // The memory a guest must never change: everything in the core's linear memory outside guest RAM
 // that is not guest state the core saves at a VM exit. Concretely:
 //  - the first 64 KiB: the VMCS (except the guest-state area, the exit information, the
-//    statistics, the remaining preemption budget and the injection field's valid bit, which the
-//    core writes), the I/O bitmaps, and the space around them;
+//    statistics, the remaining preemption budget, the clean-fields bits and the injection field's
+//    valid bit, which the core writes), the I/O bitmaps, and the space around them;
 //  - the core's read-only tables (its data segments);
-//  - the block cache while the compiling tier is off, and the TLB and the shadow pool while no
-//    shadow was ever built: they stay as init() left them (zero). (The rest of the core's
-//    zero-initialised static data is its own scratch, e.g. the frame an interrupt builds.)
+//  - the block cache while the compiling tier is off, and the shadow pool and the TLB banks after
+//    guest RAM while no shadow was ever built: they stay as init() left them (zero). (The rest of
+//    the core's zero-initialised static data is its own scratch, e.g. the frame an interrupt
+//    builds.)
 //  - the size of memory (the core grows it only in init()).
 // The VMM's own writes between entries are allowed: capture() is taken after them, before run().
 import {
   G_CPL, G_TSC_LO, IO_BITMAP_A, STAT_CR3_TARGET_HITS, STAT_SHADOW_ROOTS_BUILT, X_REASON,
-  C_PREEMPTION_TIMER, E_INTR_INFO, VMCS_BASE,
+  C_PREEMPTION_TIMER, C_CLEAN_FIELDS, E_INTR_INFO, VMCS_BASE,
 } from "../../assembly/vmcs-layout.js";
 import type { BareCore } from "./core-module.js";
 
 const LOW_END = 0x10000;
-const BLOCK_CACHE_BYTES = 4096 * 80; // assembly/cpu/jit.ts: CACHE_ENTRIES x ENTRY_SIZE
+const BLOCK_CACHE_BYTES = 4096 * 96; // assembly/cpu/jit.ts: CACHE_ENTRIES x ENTRY_SIZE
 
 // Byte ranges of the first 64 KiB the core itself writes (relative to memory 0).
 const CORE_WRITES: [number, number][] = [
   [VMCS_BASE, VMCS_BASE + G_TSC_LO], // guest registers and state, up to the TSC offset
   [VMCS_BASE + G_TSC_LO + 8, VMCS_BASE + G_CPL + 4], // retired count, CPL
   [VMCS_BASE + C_PREEMPTION_TIMER, VMCS_BASE + C_PREEMPTION_TIMER + 4],
+  [VMCS_BASE + C_CLEAN_FIELDS, VMCS_BASE + C_CLEAN_FIELDS + 4],
   [VMCS_BASE + X_REASON, VMCS_BASE + E_INTR_INFO + 4], // exit information, entry interruption info
   [VMCS_BASE + 0x300, VMCS_BASE + STAT_CR3_TARGET_HITS + 4], // statistics
 ];
@@ -63,10 +65,7 @@ export class ProtectedMemory {
     const e = this.core.exports;
     if (!jitUsed) out.push(...nonZero(bytes, e.blockCacheBase(), e.blockCacheBase() + BLOCK_CACHE_BYTES, "block cache with the compiling tier off"));
     if (this.core.vmcs(STAT_SHADOW_ROOTS_BUILT) === 0) {
-      const TLB_BYTES = 1024 * 4; // assembly/mmu/tlb.ts: ENTRIES x u32
-      out.push(...nonZero(bytes, e.tlbTagsAddress(), e.tlbTagsAddress() + TLB_BYTES, "TLB with no shadow built"));
-      out.push(...nonZero(bytes, e.tlbEntriesAddress(), e.tlbEntriesAddress() + TLB_BYTES, "TLB with no shadow built"));
-      out.push(...nonZero(bytes, e.ramBase() + e.ramSize(), bytes.length, "shadow tables with no shadow built"));
+      out.push(...nonZero(bytes, e.ramBase() + e.ramSize(), bytes.length, "shadow tables or TLB with no shadow built"));
     }
     return out;
   }

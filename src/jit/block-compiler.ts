@@ -16,20 +16,20 @@ export interface JitCoreExports {
   jitCondition(cc: number): number;
   jitCarry(): number;
   jitEflags(): number;
+  jitLoadCr3(value: number, page: number, frame: number): number;
   flushCompiledBlocks(): void;
-  tlbTagsAddress(): number;
-  tlbEntriesAddress(): number;
   readonly [global: string]: unknown;
 }
 
-const GLOBALS = ["eip", "budget", "flagsWord", "lazyMask", "lfOp", "lfA", "lfB", "lfRes", "lfSign"] as const;
+const GLOBALS = ["eip", "budget", "flagsWord", "lazyMask", "lfOp", "lfA", "lfB", "lfRes", "lfSign", "tlbBank"] as const;
 const FUNCTIONS = [
   { name: "jitCondition", params: 1, results: 1 }, { name: "jitCarry", params: 0, results: 1 },
-  { name: "jitEflags", params: 0, results: 1 },
+  { name: "jitEflags", params: 0, results: 1 }, { name: "jitLoadCr3", params: 3, results: 1 },
 ];
-const LINKS = {
-  eip: 0, budget: 1, flagsWord: 2, lazyMask: 3, lfOp: 4, lfA: 5, lfB: 6, lfRes: 7, lfSign: 8,
-  jitCondition: 0, jitCarry: 1, jitEflags: 2,
+/** Where each imported global and function sits in a block module's index space. */
+export const LINKS = {
+  eip: 0, budget: 1, flagsWord: 2, lazyMask: 3, lfOp: 4, lfA: 5, lfB: 6, lfRes: 7, lfSign: 8, tlbBank: 9,
+  jitCondition: 0, jitCarry: 1, jitEflags: 2, jitLoadCr3: 3,
 };
 // Entry fields (assembly/cpu/jit.ts)
 const E_INSTRUCTIONS = 12;
@@ -60,8 +60,7 @@ export class BlockCompiler {
     const ram = new Uint8Array(core.memory.buffer, core.ramBase(), core.ramSize());
     const mode = new Uint8Array(core.memory.buffer)[entry + E_MODE];
     const t = translateBlock({
-      code: ram, eip: linearEip, physical, paging: (mode & 1) !== 0, user: mode >> 1 === 3,
-      tlb: { tags: core.tlbTagsAddress(), entries: core.tlbEntriesAddress() },
+      code: ram, eip: linearEip, physical, paging: (mode & 1) !== 0, cpl: mode >> 1,
       ramBase: core.ramBase(), ramSize: core.ramSize(), regs: VMCS_BASE + G_REGS, links: LINKS,
     });
     if (!t) return 0;

@@ -1,7 +1,7 @@
 // x86 -> WASM translation of one basic block for the compiling tier. It handles the integer
 // instructions compiled C code spends its time in (MOV/LEA/ALU/TEST/CMP/INC/DEC/NEG/NOT, shifts
 // by constants, IMUL, MOVZX/MOVSX, PUSH/POP, SETcc/CMOVcc, CDQ) with 32-bit operands (and 8-bit
-// MOV/ALU/TEST), and ends the block at a branch (Jcc, JMP, CALL, RET) or before the first
+// MOV/ALU/TEST), and a kernel's MOV to CR3, and ends the block at a branch (Jcc, JMP, CALL, RET) or before the first
 // instruction it does not handle; the interpreter executes that one. Registers stay in the VMCS
 // (memory) so the state is exact at every instruction boundary; every memory access is checked
 // against plain RAM and leaves the block at that instruction when it falls outside (the
@@ -17,12 +17,11 @@ export interface TranslateEnv {
   eip: number; // linear address of the block
   physical: number; // guest-physical address of its first byte (the block stays in that page)
   paging: boolean; // compiled for paging on: memory goes through the core's TLB
-  user: boolean; // compiled for CPL 3 (TLB permission checks)
-  tlb: { tags: number; entries: number }; // offsets of the core's TLB arrays in WASM memory
+  cpl: number; // the privilege level it was compiled for (TLB permission checks, MOV to CR3)
   ramBase: number; // offset of guest-physical 0 in WASM memory
   ramSize: number;
   regs: number; // offset of EAX in WASM memory (the VMCS guest registers)
-  links: CoreLinks & { eip: number; budget: number };
+  links: CoreLinks & { eip: number; budget: number; tlbBank: number; jitLoadCr3: number };
 }
 
 export interface Translation { body: Code; instructions: number; length: number }
@@ -30,9 +29,13 @@ export interface Translation { body: Code; instructions: number; length: number 
 export const MAX_BLOCK_BYTES = 64;
 const MAX_INSTRUCTIONS = 32;
 const ESP = 4;
-// The core's TLB (assembly/mmu/tlb.ts and walker.ts): entries, and the permission bits.
+// The core's TLB (assembly/mmu/tlb.ts and walker.ts): the active bank (a global: its address) holds
+// 1024 tags, then 1024 entries with the permission bits and the plain-RAM bit.
 const TLB_ENTRIES = 1024;
-const S_SUPER_WRITE = 2, S_USER_READ = 4, S_USER_WRITE = 8;
+const TLB_ENTRIES_OFFSET = TLB_ENTRIES * 4;
+const S_SUPER_WRITE = 2, S_USER_READ = 4, S_USER_WRITE = 8, T_PLAIN_RAM = 0x40;
+// jitLoadCr3's answer when the switch is done and the block's page maps to the same frame.
+const JIT_CR3_SAME_PAGE = 2;
 // Guest-physical range that is not plain RAM (VGA, ROM): compiled code never touches it.
 const HOLE_START = 0xa0000;
 const HOLE_SIZE = 0x60000;
@@ -63,9 +66,15 @@ class Translator {
   // Memory the current instruction stored to (guest-physical address locals).
   private stores: { at: number; bytes: number }[] = [];
 
+  // With paging: a local holding the TLB bank, read once per block (only a MOV to CR3 changes it,
+  // and that ends the block).
+  private readonly tlbBank: number;
+
   constructor(private readonly env: TranslateEnv, count: number) {
     this.pos = env.eip;
     this.count = count;
+    this.tlbBank = this.c.local();
+    if (env.paging) this.c.globalGet(env.links.tlbBank).set(this.tlbBank);
   }
 
   // ---- byte stream -------------------------------------------------------------------------
@@ -126,23 +135,26 @@ class Translator {
 
   // The guest-physical address for an access at linear `a` (a local), or leave the block before
   // this instruction: when paging is on and the TLB has no entry allowing the access (the
-  // interpreter then walks and fills it), when the access would cross a page (paging) or when
-  // it is not plain RAM.
+  // interpreter then walks and fills it) or the access would cross a page, or when it is not
+  // plain RAM (with paging, a bit of the TLB entry says so).
   private physical(a: number, bytes: number, write: boolean): number {
     const c = this.c, env = this.env;
     if (!env.paging) { this.requirePlainRam(a, bytes); return a; }
     const slot = c.local(), entry = c.local(), p = c.local();
-    c.get(a).i32(12).op(Op.I32ShrU).i32(TLB_ENTRIES - 1).op(Op.I32And).i32(2).op(Op.I32Shl).set(slot);
-    const need = write ? (env.user ? S_USER_WRITE : S_SUPER_WRITE) : (env.user ? S_USER_READ : 0);
-    // miss: tag != page + 1, or missing permission, or the access crosses into the next page
-    c.get(slot).mem(Op.I32Load, env.tlb.tags).get(a).i32(12).op(Op.I32ShrU).i32(1).op(Op.I32Add).op(Op.I32Ne);
-    c.get(slot).mem(Op.I32Load, env.tlb.entries).tee(entry).i32(need).op(Op.I32And).i32(need).op(Op.I32Ne).op(Op.I32Or);
-    c.get(a).i32(0xfff).op(Op.I32And).i32(0x1000 - bytes).op(Op.I32GtU).op(Op.I32Or);
+    c.get(a).i32(12).op(Op.I32ShrU).i32(TLB_ENTRIES - 1).op(Op.I32And).i32(2).op(Op.I32Shl);
+    c.get(this.tlbBank).op(Op.I32Add).set(slot);
+    const user = env.cpl === 3;
+    const need = T_PLAIN_RAM | (write ? (user ? S_USER_WRITE : S_SUPER_WRITE) : (user ? S_USER_READ : 0));
+    // miss: the slot's tag is not the page of the access's last byte + 1 (so an access crossing
+    // into the next page misses too), or a permission or the plain-RAM bit is missing
+    c.get(slot).mem(Op.I32Load, 0).get(a);
+    if (bytes > 1) c.i32(bytes - 1).op(Op.I32Add);
+    c.i32(12).op(Op.I32ShrU).i32(1).op(Op.I32Add).op(Op.I32Ne);
+    c.get(slot).mem(Op.I32Load, TLB_ENTRIES_OFFSET).tee(entry).i32(need).op(Op.I32And).i32(need).op(Op.I32Ne).op(Op.I32Or);
     c.ifThen();
     this.exitHere();
     c.end();
     c.get(entry).i32(~0xfff).op(Op.I32And).get(a).i32(0xfff).op(Op.I32And).op(Op.I32Or).set(p);
-    this.requirePlainRam(p, bytes);
     return p;
   }
 
@@ -235,7 +247,6 @@ class Translator {
 
   // ROL/ROR by a constant: only CF and OF change (assembly/cpu/shift.ts computes OF for any count).
   private rotate(left: boolean, o: Operand, count: number): void {
-    if (count === 0) return;
     const c = this.c;
     const at = this.locate(o);
     const v = this.readAt(o, at);
@@ -257,7 +268,12 @@ class Translator {
   }
 
   private shift(kind: number, o: Operand, count: number): void {
-    if (count === 0) return; // a zero count changes nothing, flags included
+    if (count === 0) {
+      // a zero count changes nothing, flags included; but a memory operand is still accessed (and
+      // may fault): the interpreter does that one
+      if ("reg" in o) return;
+      throw new Unsupported();
+    }
     if (kind === 0 || kind === 1) { this.rotate(kind === 0, o, count); return; }
     const c = this.c;
     const at = this.locate(o);
@@ -314,18 +330,24 @@ class Translator {
   // the rest of the block may be stale; leave after this instruction (the next entry compares the
   // bytes and recompiles).
   exitIfCodeWritten(nextIp: number, index: number, blockBytes: number): void {
-    const c = this.c, l = this.env.links;
+    const c = this.c;
     const start = this.env.physical, end = this.env.physical + blockBytes;
     for (const { at, bytes } of this.stores) {
       c.get(at).i32(end).op(Op.I32LtU).get(at).i32(bytes).op(Op.I32Add).i32(start).op(Op.I32GtU).op(Op.I32And);
       c.ifThen();
-      emitMaterialize(c, this.flags, l);
-      c.i32(nextIp | 0).globalSet(l.eip);
-      c.globalGet(l.budget).i32(this.count - index - 1).op(Op.I32Add).globalSet(l.budget);
-      c.op(Op.Return);
+      this.exitAfter(nextIp, index);
       c.end();
     }
     this.stores = [];
+  }
+
+  // Hand control back after instruction `index` (ending at `nextIp`): flags, EIP, unused budget.
+  private exitAfter(nextIp: number, index: number): void {
+    const c = this.c, l = this.env.links;
+    emitMaterialize(c, this.flags, l);
+    c.i32(nextIp | 0).globalSet(l.eip);
+    c.globalGet(l.budget).i32(this.count - index - 1).op(Op.I32Add).globalSet(l.budget);
+    c.op(Op.Return);
   }
 
   step(ip: number, index: number): boolean {
@@ -509,6 +531,7 @@ class Translator {
       return true;
     }
     switch (op) {
+      case 0x22: return this.movToCr3();
       case 0xaf: {
         const { reg, rm } = this.modrm(4);
         const b = this.read(rm), a = c.local();
@@ -527,6 +550,29 @@ class Translator {
       }
       default: throw new Unsupported();
     }
+  }
+
+  // MOV CR3, r32 at CPL 0, the address-space switch of a guest kernel's scheduler. The core
+  // (assembly/index.ts jitLoadCr3) completes it when it needs no exit (a CR3-target hit, say) and
+  // says whether this block's own page still maps to the same frame: then the block goes on, in
+  // the new address space's TLB bank; else it ends after the MOV. When the MOV must exit, the
+  // block leaves before it and the interpreter performs the exit.
+  private movToCr3(): boolean {
+    const { reg, rm } = this.modrm(4);
+    // Not as a block's first instruction: a block starts there only after a MOV that missed the
+    // CR3-target list left the block before it, and it would miss again, entered for nothing.
+    if (reg !== 3 || !("reg" in rm) || this.env.cpl !== 0 || this.index === 0) throw new Unsupported();
+    const c = this.c, l = this.env.links, result = c.local();
+    this.loadReg(rm.reg, 4);
+    c.i32(this.env.eip & ~0xfff).i32(this.env.physical & ~0xfff).call(l.jitLoadCr3).set(result);
+    c.get(result).op(Op.I32Eqz).ifThen();
+    this.exitHere();
+    c.end();
+    c.get(result).i32(JIT_CR3_SAME_PAGE).op(Op.I32Ne).ifThen();
+    this.exitAfter(this.pos, this.index);
+    c.end();
+    if (this.env.paging) c.globalGet(l.tlbBank).set(this.tlbBank);
+    return true;
   }
 
   position(): number { return this.pos; }
@@ -561,10 +607,10 @@ function scan(env: TranslateEnv): { instructions: number; ends: number[]; endsWi
   const ends: number[] = [];
   let ip = env.eip;
   for (let i = 0; i < MAX_INSTRUCTIONS; i++) {
-    const probe = new Translator(env, 1);
+    const probe = new Translator(env, i + 1);
     let more: boolean;
     try {
-      more = probe.step(ip, 0);
+      more = probe.step(ip, i);
     } catch (error) {
       if (error instanceof Unsupported) return { instructions: ends.length, ends, endsWithBranch: false };
       throw error;

@@ -6,6 +6,7 @@
 // (hypercall 4); times and MIPS belong to the host process that measured them.
 
 import { EXIT_REASON_LIMIT, exitReasonName } from "./exits/table.js";
+import type { MmuStatistics } from "./mmu-stats.js";
 
 export interface ExitReasonStats {
   reason: number;
@@ -28,6 +29,8 @@ export interface VmStatistics {
   mips: number;
   /** Whether exits were timed (VirtualMachineOptions.timeExits). */
   timed: boolean;
+  /** The shadow MMU's counters and the CR3-target hits and misses. */
+  mmu: MmuStatistics;
 }
 
 export class ExitStats {
@@ -96,7 +99,7 @@ export class ExitStats {
     return list.sort((a, b) => b.count - a.count || a.reason - b.reason);
   }
 
-  snapshot(): VmStatistics {
+  snapshot(mmu: MmuStatistics): VmStatistics {
     return {
       exits: this.entries(),
       totalExits: this.total,
@@ -104,6 +107,7 @@ export class ExitStats {
       seconds: this.runSeconds,
       mips: this.runSeconds > 0 ? this.runInstructions / this.runSeconds / 1e6 : 0,
       timed: this.timed,
+      mmu,
     };
   }
 }

@@ -13,7 +13,7 @@
 // it is applied, that the saved data has the shape this version writes, with the fresh machine's
 // own state as the template, so a damaged or forged file gives a SavedStateError, not a half-made VM.
 
-import { IO_BITMAP_B, VMCS_BASE, C_WRITE_TRAP_SIZE } from "../../assembly/vmcs-layout.js";
+import { IO_BITMAP_B, VMCS_BASE, C_CLEAN_FIELDS, C_WRITE_TRAP_SIZE } from "../../assembly/vmcs-layout.js";
 import type { AtaPioState } from "../devices/ata-pio.js";
 import type { CmosRtcState } from "../devices/cmos-rtc.js";
 import type { I8042State } from "../devices/i8042.js";
@@ -165,6 +165,7 @@ function applySavedMachine(vm: VirtualMachine, image: SavedImage): void {
   checkShape(state, describeMachine(vm), "");
   if (state.vmm.cr3Targets.stamps.length > 4) throw new SavedStateError("corrupt state file: more than four CR3-target slots");
   new Uint8Array(vm.core.memory.buffer, VMCS_BASE, CPU_BYTES).set(cpu);
+  vm.vmcs.set(C_CLEAN_FIELDS, 0); // the saved bits describe the saving core: reload everything
   vm.core.adoptSavedCounters();
   decodeRam(ram, vm.ram);
   const { vmm, devices } = state;

@@ -30,6 +30,7 @@ import { Cr3TargetList } from "./cr3-targets.js";
 import { exitEvent, type ExitEvent } from "./exit-event.js";
 import { ExitStats, type VmStatistics } from "./exit-stats.js";
 import { ExitTimer } from "./exit-timer.js";
+import { readMmuStatistics } from "./mmu-stats.js";
 import { CpuidModel } from "./exits/cpuid.js";
 import type { ExitContext } from "./exits/exit-context.js";
 import { exitHandlers, handleUnhandledExit } from "./exits/table.js";
@@ -250,9 +251,9 @@ export class VirtualMachine implements ExitContext {
     this.timer.schedule(vector, instructions);
   }
 
-  /** Exit counts (and times, with timeExits), instructions and MIPS over every run so far. */
+  /** Exit counts (and times, with timeExits), instructions and MIPS over every run so far, and the MMU's counters. */
   statistics(): VmStatistics {
-    return this.stats.snapshot();
+    return this.stats.snapshot(readMmuStatistics(this.vmcs, this.cr3Targets.misses));
   }
 
   /**
@@ -287,10 +288,11 @@ export class VirtualMachine implements ExitContext {
     this.armPreemptionTimer(startInstructions);
     this.exitTimer?.close();
 
+    // The core grows its memory only in init(), so views made after it stay valid through exits.
+    this.views.revalidate();
     let stop: StopReason | null;
     while ((stop = this.pendingStop()) === null) {
       let reason = this.core.run();
-      this.views.revalidate();
       if (reason === EXIT_PREEMPTION_TIMER) reason = this.preemptionTimerExpired();
       if (this.stopReason === null) this.dispatch(reason);
       // After the handler has taken the due interrupts, so the budget runs to the next deadline.

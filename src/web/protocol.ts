@@ -60,9 +60,8 @@ export interface StatsSample {
   mips: number;
   averageMips: number;
   instructions: number;
+  /** The shadow MMU's counters and the CR3-target hits and misses, by label (src/vmm/mmu-stats.ts). */
   mmu: Record<string, number>;
-  cr3Hits: number;
-  cr3Misses: number;
 }
 
 export interface StepReport {

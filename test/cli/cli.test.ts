@@ -141,6 +141,23 @@ describe("wasmvisor run: guests", () => {
     expect(lines[1].split(/ {2,}/)).toEqual(["reason", "exit", "count", "total ms", "ns/exit", "instr/exit"]);
     expect(lines[2]).toMatch(/^ +30 {2}I\/O instruction +\d+ +[\d.]+ +[\d.]+ +[\d.]+$/);
     expect(lines[3]).toMatch(/^\d+ instructions in [\d.]+ s: [\d.]+ MIPS$/);
+    expect(stderr).not.toContain("shadow MMU"); // hello never pages
+  });
+
+  it("--stats adds the shadow MMU's counters and the CR3-target hits and misses for a guest that pages", () => {
+    // 5 processes, 20 rounds each: with 4 CR3 targets every switch misses (round robin defeats LRU)
+    const five = wasmvisor("run", "guests/multitask.elf", "--cmdline", "5 20 yield", "--stats");
+    expect(five.status).toBe(0);
+    const counter = (stderr: string, label: string) => Number(stderr.match(new RegExp(`^${label.replace(/[()]/g, "\\$&")} +(\\d+)$`, "m"))?.[1]);
+    expect(five.stderr).toContain("--- shadow MMU ---");
+    expect(counter(five.stderr, "CR3-target hits (no exit)")).toBe(0);
+    expect(counter(five.stderr, "CR3-target misses (exits)")).toBeGreaterThanOrEqual(100);
+    expect(counter(five.stderr, "shadow roots built")).toBe(5);
+    expect(counter(five.stderr, "hidden faults (shadow fills)")).toBeGreaterThan(0);
+    // 4 processes: the misses are the first loads of each address space only
+    const four = wasmvisor("run", "guests/multitask.elf", "--cmdline", "4 20 yield", "--stats");
+    expect(counter(four.stderr, "CR3-target misses (exits)")).toBe(4);
+    expect(counter(four.stderr, "CR3-target hits (no exit)")).toBeGreaterThanOrEqual(76);
   });
 });
 
@@ -176,6 +193,7 @@ describe("wasmvisor run: VMM options", () => {
     expect(cpuid).toMatchObject({ name: "CPUID", count: 3 });
     expect(cpuid.nsPerExit).toBeGreaterThan(0);
     expect(stats.instructions).toBeGreaterThan(0);
+    expect(stats.mmu).toMatchObject({ cr3TargetHits: 0, cr3TargetMisses: 0, shadowRootsBuilt: 0 }); // detect never pages
   });
 });
 

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as L from "../../assembly/vmcs-layout";
 import { BlockCompiler, type JitCoreExports } from "../../src/jit/block-compiler";
+import { Vmcs } from "../../src/core/vmcs";
 
 const wasmPath = new URL("../../build/core.wasm", import.meta.url);
 let module: WebAssembly.Module | undefined;
@@ -75,7 +76,8 @@ export class TestCpu {
   get u32(): Uint32Array { return new Uint32Array(this.core.memory.buffer); }
   get ram(): Uint8Array { return new Uint8Array(this.core.memory.buffer, this.core.ramBase(), this.core.ramSize()); }
   vmcs(offset: number): number { return this.u32[(L.VMCS_BASE + offset) >>> 2]; }
-  setVmcs(offset: number, value: number): void { this.u32[(L.VMCS_BASE + offset) >>> 2] = value >>> 0; }
+  // Through the VMM's accessor, so the write clears its clean-fields bit as the VMM's writes do.
+  setVmcs(offset: number, value: number): void { new Vmcs(new Int32Array(this.core.memory.buffer, L.VMCS_BASE, L.VMCS_SIZE >> 2)).set(offset, value); }
 
   reg(name: RegName): number { return this.vmcs(L.G_REGS + REG_NAMES.indexOf(name) * 4); }
   setReg(name: RegName, value: number): void { this.setVmcs(L.G_REGS + REG_NAMES.indexOf(name) * 4, value); }

@@ -58,7 +58,8 @@ describe("guests under wasmvisor match QEMU's golden output", () => {
   }
 
   // paging's CR3 loads go through the VMM when no CR3-target slot matches: with no slots at all,
-  // every MOV to CR3 exits and the VMM completes it, which must flush the TLB just the same.
+  // every MOV to CR3 exits and the VMM completes it, which must make changed entries visible
+  // just the same.
   it("guests/paging.elf prints guests/paging.expected with --cr3-targets 0 (every CR3 load exits)", () => {
     if (!existsSync(cli)) assert.fail("dist/cli.js is missing: build it first (npm run build)");
     expectGolden("paging", run(process.execPath, [cli, "run", "guests/paging.elf", "--mem", "32", "--cr3-targets", "0"]), 0);

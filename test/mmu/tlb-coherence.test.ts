@@ -46,9 +46,9 @@ describe("a PTE changed before a CR3 reload is seen after it", () => {
 
   // assembly/cpu/system.ts writeCr3() exits for a value outside the CR3-target list; the VMM
   // completes the load by writing G_CR3 (src/vmm/exits/cr-access.ts). At VM entry
-  // assembly/mmu/mmu.ts checkAddressSpace() switches (and flushes the TLB) only when G_CR3 differs
-  // from the active CR3, so a reload of the *same* value that exited flushes nothing: the
-  // non-global TLB entries of the old tables survive a MOV to CR3.
+  // assembly/mmu/mmu.ts checkAddressSpace() switches only when G_CR3 differs from the active CR3,
+  // so a reload of the *same* value that exited changes nothing there: the changed PTE must
+  // already be out of the TLB (its write dropped the shadow entry and the TLB's copy of it).
   it("when the reload of the same CR3 exited (CR3-target miss) and the VMM completed it", () => {
     const cpu = cpuWithIdentityMap(P | W | U);
     cpu.setVmcs(L.C_PRIMARY, L.CTL_HLT_EXITING | L.CTL_CR3_LOAD_EXITING);

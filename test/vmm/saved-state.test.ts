@@ -5,7 +5,7 @@
 
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { C_PREEMPTION_TIMER, STAT_TLB_MISSES, VMCS_SIZE, X_REASON } from "../../assembly/vmcs-layout.js";
+import { CLEAN_ALL, C_CLEAN_FIELDS, C_PREEMPTION_TIMER, STAT_TLB_MISSES, VMCS_SIZE, X_REASON } from "../../assembly/vmcs-layout.js";
 import { MemoryDisk } from "../../src/devices/block-backend.js";
 import { SavedStateError } from "../../src/vmm/state-file.js";
 import { VirtualMachine } from "../../src/vmm/virtual-machine.js";
@@ -104,6 +104,14 @@ describe("saving and restoring a running machine", () => {
       "the saved machine had a writable disk of 16 sectors, not a writable one of 8: restore it with the same disk image",
     );
     expect((await VirtualMachine.restore(savedWithDisk, { core, memoryMiB: 8, disk: new MemoryDisk(new Uint8Array(8192)) })).pc.ata).toBeDefined();
+  });
+
+  it("makes the restored core's first entry reload every group of guest state (no clean fields)", async () => {
+    const { vm } = await boot();
+    vm.run({ maxInstructions: 100_000 });
+    expect(vm.vmcs.get(C_CLEAN_FIELDS)).toBe(CLEAN_ALL);
+    const restored = await VirtualMachine.restore(vm.saveState(), { core });
+    expect(restored.vmcs.get(C_CLEAN_FIELDS)).toBe(0);
   });
 
   it("cannot be saved from inside a run", async () => {

@@ -2,8 +2,9 @@
 // what CPU the guest sees. Ours is an integer-only P6-class IA-32 CPU: no x87, MMX or SSE, because
 // the core implements none of them, and a guest that checks CPUID must not try to use them. Leaf 1
 // ECX bit 31 and leaves 0x40000000+ announce the hypervisor (hypervisor-identity.ts), unless the
-// VM is configured to look like bare metal. Every answer is computed when the VM is created, so an
-// exit is one map lookup and four register stores.
+// VM is configured to look like bare metal. Every answer is computed when the VM is created, in
+// one array per range of leaves (basic, hypervisor, extended: bits 31-30 of the leaf pick the
+// range), so an exit is two array loads and four register stores.
 
 import { Reg } from "../../core/vmcs.js";
 import { HYPERVISOR_LEAF, hypervisorLeaves, textWord, type CpuidResult } from "../hypervisor-identity.js";
@@ -36,27 +37,33 @@ const LEAF1_EDX = FEATURE_PSE | FEATURE_TSC | FEATURE_MSR | FEATURE_CX8 | FEATUR
 export const FEATURE_HYPERVISOR = 1 << 31;
 
 const ZEROES: CpuidResult = [0, 0, 0, 0];
+/** Bits 29-0 of a leaf: its place in its range. */
+const RANGE_OFFSET = 0x3fffffff;
 
 /** The CPU a VM presents, as the answers to CPUID (no leaf we report has subleaves). */
 export class CpuidModel {
-  private readonly leaves: Map<number, CpuidResult>;
+  /** The defined leaves: ranges[leaf >>> 30][leaf & RANGE_OFFSET]. */
+  private readonly ranges: CpuidResult[][] = [[], [], [], []];
   private readonly presentsHypervisor: boolean;
 
   constructor(vendor: CpuidVendor = "wasmvisor", partition: HypervPartition = "child") {
     this.presentsHypervisor = vendor !== "none";
-    this.leaves = hypervisorLeaves(vendor, partition);
-    this.leaves.set(0, [MAX_BASIC_LEAF, textWord(CPU_VENDOR, 0), textWord(CPU_VENDOR, 8), textWord(CPU_VENDOR, 4)]);
-    this.leaves.set(1, [SIGNATURE, 0, this.presentsHypervisor ? FEATURE_HYPERVISOR >>> 0 : 0, LEAF1_EDX]);
-    this.leaves.set(EXTENDED_LEAF, [MAX_EXTENDED_LEAF, 0, 0, 0]);
+    const leaves = hypervisorLeaves(vendor, partition);
+    leaves.set(0, [MAX_BASIC_LEAF, textWord(CPU_VENDOR, 0), textWord(CPU_VENDOR, 8), textWord(CPU_VENDOR, 4)]);
+    leaves.set(1, [SIGNATURE, 0, this.presentsHypervisor ? FEATURE_HYPERVISOR >>> 0 : 0, LEAF1_EDX]);
+    leaves.set(EXTENDED_LEAF, [MAX_EXTENDED_LEAF, 0, 0, 0]);
+    for (const [leaf, result] of leaves) this.ranges[leaf >>> 30][leaf & RANGE_OFFSET] = result;
   }
 
   query(leaf: number): CpuidResult {
-    const known = this.leaves.get(leaf >>> 0);
+    const range = this.ranges[leaf >>> 30];
+    const offset = leaf & RANGE_OFFSET;
+    const known = offset < range.length ? range[offset] : undefined;
     if (known !== undefined) return known;
     // A hypervisor answers zeroes for its own leaves it does not define (as KVM does). Past the
     // maximum, Intel CPUs answer with the highest basic leaf, hypervisor range included.
     const inHypervisorRange = leaf >>> 0 >= HYPERVISOR_LEAF && leaf >>> 0 < HYPERVISOR_RANGE_END;
-    return inHypervisorRange && this.presentsHypervisor ? ZEROES : this.leaves.get(MAX_BASIC_LEAF)!;
+    return inHypervisorRange && this.presentsHypervisor ? ZEROES : this.ranges[0][MAX_BASIC_LEAF];
   }
 }
 

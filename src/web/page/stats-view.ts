@@ -78,7 +78,7 @@ export class StatsView {
       }),
     );
 
-    const entries: Array<[string, number]> = [["CR3-target hits (no exit)", sample.cr3Hits], ["CR3-target misses (exits)", sample.cr3Misses], ...Object.entries(sample.mmu)];
+    const entries = Object.entries(sample.mmu);
     this.mmu.replaceChildren(...entries.flatMap(([name, value]) => [cell("dt", name), cell("dd", number.format(value))]));
   }
 

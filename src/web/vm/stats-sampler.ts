@@ -1,33 +1,11 @@
 // Turns the VM's cumulative counters into the samples the page charts: per exit reason the count
 // and its rate over the last interval, exits per second, host nanoseconds per exit (the VMM's
-// exit timer, on in the demo), guest MIPS, the shadow MMU's counters (the STAT_* fields the core
-// publishes in the VMCS at every exit) and CR3-target hits (counted by the core, which switches
-// without an exit) and misses (each one a CR-access exit, counted by the VMM's list).
+// exit timer, on in the demo), guest MIPS, and the shadow MMU's counters with the CR3-target hits
+// and misses (src/vmm/mmu-stats.ts), by their report labels.
 
-import {
-  STAT_CR3_TARGET_HITS,
-  STAT_GUEST_PAGE_FAULTS,
-  STAT_HIDDEN_FAULTS,
-  STAT_PT_WRITE_TRAPS,
-  STAT_SHADOW_FLUSHES,
-  STAT_SHADOW_PAGES,
-  STAT_SHADOW_ROOTS_BUILT,
-  STAT_SHADOW_ROOTS_REUSED,
-  STAT_TLB_MISSES,
-} from "../../../assembly/vmcs-layout.js";
+import { MMU_STATISTIC_LABELS } from "../../vmm/mmu-stats.js";
 import type { VirtualMachine } from "../../vmm/virtual-machine.js";
 import type { StatsSample } from "../protocol.js";
-
-const MMU_FIELDS: Array<[name: string, offset: number]> = [
-  ["TLB misses", STAT_TLB_MISSES],
-  ["hidden faults (shadow fills)", STAT_HIDDEN_FAULTS],
-  ["guest page faults", STAT_GUEST_PAGE_FAULTS],
-  ["page-table write traps", STAT_PT_WRITE_TRAPS],
-  ["shadow pages in use", STAT_SHADOW_PAGES],
-  ["shadow roots built", STAT_SHADOW_ROOTS_BUILT],
-  ["shadow roots reused", STAT_SHADOW_ROOTS_REUSED],
-  ["shadow flushes", STAT_SHADOW_FLUSHES],
-];
 
 interface Totals {
   wallMs: number;
@@ -55,7 +33,6 @@ export class StatsSampler {
     const stats = this.vm.statistics();
     const deltaTimedExits = now.timedExits - last.timedExits;
     const deltaRun = now.runSeconds - last.runSeconds;
-    const { vmcs } = this.vm;
     return {
       time: (now.wallMs - this.bootMs) / 1000,
       exits: stats.exits.map(({ reason, name, count, nsPerExit }) => ({
@@ -71,9 +48,7 @@ export class StatsSampler {
       mips: deltaRun > 0 ? (now.instructions - last.instructions) / deltaRun / 1e6 : 0,
       averageMips: stats.mips,
       instructions: this.vm.instructionsRetired(),
-      mmu: Object.fromEntries(MMU_FIELDS.map(([name, offset]) => [name, vmcs.get(offset) >>> 0])),
-      cr3Hits: vmcs.get(STAT_CR3_TARGET_HITS) >>> 0,
-      cr3Misses: this.vm.cr3Targets.misses,
+      mmu: Object.fromEntries(MMU_STATISTIC_LABELS.map(([name, label]) => [label, stats.mmu[name]])),
     };
   }
 

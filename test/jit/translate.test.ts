@@ -1,0 +1,36 @@
+// What the block translator (src/jit/translate.ts) puts in a block, where that is a decision
+// with a cost, not a matter of correctness the differential tests would catch: MOV to CR3 is
+// compiled (a kernel's address-space switch stays in compiled code, and the block goes on after
+// it) at CPL 0, but not as the first instruction of a block, where only a MOV that must exit can
+// start one.
+import { describe, it, expect } from "vitest";
+import { translateBlock, type TranslateEnv } from "../../src/jit/translate";
+import { LINKS } from "../../src/jit/block-compiler";
+
+const MOV_EAX_EBX = [0x89, 0xc3];
+const MOV_EAX_CR3 = [0x0f, 0x22, 0xd8];
+const NOP = [0x90];
+const JMP_SELF = [0xeb, 0xfe];
+
+function translate(bytes: number[], cpl: number) {
+  const code = new Uint8Array(0x2000);
+  code.set(bytes, 0x1000);
+  const env: TranslateEnv = {
+    code, eip: 0x1000, physical: 0x1000, paging: true, cpl, ramBase: 0x10000, ramSize: code.length, regs: 0x1000, links: LINKS,
+  };
+  return translateBlock(env);
+}
+
+describe("MOV to CR3 in compiled blocks", () => {
+  it("at CPL 0 it is compiled, and the block goes on to its branch", () => {
+    expect(translate([...MOV_EAX_EBX, ...MOV_EAX_CR3, ...NOP, ...JMP_SELF], 0)).toMatchObject({ instructions: 4, length: 8 });
+  });
+
+  it("at CPL 3 (#GP) the block ends before it", () => {
+    expect(translate([...MOV_EAX_EBX, ...MOV_EAX_CR3, ...NOP], 3)).toMatchObject({ instructions: 1, length: 2 });
+  });
+
+  it("a block is not started at it", () => {
+    expect(translate([...MOV_EAX_CR3, ...NOP], 0)).toBeUndefined();
+  });
+});
