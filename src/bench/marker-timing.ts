@@ -22,17 +22,50 @@ export type ClockKind = (typeof CLOCK_KINDS)[number];
 export const wallClock: Clock = () => performance.now();
 /**
  * CPU time of this thread, the one running an in-process emulator: what it spent, however loaded
- * the machine. From Linux's schedstat (ns), so that V8's compiler threads, still optimising
- * code of an earlier run, are not counted; elsewhere the process's user + system time.
+ * the machine; V8's compiler threads, still optimising code of an earlier run, are not counted.
+ * Linux's schedstat has the thread's run time, but brings it up to date only at scheduler ticks
+ * (4 ms here) and switches, too coarse for short loops. It also has the time the thread waited
+ * for a CPU, brought up to date whenever the thread gets one back: so while the thread has not
+ * slept, wall time minus waiting time grows exactly as its CPU time. Across a sleep (a voluntary
+ * switch) the run time's growth is taken instead, exact to a tick. Elsewhere: the process's
+ * user + system time.
  */
-export const threadCpuClock: Clock = () => {
+export const threadCpuClock: Clock = (() => {
+  let cpu = 0; // the last reading, ms
+  let last: ThreadSchedStat | undefined; // the schedstat behind it
+  return () => {
+    const stat = threadSchedStat();
+    if (stat === undefined) {
+      const { user, system } = process.cpuUsage();
+      return (user + system) / 1000;
+    }
+    if (last !== undefined) {
+      const awake = stat.awakeMs - last.awakeMs;
+      cpu += stat.sleeps === last.sleeps ? awake : Math.min(awake, Math.max(0, stat.runMs - last.runMs));
+    }
+    last = stat;
+    return cpu;
+  };
+})();
+
+interface ThreadSchedStat {
+  /** Run time as of the kernel's last update. */
+  runMs: number;
+  /** Wall time minus the time spent waiting for a CPU: exact while the thread does not sleep. */
+  awakeMs: number;
+  /** Voluntary switches: sleeps. */
+  sleeps: number;
+}
+
+function threadSchedStat(): ThreadSchedStat | undefined {
   try {
-    return Number(readFileSync("/proc/thread-self/schedstat", "utf8").split(" ")[0]) / 1e6;
+    const [run, waited] = readFileSync("/proc/thread-self/schedstat", "utf8").split(" ").map(Number);
+    const sleeps = /^voluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync("/proc/thread-self/status", "utf8"));
+    return { runMs: run / 1e6, awakeMs: performance.now() - waited / 1e6, sleeps: Number(sleeps![1]) };
   } catch {
-    const { user, system } = process.cpuUsage();
-    return (user + system) / 1000;
+    return undefined;
   }
-};
+}
 
 /** Collects console bytes into stamped lines; call byte() from the console callback. */
 export class LineStamper {
@@ -41,9 +74,9 @@ export class LineStamper {
 
   constructor(private readonly clock: Clock) {}
 
-  byte(value: number, at = this.clock()): void {
+  byte(value: number, at?: number): void {
     if (value === 0x0a) {
-      this.lines.push({ text: this.current, at });
+      this.lines.push({ text: this.current, at: at ?? this.clock() });
       this.current = "";
     } else if (value !== 0x0d) {
       this.current += String.fromCharCode(value);
