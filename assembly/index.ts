@@ -11,6 +11,7 @@ import { allocateRam, ramBase as ramOffset, ramSize as ramBytes, translate, upda
 import { vmRun } from "./cpu/run";
 import { loadCr3InCore } from "./cpu/system";
 import { pending, retired, clearException } from "./cpu/state";
+import { step } from "./cpu/execute";
 
 // Allocate `bytes` of guest RAM (rounded up to 64 KiB) and clear the VMCS and I/O bitmaps.
 export function init(bytes: u32): void {
@@ -74,6 +75,10 @@ export function flushCompiledBlocks(): void { flushBlockCache(); }
 export function jitCondition(cc: u32): u32 { return condition(cc) ? 1 : 0; }
 export function jitCarry(): u32 { return getCF(); }
 export function jitEflags(): u32 { return getEflags(); }
+// An instruction a compiled block leaves to the interpreter without ending (CPUID, VMCALL, IN,
+// OUT: src/jit/translate.ts interpret): executed in place; nonzero when it exited or faulted, and
+// the block then ends with the run loop seeing it as the instruction just stepped.
+export function jitInterpret(): u32 { step(); return pending; }
 // A MOV to CR3 in a compiled block whose code is the page at linear `page`, frame `frame`: 0 when
 // it must exit instead, 1 when it switched and the page may map elsewhere now, 2 when it switched
 // and the page still maps to the frame (src/jit/translate.ts movToCr3).

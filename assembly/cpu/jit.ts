@@ -12,7 +12,7 @@
 // TLB and leave the block on a miss). A block's bytes are kept in its cache entry and compared
 // before every entry, so code that was rewritten is never run stale (no write tracking needed).
 import { VMCS_BASE, C_JIT, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, SR_CS, SR_DS, SR_ES, SR_SS } from "../vmcs-layout";
-import { eip, segBase, segLimit, csDefault32, ssBig, flatMask, TF, cpl } from "./state";
+import { eip, segBase, segLimit, csDefault32, ssBig, flatMask, TF, cpl, pending } from "./state";
 import { tlbLookup, tlbGeneration, tlbBankBit } from "../mmu/tlb";
 import { flagsWord } from "./flags";
 import { pagingEnabled, ramBase, ramSize, HOLE_START, HOLE_END } from "./memory";
@@ -174,6 +174,7 @@ export function runCompiledBlocks(): void {
     call_indirect<void>(fn);
     // A block that left before its first instruction made no progress (a TLB miss, an access
     // outside plain RAM): the interpreter must execute that instruction, or we would loop here.
-    if (budget == before) return;
+    // An instruction it had interpreted in place may have exited or faulted: the run loop's turn.
+    if (budget == before || pending) return;
   }
 }

@@ -21,7 +21,7 @@ import { step, resetDecodeState } from "./execute";
 import { deliverException, deliverInjected } from "./interrupts";
 import { vmexit, controls } from "./vmexit";
 import { loadIfMode } from "./ifmode";
-import { updateJitMode } from "./jit";
+import { updateJitMode, runCompiledBlocks } from "./jit";
 
 // Registers, EIP and EFLAGS are loaded at every entry; what the core derives from the segment
 // registers, CR0/CR4 and its controls is recomputed only for the groups the VMM wrote since the
@@ -105,6 +105,22 @@ export function retiredBeforeThisInstruction(): u64 {
   return retired + <u64>(budgetAtEntry - budget - 1 - notRetired);
 }
 
+// After an instruction that left something pending: a fault is delivered (the instruction
+// restarts), an exit or a yield ends the entry (true).
+function settlePending(): bool {
+  notRetired++; // unless it completed and then yielded
+  if (pending & PEND_EXCEPTION) {
+    const vector = excVector;
+    const code = excErrorCode;
+    clearException();
+    eip = instrStart; // faults restart the instruction
+    deliverException(vector, code);
+  }
+  if (pending & PEND_EXIT) { eip = instrStart; return true; }
+  if (pending & PEND_YIELD) { notRetired--; return true; }
+  return false;
+}
+
 export function vmRun(): u32 {
   loadGuestState();
   injectEvent();
@@ -123,7 +139,15 @@ export function vmRun(): u32 {
     shadowKind = blocking;
     shadowUntil = retired;
   }
-  while (!(pending & PEND_EXIT)) {
+  // Straight into compiled code where there is some: a loop around an exiting instruction is
+  // then re-entered with no instruction interpreted (the window watch checks before any).
+  let done = false;
+  if (pending == 0 && !windowWatch) {
+    runCompiledBlocks();
+    if (pending != 0) done = settlePending();
+  }
+  // (delivering an event, injected or a single-step trap, may exit too)
+  while (!done && !(pending & PEND_EXIT)) {
     if (windowWatch && interruptible()) {
       instrStart = eip;
       vmexit(EXIT_INTERRUPT_WINDOW, 0);
@@ -141,16 +165,7 @@ export function vmRun(): u32 {
       if (stepping) singleStepTrap();
       continue;
     }
-    notRetired++; // unless it completed and then yielded
-    if (pending & PEND_EXCEPTION) {
-      const vector = excVector;
-      const code = excErrorCode;
-      clearException();
-      eip = instrStart; // faults restart the instruction
-      deliverException(vector, code);
-    }
-    if (pending & PEND_EXIT) { eip = instrStart; break; }
-    if (pending & PEND_YIELD) { notRetired--; break; }
+    done = settlePending();
   }
   retired += <u64>(budgetAtEntry - budget - notRetired);
   budgetAtEntry = budget;

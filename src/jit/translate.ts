@@ -1,7 +1,8 @@
 // x86 -> WASM translation of one basic block for the compiling tier. It handles the integer
 // instructions compiled C code spends its time in (MOV/LEA/ALU/TEST/CMP/INC/DEC/NEG/NOT, shifts
 // by constants, IMUL, MOVZX/MOVSX, PUSH/POP, SETcc/CMOVcc, CDQ) with 32-bit operands (and 8-bit
-// MOV/ALU/TEST), and a kernel's MOV to CR3, and ends the block at a branch (Jcc, JMP, CALL, RET) or before the first
+// MOV/ALU/TEST), a kernel's MOV to CR3, and CPUID, VMCALL, IN and OUT through the interpreter,
+// and ends the block at a branch (Jcc, JMP, CALL, RET) or before the first
 // instruction it does not handle; the interpreter executes that one. Registers stay in the VMCS
 // (memory) so the state is exact at every instruction boundary; every memory access is checked
 // against plain RAM and leaves the block at that instruction when it falls outside (the
@@ -21,7 +22,7 @@ export interface TranslateEnv {
   ramBase: number; // offset of guest-physical 0 in WASM memory
   ramSize: number;
   regs: number; // offset of EAX in WASM memory (the VMCS guest registers)
-  links: CoreLinks & { eip: number; budget: number; tlbBank: number; jitLoadCr3: number };
+  links: CoreLinks & { eip: number; budget: number; tlbBank: number; jitLoadCr3: number; jitInterpret: number };
 }
 
 export interface Translation { body: Code; instructions: number; length: number }
@@ -475,6 +476,8 @@ class Translator {
         return true;
       }
       case 0x0f: return this.twoByte();
+      case 0xe4: case 0xe5: case 0xe6: case 0xe7: this.u8(); return this.interpret(); // IN/OUT imm8
+      case 0xec: case 0xed: case 0xee: case 0xef: return this.interpret(); // IN/OUT DX
       // block ends
       case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
       case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f: {
@@ -531,6 +534,8 @@ class Translator {
       return true;
     }
     switch (op) {
+      case 0x01: if (this.u8() !== 0xc1) throw new Unsupported(); return this.interpret(); // VMCALL
+      case 0xa2: return this.interpret(); // CPUID
       case 0x22: return this.movToCr3();
       case 0xaf: {
         const { reg, rm } = this.modrm(4);
@@ -550,6 +555,22 @@ class Translator {
       }
       default: throw new Unsupported();
     }
+  }
+
+  // CPUID, VMCALL, IN and OUT: instructions that usually exit to the VMM, and that change nothing
+  // a block assumes (mode, segments, paging, IF, TF) nor read the retired-instruction count. The
+  // core's interpreter executes one in place (assembly/index.ts jitInterpret); the block goes on
+  // unless it exited or faulted, so that a loop around an exit stays compiled.
+  private interpret(): boolean {
+    const c = this.c, l = this.env.links;
+    emitMaterialize(c, this.flags, l);
+    this.flags = { kind: "unknown" };
+    c.i32(this.ip | 0).globalSet(l.eip);
+    c.call(l.jitInterpret).ifThen();
+    c.globalGet(l.budget).i32(this.count - this.index - 1).op(Op.I32Add).globalSet(l.budget);
+    c.op(Op.Return);
+    c.end();
+    return true;
   }
 
   // MOV CR3, r32 at CPL 0, the address-space switch of a guest kernel's scheduler. The core

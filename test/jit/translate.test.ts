@@ -2,7 +2,8 @@
 // with a cost, not a matter of correctness the differential tests would catch: MOV to CR3 is
 // compiled (a kernel's address-space switch stays in compiled code, and the block goes on after
 // it) at CPL 0, but not as the first instruction of a block, where only a MOV that must exit can
-// start one.
+// start one. CPUID, VMCALL, IN and OUT are compiled as calls into the interpreter, so that a loop
+// around an exit stays one block.
 import { describe, it, expect } from "vitest";
 import { translateBlock, type TranslateEnv } from "../../src/jit/translate";
 import { LINKS } from "../../src/jit/block-compiler";
@@ -32,5 +33,23 @@ describe("MOV to CR3 in compiled blocks", () => {
 
   it("a block is not started at it", () => {
     expect(translate([...MOV_EAX_CR3, ...NOP], 0)).toBeUndefined();
+  });
+});
+
+describe("instructions that usually exit, in compiled blocks", () => {
+  const XOR_EAX = [0x31, 0xc0];
+  const DEC_ESI_JNZ = [0x4e, 0x75, 0xf0];
+  it.each([
+    ["CPUID", [0x0f, 0xa2]],
+    ["VMCALL", [0x0f, 0x01, 0xc1]],
+    ["OUT imm8", [0xe6, 0x80]],
+    ["IN DX", [0xec]],
+  ])("%s is interpreted in place and the block goes on to its branch", (_, instruction) => {
+    const bytes = [...XOR_EAX, ...instruction, ...DEC_ESI_JNZ];
+    expect(translate(bytes, 0)).toMatchObject({ instructions: 4, length: bytes.length });
+  });
+
+  it("other 0F 01 instructions (LGDT here) end the block before them", () => {
+    expect(translate([...XOR_EAX, 0x0f, 0x01, 0x15, 0, 0, 0, 0, ...DEC_ESI_JNZ], 0)).toMatchObject({ instructions: 1 });
   });
 });
