@@ -15,7 +15,7 @@ import {
 import { trapIfSensitive, mayChangeIf, ifPrivilege } from "./ifmode";
 import { lengthFromOpcode, probedLength } from "./length";
 import { runCompiledBlocks } from "./jit";
-import { fetch8, fetch16, fetch32, peekModrm, peekByte, nearWindowEnd, probeByte } from "./fetch";
+import { fetch8, fetch16, fetch32, peekModrm, peekByte, nearWindowEnd, probeByte, bytesLeftInWindow } from "./fetch";
 import {
   decodeModrm, modReg, modRm, modIsReg, eaOff, eaSeg, readReg, writeReg, readRm, writeRm,
   readRmForWrite, writeRmAfterRead,
@@ -63,7 +63,10 @@ import { blockEventsAfterThisInstruction, cancelEventBlocking } from "./run";
 // instruction with prefixes changes it, and restores it when it is done.
 @inline export function step(): void {
   instrStart = eip;
-  if (nearWindowEnd()) { probeInstruction(); if (pending) return; }
+  if (nearWindowEnd()) {
+    if (!pending) probeInstruction();
+    if (pending) return;
+  }
   execute(fetch8());
 }
 
@@ -78,8 +81,14 @@ function probeInstruction(): void {
     b = probeByte(++ahead);
   }
   if (b >= 0) {
+    // The bytes up to here were read in order. Of the rest, the first that can fault is the first
+    // past the window (the next page's, or past the CS limit): the address CR2 must report.
     const length = probedLength(<u32>b, ahead);
-    if (length > 0) probeByte(ahead + <u32>length - 1);
+    if (length > 0) {
+      const last = ahead + <u32>length - 1;
+      const inWindow = bytesLeftInWindow();
+      probeByte(inWindow > ahead && last >= inWindow ? inWindow : last);
+    }
   }
   resetDecodeState();
 }

@@ -44,6 +44,33 @@ describe("translation and faults", () => {
     expect(cpu.vmcs(L.G_CR2)).toBe(address);
   });
 
+  // Instruction fetch: the fetch window is rebuilt when EIP leaves it; an instruction whose bytes
+  // run into a page that faults must fault before any of its effects, with EIP at its start.
+  it.each([
+    ["a jump to a not-present page", `jmp *%ebx`, DATA + 0x10, DATA + 0x10],
+    ["an instruction running into a not-present page", `jmp *%ebx`, DATA - 3, DATA],
+  ])("%s raises #PF with CR2 at the missing byte and EIP at the instruction", (_, asm, target, address) => {
+    const cpu = pagedCpu((c) => {
+      c.write32(pte(DATA), 0);
+      c.load(target, new Uint8Array([0xb9, 0x78, 0x56, 0x34, 0x12])); // mov $0x12345678, %ecx (its tail, if any, unmapped)
+    });
+    cpu.setReg("ebx", target);
+    expect(cpu.exec(`${ENABLE}${asm}`)).toBe(L.EXIT_EXCEPTION);
+    expect(cpu.vmcs(L.X_INTR_INFO)).toBe((0x80000000 | 0x800 | 0x300 | 14) >>> 0);
+    expect(cpu.vmcs(L.G_CR2)).toBe(address);
+    expect(cpu.eip).toBe(target);
+    expect(cpu.reg("ecx")).toBe(0);
+  });
+
+  it("a jump past the CS limit raises #GP(0) with EIP at the jump", () => {
+    const cpu = pagedCpu((c) => c.setVmcs(L.C_EXCEPTION_BITMAP, 1 << 13));
+    cpu.setSegment(L.SR_CS, 0x08, 0, 0x1fffff, 0xc09b & ~0x8000); // byte-granular limit 2 MiB - 1
+    cpu.setReg("ebx", 0x200000);
+    expect(cpu.exec("jmp *%ebx")).toBe(L.EXIT_EXCEPTION);
+    expect(cpu.vmcs(L.X_INTR_INFO)).toBe((0x80000000 | 0x800 | 0x300 | 13) >>> 0);
+    expect(cpu.eip).toBe(0x10000);
+  });
+
   it("without CR0.WP the supervisor writes a read-only page", () => {
     const cpu = pagedCpu((c) => c.write32(pte(DATA), DATA | P));
     expect(cpu.exec(`${ENABLE}movl $7, ${DATA}\nhlt`)).toBe(L.EXIT_HLT);
