@@ -25,7 +25,7 @@ export interface TranslateEnv {
   links: CoreLinks & { eip: number; budget: number; tlbBank: number; jitLoadCr3: number; jitInterpret: number };
 }
 
-export interface Translation { body: Code; instructions: number; length: number }
+export interface Translation { body: Code; instructions: number; length: number; loops: boolean }
 
 export const MAX_BLOCK_BYTES = 64;
 const MAX_INSTRUCTIONS = 32;
@@ -71,11 +71,18 @@ class Translator {
   // and that ends the block).
   private readonly tlbBank: number;
 
-  constructor(private readonly env: TranslateEnv, count: number) {
+  // What scan() learns from its probes: a MOV to CR3 in the block (the TLB bank may change), and
+  // the target of the Jcc that ends it.
+  switchesSpace = false;
+  jccTarget: number | undefined;
+
+  /** `loops`: the block ends with a Jcc back to its own start, and goes round inside (loopBack). */
+  constructor(private readonly env: TranslateEnv, count: number, private readonly loops = false) {
     this.pos = env.eip;
     this.count = count;
     this.tlbBank = this.c.local();
     if (env.paging) this.c.globalGet(env.links.tlbBank).set(this.tlbBank);
+    if (loops) this.c.loop();
   }
 
   // ---- byte stream -------------------------------------------------------------------------
@@ -500,11 +507,31 @@ class Translator {
   }
 
   private conditionalJump(cc: number, target: number): void {
+    this.jccTarget = target;
+    if (this.loops) { this.loopBack(cc); return; }
     const c = this.c;
     c.i32(target | 0).i32(this.pos | 0);
     emitCondition(c, cc, this.flags, this.env.links);
     c.op(Op.Select);
     this.endWithEip();
+  }
+
+  // A loop that is one block: taken, and with budget for another round (the rule the core applies
+  // before entering a block), it goes round without leaving; the flags go to the core's globals,
+  // where the block's first instruction expects them. Otherwise it ends as any Jcc does.
+  private loopBack(cc: number): void {
+    const c = this.c, l = this.env.links, taken = c.local();
+    emitCondition(c, cc, this.flags, l);
+    c.set(taken);
+    emitMaterialize(c, this.flags, l);
+    this.flags = { kind: "unknown" };
+    c.get(taken).globalGet(l.budget).i32(this.count).op(Op.I32GtU).op(Op.I32And).ifThen();
+    c.globalGet(l.budget).i32(this.count).op(Op.I32Sub).globalSet(l.budget);
+    c.br(1);
+    c.end();
+    c.i32(this.env.eip | 0).i32(this.pos | 0).get(taken).op(Op.Select);
+    this.endWithEip();
+    c.end(); // the loop
   }
 
   private twoByte(): boolean {
@@ -583,6 +610,7 @@ class Translator {
     // Not as a block's first instruction: a block starts there only after a MOV that missed the
     // CR3-target list left the block before it, and it would miss again, entered for nothing.
     if (reg !== 3 || !("reg" in rm) || this.env.cpl !== 0 || this.index === 0) throw new Unsupported();
+    this.switchesSpace = true;
     const c = this.c, l = this.env.links, result = c.local();
     this.loadReg(rm.reg, 4);
     c.i32(this.env.eip & ~0xfff).i32(this.env.physical & ~0xfff).call(l.jitLoadCr3).set(result);
@@ -613,7 +641,7 @@ class Translator {
 export function translateBlock(env: TranslateEnv): Translation | undefined {
   const measure = scan(env);
   if (measure.instructions === 0) return undefined;
-  const t = new Translator(env, measure.instructions);
+  const t = new Translator(env, measure.instructions, measure.loops);
   let ip = env.eip;
   for (let i = 0; i < measure.instructions; i++) {
     const more = t.step(ip, i);
@@ -621,25 +649,30 @@ export function translateBlock(env: TranslateEnv): Translation | undefined {
     ip = measure.ends[i];
   }
   if (!measure.endsWithBranch) t.finishBeforeUnsupported(ip, measure.instructions);
-  return { body: t.c, instructions: measure.instructions, length: ip - env.eip };
+  return { body: t.c, instructions: measure.instructions, length: ip - env.eip, loops: measure.loops };
 }
 
-function scan(env: TranslateEnv): { instructions: number; ends: number[]; endsWithBranch: boolean } {
+function scan(env: TranslateEnv): { instructions: number; ends: number[]; endsWithBranch: boolean; loops: boolean } {
   const ends: number[] = [];
   let ip = env.eip;
+  let switchesSpace = false;
+  const until = (endsWithBranch: boolean, loops = false) => ({ instructions: ends.length, ends, endsWithBranch, loops });
   for (let i = 0; i < MAX_INSTRUCTIONS; i++) {
     const probe = new Translator(env, i + 1);
     let more: boolean;
     try {
       more = probe.step(ip, i);
     } catch (error) {
-      if (error instanceof Unsupported) return { instructions: ends.length, ends, endsWithBranch: false };
+      if (error instanceof Unsupported) return until(false);
       throw error;
     }
     ip = probe.position();
-    if (ip - env.eip > MAX_BLOCK_BYTES) return { instructions: ends.length, ends, endsWithBranch: false };
+    if (ip - env.eip > MAX_BLOCK_BYTES) return until(false);
     ends.push(ip);
-    if (!more) return { instructions: ends.length, ends, endsWithBranch: true };
+    switchesSpace ||= probe.switchesSpace;
+    // A loop goes round inside the block unless it may switch address spaces (its TLB bank and the
+    // mapping of its own code would have to be checked again at every round).
+    if (!more) return until(true, probe.jccTarget === env.eip && !switchesSpace);
   }
-  return { instructions: ends.length, ends, endsWithBranch: false };
+  return until(false);
 }

@@ -58,3 +58,27 @@ describe.each([["paging off", () => {}], ["paging on", withPaging]])("compiled b
     expect(compiled.cpu.compiler!.compiled).toBeGreaterThan(0);
   });
 });
+
+// A loop that is one block goes round inside it for as long as the budget allows (the core's rule
+// at block entry): a budget running out mid-loop must stop it at exactly the instruction where
+// the interpreter stops, in every slice.
+describe("loops inside one block stop where the budget runs out", () => {
+  it.each([[97], [1000], [4093]])("slices of %i instructions", (slice) => {
+    const source = "mov $3000, %ecx\n1: add %ecx, %eax\nrol $3, %eax\nxor %eax, %ebx\ndec %ecx\njnz 1b\nhlt";
+    const trace = (jit: boolean) => {
+      const cpu = new TestCpu(1 << 20, { jit });
+      const states: number[][] = [];
+      let reason = cpu.exec(source, slice);
+      while (reason === L.EXIT_PREEMPTION_TIMER) {
+        states.push([cpu.eip, cpu.core.instructionsRetired(), cpu.reg("eax"), cpu.reg("ebx"), cpu.reg("ecx"), cpu.eflags]);
+        reason = cpu.run(slice);
+      }
+      expect(reason).toBe(L.EXIT_HLT);
+      return { states, compiled: cpu.compiler?.compiled ?? 0 };
+    };
+    const interpreted = trace(false), compiled = trace(true);
+    expect(compiled.compiled).toBeGreaterThan(0);
+    expect(compiled.states.length).toBeGreaterThan(2);
+    expect(compiled.states).toEqual(interpreted.states);
+  });
+});

@@ -53,3 +53,15 @@ describe("instructions that usually exit, in compiled blocks", () => {
     expect(translate([...XOR_EAX, 0x0f, 0x01, 0x15, 0, 0, 0, 0, ...DEC_ESI_JNZ], 0)).toMatchObject({ instructions: 1 });
   });
 });
+
+describe("loops that are one block", () => {
+  const ADD_EAX_EBX_DEC_ECX = [0x01, 0xd8, 0x49];
+  it("a block ending with a Jcc back to its start goes round inside", () => {
+    expect(translate([...ADD_EAX_EBX_DEC_ECX, 0x75, 0xfb], 0)).toMatchObject({ instructions: 3, loops: true });
+  });
+
+  it("a Jcc elsewhere, or a loop switching address spaces, leaves the block", () => {
+    expect(translate([...ADD_EAX_EBX_DEC_ECX, 0x75, 0xfa], 0)).toMatchObject({ instructions: 3, loops: false });
+    expect(translate([...ADD_EAX_EBX_DEC_ECX, ...MOV_EAX_CR3, 0x75, 0xf8], 0)).toMatchObject({ instructions: 4, loops: false });
+  });
+});
