@@ -60,8 +60,12 @@ describe("loops that are one block", () => {
     expect(translate([...ADD_EAX_EBX_DEC_ECX, 0x75, 0xfb], 0)).toMatchObject({ instructions: 3, loops: true });
   });
 
-  it("a Jcc elsewhere, or a loop switching address spaces, leaves the block", () => {
+  it("a Jcc elsewhere, or a loop switching address spaces, ends the block", () => {
     expect(translate([...ADD_EAX_EBX_DEC_ECX, 0x75, 0xfa], 0)).toMatchObject({ instructions: 3, loops: false });
     expect(translate([...ADD_EAX_EBX_DEC_ECX, ...MOV_EAX_CR3, 0x75, 0xf8], 0)).toMatchObject({ instructions: 4, loops: false });
+  });
+
+  it("a loop around an instruction that usually exits ends at its Jcc (it rarely goes round)", () => {
+    expect(translate([...ADD_EAX_EBX_DEC_ECX, 0x0f, 0xa2, 0x75, 0xf9], 0)).toMatchObject({ instructions: 4, loops: false });
   });
 });
