@@ -2,7 +2,7 @@
 // instructions compiled C code spends its time in (MOV/LEA/ALU/TEST/CMP/INC/DEC/NEG/NOT, shifts
 // by constants, IMUL, MOVZX/MOVSX, PUSH/POP, SETcc/CMOVcc, CDQ) with 32-bit operands (and 8-bit
 // MOV/ALU/TEST), a kernel's MOV to CR3, and CPUID, VMCALL, IN and OUT through the interpreter,
-// and ends the block at a branch (Jcc, JMP, CALL, RET) or before the first
+// and ends the block at a branch (Jcc, LOOP, JECXZ, JMP, CALL, RET) or before the first
 // instruction it does not handle; the interpreter executes that one. Registers stay in the VMCS
 // (memory) so the state is exact at every instruction boundary; every memory access is checked
 // against plain RAM and leaves the block at that instruction when it falls outside (the
@@ -29,7 +29,7 @@ export interface Translation { body: Code; instructions: number; length: number;
 
 export const MAX_BLOCK_BYTES = 64;
 const MAX_INSTRUCTIONS = 32;
-const ESP = 4;
+const ECX = 1, ESP = 4;
 // The core's TLB (assembly/mmu/tlb.ts and walker.ts): the active bank (a global: its address) holds
 // 1024 tags, then 1024 entries with the permission bits and the plain-RAM bit.
 const TLB_ENTRIES = 1024;
@@ -490,9 +490,10 @@ class Translator {
       case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
       case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f: {
         const rel = this.s8();
-        this.conditionalJump(op & 15, (this.pos + rel) >>> 0);
+        this.jcc(op & 15, (this.pos + rel) >>> 0);
         return false;
       }
+      case 0xe2: case 0xe3: this.loopOrJecxz(op); return false;
       case 0xe8: {
         const rel = this.u32();
         this.push(this.constant(this.pos));
@@ -507,22 +508,26 @@ class Translator {
     }
   }
 
-  private conditionalJump(cc: number, target: number): void {
+  // Jcc, LOOP, JECXZ: `condition` pushes 1 to take the branch, 0 not to.
+  private conditionalJump(target: number, condition: () => void): void {
     this.jccTarget = target;
-    if (this.loops) { this.loopBack(cc); return; }
+    if (this.loops) { this.loopBack(condition); return; }
     const c = this.c;
     c.i32(target | 0).i32(this.pos | 0);
-    emitCondition(c, cc, this.flags, this.env.links);
+    condition();
     c.op(Op.Select);
     this.endWithEip();
+  }
+  private jcc(cc: number, target: number): void {
+    this.conditionalJump(target, () => emitCondition(this.c, cc, this.flags, this.env.links));
   }
 
   // A loop that is one block: taken, and with budget for another round (the rule the core applies
   // before entering a block), it goes round without leaving; the flags go to the core's globals,
   // where the block's first instruction expects them. Otherwise it ends as any Jcc does.
-  private loopBack(cc: number): void {
+  private loopBack(condition: () => void): void {
     const c = this.c, l = this.env.links, taken = c.local();
-    emitCondition(c, cc, this.flags, l);
+    condition();
     c.set(taken);
     emitMaterialize(c, this.flags, l);
     this.flags = { kind: "unknown" };
@@ -535,12 +540,25 @@ class Translator {
     c.end(); // the loop
   }
 
+  // LOOP (ECX - 1, taken while not 0) and JECXZ (taken when ECX is 0): no flags change.
+  private loopOrJecxz(op: number): void {
+    const c = this.c, target = (this.s8() + this.pos) >>> 0, ecx = c.local();
+    this.loadReg(ECX, 4);
+    if (op === 0xe2) c.i32(1).op(Op.I32Sub);
+    c.set(ecx);
+    if (op === 0xe2) this.storeReg(ECX, 4, ecx);
+    this.conditionalJump(target, () => {
+      c.get(ecx).op(Op.I32Eqz); // JECXZ's condition
+      if (op === 0xe2) c.op(Op.I32Eqz); // LOOP's: ECX is not 0
+    });
+  }
+
   private twoByte(): boolean {
     const c = this.c;
     const op = this.u8();
     if (op >= 0x80 && op <= 0x8f) {
       const rel = this.u32();
-      this.conditionalJump(op & 15, (this.pos + rel) >>> 0);
+      this.jcc(op & 15, (this.pos + rel) >>> 0);
       return false;
     }
     if (op >= 0x40 && op <= 0x4f) { // CMOVcc: the source is read whatever the condition

@@ -43,6 +43,7 @@ const LOOPS: [string, string][] = [
   ["code that rewrites its own block", "mov $301, %ecx\n1: xorb $0x08, 2f\n2: dec %eax\nadd $3, %ebx\ndec %ecx\njnz 1b\nhlt"],
   ["push, pop, call, ret", "mov $300, %ecx\n1: push %ecx\ncall 2f\npop %edx\nadd %edx, %esi\ndec %ecx\njnz 1b\nhlt\n2: mov 4(%esp), %eax\nadd %eax, %edi\nret"],
   ["neg, not, test, cdq, lea", "mov $77, %eax\nmov $300, %ecx\n1: neg %eax\nsbb %edx, %edx\nnot %ebx\ntest $0x10, %eax\nsetz %dl\ncdq\nlea 3(%eax,%ecx,4), %esi\ndec %ecx\njnz 1b\nhlt"],
+  ["loop and jecxz leave the flags alone", "mov $400, %ecx\n1: add %ecx, %eax\nloop 1b\nmov $200, %ecx\n2: jecxz 3f\nadd $-1, %ebx\ndec %ecx\njmp 2b\n3: hlt"],
   ["byte stores and movsx", `mov $${DATA}, %edi\nmov $200, %ecx\n1: mov %cl, %al\nmov %al, (%edi,%ecx,1)\nmovsbl (%edi,%ecx,1), %edx\nmovb $0x55, 1(%edi)\ncmpb $0x80, %al\nadc $0, %ebx\ndec %ecx\njnz 1b\nhlt`],
 ];
 
@@ -63,8 +64,11 @@ describe.each([["paging off", () => {}], ["paging on", withPaging]])("compiled b
 // at block entry): a budget running out mid-loop must stop it at exactly the instruction where
 // the interpreter stops, in every slice.
 describe("loops inside one block stop where the budget runs out", () => {
-  it.each([[97], [1000], [4093]])("slices of %i instructions", (slice) => {
-    const source = "mov $3000, %ecx\n1: add %ecx, %eax\nrol $3, %eax\nxor %eax, %ebx\ndec %ecx\njnz 1b\nhlt";
+  it.each([
+    [97, "jnz"], [1000, "jnz"], [4093, "jnz"], [97, "loop"], [1000, "loop"],
+  ])("slices of %i instructions, %s", (slice, branch) => {
+    const tail = branch === "loop" ? "loop 1b" : "dec %ecx\njnz 1b";
+    const source = `mov $3000, %ecx\n1: add %ecx, %eax\nrol $3, %eax\nxor %eax, %ebx\n${tail}\nhlt`;
     const trace = (jit: boolean) => {
       const cpu = new TestCpu(1 << 20, { jit });
       const states: number[][] = [];

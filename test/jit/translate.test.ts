@@ -60,6 +60,10 @@ describe("loops that are one block", () => {
     expect(translate([...ADD_EAX_EBX_DEC_ECX, 0x75, 0xfb], 0)).toMatchObject({ instructions: 3, loops: true });
   });
 
+  it("so does one ending with LOOP", () => {
+    expect(translate([0x01, 0xd8, 0xe2, 0xfc], 0)).toMatchObject({ instructions: 2, loops: true });
+  });
+
   it("a Jcc elsewhere, or a loop switching address spaces, ends the block", () => {
     expect(translate([...ADD_EAX_EBX_DEC_ECX, 0x75, 0xfa], 0)).toMatchObject({ instructions: 3, loops: false });
     expect(translate([...ADD_EAX_EBX_DEC_ECX, ...MOV_EAX_CR3, 0x75, 0xf8], 0)).toMatchObject({ instructions: 4, loops: false });
