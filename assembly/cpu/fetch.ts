@@ -85,15 +85,14 @@ export function fetch32(): u32 {
   return lo | (fetch16() << 16);
 }
 
-// Fewer than 15 bytes (the longest instruction) of the window are left from EIP: the next
-// instruction may run into the CS limit or an unmapped page, so it is probed before it executes.
 // How many bytes from EIP on the window holds (0 when EIP is outside it).
 export function bytesLeftInWindow(): u32 { return eip - winStart < winLen ? winLen - (eip - winStart) : 0; }
 
-// Whether the instruction at EIP may run past the window (step() then probes its bytes first).
-// A window EIP has left (a branch to another page, an address-space switch) is first rebuilt
-// around EIP, so that only instructions really close to its end are probed; when that faults,
-// the fault is pending and the instruction must not run.
+// Whether fewer than 15 bytes (the longest instruction) of the window are left from EIP: the next
+// instruction may run into the CS limit or an unmapped page, so step() probes it before it
+// executes. A window EIP has left (a branch to another page, an address-space switch) is first
+// rebuilt around EIP, so that only instructions really close to its end are probed; when that
+// faults, the fault is pending and the instruction must not run.
 @inline export function nearWindowEnd(): bool { return eip - winStart + 15 > winLen && nearRefilledWindowEnd(); }
 function nearRefilledWindowEnd(): bool {
   if (eip - winStart >= winLen && !refill(eip)) return true;

@@ -214,7 +214,12 @@ class Translator {
     const c = this.c, l = this.env.links;
     emitMaterialize(c, this.flags, l);
     c.i32(this.ip).globalSet(l.eip);
-    c.globalGet(l.budget).i32(this.count - this.index).op(Op.I32Add).globalSet(l.budget);
+    this.returnRefunding(this.count - this.index);
+  }
+  // Return, giving back the budget of the `unexecuted` instructions the block took at entry.
+  private returnRefunding(unexecuted: number): void {
+    const c = this.c, l = this.env.links;
+    c.globalGet(l.budget).i32(unexecuted).op(Op.I32Add).globalSet(l.budget);
     c.op(Op.Return);
   }
   // The block ends after this instruction with EIP on the stack.
@@ -355,8 +360,7 @@ class Translator {
     const c = this.c, l = this.env.links;
     emitMaterialize(c, this.flags, l);
     c.i32(nextIp | 0).globalSet(l.eip);
-    c.globalGet(l.budget).i32(this.count - index - 1).op(Op.I32Add).globalSet(l.budget);
-    c.op(Op.Return);
+    this.returnRefunding(this.count - index - 1);
   }
 
   step(ip: number, index: number): boolean {
@@ -614,8 +618,7 @@ class Translator {
     this.flags = { kind: "unknown" };
     c.i32(this.ip | 0).globalSet(l.eip);
     c.call(l.jitInterpret).ifThen();
-    c.globalGet(l.budget).i32(this.count - this.index - 1).op(Op.I32Add).globalSet(l.budget);
-    c.op(Op.Return);
+    this.returnRefunding(this.count - this.index - 1); // EIP is where the interpreter left it
     c.end();
     return true;
   }
