@@ -8,9 +8,10 @@ import { adoptMmuStats } from "./mmu/mmu";
 import { allocateBlockCache, flushBlockCache, cacheBase, blocksCompiled } from "./cpu/jit";
 import { condition, getCF, getEflags } from "./cpu/flags";
 import { allocateRam, ramBase as ramOffset, ramSize as ramBytes, translate, updatePagingMode, pagingEnabled } from "./cpu/memory";
-import { vmRun } from "./cpu/run";
+import { vmRun, deliverExitInBlock } from "./cpu/run";
 import { loadCr3InCore } from "./cpu/system";
-import { pending, retired, clearException } from "./cpu/state";
+import { eip, instrStart, pending, retired, clearException, PEND_EXIT } from "./cpu/state";
+import { vmexit } from "./cpu/vmexit";
 import { step } from "./cpu/execute";
 
 // Allocate `bytes` of guest RAM (rounded up to 64 KiB) and clear the VMCS and I/O bitmaps.
@@ -27,8 +28,9 @@ export function init(bytes: u32): void {
 export function ramBase(): u32 { return ramOffset; }
 export function ramSize(): u32 { return ramBytes; }
 
-// VM entry: run the guest until the next VM exit; returns the basic exit reason.
-export function run(): u32 { return vmRun(); }
+// VM entry: run the guest, calling the VMM's exit handler (vmm.exit) at each VM exit, until the
+// handler returns 0; returns the basic reason of that last exit.
+export function run(): u32 { return vmRun(true); }
 
 // Guest-physical address of a linear address (as a supervisor access), or -1 if it faults.
 export function translateLinear(linear: u32, write: u32): i32 {
@@ -45,7 +47,7 @@ export function emulate(): u32 {
   const savedBudget = load<u32>(VMCS_BASE + C_PREEMPTION_TIMER);
   store<u32>(VMCS_BASE + C_PREEMPTION_TIMER, 1);
   emulating = true;
-  const reason = vmRun();
+  const reason = vmRun(false);
   emulating = false;
   store<u32>(VMCS_BASE + C_PREEMPTION_TIMER, savedBudget);
   return reason == EXIT_PREEMPTION_TIMER ? 0 : reason;
@@ -76,9 +78,21 @@ export function jitCondition(cc: u32): u32 { return condition(cc) ? 1 : 0; }
 export function jitCarry(): u32 { return getCF(); }
 export function jitEflags(): u32 { return getEflags(); }
 // An instruction a compiled block leaves to the interpreter without ending (CPUID, VMCALL, IN,
-// OUT: src/jit/translate.ts interpret): executed in place; nonzero when it exited or faulted, and
-// the block then ends with the run loop seeing it as the instruction just stepped.
-export function jitInterpret(): u32 { step(); return pending; }
+// OUT: src/jit/translate.ts interpret): executed in place. An exit is delivered to the VMM right
+// there, the block being `entry` with `remaining` instructions after this one. Nonzero when the
+// block must end: an exit the handler did not simply resume from, or a fault, which the run loop
+// then sees as the instruction just stepped.
+export function jitInterpret(remaining: u32, entry: u32): u32 {
+  step();
+  return pending == PEND_EXIT ? deliverExitInBlock(remaining, entry) : pending;
+}
+// CPUID or VMCALL (`length` bytes) in a compiled block: these always exit, with qualification 0.
+export function jitExit(reason: u32, length: u32, remaining: u32, entry: u32): u32 {
+  instrStart = eip;
+  eip += length;
+  vmexit(reason, 0);
+  return deliverExitInBlock(remaining, entry);
+}
 // A MOV to CR3 in a compiled block whose code is the page at linear `page`, frame `frame`: 0 when
 // it must exit instead, 1 when it switched and the page may map elsewhere now, 2 when it switched
 // and the page still maps to the frame (src/jit/translate.ts movToCr3).

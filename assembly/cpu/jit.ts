@@ -97,6 +97,17 @@ function unchanged(entry: u32, p: u32): bool {
   return (tlbGeneration << 3) | <u64>((cpl << 1) | (pagingEnabled ? 1 : 0));
 }
 
+// What the compiled block running now assumes besides its code (for an exit delivered inside it,
+// run.ts deliverExitInBlock): compiled code allowed, the context, the TLB bank.
+export function blockContext(): u64 {
+  return enabled ? (currentContext() << 8) | <u64>tlbBankBit : 0;
+}
+
+// Whether the block in cache entry `entry`, running now, may go on: still compiled, same bytes.
+export function blockStillValid(entry: u32): bool {
+  return load<u32>(entry + E_FUNCTION) != 0 && unchanged(entry, load<u32>(entry + E_PHYSICAL));
+}
+
 // The slow path of a block entry: translate EIP (with paging the TLB must already know its
 // page), check the entry is this block's, count it towards compilation or compile it, and record
 // the context so that the next entries skip all of this. Returns the compiled function, or 0 to

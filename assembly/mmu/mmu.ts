@@ -2,21 +2,16 @@
 // through the software TLB, then the active shadow, then a guest walk (a "hidden fault" when it
 // succeeds, a #PF injected into the guest when the guest's own tables say so). It also keeps the
 // shadows coherent with guest writes to page tables and switches shadows on CR3 loads.
-import { VMCS_BASE, G_CR3, STAT_TLB_MISSES, STAT_HIDDEN_FAULTS, STAT_GUEST_PAGE_FAULTS,
-  STAT_PT_WRITE_TRAPS, STAT_SHADOW_PAGES, STAT_SHADOW_ROOTS_BUILT, STAT_SHADOW_ROOTS_REUSED,
-  STAT_SHADOW_FLUSHES } from "../vmcs-layout";
+import { VMCS_BASE, G_CR3, STAT_TLB_MISSES, STAT_HIDDEN_FAULTS, STAT_PT_WRITE_TRAPS, STAT_SHADOW_PAGES } from "../vmcs-layout";
 import { cr0, cr4, CR0_PG, CR0_WP, CR4_PSE, CR4_PGE, pending } from "../cpu/state";
 import { tlbLookup, tlbInsert } from "./tlb";
-import { walk, pteAddress, guestPageFaults, setGuestPageFaults, S_LARGE, S_SUPER_WRITE, S_USER_WRITE } from "./walker";
+import { walk, pteAddress, S_LARGE, S_SUPER_WRITE, S_USER_WRITE } from "./walker";
+import { addStat } from "./stats";
 import {
   activate, shadowLookup, shadowFill, shadowFlushPage, flushAllShadows, isTracked, invalidateGuestWrite,
-  tablesInUse, rootsBuilt, rootsReused, shadowFlushes, setShadowCounters,
 } from "./shadow";
 import { invalidateFetchWindow } from "../cpu/fetch";
 
-let tlbMisses: u32 = 0;
-let hiddenFaults: u32 = 0;
-let ptWriteTraps: u32 = 0;
 let activeCr3: u32 = 0; // the CR3 whose shadow is active, when `haveShadow`
 let haveShadow: bool = false; // (a flag, not a sentinel value: any 32-bit CR3 is possible)
 
@@ -27,7 +22,7 @@ export function mmuTranslate(lin: u32, write: bool, user: bool): u32 {
 }
 
 function translateSlow(lin: u32, write: bool, user: bool): u32 {
-  tlbMisses++;
+  addStat(STAT_TLB_MISSES);
   if (!haveShadow || activeCr3 != load<u32>(VMCS_BASE + G_CR3)) switchAddressSpace();
   let e = shadowLookup(lin);
   let shadowed = true; // a TLB entry must be the copy of a shadow entry (tlb.ts)
@@ -35,13 +30,13 @@ function translateSlow(lin: u32, write: bool, user: bool): u32 {
     // shadow miss, or not enough permission in the shadow: ask the guest's tables
     e = walk(lin, write, user);
     if (pending) return 0;
-    hiddenFaults++;
+    addStat(STAT_HIDDEN_FAULTS);
     shadowed = shadowFill(lin, e, (e & S_LARGE) ? 0 : pteAddress & 0xfffff000);
   }
   const phys = (e & 0xfffff000) | (lin & 0xfff);
   if (write && isTracked(phys & 0xfffff000)) {
     // a write to one of the guest's page tables: let it through once, forget what it changes
-    ptWriteTraps++;
+    addStat(STAT_PT_WRITE_TRAPS);
     // the access is at most 4 bytes and never crosses the page (linWrite splits it)
     const room = 0x1000 - (phys & 0xfff);
     invalidateGuestWrite(phys, room < 4 ? room : 4);
@@ -92,25 +87,8 @@ export function checkAddressSpace(): void {
   if ((cr0() & CR0_PG) && (!haveShadow || activeCr3 != load<u32>(VMCS_BASE + G_CR3))) switchAddressSpace();
 }
 
-// Take the counters back from the VMCS statistics area (restoring a saved state). Shadow pages
-// in use are not restored: a restored VM starts with no shadows and rebuilds them on demand.
+// After a saved VMCS was written into a fresh core: its counters (stats.ts) are the saved ones,
+// except shadow pages in use: a restored VM starts with no shadows and rebuilds them on demand.
 export function adoptMmuStats(): void {
-  tlbMisses = load<u32>(VMCS_BASE + STAT_TLB_MISSES);
-  hiddenFaults = load<u32>(VMCS_BASE + STAT_HIDDEN_FAULTS);
-  setGuestPageFaults(load<u32>(VMCS_BASE + STAT_GUEST_PAGE_FAULTS));
-  ptWriteTraps = load<u32>(VMCS_BASE + STAT_PT_WRITE_TRAPS);
-  setShadowCounters(load<u32>(VMCS_BASE + STAT_SHADOW_ROOTS_BUILT), load<u32>(VMCS_BASE + STAT_SHADOW_ROOTS_REUSED),
-    load<u32>(VMCS_BASE + STAT_SHADOW_FLUSHES));
-}
-
-// Publish the counters in the VMCS statistics area (at VM exit).
-export function publishMmuStats(): void {
-  store<u32>(VMCS_BASE + STAT_TLB_MISSES, tlbMisses);
-  store<u32>(VMCS_BASE + STAT_HIDDEN_FAULTS, hiddenFaults);
-  store<u32>(VMCS_BASE + STAT_GUEST_PAGE_FAULTS, guestPageFaults);
-  store<u32>(VMCS_BASE + STAT_PT_WRITE_TRAPS, ptWriteTraps);
-  store<u32>(VMCS_BASE + STAT_SHADOW_PAGES, tablesInUse);
-  store<u32>(VMCS_BASE + STAT_SHADOW_ROOTS_BUILT, rootsBuilt);
-  store<u32>(VMCS_BASE + STAT_SHADOW_ROOTS_REUSED, rootsReused);
-  store<u32>(VMCS_BASE + STAT_SHADOW_FLUSHES, shadowFlushes);
+  store<u32>(VMCS_BASE + STAT_SHADOW_PAGES, 0);
 }

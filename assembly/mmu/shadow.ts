@@ -11,7 +11,9 @@
 // TLB copy with it. Memory is bounded: MAX_ROOTS
 // shadow directories and POOL_PAGES shadow tables; when they run out, the least recently used
 // address space (or, for tables, every shadow) is reclaimed.
+import { STAT_SHADOW_PAGES, STAT_SHADOW_ROOTS_BUILT, STAT_SHADOW_ROOTS_REUSED, STAT_SHADOW_FLUSHES } from "../vmcs-layout";
 import { S_LARGE, S_SUPER_WRITE, S_USER_WRITE } from "./walker";
+import { addStat } from "./stats";
 import { tlbWriteProtect, tlbSelect, tlbFlushPage, tlbFlushLargePage, tlbFlushBank, BANKS } from "./tlb";
 import { ramSize } from "../cpu/memory";
 
@@ -29,15 +31,6 @@ const tableOwner = memory.data(POOL_PAGES * 4); // root << 10 | PDE index: where
 
 export let activeRoot: u32 = NO_ROOT;
 let useClock: u32 = 0;
-export let tablesInUse: u32 = 0;
-export let rootsBuilt: u32 = 0;
-export let rootsReused: u32 = 0;
-export let shadowFlushes: u32 = 0;
-export function setShadowCounters(built: u32, reused: u32, flushes: u32): void {
-  rootsBuilt = built;
-  rootsReused = reused;
-  shadowFlushes = flushes;
-}
 
 export function allocateShadows(): void {
   const frames = ramSize >>> 12;
@@ -95,7 +88,7 @@ export function activate(cr3: u32): bool {
     if (load<u32>(rootCr3 + (r << 2)) == key) {
       makeActive(r);
       store<u32>(rootUse + (r << 2), ++useClock);
-      rootsReused++;
+      addStat(STAT_SHADOW_ROOTS_REUSED);
       return true;
     }
   }
@@ -110,7 +103,7 @@ export function activate(cr3: u32): bool {
   store<u32>(rootUse + (victim << 2), ++useClock);
   track(key & 0xfffff000);
   makeActive(victim);
-  rootsBuilt++;
+  addStat(STAT_SHADOW_ROOTS_BUILT);
   return false;
 }
 
@@ -140,13 +133,13 @@ function dropTable(r: u32, pdeIndex: u32): void {
   const source = load<u32>(tableSource + ((t - 1) << 2));
   if (!(source & S_LARGE)) untrack(source & 0xfffff000);
   store<u32>(tableSource + ((t - 1) << 2), 0);
-  tablesInUse--;
+  addStat(STAT_SHADOW_PAGES, -1);
 }
 
 // Forget every shadow (after CR0.WP/CR4 paging-mode changes, or when the pool is exhausted).
 export function flushAllShadows(): void {
   for (let r: u32 = 0; r < MAX_ROOTS; r++) releaseRoot(r);
-  shadowFlushes++;
+  addStat(STAT_SHADOW_FLUSHES);
 }
 
 // ---- Entries -----------------------------------------------------------------------------------
@@ -187,7 +180,7 @@ function allocateTable(): u32 {
   for (let t: u32 = 1; t <= POOL_PAGES; t++) {
     if (load<u32>(tableSource + ((t - 1) << 2)) == 0) {
       memory.fill(tableEntry(t, 0), 0, 4096);
-      tablesInUse++;
+      addStat(STAT_SHADOW_PAGES);
       return t;
     }
   }

@@ -4,7 +4,8 @@
 // dirty bits in the guest's entries when an access succeeds, as hardware (and QEMU) do, and on a
 // fault raises #PF with the architectural error code and CR2. The result is a shadow entry:
 // the guest-physical frame plus the effective permissions of the whole walk.
-import { VMCS_BASE, G_CR2 } from "../vmcs-layout";
+import { VMCS_BASE, G_CR2, STAT_GUEST_PAGE_FAULTS } from "../vmcs-layout";
+import { addStat } from "./stats";
 import { cr0, cr3, cr4, raise, CR0_WP, CR4_PSE, CR4_PGE, EXC_PF } from "../cpu/state";
 import { physRead32, physWrite32 } from "../cpu/memory";
 
@@ -30,13 +31,11 @@ const PF_PROTECTION: u32 = 1;
 const PF_WRITE: u32 = 2;
 const PF_USER: u32 = 4;
 
-export let guestPageFaults: u32 = 0;
-export function setGuestPageFaults(n: u32): void { guestPageFaults = n; }
 
 function pageFault(lin: u32, present: bool, write: bool, user: bool): u32 {
   store<u32>(VMCS_BASE + G_CR2, lin);
   raise(EXC_PF, <i32>((present ? PF_PROTECTION : 0) | (write ? PF_WRITE : 0) | (user ? PF_USER : 0)));
-  guestPageFaults++;
+  addStat(STAT_GUEST_PAGE_FAULTS);
   return 0;
 }
 

@@ -1,6 +1,7 @@
 // The guest CPU as the VMM sees it: the exports of build/core.wasm (the AssemblyScript core in
 // assembly/) and how to instantiate it. This is the VT-x "hardware" of the project: the VMM talks
-// to it only through run() (VM entry until the next VM exit) and the VMCS in its linear memory.
+// to it only through run() (VM entry), the exit handler the core calls at each VM exit
+// (setExitHandler), and the VMCS in its linear memory.
 
 import { packageFileUrl } from "../package-files.js";
 import { BlockCompiler, type JitCoreExports } from "../jit/block-compiler.js";
@@ -13,7 +14,11 @@ export interface CoreExports {
   /** Byte offset in WASM memory of guest-physical address 0. */
   ramBase(): number;
   ramSize(): number;
-  /** VM entry: runs the guest from the VMCS guest-state area until a VM exit; returns the exit reason. */
+  /**
+   * VM entry: runs the guest from the VMCS guest-state area. At each VM exit the core calls the
+   * exit handler (setExitHandler) and resumes the guest if it returns true; otherwise run()
+   * returns that exit's reason. Without a handler, run() returns at the first exit.
+   */
   run(): number;
   /** Guest-physical address of a linear address, or -1 if the guest's page tables do not map it. */
   translateLinear(linear: number, write: number): number;
@@ -25,6 +30,30 @@ export interface CoreExports {
   instructionsRetired(): number;
   /** After a saved VMCS and RAM were written into a fresh core: takes its retired count and MMU statistics from them. */
   adoptSavedCounters(): void;
+}
+
+/**
+ * Called by the core at a VM exit, with the guest state in the VMCS: true resumes the guest (VT-x's
+ * VMRESUME), false ends run(). Calling from the core, rather than returning from run() for each
+ * exit, lets the guest go on inside the compiled block that exited.
+ */
+export type ExitHandler = (reason: number) => boolean;
+
+const exitHandlers = new WeakMap<CoreExports, { handler: ExitHandler | undefined }>();
+
+/** Sets the handler the core calls at each VM exit (undefined: run() returns at every exit). */
+export function setExitHandler(core: CoreExports, handler: ExitHandler | undefined): void {
+  const slot = exitHandlers.get(core);
+  if (!slot) throw new CoreLoadError("the guest CPU core was not made by instantiateCore(): it has no exit handler to set");
+  slot.handler = handler;
+}
+
+/**
+ * The imports of a bare core, without the VMM: compiled blocks, and by default run() returning at
+ * every VM exit (the fuzzer and the CPU tests drive the core this way).
+ */
+export function bareCoreImports(compile: (eip: number, physical: number, entry: number) => number, exit: ExitHandler = () => false): WebAssembly.Imports {
+  return { jit: { compile }, vmm: { exit: (reason: number) => (exit(reason) ? 1 : 0) } };
 }
 
 /** build/core.wasm of this package. */
@@ -53,12 +82,15 @@ export async function instantiateCore(source: BufferSource | URL | string = defa
   let memory: WebAssembly.Memory | undefined;
   let compiler: BlockCompiler | undefined;
   const compile = (eip: number, physical: number, entry: number): number => compiler?.compile(eip, physical, entry) ?? 0;
-  const instance = await WebAssembly.instantiate(module, coreImports(module, () => memory, compile));
+  const exitSlot: { handler: ExitHandler | undefined } = { handler: undefined };
+  const exit = (reason: number): number => (exitSlot.handler?.(reason) ? 1 : 0);
+  const instance = await WebAssembly.instantiate(module, coreImports(module, () => memory, compile, exit));
   const exports = instance.exports as Record<string, unknown>;
   const missing = REQUIRED_EXPORTS.filter((name) => !(name in exports));
   if (missing.length > 0) throw new CoreLoadError(`the guest CPU core does not export ${missing.join(", ")}`);
   memory = exports.memory as WebAssembly.Memory;
   compiler = new BlockCompiler(exports as unknown as JitCoreExports);
+  exitHandlers.set(exports as unknown as CoreExports, exitSlot);
   return exports as unknown as CoreExports;
 }
 
@@ -86,6 +118,7 @@ function coreImports(
   module: WebAssembly.Module,
   memory: () => WebAssembly.Memory | undefined,
   compile: (eip: number, physical: number, entry: number) => number,
+  exit: (reason: number) => number,
 ): WebAssembly.Imports {
   const readString = (ptr: number): string => {
     const mem = memory();
@@ -104,12 +137,12 @@ function coreImports(
   };
   const env: Record<string, unknown> = {};
   for (const wanted of WebAssembly.Module.imports(module)) {
-    if (wanted.module === "jit" && wanted.name === "compile") continue;
+    if ((wanted.module === "jit" && wanted.name === "compile") || (wanted.module === "vmm" && wanted.name === "exit")) continue;
     if (wanted.module !== "env" || !(wanted.name in available)) {
       throw new CoreLoadError(`the guest CPU core imports ${wanted.module}.${wanted.name}, which the VMM does not provide`);
     }
     env[wanted.name] = available[wanted.name];
   }
-  // The compiling tier (src/jit/): the core asks for a hot block to be compiled.
-  return { env, jit: { compile } } as WebAssembly.Imports;
+  // The compiling tier (src/jit/): the core asks for a hot block to be compiled. The VMM: exits.
+  return { env, jit: { compile }, vmm: { exit } } as WebAssembly.Imports;
 }

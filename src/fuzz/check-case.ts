@@ -1,6 +1,8 @@
 // Everything the fuzzer checks about one case: the run's own invariants (execute.ts), the fault
 // atomicity of its first exit (fault-atomicity.ts), and with `jitDifferential` the same case run
-// with the compiling tier off and on, which must end in identical exits, guest state and RAM.
+// with the compiling tier off (exits returned from run()) and on (exits delivered to a handler
+// inside the core's call, as the VMM takes them), which must end in identical exits, guest state
+// and RAM.
 import { checkFaultAtomicity } from "./fault-atomicity.js";
 import type { CoreModule } from "./core-module.js";
 import { EXIT_EXCEPTION } from "../../assembly/vmcs-layout.js";
@@ -24,7 +26,7 @@ export function checkCase(source: CoreModule, c: FuzzCase, jitDifferential: bool
       return { problems, reasons: run.exits.map((e) => e.reason), compiledBlocks: run.compiledBlocks, executions: 1 + atomicityRuns(run) };
     }
     const interpreted = execute(source, c, { jit: false, digest: true });
-    const compiled = execute(source, c, { jit: true, digest: true });
+    const compiled = execute(source, c, { jit: true, digest: true, delivered: true });
     const problems = [...interpreted.problems, ...compiled.problems.map((p) => `with the compiling tier: ${p}`)];
     const divergence = firstDivergence(interpreted, compiled);
     if (divergence) problems.push(`the compiling tier diverges from the interpreter: ${divergence}`);

@@ -4,7 +4,7 @@
 // (its read-only tables) lies, read from the module's data section.
 import { readFileSync } from "node:fs";
 import { VMCS_BASE, VMCS_SIZE } from "../../assembly/vmcs-layout.js";
-import type { CoreExports } from "../core/core.js";
+import { bareCoreImports, type CoreExports, type ExitHandler } from "../core/core.js";
 import { Vmcs } from "../core/vmcs.js";
 import { BlockCompiler, type JitCoreExports } from "../jit/block-compiler.js";
 import { packageFileUrl } from "../package-files.js";
@@ -32,10 +32,11 @@ export class BareCore {
   readonly exports: BareExports;
   readonly compiler: BlockCompiler;
 
-  constructor(readonly source: CoreModule, ramBytes: number) {
+  /** `exitHandler`: called by the core at each exit, as the VMM's is (by default run() returns at each). */
+  constructor(readonly source: CoreModule, ramBytes: number, exitHandler?: ExitHandler) {
     let compiler: BlockCompiler | undefined;
     const compile = (eip: number, physical: number, entry: number): number => compiler?.compile(eip, physical, entry) ?? 0;
-    const instance = new WebAssembly.Instance(source.module, { jit: { compile } });
+    const instance = new WebAssembly.Instance(source.module, bareCoreImports(compile, exitHandler));
     this.exports = instance.exports as unknown as BareExports;
     this.exports.init(ramBytes);
     compiler = new BlockCompiler(this.exports as unknown as JitCoreExports);

@@ -1,4 +1,5 @@
-// Runs one fuzz case on a fresh bare core, playing a minimal VMM: before each entry it skips the
+// Runs one fuzz case on a fresh bare core, playing a minimal VMM (after run() returns, or inside the
+// core's call to its exit handler as the real VMM): before each entry it skips the
 // instruction an instruction exit named (as a VMM does once it has emulated it), gives an
 // intercepted exception back to the guest when the case says so, injects the case's event, and
 // completes trap-mode and write-trap exits with the core's emulate(), as the real VMM does. Every
@@ -6,6 +7,7 @@
 // A JavaScript exception or WASM trap out of the core is a crash.
 import { createHash } from "node:crypto";
 import * as L from "../../assembly/vmcs-layout.js";
+import type { ExitHandler } from "../core/core.js";
 import { BareCore, type CoreModule } from "./core-module.js";
 import { checkExit, checkGuestState, INSTRUCTION_EXITS } from "./exit-checks.js";
 import { applySetup, type Entry, type FuzzCase } from "./fuzz-case.js";
@@ -31,50 +33,67 @@ export interface ExecuteOptions {
   jit?: boolean;
   /** Compute ramDigest (for comparing two runs). */
   digest?: boolean;
+  /** Handle the exits inside the core's call to its exit handler, as the VMM does, not after run() returns. */
+  delivered?: boolean;
 }
 
 const STATE_WORDS = L.G_CPL / 4 + 1;
 const EMULATED = new Set([L.EXIT_CLI, L.EXIT_STI, L.EXIT_PUSHF, L.EXIT_POPF, L.EXIT_IRET, L.EXIT_EPT_VIOLATION]);
 
 /** A fresh core set up for `c` (with C_JIT overridden when `jit` is given), before its first entry. */
-export function coreFor(source: CoreModule, c: FuzzCase, jit?: boolean): BareCore {
-  const core = new BareCore(source, c.setup.ram);
+export function coreFor(source: CoreModule, c: FuzzCase, jit?: boolean, exitHandler?: ExitHandler): BareCore {
+  const core = new BareCore(source, c.setup.ram, exitHandler);
   applySetup(core, c);
   if (jit !== undefined) core.setVmcs(L.C_JIT, jit ? 1 : 0);
   return core;
 }
 
 export function execute(source: CoreModule, c: FuzzCase, options: ExecuteOptions = {}): Execution {
-  const core = coreFor(source, c, options.jit);
   const exits: ExitRecord[] = [];
   const problems: string[] = [];
   const exited = (reason: number): void => {
     exits.push({ reason, qualification: core.vmcs(L.X_QUALIFICATION), eip: core.vmcs(L.G_EIP) });
     problems.push(...checkExit(core, reason), ...checkGuestState(core, reason));
   };
+  const { entries } = c.setup;
   let jitUsed = false;
   let last = -1;
   let firstEntryUsed = -1;
-  for (const entry of c.setup.entries) {
-    if (last === L.EXIT_TRIPLE_FAULT) break;
-    prepareEntry(core, last, entry);
+  let entered = 0;
+  let guard: ProtectedMemory;
+  // Before each entry: the VMM's part, and a snapshot of the memory the guest must not touch.
+  const enterNext = (): boolean => {
+    if (entered === entries.length || last === L.EXIT_TRIPLE_FAULT || problems.length > 0) return false;
+    prepareEntry(core, last, entries[entered++]);
     jitUsed ||= core.vmcs(L.C_JIT) !== 0;
-    const guard = ProtectedMemory.capture(core);
-    try {
-      last = core.exports.run();
-      if (firstEntryUsed < 0) firstEntryUsed = entry.budget - core.vmcs(L.C_PREEMPTION_TIMER);
-      exited(last);
-      if (EMULATED.has(last)) {
-        const after = core.exports.emulate();
-        last = after === 0 ? core.vmcs(L.X_REASON) : after;
-        if (last !== L.EXIT_PREEMPTION_TIMER) exited(last);
-      }
-    } catch (error) {
-      problems.push(`host exception: ${(error as Error).stack ?? error}`);
-      break;
+    guard = ProtectedMemory.capture(core);
+    return true;
+  };
+  // At each exit: record and check it, complete it as the VMM would, check the memory.
+  const handleExit = (reason: number): void => {
+    if (firstEntryUsed < 0) firstEntryUsed = entries[0].budget - core.vmcs(L.C_PREEMPTION_TIMER);
+    last = reason;
+    exited(last);
+    if (EMULATED.has(last)) {
+      const after = core.exports.emulate();
+      last = after === 0 ? core.vmcs(L.X_REASON) : after;
+      if (last !== L.EXIT_PREEMPTION_TIMER) exited(last);
     }
     problems.push(...guard.violations(jitUsed));
-    if (problems.length > 0) break;
+  };
+  const delivered = (reason: number): boolean => {
+    handleExit(reason);
+    return enterNext();
+  };
+  const core = coreFor(source, c, options.jit, options.delivered ? delivered : undefined);
+  try {
+    if (options.delivered) {
+      if (enterNext()) core.exports.run();
+    } else {
+      while (enterNext()) handleExit(core.exports.run());
+    }
+  } catch (error) {
+    problems.push(`host exception: ${(error as Error).stack ?? error}`);
   }
   const state: number[] = [];
   for (let i = 0; i < STATE_WORDS; i++) state.push(core.vmcs(i * 4));

@@ -17,7 +17,8 @@ export interface JitCoreExports {
   jitCarry(): number;
   jitEflags(): number;
   jitLoadCr3(value: number, page: number, frame: number): number;
-  jitInterpret(): number;
+  jitInterpret(remaining: number, entry: number): number;
+  jitExit(reason: number, length: number, remaining: number, entry: number): number;
   flushCompiledBlocks(): void;
   readonly [global: string]: unknown;
 }
@@ -26,12 +27,12 @@ const GLOBALS = ["eip", "budget", "flagsWord", "lazyMask", "lfOp", "lfA", "lfB",
 const FUNCTIONS = [
   { name: "jitCondition", params: 1, results: 1 }, { name: "jitCarry", params: 0, results: 1 },
   { name: "jitEflags", params: 0, results: 1 }, { name: "jitLoadCr3", params: 3, results: 1 },
-  { name: "jitInterpret", params: 0, results: 1 },
+  { name: "jitInterpret", params: 2, results: 1 }, { name: "jitExit", params: 4, results: 1 },
 ];
 /** Where each imported global and function sits in a block module's index space. */
 export const LINKS = {
   eip: 0, budget: 1, flagsWord: 2, lazyMask: 3, lfOp: 4, lfA: 5, lfB: 6, lfRes: 7, lfSign: 8, tlbBank: 9,
-  jitCondition: 0, jitCarry: 1, jitEflags: 2, jitLoadCr3: 3, jitInterpret: 4,
+  jitCondition: 0, jitCarry: 1, jitEflags: 2, jitLoadCr3: 3, jitInterpret: 4, jitExit: 5,
 };
 // Entry fields (assembly/cpu/jit.ts)
 const E_INSTRUCTIONS = 12;
@@ -63,7 +64,7 @@ export class BlockCompiler {
     const mode = new Uint8Array(core.memory.buffer)[entry + E_MODE];
     const t = translateBlock({
       code: ram, eip: linearEip, physical, paging: (mode & 1) !== 0, cpl: mode >> 1,
-      ramBase: core.ramBase(), ramSize: core.ramSize(), regs: VMCS_BASE + G_REGS, links: LINKS,
+      ramBase: core.ramBase(), ramSize: core.ramSize(), regs: VMCS_BASE + G_REGS, entry, links: LINKS,
     });
     if (!t) return 0;
     const module = new WebAssembly.Module(encodeModule({ globals: GLOBALS, functions: FUNCTIONS, body: t.body }) as Uint8Array<ArrayBuffer>);

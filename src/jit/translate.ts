@@ -7,6 +7,7 @@
 // (memory) so the state is exact at every instruction boundary; every memory access is checked
 // against plain RAM and leaves the block at that instruction when it falls outside (the
 // interpreter then performs it, with all of its checks).
+import { EXIT_CPUID, EXIT_VMCALL } from "../../assembly/vmcs-layout.js";
 import { Code, Op } from "./wasm-module.js";
 import {
   type FlagState, type CoreLinks, LazyOp, lazy, emitCondition, emitMaterialize, emitEagerFlags, emitCarry,
@@ -22,7 +23,8 @@ export interface TranslateEnv {
   ramBase: number; // offset of guest-physical 0 in WASM memory
   ramSize: number;
   regs: number; // offset of EAX in WASM memory (the VMCS guest registers)
-  links: CoreLinks & { eip: number; budget: number; tlbBank: number; jitLoadCr3: number; jitInterpret: number };
+  entry: number; // its block-cache entry (an exit delivered inside the block checks it is still valid)
+  links: CoreLinks & { eip: number; budget: number; tlbBank: number; jitLoadCr3: number; jitInterpret: number; jitExit: number };
 }
 
 export interface Translation { body: Code; instructions: number; length: number; loops: boolean }
@@ -74,7 +76,6 @@ class Translator {
   // What scan() learns from its probes: a MOV to CR3 in the block (the TLB bank may change), an
   // instruction left to the interpreter (interpret()), and the target of the Jcc that ends it.
   switchesSpace = false;
-  interprets = false;
   jccTarget: number | undefined;
 
   /** `loops`: the block ends with a Jcc back to its own start, and goes round inside (loopBack). */
@@ -584,8 +585,8 @@ class Translator {
       return true;
     }
     switch (op) {
-      case 0x01: if (this.u8() !== 0xc1) throw new Unsupported(); return this.interpret(); // VMCALL
-      case 0xa2: return this.interpret(); // CPUID
+      case 0x01: if (this.u8() !== 0xc1) throw new Unsupported(); return this.exit(EXIT_VMCALL);
+      case 0xa2: return this.exit(EXIT_CPUID);
       case 0x22: return this.movToCr3();
       case 0xaf: {
         const { reg, rm } = this.modrm(4);
@@ -607,20 +608,37 @@ class Translator {
     }
   }
 
-  // CPUID, VMCALL, IN and OUT: instructions that usually exit to the VMM, and that change nothing
-  // a block assumes (mode, segments, paging, IF, TF) nor read the retired-instruction count. The
-  // core's interpreter executes one in place (assembly/index.ts jitInterpret); the block goes on
-  // unless it exited or faulted, so that a loop around an exit stays compiled.
+  // IN and OUT: instructions that usually exit to the VMM, and that change nothing a block assumes
+  // (mode, segments, paging, IF, TF) nor read the retired-instruction count. The core's
+  // interpreter executes one in place (assembly/index.ts jitInterpret) and delivers its exit to
+  // the VMM right there; the block goes on unless the VM entry after the handler needs more than
+  // the next instruction, or the instruction faulted, so a loop around an exit stays compiled.
   private interpret(): boolean {
-    this.interprets = true;
     const c = this.c, l = this.env.links;
-    emitMaterialize(c, this.flags, l);
-    this.flags = { kind: "unknown" };
-    c.i32(this.ip | 0).globalSet(l.eip);
-    c.call(l.jitInterpret).ifThen();
-    this.returnRefunding(this.count - this.index - 1); // EIP is where the interpreter left it
-    c.end();
+    this.beforeCore();
+    c.i32(this.count - this.index - 1).i32(this.env.entry).call(l.jitInterpret);
+    this.endIfCoreSaysSo();
     return true;
+  }
+  // CPUID and VMCALL, which always exit: the exit without the interpreter (jitExit), the same way.
+  private exit(reason: number): boolean {
+    const c = this.c, l = this.env.links;
+    this.beforeCore();
+    c.i32(reason).i32(this.pos - this.ip).i32(this.count - this.index - 1).i32(this.env.entry).call(l.jitExit);
+    this.endIfCoreSaysSo();
+    return true;
+  }
+  // The core takes over at this instruction: flags and EIP in its globals, flags unknown after.
+  private beforeCore(): void {
+    emitMaterialize(this.c, this.flags, this.env.links);
+    this.flags = { kind: "unknown" };
+    this.c.i32(this.ip | 0).globalSet(this.env.links.eip);
+  }
+  // With the core's nonzero answer on the stack, the block ends, EIP where the core left it.
+  private endIfCoreSaysSo(): void {
+    this.c.ifThen();
+    this.returnRefunding(this.count - this.index - 1);
+    this.c.end();
   }
 
   // MOV CR3, r32 at CPL 0, the address-space switch of a guest kernel's scheduler. The core
@@ -678,7 +696,7 @@ export function translateBlock(env: TranslateEnv): Translation | undefined {
 function scan(env: TranslateEnv): { instructions: number; ends: number[]; endsWithBranch: boolean; loops: boolean } {
   const ends: number[] = [];
   let ip = env.eip;
-  let switchesSpace = false, interprets = false;
+  let switchesSpace = false;
   const until = (endsWithBranch: boolean, loops = false) => ({ instructions: ends.length, ends, endsWithBranch, loops });
   for (let i = 0; i < MAX_INSTRUCTIONS; i++) {
     const probe = new Translator(env, i + 1);
@@ -693,12 +711,10 @@ function scan(env: TranslateEnv): { instructions: number; ends: number[]; endsWi
     if (ip - env.eip > MAX_BLOCK_BYTES) return until(false);
     ends.push(ip);
     switchesSpace ||= probe.switchesSpace;
-    interprets ||= probe.interprets;
     // A loop goes round inside the block unless it may switch address spaces (its TLB bank and the
-    // mapping of its own code would have to be checked again at every round), or has an
-    // instruction that usually exits: such a loop rarely makes a second round, and measured
-    // slower per exit as a wasm loop (A/B: OUT 1.15x, CPUID 1.08x).
-    if (!more) return until(true, probe.jccTarget === env.eip && !switchesSpace && !interprets);
+    // mapping of its own code would have to be checked again at every round). A loop around an
+    // exit goes round too: the exit is handled inside the block (interpret).
+    if (!more) return until(true, probe.jccTarget === env.eip && !switchesSpace);
   }
   return until(false);
 }

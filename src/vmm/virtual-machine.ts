@@ -1,7 +1,7 @@
 // The virtual machine: one guest CPU (the WASM core), its RAM, the I/O bus with the PC devices, the
 // VMM state the exit handlers share, and the run loop that is the VMM's vCPU thread: VM entry
-// (core.run()), dispatch the exit through the handler table, repeat until a handler or a limit
-// stops the run. The guest runs in slices of a few million instructions so the VMM regains control
+// (core.run()), which calls vmExit at each exit to dispatch it through the handler table and
+// resume the guest, until a handler or a limit stops the run. The guest runs in slices of a few million instructions so the VMM regains control
 // regularly: to flush console output, to check the wall clock and the instruction limit, and
 // because V8 only swaps in the optimised WASM code between calls (no on-stack replacement). The
 // slice is the core's preemption-timer budget, which the core counts down across exits, so an
@@ -16,7 +16,7 @@
 import {
   ACTIVITY_HLT, C_PREEMPTION_TIMER, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, EXIT_EXTERNAL_INTERRUPT, EXIT_PREEMPTION_TIMER, G_ACTIVITY, X_REASON,
 } from "../../assembly/vmcs-layout.js";
-import { instantiateCore, type CoreExports } from "../core/core.js";
+import { instantiateCore, setExitHandler, type CoreExports } from "../core/core.js";
 import { CoreViews } from "../core/views.js";
 import type { Vmcs } from "../core/vmcs.js";
 import { IoBus } from "../devices/bus.js";
@@ -290,14 +290,11 @@ export class VirtualMachine implements ExitContext {
 
     // The core grows its memory only in init(), so views made after it stay valid through exits.
     this.views.revalidate();
+    // The core calls vmExit at every exit and resumes the guest until it says stop.
+    setExitHandler(this.core, this.vmExit);
     let stop: StopReason | null;
-    while ((stop = this.pendingStop()) === null) {
-      let reason = this.core.run();
-      if (reason === EXIT_PREEMPTION_TIMER) reason = this.preemptionTimerExpired();
-      if (this.stopReason === null) this.dispatch(reason);
-      // After the handler has taken the due interrupts, so the budget runs to the next deadline.
-      if (reason === EXIT_EXTERNAL_INTERRUPT) this.armPreemptionTimer(vmcs.instructionsRetired());
-    }
+    while ((stop = this.pendingStop()) === null) this.core.run();
+    setExitHandler(this.core, undefined);
 
     this.running = false;
     this.exitTimer?.close();
@@ -305,6 +302,19 @@ export class VirtualMachine implements ExitContext {
     this.stats.addRun(result.instructions, result.seconds);
     return result;
   }
+
+  /**
+   * The core's exit handler during run(): handles one exit; true resumes the guest. At the end of
+   * a slice core.run() returns all the same, so that V8 can swap in its optimised code.
+   */
+  private readonly vmExit = (exitReason: number): boolean => {
+    let reason = exitReason;
+    if (reason === EXIT_PREEMPTION_TIMER) reason = this.preemptionTimerExpired();
+    if (this.stopReason === null) this.dispatch(reason);
+    // After the handler has taken the due interrupts, so the budget runs to the next deadline.
+    if (reason === EXIT_EXTERNAL_INTERRUPT) this.armPreemptionTimer(this.vmcs.instructionsRetired());
+    return this.stopReason === null && reason !== EXIT_PREEMPTION_TIMER;
+  };
 
   /** Counts, times and reports one exit, then runs its handler. Handlers call it for nested exits. */
   dispatch(reason: number): void {

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import * as L from "../../assembly/vmcs-layout";
 import { BlockCompiler, type JitCoreExports } from "../../src/jit/block-compiler";
 import { Vmcs } from "../../src/core/vmcs";
+import { bareCoreImports, type ExitHandler } from "../../src/core/core";
 
 const wasmPath = new URL("../../build/core.wasm", import.meta.url);
 let module: WebAssembly.Module | undefined;
@@ -60,11 +61,12 @@ export class TestCpu {
   readonly core: CoreExports;
   readonly compiler: BlockCompiler | undefined;
   // `jit`: let the core compile hot blocks (off by default so each test sees the interpreter).
-  constructor(ramBytes = 1 << 20, options: { jit?: boolean } = {}) {
+  // `exitHandler`: called by the core at each exit, as the VMM's is; by default run() returns.
+  constructor(ramBytes = 1 << 20, options: { jit?: boolean; exitHandler?: ExitHandler } = {}) {
     module ??= new WebAssembly.Module(readFileSync(wasmPath));
     let compiler: BlockCompiler | undefined;
     const compile = (eip: number, phys: number, entry: number) => compiler?.compile(eip, phys, entry) ?? 0;
-    this.core = new WebAssembly.Instance(module, { jit: { compile } }).exports as unknown as CoreExports;
+    this.core = new WebAssembly.Instance(module, bareCoreImports(compile, options.exitHandler)).exports as unknown as CoreExports;
     this.core.init(ramBytes);
     if (options.jit) compiler = new BlockCompiler(this.core as unknown as JitCoreExports);
     this.compiler = compiler;

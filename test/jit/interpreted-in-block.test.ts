@@ -1,10 +1,11 @@
 // CPUID, VMCALL, IN and OUT inside compiled blocks (src/jit/translate.ts interpret): the core's
-// interpreter executes them in place, the block goes on when they did not exit, and VM entry
-// goes straight back into compiled code. None of it may be visible: every exit (reason,
+// interpreter executes them in place, the block goes on when they did not exit or when the VMM's
+// exit handler, called right there, resumed the guest, and VM entry goes straight back into
+// compiled code. None of it may be visible: every exit (reason,
 // qualification, EIP, instruction length, retired count, registers) and the end state must be
 // those of the interpreter alone, whether the instruction exits, runs in the core, or faults.
 import { describe, it, expect } from "vitest";
-import { TestCpu, CODE_BASE, AR_CODE3, AR_DATA3, REG_NAMES, assemble } from "../core/harness";
+import { TestCpu, CODE_BASE, AR_CODE3, AR_DATA0, AR_DATA3, REG_NAMES, assemble } from "../core/harness";
 import * as L from "../../assembly/vmcs-layout";
 
 const EXITING_LOOP = `mov $150, %esi
@@ -25,41 +26,61 @@ jnz 1b
 hlt`;
 
 const HLT = 0xf4;
+const LOW_RAM_COMPARED = 0x20000; // the RAM where the tests' guests write
 const IN_IMM8_LENGTH = 2; // the one instruction that faults here
 
+/**
+ * How the test's VMM answers exits. `delivered`: inside the core's call to its exit handler, as the
+ * real VMM does (an exit inside a block then goes on in the block); else run() returns at each
+ * exit. `budget(k)`: the preemption-timer budget set after the k-th exit. `alter(cpu, k)`: what
+ * else the handler changes after the k-th exit.
+ */
+interface Vmm { delivered?: boolean; budget?: (k: number) => number; alter?: (cpu: TestCpu, k: number) => void }
+
 /** Runs `source` to its HLT as a VMM would, answering each exit; returns what it saw. */
-function runAsVmm(source: string, jit: boolean, setup: (cpu: TestCpu) => void = () => {}) {
-  const cpu = new TestCpu(4 << 20, { jit });
-  setup(cpu);
-  cpu.load(CODE_BASE, assemble(source));
-  cpu.eip = CODE_BASE;
-  const regs = () => REG_NAMES.map((r) => cpu.reg(r));
+function runAsVmm(source: string, jit: boolean, setup: (cpu: TestCpu) => void = () => {}, vmm: Vmm = {}) {
   const exits: unknown[] = [];
-  for (;;) {
-    const reason = cpu.run(5_000_000);
+  const answer = (reason: number): boolean => {
     // the end: the final HLT, which at CPL 3 is a #GP
-    if (reason === L.EXIT_HLT || (reason === L.EXIT_EXCEPTION && cpu.read8(cpu.eip) === HLT)) break;
+    if (reason === L.EXIT_HLT || (reason === L.EXIT_EXCEPTION && cpu.read8(cpu.eip) === HLT)) return false;
     const length = reason === L.EXIT_EXCEPTION ? IN_IMM8_LENGTH : cpu.vmcs(L.X_INSTRUCTION_LENGTH);
     exits.push({ reason, qualification: cpu.qualification, eip: cpu.eip, length, retired: cpu.core.instructionsRetired(), regs: regs() });
     const k = exits.length;
     if (reason === L.EXIT_CPUID) ["eax", "ebx", "ecx", "edx"].forEach((r, i) => cpu.setReg(r as "eax", k * (i + 1)));
     else if (reason === L.EXIT_VMCALL) cpu.setReg("eax", k * 7);
     else if (reason === L.EXIT_IO && cpu.qualification & L.IOQ_IN) cpu.setReg("eax", (cpu.reg("eax") & ~0xff) | (k & 0xff));
-    else if (reason !== L.EXIT_IO && reason !== L.EXIT_EXCEPTION) throw new Error(`unexpected exit ${reason}`);
+    else if (reason !== L.EXIT_IO && reason !== L.EXIT_EXCEPTION && reason !== L.EXIT_PREEMPTION_TIMER) throw new Error(`unexpected exit ${reason}`);
     if (exits.length > 10_000) throw new Error("runaway guest");
-    cpu.eip = cpu.eip + length;
-  }
-  return { exits, regs: regs(), eflags: cpu.eflags, retired: cpu.core.instructionsRetired(), compiled: cpu.compiler?.compiled ?? 0 };
+    if (reason !== L.EXIT_PREEMPTION_TIMER) cpu.eip = cpu.eip + length;
+    if (vmm.budget || reason === L.EXIT_PREEMPTION_TIMER) cpu.setVmcs(L.C_PREEMPTION_TIMER, vmm.budget?.(k) ?? 5_000_000);
+    vmm.alter?.(cpu, k);
+    return true;
+  };
+  const cpu: TestCpu = new TestCpu(4 << 20, { jit, exitHandler: vmm.delivered ? answer : undefined });
+  const regs = () => REG_NAMES.map((r) => cpu.reg(r));
+  setup(cpu);
+  cpu.load(CODE_BASE, assemble(source));
+  cpu.eip = CODE_BASE;
+  cpu.setVmcs(L.C_PREEMPTION_TIMER, vmm.budget?.(0) ?? 5_000_000);
+  if (vmm.delivered) expect(answer(cpu.core.run())).toBe(false);
+  else while (answer(cpu.core.run()));
+  const low = cpu.ram.slice(0, LOW_RAM_COMPARED);
+  return { exits, regs: regs(), eflags: cpu.eflags, retired: cpu.core.instructionsRetired(), low, compiled: cpu.compiler?.compiled ?? 0 };
 }
 
-function expectSameAsInterpreter(source: string, setup?: (cpu: TestCpu) => void): ReturnType<typeof runAsVmm> {
-  const interpreted = runAsVmm(source, false, setup);
-  const compiled = runAsVmm(source, true, setup);
-  expect(compiled.compiled).toBeGreaterThan(0);
-  expect(compiled.exits).toEqual(interpreted.exits);
-  expect(compiled.regs).toEqual(interpreted.regs);
-  expect(compiled.eflags).toBe(interpreted.eflags);
-  expect(compiled.retired).toBe(interpreted.retired);
+/** Compiled, with exits returned and with exits delivered: the same as the interpreter's. */
+function expectSameAsInterpreter(source: string, setup?: (cpu: TestCpu) => void, vmm: Vmm = {}): ReturnType<typeof runAsVmm> {
+  const interpreted = runAsVmm(source, false, setup, vmm);
+  let compiled = interpreted;
+  for (const delivered of [false, true]) {
+    compiled = runAsVmm(source, true, setup, { ...vmm, delivered });
+    expect(compiled.compiled).toBeGreaterThan(0);
+    expect(compiled.exits).toEqual(interpreted.exits);
+    expect(compiled.regs).toEqual(interpreted.regs);
+    expect(compiled.eflags).toBe(interpreted.eflags);
+    expect(compiled.retired).toBe(interpreted.retired);
+    expect(compiled.low).toEqual(interpreted.low);
+  }
   return compiled;
 }
 
@@ -69,10 +90,30 @@ describe("instructions interpreted inside compiled blocks", () => {
     expect(exits).toHaveLength(150 * 5);
   });
 
+  it("a budget the handler sets anew at each exit, running out inside blocks: the same exits", () => {
+    const { exits } = expectSameAsInterpreter(EXITING_LOOP, undefined, { budget: (k) => 1 + ((k * 7) % 23) });
+    expect(exits.filter((e) => (e as { reason: number }).reason === L.EXIT_PREEMPTION_TIMER).length).toBeGreaterThan(50);
+  });
+
+  it("a handler that moves DS (a segment the blocks assume flat): the block ends, the write lands in the new DS", () => {
+    const source = "mov $60, %esi\n1: xor %eax, %eax\ncpuid\nmov %esi, 0x2000(,%esi,4)\ndec %esi\njnz 1b\nhlt";
+    const moveDs = (cpu: TestCpu, k: number) => { if (k === 40) cpu.setSegment(L.SR_DS, 0x10, 0x10000, 0xffffffff, AR_DATA0); };
+    const { low } = expectSameAsInterpreter(source, undefined, { alter: moveDs });
+    expect(new DataView(low.buffer).getUint32(0x10000 + 0x2000 + 20 * 4, true)).toBe(20);
+  });
+
   it("I/O that the I/O bitmaps let run in the core: the block goes on", () => {
     const source = "mov $300, %ecx\n1: in $0x71, %al\nadd %eax, %ebx\nout %al, $0x80\ninc %edx\ndec %ecx\njnz 1b\nhlt";
     const { exits } = expectSameAsInterpreter(source, (cpu) => cpu.setVmcs(L.C_PRIMARY, L.CTL_HLT_EXITING | L.CTL_USE_IO_BITMAPS));
     expect(exits).toHaveLength(0);
+  });
+
+  it("a handler that rewrites the code after the exiting instruction: the new code runs", () => {
+    const source = "mov $60, %esi\n1: xor %eax, %eax\ncpuid\nadd $1, %ebp\ndec %esi\njnz 1b\nhlt";
+    const ADD_IMMEDIATE = CODE_BASE + 5 + 2 + 2 + 2; // past MOV, XOR, CPUID and ADD's opcode and ModR/M
+    const rewrite = (cpu: TestCpu, k: number) => { if (k === 40) cpu.ram[ADD_IMMEDIATE] = 100; };
+    const { regs } = expectSameAsInterpreter(source, undefined, { alter: rewrite });
+    expect(regs[REG_NAMES.indexOf("ebp")]).toBe(39 + 21 * 100);
   });
 
   it("IN at CPL 3 without I/O permission: #GP from inside a block, EIP at the IN", () => {
