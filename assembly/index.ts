@@ -12,7 +12,7 @@ import { vmRun, deliverExitInBlock } from "./cpu/run";
 import { loadCr3InCore } from "./cpu/system";
 import { eip, instrStart, pending, retired, clearException, PEND_EXIT } from "./cpu/state";
 import { vmexit } from "./cpu/vmexit";
-import { step } from "./cpu/execute";
+import { portIo } from "./cpu/io";
 
 // Allocate `bytes` of guest RAM (rounded up to 64 KiB) and clear the VMCS and I/O bitmaps.
 export function init(bytes: u32): void {
@@ -77,13 +77,15 @@ export function flushCompiledBlocks(): void { flushBlockCache(); }
 export function jitCondition(cc: u32): u32 { return condition(cc) ? 1 : 0; }
 export function jitCarry(): u32 { return getCF(); }
 export function jitEflags(): u32 { return getEflags(); }
-// An instruction a compiled block leaves to the interpreter without ending (CPUID, VMCALL, IN,
-// OUT: src/jit/translate.ts interpret): executed in place. An exit is delivered to the VMM right
-// there, the block being `entry` with `remaining` instructions after this one. Nonzero when the
-// block must end: an exit the handler did not simply resume from, or a fault, which the run loop
-// then sees as the instruction just stepped.
-export function jitInterpret(remaining: u32, entry: u32): u32 {
-  step();
+// IN or OUT in a compiled block (src/jit/translate.ts portIo), with all the interpreter's checks:
+// `info` bit 0 input, bits 1-3 size, bit 4 port from an imm8, bits 8+ instruction length. An exit
+// is delivered to the VMM right there, the block being `entry` with `remaining` instructions after
+// this one. Nonzero when the block must end: an exit the handler did not simply resume from, or a
+// fault, which the run loop then sees as the instruction just stepped.
+export function jitPortIo(port: u32, info: u32, remaining: u32, entry: u32): u32 {
+  instrStart = eip;
+  eip += info >> 8;
+  portIo((info & 1) != 0, port, (info >> 1) & 7, (info & 0x10) != 0);
   return pending == PEND_EXIT ? deliverExitInBlock(remaining, entry) : pending;
 }
 // CPUID or VMCALL (`length` bytes) in a compiled block: these always exit, with qualification 0.

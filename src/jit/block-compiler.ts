@@ -17,7 +17,7 @@ export interface JitCoreExports {
   jitCarry(): number;
   jitEflags(): number;
   jitLoadCr3(value: number, page: number, frame: number): number;
-  jitInterpret(remaining: number, entry: number): number;
+  jitPortIo(port: number, info: number, remaining: number, entry: number): number;
   jitExit(reason: number, length: number, remaining: number, entry: number): number;
   flushCompiledBlocks(): void;
   readonly [global: string]: unknown;
@@ -27,12 +27,12 @@ const GLOBALS = ["eip", "budget", "flagsWord", "lazyMask", "lfOp", "lfA", "lfB",
 const FUNCTIONS = [
   { name: "jitCondition", params: 1, results: 1 }, { name: "jitCarry", params: 0, results: 1 },
   { name: "jitEflags", params: 0, results: 1 }, { name: "jitLoadCr3", params: 3, results: 1 },
-  { name: "jitInterpret", params: 2, results: 1 }, { name: "jitExit", params: 4, results: 1 },
+  { name: "jitPortIo", params: 4, results: 1 }, { name: "jitExit", params: 4, results: 1 },
 ];
 /** Where each imported global and function sits in a block module's index space. */
 export const LINKS = {
   eip: 0, budget: 1, flagsWord: 2, lazyMask: 3, lfOp: 4, lfA: 5, lfB: 6, lfRes: 7, lfSign: 8, tlbBank: 9,
-  jitCondition: 0, jitCarry: 1, jitEflags: 2, jitLoadCr3: 3, jitInterpret: 4, jitExit: 5,
+  jitCondition: 0, jitCarry: 1, jitEflags: 2, jitLoadCr3: 3, jitPortIo: 4, jitExit: 5,
 };
 // Entry fields (assembly/cpu/jit.ts)
 const E_INSTRUCTIONS = 12;

@@ -24,14 +24,16 @@ export interface TranslateEnv {
   ramSize: number;
   regs: number; // offset of EAX in WASM memory (the VMCS guest registers)
   entry: number; // its block-cache entry (an exit delivered inside the block checks it is still valid)
-  links: CoreLinks & { eip: number; budget: number; tlbBank: number; jitLoadCr3: number; jitInterpret: number; jitExit: number };
+  links: CoreLinks & { eip: number; budget: number; tlbBank: number; jitLoadCr3: number; jitPortIo: number; jitExit: number };
 }
 
 export interface Translation { body: Code; instructions: number; length: number; loops: boolean }
 
 export const MAX_BLOCK_BYTES = 64;
 const MAX_INSTRUCTIONS = 32;
-const ECX = 1, ESP = 4;
+const ECX = 1, EDX = 2, ESP = 4;
+// jitPortIo's `info` (assembly/index.ts): direction, size, port from an imm8, instruction length.
+const IO_INPUT = 1, IO_SIZE_SHIFT = 1, IO_IMMEDIATE = 0x10, IO_LENGTH_SHIFT = 8;
 // The core's TLB (assembly/mmu/tlb.ts and walker.ts): the active bank (a global: its address) holds
 // 1024 tags, then 1024 entries with the permission bits and the plain-RAM bit.
 const TLB_ENTRIES = 1024;
@@ -489,8 +491,8 @@ class Translator {
         return true;
       }
       case 0x0f: return this.twoByte();
-      case 0xe4: case 0xe5: case 0xe6: case 0xe7: this.u8(); return this.interpret(); // IN/OUT imm8
-      case 0xec: case 0xed: case 0xee: case 0xef: return this.interpret(); // IN/OUT DX
+      case 0xe4: case 0xe5: case 0xe6: case 0xe7: return this.portIo(op, this.u8()); // IN/OUT imm8
+      case 0xec: case 0xed: case 0xee: case 0xef: return this.portIo(op); // IN/OUT DX
       // block ends
       case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
       case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f: {
@@ -609,18 +611,21 @@ class Translator {
   }
 
   // IN and OUT: instructions that usually exit to the VMM, and that change nothing a block assumes
-  // (mode, segments, paging, IF, TF) nor read the retired-instruction count. The core's
-  // interpreter executes one in place (assembly/index.ts jitInterpret) and delivers its exit to
-  // the VMM right there; the block goes on unless the VM entry after the handler needs more than
-  // the next instruction, or the instruction faulted, so a loop around an exit stays compiled.
-  private interpret(): boolean {
+  // (mode, segments, paging, IF, TF) nor read the retired-instruction count. The core performs one
+  // with all its checks (assembly/index.ts jitPortIo) and delivers its exit to the VMM right
+  // there; the block goes on unless the VM entry after the handler needs more than the next
+  // instruction, or the instruction faulted, so a loop around an exit stays compiled.
+  private portIo(op: number, immediatePort?: number): boolean {
     const c = this.c, l = this.env.links;
     this.beforeCore();
-    c.i32(this.count - this.index - 1).i32(this.env.entry).call(l.jitInterpret);
+    if (immediatePort === undefined) { this.loadReg(EDX, 4); c.i32(0xffff).op(Op.I32And); } else c.i32(immediatePort);
+    const input = (op & 2) === 0 ? IO_INPUT : 0, bytes = op & 1 ? 4 : 1;
+    const info = input | (bytes << IO_SIZE_SHIFT) | (immediatePort === undefined ? 0 : IO_IMMEDIATE) | ((this.pos - this.ip) << IO_LENGTH_SHIFT);
+    c.i32(info).i32(this.count - this.index - 1).i32(this.env.entry).call(l.jitPortIo);
     this.endIfCoreSaysSo();
     return true;
   }
-  // CPUID and VMCALL, which always exit: the exit without the interpreter (jitExit), the same way.
+  // CPUID and VMCALL, which always exit: the exit itself (jitExit), delivered the same way.
   private exit(reason: number): boolean {
     const c = this.c, l = this.env.links;
     this.beforeCore();
@@ -628,10 +633,11 @@ class Translator {
     this.endIfCoreSaysSo();
     return true;
   }
-  // The core takes over at this instruction: flags and EIP in its globals, flags unknown after.
+  // The core takes over at this instruction: flags and EIP in its globals. None of these
+  // instructions changes a flag, and the block goes on only if the VMM's handler left EFLAGS
+  // alone, so the block's own view of the flags still holds after.
   private beforeCore(): void {
     emitMaterialize(this.c, this.flags, this.env.links);
-    this.flags = { kind: "unknown" };
     this.c.i32(this.ip | 0).globalSet(this.env.links.eip);
   }
   // With the core's nonzero answer on the stack, the block ends, EIP where the core left it.

@@ -116,6 +116,13 @@ describe("instructions interpreted inside compiled blocks", () => {
     expect(regs[REG_NAMES.indexOf("ebp")]).toBe(39 + 21 * 100);
   });
 
+  it("a handler that sets CF: the guest's next instruction sees it", () => {
+    const source = "mov $60, %esi\n1: xor %eax, %eax\ncpuid\nadc $0, %ebp\ndec %esi\njnz 1b\nhlt";
+    const setCarry = (cpu: TestCpu, k: number) => { if (k % 5 === 0) cpu.eflags = cpu.eflags | 1; };
+    const { regs } = expectSameAsInterpreter(source, undefined, { alter: setCarry });
+    expect(regs[REG_NAMES.indexOf("ebp")]).toBe(12);
+  });
+
   it("IN at CPL 3 without I/O permission: #GP from inside a block, EIP at the IN", () => {
     const source = "mov $100, %ecx\n1: add $2, %ebx\nin $0x71, %al\nadd %eax, %edx\ndec %ecx\njnz 1b\nhlt";
     const { exits } = expectSameAsInterpreter(source, (cpu) => {
