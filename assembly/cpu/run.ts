@@ -211,7 +211,6 @@ function leave(): u32 {
   budgetAtEntry = budget;
   notRetired = 0;
   pending = 0;
-  resetDecodeState();
   store<u32>(VMCS_BASE + C_PREEMPTION_TIMER, budget);
   store<u32>(VMCS_BASE + G_INTERRUPTIBILITY, interruptibilityAtExit());
   saveGuestState();

@@ -28,7 +28,13 @@ export function lazy(op: LazyOp, a: number, b: number, res: number, bytes: numbe
 
 /** Push CF (0 or 1) of the state. */
 export function emitCarry(c: Code, s: FlagState, core: CoreLinks): void {
-  if (s.kind === "unknown") { c.call(core.jitCarry); return; }
+  if (s.kind === "unknown") {
+    // The core's CF: in flagsWord, unless the core's last operation left it lazy (then ask the
+    // core), which after a block's own INC or DEC it does not: loops of those pay no call.
+    c.globalGet(core.lazyMask).i32(CF).op(Op.I32And).ifI32().call(core.jitCarry).orElse();
+    c.globalGet(core.flagsWord).i32(CF).op(Op.I32And).end();
+    return;
+  }
   if (s.kind === "eager") { c.get(s.flags).i32(CF).op(Op.I32And); return; }
   if (s.keepsCarry !== undefined) { c.get(s.keepsCarry); return; }
   if (s.op === LazyOp.Logic) { c.i32(0); return; }

@@ -71,6 +71,9 @@ export class Code {
   /** A load or store with alignment hint 0 and a constant offset. */
   mem(op: Op, offset: number): this { this.bytes.push(op, 0); uleb(this.bytes, offset); return this; }
   ifThen(): this { this.bytes.push(Op.If, BLOCK_VOID); return this; }
+  /** An if whose arms each leave an i32 (separated by orElse()). */
+  ifI32(): this { this.bytes.push(Op.If, I32); return this; }
+  orElse(): this { this.bytes.push(Op.Else); return this; }
   loop(): this { this.bytes.push(Op.Loop, BLOCK_VOID); return this; }
   /** Branch to the `depth`-th enclosing block (0: the innermost): a loop's start, a block's end. */
   br(depth: number): this { this.bytes.push(Op.Br); uleb(this.bytes, depth); return this; }

@@ -307,14 +307,21 @@ export class VirtualMachine implements ExitContext {
    * The core's exit handler during run(): handles one exit; true resumes the guest. At the end of
    * a slice core.run() returns all the same, so that V8 can swap in its optimised code.
    */
-  private readonly vmExit = (exitReason: number): boolean => {
-    let reason = exitReason;
-    if (reason === EXIT_PREEMPTION_TIMER) reason = this.preemptionTimerExpired();
-    if (this.stopReason === null) this.dispatch(reason);
-    // After the handler has taken the due interrupts, so the budget runs to the next deadline.
-    if (reason === EXIT_EXTERNAL_INTERRUPT) this.armPreemptionTimer(this.vmcs.instructionsRetired());
-    return this.stopReason === null && reason !== EXIT_PREEMPTION_TIMER;
+  private readonly vmExit = (reason: number): boolean => {
+    if (reason === EXIT_PREEMPTION_TIMER) return this.budgetExpired();
+    this.dispatch(reason);
+    return this.stopReason === null;
   };
+
+  /** The preemption-timer exit: an interrupt timer's deadline, or the end of a slice. */
+  private budgetExpired(): boolean {
+    const reason = this.preemptionTimerExpired();
+    if (this.stopReason === null) this.dispatch(reason);
+    if (reason !== EXIT_EXTERNAL_INTERRUPT) return false;
+    // After the handler has taken the due interrupts, so the budget runs to the next deadline.
+    this.armPreemptionTimer(this.vmcs.instructionsRetired());
+    return this.stopReason === null;
+  }
 
   /** Counts, times and reports one exit, then runs its handler. Handlers call it for nested exits. */
   dispatch(reason: number): void {
