@@ -75,13 +75,19 @@ class Translator {
   // and that ends the block).
   private readonly tlbBank: number;
 
-  // What scan() learns from its probes: a MOV to CR3 in the block (the TLB bank may change), an
-  // instruction left to the interpreter (interpret()), and the target of the Jcc that ends it.
+  // What scan() learns from its probes: a MOV to CR3 in the block (the TLB bank may change), a
+  // call into the core that may change the TLB (callsCore), and the target of the Jcc that ends it.
   switchesSpace = false;
+  callsCore = false;
   jccTarget: number | undefined;
 
-  /** `loops`: the block ends with a Jcc back to its own start, and goes round inside (loopBack). */
-  constructor(private readonly env: TranslateEnv, count: number, private readonly loops = false) {
+  /**
+   * `loops`: the block ends with a Jcc back to its own start, and goes round inside (loopBack).
+   * `pageCache`: each paged access remembers the page it translated last (physical()); only
+   * where nothing can change a TLB entry while the block runs, i.e. in blocks that never call
+   * the core (its misses leave the block, and only the core drops or write-protects entries).
+   */
+  constructor(private readonly env: TranslateEnv, count: number, private readonly loops = false, private readonly pageCache = false) {
     this.pos = env.eip;
     this.count = count;
     this.tlbBank = this.c.local();
@@ -152,6 +158,27 @@ class Translator {
   private physical(a: number, bytes: number, write: boolean): number {
     const c = this.c, env = this.env;
     if (!env.paging) { this.requirePlainRam(a, bytes); return a; }
+    if (!this.pageCache) return this.tlbLookup(a, bytes, write);
+    // The page this access translated last (its number + 1 in `page`; 0, as locals start, is
+    // none) and physical - linear there: an access within that page, not running into the next,
+    // is at a + delta. A loop going through a page pays the TLB lookup once per page. (Two locals
+    // per access: keeping more across a loop's rounds measured slower.)
+    const page = c.local(), delta = c.local(), p = c.local();
+    c.get(a).get(delta).op(Op.I32Add).set(p);
+    c.get(a).i32(12).op(Op.I32ShrU).i32(1).op(Op.I32Add).get(page).op(Op.I32Ne);
+    if (bytes > 1) c.get(a).i32(0xfff).op(Op.I32And).i32(0x1000 - bytes).op(Op.I32GtU).op(Op.I32Or);
+    c.ifThen();
+    const translated = this.tlbLookup(a, bytes, write);
+    c.get(a).i32(12).op(Op.I32ShrU).i32(1).op(Op.I32Add).set(page);
+    c.get(translated).get(a).op(Op.I32Sub).set(delta);
+    c.get(translated).set(p);
+    c.end();
+    return p;
+  }
+
+  // The TLB's translation of the access, or leave the block (see physical()).
+  private tlbLookup(a: number, bytes: number, write: boolean): number {
+    const c = this.c, env = this.env;
     const slot = c.local(), entry = c.local(), p = c.local();
     c.get(a).i32(12).op(Op.I32ShrU).i32(TLB_ENTRIES - 1).op(Op.I32And).i32(2).op(Op.I32Shl);
     c.get(this.tlbBank).op(Op.I32Add).set(slot);
@@ -637,6 +664,7 @@ class Translator {
   // instructions changes a flag, and the block goes on only if the VMM's handler left EFLAGS
   // alone, so the block's own view of the flags still holds after.
   private beforeCore(): void {
+    this.callsCore = true;
     emitMaterialize(this.c, this.flags, this.env.links);
     this.c.i32(this.ip | 0).globalSet(this.env.links.eip);
   }
@@ -658,6 +686,7 @@ class Translator {
     // CR3-target list left the block before it, and it would miss again, entered for nothing.
     if (reg !== 3 || !("reg" in rm) || this.env.cpl !== 0 || this.index === 0) throw new Unsupported();
     this.switchesSpace = true;
+    this.callsCore = true;
     const c = this.c, l = this.env.links, result = c.local();
     this.loadReg(rm.reg, 4);
     c.i32(this.env.eip & ~0xfff).i32(this.env.physical & ~0xfff).call(l.jitLoadCr3).set(result);
@@ -688,7 +717,7 @@ class Translator {
 export function translateBlock(env: TranslateEnv): Translation | undefined {
   const measure = scan(env);
   if (measure.instructions === 0) return undefined;
-  const t = new Translator(env, measure.instructions, measure.loops);
+  const t = new Translator(env, measure.instructions, measure.loops, env.paging && !measure.callsCore);
   let ip = env.eip;
   for (let i = 0; i < measure.instructions; i++) {
     const more = t.step(ip, i);
@@ -699,11 +728,11 @@ export function translateBlock(env: TranslateEnv): Translation | undefined {
   return { body: t.c, instructions: measure.instructions, length: ip - env.eip, loops: measure.loops };
 }
 
-function scan(env: TranslateEnv): { instructions: number; ends: number[]; endsWithBranch: boolean; loops: boolean } {
+function scan(env: TranslateEnv): { instructions: number; ends: number[]; endsWithBranch: boolean; loops: boolean; callsCore: boolean } {
   const ends: number[] = [];
   let ip = env.eip;
-  let switchesSpace = false;
-  const until = (endsWithBranch: boolean, loops = false) => ({ instructions: ends.length, ends, endsWithBranch, loops });
+  let switchesSpace = false, callsCore = false;
+  const until = (endsWithBranch: boolean, loops = false) => ({ instructions: ends.length, ends, endsWithBranch, loops, callsCore });
   for (let i = 0; i < MAX_INSTRUCTIONS; i++) {
     const probe = new Translator(env, i + 1);
     let more: boolean;
@@ -717,6 +746,7 @@ function scan(env: TranslateEnv): { instructions: number; ends: number[]; endsWi
     if (ip - env.eip > MAX_BLOCK_BYTES) return until(false);
     ends.push(ip);
     switchesSpace ||= probe.switchesSpace;
+    callsCore ||= probe.callsCore;
     // A loop goes round inside the block unless it may switch address spaces (its TLB bank and the
     // mapping of its own code would have to be checked again at every round). A loop around an
     // exit goes round too: the exit is handled inside the block (interpret).

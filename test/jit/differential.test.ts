@@ -88,3 +88,38 @@ describe("loops inside one block stop where the budget runs out", () => {
     expect(compiled.states).toEqual(interpreted.states);
   });
 });
+
+// A paged access in a loop remembers the page it translated last (src/jit/translate.ts physical):
+// with pages mapped out of order, an access that moves to the next page or straddles two must
+// not use the last page's frame for it.
+describe("paged accesses that remember their page", () => {
+  const REGION = 0x20000, PAGES = 16;
+  function swappedPages(cpu: TestCpu): void {
+    const PD = 0x200000, PT = 0x201000;
+    cpu.write32(PD, PT | 3);
+    for (let i = 0; i < 1024; i++) {
+      const inRegion = i >= REGION >> 12 && i < (REGION >> 12) + PAGES;
+      cpu.write32(PT + i * 4, ((inRegion ? i ^ 1 : i) << 12) | 3); // neighbours swapped
+    }
+    cpu.setVmcs(L.G_CR3, PD);
+    cpu.setVmcs(L.G_CR0, 0x80000011);
+  }
+  it.each([
+    ["aligned reads and writes moving from page to page", `mov $${REGION}, %ebx\nxor %esi, %esi\nmov $30000, %ecx\n1: mov (%ebx,%esi), %eax\nadd %eax, %edx\nrol $5, %edx\nmov %edx, 4(%ebx,%esi)\nadd $4, %esi\nand $0xeffc, %esi\ndec %ecx\njnz 1b\nhlt`],
+    ["unaligned reads and writes, some straddling two pages", `mov $${REGION}, %ebx\nxor %esi, %esi\nmov $30000, %ecx\n1: mov (%ebx,%esi), %eax\nadd %eax, %edx\nrol $5, %edx\nmov %edx, 2(%ebx,%esi)\nadd $7, %esi\nand $0xefff, %esi\ndec %ecx\njnz 1b\nhlt`],
+    ["byte and dword accesses to the last bytes of each page", `mov $${REGION + 0xffc}, %ebx\nmov $6000, %ecx\n1: movb (%ebx), %al\nadd %eax, %edx\nmov %edx, 1(%ebx)\nadd $0x1000, %ebx\nand $0x2ffff, %ebx\nor $0xffc, %ebx\ndec %ecx\njnz 1b\nhlt`],
+  ])("%s", (_, source) => {
+    const results = [false, true].map((jit) => {
+      const cpu = new TestCpu(4 << 20, { jit });
+      swappedPages(cpu);
+      for (let i = 0; i < PAGES * 0x1000; i += 4) cpu.write32(REGION + i, Math.imul(i, 0x9e3779b1));
+      expect(cpu.exec(source, 5_000_000)).toBe(L.EXIT_HLT);
+      return { regs: ["eax", "edx", "ebx", "esi"].map((r) => cpu.reg(r as "eax")), eflags: cpu.eflags, retired: cpu.core.instructionsRetired(), region: cpu.ram.slice(REGION, REGION + PAGES * 0x1000), compiled: cpu.compiler?.compiled ?? 0 };
+    });
+    expect(results[1].compiled).toBeGreaterThan(0);
+    expect(results[1].regs).toEqual(results[0].regs);
+    expect(results[1].eflags).toBe(results[0].eflags);
+    expect(results[1].retired).toBe(results[0].retired);
+    expect(results[1].region).toEqual(results[0].region);
+  });
+});
