@@ -185,7 +185,8 @@ export function runCompiledBlocks(): void {
     call_indirect<void>(fn);
     // A block that left before its first instruction made no progress (a TLB miss, an access
     // outside plain RAM): the interpreter must execute that instruction, or we would loop here.
-    // An instruction it had interpreted in place may have exited or faulted: the run loop's turn.
+    // An instruction the core performed for it (IN, OUT, CPUID, VMCALL) may have faulted, or
+    // exited without the block going on: the run loop's turn.
     if (budget == before || pending) return;
   }
 }

@@ -217,7 +217,7 @@ function leave(): u32 {
   return load<u32>(VMCS_BASE + X_REASON);
 }
 
-// An exit of an instruction a compiled block interpreted in place (jit.ts), delivered right
+// An exit of an instruction the core performed for a compiled block (jit.ts), delivered right
 // there: `remaining` instructions of the block follow it, and the block took their budget at
 // entry. When the VM entry after the handler needs nothing but the next instruction, the block
 // goes on (returns 0); otherwise it ends, and vmRun enters anew or returns (PEND_DELIVERED).

@@ -749,7 +749,7 @@ function scan(env: TranslateEnv): { instructions: number; ends: number[]; endsWi
     callsCore ||= probe.callsCore;
     // A loop goes round inside the block unless it may switch address spaces (its TLB bank and the
     // mapping of its own code would have to be checked again at every round). A loop around an
-    // exit goes round too: the exit is handled inside the block (interpret).
+    // exit goes round too: the exit is handled inside the block (portIo, exit).
     if (!more) return until(true, probe.jccTarget === env.eip && !switchesSpace);
   }
   return until(false);

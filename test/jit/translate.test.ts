@@ -44,7 +44,7 @@ describe("instructions that usually exit, in compiled blocks", () => {
     ["VMCALL", [0x0f, 0x01, 0xc1]],
     ["OUT imm8", [0xe6, 0x80]],
     ["IN DX", [0xec]],
-  ])("%s is interpreted in place and the block goes on to its branch", (_, instruction) => {
+  ])("%s is performed by the core in place and the block goes on to its branch", (_, instruction) => {
     const bytes = [...XOR_EAX, ...instruction, ...DEC_ESI_JNZ];
     expect(translate(bytes, 0)).toMatchObject({ instructions: 4, length: bytes.length });
   });

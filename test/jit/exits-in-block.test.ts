@@ -1,9 +1,9 @@
-// CPUID, VMCALL, IN and OUT inside compiled blocks (src/jit/translate.ts interpret): the core's
-// interpreter executes them in place, the block goes on when they did not exit or when the VMM's
-// exit handler, called right there, resumed the guest, and VM entry goes straight back into
-// compiled code. None of it may be visible: every exit (reason,
-// qualification, EIP, instruction length, retired count, registers) and the end state must be
-// those of the interpreter alone, whether the instruction exits, runs in the core, or faults.
+// CPUID, VMCALL, IN and OUT inside compiled blocks (src/jit/translate.ts portIo and exit): the
+// core performs them in place, the block goes on when they did not exit or when the VMM's exit
+// handler, called right there, resumed the guest, and VM entry goes straight back into compiled
+// code. None of it may be visible: every exit (reason, qualification, EIP, instruction length,
+// retired count, registers) and the end state must be those of the interpreter alone, whether
+// the instruction exits, runs in the core, or faults.
 import { describe, it, expect } from "vitest";
 import { TestCpu, CODE_BASE, AR_CODE3, AR_DATA0, AR_DATA3, REG_NAMES, assemble } from "../core/harness";
 import * as L from "../../assembly/vmcs-layout";
