@@ -1,6 +1,6 @@
 // The guest CPU's interface to the VMM: what the WASM module exports. Guest state, controls and
 // exit information travel through the VMCS (assembly/vmcs-layout.ts) in the exported memory.
-import { VMCS_BASE, VMCS_SIZE, C_PREEMPTION_TIMER, EXIT_PREEMPTION_TIMER, C_JIT, G_INSTRET_LO } from "./vmcs-layout";
+import { VMCS_BASE, VMCS_SIZE, C_PREEMPTION_TIMER, C_JIT, G_INSTRET_LO } from "./vmcs-layout";
 import { emulating } from "./cpu/ifmode";
 import { allocateShadows } from "./mmu/shadow";
 import { allocateTlb, tlbLookup } from "./mmu/tlb";
@@ -42,7 +42,8 @@ export function translateLinear(linear: u32, write: u32): i32 {
 
 // Execute the one instruction at guest EIP as the VMM's emulator, without the interrupt-flag-mode
 // trap that made it exit (KVM completes such exits with its instruction emulator the same way).
-// Returns 0 when it completed, or the exit reason it caused instead (an exception exit, say).
+// Returns the preemption-timer reason when it completed (its one-instruction budget ran out), or
+// the exit reason it caused instead (an exception exit, say).
 export function emulate(): u32 {
   const savedBudget = load<u32>(VMCS_BASE + C_PREEMPTION_TIMER);
   store<u32>(VMCS_BASE + C_PREEMPTION_TIMER, 1);
@@ -50,7 +51,7 @@ export function emulate(): u32 {
   const reason = vmRun(false);
   emulating = false;
   store<u32>(VMCS_BASE + C_PREEMPTION_TIMER, savedBudget);
-  return reason == EXIT_PREEMPTION_TIMER ? 0 : reason;
+  return reason;
 }
 
 // After the VMM wrote a saved VMCS (and RAM) into a freshly initialised core: take over the

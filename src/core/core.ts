@@ -24,7 +24,8 @@ export interface CoreExports {
   translateLinear(linear: number, write: number): number;
   /**
    * Executes the one instruction at guest EIP without the interrupt-flag-mode trap that made it
-   * exit (trap mode's CLI/STI/PUSHF/POPF/IRET); returns 0, or the exit reason it caused instead.
+   * exit (trap mode's CLI/STI/PUSHF/POPF/IRET, a trapped write); returns EXIT_PREEMPTION_TIMER
+   * when it completed, or the exit reason it caused instead (an intercepted exception, say).
    */
   emulate(): number;
   instructionsRetired(): number;

@@ -75,8 +75,7 @@ export function execute(source: CoreModule, c: FuzzCase, options: ExecuteOptions
     last = reason;
     exited(last);
     if (EMULATED.has(last)) {
-      const after = core.exports.emulate();
-      last = after === 0 ? core.vmcs(L.X_REASON) : after;
+      last = core.exports.emulate();
       if (last !== L.EXIT_PREEMPTION_TIMER) exited(last);
     }
     problems.push(...guard.violations(jitUsed));

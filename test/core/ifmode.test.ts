@@ -35,7 +35,7 @@ describe("trap mode", () => {
   it("emulate() completes the trapped CLI and the guest runs on to the next exit", () => {
     const cpu = cpuIn(L.IF_MODE_TRAP, 0x202);
     expect(cpu.exec("cli\nmov $7, %eax\nhlt")).toBe(L.EXIT_CLI);
-    expect(cpu.core.emulate()).toBe(0);
+    expect(cpu.core.emulate()).toBe(L.EXIT_PREEMPTION_TIMER);
     expect(cpu.eip).toBe(CODE_BASE + 1);
     expect(cpu.eflags & FLAG.IF).toBe(0);
     expect(cpu.run()).toBe(L.EXIT_HLT);
@@ -45,7 +45,7 @@ describe("trap mode", () => {
   it("emulate() of a trapped POPF applies the popped flags", () => {
     const cpu = cpuIn(L.IF_MODE_TRAP, 0x2);
     expect(cpu.exec("push $0x202\npopf\nhlt")).toBe(L.EXIT_POPF);
-    expect(cpu.core.emulate()).toBe(0);
+    expect(cpu.core.emulate()).toBe(L.EXIT_PREEMPTION_TIMER);
     expect(cpu.eflags & FLAG.IF).toBe(FLAG.IF);
   });
 

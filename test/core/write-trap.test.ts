@@ -39,7 +39,7 @@ describe("write trap", () => {
     const cpu = trapped();
     expect(cpu.exec("movw $0x0741, 0xb8000\nmov $1, %eax\nhlt")).toBe(L.EXIT_EPT_VIOLATION);
     expect(cpu.eip).toBe(CODE_BASE);
-    expect(cpu.core.emulate()).toBe(0);
+    expect(cpu.core.emulate()).toBe(L.EXIT_PREEMPTION_TIMER);
     expect(cpu.read8(0xb8000)).toBe(0x41);
     expect(cpu.run()).toBe(L.EXIT_HLT);
     expect(cpu.reg("eax")).toBe(1);

@@ -5,14 +5,11 @@
 // whole), as KVM emulates an MMIO access, and tells the VM, which marks the screen for redrawing.
 // If the instruction faults into an exit of its own instead, that exit is handled next.
 
-import { EXIT_EXCEPTION, X_GUEST_PHYSICAL, X_REASON } from "../../../assembly/vmcs-layout.js";
+import { X_GUEST_PHYSICAL } from "../../../assembly/vmcs-layout.js";
+import { completeWithEmulator } from "./emulate.js";
 import type { ExitContext } from "./exit-context.js";
 
 export function handleEptViolation(vm: ExitContext): void {
   const address = vm.vmcs.get(X_GUEST_PHYSICAL);
-  const reason = vm.core.emulate();
-  // emulate() answers 0 both for "completed" and for an exception exit, whose basic reason is 0.
-  if (reason !== 0) vm.dispatch(reason);
-  else if (vm.vmcs.get(X_REASON) === EXIT_EXCEPTION) vm.dispatch(EXIT_EXCEPTION);
-  else vm.trappedWrite(address);
+  if (completeWithEmulator(vm)) vm.trappedWrite(address);
 }

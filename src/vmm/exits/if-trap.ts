@@ -5,14 +5,10 @@
 // own (an intercepted exception), that exit is handled next. Afterwards the guest may have become
 // interruptible, so a waiting interrupt is offered again.
 
-import { EXIT_EXCEPTION, X_REASON } from "../../../assembly/vmcs-layout.js";
+import { completeWithEmulator } from "./emulate.js";
 import type { ExitContext } from "./exit-context.js";
 
 export function handleIfTrap(vm: ExitContext): void {
-  const reason = vm.core.emulate();
-  // emulate() answers 0 both for "completed" and for an exception exit, whose basic reason is 0;
-  // the exit-reason field tells them apart.
-  if (reason !== 0) vm.dispatch(reason);
-  else if (vm.vmcs.get(X_REASON) === EXIT_EXCEPTION) vm.dispatch(EXIT_EXCEPTION);
+  completeWithEmulator(vm);
   vm.interrupts.deliver();
 }

@@ -36,12 +36,12 @@ export class FakeContext implements ExitContext {
   emulated = 0;
   readonly core = {
     translateLinear: (linear: number, _write: number) => (linear < this.mappedLimit ? linear : -1),
-    // As the core's: X_REASON is the preemption timer's when the one instruction completed, and
-    // the answer is 0 for that and for an exception exit alike.
+    // As the core's: the preemption timer's reason when the one instruction completed, else the
+    // reason of the exit it caused (in X_REASON too).
     emulate: () => {
       this.emulated++;
       this.vmcs.set(X_REASON, this.emulateExit ?? EXIT_PREEMPTION_TIMER);
-      return this.emulateExit ?? 0;
+      return this.emulateExit ?? EXIT_PREEMPTION_TIMER;
     },
   };
 

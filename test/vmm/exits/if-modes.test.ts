@@ -30,7 +30,7 @@ describe("trap mode: CLI/STI/PUSHF/POPF/IRET exits", () => {
   });
 
   it.each([
-    ["an intercepted exception (reason 0, which emulate() also answers for success)", EXIT_EXCEPTION],
+    ["an intercepted exception (reason 0)", EXIT_EXCEPTION],
     ["a triple fault", EXIT_TRIPLE_FAULT],
   ])("handles the exit emulate() ran into next: %s", (_, reason) => {
     const vm = new FakeContext({ ifMode: "trap" });
