@@ -18,12 +18,17 @@ export interface CoreLinks {
 
 export type FlagState =
   | { kind: "unknown" } // the core's globals hold the flags
-  | { kind: "lazy"; op: LazyOp; a: number; b: number; res: number; bytes: number; keepsCarry: number | undefined }
+  | { kind: "lazy"; op: LazyOp; a: number; b: number; res: number; bytes: number; keepsCarry: number | undefined; carryIn?: boolean }
   | { kind: "eager"; flags: number }; // a local holding the six arithmetic flags
 
 /** Local `res` already masked to the size; `keepsCarry` is a local with CF (INC/DEC). */
 export function lazy(op: LazyOp, a: number, b: number, res: number, bytes: number, keepsCarry?: number): FlagState {
   return { kind: "lazy", op, a, b, res, bytes, keepsCarry };
+}
+
+/** ADC and SBB: `res` = a + b + CF or a - b - CF (the core keeps them as ADD and SUB too). */
+export function lazyWithCarryIn(op: LazyOp.Add | LazyOp.Sub, a: number, b: number, res: number, bytes: number): FlagState {
+  return { kind: "lazy", op, a, b, res, bytes, keepsCarry: undefined, carryIn: true };
 }
 
 /** Push CF (0 or 1) of the state. */
@@ -38,7 +43,18 @@ export function emitCarry(c: Code, s: FlagState, core: CoreLinks): void {
   if (s.kind === "eager") { c.get(s.flags).i32(CF).op(Op.I32And); return; }
   if (s.keepsCarry !== undefined) { c.get(s.keepsCarry); return; }
   if (s.op === LazyOp.Logic) { c.i32(0); return; }
-  // ADD: carry out iff res < a; SUB: borrow iff a < b (no carry-in: ADC/SBB are not compiled)
+  if (s.carryIn) {
+    // the carry (borrow) out of the top bit, as the core's lazy flags compute it for any ADD/SUB:
+    // ADC (a & b) | ((a | b) & ~res), SBB (~a & b) | ((~a | b) & res)
+    const notA = () => { c.get(s.a); if (s.op === LazyOp.Sub) c.i32(-1).op(Op.I32Xor); };
+    notA(); c.get(s.b).op(Op.I32And);
+    notA(); c.get(s.b).op(Op.I32Or).get(s.res);
+    if (s.op === LazyOp.Add) c.i32(-1).op(Op.I32Xor);
+    c.op(Op.I32And).op(Op.I32Or);
+    c.i32(s.bytes * 8 - 1).op(Op.I32ShrU).i32(1).op(Op.I32And);
+    return;
+  }
+  // ADD: carry out iff res < a; SUB: borrow iff a < b
   if (s.op === LazyOp.Add) c.get(s.res).get(s.a).op(Op.I32LtU);
   else c.get(s.a).get(s.b).op(Op.I32LtU);
 }

@@ -10,7 +10,7 @@
 import { EXIT_CPUID, EXIT_VMCALL } from "../../assembly/vmcs-layout.js";
 import { Code, Op } from "./wasm-module.js";
 import {
-  type FlagState, type CoreLinks, LazyOp, lazy, emitCondition, emitMaterialize, emitEagerFlags, emitCarry,
+  type FlagState, type CoreLinks, LazyOp, lazy, lazyWithCarryIn, emitCondition, emitMaterialize, emitEagerFlags, emitCarry,
   emitArithFlags, CF, OF,
 } from "./flags.js";
 
@@ -49,9 +49,11 @@ type Register = { reg: number; bytes: number };
 type Memory = { mem: true; base: number; index: number; scale: number; disp: number; bytes: number };
 type Operand = Register | Memory;
 
-const ALU_OPS: Record<number, { op: LazyOp; wasm: Op | undefined; writes: boolean }> = {
+const ALU_OPS: Record<number, { op: LazyOp; wasm: Op | undefined; writes: boolean; carryIn?: boolean }> = {
   0: { op: LazyOp.Add, wasm: Op.I32Add, writes: true },
   1: { op: LazyOp.Logic, wasm: Op.I32Or, writes: true },
+  2: { op: LazyOp.Add, wasm: Op.I32Add, writes: true, carryIn: true }, // ADC
+  3: { op: LazyOp.Sub, wasm: Op.I32Sub, writes: true, carryIn: true }, // SBB
   4: { op: LazyOp.Logic, wasm: Op.I32And, writes: true },
   5: { op: LazyOp.Sub, wasm: Op.I32Sub, writes: true },
   6: { op: LazyOp.Logic, wasm: Op.I32Xor, writes: true },
@@ -269,10 +271,11 @@ class Translator {
     const b = src();
     const res = c.local();
     c.get(a).get(b).op(info.wasm!);
+    if (info.carryIn) { emitCarry(c, this.flags, this.env.links); c.op(info.wasm!); }
     if (bytes === 1) c.i32(0xff).op(Op.I32And);
     c.set(res);
     if (info.writes) this.writeAt(dst, at, res);
-    this.flags = lazy(info.op, a, b, res, bytes);
+    this.flags = info.carryIn ? lazyWithCarryIn(info.op as LazyOp.Add | LazyOp.Sub, a, b, res, bytes) : lazy(info.op, a, b, res, bytes);
   }
 
   private incDec(o: Operand, decrement: boolean): void {

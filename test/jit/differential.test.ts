@@ -35,6 +35,7 @@ function runBoth(source: string, setup: (cpu: TestCpu) => void = () => {}) {
 const LOOPS: [string, string][] = [
   ["register ALU loop", "mov $1000, %ecx\n1: add %ebx, %eax\nxor %eax, %edx\nsub $1, %ecx\njnz 1b\nhlt"],
   ["inc/dec keeping CF", "stc\nmov $500, %ecx\n1: inc %eax\ndec %ebx\nadc $0, %esi\ndec %ecx\njne 1b\nhlt"],
+  ["ADC and SBB chains, 32 and 8 bits, carries in and out", `mov $0xfffffff0, %eax\nmov $-1, %ebx\nmov $400, %ecx\n1: add $7, %eax\nadc $0, %edx\nadc %ebx, %esi\nsbb %ebx, %edi\nseto %bl\nmovsbl %bl, %ebx\nadcb %al, ${DATA}\nsbbb $3, ${DATA + 1}\nsetc %bh\nsbb %eax, %ebp\nadc $0x7fffffff, %ebp\nsetc %dl\ndec %ecx\njnz 1b\nhlt`],
   // CMPW is left to the interpreter, whose CF stays lazy: the block's DEC must take CF from it
   ["DEC keeping a CF the interpreter left lazy", "mov $300, %ecx\n1: mov %ecx, %eax\nand $1, %eax\ncmpw $1, %ax\njmp 2f\n2: dec %ebx\nsetc %dl\nmovzbl %dl, %edx\nadd %edx, %esi\ndec %ecx\njnz 1b\nhlt"],
   ["memory read-modify-write", `mov $${DATA}, %ebx\nmov $300, %ecx\n1: addl %ecx, (%ebx)\nmov (%ebx), %eax\nadd %eax, 4(%ebx)\nxorb %cl, 8(%ebx)\nloop 1b\nhlt`],
