@@ -37,12 +37,25 @@ const SYSTEM = [
   [0x0f, 0x23, 0xf8], // MOV %eax, %dr7
 ] as const;
 
-// A counted loop; its body is often made of what the compiling tier compiles.
+// Instructions that exit from inside a compiled block, where the VMM's handler is called and the
+// block may go on (assembly/cpu/run.ts deliverExitInBlock).
+const BLOCK_EXITS = [
+  [0x0f, 0xa2], // CPUID
+  [0x0f, 0x01, 0xc1], // VMCALL
+  [0xe6, 0x80], // OUT %al, $0x80
+  [0xe4, 0x71], // IN $0x71, %al
+  [0xec], // IN (%dx), %al
+  [0xef], // OUT %eax, (%dx)
+] as const;
+
+// A counted loop; its body is often made of what the compiling tier compiles, sometimes with an
+// instruction that exits from inside the compiled loop.
 function loop(rng: Rng, mode: CodeMode): number[] {
   const body: number[] = [];
   const count = rng.range(2, 6);
   const pool = rng.chance(0.6) ? COMPILABLE : undefined;
   for (let i = 0; i < count; i++) body.push(...randomInstruction(rng, mode, pool));
+  if (rng.chance(0.3)) body.push(...rng.pick(BLOCK_EXITS));
   const iterations = rng.range(20, 120);
   const setCount = mode.bits32 ? [0xb9, iterations, 0, 0, 0] : [0xb9, iterations, 0];
   const back = -(body.length + 2);

@@ -119,6 +119,11 @@ function controls(b: Builder, rng: Rng, cr0: number, cr3: number): void {
 
 function entries(rng: Rng): Entry[] {
   const out: Entry[] = [];
+  // sometimes enough entries for a loop around an exit to get hot and be compiled
+  if (rng.chance(0.1)) {
+    for (let n = rng.range(40, 120); n > 0; n--) out.push({ budget: rng.range(50, 3000) });
+    return out;
+  }
   for (let n = rng.range(1, 6); n > 0; n--) {
     const entry: Entry = { budget: rng.weighted([[5, () => rng.range(1, 400)], [3, () => rng.range(400, 5000)], [1, () => 0]] as const)() };
     if (rng.chance(0.5)) entry.reflect = true;
