@@ -31,7 +31,7 @@ export interface Translation { body: Code; instructions: number; length: number;
 
 export const MAX_BLOCK_BYTES = 64;
 const MAX_INSTRUCTIONS = 32;
-const ECX = 1, EDX = 2, ESP = 4;
+const EAX = 0, ECX = 1, EDX = 2, ESP = 4;
 // jitPortIo's `info` (assembly/index.ts): direction, size, port from an imm8, instruction length.
 const IO_INPUT = 1, IO_SIZE_SHIFT = 1, IO_IMMEDIATE = 0x10, IO_LENGTH_SHIFT = 8;
 // The core's TLB (assembly/mmu/tlb.ts and walker.ts): the active bank (a global: its address) holds
@@ -352,6 +352,38 @@ class Translator {
     this.flags = emitEagerFlags(c, () => c.get(overflow), () => c.get(overflow), res, 4);
   }
 
+  // MUL r/m32: EDX:EAX = EAX * src; CF = OF = the high half is not 0, SZP of the low half
+  // (undefined on hardware; the interpreter's choice, assembly/cpu/muldiv.ts).
+  private mul(src: number): void {
+    const c = this.c, eax = c.local(), low = c.local(), high = c.local();
+    this.loadReg(EAX, 4);
+    c.set(eax);
+    const product = () => c.get(eax).op(Op.I64ExtendI32U).get(src).op(Op.I64ExtendI32U).op(Op.I64Mul);
+    product(); c.op(Op.I32WrapI64).set(low);
+    product(); c.i64(32).op(Op.I64ShrU).op(Op.I32WrapI64).set(high);
+    this.storeReg(EAX, 4, low);
+    this.storeReg(EDX, 4, high);
+    const overflow = () => c.get(high).i32(0).op(Op.I32Ne);
+    this.flags = emitEagerFlags(c, overflow, overflow, low, 4);
+  }
+
+  // DIV r/m32: EAX, EDX = EDX:EAX / src, % src; flags unchanged. A zero divisor or a quotient that
+  // does not fit (EDX >= src) leaves the block before it, for the interpreter to raise #DE.
+  private div(src: number): void {
+    const c = this.c, eax = c.local(), edx = c.local(), quotient = c.local(), remainder = c.local();
+    this.loadReg(EDX, 4);
+    c.tee(edx).get(src).op(Op.I32GeU).ifThen();
+    this.exitHere();
+    c.end();
+    this.loadReg(EAX, 4);
+    c.set(eax);
+    const dividend = () => c.get(edx).op(Op.I64ExtendI32U).i64(32).op(Op.I64Shl).get(eax).op(Op.I64ExtendI32U).op(Op.I64Or);
+    dividend(); c.get(src).op(Op.I64ExtendI32U).op(Op.I64DivU).op(Op.I32WrapI64).set(quotient);
+    dividend(); c.get(src).op(Op.I64ExtendI32U).op(Op.I64RemU).op(Op.I32WrapI64).set(remainder);
+    this.storeReg(EAX, 4, quotient);
+    this.storeReg(EDX, 4, remainder);
+  }
+
   private push(value: number): void {
     const c = this.c, sp = c.local();
     this.loadReg(ESP, 4);
@@ -501,6 +533,13 @@ class Translator {
         this.writeAt(rm, at, this.constant(bytes === 1 ? this.u8() : this.u32()));
         return true;
       }
+      case 0xa0: case 0xa1: case 0xa2: case 0xa3: { // MOV between AL/EAX and a 32-bit address
+        const bytes = op & 1 ? 4 : 1;
+        const at: Operand = { mem: true, base: -1, index: -1, scale: 0, disp: this.u32(), bytes };
+        const acc: Operand = { reg: EAX, bytes };
+        if (op < 0xa2) this.storeReg(EAX, bytes, this.read(at)); else this.write(at, this.read(acc));
+        return true;
+      }
       case 0xf6: case 0xf7: {
         const bytes = op === 0xf6 ? 1 : 4;
         const { reg, rm } = this.modrm(bytes);
@@ -510,6 +549,8 @@ class Translator {
           this.flags = lazy(LazyOp.Logic, a, b, res, bytes);
           return true;
         }
+        if (bytes === 4 && reg === 4) { this.mul(this.read(rm)); return true; }
+        if (bytes === 4 && reg === 6) { this.div(this.read(rm)); return true; }
         if (bytes !== 4 || (reg !== 2 && reg !== 3)) throw new Unsupported();
         const at = this.locate(rm);
         const a = this.readAt(rm, at), res = c.local();

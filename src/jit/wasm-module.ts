@@ -14,7 +14,8 @@ export const enum Op {
   I32LeS = 0x4c, I32LeU = 0x4d, I32GeS = 0x4e, I32GeU = 0x4f,
   I32Popcnt = 0x69, I32Add = 0x6a, I32Sub = 0x6b, I32Mul = 0x6c, I32And = 0x71, I32Or = 0x72, I32Xor = 0x73,
   I32Shl = 0x74, I32ShrS = 0x75, I32ShrU = 0x76, I32Rotl = 0x77, I32Rotr = 0x78,
-  I64Ne = 0x52, I64Mul = 0x7e, I64ShrS = 0x87, I32WrapI64 = 0xa7, I64ExtendI32S = 0xac, I64ExtendI32U = 0xad,
+  I64Ne = 0x52, I64Mul = 0x7e, I64DivU = 0x80, I64RemU = 0x82, I64Or = 0x84, I64Shl = 0x86, I64ShrS = 0x87, I64ShrU = 0x88,
+  I32WrapI64 = 0xa7, I64ExtendI32S = 0xac, I64ExtendI32U = 0xad,
   I32Extend8S = 0xc0, I32Extend16S = 0xc1,
 }
 
@@ -62,6 +63,8 @@ export class Code {
 
   op(...ops: Op[]): this { this.bytes.push(...ops); return this; }
   i32(value: number): this { this.bytes.push(Op.I32Const); sleb(this.bytes, value); return this; }
+  /** An i64 constant in the int32 range. */
+  i64(value: number): this { this.bytes.push(Op.I64Const); sleb(this.bytes, value); return this; }
   get(local: number): this { this.bytes.push(Op.LocalGet); uleb(this.bytes, local); return this; }
   set(local: number): this { this.bytes.push(Op.LocalSet); uleb(this.bytes, local); return this; }
   tee(local: number): this { this.bytes.push(Op.LocalTee); uleb(this.bytes, local); return this; }

@@ -36,6 +36,7 @@ const LOOPS: [string, string][] = [
   ["register ALU loop", "mov $1000, %ecx\n1: add %ebx, %eax\nxor %eax, %edx\nsub $1, %ecx\njnz 1b\nhlt"],
   ["inc/dec keeping CF", "stc\nmov $500, %ecx\n1: inc %eax\ndec %ebx\nadc $0, %esi\ndec %ecx\njne 1b\nhlt"],
   ["ADC and SBB chains, 32 and 8 bits, carries in and out", `mov $0xfffffff0, %eax\nmov $-1, %ebx\nmov $400, %ecx\n1: add $7, %eax\nadc $0, %edx\nadc %ebx, %esi\nsbb %ebx, %edi\nseto %bl\nmovsbl %bl, %ebx\nadcb %al, ${DATA}\nsbbb $3, ${DATA + 1}\nsetc %bh\nsbb %eax, %ebp\nadc $0x7fffffff, %ebp\nsetc %dl\ndec %ecx\njnz 1b\nhlt`],
+  ["MUL, DIV and moves to and from a 32-bit address", `mov $0x9e3779b1, %ebx\nmov $250, %ecx\n1: mov %ecx, %eax\nmul %ebx\nseto %bl\nsetc %bh\nsetz %dl\nadd %edx, %esi\nmov ${DATA}, %eax\nadd %ecx, %eax\nmov %eax, ${DATA + 4}\nmovb %cl, %al\nmovb %al, ${DATA + 9}\nmov ${DATA + 4}, %eax\nxor %edx, %edx\nmov $7, %edi\ndivl %edi\nadd %edx, %ebp\nmovb ${DATA + 9}, %al\nmull ${DATA + 4}\nor $0x10001, %ebx\ndec %ecx\njnz 1b\nhlt`],
   // CMPW is left to the interpreter, whose CF stays lazy: the block's DEC must take CF from it
   ["DEC keeping a CF the interpreter left lazy", "mov $300, %ecx\n1: mov %ecx, %eax\nand $1, %eax\ncmpw $1, %ax\njmp 2f\n2: dec %ebx\nsetc %dl\nmovzbl %dl, %edx\nadd %edx, %esi\ndec %ecx\njnz 1b\nhlt"],
   ["memory read-modify-write", `mov $${DATA}, %ebx\nmov $300, %ecx\n1: addl %ecx, (%ebx)\nmov (%ebx), %eax\nadd %eax, 4(%ebx)\nxorb %cl, 8(%ebx)\nloop 1b\nhlt`],
@@ -122,5 +123,23 @@ describe("paged accesses that remember their page", () => {
     expect(results[1].eflags).toBe(results[0].eflags);
     expect(results[1].retired).toBe(results[0].retired);
     expect(results[1].region).toEqual(results[0].region);
+  });
+});
+
+// DIV that cannot complete leaves the compiled block before it: the interpreter raises #DE there.
+describe("DIV raising #DE inside a compiled loop", () => {
+  it.each([
+    ["a divisor that reaches 0", "mov $100, %ecx\nmov $60, %ebx\n1: mov %ecx, %eax\nxor %edx, %edx\ndiv %ebx\nadd %eax, %esi\ndec %ebx\ndec %ecx\njnz 1b\nhlt"],
+    ["a quotient that overflows", "mov $100, %ecx\nmov $1, %edi\n1: mov %ecx, %eax\nxor %edx, %edx\ncmp $40, %ecx\nsete %dl\ndiv %edi\nadd %eax, %esi\ndec %ecx\njnz 1b\nhlt"],
+  ])("%s", (_, source) => {
+    const results = [false, true].map((jit) => {
+      const cpu = new TestCpu(1 << 20, { jit });
+      cpu.setVmcs(L.C_EXCEPTION_BITMAP, 1); // #DE exits
+      const reason = cpu.exec(source, 1_000_000);
+      return { reason, eip: cpu.eip, regs: ["eax", "ecx", "edx", "ebx", "esi"].map((r) => cpu.reg(r as "eax")), retired: cpu.core.instructionsRetired(), interruption: cpu.vmcs(L.X_INTR_INFO), compiled: cpu.compiler?.compiled ?? 0 };
+    });
+    expect(results[0].reason).toBe(L.EXIT_EXCEPTION);
+    expect(results[1].compiled).toBeGreaterThan(0);
+    expect({ ...results[1], compiled: 0 }).toEqual({ ...results[0], compiled: 0 });
   });
 });
