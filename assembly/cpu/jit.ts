@@ -3,9 +3,9 @@
 // address and the mode it was compiled for); a block that has been reached often enough is
 // handed to the host's compiler (src/jit/), which translates it into a small WASM function, adds
 // it to this module's function table and records it in the cache entry. Compiled blocks are then
-// entered with call_indirect and chain to each other without returning to the interpreter loop. They never fault: anything they cannot do safely (an
-// access outside plain RAM, say) ends the block early with EIP at that instruction, and the
-// interpreter carries on from there.
+// entered with call_indirect and chain to each other without returning to the interpreter loop.
+// They never fault: anything they cannot do safely (an access outside plain RAM, say) ends the
+// block early with EIP at that instruction, and the interpreter carries on from there.
 //
 // Compiled code is used only where its assumptions hold: flat 32-bit CS/DS/ES/SS, TF clear, and
 // the paging mode and CPL it was compiled for (with paging, its memory accesses go through the

@@ -31,7 +31,6 @@ const PF_PROTECTION: u32 = 1;
 const PF_WRITE: u32 = 2;
 const PF_USER: u32 = 4;
 
-
 function pageFault(lin: u32, present: bool, write: bool, user: bool): u32 {
   store<u32>(VMCS_BASE + G_CR2, lin);
   raise(EXC_PF, <i32>((present ? PF_PROTECTION : 0) | (write ? PF_WRITE : 0) | (user ? PF_USER : 0)));

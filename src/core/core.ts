@@ -50,8 +50,8 @@ export function setExitHandler(core: CoreExports, handler: ExitHandler | undefin
 }
 
 /**
- * The imports of a bare core, without the VMM: compiled blocks, and by default run() returning at
- * every VM exit (the fuzzer and the CPU tests drive the core this way).
+ * The core's imports for compiled blocks and for its exit handler; alone, a bare core's (no VMM,
+ * and by default run() returning at every VM exit: the fuzzer and the CPU tests drive it so).
  */
 export function bareCoreImports(compile: (eip: number, physical: number, entry: number) => number, exit: ExitHandler = () => false): WebAssembly.Imports {
   return { jit: { compile }, vmm: { exit: (reason: number) => (exit(reason) ? 1 : 0) } };
@@ -84,7 +84,7 @@ export async function instantiateCore(source: BufferSource | URL | string = defa
   let compiler: BlockCompiler | undefined;
   const compile = (eip: number, physical: number, entry: number): number => compiler?.compile(eip, physical, entry) ?? 0;
   const exitSlot: { handler: ExitHandler | undefined } = { handler: undefined };
-  const exit = (reason: number): number => (exitSlot.handler?.(reason) ? 1 : 0);
+  const exit: ExitHandler = (reason) => exitSlot.handler?.(reason) ?? false;
   const instance = await WebAssembly.instantiate(module, coreImports(module, () => memory, compile, exit));
   const exports = instance.exports as Record<string, unknown>;
   const missing = REQUIRED_EXPORTS.filter((name) => !(name in exports));
@@ -119,7 +119,7 @@ function coreImports(
   module: WebAssembly.Module,
   memory: () => WebAssembly.Memory | undefined,
   compile: (eip: number, physical: number, entry: number) => number,
-  exit: (reason: number) => number,
+  exit: ExitHandler,
 ): WebAssembly.Imports {
   const readString = (ptr: number): string => {
     const mem = memory();
@@ -144,6 +144,6 @@ function coreImports(
     }
     env[wanted.name] = available[wanted.name];
   }
-  // The compiling tier (src/jit/): the core asks for a hot block to be compiled. The VMM: exits.
-  return { env, jit: { compile }, vmm: { exit } } as WebAssembly.Imports;
+  // The compiling tier (src/jit/) and the VMM's exit handler, as a bare core has them.
+  return { env, ...bareCoreImports(compile, exit) } as WebAssembly.Imports;
 }

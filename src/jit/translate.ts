@@ -1,7 +1,8 @@
 // x86 -> WASM translation of one basic block for the compiling tier. It handles the integer
-// instructions compiled C code spends its time in (MOV/LEA/ALU/TEST/CMP/INC/DEC/NEG/NOT, shifts
-// by constants, IMUL, MOVZX/MOVSX, PUSH/POP, SETcc/CMOVcc, CDQ) with 32-bit operands (and 8-bit
-// MOV/ALU/TEST), a kernel's MOV to CR3, and CPUID, VMCALL, IN and OUT through the interpreter,
+// instructions compiled C code spends its time in (MOV/LEA/ALU including ADC/SBB, TEST/CMP/INC/
+// DEC/NEG/NOT, shifts by constants, IMUL, MUL/DIV, MOVZX/MOVSX, PUSH/POP, SETcc/CMOVcc, CDQ) with
+// 32-bit operands (and 8-bit MOV/ALU/TEST, 16-bit MOV), a kernel's MOV to CR3, and CPUID, VMCALL,
+// IN and OUT, which the core performs in place and whose exits it delivers inside the block,
 // and ends the block at a branch (Jcc, LOOP, JECXZ, JMP, CALL, RET) or before the first
 // instruction it does not handle; the interpreter executes that one. Registers stay in the VMCS
 // (memory) so the state is exact at every instruction boundary; every memory access is checked
