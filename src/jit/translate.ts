@@ -1,7 +1,7 @@
 // x86 -> WASM translation of one basic block for the compiling tier. It handles the integer
 // instructions compiled C code spends its time in (MOV/LEA/ALU including ADC/SBB, TEST/CMP/INC/
 // DEC/NEG/NOT, shifts by constants, IMUL, MUL/DIV, MOVZX/MOVSX, PUSH/POP, SETcc/CMOVcc, CDQ) with
-// 32-bit operands (and 8-bit MOV/ALU/TEST, 16-bit MOV), a kernel's MOV to CR3, and CPUID, VMCALL,
+// 32-bit operands (and 8-bit MOV/ALU/TEST), a kernel's MOV to CR3, and CPUID, VMCALL,
 // IN and OUT, which the core performs in place and whose exits it delivers inside the block,
 // and ends the block at a branch (Jcc, LOOP, JECXZ, JMP, CALL, RET) or before the first
 // instruction it does not handle; the interpreter executes that one. Registers stay in the VMCS
@@ -62,10 +62,6 @@ const ALU_OPS: Record<number, { op: LazyOp; wasm: Op | undefined; writes: boolea
 };
 
 class Unsupported extends Error {}
-
-// The WASM load (zero-extending) and store of an operand of 1, 2 or 4 bytes.
-const loadOf = (bytes: number): Op => (bytes === 1 ? Op.I32Load8U : bytes === 2 ? Op.I32Load16U : Op.I32Load);
-const storeOf = (bytes: number): Op => (bytes === 1 ? Op.I32Store8 : bytes === 2 ? Op.I32Store16 : Op.I32Store);
 
 class Translator {
   readonly c = new Code();
@@ -142,10 +138,10 @@ class Translator {
     return this.env.regs + (bytes === 1 ? (r & 3) * 4 + (r >> 2) : r * 4);
   }
   private loadReg(r: number, bytes: number): void {
-    this.c.i32(0).mem(loadOf(bytes), this.regOffset(r, bytes));
+    this.c.i32(0).mem(bytes === 1 ? Op.I32Load8U : Op.I32Load, this.regOffset(r, bytes));
   }
   private storeReg(r: number, bytes: number, value: number): void {
-    this.c.i32(0).get(value).mem(storeOf(bytes), this.regOffset(r, bytes));
+    this.c.i32(0).get(value).mem(bytes === 1 ? Op.I32Store8 : Op.I32Store, this.regOffset(r, bytes));
   }
 
   private address(m: Memory): number {
@@ -217,7 +213,7 @@ class Translator {
     const c = this.c, v = c.local();
     if ("reg" in o) { this.loadReg(o.reg, o.bytes); c.set(v); return v; }
     const p = this.physical(this.address(o), o.bytes, false);
-    c.get(p).mem(loadOf(o.bytes), this.env.ramBase).set(v);
+    c.get(p).mem(o.bytes === 1 ? Op.I32Load8U : o.bytes === 2 ? Op.I32Load16U : Op.I32Load, this.env.ramBase).set(v);
     return v;
   }
 
@@ -229,12 +225,12 @@ class Translator {
   private readAt(o: Operand, a: number | undefined): number {
     if (a === undefined) return this.read(o);
     const v = this.c.local();
-    this.c.get(a).mem(loadOf(o.bytes), this.env.ramBase).set(v);
+    this.c.get(a).mem(o.bytes === 1 ? Op.I32Load8U : Op.I32Load, this.env.ramBase).set(v);
     return v;
   }
   private writeAt(o: Operand, a: number | undefined, value: number): void {
     if ("reg" in o) { this.storeReg(o.reg, o.bytes, value); return; }
-    this.c.get(a!).get(value).mem(storeOf(o.bytes), this.env.ramBase);
+    this.c.get(a!).get(value).mem(o.bytes === 1 ? Op.I32Store8 : Op.I32Store, this.env.ramBase);
     this.stores.push({ at: a!, bytes: o.bytes });
   }
   private write(o: Operand, value: number): void { this.writeAt(o, this.locate(o), value); }
@@ -567,7 +563,6 @@ class Translator {
         return true;
       }
       case 0x0f: return this.twoByte();
-      case 0x66: return this.operandSize16();
       case 0xe4: case 0xe5: case 0xe6: case 0xe7: return this.portIo(op, this.u8()); // IN/OUT imm8
       case 0xec: case 0xed: case 0xee: case 0xef: return this.portIo(op); // IN/OUT DX
       // block ends
@@ -685,22 +680,6 @@ class Translator {
       }
       default: throw new Unsupported();
     }
-  }
-
-  // After an operand-size prefix: only the MOVs of 16-bit values between registers, memory and
-  // immediates (a guest's stores of VGA text cells, say); everything else ends the block.
-  private operandSize16(): boolean {
-    const op = this.u8();
-    if (op !== 0x89 && op !== 0x8b && op !== 0xc7) throw new Unsupported();
-    const { reg, rm } = this.modrm(2);
-    if (op === 0x89) this.write(rm, this.read({ reg, bytes: 2 }));
-    else if (op === 0x8b) this.storeReg(reg, 2, this.read(rm));
-    else {
-      if (reg !== 0) throw new Unsupported();
-      const at = this.locate(rm); // the address comes before the immediate in the encoding
-      this.writeAt(rm, at, this.constant(this.u8() | (this.u8() << 8)));
-    }
-    return true;
   }
 
   // IN and OUT: instructions that usually exit to the VMM, and that change nothing a block assumes
