@@ -6,10 +6,12 @@
 // and ends the block at a branch (Jcc, LOOP, JECXZ, JMP, CALL, RET) or before the first
 // instruction it does not handle; the interpreter executes that one. Registers stay in the VMCS
 // (memory) so the state is exact at every instruction boundary; every memory access is checked
-// against plain RAM and leaves the block at that instruction when it falls outside (the
-// interpreter then performs it, with all of its checks).
+// against plain RAM (and the TLB, with paging) and leaves the block at that instruction when it
+// falls outside (the interpreter then performs it, with all of its checks); accesses through the
+// same registers share one check (access-checks.ts).
 import { EXIT_CPUID, EXIT_VMCALL } from "../../assembly/vmcs-layout.js";
 import { Code, Op } from "./wasm-module.js";
+import { type AccessCheck, type AccessEvent, type AddressForm, planAccessChecks } from "./access-checks.js";
 import {
   type FlagState, type CoreLinks, LazyOp, lazy, lazyWithCarryIn, emitCondition, emitMaterialize, emitEagerFlags, emitCarry,
   emitArithFlags, CF, OF,
@@ -74,6 +76,12 @@ class Translator {
   // Memory the current instruction stored to (guest-physical address locals).
   private stores: { at: number; bytes: number }[] = [];
 
+  // Its accesses and register writes, for planAccessChecks (scan() collects them); the plan the
+  // block is compiled with, and each leader's physical - linear (a local; 0 with paging off).
+  readonly events: AccessEvent[] = [];
+  private accesses = 0;
+  private readonly leaderDelta = new Map<number, number>();
+
   // With paging: a local holding the TLB bank, read once per block (only a MOV to CR3 changes it,
   // and that ends the block).
   private readonly tlbBank: number;
@@ -90,7 +98,10 @@ class Translator {
    * where nothing can change a TLB entry while the block runs, i.e. in blocks that never call
    * the core (its misses leave the block, and only the core drops or write-protects entries).
    */
-  constructor(private readonly env: TranslateEnv, count: number, private readonly loops = false, private readonly pageCache = false) {
+  constructor(
+    private readonly env: TranslateEnv, count: number, private readonly loops = false, private readonly pageCache = false,
+    private readonly checks: AccessCheck[] = [],
+  ) {
     this.pos = env.eip;
     this.count = count;
     this.tlbBank = this.c.local();
@@ -141,6 +152,7 @@ class Translator {
     this.c.i32(0).mem(bytes === 1 ? Op.I32Load8U : Op.I32Load, this.regOffset(r, bytes));
   }
   private storeReg(r: number, bytes: number, value: number): void {
+    this.events.push({ kind: "register", reg: bytes === 1 ? r & 3 : r });
     this.c.i32(0).get(value).mem(bytes === 1 ? Op.I32Store8 : Op.I32Store, this.regOffset(r, bytes));
   }
 
@@ -154,29 +166,50 @@ class Translator {
     return a;
   }
 
-  // The guest-physical address for an access at linear `a` (a local), or leave the block before
-  // this instruction: when paging is on and the TLB has no entry allowing the access (the
-  // interpreter then walks and fills it) or the access would cross a page, or when it is not
-  // plain RAM (with paging, a bit of the TLB entry says so).
-  private physical(a: number, bytes: number, write: boolean): number {
-    const c = this.c, env = this.env;
-    if (!env.paging) { this.requirePlainRam(a, bytes); return a; }
-    if (!this.pageCache) return this.tlbLookup(a, bytes, write);
-    // The page this access translated last (its number + 1 in `page`; 0, as locals start, is
-    // none) and physical - linear there: an access within that page, not running into the next,
-    // is at a + delta. A loop going through a page pays the TLB lookup once per page. (Two locals
-    // per access: keeping more across a loop's rounds measured slower.)
-    const page = c.local(), delta = c.local(), p = c.local();
+  // The guest-physical address for an access at linear `a` (a local) of the form `form`, or leave
+  // the block before this instruction: when paging is on and the TLB has no entry allowing the
+  // access (the interpreter then walks and fills it) or the access would cross a page, or when it
+  // is not plain RAM (with paging, a bit of the TLB entry says so). A follower (access-checks.ts)
+  // relies on its leader's check, which covered it.
+  private physical(a: number, bytes: number, write: boolean, form?: AddressForm): number {
+    const c = this.c, env = this.env, access = this.accesses++;
+    this.events.push({ kind: "access", address: form, bytes, write });
+    const check = this.checks[access] ?? { leader: true, from: 0, span: bytes, write, followed: false };
+    if (!check.leader) {
+      if (!env.paging) return a;
+      const p = c.local();
+      c.get(a).get(this.leaderDelta.get(check.of)!).op(Op.I32Add).set(p);
+      return p;
+    }
+    let start = a; // of the range checked
+    if (check.from !== 0) {
+      start = c.local();
+      c.get(a).i32(check.from).op(Op.I32Add).set(start);
+    }
+    if (!env.paging) { this.requirePlainRam(start, check.span); return a; }
+    if (!this.pageCache && !check.followed) return this.tlbLookup(a, bytes, write);
+    const delta = this.pageCache ? this.rememberedDelta(start, check.span, check.write) : c.local();
+    if (!this.pageCache) c.get(this.tlbLookup(start, check.span, check.write)).get(start).op(Op.I32Sub).set(delta);
+    this.leaderDelta.set(access, delta);
+    const p = c.local();
     c.get(a).get(delta).op(Op.I32Add).set(p);
-    c.get(a).i32(12).op(Op.I32ShrU).i32(1).op(Op.I32Add).get(page).op(Op.I32Ne);
-    if (bytes > 1) c.get(a).i32(0xfff).op(Op.I32And).i32(0x1000 - bytes).op(Op.I32GtU).op(Op.I32Or);
-    c.ifThen();
-    const translated = this.tlbLookup(a, bytes, write);
-    c.get(a).i32(12).op(Op.I32ShrU).i32(1).op(Op.I32Add).set(page);
-    c.get(translated).get(a).op(Op.I32Sub).set(delta);
-    c.get(translated).set(p);
-    c.end();
     return p;
+  }
+
+  // physical - linear for `span` bytes at linear `start`, from the page this check translated last
+  // (its number + 1 in `page`; 0, as locals start, is none) when the range lies within it; else
+  // from the TLB. A loop going through a page pays the TLB lookup once per page. (Two locals per
+  // check: keeping more across a loop's rounds measured slower.)
+  private rememberedDelta(start: number, span: number, write: boolean): number {
+    const c = this.c, page = c.local(), delta = c.local();
+    c.get(start).i32(12).op(Op.I32ShrU).i32(1).op(Op.I32Add).get(page).op(Op.I32Ne);
+    if (span > 1) c.get(start).i32(0xfff).op(Op.I32And).i32(0x1000 - span).op(Op.I32GtU).op(Op.I32Or);
+    c.ifThen();
+    const translated = this.tlbLookup(start, span, write);
+    c.get(start).i32(12).op(Op.I32ShrU).i32(1).op(Op.I32Add).set(page);
+    c.get(translated).get(start).op(Op.I32Sub).set(delta);
+    c.end();
+    return delta;
   }
 
   // The TLB's translation of the access, or leave the block (see physical()).
@@ -200,9 +233,10 @@ class Translator {
     return p;
   }
 
+  // `bytes` at `p` lie in RAM and clear of the hole: neither the first nor the last is in it.
   private requirePlainRam(p: number, bytes: number): void {
     const c = this.c;
-    c.get(p).i32(HOLE_START).op(Op.I32Sub).i32(HOLE_SIZE).op(Op.I32LtU);
+    c.get(p).i32(HOLE_START - (bytes - 1)).op(Op.I32Sub).i32(HOLE_SIZE + bytes - 1).op(Op.I32LtU);
     c.get(p).i32(this.env.ramSize - bytes).op(Op.I32GtU).op(Op.I32Or);
     c.ifThen();
     this.exitHere();
@@ -212,7 +246,7 @@ class Translator {
   private read(o: Operand): number {
     const c = this.c, v = c.local();
     if ("reg" in o) { this.loadReg(o.reg, o.bytes); c.set(v); return v; }
-    const p = this.physical(this.address(o), o.bytes, false);
+    const p = this.physical(this.address(o), o.bytes, false, o);
     c.get(p).mem(o.bytes === 1 ? Op.I32Load8U : o.bytes === 2 ? Op.I32Load16U : Op.I32Load, this.env.ramBase).set(v);
     return v;
   }
@@ -220,7 +254,7 @@ class Translator {
   // For a read-modify-write: the address is computed and checked (for writing) once.
   private locate(o: Operand): number | undefined {
     if ("reg" in o) return undefined;
-    return this.physical(this.address(o), o.bytes, true);
+    return this.physical(this.address(o), o.bytes, true, o);
   }
   private readAt(o: Operand, a: number | undefined): number {
     if (a === undefined) return this.read(o);
@@ -710,6 +744,7 @@ class Translator {
   // alone, so the block's own view of the flags still holds after.
   private beforeCore(): void {
     this.callsCore = true;
+    this.events.push({ kind: "core" });
     emitMaterialize(this.c, this.flags, this.env.links);
     this.c.i32(this.ip | 0).globalSet(this.env.links.eip);
   }
@@ -732,6 +767,7 @@ class Translator {
     if (reg !== 3 || !("reg" in rm) || this.env.cpl !== 0 || this.index === 0) throw new Unsupported();
     this.switchesSpace = true;
     this.callsCore = true;
+    this.events.push({ kind: "core" });
     const c = this.c, l = this.env.links, result = c.local();
     this.loadReg(rm.reg, 4);
     c.i32(this.env.eip & ~0xfff).i32(this.env.physical & ~0xfff).call(l.jitLoadCr3).set(result);
@@ -762,7 +798,7 @@ class Translator {
 export function translateBlock(env: TranslateEnv): Translation | undefined {
   const measure = scan(env);
   if (measure.instructions === 0) return undefined;
-  const t = new Translator(env, measure.instructions, measure.loops, env.paging && !measure.callsCore);
+  const t = new Translator(env, measure.instructions, measure.loops, env.paging && !measure.callsCore, planAccessChecks(measure.events));
   let ip = env.eip;
   for (let i = 0; i < measure.instructions; i++) {
     const more = t.step(ip, i);
@@ -773,11 +809,11 @@ export function translateBlock(env: TranslateEnv): Translation | undefined {
   return { body: t.c, instructions: measure.instructions, length: ip - env.eip, loops: measure.loops };
 }
 
-function scan(env: TranslateEnv): { instructions: number; ends: number[]; endsWithBranch: boolean; loops: boolean; callsCore: boolean } {
-  const ends: number[] = [];
+function scan(env: TranslateEnv): { instructions: number; ends: number[]; endsWithBranch: boolean; loops: boolean; callsCore: boolean; events: AccessEvent[] } {
+  const ends: number[] = [], events: AccessEvent[] = [];
   let ip = env.eip;
   let switchesSpace = false, callsCore = false;
-  const until = (endsWithBranch: boolean, loops = false) => ({ instructions: ends.length, ends, endsWithBranch, loops, callsCore });
+  const until = (endsWithBranch: boolean, loops = false) => ({ instructions: ends.length, ends, endsWithBranch, loops, callsCore, events });
   for (let i = 0; i < MAX_INSTRUCTIONS; i++) {
     const probe = new Translator(env, i + 1);
     let more: boolean;
@@ -790,6 +826,7 @@ function scan(env: TranslateEnv): { instructions: number; ends: number[]; endsWi
     ip = probe.position();
     if (ip - env.eip > MAX_BLOCK_BYTES) return until(false);
     ends.push(ip);
+    events.push(...probe.events);
     switchesSpace ||= probe.switchesSpace;
     callsCore ||= probe.callsCore;
     // A loop goes round inside the block unless it may switch address spaces (its TLB bank and the

@@ -126,6 +126,61 @@ describe("paged accesses that remember their page", () => {
   });
 });
 
+// Accesses through the same registers share one check (src/jit/access-checks.ts): the leader
+// checks the range of all of them, for writing if one writes, and a register written in between
+// ends the sharing. Pages are mapped out of order, so a follower using a stale page's frame would
+// store into the wrong page; the page table is compared too, for the accessed and dirty bits.
+describe("accesses that share one check", () => {
+  const REGION = 0x20000, PAGES = 16, PD = 0x200000, PT = 0x201000;
+  function mapRegion(cpu: TestCpu, cr0: number, pte: (page: number) => number): void {
+    cpu.write32(PD, PT | 3);
+    for (let i = 0; i < 1024; i++) {
+      const inRegion = i >= REGION >> 12 && i < (REGION >> 12) + PAGES;
+      cpu.write32(PT + i * 4, inRegion ? pte(i) : (i << 12) | 3);
+    }
+    cpu.setVmcs(L.G_CR3, PD);
+    cpu.setVmcs(L.G_CR0, cr0);
+  }
+  const swapped = (i: number) => ((i ^ 1) << 12) | 3; // neighbours swapped; not yet accessed or dirty
+  const PAGING = 0x80000011, PAGING_WP = PAGING | 0x10000;
+  it.each([
+    ["a base register moved to the next page between a load and a store", PAGING, swapped, `mov $${REGION}, %ebx\nxor %esi, %esi\nmov $20000, %ecx\n1: mov (%ebx,%esi), %eax\nadd $0x1000, %ebx\nadd %eax, %edx\nmov %edx, 4(%ebx,%esi)\nsub $0x1000, %ebx\nadd $8, %esi\nand $0xdff8, %esi\ndec %ecx\njnz 1b\nhlt`],
+    ["a byte of the base register written between them", PAGING, swapped, `mov $${REGION}, %ebx\nxor %esi, %esi\nmov $20000, %ecx\n1: mov (%ebx,%esi), %eax\nxorb $0x10, %bh\nadd %eax, %edx\nmov %edx, 4(%ebx,%esi)\nadd $8, %esi\nand $0xdff8, %esi\ndec %ecx\njnz 1b\nhlt`],
+    ["a shared range that straddles two pages where neither access does", PAGING, swapped, `mov $${REGION}, %ebx\nxor %esi, %esi\nmov $20000, %ecx\n1: mov (%ebx,%esi), %eax\nrol $3, %eax\nmov %eax, 8(%ebx,%esi)\nadd $12, %esi\nand $0xeffc, %esi\ndec %ecx\njnz 1b\nhlt`],
+    // going down, the store below the load reaches the read-only page while the load is still above it
+    ["a load leading a store below it to a read-only page (CR0.WP): #PF at the store", PAGING_WP, (i: number) => (i === (REGION >> 12) + 3 ? swapped(i) & ~2 : swapped(i)), `mov $${REGION + 0x6000}, %ebx\nmov $20000, %ecx\n1: mov 8(%ebx), %eax\nadd %ecx, %eax\nmov %eax, -4(%ebx)\nsub $12, %ebx\ndec %ecx\njnz 1b\nhlt`],
+    ["locals off %ebp around a call", PAGING, swapped, `mov $${REGION + 0x3000}, %esp\nmov $${REGION + 0x1f00}, %ebp\nmov $3000, %ecx\n1: mov -8(%ebp), %eax\nadd 8(%ebp), %eax\nmov %eax, -4(%ebp)\ncall 2f\nmovb %al, 12(%ebp)\nadd $0x20, %ebp\nand $${REGION + 0x3ffe0}, %ebp\ndec %ecx\njnz 1b\nhlt\n2: addl $3, -4(%ebp)\nret`],
+  ])("%s", (_, cr0, pte, source) => {
+    const results = [false, true].map((jit) => {
+      const cpu = new TestCpu(4 << 20, { jit });
+      mapRegion(cpu, cr0, pte);
+      cpu.setVmcs(L.C_EXCEPTION_BITMAP, 1 << 14); // #PF exits
+      for (let i = 0; i < PAGES * 0x1000; i += 4) cpu.write32(REGION + i, Math.imul(i, 0x9e3779b1));
+      const reason = cpu.exec(source, 5_000_000);
+      return {
+        reason, eip: cpu.eip, cr2: cpu.vmcs(L.G_CR2), regs: ["eax", "ecx", "edx", "ebx", "esi", "ebp", "esp"].map((r) => cpu.reg(r as "eax")),
+        eflags: cpu.eflags, retired: cpu.core.instructionsRetired(), region: cpu.ram.slice(REGION, REGION + PAGES * 0x1000),
+        pageTable: cpu.ram.slice(PT, PT + 0x1000), compiled: cpu.compiler?.compiled ?? 0,
+      };
+    });
+    expect(results[1].compiled).toBeGreaterThan(0);
+    expect({ ...results[1], compiled: 0 }).toEqual({ ...results[0], compiled: 0 });
+  });
+
+  it("paging off: a store that runs into the write-trapped VGA hole exits there", () => {
+    const results = [false, true].map((jit) => {
+      const cpu = new TestCpu(1 << 20, { jit });
+      cpu.setVmcs(L.C_WRITE_TRAP_BASE, 0xa0000);
+      cpu.setVmcs(L.C_WRITE_TRAP_SIZE, 0x20000);
+      const reason = cpu.exec("mov $0x9fc00, %ebx\nmov $2000, %ecx\n1: mov (%ebx), %eax\nmov %eax, 2(%ebx)\nadd $2, %ebx\ndec %ecx\njnz 1b\nhlt", 1_000_000);
+      return { reason, eip: cpu.eip, ebx: cpu.reg("ebx"), guestPhysical: cpu.vmcs(L.X_GUEST_PHYSICAL), retired: cpu.core.instructionsRetired(), compiled: cpu.compiler?.compiled ?? 0 };
+    });
+    expect(results[0].reason).toBe(L.EXIT_EPT_VIOLATION);
+    expect(results[1].compiled).toBeGreaterThan(0);
+    expect({ ...results[1], compiled: 0 }).toEqual({ ...results[0], compiled: 0 });
+  });
+});
+
 // DIV that cannot complete leaves the compiled block before it: the interpreter raises #DE there.
 describe("DIV raising #DE inside a compiled loop", () => {
   it.each([
