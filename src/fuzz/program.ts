@@ -3,6 +3,7 @@
 // chunks of raw random bytes, and mutations of earlier streams (bit flips, inserted and deleted
 // instructions, repeated chunks, splices). Streams usually end in HLT.
 import { type CodeMode, COMPILABLE, randomInstruction } from "./encodings.js";
+import { DATA } from "./machine-tables.js";
 import type { Rng } from "./rng.js";
 
 // Instructions that exit or change the execution environment, written out in full.
@@ -63,6 +64,27 @@ function loop(rng: Rng, mode: CodeMode): number[] {
   return [...setCount, ...body, 0xe2, back & 0xff]; // MOV $n, %ecx; body; LOOP
 }
 
+// A counted loop (32-bit code) of loads and stores through one base register, which the compiling
+// tier checks once for all of them (src/jit/access-checks.ts): the base steps through the data
+// pages (some of which the page tables map elsewhere), and is sometimes written between accesses,
+// whole or by one of its bytes, or loaded into, which must end the sharing.
+const EAX = 0, ECX = 1, EDX = 2, EBX = 3, EBP = 5, ESI = 6, EDI = 7;
+function sharedBaseLoop(rng: Rng): number[] {
+  const base = rng.pick([EAX, EDX, EBX, EBP, ESI, EDI]);
+  const access = (opcode: number) => [opcode, 0x40 | (rng.pick([EAX, EDX, EBX, EBP, ESI, EDI]) << 3) | base, rng.range(-16, 64) & 0xff];
+  const addToBase = (n: number) => [0x81, 0xc0 | base, n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24];
+  const body: number[] = [];
+  for (let n = rng.range(2, 4); n > 0; n--) {
+    body.push(...access(rng.pick([0x8b, 0x89, 0x01, 0x88, 0x8a])));
+    if (rng.chance(0.2)) body.push(...addToBase(rng.pick([0x1000, -0x1000, 4])));
+    if (rng.chance(0.1) && (base === EDX || base === EBX)) body.push(0x80, 0xf0 | (4 + base), 0x10); // XOR $0x10, %dh/%bh
+  }
+  body.push(...addToBase(rng.pick([4, 8, 12, -8, 0xffc, 0x1004])));
+  const start = DATA + rng.below(0x4000);
+  return [0xb8 + base, ...u32(start), 0xb8 + ECX, ...u32(rng.range(20, 120)), ...body, 0xe2, -(body.length + 2) & 0xff];
+}
+const u32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
+
 /** A fresh random stream of about `length` bytes. */
 export function randomProgram(rng: Rng, mode: CodeMode, length: number): Uint8Array {
   // random code rarely survives long enough to reach a loop: often start with one
@@ -71,6 +93,7 @@ export function randomProgram(rng: Rng, mode: CodeMode, length: number): Uint8Ar
     const item = rng.weighted([
       [70, () => randomInstruction(rng, mode)],
       [10, () => loop(rng, mode)],
+      [mode.bits32 ? 3 : 0, () => sharedBaseLoop(rng)],
       [8, () => [...rng.pick(SYSTEM)]],
       [2, () => Array.from(rng.bytes(rng.range(1, 8)))],
     ] as const)();
