@@ -5,7 +5,7 @@ import { emulating } from "./cpu/ifmode";
 import { allocateShadows } from "./mmu/shadow";
 import { allocateTlb, tlbLookup } from "./mmu/tlb";
 import { adoptMmuStats } from "./mmu/mmu";
-import { allocateBlockCache, flushBlockCache, cacheBase, blocksCompiled } from "./cpu/jit";
+import { allocateBlockCache, flushBlockCache, cacheBase, blocksCompiled, blockStalls, CACHE_ENTRIES, ENTRY_SIZE } from "./cpu/jit";
 import { condition, getCF, getEflags } from "./cpu/flags";
 import { allocateRam, ramBase as ramOffset, ramSize as ramBytes, translate, updatePagingMode, pagingEnabled } from "./cpu/memory";
 import { vmRun, deliverExitInBlock } from "./cpu/run";
@@ -74,6 +74,8 @@ export { budget } from "./cpu/run";
 export function blockCacheBase(): u32 { return cacheBase; }
 export { tlbBank } from "./mmu/tlb"; // paged compiled blocks look translations up in the active bank
 export function compiledBlocks(): u32 { return blocksCompiled; }
+export function stalledBlockEntries(): u32 { return blockStalls; }
+export function blockCacheBytes(): u32 { return CACHE_ENTRIES * ENTRY_SIZE; }
 export function flushCompiledBlocks(): void { flushBlockCache(); }
 export function jitCondition(cc: u32): u32 { return condition(cc) ? 1 : 0; }
 export function jitCarry(): u32 { return getCF(); }

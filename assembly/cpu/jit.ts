@@ -22,7 +22,7 @@ import { budget } from "./run";
 declare function hostCompile(linearEip: u32, physical: u32, entry: u32): u32;
 
 export const CACHE_ENTRIES: u32 = 4096;
-export const ENTRY_SIZE: u32 = 96;
+export const ENTRY_SIZE: u32 = 104;
 // Entry layout (filled by the host compiler except `physical` and `hits`).
 export const E_PHYSICAL: u32 = 0; // physical address of the block's first byte
 export const E_FUNCTION: u32 = 4; // table index of the compiled function, 0 = none
@@ -35,12 +35,21 @@ export const MAX_BLOCK_BYTES: u32 = 64;
 const E_LINEAR: u32 = 80; // the EIP it was last validated for,
 const E_BANKS: u32 = 84; // in these TLB banks (a bit each),
 const E_CONTEXT: u32 = 88; // u64: in this context (currentContext())
+const E_STALLS: u32 = 96; // entries in a row that left before the first instruction; past MAX_STALLS, resting
 const FAILED: u32 = 0xffffffff;
 const HOT_THRESHOLD: u32 = 32;
+// A block that keeps leaving before its first instruction (whose first access always falls outside
+// plain RAM, say a store loop into the VGA frame buffer) costs an entry and an exit on top of the
+// interpreter's work every time: after MAX_STALLS such entries in a row it rests, left to the
+// interpreter for its next REST_ARRIVALS arrivals, then is tried again (a TLB miss, for one,
+// passes).
+const MAX_STALLS: u32 = 8;
+const REST_ARRIVALS: u32 = 256;
 
 export let cacheBase: u32 = 0;
 let enabled: bool = false; // the VMM's control and the guest mode both allow compiled code
 export let blocksCompiled: u32 = 0;
+export let blockStalls: u32 = 0; // entries that left before the block's first instruction
 
 export function allocateBlockCache(): void {
   const bytes = CACHE_ENTRIES * ENTRY_SIZE;
@@ -127,6 +136,7 @@ function validate(entry: u32, context: u64): u32 {
     store<u32>(entry + E_HITS, 1);
     store<u8>(entry + E_MODE, <u8>mode);
     store<u32>(entry + E_BANKS, 0); // the banks that translated EIP to the old block: none now
+    store<u32>(entry + E_STALLS, 0);
     return 0;
   }
   let fn = load<u32>(entry + E_FUNCTION);
@@ -153,6 +163,12 @@ function validate(entry: u32, context: u64): u32 {
 @inline function startOver(entry: u32): void {
   store<u32>(entry + E_FUNCTION, 0);
   store<u32>(entry + E_HITS, 0);
+  store<u32>(entry + E_STALLS, 0);
+}
+
+function stalled(entry: u32, stalls: u32): void {
+  blockStalls++;
+  store<u32>(entry + E_STALLS, stalls + 1 >= MAX_STALLS ? MAX_STALLS + REST_ARRIVALS : stalls + 1);
 }
 
 // Called by the interpreter after a control transfer: run compiled blocks from EIP for as long
@@ -180,6 +196,11 @@ export function runCompiledBlocks(): void {
     }
     const count = <u32>load<u8>(entry + E_INSTRUCTIONS);
     if (budget <= count) return; // not enough budget left: let the interpreter finish the slice
+    const stalls = load<u32>(entry + E_STALLS);
+    if (stalls > MAX_STALLS) { // resting
+      store<u32>(entry + E_STALLS, stalls - 1);
+      return;
+    }
     const before = budget;
     budget -= count; // the block refunds what it did not execute when it ends early
     call_indirect<void>(fn);
@@ -187,6 +208,11 @@ export function runCompiledBlocks(): void {
     // outside plain RAM): the interpreter must execute that instruction, or we would loop here.
     // An instruction the core performed for it (IN, OUT, CPUID, VMCALL) may have faulted, or
     // exited without the block going on: the run loop's turn.
-    if (budget == before || pending) return;
+    if (budget == before) {
+      if (!pending) stalled(entry, stalls);
+      return;
+    }
+    if (stalls) store<u32>(entry + E_STALLS, 0);
+    if (pending) return;
   }
 }

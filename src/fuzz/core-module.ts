@@ -13,6 +13,7 @@ import { packageFileUrl } from "../package-files.js";
 export interface BareExports extends CoreExports {
   readonly table: WebAssembly.Table;
   blockCacheBase(): number;
+  blockCacheBytes(): number;
   compiledBlocks(): number;
 }
 

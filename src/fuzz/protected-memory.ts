@@ -17,7 +17,6 @@ import {
 import type { BareCore } from "./core-module.js";
 
 const LOW_END = 0x10000;
-const BLOCK_CACHE_BYTES = 4096 * 96; // assembly/cpu/jit.ts: CACHE_ENTRIES x ENTRY_SIZE
 
 // Byte ranges of the first 64 KiB the core itself writes (relative to memory 0).
 const CORE_WRITES: [number, number][] = [
@@ -63,7 +62,7 @@ export class ProtectedMemory {
       }
     });
     const e = this.core.exports;
-    if (!jitUsed) out.push(...nonZero(bytes, e.blockCacheBase(), e.blockCacheBase() + BLOCK_CACHE_BYTES, "block cache with the compiling tier off"));
+    if (!jitUsed) out.push(...nonZero(bytes, e.blockCacheBase(), e.blockCacheBase() + e.blockCacheBytes(), "block cache with the compiling tier off"));
     if (this.core.vmcs(STAT_SHADOW_ROOTS_BUILT) === 0) {
       out.push(...nonZero(bytes, e.ramBase() + e.ramSize(), bytes.length, "shadow tables or TLB with no shadow built"));
     }
