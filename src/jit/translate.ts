@@ -77,7 +77,8 @@ class Translator {
   private stores: { at: number; bytes: number }[] = [];
 
   // Its accesses and register writes, for planAccessChecks (scan() collects them); the plan the
-  // block is compiled with, and each leader's physical - linear (a local; 0 with paging off).
+  // block is compiled with, and with paging each leader's physical - linear (a local; with paging
+  // off, physical is linear).
   readonly events: AccessEvent[] = [];
   private accesses = 0;
   private readonly leaderDelta = new Map<number, number>();
