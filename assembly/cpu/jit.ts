@@ -50,6 +50,9 @@ export let cacheBase: u32 = 0;
 let enabled: bool = false; // the VMM's control and the guest mode both allow compiled code
 export let blocksCompiled: u32 = 0;
 export let blockStalls: u32 = 0; // entries that left before the block's first instruction
+// Set by a compiled block that left at a shared check (src/jit/access-checks.ts) whose range
+// failed where the leading access alone would have passed: no stall, only an unlucky range.
+export let rangeExit: u32 = 0;
 
 export function allocateBlockCache(): void {
   const bytes = CACHE_ENTRIES * ENTRY_SIZE;
@@ -209,9 +212,11 @@ export function runCompiledBlocks(): void {
     // An instruction the core performed for it (IN, OUT, CPUID, VMCALL) may have faulted, or
     // exited without the block going on: the run loop's turn.
     if (budget == before) {
-      if (!pending) stalled(entry, stalls);
+      if (!pending && !rangeExit) stalled(entry, stalls);
+      rangeExit = 0;
       return;
     }
+    rangeExit = 0;
     if (stalls) store<u32>(entry + E_STALLS, 0);
     if (pending) return;
   }

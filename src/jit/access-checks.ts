@@ -5,7 +5,9 @@
 // lie at fixed distances from each other: `mov (%ebx,%edi), %eax ... mov %eax, 4(%ebx,%edi)`,
 // or a C function's locals off %ebp. The first of them (the leader) checks the whole range they
 // span, with write permission if any of them writes, and the others (followers) use its answer.
-// When the range fails the check the block leaves at the leader, and the interpreter goes on.
+// When the range fails the check the block leaves at the leader, and the interpreter goes on; if
+// the leader alone would have passed, the core is told it was no stall (assembly/cpu/jit.ts
+// rangeExit), so a block whose range straddles a page's end for a while does not rest.
 
 /** An access's address: base + index * 2^scale + disp (base or index -1 when absent). */
 export interface AddressForm { base: number; index: number; scale: number; disp: number }
@@ -25,7 +27,7 @@ export type AccessCheck =
  * The widest range one check covers: wider ranges would cross a page (and leave the block) more
  * often than their accesses alone do.
  */
-export const MAX_CHECK_SPAN = 128;
+export const MAX_CHECK_SPAN = 64;
 
 interface Group { leader: number; disp: number; lo: number; hi: number; write: boolean; followed: boolean; form: AddressForm }
 

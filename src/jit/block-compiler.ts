@@ -23,7 +23,7 @@ export interface JitCoreExports {
   readonly [global: string]: unknown;
 }
 
-const GLOBALS = ["eip", "budget", "flagsWord", "lazyMask", "lfOp", "lfA", "lfB", "lfRes", "lfSign", "tlbBank"] as const;
+const GLOBALS = ["eip", "budget", "flagsWord", "lazyMask", "lfOp", "lfA", "lfB", "lfRes", "lfSign", "tlbBank", "rangeExit"] as const;
 const FUNCTIONS = [
   { name: "jitCondition", params: 1, results: 1 }, { name: "jitCarry", params: 0, results: 1 },
   { name: "jitEflags", params: 0, results: 1 }, { name: "jitLoadCr3", params: 3, results: 1 },
@@ -31,7 +31,7 @@ const FUNCTIONS = [
 ];
 /** Where each imported global and function sits in a block module's index space. */
 export const LINKS = {
-  eip: 0, budget: 1, flagsWord: 2, lazyMask: 3, lfOp: 4, lfA: 5, lfB: 6, lfRes: 7, lfSign: 8, tlbBank: 9,
+  eip: 0, budget: 1, flagsWord: 2, lazyMask: 3, lfOp: 4, lfA: 5, lfB: 6, lfRes: 7, lfSign: 8, tlbBank: 9, rangeExit: 10,
   jitCondition: 0, jitCarry: 1, jitEflags: 2, jitLoadCr3: 3, jitPortIo: 4, jitExit: 5,
 };
 // Entry fields (assembly/cpu/jit.ts)

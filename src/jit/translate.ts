@@ -27,7 +27,7 @@ export interface TranslateEnv {
   ramSize: number;
   regs: number; // offset of EAX in WASM memory (the VMCS guest registers)
   entry: number; // its block-cache entry (an exit delivered inside the block checks it is still valid)
-  links: CoreLinks & { eip: number; budget: number; tlbBank: number; jitLoadCr3: number; jitPortIo: number; jitExit: number };
+  links: CoreLinks & { eip: number; budget: number; tlbBank: number; rangeExit: number; jitLoadCr3: number; jitPortIo: number; jitExit: number };
 }
 
 export interface Translation { body: Code; instructions: number; length: number; loops: boolean }
@@ -187,10 +187,18 @@ class Translator {
       start = c.local();
       c.get(a).i32(check.from).op(Op.I32Add).set(start);
     }
-    if (!env.paging) { this.requirePlainRam(start, check.span); return a; }
+    // When the range fails where this access alone would pass (it straddles two pages, say), the
+    // block still leaves here, but tells the core it was no stall (rangeExit): a sliding window
+    // (a[i] and a[i + 10]) meets that at every step near a page's end, and must not rest.
+    const wider = check.span > bytes;
+    const rangeMiss = !wider ? undefined : () => {
+      if (env.paging) c.get(this.tlbProbe(a, bytes, write).ok); else { this.plainRamMiss(a, bytes); c.op(Op.I32Eqz); }
+      c.globalSet(env.links.rangeExit);
+    };
+    if (!env.paging) { this.requirePlainRam(start, check.span, rangeMiss); return a; }
     if (!this.pageCache && !check.followed) return this.tlbLookup(a, bytes, write);
-    const delta = this.pageCache ? this.rememberedDelta(start, check.span, check.write) : c.local();
-    if (!this.pageCache) c.get(this.tlbLookup(start, check.span, check.write)).get(start).op(Op.I32Sub).set(delta);
+    const delta = this.pageCache ? this.rememberedDelta(start, check.span, check.write, rangeMiss) : c.local();
+    if (!this.pageCache) c.get(this.tlbLookup(start, check.span, check.write, rangeMiss)).get(start).op(Op.I32Sub).set(delta);
     this.leaderDelta.set(access, delta);
     const p = c.local();
     c.get(a).get(delta).op(Op.I32Add).set(p);
@@ -201,47 +209,61 @@ class Translator {
   // (its number + 1 in `page`; 0, as locals start, is none) when the range lies within it; else
   // from the TLB. A loop going through a page pays the TLB lookup once per page. (Two locals per
   // check: keeping more across a loop's rounds measured slower.)
-  private rememberedDelta(start: number, span: number, write: boolean): number {
+  private rememberedDelta(start: number, span: number, write: boolean, beforeExit?: () => void): number {
     const c = this.c, page = c.local(), delta = c.local();
     c.get(start).i32(12).op(Op.I32ShrU).i32(1).op(Op.I32Add).get(page).op(Op.I32Ne);
     if (span > 1) c.get(start).i32(0xfff).op(Op.I32And).i32(0x1000 - span).op(Op.I32GtU).op(Op.I32Or);
     c.ifThen();
-    const translated = this.tlbLookup(start, span, write);
+    const translated = this.tlbLookup(start, span, write, beforeExit);
     c.get(start).i32(12).op(Op.I32ShrU).i32(1).op(Op.I32Add).set(page);
     c.get(translated).get(start).op(Op.I32Sub).set(delta);
     c.end();
     return delta;
   }
 
-  // The TLB's translation of the access, or leave the block (see physical()).
-  private tlbLookup(a: number, bytes: number, write: boolean): number {
+  // The TLB's translation of the access, or leave the block (see physical()); `beforeExit` emits
+  // what the way out needs besides.
+  private tlbLookup(a: number, bytes: number, write: boolean, beforeExit?: () => void): number {
+    const c = this.c, { ok, p } = this.tlbProbe(a, bytes, write);
+    c.get(ok).op(Op.I32Eqz).ifThen();
+    beforeExit?.();
+    this.exitHere();
+    c.end();
+    return p;
+  }
+
+  // Whether the TLB allows the access (`ok`, a local), and its translation if so (`p`).
+  private tlbProbe(a: number, bytes: number, write: boolean): { ok: number; p: number } {
     const c = this.c, env = this.env;
-    const slot = c.local(), entry = c.local(), p = c.local();
+    const slot = c.local(), entry = c.local(), ok = c.local(), p = c.local();
     c.get(a).i32(12).op(Op.I32ShrU).i32(TLB_ENTRIES - 1).op(Op.I32And).i32(2).op(Op.I32Shl);
     c.get(this.tlbBank).op(Op.I32Add).set(slot);
     const user = env.cpl === 3;
     const need = T_PLAIN_RAM | (write ? (user ? S_USER_WRITE : S_SUPER_WRITE) : (user ? S_USER_READ : 0));
-    // miss: the slot's tag is not the page of the access's last byte + 1 (so an access crossing
-    // into the next page misses too), or a permission or the plain-RAM bit is missing
+    // hit: the slot's tag is the page of the access's last byte + 1 (so an access crossing into
+    // the next page misses), and the entry has the permission and the plain-RAM bit
     c.get(slot).mem(Op.I32Load, 0).get(a);
     if (bytes > 1) c.i32(bytes - 1).op(Op.I32Add);
-    c.i32(12).op(Op.I32ShrU).i32(1).op(Op.I32Add).op(Op.I32Ne);
-    c.get(slot).mem(Op.I32Load, TLB_ENTRIES_OFFSET).tee(entry).i32(need).op(Op.I32And).i32(need).op(Op.I32Ne).op(Op.I32Or);
-    c.ifThen();
-    this.exitHere();
-    c.end();
+    c.i32(12).op(Op.I32ShrU).i32(1).op(Op.I32Add).op(Op.I32Eq);
+    c.get(slot).mem(Op.I32Load, TLB_ENTRIES_OFFSET).tee(entry).i32(need).op(Op.I32And).i32(need).op(Op.I32Eq).op(Op.I32And).set(ok);
     c.get(entry).i32(~0xfff).op(Op.I32And).get(a).i32(0xfff).op(Op.I32And).op(Op.I32Or).set(p);
-    return p;
+    return { ok, p };
   }
 
-  // `bytes` at `p` lie in RAM and clear of the hole: neither the first nor the last is in it.
-  private requirePlainRam(p: number, bytes: number): void {
+  // `bytes` at `p` lie in RAM and clear of the hole (neither the first nor the last is in it), or
+  // leave the block (`beforeExit` as in tlbLookup()).
+  private requirePlainRam(p: number, bytes: number, beforeExit?: () => void): void {
+    const c = this.c;
+    this.plainRamMiss(p, bytes);
+    c.ifThen();
+    beforeExit?.();
+    this.exitHere();
+    c.end();
+  }
+  private plainRamMiss(p: number, bytes: number): void {
     const c = this.c;
     c.get(p).i32(HOLE_START - (bytes - 1)).op(Op.I32Sub).i32(HOLE_SIZE + bytes - 1).op(Op.I32LtU);
     c.get(p).i32(this.env.ramSize - bytes).op(Op.I32GtU).op(Op.I32Or);
-    c.ifThen();
-    this.exitHere();
-    c.end();
   }
 
   private read(o: Operand): number {

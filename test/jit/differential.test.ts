@@ -147,6 +147,9 @@ describe("accesses that share one check", () => {
     ["a base register moved to the next page between a load and a store", PAGING, swapped, `mov $${REGION}, %ebx\nxor %esi, %esi\nmov $20000, %ecx\n1: mov (%ebx,%esi), %eax\nadd $0x1000, %ebx\nadd %eax, %edx\nmov %edx, 4(%ebx,%esi)\nsub $0x1000, %ebx\nadd $8, %esi\nand $0xdff8, %esi\ndec %ecx\njnz 1b\nhlt`],
     ["a byte of the base register written between them", PAGING, swapped, `mov $${REGION}, %ebx\nxor %esi, %esi\nmov $20000, %ecx\n1: mov (%ebx,%esi), %eax\nxorb $0x10, %bh\nadd %eax, %edx\nmov %edx, 4(%ebx,%esi)\nadd $8, %esi\nand $0xdff8, %esi\ndec %ecx\njnz 1b\nhlt`],
     ["a shared range that straddles two pages where neither access does", PAGING, swapped, `mov $${REGION}, %ebx\nxor %esi, %esi\nmov $20000, %ecx\n1: mov (%ebx,%esi), %eax\nrol $3, %eax\nmov %eax, 8(%ebx,%esi)\nadd $12, %esi\nand $0xeffc, %esi\ndec %ecx\njnz 1b\nhlt`],
+    // the index wraps within a page: the leader's own page, used while the range straddled two,
+    // must not be taken for the range's page once the range is back in it
+    ["a shared range back in its page after straddling two", PAGING, swapped, `mov $${REGION + 0xf00}, %ebx\nxor %esi, %esi\nmov $20000, %ecx\n1: mov 40(%ebx,%esi), %eax\nadd %eax, %edx\nmov %edx, (%ebx,%esi)\nadd $4, %esi\nand $0xfc, %esi\ndec %ecx\njnz 1b\nhlt`],
     // going down, the store below the load reaches the read-only page while the load is still above it
     ["a load leading a store below it to a read-only page (CR0.WP): #PF at the store", PAGING_WP, (i: number) => (i === (REGION >> 12) + 3 ? swapped(i) & ~2 : swapped(i)), `mov $${REGION + 0x6000}, %ebx\nmov $20000, %ecx\n1: mov 8(%ebx), %eax\nadd %ecx, %eax\nmov %eax, -4(%ebx)\nsub $12, %ebx\ndec %ecx\njnz 1b\nhlt`],
     ["locals off %ebp around a call", PAGING, swapped, `mov $${REGION + 0x3000}, %esp\nmov $${REGION + 0x1f00}, %ebp\nmov $3000, %ecx\n1: mov -8(%ebp), %eax\nadd 8(%ebp), %eax\nmov %eax, -4(%ebp)\ncall 2f\nmovb %al, 12(%ebp)\nadd $0x20, %ebp\nand $${REGION + 0x3fe0}, %ebp\ndec %ecx\njnz 1b\nhlt\n2: addl $3, -4(%ebp)\nret`],
@@ -164,6 +167,28 @@ describe("accesses that share one check", () => {
       };
     });
     expect(results[0].reason).toBe(name.includes("#PF") ? L.EXIT_EXCEPTION : L.EXIT_HLT);
+    expect(results[1].compiled).toBeGreaterThan(0);
+    expect({ ...results[1], compiled: 0 }).toEqual({ ...results[0], compiled: 0 });
+  });
+
+  // A block that calls the core (CPUID here, whose exit the handler completes) has no page
+  // cache: its shared checks look the range up in the TLB each time, and fall back the same way.
+  it("in a block that calls the core, a shared range straddling two remapped pages", () => {
+    const results = [false, true].map((jit) => {
+      const cpu: TestCpu = new TestCpu(4 << 20, {
+        jit,
+        exitHandler: (reason) => {
+          if (reason !== L.EXIT_CPUID) return false;
+          cpu.eip = cpu.eip + cpu.vmcs(L.X_INSTRUCTION_LENGTH);
+          return true;
+        },
+      });
+      mapRegion(cpu, PAGING, swapped);
+      for (let i = 0; i < PAGES * 0x1000; i += 4) cpu.write32(REGION + i, Math.imul(i, 0x9e3779b1));
+      const reason = cpu.exec(`mov $${REGION}, %ebx\nxor %esi, %esi\nmov $6000, %edi\n1: mov (%ebx,%esi), %eax\nxor %eax, %eax\ncpuid\nadd 40(%ebx,%esi), %ebp\nmov %ebp, 4(%ebx,%esi)\nadd $4, %esi\nand $0xeffc, %esi\ndec %edi\njnz 1b\nhlt`, 5_000_000);
+      return { reason, regs: ["eax", "ebx", "esi", "edi", "ebp"].map((r) => cpu.reg(r as "eax")), retired: cpu.core.instructionsRetired(), region: cpu.ram.slice(REGION, REGION + PAGES * 0x1000), compiled: cpu.compiler?.compiled ?? 0 };
+    });
+    expect(results[0].reason).toBe(L.EXIT_HLT);
     expect(results[1].compiled).toBeGreaterThan(0);
     expect({ ...results[1], compiled: 0 }).toEqual({ ...results[0], compiled: 0 });
   });
