@@ -72,7 +72,7 @@ export { eip } from "./cpu/state";
 export { flagsWord, lazyMask, lfOp, lfA, lfB, lfRes, lfSign } from "./cpu/flags";
 export { budget } from "./cpu/run";
 export function blockCacheBase(): u32 { return cacheBase; }
-export { rangeExit } from "./cpu/jit"; // compiled blocks set it (src/jit/translate.ts sharedRangeMiss)
+export { rangeExit } from "./cpu/jit"; // compiled blocks set it (src/jit/translate.ts physical())
 export { tlbBank } from "./mmu/tlb"; // paged compiled blocks look translations up in the active bank
 export function compiledBlocks(): u32 { return blocksCompiled; }
 export function stalledBlockEntries(): u32 { return blockStalls; }

@@ -207,16 +207,16 @@ export function runCompiledBlocks(): void {
     const before = budget;
     budget -= count; // the block refunds what it did not execute when it ends early
     call_indirect<void>(fn);
+    const onlyRange = rangeExit;
+    rangeExit = 0;
     // A block that left before its first instruction made no progress (a TLB miss, an access
     // outside plain RAM): the interpreter must execute that instruction, or we would loop here.
     // An instruction the core performed for it (IN, OUT, CPUID, VMCALL) may have faulted, or
     // exited without the block going on: the run loop's turn.
     if (budget == before) {
-      if (!pending && !rangeExit) stalled(entry, stalls);
-      rangeExit = 0;
+      if (!pending && !onlyRange) stalled(entry, stalls);
       return;
     }
-    rangeExit = 0;
     if (stalls) store<u32>(entry + E_STALLS, 0);
     if (pending) return;
   }

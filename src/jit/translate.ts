@@ -766,10 +766,15 @@ class Translator {
   // instructions changes a flag, and the block goes on only if the VMM's handler left EFLAGS
   // alone, so the block's own view of the flags still holds after.
   private beforeCore(): void {
-    this.callsCore = true;
-    this.events.push({ kind: "core" });
+    this.callCore();
     emitMaterialize(this.c, this.flags, this.env.links);
     this.c.i32(this.ip | 0).globalSet(this.env.links.eip);
+  }
+  // The block calls into the core here: no page cache, and no check shared across the call (the
+  // core may change the TLB).
+  private callCore(): void {
+    this.callsCore = true;
+    this.events.push({ kind: "core" });
   }
   // With the core's nonzero answer on the stack, the block ends, EIP where the core left it.
   private endIfCoreSaysSo(): void {
@@ -789,8 +794,7 @@ class Translator {
     // CR3-target list left the block before it, and it would miss again, entered for nothing.
     if (reg !== 3 || !("reg" in rm) || this.env.cpl !== 0 || this.index === 0) throw new Unsupported();
     this.switchesSpace = true;
-    this.callsCore = true;
-    this.events.push({ kind: "core" });
+    this.callCore();
     const c = this.c, l = this.env.links, result = c.local();
     this.loadReg(rm.reg, 4);
     c.i32(this.env.eip & ~0xfff).i32(this.env.physical & ~0xfff).call(l.jitLoadCr3).set(result);

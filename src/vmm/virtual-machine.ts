@@ -1,12 +1,13 @@
 // The virtual machine: one guest CPU (the WASM core), its RAM, the I/O bus with the PC devices, the
 // VMM state the exit handlers share, and the run loop that is the VMM's vCPU thread: VM entry
 // (core.run()), which calls vmExit at each exit to dispatch it through the handler table and
-// resume the guest, until a handler or a limit stops the run. The guest runs in slices of a few million instructions so the VMM regains control
-// regularly: to flush console output, to check the wall clock and the instruction limit, and
-// because V8 only swaps in the optimised WASM code between calls (no on-stack replacement). The
-// slice is the core's preemption-timer budget, which the core counts down across exits, so an
-// ordinary exit costs the loop nothing but the dispatch; the budget is also cut short at the
-// interrupt timer's next deadline, which makes that expiry an external-interrupt exit.
+// resume the guest, until a handler or a limit stops the run. The guest runs in slices of a few
+// million instructions so the VMM regains control regularly: to flush console output, to check
+// the wall clock and the instruction limit, and because V8 only swaps in the optimised WASM code
+// between calls (no on-stack replacement). The slice is the core's preemption-timer budget,
+// which the core counts down across exits, so an ordinary exit costs the loop nothing but the
+// dispatch; the budget is also cut short at the interrupt timer's next deadline, which makes
+// that expiry an external-interrupt exit.
 // The devices (pc-platform.ts) run on the VM's clock (virtual-clock.ts): the budget is cut short
 // at its next event too, and a halted guest idles until one (idle()).
 // This class is also the embedding API (src/index.ts): create or boot a VM with options, run it
