@@ -291,13 +291,17 @@ export class VirtualMachine implements ExitContext {
 
     // The core grows its memory only in init(), so views made after it stay valid through exits.
     this.views.revalidate();
-    // The core calls vmExit at every exit and resumes the guest until it says stop.
+    // The core calls vmExit at every exit and resumes the guest until it says stop. A throw (a
+    // core abort, say) still leaves the VM between runs, with no handler set.
     setExitHandler(this.core, this.vmExit);
     let stop: StopReason | null;
-    while ((stop = this.pendingStop()) === null) this.core.run();
-    setExitHandler(this.core, undefined);
+    try {
+      while ((stop = this.pendingStop()) === null) this.core.run();
+    } finally {
+      setExitHandler(this.core, undefined);
+      this.running = false;
+    }
 
-    this.running = false;
     this.exitTimer?.close();
     const result = { stop, instructions: vmcs.instructionsRetired() - startInstructions, seconds: (performance.now() - startTime) / 1000 };
     this.stats.addRun(result.instructions, result.seconds);

@@ -22,6 +22,16 @@ async function boot(code: Uint8Array, cmdline = "") {
 const CODE = KERNEL_BASE + 12;
 
 describe("VirtualMachine", () => {
+  // An exit handler that throws (here a device model's bug) ends run() with the error, and leaves
+  // the VM between runs: no exit handler left set, and saveState() allowed.
+  it("a handler that throws ends run() and leaves the VM between runs", async () => {
+    const { vm } = await boot(concat(x86.movAl(1), x86.outImmAl(0x80), x86.hlt()));
+    vm.bus.register(0x80, 1, { name: "faulty", read: () => 0, write: () => { throw new Error("device bug"); } });
+    expect(() => vm.run()).toThrow("device bug");
+    expect(vm.saveState().length).toBeGreaterThan(0);
+    expect(() => vm.core.run()).not.toThrow(); // the core returns at its first exit: no handler set
+  });
+
   it("enters the kernel in the state the Multiboot spec promises", async () => {
     const { vm, loaded } = await boot(concat(x86.cli(), x86.hlt()));
     const result = vm.run();
