@@ -1,14 +1,15 @@
 // The guest CPU's interface to the VMM: what the WASM module exports. Guest state, controls and
 // exit information travel through the VMCS (assembly/vmcs-layout.ts) in the exported memory.
 import { VMCS_BASE, VMCS_SIZE, C_PREEMPTION_TIMER, C_JIT, G_INSTRET_LO } from "./vmcs-layout";
-import { emulating } from "./cpu/ifmode";
+import { emulating } from "./cpu/state";
 import { allocateShadows } from "./mmu/shadow";
 import { allocateTlb, tlbLookup } from "./mmu/tlb";
 import { adoptMmuStats } from "./mmu/mmu";
-import { allocateBlockCache, flushBlockCache, cacheBase, blocksCompiled, blockStalls, CACHE_ENTRIES, ENTRY_SIZE } from "./cpu/jit";
+import { allocateBlockCache, flushBlockCache, cacheBase, blocksCompiled, blockStalls, CACHE_ENTRIES, ENTRY_SIZE } from "./jit/block-cache";
 import { condition, getCF, getEflags } from "./cpu/flags";
-import { allocateRam, ramBase as ramOffset, ramSize as ramBytes, translate, updatePagingMode, pagingEnabled } from "./cpu/memory";
-import { vmRun, deliverExitInBlock } from "./cpu/run";
+import { allocateRam, ramBase as ramOffset, ramSize as ramBytes } from "./memory/physical";
+import { translate, followPagingControls, pagingEnabled } from "./memory/linear";
+import { vmRun, deliverExitInBlock } from "./vm/run";
 import { loadCr3InCore } from "./cpu/system";
 import { eip, instrStart, pending, retired, clearException, PEND_EXIT } from "./cpu/state";
 import { vmexit } from "./cpu/vmexit";
@@ -34,7 +35,7 @@ export function run(): u32 { return vmRun(true); }
 
 // Guest-physical address of a linear address (as a supervisor access), or -1 if it faults.
 export function translateLinear(linear: u32, write: u32): i32 {
-  updatePagingMode();
+  followPagingControls();
   const p = translate(linear, write != 0, false);
   if (pending) { clearException(); return -1; }
   return <i32>p;
@@ -62,7 +63,7 @@ export function adoptSavedCounters(): void {
 }
 
 // Guest-physical accesses that fell outside RAM (reads returned all ones, writes were dropped).
-export { unassignedAccesses } from "./cpu/memory";
+export { unassignedAccesses } from "./memory/physical";
 
 export function instructionsRetired(): f64 { return <f64>retired; }
 
@@ -70,9 +71,9 @@ export function instructionsRetired(): f64 { return <f64>retired; }
 // ---- For the compiling tier (src/jit/): compiled blocks import these globals and functions ----
 export { eip } from "./cpu/state";
 export { flagsWord, lazyMask, lfOp, lfA, lfB, lfRes, lfSign } from "./cpu/flags";
-export { budget } from "./cpu/run";
+export { budget } from "./cpu/retirement";
 export function blockCacheBase(): u32 { return cacheBase; }
-export { rangeExit } from "./cpu/jit"; // compiled blocks set it (src/jit/translate.ts physical())
+export { rangeExit } from "./jit/block-cache"; // compiled blocks set it (src/jit/translate.ts physical())
 export { tlbBank } from "./mmu/tlb"; // paged compiled blocks look translations up in the active bank
 export function compiledBlocks(): u32 { return blocksCompiled; }
 export function stalledBlockEntries(): u32 { return blockStalls; }

@@ -4,7 +4,7 @@ import { CF, ZF, pending, r32, w32 } from "./state";
 import { setFlagsEager } from "./flags";
 import { modIsReg, eaOff, eaSeg, modRm, readReg, writeReg } from "./modrm";
 import { segAddr } from "./segment";
-import { linRead, linWrite, probeWrite } from "./memory";
+import { linRead, linWrite, probeWrite } from "../memory/linear";
 import { cpl } from "./state";
 
 // op: 0 BT, 1 BTS, 2 BTR, 3 BTC. `offset` is the bit offset; `fromReg` says it came from a

@@ -12,7 +12,7 @@ import {
   VMCS_BASE, G_GDTR_BASE, G_GDTR_LIMIT, AR_UNUSABLE,
   SR_ES, SR_CS, SR_SS, SR_GS, SR_LDTR, SR_TR,
 } from "../vmcs-layout";
-import { linRead16, linRead32, linWrite, linWrite8, probeWrite } from "./memory";
+import { linRead16, linRead32, linWrite, linWrite8, probeWrite } from "../memory/linear";
 import { setSegment, arDpl, AR_ACCESSED, AR_RW, AR_DC, AR_CODE, AR_S, AR_P, AR_DB } from "./segment";
 
 // ---- Descriptors -------------------------------------------------------------------------------

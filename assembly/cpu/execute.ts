@@ -6,7 +6,7 @@ import {
   r32, w32, r16, w16, r8, w8, raise, segSel, segLimit, cr0,
   EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI,
   CF, ZF, DF, IF, IOPL, OF, AF, TF, NT, AC, ID, RF, VM, CR0_EM, CR0_TS,
-  EXC_UD, EXC_GP, EXC_NM, EXC_BR, EXC_BP, EXC_OF,
+  EXC_UD, EXC_GP, EXC_NM, EXC_BR, EXC_BP, EXC_OF, noteControlTransfer,
 } from "./state";
 import {
   SR_ES, SR_CS, SR_SS, SR_DS, SR_FS, SR_GS, INTERRUPTIBILITY_STI,
@@ -14,7 +14,6 @@ import {
 } from "../vmcs-layout";
 import { trapIfSensitive, mayChangeIf, ifPrivilege } from "./ifmode";
 import { lengthFromOpcode, probedLength } from "./length";
-import { runCompiledBlocks } from "./jit";
 import { fetch8, fetch16, fetch32, peekModrm, peekByte, nearWindowEnd, probeByte, bytesLeftInWindow } from "./fetch";
 import {
   decodeModrm, modReg, modRm, modIsReg, eaOff, eaSeg, readReg, writeReg, readRm, writeRm,
@@ -30,12 +29,13 @@ import { push, pop, pushV, popV, peek, getSp, setSp, spOffset, addSp } from "./s
 import { stringInstruction, STR_MOVS, STR_CMPS, STR_STOS, STR_LODS, STR_SCAS } from "./string";
 import { portIo, stringIo } from "./io";
 import { readSeg, writeSeg, segAddr } from "./segment";
-import { probeWrite } from "./memory";
+import { probeWrite } from "../memory/linear";
 import { hlt } from "./system";
 import { execute0f } from "./execute0f";
-import { loadSegment, farJump, farCall, farReturn } from "./protected";
+import { loadSegment, loadFarPointer, farJump, farCall, farReturn } from "./protected";
 import { softwareInterrupt, iret, EVENT_SW_EXCEPTION, EVENT_PRIV_SW_EXCEPTION } from "./interrupts";
-import { blockEventsAfterThisInstruction, cancelEventBlocking } from "./run";
+import { blockEventsAfterThisInstruction } from "./retirement";
+import { branchTarget, jumpTo } from "./branch";
 
 @inline function osize(): u32 { return o32 ? 4 : 2; }
 
@@ -43,20 +43,10 @@ import { blockEventsAfterThisInstruction, cancelEventBlocking } from "./run";
   return bytes == 4 ? fetch32() : bytes == 2 ? fetch16() : fetch8();
 }
 
-// A near branch target, wrapped to the operand size; #GP(0) before anything changes when it is
-// beyond the CS limit (SDM, JMP/CALL/RET/Jcc).
-@inline export function branchTarget(target: u32): bool {
-  if ((o32 ? target : target & 0xffff) > segLimit(SR_CS)) { raise(EXC_GP, 0); return false; }
-  return true;
-}
-@inline function jumpTo(target: u32): void {
-  if (branchTarget(target)) eip = o32 ? target : target & 0xffff;
-}
-
 @inline function jccShort(cc: u32): void {
   const rel = <u32>signExtend(fetch8(), 1);
   if (condition(cc)) jumpTo(eip + rel);
-  runCompiledBlocks();
+  noteControlTransfer();
 }
 
 // Execute one instruction. The decode state holds the defaults between instructions; only an
@@ -305,22 +295,6 @@ function group5(): void {
     }
     default: raise(EXC_UD);
   }
-}
-
-// MOV r/m <-> Sreg, LDS/LES (C5/C4): load a far pointer into a segment register and a GPR.
-export function loadFarPointer(sreg: u32): void {
-  decodeModrm();
-  if (pending) return;
-  if (modIsReg) { raise(EXC_UD); return; }
-  const bytes = osize();
-  const off = readSeg(eaSeg, eaOff, bytes);
-  if (pending) return;
-  const sel = readSeg(eaSeg, eaOff + bytes, 2);
-  if (pending) return;
-  loadSegment(sreg, sel);
-  if (pending) return;
-  if (sreg == SR_SS) cancelEventBlocking(); // unlike MOV SS, LSS creates no interrupt shadow
-  writeReg(modReg, bytes, off);
 }
 
 function pushAll(): void {
@@ -662,7 +636,7 @@ export function execute(op: u32): void {
       if (pending || !branchTarget(target)) return;
       addSp(osize() + extra);
       jumpTo(target);
-      runCompiledBlocks();
+      noteControlTransfer();
       return;
     }
     case 0xc4: loadFarPointer(SR_ES); return;
@@ -711,7 +685,7 @@ export function execute(op: u32): void {
       if (taken && !branchTarget(eip + rel)) return; // ECX unchanged by the faulting LOOP
       if (a32) w32(ECX, count); else w16(ECX, count);
       if (taken) jumpTo(eip + rel);
-      runCompiledBlocks();
+      noteControlTransfer();
       return;
     }
     case 0xe3: { // JCXZ / JECXZ
@@ -729,17 +703,17 @@ export function execute(op: u32): void {
       pushV(eip);
       if (pending) return;
       jumpTo(eip + rel);
-      runCompiledBlocks();
+      noteControlTransfer();
       return;
     }
-    case 0xe9: { const rel = imm(osize()); jumpTo(eip + rel); runCompiledBlocks(); return; }
+    case 0xe9: { const rel = imm(osize()); jumpTo(eip + rel); noteControlTransfer(); return; }
     case 0xea: { // JMP far ptr16:16/32
       const off = imm(osize());
       const sel = fetch16();
       farJump(sel, off);
       return;
     }
-    case 0xeb: { const rel = <u32>signExtend(fetch8(), 1); jumpTo(eip + rel); runCompiledBlocks(); return; }
+    case 0xeb: { const rel = <u32>signExtend(fetch8(), 1); jumpTo(eip + rel); noteControlTransfer(); return; }
     case 0xec: portIo(true, r16(EDX), 1, false); return;
     case 0xed: portIo(true, r16(EDX), osize(), false); return;
     case 0xee: portIo(false, r16(EDX), 1, false); return;

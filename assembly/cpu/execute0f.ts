@@ -2,7 +2,7 @@
 // instructions, MOVZX/MOVSX, SHLD/SHRD, CMPXCHG/XADD, BSWAP. x87/MMX/SSE opcodes and anything
 // the CPU does not implement raise #UD, as a processor without those units does.
 import {
-  eip, o32, pending, cpl, r32, w32, segSel, segBase, raise, EAX, ECX, EDX, EBX, ZF, EXC_UD,
+  eip, o32, pending, cpl, r32, w32, segSel, segBase, raise, EAX, ECX, EDX, EBX, ZF, EXC_UD, noteControlTransfer,
 } from "./state";
 import { SR_FS, SR_GS, SR_SS, SR_LDTR, SR_TR } from "../vmcs-layout";
 import { fetch8, fetch16, fetch32 } from "./fetch";
@@ -17,15 +17,14 @@ import { imulTruncated } from "./muldiv";
 import { bitTest, bitScan, byteSwap } from "./bits";
 import { pushV, peek, addSp } from "./stack";
 import { readSeg, writeSeg, segAddr } from "./segment";
-import { linRead32, linWrite32, probeWrite } from "./memory";
+import { linRead32, linWrite32, probeWrite } from "../memory/linear";
 import {
   movToCr, movFromCr, movToDr, movFromDr, clts, lmsw, readCr0ForGuest, loadDescriptorTable,
   tableBase, tableLimit, cpuid, vmcall, rdmsr, wrmsr, rdtsc, invlpg, requireCpl0,
 } from "./system";
-import { loadSegment, lldt, ltr, lar, lsl, verr, verw } from "./protected";
-import { loadFarPointer, branchTarget } from "./execute";
+import { loadSegment, loadFarPointer, lldt, ltr, lar, lsl, verr, verw } from "./protected";
+import { branchTarget } from "./branch";
 import { leaksVmm, vmmTableBase, vmmTableLimit, vmmCr0 } from "./ifmode";
-import { runCompiledBlocks } from "./jit";
 
 @inline function osize(): u32 { return o32 ? 4 : 2; }
 
@@ -220,7 +219,7 @@ export function execute0f(op: u32): void {
     case 0x88: case 0x89: case 0x8a: case 0x8b: case 0x8c: case 0x8d: case 0x8e: case 0x8f: {
       const rel = o32 ? fetch32() : <u32>signExtend(fetch16(), 2);
       if (condition(op & 15) && branchTarget(eip + rel)) eip = o32 ? eip + rel : (eip + rel) & 0xffff;
-      runCompiledBlocks();
+      noteControlTransfer();
       return;
     }
     case 0x90: case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97:

@@ -4,13 +4,9 @@
 // CS limit and translating the new address.
 import { eip, segBase, segLimit, raise, pending, EXC_GP, cpl } from "./state";
 import { SR_CS } from "../vmcs-layout";
-import { ramBase, ramSize, pagingEnabled, translate, physRead8 } from "./memory";
-
-let winStart: u32 = 0; // first EIP in the window
-let winLen: u32 = 0; // number of EIPs in the window (0: empty)
-let winBias: u32 = 0; // host address = winBias + eip
-
-export function invalidateFetchWindow(): void { winLen = 0; }
+import { ramBase, ramSize, physRead8 } from "../memory/physical";
+import { pagingEnabled, translate } from "../memory/linear";
+import { winStart, winLen, winBias, invalidateFetchWindow, setFetchWindow } from "../mmu/fetch-window";
 
 // The window depends on CS's base and limit, and on the CPL (user fetches are checked against
 // the page's U/S bit): forget it only when one of them changes (VM entries reload the segment
@@ -23,7 +19,7 @@ export function noteCodeSegment(base: u32, limit: u32, privilege: u32): void {
   windowCsBase = base;
   windowCsLimit = limit;
   windowCpl = privilege;
-  winLen = 0;
+  invalidateFetchWindow();
 }
 
 // Rebuild the window around `e`, or return false after raising a fault / when the byte is not RAM.
@@ -39,9 +35,7 @@ function refill(e: u32): bool {
   let avail: u32 = pagingEnabled ? 0x1000 - (lin & 0xfff) : ramSize - phys;
   const toLimit = limit - e + 1; // 0 when limit = 0xFFFFFFFF and e = 0: treat as unlimited
   if (toLimit != 0 && toLimit < avail) avail = toLimit;
-  winStart = e;
-  winLen = avail;
-  winBias = ramBase + phys - e;
+  setFetchWindow(e, avail, ramBase + phys - e);
   return true;
 }
 

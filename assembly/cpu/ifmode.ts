@@ -9,11 +9,10 @@ import {
   VMCS_BASE, C_IF_MODE, IF_MODE_TRAP, IF_MODE_CLASSIC, C_VMM_GDTR_BASE, C_VMM_GDTR_LIMIT,
   C_VMM_IDTR_BASE, C_VMM_IDTR_LIMIT, C_VMM_CR0,
 } from "../vmcs-layout";
-import { o32, IOPL } from "./state";
+import { o32, emulating, IOPL } from "./state";
 import { vmexit } from "./vmexit";
 
 export let ifMode: u32 = 0;
-export let emulating: bool = false;
 
 export function loadIfMode(): void { ifMode = load<u32>(VMCS_BASE + C_IF_MODE); }
 

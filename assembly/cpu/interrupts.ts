@@ -14,7 +14,7 @@ import {
 import {
   VMCS_BASE, G_IDTR_BASE, G_IDTR_LIMIT, SR_CS, SR_SS, EXIT_EXCEPTION, EXIT_TRIPLE_FAULT,
 } from "../vmcs-layout";
-import { linRead32 } from "./memory";
+import { linRead32 } from "../memory/linear";
 import { setSegment, arDpl, AR_ACCESSED, AR_CODE, AR_DC, AR_S, AR_P } from "./segment";
 import { getEflags, setEflags } from "./flags";
 import { peek, setSp, spOffset } from "./stack";

@@ -12,7 +12,7 @@ import {
 } from "./state";
 import { flagsWord } from "./flags";
 import { controls, vmexit, setExitLinear } from "./vmexit";
-import { linRead } from "./memory";
+import { linRead } from "../memory/linear";
 import { segAddr } from "./segment";
 import { writeReg } from "./modrm";
 import { stringInstruction, STR_INS, STR_OUTS } from "./string";

@@ -7,7 +7,8 @@ import {
 import { SR_DS, SR_SS } from "../vmcs-layout";
 import { fetch8, fetch16, fetch32 } from "./fetch";
 import { segAddr, readSeg, writeSeg } from "./segment";
-import { linRead, linWrite, probeWrite, pagingEnabled, ramBase, ramSize, writeTrapped } from "./memory";
+import { ramBase, ramSize, writeTrapped } from "../memory/physical";
+import { linRead, linWrite, probeWrite, pagingEnabled } from "../memory/linear";
 
 export let modReg: u32 = 0; // bits 5:3
 export let modRm: u32 = 0; // bits 2:0 (register number when modIsReg)

@@ -5,16 +5,17 @@
 // #GP(selector); virtual-8086 mode is not supported either.
 // Every check and every read that can fault happens before any architectural state is committed.
 // Descriptor-table access, the TSS stack and the frame builder are in descriptors.ts.
-import { blockEventsAfterThisInstruction } from "./run";
+import { blockEventsAfterThisInstruction, cancelEventBlocking } from "./retirement";
 import { INTERRUPTIBILITY_MOV_SS } from "../vmcs-layout";
 import {
   cpl, eip, o32, pending, raise, r32, segSel, segLimit, segAr, ESP, ZF, EXC_UD, EXC_NP, EXC_SS, EXC_GP,
 } from "./state";
 import { AR_UNUSABLE, SR_CS, SR_SS, SR_GS, SR_LDTR, SR_TR } from "../vmcs-layout";
-import { linWrite8 } from "./memory";
-import { setSegment, arDpl, AR_ACCESSED, AR_RW, AR_DC, AR_CODE, AR_S, AR_P } from "./segment";
+import { linWrite8 } from "../memory/linear";
+import { readSeg, setSegment, arDpl, AR_ACCESSED, AR_RW, AR_DC, AR_CODE, AR_S, AR_P } from "./segment";
 import { setFlagsEager } from "./flags";
 import { peek, setSp, spOffset } from "./stack";
+import { decodeModrm, modReg, modIsReg, eaOff, eaSeg, writeReg } from "./modrm";
 import {
   protectedMode, isNull, isWritableData, selErr, descBase, descLimit, descAr, readDescriptor,
   fetchDescriptor, markAccessed, descLo, descHi, descAddr, takeCode, loadCs, cLimit, cAddr, cHi,
@@ -63,6 +64,22 @@ export function loadSegment(sreg: u32, sel: u32): void {
   markAccessed(descAddr, descHi);
   if (pending) return;
   setSegment(sreg, sel, descBase(descLo, descHi), descLimit(descLo, descHi), ar | AR_ACCESSED);
+}
+
+// MOV r/m <-> Sreg, LDS/LES (C5/C4): load a far pointer into a segment register and a GPR.
+export function loadFarPointer(sreg: u32): void {
+  decodeModrm();
+  if (pending) return;
+  if (modIsReg) { raise(EXC_UD); return; }
+  const bytes: u32 = o32 ? 4 : 2;
+  const off = readSeg(eaSeg, eaOff, bytes);
+  if (pending) return;
+  const sel = readSeg(eaSeg, eaOff + bytes, 2);
+  if (pending) return;
+  loadSegment(sreg, sel);
+  if (pending) return;
+  if (sreg == SR_SS) cancelEventBlocking(); // unlike MOV SS, LSS creates no interrupt shadow
+  writeReg(modReg, bytes, off);
 }
 
 // ---- Far JMP / CALL ----------------------------------------------------------------------------

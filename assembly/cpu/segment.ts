@@ -3,12 +3,11 @@
 // let the hot path skip those checks for flat segments.
 import {
   segBase, segLimit, segAr, cpl, csDefault32, ssBig, flatMask, raise, pending, o32, a32,
-  EXC_GP, EXC_SS, segField,
+  EXC_GP, EXC_SS, segField, noteModeChange,
 } from "./state";
 import { SR_ES, SR_CS, SR_SS, SR_DS, SR_FS, SR_GS, AR_UNUSABLE, SEG_SEL, SEG_BASE, SEG_LIMIT, SEG_AR } from "../vmcs-layout";
-import { linRead, linWrite } from "./memory";
+import { linRead, linWrite } from "../memory/linear";
 import { noteCodeSegment } from "./fetch";
-import { updateJitMode } from "./jit";
 
 // Access-rights bits (VMCS format)
 export const AR_ACCESSED: u32 = 1;
@@ -65,7 +64,7 @@ export function setSegment(seg: u32, sel: u32, base: u32, limit: u32, ar: u32): 
   store<u32>(segField(seg, SEG_LIMIT), limit);
   store<u32>(segField(seg, SEG_AR), ar);
   refreshSegmentCache();
-  updateJitMode();
+  noteModeChange();
 }
 
 // 1 << s when data segment register s is flat, readable and writable (branch-free: this runs at

@@ -1,7 +1,8 @@
 // The guest stack: SS:ESP (or SS:SP when SS.B is clear). Pushes and pops check the access before
 // moving the stack pointer, so a faulting push or pop leaves ESP unchanged as x86 requires.
 import { r32, w32, r16, w16, ssBig, pending, o32, ESP, flatMask } from "./state";
-import { pagingEnabled, ramBase, ramSize, writeTrapped } from "./memory";
+import { ramBase, ramSize, writeTrapped } from "../memory/physical";
+import { pagingEnabled } from "../memory/linear";
 import { SR_SS } from "../vmcs-layout";
 import { readSeg, writeSeg } from "./segment";
 

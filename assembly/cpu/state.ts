@@ -96,6 +96,20 @@ export let ssBig: bool = true; // SS.B: 32-bit stack pointer
 // Bit s set when segment register s is flat (base 0, limit 4 GiB) and readable and writable data,
 // so that an access through it needs no limit or type check.
 export let flatMask: u32 = 0;
+// The VMM's emulator is running this instruction (emulate()): the IF-mode trap and the write trap
+// let it through.
+export let emulating: bool = false;
+
+// Moves whenever something compiled code depends on may have changed (segments, paging, the
+// VMM's controls); the compiling tier (assembly/jit/) recomputes whether it may run when it sees
+// a new value, so the layers below never call up into it.
+export let modeGeneration: u32 = 0;
+@inline export function noteModeChange(): void { modeGeneration++; }
+
+// Set by an instruction that transferred control (a branch, taken or not, a CALL or a RET): the
+// next instruction may start a block, and the run loop is the one place that enters compiled code.
+export let controlTransferred: bool = false;
+@inline export function noteControlTransfer(): void { controlTransferred = true; }
 
 // Decode state of the current instruction
 export let o32: bool = true; // operand size is 32 bits
@@ -108,7 +122,7 @@ export let lockPrefix: bool = false;
 export const PEND_EXCEPTION: u32 = 1;
 export const PEND_EXIT: u32 = 2; // exit before the instruction: it restarts after the VMM
 export const PEND_YIELD: u32 = 4; // exit after the instruction completed
-export const PEND_DELIVERED: u32 = 8; // an exit the host handled already (run.ts deliverExitInBlock),
+export const PEND_DELIVERED: u32 = 8; // an exit the host handled already (assembly/vm/run.ts deliverExitInBlock),
 export const PEND_RESUME: u32 = 16; // and resumed: VM entry follows
 export let pending: u32 = 0;
 export let excVector: i32 = -1;

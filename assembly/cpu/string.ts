@@ -9,14 +9,15 @@ import {
   a32, r32, w32, r16, w16, segOverride, repPrefix, pending, eip, instrStart, flatMask, cpl,
   ECX, ESI, EDI, EAX, DF,
 } from "./state";
-import { pagingEnabled, storableAtOnce, ramBase, ramSize } from "./memory";
+import { storableAtOnce, ramBase, ramSize } from "../memory/physical";
+import { pagingEnabled } from "../memory/linear";
 import { tlbLookup } from "../mmu/tlb";
 import { SR_DS, SR_ES } from "../vmcs-layout";
 import { flagsWord, getZF } from "./flags";
 import { readSeg, writeSeg } from "./segment";
 import { readReg, writeReg } from "./modrm";
 import { alu, ALU_CMP } from "./alu";
-import { budget } from "./run";
+import { budget } from "./retirement";
 
 export const STR_MOVS: u32 = 0;
 export const STR_CMPS: u32 = 1;

@@ -13,10 +13,10 @@ import {
   cpl, raise, EXC_GP, EXC_UD, r32, w32, EAX, EDX, cr0, cr4, CR0_PE, CR0_PG, CR0_TS, CR0_ET,
 } from "./state";
 import { controls, vmexit, yieldToVmm } from "./vmexit";
-import { retiredBeforeThisInstruction } from "./run";
-import { updatePagingMode, pagingEnabled } from "./memory";
+import { retiredBeforeThisInstruction } from "./retirement";
+import { followPagingControls, pagingEnabled } from "../memory/linear";
 import { switchAddressSpace, invalidatePage } from "../mmu/mmu";
-import { invalidateFetchWindow } from "./fetch";
+import { invalidateFetchWindow } from "../mmu/fetch-window";
 
 const CR_ACCESS_MOV_TO: u32 = 0;
 const CR_ACCESS_MOV_FROM: u32 = 1;
@@ -51,7 +51,7 @@ export function writeCr0(v: u32, gpr: u32): void {
   if (ownedBitsChange(C_CR0_MASK, C_CR0_SHADOW, v)) { crExit(0, CR_ACCESS_MOV_TO, gpr, 0); return; }
   if ((v & CR0_PG) && !(v & CR0_PE)) { raise(EXC_GP, 0); return; }
   store<u32>(VMCS_BASE + G_CR0, v | CR0_ET);
-  updatePagingMode();
+  followPagingControls();
   invalidateFetchWindow();
 }
 
@@ -59,7 +59,7 @@ function writeCr4(v: u32, gpr: u32): void {
   if (v & ~0x7ff) { raise(EXC_GP, 0); return; } // reserved bits
   if (ownedBitsChange(C_CR4_MASK, C_CR4_SHADOW, v)) { crExit(4, CR_ACCESS_MOV_TO, gpr, 0); return; }
   store<u32>(VMCS_BASE + G_CR4, v);
-  updatePagingMode();
+  followPagingControls();
 }
 
 function cr3IsTarget(v: u32): bool {

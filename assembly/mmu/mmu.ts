@@ -10,7 +10,7 @@ import { addStat } from "./stats";
 import {
   activate, shadowLookup, shadowFill, shadowFlushPage, flushAllShadows, isTracked, invalidateGuestWrite,
 } from "./shadow";
-import { invalidateFetchWindow } from "../cpu/fetch";
+import { invalidateFetchWindow } from "./fetch-window";
 
 let activeCr3: u32 = 0; // the CR3 whose shadow is active, when `haveShadow`
 let haveShadow: bool = false; // (a flag, not a sentinel value: any 32-bit CR3 is possible)
@@ -72,7 +72,7 @@ export function invalidatePage(lin: u32): void {
 // may carry permissions computed under the old rules: start over. Called after any CR0/CR4
 // write and at VM entry (the VMM may have changed them).
 let pagingMode: u32 = 0xffffffff;
-export function checkPagingMode(): void {
+export function flushShadowsIfPagingRulesChanged(): void {
   const mode = (cr0() & (CR0_PG | CR0_WP)) | (cr4() & (CR4_PSE | CR4_PGE));
   if (mode == pagingMode) return;
   pagingMode = mode;

@@ -15,7 +15,7 @@ import { STAT_SHADOW_PAGES, STAT_SHADOW_ROOTS_BUILT, STAT_SHADOW_ROOTS_REUSED, S
 import { S_LARGE, S_SUPER_WRITE, S_USER_WRITE } from "./walker";
 import { addStat } from "./stats";
 import { tlbWriteProtect, tlbSelect, tlbFlushPage, tlbFlushLargePage, tlbFlushBank, BANKS } from "./tlb";
-import { ramSize } from "../cpu/memory";
+import { ramSize } from "../memory/physical";
 
 const MAX_ROOTS: u32 = BANKS;
 const POOL_PAGES: u32 = 512;

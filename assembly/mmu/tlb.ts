@@ -14,7 +14,7 @@
 // it by walking their own tables (that map it the same way in any OS that uses global pages; a
 // CPU may drop any TLB entry at any time, so software cannot rely on more).
 import { S_SUPER_WRITE, S_USER_READ, S_USER_WRITE } from "./walker";
-import { ramSize, HOLE_START, HOLE_END } from "../cpu/memory";
+import { ramSize, HOLE_START, HOLE_END } from "../memory/physical";
 
 const ENTRIES: u32 = 1024;
 export const BANKS: u32 = 8; // one per shadow root (shadow.ts MAX_ROOTS)
@@ -36,7 +36,7 @@ let banks: u32 = 0; // BANKS banks, then one that stays empty: the bank when no 
 // The active bank's address: read by compiled blocks, which is why it is an exported global.
 export let tlbBank: u32 = 0;
 // Moves whenever entries are dropped: a translation looked up in a bank at one generation still
-// holds in that bank while the generation has not moved (assembly/cpu/jit.ts relies on it to skip
+// holds in that bank while the generation has not moved (assembly/jit/block-cache.ts relies on it to skip
 // the TLB when it re-enters a compiled block).
 export let tlbGeneration: u64 = 0; // 64 bits: it never wraps
 // The active bank as a bit (bit BANKS for the empty one), for sets of banks.

@@ -7,7 +7,7 @@
 import { VMCS_BASE, G_CR2, STAT_GUEST_PAGE_FAULTS } from "../vmcs-layout";
 import { addStat } from "./stats";
 import { cr0, cr3, cr4, raise, CR0_WP, CR4_PSE, CR4_PGE, EXC_PF } from "../cpu/state";
-import { physRead32, physWrite32 } from "../cpu/memory";
+import { physRead32, physWrite32 } from "../memory/physical";
 
 // Guest page-table entry bits
 const PTE_P: u32 = 1;

@@ -39,7 +39,7 @@ const SYSTEM = [
 ] as const;
 
 // Instructions that exit from inside a compiled block, where the VMM's handler is called and the
-// block may go on (assembly/cpu/run.ts deliverExitInBlock).
+// block may go on (assembly/vm/run.ts deliverExitInBlock).
 const BLOCK_EXITS = [
   [0x0f, 0xa2], // CPUID
   [0x0f, 0x01, 0xc1], // VMCALL

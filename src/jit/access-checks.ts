@@ -6,7 +6,7 @@
 // or a C function's locals off %ebp. The first of them (the leader) checks the whole range they
 // span, with write permission if any of them writes, and the others (followers) use its answer.
 // When the range fails the check the block leaves at the leader, and the interpreter goes on; if
-// the leader alone would have passed, the core is told it was no stall (assembly/cpu/jit.ts
+// the leader alone would have passed, the core is told it was no stall (assembly/jit/block-cache.ts
 // rangeExit), so a block whose range straddles a page's end for a while does not rest.
 
 /** An access's address: base + index * 2^scale + disp (base or index -1 when absent). */

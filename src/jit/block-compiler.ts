@@ -1,4 +1,4 @@
-// The host half of the compiling tier (see assembly/cpu/jit.ts for the core half): when the core
+// The host half of the compiling tier (see assembly/jit/block-cache.ts for the core half): when the core
 // finds a hot block it calls compile(); we translate the block to a WASM function, instantiate
 // it against the core's memory, globals and helpers, put it in the core's function table and
 // fill the block-cache entry (instruction count, length and a copy of the bytes). The core then
@@ -34,7 +34,7 @@ export const LINKS = {
   eip: 0, budget: 1, flagsWord: 2, lazyMask: 3, lfOp: 4, lfA: 5, lfB: 6, lfRes: 7, lfSign: 8, tlbBank: 9, rangeExit: 10,
   jitCondition: 0, jitCarry: 1, jitEflags: 2, jitLoadCr3: 3, jitPortIo: 4, jitExit: 5,
 };
-// Entry fields (assembly/cpu/jit.ts)
+// Entry fields (assembly/jit/block-cache.ts)
 const E_INSTRUCTIONS = 12;
 const E_MODE = 13;
 const E_LENGTH = 14;

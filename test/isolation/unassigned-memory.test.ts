@@ -3,7 +3,7 @@
 // its page tables (a PTE naming a frame beyond RAM, a page table beyond RAM), and an access that
 // straddles the end of RAM (or wraps around 4 GiB) keeps the part inside RAM. Instruction fetches
 // from there read all ones too (FF FF: #UD). The core counts these accesses (unassignedAccesses in
-// assembly/cpu/memory.ts); the count is checked once the core exports it.
+// assembly/memory/physical.ts); the count is checked once the core exports it.
 import { describe, it, expect } from "vitest";
 import * as L from "../../assembly/vmcs-layout";
 import { TestCpu } from "../core/harness";

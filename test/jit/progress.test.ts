@@ -14,7 +14,7 @@ it("a block that side-exits at its first instruction does not hang the dispatche
   expect(cpu.compiler!.compiled).toBeGreaterThan(0);
 });
 
-// Such a block rests after a few entries in a row that made no progress (assembly/cpu/jit.ts
+// Such a block rests after a few entries in a row that made no progress (assembly/jit/block-cache.ts
 // MAX_STALLS, REST_ARRIVALS): it is entered for nothing only now and then, not every iteration.
 it("a block that keeps leaving before its first instruction is left to the interpreter for a while", () => {
   const cpu = new TestCpu(1 << 20, { jit: true });

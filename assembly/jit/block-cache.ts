@@ -12,11 +12,12 @@
 // TLB and leave the block on a miss). A block's bytes are kept in its cache entry and compared
 // before every entry, so code that was rewritten is never run stale (no write tracking needed).
 import { VMCS_BASE, C_JIT, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, SR_CS, SR_DS, SR_ES, SR_SS } from "../vmcs-layout";
-import { eip, segBase, segLimit, csDefault32, ssBig, flatMask, TF, cpl, pending } from "./state";
+import { eip, segBase, segLimit, csDefault32, ssBig, flatMask, TF, cpl, pending, modeGeneration } from "../cpu/state";
 import { tlbLookup, tlbGeneration, tlbBankBit } from "../mmu/tlb";
-import { flagsWord } from "./flags";
-import { pagingEnabled, ramBase, ramSize, HOLE_START, HOLE_END } from "./memory";
-import { budget } from "./run";
+import { flagsWord } from "../cpu/flags";
+import { ramBase, ramSize, HOLE_START, HOLE_END } from "../memory/physical";
+import { pagingEnabled } from "../memory/linear";
+import { budget } from "../cpu/retirement";
 
 @external("jit", "compile")
 declare function hostCompile(linearEip: u32, physical: u32, entry: u32): u32;
@@ -47,7 +48,8 @@ const MAX_STALLS: u32 = 8;
 const REST_ARRIVALS: u32 = 256;
 
 export let cacheBase: u32 = 0;
-let enabled: bool = false; // the VMM's control and the guest mode both allow compiled code
+let enabled: bool = false; // the VMM's control and the guest mode both allow compiled code,
+let enabledGeneration: u32 = 0xffffffff; // as of this modeGeneration (cpu/state.ts)
 export let blocksCompiled: u32 = 0;
 export let blockStalls: u32 = 0; // entries that left before the block's first instruction
 // Set by a compiled block that left at a shared check (src/jit/access-checks.ts) whose range
@@ -61,8 +63,15 @@ export function allocateBlockCache(): void {
   cacheBase = <u32>first << 16; // freshly grown memory is zero
 }
 
-// Recompute whether compiled code may run (at VM entry and after segment or paging changes).
-export function updateJitMode(): void {
+// Whether compiled code may run now: recomputed only when the mode generation moved (a segment
+// load, a paging change, a VM entry with new controls).
+@inline function compiledCodeAllowed(): bool {
+  if (enabledGeneration != modeGeneration) updateJitMode();
+  return enabled;
+}
+
+function updateJitMode(): void {
+  enabledGeneration = modeGeneration;
   const dataFlat: u32 = (1 << SR_DS) | (1 << SR_ES) | (1 << SR_SS);
   // compiled code leaves plain RAM alone only below 0xA0000 and from 1 MiB: a write trap must sit
   // in the hole between, where compiled blocks never write
@@ -110,9 +119,9 @@ function unchanged(entry: u32, p: u32): bool {
 }
 
 // What the compiled block running now assumes besides its code (for an exit delivered inside it,
-// run.ts deliverExitInBlock): compiled code allowed, the context, the TLB bank.
+// assembly/vm/run.ts deliverExitInBlock): compiled code allowed, the context, the TLB bank.
 export function blockContext(): u64 {
-  return enabled ? (currentContext() << 8) | <u64>tlbBankBit : 0;
+  return compiledCodeAllowed() ? (currentContext() << 8) | <u64>tlbBankBit : 0;
 }
 
 // Whether the block in cache entry `entry`, running now, may go on: still compiled, same bytes.
@@ -174,10 +183,10 @@ function stalled(entry: u32, stalls: u32): void {
   store<u32>(entry + E_STALLS, stalls + 1 >= MAX_STALLS ? MAX_STALLS + REST_ARRIVALS : stalls + 1);
 }
 
-// Called by the interpreter after a control transfer: run compiled blocks from EIP for as long
-// as there are any, or count the block towards compilation.
+// Called by the run loop at VM entry and after a control transfer: run compiled blocks from EIP
+// for as long as there are any, or count the block towards compilation.
 export function runCompiledBlocks(): void {
-  while (enabled && !(flagsWord & TF)) {
+  while (compiledCodeAllowed() && !(flagsWord & TF)) {
     // CS base 0: EIP is the linear address
     const entry = entryFor(eip);
     let fn = load<u32>(entry + E_FUNCTION);

@@ -10,18 +10,23 @@ import {
   C_CLEAN_FIELDS, CLEAN_SEGMENTS, CLEAN_CONTROL_REGS, CLEAN_CONTROLS, CLEAN_ALL,
 } from "../vmcs-layout";
 import {
-  eip, instrStart, pending, excVector, excErrorCode, clearException, retired, cpl,
-  PEND_EXCEPTION, PEND_EXIT, PEND_YIELD, PEND_DELIVERED, PEND_RESUME, TF, IF, EXC_DB,
-} from "./state";
-import { getEflags, setEflags, flagsWord } from "./flags";
-import { refreshSegmentCache } from "./segment";
-import { refreshPagingMode, loadWriteTrap } from "./memory";
+  eip, instrStart, pending, excVector, excErrorCode, clearException, retired, cpl, noteModeChange,
+  controlTransferred, PEND_EXCEPTION, PEND_EXIT, PEND_YIELD, PEND_DELIVERED, PEND_RESUME, TF, EXC_DB,
+} from "../cpu/state";
+import {
+  budget, startBudget, continueBudget, noteNotRetired, noteRetiredAfterAll, retireSpentBudget,
+  blockEventsAtEntry, interruptibilityAtExit, interruptible,
+} from "../cpu/retirement";
+import { getEflags, setEflags, flagsWord } from "../cpu/flags";
+import { refreshSegmentCache } from "../cpu/segment";
+import { loadWriteTrap } from "../memory/physical";
+import { followPagingControls } from "../memory/linear";
 import { checkAddressSpace } from "../mmu/mmu";
-import { step, resetDecodeState } from "./execute";
-import { deliverException, deliverInjected } from "./interrupts";
-import { vmexit, controls } from "./vmexit";
-import { loadIfMode } from "./ifmode";
-import { updateJitMode, runCompiledBlocks, blockContext, blockStillValid } from "./jit";
+import { step, resetDecodeState } from "../cpu/execute";
+import { deliverException, deliverInjected } from "../cpu/interrupts";
+import { vmexit, controls } from "../cpu/vmexit";
+import { loadIfMode } from "../cpu/ifmode";
+import { runCompiledBlocks, blockContext, blockStillValid } from "../jit/block-cache";
 
 // Registers, EIP and EFLAGS are loaded at every entry; what the core derives from the segment
 // registers, CR0/CR4 and its controls is recomputed only for the groups the VMM wrote since the
@@ -36,9 +41,9 @@ function loadGuestState(): void {
     loadIfMode();
     loadWriteTrap();
   }
-  if (!(clean & CLEAN_CONTROL_REGS)) refreshPagingMode();
+  if (!(clean & CLEAN_CONTROL_REGS)) followPagingControls();
   checkAddressSpace();
-  if (clean != CLEAN_ALL) updateJitMode();
+  if (clean != CLEAN_ALL) noteModeChange();
   pending = 0;
 }
 
@@ -60,36 +65,7 @@ function injectEvent(): void {
   deliverInjected(info, <i32>load<u32>(VMCS_BASE + E_INTR_ERROR), load<u32>(VMCS_BASE + E_INSTRUCTION_LENGTH));
 }
 
-// Instructions left before the preemption-timer exit, and the bookkeeping that turns the budget
-// spent into the count of retired instructions (which is also the guest's virtual TSC).
 const DR6_BS: u32 = 1 << 14; // DR6: single-step trap
-export let budget: u32 = 0;
-let budgetAtEntry: u32 = 0;
-let notRetired: u32 = 0; // instructions that faulted or exited instead of completing
-
-// Blocking by STI and by MOV SS (SDM 24.4.2): events are held off until the instruction after
-// the one that set the shadow has completed. Recorded as the retired count it lasts until, so
-// the loop pays nothing for it; it matters only when the guest exits inside the shadow.
-let shadowUntil: u64 = 0;
-let shadowKind: u32 = 0;
-
-export function blockEventsAfterThisInstruction(kind: u32): void {
-  shadowUntil = retiredBeforeThisInstruction() + 1;
-  shadowKind = kind;
-}
-export function cancelEventBlocking(): void { shadowKind = 0; }
-
-function interruptibilityAtExit(): u32 {
-  return retired == shadowUntil ? shadowKind : 0;
-}
-
-// Between instructions: can the guest take an external interrupt now? (IF set, not in the shadow
-// of STI or MOV SS.)
-function interruptible(): bool {
-  if (!(flagsWord & IF)) return false;
-  const completed = retired + <u64>(budgetAtEntry - budget - notRetired);
-  return shadowKind == 0 || completed != shadowUntil;
-}
 
 // Single-step (EFLAGS.TF): a #DB trap after every instruction that began with TF set.
 function singleStepTrap(): void {
@@ -98,17 +74,11 @@ function singleStepTrap(): void {
   deliverException(EXC_DB, -1);
 }
 
-// Instructions retired before the one executing now (for RDTSC and the shadows, which run
-// inside an instruction; the loop has already taken that instruction from the budget).
-export function retiredBeforeThisInstruction(): u64 {
-  return retired + <u64>(budgetAtEntry - budget - 1 - notRetired);
-}
-
 // After an instruction that left something pending: a fault is delivered (the instruction
 // restarts), an exit or a yield ends the entry (true).
 function settlePending(): bool {
   if (pending & PEND_DELIVERED) return true;
-  notRetired++; // unless it completed and then yielded
+  noteNotRetired(); // unless it completed and then yielded
   if (pending & PEND_EXCEPTION) {
     const vector = excVector;
     const code = excErrorCode;
@@ -117,7 +87,7 @@ function settlePending(): bool {
     deliverException(vector, code);
   }
   if (pending & PEND_EXIT) { eip = instrStart; return true; }
-  if (pending & PEND_YIELD) { notRetired--; return true; }
+  if (pending & PEND_YIELD) { noteRetiredAfterAll(); return true; }
   return false;
 }
 
@@ -158,18 +128,13 @@ function enter(): void {
   entries++;
   loadGuestState();
   injectEvent();
-  budget = load<u32>(VMCS_BASE + C_PREEMPTION_TIMER);
   // A halted guest stays halted until the VMM injects an event.
-  if (load<u32>(VMCS_BASE + G_ACTIVITY) == ACTIVITY_HLT) budget = 0;
-  budgetAtEntry = budget;
-  notRetired = 0;
+  const halted = load<u32>(VMCS_BASE + G_ACTIVITY) == ACTIVITY_HLT;
+  startBudget(halted ? 0 : load<u32>(VMCS_BASE + C_PREEMPTION_TIMER));
   // Blocking the VMM put in the interruptibility state (after emulating STI, say) lasts until
   // the first instruction of this entry completes.
   const blocking = load<u32>(VMCS_BASE + G_INTERRUPTIBILITY) & 3;
-  if (blocking) {
-    shadowKind = blocking;
-    shadowUntil = retired;
-  }
+  if (blocking) blockEventsAtEntry(blocking);
 }
 
 function executeUntilExit(): void {
@@ -197,6 +162,8 @@ function executeUntilExit(): void {
     budget--;
     const stepping = (flagsWord & TF) != 0;
     step();
+    // The one place compiled code is entered from the interpreter: where a block may start.
+    if (controlTransferred) enterCompiledCode(stepping);
     if (pending == 0) {
       if (stepping) singleStepTrap();
       continue;
@@ -205,11 +172,16 @@ function executeUntilExit(): void {
   }
 }
 
+// After an instruction that transferred control: run compiled blocks from there, unless it
+// faulted or is being single-stepped (compiled code never traps after each instruction).
+function enterCompiledCode(stepping: bool): void {
+  controlTransferred = false;
+  if (pending == 0 && !stepping) runCompiledBlocks();
+}
+
 // VM exit: the guest state into the VMCS. Returns the exit reason.
 function leave(): u32 {
-  retired += <u64>(budgetAtEntry - budget - notRetired);
-  budgetAtEntry = budget;
-  notRetired = 0;
+  retireSpentBudget();
   pending = 0;
   store<u32>(VMCS_BASE + C_PREEMPTION_TIMER, budget);
   store<u32>(VMCS_BASE + G_INTERRUPTIBILITY, interruptibilityAtExit());
@@ -217,7 +189,7 @@ function leave(): u32 {
   return load<u32>(VMCS_BASE + X_REASON);
 }
 
-// An exit of an instruction the core performed for a compiled block (jit.ts), delivered right
+// An exit of an instruction the core performed for a compiled block (assembly/jit/), delivered right
 // there: `remaining` instructions of the block follow it, and the block took their budget at
 // entry. When the VM entry after the handler needs nothing but the next instruction, the block
 // goes on (returns 0); otherwise it ends, and vmRun enters anew or returns (PEND_DELIVERED).
@@ -246,7 +218,6 @@ export function deliverExitInBlock(remaining: u32, entry: u32): u32 {
   }
   entries++;
   eip = next;
-  budgetAtEntry = newBudget;
-  budget = newBudget - remaining;
+  continueBudget(newBudget, remaining);
   return 0;
 }

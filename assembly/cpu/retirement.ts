@@ -1,0 +1,73 @@
+// The instruction budget and the accounting that turns it into retired instructions (which are
+// also the guest's virtual TSC), with the interrupt shadows that are measured in them. A leaf:
+// the run loop (assembly/vm/run.ts) spends the budget, the instructions that need the count
+// (RDTSC, STI, MOV SS, REP) read it, and the compiling tier takes whole blocks from it.
+import { retired, IF } from "./state";
+import { flagsWord } from "./flags";
+
+// Instructions left before the preemption-timer exit.
+export let budget: u32 = 0;
+let budgetAtEntry: u32 = 0;
+let notRetired: u32 = 0; // instructions that faulted or exited instead of completing
+
+// A VM entry with `instructions` to run before the preemption timer fires.
+export function startBudget(instructions: u32): void {
+  budget = instructions;
+  budgetAtEntry = instructions;
+  notRetired = 0;
+}
+
+// An entry that goes on inside a compiled block (run.ts deliverExitInBlock): the block has
+// already taken `taken` of the new budget.
+export function continueBudget(instructions: u32, taken: u32): void {
+  budgetAtEntry = instructions;
+  budget = instructions - taken;
+}
+
+// The instruction now ending did not complete (a fault or an exit before it), or, after all, did.
+export function noteNotRetired(): void { notRetired++; }
+export function noteRetiredAfterAll(): void { notRetired--; }
+
+// At VM exit: count what was spent as retired.
+export function retireSpentBudget(): void {
+  retired += <u64>(budgetAtEntry - budget - notRetired);
+  budgetAtEntry = budget;
+  notRetired = 0;
+}
+
+// Instructions retired before the one executing now (for RDTSC and the shadows, which run
+// inside an instruction; the loop has already taken that instruction from the budget).
+export function retiredBeforeThisInstruction(): u64 {
+  return retired + <u64>(budgetAtEntry - budget - 1 - notRetired);
+}
+
+// Blocking by STI and by MOV SS (SDM 24.4.2): events are held off until the instruction after
+// the one that set the shadow has completed. Recorded as the retired count it lasts until, so
+// the loop pays nothing for it; it matters only when the guest exits inside the shadow.
+let shadowUntil: u64 = 0;
+let shadowKind: u32 = 0;
+
+export function blockEventsAfterThisInstruction(kind: u32): void {
+  shadowUntil = retiredBeforeThisInstruction() + 1;
+  shadowKind = kind;
+}
+export function cancelEventBlocking(): void { shadowKind = 0; }
+
+// Blocking the VMM put in the interruptibility state at VM entry: it lasts until the entry's
+// first instruction completes.
+export function blockEventsAtEntry(kind: u32): void {
+  shadowKind = kind;
+  shadowUntil = retired;
+}
+
+export function interruptibilityAtExit(): u32 {
+  return retired == shadowUntil ? shadowKind : 0;
+}
+
+// Between instructions: can the guest take an external interrupt now? (IF set, not in the shadow
+// of STI or MOV SS.)
+export function interruptible(): bool {
+  if (!(flagsWord & IF)) return false;
+  const completed = retired + <u64>(budgetAtEntry - budget - notRetired);
+  return shadowKind == 0 || completed != shadowUntil;
+}

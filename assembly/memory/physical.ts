@@ -1,0 +1,81 @@
+// Guest-physical memory: guest RAM inside WASM memory, and the write trap. A physical address
+// outside RAM reaches the unassigned-memory handler: reads return all ones and writes are
+// dropped, so the guest can never touch the core's own state. Nothing here knows about paging;
+// linear.ts and the MMU build on it.
+import { emulating } from "../cpu/state";
+import { VMCS_BASE, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, X_GUEST_PHYSICAL, EXIT_EPT_VIOLATION } from "../vmcs-layout";
+import { vmexit } from "../cpu/vmexit";
+
+// The PC's hole between 640 KiB and 1 MiB (VGA frame buffer, ROMs): RAM for the interpreter, but
+// compiled blocks leave it to the interpreter (assembly/jit/block-cache.ts, assembly/mmu/tlb.ts;
+// the host compiler, src/jit/translate.ts, has its own copy of the numbers).
+export const HOLE_START: u32 = 0xa0000;
+export const HOLE_END: u32 = 0x100000;
+
+export let ramBase: u32 = 0; // offset of guest-physical 0 in WASM memory
+export let ramSize: u32 = 0;
+export let unassignedAccesses: u32 = 0;
+
+export function allocateRam(bytes: u32): void {
+  const pages = (bytes + 0xffff) >>> 16;
+  const first = memory.grow(<i32>pages);
+  if (first < 0) unreachable();
+  ramBase = <u32>first << 16;
+  ramSize = pages << 16; // memory.grow hands out zeroed pages: nothing to clear
+}
+
+// ---- Write trap: a physical range whose writes exit to the VMM (EPT-violation style) ---------
+let trapBase: u32 = 0;
+let trapSize: u32 = 0;
+
+export function loadWriteTrap(): void {
+  trapBase = load<u32>(VMCS_BASE + C_WRITE_TRAP_BASE);
+  trapSize = load<u32>(VMCS_BASE + C_WRITE_TRAP_SIZE);
+}
+
+// Does a write of `bytes` at `p` touch the trapped range? (The VMM's emulate() lets it through.)
+@inline export function writeTrapped(p: u32, bytes: u32): bool {
+  return (p - trapBase < trapSize || p + bytes - 1 - trapBase < trapSize) && !emulating;
+}
+
+// Can `len` bytes at `p` be stored directly, as one block (REP MOVS/STOS in string.ts)? In RAM
+// and clear of the write trap (the emulate() exception does not matter: it runs one instruction).
+export function storableAtOnce(p: u32, len: u32): bool {
+  const trapped = trapSize != 0 && (p - trapBase < trapSize || trapBase - p < len);
+  return p <= ramSize && len <= ramSize - p && !trapped;
+}
+
+export function trapWrite(p: u32): void {
+  store<u32>(VMCS_BASE + X_GUEST_PHYSICAL, p);
+  vmexit(EXIT_EPT_VIOLATION, 2); // bit 1: the access was a write
+}
+
+// ---- Physical access -------------------------------------------------------------------------
+export function physRead8(p: u32): u32 {
+  if (p < ramSize) return load<u8>(ramBase + p);
+  unassignedAccesses++;
+  return 0xff;
+}
+export function physRead16(p: u32): u32 {
+  if (p <= ramSize - 2) return load<u16>(ramBase + p);
+  return physRead8(p) | (physRead8(p + 1) << 8);
+}
+export function physRead32(p: u32): u32 {
+  if (p <= ramSize - 4) return load<u32>(ramBase + p);
+  return physRead16(p) | (physRead16(p + 2) << 16);
+}
+export function physWrite8(p: u32, v: u32): void {
+  if (writeTrapped(p, 1)) { trapWrite(p); return; }
+  if (p < ramSize) store<u8>(ramBase + p, <u8>v);
+  else unassignedAccesses++;
+}
+export function physWrite16(p: u32, v: u32): void {
+  if (writeTrapped(p, 2)) { trapWrite(p); return; }
+  if (p <= ramSize - 2) store<u16>(ramBase + p, <u16>v);
+  else { physWrite8(p, v); physWrite8(p + 1, v >> 8); }
+}
+export function physWrite32(p: u32, v: u32): void {
+  if (writeTrapped(p, 4)) { trapWrite(p); return; }
+  if (p <= ramSize - 4) store<u32>(ramBase + p, v);
+  else { physWrite16(p, v); physWrite16(p + 2, v >> 16); }
+}
