@@ -1,7 +1,8 @@
 // The VMCS: one fixed-layout region of WASM linear memory that the guest CPU (assembly/) and the
 // VMM (src/) both read and write in place, as VT-x's VMCS is shared by the CPU and the hypervisor.
 // This file is plain TypeScript that is also valid AssemblyScript, so both halves import the same
-// numbers. Offsets are in bytes from the start of the VMCS (exported by the core as vmcsBase()).
+// numbers. Offsets are in bytes from the start of the VMCS, at VMCS_BASE (below) in the core's
+// exported memory; the VMM's views (src/core/views.ts) are made with the same constant.
 // Every field is 32 bits wide unless its name says otherwise.
 
 // ---- Where things live in WASM memory -------------------------------------------------------
@@ -69,7 +70,7 @@ export const C_CR4_SHADOW = 0x218;
 export const C_CR3_TARGET_COUNT = 0x21c;
 export const C_CR3_TARGETS = 0x220; // four 32-bit values
 export const C_PREEMPTION_TIMER = 0x230; // instructions until a preemption-timer exit (reason 52)
-// Interrupt-flag mode (DESIGN.md): how CLI/STI/PUSHF/POPF/IRET behave.
+// Interrupt-flag mode (docs/design.md, "Interrupt-flag modes"): how CLI/STI/PUSHF/POPF/IRET behave.
 export const C_IF_MODE = 0x234;
 export const IF_MODE_VT = 0; // virtual IF owned by the guest, no exits
 export const IF_MODE_TRAP = 1; // every IF-sensitive instruction exits (reasons 0x100-0x104)

@@ -1,6 +1,6 @@
 // Descriptor-table plumbing shared by protected.ts (segment loads, far JMP/CALL/RETF) and
 // interrupts.ts (IDT delivery, IRET) — part of the core's "protected-mode segmentation and
-// privilege" (DESIGN.md): reading GDT/LDT descriptors with the table-limit check, converting them to
+// privilege" (docs/design.md): reading GDT/LDT descriptors with the table-limit check, converting them to
 // the VMCS base/limit/access-rights format, setting accessed bits, the checks on code and stack
 // selectors popped by RETF/IRET, the inner stack from the TSS, and a stack-frame builder that
 // writes a whole frame before ESP or SS is committed (so a fault part-way changes no register).

@@ -1,5 +1,5 @@
 // The one-byte opcode map: prefixes, then one dense switch over all 256 opcodes (a br_table in
-// WASM; see DESIGN.md on why the switch must stay dense). Families of instructions are implemented
+// WASM; see docs/design.md on why the switch must stay dense). Families of instructions are implemented
 // in their own modules; this file decodes operands and dispatches.
 import {
   eip, instrStart, o32, a32, csDefault32, ssBig, segOverride, repPrefix, lockPrefix, pending, cpl,

@@ -1,4 +1,4 @@
-// The three interrupt-flag modes of DESIGN.md, as the core applies them to the IF-sensitive
+// The three interrupt-flag modes of docs/design.md, as the core applies them to the IF-sensitive
 // instructions (CLI STI PUSHF POPF IRET, and SGDT/SIDT/SMSW for classic mode's leaks):
 //  vt      - the guest owns IF; nothing exits (what VT-x and AMD-V give).
 //  trap    - each IF-sensitive instruction exits before it executes; the VMM completes it by

@@ -1,4 +1,4 @@
-// Interrupt and exception delivery through the guest IDT (DESIGN.md, assembly/: "interrupt/exception
+// Interrupt and exception delivery through the guest IDT (docs/design.md: "interrupt/exception
 // delivery through the guest IDT"), the double/triple-fault rules, the VMX exception bitmap, and IRET.
 // Event kinds are the VMX interruption types, so an event the VMM injects at VM entry maps directly.
 // Not supported: task gates and task switches (a task gate in the IDT raises #GP, IRET with NT set

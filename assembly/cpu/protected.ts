@@ -1,4 +1,4 @@
-// Protected-mode segmentation and control transfer (DESIGN.md, assembly/: "protected-mode
+// Protected-mode segmentation and control transfer (docs/design.md: "protected-mode
 // segmentation and privilege"): segment-register loads with the SDM's checks and error codes, far JMP/CALL/RETF (direct and through call gates, with the TSS stack
 // switch), LLDT/LTR and LAR/LSL/VERR/VERW. Real-address mode gets the simple selector*16 paths.
 // Task switching is not supported: task gates and TSS descriptors as transfer targets raise

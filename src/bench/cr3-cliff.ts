@@ -1,4 +1,4 @@
-// The CR3-target cliff (DESIGN.md, "Paging"): guests/multitask.elf runs N = 1..8 user processes,
+// The CR3-target cliff (docs/design.md, "Paging"): guests/multitask.elf runs N = 1..8 user processes,
 // each in its own page directory, switching round-robin with a yield system call, and every
 // switch is a MOV to CR3. With the VMM's four CR3-target slots, up to four address spaces switch
 // inside the core with no VM exit once each has been loaded; from five on, LRU refill on a

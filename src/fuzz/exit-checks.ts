@@ -1,6 +1,6 @@
 // What must hold at every VM exit, whatever the guest did: the exit reason is one the core can
 // produce and the VMCS controls asked for, its qualification and exit information have the
-// documented shape (assembly/vmcs-layout.ts, DESIGN.md), and the saved guest state is
+// documented shape (assembly/vmcs-layout.ts; docs/design.md, "Exits"), and the saved guest state is
 // architecturally possible: EFLAGS bit 1 set and the reserved bits clear, CPL equal to SS.DPL and
 // CS.RPL in protected mode, EIP within the CS limit when the exit names an instruction.
 import * as L from "../../assembly/vmcs-layout.js";

@@ -4,7 +4,7 @@
 // decides. Ours puts the new value in a slot, so that switching back to it is free, replacing the
 // least recently used slot (or, with the `fifo` policy, the oldest). A guest with up to `count`
 // address spaces therefore switches for free after its first visits; one more and, under LRU,
-// every switch in a round-robin cycle misses: the cliff DESIGN.md wants users to be able to see.
+// every switch in a round-robin cycle misses: the cliff of docs/design.md, "Paging".
 //
 // Hits happen inside the core and the VMM never sees them (the core counts them in
 // STAT_CR3_TARGET_HITS), so recency is learned at misses: the CR3 being switched away from was in

@@ -1,4 +1,4 @@
-// The shadow MMU's statistics (DESIGN.md, "Paging"): the counters the core publishes in the VMCS
+// The shadow MMU's statistics (docs/design.md, "Paging"): the counters the core publishes in the VMCS
 // statistics area at every exit (STAT_*), and the CR3-target misses the VMM counts (each one a
 // CR-access exit; hits switch inside the core, which counts them). Read whole by
 // VirtualMachine.statistics() for `--stats`, `--stats-json` and the browser demo's panel.

@@ -12,7 +12,7 @@ export const HYPERV_PARTITIONS = ["root", "child"] as const;
 export type HypervPartition = (typeof HYPERV_PARTITIONS)[number];
 
 export const IF_MODES = ["vt", "trap", "classic"] as const;
-/** DESIGN.md's interrupt-flag modes: VT-x's virtual IF, trap-and-emulate, pre-VT deprivileging. */
+/** The interrupt-flag modes (docs/design.md): VT-x's virtual IF, trap-and-emulate, pre-VT deprivileging. */
 export type IfMode = (typeof IF_MODES)[number];
 
 export const CR3_POLICIES = ["lru", "fifo"] as const;

@@ -1,4 +1,4 @@
-// The interrupt-flag modes in the core (DESIGN.md, assembly/cpu/ifmode.ts): under vt the guest
+// The interrupt-flag modes in the core (docs/design.md, assembly/cpu/ifmode.ts): under vt the guest
 // owns IF; under trap CLI/STI/PUSHF/POPF/IRET exit with reasons 0x100-0x104 before executing and
 // emulate() completes them; under classic the kernel is deprivileged: CLI/STI raise #GP, POPF and
 // IRET keep the real IF, SGDT/SIDT/SMSW show the VMM's values.

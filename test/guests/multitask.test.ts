@@ -1,6 +1,6 @@
 // guests/multitask.elf under wasmvisor: N = 1..8 ring-3 processes in their own address spaces,
 // switched by a yield system call, must verify their private memory, and the CR-access exits in
-// `--stats-json` must follow the CR3-target rule (DESIGN.md, "Paging"): with the VMM's four
+// `--stats-json` must follow the CR3-target rule (docs/design.md, "Paging"): with the VMM's four
 // CR3-target slots, N <= 4 exits only for each directory's first load, N >= 5 once per switch
 // (LRU refill on a round-robin cycle always evicts the next one due). The same guest prints the
 // same lines under QEMU (checked when qemu-system-i386 is installed), and in timer mode it

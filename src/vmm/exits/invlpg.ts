@@ -1,8 +1,9 @@
-// Exit reason 14, INVLPG (KVM's handle_invlpg), taken when the VMM sets "INVLPG exiting": the
-// guest invalidates the TLB entry for the linear address in the exit qualification. A VMM with
-// shadow page tables drops its shadow entry for that address here (the shadow MMU issue hangs its
-// work on this exit); the core's own translations are refreshed at every VM entry, so completing
-// the instruction is all that is left to do.
+// Exit reason 14, INVLPG (KVM's handle_invlpg), taken when the VMM sets "INVLPG exiting" (it does
+// not by default): the guest invalidates the TLB entry for the linear address in the exit
+// qualification. Completing the instruction is all there is to do: the shadow MMU in the core
+// (assembly/mmu/) keeps its shadows and TLB coherent by tracking writes to the guest's page
+// tables, so no translation the guest changed outlives the change, INVLPG or not (the core's own
+// INVLPG, without the exit, drops the page anyway: assembly/mmu/mmu.ts invalidatePage).
 
 import type { ExitContext } from "./exit-context.js";
 
