@@ -3,17 +3,14 @@
 import { VMCS_BASE, VMCS_SIZE, C_PREEMPTION_TIMER, C_JIT, G_INSTRET_LO } from "./vmcs-layout";
 import { emulating } from "./cpu/state";
 import { allocateShadows } from "./mmu/shadow";
-import { allocateTlb, tlbLookup } from "./mmu/tlb";
+import { allocateTlb } from "./mmu/tlb";
 import { adoptMmuStats } from "./mmu/mmu";
-import { allocateBlockCache, flushBlockCache, cacheBase, blocksCompiled, blockStalls, CACHE_ENTRIES, ENTRY_SIZE } from "./jit/block-cache";
-import { condition, getCF, getEflags } from "./cpu/flags";
+import { allocateBlockCache, flushBlockCache, cacheBase, blocksCompiled, blockStalls } from "./jit/block-cache";
+import { BLOCK_CACHE_ENTRIES, BLOCK_ENTRY_SIZE } from "./jit-abi";
 import { allocateRam, ramBase as ramOffset, ramSize as ramBytes } from "./memory/physical";
-import { translate, followPagingControls, pagingEnabled } from "./memory/linear";
-import { vmRun, deliverExitInBlock } from "./vm/run";
-import { loadCr3InCore } from "./cpu/system";
-import { eip, instrStart, pending, retired, clearException, PEND_EXIT } from "./cpu/state";
-import { vmexit } from "./cpu/vmexit";
-import { portIo } from "./cpu/io";
+import { translate, followPagingControls } from "./memory/linear";
+import { vmRun } from "./vm/run";
+import { pending, retired, clearException } from "./cpu/state";
 
 // Allocate `bytes` of guest RAM (rounded up to 64 KiB) and clear the VMCS and I/O bitmaps.
 export function init(bytes: u32): void {
@@ -77,33 +74,15 @@ export { rangeExit } from "./jit/block-cache"; // compiled blocks set it (src/ji
 export { tlbBank } from "./mmu/tlb"; // paged compiled blocks look translations up in the active bank
 export function compiledBlocks(): u32 { return blocksCompiled; }
 export function stalledBlockEntries(): u32 { return blockStalls; }
-export function blockCacheBytes(): u32 { return CACHE_ENTRIES * ENTRY_SIZE; }
+export function blockCacheBytes(): u32 { return BLOCK_CACHE_ENTRIES * BLOCK_ENTRY_SIZE; }
 export function flushCompiledBlocks(): void { flushBlockCache(); }
-export function jitCondition(cc: u32): u32 { return condition(cc) ? 1 : 0; }
-export function jitCarry(): u32 { return getCF(); }
-export function jitEflags(): u32 { return getEflags(); }
-// IN or OUT in a compiled block (src/jit/translate.ts portIo), with all the interpreter's checks:
-// `info` bit 0 input, bits 1-3 size, bit 4 port from an imm8, bits 8+ instruction length. An exit
-// is delivered to the VMM right there, the block being `entry` with `remaining` instructions after
-// this one. Nonzero when the block must end: an exit the handler did not simply resume from, or a
-// fault, which the run loop then sees as the instruction just stepped.
-export function jitPortIo(port: u32, info: u32, remaining: u32, entry: u32): u32 {
-  instrStart = eip;
-  eip += info >> 8;
-  portIo((info & 1) != 0, port, (info >> 1) & 7, (info & 0x10) != 0);
-  return pending == PEND_EXIT ? deliverExitInBlock(remaining, entry) : pending;
-}
-// CPUID or VMCALL (`length` bytes) in a compiled block: these always exit, with qualification 0.
-export function jitExit(reason: u32, length: u32, remaining: u32, entry: u32): u32 {
-  instrStart = eip;
-  eip += length;
-  vmexit(reason, 0);
-  return deliverExitInBlock(remaining, entry);
-}
-// A MOV to CR3 in a compiled block whose code is the page at linear `page`, frame `frame`: 0 when
-// it must exit instead, 1 when it switched and the page may map elsewhere now, 2 when it switched
-// and the page still maps to the frame (src/jit/translate.ts movToCr3).
-export function jitLoadCr3(value: u32, page: u32, frame: u32): u32 {
-  if (!loadCr3InCore(value)) return 0;
-  return !pagingEnabled || tlbLookup(page, false, false) == <i64>frame ? 2 : 1;
-}
+export { jitCondition, jitCarry, jitEflags, jitPortIo, jitExit, jitLoadCr3 } from "./jit/helpers";
+// The contract's numbers as the core was built with them, checked by the host at instantiation
+// (src/core/jit-abi-check.ts).
+export {
+  HOLE_START, HOLE_END, BLOCK_CACHE_ENTRIES, BLOCK_ENTRY_SIZE, BLOCK_PHYSICAL, BLOCK_FUNCTION, BLOCK_HITS,
+  BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_LENGTH, BLOCK_BYTES, MAX_BLOCK_BYTES, BLOCK_LINEAR, BLOCK_BANKS, BLOCK_CONTEXT,
+  BLOCK_STALLS, BLOCK_MODE_PAGING, BLOCK_MODE_CPL_SHIFT, TLB_ENTRIES, TLB_ENTRIES_OFFSET, S_PRESENT, S_SUPER_WRITE,
+  S_USER_READ, S_USER_WRITE, T_PLAIN_RAM, LAZY_ADD, LAZY_SUB, LAZY_LOGIC, IO_INFO_INPUT, IO_INFO_SIZE_SHIFT,
+  IO_INFO_IMMEDIATE, IO_INFO_LENGTH_SHIFT, CR3_MUST_EXIT, CR3_SWITCHED, CR3_SWITCHED_SAME_PAGE,
+} from "./jit-abi";

@@ -1,6 +1,7 @@
 // Integer arithmetic and logic: the eight ALU operations of opcodes 00-3F / 80-83 (ADD OR ADC SBB
 // AND SUB XOR CMP), INC/DEC/NEG/NOT, and the BCD adjustments. Flags are recorded lazily.
-import { setArith, setIncDec, setLogic, getCF, OP_ADD, OP_SUB, getAF, setFlagsEager, szpOf, sizeMask } from "./flags";
+import { setArith, setIncDec, setLogic, getCF, getAF, setFlagsEager, szpOf, sizeMask } from "./flags";
+import { LAZY_ADD, LAZY_SUB } from "../jit-abi";
 import { r8, w8, r16, w16, EAX, CF, AF, PF, ZF, SF, OF, raise, EXC_DE } from "./state";
 
 export const ALU_ADD: u32 = 0;
@@ -17,19 +18,19 @@ export const ALU_CMP: u32 = 7;
 @inline export function alu(op: u32, a: u32, b: u32, bytes: u32): u32 {
   let r: u32;
   switch (op) {
-    case ALU_ADD: r = a + b; setArith(OP_ADD, a, b, r, bytes); return r;
+    case ALU_ADD: r = a + b; setArith(LAZY_ADD, a, b, r, bytes); return r;
     case ALU_OR: r = a | b; setLogic(r, bytes); return r;
-    case ALU_ADC: r = a + b + getCF(); setArith(OP_ADD, a, b, r, bytes); return r;
-    case ALU_SBB: r = a - b - getCF(); setArith(OP_SUB, a, b, r, bytes); return r;
+    case ALU_ADC: r = a + b + getCF(); setArith(LAZY_ADD, a, b, r, bytes); return r;
+    case ALU_SBB: r = a - b - getCF(); setArith(LAZY_SUB, a, b, r, bytes); return r;
     case ALU_AND: r = a & b; setLogic(r, bytes); return r;
     case ALU_XOR: r = a ^ b; setLogic(r, bytes); return r;
-    default: r = a - b; setArith(OP_SUB, a, b, r, bytes); return r; // SUB, CMP
+    default: r = a - b; setArith(LAZY_SUB, a, b, r, bytes); return r; // SUB, CMP
   }
 }
 
-@inline export function inc(a: u32, bytes: u32): u32 { const r = a + 1; setIncDec(OP_ADD, a, r, bytes); return r; }
-@inline export function dec(a: u32, bytes: u32): u32 { const r = a - 1; setIncDec(OP_SUB, a, r, bytes); return r; }
-@inline export function neg(a: u32, bytes: u32): u32 { const r = 0 - a; setArith(OP_SUB, 0, a, r, bytes); return r; }
+@inline export function inc(a: u32, bytes: u32): u32 { const r = a + 1; setIncDec(LAZY_ADD, a, r, bytes); return r; }
+@inline export function dec(a: u32, bytes: u32): u32 { const r = a - 1; setIncDec(LAZY_SUB, a, r, bytes); return r; }
+@inline export function neg(a: u32, bytes: u32): u32 { const r = 0 - a; setArith(LAZY_SUB, 0, a, r, bytes); return r; }
 
 // ---- BCD adjustments (DAA DAS AAA AAS AAM AAD) -------------------------------------------------
 export function daa(): void {

@@ -270,12 +270,14 @@ function group5(): void {
       pushV(eip);
       if (pending) return;
       jumpTo(target);
+      noteControlTransfer();
       return;
     }
     case 4: { // JMP near indirect
       const target = readRm(bytes);
       if (pending) return;
       jumpTo(target);
+      noteControlTransfer();
       return;
     }
     case 3: case 5: { // CALL/JMP far through memory m16:16/32
@@ -285,6 +287,7 @@ function group5(): void {
       const sel = readSeg(eaSeg, eaOff + bytes, 2);
       if (pending) return;
       if (modReg == 3) farCall(sel, off); else farJump(sel, off);
+      noteControlTransfer();
       return;
     }
     case 6: { // PUSH r/m
@@ -596,6 +599,7 @@ export function execute(op: u32): void {
       const off = imm(osize());
       const sel = fetch16();
       farCall(sel, off);
+      noteControlTransfer();
       return;
     }
     case 0x9b: noFpu(true); return;
@@ -651,12 +655,12 @@ export function execute(op: u32): void {
     }
     case 0xc8: enter(); return;
     case 0xc9: leave(); return;
-    case 0xca: farReturn(fetch16()); return;
-    case 0xcb: farReturn(0); return;
+    case 0xca: farReturn(fetch16()); noteControlTransfer(); return;
+    case 0xcb: farReturn(0); noteControlTransfer(); return;
     case 0xcc: softwareInterrupt(EXC_BP, EVENT_SW_EXCEPTION); return;
-    case 0xcd: softwareInterrupt(fetch8()); return;
+    case 0xcd: softwareInterrupt(fetch8()); noteControlTransfer(); return;
     case 0xce: if (condition(0)) softwareInterrupt(EXC_OF, EVENT_SW_EXCEPTION); return; // INTO
-    case 0xcf: if (!trapIfSensitive(EXIT_IRET)) iret(); return;
+    case 0xcf: if (!trapIfSensitive(EXIT_IRET)) iret(); noteControlTransfer(); return;
     case 0xd0: group2(1, 1); return;
     case 0xd1: group2(osize(), 1); return;
     case 0xd2: group2(1, 2); return;
@@ -711,6 +715,7 @@ export function execute(op: u32): void {
       const off = imm(osize());
       const sel = fetch16();
       farJump(sel, off);
+      noteControlTransfer();
       return;
     }
     case 0xeb: { const rel = <u32>signExtend(fetch8(), 1); jumpTo(eip + rel); noteControlTransfer(); return; }

@@ -4,13 +4,11 @@
 // recorded operation instead.
 import { CF, PF, AF, ZF, SF, OF, ARITH_FLAGS } from "./state";
 
-export const OP_ADD: u32 = 0; // also ADC and INC: carries out of the sum
-export const OP_SUB: u32 = 1; // also SBB, CMP, NEG, DEC: borrows out of the difference
-export const OP_LOGIC: u32 = 2; // AND OR XOR TEST: CF = OF = AF = 0
+import { LAZY_ADD, LAZY_SUB, LAZY_LOGIC } from "../jit-abi";
 
 export let flagsWord: u32 = 2;
 export let lazyMask: u32 = 0;
-export let lfOp: u32 = OP_LOGIC;
+export let lfOp: u32 = LAZY_LOGIC;
 export let lfA: u32 = 0;
 export let lfB: u32 = 0;
 export let lfRes: u32 = 0; // already masked to the operand size
@@ -41,7 +39,7 @@ export let lfSign: u32 = 31; // bit number of the sign bit (7, 15 or 31)
 }
 
 @inline export function setLogic(res: u32, bytes: u32): void {
-  lfOp = OP_LOGIC;
+  lfOp = LAZY_LOGIC;
   lfRes = res & sizeMask(bytes);
   lfSign = (bytes << 3) - 1;
   lazyMask = ARITH_FLAGS;
@@ -70,15 +68,15 @@ export function szpOf(res: u32, bytes: u32): u32 {
 // Of a recorded ADD or SUB: the carries (borrows) out of each bit, and the bits whose signed
 // result overflowed; CF and OF are these at bit lfSign.
 @inline function carriesOut(a: u32, b: u32, res: u32): u32 {
-  return lfOp == OP_ADD ? (a & b) | ((a | b) & ~res) : (~a & b) | ((~a | b) & res);
+  return lfOp == LAZY_ADD ? (a & b) | ((a | b) & ~res) : (~a & b) | ((~a | b) & res);
 }
 @inline function overflowsOut(a: u32, b: u32, res: u32): u32 {
-  return lfOp == OP_ADD ? (a ^ res) & (b ^ res) : (a ^ b) & (a ^ res);
+  return lfOp == LAZY_ADD ? (a ^ res) & (b ^ res) : (a ^ b) & (a ^ res);
 }
 
 export function getCF(): u32 {
   if (!(lazyMask & CF)) return flagsWord & CF;
-  if (lfOp == OP_LOGIC) return 0;
+  if (lfOp == LAZY_LOGIC) return 0;
   return (carriesOut(lfA, lfB, lfRes) >> lfSign) & 1;
 }
 
@@ -92,7 +90,7 @@ export function getCF(): u32 {
 
 export function getOF(): bool {
   if (!(lazyMask & OF)) return (flagsWord & OF) != 0;
-  if (lfOp == OP_LOGIC) return false;
+  if (lfOp == LAZY_LOGIC) return false;
   return ((overflowsOut(lfA, lfB, lfRes) >> lfSign) & 1) != 0;
 }
 
@@ -102,7 +100,7 @@ export function getOF(): bool {
 
 export function getAF(): bool {
   if (!(lazyMask & AF)) return (flagsWord & AF) != 0;
-  if (lfOp == OP_LOGIC) return false;
+  if (lfOp == LAZY_LOGIC) return false;
   return ((lfA ^ lfB ^ lfRes) & AF) != 0;
 }
 
@@ -113,7 +111,7 @@ export function materialize(): void {
   if (mask == 0) return;
   const res = lfRes;
   let f: u32 = parityOf(res) | (res == 0 ? ZF : 0) | (((res >> lfSign) & 1) << 7); // SF is bit 7
-  if (lfOp != OP_LOGIC) { // logic operations clear CF, AF and OF
+  if (lfOp != LAZY_LOGIC) { // logic operations clear CF, AF and OF
     const a = lfA;
     const b = lfB;
     f |= ((carriesOut(a, b, res) >> lfSign) & 1) | ((a ^ b ^ res) & AF) | (((overflowsOut(a, b, res) >> lfSign) & 1) << 11); // OF is bit 11

@@ -35,10 +35,16 @@ export function retireSpentBudget(): void {
   notRetired = 0;
 }
 
+// Instructions retired so far, between instructions (a compiled block counts those it took from
+// the budget and did not refund).
+export function retiredSoFar(): u64 {
+  return retired + <u64>(budgetAtEntry - budget - notRetired);
+}
+
 // Instructions retired before the one executing now (for RDTSC and the shadows, which run
 // inside an instruction; the loop has already taken that instruction from the budget).
 export function retiredBeforeThisInstruction(): u64 {
-  return retired + <u64>(budgetAtEntry - budget - 1 - notRetired);
+  return retiredSoFar() - 1;
 }
 
 // Blocking by STI and by MOV SS (SDM 24.4.2): events are held off until the instruction after
@@ -68,6 +74,5 @@ export function interruptibilityAtExit(): u32 {
 // of STI or MOV SS.)
 export function interruptible(): bool {
   if (!(flagsWord & IF)) return false;
-  const completed = retired + <u64>(budgetAtEntry - budget - notRetired);
-  return shadowKind == 0 || completed != shadowUntil;
+  return shadowKind == 0 || retiredSoFar() != shadowUntil;
 }

@@ -11,32 +11,25 @@
 // the paging mode and CPL it was compiled for (with paging, its memory accesses go through the
 // TLB and leave the block on a miss). A block's bytes are kept in its cache entry and compared
 // before every entry, so code that was rewritten is never run stale (no write tracking needed).
-import { VMCS_BASE, C_JIT, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, SR_CS, SR_DS, SR_ES, SR_SS } from "../vmcs-layout";
+import {
+  VMCS_BASE, C_JIT, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, SR_CS, SR_DS, SR_ES, SR_SS, STAT_COMPILED_INSTRUCTIONS_LO,
+} from "../vmcs-layout";
 import { eip, segBase, segLimit, csDefault32, ssBig, flatMask, TF, cpl, pending, modeGeneration } from "../cpu/state";
 import { tlbLookup, tlbGeneration, tlbBankBit } from "../mmu/tlb";
 import { flagsWord } from "../cpu/flags";
-import { ramBase, ramSize, HOLE_START, HOLE_END } from "../memory/physical";
+import { ramBase, ramSize } from "../memory/physical";
+import {
+  HOLE_START, HOLE_END, BLOCK_CACHE_ENTRIES, BLOCK_ENTRY_SIZE, BLOCK_PHYSICAL, BLOCK_FUNCTION, BLOCK_HITS,
+  BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_LENGTH, BLOCK_BYTES, BLOCK_LINEAR, BLOCK_BANKS, BLOCK_CONTEXT, BLOCK_STALLS,
+  BLOCK_MODE_PAGING, BLOCK_MODE_CPL_SHIFT,
+} from "../jit-abi";
 import { pagingEnabled } from "../memory/linear";
-import { budget } from "../cpu/retirement";
+import { budget, retiredSoFar } from "../cpu/retirement";
 
 @external("jit", "compile")
 declare function hostCompile(linearEip: u32, physical: u32, entry: u32): u32;
 
-export const CACHE_ENTRIES: u32 = 4096;
-export const ENTRY_SIZE: u32 = 104;
-// Entry layout (filled by the host compiler except `physical` and `hits`).
-export const E_PHYSICAL: u32 = 0; // physical address of the block's first byte
-export const E_FUNCTION: u32 = 4; // table index of the compiled function, 0 = none
-export const E_HITS: u32 = 8; // times the block was reached uncompiled; FAILED if not compilable
-export const E_INSTRUCTIONS: u32 = 12; // u8: instructions in the block
-export const E_MODE: u32 = 13; // u8: the mode it was compiled for: bit 0 paging, bits 1-2 CPL
-export const E_LENGTH: u32 = 14; // u16: bytes in the block (at most 64, within one page)
-export const E_BYTES: u32 = 16; // copy of the block's bytes, to detect rewritten code
-export const MAX_BLOCK_BYTES: u32 = 64;
-const E_LINEAR: u32 = 80; // the EIP it was last validated for,
-const E_BANKS: u32 = 84; // in these TLB banks (a bit each),
-const E_CONTEXT: u32 = 88; // u64: in this context (currentContext())
-const E_STALLS: u32 = 96; // entries in a row that left before the first instruction; past MAX_STALLS, resting
+const MODE_BITS: u32 = 3; // of BLOCK_MODE: paging, CPL
 const FAILED: u32 = 0xffffffff;
 const HOT_THRESHOLD: u32 = 32;
 // A block that keeps leaving before its first instruction (whose first access always falls outside
@@ -57,7 +50,7 @@ export let blockStalls: u32 = 0; // entries that left before the block's first i
 export let rangeExit: u32 = 0;
 
 export function allocateBlockCache(): void {
-  const bytes = CACHE_ENTRIES * ENTRY_SIZE;
+  const bytes = BLOCK_CACHE_ENTRIES * BLOCK_ENTRY_SIZE;
   const first = memory.grow(<i32>((bytes + 0xffff) >>> 16));
   if (first < 0) unreachable();
   cacheBase = <u32>first << 16; // freshly grown memory is zero
@@ -77,7 +70,7 @@ function updateJitMode(): void {
   // in the hole between, where compiled blocks never write
   const trapBase = load<u32>(VMCS_BASE + C_WRITE_TRAP_BASE);
   const trapSize = load<u32>(VMCS_BASE + C_WRITE_TRAP_SIZE);
-  const trapInHole = trapSize == 0 || (trapBase >= HOLE_START && trapBase + trapSize <= HOLE_END);
+  const trapInHole = trapSize == 0 || (trapBase >= <u32>HOLE_START && trapBase + trapSize <= <u32>HOLE_END);
   enabled = load<u32>(VMCS_BASE + C_JIT) != 0 && cacheBase != 0 && trapInHole &&
     (flatMask & dataFlat) == dataFlat && ssBig && csDefault32 &&
     segBase(SR_CS) == 0 && segLimit(SR_CS) == 0xffffffff;
@@ -85,28 +78,28 @@ function updateJitMode(): void {
 
 // Forget every compiled block (the host's table is reset with it).
 export function flushBlockCache(): void {
-  if (cacheBase) memory.fill(cacheBase, 0, CACHE_ENTRIES * ENTRY_SIZE);
+  if (cacheBase) memory.fill(cacheBase, 0, BLOCK_CACHE_ENTRIES * BLOCK_ENTRY_SIZE);
 }
 
 // Entries are indexed by the block's linear address (which is also the physical one without
 // paging) and keyed by its physical address.
 @inline function entryFor(linear: u32): u32 {
-  return cacheBase + ((linear ^ (linear >> 12)) & (CACHE_ENTRIES - 1)) * ENTRY_SIZE;
+  return cacheBase + ((linear ^ (linear >> 12)) & (BLOCK_CACHE_ENTRIES - 1)) * BLOCK_ENTRY_SIZE;
 }
 
 // Whether the block's bytes in RAM still equal the copy taken when it was compiled: eight bytes
 // at a time (this runs at every block entry), the last word masked to the block's own bytes.
 function unchanged(entry: u32, p: u32): bool {
-  const length = <u32>load<u16>(entry + E_LENGTH);
+  const length = <u32>load<u16>(entry + BLOCK_LENGTH);
   if (p + length > ramSize) return false;
   const code = ramBase + p;
   let i: u32 = 0;
   for (; i + 8 <= length; i += 8) {
-    if (load<u64>(code + i) != load<u64>(entry + E_BYTES + i)) return false;
+    if (load<u64>(code + i) != load<u64>(entry + BLOCK_BYTES + i)) return false;
   }
   if (i == length) return true;
   const mask: u64 = (<u64>1 << (<u64>(length - i) << 3)) - 1;
-  return ((load<u64>(code + i) ^ load<u64>(entry + E_BYTES + i)) & mask) == 0;
+  return ((load<u64>(code + i) ^ load<u64>(entry + BLOCK_BYTES + i)) & mask) == 0;
 }
 
 // What makes a validated entry valid for EIP: the mode it was compiled for (paging bit, CPL) and,
@@ -115,7 +108,7 @@ function unchanged(entry: u32, p: u32): bool {
 // mapped alike in every address space, a kernel's, is thus validated once per space, not again
 // at every switch.
 @inline function currentContext(): u64 {
-  return (tlbGeneration << 3) | <u64>((cpl << 1) | (pagingEnabled ? 1 : 0));
+  return (tlbGeneration << MODE_BITS) | <u64>((cpl << BLOCK_MODE_CPL_SHIFT) | (pagingEnabled ? BLOCK_MODE_PAGING : 0));
 }
 
 // What the compiled block running now assumes besides its code (for an exit delivered inside it,
@@ -126,7 +119,7 @@ export function blockContext(): u64 {
 
 // Whether the block in cache entry `entry`, running now, may go on: still compiled, same bytes.
 export function blockStillValid(entry: u32): bool {
-  return load<u32>(entry + E_FUNCTION) != 0 && unchanged(entry, load<u32>(entry + E_PHYSICAL));
+  return load<u32>(entry + BLOCK_FUNCTION) != 0 && unchanged(entry, load<u32>(entry + BLOCK_PHYSICAL));
 }
 
 // The slow path of a block entry: translate EIP (with paging the TLB must already know its
@@ -141,46 +134,52 @@ function validate(entry: u32, context: u64): u32 {
     p = <u32>hit;
   }
   if (p >= ramSize) return 0;
-  const mode = <u32>(context & 7);
-  if (load<u32>(entry + E_PHYSICAL) != p || load<u32>(entry + E_HITS) == 0 || <u32>load<u8>(entry + E_MODE) != mode) {
-    store<u32>(entry + E_PHYSICAL, p);
-    store<u32>(entry + E_FUNCTION, 0);
-    store<u32>(entry + E_HITS, 1);
-    store<u8>(entry + E_MODE, <u8>mode);
-    store<u32>(entry + E_BANKS, 0); // the banks that translated EIP to the old block: none now
-    store<u32>(entry + E_STALLS, 0);
+  const mode = <u32>(context & ((1 << MODE_BITS) - 1));
+  if (load<u32>(entry + BLOCK_PHYSICAL) != p || load<u32>(entry + BLOCK_HITS) == 0 || <u32>load<u8>(entry + BLOCK_MODE) != mode) {
+    store<u32>(entry + BLOCK_PHYSICAL, p);
+    store<u32>(entry + BLOCK_FUNCTION, 0);
+    store<u32>(entry + BLOCK_HITS, 1);
+    store<u8>(entry + BLOCK_MODE, <u8>mode);
+    store<u32>(entry + BLOCK_BANKS, 0); // the banks that translated EIP to the old block: none now
+    store<u32>(entry + BLOCK_STALLS, 0);
     return 0;
   }
-  let fn = load<u32>(entry + E_FUNCTION);
+  let fn = load<u32>(entry + BLOCK_FUNCTION);
   if (fn == 0) {
-    const hits = load<u32>(entry + E_HITS);
+    const hits = load<u32>(entry + BLOCK_HITS);
     if (hits == FAILED) return 0;
-    if (hits + 1 < HOT_THRESHOLD) { store<u32>(entry + E_HITS, hits + 1); return 0; }
+    if (hits + 1 < HOT_THRESHOLD) { store<u32>(entry + BLOCK_HITS, hits + 1); return 0; }
     fn = hostCompile(eip, p, entry);
-    if (fn == 0) { store<u32>(entry + E_HITS, FAILED); return 0; }
-    store<u32>(entry + E_FUNCTION, fn);
+    if (fn == 0) { store<u32>(entry + BLOCK_HITS, FAILED); return 0; }
+    store<u32>(entry + BLOCK_FUNCTION, fn);
     blocksCompiled++;
   }
-  if (load<u32>(entry + E_LINEAR) == eip && load<u64>(entry + E_CONTEXT) == context) {
-    store<u32>(entry + E_BANKS, load<u32>(entry + E_BANKS) | tlbBankBit);
+  if (load<u32>(entry + BLOCK_LINEAR) == eip && load<u64>(entry + BLOCK_CONTEXT) == context) {
+    store<u32>(entry + BLOCK_BANKS, load<u32>(entry + BLOCK_BANKS) | tlbBankBit);
   } else {
-    store<u32>(entry + E_LINEAR, eip);
-    store<u64>(entry + E_CONTEXT, context);
-    store<u32>(entry + E_BANKS, tlbBankBit);
+    store<u32>(entry + BLOCK_LINEAR, eip);
+    store<u64>(entry + BLOCK_CONTEXT, context);
+    store<u32>(entry + BLOCK_BANKS, tlbBankBit);
   }
   return fn;
 }
 
 // The block's code was rewritten: forget its compiled function and count towards compiling anew.
 @inline function startOver(entry: u32): void {
-  store<u32>(entry + E_FUNCTION, 0);
-  store<u32>(entry + E_HITS, 0);
-  store<u32>(entry + E_STALLS, 0);
+  store<u32>(entry + BLOCK_FUNCTION, 0);
+  store<u32>(entry + BLOCK_HITS, 0);
+  store<u32>(entry + BLOCK_STALLS, 0);
+}
+
+// Instructions the blocks retired, in the VMCS statistics area (--stats shows their share), where
+// a saved machine keeps them as it keeps the retired count.
+@inline function countCompiledInstructions(n: u64): void {
+  store<u64>(VMCS_BASE + STAT_COMPILED_INSTRUCTIONS_LO, load<u64>(VMCS_BASE + STAT_COMPILED_INSTRUCTIONS_LO) + n);
 }
 
 function stalled(entry: u32, stalls: u32): void {
   blockStalls++;
-  store<u32>(entry + E_STALLS, stalls + 1 >= MAX_STALLS ? MAX_STALLS + REST_ARRIVALS : stalls + 1);
+  store<u32>(entry + BLOCK_STALLS, stalls + 1 >= MAX_STALLS ? MAX_STALLS + REST_ARRIVALS : stalls + 1);
 }
 
 // Called by the run loop at VM entry and after a control transfer: run compiled blocks from EIP
@@ -189,16 +188,16 @@ export function runCompiledBlocks(): void {
   while (compiledCodeAllowed() && !(flagsWord & TF)) {
     // CS base 0: EIP is the linear address
     const entry = entryFor(eip);
-    let fn = load<u32>(entry + E_FUNCTION);
+    let fn = load<u32>(entry + BLOCK_FUNCTION);
     let p = eip;
     if (pagingEnabled) {
       const context = currentContext();
-      if (load<u32>(entry + E_LINEAR) != eip || load<u64>(entry + E_CONTEXT) != context || !(load<u32>(entry + E_BANKS) & tlbBankBit) || fn == 0) {
+      if (load<u32>(entry + BLOCK_LINEAR) != eip || load<u64>(entry + BLOCK_CONTEXT) != context || !(load<u32>(entry + BLOCK_BANKS) & tlbBankBit) || fn == 0) {
         fn = validate(entry, context);
         if (fn == 0) return;
       }
-      p = load<u32>(entry + E_PHYSICAL);
-    } else if (load<u32>(entry + E_PHYSICAL) != eip || <u32>load<u8>(entry + E_MODE) != cpl << 1 || fn == 0) {
+      p = load<u32>(entry + BLOCK_PHYSICAL);
+    } else if (load<u32>(entry + BLOCK_PHYSICAL) != eip || <u32>load<u8>(entry + BLOCK_MODE) != cpl << BLOCK_MODE_CPL_SHIFT || fn == 0) {
       fn = validate(entry, currentContext());
       if (fn == 0) return;
     }
@@ -206,16 +205,18 @@ export function runCompiledBlocks(): void {
       startOver(entry);
       return;
     }
-    const count = <u32>load<u8>(entry + E_INSTRUCTIONS);
+    const count = <u32>load<u8>(entry + BLOCK_INSTRUCTIONS);
     if (budget <= count) return; // not enough budget left: let the interpreter finish the slice
-    const stalls = load<u32>(entry + E_STALLS);
+    const stalls = load<u32>(entry + BLOCK_STALLS);
     if (stalls > MAX_STALLS) { // resting
-      store<u32>(entry + E_STALLS, stalls - 1);
+      store<u32>(entry + BLOCK_STALLS, stalls - 1);
       return;
     }
     const before = budget;
+    const retiredBefore = retiredSoFar();
     budget -= count; // the block refunds what it did not execute when it ends early
     call_indirect<void>(fn);
+    countCompiledInstructions(retiredSoFar() - retiredBefore);
     const onlyRange = rangeExit;
     rangeExit = 0;
     // A block that left before its first instruction made no progress (a TLB miss, an access
@@ -226,7 +227,7 @@ export function runCompiledBlocks(): void {
       if (!pending && !onlyRange) stalled(entry, stalls);
       return;
     }
-    if (stalls) store<u32>(entry + E_STALLS, 0);
+    if (stalls) store<u32>(entry + BLOCK_STALLS, 0);
     if (pending) return;
   }
 }

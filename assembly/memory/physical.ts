@@ -6,12 +6,6 @@ import { emulating } from "../cpu/state";
 import { VMCS_BASE, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, X_GUEST_PHYSICAL, EXIT_EPT_VIOLATION } from "../vmcs-layout";
 import { vmexit } from "../cpu/vmexit";
 
-// The PC's hole between 640 KiB and 1 MiB (VGA frame buffer, ROMs): RAM for the interpreter, but
-// compiled blocks leave it to the interpreter (assembly/jit/block-cache.ts, assembly/mmu/tlb.ts;
-// the host compiler, src/jit/translate.ts, has its own copy of the numbers).
-export const HOLE_START: u32 = 0xa0000;
-export const HOLE_END: u32 = 0x100000;
-
 export let ramBase: u32 = 0; // offset of guest-physical 0 in WASM memory
 export let ramSize: u32 = 0;
 export let unassignedAccesses: u32 = 0;

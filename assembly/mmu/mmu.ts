@@ -2,18 +2,19 @@
 // through the software TLB, then the active shadow, then a guest walk (a "hidden fault" when it
 // succeeds, a #PF injected into the guest when the guest's own tables say so). It also keeps the
 // shadows coherent with guest writes to page tables and switches shadows on CR3 loads.
-import { VMCS_BASE, G_CR3, STAT_TLB_MISSES, STAT_HIDDEN_FAULTS, STAT_PT_WRITE_TRAPS, STAT_SHADOW_PAGES } from "../vmcs-layout";
-import { cr0, cr4, CR0_PG, CR0_WP, CR4_PSE, CR4_PGE, pending } from "../cpu/state";
+import { VMCS_BASE, STAT_TLB_MISSES, STAT_HIDDEN_FAULTS, STAT_PT_WRITE_TRAPS, STAT_SHADOW_PAGES } from "../vmcs-layout";
+import { cr0, CR0_PG, pending } from "../cpu/state";
+import { loadGuestContext, guestContextCurrent, guestPagingRules, contextTag, contextDirectory } from "./context";
 import { tlbLookup, tlbInsert } from "./tlb";
-import { walk, pteAddress, S_LARGE, S_SUPER_WRITE, S_USER_WRITE } from "./walker";
+import { walk, pteAddress, S_LARGE } from "./walker";
+import { S_SUPER_WRITE, S_USER_WRITE } from "../jit-abi";
 import { addStat } from "./stats";
 import {
   activate, shadowLookup, shadowFill, shadowFlushPage, flushAllShadows, isTracked, invalidateGuestWrite,
 } from "./shadow";
 import { invalidateFetchWindow } from "./fetch-window";
 
-let activeCr3: u32 = 0; // the CR3 whose shadow is active, when `haveShadow`
-let haveShadow: bool = false; // (a flag, not a sentinel value: any 32-bit CR3 is possible)
+let haveShadow: bool = false; // the shadow of the loaded context (context.ts) is active
 
 export function mmuTranslate(lin: u32, write: bool, user: bool): u32 {
   const hit = tlbLookup(lin, write, user);
@@ -23,7 +24,7 @@ export function mmuTranslate(lin: u32, write: bool, user: bool): u32 {
 
 function translateSlow(lin: u32, write: bool, user: bool): u32 {
   addStat(STAT_TLB_MISSES);
-  if (!haveShadow || activeCr3 != load<u32>(VMCS_BASE + G_CR3)) switchAddressSpace();
+  if (!haveShadow || !guestContextCurrent()) switchAddressSpace();
   let e = shadowLookup(lin);
   let shadowed = true; // a TLB entry must be the copy of a shadow entry (tlb.ts)
   if (!allows(e, write, user)) {
@@ -57,9 +58,9 @@ function translateSlow(lin: u32, write: bool, user: bool): u32 {
 // TLB bank. Nothing is flushed: the TLB is tagged by address space and coherent (tlb.ts), so
 // what a CR3 load must forget on hardware is already gone.
 export function switchAddressSpace(): void {
-  activeCr3 = load<u32>(VMCS_BASE + G_CR3);
+  loadGuestContext();
   haveShadow = true;
-  activate(activeCr3);
+  activate(contextTag, contextDirectory);
   invalidateFetchWindow();
 }
 
@@ -73,7 +74,7 @@ export function invalidatePage(lin: u32): void {
 // write and at VM entry (the VMM may have changed them).
 let pagingMode: u32 = 0xffffffff;
 export function flushShadowsIfPagingRulesChanged(): void {
-  const mode = (cr0() & (CR0_PG | CR0_WP)) | (cr4() & (CR4_PSE | CR4_PGE));
+  const mode = guestPagingRules();
   if (mode == pagingMode) return;
   pagingMode = mode;
   flushAllShadows();
@@ -84,7 +85,7 @@ export function flushShadowsIfPagingRulesChanged(): void {
 // At VM entry: the VMM may have completed a MOV to CR3 by writing G_CR3. (A reload of the same
 // value needs nothing: the TLB never holds a translation the guest's tables no longer give.)
 export function checkAddressSpace(): void {
-  if ((cr0() & CR0_PG) && (!haveShadow || activeCr3 != load<u32>(VMCS_BASE + G_CR3))) switchAddressSpace();
+  if ((cr0() & CR0_PG) && (!haveShadow || !guestContextCurrent())) switchAddressSpace();
 }
 
 // After a saved VMCS was written into a fresh core: its counters (stats.ts) are the saved ones,

@@ -1,4 +1,4 @@
-// Shadow page tables: for each guest address space (keyed by CR3) a shadow page directory whose
+// Shadow page tables: for each address space (keyed by its tag, context.ts) a shadow page directory whose
 // entries point to shadow page tables, filled lazily from guest walks, holding guest-physical
 // frames with the effective permissions of the walk. Shadows survive address-space switches,
 // so returning to a known CR3 costs no rebuilding.
@@ -12,7 +12,8 @@
 // shadow directories and POOL_PAGES shadow tables; when they run out, the least recently used
 // address space (or, for tables, every shadow) is reclaimed.
 import { STAT_SHADOW_PAGES, STAT_SHADOW_ROOTS_BUILT, STAT_SHADOW_ROOTS_REUSED, STAT_SHADOW_FLUSHES } from "../vmcs-layout";
-import { S_LARGE, S_SUPER_WRITE, S_USER_WRITE } from "./walker";
+import { S_LARGE } from "./walker";
+import { S_SUPER_WRITE, S_USER_WRITE } from "../jit-abi";
 import { addStat } from "./stats";
 import { tlbWriteProtect, tlbSelect, tlbFlushPage, tlbFlushLargePage, tlbFlushBank, BANKS } from "./tlb";
 import { ramSize } from "../memory/physical";
@@ -24,7 +25,8 @@ const NO_ROOT: u32 = 0xffffffff;
 let rootDirs: u32 = 0; // MAX_ROOTS x 1024 u16: shadow-table index (1-based) per PDE slot
 let pool: u32 = 0; // POOL_PAGES x 1024 u32 shadow entries
 let frameRefs: u32 = 0; // u16 per guest frame: shadows derived from it
-const rootCr3 = memory.data(MAX_ROOTS * 4); // guest PD frame | 1, 0 = free
+const rootTag = memory.data(MAX_ROOTS * 8); // u64: the address space's tag (context.ts), 0 = free
+const rootDirectory = memory.data(MAX_ROOTS * 4); // its guest page directory's frame
 const rootUse = memory.data(MAX_ROOTS * 4); // last-use stamp for LRU
 const tableSource = memory.data(POOL_PAGES * 4); // guest PT frame | 1 (0 = free; S_LARGE: from a 4 MiB PDE)
 const tableOwner = memory.data(POOL_PAGES * 4); // root << 10 | PDE index: where the table hangs
@@ -80,12 +82,11 @@ function writeProtect(frame: u32): void {
 }
 
 // ---- Address spaces ---------------------------------------------------------------------------
-// Make the shadow for guest CR3 `cr3` active, finding it or building an empty one.
-// Returns true when an existing shadow was found.
-export function activate(cr3: u32): bool {
-  const key = (cr3 & 0xfffff000) | 1;
+// Make the shadow of the address space `tag`, whose page directory is at `directory`, active,
+// finding it or building an empty one. Returns true when an existing shadow was found.
+export function activate(tag: u64, directory: u32): bool {
   for (let r: u32 = 0; r < MAX_ROOTS; r++) {
-    if (load<u32>(rootCr3 + (r << 2)) == key) {
+    if (load<u64>(rootTag + (r << 3)) == tag) {
       makeActive(r);
       store<u32>(rootUse + (r << 2), ++useClock);
       addStat(STAT_SHADOW_ROOTS_REUSED);
@@ -95,13 +96,14 @@ export function activate(cr3: u32): bool {
   // a new address space: take a free root, or the least recently used one
   let victim: u32 = 0;
   for (let r: u32 = 0; r < MAX_ROOTS; r++) {
-    if (load<u32>(rootCr3 + (r << 2)) == 0) { victim = r; break; }
+    if (load<u64>(rootTag + (r << 3)) == 0) { victim = r; break; }
     if (load<u32>(rootUse + (r << 2)) < load<u32>(rootUse + (victim << 2))) victim = r;
   }
   releaseRoot(victim);
-  store<u32>(rootCr3 + (victim << 2), key);
+  store<u64>(rootTag + (victim << 3), tag);
+  store<u32>(rootDirectory + (victim << 2), directory);
   store<u32>(rootUse + (victim << 2), ++useClock);
-  track(key & 0xfffff000);
+  track(directory);
   makeActive(victim);
   addStat(STAT_SHADOW_ROOTS_BUILT);
   return false;
@@ -113,12 +115,11 @@ function makeActive(r: u32): void {
 }
 
 function releaseRoot(r: u32): void {
-  const key = load<u32>(rootCr3 + (r << 2));
-  if (key == 0) return;
+  if (load<u64>(rootTag + (r << 3)) == 0) return;
   tlbFlushBank(r); // first, so that each dropTable() below finds nothing left to flush
   for (let i: u32 = 0; i < 1024; i++) dropTable(r, i);
-  untrack(key & 0xfffff000);
-  store<u32>(rootCr3 + (r << 2), 0);
+  untrack(load<u32>(rootDirectory + (r << 2)));
+  store<u64>(rootTag + (r << 3), 0);
   if (activeRoot == r) {
     activeRoot = NO_ROOT;
     tlbSelect(-1);
@@ -185,9 +186,10 @@ function allocateTable(): u32 {
     }
   }
   const active = activeRoot;
-  const key = active != NO_ROOT ? load<u32>(rootCr3 + (active << 2)) : 0;
+  const tag = active != NO_ROOT ? load<u64>(rootTag + (active << 3)) : 0;
+  const directory = active != NO_ROOT ? load<u32>(rootDirectory + (active << 2)) : 0;
   flushAllShadows();
-  if (key != 0) activate(key); // keep the current address space, now empty
+  if (tag != 0) activate(tag, directory); // keep the current address space, now empty
   return 0;
 }
 
@@ -211,7 +213,7 @@ export function invalidateGuestWrite(p: u32, bytes: u32): void {
   const first = (p & 0xfff) >>> 2;
   const last = ((p + bytes - 1) & 0xfff) >>> 2;
   for (let r: u32 = 0; r < MAX_ROOTS; r++) {
-    if (load<u32>(rootCr3 + (r << 2)) == (frame | 1)) {
+    if (load<u64>(rootTag + (r << 3)) != 0 && load<u32>(rootDirectory + (r << 2)) == frame) {
       for (let i = first; i <= last; i++) dropTable(r, i);
     }
   }

@@ -13,24 +13,20 @@
 // by a CR3 load, and a global translation is not shared with other address spaces, which find
 // it by walking their own tables (that map it the same way in any OS that uses global pages; a
 // CPU may drop any TLB entry at any time, so software cannot rely on more).
-import { S_SUPER_WRITE, S_USER_READ, S_USER_WRITE } from "./walker";
-import { ramSize, HOLE_START, HOLE_END } from "../memory/physical";
+import { ramSize } from "../memory/physical";
+import {
+  HOLE_START, HOLE_END, TLB_ENTRIES as ENTRIES, TLB_ENTRIES_OFFSET, S_SUPER_WRITE, S_USER_READ, S_USER_WRITE, T_PLAIN_RAM,
+} from "../jit-abi";
 
-const ENTRIES: u32 = 1024;
 export const BANKS: u32 = 8; // one per shadow root (shadow.ts MAX_ROOTS)
 // A bank: tags (linear page number + 1; 0 = empty), then entries (shadow entry: frame |
 // permission bits), then the slots filled since the bank was last flushed, so that flushing
 // costs as many steps as the address space used pages, not 1024 (the list may hold a slot
 // twice; it is rebuilt when full).
 const TAGS: u32 = 0;
-export const TLB_ENTRIES_OFFSET: u32 = ENTRIES * 4; // compiled blocks (src/jit/) read both arrays
 const USED: u32 = ENTRIES * 8;
 const BANK_BYTES: u32 = ENTRIES * 12;
 const usedCount = memory.data(BANKS * 4);
-
-// Set in TLB entries (never in shadow entries) whose frame is plain RAM: compiled blocks require
-// it, so one permission test also keeps them off the VGA/ROM hole and unassigned addresses.
-export const T_PLAIN_RAM: u32 = 0x40;
 
 let banks: u32 = 0; // BANKS banks, then one that stays empty: the bank when no shadow is active
 // The active bank's address: read by compiled blocks, which is why it is an exported global.
@@ -79,7 +75,7 @@ export function tlbInsert(lin: u32, entry: u32): void {
   const bank = tlbBank;
   if (bank == emptyBank()) return;
   const frame = entry & 0xfffff000;
-  const plain = frame < ramSize && (frame < HOLE_START || frame >= HOLE_END);
+  const plain = frame < ramSize && (frame < <u32>HOLE_START || frame >= <u32>HOLE_END);
   const vpn = lin >>> 12;
   const at = bank + slot(vpn);
   if (load<u32>(at + TAGS) == 0) noteUsed(ctz(tlbBankBit), at - bank);
@@ -93,7 +89,7 @@ function noteUsed(bank: u32, at: u32): void {
   let count = load<u32>(usedCountAt(bank));
   if (count == ENTRIES) { // full of duplicates: rebuild from the tags
     count = 0;
-    for (let s: u32 = 0; s < ENTRIES * 4; s += 4) {
+    for (let s: u32 = 0; s < <u32>TLB_ENTRIES_OFFSET; s += 4) {
       if (load<u32>(base + TAGS + s) != 0) store<u32>(base + USED + (count++ << 2), s);
     }
   }

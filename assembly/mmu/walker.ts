@@ -1,13 +1,17 @@
 // The guest page walker: x86 32-bit paging as the guest's own tables define it (4 KiB pages,
-// 4 MiB pages with CR4.PSE, global pages with CR4.PGE, U/S and R/W with CR0.WP). Written once
+// 4 MiB pages with CR4.PSE, global pages with CR4.PGE, U/S and R/W with CR0.WP), in the paging
+// context of context.ts (its directory, its rules, its way of reading a table). Written once
 // and used by every shadow miss (KVM's paging_tmpl.h plays this part). It sets the accessed and
 // dirty bits in the guest's entries when an access succeeds, as hardware (and QEMU) do, and on a
 // fault raises #PF with the architectural error code and CR2. The result is a shadow entry:
 // the guest-physical frame plus the effective permissions of the whole walk.
 import { VMCS_BASE, G_CR2, STAT_GUEST_PAGE_FAULTS } from "../vmcs-layout";
 import { addStat } from "./stats";
-import { cr0, cr3, cr4, raise, CR0_WP, CR4_PSE, CR4_PGE, EXC_PF } from "../cpu/state";
-import { physRead32, physWrite32 } from "../memory/physical";
+import { raise, EXC_PF } from "../cpu/state";
+import {
+  contextDirectory, contextWriteProtect, contextLargePages, contextGlobalPages, readTableEntry, writeTableEntry,
+} from "./context";
+import { S_PRESENT, S_SUPER_WRITE, S_USER_READ, S_USER_WRITE } from "../jit-abi";
 
 // Guest page-table entry bits
 const PTE_P: u32 = 1;
@@ -18,11 +22,8 @@ const PTE_D: u32 = 0x40;
 const PDE_PS: u32 = 0x80;
 const PTE_G: u32 = 0x100;
 
-// Shadow-entry bits (frame in bits 12-31). Supervisor reads need only PRESENT.
-export const S_PRESENT: u32 = 1;
-export const S_SUPER_WRITE: u32 = 2;
-export const S_USER_READ: u32 = 4;
-export const S_USER_WRITE: u32 = 8;
+// Shadow-entry bits (frame in bits 12-31): the permission bits, which compiled code tests in TLB
+// entries, are in jit-abi.ts (S_PRESENT ... S_USER_WRITE); these two are the walker's own.
 export const S_GLOBAL: u32 = 0x10;
 export const S_LARGE: u32 = 0x20; // derived from a 4 MiB page (its PDE is the only guest entry)
 
@@ -44,37 +45,37 @@ export let pdeAddress: u32 = 0;
 export let pteAddress: u32 = 0;
 
 export function walk(lin: u32, write: bool, user: bool): u32 {
-  pdeAddress = (cr3() & 0xfffff000) + ((lin >> 22) << 2);
-  const pde = physRead32(pdeAddress);
+  pdeAddress = contextDirectory + ((lin >> 22) << 2);
+  const pde = readTableEntry(pdeAddress);
   if (!(pde & PTE_P)) return pageFault(lin, false, write, user);
-  const wp = (cr0() & CR0_WP) != 0;
+  const wp = contextWriteProtect;
   let frame: u32;
   let allowUser: bool;
   let allowWrite: bool; // guest R/W in every level
   let dirty: bool;
   let global: bool;
   let flags: u32 = 0;
-  if ((pde & PDE_PS) && (cr4() & CR4_PSE)) {
+  if ((pde & PDE_PS) && contextLargePages) {
     pteAddress = 0;
     allowUser = (pde & PTE_U) != 0;
     allowWrite = (pde & PTE_W) != 0;
     if (!permitted(allowUser, allowWrite, write, user, wp)) return pageFault(lin, true, write, user);
     const updated = pde | PTE_A | (write ? PTE_D : 0);
-    if (updated != pde) physWrite32(pdeAddress, updated);
+    if (updated != pde) writeTableEntry(pdeAddress, updated);
     frame = (pde & 0xffc00000) | (lin & 0x3ff000);
     dirty = (updated & PTE_D) != 0;
     global = (pde & PTE_G) != 0;
     flags = S_LARGE;
   } else {
     pteAddress = (pde & 0xfffff000) + (((lin >> 12) & 0x3ff) << 2);
-    const pte = physRead32(pteAddress);
+    const pte = readTableEntry(pteAddress);
     if (!(pte & PTE_P)) return pageFault(lin, false, write, user);
     allowUser = (pde & pte & PTE_U) != 0;
     allowWrite = (pde & pte & PTE_W) != 0;
     if (!permitted(allowUser, allowWrite, write, user, wp)) return pageFault(lin, true, write, user);
-    if (!(pde & PTE_A)) physWrite32(pdeAddress, pde | PTE_A);
+    if (!(pde & PTE_A)) writeTableEntry(pdeAddress, pde | PTE_A);
     const updated = pte | PTE_A | (write ? PTE_D : 0);
-    if (updated != pte) physWrite32(pteAddress, updated);
+    if (updated != pte) writeTableEntry(pteAddress, updated);
     frame = pte & 0xfffff000;
     dirty = (updated & PTE_D) != 0;
     global = (pte & PTE_G) != 0;
@@ -85,7 +86,7 @@ export function walk(lin: u32, write: bool, user: bool): u32 {
   if (allowUser) flags |= S_USER_READ;
   if (dirty && allowUser && allowWrite) flags |= S_USER_WRITE;
   if (dirty && (allowWrite || !wp)) flags |= S_SUPER_WRITE;
-  if (global && (cr4() & CR4_PGE)) flags |= S_GLOBAL;
+  if (global && contextGlobalPages) flags |= S_GLOBAL;
   return frame | flags;
 }
 

@@ -1,9 +1,10 @@
 // `--stats` and `--stats-json`: the VM's exit statistics after a run, as a table on stderr and as
 // JSON for scripts. Per exit reason: count, host time charged to it and nanoseconds per exit
 // (from each exit to the next: see src/vmm/exit-timer.ts), guest instructions between exits;
-// then guest instructions retired and MIPS; then, if the guest paged, the shadow MMU's counters.
+// then guest instructions retired and MIPS, and the share of them compiled code retired; then,
+// if the guest paged, the shadow MMU's counters.
 
-import type { ExitReasonStats, VmStatistics } from "../vmm/exit-stats.js";
+import type { CompiledCodeStatistics, ExitReasonStats, VmStatistics } from "../vmm/exit-stats.js";
 import { MMU_STATISTIC_LABELS, pagingSeen } from "../vmm/mmu-stats.js";
 import type { StopReason } from "../vmm/stop-reason.js";
 import type { VmConfig } from "../vmm/vm-config.js";
@@ -27,9 +28,14 @@ export function formatStats(stats: VmStatistics): string {
     line(header),
     ...rows.map(line),
     `${stats.instructions} instructions in ${stats.seconds.toFixed(3)} s: ${stats.mips.toFixed(1)} MIPS`,
+    formatCompiledCode(stats.compiledCode),
     ...(pagingSeen(stats.mmu) ? formatMmu(stats) : []),
     "",
   ].join("\n");
+}
+
+function formatCompiledCode({ retired, compiledInstructions, share }: CompiledCodeStatistics): string {
+  return `compiled code: ${compiledInstructions} of ${retired} instructions retired since boot (${(share * 100).toFixed(1)} %)`;
 }
 
 function formatMmu({ mmu }: VmStatistics): string[] {

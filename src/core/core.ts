@@ -4,34 +4,10 @@
 // (setExitHandler), and the VMCS in its linear memory.
 
 import { packageFileUrl } from "../package-files.js";
-import { BlockCompiler, type JitCoreExports } from "../jit/block-compiler.js";
+import { BlockCompiler } from "../jit/block-compiler.js";
+import { checkCoreExports, CoreLoadError, type CoreExports } from "./core-exports.js";
 
-/** What assembly/index.ts exports. */
-export interface CoreExports {
-  readonly memory: WebAssembly.Memory;
-  /** Allocates `ramBytes` of guest RAM (growing memory, which detaches old views) and resets the CPU. */
-  init(ramBytes: number): void;
-  /** Byte offset in WASM memory of guest-physical address 0. */
-  ramBase(): number;
-  ramSize(): number;
-  /**
-   * VM entry: runs the guest from the VMCS guest-state area. At each VM exit the core calls the
-   * exit handler (setExitHandler) and resumes the guest if it returns true; otherwise run()
-   * returns that exit's reason. Without a handler, run() returns at the first exit.
-   */
-  run(): number;
-  /** Guest-physical address of a linear address, or -1 if the guest's page tables do not map it. */
-  translateLinear(linear: number, write: number): number;
-  /**
-   * Executes the one instruction at guest EIP without the interrupt-flag-mode trap that made it
-   * exit (trap mode's CLI/STI/PUSHF/POPF/IRET, a trapped write); returns EXIT_PREEMPTION_TIMER
-   * when it completed, or the exit reason it caused instead (an intercepted exception, say).
-   */
-  emulate(): number;
-  instructionsRetired(): number;
-  /** After a saved VMCS and RAM were written into a fresh core: takes its retired count and MMU statistics from them. */
-  adoptSavedCounters(): void;
-}
+export { CoreLoadError, type CoreExports };
 
 /**
  * Called by the core at a VM exit, with the guest state in the VMCS: true resumes the guest (VT-x's
@@ -60,13 +36,8 @@ export function bareCoreImports(compile: (eip: number, physical: number, entry: 
 /** build/core.wasm of this package. */
 export const defaultCoreWasmUrl = (): URL => packageFileUrl("build/core.wasm");
 
-/** Thrown when build/core.wasm is missing or is not the core this VMM was written against. */
-export class CoreLoadError extends Error {}
-
 /** Thrown out of run() when the core hits an internal assertion (AssemblyScript's abort()). */
 export class CoreAbortError extends Error {}
-
-const REQUIRED_EXPORTS = ["memory", "init", "ramBase", "ramSize", "run", "translateLinear", "emulate", "instructionsRetired", "adoptSavedCounters"];
 
 /**
  * Compiles and instantiates the core. `source` is the wasm bytes or a file URL/path; by default
@@ -86,13 +57,11 @@ export async function instantiateCore(source: BufferSource | URL | string = defa
   const exitSlot: { handler: ExitHandler | undefined } = { handler: undefined };
   const exit: ExitHandler = (reason) => exitSlot.handler?.(reason) ?? false;
   const instance = await WebAssembly.instantiate(module, coreImports(module, () => memory, compile, exit));
-  const exports = instance.exports as Record<string, unknown>;
-  const missing = REQUIRED_EXPORTS.filter((name) => !(name in exports));
-  if (missing.length > 0) throw new CoreLoadError(`the guest CPU core does not export ${missing.join(", ")}`);
-  memory = exports.memory as WebAssembly.Memory;
-  compiler = new BlockCompiler(exports as unknown as JitCoreExports);
-  exitHandlers.set(exports as unknown as CoreExports, exitSlot);
-  return exports as unknown as CoreExports;
+  const exports = checkCoreExports(instance.exports);
+  memory = exports.memory;
+  compiler = new BlockCompiler(exports);
+  exitHandlers.set(exports, exitSlot);
+  return exports;
 }
 
 function isBufferSource(source: unknown): source is BufferSource {

@@ -13,11 +13,11 @@ import {
   C_JIT,
   C_WRITE_TRAP_BASE,
   C_WRITE_TRAP_SIZE,
+  STAT_COMPILED_INSTRUCTIONS_LO,
   G_CR0,
   G_CR3,
   G_CR4,
   G_EIP,
-  G_INSTRET_HI,
   G_INSTRET_LO,
   G_INTERRUPTIBILITY,
   G_REGS,
@@ -129,7 +129,17 @@ export class Vmcs {
 
   /** Total retired guest instructions (the 64-bit G_INSTRET pair, exact up to 2^53). */
   instructionsRetired(): number {
-    return (this.i32[G_INSTRET_LO >> 2] >>> 0) + (this.i32[G_INSTRET_HI >> 2] >>> 0) * 0x1_0000_0000;
+    return this.u64(G_INSTRET_LO);
+  }
+
+  /** Of those, the instructions compiled blocks retired (the core's STAT_COMPILED_INSTRUCTIONS). */
+  compiledInstructions(): number {
+    return this.u64(STAT_COMPILED_INSTRUCTIONS_LO);
+  }
+
+  /** A 64-bit field (low half at `offset`), exact up to 2^53. */
+  private u64(offset: number): number {
+    return (this.i32[offset >> 2] >>> 0) + (this.i32[(offset >> 2) + 1] >>> 0) * 0x1_0000_0000;
   }
 
   /**

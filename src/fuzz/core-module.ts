@@ -4,18 +4,11 @@
 // (its read-only tables) lies, read from the module's data section.
 import { readFileSync } from "node:fs";
 import { VMCS_BASE, VMCS_SIZE } from "../../assembly/vmcs-layout.js";
-import { bareCoreImports, type CoreExports, type ExitHandler } from "../core/core.js";
+import { bareCoreImports, type ExitHandler } from "../core/core.js";
+import { checkCoreExports, type CoreExports } from "../core/core-exports.js";
 import { Vmcs } from "../core/vmcs.js";
-import { BlockCompiler, type JitCoreExports } from "../jit/block-compiler.js";
+import { BlockCompiler } from "../jit/block-compiler.js";
 import { packageFileUrl } from "../package-files.js";
-
-/** The exports the fuzzer uses beyond the VMM's. */
-export interface BareExports extends CoreExports {
-  readonly table: WebAssembly.Table;
-  blockCacheBase(): number;
-  blockCacheBytes(): number;
-  compiledBlocks(): number;
-}
 
 export interface CoreModule {
   module: WebAssembly.Module;
@@ -30,7 +23,7 @@ export function loadCoreModule(path: URL | string = packageFileUrl("build/core.w
 
 /** A fresh core with `ramBytes` of RAM. */
 export class BareCore {
-  readonly exports: BareExports;
+  readonly exports: CoreExports;
   readonly compiler: BlockCompiler;
 
   /** `exitHandler`: called by the core at each exit, as the VMM's is (by default run() returns at each). */
@@ -38,9 +31,9 @@ export class BareCore {
     let compiler: BlockCompiler | undefined;
     const compile = (eip: number, physical: number, entry: number): number => compiler?.compile(eip, physical, entry) ?? 0;
     const instance = new WebAssembly.Instance(source.module, bareCoreImports(compile, exitHandler));
-    this.exports = instance.exports as unknown as BareExports;
+    this.exports = checkCoreExports(instance.exports);
     this.exports.init(ramBytes);
-    compiler = new BlockCompiler(this.exports as unknown as JitCoreExports);
+    compiler = new BlockCompiler(this.exports);
     this.compiler = compiler;
   }
 

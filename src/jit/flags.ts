@@ -1,14 +1,16 @@
 // Symbolic EFLAGS for the compiling tier. While a block is compiled we know which instruction
 // last set the arithmetic flags and keep its operands in WASM locals, so a Jcc/SETcc/CMOVcc
 // evaluates its condition directly, and the core's lazy-flag globals (assembly/cpu/flags.ts) are
-// written only where the block hands control back. The encoding of that lazy state must match
-// the core exactly: OP_ADD = 0, OP_SUB = 1, OP_LOGIC = 2, lfRes masked to the operand size, lfSign
-// the sign-bit number, lazyMask the flags that are lazy.
+// written only where the block hands control back. The encoding of that lazy state is the core's:
+// lfOp one of assembly/jit-abi.ts LAZY_*, lfRes masked to the operand size, lfSign the sign-bit
+// number, lazyMask the flags that are lazy.
 import { Code, Op } from "./wasm-module.js";
+import { LAZY_ADD, LAZY_SUB, LAZY_LOGIC } from "../../assembly/jit-abi.js";
 
 export const CF = 0x1, PF = 0x4, AF = 0x10, ZF = 0x40, SF = 0x80, OF = 0x800;
 export const ARITH_FLAGS = CF | PF | AF | ZF | SF | OF;
-export const enum LazyOp { Add = 0, Sub = 1, Logic = 2 }
+export const LazyOp = { Add: LAZY_ADD, Sub: LAZY_SUB, Logic: LAZY_LOGIC } as const;
+export type LazyOp = (typeof LazyOp)[keyof typeof LazyOp];
 
 /** Indices of the core globals and functions a compiled block imports (see block-compiler.ts). */
 export interface CoreLinks {
@@ -27,7 +29,7 @@ export function lazy(op: LazyOp, a: number, b: number, res: number, bytes: numbe
 }
 
 /** ADC and SBB: `res` = a + b + CF or a - b - CF (the core keeps them as ADD and SUB too). */
-export function lazyWithCarryIn(op: LazyOp.Add | LazyOp.Sub, a: number, b: number, res: number, bytes: number): FlagState {
+export function lazyWithCarryIn(op: typeof LazyOp.Add | typeof LazyOp.Sub, a: number, b: number, res: number, bytes: number): FlagState {
   return { kind: "lazy", op, a, b, res, bytes, keepsCarry: undefined, carryIn: true };
 }
 

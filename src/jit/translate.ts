@@ -10,6 +10,10 @@
 // falls outside (the interpreter then performs it, with all of its checks); accesses through the
 // same registers share one check (access-checks.ts).
 import { EXIT_CPUID, EXIT_VMCALL } from "../../assembly/vmcs-layout.js";
+import {
+  IO_INFO_INPUT, IO_INFO_SIZE_SHIFT, IO_INFO_IMMEDIATE, IO_INFO_LENGTH_SHIFT, TLB_ENTRIES, TLB_ENTRIES_OFFSET,
+  S_SUPER_WRITE, S_USER_READ, S_USER_WRITE, T_PLAIN_RAM, CR3_SWITCHED_SAME_PAGE, HOLE_START, HOLE_END, MAX_BLOCK_BYTES,
+} from "../../assembly/jit-abi.js";
 import { Code, Op } from "./wasm-module.js";
 import { type AccessCheck, type AccessEvent, type AddressForm, planAccessChecks } from "./access-checks.js";
 import {
@@ -32,21 +36,9 @@ export interface TranslateEnv {
 
 export interface Translation { body: Code; instructions: number; length: number; loops: boolean }
 
-export const MAX_BLOCK_BYTES = 64;
 const MAX_INSTRUCTIONS = 32;
 const EAX = 0, ECX = 1, EDX = 2, ESP = 4;
-// jitPortIo's `info` (assembly/index.ts): direction, size, port from an imm8, instruction length.
-const IO_INPUT = 1, IO_SIZE_SHIFT = 1, IO_IMMEDIATE = 0x10, IO_LENGTH_SHIFT = 8;
-// The core's TLB (assembly/mmu/tlb.ts and walker.ts): the active bank (a global: its address) holds
-// 1024 tags, then 1024 entries with the permission bits and the plain-RAM bit.
-const TLB_ENTRIES = 1024;
-const TLB_ENTRIES_OFFSET = TLB_ENTRIES * 4;
-const S_SUPER_WRITE = 2, S_USER_READ = 4, S_USER_WRITE = 8, T_PLAIN_RAM = 0x40;
-// jitLoadCr3's answer when the switch is done and the block's page maps to the same frame.
-const JIT_CR3_SAME_PAGE = 2;
-// Guest-physical range that is not plain RAM (VGA, ROM): compiled code never touches it.
-const HOLE_START = 0xa0000;
-const HOLE_SIZE = 0x60000;
+const HOLE_SIZE = HOLE_END - HOLE_START; // guest-physical range that is not plain RAM (VGA, ROM)
 
 type Register = { reg: number; bytes: number };
 type Memory = { mem: true; base: number; index: number; scale: number; disp: number; bytes: number };
@@ -333,7 +325,7 @@ class Translator {
     if (bytes === 1) c.i32(0xff).op(Op.I32And);
     c.set(res);
     if (info.writes) this.writeAt(dst, at, res);
-    this.flags = info.carryIn ? lazyWithCarryIn(info.op as LazyOp.Add | LazyOp.Sub, a, b, res, bytes) : lazy(info.op, a, b, res, bytes);
+    this.flags = info.carryIn ? lazyWithCarryIn(info.op as typeof LazyOp.Add | typeof LazyOp.Sub, a, b, res, bytes) : lazy(info.op, a, b, res, bytes);
   }
 
   private incDec(o: Operand, decrement: boolean): void {
@@ -748,8 +740,8 @@ class Translator {
     const c = this.c, l = this.env.links;
     this.beforeCore();
     if (immediatePort === undefined) { this.loadReg(EDX, 4); c.i32(0xffff).op(Op.I32And); } else c.i32(immediatePort);
-    const input = (op & 2) === 0 ? IO_INPUT : 0, bytes = op & 1 ? 4 : 1;
-    const info = input | (bytes << IO_SIZE_SHIFT) | (immediatePort === undefined ? 0 : IO_IMMEDIATE) | ((this.pos - this.ip) << IO_LENGTH_SHIFT);
+    const input = (op & 2) === 0 ? IO_INFO_INPUT : 0, bytes = op & 1 ? 4 : 1;
+    const info = input | (bytes << IO_INFO_SIZE_SHIFT) | (immediatePort === undefined ? 0 : IO_INFO_IMMEDIATE) | ((this.pos - this.ip) << IO_INFO_LENGTH_SHIFT);
     c.i32(info).i32(this.count - this.index - 1).i32(this.env.entry).call(l.jitPortIo);
     this.endIfCoreSaysSo();
     return true;
@@ -801,7 +793,7 @@ class Translator {
     c.get(result).op(Op.I32Eqz).ifThen();
     this.exitHere();
     c.end();
-    c.get(result).i32(JIT_CR3_SAME_PAGE).op(Op.I32Ne).ifThen();
+    c.get(result).i32(CR3_SWITCHED_SAME_PAGE).op(Op.I32Ne).ifThen();
     this.exitAfter(this.pos, this.index);
     c.end();
     if (this.env.paging) c.globalGet(l.tlbBank).set(this.tlbBank);

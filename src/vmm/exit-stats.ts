@@ -31,6 +31,20 @@ export interface VmStatistics {
   timed: boolean;
   /** The shadow MMU's counters and the CR3-target hits and misses. */
   mmu: MmuStatistics;
+  /** How much of the guest's work compiled blocks did, since boot (a restored VM's included). */
+  compiledCode: CompiledCodeStatistics;
+}
+
+export interface CompiledCodeStatistics {
+  /** Guest instructions retired since boot, and those of them that compiled blocks retired. */
+  retired: number;
+  compiledInstructions: number;
+  /** compiledInstructions / retired (0 before the first instruction). */
+  share: number;
+}
+
+export function compiledCodeStatistics(retired: number, compiledInstructions: number): CompiledCodeStatistics {
+  return { retired, compiledInstructions, share: retired > 0 ? compiledInstructions / retired : 0 };
 }
 
 export class ExitStats {
@@ -99,7 +113,7 @@ export class ExitStats {
     return list.sort((a, b) => b.count - a.count || a.reason - b.reason);
   }
 
-  snapshot(mmu: MmuStatistics): VmStatistics {
+  snapshot(mmu: MmuStatistics, compiledCode: CompiledCodeStatistics): VmStatistics {
     return {
       exits: this.entries(),
       totalExits: this.total,
@@ -108,6 +122,7 @@ export class ExitStats {
       mips: this.runSeconds > 0 ? this.runInstructions / this.runSeconds / 1e6 : 0,
       timed: this.timed,
       mmu,
+      compiledCode,
     };
   }
 }

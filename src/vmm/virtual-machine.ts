@@ -29,7 +29,7 @@ import { setMultibootEntryState } from "../loader/machine-state.js";
 import { loadMultibootKernel, type LoadedKernel } from "../loader/multiboot.js";
 import { Cr3TargetList } from "./cr3-targets.js";
 import { exitEvent, type ExitEvent } from "./exit-event.js";
-import { ExitStats, type VmStatistics } from "./exit-stats.js";
+import { ExitStats, compiledCodeStatistics, type VmStatistics } from "./exit-stats.js";
 import { ExitTimer } from "./exit-timer.js";
 import { readMmuStatistics } from "./mmu-stats.js";
 import { CpuidModel } from "./exits/cpuid.js";
@@ -254,7 +254,8 @@ export class VirtualMachine implements ExitContext {
 
   /** Exit counts (and times, with timeExits), instructions and MIPS over every run so far, and the MMU's counters. */
   statistics(): VmStatistics {
-    return this.stats.snapshot(readMmuStatistics(this.vmcs, this.cr3Targets.misses));
+    const compiled = compiledCodeStatistics(this.vmcs.instructionsRetired(), this.vmcs.compiledInstructions());
+    return this.stats.snapshot(readMmuStatistics(this.vmcs, this.cr3Targets.misses), compiled);
   }
 
   /**

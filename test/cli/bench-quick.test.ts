@@ -54,7 +54,7 @@ describe("wasmvisor bench --quick", () => {
     await run(process.execPath, ["dist/cli.js", "bench", "--quick", "--only", "^cpuid$", "--peers", "none", "--iterations", "2000", "--json", old]);
     const { stdout } = await run(process.execPath, ["dist/cli.js", "bench", "--quick", "--only", "^cpuid$", "--peers", "none", "--iterations", "2000", "--compare", old, "--chart", join(dir, "cpuid.png")]);
     expect(stdout).toMatch(/target +before +change\n/);
-    expect(stdout).toMatch(/\ncpuid +CPUID exit \(10\) .* ns +[+-]\d+%\n/);
+    expect(stdout).toMatch(/\ncpuid +CPUID exit \(10\) .* ns +[+-](\d+|>999)%\n/); // a loaded machine can make it >999%
     expect(readFileSync(join(dir, "cpuid.png")).subarray(1, 4).toString()).toBe("PNG");
   });
 });

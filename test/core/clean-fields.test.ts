@@ -60,7 +60,7 @@ describe("clean fields", () => {
 
   it("controls: turning the compiling tier off stops block compilation at the next entry", () => {
     const cpu = new TestCpu(1 << 20, { jit: true });
-    const compiledBlocks = () => (cpu.core as unknown as { compiledBlocks(): number }).compiledBlocks();
+    const compiledBlocks = () => cpu.core.compiledBlocks();
     const loop = "mov $200, %ecx\n1: add $1, %eax\ndec %ecx\njnz 1b\n";
     const reason = resumeAfter(cpu, `${loop}hlt\n${loop.replace("1", "2").replace("1b", "2b")}hlt`, (c) => {
       expect(compiledBlocks()).toBeGreaterThan(0);

@@ -6,7 +6,8 @@ import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as L from "../../assembly/vmcs-layout";
-import { BlockCompiler, type JitCoreExports } from "../../src/jit/block-compiler";
+import { BlockCompiler } from "../../src/jit/block-compiler";
+import { checkCoreExports, type CoreExports } from "../../src/core/core-exports";
 import { Vmcs } from "../../src/core/vmcs";
 import { bareCoreImports, type ExitHandler } from "../../src/core/core";
 
@@ -26,16 +27,6 @@ export const AR_DATA0 = 0xc093;
 export const AR_CODE3 = 0xc0fb;
 export const AR_DATA3 = 0xc0f3;
 
-interface CoreExports {
-  memory: WebAssembly.Memory;
-  init(bytes: number): void;
-  ramBase(): number;
-  ramSize(): number;
-  run(): number;
-  translateLinear(linear: number, write: number): number;
-  emulate(): number;
-  instructionsRetired(): number;
-}
 
 // Assemble AT&T-syntax 32-bit code (origin CODE_BASE unless given) into flat bytes.
 const asmCache = new Map<string, Uint8Array>();
@@ -66,9 +57,9 @@ export class TestCpu {
     module ??= new WebAssembly.Module(readFileSync(wasmPath));
     let compiler: BlockCompiler | undefined;
     const compile = (eip: number, phys: number, entry: number) => compiler?.compile(eip, phys, entry) ?? 0;
-    this.core = new WebAssembly.Instance(module, bareCoreImports(compile, options.exitHandler)).exports as unknown as CoreExports;
+    this.core = checkCoreExports(new WebAssembly.Instance(module, bareCoreImports(compile, options.exitHandler)).exports);
     this.core.init(ramBytes);
-    if (options.jit) compiler = new BlockCompiler(this.core as unknown as JitCoreExports);
+    if (options.jit) compiler = new BlockCompiler(this.core);
     this.compiler = compiler;
     this.resetFlat();
     this.setVmcs(L.C_JIT, options.jit ? 1 : 0);

@@ -18,7 +18,7 @@ it("a block that side-exits at its first instruction does not hang the dispatche
 // MAX_STALLS, REST_ARRIVALS): it is entered for nothing only now and then, not every iteration.
 it("a block that keeps leaving before its first instruction is left to the interpreter for a while", () => {
   const cpu = new TestCpu(1 << 20, { jit: true });
-  const stalls = () => (cpu.core as unknown as { stalledBlockEntries(): number }).stalledBlockEntries();
+  const stalls = () => cpu.core.stalledBlockEntries();
   const loop = "mov $3000, %ecx\n1: movl %ecx, 0xb8000\nadd $1, %eax\ndec %ecx\njnz 1b\nhlt";
   expect(cpu.exec(loop, 100_000)).toBe(L.EXIT_HLT);
   expect(cpu.reg("eax")).toBe(3000);
@@ -31,7 +31,7 @@ it("a block that keeps leaving before its first instruction is left to the inter
 // cannot run compiled, which is a stall like any other (unlike a range that only straddles pages).
 it("a shared check whose leading access cannot run compiled stalls, and the block rests", () => {
   const cpu = new TestCpu(1 << 20, { jit: true });
-  const stalls = () => (cpu.core as unknown as { stalledBlockEntries(): number }).stalledBlockEntries();
+  const stalls = () => cpu.core.stalledBlockEntries();
   const loop = "mov $3000, %ecx\n1: movl %ecx, 0xb8000\nmovl %ecx, 0xb8004\nadd $1, %eax\ndec %ecx\njnz 1b\nhlt";
   expect(cpu.exec(loop, 100_000)).toBe(L.EXIT_HLT);
   expect(cpu.read32(0xb8004)).toBe(1);
@@ -54,5 +54,5 @@ it("a shared check that fails where the leading access alone passes is no stall"
   const window = "mov $20000, %ecx\nmov $0x100000, %ebx\n1: mov (%ebx), %eax\nadd 40(%ebx), %eax\nmov %eax, 4(%ebx)\nadd $4, %ebx\nand $0x10fffc, %ebx\ndec %ecx\njnz 1b\nhlt";
   expect(cpu.exec(window, 1_000_000)).toBe(L.EXIT_HLT);
   expect(cpu.compiler!.compiled).toBeGreaterThan(0);
-  expect((cpu.core as unknown as { stalledBlockEntries(): number }).stalledBlockEntries()).toBe(0);
+  expect(cpu.core.stalledBlockEntries()).toBe(0);
 });

@@ -1,0 +1,71 @@
+// The contract between the core (assembly/) and the compiling tier's host half (src/jit/): the
+// memory layouts compiled blocks read and write, the codes they pass to the core's helpers, and
+// the core's globals and functions they import. Plain TypeScript that is also AssemblyScript, like
+// vmcs-layout.ts, so both halves import the same numbers. The core re-exports every number here
+// (assembly/index.ts) and the host checks them, and the linked names, when it instantiates the
+// core (src/core/jit-abi-check.ts): a core built from another version of this file fails at once.
+
+// ---- Guest-physical memory ------------------------------------------------------------------
+// The PC's hole between 640 KiB and 1 MiB (VGA frame buffer, ROMs): RAM for the interpreter, but
+// compiled blocks leave it to the interpreter.
+export const HOLE_START = 0xa0000;
+export const HOLE_END = 0x100000;
+
+// ---- The block cache (assembly/jit/block-cache.ts) --------------------------------------------
+// Entries are indexed by the block's linear address and keyed by its physical address. The host
+// compiler fills BLOCK_INSTRUCTIONS, BLOCK_LENGTH and BLOCK_BYTES and reads BLOCK_MODE.
+export const BLOCK_CACHE_ENTRIES = 4096;
+export const BLOCK_ENTRY_SIZE = 104;
+export const BLOCK_PHYSICAL = 0; // physical address of the block's first byte
+export const BLOCK_FUNCTION = 4; // table index of the compiled function, 0 = none
+export const BLOCK_HITS = 8; // times the block was reached uncompiled; all ones when not compilable
+export const BLOCK_INSTRUCTIONS = 12; // u8: instructions in the block
+export const BLOCK_MODE = 13; // u8: the mode it was compiled for (BLOCK_MODE_PAGING | CPL << BLOCK_MODE_CPL_SHIFT)
+export const BLOCK_LENGTH = 14; // u16: bytes in the block (at most MAX_BLOCK_BYTES, within one page)
+export const BLOCK_BYTES = 16; // copy of the block's bytes, to detect rewritten code
+export const MAX_BLOCK_BYTES = 64;
+export const BLOCK_LINEAR = 80; // the EIP it was last validated for,
+export const BLOCK_BANKS = 84; // in these TLB banks (a bit each),
+export const BLOCK_CONTEXT = 88; // u64: in this context (mode, TLB generation)
+export const BLOCK_STALLS = 96; // entries in a row that left before the first instruction
+export const BLOCK_MODE_PAGING = 1;
+export const BLOCK_MODE_CPL_SHIFT = 1;
+
+// ---- The software TLB (assembly/mmu/tlb.ts) ---------------------------------------------------
+// The active bank (the global tlbBank holds its address) has TLB_ENTRIES tags (linear page number
+// + 1, 0 = empty), then at TLB_ENTRIES_OFFSET as many entries: frame | permission bits.
+export const TLB_ENTRIES = 1024;
+export const TLB_ENTRIES_OFFSET = TLB_ENTRIES * 4;
+// Permission bits of a shadow (and TLB) entry; supervisor reads need only a valid entry.
+export const S_PRESENT = 1;
+export const S_SUPER_WRITE = 2;
+export const S_USER_READ = 4;
+export const S_USER_WRITE = 8;
+// Set in TLB entries (never in shadow entries) whose frame is plain RAM: compiled blocks require
+// it, so one permission test also keeps them off the hole and unassigned addresses.
+export const T_PLAIN_RAM = 0x40;
+
+// ---- Lazy flags (assembly/cpu/flags.ts): the operation lfOp records ---------------------------
+export const LAZY_ADD = 0; // also ADC and INC: carries out of the sum
+export const LAZY_SUB = 1; // also SBB, CMP, NEG, DEC: borrows out of the difference
+export const LAZY_LOGIC = 2; // AND OR XOR TEST: CF = OF = AF = 0
+
+// ---- Helpers' arguments and answers (assembly/index.ts) ---------------------------------------
+// jitPortIo's `info`: direction, size, port from an imm8, instruction length.
+export const IO_INFO_INPUT = 1;
+export const IO_INFO_SIZE_SHIFT = 1; // bytes: 1, 2 or 4, in bits 1-3
+export const IO_INFO_IMMEDIATE = 0x10;
+export const IO_INFO_LENGTH_SHIFT = 8;
+// jitLoadCr3's answers.
+export const CR3_MUST_EXIT = 0; // the load exits instead: the block ends before it
+export const CR3_SWITCHED = 1; // switched; the block's own page may map elsewhere now
+export const CR3_SWITCHED_SAME_PAGE = 2; // switched; the block's page still maps to its frame
+
+// ---- What a compiled block imports from the core (module "core") ------------------------------
+// Mutable i32 globals, in import order.
+export const JIT_GLOBALS: string[] = [
+  "eip", "budget", "flagsWord", "lazyMask", "lfOp", "lfA", "lfB", "lfRes", "lfSign", "tlbBank", "rangeExit",
+];
+// Functions, in import order, with their parameter counts; each returns one i32.
+export const JIT_FUNCTIONS: string[] = ["jitCondition", "jitCarry", "jitEflags", "jitLoadCr3", "jitPortIo", "jitExit"];
+export const JIT_FUNCTION_PARAMS = [1, 0, 0, 3, 4, 4];

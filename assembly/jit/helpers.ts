@@ -1,0 +1,46 @@
+// The core's functions compiled blocks call (jit-abi.ts JIT_FUNCTIONS, imported by every block
+// module from the core's exports): flag questions the block cannot answer from what it tracks,
+// and the instructions the core performs for a block in place, delivering their exits there.
+import { eip, instrStart, pending, PEND_EXIT } from "../cpu/state";
+import { condition, getCF, getEflags } from "../cpu/flags";
+import { vmexit } from "../cpu/vmexit";
+import { portIo } from "../cpu/io";
+import { loadCr3InCore } from "../cpu/system";
+import { pagingEnabled } from "../memory/linear";
+import { tlbLookup } from "../mmu/tlb";
+import { deliverExitInBlock } from "../vm/run";
+import {
+  IO_INFO_INPUT, IO_INFO_SIZE_SHIFT, IO_INFO_IMMEDIATE, IO_INFO_LENGTH_SHIFT, CR3_MUST_EXIT, CR3_SWITCHED,
+  CR3_SWITCHED_SAME_PAGE,
+} from "../jit-abi";
+
+export function jitCondition(cc: u32): u32 { return condition(cc) ? 1 : 0; }
+export function jitCarry(): u32 { return getCF(); }
+export function jitEflags(): u32 { return getEflags(); }
+
+// IN or OUT in a compiled block (src/jit/translate.ts portIo), with all the interpreter's checks;
+// `info` as jit-abi.ts IO_INFO_* says. An exit is delivered to the VMM right there, the block
+// being `entry` with `remaining` instructions after this one. Nonzero when the block must end: an
+// exit the handler did not simply resume from, or a fault, which the run loop then sees as the
+// instruction just stepped.
+export function jitPortIo(port: u32, info: u32, remaining: u32, entry: u32): u32 {
+  instrStart = eip;
+  eip += info >> IO_INFO_LENGTH_SHIFT;
+  portIo((info & IO_INFO_INPUT) != 0, port, (info >> IO_INFO_SIZE_SHIFT) & 7, (info & IO_INFO_IMMEDIATE) != 0);
+  return pending == PEND_EXIT ? deliverExitInBlock(remaining, entry) : pending;
+}
+
+// CPUID or VMCALL (`length` bytes) in a compiled block: these always exit, with qualification 0.
+export function jitExit(reason: u32, length: u32, remaining: u32, entry: u32): u32 {
+  instrStart = eip;
+  eip += length;
+  vmexit(reason, 0);
+  return deliverExitInBlock(remaining, entry);
+}
+
+// A MOV to CR3 in a compiled block whose code is the page at linear `page`, frame `frame`
+// (src/jit/translate.ts movToCr3); answers one of jit-abi.ts CR3_*.
+export function jitLoadCr3(value: u32, page: u32, frame: u32): u32 {
+  if (!loadCr3InCore(value)) return CR3_MUST_EXIT;
+  return !pagingEnabled || tlbLookup(page, false, false) == <i64>frame ? CR3_SWITCHED_SAME_PAGE : CR3_SWITCHED;
+}

@@ -1,0 +1,113 @@
+// What build/core.wasm exports (assembly/index.ts), declared once: the VMM's half and the
+// compiling tier's, and the check that a module really has it all, run wherever a core is
+// instantiated, so that a core built from other sources fails at once with a clear message rather
+// than when the first block compiles.
+
+import * as jitAbi from "../../assembly/jit-abi.js";
+
+/** What assembly/index.ts exports. */
+export interface CoreExports {
+  readonly memory: WebAssembly.Memory;
+  /** Allocates `ramBytes` of guest RAM (growing memory, which detaches old views) and resets the CPU. */
+  init(ramBytes: number): void;
+  /** Byte offset in WASM memory of guest-physical address 0. */
+  ramBase(): number;
+  ramSize(): number;
+  /**
+   * VM entry: runs the guest from the VMCS guest-state area. At each VM exit the core calls the
+   * exit handler (setExitHandler) and resumes the guest if it returns true; otherwise run()
+   * returns that exit's reason. Without a handler, run() returns at the first exit.
+   */
+  run(): number;
+  /** Guest-physical address of a linear address, or -1 if the guest's page tables do not map it. */
+  translateLinear(linear: number, write: number): number;
+  /**
+   * Executes the one instruction at guest EIP without the interrupt-flag-mode trap that made it
+   * exit (trap mode's CLI/STI/PUSHF/POPF/IRET, a trapped write); returns EXIT_PREEMPTION_TIMER
+   * when it completed, or the exit reason it caused instead (an intercepted exception, say).
+   */
+  emulate(): number;
+  instructionsRetired(): number;
+  /** After a saved VMCS and RAM were written into a fresh core: takes its retired count and MMU statistics from them. */
+  adoptSavedCounters(): void;
+  /** Guest-physical accesses that fell outside RAM (reads returned all ones, writes were dropped). */
+  readonly unassignedAccesses: WebAssembly.Global;
+
+  // ---- The compiling tier's half (src/jit/, assembly/jit-abi.ts) ----
+  /** The function table compiled blocks are installed in. */
+  readonly table: WebAssembly.Table;
+  blockCacheBase(): number;
+  blockCacheBytes(): number;
+  compiledBlocks(): number;
+  /** Block entries that left before the block's first instruction. */
+  stalledBlockEntries(): number;
+  flushCompiledBlocks(): void;
+  // The globals and functions compiled blocks import (jit-abi.ts JIT_GLOBALS, JIT_FUNCTIONS).
+  readonly eip: WebAssembly.Global;
+  readonly budget: WebAssembly.Global;
+  readonly flagsWord: WebAssembly.Global;
+  readonly lazyMask: WebAssembly.Global;
+  readonly lfOp: WebAssembly.Global;
+  readonly lfA: WebAssembly.Global;
+  readonly lfB: WebAssembly.Global;
+  readonly lfRes: WebAssembly.Global;
+  readonly lfSign: WebAssembly.Global;
+  readonly tlbBank: WebAssembly.Global;
+  readonly rangeExit: WebAssembly.Global;
+  jitCondition(cc: number): number;
+  jitCarry(): number;
+  jitEflags(): number;
+  jitLoadCr3(value: number, page: number, frame: number): number;
+  jitPortIo(port: number, info: number, remaining: number, entry: number): number;
+  jitExit(reason: number, length: number, remaining: number, entry: number): number;
+}
+
+type ExportKind = "memory" | "table" | "global" | { params: number };
+
+// Every export and what it must be; `satisfies` keeps this in step with the interface.
+export const CORE_EXPORT_KINDS = {
+  memory: "memory", init: { params: 1 }, ramBase: { params: 0 }, ramSize: { params: 0 }, run: { params: 0 },
+  translateLinear: { params: 2 }, emulate: { params: 0 }, instructionsRetired: { params: 0 },
+  adoptSavedCounters: { params: 0 }, unassignedAccesses: "global",
+  table: "table", blockCacheBase: { params: 0 }, blockCacheBytes: { params: 0 }, compiledBlocks: { params: 0 },
+  stalledBlockEntries: { params: 0 }, flushCompiledBlocks: { params: 0 },
+  eip: "global", budget: "global", flagsWord: "global", lazyMask: "global", lfOp: "global", lfA: "global",
+  lfB: "global", lfRes: "global", lfSign: "global", tlbBank: "global", rangeExit: "global",
+  jitCondition: { params: 1 }, jitCarry: { params: 0 }, jitEflags: { params: 0 }, jitLoadCr3: { params: 3 },
+  jitPortIo: { params: 4 }, jitExit: { params: 4 },
+} as const satisfies Record<keyof CoreExports, ExportKind>;
+
+/** Thrown when build/core.wasm is missing or is not the core this VMM was written against. */
+export class CoreLoadError extends Error {}
+
+const REBUILD = "build/core.wasm does not match this VMM's sources (run `npm run build:core`)";
+
+/**
+ * Checks that `exports` is the core this VMM was built with: every export of the right kind (and
+ * functions with the right number of parameters), and every number of assembly/jit-abi.ts with
+ * the value the core was compiled with. Returns them typed.
+ */
+export function checkCoreExports(exports: WebAssembly.Exports): CoreExports {
+  const problems: string[] = [];
+  for (const [name, kind] of Object.entries(CORE_EXPORT_KINDS) as [string, ExportKind][]) {
+    const actual = describe(exports[name]);
+    const expected = typeof kind === "string" ? kind : `a function of ${kind.params} parameters`;
+    if (actual !== expected) problems.push(`${name} is ${actual}, not ${expected}`);
+  }
+  for (const [name, value] of Object.entries(jitAbi)) {
+    if (typeof value !== "number") continue;
+    const global = exports[name];
+    if (!(global instanceof WebAssembly.Global)) problems.push(`jit-abi.ts's ${name} is not exported`);
+    else if (global.value !== value) problems.push(`jit-abi.ts's ${name} is ${global.value} in the core, ${value} here`);
+  }
+  if (problems.length > 0) throw new CoreLoadError(`${REBUILD}: ${problems.join("; ")}`);
+  return exports as unknown as CoreExports;
+}
+
+function describe(value: unknown): string {
+  if (value instanceof WebAssembly.Memory) return "memory";
+  if (value instanceof WebAssembly.Table) return "table";
+  if (value instanceof WebAssembly.Global) return "global";
+  if (typeof value === "function") return `a function of ${value.length} parameters`;
+  return "missing";
+}
