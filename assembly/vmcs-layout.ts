@@ -83,8 +83,8 @@ export const C_VMM_IDTR_LIMIT = 0x244;
 export const C_VMM_CR0 = 0x248;
 // Non-zero: the core may run hot blocks through the compiling tier (src/jit/). init() sets it.
 export const C_JIT = 0x24c;
-// A guest-physical range whose writes exit with reason 48 (as an EPT violation would), so the VMM
-// can watch a frame buffer write by write. Size 0: nothing is trapped.
+// A guest-physical range whose writes exit (EXIT_WRITE_TRAP), so the VMM can watch a frame buffer
+// write by write. Size 0: nothing is trapped.
 export const C_WRITE_TRAP_BASE = 0x250;
 export const C_WRITE_TRAP_SIZE = 0x254;
 // Clean fields, as in Hyper-V's enlightened VMCS: a set bit says the VMM has not written that group
@@ -114,7 +114,7 @@ export const X_INSTRUCTION_LENGTH = 0x28c;
 export const X_INTR_INFO = 0x290;
 export const X_INTR_ERROR = 0x294;
 export const X_INSTRUCTION_INFO = 0x298;
-export const X_GUEST_PHYSICAL = 0x29c; // guest-physical address of an EPT-violation exit
+export const X_GUEST_PHYSICAL = 0x29c; // guest-physical address of a write-trap exit
 
 // ---- Statistics the core keeps (read-only for the VMM; published at every VM exit) -----------
 export const STAT_TLB_MISSES = 0x300;
@@ -154,7 +154,9 @@ export const EXIT_CR_ACCESS = 28;
 export const EXIT_IO = 30;
 export const EXIT_RDMSR = 31;
 export const EXIT_WRMSR = 32;
-export const EXIT_EPT_VIOLATION = 48; // a write into C_WRITE_TRAP_BASE/SIZE; qualification bit 1 = write
+// A write into C_WRITE_TRAP_BASE/SIZE; qualification bit 1 = write. There is no EPT: 48 is the
+// SDM's number for an EPT violation, the exit a real VMM would trap such a write with.
+export const EXIT_WRITE_TRAP = 48;
 export const EXIT_PREEMPTION_TIMER = 52;
 // Ours, above the SDM's range: IF-sensitive instructions in trap mode. Qualification = operand
 // size in bytes. The VMM completes them with the core's `emulate()`.

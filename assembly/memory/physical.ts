@@ -3,7 +3,7 @@
 // dropped, so the guest can never touch the core's own state. Nothing here knows about paging;
 // linear.ts and the MMU build on it.
 import { emulating } from "../cpu/state";
-import { VMCS_BASE, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, X_GUEST_PHYSICAL, EXIT_EPT_VIOLATION } from "../vmcs-layout";
+import { VMCS_BASE, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, X_GUEST_PHYSICAL, EXIT_WRITE_TRAP } from "../vmcs-layout";
 import { vmexit } from "../cpu/vmexit";
 
 export let ramBase: u32 = 0; // offset of guest-physical 0 in WASM memory
@@ -18,7 +18,7 @@ export function allocateRam(bytes: u32): void {
   ramSize = pages << 16; // memory.grow hands out zeroed pages: nothing to clear
 }
 
-// ---- Write trap: a physical range whose writes exit to the VMM (EPT-violation style) ---------
+// ---- Write trap: a physical range whose writes exit to the VMM (EXIT_WRITE_TRAP) ------------
 let trapBase: u32 = 0;
 let trapSize: u32 = 0;
 
@@ -41,7 +41,7 @@ export function storableAtOnce(p: u32, len: u32): bool {
 
 export function trapWrite(p: u32): void {
   store<u32>(VMCS_BASE + X_GUEST_PHYSICAL, p);
-  vmexit(EXIT_EPT_VIOLATION, 2); // bit 1: the access was a write
+  vmexit(EXIT_WRITE_TRAP, 2); // bit 1: the access was a write
 }
 
 // ---- Physical access -------------------------------------------------------------------------

@@ -96,7 +96,7 @@ const EXIT_NAMES: Record<number, string> = {
   [L.EXIT_EXCEPTION]: "exception", [L.EXIT_TRIPLE_FAULT]: "triple fault", [L.EXIT_INTERRUPT_WINDOW]: "interrupt window",
   [L.EXIT_CPUID]: "CPUID", [L.EXIT_HLT]: "HLT", [L.EXIT_INVLPG]: "INVLPG", [L.EXIT_RDTSC]: "RDTSC", [L.EXIT_VMCALL]: "VMCALL",
   [L.EXIT_CR_ACCESS]: "CR access", [L.EXIT_IO]: "I/O", [L.EXIT_RDMSR]: "RDMSR", [L.EXIT_WRMSR]: "WRMSR",
-  [L.EXIT_EPT_VIOLATION]: "write trap", [L.EXIT_PREEMPTION_TIMER]: "budget", [L.EXIT_CLI]: "CLI", [L.EXIT_STI]: "STI",
+  [L.EXIT_WRITE_TRAP]: "write trap", [L.EXIT_PREEMPTION_TIMER]: "budget", [L.EXIT_CLI]: "CLI", [L.EXIT_STI]: "STI",
   [L.EXIT_PUSHF]: "PUSHF", [L.EXIT_POPF]: "POPF", [L.EXIT_IRET]: "IRET",
 };
 

@@ -38,7 +38,7 @@ export interface ExecuteOptions {
 }
 
 const STATE_WORDS = L.G_CPL / 4 + 1;
-const EMULATED = new Set([L.EXIT_CLI, L.EXIT_STI, L.EXIT_PUSHF, L.EXIT_POPF, L.EXIT_IRET, L.EXIT_EPT_VIOLATION]);
+const EMULATED = new Set([L.EXIT_CLI, L.EXIT_STI, L.EXIT_PUSHF, L.EXIT_POPF, L.EXIT_IRET, L.EXIT_WRITE_TRAP]);
 
 /** A fresh core set up for `c` (with C_JIT overridden when `jit` is given), before its first entry. */
 export function coreFor(source: CoreModule, c: FuzzCase, jit?: boolean, exitHandler?: ExitHandler): BareCore {

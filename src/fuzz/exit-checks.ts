@@ -52,7 +52,7 @@ export function checkExit(core: BareCore, reason: number): string[] {
     case L.EXIT_RDMSR: case L.EXIT_WRMSR: need(qual === 0 && v(L.G_CPL) === 0, "MSR exit at CPL > 0"); break;
     case L.EXIT_CR_ACCESS: out.push(...checkCrAccess(v, qual, primary).map((m) => `exit 28 (${hex(qual)}): ${m}`)); break;
     case L.EXIT_IO: out.push(...checkIo(core, qual, primary).map((m) => `exit 30 (${hex(qual)}): ${m}`)); break;
-    case L.EXIT_EPT_VIOLATION: {
+    case L.EXIT_WRITE_TRAP: {
       const base = v(L.C_WRITE_TRAP_BASE);
       const at = v(L.X_GUEST_PHYSICAL);
       need(qual === 2 && v(L.C_WRITE_TRAP_SIZE) !== 0, "write-trap exit without a trapped range");

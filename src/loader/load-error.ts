@@ -6,3 +6,5 @@ export class LoadError extends Error {
 }
 
 export const hex = (value: number): string => `0x${(value >>> 0).toString(16)}`;
+/** All 32 bits, as registers are shown: 0x00105000. */
+export const hex8 = (value: number): string => `0x${(value >>> 0).toString(16).padStart(8, "0")}`;

@@ -54,7 +54,7 @@ describe("clean fields", () => {
       c.setVmcs(L.C_WRITE_TRAP_BASE, 0xb8000);
       c.setVmcs(L.C_WRITE_TRAP_SIZE, 0x1000);
     });
-    expect(reason).toBe(L.EXIT_EPT_VIOLATION);
+    expect(reason).toBe(L.EXIT_WRITE_TRAP);
     expect(cpu.read32(0xb8000)).toBe(1);
   });
 

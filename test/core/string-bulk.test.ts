@@ -61,7 +61,7 @@ describe("REP MOVS / STOS in runs", () => {
     cpu.setVmcs(L.C_WRITE_TRAP_BASE, 0xb8000);
     cpu.setVmcs(L.C_WRITE_TRAP_SIZE, 0x1000);
     cpu.setReg("eax", 0x07410741); cpu.setReg("edi", 0xb7000); cpu.setReg("ecx", 0x800);
-    expect(cpu.exec("cld\nrep stosl\nhlt")).toBe(L.EXIT_EPT_VIOLATION);
+    expect(cpu.exec("cld\nrep stosl\nhlt")).toBe(L.EXIT_WRITE_TRAP);
     expect(cpu.vmcs(L.X_GUEST_PHYSICAL)).toBe(0xb8000);
     expect([cpu.reg("edi"), cpu.reg("ecx")]).toEqual([0xb8000, 0x400]);
     expect(cpu.read32(0xb7ffc)).toBe(0x07410741);

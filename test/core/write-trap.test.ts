@@ -1,6 +1,6 @@
-// The write trap (C_WRITE_TRAP_BASE/SIZE): writes into the range exit with reason 48 like an EPT
-// violation, before they happen, with the guest-physical address; reads do not exit; emulate()
-// lets the one trapped write through. This is what `--vga-trap` is built on.
+// The write trap (C_WRITE_TRAP_BASE/SIZE): writes into the range exit (EXIT_WRITE_TRAP, reason 48)
+// before they happen, with the guest-physical address; reads do not exit; emulate() lets the one
+// trapped write through. This is what `--vga-trap` is built on.
 import { describe, it, expect } from "vitest";
 import { TestCpu, CODE_BASE } from "./harness";
 import * as L from "../../assembly/vmcs-layout";
@@ -24,7 +24,7 @@ describe("write trap", () => {
     const cpu = trapped();
     cpu.write32(address & ~3, 0x12345678);
     const before = cpu.read32(address & ~3);
-    expect(cpu.exec(`${asm}\nhlt`)).toBe(L.EXIT_EPT_VIOLATION);
+    expect(cpu.exec(`${asm}\nhlt`)).toBe(L.EXIT_WRITE_TRAP);
     expect(cpu.qualification & 2).toBe(2);
     expect(cpu.vmcs(L.X_GUEST_PHYSICAL)).toBe(address);
     expect(cpu.read32(address & ~3)).toBe(before);
@@ -37,7 +37,7 @@ describe("write trap", () => {
 
   it("emulate() completes the trapped write and the guest runs on", () => {
     const cpu = trapped();
-    expect(cpu.exec("movw $0x0741, 0xb8000\nmov $1, %eax\nhlt")).toBe(L.EXIT_EPT_VIOLATION);
+    expect(cpu.exec("movw $0x0741, 0xb8000\nmov $1, %eax\nhlt")).toBe(L.EXIT_WRITE_TRAP);
     expect(cpu.eip).toBe(CODE_BASE);
     expect(cpu.core.emulate()).toBe(L.EXIT_PREEMPTION_TIMER);
     expect(cpu.read8(0xb8000)).toBe(0x41);
@@ -48,7 +48,7 @@ describe("write trap", () => {
   it("compiled blocks leave trapped writes to the interpreter", () => {
     const cpu = trapped(true);
     const loop = "mov $100, %ecx\n1: add $1, %eax\ndec %ecx\njnz 1b\nmov %eax, 0xb8000\nhlt";
-    expect(cpu.exec(loop)).toBe(L.EXIT_EPT_VIOLATION);
+    expect(cpu.exec(loop)).toBe(L.EXIT_WRITE_TRAP);
     expect(cpu.reg("eax")).toBe(100);
     expect(cpu.compiler!.compiled).toBeGreaterThan(0);
   });

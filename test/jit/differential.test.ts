@@ -201,7 +201,7 @@ describe("accesses that share one check", () => {
       const reason = cpu.exec("mov $0x9fc00, %ebx\nmov $2000, %ecx\n1: mov (%ebx), %eax\nmov %eax, 2(%ebx)\nadd $2, %ebx\ndec %ecx\njnz 1b\nhlt", 1_000_000);
       return { reason, eip: cpu.eip, ebx: cpu.reg("ebx"), guestPhysical: cpu.vmcs(L.X_GUEST_PHYSICAL), retired: cpu.core.instructionsRetired(), compiled: cpu.compiler?.compiled ?? 0 };
     });
-    expect(results[0].reason).toBe(L.EXIT_EPT_VIOLATION);
+    expect(results[0].reason).toBe(L.EXIT_WRITE_TRAP);
     expect(results[1].compiled).toBeGreaterThan(0);
     expect({ ...results[1], compiled: 0 }).toEqual({ ...results[0], compiled: 0 });
   });

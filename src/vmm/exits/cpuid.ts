@@ -6,7 +6,8 @@
 // one array per range of leaves (basic, hypervisor, extended: bits 31-30 of the leaf pick the
 // range), so an exit is two array loads and four register stores.
 
-import { Reg } from "../../core/vmcs.js";
+import { Reg, type Vmcs } from "../../core/vmcs.js";
+import { hex8 } from "../../loader/load-error.js";
 import { HYPERVISOR_LEAF, hypervisorLeaves, textWord, type CpuidResult } from "../hypervisor-identity.js";
 import type { CpuidVendor, HypervPartition } from "../vm-config.js";
 import type { ExitContext } from "./exit-context.js";
@@ -77,4 +78,8 @@ export function handleCpuid(vm: ExitContext): void {
   vmcs.setReg(Reg.ECX, result[2]);
   vmcs.setReg(Reg.EDX, result[3]);
   vmcs.skipInstruction();
+}
+
+export function describeCpuid(vmcs: Vmcs): string {
+  return `leaf ${hex8(vmcs.reg(Reg.EAX))} subleaf ${hex8(vmcs.reg(Reg.ECX))}`;
 }

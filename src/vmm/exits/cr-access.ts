@@ -20,6 +20,7 @@ import {
   X_QUALIFICATION,
 } from "../../../assembly/vmcs-layout.js";
 import type { Reg, Vmcs } from "../../core/vmcs.js";
+import { hex, hex8 } from "../../loader/load-error.js";
 import { VECTOR_GP, injectException } from "../inject.js";
 import { CR0_CD, CR0_ET, CR0_NW, CR0_PE, CR0_PG, CR0_TS, CR4_UNSUPPORTED } from "../control-registers.js";
 import type { ExitContext } from "./exit-context.js";
@@ -42,6 +43,16 @@ export interface CrAccess {
 
 export function decodeCrAccess(qualification: number): CrAccess {
   return { cr: qualification & 0xf, type: (qualification >>> 4) & 3, gpr: (qualification >>> 8) & 0xf, lmswData: qualification >>> 16 };
+}
+
+const REG_NAMES = ["EAX", "ECX", "EDX", "EBX", "ESP", "EBP", "ESI", "EDI"];
+
+export function describeCrAccess(vmcs: Vmcs, qualification: number): string {
+  const { cr, type, gpr, lmswData } = decodeCrAccess(qualification);
+  if (type === CR_ACCESS_MOV_TO) return `MOV to CR${cr} from ${REG_NAMES[gpr]} (${hex8(vmcs.reg(gpr))})`;
+  if (type === CR_ACCESS_CLTS) return "CLTS";
+  if (type === CR_ACCESS_LMSW) return `LMSW ${hex(lmswData)}`;
+  return `MOV from CR${cr} to ${REG_NAMES[gpr]}`;
 }
 
 export function handleCrAccess(vm: ExitContext): void {

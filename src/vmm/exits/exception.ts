@@ -6,8 +6,11 @@
 // #UD, say) ends the run with its vector and error code.
 
 import { INTR_HAS_ERROR, X_INTR_ERROR, X_INTR_INFO } from "../../../assembly/vmcs-layout.js";
+import type { Vmcs } from "../../core/vmcs.js";
+import { hex } from "../../loader/load-error.js";
 import { emulateClassicIf } from "../classic-if.js";
 import { VECTOR_GP, injectException } from "../inject.js";
+import { exceptionName } from "../stop-reason.js";
 import type { ExitContext } from "./exit-context.js";
 
 export function handleException(vm: ExitContext): void {
@@ -19,4 +22,10 @@ export function handleException(vm: ExitContext): void {
     return;
   }
   vm.stop({ kind: "exception", vector, errorCode });
+}
+
+export function describeException(vmcs: Vmcs): string {
+  const info = vmcs.get(X_INTR_INFO);
+  const code = info & INTR_HAS_ERROR ? ` error code ${hex(vmcs.get(X_INTR_ERROR))}` : "";
+  return `${exceptionName(info & 0xff)}${code}`;
 }

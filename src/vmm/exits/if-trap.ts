@@ -5,10 +5,16 @@
 // own (an intercepted exception), that exit is handled next. Afterwards the guest may have become
 // interruptible, so a waiting interrupt is offered again.
 
+import type { Vmcs } from "../../core/vmcs.js";
 import { completeWithEmulator } from "./emulate.js";
 import type { ExitContext } from "./exit-context.js";
 
 export function handleIfTrap(vm: ExitContext): void {
   completeWithEmulator(vm);
   vm.interrupts.deliver();
+}
+
+/** The qualification is the operand size in bytes. */
+export function describeIfTrap(_vmcs: Vmcs, qualification: number): string {
+  return `${qualification * 8}-bit operand`;
 }

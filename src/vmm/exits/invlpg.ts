@@ -5,8 +5,14 @@
 // tables, so no translation the guest changed outlives the change, INVLPG or not (the core's own
 // INVLPG, without the exit, drops the page anyway: assembly/mmu/mmu.ts invalidatePage).
 
+import type { Vmcs } from "../../core/vmcs.js";
+import { hex8 } from "../../loader/load-error.js";
 import type { ExitContext } from "./exit-context.js";
 
 export function handleInvlpg(vm: ExitContext): void {
   vm.vmcs.skipInstruction();
+}
+
+export function describeInvlpg(_vmcs: Vmcs, qualification: number): string {
+  return `linear ${hex8(qualification)}`;
 }

@@ -5,7 +5,8 @@
 // Any other MSR does not exist on this CPU, and the guest gets #GP(0) as real hardware gives it.
 
 import { G_MSR_SYSENTER_CS, G_MSR_SYSENTER_EIP, G_MSR_SYSENTER_ESP } from "../../../assembly/vmcs-layout.js";
-import { Reg } from "../../core/vmcs.js";
+import { Reg, type Vmcs } from "../../core/vmcs.js";
+import { hex8 } from "../../loader/load-error.js";
 import { VECTOR_GP, injectException } from "../inject.js";
 import { setTscOffset, virtualTsc } from "../virtual-tsc.js";
 import type { ExitContext } from "./exit-context.js";
@@ -52,4 +53,8 @@ export function handleWrmsr(vm: ExitContext): void {
     return;
   }
   vmcs.skipInstruction();
+}
+
+export function describeMsrAccess(vmcs: Vmcs): string {
+  return `MSR ${hex8(vmcs.reg(Reg.ECX))}`;
 }

@@ -1,13 +1,15 @@
-// The exit-handler table: one entry per basic exit reason, indexed by the SDM's number (Appendix C),
-// as KVM's kvm_vmx_exit_handlers[]. The run loop dispatches with one array load; a reason with no
-// entry ends the run with "unhandled exit", so a new kind of exit from the core is visible at once.
-// Adding a handler = adding its module beside this one and one line below.
+// The exit reasons the VMM handles, one descriptor each: the SDM's number (Appendix C), the name
+// stats and traces show, the handler (KVM's kvm_vmx_exit_handlers[] entry) and how to decode the
+// exit information for people (exit-event.ts). Everything else about reasons is derived from this
+// list: the handler table the dispatcher indexes with one array load, and the names. A reason with
+// no descriptor ends the run with "unhandled exit", so a new kind of exit from the core is visible
+// at once. Adding a reason = its constant in vmcs-layout.ts, its handler module beside this one
+// and one descriptor below.
 
 import {
   EXIT_CLI,
   EXIT_CPUID,
   EXIT_CR_ACCESS,
-  EXIT_EPT_VIOLATION,
   EXIT_EXCEPTION,
   EXIT_EXTERNAL_INTERRUPT,
   EXIT_HLT,
@@ -23,85 +25,81 @@ import {
   EXIT_STI,
   EXIT_TRIPLE_FAULT,
   EXIT_VMCALL,
+  EXIT_WRITE_TRAP,
   EXIT_WRMSR,
 } from "../../../assembly/vmcs-layout.js";
-import { handleCpuid } from "./cpuid.js";
-import { handleCrAccess } from "./cr-access.js";
-import { handleEptViolation } from "./ept-violation.js";
-import { handleException } from "./exception.js";
+import type { Vmcs } from "../../core/vmcs.js";
+import { describeCpuid, handleCpuid } from "./cpuid.js";
+import { describeCrAccess, handleCrAccess } from "./cr-access.js";
+import { describeException, handleException } from "./exception.js";
 import type { ExitContext, ExitHandler } from "./exit-context.js";
 import { handleExternalInterrupt } from "./external-interrupt.js";
 import { handleHlt } from "./hlt.js";
-import { handleIfTrap } from "./if-trap.js";
+import { describeIfTrap, handleIfTrap } from "./if-trap.js";
 import { handleInterruptWindow } from "./interrupt-window.js";
-import { handleInvlpg } from "./invlpg.js";
-import { handleIo } from "./io.js";
-import { handleRdmsr, handleWrmsr } from "./msr.js";
+import { describeInvlpg, handleInvlpg } from "./invlpg.js";
+import { describeIo, handleIo } from "./io.js";
+import { describeMsrAccess, handleRdmsr, handleWrmsr } from "./msr.js";
 import { handlePreemptionTimer } from "./preemption-timer.js";
 import { handleRdtsc } from "./rdtsc.js";
 import { handleTripleFault } from "./triple-fault.js";
-import { handleVmcall } from "./vmcall.js";
+import { describeVmcall, handleVmcall } from "./vmcall.js";
+import { handleWriteTrap } from "./write-trap.js";
 
 /** Basic exit reasons are 16 bits; ours (IF-sensitive instructions in trap mode) start at 0x100. */
 export const EXIT_REASON_LIMIT = 0x200;
 
-const HANDLERS: ReadonlyArray<[reason: number, handler: ExitHandler]> = [
-  [EXIT_EXCEPTION, handleException],
-  [EXIT_EXTERNAL_INTERRUPT, handleExternalInterrupt],
-  [EXIT_TRIPLE_FAULT, handleTripleFault],
-  [EXIT_INTERRUPT_WINDOW, handleInterruptWindow],
-  [EXIT_CPUID, handleCpuid],
-  [EXIT_HLT, handleHlt],
-  [EXIT_INVLPG, handleInvlpg],
-  [EXIT_RDTSC, handleRdtsc],
-  [EXIT_VMCALL, handleVmcall],
-  [EXIT_CR_ACCESS, handleCrAccess],
-  [EXIT_IO, handleIo],
-  [EXIT_RDMSR, handleRdmsr],
-  [EXIT_WRMSR, handleWrmsr],
-  [EXIT_EPT_VIOLATION, handleEptViolation],
-  [EXIT_PREEMPTION_TIMER, handlePreemptionTimer],
-  [EXIT_CLI, handleIfTrap],
-  [EXIT_STI, handleIfTrap],
-  [EXIT_PUSHF, handleIfTrap],
-  [EXIT_POPF, handleIfTrap],
-  [EXIT_IRET, handleIfTrap],
+export interface ExitReason {
+  readonly reason: number;
+  /** What statistics, `--trace exits` and an unhandled-exit stop call it. */
+  readonly name: string;
+  readonly handler: ExitHandler;
+  /** The exit information decoded, e.g. "MOV to CR3 from EAX (0x00105000)"; none: nothing to decode. */
+  readonly describe?: (vmcs: Vmcs, qualification: number) => string;
+}
+
+export const EXIT_REASONS: readonly ExitReason[] = [
+  { reason: EXIT_EXCEPTION, name: "exception or NMI", handler: handleException, describe: describeException },
+  { reason: EXIT_EXTERNAL_INTERRUPT, name: "external interrupt", handler: handleExternalInterrupt },
+  { reason: EXIT_TRIPLE_FAULT, name: "triple fault", handler: handleTripleFault },
+  { reason: EXIT_INTERRUPT_WINDOW, name: "interrupt window", handler: handleInterruptWindow },
+  { reason: EXIT_CPUID, name: "CPUID", handler: handleCpuid, describe: describeCpuid },
+  { reason: EXIT_HLT, name: "HLT", handler: handleHlt },
+  { reason: EXIT_INVLPG, name: "INVLPG", handler: handleInvlpg, describe: describeInvlpg },
+  { reason: EXIT_RDTSC, name: "RDTSC", handler: handleRdtsc },
+  { reason: EXIT_VMCALL, name: "VMCALL", handler: handleVmcall, describe: describeVmcall },
+  { reason: EXIT_CR_ACCESS, name: "control-register access", handler: handleCrAccess, describe: describeCrAccess },
+  { reason: EXIT_IO, name: "I/O instruction", handler: handleIo, describe: describeIo },
+  { reason: EXIT_RDMSR, name: "RDMSR", handler: handleRdmsr, describe: describeMsrAccess },
+  { reason: EXIT_WRMSR, name: "WRMSR", handler: handleWrmsr, describe: describeMsrAccess },
+  { reason: EXIT_WRITE_TRAP, name: "write trap", handler: handleWriteTrap },
+  { reason: EXIT_PREEMPTION_TIMER, name: "preemption timer", handler: handlePreemptionTimer },
+  { reason: EXIT_CLI, name: "CLI (trap)", handler: handleIfTrap, describe: describeIfTrap },
+  { reason: EXIT_STI, name: "STI (trap)", handler: handleIfTrap, describe: describeIfTrap },
+  { reason: EXIT_PUSHF, name: "PUSHF (trap)", handler: handleIfTrap, describe: describeIfTrap },
+  { reason: EXIT_POPF, name: "POPF (trap)", handler: handleIfTrap, describe: describeIfTrap },
+  { reason: EXIT_IRET, name: "IRET (trap)", handler: handleIfTrap, describe: describeIfTrap },
 ];
 
-export const exitHandlers: ReadonlyArray<ExitHandler | undefined> = (() => {
-  const table = new Array<ExitHandler | undefined>(EXIT_REASON_LIMIT).fill(undefined);
-  for (const [reason, handler] of HANDLERS) table[reason] = handler;
+const byReason: ReadonlyArray<ExitReason | undefined> = (() => {
+  const table = new Array<ExitReason | undefined>(EXIT_REASON_LIMIT).fill(undefined);
+  for (const descriptor of EXIT_REASONS) table[descriptor.reason] = descriptor;
   return table;
 })();
 
-/** What the run loop calls for a reason without a handler. */
+/** The descriptor of `reason`, if the VMM handles it. */
+export function exitReason(reason: number): ExitReason | undefined {
+  return byReason[reason];
+}
+
+/** The handlers alone, indexed by reason: what the dispatcher calls, with one array load. */
+export const exitHandlers: ReadonlyArray<ExitHandler | undefined> = byReason.map((descriptor) => descriptor?.handler);
+
+/** What the dispatcher calls for a reason without a handler. */
 export function handleUnhandledExit(vm: ExitContext, reason: number): void {
   vm.stop({ kind: "unhandled-exit", reason, name: exitReasonName(reason) });
 }
 
-const NAMES: Record<number, string> = {
-  [EXIT_EXCEPTION]: "exception or NMI",
-  [EXIT_EXTERNAL_INTERRUPT]: "external interrupt",
-  [EXIT_TRIPLE_FAULT]: "triple fault",
-  [EXIT_INTERRUPT_WINDOW]: "interrupt window",
-  [EXIT_CPUID]: "CPUID",
-  [EXIT_HLT]: "HLT",
-  [EXIT_INVLPG]: "INVLPG",
-  [EXIT_RDTSC]: "RDTSC",
-  [EXIT_VMCALL]: "VMCALL",
-  [EXIT_CR_ACCESS]: "control-register access",
-  [EXIT_IO]: "I/O instruction",
-  [EXIT_RDMSR]: "RDMSR",
-  [EXIT_WRMSR]: "WRMSR",
-  [EXIT_EPT_VIOLATION]: "EPT violation (write trap)",
-  [EXIT_PREEMPTION_TIMER]: "preemption timer",
-  [EXIT_CLI]: "CLI (trap)",
-  [EXIT_STI]: "STI (trap)",
-  [EXIT_PUSHF]: "PUSHF (trap)",
-  [EXIT_POPF]: "POPF (trap)",
-  [EXIT_IRET]: "IRET (trap)",
-};
-
 export function exitReasonName(reason: number): string {
-  return NAMES[reason] ?? (reason >= 19 && reason <= 27 ? "VMX instruction" : `reason ${reason}`);
+  return byReason[reason]?.name ?? (reason >= 19 && reason <= 27 ? "VMX instruction" : `reason ${reason}`);
 }

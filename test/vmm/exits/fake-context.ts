@@ -1,7 +1,7 @@
 // A stand-in for the VirtualMachine that exit handlers see: a VMCS over a plain Int32Array, RAM,
 // a bus, an MMU stub (identity mapping unless told otherwise), an emulate() stub, and the VMM's
 // real per-VM state objects, so each handler can be tested from exit information alone, without
-// the core. Nested exits and console output are recorded.
+// the core. Exits during emulation and console output are recorded.
 
 import { EXIT_PREEMPTION_TIMER, SR_CS, VMCS_SIZE, X_REASON } from "../../../assembly/vmcs-layout.js";
 import { Vmcs } from "../../../src/core/vmcs.js";

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import * as layout from "../../../assembly/vmcs-layout.js";
 import { handleCpuid } from "../../../src/vmm/exits/cpuid.js";
 import { handleCrAccess } from "../../../src/vmm/exits/cr-access.js";
-import { handleEptViolation } from "../../../src/vmm/exits/ept-violation.js";
+import { handleWriteTrap } from "../../../src/vmm/exits/write-trap.js";
 import { handleException } from "../../../src/vmm/exits/exception.js";
 import { handleExternalInterrupt } from "../../../src/vmm/exits/external-interrupt.js";
 import { handleHlt } from "../../../src/vmm/exits/hlt.js";
@@ -13,12 +13,12 @@ import { handleIo } from "../../../src/vmm/exits/io.js";
 import { handleRdmsr, handleWrmsr } from "../../../src/vmm/exits/msr.js";
 import { handlePreemptionTimer } from "../../../src/vmm/exits/preemption-timer.js";
 import { handleRdtsc } from "../../../src/vmm/exits/rdtsc.js";
-import { exitHandlers, exitReasonName, handleUnhandledExit } from "../../../src/vmm/exits/table.js";
+import { EXIT_REASONS, exitHandlers, exitReason, exitReasonName, handleUnhandledExit } from "../../../src/vmm/exits/table.js";
 import { handleTripleFault } from "../../../src/vmm/exits/triple-fault.js";
 import { handleVmcall } from "../../../src/vmm/exits/vmcall.js";
 import { FakeContext } from "./fake-context.js";
 
-describe("the exit-handler table", () => {
+describe("the exit-reason table", () => {
   it.each([
     [0, "EXIT_EXCEPTION", handleException],
     [1, "EXIT_EXTERNAL_INTERRUPT", handleExternalInterrupt],
@@ -33,7 +33,7 @@ describe("the exit-handler table", () => {
     [30, "EXIT_IO", handleIo],
     [31, "EXIT_RDMSR", handleRdmsr],
     [32, "EXIT_WRMSR", handleWrmsr],
-    [48, "EXIT_EPT_VIOLATION", handleEptViolation],
+    [48, "EXIT_WRITE_TRAP", handleWriteTrap],
     [52, "EXIT_PREEMPTION_TIMER", handlePreemptionTimer],
     [0x100, "EXIT_CLI", handleIfTrap],
     [0x101, "EXIT_STI", handleIfTrap],
@@ -49,12 +49,23 @@ describe("the exit-handler table", () => {
     expect(exitHandlers.filter((h) => h !== undefined)).toHaveLength(20);
   });
 
+  it("derives the handler table and the names from one descriptor per reason", () => {
+    expect(new Set(EXIT_REASONS.map((d) => d.reason)).size).toBe(EXIT_REASONS.length);
+    for (const descriptor of EXIT_REASONS) {
+      expect(exitReason(descriptor.reason)).toBe(descriptor);
+      expect(exitHandlers[descriptor.reason]).toBe(descriptor.handler);
+      expect(exitReasonName(descriptor.reason)).toBe(descriptor.name);
+    }
+    expect(exitReason(20)).toBeUndefined();
+  });
+
   it("names reasons for stats, including ones without a handler", () => {
     expect(exitReasonName(30)).toBe("I/O instruction");
     expect(exitReasonName(18)).toBe("VMCALL");
     expect(exitReasonName(20)).toBe("VMX instruction");
     expect(exitReasonName(99)).toBe("reason 99");
     expect(exitReasonName(0x103)).toBe("POPF (trap)");
+    expect(exitReasonName(48)).toBe("write trap"); // the SDM's EPT-violation number; there is no EPT
   });
 
   it("ends the run on a reason without a handler", () => {

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { EXIT_EXCEPTION, EXIT_TRIPLE_FAULT, X_GUEST_PHYSICAL } from "../../../assembly/vmcs-layout.js";
-import { handleEptViolation } from "../../../src/vmm/exits/ept-violation.js";
+import { handleWriteTrap } from "../../../src/vmm/exits/write-trap.js";
 import { FakeContext } from "./fake-context.js";
 
-describe("handleEptViolation (the --vga-trap write trap)", () => {
+describe("handleWriteTrap (the --vga-trap write trap)", () => {
   it("completes the write through emulate() and reports the address to the VM", () => {
     const vm = new FakeContext();
     vm.vmcs.set(X_GUEST_PHYSICAL, 0xb8010);
-    handleEptViolation(vm);
+    handleWriteTrap(vm);
     expect(vm.emulated).toBe(1);
     expect(vm.trappedWrites).toEqual([0xb8010]);
     expect(vm.dispatched).toEqual([]);
@@ -19,7 +19,7 @@ describe("handleEptViolation (the --vga-trap write trap)", () => {
   ])("hands %s of the emulated instruction to its handler instead", (_, reason) => {
     const vm = new FakeContext();
     vm.emulateExit = reason;
-    handleEptViolation(vm);
+    handleWriteTrap(vm);
     expect(vm.dispatched).toEqual([reason]);
     expect(vm.trappedWrites).toEqual([]);
   });
