@@ -32,7 +32,6 @@ export {
   DEFAULT_SLICE_INSTRUCTIONS,
   type VirtualMachineOptions,
   type CoreSource,
-  type ExitListener,
   type RunLimits,
   type RunResult,
 } from "./vmm/virtual-machine.js";
@@ -54,6 +53,7 @@ export { describeStop, type StopReason } from "./vmm/stop-reason.js";
 export { SavedStateError, STATE_FORMAT_VERSION } from "./vmm/state-file.js";
 export { ExitStats, type ExitReasonStats, type VmStatistics } from "./vmm/exit-stats.js";
 export { formatExitTrace, type ExitEvent } from "./vmm/exit-event.js";
+export type { ExitListener } from "./vmm/exit-dispatcher.js";
 export { exitHandlers, exitReasonName } from "./vmm/exits/table.js";
 export type { ExitContext, ExitHandler } from "./vmm/exits/exit-context.js";
 export { CpuidModel, type CpuidResult } from "./vmm/exits/cpuid.js";

@@ -1,13 +1,13 @@
 // The virtual machine: one guest CPU (the WASM core), its RAM, the I/O bus with the PC devices, the
 // VMM state the exit handlers share, and the run loop that is the VMM's vCPU thread: VM entry
-// (core.run()), which calls vmExit at each exit to dispatch it through the handler table and
-// resume the guest, until a handler or a limit stops the run. The guest runs in slices of a few
-// million instructions so the VMM regains control regularly: to flush console output, to check
-// the wall clock and the instruction limit, and because V8 only swaps in the optimised WASM code
-// between calls (no on-stack replacement). The slice is the core's preemption-timer budget,
-// which the core counts down across exits, so an ordinary exit costs the loop nothing but the
-// dispatch; the budget is also cut short at the interrupt timer's next deadline, which makes
-// that expiry an external-interrupt exit.
+// (core.run()), which calls vmExit at each exit to hand it to the exit dispatcher
+// (exit-dispatcher.ts) and resume the guest, until a handler or a limit stops the run. The guest
+// runs in slices of a few million instructions so the VMM regains control regularly: to flush
+// console output, to check the wall clock and the instruction limit, and because V8 only swaps in
+// the optimised WASM code between calls (no on-stack replacement). The slice is the core's
+// preemption-timer budget, which the core counts down across exits, so an ordinary exit costs the
+// loop nothing but the dispatch; the budget is also cut short at the interrupt timer's next
+// deadline, which makes that expiry an external-interrupt exit.
 // The devices (pc-platform.ts) run on the VM's clock (virtual-clock.ts): the budget is cut short
 // at its next event too, and a halted guest idles until one (idle()).
 // This class is also the embedding API (src/index.ts): create or boot a VM with options, run it
@@ -28,13 +28,12 @@ import { VGA_TEXT_BASE, VGA_TEXT_SIZE } from "../devices/vga-text.js";
 import { setMultibootEntryState } from "../loader/machine-state.js";
 import { loadMultibootKernel, type LoadedKernel } from "../loader/multiboot.js";
 import { Cr3TargetList } from "./cr3-targets.js";
-import { exitEvent, type ExitEvent } from "./exit-event.js";
+import { ExitDispatcher, type ExitListener } from "./exit-dispatcher.js";
 import { ExitStats, compiledCodeStatistics, type VmStatistics } from "./exit-stats.js";
 import { ExitTimer } from "./exit-timer.js";
 import { readMmuStatistics } from "./mmu-stats.js";
 import { CpuidModel } from "./exits/cpuid.js";
 import type { ExitContext } from "./exits/exit-context.js";
-import { exitHandlers, handleUnhandledExit } from "./exits/table.js";
 import { GuestInterruptFlag } from "./guest-interrupt-flag.js";
 import { InterruptInjector } from "./interrupt-injector.js";
 import { InterruptTimer } from "./interrupt-timer.js";
@@ -43,6 +42,7 @@ import { PcPlatform } from "./pc-platform.js";
 import { checkRunLimits } from "./run-limits.js";
 import { restoreMachine, saveMachine } from "./saved-state.js";
 import type { StopReason } from "./stop-reason.js";
+import { subscribe } from "./subscribe.js";
 import { VirtualClock, type ClockMode } from "./virtual-clock.js";
 import { setTscOffset, tscOffset } from "./virtual-tsc.js";
 import { resolveConfig, type VmConfig } from "./vm-config.js";
@@ -85,8 +85,6 @@ export interface VirtualMachineOptions extends Partial<VmConfig> {
 /** Where the core comes from: an instance, wasm bytes, or a file (default build/core.wasm). */
 export type CoreSource = CoreExports | BufferSource | URL | string;
 
-export type ExitListener = (exit: ExitEvent) => void;
-
 export interface RunLimits {
   /** End the run once the guest has retired this many instructions in total. */
   maxInstructions?: number;
@@ -125,7 +123,7 @@ export class VirtualMachine implements ExitContext {
   hostInput: HostInput | undefined;
   private readonly views: CoreViews;
   private readonly exitTimer: ExitTimer | undefined;
-  private readonly exitListeners: ExitListener[] = [];
+  private readonly exits: ExitDispatcher;
   private readonly consoleListeners: SerialSink[] = [];
   private stopReason: StopReason | null = null;
   private sliceArmed = 0; // the budget given to the core at the last arming
@@ -182,6 +180,7 @@ export class VirtualMachine implements ExitContext {
     this.timer = new InterruptTimer(this.vmcs);
     this.cr3Targets = new Cr3TargetList(this.vmcs, this.config.cr3Targets, this.config.cr3Policy);
     this.exitTimer = timeExits ? new ExitTimer(this.stats, this.vmcs) : undefined;
+    this.exits = new ExitDispatcher(this, this.exitTimer);
 
     if (serialOutput) this.consoleListeners.push(serialOutput);
     this.hostInput = hostInput;
@@ -226,7 +225,7 @@ export class VirtualMachine implements ExitContext {
 
   /** Calls `listener` at every VM exit, before its handler; returns the unsubscribe function. */
   onExit(listener: ExitListener): () => void {
-    return subscribe(this.exitListeners, listener);
+    return this.exits.onExit(listener);
   }
 
   /** Calls `listener` with each byte of console output; returns the unsubscribe function. */
@@ -315,31 +314,23 @@ export class VirtualMachine implements ExitContext {
    */
   private readonly vmExit = (reason: number): boolean => {
     if (reason === EXIT_PREEMPTION_TIMER) return this.budgetExpired();
-    this.dispatch(reason);
+    this.exits.dispatch(reason);
     return this.stopReason === null;
   };
 
   /** The preemption-timer exit: an interrupt timer's deadline, or the end of a slice. */
   private budgetExpired(): boolean {
     const reason = this.preemptionTimerExpired();
-    if (this.stopReason === null) this.dispatch(reason);
+    if (this.stopReason === null) this.exits.dispatch(reason);
     if (reason !== EXIT_EXTERNAL_INTERRUPT) return false;
     // After the handler has taken the due interrupts, so the budget runs to the next deadline.
     this.armPreemptionTimer(this.vmcs.instructionsRetired());
     return this.stopReason === null;
   }
 
-  /** Counts, times and reports one exit, then runs its handler. Handlers call it for nested exits. */
+  /** An exit that happened while a handler completed another (emulate.ts): the same path. */
   dispatch(reason: number): void {
-    this.stats.record(reason);
-    this.exitTimer?.exit(reason);
-    if (this.exitListeners.length > 0) {
-      const event = exitEvent(reason, this.vmcs);
-      for (const listener of this.exitListeners) listener(event);
-    }
-    const handler = exitHandlers[reason];
-    if (handler !== undefined) handler(this);
-    else handleUnhandledExit(this, reason);
+    this.exits.dispatch(reason);
   }
 
   /**
@@ -422,14 +413,6 @@ export class VirtualMachine implements ExitContext {
   registerDump(): string {
     return formatRegisters(this.vmcs);
   }
-}
-
-function subscribe<T>(list: T[], item: T): () => void {
-  list.push(item);
-  return () => {
-    const at = list.indexOf(item);
-    if (at >= 0) list.splice(at, 1);
-  };
 }
 
 function isCoreExports(core: CoreSource): core is CoreExports {

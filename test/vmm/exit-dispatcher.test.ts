@@ -1,0 +1,61 @@
+// The exit path (exit-dispatcher.ts): every exit is counted and shown to subscribers, then offered
+// to the pre-dispatch stages in order; one that claims it keeps it from the handler table, and an
+// exit no stage claims goes to its reason's handler.
+import { describe, expect, it } from "vitest";
+import { EXIT_CPUID, EXIT_TRIPLE_FAULT } from "../../assembly/vmcs-layout.js";
+import { ExitDispatcher, type ExitStage } from "../../src/vmm/exit-dispatcher.js";
+import type { ExitContext } from "../../src/vmm/exits/exit-context.js";
+import { FakeContext } from "./exits/fake-context.js";
+
+/** A stage that records what it was offered and claims the reasons in `claims`. */
+function recordingStage(seen: string[], name: string, claims: number[]): ExitStage {
+  return (_vm: ExitContext, reason: number) => {
+    seen.push(`${name} ${reason}`);
+    return claims.includes(reason);
+  };
+}
+
+describe("ExitDispatcher", () => {
+  it("without stages hands each exit to its handler, after counting it", () => {
+    const vm = new FakeContext();
+    new ExitDispatcher(vm, undefined).dispatch(EXIT_TRIPLE_FAULT);
+    expect(vm.stops).toEqual([{ kind: "triple-fault" }]);
+    expect(vm.stats.count(EXIT_TRIPLE_FAULT)).toBe(1);
+  });
+
+  it("ends the run on a reason without a handler", () => {
+    const vm = new FakeContext();
+    new ExitDispatcher(vm, undefined).dispatch(20);
+    expect(vm.stops).toEqual([{ kind: "unhandled-exit", reason: 20, name: "VMX instruction" }]);
+  });
+
+  it("keeps an exit a stage claims from the stages after it and from the handler table", () => {
+    const vm = new FakeContext();
+    const seen: string[] = [];
+    const dispatcher = new ExitDispatcher(vm, undefined, [recordingStage(seen, "first", [EXIT_TRIPLE_FAULT]), recordingStage(seen, "second", [])]);
+    dispatcher.dispatch(EXIT_TRIPLE_FAULT);
+    expect(seen).toEqual([`first ${EXIT_TRIPLE_FAULT}`]);
+    expect(vm.stops).toEqual([]);
+    expect(vm.stats.count(EXIT_TRIPLE_FAULT)).toBe(1); // still counted: it happened
+  });
+
+  it("lets an exit no stage claims through to its handler", () => {
+    const vm = new FakeContext();
+    const seen: string[] = [];
+    const dispatcher = new ExitDispatcher(vm, undefined, [recordingStage(seen, "first", [EXIT_CPUID]), recordingStage(seen, "second", [])]);
+    dispatcher.dispatch(EXIT_TRIPLE_FAULT);
+    expect(seen).toEqual([`first ${EXIT_TRIPLE_FAULT}`, `second ${EXIT_TRIPLE_FAULT}`]);
+    expect(vm.stops).toEqual([{ kind: "triple-fault" }]);
+  });
+
+  it("shows subscribers every exit before any stage, claimed or not, until they unsubscribe", () => {
+    const vm = new FakeContext();
+    const seen: string[] = [];
+    const dispatcher = new ExitDispatcher(vm, undefined, [recordingStage(seen, "stage", [EXIT_CPUID])]);
+    const unsubscribe = dispatcher.onExit((exit) => seen.push(`listener ${exit.name}`));
+    dispatcher.dispatch(EXIT_CPUID);
+    unsubscribe();
+    dispatcher.dispatch(EXIT_CPUID);
+    expect(seen).toEqual(["listener CPUID", `stage ${EXIT_CPUID}`, `stage ${EXIT_CPUID}`]);
+  });
+});
