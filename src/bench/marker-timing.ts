@@ -6,7 +6,7 @@
 // two loops minus each other, the same printing cost in both. The guest's own figure D (RDTSC
 // ticks; retired instructions under wasmvisor) is kept beside it.
 
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 
 export interface StampedLine {
   text: string;
@@ -20,6 +20,7 @@ export const CLOCK_KINDS = ["wall", "cpu"] as const;
 export type ClockKind = (typeof CLOCK_KINDS)[number];
 
 export const wallClock: Clock = () => performance.now();
+const SCHEDSTAT = "/proc/thread-self/schedstat";
 /**
  * CPU time of this thread, the one running an in-process emulator: what it spent, however loaded
  * the machine; V8's compiler threads, still optimising code of an earlier run, are not counted.
@@ -30,23 +31,26 @@ export const wallClock: Clock = () => performance.now();
  * switch) the run time's growth is taken instead, exact to a tick. Elsewhere: the process's
  * user + system time.
  */
-export const threadCpuClock: Clock = (() => {
-  let cpu = 0; // the last reading, ms
-  let last: ThreadSchedStat | undefined; // the schedstat behind it
-  return () => {
-    const stat = threadSchedStat();
-    if (stat === undefined) {
+export const threadCpuClock: Clock = existsSync(SCHEDSTAT)
+  ? (() => {
+      let cpu = 0; // the last value returned, ms: readings only add to it
+      let last: ThreadSchedStat | undefined; // the reading behind it
+      return () => {
+        const stat = threadSchedStat();
+        if (stat !== undefined && last !== undefined) {
+          const awake = stat.awakeMs - last.awakeMs;
+          // Not negative, but the kernel times waits with its scheduler clock, not the one
+          // performance.now() reads, and across a switch the two may disagree by microseconds.
+          cpu += Math.max(0, stat.sleeps === last.sleeps ? awake : Math.min(awake, stat.runMs - last.runMs));
+        }
+        last = stat ?? last;
+        return cpu;
+      };
+    })()
+  : () => {
       const { user, system } = process.cpuUsage();
       return (user + system) / 1000;
-    }
-    if (last !== undefined) {
-      const awake = stat.awakeMs - last.awakeMs;
-      cpu += stat.sleeps === last.sleeps ? awake : Math.min(awake, Math.max(0, stat.runMs - last.runMs));
-    }
-    last = stat;
-    return cpu;
-  };
-})();
+    };
 
 interface ThreadSchedStat {
   /** Run time as of the kernel's last update. */
@@ -57,14 +61,27 @@ interface ThreadSchedStat {
   sleeps: number;
 }
 
+/**
+ * The schedstat, the sleep count and the wall time as of one moment. They are read one after the
+ * other, and a switch after the schedstat and before the wall time would count the wait in this
+ * reading's wall time but only in the next reading's schedstat: awake time that the next reading
+ * takes back, the clock going back by the wait. The third field of schedstat counts the times the
+ * thread got a CPU: the same after the wall time as before, the thread kept its CPU throughout.
+ * Otherwise it is read again, with a fresh time slice; undefined if that keeps failing.
+ */
 function threadSchedStat(): ThreadSchedStat | undefined {
-  try {
-    const [run, waited] = readFileSync("/proc/thread-self/schedstat", "utf8").split(" ").map(Number);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const [run, waited, arrivals] = readSchedStat();
     const sleeps = /^voluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync("/proc/thread-self/status", "utf8"));
-    return { runMs: run / 1e6, awakeMs: performance.now() - waited / 1e6, sleeps: Number(sleeps![1]) };
-  } catch {
-    return undefined;
+    const now = performance.now();
+    if (readSchedStat()[2] === arrivals) return { runMs: run / 1e6, awakeMs: now - waited / 1e6, sleeps: Number(sleeps![1]) };
   }
+  return undefined;
+}
+
+/** Run time and time waited for a CPU (ns), and the times the thread got one. */
+function readSchedStat(): number[] {
+  return readFileSync(SCHEDSTAT, "utf8").split(" ").map(Number);
 }
 
 /** Collects console bytes into stamped lines; call byte() from the console callback. */
