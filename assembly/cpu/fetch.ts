@@ -9,8 +9,8 @@ import { pagingEnabled, translate } from "../memory/linear";
 import { winStart, winLen, winBias, invalidateFetchWindow, setFetchWindow } from "../mmu/fetch-window";
 
 // The window depends on CS's base and limit, and on the CPL (user fetches are checked against
-// the page's U/S bit): forget it only when one of them changes (VM entries reload the segment
-// cache every time, and usually nothing changed).
+// the page's U/S bit): forget it only when one of them changes (the segment cache is recomputed
+// at every segment load and at entries after the VMM wrote a segment: usually CS did not change).
 let windowCsBase: u32 = 0;
 let windowCsLimit: u32 = 0;
 let windowCpl: u32 = 0;

@@ -68,13 +68,14 @@ export function setSegment(seg: u32, sel: u32, base: u32, limit: u32, ar: u32): 
 }
 
 // 1 << s when data segment register s is flat, readable and writable (branch-free: this runs at
-// every VM entry).
+// every segment load).
 @inline function flatBit(s: u32): u32 {
   const usable = (segAr(s) & (AR_UNUSABLE | AR_P | AR_S | AR_CODE | AR_DC | AR_RW)) == (AR_P | AR_S | AR_RW);
   return <u32>(usable & (segBase(s) == 0) & (segLimit(s) == 0xffffffff)) << s;
 }
 
-// Recompute everything derived from the segment registers (after any load, and at VM entry).
+// Recompute everything derived from the segment registers (after any load, and at a VM entry
+// after the VMM wrote a segment).
 export function refreshSegmentCache(): void {
   flatMask = flatBit(SR_ES) | flatBit(SR_SS) | flatBit(SR_DS) | flatBit(SR_FS) | flatBit(SR_GS);
   const default32 = (segAr(SR_CS) & AR_DB) != 0;

@@ -2,8 +2,8 @@
 // through the VMCS guest/host masks. Writing an owned bit away from its read shadow exits (reason
 // 28, exits/cr-access.ts). We own:
 //  - CR0.PG, CR0.WP and CR4.PSE, CR4.PGE: the paging-mode bits a shadow MMU must see change (the
-//    shadow-paging issue rebuilds its tables on these exits; KVM intercepts the same bits when it
-//    shadows page tables);
+//    core drops its shadows at the next entry, flushShadowsIfPagingRulesChanged; KVM intercepts
+//    the same bits when it shadows page tables);
 //  - the CR4 bits of features CPUID does not report (VME, PVI, DE, PAE, MCE, OSFXSR, OSXMMEXCPT):
 //    on this CPU they are reserved, so setting one gets the guest #GP(0), as on a real CPU
 //    without the feature.

@@ -1,6 +1,6 @@
 // Interrupts the VMM raises at a point in the guest's virtual time (instructions retired): the
-// "inject vector N after K instructions" hypercall, and the deadline mechanism the timer devices
-// of a later issue will share. The run loop arms the core's preemption timer for the earliest
+// "inject vector N after K instructions" hypercall (the timer devices schedule on VirtualClock
+// instead). The run loop arms the core's preemption timer for the earliest
 // deadline, so the guest stops exactly there; the VMM reports that stop as an external-interrupt
 // exit (reason 1), which is what it models: an interrupt arriving while the guest ran. A saved
 // machine keeps the deadlines (saveState).
