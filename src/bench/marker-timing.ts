@@ -43,7 +43,7 @@ export const threadCpuClock: Clock = existsSync(SCHEDSTAT)
           // performance.now() reads, and across a switch the two may disagree by microseconds.
           cpu += Math.max(0, stat.sleeps === last.sleeps ? awake : Math.min(awake, stat.runMs - last.runMs));
         }
-        last = stat ?? last;
+        last = stat ?? last; // without a consistent reading the last value stands; the next counts on from it
         return cpu;
       };
     })()
