@@ -194,12 +194,15 @@ export function execute0f(op: u32): void {
       decodeModrm(); // prefetch hints and multi-byte NOPs
       return;
     case 0x20: case 0x21: case 0x22: case 0x23: {
-      decodeModrm(); // always a register operand; mod is ignored
+      // Always registers: mod is ignored and no SIB or displacement follows (SDM Vol. 2, "MOV").
+      const m = fetch8();
       if (pending) return;
-      if (op == 0x20) movFromCr(modReg, modRm);
-      else if (op == 0x21) movFromDr(modReg, modRm);
-      else if (op == 0x22) movToCr(modReg, modRm);
-      else movToDr(modReg, modRm);
+      const reg = (m >> 3) & 7;
+      const rm = m & 7;
+      if (op == 0x20) movFromCr(reg, rm);
+      else if (op == 0x21) movFromDr(reg, rm);
+      else if (op == 0x22) movToCr(reg, rm);
+      else movToDr(reg, rm);
       return;
     }
     case 0x30: wrmsr(); return;

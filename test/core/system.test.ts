@@ -185,6 +185,13 @@ describe("control, debug and descriptor-table registers", () => {
     expect([cpu.vmcs(L.G_CR4), cpu.reg("esp")]).toEqual([0x90, 0x90]);
   });
 
+  it("MOV to and from CRn and DRn ignore ModR/M.mod: nothing follows the ModR/M byte (SDM MOV)", () => {
+    // mod 2 and mod 1 with r/m 4: a memory form would take a SIB byte and a displacement (the HLT)
+    const cpu = run(".byte 0x0f,0x20,0x84 # movl %cr0,%esp\n .byte 0x0f,0x23,0x4c # movl %esp,%dr1", { esp: 0 });
+    expect(cpu.exitReason).toBe(L.EXIT_HLT);
+    expect([cpu.reg("esp"), cpu.vmcs(L.G_DR + 4)]).toEqual([0x11, 0x11]);
+  });
+
   it("reads of CR0/CR4 return the read shadow in host-owned bits", () => {
     const cpu = run("movl %cr0,%eax\n movl %cr4,%ebx\n smsw %cx", { ecx: 0xffff0000 }, both(
       vmcs(L.C_CR0_MASK, 0x8), vmcs(L.C_CR0_SHADOW, 0x8), vmcs(L.C_CR4_MASK, 0x80), vmcs(L.C_CR4_SHADOW, 0x80), vmcs(L.G_CR4, 0x10)));
