@@ -13,8 +13,8 @@ import {
   EXIT_CLI, EXIT_STI, EXIT_PUSHF, EXIT_POPF, EXIT_IRET,
 } from "../vmcs-layout";
 import { trapIfSensitive, mayChangeIf, ifPrivilege } from "./ifmode";
-import { lengthFromOpcode, probedLength } from "./length";
-import { fetch8, fetch16, fetch32, peekModrm, peekByte, nearWindowEnd, probeByte, bytesLeftInWindow } from "./fetch";
+import { lengthFromOpcode, probedLength, isPrefix, lockAllowed } from "./length";
+import { fetch8, fetch16, fetch32, peekModrm, nearWindowEnd, probeByte, bytesLeftInWindow } from "./fetch";
 import {
   decodeModrm, modReg, modRm, modIsReg, eaOff, eaSeg, readReg, writeReg, readRm, writeRm,
   readRmForWrite, writeRmAfterRead,
@@ -83,11 +83,6 @@ function probeInstruction(): void {
   resetDecodeState();
 }
 
-@inline function isPrefix(b: u32): bool {
-  return b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 || b == 0x65 || b == 0x66 ||
-    b == 0x67 || b == 0xf0 || b == 0xf2 || b == 0xf3;
-}
-
 function prefixed(first: u32): void {
   let op = first;
   while (true) {
@@ -115,28 +110,6 @@ function prefixed(first: u32): void {
     op = fetch8();
   }
   resetDecodeState();
-}
-
-// LOCK is allowed only on read-modify-write instructions with a memory destination (SDM Vol. 2,
-// "LOCK"); anything else raises #UD. `op` is the opcode after the prefixes, EIP points past it.
-function lockAllowed(op: u32): bool {
-  let modrm = peekByte(0);
-  if (op == 0x0f) {
-    const op2 = peekByte(0);
-    modrm = peekByte(1);
-    if (modrm < 0 || modrm >= 0xc0) return false;
-    const reg = (modrm >> 3) & 7;
-    return op2 == 0xab || op2 == 0xb3 || op2 == 0xbb || op2 == 0xb0 || op2 == 0xb1 ||
-      op2 == 0xc0 || op2 == 0xc1 || (op2 == 0xba && reg >= 5) || (op2 == 0xc7 && reg == 1);
-  }
-  if (modrm < 0 || modrm >= 0xc0) return false;
-  const reg = (modrm >> 3) & 7;
-  if (op < 0x40) return (op & 7) < 2 && (op >> 3) != 7; // ALU Eb,Gb / Ev,Gv except CMP
-  if (op >= 0x80 && op <= 0x83) return reg != 7;
-  if (op == 0x86 || op == 0x87) return true;
-  if (op == 0xf6 || op == 0xf7) return reg == 2 || reg == 3;
-  if (op == 0xfe || op == 0xff) return reg < 2;
-  return false;
 }
 
 // The decode state with no prefixes (also set at VM entry, since CS.D may have changed).

@@ -1,10 +1,14 @@
-// Instruction-length decoding, for the one check that needs the length before execution: an
-// instruction longer than 15 bytes raises #GP(0) without executing. Only instructions with
-// prefixes can be that long (the longest unprefixed form is 12 bytes), so only the prefix path
-// calls this. Opcodes the CPU does not implement are measured as if they had a ModR/M byte; they
-// raise #UD anyway.
+// What the opcode map (assembly/opcode-map.ts) tells the interpreter before an instruction runs.
+// Its length: an instruction longer than 15 bytes raises #GP(0) without executing, and only
+// prefixed ones can be that long (the longest unprefixed form is 12 bytes), so the prefix path
+// measures them; near the end of the fetch window, step() measures every instruction to fetch
+// all its bytes first. And whether a LOCK prefix is allowed on it.
 import { o32, a32 } from "./state";
 import { peekByte, probeByte } from "./fetch";
+import {
+  ONE_BYTE, TWO_BYTE, MODRM, IMM_MASK, IMM8, IMM16, IMM_V, IMM_MOFFS, IMM_FAR, IMM_ENTER, IMM_IF_TEST,
+  THREE_BYTE, MOD_IGNORED, PREFIX, LOCK_SHIFT,
+} from "../opcode-map";
 
 // Where the bytes come from: the fetch window (peekByte, never faults; -1 when a byte is not at
 // hand) or, while probing an instruction at the end of the window, the faulting probeByte,
@@ -24,30 +28,29 @@ export function probedLength(op: u32, opcodeOffset: u32): i32 {
   return length;
 }
 
-// One bit per one-byte opcode: has a ModR/M byte.
-const MODRM_1: StaticArray<u32> = [
-  0x0f0f0f0f, 0x0f0f0f0f, 0x00000000, 0x00000a0c, 0x0000ffff, 0x00000000, 0xff0f00f3, 0xc0c00000,
-];
-// Immediate size per one-byte opcode, two bits each: 0 none, 1 imm8, 2 imm16/32 by operand size
-// (the irregular ones are handled in code below).
-const IMM_1: StaticArray<u32> = [
-  0x09000900, 0x09000900, 0x09000900, 0x09000900, 0x00000000, 0x00000000, 0x005a0000, 0x55555555,
-  0x00000059, 0x00000000, 0x00090000, 0xaaaa5555, 0x04009005, 0x00000500, 0x004a5555, 0x00000000,
-];
+// The opcode map's low byte (what follows the opcode) for each one-byte opcode, then for each 0F
+// opcode, copied once at instantiation from assembly/opcode-map.ts: one load per lookup, as the
+// hand-written bitmaps this replaces took.
+const SHAPES = memory.data(512);
+for (let op = 0; op < 256; op++) {
+  store<u8>(SHAPES + op, <u8>unchecked(ONE_BYTE[op]));
+  store<u8>(SHAPES + 256 + op, <u8>unchecked(TWO_BYTE[op]));
+}
 
-function immediateOf(op: u32, modrm: i32): i32 {
+@inline export function isPrefix(b: u32): bool { return (load<u8>(SHAPES + b) & PREFIX) != 0; }
+
+function immediateOf(shape: u32, modrm: i32): i32 {
+  if ((shape & IMM_IF_TEST) && ((modrm >> 3) & 7) >= 2) return 0;
   const osize: i32 = o32 ? 4 : 2;
-  switch (op) {
-    case 0x9a: case 0xea: return osize + 2; // far pointer
-    case 0xa0: case 0xa1: case 0xa2: case 0xa3: return a32 ? 4 : 2; // moffs
-    case 0xc2: case 0xca: return 2;
-    case 0xc8: return 3; // ENTER imm16, imm8
-    case 0xf6: return ((modrm >> 3) & 7) < 2 ? 1 : 0; // TEST Eb, Ib
-    case 0xf7: return ((modrm >> 3) & 7) < 2 ? osize : 0;
-    default: break;
+  switch (shape & IMM_MASK) {
+    case IMM8: return 1;
+    case IMM16: return 2;
+    case IMM_V: return osize;
+    case IMM_MOFFS: return a32 ? 4 : 2;
+    case IMM_FAR: return osize + 2;
+    case IMM_ENTER: return 3;
+    default: return 0;
   }
-  const cls = (unchecked(IMM_1[op >> 4]) >> ((op & 15) << 1)) & 3;
-  return cls == 1 ? 1 : cls == 2 ? osize : 0;
 }
 
 // Bytes taken by the ModR/M byte at `at` and what follows it (SIB, displacement); -1 if unknown.
@@ -75,25 +78,40 @@ function modrmLength(at: u32): i32 {
 // from the opcode; -1 if its bytes are not all at hand (the caller then skips the check), or
 // while probing, when one of them faulted.
 export function lengthFromOpcode(op: u32): i32 {
+  let shape: u32 = load<u8>(SHAPES + op);
+  let n = 1; // bytes up to the ModR/M byte, which is `n - 1` past EIP
   if (op == 0x0f) {
     const op2 = byteAt(0);
     if (op2 < 0) return -1;
-    if (op2 >= 0x80 && op2 <= 0x8f) return 2 + (o32 ? 4 : 2); // Jcc rel16/32
-    if ((op2 >= 0xa0 && op2 <= 0xa2) || (op2 >= 0xa8 && op2 <= 0xaa) || (op2 >= 0xc8) ||
-        op2 == 0x06 || op2 == 0x08 || op2 == 0x09 || op2 == 0x0b || (op2 >= 0x30 && op2 <= 0x37)) return 2;
-    const m = modrmLength(1);
-    if (m < 0) return -1;
-    const imm8 = op2 == 0xa4 || op2 == 0xac || op2 == 0xba || (op2 >= 0x70 && op2 <= 0x73) ||
-      op2 == 0xc2 || (op2 >= 0xc4 && op2 <= 0xc6);
-    return 2 + m + (imm8 ? 1 : 0);
+    shape = load<u8>(SHAPES + 256 + <u32>op2);
+    n = 2;
   }
-  let n = 1;
+  if (shape & THREE_BYTE) n++;
   let modrm: i32 = 0;
-  if ((unchecked(MODRM_1[op >> 5]) >> (op & 31)) & 1) {
-    modrm = byteAt(0);
-    const m = modrmLength(0);
+  if (shape & MOD_IGNORED) {
+    n++;
+  } else if (shape & MODRM) {
+    modrm = byteAt(n - 1);
+    const m = modrmLength(n - 1);
     if (m < 0) return -1;
     n += m;
   }
-  return n + immediateOf(op, modrm);
+  return n + immediateOf(shape, modrm);
+}
+
+// Whether LOCK may precede the instruction whose opcode `op` was just fetched (EIP points past
+// it): only a read-modify-write with a memory operand (SDM Vol. 2, "LOCK"); the caller raises #UD
+// otherwise. Unlike the length, this needs the ModR/M byte at hand, or LOCK counts as misplaced.
+export function lockAllowed(op: u32): bool {
+  let row = unchecked(ONE_BYTE[op]);
+  let at: u32 = 0;
+  if (op == 0x0f) {
+    const op2 = peekByte(0);
+    if (op2 < 0) return false;
+    row = unchecked(TWO_BYTE[op2]);
+    at = 1;
+  }
+  const modrm = peekByte(at);
+  if (modrm < 0 || modrm >= 0xc0) return false;
+  return ((row >> (LOCK_SHIFT + ((modrm >> 3) & 7))) & 1) != 0;
 }
