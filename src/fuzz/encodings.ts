@@ -1,48 +1,13 @@
-// Random IA-32 instructions biased towards valid encodings: a table of operand forms for every
-// one-byte and 0F-escaped opcode (what follows the opcode: ModR/M, SIB, displacement, immediate,
-// relative target, far pointer, memory offset), random prefixes, and ModR/M/SIB bytes generated
-// for the address size in effect, so that most instructions decode to their full length and the
-// CPU spends its time executing rather than faulting on the first byte.
+// Random IA-32 instructions biased towards valid encodings: what follows each one-byte and
+// 0F-escaped opcode (ModR/M, SIB, displacement, immediate, relative target, far pointer, memory
+// offset) comes from the opcode map (assembly/opcode-map.ts), with random prefixes, and ModR/M/SIB
+// bytes generated for the address size in effect, so that most instructions decode to their full
+// length and the CPU spends its time executing rather than faulting on the first byte.
+import {
+  ONE_BYTE, TWO_BYTE, MODRM, IMM_MASK, IMM8, IMM16, IMM_V, IMM_MOFFS, IMM_FAR, IMM_ENTER, IMM_IF_TEST,
+  THREE_BYTE, MOD_IGNORED, REL, PREFIX,
+} from "../../assembly/opcode-map.js";
 import { Rng, interestingU32 } from "./rng.js";
-
-/**
- * What follows an opcode. M: ModR/M (+SIB, displacement); b/w/z: immediate of 8, 16, or operand
- * size bits; jb/jz: relative target; o: memory offset of address size; p: far pointer (offset of
- * operand size, then a selector); g3b/g3z: group 3, whose TEST (/0, /1) has an immediate; P: prefix.
- */
-type Form = "" | "M" | "Mb" | "Mz" | "b" | "w" | "z" | "wb" | "jb" | "jz" | "o" | "p" | "g3b" | "g3z" | "P" | "esc";
-
-function table(fill: Form, entries: [number | [number, number], Form][]): Form[] {
-  const forms = new Array<Form>(256).fill(fill);
-  for (const [at, form] of entries) {
-    const [lo, hi] = typeof at === "number" ? [at, at] : at;
-    for (let op = lo; op <= hi; op++) forms[op] = form;
-  }
-  return forms;
-}
-
-// The eight ALU blocks 00-3F: r/m,r and r,r/m forms, then AL,imm8 and eAX,imm.
-const ALU_BLOCKS: [number, Form][] = [];
-for (let base = 0; base < 0x40; base += 8) {
-  ALU_BLOCKS.push([base, "M"], [base + 1, "M"], [base + 2, "M"], [base + 3, "M"], [base + 4, "b"], [base + 5, "z"]);
-}
-
-const ONE_BYTE = table("", [
-  ...ALU_BLOCKS,
-  [0x0f, "esc"], [0x26, "P"], [0x2e, "P"], [0x36, "P"], [0x3e, "P"],
-  [0x62, "M"], [0x63, "M"], [[0x64, 0x67], "P"], [0x68, "z"], [0x69, "Mz"], [0x6a, "b"], [0x6b, "Mb"],
-  [[0x70, 0x7f], "jb"], [0x80, "Mb"], [0x81, "Mz"], [0x82, "Mb"], [0x83, "Mb"], [[0x84, 0x8f], "M"],
-  [0x9a, "p"], [[0xa0, 0xa3], "o"], [0xa8, "b"], [0xa9, "z"], [[0xb0, 0xb7], "b"], [[0xb8, 0xbf], "z"],
-  [0xc0, "Mb"], [0xc1, "Mb"], [0xc2, "w"], [0xc4, "M"], [0xc5, "M"], [0xc6, "Mb"], [0xc7, "Mz"],
-  [0xc8, "wb"], [0xca, "w"], [0xcd, "b"], [[0xd0, 0xd3], "M"], [0xd4, "b"], [0xd5, "b"], [[0xd8, 0xdf], "M"],
-  [[0xe0, 0xe3], "jb"], [[0xe4, 0xe7], "b"], [0xe8, "jz"], [0xe9, "jz"], [0xea, "p"], [0xeb, "jb"],
-  [0xf0, "P"], [0xf2, "P"], [0xf3, "P"], [0xf6, "g3b"], [0xf7, "g3z"], [0xfe, "M"], [0xff, "M"],
-]);
-
-const TWO_BYTE = table("M", [
-  [[0x04, 0x0c], ""], [[0x30, 0x37], ""], [[0x80, 0x8f], "jz"], [[0xa0, 0xa2], ""], [0xa4, "Mb"],
-  [[0xa8, 0xaa], ""], [0xac, "Mb"], [0xba, "Mb"], [[0xc8, 0xcf], ""], [0x77, ""], [0x0e, ""],
-]);
 
 // Opcodes worth most of the draws: integer work compiled code runs (and the compiling tier
 // handles), stack and control flow, string instructions, and the instructions that exit.
@@ -94,9 +59,9 @@ class Emitter {
   }
 }
 
-// ModR/M (and SIB and displacement) for the address size in effect; `registerOnly` forces mod 3.
-function modrm(e: Emitter, rng: Rng, a32: boolean, registerOnly: boolean): void {
-  const mod = registerOnly || rng.chance(0.35) ? 3 : rng.below(3);
+// ModR/M (and SIB and displacement) for the address size in effect.
+function modrm(e: Emitter, rng: Rng, a32: boolean): void {
+  const mod = rng.chance(0.35) ? 3 : rng.below(3);
   const reg = rng.below(8);
   const rm = rng.below(8);
   e.u8((mod << 6) | (reg << 3) | rm);
@@ -115,29 +80,25 @@ function modrm(e: Emitter, rng: Rng, a32: boolean, registerOnly: boolean): void 
   else if (mod === 2 || (mod === 0 && rm === 5)) e.disp(4);
 }
 
-function operands(e: Emitter, rng: Rng, form: Form, opcode: number, o32: boolean, a32: boolean, twoByte: boolean): void {
+// What follows the opcode, as its row `row` of the opcode map says, with values likely to run.
+function operands(e: Emitter, rng: Rng, row: number, o32: boolean, a32: boolean): void {
   const z = o32 ? 4 : 2;
-  // MOV to/from control and debug registers decode ModR/M as registers whatever mod says
-  const registerOnly = twoByte && opcode >= 0x20 && opcode <= 0x23 && rng.chance(0.9);
-  switch (form) {
-    case "M": modrm(e, rng, a32, registerOnly); return;
-    case "Mb": modrm(e, rng, a32, false); e.u8(interestingU32(rng)); return;
-    case "Mz": modrm(e, rng, a32, false); e.sized(z, interestingU32(rng)); return;
-    case "b": e.u8(interestingU32(rng)); return;
-    case "w": e.u16(interestingU32(rng)); return;
-    case "z": e.sized(z, interestingU32(rng)); return;
-    case "wb": e.u16(rng.below(64)); e.u8(rng.below(4)); return;
-    case "jb": e.u8(rng.range(-12, 40)); return;
-    case "jz": e.sized(z, rng.chance(0.8) ? rng.range(-32, 96) : rng.u32()); return;
-    case "o": e.sized(a32 ? 4 : 2, rng.chance(0.6) ? rng.range(0x8000, 0x8100) : interestingU32(rng)); return;
-    case "p": e.sized(z, interestingU32(rng)); e.u16(rng.chance(0.7) ? rng.pick([0x08, 0x10, 0x1b, 0x23, 0x28, 0x30, 0x3b]) : rng.u32()); return;
-    case "g3b": case "g3z": {
-      const at = e.out.length;
-      modrm(e, rng, a32, false);
-      const reg = (e.out[at] >> 3) & 7;
-      if (reg < 2) e.sized(form === "g3b" ? 1 : z, interestingU32(rng));
-      return;
-    }
+  if (row & THREE_BYTE) e.u8(rng.below(256));
+  if (row & MOD_IGNORED) {
+    // mostly the register form the assembler writes; the others must decode the same
+    e.u8((rng.chance(0.9) ? 0xc0 : rng.below(3) << 6) | rng.below(64));
+  } else if (row & MODRM) {
+    const at = e.out.length;
+    modrm(e, rng, a32);
+    if (row & IMM_IF_TEST && ((e.out[at] >> 3) & 7) >= 2) return;
+  }
+  switch (row & IMM_MASK) {
+    case IMM8: e.u8(row & REL ? rng.range(-12, 40) : interestingU32(rng)); return;
+    case IMM16: e.u16(interestingU32(rng)); return;
+    case IMM_V: e.sized(z, row & REL ? (rng.chance(0.8) ? rng.range(-32, 96) : rng.u32()) : interestingU32(rng)); return;
+    case IMM_MOFFS: e.sized(a32 ? 4 : 2, rng.chance(0.6) ? rng.range(0x8000, 0x8100) : interestingU32(rng)); return;
+    case IMM_FAR: e.sized(z, interestingU32(rng)); e.u16(rng.chance(0.7) ? rng.pick([0x08, 0x10, 0x1b, 0x23, 0x28, 0x30, 0x3b]) : rng.u32()); return;
+    case IMM_ENTER: e.u16(rng.below(64)); e.u8(rng.below(4)); return;
     default: return;
   }
 }
@@ -152,7 +113,7 @@ export function randomInstruction(rng: Rng, mode: CodeMode, pool?: OpcodePool): 
     const opcode = rng.pick(twoByte ? pool.two : pool.one);
     if (twoByte) e.u8(0x0f);
     e.u8(opcode);
-    operands(e, rng, (twoByte ? TWO_BYTE : ONE_BYTE)[opcode], opcode, o32, a32, twoByte);
+    operands(e, rng, (twoByte ? TWO_BYTE : ONE_BYTE)[opcode], o32, a32);
     return e.out;
   }
   const prefixCount = rng.weighted([[6, 0], [3, 1], [1, 2]] as const);
@@ -163,19 +124,14 @@ export function randomInstruction(rng: Rng, mode: CodeMode, pool?: OpcodePool): 
     e.u8(p);
   }
   let opcode: number;
-  let form: Form;
-  do {
-    opcode = rng.chance(0.8) ? rng.pick(COMMON_ONE) : rng.below(256);
-    form = ONE_BYTE[opcode];
-  } while (form === "P");
+  do opcode = rng.chance(0.8) ? rng.pick(COMMON_ONE) : rng.below(256);
+  while (ONE_BYTE[opcode] & PREFIX);
   e.u8(opcode);
-  let twoByte = false;
-  if (form === "esc") {
-    twoByte = true;
+  const twoByte = opcode === 0x0f;
+  if (twoByte) {
     opcode = rng.chance(0.75) ? rng.pick(COMMON_TWO) : rng.below(256);
-    form = TWO_BYTE[opcode];
     e.u8(opcode);
   }
-  operands(e, rng, form, opcode, o32, a32, twoByte);
+  operands(e, rng, (twoByte ? TWO_BYTE : ONE_BYTE)[opcode], o32, a32);
   return e.out;
 }
