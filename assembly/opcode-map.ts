@@ -8,9 +8,12 @@
 //
 // Reserved opcodes are measured as if they had a ModR/M byte (they raise #UD anyway) and have no
 // mnemonic. The map is the one a CPU without AVX sees: C4/C5/62 with a register ModR/M are LES,
-// LDS and BOUND (which then raise #UD), not VEX/EVEX prefixes.
+// LDS and BOUND (which then raise #UD), not VEX/EVEX prefixes. Operand-size dependence shows in
+// the immediate kinds (IMM_V, IMM_FAR) and in the mnemonics' "v" operands; no IA-32 opcode has an
+// imm32 whatever the operand size. Which instructions end a block is not a column: the
+// interpreter's cases and the compiling tier's translator decide it where they handle a transfer.
 
-// ---- A row: bit fields ------------------------------------------------------------------------
+// ---- A row: bit fields (bits 0-7 are all the length decoder needs) ------------------------------
 export const MODRM = 1; // a ModR/M byte follows the opcode (then SIB and displacement as it says)
 // What immediate follows the ModR/M byte (or the opcode), bits 1-3:
 export const IMM_MASK = 7 << 1;
@@ -31,7 +34,7 @@ export const PREFIX = 1 << 7; // a prefix byte, not an opcode
 // Bits 8-15: the ModR/M.reg values (bit 8 + reg) with which LOCK is allowed, given a memory
 // operand (SDM Vol. 2, "LOCK"); LOCK anywhere else raises #UD.
 export const LOCK_SHIFT = 8;
-export const LOCK = 0xff << LOCK_SHIFT; // any reg: the opcode names one read-modify-write
+const LOCK = 0xff << LOCK_SHIFT; // any reg: the opcode names one read-modify-write
 const LOCK_GROUP1 = 0x7f << LOCK_SHIFT; // 80-83: all but CMP (/7)
 const LOCK_GROUP3 = 0x0c << LOCK_SHIFT; // F6, F7: NOT (/2) and NEG (/3)
 const LOCK_INC_DEC = 0x03 << LOCK_SHIFT; // FE, FF: INC (/0) and DEC (/1)
