@@ -60,6 +60,9 @@ export const IO_INFO_LENGTH_SHIFT = 8;
 export const CR3_MUST_EXIT = 0; // the load exits instead: the block ends before it
 export const CR3_SWITCHED = 1; // switched; the block's own page may map elsewhere now
 export const CR3_SWITCHED_SAME_PAGE = 2; // switched; the block's page still maps to its frame
+// jitInterpret's answer when the instruction completed but the block must end after it (any
+// other nonzero answer: it exited or faulted, as jitPortIo's).
+export const INTERPRETED_BLOCK_ENDS = 0x100;
 
 // ---- What a compiled block imports from the core (module "core") ------------------------------
 // Mutable i32 globals, in import order.
@@ -67,5 +70,5 @@ export const JIT_GLOBALS: string[] = [
   "eip", "budget", "flagsWord", "lazyMask", "lfOp", "lfA", "lfB", "lfRes", "lfSign", "tlbBank", "rangeExit",
 ];
 // Functions, in import order, with their parameter counts; each returns one i32.
-export const JIT_FUNCTIONS: string[] = ["jitCondition", "jitCarry", "jitEflags", "jitLoadCr3", "jitPortIo", "jitExit"];
-export const JIT_FUNCTION_PARAMS = [1, 0, 0, 3, 4, 4];
+export const JIT_FUNCTIONS: string[] = ["jitCondition", "jitCarry", "jitEflags", "jitLoadCr3", "jitPortIo", "jitExit", "jitInterpret"];
+export const JIT_FUNCTION_PARAMS = [1, 0, 0, 3, 4, 4, 3];

@@ -1,7 +1,11 @@
 // The core's functions compiled blocks call (jit-abi.ts JIT_FUNCTIONS, imported by every block
 // module from the core's exports): flag questions the block cannot answer from what it tracks,
 // and the instructions the core performs for a block in place, delivering their exits there.
-import { eip, instrStart, pending, PEND_EXIT } from "../cpu/state";
+import { eip, instrStart, pending, controlTransferred, PEND_EXIT, IF, TF } from "../cpu/state";
+import { flagsWord } from "../cpu/flags";
+import { budget } from "../cpu/retirement";
+import { step } from "../cpu/execute";
+import { blockContext, blockStillValid } from "./block-cache";
 import { condition, getCF, getEflags } from "../cpu/flags";
 import { vmexit } from "../cpu/vmexit";
 import { portIo } from "../cpu/io";
@@ -11,7 +15,7 @@ import { tlbLookup } from "../mmu/tlb";
 import { deliverExitInBlock } from "../vm/run";
 import {
   IO_INFO_INPUT, IO_INFO_SIZE_SHIFT, IO_INFO_IMMEDIATE, IO_INFO_LENGTH_SHIFT, CR3_MUST_EXIT, CR3_SWITCHED,
-  CR3_SWITCHED_SAME_PAGE,
+  CR3_SWITCHED_SAME_PAGE, INTERPRETED_BLOCK_ENDS,
 } from "../jit-abi";
 
 export function jitCondition(cc: u32): u32 { return condition(cc) ? 1 : 0; }
@@ -43,4 +47,28 @@ export function jitExit(reason: u32, length: u32, remaining: u32, entry: u32): u
 export function jitLoadCr3(value: u32, page: u32, frame: u32): u32 {
   if (!loadCr3InCore(value)) return CR3_MUST_EXIT;
   return !pagingEnabled || tlbLookup(page, false, false) == <i64>frame ? CR3_SWITCHED_SAME_PAGE : CR3_SWITCHED;
+}
+
+// An instruction the block does not compile itself, `length` bytes at EIP, executed by the
+// interpreter in place (src/jit/translate.ts interpret), as v86 calls its interpreter's handler:
+// the block goes on after it unless it did something compiled code must see from the run loop.
+// During the instruction the budget holds the block's `remaining` instructions again, so that
+// what reads the retired count (RDTSC, the interrupt shadows) sees it exact. Answers 0 to go on;
+// INTERPRETED_BLOCK_ENDS when the instruction completed but the block must end (it branched, or
+// changed the mode, the address space, IF or TF, or the block's own code); else, as jitPortIo,
+// when it exited or faulted.
+export function jitInterpret(length: u32, remaining: u32, entry: u32): u32 {
+  const next = eip + length;
+  const context = blockContext();
+  const controlFlags = flagsWord & (IF | TF);
+  budget += remaining;
+  step();
+  budget -= remaining;
+  if (pending == PEND_EXIT) return deliverExitInBlock(remaining, entry);
+  if (pending) return pending;
+  const branched = controlTransferred;
+  controlTransferred = false;
+  const goesOn = !branched && eip == next && (flagsWord & (IF | TF)) == controlFlags &&
+    blockContext() == context && blockStillValid(entry);
+  return goesOn ? 0 : INTERPRETED_BLOCK_ENDS;
 }

@@ -3,18 +3,21 @@
 // DEC/NEG/NOT, shifts by constants, IMUL, MUL/DIV, MOVZX/MOVSX, PUSH/POP, SETcc/CMOVcc, CDQ) with
 // 32-bit operands (and 8-bit MOV/ALU/TEST), a kernel's MOV to CR3, and CPUID, VMCALL,
 // IN and OUT, which the core performs in place and whose exits it delivers inside the block,
-// and ends the block at a branch (Jcc, LOOP, JECXZ, JMP, CALL, RET) or before the first
-// instruction it does not handle; the interpreter executes that one. Registers stay in the VMCS
-// (memory) so the state is exact at every instruction boundary; every memory access is checked
-// against plain RAM (and the TLB, with paging) and leaves the block at that instruction when it
-// falls outside (the interpreter then performs it, with all of its checks); accesses through the
-// same registers share one check (access-checks.ts).
+// and ends the block at a branch (Jcc, LOOP, JECXZ, JMP, CALL, RET). Other forms the core's
+// interpreter executes in place (interpret), and the block goes on after them; the few that must
+// end it (interpretableLength) end it before them, and the interpreter executes them. Registers
+// stay in the VMCS (memory) so the state is exact at every instruction boundary; every memory
+// access is checked against plain RAM (and the TLB, with paging) and leaves the block at that
+// instruction when it falls outside (the interpreter then performs it, with all of its checks);
+// accesses through the same registers share one check (access-checks.ts).
 import { EXIT_CPUID, EXIT_VMCALL } from "../../assembly/vmcs-layout.js";
 import {
   IO_INFO_INPUT, IO_INFO_SIZE_SHIFT, IO_INFO_IMMEDIATE, IO_INFO_LENGTH_SHIFT, TLB_ENTRIES, TLB_ENTRIES_OFFSET,
   S_SUPER_WRITE, S_USER_READ, S_USER_WRITE, T_PLAIN_RAM, CR3_SWITCHED_SAME_PAGE, HOLE_START, HOLE_END, MAX_BLOCK_BYTES,
 } from "../../assembly/jit-abi.js";
 import { Code, Op } from "./wasm-module.js";
+import { disassemble } from "../x86/disassembly.js";
+import { ONE_BYTE, PREFIX } from "../../assembly/opcode-map.js";
 import { type AccessCheck, type AccessEvent, type AddressForm, planAccessChecks } from "./access-checks.js";
 import {
   type FlagState, type CoreLinks, LazyOp, lazy, lazyWithCarryIn, emitCondition, emitMaterialize, emitEagerFlags, emitCarry,
@@ -31,7 +34,10 @@ export interface TranslateEnv {
   ramSize: number;
   regs: number; // offset of EAX in WASM memory (the VMCS guest registers)
   entry: number; // its block-cache entry (an exit delivered inside the block checks it is still valid)
-  links: CoreLinks & { eip: number; budget: number; tlbBank: number; rangeExit: number; jitLoadCr3: number; jitPortIo: number; jitExit: number };
+  links: CoreLinks & {
+    eip: number; budget: number; tlbBank: number; rangeExit: number; jitLoadCr3: number; jitPortIo: number; jitExit: number;
+    jitInterpret: number;
+  };
 }
 
 export interface Translation { body: Code; instructions: number; length: number; loops: boolean }
@@ -800,6 +806,21 @@ class Translator {
     return true;
   }
 
+  // An instruction this translator does not compile, `length` bytes: the core's interpreter
+  // executes it in place (assembly/jit/helpers.ts jitInterpret) and the block goes on after it,
+  // unless the core says the block must end (it branched, faulted, exited, changed the mode...).
+  // The core may have changed any flag: from here the block reads them from its globals.
+  interpret(ip: number, index: number, length: number): void {
+    this.ip = ip;
+    this.index = index;
+    this.pos = ip + length;
+    const c = this.c;
+    this.beforeCore();
+    c.i32(length).i32(this.count - index - 1).i32(this.env.entry).call(this.env.links.jitInterpret);
+    this.endIfCoreSaysSo();
+    this.flags = { kind: "unknown" };
+  }
+
   position(): number { return this.pos; }
 
   finishBeforeUnsupported(ip: number, index: number): void {
@@ -820,27 +841,49 @@ export function translateBlock(env: TranslateEnv): Translation | undefined {
   const t = new Translator(env, measure.instructions, measure.loops, env.paging && !measure.callsCore, planAccessChecks(measure.events));
   let ip = env.eip;
   for (let i = 0; i < measure.instructions; i++) {
-    const more = t.step(ip, i);
-    if (more) t.exitIfCodeWritten(measure.ends[i], i, measure.ends[measure.instructions - 1] - env.eip);
+    const interpreted = measure.interpreted.get(i);
+    if (interpreted !== undefined) {
+      t.interpret(ip, i, interpreted);
+    } else {
+      const more = t.step(ip, i);
+      if (more) t.exitIfCodeWritten(measure.ends[i], i, measure.ends[measure.instructions - 1] - env.eip);
+    }
     ip = measure.ends[i];
   }
   if (!measure.endsWithBranch) t.finishBeforeUnsupported(ip, measure.instructions);
   return { body: t.c, instructions: measure.instructions, length: ip - env.eip, loops: measure.loops };
 }
 
-function scan(env: TranslateEnv): { instructions: number; ends: number[]; endsWithBranch: boolean; loops: boolean; callsCore: boolean; events: AccessEvent[] } {
-  const ends: number[] = [], events: AccessEvent[] = [];
+interface Measure {
+  instructions: number;
+  ends: number[];
+  endsWithBranch: boolean;
+  loops: boolean;
+  callsCore: boolean;
+  events: AccessEvent[];
+  /** Instructions the core's interpreter executes in place, by index: their lengths. */
+  interpreted: Map<number, number>;
+}
+
+function scan(env: TranslateEnv): Measure {
+  const ends: number[] = [], events: AccessEvent[] = [], interpreted = new Map<number, number>();
   let ip = env.eip;
   let switchesSpace = false, callsCore = false;
-  const until = (endsWithBranch: boolean, loops = false) => ({ instructions: ends.length, ends, endsWithBranch, loops, callsCore, events });
+  const until = (endsWithBranch: boolean, loops = false): Measure => ({ instructions: ends.length, ends, endsWithBranch, loops, callsCore, events, interpreted });
   for (let i = 0; i < MAX_INSTRUCTIONS; i++) {
-    const probe = new Translator(env, i + 1);
-    let more: boolean;
+    let probe = new Translator(env, i + 1);
+    let more = true;
     try {
       more = probe.step(ip, i);
     } catch (error) {
-      if (error instanceof Unsupported) return until(false);
-      throw error;
+      if (!(error instanceof Unsupported)) throw error;
+      // A block never starts with one: entered only to interpret, it would cost more than it saves.
+      const length = i === 0 ? undefined : interpretableLength(env, ip);
+      if (length === undefined) return until(false);
+      // a fresh probe: the failed one may have noted accesses the interpreted form will not make
+      probe = new Translator(env, i + 1);
+      probe.interpret(ip, i, length);
+      interpreted.set(i, length);
     }
     ip = probe.position();
     if (ip - env.eip > MAX_BLOCK_BYTES) return until(false);
@@ -855,3 +898,23 @@ function scan(env: TranslateEnv): { instructions: number; ends: number[]; endsWi
   }
   return until(false);
 }
+
+// The length of the instruction at `ip` when the interpreter may execute it inside the block, or
+// undefined. Not REP/REPNE string instructions (they spend budget per iteration) nor what changes
+// IF (CLI, STI, POPF, IRET: compiled code never does, so the run loop's interrupt-window check
+// between blocks stays exact), and only whole within the block's page and size.
+function interpretableLength(env: TranslateEnv, ip: number): number | undefined {
+  const offset = ip - env.eip;
+  const room = Math.min(0x1000 - ((env.physical + offset) & 0xfff), MAX_BLOCK_BYTES - offset, env.code.length - (env.physical + offset));
+  if (room <= 0) return undefined;
+  const bytes = env.code.subarray(env.physical + offset, env.physical + offset + room);
+  const { length, known } = disassemble(bytes, ip);
+  if (!known || length > room) return undefined;
+  let at = 0;
+  while (at < length - 1 && ONE_BYTE[bytes[at]] & PREFIX) {
+    if (bytes[at] === 0xf2 || bytes[at] === 0xf3) return undefined;
+    at++;
+  }
+  return CHANGES_IF.has(bytes[at]) ? undefined : length;
+}
+const CHANGES_IF = new Set([0xfa, 0xfb, 0x9d, 0xcf]);

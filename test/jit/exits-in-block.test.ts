@@ -5,7 +5,7 @@
 // retired count, registers) and the end state must be those of the interpreter alone, whether
 // the instruction exits, runs in the core, or faults.
 import { describe, it, expect } from "vitest";
-import { TestCpu, CODE_BASE, AR_CODE3, AR_DATA0, AR_DATA3, REG_NAMES, assemble } from "../core/harness";
+import { TestCpu, CODE_BASE, AR_CODE3, AR_DATA0, AR_DATA3, REG_NAMES, assemble, descriptor } from "../core/harness";
 import * as L from "../../assembly/vmcs-layout";
 
 const EXITING_LOOP = `mov $150, %esi
@@ -135,5 +135,107 @@ describe("instructions interpreted inside compiled blocks", () => {
     });
     expect(exits.length).toBeGreaterThanOrEqual(100);
     expect(exits[99]).toMatchObject({ reason: L.EXIT_EXCEPTION, eip: CODE_BASE + 5 + 3 });
+  });
+});
+
+// Forms the compiler does not translate are executed by the core's interpreter in place
+// (assembly/jit/helpers.ts jitInterpret) and the block goes on: the state, the exits and the
+// retired count must be the interpreter's alone, and the block must really go on (its
+// instructions count as compiled), end where the instruction needs it, or fault as the
+// interpreter would.
+describe("forms the compiler leaves to the interpreter, executed inside compiled blocks", () => {
+  const compiledShare = (cpu: TestCpu) => cpu.vmcs(L.STAT_COMPILED_INSTRUCTIONS_LO) / cpu.core.instructionsRetired();
+  const run = (source: string, jit: boolean, setup: (cpu: TestCpu) => void = () => {}) => {
+    const cpu = new TestCpu(1 << 20, { jit });
+    setup(cpu);
+    expect(cpu.exec(source, 5_000_000)).toBe(L.EXIT_HLT);
+    return cpu;
+  };
+  const expectSame = (source: string, setup?: (cpu: TestCpu) => void) => {
+    const interpreted = run(source, false, setup), compiled = run(source, true, setup);
+    for (const r of REG_NAMES) expect(compiled.reg(r), r).toBe(interpreted.reg(r));
+    expect(compiled.eflags).toBe(interpreted.eflags);
+    expect(compiled.core.instructionsRetired()).toBe(interpreted.core.instructionsRetired());
+    expect(compiled.ram.slice(0, LOW_RAM_COMPARED)).toEqual(interpreted.ram.slice(0, LOW_RAM_COMPARED));
+    return compiled;
+  };
+
+  it("16-bit stores and XCHG with memory between compiled instructions: the block goes on", () => {
+    const source = `mov $2000, %esi
+1: add $3, %ebx
+movw %bx, 0x4000(,%esi,2)
+xchg %ecx, 0x9000(,%esi,4)
+add %ebx, %ecx
+dec %esi
+jnz 1b
+hlt`;
+    const cpu = expectSame(source);
+    expect(compiledShare(cpu)).toBeGreaterThan(0.95); // ended at each interpreted form, it would be ~1/3
+  });
+
+  it("RDTSC inside a block reads the retired count the interpreter would", () => {
+    const source = "mov $500, %esi\n1: add $1, %ebx\nrdtsc\nmov %eax, 0x4000(,%esi,4)\ndec %esi\njnz 1b\nhlt";
+    const cpu = expectSame(source);
+    expect(compiledShare(cpu)).toBeGreaterThan(0.9);
+    expect(cpu.read32(0x4000 + 4 * 100) - cpu.read32(0x4000 + 4 * 101)).toBe(5); // one loop round apart
+  });
+
+  it("an interpreted store into the block's own code: the new code runs", () => {
+    // the MOVW writes the low half of the immediate of the ADD after it, in the same block
+    const source = `mov $300, %esi
+1: movw %si, 2f + 2
+2: add $0x11111111, %ebp
+dec %esi
+jnz 1b
+hlt`;
+    const cpu = expectSame(source);
+    let expected = 0;
+    for (let si = 300; si > 0; si--) expected = (expected + (0x11110000 | si)) >>> 0;
+    expect(cpu.reg("ebp")).toBe(expected);
+  });
+
+  it("a segment load inside a block: the block ends and what follows uses the new segment", () => {
+    const source = `mov $40, %esi
+1: add $4, %edi
+cmp $20, %esi
+jne 2f
+mov $0x28, %eax
+mov %eax, %ds
+2: mov %esi, 0x2000(,%esi,4)
+dec %esi
+jnz 1b
+hlt`;
+    const cpu = expectSame(source, (c) => {
+      // GDT entry 5: data with base 0x10000
+      c.writeGdt(0x800, [
+        [0, 0], descriptor(0, 0xfffff, 0x9a, 0xc), descriptor(0, 0xfffff, 0x92, 0xc),
+        descriptor(0, 0xfffff, 0xfa, 0xc), descriptor(0, 0xfffff, 0xf2, 0xc), descriptor(0x10000, 0xfffff, 0x92, 0xc),
+      ]);
+    });
+    expect(cpu.read32(0x10000 + 0x2000 + 4 * 19)).toBe(19);
+    expect(cpu.read32(0x2000 + 4 * 21)).toBe(21);
+  });
+
+  it("an interpreted instruction that faults: the fault as the interpreter raises it, EIP at the instruction", () => {
+    // BOUND (62) is not compiled: it raises #BR when the index leaves the bounds, at round 10
+    const source = `mov $0, %esi
+movl $0, 0x3000
+movl $9, 0x3004
+1: add $1, %ebx
+bound %esi, 0x3000
+inc %esi
+cmp $100, %esi
+jne 1b
+hlt`;
+    const setup = (c: TestCpu) => c.setVmcs(L.C_EXCEPTION_BITMAP, 1 << 5);
+    for (const jit of [false, true]) {
+      const cpu = new TestCpu(1 << 20, { jit });
+      setup(cpu);
+      expect(cpu.exec(source, 5_000_000), `jit ${jit}`).toBe(L.EXIT_EXCEPTION);
+      expect(cpu.reg("esi")).toBe(10);
+      expect(cpu.reg("ebx")).toBe(11);
+      expect(cpu.eip).toBe(CODE_BASE + 5 + 10 + 10 + 3);
+      expect(cpu.core.instructionsRetired()).toBe(3 + 10 * 5 + 1);
+    }
   });
 });

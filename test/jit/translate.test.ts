@@ -3,7 +3,8 @@
 // compiled (a kernel's address-space switch stays in compiled code, and the block goes on after
 // it) at CPL 0, but not as the first instruction of a block, where only a MOV that must exit can
 // start one. CPUID, VMCALL, IN and OUT are compiled as calls into the interpreter, so that a loop
-// around an exit stays one block.
+// around an exit stays one block; other forms the translator does not compile are interpreted in
+// place, except those that must end it.
 import { describe, it, expect } from "vitest";
 import { translateBlock, type TranslateEnv } from "../../src/jit/translate";
 import { LINKS } from "../../src/jit/block-compiler";
@@ -16,8 +17,12 @@ const JMP_SELF = [0xeb, 0xfe];
 function translate(bytes: number[], cpl: number) {
   const code = new Uint8Array(0x2000);
   code.set(bytes, 0x1000);
+  return translateAt(code, 0x1000, cpl);
+}
+
+function translateAt(code: Uint8Array, at: number, cpl = 0) {
   const env: TranslateEnv = {
-    code, eip: 0x1000, physical: 0x1000, paging: true, cpl, ramBase: 0x10000, ramSize: code.length, regs: 0x1000, entry: 0, links: LINKS,
+    code, eip: at, physical: at, paging: true, cpl, ramBase: 0x10000, ramSize: code.length, regs: 0x1000, entry: 0, links: LINKS,
   };
   return translateBlock(env);
 }
@@ -27,8 +32,8 @@ describe("MOV to CR3 in compiled blocks", () => {
     expect(translate([...MOV_EAX_EBX, ...MOV_EAX_CR3, ...NOP, ...JMP_SELF], 0)).toMatchObject({ instructions: 4, length: 8 });
   });
 
-  it("at CPL 3 (#GP) the block ends before it", () => {
-    expect(translate([...MOV_EAX_EBX, ...MOV_EAX_CR3, ...NOP], 3)).toMatchObject({ instructions: 1, length: 2 });
+  it("at CPL 3 the interpreter performs it inside the block (and raises its #GP there)", () => {
+    expect(translate([...MOV_EAX_EBX, ...MOV_EAX_CR3, ...NOP, ...JMP_SELF], 3)).toMatchObject({ instructions: 4, length: 8 });
   });
 
   it("a block is not started at it", () => {
@@ -49,8 +54,40 @@ describe("instructions that usually exit, in compiled blocks", () => {
     expect(translate(bytes, 0)).toMatchObject({ instructions: 4, length: bytes.length });
   });
 
-  it("other 0F 01 instructions (LGDT here) end the block before them", () => {
-    expect(translate([...XOR_EAX, 0x0f, 0x01, 0x15, 0, 0, 0, 0, ...DEC_ESI_JNZ], 0)).toMatchObject({ instructions: 1 });
+  it("other 0F 01 instructions (LGDT here) are performed by the interpreter inside the block", () => {
+    const bytes = [...XOR_EAX, 0x0f, 0x01, 0x15, 0, 0, 0, 0, ...DEC_ESI_JNZ];
+    expect(translate(bytes, 0)).toMatchObject({ instructions: 4, length: bytes.length });
+  });
+});
+
+// Forms the translator does not compile are left to the core's interpreter inside the block
+// (translate.ts interpret); a few must still end it, and none starts one.
+describe("forms left to the interpreter", () => {
+  const XOR_EAX = [0x31, 0xc0];
+  const DEC_ESI_JNZ = [0x4e, 0x75, 0xf0];
+  const MOVW_BX_MEM = [0x66, 0x89, 0x1d, 0, 0x40, 0, 0]; // movw %bx, 0x4000
+  it("a 16-bit store between compiled instructions: the block goes on to its branch", () => {
+    const bytes = [...XOR_EAX, ...MOVW_BX_MEM, ...DEC_ESI_JNZ];
+    expect(translate(bytes, 0)).toMatchObject({ instructions: 4, length: bytes.length });
+  });
+  it("a block is not started at one", () => {
+    expect(translate([...MOVW_BX_MEM, ...DEC_ESI_JNZ], 0)).toBeUndefined();
+  });
+  it.each([
+    ["REP MOVSB", [0xf3, 0xa4]],
+    ["REPNE SCASB", [0xf2, 0xae]],
+    ["CLI", [0xfa]],
+    ["STI", [0xfb]],
+    ["POPF", [0x9d]],
+    ["IRET", [0xcf]],
+    ["an opcode the map does not name", [0x0f, 0xff]],
+  ])("%s ends the block before it", (_, instruction) => {
+    expect(translate([...XOR_EAX, ...instruction, ...DEC_ESI_JNZ], 0)).toMatchObject({ instructions: 1, length: 2 });
+  });
+  it("an instruction that would run past the block's page ends the block before it", () => {
+    const code = new Uint8Array(0x2000);
+    code.set([...XOR_EAX, ...MOVW_BX_MEM], 0x1000 - 2 - 3);
+    expect(translateAt(code, 0x1000 - 2 - 3)).toMatchObject({ instructions: 1, length: 2 });
   });
 });
 

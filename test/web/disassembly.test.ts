@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { disassemble } from "../../src/web/vm/disassembly.js";
+import { disassemble } from "../../src/x86/disassembly.js";
 import { ONE_BYTE, TWO_BYTE, MODRM, IMM_MASK, REL } from "../../assembly/opcode-map.js";
 import { ONE_BYTE_NAMES, TWO_BYTE_NAMES } from "../../assembly/opcode-names.js";
 
@@ -30,7 +30,7 @@ describe("disassembly-lite", () => {
     ["c8 10 00 01", 4, "enter 0x10, 0x1"],
     ["ea 78 56 34 12 08 00", 7, "jmp far 0x8:0x12345678"],
   ])("%s", (bytes, length, text) => {
-    expect(at(bytes)).toEqual({ length, text });
+    expect(at(bytes)).toEqual({ length, text, known: true });
   });
 
   it("prints branch targets", () => {
@@ -40,7 +40,7 @@ describe("disassembly-lite", () => {
   });
 
   it("shows an unknown opcode as a byte", () => {
-    expect(at("0f ff")).toEqual({ length: 2, text: "db 0xf, 0xff" });
+    expect(at("0f ff")).toEqual({ length: 2, text: "db 0xf, 0xff", known: false });
   });
 
   // objdump's lengths (scripts/opcode-lengths.mjs), followed by NOPs, as core's test/core/opcode-map.test.ts

@@ -14,7 +14,7 @@ import { describeStop, type StopReason } from "../../vmm/stop-reason.js";
 import { VirtualMachine } from "../../vmm/virtual-machine.js";
 import type { LiveControls, RunState, StepReport, WorkerMessage } from "../protocol.js";
 import { applyControls, needsReboot } from "./controls.js";
-import { disassemble } from "./disassembly.js";
+import { disassemble } from "../../x86/disassembly.js";
 import { StatsSampler } from "./stats-sampler.js";
 
 /** Wall-clock budget of one burst of guest execution, and instructions per slice within it. */

@@ -1,4 +1,5 @@
-// Disassembly-lite for the demo's single-step view: the length and an approximate Intel-syntax
+// Disassembly-lite for the demo's single-step view (and the instruction lengths the compiling tier
+// needs for the forms it leaves to the interpreter): the length and an approximate Intel-syntax
 // rendering of the one IA-32 instruction at guest EIP, enough for a student to follow a step
 // (mnemonic, registers, memory operands, immediates, branch targets). What follows each opcode and
 // its mnemonic come from the opcode map (assembly/opcode-map.ts, opcode-names.ts); opcodes the map
@@ -7,8 +8,8 @@
 import {
   ONE_BYTE, TWO_BYTE, MODRM, IMM_MASK, IMM8, IMM16, IMM_V, IMM_MOFFS, IMM_FAR, IMM_ENTER, IMM_IF_TEST, MOD_IGNORED,
   PREFIX,
-} from "../../../assembly/opcode-map.js";
-import { ONE_BYTE_NAMES, TWO_BYTE_NAMES } from "../../../assembly/opcode-names.js";
+} from "../../assembly/opcode-map.js";
+import { ONE_BYTE_NAMES, TWO_BYTE_NAMES } from "../../assembly/opcode-names.js";
 
 const REG32 = ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"];
 const REG16 = ["ax", "cx", "dx", "bx", "sp", "bp", "si", "di"];
@@ -21,6 +22,8 @@ const hex = (v: number) => `0x${(v >>> 0).toString(16)}`;
 export interface Decoded {
   length: number;
   text: string;
+  /** The opcode map names the instruction (else `text` is its bytes, "db ...", and `length` a guess). */
+  known: boolean;
 }
 
 /** Decodes the instruction at the start of `bytes`, which sits at linear address `eip`. */
@@ -42,9 +45,9 @@ export function disassemble(bytes: Uint8Array, eip: number): Decoded {
   const op = bytes[at++];
   const twoByte = op === 0x0f;
   const second = twoByte ? bytes[at++] : 0;
-  if (twoByte && second === 0x01 && bytes[at] === 0xc1) return { length: at + 1, text: "vmcall" };
+  if (twoByte && second === 0x01 && bytes[at] === 0xc1) return { length: at + 1, text: "vmcall", known: true };
   const name: string | undefined = twoByte ? TWO_BYTE_NAMES[second] : ONE_BYTE_NAMES[op];
-  if (!name) return { length: Math.max(at, 1), text: `db ${[...bytes.subarray(0, Math.max(at, 1))].map(hex).join(", ")}` };
+  if (!name) return { length: Math.max(at, 1), text: `db ${[...bytes.subarray(0, Math.max(at, 1))].map(hex).join(", ")}`, known: false };
   const row = twoByte ? TWO_BYTE[second] : ONE_BYTE[op];
 
   const read = (size: number): number => {
@@ -96,7 +99,7 @@ export function disassemble(bytes: Uint8Array, eip: number): Decoded {
     })
     .filter((operand): operand is string => operand !== undefined);
   const text = [...prefixes, `${mnemonic}${operands.length > 0 ? " " : ""}${operands.join(", ")}`].join(" ");
-  return { length: at, text };
+  return { length: at, text, known: true };
 }
 
 /** The sizes of the immediates after the opcode and ModR/M, as the opcode map's row says. */
