@@ -78,7 +78,7 @@ export function blockCacheBytes(): u32 { return BLOCK_CACHE_ENTRIES * BLOCK_ENTR
 export function flushCompiledBlocks(): void { flushBlockCache(); }
 export { jitCondition, jitCarry, jitEflags, jitPortIo, jitExit, jitLoadCr3, jitInterpret } from "./jit/helpers";
 // The contract's numbers as the core was built with them, checked by the host at instantiation
-// (src/core/jit-abi-check.ts).
+// (src/core/core-exports.ts).
 export {
   HOLE_START, HOLE_END, BLOCK_CACHE_ENTRIES, BLOCK_ENTRY_SIZE, BLOCK_PHYSICAL, BLOCK_FUNCTION, BLOCK_HITS,
   BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_LENGTH, BLOCK_BYTES, MAX_BLOCK_BYTES, BLOCK_LINEAR, BLOCK_BANKS, BLOCK_CONTEXT,

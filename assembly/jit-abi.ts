@@ -2,8 +2,8 @@
 // memory layouts compiled blocks read and write, the codes they pass to the core's helpers, and
 // the core's globals and functions they import. Plain TypeScript that is also AssemblyScript, like
 // vmcs-layout.ts, so both halves import the same numbers. The core re-exports every number here
-// (assembly/index.ts) and the host checks them, and the linked names, when it instantiates the
-// core (src/core/jit-abi-check.ts): a core built from another version of this file fails at once.
+// (assembly/index.ts) and the host checks them, with the kind of every export, when it instantiates
+// the core (src/core/core-exports.ts): a core built from another version of this file fails at once.
 
 // ---- Guest-physical memory ------------------------------------------------------------------
 // The PC's hole between 640 KiB and 1 MiB (VGA frame buffer, ROMs): RAM for the interpreter, but
@@ -50,7 +50,7 @@ export const LAZY_ADD = 0; // also ADC and INC: carries out of the sum
 export const LAZY_SUB = 1; // also SBB, CMP, NEG, DEC: borrows out of the difference
 export const LAZY_LOGIC = 2; // AND OR XOR TEST: CF = OF = AF = 0
 
-// ---- Helpers' arguments and answers (assembly/index.ts) ---------------------------------------
+// ---- Helpers' arguments and answers (assembly/jit/helpers.ts) ---------------------------------
 // jitPortIo's `info`: direction, size, port from an imm8, instruction length.
 export const IO_INFO_INPUT = 1;
 export const IO_INFO_SIZE_SHIFT = 1; // bytes: 1, 2 or 4, in bits 1-3

@@ -1,7 +1,7 @@
 // The IA-32 opcode map (SDM Vol. 2, Appendix A): one row per opcode of the one-byte map and of
 // the 0F map, saying what follows the opcode and when LOCK may precede it. The interpreter's
 // length decoder and LOCK check (assembly/cpu/length.ts), the demo's disassembler
-// (src/web/vm/disassembly.ts) and the fuzzer's instruction generator (src/fuzz/encodings.ts)
+// (src/x86/disassembly.ts) and the fuzzer's instruction generator (src/fuzz/encodings.ts)
 // all read it; its mnemonic column is in opcode-names.ts. Like vmcs-layout.ts, this file is plain
 // TypeScript that is also valid AssemblyScript: untyped numeric constants and array literals only
 // (i32 and Array<i32> to asc, number and number[] to tsc).

@@ -1,7 +1,7 @@
 // Regenerates test/support/opcode-lengths.json: the length GNU objdump (an independent x86
 // decoder) gives every one-byte and 0F opcode, each with a spread of ModR/M, SIB and displacement
 // forms, ModR/M.reg values (for the groups) and operand/address-size prefixes. The tests compare
-// the opcode map's users (assembly/cpu/length.ts, src/web/vm/disassembly.ts) against it.
+// the opcode map's users (assembly/cpu/length.ts, src/x86/disassembly.ts) against it.
 // Run: node scripts/opcode-lengths.mjs (needs objdump from GNU binutils).
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";

@@ -72,7 +72,7 @@ function cr3IsTarget(v: u32): bool {
 
 // A MOV to CR3 that completes inside the core: with CR3-load exiting off, or on a CR3-target hit
 // (the shadow is ready and the switch happens here, with no exit). False when it must exit.
-// Compiled blocks call it too (assembly/index.ts jitLoadCr3).
+// Compiled blocks call it too (assembly/jit/helpers.ts jitLoadCr3).
 export function loadCr3InCore(v: u32): bool {
   if (controls() & CTL_CR3_LOAD_EXITING) {
     if (!cr3IsTarget(v)) return false;

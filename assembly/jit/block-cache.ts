@@ -1,11 +1,13 @@
-// The block-compiling tier's side in the core. After every control transfer the interpreter
-// looks the new EIP up in a block cache (indexed by linear address, keyed by the block's physical
-// address and the mode it was compiled for); a block that has been reached often enough is
-// handed to the host's compiler (src/jit/), which translates it into a small WASM function, adds
+// The block-compiling tier's side in the core. At VM entry and after every control transfer the
+// run loop looks the new EIP up in a block cache (indexed by linear address, keyed by the block's
+// physical address and the mode it was compiled for); a block that has been reached often enough
+// is handed to the host's compiler (src/jit/), which translates it into a small WASM function, adds
 // it to this module's function table and records it in the cache entry. Compiled blocks are then
 // entered with call_indirect and chain to each other without returning to the interpreter loop.
-// They never fault: anything they cannot do safely (an access outside plain RAM, say) ends the
-// block early with EIP at that instruction, and the interpreter carries on from there.
+// Compiled instructions never fault: anything they cannot do safely (an access outside plain RAM,
+// say) ends the block early with EIP at that instruction, and the interpreter carries on from
+// there; the forms the block leaves to the interpreter in place (helpers.ts jitInterpret) fault as
+// the interpreter does, and end the block.
 //
 // Compiled code is used only where its assumptions hold: flat 32-bit CS/DS/ES/SS, TF clear, and
 // the paging mode and CPL it was compiled for (with paging, its memory accesses go through the
@@ -14,7 +16,10 @@
 import {
   VMCS_BASE, C_JIT, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, SR_CS, SR_DS, SR_ES, SR_SS, STAT_COMPILED_INSTRUCTIONS_LO,
 } from "../vmcs-layout";
-import { eip, segBase, segLimit, csDefault32, ssBig, flatMask, TF, cpl, pending, modeGeneration } from "../cpu/state";
+import {
+  eip, segBase, segLimit, csDefault32, ssBig, flatMask, TF, cpl, pending, modeGeneration, PEND_EXCEPTION, PEND_EXIT,
+  PEND_DELIVERED,
+} from "../cpu/state";
 import { tlbLookup, tlbGeneration, tlbBankBit } from "../mmu/tlb";
 import { flagsWord } from "../cpu/flags";
 import { ramBase, ramSize } from "../memory/physical";
@@ -59,11 +64,11 @@ export function allocateBlockCache(): void {
 // Whether compiled code may run now: recomputed only when the mode generation moved (a segment
 // load, a paging change, a VM entry with new controls).
 @inline function compiledCodeAllowed(): bool {
-  if (enabledGeneration != modeGeneration) updateJitMode();
+  if (enabledGeneration != modeGeneration) recomputeCompiledCodeAllowed();
   return enabled;
 }
 
-function updateJitMode(): void {
+function recomputeCompiledCodeAllowed(): void {
   enabledGeneration = modeGeneration;
   const dataFlat: u32 = (1 << SR_DS) | (1 << SR_ES) | (1 << SR_SS);
   // compiled code leaves plain RAM alone only below 0xA0000 and from 1 MiB: a write trap must sit
@@ -113,7 +118,7 @@ function unchanged(entry: u32, p: u32): bool {
 
 // What the compiled block running now assumes besides its code (for an exit delivered inside it,
 // assembly/vm/run.ts deliverExitInBlock): compiled code allowed, the context, the TLB bank.
-export function blockContext(): u64 {
+@inline export function blockContext(): u64 {
   return compiledCodeAllowed() ? (currentContext() << 8) | <u64>tlbBankBit : 0;
 }
 
@@ -216,7 +221,10 @@ export function runCompiledBlocks(): void {
     const retiredBefore = retiredSoFar();
     budget -= count; // the block refunds what it did not execute when it ends early
     call_indirect<void>(fn);
-    countCompiledInstructions(retiredSoFar() - retiredBefore);
+    // A fault or an exit left pending for the run loop: it will count that instruction as not
+    // retired (run.ts settlePending), so it is not counted here either.
+    const unsettled: u64 = (pending & (PEND_EXCEPTION | PEND_EXIT)) != 0 && !(pending & PEND_DELIVERED) ? 1 : 0;
+    countCompiledInstructions(retiredSoFar() - retiredBefore - unsettled);
     const onlyRange = rangeExit;
     rangeExit = 0;
     // A block that left before its first instruction made no progress (a TLB miss, an access

@@ -2,11 +2,10 @@
 // module from the core's exports): flag questions the block cannot answer from what it tracks,
 // and the instructions the core performs for a block in place, delivering their exits there.
 import { eip, instrStart, pending, controlTransferred, PEND_EXIT, IF, TF } from "../cpu/state";
-import { flagsWord } from "../cpu/flags";
 import { budget } from "../cpu/retirement";
 import { step } from "../cpu/execute";
 import { blockContext, blockStillValid } from "./block-cache";
-import { condition, getCF, getEflags } from "../cpu/flags";
+import { condition, getCF, getEflags, flagsWord } from "../cpu/flags";
 import { vmexit } from "../cpu/vmexit";
 import { portIo } from "../cpu/io";
 import { loadCr3InCore } from "../cpu/system";
@@ -31,7 +30,7 @@ export function jitPortIo(port: u32, info: u32, remaining: u32, entry: u32): u32
   instrStart = eip;
   eip += info >> IO_INFO_LENGTH_SHIFT;
   portIo((info & IO_INFO_INPUT) != 0, port, (info >> IO_INFO_SIZE_SHIFT) & 7, (info & IO_INFO_IMMEDIATE) != 0);
-  return pending == PEND_EXIT ? deliverExitInBlock(remaining, entry) : pending;
+  return pending == PEND_EXIT ? deliverExitInBlock(remaining, entry, eip) : pending;
 }
 
 // CPUID or VMCALL (`length` bytes) in a compiled block: these always exit, with qualification 0.
@@ -39,7 +38,7 @@ export function jitExit(reason: u32, length: u32, remaining: u32, entry: u32): u
   instrStart = eip;
   eip += length;
   vmexit(reason, 0);
-  return deliverExitInBlock(remaining, entry);
+  return deliverExitInBlock(remaining, entry, eip);
 }
 
 // A MOV to CR3 in a compiled block whose code is the page at linear `page`, frame `frame`
@@ -63,12 +62,14 @@ export function jitInterpret(length: u32, remaining: u32, entry: u32): u32 {
   const controlFlags = flagsWord & (IF | TF);
   budget += remaining;
   step();
-  budget -= remaining;
-  if (pending == PEND_EXIT) return deliverExitInBlock(remaining, entry);
-  if (pending) return pending;
   const branched = controlTransferred;
   controlTransferred = false;
-  const goesOn = !branched && eip == next && (flagsWord & (IF | TF)) == controlFlags &&
+  // Only a form that spends budget of its own (REP, never interpreted here) could leave less.
+  const overspent = budget < remaining;
+  budget = overspent ? 0 : budget - remaining;
+  if (pending == PEND_EXIT) return deliverExitInBlock(remaining, entry, next);
+  if (pending) return pending;
+  const goesOn = !overspent && !branched && eip == next && (flagsWord & (IF | TF)) == controlFlags &&
     blockContext() == context && blockStillValid(entry);
   return goesOn ? 0 : INTERPRETED_BLOCK_ENDS;
 }

@@ -139,7 +139,8 @@ function enter(): void {
 
 function executeUntilExit(): void {
   // Interrupt-window exiting (SDM 25.2): leave as soon as the guest is interruptible, at entry or
-  // at any later instruction boundary. Compiled blocks never change IF, so checking here suffices.
+  // at any later instruction boundary. No compiled code runs while it is watched, so checking here
+  // suffices.
   const windowWatch = (controls() & CTL_INTERRUPT_WINDOW) != 0;
   // Straight into compiled code where there is some: a loop around an exiting instruction is
   // then re-entered with no instruction interpreted (the window watch checks before any).
@@ -163,7 +164,7 @@ function executeUntilExit(): void {
     const stepping = (flagsWord & TF) != 0;
     step();
     // The one place compiled code is entered from the interpreter: where a block may start.
-    if (controlTransferred) enterCompiledCode(stepping);
+    if (controlTransferred) enterCompiledCode(stepping || windowWatch);
     if (pending == 0) {
       if (stepping) singleStepTrap();
       continue;
@@ -173,10 +174,11 @@ function executeUntilExit(): void {
 }
 
 // After an instruction that transferred control: run compiled blocks from there, unless it
-// faulted or is being single-stepped (compiled code never traps after each instruction).
-function enterCompiledCode(stepping: bool): void {
+// faulted, or the run loop must look at every instruction boundary: single-stepping (compiled code
+// never traps after each instruction) or watching the interrupt window.
+function enterCompiledCode(perInstruction: bool): void {
   controlTransferred = false;
-  if (pending == 0 && !stepping) runCompiledBlocks();
+  if (pending == 0 && !perInstruction) runCompiledBlocks();
 }
 
 // VM exit: the guest state into the VMCS. Returns the exit reason.
@@ -190,34 +192,37 @@ function leave(): u32 {
 }
 
 // An exit of an instruction the core performed for a compiled block (assembly/jit/), delivered right
-// there: `remaining` instructions of the block follow it, and the block took their budget at
-// entry. When the VM entry after the handler needs nothing but the next instruction, the block
-// goes on (returns 0); otherwise it ends, and vmRun enters anew or returns (PEND_DELIVERED).
-export function deliverExitInBlock(remaining: u32, entry: u32): u32 {
+// there: `remaining` instructions of the block follow it, from `next` on, and the block took their
+// budget at entry. When the VM entry after the handler needs nothing but the instruction at `next`,
+// the block goes on (returns 0); otherwise it ends, refunding their budget, and vmRun enters anew or
+// returns (PEND_DELIVERED).
+export function deliverExitInBlock(remaining: u32, entry: u32, next: u32): u32 {
   if (!deliverToHost) return pending;
-  const next = eip;
   budget += remaining;
   settlePending();
   const reason = leave();
   const eflags = load<u32>(VMCS_BASE + G_EFLAGS);
   const entriesBefore = entries;
   const context = blockContext();
-  if (!hostExit(reason)) {
-    pending = PEND_DELIVERED;
-    return pending;
-  }
+  if (!hostExit(reason)) return endBlockAfterExit(PEND_DELIVERED, remaining);
   const newBudget = load<u32>(VMCS_BASE + C_PREEMPTION_TIMER);
   const simpleEntry = entries == entriesBefore && load<u32>(VMCS_BASE + G_EIP) == next &&
     load<u32>(VMCS_BASE + C_CLEAN_FIELDS) == CLEAN_ALL && load<u32>(VMCS_BASE + G_EFLAGS) == eflags &&
     !(load<u32>(VMCS_BASE + E_INTR_INFO) & INTR_VALID) && load<u32>(VMCS_BASE + G_ACTIVITY) == ACTIVITY_ACTIVE &&
     !(load<u32>(VMCS_BASE + G_INTERRUPTIBILITY) & 3) && !(controls() & CTL_INTERRUPT_WINDOW) &&
     newBudget > remaining && blockContext() == context && blockStillValid(entry);
-  if (!simpleEntry) {
-    pending = PEND_DELIVERED | PEND_RESUME;
-    return pending;
-  }
+  if (!simpleEntry) return endBlockAfterExit(PEND_DELIVERED | PEND_RESUME, remaining);
   entries++;
   eip = next;
   continueBudget(newBudget, remaining);
   return 0;
+}
+
+// The block ends after an exit delivered inside it. Its instructions' budget, counted back at the
+// exit, is taken again, because the block refunds it as it leaves: the accounting then stays exact
+// (retiredSoFar(), the compiled-instruction count) whatever the handler did to the budget.
+function endBlockAfterExit(delivered: u32, remaining: u32): u32 {
+  budget -= remaining;
+  pending = delivered;
+  return pending;
 }

@@ -55,22 +55,26 @@ export function formatExitTable(rows: readonly RowResult[], hosts: readonly Host
   return table(header, lines, 2);
 }
 
-/** The issue's targets for a full run: reported with the figures, not asserted. */
+/**
+ * The targets for a full run, reported with the figures, not asserted: each exit's absolute target
+ * (the table's last column) and the CR3 cliff. None is relative to a peer: QEMU and v86 emulate
+ * CPUID and OUT inline and never exit, so their columns give scale, not a bar to clear.
+ */
 export function formatTargets(rows: readonly RowResult[], cliff: ReadonlyMap<number, Measurement>): string {
-  const median = (name: string, host: Host) => rows.find((r) => r.benchmark.name === name)?.results[host]?.median;
   const judge = (ok: boolean | undefined) => (ok === undefined ? "not measured" : ok ? "met" : "missed");
   const ns = (v: number | undefined) => (v === undefined ? "-" : `${v.toFixed(1)} ns`);
-  const cpuid = median("cpuid", "wasmvisor");
-  const v86Cpuid = median("cpuid", "v86");
-  const out = median("out", "wasmvisor");
-  const qemuOut = median("out", "qemu");
+  const exits = rows.flatMap(({ benchmark, results }) => {
+    if (benchmark.targetNs === undefined) return [];
+    const ours = results.wasmvisor?.median;
+    return [`  ${benchmark.what} under ${benchmark.targetNs} ns: ${ns(ours)}: ${judge(ours === undefined ? undefined : ours < benchmark.targetNs)}`];
+  });
   const four = cliff.get(4)?.median;
   const five = cliff.get(5)?.median;
   return [
     "targets (reported, not asserted):",
-    `  CPUID exit at most half of v86's CPUID: ${ns(cpuid)} vs ${ns(v86Cpuid)}: ${judge(cpuid === undefined || v86Cpuid === undefined ? undefined : cpuid <= v86Cpuid / 2)}`,
-    `  OUT exit at most QEMU TCG's OUT: ${ns(out)} vs ${ns(qemuOut)}: ${judge(out === undefined || qemuOut === undefined ? undefined : out <= qemuOut)}`,
+    ...exits,
     `  CR3 cliff at the fifth address space: ${ns(four)} per switch with 4, ${ns(five)} with 5: ${judge(four === undefined || five === undefined ? undefined : five >= 2 * four)} (visible = at least twice)`,
+    "  (QEMU and v86 emulate CPUID and OUT inline and never exit: their columns are for scale, not targets)",
   ].join("\n");
 }
 

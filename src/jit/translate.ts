@@ -5,7 +5,7 @@
 // IN and OUT, which the core performs in place and whose exits it delivers inside the block,
 // and ends the block at a branch (Jcc, LOOP, JECXZ, JMP, CALL, RET). Other forms the core's
 // interpreter executes in place (interpret), and the block goes on after them; the few that must
-// end it (interpretableLength) end it before them, and the interpreter executes them. Registers
+// end it (interpretable) end it before them, and the interpreter executes them. Registers
 // stay in the VMCS (memory) so the state is exact at every instruction boundary; every memory
 // access is checked against plain RAM (and the TLB, with paging) and leaves the block at that
 // instruction when it falls outside (the interpreter then performs it, with all of its checks);
@@ -17,7 +17,7 @@ import {
 } from "../../assembly/jit-abi.js";
 import { Code, Op } from "./wasm-module.js";
 import { disassemble } from "../x86/disassembly.js";
-import { ONE_BYTE, PREFIX } from "../../assembly/opcode-map.js";
+import { ONE_BYTE, REL } from "../../assembly/opcode-map.js";
 import { type AccessCheck, type AccessEvent, type AddressForm, planAccessChecks } from "./access-checks.js";
 import {
   type FlagState, type CoreLinks, LazyOp, lazy, lazyWithCarryIn, emitCondition, emitMaterialize, emitEagerFlags, emitCarry,
@@ -739,7 +739,7 @@ class Translator {
 
   // IN and OUT: instructions that usually exit to the VMM, and that change nothing a block assumes
   // (mode, segments, paging, IF, TF) nor read the retired-instruction count. The core performs one
-  // with all its checks (assembly/index.ts jitPortIo) and delivers its exit to the VMM right
+  // with all its checks (assembly/jit/helpers.ts jitPortIo) and delivers its exit to the VMM right
   // there; the block goes on unless the VM entry after the handler needs more than the next
   // instruction, or the instruction faulted, so a loop around an exit stays compiled.
   private portIo(op: number, immediatePort?: number): boolean {
@@ -760,9 +760,9 @@ class Translator {
     this.endIfCoreSaysSo();
     return true;
   }
-  // The core takes over at this instruction: flags and EIP in its globals. None of these
-  // instructions changes a flag, and the block goes on only if the VMM's handler left EFLAGS
-  // alone, so the block's own view of the flags still holds after.
+  // The core takes over at this instruction: flags and EIP in its globals. IN, OUT, CPUID and
+  // VMCALL change no flag, and the block goes on only if the VMM's handler left EFLAGS alone, so
+  // the block's own view of the flags still holds after them (interpret() forgets it).
   private beforeCore(): void {
     this.callCore();
     emitMaterialize(this.c, this.flags, this.env.links);
@@ -782,7 +782,7 @@ class Translator {
   }
 
   // MOV CR3, r32 at CPL 0, the address-space switch of a guest kernel's scheduler. The core
-  // (assembly/index.ts jitLoadCr3) completes it when it needs no exit (a CR3-target hit, say) and
+  // (assembly/jit/helpers.ts jitLoadCr3) completes it when it needs no exit (a CR3-target hit, say) and
   // says whether this block's own page still maps to the same frame: then the block goes on, in
   // the new address space's TLB bank; else it ends after the MOV. When the MOV must exit, the
   // block leaves before it and the interpreter performs the exit.
@@ -872,18 +872,19 @@ function scan(env: TranslateEnv): Measure {
   const until = (endsWithBranch: boolean, loops = false): Measure => ({ instructions: ends.length, ends, endsWithBranch, loops, callsCore, events, interpreted });
   for (let i = 0; i < MAX_INSTRUCTIONS; i++) {
     let probe = new Translator(env, i + 1);
-    let more = true;
+    let more = true, endsAfter = false;
     try {
       more = probe.step(ip, i);
     } catch (error) {
       if (!(error instanceof Unsupported)) throw error;
       // A block never starts with one: entered only to interpret, it would cost more than it saves.
-      const length = i === 0 ? undefined : interpretableLength(env, ip);
-      if (length === undefined) return until(false);
+      const form = i === 0 ? undefined : interpretable(env, ip);
+      if (form === undefined) return until(false);
       // a fresh probe: the failed one may have noted accesses the interpreted form will not make
       probe = new Translator(env, i + 1);
-      probe.interpret(ip, i, length);
-      interpreted.set(i, length);
+      probe.interpret(ip, i, form.length);
+      interpreted.set(i, form.length);
+      endsAfter = form.endsBlock;
     }
     ip = probe.position();
     if (ip - env.eip > MAX_BLOCK_BYTES) return until(false);
@@ -895,26 +896,29 @@ function scan(env: TranslateEnv): Measure {
     // mapping of its own code would have to be checked again at every round). A loop around an
     // exit goes round too: the exit is handled inside the block (portIo, exit).
     if (!more) return until(true, probe.jccTarget === env.eip && !switchesSpace);
+    if (endsAfter) return until(false);
   }
   return until(false);
 }
 
-// The length of the instruction at `ip` when the interpreter may execute it inside the block, or
-// undefined. Not REP/REPNE string instructions (they spend budget per iteration) nor what changes
-// IF (CLI, STI, POPF, IRET: compiled code never does, so the run loop's interrupt-window check
-// between blocks stays exact), and only whole within the block's page and size.
-function interpretableLength(env: TranslateEnv, ip: number): number | undefined {
+// How the interpreter may execute the instruction at `ip` inside the block: its length, and whether
+// the block must end after it (it may transfer control: the rest would be dead code, compared and
+// counted for nothing); undefined when the block must end before it instead. Not REP/REPNE string
+// instructions (they spend budget per iteration) nor what changes IF (CLI, STI, POPF, IRET:
+// compiled code never does, so the run loop's interrupt checks between blocks stay exact), and
+// only whole within the block's page and size.
+function interpretable(env: TranslateEnv, ip: number): { length: number; endsBlock: boolean } | undefined {
   const offset = ip - env.eip;
   const room = Math.min(0x1000 - ((env.physical + offset) & 0xfff), MAX_BLOCK_BYTES - offset, env.code.length - (env.physical + offset));
   if (room <= 0) return undefined;
   const bytes = env.code.subarray(env.physical + offset, env.physical + offset + room);
-  const { length, known } = disassemble(bytes, ip);
-  if (!known || length > room) return undefined;
-  let at = 0;
-  while (at < length - 1 && ONE_BYTE[bytes[at]] & PREFIX) {
-    if (bytes[at] === 0xf2 || bytes[at] === 0xf3) return undefined;
-    at++;
-  }
-  return CHANGES_IF.has(bytes[at]) ? undefined : length;
+  const { length, known, prefixes } = disassemble(bytes, ip);
+  if (!known || length > room || bytes.subarray(0, prefixes).some((p) => p === 0xf2 || p === 0xf3)) return undefined;
+  const op = bytes[prefixes];
+  if (CHANGES_IF.has(op)) return undefined;
+  const indirect = op === 0xff && ((bytes[prefixes + 1] >> 3) & 7) >= 2 && ((bytes[prefixes + 1] >> 3) & 7) <= 5;
+  return { length, endsBlock: (ONE_BYTE[op] & REL) !== 0 || TRANSFERS.has(op) || indirect };
 }
 const CHANGES_IF = new Set([0xfa, 0xfb, 0x9d, 0xcf]);
+// RET imm16, far CALL/JMP/RET, INT3, INT n, INTO (FF /2-/5 and the REL rows are found apart).
+const TRANSFERS = new Set([0xc2, 0x9a, 0xea, 0xca, 0xcb, 0xcc, 0xcd, 0xce]);

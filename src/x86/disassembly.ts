@@ -24,6 +24,8 @@ export interface Decoded {
   text: string;
   /** The opcode map names the instruction (else `text` is its bytes, "db ...", and `length` a guess). */
   known: boolean;
+  /** How many prefix bytes come before the opcode. */
+  prefixes: number;
 }
 
 /** Decodes the instruction at the start of `bytes`, which sits at linear address `eip`. */
@@ -42,12 +44,13 @@ export function disassemble(bytes: Uint8Array, eip: number): Decoded {
     else if (p === 0xf3) prefixes.push("rep");
     else segment = `${SREG[[0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65].indexOf(p)]}:`;
   }
+  const prefixCount = at;
   const op = bytes[at++];
   const twoByte = op === 0x0f;
   const second = twoByte ? bytes[at++] : 0;
-  if (twoByte && second === 0x01 && bytes[at] === 0xc1) return { length: at + 1, text: "vmcall", known: true };
+  if (twoByte && second === 0x01 && bytes[at] === 0xc1) return { length: at + 1, text: "vmcall", known: true, prefixes: prefixCount };
   const name: string | undefined = twoByte ? TWO_BYTE_NAMES[second] : ONE_BYTE_NAMES[op];
-  if (!name) return { length: Math.max(at, 1), text: `db ${[...bytes.subarray(0, Math.max(at, 1))].map(hex).join(", ")}`, known: false };
+  if (!name) return { length: Math.max(at, 1), text: `db ${[...bytes.subarray(0, Math.max(at, 1))].map(hex).join(", ")}`, known: false, prefixes: prefixCount };
   const row = twoByte ? TWO_BYTE[second] : ONE_BYTE[op];
 
   const read = (size: number): number => {
@@ -99,7 +102,7 @@ export function disassemble(bytes: Uint8Array, eip: number): Decoded {
     })
     .filter((operand): operand is string => operand !== undefined);
   const text = [...prefixes, `${mnemonic}${operands.length > 0 ? " " : ""}${operands.join(", ")}`].join(" ");
-  return { length: at, text, known: true };
+  return { length: at, text, known: true, prefixes: prefixCount };
 }
 
 /** The sizes of the immediates after the opcode and ModR/M, as the opcode map's row says. */

@@ -2,7 +2,7 @@
 // --stats shows): it must count exactly those, including across an exit delivered inside a block
 // that then goes on, and nothing with the compiling tier off.
 import { it, expect } from "vitest";
-import { TestCpu } from "../core/harness";
+import { TestCpu, CODE_BASE, assemble } from "../core/harness";
 import * as L from "../../assembly/vmcs-layout";
 
 const compiledInstructions = (cpu: TestCpu) => cpu.vmcs(L.STAT_COMPILED_INSTRUCTIONS_LO) + cpu.vmcs(L.STAT_COMPILED_INSTRUCTIONS_LO + 4) * 2 ** 32;
@@ -29,7 +29,8 @@ it("nothing is counted with the compiling tier off", () => {
   expect(compiledInstructions(cpu)).toBe(0);
 });
 
-it("an exit delivered inside a block counts the block's other instructions, not the exiting one", () => {
+/** A core whose VMM completes CPUID exits, counting them; `resumes(k)`: whether the k-th resumes the guest. */
+function cpuidVmm(resumes: (k: number) => boolean = () => true): { cpu: TestCpu; exits: () => number } {
   let exits = 0;
   const cpu: TestCpu = new TestCpu(1 << 20, {
     jit: true,
@@ -37,11 +38,16 @@ it("an exit delivered inside a block counts the block's other instructions, not 
       if (reason !== L.EXIT_CPUID) return false;
       exits++;
       cpu.eip = cpu.eip + cpu.vmcs(L.X_INSTRUCTION_LENGTH); // the VMM completes CPUID
-      return true;
+      return resumes(exits);
     },
   });
+  return { cpu, exits: () => exits };
+}
+
+it("an exit delivered inside a block counts the block's other instructions, not the exiting one", () => {
+  const { cpu, exits } = cpuidVmm();
   expect(cpu.exec(`mov $${ITERATIONS}, %ecx\n1: cpuid\nadd $1, %esi\ndec %ecx\njnz 1b\nhlt`, 1_000_000)).toBe(L.EXIT_HLT);
-  expect(exits).toBe(ITERATIONS);
+  expect(exits()).toBe(ITERATIONS);
   expect(cpu.reg("esi")).toBe(ITERATIONS);
   const retired = cpu.core.instructionsRetired();
   expect(retired).toBe(1 + 3 * ITERATIONS); // an exiting CPUID does not retire: the VMM emulates it
@@ -49,4 +55,17 @@ it("an exit delivered inside a block counts the block's other instructions, not 
   expect(compiled % 3).toBe(0);
   expect(compiled).toBeGreaterThanOrEqual(3 * (ITERATIONS - WARM_UP));
   expect(compiled).toBeLessThan(retired);
+});
+
+it("an exit that ends the run inside a block, instructions after it: the count stays exact", () => {
+  const { cpu, exits } = cpuidVmm((k) => k % 100 !== 0); // every 100th exit returns from run(), inside the block
+  cpu.load(CODE_BASE, assemble(`mov $${ITERATIONS}, %ecx\n1: add $1, %esi\ncpuid\nadd $1, %edi\ndec %ecx\njnz 1b\nhlt`));
+  cpu.eip = CODE_BASE;
+  while (cpu.run(1_000_000) === L.EXIT_CPUID);
+  expect(exits()).toBe(ITERATIONS);
+  const retired = cpu.core.instructionsRetired();
+  expect(retired).toBe(1 + 4 * ITERATIONS);
+  const compiled = compiledInstructions(cpu);
+  expect(compiled).toBeLessThanOrEqual(retired); // a double refund would wrap it past 2^32
+  expect(compiled).toBeGreaterThanOrEqual(4 * (ITERATIONS - WARM_UP * 2));
 });

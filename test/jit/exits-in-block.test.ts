@@ -236,6 +236,27 @@ hlt`;
       expect(cpu.reg("ebx")).toBe(11);
       expect(cpu.eip).toBe(CODE_BASE + 5 + 10 + 10 + 3);
       expect(cpu.core.instructionsRetired()).toBe(3 + 10 * 5 + 1);
+      expect(cpu.vmcs(L.STAT_COMPILED_INSTRUCTIONS_LO)).toBeLessThan(3 + 10 * 5 + 1); // not the faulting BOUND
     }
   });
+});
+
+// Interrupt-window exiting (SDM 25.2): the exit comes at the first instruction boundary where the
+// guest can take an interrupt. No compiled code runs while the VMM watches for it, or a branch in
+// STI's shadow would run compiled blocks past that boundary.
+it("a branch in STI's shadow with the interrupt window watched: the window exit right after it", () => {
+  const source = "mov $100, %ecx\n2: add $1, %eax\ndec %ecx\njnz 2b\nhlt\n3: sti\njmp 2b";
+  const loop = CODE_BASE + 5;
+  const STI_AT = CODE_BASE + 5 + 3 + 1 + 2 + 1;
+  for (const jit of [false, true]) {
+    const cpu = new TestCpu(1 << 20, { jit });
+    expect(cpu.exec(source), "the loop, compiled when jit is on").toBe(L.EXIT_HLT);
+    cpu.setReg("ecx", 100);
+    cpu.setReg("eax", 0);
+    cpu.eip = STI_AT;
+    cpu.setVmcs(L.C_PRIMARY, L.CTL_HLT_EXITING | L.CTL_UNCONDITIONAL_IO | L.CTL_INTERRUPT_WINDOW);
+    expect(cpu.run(1_000_000), `jit ${jit}`).toBe(L.EXIT_INTERRUPT_WINDOW);
+    expect(cpu.eip).toBe(loop);
+    expect(cpu.reg("eax")).toBe(0);
+  }
 });

@@ -84,6 +84,15 @@ describe("forms left to the interpreter", () => {
   ])("%s ends the block before it", (_, instruction) => {
     expect(translate([...XOR_EAX, ...instruction, ...DEC_ESI_JNZ], 0)).toMatchObject({ instructions: 1, length: 2 });
   });
+  it.each([
+    ["RET imm16", [0xc2, 0x08, 0x00]],
+    ["INT n", [0xcd, 0x80]],
+    ["far JMP", [0xea, 0, 0, 0, 0, 0x08, 0]],
+    ["JMP through memory (FF /4)", [0xff, 0x25, 0, 0x40, 0, 0]],
+    ["LOOPNE", [0xe0, 0xf0]],
+  ])("%s, which may transfer control, is the block's last instruction", (_, instruction) => {
+    expect(translate([...XOR_EAX, ...instruction, ...DEC_ESI_JNZ], 0)).toMatchObject({ instructions: 2, length: 2 + instruction.length });
+  });
   it("an instruction that would run past the block's page ends the block before it", () => {
     const code = new Uint8Array(0x2000);
     code.set([...XOR_EAX, ...MOVW_BX_MEM], 0x1000 - 2 - 3);
