@@ -188,8 +188,18 @@ function stalled(entry: u32, stalls: u32): void {
 }
 
 // Called by the run loop at VM entry and after a control transfer: run compiled blocks from EIP
-// for as long as there are any, or count the block towards compilation.
+// for as long as there are any, or count the block towards compilation. The instructions they
+// retired are counted once per call, not per block: a block entry must stay cheap.
 export function runCompiledBlocks(): void {
+  const retiredBefore = retiredSoFar();
+  runBlocks();
+  // A fault or an exit left pending for the run loop: it will count that instruction as not
+  // retired (run.ts settlePending), so it is not counted here either.
+  const unsettled: u64 = (pending & (PEND_EXCEPTION | PEND_EXIT)) != 0 && !(pending & PEND_DELIVERED) ? 1 : 0;
+  countCompiledInstructions(retiredSoFar() - retiredBefore - unsettled);
+}
+
+function runBlocks(): void {
   while (compiledCodeAllowed() && !(flagsWord & TF)) {
     // CS base 0: EIP is the linear address
     const entry = entryFor(eip);
@@ -218,13 +228,8 @@ export function runCompiledBlocks(): void {
       return;
     }
     const before = budget;
-    const retiredBefore = retiredSoFar();
     budget -= count; // the block refunds what it did not execute when it ends early
     call_indirect<void>(fn);
-    // A fault or an exit left pending for the run loop: it will count that instruction as not
-    // retired (run.ts settlePending), so it is not counted here either.
-    const unsettled: u64 = (pending & (PEND_EXCEPTION | PEND_EXIT)) != 0 && !(pending & PEND_DELIVERED) ? 1 : 0;
-    countCompiledInstructions(retiredSoFar() - retiredBefore - unsettled);
     const onlyRange = rangeExit;
     rangeExit = 0;
     // A block that left before its first instruction made no progress (a TLB miss, an access

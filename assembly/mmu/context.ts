@@ -1,7 +1,8 @@
 // The paging context a translation is made in: which page directory the walk starts from, the
 // rules it follows (CR0.WP, CR4.PSE, CR4.PGE), how a paging-structure entry is read and written,
 // and the address-space tag under which shadows and TLB banks are kept. Today the one context in
-// use is the guest's own, taken from its CR3, CR0 and CR4 (loadGuestContext). A guest
+// use is the guest's own: its root from CR3 at every address-space switch (loadGuestRoot), its
+// rules from CR0 and CR4 whenever they change (loadGuestRules). A guest
 // hypervisor's guest will be a second context: another root, another tag, and table reads that go
 // through its hypervisor's translation first (as KVM's struct kvm_mmu does with its walk_mmu).
 import { VMCS_BASE, G_CR3 } from "../vmcs-layout";
@@ -20,17 +21,22 @@ export let contextWriteProtect: bool = false; // CR0.WP: supervisor writes honou
 export let contextLargePages: bool = false; // CR4.PSE: 4 MiB pages
 export let contextGlobalPages: bool = false; // CR4.PGE: global pages
 
-// The guest's own paging context, from its control registers in the VMCS.
-export function loadGuestContext(): void {
+// The guest's own address space, from its CR3 in the VMCS (a CR3-target hit does this inside the
+// guest's MOV to CR3: it stays a few loads and stores).
+export function loadGuestRoot(): void {
   contextCr3 = load<u32>(VMCS_BASE + G_CR3);
   contextDirectory = contextCr3 & 0xfffff000;
   contextTag = (GUEST_LEVEL << 32) | <u64>(contextDirectory | 1);
+}
+
+// The guest's paging rules, from its CR0 and CR4 in the VMCS.
+export function loadGuestRules(): void {
   contextWriteProtect = (cr0() & CR0_WP) != 0;
   contextLargePages = (cr4() & CR4_PSE) != 0;
   contextGlobalPages = (cr4() & CR4_PGE) != 0;
 }
 
-// Whether the loaded context is still the guest's (its CR3 unchanged since loadGuestContext).
+// Whether the loaded context is still the guest's (its CR3 unchanged since loadGuestRoot).
 @inline export function guestContextCurrent(): bool {
   return contextCr3 == load<u32>(VMCS_BASE + G_CR3);
 }

@@ -4,7 +4,7 @@
 // shadows coherent with guest writes to page tables and switches shadows on CR3 loads.
 import { VMCS_BASE, STAT_TLB_MISSES, STAT_HIDDEN_FAULTS, STAT_PT_WRITE_TRAPS, STAT_SHADOW_PAGES } from "../vmcs-layout";
 import { cr0, CR0_PG, pending } from "../cpu/state";
-import { loadGuestContext, guestContextCurrent, guestPagingRules, contextTag, contextDirectory } from "./context";
+import { loadGuestRoot, loadGuestRules, guestContextCurrent, guestPagingRules, contextTag, contextDirectory } from "./context";
 import { tlbLookup, tlbInsert } from "./tlb";
 import { walk, pteAddress, S_LARGE } from "./walker";
 import { S_SUPER_WRITE, S_USER_WRITE } from "../jit-abi";
@@ -58,7 +58,7 @@ function translateSlow(lin: u32, write: bool, user: bool): u32 {
 // TLB bank. Nothing is flushed: the TLB is tagged by address space and coherent (tlb.ts), so
 // what a CR3 load must forget on hardware is already gone.
 export function switchAddressSpace(): void {
-  loadGuestContext();
+  loadGuestRoot();
   haveShadow = true;
   activate(contextTag, contextDirectory);
   invalidateFetchWindow();
@@ -77,6 +77,7 @@ export function flushShadowsIfPagingRulesChanged(): void {
   const mode = guestPagingRules();
   if (mode == pagingMode) return;
   pagingMode = mode;
+  loadGuestRules();
   flushAllShadows();
   haveShadow = false;
   invalidateFetchWindow();
