@@ -192,14 +192,16 @@ function stalled(entry: u32, stalls: u32): void {
 // retired are counted once per call, not per block: a block entry must stay cheap.
 export function runCompiledBlocks(): void {
   const retiredBefore = retiredSoFar();
-  runBlocks();
+  if (!runBlocks()) return;
   // A fault or an exit left pending for the run loop: it will count that instruction as not
   // retired (run.ts settlePending), so it is not counted here either.
   const unsettled: u64 = (pending & (PEND_EXCEPTION | PEND_EXIT)) != 0 && !(pending & PEND_DELIVERED) ? 1 : 0;
   countCompiledInstructions(retiredSoFar() - retiredBefore - unsettled);
 }
 
-function runBlocks(): void {
+// Runs blocks while there are any; whether it entered one.
+function runBlocks(): bool {
+  let entered = false;
   while (compiledCodeAllowed() && !(flagsWord & TF)) {
     // CS base 0: EIP is the linear address
     const entry = entryFor(eip);
@@ -209,26 +211,27 @@ function runBlocks(): void {
       const context = currentContext();
       if (load<u32>(entry + BLOCK_LINEAR) != eip || load<u64>(entry + BLOCK_CONTEXT) != context || !(load<u32>(entry + BLOCK_BANKS) & tlbBankBit) || fn == 0) {
         fn = validate(entry, context);
-        if (fn == 0) return;
+        if (fn == 0) return entered;
       }
       p = load<u32>(entry + BLOCK_PHYSICAL);
     } else if (load<u32>(entry + BLOCK_PHYSICAL) != eip || <u32>load<u8>(entry + BLOCK_MODE) != cpl << BLOCK_MODE_CPL_SHIFT || fn == 0) {
       fn = validate(entry, currentContext());
-      if (fn == 0) return;
+      if (fn == 0) return entered;
     }
     if (!unchanged(entry, p)) {
       startOver(entry);
-      return;
+      return entered;
     }
     const count = <u32>load<u8>(entry + BLOCK_INSTRUCTIONS);
-    if (budget <= count) return; // not enough budget left: let the interpreter finish the slice
+    if (budget <= count) return entered; // not enough budget left: let the interpreter finish the slice
     const stalls = load<u32>(entry + BLOCK_STALLS);
     if (stalls > MAX_STALLS) { // resting
       store<u32>(entry + BLOCK_STALLS, stalls - 1);
-      return;
+      return entered;
     }
     const before = budget;
     budget -= count; // the block refunds what it did not execute when it ends early
+    entered = true;
     call_indirect<void>(fn);
     const onlyRange = rangeExit;
     rangeExit = 0;
@@ -238,9 +241,10 @@ function runBlocks(): void {
     // exited without the block going on: the run loop's turn.
     if (budget == before) {
       if (!pending && !onlyRange) stalled(entry, stalls);
-      return;
+      return entered;
     }
     if (stalls) store<u32>(entry + BLOCK_STALLS, 0);
-    if (pending) return;
+    if (pending) return entered;
   }
+  return entered;
 }
