@@ -14,15 +14,23 @@ import { parseArgs } from "node:util";
 import { formatReport, runCampaign } from "./campaign.js";
 import { CaseRunner, serveCases } from "./case-runner.js";
 import { corpusFiles, loadCase } from "./corpus.js";
+import type { FuzzCase } from "./fuzz-case.js";
 import { runQemuDifferential } from "./qemu/differential.js";
 
 const USAGE = "usage: fuzz [--seconds N] [--seed S] [--jit] [--differential] [--workers N] [--corpus DIR] [--timeout S] [--replay PATH...]";
 
 async function replay(paths: string[], timeoutMs: number): Promise<number> {
+  let cases: { file: string; fuzzCase: FuzzCase }[];
+  try {
+    cases = corpusFiles(paths).map((file) => ({ file, fuzzCase: loadCase(file).fuzzCase }));
+  } catch (error) {
+    // a missing or unreadable case (its .json or its .bin), or one that is not JSON: one line
+    console.error(`fuzz: cannot replay: ${(error as Error).message}`);
+    return 2;
+  }
   const runner = new CaseRunner(new URL(import.meta.url), 1, timeoutMs);
   let failed = 0;
-  for (const file of corpusFiles(paths)) {
-    const { fuzzCase } = loadCase(file);
+  for (const { file, fuzzCase } of cases) {
     const outcome = await runner.run(fuzzCase, true);
     if (outcome.problems.length === 0) console.log(`ok ${file}`);
     else { failed++; console.log(`FAIL ${file}: ${outcome.problems[0]}`); }

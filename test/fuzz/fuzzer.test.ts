@@ -107,6 +107,23 @@ describe("fuzzer", () => {
     });
   });
 
+  it("refuses to replay a case it cannot read, in one line with status 2", () => {
+    const dir = mkdtempSync(join(tmpdir(), "wasmvisor-fuzz-"));
+    try {
+      const fuzz = fileURLToPath(new URL("../../dist/fuzz.js", import.meta.url));
+      writeFileSync(join(dir, "lone.json"), JSON.stringify({ problem: "x", found: "y", setup: {} })); // no lone.bin
+      writeFileSync(join(dir, "broken.json"), "{");
+      for (const path of [join(dir, "lone.json"), join(dir, "broken.json"), join(dir, "absent.json")]) {
+        const r = spawnSync(process.execPath, [fuzz, "--replay", path], { encoding: "utf8", timeout: 60_000 });
+        expect(r.status, path).toBe(2);
+        expect(r.stderr, path).toMatch(/^fuzz: cannot replay: .+\n$/);
+        expect(r.stdout).toBe("");
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("runs a short campaign from the command line and reports what it did", () => {
     const dir = mkdtempSync(join(tmpdir(), "wasmvisor-fuzz-"));
     try {
