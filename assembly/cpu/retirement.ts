@@ -54,7 +54,7 @@ let shadowUntil: u64 = 0;
 let shadowKind: u32 = 0;
 
 export function blockEventsAfterThisInstruction(kind: u32): void {
-  shadowUntil = retiredBeforeThisInstruction() + 1;
+  shadowUntil = retiredSoFar(); // the count once this instruction has retired
   shadowKind = kind;
 }
 export function cancelEventBlocking(): void { shadowKind = 0; }

@@ -191,13 +191,16 @@ function stalled(entry: u32, stalls: u32): void {
 // for as long as there are any, or count the block towards compilation. The instructions they
 // retired are counted once per call, not per block: a block entry must stay cheap.
 export function runCompiledBlocks(): void {
-  const retiredBefore = retiredSoFar();
   if (!runBlocks()) return;
   // A fault or an exit left pending for the run loop: it will count that instruction as not
   // retired (run.ts settlePending), so it is not counted here either.
   const unsettled: u64 = (pending & (PEND_EXCEPTION | PEND_EXIT)) != 0 && !(pending & PEND_DELIVERED) ? 1 : 0;
-  countCompiledInstructions(retiredSoFar() - retiredBefore - unsettled);
+  countCompiledInstructions(retiredSoFar() - retiredBeforeBlocks - unsettled);
 }
+
+// The retired count when runBlocks() entered its first block: taken only then, so that a call
+// that finds no block (an interpreted loop's every branch) costs no more than the lookup.
+let retiredBeforeBlocks: u64 = 0;
 
 // Runs blocks while there are any; whether it entered one.
 function runBlocks(): bool {
@@ -229,16 +232,19 @@ function runBlocks(): bool {
       store<u32>(entry + BLOCK_STALLS, stalls - 1);
       return entered;
     }
+    if (!entered) {
+      retiredBeforeBlocks = retiredSoFar();
+      entered = true;
+    }
     const before = budget;
     budget -= count; // the block refunds what it did not execute when it ends early
-    entered = true;
     call_indirect<void>(fn);
     const onlyRange = rangeExit;
     rangeExit = 0;
     // A block that left before its first instruction made no progress (a TLB miss, an access
     // outside plain RAM): the interpreter must execute that instruction, or we would loop here.
-    // An instruction the core performed for it (IN, OUT, CPUID, VMCALL) may have faulted, or
-    // exited without the block going on: the run loop's turn.
+    // An instruction the core performed for it (IN, OUT, CPUID, VMCALL, a form left to the
+    // interpreter) may have faulted, or exited without the block going on: the run loop's turn.
     if (budget == before) {
       if (!pending && !onlyRange) stalled(entry, stalls);
       return entered;

@@ -916,7 +916,8 @@ function interpretable(env: TranslateEnv, ip: number): { length: number; endsBlo
   if (!known || length > room || bytes.subarray(0, prefixes).some((p) => p === 0xf2 || p === 0xf3)) return undefined;
   const op = bytes[prefixes];
   if (CHANGES_IF.has(op)) return undefined;
-  const indirect = op === 0xff && ((bytes[prefixes + 1] >> 3) & 7) >= 2 && ((bytes[prefixes + 1] >> 3) & 7) <= 5;
+  const reg = (bytes[prefixes + 1] >> 3) & 7;
+  const indirect = op === 0xff && reg >= 2 && reg <= 5;
   return { length, endsBlock: (ONE_BYTE[op] & REL) !== 0 || TRANSFERS.has(op) || indirect };
 }
 const CHANGES_IF = new Set([0xfa, 0xfb, 0x9d, 0xcf]);
