@@ -87,6 +87,13 @@ export const C_JIT = 0x24c;
 // write by write. Size 0: nothing is trapped.
 export const C_WRITE_TRAP_BASE = 0x250;
 export const C_WRITE_TRAP_SIZE = 0x254;
+// Non-zero: host work the guest causes (the shadow MMU scanning its tables, compiling a block) is
+// counted, and once it reaches what is left of the budget the entry ends with a preemption-timer
+// exit whose qualification is PREEMPTION_HOST_WORK, the budget left as it was: the VMM looks at
+// the wall clock and resumes, and nothing the guest can see changes. Zero (a bare core, as the tests
+// and the fuzzer use): not counted. The VMM sets it (vmcs-setup.ts).
+export const C_HOST_WORK_YIELD = 0x25c;
+export const PREEMPTION_HOST_WORK = 1;
 // Clean fields, as in Hyper-V's enlightened VMCS: a set bit says the VMM has not written that group
 // of fields since the last VM exit, so VM entry may keep what the core derived from them. The core
 // sets every bit at exit; every VMM write to a field of a group clears its bit (src/core/vmcs.ts).

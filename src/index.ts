@@ -13,6 +13,7 @@ export { CoreViews } from "./core/views.js";
 export { Vmcs, Reg, EFLAGS_DF, EFLAGS_IF, type Segment } from "./core/vmcs.js";
 
 export { IoBus } from "./devices/bus.js";
+export { MemoryDisk, SECTOR_SIZE, type BlockBackend } from "./devices/block-backend.js";
 export type { IoSize, PortDevice } from "./devices/device.js";
 export { Serial16550, COM1_PORT, SERIAL_PORT_COUNT, type SerialSink } from "./devices/serial-16550.js";
 export { DebugExit, DEBUG_EXIT_PORT, DEBUG_EXIT_PORT_COUNT, qemuExitStatus } from "./devices/debug-exit.js";

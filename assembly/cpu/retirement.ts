@@ -4,6 +4,7 @@
 // (RDTSC, STI, MOV SS, REP) read it, and the compiling tier takes whole blocks from it.
 import { retired, IF } from "./state";
 import { flagsWord } from "./flags";
+import { VMCS_BASE, C_HOST_WORK_YIELD } from "../vmcs-layout";
 
 // Instructions left before the preemption-timer exit.
 export let budget: u32 = 0;
@@ -22,6 +23,37 @@ export function startBudget(instructions: u32): void {
 export function continueBudget(instructions: u32, taken: u32): void {
   budgetAtEntry = instructions;
   budget = instructions - taken;
+}
+
+// Host work the guest caused beyond executing instructions (the shadow MMU scanning or clearing
+// its tables, the host compiling a block), in units of about one instruction's host time, when
+// the VMM asks for it (C_HOST_WORK_YIELD). Once it reaches what is left of the budget the entry
+// ends, so that the VMM looks at the wall clock as soon in host time whatever the guest makes the
+// host do; the budget and the retired count stay as they were, so the guest sees nothing of it.
+// Checked only between instructions (budgetState), where none of the budget is a block's.
+let hostWorkOwed: u32 = 0;
+
+export function chargeHostWork(units: u32): void {
+  if (load<u32>(VMCS_BASE + C_HOST_WORK_YIELD) == 0) return;
+  hostWorkOwed = units > 0x7fffffff - hostWorkOwed ? 0x7fffffff : hostWorkOwed + units;
+}
+
+// Between instructions: must the entry end? BUDGET_LEFT: no. BUDGET_SPENT: the budget has run
+// out. BUDGET_YIELD: the host work owed has reached what is left of it, which stays for the next
+// entry. (One comparison while nothing is owed, as `budget == 0` was.)
+export const BUDGET_LEFT: u32 = 0;
+export const BUDGET_SPENT: u32 = 1;
+export const BUDGET_YIELD: u32 = 2;
+
+@inline export function budgetState(): u32 {
+  if (budget > hostWorkOwed) return BUDGET_LEFT;
+  hostWorkOwed = 0;
+  return budget == 0 ? BUDGET_SPENT : BUDGET_YIELD;
+}
+
+// Whether compiled code may take `instructions` from the budget (host work owed counts as spent).
+@inline export function budgetCovers(instructions: u32): bool {
+  return budget > instructions + hostWorkOwed;
 }
 
 // The instruction now ending did not complete (a fault or an exit before it), or, after all, did.

@@ -29,7 +29,7 @@ import {
   BLOCK_MODE_PAGING, BLOCK_MODE_CPL_SHIFT,
 } from "../jit-abi";
 import { pagingEnabled } from "../memory/linear";
-import { budget, retiredSoFar } from "../cpu/retirement";
+import { budget, budgetCovers, retiredSoFar, chargeHostWork } from "../cpu/retirement";
 
 @external("jit", "compile")
 declare function hostCompile(linearEip: u32, physical: u32, entry: u32): u32;
@@ -37,6 +37,9 @@ declare function hostCompile(linearEip: u32, physical: u32, entry: u32): u32;
 const MODE_BITS: u32 = 3; // of BLOCK_MODE: paging, CPL
 const FAILED: u32 = 0xffffffff;
 const HOT_THRESHOLD: u32 = 32;
+// Host work (cpu/retirement.ts) of compiling one block: 0.5 ms or more, about as long as the
+// interpreter takes for 100,000 instructions.
+const COMPILE_WORK: u32 = 100_000;
 // A block that keeps leaving before its first instruction (whose first access always falls outside
 // plain RAM, say a store loop into the VGA frame buffer) costs an entry and an exit on top of the
 // interpreter's work every time: after MAX_STALLS such entries in a row it rests, left to the
@@ -155,6 +158,7 @@ function validate(entry: u32, context: u64): u32 {
     if (hits == FAILED) return 0;
     if (hits + 1 < HOT_THRESHOLD) { store<u32>(entry + BLOCK_HITS, hits + 1); return 0; }
     fn = hostCompile(eip, p, entry);
+    chargeHostWork(COMPILE_WORK);
     if (fn == 0) { store<u32>(entry + BLOCK_HITS, FAILED); return 0; }
     store<u32>(entry + BLOCK_FUNCTION, fn);
     blocksCompiled++;
@@ -226,7 +230,7 @@ function runBlocks(): bool {
       return entered;
     }
     const count = <u32>load<u8>(entry + BLOCK_INSTRUCTIONS);
-    if (budget <= count) return entered; // not enough budget left: let the interpreter finish the slice
+    if (!budgetCovers(count)) return entered; // not enough budget left: let the interpreter finish the slice
     const stalls = load<u32>(entry + BLOCK_STALLS);
     if (stalls > MAX_STALLS) { // resting
       store<u32>(entry + BLOCK_STALLS, stalls - 1);

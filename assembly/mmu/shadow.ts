@@ -17,6 +17,12 @@ import { S_SUPER_WRITE, S_USER_WRITE } from "../jit-abi";
 import { addStat } from "./stats";
 import { tlbWriteProtect, tlbSelect, tlbFlushPage, tlbFlushLargePage, tlbFlushBank, BANKS } from "./tlb";
 import { ramSize } from "../memory/physical";
+import { chargeHostWork } from "../cpu/retirement";
+
+// Host work (retirement.ts units, about an instruction each) of scanning 1024 entries of a
+// table or of clearing one. The scans below cost up to a few hundred microseconds, and a guest
+// can make them happen at every instruction.
+const TABLE_SCAN_WORK: u32 = 1024;
 
 const MAX_ROOTS: u32 = BANKS;
 const POOL_PAGES: u32 = 512;
@@ -71,8 +77,10 @@ function untrack(frame: u32): void {
 // A frame just became a page table: no shadow or TLB entry may keep writing it directly.
 function writeProtect(frame: u32): void {
   tlbWriteProtect(frame);
+  chargeHostWork(BANKS * TABLE_SCAN_WORK);
   for (let t: u32 = 1; t <= POOL_PAGES; t++) {
     if (load<u32>(tableSource + ((t - 1) << 2)) == 0) continue;
+    chargeHostWork(TABLE_SCAN_WORK);
     for (let i: u32 = 0; i < 1024; i++) {
       const at = tableEntry(t, i);
       const e = load<u32>(at);
@@ -117,6 +125,7 @@ function makeActive(r: u32): void {
 function releaseRoot(r: u32): void {
   if (load<u64>(rootTag + (r << 3)) == 0) return;
   tlbFlushBank(r); // first, so that each dropTable() below finds nothing left to flush
+  chargeHostWork(2 * TABLE_SCAN_WORK);
   for (let i: u32 = 0; i < 1024; i++) dropTable(r, i);
   untrack(load<u32>(rootDirectory + (r << 2)));
   store<u64>(rootTag + (r << 3), 0);
@@ -181,6 +190,7 @@ function allocateTable(): u32 {
   for (let t: u32 = 1; t <= POOL_PAGES; t++) {
     if (load<u32>(tableSource + ((t - 1) << 2)) == 0) {
       memory.fill(tableEntry(t, 0), 0, 4096);
+      chargeHostWork(TABLE_SCAN_WORK);
       addStat(STAT_SHADOW_PAGES);
       return t;
     }
@@ -212,6 +222,7 @@ export function invalidateGuestWrite(p: u32, bytes: u32): void {
   const frame = p & 0xfffff000;
   const first = (p & 0xfff) >>> 2;
   const last = ((p + bytes - 1) & 0xfff) >>> 2;
+  chargeHostWork(TABLE_SCAN_WORK);
   for (let r: u32 = 0; r < MAX_ROOTS; r++) {
     if (load<u64>(rootTag + (r << 3)) != 0 && load<u32>(rootDirectory + (r << 2)) == frame) {
       for (let i = first; i <= last; i++) dropTable(r, i);

@@ -6,7 +6,7 @@ import {
   VMCS_BASE, G_EIP, G_DR, G_EFLAGS, G_ACTIVITY, G_INSTRET_LO, G_CPL, G_INTERRUPTIBILITY,
   C_PREEMPTION_TIMER, E_INTR_INFO, E_INTR_ERROR, E_INSTRUCTION_LENGTH, X_REASON,
   INTR_VALID, ACTIVITY_ACTIVE,
-  ACTIVITY_HLT, EXIT_PREEMPTION_TIMER, EXIT_INTERRUPT_WINDOW, CTL_INTERRUPT_WINDOW,
+  ACTIVITY_HLT, EXIT_PREEMPTION_TIMER, PREEMPTION_HOST_WORK, EXIT_INTERRUPT_WINDOW, CTL_INTERRUPT_WINDOW,
   C_CLEAN_FIELDS, CLEAN_SEGMENTS, CLEAN_CONTROL_REGS, CLEAN_CONTROLS, CLEAN_ALL,
 } from "../vmcs-layout";
 import {
@@ -14,7 +14,7 @@ import {
   controlTransferred, PEND_EXCEPTION, PEND_EXIT, PEND_YIELD, PEND_DELIVERED, PEND_RESUME, TF, EXC_DB,
 } from "../cpu/state";
 import {
-  budget, startBudget, continueBudget, noteNotRetired, noteRetiredAfterAll, retireSpentBudget,
+  budget, budgetState, BUDGET_LEFT, BUDGET_YIELD, startBudget, continueBudget, noteNotRetired, noteRetiredAfterAll, retireSpentBudget,
   blockEventsAtEntry, interruptibilityAtExit, interruptible,
 } from "../cpu/retirement";
 import { getEflags, setEflags, flagsWord } from "../cpu/flags";
@@ -155,9 +155,10 @@ function executeUntilExit(): void {
       vmexit(EXIT_INTERRUPT_WINDOW, 0);
       return;
     }
-    if (budget == 0) {
+    const state = budgetState();
+    if (state != BUDGET_LEFT) {
       instrStart = eip;
-      vmexit(EXIT_PREEMPTION_TIMER, 0);
+      vmexit(EXIT_PREEMPTION_TIMER, state == BUDGET_YIELD ? PREEMPTION_HOST_WORK : 0);
       return;
     }
     budget--;

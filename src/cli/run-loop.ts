@@ -1,4 +1,4 @@
-// The CLI's run loop around VirtualMachine.run(): the guest runs in chunks of a tenth of a second
+// The CLI's run loop around VirtualMachine.run(): the guest runs in chunks of 50 ms
 // with Node's event loop turning in between, so that SIGINT, SIGTERM and SIGHUP are noticed
 // (a synchronous run would leave them pending until the guest stopped) and the run can end cleanly:
 // the terminal restored, the disk image flushed, the statistics printed. The user's limits
@@ -6,7 +6,7 @@
 
 import type { RunLimits, RunResult, VirtualMachine } from "../vmm/virtual-machine.js";
 
-const CHUNK_SECONDS = 0.1;
+const CHUNK_SECONDS = 0.05;
 const SIGNALS: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
 /** 128 + the signal number, the shell's status for a process a signal ended. */

@@ -29,6 +29,7 @@ export function formatStats(stats: VmStatistics): string {
     ...rows.map(line),
     `${stats.instructions} instructions in ${stats.seconds.toFixed(3)} s: ${stats.mips.toFixed(1)} MIPS`,
     formatCompiledCode(stats.compiledCode),
+    ...(stats.hostWorkYields > 0 ? [`host-work yields: ${stats.hostWorkYields} (entries ended early to look at the clock; not exits)`] : []),
     ...(pagingSeen(stats.mmu) ? formatMmu(stats) : []),
     "",
   ].join("\n");

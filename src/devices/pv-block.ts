@@ -20,16 +20,19 @@
 //   +16  RING_SIZE slots of 32 bytes; request number n lives in slot n % RING_SIZE:
 //        +0  u32 op       1 read (disk -> memory), 2 write (memory -> disk), 3 flush
 //        +4  u32 status   written by the device: 0 ok, 1 bad op, 2 read-only image,
-//                         3 sectors out of range, 4 buffer outside guest RAM
+//                         3 sectors out of range, 4 buffer outside guest RAM, 5 count over 256
 //        +8  u32 lba      first sector, low 32 bits (+12: high 32 bits)
-//        +16 u32 count    sectors
+//        +16 u32 count    sectors, at most 256 (128 KiB)
 //        +20 u32 buffer   guest-physical address of count * 512 bytes
 //        +24 u32 cookie   the guest's own, left alone
 //        +28 u32 reserved
 // The guest fills slots, then writes the total number of requests it has posted to DOORBELL; the
 // device completes every request up to it in order, before the OUT instruction completes, updates
 // `completed` and raises the interrupt. A doorbell that would overrun the ring (more than
-// RING_SIZE outstanding) or a ring outside RAM sets ISR bit 1 and completes nothing.
+// RING_SIZE outstanding) or a ring outside RAM sets ISR bit 1 and completes nothing. The limits
+// bound one doorbell's host work (at most 32 MiB moved): the request length, and flushes, which
+// make every write completed so far durable with one sync at the end of the batch, only if
+// something was written since the last (a sync costs the host milliseconds).
 // saveState()/restoreState() carry the registers and counters across a saved machine (the ring is
 // in guest RAM, the data in the image).
 
@@ -62,6 +65,9 @@ export const PV_STATUS_BAD_OP = 1;
 export const PV_STATUS_READ_ONLY = 2;
 export const PV_STATUS_OUT_OF_RANGE = 3;
 export const PV_STATUS_BAD_BUFFER = 4;
+export const PV_STATUS_TOO_LONG = 5;
+/** Longest request, in sectors. */
+export const PV_MAX_REQUEST_SECTORS = 256;
 const ISR_COMPLETED = 1;
 const ISR_RING_ERROR = 2;
 
@@ -85,6 +91,8 @@ export class PvBlock implements PortDevice {
   private completed = 0;
   private isr = 0;
   private irqLevel = false;
+  private unflushedWrites = false; // written since the last sync
+  private flushRequested = false; // a flush request in the batch under way
 
   /** `memory` returns guest RAM (a fresh view: RAM views can be replaced when WASM memory grows). */
   constructor(
@@ -155,6 +163,7 @@ export class PvBlock implements PortDevice {
         view.setUint32(slot + 4, this.perform(view, ram, slot), true);
         this.requests++;
       }
+      this.syncIfAsked();
       view.setUint32(this.ring, this.completed, true);
       this.isr |= ISR_COMPLETED;
     }
@@ -165,7 +174,7 @@ export class PvBlock implements PortDevice {
   private perform(view: DataView, ram: Uint8Array, slot: number): number {
     const op = view.getUint32(slot, true);
     if (op === PV_OP_FLUSH) {
-      this.disk.flush();
+      this.flushRequested = true;
       return PV_STATUS_OK;
     }
     if (op !== PV_OP_READ && op !== PV_OP_WRITE) return PV_STATUS_BAD_OP;
@@ -173,12 +182,26 @@ export class PvBlock implements PortDevice {
     const count = view.getUint32(slot + 16, true);
     const buffer = view.getUint32(slot + 20, true);
     if (op === PV_OP_WRITE && this.disk.readOnly) return PV_STATUS_READ_ONLY;
+    if (count > PV_MAX_REQUEST_SECTORS) return PV_STATUS_TOO_LONG;
     if (lba + count > this.disk.sectors) return PV_STATUS_OUT_OF_RANGE;
     if (buffer + count * SECTOR_SIZE > ram.length) return PV_STATUS_BAD_BUFFER;
     const data = ram.subarray(buffer, buffer + count * SECTOR_SIZE);
-    if (op === PV_OP_READ) this.disk.read(lba, data);
-    else this.disk.write(lba, data);
+    if (op === PV_OP_READ) {
+      this.disk.read(lba, data);
+    } else {
+      this.disk.write(lba, data);
+      this.unflushedWrites = true;
+    }
     return PV_STATUS_OK;
+  }
+
+  /** The batch's flush requests, done once: nothing completes before the doorbell's OUT does. */
+  private syncIfAsked(): void {
+    if (this.flushRequested && this.unflushedWrites) {
+      this.disk.flush();
+      this.unflushedWrites = false;
+    }
+    this.flushRequested = false;
   }
 
   private updateIrq(): void {

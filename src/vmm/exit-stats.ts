@@ -33,6 +33,11 @@ export interface VmStatistics {
   mmu: MmuStatistics;
   /** How much of the guest's work compiled blocks did, since boot (a restored VM's included). */
   compiledCode: CompiledCodeStatistics;
+  /**
+   * Entries the core ended early for the host work the guest caused (shadow-table scans,
+   * compiling), so the run loop could look at the wall clock: not exits, the guest sees none.
+   */
+  hostWorkYields: number;
 }
 
 export interface CompiledCodeStatistics {
@@ -55,10 +60,16 @@ export class ExitStats {
   private runInstructions = 0;
   private runSeconds = 0;
   private timed = false;
+  private hostWorkYields = 0;
 
   /** Reasons past the table's range are not counted; the run loop stops on them anyway. */
   record(reason: number): void {
     if (reason < EXIT_REASON_LIMIT) this.counts[reason]++;
+  }
+
+  /** An entry the core ended for host work (VmStatistics.hostWorkYields). */
+  recordHostWorkYield(): void {
+    this.hostWorkYields++;
   }
 
   /** The exit counts of the reasons that occurred. */
@@ -123,6 +134,7 @@ export class ExitStats {
       timed: this.timed,
       mmu,
       compiledCode,
+      hostWorkYields: this.hostWorkYields,
     };
   }
 }

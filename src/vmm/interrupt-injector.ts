@@ -5,7 +5,9 @@
 // (reason 7) as soon as the guest becomes interruptible, when the VMM injects it. Vectors the VMM
 // raised itself wait in arrival order; those of the devices come from the interrupt controller
 // (the PIC pair), which is asked for its vector only when the guest can take it, as the CPU's
-// INTA cycle would, so priorities and masks are the controller's business. A saved machine keeps
+// INTA cycle would, so priorities and masks are the controller's business. A vector raised again
+// while it waits is one interrupt, as a bit in a local APIC's request register is: at most 256 wait.
+// A saved machine keeps
 // the vectors still waiting (saveState); an injection already under way is in the VMCS.
 
 import {
@@ -55,7 +57,7 @@ export class InterruptInjector {
   /** An external interrupt for the guest: injected at the next VM entry if possible, else at the next window. */
   request(vector: number): void {
     if (!Number.isInteger(vector) || vector < 0 || vector > 255) throw new RangeError(`interrupt vector must be 0-255, not ${vector}`);
-    this.waiting.push(vector);
+    if (!this.waiting.includes(vector)) this.waiting.push(vector);
     this.deliver();
   }
 

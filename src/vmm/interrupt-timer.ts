@@ -4,6 +4,9 @@
 // deadline, so the guest stops exactly there; the VMM reports that stop as an external-interrupt
 // exit (reason 1), which is what it models: an interrupt arriving while the guest ran. A saved
 // machine keeps the deadlines (saveState).
+// Each vector has one timer, as a device has one counter: scheduling a vector that is already
+// scheduled moves its deadline. So a guest that schedules in a loop keeps at most 256 deadlines,
+// and each schedule costs the host a bounded insert.
 
 import { C_PREEMPTION_TIMER } from "../../assembly/vmcs-layout.js";
 import type { Vmcs } from "../core/vmcs.js";
@@ -20,10 +23,14 @@ export class InterruptTimer {
 
   constructor(private readonly vmcs: Vmcs) {}
 
-  /** Raises `vector` once the guest has retired `instructions` more instructions. */
+  /** Raises `vector` once the guest has retired `instructions` more instructions (replacing its earlier deadline). */
   schedule(vector: number, instructions: number): void {
+    if (!Number.isInteger(vector) || vector < 0 || vector > 255) throw new RangeError(`interrupt vector must be 0-255, not ${vector}`);
+    if (!Number.isSafeInteger(instructions) || instructions < 0) throw new RangeError(`instructions must be a whole number, 0 or more, not ${instructions}`);
     const now = this.vmcs.instructionsRetired();
     const at = now + instructions;
+    const earlier = this.deadlines.findIndex((d) => d.vector === vector);
+    if (earlier >= 0) this.deadlines.splice(earlier, 1);
     let i = this.deadlines.length;
     while (i > 0 && this.deadlines[i - 1].at > at) i--;
     this.deadlines.splice(i, 0, { at, vector });

@@ -15,7 +15,8 @@
 // the whole machine between runs and restore it (saved-state.ts).
 
 import {
-  ACTIVITY_HLT, C_PREEMPTION_TIMER, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, EXIT_EXTERNAL_INTERRUPT, EXIT_PREEMPTION_TIMER, G_ACTIVITY, X_REASON,
+  ACTIVITY_HLT, C_PREEMPTION_TIMER, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, EXIT_EXTERNAL_INTERRUPT, EXIT_PREEMPTION_TIMER, G_ACTIVITY,
+  PREEMPTION_HOST_WORK, X_QUALIFICATION, X_REASON,
 } from "../../assembly/vmcs-layout.js";
 import { instantiateCore, setExitHandler, type CoreExports } from "../core/core.js";
 import { CoreViews } from "../core/views.js";
@@ -37,6 +38,7 @@ import type { ExitContext } from "./exits/exit-context.js";
 import { GuestInterruptFlag } from "./guest-interrupt-flag.js";
 import { InterruptInjector } from "./interrupt-injector.js";
 import { InterruptTimer } from "./interrupt-timer.js";
+import { HostWorkMeter, meteredDisk } from "./host-work.js";
 import { formatRegisters } from "./register-dump.js";
 import { PcPlatform } from "./pc-platform.js";
 import { checkRunLimits } from "./run-limits.js";
@@ -52,6 +54,8 @@ export const DEFAULT_MEMORY_MIB = 32;
 /** Guest-physical addresses must fit the core's i32 translateLinear() answer. */
 export const MAX_MEMORY_MIB = 2048;
 export const DEFAULT_SLICE_INSTRUCTIONS = 2_000_000;
+/** Console bytes per unit of host work (host-work.ts): a byte costs the listeners ~10 ns. */
+const CONSOLE_BYTES_PER_UNIT_SHIFT = 3;
 /** Longest the host waits at once for input or real time while the guest is halted. */
 const IDLE_WAIT_MS = 50;
 
@@ -125,6 +129,8 @@ export class VirtualMachine implements ExitContext {
   private readonly exitTimer: ExitTimer | undefined;
   private readonly exits: ExitDispatcher;
   private readonly consoleListeners: SerialSink[] = [];
+  /** Host work done for the guest; the run loop looks at the wall clock as it adds up. */
+  private readonly hostWork = new HostWorkMeter(() => this.checkWallClock());
   private stopReason: StopReason | null = null;
   private sliceArmed = 0; // the budget given to the core at the last arming
   private sliceStartRetired = -1; // instructions retired when the previous slice ended
@@ -192,7 +198,7 @@ export class VirtualMachine implements ExitContext {
       com1Output: (byte) => this.emitConsole(byte),
       onInterrupt: () => this.interrupts.deliver(),
       rtcStartMs,
-      disk,
+      disk: disk && meteredDisk(disk, this.hostWork),
       memory: () => this.ram,
     });
     this.pc.keyboard.onReset = () => this.stop({ kind: "reset" });
@@ -235,6 +241,11 @@ export class VirtualMachine implements ExitContext {
 
   writeConsole(bytes: Uint8Array): void {
     for (const byte of bytes) this.emitConsole(byte);
+    this.chargeHostWork(bytes.length >>> CONSOLE_BYTES_PER_UNIT_SHIFT);
+  }
+
+  chargeHostWork(units: number): void {
+    this.hostWork.charge(units);
   }
 
   private emitConsole(byte: number): void {
@@ -315,17 +326,47 @@ export class VirtualMachine implements ExitContext {
   private readonly vmExit = (reason: number): boolean => {
     if (reason === EXIT_PREEMPTION_TIMER) return this.budgetExpired();
     this.exits.dispatch(reason);
+    this.hostWork.charge(1);
     return this.stopReason === null;
   };
 
-  /** The preemption-timer exit: an interrupt timer's deadline, or the end of a slice. */
+  /**
+   * The budget ran out. Either the interrupt timer's deadline or a device's event came (reported
+   * as an external-interrupt exit: an interrupt arriving while the guest ran), or the slice ended
+   * (a preemption-timer exit: the VMM's housekeeping, and a slice boundary), or the budget ran out
+   * early. Slices end at fixed points of virtual time, multiples of the slice length in retired
+   * instructions, so a guest sees the same exits on every run however the host chunks its runs or
+   * saves and restores the machine. An early end is the VMM's own business, reported to no one:
+   * the core counts instructions that faulted or exited, and host work the guest caused
+   * (retirement.ts), against the budget, and the run limits cut budgets short; the housekeeping
+   * runs and the next budget covers the rest. The core also ends an entry this way when the guest
+   * halts without HLT exiting: that is a preemption-timer exit too, whose handler wakes it; and
+   * when the host work the guest caused has added up, to let the run loop look at the clock.
+   */
   private budgetExpired(): boolean {
-    const reason = this.preemptionTimerExpired();
-    if (this.stopReason === null) this.exits.dispatch(reason);
-    if (reason !== EXIT_EXTERNAL_INTERRUPT) return false;
-    // After the handler has taken the due interrupts, so the budget runs to the next deadline.
-    this.armPreemptionTimer(this.vmcs.instructionsRetired());
-    return this.stopReason === null;
+    const vmcs = this.views.vmcs;
+    if (vmcs.get(X_QUALIFICATION) === PREEMPTION_HOST_WORK) {
+      this.stats.recordHostWorkYield(); // a yield for host work (vmcs-layout.ts C_HOST_WORK_YIELD): nothing else changed
+      this.checkWallClock();
+      return this.stopReason === null;
+    }
+    const retired = vmcs.instructionsRetired();
+    const clockDue = this.clock.nextEvent <= this.clock.now();
+    if (this.timer.next <= retired || clockDue) {
+      vmcs.set(X_REASON, EXIT_EXTERNAL_INTERRUPT);
+      if (clockDue) this.clock.runDue();
+      this.exits.dispatch(EXIT_EXTERNAL_INTERRUPT);
+      // After the handler has taken the due interrupts, so the budget runs to the next deadline.
+      this.armPreemptionTimer(vmcs.instructionsRetired());
+      return this.stopReason === null;
+    }
+    const sliceEnded = retired >= this.sliceEnd;
+    const halted = vmcs.get(G_ACTIVITY) === ACTIVITY_HLT;
+    this.endSlice(retired);
+    if (sliceEnded || (halted && this.stopReason === null)) this.exits.dispatch(EXIT_PREEMPTION_TIMER);
+    this.armPreemptionTimer(vmcs.instructionsRetired());
+    // core.run() returns all the same, so that V8 can swap in its optimised code.
+    return false;
   }
 
   /** An exit that happened while a handler completed another (emulate.ts): the same path. */
@@ -333,31 +374,8 @@ export class VirtualMachine implements ExitContext {
     this.exits.dispatch(reason);
   }
 
-  /**
-   * The budget ran out: either the interrupt timer's deadline came (reported as an external-
-   * interrupt exit, after whose handler the run loop arms the next budget), or else a slice ended
-   * (housekeeping and limits). The core's budget counts instructions that exited as well as
-   * those that retired, so it can run out a little before `sliceEnd` or a deadline; the next
-   * budget covers the rest.
-   */
-  private preemptionTimerExpired(): number {
-    const vmcs = this.views.vmcs;
-    const retired = vmcs.instructionsRetired();
-    let reason = EXIT_PREEMPTION_TIMER;
-    const clockDue = this.clock.nextEvent <= this.clock.now();
-    if (this.timer.next <= retired || clockDue) {
-      reason = EXIT_EXTERNAL_INTERRUPT;
-      vmcs.set(X_REASON, reason);
-      if (clockDue) this.clock.runDue();
-    } else {
-      this.endSlice(retired);
-      this.armPreemptionTimer(retired);
-    }
-    return reason;
-  }
-
   private endSlice(retired: number): void {
-    const { maxInstructions, sliceInstructions, onSliceEnd, timeoutSeconds } = this.limits;
+    const { maxInstructions, sliceInstructions, onSliceEnd } = this.limits;
     onSliceEnd?.();
     // The budget counts attempts: a slice used up without one instruction retiring is a guest
     // stuck faulting, which an instruction limit counting retirements alone would never stop.
@@ -366,8 +384,13 @@ export class VirtualMachine implements ExitContext {
     this.sliceStartRetired = retired;
     if (stuck) this.stop({ kind: "no-progress", attempts: this.sliceArmed });
     else if (retired >= maxInstructions) this.stop({ kind: "instruction-limit", limit: maxInstructions });
-    else if (performance.now() >= this.wallDeadline) this.stop({ kind: "timeout", seconds: timeoutSeconds ?? 0 });
-    this.sliceEnd = Math.min(retired + sliceInstructions, maxInstructions);
+    else this.checkWallClock();
+    this.sliceEnd = (Math.floor(retired / sliceInstructions) + 1) * sliceInstructions;
+  }
+
+  /** Ends the run once its wall-clock limit has passed: at slice ends, and as host work adds up. */
+  private checkWallClock(): void {
+    if (performance.now() >= this.wallDeadline) this.stop({ kind: "timeout", seconds: this.limits.timeoutSeconds ?? 0 });
   }
 
   /**
@@ -381,7 +404,7 @@ export class VirtualMachine implements ExitContext {
   }
 
   private armPreemptionTimer(retired: number): void {
-    const deadline = Math.min(this.sliceEnd, this.timer.next, retired + this.clock.instructionsUntilNext());
+    const deadline = Math.min(this.sliceEnd, this.limits.maxInstructions, this.timer.next, retired + this.clock.instructionsUntilNext());
     this.sliceArmed = Math.max(0, deadline - retired);
     this.vmcs.set(C_PREEMPTION_TIMER, this.sliceArmed);
   }

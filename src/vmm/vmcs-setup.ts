@@ -3,7 +3,8 @@
 // access (the bus decides what is behind each port, including nothing), CR3 loads outside the
 // CR3-target list (cr3-targets.ts), and writes to the CR0/CR4 bits control-registers.ts says the
 // VMM owns. Under `classic` also #GP, through which CLI and STI reach the VMM, and the VMM's own
-// descriptor tables and CR0 that SGDT, SIDT and SMSW reveal to the guest.
+// descriptor tables and CR0 that SGDT, SIDT and SMSW reveal to the guest. And the host work the
+// guest causes ends an entry in time for the run loop to look at the wall clock (host-work.ts).
 
 import {
   C_CR0_MASK,
@@ -15,6 +16,7 @@ import {
   C_PIN,
   C_PRIMARY,
   C_VMM_CR0,
+  C_HOST_WORK_YIELD,
   C_VMM_GDTR_BASE,
   C_VMM_GDTR_LIMIT,
   C_VMM_IDTR_BASE,
@@ -59,5 +61,6 @@ export function programExecutionControls(vmcs: Vmcs, config: Readonly<VmConfig>)
   vmcs.set(C_VMM_IDTR_BASE, VMM_IDT_BASE);
   vmcs.set(C_VMM_IDTR_LIMIT, VMM_IDT_LIMIT);
   vmcs.set(C_VMM_CR0, VMM_CR0);
+  vmcs.set(C_HOST_WORK_YIELD, 1);
   vmcs.set(E_INTR_INFO, 0);
 }

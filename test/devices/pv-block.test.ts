@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { MemoryDisk } from "../../src/devices/block-backend.js";
-import { PV_BLOCK_MAGIC, PvBlock } from "../../src/devices/pv-block.js";
+import { PV_BLOCK_MAGIC, PV_MAX_REQUEST_SECTORS, PV_STATUS_TOO_LONG, PvBlock } from "../../src/devices/pv-block.js";
 
 const MAGIC = 0x00, SECTORS = 0x08, FEATURES = 0x10, RING = 0x14, RING_SIZE = 0x18, DOORBELL = 0x1c, ISR = 0x20;
 const RING_AT = 0x1000;
@@ -86,5 +86,34 @@ describe("PvBlock", () => {
     expect(pv.read(RING_SIZE, 4)).toBe(0);
     pv.write(DOORBELL, 4, 1);
     expect(pv.read(ISR, 4)).toBe(2);
+  });
+
+  it("refuses a request longer than 256 sectors, so one doorbell moves at most 32 MiB", () => {
+    disk = new Uint8Array(1024 * 512);
+    pv = new PvBlock(new MemoryDisk(disk), () => ram);
+    pv.write(RING, 4, RING_AT);
+    pv.write(RING_SIZE, 4, 8);
+    const longest = request(0, 1, 0, PV_MAX_REQUEST_SECTORS, 0x10000);
+    const tooLong = request(1, 1, 0, PV_MAX_REQUEST_SECTORS + 1, 0x10000);
+    pv.write(DOORBELL, 4, 2);
+    expect([longest(), tooLong()]).toEqual([0, PV_STATUS_TOO_LONG]);
+  });
+
+  it("syncs the image once per batch of flushes, and only after a write", () => {
+    let syncs = 0;
+    const memory = new MemoryDisk(disk);
+    pv = new PvBlock(Object.assign(memory, { flush: () => { syncs++; } }), () => ram);
+    pv.write(RING, 4, RING_AT);
+    pv.write(RING_SIZE, 4, 8);
+    for (let n = 0; n < 4; n++) request(n, 3, 0, 0, 0);
+    pv.write(DOORBELL, 4, 4);
+    expect(syncs).toBe(0); // nothing written: nothing to make durable
+    request(4, 2, 0, 1, 0x10000);
+    for (let n = 5; n < 8; n++) request(n, 3, 0, 0, 0);
+    pv.write(DOORBELL, 4, 8);
+    expect(syncs).toBe(1);
+    request(8, 3, 0, 0, 0);
+    pv.write(DOORBELL, 4, 9);
+    expect(syncs).toBe(1);
   });
 });

@@ -14,6 +14,8 @@ export interface WorkerRun {
   seconds?: number;
   /** Per pattern asked for: the dwords of guest RAM holding it at the end. */
   counts?: number[];
+  /** Bytes of console output the guest produced. */
+  consoleBytes?: number;
 }
 
 /** A Multiboot kernel whose entry point is `source` (AT&T assembly). */
@@ -22,9 +24,9 @@ export function guestKernel(source: string): Uint8Array {
 }
 
 export function runInWorker(kernel: Uint8Array, limits: Omit<RunLimits, "onSliceEnd">, watchdogSeconds: number,
-  options: { memoryMiB?: number; patterns?: number[] } = {}): Promise<WorkerRun> {
+  options: { memoryMiB?: number; diskMiB?: number; patterns?: number[] } = {}): Promise<WorkerRun> {
   const worker = new Worker(new URL("./vm-worker.mjs", import.meta.url), {
-    workerData: { kernel, memoryMiB: options.memoryMiB ?? 8, limits, patterns: options.patterns ?? [] },
+    workerData: { kernel, memoryMiB: options.memoryMiB ?? 8, diskMiB: options.diskMiB, limits, patterns: options.patterns ?? [] },
   });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { void worker.terminate(); resolve({ hung: true }); }, watchdogSeconds * 1000);

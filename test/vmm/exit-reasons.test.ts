@@ -110,10 +110,16 @@ describe("exit reasons caused from a guest", () => {
     expect(run.vm.vmcs.reg(Reg.ESI)).toBe(8);
   });
 
-  it("52 preemption timer: the end of every slice", async () => {
+  it("52 preemption timer: the end of every slice, at multiples of its length in retired instructions", async () => {
     const { vm, exits } = await bootTiny("1: inc %ecx\njmp 1b");
+    const ends = () => exits.filter((e) => e.reason === L.EXIT_PREEMPTION_TIMER).map((e) => e.instructions);
     vm.run({ maxInstructions: 10_000, sliceInstructions: 1000 });
-    expect(exits.filter((e) => e.reason === L.EXIT_PREEMPTION_TIMER).map((e) => e.instructions)).toEqual([1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000]);
+    // The slice end where the limit stops the run is reported too: a run that goes on from here
+    // sees the same exits as one that never stopped.
+    expect(ends()).toEqual([1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10_000]);
+    vm.run({ maxInstructions: 12_500, sliceInstructions: 1000 });
+    vm.run({ maxInstructions: 14_000, sliceInstructions: 1000 });
+    expect(ends().slice(10)).toEqual([11_000, 12_000, 13_000, 14_000]);
   });
 
   it.each([

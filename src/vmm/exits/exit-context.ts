@@ -30,6 +30,11 @@ export interface ExitContext {
   readonly stats: ExitStats;
   /** Sends bytes to the guest's console (where COM1 output goes too). */
   writeConsole(bytes: Uint8Array): void;
+  /**
+   * Counts host work done for the guest beyond the exit itself, in units of about one simple
+   * exit (host-work.ts), so that the run loop looks at the wall clock in time.
+   */
+  chargeHostWork(units: number): void;
   /** Handles an exit that happened while handling this one (core.emulate() returning a reason). */
   dispatch(reason: number): void;
   /**

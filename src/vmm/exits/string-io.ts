@@ -39,23 +39,33 @@ export function emulateStringIo(vm: ExitContext, qualification: number): void {
   // 64 KiB with a 16-bit address size).
   const segmentBase = (vmcs.get(X_GUEST_LINEAR) - (index & addressMask)) >>> 0;
   let count = rep ? vmcs.reg(Reg.ECX) & addressMask : 1;
-
-  for (let done = 0; count > 0 && done < MAX_ELEMENTS_PER_EXIT && !vm.stopped; done++) {
-    const linear = (segmentBase + (index & addressMask)) >>> 0;
-    if (input) {
-      const value = vm.bus.read(port, size);
-      if (!writeLinear(vm, linear, size, value)) return pageFault(vm, linear, PF_WRITE);
-    } else {
-      const value = readLinear(vm, linear, size);
-      if (value === undefined) return pageFault(vm, linear, 0);
-      vm.bus.write(port, size, value);
-    }
+  let done = 0;
+  for (; count > 0 && done < MAX_ELEMENTS_PER_EXIT && !vm.stopped; done++) {
+    if (!moveElement(vm, input, port, size, (segmentBase + (index & addressMask)) >>> 0)) break;
     index = ((index & ~addressMask) | ((index + step) & addressMask)) >>> 0;
     vmcs.setReg(indexReg, index);
     count--;
     if (rep) vmcs.setReg(Reg.ECX, (vmcs.reg(Reg.ECX) & ~addressMask) | count);
   }
+  vm.chargeHostWork(done);
   if (count === 0) vmcs.skipInstruction();
+}
+
+/** One element between the port and memory at `linear`; false if that raised #PF in the guest. */
+function moveElement(vm: ExitContext, input: boolean, port: number, size: IoSize, linear: number): boolean {
+  if (input) {
+    const value = vm.bus.read(port, size);
+    if (writeLinear(vm, linear, size, value)) return true;
+    pageFault(vm, linear, PF_WRITE);
+    return false;
+  }
+  const value = readLinear(vm, linear, size);
+  if (value === undefined) {
+    pageFault(vm, linear, 0);
+    return false;
+  }
+  vm.bus.write(port, size, value);
+  return true;
 }
 
 function pageFault(vm: ExitContext, linear: number, errorBits: number): void {

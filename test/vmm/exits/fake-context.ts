@@ -61,6 +61,13 @@ export class FakeContext implements ExitContext {
     this.dispatched.push(reason);
   }
 
+  /** Host work charged so far (host-work.ts units). */
+  hostWork = 0;
+
+  chargeHostWork(units: number): void {
+    this.hostWork += units;
+  }
+
   /** What idle() answers: whether anything could still wake a halted guest. */
   canWake = false;
   idled = 0;

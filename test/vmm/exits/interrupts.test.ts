@@ -65,6 +65,13 @@ describe("InterruptInjector", () => {
   it("refuses a vector outside 0-255", () => {
     expect(() => guest(0x202).interrupts.request(256)).toThrow(RangeError);
   });
+
+  it("a vector raised again while it waits is one interrupt, as a request-register bit is", () => {
+    const vm = guest(0); // IF = 0: everything waits
+    for (let i = 0; i < 100_000; i++) vm.interrupts.request(0x30 + (i % 3));
+    expect(vm.interrupts.pending).toBe(3);
+    expect(vm.interrupts.saveState().waiting).toEqual([0x30, 0x31, 0x32]);
+  });
 });
 
 describe("the interrupt timer and the external-interrupt exit", () => {
@@ -79,6 +86,23 @@ describe("the interrupt timer and the external-interrupt exit", () => {
     handleExternalInterrupt(vm);
     expect(vm.vmcs.get(E_INTR_INFO)).toBe(external(0x40));
     expect(vm.timer.next).toBe(300);
+  });
+
+  it("has one deadline per vector: scheduling it again moves it, so a loop of schedules stays bounded", () => {
+    const vm = guest(0x202);
+    vm.timer.schedule(0x40, 100);
+    vm.timer.schedule(0x41, 200);
+    vm.timer.schedule(0x40, 300);
+    expect(vm.timer.saveState().deadlines).toEqual([{ at: 200, vector: 0x41 }, { at: 300, vector: 0x40 }]);
+    for (let i = 0; i < 200_000; i++) vm.timer.schedule(32 + (i % 224), 0x7fffffff - i);
+    expect(vm.timer.saveState().deadlines).toHaveLength(224);
+  });
+
+  it("refuses a vector or an instruction count the timer cannot hold", () => {
+    const vm = guest(0x202);
+    for (const [vector, instructions] of [[256, 1], [-1, 1], [0x40, -1], [0x40, 0.5], [0x40, Number.NaN]]) {
+      expect(() => vm.timer.schedule(vector, instructions)).toThrow(RangeError);
+    }
   });
 });
 

@@ -88,6 +88,7 @@ describe("handleIo", () => {
       expect(vm.vmcs.reg(Reg.ESI)).toBe(0x5003);
       expect(vm.vmcs.reg(Reg.ECX)).toBe(0);
       expect(vm.vmcs.get(G_EIP)).toBe(0x1002);
+      expect(vm.hostWork).toBe(3); // one unit of host work per element (host-work.ts)
     });
 
     it("uses the segment base the exit's linear address implies", () => {

@@ -1,0 +1,61 @@
+// Issue 15: guests written to hurt the host (hostile-guests.ts). Whatever a guest makes each of
+// its instructions cost the host, a wall-clock limit ends the run on time: the VMM looks at the
+// clock as host work adds up (host-work.ts), and the core counts the work it does for the guest
+// (shadow-table scans, compiling) against the budget, so the slice ends as soon in host time.
+// Each guest runs on a worker thread under a watchdog (in-worker.ts), so a run that would not
+// end fails instead of hanging the test run.
+import { describe, expect, it } from "vitest";
+import { guestKernel, runInWorker } from "./in-worker";
+import { COMPILE_STORM, CONSOLE_STORM, DISK_DOORBELL_STORM, HUGE_REP_INSB, INJECT_STORM, PAGE_TABLE_STORM } from "./hostile-guests";
+import { bootTiny } from "../support/tiny-guest";
+
+const TIMEOUT = 0.3;
+// Measured overruns are 1-50 ms; the margin is for a loaded CI machine. Before the fix these runs
+// went on for minutes (the watchdog ends them after WATCHDOG seconds).
+const MARGIN = 0.7;
+const WATCHDOG = 10;
+
+describe("a hostile guest ends at the wall-clock limit", () => {
+  it.each([
+    ["console-write hypercalls of 64 KiB", CONSOLE_STORM, {}],
+    ["one REP INSB of 2^31 - 1 bytes", HUGE_REP_INSB, {}],
+    ["inject-after hypercalls in a loop", INJECT_STORM, {}],
+    ["page tables rewritten under sixteen address spaces", PAGE_TABLE_STORM, {}],
+    ["PV-disk doorbells of 1 MiB each", DISK_DOORBELL_STORM, { memoryMiB: 16, diskMiB: 16 }],
+    ["a new block to compile every 170 instructions", COMPILE_STORM, { memoryMiB: 64 }],
+  ])("%s", async (_name, source, options) => {
+    const run = await runInWorker(guestKernel(source), { timeoutSeconds: TIMEOUT }, WATCHDOG, options);
+    expect(run.hung).toBe(false);
+    expect(run.stop).toEqual({ kind: "timeout", seconds: TIMEOUT });
+    expect(run.seconds).toBeLessThan(TIMEOUT + MARGIN);
+  });
+});
+
+describe("the core ends an entry for the host work a guest causes, and the guest sees nothing of it", () => {
+  // Deterministic: the same instructions make the same shadow scans and the same compiles.
+  async function yieldsAndExits(source: string, memoryMiB: number, instructions: number) {
+    const { vm, exits } = await bootTiny(source, { memoryMiB });
+    vm.run({ maxInstructions: instructions });
+    return { yields: vm.statistics().hostWorkYields, preemptions: exits.filter((e) => e.reason === 52).length };
+  }
+
+  it("shadow-table scans (a 2M-instruction slice of this guest took ~280 ms of host time)", async () => {
+    // ~3,250 with 1M instructions; none without the count, and no slice ends within them.
+    expect(await yieldsAndExits(PAGE_TABLE_STORM, 8, 1_000_000)).toEqual({ yields: expect.toSatisfy((n: number) => n > 1000), preemptions: 0 });
+  });
+
+  it("compiling", async () => {
+    // ~1,760 blocks compiled in 300,000 instructions, 100,000 units each: ~90 yields at most
+    // 2M units apart.
+    expect(await yieldsAndExits(COMPILE_STORM, 64, 300_000)).toEqual({ yields: expect.toSatisfy((n: number) => n > 50), preemptions: 0 });
+  });
+});
+
+describe("what a guest schedules stays bounded", () => {
+  it("a loop of inject-after hypercalls keeps one deadline per vector", async () => {
+    const { vm } = await bootTiny(INJECT_STORM);
+    vm.run({ maxInstructions: 3_000_000 });
+    expect(vm.stats.count(18)).toBeGreaterThan(300_000); // VMCALL exits
+    expect(vm.timer.saveState().deadlines).toHaveLength(1);
+  });
+});
