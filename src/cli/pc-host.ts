@@ -11,6 +11,7 @@ import type { VirtualMachine, VirtualMachineOptions } from "../vmm/virtual-machi
 import { vgaFont } from "../web/vga-font.js";
 import type { ChunkWriter } from "./console-output.js";
 import { FileDisk } from "./file-disk.js";
+import { nonBlockingStdout } from "./stdout-writer.js";
 import { TerminalInput } from "./terminal-input.js";
 import { VgaDisplay } from "./vga-display.js";
 
@@ -40,11 +41,11 @@ export class PcHost {
   }
 
   /**
-   * Where COM1's output goes: stdout, or with --display vga the rows below the screen (nowhere
-   * if the terminal has no room for them). Undefined means stdout as usual.
+   * Where COM1's output goes: stdout (never waiting for its reader), or with --display vga the
+   * rows below the screen (nowhere if the terminal has no room for them).
    */
-  consoleWriter(): ChunkWriter | undefined {
-    if (this.options.display !== "vga") return undefined;
+  consoleWriter(): ChunkWriter {
+    if (this.options.display !== "vga") return nonBlockingStdout();
     return (chunk) => {
       const wrap = this.display?.console;
       if (wrap !== undefined) process.stdout.write(wrap(Buffer.from(chunk).toString("latin1")));

@@ -10,7 +10,7 @@
 import { writeSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { formatExitTrace } from "../vmm/exit-event.js";
-import { describeStop } from "../vmm/stop-reason.js";
+import { describeStop, type StopReason } from "../vmm/stop-reason.js";
 import type { VmConfig } from "../vmm/vm-config.js";
 import { VirtualMachine, type RunResult } from "../vmm/virtual-machine.js";
 import { ConsoleOutput } from "./console-output.js";
@@ -20,6 +20,9 @@ import { checkOutputFile, checkStatePaths, writeFileAtomically } from "./output-
 import { PcHost, type PcHostOptions } from "./pc-host.js";
 import { runUntilStopped, signalStatus } from "./run-loop.js";
 import { formatStats, statsJson } from "./stats-report.js";
+
+/** How long output may take to reach stdout's reader once --timeout or a signal has ended the run. */
+const STOPPED_OUTPUT_GRACE_MS = 50;
 
 export interface RunOptions extends VmConfig, PcHostOptions {
   mem: number;
@@ -49,7 +52,8 @@ export async function runCommand(kernelPath: string | undefined, options: RunOpt
   const guestConsole = new ConsoleOutput(host.consoleWriter(), () => process.exit(EXIT_OUTPUT_CLOSED));
   let vm: VirtualMachine;
   try {
-    const hostSide = { ...host.vmOptions(), serialOutput: guestConsole.write, timeExits: stats === true || jsonPath !== undefined };
+    const consoleSide = { serialOutput: guestConsole.write, consoleRoom: guestConsole.room };
+    const hostSide = { ...host.vmOptions(), ...consoleSide, timeExits: stats === true || jsonPath !== undefined };
     vm = await startMachine(source, hostSide, { ...config, memoryMiB: mem, cmdline });
   } catch (error) {
     host.finish();
@@ -60,10 +64,12 @@ export async function runCommand(kernelPath: string | undefined, options: RunOpt
   const flush = () => {
     host.onSlice();
     guestConsole.flush();
+    vm.consoleDrained();
     traceOutput?.flush();
   };
 
   let result: RunResult;
+  const start = performance.now();
   try {
     host.attach(vm, () => vm.stop({ kind: "interrupted", by: "Ctrl-A x" }));
     result = await runUntilStopped(vm, { maxInstructions, timeoutSeconds: timeout, onSliceEnd: flush });
@@ -75,6 +81,7 @@ export async function runCommand(kernelPath: string | undefined, options: RunOpt
   if (saveState !== undefined) writeFileAtomically(saveState, vm.saveState(), "state file");
   if (stats) process.stderr.write(formatStats(vm.statistics()));
   if (jsonPath !== undefined) await writeFile(jsonPath, statsJson(vm.statistics(), vm.config, result.stop));
+  await guestConsole.drain(outputDeadline(result.stop, start, timeout));
   if (result.stop.kind === "guest-exit") return result.stop.code & 0xff;
   if (result.stop.kind === "interrupted") {
     process.stderr.write(`wasmvisor: ${describeStop(result.stop)}\n`);
@@ -82,4 +89,15 @@ export async function runCommand(kernelPath: string | undefined, options: RunOpt
   }
   process.stderr.write(`wasmvisor: ${describeStop(result.stop)}\n${vm.registerDump()}\n`);
   return EXIT_GUEST_DID_NOT_EXIT;
+}
+
+/**
+ * Until when the end of a run waits for stdout's reader to take the guest's last output. After
+ * --timeout or a signal, briefly: the user asked for the process to end. After any other end, as
+ * long as the reader takes its time, as a Unix tool would, but never past --timeout; a signal then
+ * ends the process (the run loop no longer catches them).
+ */
+function outputDeadline(stop: StopReason, start: number, timeout: number | undefined): number {
+  if (stop.kind === "timeout" || stop.kind === "interrupted") return performance.now() + STOPPED_OUTPUT_GRACE_MS;
+  return timeout === undefined ? Infinity : start + timeout * 1000;
 }

@@ -4,14 +4,20 @@
 // or character timeout, transmitter empty, modem status), FCR with 16-byte FIFOs and the receive
 // trigger level, LSR, MCR with loopback (transmitted bytes come back as received bytes and MSR
 // follows MCR, deltas included), MSR and the scratch register.
-// Transmitting is instantaneous: a byte written to THR goes to the sink at once and THR is empty
-// again, so a guest that polls LSR never waits, and one that uses THRE interrupts gets one per
-// byte. Received bytes come from the host through receive(); the host offers no more than
+// Transmitting is instantaneous while the host can take the bytes: a byte written to THR goes to
+// the sink at once and THR is empty again, so a guest that polls LSR does not wait, and one that
+// uses THRE interrupts gets one per byte. The host says how much more it can take (txRoom, e.g.
+// a console buffer in front of a pipe nobody reads); while that is less than the transmitter
+// holds (the 16-byte FIFO, or THR alone), the transmitter stays busy, as QEMU's does when its
+// character device pushes back: LSR.THRE and TEMT clear and no THRE interrupt until the host has
+// made room and says so (txRoomGrew), or the guest reads LSR and finds room. A byte written when
+// there is no room at all is lost, as one written over a full THR is. Received bytes come from the host through receive(); the host offers no more than
 // rxRoom() allows and hears from onRxRoom when the guest has made room, which is how a terminal's
 // input waits for a guest that reads slowly instead of overrunning it. Without a timer, the
 // character-timeout interrupt (FIFO mode, data below the trigger level) is raised at once.
 // As on a PC, the interrupt reaches the PIC only while MCR.OUT2 is set. saveState()/restoreState()
-// carry the registers, the receive FIFO and the interrupt line's level across a saved machine.
+// carry the registers (LSR with whether the transmitter is busy), the receive FIFO and the
+// interrupt line's level across a saved machine.
 
 import { UNCONNECTED, type IoSize, type IrqLine, type PortDevice } from "./device.js";
 
@@ -81,6 +87,8 @@ export class Serial16550 implements PortDevice {
   readonly name: string;
   /** Called when the guest has taken received bytes and rxRoom() grew. */
   onRxRoom: () => void = () => {};
+  /** How many more bytes the host end of the line can take now (default: no limit). */
+  txRoom: () => number = () => Infinity;
   private divisor = 12; // 9600 baud from the 1.8432 MHz clock, as after a BIOS sets the port up
   private ier = 0;
   private fcr = 0;
@@ -104,6 +112,14 @@ export class Serial16550 implements PortDevice {
   /** How many bytes receive() can take now without overrunning. */
   rxRoom(): number {
     return (this.fifoEnabled ? FIFO_DEPTH : 1) - this.fifo.length;
+  }
+
+  /** The host has taken output and txRoom() may have grown: a busy transmitter empties if it now can. */
+  txRoomGrew(): void {
+    if (this.lsr & LSR_THRE || !this.transmitterCanEmpty()) return;
+    this.lsr |= LSR_THRE | LSR_TEMT;
+    this.thrInterrupt = true;
+    this.update();
   }
 
   /** Bytes arriving on the serial line from the host (ignored in loopback, as the line is cut). */
@@ -138,6 +154,7 @@ export class Serial16550 implements PortDevice {
       case MCR:
         return this.mcr;
       case LSR: {
+        this.txRoomGrew(); // a polling driver sees room as soon as there is some
         const lsr = this.lsr;
         this.lsr &= ~(LSR_OE | LSR_BI); // error bits clear when read
         this.update();
@@ -166,7 +183,7 @@ export class Serial16550 implements PortDevice {
           this.divisor = (this.divisor & 0x00ff) | (byte << 8);
         } else {
           // Enabling the THRE interrupt while THR is empty raises it at once.
-          if (byte & IER_THRI && !(this.ier & IER_THRI)) this.thrInterrupt = true;
+          if (byte & IER_THRI && !(this.ier & IER_THRI) && this.lsr & LSR_THRE) this.thrInterrupt = true;
           this.ier = byte & 0x0f;
         }
         break;
@@ -210,8 +227,14 @@ export class Serial16550 implements PortDevice {
     this.thrInterrupt = false;
     this.update(); // the THRE interrupt drops while THR holds the byte ...
     if (this.mcr & MCR_LOOPBACK) this.push(byte);
-    else this.sink(byte);
-    this.thrInterrupt = true; // ... and comes back once it has gone, which is at once
+    else if (this.txRoom() > 0) this.sink(byte);
+    this.lsr &= ~(LSR_THRE | LSR_TEMT);
+    this.txRoomGrew(); // ... and comes back once it has gone: at once, unless the host is short of room
+  }
+
+  /** Whether what the transmitter can hold (its FIFO, or THR) would go out at once. */
+  private transmitterCanEmpty(): boolean {
+    return (this.mcr & MCR_LOOPBACK) !== 0 || this.txRoom() >= (this.fifoEnabled ? FIFO_DEPTH : 1);
   }
 
   private writeFcr(byte: number): void {

@@ -13,7 +13,10 @@ import { Reg } from "../core/vmcs.js";
 
 export const HYPERCALL_ABI_VERSION = 1;
 
-/** Write ECX bytes at guest-linear EBX to the console. Returns the number of bytes written. */
+/**
+ * Write ECX bytes at guest-linear EBX to the console. Returns the number of bytes written, fewer
+ * (0 too) when the host's console has no room for more (its reader is not keeping up).
+ */
 export const HC_CONSOLE_WRITE = 1;
 /** Read the virtual clock: instructions the guest has retired, in EDX:EAX. */
 export const HC_CLOCK = 2;
@@ -46,10 +49,12 @@ function returnPair(vm: ExitContext, value: number): number {
 const HYPERCALLS: Record<number, Hypercall> = {
   [HC_CONSOLE_WRITE]: (vm, pointer, length) => {
     if (length > MAX_CONSOLE_WRITE) return HC_EINVAL;
-    const bytes = readLinearBytes(vm, pointer, length);
+    // A short write, as write(2) to a full pipe: only what is accepted is read from the guest.
+    const accepted = Math.min(length, vm.consoleRoom());
+    const bytes = readLinearBytes(vm, pointer, accepted);
     if (bytes === undefined) return HC_EFAULT;
     vm.writeConsole(bytes);
-    return length;
+    return accepted;
   },
   [HC_CLOCK]: (vm) => returnPair(vm, vm.vmcs.instructionsRetired()),
   [HC_EXIT]: (vm, status) => {

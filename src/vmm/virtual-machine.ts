@@ -72,6 +72,12 @@ export interface VirtualMachineOptions extends Partial<VmConfig> {
   memoryMiB?: number;
   /** Receives each byte of console output (COM1 and the console hypercall); more with onConsole(). */
   serialOutput?: SerialSink;
+  /**
+   * How many more console bytes the host can take now (default: no limit). While it is short,
+   * COM1's transmitter stays busy and the console hypercall writes short; call consoleDrained()
+   * when it has grown.
+   */
+  consoleRoom?: () => number;
   /** Measure host time per exit reason (exit-timer.ts); off by default, counts are always kept. */
   timeExits?: boolean;
   /** Time for the devices: `virtual` (from retired instructions, the default) or `real`. */
@@ -131,6 +137,7 @@ export class VirtualMachine implements ExitContext {
   private readonly consoleListeners: SerialSink[] = [];
   /** Host work done for the guest; the run loop looks at the wall clock as it adds up. */
   private readonly hostWork = new HostWorkMeter(() => this.checkWallClock());
+  private readonly hostConsoleRoom: () => number;
   private stopReason: StopReason | null = null;
   private sliceArmed = 0; // the budget given to the core at the last arming
   private sliceStartRetired = -1; // instructions retired when the previous slice ended
@@ -169,7 +176,7 @@ export class VirtualMachine implements ExitContext {
     readonly core: CoreExports,
     options: VirtualMachineOptions = {},
   ) {
-    const { memoryMiB = DEFAULT_MEMORY_MIB, serialOutput, timeExits = false, clock, rtcStartMs, hostInput, vgaTrap = false, disk, ...config } = options;
+    const { memoryMiB = DEFAULT_MEMORY_MIB, serialOutput, consoleRoom = () => Infinity, timeExits = false, clock, rtcStartMs, hostInput, vgaTrap = false, disk, ...config } = options;
     if (!Number.isInteger(memoryMiB) || memoryMiB < 1 || memoryMiB > MAX_MEMORY_MIB) {
       throw new RangeError(`guest memory must be a whole number of MiB from 1 to ${MAX_MEMORY_MIB}, not ${memoryMiB}`);
     }
@@ -189,6 +196,7 @@ export class VirtualMachine implements ExitContext {
     this.exits = new ExitDispatcher(this, this.exitTimer);
 
     if (serialOutput) this.consoleListeners.push(serialOutput);
+    this.hostConsoleRoom = consoleRoom;
     this.hostInput = hostInput;
     this.clock = new VirtualClock(() => this.vmcs.instructionsRetired(), clock, () => this.clockEventSooner());
     this.pc = new PcPlatform({
@@ -202,6 +210,7 @@ export class VirtualMachine implements ExitContext {
       memory: () => this.ram,
     });
     this.pc.keyboard.onReset = () => this.stop({ kind: "reset" });
+    this.pc.com1.txRoom = consoleRoom;
     this.interrupts.controller = this.pc.pic;
     this.serial = this.pc.com1;
     this.bus.register(DEBUG_EXIT_PORT, DEBUG_EXIT_PORT_COUNT, new DebugExit((code) => this.stop({ kind: "guest-exit", code })));
@@ -237,6 +246,15 @@ export class VirtualMachine implements ExitContext {
   /** Calls `listener` with each byte of console output; returns the unsubscribe function. */
   onConsole(listener: SerialSink): () => void {
     return subscribe(this.consoleListeners, listener);
+  }
+
+  consoleRoom(): number {
+    return this.hostConsoleRoom();
+  }
+
+  /** The host has taken console output (consoleRoom() grew): COM1's transmitter empties if it can. */
+  consoleDrained(): void {
+    this.pc.com1.txRoomGrew();
   }
 
   writeConsole(bytes: Uint8Array): void {

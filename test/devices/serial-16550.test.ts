@@ -126,6 +126,86 @@ describe("Serial16550", () => {
       expect(uart.read(IIR, 1)).toBe(0xc1);
     });
 
+    describe("when the host is short of room for output (txRoom)", () => {
+      let room: number;
+      beforeEach(() => {
+        room = 0;
+        // The host's buffer: each byte it takes uses up room.
+        uart = new Serial16550((byte) => (sent.push(byte), room--), (level) => levels.push(level));
+        uart.txRoom = () => room;
+        uart.write(MCR, 1, 0x08);
+      });
+      const send = (byte: number) => uart.write(THR, 1, byte);
+
+      it("keeps the transmitter busy (LSR.THRE and TEMT clear) until there is room, so a polling driver waits", () => {
+        room = 1;
+        send(0x41);
+        expect(sent).toEqual([0x41]);
+        expect(uart.read(LSR, 1) & 0x60).toBe(0); // the host took the byte but can take no more
+        expect(uart.read(LSR, 1) & 0x60).toBe(0);
+        room = 1;
+        expect(uart.read(LSR, 1) & 0x60).toBe(0x60); // reading LSR finds the room
+      });
+
+      it("loses a byte written while there is no room at all, as one written over a full THR", () => {
+        send(0x41);
+        expect(sent).toEqual([]);
+        expect(uart.read(LSR, 1) & 0x60).toBe(0);
+      });
+
+      it("with the FIFO on, is empty only while a whole FIFO's worth (16 bytes) fits", () => {
+        uart.write(IIR, 1, 0x01);
+        room = 15;
+        expect(uart.read(LSR, 1) & 0x60).toBe(0x60); // it was empty before the host filled up
+        send(1);
+        expect(uart.read(LSR, 1) & 0x60).toBe(0);
+        for (let i = 2; i <= 15; i++) send(i); // the FIFO takes what it has room for
+        expect(sent).toHaveLength(15);
+        room = 16;
+        expect(uart.read(LSR, 1) & 0x60).toBe(0x60);
+      });
+
+      it("raises the THRE interrupt only when the host has made room and says so (txRoomGrew)", () => {
+        room = 1;
+        uart.write(IER, 1, 0x02);
+        expect(uart.read(IIR, 1)).toBe(0x02); // empty when enabled: at once
+        send(0x41);
+        expect(line()).toBe(false);
+        expect(uart.read(IIR, 1)).toBe(0x01);
+        uart.txRoomGrew(); // nothing taken yet
+        expect(line()).toBe(false);
+        room = 100;
+        uart.txRoomGrew();
+        expect(line()).toBe(true);
+        expect(uart.read(IIR, 1)).toBe(0x02);
+      });
+
+      it("does not raise THRE on enabling the interrupt while the transmitter is busy", () => {
+        room = 1;
+        send(0x41);
+        uart.write(IER, 1, 0x02);
+        expect(uart.read(IIR, 1)).toBe(0x01);
+      });
+
+      it("keeps a busy transmitter across a saved machine, and empties it once the new host has room", () => {
+        room = 1;
+        send(0x41);
+        const restored = new Serial16550(() => {});
+        restored.restoreState(uart.saveState());
+        restored.txRoom = () => 0;
+        expect(restored.read(LSR, 1) & 0x60).toBe(0);
+        restored.txRoom = () => 64;
+        expect(restored.read(LSR, 1) & 0x60).toBe(0x60);
+      });
+
+      it("loops bytes back in loopback whatever the host's room: the line to the host is cut", () => {
+        uart.write(MCR, 1, 0x10);
+        uart.write(THR, 1, 0x41);
+        expect(uart.read(LSR, 1) & 0x61).toBe(0x61);
+        expect(uart.read(THR, 1)).toBe(0x41);
+      });
+    });
+
     it("tells the host when the guest has made room", () => {
       let calls = 0;
       uart.onRxRoom = () => calls++;

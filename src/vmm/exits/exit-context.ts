@@ -28,7 +28,9 @@ export interface ExitContext {
   readonly timer: InterruptTimer;
   readonly cr3Targets: Cr3TargetList;
   readonly stats: ExitStats;
-  /** Sends bytes to the guest's console (where COM1 output goes too). */
+  /** How many more bytes the host's console can take now. */
+  consoleRoom(): number;
+  /** Sends bytes to the guest's console (where COM1 output goes too), no more than consoleRoom(). */
   writeConsole(bytes: Uint8Array): void;
   /**
    * Counts host work done for the guest beyond the exit itself, in units of about one simple

@@ -53,6 +53,13 @@ export class FakeContext implements ExitContext {
     this.vmcs.setSegment(SR_CS, { selector: 8, base: 0, limit: 0xffffffff, ar: 0xc09b });
   }
 
+  /** What consoleRoom() answers: how many more bytes the host's console takes. */
+  room = Infinity;
+
+  consoleRoom(): number {
+    return this.room;
+  }
+
   writeConsole(bytes: Uint8Array): void {
     this.console.push(...bytes);
   }

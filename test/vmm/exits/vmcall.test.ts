@@ -45,6 +45,22 @@ describe("hypercalls (VMCALL, reason 18)", () => {
     expect(eax(vmcall(HC_CONSOLE_WRITE, 0, MAX_CONSOLE_WRITE + 1))).toBe(HC_EINVAL);
   });
 
+  it("console-write: a host short of room takes what fits and says so, as a short write(2)", () => {
+    const text = (v: FakeContext) => v.ram.set([0x61, 0x62, 0x63, 0x64], 0x5000);
+    const short = vmcall(HC_CONSOLE_WRITE, 0x5000, 4, (v) => (text(v), (v.room = 3)));
+    expect(eax(short)).toBe(3);
+    expect(String.fromCharCode(...short.console)).toBe("abc");
+    const full = vmcall(HC_CONSOLE_WRITE, 0x5000, 4, (v) => (text(v), (v.room = 0)));
+    expect(eax(full)).toBe(0);
+    expect(full.console).toEqual([]);
+  });
+
+  it("console-write: only the part the host accepts is read, so a full console is not EFAULT", () => {
+    const vm = vmcall(HC_CONSOLE_WRITE, 0xffff0, 0x20, (v) => ((v.mappedLimit = 0xffff8), (v.room = 8)));
+    expect(eax(vm)).toBe(8);
+    expect(vm.console).toHaveLength(8);
+  });
+
   it("clock: the instructions retired in EDX:EAX", () => {
     const vm = vmcall(HC_CLOCK, 0, 0, (v) => {
       v.vmcs.set(G_INSTRET_LO, 0x1234);
