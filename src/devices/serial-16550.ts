@@ -114,6 +114,11 @@ export class Serial16550 implements PortDevice {
     return (this.fifoEnabled ? FIFO_DEPTH : 1) - this.fifo.length;
   }
 
+  /** Whether the transmitter waits for the host to take output (its THRE interrupt will come then). */
+  get transmitterBusy(): boolean {
+    return (this.lsr & LSR_THRE) === 0;
+  }
+
   /** The host has taken output and txRoom() may have grown: a busy transmitter empties if it now can. */
   txRoomGrew(): void {
     if (this.lsr & LSR_THRE || !this.transmitterCanEmpty()) return;

@@ -440,7 +440,8 @@ export class VirtualMachine implements ExitContext {
     }
     const waitMs = Math.min(this.clock.msUntilNext(), IDLE_WAIT_MS);
     if (this.hostInput?.open) this.hostInput.wait(waitMs);
-    else if (this.clock.nextEvent < Infinity) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, waitMs);
+    // A busy COM1 transmitter interrupts once the host has drained, which it does between slices.
+    else if (this.clock.nextEvent < Infinity || this.pc.com1.transmitterBusy) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, waitMs);
     else return false;
     this.clock.runDue();
     return true;

@@ -27,11 +27,16 @@ export interface CliRun {
 
 /** Starts `wasmvisor ...args` with stdin closed. */
 export function startWasmvisor(...args: string[]): CliRun {
-  const child = spawn(process.execPath, [cli, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  return startWasmvisorWithStdout("pipe", ...args);
+}
+
+/** The same with stdout on an open file descriptor of the test's (e.g. a FIFO); stdout() is then empty. */
+export function startWasmvisorWithStdout(stdoutTo: "pipe" | number, ...args: string[]): CliRun {
+  const child = spawn(process.execPath, [cli, ...args], { cwd: root, stdio: ["ignore", stdoutTo, "pipe"] });
   let stdout = "";
   let stderr = "";
-  child.stdout.setEncoding("latin1").on("data", (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  child.stdout?.setEncoding("latin1").on("data", (chunk: string) => (stdout += chunk));
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
   const done = new Promise<CliResult>((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (status, signal) => resolve({ status, signal, stdout, stderr }));

@@ -1,7 +1,8 @@
 // One guest in the browser: the VM the worker runs, its run loop and what it reports to the page.
 // The guest runs in short bursts (vm.run with a wall-clock budget of RUN_MS) between which the
 // worker's event loop takes the page's messages: input, controls, pause. After each burst the
-// session flushes console output, and every few bursts it sends the VGA text screen (when it
+// session flushes console output (up to CONSOLE_BYTES wait for it; a guest that writes more in one
+// burst waits for the next, as for a slow terminal), and every few bursts it sends the VGA text screen (when it
 // changed: every SCREEN_MS under periodic refresh, at once under the write trap, which marks the
 // screen dirty at each trapped write) and a statistics sample. A guest that halts waiting for an
 // interrupt parks the loop until input arrives; one that stops for good reports why.
@@ -22,6 +23,8 @@ const RUN_MS = 20;
 const SLICE_INSTRUCTIONS = 250_000;
 const SCREEN_MS = 200;
 const STATS_MS = 250;
+/** Console output held between two bursts. */
+const CONSOLE_BYTES = 64 * 1024;
 /** Each boot gets a fresh, empty disk image of this size in memory, behind both block devices. */
 const DISK_BYTES = 4 * 1024 * 1024;
 /** The longest IA-32 instruction. */
@@ -72,6 +75,8 @@ export class Session {
         timeExits: true,
         disk: new MemoryDisk(new Uint8Array(DISK_BYTES)),
         serialOutput: (byte) => this.console.push(byte),
+        // At most this much output waits for the page; beyond it the guest waits (COM1 busy, short writes).
+        consoleRoom: () => CONSOLE_BYTES - this.console.length,
       });
     } catch (error) {
       this.post({ type: "error", message: `${name}: ${(error as Error).message}` });
@@ -194,6 +199,7 @@ export class Session {
     const { buffer } = Uint8Array.from(this.console);
     this.console = [];
     this.post({ type: "console", bytes: buffer }, [buffer]);
+    this.vm?.consoleDrained();
   }
 
   /** The text screen as the monitor shows it, if anything on it changed since the last one sent. */
