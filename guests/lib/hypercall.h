@@ -7,7 +7,9 @@
 #define HYPERCALL_H
 #include "guest.h"
 
-#define HC_CONSOLE_WRITE 1 /* EBX = buffer, ECX = length: write to the console */
+#define HC_CONSOLE_WRITE 1 /* EBX = buffer, ECX = length (<= 64 KiB): write to the console; returns
+                            * the bytes written, fewer (0 too) while the host's console is full:
+                            * write the rest again */
 #define HC_CLOCK 2         /* EDX:EAX = instructions retired (the virtual clock) */
 #define HC_EXIT 3          /* EBX = status: end the run */
 #define HC_EXIT_COUNT 4    /* EBX = exit reason: EDX:EAX = exits with it so far */
