@@ -1,5 +1,5 @@
 // The guest's console on the host: bytes the guest transmits on COM1 (or writes by hypercall) are
-// collected in a buffer of CAPACITY bytes and written to stdout without a system call per byte: a
+// collected in a buffer of CONSOLE_CAPACITY bytes and written to stdout without a system call per byte: a
 // completed line is written at once unless the last write was under 20 ms ago, and whatever is
 // buffered is written at every run-loop slice boundary. The same buffering serves `--trace exits`
 // on stderr.

@@ -11,10 +11,11 @@
 // holds (the 16-byte FIFO, or THR alone), the transmitter stays busy, as QEMU's does when its
 // character device pushes back: LSR.THRE and TEMT clear and no THRE interrupt until the host has
 // made room and says so (txRoomGrew), or the guest reads LSR and finds room. A byte written when
-// there is no room at all is lost, as one written over a full THR is. Received bytes come from the host through receive(); the host offers no more than
-// rxRoom() allows and hears from onRxRoom when the guest has made room, which is how a terminal's
-// input waits for a guest that reads slowly instead of overrunning it. Without a timer, the
-// character-timeout interrupt (FIFO mode, data below the trigger level) is raised at once.
+// there is no room at all is lost, as one written over a full THR is. Received bytes come from
+// the host through receive(); the host offers no more than rxRoom() allows and hears from
+// onRxRoom when the guest has made room, which is how a terminal's input waits for a guest that
+// reads slowly instead of overrunning it. Without a timer, the character-timeout interrupt (FIFO
+// mode, data below the trigger level) is raised at once.
 // As on a PC, the interrupt reaches the PIC only while MCR.OUT2 is set. saveState()/restoreState()
 // carry the registers (LSR with whether the transmitter is busy), the receive FIFO and the
 // interrupt line's level across a saved machine.

@@ -249,7 +249,7 @@ export class VirtualMachine implements ExitContext {
   }
 
   consoleRoom(): number {
-    return this.hostConsoleRoom();
+    return Math.max(0, this.hostConsoleRoom());
   }
 
   /** The host has taken console output (consoleRoom() grew): COM1's transmitter empties if it can. */

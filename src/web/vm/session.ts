@@ -2,9 +2,9 @@
 // The guest runs in short bursts (vm.run with a wall-clock budget of RUN_MS) between which the
 // worker's event loop takes the page's messages: input, controls, pause. After each burst the
 // session flushes console output (up to CONSOLE_BYTES wait for it; a guest that writes more in one
-// burst waits for the next, as for a slow terminal), and every few bursts it sends the VGA text screen (when it
-// changed: every SCREEN_MS under periodic refresh, at once under the write trap, which marks the
-// screen dirty at each trapped write) and a statistics sample. A guest that halts waiting for an
+// burst waits for the next, as for a slow terminal), and every few bursts it sends the VGA text
+// screen (when it changed: every SCREEN_MS under periodic refresh, at once under the write trap,
+// which marks the screen dirty at each trapped write) and a statistics sample. A guest that halts waiting for an
 // interrupt parks the loop until input arrives; one that stops for good reports why.
 
 import { G_EIP, SR_CS } from "../../../assembly/vmcs-layout.js";
