@@ -38,7 +38,7 @@ export function emulateStringIo(vm: ExitContext, qualification: number): void {
   // after taking the index away, and every element's address is base + index (which wraps at
   // 64 KiB with a 16-bit address size).
   const segmentBase = (vmcs.get(X_GUEST_LINEAR) - (index & addressMask)) >>> 0;
-  let count = rep ? vmcs.reg(Reg.ECX) & addressMask : 1;
+  let count = rep ? (vmcs.reg(Reg.ECX) & addressMask) >>> 0 : 1; // unsigned: a count of 2^31 or more is a count
   let done = 0;
   for (; count > 0 && done < MAX_ELEMENTS_PER_EXIT && !vm.stopped; done++) {
     if (!moveElement(vm, input, port, size, (segmentBase + (index & addressMask)) >>> 0)) break;

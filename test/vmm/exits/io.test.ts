@@ -185,6 +185,16 @@ describe("handleIo", () => {
       expect(vm.vmcs.get(G_EIP)).toBe(0x1000);
     });
 
+    it("takes a count of 2^31 or more as a count, not as nothing to do (which exited forever)", () => {
+      vm.vmcs.setReg(Reg.ESI, 0);
+      vm.vmcs.setReg(Reg.ECX, 0x80000002);
+      vm.vmcs.set(X_GUEST_LINEAR, 0);
+      vm.vmcs.set(X_INSTRUCTION_INFO, ADDR32);
+      exit(outs(true), 2);
+      expect(port.written).toHaveLength(MAX_ELEMENTS_PER_EXIT);
+      expect(vm.vmcs.reg(Reg.ECX)).toBe(0x80000002 - MAX_ELEMENTS_PER_EXIT);
+    });
+
     it("stops moving elements once a device ends the run", () => {
       vm.bus.register(0xf4, 1, { name: "exit", read: () => 0, write: () => vm.stop({ kind: "guest-exit", code: 0 }) });
       vm.vmcs.setReg(Reg.ECX, 10);
