@@ -134,6 +134,7 @@ export const STAT_SHADOW_ROOTS_REUSED = 0x318; // switches that found an existin
 export const STAT_SHADOW_FLUSHES = 0x31c; // times every shadow was dropped
 export const STAT_CR3_TARGET_HITS = 0x320; // MOV to CR3 that matched a CR3-target value: no exit
 export const STAT_COMPILED_INSTRUCTIONS_LO = 0x328; // u64: guest instructions retired by compiled blocks
+export const STAT_HOST_WORK_LO = 0x330; // u64: host work the guest caused in the core (cpu/retirement.ts units)
 
 // ---- VM-entry information --------------------------------------------------------------------
 // Interruption-information format (SDM 24.8.3): vector 0-7, type 8-10, deliver error code 11,

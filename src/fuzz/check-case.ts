@@ -16,6 +16,9 @@ export interface CaseResult {
   compiledBlocks: number;
   /** Runs of the core the checks took (a fresh core each). */
   executions: number;
+  /** The work the runs timed were allowed, and the host time they took (Execution.work, guestMs). */
+  work: number;
+  guestMs: number;
 }
 
 export function checkCase(source: CoreModule, c: FuzzCase, jitDifferential: boolean): CaseResult {
@@ -23,7 +26,7 @@ export function checkCase(source: CoreModule, c: FuzzCase, jitDifferential: bool
     if (!jitDifferential) {
       const run = execute(source, c);
       const problems = run.problems.length > 0 ? run.problems : checkFaultAtomicity(source, c, run);
-      return { problems, reasons: run.exits.map((e) => e.reason), compiledBlocks: run.compiledBlocks, executions: 1 + atomicityRuns(run) };
+      return { problems, reasons: run.exits.map((e) => e.reason), compiledBlocks: run.compiledBlocks, executions: 1 + atomicityRuns(run), work: run.work, guestMs: run.guestMs };
     }
     const interpreted = execute(source, c, { jit: false, digest: true });
     const compiled = execute(source, c, { jit: true, digest: true, delivered: true });
@@ -31,9 +34,12 @@ export function checkCase(source: CoreModule, c: FuzzCase, jitDifferential: bool
     const divergence = firstDivergence(interpreted, compiled);
     if (divergence) problems.push(`the compiling tier diverges from the interpreter: ${divergence}`);
     if (problems.length === 0) problems.push(...checkFaultAtomicity(source, c, interpreted, false));
-    return { problems, reasons: compiled.exits.map((e) => e.reason), compiledBlocks: compiled.compiledBlocks, executions: 2 + atomicityRuns(interpreted) };
+    return {
+      problems, reasons: compiled.exits.map((e) => e.reason), compiledBlocks: compiled.compiledBlocks, executions: 2 + atomicityRuns(interpreted),
+      work: interpreted.work + compiled.work, guestMs: interpreted.guestMs + compiled.guestMs,
+    };
   } catch (error) {
-    return { problems: [`host exception: ${(error as Error).stack ?? error}`], reasons: [], compiledBlocks: 0, executions: 1 };
+    return { problems: [`host exception: ${(error as Error).stack ?? error}`], reasons: [], compiledBlocks: 0, executions: 1, work: 0, guestMs: 0 };
   }
 }
 

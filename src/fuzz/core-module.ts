@@ -41,6 +41,8 @@ export class BareCore {
   get bytes(): Uint8Array { return new Uint8Array(this.exports.memory.buffer); }
   get ram(): Uint8Array { return new Uint8Array(this.exports.memory.buffer, this.exports.ramBase(), this.exports.ramSize()); }
   vmcs(offset: number): number { return new Uint32Array(this.exports.memory.buffer, VMCS_BASE + offset, 1)[0]; }
+  /** A 64-bit counter (low word at `offset`). */
+  vmcs64(offset: number): number { return this.vmcs(offset) + this.vmcs(offset + 4) * 2 ** 32; }
   /** Through the VMM's accessor, so the write clears its clean-fields bit as the VMM's writes do. */
   setVmcs(offset: number, value: number): void { new Vmcs(new Int32Array(this.exports.memory.buffer, VMCS_BASE, VMCS_SIZE >> 2)).set(offset, value); }
 }

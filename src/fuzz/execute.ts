@@ -26,6 +26,14 @@ export interface Execution {
   compiledBlocks: number;
   /** Budget the first entry used up before its exit (instructions tried, retired or not). */
   firstEntryUsed: number;
+  /**
+   * The work the case was allowed, in the core's host-work units (about one instruction each): the
+   * budgets of the entries it made, and the host work the core charged (shadow-table scans,
+   * compiling). Host time beyond what this accounts for is work nothing bounds (case-runner.ts).
+   */
+  work: number;
+  /** Host time spent running the guest: in the core's run(), less the checks made inside it. */
+  guestMs: number;
 }
 
 export interface ExecuteOptions {
@@ -60,10 +68,12 @@ export function execute(source: CoreModule, c: FuzzCase, options: ExecuteOptions
   let last = -1;
   let firstEntryUsed = -1;
   let entered = 0;
+  let budgets = 0;
   let guard: ProtectedMemory;
   // Before each entry: the VMM's part, and a snapshot of the memory the guest must not touch.
   const enterNext = (): boolean => {
     if (entered === entries.length || last === L.EXIT_TRIPLE_FAULT || problems.length > 0) return false;
+    budgets += entries[entered].budget;
     prepareEntry(core, last, entries[entered++]);
     jitUsed ||= core.vmcs(L.C_JIT) !== 0;
     guard = ProtectedMemory.capture(core);
@@ -80,16 +90,37 @@ export function execute(source: CoreModule, c: FuzzCase, options: ExecuteOptions
     }
     problems.push(...guard.violations(jitUsed));
   };
+  // A yield for host work (vmcs-layout.ts C_HOST_WORK_YIELD) is no exit: only when asked for, with
+  // budget left, which the next entry continues with; the VMM resumes at once, and so do we.
+  const hostWorkYield = (reason: number): boolean => {
+    if (reason !== L.EXIT_PREEMPTION_TIMER || core.vmcs(L.X_QUALIFICATION) !== L.PREEMPTION_HOST_WORK) return false;
+    if (core.vmcs(L.C_HOST_WORK_YIELD) === 0) problems.push("a host-work yield without C_HOST_WORK_YIELD");
+    if (core.vmcs(L.C_PREEMPTION_TIMER) === 0) problems.push("a host-work yield with no budget left");
+    return problems.length === 0;
+  };
+  let checkingMs = 0; // inside run(), in the exit handler
   const delivered = (reason: number): boolean => {
+    if (hostWorkYield(reason)) return true;
+    const start = performance.now();
     handleExit(reason);
-    return enterNext();
+    const goOn = enterNext();
+    checkingMs += performance.now() - start;
+    return goOn;
   };
   const core = coreFor(source, c, options.jit, options.delivered ? delivered : undefined);
+  let runMs = 0;
+  const run = (): number => {
+    const start = performance.now();
+    let reason: number;
+    do reason = core.exports.run(); while (hostWorkYield(reason));
+    runMs += performance.now() - start;
+    return reason;
+  };
   try {
     if (options.delivered) {
-      if (enterNext()) core.exports.run();
+      if (enterNext()) run();
     } else {
-      while (enterNext()) handleExit(core.exports.run());
+      while (enterNext()) handleExit(run());
     }
   } catch (error) {
     problems.push(`host exception: ${(error as Error).stack ?? error}`);
@@ -100,6 +131,8 @@ export function execute(source: CoreModule, c: FuzzCase, options: ExecuteOptions
     exits, problems, state,
     ramDigest: options.digest ? createHash("md5").update(core.ram).digest("hex") : undefined,
     compiledBlocks: core.exports.compiledBlocks(),
+    work: budgets + core.vmcs64(L.STAT_HOST_WORK_LO),
+    guestMs: runMs - checkingMs,
     firstEntryUsed,
   };
 }

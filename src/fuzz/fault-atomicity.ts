@@ -63,6 +63,7 @@ export function checkFaultAtomicity(source: CoreModule, c: FuzzCase, run: Execut
   const first = run.exits[0];
   if (!first || first.reason !== L.EXIT_EXCEPTION || run.firstEntryUsed < 1) return [];
   const core = coreFor(source, c, jit);
+  core.setVmcs(L.C_HOST_WORK_YIELD, 0); // the entry must end where its budget does
   prepareEntry(core, -1, { ...c.setup.entries[0], budget: run.firstEntryUsed - 1 });
   // A REP string instruction takes a unit of budget per iteration, so one unit less may stop a
   // REP part way, or still reach its fault: then there is no clean "just before" to start from.

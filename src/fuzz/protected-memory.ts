@@ -11,7 +11,7 @@
 //  - the size of memory (the core grows it only in init()).
 // The VMM's own writes between entries are allowed: capture() is taken after them, before run().
 import {
-  G_CPL, G_TSC_LO, IO_BITMAP_A, STAT_COMPILED_INSTRUCTIONS_LO, STAT_SHADOW_ROOTS_BUILT, X_REASON,
+  G_CPL, G_TSC_LO, IO_BITMAP_A, STAT_HOST_WORK_LO, STAT_SHADOW_ROOTS_BUILT, X_REASON,
   C_PREEMPTION_TIMER, C_CLEAN_FIELDS, E_INTR_INFO, VMCS_BASE,
 } from "../../assembly/vmcs-layout.js";
 import type { BareCore } from "./core-module.js";
@@ -25,7 +25,7 @@ const CORE_WRITES: [number, number][] = [
   [VMCS_BASE + C_PREEMPTION_TIMER, VMCS_BASE + C_PREEMPTION_TIMER + 4],
   [VMCS_BASE + C_CLEAN_FIELDS, VMCS_BASE + C_CLEAN_FIELDS + 4],
   [VMCS_BASE + X_REASON, VMCS_BASE + E_INTR_INFO + 4], // exit information, entry interruption info
-  [VMCS_BASE + 0x300, VMCS_BASE + STAT_COMPILED_INSTRUCTIONS_LO + 8], // statistics
+  [VMCS_BASE + 0x300, VMCS_BASE + STAT_HOST_WORK_LO + 8], // statistics
 ];
 function hex(n: number): string { return "0x" + n.toString(16); }
 

@@ -86,6 +86,7 @@ function controls(b: Builder, rng: Rng, cr0: number, cr3: number): void {
   const bit = (p: number, value: number): number => (rng.chance(p) ? value : 0);
   b.field(L.C_PRIMARY, bit(0.7, L.CTL_HLT_EXITING) | bit(0.3, L.CTL_INVLPG_EXITING) | bit(0.3, L.CTL_RDTSC_EXITING) |
     bit(0.4, L.CTL_CR3_LOAD_EXITING) | bit(0.5, L.CTL_UNCONDITIONAL_IO) | bit(0.3, L.CTL_USE_IO_BITMAPS) | bit(0.05, L.CTL_INTERRUPT_WINDOW));
+  b.field(L.C_HOST_WORK_YIELD, bit(0.5, 1));
   b.field(L.C_EXCEPTION_BITMAP, rng.weighted([[1, 0], [1, 0xffffffff], [1, rng.u32()], [1, rng.pick([1 << 13, 1 << 14, 1 << 6, (1 << 13) | (1 << 14)])]] as const));
   const crBits = [1, 2, 4, 8, 0x20, 0x10000, 0x40000, 0x20000000, 0x40000000, 0x80000000];
   let cr0Mask = 0;

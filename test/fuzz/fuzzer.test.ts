@@ -9,7 +9,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, it, expect } from "vitest";
 import * as L from "../../assembly/vmcs-layout";
+import { hostCostProblem } from "../../src/fuzz/case-runner";
 import { BareCore, loadCoreModule } from "../../src/fuzz/core-module";
+import { TestCpu } from "../core/harness";
 import { randomInstruction } from "../../src/fuzz/encodings";
 import { checkExit } from "../../src/fuzz/exit-checks";
 import { ProtectedMemory } from "../../src/fuzz/protected-memory";
@@ -135,5 +137,33 @@ describe("fuzzer", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+// The host-cost check (src/fuzz/case-runner.ts): a case may take host time in proportion to the work
+// it was allowed, its instruction budgets plus the host work the core charged; the core must
+// charge what it does for the guest beyond instructions, or a case that makes it work overruns.
+describe("the host-cost check", () => {
+  it("allows a base and ~2 us per unit of work, and names an overrun", () => {
+    expect(hostCostProblem(40, 0)).toBeUndefined();
+    expect(hostCostProblem(2_000, 1_000_000)).toBeUndefined();
+    expect(hostCostProblem(5_000, 1_000_000)).toMatch(/^host cost: the guest took 5000 ms .* for 1000000 units of work \(allowed: 2050 ms\)$/);
+  });
+
+  it("counts the host work the core does for the guest: compiling a block and building shadows", () => {
+    const hostWork = (cpu: TestCpu) => cpu.vmcs(L.STAT_HOST_WORK_LO);
+    const compiling = new TestCpu(1 << 20, { jit: true });
+    expect(compiling.exec("mov $100, %ecx\n1: add %ecx, %eax\ndec %ecx\njnz 1b\nhlt")).toBe(L.EXIT_HLT);
+    expect(compiling.compiler!.compiled).toBe(1);
+    expect(hostWork(compiling)).toBe(100_000);
+
+    const paging = new TestCpu(1 << 22);
+    const PD = 0x200000, PT = 0x201000;
+    paging.write32(PD, PT | 7);
+    for (let i = 0; i < 1024; i++) paging.write32(PT + i * 4, (i << 12) | 7);
+    paging.setVmcs(L.G_CR3, PD);
+    paging.setVmcs(L.G_CR0, 0x80000011);
+    expect(paging.exec("mov (0x300000), %eax\nhlt")).toBe(L.EXIT_HLT);
+    expect(hostWork(paging)).toBeGreaterThan(0);
   });
 });
