@@ -9,12 +9,12 @@
 // the leader alone would have passed, the core is told it was no stall (assembly/jit/block-cache.ts
 // rangeExit), so a block whose range straddles a page's end for a while does not rest.
 
-/** An access's address: base + index * 2^scale + disp (base or index -1 when absent). */
-export interface AddressForm { base: number; index: number; scale: number; disp: number }
+import type { Address } from "../x86/encoding.js";
+import { type Instruction, EFFECTS, isMemory, isRegister } from "./ir.js";
 
-/** What the translator does, in order, that matters to the checks. */
+/** What a block does, in order, that matters to the checks. */
 export type AccessEvent =
-  | { kind: "access"; address: AddressForm | undefined; bytes: number; write: boolean } // undefined: check alone
+  | { kind: "access"; address: Address | undefined; bytes: number; write: boolean } // undefined: check alone
   | { kind: "register"; reg: number } // a write to a 32-bit register (a byte register's number & 3)
   | { kind: "core" }; // a call into the core
 
@@ -29,7 +29,26 @@ export type AccessCheck =
  */
 export const MAX_CHECK_SPAN = 64;
 
-interface Group { leader: number; disp: number; lo: number; hi: number; write: boolean; followed: boolean; form: AddressForm }
+/**
+ * The events of a block, in the order translate.ts emits them: an instruction makes at most one
+ * access (x86 has one memory operand, and the stack's forms here have none), before its register
+ * writes.
+ */
+export function accessEvents(block: readonly Instruction[]): AccessEvent[] {
+  const events: AccessEvent[] = [];
+  for (const { op, operands } of block) {
+    const effects = EFFECTS[op], first = operands[0];
+    if (effects.core) { events.push({ kind: "core" }); continue; }
+    const memory = effects.addressOnly ? undefined : operands.find(isMemory);
+    if (memory) events.push({ kind: "access", address: memory, bytes: memory.bytes, write: memory === first && effects.writesFirst === true });
+    if (effects.stack) events.push({ kind: "access", address: undefined, bytes: 4, write: effects.stack === "push" });
+    if (effects.writesFirst && isRegister(first)) events.push({ kind: "register", reg: first.bytes === 1 ? first.reg & 3 : first.reg });
+    for (const reg of effects.implicit ?? []) events.push({ kind: "register", reg });
+  }
+  return events;
+}
+
+interface Group { leader: number; disp: number; lo: number; hi: number; write: boolean; followed: boolean; form: Address }
 
 export function planAccessChecks(events: readonly AccessEvent[]): AccessCheck[] {
   const groups: Group[] = [];

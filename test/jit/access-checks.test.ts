@@ -1,7 +1,8 @@
 // Which accesses of a block share one check (src/jit/access-checks.ts): those through the same
 // address registers while none of them is written and the core is not called, within a span.
 import { describe, it, expect } from "vitest";
-import { planAccessChecks, MAX_CHECK_SPAN, type AccessEvent } from "../../src/jit/access-checks";
+import { planAccessChecks, accessEvents, MAX_CHECK_SPAN, type AccessEvent } from "../../src/jit/access-checks";
+import { decodeBlock } from "../../src/jit/decode";
 
 const EBX = 3, ESI = 6, EDI = 7;
 const at = (base: number, disp: number, bytes = 4, write = false, index = -1, scale = 0): AccessEvent =>
@@ -55,5 +56,21 @@ describe("planAccessChecks", () => {
 
   it("absolute addresses group like a register form", () => {
     expect(planAccessChecks([at(-1, 0x20010), at(-1, 0x20000, 4, true)])[0]).toEqual({ leader: true, from: -16, span: 20, write: true, followed: true });
+  });
+
+  it("takes a block's events from its IR: accesses, then the registers written, and calls into the core", () => {
+    const code = new Uint8Array(0x2000);
+    // mov eax, [ebx+4]; add [ebx], al; lea ebx, [ebx+8]; push eax; cpuid; mul dword [esi]; ret
+    code.set([0x8b, 0x43, 0x04, 0x00, 0x03, 0x8d, 0x5b, 0x08, 0x50, 0x0f, 0xa2, 0xf7, 0x26, 0xc3], 0x1000);
+    const events = accessEvents(decodeBlock({ code, eip: 0x1000, physical: 0x1000, cpl: 0 }));
+    expect(events).toMatchObject([
+      at(EBX, 4), register(0),
+      at(EBX, 0, 1, true),
+      register(EBX),
+      { kind: "access", address: undefined, bytes: 4, write: true }, register(4),
+      { kind: "core" },
+      at(ESI, 0), register(0), register(2),
+      { kind: "access", address: undefined, bytes: 4, write: false }, register(4),
+    ]);
   });
 });

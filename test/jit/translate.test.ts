@@ -98,6 +98,11 @@ describe("forms left to the interpreter", () => {
     code.set([...XOR_EAX, ...MOVW_BX_MEM], 0x1000 - 2 - 3);
     expect(translateAt(code, 0x1000 - 2 - 3)).toMatchObject({ instructions: 1, length: 2 });
   });
+  it("so does one that starts on the next page", () => {
+    const code = new Uint8Array(0x2000);
+    code.set([...XOR_EAX, ...XOR_EAX, ...MOVW_BX_MEM], 0x1000 - 4);
+    expect(translateAt(code, 0x1000 - 4)).toMatchObject({ instructions: 2, length: 4 });
+  });
 });
 
 describe("loops that are one block", () => {

@@ -1,0 +1,44 @@
+// The compiling tier's decoder (src/jit/decode.ts): the IR records a block's bytes become, and
+// which forms are compiled, interpreted inside the block, or end it.
+import { describe, it, expect } from "vitest";
+import { decodeBlock } from "../../src/jit/decode";
+
+const EAX = 0, EBX = 3, ESI = 6;
+
+function decode(bytes: number[], cpl = 0) {
+  const code = new Uint8Array(0x2000);
+  code.set(bytes, 0x1000);
+  return decodeBlock({ code, eip: 0x401000, physical: 0x1000, cpl });
+}
+
+describe("decodeBlock", () => {
+  it("one record per instruction, operands in Intel order with their sizes", () => {
+    expect(decode([0x89, 0x44, 0xb3, 0x08, 0x02, 0xc3, 0xeb, 0xfe])).toEqual([
+      { ip: 0x401000, length: 4, op: "mov", operands: [{ base: EBX, index: ESI, scale: 2, disp: 8, bytes: 4 }, { reg: EAX, bytes: 4 }] },
+      { ip: 0x401004, length: 2, op: "add", operands: [{ reg: EAX, bytes: 1 }, { reg: EBX, bytes: 1 }] },
+      { ip: 0x401006, length: 2, op: "jmp", operands: [{ imm: 0x401006 }] },
+    ]);
+  });
+
+  it("an 8-bit immediate is sign-extended to a 32-bit operand, not to an 8-bit one", () => {
+    const [add32, add8] = decode([0x83, 0xc0, 0xff, 0x80, 0xc0, 0xff, 0xc3]);
+    expect([add32.operands[1], add8.operands[1]]).toEqual([{ imm: -1 }, { imm: 0xff }]);
+  });
+
+  it("conditions and branch targets", () => {
+    expect(decode([0x0f, 0x94, 0xc0, 0x75, 0xfb])).toMatchObject([
+      { op: "setcc", cc: 4, operands: [{ reg: EAX, bytes: 1 }] },
+      { op: "jcc", cc: 5, operands: [{ imm: 0x401000 }] },
+    ]);
+  });
+
+  it("forms not compiled are interpreted inside the block, and one that may transfer control ends it", () => {
+    expect(decode([0x31, 0xc0, 0x66, 0x89, 0xc8, 0x2e, 0x0f, 0x84, 0, 0, 0, 0, 0x90]).map((i) => [i.op, i.length])).toEqual([
+      ["xor", 2], ["interpret", 3], ["interpret", 7],
+    ]);
+  });
+
+  it("MOV to CR3 ignores ModR/M.mod, as the CPU does", () => {
+    expect(decode([0x90, 0x0f, 0x22, 0x18, 0xc3])[1]).toMatchObject({ op: "movToCr3", length: 3, operands: [{ reg: EAX, bytes: 4 }] });
+  });
+});
