@@ -1,17 +1,17 @@
 // The IA-32 opcode map (SDM Vol. 2, Appendix A): one row per opcode of the one-byte map and of
 // the 0F map, saying what follows the opcode and when LOCK may precede it. The interpreter's
-// length decoder and LOCK check (assembly/cpu/length.ts), the demo's disassembler
-// (src/x86/disassembly.ts) and the fuzzer's instruction generator (src/fuzz/encodings.ts)
-// all read it; its mnemonic column is in opcode-names.ts. Like vmcs-layout.ts, this file is plain
-// TypeScript that is also valid AssemblyScript: untyped numeric constants and array literals only
-// (i32 and Array<i32> to asc, number and number[] to tsc).
+// length decoder and LOCK check (assembly/cpu/length.ts), the demo's disassembler and the
+// compiling tier's decoder (both through src/x86/encoding.ts) and the fuzzer's instruction
+// generator (src/fuzz/encodings.ts) all read it; its mnemonic column is in opcode-names.ts. Like
+// vmcs-layout.ts, this file is plain TypeScript that is also valid AssemblyScript: untyped numeric
+// constants and array literals only (i32 and Array<i32> to asc, number and number[] to tsc).
 //
 // Reserved opcodes are measured as if they had a ModR/M byte (they raise #UD anyway) and have no
 // mnemonic. The map is the one a CPU without AVX sees: C4/C5/62 with a register ModR/M are LES,
 // LDS and BOUND (which then raise #UD), not VEX/EVEX prefixes. Operand-size dependence shows in
 // the immediate kinds (IMM_V, IMM_FAR) and in the mnemonics' "v" operands; no IA-32 opcode has an
 // imm32 whatever the operand size. Which instructions end a block is not a column: the
-// interpreter's cases and the compiling tier's translator decide it where they handle a transfer.
+// interpreter's cases and the compiling tier's decoder decide it where they handle a transfer.
 
 // ---- A row: bit fields (bits 0-7 are all the length decoder needs) ------------------------------
 export const MODRM = 1; // a ModR/M byte follows the opcode (then SIB and displacement as it says)
