@@ -43,9 +43,9 @@ function decodeAt(at: BlockBytes, ip: number, first: boolean): { instruction: In
   if (!encoding.known || encoding.length > room) return undefined;
   const { length } = encoding;
   const compiled = encoding.prefixes.length === 0 ? compiledForm(encoding, ip + length, first, at.cpl) : undefined;
-  if (compiled) return { instruction: { ip, length, ...compiled }, last: EFFECTS[compiled.op].branch === true };
+  if (compiled) return { instruction: { ip, length, op: compiled.op, operands: compiled.operands, cc: compiled.cc }, last: EFFECTS[compiled.op].branch === true };
   if (!interpretable(encoding, first)) return undefined;
-  return { instruction: { ip, length, op: "interpret", operands: [] }, last: transfers(encoding) };
+  return { instruction: { ip, length, op: "interpret", operands: [], cc: undefined }, last: transfers(encoding) };
 }
 
 // Forms the interpreter executes inside the block, except: a block's first (entered only to
@@ -68,10 +68,14 @@ const TRANSFERS = new Set([0xc2, 0x9a, 0xea, 0xca, 0xcb, 0xcc, 0xcd, 0xce]);
 
 type Form = { op: Operation; operands: Operand[]; cc?: number };
 const form = (op: Operation, ...operands: Operand[]): Form => ({ op, operands });
+const conditional = (op: Operation, cc: number, ...operands: Operand[]): Form => ({ op, operands, cc });
 const register = (reg: number, bytes: number): Register => ({ reg, bytes });
 const immediate = (imm: number): Immediate => ({ imm });
 // the r/m operand of `bytes`
-const rm = ({ modrm }: Encoding, bytes: number): Operand => (modrm!.address ? { ...modrm!.address, bytes } : register(modrm!.rm, bytes));
+function rm({ modrm }: Encoding, bytes: number): Operand {
+  const address = modrm!.address;
+  return address ? { base: address.base, index: address.index, scale: address.scale, disp: address.disp, bytes } : register(modrm!.rm, bytes);
+}
 // the immediate, extended to an operand of `bytes` (to a byte one it is itself)
 function imm({ immediates: [{ size, value }] }: Encoding, bytes: number): Immediate {
   return immediate(size === 1 && bytes === 4 ? (value << 24) >> 24 : value | 0);
@@ -86,9 +90,9 @@ function compiledForm(e: Encoding, next: number, first: boolean, cpl: number): F
 
 function twoByteForm(e: Encoding, next: number, first: boolean, cpl: number): Form | undefined {
   const { opcode: op, modrm } = e, reg = modrm?.reg ?? 0, cc = op & 15;
-  if (op >= 0x80 && op <= 0x8f) return { ...form("jcc", target(e, next)), cc };
-  if (op >= 0x40 && op <= 0x4f) return { ...form("cmovcc", register(reg, 4), rm(e, 4)), cc };
-  if (op >= 0x90 && op <= 0x9f) return { ...form("setcc", rm(e, 1)), cc };
+  if (op >= 0x80 && op <= 0x8f) return conditional("jcc", cc, target(e, next));
+  if (op >= 0x40 && op <= 0x4f) return conditional("cmovcc", cc, register(reg, 4), rm(e, 4));
+  if (op >= 0x90 && op <= 0x9f) return conditional("setcc", cc, rm(e, 1));
   switch (op) {
     case 0x01: return modrm!.mod === 3 && reg === 0 && modrm!.rm === 1 ? form("vmcall") : undefined;
     case 0xa2: return form("cpuid");
@@ -118,7 +122,7 @@ function oneByteForm(e: Encoding, next: number): Form | undefined {
   }
   if (op >= 0x40 && op <= 0x4f) return form(op < 0x48 ? "inc" : "dec", register(op & 7, 4));
   if (op >= 0x50 && op <= 0x5f) return form(op < 0x58 ? "push" : "pop", register(op & 7, 4));
-  if (op >= 0x70 && op <= 0x7f) return { ...form("jcc", target(e, next)), cc: op & 15 };
+  if (op >= 0x70 && op <= 0x7f) return conditional("jcc", op & 15, target(e, next));
   if (op >= 0xb0 && op <= 0xbf) return form("mov", register(op & 7, op < 0xb8 ? 1 : 4), imm(e, op < 0xb8 ? 1 : 4));
   switch (op) {
     case 0x68: case 0x6a: return form("push", imm(e, 4));
