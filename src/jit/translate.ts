@@ -14,7 +14,8 @@ import { Code, Op } from "./wasm-module.js";
 import { type AccessCheck, accessEvents, planAccessChecks } from "./access-checks.js";
 import { type BlockBytes, decodeBlock } from "./decode.js";
 import {
-  type Instruction, type Operand, type Place, type Register, type Memory, type Immediate, EFFECTS, EAX, ECX, EDX, ESP, isRegister, isMemory, isImmediate,
+  type Instruction, type Operand, type Place, type Register, type Memory, type Immediate, EFFECTS, EAX, ECX, EDX, ESP,
+  isRegister, isMemory, isImmediate,
 } from "./ir.js";
 import {
   type FlagState, type CoreLinks, LazyOp, lazy, lazyWithCarryIn, emitCondition, emitMaterialize, emitEagerFlags, emitCarry,
@@ -633,7 +634,8 @@ export function translateBlock(env: TranslateEnv): Translation | undefined {
   if (block.length === 0) return undefined;
   const last = block[block.length - 1], end = last.ip + last.length;
   const loopsBack = loops(env, block);
-  const t = new Translator(env, block.length, loopsBack, env.paging && !block.some((i) => EFFECTS[i.op].core), planAccessChecks(accessEvents(block)));
+  const pageCache = env.paging && !block.some((i) => EFFECTS[i.op].core);
+  const t = new Translator(env, block.length, loopsBack, pageCache, planAccessChecks(accessEvents(block)));
   block.forEach((instruction, i) => {
     t.emit(instruction, i);
     if (!EFFECTS[instruction.op].branch) t.exitIfCodeWritten(end - env.eip);
