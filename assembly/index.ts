@@ -24,7 +24,8 @@ export function init(bytes: u32): void {
 }
 
 export function ramBase(): u32 { return ramOffset; }
-export function ramSize(): u32 { return ramBytes; }
+// As f64: JavaScript sees an exported u32 as a signed i32, and 2 GiB of RAM (--mem 2048) is 2^31 bytes.
+export function ramSize(): f64 { return <f64>ramBytes; }
 
 // VM entry: run the guest, calling the VMM's exit handler (vmm.exit) at each VM exit, until the
 // handler returns 0; returns the basic reason of that last exit.

@@ -3,20 +3,13 @@
 // hands the moment its OUT instruction completes and survives wasmvisor being killed; flush()
 // (a guest's FLUSH CACHE, and the end of every run, however it ended) makes it durable with
 // fsync. A trailing partial sector is ignored; `--disk-readonly` opens the file read-only and the
-// devices refuse writes. An image that cannot be opened is bad input (status 2).
+// devices refuse writes. An image that is not a regular file or cannot be opened is bad input
+// (status 2).
 
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
 import { SECTOR_SIZE, type BlockBackend } from "../devices/block-backend.js";
 import { UsageError } from "./exit-status.js";
-
-/** Why a file could not be read, in the words users expect. */
-export function describeFileError(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === "ENOENT") return "no such file";
-  if (code === "EISDIR") return "is a directory";
-  if (code === "EACCES") return "permission denied";
-  return (error as Error).message;
-}
+import { describeFileError, inputFileProblem } from "./input-files.js";
 
 export class FileDisk implements BlockBackend {
   readonly sectors: number;
@@ -26,6 +19,8 @@ export class FileDisk implements BlockBackend {
     readonly path: string,
     readonly readOnly: boolean,
   ) {
+    const problem = inputFileProblem(path);
+    if (problem !== undefined) throw new UsageError(`cannot open disk image ${path}: ${problem}`);
     try {
       this.fd = openSync(path, readOnly ? "r" : "r+");
       this.sectors = Math.floor(fstatSync(this.fd).size / SECTOR_SIZE);

@@ -1,9 +1,10 @@
 // Where `wasmvisor run` gets its machine: a Multiboot kernel to boot, or (--restore-state FILE) a
 // saved machine to continue. Both files are read and checked before anything else happens, so a
-// missing, unreadable, truncated or foreign file is one line on stderr and status 2. A restored
-// machine keeps what it was saved with: memory, VMM configuration, clock and VGA write trap (the
-// CLI refuses those options beside --restore-state); the host side (disk image, display, console,
-// limits, statistics) comes from this run's options.
+// missing, unreadable, truncated or foreign file, or one that is not a regular file at all (a
+// folder, a FIFO, /dev/zero), is one line on stderr and status 2. A restored machine keeps what
+// it was saved with: memory, VMM configuration, clock and VGA write trap (the CLI refuses those
+// options beside --restore-state); the host side (disk image, display, console, limits,
+// statistics) comes from this run's options.
 
 import { readFile } from "node:fs/promises";
 import { LoadError } from "../loader/load-error.js";
@@ -12,7 +13,7 @@ import { readStateFile, type MachineDescription } from "../vmm/saved-state.js";
 import { SavedStateError } from "../vmm/state-file.js";
 import { VirtualMachine, type VirtualMachineOptions } from "../vmm/virtual-machine.js";
 import { UsageError } from "./exit-status.js";
-import { describeFileError } from "./file-disk.js";
+import { describeFileError, inputFileProblem } from "./input-files.js";
 
 export type MachineSource =
   | { kind: "kernel"; path: string; bytes: Uint8Array }
@@ -53,6 +54,8 @@ export async function startMachine(
 }
 
 async function readInput(path: string, what: string): Promise<Uint8Array> {
+  const problem = inputFileProblem(path);
+  if (problem !== undefined) throw new UsageError(`cannot read ${what} ${path}: ${problem}`);
   try {
     return await readFile(path);
   } catch (error) {

@@ -7,7 +7,7 @@
 import { accessSync, closeSync, constants, fsyncSync, openSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { UsageError } from "./exit-status.js";
-import { describeFileError } from "./file-disk.js";
+import { describeFileError } from "./input-files.js";
 
 /** Refuses an output path that cannot be written: its folder missing or read-only, or a folder itself. */
 export function checkOutputFile(path: string, option: string): void {

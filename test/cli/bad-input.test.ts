@@ -3,12 +3,19 @@
 // stderr, the one given here. Kernels are built byte by byte (test/support/images.ts); the cases
 // run side by side.
 
-import { chmodSync, mkdirSync, readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { scratchFolder, wasmvisor } from "../support/cli.js";
 import { concat, elf32, exitWith, kernelElf, multibootHeader, u32s, x86 } from "../support/images.js";
 
 const scratch = scratchFolder();
+/** A FIFO nobody writes to: opening it for reading would wait for ever. */
+const fifo = () => {
+  const path = scratch.path("fifo");
+  if (!existsSync(path)) execFileSync("mkfifo", [path]);
+  return path;
+};
 const MB_HEADER_AT = 84; // in kernelElf's file: after the ELF header and one program header
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -60,9 +67,14 @@ describe("wasmvisor run refuses a kernel that cannot be booted", () => {
     await expectRefusal(["run", path, ...options], typeof message === "string" ? prefix + message : new RegExp(`^${escape(prefix)}${message.source}$`));
   });
 
-  it.concurrent("a missing file, a folder, and (not as root) a file it may not read", async () => {
+  it.concurrent("a missing file, a folder, a device, a FIFO, and (not as root) a file it may not read", async () => {
     await expectRefusal(["run", "no-such-kernel.elf"], "wasmvisor: cannot read kernel no-such-kernel.elf: no such file");
     await expectRefusal(["run", "src"], "wasmvisor: cannot read kernel src: is a directory");
+    // Read, these would never end: /dev/zero has no end, and opening a FIFO waits for a writer.
+    await expectRefusal(["run", "/dev/zero"], "wasmvisor: cannot read kernel /dev/zero: is a device, not a regular file");
+    await expectRefusal(["run", fifo()], `wasmvisor: cannot read kernel ${fifo()}: is a FIFO, not a regular file`);
+    await expectRefusal(["run", "--restore-state", fifo()], `wasmvisor: cannot read state file ${fifo()}: is a FIFO, not a regular file`);
+    await expectRefusal(["run", "guests/hello.elf", "--disk", fifo(), "--disk-readonly"], `wasmvisor: cannot open disk image ${fifo()}: is a FIFO, not a regular file`);
     if (process.getuid?.() === 0) return; // root reads anything
     const locked = scratch.file("locked.elf", kernelElf(exitWith(0)));
     chmodSync(locked, 0);
@@ -91,6 +103,8 @@ const options: [string[], string][] = [
   [["--mem"], "option '--mem <MiB>' argument missing"],
   [["extra.elf"], "too many arguments for 'run'. Expected 1 argument but got 2."],
   [["--disk", "no-such.img"], "cannot open disk image no-such.img: no such file"],
+  [["--disk", "src", "--disk-readonly"], "cannot open disk image src: is a directory"],
+  [["--disk", "/dev/zero"], "cannot open disk image /dev/zero: is a device, not a regular file"],
   [["--stats-json", "/no/such/folder/stats.json"], "--stats-json /no/such/folder/stats.json: cannot write in /no/such/folder: no such file"],
   [["--save-state", "/no/such/folder/state"], "--save-state /no/such/folder/state: cannot write in /no/such/folder: no such file"],
   [["--screenshot", "/no/such/folder/screen.png"], "--screenshot /no/such/folder/screen.png: cannot write in /no/such/folder: no such file"],

@@ -101,6 +101,12 @@ describe("wasmvisor run: guests", () => {
     expect(stdout).toContain("command line arguments: alpha beta\n");
   });
 
+  it("boots with --mem 2048, the documented maximum", () => {
+    const { status, stdout, stderr } = wasmvisor("run", "guests/hello.elf", "--mem", "2048");
+    expect({ status, stderr }).toEqual({ status: 0, stderr: "" });
+    expect(stdout).toContain("memory: lower 640 KiB, total 2048 MiB");
+  });
+
   it("exits with the value the guest wrote to isa-debug-exit", () => {
     expect(wasmvisor("run", file("exit5.elf", kernelElf(exitWith(5)))).status).toBe(5);
   });

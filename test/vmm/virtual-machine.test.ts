@@ -7,13 +7,13 @@ import { G_CR0, G_EFLAGS, G_EIP, SR_CS, SR_DS, SR_SS, EXIT_IO, EXIT_CPUID, EXIT_
 import { CoreLoadError, instantiateCore } from "../../src/core/core.js";
 import { Reg } from "../../src/core/vmcs.js";
 import { VirtualMachine } from "../../src/vmm/virtual-machine.js";
-import { KERNEL_BASE, concat, exitWith, kernelElf, x86 } from "../support/images.js";
+import { KERNEL_BASE, concat, exitWith, kernelElf, u32s, x86 } from "../support/images.js";
 
 const core = readFileSync(new URL("../../build/core.wasm", import.meta.url));
 
-async function boot(code: Uint8Array, cmdline = "") {
+async function boot(code: Uint8Array, cmdline = "", memoryMiB = 8) {
   const output: number[] = [];
-  const vm = await VirtualMachine.create({ core, memoryMiB: 8, serialOutput: (b) => output.push(b) });
+  const vm = await VirtualMachine.create({ core, memoryMiB, serialOutput: (b) => output.push(b) });
   const loaded = vm.loadKernel(kernelElf(code), cmdline);
   return { vm, loaded, output: () => String.fromCharCode(...output) };
 }
@@ -96,6 +96,18 @@ describe("VirtualMachine", () => {
   it("rejects a memory size outside 1-2048 MiB", async () => {
     await expect(VirtualMachine.create({ core, memoryMiB: 0 })).rejects.toThrow(RangeError);
     await expect(VirtualMachine.create({ core, memoryMiB: 1.5 })).rejects.toThrow(RangeError);
+    await expect(VirtualMachine.create({ core, memoryMiB: 2049 })).rejects.toThrow(RangeError);
+  });
+
+  // 2048 MiB is 2^31 bytes: one past the largest signed 32-bit number, which a size passed from the
+  // core as an i32 would turn negative.
+  it("gives a 2048 MiB guest all of it: it writes the last word of RAM, and past it reads all ones", async () => {
+    const last = 0x7ffffffc;
+    const { vm } = await boot(concat(x86.movEax(0x5a5a1234), new Uint8Array([0xa3]), u32s([last]), new Uint8Array([0x8b, 0x1d]), u32s([last]), new Uint8Array([0x8b, 0x0d]), u32s([last + 4]), exitWith(0)), "", 2048);
+    expect(vm.ram.length).toBe(2 ** 31);
+    expect(vm.run().stop).toEqual({ kind: "guest-exit", code: 0 });
+    expect([vm.vmcs.reg(Reg.EBX), vm.vmcs.reg(Reg.ECX)]).toEqual([0x5a5a1234, 0xffffffff]);
+    expect(new DataView(vm.ram.buffer, vm.ram.byteOffset).getUint32(last, true)).toBe(0x5a5a1234);
   });
 
   it("dumps registers in QEMU's layout", async () => {
