@@ -51,7 +51,8 @@ export {
   type Cr3Policy,
 } from "./vmm/vm-config.js";
 export { describeStop, type StopReason } from "./vmm/stop-reason.js";
-export { SavedStateError, STATE_FORMAT_VERSION } from "./vmm/state-file.js";
+export { STATE_FORMAT_VERSION } from "./vmm/state-file.js";
+export { SavedStateError } from "./devices/saved-values.js";
 export { ExitStats, type ExitReasonStats, type VmStatistics } from "./vmm/exit-stats.js";
 export { formatExitTrace, type ExitEvent } from "./vmm/exit-event.js";
 export type { ExitListener } from "./vmm/exit-dispatcher.js";

@@ -10,7 +10,7 @@ import { readFile } from "node:fs/promises";
 import { LoadError } from "../loader/load-error.js";
 import { qemuStyleCmdline } from "../loader/multiboot.js";
 import { readStateFile, type MachineDescription } from "../vmm/saved-state.js";
-import { SavedStateError } from "../vmm/state-file.js";
+import { SavedStateError } from "../devices/saved-values.js";
 import { VirtualMachine, type VirtualMachineOptions } from "../vmm/virtual-machine.js";
 import { UsageError } from "./exit-status.js";
 import { describeFileError, inputFileProblem } from "./input-files.js";

@@ -11,10 +11,12 @@
 // non-data command; reading Status acknowledges it, Alternate Status does not; nIEN masks it.
 // Device Control's SRST resets the drive and leaves its signature in the registers.
 // saveState()/restoreState() carry the registers, the sector buffer and the transfer in progress
-// across a saved machine; the image's contents are the backend's, and are not part of it.
+// across a saved machine; the image's contents are the backend's, and are not part of it. A
+// restored transfer must lie on the disk, and may write only a writable one (saved-values.ts).
 
 import { SECTOR_SIZE, type BlockBackend } from "./block-backend.js";
 import { UNCONNECTED, type IoSize, type IrqLine, type PortDevice } from "./device.js";
+import { StatePath } from "./saved-values.js";
 
 export const ATA_PRIMARY_PORT = 0x1f0;
 export const ATA_PRIMARY_PORT_COUNT = 8;
@@ -98,7 +100,22 @@ export class AtaPio implements PortDevice {
     return { status, error, count, lbaLow, lbaMid, lbaHigh, device, control, interruptPending, irqLevel, buffer: [...this.buffer], bufferAt, transfer: transfer === undefined ? null : { ...transfer } };
   }
 
-  restoreState(state: AtaPioState): void {
+  /** Takes the saved registers; a transfer in progress must lie on the disk, and write only a writable one. */
+  restoreState(state: AtaPioState, at = new StatePath(this.name)): void {
+    for (const register of ["status", "error", "count", "lbaLow", "lbaMid", "lbaHigh", "control"] as const) at.byte(register, state[register]);
+    at.byte("device", state.device);
+    if (state.device & ~0x5f) at.refuse("device", `is ${state.device}: bits 5 and 7 of the Device register are not kept`);
+    at.bytes("buffer", state.buffer, SECTOR_SIZE);
+    at.integer("bufferAt", state.bufferAt, 0, SECTOR_SIZE);
+    if (state.bufferAt % 2) at.refuse("bufferAt", `is ${state.bufferAt}: the data port moves whole words`);
+    if (state.transfer !== null) {
+      const { write, lba, left } = state.transfer;
+      const transfer = at.at("transfer");
+      transfer.flag("write", write);
+      transfer.integer("left", left, 0, 255);
+      transfer.integer("lba", lba, 0, this.disk.sectors - 1 - left);
+      if (write && this.disk.readOnly) transfer.refuse("write", "is true on a read-only disk, which refuses every write command");
+    }
     ({ status: this.status, error: this.error, count: this.count, lbaLow: this.lbaLow, lbaMid: this.lbaMid, lbaHigh: this.lbaHigh, device: this.device } = state);
     ({ control: this.control, interruptPending: this.interruptPending, irqLevel: this.irqLevel, bufferAt: this.bufferAt } = state);
     this.buffer.set(state.buffer);

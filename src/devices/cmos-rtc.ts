@@ -13,6 +13,7 @@
 
 import { NS_PER_SECOND, type ClockEvent, type DeviceClock } from "./clock.js";
 import { UNCONNECTED, type IoSize, type IrqLine, type PortDevice } from "./device.js";
+import { StatePath } from "./saved-values.js";
 
 export const CMOS_PORT = 0x70;
 export const CMOS_PORT_COUNT = 2;
@@ -51,6 +52,8 @@ const HOUR_PM = 0x80;
 const ALARM_ANY = 0xc0;
 const UPDATE_NS = 244_000;
 const NS_PER_MS = 1_000_000;
+/** The largest time a JavaScript Date holds, in ms either side of 1970: the calendar's range. */
+const MAX_DATE_MS = 8.64e15;
 
 /** 2024-01-01 00:00:00 UTC: where the virtual clock's calendar starts unless told otherwise. */
 export const DEFAULT_RTC_START_MS = Date.UTC(2024, 0, 1);
@@ -67,6 +70,18 @@ export interface CmosRtcState {
   epochMs: number;
   periodic: SavedEvent | null;
   secondly: SavedEvent | null;
+}
+
+/** The period of the periodic interrupt at the rate in status register A (rates 1 and 2 as 8 and 9). */
+function periodNs(statusA: number): number {
+  const rate = statusA & 0x0f;
+  return (NS_PER_SECOND * (1 << ((rate < 3 ? rate + 7 : rate) - 1))) / 32768;
+}
+
+/** A saved event: at a time no later than `latest` (it may be overdue), in its place among events due then. */
+function checkEvent(at: StatePath, event: SavedEvent, latest: number): void {
+  at.number("at", event.at, 0, latest);
+  at.counter("order", event.order);
 }
 
 const toBcd = (n: number) => ((n / 10) | 0) * 16 + (n % 10);
@@ -100,7 +115,22 @@ export class CmosRtc implements PortDevice {
   }
 
   /** Takes the saved registers as they are and re-arms the saved events; nothing is signalled. */
-  restoreState(state: CmosRtcState): void {
+  restoreState(state: CmosRtcState, at = new StatePath(this.name)): void {
+    at.bytes("ram", state.ram, this.ram.length);
+    at.integer("index", state.index, 0, 0x7f);
+    at.number("epochMs", state.epochMs, -MAX_DATE_MS, MAX_DATE_MS);
+    const [statusA, statusB] = [state.ram[STATUS_A], state.ram[STATUS_B]];
+    const now = this.clock.now();
+    // Each event as schedulePeriodic() and scheduleSecondly() leave it: only while enabled, and
+    // no further off than one period.
+    if (state.periodic !== null) {
+      if (!(statusB & B_PIE) || !(statusA & 0x0f)) at.refuse("periodic", "is pending with periodic interrupts off in status registers A and B");
+      checkEvent(at.at("periodic"), state.periodic, now + periodNs(statusA));
+    }
+    if (state.secondly !== null) {
+      if (!(statusB & (B_UIE | B_AIE))) at.refuse("secondly", "is pending with update and alarm interrupts off in status register B");
+      checkEvent(at.at("secondly"), state.secondly, now + NS_PER_SECOND);
+    }
     this.periodic?.cancel();
     this.secondly?.cancel();
     this.periodic = this.secondly = undefined;
@@ -253,19 +283,16 @@ export class CmosRtc implements PortDevice {
     this.periodic = undefined;
     const rate = this.ram[STATUS_A] & 0x0f;
     if (!(this.ram[STATUS_B] & B_PIE) || rate === 0) return;
-    this.periodicAt(this.clock.now() + this.periodNs());
-  }
-
-  /** The periodic rate's period, from status register A. */
-  private periodNs(): number {
-    const rate = this.ram[STATUS_A] & 0x0f;
-    return (NS_PER_SECOND * (1 << ((rate < 3 ? rate + 7 : rate) - 1))) / 32768;
+    this.periodicAt(this.clock.now() + periodNs(this.ram[STATUS_A]));
   }
 
   private periodicAt(at: number, order?: number): void {
     const fire = () => {
       this.raise(C_PF);
-      this.periodicAt(at + this.periodNs());
+      // Periods the clock went past meanwhile (a stalled host under the real clock, a restored
+      // machine) would only set PF again: go on from the first one still to come.
+      const period = periodNs(this.ram[STATUS_A]);
+      this.periodicAt(at + period * Math.max(1, Math.floor((this.clock.now() - at) / period) + 1));
     };
     this.periodic = this.clock.schedule(at, fire, order);
   }

@@ -10,9 +10,11 @@
 // type(): a terminal's bytes or named keys become make and break codes, queued on the keyboard and
 // handed to the guest one byte at a time, each with an interrupt when it reaches the output buffer.
 // saveState()/restoreState() carry the controller, its queues and the keyboard's modes across a
-// saved machine.
+// saved machine. Both queues are bounded, as the hardware's buffers are, and a restore refuses
+// longer ones (saved-values.ts).
 
 import { UNCONNECTED, type IoSize, type IrqLine, type PortDevice } from "./device.js";
+import { StatePath } from "./saved-values.js";
 import { LEFT_CTRL, LEFT_SHIFT, SET2_TO_SET1, type Key, type Keystroke } from "./scancodes.js";
 
 export const I8042_DATA_PORT = 0x60;
@@ -35,6 +37,16 @@ const BREAK = 0xf0;
 const EXTENDED = 0xe0;
 /** How many scan code bytes the keyboard buffers before it drops keys, as a real one would. */
 const KEYBOARD_BUFFER = 64;
+/** Room kept beyond the keys for command replies (at most 3 bytes each); replies that do not fit are lost. */
+const REPLY_ROOM = 8;
+/**
+ * Controller responses waiting for the output buffer. A real 8042 has the one output byte; this
+ * queue only keeps their order, and a guest that sends commands without reading loses the rest.
+ */
+const CONTROLLER_QUEUE = 16;
+/** Controller commands that wait for a data byte, and keyboard commands that wait for a parameter. */
+const CONTROLLER_DATA_COMMANDS = [0x60, 0xd1, 0xd2, 0xd3, 0xd4];
+const KEYBOARD_PARAMETER_COMMANDS = [0xed, 0xf0, 0xf3];
 
 export interface I8042State {
   config: number;
@@ -111,7 +123,23 @@ export class I8042 implements PortDevice {
   }
 
   /** Takes the saved state as it is: the IRQ line's level comes with it, nothing is signalled. */
-  restoreState(state: I8042State): void {
+  restoreState(state: I8042State, at = new StatePath(this.name)): void {
+    at.byte("config", state.config);
+    at.byte("outputPort", state.outputPort);
+    const checkOutput = (where: StatePath, output: { byte: number; aux: boolean }) => {
+      where.byte("byte", output.byte);
+      where.flag("aux", output.aux);
+    };
+    if (state.output !== null) checkOutput(at.at("output"), state.output);
+    if (state.controllerCommand !== null && !CONTROLLER_DATA_COMMANDS.includes(state.controllerCommand)) {
+      at.refuse("controllerCommand", `is ${JSON.stringify(state.controllerCommand)}, not a command that waits for data`);
+    }
+    at.list("controllerQueue", state.controllerQueue, CONTROLLER_QUEUE, (where, entry, i) => checkOutput(where.at(i), entry));
+    at.bytes("keyboardQueue", state.keyboardQueue, KEYBOARD_BUFFER + REPLY_ROOM);
+    if (state.keyboardCommand !== null && !KEYBOARD_PARAMETER_COMMANDS.includes(state.keyboardCommand)) {
+      at.refuse("keyboardCommand", `is ${JSON.stringify(state.keyboardCommand)}, not a command that waits for a parameter`);
+    }
+    at.integer("scanSet", state.scanSet, 1, 2);
     ({ config: this.config, outputPort: this.outputPort, lastWasCommand: this.lastWasCommand, scanning: this.scanning, scanSet: this.scanSet } = state);
     ({ breakPending: this.breakPending, irqLevel: this.irqLevel } = state);
     this.output = state.output === null ? undefined : { ...state.output };
@@ -147,7 +175,7 @@ export class I8042 implements PortDevice {
   }
 
   private respond(byte: number, aux = false): void {
-    this.controllerQueue.push({ byte, aux });
+    if (this.controllerQueue.length < CONTROLLER_QUEUE) this.controllerQueue.push({ byte, aux });
   }
 
   private command(byte: number): void {
@@ -178,7 +206,7 @@ export class I8042 implements PortDevice {
       case 0xd1:
       case 0xd2:
       case 0xd3:
-      case 0xd4:
+      case 0xd4: // CONTROLLER_DATA_COMMANDS
         this.controllerCommand = byte;
         return;
       // Anything else (e.g. the F0-FF pulse commands other than FE) is ignored.
@@ -229,7 +257,7 @@ export class I8042 implements PortDevice {
         return this.reply(0xee);
       case 0xed:
       case 0xf0:
-      case 0xf3:
+      case 0xf3: // KEYBOARD_PARAMETER_COMMANDS
         this.keyboardCommand = byte;
         return this.reply(ACK);
       default:
@@ -239,7 +267,7 @@ export class I8042 implements PortDevice {
 
   /** Keyboard responses go ahead of queued keys. */
   private reply(...bytes: number[]): void {
-    this.keyboardQueue.unshift(...bytes);
+    if (this.keyboardQueue.length + bytes.length <= KEYBOARD_BUFFER + REPLY_ROOM) this.keyboardQueue.unshift(...bytes);
   }
 
   private sendKey(key: Key, release: boolean): void {

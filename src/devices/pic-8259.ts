@@ -11,6 +11,7 @@
 // chips across a saved machine, as plain data.
 
 import type { IoSize, PortDevice } from "./device.js";
+import { StatePath } from "./saved-values.js";
 
 export const PIC_MASTER_PORT = 0x20;
 export const PIC_SLAVE_PORT = 0xa0;
@@ -134,7 +135,12 @@ export class Pic8259 implements PortDevice {
   }
 
   /** Takes the saved registers as they are: the INT pin's level comes with them, nothing is signalled. */
-  restoreState(state: Pic8259State): void {
+  restoreState(state: Pic8259State, at: StatePath): void {
+    for (const register of ["irr", "isr", "imr", "lineLevels"] as const) at.byte(register, state[register]);
+    at.byte("vectorBase", state.vectorBase);
+    if (state.vectorBase & 7) at.refuse("vectorBase", `is ${state.vectorBase}: ICW2 leaves the low three bits to the IRQ`);
+    at.integer("priorityBase", state.priorityBase, 0, 7);
+    at.integer("init", state.init, Init.Ready, Init.Icw4);
     ({ irr: this.irr, isr: this.isr, imr: this.imr, vectorBase: this.vectorBase, lineLevels: this.lineLevels, priorityBase: this.priorityBase } = state);
     ({ init: this.init, expectIcw4: this.expectIcw4, single: this.single, autoEoi: this.autoEoi, rotateOnAutoEoi: this.rotateOnAutoEoi } = state);
     ({ specialFullyNested: this.specialFullyNested, specialMask: this.specialMask, readIsr: this.readIsr, poll: this.poll, output: this.output } = state);
@@ -301,9 +307,9 @@ export class DualPic {
     return { master: this.master.saveState(), slave: this.slave.saveState(), intr: this.intr };
   }
 
-  restoreState(state: DualPicState): void {
-    this.master.restoreState(state.master);
-    this.slave.restoreState(state.slave);
+  restoreState(state: DualPicState, at = new StatePath("pic")): void {
+    this.master.restoreState(state.master, at.at("master"));
+    this.slave.restoreState(state.slave, at.at("slave"));
     this.intr = state.intr;
   }
 

@@ -8,10 +8,14 @@
 // (count and status), null count. Interrupts come from modes 0 (once, at terminal count), 2 (rate
 // generator) and 3 (square wave); channels 1 and 2 count but drive nothing (their gates, DRAM
 // refresh and the speaker port 0x61, are not modelled). saveState()/restoreState() carry the
-// channels, their latches and channel 0's next scheduled edge across a saved machine.
+// channels, their latches and channel 0's next scheduled edge across a saved machine; a restore
+// refuses a value no channel could hold (saved-values.ts), such as a count of 0 or an edge later
+// than the next one. Edges the clock went past while one waited (a stalled host under the real
+// clock) are not raised one by one: like edges arriving while IRR is set, they would latch nothing.
 
 import { NS_PER_SECOND, type ClockEvent, type DeviceClock } from "./clock.js";
 import { UNCONNECTED, type IoSize, type IrqLine, type PortDevice } from "./device.js";
+import { StatePath } from "./saved-values.js";
 
 export const PIT_PORT = 0x40;
 export const PIT_PORT_COUNT = 4;
@@ -160,13 +164,24 @@ class Channel {
     this.scheduleEdge(1);
   }
 
-  /** Schedules the `period`-th rising edge of OUT after the load, for the modes that interrupt. */
-  private scheduleEdge(period: number, order?: number): void {
+  /** When OUT rises for the `period`-th time after the load, in the modes that interrupt; undefined in the others. */
+  private edgeTime(period: number): number | undefined {
     let tick: number;
     if (this.mode === 0 && period === 1) tick = this.count;
     else if (this.mode === 2 || this.mode === 3) tick = period * this.count;
-    else return;
-    const at = this.loadedAt + Math.ceil((tick * NS_PER_SECOND) / PIT_HZ);
+    else return undefined;
+    return this.loadedAt + Math.ceil((tick * NS_PER_SECOND) / PIT_HZ);
+  }
+
+  /** Whole periods of the count since the load: the rising edges so far in modes 2 and 3. */
+  private periodsSoFar(): number {
+    return Math.floor(this.ticks() / this.count);
+  }
+
+  /** Schedules the `period`-th rising edge of OUT after the load, for the modes that interrupt. */
+  private scheduleEdge(period: number, order?: number): void {
+    const at = this.edgeTime(period);
+    if (at === undefined) return;
     this.eventPeriod = period;
     this.event = this.clock.schedule(
       at,
@@ -174,7 +189,9 @@ class Channel {
         this.event = undefined;
         this.irq(true); // a rising edge latches IRQ 0 in the PIC ...
         this.irq(false); // ... which the next edge needs the line low for
-        this.scheduleEdge(period + 1);
+        // Edges the clock went past meanwhile (a real clock on a stalled host, a restored machine)
+        // would only latch the request again: go on from the first edge still to come.
+        this.scheduleEdge(Math.max(period + 1, this.periodsSoFar() + 1));
       },
       order,
     );
@@ -186,13 +203,29 @@ class Channel {
     return { mode, access, bcd, count, loadedAt, nullCount, writeLow: this.writeLow ?? null, readHigh, latched: [...this.latched], status: this.status ?? null, edge };
   }
 
-  restoreState(state: PitChannelState): void {
+  /** Checks every saved value against what the channel can hold, then takes them. */
+  restoreState(state: PitChannelState, at: StatePath): void {
+    at.integer("mode", state.mode, 0, 5);
+    at.integer("access", state.access, ACCESS_LSB, ACCESS_WORD);
+    at.integer("bcd", state.bcd, 0, 1);
+    at.integer("count", state.count, 1, 0x10000);
+    at.number("loadedAt", state.loadedAt, 0, this.clock.now());
+    if (state.writeLow !== null) at.byte("writeLow", state.writeLow);
+    at.bytes("latched", state.latched, 2);
+    if (state.status !== null) at.byte("status", state.status);
     this.stop();
     ({ mode: this.mode, access: this.access, bcd: this.bcd, count: this.count, loadedAt: this.loadedAt, nullCount: this.nullCount, readHigh: this.readHigh } = state);
     this.writeLow = state.writeLow ?? undefined;
     this.latched = [...state.latched];
     this.status = state.status ?? undefined;
-    if (state.edge !== null) this.scheduleEdge(state.edge.period, state.edge.order);
+    if (state.edge !== null) {
+      // The edge to come: one the channel's mode raises, no later than the first after now.
+      const edge = at.at("edge");
+      edge.integer("period", state.edge.period, 1, this.mode === 0 ? 1 : this.periodsSoFar() + 1);
+      edge.counter("order", state.edge.order);
+      if (this.edgeTime(state.edge.period) === undefined) at.refuse("edge", `is pending in mode ${this.mode}, which raises no interrupt`);
+      this.scheduleEdge(state.edge.period, state.edge.order);
+    }
   }
 
   private stop(): void {
@@ -214,8 +247,8 @@ export class Pit8254 implements PortDevice {
     return { channels: this.channels.map((channel) => channel.saveState()) };
   }
 
-  restoreState(state: PitState): void {
-    this.channels.forEach((channel, i) => channel.restoreState(state.channels[i]));
+  restoreState(state: PitState, at = new StatePath(this.name)): void {
+    this.channels.forEach((channel, i) => channel.restoreState(state.channels[i], at.at("channels").at(i)));
   }
 
   read(offset: number, _size: IoSize): number {

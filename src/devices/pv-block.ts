@@ -38,6 +38,7 @@
 
 import { SECTOR_SIZE, type BlockBackend } from "./block-backend.js";
 import { UNCONNECTED, type IoSize, type IrqLine, type PortDevice } from "./device.js";
+import { StatePath } from "./saved-values.js";
 
 export const PV_BLOCK_PORT = 0xa00;
 export const PV_BLOCK_PORT_COUNT = 0x24;
@@ -106,7 +107,14 @@ export class PvBlock implements PortDevice {
     return { requests, doorbells, ring, slots, completed, isr, irqLevel };
   }
 
-  restoreState(state: PvBlockState): void {
+  restoreState(state: PvBlockState, at = new StatePath(this.name)): void {
+    at.counter("requests", state.requests);
+    at.counter("doorbells", state.doorbells);
+    at.integer("ring", state.ring, 0, 0xffffffff);
+    at.integer("slots", state.slots, 0, MAX_SLOTS);
+    if (state.slots & (state.slots - 1)) at.refuse("slots", `is ${state.slots}, not 0 or a power of two`);
+    at.integer("completed", state.completed, 0, 0xffffffff);
+    at.integer("isr", state.isr, 0, ISR_COMPLETED | ISR_RING_ERROR);
     ({ requests: this.requests, doorbells: this.doorbells, ring: this.ring, slots: this.slots, completed: this.completed, isr: this.isr, irqLevel: this.irqLevel } = state);
   }
 

@@ -21,6 +21,7 @@
 // interrupt line's level across a saved machine.
 
 import { UNCONNECTED, type IoSize, type IrqLine, type PortDevice } from "./device.js";
+import { StatePath } from "./saved-values.js";
 
 export const COM1_PORT = 0x3f8;
 export const COM2_PORT = 0x2f8;
@@ -141,7 +142,13 @@ export class Serial16550 implements PortDevice {
   }
 
   /** Takes the saved registers as they are: the IRQ line's level comes with them, nothing is signalled. */
-  restoreState(state: Serial16550State): void {
+  restoreState(state: Serial16550State, at = new StatePath(this.name)): void {
+    at.integer("divisor", state.divisor, 0, 0xffff);
+    at.integer("ier", state.ier, 0, 0x0f);
+    at.byte("fcr", state.fcr);
+    for (const register of ["lcr", "lsr", "msr", "scr"] as const) at.byte(register, state[register]);
+    at.integer("mcr", state.mcr, 0, 0x1f);
+    at.bytes("fifo", state.fifo, state.fcr & FCR_ENABLE ? FIFO_DEPTH : 1);
     ({ divisor: this.divisor, ier: this.ier, fcr: this.fcr, lcr: this.lcr, mcr: this.mcr, lsr: this.lsr, msr: this.msr, scr: this.scr } = state);
     ({ thrInterrupt: this.thrInterrupt, irqLevel: this.irqLevel } = state);
     this.fifo.splice(0, this.fifo.length, ...state.fifo);

@@ -12,6 +12,7 @@
 // carry the registers across a saved machine (the frame buffer is guest RAM and is saved with it).
 
 import type { IoSize, PortDevice } from "./device.js";
+import { StatePath } from "./saved-values.js";
 
 export const VGA_PORT = 0x3c0;
 export const VGA_PORT_COUNT = 0x20;
@@ -85,7 +86,13 @@ export class VgaText implements PortDevice {
     return { crtc: [...this.crtc], attribute: [...this.attribute], plain: [...this.plain], crtcIndex, attributeIndex, attributeFlipFlop, retrace };
   }
 
-  restoreState(state: VgaTextState): void {
+  restoreState(state: VgaTextState, at = new StatePath(this.name)): void {
+    at.bytes("crtc", state.crtc, this.crtc.length);
+    at.bytes("attribute", state.attribute, this.attribute.length);
+    at.bytes("plain", state.plain, this.plain.length);
+    at.byte("crtcIndex", state.crtcIndex);
+    at.byte("attributeIndex", state.attributeIndex);
+    if (state.retrace !== 0 && state.retrace !== RETRACE_BITS) at.refuse("retrace", `is ${state.retrace}, not 0 or ${RETRACE_BITS}`);
     this.crtc.set(state.crtc);
     this.attribute.set(state.attribute);
     this.plain.set(state.plain);

@@ -14,6 +14,7 @@
 
 import { C_CR3_TARGET_COUNT, C_CR3_TARGETS } from "../../assembly/vmcs-layout.js";
 import type { Vmcs } from "../core/vmcs.js";
+import { StatePath } from "../devices/saved-values.js";
 import type { Cr3Policy } from "./vm-config.js";
 
 /** Marks a slot that holds no address space yet: any slot in use is more recent. */
@@ -45,7 +46,10 @@ export class Cr3TargetList {
   }
 
   /** The slots' ages and the misses; the values and the count come back with the VMCS. */
-  restoreState(state: Cr3TargetListState): void {
+  restoreState(state: Cr3TargetListState, at = new StatePath("cr3Targets")): void {
+    at.counter("clock", state.clock);
+    at.counter("misses", state.misses);
+    at.list("stamps", state.stamps, this.count, (list, stamp, slot) => list.integer(slot, stamp, EMPTY, state.clock));
     this.stamps = [...state.stamps];
     this.clock = state.clock;
     this.misses = state.misses;

@@ -6,6 +6,7 @@
 // (hypercall 4); times and MIPS belong to the host process that measured them.
 
 import { EXIT_REASON_LIMIT, exitReasonName } from "./exits/table.js";
+import { StatePath } from "../devices/saved-values.js";
 import type { MmuStatistics } from "./mmu-stats.js";
 
 export interface ExitReasonStats {
@@ -79,9 +80,14 @@ export class ExitStats {
     return counts;
   }
 
-  restoreCounts(counts: { reason: number; count: number }[]): void {
+  /** `at` is where the counts' list sits, for messages. */
+  restoreCounts(counts: { reason: number; count: number }[], at = new StatePath("vmm")): void {
+    at.list("exitCounts", counts, EXIT_REASON_LIMIT, (list, { reason, count }, i) => {
+      list.at(i).integer("reason", reason, 0, EXIT_REASON_LIMIT - 1);
+      list.at(i).counter("count", count);
+    });
     this.counts.fill(0);
-    for (const { reason, count } of counts) if (reason >= 0 && reason < EXIT_REASON_LIMIT) this.counts[reason] = count;
+    for (const { reason, count } of counts) this.counts[reason] = count;
   }
 
   count(reason: number): number {

@@ -21,6 +21,7 @@ import {
   INTR_VALID,
 } from "../../assembly/vmcs-layout.js";
 import type { Vmcs } from "../core/vmcs.js";
+import { StatePath } from "../devices/saved-values.js";
 import type { GuestInterruptFlag } from "./guest-interrupt-flag.js";
 import { eventPending } from "./inject.js";
 
@@ -45,8 +46,11 @@ export class InterruptInjector {
     return { waiting: [...this.waiting] };
   }
 
-  restoreState(state: { waiting: number[] }): void {
-    this.waiting.splice(0, this.waiting.length, ...state.waiting);
+  /** The vectors, in order; a loop, not a spread, however many there are. */
+  restoreState(state: { waiting: number[] }, at = new StatePath("injector")): void {
+    at.list("waiting", state.waiting, Infinity, (list, vector, i) => list.integer(i, vector, 0, 255));
+    this.waiting.length = 0;
+    for (const vector of state.waiting) this.waiting.push(vector);
   }
 
   /** Interrupts requested and not yet injected (the controller's INTR counts as one). */

@@ -10,6 +10,7 @@
 
 import { C_PREEMPTION_TIMER } from "../../assembly/vmcs-layout.js";
 import type { Vmcs } from "../core/vmcs.js";
+import { StatePath } from "../devices/saved-values.js";
 
 interface Deadline {
   /** Retired-instruction count at which the interrupt is raised. */
@@ -42,8 +43,15 @@ export class InterruptTimer {
     return { deadlines: this.deadlines.map((d) => ({ ...d })) };
   }
 
-  restoreState(state: { deadlines: Deadline[] }): void {
-    this.deadlines.splice(0, this.deadlines.length, ...state.deadlines.map((d) => ({ ...d })));
+  /** The deadlines, in order; a loop, not a spread, however many there are. */
+  restoreState(state: { deadlines: Deadline[] }, at = new StatePath("timer")): void {
+    at.list("deadlines", state.deadlines, Infinity, (list, deadline, i) => {
+      list.at(i).counter("at", deadline.at);
+      list.at(i).integer("vector", deadline.vector, 0, 255);
+      if (i > 0 && deadline.at < state.deadlines[i - 1].at) list.refuse(i, "comes before the deadline ahead of it: they are kept in order");
+    });
+    this.deadlines.length = 0;
+    for (const { at: when, vector } of state.deadlines) this.deadlines.push({ at: when, vector });
   }
 
   /** The earliest deadline, or Infinity. */

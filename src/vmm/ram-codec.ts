@@ -5,7 +5,7 @@
 // that used a few hundred KiB saves to about that much, in tens of milliseconds, and plain
 // JavaScript does it in a browser as well as in Node.
 
-import { SavedStateError } from "./state-file.js";
+import { SavedStateError } from "../devices/saved-values.js";
 
 const MIN_ZERO_RUN = 16;
 

@@ -11,7 +11,9 @@
 //   disk (the image itself is the user's file and is not saved; restore with the same one).
 // state-file.ts turns this into bytes with a header and checksum. Restoring checks, before any of
 // it is applied, that the saved data has the shape this version writes, with the fresh machine's
-// own state as the template, so a damaged or forged file gives a SavedStateError, not a half-made VM.
+// own state as the template; then each part checks its values against what it could have held as
+// it restores them (saved-values.ts). So a damaged or forged file gives a SavedStateError, never a
+// machine that hangs, grows without bound or writes outside its disk.
 
 import { IO_BITMAP_B, VMCS_BASE, C_CLEAN_FIELDS, C_WRITE_TRAP_SIZE } from "../../assembly/vmcs-layout.js";
 import type { AtaPioState } from "../devices/ata-pio.js";
@@ -24,7 +26,8 @@ import type { Serial16550State } from "../devices/serial-16550.js";
 import type { VgaTextState } from "../devices/vga-text.js";
 import type { Cr3TargetListState } from "./cr3-targets.js";
 import { decodeRam, encodeRam } from "./ram-codec.js";
-import { decodeStateFile, encodeStateFile, SavedStateError } from "./state-file.js";
+import { SavedStateError, StatePath } from "../devices/saved-values.js";
+import { decodeStateFile, encodeStateFile } from "./state-file.js";
 import { CLOCK_MODES, type ClockMode, type VirtualClockState } from "./virtual-clock.js";
 import type { VirtualMachine, VirtualMachineOptions } from "./virtual-machine.js";
 import { DEFAULT_CONFIG, type VmConfig } from "./vm-config.js";
@@ -159,32 +162,36 @@ export async function restoreMachine<T extends VirtualMachineOptions>(
   return vm;
 }
 
-/** Applies a saved machine to `vm`, freshly created with restoreOptions(). */
+/**
+ * Applies a saved machine to `vm`, freshly created with restoreOptions(). Each part checks its
+ * values as it restores them (saved-values.ts); a refusal leaves `vm` half-restored, and
+ * restoreMachine() never hands it out.
+ */
 function applySavedMachine(vm: VirtualMachine, image: SavedImage): void {
   const { state, cpu, ram } = image;
   checkShape(state, describeMachine(vm), "");
-  if (state.vmm.cr3Targets.stamps.length > 4) throw new SavedStateError("corrupt state file: more than four CR3-target slots");
   new Uint8Array(vm.core.memory.buffer, VMCS_BASE, CPU_BYTES).set(cpu);
   vm.vmcs.set(C_CLEAN_FIELDS, 0); // the saved bits describe the saving core: reload everything
   vm.core.adoptSavedCounters();
   decodeRam(ram, vm.ram);
   const { vmm, devices } = state;
-  vm.clock.restoreState(vmm.clock);
-  vm.interrupts.restoreState(vmm.injector);
+  const [vmmPath, devicesPath] = [new StatePath("vmm"), new StatePath("devices")];
+  vm.clock.restoreState(vmm.clock, vmmPath.at("clock")); // first: the devices' events are checked against its time
+  vm.interrupts.restoreState(vmm.injector, vmmPath.at("injector"));
   vm.interrupts.flag.restoreState(vmm.interruptFlag);
-  vm.timer.restoreState(vmm.timer);
-  vm.cr3Targets.restoreState(vmm.cr3Targets);
-  vm.stats.restoreCounts(vmm.exitCounts);
+  vm.timer.restoreState(vmm.timer, vmmPath.at("timer"));
+  vm.cr3Targets.restoreState(vmm.cr3Targets, vmmPath.at("cr3Targets"));
+  vm.stats.restoreCounts(vmm.exitCounts, vmmPath);
   const { pc } = vm;
-  pc.pic.restoreState(devices.pic);
-  pc.pit.restoreState(devices.pit);
-  pc.com1.restoreState(devices.com1);
-  pc.com2.restoreState(devices.com2);
-  pc.rtc.restoreState(devices.rtc);
-  pc.keyboard.restoreState(devices.keyboard);
-  pc.vga.restoreState(devices.vga);
-  if (devices.ata !== null) pc.ata?.restoreState(devices.ata);
-  if (devices.pvBlock !== null) pc.pvBlock?.restoreState(devices.pvBlock);
+  pc.pic.restoreState(devices.pic, devicesPath.at("pic"));
+  pc.pit.restoreState(devices.pit, devicesPath.at("pit"));
+  pc.com1.restoreState(devices.com1, devicesPath.at("com1"));
+  pc.com2.restoreState(devices.com2, devicesPath.at("com2"));
+  pc.rtc.restoreState(devices.rtc, devicesPath.at("rtc"));
+  pc.keyboard.restoreState(devices.keyboard, devicesPath.at("keyboard"));
+  pc.vga.restoreState(devices.vga, devicesPath.at("vga"));
+  if (devices.ata !== null) pc.ata?.restoreState(devices.ata, devicesPath.at("ata"));
+  if (devices.pvBlock !== null) pc.pvBlock?.restoreState(devices.pvBlock, devicesPath.at("pvBlock"));
 }
 
 /**

@@ -17,16 +17,13 @@
 // A file that is not one, of another version, cut short, too long or with a wrong checksum is
 // refused with a one-line SavedStateError before anything is restored.
 
+import { SavedStateError } from "../devices/saved-values.js";
 import { hex } from "../loader/load-error.js";
 
 export const STATE_MAGIC = new Uint8Array([0x57, 0x56, 0x53, 0x54, 0x41, 0x54, 0x45, 0x1a]);
 export const STATE_FORMAT_VERSION = 1;
 export const STATE_HEADER_BYTES = 24;
 
-/** A state file that cannot be restored; the message is one line that says why. */
-export class SavedStateError extends Error {
-  override name = "SavedStateError";
-}
 
 export interface StateSections {
   json: unknown;

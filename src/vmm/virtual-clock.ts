@@ -11,6 +11,7 @@
 // clock's own state here (saveState) and its events with the devices that scheduled them.
 
 import { NS_PER_SECOND, type ClockEvent, type DeviceClock } from "../devices/clock.js";
+import { StatePath } from "../devices/saved-values.js";
 
 export const CLOCK_MODES = ["virtual", "real"] as const;
 export type ClockMode = (typeof CLOCK_MODES)[number];
@@ -21,6 +22,13 @@ export const VIRTUAL_MIPS = NS_PER_SECOND / NS_PER_INSTRUCTION / 1e6;
 /** Under the real clock, how often (in instructions) the run loop looks at the time while events wait. */
 const REAL_TIME_POLL_INSTRUCTIONS = 50_000;
 const NS_PER_MS = 1_000_000;
+/**
+ * The latest time a saved machine may have reached: 2^64 ns, 584 years (a guest that only halts
+ * between its RTC's once-a-second interrupts would take some ten hours of host time to get there).
+ * Up to it a double counts nanoseconds in steps of at most 4 us, well under the RTC's shortest
+ * period (122 us), so no event is ever rescheduled at its own time.
+ */
+const MAX_CLOCK_NS = 2 ** 64;
 
 interface Scheduled {
   at: number;
@@ -77,11 +85,21 @@ export class VirtualClock implements DeviceClock {
     return { nowNs: this.now(), idleNs: this.idleNs, nextOrder: this.nextOrder };
   }
 
-  /** Before the devices restore their events. The real clock goes on from the saved time. */
-  restoreState(state: VirtualClockState): void {
+  /**
+   * Before the devices restore their events (which they check against the time restored here).
+   * The real clock goes on from the saved time; the virtual one is the guest's retired
+   * instructions, already restored, and its idle time, which must add up to the saved time.
+   */
+  restoreState(state: VirtualClockState, at = new StatePath("clock")): void {
+    at.number("nowNs", state.nowNs, 0, MAX_CLOCK_NS);
+    at.number("idleNs", state.idleNs, 0, state.nowNs);
+    at.counter("nextOrder", state.nextOrder);
     this.idleNs = state.idleNs;
     this.nextOrder = state.nextOrder;
     this.startMs = performance.now() - state.nowNs / NS_PER_MS;
+    if (this.now() !== state.nowNs && this.mode === "virtual") {
+      at.refuse("nowNs", `is ${state.nowNs}, not the ${this.now()} ns that the instructions retired and the idle time make`);
+    }
   }
 
   /** Time of the earliest event, or Infinity. */

@@ -1,5 +1,6 @@
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { CmosRtc } from "../../src/devices/cmos-rtc.js";
+import { VirtualClock } from "../../src/vmm/virtual-clock.js";
 import { ManualClock } from "../support/manual-clock.js";
 
 const INDEX = 0, DATA = 1;
@@ -81,6 +82,24 @@ describe("CmosRtc", () => {
     expect(reg(0x0c)).toBe(0);
     clock.advance(SECOND / 2);
     expect(reg(0x0c)).toBe(0xc0);
+  });
+
+  // As the PIT's edges: periods a late clock went past would only set PF again.
+  it("takes one periodic interrupt for the periods a late clock went past, then goes on from the next one", () => {
+    let retired = 0;
+    const late = new VirtualClock(() => retired);
+    const schedule = vi.spyOn(late, "schedule");
+    const lateRtc = new CmosRtc(late, 32 << 20);
+    lateRtc.write(INDEX, 1, 0x0a);
+    lateRtc.write(DATA, 1, 0x23); // rate 3: 8192 Hz
+    lateRtc.write(INDEX, 1, 0x0b);
+    lateRtc.write(DATA, 1, 0x42); // PIE
+    retired = 100_000_000; // one second later
+    late.runDue();
+    expect(schedule).toHaveBeenCalledTimes(2);
+    expect(late.nextEvent).toBe(SECOND + SECOND / 8192);
+    lateRtc.write(INDEX, 1, 0x0c);
+    expect(lateRtc.read(DATA, 1)).toBe(0xc0);
   });
 
   it("raises update-ended at each second boundary and the alarm when it matches", () => {

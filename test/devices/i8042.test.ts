@@ -114,6 +114,16 @@ describe("I8042 with a PS/2 keyboard", () => {
     expect(drain()).toEqual([]);
   });
 
+  it("bounds its queues as the hardware's buffers are: replies a guest never reads are lost", () => {
+    for (let i = 0; i < 1000; i++) kbc.write(DATA, 1, 0xee); // echo: a reply byte each
+    for (let i = 0; i < 1000; i++) kbc.write(STATUS, 1, 0x20); // read the configuration byte
+    const saved = kbc.saveState();
+    expect([saved.keyboardQueue.length, saved.controllerQueue.length]).toEqual([64 + 8, 16]);
+    const copy = new I8042();
+    copy.restoreState(saved);
+    expect(copy.saveState()).toEqual(saved);
+  });
+
   it("reports a reset pulse", () => {
     let resets = 0;
     kbc.onReset = () => resets++;

@@ -1,5 +1,6 @@
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { PIT_HZ, Pit8254 } from "../../src/devices/pit-8254.js";
+import { VirtualClock } from "../../src/vmm/virtual-clock.js";
 import { ManualClock } from "../support/manual-clock.js";
 
 const CH0 = 0, CH2 = 2, CTRL = 3;
@@ -30,6 +31,24 @@ describe("Pit8254", () => {
     clock.advance(tickNs(11932 * 10));
     expect(edges).toHaveLength(11);
     expect(edges[10]).toBe(tickNs(11932 * 11));
+  });
+
+  // A clock that jumps (a real one on a stalled host, a restored machine with an edge overdue) is
+  // not caught up edge by edge: they would latch IRQ 0 again and again for nothing.
+  it("raises one interrupt for the edges a late clock went past, then goes on from the next one", () => {
+    let retired = 0;
+    const late = new VirtualClock(() => retired);
+    const schedule = vi.spyOn(late, "schedule");
+    const lateEdges: number[] = [];
+    const lateTimer = new Pit8254(late, (level) => level && lateEdges.push(late.now()));
+    lateTimer.write(CTRL, 1, 0x34);
+    lateTimer.write(CH0, 1, 2);
+    lateTimer.write(CH0, 1, 0); // mode 2, count 2: an edge every 1.7 us
+    retired = 100_000_000; // one second later
+    late.runDue();
+    expect(lateEdges).toEqual([1e9]);
+    expect(schedule).toHaveBeenCalledTimes(2);
+    expect(late.nextEvent).toBe(tickNs(2 * (Math.floor(PIT_HZ / 2) + 1)));
   });
 
   it("mode 3 (square wave) raises one interrupt per period too", () => {

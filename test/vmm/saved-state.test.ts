@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { CLEAN_ALL, C_CLEAN_FIELDS, C_PREEMPTION_TIMER, STAT_HOST_WORK_LO, STAT_SHADOW_PAGES, STAT_TLB_MISSES, VMCS_SIZE, X_REASON } from "../../assembly/vmcs-layout.js";
 import { MemoryDisk } from "../../src/devices/block-backend.js";
-import { SavedStateError } from "../../src/vmm/state-file.js";
+import { SavedStateError } from "../../src/devices/saved-values.js";
 import { VirtualMachine } from "../../src/vmm/virtual-machine.js";
 import { core } from "../support/tiny-guest.js";
 import { timerSerialGuest } from "../support/timer-serial-guest.js";

@@ -3,7 +3,8 @@
 
 import { describe, expect, it } from "vitest";
 import { decodeRam, encodeRam } from "../../src/vmm/ram-codec.js";
-import { crc32, decodeStateFile, encodeStateFile, SavedStateError, STATE_HEADER_BYTES } from "../../src/vmm/state-file.js";
+import { SavedStateError } from "../../src/devices/saved-values.js";
+import { crc32, decodeStateFile, encodeStateFile, STATE_HEADER_BYTES } from "../../src/vmm/state-file.js";
 import { VirtualMachine } from "../../src/vmm/virtual-machine.js";
 import { core } from "../support/tiny-guest.js";
 import { exitWith, kernelElf } from "../support/images.js";
