@@ -77,7 +77,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
       const rng = new Rng(o.seed, index);
       const mutate = pool.length > 0 && rng.chance(0.5);
       const c = mutate ? randomCase(rng, rng.pick(pool), rng.pick(pool)) : randomCase(rng);
-      record(index, c, await runner.run(c, o.jit));
+      record(index, c, await runner.run({ kind: "case", fuzzCase: c, jitDifferential: o.jit }));
       if (performance.now() >= nextLog) {
         nextLog += 10_000;
         const s = (performance.now() - start) / 1000;

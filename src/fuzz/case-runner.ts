@@ -1,15 +1,21 @@
-// Fuzz cases run in worker threads under a watchdog, because the worst thing a guest can do to
-// its host is to never give control back: a core that spins inside one run() cannot be stopped
-// from its own thread. A case that has not answered within the time limit is reported as a hang,
-// its worker terminated (V8 interrupts running WASM) and replaced. The worker side is
-// serveCases(), started by the fuzzer's entry point in each worker thread.
+// Fuzz cases run in worker threads under a watchdog, because the worst thing a guest (or a forged
+// state file) can do to its host is to never give control back: a core that spins inside one
+// run() cannot be stopped from its own thread. A case that has not answered within the time limit
+// is reported as a hang, its worker terminated (V8 interrupts running WASM) and replaced. The
+// worker side is serveCases(), started by the fuzzer's entry point in each worker thread. A job
+// is an instruction-stream case on the bare core, or a state file for the VMM to restore and run.
+import { readFileSync } from "node:fs";
 import { parentPort, Worker } from "node:worker_threads";
+import { packageFileUrl } from "../package-files.js";
 import { checkCase, type CaseResult } from "./check-case.js";
 import { loadCoreModule } from "./core-module.js";
 import type { FuzzCase } from "./fuzz-case.js";
+import { checkStateCase, STATE_CASE_SLOW_MS, type StateCase } from "./state-check.js";
 
-interface Request { id: number; fuzzCase: FuzzCase; jitDifferential: boolean }
-interface Reply { id: number; result: CaseResult }
+export type Job = { kind: "case"; fuzzCase: FuzzCase; jitDifferential: boolean } | { kind: "state"; stateCase: StateCase };
+interface Request { id: number; job: Job }
+/** `ms`: the wall-clock time the job took in the worker. */
+interface Reply { id: number; result: CaseResult; ms: number }
 
 // Host time a case's guest may take (CaseResult.guestMs: in the core, not in the fuzzer's checks):
 // a base, and a cost per unit of the work it was allowed (CaseResult.work: its instruction budgets
@@ -57,13 +63,13 @@ export class CaseRunner {
     for (let i = 0; i < workers; i++) this.idle.push(new Slot(script));
   }
 
-  async run(fuzzCase: FuzzCase, jitDifferential: boolean): Promise<RunOutcome> {
+  async run(job: Job): Promise<RunOutcome> {
     const slot = this.idle.pop() ?? await new Promise<Slot>((resolve) => this.waiting.push(resolve));
     const id = this.nextId++;
     const reply = await new Promise<Reply | Error | undefined>((resolve) => {
       const timer = setTimeout(() => { slot.pending = undefined; resolve(undefined); }, this.timeoutMs);
       slot.pending = (r) => { clearTimeout(timer); resolve(r); };
-      slot.worker.postMessage({ id, fuzzCase, jitDifferential } satisfies Request);
+      slot.worker.postMessage({ id, job } satisfies Request);
     });
     if (!reply || reply instanceof Error) {
       void slot.worker.terminate();
@@ -74,8 +80,12 @@ export class CaseRunner {
     else this.idle.push(slot);
     if (reply instanceof Error) return { hung: false, reasons: [], compiledBlocks: 0, executions: 1, work: 0, guestMs: 0, problems: [`host exception: the worker died: ${reply.stack ?? reply}`] };
     if (reply) {
-      const overrun = reply.result.problems.length === 0 ? hostCostProblem(reply.result.guestMs, reply.result.work) : undefined;
-      if (overrun) reply.result.problems.push(overrun);
+      if (reply.result.problems.length === 0) {
+        const overrun = job.kind === "case"
+          ? hostCostProblem(reply.result.guestMs, reply.result.work)
+          : reply.ms > STATE_CASE_SLOW_MS ? `slow: the case took ${(reply.ms / 1000).toFixed(1)} s of wall-clock time, more than its budget of ${STATE_CASE_SLOW_MS / 1000} s` : undefined;
+        if (overrun) reply.result.problems.push(overrun);
+      }
       return { ...reply.result, hung: false };
     }
     const seconds = this.timeoutMs / 1000;
@@ -87,14 +97,17 @@ export class CaseRunner {
   }
 }
 
-/** The worker thread's side: answer each case with its result. */
+/** The worker thread's side: answer each job with its result. */
 export function serveCases(): void {
   const source = loadCoreModule();
-  parentPort!.on("message", (request: Request) => {
-    const check = () => checkCase(source, request.fuzzCase, request.jitDifferential);
-    const result = check();
+  const coreBytes = readFileSync(packageFileUrl("build/core.wasm"));
+  const check = (job: Job) => job.kind === "case" ? checkCase(source, job.fuzzCase, job.jitDifferential) : checkStateCase(coreBytes, job.stateCase);
+  parentPort!.on("message", async ({ id, job }: Request) => {
+    const start = performance.now();
+    const result = await check(job);
+    const ms = performance.now() - start;
     // Over budget: run it again and keep the faster time, so a pause of the machine is not blamed on the case.
-    if (result.guestMs > hostCostBudgetMs(result.work)) result.guestMs = Math.min(result.guestMs, check().guestMs);
-    parentPort!.postMessage({ id: request.id, result } satisfies Reply);
+    if (job.kind === "case" && result.guestMs > hostCostBudgetMs(result.work)) result.guestMs = Math.min(result.guestMs, (await check(job)).guestMs);
+    parentPort!.postMessage({ id, result, ms } satisfies Reply);
   });
 }

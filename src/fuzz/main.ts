@@ -3,6 +3,7 @@
 //   --seed S          the campaign's seed (default: random, printed)
 //   --jit             run every case with the compiling tier off and on and compare the two
 //   --differential    instead: user-level instruction sequences under wasmvisor and QEMU
+//   --state-files     instead: forged state files (real saved machines with hostile values)
 //   --workers N       worker threads (default 1)
 //   --corpus DIR      where new problems are saved (default test/fuzz/corpus)
 //   --timeout S       a case running longer than this has hung (default 5)
@@ -16,8 +17,9 @@ import { CaseRunner, serveCases } from "./case-runner.js";
 import { corpusFiles, loadCase } from "./corpus.js";
 import type { FuzzCase } from "./fuzz-case.js";
 import { runQemuDifferential } from "./qemu/differential.js";
+import { runStateCampaign } from "./state-campaign.js";
 
-const USAGE = "usage: fuzz [--seconds N] [--seed S] [--jit] [--differential] [--workers N] [--corpus DIR] [--timeout S] [--replay PATH...]";
+const USAGE = "usage: fuzz [--seconds N] [--seed S] [--jit] [--differential] [--state-files] [--workers N] [--corpus DIR] [--timeout S] [--replay PATH...]";
 
 async function replay(paths: string[], timeoutMs: number): Promise<number> {
   let cases: { file: string; fuzzCase: FuzzCase }[];
@@ -31,7 +33,7 @@ async function replay(paths: string[], timeoutMs: number): Promise<number> {
   const runner = new CaseRunner(new URL(import.meta.url), 1, timeoutMs);
   let failed = 0;
   for (const { file, fuzzCase } of cases) {
-    const outcome = await runner.run(fuzzCase, true);
+    const outcome = await runner.run({ kind: "case", fuzzCase, jitDifferential: true });
     if (outcome.problems.length === 0) console.log(`ok ${file}`);
     else { failed++; console.log(`FAIL ${file}: ${outcome.problems[0]}`); }
   }
@@ -46,7 +48,7 @@ async function main(): Promise<number> {
       allowPositionals: true,
       options: {
         seconds: { type: "string", default: "60" }, seed: { type: "string" }, jit: { type: "boolean", default: false },
-        differential: { type: "boolean", default: false }, workers: { type: "string", default: "1" },
+        differential: { type: "boolean", default: false }, "state-files": { type: "boolean", default: false }, workers: { type: "string", default: "1" },
         corpus: { type: "string", default: "test/fuzz/corpus" }, timeout: { type: "string", default: "5" },
         replay: { type: "boolean", default: false },
       },
@@ -66,6 +68,12 @@ async function main(): Promise<number> {
   }
   if (v.replay) return replay(positionals.length > 0 ? positionals : [v.corpus], timeoutMs);
   if (v.differential) return runQemuDifferential({ seconds, seed, log: (line) => console.error(line) });
+  if (v["state-files"]) {
+    console.error(`fuzzing forged state files for ${seconds} s with seed ${seed}, ${workers} worker(s)`);
+    const report = await runStateCampaign({ seconds, seed, workers, timeoutMs, workerScript: new URL(import.meta.url), log: (line) => console.error(line) });
+    console.log(formatReport(report));
+    return report.problems.length > 0 ? 1 : 0;
+  }
   console.error(`fuzzing for ${seconds} s with seed ${seed}${v.jit ? ", compiling tier off and on" : ""}, ${workers} worker(s)`);
   const report = await runCampaign({
     seconds, seed, jit: v.jit, workers, corpusDir: v.corpus, timeoutMs,
