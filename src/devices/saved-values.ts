@@ -60,6 +60,12 @@ export class StatePath {
     values.forEach((value, i) => entry(at, value, i));
   }
 
+  /** Entry `index` of a list that holds each value once: `value` must not be among `seen`, those before it. */
+  unique(index: number, value: number, seen: Set<number>, what: string): void {
+    if (seen.has(value)) this.refuse(index, `holds ${what} again, which the list holds once`);
+    seen.add(value);
+  }
+
   /** A list of at most `capacity` bytes. */
   bytes(part: string | number, values: number[], capacity: number): void {
     this.list(part, values, capacity, (at, value, i) => at.byte(i, value));

@@ -46,9 +46,13 @@ export class InterruptInjector {
     return { waiting: [...this.waiting] };
   }
 
-  /** The vectors, in order; a loop, not a spread, however many there are. */
+  /** The vectors, in order, each once. */
   restoreState(state: { waiting: number[] }, at = new StatePath("injector")): void {
-    at.list("waiting", state.waiting, Infinity, (list, vector, i) => list.integer(i, vector, 0, 255));
+    const seen = new Set<number>();
+    at.list("waiting", state.waiting, 256, (list, vector, i) => {
+      list.integer(i, vector, 0, 255);
+      list.unique(i, vector, seen, `vector ${vector}`);
+    });
     this.waiting.length = 0;
     for (const vector of state.waiting) this.waiting.push(vector);
   }

@@ -43,11 +43,13 @@ export class InterruptTimer {
     return { deadlines: this.deadlines.map((d) => ({ ...d })) };
   }
 
-  /** The deadlines, in order; a loop, not a spread, however many there are. */
+  /** The deadlines, in order, one per vector. */
   restoreState(state: { deadlines: Deadline[] }, at = new StatePath("timer")): void {
-    at.list("deadlines", state.deadlines, Infinity, (list, deadline, i) => {
+    const seen = new Set<number>();
+    at.list("deadlines", state.deadlines, 256, (list, deadline, i) => {
       list.at(i).counter("at", deadline.at);
       list.at(i).integer("vector", deadline.vector, 0, 255);
+      list.unique(i, deadline.vector, seen, `a deadline for vector ${deadline.vector}`);
       if (i > 0 && deadline.at < state.deadlines[i - 1].at) list.refuse(i, "comes before the deadline ahead of it: they are kept in order");
     });
     this.deadlines.length = 0;

@@ -6,7 +6,7 @@
 // end fails instead of hanging the test run.
 import { describe, expect, it } from "vitest";
 import { guestKernel, runInWorker } from "./in-worker";
-import { COMPILE_STORM, CONSOLE_STORM, DISK_DOORBELL_STORM, HUGE_REP_INSB, INJECT_STORM, PAGE_TABLE_STORM } from "./hostile-guests";
+import { COMPILE_STORM, CONSOLE_STORM, DISK_DOORBELL_STORM, HUGE_REP_INSB, INJECT_STORM, KEYBOARD_STORM, PAGE_TABLE_STORM } from "./hostile-guests";
 import { bootTiny } from "../support/tiny-guest";
 
 const TIMEOUT = 0.3;
@@ -57,5 +57,13 @@ describe("what a guest schedules stays bounded", () => {
     vm.run({ maxInstructions: 3_000_000 });
     expect(vm.stats.count(18)).toBeGreaterThan(300_000); // VMCALL exits
     expect(vm.timer.saveState().deadlines).toHaveLength(1);
+  });
+
+  it("keyboard commands whose answers are never read fill the 8042's buffers and no more", async () => {
+    const { vm } = await bootTiny(KEYBOARD_STORM);
+    vm.run({ maxInstructions: 1_000_000 });
+    expect(vm.stats.count(30)).toBeGreaterThan(300_000); // I/O exits
+    const { keyboardQueue, controllerQueue } = vm.pc.keyboard.saveState();
+    expect([keyboardQueue.length, controllerQueue.length]).toEqual([72, 16]); // before: one byte each per OUT, without end
   });
 });

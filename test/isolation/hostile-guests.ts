@@ -34,6 +34,14 @@ inc %esi
 vmcall
 jmp 1b`;
 
+/** Keyboard echo commands and controller reads of the configuration byte, never reading an answer. */
+export const KEYBOARD_STORM = `
+${ANNOUNCE}1: mov $0xee, %al
+out %al, $0x60
+mov $0x20, %al
+out %al, $0x64
+jmp 1b`;
+
 /** Identity PTEs for the first `count` pages, written into the page table at 3 MiB + 4 KiB. */
 const identityPtes = (count: number, label: number) => `mov $0x301000, %edi
 mov $3, %eax
