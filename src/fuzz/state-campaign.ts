@@ -85,14 +85,17 @@ function hostileList(rng: Rng, list: Json[]): Json[] {
   ] as const)();
 }
 
-/** Replaces the value at `place` with a hostile one; returns false if it has none to offer. */
+/** Replaces the value at `place` with a hostile one; returns false if it has no other to offer. */
 function mutate(rng: Rng, place: Place, present: Map<string, Json[]>): boolean {
   const value = valueAt(place);
-  if (typeof value === "number") setAt(place, hostileNumber(rng, value));
-  else if (typeof value === "boolean") setAt(place, !value);
-  else if (Array.isArray(value)) setAt(place, hostileList(rng, value));
-  else if (value === null && present.has(place.path)) setAt(place, structuredClone(rng.pick(present.get(place.path)!)));
+  let changed: Json;
+  if (typeof value === "number") changed = hostileNumber(rng, value);
+  else if (typeof value === "boolean") changed = !value;
+  else if (Array.isArray(value)) changed = hostileList(rng, value);
+  else if (value === null && present.has(place.path)) changed = structuredClone(rng.pick(present.get(place.path)!));
   else return false;
+  if (JSON.stringify(changed) === JSON.stringify(value)) return false;
+  setAt(place, changed);
   return true;
 }
 

@@ -22,7 +22,7 @@ describe("fuzz --state-files", () => {
 
   it("forges the same files from the same seed, each a state file with a right checksum and changed values", () => {
     const forge = (index: number) => forgeStateFile(new Rng(7, index), seeds, new Map());
-    for (let index = 0; index < 20; index++) {
+    for (let index = 0; index < 100; index++) {
       const { seed, file, changed } = forge(index);
       expect(changed.length).toBeGreaterThanOrEqual(1);
       // Compared as text and bytes: vitest's deep comparison of a 100,000-entry list takes minutes.
