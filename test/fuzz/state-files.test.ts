@@ -48,7 +48,7 @@ describe("fuzz --state-files", () => {
     const { json, cpu, ram } = decodeStateFile(seed.file);
     (json as Record<string, any>).devices.pit.channels[0].count = 0;
     const refused = await checkStateCase(core, { file: encodeStateFile(json, cpu, ram), disk: seed.disk });
-    expect(refused).toEqual({ problems: [], reasons: [], compiledBlocks: 0, executions: 1 });
+    expect(refused).toEqual({ problems: [], reasons: [], compiledBlocks: 0, executions: 1, work: 0, guestMs: 0 });
   });
 
   it("flags a restore that fails with anything but a one-line SavedStateError", async () => {
