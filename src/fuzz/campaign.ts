@@ -4,6 +4,8 @@
 // campaign with the same seed and pool decisions repeats.
 import * as L from "../../assembly/vmcs-layout.js";
 import { CaseRunner, type RunOutcome } from "./case-runner.js";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { problemKey, saveCase, savedProblemKeys } from "./corpus.js";
 import type { FuzzCase } from "./fuzz-case.js";
 import { randomCase } from "./random-case.js";
@@ -66,9 +68,11 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
     const entry = found.get(key);
     if (entry) { entry.count++; return; }
     const where = `seed ${o.seed} case ${index}${o.jit ? " --jit" : ""}`;
-    const file = known.has(key) ? undefined : saveCase(o.corpusDir, c, problem, where);
+    // A kind of problem already in the corpus may still be a new bug: its case goes to the
+    // temporary folder, so it can be replayed, not to the corpus.
+    const file = saveCase(known.has(key) ? join(tmpdir(), "wasmvisor-fuzz") : o.corpusDir, c, problem, where);
     found.set(key, { problem, found: where, count: 1, file });
-    o.log(`problem in ${where}: ${problem.split("\n")[0]}${file ? ` (saved as ${file})` : " (already in the corpus)"}`);
+    o.log(`problem in ${where}: ${problem.split("\n")[0]} (saved as ${file}${known.has(key) ? "; its kind is already in the corpus" : ""})`);
   };
 
   const lane = async (): Promise<void> => {
