@@ -4,7 +4,8 @@
 // address-space switch for 1..8 address spaces as a line, with the four CR3 targets marked.
 // Figures that are not positive (an operation that costs nothing, within noise) get no bar.
 
-import type { Measurement, Host, RowResult } from "./exit-suite.js";
+import type { Measurement } from "./exit-runs.js";
+import type { Host, RowResult } from "./exit-suite.js";
 import { GLYPH_HEIGHT, GLYPH_WIDTH, type Scene, type Shape } from "./chart-render.js";
 import { HOST_TITLES } from "./exit-report.js";
 

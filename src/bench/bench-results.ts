@@ -8,7 +8,8 @@ import { cpus, loadavg } from "node:os";
 import type { BenchRun } from "./bench.js";
 import type { Cr3CliffPoint } from "./cr3-cliff.js";
 import type { PreviousRun } from "./exit-report.js";
-import { summarize, type HostStatus, type Measurement, type RowResult } from "./exit-suite.js";
+import { summarize, type Measurement } from "./exit-runs.js";
+import type { HostStatus, RowResult } from "./exit-suite.js";
 import type { ClockKind } from "./marker-timing.js";
 import type { BenchSummary } from "./report.js";
 

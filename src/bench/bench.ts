@@ -10,6 +10,7 @@
 import { readFile } from "node:fs/promises";
 import { defaultCoreWasmUrl } from "../core/core.js";
 import { packageFileUrl } from "../package-files.js";
+import { BenchGuestError } from "./bench-guest-error.js";
 import { describeStop } from "../vmm/stop-reason.js";
 import { VirtualMachine, type VirtualMachineOptions } from "../vmm/virtual-machine.js";
 
@@ -45,9 +46,6 @@ export interface BenchRun {
   /** Resident set size of this process after the run. */
   rssMiB: number;
 }
-
-/** A guest that does not exit with 0 makes the benchmark meaningless. */
-export class BenchGuestError extends Error {}
 
 const GUEST_MEMORY_MIB = 32;
 /** Bounds a benchmark guest that hangs; the benchmark guests finish in a few seconds. */

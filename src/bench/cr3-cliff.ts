@@ -21,8 +21,8 @@ import { packageFileUrl } from "../package-files.js";
 import { describeStop } from "../vmm/stop-reason.js";
 import { VirtualMachine } from "../vmm/virtual-machine.js";
 import type { Cr3Policy } from "../vmm/vm-config.js";
-import { BenchGuestError } from "./bench.js";
-import { threadCpuClock } from "./marker-timing.js";
+import { BenchGuestError } from "./bench-guest-error.js";
+import { threadCpuClock } from "./thread-cpu-clock.js";
 import { median } from "./report.js";
 
 export const MULTITASK_GUEST = "guests/multitask.elf";

@@ -4,7 +4,8 @@
 // (reported, never asserted), a warning when the runs disagreed enough to say the machine was
 // busy, and with --compare the change from a previous run's JSON.
 
-import type { Host, HostStatus, Measurement, RowResult } from "./exit-suite.js";
+import type { Measurement } from "./exit-runs.js";
+import type { Host, HostStatus, RowResult } from "./exit-suite.js";
 import type { ClockKind } from "./marker-timing.js";
 import { table } from "./report.js";
 

@@ -14,8 +14,9 @@ import { spawn, spawnSync } from "node:child_process";
 import { accessSync, constants, existsSync, readFileSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { delimiter, dirname, join } from "node:path";
-import { BenchGuestError } from "./bench.js";
-import { LineStamper, threadCpuClock, wallClock, type Clock, type ClockKind, type StampedLine } from "./marker-timing.js";
+import { BenchGuestError } from "./bench-guest-error.js";
+import { LineStamper, wallClock, type Clock, type ClockKind, type StampedLine } from "./marker-timing.js";
+import { benchClock } from "./thread-cpu-clock.js";
 import { GUEST_TIMEOUT_SECONDS } from "./wasmvisor-runner.js";
 
 export type PeerName = "qemu" | "v86";
@@ -125,7 +126,7 @@ async function findV86(): Promise<PeerRunner | string> {
 }
 
 function runV86(V86: V86Constructor, files: { wasm: string; bios: Buffer; vgaBios: Buffer }, kernel: string, cmdline: string, clock: ClockKind): Promise<StampedLine[]> {
-  const stamper = new LineStamper(clock === "cpu" ? threadCpuClock : wallClock);
+  const stamper = new LineStamper(benchClock(clock));
   const emulator = new V86({
     wasm_path: files.wasm,
     bios: { buffer: arrayBuffer(files.bios) },

@@ -8,7 +8,8 @@ import { benchResults, markdownReport } from "../../src/bench/bench-results.js";
 import { sceneToPng, sceneToSvg } from "../../src/bench/chart-render.js";
 import { EXIT_BENCHMARKS, iterationsFor, selectBenchmarks, setupKey, vmexitCmdline } from "../../src/bench/exit-benchmarks.js";
 import { formatExitTable, formatSkipped, formatTargets, noiseWarning, noisyFigures } from "../../src/bench/exit-report.js";
-import { summarize, type HostStatus, type RowResult } from "../../src/bench/exit-suite.js";
+import { summarize } from "../../src/bench/exit-runs.js";
+import type { HostStatus, RowResult } from "../../src/bench/exit-suite.js";
 import { LineStamper, mips, nsPerIteration, testTimings } from "../../src/bench/marker-timing.js";
 
 const bench = (name: string) => EXIT_BENCHMARKS.find((b) => b.name === name)!;

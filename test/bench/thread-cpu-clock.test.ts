@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
-import { threadCpuClock } from "../../src/bench/marker-timing.js";
+import { threadCpuClock } from "../../src/bench/thread-cpu-clock.js";
 
 function spin(ms: number): void {
   const end = performance.now() + ms;

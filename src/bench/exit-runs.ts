@@ -1,0 +1,140 @@
+// The measuring half of the exit benchmarks, with no Node-only parts, so that the CLI's bench
+// (exit-suite.ts, which adds the peers and reads the files) and the browser demo's "measure exit
+// costs" run the same loops the same way: a job is one boot of guests/vmexit.elf doing the test
+// words of its rows; jobs run `runs` times each, interleaved (run 1 of everything, then run 2,
+// ...) so that a burst of load on the machine spreads over all rows instead of spoiling one, and
+// each row is reduced to a median and a spread.
+// The hosts differ in speed by a factor of a thousand on some rows (a HLT that v86 wakes from a
+// millisecond timer), so unless `iterations` fixes the counts, a calibration boot first measures
+// each test and the counts are then chosen to make each measured loop last about `loopMs`.
+
+import { BenchGuestError } from "./bench-guest-error.js";
+import { MIN_ITERATIONS, iterationsFor, setupKey, vmexitCmdline, type ExitBenchmark } from "./exit-benchmarks.js";
+import type { Host } from "./exit-suite.js";
+import { mips, nsPerIteration, testTimings, type Clock, type TestTiming } from "./marker-timing.js";
+import { median } from "./report.js";
+import { hasInterruptWindowExits, runOnWasmvisor } from "./wasmvisor-runner.js";
+
+export interface Measurement {
+  /** ns per iteration (or MIPS) of each run. */
+  runs: number[];
+  median: number;
+  /** Half the range of the runs relative to the median: 0.05 = ±5 %. */
+  spread: number;
+  /** Iterations per run. */
+  iterations: number;
+  /** The guest's own figure, median over the runs: RDTSC ticks per iteration (vmexit guest only). */
+  guestTicks?: number;
+}
+
+export interface Job {
+  host: Host;
+  rows: ExitBenchmark[];
+  run: (cmdline: string) => Promise<Map<string, TestTiming>>;
+}
+
+export interface RunOptions {
+  /** Fixed iterations (scaled per row); undefined: calibrate to loopMs. */
+  iterations?: number;
+  /** With calibration: how long each measured loop should last. */
+  loopMs: number;
+  runs: number;
+  /** Called before each boot of a guest (done of total boots so far) with what it runs, and at the end. */
+  onProgress?: (done: number, total: number, label: string) => void;
+}
+
+/** Iterations of the calibration boot: enough to time, short on the slowest host. */
+const CALIBRATION_ITERATIONS = 2000;
+const WARM_UP_ITERATIONS = 20_000;
+const MAX_ITERATIONS = 100_000_000;
+const CALIBRATION_MS = 5;
+const CALIBRATION_GROWTH = 20;
+const CALIBRATION_ROUNDS = 4;
+
+/**
+ * wasmvisor's jobs for `benchmarks`: one boot per distinct configuration (interrupt-flag mode,
+ * --vga-trap, INVLPG exiting). Rows that need interrupt-window exits are left out, and returned
+ * as `unsupported`, when the core has none.
+ */
+export async function wasmvisorJobs(benchmarks: readonly ExitBenchmark[], kernel: Uint8Array, core: BufferSource, clock: Clock): Promise<{ jobs: Job[]; unsupported: ExitBenchmark[] }> {
+  const windowExits = !benchmarks.some((b) => b.needsInterruptWindow) || (await hasInterruptWindowExits(kernel, core));
+  const unsupported = benchmarks.filter((b) => !windowExits && b.needsInterruptWindow);
+  const groups = new Map<string, ExitBenchmark[]>();
+  for (const b of benchmarks.filter((b) => !unsupported.includes(b))) groups.set(setupKey(b.setup), [...(groups.get(setupKey(b.setup)) ?? []), b]);
+  const jobs = [...groups.values()].map((group): Job => ({ host: "wasmvisor", rows: group, run: async (cmdline) => testTimings(await runOnWasmvisor(kernel, core, cmdline, group[0].setup, clock)) }));
+  return { jobs, unsupported };
+}
+
+/** Runs the jobs; the result maps `${host} ${row name}` to its measurement. */
+export async function measureJobs(jobs: readonly Job[], options: RunOptions): Promise<Map<string, Measurement>> {
+  const { runs } = options;
+  // V8 runs a fresh core in its baseline tier and the exit handlers in its interpreter at first:
+  // one untimed boot lets it optimise both (it keeps the code for the same wasm bytes).
+  const warmUp = jobs.find((job) => job.host === "wasmvisor");
+  if (warmUp) await runJob(warmUp, iterationsFor(warmUp.rows, WARM_UP_ITERATIONS));
+
+  const total = jobs.length * (runs + (options.iterations === undefined ? 1 : 0));
+  let done = 0;
+  const progress = (label: string) => options.onProgress?.(done++, total, label);
+  const counts = new Map<Job, Map<string, number>>();
+  for (const job of jobs) {
+    if (options.iterations !== undefined) {
+      counts.set(job, iterationsFor(job.rows, options.iterations));
+      continue;
+    }
+    progress(`calibrating: ${job.host} ${job.rows.map((b) => b.name).join(" ")}`);
+    counts.set(job, await calibrate(job, options.loopMs));
+  }
+
+  const samples = new Map<string, { values: number[]; ticks: number[]; iterations: number }>();
+  for (let run = 1; run <= runs; run++) {
+    for (const job of jobs) {
+      progress(`run ${run}/${runs}: ${job.host} ${job.rows.map((b) => b.name).join(" ")}`);
+      const timings = await runJob(job, counts.get(job)!);
+      for (const b of job.rows) {
+        const timing = timings.get(b.word)!;
+        const key = `${job.host} ${b.name}`;
+        const sample = samples.get(key) ?? { values: [], ticks: [], iterations: timing.iterations };
+        sample.values.push(b.unit === "MIPS" ? mips(timing, b.instructionsPerIteration!) : nsPerIteration(timing));
+        sample.ticks.push(timing.guestTicks);
+        samples.set(key, sample);
+      }
+    }
+  }
+  options.onProgress?.(total, total, "done");
+  return new Map([...samples].map(([key, sample]) => [key, summarize(sample.values, sample.iterations, median(sample.ticks))]));
+}
+
+async function runJob(job: Job, counts: Map<string, number>): Promise<Map<string, TestTiming>> {
+  const timings = await job.run(vmexitCmdline(counts));
+  for (const word of counts.keys()) {
+    if (!timings.has(word)) throw new BenchGuestError(`${job.host}: guests/vmexit.elf printed no result for ${word}`);
+  }
+  return timings;
+}
+
+/**
+ * Iterations per test word for loops of about loopMs. A loop shorter than CALIBRATION_MS says
+ * little (a pipe may deliver its markers in one chunk), so those words run again with more.
+ */
+async function calibrate(job: Job, loopMs: number): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  let trial = iterationsFor(job.rows, CALIBRATION_ITERATIONS);
+  for (let round = 1; trial.size > 0; round++) {
+    const timings = await runJob(job, trial);
+    const again = new Map<string, number>();
+    for (const [word, n] of trial) {
+      const { opMs, iterations } = timings.get(word)!;
+      if (opMs < CALIBRATION_MS && round < CALIBRATION_ROUNDS) again.set(word, n * CALIBRATION_GROWTH);
+      else counts.set(word, Math.min(MAX_ITERATIONS, Math.max(MIN_ITERATIONS, Math.round((loopMs * iterations) / Math.max(opMs, 1e-3)))));
+    }
+    trial = again;
+  }
+  return counts;
+}
+
+export function summarize(values: number[], iterations: number, guestTicks?: number): Measurement {
+  const mid = median(values);
+  const spread = values.length < 2 ? 0 : (Math.max(...values) - Math.min(...values)) / 2 / Math.abs(mid);
+  return { runs: values, median: mid, spread, iterations, guestTicks };
+}
