@@ -1,6 +1,9 @@
 // Serves the browser demo (npm run serve): dist/web/ over HTTP on localhost, with the MIME types
 // browsers insist on (application/wasm for streaming compilation, text/javascript for module
-// scripts) and no caching, so a rebuild shows on reload. `--port N` (default 8080, 0 = any free
+// scripts) and no caching, so a rebuild shows on reload. Every response carries the two headers
+// that make the page cross-origin isolated (COOP same-origin, COEP require-corp; the page loads
+// nothing from elsewhere), which gives the worker's performance.now() its fine resolution (5 µs
+// in Chromium instead of 100 µs) for the exit timing. `--port N` (default 8080, 0 = any free
 // port) and `--prefix /some/path/` serve it from a subfolder, as a static host might. The e2e
 // test imports serve() and does the same.
 
@@ -19,6 +22,9 @@ const TYPES = {
   ".elf": "application/octet-stream",
 };
 
+/** Cross-origin isolation: https://web.dev/articles/coop-coep */
+const ISOLATION = { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" };
+
 /** Starts serving `root` under `prefix`; resolves to the server and the page's address. */
 export function serve(root, { port = 8080, host = "127.0.0.1", prefix = "/" } = {}) {
   const base = prefix.endsWith("/") ? prefix : `${prefix}/`;
@@ -32,7 +38,7 @@ export function serve(root, { port = 8080, host = "127.0.0.1", prefix = "/" } = 
     if (file !== root && !file.startsWith(root + sep)) return void response.writeHead(403).end();
     if (existsSync(file) && statSync(file).isDirectory()) file = join(file, "index.html");
     if (!existsSync(file)) return void response.writeHead(404).end("not found");
-    response.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "cache-control": "no-store" });
+    response.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "cache-control": "no-store", ...ISOLATION });
     createReadStream(file).pipe(response);
   });
   return new Promise((resolve, reject) => {

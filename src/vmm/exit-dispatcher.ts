@@ -1,6 +1,6 @@
 // The exit path behind the run loop: every exit the core reports, and every exit a handler runs
 // into while completing one (the emulated instruction's own exit, emulate.ts), goes through
-// dispatch(): counted and timed (exit-stats.ts, exit-timer.ts), shown to onExit subscribers, offered
+// dispatch(): counted and timed (exit-stats.ts, exit-timer.ts, handler-timer.ts), shown to onExit subscribers, offered
 // to the pre-dispatch stages, and then handled by its reason's handler (exits/table.ts).
 // The stages are the seam for a second level: once a guest hypervisor (L1) runs a guest of its own
 // (L2), a stage decides which of L2's exits L1 asked for and reflects those to it, as KVM's
@@ -10,6 +10,7 @@
 
 import { exitEvent, type ExitEvent } from "./exit-event.js";
 import type { ExitTimer } from "./exit-timer.js";
+import type { HandlerTimer } from "./handler-timer.js";
 import type { ExitContext } from "./exits/exit-context.js";
 import { exitHandlers, handleUnhandledExit } from "./exits/table.js";
 import { subscribe } from "./subscribe.js";
@@ -30,6 +31,7 @@ export class ExitDispatcher {
     private readonly vm: ExitContext,
     private readonly timer: ExitTimer | undefined,
     private readonly stages: readonly ExitStage[] = [],
+    private readonly handlerTimer: HandlerTimer | undefined = undefined,
   ) {}
 
   /** Calls `listener` at every exit, before any stage or handler; returns the unsubscribe function. */
@@ -39,6 +41,17 @@ export class ExitDispatcher {
 
   /** Counts, times and reports one exit, then lets the first stage that claims it, or its handler, handle it. */
   dispatch(reason: number): void {
+    const timer = this.handlerTimer;
+    if (timer === undefined) return this.handle(reason);
+    timer.begin(reason);
+    try {
+      this.handle(reason);
+    } finally {
+      timer.end();
+    }
+  }
+
+  private handle(reason: number): void {
     const { vm, stages } = this;
     vm.stats.record(reason);
     this.timer?.exit(reason);

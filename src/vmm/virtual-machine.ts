@@ -32,6 +32,7 @@ import { Cr3TargetList } from "./cr3-targets.js";
 import { ExitDispatcher, type ExitListener } from "./exit-dispatcher.js";
 import { ExitStats, compiledCodeStatistics, type VmStatistics } from "./exit-stats.js";
 import { ExitTimer } from "./exit-timer.js";
+import type { HandlerTimer } from "./handler-timer.js";
 import { readMmuStatistics } from "./mmu-stats.js";
 import { CpuidModel } from "./exits/cpuid.js";
 import type { ExitContext } from "./exits/exit-context.js";
@@ -80,6 +81,8 @@ export interface VirtualMachineOptions extends Partial<VmConfig> {
   consoleRoom?: () => number;
   /** Measure host time per exit reason (exit-timer.ts); off by default, counts are always kept. */
   timeExits?: boolean;
+  /** Time each exit's handling in the VMM alone (handler-timer.ts: the browser demo's figures). */
+  handlerTimer?: HandlerTimer;
   /** Time for the devices: `virtual` (from retired instructions, the default) or `real`. */
   clock?: ClockMode;
   /** The RTC's date and time at power-on (ms since 1970); default 2024-01-01, or now under the real clock. */
@@ -176,7 +179,7 @@ export class VirtualMachine implements ExitContext {
     readonly core: CoreExports,
     options: VirtualMachineOptions = {},
   ) {
-    const { memoryMiB = DEFAULT_MEMORY_MIB, serialOutput, consoleRoom = () => Infinity, timeExits = false, clock, rtcStartMs, hostInput, vgaTrap = false, disk, ...config } = options;
+    const { memoryMiB = DEFAULT_MEMORY_MIB, serialOutput, consoleRoom = () => Infinity, timeExits = false, handlerTimer, clock, rtcStartMs, hostInput, vgaTrap = false, disk, ...config } = options;
     if (!Number.isInteger(memoryMiB) || memoryMiB < 1 || memoryMiB > MAX_MEMORY_MIB) {
       throw new RangeError(`guest memory must be a whole number of MiB from 1 to ${MAX_MEMORY_MIB}, not ${memoryMiB}`);
     }
@@ -193,7 +196,7 @@ export class VirtualMachine implements ExitContext {
     this.timer = new InterruptTimer(this.vmcs);
     this.cr3Targets = new Cr3TargetList(this.vmcs, this.config.cr3Targets, this.config.cr3Policy);
     this.exitTimer = timeExits ? new ExitTimer(this.stats, this.vmcs) : undefined;
-    this.exits = new ExitDispatcher(this, this.exitTimer);
+    this.exits = new ExitDispatcher(this, this.exitTimer, [], handlerTimer);
 
     if (serialOutput) this.consoleListeners.push(serialOutput);
     this.hostConsoleRoom = consoleRoom;

@@ -4,6 +4,7 @@
 
 import { SerialConsole } from "./page/console.js";
 import { ControlsForm } from "./page/controls.js";
+import { ExitCostsView } from "./page/exit-costs-view.js";
 import { GuestPicker } from "./page/guest-picker.js";
 import { VgaScreen } from "./page/screen.js";
 import { StatsView } from "./page/stats-view.js";
@@ -21,6 +22,7 @@ const showError = (message: string) => (errorLine.textContent = message);
 const terminal = new SerialConsole(byId("console"), (bytes) => send({ type: "serial-input", bytes: bytes.buffer as ArrayBuffer }, [bytes.buffer as ArrayBuffer]));
 const screen = new VgaScreen(byId("screen"), (key, ctrl) => send({ type: "key", key, ctrl }));
 const stats = new StatsView(byId("chart"), byId("summary"), byId<HTMLTableElement>("exits").tBodies[0], byId("mmu"));
+const exitCosts = new ExitCostsView(byId("measure-exit-costs"), byId("exit-costs-status"), byId<HTMLTableElement>("exit-costs").tBodies[0], () => send({ type: "measure-exit-costs" }));
 const controls = new ControlsForm(
   byId("controls"),
   { pause: byId("pause"), resume: byId("resume"), step: byId("step"), reset: byId("reset") },
@@ -74,6 +76,13 @@ worker.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
       return stats.show(data.sample);
     case "step":
       return showStep(data.report);
+    case "exit-costs-progress":
+      return exitCosts.progress(data.label);
+    case "exit-costs":
+      return exitCosts.show(data.costs, data.crossOriginIsolated);
+    case "exit-costs-failed":
+      exitCosts.failed();
+      return showError(data.message);
     case "error":
       return showError(data.message);
   }

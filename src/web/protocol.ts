@@ -34,7 +34,8 @@ export type PageMessage =
   | { type: "step" }
   | { type: "reset" }
   | { type: "serial-input"; bytes: ArrayBuffer }
-  | { type: "key"; key: string; ctrl: boolean };
+  | { type: "key"; key: string; ctrl: boolean }
+  | { type: "measure-exit-costs" };
 
 export type RunState = "idle" | "running" | "paused" | "halted" | "stopped";
 
@@ -44,7 +45,10 @@ export interface ExitCounter {
   count: number;
   /** Exits of this reason per second over the last sample interval. */
   perSecond: number;
-  /** Host ns per exit over the whole run (exit timing is on in the demo). */
+  /**
+   * Host ns per exit spent in the VMM (its handler) over the whole run; undefined while the
+   * clock's steps are too coarse for the time summed so far (src/vmm/handler-timer.ts).
+   */
   nsPerExit?: number;
 }
 
@@ -54,14 +58,27 @@ export interface StatsSample {
   exits: ExitCounter[];
   totalExits: number;
   exitsPerSecond: number;
-  /** Host ns per exit over the last interval; undefined if no exit happened in it. */
+  /** Host ns per exit in the VMM over the last interval; undefined without exits or with a clock too coarse for them. */
   nsPerExit?: number;
+  /** The step of the worker's clock: ~5,000 ns cross-origin isolated in Chromium, 100,000 not. */
+  clockResolutionNs: number;
   /** Guest MIPS over the last interval's run-loop time, and over the whole run. */
   mips: number;
   averageMips: number;
   instructions: number;
   /** The shadow MMU's counters and the CR3-target hits and misses, by label (src/vmm/mmu-stats.ts). */
   mmu: Record<string, number>;
+}
+
+/** One row of the bench's exit loops as measured in the worker (src/web/vm/exit-costs.ts). */
+export interface ExitCost {
+  /** The bench row's name (src/bench/exit-benchmarks.ts) and what one iteration does. */
+  name: string;
+  what: string;
+  /** Host ns per iteration, the median of the runs, and half their range relative to it. */
+  ns: number;
+  spread: number;
+  iterations: number;
 }
 
 export interface StepReport {
@@ -80,4 +97,7 @@ export type WorkerMessage =
   | { type: "screen"; cells: ArrayBuffer; cursor: TextScreen["cursor"]; blink: boolean }
   | { type: "stats"; sample: StatsSample }
   | { type: "step"; report: StepReport }
+  | { type: "exit-costs-progress"; label: string }
+  | { type: "exit-costs"; costs: ExitCost[]; crossOriginIsolated: boolean }
+  | { type: "exit-costs-failed"; message: string }
   | { type: "error"; message: string };

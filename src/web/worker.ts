@@ -4,6 +4,7 @@
 // modules synchronously, which browsers allow in a worker (not on the page's main thread).
 
 import type { PageMessage, WorkerMessage } from "./protocol.js";
+import { measureExitCosts } from "./vm/exit-costs.js";
 import { Session } from "./vm/session.js";
 
 interface WorkerScope {
@@ -20,7 +21,8 @@ async function loadCore(): Promise<Uint8Array<ArrayBuffer>> {
 }
 
 const post = (message: WorkerMessage, transfer: Transferable[] = []) => scope.postMessage(message, transfer);
-const session = loadCore().then((core) => new Session(core, post));
+const core = loadCore();
+const session = core.then((bytes) => new Session(bytes, post));
 session.then(
   () => post({ type: "ready" }),
   (error: Error) => post({ type: "error", message: error.message }),
@@ -45,5 +47,10 @@ scope.onmessage = async ({ data }) => {
       return vm.serialInput(new Uint8Array(data.bytes));
     case "key":
       return vm.key(data.key, data.ctrl);
+    case "measure-exit-costs":
+      return measureExitCosts(await core, (label) => post({ type: "exit-costs-progress", label })).then(
+        (costs) => post({ type: "exit-costs", costs, crossOriginIsolated: self.crossOriginIsolated }),
+        (error: Error) => post({ type: "exit-costs-failed", message: `measuring exit costs: ${error.message}` }),
+      );
   }
 };

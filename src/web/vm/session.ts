@@ -11,6 +11,7 @@ import { G_EIP, SR_CS } from "../../../assembly/vmcs-layout.js";
 import { MemoryDisk } from "../../devices/block-backend.js";
 import { NAMED_KEYS, keystrokeFor, type Keystroke } from "../../devices/scancodes.js";
 import { readLinear } from "../../vmm/guest-memory.js";
+import { HandlerTimer } from "../../vmm/handler-timer.js";
 import { describeStop, type StopReason } from "../../vmm/stop-reason.js";
 import { VirtualMachine } from "../../vmm/virtual-machine.js";
 import type { LiveControls, RunState, StepReport, WorkerMessage } from "../protocol.js";
@@ -66,13 +67,14 @@ export class Session {
   /** Creates a VM for `kernel` and starts it; a bad kernel reports the loader's message. */
   async start(kernel: Uint8Array, name: string, controls: LiveControls, memoryMiB: number): Promise<void> {
     let vm: VirtualMachine;
+    const handlerTimer = new HandlerTimer();
     try {
       vm = await VirtualMachine.boot(kernel, {
         core: this.core,
         memoryMiB,
         ifMode: controls.ifMode,
         cpuidVendor: controls.cpuidVendor,
-        timeExits: true,
+        handlerTimer,
         disk: new MemoryDisk(new Uint8Array(DISK_BYTES)),
         serialOutput: (byte) => this.console.push(byte),
         // At most this much output waits for the page; beyond it the guest waits (COM1 busy, short writes).
@@ -86,7 +88,7 @@ export class Session {
     this.boot = { kernel, name, memoryMiB };
     this.controls = controls;
     applyControls(vm, controls);
-    this.sampler = new StatsSampler(vm);
+    this.sampler = new StatsSampler(vm, handlerTimer);
     this.serialQueue.length = 0;
     this.lastScreen = new Uint16Array(0);
     this.post({ type: "booted", name, controls });

@@ -1,8 +1,10 @@
 // Turns the VM's cumulative counters into the samples the page charts: per exit reason the count
-// and its rate over the last interval, exits per second, host nanoseconds per exit (the VMM's
-// exit timer, on in the demo), guest MIPS, and the shadow MMU's counters with the CR3-target hits
-// and misses (src/vmm/mmu-stats.ts), by their report labels.
+// and its rate over the last interval, exits per second, host nanoseconds per exit in the VMM
+// (handler-timer.ts: the handler's time, never the guest's run between exits; undefined while the
+// browser's clock is too coarse for the exits so far), guest MIPS, and the shadow MMU's counters
+// with the CR3-target hits and misses (src/vmm/mmu-stats.ts), by their report labels.
 
+import type { HandlerTime, HandlerTimer } from "../../vmm/handler-timer.js";
 import { MMU_STATISTIC_LABELS } from "../../vmm/mmu-stats.js";
 import type { VirtualMachine } from "../../vmm/virtual-machine.js";
 import type { StatsSample } from "../protocol.js";
@@ -12,8 +14,7 @@ interface Totals {
   runSeconds: number;
   instructions: number;
   exits: number;
-  timedMs: number;
-  timedExits: number;
+  handling: HandlerTime;
   byReason: Map<number, number>;
 }
 
@@ -21,7 +22,10 @@ export class StatsSampler {
   private readonly bootMs = performance.now();
   private previous: Totals;
 
-  constructor(private readonly vm: VirtualMachine) {
+  constructor(
+    private readonly vm: VirtualMachine,
+    private readonly timer: HandlerTimer,
+  ) {
     this.previous = this.totals();
   }
 
@@ -31,20 +35,20 @@ export class StatsSampler {
     this.previous = now;
     const seconds = Math.max(1e-6, (now.wallMs - last.wallMs) / 1000);
     const stats = this.vm.statistics();
-    const deltaTimedExits = now.timedExits - last.timedExits;
     const deltaRun = now.runSeconds - last.runSeconds;
     return {
       time: (now.wallMs - this.bootMs) / 1000,
-      exits: stats.exits.map(({ reason, name, count, nsPerExit }) => ({
+      exits: stats.exits.map(({ reason, name, count }) => ({
         reason,
         name,
         count,
         perSecond: (count - (last.byReason.get(reason) ?? 0)) / seconds,
-        nsPerExit,
+        nsPerExit: this.timer.nsPerExit(this.timer.time(reason)),
       })),
       totalExits: stats.totalExits,
       exitsPerSecond: (now.exits - last.exits) / seconds,
-      nsPerExit: deltaTimedExits > 0 ? ((now.timedMs - last.timedMs) * 1e6) / deltaTimedExits : undefined,
+      nsPerExit: this.timer.nsPerExit({ exits: now.handling.exits - last.handling.exits, ms: now.handling.ms - last.handling.ms }),
+      clockResolutionNs: this.timer.resolutionMs * 1e6,
       mips: deltaRun > 0 ? (now.instructions - last.instructions) / deltaRun / 1e6 : 0,
       averageMips: stats.mips,
       instructions: this.vm.instructionsRetired(),
@@ -54,21 +58,12 @@ export class StatsSampler {
 
   private totals(): Totals {
     const stats = this.vm.statistics();
-    let timedMs = 0;
-    let timedExits = 0;
-    for (const entry of stats.exits) {
-      // Exit timing is on from boot, and every run ends by charging its last exits: all are timed.
-      if (entry.totalMs === undefined) continue;
-      timedMs += entry.totalMs;
-      timedExits += entry.count;
-    }
     return {
       wallMs: performance.now(),
       runSeconds: stats.seconds,
       instructions: stats.instructions,
       exits: stats.totalExits,
-      timedMs,
-      timedExits,
+      handling: this.timer.total(),
       byReason: new Map(stats.exits.map((e) => [e.reason, e.count])),
     };
   }
