@@ -3,20 +3,30 @@
 // (exit-timer.ts charges that too, which in a guest that runs between exits is mostly guest time).
 // What it leaves out, the core's side of the round trip (leaving the guest, the call out of wasm
 // and back, the VM entry), is what the bench's exit loops add: the demo's "measure exit costs".
-// Two clock readings per exit: the demo can afford them; the CLI's --stats uses exit-timer.ts.
-// A browser's clock may tick in 5 or 100 µs steps, far coarser than one exit, so each exit reads
-// 0 or one step. Summed over many exits, whose phase against the ticks is unrelated to them, the
-// steps count the time spent: a figure is given only once its sum spans MIN_TICKS steps (~±20 %),
-// and is unavailable before.
+// A browser's clock is poor for this: it ticks in 5 or 100 µs steps, and one reading costs
+// ~350 ns in Chromium, several times a fast handler. So:
+// - one exit in SAMPLE_EVERY of each reason is timed, which keeps the readings' cost off the guest;
+// - each timed exit reads 0 or one step, and summed over many exits, whose phase against the
+//   ticks is unrelated to them, the steps count the time spent: a mean is given only once its sum
+//   spans MIN_TICKS steps (~±20 %);
+// - each reading includes one clock call, measured the same way (pairs of readings with nothing
+//   between) and taken off; a mean under twice that is mostly the clock's own cost, and is not
+//   given: fast exits read "n/a" in a browser, and "measure exit costs" is the way to their cost;
+// - a reading past INTERRUPTED_MS is the thread descheduled (or a GC) in the middle, which on a
+//   busy machine would double the sum: it is left out, as not timed.
 
-import { measuredClockCostMs } from "./exit-timer.js";
 import { EXIT_REASON_LIMIT } from "./exits/table.js";
 
+const SAMPLE_EVERY = 16;
 /** Clock steps a sum must span before its mean is given. */
 const MIN_TICKS = 25;
+/** Longer than any handler's own work: the thread was not running all that time. */
+const INTERRUPTED_MS = 0.2;
+/** Pairs of readings, in clock steps of total time, to measure what one reading adds. */
+const CALIBRATION_TICKS = 400;
 
 export interface HandlerTime {
-  /** Exits timed and their summed time in ms, as the clock read it. */
+  /** Exits timed and their summed readings in ms. */
   exits: number;
   ms: number;
 }
@@ -33,26 +43,46 @@ function measureResolution(): number {
   return step;
 }
 
+/** What one reading adds to an interval, ms: the mean of back-to-back pairs, as the exits are read. */
+function measureClockCost(resolutionMs: number): number {
+  const end = performance.now() + CALIBRATION_TICKS * resolutionMs;
+  let sum = 0;
+  let pairs = 0;
+  for (let now = 0; now < end; ) {
+    const start = performance.now();
+    now = performance.now();
+    if (now - start > INTERRUPTED_MS) continue;
+    sum += now - start;
+    pairs++;
+  }
+  return sum / pairs;
+}
+
 export class HandlerTimer {
   readonly resolutionMs = measureResolution();
-  private readonly clockCostMs = measuredClockCostMs();
+  readonly clockCostMs = measureClockCost(this.resolutionMs);
   private readonly ms = new Float64Array(EXIT_REASON_LIMIT);
   private readonly exits = new Float64Array(EXIT_REASON_LIMIT);
+  private readonly seen = new Uint32Array(EXIT_REASON_LIMIT);
   /** An emulated instruction's own exit is dispatched inside its handler: only the outer one is timed. */
   private depth = 0;
-  private reason = 0;
+  private reason = -1;
   private startMs = 0;
 
   begin(reason: number): void {
-    if (this.depth++ > 0) return;
+    if (this.depth++ > 0 || reason >= EXIT_REASON_LIMIT || this.seen[reason]++ % SAMPLE_EVERY !== 0) return;
     this.reason = reason;
     this.startMs = performance.now();
   }
 
   end(): void {
-    if (--this.depth > 0 || this.reason >= EXIT_REASON_LIMIT) return;
-    this.ms[this.reason] += performance.now() - this.startMs;
-    this.exits[this.reason]++;
+    if (--this.depth > 0 || this.reason < 0) return;
+    const ms = performance.now() - this.startMs;
+    if (ms <= INTERRUPTED_MS) {
+      this.ms[this.reason] += ms;
+      this.exits[this.reason]++;
+    }
+    this.reason = -1;
   }
 
   /** The sums so far for `reason`. */
@@ -65,9 +95,10 @@ export class HandlerTimer {
     return { exits: this.exits.reduce((a, b) => a + b, 0), ms: this.ms.reduce((a, b) => a + b, 0) };
   }
 
-  /** Mean ns per exit of a sum (or of the difference of two), undefined while the clock is too coarse for it. */
+  /** Mean ns per exit of a sum (or of the difference of two), undefined where the clock cannot tell it. */
   nsPerExit({ exits, ms }: HandlerTime): number | undefined {
     if (exits === 0 || ms < MIN_TICKS * this.resolutionMs) return undefined;
-    return Math.max(0, ms / exits - this.clockCostMs) * 1e6;
+    const mean = ms / exits;
+    return mean < 2 * this.clockCostMs ? undefined : (mean - this.clockCostMs) * 1e6;
   }
 }

@@ -60,8 +60,8 @@ export interface StatsSample {
   exitsPerSecond: number;
   /** Host ns per exit in the VMM over the last interval; undefined without exits or with a clock too coarse for them. */
   nsPerExit?: number;
-  /** The step of the worker's clock: ~5,000 ns cross-origin isolated in Chromium, 100,000 not. */
-  clockResolutionNs: number;
+  /** The worker's clock: its step (~5,000 ns cross-origin isolated in Chromium, 100,000 not) and what one reading costs. */
+  clock: { stepNs: number; readingNs: number };
   /** Guest MIPS over the last interval's run-loop time, and over the whole run. */
   mips: number;
   averageMips: number;

@@ -143,27 +143,32 @@ describe.skipIf(!hasChromium)(title, () => {
     expect(await page.locator("#exit-costs-status").innerText()).toContain("cross-origin isolated: fine clock");
   }, 120_000);
 
-  it("shows VMM ns per exit that is the handler's time, not the inverse of the exit rate", async () => {
+  it("shows VMM ns per exit that is the handler's time or n/a, never the inverse of the exit rate", async () => {
     await page.setInputFiles("#kernel-file", { name: "out-loop.elf", mimeType: "application/octet-stream", buffer: Buffer.from(outLoopKernel()) });
     const outRow = page.locator('#exits tr[data-reason="30"]');
-    await expect.poll(() => outRow.getAttribute("data-ns-per-exit"), { timeout: 20_000 }).not.toBe("");
+    await expect.poll(() => outRow.count(), { timeout: 20_000 }).toBe(1);
     const summary = page.locator("#summary");
-    const samples: [number, number][] = [];
+    // ~4,000 guest instructions between exits: the inverse of the rate is microseconds, the
+    // handler tens of ns (or n/a, where the clock cannot tell it), so figure x rate is far from 1 s.
+    const shown: string[] = [];
     for (let i = 0; i < 6; i++) {
       await page.waitForTimeout(300);
       const rate = Number(await summary.getAttribute("data-exits-per-second"));
       const ns = await summary.getAttribute("data-ns-per-exit");
-      if (ns) samples.push([rate, Number(ns)]);
+      expect(rate).toBeGreaterThan(1000);
+      if (ns) expect(rate * Number(ns) * 1e-9).toBeLessThan(0.2);
+      const rowRate = Number(await outRow.getAttribute("data-per-second"));
+      const rowNs = await outRow.getAttribute("data-ns-per-exit");
+      shown.push(`${rowRate.toFixed(0)}/s: ${rowNs || "n/a"} ns`);
+      if (rowNs) {
+        expect(rowRate * Number(rowNs) * 1e-9, shown.join(", ")).toBeLessThan(0.2);
+        // Part of the round trip the bench measures (~60 ns in Node): not microseconds.
+        expect(Number(rowNs), shown.join(", ")).toBeLessThan(1000);
+      } else {
+        expect(await outRow.locator("td").last().innerText()).toBe("n/a");
+        expect(await summary.innerText()).toMatch(/VMM ns\/exit (n\/a: a [\d,.]+ µs clock|[\d,.]+)/);
+      }
     }
-    expect(samples.length).toBeGreaterThan(2);
-    // ~4,000 guest instructions between exits: the inverse of the rate is microseconds, the handler tens of ns.
-    for (const [rate, ns] of samples) expect(rate * ns * 1e-9).toBeLessThan(0.2);
-    const rowRate = Number(await outRow.getAttribute("data-per-second"));
-    const rowNs = Number(await outRow.getAttribute("data-ns-per-exit"));
-    expect(rowRate * rowNs * 1e-9).toBeLessThan(0.2);
-    // The handler is part of the round trip the bench measures (~60 ns in Node): not microseconds.
-    expect(rowNs).toBeGreaterThan(0);
-    expect(rowNs).toBeLessThan(1000);
   });
 
   it("boots a VGA guest and draws its text screen on the canvas", async () => {

@@ -48,7 +48,7 @@ export class StatsSampler {
       totalExits: stats.totalExits,
       exitsPerSecond: (now.exits - last.exits) / seconds,
       nsPerExit: this.timer.nsPerExit({ exits: now.handling.exits - last.handling.exits, ms: now.handling.ms - last.handling.ms }),
-      clockResolutionNs: this.timer.resolutionMs * 1e6,
+      clock: { stepNs: this.timer.resolutionMs * 1e6, readingNs: this.timer.clockCostMs * 1e6 },
       mips: deltaRun > 0 ? (now.instructions - last.instructions) / deltaRun / 1e6 : 0,
       averageMips: stats.mips,
       instructions: this.vm.instructionsRetired(),
