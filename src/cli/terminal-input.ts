@@ -8,13 +8,14 @@
 // (with `stty`, restored however the run ends) so every key reaches the guest at once and Ctrl-C
 // goes to the guest too; then Ctrl-A x ends the run, as in QEMU, and Ctrl-A a types a Ctrl-A.
 // Piped or redirected input is passed through unchanged, and its end closes the input.
-// Bytes for COM1 wait in a queue until the UART has room (rxRoom, onRxRoom), so a slow guest is
-// never overrun; bytes for the keyboard become key presses (scancodes.ts) as its buffer empties.
+// Bytes for COM1, or the key presses that type them (scancodes.ts) for the keyboard, wait in an
+// input queue (devices/input-queue.ts) until the device has room, so a slow guest is never overrun.
 
 import { spawnSync } from "node:child_process";
 import { closeSync, constants, openSync, readSync } from "node:fs";
 import { isatty } from "node:tty";
 import type { I8042 } from "../devices/i8042.js";
+import { keyboardQueue, serialQueue } from "../devices/input-queue.js";
 import { keystrokeFor } from "../devices/scancodes.js";
 import type { Serial16550 } from "../devices/serial-16550.js";
 import type { HostInput } from "../vmm/virtual-machine.js";
@@ -30,7 +31,10 @@ export class TerminalInput implements HostInput {
   private fd: number | undefined;
   private savedMode: string | undefined;
   private escape = false;
-  private readonly queue: number[] = [];
+  /** Queues a byte for the guest: as it is for COM1, as the key press that types it for the keyboard. */
+  private readonly enqueue: (byte: number) => void;
+  /** How many bytes or key presses wait for the device to make room. */
+  private readonly pending: () => number;
   private readonly chunk = new Uint8Array(4096);
 
   private quitRequested = false;
@@ -38,10 +42,23 @@ export class TerminalInput implements HostInput {
   private streaming = false;
 
   private constructor(
-    private readonly target: InputTarget,
+    target: InputTarget,
     private readonly raw: boolean,
     private readonly quit: () => void,
-  ) {}
+  ) {
+    if (target.kind === "serial") {
+      const queue = serialQueue(target.uart);
+      this.enqueue = (byte) => queue.push([byte]);
+      this.pending = () => queue.pending;
+    } else {
+      const queue = keyboardQueue(target.keyboard);
+      this.enqueue = (byte) => {
+        const stroke = keystrokeFor(byte);
+        if (stroke) queue.push([stroke]); // a byte no key types is dropped
+      };
+      this.pending = () => queue.pending;
+    }
+  }
 
   /** Connects stdin to `target`, `quit` to Ctrl-A x; undefined if there is no stdin to read. */
   static open(target: InputTarget, quit: () => void): TerminalInput | undefined {
@@ -53,13 +70,11 @@ export class TerminalInput implements HostInput {
       input.stream();
     }
     if (input.raw) input.enterRawMode();
-    if (target.kind === "serial") target.uart.onRxRoom = () => input.feed();
-    else target.keyboard.onRoom = () => input.feed();
     return input;
   }
 
   get open(): boolean {
-    return this.fd !== undefined || this.streaming || this.queue.length > 0;
+    return this.fd !== undefined || this.streaming || this.pending() > 0;
   }
 
   /** Reads what has arrived and hands it to the guest. */
@@ -78,14 +93,13 @@ export class TerminalInput implements HostInput {
       }
       for (const byte of this.chunk.subarray(0, n)) this.accept(byte);
     }
-    this.feed();
   }
 
   wait(ms: number): void {
     const end = performance.now() + ms;
     this.poll();
     if (this.fd === undefined) return; // input through the event loop cannot arrive while we wait
-    while (!this.quitRequested && this.fd !== undefined && this.queue.length === 0 && performance.now() < end) {
+    while (!this.quitRequested && this.fd !== undefined && this.pending() === 0 && performance.now() < end) {
       Atomics.wait(sleeper, 0, 0, Math.min(POLL_STEP_MS, end - performance.now()));
       this.poll();
     }
@@ -145,20 +159,6 @@ export class TerminalInput implements HostInput {
       this.escape = true;
       return;
     }
-    this.queue.push(byte);
-  }
-
-  /** Hands queued bytes to the device as far as it has room. */
-  private feed(): void {
-    const { target } = this;
-    if (target.kind === "serial") {
-      const room = target.uart.rxRoom();
-      if (room > 0 && this.queue.length > 0) target.uart.receive(this.queue.splice(0, room));
-      return;
-    }
-    while (this.queue.length > 0 && target.keyboard.hasRoom()) {
-      const stroke = keystrokeFor(this.queue.shift()!);
-      if (stroke !== undefined) target.keyboard.type([stroke]);
-    }
+    this.enqueue(byte);
   }
 }

@@ -236,5 +236,82 @@ describe.skipIf(!hasChromium)(title, () => {
     await page.click("#resume");
     await expect.poll(state).toContain("running");
   });
+  describe("input to the shell guest", () => {
+    const HELP = "commands: help cpuid time mem stats disk exit";
+    /** The console's rows joined, without their trailing blanks: the text whatever the terminal's width. */
+    const flatConsole = async () =>
+      (await consoleText())
+        .split("\n")
+        .map((row) => row.trimEnd())
+        .join("");
+    const bootShell = async (focus: string) => {
+      await bootSample("shell");
+      await expect.poll(flatConsole, { timeout: 20_000 }).toContain("type helpwv>");
+      await page.click(focus);
+    };
+    /** A paste of `text` from the clipboard, as the browser delivers it, without the system clipboard. */
+    const paste = (selector: string, text: string) =>
+      page.locator(selector).evaluate((element, data) => {
+        const clipboardData = new DataTransfer();
+        clipboardData.setData("text/plain", data);
+        element.dispatchEvent(new ClipboardEvent("paste", { clipboardData, bubbles: true, cancelable: true }));
+      }, text);
+
+    it("types a command on COM1 and the shell runs it", async () => {
+      await bootShell("#console");
+      await page.keyboard.type("help");
+      await page.keyboard.press("Enter");
+      await expect.poll(flatConsole).toContain(`wv> help${HELP}`);
+    });
+
+    it("sends a cursor key's whole escape sequence, and the keys after it arrive on time", async () => {
+      await bootShell("#console");
+      await page.keyboard.press("ArrowUp"); // ESC [ A: the shell ignores ESC and echoes "[A"
+      await page.keyboard.type("help");
+      await page.keyboard.press("Enter");
+      await expect.poll(flatConsole).toContain("wv> [Ahelp[Ahelp: unknown command (try help)");
+      await page.keyboard.type("help");
+      await page.keyboard.press("Enter");
+      await expect.poll(flatConsole).toContain(`wv> help${HELP}`);
+    });
+
+    it("pastes lines, each run in turn", async () => {
+      await bootShell("#console");
+      await paste(".xterm-helper-textarea", "help\nnope\n");
+      await expect.poll(flatConsole).toContain(`wv> help${HELP}`);
+      await expect.poll(flatConsole).toContain("wv> nopenope: unknown command (try help)wv>");
+    });
+
+    /** Erases `count` characters and runs help: it runs only if each key arrived, in order. */
+    const eraseAndRunHelp = async (count: number) => {
+      for (let i = 0; i < count; i++) await page.keyboard.press("Backspace");
+      await page.keyboard.type("help");
+      await page.keyboard.press("Enter");
+      await expect.poll(flatConsole).toContain(`help${HELP}`);
+    };
+
+    it("takes a line of 200+ keys, every one of them in order", async () => {
+      await bootShell("#console");
+      // The shell keeps 79 characters of a line; then 120 Backspaces (DEL) must all arrive too.
+      // (xterm's backspace does not step back over a wrapped line, so the erased x's stay on screen.)
+      await page.keyboard.type("x".repeat(120));
+      await expect.poll(flatConsole).toMatch(/wv> x{79}$/);
+      await eraseAndRunHelp(120);
+    });
+
+    it("types on the PS/2 keyboard through the VGA screen", async () => {
+      await bootShell("#screen");
+      await page.keyboard.type("x".repeat(30));
+      await eraseAndRunHelp(30);
+    });
+
+    it("pastes into the VGA screen as key presses, more than the keyboard buffers", async () => {
+      await bootShell("#screen");
+      // 45 keys, 90 scan code bytes: more than the keyboard's 64-byte buffer, fewer keys than the
+      // shell's own 64-character ring (which its interrupt handler fills as fast as keys come).
+      await paste("#screen", `${"x".repeat(20)}${"\b".repeat(20)}help\n`);
+      await expect.poll(flatConsole).toContain(`help${HELP}`);
+    });
+  });
 });
 

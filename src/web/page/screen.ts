@@ -3,7 +3,7 @@
 // rest), glyphs from the 8x16 font, colours from the 16-colour VGA palette, attribute bit 7
 // blinking the character (or brightening the background when the guest turns blinking off), and
 // the cursor drawn over its scan lines, blinking. Keys typed while the canvas has focus go to the
-// guest's PS/2 keyboard.
+// guest's PS/2 keyboard, and so does pasted text, a key press per character.
 
 import { COLUMNS, ROWS, type TextScreen } from "../../devices/vga-text.js";
 import { VGA_COLOURS, cellColours } from "../../display/vga-palette.js";
@@ -41,6 +41,12 @@ export class VgaScreen {
       if (MODIFIER_KEYS.has(event.key) || event.altKey || event.metaKey) return;
       event.preventDefault();
       onKey(event.key, event.ctrlKey);
+    });
+    canvas.addEventListener("paste", (event) => {
+      event.preventDefault();
+      const text = event.clipboardData?.getData("text/plain") ?? "";
+      // A character a key types goes as that key (a line end as Enter); a CR LF is one line end.
+      for (const character of text.replace(/\r\n?/g, "\n")) onKey(character, false);
     });
     setInterval(() => {
       this.phase++;

@@ -5,10 +5,12 @@
 // burst waits for the next, as for a slow terminal), and every few bursts it sends the VGA text
 // screen (when it changed: every SCREEN_MS under periodic refresh, at once under the write trap,
 // which marks the screen dirty at each trapped write) and a statistics sample. A guest that halts waiting for an
-// interrupt parks the loop until input arrives; one that stops for good reports why.
+// interrupt parks the loop until input arrives; one that stops for good reports why. Input waits in
+// queues (devices/input-queue.ts) that COM1 and the keyboard draw from as the guest makes room.
 
 import { G_EIP, SR_CS } from "../../../assembly/vmcs-layout.js";
 import { MemoryDisk } from "../../devices/block-backend.js";
+import { keyboardQueue, serialQueue, type InputQueue } from "../../devices/input-queue.js";
 import { NAMED_KEYS, keystrokeFor, type Keystroke } from "../../devices/scancodes.js";
 import { readLinear } from "../../vmm/guest-memory.js";
 import { HandlerTimer } from "../../vmm/handler-timer.js";
@@ -46,7 +48,9 @@ export class Session {
   private sampler: StatsSampler | undefined;
   private state: RunState = "idle";
   private console: number[] = [];
-  private readonly serialQueue: number[] = [];
+  /** Typed bytes for COM1 and key presses for the keyboard, fed as the guest makes room. */
+  private serial: InputQueue<number> | undefined;
+  private keys: InputQueue<Keystroke> | undefined;
   private lastScreen: Uint16Array = new Uint16Array(0);
   private lastScreenMs = 0;
   private lastStatsMs = 0;
@@ -89,7 +93,8 @@ export class Session {
     this.controls = controls;
     applyControls(vm, controls);
     this.sampler = new StatsSampler(vm, handlerTimer);
-    this.serialQueue.length = 0;
+    this.serial = serialQueue(vm.serial);
+    this.keys = keyboardQueue(vm.pc.keyboard);
     this.lastScreen = new Uint16Array(0);
     this.post({ type: "booted", name, controls });
     this.sendScreen();
@@ -135,26 +140,16 @@ export class Session {
   }
 
   serialInput(bytes: Uint8Array): void {
-    this.serialQueue.push(...bytes);
-    this.feedSerial();
+    this.serial?.push(bytes);
+    this.wake();
   }
 
   /** A key pressed on the VGA screen: a browser key name (KeyboardEvent.key) to the PS/2 keyboard. */
   key(key: string, ctrl: boolean): void {
-    const vm = this.vm;
-    if (!vm) return;
     let stroke: Keystroke | undefined;
     if (key in NAMED_KEYS) stroke = { key: NAMED_KEYS[key], shift: false, ctrl };
     else if (key.length === 1) stroke = keystrokeFor(ctrl && /[a-z]/i.test(key) ? key.toLowerCase().charCodeAt(0) & 0x1f : key.charCodeAt(0));
-    if (stroke) vm.pc.keyboard.type([stroke]);
-    this.wake();
-  }
-
-  private feedSerial(): void {
-    const vm = this.vm;
-    if (!vm || this.serialQueue.length === 0) return;
-    const room = vm.serial.rxRoom();
-    if (room > 0) vm.serial.receive(this.serialQueue.splice(0, room));
+    if (stroke) this.keys?.push([stroke]);
     this.wake();
   }
 
@@ -166,7 +161,7 @@ export class Session {
   private runBurst(): void {
     const vm = this.vm;
     if (!vm || this.state !== "running") return;
-    const result = vm.run({ timeoutSeconds: RUN_MS / 1000, sliceInstructions: SLICE_INSTRUCTIONS, onSliceEnd: () => this.feedSerial() });
+    const result = vm.run({ timeoutSeconds: RUN_MS / 1000, sliceInstructions: SLICE_INSTRUCTIONS });
     this.afterBurst(result.stop, false);
   }
 
