@@ -2,7 +2,8 @@
 // headless, driven with playwright-core, served from a subfolder as a static host would. It boots
 // sample guests from the picker and checks what a user would see: the serial console's text, the
 // VGA canvas's pixels, the exit counters reacting to the IF-mode and VGA-trap controls, a kernel
-// loaded through the file input, and the loader's message for a file that is not a kernel.
+// loaded through the file input, the loader's message for a file that is not a kernel, and input to
+// the shell guest: typed, pasted, a cursor key, a long line, on the keyboard and from a touch screen.
 // Skipped, saying why, where /usr/bin/chromium is not installed (CI installs it: .ci/run).
 
 import { execFileSync } from "node:child_process";
@@ -244,10 +245,10 @@ describe.skipIf(!hasChromium)(title, () => {
         .split("\n")
         .map((row) => row.trimEnd())
         .join("");
-    const bootShell = async (focus: string) => {
+    const bootShell = async (focus?: string) => {
       await bootSample("shell");
       await expect.poll(flatConsole, { timeout: 20_000 }).toContain("type helpwv>");
-      await page.click(focus);
+      if (focus) await page.click(focus);
     };
     /** A paste of `text` from the clipboard, as the browser delivers it, without the system clipboard. */
     const paste = (selector: string, text: string) =>
@@ -311,6 +312,26 @@ describe.skipIf(!hasChromium)(title, () => {
       // shell's own 64-character ring (which its interrupt handler fills as fast as keys come).
       await paste("#screen", `${"x".repeat(20)}${"\b".repeat(20)}help\n`);
       await expect.poll(flatConsole).toContain(`help${HELP}`);
+    });
+
+    it("takes a tap and an on-screen keyboard's text on a touch screen", async () => {
+      await bootShell();
+      const cdp = await context.newCDPSession(page);
+      await cdp.send("Emulation.setTouchEmulationEnabled", { enabled: true });
+      const box = (await page.locator("#console").boundingBox())!;
+      const point = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+      await cdp.send("Input.dispatchTouchEvent", { type: "touchStart", touchPoints: [point] });
+      await cdp.send("Input.dispatchTouchEvent", { type: "touchEnd", touchPoints: [] });
+      await cdp.send("Emulation.setTouchEmulationEnabled", { enabled: false });
+      await cdp.detach();
+      await expect.poll(() => page.evaluate(() => document.activeElement?.className)).toContain("xterm-helper-textarea");
+      // An on-screen keyboard's text comes as input events without key presses; keys still work between.
+      await page.keyboard.insertText("he");
+      await page.keyboard.press("x");
+      await page.keyboard.press("Backspace");
+      await page.keyboard.insertText("lp");
+      await page.keyboard.press("Enter");
+      await expect.poll(flatConsole).toContain(`wv> help${HELP}`);
     });
   });
 });
