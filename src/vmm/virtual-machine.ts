@@ -39,7 +39,7 @@ import type { ExitContext } from "./exits/exit-context.js";
 import { GuestInterruptFlag } from "./guest-interrupt-flag.js";
 import { InterruptInjector } from "./interrupt-injector.js";
 import { InterruptTimer } from "./interrupt-timer.js";
-import { HostWorkMeter, meteredDisk } from "./host-work.js";
+import { CONSOLE_BYTES_PER_UNIT_SHIFT, HostWorkMeter, meteredDisk } from "./host-work.js";
 import { formatRegisters } from "./register-dump.js";
 import { PcPlatform } from "./pc-platform.js";
 import { checkRunLimits } from "./run-limits.js";
@@ -55,8 +55,6 @@ export const DEFAULT_MEMORY_MIB = 32;
 /** Guest-physical addresses must fit the core's i32 translateLinear() answer. */
 export const MAX_MEMORY_MIB = 2048;
 export const DEFAULT_SLICE_INSTRUCTIONS = 2_000_000;
-/** Console bytes per unit of host work (host-work.ts): a byte costs the listeners ~10 ns. */
-const CONSOLE_BYTES_PER_UNIT_SHIFT = 3;
 /** Longest the host waits at once for input or real time while the guest is halted. */
 const IDLE_WAIT_MS = 50;
 
@@ -358,11 +356,12 @@ export class VirtualMachine implements ExitContext {
    * early. Slices end at fixed points of virtual time, multiples of the slice length in retired
    * instructions, so a guest sees the same exits on every run however the host chunks its runs or
    * saves and restores the machine. An early end is the VMM's own business, reported to no one:
-   * the core counts instructions that faulted or exited, and host work the guest caused
-   * (retirement.ts), against the budget, and the run limits cut budgets short; the housekeeping
-   * runs and the next budget covers the rest. The core also ends an entry this way when the guest
-   * halts without HLT exiting: that is a preemption-timer exit too, whose handler wakes it; and
-   * when the host work the guest caused has added up, to let the run loop look at the clock.
+   * the core counts instructions that faulted or exited against the budget, and the run limits
+   * cut budgets short; the housekeeping runs and the next budget covers the rest. The core also
+   * ends an entry this way when the guest halts without HLT exiting: that is a preemption-timer
+   * exit too, whose handler wakes it; and, with qualification PREEMPTION_HOST_WORK and the budget
+   * untouched, when the host work the guest caused has added up, to let the run loop look at the
+   * clock.
    */
   private budgetExpired(): boolean {
     const vmcs = this.views.vmcs;
