@@ -1,30 +1,22 @@
-// End to end: the browser demo (dist/web, built by `npm run build:web`) in Debian's Chromium,
-// headless, driven with playwright-core, served from a subfolder as a static host would. It boots
+// End to end: the browser demo in Chromium (test/support/demo-page.ts opens it). It boots
 // sample guests from the picker and checks what a user would see: the serial console's text, the
 // VGA canvas's pixels, the exit counters reacting to the IF-mode and VGA-trap controls, a kernel
 // loaded through the file input, the loader's message for a file that is not a kernel, and input to
 // the shell guest: typed, pasted, a cursor key, a long line, on the keyboard and from a touch screen.
-// Skipped, saying why, where /usr/bin/chromium is not installed (CI installs it: .ci/run).
+// Skipped, saying why, where Chromium is not installed.
 
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import type { Server } from "node:http";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { serve } from "../../scripts/serve-web.mjs";
 import { assemble } from "../core/harness.js";
+import { type DemoPage, GUESTS, demoTitle, hasChromium, openDemo } from "../support/demo-page.js";
 import { KERNEL_BASE, kernelElf } from "../support/images.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
-const WEB = fileURLToPath(new URL("../../dist/web", import.meta.url));
-const GUESTS = fileURLToPath(new URL("../../guests", import.meta.url));
 const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
-const hasChromium = existsSync(CHROMIUM);
-const title = hasChromium ? "browser demo in Chromium" : `browser demo: skipped, ${CHROMIUM} is not installed (apt-get install -y chromium)`;
 
 /** A kernel that paints "HI!" (white on blue, yellow on red) at 0xB8000, moves the cursor, then spins counting on row 2. */
 const vgaKernel = () =>
@@ -66,40 +58,23 @@ function cliExitCosts(rows: string[]): Map<string, number> {
   }
 }
 
-describe.skipIf(!hasChromium)(title, () => {
-  let server: Server;
-  let url: string;
+describe.skipIf(!hasChromium)(demoTitle("browser demo in Chromium"), () => {
+  let demo: DemoPage;
   let context: BrowserContext;
   let page: Page;
-  let profile: string;
 
   beforeAll(async () => {
-    if (!existsSync(join(WEB, "index.html"))) throw new Error("dist/web is missing: run `npm run build:web` (npm test's pretest does)");
-    ({ server, url } = await serve(WEB, { port: 0, prefix: "/some/subfolder/" }));
-    profile = mkdtempSync(join(tmpdir(), "wasmvisor-chromium-"));
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, viewport: { width: 1280, height: 1000 } });
-    page = context.pages()[0] ?? (await context.newPage());
-    await page.goto(url);
-    await page.waitForFunction(() => !(document.getElementById("boot") as HTMLButtonElement).disabled, null, { timeout: 30_000 });
+    demo = await openDemo();
+    ({ context, page } = demo);
   }, 60_000);
 
-  afterAll(async () => {
-    await context?.close();
-    server?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
-  });
+  afterAll(() => demo?.close());
 
-  const bootSample = async (name: string) => {
-    await page.selectOption("#guest-select", name);
-    await page.click("#boot");
-  };
-  const consoleText = () => page.locator(".xterm-rows").innerText();
-  const state = () => page.locator("#state").innerText();
-  /** The count in the exit table's row for `reason`, 0 if the reason has not occurred. */
-  const exitCount = async (reason: number) => {
-    const row = page.locator(`#exits tr[data-reason="${reason}"] td`).first();
-    return (await row.count()) === 0 ? 0 : Number((await row.innerText()).replace(/,/g, ""));
-  };
+  const bootSample = (name: string) => demo.bootSample(name);
+  const consoleText = () => demo.consoleText();
+  const flatConsole = () => demo.flatConsole();
+  const state = () => demo.state();
+  const exitCount = (reason: number) => demo.exitCount(reason);
   /** Clicks "measure exit costs" and reads the figures: row name -> ns. */
   const pageExitCosts = async () => {
     const rows = page.locator("#exit-costs tbody tr");
@@ -240,12 +215,6 @@ describe.skipIf(!hasChromium)(title, () => {
   });
   describe("input to the shell guest", () => {
     const HELP = "commands: help cpuid time mem stats disk exit";
-    /** The console's rows joined, without their trailing blanks: the text whatever the terminal's width. */
-    const flatConsole = async () =>
-      (await consoleText())
-        .split("\n")
-        .map((row) => row.trimEnd())
-        .join("");
     const bootShell = async (focus?: string) => {
       await bootSample("shell");
       await expect.poll(flatConsole, { timeout: 20_000 }).toContain("type helpwv>");

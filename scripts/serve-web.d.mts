@@ -1,0 +1,5 @@
+// Types of serve-web.mjs, for the TypeScript tests that start the demo's server.
+import type { Server } from "node:http";
+
+/** Starts serving `root` under `prefix`; resolves to the server and the page's address. */
+export function serve(root: string, options?: { port?: number; host?: string; prefix?: string }): Promise<{ server: Server; url: string }>;
