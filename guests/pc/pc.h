@@ -26,6 +26,9 @@ void irq_install(int irq, irq_handler *handler);
 extern volatile u32 spurious_irqs;
 /* Sleeps (STI; HLT) until an interrupt handler has moved *counter on from `seen`. */
 void wait_for(volatile u32 *counter, u32 seen);
+/* The same, but after each wake-up that did not move the counter, give_up() may end the wait:
+ * returns -1 then, 0 once the counter moved. */
+int wait_for_unless(volatile u32 *counter, u32 seen, int (*give_up)(void));
 
 /* pit.c: channel 0 at `hz` (mode 2), counting ticks on IRQ 0. */
 void pit_start(u32 hz);
@@ -68,7 +71,8 @@ void rtc_read(struct rtc_time *t);
 void rtc_now(char *buf);
 u32 cmos_read(u8 reg);
 
-/* ata.c: the primary ATA disk by PIO, waiting for IRQ 14 for each sector. */
+/* ata.c: the primary ATA disk by PIO, waiting for IRQ 14 for each sector. Every call returns -1
+ * rather than wait forever once the disk stops answering (Status reads all ones). */
 int ata_identify(u32 *sectors, char model[41]);
 int ata_read(u32 lba, u32 count, void *buf, int rep); /* rep: REP INSW instead of one INW per word */
 int ata_write(u32 lba, u32 count, const void *buf, int rep);

@@ -50,16 +50,24 @@ void pc_init(void)
         pm_set_handler(IRQ_VECTOR(irq), irq_entry);
 }
 
-void wait_for(volatile u32 *counter, u32 seen)
+int wait_for_unless(volatile u32 *counter, u32 seen, int (*give_up)(void))
 {
-    for (;;) {
+    int status = 0;
+    for (int woken = 0;; woken = 1) {
         cli();
         if (*counter != seen)
             break;
+        if (woken && give_up && give_up()) { /* asked only after a wake-up that changed nothing */
+            status = -1;
+            break;
+        }
         sti_hlt(); /* no interrupt can slip in between the test and the HLT */
     }
     sti();
+    return status;
 }
+
+void wait_for(volatile u32 *counter, u32 seen) { wait_for_unless(counter, seen, 0); }
 
 void irq_install(int irq, irq_handler *handler)
 {
