@@ -82,7 +82,8 @@ function describeMachine(vm: VirtualMachine): SavedMachine {
   const { pc } = vm;
   const disk = pc.disk === undefined ? null : { sectors: pc.disk.sectors, readOnly: pc.disk.readOnly };
   return {
-    machine: { memoryMiB: vm.ram.length >> 20, config: { ...vm.config }, clock: vm.clock.mode, vgaTrap: vm.vmcs.get(C_WRITE_TRAP_SIZE) !== 0, disk },
+    // The CR3-target count as it is now: a host may change it while the guest runs (the demo's control).
+    machine: { memoryMiB: vm.ram.length >> 20, config: { ...vm.config, cr3Targets: vm.cr3Targets.count }, clock: vm.clock.mode, vgaTrap: vm.vmcs.get(C_WRITE_TRAP_SIZE) !== 0, disk },
     vmm: {
       clock: vm.clock.saveState(),
       injector: vm.interrupts.saveState(),

@@ -1,12 +1,15 @@
 // The demo page: wires the panels (guest picker, run buttons and VMCS controls, VGA screen, serial
-// console, exit statistics, the step view) to the worker that runs the guest. The page holds no
-// VM state: it sends commands and shows what the worker reports (protocol.ts).
+// console, exit statistics, the step view, the lab tools) to the worker that runs the guest. The
+// page holds no VM state: it sends commands and shows what the worker reports (protocol.ts).
 
 import { SerialConsole } from "./page/console.js";
 import { ControlsForm } from "./page/controls.js";
+import { DiskFiles } from "./page/disk-files.js";
 import { ExitCostsView } from "./page/exit-costs-view.js";
 import { GuestPicker } from "./page/guest-picker.js";
 import { VgaScreen } from "./page/screen.js";
+import { screenshotButton } from "./page/screenshot.js";
+import { StateFiles } from "./page/state-files.js";
 import { StatsView } from "./page/stats-view.js";
 import type { PageMessage, RunState, StepReport, WorkerMessage } from "./protocol.js";
 
@@ -42,8 +45,15 @@ const picker = new GuestPicker(
 const guestsLoaded = picker.load().catch((error: Error) => showError(error.message));
 
 let guestName = "";
+const toolsError = byId<HTMLElement>("tools-error");
+const showToolsError = (message: string) => (toolsError.textContent = message);
+const stateFiles = new StateFiles({ save: byId("save-state"), file: byId("state-file"), dropZone: byId("state-drop-zone") }, send, showToolsError);
+const disk = new DiskFiles({ status: byId("disk-status"), upload: byId("disk-file"), download: byId("download-disk") }, send, showToolsError);
+screenshotButton(byId("screenshot"), byId("screen"), () => guestName, showToolsError);
+
 function showState(state: RunState, message?: string): void {
   controls.state(state);
+  for (const id of ["save-state", "screenshot"]) byId<HTMLButtonElement>(id).disabled = state === "idle";
   const name = guestName ? `${guestName}: ` : "";
   stateLine.textContent = `${name}${message ?? state}`;
   stateLine.dataset.state = state;
@@ -62,6 +72,8 @@ worker.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
       return showState("idle", "ready: pick a guest and boot it");
     case "booted":
       guestName = data.name;
+      controls.show(data.controls);
+      showToolsError("");
       terminal.clear();
       screen.clear();
       stats.clear();
@@ -83,8 +95,18 @@ worker.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
     case "exit-costs-failed":
       exitCosts.failed();
       return showError(data.message);
+    case "controls":
+      return controls.show(data.controls);
+    case "state-file":
+      return stateFiles.saved(data.bytes, data.name);
+    case "disk":
+      return disk.show(data.name, data.bytes, data.sectors);
+    case "disk-image":
+      return disk.downloaded(data.bytes, data.name);
     case "error":
       return showError(data.message);
+    case "tool-error":
+      return showToolsError(data.message);
   }
 };
 worker.onerror = (event) => showError(`the VM worker failed: ${event.message}`);

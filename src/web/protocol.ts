@@ -35,7 +35,11 @@ export type PageMessage =
   | { type: "reset" }
   | { type: "serial-input"; bytes: ArrayBuffer }
   | { type: "key"; key: string; ctrl: boolean }
-  | { type: "measure-exit-costs" };
+  | { type: "measure-exit-costs" }
+  | { type: "save-state" }
+  | { type: "restore-state"; bytes: ArrayBuffer; name: string }
+  | { type: "disk-upload"; bytes: ArrayBuffer; name: string }
+  | { type: "disk-download" };
 
 export type RunState = "idle" | "running" | "paused" | "halted" | "stopped";
 
@@ -92,6 +96,8 @@ export interface StepReport {
 export type WorkerMessage =
   | { type: "ready" }
   | { type: "booted"; name: string; controls: LiveControls }
+  /** The controls the machine runs under, for the form to show (after a change it refused). */
+  | { type: "controls"; controls: LiveControls }
   | { type: "state"; state: RunState; message?: string }
   | { type: "console"; bytes: ArrayBuffer }
   | { type: "screen"; cells: ArrayBuffer; cursor: TextScreen["cursor"]; blink: boolean }
@@ -100,4 +106,11 @@ export type WorkerMessage =
   | { type: "exit-costs-progress"; label: string }
   | { type: "exit-costs"; costs: ExitCost[]; crossOriginIsolated: boolean }
   | { type: "exit-costs-failed"; message: string }
-  | { type: "error"; message: string };
+  | { type: "error"; message: string }
+  /** Why a state file or disk image the page sent cannot be used; the machine runs on as it was. */
+  | { type: "tool-error"; message: string }
+  /** A saved machine (state-file.ts's format) and the disk image, for the page to download. */
+  | { type: "state-file"; bytes: ArrayBuffer; name: string }
+  | { type: "disk-image"; bytes: ArrayBuffer; name: string }
+  /** The disk image every machine gets (src/web/vm/page-disk.ts). */
+  | { type: "disk"; name: string; bytes: number; sectors: number };

@@ -47,6 +47,14 @@ scope.onmessage = async ({ data }) => {
       return vm.serialInput(new Uint8Array(data.bytes));
     case "key":
       return vm.key(data.key, data.ctrl);
+    case "save-state":
+      return vm.save();
+    case "restore-state":
+      return vm.restore(new Uint8Array(data.bytes), data.name);
+    case "disk-upload":
+      return vm.replaceDisk(new Uint8Array(data.bytes), data.name);
+    case "disk-download":
+      return vm.downloadDisk();
     case "measure-exit-costs":
       return measureExitCosts(await core, (label) => post({ type: "exit-costs-progress", label })).then(
         (costs) => post({ type: "exit-costs", costs, crossOriginIsolated: self.crossOriginIsolated }),

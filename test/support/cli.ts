@@ -3,7 +3,7 @@
 // scratch folder for the files those cases need.
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, openSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -32,7 +32,18 @@ export function startWasmvisor(...args: string[]): CliRun {
 
 /** The same with stdout on an open file descriptor of the test's (e.g. a FIFO); stdout() is then empty. */
 export function startWasmvisorWithStdout(stdoutTo: "pipe" | number, ...args: string[]): CliRun {
-  const child = spawn(process.execPath, [cli, ...args], { cwd: root, stdio: ["ignore", stdoutTo, "pipe"] });
+  return startWasmvisorWith("ignore", stdoutTo, args);
+}
+
+/** `wasmvisor ...args` with `input` as its stdin, from a file as a shell's `< FILE` gives it. */
+export function wasmvisorWithInput(input: string, ...args: string[]): Promise<CliResult> {
+  const file = join(mkdtempSync(join(tmpdir(), "wasmvisor-stdin-")), "input");
+  writeFileSync(file, input, "latin1");
+  return startWasmvisorWith(openSync(file, "r"), "pipe", args).done;
+}
+
+function startWasmvisorWith(stdin: "ignore" | number, stdoutTo: "pipe" | number, args: string[]): CliRun {
+  const child = spawn(process.execPath, [cli, ...args], { cwd: root, stdio: [stdin, stdoutTo, "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout?.setEncoding("latin1").on("data", (chunk: string) => (stdout += chunk));

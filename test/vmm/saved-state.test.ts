@@ -86,6 +86,17 @@ describe("saving and restoring a running machine", () => {
     }
   });
 
+  it("keeps a CR3-target count changed while the guest ran (as the browser demo's control does)", async () => {
+    const { vm } = await boot();
+    vm.run({ maxInstructions: 300_000 });
+    vm.cr3Targets.resize(2);
+    vm.run({ maxInstructions: 600_000 });
+    const restored = await VirtualMachine.restore(vm.saveState(), { core });
+    expect(restored.cr3Targets.count).toBe(2);
+    expect(restored.cr3Targets.values()).toEqual(vm.cr3Targets.values());
+    expect(restored.config.cr3Targets).toBe(2);
+  });
+
   it("compresses RAM: an 8 MiB guest saves to far less", async () => {
     const { vm } = await boot();
     vm.run({ maxInstructions: 1_000_000 });

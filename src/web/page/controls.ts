@@ -41,6 +41,18 @@ export class ControlsForm {
     };
   }
 
+  /** Shows the controls the machine runs under (a restored one's, or after a change it refused). */
+  show(controls: LiveControls): void {
+    const checkbox = (name: string) => this.field<HTMLInputElement>(name);
+    this.field<HTMLSelectElement>("ifMode").value = controls.ifMode;
+    this.field<HTMLInputElement>("cr3Targets").value = String(controls.cr3Targets);
+    checkbox("hltExiting").checked = controls.hltExiting;
+    checkbox("interceptConsole").checked = controls.interceptConsole;
+    checkbox("interceptDisk").checked = controls.interceptDisk;
+    (this.form.elements.namedItem("vga") as RadioNodeList).value = controls.vgaTrap ? "trap" : "refresh";
+    this.field<HTMLSelectElement>("cpuidVendor").value = controls.cpuidVendor;
+  }
+
   /** Enables the buttons that make sense in `state`. */
   state(state: RunState): void {
     const { pause, resume, step, reset } = this.buttons;

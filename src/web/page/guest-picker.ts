@@ -4,6 +4,8 @@
 // zone. Whether a file is a Multiboot kernel is the loader's call, in the worker; its
 // LoadError message comes back as the page's error line.
 
+import { acceptFiles } from "./file-input.js";
+
 export interface GuestEntry {
   name: string;
   file: string;
@@ -31,22 +33,7 @@ export class GuestPicker {
     const { select, boot, file, dropZone } = elements;
     select.addEventListener("change", () => this.describe());
     boot.addEventListener("click", () => void this.bootSample());
-    file.addEventListener("change", () => {
-      const chosen = file.files?.[0];
-      if (chosen) void this.bootFile(chosen);
-      file.value = "";
-    });
-    dropZone.addEventListener("dragover", (event) => {
-      event.preventDefault();
-      dropZone.classList.add("over");
-    });
-    dropZone.addEventListener("dragleave", () => dropZone.classList.remove("over"));
-    dropZone.addEventListener("drop", (event) => {
-      event.preventDefault();
-      dropZone.classList.remove("over");
-      const dropped = event.dataTransfer?.files[0];
-      if (dropped) void this.bootFile(dropped);
-    });
+    acceptFiles(file, dropZone, (chosen) => void this.bootFile(chosen));
   }
 
   async load(): Promise<void> {

@@ -54,6 +54,28 @@ export function applyControls(vm: VirtualMachine, controls: LiveControls): void 
   vmcs.set(C_WRITE_TRAP_SIZE, controls.vgaTrap ? VGA_TEXT_SIZE : 0);
 }
 
+/**
+ * The live controls a VM runs under, read back from its VMCS: what applyControls() wrote, or what
+ * a restored machine was saved with. A machine the CLI made (unconditional I/O exiting, no bitmaps)
+ * intercepts every port.
+ */
+export function readControls(vm: VirtualMachine): LiveControls {
+  const { vmcs } = vm;
+  const primary = vmcs.get(C_PRIMARY);
+  const bitmaps = new Uint8Array(vm.core.memory.buffer, IO_BITMAP_A, IO_BITMAP_B + 0x1000 - IO_BITMAP_A);
+  const exits = (port: number) => (primary & CTL_USE_IO_BITMAPS) === 0 || (bitmaps[port >> 3] & (1 << (port & 7))) !== 0;
+  const ifMode = vm.config.ifMode === "classic" ? "classic" : vmcs.get(C_IF_MODE) === IF_MODE_TRAP ? "trap" : "vt";
+  return {
+    ifMode,
+    cr3Targets: vm.cr3Targets.count,
+    hltExiting: (primary & CTL_HLT_EXITING) !== 0,
+    interceptConsole: exits(CONSOLE_PORTS[0][0]),
+    interceptDisk: exits(DISK_PORTS[0][0]),
+    vgaTrap: vmcs.get(C_WRITE_TRAP_SIZE) !== 0,
+    cpuidVendor: vm.config.cpuidVendor,
+  };
+}
+
 /** Every port exits (as the VMM's unconditional I/O exiting) except the ranges switched off. */
 function writeIoBitmaps(vm: VirtualMachine, controls: LiveControls): void {
   const bitmaps = new Uint8Array(vm.core.memory.buffer, IO_BITMAP_A, IO_BITMAP_B + 0x1000 - IO_BITMAP_A);

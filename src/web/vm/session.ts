@@ -7,17 +7,20 @@
 // which marks the screen dirty at each trapped write) and a statistics sample. A guest that halts waiting for an
 // interrupt parks the loop until input arrives; one that stops for good reports why. Input waits in
 // queues (devices/input-queue.ts) that COM1 and the keyboard draw from as the guest makes room.
+// A machine comes from a kernel booted or a state file restored (vm.saveState(), the CLI's format),
+// and a reset makes it again from the same source. All machines share the page's disk image
+// (page-disk.ts), which the user can replace and download.
 
 import { G_EIP, SR_CS } from "../../../assembly/vmcs-layout.js";
-import { MemoryDisk } from "../../devices/block-backend.js";
 import { keyboardQueue, serialQueue, type InputQueue } from "../../devices/input-queue.js";
 import { NAMED_KEYS, keystrokeFor, type Keystroke } from "../../devices/scancodes.js";
 import { readLinear } from "../../vmm/guest-memory.js";
 import { HandlerTimer } from "../../vmm/handler-timer.js";
 import { describeStop, type StopReason } from "../../vmm/stop-reason.js";
-import { VirtualMachine } from "../../vmm/virtual-machine.js";
+import { VirtualMachine, type VirtualMachineOptions } from "../../vmm/virtual-machine.js";
 import type { LiveControls, RunState, StepReport, WorkerMessage } from "../protocol.js";
-import { applyControls, needsReboot } from "./controls.js";
+import { applyControls, needsReboot, readControls } from "./controls.js";
+import { PageDisk } from "./page-disk.js";
 import { disassemble } from "../../x86/disassembly.js";
 import { StatsSampler } from "./stats-sampler.js";
 
@@ -28,22 +31,18 @@ const SCREEN_MS = 200;
 const STATS_MS = 250;
 /** Console output held between two bursts. */
 const CONSOLE_BYTES = 64 * 1024;
-/** Each boot gets a fresh, empty disk image of this size in memory, behind both block devices. */
-const DISK_BYTES = 4 * 1024 * 1024;
 /** The longest IA-32 instruction. */
 const MAX_INSTRUCTION_BYTES = 15;
 
 export type Post = (message: WorkerMessage, transfer?: Transferable[]) => void;
 
-interface Boot {
-  kernel: Uint8Array;
-  name: string;
-  memoryMiB: number;
-}
+/** What the machine was made from, to make it again on reset. */
+type MachineSource = { kind: "kernel"; kernel: Uint8Array; name: string; memoryMiB: number } | { kind: "state"; state: Uint8Array; name: string };
 
 export class Session {
   private vm: VirtualMachine | undefined;
-  private boot: Boot | undefined;
+  private source: MachineSource | undefined;
+  private readonly disk = new PageDisk();
   private controls: LiveControls | undefined;
   private sampler: StatsSampler | undefined;
   private state: RunState = "idle";
@@ -66,45 +65,86 @@ export class Session {
       this.tickPending = false;
       this.runBurst();
     };
+    this.disk.report(post);
   }
 
   /** Creates a VM for `kernel` and starts it; a bad kernel reports the loader's message. */
-  async start(kernel: Uint8Array, name: string, controls: LiveControls, memoryMiB: number): Promise<void> {
+  start(kernel: Uint8Array, name: string, controls: LiveControls, memoryMiB: number): Promise<boolean> {
+    return this.make({ kind: "kernel", kernel, name, memoryMiB }, controls);
+  }
+
+  /**
+   * Continues the machine saved in `state`, under the controls it was saved with; a file that is
+   * not a good state reports why and leaves the current machine running as it was.
+   */
+  restore(state: Uint8Array, name: string): Promise<boolean> {
+    return this.make({ kind: "state", state, name });
+  }
+
+  reset(): Promise<boolean> {
+    if (!this.source) return Promise.resolve(false);
+    return this.make(this.source, this.controls);
+  }
+
+  /** The machine as a state file, taken between two bursts; the guest runs on. */
+  save(): void {
+    if (!this.vm || !this.source) return this.post({ type: "tool-error", message: "boot a guest before saving its state" });
+    const { buffer } = this.vm.saveState();
+    this.post({ type: "state-file", bytes: buffer as ArrayBuffer, name: this.source.name }, [buffer as ArrayBuffer]);
+  }
+
+  /**
+   * A new disk image (an uploaded file) for every machine from now on; a running guest is made
+   * again with it, since a disk is attached when a machine is made. If that fails (a restored
+   * machine saved with a disk of another size), the old image stays with the old machine.
+   */
+  async replaceDisk(bytes: Uint8Array, name: string): Promise<void> {
+    const undo = this.disk.replace(bytes, name);
+    if (this.source && !(await this.reset())) undo();
+    this.disk.report(this.post);
+  }
+
+  downloadDisk(): void {
+    this.disk.download(this.post);
+  }
+
+  /**
+   * Makes the machine from `source` and runs it in place of the current one, under `controls`
+   * (those a restored machine cannot take, its CPUID vendor and classic IF mode, it keeps). A
+   * source that fails reports why, and the current machine runs on.
+   */
+  private async make(source: MachineSource, controls?: LiveControls): Promise<boolean> {
     let vm: VirtualMachine;
     const handlerTimer = new HandlerTimer();
+    const host: VirtualMachineOptions & { core: Uint8Array<ArrayBuffer> } = {
+      core: this.core,
+      handlerTimer,
+      serialOutput: (byte) => this.console.push(byte),
+      // At most this much output waits for the page; beyond it the guest waits (COM1 busy, short writes).
+      consoleRoom: () => CONSOLE_BYTES - this.console.length,
+    };
     try {
-      vm = await VirtualMachine.boot(kernel, {
-        core: this.core,
-        memoryMiB,
-        ifMode: controls.ifMode,
-        cpuidVendor: controls.cpuidVendor,
-        handlerTimer,
-        disk: new MemoryDisk(new Uint8Array(DISK_BYTES)),
-        serialOutput: (byte) => this.console.push(byte),
-        // At most this much output waits for the page; beyond it the guest waits (COM1 busy, short writes).
-        consoleRoom: () => CONSOLE_BYTES - this.console.length,
-      });
+      vm =
+        source.kind === "kernel"
+          ? await VirtualMachine.boot(source.kernel, { ...host, memoryMiB: source.memoryMiB, ifMode: controls!.ifMode, cpuidVendor: controls!.cpuidVendor, disk: this.disk.image })
+          : await VirtualMachine.restore(source.state, { ...host, disk: this.disk.forState(source.state) });
     } catch (error) {
-      this.post({ type: "error", message: `${name}: ${(error as Error).message}` });
-      return;
+      // A kernel's problem shows by the guest picker, a state file's (or an image's that does not fit it) by the lab tools.
+      this.post({ type: source.kind === "kernel" ? "error" : "tool-error", message: `${source.name}: ${(error as Error).message}` });
+      return false;
     }
     this.vm = vm;
-    this.boot = { kernel, name, memoryMiB };
-    this.controls = controls;
-    applyControls(vm, controls);
+    this.source = source;
+    if (controls && !needsReboot(vm.config, controls)) applyControls(vm, controls);
+    this.controls = readControls(vm);
     this.sampler = new StatsSampler(vm, handlerTimer);
     this.serial = serialQueue(vm.serial);
     this.keys = keyboardQueue(vm.pc.keyboard);
     this.lastScreen = new Uint16Array(0);
-    this.post({ type: "booted", name, controls });
+    this.post({ type: "booted", name: source.name, controls: this.controls });
     this.sendScreen();
     this.setState("running");
-  }
-
-  reset(): Promise<void> {
-    if (!this.boot || !this.controls) return Promise.resolve();
-    const { kernel, name, memoryMiB } = this.boot;
-    return this.start(kernel, name, this.controls, memoryMiB);
+    return true;
   }
 
   /**
@@ -113,9 +153,13 @@ export class Session {
    */
   async setControls(controls: LiveControls): Promise<void> {
     const vm = this.vm;
+    if (vm && this.source?.kind === "state" && needsReboot(vm.config, controls)) {
+      this.post({ type: "error", message: "a restored machine keeps the CPUID vendor and the classic IF mode it was saved with: boot a guest to change them" });
+      return this.post({ type: "controls", controls: readControls(vm) });
+    }
     this.controls = controls;
     if (!vm) return;
-    if (this.state === "stopped" || needsReboot(vm.config, controls)) return this.reset();
+    if (this.state === "stopped" || needsReboot(vm.config, controls)) return void (await this.reset());
     applyControls(vm, controls);
     if (this.state === "halted") this.setState("running");
   }
