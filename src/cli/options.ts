@@ -5,10 +5,7 @@
 import { InvalidArgumentError } from "commander";
 import { PEER_NAMES, type PeerName } from "../bench/peer-runners.js";
 import { MAX_CR3_TARGETS } from "../vmm/vm-config.js";
-import { MAX_MEMORY_MIB } from "../vmm/virtual-machine.js";
-
-/** Smallest RAM that holds a kernel at the conventional 1 MiB plus its boot information. */
-export const MIN_MEMORY_MIB = 2;
+import { MEMORY_SIZE_RULE, parseMemoryMiB as memoryMiB } from "../vmm/memory-size.js";
 
 function wholeNumber(text: string): number {
   if (!/^\d+$/.test(text.trim())) return NaN;
@@ -16,10 +13,8 @@ function wholeNumber(text: string): number {
 }
 
 export function parseMemoryMiB(text: string): number {
-  const mib = wholeNumber(text);
-  if (!(mib >= MIN_MEMORY_MIB && mib <= MAX_MEMORY_MIB)) {
-    throw new InvalidArgumentError(`expected a whole number of MiB from ${MIN_MEMORY_MIB} to ${MAX_MEMORY_MIB}.`);
-  }
+  const mib = memoryMiB(text);
+  if (mib === undefined) throw new InvalidArgumentError(`expected ${MEMORY_SIZE_RULE}.`);
   return mib;
 }
 

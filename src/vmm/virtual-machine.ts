@@ -47,13 +47,12 @@ import { restoreMachine, saveMachine } from "./saved-state.js";
 import type { StopReason } from "./stop-reason.js";
 import { subscribe } from "./subscribe.js";
 import { VirtualClock, type ClockMode } from "./virtual-clock.js";
+import { DEFAULT_MEMORY_MIB, MAX_MEMORY_MIB } from "./memory-size.js";
 import { setTscOffset, tscOffset } from "./virtual-tsc.js";
 import { resolveConfig, type VmConfig } from "./vm-config.js";
 import { programExecutionControls } from "./vmcs-setup.js";
 
-export const DEFAULT_MEMORY_MIB = 32;
-/** Guest-physical addresses must fit the core's i32 translateLinear() answer. */
-export const MAX_MEMORY_MIB = 2048;
+export { DEFAULT_MEMORY_MIB, MAX_MEMORY_MIB };
 export const DEFAULT_SLICE_INSTRUCTIONS = 2_000_000;
 /** Longest the host waits at once for input or real time while the guest is halted. */
 const IDLE_WAIT_MS = 50;
@@ -182,7 +181,12 @@ export class VirtualMachine implements ExitContext {
       throw new RangeError(`guest memory must be a whole number of MiB from 1 to ${MAX_MEMORY_MIB}, not ${memoryMiB}`);
     }
     this.config = resolveConfig(config);
-    core.init(memoryMiB * 1024 * 1024);
+    try {
+      core.init(memoryMiB * 1024 * 1024);
+    } catch {
+      // The core traps when memory.grow fails: a browser tab, or a host short of memory, may refuse.
+      throw new RangeError(`cannot allocate ${memoryMiB} MiB of guest RAM: the host refused the memory (try less)`);
+    }
     this.views = new CoreViews(core);
     programExecutionControls(this.vmcs, this.config);
     if (vgaTrap) {

@@ -1,15 +1,21 @@
-// The demo page: wires the panels (guest picker, run buttons and VMCS controls, VGA screen, serial
-// console, exit statistics, the step view, the lab tools) to the worker that runs the guest. The
-// page holds no VM state: it sends commands and shows what the worker reports (protocol.ts).
+// The demo page: wires the panels (guest picker and boot fields, run buttons and VMCS controls, VGA
+// screen, serial console, exit statistics, the step view and exit trace, the lab tools) to the
+// worker that runs the guest, and keeps the address a link to the setup (link-sync.ts). The page
+// holds no VM state: it sends commands and shows what the worker reports (protocol.ts).
 
+import { BootFields } from "./page/boot-fields.js";
 import { SerialConsole } from "./page/console.js";
 import { ControlsForm } from "./page/controls.js";
 import { DiskFiles } from "./page/disk-files.js";
 import { ExitCostsView } from "./page/exit-costs-view.js";
-import { GuestPicker } from "./page/guest-picker.js";
+import { ExitTraceView } from "./page/exit-trace-view.js";
+import { bootDroppedFiles } from "./page/file-drop.js";
+import { GuestPicker, type KernelSource } from "./page/guest-picker.js";
+import { LinkSync } from "./page/link-sync.js";
 import { VgaScreen } from "./page/screen.js";
 import { screenshotButton } from "./page/screenshot.js";
 import { StateFiles } from "./page/state-files.js";
+import type { Setup } from "./page/setup-link.js";
 import { StatsView } from "./page/stats-view.js";
 import type { PageMessage, RunState, StepReport, WorkerMessage } from "./protocol.js";
 
@@ -20,7 +26,9 @@ const send = (message: PageMessage, transfer: Transferable[] = []) => worker.pos
 
 const stateLine = byId<HTMLElement>("state");
 const errorLine = byId<HTMLElement>("error");
-const showError = (message: string) => (errorLine.textContent = message);
+const showError = (message: string) => {
+  errorLine.textContent = message;
+};
 
 const terminal = new SerialConsole(byId("console"), (bytes) => send({ type: "serial-input", bytes: bytes.buffer as ArrayBuffer }, [bytes.buffer as ArrayBuffer]));
 const screen = new VgaScreen(byId("screen"), (key, ctrl) => send({ type: "key", key, ctrl }));
@@ -29,20 +37,59 @@ const exitCosts = new ExitCostsView(byId("measure-exit-costs"), byId("exit-costs
 const controls = new ControlsForm(
   byId("controls"),
   { pause: byId("pause"), resume: byId("resume"), step: byId("step"), reset: byId("reset") },
-  (values) => send({ type: "controls", controls: values }),
+  (values) => {
+    send({ type: "controls", controls: values });
+    link.update();
+  },
 );
 for (const command of ["pause", "resume", "step", "reset"] as const) byId(command).addEventListener("click", () => send({ type: command }));
+const bootFields = new BootFields(byId("cmdline"), byId("memory"));
+const trace = new ExitTraceView(byId("trace-panel"), byId("trace"), byId("trace-length"), (on) => send({ type: "trace", on }));
+
+/** The sample guest last booted, which the link names; undefined before a boot or after a file of the user's own. */
+let bootedSample: string | undefined;
+function boot(kernel: ArrayBuffer, source: KernelSource): void {
+  const fields = bootFields.values();
+  if ("problem" in fields) return showError(fields.problem);
+  showError("");
+  bootedSample = source.sample ? source.name : undefined;
+  send({ type: "boot", kernel, name: source.name, path: source.path, cmdline: fields.cmdline, memoryMiB: fields.memoryMiB, controls: controls.values() }, [kernel]);
+  link.update();
+}
 
 const picker = new GuestPicker(
   { select: byId("guest-select"), boot: byId("boot"), about: byId("guest-about"), file: byId("kernel-file"), dropZone: byId("drop-zone") },
-  (kernel, name) => {
-    showError("");
-    const memoryMiB = Number(byId<HTMLInputElement>("memory").value) || 32;
-    send({ type: "boot", kernel, name, controls: controls.values(), memoryMiB }, [kernel]);
-  },
+  boot,
   showError,
 );
 const guestsLoaded = picker.load().catch((error: Error) => showError(error.message));
+bootDroppedFiles(document, (file) => void picker.bootFile(file), showError);
+
+const link = new LinkSync(window, {
+  current(): Setup | undefined {
+    const fields = bootFields.values();
+    return "problem" in fields ? undefined : { guest: bootedSample, ...fields, controls: controls.values() };
+  },
+  apply(setup) {
+    controls.show(setup.controls);
+    bootFields.set(setup);
+    if (setup.guest !== undefined) {
+      void picker.boot(setup.guest);
+    } else {
+      showError("");
+      send({ type: "controls", controls: setup.controls });
+      link.update();
+    }
+  },
+  guests: () => picker.names(),
+  problem: showError,
+});
+bootFields.onChange(() => {
+  const fields = bootFields.values();
+  if ("problem" in fields) return showError(fields.problem);
+  showError("");
+  link.update();
+});
 
 let guestName = "";
 const toolsError = byId<HTMLElement>("tools-error");
@@ -59,7 +106,8 @@ function showState(state: RunState, message?: string): void {
   stateLine.dataset.state = state;
 }
 
-function showStep({ registers, eip, bytes, disassembly }: StepReport): void {
+function showStep({ registers, eip, bytes, disassembly, stopReason }: StepReport): void {
+  byId("stop-reason").textContent = stopReason === undefined ? "" : `stopped: ${stopReason}`;
   const hex = bytes.map((b) => b.toString(16).padStart(2, "0")).join(" ");
   byId("instruction").textContent = `${eip.toString(16).padStart(8, "0")}:  ${hex.padEnd(24)}  ${disassembly}`;
   byId("registers").textContent = registers;
@@ -68,15 +116,23 @@ function showStep({ registers, eip, bytes, disassembly }: StepReport): void {
 worker.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
   switch (data.type) {
     case "ready":
-      void guestsLoaded.then(() => picker.ready());
+      if (trace.open) send({ type: "trace", on: true });
+      void guestsLoaded.then(() => {
+        picker.ready();
+        link.start();
+      });
       return showState("idle", "ready: pick a guest and boot it");
     case "booted":
       guestName = data.name;
+      // A machine restored from a state file is no sample guest: the link no longer names one.
+      if (data.name !== bootedSample) bootedSample = undefined;
       controls.show(data.controls);
+      link.update();
       showToolsError("");
       terminal.clear();
       screen.clear();
       stats.clear();
+      byId("stop-reason").textContent = "";
       return;
     case "state":
       return showState(data.state, data.message);
@@ -88,6 +144,8 @@ worker.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
       return stats.show(data.sample);
     case "step":
       return showStep(data.report);
+    case "trace":
+      return trace.show(data.lines);
     case "exit-costs-progress":
       return exitCosts.progress(data.label);
     case "exit-costs":
@@ -96,7 +154,8 @@ worker.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
       exitCosts.failed();
       return showError(data.message);
     case "controls":
-      return controls.show(data.controls);
+      controls.show(data.controls);
+      return link.update();
     case "state-file":
       return stateFiles.saved(data.bytes, data.name);
     case "disk":

@@ -26,8 +26,23 @@ export interface LiveControls {
   cpuidVendor: CpuidVendor;
 }
 
+/** Exits the page's exit trace shows: the last this many. */
+export const TRACE_LENGTH = 100;
+
+/** A boot: the kernel file, its name on the page, and what the CLI's options would give it. */
+export interface BootSpec {
+  kernel: ArrayBuffer;
+  name: string;
+  /** The kernel's path, first on its command line (QEMU's and the CLI's convention). */
+  path: string;
+  /** The rest of the command line (the CLI's --cmdline). */
+  cmdline: string;
+  memoryMiB: number;
+  controls: LiveControls;
+}
+
 export type PageMessage =
-  | { type: "boot"; kernel: ArrayBuffer; name: string; controls: LiveControls; memoryMiB: number }
+  | ({ type: "boot" } & BootSpec)
   | { type: "controls"; controls: LiveControls }
   | { type: "pause" }
   | { type: "resume" }
@@ -39,7 +54,9 @@ export type PageMessage =
   | { type: "save-state" }
   | { type: "restore-state"; bytes: ArrayBuffer; name: string }
   | { type: "disk-upload"; bytes: ArrayBuffer; name: string }
-  | { type: "disk-download" };
+  | { type: "disk-download" }
+  /** The exit trace panel opened or closed: the worker keeps the last exits only while it is open. */
+  | { type: "trace"; on: boolean };
 
 export type RunState = "idle" | "running" | "paused" | "halted" | "stopped";
 
@@ -91,6 +108,8 @@ export interface StepReport {
   /** The instruction's bytes (up to 15), if its address is mapped. */
   bytes: number[];
   disassembly: string;
+  /** Why the guest stopped for good (describeStop, the CLI's line), when it has. */
+  stopReason?: string;
 }
 
 export type WorkerMessage =
@@ -103,6 +122,8 @@ export type WorkerMessage =
   | { type: "screen"; cells: ArrayBuffer; cursor: TextScreen["cursor"]; blink: boolean }
   | { type: "stats"; sample: StatsSample }
   | { type: "step"; report: StepReport }
+  /** The last exits (at most TRACE_LENGTH), oldest first, as `--trace exits` prints them. */
+  | { type: "trace"; lines: string[] }
   | { type: "exit-costs-progress"; label: string }
   | { type: "exit-costs"; costs: ExitCost[]; crossOriginIsolated: boolean }
   | { type: "exit-costs-failed"; message: string }

@@ -32,7 +32,7 @@ scope.onmessage = async ({ data }) => {
   const vm = await session;
   switch (data.type) {
     case "boot":
-      return vm.start(new Uint8Array(data.kernel), data.name, data.controls, data.memoryMiB);
+      return vm.start(data);
     case "controls":
       return vm.setControls(data.controls);
     case "pause":
@@ -55,6 +55,8 @@ scope.onmessage = async ({ data }) => {
       return vm.replaceDisk(new Uint8Array(data.bytes), data.name);
     case "disk-download":
       return vm.downloadDisk();
+    case "trace":
+      return vm.traceExits(data.on);
     case "measure-exit-costs":
       return measureExitCosts(await core, (label) => post({ type: "exit-costs-progress", label })).then(
         (costs) => post({ type: "exit-costs", costs, crossOriginIsolated: self.crossOriginIsolated }),

@@ -3,6 +3,7 @@
 // run never end or never start (RangeError), and a kernel that is not bytes at all (TypeError).
 
 import { describe, expect, it } from "vitest";
+import { instantiateCore } from "../../src/core/core.js";
 import { LoadError } from "../../src/loader/load-error.js";
 import { VirtualMachine, type VirtualMachineOptions } from "../../src/vmm/virtual-machine.js";
 import { elf32, exitWith, kernelElf, multibootHeader } from "../support/images.js";
@@ -43,6 +44,15 @@ describe("VirtualMachine.boot refuses", () => {
     const error = await refusal(() => VirtualMachine.boot(good, { core, ...options }));
     expect(error).toBeInstanceOf(RangeError);
     expect(error.message).toBe(message);
+  });
+
+  it("guest RAM the host will not give (RangeError), as a browser tab may refuse 2 GiB", async () => {
+    const instance = await instantiateCore(core);
+    // Leave the core's memory less than 2 GiB short of WebAssembly's 4 GiB: its memory.grow fails.
+    instance.memory.grow(65536 - instance.memory.buffer.byteLength / 65536 - 16384);
+    const error = await refusal(() => VirtualMachine.boot(good, { core: instance, memoryMiB: 2048 }));
+    expect(error).toBeInstanceOf(RangeError);
+    expect(error.message).toBe("cannot allocate 2048 MiB of guest RAM: the host refused the memory (try less)");
   });
 
   it("a kernel that is not bytes (TypeError)", async () => {

@@ -1,9 +1,11 @@
 // The run buttons and the VMCS controls form. Every change to the form is sent to the worker at
 // once as a whole LiveControls (it applies the live ones to the VMCS and reboots for the rest);
-// the form starts at what the VMM programs by default, so a boot uses the form's values as is.
+// the form starts at what the VMM programs by default (setup-link.ts's DEFAULT_CONTROLS), so a boot
+// uses the form's values as is, and a link's controls are shown in it with show().
 
-import { CPUID_VENDORS, DEFAULT_CONFIG, type CpuidVendor, type IfMode } from "../../vmm/vm-config.js";
+import { CPUID_VENDORS, type CpuidVendor, type IfMode } from "../../vmm/vm-config.js";
 import type { LiveControls, RunState } from "../protocol.js";
+import { DEFAULT_CONTROLS } from "./setup-link.js";
 
 export interface RunButtons {
   pause: HTMLButtonElement;
@@ -20,9 +22,7 @@ export class ControlsForm {
   ) {
     const vendor = this.field<HTMLSelectElement>("cpuidVendor");
     vendor.replaceChildren(...CPUID_VENDORS.map((name) => new Option(name === "none" ? "none (bare metal)" : name, name)));
-    vendor.value = DEFAULT_CONFIG.cpuidVendor;
-    this.field<HTMLSelectElement>("ifMode").value = DEFAULT_CONFIG.ifMode;
-    this.field<HTMLInputElement>("cr3Targets").value = String(DEFAULT_CONFIG.cr3Targets);
+    this.show(DEFAULT_CONTROLS);
     form.addEventListener("change", () => onChange(this.values()));
     form.addEventListener("submit", (event) => event.preventDefault());
   }
@@ -41,7 +41,7 @@ export class ControlsForm {
     };
   }
 
-  /** Shows the controls the machine runs under (a restored one's, or after a change it refused). */
+  /** Shows the controls the machine runs under (a restored one's, a link's, or after a change it refused), without sending them. */
   show(controls: LiveControls): void {
     const checkbox = (name: string) => this.field<HTMLInputElement>(name);
     this.field<HTMLSelectElement>("ifMode").value = controls.ifMode;

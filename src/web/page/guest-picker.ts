@@ -1,8 +1,9 @@
 // Choosing what to boot: the sample guests listed in guests/manifest.json (written by the web
-// build from guests/*.elf), booted from the picker or by a link to the page ending in
-// `#guest=NAME`, or a kernel file of the user's own through the file input or dropped on the drop
-// zone. Whether a file is a Multiboot kernel is the loader's call, in the worker; its
-// LoadError message comes back as the page's error line.
+// build from guests/*.elf), booted from the picker or by a link (setup-link.ts), or a kernel file
+// of the user's own through the file input or dropped on its drop zone (file-input.ts) or anywhere
+// else on the page (file-drop.ts). Whether a file
+// is a Multiboot kernel is the loader's call, in the worker; its LoadError message comes back as
+// the page's error line.
 
 import { acceptFiles } from "./file-input.js";
 
@@ -12,7 +13,15 @@ export interface GuestEntry {
   about: string;
 }
 
-export type BootRequest = (kernel: ArrayBuffer, name: string) => void;
+/** What is booted: its name on the page, and the path the kernel sees first on its command line (the CLI's, for a sample). */
+export interface KernelSource {
+  name: string;
+  path: string;
+  /** A sample guest, which a link can name; a file of the user's own cannot travel in one. */
+  sample: boolean;
+}
+
+export type BootRequest = (kernel: ArrayBuffer, source: KernelSource) => void;
 
 export interface PickerElements {
   select: HTMLSelectElement;
@@ -44,15 +53,30 @@ export class GuestPicker {
     this.describe();
   }
 
-  /** The VM is ready: booting is possible, and a link to a guest (`#guest=hello`) boots it. */
+  /** The VM is ready: booting is possible. */
   ready(): void {
     this.elements.boot.disabled = this.guests.length === 0;
-    const linked = new URLSearchParams(location.hash.slice(1)).get("guest");
-    if (linked !== null && this.guests.some((guest) => guest.name === linked)) {
-      this.elements.select.value = linked;
-      this.describe();
-      void this.bootSample();
+  }
+
+  names(): string[] {
+    return this.guests.map((guest) => guest.name);
+  }
+
+  /** Selects the sample guest `name` (one of names()) and boots it. */
+  boot(name: string): Promise<void> {
+    this.elements.select.value = name;
+    this.describe();
+    return this.bootSample();
+  }
+
+  async bootFile(file: File): Promise<void> {
+    let kernel: ArrayBuffer;
+    try {
+      kernel = await file.arrayBuffer();
+    } catch (error) {
+      return this.onError(`cannot read ${file.name}: ${(error as Error).message}`);
     }
+    this.onBoot(kernel, { name: file.name, path: file.name, sample: false });
   }
 
   private describe(): void {
@@ -68,10 +92,6 @@ export class GuestPicker {
     if (!guest) return;
     const response = await fetch(`guests/${guest.file}`);
     if (!response.ok) return this.onError(`cannot load ${guest.file}: HTTP ${response.status}`);
-    this.onBoot(await response.arrayBuffer(), guest.name);
-  }
-
-  private async bootFile(file: File): Promise<void> {
-    this.onBoot(await file.arrayBuffer(), file.name);
+    this.onBoot(await response.arrayBuffer(), { name: guest.name, path: `guests/${guest.file}`, sample: true });
   }
 }

@@ -5,8 +5,10 @@
 // burst waits for the next, as for a slow terminal), and every few bursts it sends the VGA text
 // screen (when it changed: every SCREEN_MS under periodic refresh, at once under the write trap,
 // which marks the screen dirty at each trapped write) and a statistics sample. A guest that halts waiting for an
-// interrupt parks the loop until input arrives; one that stops for good reports why. Input waits in
-// queues (devices/input-queue.ts) that COM1 and the keyboard draw from as the guest makes room.
+// interrupt parks the loop until input arrives; one that stops for good reports why, with its
+// registers (describeStop and registerDump, as the CLI prints them). Input waits in queues
+// (devices/input-queue.ts) that COM1 and the keyboard draw from as the guest makes room. While the
+// page's trace panel is open, the last exits go with each statistics sample (exit-trace.ts).
 // A machine comes from a kernel booted or a state file restored (vm.saveState(), the CLI's format),
 // and a reset makes it again from the same source. All machines share the page's disk image
 // (page-disk.ts), which the user can replace and download.
@@ -14,14 +16,16 @@
 import { G_EIP, SR_CS } from "../../../assembly/vmcs-layout.js";
 import { keyboardQueue, serialQueue, type InputQueue } from "../../devices/input-queue.js";
 import { NAMED_KEYS, keystrokeFor, type Keystroke } from "../../devices/scancodes.js";
+import { qemuStyleCmdline } from "../../loader/multiboot.js";
 import { readLinear } from "../../vmm/guest-memory.js";
 import { HandlerTimer } from "../../vmm/handler-timer.js";
 import { describeStop, type StopReason } from "../../vmm/stop-reason.js";
 import { VirtualMachine, type VirtualMachineOptions } from "../../vmm/virtual-machine.js";
-import type { LiveControls, RunState, StepReport, WorkerMessage } from "../protocol.js";
+import type { BootSpec, LiveControls, RunState, StepReport, WorkerMessage } from "../protocol.js";
 import { applyControls, needsReboot, readControls } from "./controls.js";
 import { PageDisk } from "./page-disk.js";
 import { disassemble } from "../../x86/disassembly.js";
+import { ExitTrace } from "./exit-trace.js";
 import { StatsSampler } from "./stats-sampler.js";
 
 /** Wall-clock budget of one burst of guest execution, and instructions per slice within it. */
@@ -37,7 +41,9 @@ const MAX_INSTRUCTION_BYTES = 15;
 export type Post = (message: WorkerMessage, transfer?: Transferable[]) => void;
 
 /** What the machine was made from, to make it again on reset. */
-type MachineSource = { kind: "kernel"; kernel: Uint8Array; name: string; memoryMiB: number } | { kind: "state"; state: Uint8Array; name: string };
+type MachineSource =
+  | { kind: "kernel"; kernel: Uint8Array; name: string; path: string; cmdline: string; memoryMiB: number }
+  | { kind: "state"; state: Uint8Array; name: string };
 
 export class Session {
   private vm: VirtualMachine | undefined;
@@ -53,6 +59,7 @@ export class Session {
   private lastScreen: Uint16Array = new Uint16Array(0);
   private lastScreenMs = 0;
   private lastStatsMs = 0;
+  private readonly trace = new ExitTrace();
   private readonly tick = new MessageChannel();
   private tickPending = false;
 
@@ -68,9 +75,12 @@ export class Session {
     this.disk.report(post);
   }
 
-  /** Creates a VM for `kernel` and starts it; a bad kernel reports the loader's message. */
-  start(kernel: Uint8Array, name: string, controls: LiveControls, memoryMiB: number): Promise<boolean> {
-    return this.make({ kind: "kernel", kernel, name, memoryMiB }, controls);
+  /**
+   * Creates a VM for the kernel and starts it, its command line built as the CLI builds it; a bad
+   * kernel or RAM size reports the VMM's message.
+   */
+  start({ kernel, name, path, cmdline, memoryMiB, controls }: BootSpec): Promise<boolean> {
+    return this.make({ kind: "kernel", kernel: new Uint8Array(kernel), name, path, cmdline, memoryMiB }, controls);
   }
 
   /**
@@ -126,7 +136,14 @@ export class Session {
     try {
       vm =
         source.kind === "kernel"
-          ? await VirtualMachine.boot(source.kernel, { ...host, memoryMiB: source.memoryMiB, ifMode: controls!.ifMode, cpuidVendor: controls!.cpuidVendor, disk: this.disk.image })
+          ? await VirtualMachine.boot(source.kernel, {
+              ...host,
+              memoryMiB: source.memoryMiB,
+              cmdline: qemuStyleCmdline(source.path, source.cmdline),
+              ifMode: controls!.ifMode,
+              cpuidVendor: controls!.cpuidVendor,
+              disk: this.disk.image,
+            })
           : await VirtualMachine.restore(source.state, { ...host, disk: this.disk.forState(source.state) });
     } catch (error) {
       // A kernel's problem shows by the guest picker, a state file's (or an image's that does not fit it) by the lab tools.
@@ -135,6 +152,7 @@ export class Session {
     }
     this.vm = vm;
     this.source = source;
+    this.trace.follow(vm);
     if (controls && !needsReboot(vm.config, controls)) applyControls(vm, controls);
     this.controls = readControls(vm);
     this.sampler = new StatsSampler(vm, handlerTimer);
@@ -183,6 +201,12 @@ export class Session {
     this.sendStep();
   }
 
+  /** The page opened (or closed) its exit trace panel. */
+  traceExits(on: boolean): void {
+    this.trace.enable(on);
+    this.sendTrace();
+  }
+
   serialInput(bytes: Uint8Array): void {
     this.serial?.push(bytes);
     this.wake();
@@ -220,7 +244,11 @@ export class Session {
 
     if (goingOn) this.schedule();
     else if (stop.kind === "halted" && stop.interruptsEnabled) this.setState("halted", "halted, waiting for an interrupt (type something)");
-    else this.setState("stopped", describeStop(stop));
+    else {
+      const reason = describeStop(stop);
+      this.setState("stopped", reason);
+      this.sendStep(reason);
+    }
   }
 
   private setState(state: RunState, message?: string): void {
@@ -260,9 +288,16 @@ export class Session {
     if (!this.sampler) return;
     this.lastStatsMs = performance.now();
     this.post({ type: "stats", sample: this.sampler.sample() });
+    this.sendTrace();
   }
 
-  private sendStep(): void {
+  private sendTrace(): void {
+    const lines = this.trace.take();
+    if (lines) this.post({ type: "trace", lines });
+  }
+
+  /** Where the guest is: its next instruction and registers, and why it stopped if it has. */
+  private sendStep(stopReason?: string): void {
     const vm = this.vm;
     if (!vm) return;
     const eip = (vm.vmcs.segment(SR_CS).base + vm.vmcs.get(G_EIP)) >>> 0;
@@ -273,7 +308,7 @@ export class Session {
       bytes.push(byte);
     }
     const decoded = disassemble(Uint8Array.from(bytes), eip);
-    const report: StepReport = { registers: vm.registerDump(), eip, bytes: bytes.slice(0, decoded.length), disassembly: decoded.text };
+    const report: StepReport = { registers: vm.registerDump(), eip, bytes: bytes.slice(0, decoded.length), disassembly: decoded.text, stopReason };
     this.post({ type: "step", report });
   }
 }

@@ -1,0 +1,129 @@
+// Links that carry the demo's whole setup in the page address's hash: the sample guest, the kernel
+// command line, guest RAM and the VMCS controls, as
+//
+//     #guest=vmexit&cmdline=1000+cpuid&mem=64&if-mode=trap&cr3-targets=3
+//
+// Only what differs from the page's defaults is written, and a link leaves out nothing it does not
+// mean: a setting it does not name is the default. Reading is strict: an unknown guest, a bad
+// number, a value a control does not have or a setting that does not exist is a problem named in
+// a message, and a link with any problem is not applied.
+
+import { CPUID_VENDORS, DEFAULT_CONFIG, IF_MODES, MAX_CR3_TARGETS } from "../../vmm/vm-config.js";
+import { DEFAULT_MEMORY_MIB, MEMORY_SIZE_RULE, parseMemoryMiB } from "../../vmm/memory-size.js";
+import type { LiveControls } from "../protocol.js";
+
+export interface Setup {
+  /** A sample guest to boot; undefined for none (a kernel file of the user's own cannot travel in a link). */
+  guest?: string;
+  /** The kernel command line after the kernel's path, as the CLI's --cmdline. */
+  cmdline: string;
+  memoryMiB: number;
+  controls: LiveControls;
+}
+
+/** What the VMM programs by default, and what the page's form starts at. */
+export const DEFAULT_CONTROLS: Readonly<LiveControls> = {
+  ifMode: DEFAULT_CONFIG.ifMode,
+  cr3Targets: DEFAULT_CONFIG.cr3Targets,
+  hltExiting: true,
+  interceptConsole: true,
+  interceptDisk: true,
+  vgaTrap: false,
+  cpuidVendor: DEFAULT_CONFIG.cpuidVendor,
+};
+
+export const DEFAULT_SETUP: Readonly<Setup> = { cmdline: "", memoryMiB: DEFAULT_MEMORY_MIB, controls: DEFAULT_CONTROLS };
+
+/** One setting of a link: its key, its value as text, and how text sets it (or what is wrong with the text). */
+interface LinkField {
+  key: string;
+  text(setup: Setup): string;
+  /** Sets the value in `setup`, or returns what a good value looks like. */
+  read(setup: Setup, text: string, guests: readonly string[]): string | undefined;
+}
+
+const either = (values: readonly string[]) => (values.length < 2 ? (values[0] ?? "none") : `${values.slice(0, -1).join(", ")} or ${values[values.length - 1]}`);
+
+/** A control and the values a link may give it, each with its text. */
+function controlField<K extends keyof LiveControls>(key: string, name: K, values: ReadonlyArray<[text: string, value: LiveControls[K]]>): LinkField {
+  return {
+    key,
+    text: (setup) => values.find(([, value]) => value === setup.controls[name])?.[0] ?? String(setup.controls[name]),
+    read(setup, text) {
+      const known = values.find(([candidate]) => candidate === text);
+      if (!known) return `expected ${either(values.map(([candidate]) => candidate))}`;
+      setup.controls = { ...setup.controls, [name]: known[1] };
+      return undefined;
+    },
+  };
+}
+
+const same = <T extends string>(values: readonly T[]): Array<[string, T]> => values.map((value) => [value, value]);
+const ON_OFF: Array<[string, boolean]> = [["on", true], ["off", false]];
+
+const FIELDS: LinkField[] = [
+  {
+    key: "guest",
+    text: (setup) => setup.guest ?? "",
+    read(setup, text, guests) {
+      if (!guests.includes(text)) return `no such sample guest (there are ${either(guests)})`;
+      setup.guest = text;
+      return undefined;
+    },
+  },
+  {
+    key: "cmdline",
+    text: (setup) => setup.cmdline,
+    read(setup, text) {
+      setup.cmdline = text;
+      return undefined;
+    },
+  },
+  {
+    key: "mem",
+    text: (setup) => String(setup.memoryMiB),
+    read(setup, text) {
+      const mib = parseMemoryMiB(text);
+      if (mib === undefined) return `guest RAM must be ${MEMORY_SIZE_RULE}`;
+      setup.memoryMiB = mib;
+      return undefined;
+    },
+  },
+  controlField("if-mode", "ifMode", same(IF_MODES)),
+  controlField("cr3-targets", "cr3Targets", Array.from({ length: MAX_CR3_TARGETS + 1 }, (_, count) => [String(count), count])),
+  controlField("hlt-exiting", "hltExiting", ON_OFF),
+  controlField("io-console", "interceptConsole", ON_OFF),
+  controlField("io-disk", "interceptDisk", ON_OFF),
+  controlField("vga", "vgaTrap", [["refresh", false], ["trap", true]]),
+  controlField("cpuid-vendor", "cpuidVendor", same(CPUID_VENDORS)),
+];
+
+/** The hash (without its "#") for `setup`: the settings that differ from the defaults. */
+export function setupHash(setup: Setup): string {
+  const params = new URLSearchParams();
+  for (const field of FIELDS) {
+    const text = field.text(setup);
+    if (text !== field.text(DEFAULT_SETUP)) params.set(field.key, text);
+  }
+  return params.toString();
+}
+
+export type ParsedLink = { setup: Setup; problems?: undefined } | { setup?: undefined; problems: string[] };
+
+/** Reads a hash (with or without its "#"); `guests` are the sample guests' names. */
+export function parseSetupHash(hash: string, guests: readonly string[]): ParsedLink {
+  const setup: Setup = { ...DEFAULT_SETUP };
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const [key, text] of new URLSearchParams(hash.replace(/^#/, ""))) {
+    const field = FIELDS.find((candidate) => candidate.key === key);
+    const problem = !field
+      ? `not a setting (a link may set ${either(FIELDS.map((known) => known.key))})`
+      : seen.has(key)
+        ? "given twice"
+        : field.read(setup, text, guests);
+    seen.add(key);
+    if (problem !== undefined) problems.push(`${key}=${text}: ${problem}`);
+  }
+  return problems.length > 0 ? { problems } : { setup };
+}

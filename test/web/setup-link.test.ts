@@ -1,0 +1,53 @@
+// The demo's setup links (src/web/page/setup-link.ts): what a setup writes, that reading it back
+// gives the same setup, and that every kind of bad value is named in a problem, never applied.
+
+import { describe, expect, it } from "vitest";
+import { DEFAULT_CONTROLS, DEFAULT_SETUP, parseSetupHash, setupHash, type Setup } from "../../src/web/page/setup-link.js";
+
+const GUESTS = ["hello", "shell", "vmexit"];
+
+describe("setup links", () => {
+  it("write only what differs from the defaults, so the default setup is an empty hash", () => {
+    expect(setupHash(DEFAULT_SETUP)).toBe("");
+    expect(setupHash({ ...DEFAULT_SETUP, guest: "vmexit", cmdline: "1000 cpuid", memoryMiB: 64, controls: { ...DEFAULT_CONTROLS, ifMode: "trap", cr3Targets: 3 } })).toBe(
+      "guest=vmexit&cmdline=1000+cpuid&mem=64&if-mode=trap&cr3-targets=3",
+    );
+  });
+
+  it("read back every setting as written", () => {
+    const setup: Setup = {
+      guest: "shell",
+      cmdline: "a b&c=d #e",
+      memoryMiB: 2048,
+      controls: { ifMode: "classic", cr3Targets: 0, hltExiting: false, interceptConsole: false, interceptDisk: false, vgaTrap: true, cpuidVendor: "none" },
+    };
+    const hash = setupHash(setup);
+    expect(hash).toBe("guest=shell&cmdline=a+b%26c%3Dd+%23e&mem=2048&if-mode=classic&cr3-targets=0&hlt-exiting=off&io-console=off&io-disk=off&vga=trap&cpuid-vendor=none");
+    expect(parseSetupHash(`#${hash}`, GUESTS)).toEqual({ setup });
+  });
+
+  it("take an unnamed setting as its default, not as what the page had", () => {
+    expect(parseSetupHash("#guest=hello", GUESTS)).toEqual({ setup: { ...DEFAULT_SETUP, guest: "hello" } });
+    expect(parseSetupHash("", GUESTS)).toEqual({ setup: DEFAULT_SETUP });
+  });
+
+  it("name each bad value and apply none of them", () => {
+    const parsed = parseSetupHash("#guest=nosuch&mem=abc&if-mode=fast&cr3-targets=5&hlt-exiting=yes&vga=blink&cpuid-vendor=intel&colour=red&mem=64", GUESTS);
+    expect(parsed.setup).toBeUndefined();
+    expect(parsed.problems).toEqual([
+      "guest=nosuch: no such sample guest (there are hello, shell or vmexit)",
+      "mem=abc: guest RAM must be a whole number of MiB from 2 to 2048",
+      "if-mode=fast: expected vt, trap or classic",
+      "cr3-targets=5: expected 0, 1, 2, 3 or 4",
+      "hlt-exiting=yes: expected on or off",
+      "vga=blink: expected refresh or trap",
+      "cpuid-vendor=intel: expected wasmvisor, kvm, hyperv, vmware or none",
+      "colour=red: not a setting (a link may set guest, cmdline, mem, if-mode, cr3-targets, hlt-exiting, io-console, io-disk, vga or cpuid-vendor)",
+      "mem=64: given twice",
+    ]);
+  });
+
+  it.each(["0", "-5", "1e9", "2049", "1.5", "", " "])("refuse guest RAM of %j", (mem) => {
+    expect(parseSetupHash(`mem=${encodeURIComponent(mem)}`, GUESTS).problems).toEqual([`mem=${mem}: guest RAM must be a whole number of MiB from 2 to 2048`]);
+  });
+});
