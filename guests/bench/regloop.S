@@ -4,7 +4,8 @@
  *     add, xor, rol, lea, sub, or, dec, jnz
  * so the loop retires 8 * N instructions (plus a few thousand for start-up and printing).
  * At the end it prints the count and the registers the loop produced (a checksum of the
- * work, so a wrong result shows) and exits with 0. */
+ * work, so a wrong result shows) and exits with 0. With the word `markers` the loop is framed by
+ * markers for a host to time it (markers.h). */
 
 #define DEFAULT_ITERATIONS 100000000
 
@@ -15,11 +16,19 @@ kmain:
         pushl %ebx
         pushl %esi
         pushl %edi
+        pushl $0                        /* markers only if asked for */
+        pushl 24(%esp)                  /* mb */
+        call markers_init
+        addl $8, %esp
         pushl $DEFAULT_ITERATIONS
         pushl 24(%esp)                  /* mb */
         call mb_cmdline_number          /* EAX = iteration count */
         addl $8, %esp
         pushl %eax                      /* kept for the report */
+        pushl $label
+        call phase_begin
+        addl $4, %esp
+        movl (%esp), %eax
 
         movl %eax, %ecx
         movl $0x12345678, %eax
@@ -39,6 +48,13 @@ kmain:
         decl %ecx
         jnz 1b
 2:
+        pushl %eax
+        pushl %edx
+        pushl $label
+        call phase_end                  /* preserves EBX, ESI, EDI only */
+        addl $4, %esp
+        popl %edx
+        popl %eax
         popl %ecx
         pushl %esi
         pushl %edx
@@ -55,3 +71,4 @@ kmain:
 
         .section .rodata
 fmt:    .asciz "regloop: %u iterations, eax=%08x edx=%08x esi=%08x\n"
+label:  .asciz "regloop"

@@ -1,7 +1,7 @@
 // Everything one `wasmvisor bench` run measured, as the JSON document --json writes and
 // --compare reads back: when and where it ran (the machine described as the README's results
-// section describes it), the settings, each host's status, the exit benchmarks, the CR3 cliff and
-// the MIPS section.
+// section describes it), the settings, each host's status, the exit benchmarks, the CR3 cliff,
+// the MIPS section and the real-C rows.
 
 import { readFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
@@ -11,6 +11,7 @@ import type { PreviousRun } from "./exit-report.js";
 import { summarize, type Measurement } from "./exit-runs.js";
 import type { HostStatus, RowResult } from "./exit-suite.js";
 import type { ClockKind } from "./marker-timing.js";
+import type { RealCResults } from "./real-c.js";
 import type { BenchSummary } from "./report.js";
 
 export interface Machine {
@@ -44,6 +45,8 @@ export interface BenchResults {
   /** ns per address-space switch for 1..8 address spaces (wasmvisor, guests/multitask.elf). */
   cr3Cliff: (Cr3CliffPoint & { measurement: Measurement })[];
   mips: { summaries: BenchSummary[]; runs: BenchRun[] };
+  /** Real C (realc, compute, regloop) per phase on every host; null when not run. */
+  realC: (Omit<RealCResults, "hosts"> & { rounds: number }) | null;
 }
 
 export function describeMachine(): Machine {
@@ -69,6 +72,7 @@ export function benchResults(
   rows: readonly RowResult[],
   cliff: readonly Cr3CliffPoint[],
   mips: BenchResults["mips"],
+  realC: BenchResults["realC"] = null,
 ): BenchResults {
   const cliffByCount = cliffMeasurements(cliff, settings.clock);
   return {
@@ -79,6 +83,7 @@ export function benchResults(
     exits: rows.map(({ benchmark: b, results, skipped }) => ({ name: b.name, word: b.word, what: b.what, unit: b.unit, results, skipped })),
     cr3Cliff: cliff.map((p) => ({ ...p, measurement: cliffByCount.get(p.processes)! })),
     mips,
+    realC,
   };
 }
 

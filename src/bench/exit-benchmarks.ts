@@ -15,6 +15,8 @@ export interface WasmvisorSetup extends Partial<VmConfig> {
   vgaTrap?: boolean;
   /** Set "INVLPG exiting" (off by default: the core completes INVLPG itself). */
   invlpgExiting?: boolean;
+  /** false: the compiling tier off (C_JIT = 0), the interpreter alone. */
+  jit?: boolean;
 }
 
 export interface ExitBenchmark {

@@ -20,7 +20,7 @@ export interface PreviousRun {
 }
 
 /** The median with the spread of the runs: "94.4 ns ±5%". */
-function figure(m: Measurement | undefined, unit: string): string {
+export function figure(m: Measurement | undefined, unit: string): string {
   if (m === undefined) return "skipped";
   const digits = Math.abs(m.median) >= 100 ? 0 : 1;
   return `${m.median.toFixed(digits)} ${unit} ±${percent(m.spread)}`;
@@ -58,10 +58,10 @@ export function formatExitTable(rows: readonly RowResult[], hosts: readonly Host
 
 /**
  * The targets for a full run, reported with the figures, not asserted: each exit's absolute target
- * (the table's last column) and the CR3 cliff. None is relative to a peer: QEMU and v86 emulate
+ * (the table's last column), the CR3 cliff and `more` (the real-C rows'). None of the exit targets is relative to a peer: QEMU and v86 emulate
  * CPUID and OUT inline and never exit, so their columns give scale, not a bar to clear.
  */
-export function formatTargets(rows: readonly RowResult[], cliff: ReadonlyMap<number, Measurement>): string {
+export function formatTargets(rows: readonly RowResult[], cliff: ReadonlyMap<number, Measurement>, more: readonly string[] = []): string {
   const judge = (ok: boolean | undefined) => (ok === undefined ? "not measured" : ok ? "met" : "missed");
   const ns = (v: number | undefined) => (v === undefined ? "-" : `${v.toFixed(1)} ns`);
   const exits = rows.flatMap(({ benchmark, results }) => {
@@ -75,6 +75,7 @@ export function formatTargets(rows: readonly RowResult[], cliff: ReadonlyMap<num
     "targets (reported, not asserted):",
     ...exits,
     `  CR3 cliff at the fifth address space: ${ns(four)} per switch with 4, ${ns(five)} with 5: ${judge(four === undefined || five === undefined ? undefined : five >= 2 * four)} (visible = at least twice)`,
+    ...more,
     "  (QEMU and v86 emulate CPUID and OUT inline and never exit: their columns are for scale, not targets)",
   ].join("\n");
 }

@@ -1,10 +1,12 @@
-// Timing the vmexit guest from the host: every line of its console output is stamped with the
-// host clock when its newline arrives. The guest prints `@1 TEST` before its operation's loop,
-// `@2 TEST` between that loop and the matching loop without the operation, `@3 TEST` after it,
-// then `TEST: N iterations, A ticks each, loop alone B, difference D` (guests/vmexit/main.c).
-// The cost of the operation in host time is ((t2 - t1) - (t3 - t2)) / N: the wall time of the
-// two loops minus each other, the same printing cost in both. The guest's own figure D (RDTSC
-// ticks; retired instructions under wasmvisor) is kept beside it.
+// Timing a guest from the host: every line of its console output is stamped with a host clock
+// when its newline arrives. A marker guest frames each measured piece of work with marker lines
+// of the same length, `@1 LABEL` before it, `@2 LABEL` after it and `@3 LABEL` after a second
+// piece that does the same minus the work (guests/bench/markers.h, guests/vmexit/main.c): the
+// work's cost is (t2 - t1) - (t3 - t2), the same printing cost in both. The vmexit guest's second
+// piece is its loop without the operation; the benchmark guests' is empty, so that what is left
+// is the phase alone. The vmexit guest then prints
+// `TEST: N iterations, A ticks each, loop alone B, difference D`, so its cost per iteration is
+// that over N; its own figure D (RDTSC ticks; retired instructions under wasmvisor) is kept beside it.
 
 export interface StampedLine {
   text: string;
@@ -19,12 +21,19 @@ export type ClockKind = (typeof CLOCK_KINDS)[number];
 
 export const wallClock: Clock = () => performance.now();
 
+/** The vmexit guest's last line. */
+export const DONE_LINE = /^vmexit: done$/;
+
 /** Collects console bytes into stamped lines; call byte() from the console callback. */
 export class LineStamper {
   readonly lines: StampedLine[] = [];
   private current = "";
 
-  constructor(private readonly clock: Clock) {}
+  /** `doneLine`: what the guest prints when it finished (`done`). */
+  constructor(
+    private readonly clock: Clock,
+    private readonly doneLine: RegExp = DONE_LINE,
+  ) {}
 
   byte(value: number, at?: number): void {
     if (value === 0x0a) {
@@ -43,11 +52,9 @@ export class LineStamper {
 
   /** Whether the guest said it finished. */
   get done(): boolean {
-    return this.lines.some((l) => l.text === DONE_LINE);
+    return this.lines.some((l) => this.doneLine.test(l.text));
   }
 }
-
-export const DONE_LINE = "vmexit: done";
 
 export interface TestTiming {
   /** Iterations the guest ran (its own count). */
@@ -61,21 +68,39 @@ export interface TestTiming {
 
 const RESULT = /^(\S+): (\d+) iterations, (\d+) ticks each, loop alone (\d+), difference (-?\d+)$/;
 
-/** The timing of every test the guest completed, by its label (the word it was given). */
-export function testTimings(lines: readonly StampedLine[]): Map<string, TestTiming> {
+const MARKER = /^@([123]) (\S+)$/;
+
+/** Whether a line is a marker line. */
+export const isMarker = (text: string): boolean => MARKER.test(text);
+
+/** The stamps of each label's three markers, for the labels whose three all have a stamp. */
+export function markerStamps(lines: readonly StampedLine[]): Map<string, [number, number, number]> {
   const marks = new Map<string, number[]>();
-  const timings = new Map<string, TestTiming>();
   for (const { text, at } of lines) {
-    const marker = /^@([123]) (\S+)$/.exec(text);
+    const marker = MARKER.exec(text);
     if (marker) {
       const times = marks.get(marker[2]) ?? [];
       times[Number(marker[1]) - 1] = at;
       marks.set(marker[2], times);
-      continue;
     }
+  }
+  const complete = [...marks].filter(([, t]) => [0, 1, 2].every((i) => Number.isFinite(t[i])));
+  return new Map(complete.map(([label, t]) => [label, [t[0], t[1], t[2]]]));
+}
+
+/** The cost of each piece of work the markers framed, (t2 - t1) - (t3 - t2), in the clock's unit, by label. */
+export function phaseCosts(lines: readonly StampedLine[]): Map<string, number> {
+  return new Map([...markerStamps(lines)].map(([label, [t1, t2, t3]]) => [label, t2 - t1 - (t3 - t2)]));
+}
+
+/** The timing of every test the vmexit guest completed, by its label (the word it was given). */
+export function testTimings(lines: readonly StampedLine[]): Map<string, TestTiming> {
+  const marks = markerStamps(lines);
+  const timings = new Map<string, TestTiming>();
+  for (const { text } of lines) {
     const result = RESULT.exec(text);
     const times = result ? marks.get(result[1]) : undefined;
-    if (result && times && [0, 1, 2].every((i) => Number.isFinite(times[i]))) {
+    if (result && times) {
       timings.set(result[1], { iterations: Number(result[2]), opMs: times[1] - times[0], baseMs: times[2] - times[1], guestTicks: Number(result[5]) });
     }
   }

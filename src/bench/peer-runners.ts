@@ -1,4 +1,5 @@
-// The peers the exit benchmarks compare wasmvisor with, running the same guests/vmexit.elf:
+// The peers the benchmarks compare wasmvisor with, running the same marker guest (marker-timing.ts:
+// guests/vmexit.elf, or the benchmark guests of real-c.ts):
 //  - QEMU (`qemu-system-i386`, TCG), started as guests/qemu-run.sh starts it (the project's one
 //    reference run: -m 32, COM1 on stdio, isa-debug-exit at 0xF4); its console arrives through a
 //    pipe, so a line's stamp is when its chunk arrived, and the guest waits for an answer on
@@ -13,7 +14,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { accessSync, constants, existsSync, readFileSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
-import { delimiter, dirname, join } from "node:path";
+import { basename, delimiter, dirname, join } from "node:path";
 import { BenchGuestError } from "./bench-guest-error.js";
 import { LineStamper, wallClock, type Clock, type ClockKind, type StampedLine } from "./marker-timing.js";
 import { benchClock } from "./thread-cpu-clock.js";
@@ -26,7 +27,8 @@ export interface PeerRunner {
   name: PeerName;
   /** What it is, e.g. "QEMU emulator version 7.2.x (TCG)". */
   version: string;
-  run(kernelPath: string, cmdline: string, clock: ClockKind): Promise<StampedLine[]>;
+  /** Boots the kernel with the command line's arguments; `done` is the line that says the guest finished. */
+  run(kernelPath: string, cmdline: string, clock: ClockKind, done?: RegExp): Promise<StampedLine[]>;
 }
 
 /** The peer, or why it is skipped. */
@@ -40,7 +42,7 @@ function findQemu(): PeerRunner | string {
   const path = (process.env.PATH ?? "").split(delimiter).map((dir) => join(dir, QEMU)).find(isExecutable);
   if (path === undefined) return `${QEMU} not installed (Debian: apt-get install qemu-system-x86)`;
   const version = spawnSync(path, ["--version"], { encoding: "utf8" }).stdout.split("\n")[0] ?? QEMU;
-  return { name: "qemu", version: `${version.trim()} (TCG)`, run: (kernel, cmdline, clock) => runQemu(path, kernel, cmdline, clock) };
+  return { name: "qemu", version: `${version.trim()} (TCG)`, run: (kernel, cmdline, clock, done) => runQemu(path, kernel, cmdline, clock, done) };
 }
 
 /**
@@ -72,13 +74,13 @@ function isExecutable(path: string): boolean {
   }
 }
 
-function runQemu(qemu: string, kernel: string, cmdline: string, clock: ClockKind): Promise<StampedLine[]> {
+function runQemu(qemu: string, kernel: string, cmdline: string, clock: ClockKind, done?: RegExp): Promise<StampedLine[]> {
   // `ack`: the guest halts after each marker line until a byte comes back on COM1, so the next
   // loop starts only once the marker has been stamped, however late the pipe delivered it.
   const args = ["-kernel", kernel, "-append", `ack ${cmdline}`, "-m", "32", "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-name", "vmexit,debug-threads=on"];
   return new Promise((resolve, reject) => {
     const child = spawn(qemu, args, { stdio: ["pipe", "pipe", "pipe"] });
-    const stamper = new LineStamper(clock === "cpu" ? qemuVcpuClock(child.pid!) : wallClock);
+    const stamper = new LineStamper(clock === "cpu" ? qemuVcpuClock(child.pid!) : wallClock, done);
     let stderr = "";
     const timer = setTimeout(() => child.kill(), GUEST_TIMEOUT_SECONDS * 1000);
     child.stdout.on("data", (chunk: Buffer) => {
@@ -122,17 +124,17 @@ async function findV86(): Promise<PeerRunner | string> {
   if (!existsSync(SEABIOS) || vgaBios === undefined) return `no BIOS for v86: ${SEABIOS} missing (Debian: apt-get install seabios)`;
   const pkg = JSON.parse(readFileSync(join(dirname(entry), "..", "package.json"), "utf8")) as { version: string };
   const files = { wasm: join(dirname(entry), "v86.wasm"), bios: readFileSync(SEABIOS), vgaBios: readFileSync(vgaBios) };
-  return { name: "v86", version: `v86 ${pkg.version} (JIT), SeaBIOS`, run: (kernel, cmdline, clock) => runV86(V86, files, kernel, cmdline, clock) };
+  return { name: "v86", version: `v86 ${pkg.version} (JIT), SeaBIOS`, run: (kernel, cmdline, clock, done) => runV86(V86, files, kernel, cmdline, clock, done) };
 }
 
-function runV86(V86: V86Constructor, files: { wasm: string; bios: Buffer; vgaBios: Buffer }, kernel: string, cmdline: string, clock: ClockKind): Promise<StampedLine[]> {
-  const stamper = new LineStamper(benchClock(clock));
+function runV86(V86: V86Constructor, files: { wasm: string; bios: Buffer; vgaBios: Buffer }, kernel: string, cmdline: string, clock: ClockKind, done?: RegExp): Promise<StampedLine[]> {
+  const stamper = new LineStamper(benchClock(clock), done);
   const emulator = new V86({
     wasm_path: files.wasm,
     bios: { buffer: arrayBuffer(files.bios) },
     vga_bios: { buffer: arrayBuffer(files.vgaBios) },
     multiboot: { buffer: arrayBuffer(readFileSync(kernel)) },
-    cmdline: `vmexit.elf ${cmdline}`,
+    cmdline: `${basename(kernel)} ${cmdline}`,
     memory_size: 32 * 1024 * 1024,
     autostart: true,
     disable_keyboard: true,

@@ -1,29 +1,55 @@
-// Runs the vmexit guest on wasmvisor for the exit benchmarks: one fresh VM per run, configured as
-// the benchmark rows ask (interrupt-flag mode, --vga-trap, INVLPG exiting), with the guest's
-// console stamped line by line with the clock given (wall time, or the CPU time of this thread).
+// Runs a marker guest (marker-timing.ts) on wasmvisor for the benchmarks: one fresh VM per run,
+// configured as the benchmark rows ask (interrupt-flag mode, --vga-trap, INVLPG exiting, the
+// compiling tier off), with the guest's console stamped line by line with the clock given (wall
+// time, or the CPU time of this thread) and with the VM's retired and compiled instruction counts.
 // The console callback runs inside the I/O exit's handler, so each stamp is taken the moment the
 // guest writes the newline.
 
-import { CTL_INVLPG_EXITING, C_PRIMARY } from "../../assembly/vmcs-layout.js";
+import { CTL_INVLPG_EXITING, C_JIT, C_PRIMARY } from "../../assembly/vmcs-layout.js";
 import { describeStop } from "../vmm/stop-reason.js";
 import { VirtualMachine } from "../vmm/virtual-machine.js";
 import { BenchGuestError } from "./bench-guest-error.js";
 import type { WasmvisorSetup } from "./exit-benchmarks.js";
-import { LineStamper, type Clock, type StampedLine } from "./marker-timing.js";
+import { DONE_LINE, LineStamper, type Clock, type StampedLine } from "./marker-timing.js";
 
-/** Longest a run of the vmexit guest may take before it counts as hung. */
+/** Longest a run of a benchmark guest may take before it counts as hung. */
 export const GUEST_TIMEOUT_SECONDS = 300;
 
-export async function runOnWasmvisor(kernel: Uint8Array, core: BufferSource, cmdline: string, setup: WasmvisorSetup, clock: Clock): Promise<StampedLine[]> {
-  const { invlpgExiting, ...options } = setup;
-  const stamper = new LineStamper(clock);
-  const vm = await VirtualMachine.boot(kernel, { ...options, core, cmdline: `vmexit.elf ${cmdline}`, serialOutput: (byte) => stamper.byte(byte) });
+export interface WasmvisorRun {
+  /** The console, stamped with the clock. */
+  lines: StampedLine[];
+  /** The same lines stamped with the instructions the guest had retired, and those compiled code retired. */
+  retired: StampedLine[];
+  compiled: StampedLine[];
+  vm: VirtualMachine;
+}
+
+/** Boots `guest` (its path, for the command line and messages) and runs it to its exit with status 0. */
+export async function runGuestOnWasmvisor(guest: string, kernel: Uint8Array, core: BufferSource, cmdline: string, setup: WasmvisorSetup, clock: Clock, done = DONE_LINE): Promise<WasmvisorRun> {
+  const { invlpgExiting, jit, ...options } = setup;
+  const stamper = new LineStamper(clock, done);
+  let vm: VirtualMachine | undefined = undefined;
+  const retired = new LineStamper(() => vm!.vmcs.instructionsRetired());
+  const compiled = new LineStamper(() => vm!.vmcs.compiledInstructions());
+  const name = guest.split("/").at(-1);
+  vm = await VirtualMachine.boot(kernel, {
+    ...options,
+    core,
+    cmdline: `${name} ${cmdline}`,
+    serialOutput: (byte) => [stamper, retired, compiled].forEach((s) => s.byte(byte)),
+  });
   if (invlpgExiting) vm.vmcs.set(C_PRIMARY, vm.vmcs.get(C_PRIMARY) | CTL_INVLPG_EXITING);
+  if (jit === false) vm.vmcs.set(C_JIT, 0);
   const { stop } = vm.run({ timeoutSeconds: GUEST_TIMEOUT_SECONDS });
-  if (stop.kind !== "guest-exit" || stop.code !== 0) {
-    throw new BenchGuestError(`guests/vmexit.elf "${cmdline}" on wasmvisor: ${describeStop(stop)}`);
+  if (stop.kind !== "guest-exit" || stop.code !== 0 || !stamper.done) {
+    throw new BenchGuestError(`${guest} "${cmdline}" on wasmvisor: ${describeStop(stop)}${stamper.done ? "" : `: ${stamper.lines.at(-1)?.text ?? "no output"}`}`);
   }
-  return stamper.lines;
+  return { lines: stamper.lines, retired: retired.lines, compiled: compiled.lines, vm };
+}
+
+/** The vmexit guest's console on wasmvisor. */
+export async function runOnWasmvisor(kernel: Uint8Array, core: BufferSource, cmdline: string, setup: WasmvisorSetup, clock: Clock): Promise<StampedLine[]> {
+  return (await runGuestOnWasmvisor("guests/vmexit.elf", kernel, core, cmdline, setup, clock)).lines;
 }
 
 /**

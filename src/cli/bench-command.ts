@@ -1,5 +1,6 @@
-// `wasmvisor bench`: guest MIPS (regloop, compute: src/bench/bench.ts), what every kind of VM
-// exit costs beside QEMU and v86 (guests/vmexit.elf: src/bench/exit-suite.ts) and the CR3 cliff
+// `wasmvisor bench`: guest MIPS (regloop, compute: src/bench/bench.ts), real C phase by phase
+// beside QEMU and v86 (guests/realc.elf, compute.elf and regloop: src/bench/real-c.ts), what every
+// kind of VM exit costs beside them (guests/vmexit.elf: src/bench/exit-suite.ts) and the CR3 cliff
 // (guests/multitask.elf: src/bench/cr3-cliff.ts), with a progress bar on stderr while it runs
 // and the tables on stdout at the end; --json FILE, --markdown FILE (the README's results
 // section), --chart FILE.svg|.png and --compare OLD.json for keeping and comparing results. A missing benchmark guest or a bad option value is bad input
@@ -20,6 +21,8 @@ import { formatExitTable, formatSkipped, formatTargets, noiseWarning, noisyFigur
 import { HOSTS, runExitSuite } from "../bench/exit-suite.js";
 import type { ClockKind } from "../bench/marker-timing.js";
 import type { PeerName } from "../bench/peer-runners.js";
+import { formatPhaseTable, realCTargetLines } from "../bench/real-c-report.js";
+import { PHASE_GUESTS, REALC_ROUNDS, runRealC, selectPhaseGuests, type RealCResults } from "../bench/real-c.js";
 import { formatRuns, formatSummaries, summarize } from "../bench/report.js";
 import { packageFileUrl } from "../package-files.js";
 import { EXIT_GUEST_DID_NOT_EXIT, UsageError } from "./exit-status.js";
@@ -37,12 +40,12 @@ export interface BenchOptions {
   clock: ClockKind;
 }
 
-/** --quick: everything in well under 30 seconds on an idle machine. */
-const QUICK = { runs: 2, loopMs: 15, regloopIterations: "10000000", cliffSwitches: 4000 };
-const FULL = { runs: 3, loopMs: 200, regloopIterations: "", cliffSwitches: 20_000 };
+/** --quick: everything but the real-C rows in well under 30 seconds on an idle machine (those in about a minute more, with realc's phases ten times shorter). */
+const QUICK = { runs: 2, loopMs: 15, regloopIterations: "10000000", cliffSwitches: 4000, realcRounds: 1 };
+const FULL = { runs: 3, loopMs: 200, regloopIterations: "", cliffSwitches: 20_000, realcRounds: REALC_ROUNDS };
 
 export async function benchCommand(options: BenchOptions): Promise<number> {
-  for (const path of [...BENCH_GUESTS.map((g) => g.path), VMEXIT_GUEST, MULTITASK_GUEST]) {
+  for (const path of [...BENCH_GUESTS.map((g) => g.path), ...PHASE_GUESTS.map((g) => g.path), VMEXIT_GUEST, MULTITASK_GUEST]) {
     if (!existsSync(packageFileUrl(path))) throw new UsageError(`benchmark guest ${path} not found (build it with \`npm run guests\`)`);
   }
   const only = parseOnly(options.only);
@@ -74,6 +77,24 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
       bar.increment();
     }
 
+    // Real C phase by phase on every host.
+    const phaseGuests = selectPhaseGuests(only);
+    let realC: RealCResults | undefined;
+    if (phaseGuests.length > 0) {
+      phase("real C", 1);
+      realC = await runRealC({
+        guests: phaseGuests,
+        runs,
+        rounds: mode.realcRounds,
+        peers: options.peers,
+        clock: options.clock,
+        onProgress: (done, total, label) => {
+          bar.setTotal(total);
+          bar.update(done, { label });
+        },
+      });
+    }
+
     const benchmarks = selectBenchmarks(only);
     phase("exits", 1);
     const suite = await runExitSuite({
@@ -94,8 +115,9 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
     const sections = [
       mipsRuns.length > 0 ? `${formatRuns(mipsRuns)}\n\n${formatSummaries(summaries)}` : "",
       benchmarks.length > 0 ? `VM exits: host ns per iteration, ${options.clock === "cpu" ? "CPU" : "wall"} time, median of ${runs} runs\n${formatExitTable(suite.rows, suite.hosts, previous)}` : "",
+      realC ? `Real C: host ${options.clock === "cpu" ? "CPU" : "wall"} ms per phase, median of ${runs} runs (guests/realc.elf, ${mode.realcRounds} rounds a phase)\n${formatPhaseTable(realC.rows, realC.hosts)}` : "",
       cliff.length > 0 ? `CR3 cliff (guests/multitask.elf): address-space switches\n${formatCr3Cliff(cliff)}` : "",
-      benchmarks.length > 0 ? formatTargets(suite.rows, cliffByCount) : "",
+      benchmarks.length > 0 || realC ? formatTargets(suite.rows, cliffByCount, realC ? realCTargetLines(realC.rows, realC.guests) : []) : "",
       formatSkipped(suite.rows, suite.hosts),
     ];
     const report = sections.filter((s) => s !== "").join("\n\n");
@@ -111,6 +133,7 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
       suite.rows,
       cliff,
       { summaries, runs: mipsRuns },
+      realC ? { rows: realC.rows, guests: realC.guests, rounds: mode.realcRounds } : null,
     );
     if (options.json !== undefined) await writeFile(options.json, `${JSON.stringify(results, null, 2)}\n`);
     if (options.markdown !== undefined) await writeFile(options.markdown, markdownReport(results, report));

@@ -62,10 +62,10 @@ function buildProgram(setStatus: (status: number) => void): Command {
 
   program
     .command("bench")
-    .description("measure guest MIPS, what every kind of VM exit costs beside QEMU and v86, and the CR3 cliff")
+    .description("measure guest MIPS, real C phase by phase and what every kind of VM exit costs beside QEMU and v86, and the CR3 cliff")
     .addOption(new Option("--runs <n>", "runs of each measurement (default 3, --quick 2)").argParser(parseRunCount))
     .option("--quick", "short loops and fewer runs: the whole bench in under 30 seconds")
-    .option("--only <pattern>", "only the benchmarks whose name matches this regular expression (e.g. 'cpuid|out', 'cli-sti', 'cr3-cliff', 'regloop')")
+    .option("--only <pattern>", "only the benchmarks whose name matches this regular expression (e.g. 'cpuid|out', 'cli-sti', 'cr3-cliff', 'regloop', 'realc')")
     .option("--iterations <n>", "fixed iterations per exit benchmark (scaled down for slow ones) instead of calibrating each loop to a duration", parseIterations)
     .addOption(new Option("--peers <list>", "peers to compare with: qemu,v86 or none (missing ones are skipped)").argParser(parsePeers).default([...PEER_NAMES], PEER_NAMES.join(",")))
     .addOption(new Option("--clock <kind>", "host time to measure: wall, or cpu (the emulator process's CPU time: steadier on a busy machine)").choices(CLOCK_KINDS).default("wall"))
