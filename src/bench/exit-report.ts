@@ -9,6 +9,12 @@ import type { Host, HostStatus, RowResult } from "./exit-suite.js";
 import type { ClockKind } from "./marker-timing.js";
 import { table } from "./report.js";
 
+/** A row's figures by host, under its name. */
+export interface NamedResults {
+  name: string;
+  results: Partial<Record<Host, Measurement>>;
+}
+
 /** Above this spread (±15 %) a figure is called noisy. */
 export const NOISY_SPREAD = 0.15;
 
@@ -91,12 +97,13 @@ export function formatSkipped(rows: readonly RowResult[], hosts: readonly HostSt
   return notes.length > 0 ? `not run:\n${notes.join("\n")}` : "";
 }
 
-/** Figures whose runs disagreed by more than NOISY_SPREAD. */
-export function noisyFigures(rows: readonly RowResult[], cliff: ReadonlyMap<number, Measurement>): string[] {
-  const exits = rows.flatMap((row) =>
+/** Figures whose runs disagreed by more than NOISY_SPREAD; `more`: other rows than the exits' (the real-C rows). */
+export function noisyFigures(rows: readonly RowResult[], cliff: ReadonlyMap<number, Measurement>, more: readonly NamedResults[] = []): string[] {
+  const named = [...rows.map((row) => ({ name: row.benchmark.name, results: row.results })), ...more];
+  const exits = named.flatMap((row) =>
     Object.entries(row.results)
       .filter(([, m]) => m.spread > NOISY_SPREAD)
-      .map(([host]) => `${row.benchmark.name} on ${HOST_TITLES[host as Host]}`),
+      .map(([host]) => `${row.name} on ${HOST_TITLES[host as Host]}`),
   );
   return [...exits, ...[...cliff].filter(([, m]) => m.spread > NOISY_SPREAD).map(([n]) => `CR3 cliff with ${n}`)];
 }

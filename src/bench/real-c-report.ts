@@ -21,7 +21,8 @@ export function timeRatio(ours: Measurement | undefined, peer: Measurement | und
 
 const ratioText = (r: number | undefined) => (r === undefined ? "" : `${r >= 10 ? r.toFixed(1) : r.toFixed(2)}x`);
 const shareText = (share: number | undefined) => (share === undefined ? "" : `${(share * 100).toFixed(1)} %`);
-const rowName = (row: PhaseRow) => (row.guest === row.phase ? row.guest : `${row.guest} ${row.phase}`);
+/** "realc fib", or a whole guest's name. */
+export const rowName = (row: PhaseRow): string => (row.guest === row.phase ? row.guest : `${row.guest} ${row.phase}`);
 
 export function formatPhaseTable(rows: readonly PhaseRow[], hosts: readonly HostStatus[]): string {
   const peers = hosts.filter((h) => h.host !== "wasmvisor");

@@ -21,7 +21,7 @@ import { formatExitTable, formatSkipped, formatTargets, noiseWarning, noisyFigur
 import { HOSTS, runExitSuite } from "../bench/exit-suite.js";
 import type { ClockKind } from "../bench/marker-timing.js";
 import type { PeerName } from "../bench/peer-runners.js";
-import { formatPhaseTable, realCTargetLines } from "../bench/real-c-report.js";
+import { formatPhaseTable, realCTargetLines, rowName } from "../bench/real-c-report.js";
 import { PHASE_GUESTS, REALC_ROUNDS, runRealC, selectPhaseGuests, type RealCResults } from "../bench/real-c.js";
 import { formatRuns, formatSummaries, summarize } from "../bench/report.js";
 import { packageFileUrl } from "../package-files.js";
@@ -122,8 +122,9 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
     ];
     const report = sections.filter((s) => s !== "").join("\n\n");
     process.stdout.write(`${report}\n`);
-    const noisy = noisyFigures(suite.rows, cliffByCount);
-    const figures = suite.rows.reduce((n, r) => n + Object.keys(r.results).length, 0) + cliffByCount.size;
+    const realRows = (realC?.rows ?? []).map((row) => ({ name: rowName(row), results: row.results }));
+    const noisy = noisyFigures(suite.rows, cliffByCount, realRows);
+    const figures = [...suite.rows, ...realRows].reduce((n, r) => n + Object.keys(r.results).length, 0) + cliffByCount.size;
     if (noisy.length > 0) process.stderr.write(`wasmvisor: ${noiseWarning(noisy, figures, machine.loadAverage, machine.cpus, options.clock)}\n`);
 
     const results = benchResults(

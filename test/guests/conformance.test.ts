@@ -71,7 +71,7 @@ const skipNote = haveQemu ? "" : " [skipped: qemu-system-i386 is not on PATH]";
 
 describe("the golden copies are still what QEMU prints", () => {
   // QEMU's isa-debug-exit turns the guest's exit code 0 into status (0 << 1) | 1 = 1.
-  for (const guest of ["hello", "cputest", "paging", "compute", "regloop"]) {
+  for (const guest of ["hello", "cputest", "paging", "compute", "regloop", "realc"]) {
     it.skipIf(!haveQemu)(`qemu-system-i386 -kernel guests/${guest}.elf prints guests/${guest}.expected${skipNote}`, () => {
       expectGolden(guest, run("sh", ["guests/qemu-run.sh", `guests/${guest}.elf`]), 1);
     }, TIMEOUT_MS);
