@@ -1,8 +1,11 @@
 // Type-checks and builds the browser demo (npm run build:web) into dist/web/, a static folder that works from any
 // file server and any subfolder (every URL in it is relative): index.html; main.js, the page, and
-// worker.js, the VM (esbuild bundles, minified, with source maps); main.css (the page's styles with
-// xterm.js's and uPlot's); core.wasm; and guests/, every guests/*.elf with manifest.json listing
-// them with a line about each taken from the header comment of its source.
+// worker.js, the VM (esbuild bundles, minified, with source maps), each with the chunks that its
+// dynamic imports load later (xterm.js, uPlot, the bench's exit loops); main.css (the page's styles
+// with xterm.js's and uPlot's); core.wasm; and guests/, every guests/*.elf with manifest.json
+// listing them with a line about each taken from the header comment of its source. Every file but
+// the source maps also gets a brotli (.br) and a gzip (.gz) copy, which `npm run serve` (and a
+// static host that looks for them) sends to browsers that accept them.
 
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
@@ -10,6 +13,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync,
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = join(root, "dist/web");
@@ -31,12 +35,18 @@ const common = {
   target: ["chrome120", "firefox120", "safari17"],
   minify: true,
   sourcemap: "linked",
+  // A dynamic import becomes a file of its own, named after its module; code two files share, a chunk.
+  splitting: true,
+  entryNames: "[name]",
+  chunkNames: "chunk-[hash]",
   logLevel: "warning",
   // The core's loader reads a file with node:fs only when given a path; the worker passes bytes.
   external: ["node:*"],
 };
-await build({ ...common, entryPoints: { main: join(root, "src/web/main.ts"), worker: join(root, "src/web/worker.ts") }, outdir: out });
-await build({ ...common, entryPoints: { main: join(root, "src/web/static/main.css") }, outdir: out });
+// Two builds, so that the page and the worker share no chunk: each loads only its own code.
+await build({ ...common, entryPoints: { main: join(root, "src/web/main.ts") }, outdir: out });
+await build({ ...common, entryPoints: { worker: join(root, "src/web/worker.ts") }, outdir: out });
+await build({ ...common, splitting: false, entryPoints: { main: join(root, "src/web/static/main.css") }, outdir: out });
 
 copyFileSync(join(root, "src/web/static/index.html"), join(out, "index.html"));
 const core = join(root, "build/core.wasm");
@@ -52,6 +62,20 @@ const guests = readdirSync(join(root, "guests"))
     return { name, file, about: describeGuest(name), bytes: statSync(join(root, "guests", file)).size };
   });
 writeFileSync(join(out, "guests/manifest.json"), `${JSON.stringify(guests, null, 2)}\n`);
+precompress(out);
+
+/** Writes FILE.br and FILE.gz beside every file in `dir` but source maps (only developer tools fetch those). */
+function precompress(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) precompress(path);
+    else if (!entry.name.endsWith(".map")) {
+      const bytes = readFileSync(path);
+      writeFileSync(`${path}.br`, brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }));
+      writeFileSync(`${path}.gz`, gzipSync(bytes, { level: constants.Z_BEST_COMPRESSION }));
+    }
+  }
+}
 
 /** The first sentence of the guest's source header ("name - what it does. ..."), if there is one. */
 function describeGuest(name) {

@@ -40,17 +40,11 @@ export const defaultCoreWasmUrl = (): URL => packageFileUrl("build/core.wasm");
 export class CoreAbortError extends Error {}
 
 /**
- * Compiles and instantiates the core. `source` is the wasm bytes or a file URL/path; by default
- * build/core.wasm of this package.
+ * Compiles and instantiates the core. `source` is the wasm bytes, a file URL/path (by default
+ * build/core.wasm of this package), or the core already compiled by compileCore().
  */
-export async function instantiateCore(source: BufferSource | URL | string = defaultCoreWasmUrl()): Promise<CoreExports> {
-  const bytes = isBufferSource(source) ? source : await readWasmFile(source);
-  let module: WebAssembly.Module;
-  try {
-    module = await WebAssembly.compile(bytes);
-  } catch (error) {
-    throw new CoreLoadError(`the guest CPU core is not a valid WebAssembly module: ${(error as Error).message}`);
-  }
+export async function instantiateCore(source: BufferSource | WebAssembly.Module | URL | string = defaultCoreWasmUrl()): Promise<CoreExports> {
+  const module = source instanceof WebAssembly.Module ? source : await compileCore(isBufferSource(source) ? source : await readWasmFile(source));
   let memory: WebAssembly.Memory | undefined;
   let compiler: BlockCompiler | undefined;
   const compile = (eip: number, physical: number, entry: number): number => compiler?.compile(eip, physical, entry) ?? 0;
@@ -62,6 +56,15 @@ export async function instantiateCore(source: BufferSource | URL | string = defa
   compiler = new BlockCompiler(exports);
   exitHandlers.set(exports, exitSlot);
   return exports;
+}
+
+/** Compiles the core's bytes once, for any number of instantiateCore() calls (each a new VM). */
+export async function compileCore(bytes: BufferSource): Promise<WebAssembly.Module> {
+  try {
+    return await WebAssembly.compile(bytes);
+  } catch (error) {
+    throw new CoreLoadError(`the guest CPU core is not a valid WebAssembly module: ${(error as Error).message}`);
+  }
 }
 
 function isBufferSource(source: unknown): source is BufferSource {

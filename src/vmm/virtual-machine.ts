@@ -92,8 +92,8 @@ export interface VirtualMachineOptions extends Partial<VmConfig> {
   disk?: BlockBackend;
 }
 
-/** Where the core comes from: an instance, wasm bytes, or a file (default build/core.wasm). */
-export type CoreSource = CoreExports | BufferSource | URL | string;
+/** Where the core comes from: an instance, wasm bytes, the compiled module, or a file (default build/core.wasm). */
+export type CoreSource = CoreExports | BufferSource | WebAssembly.Module | URL | string;
 
 export interface RunLimits {
   /** End the run once the guest has retired this many instructions in total. */

@@ -62,7 +62,13 @@ const picker = new GuestPicker(
   boot,
   showError,
 );
-const guestsLoaded = picker.load().catch((error: Error) => showError(error.message));
+const guestsLoaded = picker.load().then(
+  () => {
+    const linked = link.linkedGuest();
+    if (linked !== undefined) picker.prefetch(linked);
+  },
+  (error: Error) => showError(error.message),
+);
 bootDroppedFiles(document, (file) => void picker.bootFile(file), showError);
 
 const link = new LinkSync(window, {

@@ -1,11 +1,10 @@
 // The demo's Web Worker: the guest runs here so that the page never freezes, however long a burst
 // of guest code or however many exits. It fetches the core (core.wasm, beside this script) once,
 // then turns the page's messages into Session calls. The compiling tier creates WebAssembly
-// modules synchronously, which browsers allow in a worker (not on the page's main thread).
+// modules synchronously, which browsers allow in a worker (not on the page's main thread). This
+// script is small and loads the VM's code as a chunk: the core downloads while the chunk does.
 
 import type { PageMessage, WorkerMessage } from "./protocol.js";
-import { measureExitCosts } from "./vm/exit-costs.js";
-import { Session } from "./vm/session.js";
 
 interface WorkerScope {
   postMessage(message: WorkerMessage, transfer?: Transferable[]): void;
@@ -22,7 +21,7 @@ async function loadCore(): Promise<Uint8Array<ArrayBuffer>> {
 
 const post = (message: WorkerMessage, transfer: Transferable[] = []) => scope.postMessage(message, transfer);
 const core = loadCore();
-const session = core.then((bytes) => new Session(bytes, post));
+const session = Promise.all([core, import("./vm/session.js")]).then(([bytes, { Session }]) => Session.create(bytes, post));
 session.then(
   () => post({ type: "ready" }),
   (error: Error) => post({ type: "error", message: error.message }),
@@ -57,10 +56,13 @@ scope.onmessage = async ({ data }) => {
       return vm.downloadDisk();
     case "trace":
       return vm.traceExits(data.on);
-    case "measure-exit-costs":
+    case "measure-exit-costs": {
+      // The bench's exit loops load as a chunk of their own when first asked for.
+      const { measureExitCosts } = await import("./vm/exit-costs.js");
       return measureExitCosts(await core, (label) => post({ type: "exit-costs-progress", label })).then(
         (costs) => post({ type: "exit-costs", costs, crossOriginIsolated: self.crossOriginIsolated }),
         (error: Error) => post({ type: "exit-costs-failed", message: `measuring exit costs: ${error.message}` }),
       );
+    }
   }
 };

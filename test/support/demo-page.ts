@@ -36,13 +36,22 @@ export interface DemoPage {
   exitCount(reason: number): Promise<number>;
 }
 
+export interface DemoOptions {
+  /** A phone: the meta viewport applies and touch events are enabled. */
+  isMobile?: boolean;
+  hasTouch?: boolean;
+  /** Called before the page loads (init scripts, listeners). */
+  beforeLoad?: (page: Page) => Promise<void>;
+}
+
 /** Serves dist/web, opens it in a fresh Chromium profile, and waits until a guest can be booted. */
-export async function openDemo(viewport = { width: 1280, height: 1000 }, path = ""): Promise<DemoPage> {
+export async function openDemo(viewport = { width: 1280, height: 1000 }, path = "", { isMobile, hasTouch, beforeLoad }: DemoOptions = {}): Promise<DemoPage> {
   if (!existsSync(join(WEB, "index.html"))) throw new Error("dist/web is missing: run `npm run build:web` (npm test's pretest does)");
   const { server, url } = await serve(WEB, { port: 0, prefix: "/some/subfolder/" });
   const profile = mkdtempSync(join(tmpdir(), "wasmvisor-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, viewport });
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, viewport, isMobile, hasTouch });
   const page = context.pages()[0] ?? (await context.newPage());
+  await beforeLoad?.(page);
   await page.goto(url + path);
   await page.waitForFunction(() => !(document.getElementById("boot") as HTMLButtonElement).disabled, null, { timeout: 30_000 });
 

@@ -4,15 +4,25 @@
 // on a real serial line sends it). The terminal takes the width of its panel: a serial line has
 // no screen width of its own, so the text reflows. A tap focuses it on a touch screen too, and text
 // from an on-screen keyboard, which comes as input events without key presses, is sent as typed.
+// xterm.js is most of the page's script, so it loads as a chunk of its own once the page has
+// painted: output that arrives before it is held and written when it comes.
 
-import { FitAddon } from "@xterm/addon-fit";
-import { Terminal } from "@xterm/xterm";
+import type { Terminal } from "@xterm/xterm";
+import { afterFirstPaint } from "./first-paint.js";
 
 export class SerialConsole {
-  private readonly terminal: Terminal;
+  private terminal: Terminal | undefined;
+  /** Output that arrived before xterm.js loaded. */
+  private held: Uint8Array[] = [];
 
   constructor(element: HTMLElement, onInput: (bytes: Uint8Array) => void) {
-    this.terminal = new Terminal({
+    void this.open(element, onInput);
+  }
+
+  private async open(element: HTMLElement, onInput: (bytes: Uint8Array) => void): Promise<void> {
+    await afterFirstPaint();
+    const [{ Terminal }, { FitAddon }] = await Promise.all([import("@xterm/xterm"), import("@xterm/addon-fit")]);
+    const terminal = new Terminal({
       convertEol: true,
       fontSize: 13,
       scrollback: 2000,
@@ -20,38 +30,43 @@ export class SerialConsole {
       theme: { background: "#000000" },
     });
     const fit = new FitAddon();
-    this.terminal.loadAddon(fit);
-    this.terminal.open(element);
+    terminal.loadAddon(fit);
+    terminal.open(element);
     new ResizeObserver(() => fit.fit()).observe(element);
     const encoder = new TextEncoder();
-    this.terminal.onData((data) => onInput(encoder.encode(data)));
-    this.forwardTextInput((data) => onInput(encoder.encode(data)));
-  }
-
-  /**
-   * In screen reader mode xterm.js leaves the input events of its text area alone: it takes text
-   * from key presses only, which an on-screen keyboard does not always send (it sends key code 229,
-   * then the text). Text that no key press handled is sent here; composed text xterm.js sends itself.
-   */
-  private forwardTextInput(send: (data: string) => void): void {
-    // Whether xterm.js sent the key held down now, whose input event (if it edits) comes before its keyup.
-    let keyHandled = false;
-    this.terminal.onKey(() => (keyHandled = true));
-    this.terminal.textarea!.addEventListener("keyup", () => (keyHandled = false));
-    this.terminal.textarea!.addEventListener("input", (event) => {
-      const { inputType, data, isComposing } = event as InputEvent;
-      if (keyHandled || isComposing) return;
-      if (inputType === "insertText" && data) send(data);
-      else if (inputType === "insertLineBreak") send("\r");
-      else if (inputType === "deleteContentBackward") send("\x7f");
-    });
+    terminal.onData((data) => onInput(encoder.encode(data)));
+    forwardTextInput(terminal, (data) => onInput(encoder.encode(data)));
+    for (const bytes of this.held) terminal.write(bytes);
+    this.held = [];
+    this.terminal = terminal;
   }
 
   write(bytes: Uint8Array): void {
-    this.terminal.write(bytes);
+    if (this.terminal) this.terminal.write(bytes);
+    else this.held.push(bytes);
   }
 
   clear(): void {
-    this.terminal.reset();
+    this.terminal?.reset();
+    this.held = [];
   }
+}
+
+/**
+ * In screen reader mode xterm.js leaves the input events of its text area alone: it takes text
+ * from key presses only, which an on-screen keyboard does not always send (it sends key code 229,
+ * then the text). Text that no key press handled is sent here; composed text xterm.js sends itself.
+ */
+function forwardTextInput(terminal: Terminal, send: (data: string) => void): void {
+  // Whether xterm.js sent the key held down now, whose input event (if it edits) comes before its keyup.
+  let keyHandled = false;
+  terminal.onKey(() => (keyHandled = true));
+  terminal.textarea!.addEventListener("keyup", () => (keyHandled = false));
+  terminal.textarea!.addEventListener("input", (event) => {
+    const { inputType, data, isComposing } = event as InputEvent;
+    if (keyHandled || isComposing) return;
+    if (inputType === "insertText" && data) send(data);
+    else if (inputType === "insertLineBreak") send("\r");
+    else if (inputType === "deleteContentBackward") send("\x7f");
+  });
 }

@@ -33,6 +33,8 @@ export interface PickerElements {
 
 export class GuestPicker {
   private guests: GuestEntry[] = [];
+  /** A linked guest's kernel, fetched while the VM loads, for the boot that the link asks for. */
+  private prefetched: { guest: GuestEntry; response: Promise<Response> } | undefined;
 
   constructor(
     private readonly elements: PickerElements,
@@ -51,6 +53,12 @@ export class GuestPicker {
     this.guests = (await response.json()) as GuestEntry[];
     this.elements.select.replaceChildren(...this.guests.map((guest) => new Option(guest.name, guest.name)));
     this.describe();
+  }
+
+  /** Starts fetching the sample guest `name` (a link's, before the VM is ready), for its next boot. */
+  prefetch(name: string): void {
+    const guest = this.guests.find((candidate) => candidate.name === name);
+    if (guest) this.prefetched = { guest, response: fetch(`guests/${guest.file}`) };
   }
 
   /** The VM is ready: booting is possible. */
@@ -90,7 +98,9 @@ export class GuestPicker {
   private async bootSample(): Promise<void> {
     const guest = this.selected();
     if (!guest) return;
-    const response = await fetch(`guests/${guest.file}`);
+    const prefetched = this.prefetched?.guest === guest ? this.prefetched.response : undefined;
+    this.prefetched = undefined;
+    const response = await (prefetched ?? fetch(`guests/${guest.file}`));
     if (!response.ok) return this.onError(`cannot load ${guest.file}: HTTP ${response.status}`);
     this.onBoot(await response.arrayBuffer(), { name: guest.name, path: `guests/${guest.file}`, sample: true });
   }

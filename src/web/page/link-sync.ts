@@ -27,6 +27,11 @@ export class LinkSync {
     this.page.addEventListener("hashchange", () => this.follow());
   }
 
+  /** The sample guest the page's link names, if the link is good: known before the VM is ready, so it can be fetched meanwhile. */
+  linkedGuest(): string | undefined {
+    return parseSetupHash(this.hash(), this.target.guests()).setup?.guest;
+  }
+
   /** Writes the current setup into the address, replacing the history entry. */
   update(): void {
     const setup = this.target.current();
@@ -38,11 +43,15 @@ export class LinkSync {
   }
 
   private follow(): void {
-    const hash = this.page.location.hash.replace(/^#/, "");
+    const hash = this.hash();
     const current = this.target.current();
     if (current && hash === setupHash(current)) return;
     const parsed = parseSetupHash(hash, this.target.guests());
     if (parsed.problems) return this.target.problem(`This link was not applied: ${parsed.problems.join("; ")}`);
     this.target.apply(parsed.setup);
+  }
+
+  private hash(): string {
+    return this.page.location.hash.replace(/^#/, "");
   }
 }

@@ -2,9 +2,11 @@
 // exit in the VMM (right axis; a gap while the worker's clock is too coarse for the interval's
 // exits) over the last minute, the counters per exit reason with their current rate and cost,
 // guest MIPS, the shadow MMU's counters and the CR3-target hits and misses. Fed one
-// sample every ~250 ms by the worker while the guest runs.
+// sample every ~250 ms by the worker while the guest runs. uPlot loads as a chunk of its own once
+// the page has painted; the chart then shows the history kept until then.
 
-import uPlot from "uplot";
+import type uPlot from "uplot";
+import { afterFirstPaint } from "./first-paint.js";
 import type { StatsSample } from "../protocol.js";
 import { cell } from "./table-cell.js";
 
@@ -15,7 +17,7 @@ const number = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 const decimal = new Intl.NumberFormat("en-US", { maximumFractionDigits: 1 });
 
 export class StatsView {
-  private readonly chart: uPlot;
+  private chart: uPlot | undefined;
   private readonly data: [number[], (number | null)[], (number | null)[]] = [[], [], []];
 
   constructor(
@@ -24,7 +26,13 @@ export class StatsView {
     private readonly table: HTMLTableSectionElement,
     private readonly mmu: HTMLElement,
   ) {
-    this.chart = new uPlot(
+    void this.createChart();
+  }
+
+  private async createChart(): Promise<void> {
+    await afterFirstPaint();
+    const { default: uPlot } = await import("uplot");
+    const chart = new uPlot(
       {
         width: this.chartWidth(),
         height: 220,
@@ -42,15 +50,16 @@ export class StatsView {
         ],
       },
       this.data,
-      chartElement,
+      this.chartElement,
     );
-    new ResizeObserver(() => this.chart.setSize({ width: this.chartWidth(), height: 220 })).observe(chartElement);
+    new ResizeObserver(() => chart.setSize({ width: this.chartWidth(), height: 220 })).observe(this.chartElement);
+    this.chart = chart;
   }
 
   /** A new guest: empty history. */
   clear(): void {
     for (const series of this.data) series.length = 0;
-    this.chart.setData(this.data);
+    this.chart?.setData(this.data);
     this.summary.textContent = "";
     this.table.replaceChildren();
     this.mmu.replaceChildren();
@@ -62,7 +71,7 @@ export class StatsView {
     rates.push(sample.exitsPerSecond);
     costs.push(sample.nsPerExit ?? null);
     if (times.length > HISTORY) for (const series of this.data) series.shift();
-    this.chart.setData(this.data);
+    this.chart?.setData(this.data);
 
     // The figures as numbers, for tests and tools reading the page.
     this.summary.dataset.exitsPerSecond = String(sample.exitsPerSecond);

@@ -14,6 +14,7 @@
 // (page-disk.ts), which the user can replace and download.
 
 import { G_EIP, SR_CS } from "../../../assembly/vmcs-layout.js";
+import { compileCore } from "../../core/core.js";
 import { keyboardQueue, serialQueue, type InputQueue } from "../../devices/input-queue.js";
 import { NAMED_KEYS, keystrokeFor, type Keystroke } from "../../devices/scancodes.js";
 import { qemuStyleCmdline } from "../../loader/multiboot.js";
@@ -63,8 +64,13 @@ export class Session {
   private readonly tick = new MessageChannel();
   private tickPending = false;
 
-  constructor(
-    private readonly core: Uint8Array<ArrayBuffer>,
+  /** A session on the core's bytes, compiled once here for every boot. */
+  static async create(core: Uint8Array<ArrayBuffer>, post: Post): Promise<Session> {
+    return new Session(await compileCore(core), post);
+  }
+
+  private constructor(
+    private readonly core: WebAssembly.Module,
     private readonly post: Post,
   ) {
     // A message to ourselves runs the next burst after any page messages already queued.
@@ -126,7 +132,7 @@ export class Session {
   private async make(source: MachineSource, controls?: LiveControls): Promise<boolean> {
     let vm: VirtualMachine;
     const handlerTimer = new HandlerTimer();
-    const host: VirtualMachineOptions & { core: Uint8Array<ArrayBuffer> } = {
+    const host: VirtualMachineOptions & { core: WebAssembly.Module } = {
       core: this.core,
       handlerTimer,
       serialOutput: (byte) => this.console.push(byte),
