@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { G_CR0, G_EFLAGS, G_EIP, SR_CS, SR_DS, SR_SS, EXIT_IO, EXIT_CPUID, EXIT_HLT } from "../../assembly/vmcs-layout.js";
-import { CoreLoadError, instantiateCore } from "../../src/core/core.js";
+import { CoreLoadError, compileCore, instantiateCore } from "../../src/core/core.js";
 import { Reg } from "../../src/core/vmcs.js";
 import { VirtualMachine } from "../../src/vmm/virtual-machine.js";
 import { KERNEL_BASE, concat, exitWith, kernelElf, u32s, x86 } from "../support/images.js";
@@ -146,5 +146,19 @@ describe("instantiateCore", () => {
 
   it("refuses bytes that are not WebAssembly", async () => {
     await expect(instantiateCore(new Uint8Array([1, 2, 3, 4]))).rejects.toThrow(CoreLoadError);
+    await expect(compileCore(new Uint8Array([1, 2, 3, 4]))).rejects.toThrow(CoreLoadError);
+  });
+
+  // The browser demo compiles the core once and makes every VM from the module: each is a new
+  // instance with memory of its own, so one guest's writes are not another's.
+  it("makes independent VMs from one compiled core", async () => {
+    const compiled = await compileCore(core);
+    const code = concat(x86.movAl(0x41), x86.outImmAl(0x80), x86.hlt());
+    const [a, b] = await Promise.all([0, 1].map(() => VirtualMachine.create({ core: compiled, memoryMiB: 4 })));
+    for (const vm of [a, b]) vm.loadKernel(kernelElf(code));
+    expect(a.core.memory).not.toBe(b.core.memory);
+    a.ram[0x5000] = 0xaa;
+    expect(b.ram[0x5000]).toBe(0);
+    expect(a.run().stop).toEqual(b.run().stop);
   });
 });
