@@ -14,6 +14,7 @@
 // it by walking their own tables (that map it the same way in any OS that uses global pages; a
 // CPU may drop any TLB entry at any time, so software cannot rely on more).
 import { ramSize } from "../memory/physical";
+import { invalidateFetchWindow } from "./fetch-window";
 import {
   HOLE_START, HOLE_END, TLB_ENTRIES as ENTRIES, TLB_ENTRIES_OFFSET, S_SUPER_WRITE, S_USER_READ, S_USER_WRITE, T_PLAIN_RAM,
 } from "../jit-abi";
@@ -35,6 +36,14 @@ export let tlbBank: u32 = 0;
 // holds in that bank while the generation has not moved (assembly/jit/block-cache.ts relies on it to skip
 // the TLB when it re-enters a compiled block).
 export let tlbGeneration: u64 = 0; // 64 bits: it never wraps
+
+// Entries were dropped: what was looked up before may no longer hold. The generation moves, and
+// the instruction fetcher's window (fetch-window.ts, a one-entry TLB of its own) is forgotten, or
+// the interpreter would go on fetching from a page's old frame until it left the page.
+function entriesDropped(): void {
+  tlbGeneration++;
+  invalidateFetchWindow();
+}
 // The active bank as a bit (bit BANKS for the empty one), for sets of banks.
 export let tlbBankBit: u32 = 1 << BANKS;
 
@@ -102,7 +111,7 @@ export function tlbFlushPage(bank: u32, lin: u32): void {
   const vpn = lin >>> 12;
   const at = bankAt(bank) + slot(vpn);
   if (load<u32>(at + TAGS) == vpn + 1) store<u32>(at + TAGS, 0);
-  tlbGeneration++;
+  entriesDropped();
 }
 
 // Drop the entries of bank `bank` for the 4 MiB that page-directory entry `pdeIndex` maps.
@@ -114,7 +123,7 @@ export function tlbFlushLargePage(bank: u32, pdeIndex: u32): void {
     const tag = load<u32>(at + TAGS);
     if (tag != 0 && (tag - 1) >>> 10 == pdeIndex) store<u32>(at + TAGS, 0);
   }
-  tlbGeneration++;
+  entriesDropped();
 }
 
 // Drop every entry of bank `bank`.
@@ -123,7 +132,7 @@ export function tlbFlushBank(bank: u32): void {
   const count = load<u32>(usedCountAt(bank));
   for (let i: u32 = 0; i < count; i++) store<u32>(usedSlot(base, i) + TAGS, 0);
   store<u32>(usedCountAt(bank), 0);
-  tlbGeneration++;
+  entriesDropped();
 }
 
 // Take write permission away from every entry, in every bank, that maps `frame` (it became a

@@ -3,7 +3,7 @@
 // TLB entries associated with PCID 000H except those for global pages"). Both make the guest
 // read a stale mapping after a CR3 reload; both are minimal: one PTE, one reload.
 import { describe, expect, it } from "vitest";
-import { TestCpu } from "../core/harness";
+import { assemble, TestCpu } from "../core/harness";
 import * as L from "../../assembly/vmcs-layout";
 
 const PD = 0x200000;
@@ -73,5 +73,47 @@ describe("a PTE changed before a CR3 reload is seen after it", () => {
       `mov %cr3, %ecx\nmov %ecx, %cr3\nmov ${DATA}, %ebx\nhlt`;
     expect(cpu.exec(source)).toBe(L.EXIT_HLT);
     expect([cpu.reg("eax"), cpu.reg("ebx")]).toEqual([1, 2]);
+  });
+});
+
+// The instruction fetcher keeps a window on the page EIP is in (assembly/mmu/fetch-window.ts), in
+// effect a one-entry instruction TLB: a write to the PTE of that page must close it like any other
+// TLB entry, so the next instruction comes from the new frame (the TLB is coherent: tlb.ts). Found
+// by the fuzzer (test/fuzz/corpus/page-table-write-left-a-stale-fetch-window): a stack that grew
+// into the page table remapped the code page, and with the compiling tier on the interpreter
+// fetched from the old frame after a compiled block, because no fetch in between moved the window.
+describe("a PTE written for the page EIP is in is seen by the next instruction fetch", () => {
+  const CODE = 0x10000; // the harness's CODE_BASE: in the identity-mapped first 4 MiB
+  const COPY = 0x7000; // the frame the code page is remapped to: a copy with one immediate changed
+  const MOV_EDX_1 = [0xba, 1, 0, 0, 0];
+
+  // `source` ends with `mov $1, %edx; hlt`; in the copy that MOV loads 2.
+  function run(source: string, jit: boolean): TestCpu {
+    const cpu = new TestCpu(8 << 20, { jit });
+    cpu.write32(PD, PT0 | P | W | U);
+    for (let i = 0; i < 1024; i++) cpu.write32(PT0 + i * 4, (i << 12) | P | W | U);
+    cpu.setVmcs(L.G_CR3, PD);
+    const code = assemble(source);
+    const at = code.findLastIndex((_, i) => MOV_EDX_1.every((b, j) => code[i + j] === b));
+    const copy = code.slice(0, 0x1000);
+    copy[at + 1] = 2;
+    cpu.load(COPY, copy);
+    expect(cpu.exec(source)).toBe(L.EXIT_HLT);
+    return cpu;
+  }
+  const remap = `movl $${COPY | P | W | U}, ${pte(CODE)}\n`;
+
+  it("straight on, in the interpreter", () => {
+    expect(run(`${ENABLE}${remap}mov $1, %edx\nhlt`, false).reg("edx")).toBe(2);
+  });
+
+  // A compiled function on the next page is called between the remap and the next fetch on the
+  // code page: no instruction fetched in between moved the window.
+  it.each([["off", false], ["on", true]])("after a compiled block, compiling tier %s", (_, jit) => {
+    const source = `${ENABLE}xor %eax, %eax\nmov $100, %ecx\n1: call fn\nloop 1b\n${remap}call fn\nmov $1, %edx\nhlt\n` +
+      ".org 0x1000\nfn: add $1, %eax\nret";
+    const cpu = run(source, jit);
+    expect([cpu.reg("eax"), cpu.reg("edx")]).toEqual([101, 2]);
+    if (jit) expect(cpu.compiler!.compiled).toBeGreaterThan(0);
   });
 });
