@@ -20,7 +20,7 @@ export const LINKS = Object.fromEntries([
   ...JIT_FUNCTIONS.map((name, i) => [name, i]),
 ]) as Readonly<Record<keyof CoreExports, number>>;
 // Table slots for compiled blocks; when they run out every block is forgotten and slots reused.
-const MAX_BLOCKS = 4096;
+export const MAX_BLOCKS = 4096;
 
 export class BlockCompiler {
   private readonly firstSlot: number;

@@ -4,9 +4,17 @@
 // (shadow-table scans, compiling) against the budget, so the slice ends as soon in host time.
 // Each guest runs on a worker thread under a watchdog (in-worker.ts), so a run that would not
 // end fails instead of hanging the test run.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { guestKernel, runInWorker } from "./in-worker";
-import { COMPILE_STORM, CONSOLE_STORM, DISK_DOORBELL_STORM, HUGE_REP_INSB, INJECT_STORM, KEYBOARD_STORM, PAGE_TABLE_STORM } from "./hostile-guests";
+import {
+  COMPILE_STORM, CONSOLE_STORM, DISK_DOORBELL_STORM, HUGE_REP_INSB, INJECT_STORM, KEYBOARD_STORM, PAGE_TABLE_STORM, SELF_MODIFY_STORM,
+} from "./hostile-guests";
+import { MAX_BLOCKS } from "../../src/jit/block-compiler";
 import { bootTiny } from "../support/tiny-guest";
 
 const TIMEOUT = 0.3;
@@ -23,6 +31,7 @@ describe("a hostile guest ends at the wall-clock limit", () => {
     ["page tables rewritten under sixteen address spaces", PAGE_TABLE_STORM, {}],
     ["PV-disk doorbells of 1 MiB each", DISK_DOORBELL_STORM, { memoryMiB: 16, diskMiB: 16 }],
     ["a new block to compile every 170 instructions", COMPILE_STORM, { memoryMiB: 64 }],
+    ["one block rewritten and compiled anew every 170 instructions", SELF_MODIFY_STORM, {}],
   ])("%s", async (_name, source, options) => {
     const run = await runInWorker(guestKernel(source), { timeoutSeconds: TIMEOUT }, WATCHDOG, options);
     expect(run.hung).toBe(false);
@@ -49,6 +58,36 @@ describe("the core ends an entry for the host work a guest causes, and the guest
     // 2M units apart.
     expect(await yieldsAndExits(COMPILE_STORM, 64, 300_000)).toEqual({ yields: expect.toSatisfy((n: number) => n > 50), preemptions: 0 });
   });
+});
+
+// README's "compiled code" bound, measured: the compiler's table holds MAX_BLOCKS blocks, then every
+// block is dropped and the slots reused, so the host memory compiled code takes stops growing
+// however many blocks a guest makes the host compile. Each guest runs in a child process
+// (compiler-memory.mjs) until it has filled the table CYCLES times, with garbage collected and the
+// process's resident set read after each time.
+describe("compiled code stays bounded in host memory", () => {
+  const CYCLES = 4;
+  const BOUND_MIB = 400; // README.md, "What a guest cannot make the host do"
+  const script = fileURLToPath(new URL("./compiler-memory.mjs", import.meta.url));
+
+  it.each([
+    ["hundreds of thousands of distinct blocks", COMPILE_STORM, 64],
+    ["endless self-modification", SELF_MODIFY_STORM, 8],
+  ])("%s", (_, source, memoryMiB) => {
+    const dir = mkdtempSync(join(tmpdir(), "wasmvisor-compiler-memory-"));
+    try {
+      const kernel = join(dir, "guest.elf");
+      writeFileSync(kernel, guestKernel(source));
+      const child = spawnSync(process.execPath, ["--expose-gc", script, kernel, String(memoryMiB), String(CYCLES), String(MAX_BLOCKS), "2e9"],
+        { encoding: "utf8", timeout: 540_000 });
+      const samples = JSON.parse(child.stdout) as { blocks: number; rss: number }[];
+      expect(samples.map((s, i) => s.blocks >= (i + 1) * MAX_BLOCKS)).toEqual(Array(CYCLES).fill(true)); // it did compile that much
+      const mib = samples.map((s) => s.rss / 2 ** 20);
+      expect(Math.max(...mib)).toBeLessThan(BOUND_MIB);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 600_000);
 });
 
 describe("what a guest schedules stays bounded", () => {

@@ -110,9 +110,9 @@ in %dx, %eax
 jmp 1b`;
 
 /**
- * Keeps the compiler busy: writes a two-instruction function (INC EAX; RET) at the start of each
- * page from 2 MiB to 62 MiB (run it with 64 MiB of RAM) and calls it 40 times, past the compiling
- * threshold, so every page is a new block to compile.
+ * Keeps the compiler busy: writes a two-instruction function (INC EAX; RET) every 256 bytes from
+ * 2 MiB to 62 MiB (run it with 64 MiB of RAM) and calls it 40 times, past the compiling threshold,
+ * so each is a new block to compile: 245,760 distinct blocks before it starts over.
  */
 export const COMPILE_STORM = `
 ${ANNOUNCE}mov $0x90000, %esp
@@ -121,7 +121,23 @@ ${ANNOUNCE}mov $0x90000, %esp
 mov $40, %ecx
 3: call *%edi
 loop 3b
-add $0x1000, %edi
+add $0x100, %edi
 cmp $0x3e00000, %edi
 jb 2b
 jmp 1b`;
+
+/**
+ * Endless self-modification: a function (MOV $n, %EAX; RET) called 40 times, past the compiling
+ * threshold, then its immediate rewritten, forever: one block compiled anew, again and again.
+ */
+export const SELF_MODIFY_STORM = `
+${ANNOUNCE}mov $0x90000, %esp
+xor %esi, %esi
+1: inc %esi
+mov %esi, 3f + 1
+mov $40, %ecx
+2: call 3f
+loop 2b
+jmp 1b
+3: mov $0, %eax
+ret`;
