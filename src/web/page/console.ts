@@ -1,14 +1,19 @@
 // The serial console: COM1 on an xterm.js terminal. Guest output is written as it arrives (the
 // guest ends lines with "\n" alone, so the terminal converts line ends); what the user types while
 // the terminal has focus goes to the guest's COM1 receiver as bytes (Enter as CR, as a terminal
-// on a real serial line sends it). The terminal takes the width of its panel: a serial line has
-// no screen width of its own, so the text reflows. A tap focuses it on a touch screen too, and text
+// on a real serial line sends it). The terminal is 80 columns, as a serial terminal is and as the
+// guests write for, so lines never wrap mid-word; where its panel is narrower (a phone), the panel
+// scrolls sideways. A tap focuses it on a touch screen too, and text
 // from an on-screen keyboard, which comes as input events without key presses, is sent as typed.
 // xterm.js is most of the page's script, so it loads as a chunk of its own once the page has
 // painted: output that arrives before it is held and written when it comes.
 
 import type { Terminal } from "@xterm/xterm";
 import { afterFirstPaint } from "./first-paint.js";
+
+/** A serial terminal's size: 80 columns; the rows the first viewport has room for beside the screen. */
+const CONSOLE_COLUMNS = 80;
+const CONSOLE_ROWS = 12;
 
 export class SerialConsole {
   private terminal: Terminal | undefined;
@@ -21,18 +26,20 @@ export class SerialConsole {
 
   private async open(element: HTMLElement, onInput: (bytes: Uint8Array) => void): Promise<void> {
     await afterFirstPaint();
-    const [{ Terminal }, { FitAddon }] = await Promise.all([import("@xterm/xterm"), import("@xterm/addon-fit")]);
+    const { Terminal } = await import("@xterm/xterm");
     const terminal = new Terminal({
+      cols: CONSOLE_COLUMNS,
+      rows: CONSOLE_ROWS,
       convertEol: true,
       fontSize: 13,
       scrollback: 2000,
       screenReaderMode: true,
       theme: { background: "#000000" },
     });
-    const fit = new FitAddon();
-    terminal.loadAddon(fit);
     terminal.open(element);
-    new ResizeObserver(() => fit.fit()).observe(element);
+    // Its size, for tests and tools reading the page.
+    element.dataset.columns = String(terminal.cols);
+    element.dataset.rows = String(terminal.rows);
     const encoder = new TextEncoder();
     terminal.onData((data) => onInput(encoder.encode(data)));
     forwardTextInput(terminal, (data) => onInput(encoder.encode(data)));
