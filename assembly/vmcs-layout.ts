@@ -102,7 +102,13 @@ export const C_CLEAN_FIELDS = 0x258;
 export const CLEAN_SEGMENTS = 1 << 0; // G_SEG: ES CS SS DS FS GS LDTR TR
 export const CLEAN_CONTROL_REGS = 1 << 1; // G_CR0, G_CR3, G_CR4
 export const CLEAN_CONTROLS = 1 << 2; // C_IF_MODE, C_JIT, C_WRITE_TRAP_BASE/SIZE
-export const CLEAN_ALL = CLEAN_SEGMENTS | CLEAN_CONTROL_REGS | CLEAN_CONTROLS;
+// G_EFLAGS, G_ACTIVITY, G_INTERRUPTIBILITY, E_INTR_INFO, C_PRIMARY: nothing is derived from them,
+// but an exit delivered inside a compiled block may let the block go on only while none changed
+// (assembly/vm/run.ts deliverExitInBlock), which this one bit says instead of five compares.
+export const CLEAN_ENTRY_STATE = 1 << 3;
+// The groups the core derives state from: a write to any of them is a mode change.
+export const CLEAN_DERIVED = CLEAN_SEGMENTS | CLEAN_CONTROL_REGS | CLEAN_CONTROLS;
+export const CLEAN_ALL = CLEAN_DERIVED | CLEAN_ENTRY_STATE;
 
 // Primary processor-based controls (bit numbers as in the SDM, Table 25-6).
 export const CTL_INTERRUPT_WINDOW = 1 << 2;

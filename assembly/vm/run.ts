@@ -7,7 +7,7 @@ import {
   C_PREEMPTION_TIMER, E_INTR_INFO, E_INTR_ERROR, E_INSTRUCTION_LENGTH, X_REASON,
   INTR_VALID, ACTIVITY_ACTIVE,
   ACTIVITY_HLT, EXIT_PREEMPTION_TIMER, PREEMPTION_HOST_WORK, EXIT_INTERRUPT_WINDOW, CTL_INTERRUPT_WINDOW,
-  C_CLEAN_FIELDS, CLEAN_SEGMENTS, CLEAN_CONTROL_REGS, CLEAN_CONTROLS, CLEAN_ALL,
+  C_CLEAN_FIELDS, CLEAN_SEGMENTS, CLEAN_CONTROL_REGS, CLEAN_CONTROLS, CLEAN_DERIVED, CLEAN_ALL,
 } from "../vmcs-layout";
 import {
   eip, instrStart, pending, excVector, excErrorCode, clearException, retired, cpl, noteModeChange,
@@ -43,7 +43,7 @@ function loadGuestState(): void {
   }
   if (!(clean & CLEAN_CONTROL_REGS)) followPagingControls();
   checkAddressSpace();
-  if (clean != CLEAN_ALL) noteModeChange();
+  if ((clean & CLEAN_DERIVED) != CLEAN_DERIVED) noteModeChange();
   pending = 0;
 }
 
@@ -202,16 +202,17 @@ export function deliverExitInBlock(remaining: u32, entry: u32, next: u32): u32 {
   budget += remaining;
   settlePending();
   const reason = leave();
-  const eflags = load<u32>(VMCS_BASE + G_EFLAGS);
+  // What the entry would have to act on besides the guest's registers: blocking by STI or MOV SS
+  // now, and after the handler any write to the entry state (CLEAN_ENTRY_STATE, one word for
+  // EFLAGS, activity, interruptibility, event injection and the controls).
+  const blocked = load<u32>(VMCS_BASE + G_INTERRUPTIBILITY) & 3;
   const entriesBefore = entries;
   const context = blockContext();
   if (!hostExit(reason)) return endBlockAfterExit(PEND_DELIVERED, remaining);
   const newBudget = load<u32>(VMCS_BASE + C_PREEMPTION_TIMER);
-  const simpleEntry = entries == entriesBefore && load<u32>(VMCS_BASE + G_EIP) == next &&
-    load<u32>(VMCS_BASE + C_CLEAN_FIELDS) == CLEAN_ALL && load<u32>(VMCS_BASE + G_EFLAGS) == eflags &&
-    !(load<u32>(VMCS_BASE + E_INTR_INFO) & INTR_VALID) && load<u32>(VMCS_BASE + G_ACTIVITY) == ACTIVITY_ACTIVE &&
-    !(load<u32>(VMCS_BASE + G_INTERRUPTIBILITY) & 3) && !(controls() & CTL_INTERRUPT_WINDOW) &&
-    newBudget > remaining && blockContext() == context && blockStillValid(entry);
+  const simpleEntry = !blocked && entries == entriesBefore && load<u32>(VMCS_BASE + G_EIP) == next &&
+    load<u32>(VMCS_BASE + C_CLEAN_FIELDS) == CLEAN_ALL && newBudget > remaining &&
+    blockContext() == context && blockStillValid(entry);
   if (!simpleEntry) return endBlockAfterExit(PEND_DELIVERED | PEND_RESUME, remaining);
   entries++;
   eip = next;

@@ -6,6 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import type { BenchRun } from "./bench.js";
+import type { ColdStart } from "./cold-start.js";
 import type { Cr3CliffPoint } from "./cr3-cliff.js";
 import type { PreviousRun } from "./exit-report.js";
 import { summarize, type Measurement } from "./exit-runs.js";
@@ -47,6 +48,8 @@ export interface BenchResults {
   mips: { summaries: BenchSummary[]; runs: BenchRun[] };
   /** Real C (realc, compute, regloop) per phase on every host; null when not run. */
   realC: (Omit<RealCResults, "hosts"> & { rounds: number }) | null;
+  /** The first exits of a fresh VM against its steady ones (cold-start.ts); null when not run. */
+  coldStart: ColdStart | null;
 }
 
 export function describeMachine(): Machine {
@@ -73,6 +76,7 @@ export function benchResults(
   cliff: readonly Cr3CliffPoint[],
   mips: BenchResults["mips"],
   realC: BenchResults["realC"] = null,
+  coldStart: ColdStart | null = null,
 ): BenchResults {
   const cliffByCount = cliffMeasurements(cliff, settings.clock);
   return {
@@ -84,6 +88,7 @@ export function benchResults(
     cr3Cliff: cliff.map((p) => ({ ...p, measurement: cliffByCount.get(p.processes)! })),
     mips,
     realC,
+    coldStart,
   };
 }
 

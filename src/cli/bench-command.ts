@@ -9,10 +9,11 @@
 
 import { SingleBar } from "cli-progress";
 import { existsSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { benchChart } from "../bench/bench-chart.js";
 import { BENCH_GUESTS, benchGuest, type BenchRun } from "../bench/bench.js";
 import { BenchGuestError } from "../bench/bench-guest-error.js";
+import { EXITLOOP_GUEST, formatColdStart, measureColdStart, type ColdStart } from "../bench/cold-start.js";
 import { benchResults, cliffMeasurements, describeMachine, markdownReport, readPreviousRun } from "../bench/bench-results.js";
 import { sceneToPng, sceneToSvg } from "../bench/chart-render.js";
 import { MULTITASK_GUEST, formatCr3Cliff, measureCr3Cliff, type Cr3CliffPoint } from "../bench/cr3-cliff.js";
@@ -24,6 +25,8 @@ import type { PeerName } from "../bench/peer-runners.js";
 import { formatPhaseTable, realCTargetLines, rowName } from "../bench/real-c-report.js";
 import { PHASE_GUESTS, REALC_ROUNDS, runRealC, selectPhaseGuests, type RealCResults } from "../bench/real-c.js";
 import { formatRuns, formatSummaries, summarize } from "../bench/report.js";
+import { benchClock } from "../bench/thread-cpu-clock.js";
+import { defaultCoreWasmUrl } from "../core/core.js";
 import { packageFileUrl } from "../package-files.js";
 import { EXIT_GUEST_DID_NOT_EXIT, UsageError } from "./exit-status.js";
 
@@ -45,7 +48,7 @@ const QUICK = { runs: 2, loopMs: 15, regloopIterations: "10000000", cliffSwitche
 const FULL = { runs: 3, loopMs: 200, regloopIterations: "", cliffSwitches: 20_000, realcRounds: REALC_ROUNDS };
 
 export async function benchCommand(options: BenchOptions): Promise<number> {
-  for (const path of [...BENCH_GUESTS.map((g) => g.path), ...PHASE_GUESTS.map((g) => g.path), VMEXIT_GUEST, MULTITASK_GUEST]) {
+  for (const path of [...BENCH_GUESTS.map((g) => g.path), ...PHASE_GUESTS.map((g) => g.path), VMEXIT_GUEST, MULTITASK_GUEST, EXITLOOP_GUEST]) {
     if (!existsSync(packageFileUrl(path))) throw new UsageError(`benchmark guest ${path} not found (build it with \`npm run guests\`)`);
   }
   const only = parseOnly(options.only);
@@ -57,6 +60,15 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
   const phase = (name: string, total: number) => bar.start(total, 0, { phase: name.padEnd(9), label: "" });
 
   try {
+    // The exit path's cold start first, before anything else has run V8's optimising compilers
+    // over the VMM's code (the core it runs on is compiled anew in any case: cold-start.ts).
+    let coldStart: ColdStart | undefined;
+    if (only === undefined || only.test("cold-start")) {
+      phase("cold start", 1);
+      coldStart = await measureColdStart(await readFile(packageFileUrl(EXITLOOP_GUEST)), await readFile(defaultCoreWasmUrl()), benchClock(options.clock));
+      bar.increment();
+    }
+
     // Guest MIPS; under --quick only a shorter regloop (compute is a fixed 367 million instructions).
     const mipsGuests = BENCH_GUESTS.filter((g) => (only === undefined || only.test(g.name)) && !(options.quick && g.name !== "regloop"));
     const mipsRuns: BenchRun[] = [];
@@ -115,6 +127,7 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
     const sections = [
       mipsRuns.length > 0 ? `${formatRuns(mipsRuns)}\n\n${formatSummaries(summaries)}` : "",
       benchmarks.length > 0 ? `VM exits: host ns per iteration, ${options.clock === "cpu" ? "CPU" : "wall"} time, median of ${runs} runs\n${formatExitTable(suite.rows, suite.hosts, previous)}` : "",
+      coldStart ? formatColdStart(coldStart, options.clock) : "",
       realC ? `Real C: host ${options.clock === "cpu" ? "CPU" : "wall"} ms per phase, median of ${runs} runs (guests/realc.elf, ${mode.realcRounds} rounds a phase)\n${formatPhaseTable(realC.rows, realC.hosts)}` : "",
       cliff.length > 0 ? `CR3 cliff (guests/multitask.elf): address-space switches\n${formatCr3Cliff(cliff)}` : "",
       benchmarks.length > 0 || realC ? formatTargets(suite.rows, cliffByCount, realC ? realCTargetLines(realC.rows, realC.guests) : []) : "",
@@ -135,6 +148,7 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
       cliff,
       { summaries, runs: mipsRuns },
       realC ? { rows: realC.rows, guests: realC.guests, rounds: mode.realcRounds } : null,
+      coldStart ?? null,
     );
     if (options.json !== undefined) await writeFile(options.json, `${JSON.stringify(results, null, 2)}\n`);
     if (options.markdown !== undefined) await writeFile(options.markdown, markdownReport(results, report));

@@ -7,9 +7,11 @@
 import {
   CLEAN_CONTROL_REGS,
   CLEAN_CONTROLS,
+  CLEAN_ENTRY_STATE,
   CLEAN_SEGMENTS,
   C_CLEAN_FIELDS,
   C_IF_MODE,
+  C_PRIMARY,
   C_JIT,
   C_WRITE_TRAP_BASE,
   C_WRITE_TRAP_SIZE,
@@ -17,9 +19,12 @@ import {
   G_CR0,
   G_CR3,
   G_CR4,
+  G_ACTIVITY,
+  G_EFLAGS,
   G_EIP,
   G_INSTRET_LO,
   G_INTERRUPTIBILITY,
+  E_INTR_INFO,
   G_REGS,
   G_SEG,
   INTERRUPTIBILITY_MOV_SS,
@@ -59,6 +64,7 @@ const CLEAN_GROUP = (() => {
   mark(G_SEG, G_SEG + SR_TR * SEG_STRIDE + SEG_AR, CLEAN_SEGMENTS);
   for (const cr of [G_CR0, G_CR3, G_CR4]) mark(cr, cr, CLEAN_CONTROL_REGS);
   for (const control of [C_IF_MODE, C_JIT, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE]) mark(control, control, CLEAN_CONTROLS);
+  for (const field of [G_EFLAGS, G_ACTIVITY, G_INTERRUPTIBILITY, E_INTR_INFO, C_PRIMARY]) mark(field, field, CLEAN_ENTRY_STATE);
   return groups;
 })();
 
@@ -153,7 +159,9 @@ export class Vmcs {
 
   /** skipInstruction for an instruction of `length` bytes the VMM decoded itself. */
   advanceEip(length: number): void {
-    // On every exit an instruction completes: plain stores, as neither field is in a clean-fields group.
+    // On every exit an instruction completes: plain stores. EIP is in no clean-fields group; ending
+    // the interrupt shadow only lifts blocking, which the core checks at the exit itself, so it
+    // need not mark the entry state written.
     const i32 = this.i32;
     const eip = (i32[G_EIP >> 2] + length) | 0;
     i32[G_EIP >> 2] = i32[(G_SEG + SR_CS * SEG_STRIDE + SEG_AR) >> 2] & AR_DB ? eip : eip & 0xffff;

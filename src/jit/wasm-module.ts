@@ -22,7 +22,8 @@ export const enum Op {
 export const BLOCK_VOID = 0x40;
 const I32 = 0x7f;
 
-function uleb(out: number[], value: number): void {
+/** Appends `value` as unsigned LEB128, WebAssembly's encoding of sizes and indices. */
+export function uleb(out: number[], value: number): void {
   let v = value >>> 0;
   do {
     let byte = v & 0x7f;

@@ -40,6 +40,9 @@ describe("wasmvisor bench --quick", () => {
         else expect(Number.isFinite(exit.results[host]!.median), `${exit.name} on ${host}`).toBe(true);
       }
     }
+    expect(results.coldStart).toMatchObject({ coldExits: 200_000, cpuidExitsBefore: 0 });
+    expect(results.coldStart!.coldNs).toBeGreaterThan(0);
+    expect(stdout).toContain("first 200,000 of a fresh VM on freshly compiled core code");
     expect(results.cr3Cliff.map((p) => p.processes)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     for (const point of results.cr3Cliff) expect(point.measurement.median).toBeGreaterThan(0);
     const mipsGuests = results.mips.summaries.map((s) => s.guest);

@@ -78,7 +78,9 @@ describe("clean fields", () => {
       [L.G_CR0, L.CLEAN_CONTROL_REGS], [L.G_CR3, L.CLEAN_CONTROL_REGS], [L.G_CR4, L.CLEAN_CONTROL_REGS],
       [L.C_IF_MODE, L.CLEAN_CONTROLS], [L.C_JIT, L.CLEAN_CONTROLS],
       [L.C_WRITE_TRAP_BASE, L.CLEAN_CONTROLS], [L.C_WRITE_TRAP_SIZE, L.CLEAN_CONTROLS],
-      [L.G_REGS, 0], [L.G_EIP, 0], [L.G_EFLAGS, 0], [L.G_CR2, 0], [L.G_GDTR_BASE, 0], [L.C_PRIMARY, 0],
+      [L.G_EFLAGS, L.CLEAN_ENTRY_STATE], [L.G_ACTIVITY, L.CLEAN_ENTRY_STATE], [L.G_INTERRUPTIBILITY, L.CLEAN_ENTRY_STATE],
+      [L.E_INTR_INFO, L.CLEAN_ENTRY_STATE], [L.C_PRIMARY, L.CLEAN_ENTRY_STATE],
+      [L.G_REGS, 0], [L.G_EIP, 0], [L.G_CR2, 0], [L.G_GDTR_BASE, 0], [L.C_PREEMPTION_TIMER, 0],
     ];
     for (const [offset, group] of cases) {
       expect(cleanGroupOf(offset)).toBe(group);

@@ -2,7 +2,12 @@
 // to the pre-dispatch stages in order; one that claims it keeps it from the handler table, and an
 // exit no stage claims goes to its reason's handler.
 import { describe, expect, it } from "vitest";
-import { EXIT_CPUID, EXIT_TRIPLE_FAULT } from "../../assembly/vmcs-layout.js";
+import { EXIT_CPUID, EXIT_IO, EXIT_TRIPLE_FAULT, G_EIP, X_INSTRUCTION_LENGTH } from "../../assembly/vmcs-layout.js";
+import { Reg } from "../../src/core/vmcs.js";
+import { handleCpuid } from "../../src/vmm/exits/cpuid.js";
+import { textWord } from "../../src/vmm/hypervisor-identity.js";
+import { handleIo } from "../../src/vmm/exits/io.js";
+import { exitHandlers } from "../../src/vmm/exits/table.js";
 import { ExitDispatcher, type ExitStage } from "../../src/vmm/exit-dispatcher.js";
 import type { ExitContext } from "../../src/vmm/exits/exit-context.js";
 import { FakeContext } from "./exits/fake-context.js";
@@ -21,6 +26,27 @@ describe("ExitDispatcher", () => {
     new ExitDispatcher(vm, undefined).dispatch(EXIT_TRIPLE_FAULT);
     expect(vm.stops).toEqual([{ kind: "triple-fault" }]);
     expect(vm.stats.count(EXIT_TRIPLE_FAULT)).toBe(1);
+  });
+
+  it("calls the I/O and CPUID handlers the table names, directly, with and without a subscriber", () => {
+    expect(exitHandlers[EXIT_IO]).toBe(handleIo);
+    expect(exitHandlers[EXIT_CPUID]).toBe(handleCpuid);
+    const vm = new FakeContext();
+    const dispatcher = new ExitDispatcher(vm, undefined);
+    const seen: string[] = [];
+    for (const subscribed of [false, true]) {
+      const unsubscribe = subscribed ? dispatcher.onExit((exit) => seen.push(exit.name)) : () => {};
+      vm.vmcs.setReg(Reg.EAX, 0);
+      vm.vmcs.setReg(Reg.EBX, 0);
+      vm.vmcs.set(X_INSTRUCTION_LENGTH, 2);
+      const eip = vm.vmcs.get(G_EIP);
+      dispatcher.dispatch(EXIT_CPUID);
+      unsubscribe();
+      expect(vm.vmcs.reg(Reg.EBX)).toBe(textWord("GenuineIntel", 0));
+      expect(vm.vmcs.get(G_EIP)).toBe(eip + 2);
+    }
+    expect(seen).toEqual(["CPUID"]);
+    expect(vm.stats.count(EXIT_CPUID)).toBe(2);
   });
 
   it("ends the run on a reason without a handler", () => {
