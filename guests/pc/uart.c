@@ -9,7 +9,9 @@ static volatile u32 head, tail;
 
 static void uart_irq(void)
 {
-    while (inb(COM1 + 5) & 1) {
+    u8 status;
+    /* All ones is no UART answering (its ports no longer passed to it): nothing to read. */
+    while ((status = inb(COM1 + 5)) != 0xff && status & 1) {
         u8 byte = inb(COM1);
         if (head - tail < sizeof ring)
             ring[head++ % sizeof ring] = byte;
