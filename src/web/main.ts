@@ -10,8 +10,10 @@ import { DiskFiles } from "./page/disk-files.js";
 import { ExitCostsView } from "./page/exit-costs-view.js";
 import { ExitTraceView } from "./page/exit-trace-view.js";
 import { bootDroppedFiles } from "./page/file-drop.js";
-import { GuestPicker, type KernelSource } from "./page/guest-picker.js";
+import { DEFAULT_GUEST, GuestPicker, type KernelSource } from "./page/guest-picker.js";
 import { LinkSync } from "./page/link-sync.js";
+import { attachNotes, controlChanges } from "./page/control-notes.js";
+import { ReasonChart } from "./page/reason-chart.js";
 import { VgaScreen } from "./page/screen.js";
 import { screenshotButton } from "./page/screenshot.js";
 import { StateFiles } from "./page/state-files.js";
@@ -34,14 +36,26 @@ const terminal = new SerialConsole(byId("console"), (bytes) => send({ type: "ser
 const screen = new VgaScreen(byId("screen"), (key, ctrl) => send({ type: "key", key, ctrl }));
 const stats = new StatsView(byId("chart"), byId("summary"), byId<HTMLTableElement>("exits").tBodies[0], byId("mmu"));
 const exitCosts = new ExitCostsView(byId("measure-exit-costs"), byId("exit-costs-status"), byId<HTMLTableElement>("exit-costs").tBodies[0], () => send({ type: "measure-exit-costs" }));
+const reasonChart = new ReasonChart(byId("reason-chart"), byId<HTMLOListElement>("chart-markers"));
+const showNotes = attachNotes(byId<HTMLFormElement>("controls"));
 const controls = new ControlsForm(
   byId("controls"),
   { pause: byId("pause"), resume: byId("resume"), step: byId("step"), reset: byId("reset") },
   (values) => {
     send({ type: "controls", controls: values });
+    controlsChanged(values);
     link.update();
   },
 );
+/** The controls the guest runs under (a change from them is marked on the chart), and those it booted with. */
+let applied = controls.values();
+let bootedWith = applied;
+showNotes(applied);
+function controlsChanged(values: ReturnType<typeof controls.values>): void {
+  reasonChart.mark(controlChanges(applied, values));
+  applied = values;
+  showNotes(values);
+}
 for (const command of ["pause", "resume", "step", "reset"] as const) byId(command).addEventListener("click", () => send({ type: command }));
 const bootFields = new BootFields(byId("cmdline"), byId("memory"));
 const trace = new ExitTraceView(byId("trace-panel"), byId("trace"), byId("trace-length"), (on) => send({ type: "trace", on }));
@@ -62,9 +76,11 @@ const picker = new GuestPicker(
   boot,
   showError,
 );
+/** Opened without a link, the page boots the default guest as soon as it can. */
+const openedWithoutLink = location.hash.length <= 1;
 const guestsLoaded = picker.load().then(
   () => {
-    const linked = link.linkedGuest();
+    const linked = openedWithoutLink ? DEFAULT_GUEST : link.linkedGuest();
     if (linked !== undefined) picker.prefetch(linked);
   },
   (error: Error) => showError(error.message),
@@ -84,6 +100,7 @@ const link = new LinkSync(window, {
     } else {
       showError("");
       send({ type: "controls", controls: setup.controls });
+      controlsChanged(setup.controls);
       link.update();
     }
   },
@@ -126,10 +143,10 @@ worker.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
       void guestsLoaded.then(() => {
         picker.ready();
         link.start();
+        if (openedWithoutLink && picker.names().includes(DEFAULT_GUEST)) void picker.boot(DEFAULT_GUEST);
       });
       return showState("idle", "ready: pick a guest and boot it");
     case "booted":
-      guestName = data.name;
       // A machine restored from a state file is no sample guest: the link no longer names one.
       if (data.name !== bootedSample) bootedSample = undefined;
       controls.show(data.controls);
@@ -139,6 +156,11 @@ worker.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
       screen.clear();
       stats.clear();
       byId("stop-reason").textContent = "";
+      reasonChart.clear();
+      // A reboot for a boot-time control (classic IF mode, CPUID vendor) starts a new chart: its changes are marked at its start.
+      if (data.name === guestName) reasonChart.mark(controlChanges(bootedWith, data.controls));
+      guestName = data.name;
+      bootedWith = applied = data.controls;
       return;
     case "state":
       return showState(data.state, data.message);
@@ -147,7 +169,8 @@ worker.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
     case "screen":
       return screen.show({ cells: new Uint16Array(data.cells), cursor: data.cursor, blink: data.blink });
     case "stats":
-      return stats.show(data.sample);
+      stats.show(data.sample);
+      return reasonChart.show(data.sample);
     case "step":
       return showStep(data.report);
     case "trace":

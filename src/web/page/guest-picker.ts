@@ -23,6 +23,9 @@ export interface KernelSource {
 
 export type BootRequest = (kernel: ArrayBuffer, source: KernelSource) => void;
 
+/** What the page boots when it is opened without a link: a guest that never ends. */
+export const DEFAULT_GUEST = "playground";
+
 export interface PickerElements {
   select: HTMLSelectElement;
   boot: HTMLButtonElement;
@@ -35,6 +38,8 @@ export class GuestPicker {
   private guests: GuestEntry[] = [];
   /** A linked guest's kernel, fetched while the VM loads, for the boot that the link asks for. */
   private prefetched: { guest: GuestEntry; response: Promise<Response> } | undefined;
+  /** Counts boots asked for: one whose kernel arrives after a later one was asked for is dropped. */
+  private boots = 0;
 
   constructor(
     private readonly elements: PickerElements,
@@ -52,6 +57,7 @@ export class GuestPicker {
     if (!response.ok) throw new Error(`cannot load the guest list: HTTP ${response.status}`);
     this.guests = (await response.json()) as GuestEntry[];
     this.elements.select.replaceChildren(...this.guests.map((guest) => new Option(guest.name, guest.name)));
+    if (this.guests.some((guest) => guest.name === DEFAULT_GUEST)) this.elements.select.value = DEFAULT_GUEST;
     this.describe();
   }
 
@@ -78,13 +84,14 @@ export class GuestPicker {
   }
 
   async bootFile(file: File): Promise<void> {
+    const boot = ++this.boots;
     let kernel: ArrayBuffer;
     try {
       kernel = await file.arrayBuffer();
     } catch (error) {
       return this.onError(`cannot read ${file.name}: ${(error as Error).message}`);
     }
-    this.onBoot(kernel, { name: file.name, path: file.name, sample: false });
+    if (boot === this.boots) this.onBoot(kernel, { name: file.name, path: file.name, sample: false });
   }
 
   private describe(): void {
@@ -98,10 +105,12 @@ export class GuestPicker {
   private async bootSample(): Promise<void> {
     const guest = this.selected();
     if (!guest) return;
+    const boot = ++this.boots;
     const prefetched = this.prefetched?.guest === guest ? this.prefetched.response : undefined;
     this.prefetched = undefined;
     const response = await (prefetched ?? fetch(`guests/${guest.file}`));
     if (!response.ok) return this.onError(`cannot load ${guest.file}: HTTP ${response.status}`);
-    this.onBoot(await response.arrayBuffer(), { name: guest.name, path: `guests/${guest.file}`, sample: true });
+    const kernel = await response.arrayBuffer();
+    if (boot === this.boots) this.onBoot(kernel, { name: guest.name, path: `guests/${guest.file}`, sample: true });
   }
 }

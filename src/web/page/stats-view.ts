@@ -106,7 +106,7 @@ export class StatsView {
 }
 
 /** 1200 -> "1.2k", 3400000 -> "3.4M". */
-function short(value: number): string {
+export function short(value: number): string {
   const abs = Math.abs(value);
   if (abs >= 1e9) return `${decimal.format(value / 1e9)}G`;
   if (abs >= 1e6) return `${decimal.format(value / 1e6)}M`;

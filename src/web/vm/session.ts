@@ -62,6 +62,8 @@ export class Session {
   private lastStatsMs = 0;
   private readonly trace = new ExitTrace();
   private readonly tick = new MessageChannel();
+  /** Counts make() calls: a machine made after a later make() began is dropped. */
+  private starts = 0;
   private tickPending = false;
 
   /** A session on the core's bytes, compiled once here for every boot. */
@@ -127,7 +129,8 @@ export class Session {
   /**
    * Makes the machine from `source` and runs it in place of the current one, under `controls`
    * (those a restored machine cannot take, its CPUID vendor and classic IF mode, it keeps). A
-   * source that fails reports why, and the current machine runs on.
+   * source that fails reports why, and the current machine runs on. A make() that finishes after a
+   * later one began is dropped (the later one decides the machine): that is no failure.
    */
   private async make(source: MachineSource, controls?: LiveControls): Promise<boolean> {
     let vm: VirtualMachine;
@@ -139,6 +142,7 @@ export class Session {
       // At most this much output waits for the page; beyond it the guest waits (COM1 busy, short writes).
       consoleRoom: () => CONSOLE_BYTES - this.console.length,
     };
+    const start = ++this.starts;
     try {
       vm =
         source.kind === "kernel"
@@ -152,10 +156,12 @@ export class Session {
             })
           : await VirtualMachine.restore(source.state, { ...host, disk: this.disk.forState(source.state) });
     } catch (error) {
+      if (start !== this.starts) return true; // a later make() decides the machine
       // A kernel's problem shows by the guest picker, a state file's (or an image's that does not fit it) by the lab tools.
       this.post({ type: source.kind === "kernel" ? "error" : "tool-error", message: `${source.name}: ${(error as Error).message}` });
       return false;
     }
+    if (start !== this.starts) return true;
     this.vm = vm;
     this.source = source;
     this.trace.follow(vm);

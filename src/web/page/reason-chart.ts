@@ -1,0 +1,212 @@
+// Exits per second by reason, stacked (uPlot), over the last minute, with a vertical marker at each
+// moment a VMCS control changed, labelled with the change ("CR3 targets 4 → 3"); the list under
+// the chart names each marker with what to expect (control-notes.ts). Fed the same samples as the
+// exit table. For tests and tools the chart element carries its newest column as data-rates (JSON:
+// reason -> exits per second) and data-samples; each marker is an <li> with data-time.
+
+import type uPlot from "uplot";
+import type { StatsSample } from "../protocol.js";
+import type { ControlChange } from "./control-notes.js";
+import { short } from "./stats-view.js";
+
+/** Samples kept: a minute at four a second. */
+const HISTORY = 240;
+const HEIGHT = 240;
+
+/** A colour per reason the VMM reports; any other gets one from its number. */
+const COLOURS: Record<number, string> = {
+  1: "#8e9aa6",
+  7: "#b0bec5",
+  10: "#5cc8ff",
+  12: "#2ecc71",
+  18: "#f1c40f",
+  28: "#ff8c42",
+  30: "#b07cff",
+  48: "#ff5c7a",
+  52: "#4f6d8a",
+  0x100: "#1de9b6",
+  0x101: "#00bfa5",
+  0x102: "#80cbc4",
+  0x103: "#4db6ac",
+  0x104: "#ffb35c",
+};
+const colour = (reason: number) => COLOURS[reason] ?? `hsl(${(reason * 47) % 360} 60% 60%)`;
+
+const number = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+const seconds = new Intl.NumberFormat("en-US", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+
+interface Marker {
+  time: number;
+  change: ControlChange;
+}
+
+export class ReasonChart {
+  private chart: uPlot | undefined;
+  private uplot: typeof uPlot | undefined;
+  private readonly times: number[] = [];
+  /** Per reason, its own rate at each time (0 where it had no exits). */
+  private readonly rates = new Map<number, number[]>();
+  private readonly names = new Map<number, string>();
+  private markers: Marker[] = [];
+  /** The newest sample's time, and when (page clock) it arrived: a marker's time is counted from it. */
+  private lastSample = { time: 0, arrivedMs: performance.now() };
+
+  constructor(
+    private readonly element: HTMLElement,
+    private readonly markerList: HTMLOListElement,
+  ) {
+    void import("uplot").then(({ default: loaded }) => {
+      this.uplot = loaded;
+      this.redraw(true);
+    });
+    new ResizeObserver(() => this.chart?.setSize({ width: this.width(), height: HEIGHT })).observe(element);
+  }
+
+  /** A new guest: no history, no markers. */
+  clear(): void {
+    this.times.length = 0;
+    this.rates.clear();
+    this.names.clear();
+    this.markers = [];
+    this.lastSample = { time: 0, arrivedMs: performance.now() };
+    this.showMarkers();
+    this.redraw(true);
+  }
+
+  show(sample: StatsSample): void {
+    this.lastSample = { time: sample.time, arrivedMs: performance.now() };
+    let newReason = false;
+    this.times.push(sample.time);
+    for (const exit of sample.exits) {
+      if (exit.perSecond <= 0 && !this.rates.has(exit.reason)) continue;
+      if (!this.rates.has(exit.reason)) {
+        this.rates.set(exit.reason, new Array<number>(this.times.length - 1).fill(0));
+        newReason = true;
+      }
+      this.names.set(exit.reason, exit.name);
+    }
+    const perSecond = new Map(sample.exits.map((exit) => [exit.reason, exit.perSecond]));
+    for (const [reason, series] of this.rates) series.push(perSecond.get(reason) ?? 0);
+    if (this.times.length > HISTORY) {
+      this.times.shift();
+      for (const series of this.rates.values()) series.shift();
+      const first = this.times[0];
+      const kept = this.markers.filter((marker) => marker.time >= first);
+      if (kept.length !== this.markers.length) {
+        this.markers = kept;
+        this.showMarkers();
+      }
+    }
+    this.element.dataset.samples = String(this.times.length);
+    this.element.dataset.rates = JSON.stringify(Object.fromEntries([...this.rates].map(([reason, series]) => [reason, series[series.length - 1]])));
+    this.redraw(newReason);
+  }
+
+  /** Controls changed now: a marker for each, at the worker's time as of now. */
+  mark(changes: ControlChange[]): void {
+    const time = this.lastSample.time + (performance.now() - this.lastSample.arrivedMs) / 1000;
+    for (const change of changes) this.markers.push({ time, change });
+    this.showMarkers();
+    this.chart?.redraw(false);
+  }
+
+  private showMarkers(): void {
+    this.markerList.replaceChildren(
+      ...this.markers.map(({ time, change }) => {
+        const item = document.createElement("li");
+        item.dataset.time = String(time);
+        item.dataset.control = change.control;
+        const what = document.createElement("strong");
+        what.textContent = `${seconds.format(time)} s: ${change.label}`;
+        item.append(what, ` — ${change.expect}`);
+        return item;
+      }),
+    );
+  }
+
+  /** Reasons from the bottom of the stack up. */
+  private reasons(): number[] {
+    return [...this.rates.keys()].sort((a, b) => a - b);
+  }
+
+  /** The stack as uPlot draws it: top first, each series the sum of its reason and those below, so each fill covers the ones under it. */
+  private stacked(): uPlot.AlignedData {
+    const reasons = this.reasons();
+    const sums: number[][] = [];
+    let below = new Array<number>(this.times.length).fill(0);
+    for (const reason of reasons) {
+      const own = this.rates.get(reason)!;
+      below = below.map((sum, i) => sum + own[i]);
+      sums.push(below);
+    }
+    return [this.times, ...sums.reverse()];
+  }
+
+  private redraw(rebuild: boolean): void {
+    if (!this.uplot) return;
+    if (!rebuild && this.chart) {
+      this.chart.setData(this.stacked());
+      return;
+    }
+    this.chart?.destroy();
+    const reasons = this.reasons().reverse();
+    const own = (reason: number) => (_u: uPlot, _v: number | null, _series: number, index: number | null) => {
+      const series = this.rates.get(reason);
+      return index === null || !series ? "-" : number.format(series[index]);
+    };
+    this.chart = new this.uplot(
+      {
+        width: this.width(),
+        height: HEIGHT,
+        legend: { show: true },
+        scales: { x: { time: false }, y: { auto: true, range: (_u, _min, max) => [0, Math.max(10, max)] } },
+        axes: [
+          { label: "seconds", stroke: "#9aa7b4", grid: { stroke: "#2a3440" } },
+          { label: "exits/s by reason", stroke: "#9aa7b4", grid: { stroke: "#2a3440" }, size: 70, values: (_u, ticks) => ticks.map(short) },
+        ],
+        series: [
+          { label: "time (s)", value: (_u, v) => (v == null ? "-" : seconds.format(v)) },
+          ...reasons.map((reason) => ({
+            label: `${this.names.get(reason) ?? "reason"} (${reason >= 0x100 ? `0x${reason.toString(16)}` : reason})`,
+            stroke: colour(reason),
+            fill: colour(reason),
+            width: 1,
+            points: { show: false },
+            value: own(reason),
+          })),
+        ],
+        hooks: { draw: [(u) => this.drawMarkers(u)] },
+      },
+      this.stacked(),
+      this.element,
+    );
+  }
+
+  /** Dashed vertical lines at the markers, each labelled with its change. */
+  private drawMarkers(u: uPlot): void {
+    const { ctx } = u;
+    const { top, height, left, width } = u.bbox;
+    const ratio = devicePixelRatio;
+    ctx.save();
+    ctx.strokeStyle = "#f5f7fa";
+    ctx.fillStyle = "#f5f7fa";
+    ctx.setLineDash([4 * ratio, 3 * ratio]);
+    ctx.lineWidth = ratio;
+    ctx.font = `${11 * ratio}px system-ui, sans-serif`;
+    this.markers.forEach(({ time, change }, i) => {
+      const x = u.valToPos(time, "x", true);
+      if (x < left || x > left + width) return;
+      ctx.beginPath();
+      ctx.moveTo(x, top);
+      ctx.lineTo(x, top + height);
+      ctx.stroke();
+      // Labels step down so that markers close together stay readable.
+      ctx.fillText(change.label, Math.min(x + 3 * ratio, left + width - ctx.measureText(change.label).width), top + (12 + 13 * (i % 4)) * ratio);
+    });
+    ctx.restore();
+  }
+
+  private width(): number {
+    return Math.max(240, this.element.clientWidth);
+  }
+}
