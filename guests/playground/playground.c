@@ -9,9 +9,9 @@
  *   1-5             how many address spaces the CR3 activity switches among (4 to start with:
  *                   the CPU's 4 CR3 targets hold them all; 5 make every switch exit)
  *   + -             operations per tick and activity, doubled or halved (1-64; 4 to start with)
- * The VGA screen shows the activities, their counts and the keys; COM1 gets a ticker line,
- * rewritten in place, and a line for each key. Runs the same under QEMU (no VMM: nothing exits,
- * but everything runs). */
+ * The VGA screen shows the activities, their counts and the keys; COM1 gets a ticker line
+ * rewritten in place (the COM1 activity), a line of counts every 100 ticks, and a line for each
+ * key. Runs the same under QEMU (no VMM: nothing exits, but everything runs). */
 #include "playground.h"
 
 #define TITLE 0x1f
@@ -22,7 +22,8 @@
 #define FIRST_ROW 3        /* the activity table's first row */
 #define EVENT_ROW 14       /* the last key's effect */
 #define REFRESH_TICKS 10   /* the counters on the screen are rewritten every 10 ticks */
-#define TICKER_BYTES 79
+#define TICKER_BYTES 32   /* "\r" and 31 columns */
+#define SUMMARY_TICKS 100  /* a line of counts on COM1 every 100 ticks */
 #define WORK_ITERATIONS 31250 /* of the 8-instruction loop in work(): 250,000 instructions */
 
 static u32 ops = 4;
@@ -58,24 +59,48 @@ static u32 all_errors(void)
     return errors;
 }
 
-/* tick, then the counts of CPUID, CR3 switches, disk sectors, VGA cells, CLI/STI pairs, and the
- * errors of all activities (a disk that stopped answering, a window page that was not its own) */
+/* "tick N, errors E", short enough not to wrap on a narrow terminal (a wrapped line's \r would
+ * go back only to its last row, and every rewrite would scroll). */
 static void ticker_start(void)
 {
-    static const struct { const char *label; int activity, width; } fields[] = {
-        {" cpuid", CPUID, 8}, {" cr3", SPACES, 8}, {" disk", DISK, 6}, {" vga", VGA, 8}, {" cli", CLI_STI, 7}};
-    char *at = append(ticker, "\rtick");
-    at = append_dec(at, ticks, 7);
-    for (u32 i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        at = append(at, fields[i].label);
-        at = append_dec(at, activities[fields[i].activity].done, fields[i].width);
-    }
-    at = append(at, " err");
-    at = append_dec(at, all_errors(), 3);
+    char *at = append(ticker, "\rtick ");
+    at = append_dec(at, ticks, 0);
+    at = append(at, ", errors ");
+    at = append_dec(at, all_errors(), 0);
     while (at < ticker + TICKER_BYTES)
         *at++ = ' ';
     *at = 0;
     ticker_at = 0;
+}
+
+/* Over the ticker's line, `text` and a newline; the ticker starts a new line after it. */
+static void log_line(const char *text)
+{
+    puts("\r");
+    puts(text);
+    for (u32 n = strlen(text); n < TICKER_BYTES - 1; n++)
+        serial_putc(' ');
+    puts("\n");
+    ticker_at = TICKER_BYTES;
+}
+
+/* Every SUMMARY_TICKS: the tick, the operations of CPUID, CR3 switches, disk sectors, VGA cells and
+ * CLI/STI pairs so far, and the errors of all activities (a disk that stopped answering, a window
+ * page that was not its own). */
+static void summary(void)
+{
+    static const struct { const char *label; int activity; } fields[] = {
+        {" cpuid ", CPUID}, {" cr3 ", SPACES}, {" disk ", DISK}, {" vga ", VGA}, {" cli ", CLI_STI}};
+    char line[VGA_COLUMNS + 1];
+    char *at = append(line, "tick ");
+    at = append_dec(at, ticks, 0);
+    for (u32 i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        at = append(at, fields[i].label);
+        at = append_dec(at, activities[fields[i].activity].done, 0);
+    }
+    at = append(at, " err ");
+    *append_dec(at, all_errors(), 0) = 0;
+    log_line(line);
 }
 
 void ticker_write(u32 count)
@@ -159,12 +184,7 @@ static void report(const char *what)
     char *at = append(event, " ");
     at = append(at, what);
     *at = 0;
-    puts("\r");
-    puts(event + 1);
-    for (u32 n = strlen(event + 1); n < TICKER_BYTES - 1; n++)
-        serial_putc(' ');
-    puts("\n");
-    ticker_at = TICKER_BYTES; /* a new ticker line from here */
+    log_line(event + 1);
     show_activities();
 }
 
@@ -260,6 +280,8 @@ int kmain(u32 magic, const struct mb_info *mb)
         for (int i = 0; i < ACTIVITIES; i++)
             if (activities[i].on && activities[i].run)
                 activities[i].run(&activities[i], ops);
+        if (ticks % SUMMARY_TICKS == 0)
+            summary();
         checksum = work(checksum);
         if (ticks % REFRESH_TICKS == 0)
             show_counts();
