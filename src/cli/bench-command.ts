@@ -23,7 +23,7 @@ import { HOSTS, runExitSuite } from "../bench/exit-suite.js";
 import type { ClockKind } from "../bench/marker-timing.js";
 import type { PeerName } from "../bench/peer-runners.js";
 import { formatPhaseTable, realCTargetLines, rowName } from "../bench/real-c-report.js";
-import { PHASE_GUESTS, REALC_ROUNDS, runRealC, selectPhaseGuests, type RealCResults } from "../bench/real-c.js";
+import { PHASE_GUESTS, REALC, REALC_ROUNDS, runRealC, selectPhaseGuests, type RealCResults } from "../bench/real-c.js";
 import { formatRuns, formatSummaries, summarize } from "../bench/report.js";
 import { benchClock } from "../bench/thread-cpu-clock.js";
 import { defaultCoreWasmUrl } from "../core/core.js";
@@ -43,7 +43,7 @@ export interface BenchOptions {
   clock: ClockKind;
 }
 
-/** --quick: everything but the real-C rows in well under 30 seconds on an idle machine (those in about a minute more, with realc's phases ten times shorter). */
+/** --quick: everything but the real-C rows in well under 30 seconds on an idle machine; realc with one round (phases ten times shorter), compute.elf and regloop not whole. */
 const QUICK = { runs: 2, loopMs: 15, regloopIterations: "10000000", cliffSwitches: 4000, realcRounds: 1 };
 const FULL = { runs: 3, loopMs: 200, regloopIterations: "", cliffSwitches: 20_000, realcRounds: REALC_ROUNDS };
 
@@ -90,7 +90,7 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
     }
 
     // Real C phase by phase on every host.
-    const phaseGuests = selectPhaseGuests(only);
+    const phaseGuests = selectPhaseGuests(only).filter((g) => !(options.quick && g !== REALC)); // compute and regloop whole: not in --quick
     let realC: RealCResults | undefined;
     if (phaseGuests.length > 0) {
       phase("real C", 1);

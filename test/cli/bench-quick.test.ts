@@ -1,6 +1,6 @@
 // `wasmvisor bench --quick` end to end, as CI runs it: every benchmark runs and gives a sane
 // figure (finite; positive where wasmvisor's operation exits or where it is MIPS), peers that
-// are installed run too and missing ones are reported as skipped, and --json, --chart and
+// are installed run too and missing ones are reported as skipped, the real-C rows run on every host, and --json, --chart and
 // --compare work. The figures themselves are not asserted: the machine may be busy. CPU time
 // (--clock cpu) keeps the figures' signs right on a loaded machine, where wall time may not.
 import { execFile } from "node:child_process";
@@ -50,6 +50,12 @@ describe("wasmvisor bench --quick", () => {
     expect(mipsGuests).not.toContain("compute"); // a fixed 367 million instructions: not in --quick
     for (const summary of results.mips.summaries) expect(summary.medianMips, summary.guest).toBeGreaterThan(0);
     expect(readFileSync(join(dir, "quick.svg"), "utf8")).toContain("<svg");
+    // real C: realc's ten phases and their total on every installed host, not compute and regloop whole
+    expect(stdout).toContain("real C (guests/realc.elf) in total at most 1.25x QEMU TCG's time");
+    expect(results.realC!.rows.map((r) => r.phase)).toEqual(["fib", "fptr", "switch", "string", "narrow", "muldiv", "qsort", "crc", "matmul", "sieve", "total"]);
+    for (const row of results.realC!.rows) {
+      for (const status of results.hosts.filter((h) => !h.skipped)) expect(Number.isFinite(row.results[status.host]?.median), `${row.phase} on ${status.host}`).toBe(true);
+    }
   });
 
   it("compares one benchmark with a previous run and writes a PNG chart", { timeout: 120_000 }, async () => {
