@@ -6,7 +6,10 @@
 // scrolls sideways. A tap focuses it on a touch screen too, and text
 // from an on-screen keyboard, which comes as input events without key presses, is sent as typed.
 // xterm.js is most of the page's script, so it loads as a chunk of its own once the page has
-// painted: output that arrives before it is held and written when it comes.
+// painted. Output waits here until then, and after it goes to the terminal one message at a time:
+// xterm.js parses what it is given later, in time slices, so clearing for a new machine can then
+// drop what has not been drawn instead of waiting for it (a guest that floods COM1 gets ahead of
+// the drawing by megabytes) or letting the last guest's bytes land on the cleared screen.
 
 import type { Terminal } from "@xterm/xterm";
 import { afterFirstPaint } from "./first-paint.js";
@@ -17,8 +20,9 @@ const CONSOLE_ROWS = 12;
 
 export class SerialConsole {
   private terminal: Terminal | undefined;
-  /** Output that arrived before xterm.js loaded. */
-  private held: Uint8Array[] = [];
+  /** Output not yet given to the terminal, and whether the terminal is still parsing a chunk. */
+  private waiting: Uint8Array[] = [];
+  private parsing = false;
 
   constructor(element: HTMLElement, onInput: (bytes: Uint8Array) => void) {
     void this.open(element, onInput);
@@ -43,19 +47,30 @@ export class SerialConsole {
     const encoder = new TextEncoder();
     terminal.onData((data) => onInput(encoder.encode(data)));
     forwardTextInput(terminal, (data) => onInput(encoder.encode(data)));
-    for (const bytes of this.held) terminal.write(bytes);
-    this.held = [];
     this.terminal = terminal;
+    this.giveNext();
   }
 
   write(bytes: Uint8Array): void {
-    if (this.terminal) this.terminal.write(bytes);
-    else this.held.push(bytes);
+    this.waiting.push(bytes);
+    this.giveNext();
   }
 
+  /** Drops the output not yet drawn and resets the terminal (RIS, ESC c: after the chunk it is parsing). */
   clear(): void {
-    this.terminal?.reset();
-    this.held = [];
+    this.waiting = [];
+    this.terminal?.write("\x1bc");
+  }
+
+  private giveNext(): void {
+    const terminal = this.terminal;
+    const next = terminal && !this.parsing ? this.waiting.shift() : undefined;
+    if (!terminal || !next) return;
+    this.parsing = true;
+    terminal.write(next, () => {
+      this.parsing = false;
+      this.giveNext();
+    });
   }
 }
 
