@@ -48,7 +48,11 @@ describe.skipIf(!hasChromium)(demoTitle("lab tools in Chromium: saved machines, 
   const flatConsole = () => demo.flatConsole();
   const errorLine = () => page.locator("#error").innerText();
   const toolsError = () => page.locator("#tools-error").innerText();
-  const waitUntilReady = () => page.waitForFunction(() => !(document.getElementById("boot") as HTMLButtonElement).disabled, null, { timeout: 30_000 });
+  /** Reloads the page; its address links to the sample guest booted last, which boots again before anything else is done. */
+  const reloadLinkedPage = async (guest: string) => {
+    await page.reload();
+    await eventually(() => demo.state()).toMatch(new RegExp(`^${guest}: (running|halted)`));
+  };
 
   const bootShell = async () => {
     await demo.bootSample("shell");
@@ -79,8 +83,7 @@ describe.skipIf(!hasChromium)(demoTitle("lab tools in Chromium: saved machines, 
     expect(saved.name).toBe("shell.wvs");
     expect(saved.bytes.subarray(0, 8).toString("latin1")).toBe("WVSTATE\x1a");
 
-    await page.reload();
-    await waitUntilReady();
+    await reloadLinkedPage("shell");
     await page.setInputFiles("#state-file", saved.path);
     await eventually(() => demo.state()).toMatch(/^shell\.wvs: /);
     await typeToShell("lp\r", `lp${HELP}`);
@@ -103,12 +106,12 @@ describe.skipIf(!hasChromium)(demoTitle("lab tools in Chromium: saved machines, 
       // the last tick is read back and compared in the next, after the restore.
       const [saved, disk] = [await download("#save-state"), await download("#download-disk")];
 
-      await page.reload();
-      await waitUntilReady();
+      await reloadLinkedPage("playground");
       // Under a name of its own, so that the status line shows when the worker has it.
       await page.setInputFiles("#disk-file", scratch.file("playground.img", disk.bytes));
       await eventually(() => page.locator("#disk-status").innerText()).toMatch(/^playground\.img: 4 MiB, 8,192 sectors/);
       await page.setInputFiles("#state-file", saved.path);
+      await eventually(() => demo.state()).toMatch(/^playground\.wvs: /); // in place of the linked boot, its table cleared
       // The exit counts are part of the machine: the first sample goes on from the saved ones (a
       // new boot would start from 0), and they grow as it runs on.
       await eventually(() => demo.exitCount(CPUID)).toBeGreaterThan(0);

@@ -173,6 +173,7 @@ export class Session {
     this.lastScreen = new Uint16Array(0);
     this.post({ type: "booted", name: source.name, controls: this.controls });
     this.sendScreen();
+    this.state = "idle"; // a new machine's state is reported afresh, under its name, even if the last one ran too
     this.setState("running");
     return true;
   }
