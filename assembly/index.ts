@@ -77,7 +77,7 @@ export function compiledBlocks(): u32 { return blocksCompiled; }
 export function stalledBlockEntries(): u32 { return blockStalls; }
 export function blockCacheBytes(): u32 { return BLOCK_CACHE_ENTRIES * BLOCK_ENTRY_SIZE; }
 export function flushCompiledBlocks(): void { flushBlockCache(); }
-export { jitCondition, jitCarry, jitEflags, jitPortIo, jitExit, jitLoadCr3, jitInterpret } from "./jit/helpers";
+export { jitCondition, jitCarry, jitEflags, jitPortIo, jitExit, jitLoadCr3, jitInterpret, jitShift, jitMulDiv } from "./jit/helpers";
 // The contract's numbers as the core was built with them, checked by the host at instantiation
 // (src/core/core-exports.ts).
 export {

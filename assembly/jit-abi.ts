@@ -70,5 +70,7 @@ export const JIT_GLOBALS: string[] = [
   "eip", "budget", "flagsWord", "lazyMask", "lfOp", "lfA", "lfB", "lfRes", "lfSign", "tlbBank", "rangeExit",
 ];
 // Functions, in import order, with their parameter counts; each returns one i32.
-export const JIT_FUNCTIONS: string[] = ["jitCondition", "jitCarry", "jitEflags", "jitLoadCr3", "jitPortIo", "jitExit", "jitInterpret"];
-export const JIT_FUNCTION_PARAMS = [1, 0, 0, 3, 4, 4, 3];
+export const JIT_FUNCTIONS: string[] = [
+  "jitCondition", "jitCarry", "jitEflags", "jitLoadCr3", "jitPortIo", "jitExit", "jitInterpret", "jitShift", "jitMulDiv",
+];
+export const JIT_FUNCTION_PARAMS = [1, 0, 0, 3, 4, 4, 3, 4, 3];

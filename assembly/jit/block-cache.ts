@@ -1,5 +1,5 @@
-// The block-compiling tier's side in the core. At VM entry and after every control transfer the
-// run loop looks the new EIP up in a block cache (indexed by linear address, keyed by the block's
+// The block-compiling tier's side in the core. At VM entry, after every control transfer and after
+// an instruction where compiled code stopped short (resumeAfterNext) the run loop looks the EIP up in a block cache (indexed by linear address, keyed by the block's
 // physical address and the mode it was compiled for); a block that has been reached often enough
 // is handed to the host's compiler (src/jit/), which translates it into a small WASM function, adds
 // it to this module's function table and records it in the cache entry. Compiled blocks are then
@@ -206,9 +206,23 @@ export function runCompiledBlocks(): void {
 // that finds no block (an interpreted loop's every branch) costs no more than the lookup.
 let retiredBeforeBlocks: u64 = 0;
 
+// Whether the run loop should look for a block again after the next instruction it interprets,
+// not only at the next control transfer: compiled code stopped in straight-line code here (before
+// a form no block compiles, a block resting, a budget too short), so a block may well start right
+// after it. Set when runCompiledBlocks() returns; a lookup that finds only a cold entry clears it
+// (the entry counts the arrival, so the block starting there gets compiled).
+export let resumeAfterNext: bool = false;
+
+// Where runBlocks() stops at `entry` without running it: whether compiled code wants to be back.
+function stopAt(entry: u32, entered: bool): bool {
+  resumeAfterNext = entered || load<u32>(entry + BLOCK_HITS) == FAILED || load<u32>(entry + BLOCK_STALLS) != 0;
+  return entered;
+}
+
 // Runs blocks while there are any; whether it entered one.
 function runBlocks(): bool {
   let entered = false;
+  resumeAfterNext = false;
   while (compiledCodeAllowed() && !(flagsWord & TF)) {
     // CS base 0: EIP is the linear address
     const entry = entryFor(eip);
@@ -218,23 +232,24 @@ function runBlocks(): bool {
       const context = currentContext();
       if (load<u32>(entry + BLOCK_LINEAR) != eip || load<u64>(entry + BLOCK_CONTEXT) != context || !(load<u32>(entry + BLOCK_BANKS) & tlbBankBit) || fn == 0) {
         fn = validate(entry, context);
-        if (fn == 0) return entered;
+        if (fn == 0) return stopAt(entry, entered);
       }
       p = load<u32>(entry + BLOCK_PHYSICAL);
     } else if (load<u32>(entry + BLOCK_PHYSICAL) != eip || <u32>load<u8>(entry + BLOCK_MODE) != cpl << BLOCK_MODE_CPL_SHIFT || fn == 0) {
       fn = validate(entry, currentContext());
-      if (fn == 0) return entered;
+      if (fn == 0) return stopAt(entry, entered);
     }
     if (!unchanged(entry, p)) {
       startOver(entry);
-      return entered;
+      return stopAt(entry, entered);
     }
     const count = <u32>load<u8>(entry + BLOCK_INSTRUCTIONS);
-    if (!budgetCovers(count)) return entered; // not enough budget left: let the interpreter finish the slice
+    // not enough budget left: let the interpreter finish the slice
+    if (!budgetCovers(count)) return stopAt(entry, entered);
     const stalls = load<u32>(entry + BLOCK_STALLS);
     if (stalls > MAX_STALLS) { // resting
       store<u32>(entry + BLOCK_STALLS, stalls - 1);
-      return entered;
+      return stopAt(entry, entered);
     }
     if (!entered) {
       retiredBeforeBlocks = retiredSoFar();
@@ -250,8 +265,9 @@ function runBlocks(): bool {
     // An instruction the core performed for it (IN, OUT, CPUID, VMCALL, a form left to the
     // interpreter) may have faulted, or exited without the block going on: the run loop's turn.
     if (budget == before) {
-      if (!pending && !onlyRange) stalled(entry, stalls);
-      return entered;
+      if (pending) return entered;
+      if (!onlyRange) stalled(entry, stalls);
+      return stopAt(entry, entered);
     }
     if (stalls) store<u32>(entry + BLOCK_STALLS, 0);
     if (pending) return entered;

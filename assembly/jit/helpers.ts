@@ -2,6 +2,8 @@
 // module from the core's exports): flag questions the block cannot answer from what it tracks,
 // and the instructions the core performs for a block in place, delivering their exits there.
 import { eip, instrStart, pending, controlTransferred, PEND_EXIT, IF, TF } from "../cpu/state";
+import { shiftRotate } from "../cpu/shift";
+import { mul, imul1, div, idiv } from "../cpu/muldiv";
 import { budget } from "../cpu/retirement";
 import { step } from "../cpu/execute";
 import { blockContext, blockStillValid } from "./block-cache";
@@ -20,6 +22,27 @@ import {
 export function jitCondition(cc: u32): u32 { return condition(cc) ? 1 : 0; }
 export function jitCarry(): u32 { return getCF(); }
 export function jitEflags(): u32 { return getEflags(); }
+
+// Group 2 in a compiled block (src/jit/translate.ts group2): `kind` (ModR/M.reg) of `value`, an
+// operand of `bytes`, by `count`, masked as the CPU does; a zero count changes nothing, the flags
+// included. Otherwise the flags go to the core's globals as the interpreter sets them. Returns the
+// new value.
+export function jitShift(kind: u32, value: u32, count: u32, bytes: u32): u32 {
+  const n = count & 31;
+  return n == 0 ? value : shiftRotate(kind, value, n, bytes);
+}
+
+// Group 3's MUL (4), IMUL (5), DIV (6) and IDIV (7) of the accumulator by `src` in a compiled block
+// (src/jit/translate.ts mulDivInCore), the instruction at EIP. Nonzero when it raised #DE, which
+// ends the block; the run loop then delivers it as for an instruction just stepped.
+export function jitMulDiv(kind: u32, src: u32, bytes: u32): u32 {
+  instrStart = eip;
+  if (kind == 4) mul(src, bytes);
+  else if (kind == 5) imul1(src, bytes);
+  else if (kind == 6) div(src, bytes);
+  else idiv(src, bytes);
+  return pending;
+}
 
 // IN or OUT in a compiled block (src/jit/translate.ts portIo), with all the interpreter's checks;
 // `info` as jit-abi.ts IO_INFO_* says. An exit is delivered to the VMM right there, the block

@@ -26,7 +26,7 @@ import { step, resetDecodeState } from "../cpu/execute";
 import { deliverException, deliverInjected } from "../cpu/interrupts";
 import { vmexit, controls } from "../cpu/vmexit";
 import { loadIfMode } from "../cpu/ifmode";
-import { runCompiledBlocks, blockContext, blockStillValid } from "../jit/block-cache";
+import { runCompiledBlocks, blockContext, blockStillValid, resumeAfterNext } from "../jit/block-cache";
 
 // Registers, EIP and EFLAGS are loaded at every entry; what the core derives from the segment
 // registers, CR0/CR4 and its controls is recomputed only for the groups the VMM wrote since the
@@ -164,8 +164,9 @@ function executeUntilExit(): void {
     budget--;
     const stepping = (flagsWord & TF) != 0;
     step();
-    // The one place compiled code is entered from the interpreter: where a block may start.
-    if (controlTransferred) enterCompiledCode(stepping || windowWatch);
+    // The one place compiled code is entered from the interpreter: where a block may start, after
+    // a control transfer or where compiled code asked to be back (block-cache.ts resumeAfterNext).
+    if (controlTransferred || resumeAfterNext) enterCompiledCode(stepping || windowWatch);
     if (pending == 0) {
       if (stepping) singleStepTrap();
       continue;
@@ -179,6 +180,7 @@ function executeUntilExit(): void {
 // never traps after each instruction) or watching the interrupt window.
 function enterCompiledCode(perInstruction: bool): void {
   controlTransferred = false;
+  resumeAfterNext = false;
   if (pending == 0 && !perInstruction) runCompiledBlocks();
 }
 

@@ -61,6 +61,8 @@ export interface CoreExports {
   jitPortIo(port: number, info: number, remaining: number, entry: number): number;
   jitExit(reason: number, length: number, remaining: number, entry: number): number;
   jitInterpret(length: number, remaining: number, entry: number): number;
+  jitShift(kind: number, value: number, count: number, bytes: number): number;
+  jitMulDiv(kind: number, src: number, bytes: number): number;
 }
 
 type ExportKind = "memory" | "table" | "global" | { params: number };
@@ -75,7 +77,8 @@ export const CORE_EXPORT_KINDS = {
   eip: "global", budget: "global", flagsWord: "global", lazyMask: "global", lfOp: "global", lfA: "global",
   lfB: "global", lfRes: "global", lfSign: "global", tlbBank: "global", rangeExit: "global",
   jitCondition: { params: 1 }, jitCarry: { params: 0 }, jitEflags: { params: 0 }, jitLoadCr3: { params: 3 },
-  jitPortIo: { params: 4 }, jitExit: { params: 4 }, jitInterpret: { params: 3 },
+  jitPortIo: { params: 4 }, jitExit: { params: 4 }, jitInterpret: { params: 3 }, jitShift: { params: 4 },
+  jitMulDiv: { params: 3 },
 } as const satisfies Record<keyof CoreExports, ExportKind>;
 
 /** Thrown when build/core.wasm is missing or is not the core this VMM was written against. */

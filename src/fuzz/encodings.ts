@@ -8,6 +8,8 @@ import {
   THREE_BYTE, MOD_IGNORED, REL, PREFIX,
 } from "../../assembly/opcode-map.js";
 import { Rng, interestingU32 } from "./rng.js";
+import { decodeBlock } from "../jit/decode.js";
+import { EFFECTS } from "../jit/ir.js";
 
 // Opcodes worth most of the draws: integer work compiled code runs (and the compiling tier
 // handles), stack and control flow, string instructions, and the instructions that exit.
@@ -30,19 +32,35 @@ export interface CodeMode {
   bits32: boolean;
 }
 
-/** Opcodes to draw from instead of the usual mix (no prefixes then). */
+/** Opcodes to draw from instead of the usual mix (no prefixes then, but the operand-size one for `sized`). */
 export interface OpcodePool {
   one: readonly number[];
   two: readonly number[];
+  sized: readonly number[]; // one-byte opcodes also compiled with an operand-size prefix
 }
 
-// What the compiling tier translates (src/jit/translate.ts): integer work with 32-bit and 8-bit
-// operands, so that loops made of these become compiled blocks.
+// What the compiling tier translates, as its decoder (src/jit/decode.ts) says, so that a form it
+// learns is drawn here at once: the opcodes that, after a NOP and with some ModR/M byte (a register
+// or a memory operand, any reg field), decode to a compiled form that does not end the block (a
+// branch would leave the fuzzer's loop) nor exit.
+function compiledOpcodes(prefix: number[], escape: number[]): number[] {
+  const found: number[] = [];
+  for (let opcode = 0; opcode < 256; opcode++) {
+    const bytes = [...prefix, ...escape, opcode];
+    if (escape.length === 0 && (ONE_BYTE[opcode] & PREFIX || opcode === 0x0f)) continue;
+    const compiled = [0xc0, 0x03].some((mod) => Array.from({ length: 8 }, (_, reg) => mod | (reg << 3)).some((modrm) => {
+      const code = new Uint8Array([0x90, ...bytes, modrm, 0, 0, 0, 0, 0, 0, 0, 0]);
+      const second = decodeBlock({ code, eip: 0, physical: 0, cpl: 0 })[1];
+      return second !== undefined && second.op !== "interpret" && !EFFECTS[second.op].branch && !EFFECTS[second.op].core;
+    }));
+    if (compiled) found.push(opcode);
+  }
+  return found;
+}
 export const COMPILABLE: OpcodePool = {
-  one: [0x00, 0x01, 0x02, 0x03, 0x05, 0x09, 0x0b, 0x21, 0x23, 0x29, 0x2b, 0x31, 0x33, 0x38, 0x39, 0x3b, 0x3d,
-    0x40, 0x43, 0x48, 0x4e, 0x50, 0x53, 0x58, 0x5b, 0x69, 0x6b, 0x6a, 0x80, 0x81, 0x83, 0x84, 0x85, 0x88, 0x89,
-    0x8a, 0x8b, 0x8d, 0x90, 0x99, 0xa8, 0xa9, 0xb0, 0xb8, 0xbe, 0xc1, 0xd1, 0xc6, 0xc7, 0xf6, 0xf7],
-  two: [0xaf, 0xb6, 0xb7, 0xbe, 0xbf, 0x44, 0x45, 0x4c, 0x4f, 0x94, 0x95, 0x9c, 0x9f],
+  one: compiledOpcodes([], []),
+  two: compiledOpcodes([], [0x0f]),
+  sized: compiledOpcodes([0x66], []),
 };
 
 class Emitter {
@@ -109,11 +127,12 @@ export function randomInstruction(rng: Rng, mode: CodeMode, pool?: OpcodePool): 
   let o32 = mode.bits32;
   let a32 = mode.bits32;
   if (pool) {
-    const twoByte = rng.chance(0.2);
-    const opcode = rng.pick(twoByte ? pool.two : pool.one);
-    if (twoByte) e.u8(0x0f);
+    const kind = rng.weighted([[14, "one"], [4, "two"], [2, "sized"]] as const);
+    const opcode = rng.pick(pool[kind]);
+    if (kind === "two") e.u8(0x0f);
+    if (kind === "sized") { e.u8(0x66); o32 = !mode.bits32; }
     e.u8(opcode);
-    operands(e, rng, (twoByte ? TWO_BYTE : ONE_BYTE)[opcode], o32, a32);
+    operands(e, rng, (kind === "two" ? TWO_BYTE : ONE_BYTE)[opcode], o32, a32);
     return e.out;
   }
   const prefixCount = rng.weighted([[6, 0], [3, 1], [1, 2]] as const);

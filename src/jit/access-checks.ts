@@ -10,7 +10,7 @@
 // rangeExit), so a block whose range straddles a page's end for a while does not rest.
 
 import type { Address } from "../x86/encoding.js";
-import { type Instruction, EFFECTS, isMemory, isRegister } from "./ir.js";
+import { type Instruction, type Memory, EFFECTS, isMemory, isRegister } from "./ir.js";
 
 /** What a block does, in order, that matters to the checks. */
 export type AccessEvent =
@@ -30,17 +30,19 @@ export type AccessCheck =
 export const MAX_CHECK_SPAN = 64;
 
 /**
- * The events of a block, in the order translate.ts emits them: an instruction makes at most one
- * access (x86 has one memory operand, and the stack's forms here have none), before its register
- * writes.
+ * The events of a block, in the order translate.ts emits them: an instruction's accesses (its
+ * sources before the operand it writes: MOVS reads [ESI], then writes [EDI]; then the stack's),
+ * before its register writes.
  */
 export function accessEvents(block: readonly Instruction[]): AccessEvent[] {
   const events: AccessEvent[] = [];
   for (const { op, operands } of block) {
     const effects = EFFECTS[op], first = operands[0];
     if (effects.core) { events.push({ kind: "core" }); continue; }
-    const memory = effects.addressOnly ? undefined : operands.find(isMemory);
-    if (memory) events.push({ kind: "access", address: memory, bytes: memory.bytes, write: memory === first && effects.writesFirst === true });
+    const memories = effects.addressOnly ? [] : [...operands.slice(1), first].filter((o) => o !== undefined && isMemory(o));
+    for (const memory of memories as Memory[]) {
+      events.push({ kind: "access", address: memory, bytes: memory.bytes, write: memory === first && effects.writesFirst === true });
+    }
     if (effects.stack) events.push({ kind: "access", address: undefined, bytes: 4, write: effects.stack === "push" });
     if (effects.writesFirst && isRegister(first)) events.push({ kind: "register", reg: first.bytes === 1 ? first.reg & 3 : first.reg });
     for (const reg of effects.implicit ?? []) events.push({ kind: "register", reg });

@@ -1,13 +1,15 @@
 // The compiling tier's decoder: a block's bytes to its IR (ir.ts). What follows each opcode comes
 // from the opcode map (src/x86/encoding.ts); what is here is which forms the emitter compiles and
 // as what, which the interpreter executes inside the block instead, and where the block ends.
-// The forms compiled are the integer instructions compiled C code spends its time in, with
-// 32-bit operands (and 8-bit MOV/ALU/TEST), a kernel's MOV to CR3, and CPUID, VMCALL, IN and OUT,
-// which the core performs in place.
+// The forms compiled are the integer instructions compiled C code spends its time in, with 32-,
+// 16- (an operand-size prefix) and 8-bit operands, string instructions without REP, indirect CALL
+// and JMP, a kernel's MOV to CR3, and CPUID, VMCALL, IN and OUT, which the core performs in place.
 import { MAX_BLOCK_BYTES } from "../../assembly/jit-abi.js";
 import { REL } from "../../assembly/opcode-map.js";
 import { readEncoding, type Encoding } from "../x86/encoding.js";
-import { type Instruction, type Operand, type Operation, type Register, type Immediate, EFFECTS, EAX, EDX } from "./ir.js";
+import {
+  type Instruction, type Operand, type Operation, type Register, type Immediate, type Memory, EFFECTS, EAX, ECX, EDX, ESI, EDI,
+} from "./ir.js";
 
 /** Where a block's bytes are. */
 export interface BlockBytes {
@@ -42,20 +44,30 @@ function decodeAt(at: BlockBytes, ip: number, first: boolean): { instruction: In
   const encoding = readEncoding(bytes);
   if (!encoding.known || encoding.length > room) return undefined;
   const { length } = encoding;
-  const compiled = encoding.prefixes.length === 0 ? compiledForm(encoding, ip + length, first, at.cpl) : undefined;
+  const compiled = compilable(encoding) ? compiledForm(encoding, ip + length, first, at.cpl) : undefined;
   if (compiled) return { instruction: { ip, length, op: compiled.op, operands: compiled.operands, cc: compiled.cc }, last: EFFECTS[compiled.op].branch === true };
   if (!interpretable(encoding, first)) return undefined;
-  return { instruction: { ip, length, op: "interpret", operands: [], cc: undefined }, last: transfers(encoding) };
+  return { instruction: { ip, length, op: "interpret", operands: [], cc: undefined }, last: transfers(encoding) || repeats(encoding) };
 }
 
+// Compiled forms have no prefix but the operand-size one, and with it only the operations whose
+// translation follows the operand's size (not a branch, which would truncate EIP, nor the stack's).
+const compilable = ({ prefixes }: Encoding) => prefixes.length === 0 || (prefixes.length === 1 && prefixes[0] === 0x66);
+const SIZED: ReadonlySet<Operation> = new Set<Operation>([
+  "add", "or", "adc", "sbb", "and", "sub", "xor", "cmp", "test", "inc", "dec", "not", "neg",
+  "rol", "ror", "rcl", "rcr", "shl", "shr", "sar", "mul", "imulWide", "div", "idiv", "mov", "movs", "stos", "lods", "nop",
+]);
+
 // Forms the interpreter executes inside the block, except: a block's first (entered only to
-// interpret, it would cost more than it saves), REP/REPNE string instructions (they spend budget per
-// iteration), and what changes IF (CLI, STI, POPF, IRET: compiled code never does, so the run
-// loop's interrupt checks between blocks stay exact).
-function interpretable({ prefixes, twoByte, opcode }: Encoding, first: boolean): boolean {
-  return !first && !prefixes.some((p) => p === 0xf2 || p === 0xf3) && (twoByte || !CHANGES_IF.has(opcode));
+// interpret, it would cost more than it saves) and what changes IF (CLI, STI, POPF, IRET: compiled
+// code never does, so the run loop's interrupt checks between blocks stay exact). REP/REPNE forms
+// spend budget per iteration: only as the block's last instruction, where no later instruction's
+// budget is at stake (repeats()).
+function interpretable({ twoByte, opcode }: Encoding, first: boolean): boolean {
+  return !first && (twoByte || !CHANGES_IF.has(opcode));
 }
 const CHANGES_IF = new Set([0xfa, 0xfb, 0x9d, 0xcf]);
+const repeats = ({ prefixes }: Encoding) => prefixes.some((p) => p === 0xf2 || p === 0xf3);
 
 // An interpreted form that may transfer control ends the block: the rest would be dead code,
 // compared and counted for nothing.
@@ -63,8 +75,9 @@ function transfers({ twoByte, opcode, row, modrm }: Encoding): boolean {
   const indirect = !twoByte && opcode === 0xff && modrm!.reg >= 2 && modrm!.reg <= 5;
   return (row & REL) !== 0 || indirect || (!twoByte && TRANSFERS.has(opcode));
 }
-// RET imm16, far CALL/JMP/RET, INT3, INT n, INTO (FF /2-/5 and the REL rows are found apart).
-const TRANSFERS = new Set([0xc2, 0x9a, 0xea, 0xca, 0xcb, 0xcc, 0xcd, 0xce]);
+// RET (with a prefix; it is compiled without), RET imm16, far CALL/JMP/RET, INT3, INT n, INTO
+// (FF /2-/5 and the REL rows are found apart).
+const TRANSFERS = new Set([0xc3, 0xc2, 0x9a, 0xea, 0xca, 0xcb, 0xcc, 0xcd, 0xce]);
 
 type Form = { op: Operation; operands: Operand[]; cc?: number };
 const form = (op: Operation, ...operands: Operand[]): Form => ({ op, operands });
@@ -76,15 +89,22 @@ function rm({ modrm }: Encoding, bytes: number): Operand {
   const address = modrm!.address;
   return address ? { base: address.base, index: address.index, scale: address.scale, disp: address.disp, bytes } : register(modrm!.rm, bytes);
 }
-// the immediate, extended to an operand of `bytes` (to a byte one it is itself)
+// the immediate, sign-extended to an operand of `bytes` (an 8-bit one to 16 or 32 bits)
 function imm({ immediates: [{ size, value }] }: Encoding, bytes: number): Immediate {
-  return immediate(size === 1 && bytes === 4 ? (value << 24) >> 24 : value | 0);
+  if (size !== 1 || bytes === 1) return immediate(value | 0);
+  return immediate(bytes === 4 ? (value << 24) >> 24 : ((value << 24) >> 24) & 0xffff);
 }
+// a string instruction's operand: [EDI] or [ESI] (ES and DS are flat wherever blocks run)
+const stringOperand = (index: number, bytes: number): Memory => ({ base: index, index: -1, scale: 0, disp: 0, bytes });
 // a branch's target, from the next instruction's address
 const target = (e: Encoding, next: number): Immediate => immediate((next + imm(e, 4).imm) >>> 0);
 
 /** The compiled form of an instruction without prefixes ending at `next`, or undefined if the emitter has none. */
 function compiledForm(e: Encoding, next: number, first: boolean, cpl: number): Form | undefined {
+  if (e.opsize === 2) {
+    const sized = e.twoByte ? undefined : oneByteForm(e, next);
+    return sized && SIZED.has(sized.op) ? sized : undefined;
+  }
   return e.twoByte ? twoByteForm(e, next, first, cpl) : oneByteForm(e, next);
 }
 
@@ -100,58 +120,66 @@ function twoByteForm(e: Encoding, next: number, first: boolean, cpl: number): Fo
     // CR3-target list left the block before it, and it would miss again, entered for nothing.
     case 0x22: return reg === 3 && cpl === 0 && !first ? form("movToCr3", rm(e, 4)) : undefined;
     case 0xaf: return form("imul", register(reg, 4), rm(e, 4));
-    case 0xb6: case 0xb7: case 0xbe: case 0xbf: {
-      const bytes = op & 1 ? 2 : 1;
-      if (!modrm!.address && bytes === 2) return undefined; // 16-bit registers are not modelled here
-      return form(op < 0xbe ? "movzx" : "movsx", register(reg, 4), rm(e, bytes));
-    }
+    case 0xb6: case 0xb7: case 0xbe: case 0xbf: return form(op < 0xbe ? "movzx" : "movsx", register(reg, 4), rm(e, op & 1 ? 2 : 1));
     default: return undefined;
   }
 }
 
 const ALU: Operation[] = ["add", "or", "adc", "sbb", "and", "sub", "xor", "cmp"];
-const SHIFTS: (Operation | undefined)[] = ["rol", "ror", undefined, undefined, "shl", "shr", "shl", "sar"]; // not RCL, RCR
-const GROUP3: (Operation | undefined)[] = [undefined, undefined, "not", "neg", "mul", undefined, "div", undefined]; // 32-bit
+const SHIFTS: Operation[] = ["rol", "ror", "rcl", "rcr", "shl", "shr", "shl", "sar"]; // /6 is SAL, SHL's alias
+const GROUP3: Operation[] = ["test", "test", "not", "neg", "mul", "imulWide", "div", "idiv"];
+const STRINGS: Partial<Record<number, Operation>> = { 0xa4: "movs", 0xa5: "movs", 0xaa: "stos", 0xab: "stos", 0xac: "lods", 0xad: "lods" };
 
+// `e.opsize` is 2 only for the forms SIZED names (compiledForm() drops the others).
 function oneByteForm(e: Encoding, next: number): Form | undefined {
-  const { opcode: op, modrm } = e, reg = modrm?.reg ?? 0;
-  const bytes = op & 1 ? 4 : 1; // where the low bit chooses between AL and EAX forms
+  const { opcode: op, modrm } = e, reg = modrm?.reg ?? 0, size = e.opsize;
+  const bytes = op & 1 ? size : 1; // where the low bit chooses between AL and EAX (AX) forms
   if (op < 0x40 && (op & 7) < 6) {
     if ((op & 7) >= 4) return form(ALU[op >> 3], register(EAX, bytes), imm(e, bytes));
     return op & 2 ? form(ALU[op >> 3], register(reg, bytes), rm(e, bytes)) : form(ALU[op >> 3], rm(e, bytes), register(reg, bytes));
   }
-  if (op >= 0x40 && op <= 0x4f) return form(op < 0x48 ? "inc" : "dec", register(op & 7, 4));
+  if (op >= 0x40 && op <= 0x4f) return form(op < 0x48 ? "inc" : "dec", register(op & 7, size));
   if (op >= 0x50 && op <= 0x5f) return form(op < 0x58 ? "push" : "pop", register(op & 7, 4));
   if (op >= 0x70 && op <= 0x7f) return conditional("jcc", op & 15, target(e, next));
-  if (op >= 0xb0 && op <= 0xbf) return form("mov", register(op & 7, op < 0xb8 ? 1 : 4), imm(e, op < 0xb8 ? 1 : 4));
+  if (op >= 0xb0 && op <= 0xbf) return form("mov", register(op & 7, op < 0xb8 ? 1 : size), imm(e, op < 0xb8 ? 1 : size));
+  const string = STRINGS[op];
+  if (string === "movs") return form(string, stringOperand(EDI, bytes), stringOperand(ESI, bytes));
+  if (string === "stos") return form(string, stringOperand(EDI, bytes), register(EAX, bytes));
+  if (string === "lods") return form(string, register(EAX, bytes), stringOperand(ESI, bytes));
   switch (op) {
     case 0x68: case 0x6a: return form("push", imm(e, 4));
     case 0x69: case 0x6b: return form("imul", register(reg, 4), rm(e, 4), imm(e, 4));
-    case 0x80: case 0x81: case 0x83: return form(ALU[reg], rm(e, op === 0x80 ? 1 : 4), imm(e, op === 0x80 ? 1 : 4));
+    case 0x80: case 0x81: case 0x83: return form(ALU[reg], rm(e, op === 0x80 ? 1 : size), imm(e, op === 0x80 ? 1 : size));
     case 0x84: case 0x85: return form("test", rm(e, bytes), register(reg, bytes));
     case 0x88: case 0x89: return form("mov", rm(e, bytes), register(reg, bytes));
     case 0x8a: case 0x8b: return form("mov", register(reg, bytes), rm(e, bytes));
     case 0x8d: return modrm!.address ? form("lea", register(reg, 4), rm(e, 4)) : undefined;
     case 0x90: return form("nop");
+    case 0x98: return form("cwde");
     case 0x99: return form("cdq");
     case 0xa0: case 0xa1: case 0xa2: case 0xa3: { // MOV between AL/EAX and a 32-bit address
       const memory: Operand = { base: -1, index: -1, scale: 0, disp: e.immediates[0].value, bytes };
       return op < 0xa2 ? form("mov", register(EAX, bytes), memory) : form("mov", memory, register(EAX, bytes));
     }
     case 0xa8: case 0xa9: return form("test", register(EAX, bytes), imm(e, bytes));
-    case 0xc1: case 0xd1: {
-      const count = (op === 0xc1 ? e.immediates[0].value : 1) & 31;
+    case 0xc0: case 0xc1: case 0xd0: case 0xd1: {
+      const count = (op < 0xd0 ? e.immediates[0].value : 1) & 31;
       // a zero count changes nothing, flags included; but a memory operand is still accessed (and
       // may fault): the interpreter does that one
       if (count === 0) return modrm!.address ? undefined : form("nop");
-      const shift = SHIFTS[reg];
-      return shift && form(shift, rm(e, 4), immediate(count));
+      return form(SHIFTS[reg], rm(e, bytes), immediate(count));
     }
+    case 0xd2: case 0xd3: return form(SHIFTS[reg], rm(e, bytes), register(ECX, 1));
     case 0xc6: case 0xc7: return reg === 0 ? form("mov", rm(e, bytes), imm(e, bytes)) : undefined;
-    case 0xf6: case 0xf7: {
-      if (reg === 0) return form("test", rm(e, bytes), imm(e, bytes));
-      const unary = bytes === 4 ? GROUP3[reg] : undefined;
-      return unary && form(unary, rm(e, 4));
+    case 0xc9: return form("leave");
+    case 0xf6: case 0xf7: return reg <= 1 ? form("test", rm(e, bytes), imm(e, bytes)) : form(GROUP3[reg], rm(e, bytes));
+    case 0xfe: return reg <= 1 ? form(reg === 0 ? "inc" : "dec", rm(e, 1)) : undefined;
+    case 0xff: switch (reg) { // INC, DEC, CALL, JMP and PUSH of r/m; far CALL and JMP are interpreted
+      case 0: case 1: return form(reg === 0 ? "inc" : "dec", rm(e, size));
+      case 2: return form("call", rm(e, 4));
+      case 4: return form("jmp", rm(e, 4));
+      case 6: return form("push", rm(e, 4));
+      default: return undefined;
     }
     case 0xe4: case 0xe5: case 0xe6: case 0xe7: case 0xec: case 0xed: case 0xee: case 0xef: {
       const port = op < 0xec ? immediate(e.immediates[0].value) : register(EDX, 2);

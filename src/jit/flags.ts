@@ -7,7 +7,7 @@
 import { Code, Op } from "./wasm-module.js";
 import { LAZY_ADD, LAZY_SUB, LAZY_LOGIC } from "../../assembly/jit-abi.js";
 
-export const CF = 0x1, PF = 0x4, AF = 0x10, ZF = 0x40, SF = 0x80, OF = 0x800;
+export const CF = 0x1, PF = 0x4, AF = 0x10, ZF = 0x40, SF = 0x80, DF = 0x400, OF = 0x800;
 export const ARITH_FLAGS = CF | PF | AF | ZF | SF | OF;
 export const LazyOp = { Add: LAZY_ADD, Sub: LAZY_SUB, Logic: LAZY_LOGIC } as const;
 export type LazyOp = (typeof LazyOp)[keyof typeof LazyOp];

@@ -5,6 +5,8 @@
 // checks); accesses through the same registers share one check (access-checks.ts). CPUID, VMCALL,
 // IN and OUT the core performs in place and delivers their exits inside the block; forms not
 // compiled the core's interpreter executes in place (interpret), and the block goes on after them.
+// Forms whose semantics are long (shifts by CL or of 8/16 bits, RCL/RCR, one-operand IMUL, IDIV,
+// MUL and DIV of 8/16 bits) call the interpreter's own function for them (jitShift, jitMulDiv).
 import { EXIT_CPUID, EXIT_VMCALL } from "../../assembly/vmcs-layout.js";
 import {
   IO_INFO_INPUT, IO_INFO_SIZE_SHIFT, IO_INFO_IMMEDIATE, IO_INFO_LENGTH_SHIFT, TLB_ENTRIES, TLB_ENTRIES_OFFSET,
@@ -14,12 +16,12 @@ import { Code, Op } from "./wasm-module.js";
 import { type AccessCheck, accessEvents, planAccessChecks } from "./access-checks.js";
 import { type BlockBytes, decodeBlock } from "./decode.js";
 import {
-  type Instruction, type Operand, type Place, type Register, type Memory, type Immediate, EFFECTS, EAX, ECX, EDX, ESP,
+  type Instruction, type Operand, type Place, type Register, type Memory, type Immediate, EFFECTS, EAX, ECX, EDX, ESP, EBP,
   isRegister, isMemory, isImmediate,
 } from "./ir.js";
 import {
   type FlagState, type CoreLinks, LazyOp, lazy, lazyWithCarryIn, emitCondition, emitMaterialize, emitEagerFlags, emitCarry,
-  emitArithFlags, CF, OF,
+  emitArithFlags, CF, OF, DF,
 } from "./flags.js";
 
 export interface TranslateEnv extends BlockBytes {
@@ -30,7 +32,7 @@ export interface TranslateEnv extends BlockBytes {
   entry: number; // its block-cache entry (an exit delivered inside the block checks it is still valid)
   links: CoreLinks & {
     eip: number; budget: number; tlbBank: number; rangeExit: number; jitLoadCr3: number; jitPortIo: number; jitExit: number;
-    jitInterpret: number;
+    jitInterpret: number; jitShift: number; jitMulDiv: number;
   };
 }
 
@@ -50,6 +52,13 @@ const ALU_OPS: Record<AluOperation, { op: LazyOp; wasm: Op; carryIn?: boolean }>
   cmp: { op: LazyOp.Sub, wasm: Op.I32Sub },
 };
 const SHIFT_OPS = { shl: Op.I32Shl, shr: Op.I32ShrU, sar: Op.I32ShrS } as const;
+// Group 2's kinds as the core's shiftRotate() numbers them (the ModR/M.reg of C0-D3).
+const SHIFT_KINDS = { rol: 0, ror: 1, rcl: 2, rcr: 3, shl: 4, shr: 5, sar: 7 } as const;
+// Group 3's kinds as the core's jitMulDiv() takes them (the ModR/M.reg of F6/F7).
+const MUL_DIV_KINDS = { mul: 4, imulWide: 5, div: 6, idiv: 7 } as const;
+const LOAD: Record<number, Op> = { 1: Op.I32Load8U, 2: Op.I32Load16U, 4: Op.I32Load };
+const STORE: Record<number, Op> = { 1: Op.I32Store8, 2: Op.I32Store16, 4: Op.I32Store };
+const SIZE_MASK: Record<number, number> = { 1: 0xff, 2: 0xffff, 4: -1 };
 
 class Translator {
   readonly c = new Code();
@@ -91,10 +100,14 @@ class Translator {
     return this.env.regs + (bytes === 1 ? (r & 3) * 4 + (r >> 2) : r * 4);
   }
   private loadReg(r: number, bytes: number): void {
-    this.c.i32(0).mem(bytes === 1 ? Op.I32Load8U : Op.I32Load, this.regOffset(r, bytes));
+    this.c.i32(0).mem(LOAD[bytes], this.regOffset(r, bytes));
   }
   private storeReg(r: number, bytes: number, value: number): void {
-    this.c.i32(0).get(value).mem(bytes === 1 ? Op.I32Store8 : Op.I32Store, this.regOffset(r, bytes));
+    this.c.i32(0).get(value).mem(STORE[bytes], this.regOffset(r, bytes));
+  }
+  // Keep the low `bytes` of the value on the stack.
+  private mask(bytes: number): void {
+    if (bytes < 4) this.c.i32(SIZE_MASK[bytes]).op(Op.I32And);
   }
 
   private address(m: Memory): number {
@@ -210,7 +223,7 @@ class Translator {
     const c = this.c, v = c.local();
     if (isRegister(o)) { this.loadReg(o.reg, o.bytes); c.set(v); return v; }
     const p = this.physical(this.address(o), o.bytes, false);
-    c.get(p).mem(o.bytes === 1 ? Op.I32Load8U : o.bytes === 2 ? Op.I32Load16U : Op.I32Load, this.env.ramBase).set(v);
+    c.get(p).mem(LOAD[o.bytes], this.env.ramBase).set(v);
     return v;
   }
 
@@ -222,12 +235,12 @@ class Translator {
   private readAt(o: Place, a: number | undefined): number {
     if (a === undefined) return this.read(o);
     const v = this.c.local();
-    this.c.get(a).mem(o.bytes === 1 ? Op.I32Load8U : Op.I32Load, this.env.ramBase).set(v);
+    this.c.get(a).mem(LOAD[o.bytes], this.env.ramBase).set(v);
     return v;
   }
   private writeAt(o: Place, a: number | undefined, value: number): void {
     if (isRegister(o)) { this.storeReg(o.reg, o.bytes, value); return; }
-    this.c.get(a!).get(value).mem(o.bytes === 1 ? Op.I32Store8 : Op.I32Store, this.env.ramBase);
+    this.c.get(a!).get(value).mem(STORE[o.bytes], this.env.ramBase);
     this.stores.push({ at: a!, bytes: o.bytes });
   }
   private write(o: Place, value: number): void { this.writeAt(o, this.locate(o), value); }
@@ -269,7 +282,7 @@ class Translator {
     const res = c.local();
     c.get(a).get(b).op(info.wasm);
     if (info.carryIn) { emitCarry(c, this.flags, this.env.links); c.op(info.wasm); }
-    if (bytes === 1) c.i32(0xff).op(Op.I32And);
+    this.mask(bytes);
     c.set(res);
     if (writes) this.writeAt(dst, at, res);
     this.flags = info.carryIn ? lazyWithCarryIn(info.op as typeof LazyOp.Add | typeof LazyOp.Sub, a, b, res, bytes) : lazy(info.op, a, b, res, bytes);
@@ -290,9 +303,11 @@ class Translator {
     const a = this.readAt(o, at);
     const one = this.constant(1);
     const res = c.local();
-    c.get(a).i32(1).op(decrement ? Op.I32Sub : Op.I32Add).set(res);
+    c.get(a).i32(1).op(decrement ? Op.I32Sub : Op.I32Add);
+    this.mask(o.bytes);
+    c.set(res);
     this.writeAt(o, at, res);
-    this.flags = lazy(decrement ? LazyOp.Sub : LazyOp.Add, a, one, res, 4, carry);
+    this.flags = lazy(decrement ? LazyOp.Sub : LazyOp.Add, a, one, res, o.bytes, carry);
   }
 
   // ROL/ROR by a constant: only CF and OF change (assembly/cpu/shift.ts computes OF for any count).
@@ -389,9 +404,10 @@ class Translator {
     this.storeReg(ESP, 4, sp);
   }
 
-  private pop(): number {
+  // POP, or with `from` EBP LEAVE's: ESP = EBP + 4 and the value at EBP.
+  private pop(from = ESP): number {
     const c = this.c, sp = c.local(), v = c.local();
-    this.loadReg(ESP, 4);
+    this.loadReg(from, 4);
     c.set(sp);
     c.get(this.physical(sp, 4, false)).mem(Op.I32Load, this.env.ramBase).set(v);
     c.get(sp).i32(4).op(Op.I32Add).set(sp);
@@ -435,16 +451,20 @@ class Translator {
       case "inc": case "dec": this.incDec(dst, op === "dec"); return;
       case "not": this.not(dst); return;
       case "neg": this.neg(dst); return;
-      case "rol": case "ror": this.rotate(op === "rol", dst, (second as Immediate).imm); return;
-      case "shl": case "shr": case "sar": this.shift(SHIFT_OPS[op], dst, (second as Immediate).imm); return;
+      case "rol": case "ror": case "rcl": case "rcr": case "shl": case "shr": case "sar": this.group2(op, dst, second); return;
       case "imul": {
         const src = this.read(second);
         if (third) this.imul((dst as Register).reg, src, this.read(third));
         else this.imul((dst as Register).reg, this.read(dst), src);
         return;
       }
-      case "mul": this.mul(this.read(dst)); return;
-      case "div": this.div(this.read(dst)); return;
+      case "mul": case "div": case "imulWide": case "idiv": {
+        const src = this.read(dst);
+        if (dst.bytes === 4 && op === "mul") this.mul(src);
+        else if (dst.bytes === 4 && op === "div") this.div(src);
+        else this.mulDivInCore(MUL_DIV_KINDS[op], src, dst.bytes);
+        return;
+      }
       case "mov": this.write(dst, this.read(second)); return;
       case "lea": this.storeReg((dst as Register).reg, 4, this.address(second as Memory)); return;
       case "movzx": case "movsx": {
@@ -471,6 +491,14 @@ class Translator {
         this.storeReg((dst as Register).reg, 4, out);
         return;
       }
+      case "cwde": {
+        const v = c.local();
+        this.loadReg(EAX, 2); c.op(Op.I32Extend16S).set(v);
+        this.storeReg(EAX, 4, v);
+        return;
+      }
+      case "movs": case "stos": case "lods": this.string(dst, second as Place); return;
+      case "leave": this.storeReg(EBP, 4, this.pop(EBP)); return;
       case "cdq": {
         const v = c.local();
         this.loadReg(EAX, 4); c.i32(31).op(Op.I32ShrS).set(v);
@@ -487,9 +515,56 @@ class Translator {
       // block ends
       case "jcc": this.jcc(ins.cc!, target()); return;
       case "loop": case "jecxz": this.loopOrJecxz(op === "loop", target()); return;
-      case "call": this.push(this.constant(this.next)); c.i32(target() | 0); this.endWithEip(); return;
-      case "jmp": c.i32(target() | 0); this.endWithEip(); return;
+      case "call": {
+        const to = isImmediate(first) ? this.constant(first.imm) : this.read(first); // read before the push
+        this.push(this.constant(this.next));
+        c.get(to);
+        this.endWithEip();
+        return;
+      }
+      case "jmp": c.get(isImmediate(first) ? this.constant(first.imm) : this.read(first)); this.endWithEip(); return;
       case "ret": c.get(this.pop()); this.endWithEip(); return;
+    }
+  }
+
+  // Group 2. ROL, ROR, SHL, SHR and SAR of 32 bits by a constant are compiled; the rest (a count in
+  // CL, which may be 0 and then changes nothing, 8 and 16 bits, RCL and RCR) the core computes with
+  // the interpreter's own function, from the flags in its globals and into them (jitShift).
+  private group2(op: keyof typeof SHIFT_KINDS, o: Place, count: Operand): void {
+    if (isImmediate(count) && o.bytes === 4) {
+      if (op === "rol" || op === "ror") { this.rotate(op === "rol", o, count.imm); return; }
+      if (op !== "rcl" && op !== "rcr") { this.shift(SHIFT_OPS[op], o, count.imm); return; }
+    }
+    const c = this.c, l = this.env.links;
+    const at = this.locate(o);
+    const v = this.readAt(o, at), n = this.read(count), res = c.local();
+    emitMaterialize(c, this.flags, l);
+    c.i32(SHIFT_KINDS[op]).get(v).get(n).i32(o.bytes).call(l.jitShift).set(res);
+    this.flags = { kind: "unknown" };
+    this.writeAt(o, at, res);
+  }
+
+  // MUL, IMUL, DIV and IDIV of EDX:EAX (DX:AX, AX) by `src`, by the interpreter's functions
+  // (jitMulDiv); a divide error is raised there and ends the block, as for an exit.
+  private mulDivInCore(kind: number, src: number, bytes: number): void {
+    const c = this.c;
+    this.beforeCore();
+    c.i32(kind).get(src).i32(bytes).call(this.env.links.jitMulDiv);
+    this.endIfCoreSaysSo();
+    this.flags = { kind: "unknown" };
+  }
+
+  // MOVS, STOS, LODS without REP: one element, then ESI and EDI step by its size, back when DF is
+  // set (compiled code never changes DF: CLD and STD are interpreted, so the core's flagsWord has it).
+  private string(dst: Place, src: Place): void {
+    const c = this.c, bytes = dst.bytes, step = c.local();
+    this.write(dst, this.read(src));
+    c.i32(-bytes).i32(bytes).globalGet(this.env.links.flagsWord).i32(DF).op(Op.I32And).op(Op.Select).set(step);
+    for (const o of [dst, src]) {
+      if (!isMemory(o)) continue;
+      const index = c.local();
+      this.loadReg(o.base, 4); c.get(step).op(Op.I32Add).set(index);
+      this.storeReg(o.base, 4, index);
     }
   }
 
@@ -504,9 +579,11 @@ class Translator {
     const c = this.c, at = this.locate(o);
     const a = this.readAt(o, at), res = c.local();
     const zero = this.constant(0);
-    c.i32(0).get(a).op(Op.I32Sub).set(res);
+    c.i32(0).get(a).op(Op.I32Sub);
+    this.mask(o.bytes);
+    c.set(res);
     this.writeAt(o, at, res);
-    this.flags = lazy(LazyOp.Sub, zero, a, res, 4);
+    this.flags = lazy(LazyOp.Sub, zero, a, res, o.bytes);
   }
 
   // Jcc, LOOP, JECXZ: `condition` pushes 1 to take the branch, 0 not to.

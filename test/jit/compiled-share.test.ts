@@ -69,3 +69,19 @@ it("an exit that ends the run inside a block, instructions after it: the count s
   expect(compiled).toBeLessThanOrEqual(retired); // a double refund would wrap it past 2^32
   expect(compiled).toBeGreaterThanOrEqual(4 * (ITERATIONS - WARM_UP * 2));
 });
+
+// Compiled code resumes after any instruction the interpreter performs where it stopped, not
+// only at the next branch: here each iteration starts with forms no block starts with (PUSHF, and
+// POPF, which may change IF) and holds one no block holds (CLI is never interpreted in place),
+// and the rest of the loop still runs compiled.
+it("compiled code resumes right after an instruction it left to the interpreter", () => {
+  const cpu = new TestCpu(1 << 20, { jit: true });
+  const body = "add $1, %eax\nxor %eax, %ebx\nadd %ebx, %esi\nrol $3, %edi\nadd %esi, %edi\n";
+  const loop = `mov $${ITERATIONS}, %ecx\n1: pushf\npopf\n${body}cli\n${body}dec %ecx\njnz 1b\nhlt`;
+  expect(cpu.exec(loop, 1_000_000)).toBe(L.EXIT_HLT);
+  const retired = cpu.core.instructionsRetired();
+  expect(retired).toBe(1 + 15 * ITERATIONS);
+  // nearly all of the 12 others, warm-ups aside (before, none: the interpreter ran to the next branch)
+  expect(compiledInstructions(cpu)).toBeGreaterThan(11 * ITERATIONS);
+  expect(compiledInstructions(cpu)).toBeLessThanOrEqual(12 * ITERATIONS);
+});

@@ -2,6 +2,7 @@
 // which forms are compiled, interpreted inside the block, or end it.
 import { describe, it, expect } from "vitest";
 import { decodeBlock } from "../../src/jit/decode";
+import { assemble } from "../core/harness";
 
 const EAX = 0, EBX = 3, ESI = 6;
 
@@ -33,12 +34,36 @@ describe("decodeBlock", () => {
   });
 
   it("forms not compiled are interpreted inside the block, and one that may transfer control ends it", () => {
-    expect(decode([0x31, 0xc0, 0x66, 0x89, 0xc8, 0x2e, 0x0f, 0x84, 0, 0, 0, 0, 0x90]).map((i) => [i.op, i.length])).toEqual([
+    expect(decode([0x31, 0xc0, 0x0f, 0xa3, 0xc8, 0x2e, 0x0f, 0x84, 0, 0, 0, 0, 0x90]).map((i) => [i.op, i.length])).toEqual([
       ["xor", 2], ["interpret", 3], ["interpret", 7],
     ]);
   });
 
   it("MOV to CR3 ignores ModR/M.mod, as the CPU does", () => {
     expect(decode([0x90, 0x0f, 0x22, 0x18, 0xc3])[1]).toMatchObject({ op: "movToCr3", length: 3, operands: [{ reg: EAX, bytes: 4 }] });
+  });
+
+  // Each is measured common in gcc -O2 code; compiled, they keep a block going where the
+  // interpreter would otherwise run (test/jit/differential.test.ts checks what they do).
+  it.each([
+    ["call *%eax", "call"], ["call *0x4000(,%ecx,4)", "call"], ["jmp *%edx", "jmp"], ["pushl 8(%ebp)", "push"],
+    ["leave", "leave"], ["shl %cl, %eax", "shl"], ["sarb $3, %al", "sar"], ["rcr %cl, %dx", "rcr"],
+    ["imul %ecx", "imulWide"], ["idivl 4(%esp)", "idiv"], ["divb %bl", "div"], ["mulw %cx", "mul"],
+    ["movsb", "movs"], ["movsl", "movs"], ["stosw", "stos"], ["lodsb", "lods"], ["addw $5, %ax", "add"],
+    ["movw %bx, (%esi)", "mov"], ["incw %si", "inc"], ["negb 3(%edi)", "neg"], ["movzwl %cx, %eax", "movzx"],
+    ["movswl %dx, %esi", "movsx"], ["cwtl", "cwde"], ["incl (%eax)", "inc"], ["decb %ah", "dec"],
+  ])("%s is compiled as %s", (form, op) => {
+    const bytes = assemble(`nop\n${form}\nhlt`, 0x401000);
+    expect(decode(Array.from(bytes))[1].op).toBe(op);
+  });
+
+  it("16-bit operands: sized as the prefix says, an 8-bit immediate sign-extended to 16 bits", () => {
+    const [, add] = decode(Array.from(assemble("nop\naddw $-1, 6(%ebx)\nhlt", 0x401000)));
+    expect(add.operands).toEqual([{ base: EBX, index: -1, scale: 0, disp: 6, bytes: 2 }, { imm: 0xffff }]);
+  });
+
+  it("with the operand-size prefix, branches and the stack's forms are interpreted", () => {
+    const ops = decode(Array.from(assemble("nop\npushw %ax\nretw", 0x401000))).map((i) => i.op);
+    expect(ops).toEqual(["nop", "interpret", "interpret"]);
   });
 });

@@ -49,18 +49,35 @@ const LOOPS: [string, string][] = [
   ["neg, not, test, cdq, lea", "mov $77, %eax\nmov $300, %ecx\n1: neg %eax\nsbb %edx, %edx\nnot %ebx\ntest $0x10, %eax\nsetz %dl\ncdq\nlea 3(%eax,%ecx,4), %esi\ndec %ecx\njnz 1b\nhlt"],
   ["loop and jecxz leave the flags alone", "mov $400, %ecx\n1: add %ecx, %eax\nloop 1b\nmov $200, %ecx\n2: jecxz 3f\nadd $-1, %ebx\ndec %ecx\njmp 2b\n3: hlt"],
   ["byte stores and movsx", `mov $${DATA}, %edi\nmov $200, %ecx\n1: mov %cl, %al\nmov %al, (%edi,%ecx,1)\nmovsbl (%edi,%ecx,1), %edx\nmovb $0x55, 1(%edi)\ncmpb $0x80, %al\nadc $0, %ebx\ndec %ecx\njnz 1b\nhlt`],
+  ["indirect CALL and JMP, PUSH m32, LEAVE", `mov $300, %ecx\nmovl $3f, ${DATA + 8}\n1: push %ebp\nmov %esp, %ebp\npushl ${DATA}\nlea 2f, %eax\ncall *%eax\ncall *${DATA + 8}\npopl ${DATA + 12}\nmov %ecx, %edx\nand $1, %edx\njmp *4f(,%edx,4)\n5: leave\ndec %ecx\njnz 1b\nhlt\n2: add %ecx, ${DATA}\nret\n3: addl $3, ${DATA + 4}\nret\n6: incl ${DATA + 16}\njmp 5b\n7: decw ${DATA + 20}\njmp 5b\n.align 4\n4: .long 6b, 7b`],
+  ["shifts and rotates by CL, of 8 and 16 bits, RCL and RCR", `mov $0x12345678, %eax\nmov $0x9abc, %ebx\nmov $300, %edi\n1: mov %edi, %ecx\nshl %cl, %eax\nsetc %dh\nsar %cl, %ebx\nrol %cl, %bx\nrcr $3, %ax\nshrb %cl, ${DATA}\nrclw %cl, ${DATA + 2}\nsalb $2, %bl\nsarb $1, %dl\nrorl %cl, ${DATA + 4}\nrcl $1, %eax\nshr %cl, %esi\nadc %eax, %esi\nand $7, %cl\nshl %cl, %edx\nsetz %ch\nadd %ecx, %ebp\ndec %edi\njnz 1b\nhlt`],
+  ["one-operand IMUL, IDIV, and 8- and 16-bit MUL and DIV", `mov $400, %ecx\nmov $0x1234567, %esi\n1: mov %esi, %eax\ncdq\nmov %ecx, %ebx\nidiv %ebx\nadd %edx, %edi\nimul %ecx\nseto %bl\nadd %eax, %esi\nmov %ecx, %eax\nmov $7, %bh\ndivb %bh\nmulb %cl\nsetc %dl\nmovw %cx, ${DATA}\norw $0x100, ${DATA}\nmov $0x3, %dx\nmov %si, %ax\ndivw ${DATA}\nimulw %dx\nmov %cx, %ax\nneg %ax\nidivb %bh\nimulb %bh\nadd %eax, %ebp\nneg %esi\ndec %ecx\njnz 1b\nhlt`],
+  ["16-bit ALU, MOV, INC, NEG, MOVZX and MOVSX of 16-bit registers, CWDE", `mov $300, %ecx\nmov $0x7ff0, %eax\n1: add $0x123, %ax\nadc %cx, %bx\nsbbw $5, ${DATA}\nincw ${DATA + 2}\ndec %dx\nnegw %bx\nnot %si\ncmp $0x8000, %ax\nsetl %dl\nmovzwl %ax, %edi\nmovswl %bx, %ebp\nadd %edi, %ebp\nmov %bp, ${DATA + 6}\nmovw $0x1234, ${DATA + 8}\nxorw ${DATA + 8}, %si\ntest $0x8000, %ax\nsets %dh\ncwtl\nsub %eax, %ebp\ninc %ax\ndec %ecx\njnz 1b\nhlt`],
+  ["MOVS, STOS, LODS without REP, both directions, and REP MOVS ending a block", `mov $200, %ecx\n1: mov $${DATA}, %esi\nmov $${DATA + 64}, %edi\nmov %ecx, %eax\nstosl\nstosb\nmovsl\nmovsb\nlodsw\nstd\nmovsb\nstosw\nlodsl\ncld\nadd %eax, %ebx\npush %ecx\nmov $${DATA}, %esi\nmov $${DATA + 128}, %edi\nmov $5, %ecx\nrep movsl\npop %ecx\ndec %ecx\njnz 1b\nhlt`],
 ];
 
+// Both runs ended with `reason`, in the same state, and the compiled one did compile blocks.
+function expectAgreement({ interpreted, compiled }: ReturnType<typeof runBoth>, reason: number): void {
+  expect(interpreted.reason).toBe(reason);
+  expect(compiled.reason).toBe(reason);
+  expect(compiled.regs).toEqual(interpreted.regs);
+  expect(compiled.eflags).toBe(interpreted.eflags);
+  expect(compiled.eip).toBe(interpreted.eip);
+  expect(compiled.data).toEqual(interpreted.data);
+  expect(compiled.retired).toBe(interpreted.retired);
+  expect(compiled.cpu.compiler!.compiled).toBeGreaterThan(0);
+}
+
 describe.each([["paging off", () => {}], ["paging on", withPaging]])("compiled blocks behave exactly like the interpreter, %s", (_, setup) => {
-  it.each(LOOPS)("%s", (_, source) => {
-    const { interpreted, compiled } = runBoth(source, setup);
-    expect(compiled.reason).toBe(L.EXIT_HLT);
-    expect(compiled.regs).toEqual(interpreted.regs);
-    expect(compiled.eflags).toBe(interpreted.eflags);
-    expect(compiled.eip).toBe(interpreted.eip);
-    expect(compiled.data).toEqual(interpreted.data);
-    expect(compiled.retired).toBe(interpreted.retired);
-    expect(compiled.cpu.compiler!.compiled).toBeGreaterThan(0);
+  it.each(LOOPS)("%s", (_, source) => expectAgreement(runBoth(source, setup), L.EXIT_HLT));
+});
+
+// A divide error raised by a form the block leaves to the core's function (jitMulDiv) ends the
+// block where the interpreter would have raised it: same EIP, registers, flags and retired count.
+describe("a divide error inside a compiled block", () => {
+  it.each([["IDIV", "idiv %ebx"], ["DIV of 8 bits", "divb %bl"]])("%s", (_, divide) => {
+    const source = `mov $300, %ecx\n1: mov $1000, %eax\ncdq\nlea -1(%ecx), %ebx\n${divide}\nadd %eax, %esi\ndec %ecx\njnz 1b\nhlt`;
+    expectAgreement(runBoth(source, (cpu) => cpu.setVmcs(L.C_EXCEPTION_BITMAP, 1)), L.EXIT_EXCEPTION);
   });
 });
 

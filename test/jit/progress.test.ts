@@ -43,7 +43,9 @@ it("a shared check whose leading access cannot run compiled stalls, and the bloc
 // Accesses that share one check (src/jit/access-checks.ts) span more than each of them: where the
 // span straddles two pages and the leading access does not, the block leaves there but tells the
 // core it was no stall. Counted as stalls, a sliding window (a[i] and a[i + 10]) would stall at
-// every step near a page's end, and rest: ~7 times slower.
+// every step near a page's end, and rest: ~7 times slower. (The interpreter then performs the
+// leader, and compiled code resumes after it, in a block whose own leader misses the TLB once in
+// each of the window's 16 pages: those few are stalls.)
 it("a shared check that fails where the leading access alone passes is no stall", () => {
   const cpu = new TestCpu(4 << 20, { jit: true });
   const PD = 0x200000, PT = 0x201000;
@@ -54,5 +56,5 @@ it("a shared check that fails where the leading access alone passes is no stall"
   const window = "mov $20000, %ecx\nmov $0x100000, %ebx\n1: mov (%ebx), %eax\nadd 40(%ebx), %eax\nmov %eax, 4(%ebx)\nadd $4, %ebx\nand $0x10fffc, %ebx\ndec %ecx\njnz 1b\nhlt";
   expect(cpu.exec(window, 1_000_000)).toBe(L.EXIT_HLT);
   expect(cpu.compiler!.compiled).toBeGreaterThan(0);
-  expect(cpu.core.stalledBlockEntries()).toBe(0);
+  expect(cpu.core.stalledBlockEntries()).toBeLessThan(20);
 });
