@@ -77,6 +77,7 @@ export function compiledBlocks(): u32 { return blocksCompiled; }
 export function stalledBlockEntries(): u32 { return blockStalls; }
 export function blockCacheBytes(): u32 { return BLOCK_CACHE_ENTRIES * BLOCK_ENTRY_SIZE; }
 export function flushCompiledBlocks(): void { flushBlockCache(); }
+export { countInterpretedForms, interpretedFormCounts } from "./jit/interpreted-forms";
 export { jitCondition, jitCarry, jitEflags, jitPortIo, jitExit, jitLoadCr3, jitInterpret, jitShift, jitMulDiv } from "./jit/helpers";
 // The contract's numbers as the core was built with them, checked by the host at instantiation
 // (src/core/core-exports.ts).
@@ -86,5 +87,5 @@ export {
   BLOCK_STALLS, BLOCK_MODE_PAGING, BLOCK_MODE_CPL_SHIFT, TLB_ENTRIES, TLB_ENTRIES_OFFSET, S_PRESENT, S_SUPER_WRITE,
   S_USER_READ, S_USER_WRITE, T_PLAIN_RAM, LAZY_ADD, LAZY_SUB, LAZY_LOGIC, IO_INFO_INPUT, IO_INFO_SIZE_SHIFT,
   IO_INFO_IMMEDIATE, IO_INFO_LENGTH_SHIFT, CR3_MUST_EXIT, CR3_SWITCHED, CR3_SWITCHED_SAME_PAGE,
-  INTERPRETED_BLOCK_ENDS,
+  INTERPRETED_BLOCK_ENDS, INTERPRETED_FORM_OPERAND_SIZE, INTERPRETED_FORM_REPEAT, INTERPRETED_FORMS, INTERPRETED_FORM_UNSEEN,
 } from "./jit-abi";

@@ -64,6 +64,15 @@ export const CR3_SWITCHED_SAME_PAGE = 2; // switched; the block's page still map
 // other nonzero answer: it exited or faulted, as jitPortIo's).
 export const INTERPRETED_BLOCK_ENDS = 0x100;
 
+// ---- Interpreted forms (assembly/jit/interpreted-forms.ts) -------------------------------------
+// The core's table of counts of instructions the interpreter performed where compiled code could
+// run: index = opcode (one-byte map 0-255, 0F map 256-511) | the prefix bits below; the last entry
+// counts instructions whose bytes the fetch window no longer held.
+export const INTERPRETED_FORM_OPERAND_SIZE = 0x200; // with a 66 prefix
+export const INTERPRETED_FORM_REPEAT = 0x400; // with an F2 or F3 prefix
+export const INTERPRETED_FORMS = 0x801;
+export const INTERPRETED_FORM_UNSEEN = 0x800;
+
 // ---- What a compiled block imports from the core (module "core") ------------------------------
 // Mutable i32 globals, in import order.
 export const JIT_GLOBALS: string[] = [

@@ -70,6 +70,7 @@ export function allocateBlockCache(): void {
   if (enabledGeneration != modeGeneration) recomputeCompiledCodeAllowed();
   return enabled;
 }
+export function compiledCodeAllowedNow(): bool { return compiledCodeAllowed() && !(flagsWord & TF); }
 
 function recomputeCompiledCodeAllowed(): void {
   enabledGeneration = modeGeneration;

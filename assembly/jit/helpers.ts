@@ -14,6 +14,7 @@ import { loadCr3InCore } from "../cpu/system";
 import { pagingEnabled } from "../memory/linear";
 import { tlbLookup } from "../mmu/tlb";
 import { deliverExitInBlock } from "../vm/run";
+import { countingForms, countInterpretedForm, formAt } from "./interpreted-forms";
 import {
   IO_INFO_INPUT, IO_INFO_SIZE_SHIFT, IO_INFO_IMMEDIATE, IO_INFO_LENGTH_SHIFT, CR3_MUST_EXIT, CR3_SWITCHED,
   CR3_SWITCHED_SAME_PAGE, INTERPRETED_BLOCK_ENDS,
@@ -84,7 +85,9 @@ export function jitInterpret(length: u32, remaining: u32, entry: u32): u32 {
   const context = blockContext();
   const controlFlags = flagsWord & (IF | TF);
   budget += remaining;
+  const form = countingForms ? formAt(eip) : 0;
   step();
+  if (countingForms) countInterpretedForm(form);
   const branched = controlTransferred;
   controlTransferred = false;
   // Only a form that spends budget of its own (REP, never interpreted here) could leave less.

@@ -26,7 +26,8 @@ import { step, resetDecodeState } from "../cpu/execute";
 import { deliverException, deliverInjected } from "../cpu/interrupts";
 import { vmexit, controls } from "../cpu/vmexit";
 import { loadIfMode } from "../cpu/ifmode";
-import { runCompiledBlocks, blockContext, blockStillValid, resumeAfterNext } from "../jit/block-cache";
+import { runCompiledBlocks, blockContext, blockStillValid, resumeAfterNext, compiledCodeAllowedNow } from "../jit/block-cache";
+import { countingForms, countInterpretedForm, formAt } from "../jit/interpreted-forms";
 
 // Registers, EIP and EFLAGS are loaded at every entry; what the core derives from the segment
 // registers, CR0/CR4 and its controls is recomputed only for the groups the VMM wrote since the
@@ -66,6 +67,7 @@ function injectEvent(): void {
 }
 
 const DR6_BS: u32 = 1 << 14; // DR6: single-step trap
+const NOT_COUNTED: u32 = 0xffffffff; // no interpreted form to count (interpreted-forms.ts)
 
 // Single-step (EFLAGS.TF): a #DB trap after every instruction that began with TF set.
 function singleStepTrap(): void {
@@ -163,7 +165,10 @@ function executeUntilExit(): void {
     }
     budget--;
     const stepping = (flagsWord & TF) != 0;
+    // (only while counting: --stats) the form, if compiled code could run it here
+    const form = countingForms && compiledCodeAllowedNow() ? formAt(eip) : NOT_COUNTED;
     step();
+    if (form != NOT_COUNTED) countInterpretedForm(form);
     // The one place compiled code is entered from the interpreter: where a block may start, after
     // a control transfer or where compiled code asked to be back (block-cache.ts resumeAfterNext).
     if (controlTransferred || resumeAfterNext) enterCompiledCode(stepping || windowWatch);

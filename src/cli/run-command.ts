@@ -53,7 +53,8 @@ export async function runCommand(kernelPath: string | undefined, options: RunOpt
   let vm: VirtualMachine;
   try {
     const consoleSide = { serialOutput: guestConsole.write, consoleRoom: guestConsole.room };
-    const hostSide = { ...host.vmOptions(), ...consoleSide, timeExits: stats === true || jsonPath !== undefined };
+    const measured = stats === true || jsonPath !== undefined;
+    const hostSide = { ...host.vmOptions(), ...consoleSide, timeExits: measured, countInterpretedForms: measured };
     vm = await startMachine(source, hostSide, { ...config, memoryMiB: mem, cmdline });
   } catch (error) {
     host.finish();

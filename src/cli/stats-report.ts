@@ -1,8 +1,9 @@
 // `--stats` and `--stats-json`: the VM's exit statistics after a run, as a table on stderr and as
 // JSON for scripts. Per exit reason: count, host time charged to it and nanoseconds per exit
 // (from each exit to the next: see src/vmm/exit-timer.ts), guest instructions between exits;
-// then guest instructions retired and MIPS, and the share of them compiled code retired; then,
-// if the guest paged, the shadow MMU's counters.
+// then guest instructions retired and MIPS, and the share of them compiled code retired, with the
+// forms the interpreter performed most where compiled code could have run; then, if the guest
+// paged, the shadow MMU's counters.
 
 import type { CompiledCodeStatistics, ExitReasonStats, VmStatistics } from "../vmm/exit-stats.js";
 import { MMU_STATISTIC_LABELS, pagingSeen } from "../vmm/mmu-stats.js";
@@ -28,15 +29,23 @@ export function formatStats(stats: VmStatistics): string {
     line(header),
     ...rows.map(line),
     `${stats.instructions} instructions in ${stats.seconds.toFixed(3)} s: ${stats.mips.toFixed(1)} MIPS`,
-    formatCompiledCode(stats.compiledCode),
+    ...formatCompiledCode(stats.compiledCode),
     ...(stats.hostWorkYields > 0 ? [`host-work yields: ${stats.hostWorkYields} (entries ended early to look at the clock; not exits)`] : []),
     ...(pagingSeen(stats.mmu) ? formatMmu(stats) : []),
     "",
   ].join("\n");
 }
 
-function formatCompiledCode({ retired, compiledInstructions, share }: CompiledCodeStatistics): string {
-  return `compiled code: ${compiledInstructions} of ${retired} instructions retired since boot (${(share * 100).toFixed(1)} %)`;
+// The forms --stats lists (--stats-json has them all).
+const FORMS_SHOWN = 8;
+
+function formatCompiledCode({ retired, compiledInstructions, share, interpretedForms = [] }: CompiledCodeStatistics): string[] {
+  const total = interpretedForms.reduce((sum, f) => sum + f.count, 0);
+  return [
+    `compiled code: ${compiledInstructions} of ${retired} instructions retired since boot (${(share * 100).toFixed(1)} %)`,
+    ...(total > 0 ? [`interpreted where compiled code could run: ${total}, most often:`] : []),
+    ...interpretedForms.slice(0, FORMS_SHOWN).map((f) => `  ${String(f.count).padStart(12)}  ${f.form.padEnd(10)} ${f.name}`),
+  ];
 }
 
 function formatMmu({ mmu }: VmStatistics): string[] {

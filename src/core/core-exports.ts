@@ -42,6 +42,10 @@ export interface CoreExports {
   /** Block entries that left before the block's first instruction. */
   stalledBlockEntries(): number;
   flushCompiledBlocks(): void;
+  /** Count, or stop counting, the forms the interpreter performs where compiled code could run. */
+  countInterpretedForms(on: number): void;
+  /** Address of those counts: jit-abi.ts INTERPRETED_FORMS u32s, indexed as it says (0 before counting was first asked for). */
+  interpretedFormCounts(): number;
   // The globals and functions compiled blocks import (jit-abi.ts JIT_GLOBALS, JIT_FUNCTIONS).
   readonly eip: WebAssembly.Global;
   readonly budget: WebAssembly.Global;
@@ -73,7 +77,8 @@ export const CORE_EXPORT_KINDS = {
   translateLinear: { params: 2 }, emulate: { params: 0 }, instructionsRetired: { params: 0 },
   adoptSavedCounters: { params: 0 }, unassignedAccesses: "global",
   table: "table", blockCacheBase: { params: 0 }, blockCacheBytes: { params: 0 }, compiledBlocks: { params: 0 },
-  stalledBlockEntries: { params: 0 }, flushCompiledBlocks: { params: 0 },
+  stalledBlockEntries: { params: 0 }, flushCompiledBlocks: { params: 0 }, countInterpretedForms: { params: 1 },
+  interpretedFormCounts: { params: 0 },
   eip: "global", budget: "global", flagsWord: "global", lazyMask: "global", lfOp: "global", lfA: "global",
   lfB: "global", lfRes: "global", lfSign: "global", tlbBank: "global", rangeExit: "global",
   jitCondition: { params: 1 }, jitCarry: { params: 0 }, jitEflags: { params: 0 }, jitLoadCr3: { params: 3 },

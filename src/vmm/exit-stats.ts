@@ -8,6 +8,7 @@
 import { EXIT_REASON_LIMIT, exitReasonName } from "./exits/table.js";
 import { StatePath } from "../devices/saved-values.js";
 import type { MmuStatistics } from "./mmu-stats.js";
+import type { InterpretedForm } from "./interpreted-forms.js";
 
 export interface ExitReasonStats {
   reason: number;
@@ -47,10 +48,15 @@ export interface CompiledCodeStatistics {
   compiledInstructions: number;
   /** compiledInstructions / retired (0 before the first instruction). */
   share: number;
+  /**
+   * With VirtualMachineOptions.countInterpretedForms: the instructions the interpreter performed
+   * where compiled code could have run, by form, most frequent first (this process's runs only).
+   */
+  interpretedForms?: InterpretedForm[];
 }
 
-export function compiledCodeStatistics(retired: number, compiledInstructions: number): CompiledCodeStatistics {
-  return { retired, compiledInstructions, share: retired > 0 ? compiledInstructions / retired : 0 };
+export function compiledCodeStatistics(retired: number, compiledInstructions: number, interpretedForms?: InterpretedForm[]): CompiledCodeStatistics {
+  return { retired, compiledInstructions, share: retired > 0 ? compiledInstructions / retired : 0, ...(interpretedForms && { interpretedForms }) };
 }
 
 export class ExitStats {

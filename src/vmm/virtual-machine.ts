@@ -44,6 +44,7 @@ import { formatRegisters } from "./register-dump.js";
 import { PcPlatform } from "./pc-platform.js";
 import { checkRunLimits } from "./run-limits.js";
 import { restoreMachine, saveMachine } from "./saved-state.js";
+import { readInterpretedForms } from "./interpreted-forms.js";
 import type { StopReason } from "./stop-reason.js";
 import { subscribe } from "./subscribe.js";
 import { VirtualClock, type ClockMode } from "./virtual-clock.js";
@@ -80,6 +81,11 @@ export interface VirtualMachineOptions extends Partial<VmConfig> {
   timeExits?: boolean;
   /** Time each exit's handling in the VMM alone (handler-timer.ts: the browser demo's figures). */
   handlerTimer?: HandlerTimer;
+  /**
+   * Count the forms the interpreter performs where compiled code could run (statistics()'s
+   * compiledCode.interpretedForms); off by default: it costs interpreted instructions a few ns each.
+   */
+  countInterpretedForms?: boolean;
   /** Time for the devices: `virtual` (from retired instructions, the default) or `real`. */
   clock?: ClockMode;
   /** The RTC's date and time at power-on (ms since 1970); default 2024-01-01, or now under the real clock. */
@@ -133,6 +139,7 @@ export class VirtualMachine implements ExitContext {
   hostInput: HostInput | undefined;
   private readonly views: CoreViews;
   private readonly exitTimer: ExitTimer | undefined;
+  private readonly countingForms: boolean;
   private readonly exits: ExitDispatcher;
   private readonly consoleListeners: SerialSink[] = [];
   /** Host work done for the guest; the run loop looks at the wall clock as it adds up. */
@@ -176,7 +183,7 @@ export class VirtualMachine implements ExitContext {
     readonly core: CoreExports,
     options: VirtualMachineOptions = {},
   ) {
-    const { memoryMiB = DEFAULT_MEMORY_MIB, serialOutput, consoleRoom = () => Infinity, timeExits = false, handlerTimer, clock, rtcStartMs, hostInput, vgaTrap = false, disk, ...config } = options;
+    const { memoryMiB = DEFAULT_MEMORY_MIB, serialOutput, consoleRoom = () => Infinity, timeExits = false, handlerTimer, countInterpretedForms = false, clock, rtcStartMs, hostInput, vgaTrap = false, disk, ...config } = options;
     if (!Number.isInteger(memoryMiB) || memoryMiB < 1 || memoryMiB > MAX_MEMORY_MIB) {
       throw new RangeError(`guest memory must be a whole number of MiB from 1 to ${MAX_MEMORY_MIB}, not ${memoryMiB}`);
     }
@@ -187,6 +194,8 @@ export class VirtualMachine implements ExitContext {
       // The core traps when memory.grow fails: a browser tab, or a host short of memory, may refuse.
       throw new RangeError(`cannot allocate ${memoryMiB} MiB of guest RAM: the host refused the memory (try less)`);
     }
+    core.countInterpretedForms(countInterpretedForms ? 1 : 0);
+    this.countingForms = countInterpretedForms;
     this.views = new CoreViews(core);
     programExecutionControls(this.vmcs, this.config);
     if (vgaTrap) {
@@ -287,7 +296,8 @@ export class VirtualMachine implements ExitContext {
 
   /** Exit counts (and times, with timeExits), instructions and MIPS over every run so far, and the MMU's counters. */
   statistics(): VmStatistics {
-    const compiled = compiledCodeStatistics(this.vmcs.instructionsRetired(), this.vmcs.compiledInstructions());
+    const forms = this.countingForms ? readInterpretedForms(this.core) : undefined;
+    const compiled = compiledCodeStatistics(this.vmcs.instructionsRetired(), this.vmcs.compiledInstructions(), forms);
     return this.stats.snapshot(readMmuStatistics(this.vmcs, this.cr3Targets.misses), compiled);
   }
 

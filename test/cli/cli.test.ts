@@ -203,6 +203,22 @@ describe("wasmvisor run: VMM options", () => {
   });
 });
 
+describe("wasmvisor run: the forms left to the interpreter", () => {
+  // multitask's processes yield with INT 0x80, which compiled code leaves to the interpreter
+  it("--stats-json lists them by form, most frequent first, and --stats shows the first", () => {
+    const path = join(scratch, "forms.json");
+    expect(wasmvisor("run", "guests/multitask.elf", "--cmdline", "2 5 yield", "--stats-json", path).status).toBe(0);
+    const forms: { form: string; name: string; count: number }[] = JSON.parse(readFileSync(path, "utf8")).compiledCode.interpretedForms;
+    expect(forms.find((f) => f.form === "CD")).toMatchObject({ name: "int Ib", count: expect.any(Number) });
+    expect(forms.find((f) => f.form === "CD")!.count).toBeGreaterThanOrEqual(10);
+    expect(forms.map((f) => f.count)).toEqual(forms.map((f) => f.count).sort((a, b) => b - a));
+    const { stderr } = wasmvisor("run", "guests/multitask.elf", "--cmdline", "2 5 yield", "--stats");
+    const total = forms.reduce((sum, f) => sum + f.count, 0);
+    expect(stderr).toContain(`interpreted where compiled code could run: ${total}, most often:\n`);
+    expect(stderr).toMatch(new RegExp(`^ +${forms[0].count}  ${forms[0].form.replace("/", "\\/")} +${forms[0].name}$`, "m"));
+  });
+});
+
 describe("wasmvisor --help", () => {
   it("lists the commands and exits 0", () => {
     const { status, stdout } = wasmvisor("--help");
