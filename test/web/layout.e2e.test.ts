@@ -1,6 +1,6 @@
 // End to end: the demo's layout in Chromium. At 1280x800 the VGA screen, the serial console and
-// the live exits (chart and table) all lie in the first viewport while the playground runs, and
-// the console is 80 columns, all of them in view: a line longer than that wraps at the 80th. At
+// the live exits (the stacked chart by reason and the table) all lie in the first viewport while
+// the playground runs, and the console is 80 columns, all of them in view: a line longer than that wraps at the 80th. At
 // phone size (390x844, touch) the console comes first, then the exits, then the run controls, and
 // nothing is wider than the screen (the console scrolls sideways inside its panel instead).
 
@@ -38,7 +38,7 @@ describe.skipIf(!hasChromium)(demoTitle("the demo's layout at 1280x800"), () => 
   afterAll(() => demo?.close());
 
   it("shows the screen, the console and the live exits in the first viewport", async () => {
-    for (const selector of ["#screen", "#console", "#chart", "#exits"]) {
+    for (const selector of ["#screen", "#console", "#reason-chart", "#exits"]) {
       const { top, bottom, left, right } = await box(demo, selector);
       expect(top, selector).toBeGreaterThanOrEqual(0);
       expect(bottom, selector).toBeLessThanOrEqual(800);
@@ -79,7 +79,7 @@ describe.skipIf(!hasChromium)(demoTitle("the demo's layout on a phone (390x844, 
 
   it("puts the console first, then the exits, then the run controls", async () => {
     const consoleBox = await box(demo, "#console");
-    const chart = await box(demo, "#chart");
+    const chart = await box(demo, "#reason-chart");
     const exits = await box(demo, "#exits");
     const controls = await box(demo, "#controls");
     const runButtons = await box(demo, "#pause");
