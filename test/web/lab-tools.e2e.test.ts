@@ -107,11 +107,13 @@ describe.skipIf(!hasChromium)(demoTitle("lab tools in Chromium: saved machines, 
       const [saved, disk] = [await download("#save-state"), await download("#download-disk")];
 
       await reloadLinkedPage("playground");
-      // Under a name of its own, so that the status line shows when the worker has it.
+      // The state first, then its image: the upload restarts the restored machine from the saved
+      // moment with it. (Uploaded first, the image would be the linked boot's, which writes on it.)
+      await page.setInputFiles("#state-file", saved.path);
+      await eventually(() => demo.state()).toMatch(/^playground\.wvs: /);
+      // Under a name of its own, so that the status line shows when the worker has it (after the restart).
       await page.setInputFiles("#disk-file", scratch.file("playground.img", disk.bytes));
       await eventually(() => page.locator("#disk-status").innerText()).toMatch(/^playground\.img: 4 MiB, 8,192 sectors/);
-      await page.setInputFiles("#state-file", saved.path);
-      await eventually(() => demo.state()).toMatch(/^playground\.wvs: /); // in place of the linked boot, its table cleared
       // The exit counts are part of the machine: the first sample goes on from the saved ones (a
       // new boot would start from 0), and they grow as it runs on.
       await eventually(() => demo.exitCount(CPUID)).toBeGreaterThan(0);
