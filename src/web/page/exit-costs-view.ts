@@ -12,6 +12,15 @@ const README_NODE_NS: Record<string, number> = { cpuid: 48.1, vmcall: 59.9, out:
 
 const ns = new Intl.NumberFormat("en-US", { maximumFractionDigits: 1 });
 
+/**
+ * A row's figure as the page shows it. The figure is the difference of two loops' times, so on a
+ * busy machine it can come out at or below zero: that is noise, never a cost, and says so.
+ */
+export function exitCostText(cost: Pick<ExitCost, "ns" | "spread">): string {
+  if (!(cost.ns > 0)) return "below the noise: the machine was busy, measure again";
+  return `${ns.format(cost.ns)} ±${Math.round(cost.spread * 100)}%`;
+}
+
 export class ExitCostsView {
   constructor(
     private readonly button: HTMLButtonElement,
@@ -46,7 +55,7 @@ export class ExitCostsView {
         row.dataset.name = cost.name;
         row.dataset.ns = String(cost.ns);
         const node = README_NODE_NS[cost.name];
-        const cells = [cost.name, cost.what, `${ns.format(cost.ns)} ±${Math.round(cost.spread * 100)}%`, node === undefined ? "-" : ns.format(node)];
+        const cells = [cost.name, cost.what, exitCostText(cost), node === undefined ? "-" : ns.format(node)];
         row.append(...cells.map((text, i) => cell(i === 0 ? "th" : "td", text)));
         return row;
       }),
