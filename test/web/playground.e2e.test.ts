@@ -134,7 +134,10 @@ describe.skipIf(!hasChromium)(demoTitle("the playground in Chromium: a guest tha
     await key("d"); // disk sectors on
     await key("o"); // COM1 output off
     await shows("the disk's I/O exits", async () => ((await perCpuid(REASON.io)) ?? 0) > 1.5);
-    await flip(() => setChecked("#io-disk", false), "disk intercept on → off", "the disk's I/O exits gone", async () => ((await perCpuid(REASON.io)) ?? 9) < 0.6);
+    // What I/O exits remain are the PIC's EOI each tick and the line of counts on COM1 every 100
+    // ticks (its output key stops only the ticker): ~2.5 a tick against 4 CPUIDs, where the disk
+    // made ~19 (measured in Chromium: 0.64 and 4.75 per CPUID).
+    await flip(() => setChecked("#io-disk", false), "disk intercept on → off", "the disk's I/O exits gone", async () => ((await perCpuid(REASON.io)) ?? 9) < 1);
     await flip(() => setChecked("#io-disk", true), "disk intercept off → on", "the disk's I/O exits back", async () => ((await perCpuid(REASON.io)) ?? 0) > 1.5);
     await key("o");
     expect(await demo.state()).toBe("playground: running");
