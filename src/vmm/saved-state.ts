@@ -147,11 +147,11 @@ function restoreOptions<T extends VirtualMachineOptions>(image: SavedImage, give
 
 /** VirtualMachine.restore(): a machine made by `create` from the saved description, then given the saved state. */
 export async function restoreMachine<T extends VirtualMachineOptions>(
-  bytes: Uint8Array,
+  state: Uint8Array | SavedImage,
   options: T,
   create: (options: T) => Promise<VirtualMachine>,
 ): Promise<VirtualMachine> {
-  const image = readStateFile(bytes);
+  const image = state instanceof Uint8Array ? readStateFile(state) : state;
   let vm: VirtualMachine;
   try {
     vm = await create(restoreOptions(image, options));

@@ -43,7 +43,7 @@ import { CONSOLE_BYTES_PER_UNIT_SHIFT, HostWorkMeter, meteredDisk } from "./host
 import { formatRegisters } from "./register-dump.js";
 import { PcPlatform } from "./pc-platform.js";
 import { checkRunLimits } from "./run-limits.js";
-import { restoreMachine, saveMachine } from "./saved-state.js";
+import { restoreMachine, saveMachine, type SavedImage } from "./saved-state.js";
 import { readInterpretedForms } from "./interpreted-forms.js";
 import type { StopReason } from "./stop-reason.js";
 import { subscribe } from "./subscribe.js";
@@ -174,8 +174,10 @@ export class VirtualMachine implements ExitContext {
    * give what the host connects (console, disk, exit timing, core); options that say what the
    * machine is (memory, VmConfig, clock, vgaTrap) must be left out or agree with the saved machine.
    * Throws SavedStateError, with a one-line message, for anything that is not a good state.
+   * `state` may be the file's bytes or, for a caller that looked inside it first, readStateFile()'s
+   * answer, so a large file is checked and decoded once.
    */
-  static restore(state: Uint8Array, options: VirtualMachineOptions & { core?: CoreSource } = {}): Promise<VirtualMachine> {
+  static restore(state: Uint8Array | SavedImage, options: VirtualMachineOptions & { core?: CoreSource } = {}): Promise<VirtualMachine> {
     return restoreMachine(state, options, (resolved) => VirtualMachine.create(resolved));
   }
 

@@ -5,7 +5,7 @@
 // trailing partial sector is kept but the devices do not see it.
 
 import { MemoryDisk } from "../../devices/block-backend.js";
-import { readStateFile } from "../../vmm/saved-state.js";
+import type { SavedImage } from "../../vmm/saved-state.js";
 import type { Post } from "./session.js";
 
 const DEFAULT_DISK_BYTES = 4 * 1024 * 1024;
@@ -26,11 +26,11 @@ export class PageDisk {
   }
 
   /**
-   * The image for a machine restored from `state`, if the saved machine had a disk (the restore
-   * then checks that the image is the saved disk's size); throws SavedStateError for a bad file.
+   * The image for a machine restored from `saved`, if the saved machine had a disk (the restore
+   * then checks that the image is the saved disk's size).
    */
-  forState(state: Uint8Array): MemoryDisk | undefined {
-    return readStateFile(state).state.machine.disk === null ? undefined : this.image;
+  forState(saved: SavedImage): MemoryDisk | undefined {
+    return saved.state.machine.disk === null ? undefined : this.image;
   }
 
   /** Tells the page which image the machines get. */

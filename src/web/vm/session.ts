@@ -19,6 +19,7 @@ import { keyboardQueue, serialQueue, type InputQueue } from "../../devices/input
 import { NAMED_KEYS, keystrokeFor, type Keystroke } from "../../devices/scancodes.js";
 import { qemuStyleCmdline } from "../../loader/multiboot.js";
 import { readLinear } from "../../vmm/guest-memory.js";
+import { readStateFile } from "../../vmm/saved-state.js";
 import { HandlerTimer } from "../../vmm/handler-timer.js";
 import { describeStop, type StopReason } from "../../vmm/stop-reason.js";
 import { VirtualMachine, type VirtualMachineOptions } from "../../vmm/virtual-machine.js";
@@ -154,7 +155,7 @@ export class Session {
               cpuidVendor: controls!.cpuidVendor,
               disk: this.disk.image,
             })
-          : await VirtualMachine.restore(source.state, { ...host, disk: this.disk.forState(source.state) });
+          : await this.restoredMachine(source.state, host);
     } catch (error) {
       if (start !== this.starts) return true; // a later make() decides the machine
       // A kernel's problem shows by the guest picker, a state file's (or an image's that does not fit it) by the lab tools.
@@ -176,6 +177,12 @@ export class Session {
     this.state = "idle"; // a new machine's state is reported afresh, under its name, even if the last one ran too
     this.setState("running");
     return true;
+  }
+
+  /** A machine restored from a state file with the page's disk if it had one; the file is read once for both. */
+  private restoredMachine(state: Uint8Array, host: VirtualMachineOptions): Promise<VirtualMachine> {
+    const saved = readStateFile(state);
+    return VirtualMachine.restore(saved, { ...host, disk: this.disk.forState(saved) });
   }
 
   /**
