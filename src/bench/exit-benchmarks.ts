@@ -45,6 +45,9 @@ export interface ExitBenchmark {
 
 export const MIN_ITERATIONS = 20;
 
+/** Whether a row's true figure is above zero: it exits, or it is MIPS. A median at or below zero there is noise, not a cost. */
+export const mustBePositive = (b: ExitBenchmark): boolean => !b.free || b.unit === "MIPS";
+
 const row = (name: string, word: string, what: string, extra: Partial<ExitBenchmark> = {}): ExitBenchmark => ({
   name,
   word,

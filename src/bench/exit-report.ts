@@ -97,13 +97,13 @@ export function formatSkipped(rows: readonly RowResult[], hosts: readonly HostSt
   return notes.length > 0 ? `not run:\n${notes.join("\n")}` : "";
 }
 
-/** Figures whose runs disagreed by more than NOISY_SPREAD; `more`: other rows than the exits' (the real-C rows). */
+/** Figures whose runs disagreed by more than NOISY_SPREAD, or that were re-measured; `more`: other rows than the exits' (the real-C rows). */
 export function noisyFigures(rows: readonly RowResult[], cliff: ReadonlyMap<number, Measurement>, more: readonly NamedResults[] = []): string[] {
   const named = [...rows.map((row) => ({ name: row.benchmark.name, results: row.results })), ...more];
   const exits = named.flatMap((row) =>
     Object.entries(row.results)
-      .filter(([, m]) => m.spread > NOISY_SPREAD)
-      .map(([host]) => `${row.name} on ${HOST_TITLES[host as Host]}`),
+      .filter(([, m]) => m.spread > NOISY_SPREAD || m.remeasured)
+      .map(([host, m]) => `${row.name} on ${HOST_TITLES[host as Host]}${m.remeasured ? " (measured twice as often: its first runs came out at or below zero)" : ""}`),
   );
   return [...exits, ...[...cliff].filter(([, m]) => m.spread > NOISY_SPREAD).map(([n]) => `CR3 cliff with ${n}`)];
 }
@@ -113,6 +113,7 @@ export function noiseWarning(noisy: readonly string[], total: number, load: read
   const remedies = clock === "wall" ? "More --runs, --clock cpu (CPU time instead of wall time)" : "More --runs";
   return (
     `warning: ${noisy.length} of ${total} figures varied by more than ±${percent(NOISY_SPREAD)} between runs ` +
-    `(load average ${load[0].toFixed(1)} on ${cpus} CPUs): the machine was busy. ${remedies} or a quiet machine give steadier figures.`
+    `(load average ${load[0].toFixed(1)} on ${cpus} CPUs): the machine was busy. ${remedies} or a quiet machine give steadier figures. ` +
+    `They are: ${noisy.join("; ")}.`
   );
 }

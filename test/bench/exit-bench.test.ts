@@ -8,7 +8,7 @@ import { benchResults, markdownReport } from "../../src/bench/bench-results.js";
 import { sceneToPng, sceneToSvg } from "../../src/bench/chart-render.js";
 import { EXIT_BENCHMARKS, iterationsFor, selectBenchmarks, setupKey, vmexitCmdline } from "../../src/bench/exit-benchmarks.js";
 import { formatExitTable, formatSkipped, formatTargets, noiseWarning, noisyFigures } from "../../src/bench/exit-report.js";
-import { summarize } from "../../src/bench/exit-runs.js";
+import { measureJobs, summarize, type Job } from "../../src/bench/exit-runs.js";
 import type { HostStatus, RowResult } from "../../src/bench/exit-suite.js";
 import { LineStamper, mips, nsPerIteration, testTimings } from "../../src/bench/marker-timing.js";
 
@@ -107,10 +107,47 @@ describe("exit report", () => {
     expect(noisyFigures(rows, cliff)).toEqual(["out on wasmvisor"]);
     expect(noiseWarning(["out on wasmvisor"], 9, [3.25, 1, 1], 2, "wall")).toBe(
       "warning: 1 of 9 figures varied by more than ±15% between runs (load average 3.3 on 2 CPUs): the machine was busy. " +
-        "More --runs, --clock cpu (CPU time instead of wall time) or a quiet machine give steadier figures.",
+        "More --runs, --clock cpu (CPU time instead of wall time) or a quiet machine give steadier figures. They are: out on wasmvisor.",
     );
     expect(noiseWarning(["out on wasmvisor"], 9, [3.25, 1, 1], 2, "cpu")).toMatch(/busy\. More --runs or a quiet machine/);
     expect(noiseWarning([], 9, [3.25, 1, 1], 2, "cpu")).toBe("");
+  });
+});
+
+describe("exit runs", () => {
+  /** A job of one row whose boots give these ns per iteration in turn (a fixed 1,000 iterations). */
+  const scripted = (host: Job["host"], name: string, nsPerRun: number[]) => {
+    const b = bench(name);
+    const job: Job & { boots: number } = {
+      host,
+      rows: [b],
+      boots: 0,
+      run: async () => new Map([[b.word, { iterations: 1000, opMs: 1 + nsPerRun[job.boots++] / 1000, baseMs: 1, guestTicks: 0 }]]),
+    };
+    return job;
+  };
+
+  it("runs a boot again when a figure that must cost time came out at or below zero, and says so", async () => {
+    // The warm-up boot first (wasmvisor's first job), then two runs; vmcall's median is -4 ns.
+    const vmcall = scripted("wasmvisor", "vmcall", [0, -10, 2, 50, 52]);
+    const cpuid = scripted("qemu", "cpuid", [40, 41]);
+    const results = await measureJobs([vmcall, cpuid], { iterations: 1000, loopMs: 15, runs: 2 });
+    expect(vmcall.boots).toBe(5);
+    expect(cpuid.boots).toBe(2);
+    const again = results.get("wasmvisor vmcall")!;
+    expect(again.runs.map((r) => Math.round(r))).toEqual([-10, 2, 50, 52]);
+    expect(again.median).toBeCloseTo(26, 6);
+    expect(again.remeasured).toBe(true);
+    expect(results.get("qemu cpuid")!.remeasured).toBeUndefined();
+    const row: RowResult = { benchmark: bench("vmcall"), results: { wasmvisor: { ...again, spread: 0 } }, skipped: {} };
+    expect(noisyFigures([row], new Map())).toEqual(["vmcall on wasmvisor (measured twice as often: its first runs came out at or below zero)"]);
+  });
+
+  it("leaves a free row's figure at or below zero alone: with no exit, it may cost nothing", async () => {
+    const vga = scripted("wasmvisor", "vga", [0, -1, -2]);
+    const results = await measureJobs([vga], { iterations: 1000, loopMs: 15, runs: 2 });
+    expect(vga.boots).toBe(3);
+    expect(results.get("wasmvisor vga")!.remeasured).toBeUndefined();
   });
 });
 

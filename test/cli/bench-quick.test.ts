@@ -31,7 +31,7 @@ describe("wasmvisor bench --quick", () => {
         expect(exit.skipped.wasmvisor, exit.name).toMatch(/interrupt-window/); // the one reason wasmvisor may skip a row
         continue;
       }
-      expect(ours.runs, exit.name).toHaveLength(2);
+      expect(ours.runs, exit.name).toHaveLength(ours.remeasured ? 4 : 2); // a figure at or below zero where it must cost time is run again
       expect(Number.isFinite(ours.median), exit.name).toBe(true);
       if (!benchmark.free || benchmark.unit === "MIPS") expect(ours.median, exit.name).toBeGreaterThan(0);
       for (const host of ["qemu", "v86"] as const) {
