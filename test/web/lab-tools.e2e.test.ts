@@ -17,6 +17,7 @@ import { assemble } from "../core/harness.js";
 import { scratchFolder, wasmvisor, wasmvisorWithInput } from "../support/cli.js";
 import { type DemoPage, GUESTS, demoTitle, hasChromium, openDemo } from "../support/demo-page.js";
 import { KERNEL_BASE, kernelElf } from "../support/images.js";
+import { MAX_MEMORY_MIB } from "../../src/vmm/memory-size.js";
 
 const HELP = "commands: help cpuid time mem stats disk exit";
 const scratch = scratchFolder();
@@ -250,8 +251,9 @@ describe.skipIf(!hasChromium)(demoTitle("lab tools in Chromium: saved machines, 
       await page.setInputFiles("#state-file", scratch.file(name, bytes));
       await eventually(toolsError).toMatch(message);
     }
-    await page.setInputFiles("#state-file", sparseFile("huge.wvs", 600));
-    await eventually(toolsError).toBe("huge.wvs is 600 MiB: the page takes state files of up to 513 MiB");
+    // A machine of the largest RAM (MAX_MEMORY_MIB) saves a file of up to that and a MiB; more is refused unread.
+    await page.setInputFiles("#state-file", sparseFile("huge.wvs", MAX_MEMORY_MIB + 2));
+    await eventually(toolsError).toBe(`huge.wvs is ${(MAX_MEMORY_MIB + 2).toLocaleString("en")} MiB: the page takes state files of up to ${(MAX_MEMORY_MIB + 1).toLocaleString("en")} MiB`);
     // Dropped on the drop zone, the same.
     const dropped = await page.evaluateHandle((text) => {
       const transfer = new DataTransfer();

@@ -4,12 +4,13 @@
 // sent to the worker, which restores it in place of the current machine, or says in the lab
 // tools' message line why it cannot and leaves the current machine running.
 
+import { MAX_MEMORY_MIB } from "../../vmm/memory-size.js";
 import type { PageMessage } from "../protocol.js";
 import { download, fileName, readChosenFile } from "./download.js";
 import { acceptFiles } from "./file-input.js";
 
-/** The largest state file the page reads: a machine of the page's largest RAM (512 MiB) saved with no zero runs, and the rest. */
-const MAX_STATE_BYTES = 513 * 2 ** 20;
+/** The largest state file the page reads: a machine of the largest RAM (MAX_MEMORY_MIB) saved with no zero runs, and a MiB for the rest (a disk's contents are not in it). */
+const MAX_STATE_BYTES = (MAX_MEMORY_MIB + 1) * 2 ** 20;
 
 export interface StateFileElements {
   save: HTMLButtonElement;
