@@ -13,6 +13,7 @@ import { summarize, type Measurement } from "./exit-runs.js";
 import type { HostStatus, RowResult } from "./exit-suite.js";
 import type { ClockKind } from "./marker-timing.js";
 import type { RealCResults } from "./real-c.js";
+import { rowName } from "./real-c-report.js";
 import type { BenchSummary } from "./report.js";
 
 export interface Machine {
@@ -98,7 +99,9 @@ export async function readPreviousRun(path: string): Promise<PreviousRun> {
   if (!Array.isArray(old.exits)) throw new Error(`${path} is not the JSON of wasmvisor bench --json`);
   const medians = new Map<string, number>();
   for (const row of old.exits) if (row.results.wasmvisor) medians.set(row.name, row.results.wasmvisor.median);
-  return { medians };
+  const phaseMedians = new Map<string, number>();
+  for (const row of old.realC?.rows ?? []) if (row.results.wasmvisor) phaseMedians.set(rowName(row), row.results.wasmvisor.median);
+  return { medians, phaseMedians };
 }
 
 /** The report as a Markdown section: when, where and how it ran, then the tables as printed. */

@@ -21,8 +21,15 @@ export const NOISY_SPREAD = 0.15;
 export const HOST_TITLES: Record<Host, string> = { wasmvisor: "wasmvisor", qemu: "QEMU", v86: "v86" };
 
 export interface PreviousRun {
-  /** wasmvisor's median of each row, by name. */
+  /** wasmvisor's median of each exit row, by name. */
   medians: Map<string, number>;
+  /** wasmvisor's median ms of each real-C row, by rowName() ("realc fib", "compute"). */
+  phaseMedians: Map<string, number>;
+}
+
+/** The --compare columns: the previous median and the change to ours, "+5%". */
+export function changeCells(before: number | undefined, ours: Measurement | undefined, unit: string): [string, string] {
+  return [before === undefined ? "-" : `${before.toFixed(1)} ${unit}`, before === undefined || !ours ? "" : `${ours.median >= before ? "+" : ""}${percent(ours.median / before - 1)}`];
 }
 
 /** The median with the spread of the runs: "94.4 ns ±5%". */
@@ -53,10 +60,7 @@ export function formatExitTable(rows: readonly RowResult[], hosts: readonly Host
       const cells = [b.name, b.what, figure(ours, b.unit)];
       for (const peer of peers) cells.push(figure(row.results[peer.host], b.unit), ratio(row.results[peer.host], ours));
       cells.push(b.targetNs === undefined ? "" : `< ${b.targetNs} ns${ours && ours.median >= b.targetNs ? " MISSED" : ""}`);
-      if (previous) {
-        const before = previous.medians.get(b.name);
-        cells.push(before === undefined ? "-" : `${before.toFixed(1)} ${b.unit}`, before === undefined || !ours ? "" : `${ours.median >= before ? "+" : ""}${percent(ours.median / before - 1)}`);
-      }
+      if (previous) cells.push(...changeCells(previous.medians.get(b.name), ours, b.unit));
       return cells;
     });
   return table(header, lines, 2);

@@ -4,7 +4,7 @@
 // instructions that compiled code retired; then the issue's targets for them, judged (reported,
 // never asserted), and compiled code's share of each whole guest.
 
-import { HOST_TITLES, figure } from "./exit-report.js";
+import { HOST_TITLES, changeCells, figure, type PreviousRun } from "./exit-report.js";
 import type { Measurement } from "./exit-runs.js";
 import type { HostStatus } from "./exit-suite.js";
 import type { GuestSummary, PhaseRow } from "./real-c.js";
@@ -24,16 +24,19 @@ const shareText = (share: number | undefined) => (share === undefined ? "" : `${
 /** "realc fib", or a whole guest's name. */
 export const rowName = (row: PhaseRow): string => (row.guest === row.phase ? row.guest : `${row.guest} ${row.phase}`);
 
-export function formatPhaseTable(rows: readonly PhaseRow[], hosts: readonly HostStatus[]): string {
+/** `previous`: --compare's run, for its before and change columns. */
+export function formatPhaseTable(rows: readonly PhaseRow[], hosts: readonly HostStatus[], previous?: PreviousRun): string {
   const peers = hosts.filter((h) => h.host !== "wasmvisor");
   const header = ["phase", "what", "wasmvisor"];
   for (const peer of peers) header.push(HOST_TITLES[peer.host], `ours/${HOST_TITLES[peer.host]}`);
   header.push("instructions", "compiled");
+  if (previous) header.push("before", "change");
   const lines = rows.map((row) => {
     const ours = row.results.wasmvisor;
     const cells = [rowName(row), row.what, figure(ours, "ms")];
     for (const peer of peers) cells.push(figure(row.results[peer.host], "ms"), ratioText(timeRatio(ours, row.results[peer.host])));
     cells.push(row.instructions === undefined ? "" : String(row.instructions), shareText(row.compiledShare));
+    if (previous) cells.push(...changeCells(previous.phaseMedians.get(rowName(row)), ours, "ms"));
     return cells;
   });
   return table(header, lines, 2);

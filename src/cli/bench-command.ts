@@ -19,7 +19,7 @@ import { sceneToPng, sceneToSvg } from "../bench/chart-render.js";
 import { MULTITASK_GUEST, formatCr3Cliff, measureCr3Cliff, type Cr3CliffPoint } from "../bench/cr3-cliff.js";
 import { VMEXIT_GUEST, selectBenchmarks } from "../bench/exit-benchmarks.js";
 import { formatExitTable, formatSkipped, formatTargets, noiseWarning, noisyFigures, type PreviousRun } from "../bench/exit-report.js";
-import { HOSTS, runExitSuite } from "../bench/exit-suite.js";
+import { HOSTS, runExitSuite, type Host } from "../bench/exit-suite.js";
 import type { ClockKind } from "../bench/marker-timing.js";
 import type { PeerName } from "../bench/peer-runners.js";
 import { formatPhaseTable, realCTargetLines, rowName } from "../bench/real-c-report.js";
@@ -128,7 +128,7 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
       mipsRuns.length > 0 ? `${formatRuns(mipsRuns)}\n\n${formatSummaries(summaries)}` : "",
       benchmarks.length > 0 ? `VM exits: host ns per iteration, ${options.clock === "cpu" ? "CPU" : "wall"} time, median of ${runs} runs\n${formatExitTable(suite.rows, suite.hosts, previous)}` : "",
       coldStart ? formatColdStart(coldStart, options.clock) : "",
-      realC ? `Real C: host ${options.clock === "cpu" ? "CPU" : "wall"} ms per phase, median of ${runs} runs (guests/realc.elf, ${mode.realcRounds} rounds a phase)\n${formatPhaseTable(realC.rows, realC.hosts)}` : "",
+      realC ? `Real C: host ${options.clock === "cpu" ? "CPU" : "wall"} ms per phase, median of ${runs} runs (guests/realc.elf, ${mode.realcRounds} rounds a phase)\n${formatPhaseTable(realC.rows, realC.hosts, previous)}` : "",
       cliff.length > 0 ? `CR3 cliff (guests/multitask.elf): address-space switches\n${formatCr3Cliff(cliff)}` : "",
       benchmarks.length > 0 || realC ? formatTargets(suite.rows, cliffByCount, realC ? realCTargetLines(realC.rows, realC.guests) : []) : "",
       formatSkipped(suite.rows, suite.hosts),
@@ -153,7 +153,8 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
     if (options.json !== undefined) await writeFile(options.json, `${JSON.stringify(results, null, 2)}\n`);
     if (options.markdown !== undefined) await writeFile(options.markdown, markdownReport(results, report));
     if (options.chart !== undefined) {
-      const scene = benchChart(suite.rows, cliffByCount, HOSTS.filter((h) => suite.hosts.some((s) => s.host === h && !s.skipped)));
+      const ran = (h: Host) => suite.hosts.some((s) => s.host === h && !s.skipped) || (realC?.hosts.some((s) => s.host === h && !s.skipped) ?? false);
+      const scene = benchChart(suite.rows, cliffByCount, HOSTS.filter(ran), realC?.rows);
       await writeFile(options.chart, options.chart.toLowerCase().endsWith(".png") ? sceneToPng(scene) : sceneToSvg(scene));
     }
     return 0;

@@ -84,7 +84,7 @@ describe("exit report", () => {
   });
 
   it("shows the change since a previous run", () => {
-    const lines = formatExitTable(rows, hosts, { medians: new Map([["cpuid", 36]]) }).split("\n");
+    const lines = formatExitTable(rows, hosts, { medians: new Map([["cpuid", 36]]), phaseMedians: new Map() }).split("\n");
     expect(lines[0]).toMatch(/target +before +change$/);
     expect(lines[2]).toMatch(/36\.0 ns +-50%$/);
     expect(lines[3]).toMatch(/ -$/);

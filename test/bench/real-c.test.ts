@@ -3,10 +3,15 @@
 // targets are shown. The guest-running checks count retired instructions instead of time, so
 // that they are exact on a loaded machine: the console is stamped with the VM's instruction count
 // through the same marker timing as with a clock.
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { benchChart } from "../../src/bench/bench-chart.js";
+import { readPreviousRun } from "../../src/bench/bench-results.js";
 import { BenchGuestError } from "../../src/bench/bench-guest-error.js";
+import { sceneToSvg } from "../../src/bench/chart-render.js";
 import { summarize } from "../../src/bench/exit-runs.js";
 import { LineStamper, phaseCosts, type StampedLine } from "../../src/bench/marker-timing.js";
 import { findPeer } from "../../src/bench/peer-runners.js";
@@ -123,6 +128,41 @@ describe("real-C rows and targets", () => {
     expect(targets[3]).toBe("  (retired instructions in compiled code, whole run with boot, wasmvisor: realc 80.0 %, compute 99.0 %)");
     const unmeasured = realCTargetLines(rows.map((r): PhaseRow => ({ ...r, results: { wasmvisor: r.results.wasmvisor } })), []);
     expect(unmeasured[0]).toMatch(/: -: not measured$/);
+  });
+
+  it("shows the change since a previous run of the same rows", () => {
+    const previous = { medians: new Map(), phaseMedians: new Map([["realc fib", 40], ["compute", 90]]) };
+    const table = formatPhaseTable(rows, [{ host: "wasmvisor" }, { host: "qemu", version: "QEMU" }], previous).split("\n");
+    expect(table[0]).toMatch(/ +compiled +before +change$/);
+    expect(table[2]).toMatch(/ +40\.0 ms +-20%$/);
+    expect(table[3]).toMatch(/ +-$/); // realc crc: not in the previous run
+    expect(table[5]).toMatch(/ +90\.0 ms +\+0%$/);
+  });
+
+  it("reads a previous run's real-C medians from its JSON for --compare", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "wasmvisor-realc-")), "old.json");
+    writeFileSync(path, JSON.stringify({ exits: [], realC: { rows } }));
+    const previous = await readPreviousRun(path);
+    expect([...previous.phaseMedians]).toEqual([["realc fib", 32], ["realc crc", 11], ["realc total", 43], ["compute", 90]]);
+  });
+
+  it("charts each phase's time over QEMU's, a bar per other host, and leaves out rows QEMU did not run", () => {
+    const withV86 = rows.map((r): PhaseRow => ({ ...r, results: { ...r.results, v86: summarize([r.results.qemu!.median * 1.5], 1) } }));
+    const noQemu: PhaseRow = { ...rows[0], phase: "lonely", results: { wasmvisor: rows[0].results.wasmvisor } };
+    const scene = benchChart([], new Map(), ["wasmvisor", "qemu", "v86"], [...withV86, noQemu]);
+    const svg = sceneToSvg(scene);
+    expect(svg).toContain("real C: time per phase relative to QEMU TCG");
+    expect(svg).not.toContain("ns per exit-causing operation"); // no exit rows ran: no exit panel
+    expect(svg).not.toContain(">realc lonely</text>");
+    const bars = (colour: string) => scene.shapes.filter((s) => s.kind === "rect" && s.fill === colour && s.height === 8).map((s) => (s.kind === "rect" ? s.width : 0));
+    const ours = bars("#2a7ab0");
+    const v86 = bars("#3c9a4a");
+    expect(ours).toHaveLength(4);
+    expect(v86).toHaveLength(4);
+    // fib: 32 ms against QEMU's 10 is 3.2x; v86 at 1.5x: the bars' lengths are in that ratio.
+    expect(ours[0] / v86[0]).toBeCloseTo(3.2 / 1.5, 5);
+    expect(ours[3] / v86[3]).toBeCloseTo(0.9 / 1.5, 5); // compute: faster than QEMU
+    for (const label of ["QEMU", "limit for the total, 1.25x", "limit for a phase, 2x"]) expect(svg).toContain(`>${label}</text>`);
   });
 
   it("describes each realc phase from its golden copy", async () => {
