@@ -2,7 +2,8 @@
 // produce and the VMCS controls asked for, its qualification and exit information have the
 // documented shape (assembly/vmcs-layout.ts; docs/design.md, "Exits"), and the saved guest state is
 // architecturally possible: EFLAGS bit 1 set and the reserved bits clear, CPL equal to SS.DPL and
-// CS.RPL in protected mode, EIP within the CS limit when the exit names an instruction.
+// CS.RPL in protected mode (0 while CS is still real mode's, right after PE is set), EIP within the
+// CS limit when the exit names an instruction.
 import * as L from "../../assembly/vmcs-layout.js";
 import type { BareCore } from "./core-module.js";
 
@@ -113,7 +114,16 @@ export function checkGuestState(core: BareCore, reason: number): string[] {
     const cpl = v(L.G_CPL);
     const ssDpl = (seg(L.SR_SS, L.SEG_AR) >>> 5) & 3;
     if (cpl !== ssDpl) out.push(`CPL ${cpl} but SS.DPL ${ssDpl}`);
-    if ((seg(L.SR_CS, L.SEG_SEL) & 3) !== cpl) out.push(`CPL ${cpl} but CS selector ${hex(seg(L.SR_CS, L.SEG_SEL))}`);
+    // CS.RPL is the CPL once CS is loaded in protected mode. Right after a MOV to CR0 sets PE, CS
+    // still holds what real mode loaded (base = selector * 16, any RPL) and the CPL is real mode's 0
+    // until a far transfer (SDM Vol. 3A, "Switching to Protected Mode"; VM entry's checks on guest
+    // segment registers waive CS.RPL = SS.RPL for unrestricted guests, which can be in this state).
+    const cs = seg(L.SR_CS, L.SEG_SEL);
+    if (seg(L.SR_CS, L.SEG_BASE) === cs << 4) {
+      if (cpl !== 0) out.push(`CPL ${cpl} with CS ${hex(cs)} as real mode loads it`);
+    } else if ((cs & 3) !== cpl) {
+      out.push(`CPL ${cpl} but CS selector ${hex(cs)}`);
+    }
   }
   // An exiting instruction was fetched, so it lies within the limit; a fault may name the first
   // byte past the limit (code that ran off its end) but no further: branches check their targets.

@@ -24,10 +24,15 @@
 // 10. SGDT/SIDT whose 6-byte operand crossed the segment limit stored the limit word, then raised #GP
 //     for the base (9d26e53).
 // In each, a faulting instruction must leave the state as it was (SDM 6.5: faults restart).
+// One finding was the fuzzer's own: its exit check took CS.RPL for the CPL right after a MOV to CR0
+// set PE, where CS still holds what real mode loaded (corpus/protected-mode-entered-with-a-real-
+// mode-cs: selector 0x82) and the CPL is 0 until a far transfer (src/fuzz/exit-checks.ts).
 import { describe, it, expect } from "vitest";
 import * as L from "../../assembly/vmcs-layout";
-import { TestCpu, CODE_BASE, STACK_TOP, AR_CODE0, AR_DATA0, descriptor, gate } from "../core/harness";
+import { TestCpu, CODE_BASE, STACK_TOP, AR_CODE0, AR_DATA0, descriptor, gate, assemble } from "../core/harness";
 import { flatCase, replayCase } from "./replay";
+import { checkGuestState } from "../../src/fuzz/exit-checks";
+import type { BareCore } from "../../src/fuzz/core-module";
 
 const EBX = 3;
 const SS = 12, GP = 13, PF = 14;
@@ -181,5 +186,17 @@ describe("fuzz findings", () => {
     expect(cpu.eip).toBe(CODE_BASE);
     expect(cpu.reg("esp")).toBe(6);
     expect([cpu.read32(0), cpu.read32(4)].map((v) => v.toString(16)), "stack memory").toEqual(["11111111", "11111111"]);
+  });
+
+  it("after a MOV to CR0 sets PE, CS keeps real mode's selector (RPL 3 here) and the CPL stays 0", () => {
+    const cpu = new TestCpu();
+    cpu.setVmcs(L.G_CR0, 0x10);
+    cpu.setSegment(L.SR_CS, 0x0fff, 0xfff0, 0xffff, 0x9b); // real mode, CS:IP 0FFF:0010 = CODE_BASE
+    cpu.load(CODE_BASE, assemble(".code16\nmov %cr0, %eax\nor $1, %eax\nmov %eax, %cr0\nmov %cr0, %ebx\nhlt"));
+    cpu.eip = 0x10;
+    // MOV from CR0 is privileged: it would raise #GP at CPL 3
+    expect(cpu.run()).toBe(L.EXIT_HLT);
+    expect([cpu.vmcs(L.G_CR0) & 1, cpu.segment(L.SR_CS).selector, cpu.vmcs(L.G_CPL), cpu.reg("ebx") & 1]).toEqual([1, 0x0fff, 0, 1]);
+    expect(checkGuestState({ vmcs: (offset: number) => cpu.vmcs(offset) } as unknown as BareCore, L.EXIT_HLT)).toEqual([]);
   });
 });
