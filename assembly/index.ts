@@ -78,7 +78,10 @@ export function stalledBlockEntries(): u32 { return blockStalls; }
 export function blockCacheBytes(): u32 { return BLOCK_CACHE_ENTRIES * BLOCK_ENTRY_SIZE; }
 export function flushCompiledBlocks(): void { flushBlockCache(); }
 export { countInterpretedForms, interpretedFormCounts } from "./jit/interpreted-forms";
-export { jitCondition, jitCarry, jitEflags, jitPortIo, jitExit, jitLoadCr3, jitInterpret, jitShift, jitMulDiv } from "./jit/helpers";
+export {
+  jitCondition, jitCarry, jitEflags, jitPortIo, jitExit, jitLoadCr3, jitInterpret, jitShift, jitMulDiv, jitShiftDouble, jitLoadSegment,
+  jitSoftwareInterrupt, jitInterruptReturn,
+} from "./jit/helpers";
 // The contract's numbers as the core was built with them, checked by the host at instantiation
 // (src/core/core-exports.ts).
 export {

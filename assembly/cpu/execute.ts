@@ -10,7 +10,7 @@ import {
 } from "./state";
 import {
   SR_ES, SR_CS, SR_SS, SR_DS, SR_FS, SR_GS, INTERRUPTIBILITY_STI,
-  EXIT_CLI, EXIT_STI, EXIT_PUSHF, EXIT_POPF, EXIT_IRET,
+  EXIT_CLI, EXIT_STI, EXIT_PUSHF, EXIT_POPF,
 } from "../vmcs-layout";
 import { trapIfSensitive, mayChangeIf, ifPrivilege } from "./ifmode";
 import { lengthFromOpcode, probedLength, isPrefix, lockAllowed } from "./length";
@@ -32,8 +32,8 @@ import { readSeg, writeSeg, segAddr } from "./segment";
 import { probeWrite } from "../memory/linear";
 import { hlt } from "./system";
 import { execute0f } from "./execute0f";
-import { loadSegment, loadFarPointer, farJump, farCall, farReturn } from "./protected";
-import { softwareInterrupt, iret, EVENT_SW_EXCEPTION, EVENT_PRIV_SW_EXCEPTION } from "./interrupts";
+import { loadSegment, popSegment, loadFarPointer, farJump, farCall, farReturn } from "./protected";
+import { softwareInterrupt, interruptReturn, EVENT_SW_EXCEPTION, EVENT_PRIV_SW_EXCEPTION } from "./interrupts";
 import { blockEventsAfterThisInstruction } from "./retirement";
 import { branchTarget, jumpTo } from "./branch";
 
@@ -406,13 +406,13 @@ export function execute(op: u32): void {
     case 0x38: aluForm(0x38); return; case 0x39: aluForm(0x39); return; case 0x3a: aluForm(0x3a); return;
     case 0x3b: aluForm(0x3b); return; case 0x3c: aluForm(0x3c); return; case 0x3d: aluForm(0x3d); return;
     case 0x06: pushV(segSel(SR_ES)); return;
-    case 0x07: { const s = peek(0, osize()); if (pending) return; loadSegment(SR_ES, s & 0xffff); if (!pending) addSp(osize()); return; }
+    case 0x07: popSegment(SR_ES); return;
     case 0x0e: pushV(segSel(SR_CS)); return;
     case 0x0f: execute0f(fetch8()); return;
     case 0x16: pushV(segSel(SR_SS)); return;
-    case 0x17: { const s = peek(0, osize()); if (pending) return; loadSegment(SR_SS, s & 0xffff); if (!pending) addSp(osize()); return; }
+    case 0x17: popSegment(SR_SS); return;
     case 0x1e: pushV(segSel(SR_DS)); return;
-    case 0x1f: { const s = peek(0, osize()); if (pending) return; loadSegment(SR_DS, s & 0xffff); if (!pending) addSp(osize()); return; }
+    case 0x1f: popSegment(SR_DS); return;
     case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64: case 0x65: case 0x66: case 0x67:
     case 0xf0: case 0xf2: case 0xf3:
       prefixed(op); return;
@@ -633,7 +633,7 @@ export function execute(op: u32): void {
     case 0xcc: softwareInterrupt(EXC_BP, EVENT_SW_EXCEPTION); return;
     case 0xcd: softwareInterrupt(fetch8()); noteControlTransfer(); return;
     case 0xce: if (condition(0)) softwareInterrupt(EXC_OF, EVENT_SW_EXCEPTION); return; // INTO
-    case 0xcf: if (!trapIfSensitive(EXIT_IRET)) iret(); noteControlTransfer(); return;
+    case 0xcf: interruptReturn(); noteControlTransfer(); return;
     case 0xd0: group2(1, 1); return;
     case 0xd1: group2(osize(), 1); return;
     case 0xd2: group2(1, 2); return;

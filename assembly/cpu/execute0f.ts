@@ -15,25 +15,18 @@ import { alu, ALU_ADD, ALU_CMP, signExtend } from "./alu";
 import { doubleShift } from "./shift";
 import { imulTruncated } from "./muldiv";
 import { bitTest, bitScan, byteSwap } from "./bits";
-import { pushV, peek, addSp } from "./stack";
+import { pushV } from "./stack";
 import { readSeg, writeSeg, segAddr } from "./segment";
 import { linRead32, linWrite32, probeWrite } from "../memory/linear";
 import {
   movToCr, movFromCr, movToDr, movFromDr, clts, lmsw, readCr0ForGuest, loadDescriptorTable,
   tableBase, tableLimit, cpuid, vmcall, rdmsr, wrmsr, rdtsc, invlpg, requireCpl0,
 } from "./system";
-import { loadSegment, loadFarPointer, lldt, ltr, lar, lsl, verr, verw } from "./protected";
+import { popSegment, loadFarPointer, lldt, ltr, lar, lsl, verr, verw } from "./protected";
 import { branchTarget } from "./branch";
 import { leaksVmm, vmmTableBase, vmmTableLimit, vmmCr0 } from "./ifmode";
 
 @inline function osize(): u32 { return o32 ? 4 : 2; }
-
-function popSegment(sreg: u32): void {
-  const s = peek(0, osize());
-  if (pending) return;
-  loadSegment(sreg, s & 0xffff);
-  if (!pending) addSp(osize());
-}
 
 // 0F 00: SLDT STR LLDT LTR VERR VERW
 function group6(): void {

@@ -4,7 +4,7 @@
 // Not supported: task gates and task switches (a task gate in the IDT raises #GP, IRET with NT set
 // raises #GP(0)), virtual-8086 mode (EFLAGS.VM is ignored), IDT-vectoring information on exits
 // during delivery, and setting RF in the EFLAGS image pushed for faults.
-import { mayChangeIf, ifPrivilege } from "./ifmode";
+import { mayChangeIf, ifPrivilege, trapIfSensitive } from "./ifmode";
 import {
   eip, instrStart, cpl, o32, pending, raise, clearException, excVector, excErrorCode, cr0, cr2,
   r32, segSel, segLimit, segAr, PEND_EXCEPTION, CR0_PE, ESP,
@@ -12,7 +12,7 @@ import {
   EXC_DF, EXC_NP, EXC_GP, EXC_PF,
 } from "./state";
 import {
-  VMCS_BASE, G_IDTR_BASE, G_IDTR_LIMIT, SR_CS, SR_SS, EXIT_EXCEPTION, EXIT_TRIPLE_FAULT,
+  VMCS_BASE, G_IDTR_BASE, G_IDTR_LIMIT, SR_CS, SR_SS, EXIT_EXCEPTION, EXIT_TRIPLE_FAULT, EXIT_IRET,
 } from "../vmcs-layout";
 import { linRead32 } from "../memory/linear";
 import { setSegment, arDpl, AR_ACCESSED, AR_CODE, AR_DC, AR_S, AR_P } from "./segment";
@@ -266,4 +266,9 @@ export function iret(): void {
   }
   eip = newEip;
   setEflags((flags & ~mask) | (tf & mask));
+}
+
+// The IRET instruction: an exit where the IF mode makes it sensitive (ifmode.ts), else iret().
+export function interruptReturn(): void {
+  if (!trapIfSensitive(EXIT_IRET)) iret();
 }

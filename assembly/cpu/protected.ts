@@ -14,7 +14,7 @@ import { AR_UNUSABLE, SR_CS, SR_SS, SR_GS, SR_LDTR, SR_TR } from "../vmcs-layout
 import { linWrite8 } from "../memory/linear";
 import { readSeg, setSegment, arDpl, AR_ACCESSED, AR_RW, AR_DC, AR_CODE, AR_S, AR_P } from "./segment";
 import { setFlagsEager } from "./flags";
-import { peek, setSp, spOffset } from "./stack";
+import { peek, setSp, spOffset, addSp } from "./stack";
 import { decodeModrm, modReg, modIsReg, eaOff, eaSeg, writeReg } from "./modrm";
 import {
   protectedMode, isNull, isWritableData, selErr, descBase, descLimit, descAr, readDescriptor,
@@ -64,6 +64,15 @@ export function loadSegment(sreg: u32, sel: u32): void {
   markAccessed(descAddr, descHi);
   if (pending) return;
   setSegment(sreg, sel, descBase(descLo, descHi), descLimit(descLo, descHi), ar | AR_ACCESSED);
+}
+
+// POP Sreg: the selector from the top of the stack, which moves only once the load succeeded.
+export function popSegment(sreg: u32): void {
+  const bytes: u32 = o32 ? 4 : 2;
+  const sel = peek(0, bytes);
+  if (pending) return;
+  loadSegment(sreg, sel & 0xffff);
+  if (!pending) addSp(bytes);
 }
 
 // MOV r/m <-> Sreg, LDS/LES (C5/C4): load a far pointer into a segment register and a GPR.

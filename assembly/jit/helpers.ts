@@ -2,7 +2,7 @@
 // module from the core's exports): flag questions the block cannot answer from what it tracks,
 // and the instructions the core performs for a block in place, delivering their exits there.
 import { eip, instrStart, pending, controlTransferred, PEND_EXIT, IF, TF } from "../cpu/state";
-import { shiftRotate } from "../cpu/shift";
+import { shiftRotate, doubleShift } from "../cpu/shift";
 import { mul, imul1, div, idiv } from "../cpu/muldiv";
 import { budget } from "../cpu/retirement";
 import { step } from "../cpu/execute";
@@ -11,6 +11,8 @@ import { condition, getCF, getEflags, flagsWord } from "../cpu/flags";
 import { vmexit } from "../cpu/vmexit";
 import { portIo } from "../cpu/io";
 import { loadCr3InCore } from "../cpu/system";
+import { loadSegment, popSegment } from "../cpu/protected";
+import { softwareInterrupt, interruptReturn } from "../cpu/interrupts";
 import { pagingEnabled } from "../memory/linear";
 import { tlbLookup } from "../mmu/tlb";
 import { deliverExitInBlock } from "../vm/run";
@@ -31,6 +33,14 @@ export function jitEflags(): u32 { return getEflags(); }
 export function jitShift(kind: u32, value: u32, count: u32, bytes: u32): u32 {
   const n = count & 31;
   return n == 0 ? value : shiftRotate(kind, value, n, bytes);
+}
+
+// SHLD (`left` 1) and SHRD of 32 bits in a compiled block (src/jit/translate.ts shiftDouble): `dst`
+// by `count` masked as the CPU does, filled from `src`, by the interpreter's doubleShift(); a zero
+// count changes nothing, the flags included. Returns the new value, flags into the core's globals.
+export function jitShiftDouble(left: u32, dst: u32, src: u32, count: u32): u32 {
+  const n = count & 31;
+  return n == 0 ? dst : doubleShift(left != 0, dst, src, n, 4);
 }
 
 // Group 3's MUL (4), IMUL (5), DIV (6) and IDIV (7) of the accumulator by `src` in a compiled block
@@ -63,6 +73,39 @@ export function jitExit(reason: u32, length: u32, remaining: u32, entry: u32): u
   eip += length;
   vmexit(reason, 0);
   return deliverExitInBlock(remaining, entry, eip);
+}
+
+// A segment-register load in a compiled block (src/jit/translate.ts loadSegment), the instruction at
+// EIP, `length` bytes: MOV Sreg, r/m16 of `selector`, or with `pop` POP Sreg (the selector then
+// comes from the stack), by the interpreter's functions with all their checks. As the interpreter
+// performs the instruction, EIP is past it meanwhile (an exit's instruction length). Answers 0 to go
+// on; INTERPRETED_BLOCK_ENDS when the load completed but compiled code may not go on (the segment is
+// not flat, or marking the descriptor accessed wrote into the block); else the fault or exit pending,
+// which ends the block for the run loop to deliver, as jitMulDiv's #DE.
+export function jitLoadSegment(sreg: u32, selector: u32, pop: u32, length: u32, entry: u32): u32 {
+  const context = blockContext();
+  instrStart = eip;
+  eip += length;
+  if (pop) popSegment(sreg); else loadSegment(sreg, selector);
+  if (pending) return pending;
+  return blockContext() == context && blockStillValid(entry) ? 0 : INTERPRETED_BLOCK_ENDS;
+}
+
+// INT n (`length` bytes at EIP) and IRET, the last instruction of a compiled block, by the
+// interpreter's functions: the block ends there and runBlocks() goes on from wherever they went
+// (a handler, the interrupted code), so a system call stays in compiled code. Answer the pending
+// fault or exit, as jitMulDiv.
+export function jitSoftwareInterrupt(vector: u32, length: u32): u32 {
+  instrStart = eip;
+  eip += length;
+  softwareInterrupt(vector);
+  return pending;
+}
+export function jitInterruptReturn(length: u32): u32 {
+  instrStart = eip;
+  eip += length;
+  interruptReturn();
+  return pending;
 }
 
 // A MOV to CR3 in a compiled block whose code is the page at linear `page`, frame `frame`

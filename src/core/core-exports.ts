@@ -67,6 +67,10 @@ export interface CoreExports {
   jitInterpret(length: number, remaining: number, entry: number): number;
   jitShift(kind: number, value: number, count: number, bytes: number): number;
   jitMulDiv(kind: number, src: number, bytes: number): number;
+  jitShiftDouble(left: number, dst: number, src: number, count: number): number;
+  jitLoadSegment(sreg: number, selector: number, pop: number, length: number, entry: number): number;
+  jitSoftwareInterrupt(vector: number, length: number): number;
+  jitInterruptReturn(length: number): number;
 }
 
 type ExportKind = "memory" | "table" | "global" | { params: number };
@@ -83,7 +87,8 @@ export const CORE_EXPORT_KINDS = {
   lfB: "global", lfRes: "global", lfSign: "global", tlbBank: "global", rangeExit: "global",
   jitCondition: { params: 1 }, jitCarry: { params: 0 }, jitEflags: { params: 0 }, jitLoadCr3: { params: 3 },
   jitPortIo: { params: 4 }, jitExit: { params: 4 }, jitInterpret: { params: 3 }, jitShift: { params: 4 },
-  jitMulDiv: { params: 3 },
+  jitMulDiv: { params: 3 }, jitShiftDouble: { params: 4 }, jitLoadSegment: { params: 5 }, jitSoftwareInterrupt: { params: 2 },
+  jitInterruptReturn: { params: 1 },
 } as const satisfies Record<keyof CoreExports, ExportKind>;
 
 /** Thrown when build/core.wasm is missing or is not the core this VMM was written against. */

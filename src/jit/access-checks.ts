@@ -38,12 +38,15 @@ export function accessEvents(block: readonly Instruction[]): AccessEvent[] {
   const events: AccessEvent[] = [];
   for (const { op, operands } of block) {
     const effects = EFFECTS[op], first = operands[0];
-    if (effects.core) { events.push({ kind: "core" }); continue; }
     const memories = effects.addressOnly ? [] : [...operands.slice(1), first].filter((o) => o !== undefined && isMemory(o));
+    // a register bit offset moves a BT's access by a multiple of its size: it shares no check
+    const alone = effects.offsetAddressed === true && operands[1] !== undefined && isRegister(operands[1]);
     for (const memory of memories as Memory[]) {
-      events.push({ kind: "access", address: memory, bytes: memory.bytes, write: memory === first && effects.writesFirst === true });
+      events.push({ kind: "access", address: alone ? undefined : memory, bytes: memory.bytes, write: memory === first && effects.writesFirst === true });
     }
-    if (effects.stack) events.push({ kind: "access", address: undefined, bytes: 4, write: effects.stack === "push" });
+    // a core call comes after the operands the block reads for it (MOV Sreg's selector)
+    if (effects.core) { events.push({ kind: "core" }); continue; }
+    if (effects.stack) events.push({ kind: "access", address: undefined, bytes: effects.stackBytes ?? 4, write: effects.stack === "push" });
     if (effects.writesFirst && isRegister(first)) events.push({ kind: "register", reg: first.bytes === 1 ? first.reg & 3 : first.reg });
     for (const reg of effects.implicit ?? []) events.push({ kind: "register", reg });
   }

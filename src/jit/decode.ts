@@ -3,8 +3,11 @@
 // as what, which the interpreter executes inside the block instead, and where the block ends.
 // The forms compiled are the integer instructions compiled C code spends its time in, with 32-,
 // 16- (an operand-size prefix) and 8-bit operands, string instructions without REP, indirect CALL
-// and JMP, a kernel's MOV to CR3, and CPUID, VMCALL, IN and OUT, which the core performs in place.
+// and JMP, BT*, SHLD/SHRD, a kernel's MOV to CR3 and system-call path (INT n, IRET, PUSHA/POPA,
+// PUSH, POP and MOV of segment registers), and CPUID, VMCALL, IN and OUT, which the core performs
+// in place.
 import { MAX_BLOCK_BYTES } from "../../assembly/jit-abi.js";
+import { SR_ES, SR_DS, SR_FS, SR_GS } from "../../assembly/vmcs-layout.js";
 import { REL } from "../../assembly/opcode-map.js";
 import { readEncoding, type Encoding } from "../x86/encoding.js";
 import {
@@ -59,8 +62,9 @@ const SIZED: ReadonlySet<Operation> = new Set<Operation>([
 ]);
 
 // Forms the interpreter executes inside the block, except: a block's first (entered only to
-// interpret, it would cost more than it saves) and what changes IF (CLI, STI, POPF, IRET: compiled
-// code never does, so the run loop's interrupt checks between blocks stay exact). REP/REPNE forms
+// interpret, it would cost more than it saves) and what changes IF (CLI, STI, POPF, and IRET with an
+// operand-size prefix: only the run loop performs them, so STI's shadow and the IF-mode exits stay
+// exact; a compiled IRET ends its block). REP/REPNE forms
 // spend budget per iteration: only as the block's last instruction, where no later instruction's
 // budget is at stake (repeats()).
 function interpretable({ twoByte, opcode }: Encoding, first: boolean): boolean {
@@ -120,11 +124,21 @@ function twoByteForm(e: Encoding, next: number, first: boolean, cpl: number): Fo
     // CR3-target list left the block before it, and it would miss again, entered for nothing.
     case 0x22: return reg === 3 && cpl === 0 && !first ? form("movToCr3", rm(e, 4)) : undefined;
     case 0xaf: return form("imul", register(reg, 4), rm(e, 4));
+    case 0xa0: case 0xa8: return form("pushSeg", immediate(op === 0xa0 ? SR_FS : SR_GS));
+    case 0xa1: case 0xa9: return form("popSeg", immediate(op === 0xa1 ? SR_FS : SR_GS));
+    case 0xa3: case 0xab: case 0xb3: case 0xbb: return form(BIT_TESTS[(op >> 3) & 3], rm(e, 4), register(reg, 4));
+    case 0xba: return reg >= 4 ? form(BIT_TESTS[reg - 4], rm(e, 4), immediate(e.immediates[0].value & 31)) : undefined;
+    case 0xa4: case 0xac: return form(op === 0xa4 ? "shld" : "shrd", rm(e, 4), register(reg, 4), immediate(e.immediates[0].value & 31));
+    case 0xa5: case 0xad: return form(op === 0xa5 ? "shld" : "shrd", rm(e, 4), register(reg, 4), register(ECX, 1));
     case 0xb6: case 0xb7: case 0xbe: case 0xbf: return form(op < 0xbe ? "movzx" : "movsx", register(reg, 4), rm(e, op & 1 ? 2 : 1));
     default: return undefined;
   }
 }
 
+const BIT_TESTS: Operation[] = ["bt", "bts", "btr", "btc"]; // 0F A3/AB/B3/BB by bits 3-4, 0F BA by ModR/M.reg - 4
+// Segment registers whose loads blocks compile (the core performs them): not CS, and not SS, whose
+// load holds off interrupts for one instruction (which only the run loop keeps).
+const LOADED_IN_BLOCKS = new Set([SR_ES, SR_DS, SR_FS, SR_GS]);
 const ALU: Operation[] = ["add", "or", "adc", "sbb", "and", "sub", "xor", "cmp"];
 const SHIFTS: Operation[] = ["rol", "ror", "rcl", "rcr", "shl", "shr", "shl", "sar"]; // /6 is SAL, SHL's alias
 const GROUP3: Operation[] = ["test", "test", "not", "neg", "mul", "imulWide", "div", "idiv"];
@@ -172,6 +186,15 @@ function oneByteForm(e: Encoding, next: number): Form | undefined {
     case 0xd2: case 0xd3: return form(SHIFTS[reg], rm(e, bytes), register(ECX, 1));
     case 0xc6: case 0xc7: return reg === 0 ? form("mov", rm(e, bytes), imm(e, bytes)) : undefined;
     case 0xc9: return form("leave");
+    case 0x06: case 0x0e: case 0x16: case 0x1e: return form("pushSeg", immediate(op >> 3));
+    case 0x07: case 0x1f: return form("popSeg", immediate(op >> 3));
+    case 0x8e: return LOADED_IN_BLOCKS.has(reg) ? form("movSeg", immediate(reg), rm(e, 2)) : undefined;
+    case 0xfc: return form("cld");
+    case 0xfd: return form("std");
+    case 0x60: return form("pusha");
+    case 0x61: return form("popa");
+    case 0xcd: return form("int", immediate(e.immediates[0].value));
+    case 0xcf: return form("iret");
     case 0xf6: case 0xf7: return reg <= 1 ? form("test", rm(e, bytes), imm(e, bytes)) : form(GROUP3[reg], rm(e, bytes));
     case 0xfe: return reg <= 1 ? form(reg === 0 ? "inc" : "dec", rm(e, 1)) : undefined;
     case 0xff: switch (reg) { // INC, DEC, CALL, JMP and PUSH of r/m; far CALL and JMP are interpreted

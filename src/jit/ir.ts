@@ -3,7 +3,7 @@
 // it to write WASM. Operands are in Intel order, the written one first.
 import type { Address } from "../x86/encoding.js";
 
-export const EAX = 0, ECX = 1, EDX = 2, ESP = 4, EBP = 5, ESI = 6, EDI = 7;
+export const EAX = 0, ECX = 1, EDX = 2, EBX = 3, ESP = 4, EBP = 5, ESI = 6, EDI = 7;
 
 /** A general register: EAX..EDI, with `bytes` 2 AX..DI, or with `bytes` 1 AL..BH (AH..BH are 4-7). */
 export interface Register { reg: number; bytes: number }
@@ -26,9 +26,16 @@ export type Operation =
   | "mul" | "imulWide" | "div" | "idiv" // src; EDX:EAX (DX:AX, AX by its size)
   | "mov" | "lea" | "movzx" | "movsx" | "pop" | "push" | "setcc" | "cmovcc" | "cdq" | "cwde" | "nop"
   | "movs" | "stos" | "lods" // [EDI], [ESI]; [EDI], EAX; EAX, [ESI]: one iteration, no REP
+  | "cld" | "std" // DF, in the core's flagsWord, where string forms read it
   | "leave"
+  | "pusha" | "popa" // all eight registers (POPA skips ESP's slot)
+  | "pushSeg" // sreg (an Immediate): its selector, zero-extended
+  | "movSeg" | "popSeg" // sreg (an Immediate), and for movSeg the selector (r/m16): DS, ES, FS, GS, by the core
+  | "bt" | "bts" | "btr" | "btc" // dst, bit offset (a register, which may address memory past dst, or an Immediate)
+  | "shld" | "shrd" // dst, src register, count (an Immediate, or CL)
   | "jcc" | "loop" | "jecxz" | "jmp" | "call" // target: an Immediate, or a register or memory (indirect)
   | "ret"
+  | "int" | "iret" // int: vector (an Immediate); by the core, and the block ends
   | "in" | "out" // in: EAX or AL, port (Immediate or DX); out: port, EAX or AL
   | "cpuid" | "vmcall" | "movToCr3"
   | "interpret"; // a form not compiled: the core's interpreter executes it inside the block
@@ -49,7 +56,9 @@ export interface Instruction {
 interface Effects {
   writesFirst?: true;
   addressOnly?: true; // its memory operand is not accessed (LEA)
+  offsetAddressed?: true; // a register second operand displaces its memory operand (BT*): checked alone
   stack?: "push" | "pop";
+  stackBytes?: number; // what the stack access spans, when not 4 bytes
   implicit?: number[];
   core?: true;
   branch?: true;
@@ -65,9 +74,14 @@ export const EFFECTS: Readonly<Record<Operation, Effects>> = {
   pop: { writesFirst: true, stack: "pop", implicit: [ESP] }, push: { stack: "push", implicit: [ESP] },
   setcc: WRITES, cmovcc: WRITES, cdq: { implicit: [EDX] }, cwde: { implicit: [EAX] }, nop: READS,
   movs: { writesFirst: true, implicit: [ESI, EDI] }, stos: { writesFirst: true, implicit: [EDI] },
-  lods: { writesFirst: true, implicit: [ESI] },
+  lods: { writesFirst: true, implicit: [ESI] }, cld: READS, std: READS,
   leave: { stack: "pop", implicit: [ESP, EBP] },
+  pusha: { stack: "push", stackBytes: 32, implicit: [ESP] }, popa: { stack: "pop", stackBytes: 32, implicit: [EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI] },
+  pushSeg: { stack: "push", implicit: [ESP] }, movSeg: CORE, popSeg: CORE,
+  bt: { offsetAddressed: true }, bts: { writesFirst: true, offsetAddressed: true }, btr: { writesFirst: true, offsetAddressed: true },
+  btc: { writesFirst: true, offsetAddressed: true }, shld: WRITES, shrd: WRITES,
   jcc: { branch: true }, loop: { implicit: [ECX], branch: true }, jecxz: { branch: true }, jmp: { branch: true },
   call: { stack: "push", implicit: [ESP], branch: true }, ret: { stack: "pop", implicit: [ESP], branch: true },
+  int: { core: true, branch: true }, iret: { core: true, branch: true },
   in: CORE, out: CORE, cpuid: CORE, vmcall: CORE, movToCr3: CORE, interpret: CORE,
 };

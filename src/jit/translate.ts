@@ -7,7 +7,7 @@
 // compiled the core's interpreter executes in place (interpret), and the block goes on after them.
 // Forms whose semantics are long (shifts by CL or of 8/16 bits, RCL/RCR, one-operand IMUL, IDIV,
 // MUL and DIV of 8/16 bits) call the interpreter's own function for them (jitShift, jitMulDiv).
-import { EXIT_CPUID, EXIT_VMCALL } from "../../assembly/vmcs-layout.js";
+import { EXIT_CPUID, EXIT_VMCALL, G_REGS, G_SEG, SEG_STRIDE, SEG_SEL } from "../../assembly/vmcs-layout.js";
 import {
   IO_INFO_INPUT, IO_INFO_SIZE_SHIFT, IO_INFO_IMMEDIATE, IO_INFO_LENGTH_SHIFT, TLB_ENTRIES, TLB_ENTRIES_OFFSET,
   S_SUPER_WRITE, S_USER_READ, S_USER_WRITE, T_PLAIN_RAM, CR3_SWITCHED_SAME_PAGE, HOLE_START, HOLE_END,
@@ -32,7 +32,8 @@ export interface TranslateEnv extends BlockBytes {
   entry: number; // its block-cache entry (an exit delivered inside the block checks it is still valid)
   links: CoreLinks & {
     eip: number; budget: number; tlbBank: number; rangeExit: number; jitLoadCr3: number; jitPortIo: number; jitExit: number;
-    jitInterpret: number; jitShift: number; jitMulDiv: number;
+    jitInterpret: number; jitShift: number; jitMulDiv: number; jitShiftDouble: number; jitLoadSegment: number;
+    jitSoftwareInterrupt: number; jitInterruptReturn: number;
   };
 }
 
@@ -498,7 +499,21 @@ class Translator {
         return;
       }
       case "movs": case "stos": case "lods": this.string(dst, second as Place); return;
+      case "cld": case "std": { // DF is never lazy: it lives in flagsWord alone
+        const l = this.env.links;
+        c.globalGet(l.flagsWord);
+        if (op === "cld") c.i32(~DF).op(Op.I32And); else c.i32(DF).op(Op.I32Or);
+        c.globalSet(l.flagsWord);
+        return;
+      }
       case "leave": this.storeReg(EBP, 4, this.pop(EBP)); return;
+      case "pusha": this.pushAll(); return;
+      case "popa": this.popAll(); return;
+      case "pushSeg": this.push(this.selector(target())); return;
+      case "movSeg": this.loadSegment(target(), second); return;
+      case "popSeg": this.loadSegment(target(), undefined); return;
+      case "bt": case "bts": case "btr": case "btc": this.bitTest(op, dst, second); return;
+      case "shld": case "shrd": this.shiftDouble(op === "shld", dst, second as Register, third); return;
       case "cdq": {
         const v = c.local();
         this.loadReg(EAX, 4); c.i32(31).op(Op.I32ShrS).set(v);
@@ -524,6 +539,8 @@ class Translator {
       }
       case "jmp": c.get(isImmediate(first) ? this.constant(first.imm) : this.read(first)); this.endWithEip(); return;
       case "ret": c.get(this.pop()); this.endWithEip(); return;
+      case "int": this.endInCore(() => c.i32(target()).i32(ins.length).call(this.env.links.jitSoftwareInterrupt)); return;
+      case "iret": this.endInCore(() => c.i32(ins.length).call(this.env.links.jitInterruptReturn)); return;
     }
   }
 
@@ -535,13 +552,105 @@ class Translator {
       if (op === "rol" || op === "ror") { this.rotate(op === "rol", o, count.imm); return; }
       if (op !== "rcl" && op !== "rcr") { this.shift(SHIFT_OPS[op], o, count.imm); return; }
     }
-    const c = this.c, l = this.env.links;
-    const at = this.locate(o);
-    const v = this.readAt(o, at), n = this.read(count), res = c.local();
-    emitMaterialize(c, this.flags, l);
-    c.i32(SHIFT_KINDS[op]).get(v).get(n).i32(o.bytes).call(l.jitShift).set(res);
+    const n = this.read(count);
+    this.modifyInCore(o, (v) => this.c.i32(SHIFT_KINDS[op]).get(v).get(n).i32(o.bytes).call(this.env.links.jitShift));
+  }
+
+  // SHLD and SHRD (32 bits), by the interpreter's own function (jitShiftDouble), as group2's.
+  private shiftDouble(left: boolean, o: Place, src: Register, count: Operand): void {
+    const s = this.read(src), n = this.read(count);
+    this.modifyInCore(o, (v) => this.c.i32(left ? 1 : 0).get(v).get(s).get(n).call(this.env.links.jitShiftDouble));
+  }
+
+  // Read-modify-write of `o` by a core function that `call` emits, given the value read: it takes
+  // the flags from the core's globals and leaves them there.
+  private modifyInCore(o: Place, call: (value: number) => void): void {
+    const c = this.c, at = this.locate(o);
+    const v = this.readAt(o, at), res = c.local();
+    emitMaterialize(c, this.flags, this.env.links);
+    call(v);
+    c.set(res);
     this.flags = { kind: "unknown" };
     this.writeAt(o, at, res);
+  }
+
+  // BT, BTS, BTR, BTC (32 bits): CF = the bit, the other flags unchanged (as the interpreter leaves
+  // the undefined ones). With a register offset a memory operand is the dword the offset's high
+  // bits select, signed, from the operand's address (access-checks.ts checks it alone).
+  private bitTest(op: "bt" | "bts" | "btr" | "btc", o: Place, offset: Operand): void {
+    const c = this.c, bit = c.local();
+    if (isImmediate(offset)) c.i32(offset.imm & 31).set(bit);
+    else { this.loadReg((offset as Register).reg, 4); c.i32(31).op(Op.I32And).set(bit); }
+    let at: number | undefined;
+    if (isMemory(o)) {
+      const a = this.address(o);
+      if (isRegister(offset)) { c.get(a); this.loadReg(offset.reg, 4); c.i32(5).op(Op.I32ShrS).i32(2).op(Op.I32Shl).op(Op.I32Add).set(a); }
+      at = this.physical(a, 4, op !== "bt");
+    }
+    const v = this.readAt(o, at), flags = c.local();
+    emitArithFlags(c, this.flags, this.env.links);
+    c.i32(~CF).op(Op.I32And).get(v).get(bit).op(Op.I32ShrU).i32(1).op(Op.I32And).op(Op.I32Or).set(flags);
+    this.flags = { kind: "eager", flags };
+    if (op === "bt") return;
+    const res = c.local();
+    c.get(v).i32(1).get(bit).op(Op.I32Shl);
+    if (op === "btr") c.i32(-1).op(Op.I32Xor);
+    c.op(op === "bts" ? Op.I32Or : op === "btr" ? Op.I32And : Op.I32Xor).set(res);
+    this.writeAt(o, at, res);
+  }
+
+  // PUSHA: the eight registers below ESP, EAX highest, ESP as it was; one check covers the 32 bytes.
+  private pushAll(): void {
+    const c = this.c, sp = c.local(), low = c.local();
+    this.loadReg(ESP, 4);
+    c.tee(sp).i32(32).op(Op.I32Sub).set(low);
+    const at = this.physical(low, 32, true);
+    for (let r = 0; r < 8; r++) {
+      c.get(at);
+      if (r === ESP) c.get(sp); else this.loadReg(r, 4);
+      c.mem(Op.I32Store, this.env.ramBase + 28 - 4 * r);
+    }
+    this.stores.push({ at, bytes: 32 });
+    this.storeReg(ESP, 4, low);
+  }
+
+  // POPA: the registers PUSHA stored, but for ESP's slot, which is skipped.
+  private popAll(): void {
+    const c = this.c, sp = c.local();
+    this.loadReg(ESP, 4);
+    c.set(sp);
+    const at = this.physical(sp, 32, false);
+    for (let r = 0; r < 8; r++) {
+      if (r === ESP) continue;
+      c.i32(0).get(at).mem(Op.I32Load, this.env.ramBase + 28 - 4 * r).mem(Op.I32Store, this.regOffset(r, 4));
+    }
+    c.get(sp).i32(32).op(Op.I32Add).set(sp);
+    this.storeReg(ESP, 4, sp);
+  }
+
+  // A segment register's selector (PUSH Sreg), from the VMCS guest state where the core keeps it.
+  private selector(sreg: number): number {
+    const v = this.c.local();
+    this.c.i32(0).mem(Op.I32Load, this.env.regs - G_REGS + G_SEG + sreg * SEG_STRIDE + SEG_SEL).set(v);
+    return v;
+  }
+
+  // MOV Sreg, r/m16 (the selector read here) and POP Sreg of DS, ES, FS or GS, by the core with
+  // the interpreter's checks (jitLoadSegment). In flat code the block goes on; it ends when the load
+  // faulted, exited, or left a segment compiled code cannot run with. No flag changes.
+  private loadSegment(sreg: number, selector: Operand | undefined): void {
+    const c = this.c, value = selector === undefined ? this.constant(0) : this.read(selector);
+    this.beforeCore();
+    c.i32(sreg).get(value).i32(selector === undefined ? 1 : 0).i32(this.next - this.ip).i32(this.env.entry).call(this.env.links.jitLoadSegment);
+    this.endIfCoreSaysSo();
+  }
+
+  // INT n and IRET end their block in the core, which sets EIP (and delivers a fault or exit
+  // itself or leaves it to the run loop); runBlocks() goes on from there.
+  private endInCore(call: () => void): void {
+    this.beforeCore();
+    call();
+    this.c.op(Op.Drop);
   }
 
   // MUL, IMUL, DIV and IDIV of EDX:EAX (DX:AX, AX) by `src`, by the interpreter's functions
@@ -555,7 +664,7 @@ class Translator {
   }
 
   // MOVS, STOS, LODS without REP: one element, then ESI and EDI step by its size, back when DF is
-  // set (compiled code never changes DF: CLD and STD are interpreted, so the core's flagsWord has it).
+  // set (DF is in the core's flagsWord, where CLD and STD, compiled or not, write it).
   private string(dst: Place, src: Place): void {
     const c = this.c, bytes = dst.bytes, step = c.local();
     this.write(dst, this.read(src));

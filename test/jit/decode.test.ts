@@ -34,7 +34,7 @@ describe("decodeBlock", () => {
   });
 
   it("forms not compiled are interpreted inside the block, and one that may transfer control ends it", () => {
-    expect(decode([0x31, 0xc0, 0x0f, 0xa3, 0xc8, 0x2e, 0x0f, 0x84, 0, 0, 0, 0, 0x90]).map((i) => [i.op, i.length])).toEqual([
+    expect(decode([0x31, 0xc0, 0x0f, 0xbc, 0xc8, 0x2e, 0x0f, 0x84, 0, 0, 0, 0, 0x90]).map((i) => [i.op, i.length])).toEqual([
       ["xor", 2], ["interpret", 3], ["interpret", 7],
     ]);
   });
@@ -52,6 +52,12 @@ describe("decodeBlock", () => {
     ["movsb", "movs"], ["movsl", "movs"], ["stosw", "stos"], ["lodsb", "lods"], ["addw $5, %ax", "add"],
     ["movw %bx, (%esi)", "mov"], ["incw %si", "inc"], ["negb 3(%edi)", "neg"], ["movzwl %cx, %eax", "movzx"],
     ["movswl %dx, %esi", "movsx"], ["cwtl", "cwde"], ["incl (%eax)", "inc"], ["decb %ah", "dec"],
+    ["bt %ecx, %eax", "bt"], ["btsl %ecx, 4(%ebx)", "bts"], ["btrl $3, (%esi)", "btr"], ["btc $31, %edx", "btc"],
+    ["shld $7, %eax, %ebx", "shld"], ["shrd %cl, %ebx, 8(%esi)", "shrd"],
+    // a kernel's system-call path
+    ["pushal", "pusha"], ["popal", "popa"], ["push %ds", "pushSeg"], ["push %cs", "pushSeg"], ["push %gs", "pushSeg"],
+    ["pop %es", "popSeg"], ["pop %fs", "popSeg"], ["mov %eax, %ds", "movSeg"], ["mov 8(%esp), %gs", "movSeg"],
+    ["int $0x80", "int"], ["iret", "iret"], ["cld", "cld"], ["std", "std"],
   ])("%s is compiled as %s", (form, op) => {
     const bytes = assemble(`nop\n${form}\nhlt`, 0x401000);
     expect(decode(Array.from(bytes))[1].op).toBe(op);
@@ -60,6 +66,16 @@ describe("decodeBlock", () => {
   it("16-bit operands: sized as the prefix says, an 8-bit immediate sign-extended to 16 bits", () => {
     const [, add] = decode(Array.from(assemble("nop\naddw $-1, 6(%ebx)\nhlt", 0x401000)));
     expect(add.operands).toEqual([{ base: EBX, index: -1, scale: 0, disp: 6, bytes: 2 }, { imm: 0xffff }]);
+  });
+
+  it("loads of SS and CS are not compiled (MOV SS holds off interrupts for one instruction)", () => {
+    const ops = decode(Array.from(assemble("nop\nmov %eax, %ss\npop %ss\nret", 0x401000))).map((i) => i.op);
+    expect(ops).toEqual(["nop", "interpret", "interpret", "ret"]);
+  });
+
+  it("INT n and IRET end the block", () => {
+    expect(decode(Array.from(assemble("nop\nint $0x80\nnop", 0x401000))).map((i) => i.op)).toEqual(["nop", "int"]);
+    expect(decode(Array.from(assemble("popal\niret\nnop", 0x401000))).map((i) => i.op)).toEqual(["popa", "iret"]);
   });
 
   it("with the operand-size prefix, branches and the stack's forms are interpreted", () => {

@@ -2,7 +2,7 @@
 // registers, flags, memory and retired-instruction count. Each snippet loops enough times for
 // its blocks to get hot and be compiled (the test checks that they were).
 import { describe, it, expect } from "vitest";
-import { TestCpu } from "../core/harness";
+import { TestCpu, CODE_BASE, AR_CODE3, AR_DATA3, gate } from "../core/harness";
 import * as L from "../../assembly/vmcs-layout";
 
 const DATA = 0x20000;
@@ -54,6 +54,10 @@ const LOOPS: [string, string][] = [
   ["one-operand IMUL, IDIV, and 8- and 16-bit MUL and DIV", `mov $400, %ecx\nmov $0x1234567, %esi\n1: mov %esi, %eax\ncdq\nmov %ecx, %ebx\nidiv %ebx\nadd %edx, %edi\nimul %ecx\nseto %bl\nadd %eax, %esi\nmov %ecx, %eax\nmov $7, %bh\ndivb %bh\nmulb %cl\nsetc %dl\nmovw %cx, ${DATA}\norw $0x100, ${DATA}\nmov $0x3, %dx\nmov %si, %ax\ndivw ${DATA}\nimulw %dx\nmov %cx, %ax\nneg %ax\nidivb %bh\nimulb %bh\nadd %eax, %ebp\nneg %esi\ndec %ecx\njnz 1b\nhlt`],
   ["16-bit ALU, MOV, INC, NEG, MOVZX and MOVSX of 16-bit registers, CWDE", `mov $300, %ecx\nmov $0x7ff0, %eax\n1: add $0x123, %ax\nadc %cx, %bx\nsbbw $5, ${DATA}\nincw ${DATA + 2}\ndec %dx\nnegw %bx\nnot %si\ncmp $0x8000, %ax\nsetl %dl\nmovzwl %ax, %edi\nmovswl %bx, %ebp\nadd %edi, %ebp\nmov %bp, ${DATA + 6}\nmovw $0x1234, ${DATA + 8}\nxorw ${DATA + 8}, %si\ntest $0x8000, %ax\nsets %dh\ncwtl\nsub %eax, %ebp\ninc %ax\ndec %ecx\njnz 1b\nhlt`],
   ["MOVS, STOS, LODS without REP, both directions, and REP MOVS ending a block", `mov $200, %ecx\n1: mov $${DATA}, %esi\nmov $${DATA + 64}, %edi\nmov %ecx, %eax\nstosl\nstosb\nmovsl\nmovsb\nlodsw\nstd\nmovsb\nstosw\nlodsl\ncld\nadd %eax, %ebx\npush %ecx\nmov $${DATA}, %esi\nmov $${DATA + 128}, %edi\nmov $5, %ecx\nrep movsl\npop %ecx\ndec %ecx\njnz 1b\nhlt`],
+  ["BT, BTS, BTR, BTC of registers and memory, immediate and register offsets (negative too), SHLD and SHRD", `mov $300, %ecx\nmov $0x12345678, %eax\n1: bt %ecx, %eax\nadc $0, %esi\nbts $5, %ebx\nbtr %ecx, %ebx\nsetc %dl\nbtc $31, %edx\nbtsl %ecx, ${DATA}\nbtl $9, ${DATA + 4}\nadc %ecx, %ebp\nbtrl %ecx, ${DATA + 40}\nmov %ecx, %edi\nneg %edi\nbtcl %edi, ${DATA + 200}\nsetc %dh\nshld $7, %eax, %ebx\nshrd %cl, %ebx, %eax\nshldl %cl, %esi, ${DATA + 80}\nshrdl $3, %eax, ${DATA + 84}\nseto %dl\nadc %edx, %ebp\ndec %ecx\njnz 1b\nhlt`],
+  ["CLD and STD keep lazy arithmetic flags, and PUSHF sees DF", `mov $300, %ecx\n1: add %ecx, %eax\nstd\nadc $0, %ebx\npushf\npop %edx\ncld\nsbb %edx, %esi\ncmp $150, %ecx\nstd\nsetb %dl\ncld\nadd %edx, %ebp\ndec %ecx\njnz 1b\nhlt`],
+  // the harness's GDT: 0x10 the ring-0 data segment, 0x23 ring 3's (loadable at CPL 0), both flat
+  ["PUSHA, POPA, PUSH and POP of segment registers, MOV to them (flat, DPL 3, null FS)", `mov $300, %ecx\nmovl $0x23, ${DATA + 16}\n1: pushal\npush %ds\npush %es\npush %fs\npush %gs\nmov $0x10, %eax\nmov %eax, %ds\nmov %eax, %es\nmov ${DATA + 16}, %gs\nxor %ebx, %ebx\nmov %ebx, %fs\npush %cs\npop %ebx\npush %ss\npop %edx\nadd %ebx, %edx\nmov %gs, %ebx\nadd %ebx, %edx\nmov %edx, ${DATA + 20}\npop %gs\npop %fs\npop %es\npop %ds\naddl %ecx, 28(%esp)\npopal\nadd %eax, %esi\ndec %ecx\njnz 1b\nhlt`],
 ];
 
 // Both runs ended with `reason`, in the same state, and the compiled one did compile blocks.
@@ -78,6 +82,64 @@ describe("a divide error inside a compiled block", () => {
   it.each([["IDIV", "idiv %ebx"], ["DIV of 8 bits", "divb %bl"]])("%s", (_, divide) => {
     const source = `mov $300, %ecx\n1: mov $1000, %eax\ncdq\nlea -1(%ecx), %ebx\n${divide}\nadd %eax, %esi\ndec %ecx\njnz 1b\nhlt`;
     expectAgreement(runBoth(source, (cpu) => cpu.setVmcs(L.C_EXCEPTION_BITMAP, 1)), L.EXIT_EXCEPTION);
+  });
+});
+
+// Segment loads a block leaves to the core (jitLoadSegment): one that makes DS unusable ends the
+// block (compiled code needs DS flat), and one that faults raises its #GP where the interpreter does.
+describe("segment-register loads the core performs for a block", () => {
+  it("a null DS ends the block, and the interpreter goes on until DS is flat again", () => {
+    const source = `mov $300, %ecx\n1: xor %eax, %eax\nmov %eax, %ds\nadd %ecx, %esi\nmov $0x10, %eax\nmov %eax, %ds\nadd %esi, %edi\ndec %ecx\njnz 1b\nhlt`;
+    expectAgreement(runBoth(source), L.EXIT_HLT);
+  });
+
+  it.each([["MOV", "mov %eax, %es"], ["POP", "push %eax\npop %es"]])("%s of a selector past the GDT raises #GP inside the block", (_, load) => {
+    // at ECX 5 the selector is 0x28, just past the harness's five descriptors
+    const source = `mov $300, %ecx\n1: mov $0x10, %eax\ncmp $5, %ecx\njne 2f\nmov $0x28, %eax\n2: ${load}\nadd %ecx, %esi\ndec %ecx\njnz 1b\nhlt`;
+    const setup = (cpu: TestCpu) => cpu.setVmcs(L.C_EXCEPTION_BITMAP, 1 << 13);
+    const both = runBoth(source, setup);
+    expectAgreement(both, L.EXIT_EXCEPTION);
+    expect(both.compiled.cpu.vmcs(L.X_INTR_ERROR)).toBe(0x28);
+  });
+});
+
+// INT n and IRET end their block in the core (jitSoftwareInterrupt, jitInterruptReturn) and
+// compiled code goes on from the handler and from the interrupted code: a system call's round trip,
+// at the same privilege level and from ring 3 through the TSS's ring-0 stack, with the handler
+// saving and loading segment registers as a kernel's entry code does.
+describe("INT n and IRET in compiled code", () => {
+  // vectors 0x80 (an interrupt gate) and 0x81 (a trap gate) to the handler; 0x82 to a HLT, which ends the test at ring 0
+  const HANDLER = CODE_BASE + 0x400, STOP = CODE_BASE + 0x500, IDT = 0x1000, TSS = 0x3000, KERNEL_STACK = 0x70000;
+  // pusha (32 bytes) and DS (4) lie above the frame: EIP at 36(%esp), CS 40, EFLAGS 44
+  const source = `mov $300, %ecx\n1: mov %ecx, %eax\nint $0x80\nadd %eax, %esi\nadc $0, %edi\njmp 2f\n2: int $0x81\ndec %ecx\njnz 1b\nint $0x82\n.org 0x400\npushal\npush %ds\nmov $0x10, %ebx\nmov %ebx, %ds\nincl ${DATA}\naddl $3, 32(%esp)\nxorl $1, 44(%esp)\nmov %cs, %ebx\nmov %ebx, ${DATA + 4}\npop %ds\npopal\niret\n.org 0x500\nhlt`;
+  function idt(cpu: TestCpu, dpl: number): void {
+    for (const [vector, to, type] of [[0x80, HANDLER, 0xe], [0x81, HANDLER, 0xf], [0x82, STOP, 0xe]]) {
+      const [lo, hi] = gate(0x08, to, type, dpl);
+      cpu.write32(IDT + vector * 8, lo);
+      cpu.write32(IDT + vector * 8 + 4, hi);
+    }
+    cpu.setVmcs(L.G_IDTR_BASE, IDT);
+    cpu.setVmcs(L.G_IDTR_LIMIT, 0x7ff);
+  }
+  const ring3 = (cpu: TestCpu) => {
+    idt(cpu, 3);
+    cpu.write32(TSS + 4, KERNEL_STACK); // ESP0
+    cpu.write32(TSS + 8, 0x10); // SS0
+    cpu.setSegment(L.SR_TR, 0x28, TSS, 0x67, 0x8b);
+    cpu.setSegment(L.SR_CS, 0x1b, 0, 0xffffffff, AR_CODE3);
+    for (const s of [L.SR_DS, L.SR_ES, L.SR_SS, L.SR_FS, L.SR_GS]) cpu.setSegment(s, 0x23, 0, 0xffffffff, AR_DATA3);
+  };
+  it.each([
+    ["at ring 0, paging off", (cpu: TestCpu) => idt(cpu, 0)],
+    ["at ring 0, paging on", (cpu: TestCpu) => { idt(cpu, 0); withPaging(cpu); }],
+    ["from ring 3, paging off", ring3],
+    ["from ring 3, paging on", (cpu: TestCpu) => { ring3(cpu); withPaging(cpu); }],
+  ])("%s", (_, setup) => {
+    const both = runBoth(source, setup);
+    expectAgreement(both, L.EXIT_HLT);
+    expect(both.compiled.data.slice(0, 4)).toEqual([88, 2, 0, 0]); // 600 system calls
+    // the handler's blocks were compiled, and so was the code after each IRET
+    expect(both.compiled.cpu.vmcs(L.STAT_COMPILED_INSTRUCTIONS_LO)).toBeGreaterThan(0.9 * both.compiled.retired);
   });
 });
 

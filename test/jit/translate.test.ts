@@ -65,19 +65,19 @@ describe("instructions that usually exit, in compiled blocks", () => {
 describe("forms left to the interpreter", () => {
   const XOR_EAX = [0x31, 0xc0];
   const DEC_ESI_JNZ = [0x4e, 0x75, 0xf0];
-  const BTS_MEM = [0x0f, 0xab, 0x1d, 0, 0x40, 0, 0]; // bts %ebx, 0x4000
-  it("a bit test and set between compiled instructions: the block goes on to its branch", () => {
-    const bytes = [...XOR_EAX, ...BTS_MEM, ...DEC_ESI_JNZ];
+  const BSF_MEM = [0x0f, 0xbc, 0x1d, 0, 0x40, 0, 0]; // bsf 0x4000, %ebx
+  it("a bit scan between compiled instructions: the block goes on to its branch", () => {
+    const bytes = [...XOR_EAX, ...BSF_MEM, ...DEC_ESI_JNZ];
     expect(translate(bytes, 0)).toMatchObject({ instructions: 4, length: bytes.length });
   });
   it("a block is not started at one", () => {
-    expect(translate([...BTS_MEM, ...DEC_ESI_JNZ], 0)).toBeUndefined();
+    expect(translate([...BSF_MEM, ...DEC_ESI_JNZ], 0)).toBeUndefined();
   });
   it.each([
     ["CLI", [0xfa]],
     ["STI", [0xfb]],
     ["POPF", [0x9d]],
-    ["IRET", [0xcf]],
+    ["IRET with an operand-size prefix", [0x66, 0xcf]],
     ["an opcode the map does not name", [0x0f, 0xff]],
   ])("%s ends the block before it", (_, instruction) => {
     expect(translate([...XOR_EAX, ...instruction, ...DEC_ESI_JNZ], 0)).toMatchObject({ instructions: 1, length: 2 });
@@ -85,6 +85,7 @@ describe("forms left to the interpreter", () => {
   it.each([
     ["RET imm16", [0xc2, 0x08, 0x00]],
     ["INT n", [0xcd, 0x80]],
+    ["IRET", [0xcf]],
     ["far JMP", [0xea, 0, 0, 0, 0, 0x08, 0]],
     ["JMP through memory (FF /4)", [0xff, 0x25, 0, 0x40, 0, 0]],
     ["LOOPNE", [0xe0, 0xf0]],
@@ -96,12 +97,12 @@ describe("forms left to the interpreter", () => {
   });
   it("an instruction that would run past the block's page ends the block before it", () => {
     const code = new Uint8Array(0x2000);
-    code.set([...XOR_EAX, ...BTS_MEM], 0x1000 - 2 - 3);
+    code.set([...XOR_EAX, ...BSF_MEM], 0x1000 - 2 - 3);
     expect(translateAt(code, 0x1000 - 2 - 3)).toMatchObject({ instructions: 1, length: 2 });
   });
   it("so does one that starts on the next page", () => {
     const code = new Uint8Array(0x2000);
-    code.set([...XOR_EAX, ...XOR_EAX, ...BTS_MEM], 0x1000 - 4);
+    code.set([...XOR_EAX, ...XOR_EAX, ...BSF_MEM], 0x1000 - 4);
     expect(translateAt(code, 0x1000 - 4)).toMatchObject({ instructions: 2, length: 4 });
   });
 });

@@ -108,6 +108,13 @@ function one(g: Gen, rng: Rng): Instruction[] {
       const w = wide();
       return [rng.chance(0.5) ? ins(`${op}${w.suffix} ${g.reg(w)}, ${g.reg(w)}`, CF, ARITH & ~CF) : ins(`${op}${w.suffix} $${rng.below(64)}, ${g.rm(w)}`, CF, ARITH & ~CF)];
     }],
+    [1, () => {
+      // a register bit offset, negative too, addresses memory around the operand: kept within the scratch buffer
+      const w = wide(), disp = 4 * rng.below(SCRATCH_BYTES / 4), offset = rng.range(-disp * 8, (SCRATCH_BYTES - disp) * 8 - 1);
+      const index = rng.below(w.regs.length);
+      return [ins(`movl $${offset}, %${R32[index]}`), ins(`${rng.pick(["bt", "bts", "btr", "btc"])}${w.suffix} %${w.regs[index]}, ${disp}(%esi)`, CF, ARITH & ~CF)];
+    }],
+    [1, () => [ins("pushal"), ins(`movl ${g.imm(SIZES[0])}, ${g.reg(SIZES[0])}`), ins("popal")]],
     [2, () => {
       const src = g.reg(SIZES[0]);
       return [ins(`orl $1, ${src}`, ARITH & ~AF, AF), ins(`${rng.pick(["bsf", "bsr"])}l ${src}, ${g.reg(SIZES[0])}`, ZF, ARITH & ~ZF)];
