@@ -164,6 +164,17 @@ export const EXIT_HLT = 12;
 export const EXIT_INVLPG = 14;
 export const EXIT_RDTSC = 16;
 export const EXIT_VMCALL = 18;
+// The VMX instructions (assembly/cpu/vmx-instructions.ts; emulated by src/vmm/nested/). The
+// qualification is a memory operand's displacement; X_INSTRUCTION_INFO describes the operands.
+export const EXIT_VMCLEAR = 19;
+export const EXIT_VMLAUNCH = 20;
+export const EXIT_VMPTRLD = 21;
+export const EXIT_VMPTRST = 22;
+export const EXIT_VMREAD = 23;
+export const EXIT_VMRESUME = 24;
+export const EXIT_VMWRITE = 25;
+export const EXIT_VMXOFF = 26;
+export const EXIT_VMXON = 27;
 export const EXIT_CR_ACCESS = 28;
 export const EXIT_IO = 30;
 export const EXIT_RDMSR = 31;
@@ -179,6 +190,14 @@ export const EXIT_STI = 0x101;
 export const EXIT_PUSHF = 0x102;
 export const EXIT_POPF = 0x103;
 export const EXIT_IRET = 0x104;
+
+// VM-exit instruction information of the VMX instructions (SDM Vol. 3C tables 28-9 and 28-13):
+// scaling 0-1, VMREAD/VMWRITE's r/m register 3-6, address size 7-9 (0 16-bit, 1 32-bit), bit 10
+// set for a register operand, segment 15-17, index register 18-21, base register 23-26, and
+// VMREAD/VMWRITE's other register (ModR/M.reg) 28-31.
+export const VMX_INFO_REGISTER = 1 << 10;
+export const VMX_INFO_NO_INDEX = 1 << 22;
+export const VMX_INFO_NO_BASE = 1 << 27;
 
 // I/O-instruction exit qualification (SDM Table 28-5): size-1 in bits 0-2, direction in bit 3
 // (1 = IN), string in bit 4, REP in bit 5, port in bits 16-31.

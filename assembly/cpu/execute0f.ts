@@ -24,6 +24,7 @@ import {
 } from "./system";
 import { popSegment, loadFarPointer, lldt, ltr, lar, lsl, verr, verw } from "./protected";
 import { branchTarget } from "./branch";
+import { vmxNoOperand, vmxGroup9, vmreadVmwrite } from "./vmx-instructions";
 import { leaksVmm, vmmTableBase, vmmTableLimit, vmmCr0 } from "./ifmode";
 
 @inline function osize(): u32 { return o32 ? 4 : 2; }
@@ -61,9 +62,10 @@ function group7(): void {
   if (pending) return;
   if (modIsReg) {
     if (modReg == 0 && modRm == 1) { vmcall(); return; }
+    if (modReg == 0 && modRm >= 2 && modRm <= 4) { vmxNoOperand(modRm); return; } // VMLAUNCH VMRESUME VMXOFF
     if (modReg == 4) { writeReg(modRm, osize(), guestVisibleCr0()); return; }
     if (modReg == 6) { lmsw(readReg(modRm, 2), false); return; }
-    raise(EXC_UD); // VMX instructions, MONITOR/MWAIT, XGETBV...: not offered to the guest
+    raise(EXC_UD); // VMFUNC, MONITOR/MWAIT, XGETBV...: not offered to the guest
     return;
   }
   switch (modReg) {
@@ -115,10 +117,9 @@ function cmpxchg(bytes: u32): void {
   }
 }
 
+// 0F C7 /1 with a memory operand; the ModR/M byte is decoded.
 function cmpxchg8b(): void {
-  decodeModrm();
-  if (pending) return;
-  if (modIsReg || modReg != 1) { raise(EXC_UD); return; }
+  if (modIsReg) { raise(EXC_UD); return; }
   const lin = segAddr(eaSeg, eaOff, 8, true);
   if (pending) return;
   probeWrite(lin, 4, cpl == 3);
@@ -275,7 +276,15 @@ export function execute0f(op: u32): void {
     }
     case 0xc0: xadd(1); return;
     case 0xc1: xadd(osize()); return;
-    case 0xc7: cmpxchg8b(); return;
+    case 0xc7: { // group 9: CMPXCHG8B, and the VMX pointer instructions
+      const modrmAt = eip;
+      decodeModrm();
+      if (pending) return;
+      if (modReg == 1) cmpxchg8b(); else if (modReg >= 6) vmxGroup9(modrmAt); else raise(EXC_UD);
+      return;
+    }
+    case 0x78: vmreadVmwrite(false); return;
+    case 0x79: vmreadVmwrite(true); return;
     case 0xc8: case 0xc9: case 0xca: case 0xcb: case 0xcc: case 0xcd: case 0xce: case 0xcf:
       byteSwap(op & 7); return;
     default: raise(EXC_UD); return;

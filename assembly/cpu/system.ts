@@ -55,8 +55,13 @@ export function writeCr0(v: u32, gpr: u32): void {
   invalidateFetchWindow();
 }
 
+// CR4.VMXE (bit 13) exists only when the VMM owns it through the guest/host mask and so decides
+// every change (nested VMX, src/vmm/nested/); otherwise it is reserved like the bits above 10.
+const CR4_VMXE: u32 = 1 << 13;
+
 function writeCr4(v: u32, gpr: u32): void {
-  if (v & ~0x7ff) { raise(EXC_GP, 0); return; } // reserved bits
+  const reserved = ~(0x7ff | (load<u32>(VMCS_BASE + C_CR4_MASK) & CR4_VMXE));
+  if (v & reserved) { raise(EXC_GP, 0); return; }
   if (ownedBitsChange(C_CR4_MASK, C_CR4_SHADOW, v)) { crExit(4, CR_ACCESS_MOV_TO, gpr, 0); return; }
   store<u32>(VMCS_BASE + G_CR4, v);
   followPagingControls();

@@ -6,7 +6,7 @@ import { Command, CommanderError, Option } from "commander";
 import { CLOCK_KINDS } from "../bench/marker-timing.js";
 import { PEER_NAMES } from "../bench/peer-runners.js";
 import { CoreAbortError, CoreLoadError } from "../core/core.js";
-import { CPUID_VENDORS, CR3_POLICIES, DEFAULT_CONFIG, HYPERV_PARTITIONS, IF_MODES } from "../vmm/vm-config.js";
+import { CPUID_VENDORS, CR3_POLICIES, DEFAULT_CONFIG, HYPERV_PARTITIONS, IF_MODES, NESTED_MODES } from "../vmm/vm-config.js";
 import { DEFAULT_MEMORY_MIB } from "../vmm/virtual-machine.js";
 import { CLOCK_MODES } from "../vmm/virtual-clock.js";
 import { benchCommand } from "./bench-command.js";
@@ -39,6 +39,7 @@ function buildProgram(setStatus: (status: number) => void): Command {
     .addOption(new Option("--hyperv-partition <kind>", "with --cpuid-vendor hyperv: root or child partition").choices(HYPERV_PARTITIONS).default(DEFAULT_CONFIG.hypervPartition))
     .addOption(new Option("--cr3-targets <n>", "CR3 values that switch without a VM exit, 0-4").argParser(parseCr3Targets).default(DEFAULT_CONFIG.cr3Targets))
     .addOption(new Option("--cr3-policy <policy>", "which CR3-target slot a missed CR3 load replaces").choices(CR3_POLICIES).default(DEFAULT_CONFIG.cr3Policy))
+    .addOption(new Option("--nested <mode>", "nested virtualization offered to the guest: vmx (VT-x: CPUID, CR4.VMXE, VMX MSRs and instructions) or off").choices(NESTED_MODES).default(DEFAULT_CONFIG.nested))
     .option("--disk <file>", "disk image for the ATA disk (0x1F0) and the paravirtual block device (0xA00)")
     .option("--disk-readonly", "open the disk image read-only: the guest's writes fail")
     .addOption(new Option("--display <what>", "draw the VGA text screen in the terminal (typing then goes to the PS/2 keyboard)").choices(["vga"]))
@@ -48,7 +49,7 @@ function buildProgram(setStatus: (status: number) => void): Command {
     .option("--save-state <file>", "when the run ends, however it ends (a signal too), save the whole machine to this file")
     .addOption(
       new Option("--restore-state <file>", "continue the machine saved in this file instead of booting a kernel; it keeps its memory and configuration")
-        .conflicts(["mem", "cmdline", "ifMode", "cpuidVendor", "hypervPartition", "cr3Targets", "cr3Policy", "vgaTrap", "clock"]),
+        .conflicts(["mem", "cmdline", "ifMode", "cpuidVendor", "hypervPartition", "cr3Targets", "cr3Policy", "nested", "vgaTrap", "clock"]),
     )
     .addHelpText(
       "after",

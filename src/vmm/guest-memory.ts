@@ -13,6 +13,15 @@ export type GuestMemory = Pick<ExitContext, "core" | "ram">;
 /** translateLinear's answer for an address the guest's page tables do not map (it returns an i32). */
 const UNMAPPED = -1;
 
+/** The first of `length` bytes at `linear` the guest's page tables do not map for the access, if any. */
+export function firstUnmapped(vm: GuestMemory, linear: number, length: number, write: boolean): number | undefined {
+  for (let i = 0; i < length; i++) {
+    const at = (linear + i) >>> 0;
+    if (vm.core.translateLinear(at, write ? 1 : 0) === UNMAPPED) return at;
+  }
+  return undefined;
+}
+
 /** Reads `size` bytes at `linear`, little-endian; undefined if a byte is not mapped. */
 export function readLinear(vm: GuestMemory, linear: number, size: number): number | undefined {
   let value = 0;

@@ -5,7 +5,8 @@
 //   the TLB and compiled blocks are caches and are rebuilt on demand;
 // - guest RAM (ram-codec.ts);
 // - the VMM: its clock, the interrupts waiting for injection and scheduled by hypercall, the
-//   virtual IF of `classic` mode, the CR3-target list's ages and misses, the exit counts;
+//   virtual IF of `classic` mode, the CR3-target list's ages and misses, L1's VMX operation
+//   (nested/vmx-state.ts), the exit counts;
 // - every device's registers and pending timer events (each device's saveState());
 // - what the machine is: RAM size, VMM configuration, clock, VGA write trap and whether it had a
 //   disk (the image itself is the user's file and is not saved; restore with the same one).
@@ -25,6 +26,7 @@ import type { PvBlockState } from "../devices/pv-block.js";
 import type { Serial16550State } from "../devices/serial-16550.js";
 import type { VgaTextState } from "../devices/vga-text.js";
 import type { Cr3TargetListState } from "./cr3-targets.js";
+import type { NestedVmxState } from "./nested/vmx-state.js";
 import { decodeRam, encodeRam } from "./ram-codec.js";
 import { SavedStateError, StatePath } from "../devices/saved-values.js";
 import { decodeStateFile, encodeStateFile } from "./state-file.js";
@@ -51,6 +53,7 @@ export interface SavedMachine {
     interruptFlag: ReturnType<VirtualMachine["interrupts"]["flag"]["saveState"]>;
     timer: ReturnType<VirtualMachine["timer"]["saveState"]>;
     cr3Targets: Cr3TargetListState;
+    vmx: NestedVmxState;
     exitCounts: ReturnType<VirtualMachine["stats"]["saveCounts"]>;
   };
   devices: {
@@ -90,6 +93,7 @@ function describeMachine(vm: VirtualMachine): SavedMachine {
       interruptFlag: vm.interrupts.flag.saveState(),
       timer: vm.timer.saveState(),
       cr3Targets: vm.cr3Targets.saveState(),
+      vmx: vm.vmx.saveState(),
       exitCounts: vm.stats.saveCounts(),
     },
     devices: {
@@ -182,6 +186,7 @@ function applySavedMachine(vm: VirtualMachine, image: SavedImage): void {
   vm.interrupts.flag.restoreState(vmm.interruptFlag);
   vm.timer.restoreState(vmm.timer, vmmPath.at("timer"));
   vm.cr3Targets.restoreState(vmm.cr3Targets, vmmPath.at("cr3Targets"));
+  vm.vmx.restoreState(vmm.vmx, vm.ram.length, vmmPath.at("vmx"));
   vm.stats.restoreCounts(vmm.exitCounts, vmmPath);
   const { pc } = vm;
   pc.pic.restoreState(devices.pic, devicesPath.at("pic"));

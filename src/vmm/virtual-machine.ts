@@ -52,6 +52,7 @@ import { DEFAULT_MEMORY_MIB, MAX_MEMORY_MIB } from "./memory-size.js";
 import { setTscOffset, tscOffset } from "./virtual-tsc.js";
 import { resolveConfig, type VmConfig } from "./vm-config.js";
 import { programExecutionControls } from "./vmcs-setup.js";
+import { NestedVmx } from "./nested/vmx-state.js";
 
 export { DEFAULT_MEMORY_MIB, MAX_MEMORY_MIB };
 export const DEFAULT_SLICE_INSTRUCTIONS = 2_000_000;
@@ -133,6 +134,7 @@ export class VirtualMachine implements ExitContext {
   readonly interrupts: InterruptInjector;
   readonly timer: InterruptTimer;
   readonly cr3Targets: Cr3TargetList;
+  readonly vmx = new NestedVmx();
   readonly clock: VirtualClock;
   /** The PC's devices: PICs, PIT, COM1/COM2, CMOS/RTC, keyboard controller. */
   readonly pc: PcPlatform;
@@ -204,7 +206,7 @@ export class VirtualMachine implements ExitContext {
       this.vmcs.set(C_WRITE_TRAP_BASE, VGA_TEXT_BASE);
       this.vmcs.set(C_WRITE_TRAP_SIZE, VGA_TEXT_SIZE);
     }
-    this.cpuid = new CpuidModel(this.config.cpuidVendor, this.config.hypervPartition);
+    this.cpuid = new CpuidModel(this.config.cpuidVendor, this.config.hypervPartition, this.config.nested);
     this.interrupts = new InterruptInjector(this.vmcs, new GuestInterruptFlag(this, this.config.ifMode === "classic"));
     this.timer = new InterruptTimer(this.vmcs);
     this.cr3Targets = new Cr3TargetList(this.vmcs, this.config.cr3Targets, this.config.cr3Policy);

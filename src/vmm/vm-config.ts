@@ -19,6 +19,10 @@ export const CR3_POLICIES = ["lru", "fifo"] as const;
 /** Which CR3-target slot a CR3 load that missed replaces. */
 export type Cr3Policy = (typeof CR3_POLICIES)[number];
 
+export const NESTED_MODES = ["off", "vmx"] as const;
+/** Nested virtualization the guest is offered: none, or Intel's VMX (src/vmm/nested/). */
+export type NestedMode = (typeof NESTED_MODES)[number];
+
 /** The VT-x limit on CR3-target values (SDM 24.6.7). */
 export const MAX_CR3_TARGETS = 4;
 
@@ -29,6 +33,8 @@ export interface VmConfig {
   /** CR3-target count, 0-4: how many CR3 values switch without an exit. */
   cr3Targets: number;
   cr3Policy: Cr3Policy;
+  /** `vmx`: the guest sees VMX (CPUID, CR4.VMXE, the VMX MSRs) and its VMX instructions are emulated. */
+  nested: NestedMode;
 }
 
 export const DEFAULT_CONFIG: Readonly<VmConfig> = {
@@ -37,6 +43,9 @@ export const DEFAULT_CONFIG: Readonly<VmConfig> = {
   ifMode: "vt",
   cr3Targets: MAX_CR3_TARGETS,
   cr3Policy: "lru",
+  // Off: the CPU stays the one every sample guest is checked against on QEMU, whose CPU has no VMX,
+  // and a guest that finds VMX in CPUID may try to run a nested guest, which is not built yet.
+  nested: "off",
 };
 
 /** Fills in defaults and checks every value; throws RangeError naming the bad one. */
@@ -46,6 +55,7 @@ export function resolveConfig(partial: Partial<VmConfig> = {}): VmConfig {
   oneOf("hypervPartition", config.hypervPartition, HYPERV_PARTITIONS);
   oneOf("ifMode", config.ifMode, IF_MODES);
   oneOf("cr3Policy", config.cr3Policy, CR3_POLICIES);
+  oneOf("nested", config.nested, NESTED_MODES);
   if (!Number.isInteger(config.cr3Targets) || config.cr3Targets < 0 || config.cr3Targets > MAX_CR3_TARGETS) {
     throw new RangeError(`cr3Targets must be a whole number from 0 to ${MAX_CR3_TARGETS}, not ${config.cr3Targets}`);
   }

@@ -31,6 +31,7 @@ import {
 } from "../../assembly/vmcs-layout.js";
 import type { Vmcs } from "../core/vmcs.js";
 import { CR0_OWNED, CR4_OWNED } from "./control-registers.js";
+import { CR4_VMXE } from "./nested/vmx-capabilities.js";
 import { VECTOR_GP } from "./inject.js";
 import type { IfMode, VmConfig } from "./vm-config.js";
 
@@ -53,7 +54,8 @@ export function programExecutionControls(vmcs: Vmcs, config: Readonly<VmConfig>)
   vmcs.set(C_EXCEPTION_BITMAP, classic ? 1 << VECTOR_GP : 0);
   vmcs.set(C_CR0_MASK, CR0_OWNED);
   vmcs.set(C_CR0_SHADOW, 0);
-  vmcs.set(C_CR4_MASK, CR4_OWNED);
+  // CR4.VMXE exists only when the VMM owns it and decides each change (nested/vmx-control-registers.ts).
+  vmcs.set(C_CR4_MASK, CR4_OWNED | (config.nested === "vmx" ? CR4_VMXE : 0));
   vmcs.set(C_CR4_SHADOW, 0);
   vmcs.set(C_IF_MODE, IF_MODE_FIELD[config.ifMode]);
   vmcs.set(C_VMM_GDTR_BASE, VMM_GDT_BASE);

@@ -51,8 +51,8 @@ describe("ExitDispatcher", () => {
 
   it("ends the run on a reason without a handler", () => {
     const vm = new FakeContext();
-    new ExitDispatcher(vm, undefined).dispatch(20);
-    expect(vm.stops).toEqual([{ kind: "unhandled-exit", reason: 20, name: "VMX instruction" }]);
+    new ExitDispatcher(vm, undefined).dispatch(29);
+    expect(vm.stops).toEqual([{ kind: "unhandled-exit", reason: 29, name: "reason 29" }]);
   });
 
   it("keeps an exit a stage claims from the stages after it and from the handler table", () => {

@@ -1,7 +1,7 @@
 // Exit reason 10, CPUID (KVM's handle_cpuid): CPUID always exits under VT-x, so the VMM decides
 // what CPU the guest sees. Ours is an integer-only P6-class IA-32 CPU: no x87, MMX or SSE, because
 // the core implements none of them, and a guest that checks CPUID must not try to use them. Leaf 1
-// ECX bit 31 and leaves 0x40000000+ announce the hypervisor (hypervisor-identity.ts), unless the
+// ECX bit 5 is VMX under `--nested vmx`; bit 31 and leaves 0x40000000+ announce the hypervisor (hypervisor-identity.ts), unless the
 // VM is configured to look like bare metal. Every answer is computed when the VM is created, in
 // one array per range of leaves (basic, hypervisor, extended: bits 31-30 of the leaf pick the
 // range), so an exit is two array loads and four register stores.
@@ -9,7 +9,8 @@
 import { Reg, type Vmcs } from "../../core/vmcs.js";
 import { hex8 } from "../../loader/load-error.js";
 import { HYPERVISOR_LEAF, hypervisorLeaves, textWord, type CpuidResult } from "../hypervisor-identity.js";
-import type { CpuidVendor, HypervPartition } from "../vm-config.js";
+import { FEATURE_VMX } from "../nested/vmx-capabilities.js";
+import type { CpuidVendor, HypervPartition, NestedMode } from "../vm-config.js";
 import type { ExitContext } from "./exit-context.js";
 
 export type { CpuidResult };
@@ -47,11 +48,12 @@ export class CpuidModel {
   private readonly ranges: CpuidResult[][] = [[], [], [], []];
   private readonly presentsHypervisor: boolean;
 
-  constructor(vendor: CpuidVendor = "wasmvisor", partition: HypervPartition = "child") {
+  constructor(vendor: CpuidVendor = "wasmvisor", partition: HypervPartition = "child", nested: NestedMode = "off") {
     this.presentsHypervisor = vendor !== "none";
     const leaves = hypervisorLeaves(vendor, partition);
     leaves.set(0, [MAX_BASIC_LEAF, textWord(CPU_VENDOR, 0), textWord(CPU_VENDOR, 8), textWord(CPU_VENDOR, 4)]);
-    leaves.set(1, [SIGNATURE, 0, this.presentsHypervisor ? FEATURE_HYPERVISOR >>> 0 : 0, LEAF1_EDX]);
+    const leaf1Ecx = (this.presentsHypervisor ? FEATURE_HYPERVISOR : 0) | (nested === "vmx" ? FEATURE_VMX : 0);
+    leaves.set(1, [SIGNATURE, 0, leaf1Ecx >>> 0, LEAF1_EDX]);
     leaves.set(EXTENDED_LEAF, [MAX_EXTENDED_LEAF, 0, 0, 0]);
     for (const [leaf, result] of leaves) this.ranges[leaf >>> 30][leaf & RANGE_OFFSET] = result;
   }

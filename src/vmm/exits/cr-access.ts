@@ -24,6 +24,7 @@ import { hex, hex8 } from "../../loader/load-error.js";
 import { VECTOR_GP, injectException } from "../inject.js";
 import { CR0_CD, CR0_ET, CR0_NW, CR0_PE, CR0_PG, CR0_TS, CR4_UNSUPPORTED } from "../control-registers.js";
 import type { ExitContext } from "./exit-context.js";
+import { vmxAllowsCr0, vmxAllowsCr4 } from "../nested/vmx-control-registers.js";
 import { handleUnhandledExit } from "./table.js";
 
 export const CR_ACCESS_MOV_TO = 0;
@@ -60,8 +61,8 @@ export function handleCrAccess(vm: ExitContext): void {
   const { cr, type, gpr, lmswData } = decodeCrAccess(vmcs.get(X_QUALIFICATION));
   let completed: boolean;
   if (type === CR_ACCESS_MOV_TO && cr === 3) completed = loadCr3(vm, vmcs.reg(gpr));
-  else if (type === CR_ACCESS_MOV_TO && cr === 0) completed = writeCr0(vmcs, vmcs.reg(gpr));
-  else if (type === CR_ACCESS_MOV_TO && cr === 4) completed = writeCr4(vmcs, vmcs.reg(gpr));
+  else if (type === CR_ACCESS_MOV_TO && cr === 0) completed = vmxAllowsCr0(vm, vmcs.reg(gpr)) ? writeCr0(vmcs, vmcs.reg(gpr)) : refuse(vmcs);
+  else if (type === CR_ACCESS_MOV_TO && cr === 4) completed = vmxAllowsCr4(vm, vmcs.reg(gpr)) ? writeCr4(vmcs, vmcs.reg(gpr)) : refuse(vmcs);
   else if (type === CR_ACCESS_CLTS) completed = writeCr0(vmcs, guestCr0(vmcs) & ~CR0_TS);
   else if (type === CR_ACCESS_LMSW) completed = writeCr0(vmcs, (guestCr0(vmcs) & ~LMSW_BITS) | (lmswData & LMSW_BITS) | (guestCr0(vmcs) & CR0_PE));
   else return handleUnhandledExit(vm, EXIT_CR_ACCESS); // MOV from CR: the core never exits for it

@@ -1,7 +1,7 @@
 // What an exit handler may touch: the VMCS (guest state and exit information), guest memory through
 // the core's MMU, the I/O bus, the VMM's per-VM state that handlers share (the CPU model CPUID
 // answers with, pending interrupts and the guest's interrupt flag, the CR3-target list, the
-// interrupt timer, exit statistics), the console, and a way to end the run. VirtualMachine
+// interrupt timer, exit statistics, nested VMX state), the console, and a way to end the run. VirtualMachine
 // implements it; handlers depend on this interface rather than on the VM class, so each handler
 // module can be tested with a stand-in and none of them can reach into the run loop.
 
@@ -14,6 +14,7 @@ import type { InterruptInjector } from "../interrupt-injector.js";
 import type { InterruptTimer } from "../interrupt-timer.js";
 import type { StopReason } from "../stop-reason.js";
 import type { VmConfig } from "../vm-config.js";
+import type { NestedVmx } from "../nested/vmx-state.js";
 import type { CpuidModel } from "./cpuid.js";
 
 export interface ExitContext {
@@ -28,6 +29,8 @@ export interface ExitContext {
   readonly timer: InterruptTimer;
   readonly cr3Targets: Cr3TargetList;
   readonly stats: ExitStats;
+  /** L1's VMX operation under `--nested vmx` (src/vmm/nested/). */
+  readonly vmx: NestedVmx;
   /** How many more bytes the host's console can take now. */
   consoleRoom(): number;
   /** Sends bytes to the guest's console (where COM1 output goes too), no more than consoleRoom(). */

@@ -2,6 +2,8 @@
 // every MSR access at CPL 0 and the VMM owns the model-specific registers. We implement the few an
 // integer-only P6 guest can use: the time-stamp counter (virtual: retired instructions plus the
 // VMCS TSC offset, which is what RDTSC returns) and the three SYSENTER MSRs kept in the VMCS.
+// Under `--nested vmx` also IA32_FEATURE_CONTROL and the VMX capability MSRs, read-only
+// (nested/vmx-capabilities.ts): a write to them gets #GP(0), as a locked or read-only MSR does.
 // Any other MSR does not exist on this CPU, and the guest gets #GP(0) as real hardware gives it.
 
 import { G_MSR_SYSENTER_CS, G_MSR_SYSENTER_EIP, G_MSR_SYSENTER_ESP } from "../../../assembly/vmcs-layout.js";
@@ -9,6 +11,7 @@ import { Reg, type Vmcs } from "../../core/vmcs.js";
 import { hex8 } from "../../loader/load-error.js";
 import { VECTOR_GP, injectException } from "../inject.js";
 import { setTscOffset, virtualTsc } from "../virtual-tsc.js";
+import { VMX_MSRS } from "../nested/vmx-capabilities.js";
 import type { ExitContext } from "./exit-context.js";
 
 export const MSR_TSC = 0x10;
@@ -27,6 +30,13 @@ const TWO_32 = 0x1_0000_0000;
 export function handleRdmsr(vm: ExitContext): void {
   const { vmcs } = vm;
   const msr = vmcs.reg(Reg.ECX);
+  const vmxMsr = vm.config.nested === "vmx" ? VMX_MSRS.get(msr) : undefined;
+  if (vmxMsr !== undefined) {
+    vmcs.setReg(Reg.EAX, vmxMsr[0]);
+    vmcs.setReg(Reg.EDX, vmxMsr[1]);
+    vmcs.skipInstruction();
+    return;
+  }
   let value: number;
   if (msr === MSR_TSC) {
     value = virtualTsc(vmcs);

@@ -5,11 +5,11 @@
 // core's MMU (translateLinear); an unmapped element raises #PF in the guest with EIP still at the
 // instruction, as the CPU would, and the guest re-executes it after handling the fault.
 
-import { G_EFLAGS, G_CPL, IOQ_IN, IOQ_REP, X_GUEST_LINEAR, X_INSTRUCTION_INFO } from "../../../assembly/vmcs-layout.js";
+import { G_EFLAGS, IOQ_IN, IOQ_REP, X_GUEST_LINEAR, X_INSTRUCTION_INFO } from "../../../assembly/vmcs-layout.js";
 import { EFLAGS_DF, Reg } from "../../core/vmcs.js";
 import type { IoSize } from "../../devices/device.js";
 import { readLinear, writeLinear } from "../guest-memory.js";
-import { injectPageFault } from "../inject.js";
+import { injectAccessFault } from "../inject.js";
 import type { ExitContext } from "./exit-context.js";
 
 /**
@@ -17,10 +17,6 @@ import type { ExitContext } from "./exit-context.js";
  * re-executes it and exits again: the run loop keeps control and a runaway count cannot hang it.
  */
 export const MAX_ELEMENTS_PER_EXIT = 0x10000;
-
-// #PF error code bits.
-const PF_WRITE = 1 << 1;
-const PF_USER = 1 << 2;
 
 export function emulateStringIo(vm: ExitContext, qualification: number): void {
   const { vmcs } = vm;
@@ -56,20 +52,14 @@ function moveElement(vm: ExitContext, input: boolean, port: number, size: IoSize
   if (input) {
     const value = vm.bus.read(port, size);
     if (writeLinear(vm, linear, size, value)) return true;
-    pageFault(vm, linear, PF_WRITE);
+    injectAccessFault(vm.vmcs, linear, true);
     return false;
   }
   const value = readLinear(vm, linear, size);
   if (value === undefined) {
-    pageFault(vm, linear, 0);
+    injectAccessFault(vm.vmcs, linear, false);
     return false;
   }
   vm.bus.write(port, size, value);
   return true;
-}
-
-function pageFault(vm: ExitContext, linear: number, errorBits: number): void {
-  const user = vm.vmcs.get(G_CPL) === 3 ? PF_USER : 0;
-  // translateLinear does not say whether the page was absent or protected; report not-present.
-  injectPageFault(vm.vmcs, linear, errorBits | user);
 }

@@ -25,6 +25,15 @@ import {
   EXIT_STI,
   EXIT_TRIPLE_FAULT,
   EXIT_VMCALL,
+  EXIT_VMCLEAR,
+  EXIT_VMLAUNCH,
+  EXIT_VMPTRLD,
+  EXIT_VMPTRST,
+  EXIT_VMREAD,
+  EXIT_VMRESUME,
+  EXIT_VMWRITE,
+  EXIT_VMXOFF,
+  EXIT_VMXON,
   EXIT_WRITE_TRAP,
   EXIT_WRMSR,
 } from "../../../assembly/vmcs-layout.js";
@@ -45,6 +54,18 @@ import { handleRdtsc } from "./rdtsc.js";
 import { handleTripleFault } from "./triple-fault.js";
 import { describeVmcall, handleVmcall } from "./vmcall.js";
 import { handleWriteTrap } from "./write-trap.js";
+import {
+  handleVmclear,
+  handleVmlaunch,
+  handleVmptrld,
+  handleVmptrst,
+  handleVmread,
+  handleVmresume,
+  handleVmwrite,
+  handleVmxoff,
+  handleVmxon,
+} from "../nested/vmx-instructions.js";
+import { describeVmreadVmwrite, describeVmxPointer } from "../nested/vmx-describe.js";
 
 /** Basic exit reasons are 16 bits; ours (IF-sensitive instructions in trap mode) start at 0x100. */
 export const EXIT_REASON_LIMIT = 0x200;
@@ -68,6 +89,15 @@ export const EXIT_REASONS: readonly ExitReason[] = [
   { reason: EXIT_INVLPG, name: "INVLPG", handler: handleInvlpg, describe: describeInvlpg },
   { reason: EXIT_RDTSC, name: "RDTSC", handler: handleRdtsc },
   { reason: EXIT_VMCALL, name: "VMCALL", handler: handleVmcall, describe: describeVmcall },
+  { reason: EXIT_VMCLEAR, name: "VMCLEAR", handler: handleVmclear, describe: describeVmxPointer },
+  { reason: EXIT_VMLAUNCH, name: "VMLAUNCH", handler: handleVmlaunch },
+  { reason: EXIT_VMPTRLD, name: "VMPTRLD", handler: handleVmptrld, describe: describeVmxPointer },
+  { reason: EXIT_VMPTRST, name: "VMPTRST", handler: handleVmptrst, describe: describeVmxPointer },
+  { reason: EXIT_VMREAD, name: "VMREAD", handler: handleVmread, describe: describeVmreadVmwrite },
+  { reason: EXIT_VMRESUME, name: "VMRESUME", handler: handleVmresume },
+  { reason: EXIT_VMWRITE, name: "VMWRITE", handler: handleVmwrite, describe: describeVmreadVmwrite },
+  { reason: EXIT_VMXOFF, name: "VMXOFF", handler: handleVmxoff },
+  { reason: EXIT_VMXON, name: "VMXON", handler: handleVmxon, describe: describeVmxPointer },
   { reason: EXIT_CR_ACCESS, name: "control-register access", handler: handleCrAccess, describe: describeCrAccess },
   { reason: EXIT_IO, name: "I/O instruction", handler: handleIo, describe: describeIo },
   { reason: EXIT_RDMSR, name: "RDMSR", handler: handleRdmsr, describe: describeMsrAccess },
@@ -101,5 +131,5 @@ export function handleUnhandledExit(vm: ExitContext, reason: number): void {
 }
 
 export function exitReasonName(reason: number): string {
-  return byReason[reason]?.name ?? (reason >= 19 && reason <= 27 ? "VMX instruction" : `reason ${reason}`);
+  return byReason[reason]?.name ?? `reason ${reason}`;
 }

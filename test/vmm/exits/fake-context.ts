@@ -13,6 +13,7 @@ import type { ExitContext } from "../../../src/vmm/exits/exit-context.js";
 import { GuestInterruptFlag } from "../../../src/vmm/guest-interrupt-flag.js";
 import { InterruptInjector } from "../../../src/vmm/interrupt-injector.js";
 import { InterruptTimer } from "../../../src/vmm/interrupt-timer.js";
+import { NestedVmx } from "../../../src/vmm/nested/vmx-state.js";
 import type { StopReason } from "../../../src/vmm/stop-reason.js";
 import { resolveConfig, type VmConfig } from "../../../src/vmm/vm-config.js";
 
@@ -26,6 +27,7 @@ export class FakeContext implements ExitContext {
   readonly interrupts: InterruptInjector;
   readonly timer = new InterruptTimer(this.vmcs);
   readonly cr3Targets: Cr3TargetList;
+  readonly vmx = new NestedVmx();
   readonly stops: StopReason[] = [];
   readonly dispatched: number[] = [];
   readonly console: number[] = [];
@@ -47,7 +49,7 @@ export class FakeContext implements ExitContext {
 
   constructor(config: Partial<VmConfig> = {}) {
     this.config = resolveConfig(config);
-    this.cpuid = new CpuidModel(this.config.cpuidVendor, this.config.hypervPartition);
+    this.cpuid = new CpuidModel(this.config.cpuidVendor, this.config.hypervPartition, this.config.nested);
     this.interrupts = new InterruptInjector(this.vmcs, new GuestInterruptFlag(this, this.config.ifMode === "classic"));
     this.cr3Targets = new Cr3TargetList(this.vmcs, this.config.cr3Targets, this.config.cr3Policy);
     this.vmcs.setSegment(SR_CS, { selector: 8, base: 0, limit: 0xffffffff, ar: 0xc09b });

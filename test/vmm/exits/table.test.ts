@@ -16,6 +16,17 @@ import { handleRdtsc } from "../../../src/vmm/exits/rdtsc.js";
 import { EXIT_REASONS, exitHandlers, exitReason, exitReasonName, handleUnhandledExit } from "../../../src/vmm/exits/table.js";
 import { handleTripleFault } from "../../../src/vmm/exits/triple-fault.js";
 import { handleVmcall } from "../../../src/vmm/exits/vmcall.js";
+import {
+  handleVmclear,
+  handleVmlaunch,
+  handleVmptrld,
+  handleVmptrst,
+  handleVmread,
+  handleVmresume,
+  handleVmwrite,
+  handleVmxoff,
+  handleVmxon,
+} from "../../../src/vmm/nested/vmx-instructions.js";
 import { FakeContext } from "./fake-context.js";
 
 describe("the exit-reason table", () => {
@@ -29,6 +40,15 @@ describe("the exit-reason table", () => {
     [14, "EXIT_INVLPG", handleInvlpg],
     [16, "EXIT_RDTSC", handleRdtsc],
     [18, "EXIT_VMCALL", handleVmcall],
+    [19, "EXIT_VMCLEAR", handleVmclear],
+    [20, "EXIT_VMLAUNCH", handleVmlaunch],
+    [21, "EXIT_VMPTRLD", handleVmptrld],
+    [22, "EXIT_VMPTRST", handleVmptrst],
+    [23, "EXIT_VMREAD", handleVmread],
+    [24, "EXIT_VMRESUME", handleVmresume],
+    [25, "EXIT_VMWRITE", handleVmwrite],
+    [26, "EXIT_VMXOFF", handleVmxoff],
+    [27, "EXIT_VMXON", handleVmxon],
     [28, "EXIT_CR_ACCESS", handleCrAccess],
     [30, "EXIT_IO", handleIo],
     [31, "EXIT_RDMSR", handleRdmsr],
@@ -46,7 +66,7 @@ describe("the exit-reason table", () => {
   });
 
   it("has no other entries", () => {
-    expect(exitHandlers.filter((h) => h !== undefined)).toHaveLength(20);
+    expect(exitHandlers.filter((h) => h !== undefined)).toHaveLength(29);
   });
 
   it("derives the handler table and the names from one descriptor per reason", () => {
@@ -56,13 +76,14 @@ describe("the exit-reason table", () => {
       expect(exitHandlers[descriptor.reason]).toBe(descriptor.handler);
       expect(exitReasonName(descriptor.reason)).toBe(descriptor.name);
     }
-    expect(exitReason(20)).toBeUndefined();
+    expect(exitReason(29)).toBeUndefined();
   });
 
   it("names reasons for stats, including ones without a handler", () => {
     expect(exitReasonName(30)).toBe("I/O instruction");
     expect(exitReasonName(18)).toBe("VMCALL");
-    expect(exitReasonName(20)).toBe("VMX instruction");
+    expect(exitReasonName(20)).toBe("VMLAUNCH");
+    expect(exitReasonName(29)).toBe("reason 29"); // MOV DR: never intercepted
     expect(exitReasonName(99)).toBe("reason 99");
     expect(exitReasonName(0x103)).toBe("POPF (trap)");
     expect(exitReasonName(48)).toBe("write trap"); // the SDM's EPT-violation number; there is no EPT
@@ -70,7 +91,7 @@ describe("the exit-reason table", () => {
 
   it("ends the run on a reason without a handler", () => {
     const vm = new FakeContext();
-    handleUnhandledExit(vm, 20);
-    expect(vm.stops).toEqual([{ kind: "unhandled-exit", reason: 20, name: "VMX instruction" }]);
+    handleUnhandledExit(vm, 29);
+    expect(vm.stops).toEqual([{ kind: "unhandled-exit", reason: 29, name: "reason 29" }]);
   });
 });

@@ -1,0 +1,30 @@
+// L1's VMCS regions as L0 reads and writes them: 32-bit words of L1's RAM at a region pointer plus
+// a layout offset (vmcs12-fields.ts). The region is L1's memory, so a pointer is accepted only when
+// its whole region lies in RAM (regionInRam, checked by VMXON, VMCLEAR and VMPTRLD), and every
+// access checks its own bounds again: nothing L1 writes there can make L0 touch other memory.
+
+import { VMCS_REGION_SIZE } from "./vmx-capabilities.js";
+
+/** Region pointers are page-aligned, and this CPU's physical addresses have 32 bits (IA32_VMX_BASIC bit 48). */
+export function pointerValid(low: number, high: number): boolean {
+  return high === 0 && (low & 0xfff) === 0;
+}
+
+export function regionInRam(ram: Uint8Array, pointer: number): boolean {
+  return pointer >= 0 && pointer + VMCS_REGION_SIZE <= ram.length;
+}
+
+export function readRegionWord(ram: Uint8Array, pointer: number, offset: number): number {
+  const at = pointer + offset;
+  if (at < 0 || at + 4 > ram.length) return 0xffffffff; // as unassigned memory reads
+  return (ram[at] | (ram[at + 1] << 8) | (ram[at + 2] << 16) | (ram[at + 3] << 24)) >>> 0;
+}
+
+export function writeRegionWord(ram: Uint8Array, pointer: number, offset: number, value: number): void {
+  const at = pointer + offset;
+  if (at < 0 || at + 4 > ram.length) return; // as writes to unassigned memory are dropped
+  ram[at] = value;
+  ram[at + 1] = value >>> 8;
+  ram[at + 2] = value >>> 16;
+  ram[at + 3] = value >>> 24;
+}
