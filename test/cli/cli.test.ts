@@ -192,7 +192,7 @@ describe("wasmvisor run: VMM options", () => {
     const path = join(scratch, "stats.json");
     expect(wasmvisor("run", "guests/detect.elf", "--cr3-targets", "2", "--stats-json", path).status).toBe(0);
     const stats = JSON.parse(readFileSync(path, "utf8"));
-    expect(stats.config).toEqual({ cpuidVendor: "wasmvisor", hypervPartition: "child", ifMode: "vt", cr3Targets: 2, cr3Policy: "lru" });
+    expect(stats.config).toEqual({ cpuidVendor: "wasmvisor", hypervPartition: "child", ifMode: "vt", cr3Targets: 2, cr3Policy: "lru", nested: "off" });
     expect(stats.stop).toEqual({ kind: "guest-exit", code: 0 });
     expect(stats.timed).toBe(true);
     const cpuid = stats.exits.find((e: { reason: number }) => e.reason === 10);
