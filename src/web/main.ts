@@ -32,7 +32,11 @@ const showError = (message: string) => {
   errorLine.textContent = message;
 };
 
-const terminal = new SerialConsole(byId("console"), (bytes) => send({ type: "serial-input", bytes: bytes.buffer as ArrayBuffer }, [bytes.buffer as ArrayBuffer]));
+const terminal = new SerialConsole(
+  byId("console"),
+  (bytes) => send({ type: "serial-input", bytes: bytes.buffer as ArrayBuffer }, [bytes.buffer as ArrayBuffer]),
+  (bytes) => send({ type: "console-drawn", bytes }),
+);
 const screen = new VgaScreen(byId("screen"), (key, ctrl) => send({ type: "key", key, ctrl }));
 const stats = new StatsView(byId("chart"), byId("summary"), byId<HTMLTableElement>("exits").tBodies[0], byId("mmu"));
 const exitCosts = new ExitCostsView(byId("measure-exit-costs"), byId("exit-costs-status"), byId<HTMLTableElement>("exit-costs").tBodies[0], () => send({ type: "measure-exit-costs" }));

@@ -49,6 +49,8 @@ export type PageMessage =
   | { type: "step" }
   | { type: "reset" }
   | { type: "serial-input"; bytes: ArrayBuffer }
+  /** The terminal drew (or dropped, clearing for a new machine) this many bytes of console output: the guest may write that many more. */
+  | { type: "console-drawn"; bytes: number }
   | { type: "key"; key: string; ctrl: boolean }
   | { type: "measure-exit-costs" }
   | { type: "save-state" }

@@ -44,6 +44,8 @@ scope.onmessage = async ({ data }) => {
       return vm.reset();
     case "serial-input":
       return vm.serialInput(new Uint8Array(data.bytes));
+    case "console-drawn":
+      return vm.consoleDrawn(data.bytes);
     case "key":
       return vm.key(data.key, data.ctrl);
     case "save-state":

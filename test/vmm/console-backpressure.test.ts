@@ -6,8 +6,8 @@
 
 import { describe, expect, it } from "vitest";
 import { Reg } from "../../src/core/vmcs.js";
-import type { VirtualMachine } from "../../src/vmm/virtual-machine.js";
-import { bootTiny, withTables } from "../support/tiny-guest.js";
+import { VirtualMachine } from "../../src/vmm/virtual-machine.js";
+import { bootTiny, core, withTables } from "../support/tiny-guest.js";
 
 /** A host console that takes `room` more bytes; the test gives it more. */
 function hostConsole() {
@@ -36,6 +36,28 @@ function stallThenFree(vm: VirtualMachine, host: { room: number; text: string },
 }
 
 const EXIT = "movb $0, %al\nout %al, $0xf4";
+
+/** Writes "hello\n" on COM1 a byte per THRE interrupt (the PIC at vectors 0x20-0x2F, IRQ 4 alone unmasked), halting in between. */
+const THRE_GUEST = `mov $0x90000, %esp
+  ${withTables({ 0x24: "thre" })}
+  mov $0x11, %al; out %al, $0x20; mov $0x20, %al; out %al, $0x21
+  mov $0x04, %al; out %al, $0x21; mov $0x01, %al; out %al, $0x21
+  mov $0xef, %al; out %al, $0x21
+  mov $msg, %esi
+  mov $0x3fc, %dx; mov $0x08, %al; out %al, %dx
+  mov $0x3f9, %dx; mov $0x02, %al; out %al, %dx
+  sti
+  1: hlt
+  jmp 1b
+  thre: mov $0x3fa, %dx; in %dx, %al
+  lodsb
+  test %al, %al
+  jz 2f
+  mov $0x3f8, %dx; out %al, %dx
+  mov $0x20, %al; out %al, $0x20
+  iret
+  2: ${EXIT}
+  msg: .asciz "hello\\n"`;
 
 describe("a guest whose console the host cannot take", () => {
   it("COM1, polled: the guest waits on LSR.THRE and goes on, losing nothing, once there is room", async () => {
@@ -86,30 +108,7 @@ describe("a guest whose console the host cannot take", () => {
 
   it("COM1 on THRE interrupts: the guest halts while the transmitter is busy and is woken once the host has drained", async () => {
     const { host, options } = hostConsole();
-    // The PIC at vectors 0x20-0x2F with IRQ 4 (COM1) alone unmasked; the handler sends the next byte.
-    const { vm } = await bootTiny(
-      `mov $0x90000, %esp
-      ${withTables({ 0x24: "thre" })}
-      mov $0x11, %al; out %al, $0x20; mov $0x20, %al; out %al, $0x21
-      mov $0x04, %al; out %al, $0x21; mov $0x01, %al; out %al, $0x21
-      mov $0xef, %al; out %al, $0x21
-      mov $msg, %esi
-      mov $0x3fc, %dx; mov $0x08, %al; out %al, %dx
-      mov $0x3f9, %dx; mov $0x02, %al; out %al, %dx
-      sti
-      1: hlt
-      jmp 1b
-      thre: mov $0x3fa, %dx; in %dx, %al
-      lodsb
-      test %al, %al
-      jz 2f
-      mov $0x3f8, %dx; out %al, %dx
-      mov $0x20, %al; out %al, $0x20
-      iret
-      2: ${EXIT}
-      msg: .asciz "hello\\n"`,
-      options,
-    );
+    const { vm } = await bootTiny(THRE_GUEST, options);
     host.room = 3;
     let drainedAt = "";
     const onSliceEnd = () => {
@@ -121,5 +120,19 @@ describe("a guest whose console the host cannot take", () => {
     expect(vm.run({ timeoutSeconds: 10, onSliceEnd }).stop).toEqual({ kind: "guest-exit", code: 0 });
     expect(drainedAt).toBe("hel");
     expect(host.text).toBe("hello\n");
+  });
+
+  it("a machine saved while its console had no room runs on where it is restored, which has", async () => {
+    const { host, options } = hostConsole();
+    const { vm } = await bootTiny(THRE_GUEST, options);
+    host.room = 3;
+    // Halted with COM1's transmitter busy, it waits for the host to drain until the run's limit.
+    expect(vm.run({ timeoutSeconds: 0.2 }).stop).toEqual({ kind: "timeout", seconds: 0.2 });
+    expect(host.text).toBe("hel");
+    const elsewhere = hostConsole();
+    elsewhere.host.room = 100;
+    const restored = await VirtualMachine.restore(vm.saveState(), { core, ...elsewhere.options });
+    expect(restored.run({ timeoutSeconds: 10 }).stop).toEqual({ kind: "guest-exit", code: 0 });
+    expect(elsewhere.host.text).toBe("lo\n");
   });
 });

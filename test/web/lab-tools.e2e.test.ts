@@ -124,7 +124,7 @@ describe.skipIf(!hasChromium)(demoTitle("lab tools in Chromium: saved machines, 
       // every 100 ticks, which 30 ticks after the restore may not have reached): every sector the
       // disk activity read back was as written.
       const errors = [...(await flatConsole()).matchAll(/err(?:ors)? +(\d+)/g)].map((match) => Number(match[1]));
-      expect(errors.length).toBeGreaterThan(0);
+      expect(errors.length, await flatConsole()).toBeGreaterThan(0);
       expect(errors.every((count) => count === 0)).toBe(true);
     } finally {
       await page.setViewportSize({ width: 1280, height: 1000 });

@@ -8,8 +8,10 @@
 // xterm.js is most of the page's script, so it loads as a chunk of its own once the page has
 // painted. Output waits here until then, and after it goes to the terminal one message at a time:
 // xterm.js parses what it is given later, in time slices, so clearing for a new machine can then
-// drop what has not been drawn instead of waiting for it (a guest that floods COM1 gets ahead of
-// the drawing by megabytes) or letting the last guest's bytes land on the cleared screen.
+// drop what has not been drawn instead of waiting for it or letting the last guest's bytes land on
+// the cleared screen. Each chunk drawn or dropped is reported (onDrawn), and the worker lets the
+// guest write only so far ahead of the drawing (session.ts), so a guest that floods COM1 waits for
+// the terminal instead of piling output up here.
 
 import type { Terminal } from "@xterm/xterm";
 import { afterFirstPaint } from "./first-paint.js";
@@ -24,7 +26,11 @@ export class SerialConsole {
   private waiting: Uint8Array[] = [];
   private parsing = false;
 
-  constructor(element: HTMLElement, onInput: (bytes: Uint8Array) => void) {
+  constructor(
+    element: HTMLElement,
+    onInput: (bytes: Uint8Array) => void,
+    private readonly onDrawn: (bytes: number) => void,
+  ) {
     void this.open(element, onInput);
   }
 
@@ -58,6 +64,7 @@ export class SerialConsole {
 
   /** Drops the output not yet drawn and resets the terminal (RIS, ESC c: after the chunk it is parsing). */
   clear(): void {
+    this.onDrawn(this.waiting.reduce((n, chunk) => n + chunk.length, 0));
     this.waiting = [];
     this.terminal?.write("\x1bc");
   }
@@ -69,6 +76,7 @@ export class SerialConsole {
     this.parsing = true;
     terminal.write(next, () => {
       this.parsing = false;
+      this.onDrawn(next.length);
       this.giveNext();
     });
   }

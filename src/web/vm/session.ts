@@ -1,8 +1,10 @@
 // One guest in the browser: the VM the worker runs, its run loop and what it reports to the page.
 // The guest runs in short bursts (vm.run with a wall-clock budget of RUN_MS) between which the
 // worker's event loop takes the page's messages: input, controls, pause. After each burst the
-// session flushes console output (up to CONSOLE_BYTES wait for it; a guest that writes more in one
-// burst waits for the next, as for a slow terminal), and every few bursts it sends the VGA text
+// session flushes console output to the page, which says when its terminal has drawn it: at most
+// CONSOLE_WINDOW bytes are on their way or waiting to be drawn, and a guest that writes faster than
+// the terminal draws waits, as for a slow terminal (COM1 busy, short console hypercalls), instead
+// of piling megabytes up in the page. Every few bursts it sends the VGA text
 // screen (when it changed: every SCREEN_MS under periodic refresh, at once under the write trap,
 // which marks the screen dirty at each trapped write) and a statistics sample. A guest that halts waiting for an
 // interrupt parks the loop until input arrives; one that stops for good reports why, with its
@@ -35,8 +37,8 @@ const RUN_MS = 20;
 const SLICE_INSTRUCTIONS = 250_000;
 const SCREEN_MS = 200;
 const STATS_MS = 250;
-/** Console output held between two bursts. */
-const CONSOLE_BYTES = 64 * 1024;
+/** Console output the page's terminal has not drawn yet, at most: held here, on its way or waiting in the page. */
+const CONSOLE_WINDOW = 256 * 1024;
 /** The longest IA-32 instruction. */
 const MAX_INSTRUCTION_BYTES = 15;
 
@@ -55,6 +57,8 @@ export class Session {
   private sampler: StatsSampler | undefined;
   private state: RunState = "idle";
   private console: number[] = [];
+  /** Console bytes posted to the page that its terminal has not yet drawn or dropped. */
+  private consoleUndrawn = 0;
   /** Typed bytes for COM1 and key presses for the keyboard, fed as the guest makes room. */
   private serial: InputQueue<number> | undefined;
   private keys: InputQueue<Keystroke> | undefined;
@@ -140,8 +144,7 @@ export class Session {
       core: this.core,
       handlerTimer,
       serialOutput: (byte) => this.console.push(byte),
-      // At most this much output waits for the page; beyond it the guest waits (COM1 busy, short writes).
-      consoleRoom: () => CONSOLE_BYTES - this.console.length,
+      consoleRoom: () => CONSOLE_WINDOW - this.consoleUndrawn - this.console.length,
     };
     const start = ++this.starts;
     try {
@@ -227,6 +230,16 @@ export class Session {
     this.sendTrace();
   }
 
+  /**
+   * The page's terminal drew or dropped `bytes` of console output: a guest waiting for COM1's
+   * transmitter may go on. Counted across machines: every byte posted is drawn or dropped once.
+   */
+  consoleDrawn(bytes: number): void {
+    this.consoleUndrawn = Math.max(0, this.consoleUndrawn - bytes);
+    this.vm?.consoleDrained();
+    this.wake();
+  }
+
   serialInput(bytes: Uint8Array): void {
     this.serial?.push(bytes);
     this.wake();
@@ -287,8 +300,8 @@ export class Session {
     if (this.console.length === 0) return;
     const { buffer } = Uint8Array.from(this.console);
     this.console = [];
+    this.consoleUndrawn += buffer.byteLength;
     this.post({ type: "console", bytes: buffer }, [buffer]);
-    this.vm?.consoleDrained();
   }
 
   /** The text screen as the monitor shows it, if anything on it changed since the last one sent. */
