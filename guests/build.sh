@@ -66,6 +66,7 @@ build realc bench/realc.c $MARKERS
 EXTRA_LDFLAGS=
 build exitloop bench/exitloop.c
 build detect detect/detect.c
+build modules modules/modules.c
 build ifmodes ifmodes/ifmodes.c
 build redpill redpill/redpill.c
 build vmexit $(ls vmexit/*.c vmexit/*.S | sort)

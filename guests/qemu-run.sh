@@ -19,5 +19,9 @@ fi
 if [ $# -eq 2 ]; then
     set -- "$1" -append "$2"
 fi
+# Multiboot modules, as QEMU's -initrd takes them: QEMU_INITRD="FILE [ARGS],FILE [ARGS]".
+if [ -n "${QEMU_INITRD:-}" ]; then
+    set -- "$@" -initrd "$QEMU_INITRD"
+fi
 exec timeout "${QEMU_TIMEOUT:-120}" qemu-system-i386 -kernel "$@" -m 32 -display none \
     -serial stdio -monitor none -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04

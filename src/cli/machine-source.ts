@@ -8,6 +8,7 @@
 
 import { readFile } from "node:fs/promises";
 import { LoadError } from "../loader/load-error.js";
+import type { ModuleFile } from "../loader/modules.js";
 import { qemuStyleCmdline } from "../loader/multiboot.js";
 import { readStateFile, type MachineDescription } from "../vmm/saved-state.js";
 import { SavedStateError } from "../devices/saved-values.js";
@@ -16,16 +17,25 @@ import { UsageError } from "./exit-status.js";
 import { describeFileError, inputFileProblem } from "./input-files.js";
 
 export type MachineSource =
-  | { kind: "kernel"; path: string; bytes: Uint8Array }
+  | { kind: "kernel"; path: string; bytes: Uint8Array; modules: ModuleFile[] }
   | { kind: "state"; path: string; bytes: Uint8Array; machine: MachineDescription };
 
-/** Reads the kernel, or the state file given with --restore-state (exactly one of them). */
-export async function readMachineSource(kernel: string | undefined, restoreState: string | undefined): Promise<MachineSource> {
+/**
+ * Reads the kernel and its modules (each "FILE [ARGS]", as QEMU's -initrd: the file is the text
+ * up to the first space, and the whole text is the module's command line), or the state file
+ * given with --restore-state (a kernel or a state file, not both).
+ */
+export async function readMachineSource(kernel: string | undefined, restoreState: string | undefined, modules: readonly string[] = []): Promise<MachineSource> {
   if (kernel === undefined && restoreState === undefined) throw new UsageError("missing required argument 'kernel' (or --restore-state <file>)");
   if (kernel !== undefined && restoreState !== undefined) {
     throw new UsageError("give a kernel or --restore-state <file>, not both: a saved machine's RAM holds its kernel already");
   }
-  if (kernel !== undefined) return { kind: "kernel", path: kernel, bytes: await readInput(kernel, "kernel") };
+  if (kernel !== undefined) {
+    const bytes = await readInput(kernel, "kernel");
+    const moduleFiles = [];
+    for (const cmdline of modules) moduleFiles.push({ cmdline, bytes: await readInput(cmdline.split(" ")[0], "module") });
+    return { kind: "kernel", path: kernel, bytes, modules: moduleFiles };
+  }
   const path = restoreState!;
   const bytes = await readInput(path, "state file");
   try {
@@ -47,7 +57,7 @@ export async function startMachine(
   try {
     if (source.kind === "state") return await VirtualMachine.restore(source.bytes, options);
     const { cmdline, ...config } = machine;
-    return await VirtualMachine.boot(source.bytes, { ...config, ...options, cmdline: qemuStyleCmdline(source.path, cmdline) });
+    return await VirtualMachine.boot(source.bytes, { ...config, ...options, cmdline: qemuStyleCmdline(source.path, cmdline), modules: source.modules });
   } catch (error) {
     throw asUsageError(source.path, error);
   }

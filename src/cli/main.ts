@@ -29,6 +29,7 @@ function buildProgram(setStatus: (status: number) => void): Command {
     .argument("[kernel]", "Multiboot (v1) kernel: ELF32, or any file with the a.out kludge (none with --restore-state)")
     .addOption(new Option("--mem <MiB>", "guest RAM in MiB").argParser(parseMemoryMiB).default(DEFAULT_MEMORY_MIB))
     .option("--cmdline <text>", "kernel command line (passed after the kernel's path, as QEMU's -append)")
+    .option("--module <file>", "a Multiboot module: \"FILE [ARGS]\", loaded after the kernel with that text as its command line, as QEMU's -initrd (repeatable)", collect, [])
     .option("--max-instructions <n>", "stop after the guest retires this many instructions", parseInstructionCount)
     .option("--timeout <seconds>", "stop after this much wall-clock time", parseSeconds)
     .option("--stats", "print VM exits per reason (count, host time, ns per exit) and guest MIPS on stderr at the end")
@@ -49,7 +50,7 @@ function buildProgram(setStatus: (status: number) => void): Command {
     .option("--save-state <file>", "when the run ends, however it ends (a signal too), save the whole machine to this file")
     .addOption(
       new Option("--restore-state <file>", "continue the machine saved in this file instead of booting a kernel; it keeps its memory and configuration")
-        .conflicts(["mem", "cmdline", "ifMode", "cpuidVendor", "hypervPartition", "cr3Targets", "cr3Policy", "nested", "vgaTrap", "clock"]),
+        .conflicts(["mem", "cmdline", "module", "ifMode", "cpuidVendor", "hypervPartition", "cr3Targets", "cr3Policy", "nested", "vgaTrap", "clock"]),
     )
     .addHelpText(
       "after",
@@ -77,6 +78,11 @@ function buildProgram(setStatus: (status: number) => void): Command {
     .action(async (options) => setStatus(await benchCommand(options)));
 
   return program;
+}
+
+/** Collects a repeatable option's values in order. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 async function main(argv: string[]): Promise<number> {

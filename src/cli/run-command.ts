@@ -27,6 +27,8 @@ const STOPPED_OUTPUT_GRACE_MS = 50;
 export interface RunOptions extends VmConfig, PcHostOptions {
   mem: number;
   cmdline?: string;
+  /** --module, each "FILE [ARGS]" (machine-source.ts). */
+  module?: string[];
   maxInstructions?: number;
   timeout?: number;
   stats?: boolean;
@@ -38,8 +40,8 @@ export interface RunOptions extends VmConfig, PcHostOptions {
 
 /** Returns the process exit status. */
 export async function runCommand(kernelPath: string | undefined, options: RunOptions): Promise<number> {
-  const { mem, cmdline, maxInstructions, timeout, stats, statsJson: jsonPath, trace, disk, diskReadonly, display, screenshot, saveState, restoreState, ...rest } = options;
-  const source = await readMachineSource(kernelPath, restoreState);
+  const { mem, cmdline, module: modules, maxInstructions, timeout, stats, statsJson: jsonPath, trace, disk, diskReadonly, display, screenshot, saveState, restoreState, ...rest } = options;
+  const source = await readMachineSource(kernelPath, restoreState, modules);
   checkStatePaths(saveState, restoreState);
   for (const [path, option] of [[saveState, "--save-state"], [jsonPath, "--stats-json"], [screenshot, "--screenshot"]] as const) {
     if (path !== undefined) checkOutputFile(path, option);

@@ -1,9 +1,11 @@
 // The Multiboot information structure (Multiboot spec 0.6.96, section 3.3) that the boot loader
 // hands the kernel in EBX: memory sizes, the command line, a BIOS-style memory map and the boot
-// loader's name. Like QEMU, we put it on the first page boundary after the kernel, so it never
-// overlaps the kernel image; the strings and the memory map follow it in the same block.
+// loader's name, and the module table. We put it on the first page boundary after the kernel and
+// its modules (modules.ts), so it overlaps neither; the strings, the memory map and the module
+// table follow it in the same block.
 
 import { LoadError, hex } from "./load-error.js";
+import type { PlacedModule } from "./modules.js";
 
 export const BOOT_LOADER_NAME = "wasmvisor";
 
@@ -16,6 +18,7 @@ const MBI_BOOT_LOADER_NAME = 1 << 9;
 
 const MBI_SIZE = 88; // through the VBE fields; the framebuffer fields (flags bit 12) are not given
 const MMAP_ENTRY_SIZE = 24; // u32 size (= 20, not counting itself), u64 base, u64 length, u32 type
+const MODULE_ENTRY_SIZE = 16; // u32 mod_start, mod_end, string, reserved
 const MMAP_AVAILABLE = 1;
 const MMAP_RESERVED = 2;
 
@@ -45,9 +48,10 @@ export interface BootInfoLayout {
 
 /**
  * Writes the information structure into guest RAM (index = guest-physical address) on the first
- * page boundary at or after `after` (the kernel's end), and returns where it is.
+ * page boundary at or after `after` (the end of the kernel and its modules), with the module
+ * table for `modules`, and returns where it is.
  */
-export function writeBootInfo(ram: Uint8Array, after: number, cmdline: string): BootInfoLayout {
+export function writeBootInfo(ram: Uint8Array, after: number, cmdline: string, modules: readonly PlacedModule[] = []): BootInfoLayout {
   const encoder = new TextEncoder();
   const cmdlineBytes = encoder.encode(`${cmdline}\0`);
   const nameBytes = encoder.encode(`${BOOT_LOADER_NAME}\0`);
@@ -57,8 +61,10 @@ export function writeBootInfo(ram: Uint8Array, after: number, cmdline: string): 
   const mmapAddr = addr + MBI_SIZE;
   const cmdlineAddr = mmapAddr + map.length * MMAP_ENTRY_SIZE;
   const nameAddr = cmdlineAddr + cmdlineBytes.length;
-  const modsAddr = align4(nameAddr + nameBytes.length); // an empty module table
-  const size = modsAddr - addr;
+  const moduleStrings = modules.map((module) => encoder.encode(`${module.cmdline}\0`));
+  const modsAddr = align4(nameAddr + nameBytes.length);
+  const moduleStringsAddr = modsAddr + modules.length * MODULE_ENTRY_SIZE;
+  const size = moduleStringsAddr + moduleStrings.reduce((total, bytes) => total + bytes.length, 0) - addr;
   if (addr + size > ram.length) {
     throw new LoadError(
       `kernel too large for guest memory: no room for the ${size}-byte Multiboot information after it (at ${hex(addr)}; guest RAM ends at ${hex(ram.length)})`,
@@ -72,7 +78,7 @@ export function writeBootInfo(ram: Uint8Array, after: number, cmdline: string): 
   u32(addr + 4, Math.min(ram.length, LOW_RAM_END) / 1024); // mem_lower, KiB: 640 on any PC-sized guest
   u32(addr + 8, Math.floor(Math.max(0, ram.length - HIGH_RAM_START) / 1024)); // mem_upper, KiB above 1 MiB
   u32(addr + 16, cmdlineAddr);
-  u32(addr + 20, 0); // mods_count
+  u32(addr + 20, modules.length); // mods_count
   u32(addr + 24, modsAddr);
   u32(addr + 44, map.length * MMAP_ENTRY_SIZE); // mmap_length
   u32(addr + 48, mmapAddr);
@@ -89,6 +95,15 @@ export function writeBootInfo(ram: Uint8Array, after: number, cmdline: string): 
   });
   ram.set(cmdlineBytes, cmdlineAddr);
   ram.set(nameBytes, nameAddr);
+  let stringAddr = moduleStringsAddr;
+  modules.forEach((module, i) => {
+    const at = modsAddr + i * MODULE_ENTRY_SIZE;
+    u32(at, module.start);
+    u32(at + 4, module.end);
+    u32(at + 8, stringAddr);
+    ram.set(moduleStrings[i], stringAddr);
+    stringAddr += moduleStrings[i].length;
+  });
   return { addr, size };
 }
 

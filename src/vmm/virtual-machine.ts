@@ -28,6 +28,7 @@ import type { Serial16550, SerialSink } from "../devices/serial-16550.js";
 import { VGA_TEXT_BASE, VGA_TEXT_SIZE } from "../devices/vga-text.js";
 import { setMultibootEntryState } from "../loader/machine-state.js";
 import { loadMultibootKernel, type LoadedKernel } from "../loader/multiboot.js";
+import type { ModuleFile } from "../loader/modules.js";
 import { Cr3TargetList } from "./cr3-targets.js";
 import { ExitDispatcher, type ExitListener } from "./exit-dispatcher.js";
 import { ExitStats, compiledCodeStatistics, type VmStatistics } from "./exit-stats.js";
@@ -164,10 +165,13 @@ export class VirtualMachine implements ExitContext {
   }
 
   /** create() and loadKernel() in one: a VM ready to run `kernel`. Throws LoadError on a bad kernel. */
-  static async boot(kernel: Uint8Array, options: VirtualMachineOptions & { core?: CoreSource; cmdline?: string } = {}): Promise<VirtualMachine> {
-    const { cmdline, ...createOptions } = options;
+  static async boot(
+    kernel: Uint8Array,
+    options: VirtualMachineOptions & { core?: CoreSource; cmdline?: string; modules?: readonly ModuleFile[] } = {},
+  ): Promise<VirtualMachine> {
+    const { cmdline, modules, ...createOptions } = options;
     const vm = await VirtualMachine.create(createOptions);
-    vm.loadKernel(kernel, cmdline);
+    vm.loadKernel(kernel, cmdline, modules);
     return vm;
   }
 
@@ -309,8 +313,8 @@ export class VirtualMachine implements ExitContext {
    * Boots a Multiboot kernel as QEMU's -kernel does: loads it and its boot information into RAM
    * and puts the CPU in the state the Multiboot spec promises. Throws LoadError on a bad kernel.
    */
-  loadKernel(file: Uint8Array, cmdline = ""): LoadedKernel {
-    const loaded = loadMultibootKernel(this.ram, file, cmdline);
+  loadKernel(file: Uint8Array, cmdline = "", modules: readonly ModuleFile[] = []): LoadedKernel {
+    const loaded = loadMultibootKernel(this.ram, file, cmdline, modules);
     setMultibootEntryState(this.vmcs, loaded.entry, loaded.bootInfoAddr);
     this.interrupts.flag.reset();
     return loaded;

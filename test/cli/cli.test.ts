@@ -38,6 +38,11 @@ describe("wasmvisor run: bad input is one line on stderr and status 2", () => {
     expectUsageError(["run", "no-such-kernel.elf"], "wasmvisor: cannot read kernel no-such-kernel.elf: no such file");
   });
 
+  it("a missing module file, and --module beside --restore-state", () => {
+    expectUsageError(["run", "guests/hello.elf", "--module", "no-such-module.bin args"], "wasmvisor: cannot read module no-such-module.bin: no such file");
+    expectUsageError(["run", "--restore-state", "x.state", "--module", "guests/hello.elf"], "wasmvisor: option '--restore-state <file>' cannot be used with option '--module <file>'");
+  });
+
   it("a directory instead of a kernel", () => {
     expectUsageError(["run", "src"], "wasmvisor: cannot read kernel src: is a directory");
   });

@@ -64,7 +64,16 @@ describe("guests under wasmvisor match QEMU's golden output", () => {
     if (!existsSync(cli)) assert.fail("dist/cli.js is missing: build it first (npm run build)");
     expectGolden("paging", run(process.execPath, [cli, "run", "guests/paging.elf", "--mem", "32", "--cr3-targets", "0"]), 0);
   }, TIMEOUT_MS);
+
+  it("guests/modules.elf lists the --module files as QEMU's -initrd passes them", () => {
+    if (!existsSync(cli)) assert.fail("dist/cli.js is missing: build it first (npm run build)");
+    const modules = MODULES.split(",").flatMap((module) => ["--module", module]);
+    expectGolden("modules", run(process.execPath, [cli, "run", "guests/modules.elf", "--mem", "32", ...modules]), 0);
+  }, TIMEOUT_MS);
 });
+
+/** The modules guests/modules.expected was made with, in QEMU's -initrd form. */
+const MODULES = "guests/modules/first.txt some args,guests/modules/second.bin";
 
 const haveQemu = spawnSync("qemu-system-i386", ["--version"], { encoding: "utf8" }).status === 0;
 const skipNote = haveQemu ? "" : " [skipped: qemu-system-i386 is not on PATH]";
@@ -76,4 +85,11 @@ describe("the golden copies are still what QEMU prints", () => {
       expectGolden(guest, run("sh", ["guests/qemu-run.sh", `guests/${guest}.elf`]), 1);
     }, TIMEOUT_MS);
   }
+
+  it.skipIf(!haveQemu)(`qemu-system-i386 -kernel guests/modules.elf -initrd ... prints guests/modules.expected${skipNote}`, () => {
+    const result = spawnSync("sh", ["guests/qemu-run.sh", "guests/modules.elf"], {
+      cwd: root, encoding: "utf8", timeout: TIMEOUT_MS, env: { ...process.env, QEMU_INITRD: MODULES },
+    });
+    expectGolden("modules", { status: result.status, stdout: result.stdout, stderr: result.stderr }, 1);
+  }, TIMEOUT_MS);
 });
