@@ -3,7 +3,7 @@
 // the form starts at what the VMM programs by default (setup-link.ts's DEFAULT_CONTROLS), so a boot
 // uses the form's values as is, and a link's controls are shown in it with show().
 
-import { CPUID_VENDORS, type CpuidVendor, type IfMode } from "../../vmm/vm-config.js";
+import { CPUID_VENDORS, MAX_CR3_TARGETS, type CpuidVendor, type IfMode } from "../../vmm/vm-config.js";
 import type { LiveControls, RunState } from "../protocol.js";
 import { DEFAULT_CONTROLS } from "./setup-link.js";
 
@@ -22,6 +22,9 @@ export class ControlsForm {
   ) {
     const vendor = this.field<HTMLSelectElement>("cpuidVendor");
     vendor.replaceChildren(...CPUID_VENDORS.map((name) => new Option(name === "none" ? "none (bare metal)" : name, name)));
+    // A choice of the counts the VMCS takes, so that no other can be entered.
+    const counts = Array.from({ length: MAX_CR3_TARGETS + 1 }, (_, count) => String(count));
+    this.field<HTMLSelectElement>("cr3Targets").replaceChildren(...counts.map((count) => new Option(count, count)));
     this.show(DEFAULT_CONTROLS);
     form.addEventListener("change", () => onChange(this.values()));
     form.addEventListener("submit", (event) => event.preventDefault());
@@ -29,10 +32,9 @@ export class ControlsForm {
 
   values(): LiveControls {
     const checked = (name: string) => this.field<HTMLInputElement>(name).checked;
-    const cr3 = Math.min(4, Math.max(0, Math.round(Number(this.field<HTMLInputElement>("cr3Targets").value) || 0)));
     return {
       ifMode: this.field<HTMLSelectElement>("ifMode").value as IfMode,
-      cr3Targets: cr3,
+      cr3Targets: Number(this.field<HTMLSelectElement>("cr3Targets").value),
       hltExiting: checked("hltExiting"),
       interceptConsole: checked("interceptConsole"),
       interceptDisk: checked("interceptDisk"),
@@ -45,7 +47,7 @@ export class ControlsForm {
   show(controls: LiveControls): void {
     const checkbox = (name: string) => this.field<HTMLInputElement>(name);
     this.field<HTMLSelectElement>("ifMode").value = controls.ifMode;
-    this.field<HTMLInputElement>("cr3Targets").value = String(controls.cr3Targets);
+    this.field<HTMLSelectElement>("cr3Targets").value = String(controls.cr3Targets);
     checkbox("hltExiting").checked = controls.hltExiting;
     checkbox("interceptConsole").checked = controls.interceptConsole;
     checkbox("interceptDisk").checked = controls.interceptDisk;
