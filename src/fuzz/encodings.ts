@@ -26,6 +26,7 @@ const COMMON_TWO = [
   0x00, 0x01, 0x20, 0x22, 0x21, 0x23, 0x31, 0xa2, 0x44, 0x4f, 0x84, 0x85, 0x94, 0x9f, 0xa3, 0xab,
   0xaf, 0xb1, 0xb6, 0xb7, 0xbe, 0xbf, 0xba, 0xbc, 0xc1, 0xc7, 0xc8, 0x06, 0x0b, 0x30, 0x32, 0xb2,
   0xa0, 0xa1, 0xa8, 0xa9, 0xa4, 0xa5, 0xac, 0xad, 0xb3, 0xbb,
+  0x78, 0x79, // VMREAD, VMWRITE
 ];
 const PREFIXES = [0x66, 0x66, 0x66, 0x67, 0xf3, 0xf2, 0xf0, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65];
 
@@ -125,11 +126,32 @@ function operands(e: Emitter, rng: Rng, row: number, o32: boolean, a32: boolean)
   }
 }
 
+/**
+ * A VMX instruction (assembly/cpu/vmx-instructions.ts) in one of its forms, valid or not: VMLAUNCH,
+ * VMRESUME, VMXOFF (0F 01 C2-C4), or 0F C7 /6 and /7 with the prefixes that make it VMPTRLD,
+ * VMCLEAR (66), VMXON (F3), VMPTRST, or none of them (F2, a register operand). VMREAD and VMWRITE
+ * (0F 78, 0F 79) come through the usual two-byte draw.
+ */
+function vmxInstruction(e: Emitter, rng: Rng, a32: boolean): number[] {
+  if (rng.chance(0.3)) {
+    e.u8(0x0f); e.u8(0x01); e.u8(rng.pick([0xc2, 0xc3, 0xc4]));
+    return e.out;
+  }
+  const prefix = rng.pick([0, 0, 0x66, 0xf3, 0xf2]);
+  if (prefix !== 0) e.u8(prefix);
+  e.u8(0x0f); e.u8(0xc7);
+  const at = e.out.length;
+  modrm(e, rng, a32);
+  e.out[at] = (e.out[at] & ~0x38) | (rng.pick([6, 7]) << 3);
+  return e.out;
+}
+
 /** One random instruction (its prefixes, opcode and operands) for code of the given mode. */
 export function randomInstruction(rng: Rng, mode: CodeMode, pool?: OpcodePool): number[] {
   const e = new Emitter(rng);
   let o32 = mode.bits32;
   let a32 = mode.bits32;
+  if (!pool && rng.chance(0.03)) return vmxInstruction(e, rng, a32);
   if (pool) {
     const kind = rng.weighted([[14, "one"], [4, "two"], [2, "sized"]] as const);
     const opcode = rng.pick(pool[kind]);

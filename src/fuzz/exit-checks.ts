@@ -9,10 +9,16 @@ import type { BareCore } from "./core-module.js";
 
 const EFLAGS_RESERVED = 0xffc08028; // bits 3, 5, 15 and 22-31
 const CR0_PE = 1;
+// The VMX instructions' exits (19-27); VMREAD and VMWRITE may have a register operand.
+const VMX_EXITS = [L.EXIT_VMCLEAR, L.EXIT_VMLAUNCH, L.EXIT_VMPTRLD, L.EXIT_VMPTRST, L.EXIT_VMREAD, L.EXIT_VMRESUME, L.EXIT_VMWRITE, L.EXIT_VMXOFF, L.EXIT_VMXON];
+const VMX_NO_OPERAND = new Set([L.EXIT_VMLAUNCH, L.EXIT_VMRESUME, L.EXIT_VMXOFF]);
+const CR4_VMXE = 1 << 13;
+
 // Exit reasons that name the instruction at guest EIP, which the VMM skips by its length.
 export const INSTRUCTION_EXITS = new Set([
   L.EXIT_CPUID, L.EXIT_HLT, L.EXIT_INVLPG, L.EXIT_RDTSC, L.EXIT_VMCALL, L.EXIT_CR_ACCESS, L.EXIT_IO,
   L.EXIT_RDMSR, L.EXIT_WRMSR, L.EXIT_CLI, L.EXIT_STI, L.EXIT_PUSHF, L.EXIT_POPF, L.EXIT_IRET,
+  ...VMX_EXITS,
 ]);
 
 const hex = (n: number): string => "0x" + (n >>> 0).toString(16);
@@ -60,11 +66,35 @@ export function checkExit(core: BareCore, reason: number): string[] {
       need(((at - base) >>> 0) < v(L.C_WRITE_TRAP_SIZE) || ((base - at) >>> 0) < 4, `guest-physical ${hex(at)} outside the trapped range`);
       break;
     }
+    case L.EXIT_VMCLEAR: case L.EXIT_VMLAUNCH: case L.EXIT_VMPTRLD: case L.EXIT_VMPTRST: case L.EXIT_VMREAD:
+    case L.EXIT_VMRESUME: case L.EXIT_VMWRITE: case L.EXIT_VMXOFF: case L.EXIT_VMXON:
+      out.push(...checkVmxExit(v, reason).map((m) => `exit ${reason}: ${m}`));
+      break;
     case L.EXIT_CLI: case L.EXIT_STI: case L.EXIT_PUSHF: case L.EXIT_POPF: case L.EXIT_IRET:
       need(v(L.C_IF_MODE) === L.IF_MODE_TRAP && (qual === 2 || qual === 4), "IF-sensitive exit outside trap mode or of a bad size");
       break;
     default:
       out.push(`exit reason ${reason} is not one the core produces`);
+  }
+  return out;
+}
+
+// A VMX instruction exits only with CR4.VMXE set, in protected mode outside virtual-8086 mode, and
+// its instruction information has the SDM's shape: nothing for VMLAUNCH/VMRESUME/VMXOFF; for the
+// others an address size of 16 or 32 bits, a real segment, and the register form only for
+// VMREAD/VMWRITE (the undefined bits, which the core leaves 0, included).
+function checkVmxExit(v: (offset: number) => number, reason: number): string[] {
+  const out: string[] = [];
+  const info = v(L.X_INSTRUCTION_INFO);
+  if (!(v(L.G_CR4) & CR4_VMXE)) out.push("with CR4.VMXE clear");
+  if (!(v(L.G_CR0) & CR0_PE) || v(L.G_EFLAGS) & 0x20000) out.push("outside protected mode");
+  const readWrite = reason === L.EXIT_VMREAD || reason === L.EXIT_VMWRITE;
+  if (VMX_NO_OPERAND.has(reason)) {
+    if (info !== 0 || v(L.X_QUALIFICATION) !== 0) out.push(`exit information ${hex(info)} for an instruction without operands`);
+  } else if (info & L.VMX_INFO_REGISTER) {
+    if (!readWrite || (info & ~0xf000047f) !== 0) out.push(`register-operand information ${hex(info)}`);
+  } else if ((info & (readWrite ? 0x0000787c : 0xf000787c)) !== 0 || ((info >>> 7) & 7) > 1 || ((info >>> 15) & 7) > 5) {
+    out.push(`memory-operand information ${hex(info)}`);
   }
   return out;
 }

@@ -82,7 +82,9 @@ function registers(b: Builder, rng: Rng, mode: Mode, ram: number): void {
   b.field(L.G_EFLAGS, flags);
 }
 
-function controls(b: Builder, rng: Rng, cr0: number, cr3: number): void {
+const CR4_VMXE = 1 << 13;
+
+function controls(b: Builder, rng: Rng, cr0: number, cr3: number, vmxe: number): void {
   const bit = (p: number, value: number): number => (rng.chance(p) ? value : 0);
   b.field(L.C_PRIMARY, bit(0.7, L.CTL_HLT_EXITING) | bit(0.3, L.CTL_INVLPG_EXITING) | bit(0.3, L.CTL_RDTSC_EXITING) |
     bit(0.4, L.CTL_CR3_LOAD_EXITING) | bit(0.5, L.CTL_UNCONDITIONAL_IO) | bit(0.3, L.CTL_USE_IO_BITMAPS) | bit(0.05, L.CTL_INTERRUPT_WINDOW));
@@ -93,7 +95,7 @@ function controls(b: Builder, rng: Rng, cr0: number, cr3: number): void {
   for (const m of crBits) cr0Mask |= bit(0.2, m);
   b.field(L.C_CR0_MASK, cr0Mask);
   b.field(L.C_CR0_SHADOW, rng.chance(0.8) ? cr0 : rng.u32());
-  b.field(L.C_CR4_MASK, rng.chance(0.5) ? 0 : rng.u32() & 0x7ff);
+  b.field(L.C_CR4_MASK, (rng.chance(0.5) ? 0 : rng.u32() & 0x7ff) | (vmxe && rng.chance(0.9) ? vmxe : 0));
   b.field(L.C_CR4_SHADOW, rng.u32() & 0x7ff);
   const targets = rng.below(5);
   b.field(L.C_CR3_TARGET_COUNT, targets);
@@ -163,7 +165,9 @@ export function randomCase(rng: Rng, parent?: FuzzCase, other?: FuzzCase): FuzzC
   const cr3 = rng.chance(0.9) ? PD : interestingU32(rng) & ~0xfff;
   b.field(L.G_CR0, cr0);
   b.field(L.G_CR3, cr3);
-  b.field(L.G_CR4, rng.chance(0.5) ? 0 : rng.pick([0x10, 0x80, 0x90, 0x4, rng.u32() & 0x7ff]));
+  // CR4.VMXE (bit 13) as a VMM offering nested VMX sets it: owned through the CR4 mask (controls()).
+  const vmxe = protectedMode && rng.chance(0.2) ? CR4_VMXE : 0;
+  b.field(L.G_CR4, (rng.chance(0.5) ? 0 : rng.pick([0x10, 0x80, 0x90, 0x4, rng.u32() & 0x7ff])) | vmxe);
   b.field(L.G_GDTR_BASE, GDT);
   b.field(L.G_GDTR_LIMIT, rng.chance(0.9) ? 0x7f : rng.below(0x80));
   b.field(L.G_IDTR_BASE, protectedMode ? IDT : 0);
@@ -172,7 +176,7 @@ export function randomCase(rng: Rng, parent?: FuzzCase, other?: FuzzCase): FuzzC
   b.segment(L.SR_LDTR, 0, 0, 0, L.AR_UNUSABLE);
   b.segment(L.SR_TR, SEL.tss, TSS, tssLimit, AR.tss);
   registers(b, rng, mode, ram);
-  controls(b, rng, cr0, cr3);
+  controls(b, rng, cr0, cr3, vmxe);
   b.setup.entries = entries(rng);
   return { setup: b.setup, code };
 }

@@ -89,6 +89,21 @@ describe("fuzzer", () => {
       expect(exitWith(L.EXIT_CR_ACCESS, 0x13, 0).join()).toMatch(/MOV from CR/);
       expect(exitWith(99, 0, 0).join()).toMatch(/not one the core produces/);
     });
+    it("accepts a VMX instruction's exit only with CR4.VMXE in protected mode and well-formed instruction information", () => {
+      const vmxExit = (reason: number, info: number, cr4: number): string[] => {
+        const core = new BareCore(source, 0x20000);
+        for (const [field, value] of [[L.X_REASON, reason], [L.X_INSTRUCTION_LENGTH, 3], [L.X_INSTRUCTION_INFO, info], [L.G_CR0, 0x80000031], [L.G_CR4, cr4], [L.G_EFLAGS, 2]]) core.setVmcs(field, value);
+        return checkExit(core, reason);
+      };
+      const memory = (1 << 7) | (3 << 15) | L.VMX_INFO_NO_INDEX | L.VMX_INFO_NO_BASE; // [disp32] through DS
+      expect(vmxExit(L.EXIT_VMPTRLD, memory, 0x2000)).toEqual([]);
+      expect(vmxExit(L.EXIT_VMREAD, L.VMX_INFO_REGISTER | (2 << 3) | (1 << 28), 0x2000)).toEqual([]);
+      expect(vmxExit(L.EXIT_VMXOFF, 0, 0x2000)).toEqual([]);
+      expect(vmxExit(L.EXIT_VMPTRLD, memory, 0).join()).toMatch(/CR4.VMXE clear/);
+      expect(vmxExit(L.EXIT_VMPTRLD, L.VMX_INFO_REGISTER, 0x2000).join()).toMatch(/register-operand/);
+      expect(vmxExit(L.EXIT_VMCLEAR, memory | (7 << 15), 0x2000).join()).toMatch(/memory-operand/);
+      expect(vmxExit(L.EXIT_VMLAUNCH, memory, 0x2000).join()).toMatch(/without operands/);
+    });
   });
 
   describe("the differential mode's undefined flags", () => {
