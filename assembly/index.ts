@@ -10,6 +10,7 @@ import { BLOCK_CACHE_ENTRIES, BLOCK_ENTRY_SIZE } from "./jit-abi";
 import { allocateRam, ramBase as ramOffset, ramSize as ramBytes } from "./memory/physical";
 import { translate, followPagingControls } from "./memory/linear";
 import { vmRun } from "./vm/run";
+import { clearExitsInCore } from "./vm/exits-in-core";
 import { pending, retired, clearException } from "./cpu/state";
 
 // Allocate `bytes` of guest RAM (rounded up to 64 KiB) and clear the VMCS and I/O bitmaps.
@@ -20,6 +21,7 @@ export function init(bytes: u32): void {
   allocateShadows();
   allocateTlb();
   store<u32>(VMCS_BASE + C_JIT, 1); // the compiling tier is on unless the VMM turns it off
+  clearExitsInCore();
   retired = 0;
 }
 
@@ -64,6 +66,9 @@ export function adoptSavedCounters(): void {
 export { unassignedAccesses } from "./memory/physical";
 
 export function instructionsRetired(): f64 { return <f64>retired; }
+
+// Where the VMM programs the exits the core completes itself (exits-in-core-layout.ts).
+export { exitsInCoreArea } from "./vm/exits-in-core";
 
 
 // ---- For the compiling tier (src/jit/): compiled blocks import these globals and functions ----

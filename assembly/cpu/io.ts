@@ -16,6 +16,7 @@ import { linRead } from "../memory/linear";
 import { segAddr } from "./segment";
 import { writeReg } from "./modrm";
 import { stringInstruction, STR_INS, STR_OUTS } from "./string";
+import { portIoInCore } from "../vm/exits-in-core";
 
 // SDM 19.5.2: at CPL > IOPL the TSS I/O permission bitmap decides.
 function portAllowed(port: u32, bytes: u32): bool {
@@ -49,7 +50,8 @@ function portExits(port: u32, bytes: u32): bool {
 export function portIo(input: bool, port: u32, bytes: u32, immediate: bool): void {
   if (!portAllowed(port, bytes)) { if (!pending) raise(EXC_GP, 0); return; }
   if (portExits(port, bytes)) {
-    vmexit(EXIT_IO, (bytes - 1) | (input ? IOQ_IN : 0) | (immediate ? 1 << 6 : 0) | (port << 16));
+    const qualification = (bytes - 1) | (input ? IOQ_IN : 0) | (immediate ? 1 << 6 : 0) | (port << 16);
+    if (!portIoInCore(port, bytes, qualification)) vmexit(EXIT_IO, qualification);
     return;
   }
   if (input) writeReg(EAX, bytes, 0xffffffff);

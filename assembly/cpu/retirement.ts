@@ -101,6 +101,11 @@ export function blockEventsAtEntry(kind: u32): void {
   shadowUntil = retired;
 }
 
+// Inside an instruction: does blocking by STI or MOV SS hold for it (an exit now would report it)?
+export function inEventShadow(): bool {
+  return shadowKind != 0 && retiredBeforeThisInstruction() == shadowUntil;
+}
+
 export function interruptibilityAtExit(): u32 {
   return retired == shadowUntil ? shadowKind : 0;
 }

@@ -14,6 +14,7 @@ import {
 } from "./state";
 import { controls, vmexit, yieldToVmm } from "./vmexit";
 import { retiredBeforeThisInstruction } from "./retirement";
+import { cpuidInCore } from "../vm/exits-in-core";
 import { followPagingControls, pagingEnabled } from "../memory/linear";
 import { switchAddressSpace, invalidatePage } from "../mmu/mmu";
 import { invalidateFetchWindow } from "../mmu/fetch-window";
@@ -156,7 +157,7 @@ export function tableBase(idt: bool): u32 { return load<u32>(VMCS_BASE + (idt ? 
 export function tableLimit(idt: bool): u32 { return load<u32>(VMCS_BASE + (idt ? G_IDTR_LIMIT : G_GDTR_LIMIT)); }
 
 // ---- Instructions that exit --------------------------------------------------------------------
-export function cpuid(): void { vmexit(EXIT_CPUID, 0); }
+export function cpuid(): void { if (!cpuidInCore()) vmexit(EXIT_CPUID, 0); }
 export function vmcall(): void { vmexit(EXIT_VMCALL, 0); }
 
 export function rdmsr(): void { if (requireCpl0()) vmexit(EXIT_RDMSR, 0); }

@@ -9,6 +9,8 @@ import { step } from "../cpu/execute";
 import { blockContext, blockStillValid } from "./block-cache";
 import { condition, getCF, getEflags, flagsWord } from "../cpu/flags";
 import { vmexit } from "../cpu/vmexit";
+import { EXIT_CPUID } from "../vmcs-layout";
+import { cpuidInCore } from "../vm/exits-in-core";
 import { portIo } from "../cpu/io";
 import { loadCr3InCore } from "../cpu/system";
 import { loadSegment, popSegment } from "../cpu/protected";
@@ -59,18 +61,28 @@ export function jitMulDiv(kind: u32, src: u32, bytes: u32): u32 {
 // `info` as jit-abi.ts IO_INFO_* says. An exit is delivered to the VMM right there, the block
 // being `entry` with `remaining` instructions after this one. Nonzero when the block must end: an
 // exit the handler did not simply resume from, or a fault, which the run loop then sees as the
-// instruction just stepped.
+// instruction just stepped. During the instruction the budget holds the block's `remaining`
+// instructions again, as in jitInterpret, for an exit the core completes itself (exits-in-core.ts).
 export function jitPortIo(port: u32, info: u32, remaining: u32, entry: u32): u32 {
   instrStart = eip;
   eip += info >> IO_INFO_LENGTH_SHIFT;
+  budget += remaining;
   portIo((info & IO_INFO_INPUT) != 0, port, (info >> IO_INFO_SIZE_SHIFT) & 7, (info & IO_INFO_IMMEDIATE) != 0);
+  budget -= remaining;
   return pending == PEND_EXIT ? deliverExitInBlock(remaining, entry, eip) : pending;
 }
 
-// CPUID or VMCALL (`length` bytes) in a compiled block: these always exit, with qualification 0.
+// CPUID or VMCALL (`length` bytes) in a compiled block: these always exit, with qualification 0,
+// and the core may complete a CPUID itself (exits-in-core.ts), the block going on.
 export function jitExit(reason: u32, length: u32, remaining: u32, entry: u32): u32 {
   instrStart = eip;
   eip += length;
+  if (reason == EXIT_CPUID) {
+    budget += remaining;
+    const done = cpuidInCore();
+    budget -= remaining;
+    if (done) return 0;
+  }
   vmexit(reason, 0);
   return deliverExitInBlock(remaining, entry, eip);
 }

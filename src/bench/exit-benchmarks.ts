@@ -62,8 +62,8 @@ const row = (name: string, word: string, what: string, extra: Partial<ExitBenchm
 export const EXIT_BENCHMARKS: readonly ExitBenchmark[] = [
   row("cpuid", "cpuid", "CPUID exit (10)", { targetNs: 20 }),
   row("vmcall", "vmcall", "VMCALL exit (18), clock hypercall", { peers: false }),
-  row("out", "out", "I/O exit (30), OUT to a device in TS", { targetNs: 25 }),
-  row("in", "in", "I/O exit (30), IN from a device in TS"),
+  row("out", "out", "I/O exit (30), OUT to a latched port (UART scratch)", { targetNs: 25 }),
+  row("in", "in", "I/O exit (30), IN from a latched port (UART scratch)"),
   row("cr0", "cr0", "CR access exit (28), CR0.WP through the mask", { scale: 1 / 4 }),
   row("cr3-hit", "cr3:4", "MOV to CR3 among 4 targets: no exit", { scale: 1 / 4 }),
   row("cr3-miss", "cr3:5", "MOV to CR3, 5 spaces: CR access exit (28)", { scale: 1 / 4 }),

@@ -32,6 +32,8 @@ export interface CoreExports {
   adoptSavedCounters(): void;
   /** Guest-physical accesses that fell outside RAM (reads returned all ones, writes were dropped). */
   readonly unassignedAccesses: WebAssembly.Global;
+  /** Address of the exits the core completes itself (assembly/exits-in-core-layout.ts), which the VMM programs. */
+  exitsInCoreArea(): number;
 
   // ---- The compiling tier's half (src/jit/, assembly/jit-abi.ts) ----
   /** The function table compiled blocks are installed in. */
@@ -79,7 +81,7 @@ type ExportKind = "memory" | "table" | "global" | { params: number };
 export const CORE_EXPORT_KINDS = {
   memory: "memory", init: { params: 1 }, ramBase: { params: 0 }, ramSize: { params: 0 }, run: { params: 0 },
   translateLinear: { params: 2 }, emulate: { params: 0 }, instructionsRetired: { params: 0 },
-  adoptSavedCounters: { params: 0 }, unassignedAccesses: "global",
+  adoptSavedCounters: { params: 0 }, unassignedAccesses: "global", exitsInCoreArea: { params: 0 },
   table: "table", blockCacheBase: { params: 0 }, blockCacheBytes: { params: 0 }, compiledBlocks: { params: 0 },
   stalledBlockEntries: { params: 0 }, flushCompiledBlocks: { params: 0 }, countInterpretedForms: { params: 1 },
   interpretedFormCounts: { params: 0 },

@@ -21,6 +21,7 @@
 // interrupt line's level across a saved machine.
 
 import { UNCONNECTED, type IoSize, type IrqLine, type PortDevice } from "./device.js";
+import { plainLatch, type Latch } from "./latch.js";
 import { StatePath } from "./saved-values.js";
 
 export const COM1_PORT = 0x3f8;
@@ -37,6 +38,8 @@ const LCR = 3;
 const MCR = 4;
 const LSR = 5;
 const MSR = 6;
+/** The scratch register's offset: it holds what was last written, nothing else. */
+export const SCRATCH_REGISTER = 7;
 
 const LCR_DLAB = 0x80;
 const LCR_BREAK = 0x40;
@@ -98,7 +101,6 @@ export class Serial16550 implements PortDevice {
   private mcr = 0;
   private lsr = LSR_THRE | LSR_TEMT;
   private msr = MSR_TERMINAL;
-  private scr = 0;
   private thrInterrupt = false;
   private readonly fifo: number[] = [];
   private irqLevel = false;
@@ -107,6 +109,8 @@ export class Serial16550 implements PortDevice {
     private readonly sink: SerialSink,
     private readonly irq: IrqLine = UNCONNECTED,
     name = "serial-16550",
+    /** Where the scratch register lives (the VMM may keep it in the core: exits-in-core.ts). */
+    private readonly scratch: Latch = plainLatch(),
   ) {
     this.name = name;
   }
@@ -137,8 +141,8 @@ export class Serial16550 implements PortDevice {
   }
 
   saveState(): Serial16550State {
-    const { divisor, ier, fcr, lcr, mcr, lsr, msr, scr, thrInterrupt, irqLevel } = this;
-    return { divisor, ier, fcr, lcr, mcr, lsr, msr, scr, thrInterrupt, fifo: [...this.fifo], irqLevel };
+    const { divisor, ier, fcr, lcr, mcr, lsr, msr, thrInterrupt, irqLevel } = this;
+    return { divisor, ier, fcr, lcr, mcr, lsr, msr, scr: this.scratch.value, thrInterrupt, fifo: [...this.fifo], irqLevel };
   }
 
   /** Takes the saved registers as they are: the IRQ line's level comes with them, nothing is signalled. */
@@ -149,7 +153,7 @@ export class Serial16550 implements PortDevice {
     for (const register of ["lcr", "lsr", "msr", "scr"] as const) at.byte(register, state[register]);
     at.integer("mcr", state.mcr, 0, 0x1f);
     at.bytes("fifo", state.fifo, state.fcr & FCR_ENABLE ? FIFO_DEPTH : 1);
-    ({ divisor: this.divisor, ier: this.ier, fcr: this.fcr, lcr: this.lcr, mcr: this.mcr, lsr: this.lsr, msr: this.msr, scr: this.scr } = state);
+    ({ divisor: this.divisor, ier: this.ier, fcr: this.fcr, lcr: this.lcr, mcr: this.mcr, lsr: this.lsr, msr: this.msr, scr: this.scratch.value } = state);
     ({ thrInterrupt: this.thrInterrupt, irqLevel: this.irqLevel } = state);
     this.fifo.splice(0, this.fifo.length, ...state.fifo);
   }
@@ -180,7 +184,7 @@ export class Serial16550 implements PortDevice {
         return msr;
       }
       default: // SCR, the scratch register
-        return this.scr;
+        return this.scratch.value;
     }
   }
 
@@ -210,8 +214,8 @@ export class Serial16550 implements PortDevice {
       case MCR:
         this.writeMcr(byte & 0x1f);
         break;
-      case 7:
-        this.scr = byte;
+      case SCRATCH_REGISTER:
+        this.scratch.value = byte;
         break;
       // LSR and MSR are status registers: writes are for factory testing and are ignored, as in QEMU.
     }

@@ -6,12 +6,16 @@
 // (L2), a stage decides which of L2's exits L1 asked for and reflects those to it, as KVM's
 // nested_vmx_reflect_vmexit does before kvm_vmx_exit_handlers[]; an exit no stage claims is L0's.
 // Until then the VM installs none, and the table handles every exit. An exit costs no allocation:
-// the event subscribers see is built only when there are any.
+// the event subscribers see is built only when there are any. While nothing times, watches or
+// stages exits, the dispatcher lets the core complete the exits whose handling is pure data
+// itself (exits-in-core.ts: CPUID, IN/OUT to latched ports), counted all the same; as soon as
+// anything does, every exit comes here again.
 
 import { exitEvent, type ExitEvent } from "./exit-event.js";
 import type { ExitTimer } from "./exit-timer.js";
 import type { HandlerTimer } from "./handler-timer.js";
 import type { ExitContext } from "./exits/exit-context.js";
+import type { ExitsInCore } from "./exits-in-core.js";
 import { EXIT_CPUID, EXIT_IO } from "../../assembly/vmcs-layout.js";
 import { handleCpuid } from "./exits/cpuid.js";
 import { handleIo } from "./exits/io.js";
@@ -35,8 +39,11 @@ export class ExitDispatcher {
     private readonly timer: ExitTimer | undefined,
     private readonly stages: readonly ExitStage[] = [],
     private readonly handlerTimer: HandlerTimer | undefined = undefined,
+    /** The exits the core may complete itself, allowed only while dispatch() would just count and call. */
+    private readonly inCore: Pick<ExitsInCore, "allow"> | undefined = undefined,
   ) {
     this.plain = timer === undefined && handlerTimer === undefined && stages.length === 0;
+    this.allowExitsInCore();
   }
 
   /** No exit timer, handler timer or stage: what dispatch() may skip unless there are listeners. */
@@ -44,7 +51,16 @@ export class ExitDispatcher {
 
   /** Calls `listener` at every exit, before any stage or handler; returns the unsubscribe function. */
   onExit(listener: ExitListener): () => void {
-    return subscribe(this.listeners, listener);
+    const unsubscribe = subscribe(this.listeners, listener);
+    this.allowExitsInCore();
+    return () => {
+      unsubscribe();
+      this.allowExitsInCore();
+    };
+  }
+
+  private allowExitsInCore(): void {
+    this.inCore?.allow(this.plain && this.listeners.length === 0);
   }
 
   /** Counts, times and reports one exit, then lets the first stage that claims it, or its handler, handle it. */

@@ -68,6 +68,20 @@ export class ExitStats {
   private runSeconds = 0;
   private timed = false;
   private hostWorkYields = 0;
+  /** Exits counted elsewhere (the core's own, exits-in-core.ts), taken over whenever counts are read. */
+  private countedElsewhere: ((record: (reason: number, count: number) => void) => void) | undefined;
+  private readonly takeOver = (reason: number, count: number): void => {
+    this.counts[reason] += count;
+  };
+
+  /** Adds the counts `drain` hands over (clearing them at their source) to these, before every read. */
+  countAlso(drain: (record: (reason: number, count: number) => void) => void): void {
+    this.countedElsewhere = drain;
+  }
+
+  private takeOverCounts(): void {
+    this.countedElsewhere?.(this.takeOver);
+  }
 
   /** Reasons past the table's range are not counted; the run loop stops on them anyway. */
   record(reason: number): void {
@@ -81,6 +95,7 @@ export class ExitStats {
 
   /** The exit counts of the reasons that occurred. */
   saveCounts(): { reason: number; count: number }[] {
+    this.takeOverCounts();
     const counts: { reason: number; count: number }[] = [];
     this.counts.forEach((count, reason) => count > 0 && counts.push({ reason, count }));
     return counts;
@@ -92,15 +107,18 @@ export class ExitStats {
       list.at(i).integer("reason", reason, 0, EXIT_REASON_LIMIT - 1);
       list.at(i).counter("count", count);
     });
+    this.takeOverCounts(); // the counts restored replace them too
     this.counts.fill(0);
     for (const { reason, count } of counts) this.counts[reason] = count;
   }
 
   count(reason: number): number {
+    this.takeOverCounts();
     return this.counts[reason] ?? 0;
   }
 
   get total(): number {
+    this.takeOverCounts();
     return this.counts.reduce((sum, n) => sum + n, 0);
   }
 
@@ -121,6 +139,7 @@ export class ExitStats {
 
   /** Reasons that occurred, most frequent first. */
   entries(): ExitReasonStats[] {
+    this.takeOverCounts();
     const list: ExitReasonStats[] = [];
     this.counts.forEach((count, reason) => {
       if (count === 0) return;

@@ -20,7 +20,8 @@ import type { IoBus } from "../devices/bus.js";
 import { I8042, I8042_COMMAND_PORT, I8042_DATA_PORT, KEYBOARD_IRQ } from "../devices/i8042.js";
 import { DualPic, PIC_MASTER_PORT, PIC_PORT_COUNT, PIC_SLAVE_PORT } from "../devices/pic-8259.js";
 import { PIT_IRQ, PIT_PORT, PIT_PORT_COUNT, Pit8254 } from "../devices/pit-8254.js";
-import { COM1_IRQ, COM1_PORT, COM2_IRQ, COM2_PORT, SERIAL_PORT_COUNT, Serial16550, type SerialSink } from "../devices/serial-16550.js";
+import { COM1_IRQ, COM1_PORT, COM2_IRQ, COM2_PORT, SCRATCH_REGISTER, SERIAL_PORT_COUNT, Serial16550, type SerialSink } from "../devices/serial-16550.js";
+import { plainLatch, type Latch } from "../devices/latch.js";
 import { VGA_PORT, VGA_PORT_COUNT, VgaText } from "../devices/vga-text.js";
 import { ATA_CONTROL_OFFSET, ATA_PRIMARY_CONTROL_PORT, ATA_PRIMARY_IRQ, ATA_PRIMARY_PORT, ATA_PRIMARY_PORT_COUNT, AtaPio } from "../devices/ata-pio.js";
 import type { BlockBackend } from "../devices/block-backend.js";
@@ -41,6 +42,8 @@ export interface PcPlatformOptions {
   disk?: BlockBackend;
   /** Guest RAM, for the paravirtual device's DMA (a fresh view each call). */
   memory: () => Uint8Array;
+  /** Where a device keeps a register at `port` that only holds what was written (exits-in-core.ts); by default, in the device. */
+  latch?: (port: number, mask: number) => Latch;
 }
 
 export class PcPlatform {
@@ -67,9 +70,11 @@ export class PcPlatform {
     this.pit = new Pit8254(clock, this.pic.line(PIT_IRQ));
     bus.register(PIT_PORT, PIT_PORT_COUNT, this.pit);
 
-    this.com1 = new Serial16550(options.com1Output, this.pic.line(COM1_IRQ), "com1-16550");
+    const latch = options.latch ?? plainLatch;
+    const scratch = (base: number) => latch(base + SCRATCH_REGISTER, 0xff);
+    this.com1 = new Serial16550(options.com1Output, this.pic.line(COM1_IRQ), "com1-16550", scratch(COM1_PORT));
     bus.register(COM1_PORT, SERIAL_PORT_COUNT, this.com1);
-    this.com2 = new Serial16550((byte) => this.com2Output(byte), this.pic.line(COM2_IRQ), "com2-16550");
+    this.com2 = new Serial16550((byte) => this.com2Output(byte), this.pic.line(COM2_IRQ), "com2-16550", scratch(COM2_PORT));
     bus.register(COM2_PORT, SERIAL_PORT_COUNT, this.com2);
 
     const rtcStart = options.rtcStartMs ?? (clock.mode === "real" ? Date.now() : DEFAULT_RTC_START_MS);

@@ -31,6 +31,7 @@ import { loadMultibootKernel, type LoadedKernel } from "../loader/multiboot.js";
 import type { ModuleFile } from "../loader/modules.js";
 import { Cr3TargetList } from "./cr3-targets.js";
 import { ExitDispatcher, type ExitListener } from "./exit-dispatcher.js";
+import { ExitsInCore } from "./exits-in-core.js";
 import { ExitStats, compiledCodeStatistics, type VmStatistics } from "./exit-stats.js";
 import { ExitTimer } from "./exit-timer.js";
 import type { HandlerTimer } from "./handler-timer.js";
@@ -211,11 +212,14 @@ export class VirtualMachine implements ExitContext {
       this.vmcs.set(C_WRITE_TRAP_SIZE, VGA_TEXT_SIZE);
     }
     this.cpuid = new CpuidModel(this.config.cpuidVendor, this.config.hypervPartition, this.config.nested);
+    const inCore = new ExitsInCore(core);
+    inCore.programCpuid(this.cpuid.ranges);
+    this.stats.countAlso((record) => inCore.drainCounts(record));
     this.interrupts = new InterruptInjector(this.vmcs, new GuestInterruptFlag(this, this.config.ifMode === "classic"));
     this.timer = new InterruptTimer(this.vmcs);
     this.cr3Targets = new Cr3TargetList(this.vmcs, this.config.cr3Targets, this.config.cr3Policy);
     this.exitTimer = timeExits ? new ExitTimer(this.stats, this.vmcs) : undefined;
-    this.exits = new ExitDispatcher(this, this.exitTimer, [], handlerTimer);
+    this.exits = new ExitDispatcher(this, this.exitTimer, [], handlerTimer, inCore);
 
     if (serialOutput) this.consoleListeners.push(serialOutput);
     this.hostConsoleRoom = consoleRoom;
@@ -226,6 +230,7 @@ export class VirtualMachine implements ExitContext {
       clock: this.clock,
       memoryBytes: memoryMiB * 1024 * 1024,
       com1Output: (byte) => this.emitConsole(byte),
+      latch: (port, mask) => inCore.latch(port, mask),
       onInterrupt: () => this.interrupts.deliver(),
       rtcStartMs,
       disk: disk && meteredDisk(disk, this.hostWork),

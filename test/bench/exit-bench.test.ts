@@ -93,7 +93,7 @@ describe("exit report", () => {
   it("judges the issue's targets without asserting them", () => {
     const targets = formatTargets(rows, cliff);
     expect(targets).toContain("CPUID exit (10) under 20 ns: 18.0 ns: met");
-    expect(targets).toContain("I/O exit (30), OUT to a device in TS under 25 ns: 150.0 ns: missed");
+    expect(targets).toContain("I/O exit (30), OUT to a latched port (UART scratch) under 25 ns: 150.0 ns: missed");
     expect(targets).not.toMatch(/v86's|QEMU TCG's/); // no target is relative to a peer: they never exit
     expect(targets).toContain("never exit");
     expect(targets).toContain("300.0 ns per switch with 4, 900.0 ns with 5: met");

@@ -1,10 +1,11 @@
 // Exit reason 10, CPUID (KVM's handle_cpuid): CPUID always exits under VT-x, so the VMM decides
 // what CPU the guest sees. Ours is an integer-only P6-class IA-32 CPU: no x87, MMX or SSE, because
 // the core implements none of them, and a guest that checks CPUID must not try to use them. Leaf 1
-// ECX bit 5 is VMX under `--nested vmx`; bit 31 and leaves 0x40000000+ announce the hypervisor (hypervisor-identity.ts), unless the
-// VM is configured to look like bare metal. Every answer is computed when the VM is created, in
-// one array per range of leaves (basic, hypervisor, extended: bits 31-30 of the leaf pick the
-// range), so an exit is two array loads and four register stores.
+// ECX bit 5 is VMX under `--nested vmx`; bit 31 and leaves 0x40000000+ announce the hypervisor
+// (hypervisor-identity.ts), unless the VM is configured to look like bare metal. Every answer is
+// computed when the VM is created, as a short list of ranges of leaves; the core answers from the
+// same list itself while nobody watches exits one by one (exits-in-core.ts), and this handler
+// answers the others.
 
 import { Reg, type Vmcs } from "../../core/vmcs.js";
 import { hex8 } from "../../loader/load-error.js";
@@ -39,34 +40,47 @@ const LEAF1_EDX = FEATURE_PSE | FEATURE_TSC | FEATURE_MSR | FEATURE_CX8 | FEATUR
 export const FEATURE_HYPERVISOR = 1 << 31;
 
 const ZEROES: CpuidResult = [0, 0, 0, 0];
-/** Bits 29-0 of a leaf: its place in its range. */
-const RANGE_OFFSET = 0x3fffffff;
+const LAST_LEAF = 0xffffffff;
 
-/** The CPU a VM presents, as the answers to CPUID (no leaf we report has subleaves). */
+/** Leaves first..last (inclusive, unsigned) answer `result`. */
+export interface CpuidRange {
+  readonly first: number;
+  readonly last: number;
+  readonly result: CpuidResult;
+}
+
+/**
+ * The CPU a VM presents, as the answers to CPUID (no leaf we report has subleaves): ranges of
+ * leaves, the first that holds a leaf answers it. The core answers from the same list when it
+ * completes CPUID exits itself (exits-in-core.ts), so there is one definition of the answers.
+ */
 export class CpuidModel {
-  /** The defined leaves: ranges[leaf >>> 30][leaf & RANGE_OFFSET]. */
-  private readonly ranges: CpuidResult[][] = [[], [], [], []];
-  private readonly presentsHypervisor: boolean;
+  readonly ranges: readonly CpuidRange[];
 
   constructor(vendor: CpuidVendor = "wasmvisor", partition: HypervPartition = "child", nested: NestedMode = "off") {
-    this.presentsHypervisor = vendor !== "none";
+    const presentsHypervisor = vendor !== "none";
     const leaves = hypervisorLeaves(vendor, partition);
+    const leaf1Ecx = (presentsHypervisor ? FEATURE_HYPERVISOR : 0) | (nested === "vmx" ? FEATURE_VMX : 0);
+    const highestBasic: CpuidResult = [SIGNATURE, 0, leaf1Ecx >>> 0, LEAF1_EDX];
     leaves.set(0, [MAX_BASIC_LEAF, textWord(CPU_VENDOR, 0), textWord(CPU_VENDOR, 8), textWord(CPU_VENDOR, 4)]);
-    const leaf1Ecx = (this.presentsHypervisor ? FEATURE_HYPERVISOR : 0) | (nested === "vmx" ? FEATURE_VMX : 0);
-    leaves.set(1, [SIGNATURE, 0, leaf1Ecx >>> 0, LEAF1_EDX]);
+    leaves.set(MAX_BASIC_LEAF, highestBasic);
     leaves.set(EXTENDED_LEAF, [MAX_EXTENDED_LEAF, 0, 0, 0]);
-    for (const [leaf, result] of leaves) this.ranges[leaf >>> 30][leaf & RANGE_OFFSET] = result;
+    this.ranges = [
+      ...[...leaves].map(([leaf, result]) => ({ first: leaf, last: leaf, result })),
+      // A hypervisor answers zeroes for its own leaves it does not define (as KVM does). Past the
+      // maximum, Intel CPUs answer with the highest basic leaf, hypervisor range included.
+      ...(presentsHypervisor ? [{ first: HYPERVISOR_LEAF, last: HYPERVISOR_RANGE_END - 1, result: ZEROES }] : []),
+      { first: 0, last: LAST_LEAF, result: highestBasic },
+    ];
   }
 
   query(leaf: number): CpuidResult {
-    const range = this.ranges[leaf >>> 30];
-    const offset = leaf & RANGE_OFFSET;
-    const known = offset < range.length ? range[offset] : undefined;
-    if (known !== undefined) return known;
-    // A hypervisor answers zeroes for its own leaves it does not define (as KVM does). Past the
-    // maximum, Intel CPUs answer with the highest basic leaf, hypervisor range included.
-    const inHypervisorRange = leaf >>> 0 >= HYPERVISOR_LEAF && leaf >>> 0 < HYPERVISOR_RANGE_END;
-    return inHypervisorRange && this.presentsHypervisor ? ZEROES : this.ranges[0][MAX_BASIC_LEAF];
+    const unsigned = leaf >>> 0;
+    const { ranges } = this;
+    for (let i = 0; i < ranges.length; i++) {
+      if (unsigned >= ranges[i].first && unsigned <= ranges[i].last) return ranges[i].result;
+    }
+    throw new Error("unreachable: the last range holds every leaf");
   }
 }
 
