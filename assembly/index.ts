@@ -5,8 +5,8 @@ import { emulating } from "./cpu/state";
 import { allocateShadows } from "./mmu/shadow";
 import { allocateTlb } from "./mmu/tlb";
 import { adoptMmuStats } from "./mmu/mmu";
-import { allocateBlockCache, flushBlockCache, cacheBase, blocksCompiled, blockStalls } from "./jit/block-cache";
-import { BLOCK_CACHE_ENTRIES, BLOCK_ENTRY_SIZE } from "./jit-abi";
+import { allocateBlockCache, cacheBase, cacheBytes, blocksCompiled, blockStalls } from "./jit/block-cache";
+import { codeWritten } from "./jit/code-pages";
 import { allocateRam, ramBase as ramOffset, ramSize as ramBytes } from "./memory/physical";
 import { translate, followPagingControls } from "./memory/linear";
 import { vmRun } from "./vm/run";
@@ -16,7 +16,7 @@ import { pending, retired, clearException } from "./cpu/state";
 // Allocate `bytes` of guest RAM (rounded up to 64 KiB) and clear the VMCS and I/O bitmaps.
 export function init(bytes: u32): void {
   memory.fill(VMCS_BASE, 0, VMCS_SIZE + 0x2000);
-  allocateBlockCache();
+  allocateBlockCache(bytes);
   allocateRam(bytes);
   allocateShadows();
   allocateTlb();
@@ -80,18 +80,21 @@ export { rangeExit } from "./jit/block-cache"; // compiled blocks set it (src/ji
 export { tlbBank } from "./mmu/tlb"; // paged compiled blocks look translations up in the active bank
 export function compiledBlocks(): u32 { return blocksCompiled; }
 export function stalledBlockEntries(): u32 { return blockStalls; }
-export function blockCacheBytes(): u32 { return BLOCK_CACHE_ENTRIES * BLOCK_ENTRY_SIZE; }
-export function flushCompiledBlocks(): void { flushBlockCache(); }
+export function blockCacheBytes(): u32 { return cacheBytes; } // with the write-tracking tables
+// The VMM wrote `length` bytes of guest RAM at `physical` (DMA, emulated string I/O, loading):
+// compiled blocks there are forgotten, as for the guest's own stores.
+export function noteHostWrite(physical: u32, length: u32): void { codeWritten(physical, length); }
+export { codePageMasks } from "./jit/code-pages"; // compiled stores test them (src/jit/translate.ts)
 export { countInterpretedForms, interpretedFormCounts } from "./jit/interpreted-forms";
 export {
   jitCondition, jitCarry, jitEflags, jitPortIo, jitExit, jitLoadCr3, jitInterpret, jitShift, jitMulDiv, jitShiftDouble, jitLoadSegment,
-  jitSoftwareInterrupt, jitInterruptReturn,
+  jitSoftwareInterrupt, jitInterruptReturn, jitStoreCode,
 } from "./jit/helpers";
 // The contract's numbers as the core was built with them, checked by the host at instantiation
 // (src/core/core-exports.ts).
 export {
   HOLE_START, HOLE_END, BLOCK_CACHE_ENTRIES, BLOCK_ENTRY_SIZE, BLOCK_PHYSICAL, BLOCK_FUNCTION, BLOCK_HITS,
-  BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_LENGTH, BLOCK_BYTES, MAX_BLOCK_BYTES, BLOCK_LINEAR, BLOCK_BANKS, BLOCK_CONTEXT,
+  BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_LENGTH, BLOCK_NEXT_ON_PAGE, MAX_BLOCK_BYTES, BLOCK_LINEAR, BLOCK_BANKS, BLOCK_CONTEXT,
   BLOCK_STALLS, BLOCK_MODE_PAGING, BLOCK_MODE_CPL_SHIFT, TLB_ENTRIES, TLB_ENTRIES_OFFSET, S_PRESENT, S_SUPER_WRITE,
   S_USER_READ, S_USER_WRITE, T_PLAIN_RAM, LAZY_ADD, LAZY_SUB, LAZY_LOGIC, IO_INFO_INPUT, IO_INFO_SIZE_SHIFT,
   IO_INFO_IMMEDIATE, IO_INFO_LENGTH_SHIFT, CR3_MUST_EXIT, CR3_SWITCHED, CR3_SWITCHED_SAME_PAGE,

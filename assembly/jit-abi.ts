@@ -13,21 +13,23 @@ export const HOLE_END = 0x100000;
 
 // ---- The block cache (assembly/jit/block-cache.ts) --------------------------------------------
 // Entries are indexed by the block's linear address and keyed by its physical address. The host
-// compiler fills BLOCK_INSTRUCTIONS, BLOCK_LENGTH and BLOCK_BYTES and reads BLOCK_MODE.
+// compiler fills BLOCK_INSTRUCTIONS and BLOCK_LENGTH and reads BLOCK_MODE. Entry i's compiled
+// function sits in table slot BLOCK_FUNCTION, always the same one for the entry (the host's first
+// block slot + i), so a block compiled anew replaces the one it evicts there.
 export const BLOCK_CACHE_ENTRIES = 4096;
-export const BLOCK_ENTRY_SIZE = 104;
+export const BLOCK_ENTRY_SIZE = 48;
 export const BLOCK_PHYSICAL = 0; // physical address of the block's first byte
 export const BLOCK_FUNCTION = 4; // table index of the compiled function, 0 = none
 export const BLOCK_HITS = 8; // times the block was reached uncompiled; all ones when not compilable
 export const BLOCK_INSTRUCTIONS = 12; // u8: instructions in the block
 export const BLOCK_MODE = 13; // u8: the mode it was compiled for (BLOCK_MODE_PAGING | CPL << BLOCK_MODE_CPL_SHIFT)
 export const BLOCK_LENGTH = 14; // u16: bytes in the block (at most MAX_BLOCK_BYTES, within one page)
-export const BLOCK_BYTES = 16; // copy of the block's bytes, to detect rewritten code
+export const BLOCK_NEXT_ON_PAGE = 16; // u16: the next entry (index + 1) compiled from the same page (jit/code-pages.ts)
 export const MAX_BLOCK_BYTES = 64;
-export const BLOCK_LINEAR = 80; // the EIP it was last validated for,
-export const BLOCK_BANKS = 84; // in these TLB banks (a bit each),
-export const BLOCK_CONTEXT = 88; // u64: in this context (mode, TLB generation)
-export const BLOCK_STALLS = 96; // entries in a row that left before the first instruction
+export const BLOCK_LINEAR = 20; // the EIP it was last validated for,
+export const BLOCK_BANKS = 24; // in these TLB banks (a bit each),
+export const BLOCK_CONTEXT = 32; // u64: in this context (mode, TLB generation)
+export const BLOCK_STALLS = 40; // entries in a row that left before the first instruction
 export const BLOCK_MODE_PAGING = 1;
 export const BLOCK_MODE_CPL_SHIFT = 1;
 
@@ -81,6 +83,6 @@ export const JIT_GLOBALS: string[] = [
 // Functions, in import order, with their parameter counts; each returns one i32.
 export const JIT_FUNCTIONS: string[] = [
   "jitCondition", "jitCarry", "jitEflags", "jitLoadCr3", "jitPortIo", "jitExit", "jitInterpret", "jitShift", "jitMulDiv",
-  "jitShiftDouble", "jitLoadSegment", "jitSoftwareInterrupt", "jitInterruptReturn",
+  "jitShiftDouble", "jitLoadSegment", "jitSoftwareInterrupt", "jitInterruptReturn", "jitStoreCode",
 ];
-export const JIT_FUNCTION_PARAMS = [1, 0, 0, 3, 4, 4, 3, 4, 3, 4, 5, 2, 1];
+export const JIT_FUNCTION_PARAMS = [1, 0, 0, 3, 4, 4, 3, 4, 3, 4, 5, 2, 1, 4];

@@ -8,6 +8,7 @@ import { SR_DS, SR_SS } from "../vmcs-layout";
 import { fetch8, fetch16, fetch32 } from "./fetch";
 import { segAddr, readSeg, writeSeg } from "./segment";
 import { ramBase, ramSize, writeTrapped } from "../memory/physical";
+import { storeTracked } from "../jit/code-pages";
 import { linRead, linWrite, probeWrite, pagingEnabled } from "../memory/linear";
 
 export let modReg: u32 = 0; // bits 5:3
@@ -99,9 +100,7 @@ function decodeEa16(m: u32): void {
   return bytes == 4 ? load<u32>(h) : bytes == 2 ? <u32>load<u16>(h) : <u32>load<u8>(h);
 }
 @inline function storeHost(h: u32, bytes: u32, v: u32): void {
-  if (bytes == 4) store<u32>(h, v);
-  else if (bytes == 2) store<u16>(h, <u16>v);
-  else store<u8>(h, <u8>v);
+  storeTracked(h - ramBase, v, bytes);
 }
 
 export function readRm(bytes: u32): u32 {

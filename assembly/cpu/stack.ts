@@ -2,6 +2,7 @@
 // moving the stack pointer, so a faulting push or pop leaves ESP unchanged as x86 requires.
 import { r32, w32, r16, w16, ssBig, pending, o32, ESP, flatMask } from "./state";
 import { ramBase, ramSize, writeTrapped } from "../memory/physical";
+import { storeTracked } from "../jit/code-pages";
 import { pagingEnabled } from "../memory/linear";
 import { SR_SS } from "../vmcs-layout";
 import { readSeg, writeSeg } from "./segment";
@@ -23,7 +24,7 @@ export function push(bytes: u32, v: u32): void {
   if (directStack()) {
     const top = r32(ESP) - bytes;
     if (top <= ramSize - bytes && !writeTrapped(top, bytes)) {
-      if (bytes == 4) store<u32>(ramBase + top, v); else store<u16>(ramBase + top, <u16>v);
+      storeTracked(top, v, bytes);
       w32(ESP, top);
       return;
     }

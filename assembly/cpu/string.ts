@@ -10,6 +10,7 @@ import {
   ECX, ESI, EDI, EAX, DF,
 } from "./state";
 import { storableAtOnce, ramBase, ramSize } from "../memory/physical";
+import { codeWritten } from "../jit/code-pages";
 import { pagingEnabled } from "../memory/linear";
 import { tlbLookup } from "../mmu/tlb";
 import { SR_DS, SR_ES } from "../vmcs-layout";
@@ -122,6 +123,7 @@ function bulk(op: u32, bytes: u32, most: u32): u32 {
     else if (bytes == 2) for (let i: u32 = 0; i < len; i += 2) store<u16>(at + i, <u16>v);
     else for (let i: u32 = 0; i < len; i += 4) store<u32>(at + i, v);
   }
+  codeWritten(<u32>to, len);
   w32(EDI, dst + len);
   return n;
 }

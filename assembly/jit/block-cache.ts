@@ -11,8 +11,8 @@
 //
 // Compiled code is used only where its assumptions hold: flat 32-bit CS/DS/ES/SS, TF clear, and
 // the paging mode and CPL it was compiled for (with paging, its memory accesses go through the
-// TLB and leave the block on a miss). A block's bytes are kept in its cache entry and compared
-// before every entry, so code that was rewritten is never run stale (no write tracking needed).
+// TLB and leave the block on a miss). Every write into a compiled block's bytes forgets the block
+// (code-pages.ts), so code that was rewritten is never run stale.
 import {
   VMCS_BASE, C_JIT, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, SR_CS, SR_DS, SR_ES, SR_SS, STAT_COMPILED_INSTRUCTIONS_LO,
 } from "../vmcs-layout";
@@ -22,10 +22,11 @@ import {
 } from "../cpu/state";
 import { tlbLookup, tlbGeneration, tlbBankBit } from "../mmu/tlb";
 import { flagsWord } from "../cpu/flags";
-import { ramBase, ramSize } from "../memory/physical";
+import { ramSize } from "../memory/physical";
+import { trackBlock, untrackBlock, codePagesBytes, placeCodePages } from "./code-pages";
 import {
   HOLE_START, HOLE_END, BLOCK_CACHE_ENTRIES, BLOCK_ENTRY_SIZE, BLOCK_PHYSICAL, BLOCK_FUNCTION, BLOCK_HITS,
-  BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_LENGTH, BLOCK_BYTES, BLOCK_LINEAR, BLOCK_BANKS, BLOCK_CONTEXT, BLOCK_STALLS,
+  BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_LINEAR, BLOCK_BANKS, BLOCK_CONTEXT, BLOCK_STALLS,
   BLOCK_MODE_PAGING, BLOCK_MODE_CPL_SHIFT,
 } from "../jit-abi";
 import { pagingEnabled } from "../memory/linear";
@@ -57,11 +58,15 @@ export let blockStalls: u32 = 0; // entries that left before the block's first i
 // failed where the leading access alone would have passed: no stall, only an unlucky range.
 export let rangeExit: u32 = 0;
 
-export function allocateBlockCache(): void {
-  const bytes = BLOCK_CACHE_ENTRIES * BLOCK_ENTRY_SIZE;
-  const first = memory.grow(<i32>((bytes + 0xffff) >>> 16));
+// The cache, then the write-tracking tables for `ramBytes` of RAM (code-pages.ts): one grow.
+export let cacheBytes: u32 = 0;
+export function allocateBlockCache(ramBytes: u32): void {
+  const entries = BLOCK_CACHE_ENTRIES * BLOCK_ENTRY_SIZE;
+  cacheBytes = entries + codePagesBytes(ramBytes);
+  const first = memory.grow(<i32>((cacheBytes + 0xffff) >>> 16));
   if (first < 0) unreachable();
   cacheBase = <u32>first << 16; // freshly grown memory is zero
+  placeCodePages(cacheBase + entries, ramBytes, cacheBase);
 }
 
 // Whether compiled code may run now: recomputed only when the mode generation moved (a segment
@@ -85,30 +90,11 @@ function recomputeCompiledCodeAllowed(): void {
     segBase(SR_CS) == 0 && segLimit(SR_CS) == 0xffffffff;
 }
 
-// Forget every compiled block (the host's table is reset with it).
-export function flushBlockCache(): void {
-  if (cacheBase) memory.fill(cacheBase, 0, BLOCK_CACHE_ENTRIES * BLOCK_ENTRY_SIZE);
-}
 
 // Entries are indexed by the block's linear address (which is also the physical one without
 // paging) and keyed by its physical address.
 @inline function entryFor(linear: u32): u32 {
   return cacheBase + ((linear ^ (linear >> 12)) & (BLOCK_CACHE_ENTRIES - 1)) * BLOCK_ENTRY_SIZE;
-}
-
-// Whether the block's bytes in RAM still equal the copy taken when it was compiled: eight bytes
-// at a time (this runs at every block entry), the last word masked to the block's own bytes.
-function unchanged(entry: u32, p: u32): bool {
-  const length = <u32>load<u16>(entry + BLOCK_LENGTH);
-  if (p + length > ramSize) return false;
-  const code = ramBase + p;
-  let i: u32 = 0;
-  for (; i + 8 <= length; i += 8) {
-    if (load<u64>(code + i) != load<u64>(entry + BLOCK_BYTES + i)) return false;
-  }
-  if (i == length) return true;
-  const mask: u64 = (<u64>1 << (<u64>(length - i) << 3)) - 1;
-  return ((load<u64>(code + i) ^ load<u64>(entry + BLOCK_BYTES + i)) & mask) == 0;
 }
 
 // What makes a validated entry valid for EIP: the mode it was compiled for (paging bit, CPL) and,
@@ -126,9 +112,10 @@ function unchanged(entry: u32, p: u32): bool {
   return compiledCodeAllowed() ? (currentContext() << 8) | <u64>tlbBankBit : 0;
 }
 
-// Whether the block in cache entry `entry`, running now, may go on: still compiled, same bytes.
+// Whether the block in cache entry `entry`, running now, may go on: still compiled (nothing wrote
+// its bytes meanwhile).
 export function blockStillValid(entry: u32): bool {
-  return load<u32>(entry + BLOCK_FUNCTION) != 0 && unchanged(entry, load<u32>(entry + BLOCK_PHYSICAL));
+  return load<u32>(entry + BLOCK_FUNCTION) != 0;
 }
 
 // The slow path of a block entry: translate EIP (with paging the TLB must already know its
@@ -145,6 +132,7 @@ function validate(entry: u32, context: u64): u32 {
   if (p >= ramSize) return 0;
   const mode = <u32>(context & ((1 << MODE_BITS) - 1));
   if (load<u32>(entry + BLOCK_PHYSICAL) != p || load<u32>(entry + BLOCK_HITS) == 0 || <u32>load<u8>(entry + BLOCK_MODE) != mode) {
+    if (load<u32>(entry + BLOCK_FUNCTION) != 0) untrackBlock(entry); // evicted
     store<u32>(entry + BLOCK_PHYSICAL, p);
     store<u32>(entry + BLOCK_FUNCTION, 0);
     store<u32>(entry + BLOCK_HITS, 1);
@@ -162,6 +150,7 @@ function validate(entry: u32, context: u64): u32 {
     chargeHostWork(COMPILE_WORK);
     if (fn == 0) { store<u32>(entry + BLOCK_HITS, FAILED); return 0; }
     store<u32>(entry + BLOCK_FUNCTION, fn);
+    trackBlock(entry);
     blocksCompiled++;
   }
   if (load<u32>(entry + BLOCK_LINEAR) == eip && load<u64>(entry + BLOCK_CONTEXT) == context) {
@@ -174,8 +163,10 @@ function validate(entry: u32, context: u64): u32 {
   return fn;
 }
 
-// The block's code was rewritten: forget its compiled function and count towards compiling anew.
-@inline function startOver(entry: u32): void {
+// The block's code was rewritten (code-pages.ts): forget its compiled function and count towards
+// compiling anew.
+export function forgetBlock(entry: u32): void {
+  untrackBlock(entry);
   store<u32>(entry + BLOCK_FUNCTION, 0);
   store<u32>(entry + BLOCK_HITS, 0);
   store<u32>(entry + BLOCK_STALLS, 0);
@@ -228,21 +219,15 @@ function runBlocks(): bool {
     // CS base 0: EIP is the linear address
     const entry = entryFor(eip);
     let fn = load<u32>(entry + BLOCK_FUNCTION);
-    let p = eip;
     if (pagingEnabled) {
       const context = currentContext();
       if (load<u32>(entry + BLOCK_LINEAR) != eip || load<u64>(entry + BLOCK_CONTEXT) != context || !(load<u32>(entry + BLOCK_BANKS) & tlbBankBit) || fn == 0) {
         fn = validate(entry, context);
         if (fn == 0) return stopAt(entry, entered);
       }
-      p = load<u32>(entry + BLOCK_PHYSICAL);
     } else if (load<u32>(entry + BLOCK_PHYSICAL) != eip || <u32>load<u8>(entry + BLOCK_MODE) != cpl << BLOCK_MODE_CPL_SHIFT || fn == 0) {
       fn = validate(entry, currentContext());
       if (fn == 0) return stopAt(entry, entered);
-    }
-    if (!unchanged(entry, p)) {
-      startOver(entry);
-      return stopAt(entry, entered);
     }
     const count = <u32>load<u8>(entry + BLOCK_INSTRUCTIONS);
     // not enough budget left: let the interpreter finish the slice

@@ -5,6 +5,7 @@ import { mmuTranslate, flushShadowsIfPagingRulesChanged } from "../mmu/mmu";
 import {
   ramBase, ramSize, writeTrapped, trapWrite, physRead8, physRead16, physRead32, physWrite8, physWrite16, physWrite32,
 } from "./physical";
+import { storeTracked } from "../jit/code-pages";
 
 // ---- Linear -> physical ----------------------------------------------------------------------
 // With paging off linear addresses are physical. With paging on the shadow MMU (assembly/mmu/)
@@ -72,7 +73,7 @@ export function linWrite16(lin: u32, v: u32, user: bool): void {
 }
 export function linWrite32(lin: u32, v: u32, user: bool): void {
   if (!pagingEnabled) {
-    if (lin <= ramSize - 4 && !writeTrapped(lin, 4)) store<u32>(ramBase + lin, v);
+    if (lin <= ramSize - 4 && !writeTrapped(lin, 4)) storeTracked(lin, v, 4);
     else physWrite32(lin, v);
     return;
   }

@@ -5,6 +5,7 @@
 import { emulating } from "../cpu/state";
 import { VMCS_BASE, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, X_GUEST_PHYSICAL, EXIT_WRITE_TRAP } from "../vmcs-layout";
 import { vmexit } from "../cpu/vmexit";
+import { storeTracked } from "../jit/code-pages";
 
 export let ramBase: u32 = 0; // offset of guest-physical 0 in WASM memory
 export let ramSize: u32 = 0;
@@ -44,7 +45,7 @@ export function trapWrite(p: u32): void {
   vmexit(EXIT_WRITE_TRAP, 2); // bit 1: the access was a write
 }
 
-// ---- Physical access -------------------------------------------------------------------------
+// ---- Physical access (every store into RAM is reported to jit/code-pages.ts) -------------------------------------------------------------------------
 export function physRead8(p: u32): u32 {
   if (p < ramSize) return load<u8>(ramBase + p);
   unassignedAccesses++;
@@ -60,16 +61,16 @@ export function physRead32(p: u32): u32 {
 }
 export function physWrite8(p: u32, v: u32): void {
   if (writeTrapped(p, 1)) { trapWrite(p); return; }
-  if (p < ramSize) store<u8>(ramBase + p, <u8>v);
+  if (p < ramSize) storeTracked(p, v, 1);
   else unassignedAccesses++;
 }
 export function physWrite16(p: u32, v: u32): void {
   if (writeTrapped(p, 2)) { trapWrite(p); return; }
-  if (p <= ramSize - 2) store<u16>(ramBase + p, <u16>v);
+  if (p <= ramSize - 2) storeTracked(p, v, 2);
   else { physWrite8(p, v); physWrite8(p + 1, v >> 8); }
 }
 export function physWrite32(p: u32, v: u32): void {
   if (writeTrapped(p, 4)) { trapWrite(p); return; }
-  if (p <= ramSize - 4) store<u32>(ramBase + p, v);
+  if (p <= ramSize - 4) storeTracked(p, v, 4);
   else { physWrite16(p, v); physWrite16(p + 2, v >> 16); }
 }

@@ -37,6 +37,7 @@ export const PHASE_GUESTS: readonly PhaseGuest[] = [
   REALC,
   { name: "compute", path: "guests/compute.elf", markerArgs: "markers", done: /^compute: done$/, what: "sieve, CRC-32, matmul, heapsort (whole guest)" },
   { name: "regloop", path: "guests/regloop.elf", markerArgs: "markers", done: /^regloop: \d+ iterations/, what: "8-instruction register loop, 10^8 times (whole guest)" },
+  { name: "codestore", path: "guests/codestore.elf", markerArgs: "markers", done: /^codestore: \d+ iterations/, what: "store to a code page's data: a 5-instruction loop storing beside its own code, 10^6 times (whole guest)" },
 ];
 
 /** realc's rounds per phase; its phases take 100-300 ms each on QEMU TCG with the default. */

@@ -43,7 +43,10 @@ export interface CoreExports {
   compiledBlocks(): number;
   /** Block entries that left before the block's first instruction. */
   stalledBlockEntries(): number;
-  flushCompiledBlocks(): void;
+  /** The VMM wrote `length` bytes of guest RAM at `physical`: compiled blocks there are forgotten. */
+  noteHostWrite(physical: number, length: number): void;
+  /** Where the code-page masks compiled stores test lie in memory (assembly/jit/code-pages.ts). */
+  codePageMasks(): number;
   /** Count, or stop counting, the forms the interpreter performs where compiled code could run. */
   countInterpretedForms(on: number): void;
   /** Address of those counts: jit-abi.ts INTERPRETED_FORMS u32s, indexed as it says (0 before counting was first asked for). */
@@ -73,6 +76,7 @@ export interface CoreExports {
   jitLoadSegment(sreg: number, selector: number, pop: number, length: number, entry: number): number;
   jitSoftwareInterrupt(vector: number, length: number): number;
   jitInterruptReturn(length: number): number;
+  jitStoreCode(p: number, v: number, bytes: number, entry: number): number;
 }
 
 type ExportKind = "memory" | "table" | "global" | { params: number };
@@ -83,14 +87,15 @@ export const CORE_EXPORT_KINDS = {
   translateLinear: { params: 2 }, emulate: { params: 0 }, instructionsRetired: { params: 0 },
   adoptSavedCounters: { params: 0 }, unassignedAccesses: "global", exitsInCoreArea: { params: 0 },
   table: "table", blockCacheBase: { params: 0 }, blockCacheBytes: { params: 0 }, compiledBlocks: { params: 0 },
-  stalledBlockEntries: { params: 0 }, flushCompiledBlocks: { params: 0 }, countInterpretedForms: { params: 1 },
+  stalledBlockEntries: { params: 0 }, noteHostWrite: { params: 2 }, codePageMasks: { params: 0 },
+  countInterpretedForms: { params: 1 },
   interpretedFormCounts: { params: 0 },
   eip: "global", budget: "global", flagsWord: "global", lazyMask: "global", lfOp: "global", lfA: "global",
   lfB: "global", lfRes: "global", lfSign: "global", tlbBank: "global", rangeExit: "global",
   jitCondition: { params: 1 }, jitCarry: { params: 0 }, jitEflags: { params: 0 }, jitLoadCr3: { params: 3 },
   jitPortIo: { params: 4 }, jitExit: { params: 4 }, jitInterpret: { params: 3 }, jitShift: { params: 4 },
   jitMulDiv: { params: 3 }, jitShiftDouble: { params: 4 }, jitLoadSegment: { params: 5 }, jitSoftwareInterrupt: { params: 2 },
-  jitInterruptReturn: { params: 1 },
+  jitInterruptReturn: { params: 1 }, jitStoreCode: { params: 4 },
 } as const satisfies Record<keyof CoreExports, ExportKind>;
 
 /** Thrown when build/core.wasm is missing or is not the core this VMM was written against. */

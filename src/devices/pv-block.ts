@@ -40,6 +40,16 @@ import { SECTOR_SIZE, type BlockBackend } from "./block-backend.js";
 import { UNCONNECTED, type IoSize, type IrqLine, type PortDevice } from "./device.js";
 import { StatePath } from "./saved-values.js";
 
+/**
+ * Guest RAM as a device that writes it directly (DMA) sees it: a fresh view each call (RAM views
+ * can be replaced when WASM memory grows), and where to report what it wrote, so that compiled
+ * code there is forgotten (the core's noteHostWrite).
+ */
+export interface DmaMemory {
+  ram(): Uint8Array;
+  wrote(physical: number, length: number): void;
+}
+
 export const PV_BLOCK_PORT = 0xa00;
 export const PV_BLOCK_PORT_COUNT = 0x24;
 export const PV_BLOCK_IRQ = 11;
@@ -95,10 +105,9 @@ export class PvBlock implements PortDevice {
   private unflushedWrites = false; // written since the last sync
   private flushRequested = false; // a flush request in the batch under way
 
-  /** `memory` returns guest RAM (a fresh view: RAM views can be replaced when WASM memory grows). */
   constructor(
     private readonly disk: BlockBackend,
-    private readonly memory: () => Uint8Array,
+    private readonly memory: DmaMemory,
     private readonly irq: IrqLine = UNCONNECTED,
   ) {}
 
@@ -159,7 +168,7 @@ export class PvBlock implements PortDevice {
 
   private doorbell(produced: number): void {
     this.doorbells++;
-    const ram = this.memory();
+    const ram = this.memory.ram();
     const view = new DataView(ram.buffer, ram.byteOffset, ram.byteLength);
     const outstanding = (produced - this.completed) >>> 0;
     const ringEnd = this.ring + HEADER_SIZE + this.slots * SLOT_SIZE;
@@ -173,6 +182,7 @@ export class PvBlock implements PortDevice {
       }
       this.syncIfAsked();
       view.setUint32(this.ring, this.completed, true);
+      this.memory.wrote(this.ring, ringEnd - this.ring); // the index and the statuses
       this.isr |= ISR_COMPLETED;
     }
     this.updateIrq();
@@ -196,6 +206,7 @@ export class PvBlock implements PortDevice {
     const data = ram.subarray(buffer, buffer + count * SECTOR_SIZE);
     if (op === PV_OP_READ) {
       this.disk.read(lba, data);
+      this.memory.wrote(buffer, data.length);
     } else {
       this.disk.write(lba, data);
       this.unflushedWrites = true;

@@ -1,12 +1,13 @@
 // The host half of the compiling tier (see assembly/jit/block-cache.ts for the core half): when the core
 // finds a hot block it calls compile(); we translate the block to a WASM function, instantiate
 // it against the core's memory, globals and helpers, put it in the core's function table and
-// fill the block-cache entry (instruction count, length and a copy of the bytes). The core then
-// enters the block with call_indirect and never calls us again for it.
+// fill the block-cache entry (instruction count and length). The core then enters the block with
+// call_indirect and never calls us again for it, until a write into its bytes (or another block
+// taking its cache entry) forgets it.
 import { VMCS_BASE, G_REGS } from "../../assembly/vmcs-layout.js";
 import {
-  JIT_GLOBALS, JIT_FUNCTIONS, JIT_FUNCTION_PARAMS, BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_LENGTH, BLOCK_BYTES,
-  BLOCK_MODE_PAGING, BLOCK_MODE_CPL_SHIFT,
+  JIT_GLOBALS, JIT_FUNCTIONS, JIT_FUNCTION_PARAMS, BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_LENGTH, BLOCK_MODE_PAGING,
+  BLOCK_MODE_CPL_SHIFT, BLOCK_CACHE_ENTRIES, BLOCK_ENTRY_SIZE,
 } from "../../assembly/jit-abi.js";
 import type { CoreExports } from "../core/core-exports.js";
 import { encodeModule } from "./wasm-module.js";
@@ -19,18 +20,20 @@ export const LINKS = Object.fromEntries([
   ...JIT_GLOBALS.map((name, i) => [name, i]),
   ...JIT_FUNCTIONS.map((name, i) => [name, i]),
 ]) as Readonly<Record<keyof CoreExports, number>>;
-// Table slots for compiled blocks; when they run out every block is forgotten and slots reused.
-export const MAX_BLOCKS = 4096;
+/**
+ * Compiled blocks held at once: one table slot per block-cache entry, so a block compiled into an
+ * entry replaces (and lets the host collect) the one it evicts there.
+ */
+export const MAX_BLOCKS = BLOCK_CACHE_ENTRIES;
 
 export class BlockCompiler {
   private readonly firstSlot: number;
-  private nextSlot: number;
   private readonly imports: WebAssembly.Imports;
   compiled = 0;
 
   constructor(private readonly core: CoreExports) {
     this.firstSlot = core.table.length;
-    this.nextSlot = this.firstSlot;
+    core.table.grow(MAX_BLOCKS);
     const linked: Record<string, unknown> = { memory: core.memory };
     for (const name of [...JIT_FUNCTIONS, ...JIT_GLOBALS]) linked[name] = core[name as keyof CoreExports];
     this.imports = { core: linked } as WebAssembly.Imports;
@@ -43,22 +46,16 @@ export class BlockCompiler {
     const mode = new Uint8Array(core.memory.buffer)[entry + BLOCK_MODE];
     const t = translateBlock({
       code: ram, eip: linearEip, physical, paging: (mode & BLOCK_MODE_PAGING) !== 0, cpl: mode >> BLOCK_MODE_CPL_SHIFT,
-      ramBase: core.ramBase(), ramSize: core.ramSize(), regs: VMCS_BASE + G_REGS, entry, links: LINKS,
+      ramBase: core.ramBase(), ramSize: core.ramSize(), codePageMasks: core.codePageMasks(), regs: VMCS_BASE + G_REGS, entry, links: LINKS,
     });
     if (!t) return 0;
     const module = new WebAssembly.Module(encodeModule({ globals: JIT_GLOBALS, functions: FUNCTIONS, body: t.body }) as Uint8Array<ArrayBuffer>);
     const run = new WebAssembly.Instance(module, this.imports).exports.run as () => void;
-    if (this.nextSlot >= this.firstSlot + MAX_BLOCKS) {
-      core.flushCompiledBlocks();
-      this.nextSlot = this.firstSlot;
-    }
-    const slot = this.nextSlot++;
-    if (slot < core.table.length) core.table.set(slot, run);
-    else core.table.grow(1, run);
+    const slot = this.firstSlot + (entry - core.blockCacheBase()) / BLOCK_ENTRY_SIZE;
+    core.table.set(slot, run);
     const view = new DataView(core.memory.buffer);
     view.setUint8(entry + BLOCK_INSTRUCTIONS, t.instructions);
     view.setUint16(entry + BLOCK_LENGTH, t.length, true);
-    new Uint8Array(core.memory.buffer, entry + BLOCK_BYTES, t.length).set(ram.subarray(physical, physical + t.length));
     this.compiled++;
     return slot;
   }

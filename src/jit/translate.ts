@@ -28,12 +28,13 @@ export interface TranslateEnv extends BlockBytes {
   paging: boolean; // compiled for paging on: memory goes through the core's TLB
   ramBase: number; // offset of guest-physical 0 in WASM memory
   ramSize: number;
+  codePageMasks: number; // offset in WASM memory of the code-page masks (assembly/jit/code-pages.ts)
   regs: number; // offset of EAX in WASM memory (the VMCS guest registers)
   entry: number; // its block-cache entry (an exit delivered inside the block checks it is still valid)
   links: CoreLinks & {
     eip: number; budget: number; tlbBank: number; rangeExit: number; jitLoadCr3: number; jitPortIo: number; jitExit: number;
     jitInterpret: number; jitShift: number; jitMulDiv: number; jitShiftDouble: number; jitLoadSegment: number;
-    jitSoftwareInterrupt: number; jitInterruptReturn: number;
+    jitSoftwareInterrupt: number; jitInterruptReturn: number; jitStoreCode: number;
   };
 }
 
@@ -68,8 +69,10 @@ class Translator {
   private next = 0; // and of the one after it
   private index = 0; // its number within the block
 
-  // Memory the current instruction stored to (guest-physical address locals).
-  private stores: { at: number; bytes: number }[] = [];
+  // Whether the current instruction stores to memory, and a local that becomes nonzero when a
+  // store overwrote this block's own code (made when the first store is emitted).
+  private stored = false;
+  private codeWritten: number | undefined;
 
   // The block's accesses so far, whose checks `checks` plans; with paging each leader's physical -
   // linear (a local; with paging off, physical is linear).
@@ -241,8 +244,7 @@ class Translator {
   }
   private writeAt(o: Place, a: number | undefined, value: number): void {
     if (isRegister(o)) { this.storeReg(o.reg, o.bytes, value); return; }
-    this.c.get(a!).get(value).mem(STORE[o.bytes], this.env.ramBase);
-    this.stores.push({ at: a!, bytes: o.bytes });
+    this.storeMemory(a!, value, o.bytes);
   }
   private write(o: Place, value: number): void { this.writeAt(o, this.locate(o), value); }
 
@@ -400,8 +402,7 @@ class Translator {
     this.loadReg(ESP, 4);
     c.i32(4).op(Op.I32Sub).set(sp);
     const at = this.physical(sp, 4, true);
-    c.get(at).get(value).mem(Op.I32Store, this.env.ramBase);
-    this.stores.push({ at, bytes: 4 });
+    this.storeMemory(at, value, 4);
     this.storeReg(ESP, 4, sp);
   }
 
@@ -416,19 +417,30 @@ class Translator {
     return v;
   }
 
+  // A store of `bytes` of `value` at physical `at`, with write tracking (assembly/jit/code-pages.ts):
+  // the bit of its chunk in the code-page masks is tested, as the interpreter's stores do, and only
+  // a store into a chunk that holds compiled code is made by the core, which forgets the blocks it
+  // changed and answers whether this block was one of them.
+  private storeMemory(at: number, value: number, bytes: number): void {
+    const c = this.c, written = this.codeWritten ??= c.local();
+    c.get(at).i32(12).op(Op.I32ShrU).i32(3).op(Op.I32Shl).mem(Op.I64Load, this.env.codePageMasks);
+    c.get(at).i32(6).op(Op.I32ShrU).op(Op.I64ExtendI32U).op(Op.I64ShrU).op(Op.I32WrapI64).i32(1).op(Op.I32And);
+    c.ifThen();
+    c.get(at).get(value).i32(bytes).i32(this.env.entry).call(this.env.links.jitStoreCode).get(written).op(Op.I32Or).set(written);
+    c.orElse();
+    c.get(at).get(value).mem(STORE[bytes], this.env.ramBase);
+    c.end();
+    this.stored = true;
+  }
+
   // Self-modifying code: when the instruction just translated stored into this block's own bytes,
-  // the rest of the block may be stale; leave after this instruction (the next entry compares the
-  // bytes and recompiles).
-  exitIfCodeWritten(blockBytes: number): void {
-    const c = this.c;
-    const start = this.env.physical, end = this.env.physical + blockBytes;
-    for (const { at, bytes } of this.stores) {
-      c.get(at).i32(end).op(Op.I32LtU).get(at).i32(bytes).op(Op.I32Add).i32(start).op(Op.I32GtU).op(Op.I32And);
-      c.ifThen();
-      this.exitAfter();
-      c.end();
-    }
-    this.stores = [];
+  // the rest of the block is stale (and forgotten); leave after this instruction.
+  exitIfCodeWritten(): void {
+    if (!this.stored) return;
+    this.c.get(this.codeWritten!).ifThen();
+    this.exitAfter();
+    this.c.end();
+    this.stored = false;
   }
 
   // Hand control back after the current instruction: flags, EIP, unused budget.
@@ -824,7 +836,7 @@ export function translateBlock(env: TranslateEnv): Translation | undefined {
   const t = new Translator(env, block.length, loopsBack, pageCache, planAccessChecks(accessEvents(block)));
   block.forEach((instruction, i) => {
     t.emit(instruction, i);
-    if (!EFFECTS[instruction.op].branch) t.exitIfCodeWritten(end - env.eip);
+    if (!EFFECTS[instruction.op].branch) t.exitIfCodeWritten();
   });
   if (!EFFECTS[last.op].branch) t.endBefore(end);
   return { body: t.c, instructions: block.length, length: end - env.eip, loops: loopsBack };

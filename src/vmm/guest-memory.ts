@@ -43,7 +43,9 @@ export function writeLinear(vm: GuestMemory, linear: number, size: number, value
     phys.push(p >>> 0);
   }
   phys.forEach((p, i) => {
-    if (p < vm.ram.length) vm.ram[p] = value >>> (8 * i);
+    if (p >= vm.ram.length) return;
+    vm.ram[p] = value >>> (8 * i);
+    vm.core.noteHostWrite(p, 1); // compiled code there is forgotten
   });
   return true;
 }

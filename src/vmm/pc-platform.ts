@@ -25,7 +25,7 @@ import { plainLatch, type Latch } from "../devices/latch.js";
 import { VGA_PORT, VGA_PORT_COUNT, VgaText } from "../devices/vga-text.js";
 import { ATA_CONTROL_OFFSET, ATA_PRIMARY_CONTROL_PORT, ATA_PRIMARY_IRQ, ATA_PRIMARY_PORT, ATA_PRIMARY_PORT_COUNT, AtaPio } from "../devices/ata-pio.js";
 import type { BlockBackend } from "../devices/block-backend.js";
-import { PV_BLOCK_IRQ, PV_BLOCK_PORT, PV_BLOCK_PORT_COUNT, PvBlock } from "../devices/pv-block.js";
+import { PV_BLOCK_IRQ, PV_BLOCK_PORT, PV_BLOCK_PORT_COUNT, PvBlock, type DmaMemory } from "../devices/pv-block.js";
 import type { VirtualClock } from "./virtual-clock.js";
 
 export interface PcPlatformOptions {
@@ -40,8 +40,8 @@ export interface PcPlatformOptions {
   rtcStartMs?: number;
   /** A disk image for the ATA disk and the paravirtual block device. */
   disk?: BlockBackend;
-  /** Guest RAM, for the paravirtual device's DMA (a fresh view each call). */
-  memory: () => Uint8Array;
+  /** Guest RAM, for the paravirtual device's DMA. */
+  memory: DmaMemory;
   /** Where a device keeps a register at `port` that only holds what was written (exits-in-core.ts); by default, in the device. */
   latch?: (port: number, mask: number) => Latch;
 }

@@ -234,7 +234,7 @@ export class VirtualMachine implements ExitContext {
       onInterrupt: () => this.interrupts.deliver(),
       rtcStartMs,
       disk: disk && meteredDisk(disk, this.hostWork),
-      memory: () => this.ram,
+      memory: { ram: () => this.ram, wrote: (physical, length) => this.core.noteHostWrite(physical, length) },
     });
     this.pc.keyboard.onReset = () => this.stop({ kind: "reset" });
     this.pc.com1.txRoom = consoleRoom;
@@ -320,6 +320,7 @@ export class VirtualMachine implements ExitContext {
    */
   loadKernel(file: Uint8Array, cmdline = "", modules: readonly ModuleFile[] = []): LoadedKernel {
     const loaded = loadMultibootKernel(this.ram, file, cmdline, modules);
+    this.core.noteHostWrite(0, this.ram.length); // code compiled from what was there before is stale
     setMultibootEntryState(this.vmcs, loaded.entry, loaded.bootInfoAddr);
     this.interrupts.flag.reset();
     return loaded;

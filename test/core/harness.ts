@@ -115,9 +115,13 @@ export class TestCpu {
     this.setVmcs(L.G_GDTR_LIMIT, entries.length * 8 - 1);
   }
 
-  write32(addr: number, v: number): void { new DataView(this.core.memory.buffer).setUint32(this.core.ramBase() + addr, v >>> 0, true); }
+  // As a VMM must, these report what they write, so that compiled code there is forgotten.
+  write32(addr: number, v: number): void {
+    new DataView(this.core.memory.buffer).setUint32(this.core.ramBase() + addr, v >>> 0, true);
+    this.core.noteHostWrite(addr, 4);
+  }
   read32(addr: number): number { return new DataView(this.core.memory.buffer).getUint32(this.core.ramBase() + addr, true); }
-  write8(addr: number, v: number): void { this.ram[addr] = v; }
+  write8(addr: number, v: number): void { this.ram[addr] = v; this.core.noteHostWrite(addr, 1); }
   read8(addr: number): number { return this.ram[addr]; }
   load(addr: number, bytes: Uint8Array): void { this.ram.set(bytes, addr); }
 

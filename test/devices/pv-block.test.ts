@@ -17,7 +17,7 @@ describe("PvBlock", () => {
     ram = new Uint8Array(1 << 20);
     view = new DataView(ram.buffer);
     levels = [];
-    pv = new PvBlock(new MemoryDisk(disk), () => ram, (level) => levels.push(level));
+    pv = new PvBlock(new MemoryDisk(disk), { ram: () => ram, wrote: () => {} }, (level) => levels.push(level));
     pv.write(RING, 4, RING_AT);
     pv.write(RING_SIZE, 4, 8);
   });
@@ -70,7 +70,7 @@ describe("PvBlock", () => {
   });
 
   it("refuses writes to a read-only image", () => {
-    pv = new PvBlock(new MemoryDisk(disk, true), () => ram);
+    pv = new PvBlock(new MemoryDisk(disk, true), { ram: () => ram, wrote: () => {} });
     pv.write(RING, 4, RING_AT);
     pv.write(RING_SIZE, 4, 8);
     expect(pv.read(FEATURES, 4)).toBe(1);
@@ -90,7 +90,7 @@ describe("PvBlock", () => {
 
   it("refuses a request longer than 256 sectors, so one doorbell moves at most 32 MiB", () => {
     disk = new Uint8Array(1024 * 512);
-    pv = new PvBlock(new MemoryDisk(disk), () => ram);
+    pv = new PvBlock(new MemoryDisk(disk), { ram: () => ram, wrote: () => {} });
     pv.write(RING, 4, RING_AT);
     pv.write(RING_SIZE, 4, 8);
     const longest = request(0, 1, 0, PV_MAX_REQUEST_SECTORS, 0x10000);
@@ -102,7 +102,7 @@ describe("PvBlock", () => {
   it("syncs the image once per batch of flushes, and only after a write", () => {
     let syncs = 0;
     const memory = new MemoryDisk(disk);
-    pv = new PvBlock(Object.assign(memory, { flush: () => { syncs++; } }), () => ram);
+    pv = new PvBlock(Object.assign(memory, { flush: () => { syncs++; } }), { ram: () => ram, wrote: () => {} });
     pv.write(RING, 4, RING_AT);
     pv.write(RING_SIZE, 4, 8);
     for (let n = 0; n < 4; n++) request(n, 3, 0, 0, 0);

@@ -198,11 +198,11 @@ describe("saveState -> JSON -> restoreState", () => {
 
   it("paravirtual block device: ring, counters and the interrupt status", () => {
     const ram = new Uint8Array(1 << 20);
-    const a = new PvBlock(new MemoryDisk(new Uint8Array(8 * 512)), () => ram);
+    const a = new PvBlock(new MemoryDisk(new Uint8Array(8 * 512)), { ram: () => ram, wrote: () => {} });
     a.write(0x14, 4, 0x1000);
     a.write(0x18, 4, 8);
     a.write(0x1c, 4, 2); // two requests of op 0: bad op, completed
-    const b = new PvBlock(new MemoryDisk(new Uint8Array(8 * 512)), () => ram);
+    const b = new PvBlock(new MemoryDisk(new Uint8Array(8 * 512)), { ram: () => ram, wrote: () => {} });
     transplant(a, b);
     sameReads(a, b, [0x14, 0x18, 0x20, 0x20], 4);
   });

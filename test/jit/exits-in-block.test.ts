@@ -111,7 +111,7 @@ describe("instructions interpreted inside compiled blocks", () => {
   it("a handler that rewrites the code after the exiting instruction: the new code runs", () => {
     const source = "mov $60, %esi\n1: xor %eax, %eax\ncpuid\nadd $1, %ebp\ndec %esi\njnz 1b\nhlt";
     const ADD_IMMEDIATE = CODE_BASE + 5 + 2 + 2 + 2; // past MOV, XOR, CPUID and ADD's opcode and ModR/M
-    const rewrite = (cpu: TestCpu, k: number) => { if (k === 40) cpu.ram[ADD_IMMEDIATE] = 100; };
+    const rewrite = (cpu: TestCpu, k: number) => { if (k === 40) cpu.write8(ADD_IMMEDIATE, 100); };
     const { regs } = expectSameAsInterpreter(source, undefined, { alter: rewrite });
     expect(regs[REG_NAMES.indexOf("ebp")]).toBe(39 + 21 * 100);
   });

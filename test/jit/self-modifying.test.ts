@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { C_JIT } from "../../assembly/vmcs-layout";
 import { VirtualMachine } from "../../src/vmm/virtual-machine";
+import { MemoryDisk } from "../../src/devices/block-backend";
 import { assemble } from "../core/harness";
 import { kernelElf } from "../support/images";
 import { core, GUEST_CODE } from "../support/tiny-guest";
@@ -145,9 +146,9 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const image = (source: string) => kernelElf(assemble(source, GUEST_CODE));
 
-async function wasmvisorOutput(source: string, jit: boolean) {
+async function wasmvisorOutput(source: string, jit: boolean, disk?: MemoryDisk) {
   let output = "";
-  const vm = await VirtualMachine.boot(image(source), { core, memoryMiB: 8, serialOutput: (byte) => { output += String.fromCharCode(byte); } });
+  const vm = await VirtualMachine.boot(image(source), { core, memoryMiB: 8, disk, serialOutput: (byte) => { output += String.fromCharCode(byte); } });
   vm.vmcs.set(C_JIT, jit ? 1 : 0);
   const result = vm.run({ maxInstructions: 5_000_000 });
   return { output, stop: result.stop, compiled: vm.statistics().compiledCode.compiledInstructions };
@@ -173,4 +174,73 @@ describe.each(Object.entries(GUESTS))("%s", (name, { source, expected }) => {
     expect(qemu.stdout).toBe(expected);
     expect(qemu.status).toBe(1); // isa-debug-exit: (0 << 1) | 1
   }, 70_000);
+});
+
+// Code the VMM writes: a disk's sector read over a compiled function, by DMA (the paravirtual block
+// device, which writes RAM from the host) and by ATA PIO (REP INSW, which the VMM emulates). The
+// function returns 3 until sector 0 (MOV $0x500, %eax; RET) replaces it. QEMU has no paravirtual
+// device, so only the two tiers are compared, with each other and with the sum the new code makes.
+describe("code written into RAM by the VMM", () => {
+  const SECTOR = new Uint8Array(512);
+  SECTOR.set([0xb8, 0x00, 0x05, 0x00, 0x00, 0xc3]);
+  // (the PICs mask the disks' interrupts: one left pending with IF clear would keep compiled code
+  // off, waiting for the interrupt window)
+  const before = `mov $0xff, %al
+out %al, $0x21
+out %al, $0xa1
+movb $0xb8, 0x200000
+movl $3, 0x200001
+movb $0xc3, 0x200005
+${callMany("0x200000", 1000)}`;
+  const after = callMany("0x200000", 1000);
+  const expected = "00000BB8\n00138800\n";
+  const readers: Record<string, string> = {
+    // one request in a ring at 0x300000: read sector 0 into 0x200000
+    "DMA by the paravirtual block device": `movl $1, 0x300010
+movl $0, 0x300018
+movl $1, 0x300020
+movl $0x200000, 0x300024
+mov $0x300000, %eax
+mov $0xa14, %dx
+out %eax, %dx
+mov $1, %eax
+mov $0xa18, %dx
+out %eax, %dx
+mov $0xa1c, %dx
+out %eax, %dx`,
+    // READ SECTORS of LBA 0, then the data register read into 0x200000
+    "REP INSW from the ATA disk": `mov $0x1f6, %dx
+mov $0xe0, %al
+out %al, %dx
+mov $0x1f2, %dx
+mov $1, %al
+out %al, %dx
+xor %al, %al
+mov $0x1f3, %dx
+out %al, %dx
+inc %dx
+out %al, %dx
+inc %dx
+out %al, %dx
+mov $0x1f7, %dx
+mov $0x20, %al
+out %al, %dx
+3: in %dx, %al
+test $8, %al
+jz 3b
+mov $0x200000, %edi
+mov $256, %ecx
+mov $0x1f0, %dx
+cld
+rep insw`,
+  };
+  it.each(Object.entries(readers))("%s: the next calls run the code read", async (_, read) => {
+    const source = guest(`${before}\n${read}\n${after}`);
+    for (const jit of [false, true]) {
+      const run = await wasmvisorOutput(source, jit, new MemoryDisk(SECTOR.slice()));
+      expect(run.stop).toEqual({ kind: "guest-exit", code: 0 });
+      expect(run.output).toBe(expected);
+      if (jit) expect(run.compiled).toBeGreaterThan(5000);
+    }
+  });
 });

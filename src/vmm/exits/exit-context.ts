@@ -22,7 +22,7 @@ export interface ExitContext {
   readonly vmcs: Vmcs;
   /** Guest-physical memory (index = guest-physical address). */
   readonly ram: Uint8Array;
-  readonly core: Pick<CoreExports, "translateLinear" | "emulate">;
+  readonly core: Pick<CoreExports, "translateLinear" | "emulate" | "noteHostWrite">;
   readonly bus: IoBus;
   readonly cpuid: CpuidModel;
   readonly interrupts: InterruptInjector;

@@ -36,6 +36,8 @@ export class FakeContext implements ExitContext {
   /** The exit emulate() runs into (undefined: the instruction completes), and how many times it was called. */
   emulateExit: number | undefined;
   emulated = 0;
+  /** What the exit handlers reported writing into guest RAM: [physical, length]. */
+  readonly hostWrites: [number, number][] = [];
   readonly core = {
     translateLinear: (linear: number, _write: number) => (linear < this.mappedLimit ? linear : -1),
     // As the core's: the preemption timer's reason when the one instruction completed, else the
@@ -45,6 +47,7 @@ export class FakeContext implements ExitContext {
       this.vmcs.set(X_REASON, this.emulateExit ?? EXIT_PREEMPTION_TIMER);
       return this.emulateExit ?? EXIT_PREEMPTION_TIMER;
     },
+    noteHostWrite: (physical: number, length: number) => { this.hostWrites.push([physical, length]); },
   };
 
   constructor(config: Partial<VmConfig> = {}) {

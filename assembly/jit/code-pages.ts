@@ -1,0 +1,144 @@
+// Write tracking of the guest-physical pages that hold compiled blocks, so that a store into a
+// block's bytes forgets the block (which is compiled anew when it runs again) without anything
+// being compared at block entry. Every writer of guest RAM reports here: the interpreter's stores
+// (memory/physical.ts, and the direct paths in cpu/modrm.ts, cpu/stack.ts, memory/linear.ts), its
+// bulk string copies (cpu/string.ts), compiled stores (src/jit/translate.ts, through jitCodeWritten)
+// and the VMM's own writes into RAM, DMA and emulated string I/O (the export noteHostWrite).
+//
+// Per page, a mask of its 64-byte chunks that a store of up to 4 bytes may reach a block through
+// (a block's bytes and the 3 bytes before it, which a 4-byte store starting there overlaps), and
+// the list of cache entries whose blocks lie in the page (a block never crosses a page). A store
+// tests its first byte's chunk bit: one load and a shift. Only a store into a marked chunk walks
+// the page's list, and forgets just the blocks it overlaps; a loop writing data that shares a page
+// with code, but not a chunk, pays the test alone.
+import { ramBase, ramSize } from "../memory/physical";
+import { BLOCK_PHYSICAL, BLOCK_LENGTH, BLOCK_NEXT_ON_PAGE, BLOCK_ENTRY_SIZE } from "../jit-abi";
+import { forgetBlock } from "./block-cache";
+
+// Bytes before a block that a store may start at and still overlap it (a 4-byte store's 3).
+const REACH: u32 = 3;
+
+let masks: u32 = 0; // per page: u64, bit c = chunk c (64 bytes) may reach a block
+let heads: u32 = 0; // per page: u16, the first of its blocks' cache entries (index + 1; 0 = none)
+let pages: u32 = 0;
+let entries: u32 = 0; // the block cache's first entry (block-cache.ts cacheBase)
+
+// Bytes of the tables for `ramBytes` of RAM (rounded up to 64 KiB, as allocateRam() rounds).
+export function codePagesBytes(ramBytes: u32): u32 {
+  return ((ramBytes + 0xffff) >>> 12 & ~0xf) * 10;
+}
+
+// The tables go at `at` (zeroed memory: no page holds code), after the block cache at `cacheBase`.
+export function placeCodePages(at: u32, ramBytes: u32, cacheBase: u32): void {
+  entries = cacheBase;
+  pages = (ramBytes + 0xffff) >>> 12 & ~0xf;
+  masks = at;
+  heads = masks + pages * 8;
+}
+
+// Where compiled code finds the masks (src/jit/translate.ts emits the same test as mayHitCode).
+export function codePageMasks(): u32 { return masks; }
+
+// Whether a store of at most 4 bytes at `p` (in RAM) may overlap a compiled block.
+@inline export function mayHitCode(p: u32): bool {
+  return ((load<u64>(masks + ((p >>> 12) << 3)) >> <u64>((p >>> 6) & 63)) & 1) != 0;
+}
+
+// A store of `bytes` (1, 2 or 4) of `v` at `p` (in RAM), as the interpreter makes them: tested
+// for compiled code there first.
+@inline export function storeTracked(p: u32, v: u32, bytes: u32): void {
+  if (mayHitCode(p)) storeIntoCode(p, v, bytes);
+  else if (bytes == 4) store<u32>(ramBase + p, v);
+  else if (bytes == 2) store<u16>(ramBase + p, <u16>v);
+  else store<u8>(ramBase + p, <u8>v);
+}
+
+// A store into a chunk that holds compiled code: the blocks it overlaps are forgotten if it
+// changes their bytes (a loop that stores the same value into code, or into the chunk beside it,
+// keeps its blocks). Returns whether the block in cache entry `running` was forgotten.
+export function storeIntoCode(p: u32, v: u32, bytes: u32, running: u32 = 0): bool {
+  const at = ramBase + p;
+  const mask: u32 = bytes == 4 ? 0xffffffff : (1 << (bytes << 3)) - 1;
+  let old: u32;
+  if (bytes == 4) { old = load<u32>(at); store<u32>(at, v); }
+  else if (bytes == 2) { old = <u32>load<u16>(at); store<u16>(at, <u16>v); }
+  else { old = <u32>load<u8>(at); store<u8>(at, <u8>v); }
+  return ((old ^ v) & mask) != 0 && codeWritten(p, bytes, running);
+}
+
+@inline function entryAt(index1: u32): u32 { return entries + (index1 - 1) * BLOCK_ENTRY_SIZE; }
+@inline function indexOf(entry: u32): u32 { return (entry - entries) / BLOCK_ENTRY_SIZE + 1; }
+@inline function headAt(page: u32): u32 { return heads + (page << 1); }
+
+// The chunks of page `page` that reach the blocks on its list, and the last chunk if a block at
+// the start of the next page lies within REACH of it.
+function recomputeMask(page: u32): void {
+  let mask: u64 = 0;
+  const start = page << 12;
+  for (let i = <u32>load<u16>(headAt(page)); i != 0; i = <u32>load<u16>(entryAt(i) + BLOCK_NEXT_ON_PAGE)) {
+    const e = entryAt(i);
+    const from = load<u32>(e + BLOCK_PHYSICAL) - start;
+    const to = from + <u32>load<u16>(e + BLOCK_LENGTH); // exclusive, at most 4096
+    const first = from > REACH ? (from - REACH) >>> 6 : 0;
+    const last = (to - 1) >>> 6;
+    mask |= (last - first == 63 ? <u64>-1 : ((<u64>1 << <u64>(last - first + 1)) - 1)) << <u64>first;
+  }
+  if (page + 1 < pages) {
+    for (let i = <u32>load<u16>(headAt(page + 1)); i != 0; i = <u32>load<u16>(entryAt(i) + BLOCK_NEXT_ON_PAGE)) {
+      if ((load<u32>(entryAt(i) + BLOCK_PHYSICAL) & 0xfff) < REACH) { mask |= <u64>1 << 63; break; }
+    }
+  }
+  store<u64>(masks + (page << 3), mask);
+}
+
+@inline function remark(page: u32): void {
+  recomputeMask(page);
+  if (page > 0) recomputeMask(page - 1);
+}
+
+// The compiled block in cache entry `entry` (its physical address and length set) starts being
+// tracked.
+export function trackBlock(entry: u32): void {
+  const page = load<u32>(entry + BLOCK_PHYSICAL) >>> 12;
+  store<u16>(entry + BLOCK_NEXT_ON_PAGE, load<u16>(headAt(page)));
+  store<u16>(headAt(page), <u16>indexOf(entry));
+  remark(page);
+}
+
+// The block in `entry` is no longer compiled: stop tracking it.
+export function untrackBlock(entry: u32): void {
+  const page = load<u32>(entry + BLOCK_PHYSICAL) >>> 12;
+  const index = indexOf(entry);
+  let link = headAt(page);
+  for (let i = <u32>load<u16>(link); i != 0; i = <u32>load<u16>(link)) {
+    if (i == index) {
+      store<u16>(link, load<u16>(entry + BLOCK_NEXT_ON_PAGE));
+      break;
+    }
+    link = entryAt(i) + BLOCK_NEXT_ON_PAGE;
+  }
+  store<u16>(entry + BLOCK_NEXT_ON_PAGE, 0);
+  remark(page);
+}
+
+// `len` bytes from `p` were written: forget (block-cache.ts forgetBlock) every block they
+// overlap. Returns whether the block in cache entry `running` (or 0: none) was one of them.
+export function codeWritten(p: u32, len: u32, running: u32 = 0): bool {
+  if (len == 0 || p >= ramSize) return false;
+  const end = len > ramSize - p ? ramSize : p + len;
+  let hit = false;
+  for (let page = p >>> 12; page <= (end - 1) >>> 12; page++) {
+    if (load<u64>(masks + (page << 3)) == 0) continue;
+    let i = <u32>load<u16>(headAt(page));
+    while (i != 0) {
+      const e = entryAt(i);
+      i = <u32>load<u16>(e + BLOCK_NEXT_ON_PAGE);
+      const from = load<u32>(e + BLOCK_PHYSICAL);
+      if (from < end && p < from + <u32>load<u16>(e + BLOCK_LENGTH)) {
+        forgetBlock(e);
+        if (e == running) hit = true;
+      }
+    }
+  }
+  return hit;
+}
