@@ -618,11 +618,11 @@ class Translator {
     c.tee(sp).i32(32).op(Op.I32Sub).set(low);
     const at = this.physical(low, 32, true);
     for (let r = 0; r < 8; r++) {
-      c.get(at);
-      if (r === ESP) c.get(sp); else this.loadReg(r, 4);
-      c.mem(Op.I32Store, this.env.ramBase + 28 - 4 * r);
+      const slot = c.local(), value = r === ESP ? sp : c.local();
+      c.get(at).i32(28 - 4 * r).op(Op.I32Add).set(slot);
+      if (r !== ESP) { this.loadReg(r, 4); c.set(value); }
+      this.storeMemory(slot, value, 4); // each tracked as a store of its own
     }
-    this.stores.push({ at, bytes: 32 });
     this.storeReg(ESP, 4, low);
   }
 
