@@ -70,6 +70,7 @@ build codestore bench/codestore.S $MARKERS
 build exitloop bench/exitloop.c
 build detect detect/detect.c
 build modules modules/modules.c
+build vmxprobe vmxprobe/vmxprobe.c
 build ifmodes ifmodes/ifmodes.c
 build redpill redpill/redpill.c
 build vmexit $(ls vmexit/*.c vmexit/*.S | sort)

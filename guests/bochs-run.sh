@@ -1,0 +1,39 @@
+#!/bin/sh
+# bochs-run.sh GUEST.elf - boot a Multiboot guest under Bochs with VMX (../shared/bochs-recipe.md):
+# GRUB 2 on a generated CD image loads it; COM1 goes to stdout. Needs Debian's bochs, bochsbios,
+# vgabios, grub-pc-bin, grub-common and xorriso. The guest ends the run by writing "Shutdown" to
+# port 0x8900 (Bochs then exits with status 1 even on success: judge the run by its output);
+# BOCHS_TIMEOUT seconds (default 300) stop it otherwise. Bochs' rfb display listens on a port in
+# 5900-5949 of this machine while it runs.
+set -eu
+if [ $# -ne 1 ] || [ ! -f "$1" ]; then
+    echo "usage: $0 GUEST.elf" >&2
+    exit 2
+fi
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/bochs-run.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT INT TERM
+mkdir -p "$WORK/iso/boot/grub"
+cp "$1" "$WORK/iso/kernel.elf"
+printf 'set timeout=0\nmenuentry k {\n  multiboot /kernel.elf\n  boot\n}\n' > "$WORK/iso/boot/grub/grub.cfg"
+grub-mkrescue -o "$WORK/boot.iso" "$WORK/iso" > "$WORK/grub.log" 2>&1
+cat > "$WORK/bochsrc" <<RC
+config_interface: textconfig
+display_library: rfb, options="timeout=0"
+megs: 128
+romimage: file=/usr/share/bochs/BIOS-bochs-latest, options=fastboot
+vgaromimage: file=/usr/share/vgabios/vgabios.bin
+cpu: model=corei7_sandy_bridge_2600k, count=1, ips=50000000, reset_on_triple_fault=0
+clock: sync=none, time0=946684800
+ata0: enabled=1, ioaddr1=0x1f0, ioaddr2=0x3f0, irq=14
+ata0-master: type=cdrom, path=$WORK/boot.iso, status=inserted
+boot: cdrom
+com1: enabled=1, mode=file, dev=$WORK/serial.out
+port_e9_hack: enabled=0
+speaker: enabled=0
+sound: driver=dummy
+log: $WORK/bochs.log
+panic: action=fatal
+RC
+printf 'continue\nquit\n' > "$WORK/debugger.rc"
+timeout "${BOCHS_TIMEOUT:-300}" bochs -q -f "$WORK/bochsrc" -rc "$WORK/debugger.rc" < /dev/null > "$WORK/bochs.stdout" 2>&1 || true
+cat "$WORK/serial.out" 2>/dev/null || true
