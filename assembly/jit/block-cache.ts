@@ -211,11 +211,22 @@ function stopAt(entry: u32, entered: bool): bool {
   return entered;
 }
 
+// Blocks one runBlocks() call enters at most. WebAssembly has no on-stack replacement: this loop
+// runs the code V8 had for it when it was called until it returns, and a fresh VM's first call is
+// in V8's baseline tier. Returning now and then (the run loop calls back after one instruction)
+// lets the optimised code in once it is ready, instead of at the end of the slice.
+const BLOCKS_PER_CALL: u32 = 4096;
+
 // Runs blocks while there are any; whether it entered one.
 function runBlocks(): bool {
   let entered = false;
   resumeAfterNext = false;
+  let blocks: u32 = 0;
   while (compiledCodeAllowed() && !(flagsWord & TF)) {
+    if (++blocks > BLOCKS_PER_CALL) {
+      resumeAfterNext = true;
+      return entered;
+    }
     // CS base 0: EIP is the linear address
     const entry = entryFor(eip);
     let fn = load<u32>(entry + BLOCK_FUNCTION);
