@@ -88,7 +88,7 @@ export { codePageMasks } from "./jit/code-pages"; // compiled stores test them (
 export { countInterpretedForms, interpretedFormCounts } from "./jit/interpreted-forms";
 export {
   jitCondition, jitCarry, jitEflags, jitPortIo, jitExit, jitLoadCr3, jitInterpret, jitShift, jitMulDiv, jitShiftDouble, jitLoadSegment,
-  jitSoftwareInterrupt, jitInterruptReturn, jitStoreCode,
+  jitSoftwareInterrupt, jitInterruptReturn, jitStoreCode, jitFastSystemCall,
 } from "./jit/helpers";
 // The contract's numbers as the core was built with them, checked by the host at instantiation
 // (src/core/core-exports.ts).

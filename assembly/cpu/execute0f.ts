@@ -24,6 +24,7 @@ import {
 } from "./system";
 import { popSegment, loadFarPointer, lldt, ltr, lar, lsl, verr, verw } from "./protected";
 import { branchTarget } from "./branch";
+import { sysenter, sysexit } from "./sysenter";
 import { vmxNoOperand, vmxGroup9, vmreadVmwrite } from "./vmx-instructions";
 import { leaksVmm, vmmTableBase, vmmTableLimit, vmmCr0 } from "./ifmode";
 
@@ -202,6 +203,8 @@ export function execute0f(op: u32): void {
     case 0x30: wrmsr(); return;
     case 0x31: rdtsc(); return;
     case 0x32: rdmsr(); return;
+    case 0x34: sysenter(); noteControlTransfer(); return;
+    case 0x35: sysexit(); noteControlTransfer(); return;
     case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
     case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f: {
       decodeModrm();

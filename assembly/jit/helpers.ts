@@ -16,6 +16,7 @@ import { portIo } from "../cpu/io";
 import { loadCr3InCore } from "../cpu/system";
 import { loadSegment, popSegment } from "../cpu/protected";
 import { softwareInterrupt, interruptReturn } from "../cpu/interrupts";
+import { sysenter, sysexit } from "../cpu/sysenter";
 import { pagingEnabled } from "../memory/linear";
 import { tlbLookup } from "../mmu/tlb";
 import { deliverExitInBlock } from "../vm/run";
@@ -125,6 +126,15 @@ export function jitInterruptReturn(length: u32): u32 {
   instrStart = eip;
   eip += length;
   interruptReturn();
+  return pending;
+}
+// SYSENTER (`exit` 0) and SYSEXIT (`exit` 1), `length` bytes at EIP, the last instruction of a
+// compiled block, as INT n and IRET: runBlocks() goes on at the kernel's entry or the user's
+// return point.
+export function jitFastSystemCall(exit: u32, length: u32): u32 {
+  instrStart = eip;
+  eip += length;
+  if (exit) sysexit(); else sysenter();
   return pending;
 }
 

@@ -77,6 +77,7 @@ export interface CoreExports {
   jitSoftwareInterrupt(vector: number, length: number): number;
   jitInterruptReturn(length: number): number;
   jitStoreCode(p: number, v: number, bytes: number, entry: number): number;
+  jitFastSystemCall(exit: number, length: number): number;
 }
 
 type ExportKind = "memory" | "table" | "global" | { params: number };
@@ -95,7 +96,7 @@ export const CORE_EXPORT_KINDS = {
   jitCondition: { params: 1 }, jitCarry: { params: 0 }, jitEflags: { params: 0 }, jitLoadCr3: { params: 3 },
   jitPortIo: { params: 4 }, jitExit: { params: 4 }, jitInterpret: { params: 3 }, jitShift: { params: 4 },
   jitMulDiv: { params: 3 }, jitShiftDouble: { params: 4 }, jitLoadSegment: { params: 5 }, jitSoftwareInterrupt: { params: 2 },
-  jitInterruptReturn: { params: 1 }, jitStoreCode: { params: 4 },
+  jitInterruptReturn: { params: 1 }, jitStoreCode: { params: 4 }, jitFastSystemCall: { params: 2 },
 } as const satisfies Record<keyof CoreExports, ExportKind>;
 
 /** Thrown when build/core.wasm is missing or is not the core this VMM was written against. */

@@ -120,6 +120,8 @@ function twoByteForm(e: Encoding, next: number, first: boolean, cpl: number): Fo
   switch (op) {
     case 0x01: return modrm!.mod === 3 && reg === 0 && modrm!.rm === 1 ? form("vmcall") : undefined;
     case 0xa2: return form("cpuid");
+    case 0x34: return form("sysenter");
+    case 0x35: return form("sysexit");
     // Not as a block's first instruction: a block starts there only after a MOV that missed the
     // CR3-target list left the block before it, and it would miss again, entered for nothing.
     case 0x22: return reg === 3 && cpl === 0 && !first ? form("movToCr3", rm(e, 4)) : undefined;

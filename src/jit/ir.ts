@@ -36,6 +36,7 @@ export type Operation =
   | "jcc" | "loop" | "jecxz" | "jmp" | "call" // target: an Immediate, or a register or memory (indirect)
   | "ret"
   | "int" | "iret" // int: vector (an Immediate); by the core, and the block ends
+  | "sysenter" | "sysexit" // by the core, and the block ends
   | "in" | "out" // in: EAX or AL, port (Immediate or DX); out: port, EAX or AL
   | "cpuid" | "vmcall" | "movToCr3"
   | "interpret"; // a form not compiled: the core's interpreter executes it inside the block
@@ -83,5 +84,6 @@ export const EFFECTS: Readonly<Record<Operation, Effects>> = {
   jcc: { branch: true }, loop: { implicit: [ECX], branch: true }, jecxz: { branch: true }, jmp: { branch: true },
   call: { stack: "push", implicit: [ESP], branch: true }, ret: { stack: "pop", implicit: [ESP], branch: true },
   int: { core: true, branch: true }, iret: { core: true, branch: true },
+  sysenter: { core: true, branch: true }, sysexit: { core: true, branch: true },
   in: CORE, out: CORE, cpuid: CORE, vmcall: CORE, movToCr3: CORE, interpret: CORE,
 };

@@ -34,7 +34,7 @@ export interface TranslateEnv extends BlockBytes {
   links: CoreLinks & {
     eip: number; budget: number; tlbBank: number; rangeExit: number; jitLoadCr3: number; jitPortIo: number; jitExit: number;
     jitInterpret: number; jitShift: number; jitMulDiv: number; jitShiftDouble: number; jitLoadSegment: number;
-    jitSoftwareInterrupt: number; jitInterruptReturn: number; jitStoreCode: number;
+    jitSoftwareInterrupt: number; jitInterruptReturn: number; jitStoreCode: number; jitFastSystemCall: number;
   };
 }
 
@@ -553,6 +553,9 @@ class Translator {
       case "ret": c.get(this.pop()); this.endWithEip(); return;
       case "int": this.endInCore(() => c.i32(target()).i32(ins.length).call(this.env.links.jitSoftwareInterrupt)); return;
       case "iret": this.endInCore(() => c.i32(ins.length).call(this.env.links.jitInterruptReturn)); return;
+      case "sysenter": case "sysexit":
+        this.endInCore(() => c.i32(ins.op === "sysexit" ? 1 : 0).i32(ins.length).call(this.env.links.jitFastSystemCall));
+        return;
     }
   }
 

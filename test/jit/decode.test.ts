@@ -57,7 +57,7 @@ describe("decodeBlock", () => {
     // a kernel's system-call path
     ["pushal", "pusha"], ["popal", "popa"], ["push %ds", "pushSeg"], ["push %cs", "pushSeg"], ["push %gs", "pushSeg"],
     ["pop %es", "popSeg"], ["pop %fs", "popSeg"], ["mov %eax, %ds", "movSeg"], ["mov 8(%esp), %gs", "movSeg"],
-    ["int $0x80", "int"], ["iret", "iret"], ["cld", "cld"], ["std", "std"],
+    ["int $0x80", "int"], ["iret", "iret"], ["sysenter", "sysenter"], ["sysexit", "sysexit"], ["cld", "cld"], ["std", "std"],
   ])("%s is compiled as %s", (form, op) => {
     const bytes = assemble(`nop\n${form}\nhlt`, 0x401000);
     expect(decode(Array.from(bytes))[1].op).toBe(op);

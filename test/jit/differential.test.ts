@@ -147,6 +147,37 @@ describe("INT n and IRET in compiled code", () => {
   });
 });
 
+// SYSENTER and SYSEXIT end their block in the core (jitFastSystemCall), as INT n and IRET: the
+// kernel's entry and the code after the user's return point run compiled. 1000 round trips from
+// ring 3; the kernel counts them and records its stack, the user side sums what it returns. Each
+// is a jump target, so a block starts there (the in-block interpreter never runs a block's first).
+describe("SYSENTER and SYSEXIT in compiled code", () => {
+  const KERNEL = CODE_BASE + 0x400, KERNEL_STACK = 0x70000;
+  const source = `mov $1000, %esi\n1: mov %esi, %eax\nmov $2f, %edx\nmov %esp, %ecx\njmp 3f\n3: sysenter\n2: add %eax, %edi\ndec %esi\njnz 1b\nhlt\n.org 0x400\nincl ${DATA}\nmov %esp, ${DATA + 4}\nlea 3(%eax,%eax), %eax\njmp 4f\n4: sysexit`;
+  const ring3 = (cpu: TestCpu) => {
+    cpu.setVmcs(L.G_MSR_SYSENTER_CS, 0x08);
+    cpu.setVmcs(L.G_MSR_SYSENTER_ESP, KERNEL_STACK);
+    cpu.setVmcs(L.G_MSR_SYSENTER_EIP, KERNEL);
+    cpu.setVmcs(L.C_EXCEPTION_BITMAP, 1 << 13); // the final HLT at ring 3 raises #GP: an exit
+    cpu.setSegment(L.SR_CS, 0x1b, 0, 0xffffffff, AR_CODE3);
+    for (const s of [L.SR_DS, L.SR_ES, L.SR_SS, L.SR_FS, L.SR_GS]) cpu.setSegment(s, 0x23, 0, 0xffffffff, AR_DATA3);
+    cpu.core.countInterpretedForms(1);
+  };
+  it.each([
+    ["paging off", ring3],
+    ["paging on", (cpu: TestCpu) => { ring3(cpu); withPaging(cpu); }],
+  ])("%s", (_, setup) => {
+    const both = runBoth(source, setup);
+    expectAgreement(both, L.EXIT_EXCEPTION);
+    expect(both.compiled.data.slice(0, 8)).toEqual([0xe8, 3, 0, 0, 0x00, 0x00, 0x07, 0x00]); // 1000 calls, ESP 0x70000
+    expect(both.compiled.regs[7]).toBe(1000 * 1001 + 3 * 1000); // EDI: the sum of 2n + 3 over n = 1..1000
+    expect(both.compiled.cpu.segment(L.SR_CS).selector).toBe(0x1b);
+    expect(both.compiled.cpu.vmcs(L.STAT_COMPILED_INSTRUCTIONS_LO)).toBeGreaterThan(0.9 * both.compiled.retired);
+    const forms = readInterpretedForms(both.compiled.cpu.core);
+    for (const form of ["0F 34", "0F 35"]) expect(forms.find((f) => f.form === form)?.count ?? 0).toBeLessThan(100);
+  });
+});
+
 // A loop that is one block goes round inside it for as long as the budget allows (the core's rule
 // at block entry): a budget running out mid-loop must stop it at exactly the instruction where
 // the interpreter stops, in every slice.

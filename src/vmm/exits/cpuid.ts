@@ -24,18 +24,23 @@ const MAX_EXTENDED_LEAF = 0x80000000;
 /** Past the hypervisor range, leaves are basic or extended again. */
 const HYPERVISOR_RANGE_END = 0x50000000;
 
-/** Family 6, model 1, stepping 0 (Pentium Pro): the first CPU with every feature below. */
-const SIGNATURE = (6 << 8) | (1 << 4) | 0;
+/**
+ * Family 6, model 3, stepping 3 (Pentium II): the first CPU whose SEP bit means SYSENTER/SYSEXIT
+ * work. The Pentium Pro (model 1) sets SEP without them, so software ignores SEP on family 6 below
+ * model 3 stepping 3 (SDM Vol. 2A, CPUID, and Linux's arch/x86/kernel/cpu/intel.c).
+ */
+const SIGNATURE = (6 << 8) | (3 << 4) | 3;
 
 // Leaf 1 EDX feature bits. Absent on purpose: FPU (0), VME (1), DE (2), PAE (6), MCE (7), APIC
-// (9), SEP (11), MTRR (12), MCA (14), PAT (16), MMX (23), FXSR (24), SSE (25), SSE2 (26).
+// (9), MTRR (12), MCA (14), PAT (16), MMX (23), FXSR (24), SSE (25), SSE2 (26).
 export const FEATURE_PSE = 1 << 3;
 export const FEATURE_TSC = 1 << 4;
 export const FEATURE_MSR = 1 << 5;
 export const FEATURE_CX8 = 1 << 8;
+export const FEATURE_SEP = 1 << 11; // SYSENTER/SYSEXIT (assembly/cpu/sysenter.ts)
 export const FEATURE_PGE = 1 << 13;
 export const FEATURE_CMOV = 1 << 15;
-const LEAF1_EDX = FEATURE_PSE | FEATURE_TSC | FEATURE_MSR | FEATURE_CX8 | FEATURE_PGE | FEATURE_CMOV;
+const LEAF1_EDX = FEATURE_PSE | FEATURE_TSC | FEATURE_MSR | FEATURE_CX8 | FEATURE_SEP | FEATURE_PGE | FEATURE_CMOV;
 /** Leaf 1 ECX bit 31: running under a hypervisor (reserved as 0 on real CPUs). */
 export const FEATURE_HYPERVISOR = 1 << 31;
 

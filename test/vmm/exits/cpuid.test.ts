@@ -16,11 +16,14 @@ describe("the CPU every vendor shares", () => {
     expect(text(ebx, edx, ecx)).toBe("GenuineIntel");
   });
 
-  it("leaf 1: no x87, MMX, FXSR, SSE or SSE2; TSC, MSR, CX8, CMOV, PSE, PGE; hypervisor bit", () => {
+  it("leaf 1: no x87, MMX, FXSR, SSE or SSE2; TSC, MSR, CX8, SEP, CMOV, PSE, PGE; hypervisor bit", () => {
     const [eax, , ecx, edx] = cpuid.query(1);
     expect((eax >> 8) & 0xf).toBe(6);
     for (const absent of [0, 23, 24, 25, 26]) expect(edx & (1 << absent)).toBe(0);
-    for (const present of [3, 4, 5, 8, 13, 15]) expect(edx & (1 << present)).not.toBe(0);
+    for (const present of [3, 4, 5, 8, 11, 13, 15]) expect(edx & (1 << present)).not.toBe(0);
+    // SEP counts: not a family-6 model below 3 with a stepping below 3 (the Pentium Pro's false SEP)
+    const model = (eax >> 4) & 0xf, stepping = eax & 0xf;
+    expect(model >= 3 || stepping >= 3).toBe(true);
     expect(ecx >>> 31).toBe(1);
   });
 
