@@ -121,5 +121,6 @@ void test_string_segs(void);
 void test_exceptions(void);
 void test_segments(void);
 void test_privilege(void);
+void test_sysenter(void);
 
 #endif

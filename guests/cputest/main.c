@@ -28,6 +28,7 @@ int kmain(u32 magic, const struct mb_info *mb)
     test_exceptions();
     test_segments();
     test_privilege();
+    test_sysenter();
     kprintf("cputest: %u cases done\n", ncases);
     return 0;
 }
