@@ -115,6 +115,11 @@ function controls(b: Builder, rng: Rng, cr0: number, cr3: number, vmxe: number):
     b.setup.ioBitmap.push([rng.chance(0.5) ? rng.below(0x20) : rng.below(0x2000), rng.u32() & 0xff]);
   }
   b.field(L.G_TSC_LO, rng.chance(0.8) ? 0 : rng.u32());
+  // SYSENTER/SYSEXIT: mostly the tables' flat ring-0 code (its data, ring-3 code and data follow it),
+  // sometimes a null selector (#GP) or any other
+  b.field(L.G_MSR_SYSENTER_CS, rng.weighted([[6, SEL.code0], [1, SEL.code0 | 3], [2, rng.below(4)], [1, rng.u32() & 0xffff]] as const));
+  b.field(L.G_MSR_SYSENTER_ESP, rng.chance(0.8) ? USER_STACK : interestingU32(rng));
+  b.field(L.G_MSR_SYSENTER_EIP, rng.chance(0.8) ? CODE + rng.below(64) : interestingU32(rng));
   b.field(L.G_DR + 7 * 4, rng.chance(0.9) ? 0 : rng.u32());
   b.field(L.G_ACTIVITY, rng.chance(0.05) ? L.ACTIVITY_HLT : L.ACTIVITY_ACTIVE);
   b.field(L.G_INTERRUPTIBILITY, rng.chance(0.1) ? rng.range(1, 2) : 0);
