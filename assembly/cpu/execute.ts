@@ -100,7 +100,7 @@ function prefixed(first: u32): void {
       default: {
         const length = lengthFromOpcode(op);
         if (length >= 0 && eip - 1 - instrStart + <u32>length > 15) raise(EXC_GP, 0); // too long
-        else if (lockPrefix && !lockAllowed(op)) raise(EXC_UD);
+        else if (lockPrefix && !lockAllowed(op)) { if (!pending) raise(EXC_UD); }
         else execute(op);
         resetDecodeState();
         return;

@@ -101,17 +101,24 @@ export function lengthFromOpcode(op: u32): i32 {
 
 // Whether LOCK may precede the instruction whose opcode `op` was just fetched (EIP points past
 // it): only a read-modify-write with a memory operand (SDM Vol. 2, "LOCK"); the caller raises #UD
-// otherwise. Unlike the length, this needs the ModR/M byte at hand, or LOCK counts as misplaced.
+// otherwise, unless reading the bytes after the opcode faulted (then that fault stands).
 export function lockAllowed(op: u32): bool {
   let row = unchecked(ONE_BYTE[op]);
   let at: u32 = 0;
   if (op == 0x0f) {
-    const op2 = peekByte(0);
+    const op2 = byteAhead(0);
     if (op2 < 0) return false;
     row = unchecked(TWO_BYTE[op2]);
     at = 1;
   }
-  const modrm = peekByte(at);
+  const modrm = byteAhead(at);
   if (modrm < 0 || modrm >= 0xc0) return false;
   return ((row >> (LOCK_SHIFT + ((modrm >> 3) & 7))) & 1) != 0;
+}
+
+// The byte `ahead` past EIP: from the fetch window, or, when the instruction runs on past it (onto
+// the next page), read as a fetch would; -1 after raising that fetch's fault.
+function byteAhead(ahead: u32): i32 {
+  const b = peekByte(ahead);
+  return b >= 0 ? b : probeByte(ahead);
 }

@@ -116,6 +116,20 @@ describe("what does not raise #UD or #GP", () => {
     expect(run(asm, UD, {}, (cpu) => cpu.setVmcs(L.C_EXCEPTION_BITMAP, (1 << UD) | (1 << GP))).exitReason).toBe(L.EXIT_HLT);
   });
 
+  it("LOCK on an instruction whose ModR/M byte is on the next page (paging on)", () => {
+    // Identity-mapped 4 MiB; the NOPs put LOCK at 0x10FFE, the opcode at 0x10FFF and ModR/M at 0x11000.
+    const paging: Setup = (cpu) => {
+      cpu.write32(0xc0000, 0xc1000 | 7);
+      for (let i = 0; i < 1024; i++) cpu.write32(0xc1000 + i * 4, (i << 12) | 7);
+      cpu.setVmcs(L.G_CR3, 0xc0000);
+      cpu.setVmcs(L.G_CR0, 0x80000011);
+      cpu.setVmcs(L.C_EXCEPTION_BITMAP, (1 << UD) | (1 << GP));
+    };
+    const cpu = run(".fill 0xffd,1,0x90\n lock addl %eax,0x40000", UD, { eax: 5 }, paging, { [DATA]: 2 });
+    expect(cpu.exitReason).toBe(L.EXIT_HLT);
+    expect(cpu.read32(DATA)).toBe(7);
+  });
+
   it.each<string>([
     ".fill 15,1,0x3e\n nop # 16 bytes",
     ".fill 10,1,0x3e\n addl $0x12345678,0x40000(%eax) # 10 prefixes + 10 bytes",
