@@ -7,6 +7,7 @@
 import type uPlot from "uplot";
 import type { StatsSample } from "../protocol.js";
 import type { ControlChange } from "./control-notes.js";
+import { afterFirstPaint } from "./first-paint.js";
 import { short } from "./stats-view.js";
 
 /** Samples kept: a minute at four a second. */
@@ -55,10 +56,13 @@ export class ReasonChart {
     private readonly element: HTMLElement,
     private readonly markerList: HTMLOListElement,
   ) {
-    void import("uplot").then(({ default: loaded }) => {
-      this.uplot = loaded;
-      this.redraw(true);
-    });
+    // uPlot loads once the page has painted (as the statistics chart's does), never racing its first view.
+    void afterFirstPaint()
+      .then(() => import("uplot"))
+      .then(({ default: loaded }) => {
+        this.uplot = loaded;
+        this.redraw(true);
+      });
     new ResizeObserver(() => this.chart?.setSize({ width: this.width(), height: HEIGHT })).observe(element);
   }
 
