@@ -6,9 +6,9 @@
 // number, lazyMask the flags that are lazy.
 import { Code, Op } from "./wasm-module.js";
 import { LAZY_ADD, LAZY_SUB, LAZY_LOGIC } from "../../assembly/jit-abi.js";
+import { AF, ARITH_FLAGS, CF, DF, OF, PF, SF, ZF } from "../x86/eflags.js";
 
-export const CF = 0x1, PF = 0x4, AF = 0x10, ZF = 0x40, SF = 0x80, DF = 0x400, OF = 0x800;
-export const ARITH_FLAGS = CF | PF | AF | ZF | SF | OF;
+export { AF, ARITH_FLAGS, CF, DF, OF, PF, SF, ZF };
 export const LazyOp = { Add: LAZY_ADD, Sub: LAZY_SUB, Logic: LAZY_LOGIC } as const;
 export type LazyOp = (typeof LazyOp)[keyof typeof LazyOp];
 

@@ -15,7 +15,8 @@ import { TestCpu } from "../core/harness";
 import { randomInstruction } from "../../src/fuzz/encodings";
 import { checkExit } from "../../src/fuzz/exit-checks";
 import { ProtectedMemory } from "../../src/fuzz/protected-memory";
-import { AF, CF, OF, undefinedAtEnd, userSequence } from "../../src/fuzz/qemu/user-sequence";
+import { undefinedAtEnd, userSequence } from "../../src/fuzz/qemu/user-sequence";
+import { AF, CF, OF } from "../../src/x86/eflags";
 import { Rng } from "../../src/fuzz/rng";
 
 const source = loadCoreModule(new URL("../../build/core.wasm", import.meta.url));

@@ -11,7 +11,8 @@ import { fileURLToPath } from "node:url";
 import { packageFileUrl } from "../../package-files.js";
 import { Rng, interestingU32 } from "../rng.js";
 import { buildKernel, PRINTED_REGS, type SequenceCase } from "./kernel.js";
-import { ARITH, SCRATCH_BYTES, undefinedAtEnd, userSequence } from "./user-sequence.js";
+import { ARITH_FLAGS as ARITH, DF } from "../../x86/eflags.js";
+import { SCRATCH_BYTES, undefinedAtEnd, userSequence } from "./user-sequence.js";
 
 export interface DifferentialOptions {
   seconds: number;
@@ -21,7 +22,6 @@ export interface DifferentialOptions {
   batch?: number;
 }
 
-const DF = 0x400;
 const hex = (n: number): string => (n >>> 0).toString(16).padStart(8, "0");
 
 function randomCase(rng: Rng): SequenceCase {

@@ -8,9 +8,7 @@
 // which are undefined at that point gets a CMP before it that defines them all.
 import type { Rng } from "../rng.js";
 import { interestingU32 } from "../rng.js";
-
-export const CF = 0x1, PF = 0x4, AF = 0x10, ZF = 0x40, SF = 0x80, OF = 0x800;
-export const ARITH = CF | PF | AF | ZF | SF | OF;
+import { AF, ARITH_FLAGS as ARITH, CF, OF, PF, SF, ZF } from "../../x86/eflags.js";
 export const SCRATCH_BYTES = 128;
 
 export interface Instruction {

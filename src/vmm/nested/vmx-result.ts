@@ -7,17 +7,11 @@
 
 import { G_EFLAGS } from "../../../assembly/vmcs-layout.js";
 import type { ExitContext } from "../exits/exit-context.js";
+import { ARITH_FLAGS, CF, ZF } from "../../x86/eflags.js";
 import { VMCS_FIELD, fieldSlot } from "./vmcs12-fields.js";
 import { writeRegionWord } from "./vmcs12.js";
 import { NO_VMCS } from "./vmx-state.js";
 
-const CF = 1 << 0;
-const PF = 1 << 2;
-const AF = 1 << 4;
-const ZF = 1 << 6;
-const SF = 1 << 7;
-const OF = 1 << 11;
-const ARITHMETIC_FLAGS = CF | PF | AF | ZF | SF | OF;
 
 /** VM-instruction error numbers (SDM Vol. 3C 31.4). */
 export const enum VmxError {
@@ -40,7 +34,7 @@ export const enum VmxError {
 
 function setFlags(vm: ExitContext, set: number): void {
   const { vmcs } = vm;
-  vmcs.set(G_EFLAGS, (vmcs.get(G_EFLAGS) & ~ARITHMETIC_FLAGS) | set);
+  vmcs.set(G_EFLAGS, (vmcs.get(G_EFLAGS) & ~ARITH_FLAGS) | set);
   vmcs.skipInstruction();
 }
 
