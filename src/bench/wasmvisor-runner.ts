@@ -5,7 +5,7 @@
 // The console callback runs inside the I/O exit's handler, so each stamp is taken the moment the
 // guest writes the newline.
 
-import { CTL_INVLPG_EXITING, C_JIT, C_PRIMARY } from "../../assembly/vmcs-layout.js";
+import { CTL_INVLPG_EXITING, C_PRIMARY } from "../../assembly/vmcs-layout.js";
 import { describeStop } from "../vmm/stop-reason.js";
 import { VirtualMachine } from "../vmm/virtual-machine.js";
 import { BenchGuestError } from "./bench-guest-error.js";
@@ -35,11 +35,11 @@ export async function runGuestOnWasmvisor(guest: string, kernel: Uint8Array, cor
   vm = await VirtualMachine.boot(kernel, {
     ...options,
     core,
+    compilingTier: jit !== false,
     cmdline: `${name} ${cmdline}`,
     serialOutput: (byte) => [stamper, retired, compiled].forEach((s) => s.byte(byte)),
   });
   if (invlpgExiting) vm.vmcs.set(C_PRIMARY, vm.vmcs.get(C_PRIMARY) | CTL_INVLPG_EXITING);
-  if (jit === false) vm.vmcs.set(C_JIT, 0);
   const { stop } = vm.run({ timeoutSeconds: GUEST_TIMEOUT_SECONDS });
   if (stop.kind !== "guest-exit" || stop.code !== 0 || !stamper.done) {
     throw new BenchGuestError(`${guest} "${cmdline}" on wasmvisor: ${describeStop(stop)}${stamper.done ? "" : `: ${stamper.lines.at(-1)?.text ?? "no output"}`}`);

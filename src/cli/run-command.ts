@@ -34,13 +34,15 @@ export interface RunOptions extends VmConfig, PcHostOptions {
   stats?: boolean;
   statsJson?: string;
   trace?: "exits";
+  /** --jit: the compiling tier on or off (VirtualMachineOptions.compilingTier). */
+  jit: "on" | "off";
   saveState?: string;
   restoreState?: string;
 }
 
 /** Returns the process exit status. */
 export async function runCommand(kernelPath: string | undefined, options: RunOptions): Promise<number> {
-  const { mem, cmdline, module: modules, maxInstructions, timeout, stats, statsJson: jsonPath, trace, disk, diskReadonly, display, screenshot, saveState, restoreState, ...rest } = options;
+  const { mem, cmdline, module: modules, maxInstructions, timeout, stats, statsJson: jsonPath, trace, jit, disk, diskReadonly, display, screenshot, saveState, restoreState, ...rest } = options;
   const source = await readMachineSource(kernelPath, restoreState, modules);
   checkStatePaths(saveState, restoreState);
   for (const [path, option] of [[saveState, "--save-state"], [jsonPath, "--stats-json"], [screenshot, "--screenshot"]] as const) {
@@ -56,7 +58,7 @@ export async function runCommand(kernelPath: string | undefined, options: RunOpt
   try {
     const consoleSide = { serialOutput: guestConsole.write, consoleRoom: guestConsole.room };
     const measured = stats === true || jsonPath !== undefined;
-    const hostSide = { ...host.vmOptions(), ...consoleSide, timeExits: measured, countInterpretedForms: measured };
+    const hostSide = { ...host.vmOptions(), ...consoleSide, timeExits: measured, countInterpretedForms: measured, compilingTier: jit === "on" };
     vm = await startMachine(source, hostSide, { ...config, memoryMiB: mem, cmdline });
   } catch (error) {
     host.finish();

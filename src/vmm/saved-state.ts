@@ -164,6 +164,7 @@ export async function restoreMachine<T extends VirtualMachineOptions>(
     throw error;
   }
   applySavedMachine(vm, image);
+  vm.setCompilingTier(options.compilingTier ?? true); // the host's choice, not the saving host's
   // The saving host's console may have been full, leaving COM1's transmitter busy; this host's
   // room is its own, and no output of its will come to say so before the guest writes again.
   vm.consoleDrained();

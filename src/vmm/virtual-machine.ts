@@ -15,7 +15,7 @@
 // the whole machine between runs and restore it (saved-state.ts).
 
 import {
-  ACTIVITY_HLT, C_PREEMPTION_TIMER, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, EXIT_EXTERNAL_INTERRUPT, EXIT_PREEMPTION_TIMER, G_ACTIVITY,
+  ACTIVITY_HLT, C_JIT, C_PREEMPTION_TIMER, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, EXIT_EXTERNAL_INTERRUPT, EXIT_PREEMPTION_TIMER, G_ACTIVITY,
   PREEMPTION_HOST_WORK, X_QUALIFICATION, X_REASON,
 } from "../../assembly/vmcs-layout.js";
 import { instantiateCore, setExitHandler, type CoreExports } from "../core/core.js";
@@ -89,6 +89,12 @@ export interface VirtualMachineOptions extends Partial<VmConfig> {
    * compiledCode.interpretedForms); off by default: it costs interpreted instructions a few ns each.
    */
   countInterpretedForms?: boolean;
+  /**
+   * Run hot guest code as compiled WebAssembly (the compiling tier, src/jit/; default true), or
+   * interpret everything (false). The guest computes the same either way, so this is the host's
+   * choice, not part of the machine: a saved machine restores with whatever is given here.
+   */
+  compilingTier?: boolean;
   /** Time for the devices: `virtual` (from retired instructions, the default) or `real`. */
   clock?: ClockMode;
   /** The RTC's date and time at power-on (ms since 1970); default 2024-01-01, or now under the real clock. */
@@ -192,7 +198,7 @@ export class VirtualMachine implements ExitContext {
     readonly core: CoreExports,
     options: VirtualMachineOptions = {},
   ) {
-    const { memoryMiB = DEFAULT_MEMORY_MIB, serialOutput, consoleRoom = () => Infinity, timeExits = false, handlerTimer, countInterpretedForms = false, clock, rtcStartMs, hostInput, vgaTrap = false, disk, ...config } = options;
+    const { memoryMiB = DEFAULT_MEMORY_MIB, serialOutput, consoleRoom = () => Infinity, timeExits = false, handlerTimer, countInterpretedForms = false, compilingTier = true, clock, rtcStartMs, hostInput, vgaTrap = false, disk, ...config } = options;
     if (!Number.isInteger(memoryMiB) || memoryMiB < 1 || memoryMiB > MAX_MEMORY_MIB) {
       throw new RangeError(`guest memory must be a whole number of MiB from 1 to ${MAX_MEMORY_MIB}, not ${memoryMiB}`);
     }
@@ -207,6 +213,7 @@ export class VirtualMachine implements ExitContext {
     this.countingForms = countInterpretedForms;
     this.views = new CoreViews(core);
     programExecutionControls(this.vmcs, this.config);
+    this.setCompilingTier(compilingTier);
     if (vgaTrap) {
       this.vmcs.set(C_WRITE_TRAP_BASE, VGA_TEXT_BASE);
       this.vmcs.set(C_WRITE_TRAP_SIZE, VGA_TEXT_SIZE);
@@ -254,6 +261,16 @@ export class VirtualMachine implements ExitContext {
 
   get stopped(): boolean {
     return this.stopReason !== null;
+  }
+
+  /** Whether hot guest code runs compiled (VirtualMachineOptions.compilingTier). */
+  get compilingTier(): boolean {
+    return this.vmcs.get(C_JIT) !== 0;
+  }
+
+  /** Turns the compiling tier on or off, between runs or from an exit listener: it applies at the next VM entry. */
+  setCompilingTier(on: boolean): void {
+    this.vmcs.set(C_JIT, on ? 1 : 0);
   }
 
   stop(reason: StopReason): void {
