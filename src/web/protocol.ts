@@ -23,6 +23,8 @@ export interface LiveControls {
   interceptDisk: boolean;
   /** Every write to the VGA text buffer exits (write trap) instead of a periodic refresh. */
   vgaTrap: boolean;
+  /** Hot guest code runs compiled (the compiling tier; C_JIT); off, the interpreter runs everything. */
+  compilingTier: boolean;
   cpuidVendor: CpuidVendor;
 }
 
@@ -89,6 +91,8 @@ export interface StatsSample {
   mips: number;
   averageMips: number;
   instructions: number;
+  /** The share of the last interval's instructions that compiled code retired, 0-1 (0 with no instructions). */
+  compiledShare: number;
   /** The shadow MMU's counters and the CR3-target hits and misses, by label (src/vmm/mmu-stats.ts). */
   mmu: Record<string, number>;
 }

@@ -82,3 +82,15 @@ export async function openDemo(viewport = { width: 1280, height: 1000 }, path = 
     },
   };
 }
+
+/**
+ * Ticks or clears a checkbox or radio button as a click does, and sends the form its change event:
+ * the lines under the controls and the chart's markers re-flow the page, which can move a box
+ * between Playwright's aim and its click.
+ */
+export function setChecked(page: Page, selector: string, checked: boolean): Promise<void> {
+  return page.locator(selector).evaluate((box: HTMLInputElement, on) => {
+    box.checked = on;
+    box.dispatchEvent(new Event("change", { bubbles: true }));
+  }, checked);
+}

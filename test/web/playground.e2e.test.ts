@@ -9,7 +9,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
-import { type DemoPage, demoTitle, hasChromium, openDemo } from "../support/demo-page.js";
+import { type DemoPage, demoTitle, hasChromium, openDemo, setChecked as setCheckedIn } from "../support/demo-page.js";
 
 const REASON = { cpuid: 10, hlt: 12, cr3: 28, io: 30, writeTrap: 48, preemption: 52, cli: 0x100, sti: 0x101 };
 /** A change shows in the second sample after it (~0.5 s); a starved worker may take far longer. */
@@ -60,16 +60,7 @@ describe.skipIf(!hasChromium)(demoTitle("the playground in Chromium: a guest tha
     await page.keyboard.press(k);
   }
 
-  /**
-   * Ticks or clears a checkbox or radio button as a click does, and sends the form its change event:
-   * the lines under the controls and the markers re-flow the page, which can move a box between
-   * Playwright's aim and its click.
-   */
-  const setChecked = (selector: string, checked: boolean) =>
-    page.locator(selector).evaluate((box: HTMLInputElement, on) => {
-      box.checked = on;
-      box.dispatchEvent(new Event("change", { bubbles: true }));
-    }, checked);
+  const setChecked = (selector: string, checked: boolean) => setCheckedIn(page, selector, checked);
 
   const setCr3Targets = async (count: number) => {
     await page.selectOption("#cr3-targets", String(count));
@@ -154,7 +145,7 @@ describe.skipIf(!hasChromium)(demoTitle("the playground in Chromium: a guest tha
 
   it("each control has a line saying what to expect, which follows its setting", { timeout: 60_000 }, async () => {
     const line = (control: string) => page.locator(`#controls .expect[data-control="${control}"]`).innerText();
-    expect(await page.locator("#controls .expect").count()).toBe(7);
+    expect(await page.locator("#controls .expect").count()).toBe(8);
     expect(await line("cr3Targets")).toContain("4 targets hold the playground's 4 address spaces");
     await setCr3Targets(2);
     await expect.poll(() => line("cr3Targets")).toContain("2 targets cannot hold the playground's 4 address spaces");

@@ -77,6 +77,14 @@ const NOTES: Record<Control, Note> = {
         ? "Every write to the text buffer exits (48): the playground's bar, 16 cells a tick, and its counters."
         : "Writes to the text buffer do not exit (48 falls to 0); the VMM reads the buffer 5 times a second.",
   },
+  compilingTier: {
+    label: "compiling tier",
+    show: onOff,
+    expect: (on) =>
+      on
+        ? "Hot blocks run as compiled WebAssembly: most instructions retire compiled (the share beside MIPS), and the exits stay the same."
+        : "Every instruction is interpreted: the compiled share falls to 0 % and MIPS drop; the guest computes, and exits, the same.",
+  },
   cpuidVendor: {
     label: "CPUID vendor",
     show: String,

@@ -39,6 +39,7 @@ export class ControlsForm {
       interceptConsole: checked("interceptConsole"),
       interceptDisk: checked("interceptDisk"),
       vgaTrap: (this.form.elements.namedItem("vga") as RadioNodeList).value === "trap",
+      compilingTier: checked("compilingTier"),
       cpuidVendor: this.field<HTMLSelectElement>("cpuidVendor").value as CpuidVendor,
     };
   }
@@ -52,6 +53,7 @@ export class ControlsForm {
     checkbox("interceptConsole").checked = controls.interceptConsole;
     checkbox("interceptDisk").checked = controls.interceptDisk;
     (this.form.elements.namedItem("vga") as RadioNodeList).value = controls.vgaTrap ? "trap" : "refresh";
+    checkbox("compilingTier").checked = controls.compilingTier;
     this.field<HTMLSelectElement>("cpuidVendor").value = controls.cpuidVendor;
   }
 

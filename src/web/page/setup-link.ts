@@ -29,6 +29,7 @@ export const DEFAULT_CONTROLS: Readonly<LiveControls> = {
   interceptConsole: true,
   interceptDisk: true,
   vgaTrap: false,
+  compilingTier: true,
   cpuidVendor: DEFAULT_CONFIG.cpuidVendor,
 };
 
@@ -95,6 +96,7 @@ const FIELDS: LinkField[] = [
   controlField("io-console", "interceptConsole", ON_OFF),
   controlField("io-disk", "interceptDisk", ON_OFF),
   controlField("vga", "vgaTrap", [["refresh", false], ["trap", true]]),
+  controlField("jit", "compilingTier", ON_OFF),
   controlField("cpuid-vendor", "cpuidVendor", same(CPUID_VENDORS)),
 ];
 

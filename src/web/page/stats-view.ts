@@ -15,6 +15,7 @@ const HISTORY = 240;
 
 const number = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 const decimal = new Intl.NumberFormat("en-US", { maximumFractionDigits: 1 });
+const percent = new Intl.NumberFormat("en-US", { style: "percent", maximumFractionDigits: 0 });
 
 export class StatsView {
   private chart: uPlot | undefined;
@@ -76,12 +77,13 @@ export class StatsView {
     // The figures as numbers, for tests and tools reading the page.
     this.summary.dataset.exitsPerSecond = String(sample.exitsPerSecond);
     this.summary.dataset.nsPerExit = String(sample.nsPerExit ?? "");
+    this.summary.dataset.compiledShare = String(sample.compiledShare);
     // Why a figure is missing: the worker's clock cannot tell it (src/vmm/handler-timer.ts).
     const clock = `n/a: a ${number.format(sample.clock.stepNs / 1000)} µs clock costing ${number.format(sample.clock.readingNs)} ns a reading; see "Measure exit costs"`;
     this.summary.textContent =
       `${number.format(sample.totalExits)} exits · ${number.format(sample.exitsPerSecond)}/s · ` +
       `${sample.nsPerExit === undefined ? `VMM ns/exit ${clock}` : `${decimal.format(sample.nsPerExit)} VMM ns/exit`} · ` +
-      `${decimal.format(sample.mips)} MIPS (${decimal.format(sample.averageMips)} average) · ` +
+      `${decimal.format(sample.mips)} MIPS (${decimal.format(sample.averageMips)} average), ${percent.format(sample.compiledShare)} compiled · ` +
       `${number.format(sample.instructions)} instructions`;
 
     this.table.replaceChildren(

@@ -1,10 +1,12 @@
 // Turns the VM's cumulative counters into the samples the page charts: per exit reason the count
 // and its rate over the last interval, exits per second, host nanoseconds per exit in the VMM
 // (handler-timer.ts: the handler's time, never the guest's run between exits; undefined while the
-// browser's clock is too coarse for the exits so far), guest MIPS, and the shadow MMU's counters
+// browser's clock is too coarse for the exits so far), guest MIPS and the share of it compiled code
+// retired, and the shadow MMU's counters
 // with the CR3-target hits and misses (src/vmm/mmu-stats.ts), by their report labels.
 
 import type { HandlerTime, HandlerTimer } from "../../vmm/handler-timer.js";
+import { compiledCodeStatistics } from "../../vmm/exit-stats.js";
 import { MMU_STATISTIC_LABELS } from "../../vmm/mmu-stats.js";
 import type { VirtualMachine } from "../../vmm/virtual-machine.js";
 import type { StatsSample } from "../protocol.js";
@@ -13,6 +15,9 @@ interface Totals {
   wallMs: number;
   runSeconds: number;
   instructions: number;
+  /** Since boot, all and those compiled code retired (the compiled-share counters). */
+  retiredSinceBoot: number;
+  compiled: number;
   exits: number;
   handling: HandlerTime;
   byReason: Map<number, number>;
@@ -52,6 +57,7 @@ export class StatsSampler {
       mips: deltaRun > 0 ? (now.instructions - last.instructions) / deltaRun / 1e6 : 0,
       averageMips: stats.mips,
       instructions: this.vm.instructionsRetired(),
+      compiledShare: compiledCodeStatistics(now.retiredSinceBoot - last.retiredSinceBoot, now.compiled - last.compiled).share,
       mmu: Object.fromEntries(MMU_STATISTIC_LABELS.map(([name, label]) => [label, stats.mmu[name]])),
     };
   }
@@ -62,6 +68,8 @@ export class StatsSampler {
       wallMs: performance.now(),
       runSeconds: stats.seconds,
       instructions: stats.instructions,
+      retiredSinceBoot: stats.compiledCode.retired,
+      compiled: stats.compiledCode.compiledInstructions,
       exits: stats.totalExits,
       handling: this.timer.total(),
       byReason: new Map(stats.exits.map((e) => [e.reason, e.count])),
