@@ -116,6 +116,7 @@ export const CTL_HLT_EXITING = 1 << 7;
 export const CTL_INVLPG_EXITING = 1 << 9;
 export const CTL_RDTSC_EXITING = 1 << 12;
 export const CTL_CR3_LOAD_EXITING = 1 << 15;
+export const CTL_CR3_STORE_EXITING = 1 << 16; // the VMM sets it only for a nested guest (src/vmm/nested/)
 export const CTL_UNCONDITIONAL_IO = 1 << 24;
 export const CTL_USE_IO_BITMAPS = 1 << 25;
 

@@ -71,6 +71,7 @@ build exitloop bench/exitloop.c
 build detect detect/detect.c
 build modules modules/modules.c
 build vmxprobe vmxprobe/vmxprobe.c
+build vmxentry vmxentry/vmxentry.c vmxentry/stub.S
 build ifmodes ifmodes/ifmodes.c
 build redpill redpill/redpill.c
 build vmexit $(ls vmexit/*.c vmexit/*.S | sort)

@@ -5,7 +5,7 @@ import {
   VMCS_BASE, G_CR0, G_CR2, G_CR3, G_CR4, G_DR, G_GDTR_BASE, G_GDTR_LIMIT, G_IDTR_BASE, G_IDTR_LIMIT,
   G_TSC_LO, G_ACTIVITY, ACTIVITY_HLT, C_CR0_MASK, C_CR0_SHADOW, C_CR4_MASK, C_CR4_SHADOW,
   C_CR3_TARGET_COUNT, C_CR3_TARGETS,
-  CTL_CR3_LOAD_EXITING, CTL_HLT_EXITING, CTL_INVLPG_EXITING, CTL_RDTSC_EXITING,
+  CTL_CR3_LOAD_EXITING, CTL_CR3_STORE_EXITING, CTL_HLT_EXITING, CTL_INVLPG_EXITING, CTL_RDTSC_EXITING,
   EXIT_CPUID, EXIT_HLT, EXIT_INVLPG, EXIT_RDTSC, EXIT_VMCALL, EXIT_CR_ACCESS, EXIT_RDMSR, EXIT_WRMSR,
   STAT_CR3_TARGET_HITS,
 } from "../vmcs-layout";
@@ -48,10 +48,18 @@ function shadowed(real: u32, maskField: u32, shadowField: u32): u32 {
 
 export function readCr0ForGuest(): u32 { return shadowed(cr0(), C_CR0_MASK, C_CR0_SHADOW); }
 
+// A write that does not exit leaves the owned bits as they are (SDM 26.3 "MOV to CR0/CR4"): they
+// match the read shadow, but the register itself may hold other values there (a guest
+// hypervisor's guest, whose hypervisor keeps a bit in the register unlike its shadow).
+function keepOwned(maskField: u32, real: u32, value: u32): u32 {
+  const mask = load<u32>(VMCS_BASE + maskField);
+  return (value & ~mask) | (real & mask);
+}
+
 export function writeCr0(v: u32, gpr: u32): void {
   if (ownedBitsChange(C_CR0_MASK, C_CR0_SHADOW, v)) { crExit(0, CR_ACCESS_MOV_TO, gpr, 0); return; }
   if ((v & CR0_PG) && !(v & CR0_PE)) { raise(EXC_GP, 0); return; }
-  store<u32>(VMCS_BASE + G_CR0, v | CR0_ET);
+  store<u32>(VMCS_BASE + G_CR0, keepOwned(C_CR0_MASK, cr0(), v) | CR0_ET);
   followPagingControls();
   invalidateFetchWindow();
 }
@@ -64,7 +72,7 @@ function writeCr4(v: u32, gpr: u32): void {
   const reserved = ~(0x7ff | (load<u32>(VMCS_BASE + C_CR4_MASK) & CR4_VMXE));
   if (v & reserved) { raise(EXC_GP, 0); return; }
   if (ownedBitsChange(C_CR4_MASK, C_CR4_SHADOW, v)) { crExit(4, CR_ACCESS_MOV_TO, gpr, 0); return; }
-  store<u32>(VMCS_BASE + G_CR4, v);
+  store<u32>(VMCS_BASE + G_CR4, keepOwned(C_CR4_MASK, cr4(), v));
   followPagingControls();
 }
 
@@ -110,7 +118,10 @@ export function movFromCr(cr: u32, gpr: u32): void {
   let v: u32;
   if (cr == 0) v = readCr0ForGuest();
   else if (cr == 2) v = load<u32>(VMCS_BASE + G_CR2);
-  else if (cr == 3) v = load<u32>(VMCS_BASE + G_CR3);
+  else if (cr == 3) {
+    if (controls() & CTL_CR3_STORE_EXITING) { crExit(3, CR_ACCESS_MOV_FROM, gpr, 0); return; }
+    v = load<u32>(VMCS_BASE + G_CR3);
+  }
   else if (cr == 4) v = shadowed(cr4(), C_CR4_MASK, C_CR4_SHADOW);
   else { raise(EXC_UD); return; }
   w32(gpr, v);
@@ -123,7 +134,7 @@ export function clts(): void {
     crExit(0, CR_ACCESS_CLTS, 0, 0);
     return;
   }
-  store<u32>(VMCS_BASE + G_CR0, cr0() & ~CR0_TS);
+  store<u32>(VMCS_BASE + G_CR0, keepOwned(C_CR0_MASK, cr0(), cr0() & ~CR0_TS));
 }
 
 export function lmsw(v: u32, fromMemory: bool): void {
@@ -134,7 +145,7 @@ export function lmsw(v: u32, fromMemory: bool): void {
     crExit(fromMemory ? 1 << 6 : 0, CR_ACCESS_LMSW, 0, v & 0xffff);
     return;
   }
-  store<u32>(VMCS_BASE + G_CR0, next);
+  store<u32>(VMCS_BASE + G_CR0, keepOwned(C_CR0_MASK, cr0(), next));
 }
 
 export function movToDr(dr: u32, gpr: u32): void {

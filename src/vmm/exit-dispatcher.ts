@@ -2,10 +2,10 @@
 // into while completing one (the emulated instruction's own exit, emulate.ts), goes through
 // dispatch(): counted and timed (exit-stats.ts, exit-timer.ts, handler-timer.ts), shown to onExit subscribers, offered
 // to the pre-dispatch stages, and then handled by its reason's handler (exits/table.ts).
-// The stages are the seam for a second level: once a guest hypervisor (L1) runs a guest of its own
-// (L2), a stage decides which of L2's exits L1 asked for and reflects those to it, as KVM's
-// nested_vmx_reflect_vmexit does before kvm_vmx_exit_handlers[]; an exit no stage claims is L0's.
-// Until then the VM installs none, and the table handles every exit. An exit costs no allocation:
+// The stages are the seam for a second level: while a guest hypervisor (L1) runs a guest of its
+// own (L2), a stage (setLevelStage, nested/nested-run.ts) decides which of L2's exits L1 asked for
+// and reflects those to it, as KVM's nested_vmx_reflect_vmexit does before
+// kvm_vmx_exit_handlers[]; the exits it does not reflect are L0's, handled by the table. An exit costs no allocation:
 // the event subscribers see is built only when there are any. While nothing times, watches or
 // stages exits, the dispatcher lets the core complete the exits whose handling is pure data
 // itself (exits-in-core.ts: CPUID, IN/OUT to latched ports), counted all the same; as soon as
@@ -37,17 +37,33 @@ export class ExitDispatcher {
     /** What handlers and stages act on (the VM). */
     private readonly vm: ExitContext,
     private readonly timer: ExitTimer | undefined,
-    private readonly stages: readonly ExitStage[] = [],
+    stages: readonly ExitStage[] = [],
     private readonly handlerTimer: HandlerTimer | undefined = undefined,
     /** The exits the core may complete itself, allowed only while dispatch() would just count and call. */
     private readonly inCore: Pick<ExitsInCore, "allow"> | undefined = undefined,
   ) {
+    this.stages = [...stages];
+    this.fixedStages = stages.length;
     this.plain = timer === undefined && handlerTimer === undefined && stages.length === 0;
     this.allowExitsInCore();
   }
 
+  private readonly stages: ExitStage[];
+  private readonly fixedStages: number;
   /** No exit timer, handler timer or stage: what dispatch() may skip unless there are listeners. */
-  private readonly plain: boolean;
+  private plain: boolean;
+
+  /**
+   * Puts `stage` after the stages the dispatcher was made with, or takes it away (undefined): the
+   * stage of a nested guest, in place exactly while one runs (nested/nested-run.ts). While it is,
+   * the core completes no exit itself.
+   */
+  setLevelStage(stage: ExitStage | undefined): void {
+    this.stages.length = this.fixedStages;
+    if (stage !== undefined) this.stages.push(stage);
+    this.plain = this.timer === undefined && this.handlerTimer === undefined && this.stages.length === 0;
+    this.allowExitsInCore();
+  }
 
   /** Calls `listener` at every exit, before any stage or handler; returns the unsubscribe function. */
   onExit(listener: ExitListener): () => void {
@@ -99,7 +115,7 @@ export class ExitDispatcher {
  * I/O and CPUID, are called directly: a call through the table sees every handler and V8 cannot
  * inline any of them, which costs these cheap exits several nanoseconds each.
  */
-function callHandler(vm: ExitContext, reason: number): void {
+export function callHandler(vm: ExitContext, reason: number): void {
   if (reason === EXIT_IO) return handleIo(vm);
   if (reason === EXIT_CPUID) return handleCpuid(vm);
   const handler = exitHandlers[reason];

@@ -57,6 +57,20 @@ export class InterruptInjector {
     for (const vector of state.waiting) this.waiting.push(vector);
   }
 
+  /**
+   * A nested guest (L2) runs and its hypervisor (L1) asked for external-interrupt exiting: the
+   * interrupts are L1's, and arrive as exits to it (nested/nested-run.ts), not injected into L2.
+   */
+  heldForOuterLevel = false;
+
+  /** A nested guest's hypervisor asked for interrupt-window exiting: the control stays on whatever the injector needs. */
+  windowExitingKept = false;
+
+  /** Whether an interrupt would end a HLT now: the guest's IF, or any interrupt while held for an outer level. */
+  wakesFromHalt(): boolean {
+    return this.heldForOuterLevel || this.flag.enabled();
+  }
+
   /** Interrupts requested and not yet injected (the controller's INTR counts as one). */
   get pending(): number {
     return this.waiting.length + (this.controller?.interruptRequested ? 1 : 0);
@@ -75,6 +89,7 @@ export class InterruptInjector {
    * changed under the VMM's eyes: window exits, HLT, emulated CLI/STI/POPF/IRET.
    */
   deliver(): void {
+    if (this.heldForOuterLevel) return;
     if (this.wanted() && this.interruptible()) {
       const vector = this.waiting.length > 0 ? this.waiting.shift()! : this.controller!.acknowledge();
       this.vmcs.set(E_INTR_INFO, INTR_VALID | INTR_TYPE_EXTERNAL | vector);
@@ -95,6 +110,7 @@ export class InterruptInjector {
   }
 
   private setWindowExiting(on: boolean): void {
+    if (this.windowExitingKept) return;
     const controls = this.vmcs.get(C_PRIMARY);
     this.vmcs.set(C_PRIMARY, on ? controls | CTL_INTERRUPT_WINDOW : controls & ~CTL_INTERRUPT_WINDOW);
   }

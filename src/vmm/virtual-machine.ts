@@ -434,6 +434,10 @@ export class VirtualMachine implements ExitContext {
     return false;
   }
 
+  setLevelStage(stage: Parameters<ExitContext["setLevelStage"]>[0]): void {
+    this.exits.setLevelStage(stage);
+  }
+
   /** An exit that happened while a handler completed another (emulate.ts): the same path. */
   dispatch(reason: number): void {
     this.exits.dispatch(reason);

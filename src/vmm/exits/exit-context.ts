@@ -9,6 +9,7 @@ import type { CoreExports } from "../../core/core.js";
 import type { Vmcs } from "../../core/vmcs.js";
 import type { IoBus } from "../../devices/bus.js";
 import type { Cr3TargetList } from "../cr3-targets.js";
+import type { ExitStage } from "../exit-dispatcher.js";
 import type { ExitStats } from "../exit-stats.js";
 import type { InterruptInjector } from "../interrupt-injector.js";
 import type { InterruptTimer } from "../interrupt-timer.js";
@@ -50,6 +51,11 @@ export interface ExitContext {
   idle(): boolean;
   /** A write into the write-trap range (the VGA frame buffer under --vga-trap) has completed. */
   trappedWrite(physical: number): void;
+  /**
+   * Installs the pre-dispatch stage that sorts a nested guest's (L2's) exits, or takes it away
+   * (undefined), as L0 enters L2 or goes back to L1 (nested/nested-run.ts).
+   */
+  setLevelStage(stage: ExitStage | undefined): void;
   /** Ends the run after the current exit; the first reason given wins. */
   stop(reason: StopReason): void;
   readonly stopped: boolean;

@@ -25,13 +25,14 @@ export function haltUntilInterrupt(vm: ExitContext): void {
   // core, which retired nothing since, still reports the shadow at this exit.
   vm.vmcs.set(G_INTERRUPTIBILITY, 0);
   let mayWake = false;
-  if (interrupts.flag.enabled() && interrupts.pending === 0) {
+  if (interrupts.wakesFromHalt() && interrupts.pending === 0) {
     const next = vm.timer.takeNext();
     if (next !== undefined) interrupts.request(next);
     else mayWake = vm.idle();
   }
   interrupts.deliver();
   if (eventPending(vm.vmcs)) return;
-  if (mayWake) vm.vmcs.set(G_ACTIVITY, ACTIVITY_HLT);
-  else vm.stop({ kind: "halted", interruptsEnabled: interrupts.flag.enabled() });
+  // Held for a guest hypervisor, a waiting interrupt is its exit, which leaves this guest halted.
+  if (mayWake || (interrupts.heldForOuterLevel && interrupts.pending > 0)) vm.vmcs.set(G_ACTIVITY, ACTIVITY_HLT);
+  else vm.stop({ kind: "halted", interruptsEnabled: interrupts.wakesFromHalt() });
 }

@@ -11,7 +11,7 @@ import { Reg, type Vmcs } from "../../core/vmcs.js";
 import { hex8 } from "../../loader/load-error.js";
 import { VECTOR_GP, injectException } from "../inject.js";
 import { setTscOffset, virtualTsc } from "../virtual-tsc.js";
-import { VMX_MSRS } from "../nested/vmx-capabilities.js";
+import { VMX_MSRS, type MsrValue } from "../nested/vmx-capabilities.js";
 import type { ExitContext } from "./exit-context.js";
 
 export const MSR_TSC = 0x10;
@@ -29,40 +29,39 @@ const TWO_32 = 0x1_0000_0000;
 
 export function handleRdmsr(vm: ExitContext): void {
   const { vmcs } = vm;
-  const msr = vmcs.reg(Reg.ECX);
-  const vmxMsr = vm.config.nested === "vmx" ? VMX_MSRS.get(msr) : undefined;
-  if (vmxMsr !== undefined) {
-    vmcs.setReg(Reg.EAX, vmxMsr[0]);
-    vmcs.setReg(Reg.EDX, vmxMsr[1]);
-    vmcs.skipInstruction();
-    return;
-  }
-  let value: number;
-  if (msr === MSR_TSC) {
-    value = virtualTsc(vmcs);
-  } else if (msr in SYSENTER_FIELDS) {
-    value = vmcs.get(SYSENTER_FIELDS[msr]);
-  } else {
-    injectException(vmcs, VECTOR_GP, 0);
-    return;
-  }
-  vmcs.setEdxEax(value);
+  const value = readMsr(vm, vmcs.reg(Reg.ECX));
+  if (value === undefined) return injectException(vmcs, VECTOR_GP, 0);
+  vmcs.setReg(Reg.EAX, value[0]);
+  vmcs.setReg(Reg.EDX, value[1]);
   vmcs.skipInstruction();
 }
 
 export function handleWrmsr(vm: ExitContext): void {
   const { vmcs } = vm;
-  const msr = vmcs.reg(Reg.ECX);
-  const value = vmcs.reg(Reg.EAX) + vmcs.reg(Reg.EDX) * TWO_32;
-  if (msr === MSR_TSC) {
-    setTscOffset(vmcs, value - vmcs.instructionsRetired());
-  } else if (msr in SYSENTER_FIELDS) {
-    vmcs.set(SYSENTER_FIELDS[msr], vmcs.reg(Reg.EAX));
-  } else {
-    injectException(vmcs, VECTOR_GP, 0);
-    return;
-  }
+  if (!writeMsr(vm, vmcs.reg(Reg.ECX), vmcs.reg(Reg.EAX), vmcs.reg(Reg.EDX))) return injectException(vmcs, VECTOR_GP, 0);
   vmcs.skipInstruction();
+}
+
+/** An MSR's value as RDMSR returns it [EAX, EDX]; undefined when reading it raises #GP. */
+export function readMsr(vm: Pick<ExitContext, "vmcs" | "config">, msr: number): MsrValue | undefined {
+  const { vmcs } = vm;
+  const vmxMsr = vm.config.nested === "vmx" ? VMX_MSRS.get(msr) : undefined;
+  if (vmxMsr !== undefined) return vmxMsr;
+  if (msr === MSR_TSC) {
+    const tsc = virtualTsc(vmcs);
+    return [tsc % TWO_32 >>> 0, Math.floor(tsc / TWO_32) >>> 0];
+  }
+  if (msr in SYSENTER_FIELDS) return [vmcs.get(SYSENTER_FIELDS[msr]), 0];
+  return undefined;
+}
+
+/** WRMSR of EDX:EAX = high:low; false when it raises #GP (the MSR does not exist or is read-only). */
+export function writeMsr(vm: Pick<ExitContext, "vmcs">, msr: number, low: number, high: number): boolean {
+  const { vmcs } = vm;
+  if (msr === MSR_TSC) setTscOffset(vmcs, low + high * TWO_32 - vmcs.instructionsRetired());
+  else if (msr in SYSENTER_FIELDS) vmcs.set(SYSENTER_FIELDS[msr], low);
+  else return false;
+  return true;
 }
 
 export function describeMsrAccess(vmcs: Vmcs): string {

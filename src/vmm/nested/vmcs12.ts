@@ -4,6 +4,7 @@
 // access checks its own bounds again: nothing L1 writes there can make L0 touch other memory.
 
 import { VMCS_REGION_SIZE } from "./vmx-capabilities.js";
+import { fieldSlot } from "./vmcs12-fields.js";
 
 /** Region pointers are page-aligned, and this CPU's physical addresses have 32 bits (IA32_VMX_BASIC bit 48). */
 export function pointerValid(low: number, high: number): boolean {
@@ -27,4 +28,28 @@ export function writeRegionWord(ram: Uint8Array, pointer: number, offset: number
   ram[at + 1] = value >>> 8;
   ram[at + 2] = value >>> 16;
   ram[at + 3] = value >>> 24;
+}
+
+/**
+ * L1's VMCS at `pointer` read and written field by field, by the SDM's encodings (every encoding
+ * L0 names is in vmcs12-fields.ts). A 64-bit field's encoding reads and writes its low half.
+ */
+export class Vmcs12 {
+  constructor(
+    private readonly ram: Uint8Array,
+    readonly pointer: number,
+  ) {}
+
+  read(encoding: number): number {
+    return readRegionWord(this.ram, this.pointer, fieldSlot(encoding)!.offset);
+  }
+
+  write(encoding: number, value: number): void {
+    writeRegionWord(this.ram, this.pointer, fieldSlot(encoding)!.offset, value);
+  }
+
+  /** A 64-bit address field: page-aligned and within 32 bits (ours are). */
+  addressValid(encoding: number): boolean {
+    return pointerValid(this.read(encoding), this.read(encoding + 1));
+  }
 }

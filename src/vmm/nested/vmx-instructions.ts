@@ -19,8 +19,6 @@
 // read its revision ID as all ones and fail the same way.
 
 import {
-  EXIT_VMLAUNCH,
-  EXIT_VMRESUME,
   G_CPL,
   G_CR0,
   G_CR4,
@@ -31,9 +29,10 @@ import type { ExitContext } from "../exits/exit-context.js";
 import { VECTOR_GP, VECTOR_UD, injectException } from "../inject.js";
 import { followVmxOperation } from "./vmx-control-registers.js";
 import { entryControlsValid, hostStateValid } from "./vmentry-checks.js";
+import { enterL2 } from "./nested-run.js";
 import { VMCS_REVISION, crFixedBitsHold } from "./vmx-capabilities.js";
 import { LAUNCHED, REGION_LAUNCH_STATE, REGION_REVISION, FieldType, fieldMask, fieldSlot, FieldWidth } from "./vmcs12-fields.js";
-import { pointerValid, readRegionWord, regionInRam, writeRegionWord } from "./vmcs12.js";
+import { Vmcs12, pointerValid, readRegionWord, regionInRam, writeRegionWord } from "./vmcs12.js";
 import { readOperand, vmxOperand, vmxRegister2, writeOperand } from "./vmx-operand.js";
 import { VmxError, vmFail, vmFailInvalid, vmSucceed } from "./vmx-result.js";
 import { NO_VMCS } from "./vmx-state.js";
@@ -171,8 +170,8 @@ export function handleVmwrite(vm: ExitContext): void {
   vmSucceed(vm);
 }
 
-/** VMLAUNCH (launch = true) and VMRESUME, up to the entry itself. */
-function handleEntry(vm: ExitContext, launch: boolean, reason: number): void {
+/** VMLAUNCH (launch = true) and VMRESUME: the checks before the entry, then the entry (nested-run.ts). */
+function handleEntry(vm: ExitContext, launch: boolean): void {
   if (!permitted(vm)) return;
   const current = vm.vmx.currentVmcs;
   if (current === NO_VMCS) return vmFailInvalid(vm);
@@ -180,11 +179,11 @@ function handleEntry(vm: ExitContext, launch: boolean, reason: number): void {
   const launched = readRegionWord(vm.ram, current, REGION_LAUNCH_STATE) === LAUNCHED;
   if (launch && launched) return vmFail(vm, VmxError.VmlaunchNotClear);
   if (!launch && !launched) return vmFail(vm, VmxError.VmresumeNotLaunched);
-  if (!entryControlsValid(vm.ram, current)) return vmFail(vm, VmxError.EntryInvalidControls);
-  if (!hostStateValid(vm.ram, current)) return vmFail(vm, VmxError.EntryInvalidHostState);
-  // Running L2 is the next stage of issue 18: until it exists, a valid entry ends the run cleanly.
-  vm.stop({ kind: "unhandled-exit", reason, name: `${launch ? "VMLAUNCH" : "VMRESUME"}: running a nested guest (L2) is not built yet` });
+  const vmcs12 = new Vmcs12(vm.ram, current);
+  if (!entryControlsValid(vmcs12)) return vmFail(vm, VmxError.EntryInvalidControls);
+  if (!hostStateValid(vmcs12)) return vmFail(vm, VmxError.EntryInvalidHostState);
+  enterL2(vm, launch);
 }
 
-export const handleVmlaunch = (vm: ExitContext) => handleEntry(vm, true, EXIT_VMLAUNCH);
-export const handleVmresume = (vm: ExitContext) => handleEntry(vm, false, EXIT_VMRESUME);
+export const handleVmlaunch = (vm: ExitContext) => handleEntry(vm, true);
+export const handleVmresume = (vm: ExitContext) => handleEntry(vm, false);

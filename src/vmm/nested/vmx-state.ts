@@ -1,5 +1,6 @@
 // What L0 keeps of L1's VMX operation (KVM's struct nested_vmx, in part): whether L1 is in VMX
-// operation, its VMXON region and its current-VMCS pointer. Everything else about L1's VMCSs
+// operation, its VMXON region and its current-VMCS pointer, and while L1's guest (L2) runs, what
+// L0 set aside for L1 (nested-run.ts). Everything else about L1's VMCSs
 // lives in L1's RAM (vmcs12.ts). Saved and restored with the machine (saved-state.ts).
 
 import { StatePath } from "../../devices/saved-values.js";
@@ -7,6 +8,12 @@ import { VMCS_REGION_SIZE } from "./vmx-capabilities.js";
 
 /** The current-VMCS pointer when there is none (the SDM's FFFFFFFF_FFFFFFFFH; ours never exceed 32 bits). */
 export const NO_VMCS = -1;
+
+/** While L2 runs: the VMCS it was entered with, and L0's controls for L1 (level-switch.ts). */
+export interface L2Run {
+  vmcs: number;
+  l1Controls: number[];
+}
 
 export interface NestedVmxState {
   inVmxOperation: boolean;
@@ -18,8 +25,11 @@ export class NestedVmx implements NestedVmxState {
   inVmxOperation = false;
   vmxonPointer = 0;
   currentVmcs = NO_VMCS;
+  l2: L2Run | undefined = undefined;
 
+  /** Only while L1 runs: a machine whose L2 runs is not saved (yet), and says so. */
   saveState(): NestedVmxState {
+    if (this.l2 !== undefined) throw new Error("cannot save the machine while its guest hypervisor's guest (L2) runs; save it while L1 runs");
     return { inVmxOperation: this.inVmxOperation, vmxonPointer: this.vmxonPointer, currentVmcs: this.currentVmcs };
   }
 
@@ -35,5 +45,6 @@ export class NestedVmx implements NestedVmxState {
     this.inVmxOperation = state.inVmxOperation;
     this.vmxonPointer = state.vmxonPointer;
     this.currentVmcs = state.currentVmcs;
+    this.l2 = undefined;
   }
 }

@@ -10,6 +10,7 @@ import { Cr3TargetList } from "../../../src/vmm/cr3-targets.js";
 import { ExitStats } from "../../../src/vmm/exit-stats.js";
 import { CpuidModel } from "../../../src/vmm/exits/cpuid.js";
 import type { ExitContext } from "../../../src/vmm/exits/exit-context.js";
+import type { ExitStage } from "../../../src/vmm/exit-dispatcher.js";
 import { GuestInterruptFlag } from "../../../src/vmm/guest-interrupt-flag.js";
 import { InterruptInjector } from "../../../src/vmm/interrupt-injector.js";
 import { InterruptTimer } from "../../../src/vmm/interrupt-timer.js";
@@ -67,6 +68,13 @@ export class FakeContext implements ExitContext {
 
   writeConsole(bytes: Uint8Array): void {
     this.console.push(...bytes);
+  }
+
+  /** The nested guest's exit stage, while one runs. */
+  levelStage: ExitStage | undefined;
+
+  setLevelStage(stage: ExitStage | undefined): void {
+    this.levelStage = stage;
   }
 
   dispatch(reason: number): void {
