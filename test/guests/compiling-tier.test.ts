@@ -39,6 +39,7 @@ const GUESTS: Record<string, SampleRun> = {
   codestore: { args: ["guests/codestore.elf"], golden: "codestore" },
   modules: { args: ["guests/modules.elf", ...MODULES], golden: "modules" },
   vmxprobe: { args: ["guests/vmxprobe.elf", "--nested", "vmx"], golden: "vmxprobe" },
+  vmxentry: { args: ["guests/vmxentry.elf", "--nested", "vmx"], golden: "vmxentry" },
   detect: { args: ["guests/detect.elf", "--cpuid-vendor", "hyperv"] },
   "ifmodes, vt": { args: ["guests/ifmodes.elf"] },
   "ifmodes, classic": { args: ["guests/ifmodes.elf", "--if-mode", "classic"] },
