@@ -147,9 +147,9 @@ export function emitArithFlags(c: Code, s: FlagState, core: CoreLinks): void {
   emitOverflow(c, s); c.i32(11).op(Op.I32Shl).op(Op.I32Or);
 }
 
-/** Flags of a shift or multiply, computed eagerly into a new local: CF, OF and SZP of `res`. */
-export function emitEagerFlags(c: Code, cf: () => void, of: () => void, res: number, bytes: number): FlagState {
-  const flags = c.local();
+/** Flags of a shift or multiply, computed eagerly into a local (`into`, or a new one): CF, OF and SZP of `res`, AF clear. */
+export function emitEagerFlags(c: Code, cf: () => void, of: () => void, res: number, bytes: number, into?: number): FlagState {
+  const flags = into ?? c.local();
   cf();
   of(); c.i32(11).op(Op.I32Shl).op(Op.I32Or);
   c.get(res).op(Op.I32Eqz).i32(6).op(Op.I32Shl).op(Op.I32Or);

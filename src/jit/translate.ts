@@ -5,8 +5,9 @@
 // checks); accesses through the same registers share one check (access-checks.ts). CPUID, VMCALL,
 // IN and OUT the core performs in place and delivers their exits inside the block; forms not
 // compiled the core's interpreter executes in place (interpret), and the block goes on after them.
-// Forms whose semantics are long (shifts by CL or of 8/16 bits, RCL/RCR, one-operand IMUL, IDIV,
-// MUL and DIV of 8/16 bits) call the interpreter's own function for them (jitShift, jitMulDiv).
+// Forms whose semantics are long (RCL/RCR, one-operand IMUL, IDIV, MUL and DIV of 8/16 bits) call
+// the interpreter's own function for them (jitShift, jitMulDiv); other shifts and rotates are
+// emitted inline (shift.ts).
 import { EXIT_CPUID, EXIT_VMCALL, G_REGS, G_SEG, SEG_STRIDE, SEG_SEL } from "../../assembly/vmcs-layout.js";
 import {
   IO_INFO_INPUT, IO_INFO_SIZE_SHIFT, IO_INFO_IMMEDIATE, IO_INFO_LENGTH_SHIFT, TLB_ENTRIES, TLB_ENTRIES_OFFSET,
@@ -14,6 +15,7 @@ import {
 } from "../../assembly/jit-abi.js";
 import { Code, Op } from "./wasm-module.js";
 import { type AccessCheck, accessEvents, planAccessChecks } from "./access-checks.js";
+import { type ShiftCount, emitShift, isInlineShift } from "./shift.js";
 import { type BlockBytes, decodeBlock } from "./decode.js";
 import {
   type Instruction, type Operand, type Place, type Register, type Memory, type Immediate, EFFECTS, EAX, ECX, EDX, ESP, EBP,
@@ -21,7 +23,7 @@ import {
 } from "./ir.js";
 import {
   type FlagState, type CoreLinks, LazyOp, lazy, lazyWithCarryIn, emitCondition, emitMaterialize, emitEagerFlags, emitCarry,
-  emitArithFlags, CF, OF, DF,
+  emitArithFlags, CF, DF,
 } from "./flags.js";
 
 export interface TranslateEnv extends BlockBytes {
@@ -53,7 +55,6 @@ const ALU_OPS: Record<AluOperation, { op: LazyOp; wasm: Op; carryIn?: boolean }>
   xor: { op: LazyOp.Logic, wasm: Op.I32Xor },
   cmp: { op: LazyOp.Sub, wasm: Op.I32Sub },
 };
-const SHIFT_OPS = { shl: Op.I32Shl, shr: Op.I32ShrU, sar: Op.I32ShrS } as const;
 // Group 2's kinds as the core's shiftRotate() numbers them (the ModR/M.reg of C0-D3).
 const SHIFT_KINDS = { rol: 0, ror: 1, rcl: 2, rcr: 3, shl: 4, shr: 5, sar: 7 } as const;
 // Group 3's kinds as the core's jitMulDiv() takes them (the ModR/M.reg of F6/F7).
@@ -313,46 +314,6 @@ class Translator {
     this.flags = lazy(decrement ? LazyOp.Sub : LazyOp.Add, a, one, res, o.bytes, carry);
   }
 
-  // ROL/ROR by a constant: only CF and OF change (assembly/cpu/shift.ts computes OF for any count).
-  private rotate(left: boolean, o: Place, count: number): void {
-    const c = this.c;
-    const at = this.locate(o);
-    const v = this.readAt(o, at);
-    const res = c.local();
-    c.get(v).i32(count).op(left ? Op.I32Rotl : Op.I32Rotr).set(res);
-    this.writeAt(o, at, res);
-    const flags = c.local();
-    emitArithFlags(c, this.flags, this.env.links);
-    c.i32(~(CF | OF)).op(Op.I32And);
-    if (left) { // CF = bit 0 of the result, OF = MSB ^ CF
-      c.get(res).i32(1).op(Op.I32And).op(Op.I32Or);
-      c.get(res).i32(31).op(Op.I32ShrU).get(res).op(Op.I32Xor).i32(1).op(Op.I32And).i32(11).op(Op.I32Shl).op(Op.I32Or);
-    } else { // CF = MSB of the result, OF = MSB ^ bit 30
-      c.get(res).i32(31).op(Op.I32ShrU).op(Op.I32Or);
-      c.get(res).i32(31).op(Op.I32ShrU).get(res).i32(30).op(Op.I32ShrU).op(Op.I32Xor).i32(1).op(Op.I32And).i32(11).op(Op.I32Shl).op(Op.I32Or);
-    }
-    c.set(flags);
-    this.flags = { kind: "eager", flags };
-  }
-
-  // SHL, SHR, SAR by a constant (1-31).
-  private shift(wasm: Op.I32Shl | Op.I32ShrU | Op.I32ShrS, o: Place, count: number): void {
-    const c = this.c;
-    const at = this.locate(o);
-    const v = this.readAt(o, at);
-    const res = c.local();
-    c.get(v).i32(count).op(wasm).set(res);
-    this.writeAt(o, at, res);
-    const bit = (shiftOp: Op, by: number) => c.get(v).i32(by).op(shiftOp).i32(1).op(Op.I32And);
-    const cf = () => (wasm === Op.I32Shl ? bit(Op.I32ShrU, 32 - count) : bit(wasm === Op.I32ShrU ? Op.I32ShrU : Op.I32ShrS, count - 1));
-    const of = () => {
-      if (wasm === Op.I32Shl) { c.get(res).i32(31).op(Op.I32ShrU); cf(); c.op(Op.I32Xor); }
-      else if (wasm === Op.I32ShrU) c.get(v).i32(31).op(Op.I32ShrU);
-      else c.i32(0);
-    };
-    this.flags = emitEagerFlags(c, cf, of, res, 4);
-  }
-
   private imul(dst: number, a: number, b: number): void {
     const c = this.c, res = c.local(), overflow = c.local();
     const product = () => c.get(a).op(Op.I64ExtendI32S).get(b).op(Op.I64ExtendI32S).op(Op.I64Mul);
@@ -559,13 +520,17 @@ class Translator {
     }
   }
 
-  // Group 2. ROL, ROR, SHL, SHR and SAR of 32 bits by a constant are compiled; the rest (a count in
-  // CL, which may be 0 and then changes nothing, 8 and 16 bits, RCL and RCR) the core computes with
-  // the interpreter's own function, from the flags in its globals and into them (jitShift).
+  // Group 2. SHL, SHR, SAR, ROL and ROR are compiled (shift.ts); RCL and RCR, which rotate through
+  // CF, the core computes with the interpreter's own function, from the flags in its globals and
+  // into them (jitShift).
   private group2(op: keyof typeof SHIFT_KINDS, o: Place, count: Operand): void {
-    if (isImmediate(count) && o.bytes === 4) {
-      if (op === "rol" || op === "ror") { this.rotate(op === "rol", o, count.imm); return; }
-      if (op !== "rcl" && op !== "rcr") { this.shift(SHIFT_OPS[op], o, count.imm); return; }
+    if (isInlineShift(op)) {
+      const at = this.locate(o), v = this.readAt(o, at);
+      const by: ShiftCount = isImmediate(count) ? { constant: count.imm } : { cl: this.read(count) };
+      const { res, flags } = emitShift(this.c, op, v, by, o.bytes, this.flags, this.env.links);
+      this.writeAt(o, at, res);
+      this.flags = flags;
+      return;
     }
     const n = this.read(count);
     this.modifyInCore(o, (v) => this.c.i32(SHIFT_KINDS[op]).get(v).get(n).i32(o.bytes).call(this.env.links.jitShift));

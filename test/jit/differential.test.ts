@@ -3,35 +3,9 @@
 // its blocks to get hot and be compiled (the test checks that they were).
 import { describe, it, expect } from "vitest";
 import { TestCpu, CODE_BASE, AR_CODE3, AR_DATA3, gate } from "../core/harness";
+import { DATA, withPaging, runBoth, expectAgreement } from "./agreement";
 import * as L from "../../assembly/vmcs-layout";
 import { readInterpretedForms } from "../../src/vmm/interpreted-forms";
-
-const DATA = 0x20000;
-
-// Identity-map the first 4 MiB with 4 KiB user pages and switch paging on.
-function withPaging(cpu: TestCpu): void {
-  const PD = 0x200000, PT = 0x201000;
-  cpu.write32(PD, PT | 7);
-  for (let i = 0; i < 1024; i++) cpu.write32(PT + i * 4, (i << 12) | 7);
-  cpu.setVmcs(L.G_CR3, PD);
-  cpu.setVmcs(L.G_CR0, 0x80000011);
-}
-
-function runBoth(source: string, setup: (cpu: TestCpu) => void = () => {}) {
-  const results = [false, true].map((jit) => {
-    const cpu = new TestCpu(4 << 20, { jit });
-    setup(cpu);
-    const reason = cpu.exec(source, 5_000_000);
-    return {
-      cpu, reason,
-      regs: ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"].map((r) => cpu.reg(r as "eax")),
-      eip: cpu.eip, eflags: cpu.eflags,
-      retired: cpu.core.instructionsRetired(),
-      data: Array.from(cpu.ram.subarray(DATA, DATA + 256)),
-    };
-  });
-  return { interpreted: results[0], compiled: results[1] };
-}
 
 const LOOPS: [string, string][] = [
   ["register ALU loop", "mov $1000, %ecx\n1: add %ebx, %eax\nxor %eax, %edx\nsub $1, %ecx\njnz 1b\nhlt"],
@@ -60,18 +34,6 @@ const LOOPS: [string, string][] = [
   // the harness's GDT: 0x10 the ring-0 data segment, 0x23 ring 3's (loadable at CPL 0), both flat
   ["PUSHA, POPA, PUSH and POP of segment registers, MOV to them (flat, DPL 3, null FS)", `mov $300, %ecx\nmovl $0x23, ${DATA + 16}\n1: pushal\npush %ds\npush %es\npush %fs\npush %gs\nmov $0x10, %eax\nmov %eax, %ds\nmov %eax, %es\nmov ${DATA + 16}, %gs\nxor %ebx, %ebx\nmov %ebx, %fs\npush %cs\npop %ebx\npush %ss\npop %edx\nadd %ebx, %edx\nmov %gs, %ebx\nadd %ebx, %edx\nmov %edx, ${DATA + 20}\npop %gs\npop %fs\npop %es\npop %ds\naddl %ecx, 28(%esp)\npopal\nadd %eax, %esi\ndec %ecx\njnz 1b\nhlt`],
 ];
-
-// Both runs ended with `reason`, in the same state, and the compiled one did compile blocks.
-function expectAgreement({ interpreted, compiled }: ReturnType<typeof runBoth>, reason: number): void {
-  expect(interpreted.reason).toBe(reason);
-  expect(compiled.reason).toBe(reason);
-  expect(compiled.regs).toEqual(interpreted.regs);
-  expect(compiled.eflags).toBe(interpreted.eflags);
-  expect(compiled.eip).toBe(interpreted.eip);
-  expect(compiled.data).toEqual(interpreted.data);
-  expect(compiled.retired).toBe(interpreted.retired);
-  expect(compiled.cpu.compiler!.compiled).toBeGreaterThan(0);
-}
 
 describe.each([["paging off", () => {}], ["paging on", withPaging]])("compiled blocks behave exactly like the interpreter, %s", (_, setup) => {
   it.each(LOOPS)("%s", (_, source) => expectAgreement(runBoth(source, setup), L.EXIT_HLT));
