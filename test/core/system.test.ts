@@ -11,7 +11,6 @@ import { cpuWith, DATA, type Regs } from "./helpers";
 import { TestCpu, CODE_BASE } from "./harness";
 import * as L from "../../assembly/vmcs-layout";
 
-const HLT_IO = L.CTL_HLT_EXITING | L.CTL_UNCONDITIONAL_IO;
 type Setup = (cpu: TestCpu) => void;
 
 // Run `nop; <asm>; hlt` so that an exiting instruction starts at CODE_BASE + 1.

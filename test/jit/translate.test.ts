@@ -22,7 +22,7 @@ function translate(bytes: number[], cpl: number) {
 
 function translateAt(code: Uint8Array, at: number, cpl = 0) {
   const env: TranslateEnv = {
-    code, eip: at, physical: at, paging: true, cpl, ramBase: 0x10000, ramSize: code.length, regs: 0x1000, entry: 0, links: LINKS,
+    code, eip: at, physical: at, paging: true, cpl, ramBase: 0x10000, ramSize: code.length, codePageMasks: 0, regs: 0x1000, entry: 0, links: LINKS,
   };
   return translateBlock(env);
 }

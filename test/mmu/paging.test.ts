@@ -8,7 +8,7 @@ import * as L from "../../assembly/vmcs-layout";
 
 const PD = 0x200000;
 const PT0 = 0x201000; // maps 0-4 MiB
-const P = 1, W = 2, U = 4, A = 0x20, D = 0x40, PS = 0x80, G = 0x100;
+const P = 1, W = 2, U = 4, A = 0x20, D = 0x40, PS = 0x80;
 const DATA = 0x300000;
 
 // Identity-map the first 4 MiB with 4 KiB pages (P|W|U), paging switched on by the snippet.

@@ -94,7 +94,8 @@ describe("a PTE written for the page EIP is in is seen by the next instruction f
     for (let i = 0; i < 1024; i++) cpu.write32(PT0 + i * 4, (i << 12) | P | W | U);
     cpu.setVmcs(L.G_CR3, PD);
     const code = assemble(source);
-    const at = code.findLastIndex((_, i) => MOV_EDX_1.every((b, j) => code[i + j] === b));
+    const at = code.lastIndexOf(MOV_EDX_1[0], code.length - MOV_EDX_1.length);
+    expect(MOV_EDX_1.every((b, j) => code[at + j] === b)).toBe(true);
     const copy = code.slice(0, 0x1000);
     copy[at + 1] = 2;
     cpu.load(COPY, copy);
