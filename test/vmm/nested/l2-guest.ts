@@ -1,12 +1,12 @@
 // A tiny guest hypervisor (L1) that runs a tiny guest of its own (L2), for the tests of VM entry
 // and L2 exits on the real core: the prologue of vmx-guest.ts, a VMCS whose guest is a flat
 // 32-bit ring-0 kernel on L1's own tables and paging, and an exit handler that records each exit
-// (reason, then whatever the test asks for) and resumes L2 after the exiting instruction, until
-// L2's VMCALL ends it. L2 shares L1's general registers, so it keeps EDI (the record pointer) and
+// (reason, then whatever the test asks for) and resumes L2 after the exiting instruction (after
+// an exception exit: at the address in L2's ESI), until L2's VMCALL ends it. L2 shares L1's general registers, so it keeps EDI (the record pointer) and
 // EBP (the recorder's scratch) untouched.
 
 import { VMCS_FIELD as F } from "../../../src/vmm/nested/vmcs12-fields.js";
-import type { VirtualMachineOptions } from "../../../src/vmm/virtual-machine.js";
+import type { VirtualMachine, VirtualMachineOptions } from "../../../src/vmm/virtual-machine.js";
 import { operand, pointer, record, REGION_A, REGION_B, runVmxGuest, type VmxRun } from "./vmx-guest.js";
 
 /** Default1 bits of each control (vmx-capabilities.ts), as an L1 without TRUE_* MSRs must set them. */
@@ -19,6 +19,8 @@ export const UNCONDITIONAL_IO = 1 << 24;
 export const USE_IO_BITMAPS = 1 << 25;
 export const USE_MSR_BITMAPS = 1 << 28;
 export const L2_STACK = 0x70000;
+/** Where the exit handler keeps L2's EAX before it uses the register (onExit may record it from there). */
+export const L2_EAX = 0x4fe0;
 const HOST_STACK = 0x80000;
 
 /** VMWRITE of an immediate (no flags recorded: the setup must simply work). */
@@ -46,6 +48,9 @@ function vmcsSetup(): string {
   ].join("\n");
 }
 
+/** The reasons after which the exit handler ends the run instead of resuming L2 (and entry failures, bit 31). */
+const VMCALL = 18;
+
 export interface L2Scenario {
   /** VMWRITEs after the standard setup (a control, a bitmap address...). */
   setup?: string[];
@@ -53,7 +58,13 @@ export interface L2Scenario {
   l2: string[];
   /** What the exit handler records after the exit reason (e.g. read(F.EXIT_QUALIFICATION)). */
   onExit?: string[];
+  /** Exit reasons that end the run like L2's VMCALL does. */
+  endOn?: number[];
+  /** L1's steps after the run (VMLAUNCH failed, an entry failure, or the end). */
+  after?: string[];
   options?: VirtualMachineOptions;
+  /** Programs the VM before it runs (an interrupt scheduled, say). */
+  setupVm?: (vm: VirtualMachine) => void;
 }
 
 /**
@@ -68,15 +79,18 @@ export function runL2(scenario: L2Scenario): Promise<VmxRun> {
     vmcsSetup(), ...(scenario.setup ?? []),
     "vmlaunch",
     "pushf\npop %ebp\nand $0x8d5, %ebp\nor $0x10000, %ebp", record("%ebp"), "jmp done",
-    "l1exit:",
+    "l1exit:", `mov %eax, ${L2_EAX}`,
     `mov $${F.EXIT_REASON}, %eax\nvmread %eax, %ebx`, record("%ebx"),
     ...(scenario.onExit ?? []),
-    `mov $${F.EXIT_REASON}, %eax\nvmread %eax, %ebx\ncmp $18, %ebx\nje done\ntest %ebx, %ebx\njs done`,
+    `mov $${F.EXIT_REASON}, %eax\nvmread %eax, %ebx\ntest %ebx, %ebx\njs done`,
+    ...[VMCALL, ...(scenario.endOn ?? [])].map((reason) => `cmp $${reason}, %ebx\nje done`),
+    // After an exception exit L2 goes on at ESI (its own register, L1's now); else after the instruction.
+    `test %ebx, %ebx\njnz 1f\nmov $${F.GUEST_RIP}, %eax\nvmwrite %esi, %eax\njmp 2f\n1:`,
     `mov $${F.GUEST_RIP}, %eax\nvmread %eax, %ecx\nmov $${F.EXIT_INSTRUCTION_LENGTH}, %eax\nvmread %eax, %edx\nadd %edx, %ecx\nmov $${F.GUEST_RIP}, %eax\nvmwrite %ecx, %eax`,
-    "vmresume",
+    "2:\nvmresume",
     "pushf\npop %ebp\nand $0x8d5, %ebp\nor $0x20000, %ebp", record("%ebp"), "jmp done",
     "l2:", ...scenario.l2, "vmcall",
-    "done:",
+    "done:", ...(scenario.after ?? []),
   ];
-  return runVmxGuest(body, scenario.options ?? { nested: "vmx" });
+  return runVmxGuest(body, scenario.options ?? { nested: "vmx" }, true, scenario.setupVm);
 }

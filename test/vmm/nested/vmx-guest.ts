@@ -4,7 +4,7 @@
 // EFLAGS (or the exception), so a test reads one outcome per step from RAM.
 
 import { runTiny, withTables, EXIT_OK, type TinyRun } from "../../support/tiny-guest.js";
-import type { VirtualMachineOptions } from "../../../src/vmm/virtual-machine.js";
+import type { VirtualMachine, VirtualMachineOptions } from "../../../src/vmm/virtual-machine.js";
 
 export const RESULTS = 0x5000;
 /** Where steps keep their memory operands (64-bit pointers). */
@@ -78,9 +78,9 @@ export interface VmxRun extends TinyRun {
 }
 
 /** Runs the prologue, then `body`, then ends the guest; returns its records. */
-export async function runVmxGuest(body: string[], options: VirtualMachineOptions = { nested: "vmx" }, vmxe = true): Promise<VmxRun> {
+export async function runVmxGuest(body: string[], options: VirtualMachineOptions = { nested: "vmx" }, vmxe = true, setup?: (vm: VirtualMachine) => void): Promise<VmxRun> {
   const source = [prologue(vmxe), ...body, `mov %edi, ${RESULTS_END}`, EXIT_OK, handler(6, false), handler(12, true), handler(13, true), handler(14, true)].join("\n");
-  const run = await runTiny(source, options);
+  const run = await runTiny(source, options, setup);
   const view = new DataView(run.vm.ram.buffer, run.vm.ram.byteOffset);
   const results: number[] = [];
   for (let at = RESULTS; at < view.getUint32(RESULTS_END, true); at += 4) results.push(view.getUint32(at, true));
