@@ -12,7 +12,8 @@ import {
   VMCS_BASE, G_GDTR_BASE, G_GDTR_LIMIT, AR_UNUSABLE,
   SR_ES, SR_CS, SR_SS, SR_GS, SR_LDTR, SR_TR,
 } from "../vmcs-layout";
-import { linRead16, linRead32, linWrite, linWrite8, probeWrite } from "../memory/linear";
+import { linRead16, linRead32, linWrite, linWrite8, probeWrite, translate } from "../memory/linear";
+import { physRead32 } from "../memory/physical";
 import { setSegment, arDpl, AR_ACCESSED, AR_RW, AR_DC, AR_CODE, AR_S, AR_P, AR_DB } from "./segment";
 
 // ---- Descriptors -------------------------------------------------------------------------------
@@ -53,10 +54,29 @@ export function readDescriptor(sel: u32): bool {
   const index = sel & 0xfff8;
   if (index + 7 > limit) return false;
   descAddr = base + index;
-  descLo = linRead32(descAddr, false);
+  if (!readSystemEntry(descAddr)) return false;
+  descLo = entryLo;
+  descHi = entryHi;
+  return true;
+}
+
+// The 8-byte entry of a system table (GDT, LDT, IDT) at linear `addr`, a supervisor read, into
+// entryLo/entryHi; false if the read faulted (`pending` set). One translation for both dwords
+// unless the entry crosses a page (each half is then translated on its own, as two reads would).
+export let entryLo: u32 = 0;
+export let entryHi: u32 = 0;
+export function readSystemEntry(addr: u32): bool {
+  if ((addr & 0xfff) > 0xff8) {
+    entryLo = linRead32(addr, false);
+    if (pending) return false;
+    entryHi = linRead32(addr + 4, false);
+    return pending == 0;
+  }
+  const p = translate(addr, false, false);
   if (pending) return false;
-  descHi = linRead32(descAddr + 4, false);
-  return pending == 0;
+  entryLo = physRead32(p);
+  entryHi = physRead32(p + 4);
+  return true;
 }
 
 // readDescriptor, raising `vector` with the selector error code when the entry is outside its table.

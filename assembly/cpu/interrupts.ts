@@ -20,7 +20,7 @@ import { getEflags, setEflags } from "./flags";
 import { peek, setSp, spOffset } from "./stack";
 import { vmexit, setExitInterruptInfo, exceptionBitmap } from "./vmexit";
 import {
-  fetchDescriptor, markAccessed, takeCode, loadCs, tssStack, frameCurrent, frameNew, framePush,
+  fetchDescriptor, readSystemEntry, entryLo, entryHi, markAccessed, takeCode, loadCs, tssStack, frameCurrent, frameNew, framePush,
   frameCommitSp, checkReturnCs, checkReturnSs, commitOuterReturn, selErr, descAr, descHi,
   cLimit, cAddr, cHi, nsSel, nsBase, nsLimit, nsAr, nsAddr, nsHi,
 } from "./descriptors";
@@ -62,10 +62,9 @@ function deliverOnce(vector: u32, kind: u32, errorCode: i32, retEip: u32): void 
   const idtErr = <i32>((vector << 3) | 2 | ext);
   if ((vector << 3) + 7 > load<u32>(VMCS_BASE + G_IDTR_LIMIT)) { raise(EXC_GP, idtErr); return; }
   const gateAddr = load<u32>(VMCS_BASE + G_IDTR_BASE) + (vector << 3);
-  const lo = linRead32(gateAddr, false);
-  if (pending) return;
-  const hi = linRead32(gateAddr + 4, false);
-  if (pending) return;
+  if (!readSystemEntry(gateAddr)) return;
+  const lo = entryLo;
+  const hi = entryHi;
   const type = (hi >>> 8) & 0x1f; // type and S
   if (type != 5 && type != 6 && type != 7 && type != 0xe && type != 0xf) { raise(EXC_GP, idtErr); return; }
   if (isSoftware(kind) && ((hi >>> 13) & 3) < cpl) { raise(EXC_GP, <i32>((vector << 3) | 2)); return; }

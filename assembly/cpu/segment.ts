@@ -58,12 +58,21 @@ export function writeSeg(seg: u32, off: u32, bytes: u32, v: u32): void {
 }
 
 // Load a segment register's visible and hidden parts (no checks: callers have made them).
+// Of what refreshSegmentCache() derives, a data segment (ES, DS, FS, GS) moves only its own flat
+// bit, and the mode changes for compiled code only if that bit did: a kernel reloading the same
+// flat selectors at every system call then costs no recomputation.
 export function setSegment(seg: u32, sel: u32, base: u32, limit: u32, ar: u32): void {
   store<u32>(segField(seg, SEG_SEL), sel & 0xffff);
   store<u32>(segField(seg, SEG_BASE), base);
   store<u32>(segField(seg, SEG_LIMIT), limit);
   store<u32>(segField(seg, SEG_AR), ar);
-  refreshSegmentCache();
+  if (seg == SR_ES || seg == SR_DS || seg == SR_FS || seg == SR_GS) {
+    const flat = (flatMask & ~(<u32>1 << seg)) | flatBit(seg);
+    if (flat == flatMask) return;
+    flatMask = flat;
+  } else {
+    refreshSegmentCache();
+  }
   noteModeChange();
 }
 

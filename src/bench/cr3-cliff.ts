@@ -4,10 +4,18 @@
 // inside the core with no VM exit once each has been loaded; from five on, LRU refill on a
 // round-robin cycle misses every time, so each switch costs a CR-access exit to the VMM (which
 // finds the existing shadow and refills a slot). This measures, per N, nanoseconds per address-
-// space switch (wall time of the run loop / switches the guest reports) and exits per switch
-// (CR3 loads that missed the target list, from the VMM's CR3-target list; CR-access exits of any
-// kind, from the VM's exit statistics), and the same per-switch time in the CPU time of the thread
-// that runs the guest, which other processes on the machine disturb less than wall time.
+// space switch and exits per switch (CR3 loads that missed the target list, from the VMM's
+// CR3-target list; CR-access exits of any kind, from the VM's exit statistics), in wall time and
+// in the CPU time of the thread that runs the guest, which other processes on the machine disturb
+// less than wall time.
+//
+// The time per switch is taken while the guest does nothing but switch: from its 25th to its 85th
+// percent of switches (WINDOW), which a first, untimed run of the same guest places in retired
+// instructions (the guest is deterministic); switches are counted as CR3 loads (target hits plus
+// misses). Boot, setting up the address spaces, compiling the blocks and the final checks are
+// outside it. Dividing a whole run's time by its switches, as this did before, spread those
+// one-off costs (~15 ms of CPU under load: ~0.8 µs a switch at 20,000 switches) evenly over every
+// N, which flattened the cliff; that figure is still reported (whole-run CPU ns/switch).
 //
 // The guest runs in `light` mode by default: each round writes and checks one dword per private
 // page, so a round is little more than its switch (system call, kernel scheduler, CR3 load, IRET,
@@ -19,7 +27,7 @@ import { EXIT_CR_ACCESS, STAT_CR3_TARGET_HITS } from "../../assembly/vmcs-layout
 import { defaultCoreWasmUrl } from "../core/core.js";
 import { packageFileUrl } from "../package-files.js";
 import { describeStop } from "../vmm/stop-reason.js";
-import { VirtualMachine } from "../vmm/virtual-machine.js";
+import { VirtualMachine, type RunResult } from "../vmm/virtual-machine.js";
 import type { Cr3Policy } from "../vmm/vm-config.js";
 import { BenchGuestError } from "./bench-guest-error.js";
 import { threadCpuClock } from "./thread-cpu-clock.js";
@@ -32,7 +40,7 @@ export interface Cr3CliffOptions {
   processes?: readonly number[];
   /** Address-space switches per run, shared out as rounds per process (default 20,000). */
   switches?: number;
-  /** Runs per process count; the median ns per switch is reported (default 3). */
+  /** Timed runs per process count, after an untimed one; the median ns per switch is reported (default 3). */
   runs?: number;
   /** One dword per page per round (default) instead of one in 64. */
   light?: boolean;
@@ -64,19 +72,28 @@ export interface Cr3CliffPoint {
   crAccessExits: number;
   cr3ExitsPerSwitch: number;
   exitsPerSwitch: number;
-  /** Median over the runs of run-loop wall time / switches. */
+  /** Median over the runs of the run loop's wall time in the WINDOW / the switches in it. */
   nsPerSwitch: number;
   /** ns per switch of each run. */
   runs: number[];
   /**
-   * Median over the runs of this thread's CPU time in the run loop / switches (marker-timing.ts):
-   * the same figure, less disturbed when other processes share the machine's CPUs.
+   * The same in this thread's CPU time in the run loop (thread-cpu-clock.ts): less disturbed when
+   * other processes share the machine's CPUs.
    */
   cpuNsPerSwitch: number;
   /** CPU ns per switch of each run. */
   cpuRuns: number[];
+  /** Median over the runs of their whole CPU time / their switches: boot and block compiles included. */
+  wholeRunCpuNsPerSwitch: number;
+  /** Switches in the WINDOW (the first timed run's; the guest is deterministic). */
+  timedSwitches: number;
   instructionsPerSwitch: number;
 }
+
+/** The part of a run that is timed, as shares of its switches: steady switching, no boot and no end. */
+export const WINDOW = { from: 0.25, to: 0.85 } as const;
+/** Instructions per step of the untimed run that finds where the WINDOW lies. */
+const SIZING_STEP = 2_000;
 
 const SWITCHES_LINE = /^multitask: (\d+) switches$/m;
 
@@ -89,57 +106,100 @@ export async function measureCr3Cliff(options: Cr3CliffOptions = {}): Promise<Cr
   }
   const cmdlineFor = (n: number, rounds: number) => `${MULTITASK_GUEST} ${n} ${rounds} yield${light ? " light" : ""}`;
 
-  /** One run: the VM (for its counters), the run's result and CPU time, the switches it printed. */
-  const runOnce = async (n: number, rounds: number, label: string) => {
+  const boot = (n: number, rounds: number) => {
     const cmdline = cmdlineFor(n, rounds);
-    let output = "";
-    const vm = await VirtualMachine.boot(kernel, { core, cmdline, cr3Targets, cr3Policy, serialOutput: (byte) => (output += String.fromCharCode(byte)) });
-    const cpuBefore = threadCpuClock();
-    const result = vm.run({ timeoutSeconds });
-    const cpuMs = threadCpuClock() - cpuBefore;
-    const done = SWITCHES_LINE.exec(output);
+    const run = { cmdline, output: "" };
+    const vm = VirtualMachine.boot(kernel, { core, cmdline, cr3Targets, cr3Policy, serialOutput: (byte) => (run.output += String.fromCharCode(byte)) });
+    return { run, vm };
+  };
+  /** Runs `vm` to instruction `until` (or to its end); throws unless it got there, or exited cleanly at its end. */
+  const runTo = (vm: VirtualMachine, run: { cmdline: string; output: string }, label: string, until?: number): RunResult => {
+    const result = vm.run({ timeoutSeconds, maxInstructions: until });
+    if (until === undefined || result.stop.kind !== "instruction-limit") checkEnded(result, run, label);
+    return result;
+  };
+  const checkEnded = (result: RunResult, run: { cmdline: string; output: string }, label: string) => {
+    const done = SWITCHES_LINE.exec(run.output);
     if (result.stop.kind !== "guest-exit" || result.stop.code !== 0 || done === null) {
-      throw new BenchGuestError(`${MULTITASK_GUEST} "${cmdline}" ${label}: ${describeStop(result.stop)}${done === null ? " (no switch count printed)" : ""}`);
+      throw new BenchGuestError(`${MULTITASK_GUEST} "${run.cmdline}" ${label}: ${describeStop(result.stop)}${done === null ? " (no switch count printed)" : ""}`);
     }
-    return { vm, result, cpuNs: cpuMs * 1e6, switched: Number(done[1]) };
+  };
+  const switchesPrinted = (output: string) => Number(SWITCHES_LINE.exec(output)![1]);
+  const cr3Loads = (vm: VirtualMachine) => vm.vmcs.get(STAT_CR3_TARGET_HITS) + vm.cr3Targets.misses;
+
+  /** An untimed run in steps: its counters, and the retired instructions where the WINDOW begins and ends. */
+  const sizingRun = async (n: number, rounds: number, label: string) => {
+    const { run, vm: booting } = boot(n, rounds);
+    const vm = await booting;
+    let from: number | undefined;
+    let to: number | undefined;
+    const marks: { instructions: number; loads: number }[] = [];
+    for (;;) {
+      const result = runTo(vm, run, label, vm.instructionsRetired() + SIZING_STEP);
+      marks.push({ instructions: vm.instructionsRetired(), loads: cr3Loads(vm) });
+      if (result.stop.kind !== "instruction-limit") break;
+    }
+    const switched = switchesPrinted(run.output);
+    for (const mark of marks) {
+      if (from === undefined && mark.loads >= switched * WINDOW.from) from = mark.instructions;
+      if (to === undefined && mark.loads >= switched * WINDOW.to) to = mark.instructions;
+    }
+    if (from === undefined || to === undefined || to <= from) throw new BenchGuestError(`${MULTITASK_GUEST} "${run.cmdline}" ${label}: too few switches (${switched}) to time`);
+    return { vm, switched, from, to };
   };
 
-  for (let run = 1; run <= warmupRuns && processes.length > 0; run++) await runOnce(processes[0], Math.max(1, Math.round(switches / processes[0])), `warm-up run ${run}`);
+  /** One timed run: wall and CPU ns per switch in the WINDOW, and the whole run's CPU ns per switch. */
+  const timedRun = async (n: number, rounds: number, window: { from: number; to: number }, label: string) => {
+    const { run, vm: booting } = boot(n, rounds);
+    const vm = await booting;
+    const cpuStart = threadCpuClock();
+    runTo(vm, run, label, window.from);
+    const [cpuFrom, wallFrom, loadsFrom] = [threadCpuClock(), performance.now(), cr3Loads(vm)];
+    runTo(vm, run, label, window.to);
+    const [cpuTo, wallTo, loadsTo] = [threadCpuClock(), performance.now(), cr3Loads(vm)];
+    runTo(vm, run, label);
+    const cpuEnd = threadCpuClock();
+    const between = loadsTo - loadsFrom;
+    return { between, ns: ((wallTo - wallFrom) * 1e6) / between, cpuNs: ((cpuTo - cpuFrom) * 1e6) / between, wholeRunCpuNs: ((cpuEnd - cpuStart) * 1e6) / switchesPrinted(run.output) };
+  };
+
+  for (let run = 1; run <= warmupRuns && processes.length > 0; run++) {
+    const { run: guest, vm } = boot(processes[0], Math.max(2, Math.round(switches / processes[0])));
+    runTo(await vm, guest, `warm-up run ${run}`);
+  }
 
   const points: Cr3CliffPoint[] = [];
   for (const n of processes) {
-    const rounds = Math.max(1, Math.round(switches / n));
-    const perRun: number[] = [];
-    const cpuPerRun: number[] = [];
-    let first: Omit<Cr3CliffPoint, "nsPerSwitch" | "runs" | "cpuNsPerSwitch" | "cpuRuns"> | undefined;
-    for (let run = 1; run <= runs; run++) {
-      const { vm, result, cpuNs, switched } = await runOnce(n, rounds, `run ${run}`);
-      perRun.push((result.seconds * 1e9) / switched);
-      cpuPerRun.push(cpuNs / switched);
-      if (first === undefined) {
-        const cr3Exits = vm.cr3Targets.misses;
-        const crAccessExits = vm.stats.count(EXIT_CR_ACCESS);
-        first = {
-          processes: n,
-          roundsPerProcess: rounds,
-          switches: switched,
-          cr3Exits,
-          targetHits: vm.vmcs.get(STAT_CR3_TARGET_HITS),
-          crAccessExits,
-          cr3ExitsPerSwitch: cr3Exits / switched,
-          exitsPerSwitch: crAccessExits / switched,
-          instructionsPerSwitch: result.instructions / switched,
-        };
-      }
-    }
-    points.push({ ...first!, nsPerSwitch: median(perRun), runs: perRun, cpuNsPerSwitch: median(cpuPerRun), cpuRuns: cpuPerRun });
+    const rounds = Math.max(2, Math.round(switches / n));
+    const { vm, switched, from, to } = await sizingRun(n, rounds, "first run");
+    const cr3Exits = vm.cr3Targets.misses;
+    const crAccessExits = vm.stats.count(EXIT_CR_ACCESS);
+    const timed: Awaited<ReturnType<typeof timedRun>>[] = [];
+    for (let run = 1; run <= runs; run++) timed.push(await timedRun(n, rounds, { from, to }, `run ${run}`));
+    points.push({
+      processes: n,
+      roundsPerProcess: rounds,
+      switches: switched,
+      cr3Exits,
+      targetHits: vm.vmcs.get(STAT_CR3_TARGET_HITS),
+      crAccessExits,
+      cr3ExitsPerSwitch: cr3Exits / switched,
+      exitsPerSwitch: crAccessExits / switched,
+      instructionsPerSwitch: vm.instructionsRetired() / switched,
+      nsPerSwitch: median(timed.map((t) => t.ns)),
+      runs: timed.map((t) => t.ns),
+      cpuNsPerSwitch: median(timed.map((t) => t.cpuNs)),
+      cpuRuns: timed.map((t) => t.cpuNs),
+      wholeRunCpuNsPerSwitch: median(timed.map((t) => t.wholeRunCpuNs)),
+      timedSwitches: timed[0].between,
+    });
   }
   return points;
 }
 
 /** One row per process count: the cliff as a table. */
 export function formatCr3Cliff(points: readonly Cr3CliffPoint[]): string {
-  const header = ["processes", "switches", "CR3 exits", "target hits", "exits/switch", "ns/switch", "CPU ns/switch", "runs (ns/switch)"];
+  const header = ["processes", "switches", "CR3 exits", "target hits", "exits/switch", "ns/switch", "CPU ns/switch", "whole-run CPU ns/switch", "runs (ns/switch)"];
   const rows = points.map((p) => [
     String(p.processes),
     String(p.switches),
@@ -148,6 +208,7 @@ export function formatCr3Cliff(points: readonly Cr3CliffPoint[]): string {
     p.cr3ExitsPerSwitch.toFixed(3),
     p.nsPerSwitch.toFixed(0),
     p.cpuNsPerSwitch.toFixed(0),
+    p.wholeRunCpuNsPerSwitch.toFixed(0),
     p.runs.map((ns) => ns.toFixed(0)).join(" "),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

@@ -16,7 +16,7 @@ import { BenchGuestError } from "../bench/bench-guest-error.js";
 import { EXITLOOP_GUEST, formatColdStart, measureColdStart, type ColdStart } from "../bench/cold-start.js";
 import { benchResults, cliffMeasurements, describeMachine, markdownReport, readPreviousRun } from "../bench/bench-results.js";
 import { sceneToPng, sceneToSvg } from "../bench/chart-render.js";
-import { MULTITASK_GUEST, formatCr3Cliff, measureCr3Cliff, type Cr3CliffPoint } from "../bench/cr3-cliff.js";
+import { MULTITASK_GUEST, WINDOW, formatCr3Cliff, measureCr3Cliff, type Cr3CliffPoint } from "../bench/cr3-cliff.js";
 import { VMEXIT_GUEST, selectBenchmarks } from "../bench/exit-benchmarks.js";
 import { formatExitTable, formatSkipped, formatTargets, noiseWarning, noisyFigures, type PreviousRun } from "../bench/exit-report.js";
 import { HOSTS, runExitSuite, type Host } from "../bench/exit-suite.js";
@@ -129,7 +129,7 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
       benchmarks.length > 0 ? `VM exits: host ns per iteration, ${options.clock === "cpu" ? "CPU" : "wall"} time, median of ${runs} runs\n${formatExitTable(suite.rows, suite.hosts, previous)}` : "",
       coldStart ? formatColdStart(coldStart, options.clock) : "",
       realC ? `Real C: host ${options.clock === "cpu" ? "CPU" : "wall"} ms per phase, median of ${runs} runs (guests/realc.elf, ${mode.realcRounds} rounds a phase)\n${formatPhaseTable(realC.rows, realC.hosts, previous)}` : "",
-      cliff.length > 0 ? `CR3 cliff (guests/multitask.elf): address-space switches\n${formatCr3Cliff(cliff)}` : "",
+      cliff.length > 0 ? `CR3 cliff (guests/multitask.elf): address-space switches, timed from the ${WINDOW.from * 100}th to the ${WINDOW.to * 100}th percent of them\n${formatCr3Cliff(cliff)}` : "",
       benchmarks.length > 0 || realC ? formatTargets(suite.rows, cliffByCount, realC ? realCTargetLines(realC.rows, realC.guests) : []) : "",
       formatSkipped(suite.rows, suite.hosts),
     ];

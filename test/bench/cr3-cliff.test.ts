@@ -1,7 +1,7 @@
 // The CR3-cliff benchmark helper (src/bench/cr3-cliff.ts) on the real core and guests/multitask.elf:
 // it runs, reports what the guest did, and its exit counts follow the CR3-target rule.
 import { describe, expect, it } from "vitest";
-import { formatCr3Cliff, measureCr3Cliff } from "../../src/bench/cr3-cliff.js";
+import { WINDOW, formatCr3Cliff, measureCr3Cliff } from "../../src/bench/cr3-cliff.js";
 
 describe("measureCr3Cliff", () => {
   it("measures ns and exits per address-space switch for each process count", async () => {
@@ -13,6 +13,10 @@ describe("measureCr3Cliff", () => {
       expect(p.runs).toHaveLength(2);
       expect(p.nsPerSwitch).toBeGreaterThan(0);
       expect(p.cpuNsPerSwitch).toBeGreaterThan(0);
+      expect(p.wholeRunCpuNsPerSwitch).toBeGreaterThan(0);
+      // timed while the guest only switches: between its 25th and 85th percent of switches
+      expect(p.timedSwitches / p.switches).toBeGreaterThan(WINDOW.to - WINDOW.from - 0.05);
+      expect(p.timedSwitches / p.switches).toBeLessThan(WINDOW.to - WINDOW.from + 0.05);
       expect(p.instructionsPerSwitch).toBeGreaterThan(50);
       // one more CR3 load than switches: the first, made before paging is on
       expect(p.cr3Exits + p.targetHits).toBe(p.switches + 1);
@@ -25,7 +29,7 @@ describe("measureCr3Cliff", () => {
     expect(four.cr3ExitsPerSwitch).toBeLessThan(0.02);
 
     const table = formatCr3Cliff(points).split("\n");
-    expect(table[0]).toMatch(/^processes +switches +CR3 exits +target hits +exits\/switch +ns\/switch +CPU ns\/switch +runs \(ns\/switch\)$/);
+    expect(table[0]).toMatch(/^processes +switches +CR3 exits +target hits +exits\/switch +ns\/switch +CPU ns\/switch +whole-run CPU ns\/switch +runs \(ns\/switch\)$/);
     expect(table).toHaveLength(2 + points.length);
     expect(table[4]).toMatch(new RegExp(`^ +5 +${five.switches} +${five.cr3Exits} +0 +1\\.00\\d `));
   }, 120_000);

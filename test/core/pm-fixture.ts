@@ -63,8 +63,8 @@ export function gdtEntries(): [number, number][] {
 }
 
 // A CPU in flat ring-0 protected mode with the fixture's GDT, IDT, TSS and LDT.
-export function pmCpu(): TestCpu {
-  const cpu = new TestCpu();
+export function pmCpu(options: { jit?: boolean } = {}): TestCpu {
+  const cpu = new TestCpu(1 << 20, options);
   cpu.writeGdt(GDT_BASE, gdtEntries());
   // LDT: entry 1 is data DPL 0 based at 0x5000.
   const [lo, hi] = descriptor(0x5000, 0xfff, 0x92, 0x4);
