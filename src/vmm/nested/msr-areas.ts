@@ -24,6 +24,7 @@ interface MsrEntry {
 function entries(vm: ExitContext, v: Vmcs12, addressField: number, countField: number): (MsrEntry | undefined)[] {
   const address = v.read(addressField);
   const count = v.read(countField);
+  if (count === 0) return [];
   const view = new DataView(vm.ram.buffer, vm.ram.byteOffset, vm.ram.byteLength);
   const list: (MsrEntry | undefined)[] = [];
   for (let i = 0; i < count; i++) {

@@ -90,6 +90,13 @@ const SLOTS: ReadonlyMap<number, FieldSlot> = (() => {
   return slots;
 })();
 
+/** By encoding (all are below 8000H): the 32-bit word of its slot in the region, for L0's own accesses (vmcs12.ts). */
+export const SLOT_WORD = (() => {
+  const words = new Int16Array(0x8000).fill(-1);
+  for (const [encoding, slot] of SLOTS) words[encoding] = slot.offset >> 2;
+  return words;
+})();
+
 /** The slot of a field L1 names, or undefined when this VMCS does not support the encoding (VMfailValid 12). */
 export function fieldSlot(encoding: number): FieldSlot | undefined {
   return SLOTS.get(encoding >>> 0);

@@ -4,7 +4,7 @@
 // access checks its own bounds again: nothing L1 writes there can make L0 touch other memory.
 
 import { VMCS_REGION_SIZE } from "./vmx-capabilities.js";
-import { fieldSlot } from "./vmcs12-fields.js";
+import { SLOT_WORD } from "./vmcs12-fields.js";
 
 /** Region pointers are page-aligned, and this CPU's physical addresses have 32 bits (IA32_VMX_BASIC bit 48). */
 export function pointerValid(low: number, high: number): boolean {
@@ -32,20 +32,25 @@ export function writeRegionWord(ram: Uint8Array, pointer: number, offset: number
 
 /**
  * L1's VMCS at `pointer` read and written field by field, by the SDM's encodings (every encoding
- * L0 names is in vmcs12-fields.ts). A 64-bit field's encoding reads and writes its low half.
+ * L0 names is in vmcs12-fields.ts), through a view of its region: `pointer` must be a region in
+ * RAM, as VMPTRLD made sure. A 64-bit field's encoding reads and writes its low half.
  */
 export class Vmcs12 {
+  private readonly words: Int32Array;
+
   constructor(
-    private readonly ram: Uint8Array,
+    ram: Uint8Array,
     readonly pointer: number,
-  ) {}
+  ) {
+    this.words = new Int32Array(ram.buffer, ram.byteOffset + pointer, VMCS_REGION_SIZE >> 2);
+  }
 
   read(encoding: number): number {
-    return readRegionWord(this.ram, this.pointer, fieldSlot(encoding)!.offset);
+    return this.words[SLOT_WORD[encoding]] >>> 0;
   }
 
   write(encoding: number, value: number): void {
-    writeRegionWord(this.ram, this.pointer, fieldSlot(encoding)!.offset, value);
+    this.words[SLOT_WORD[encoding]] = value;
   }
 
   /** A 64-bit address field: page-aligned and within 32 bits (ours are). */
