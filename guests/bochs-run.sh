@@ -1,20 +1,39 @@
 #!/bin/sh
-# bochs-run.sh GUEST.elf - boot a Multiboot guest under Bochs with VMX (../shared/bochs-recipe.md):
-# GRUB 2 on a generated CD image loads it; COM1 goes to stdout. Needs Debian's bochs, bochsbios,
-# vgabios, grub-pc-bin, grub-common and xorriso. The guest ends the run by writing "Shutdown" to
-# port 0x8900 (Bochs then exits with status 1 even on success: judge the run by its output);
+# bochs-run.sh GUEST.elf ["MODULE [ARGS]"]... - boot a Multiboot guest under Bochs with VMX
+# (../shared/bochs-recipe.md): GRUB 2 on a generated CD image loads it, and each further argument
+# as a Multiboot module with its command line (as QEMU's -initrd "FILE ARGS" and wasmvisor's
+# --module "FILE ARGS" do); COM1 goes to stdout. Needs Debian's bochs, bochsbios, vgabios,
+# grub-pc-bin, grub-common and xorriso. The guest ends the run by writing "Shutdown" to port
+# 0x8900 (Bochs then exits with status 1 even on success: judge the run by its output);
 # BOCHS_TIMEOUT seconds (default 300) stop it otherwise. Bochs' rfb display listens on a port in
 # 5900-5949 of this machine while it runs.
 set -eu
-if [ $# -ne 1 ] || [ ! -f "$1" ]; then
-    echo "usage: $0 GUEST.elf" >&2
+if [ $# -lt 1 ] || [ ! -f "$1" ]; then
+    echo "usage: $0 GUEST.elf [\"MODULE [ARGS]\"]..." >&2
     exit 2
 fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/bochs-run.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT INT TERM
 mkdir -p "$WORK/iso/boot/grub"
 cp "$1" "$WORK/iso/kernel.elf"
-printf 'set timeout=0\nmenuentry k {\n  multiboot /kernel.elf\n  boot\n}\n' > "$WORK/iso/boot/grub/grub.cfg"
+shift
+{
+    printf 'set timeout=0\nmenuentry k {\n  multiboot /kernel.elf\n'
+    n=0
+    for spec in "$@"; do
+        file=${spec%% *}
+        if [ ! -f "$file" ]; then
+            echo "$0: no such module: $file" >&2
+            exit 2
+        fi
+        n=$((n + 1))
+        cp "$file" "$WORK/iso/module$n"
+        # GRUB gives a module only the words after its path as its string: the whole spec, file
+        # name first, makes the string QEMU and wasmvisor give ("FILE ARGS").
+        printf '  module /module%s %s\n' "$n" "$spec"
+    done
+    printf '  boot\n}\n'
+} > "$WORK/iso/boot/grub/grub.cfg"
 grub-mkrescue -o "$WORK/boot.iso" "$WORK/iso" > "$WORK/grub.log" 2>&1
 cat > "$WORK/bochsrc" <<RC
 config_interface: textconfig

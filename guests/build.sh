@@ -70,8 +70,12 @@ build codestore bench/codestore.S $MARKERS
 build exitloop bench/exitloop.c
 build detect detect/detect.c
 build modules modules/modules.c
-build vmxprobe vmxprobe/vmxprobe.c
+build vmxprobe vmxprobe/vmxprobe.c lib/bochs.c
 build vmxentry vmxentry/vmxentry.c vmxentry/stub.S
+# The sample guest hypervisor lives above the 16 MiB it gives its guest, which is linked at 1 MiB.
+EXTRA_LDFLAGS=-Wl,--defsym=KERNEL_BASE=0x1000000
+build nestvisor $(ls nestvisor/*.c nestvisor/*.S | sort) lib/bochs.c
+EXTRA_LDFLAGS=
 build ifmodes ifmodes/ifmodes.c
 build redpill redpill/redpill.c
 build vmexit $(ls vmexit/*.c vmexit/*.S | sort)

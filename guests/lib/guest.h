@@ -36,6 +36,9 @@ void serial_init(void);
 void serial_putc(char c);
 void guest_exit(u32 code) __attribute__((noreturn));
 
+/* bochs.c (linked only into the guests that run under Bochs) */
+void bochs_shutdown(void);
+
 /* print.c */
 void puts(const char *s); /* no newline added */
 void puthex(u32 v, int digits);

@@ -147,11 +147,6 @@ int kmain(u32 magic, const struct mb_info *mb)
     report("VMREAD without a current VMCS", vmread(0x681e, &value));
     report("VMXOFF", simple(1));
     puts("done\n");
-    /* Bochs ends its run when "Shutdown" is written to port 0x8900 (elsewhere the port is empty),
-     * at once: first let COM1 send the last bytes (line status: transmitter empty). */
-    while (!(inb(0x3fd) & 0x40))
-        ;
-    for (const char *s = "Shutdown"; *s; s++)
-        outb(0x8900, *s);
+    bochs_shutdown();
     return 0;
 }

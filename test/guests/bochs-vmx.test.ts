@@ -9,16 +9,12 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { assert, describe, expect, it } from "vitest";
+import { BOCHS_TIMEOUT_MS, bochsSkipNote, haveBochs, runUnderBochs } from "../support/bochs.js";
+import { root } from "../support/cli.js";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const cli = join(root, "dist/cli.js");
 const golden = (name: string) => readFileSync(join(root, `guests/${name}.expected`), "utf8");
-const TIMEOUT_MS = 300_000;
-
-const haveBochs = ["bochs", "grub-mkrescue", "xorriso"].every((tool) => spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0);
-const skipNote = haveBochs ? "" : " [skipped: bochs, grub-mkrescue or xorriso is not installed; .ci/run installs them]";
 
 for (const [name, what] of [["vmxprobe", "VMX instruction outcomes"], ["vmxentry", "L2 entry and exits"]]) {
   describe(`guests/${name}.elf: ${what} as Bochs gives them`, () => {
@@ -29,9 +25,8 @@ for (const [name, what] of [["vmxprobe", "VMX instruction outcomes"], ["vmxentry
       expect(result.status).toBe(0);
     }, 60_000);
 
-    it.skipIf(!haveBochs)(`under Bochs prints guests/${name}.expected${skipNote}`, () => {
-      const result = spawnSync("sh", ["guests/bochs-run.sh", `guests/${name}.elf`], { cwd: root, encoding: "utf8", timeout: TIMEOUT_MS });
-      expect(result.stdout).toBe(golden(name));
-    }, TIMEOUT_MS);
+    it.skipIf(!haveBochs)(`under Bochs prints guests/${name}.expected${bochsSkipNote}`, () => {
+      expect(runUnderBochs(`guests/${name}.elf`)).toBe(golden(name));
+    }, BOCHS_TIMEOUT_MS);
   });
 }
