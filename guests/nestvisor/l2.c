@@ -88,7 +88,7 @@ static const char *check_segments(const struct elf_header *elf, u32 size)
     return 0;
 }
 
-const char *l2_load(const struct mb_info *info, struct l2_kernel *kernel)
+const char *l2_load(const struct mb_info *info, const char **args)
 {
     const struct mb_info_modules *mb = (const struct mb_info_modules *)info;
     if (!(mb->flags & MB_INFO_MODULES) || mb->mods_count == 0)
@@ -120,10 +120,8 @@ const char *l2_load(const struct mb_info *info, struct l2_kernel *kernel)
         memset((void *)(seg[i].paddr + seg[i].filesz), 0, seg[i].memsz - seg[i].filesz);
     }
     l2_entry = elf->entry;
-    kernel->entry = elf->entry;
-    kernel->image_bytes = size;
     struct mb_info args_of = {.flags = MB_INFO_CMDLINE, .cmdline = (u32)cmdline};
-    kernel->args = mb_cmdline_args(&args_of);
+    *args = mb_cmdline_args(&args_of);
     return 0;
 }
 

@@ -182,13 +182,13 @@ int kmain(u32 magic, const struct mb_info *mb)
     if (magic != MB_BOOT_MAGIC)
         return 1;
     puts("nestvisor: a guest hypervisor, running the kernel in its first Multiboot module as L2\n");
-    struct l2_kernel kernel;
-    const char *wrong = l2_load(mb, &kernel);
+    const char *args;
+    const char *wrong = l2_load(mb, &args);
     if (wrong) {
         kprintf("nestvisor: cannot load L2: %s\n", wrong);
         stop_l1(1);
     }
-    kprintf("nestvisor: L2 kernel of %u bytes, entry %x, arguments \"%s\"\n", kernel.image_bytes, kernel.entry, kernel.args);
+    kprintf("nestvisor: L2 kernel loaded, arguments \"%s\"\n", args);
 
     /* L2 gets no device interrupts: mask both PICs (the BIOS leaves the timer running). */
     outb(0x21, 0xff);

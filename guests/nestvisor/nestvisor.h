@@ -18,12 +18,10 @@ struct guest_regs {
 };
 
 /* l2.c */
-struct l2_kernel {
-    u32 entry;
-    u32 image_bytes;
-    const char *args; /* the module's arguments after its file name */
-};
-const char *l2_load(const struct mb_info *mb, struct l2_kernel *kernel); /* NULL, or what is wrong */
+/* Loads L2 from the first module; NULL, or what is wrong. *args: the module's arguments after its
+ * file name. Nothing printed depends on the kernel's size or addresses, so that rebuilding a
+ * sample guest does not change nestvisor's golden outputs unless the guest's behaviour changes. */
+const char *l2_load(const struct mb_info *mb, const char **args);
 void l2_boot_state(struct guest_regs *regs);  /* VMCS guest state and registers of a Multiboot entry */
 u32 l2_flat_page_directory(void);             /* page tables for L2 while its paging is off */
 
