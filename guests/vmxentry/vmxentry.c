@@ -323,9 +323,6 @@ int kmain(u32 magic, const struct mb_info *mb)
     puts("\n");
     __asm__ volatile("vmxoff" : : : "cc");
     puts("done\n");
-    while (!(inb(0x3fd) & 0x40))
-        ;
-    for (const char *s = "Shutdown"; *s; s++)
-        outb(0x8900, *s);
+    bochs_shutdown();
     return 0;
 }
