@@ -193,3 +193,30 @@ describe("an L1 that points L2 at garbage", () => {
     expect(() => run.vm.saveState()).toThrow(/while its guest hypervisor's guest \(L2\) runs/);
   });
 });
+
+describe("an L1 that enters L2 with garbage state", () => {
+  /** A small deterministic generator (xorshift32), so each case is the same on every run. */
+  function random(seed: number): () => number {
+    let x = seed;
+    return () => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return x >>> 0;
+    };
+  }
+  const guestFields = Object.entries(F).filter(([name]) => name.startsWith("GUEST_")).map(([, encoding]) => encoding);
+  const endings = ["guest-exit", "triple-fault", "instruction-limit", "halted", "exception", "no-progress"];
+
+  it("random values in its guest-state fields end as an entry failure, an exit to L1 or a clean stop, never a throw", async () => {
+    const seen = new Set<number>();
+    for (let seed = 1; seed <= 12; seed++) {
+      const next = random(seed * 2654435761);
+      const garbage = Array.from({ length: 1 + (next() % 6) }, () => write(guestFields[next() % guestFields.length], next() & (next() % 2 ? 0xffffffff : 0xffff)));
+      const run = await runL2({ setup: garbage, l2: ["cpuid"], endOn: [EXCEPTION, TRIPLE_FAULT, CPUID] });
+      expect(endings).toContain(run.result.stop.kind);
+      if (run.results.length > 0) seen.add(run.results[0]);
+    }
+    expect(seen.size).toBeGreaterThan(1); // the cases reach different ends (entry failures and exits)
+  });
+});
