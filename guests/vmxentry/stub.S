@@ -73,9 +73,13 @@ l2_program_a:
     hlt
     vmcall
 
-/* L2's second program: I/O and MSR bitmaps, RDTSC and INVLPG exiting. */
+/* L2's second program: a loop long enough that its hypervisor's hypervisor takes its own time
+ * slices meanwhile (exits L1 never sees), then I/O and MSR bitmaps, RDTSC and INVLPG exiting. */
     .globl l2_program_b
 l2_program_b:
+    mov $1500000, %ecx
+1:  dec %ecx
+    jnz 1b
     mov $'p', %al
     out %al, $0x80
     mov $'B', %al

@@ -2,8 +2,9 @@
  * every exit it gets: reason, qualification, what it did about it. First a VMLAUNCH with a bad
  * guest state (an entry-failure exit), then program A (CPUID, I/O, CR3 loads and stores, CR0
  * through L1's guest/host mask and read shadow, CLTS, #UD through the exception bitmap, HLT, an
- * injected software interrupt) and program B (I/O and MSR bitmaps, RDTSC and INVLPG exiting), with exit
- * counts at the end. L2's code is in stub.S; it shares L1's flat segments, tables and paging.
+ * injected software interrupt) and program B (a 3-million-instruction loop, I/O and MSR bitmaps,
+ * RDTSC and INVLPG exiting), with exit counts at the end. L2's code is in stub.S; it shares L1's flat
+ * segments, tables and paging.
  * It runs under Bochs (booted by GRUB) and under wasmvisor --nested vmx, and both must print
  * vmxentry.expected, which Bochs printed (test/guests/bochs-vmx.test.ts). Nothing printed depends
  * on the implementation: no revision ID, no real CPUID or TSC value, no field L1 did not write. */
