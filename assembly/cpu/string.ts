@@ -4,7 +4,8 @@
 // after a bounded number of iterations (the instruction restarts) so that one instruction can
 // never hold the host for long. REP MOVS and REP STOS forward through flat segments, the memcpy
 // and memset of compiled code, move whole runs within a page at once when the TLB already allows
-// them (bulk(): the same result, the iterations counted the same way).
+// them (bulk(): the same result, the iterations counted the same way); REPE/REPNE SCAS and CMPS
+// compare such runs in a loop of their own (bulkCompare()), the memchr and memcmp of compiled code.
 import {
   a32, r32, w32, r16, w16, segOverride, repPrefix, pending, eip, instrStart, flatMask, cpl,
   ECX, ESI, EDI, EAX, DF,
@@ -98,15 +99,19 @@ function iteration(op: u32, bytes: u32, delta: u32): void {
   return pagingEnabled ? tlbLookup(lin, write, cpl == 3) : <i64>lin;
 }
 
+// How many of `most` elements of `bytes` from `dst` (and from `src` too when `both`) lie within their page.
+@inline function withinPages(dst: u32, src: u32, both: bool, bytes: u32, most: u32): u32 {
+  const n = min(most, (0x1000 - (dst & 0xfff)) / bytes);
+  return both ? min(n, (0x1000 - (src & 0xfff)) / bytes) : n;
+}
+
 // Up to `most` iterations of REP MOVS/STOS done at once, all within one page of the source and
 // of the destination; 0 when the next iteration must take the ordinary path. Only for 32-bit
 // addresses, DF = 0 and flat segments, and never when the destination overlaps the source ahead
 // of it (the element-by-element copy would replicate what memory.copy moves).
 function bulk(op: u32, bytes: u32, most: u32): u32 {
-  const dst = r32(EDI);
-  let n = min(most, (0x1000 - (dst & 0xfff)) / bytes);
-  const src = r32(ESI);
-  if (op == STR_MOVS) n = min(n, (0x1000 - (src & 0xfff)) / bytes);
+  const dst = r32(EDI), src = r32(ESI);
+  const n = withinPages(dst, src, op == STR_MOVS, bytes, most);
   if (n == 0) return 0;
   const len = n * bytes;
   const to = bulkPhysical(dst, true);
@@ -128,11 +133,53 @@ function bulk(op: u32, bytes: u32, most: u32): u32 {
   return n;
 }
 
-// Whether bulk() may be tried for this string instruction.
+// The element of `bytes` at host address `at`.
+@inline function element(at: u32, bytes: u32): u32 {
+  return bytes == 1 ? <u32>load<u8>(at) : bytes == 2 ? <u32>load<u16>(at) : load<u32>(at);
+}
+
+// Up to `most` iterations of REPE/REPNE SCAS (`op`) or CMPS done at once, within one page of
+// [EDI] (and of [ESI] for CMPS), up to and including the compare that ends the repetition; the
+// flags are that last compare's. 0 when the next iteration must take the ordinary path. Only where
+// bulk() runs: 32-bit addresses, DF = 0 and flat segments.
+function bulkCompare(op: u32, bytes: u32, most: u32): u32 {
+  const dst = r32(EDI), src = r32(ESI);
+  const n = withinPages(dst, src, op == STR_CMPS, bytes, most);
+  if (n == 0) return 0;
+  const len = n * bytes;
+  const to = bulkPhysical(dst, false);
+  if (to < 0 || <u32>to > ramSize - len) return 0;
+  let from: i64 = 0;
+  if (op == STR_CMPS) {
+    from = bulkPhysical(src, false);
+    if (from < 0 || <u32>from > ramSize - len) return 0;
+  }
+  // SCAS compares the accumulator with [EDI], CMPS [ESI] with [EDI]; REPE goes on while they are
+  // equal, REPNE while they differ
+  const whileEqual = repPrefix == 0xf3;
+  const accumulator = readReg(EAX, bytes);
+  const right = ramBase + <u32>to, left = ramBase + <u32>from;
+  let a: u32 = 0, b: u32 = 0;
+  let done: u32 = 0;
+  while (done < n) {
+    const offset = done * bytes;
+    a = op == STR_CMPS ? element(left + offset, bytes) : accumulator;
+    b = element(right + offset, bytes);
+    done++;
+    if ((a == b) != whileEqual) break;
+  }
+  alu(ALU_CMP, a, b, bytes);
+  const moved = done * bytes;
+  if (op == STR_CMPS) w32(ESI, src + moved);
+  w32(EDI, dst + moved);
+  return done;
+}
+
+// Whether bulk() or bulkCompare() may be tried for this string instruction.
 function bulkAllowed(op: u32): bool {
   if (!a32 || (flagsWord & DF) || !(flatMask & (1 << SR_ES))) return false;
-  if (op == STR_STOS) return true;
-  return op == STR_MOVS && (flatMask & (1 << sourceSeg())) != 0;
+  if (op == STR_STOS || op == STR_SCAS) return true;
+  return (op == STR_MOVS || op == STR_CMPS) && (flatMask & (1 << sourceSeg())) != 0;
 }
 
 export function stringInstruction(op: u32, bytes: u32): void {
@@ -149,10 +196,12 @@ export function stringInstruction(op: u32, bytes: u32): void {
     const count = index(ECX);
     if (count == 0) { done = true; break; }
     if (fast) {
-      const moved = bulk(op, bytes, min(count, limit - n));
+      const most = min(count, limit - n);
+      const moved = compares ? bulkCompare(op, bytes, most) : bulk(op, bytes, most);
       if (moved != 0) {
         n += moved;
         setIndex(ECX, count - moved);
+        if (compares && (repPrefix == 0xf3) != getZF()) { done = true; break; }
         continue;
       }
     }
