@@ -85,6 +85,7 @@ export function blockCacheBytes(): u32 { return cacheBytes; } // with the write-
 // compiled blocks there are forgotten, as for the guest's own stores.
 export function noteHostWrite(physical: u32, length: u32): void { codeWritten(physical, length); }
 export { codePageMasks } from "./jit/code-pages"; // compiled stores test them (src/jit/translate.ts)
+export { blockReached } from "./jit/block-cache"; // the host forms regions of blocks the guest ran
 export { countInterpretedForms, interpretedFormCounts } from "./jit/interpreted-forms";
 export {
   jitCondition, jitCarry, jitEflags, jitPortIo, jitExit, jitLoadCr3, jitInterpret, jitShift, jitMulDiv, jitShiftDouble, jitLoadSegment,
@@ -94,8 +95,9 @@ export {
 // (src/core/core-exports.ts).
 export {
   HOLE_START, HOLE_END, BLOCK_CACHE_ENTRIES, BLOCK_ENTRY_SIZE, BLOCK_PHYSICAL, BLOCK_FUNCTION, BLOCK_HITS,
-  BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_LENGTH, BLOCK_NEXT_ON_PAGE, MAX_BLOCK_BYTES, BLOCK_LINEAR, BLOCK_BANKS, BLOCK_CONTEXT,
-  BLOCK_STALLS, BLOCK_MODE_PAGING, BLOCK_MODE_CPL_SHIFT, TLB_ENTRIES, TLB_ENTRIES_OFFSET, S_PRESENT, S_SUPER_WRITE,
+  BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_REGION_BLOCKS, BLOCK_NEXT_ON_PAGE, MAX_BLOCK_BYTES, BLOCK_LINEAR, BLOCK_BANKS, BLOCK_CONTEXT,
+  BLOCK_STALLS, BLOCK_MODE_PAGING, BLOCK_MODE_CPL_SHIFT, MAX_REGION_BLOCKS, REGION_BLOCKS_OFFSET, REGION_BLOCKS_STRIDE,
+  TLB_ENTRIES, TLB_ENTRIES_OFFSET, S_PRESENT, S_SUPER_WRITE,
   S_USER_READ, S_USER_WRITE, T_PLAIN_RAM, LAZY_ADD, LAZY_SUB, LAZY_LOGIC, IO_INFO_INPUT, IO_INFO_SIZE_SHIFT,
   IO_INFO_IMMEDIATE, IO_INFO_LENGTH_SHIFT, CR3_MUST_EXIT, CR3_SWITCHED, CR3_SWITCHED_SAME_PAGE,
   INTERPRETED_BLOCK_ENDS, INTERPRETED_FORM_OPERAND_SIZE, INTERPRETED_FORM_REPEAT, INTERPRETED_FORMS, INTERPRETED_FORM_UNSEEN,

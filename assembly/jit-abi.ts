@@ -13,7 +13,8 @@ export const HOLE_END = 0x100000;
 
 // ---- The block cache (assembly/jit/block-cache.ts) --------------------------------------------
 // Entries are indexed by the block's linear address and keyed by its physical address. The host
-// compiler fills BLOCK_INSTRUCTIONS and BLOCK_LENGTH and reads BLOCK_MODE. Entry i's compiled
+// compiler fills BLOCK_INSTRUCTIONS, BLOCK_REGION_BLOCKS and the entry's region blocks (below) and
+// reads BLOCK_MODE. Entry i's compiled
 // function sits in table slot BLOCK_FUNCTION, always the same one for the entry (the host's first
 // block slot + i), so a block compiled anew replaces the one it evicts there.
 export const BLOCK_CACHE_ENTRIES = 4096;
@@ -23,7 +24,7 @@ export const BLOCK_FUNCTION = 4; // table index of the compiled function, 0 = no
 export const BLOCK_HITS = 8; // times the block was reached uncompiled; all ones when not compilable
 export const BLOCK_INSTRUCTIONS = 12; // u8: instructions in the block
 export const BLOCK_MODE = 13; // u8: the mode it was compiled for (BLOCK_MODE_PAGING | CPL << BLOCK_MODE_CPL_SHIFT)
-export const BLOCK_LENGTH = 14; // u16: bytes in the block (at most MAX_BLOCK_BYTES, within one page)
+export const BLOCK_REGION_BLOCKS = 14; // u8: blocks in its function, a region (src/jit/region.ts)
 export const BLOCK_NEXT_ON_PAGE = 16; // u16: the next entry (index + 1) compiled from the same page (jit/code-pages.ts)
 export const MAX_BLOCK_BYTES = 64;
 export const BLOCK_LINEAR = 20; // the EIP it was last validated for,
@@ -32,6 +33,13 @@ export const BLOCK_CONTEXT = 32; // u64: in this context (mode, TLB generation)
 export const BLOCK_STALLS = 40; // entries in a row that left before the first instruction
 export const BLOCK_MODE_PAGING = 1;
 export const BLOCK_MODE_CPL_SHIFT = 1;
+// Where the blocks of each entry's function lie, for write tracking (jit/code-pages.ts): after the
+// entries, MAX_REGION_BLOCKS u32s per entry, in entry order, the first for the entry's own block;
+// each is the block's offset in its page (low 16 bits) and its length in bytes (high 16). All the
+// blocks of a region lie in the page of its first.
+export const MAX_REGION_BLOCKS = 16;
+export const REGION_BLOCKS_OFFSET = BLOCK_CACHE_ENTRIES * BLOCK_ENTRY_SIZE; // from the cache's base
+export const REGION_BLOCKS_STRIDE = MAX_REGION_BLOCKS * 4;
 
 // ---- The software TLB (assembly/mmu/tlb.ts) ---------------------------------------------------
 // The active bank (the global tlbBank holds its address) has TLB_ENTRIES tags (linear page number

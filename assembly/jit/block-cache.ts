@@ -27,7 +27,7 @@ import { trackBlock, untrackBlock, codePagesBytes, placeCodePages } from "./code
 import {
   HOLE_START, HOLE_END, BLOCK_CACHE_ENTRIES, BLOCK_ENTRY_SIZE, BLOCK_PHYSICAL, BLOCK_FUNCTION, BLOCK_HITS,
   BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_LINEAR, BLOCK_BANKS, BLOCK_CONTEXT, BLOCK_STALLS,
-  BLOCK_MODE_PAGING, BLOCK_MODE_CPL_SHIFT,
+  BLOCK_MODE_PAGING, BLOCK_MODE_CPL_SHIFT, REGION_BLOCKS_OFFSET, REGION_BLOCKS_STRIDE,
 } from "../jit-abi";
 import { pagingEnabled } from "../memory/linear";
 import { budget, budgetCovers, retiredSoFar, chargeHostWork } from "../cpu/retirement";
@@ -58,10 +58,10 @@ export let blockStalls: u32 = 0; // entries that left before the block's first i
 // failed where the leading access alone would have passed: no stall, only an unlucky range.
 export let rangeExit: u32 = 0;
 
-// The cache, then the write-tracking tables for `ramBytes` of RAM (code-pages.ts): one grow.
+// The cache (entries, then their regions' blocks), then the write-tracking tables for `ramBytes` of RAM (code-pages.ts): one grow.
 export let cacheBytes: u32 = 0;
 export function allocateBlockCache(ramBytes: u32): void {
-  const entries = BLOCK_CACHE_ENTRIES * BLOCK_ENTRY_SIZE;
+  const entries = REGION_BLOCKS_OFFSET + BLOCK_CACHE_ENTRIES * REGION_BLOCKS_STRIDE;
   cacheBytes = entries + codePagesBytes(ramBytes);
   const first = memory.grow(<i32>((cacheBytes + 0xffff) >>> 16));
   if (first < 0) unreachable();
@@ -161,6 +161,15 @@ function validate(entry: u32, context: u64): u32 {
     store<u32>(entry + BLOCK_BANKS, tlbBankBit);
   }
   return fn;
+}
+
+// Whether the run loop has arrived at the block at `linear` (guest-physical `physical`, compiled
+// for BLOCK_MODE `mode`) since its cache entry was last claimed: the host's compiler puts a block
+// in a region besides its first only when the guest has run it (src/jit/region.ts).
+export function blockReached(linear: u32, physical: u32, mode: u32): bool {
+  const entry = entryFor(linear);
+  return load<u32>(entry + BLOCK_PHYSICAL) == physical && <u32>load<u8>(entry + BLOCK_MODE) == mode &&
+    (load<u32>(entry + BLOCK_HITS) != 0 || load<u32>(entry + BLOCK_FUNCTION) != 0);
 }
 
 // The block's code was rewritten (code-pages.ts): forget its compiled function and count towards

@@ -7,12 +7,16 @@
 //
 // Per page, a mask of its 64-byte chunks that a store of up to 4 bytes may reach a block through
 // (a block's bytes and the 3 bytes before it, which a 4-byte store starting there overlaps), and
-// the list of cache entries whose blocks lie in the page (a block never crosses a page). A store
+// the list of cache entries whose blocks lie in the page (a block never crosses a page). An
+// entry's function is a region of blocks of one page (src/jit/region.ts): each of them is
+// tracked, and a store into any of them forgets the whole region. A store
 // tests its first byte's chunk bit: one load and a shift. Only a store into a marked chunk walks
 // the page's list, and forgets just the blocks it overlaps; a loop writing data that shares a page
 // with code, but not a chunk, pays the test alone.
 import { ramBase, ramSize } from "../memory/physical";
-import { BLOCK_PHYSICAL, BLOCK_LENGTH, BLOCK_NEXT_ON_PAGE, BLOCK_ENTRY_SIZE } from "../jit-abi";
+import {
+  BLOCK_PHYSICAL, BLOCK_REGION_BLOCKS, BLOCK_NEXT_ON_PAGE, BLOCK_ENTRY_SIZE, REGION_BLOCKS_OFFSET, REGION_BLOCKS_STRIDE,
+} from "../jit-abi";
 import { forgetBlock } from "./block-cache";
 
 // Bytes before a block that a store may start at and still overlap it (a 4-byte store's 3).
@@ -22,6 +26,7 @@ let masks: u32 = 0; // per page: u64, bit c = chunk c (64 bytes) may reach a blo
 let heads: u32 = 0; // per page: u16, the first of its blocks' cache entries (index + 1; 0 = none)
 let pages: u32 = 0;
 let entries: u32 = 0; // the block cache's first entry (block-cache.ts cacheBase)
+let regionBlocks: u32 = 0; // where each entry's region blocks lie (jit-abi.ts REGION_BLOCKS_OFFSET)
 
 // Bytes of the tables for `ramBytes` of RAM (rounded up to 64 KiB, as allocateRam() rounds).
 export function codePagesBytes(ramBytes: u32): u32 {
@@ -31,6 +36,7 @@ export function codePagesBytes(ramBytes: u32): u32 {
 // The tables go at `at` (zeroed memory: no page holds code), after the block cache at `cacheBase`.
 export function placeCodePages(at: u32, ramBytes: u32, cacheBase: u32): void {
   entries = cacheBase;
+  regionBlocks = cacheBase + REGION_BLOCKS_OFFSET;
   pages = (ramBytes + 0xffff) >>> 12 & ~0xf;
   masks = at;
   heads = masks + pages * 8;
@@ -69,6 +75,11 @@ export function storeIntoCode(p: u32, v: u32, bytes: u32, running: u32 = 0): boo
 @inline function entryAt(index1: u32): u32 { return entries + (index1 - 1) * BLOCK_ENTRY_SIZE; }
 @inline function indexOf(entry: u32): u32 { return (entry - entries) / BLOCK_ENTRY_SIZE + 1; }
 @inline function headAt(page: u32): u32 { return heads + (page << 1); }
+// Block `b` of entry `e`'s region: its offset in the page (low 16 bits) and length (high 16).
+@inline function regionBlock(e: u32, b: u32): u32 {
+  return load<u32>(regionBlocks + (indexOf(e) - 1) * REGION_BLOCKS_STRIDE + (b << 2));
+}
+@inline function blockCount(e: u32): u32 { return <u32>load<u8>(e + BLOCK_REGION_BLOCKS); }
 
 // The chunks of page `page` that reach the blocks on its list, and the last chunk if a block at
 // the start of the next page lies within REACH of it.
@@ -77,15 +88,18 @@ function recomputeMask(page: u32): void {
   const start = page << 12;
   for (let i = <u32>load<u16>(headAt(page)); i != 0; i = <u32>load<u16>(entryAt(i) + BLOCK_NEXT_ON_PAGE)) {
     const e = entryAt(i);
-    const from = load<u32>(e + BLOCK_PHYSICAL) - start;
-    const to = from + <u32>load<u16>(e + BLOCK_LENGTH); // exclusive, at most 4096
-    const first = from > REACH ? (from - REACH) >>> 6 : 0;
-    const last = (to - 1) >>> 6;
-    mask |= (last - first == 63 ? <u64>-1 : ((<u64>1 << <u64>(last - first + 1)) - 1)) << <u64>first;
+    for (let b: u32 = 0; b < blockCount(e); b++) {
+      const block = regionBlock(e, b);
+      const from = block & 0xffff;
+      const to = from + (block >>> 16); // exclusive, at most 4096
+      const first = from > REACH ? (from - REACH) >>> 6 : 0;
+      const last = (to - 1) >>> 6;
+      mask |= (last - first == 63 ? <u64>-1 : ((<u64>1 << <u64>(last - first + 1)) - 1)) << <u64>first;
+    }
   }
   if (page + 1 < pages) {
     for (let i = <u32>load<u16>(headAt(page + 1)); i != 0; i = <u32>load<u16>(entryAt(i) + BLOCK_NEXT_ON_PAGE)) {
-      if ((load<u32>(entryAt(i) + BLOCK_PHYSICAL) & 0xfff) < REACH) { mask |= <u64>1 << 63; break; }
+      if (overlaps(entryAt(i), (page + 1) << 12, ((page + 1) << 12) + REACH)) { mask |= <u64>1 << 63; break; }
     }
   }
   store<u64>(masks + (page << 3), mask);
@@ -96,8 +110,8 @@ function recomputeMask(page: u32): void {
   if (page > 0) recomputeMask(page - 1);
 }
 
-// The compiled block in cache entry `entry` (its physical address and length set) starts being
-// tracked.
+// The compiled region in cache entry `entry` (its physical address and region blocks set) starts
+// being tracked.
 export function trackBlock(entry: u32): void {
   const page = load<u32>(entry + BLOCK_PHYSICAL) >>> 12;
   store<u16>(entry + BLOCK_NEXT_ON_PAGE, load<u16>(headAt(page)));
@@ -121,8 +135,8 @@ export function untrackBlock(entry: u32): void {
   remark(page);
 }
 
-// `len` bytes from `p` were written: forget (block-cache.ts forgetBlock) every block they
-// overlap. Returns whether the block in cache entry `running` (or 0: none) was one of them.
+// `len` bytes from `p` were written: forget (block-cache.ts forgetBlock) every region with a block
+// they overlap. Returns whether the region in cache entry `running` (or 0: none) was one of them.
 export function codeWritten(p: u32, len: u32, running: u32 = 0): bool {
   if (len == 0 || p >= ramSize) return false;
   const end = len > ramSize - p ? ramSize : p + len;
@@ -133,12 +147,22 @@ export function codeWritten(p: u32, len: u32, running: u32 = 0): bool {
     while (i != 0) {
       const e = entryAt(i);
       i = <u32>load<u16>(e + BLOCK_NEXT_ON_PAGE);
-      const from = load<u32>(e + BLOCK_PHYSICAL);
-      if (from < end && p < from + <u32>load<u16>(e + BLOCK_LENGTH)) {
+      if (overlaps(e, p, end)) {
         forgetBlock(e);
         if (e == running) hit = true;
       }
     }
   }
   return hit;
+}
+
+// Whether a block of entry `e`'s region overlaps the physical bytes [p, end).
+function overlaps(e: u32, p: u32, end: u32): bool {
+  const page = load<u32>(e + BLOCK_PHYSICAL) & ~0xfff;
+  for (let b: u32 = 0; b < blockCount(e); b++) {
+    const block = regionBlock(e, b);
+    const from = page + (block & 0xffff);
+    if (from < end && p < from + (block >>> 16)) return true;
+  }
+  return false;
 }

@@ -47,6 +47,8 @@ export interface CoreExports {
   noteHostWrite(physical: number, length: number): void;
   /** Where the code-page masks compiled stores test lie in memory (assembly/jit/code-pages.ts). */
   codePageMasks(): number;
+  /** Whether the run loop has arrived at the block at (linear, physical), compiled for BLOCK_MODE `mode`. */
+  blockReached(linear: number, physical: number, mode: number): number;
   /** Count, or stop counting, the forms the interpreter performs where compiled code could run. */
   countInterpretedForms(on: number): void;
   /** Address of those counts: jit-abi.ts INTERPRETED_FORMS u32s, indexed as it says (0 before counting was first asked for). */
@@ -88,7 +90,7 @@ export const CORE_EXPORT_KINDS = {
   translateLinear: { params: 2 }, emulate: { params: 0 }, instructionsRetired: { params: 0 },
   adoptSavedCounters: { params: 0 }, unassignedAccesses: "global", exitsInCoreArea: { params: 0 },
   table: "table", blockCacheBase: { params: 0 }, blockCacheBytes: { params: 0 }, compiledBlocks: { params: 0 },
-  stalledBlockEntries: { params: 0 }, noteHostWrite: { params: 2 }, codePageMasks: { params: 0 },
+  stalledBlockEntries: { params: 0 }, noteHostWrite: { params: 2 }, codePageMasks: { params: 0 }, blockReached: { params: 3 },
   countInterpretedForms: { params: 1 },
   interpretedFormCounts: { params: 0 },
   eip: "global", budget: "global", flagsWord: "global", lazyMask: "global", lfOp: "global", lfA: "global",

@@ -6,8 +6,8 @@
 // taking its cache entry) forgets it.
 import { VMCS_BASE, G_REGS } from "../../assembly/vmcs-layout.js";
 import {
-  JIT_GLOBALS, JIT_FUNCTIONS, JIT_FUNCTION_PARAMS, BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_LENGTH, BLOCK_MODE_PAGING,
-  BLOCK_MODE_CPL_SHIFT, BLOCK_CACHE_ENTRIES, BLOCK_ENTRY_SIZE,
+  JIT_GLOBALS, JIT_FUNCTIONS, JIT_FUNCTION_PARAMS, BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_REGION_BLOCKS, BLOCK_MODE_PAGING,
+  BLOCK_MODE_CPL_SHIFT, BLOCK_CACHE_ENTRIES, BLOCK_ENTRY_SIZE, REGION_BLOCKS_OFFSET, REGION_BLOCKS_STRIDE,
 } from "../../assembly/jit-abi.js";
 import type { CoreExports } from "../core/core-exports.js";
 import { encodeModule } from "./wasm-module.js";
@@ -29,7 +29,8 @@ export const MAX_BLOCKS = BLOCK_CACHE_ENTRIES;
 export class BlockCompiler {
   private readonly firstSlot: number;
   private readonly imports: WebAssembly.Imports;
-  compiled = 0;
+  compiled = 0; // functions (regions)
+  regionBlocks = 0; // blocks they hold beyond their first
 
   constructor(private readonly core: CoreExports) {
     this.firstSlot = core.table.length;
@@ -47,16 +48,22 @@ export class BlockCompiler {
     const t = translateBlock({
       code: ram, eip: linearEip, physical, paging: (mode & BLOCK_MODE_PAGING) !== 0, cpl: mode >> BLOCK_MODE_CPL_SHIFT,
       ramBase: core.ramBase(), ramSize: core.ramSize(), codePageMasks: core.codePageMasks(), regs: VMCS_BASE + G_REGS, entry, links: LINKS,
+      reached: (linear, p) => core.blockReached(linear, p, mode) !== 0,
     });
     if (!t) return 0;
     const module = new WebAssembly.Module(encodeModule({ globals: JIT_GLOBALS, functions: FUNCTIONS, body: t.body }) as Uint8Array<ArrayBuffer>);
     const run = new WebAssembly.Instance(module, this.imports).exports.run as () => void;
-    const slot = this.firstSlot + (entry - core.blockCacheBase()) / BLOCK_ENTRY_SIZE;
+    const index = (entry - core.blockCacheBase()) / BLOCK_ENTRY_SIZE;
+    const slot = this.firstSlot + index;
     core.table.set(slot, run);
     const view = new DataView(core.memory.buffer);
     view.setUint8(entry + BLOCK_INSTRUCTIONS, t.instructions);
-    view.setUint16(entry + BLOCK_LENGTH, t.length, true);
+    view.setUint8(entry + BLOCK_REGION_BLOCKS, t.blocks.length);
+    // where each block lies, for the core's write tracking (jit-abi.ts REGION_BLOCKS_OFFSET)
+    const blocks = core.blockCacheBase() + REGION_BLOCKS_OFFSET + index * REGION_BLOCKS_STRIDE;
+    t.blocks.forEach((b, i) => view.setUint32(blocks + 4 * i, (b.physical & 0xfff) | (b.length << 16), true));
     this.compiled++;
+    this.regionBlocks += t.blocks.length - 1;
     return slot;
   }
 }

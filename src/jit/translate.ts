@@ -1,4 +1,8 @@
-// The compiling tier's emitter: one block's IR (ir.ts, made by decode.ts) to one WASM function.
+// The compiling tier's emitter: one region's IR (region.ts: blocks of one page, each made by
+// decode.ts) to one WASM function. The function is a loop around a br_table over the region's
+// blocks: an edge to another block of the region takes that block's budget and branches there,
+// with no return to the core (the budget, the flags in the core's globals and EIP are then exact at
+// that block boundary, as when a block leaves); every other edge sets EIP and returns.
 // Registers stay in the VMCS (memory) so the state is exact at every instruction boundary; every
 // memory access is checked against plain RAM (and the TLB, with paging) and leaves the block at
 // that instruction when it falls outside (the interpreter then performs it, with all of its
@@ -16,7 +20,8 @@ import {
 import { Code, Op } from "./wasm-module.js";
 import { type AccessCheck, accessEvents, planAccessChecks } from "./access-checks.js";
 import { type ShiftCount, emitShift, isInlineShift } from "./shift.js";
-import { type BlockBytes, decodeBlock } from "./decode.js";
+import type { BlockBytes } from "./decode.js";
+import { type RegionBlock, formRegion, innerTargets, returnPoints } from "./region.js";
 import {
   type Instruction, type Operand, type Place, type Register, type Memory, type Immediate, EFFECTS, EAX, ECX, EDX, ESP, EBP,
   isRegister, isMemory, isImmediate,
@@ -27,6 +32,8 @@ import {
 } from "./flags.js";
 
 export interface TranslateEnv extends BlockBytes {
+  /** Whether the guest has run the block at (linear, physical): only those join a region after its first. */
+  reached?: (linear: number, physical: number) => boolean;
   paging: boolean; // compiled for paging on: memory goes through the core's TLB
   ramBase: number; // offset of guest-physical 0 in WASM memory
   ramSize: number;
@@ -40,7 +47,12 @@ export interface TranslateEnv extends BlockBytes {
   };
 }
 
-export interface Translation { body: Code; instructions: number; length: number; loops: boolean }
+/**
+ * The region's function, its first block's instruction count (the entry's), its blocks (where
+ * they lie: the core tracks writes to each, assembly/jit/code-pages.ts), and the addresses of
+ * those that edges inside it reach without returning to the core.
+ */
+export interface Translation { body: Code; instructions: number; blocks: RegionBlock[]; inner: number[] }
 
 const HOLE_SIZE = HOLE_END - HOLE_START; // guest-physical range that is not plain RAM (VGA, ROM)
 
@@ -69,9 +81,20 @@ class Translator {
   private ip = 0; // address of the instruction being translated
   private next = 0; // and of the one after it
   private index = 0; // its number within the block
+  private count = 0; // instructions in the block being translated
+  private checks: AccessCheck[] = []; // its accesses' checks (access-checks.ts)
+
+  // The region: its blocks by address (where an edge may stay inside), the loop the edges branch
+  // to (its depth), and the local saying which block to run next. The core tracks writes to every
+  // block of the region (code-pages.ts): a store into any of them forgets the whole region, and
+  // the region leaves at once when it made that store or called the core around it.
+  readonly numbers: ReadonlyMap<number, number>;
+  private readonly returns: ReadonlyMap<number, number>; // those a RET looks for (returnPoints)
+  private dispatchDepth = 0;
+  private readonly nextBlock: number;
 
   // Whether the current instruction stores to memory, and a local that becomes nonzero when a
-  // store overwrote this block's own code (made when the first store is emitted).
+  // store overwrote the region's own code (made when the first store is emitted).
   private stored = false;
   private codeWritten: number | undefined;
 
@@ -85,19 +108,80 @@ class Translator {
   private readonly tlbBank: number;
 
   /**
-   * `count` instructions; `loops`: the block ends with a Jcc back to its own start, and goes round
-   * inside (loopBack). `pageCache`: each paged access remembers the page it translated last
-   * (physical()); only where nothing can change a TLB entry while the block runs, i.e. in blocks
-   * that never call the core (its misses leave the block, and only the core drops or
-   * write-protects entries).
+   * `pageCache`: each paged access remembers the page it translated last (physical()); only where
+   * nothing can change a TLB entry while the region runs, i.e. in regions that never call the core
+   * (their misses leave, and only the core drops or write-protects entries).
    */
-  constructor(
-    private readonly env: TranslateEnv, private readonly count: number, private readonly loops: boolean,
-    private readonly pageCache: boolean, private readonly checks: AccessCheck[],
-  ) {
+  constructor(private readonly env: TranslateEnv, private readonly blocks: readonly RegionBlock[], private readonly pageCache: boolean) {
     this.tlbBank = this.c.local();
+    this.nextBlock = this.c.local();
     if (env.paging) this.c.globalGet(env.links.tlbBank).set(this.tlbBank);
-    if (loops) this.c.loop();
+    this.numbers = innerTargets(blocks);
+    this.returns = returnPoints(blocks, this.numbers);
+  }
+
+  // ---- the region -------------------------------------------------------------------------------
+  /** The whole function: the dispatcher, then each block's code after the label br_table takes to it. */
+  emitRegion(): void {
+    const c = this.c, n = this.blocks.length;
+    c.loop();
+    this.dispatchDepth = c.depth;
+    for (let k = 0; k < n; k++) c.block();
+    c.get(this.nextBlock).brTable([...Array(n).keys()], n - 1);
+    this.blocks.forEach((b) => {
+      c.end();
+      this.beginBlock(b);
+      b.instructions.forEach((instruction, i) => {
+        this.emit(instruction, i);
+        if (!EFFECTS[instruction.op].branch) this.exitIfCodeWritten();
+      });
+      const last = b.instructions[b.instructions.length - 1];
+      if (!EFFECTS[last.op].branch) this.endBefore(last.ip + last.length);
+    });
+    c.end(); // the loop
+  }
+
+  private beginBlock(b: RegionBlock): void {
+    this.count = b.instructions.length;
+    this.checks = planAccessChecks(accessEvents(b.instructions));
+    this.accesses = 0;
+    this.leaderDelta.clear();
+    this.flags = { kind: "unknown" };
+  }
+
+  // Control goes to `target` (a constant) after this instruction: to that block of the region when
+  // it is one and the budget covers it (the core's rule before entering a block), else back to the
+  // core with EIP there. The flags go to the core's globals either way, where a block expects them.
+  private goTo(target: number): void {
+    const c = this.c, l = this.env.links;
+    emitMaterialize(c, this.flags, l);
+    this.flags = { kind: "unknown" };
+    const k = this.numbers.get(target >>> 0);
+    if (k !== undefined) this.enterBlock(k);
+    c.i32(target | 0).globalSet(l.eip);
+    c.op(Op.Return);
+  }
+  // ... to the address in local `target` (RET, an indirect JMP or CALL): `candidates`, blocks of
+  // the region, are compared with it in turn.
+  private goToComputed(target: number, candidates: ReadonlyMap<number, number> = new Map()): void {
+    const c = this.c, l = this.env.links;
+    emitMaterialize(c, this.flags, l);
+    this.flags = { kind: "unknown" };
+    for (const [ip, k] of candidates) {
+      c.get(target).i32(ip | 0).op(Op.I32Eq).ifThen();
+      this.enterBlock(k);
+      c.end();
+    }
+    c.get(target).globalSet(l.eip);
+    c.op(Op.Return);
+  }
+  // Branch to block `k` of the region if the budget covers its instructions, taking them.
+  private enterBlock(k: number): void {
+    const c = this.c, l = this.env.links, count = this.blocks[k].instructions.length;
+    c.globalGet(l.budget).i32(count).op(Op.I32GtU).ifThen();
+    c.globalGet(l.budget).i32(count).op(Op.I32Sub).globalSet(l.budget);
+    c.i32(k).set(this.nextBlock).brTo(this.dispatchDepth);
+    c.end();
   }
 
   // ---- registers and memory ------------------------------------------------------------------
@@ -268,12 +352,6 @@ class Translator {
     const c = this.c, l = this.env.links;
     c.globalGet(l.budget).i32(unexecuted).op(Op.I32Add).globalSet(l.budget);
     c.op(Op.Return);
-  }
-  // The block ends after this instruction with EIP on the stack.
-  private endWithEip(): void {
-    const c = this.c, l = this.env.links;
-    c.globalSet(l.eip);
-    emitMaterialize(c, this.flags, l);
   }
 
   // ---- instructions ----------------------------------------------------------------------------
@@ -504,14 +582,13 @@ class Translator {
       case "jcc": this.jcc(ins.cc!, target()); return;
       case "loop": case "jecxz": this.loopOrJecxz(op === "loop", target()); return;
       case "call": {
-        const to = isImmediate(first) ? this.constant(first.imm) : this.read(first); // read before the push
+        const to = isImmediate(first) ? undefined : this.read(first); // read before the push
         this.push(this.constant(this.next));
-        c.get(to);
-        this.endWithEip();
+        if (to === undefined) this.goTo(target()); else this.goToComputed(to);
         return;
       }
-      case "jmp": c.get(isImmediate(first) ? this.constant(first.imm) : this.read(first)); this.endWithEip(); return;
-      case "ret": c.get(this.pop()); this.endWithEip(); return;
+      case "jmp": if (isImmediate(first)) this.goTo(first.imm); else this.goToComputed(this.read(first)); return;
+      case "ret": this.goToComputed(this.pop(), this.returns); return;
       case "int": this.endInCore(() => c.i32(target()).i32(ins.length).call(this.env.links.jitSoftwareInterrupt)); return;
       case "iret": this.endInCore(() => c.i32(ins.length).call(this.env.links.jitInterruptReturn)); return;
       case "sysenter": case "sysexit":
@@ -630,7 +707,7 @@ class Translator {
   private endInCore(call: () => void): void {
     this.beforeCore();
     call();
-    this.c.op(Op.Drop);
+    this.c.op(Op.Drop).op(Op.Return);
   }
 
   // MUL, IMUL, DIV and IDIV of EDX:EAX (DX:AX, AX) by `src`, by the interpreter's functions
@@ -677,33 +754,23 @@ class Translator {
 
   // Jcc, LOOP, JECXZ: `condition` pushes 1 to take the branch, 0 not to.
   private conditionalJump(target: number, condition: () => void): void {
-    if (this.loops) { this.loopBack(condition); return; }
-    const c = this.c;
-    c.i32(target | 0).i32(this.next | 0);
-    condition();
-    c.op(Op.Select);
-    this.endWithEip();
-  }
-  private jcc(cc: number, target: number): void {
-    this.conditionalJump(target, () => emitCondition(this.c, cc, this.flags, this.env.links));
-  }
-
-  // A loop that is one block: taken, and with budget for another round (the rule the core applies
-  // before entering a block), it goes round without leaving; the flags go to the core's globals,
-  // where the block's first instruction expects them. Otherwise it ends as any Jcc does.
-  private loopBack(condition: () => void): void {
     const c = this.c, l = this.env.links, taken = c.local();
     condition();
     c.set(taken);
     emitMaterialize(c, this.flags, l);
     this.flags = { kind: "unknown" };
-    c.get(taken).globalGet(l.budget).i32(this.count).op(Op.I32GtU).op(Op.I32And).ifThen();
-    c.globalGet(l.budget).i32(this.count).op(Op.I32Sub).globalSet(l.budget);
-    c.br(1);
-    c.end();
-    c.i32(this.env.eip | 0).i32(this.next | 0).get(taken).op(Op.Select);
-    this.endWithEip();
-    c.end(); // the loop
+    if (this.numbers.has(target >>> 0) || this.numbers.has(this.next >>> 0)) {
+      c.get(taken).ifThen();
+      this.goTo(target);
+      c.end();
+      this.goTo(this.next);
+      return;
+    }
+    c.i32(target | 0).i32(this.next | 0).get(taken).op(Op.Select).globalSet(l.eip);
+    c.op(Op.Return);
+  }
+  private jcc(cc: number, target: number): void {
+    this.conditionalJump(target, () => emitCondition(this.c, cc, this.flags, this.env.links));
   }
 
   // LOOP (ECX - 1, taken while not 0) and JECXZ (taken when ECX is 0): no flags change.
@@ -785,37 +852,19 @@ class Translator {
   }
 
   // The block ends before the instruction at `ip`, which it does not hold.
-  endBefore(ip: number): void {
-    this.c.i32(ip | 0);
-    this.endWithEip();
-  }
+  private endBefore(ip: number): void { this.goTo(ip); }
 }
 
 /**
- * Translate the block at env.eip. The instruction count is needed up front (side exits refund
- * the budget of the instructions they skip), so the block is first decoded, then translated.
+ * Translate the region entered at env.eip (region.ts). The instruction counts are needed up front
+ * (side exits refund the budget of the instructions they skip), so its blocks are first decoded,
+ * then translated.
  */
 export function translateBlock(env: TranslateEnv): Translation | undefined {
-  const block = decodeBlock(env);
-  if (block.length === 0) return undefined;
-  const last = block[block.length - 1], end = last.ip + last.length;
-  const loopsBack = loops(env, block);
-  const pageCache = env.paging && !block.some((i) => EFFECTS[i.op].core);
-  const t = new Translator(env, block.length, loopsBack, pageCache, planAccessChecks(accessEvents(block)));
-  block.forEach((instruction, i) => {
-    t.emit(instruction, i);
-    if (!EFFECTS[instruction.op].branch) t.exitIfCodeWritten();
-  });
-  if (!EFFECTS[last.op].branch) t.endBefore(end);
-  return { body: t.c, instructions: block.length, length: end - env.eip, loops: loopsBack };
-}
-
-// A block ending with a Jcc (or LOOP, JECXZ) back to its own start goes round inside, unless it may
-// switch address spaces (its TLB bank and the mapping of its own code would have to be checked
-// again at every round). A loop around an exit goes round too: the exit is handled inside the
-// block (portIo, exit).
-function loops(env: TranslateEnv, block: readonly Instruction[]): boolean {
-  const last = block[block.length - 1];
-  const conditional = last.op === "jcc" || last.op === "loop" || last.op === "jecxz";
-  return conditional && (last.operands[0] as Immediate).imm === env.eip && !block.some((i) => i.op === "movToCr3");
+  const region = formRegion(env);
+  if (region.length === 0) return undefined;
+  const pageCache = env.paging && !region.some((b) => b.instructions.some((i) => EFFECTS[i.op].core));
+  const t = new Translator(env, region, pageCache);
+  t.emitRegion();
+  return { body: t.c, instructions: region[0].instructions.length, blocks: region, inner: [...t.numbers.keys()] };
 }

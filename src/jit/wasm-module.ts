@@ -1,10 +1,10 @@
-// A minimal WebAssembly binary writer for the compiling tier: one module per compiled block, with
+// A minimal WebAssembly binary writer for the compiling tier: one module per compiled region, with
 // one exported function of type () -> (), importing the core's memory, the core globals the
 // block reads and writes, and the core functions it may call. Only the instructions the code
 // generator uses are here.
 
 export const enum Op {
-  Block = 0x02, Loop = 0x03, If = 0x04, Else = 0x05, End = 0x0b, Br = 0x0c, BrIf = 0x0d, Return = 0x0f,
+  Block = 0x02, Loop = 0x03, If = 0x04, Else = 0x05, End = 0x0b, Br = 0x0c, BrIf = 0x0d, BrTable = 0x0e, Return = 0x0f,
   Call = 0x10, Drop = 0x1a, Select = 0x1b,
   LocalGet = 0x20, LocalSet = 0x21, LocalTee = 0x22, GlobalGet = 0x23, GlobalSet = 0x24,
   I32Load = 0x28, I64Load = 0x29, I32Load8S = 0x2c, I32Load8U = 0x2d, I32Load16S = 0x2e, I32Load16U = 0x2f,
@@ -58,6 +58,8 @@ function section(out: number[], id: number, body: number[]): void {
 export class Code {
   readonly bytes: number[] = [];
   private localCount = 0;
+  /** Structured blocks (block, loop, if) open at this point: labels are told apart by it (brTo). */
+  depth = 0;
 
   local(): number { return this.localCount++; }
   get locals(): number { return this.localCount; }
@@ -74,14 +76,25 @@ export class Code {
   call(func: number): this { this.bytes.push(Op.Call); uleb(this.bytes, func); return this; }
   /** A load or store with alignment hint 0 and a constant offset. */
   mem(op: Op, offset: number): this { this.bytes.push(op, 0); uleb(this.bytes, offset); return this; }
-  ifThen(): this { this.bytes.push(Op.If, BLOCK_VOID); return this; }
+  ifThen(): this { this.bytes.push(Op.If, BLOCK_VOID); this.depth++; return this; }
   /** An if whose arms each leave an i32 (separated by orElse()). */
-  ifI32(): this { this.bytes.push(Op.If, I32); return this; }
+  ifI32(): this { this.bytes.push(Op.If, I32); this.depth++; return this; }
   orElse(): this { this.bytes.push(Op.Else); return this; }
-  loop(): this { this.bytes.push(Op.Loop, BLOCK_VOID); return this; }
+  loop(): this { this.bytes.push(Op.Loop, BLOCK_VOID); this.depth++; return this; }
+  block(): this { this.bytes.push(Op.Block, BLOCK_VOID); this.depth++; return this; }
   /** Branch to the `depth`-th enclosing block (0: the innermost): a loop's start, a block's end. */
   br(depth: number): this { this.bytes.push(Op.Br); uleb(this.bytes, depth); return this; }
-  end(): this { this.bytes.push(Op.End); return this; }
+  /** Branch to the block (loop) that was open at `depth` (the value of `depth` just after opening it). */
+  brTo(depth: number): this { return this.br(this.depth - depth); }
+  /** Branch to the `targets[i]`-th enclosing block for the i on the stack, `otherwise` beyond them. */
+  brTable(targets: readonly number[], otherwise: number): this {
+    this.bytes.push(Op.BrTable);
+    uleb(this.bytes, targets.length);
+    for (const t of targets) uleb(this.bytes, t);
+    uleb(this.bytes, otherwise);
+    return this;
+  }
+  end(): this { this.bytes.push(Op.End); this.depth--; return this; }
 }
 
 export interface ModuleSpec {

@@ -149,23 +149,30 @@ describe("loops inside one block stop where the budget runs out", () => {
   ])("slices of %i instructions, %s", (slice, branch) => {
     const tail = branch === "loop" ? "loop 1b" : "dec %ecx\njnz 1b";
     const source = `mov $3000, %ecx\n1: add %ecx, %eax\nrol $3, %eax\nxor %eax, %ebx\n${tail}\nhlt`;
-    const trace = (jit: boolean) => {
-      const cpu = new TestCpu(1 << 20, { jit });
-      const states: number[][] = [];
-      let reason = cpu.exec(source, slice);
-      while (reason === L.EXIT_PREEMPTION_TIMER) {
-        states.push([cpu.eip, cpu.core.instructionsRetired(), cpu.reg("eax"), cpu.reg("ebx"), cpu.reg("ecx"), cpu.eflags]);
-        reason = cpu.run(slice);
-      }
-      expect(reason).toBe(L.EXIT_HLT);
-      return { states, compiled: cpu.compiler?.compiled ?? 0 };
-    };
-    const interpreted = trace(false), compiled = trace(true);
-    expect(compiled.compiled).toBeGreaterThan(0);
-    expect(compiled.states.length).toBeGreaterThan(2);
-    expect(compiled.states).toEqual(interpreted.states);
+    const compiled = expectSameSlices(source, slice);
+    expect(compiled.compiler!.compiled).toBeGreaterThan(0);
   });
 });
+
+// Runs `source` to its HLT in slices of `slice` instructions, with the tier off and on: the state
+// at the end of every slice must be the same. Returns the compiled run's CPU.
+function expectSameSlices(source: string, slice: number): TestCpu {
+  const trace = (jit: boolean) => {
+    const cpu = new TestCpu(1 << 20, { jit });
+    const states: number[][] = [];
+    let reason = cpu.exec(source, slice);
+    while (reason === L.EXIT_PREEMPTION_TIMER) {
+      states.push([cpu.eip, cpu.core.instructionsRetired(), ...["eax", "ebx", "ecx", "edx", "esp"].map((r) => cpu.reg(r as "eax")), cpu.eflags]);
+      reason = cpu.run(slice);
+    }
+    expect(reason).toBe(L.EXIT_HLT);
+    return { states, cpu };
+  };
+  const interpreted = trace(false), compiled = trace(true);
+  expect(compiled.states.length).toBeGreaterThan(2);
+  expect(compiled.states).toEqual(interpreted.states);
+  return compiled.cpu;
+}
 
 // A paged access in a loop remembers the page it translated last (src/jit/translate.ts physical):
 // with pages mapped out of order, an access that moves to the next page or straddles two must
@@ -298,5 +305,57 @@ describe("DIV raising #DE inside a compiled loop", () => {
     expect(results[0].reason).toBe(L.EXIT_EXCEPTION);
     expect(results[1].compiled).toBeGreaterThan(0);
     expect({ ...results[1], compiled: 0 }).toEqual({ ...results[0], compiled: 0 });
+  });
+});
+
+// Regions (src/jit/region.ts): the blocks of a page the guest runs are one function, and edges
+// between them stay inside it. Each of these would end differently if an edge inside went to the
+// wrong block, took the wrong budget, or ran code the guest has since rewritten.
+describe("regions: loops over several blocks in one function", () => {
+  // a loop split by an if, calling a function in the same page (CALL and RET inside the region)
+  const SPLIT_LOOP = `mov $3000, %ecx\n1: add %ecx, %eax\ntest $1, %ecx\njz 2f\nrol $3, %eax\n2: call 3f\nxor %eax, %ebx\ndec %ecx\njnz 1b\nhlt\n3: add $5, %edx\nret`;
+
+  it("they form: the loop's blocks are compiled inside one region", () => {
+    const both = runBoth(SPLIT_LOOP);
+    expectAgreement(both, L.EXIT_HLT);
+    expect(both.compiled.cpu.compiler!.regionBlocks).toBeGreaterThan(2);
+  });
+
+  it.each([97, 1000, 4093])("the budget running out mid-region, slices of %i: stops where the interpreter stops", (slice) => {
+    expect(expectSameSlices(SPLIT_LOOP, slice).compiler!.regionBlocks).toBeGreaterThan(0);
+  });
+
+  it("a RET that comes back to its call site, then elsewhere once the function changes its return address", () => {
+    // g adds 3 to its return address in the second half: the RET skips `add $2, %edi` (3 bytes)
+    const source = `mov $300, %ecx\n1: call 3f\nadd $1, %esi\ncall 4f\nadd $2, %edi\nadd $4, %ebp\ndec %ecx\njnz 1b\nhlt\n3: ret\n4: cmp $150, %ecx\nja 5f\naddl $3, (%esp)\n5: ret`;
+    const both = runBoth(source);
+    expectAgreement(both, L.EXIT_HLT);
+    expect(both.compiled.regs[7]).toBe(2 * 150); // EDI
+    expect(both.compiled.regs[5]).toBe(4 * 300); // EBP
+    expect(both.compiled.cpu.compiler!.regionBlocks).toBeGreaterThan(2);
+  });
+
+  it("a block of the region rewritten from outside it: the region is forgotten and the new code runs", () => {
+    // the loop (1: and 2:, one region) runs 100 rounds, then code in another page patches the ADD's
+    // immediate in the loop's second block, and the loop runs again
+    const source = `mov $20, %edi\n0: mov $100, %ecx\n1: add %ecx, %eax\njmp 2f\n2: add $1, %ebx\ndec %ecx\njnz 1b\ncall patch\ndec %edi\njnz 0b\nhlt\n.p2align 12\npatch: incb 2b + 2\nret`;
+    const both = runBoth(source);
+    expectAgreement(both, L.EXIT_HLT);
+    let expected = 0;
+    for (let round = 0; round < 20; round++) expected += 100 * (1 + round);
+    expect(both.compiled.regs[3]).toBe(expected); // EBX
+    expect(both.compiled.cpu.compiler!.regionBlocks).toBeGreaterThan(0);
+    expect(both.compiled.cpu.compiler!.compiled).toBeGreaterThan(3); // compiled anew after patches
+  });
+
+  it("a store from inside the region into another of its blocks: the region leaves after the store", () => {
+    // the loop's second block (2:) stores DL into the immediate of its third (3:), the same value
+    // at every round (which keeps the region) until ECX is 60, when DL becomes 5; a region that
+    // ran on after that store would add the old 1 to EBX
+    const source = `mov $200, %ecx\nmov $1, %edx\n1: cmp $60, %ecx\njne 2f\nmov $5, %edx\n2: movb %dl, 3f + 2\nadd %ecx, %eax\njmp 3f\n3: add $1, %ebx\ndec %ecx\njnz 1b\nhlt`;
+    const both = runBoth(source);
+    expectAgreement(both, L.EXIT_HLT);
+    expect(both.compiled.regs[3]).toBe(140 * 1 + 60 * 5); // EBX
+    expect(both.compiled.cpu.compiler!.regionBlocks).toBeGreaterThan(0);
   });
 });

@@ -65,7 +65,8 @@ function runAsVmm(source: string, jit: boolean, setup: (cpu: TestCpu) => void = 
   if (vmm.delivered) expect(answer(cpu.core.run())).toBe(false);
   else while (answer(cpu.core.run()));
   const low = cpu.ram.slice(0, LOW_RAM_COMPARED);
-  return { exits, regs: regs(), eflags: cpu.eflags, retired: cpu.core.instructionsRetired(), low, compiled: cpu.compiler?.compiled ?? 0 };
+  return { exits, regs: regs(), eflags: cpu.eflags, retired: cpu.core.instructionsRetired(), low, compiled: cpu.compiler?.compiled ?? 0,
+    regionBlocks: cpu.compiler?.regionBlocks ?? 0 };
 }
 
 /** Compiled, with exits returned and with exits delivered: the same as the interpreter's. */
@@ -259,4 +260,29 @@ it("a branch in STI's shadow with the interrupt window watched: the window exit 
     expect(cpu.eip).toBe(loop);
     expect(cpu.reg("eax")).toBe(0);
   }
+});
+
+// The exits of a region's second block (src/jit/region.ts): delivered there, the region goes on
+// inside, through the edge back to its first block; every exit and the end state as the
+// interpreter's, with budgets running out anywhere.
+describe("exits inside a region's later blocks", () => {
+  const SPLIT = `mov $150, %esi\n1: add $1, %edi\ntest $1, %esi\njz 2f\nxor %eax, %eax\ncpuid\nadd %eax, %ebp\n2: out %al, $0x80\nadd %esi, %ebx\ndec %esi\njnz 1b\nhlt`;
+  it("every exit and the end state as the interpreter's", () => {
+    const { exits } = expectSameAsInterpreter(SPLIT);
+    expect(exits).toHaveLength(150 + 75);
+  });
+  it("with a budget set anew at each exit, running out inside the region", () => {
+    const { exits } = expectSameAsInterpreter(SPLIT, undefined, { budget: (k) => 1 + ((k * 7) % 23) });
+    expect(exits.filter((e) => (e as { reason: number }).reason === L.EXIT_PREEMPTION_TIMER).length).toBeGreaterThan(10);
+  });
+  it("a handler that rewrites a later block's code: the region is forgotten and the new code runs", () => {
+    // the region entered at 1: holds the ADD's block (3:), reached from its JZ; only that block,
+    // not the region's first, holds the byte the handler rewrites at the 20th exit
+    const source = `mov $60, %esi\n1: xor %eax, %eax\ntest $1, %esi\njz 3f\ncpuid\ndec %esi\njnz 1b\nhlt\n3: add $1, %ebp\ndec %esi\njnz 1b\nhlt`;
+    const ADD_IMMEDIATE = CODE_BASE + 5 + 2 + 6 + 2 + 2 + 1 + 2 + 1 + 2; // past MOV ... HLT and ADD's opcode and ModR/M
+    const rewrite = (cpu: TestCpu, k: number) => { if (k === 20) cpu.write8(ADD_IMMEDIATE, 100); };
+    const { regs, regionBlocks } = expectSameAsInterpreter(source, undefined, { alter: rewrite });
+    expect(regs[REG_NAMES.indexOf("ebp")]).toBe(20 * 1 + 10 * 100); // the 20th CPUID is at ESI 21
+    expect(regionBlocks).toBeGreaterThan(0);
+  });
 });

@@ -8,6 +8,7 @@
 import { describe, it, expect } from "vitest";
 import { translateBlock, type TranslateEnv } from "../../src/jit/translate";
 import { LINKS } from "../../src/jit/block-compiler";
+import { MAX_REGION_BLOCKS } from "../../assembly/jit-abi";
 
 const MOV_EAX_EBX = [0x89, 0xc3];
 const MOV_EAX_CR3 = [0x0f, 0x22, 0xd8];
@@ -24,7 +25,8 @@ function translateAt(code: Uint8Array, at: number, cpl = 0) {
   const env: TranslateEnv = {
     code, eip: at, physical: at, paging: true, cpl, ramBase: 0x10000, ramSize: code.length, codePageMasks: 0, regs: 0x1000, entry: 0, links: LINKS,
   };
-  return translateBlock(env);
+  const t = translateBlock(env);
+  return t && { ...t, length: t.blocks[0].length }; // the first block's bytes
 }
 
 describe("MOV to CR3 in compiled blocks", () => {
@@ -107,22 +109,42 @@ describe("forms left to the interpreter", () => {
   });
 });
 
-describe("loops that are one block", () => {
+describe("regions: the blocks one function holds, and the edges that stay inside it", () => {
   const ADD_EAX_EBX_DEC_ECX = [0x01, 0xd8, 0x49];
   it("a block ending with a Jcc back to its start goes round inside", () => {
-    expect(translate([...ADD_EAX_EBX_DEC_ECX, 0x75, 0xfb], 0)).toMatchObject({ instructions: 3, loops: true });
+    expect(translate([...ADD_EAX_EBX_DEC_ECX, 0x75, 0xfb], 0)).toMatchObject({ instructions: 3, inner: expect.arrayContaining([0x1000]) });
   });
 
   it("so does one ending with LOOP", () => {
-    expect(translate([0x01, 0xd8, 0xe2, 0xfc], 0)).toMatchObject({ instructions: 2, loops: true });
+    expect(translate([0x01, 0xd8, 0xe2, 0xfc], 0)).toMatchObject({ instructions: 2, inner: expect.arrayContaining([0x1000]) });
   });
 
-  it("a Jcc elsewhere, or a loop switching address spaces, ends the block", () => {
-    expect(translate([...ADD_EAX_EBX_DEC_ECX, 0x75, 0xfa], 0)).toMatchObject({ instructions: 3, loops: false });
-    expect(translate([...ADD_EAX_EBX_DEC_ECX, ...MOV_EAX_CR3, 0x75, 0xf8], 0)).toMatchObject({ instructions: 4, loops: false });
+  it("a Jcc to another page leaves; a loop switching address spaces leaves at every round", () => {
+    const t = translate([...ADD_EAX_EBX_DEC_ECX, 0x75, 0xfa], 0)!;
+    expect(t.instructions).toBe(3);
+    expect(t.inner).not.toContain(0xfff);
+    expect(translate([...ADD_EAX_EBX_DEC_ECX, ...MOV_EAX_CR3, 0x75, 0xf8], 0)).toMatchObject({ instructions: 4, blocks: [expect.anything()], inner: [] });
   });
 
   it("a loop around an instruction that exits goes round too (the exit is handled inside the block)", () => {
-    expect(translate([...ADD_EAX_EBX_DEC_ECX, 0x0f, 0xa2, 0x75, 0xf9], 0)).toMatchObject({ instructions: 4, loops: true });
+    expect(translate([...ADD_EAX_EBX_DEC_ECX, 0x0f, 0xa2, 0x75, 0xf9], 0)).toMatchObject({ instructions: 4, inner: expect.arrayContaining([0x1000]) });
+  });
+
+  it("a loop split over three blocks by an if is one region", () => {
+    // 1000: add %ebx,%eax; jz 1005; 1004: inc %esi; 1005: dec %ecx; jnz 1000; 1008: hlt
+    const t = translate([0x01, 0xd8, 0x74, 0x01, 0x46, 0x49, 0x75, 0xf8, 0xf4], 0)!;
+    expect(t.instructions).toBe(2);
+    expect(t.inner).toEqual(expect.arrayContaining([0x1000, 0x1004, 0x1005]));
+  });
+
+  it("a CALL's target and its return address (where the RET most often comes back) join the region", () => {
+    // 1000: call 1009; 1005: dec %ecx; jnz 1000; 1008: hlt; 1009: inc %eax; ret
+    const t = translate([0xe8, 0x04, 0, 0, 0, 0x49, 0x75, 0xf8, 0xf4, 0x40, 0xc3], 0)!;
+    expect(t.inner).toEqual(expect.arrayContaining([0x1000, 0x1005, 0x1009]));
+  });
+
+  it("holds at most MAX_REGION_BLOCKS blocks", () => {
+    const chain = Array.from({ length: 40 }, () => [0x40, 0xeb, 0x00]).flat(); // inc %eax; jmp to the next
+    expect(translate(chain, 0)!.blocks).toHaveLength(MAX_REGION_BLOCKS);
   });
 });

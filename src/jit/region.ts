@@ -1,0 +1,94 @@
+// Which blocks the compiling tier puts in one WASM function (a region): the block at the entry's
+// EIP and the blocks its direct edges reach in the same page, found breadth first, that the guest
+// has run (the core counted arrivals there): cold paths and bytes that are not code stay out, so
+// that overlapping regions do not compile the same dead code again and again. Inside the
+// function an edge between two of them is a `br` to a dispatcher (translate.ts), so a loop split
+// over several blocks, or a loop calling a small function in its page, runs without returning to
+// the core's lookup between blocks. All of a region's blocks lie in the entry's page: the core
+// validated that page's translation when it entered the region, and tracks writes to each of its
+// blocks there (assembly/jit/code-pages.ts). A region holds at most MAX_REGION_BLOCKS (jit-abi.ts):
+// each block costs compile time and code size whether it runs or not.
+import { MAX_REGION_BLOCKS } from "../../assembly/jit-abi.js";
+import { type BlockBytes, decodeBlock } from "./decode.js";
+import { type Instruction, type Immediate, EFFECTS, isImmediate } from "./ir.js";
+
+/** One block of a region: its instructions and where it lies. */
+export interface RegionBlock {
+  ip: number; // linear address of its first instruction
+  physical: number;
+  length: number; // bytes
+  instructions: Instruction[];
+}
+
+/**
+ * The region entered at `at.eip`, its first block first; empty when that block cannot be compiled.
+ * A block holding a MOV to CR3 may switch address spaces: it is a region of its own (as the entry)
+ * or left out (elsewhere), so that after a switch only that block's page check (jitLoadCr3) stands
+ * between the new space and compiled code.
+ */
+export function formRegion(at: BlockBytes & { reached?: (linear: number, physical: number) => boolean }): RegionBlock[] {
+  const first = blockAt(at, at.eip);
+  if (!first) return [];
+  const region = [first];
+  if (holdsCr3Load(first)) return region;
+  const seen = new Set([at.eip]);
+  for (let i = 0; i < region.length && region.length < MAX_REGION_BLOCKS; i++) {
+    for (const ip of successors(region[i])) {
+      if (seen.has(ip) || region.length >= MAX_REGION_BLOCKS || ip >>> 12 !== at.eip >>> 12) continue;
+      seen.add(ip);
+      if (at.reached && !at.reached(ip, at.physical + (ip - at.eip))) continue;
+      const block = blockAt(at, ip);
+      if (block && !holdsCr3Load(block)) region.push(block);
+    }
+  }
+  return region;
+}
+
+function blockAt(at: BlockBytes, ip: number): RegionBlock | undefined {
+  const physical = at.physical + (ip - at.eip);
+  const instructions = decodeBlock({ ...at, eip: ip, physical });
+  if (instructions.length === 0) return undefined;
+  const last = instructions[instructions.length - 1];
+  return { ip, physical, length: last.ip + last.length - ip, instructions };
+}
+
+const holdsCr3Load = (b: RegionBlock) => b.instructions.some((i) => i.op === "movToCr3");
+
+/**
+ * The blocks an edge may branch to inside the region's function, by address: all of them, unless
+ * the first holds a MOV to CR3 (its page and TLB bank would have to be checked again before every
+ * round; it leaves instead, and the core validates the entry anew).
+ */
+export function innerTargets(region: readonly RegionBlock[]): Map<number, number> {
+  const targets = new Map<number, number>();
+  if (!holdsCr3Load(region[0])) region.forEach((b, k) => targets.set(b.ip >>> 0, k));
+  return targets;
+}
+
+/** Of those, the return addresses of the region's CALLs: where its RETs look for a block to stay in. */
+export function returnPoints(region: readonly RegionBlock[], targets: ReadonlyMap<number, number>): Map<number, number> {
+  const points = new Map<number, number>();
+  for (const b of region) {
+    const last = b.instructions[b.instructions.length - 1], next = (last.ip + last.length) >>> 0;
+    const k = targets.get(next);
+    if (last.op === "call" && k !== undefined) points.set(next, k);
+  }
+  return points;
+}
+
+/**
+ * Where control may go after the block, as far as its bytes say: a branch's direct target and its
+ * fall-through; after a CALL, its return address too, where the callee's RET (a dynamic target)
+ * most often comes back.
+ */
+function successors(b: RegionBlock): number[] {
+  const last = b.instructions[b.instructions.length - 1], next = (last.ip + last.length) >>> 0;
+  if (!EFFECTS[last.op].branch) return [next];
+  const target = last.operands[0];
+  const direct = target !== undefined && isImmediate(target) ? [(target as Immediate).imm >>> 0] : [];
+  switch (last.op) {
+    case "jcc": case "loop": case "jecxz": case "call": return [...direct, next];
+    case "jmp": return direct;
+    default: return []; // RET; INT and IRET, which end in the core
+  }
+}
