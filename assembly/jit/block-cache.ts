@@ -131,7 +131,10 @@ function validate(entry: u32, context: u64): u32 {
   }
   if (p >= ramSize) return 0;
   const mode = <u32>(context & ((1 << MODE_BITS) - 1));
-  if (load<u32>(entry + BLOCK_PHYSICAL) != p || load<u32>(entry + BLOCK_HITS) == 0 || <u32>load<u8>(entry + BLOCK_MODE) != mode) {
+  // A compiled function holds the linear addresses it was compiled at (BLOCK_LINEAR, set then): the
+  // same frame reached through another mapping that shares the entry needs its own.
+  const otherMapping = load<u32>(entry + BLOCK_FUNCTION) != 0 && load<u32>(entry + BLOCK_LINEAR) != eip;
+  if (load<u32>(entry + BLOCK_PHYSICAL) != p || load<u32>(entry + BLOCK_HITS) == 0 || <u32>load<u8>(entry + BLOCK_MODE) != mode || otherMapping) {
     if (load<u32>(entry + BLOCK_FUNCTION) != 0) untrackBlock(entry); // evicted
     store<u32>(entry + BLOCK_PHYSICAL, p);
     store<u32>(entry + BLOCK_FUNCTION, 0);

@@ -359,3 +359,24 @@ describe("regions: loops over several blocks in one function", () => {
     expect(both.compiled.cpu.compiler!.regionBlocks).toBeGreaterThan(0);
   });
 });
+
+// A compiled block holds its linear addresses (EIP, a CALL's return address, its edges). Two
+// linear pages whose numbers agree in their low 12 bits share a block-cache entry, and mapped to
+// the same frame they share its key (the physical address) too: code entered through the second
+// mapping must not run the block compiled for the first.
+describe("one frame of code mapped at two linear addresses sharing a cache entry", () => {
+  const F = CODE_BASE + 0x1000, ALIAS = 0x1000000; // linear page 0x1011 maps to frame 0x11, as page 0x11 does
+  function aliasedCode(cpu: TestCpu): void {
+    withPaging(cpu);
+    const PD = 0x200000, PT = 0x202000;
+    cpu.write32(PD + ((F + ALIAS) >>> 22) * 4, PT | 7);
+    cpu.write32(PT + (((F + ALIAS) >>> 12) & 0x3ff) * 4, F | 7);
+  }
+  it("each mapping runs with its own addresses", () => {
+    // f (in a page of its own, so compiled on its own) reads its own EIP (CALL, POP) into EDI:
+    // 100 times through the first mapping, then 100 through the second
+    const source = `mov $100, %ecx\n0: call f\ndec %ecx\njnz 0b\nmov $100, %ecx\nmov $f + ${ALIAS}, %edx\n1: call *%edx\ndec %ecx\njnz 1b\nhlt\n.p2align 12\nf: call 2f\n2: pop %eax\nadd %eax, %edi\nret`;
+    const both = runBoth(source, aliasedCode);
+    expectAgreement(both, L.EXIT_HLT);
+  });
+});
