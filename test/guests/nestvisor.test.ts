@@ -37,8 +37,8 @@ function nestvisor(...modules: string[]) {
 // --vmcs-shadowing exists, every comparison runs with it on and off.
 const wasmvisorGaps: Record<string, string> = {
   paging:
-    "L2's MOV to CR4 setting PGE gets #GP: L0 handles the exit itself (L1's mask owns only VMXE) and " +
-    "checks L2's value, VMXE clear, against L1's VMX-operation rule instead of keeping the bits L1 owns",
+    "L2's MOV to CR4 setting PGE gets #GP: L0 handles the exit itself (L0 owns PGE, L1 only VMXE) but " +
+    "takes L2's value as the new CR4 (VMXE clear: L1's VMX-operation rule refuses it) instead of keeping the bits L1 owns",
 };
 
 describe("guests/nestvisor.elf: a guest hypervisor running sample guests as L2", () => {
