@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from "commander";
 import { CLOCK_KINDS } from "../bench/marker-timing.js";
 import { PEER_NAMES } from "../bench/peer-runners.js";
 import { CoreAbortError, CoreLoadError } from "../core/core.js";
+import { UnsaveableStateError } from "../devices/saved-values.js";
 import { CPUID_VENDORS, CR3_POLICIES, DEFAULT_CONFIG, HYPERV_PARTITIONS, IF_MODES, NESTED_MODES } from "../vmm/vm-config.js";
 import { DEFAULT_MEMORY_MIB } from "../vmm/virtual-machine.js";
 import { CLOCK_MODES } from "../vmm/virtual-clock.js";
@@ -105,6 +106,10 @@ function reportError(error: unknown): number {
   if (error instanceof UsageError) {
     process.stderr.write(`wasmvisor: ${error.message}\n`);
     return EXIT_USAGE;
+  }
+  if (error instanceof UnsaveableStateError) {
+    process.stderr.write(`wasmvisor: --save-state: ${error.message}\n`);
+    return EXIT_INTERNAL_ERROR;
   }
   const message = error instanceof CoreLoadError || error instanceof CoreAbortError ? error.message : `internal error: ${String(error)}`;
   process.stderr.write(`wasmvisor: ${message}\n`);

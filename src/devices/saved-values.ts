@@ -10,6 +10,11 @@ export class SavedStateError extends Error {
   override name = "SavedStateError";
 }
 
+/** A machine that cannot be saved now (its nested guest runs, say); the message says why, in one line. */
+export class UnsaveableStateError extends Error {
+  override name = "UnsaveableStateError";
+}
+
 /** Where a value sits in a saved machine ("devices.pit.channels[0]"), and the checks of values there. */
 export class StatePath {
   constructor(readonly path: string) {}

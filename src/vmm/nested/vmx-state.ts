@@ -3,7 +3,7 @@
 // L0 set aside for L1 (nested-run.ts). Everything else about L1's VMCSs
 // lives in L1's RAM (vmcs12.ts). Saved and restored with the machine (saved-state.ts).
 
-import { StatePath } from "../../devices/saved-values.js";
+import { StatePath, UnsaveableStateError } from "../../devices/saved-values.js";
 import { VMCS_REGION_SIZE } from "./vmx-capabilities.js";
 
 /** The current-VMCS pointer when there is none (the SDM's FFFFFFFF_FFFFFFFFH; ours never exceed 32 bits). */
@@ -29,7 +29,7 @@ export class NestedVmx implements NestedVmxState {
 
   /** Only while L1 runs: a machine whose L2 runs is not saved (yet), and says so. */
   saveState(): NestedVmxState {
-    if (this.l2 !== undefined) throw new Error("cannot save the machine while its guest hypervisor's guest (L2) runs; save it while L1 runs");
+    if (this.l2 !== undefined) throw new UnsaveableStateError("cannot save the machine while its guest hypervisor's guest (L2) runs; save it while L1 runs");
     return { inVmxOperation: this.inVmxOperation, vmxonPointer: this.vmxonPointer, currentVmcs: this.currentVmcs };
   }
 

@@ -18,6 +18,7 @@
 import { G_EIP, SR_CS } from "../../../assembly/vmcs-layout.js";
 import { compileCore } from "../../core/core.js";
 import { keyboardQueue, serialQueue, type InputQueue } from "../../devices/input-queue.js";
+import { UnsaveableStateError } from "../../devices/saved-values.js";
 import { NAMED_KEYS, keystrokeFor, type Keystroke } from "../../devices/scancodes.js";
 import { qemuStyleCmdline } from "../../loader/multiboot.js";
 import { readLinear } from "../../vmm/guest-memory.js";
@@ -112,7 +113,13 @@ export class Session {
   /** The machine as a state file, taken between two bursts; the guest runs on. */
   save(): void {
     if (!this.vm || !this.source) return this.post({ type: "tool-error", message: "boot a guest before saving its state" });
-    const { buffer } = this.vm.saveState();
+    let buffer: ArrayBufferLike;
+    try {
+      ({ buffer } = this.vm.saveState());
+    } catch (error) {
+      if (!(error instanceof UnsaveableStateError)) throw error;
+      return this.post({ type: "tool-error", message: error.message });
+    }
     this.post({ type: "state-file", bytes: buffer as ArrayBuffer, name: this.source.name }, [buffer as ArrayBuffer]);
   }
 
