@@ -35,11 +35,7 @@ function nestvisor(...modules: string[]) {
 // Where wasmvisor is known to differ from Bochs, and why: those comparisons are expected to fail
 // (\`it.fails\`) until it is fixed; then \`it.fails\` itself fails, and the entry goes. Once
 // --vmcs-shadowing exists, every comparison runs with it on and off.
-const wasmvisorGaps: Record<string, string> = {
-  paging:
-    "L2's MOV to CR4 setting PGE gets #GP: L0 handles the exit itself (L0 owns PGE, L1 only VMXE) but " +
-    "takes L2's value as the new CR4 (VMXE clear: L1's VMX-operation rule refuses it) instead of keeping the bits L1 owns",
-};
+const wasmvisorGaps: Record<string, string> = {};
 
 describe("guests/nestvisor.elf: a guest hypervisor running sample guests as L2", () => {
   it("lists at least five L2 guests, each with a golden output", () => {

@@ -24,7 +24,7 @@ import { hex, hex8 } from "../../loader/load-error.js";
 import { VECTOR_GP, injectException } from "../inject.js";
 import { CR0_CD, CR0_ET, CR0_NW, CR0_PE, CR0_PG, CR0_TS, CR4_UNSUPPORTED } from "../control-registers.js";
 import type { ExitContext } from "./exit-context.js";
-import { vmxAllowsCr0, vmxAllowsCr4 } from "../nested/vmx-control-registers.js";
+import { l1OwnedBits, vmxAllowsCr0, vmxAllowsCr4 } from "../nested/vmx-control-registers.js";
 import { handleUnhandledExit } from "./table.js";
 
 export const CR_ACCESS_MOV_TO = 0;
@@ -61,12 +61,20 @@ export function handleCrAccess(vm: ExitContext): void {
   const { cr, type, gpr, lmswData } = decodeCrAccess(vmcs.get(X_QUALIFICATION));
   let completed: boolean;
   if (type === CR_ACCESS_MOV_TO && cr === 3) completed = loadCr3(vm, vmcs.reg(gpr));
-  else if (type === CR_ACCESS_MOV_TO && cr === 0) completed = vmxAllowsCr0(vm, vmcs.reg(gpr)) ? writeCr0(vmcs, vmcs.reg(gpr)) : refuse(vmcs);
-  else if (type === CR_ACCESS_MOV_TO && cr === 4) completed = vmxAllowsCr4(vm, vmcs.reg(gpr)) ? writeCr4(vmcs, vmcs.reg(gpr)) : refuse(vmcs);
+  else if (type === CR_ACCESS_MOV_TO && (cr === 0 || cr === 4)) completed = movToCr(vm, cr, vmcs.reg(gpr));
   else if (type === CR_ACCESS_CLTS) completed = writeCr0(vmcs, guestCr0(vmcs) & ~CR0_TS);
   else if (type === CR_ACCESS_LMSW) completed = writeCr0(vmcs, (guestCr0(vmcs) & ~LMSW_BITS) | (lmswData & LMSW_BITS) | (guestCr0(vmcs) & CR0_PE));
   else return handleUnhandledExit(vm, EXIT_CR_ACCESS); // MOV from CR: the core never exits for it
   if (completed) vmcs.skipInstruction();
+}
+
+/** MOV to CR0 or CR4 (under L2, with L1's bits kept: l1OwnedBits), checked as the CPU would. */
+function movToCr(vm: ExitContext, cr: 0 | 4, source: number): boolean {
+  const { vmcs } = vm;
+  const kept = l1OwnedBits(vm, cr);
+  const value = ((source & ~kept) | (vmcs.get(cr === 0 ? G_CR0 : G_CR4) & kept)) >>> 0;
+  if (cr === 0) return vmxAllowsCr0(vm, value) ? writeCr0(vmcs, value, kept) : refuse(vmcs);
+  return vmxAllowsCr4(vm, value) ? writeCr4(vmcs, value, kept) : refuse(vmcs);
 }
 
 function loadCr3(vm: ExitContext, value: number): boolean {
@@ -81,18 +89,21 @@ function guestCr0(vmcs: Vmcs): number {
   return ((vmcs.get(G_CR0) & ~mask) | (vmcs.get(C_CR0_SHADOW) & mask)) >>> 0;
 }
 
-/** MOV to CR0's checks (SDM, MOV—Move to/from Control Registers): #GP(0) for PG without PE, NW without CD. */
-function writeCr0(vmcs: Vmcs, value: number): boolean {
+/**
+ * MOV to CR0's checks (SDM, MOV—Move to/from Control Registers): #GP(0) for PG without PE, NW
+ * without CD. The read shadow follows the value but for `kept` bits, whose shadow is L1's.
+ */
+function writeCr0(vmcs: Vmcs, value: number, kept = 0): boolean {
   if ((value & CR0_PG && !(value & CR0_PE)) || (value & CR0_NW && !(value & CR0_CD))) return refuse(vmcs);
-  vmcs.set(C_CR0_SHADOW, value);
+  vmcs.set(C_CR0_SHADOW, (vmcs.get(C_CR0_SHADOW) & kept) | (value & ~kept));
   vmcs.set(G_CR0, value | CR0_ET);
   return true;
 }
 
-/** Bits for features CPUID does not report are reserved on this CPU: #GP(0). */
-function writeCr4(vmcs: Vmcs, value: number): boolean {
+/** Bits for features CPUID does not report are reserved on this CPU: #GP(0). The shadow as writeCr0's. */
+function writeCr4(vmcs: Vmcs, value: number, kept: number): boolean {
   if (value & CR4_UNSUPPORTED) return refuse(vmcs);
-  vmcs.set(C_CR4_SHADOW, value);
+  vmcs.set(C_CR4_SHADOW, (vmcs.get(C_CR4_SHADOW) & kept) | (value & ~kept));
   vmcs.set(G_CR4, value);
   return true;
 }

@@ -9,6 +9,18 @@ import type { Vmcs } from "../../core/vmcs.js";
 import { CR0_OWNED } from "../control-registers.js";
 import type { ExitContext } from "../exits/exit-context.js";
 import { CR0_FIXED0, CR4_VMXE } from "./vmx-capabilities.js";
+import { VMCS_FIELD as F } from "./vmcs12-fields.js";
+import { Vmcs12 } from "./vmcs12.js";
+
+/**
+ * While L2 runs, the bits of CR0 or CR4 that L1 owns (its guest/host mask); 0 while L1 runs. A MOV
+ * to CR that reaches L0 from L2 is one L1 let through, and such a MOV leaves L1's bits as they are
+ * (SDM Vol. 3C 26.3, "MOV to CR0/CR4" in VMX non-root operation): only the others take L2's value.
+ */
+export function l1OwnedBits(vm: ExitContext, cr: 0 | 4): number {
+  if (vm.vmx.l2 === undefined) return 0;
+  return new Vmcs12(vm.ram, vm.vmx.l2.vmcs).read(cr === 0 ? F.CR0_GUEST_HOST_MASK : F.CR4_GUEST_HOST_MASK);
+}
 
 /** Whether the guest may load `value` into CR0 as far as VMX is concerned. */
 export function vmxAllowsCr0(vm: ExitContext, value: number): boolean {
