@@ -50,17 +50,13 @@ function formatCompiledCode({ retired, compiledInstructions, share, interpretedF
   ];
 }
 
-export function formatCompiler(s: CompilerStats): string[] {
+function formatCompiler(s: CompilerStats): string[] {
   const t = compileTimes(s);
-  const compiling = s.modules - s.modulesReturned;
   return [
-    `compiler: ${s.requests} blocks asked for, ${s.installed} installed` +
-      `${s.modulesReturned > 0 ? ` from ${s.modulesReturned} modules (${t.functionsPerModule.toFixed(1)} functions each)` : ""}` +
-      `${compiling > 0 ? `, ${compiling} module${compiling === 1 ? "" : "s"} still compiling at the end` : ""}` +
+    `compiler: ${s.requests} blocks asked for, ${s.installed} installed from ${s.modules} modules (${t.functionsPerModule.toFixed(1)} functions each)` +
       `${s.stale > 0 ? `, ${s.stale} rewritten or evicted while compiling (not installed)` : ""}${s.refused > 0 ? `, ${s.refused} asked again later (queue full)` : ""}`,
     `compile time per block: ${t.guestThreadUs.toFixed(1)} µs of the guest thread's ${s.guestThreadClock === "cpu" ? "CPU" : "wall-clock"} time` +
-      `${s.backgroundMs > 0 ? `, ${t.backgroundUs.toFixed(1)} µs compiling on the worker (wall clock)` : ""}` +
-      `${s.installed > 0 ? `; installed ${t.waitMs.toFixed(2)} ms after the request on average` : ""}`,
+      `${s.backgroundMs > 0 ? `, ${t.backgroundUs.toFixed(1)} µs compiling on the worker (wall clock)` : ""}; installed ${t.waitMs.toFixed(2)} ms after the request on average`,
   ];
 }
 

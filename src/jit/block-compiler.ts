@@ -76,9 +76,8 @@ export interface CompilerStats {
   installed: number; // functions put in the table
   stale: number; // compiled but not installed: the block was rewritten, forgotten or evicted meanwhile
   refused: number; // requests refused while the queue was full
-  modules: number; // modules sent to be compiled
-  modulesReturned: number; // of those, compiled and instantiated (the rest were compiling when counted)
-  functions: number; // functions in the modules returned (installed or stale)
+  modules: number; // modules compiled
+  functions: number; // functions in the modules compiled (installed or stale)
   released: number; // functions let go to free their modules (MAX_HELD_FUNCTIONS)
   guestThreadMs: number; // translating, encoding, compiling (deterministic mode), instantiating, installing
   guestThreadClock: "cpu" | "wall"; // what guestThreadMs measures: the thread's CPU time, or wall time
@@ -115,7 +114,7 @@ export function compileTimes(s: CompilerStats): { guestThreadUs: number; backgro
     guestThreadUs: per(s.guestThreadMs * 1000, s.requests), // every block asked for: translated, and compiled if in deterministic mode
     backgroundUs: per(s.backgroundMs * 1000, s.functions),
     waitMs: per(s.waitMs, s.installed),
-    functionsPerModule: per(s.functions, s.modulesReturned),
+    functionsPerModule: per(s.functions, s.modules),
   };
 }
 
@@ -138,7 +137,7 @@ export class BlockCompiler {
   private heldFunctions = 0;
   /** MAX_HELD_FUNCTIONS, lower in tests of what letting go does. */
   heldLimit = MAX_HELD_FUNCTIONS;
-  readonly stats: CompilerStats = { requests: 0, installed: 0, stale: 0, refused: 0, modules: 0, modulesReturned: 0, functions: 0, released: 0, guestThreadMs: 0, guestThreadClock: "wall", backgroundMs: 0, waitMs: 0 };
+  readonly stats: CompilerStats = { requests: 0, installed: 0, stale: 0, refused: 0, modules: 0, functions: 0, released: 0, guestThreadMs: 0, guestThreadClock: "wall", backgroundMs: 0, waitMs: 0 };
   regionBlocks = 0; // blocks the regions asked for hold beyond their first
 
   constructor(private readonly core: CoreExports) {
@@ -279,7 +278,6 @@ export class BlockCompiler {
   /** Instantiates `module` (compiled from `batch`) and installs each function whose entry still waits for it. */
   private install(batch: readonly Queued[], module: WebAssembly.Module): void {
     const exports = new WebAssembly.Instance(module, this.imports).exports;
-    this.stats.modulesReturned++;
     this.stats.functions += batch.length;
     const held: Held = { size: batch.length, installed: 0, slots: [] };
     const now = performance.now();
