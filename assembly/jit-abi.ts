@@ -31,7 +31,6 @@ export const BLOCK_LINEAR = 20; // the EIP it was compiled at (its code holds it
 export const BLOCK_BANKS = 24; // in these TLB banks (a bit each),
 export const BLOCK_CONTEXT = 32; // u64: in this context (mode, TLB generation)
 export const BLOCK_STALLS = 40; // entries in a row that left before the first instruction
-export const BLOCK_TICKET = 44; // the compile request the entry waits for, while the host compiles its block
 export const BLOCK_MODE_PAGING = 1;
 export const BLOCK_MODE_CPL_SHIFT = 1;
 // Where the blocks of each entry's function lie, for write tracking (jit/code-pages.ts): after the
@@ -41,14 +40,6 @@ export const BLOCK_MODE_CPL_SHIFT = 1;
 export const MAX_REGION_BLOCKS = 16;
 export const REGION_BLOCKS_OFFSET = BLOCK_CACHE_ENTRIES * BLOCK_ENTRY_SIZE; // from the cache's base
 export const REGION_BLOCKS_STRIDE = MAX_REGION_BLOCKS * 4;
-
-// ---- Compile requests (jit.compile's answers) -----------------------------------------------
-// The host translated the block (BLOCK_INSTRUCTIONS, BLOCK_REGION_BLOCKS and where they lie set) and will install it
-// later through the core's installCompiled(), if the entry still waits for that ticket then.
-export const COMPILE_QUEUED = 1;
-// The host's queue is full: the block counts arrivals again and asks later.
-export const COMPILE_BUSY = 2;
-// (0: the block cannot be compiled, and is never asked for again.)
 
 // ---- The software TLB (assembly/mmu/tlb.ts) ---------------------------------------------------
 // The active bank (the global tlbBank holds its address) has TLB_ENTRIES tags (linear page number

@@ -51,11 +51,6 @@ export {
   type Cr3Policy,
 } from "./vmm/vm-config.js";
 export { describeStop, type StopReason } from "./vmm/stop-reason.js";
-// When hot blocks compile (VirtualMachineOptions.compiling): the default, each at its request, or
-// in the background on a Node worker thread or on V8's background threads (any host).
-export { COMPILE_AT_REQUEST, type CompileMode, type CompilerStats } from "./jit/block-compiler.js";
-export { promiseModuleCompiler, type ModuleCompiler } from "./jit/module-compiler.js";
-export { workerModuleCompiler } from "./jit/node-module-compiler.js";
 export { STATE_FORMAT_VERSION } from "./vmm/state-file.js";
 export { SavedStateError } from "./devices/saved-values.js";
 export { ExitStats, type ExitReasonStats, type VmStatistics } from "./vmm/exit-stats.js";

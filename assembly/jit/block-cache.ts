@@ -2,13 +2,7 @@
 // an instruction where compiled code stopped short (resumeAfterNext) the run loop looks the EIP up in a block cache (indexed by linear address, keyed by the block's
 // physical address and the mode it was compiled for); a block that has been reached often enough
 // is handed to the host's compiler (src/jit/), which translates it into a small WASM function, adds
-// it to this module's function table and records it in the cache entry. The host compiles in the
-// background (or, for tests, at a retired-instruction count it chose): a requested block is
-// pending, interpreted meanwhile and tracked for writes as a compiled one (code-pages.ts), and the
-// host installs it later (installCompiled) only if the entry still waits for that very request, so
-// a block rewritten, forgotten or evicted while it compiled is never installed stale. The host
-// looks at its finished work when the run loop arrives at a pending block after the retired count
-// it asked for (scheduleCompilePoll). Compiled blocks are then
+// it to this module's function table and records it in the cache entry. Compiled blocks are then
 // entered with call_indirect and chain to each other without returning to the interpreter loop.
 // Compiled instructions never fault: anything they cannot do safely (an access outside plain RAM,
 // say) ends the block early with EIP at that instruction, and the interpreter carries on from
@@ -33,29 +27,20 @@ import { trackBlock, untrackBlock, codePagesBytes, placeCodePages } from "./code
 import {
   HOLE_START, HOLE_END, BLOCK_CACHE_ENTRIES, BLOCK_ENTRY_SIZE, BLOCK_PHYSICAL, BLOCK_FUNCTION, BLOCK_HITS,
   BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_LINEAR, BLOCK_BANKS, BLOCK_CONTEXT, BLOCK_STALLS,
-  BLOCK_MODE_PAGING, BLOCK_MODE_CPL_SHIFT, REGION_BLOCKS_OFFSET, REGION_BLOCKS_STRIDE, BLOCK_TICKET, COMPILE_QUEUED, COMPILE_BUSY,
+  BLOCK_MODE_PAGING, BLOCK_MODE_CPL_SHIFT, REGION_BLOCKS_OFFSET, REGION_BLOCKS_STRIDE,
 } from "../jit-abi";
 import { pagingEnabled } from "../memory/linear";
 import { budget, budgetCovers, retiredSoFar, chargeHostWork } from "../cpu/retirement";
 
-// Asks the host to compile the block in `entry` for request `ticket`: jit-abi.ts COMPILE_QUEUED,
-// COMPILE_BUSY or 0 (it cannot be compiled).
 @external("jit", "compile")
-declare function hostCompile(linearEip: u32, physical: u32, entry: u32, ticket: u32): u32;
-// Lets the host install what it has finished compiling (installCompiled), at the count it asked for.
-@external("jit", "poll")
-declare function hostPoll(): void;
+declare function hostCompile(linearEip: u32, physical: u32, entry: u32): u32;
 
 const MODE_BITS: u32 = 3; // of BLOCK_MODE: paging, CPL
-const FAILED: u32 = 0xffffffff; // BLOCK_HITS of a block that cannot be compiled
-const BLOCK_PENDING: u32 = 0xfffffffe; // BLOCK_HITS while the host compiles the block (BLOCK_TICKET: for which request)
+const FAILED: u32 = 0xffffffff;
 const HOT_THRESHOLD: u32 = 32;
-// Where a block the host was too busy to take starts counting again: it asks after as many
-// arrivals as the threshold's second half.
-const BUSY_RETRY_HITS: u32 = HOT_THRESHOLD / 2;
-const NEVER: u64 = 0xffffffffffffffff;
-let nextTicket: u32 = 0;
-let pollAt: u64 = NEVER; // the retired count from which an arrival at a pending block calls hostPoll()
+// Host work (cpu/retirement.ts) of compiling one block: 0.5 ms or more, about as long as the
+// interpreter takes for 100,000 instructions.
+const COMPILE_WORK: u32 = 100_000;
 // A block that keeps leaving before its first instruction (whose first access always falls outside
 // plain RAM, say a store loop into the VGA frame buffer) costs an entry and an exit on top of the
 // interpreter's work every time: after MAX_STALLS such entries in a row it rests, left to the
@@ -150,7 +135,7 @@ function validate(entry: u32, context: u64): u32 {
   // same frame reached through another mapping that shares the entry needs its own.
   const otherMapping = load<u32>(entry + BLOCK_FUNCTION) != 0 && load<u32>(entry + BLOCK_LINEAR) != eip;
   if (load<u32>(entry + BLOCK_PHYSICAL) != p || load<u32>(entry + BLOCK_HITS) == 0 || <u32>load<u8>(entry + BLOCK_MODE) != mode || otherMapping) {
-    if (load<u32>(entry + BLOCK_FUNCTION) != 0 || load<u32>(entry + BLOCK_HITS) == BLOCK_PENDING) untrackBlock(entry); // evicted
+    if (load<u32>(entry + BLOCK_FUNCTION) != 0) untrackBlock(entry); // evicted
     store<u32>(entry + BLOCK_PHYSICAL, p);
     store<u32>(entry + BLOCK_FUNCTION, 0);
     store<u32>(entry + BLOCK_HITS, 1);
@@ -163,15 +148,13 @@ function validate(entry: u32, context: u64): u32 {
   if (fn == 0) {
     const hits = load<u32>(entry + BLOCK_HITS);
     if (hits == FAILED) return 0;
-    if (hits != BLOCK_PENDING) {
-      if (hits + 1 < HOT_THRESHOLD) { store<u32>(entry + BLOCK_HITS, hits + 1); return 0; }
-      if (!requestCompile(entry, p)) return 0;
-    }
-    if (retiredSoFar() < pollAt) return 0;
-    pollAt = NEVER; // until the host asks again
-    hostPoll();
-    fn = load<u32>(entry + BLOCK_FUNCTION);
-    if (fn == 0) return 0;
+    if (hits + 1 < HOT_THRESHOLD) { store<u32>(entry + BLOCK_HITS, hits + 1); return 0; }
+    fn = hostCompile(eip, p, entry);
+    chargeHostWork(COMPILE_WORK);
+    if (fn == 0) { store<u32>(entry + BLOCK_HITS, FAILED); return 0; }
+    store<u32>(entry + BLOCK_FUNCTION, fn);
+    trackBlock(entry);
+    blocksCompiled++;
   }
   if (load<u32>(entry + BLOCK_LINEAR) == eip && load<u64>(entry + BLOCK_CONTEXT) == context) {
     store<u32>(entry + BLOCK_BANKS, load<u32>(entry + BLOCK_BANKS) | tlbBankBit);
@@ -191,46 +174,6 @@ export function blockReached(linear: u32, physical: u32, mode: u32): bool {
   return load<u32>(entry + BLOCK_PHYSICAL) == physical && <u32>load<u8>(entry + BLOCK_MODE) == mode &&
     (load<u32>(entry + BLOCK_HITS) != 0 || load<u32>(entry + BLOCK_FUNCTION) != 0);
 }
-
-// Asks the host to compile the block at EIP (guest-physical `p`) in `entry`; whether it is pending
-// now. From here on writes into its bytes forget it, as a compiled block's.
-function requestCompile(entry: u32, p: u32): bool {
-  const ticket = ++nextTicket;
-  store<u32>(entry + BLOCK_TICKET, ticket);
-  const answer = hostCompile(eip, p, entry, ticket);
-  if (answer == COMPILE_QUEUED) {
-    store<u32>(entry + BLOCK_HITS, BLOCK_PENDING);
-    trackBlock(entry);
-    return true;
-  }
-  store<u32>(entry + BLOCK_HITS, answer == COMPILE_BUSY ? BUSY_RETRY_HITS : FAILED);
-  return false;
-}
-
-// The host's compiler installs the function in table slot `fn` for request `ticket` of `entry`:
-// only if the entry still waits for it (nothing evicted, forgot or asked anew meanwhile). Whether
-// it did.
-export function installCompiled(entry: u32, ticket: u32, fn: u32): bool {
-  if (load<u32>(entry + BLOCK_HITS) != BLOCK_PENDING || load<u32>(entry + BLOCK_TICKET) != ticket) return false;
-  store<u32>(entry + BLOCK_FUNCTION, fn);
-  store<u32>(entry + BLOCK_HITS, HOT_THRESHOLD);
-  blocksCompiled++;
-  return true;
-}
-
-// The host's compiler lets go of the function of `entry` (to free the module holding it): the
-// block is interpreted and counts towards compiling anew.
-export function dropCompiled(entry: u32): void {
-  if (load<u32>(entry + BLOCK_FUNCTION) != 0) forgetBlock(entry);
-}
-
-// The host wants to install what it compiled once `instructions` more have retired.
-export function scheduleCompilePoll(instructions: u32): void {
-  pollAt = retiredSoFar() + <u64>instructions;
-}
-
-// Host work (cpu/retirement.ts) the host's compiler did on the guest's thread.
-export function chargeCompileWork(units: u32): void { chargeHostWork(units); }
 
 // The block's code was rewritten (code-pages.ts): forget its compiled function and count towards
 // compiling anew.

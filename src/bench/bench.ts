@@ -2,21 +2,17 @@
 // the interpreter's best case; guests/compute.elf: a mixed integer workload with memory traffic)
 // several times each in a fresh VM and measures guest MIPS = instructions retired / wall time of
 // the run loop, boot time (compile and instantiate the core, allocate RAM, load the kernel) and
-// memory, the time from boot to the guest's first output, the time to peak speed (warm-up.ts) and
-// the compiler's time per block. The targets are the project's performance goals for the interpreter. guests/vga runs
+// memory. The targets are the project's performance goals for the interpreter. guests/vga runs
 // twice, with its frame buffer in plain RAM (the default: the screen is refreshed from it) and
 // with --vga-trap (every write to it exits), so the exits and MIPS of the two strategies for a
 // VGA screen can be compared.
 
 import { readFile } from "node:fs/promises";
-import { compilerOf, defaultCoreWasmUrl } from "../core/core.js";
-import { compileTimes } from "../jit/block-compiler.js";
-import { timeToPeak, type RetiredSample } from "./warm-up.js";
+import { defaultCoreWasmUrl } from "../core/core.js";
 import { packageFileUrl } from "../package-files.js";
 import { BenchGuestError } from "./bench-guest-error.js";
 import { describeStop } from "../vmm/stop-reason.js";
 import { VirtualMachine, type VirtualMachineOptions } from "../vmm/virtual-machine.js";
-import { benchCompiling } from "./bench-compiling.js";
 
 export interface BenchGuest {
   name: string;
@@ -44,12 +40,6 @@ export interface BenchRun {
   runSeconds: number;
   mips: number;
   bootMs: number;
-  /** From the start of boot (core compiled, RAM allocated, kernel loaded) to the guest's first console byte. */
-  firstOutputMs: number | undefined;
-  /** From the start of the run to the end of the first slice at peak speed (warm-up.ts). */
-  timeToPeakMs: number | undefined;
-  /** The compiler's time on the guest's thread per block asked for, µs (its CPU time under Node). */
-  compileUsPerBlock: number;
   exits: number;
   /** Size of the core's linear memory (VMCS, core data, guest RAM). */
   wasmMemoryMiB: number;
@@ -69,16 +59,10 @@ export async function benchGuest(guest: BenchGuest, runs: number, core?: BufferS
   for (let run = 1; run <= runs; run++) {
     const bootStart = performance.now();
     const cmdline = `${guest.path} ${args || guest.args || ""}`;
-    let firstOutputMs: number | undefined;
-    const serialOutput = () => (firstOutputMs ??= performance.now() - bootStart);
-    const vm = await VirtualMachine.boot(kernel, { ...guest.vm, ...benchCompiling(), core: coreBytes, memoryMiB: GUEST_MEMORY_MIB, cmdline, serialOutput });
+    const vm = await VirtualMachine.boot(kernel, { ...guest.vm, core: coreBytes, memoryMiB: GUEST_MEMORY_MIB, cmdline });
     const bootMs = performance.now() - bootStart;
 
-    const samples: RetiredSample[] = [];
-    const sample = () => samples.push({ ms: performance.now(), retired: vm.instructionsRetired() });
-    sample();
-    const result = vm.run({ timeoutSeconds: TIMEOUT_SECONDS, onSliceEnd: sample });
-    sample();
+    const result = vm.run({ timeoutSeconds: TIMEOUT_SECONDS });
     if (result.stop.kind !== "guest-exit" || result.stop.code !== 0) {
       throw new BenchGuestError(`${guest.path} run ${run}: ${describeStop(result.stop)}`);
     }
@@ -89,9 +73,6 @@ export async function benchGuest(guest: BenchGuest, runs: number, core?: BufferS
       runSeconds: result.seconds,
       mips: result.instructions / result.seconds / 1e6,
       bootMs,
-      firstOutputMs,
-      timeToPeakMs: timeToPeak(samples),
-      compileUsPerBlock: compileTimes(compilerOf(vm.core)!.stats).guestThreadUs,
       exits: vm.statistics().totalExits,
       wasmMemoryMiB: vm.core.memory.buffer.byteLength / 2 ** 20,
       rssMiB: process.memoryUsage.rss() / 2 ** 20,

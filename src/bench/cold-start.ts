@@ -20,7 +20,6 @@ import { describeStop } from "../vmm/stop-reason.js";
 import { BenchGuestError } from "./bench-guest-error.js";
 import type { Clock, ClockKind } from "./marker-timing.js";
 import { median } from "./report.js";
-import { benchCompiling } from "./bench-compiling.js";
 
 export const EXITLOOP_GUEST = "guests/exitloop.elf";
 /** The exits the cold figure averages. */
@@ -70,7 +69,7 @@ export async function measureColdStart(kernel: Uint8Array, core: Uint8Array<Arra
   const cmdline = `exitloop.elf ${COLD_EXITS * (2 + STEADY_RUNS)}`;
   const loopStart = await firstCpuidAt(kernel, core, cmdline);
   const fresh = freshCoreBytes(core, `${process.pid}.${Date.now()}.${nonces++}`);
-  const vm = await VirtualMachine.boot(kernel, { core: fresh, cmdline, ...benchCompiling() });
+  const vm = await VirtualMachine.boot(kernel, { core: fresh, cmdline });
   runTo(vm, loopStart);
   const before = vm.statistics();
   const cpuidBefore = vm.stats.count(EXIT_CPUID);

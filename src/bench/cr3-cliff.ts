@@ -32,7 +32,6 @@ import type { Cr3Policy } from "../vmm/vm-config.js";
 import { BenchGuestError } from "./bench-guest-error.js";
 import { threadCpuClock } from "./thread-cpu-clock.js";
 import { median } from "./report.js";
-import { benchCompiling } from "./bench-compiling.js";
 
 export const MULTITASK_GUEST = "guests/multitask.elf";
 
@@ -110,7 +109,7 @@ export async function measureCr3Cliff(options: Cr3CliffOptions = {}): Promise<Cr
   const boot = (n: number, rounds: number) => {
     const cmdline = cmdlineFor(n, rounds);
     const run = { cmdline, output: "" };
-    const vm = VirtualMachine.boot(kernel, { ...benchCompiling(), core, cmdline, cr3Targets, cr3Policy, serialOutput: (byte) => (run.output += String.fromCharCode(byte)) });
+    const vm = VirtualMachine.boot(kernel, { core, cmdline, cr3Targets, cr3Policy, serialOutput: (byte) => (run.output += String.fromCharCode(byte)) });
     return { run, vm };
   };
   /** Runs `vm` to instruction `until` (or to its end); throws unless it got there, or exited cleanly at its end. */

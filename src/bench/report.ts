@@ -12,16 +12,7 @@ export interface BenchSummary {
   targetMips?: number;
   meetsTarget: boolean;
   medianBootMs: number;
-  medianFirstOutputMs: number | undefined;
-  medianTimeToPeakMs: number | undefined;
-  medianCompileUsPerBlock: number;
 }
-
-const medianOf = (values: (number | undefined)[]): number | undefined => {
-  const known = values.filter((v): v is number => v !== undefined);
-  return known.length > 0 ? median(known) : undefined;
-};
-const ms = (value: number | undefined, digits = 1) => (value === undefined ? "-" : value.toFixed(digits));
 
 export const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -39,9 +30,6 @@ export function summarize(guest: BenchGuest, runs: BenchRun[]): BenchSummary {
     targetMips: guest.targetMips,
     meetsTarget: guest.targetMips === undefined || medianMips >= guest.targetMips,
     medianBootMs: median(runs.map((r) => r.bootMs)),
-    medianFirstOutputMs: medianOf(runs.map((r) => r.firstOutputMs)),
-    medianTimeToPeakMs: medianOf(runs.map((r) => r.timeToPeakMs)),
-    medianCompileUsPerBlock: median(runs.map((r) => r.compileUsPerBlock)),
   };
 }
 
@@ -54,7 +42,7 @@ export function table(header: string[], rows: string[][], leftColumns = 1): stri
 
 export function formatRuns(runs: BenchRun[]): string {
   return table(
-    ["guest", "run", "instructions", "run s", "MIPS", "boot ms", "1st output ms", "to peak ms", "compile µs/block", "exits", "wasm MiB", "rss MiB"],
+    ["guest", "run", "instructions", "run s", "MIPS", "boot ms", "exits", "wasm MiB", "rss MiB"],
     runs.map((r) => [
       r.guest,
       String(r.run),
@@ -62,9 +50,6 @@ export function formatRuns(runs: BenchRun[]): string {
       r.runSeconds.toFixed(3),
       r.mips.toFixed(1),
       r.bootMs.toFixed(1),
-      ms(r.firstOutputMs),
-      ms(r.timeToPeakMs),
-      r.compileUsPerBlock.toFixed(0),
       String(r.exits),
       r.wasmMemoryMiB.toFixed(1),
       r.rssMiB.toFixed(0),
@@ -74,7 +59,7 @@ export function formatRuns(runs: BenchRun[]): string {
 
 export function formatSummaries(summaries: BenchSummary[]): string {
   return table(
-    ["guest", "median MIPS", "best MIPS", "target", "", "boot ms", "1st output ms", "to peak ms", "compile µs/block"],
+    ["guest", "median MIPS", "best MIPS", "target", "", "boot ms"],
     summaries.map((s) => [
       s.guest,
       s.medianMips.toFixed(1),
@@ -82,9 +67,6 @@ export function formatSummaries(summaries: BenchSummary[]): string {
       s.targetMips === undefined ? "-" : `>= ${s.targetMips}`,
       s.targetMips === undefined ? "" : s.meetsTarget ? "ok" : "BELOW",
       s.medianBootMs.toFixed(1),
-      ms(s.medianFirstOutputMs),
-      ms(s.medianTimeToPeakMs),
-      s.medianCompileUsPerBlock.toFixed(0),
     ]),
   );
 }

@@ -11,7 +11,6 @@ import { VirtualMachine } from "../vmm/virtual-machine.js";
 import { BenchGuestError } from "./bench-guest-error.js";
 import type { WasmvisorSetup } from "./exit-benchmarks.js";
 import { DONE_LINE, LineStamper, type Clock, type StampedLine } from "./marker-timing.js";
-import { benchCompiling } from "./bench-compiling.js";
 
 /** Longest a run of a benchmark guest may take before it counts as hung. */
 export const GUEST_TIMEOUT_SECONDS = 300;
@@ -34,7 +33,6 @@ export async function runGuestOnWasmvisor(guest: string, kernel: Uint8Array, cor
   const compiled = new LineStamper(() => vm!.vmcs.compiledInstructions());
   const name = guest.split("/").at(-1);
   vm = await VirtualMachine.boot(kernel, {
-    ...benchCompiling(),
     ...options,
     core,
     compilingTier: jit !== false,

@@ -29,8 +29,6 @@ import { benchClock } from "../bench/thread-cpu-clock.js";
 import { defaultCoreWasmUrl } from "../core/core.js";
 import { packageFileUrl } from "../package-files.js";
 import { EXIT_GUEST_DID_NOT_EXIT, UsageError } from "./exit-status.js";
-import { setBenchCompile } from "../bench/bench-compiling.js";
-import type { CompileWhen } from "../jit/node-module-compiler.js";
 
 export interface BenchOptions {
   runs?: number;
@@ -43,7 +41,6 @@ export interface BenchOptions {
   quick?: boolean;
   peers: PeerName[];
   clock: ClockKind;
-  compile: CompileWhen;
 }
 
 /** --quick: everything but the real-C rows in well under 30 seconds on an idle machine; realc with one round (phases ten times shorter), compute.elf and regloop not whole. */
@@ -55,7 +52,6 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
     if (!existsSync(packageFileUrl(path))) throw new UsageError(`benchmark guest ${path} not found (build it with \`npm run guests\`)`);
   }
   const only = parseOnly(options.only);
-  setBenchCompile(options.compile);
   const mode = options.quick ? QUICK : FULL;
   const runs = options.runs ?? mode.runs;
   const previous = options.compare === undefined ? undefined : await readPrevious(options.compare);

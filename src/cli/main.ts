@@ -3,7 +3,6 @@
 // see a stack trace never: bad input is status 2, a broken installation or core bug status 1.
 
 import { Command, CommanderError, Option } from "commander";
-import { COMPILE_WHEN } from "../jit/node-module-compiler.js";
 import { CLOCK_KINDS } from "../bench/marker-timing.js";
 import { PEER_NAMES } from "../bench/peer-runners.js";
 import { CoreAbortError, CoreLoadError } from "../core/core.js";
@@ -50,7 +49,6 @@ function buildProgram(setStatus: (status: number) => void): Command {
     .option("--screenshot <file.png>", "save the final VGA text screen as a PNG image (640x400)")
     .option("--vga-trap", "make every write to the VGA frame buffer exit (instead of refreshing the screen 5 times a second)")
     .addOption(new Option("--clock <kind>", "time for the PIT and RTC: virtual (from retired instructions, repeatable) or real").choices(CLOCK_MODES).default("virtual"))
-    .addOption(new Option("--compile <when>", "when hot blocks are compiled: in the background, many to a module, the guest running on interpreted meanwhile, or each at once with the guest waiting (at-request: the same timeline at every run)").choices(COMPILE_WHEN).default("background"))
     .option("--save-state <file>", "when the run ends, however it ends (a signal too), save the whole machine to this file")
     .addOption(
       new Option("--restore-state <file>", "continue the machine saved in this file instead of booting a kernel; it keeps its memory and configuration")
@@ -78,7 +76,6 @@ function buildProgram(setStatus: (status: number) => void): Command {
     .option("--json <file>", "also write the results as JSON to this file")
     .option("--markdown <file>", "also write the report as a Markdown section (date, machine, tables)")
     .option("--chart <file>", "draw the exit costs and the CR3 cliff as a chart: FILE.svg or FILE.png")
-    .addOption(new Option("--compile <when>", "when the guests' hot blocks are compiled (as run's --compile)").choices(COMPILE_WHEN).default("background"))
     .option("--compare <old.json>", "show the change in wasmvisor's figures since a previous run's --json")
     .action(async (options) => setStatus(await benchCommand(options)));
 

@@ -20,7 +20,6 @@ import { checkOutputFile, checkStatePaths, writeFileAtomically } from "./output-
 import { PcHost, type PcHostOptions } from "./pc-host.js";
 import { runUntilStopped, signalStatus } from "./run-loop.js";
 import { formatStats, statsJson } from "./stats-report.js";
-import { nodeCompileMode, type CompileWhen } from "../jit/node-module-compiler.js";
 
 /** How long output may take to reach stdout's reader once --timeout or a signal has ended the run. */
 const STOPPED_OUTPUT_GRACE_MS = 50;
@@ -39,12 +38,11 @@ export interface RunOptions extends VmConfig, PcHostOptions {
   jit: "on" | "off";
   saveState?: string;
   restoreState?: string;
-  compile: CompileWhen;
 }
 
 /** Returns the process exit status. */
 export async function runCommand(kernelPath: string | undefined, options: RunOptions): Promise<number> {
-  const { mem, cmdline, module: modules, maxInstructions, timeout, stats, statsJson: jsonPath, trace, jit, disk, diskReadonly, display, screenshot, saveState, restoreState, compile, ...rest } = options;
+  const { mem, cmdline, module: modules, maxInstructions, timeout, stats, statsJson: jsonPath, trace, jit, disk, diskReadonly, display, screenshot, saveState, restoreState, ...rest } = options;
   const source = await readMachineSource(kernelPath, restoreState, modules);
   checkStatePaths(saveState, restoreState);
   for (const [path, option] of [[saveState, "--save-state"], [jsonPath, "--stats-json"], [screenshot, "--screenshot"]] as const) {
@@ -60,7 +58,7 @@ export async function runCommand(kernelPath: string | undefined, options: RunOpt
   try {
     const consoleSide = { serialOutput: guestConsole.write, consoleRoom: guestConsole.room };
     const measured = stats === true || jsonPath !== undefined;
-    const hostSide = { ...host.vmOptions(), ...consoleSide, timeExits: measured, countInterpretedForms: measured, compilingTier: jit === "on", compiling: nodeCompileMode(compile) };
+    const hostSide = { ...host.vmOptions(), ...consoleSide, timeExits: measured, countInterpretedForms: measured, compilingTier: jit === "on" };
     vm = await startMachine(source, hostSide, { ...config, memoryMiB: mem, cmdline });
   } catch (error) {
     host.finish();

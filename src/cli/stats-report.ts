@@ -6,7 +6,6 @@
 // paged, the shadow MMU's counters.
 
 import type { CompiledCodeStatistics, ExitReasonStats, VmStatistics } from "../vmm/exit-stats.js";
-import { compileTimes, type CompilerStats } from "../jit/block-compiler.js";
 import { MMU_STATISTIC_LABELS, pagingSeen } from "../vmm/mmu-stats.js";
 import type { StopReason } from "../vmm/stop-reason.js";
 import type { VmConfig } from "../vmm/vm-config.js";
@@ -40,23 +39,12 @@ export function formatStats(stats: VmStatistics): string {
 // The forms --stats lists (--stats-json has them all).
 const FORMS_SHOWN = 8;
 
-function formatCompiledCode({ retired, compiledInstructions, share, interpretedForms = [], compiler }: CompiledCodeStatistics): string[] {
+function formatCompiledCode({ retired, compiledInstructions, share, interpretedForms = [] }: CompiledCodeStatistics): string[] {
   const total = interpretedForms.reduce((sum, f) => sum + f.count, 0);
   return [
     `compiled code: ${compiledInstructions} of ${retired} instructions retired since boot (${(share * 100).toFixed(1)} %)`,
-    ...(compiler && compiler.requests > 0 ? formatCompiler(compiler) : []),
     ...(total > 0 ? [`interpreted where compiled code could run: ${total}, most often:`] : []),
     ...interpretedForms.slice(0, FORMS_SHOWN).map((f) => `  ${String(f.count).padStart(12)}  ${f.form.padEnd(10)} ${f.name}`),
-  ];
-}
-
-function formatCompiler(s: CompilerStats): string[] {
-  const t = compileTimes(s);
-  return [
-    `compiler: ${s.requests} blocks asked for, ${s.installed} installed from ${s.modules} modules (${t.functionsPerModule.toFixed(1)} functions each)` +
-      `${s.stale > 0 ? `, ${s.stale} rewritten or evicted while compiling (not installed)` : ""}${s.refused > 0 ? `, ${s.refused} asked again later (queue full)` : ""}`,
-    `compile time per block: ${t.guestThreadUs.toFixed(1)} µs of the guest thread's ${s.guestThreadClock === "cpu" ? "CPU" : "wall-clock"} time` +
-      `${s.backgroundMs > 0 ? `, ${t.backgroundUs.toFixed(1)} µs compiling on the worker (wall clock)` : ""}; installed ${t.waitMs.toFixed(2)} ms after the request on average`,
   ];
 }
 

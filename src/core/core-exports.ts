@@ -41,14 +41,6 @@ export interface CoreExports {
   blockCacheBase(): number;
   blockCacheBytes(): number;
   compiledBlocks(): number;
-  /** Installs function `slot` for compile request `ticket` of `entry` if the entry still waits for it; whether it did. */
-  installCompiled(entry: number, ticket: number, slot: number): number;
-  /** Forgets the compiled function of `entry` (the host lets go of its module). */
-  dropCompiled(entry: number): void;
-  /** Calls jit.poll at the first arrival at a pending block once `instructions` more have retired. */
-  scheduleCompilePoll(instructions: number): void;
-  /** Host work the compiler did on the guest's thread (assembly/cpu/retirement.ts units). */
-  chargeCompileWork(units: number): void;
   /** Block entries that left before the block's first instruction. */
   stalledBlockEntries(): number;
   /** The VMM wrote `length` bytes of guest RAM at `physical`: compiled blocks there are forgotten. */
@@ -98,7 +90,6 @@ export const CORE_EXPORT_KINDS = {
   translateLinear: { params: 2 }, emulate: { params: 0 }, instructionsRetired: { params: 0 },
   adoptSavedCounters: { params: 0 }, unassignedAccesses: "global", exitsInCoreArea: { params: 0 },
   table: "table", blockCacheBase: { params: 0 }, blockCacheBytes: { params: 0 }, compiledBlocks: { params: 0 },
-  installCompiled: { params: 3 }, dropCompiled: { params: 1 }, scheduleCompilePoll: { params: 1 }, chargeCompileWork: { params: 1 },
   stalledBlockEntries: { params: 0 }, noteHostWrite: { params: 2 }, codePageMasks: { params: 0 }, blockReached: { params: 3 },
   countInterpretedForms: { params: 1 },
   interpretedFormCounts: { params: 0 },

@@ -4,7 +4,7 @@
 // (setExitHandler), and the VMCS in its linear memory.
 
 import { packageFileUrl } from "../package-files.js";
-import { BlockCompiler, CompilerSlot, type JitImports } from "../jit/block-compiler.js";
+import { BlockCompiler } from "../jit/block-compiler.js";
 import { checkCoreExports, CoreLoadError, type CoreExports } from "./core-exports.js";
 
 export { CoreLoadError, type CoreExports };
@@ -29,17 +29,10 @@ export function setExitHandler(core: CoreExports, handler: ExitHandler | undefin
  * The core's imports for compiled blocks and for its exit handler; alone, a bare core's (no VMM,
  * and by default run() returning at every VM exit: the fuzzer and the CPU tests drive it so).
  */
-export function bareCoreImports(jit: JitImports, exit: ExitHandler = () => false): WebAssembly.Imports {
+export function bareCoreImports(compile: (eip: number, physical: number, entry: number) => number, exit: ExitHandler = () => false): WebAssembly.Imports {
   // The handler is the import itself (its boolean becomes the i32 the core expects): a call less
   // at every exit, which counts while V8 still runs the VMM's code unoptimised.
-  return { jit: { ...jit }, vmm: { exit } };
-}
-
-const compilers = new WeakMap<CoreExports, BlockCompiler>();
-
-/** The compiling tier's host half of a core made by instantiateCore(). */
-export function compilerOf(core: CoreExports): BlockCompiler | undefined {
-  return compilers.get(core);
+  return { jit: { compile }, vmm: { exit } };
 }
 
 /** build/core.wasm of this package. */
@@ -55,16 +48,17 @@ export class CoreAbortError extends Error {}
 export async function instantiateCore(source: BufferSource | WebAssembly.Module | URL | string = defaultCoreWasmUrl()): Promise<CoreExports> {
   const module = source instanceof WebAssembly.Module ? source : await compileCore(isBufferSource(source) ? source : await readWasmFile(source));
   let memory: WebAssembly.Memory | undefined;
-  const compilerSlot = new CompilerSlot();
+  let compiler: BlockCompiler | undefined;
+  const compile = (eip: number, physical: number, entry: number): number => compiler?.compile(eip, physical, entry) ?? 0;
   const exitSlot: { handler: ExitHandler | undefined } = { handler: undefined };
   const exit: ExitHandler = (reason) => {
     const handler = exitSlot.handler;
     return handler !== undefined && handler(reason);
   };
-  const instance = await WebAssembly.instantiate(module, coreImports(module, () => memory, compilerSlot.imports, exit));
+  const instance = await WebAssembly.instantiate(module, coreImports(module, () => memory, compile, exit));
   const exports = checkCoreExports(instance.exports);
   memory = exports.memory;
-  compilers.set(exports, compilerSlot.attach(new BlockCompiler(exports)));
+  compiler = new BlockCompiler(exports);
   exitHandlers.set(exports, exitSlot);
   return exports;
 }
@@ -101,7 +95,7 @@ async function readWasmFile(location: URL | string): Promise<Uint8Array<ArrayBuf
 function coreImports(
   module: WebAssembly.Module,
   memory: () => WebAssembly.Memory | undefined,
-  jit: JitImports,
+  compile: (eip: number, physical: number, entry: number) => number,
   exit: ExitHandler,
 ): WebAssembly.Imports {
   const readString = (ptr: number): string => {
@@ -121,12 +115,12 @@ function coreImports(
   };
   const env: Record<string, unknown> = {};
   for (const wanted of WebAssembly.Module.imports(module)) {
-    if ((wanted.module === "jit" && wanted.name in jit) || (wanted.module === "vmm" && wanted.name === "exit")) continue;
+    if ((wanted.module === "jit" && wanted.name === "compile") || (wanted.module === "vmm" && wanted.name === "exit")) continue;
     if (wanted.module !== "env" || !(wanted.name in available)) {
       throw new CoreLoadError(`the guest CPU core imports ${wanted.module}.${wanted.name}, which the VMM does not provide`);
     }
     env[wanted.name] = available[wanted.name];
   }
   // The compiling tier (src/jit/) and the VMM's exit handler, as a bare core has them.
-  return { env, ...bareCoreImports(jit, exit) } as WebAssembly.Imports;
+  return { env, ...bareCoreImports(compile, exit) } as WebAssembly.Imports;
 }

@@ -7,7 +7,7 @@ import { VMCS_BASE, VMCS_SIZE } from "../../assembly/vmcs-layout.js";
 import { bareCoreImports, type ExitHandler } from "../core/core.js";
 import { checkCoreExports, type CoreExports } from "../core/core-exports.js";
 import { Vmcs } from "../core/vmcs.js";
-import { BlockCompiler, CompilerSlot, type CompileMode } from "../jit/block-compiler.js";
+import { BlockCompiler } from "../jit/block-compiler.js";
 import { packageFileUrl } from "../package-files.js";
 
 export interface CoreModule {
@@ -26,17 +26,15 @@ export class BareCore {
   readonly exports: CoreExports;
   readonly compiler: BlockCompiler;
 
-  /**
-   * `exitHandler`: called by the core at each exit, as the VMM's is (by default run() returns at each).
-   * `compiling`: when compiled blocks are installed (by default each at its request).
-   */
-  constructor(readonly source: CoreModule, ramBytes: number, exitHandler?: ExitHandler, compiling?: CompileMode) {
-    const slot = new CompilerSlot();
-    const instance = new WebAssembly.Instance(source.module, bareCoreImports(slot.imports, exitHandler));
+  /** `exitHandler`: called by the core at each exit, as the VMM's is (by default run() returns at each). */
+  constructor(readonly source: CoreModule, ramBytes: number, exitHandler?: ExitHandler) {
+    let compiler: BlockCompiler | undefined;
+    const compile = (eip: number, physical: number, entry: number): number => compiler?.compile(eip, physical, entry) ?? 0;
+    const instance = new WebAssembly.Instance(source.module, bareCoreImports(compile, exitHandler));
     this.exports = checkCoreExports(instance.exports);
     this.exports.init(ramBytes);
-    this.compiler = slot.attach(new BlockCompiler(this.exports));
-    if (compiling) this.compiler.setMode(compiling);
+    compiler = new BlockCompiler(this.exports);
+    this.compiler = compiler;
   }
 
   /** All of the core's linear memory (a new view each time: memory may have grown). */

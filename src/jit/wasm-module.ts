@@ -1,7 +1,7 @@
-// A minimal WebAssembly binary writer for the compiling tier: one module per batch of compiled
-// functions (block-compiler.ts; each a region), each exported under its index in the batch ("0", "1", ...) with
-// type () -> (), importing the core's memory, the core globals the functions read and write, and
-// the core functions they may call. Only the instructions the code generator uses are here.
+// A minimal WebAssembly binary writer for the compiling tier: one module per compiled region, with
+// one exported function of type () -> (), importing the core's memory, the core globals the
+// block reads and writes, and the core functions it may call. Only the instructions the code
+// generator uses are here.
 
 export const enum Op {
   Block = 0x02, Loop = 0x03, If = 0x04, Else = 0x05, End = 0x0b, Br = 0x0c, BrIf = 0x0d, BrTable = 0x0e, Return = 0x0f,
@@ -51,7 +51,7 @@ function name(out: number[], text: string): void {
 function section(out: number[], id: number, body: number[]): void {
   out.push(id);
   uleb(out, body.length);
-  for (const b of body) out.push(b); // (a spread of a large batch's code would overflow the stack)
+  out.push(...body);
 }
 
 /** A function body under construction: typed helpers for the instructions we emit. */
@@ -100,11 +100,10 @@ export class Code {
 export interface ModuleSpec {
   globals: readonly string[]; // imported mutable i32 globals, module "core"
   functions: readonly { name: string; params: number; results: number }[]; // imported i32 functions
-  /** The exported functions' bodies: function `functions.length + i`, exported as String(i). */
-  bodies: readonly Code[];
+  body: Code;
 }
 
-/** Encode a module exporting `bodies.length` functions () -> () with the given imports. */
+/** Encode a module exporting `run: () -> ()` with the given imports and body. */
 export function encodeModule(spec: ModuleSpec): Uint8Array<ArrayBuffer> {
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   // types: 0 = () -> (), then one per imported function signature
@@ -127,29 +126,20 @@ export function encodeModule(spec: ModuleSpec): Uint8Array<ArrayBuffer> {
   spec.functions.forEach((f, i) => { name(imports, "core"); name(imports, f.name); imports.push(0x00); uleb(imports, i + 1); });
   section(out, 2, imports);
 
-  const declared: number[] = [];
-  uleb(declared, spec.bodies.length);
-  for (let i = 0; i < spec.bodies.length; i++) declared.push(0); // all of type 0
-  section(out, 3, declared);
-  const exports: number[] = [];
-  uleb(exports, spec.bodies.length);
-  spec.bodies.forEach((_, i) => {
-    name(exports, String(i));
-    exports.push(0x00);
-    uleb(exports, spec.functions.length + i); // function indices after the imported ones
-  });
+  section(out, 3, [1, 0]); // one function of type 0
+  const exports: number[] = [1];
+  name(exports, "run");
+  exports.push(0x00);
+  uleb(exports, spec.functions.length); // function index after the imported ones
   section(out, 7, exports);
 
-  const code: number[] = [];
-  uleb(code, spec.bodies.length);
-  for (const f of spec.bodies) {
-    const body: number[] = [];
-    if (f.locals > 0) { body.push(1); uleb(body, f.locals); body.push(I32); } else body.push(0);
-    for (const b of f.bytes) body.push(b);
-    body.push(Op.End);
-    uleb(code, body.length);
-    for (const b of body) code.push(b);
-  }
+  const body: number[] = [];
+  const locals = spec.body.locals;
+  if (locals > 0) { body.push(1); uleb(body, locals); body.push(I32); } else body.push(0);
+  body.push(...spec.body.bytes, Op.End);
+  const code: number[] = [1];
+  uleb(code, body.length);
+  code.push(...body);
   section(out, 10, code);
   return Uint8Array.from(out);
 }

@@ -9,7 +9,6 @@ import { EXIT_REASON_LIMIT, exitReasonName } from "./exits/table.js";
 import { StatePath } from "../devices/saved-values.js";
 import type { MmuStatistics } from "./mmu-stats.js";
 import type { InterpretedForm } from "./interpreted-forms.js";
-import type { CompilerStats } from "../jit/block-compiler.js";
 
 export interface ExitReasonStats {
   reason: number;
@@ -54,15 +53,10 @@ export interface CompiledCodeStatistics {
    * where compiled code could have run, by form, most frequent first (this process's runs only).
    */
   interpretedForms?: InterpretedForm[];
-  /** What the compiler did and the time it took (this process's runs only). */
-  compiler?: CompilerStats;
 }
 
-export function compiledCodeStatistics(retired: number, compiledInstructions: number, interpretedForms?: InterpretedForm[], compiler?: CompilerStats): CompiledCodeStatistics {
-  return {
-    retired, compiledInstructions, share: retired > 0 ? compiledInstructions / retired : 0, ...(interpretedForms && { interpretedForms }),
-    ...(compiler && { compiler: { ...compiler } }),
-  };
+export function compiledCodeStatistics(retired: number, compiledInstructions: number, interpretedForms?: InterpretedForm[]): CompiledCodeStatistics {
+  return { retired, compiledInstructions, share: retired > 0 ? compiledInstructions / retired : 0, ...(interpretedForms && { interpretedForms }) };
 }
 
 export class ExitStats {

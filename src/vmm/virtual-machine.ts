@@ -18,8 +18,7 @@ import {
   ACTIVITY_HLT, C_JIT, C_PREEMPTION_TIMER, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, EXIT_EXTERNAL_INTERRUPT, EXIT_PREEMPTION_TIMER, G_ACTIVITY,
   PREEMPTION_HOST_WORK, X_QUALIFICATION, X_REASON,
 } from "../../assembly/vmcs-layout.js";
-import { compilerOf, instantiateCore, setExitHandler, type CoreExports } from "../core/core.js";
-import type { CompileMode } from "../jit/block-compiler.js";
+import { instantiateCore, setExitHandler, type CoreExports } from "../core/core.js";
 import { CoreViews } from "../core/views.js";
 import type { Vmcs } from "../core/vmcs.js";
 import { IoBus } from "../devices/bus.js";
@@ -106,12 +105,6 @@ export interface VirtualMachineOptions extends Partial<VmConfig> {
   vgaTrap?: boolean;
   /** The disk image behind the ATA disk and the paravirtual block device (none: no disk). */
   disk?: BlockBackend;
-  /**
-   * When compiled blocks are compiled and installed (src/jit/block-compiler.ts): by default each
-   * at its request, the guest waiting (deterministic, as tests want); the CLI and the browser demo
-   * compile in the background.
-   */
-  compiling?: CompileMode;
 }
 
 /** Where the core comes from: an instance, wasm bytes, the compiled module, or a file (default build/core.wasm). */
@@ -205,7 +198,7 @@ export class VirtualMachine implements ExitContext {
     readonly core: CoreExports,
     options: VirtualMachineOptions = {},
   ) {
-    const { memoryMiB = DEFAULT_MEMORY_MIB, serialOutput, consoleRoom = () => Infinity, timeExits = false, handlerTimer, countInterpretedForms = false, compilingTier = true, clock, rtcStartMs, hostInput, vgaTrap = false, disk, compiling, ...config } = options;
+    const { memoryMiB = DEFAULT_MEMORY_MIB, serialOutput, consoleRoom = () => Infinity, timeExits = false, handlerTimer, countInterpretedForms = false, compilingTier = true, clock, rtcStartMs, hostInput, vgaTrap = false, disk, ...config } = options;
     if (!Number.isInteger(memoryMiB) || memoryMiB < 1 || memoryMiB > MAX_MEMORY_MIB) {
       throw new RangeError(`guest memory must be a whole number of MiB from 1 to ${MAX_MEMORY_MIB}, not ${memoryMiB}`);
     }
@@ -217,7 +210,6 @@ export class VirtualMachine implements ExitContext {
       throw new RangeError(`cannot allocate ${memoryMiB} MiB of guest RAM: the host refused the memory (try less)`);
     }
     core.countInterpretedForms(countInterpretedForms ? 1 : 0);
-    if (compiling) compilerOf(core)?.setMode(compiling);
     this.countingForms = countInterpretedForms;
     this.views = new CoreViews(core);
     programExecutionControls(this.vmcs, this.config);
@@ -335,7 +327,7 @@ export class VirtualMachine implements ExitContext {
   /** Exit counts (and times, with timeExits), instructions and MIPS over every run so far, and the MMU's counters. */
   statistics(): VmStatistics {
     const forms = this.countingForms ? readInterpretedForms(this.core) : undefined;
-    const compiled = compiledCodeStatistics(this.vmcs.instructionsRetired(), this.vmcs.compiledInstructions(), forms, compilerOf(this.core)?.stats);
+    const compiled = compiledCodeStatistics(this.vmcs.instructionsRetired(), this.vmcs.compiledInstructions(), forms);
     return this.stats.snapshot(readMmuStatistics(this.vmcs, this.cr3Targets.misses), compiled);
   }
 

@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as L from "../../assembly/vmcs-layout";
-import { BlockCompiler, CompilerSlot, type CompileMode } from "../../src/jit/block-compiler";
+import { BlockCompiler } from "../../src/jit/block-compiler";
 import { checkCoreExports, type CoreExports } from "../../src/core/core-exports";
 import { Vmcs } from "../../src/core/vmcs";
 import { bareCoreImports, type ExitHandler } from "../../src/core/core";
@@ -53,14 +53,14 @@ export class TestCpu {
   readonly compiler: BlockCompiler | undefined;
   // `jit`: let the core compile hot blocks (off by default so each test sees the interpreter).
   // `exitHandler`: called by the core at each exit, as the VMM's is; by default run() returns.
-  // `compiling`: when compiled blocks are installed (default: each at its request).
-  constructor(ramBytes = 1 << 20, options: { jit?: boolean; exitHandler?: ExitHandler; compiling?: CompileMode } = {}) {
+  constructor(ramBytes = 1 << 20, options: { jit?: boolean; exitHandler?: ExitHandler } = {}) {
     module ??= new WebAssembly.Module(readFileSync(wasmPath));
-    const slot = new CompilerSlot();
-    this.core = checkCoreExports(new WebAssembly.Instance(module, bareCoreImports(slot.imports, options.exitHandler)).exports);
+    let compiler: BlockCompiler | undefined;
+    const compile = (eip: number, phys: number, entry: number) => compiler?.compile(eip, phys, entry) ?? 0;
+    this.core = checkCoreExports(new WebAssembly.Instance(module, bareCoreImports(compile, options.exitHandler)).exports);
     this.core.init(ramBytes);
-    this.compiler = options.jit ? slot.attach(new BlockCompiler(this.core)) : undefined;
-    if (options.compiling) this.compiler?.setMode(options.compiling);
+    if (options.jit) compiler = new BlockCompiler(this.core);
+    this.compiler = compiler;
     this.resetFlat();
     this.setVmcs(L.C_JIT, options.jit ? 1 : 0);
   }

@@ -17,7 +17,6 @@
 
 import { G_EIP, SR_CS } from "../../../assembly/vmcs-layout.js";
 import { compileCore } from "../../core/core.js";
-import { promiseModuleCompiler } from "../../jit/module-compiler.js";
 import { keyboardQueue, serialQueue, type InputQueue } from "../../devices/input-queue.js";
 import { UnsaveableStateError } from "../../devices/saved-values.js";
 import { NAMED_KEYS, keystrokeFor, type Keystroke } from "../../devices/scancodes.js";
@@ -153,8 +152,6 @@ export class Session {
       handlerTimer,
       serialOutput: (byte) => this.console.push(byte),
       consoleRoom: () => CONSOLE_WINDOW - this.consoleUndrawn - this.console.length,
-      // Hot blocks compile on V8's background threads and are installed between bursts: the guest never waits.
-      compiling: { kind: "background", compiler: promiseModuleCompiler() },
     };
     const start = ++this.starts;
     try {
