@@ -67,8 +67,17 @@ export class CaseRunner {
     const slot = this.idle.pop() ?? await new Promise<Slot>((resolve) => this.waiting.push(resolve));
     const id = this.nextId++;
     const reply = await new Promise<Reply | Error | undefined>((resolve) => {
-      const timer = setTimeout(() => { slot.pending = undefined; resolve(undefined); }, this.timeoutMs);
-      slot.pending = (r) => { clearTimeout(timer); resolve(r); };
+      // When the timer fires, the reply may already be queued: the main thread can have been busy
+      // past the limit (forging the next case, a GC pause). Worker messages are delivered in the
+      // poll phase, which runs before setImmediate's callbacks, so the case is declared hung only
+      // if none is there by then.
+      let answered = false;
+      const timer = setTimeout(() => setImmediate(() => {
+        if (answered) return;
+        slot.pending = undefined;
+        resolve(undefined);
+      }), this.timeoutMs);
+      slot.pending = (r) => { answered = true; clearTimeout(timer); resolve(r); };
       slot.worker.postMessage({ id, job } satisfies Request);
     });
     if (!reply || reply instanceof Error) {

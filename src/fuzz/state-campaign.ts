@@ -29,12 +29,18 @@ const HOSTILE_NUMBERS = [
 ];
 const HUGE_LENGTHS = [17, 73, 257, 4096, 100_000];
 
+// A list's entries past this many are not offered as places. A list made huge by an earlier
+// mutation of the same case (100,000 copies of a PIT channel) would otherwise be walked entry by
+// entry, taking the main thread for seconds, during which a running case's watchdog cannot fire.
+const MAX_LIST_PLACES = 4096;
+
 /** Every place in `json` below its root, parents before children (a loop: no recursion). */
 function places(json: Container): Place[] {
   const found: Place[] = [];
   const todo: Place[] = [];
   const add = (parent: Container, path: string) => {
-    for (const key of Array.isArray(parent) ? parent.keys() : Object.keys(parent)) {
+    const keys = Array.isArray(parent) ? [...parent.keys()].slice(0, MAX_LIST_PLACES) : Object.keys(parent);
+    for (const key of keys) {
       const place = { parent, key, path: typeof key === "number" ? `${path}[${key}]` : path === "" ? key : `${path}.${key}` };
       found.push(place);
       todo.push(place);
