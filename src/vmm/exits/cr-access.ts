@@ -61,20 +61,25 @@ export function handleCrAccess(vm: ExitContext): void {
   const { cr, type, gpr, lmswData } = decodeCrAccess(vmcs.get(X_QUALIFICATION));
   let completed: boolean;
   if (type === CR_ACCESS_MOV_TO && cr === 3) completed = loadCr3(vm, vmcs.reg(gpr));
-  else if (type === CR_ACCESS_MOV_TO && (cr === 0 || cr === 4)) completed = movToCr(vm, cr, vmcs.reg(gpr));
-  else if (type === CR_ACCESS_CLTS) completed = writeCr0(vmcs, guestCr0(vmcs) & ~CR0_TS);
-  else if (type === CR_ACCESS_LMSW) completed = writeCr0(vmcs, (guestCr0(vmcs) & ~LMSW_BITS) | (lmswData & LMSW_BITS) | (guestCr0(vmcs) & CR0_PE));
+  else if (type === CR_ACCESS_MOV_TO && cr === 0) completed = writeCr0(vm, vmcs.reg(gpr));
+  else if (type === CR_ACCESS_MOV_TO && cr === 4) completed = writeCr4(vm, vmcs.reg(gpr));
+  else if (type === CR_ACCESS_CLTS) completed = writeCr0(vm, guestCr0(vmcs) & ~CR0_TS);
+  else if (type === CR_ACCESS_LMSW) completed = writeCr0(vm, (guestCr0(vmcs) & ~LMSW_BITS) | (lmswData & LMSW_BITS) | (guestCr0(vmcs) & CR0_PE));
   else return handleUnhandledExit(vm, EXIT_CR_ACCESS); // MOV from CR: the core never exits for it
   if (completed) vmcs.skipInstruction();
 }
 
-/** MOV to CR0 or CR4 (under L2, with L1's bits kept: l1OwnedBits), checked as the CPU would. */
-function movToCr(vm: ExitContext, cr: 0 | 4, source: number): boolean {
+/**
+ * What a write of `requested` (MOV, CLTS or LMSW) leaves in CR0 or CR4 (`field`): while L2 runs, the
+ * bits L1 owns stay as they are (l1OwnedBits) and keep L1's read shadow; the shadow of the others
+ * follows the value, since the guest reads the VMM's owned bits from it.
+ */
+function written(vm: ExitContext, cr: 0 | 4, requested: number): { value: number; shadow: number } {
   const { vmcs } = vm;
   const kept = l1OwnedBits(vm, cr);
-  const value = ((source & ~kept) | (vmcs.get(cr === 0 ? G_CR0 : G_CR4) & kept)) >>> 0;
-  if (cr === 0) return vmxAllowsCr0(vm, value) ? writeCr0(vmcs, value, kept) : refuse(vmcs);
-  return vmxAllowsCr4(vm, value) ? writeCr4(vmcs, value, kept) : refuse(vmcs);
+  const [crField, shadowField] = cr === 0 ? [G_CR0, C_CR0_SHADOW] : [G_CR4, C_CR4_SHADOW];
+  const value = ((requested & ~kept) | (vmcs.get(crField) & kept)) >>> 0;
+  return { value, shadow: ((vmcs.get(shadowField) & kept) | (value & ~kept)) >>> 0 };
 }
 
 function loadCr3(vm: ExitContext, value: number): boolean {
@@ -90,20 +95,24 @@ function guestCr0(vmcs: Vmcs): number {
 }
 
 /**
- * MOV to CR0's checks (SDM, MOV—Move to/from Control Registers): #GP(0) for PG without PE, NW
- * without CD. The read shadow follows the value but for `kept` bits, whose shadow is L1's.
+ * A write to CR0 with MOV's checks (SDM, MOV—Move to/from Control Registers): #GP(0) for PG
+ * without PE, NW without CD, and VMX operation's fixed bits.
  */
-function writeCr0(vmcs: Vmcs, value: number, kept = 0): boolean {
-  if ((value & CR0_PG && !(value & CR0_PE)) || (value & CR0_NW && !(value & CR0_CD))) return refuse(vmcs);
-  vmcs.set(C_CR0_SHADOW, (vmcs.get(C_CR0_SHADOW) & kept) | (value & ~kept));
+function writeCr0(vm: ExitContext, requested: number): boolean {
+  const { vmcs } = vm;
+  const { value, shadow } = written(vm, 0, requested);
+  if ((value & CR0_PG && !(value & CR0_PE)) || (value & CR0_NW && !(value & CR0_CD)) || !vmxAllowsCr0(vm, value)) return refuse(vmcs);
+  vmcs.set(C_CR0_SHADOW, shadow);
   vmcs.set(G_CR0, value | CR0_ET);
   return true;
 }
 
-/** Bits for features CPUID does not report are reserved on this CPU: #GP(0). The shadow as writeCr0's. */
-function writeCr4(vmcs: Vmcs, value: number, kept: number): boolean {
-  if (value & CR4_UNSUPPORTED) return refuse(vmcs);
-  vmcs.set(C_CR4_SHADOW, (vmcs.get(C_CR4_SHADOW) & kept) | (value & ~kept));
+/** A write to CR4: bits for features CPUID does not report are reserved on this CPU, #GP(0); so is VMXE against VMX's rules. */
+function writeCr4(vm: ExitContext, requested: number): boolean {
+  const { vmcs } = vm;
+  const { value, shadow } = written(vm, 4, requested);
+  if (value & CR4_UNSUPPORTED || !vmxAllowsCr4(vm, value)) return refuse(vmcs);
+  vmcs.set(C_CR4_SHADOW, shadow);
   vmcs.set(G_CR4, value);
   return true;
 }
