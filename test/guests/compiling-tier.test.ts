@@ -55,6 +55,9 @@ const GUESTS: Record<string, SampleRun> = {
   playground: { args: ["guests/playground.elf", "--max-instructions", "40000000"] },
 };
 
+/** The compiled-code counts in a `--stats-json` file. */
+const compiledCodeIn = (path: string) => (JSON.parse(readFileSync(path, "utf8")) as { compiledCode: { retired: number; compiledInstructions: number } }).compiledCode;
+
 interface TierRun extends CliResult {
   retired: number;
   compiled: number;
@@ -66,7 +69,7 @@ async function runTier(name: string, sample: SampleRun, tier: "on" | "off"): Pro
   const disk = sample.diskSectors === undefined ? [] : ["--disk", scratch.file(`${file}-${tier}.img`, new Uint8Array(sample.diskSectors * 512))];
   const args = ["run", ...sample.args, ...disk, "--jit", tier, "--stats-json", stats];
   const result = sample.input === undefined ? await startWasmvisor(...args).done : await wasmvisorWithInput(sample.input, ...args);
-  const { compiledCode } = JSON.parse(readFileSync(stats, "utf8")) as { compiledCode: { retired: number; compiledInstructions: number } };
+  const compiledCode = compiledCodeIn(stats);
   return { ...result, retired: compiledCode.retired, compiled: compiledCode.compiledInstructions };
 }
 
@@ -90,7 +93,6 @@ describe("every sample guest prints the same with the compiling tier on and off"
 
 describe("--jit is the host's choice, not the saved machine's", () => {
   it("a machine saved with the tier off continues compiled when restored with it on, and the other way round", async () => {
-    const compiledCode = (path: string) => (JSON.parse(readFileSync(path, "utf8")) as { compiledCode: { retired: number; compiledInstructions: number } }).compiledCode;
     for (const [saved, restored] of [["off", "on"], ["on", "off"]] as const) {
       const [state, before, after] = ["wvs", "before.json", "after.json"].map((ending) => scratch.path(`multitask-${saved}.${ending}`));
       const save = await startWasmvisor("run", "guests/multitask.elf", "--cmdline", "6 300", "--jit", saved, "--max-instructions", "1000000", "--save-state", state, "--stats-json", before).done;
@@ -99,7 +101,7 @@ describe("--jit is the host's choice, not the saved machine's", () => {
       expect(restore.status, restore.stderr).toBe(0);
       expect(restore.stdout).toContain("verification OK");
       // the counts run on from boot, through the saved machine
-      const [first, second] = [compiledCode(before), compiledCode(after)];
+      const [first, second] = [compiledCodeIn(before), compiledCodeIn(after)];
       const compiledSince = second.compiledInstructions - first.compiledInstructions;
       if (restored === "off") expect(compiledSince).toBe(0);
       else expect(compiledSince).toBeGreaterThan((second.retired - first.retired) / 2);
