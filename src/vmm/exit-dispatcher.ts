@@ -2,16 +2,19 @@
 // into while completing one (the emulated instruction's own exit, emulate.ts), goes through
 // dispatch(): counted and timed (exit-stats.ts, exit-timer.ts, handler-timer.ts), shown to onExit subscribers, offered
 // to the pre-dispatch stages, and then handled by its reason's handler (exits/table.ts).
-// The stages are the seam for a second level: while a guest hypervisor (L1) runs a guest of its
-// own (L2), a stage (setLevelStage, nested/nested-run.ts) decides which of L2's exits L1 asked for
+// A second level hooks in as a level stage: while a guest hypervisor (L1) runs a guest of its
+// own (L2), the stage (setLevelStage, nested/nested-run.ts) says which of L2's exits L1 asked for
 // and reflects those to it, as KVM's nested_vmx_reflect_vmexit does before
-// kvm_vmx_exit_handlers[]; the exits it does not reflect are L0's, handled by the table. An exit costs no allocation:
+// kvm_vmx_exit_handlers[]; the exits it does not reflect are L0's, handled by the table. Its
+// answer is known before the exit is counted, timed and shown, so each of these tells the levels
+// apart (exit-level.ts). An exit costs no allocation:
 // the event subscribers see is built only when there are any. While nothing times, watches or
 // stages exits, the dispatcher lets the core complete the exits whose handling is pure data
 // itself (exits-in-core.ts: CPUID, IN/OUT to latched ports), counted all the same; as soon as
 // anything does, every exit comes here again.
 
 import { exitEvent, type ExitEvent } from "./exit-event.js";
+import { EXIT_HELD_INTERRUPT, EXIT_OF_L1, EXIT_OF_L2, EXIT_REFLECTED, exitNesting, type ExitKind } from "./exit-level.js";
 import type { ExitTimer } from "./exit-timer.js";
 import type { HandlerTimer } from "./handler-timer.js";
 import type { ExitContext } from "./exits/exit-context.js";
@@ -30,6 +33,14 @@ export type ExitListener = (exit: ExitEvent) => void;
  */
 export type ExitStage = (vm: ExitContext, reason: number) => boolean;
 
+/** What sorts and handles a nested guest's (L2's) exits while it runs, after the other stages. */
+export interface LevelStage {
+  /** Whether L1 asked for this exit of L2's, so that it is reflected into L1; asked before the exit is counted. */
+  reflects(vm: ExitContext, reason: number): boolean;
+  /** Deals with the exit: reflects it into L1 (`reflected`), or has L0 handle it and L2 resume. */
+  handle(vm: ExitContext, reason: number, reflected: boolean): void;
+}
+
 export class ExitDispatcher {
   private readonly listeners: ExitListener[] = [];
 
@@ -41,15 +52,16 @@ export class ExitDispatcher {
     private readonly handlerTimer: HandlerTimer | undefined = undefined,
     /** The exits the core may complete itself, allowed only while dispatch() would just count and call. */
     private readonly inCore: Pick<ExitsInCore, "allow"> | undefined = undefined,
+    /** Whether nesting is offered (`--nested vmx`): then each exit event says its level. */
+    private readonly nested = false,
   ) {
     this.stages = [...stages];
-    this.fixedStages = stages.length;
     this.plain = timer === undefined && handlerTimer === undefined && stages.length === 0;
     this.allowExitsInCore();
   }
 
   private readonly stages: ExitStage[];
-  private readonly fixedStages: number;
+  private levelStage: LevelStage | undefined;
   /** No exit timer, handler timer or stage: what dispatch() may skip unless there are listeners. */
   private plain: boolean;
 
@@ -58,11 +70,19 @@ export class ExitDispatcher {
    * stage of a nested guest, in place exactly while one runs (nested/nested-run.ts). While it is,
    * the core completes no exit itself.
    */
-  setLevelStage(stage: ExitStage | undefined): void {
-    this.stages.length = this.fixedStages;
-    if (stage !== undefined) this.stages.push(stage);
-    this.plain = this.timer === undefined && this.handlerTimer === undefined && this.stages.length === 0;
+  setLevelStage(stage: LevelStage | undefined): void {
+    this.levelStage = stage;
+    this.plain = this.timer === undefined && this.handlerTimer === undefined && this.stages.length === 0 && stage === undefined;
     this.allowExitsInCore();
+  }
+
+  /**
+   * An interrupt for L1, held while L2 ran, that L0 reflects into L1 as exit `reason` after the exit
+   * of L2's it handled (nested/nested-run.ts): no exit of the core's, but one L1 sees, so it is
+   * counted, timed and shown as reflected. Call it before reflecting, while L2's state is in place.
+   */
+  reflectHeldInterrupt(reason: number): void {
+    this.account(reason, EXIT_HELD_INTERRUPT);
   }
 
   /** Calls `listener` at every exit, before any stage or handler; returns the unsubscribe function. */
@@ -87,26 +107,37 @@ export class ExitDispatcher {
       callHandler(this.vm, reason);
       return;
     }
+    const level = this.levelStage;
+    const kind: ExitKind = level === undefined ? EXIT_OF_L1 : level.reflects(this.vm, reason) ? EXIT_REFLECTED : EXIT_OF_L2;
     const timer = this.handlerTimer;
-    if (timer === undefined) return this.handle(reason);
-    timer.begin(reason);
+    if (timer === undefined) return this.handle(reason, kind);
+    timer.begin(reason, kind);
     try {
-      this.handle(reason);
+      this.handle(reason, kind);
     } finally {
       timer.end();
     }
   }
 
-  private handle(reason: number): void {
+  private handle(reason: number, kind: ExitKind): void {
     const { vm, stages } = this;
-    vm.stats.record(reason);
-    this.timer?.exit(reason);
+    this.account(reason, kind);
+    for (let i = 0; i < stages.length; i++) if (stages[i](vm, reason)) return;
+    if (this.levelStage !== undefined) this.levelStage.handle(vm, reason, kind === EXIT_REFLECTED);
+    else callHandler(vm, reason);
+  }
+
+  /** Counts, times and shows an exit of `kind`. */
+  private account(reason: number, kind: ExitKind): void {
+    const { vm } = this;
+    vm.stats.record(reason, kind);
+    this.timer?.exit(reason, kind);
     if (this.listeners.length > 0) {
-      const event = exitEvent(reason, vm.vmcs);
+      const event = exitEvent(reason, vm.vmcs, this.nested ? exitNesting(kind) : undefined);
+      // The exit information in the VMCS is the exit's L0 handled before it.
+      if (kind === EXIT_HELD_INTERRUPT) Object.assign(event, { qualification: 0, detail: "for L1, held while L2 ran" });
       for (const listener of this.listeners) listener(event);
     }
-    for (let i = 0; i < stages.length; i++) if (stages[i](vm, reason)) return;
-    callHandler(vm, reason);
   }
 }
 

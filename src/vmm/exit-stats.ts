@@ -3,12 +3,15 @@
 // took (when exit timing is on, see exit-timer.ts) and how many guest instructions ran between
 // them; plus the guest instructions and run-loop time of all runs, for MIPS. Counting costs one
 // typed-array increment per exit. A saved machine keeps the counts, which the guest can read
-// (hypercall 4); times and MIPS belong to the host process that measured them.
+// (hypercall 4); times and MIPS belong to the host process that measured them. Under nesting the
+// same figures are kept apart by level (exit-level.ts): L1's exits, L2's that L0 handled, L2's
+// reflected into L1; these too are the process's own (a machine is saved only while L1 runs).
 
 import { EXIT_REASON_LIMIT, exitReasonName } from "./exits/table.js";
 import { StatePath } from "../devices/saved-values.js";
 import type { MmuStatistics } from "./mmu-stats.js";
 import type { InterpretedForm } from "./interpreted-forms.js";
+import { EXIT_HELD_INTERRUPT, EXIT_KINDS, EXIT_OF_L1, type ExitKind } from "./exit-level.js";
 
 export interface ExitReasonStats {
   reason: number;
@@ -40,6 +43,21 @@ export interface VmStatistics {
    * compiling), so the run loop could look at the wall clock: not exits, the guest sees none.
    */
   hostWorkYields: number;
+  /** Once a guest hypervisor's guest (L2) has exited: the exits by level, since this process made or restored the VM. */
+  levels?: LevelStatistics;
+}
+
+/** The exits by level under nesting (exit-level.ts), each list by reason, most frequent first. */
+export interface LevelStatistics {
+  /** Exits of L1, the guest L0 runs: L0 handles them. */
+  l1: ExitReasonStats[];
+  /** Exits of L2 that L1 did not ask for: L0 handled them and L2 resumed. */
+  l2: ExitReasonStats[];
+  /**
+   * Exits of L2 reflected into L1 (L1 asked for them): what L1 saw, by the reason written into its
+   * VMCS. Interrupts for L1 held while L2 ran are here too (reason 1), with no exit of the core's.
+   */
+  reflected: ExitReasonStats[];
 }
 
 export interface CompiledCodeStatistics {
@@ -59,19 +77,59 @@ export function compiledCodeStatistics(retired: number, compiledInstructions: nu
   return { retired, compiledInstructions, share: retired > 0 ? compiledInstructions / retired : 0, ...(interpretedForms && { interpretedForms }) };
 }
 
+/** Counts and times of one set of exits, by reason. */
+class ReasonTable {
+  readonly counts = new Float64Array(EXIT_REASON_LIMIT);
+  readonly timeMs = new Float64Array(EXIT_REASON_LIMIT);
+  readonly timedCounts = new Float64Array(EXIT_REASON_LIMIT);
+  readonly instructionsBetween = new Float64Array(EXIT_REASON_LIMIT);
+
+  charge(reason: number, exits: number, ms: number, instructions: number): void {
+    this.timeMs[reason] += ms;
+    this.timedCounts[reason] += exits;
+    this.instructionsBetween[reason] += instructions;
+  }
+
+  /** Reasons that occurred, most frequent first; those of `also` added in (both counts and times). */
+  entries(also?: ReasonTable): ExitReasonStats[] {
+    const list: ExitReasonStats[] = [];
+    this.counts.forEach((own, reason) => {
+      const count = own + (also?.counts[reason] ?? 0);
+      if (count === 0) return;
+      const entry: ExitReasonStats = { reason, name: exitReasonName(reason), count };
+      const timedCount = this.timedCounts[reason] + (also?.timedCounts[reason] ?? 0);
+      if (timedCount > 0) {
+        const ms = this.timeMs[reason] + (also?.timeMs[reason] ?? 0);
+        entry.totalMs = ms;
+        entry.nsPerExit = (ms * 1e6) / timedCount;
+        entry.instructionsPerExit = (this.instructionsBetween[reason] + (also?.instructionsBetween[reason] ?? 0)) / timedCount;
+      }
+      list.push(entry);
+    });
+    return list.sort((a, b) => b.count - a.count || a.reason - b.reason);
+  }
+
+  get total(): number {
+    return this.counts.reduce((sum, n) => sum + n, 0);
+  }
+}
+
 export class ExitStats {
-  private readonly counts = new Float64Array(EXIT_REASON_LIMIT);
-  private readonly timeMs = new Float64Array(EXIT_REASON_LIMIT);
-  private readonly timedCounts = new Float64Array(EXIT_REASON_LIMIT);
-  private readonly instructionsBetween = new Float64Array(EXIT_REASON_LIMIT);
+  /** Every exit the core reported, whatever its level; what is saved and what the guest can read. */
+  private readonly all = new ReasonTable();
+  private readonly counts = this.all.counts;
+  /** The same exits by kind (exit-level.ts), plus the held interrupts reflected into L1. */
+  private readonly kinds = Array.from({ length: EXIT_KINDS }, () => new ReasonTable());
   private runInstructions = 0;
   private runSeconds = 0;
   private timed = false;
   private hostWorkYields = 0;
   /** Exits counted elsewhere (the core's own, exits-in-core.ts), taken over whenever counts are read. */
   private countedElsewhere: ((record: (reason: number, count: number) => void) => void) | undefined;
+  /** The core completes exits only while no L2 runs: they are L1's. */
   private readonly takeOver = (reason: number, count: number): void => {
     this.counts[reason] += count;
+    this.kinds[EXIT_OF_L1].counts[reason] += count;
   };
 
   /** Adds the counts `drain` hands over (clearing them at their source) to these, before every read. */
@@ -83,9 +141,15 @@ export class ExitStats {
     this.countedElsewhere?.(this.takeOver);
   }
 
-  /** Reasons past the table's range are not counted; the run loop stops on them anyway. */
-  record(reason: number): void {
-    if (reason < EXIT_REASON_LIMIT) this.counts[reason]++;
+  /**
+   * An exit of `kind` (exit-level.ts). Reasons past the table's range are not counted; the run
+   * loop stops on them anyway. A held interrupt reflected into L1 is no exit of the core's: it
+   * counts at its level only.
+   */
+  record(reason: number, kind: ExitKind = EXIT_OF_L1): void {
+    if (reason >= EXIT_REASON_LIMIT) return;
+    if (kind !== EXIT_HELD_INTERRUPT) this.counts[reason]++;
+    this.kinds[kind].counts[reason]++;
   }
 
   /** An entry the core ended for host work (VmStatistics.hostWorkYields). */
@@ -109,6 +173,7 @@ export class ExitStats {
     });
     this.takeOverCounts(); // the counts restored replace them too
     this.counts.fill(0);
+    for (const table of this.kinds) table.counts.fill(0); // the levels count this process's exits
     for (const { reason, count } of counts) this.counts[reason] = count;
   }
 
@@ -122,13 +187,12 @@ export class ExitStats {
     return this.counts.reduce((sum, n) => sum + n, 0);
   }
 
-  /** `exits` consecutive exits of `reason` took `ms` of host time, the guest retiring `instructions` in it. */
-  charge(reason: number, exits: number, ms: number, instructions: number): void {
+  /** `exits` consecutive exits of `reason` and `kind` took `ms` of host time, the guest retiring `instructions` in it. */
+  charge(reason: number, exits: number, ms: number, instructions: number, kind: ExitKind = EXIT_OF_L1): void {
     if (reason >= EXIT_REASON_LIMIT) return;
     this.timed = true;
-    this.timeMs[reason] += ms;
-    this.timedCounts[reason] += exits;
-    this.instructionsBetween[reason] += instructions;
+    if (kind !== EXIT_HELD_INTERRUPT) this.all.charge(reason, exits, ms, instructions);
+    this.kinds[kind].charge(reason, exits, ms, instructions);
   }
 
   /** A run of the VM ended. */
@@ -140,22 +204,19 @@ export class ExitStats {
   /** Reasons that occurred, most frequent first. */
   entries(): ExitReasonStats[] {
     this.takeOverCounts();
-    const list: ExitReasonStats[] = [];
-    this.counts.forEach((count, reason) => {
-      if (count === 0) return;
-      const entry: ExitReasonStats = { reason, name: exitReasonName(reason), count };
-      const timedCount = this.timedCounts[reason];
-      if (timedCount > 0) {
-        entry.totalMs = this.timeMs[reason];
-        entry.nsPerExit = (this.timeMs[reason] * 1e6) / timedCount;
-        entry.instructionsPerExit = this.instructionsBetween[reason] / timedCount;
-      }
-      list.push(entry);
-    });
-    return list.sort((a, b) => b.count - a.count || a.reason - b.reason);
+    return this.all.entries();
+  }
+
+  /** The exits by level, once L2 has exited (or L0 reflected an interrupt into L1); undefined before. */
+  levels(): LevelStatistics | undefined {
+    this.takeOverCounts();
+    const [l1, l2, reflected, held] = this.kinds;
+    if (l2.total + reflected.total + held.total === 0) return undefined;
+    return { l1: l1.entries(), l2: l2.entries(), reflected: reflected.entries(held) };
   }
 
   snapshot(mmu: MmuStatistics, compiledCode: CompiledCodeStatistics): VmStatistics {
+    const levels = this.levels();
     return {
       exits: this.entries(),
       totalExits: this.total,
@@ -166,6 +227,7 @@ export class ExitStats {
       mmu,
       compiledCode,
       hostWorkYields: this.hostWorkYields,
+      ...(levels && { levels }),
     };
   }
 }

@@ -5,10 +5,13 @@
 // exit (its handler, the VM entry, and the guest's run up to the next exit). In a loop of CPUID
 // instructions that is exactly the round trip core -> handler -> resume; for exits far apart it
 // includes the guest's work in between, which is why the instructions retired are kept alongside.
-// The cost of one clock reading, measured once, is taken off each interval.
+// The cost of one clock reading, measured once, is taken off each interval. Under nesting a run is
+// of one reason and one kind (exit-level.ts): an L2 CPUID reflected into L1 is timed apart from L1's
+// own CPUID, and the time from it to L1's next exit is what reflecting it and L1's handler cost.
 
 import type { Vmcs } from "../core/vmcs.js";
 import type { ExitStats } from "./exit-stats.js";
+import { EXIT_OF_L1, type ExitKind } from "./exit-level.js";
 
 let clockCostMs: number | undefined;
 
@@ -30,6 +33,7 @@ function measureClockCost(): number {
 
 export class ExitTimer {
   private reason = -1;
+  private kind: ExitKind = EXIT_OF_L1;
   private exits = 0;
   private startMs = 0;
   private startInstructions = 0;
@@ -43,13 +47,14 @@ export class ExitTimer {
   }
 
   /** Called at every exit, before its handler. */
-  exit(reason: number): void {
-    if (reason === this.reason) {
+  exit(reason: number, kind: ExitKind = EXIT_OF_L1): void {
+    if (reason === this.reason && kind === this.kind) {
       this.exits++;
       return;
     }
     this.close();
     this.reason = reason;
+    this.kind = kind;
     this.exits = 1;
   }
 
@@ -59,7 +64,7 @@ export class ExitTimer {
     const instructions = this.vmcs.instructionsRetired();
     if (this.reason >= 0) {
       const ms = Math.max(0, now - this.startMs - this.clockCost);
-      this.stats.charge(this.reason, this.exits, ms, instructions - this.startInstructions);
+      this.stats.charge(this.reason, this.exits, ms, instructions - this.startInstructions, this.kind);
     }
     this.reason = -1;
     this.startMs = now;

@@ -14,8 +14,11 @@
 //   given: fast exits read "n/a" in a browser, and "measure exit costs" is the way to their cost;
 // - a reading past INTERRUPTED_MS is the thread descheduled (or a GC) in the middle, which on a
 //   busy machine would double the sum: it is left out, as not timed.
+// Under nesting the sums are kept by kind too (exit-level.ts): reflecting an exit of L2 into L1 is
+// timed apart from L0 handling one, and from L1's own exits.
 
 import { EXIT_REASON_LIMIT } from "./exits/table.js";
+import { EXIT_KINDS, EXIT_OF_L1, type ExitKind } from "./exit-level.js";
 
 const SAMPLE_EVERY = 16;
 /** Clock steps a sum must span before its mean is given. */
@@ -61,33 +64,41 @@ function measureClockCost(resolutionMs: number): number {
 export class HandlerTimer {
   readonly resolutionMs = measureResolution();
   readonly clockCostMs = measureClockCost(this.resolutionMs);
-  private readonly ms = new Float64Array(EXIT_REASON_LIMIT);
-  private readonly exits = new Float64Array(EXIT_REASON_LIMIT);
-  private readonly seen = new Uint32Array(EXIT_REASON_LIMIT);
+  /** By kind and reason: index kind * EXIT_REASON_LIMIT + reason. */
+  private readonly ms = new Float64Array(EXIT_KINDS * EXIT_REASON_LIMIT);
+  private readonly exits = new Float64Array(EXIT_KINDS * EXIT_REASON_LIMIT);
+  private readonly seen = new Uint32Array(EXIT_KINDS * EXIT_REASON_LIMIT);
   /** An emulated instruction's own exit is dispatched inside its handler: only the outer one is timed. */
   private depth = 0;
-  private reason = -1;
+  private key = -1;
   private startMs = 0;
 
-  begin(reason: number): void {
-    if (this.depth++ > 0 || reason >= EXIT_REASON_LIMIT || this.seen[reason]++ % SAMPLE_EVERY !== 0) return;
-    this.reason = reason;
+  begin(reason: number, kind: ExitKind = EXIT_OF_L1): void {
+    const key = kind * EXIT_REASON_LIMIT + reason;
+    if (this.depth++ > 0 || reason >= EXIT_REASON_LIMIT || this.seen[key]++ % SAMPLE_EVERY !== 0) return;
+    this.key = key;
     this.startMs = performance.now();
   }
 
   end(): void {
-    if (--this.depth > 0 || this.reason < 0) return;
+    if (--this.depth > 0 || this.key < 0) return;
     const ms = performance.now() - this.startMs;
     if (ms <= INTERRUPTED_MS) {
-      this.ms[this.reason] += ms;
-      this.exits[this.reason]++;
+      this.ms[this.key] += ms;
+      this.exits[this.key]++;
     }
-    this.reason = -1;
+    this.key = -1;
   }
 
-  /** The sums so far for `reason`. */
-  time(reason: number): HandlerTime {
-    return { exits: this.exits[reason] ?? 0, ms: this.ms[reason] ?? 0 };
+  /** The sums so far for `reason`: of one kind of exit (exit-level.ts), or of every kind. */
+  time(reason: number, kind?: ExitKind): HandlerTime {
+    if (reason < 0 || reason >= EXIT_REASON_LIMIT) return { exits: 0, ms: 0 };
+    const sum: HandlerTime = { exits: 0, ms: 0 };
+    for (let k = kind ?? 0; k <= (kind ?? EXIT_KINDS - 1); k++) {
+      sum.exits += this.exits[k * EXIT_REASON_LIMIT + reason];
+      sum.ms += this.ms[k * EXIT_REASON_LIMIT + reason];
+    }
+    return sum;
   }
 
   /** The sums over every reason. */

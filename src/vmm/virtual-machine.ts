@@ -226,7 +226,7 @@ export class VirtualMachine implements ExitContext {
     this.timer = new InterruptTimer(this.vmcs);
     this.cr3Targets = new Cr3TargetList(this.vmcs, this.config.cr3Targets, this.config.cr3Policy);
     this.exitTimer = timeExits ? new ExitTimer(this.stats, this.vmcs) : undefined;
-    this.exits = new ExitDispatcher(this, this.exitTimer, [], handlerTimer, inCore);
+    this.exits = new ExitDispatcher(this, this.exitTimer, [], handlerTimer, inCore, this.config.nested === "vmx");
 
     if (serialOutput) this.consoleListeners.push(serialOutput);
     this.hostConsoleRoom = consoleRoom;
@@ -436,6 +436,10 @@ export class VirtualMachine implements ExitContext {
 
   setLevelStage(stage: Parameters<ExitContext["setLevelStage"]>[0]): void {
     this.exits.setLevelStage(stage);
+  }
+
+  reflectHeldInterrupt(reason: number): void {
+    this.exits.reflectHeldInterrupt(reason);
   }
 
   /** An exit that happened while a handler completed another (emulate.ts): the same path. */

@@ -8,7 +8,8 @@ import { handleCpuid } from "../../src/vmm/exits/cpuid.js";
 import { textWord } from "../../src/vmm/hypervisor-identity.js";
 import { handleIo } from "../../src/vmm/exits/io.js";
 import { exitHandlers } from "../../src/vmm/exits/table.js";
-import { ExitDispatcher, type ExitStage } from "../../src/vmm/exit-dispatcher.js";
+import { ExitDispatcher, type ExitStage, type LevelStage } from "../../src/vmm/exit-dispatcher.js";
+import { formatExitTrace, type ExitEvent } from "../../src/vmm/exit-event.js";
 import type { ExitContext } from "../../src/vmm/exits/exit-context.js";
 import { FakeContext } from "./exits/fake-context.js";
 
@@ -83,5 +84,53 @@ describe("ExitDispatcher", () => {
     unsubscribe();
     dispatcher.dispatch(EXIT_CPUID);
     expect(seen).toEqual(["listener CPUID", `stage ${EXIT_CPUID}`, `stage ${EXIT_CPUID}`]);
+  });
+
+  it("under nesting, tells L1's exits, L2's that L0 handles and L2's reflected into L1 apart: in the events, the trace and the counts", () => {
+    const vm = new FakeContext();
+    const dispatcher = new ExitDispatcher(vm, undefined, [], undefined, undefined, true);
+    const events: ExitEvent[] = [];
+    dispatcher.onExit((exit) => events.push(exit));
+    const handled: string[] = [];
+    // L1 asks for CPUID only; L0 keeps the triple fault of this stand-in L2 to itself.
+    const stage: LevelStage = {
+      reflects: (_vm, reason) => reason === EXIT_CPUID,
+      handle: (_vm, reason, reflected) => void handled.push(`${reason} ${reflected ? "reflected" : "L0"}`),
+    };
+    vm.vmcs.setReg(Reg.EAX, 0);
+    vm.vmcs.set(X_INSTRUCTION_LENGTH, 2);
+    dispatcher.dispatch(EXIT_CPUID); // L1's own: its handler answers it
+    dispatcher.setLevelStage(stage);
+    dispatcher.dispatch(EXIT_CPUID);
+    dispatcher.dispatch(EXIT_IO);
+    dispatcher.reflectHeldInterrupt(1);
+    dispatcher.setLevelStage(undefined);
+
+    expect(handled).toEqual([`${EXIT_CPUID} reflected`, `${EXIT_IO} L0`]);
+    expect(events.map((e) => [e.reason, e.nesting])).toEqual([
+      [EXIT_CPUID, { level: 1, reflected: false }],
+      [EXIT_CPUID, { level: 2, reflected: true }],
+      [EXIT_IO, { level: 2, reflected: false }],
+      [1, { level: 2, reflected: true }],
+    ]);
+    expect(events.map((e) => formatExitTrace(e).split(/\s+/)[2])).toEqual(["L1", "L2->L1", "L2", "L2->L1"]);
+    const counts = (list: { reason: number; count: number }[]) => list.map(({ reason, count }) => [reason, count]);
+    const levels = vm.stats.levels()!;
+    expect(counts(levels.l1)).toEqual([[EXIT_CPUID, 1]]);
+    expect(counts(levels.l2)).toEqual([[EXIT_IO, 1]]);
+    expect(counts(levels.reflected)).toEqual([[1, 1], [EXIT_CPUID, 1]]);
+    // The held interrupt is what L1 saw, but no exit of the core's.
+    expect(vm.stats.total).toBe(3);
+  });
+
+  it("without nesting, shows no level and keeps no levels", () => {
+    const vm = new FakeContext();
+    const dispatcher = new ExitDispatcher(vm, undefined);
+    const events: ExitEvent[] = [];
+    dispatcher.onExit((exit) => events.push(exit));
+    dispatcher.dispatch(EXIT_TRIPLE_FAULT);
+    expect(events[0].nesting).toBeUndefined();
+    expect(formatExitTrace(events[0])).toMatch(/^exit +\d+  triple fault/);
+    expect(vm.stats.levels()).toBeUndefined();
   });
 });

@@ -9,7 +9,7 @@ import type { CoreExports } from "../../core/core.js";
 import type { Vmcs } from "../../core/vmcs.js";
 import type { IoBus } from "../../devices/bus.js";
 import type { Cr3TargetList } from "../cr3-targets.js";
-import type { ExitStage } from "../exit-dispatcher.js";
+import type { LevelStage } from "../exit-dispatcher.js";
 import type { ExitStats } from "../exit-stats.js";
 import type { InterruptInjector } from "../interrupt-injector.js";
 import type { InterruptTimer } from "../interrupt-timer.js";
@@ -55,7 +55,12 @@ export interface ExitContext {
    * Installs the pre-dispatch stage that sorts a nested guest's (L2's) exits, or takes it away
    * (undefined), as L0 enters L2 or goes back to L1 (nested/nested-run.ts).
    */
-  setLevelStage(stage: ExitStage | undefined): void;
+  setLevelStage(stage: LevelStage | undefined): void;
+  /**
+   * L0 reflects an interrupt held for L1 into L1 as exit `reason`, after an exit of L2's it handled:
+   * counted and shown as an exit reflected into L1 (exit-level.ts), though the core reported none.
+   */
+  reflectHeldInterrupt(reason: number): void;
   /** Ends the run after the current exit; the first reason given wins. */
   stop(reason: StopReason): void;
   readonly stopped: boolean;

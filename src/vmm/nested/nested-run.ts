@@ -15,7 +15,7 @@ import {
   IOQ_STRING, X_GUEST_LINEAR, X_INSTRUCTION_INFO, X_INSTRUCTION_LENGTH, X_INTR_ERROR, X_INTR_INFO, X_QUALIFICATION,
 } from "../../../assembly/vmcs-layout.js";
 import type { Vmcs } from "../../core/vmcs.js";
-import { callHandler } from "../exit-dispatcher.js";
+import { callHandler, type LevelStage } from "../exit-dispatcher.js";
 import type { ExitContext } from "../exits/exit-context.js";
 import { eventPending } from "../inject.js";
 import { l1WantsExit } from "./l2-exits.js";
@@ -81,12 +81,14 @@ function entryFailure(vm: ExitContext, v: Vmcs12, reason: number, qualification:
 }
 
 /** The stage in place while L2 runs: reflect what L1 asked for, let L0 handle the rest. */
-function l2Stage(vm: ExitContext, reason: number): boolean {
+const l2Stage: LevelStage = {
+  reflects: (vm, reason) => l1WantsExit(vm.vmcs, vm.ram, new Vmcs12(vm.ram, vm.vmx.l2!.vmcs), reason),
+  handle: handleL2Exit,
+};
+
+function handleL2Exit(vm: ExitContext, reason: number, reflected: boolean): void {
   const v = new Vmcs12(vm.ram, vm.vmx.l2!.vmcs);
-  if (l1WantsExit(vm.vmcs, vm.ram, v, reason)) {
-    reflectExit(vm, v, reason, exitInformation(vm.vmcs, reason));
-    return true;
-  }
+  if (reflected) return reflectExit(vm, v, reason, exitInformation(vm.vmcs, reason));
   if (reason === EXIT_EXCEPTION && !l0InterceptsException(vm.vmx.l2!.l1Controls, vm.vmcs.get(X_INTR_INFO) & 0xff)) {
     // Intercepted for L1's sake (its #PF mask and match) and not wanted after all: L2 takes it.
     reinjectException(vm.vmcs);
@@ -95,9 +97,9 @@ function l2Stage(vm: ExitContext, reason: number): boolean {
   }
   // An interrupt for L1 that arrived meanwhile is its exit now, unless L0 just queued an event for L2.
   if (vm.vmx.l2 !== undefined && !vm.stopped && vm.interrupts.heldForOuterLevel && vm.interrupts.pending > 0 && !eventPending(vm.vmcs)) {
+    vm.reflectHeldInterrupt(EXIT_EXTERNAL_INTERRUPT);
     reflectExit(vm, v, EXIT_EXTERNAL_INTERRUPT, NO_INFORMATION);
   }
-  return true;
 }
 
 /** The exception exit's event delivered to L2 at the next entry, as the core would have delivered it. */

@@ -10,7 +10,7 @@ import { Cr3TargetList } from "../../../src/vmm/cr3-targets.js";
 import { ExitStats } from "../../../src/vmm/exit-stats.js";
 import { CpuidModel } from "../../../src/vmm/exits/cpuid.js";
 import type { ExitContext } from "../../../src/vmm/exits/exit-context.js";
-import type { ExitStage } from "../../../src/vmm/exit-dispatcher.js";
+import type { LevelStage } from "../../../src/vmm/exit-dispatcher.js";
 import { GuestInterruptFlag } from "../../../src/vmm/guest-interrupt-flag.js";
 import { InterruptInjector } from "../../../src/vmm/interrupt-injector.js";
 import { InterruptTimer } from "../../../src/vmm/interrupt-timer.js";
@@ -71,10 +71,17 @@ export class FakeContext implements ExitContext {
   }
 
   /** The nested guest's exit stage, while one runs. */
-  levelStage: ExitStage | undefined;
+  levelStage: LevelStage | undefined;
 
-  setLevelStage(stage: ExitStage | undefined): void {
+  setLevelStage(stage: LevelStage | undefined): void {
     this.levelStage = stage;
+  }
+
+  /** Held interrupts reflected into L1, by reason. */
+  heldReflections: number[] = [];
+
+  reflectHeldInterrupt(reason: number): void {
+    this.heldReflections.push(reason);
   }
 
   dispatch(reason: number): void {

@@ -1,0 +1,92 @@
+// Nesting in --stats, --stats-json and --trace exits (issue 18 item 6): guests/nestvisor.elf runs a
+// sample guest as L2 and prints its own count of L2's exits per reason, which it counts in L1 as
+// each one is reflected to it. wasmvisor's count of exits reflected into L1 must be exactly that,
+// reason by reason; exits of L2 that L0 keeps (its time slices) must not be among them; and every
+// VM entry of L1's (VMLAUNCH, VMRESUME) ends in exactly one reflected exit, since nestvisor's L2
+// ends only by exiting. The trace shows the same exits with their level.
+
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { EXIT_PREEMPTION_TIMER, EXIT_VMLAUNCH, EXIT_VMRESUME } from "../../assembly/vmcs-layout.js";
+import type { ExitReasonStats, VmStatistics } from "../../src/vmm/exit-stats.js";
+import { wasmvisor } from "../support/cli.js";
+
+const scratch = mkdtempSync(join(tmpdir(), "wasmvisor-nested-levels-"));
+
+/** nestvisor's own report: "  10 CPUID: 1000" lines after "nestvisor: L2's exits by reason:". */
+function nestvisorCounts(stdout: string): Map<number, number> {
+  const report = stdout.split("nestvisor: L2's exits by reason:\n")[1] ?? "";
+  return new Map([...report.matchAll(/^ {2}(\d+) [^:\n]+: (\d+)$/gm)].map(([, reason, count]) => [Number(reason), Number(count)]));
+}
+
+const byReason = (list: ExitReasonStats[]) => new Map(list.map((e) => [e.reason, e.count]));
+const sum = (list: ExitReasonStats[]) => list.reduce((total, e) => total + e.count, 0);
+
+async function nestvisorWithStats(l2: string): Promise<{ stdout: string; stderr: string; stats: VmStatistics }> {
+  const json = join(scratch, `${l2.replace(/\W+/g, "-")}.json`);
+  const result = await wasmvisor("run", "guests/nestvisor.elf", "--nested", "vmx", "--module", l2, "--stats", "--stats-json", json, "--timeout", "100");
+  expect(result.status, result.stderr).toBe(0);
+  return { stdout: result.stdout, stderr: result.stderr, stats: JSON.parse(readFileSync(json, "utf8")) as VmStatistics };
+}
+
+describe("--stats and --trace exits under --nested vmx", () => {
+  it("count as reflected into L1 exactly the exits nestvisor counts, reason by reason, and one per VM entry of L1's", async () => {
+    const { stdout, stderr, stats } = await nestvisorWithStats("guests/exitloop.elf 1000");
+    const seenByL1 = nestvisorCounts(stdout);
+    expect(seenByL1.size).toBeGreaterThanOrEqual(3); // CPUID, CR access, I/O
+    const levels = stats.levels!;
+    expect(byReason(levels.reflected)).toEqual(seenByL1);
+    const l1 = byReason(levels.l1);
+    expect((l1.get(EXIT_VMLAUNCH) ?? 0) + (l1.get(EXIT_VMRESUME) ?? 0)).toBe(sum(levels.reflected));
+    // Every exit the core reported is at exactly one level (no interrupt was held for this L1).
+    expect(sum(levels.l1) + sum(levels.l2) + sum(levels.reflected)).toBe(stats.totalExits);
+    for (const reason of new Set([...l1.keys(), ...byReason(levels.l2).keys(), ...seenByL1.keys()])) {
+      const atLevels = [levels.l1, levels.l2, levels.reflected].map((list) => byReason(list).get(reason) ?? 0);
+      expect(atLevels.reduce((a, b) => a + b), `reason ${reason}`).toBe(stats.exits.find((e) => e.reason === reason)!.count);
+    }
+    // Exit timing is on with --stats: each level's exits have their ns per exit.
+    for (const entry of [...levels.l1, ...levels.reflected]) expect(entry.nsPerExit, `${entry.name}`).toBeGreaterThanOrEqual(0);
+    // The text tables say the same counts.
+    expect(stderr).toContain(`--- L1: ${sum(levels.l1)} exits of the guest hypervisor, handled by L0 ---`);
+    expect(stderr).toContain(`--- L2->L1: ${sum(levels.reflected)} exits of L2 reflected into L1 (L1 asked for them) ---`);
+    expect(stderr).toMatch(new RegExp(`^ +10 +CPUID +${seenByL1.get(10)} `, "m"));
+  }, 120_000);
+
+  it("keep L0's own time slices of L2 at L2, never reflected: L1 counts none of them", async () => {
+    const { stdout, stats } = await nestvisorWithStats("guests/regloop.elf");
+    const levels = stats.levels!;
+    const slices = byReason(levels.l2).get(EXIT_PREEMPTION_TIMER) ?? 0;
+    expect(slices).toBeGreaterThan(0); // regloop computes for several of L0's slices
+    expect(byReason(levels.reflected).has(EXIT_PREEMPTION_TIMER)).toBe(false);
+    expect(byReason(levels.reflected)).toEqual(nestvisorCounts(stdout));
+    expect(levels.l2.find((e) => e.reason === EXIT_PREEMPTION_TIMER)!.nsPerExit).toBeGreaterThanOrEqual(0);
+  }, 120_000);
+
+  it("trace each exit with its level: L2->L1 lines are nestvisor's counts, and each is followed by L1's exits up to its VMRESUME, then L2 again", async () => {
+    const result = await wasmvisor("run", "guests/nestvisor.elf", "--nested", "vmx", "--module", "guests/exitloop.elf 200", "--trace", "exits", "--timeout", "100");
+    expect(result.status, result.stderr).toBe(0);
+    const lines = result.stderr.split("\n").filter((line) => line.startsWith("exit "));
+    const parsed = lines.map((line) => {
+      const match = /^exit +\d+  (L1|L2->L1|L2) +(.+?) +eip=/.exec(line);
+      expect(match, line).not.toBeNull();
+      return { level: match![1], name: match![2] };
+    });
+    const reflected = new Map<string, number>();
+    for (const { level, name } of parsed) if (level === "L2->L1") reflected.set(name, (reflected.get(name) ?? 0) + 1);
+    const names: Record<number, string> = { 10: "CPUID", 28: "control-register access", 30: "I/O instruction" };
+    expect(reflected).toEqual(new Map([...nestvisorCounts(result.stdout)].map(([reason, count]) => [names[reason], count])));
+    // Between two exits of L2, L1 runs: a reflected exit, L1's exits, and its VMRESUME last.
+    const levelsInOrder = parsed.map((p) => (p.level === "L1" ? (p.name === "VMRESUME" ? "R" : "1") : p.level === "L2" ? "2" : "r")).join("");
+    const afterVmlaunch = levelsInOrder.slice(levelsInOrder.indexOf("r"));
+    expect(afterVmlaunch).toMatch(/^(r1*R2*)*r1*$/);
+  }, 120_000);
+
+  it("print no level column and no level tables without --nested vmx", async () => {
+    const result = await wasmvisor("run", "guests/exitloop.elf", "--cmdline", "10", "--trace", "exits", "--stats");
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/^exit +\d+  CPUID +eip=/m);
+    expect(result.stderr).not.toMatch(/L2|--- L1/);
+  });
+});
