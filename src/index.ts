@@ -53,7 +53,8 @@ export {
 export { describeStop, type StopReason } from "./vmm/stop-reason.js";
 export { STATE_FORMAT_VERSION } from "./vmm/state-file.js";
 export { SavedStateError } from "./devices/saved-values.js";
-export { ExitStats, type ExitReasonStats, type VmStatistics } from "./vmm/exit-stats.js";
+export { ExitStats, type ExitReasonStats, type LevelStatistics, type VmStatistics } from "./vmm/exit-stats.js";
+export type { ExitNesting } from "./vmm/exit-level.js";
 export { formatExitTrace, type ExitEvent } from "./vmm/exit-event.js";
 export type { ExitListener } from "./vmm/exit-dispatcher.js";
 export { exitHandlers, exitReasonName } from "./vmm/exits/table.js";
