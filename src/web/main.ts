@@ -11,7 +11,9 @@ import { ExitCostsView } from "./page/exit-costs-view.js";
 import { ExitTraceView } from "./page/exit-trace-view.js";
 import { bootDroppedFiles } from "./page/file-drop.js";
 import { DEFAULT_GUEST, GuestPicker, type KernelSource } from "./page/guest-picker.js";
+import { LevelsView } from "./page/levels-view.js";
 import { LinkSync } from "./page/link-sync.js";
+import { ModulePicker } from "./page/module-picker.js";
 import { attachNotes, controlChanges } from "./page/control-notes.js";
 import { ReasonChart } from "./page/reason-chart.js";
 import { VgaScreen } from "./page/screen.js";
@@ -39,6 +41,7 @@ const terminal = new SerialConsole(
 );
 const screen = new VgaScreen(byId("screen"), (key, ctrl) => send({ type: "key", key, ctrl }));
 const stats = new StatsView(byId("chart"), byId("summary"), byId<HTMLTableElement>("exits").tBodies[0], byId("mmu"));
+const levels = new LevelsView(byId("levels"));
 const exitCosts = new ExitCostsView(byId("measure-exit-costs"), byId("exit-costs-status"), byId<HTMLTableElement>("exit-costs").tBodies[0], () => send({ type: "measure-exit-costs" }));
 const reasonChart = new ReasonChart(byId("reason-chart"), byId<HTMLOListElement>("chart-markers"));
 const showNotes = attachNotes(byId<HTMLFormElement>("controls"));
@@ -64,26 +67,38 @@ for (const command of ["pause", "resume", "step", "reset"] as const) byId(comman
 const bootFields = new BootFields(byId("cmdline"), byId("memory"));
 const trace = new ExitTraceView(byId("trace-panel"), byId("trace"), byId("trace-length"), (on) => send({ type: "trace", on }));
 
+const l2 = new ModulePicker({ select: byId("module-select"), args: byId("module-args"), file: byId("module-file") });
+byId("guest-select").addEventListener("change", () => l2.suggest(byId<HTMLSelectElement>("guest-select").value));
+
 /** The sample guest last booted, which the link names; undefined before a boot or after a file of the user's own. */
 let bootedSample: string | undefined;
-function boot(kernel: ArrayBuffer, source: KernelSource): void {
+/** Counts boots asked for: one whose L2 module arrives after a later one was asked for is dropped. */
+let boots = 0;
+async function boot(kernel: ArrayBuffer, source: KernelSource): Promise<void> {
   const fields = bootFields.values();
   if ("problem" in fields) return showError(fields.problem);
+  const mine = ++boots;
+  const modules = await l2.modules(source.sample ? source.name : "");
+  if (mine !== boots) return;
+  if ("problem" in modules) return showError(modules.problem);
   showError("");
   bootedSample = source.sample ? source.name : undefined;
-  send({ type: "boot", kernel, name: source.name, path: source.path, cmdline: fields.cmdline, memoryMiB: fields.memoryMiB, controls: controls.values() }, [kernel]);
+  // A module is a guest hypervisor's L2 (nestvisor's): the guest is offered VMX then.
+  const nested = modules.length > 0 ? "vmx" : "off";
+  send({ type: "boot", kernel, name: source.name, path: source.path, cmdline: fields.cmdline, memoryMiB: fields.memoryMiB, controls: controls.values(), modules, nested }, [kernel, ...modules.map((module) => module.bytes)]);
   link.update();
 }
 
 const picker = new GuestPicker(
   { select: byId("guest-select"), boot: byId("boot"), about: byId("guest-about"), file: byId("kernel-file"), dropZone: byId("drop-zone") },
-  boot,
+  (kernel, source) => void boot(kernel, source),
   showError,
 );
 /** Opened without a link, the page boots the default guest as soon as it can. */
 const openedWithoutLink = location.hash.length <= 1;
 const guestsLoaded = picker.load().then(
   () => {
+    l2.list(picker.entries());
     const linked = openedWithoutLink ? DEFAULT_GUEST : link.linkedGuest();
     if (linked !== undefined) picker.prefetch(linked);
   },
@@ -159,6 +174,7 @@ worker.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
       terminal.clear();
       screen.clear();
       stats.clear();
+      levels.clear();
       byId("stop-reason").textContent = "";
       reasonChart.clear();
       // A reboot for a boot-time control (classic IF mode, CPUID vendor) starts a new chart: its changes are marked at its start.
@@ -174,6 +190,7 @@ worker.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
       return screen.show({ cells: new Uint16Array(data.cells), cursor: data.cursor, blink: data.blink });
     case "stats":
       stats.show(data.sample);
+      levels.show(data.sample);
       return reasonChart.show(data.sample);
     case "step":
       return showStep(data.report);

@@ -5,7 +5,7 @@
 // nothing it does not have to.
 
 import type { TextScreen } from "../devices/vga-text.js";
-import type { CpuidVendor, IfMode } from "../vmm/vm-config.js";
+import type { CpuidVendor, IfMode, NestedMode } from "../vmm/vm-config.js";
 
 /**
  * The VMCS controls a student flips while the guest runs, and the boot-time choices (IF mode
@@ -41,6 +41,16 @@ export interface BootSpec {
   cmdline: string;
   memoryMiB: number;
   controls: LiveControls;
+  /** Multiboot modules after the kernel (the CLI's --module): a guest hypervisor's L2 kernel. */
+  modules?: BootModule[];
+  /** Nested virtualization offered (the CLI's --nested): vmx whenever a module is given, for nestvisor. */
+  nested?: NestedMode;
+}
+
+export interface BootModule {
+  bytes: ArrayBuffer;
+  /** Its command line: its name, then any arguments (the CLI's "FILE [ARGS]"). */
+  cmdline: string;
 }
 
 export type PageMessage =
@@ -77,6 +87,14 @@ export interface ExitCounter {
   nsPerExit?: number;
 }
 
+/** Under nesting, one level's exits (src/vmm/exit-level.ts), by reason, with the VMM's ns per exit. */
+export interface LevelCounters {
+  /** Exits of L1 (L0 handles them), of L2 reflected into L1, and of L2 that L0 handled itself. */
+  l1: ExitCounter[];
+  reflected: ExitCounter[];
+  l2: ExitCounter[];
+}
+
 export interface StatsSample {
   /** Wall-clock seconds since boot. */
   time: number;
@@ -95,6 +113,8 @@ export interface StatsSample {
   compiledShare: number;
   /** The shadow MMU's counters and the CR3-target hits and misses, by label (src/vmm/mmu-stats.ts). */
   mmu: Record<string, number>;
+  /** Once a guest hypervisor's guest (L2) has exited: the exits by level. */
+  levels?: LevelCounters;
 }
 
 /** One row of the bench's exit loops as measured in the worker (src/web/vm/exit-costs.ts). */

@@ -12,14 +12,9 @@ import { describe, expect, it } from "vitest";
 import { EXIT_PREEMPTION_TIMER, EXIT_VMLAUNCH, EXIT_VMRESUME } from "../../assembly/vmcs-layout.js";
 import type { ExitReasonStats, VmStatistics } from "../../src/vmm/exit-stats.js";
 import { wasmvisor } from "../support/cli.js";
+import { nestvisorCounts } from "../support/nestvisor-report.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "wasmvisor-nested-levels-"));
-
-/** nestvisor's own report: "  10 CPUID: 1000" lines after "nestvisor: L2's exits by reason:". */
-function nestvisorCounts(stdout: string): Map<number, number> {
-  const report = stdout.split("nestvisor: L2's exits by reason:\n")[1] ?? "";
-  return new Map([...report.matchAll(/^ {2}(\d+) [^:\n]+: (\d+)$/gm)].map(([, reason, count]) => [Number(reason), Number(count)]));
-}
 
 const byReason = (list: ExitReasonStats[]) => new Map(list.map((e) => [e.reason, e.count]));
 const sum = (list: ExitReasonStats[]) => list.reduce((total, e) => total + e.count, 0);

@@ -72,6 +72,11 @@ export class GuestPicker {
     this.elements.boot.disabled = this.guests.length === 0;
   }
 
+  /** The sample guests (guests/manifest.json), once loaded. */
+  entries(): readonly GuestEntry[] {
+    return this.guests;
+  }
+
   names(): string[] {
     return this.guests.map((guest) => guest.name);
   }

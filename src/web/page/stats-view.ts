@@ -7,7 +7,7 @@
 
 import type uPlot from "uplot";
 import { afterFirstPaint } from "./first-paint.js";
-import type { StatsSample } from "../protocol.js";
+import type { ExitCounter, StatsSample } from "../protocol.js";
 import { cell } from "./table-cell.js";
 
 /** Samples kept on the chart: a minute at four a second. */
@@ -86,17 +86,7 @@ export class StatsView {
       `${decimal.format(sample.mips)} MIPS (${decimal.format(sample.averageMips)} average), ${percent.format(sample.compiledShare)} compiled · ` +
       `${number.format(sample.instructions)} instructions`;
 
-    this.table.replaceChildren(
-      ...sample.exits.map((exit) => {
-        const row = document.createElement("tr");
-        row.dataset.reason = String(exit.reason);
-        row.dataset.perSecond = String(exit.perSecond);
-        row.dataset.nsPerExit = String(exit.nsPerExit ?? "");
-        const cells = [`${exit.name} (${exit.reason >= 0x100 ? `0x${exit.reason.toString(16)}` : exit.reason})`, number.format(exit.count), number.format(exit.perSecond), exit.nsPerExit === undefined ? "n/a" : decimal.format(exit.nsPerExit)];
-        row.append(...cells.map((text, i) => cell(i === 0 ? "th" : "td", text)));
-        return row;
-      }),
-    );
+    this.table.replaceChildren(...exitRows(sample.exits));
 
     const entries = Object.entries(sample.mmu);
     this.mmu.replaceChildren(...entries.flatMap(([name, value]) => [cell("dt", name), cell("dd", number.format(value))]));
@@ -105,6 +95,20 @@ export class StatsView {
   private chartWidth(): number {
     return Math.max(240, this.chartElement.clientWidth);
   }
+}
+
+/** The rows of an exit table: reason, count, rate and the VMM's ns per exit, each also as data-* numbers. */
+export function exitRows(exits: ExitCounter[]): HTMLTableRowElement[] {
+  return exits.map((exit) => {
+    const row = document.createElement("tr");
+    row.dataset.reason = String(exit.reason);
+    row.dataset.count = String(exit.count);
+    row.dataset.perSecond = String(exit.perSecond);
+    row.dataset.nsPerExit = String(exit.nsPerExit ?? "");
+    const cells = [`${exit.name} (${exit.reason >= 0x100 ? `0x${exit.reason.toString(16)}` : exit.reason})`, number.format(exit.count), number.format(exit.perSecond), exit.nsPerExit === undefined ? "n/a" : decimal.format(exit.nsPerExit)];
+    row.append(...cells.map((text, i) => cell(i === 0 ? "th" : "td", text)));
+    return row;
+  });
 }
 
 /** 1200 -> "1.2k", 3400000 -> "3.4M". */

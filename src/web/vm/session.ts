@@ -11,7 +11,8 @@
 // registers (describeStop and registerDump, as the CLI prints them). Input waits in queues
 // (devices/input-queue.ts) that COM1 and the keyboard draw from as the guest makes room. While the
 // page's trace panel is open, the last exits go with each statistics sample (exit-trace.ts).
-// A machine comes from a kernel booted or a state file restored (vm.saveState(), the CLI's format),
+// A machine comes from a kernel booted (with its Multiboot modules: a guest hypervisor's L2 kernel,
+// under nested VMX) or a state file restored (vm.saveState(), the CLI's format),
 // and a reset makes it again from the same source. All machines share the page's disk image
 // (page-disk.ts), which the user can replace and download.
 
@@ -20,12 +21,14 @@ import { compileCore } from "../../core/core.js";
 import { keyboardQueue, serialQueue, type InputQueue } from "../../devices/input-queue.js";
 import { UnsaveableStateError } from "../../devices/saved-values.js";
 import { NAMED_KEYS, keystrokeFor, type Keystroke } from "../../devices/scancodes.js";
+import type { ModuleFile } from "../../loader/modules.js";
 import { qemuStyleCmdline } from "../../loader/multiboot.js";
 import { readLinear } from "../../vmm/guest-memory.js";
 import { readStateFile } from "../../vmm/saved-state.js";
 import { HandlerTimer } from "../../vmm/handler-timer.js";
 import { describeStop, type StopReason } from "../../vmm/stop-reason.js";
 import { VirtualMachine, type VirtualMachineOptions } from "../../vmm/virtual-machine.js";
+import type { NestedMode } from "../../vmm/vm-config.js";
 import type { BootSpec, LiveControls, RunState, StepReport, WorkerMessage } from "../protocol.js";
 import { applyControls, needsReboot, readControls } from "./controls.js";
 import { PageDisk } from "./page-disk.js";
@@ -47,7 +50,7 @@ export type Post = (message: WorkerMessage, transfer?: Transferable[]) => void;
 
 /** What the machine was made from, to make it again on reset. */
 type MachineSource =
-  | { kind: "kernel"; kernel: Uint8Array; name: string; path: string; cmdline: string; memoryMiB: number }
+  | { kind: "kernel"; kernel: Uint8Array; name: string; path: string; cmdline: string; memoryMiB: number; modules: ModuleFile[]; nested: NestedMode }
   | { kind: "state"; state: Uint8Array; name: string };
 
 export class Session {
@@ -93,8 +96,9 @@ export class Session {
    * Creates a VM for the kernel and starts it, its command line built as the CLI builds it; a bad
    * kernel or RAM size reports the VMM's message.
    */
-  start({ kernel, name, path, cmdline, memoryMiB, controls }: BootSpec): Promise<boolean> {
-    return this.make({ kind: "kernel", kernel: new Uint8Array(kernel), name, path, cmdline, memoryMiB }, controls);
+  start({ kernel, name, path, cmdline, memoryMiB, controls, modules = [], nested = "off" }: BootSpec): Promise<boolean> {
+    const moduleFiles = modules.map((module) => ({ bytes: new Uint8Array(module.bytes), cmdline: module.cmdline }));
+    return this.make({ kind: "kernel", kernel: new Uint8Array(kernel), name, path, cmdline, memoryMiB, modules: moduleFiles, nested }, controls);
   }
 
   /**
@@ -163,6 +167,8 @@ export class Session {
               cmdline: qemuStyleCmdline(source.path, source.cmdline),
               ifMode: controls!.ifMode,
               cpuidVendor: controls!.cpuidVendor,
+              nested: source.nested,
+              modules: source.modules,
               disk: this.disk.image,
             })
           : await this.restoredMachine(source.state, host);

@@ -3,13 +3,16 @@
 // (handler-timer.ts: the handler's time, never the guest's run between exits; undefined while the
 // browser's clock is too coarse for the exits so far), guest MIPS and the share of it compiled code
 // retired, and the shadow MMU's counters
-// with the CR3-target hits and misses (src/vmm/mmu-stats.ts), by their report labels.
+// with the CR3-target hits and misses (src/vmm/mmu-stats.ts), by their report labels. Under
+// nesting, once L2 has exited, the same counters per level (src/vmm/exit-level.ts): L1's exits,
+// L2's reflected into L1, L2's that L0 handled, each with the VMM's ns per exit at that level.
 
 import type { HandlerTime, HandlerTimer } from "../../vmm/handler-timer.js";
-import { compiledCodeStatistics } from "../../vmm/exit-stats.js";
+import { compiledCodeStatistics, type ExitReasonStats, type LevelStatistics } from "../../vmm/exit-stats.js";
+import { EXIT_HELD_INTERRUPT, EXIT_OF_L1, EXIT_OF_L2, EXIT_REFLECTED, type ExitKind } from "../../vmm/exit-level.js";
 import { MMU_STATISTIC_LABELS } from "../../vmm/mmu-stats.js";
 import type { VirtualMachine } from "../../vmm/virtual-machine.js";
-import type { StatsSample } from "../protocol.js";
+import type { ExitCounter, LevelCounters, StatsSample } from "../protocol.js";
 
 interface Totals {
   wallMs: number;
@@ -21,7 +24,12 @@ interface Totals {
   exits: number;
   handling: HandlerTime;
   byReason: Map<number, number>;
+  /** Per level's list (LevelStatistics' keys), the counts by reason. */
+  byLevel: Map<string, number>;
 }
+
+const LEVEL_KINDS: Record<keyof LevelStatistics, ExitKind[]> = { l1: [EXIT_OF_L1], reflected: [EXIT_REFLECTED, EXIT_HELD_INTERRUPT], l2: [EXIT_OF_L2] };
+const levelKey = (level: keyof LevelStatistics, reason: number) => `${level} ${reason}`;
 
 export class StatsSampler {
   private readonly bootMs = performance.now();
@@ -50,6 +58,7 @@ export class StatsSampler {
         perSecond: (count - (last.byReason.get(reason) ?? 0)) / seconds,
         nsPerExit: this.timer.nsPerExit(this.timer.time(reason)),
       })),
+      ...(stats.levels && { levels: this.levelCounters(stats.levels, last, seconds) }),
       totalExits: stats.totalExits,
       exitsPerSecond: (now.exits - last.exits) / seconds,
       nsPerExit: this.timer.nsPerExit({ exits: now.handling.exits - last.handling.exits, ms: now.handling.ms - last.handling.ms }),
@@ -60,6 +69,15 @@ export class StatsSampler {
       compiledShare: compiledCodeStatistics(now.retiredSinceBoot - last.retiredSinceBoot, now.compiled - last.compiled).share,
       mmu: Object.fromEntries(MMU_STATISTIC_LABELS.map(([name, label]) => [label, stats.mmu[name]])),
     };
+  }
+
+  private levelCounters(levels: LevelStatistics, last: Totals, seconds: number): LevelCounters {
+    const counters = (level: keyof LevelStatistics): ExitCounter[] =>
+      levels[level].map(({ reason, name, count }) => {
+        const time = LEVEL_KINDS[level].map((kind) => this.timer.time(reason, kind)).reduce((a, b) => ({ exits: a.exits + b.exits, ms: a.ms + b.ms }));
+        return { reason, name, count, perSecond: (count - (last.byLevel.get(levelKey(level, reason)) ?? 0)) / seconds, nsPerExit: this.timer.nsPerExit(time) };
+      });
+    return { l1: counters("l1"), reflected: counters("reflected"), l2: counters("l2") };
   }
 
   private totals(): Totals {
@@ -73,6 +91,9 @@ export class StatsSampler {
       exits: stats.totalExits,
       handling: this.timer.total(),
       byReason: new Map(stats.exits.map((e) => [e.reason, e.count])),
+      byLevel: new Map(
+        Object.entries(stats.levels ?? {}).flatMap(([level, list]: [string, ExitReasonStats[]]) => list.map((e) => [levelKey(level as keyof LevelStatistics, e.reason), e.count] as const)),
+      ),
     };
   }
 }
