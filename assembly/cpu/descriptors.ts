@@ -12,8 +12,9 @@ import {
   VMCS_BASE, G_GDTR_BASE, G_GDTR_LIMIT, AR_UNUSABLE,
   SR_ES, SR_CS, SR_SS, SR_GS, SR_LDTR, SR_TR,
 } from "../vmcs-layout";
-import { linRead16, linRead32, linWrite, linWrite8, probeWrite, translate } from "../memory/linear";
+import { linRead16, linRead32, linWrite8, probeWrite, writeProbed, translate } from "../memory/linear";
 import { physRead32 } from "../memory/physical";
+import { tlbGeneration } from "../mmu/tlb";
 import { setSegment, arDpl, AR_ACCESSED, AR_RW, AR_DC, AR_CODE, AR_S, AR_P, AR_DB } from "./segment";
 
 // ---- Descriptors -------------------------------------------------------------------------------
@@ -65,7 +66,7 @@ export function readDescriptor(sel: u32): bool {
 // unless the entry crosses a page (each half is then translated on its own, as two reads would).
 export let entryLo: u32 = 0;
 export let entryHi: u32 = 0;
-export function readSystemEntry(addr: u32): bool {
+@inline export function readSystemEntry(addr: u32): bool {
   if ((addr & 0xfff) > 0xff8) {
     entryLo = linRead32(addr, false);
     if (pending) return false;
@@ -177,17 +178,22 @@ let fSp: u32 = 0;
 let fErr: i32 = 0;
 let fUser: bool = false;
 
-// The recorded pushes: a call-gate frame is the largest (SS, ESP, 31 parameters, CS, EIP).
+// The recorded pushes: a call-gate frame is the largest (SS, ESP, 31 parameters, CS, EIP). Each
+// keeps the physical address its probe answered, so that the commit need not translate again
+// while no translation was dropped since the frame began (probeWrite, tlb.ts tlbGeneration).
 const MAX_PUSHES: u32 = 40;
 const pushAddress = memory.data(MAX_PUSHES * 4);
+const pushPhysical = memory.data(MAX_PUSHES * 4);
 const pushValue = memory.data(MAX_PUSHES * 4);
 const pushBytes = memory.data(MAX_PUSHES);
 let pushes: u32 = 0;
+let frameGeneration: u64 = 0;
 
 function frameInit(base: u32, limit: u32, ar: u32, sp: u32, user: bool, err: i32): void {
   fBase = base; fLimit = limit; fAr = ar; fUser = user; fErr = err;
   fSp = (ar & AR_DB) ? sp : sp & 0xffff;
   pushes = 0;
+  frameGeneration = tlbGeneration;
 }
 // A frame on the current stack; a stack fault raises #SS(err).
 export function frameCurrent(err: i32): void {
@@ -209,9 +215,10 @@ export function framePush(bytes: u32, v: u32): void {
     ok = sp > fLimit && last <= top && last >= sp;
   } else ok = last <= fLimit && last >= sp;
   if (!ok) { raise(EXC_SS, fErr); return; }
-  probeWrite(fBase + sp, bytes, fUser);
+  const p = probeWrite(fBase + sp, bytes, fUser);
   if (pending || pushes == MAX_PUSHES) return;
   store<u32>(pushAddress + (pushes << 2), fBase + sp);
+  store<u32>(pushPhysical + (pushes << 2), p);
   store<u32>(pushValue + (pushes << 2), v);
   store<u8>(pushBytes + pushes, <u8>bytes);
   pushes++;
@@ -220,7 +227,8 @@ export function framePush(bytes: u32, v: u32): void {
 // Write the frame and make its stack pointer the new ESP (SP for a 16-bit stack).
 export function frameCommitSp(): void {
   for (let i: u32 = 0; i < pushes; i++) {
-    linWrite(load<u32>(pushAddress + (i << 2)), <u32>load<u8>(pushBytes + i), load<u32>(pushValue + (i << 2)), fUser);
+    writeProbed(load<u32>(pushPhysical + (i << 2)), frameGeneration == tlbGeneration, load<u32>(pushAddress + (i << 2)),
+      <u32>load<u8>(pushBytes + i), load<u32>(pushValue + (i << 2)), fUser);
   }
   pushes = 0;
   if (fAr & AR_DB) w32(ESP, fSp); else w16(ESP, fSp);

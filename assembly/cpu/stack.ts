@@ -51,7 +51,7 @@ export function pop(bytes: u32): u32 {
 
 // Read the stack `delta` bytes above ESP without popping (for instructions that pop several
 // values and must not change ESP when one of the reads faults).
-export function peek(delta: u32, bytes: u32): u32 {
+@inline export function peek(delta: u32, bytes: u32): u32 {
   return readSeg(SR_SS, spOffset(delta), bytes);
 }
 

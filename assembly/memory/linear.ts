@@ -2,8 +2,9 @@
 // shadow MMU (assembly/mmu/) slots in at this one place; physical.ts below does the rest.
 import { cr0, CR0_PG, pending, noteModeChange } from "../cpu/state";
 import { mmuTranslate, flushShadowsIfPagingRulesChanged } from "../mmu/mmu";
+import { isTracked } from "../mmu/shadow";
 import {
-  ramBase, ramSize, writeTrapped, trapWrite, physRead8, physRead16, physRead32, physWrite8, physWrite16, physWrite32,
+  ramBase, ramSize, writeTrapped, trapWrite, physWrite, physRead8, physRead16, physRead32, physWrite8, physWrite16, physWrite32,
 } from "./physical";
 import { storeTracked } from "../jit/code-pages";
 
@@ -19,7 +20,7 @@ export function followPagingControls(): void {
   noteModeChange();
 }
 
-export function translate(lin: u32, write: bool, user: bool): u32 {
+@inline export function translate(lin: u32, write: bool, user: bool): u32 {
   if (!pagingEnabled) return lin;
   return mmuTranslate(lin, write, user);
 }
@@ -92,15 +93,29 @@ export function linWrite32(lin: u32, v: u32, user: bool): void {
 // Make sure a later write of `bytes` at `lin` cannot fault or exit: translate it for writing
 // (raising #PF now, setting the dirty bit) and check the write trap (exiting now). Read-modify-
 // write instructions call this before they read, so a write that would fail changes nothing.
-export function probeWrite(lin: u32, bytes: u32, user: bool): void {
+// Answers the write's guest-physical address, for writeProbed(); NO_PHYSICAL when it crosses a
+// page with paging on, or faulted or exited (`pending` set).
+export const NO_PHYSICAL: u32 = 0xffffffff;
+export function probeWrite(lin: u32, bytes: u32, user: bool): u32 {
   const p = translate(lin, true, user);
-  if (pending) return;
-  if (writeTrapped(p, bytes)) { trapWrite(p); return; }
-  if (pagingEnabled && (lin & 0xfff) + bytes > 0x1000) {
+  if (pending) return NO_PHYSICAL;
+  if (writeTrapped(p, bytes)) { trapWrite(p); return NO_PHYSICAL; }
+  if (!pagingEnabled) return p;
+  if ((lin & 0xfff) + bytes > 0x1000) {
     const q = translate(lin + bytes - 1, true, user);
-    if (pending) return;
-    if (writeTrapped(q, 1)) trapWrite(q);
+    if (!pending && writeTrapped(q, 1)) trapWrite(q);
+    return NO_PHYSICAL;
   }
+  return p;
+}
+
+// The write of `bytes` of `v` at `lin` that probeWrite() answered `p` for: with `translated`
+// (no translation dropped since the probe: tlb.ts tlbGeneration has not moved) straight to `p`,
+// unless `p` is NO_PHYSICAL or lies in a guest page table by now, whose shadows the write must
+// invalidate (translate() does); else as any linear write.
+@inline export function writeProbed(p: u32, translated: bool, lin: u32, bytes: u32, v: u32, user: bool): void {
+  if (translated && p != NO_PHYSICAL && !(pagingEnabled && isTracked(p & 0xfffff000))) physWrite(p, bytes, v);
+  else linWrite(lin, bytes, v, user);
 }
 
 @inline export function linRead(lin: u32, bytes: u32, user: bool): u32 {

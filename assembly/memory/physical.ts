@@ -55,7 +55,7 @@ export function physRead16(p: u32): u32 {
   if (p <= ramSize - 2) return load<u16>(ramBase + p);
   return physRead8(p) | (physRead8(p + 1) << 8);
 }
-export function physRead32(p: u32): u32 {
+@inline export function physRead32(p: u32): u32 {
   if (p <= ramSize - 4) return load<u32>(ramBase + p);
   return physRead16(p) | (physRead16(p + 2) << 16);
 }
@@ -73,4 +73,9 @@ export function physWrite32(p: u32, v: u32): void {
   if (writeTrapped(p, 4)) { trapWrite(p); return; }
   if (p <= ramSize - 4) storeTracked(p, v, 4);
   else { physWrite16(p, v); physWrite16(p + 2, v >> 16); }
+}
+@inline export function physWrite(p: u32, bytes: u32, v: u32): void {
+  if (bytes == 4) physWrite32(p, v);
+  else if (bytes == 2) physWrite16(p, v);
+  else physWrite8(p, v);
 }

@@ -16,7 +16,7 @@ import { invalidateFetchWindow } from "./fetch-window";
 
 let haveShadow: bool = false; // the shadow of the loaded context (context.ts) is active
 
-export function mmuTranslate(lin: u32, write: bool, user: bool): u32 {
+@inline export function mmuTranslate(lin: u32, write: bool, user: bool): u32 {
   const hit = tlbLookup(lin, write, user);
   if (hit >= 0) return <u32>hit;
   return translateSlow(lin, write, user);
