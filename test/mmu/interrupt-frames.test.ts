@@ -49,7 +49,7 @@ describe.each([false, true])("interrupt frames with paging (compiled code %s)", 
     expect(cpu.eip).toBe(RING0_CODE); // the handler's read faulted
   });
 
-  it("a frame whose later push makes an earlier push's page a page table: that push still updates the translation", () => {
+  it("a frame whose first push rewrites the PTE its last push goes through: the last push follows the new PTE", () => {
     // Linear 0x400000-0x7fffff through PT1 = frame B, which maps itself at 0x402000 (entry 2) and
     // the page below it, 0x401000 (entry 1), to frame F. The frame starts at 0x402008: EFLAGS
     // goes to 0x402004 (entry 1: A's PTE), CS to 0x402000 (entry 0), EIP to 0x401ffc (page A,
@@ -69,5 +69,28 @@ describe.each([false, true])("interrupt frames with paging (compiled code %s)", 
     const eipAfterInt = cpu.read32(0xffc);
     expect(eipAfterInt).toBeGreaterThan(CODE_BASE);
     expect([cpu.reg("ebx"), cpu.read32(F + 0xffc), cpu.reg("esp")]).toEqual([eipAfterInt, 0, 0x401ffc]);
+  });
+
+  it("a push into a frame that a later push's walk made a page table goes through translate() too", () => {
+    // A 16-bit stack based at 0x7ff03c with SP = 4: EFLAGS goes to 0x7ff03c (page 0x7ff000: frame
+    // Y, through PT X), then SP wraps and CS and EIP go to 0x80f038 and 0x80f034, through PT Y,
+    // whose entry for 0x80f000 (Y + 0x3c) is where EFLAGS went. Y is no page table yet when the
+    // EFLAGS push is probed; the CS push's walk makes it one. EFLAGS = 3 maps 0x80f000 to frame
+    // 0, so CS and EIP must land there, not in F.
+    const cpu = pagedPmCpu(jit);
+    const X = 0x83000, Y = 0x84000, F = 0x85000;
+    cpu.write32(PD + 4, X | P | W);
+    cpu.write32(X + 1023 * 4, Y | P | W);
+    cpu.write32(PD + 8, Y | P | W);
+    cpu.write32(Y + 0xf * 4, F | P | W);
+    cpu.setSegment(L.SR_SS, SEL.DATA0, 0x7ff03c, 0xffff, 0x93);
+    cpu.setReg("esp", 4);
+    loadRing0(cpu, "mov %ss:(%esp), %ebx\nhlt");
+    expect(runAt(cpu, `${ENABLE}mov $1, %ah\nsahf\nint $0x40\nnop`)).toBe(EXIT.HLT);
+    expect(cpu.read32(Y + 0xf * 4)).toBe(3 | 0x60);
+    const eipAfterInt = cpu.read32(0x34);
+    expect(eipAfterInt).toBeGreaterThan(CODE_BASE);
+    expect([cpu.read32(0x38), cpu.reg("ebx"), cpu.reg("esp")]).toEqual([SEL.CODE0, eipAfterInt, 0xfff8]);
+    expect([cpu.read32(F + 0x34), cpu.read32(F + 0x38)]).toEqual([0, 0]);
   });
 });
