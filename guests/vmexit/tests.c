@@ -5,7 +5,8 @@
 #include "vmexit.h"
 
 #define HC_CLOCK 2   /* wasmvisor's clock hypercall: harmless, answers EDX:EAX */
-#define PIT_DIVISOR 12 /* ~100 kHz: the HLT test's timer */
+#define PIT_DIVISOR 1193 /* ~1 kHz: the HLT test's timer. At ~100 kHz (12), QEMU's main loop could
+                            * not keep up with the PIT under host load and never woke the HLT. */
 
 /* n iterations of `body`; n > 0. The counter is ESI. */
 #define LOOP(body, ...) __asm__ volatile("1:\n\t" body "\n\tdecl %%esi\n\tjnz 1b" : "+S"(n) __VA_ARGS__)

@@ -90,12 +90,16 @@ export function formatTargets(rows: readonly RowResult[], cliff: ReadonlyMap<num
   ].join("\n");
 }
 
-/** Skipped hosts and rows, with the reasons. */
+/** Skipped and failed hosts, and skipped rows, with the reasons. */
 export function formatSkipped(rows: readonly RowResult[], hosts: readonly HostStatus[]): string {
-  const notes = hosts.filter((h) => h.skipped).map((h) => `  ${HOST_TITLES[h.host]}: skipped: ${h.skipped}`);
+  const notes = hosts.flatMap((h) => [
+    ...(h.skipped ? [`  ${HOST_TITLES[h.host]}: skipped: ${h.skipped}`] : []),
+    ...(h.failed ? [`  ${HOST_TITLES[h.host]}: failed, its figures left out: ${h.failed}`] : []),
+  ]);
   for (const row of rows) {
     for (const [host, reason] of Object.entries(row.skipped)) {
-      if (!hosts.find((h) => h.host === host)?.skipped) notes.push(`  ${row.benchmark.name} on ${HOST_TITLES[host as Host]}: skipped: ${reason}`);
+      const status = hosts.find((h) => h.host === host);
+      if (!status?.skipped && !status?.failed) notes.push(`  ${row.benchmark.name} on ${HOST_TITLES[host as Host]}: skipped: ${reason}`);
     }
   }
   return notes.length > 0 ? `not run:\n${notes.join("\n")}` : "";

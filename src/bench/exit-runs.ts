@@ -33,6 +33,8 @@ export interface Job {
   host: Host;
   rows: ExitBenchmark[];
   run: (cmdline: string) => Promise<Map<string, TestTiming>>;
+  /** A peer's job: if one of its boots fails (BenchGuestError), it is dropped and reported through onJobFailed instead of ending the whole bench. */
+  mayFail?: boolean;
 }
 
 export interface RunOptions {
@@ -43,6 +45,8 @@ export interface RunOptions {
   runs: number;
   /** Called before each boot of a guest (done of total boots so far) with what it runs, and at the end. */
   onProgress?: (done: number, total: number, label: string) => void;
+  /** A job with mayFail whose boot failed, and why; its rows get no measurement. */
+  onJobFailed?: (job: Job, reason: string) => void;
 }
 
 /** Iterations of the calibration boot: enough to time, short on the slowest host. */
@@ -78,6 +82,20 @@ export async function measureJobs(jobs: readonly Job[], options: RunOptions): Pr
   let total = jobs.length * (runs + (options.iterations === undefined ? 1 : 0));
   let done = 0;
   const progress = (label: string) => options.onProgress?.(done++, total, label);
+  const failed = new Set<Job>();
+  /** Runs `step` for the job; a failure of a job that may fail drops it (false) instead of ending the bench. */
+  const attempt = async (job: Job, step: () => Promise<void>): Promise<boolean> => {
+    if (failed.has(job)) return false;
+    try {
+      await step();
+      return true;
+    } catch (error) {
+      if (!job.mayFail || !(error instanceof BenchGuestError)) throw error;
+      failed.add(job);
+      options.onJobFailed?.(job, error.message);
+      return false;
+    }
+  };
   const counts = new Map<Job, Map<string, number>>();
   for (const job of jobs) {
     if (options.iterations !== undefined) {
@@ -85,7 +103,7 @@ export async function measureJobs(jobs: readonly Job[], options: RunOptions): Pr
       continue;
     }
     progress(`calibrating: ${job.host} ${job.rows.map((b) => b.name).join(" ")}`);
-    counts.set(job, await calibrate(job, options.loopMs));
+    await attempt(job, async () => { counts.set(job, await calibrate(job, options.loopMs)); });
   }
 
   const samples = new Map<string, Sample>();
@@ -102,17 +120,20 @@ export async function measureJobs(jobs: readonly Job[], options: RunOptions): Pr
     }
   };
   for (let run = 1; run <= runs; run++) {
-    for (const job of jobs) await measureRound(job, `run ${run}/${runs}`);
+    for (const job of jobs) await attempt(job, () => measureRound(job, `run ${run}/${runs}`));
   }
   // A row that exits cannot cost zero: a median at or below it means a burst of load hit the
   // loop without the operation harder than the loop with it. Such a job runs `runs` more times
   // (once), the row's median is taken over all its runs, and the measurement says so.
-  const implausible = jobs.filter((job) => job.rows.some((b) => mustBePositive(b) && median(samples.get(`${job.host} ${b.name}`)!.values) <= 0));
+  const measured = jobs.filter((job) => !failed.has(job));
+  const implausible = measured.filter((job) => job.rows.some((b) => mustBePositive(b) && median(samples.get(`${job.host} ${b.name}`)!.values) <= 0));
   total += implausible.length * runs;
   for (const job of implausible) {
     for (const b of job.rows) samples.get(`${job.host} ${b.name}`)!.remeasured = true;
-    for (let run = 1; run <= runs; run++) await measureRound(job, `again ${run}/${runs} (a figure at or below zero)`);
+    for (let run = 1; run <= runs; run++) await attempt(job, () => measureRound(job, `again ${run}/${runs} (a figure at or below zero)`));
   }
+  // A job that failed after some runs leaves no partial figures: its rows were not measured as asked.
+  for (const job of failed) for (const b of job.rows) samples.delete(`${job.host} ${b.name}`);
   options.onProgress?.(total, total, "done");
   return new Map([...samples].map(([key, sample]) => [key, { ...summarize(sample.values, sample.iterations, median(sample.ticks)), ...(sample.remeasured ? { remeasured: true } : {}) }]));
 }

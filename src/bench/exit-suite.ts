@@ -21,6 +21,8 @@ export interface HostStatus {
   version?: string;
   /** Why this host did not run (not installed): reported, never a failure. */
   skipped?: string;
+  /** Why a peer's boot failed (QEMU killed at the guest timeout, ...): its rows are left empty and the bench goes on. */
+  failed?: string;
 }
 
 export interface RowResult {
@@ -39,7 +41,14 @@ export interface SuiteOptions extends RunOptions {
 export async function runExitSuite(options: SuiteOptions): Promise<{ hosts: HostStatus[]; rows: RowResult[] }> {
   const rows: RowResult[] = options.benchmarks.map((benchmark) => ({ benchmark, results: {}, skipped: {} }));
   const { hosts, jobs } = await planJobs(options, rows);
-  const measurements = await measureJobs(jobs, options);
+  const measurements = await measureJobs(jobs, {
+    ...options,
+    onJobFailed: (job, reason) => {
+      const status = hosts.find((h) => h.host === job.host);
+      if (status) status.failed = reason;
+      for (const row of rows) if (job.rows.includes(row.benchmark)) row.skipped[job.host] ??= `failed: ${reason}`;
+    },
+  });
   for (const row of rows) {
     for (const host of HOSTS) {
       const measurement = measurements.get(`${host} ${row.benchmark.name}`);
@@ -74,7 +83,7 @@ async function planJobs(options: SuiteOptions, rows: RowResult[]): Promise<{ hos
       skip((b) => b.peers, name, peer);
     } else {
       hosts.push({ host: name, version: peer.version });
-      if (peerRows.length > 0) jobs.push({ host: name, rows: peerRows, run: async (cmdline) => testTimings(await peer.run(fileURLToPath(kernelUrl), cmdline, clock)) });
+      if (peerRows.length > 0) jobs.push({ host: name, rows: peerRows, mayFail: true, run: async (cmdline) => testTimings(await peer.run(fileURLToPath(kernelUrl), cmdline, clock)) });
     }
   }
   return { hosts, jobs };

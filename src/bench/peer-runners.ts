@@ -82,7 +82,8 @@ function runQemu(qemu: string, kernel: string, cmdline: string, clock: ClockKind
     const child = spawn(qemu, args, { stdio: ["pipe", "pipe", "pipe"] });
     const stamper = new LineStamper(clock === "cpu" ? qemuVcpuClock(child.pid!) : wallClock, done);
     let stderr = "";
-    const timer = setTimeout(() => child.kill(), GUEST_TIMEOUT_SECONDS * 1000);
+    let timedOut = false;
+    const timer = setTimeout(() => { timedOut = true; child.kill(); }, GUEST_TIMEOUT_SECONDS * 1000);
     child.stdout.on("data", (chunk: Buffer) => {
       const before = stamper.lines.length;
       stamper.chunk(chunk);
@@ -95,6 +96,7 @@ function runQemu(qemu: string, kernel: string, cmdline: string, clock: ClockKind
       clearTimeout(timer);
       // isa-debug-exit: a guest that exits with 0 makes QEMU exit with 1.
       if (code === 1 && stamper.done) resolve(stamper.lines);
+      else if (timedOut) reject(new BenchGuestError(`${kernel} "${cmdline}" on QEMU: did not finish within ${GUEST_TIMEOUT_SECONDS} s`));
       else reject(new BenchGuestError(`${kernel} "${cmdline}" on QEMU: status ${code} ${stderr.trim()}`));
     });
   });

@@ -8,6 +8,7 @@ import { benchResults, markdownReport } from "../../src/bench/bench-results.js";
 import { sceneToPng, sceneToSvg } from "../../src/bench/chart-render.js";
 import { EXIT_BENCHMARKS, iterationsFor, selectBenchmarks, setupKey, vmexitCmdline } from "../../src/bench/exit-benchmarks.js";
 import { formatExitTable, formatSkipped, formatTargets, noiseWarning, noisyFigures } from "../../src/bench/exit-report.js";
+import { BenchGuestError } from "../../src/bench/bench-guest-error.js";
 import { measureJobs, summarize, type Job } from "../../src/bench/exit-runs.js";
 import type { HostStatus, RowResult } from "../../src/bench/exit-suite.js";
 import { LineStamper, mips, nsPerIteration, testTimings } from "../../src/bench/marker-timing.js";
@@ -141,6 +142,32 @@ describe("exit runs", () => {
     expect(results.get("qemu cpuid")!.remeasured).toBeUndefined();
     const row: RowResult = { benchmark: bench("vmcall"), results: { wasmvisor: { ...again, spread: 0 } }, skipped: {} };
     expect(noisyFigures([row], new Map())).toEqual(["vmcall on wasmvisor (measured twice as often: its first runs came out at or below zero)"]);
+  });
+
+  it("drops a peer whose boot fails, says why, and goes on with the others", async () => {
+    const cpuid = scripted("wasmvisor", "cpuid", [10, 11, 12]);
+    const peer = scripted("qemu", "cpuid", [40]);
+    const hung = { ...peer, mayFail: true, run: async (cmdline: string) => (peer.boots === 1 ? Promise.reject(new BenchGuestError(`vmexit.elf "${cmdline}" on QEMU: status 0 terminating on signal 15`)) : peer.run(cmdline)) };
+    const failures: string[] = [];
+    const results = await measureJobs([cpuid, hung], { iterations: 1000, loopMs: 15, runs: 2, onJobFailed: (job, reason) => failures.push(`${job.host}: ${reason}`) });
+    expect(cpuid.boots).toBe(3); // warm-up and both runs
+    expect(peer.boots).toBe(1); // run 1 worked, run 2 failed; no third try
+    expect(results.get("wasmvisor cpuid")!.runs.map(Math.round)).toEqual([11, 12]);
+    expect(results.has("qemu cpuid")).toBe(false); // one run is not what was asked for
+    expect(failures).toEqual(['qemu: vmexit.elf "1000 cpuid" on QEMU: status 0 terminating on signal 15']);
+  });
+
+  it("ends the bench when wasmvisor's own boot fails, or a peer's fails with an unexpected error", async () => {
+    const ours = { ...scripted("wasmvisor", "cpuid", [10]), run: () => Promise.reject(new BenchGuestError("wasmvisor: the guest stopped")) };
+    await expect(measureJobs([ours], { iterations: 1000, loopMs: 15, runs: 1 })).rejects.toThrow("wasmvisor: the guest stopped");
+    const peer = { ...scripted("qemu", "cpuid", [10]), mayFail: true, run: () => Promise.reject(new TypeError("a bug")) };
+    await expect(measureJobs([peer], { iterations: 1000, loopMs: 15, runs: 1 })).rejects.toThrow("a bug");
+  });
+
+  it("notes a failed host once, not under every row", () => {
+    const failedHosts: HostStatus[] = [{ host: "wasmvisor" }, { host: "qemu", version: "QEMU 7.2", failed: "killed at the guest timeout" }];
+    const failedRows: RowResult[] = [{ benchmark: bench("cpuid"), results: {}, skipped: { qemu: "failed: killed at the guest timeout" } }];
+    expect(formatSkipped(failedRows, failedHosts).split("\n")).toEqual(["not run:", "  QEMU: failed, its figures left out: killed at the guest timeout"]);
   });
 
   it("leaves a free row's figure at or below zero alone: with no exit, it may cost nothing", async () => {
