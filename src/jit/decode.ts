@@ -6,7 +6,7 @@
 // and JMP, BT*, SHLD/SHRD, a kernel's MOV to CR3 and system-call path (INT n, IRET, PUSHA/POPA,
 // PUSH, POP and MOV of segment registers), and CPUID, VMCALL, IN and OUT, which the core performs
 // in place.
-import { MAX_BLOCK_BYTES } from "../../assembly/jit-abi.js";
+import { MAX_BLOCK_BYTES, HOLE_START, HOLE_END } from "../../assembly/jit-abi.js";
 import { SR_ES, SR_DS, SR_FS, SR_GS } from "../../assembly/vmcs-layout.js";
 import { REL } from "../../assembly/opcode-map.js";
 import { readEncoding, type Encoding } from "../x86/encoding.js";
@@ -20,6 +20,9 @@ export interface BlockBytes {
   eip: number; // linear address of the block
   physical: number; // guest-physical address of its first byte (the block stays in that page)
   cpl: number; // the privilege level it is compiled for (MOV to CR3 only at 0)
+  // Paging off: the next page's bytes follow in RAM, so the block's last instruction may run into
+  // it (its bytes there are compared when it runs, Instruction.tail). With paging they might not.
+  paging?: boolean;
 }
 
 const MAX_INSTRUCTIONS = 32;
@@ -39,19 +42,28 @@ export function decodeBlock(at: BlockBytes): Instruction[] {
 }
 
 function decodeAt(at: BlockBytes, ip: number, first: boolean): { instruction: Instruction; last: boolean } | undefined {
-  // a block stays within its first page: its bytes are contiguous there whatever the paging
+  // A block stays within its first page (its bytes are contiguous there whatever the paging),
+  // but for a last instruction that runs into the next page where that page follows in RAM: a
+  // loop whose branch straddles two pages would otherwise leave compiled code at every round.
   const offset = ip - at.eip, physical = at.physical + offset;
-  const room = Math.min(0x1000 - (at.physical & 0xfff) - offset, MAX_BLOCK_BYTES - offset, at.code.length - physical);
-  if (room <= 0) return undefined;
+  const inPage = 0x1000 - (at.physical & 0xfff) - offset; // bytes left in the block's page
+  const room = Math.min(MAX_BLOCK_BYTES - offset, at.code.length - physical, followsInRam(at, physical + inPage) ? Infinity : inPage);
+  if (inPage <= 0 || room <= 0) return undefined;
   const bytes = at.code.subarray(physical, physical + room);
   const encoding = readEncoding(bytes);
   if (!encoding.known || encoding.length > room) return undefined;
   const { length } = encoding;
+  const tail = length <= inPage ? undefined : { at: physical + inPage, bytes: Array.from(bytes.subarray(inPage, length)) };
   const compiled = compilable(encoding) ? compiledForm(encoding, ip + length, first, at.cpl) : undefined;
-  if (compiled) return { instruction: { ip, length, op: compiled.op, operands: compiled.operands, cc: compiled.cc }, last: EFFECTS[compiled.op].branch === true };
+  if (compiled) return { instruction: { ip, length, op: compiled.op, operands: compiled.operands, cc: compiled.cc, tail }, last: EFFECTS[compiled.op].branch === true || tail !== undefined };
   if (!interpretable(encoding, first)) return undefined;
-  return { instruction: { ip, length, op: "interpret", operands: [], cc: undefined }, last: transfers(encoding) || repeats(encoding) };
+  return { instruction: { ip, length, op: "interpret", operands: [], cc: undefined, tail }, last: transfers(encoding) || repeats(encoding) || tail !== undefined };
 }
+
+// Whether guest-physical `page` (a page's first byte) is plain RAM that follows the page before
+// it in linear order too: with paging off, when it is in RAM and clear of the hole.
+const followsInRam = (at: BlockBytes, page: number) =>
+  at.paging === false && page < at.code.length && !(page >= HOLE_START && page < HOLE_END);
 
 // Compiled forms have no prefix but the operand-size one, and with it only the operations whose
 // translation follows the operand's size (not a branch, which would truncate EIP, nor the stack's).

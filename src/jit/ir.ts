@@ -47,6 +47,9 @@ export interface Instruction {
   op: Operation;
   operands: Operand[];
   cc?: number; // jcc, setcc, cmovcc: the condition, the low nibble of the Jcc opcode
+  // A block's last instruction may run into the next page (paging off, decode.ts): its bytes there,
+  // at guest-physical `at`, which write tracking does not cover; compiled code compares them first.
+  tail?: { at: number; bytes: number[] };
 }
 
 /**

@@ -16,7 +16,7 @@ import { type Instruction, type Immediate, EFFECTS, isImmediate } from "./ir.js"
 export interface RegionBlock {
   ip: number; // linear address of its first instruction
   physical: number;
-  length: number; // bytes
+  length: number; // bytes in its page
   instructions: Instruction[];
 }
 
@@ -49,7 +49,8 @@ function blockAt(at: BlockBytes, ip: number): RegionBlock | undefined {
   const instructions = decodeBlock({ ...at, eip: ip, physical });
   if (instructions.length === 0) return undefined;
   const last = instructions[instructions.length - 1];
-  return { ip, physical, length: last.ip + last.length - ip, instructions };
+  // (what write tracking covers: not a last instruction's tail in the next page, decode.ts)
+  return { ip, physical, length: last.ip + last.length - (last.tail?.bytes.length ?? 0) - ip, instructions };
 }
 
 const holdsCr3Load = (b: RegionBlock) => b.instructions.some((i) => i.op === "movToCr3");

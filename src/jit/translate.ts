@@ -497,6 +497,7 @@ class Translator {
     this.index = index;
     const c = this.c, { op, operands: [first, second, third] } = ins;
     const dst = first as Place, target = () => (first as Immediate).imm;
+    if (ins.tail) this.checkTail(ins.tail);
     switch (op) {
       case "add": case "or": case "adc": case "sbb": case "and": case "sub": case "xor": case "cmp": this.alu(op, dst, second); return;
       case "test": this.test(dst, second); return;
@@ -595,6 +596,23 @@ class Translator {
         this.endInCore(() => c.i32(ins.op === "sysexit" ? 1 : 0).i32(ins.length).call(this.env.links.jitFastSystemCall));
         return;
     }
+  }
+
+  // The bytes a block's last instruction has in the next page (decode.ts), which write tracking
+  // does not cover: when they are not those it was compiled from, leave before it, for the
+  // interpreter to run what is there now.
+  private checkTail(tail: { at: number; bytes: number[] }): void {
+    const c = this.c;
+    for (let i = 0; i < tail.bytes.length;) {
+      const left = tail.bytes.length - i, n = left >= 4 ? 4 : left >= 2 ? 2 : 1;
+      const expected = tail.bytes.slice(i, i + n).reduceRight((v, b) => (v << 8) | b, 0);
+      c.i32(0).mem(LOAD[n], this.env.ramBase + tail.at + i).i32(expected).op(Op.I32Ne);
+      if (i > 0) c.op(Op.I32Or);
+      i += n;
+    }
+    c.ifThen();
+    this.exitHere();
+    c.end();
   }
 
   // Group 2. SHL, SHR, SAR, ROL and ROR are compiled (shift.ts); RCL and RCR, which rotate through
