@@ -36,13 +36,15 @@ export interface RunOptions extends VmConfig, PcHostOptions {
   trace?: "exits";
   /** --jit: the compiling tier on or off (VirtualMachineOptions.compilingTier). */
   jit: "on" | "off";
+  /** --vmcs-shadowing: L1's VMREAD/VMWRITE in the core or by exits (VirtualMachineOptions.vmcsShadowing). */
+  vmcsShadowing: "on" | "off";
   saveState?: string;
   restoreState?: string;
 }
 
 /** Returns the process exit status. */
 export async function runCommand(kernelPath: string | undefined, options: RunOptions): Promise<number> {
-  const { mem, cmdline, module: modules, maxInstructions, timeout, stats, statsJson: jsonPath, trace, jit, disk, diskReadonly, display, screenshot, saveState, restoreState, ...rest } = options;
+  const { mem, cmdline, module: modules, maxInstructions, timeout, stats, statsJson: jsonPath, trace, jit, vmcsShadowing, disk, diskReadonly, display, screenshot, saveState, restoreState, ...rest } = options;
   const source = await readMachineSource(kernelPath, restoreState, modules);
   checkStatePaths(saveState, restoreState);
   for (const [path, option] of [[saveState, "--save-state"], [jsonPath, "--stats-json"], [screenshot, "--screenshot"]] as const) {
@@ -58,7 +60,7 @@ export async function runCommand(kernelPath: string | undefined, options: RunOpt
   try {
     const consoleSide = { serialOutput: guestConsole.write, consoleRoom: guestConsole.room };
     const measured = stats === true || jsonPath !== undefined;
-    const hostSide = { ...host.vmOptions(), ...consoleSide, timeExits: measured, countInterpretedForms: measured, compilingTier: jit === "on" };
+    const hostSide = { ...host.vmOptions(), ...consoleSide, timeExits: measured, countInterpretedForms: measured, compilingTier: jit === "on", vmcsShadowing: vmcsShadowing === "on" };
     vm = await startMachine(source, hostSide, { ...config, memoryMiB: mem, cmdline });
   } catch (error) {
     host.finish();

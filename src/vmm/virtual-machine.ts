@@ -95,6 +95,13 @@ export interface VirtualMachineOptions extends Partial<VmConfig> {
    * choice, not part of the machine: a saved machine restores with whatever is given here.
    */
   compilingTier?: boolean;
+  /**
+   * Under `nested: "vmx"`: complete the guest hypervisor's VMREAD and VMWRITE inside the core, with
+   * no exit, through VMCS shadowing (L0's use of the hardware feature;
+   * default true). L1 cannot tell, so this is the host's choice, not part of the machine: a saved
+   * machine restores with whatever is given here, and setVmcsShadowing() changes it while it runs.
+   */
+  vmcsShadowing?: boolean;
   /** Time for the devices: `virtual` (from retired instructions, the default) or `real`. */
   clock?: ClockMode;
   /** The RTC's date and time at power-on (ms since 1970); default 2024-01-01, or now under the real clock. */
@@ -198,7 +205,7 @@ export class VirtualMachine implements ExitContext {
     readonly core: CoreExports,
     options: VirtualMachineOptions = {},
   ) {
-    const { memoryMiB = DEFAULT_MEMORY_MIB, serialOutput, consoleRoom = () => Infinity, timeExits = false, handlerTimer, countInterpretedForms = false, compilingTier = true, clock, rtcStartMs, hostInput, vgaTrap = false, disk, ...config } = options;
+    const { memoryMiB = DEFAULT_MEMORY_MIB, serialOutput, consoleRoom = () => Infinity, timeExits = false, handlerTimer, countInterpretedForms = false, compilingTier = true, vmcsShadowing = true, clock, rtcStartMs, hostInput, vgaTrap = false, disk, ...config } = options;
     if (!Number.isInteger(memoryMiB) || memoryMiB < 1 || memoryMiB > MAX_MEMORY_MIB) {
       throw new RangeError(`guest memory must be a whole number of MiB from 1 to ${MAX_MEMORY_MIB}, not ${memoryMiB}`);
     }
@@ -214,6 +221,7 @@ export class VirtualMachine implements ExitContext {
     this.views = new CoreViews(core);
     programExecutionControls(this.vmcs, this.config);
     this.setCompilingTier(compilingTier);
+    this.setVmcsShadowing(vmcsShadowing);
     if (vgaTrap) {
       this.vmcs.set(C_WRITE_TRAP_BASE, VGA_TEXT_BASE);
       this.vmcs.set(C_WRITE_TRAP_SIZE, VGA_TEXT_SIZE);
@@ -271,6 +279,16 @@ export class VirtualMachine implements ExitContext {
   /** Turns the compiling tier on or off, between runs or from an exit listener: it applies at the next VM entry. */
   setCompilingTier(on: boolean): void {
     this.vmcs.set(C_JIT, on ? 1 : 0);
+  }
+
+  /** Whether L1's VMREAD and VMWRITE complete in the core (VirtualMachineOptions.vmcsShadowing). */
+  get vmcsShadowing(): boolean {
+    return this.vmx.shadowing;
+  }
+
+  /** Turns VMCS shadowing on or off, between runs or from an exit listener: L1's next VMREAD or VMWRITE follows it. */
+  setVmcsShadowing(on: boolean): void {
+    this.vmx.shadowing = on;
   }
 
   stop(reason: StopReason): void {

@@ -97,6 +97,7 @@ const options: [string[], string][] = [
   [["--if-mode", "fast"], "option '--if-mode <mode>' argument 'fast' is invalid. Allowed choices are vt, trap, classic."],
   [["--cpuid-vendor", "xen"], "option '--cpuid-vendor <vendor>' argument 'xen' is invalid. Allowed choices are wasmvisor, kvm, hyperv, vmware, none."],
   [["--cr3-policy", "random"], "option '--cr3-policy <policy>' argument 'random' is invalid. Allowed choices are lru, fifo."],
+  [["--vmcs-shadowing", "maybe"], "option '--vmcs-shadowing <mode>' argument 'maybe' is invalid. Allowed choices are on, off."],
   [["--clock", "sundial"], "option '--clock <kind>' argument 'sundial' is invalid. Allowed choices are virtual, real."],
   [["--display", "sdl"], "option '--display <what>' argument 'sdl' is invalid. Allowed choices are vga."],
   [["--frobnicate"], "unknown option '--frobnicate'"],

@@ -26,6 +26,8 @@ export class NestedVmx implements NestedVmxState {
   vmxonPointer = 0;
   currentVmcs = NO_VMCS;
   l2: L2Run | undefined = undefined;
+  /** L0 shadows L1's current VMCS for the core (VirtualMachineOptions.vmcsShadowing): the host's choice, not saved. */
+  shadowing = true;
 
   /** Only while L1 runs: a machine whose L2 runs is not saved (yet), and says so. */
   saveState(): NestedVmxState {
