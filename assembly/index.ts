@@ -69,6 +69,7 @@ export function instructionsRetired(): f64 { return <f64>retired; }
 
 // Where the VMM programs the exits the core completes itself (exits-in-core-layout.ts).
 export { exitsInCoreArea } from "./vm/exits-in-core";
+export { vmcsFieldTable } from "./cpu/vmcs-shadowing";
 
 
 // ---- For the compiling tier (src/jit/): compiled blocks import these globals and functions ----

@@ -110,6 +110,24 @@ export const CLEAN_ENTRY_STATE = 1 << 3;
 export const CLEAN_DERIVED = CLEAN_SEGMENTS | CLEAN_CONTROL_REGS | CLEAN_CONTROLS;
 export const CLEAN_ALL = CLEAN_DERIVED | CLEAN_ENTRY_STATE;
 
+// VMCS shadowing (SDM 25.10, VMREAD/VMWRITE in chapter 31), as L0 uses it for a guest hypervisor
+// (src/vmm/nested/vmcs-shadowing.ts): with CTL2_VMCS_SHADOWING set, the guest's VMREAD and VMWRITE
+// of a field the field table (below) supports complete in the core (assembly/cpu/vmcs-shadowing.ts)
+// on the shadow VMCS at guest-physical C_VMCS_LINK instead of exiting. Zero (init()): every one exits.
+export const C_SECONDARY = 0x260;
+export const CTL2_VMCS_SHADOWING = 1 << 14;
+export const C_VMCS_LINK = 0x264;
+// The field table (the core's vmcsFieldTable()): a u16 per encoding below FIELD_TABLE_ENTRIES, written
+// by the VMM from its one description of the fields and of the shadow VMCS's layout
+// (src/vmm/nested/vmcs12-fields.ts). It plays the part of the SDM's VMREAD and VMWRITE bitmaps
+// (a field it does not support, or a read-only one for VMWRITE, exits) and tells where each field lives.
+export const FIELD_TABLE_ENTRIES = 0x8000; // encodings with bits 31:15 clear
+export const FIELD_SUPPORTED = 1 << 15;
+export const FIELD_READ_ONLY = 1 << 14; // VMWRITE exits (VMfailValid 13 from the VMM)
+export const FIELD_16_BIT = 1 << 13; // holds 16 bits: VMREAD and VMWRITE keep bits 15:0
+export const FIELD_CLEARS_HIGH = 1 << 12; // a 64-bit field's full encoding: VMWRITE zeroes its high half (the next word)
+export const FIELD_WORD = 0x3ff; // the field's 32-bit word in the shadow VMCS's 4 KiB region
+
 // Primary processor-based controls (bit numbers as in the SDM, Table 25-6).
 export const CTL_INTERRUPT_WINDOW = 1 << 2;
 export const CTL_HLT_EXITING = 1 << 7;

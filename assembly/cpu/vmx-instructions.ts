@@ -19,6 +19,7 @@ import { flagsWord } from "./flags";
 import { fetch8, fetch16, fetch32 } from "./fetch";
 import { decodeModrm, modReg, modRm, modIsReg, eaSeg } from "./modrm";
 import { vmexit, setExitLinear } from "./vmexit";
+import { shadowedVmreadVmwrite } from "./vmcs-shadowing";
 
 const CR4_VMXE: u32 = 1 << 13;
 
@@ -52,13 +53,15 @@ export function vmxGroup9(modrmAt: u32): void {
 
 // 0F 78 VMREAD r/m32, r32 and 0F 79 VMWRITE r32, r/m32 (32-bit operands outside 64-bit mode,
 // whatever the operand size). Instruction information: bits 3-6 the r/m register, bit 10 set for
-// a register operand, bits 28-31 the ModR/M.reg register.
+// a register operand, bits 28-31 the ModR/M.reg register. With VMCS shadowing on, a shadowed
+// field's access completes without the exit (vmcs-shadowing.ts).
 export function vmreadVmwrite(write: bool): void {
   const modrmAt = eip;
   decodeModrm();
   if (pending) return;
   if (repPrefix != 0 || operandSizePrefix()) { raise(EXC_UD); return; }
   if (!vmxAvailable()) return;
+  if (shadowedVmreadVmwrite(write)) return;
   const reason = write ? EXIT_VMWRITE : EXIT_VMREAD;
   if (modIsReg) exitWithInfo(reason, 0, (modRm << 3) | VMX_INFO_REGISTER | (modReg << 28));
   else exitWithMemoryOperand(reason, modrmAt, modReg << 28);

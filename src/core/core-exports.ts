@@ -34,6 +34,8 @@ export interface CoreExports {
   readonly unassignedAccesses: WebAssembly.Global;
   /** Address of the exits the core completes itself (assembly/exits-in-core-layout.ts), which the VMM programs. */
   exitsInCoreArea(): number;
+  /** Address of the VMCS-shadowing field table (assembly/vmcs-layout.ts FIELD_*), which the VMM writes. */
+  vmcsFieldTable(): number;
 
   // ---- The compiling tier's half (src/jit/, assembly/jit-abi.ts) ----
   /** The function table compiled blocks are installed in. */
@@ -89,6 +91,7 @@ export const CORE_EXPORT_KINDS = {
   memory: "memory", init: { params: 1 }, ramBase: { params: 0 }, ramSize: { params: 0 }, run: { params: 0 },
   translateLinear: { params: 2 }, emulate: { params: 0 }, instructionsRetired: { params: 0 },
   adoptSavedCounters: { params: 0 }, unassignedAccesses: "global", exitsInCoreArea: { params: 0 },
+  vmcsFieldTable: { params: 0 },
   table: "table", blockCacheBase: { params: 0 }, blockCacheBytes: { params: 0 }, compiledBlocks: { params: 0 },
   stalledBlockEntries: { params: 0 }, noteHostWrite: { params: 2 }, codePageMasks: { params: 0 }, blockReached: { params: 3 },
   countInterpretedForms: { params: 1 },

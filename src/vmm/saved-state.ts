@@ -27,6 +27,7 @@ import type { Serial16550State } from "../devices/serial-16550.js";
 import type { VgaTextState } from "../devices/vga-text.js";
 import type { Cr3TargetListState } from "./cr3-targets.js";
 import type { NestedVmxState } from "./nested/vmx-state.js";
+import { followVmcsShadowing } from "./nested/vmcs-shadowing.js";
 import { decodeRam, encodeRam } from "./ram-codec.js";
 import { SavedStateError, StatePath } from "../devices/saved-values.js";
 import { decodeStateFile, encodeStateFile } from "./state-file.js";
@@ -191,6 +192,7 @@ function applySavedMachine(vm: VirtualMachine, image: SavedImage): void {
   vm.timer.restoreState(vmm.timer, vmmPath.at("timer"));
   vm.cr3Targets.restoreState(vmm.cr3Targets, vmmPath.at("cr3Targets"));
   vm.vmx.restoreState(vmm.vmx, vm.ram.length, vmmPath.at("vmx"));
+  followVmcsShadowing(vm.vmcs, vm.vmx); // the restoring host's choice, not the saved control
   vm.stats.restoreCounts(vmm.exitCounts, vmmPath);
   const { pc } = vm;
   pc.pic.restoreState(devices.pic, devicesPath.at("pic"));

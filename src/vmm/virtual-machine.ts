@@ -55,6 +55,7 @@ import { setTscOffset, tscOffset } from "./virtual-tsc.js";
 import { resolveConfig, type VmConfig } from "./vm-config.js";
 import { programExecutionControls } from "./vmcs-setup.js";
 import { NestedVmx } from "./nested/vmx-state.js";
+import { followVmcsShadowing, programFieldTable } from "./nested/vmcs-shadowing.js";
 
 export { DEFAULT_MEMORY_MIB, MAX_MEMORY_MIB };
 export const DEFAULT_SLICE_INSTRUCTIONS = 2_000_000;
@@ -221,6 +222,7 @@ export class VirtualMachine implements ExitContext {
     this.views = new CoreViews(core);
     programExecutionControls(this.vmcs, this.config);
     this.setCompilingTier(compilingTier);
+    programFieldTable(core);
     this.setVmcsShadowing(vmcsShadowing);
     if (vgaTrap) {
       this.vmcs.set(C_WRITE_TRAP_BASE, VGA_TEXT_BASE);
@@ -289,6 +291,7 @@ export class VirtualMachine implements ExitContext {
   /** Turns VMCS shadowing on or off, between runs or from an exit listener: L1's next VMREAD or VMWRITE follows it. */
   setVmcsShadowing(on: boolean): void {
     this.vmx.shadowing = on;
+    followVmcsShadowing(this.vmcs, this.vmx);
   }
 
   stop(reason: StopReason): void {

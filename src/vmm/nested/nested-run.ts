@@ -24,6 +24,7 @@ import { loadEntryMsrs, loadExitMsrs, storeExitMsrs } from "./msr-areas.js";
 import { INTERRUPTION_VALID, guestStateFailure } from "./vmentry-checks.js";
 import { LAUNCHED, REGION_ABORT, REGION_LAUNCH_STATE, VMCS_FIELD as F } from "./vmcs12-fields.js";
 import { Vmcs12, writeRegionWord } from "./vmcs12.js";
+import { followVmcsShadowing } from "./vmcs-shadowing.js";
 
 export const EXIT_INVALID_GUEST_STATE = 33;
 export const EXIT_MSR_LOADING = 34;
@@ -60,6 +61,7 @@ export function enterL2(vm: ExitContext, launch: boolean): void {
   if (launch) writeRegionWord(vm.ram, v.pointer, REGION_LAUNCH_STATE, LAUNCHED);
   mergeControls(vm.vmcs, v, l1Controls);
   vm.vmx.l2 = { vmcs: v.pointer, l1Controls };
+  followVmcsShadowing(vm.vmcs, vm.vmx);
   followL2(vm);
 }
 
@@ -146,6 +148,7 @@ function reflectExit(vm: ExitContext, v: Vmcs12, reason: number, exit: ExitInfor
   v.write(F.ENTRY_INTERRUPTION_INFO, v.read(F.ENTRY_INTERRUPTION_INFO) & ~INTERRUPTION_VALID);
   const stored = storeExitMsrs(vm, v);
   vm.vmx.l2 = undefined;
+  followVmcsShadowing(vm.vmcs, vm.vmx);
   vm.setLevelStage(undefined);
   vm.interrupts.heldForOuterLevel = false;
   vm.interrupts.windowExitingKept = false;

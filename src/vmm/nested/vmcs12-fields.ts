@@ -8,6 +8,13 @@
 // An encoding (SDM 25.11.2): bit 0 access type (1: the high 32 bits of a 64-bit field), bits 9:1
 // index, bits 11:10 type (0 control, 1 read-only data, 2 guest state, 3 host state), bits 14:13
 // width (0 16-bit, 1 64-bit, 2 32-bit, 3 natural width); bits 12 and 15-31 are 0.
+//
+// The core reads the same description, encoded as its field table (FIELD_TABLE below), when it
+// completes VMREAD and VMWRITE under VMCS shadowing (vmcs-shadowing.ts).
+
+import {
+  FIELD_CLEARS_HIGH, FIELD_READ_ONLY, FIELD_SUPPORTED, FIELD_TABLE_ENTRIES, FIELD_16_BIT,
+} from "../../../assembly/vmcs-layout.js";
 
 export const enum FieldWidth {
   Bits16 = 0,
@@ -95,6 +102,20 @@ export const SLOT_WORD = (() => {
   const words = new Int16Array(0x8000).fill(-1);
   for (const [encoding, slot] of SLOTS) words[encoding] = slot.offset >> 2;
   return words;
+})();
+
+/** Every supported encoding as the core's field table has it (assembly/vmcs-layout.ts, FIELD_*). */
+export const FIELD_TABLE = (() => {
+  const table = new Uint16Array(FIELD_TABLE_ENTRIES);
+  for (const [encoding, slot] of SLOTS) {
+    table[encoding] =
+      FIELD_SUPPORTED |
+      (slot.type === FieldType.ReadOnly ? FIELD_READ_ONLY : 0) |
+      (slot.width === FieldWidth.Bits16 ? FIELD_16_BIT : 0) |
+      (slot.width === FieldWidth.Bits64 && !slot.high ? FIELD_CLEARS_HIGH : 0) |
+      (slot.offset >> 2);
+  }
+  return table;
 })();
 
 /** The slot of a field L1 names, or undefined when this VMCS does not support the encoding (VMfailValid 12). */

@@ -36,6 +36,7 @@ import { Vmcs12, pointerValid, readRegionWord, regionInRam, writeRegionWord } fr
 import { readOperand, vmxOperand, vmxRegister2, writeOperand } from "./vmx-operand.js";
 import { VmxError, vmFail, vmFailInvalid, vmSucceed } from "./vmx-result.js";
 import { NO_VMCS } from "./vmx-state.js";
+import { followVmcsShadowing } from "./vmcs-shadowing.js";
 
 const NO_VMCS_WORDS = [0xffffffff, 0xffffffff];
 
@@ -89,6 +90,7 @@ export function handleVmxon(vm: ExitContext): void {
   vmx.vmxonPointer = pointer[0];
   vmx.currentVmcs = NO_VMCS;
   followVmxOperation(vm);
+  followVmcsShadowing(vmcs, vmx);
   vmSucceed(vm);
 }
 
@@ -97,6 +99,7 @@ export function handleVmxoff(vm: ExitContext): void {
   vm.vmx.inVmxOperation = false;
   vm.vmx.currentVmcs = NO_VMCS;
   followVmxOperation(vm);
+  followVmcsShadowing(vm.vmcs, vm.vmx);
   vmSucceed(vm);
 }
 
@@ -119,6 +122,7 @@ export function handleVmclear(vm: ExitContext): void {
   // The region holds all of its VMCS's data already; clearing sets its launch state to clear.
   writeRegionWord(vm.ram, address, REGION_LAUNCH_STATE, 0);
   if (address === vm.vmx.currentVmcs) vm.vmx.currentVmcs = NO_VMCS;
+  followVmcsShadowing(vm.vmcs, vm.vmx);
   vmSucceed(vm);
 }
 
@@ -127,6 +131,7 @@ export function handleVmptrld(vm: ExitContext): void {
   if (address === undefined) return;
   if (!revisionMatches(vm, address)) return vmFail(vm, VmxError.VmptrldWrongRevision);
   vm.vmx.currentVmcs = address;
+  followVmcsShadowing(vm.vmcs, vm.vmx);
   vmSucceed(vm);
 }
 
