@@ -9,6 +9,7 @@ import { checkCoreExports, type CoreExports } from "../core/core-exports.js";
 import { Vmcs } from "../core/vmcs.js";
 import { BlockCompiler } from "../jit/block-compiler.js";
 import { packageFileUrl } from "../package-files.js";
+import { programFieldTable } from "../vmm/nested/vmcs-shadowing.js";
 
 export interface CoreModule {
   module: WebAssembly.Module;
@@ -33,6 +34,7 @@ export class BareCore {
     const instance = new WebAssembly.Instance(source.module, bareCoreImports(compile, exitHandler));
     this.exports = checkCoreExports(instance.exports);
     this.exports.init(ramBytes);
+    programFieldTable(this.exports); // as the VMM does: VMCS shadowing is off until a case's controls turn it on
     compiler = new BlockCompiler(this.exports);
     this.compiler = compiler;
   }

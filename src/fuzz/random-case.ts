@@ -12,6 +12,7 @@ import {
 } from "./machine-tables.js";
 import { mutateProgram, randomProgram } from "./program.js";
 import { type Rng, interestingU32 } from "./rng.js";
+import { VMCS_FIELD } from "../vmm/nested/vmcs12-fields.js";
 
 type Mode = "flat0" | "flat3" | "segmented" | "code16" | "real";
 
@@ -123,6 +124,26 @@ function controls(b: Builder, rng: Rng, cr0: number, cr3: number, vmxe: number):
   b.field(L.G_DR + 7 * 4, rng.chance(0.9) ? 0 : rng.u32());
   b.field(L.G_ACTIVITY, rng.chance(0.05) ? L.ACTIVITY_HLT : L.ACTIVITY_ACTIVE);
   b.field(L.G_INTERRUPTIBILITY, rng.chance(0.1) ? rng.range(1, 2) : 0);
+  if (vmxe && rng.chance(0.6)) vmcsShadowing(b, rng);
+}
+
+/**
+ * VMCS shadowing as L0 turns it on for a guest hypervisor (src/vmm/nested/vmcs-shadowing.ts), with
+ * the shadow VMCS anywhere: a page of RAM (code, data, tables included), the last page, past the
+ * end, unaligned, all ones; and the encoding registers VMREAD and VMWRITE name holding real field
+ * encodings (the high halves and read-only ones too) often enough to complete in the core.
+ */
+function vmcsShadowing(b: Builder, rng: Rng): void {
+  const ram = b.setup.ram;
+  b.field(L.C_SECONDARY, rng.chance(0.9) ? L.CTL2_VMCS_SHADOWING : rng.u32());
+  b.field(L.C_VMCS_LINK, rng.weighted([
+    [6, () => rng.below(ram >>> 12) << 12], [2, () => DATA & ~0xfff], [1, () => ram - 0x1000], [1, () => ram - rng.range(1, 0xfff)],
+    [1, () => ram], [1, () => 0xffffffff], [1, () => interestingU32(rng)],
+  ] as const)());
+  const encodings = Object.values(VMCS_FIELD);
+  for (let r = 0; r < 8; r++) {
+    if (r !== 4 && rng.chance(0.3)) b.field(L.G_REGS + r * 4, rng.pick(encodings) + (rng.chance(0.2) ? 1 : 0));
+  }
 }
 
 function entries(rng: Rng): Entry[] {
