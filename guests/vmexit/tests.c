@@ -182,6 +182,60 @@ static u32 compute(u32 n, u32 param, int base)
     return count;
 }
 
+/* VMREAD and VMWRITE of the guest-RIP field as a guest hypervisor does them, in VMX operation with
+ * a current VMCS (VMXON needs CR0.PE, NE and PG, so these run with paging, and CR4.VMXE). Both
+ * loops enter and leave VMX operation the same way, so the difference is the instruction alone:
+ * an exit each under --vmcs-shadowing off, none under on. */
+#define MSR_VMX_BASIC 0x480
+#define CR0_NE (1u << 5)
+#define CR4_VMXE (1u << 13)
+#define FIELD_GUEST_RIP 0x681e
+static u8 vmxon_region[PAGE] __attribute__((aligned(PAGE)));
+static u8 vmcs_region[PAGE] __attribute__((aligned(PAGE)));
+
+static u32 read_cr4(void) { u32 v; __asm__ volatile("movl %%cr4, %0" : "=r"(v)); return v; }
+static void write_cr4(u32 v) { __asm__ volatile("movl %0, %%cr4" : : "r"(v) : "memory"); }
+
+static void vmx_on(void)
+{
+    u32 revision, high;
+    __asm__ volatile("rdmsr" : "=a"(revision), "=d"(high) : "c"(MSR_VMX_BASIC));
+    *(volatile u32 *)vmxon_region = revision;
+    *(volatile u32 *)vmcs_region = revision;
+    write_cr0(read_cr0() | CR0_NE);
+    write_cr4(read_cr4() | CR4_VMXE);
+    unsigned long long on = (u32)vmxon_region, current = (u32)vmcs_region;
+    __asm__ volatile("vmxon %0\n\tvmclear %1\n\tvmptrld %1" : : "m"(on), "m"(current) : "cc", "memory");
+}
+
+static void vmx_off(void)
+{
+    __asm__ volatile("vmxoff" : : : "cc", "memory");
+    write_cr4(read_cr4() & ~CR4_VMXE);
+}
+
+static u32 vmread(u32 n, u32 param, int base)
+{
+    (void)param;
+    u32 count = n;
+    vmx_on();
+    if (base) LOOP("movl %%eax, %%ebx", : "a"(FIELD_GUEST_RIP) : "ebx");
+    else LOOP("vmread %%eax, %%ebx", : "a"(FIELD_GUEST_RIP) : "ebx", "cc");
+    vmx_off();
+    return count;
+}
+
+static u32 vmwrite(u32 n, u32 param, int base)
+{
+    (void)param;
+    u32 count = n;
+    vmx_on();
+    if (base) LOOP("", : "a"(FIELD_GUEST_RIP), "b"(0x100000));
+    else LOOP("vmwrite %%ebx, %%eax", : "a"(FIELD_GUEST_RIP), "b"(0x100000) : "cc", "memory");
+    vmx_off();
+    return count;
+}
+
 const struct test tests[] = {
     { "cpuid", cpuid, 0, 0, 0 },
     { "vmcall", vmcall, 0, 0, 1 },
@@ -198,5 +252,7 @@ const struct test tests[] = {
     { "irq", irq, 0, 0, 0 },
     { "compute", compute, 0, 0, 0 },
     { "compute-pg", compute, 0, 1, 0 },
+    { "vmread", vmread, 0, 1, 0, 1 },
+    { "vmwrite", vmwrite, 0, 1, 0, 1 },
 };
 const u32 test_count = sizeof tests / sizeof tests[0];

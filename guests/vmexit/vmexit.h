@@ -7,13 +7,15 @@
 #include "guest.h"
 
 /* One test: run(n, param, base) runs n iterations of the operation, or with base != 0 the same
- * loop without it. `paging` tests run with CR0.PG set. `hypercall` tests need wasmvisor. */
+ * loop without it. `paging` tests run with CR0.PG set. `hypercall` tests need wasmvisor. `vmx`
+ * tests need VMX (wasmvisor --nested vmx): `all` leaves them out. */
 struct test {
     const char *name;
     u32 (*run)(u32 n, u32 param, int base);
     u32 default_param;
     int paging;
     int hypercall;
+    int vmx;
 };
 
 extern const struct test tests[];

@@ -17,6 +17,10 @@ export interface WasmvisorSetup extends Partial<VmConfig> {
   invlpgExiting?: boolean;
   /** false: the compiling tier off (C_JIT = 0), the interpreter alone. */
   jit?: boolean;
+  /** Under nested VMX: L1's VMREAD/VMWRITE in the core (VirtualMachineOptions.vmcsShadowing). */
+  vmcsShadowing?: boolean;
+  /** The vmexit guest runs as L2 under guests/nestvisor.elf (L1), which handles its exits. */
+  throughL1?: boolean;
 }
 
 export interface ExitBenchmark {
@@ -41,12 +45,24 @@ export interface ExitBenchmark {
   targetNs?: number;
   /** Needs the core's interrupt-window exits. */
   needsInterruptWindow?: boolean;
+  /** The report shows its L0 exits (VM exits to wasmvisor) per iteration beside the time. */
+  countsL0Exits?: boolean;
 }
 
 export const MIN_ITERATIONS = 20;
 
+/** The guest hypervisor the `throughL1` rows run the vmexit guest under, as its L2. */
+export const L1_GUEST = "guests/nestvisor.elf";
+
 /** Whether a row's true figure is above zero: it exits, or it is MIPS. A median at or below zero there is noise, not a cost. */
 export const mustBePositive = (b: ExitBenchmark): boolean => !b.free || b.unit === "MIPS";
+
+/** A nested-VMX row: wasmvisor alone (VMX is #UD on the peers), its L0 exits shown. */
+const nested = (vmcsShadowing: boolean, throughL1: boolean): Partial<ExitBenchmark> => ({
+  setup: { nested: "vmx", vmcsShadowing, ...(throughL1 ? { throughL1 } : {}) },
+  peers: false,
+  countsL0Exits: true,
+});
 
 const row = (name: string, word: string, what: string, extra: Partial<ExitBenchmark> = {}): ExitBenchmark => ({
   name,
@@ -79,6 +95,14 @@ export const EXIT_BENCHMARKS: readonly ExitBenchmark[] = [
   row("vga/trap", "vga", "VGA store with --vga-trap: exit (48)", { setup: { vgaTrap: true } }),
   row("hlt", "hlt", "HLT exit (12) + PIT interrupt injected", { scale: 1 / 1000 }),
   row("irq", "irq", "interrupt window (7) + injection + handler", { scale: 1 / 10, needsInterruptWindow: true }),
+  // Nested VMX (docs/design.md, "Nesting"): one CPUID of L2 is one L2 exit, reflected to L1
+  // (nestvisor), whose handler reads the exit with VMREADs, VMWRITEs the next RIP and VMRESUMEs.
+  row("l2-cpuid", "cpuid", "L2 CPUID round trip through L1, VMCS shadowing on", { ...nested(true, true), scale: 1 / 10, targetNs: 1000 }),
+  row("l2-cpuid/exit", "cpuid", "L2 CPUID round trip through L1, VMCS shadowing off", { ...nested(false, true), scale: 1 / 10 }),
+  row("vmread", "vmread", "VMREAD in L1, VMCS shadowing on: no exit", { ...nested(true, false), free: true }),
+  row("vmread/exit", "vmread", "VMREAD in L1, shadowing off: exit (23)", nested(false, false)),
+  row("vmwrite", "vmwrite", "VMWRITE in L1, VMCS shadowing on: no exit", { ...nested(true, false), free: true }),
+  row("vmwrite/exit", "vmwrite", "VMWRITE in L1, shadowing off: exit (25)", nested(false, false)),
   row("compute", "compute", "guest MIPS, paging off", { unit: "MIPS", instructionsPerIteration: 8, scale: 20, free: true }),
   row("compute-pg", "compute-pg", "guest MIPS, paging on", { unit: "MIPS", instructionsPerIteration: 8, scale: 20, free: true }),
 ];

@@ -90,6 +90,20 @@ export function formatTargets(rows: readonly RowResult[], cliff: ReadonlyMap<num
   ].join("\n");
 }
 
+/**
+ * The VM exits wasmvisor took per iteration of the rows that count them (nested VMX): for an L2
+ * CPUID round trip, the L0 exits per L2 exit (each iteration is one L2 exit); for VMREAD and
+ * VMWRITE, whether each exits. Empty when no such row ran.
+ */
+export function formatL0Exits(rows: readonly RowResult[]): string {
+  const lines = rows.flatMap(({ benchmark, results }) => {
+    const exits = results.wasmvisor?.l0Exits;
+    if (!benchmark.countsL0Exits || exits === undefined) return [];
+    return [`  ${benchmark.name.padEnd(14)} ${exits.toFixed(2).padStart(6)}  ${benchmark.what}`];
+  });
+  return lines.length === 0 ? "" : ["L0 exits (VM exits to wasmvisor) per iteration; for the l2-cpuid rows, L0 exits per L2 exit:", ...lines].join("\n");
+}
+
 /** Skipped and failed hosts, and skipped rows, with the reasons. */
 export function formatSkipped(rows: readonly RowResult[], hosts: readonly HostStatus[]): string {
   const notes = hosts.flatMap((h) => [

@@ -11,7 +11,7 @@
 import { BenchGuestError } from "./bench-guest-error.js";
 import { MIN_ITERATIONS, iterationsFor, mustBePositive, setupKey, vmexitCmdline, type ExitBenchmark } from "./exit-benchmarks.js";
 import type { Host } from "./exit-suite.js";
-import { mips, nsPerIteration, testTimings, type Clock, type TestTiming } from "./marker-timing.js";
+import { mips, nsPerIteration, phaseCosts, testTimings, type Clock, type StampedLine, type TestTiming } from "./marker-timing.js";
 import { median } from "./report.js";
 import { hasInterruptWindowExits, runOnWasmvisor } from "./wasmvisor-runner.js";
 
@@ -25,6 +25,8 @@ export interface Measurement {
   iterations: number;
   /** The guest's own figure, median over the runs: RDTSC ticks per iteration (vmexit guest only). */
   guestTicks?: number;
+  /** wasmvisor only: its VM exits (L0 exits, of every reason) per iteration, median over the runs. */
+  l0Exits?: number;
   /** A row of the same boot had a median at or below zero where it must cost time (mustBePositive), so the boot ran `runs` times again and the median is over all runs. */
   remeasured?: true;
 }
@@ -59,16 +61,38 @@ const CALIBRATION_ROUNDS = 4;
 
 /**
  * wasmvisor's jobs for `benchmarks`: one boot per distinct configuration (interrupt-flag mode,
- * --vga-trap, INVLPG exiting). Rows that need interrupt-window exits are left out, and returned
- * as `unsupported`, when the core has none.
+ * --vga-trap, INVLPG exiting, nested VMX). Rows that need interrupt-window exits when the core has
+ * none, and rows that run under an L1 guest when `l1` (its kernel) is not given, are left out and
+ * returned as `unsupported`, with the reason.
  */
-export async function wasmvisorJobs(benchmarks: readonly ExitBenchmark[], kernel: Uint8Array, core: BufferSource, clock: Clock): Promise<{ jobs: Job[]; unsupported: ExitBenchmark[] }> {
+export async function wasmvisorJobs(benchmarks: readonly ExitBenchmark[], kernel: Uint8Array, core: BufferSource, clock: Clock, l1?: Uint8Array): Promise<{ jobs: Job[]; unsupported: Map<ExitBenchmark, string> }> {
   const windowExits = !benchmarks.some((b) => b.needsInterruptWindow) || (await hasInterruptWindowExits(kernel, core));
-  const unsupported = benchmarks.filter((b) => !windowExits && b.needsInterruptWindow);
+  const unsupported = new Map<ExitBenchmark, string>();
+  for (const b of benchmarks) {
+    if (!windowExits && b.needsInterruptWindow) unsupported.set(b, "the core has no interrupt-window exits yet");
+    else if (b.setup.throughL1 && l1 === undefined) unsupported.set(b, "no L1 guest (guests/nestvisor.elf) to run it under");
+  }
   const groups = new Map<string, ExitBenchmark[]>();
-  for (const b of benchmarks.filter((b) => !unsupported.includes(b))) groups.set(setupKey(b.setup), [...(groups.get(setupKey(b.setup)) ?? []), b]);
-  const jobs = [...groups.values()].map((group): Job => ({ host: "wasmvisor", rows: group, run: async (cmdline) => testTimings(await runOnWasmvisor(kernel, core, cmdline, group[0].setup, clock)) }));
+  for (const b of benchmarks.filter((b) => !unsupported.has(b))) groups.set(setupKey(b.setup), [...(groups.get(setupKey(b.setup)) ?? []), b]);
+  const jobs = [...groups.values()].map((group): Job => ({
+    host: "wasmvisor",
+    rows: group,
+    run: async (cmdline) => {
+      const run = await runOnWasmvisor(kernel, core, cmdline, group[0].setup, clock, l1);
+      return withL0Exits(testTimings(run.lines), run.exits);
+    },
+  }));
   return { jobs, unsupported };
+}
+
+/** Each test's VM exits to wasmvisor per iteration, from the lines stamped with the exit count: the loop's minus the base loop's. */
+function withL0Exits(timings: Map<string, TestTiming>, exits: readonly StampedLine[]): Map<string, TestTiming> {
+  const counts = phaseCosts(exits);
+  for (const [word, timing] of timings) {
+    const count = counts.get(word);
+    if (count !== undefined) timing.l0Exits = count / timing.iterations;
+  }
+  return timings;
 }
 
 /** Runs the jobs; the result maps `${host} ${row name}` to its measurement. */
@@ -113,9 +137,10 @@ export async function measureJobs(jobs: readonly Job[], options: RunOptions): Pr
     for (const b of job.rows) {
       const timing = timings.get(b.word)!;
       const key = `${job.host} ${b.name}`;
-      const sample = samples.get(key) ?? { values: [], ticks: [], iterations: timing.iterations, remeasured: false };
+      const sample = samples.get(key) ?? { values: [], ticks: [], l0Exits: [], iterations: timing.iterations, remeasured: false };
       sample.values.push(b.unit === "MIPS" ? mips(timing, b.instructionsPerIteration!) : nsPerIteration(timing));
       sample.ticks.push(timing.guestTicks);
+      if (timing.l0Exits !== undefined) sample.l0Exits.push(timing.l0Exits);
       samples.set(key, sample);
     }
   };
@@ -135,12 +160,17 @@ export async function measureJobs(jobs: readonly Job[], options: RunOptions): Pr
   // A job that failed after some runs leaves no partial figures: its rows were not measured as asked.
   for (const job of failed) for (const b of job.rows) samples.delete(`${job.host} ${b.name}`);
   options.onProgress?.(total, total, "done");
-  return new Map([...samples].map(([key, sample]) => [key, { ...summarize(sample.values, sample.iterations, median(sample.ticks)), ...(sample.remeasured ? { remeasured: true } : {}) }]));
+  return new Map([...samples].map(([key, sample]) => [key, {
+    ...summarize(sample.values, sample.iterations, median(sample.ticks)),
+    ...(sample.l0Exits.length > 0 ? { l0Exits: median(sample.l0Exits) } : {}),
+    ...(sample.remeasured ? { remeasured: true } : {}),
+  }]));
 }
 
 interface Sample {
   values: number[];
   ticks: number[];
+  l0Exits: number[];
   iterations: number;
   remeasured: boolean;
 }

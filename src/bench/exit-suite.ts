@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { defaultCoreWasmUrl } from "../core/core.js";
 import { packageFileUrl } from "../package-files.js";
-import { VMEXIT_GUEST, type ExitBenchmark } from "./exit-benchmarks.js";
+import { L1_GUEST, VMEXIT_GUEST, type ExitBenchmark } from "./exit-benchmarks.js";
 import { measureJobs, wasmvisorJobs, type Job, type Measurement, type RunOptions } from "./exit-runs.js";
 import { testTimings, type ClockKind } from "./marker-timing.js";
 import { findPeer, type PeerName } from "./peer-runners.js";
@@ -70,12 +70,14 @@ async function planJobs(options: SuiteOptions, rows: RowResult[]): Promise<{ hos
   const hosts: HostStatus[] = [{ host: "wasmvisor", version: `wasmvisor (node ${process.version})` }];
   const jobs: Job[] = [];
 
-  const ours = await wasmvisorJobs(benchmarks, kernel, core, benchClock(clock));
-  skip((b) => ours.unsupported.includes(b), "wasmvisor", "the core has no interrupt-window exits yet");
+  const l1 = benchmarks.some((b) => b.setup.throughL1) ? await readFile(packageFileUrl(L1_GUEST)) : undefined;
+  const ours = await wasmvisorJobs(benchmarks, kernel, core, benchClock(clock), l1);
+  for (const [benchmark, reason] of ours.unsupported) skip((b) => b === benchmark, "wasmvisor", reason);
   jobs.push(...ours.jobs);
 
   const peerRows = benchmarks.filter((b) => b.peers);
   for (const name of options.peers) {
+    skip((b) => !b.peers && b.setup.nested === "vmx", name, "VMX is #UD without wasmvisor --nested vmx");
     skip((b) => !b.peers, name, "VMCALL is #UD without wasmvisor");
     const peer = await findPeer(name);
     if (typeof peer === "string") {

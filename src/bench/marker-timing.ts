@@ -64,6 +64,8 @@ export interface TestTiming {
   baseMs: number;
   /** The guest's difference per iteration in its own RDTSC ticks. */
   guestTicks: number;
+  /** Under wasmvisor: its VM exits per iteration, the loop's minus the base loop's. */
+  l0Exits?: number;
 }
 
 const RESULT = /^(\S+): (\d+) iterations, (\d+) ticks each, loop alone (\d+), difference (-?\d+)$/;

@@ -21,35 +21,46 @@ export interface WasmvisorRun {
   /** The same lines stamped with the instructions the guest had retired, and those compiled code retired. */
   retired: StampedLine[];
   compiled: StampedLine[];
+  /** The same lines stamped with the VM exits wasmvisor (L0) had taken, of every reason. */
+  exits: StampedLine[];
   vm: VirtualMachine;
 }
 
+/** How the L1 guest (exit-benchmarks.ts L1_GUEST) prefixes each line its L2 prints. */
+const L2_PREFIX = /^\[L2\] /;
+
 /** Boots `guest` (its path, for the command line and messages) and runs it to its exit with status 0. */
-export async function runGuestOnWasmvisor(guest: string, kernel: Uint8Array, core: BufferSource, cmdline: string, setup: WasmvisorSetup, clock: Clock, done = DONE_LINE): Promise<WasmvisorRun> {
-  const { invlpgExiting, jit, ...options } = setup;
+/**
+ * Boots `guest` (its path, for the command line and messages) and runs it to its exit with status
+ * 0. With `setup.throughL1`, `l1` (the L1 guest's kernel) is booted instead, with `guest` as its
+ * Multiboot module, so `guest` runs as its L2; the lines are L2's, without L1's prefix.
+ */
+export async function runGuestOnWasmvisor(guest: string, kernel: Uint8Array, core: BufferSource, cmdline: string, setup: WasmvisorSetup, clock: Clock, done = DONE_LINE, l1?: Uint8Array): Promise<WasmvisorRun> {
+  const { invlpgExiting, jit, throughL1, ...options } = setup;
   const stamper = new LineStamper(clock, done);
   let vm: VirtualMachine | undefined = undefined;
   const retired = new LineStamper(() => vm!.vmcs.instructionsRetired());
   const compiled = new LineStamper(() => vm!.vmcs.compiledInstructions());
+  const exits = new LineStamper(() => vm!.stats.total);
   const name = guest.split("/").at(-1);
-  vm = await VirtualMachine.boot(kernel, {
-    ...options,
-    core,
-    compilingTier: jit !== false,
-    cmdline: `${name} ${cmdline}`,
-    serialOutput: (byte) => [stamper, retired, compiled].forEach((s) => s.byte(byte)),
-  });
+  const stampers = [stamper, retired, compiled, exits];
+  const serialOutput = (byte: number) => stampers.forEach((s) => s.byte(byte));
+  if (throughL1 && l1 === undefined) throw new BenchGuestError(`${guest} "${cmdline}": no L1 guest to run it under`);
+  vm = throughL1
+    ? await VirtualMachine.boot(l1!, { ...options, core, compilingTier: jit !== false, serialOutput, modules: [{ bytes: kernel, cmdline: `${name} ${cmdline}` }] })
+    : await VirtualMachine.boot(kernel, { ...options, core, compilingTier: jit !== false, cmdline: `${name} ${cmdline}`, serialOutput });
   if (invlpgExiting) vm.vmcs.set(C_PRIMARY, vm.vmcs.get(C_PRIMARY) | CTL_INVLPG_EXITING);
   const { stop } = vm.run({ timeoutSeconds: GUEST_TIMEOUT_SECONDS });
+  if (throughL1) for (const s of stampers) s.lines.forEach((line) => (line.text = line.text.replace(L2_PREFIX, "")));
   if (stop.kind !== "guest-exit" || stop.code !== 0 || !stamper.done) {
     throw new BenchGuestError(`${guest} "${cmdline}" on wasmvisor: ${describeStop(stop)}${stamper.done ? "" : `: ${stamper.lines.at(-1)?.text ?? "no output"}`}`);
   }
-  return { lines: stamper.lines, retired: retired.lines, compiled: compiled.lines, vm };
+  return { lines: stamper.lines, retired: retired.lines, compiled: compiled.lines, exits: exits.lines, vm };
 }
 
-/** The vmexit guest's console on wasmvisor. */
-export async function runOnWasmvisor(kernel: Uint8Array, core: BufferSource, cmdline: string, setup: WasmvisorSetup, clock: Clock): Promise<StampedLine[]> {
-  return (await runGuestOnWasmvisor("guests/vmexit.elf", kernel, core, cmdline, setup, clock)).lines;
+/** The vmexit guest on wasmvisor (as L2 under `l1` for `throughL1` setups). */
+export async function runOnWasmvisor(kernel: Uint8Array, core: BufferSource, cmdline: string, setup: WasmvisorSetup, clock: Clock, l1?: Uint8Array): Promise<WasmvisorRun> {
+  return runGuestOnWasmvisor("guests/vmexit.elf", kernel, core, cmdline, setup, clock, DONE_LINE, l1);
 }
 
 /**

@@ -18,7 +18,7 @@ import { benchResults, cliffMeasurements, describeMachine, markdownReport, readP
 import { sceneToPng, sceneToSvg } from "../bench/chart-render.js";
 import { MULTITASK_GUEST, WINDOW, formatCr3Cliff, measureCr3Cliff, type Cr3CliffPoint } from "../bench/cr3-cliff.js";
 import { VMEXIT_GUEST, selectBenchmarks } from "../bench/exit-benchmarks.js";
-import { formatExitTable, formatSkipped, formatTargets, noiseWarning, noisyFigures, type PreviousRun } from "../bench/exit-report.js";
+import { formatExitTable, formatL0Exits, formatSkipped, formatTargets, noiseWarning, noisyFigures, type PreviousRun } from "../bench/exit-report.js";
 import { HOSTS, runExitSuite, type Host } from "../bench/exit-suite.js";
 import type { ClockKind } from "../bench/marker-timing.js";
 import type { PeerName } from "../bench/peer-runners.js";
@@ -127,6 +127,7 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
     const sections = [
       mipsRuns.length > 0 ? `${formatRuns(mipsRuns)}\n\n${formatSummaries(summaries)}` : "",
       benchmarks.length > 0 ? `VM exits: host ns per iteration, ${options.clock === "cpu" ? "CPU" : "wall"} time, median of ${runs} runs\n${formatExitTable(suite.rows, suite.hosts, previous)}` : "",
+      formatL0Exits(suite.rows),
       coldStart ? formatColdStart(coldStart, options.clock) : "",
       realC ? `Real C: host ${options.clock === "cpu" ? "CPU" : "wall"} ms per phase, median of ${runs} runs (guests/realc.elf, ${mode.realcRounds} rounds a phase)\n${formatPhaseTable(realC.rows, realC.hosts, previous)}` : "",
       cliff.length > 0 ? `CR3 cliff (guests/multitask.elf): address-space switches, timed from the ${WINDOW.from * 100}th to the ${WINDOW.to * 100}th percent of them\n${formatCr3Cliff(cliff)}` : "",
