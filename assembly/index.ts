@@ -75,7 +75,7 @@ export { vmcsFieldTable } from "./cpu/vmcs-shadowing";
 // ---- For the compiling tier (src/jit/): compiled blocks import these globals and functions ----
 export { eip } from "./cpu/state";
 export { flagsWord, lazyMask, lfOp, lfA, lfB, lfRes, lfSign } from "./cpu/flags";
-export { budget } from "./cpu/retirement";
+export { budget, hostWorkOwed } from "./cpu/retirement";
 export function blockCacheBase(): u32 { return cacheBase; }
 export { rangeExit } from "./jit/block-cache"; // compiled blocks set it (src/jit/translate.ts physical())
 export { tlbBank } from "./mmu/tlb"; // paged compiled blocks look translations up in the active bank

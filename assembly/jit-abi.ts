@@ -86,7 +86,7 @@ export const INTERPRETED_FORM_UNSEEN = 0x800;
 // ---- What a compiled block imports from the core (module "core") ------------------------------
 // Mutable i32 globals, in import order.
 export const JIT_GLOBALS: string[] = [
-  "eip", "budget", "flagsWord", "lazyMask", "lfOp", "lfA", "lfB", "lfRes", "lfSign", "tlbBank", "rangeExit",
+  "eip", "budget", "flagsWord", "lazyMask", "lfOp", "lfA", "lfB", "lfRes", "lfSign", "tlbBank", "rangeExit", "hostWorkOwed",
 ];
 // Functions, in import order, with their parameter counts; each returns one i32.
 export const JIT_FUNCTIONS: string[] = [

@@ -31,7 +31,7 @@ export function continueBudget(instructions: u32, taken: u32): void {
 // ends, so that the VMM looks at the wall clock as soon in host time whatever the guest makes the
 // host do; the budget and the retired count stay as they were, so the guest sees nothing of it.
 // Checked only between instructions (budgetState), where none of the budget is a block's.
-let hostWorkOwed: u32 = 0;
+export let hostWorkOwed: u32 = 0; // compiled code reads it too (src/jit/translate.ts budgetCovers)
 
 export function chargeHostWork(units: u32): void {
   store<u64>(VMCS_BASE + STAT_HOST_WORK_LO, load<u64>(VMCS_BASE + STAT_HOST_WORK_LO) + units); // for the fuzzer's host-cost check

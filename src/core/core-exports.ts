@@ -67,6 +67,8 @@ export interface CoreExports {
   readonly lfSign: WebAssembly.Global;
   readonly tlbBank: WebAssembly.Global;
   readonly rangeExit: WebAssembly.Global;
+  /** Host work the guest owes (assembly/cpu/retirement.ts): compiled code counts it as spent budget. */
+  readonly hostWorkOwed: WebAssembly.Global;
   jitCondition(cc: number): number;
   jitCarry(): number;
   jitEflags(): number;
@@ -97,7 +99,7 @@ export const CORE_EXPORT_KINDS = {
   countInterpretedForms: { params: 1 },
   interpretedFormCounts: { params: 0 },
   eip: "global", budget: "global", flagsWord: "global", lazyMask: "global", lfOp: "global", lfA: "global",
-  lfB: "global", lfRes: "global", lfSign: "global", tlbBank: "global", rangeExit: "global",
+  lfB: "global", lfRes: "global", lfSign: "global", tlbBank: "global", rangeExit: "global", hostWorkOwed: "global",
   jitCondition: { params: 1 }, jitCarry: { params: 0 }, jitEflags: { params: 0 }, jitLoadCr3: { params: 3 },
   jitPortIo: { params: 4 }, jitExit: { params: 4 }, jitInterpret: { params: 3 }, jitShift: { params: 4 },
   jitMulDiv: { params: 3 }, jitShiftDouble: { params: 4 }, jitLoadSegment: { params: 5 }, jitSoftwareInterrupt: { params: 2 },

@@ -1,8 +1,10 @@
 // The compiling tier's emitter: one region's IR (region.ts: blocks of one page, each made by
 // decode.ts) to one WASM function. The function is a loop around a br_table over the region's
-// blocks: an edge to another block of the region takes that block's budget and branches there,
-// with no return to the core (the budget, the flags in the core's globals and EIP are then exact at
-// that block boundary, as when a block leaves); every other edge sets EIP and returns.
+// blocks: an edge to another block of the region takes that block's budget and branches there
+// (to itself or a later block by a plain br), with no return to the core (the flags in the core's
+// globals and EIP are then exact at that block boundary, as when a block leaves, and the budget,
+// kept in a local, is written back wherever the core may look); every other edge sets EIP and
+// returns.
 // Registers stay in the VMCS (memory) so the state is exact at every instruction boundary; every
 // memory access is checked against plain RAM (and the TLB, with paging) and leaves the block at
 // that instruction when it falls outside (the interpreter then performs it, with all of its
@@ -41,7 +43,7 @@ export interface TranslateEnv extends BlockBytes {
   regs: number; // offset of EAX in WASM memory (the VMCS guest registers)
   entry: number; // its block-cache entry (an exit delivered inside the block checks it is still valid)
   links: CoreLinks & {
-    eip: number; budget: number; tlbBank: number; rangeExit: number; jitLoadCr3: number; jitPortIo: number; jitExit: number;
+    eip: number; budget: number; tlbBank: number; rangeExit: number; hostWorkOwed: number; jitLoadCr3: number; jitPortIo: number; jitExit: number;
     jitInterpret: number; jitShift: number; jitMulDiv: number; jitShiftDouble: number; jitLoadSegment: number;
     jitSoftwareInterrupt: number; jitInterruptReturn: number; jitStoreCode: number; jitFastSystemCall: number;
   };
@@ -92,6 +94,18 @@ class Translator {
   private readonly returns: ReadonlyMap<number, number>; // those a RET looks for (returnPoints)
   private dispatchDepth = 0;
   private readonly nextBlock: number;
+  // Edges that need no dispatcher: to the block being emitted (`current`), a `br` to the loop
+  // around its code (selfLoop); to a later block, a `br` to the end of the label the dispatcher
+  // takes to it (startLabel), still open there. Only edges back to an earlier block go through
+  // the br_table.
+  private current = 0;
+  private readonly startLabel: number[] = [];
+  private readonly selfLoop: number[] = [];
+  // The budget and the host work owed, in locals while the region runs: written back to the
+  // core's globals where control leaves and around every call into the core, read again after it
+  // (the core reads and may change both: an exit delivered inside the region restarts the budget).
+  private readonly budget: number;
+  private readonly owed: number;
 
   // Whether the current instruction stores to memory, and a local that becomes nonzero when a
   // store overwrote the region's own code (made when the first store is emitted).
@@ -115,6 +129,9 @@ class Translator {
   constructor(private readonly env: TranslateEnv, private readonly blocks: readonly RegionBlock[], private readonly pageCache: boolean) {
     this.tlbBank = this.c.local();
     this.nextBlock = this.c.local();
+    this.budget = this.c.local();
+    this.owed = this.c.local();
+    this.budgetFromCore();
     if (env.paging) this.c.globalGet(env.links.tlbBank).set(this.tlbBank);
     this.numbers = innerTargets(blocks);
     this.returns = returnPoints(blocks, this.numbers);
@@ -126,10 +143,13 @@ class Translator {
     const c = this.c, n = this.blocks.length;
     c.loop();
     this.dispatchDepth = c.depth;
-    for (let k = 0; k < n; k++) c.block();
+    for (let k = n - 1; k >= 0; k--) { c.block(); this.startLabel[k] = c.depth; } // the innermost ends first, before block 0
     c.get(this.nextBlock).brTable([...Array(n).keys()], n - 1);
-    this.blocks.forEach((b) => {
+    this.blocks.forEach((b, k) => {
       c.end();
+      c.loop();
+      this.selfLoop[k] = c.depth;
+      this.current = k;
       this.beginBlock(b);
       b.instructions.forEach((instruction, i) => {
         this.emit(instruction, i);
@@ -137,8 +157,36 @@ class Translator {
       });
       const last = b.instructions[b.instructions.length - 1];
       if (!EFFECTS[last.op].branch) this.endBefore(last.ip + last.length);
+      c.end(); // its self loop
     });
     c.end(); // the loop
+  }
+
+  // Whether the budget covers the instructions `count` pushes, as the core's budgetCovers(): host
+  // work owed counts as spent.
+  private budgetCovers(count: () => void): void {
+    const c = this.c;
+    c.get(this.budget);
+    count();
+    c.get(this.owed).op(Op.I32Add).op(Op.I32GtU);
+  }
+  // Return to the core, EIP set: the budget back in its global.
+  private leave(): void {
+    this.budgetToCore();
+    this.c.op(Op.Return);
+  }
+  private budgetToCore(): void { this.c.get(this.budget).globalSet(this.env.links.budget); }
+  private budgetFromCore(): void {
+    const c = this.c, l = this.env.links;
+    c.globalGet(l.budget).set(this.budget).globalGet(l.hostWorkOwed).set(this.owed);
+  }
+  // Call core function `fn` (its arguments pushed): the core sees the budget, and the region sees
+  // what the core left of it.
+  private callCore(fn: number): Code {
+    this.budgetToCore();
+    this.c.call(fn);
+    this.budgetFromCore();
+    return this.c;
   }
 
   private beginBlock(b: RegionBlock): void {
@@ -159,7 +207,7 @@ class Translator {
     const k = this.numbers.get(target >>> 0);
     if (k !== undefined) this.enterBlock(k);
     c.i32(target | 0).globalSet(l.eip);
-    c.op(Op.Return);
+    this.leave();
   }
   // ... to the address in local `target` (RET, an indirect JMP or CALL): `candidates`, blocks of
   // the region, are compared with it in turn.
@@ -173,14 +221,17 @@ class Translator {
       c.end();
     }
     c.get(target).globalSet(l.eip);
-    c.op(Op.Return);
+    this.leave();
   }
   // Branch to block `k` of the region if the budget covers its instructions, taking them.
   private enterBlock(k: number): void {
-    const c = this.c, l = this.env.links, count = this.blocks[k].instructions.length;
-    c.globalGet(l.budget).i32(count).op(Op.I32GtU).ifThen();
-    c.globalGet(l.budget).i32(count).op(Op.I32Sub).globalSet(l.budget);
-    c.i32(k).set(this.nextBlock).brTo(this.dispatchDepth);
+    const c = this.c, count = this.blocks[k].instructions.length;
+    this.budgetCovers(() => c.i32(count));
+    c.ifThen();
+    c.get(this.budget).i32(count).op(Op.I32Sub).set(this.budget);
+    if (k === this.current) c.brTo(this.selfLoop[k]);
+    else if (k > this.current) c.brTo(this.startLabel[k]);
+    else c.i32(k).set(this.nextBlock).brTo(this.dispatchDepth);
     c.end();
   }
 
@@ -350,7 +401,7 @@ class Translator {
   // Return, giving back the budget of the `unexecuted` instructions the block took at entry.
   private returnRefunding(unexecuted: number): void {
     const c = this.c, l = this.env.links;
-    c.globalGet(l.budget).i32(unexecuted).op(Op.I32Add).globalSet(l.budget);
+    c.get(this.budget).i32(unexecuted).op(Op.I32Add).globalSet(l.budget);
     c.op(Op.Return);
   }
 
@@ -465,7 +516,8 @@ class Translator {
     c.get(at).i32(12).op(Op.I32ShrU).i32(3).op(Op.I32Shl).mem(Op.I64Load, this.env.codePageMasks);
     c.get(at).i32(6).op(Op.I32ShrU).op(Op.I64ExtendI32U).op(Op.I64ShrU).op(Op.I32WrapI64).i32(1).op(Op.I32And);
     c.ifThen();
-    c.get(at).get(value).i32(bytes).i32(this.env.entry).call(this.env.links.jitStoreCode).get(written).op(Op.I32Or).set(written);
+    c.get(at).get(value).i32(bytes).i32(this.env.entry);
+    this.callCore(this.env.links.jitStoreCode).get(written).op(Op.I32Or).set(written);
     c.orElse();
     c.get(at).get(value).mem(STORE[bytes], this.env.ramBase);
     c.end();
@@ -590,10 +642,10 @@ class Translator {
       }
       case "jmp": if (isImmediate(first)) this.goTo(first.imm); else this.goToComputed(this.read(first)); return;
       case "ret": this.goToComputed(this.pop(), this.returns); return;
-      case "int": this.endInCore(() => c.i32(target()).i32(ins.length).call(this.env.links.jitSoftwareInterrupt)); return;
-      case "iret": this.endInCore(() => c.i32(ins.length).call(this.env.links.jitInterruptReturn)); return;
+      case "int": this.endInCore(() => c.i32(target()).i32(ins.length), this.env.links.jitSoftwareInterrupt); return;
+      case "iret": this.endInCore(() => c.i32(ins.length), this.env.links.jitInterruptReturn); return;
       case "sysenter": case "sysexit":
-        this.endInCore(() => c.i32(ins.op === "sysexit" ? 1 : 0).i32(ins.length).call(this.env.links.jitFastSystemCall));
+        this.endInCore(() => c.i32(ins.op === "sysexit" ? 1 : 0).i32(ins.length), this.env.links.jitFastSystemCall);
         return;
     }
   }
@@ -628,23 +680,23 @@ class Translator {
       return;
     }
     const n = this.read(count);
-    this.modifyInCore(o, (v) => this.c.i32(SHIFT_KINDS[op]).get(v).get(n).i32(o.bytes).call(this.env.links.jitShift));
+    this.modifyInCore(o, (v) => this.c.i32(SHIFT_KINDS[op]).get(v).get(n).i32(o.bytes), this.env.links.jitShift);
   }
 
   // SHLD and SHRD (32 bits), by the interpreter's own function (jitShiftDouble), as group2's.
   private shiftDouble(left: boolean, o: Place, src: Register, count: Operand): void {
     const s = this.read(src), n = this.read(count);
-    this.modifyInCore(o, (v) => this.c.i32(left ? 1 : 0).get(v).get(s).get(n).call(this.env.links.jitShiftDouble));
+    this.modifyInCore(o, (v) => this.c.i32(left ? 1 : 0).get(v).get(s).get(n), this.env.links.jitShiftDouble);
   }
 
-  // Read-modify-write of `o` by a core function that `call` emits, given the value read: it takes
-  // the flags from the core's globals and leaves them there.
-  private modifyInCore(o: Place, call: (value: number) => void): void {
+  // Read-modify-write of `o` by core function `fn`, its arguments pushed by `args` given the value
+  // read: it takes the flags from the core's globals and leaves them there.
+  private modifyInCore(o: Place, args: (value: number) => void, fn: number): void {
     const c = this.c, at = this.locate(o);
     const v = this.readAt(o, at), res = c.local();
     emitMaterialize(c, this.flags, this.env.links);
-    call(v);
-    c.set(res);
+    args(v);
+    this.callCore(fn).set(res);
     this.flags = { kind: "unknown" };
     this.writeAt(o, at, res);
   }
@@ -716,16 +768,17 @@ class Translator {
   private loadSegment(sreg: number, selector: Operand | undefined): void {
     const c = this.c, value = selector === undefined ? this.constant(0) : this.read(selector);
     this.beforeCore();
-    c.i32(sreg).get(value).i32(selector === undefined ? 1 : 0).i32(this.next - this.ip).i32(this.env.entry).call(this.env.links.jitLoadSegment);
+    c.i32(sreg).get(value).i32(selector === undefined ? 1 : 0).i32(this.next - this.ip).i32(this.env.entry);
+    this.callCore(this.env.links.jitLoadSegment);
     this.endIfCoreSaysSo();
   }
 
   // INT n and IRET end their block in the core, which sets EIP (and delivers a fault or exit
   // itself or leaves it to the run loop); runBlocks() goes on from there.
-  private endInCore(call: () => void): void {
+  private endInCore(args: () => void, fn: number): void {
     this.beforeCore();
-    call();
-    this.c.op(Op.Drop).op(Op.Return);
+    args();
+    this.callCore(fn).op(Op.Drop).op(Op.Return);
   }
 
   // MUL, IMUL, DIV and IDIV of EDX:EAX (DX:AX, AX) by `src`, by the interpreter's functions
@@ -733,7 +786,8 @@ class Translator {
   private mulDivInCore(kind: number, src: number, bytes: number): void {
     const c = this.c;
     this.beforeCore();
-    c.i32(kind).get(src).i32(bytes).call(this.env.links.jitMulDiv);
+    c.i32(kind).get(src).i32(bytes);
+    this.callCore(this.env.links.jitMulDiv);
     this.endIfCoreSaysSo();
     this.flags = { kind: "unknown" };
   }
@@ -785,7 +839,7 @@ class Translator {
       return;
     }
     c.i32(target | 0).i32(this.next | 0).get(taken).op(Op.Select).globalSet(l.eip);
-    c.op(Op.Return);
+    this.leave();
   }
   private jcc(cc: number, target: number): void {
     this.conditionalJump(target, () => emitCondition(this.c, cc, this.flags, this.env.links));
@@ -815,14 +869,16 @@ class Translator {
     if (isImmediate(port)) c.i32(port.imm); else { this.loadReg((port as Register).reg, 4); c.i32(0xffff).op(Op.I32And); }
     const info = (input ? IO_INFO_INPUT : 0) | (accumulator.bytes << IO_INFO_SIZE_SHIFT) | (immediate ? IO_INFO_IMMEDIATE : 0) |
       ((this.next - this.ip) << IO_INFO_LENGTH_SHIFT);
-    c.i32(info).i32(this.count - this.index - 1).i32(this.env.entry).call(l.jitPortIo);
+    c.i32(info).i32(this.count - this.index - 1).i32(this.env.entry);
+    this.callCore(l.jitPortIo);
     this.endIfCoreSaysSo();
   }
   // CPUID and VMCALL, which always exit: the exit itself (jitExit), delivered the same way.
   private exit(reason: number): void {
     const c = this.c, l = this.env.links;
     this.beforeCore();
-    c.i32(reason).i32(this.next - this.ip).i32(this.count - this.index - 1).i32(this.env.entry).call(l.jitExit);
+    c.i32(reason).i32(this.next - this.ip).i32(this.count - this.index - 1).i32(this.env.entry);
+    this.callCore(l.jitExit);
     this.endIfCoreSaysSo();
   }
   // The core takes over at this instruction: flags and EIP in its globals. IN, OUT, CPUID and
@@ -847,7 +903,8 @@ class Translator {
   private movToCr3(src: Register): void {
     const c = this.c, l = this.env.links, result = c.local();
     this.loadReg(src.reg, 4);
-    c.i32(this.env.eip & ~0xfff).i32(this.env.physical & ~0xfff).call(l.jitLoadCr3).set(result);
+    c.i32(this.env.eip & ~0xfff).i32(this.env.physical & ~0xfff);
+    this.callCore(l.jitLoadCr3).set(result);
     c.get(result).op(Op.I32Eqz).ifThen();
     this.exitHere();
     c.end();
@@ -864,7 +921,8 @@ class Translator {
   private interpret(length: number): void {
     const c = this.c;
     this.beforeCore();
-    c.i32(length).i32(this.count - this.index - 1).i32(this.env.entry).call(this.env.links.jitInterpret);
+    c.i32(length).i32(this.count - this.index - 1).i32(this.env.entry);
+    this.callCore(this.env.links.jitInterpret);
     this.endIfCoreSaysSo();
     this.flags = { kind: "unknown" };
   }

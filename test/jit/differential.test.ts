@@ -325,6 +325,12 @@ describe("regions: loops over several blocks in one function", () => {
     expect(expectSameSlices(SPLIT_LOOP, slice).compiler!.regionBlocks).toBeGreaterThan(0);
   });
 
+  it.each([97, 1000, 4093])("a loop calling a function in another page (two regions), slices of %i: stops where the interpreter stops", (slice) => {
+    // the CALL and the RET leave their regions
+    const source = `mov $3000, %ecx\n1: add %ecx, %eax\ncall f\nxor %eax, %ebx\ndec %ecx\njnz 1b\nhlt\n.p2align 12\nf: rol $3, %eax\nadd $5, %edx\nret`;
+    expect(expectSameSlices(source, slice).compiler!.compiled).toBeGreaterThan(1);
+  });
+
   it("a RET that comes back to its call site, then elsewhere once the function changes its return address", () => {
     // g adds 3 to its return address in the second half: the RET skips `add $2, %edi` (3 bytes)
     const source = `mov $300, %ecx\n1: call 3f\nadd $1, %esi\ncall 4f\nadd $2, %edi\nadd $4, %ebp\ndec %ecx\njnz 1b\nhlt\n3: ret\n4: cmp $150, %ecx\nja 5f\naddl $3, (%esp)\n5: ret`;
@@ -357,6 +363,36 @@ describe("regions: loops over several blocks in one function", () => {
     expectAgreement(both, L.EXIT_HLT);
     expect(both.compiled.regs[3]).toBe(140 * 1 + 60 * 5); // EBX
     expect(both.compiled.cpu.compiler!.regionBlocks).toBeGreaterThan(0);
+  });
+});
+
+// A region whose edges lead to another region's entry: the other region must run only while it
+// is still compiled for the frame the target maps to now (what a chain between them must check).
+describe("regions calling into other regions", () => {
+  it("a region rewritten by the region that calls it: the new code runs", () => {
+    // the loop calls f (another page, its own region) 100 times, then patches f's ADD immediate
+    const source = `mov $20, %edi\n0: mov $100, %ecx\n1: call f\ndec %ecx\njnz 1b\nincb f + 2\ndec %edi\njnz 0b\nhlt\n.p2align 12\nf: add $1, %ebx\nret`;
+    const both = runBoth(source);
+    expectAgreement(both, L.EXIT_HLT);
+    let expected = 0;
+    for (let round = 0; round < 20; round++) expected += 100 * (1 + round);
+    expect(both.compiled.regs[3]).toBe(expected); // EBX
+    expect(both.compiled.cpu.compiler!.compiled).toBeGreaterThan(3); // f compiled anew after patches
+  });
+
+  it("a target page remapped to another frame between calls (the TLB refilled): the new frame's code runs", () => {
+    // f's page (0x11000) maps to g's frame (0x12000) after odd rounds and back after even ones;
+    // remap (another page) refills the TLB with a data read of f, and the loop's region, compiled
+    // from remap's return address on, calls f next: f compiled for the old frame must not run
+    // (50 calls a round compile f anew in each)
+    const PTE_OF_F = 0x201000 + 0x11 * 4;
+    const source = `mov $60, %edi\n0: mov $50, %ecx\n1: call f\ndec %ecx\njnz 1b\ncall remap\ndec %edi\njnz 0b\nhlt\n.p2align 12\nf: add $1, %ebx\nret\n` +
+      `.p2align 12\ng: add $7, %ebx\nret\n.p2align 12\nremap: mov $0x11007, %eax\ntest $1, %edi\njz 2f\nmov $0x12007, %eax\n2: mov %eax, ${PTE_OF_F}\ninvlpg f\nmov f, %eax\nret`;
+    const both = runBoth(source, withPaging);
+    expectAgreement(both, L.EXIT_HLT);
+    let expected = 0, mappedToG = false;
+    for (let edi = 60; edi > 0; edi--) { expected += 50 * (mappedToG ? 7 : 1); mappedToG = (edi & 1) === 1; }
+    expect(both.compiled.regs[3]).toBe(expected); // EBX
   });
 });
 
