@@ -26,6 +26,11 @@ export interface LiveControls {
   /** Hot guest code runs compiled (the compiling tier; C_JIT); off, the interpreter runs everything. */
   compilingTier: boolean;
   cpuidVendor: CpuidVendor;
+  /**
+   * VMCS shadowing (the VMM's, for a guest hypervisor under nested VMX): L1's VMREAD and VMWRITE
+   * complete without an exit; off, each exits and the VMM emulates it. Live.
+   */
+  vmcsShadowing: boolean;
 }
 
 /** Exits the page's exit trace shows: the last this many. */

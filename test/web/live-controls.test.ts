@@ -9,7 +9,7 @@ import { applyControls, readControls } from "../../src/web/vm/controls.js";
 import { core } from "../support/tiny-guest.js";
 import { timerSerialGuest } from "../support/timer-serial-guest.js";
 
-const DEFAULTS: LiveControls = { ifMode: "vt", cr3Targets: 4, hltExiting: true, interceptConsole: true, interceptDisk: true, vgaTrap: false, compilingTier: true, cpuidVendor: "wasmvisor" };
+const DEFAULTS: LiveControls = { ifMode: "vt", cr3Targets: 4, hltExiting: true, interceptConsole: true, interceptDisk: true, vgaTrap: false, compilingTier: true, cpuidVendor: "wasmvisor", vmcsShadowing: true };
 
 describe("readControls", () => {
   it("reads what a VM made without the page's controls runs under: every port intercepted, the configuration's IF mode, vendor and CR3 targets", async () => {

@@ -3,11 +3,12 @@
 // a Multiboot module) and sees the exits by level. The figures are checked against what the VM
 // itself says: nestvisor prints its own count of L2's exits per reason, which must be the page's
 // reflected counts; L1's VMLAUNCH and VMRESUME must be as many (each entry into L2 ends in one
-// reflected exit); and the levels must add up to the page's exit table, reason by reason. A module
-// that is no kernel, or that does not fit in RAM, is one line on the page.
+// reflected exit); and the levels must add up to the page's exit table, reason by reason. The live
+// VMCS-shadowing toggle starts and stops L1's VMREAD exits while nestvisor runs. A module that is
+// no kernel, or that does not fit in RAM, is one line on the page.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DemoPage, demoTitle, hasChromium, openDemo } from "../support/demo-page.js";
+import { type DemoPage, demoTitle, hasChromium, openDemo, setChecked } from "../support/demo-page.js";
 import { nestvisorCounts } from "../support/nestvisor-report.js";
 
 const EXIT_VMLAUNCH = 20;
@@ -79,6 +80,42 @@ describe.skipIf(!hasChromium)(demoTitle("the demo with nested VMX: nestvisor and
       }
     }
   }, 180_000);
+
+  it("starts and stops L1's VMREAD exits with the live VMCS-shadowing toggle while nestvisor runs", async () => {
+    const { page } = demo;
+    const count = async (level: string, reason?: number): Promise<number> => {
+      const table = page.locator(`#levels table[data-level="${level}"]`);
+      if (reason === undefined) return Number((await table.getAttribute("data-total")) ?? 0);
+      const row = table.locator(`tr[data-reason="${reason}"]`);
+      return (await row.count()) === 0 ? 0 : Number(await row.getAttribute("data-count"));
+    };
+    /** Both figures from one sample: the page shows each sample whole. */
+    const vmreadsAndReflected = () => Promise.all([count("l1", 23), count("reflected")]);
+    const reflectedPast = (total: number) =>
+      page.waitForFunction((past) => Number(document.querySelector('#levels table[data-level="reflected"]')?.getAttribute("data-total") ?? 0) > past, total, { timeout: 60_000 });
+
+    await page.selectOption("#module-select", "exitloop");
+    await page.fill("#module-args", "100000000");
+    await demo.bootSample("nestvisor");
+    await page.waitForFunction(() => document.getElementById("state")!.textContent === "nestvisor: running", null, { timeout: 60_000 });
+    expect(await page.locator("#vmcs-shadowing").isChecked()).toBe(true);
+    await reflectedPast(300);
+    expect(await count("l1", 23)).toBe(0); // shadowed: L1's VMREADs never exit
+
+    await setChecked(page, "#vmcs-shadowing", false);
+    await reflectedPast((await count("reflected")) + 300);
+    const [vmreadsBefore, reflectedBefore] = await vmreadsAndReflected();
+    await reflectedPast(reflectedBefore + 300);
+    const [vmreadsAfter, reflectedAfter] = await vmreadsAndReflected();
+    // Each exit reflected into L1 makes nestvisor read at least its exit reason: now an exit each.
+    expect(vmreadsAfter - vmreadsBefore).toBeGreaterThanOrEqual(reflectedAfter - reflectedBefore - 2);
+
+    await setChecked(page, "#vmcs-shadowing", true);
+    await reflectedPast((await count("reflected")) + 300);
+    const [vmreadsOn] = await vmreadsAndReflected();
+    await reflectedPast((await count("reflected")) + 300);
+    expect(await count("l1", 23)).toBe(vmreadsOn);
+  }, 240_000);
 
   it("hides the levels for a guest that is no hypervisor", async () => {
     const { page } = demo;

@@ -19,10 +19,10 @@ describe("setup links", () => {
       guest: "shell",
       cmdline: "a b&c=d #e",
       memoryMiB: 2048,
-      controls: { ifMode: "classic", cr3Targets: 0, hltExiting: false, interceptConsole: false, interceptDisk: false, vgaTrap: true, compilingTier: false, cpuidVendor: "none" },
+      controls: { ifMode: "classic", cr3Targets: 0, hltExiting: false, interceptConsole: false, interceptDisk: false, vgaTrap: true, compilingTier: false, cpuidVendor: "none", vmcsShadowing: false },
     };
     const hash = setupHash(setup);
-    expect(hash).toBe("guest=shell&cmdline=a+b%26c%3Dd+%23e&mem=2048&if-mode=classic&cr3-targets=0&hlt-exiting=off&io-console=off&io-disk=off&vga=trap&jit=off&cpuid-vendor=none");
+    expect(hash).toBe("guest=shell&cmdline=a+b%26c%3Dd+%23e&mem=2048&if-mode=classic&cr3-targets=0&hlt-exiting=off&io-console=off&io-disk=off&vga=trap&jit=off&cpuid-vendor=none&vmcs-shadowing=off");
     expect(parseSetupHash(`#${hash}`, GUESTS)).toEqual({ setup });
   });
 
@@ -42,7 +42,7 @@ describe("setup links", () => {
       "hlt-exiting=yes: expected on or off",
       "vga=blink: expected refresh or trap",
       "cpuid-vendor=intel: expected wasmvisor, kvm, hyperv, vmware or none",
-      "colour=red: not a setting (a link may set guest, cmdline, mem, if-mode, cr3-targets, hlt-exiting, io-console, io-disk, vga, jit or cpuid-vendor)",
+      "colour=red: not a setting (a link may set guest, cmdline, mem, if-mode, cr3-targets, hlt-exiting, io-console, io-disk, vga, jit, cpuid-vendor or vmcs-shadowing)",
       "mem=64: given twice",
     ]);
   });

@@ -85,6 +85,14 @@ const NOTES: Record<Control, Note> = {
         ? "Hot blocks run as compiled WebAssembly: most instructions retire compiled (the share beside MIPS), and the exits stay the same."
         : "Every instruction is interpreted: the compiled share falls to 0 % and MIPS drop; the guest computes, and exits, the same.",
   },
+  vmcsShadowing: {
+    label: "VMCS shadowing",
+    show: onOff,
+    expect: (on) =>
+      on
+        ? "With a guest hypervisor (nestvisor): its VMREADs and VMWRITEs complete without exits; L1's VMREAD (23) and VMWRITE (25) stop, and each L2 exit costs fewer exits to the VMM."
+        : "With a guest hypervisor (nestvisor): each of its VMREADs and VMWRITEs exits (23, 25) and the VMM emulates it: several exits more per L2 exit. Other guests: no change.",
+  },
   cpuidVendor: {
     label: "CPUID vendor",
     show: String,

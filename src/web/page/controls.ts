@@ -41,6 +41,7 @@ export class ControlsForm {
       vgaTrap: (this.form.elements.namedItem("vga") as RadioNodeList).value === "trap",
       compilingTier: checked("compilingTier"),
       cpuidVendor: this.field<HTMLSelectElement>("cpuidVendor").value as CpuidVendor,
+      vmcsShadowing: checked("vmcsShadowing"),
     };
   }
 
@@ -55,6 +56,7 @@ export class ControlsForm {
     (this.form.elements.namedItem("vga") as RadioNodeList).value = controls.vgaTrap ? "trap" : "refresh";
     checkbox("compilingTier").checked = controls.compilingTier;
     this.field<HTMLSelectElement>("cpuidVendor").value = controls.cpuidVendor;
+    checkbox("vmcsShadowing").checked = controls.vmcsShadowing;
   }
 
   /** Enables the buttons that make sense in `state`. */

@@ -31,6 +31,7 @@ export const DEFAULT_CONTROLS: Readonly<LiveControls> = {
   vgaTrap: false,
   compilingTier: true,
   cpuidVendor: DEFAULT_CONFIG.cpuidVendor,
+  vmcsShadowing: true,
 };
 
 export const DEFAULT_SETUP: Readonly<Setup> = { cmdline: "", memoryMiB: DEFAULT_MEMORY_MIB, controls: DEFAULT_CONTROLS };
@@ -98,6 +99,7 @@ const FIELDS: LinkField[] = [
   controlField("vga", "vgaTrap", [["refresh", false], ["trap", true]]),
   controlField("jit", "compilingTier", ON_OFF),
   controlField("cpuid-vendor", "cpuidVendor", same(CPUID_VENDORS)),
+  controlField("vmcs-shadowing", "vmcsShadowing", ON_OFF),
 ];
 
 /** The hash (without its "#") for `setup`: the settings that differ from the defaults. */

@@ -2,7 +2,8 @@
 // rewrite between two VM entries. HLT exiting and the I/O bitmaps are bits in the primary
 // controls and bitmap A; the IF mode between vt and trap is the core's C_IF_MODE; the CR3-target
 // count goes through the VMM's CR3-target list; the VGA write trap is C_WRITE_TRAP_BASE/SIZE over
-// the text buffer; the compiling tier is C_JIT (VirtualMachine.setCompilingTier). Classic IF mode and the CPUID vendor are VMM policy fixed when the VM is
+// the text buffer; the compiling tier is C_JIT (VirtualMachine.setCompilingTier); VMCS shadowing,
+// for a guest hypervisor's VMREAD/VMWRITE, is VirtualMachine.setVmcsShadowing. Classic IF mode and the CPUID vendor are VMM policy fixed when the VM is
 // created (the VMM keeps a virtual IF under classic; CPUID answers from a model), so a change to
 // them reboots the guest instead (needsReboot).
 
@@ -53,6 +54,7 @@ export function applyControls(vm: VirtualMachine, controls: LiveControls): void 
   vmcs.set(C_WRITE_TRAP_BASE, controls.vgaTrap ? VGA_TEXT_BASE : 0);
   vmcs.set(C_WRITE_TRAP_SIZE, controls.vgaTrap ? VGA_TEXT_SIZE : 0);
   vm.setCompilingTier(controls.compilingTier);
+  vm.setVmcsShadowing(controls.vmcsShadowing);
 }
 
 /**
@@ -75,6 +77,7 @@ export function readControls(vm: VirtualMachine): LiveControls {
     vgaTrap: vmcs.get(C_WRITE_TRAP_SIZE) !== 0,
     compilingTier: vm.compilingTier,
     cpuidVendor: vm.config.cpuidVendor,
+    vmcsShadowing: vm.vmcsShadowing,
   };
 }
 
