@@ -54,6 +54,8 @@ describe.skipIf(!hasChromium)(demoTitle("the demo with nested VMX: nestvisor and
 
   it("boots nestvisor with an L2 chosen like a sample, and shows the exits by level as the VM counted them", async () => {
     await bootNestvisor("exitloop", "300");
+    // "stopped" can show before the terminal has drawn the last lines: wait for nestvisor's last one.
+    await expect.poll(() => demo.consoleText(), { timeout: 30_000 }).toContain("nestvisor: VMX off, L2's status 0");
     const console = await demo.consoleText();
     expect(console).toContain("nestvisor: VMX on, VMCS loaded");
     expect(console).toContain("nestvisor: VMX off, L2's status 0");
@@ -149,7 +151,7 @@ describe.skipIf(!hasChromium)(demoTitle("the demo with nested VMX: nestvisor and
       const state = document.getElementById("state")!;
       return state.dataset.state === "stopped" && state.textContent!.startsWith("nestvisor:");
     }, null, { timeout: 60_000 });
-    expect(await demo.consoleText()).toContain("nestvisor: cannot load L2: the module is not a 32-bit x86 ELF executable");
+    await expect.poll(() => demo.consoleText(), { timeout: 30_000 }).toContain("nestvisor: cannot load L2: the module is not a 32-bit x86 ELF executable");
     expect(await page.locator("#error").innerText()).toBe("");
   }, 120_000);
 });
