@@ -107,17 +107,15 @@ export async function measureJobs(jobs: readonly Job[], options: RunOptions): Pr
   let done = 0;
   const progress = (label: string) => options.onProgress?.(done++, total, label);
   const failed = new Set<Job>();
-  /** Runs `step` for the job; a failure of a job that may fail drops it (false) instead of ending the bench. */
-  const attempt = async (job: Job, step: () => Promise<void>): Promise<boolean> => {
-    if (failed.has(job)) return false;
+  /** Runs `step` for the job unless it has failed; a failure of a job that may fail drops it instead of ending the bench. */
+  const attempt = async (job: Job, step: () => Promise<void>): Promise<void> => {
+    if (failed.has(job)) return;
     try {
       await step();
-      return true;
     } catch (error) {
       if (!job.mayFail || !(error instanceof BenchGuestError)) throw error;
       failed.add(job);
       options.onJobFailed?.(job, error.message);
-      return false;
     }
   };
   const counts = new Map<Job, Map<string, number>>();
@@ -150,8 +148,7 @@ export async function measureJobs(jobs: readonly Job[], options: RunOptions): Pr
   // A row that exits cannot cost zero: a median at or below it means a burst of load hit the
   // loop without the operation harder than the loop with it. Such a job runs `runs` more times
   // (once), the row's median is taken over all its runs, and the measurement says so.
-  const measured = jobs.filter((job) => !failed.has(job));
-  const implausible = measured.filter((job) => job.rows.some((b) => mustBePositive(b) && median(samples.get(`${job.host} ${b.name}`)!.values) <= 0));
+  const implausible = jobs.filter((job) => !failed.has(job)).filter((job) => job.rows.some((b) => mustBePositive(b) && median(samples.get(`${job.host} ${b.name}`)!.values) <= 0));
   total += implausible.length * runs;
   for (const job of implausible) {
     for (const b of job.rows) samples.get(`${job.host} ${b.name}`)!.remeasured = true;
