@@ -54,8 +54,6 @@ writeFileSync(
 // Miller, Johnnie Weaver, David Corbett, Nils Moskopp, Rebecca Bettencourt, et al. Licensed under
 // the SIL Open Font License, Version 1.1 (https://openfontlicense.org).
 
-export const GLYPH_HEIGHT = 16;
-
 const BASE64 =
 ${lines};
 

@@ -4,7 +4,8 @@
 // monospace font of the same cell size, so both files lay out alike.
 
 import { PNG } from "pngjs";
-import { vgaFont, GLYPH_HEIGHT } from "../web/vga-font.js";
+import { GLYPH_HEIGHT } from "../devices/vga-text.js";
+import { vgaFont } from "../web/vga-font.js";
 
 export const GLYPH_WIDTH = 8;
 export { GLYPH_HEIGHT };

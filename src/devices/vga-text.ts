@@ -21,6 +21,8 @@ export const VGA_TEXT_BASE = 0xb8000;
 export const VGA_TEXT_SIZE = 0x8000;
 export const COLUMNS = 80;
 export const ROWS = 25;
+/** Scan lines per character row: mode 3's 400 lines over 25 rows (the font's glyphs are 8x16). */
+export const GLYPH_HEIGHT = 16;
 
 // Offsets from 0x3C0.
 const ATTRIBUTE = 0x00;

@@ -5,11 +5,10 @@
 // Blinking characters are drawn in their visible phase. Encoded with pngjs (pure JavaScript).
 
 import { PNG } from "pngjs";
-import { COLUMNS, ROWS, type TextScreen } from "../devices/vga-text.js";
+import { COLUMNS, GLYPH_HEIGHT, ROWS, type TextScreen } from "../devices/vga-text.js";
 import { VGA_COLOURS, cellColours } from "./vga-palette.js";
 
 const GLYPH_WIDTH = 8;
-const GLYPH_HEIGHT = 16;
 
 /** The screen as an RGBA image, 640x400. */
 export function renderScreen(screen: TextScreen, font: Uint8Array): PNG {

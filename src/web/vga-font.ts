@@ -6,8 +6,6 @@
 // Miller, Johnnie Weaver, David Corbett, Nils Moskopp, Rebecca Bettencourt, et al. Licensed under
 // the SIL Open Font License, Version 1.1 (https://openfontlicense.org).
 
-export const GLYPH_HEIGHT = 16;
-
 const BASE64 =
   "AAAAAAAAAAAAAAAAAAAAAAAAAAA8QoGlgaWZQjwAAAAAAAAAPH7/2//b5348AAAAAAAAAAA2f39/fz4cCAgAAAAAAAAICBwc" +
   "Pj4cHAgIAAAAAAAAHBwcCH9/awgIHAAAAAAAAAgIHD5/f38+CBwAAAAAAAAAAAA4fHx8OAAAAAD////////nw8Pn////////" +

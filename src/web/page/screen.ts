@@ -3,11 +3,13 @@
 // rest), glyphs from the 8x16 font, colours from the 16-colour VGA palette, attribute bit 7
 // blinking the character (or brightening the background when the guest turns blinking off), and
 // the cursor drawn over its scan lines, blinking. Keys typed while the canvas has focus go to the
-// guest's PS/2 keyboard, and so does pasted text, a key press per character.
+// guest's PS/2 keyboard, and so does pasted text, a key press per character. The font (5.5 KB
+// of the page's script) is a chunk of its own, fetched after the first paint, as xterm.js and
+// uPlot are: until it arrives the screen stays blank.
 
-import { COLUMNS, ROWS, type TextScreen } from "../../devices/vga-text.js";
+import { COLUMNS, GLYPH_HEIGHT, ROWS, type TextScreen } from "../../devices/vga-text.js";
 import { VGA_COLOURS, cellColours } from "../../display/vga-palette.js";
-import { GLYPH_HEIGHT, vgaFont } from "../vga-font.js";
+import { afterFirstPaint } from "./first-paint.js";
 
 const CELL_WIDTH = 9;
 /** Blink periods: the cursor toggles every 16 frames of 60 Hz, blinking text every 32. */
@@ -18,7 +20,7 @@ export class VgaScreen {
   private readonly context: CanvasRenderingContext2D;
   private readonly image: ImageData;
   private readonly pixels: Uint32Array;
-  private readonly font = vgaFont();
+  private font: Uint8Array | undefined;
   /** The palette as canvas pixels (RGBA bytes, little-endian in a Uint32). */
   private readonly palette = Uint32Array.from(VGA_COLOURS, ([r, g, b]) => (0xff << 24) | (b << 16) | (g << 8) | r);
   private screen: TextScreen | undefined;
@@ -53,6 +55,12 @@ export class VgaScreen {
       if (this.screen) this.draw();
     }, CURSOR_BLINK_MS);
     this.clear();
+    void afterFirstPaint()
+      .then(() => import("../vga-font.js"))
+      .then(({ vgaFont }) => {
+        this.font = vgaFont();
+        if (this.screen) this.draw();
+      });
   }
 
   show(screen: TextScreen): void {
@@ -67,6 +75,8 @@ export class VgaScreen {
   }
 
   private draw(): void {
+    if (!this.font) return;
+    const { font } = this;
     const { cells, cursor, blink } = this.screen!;
     const textVisible = (this.phase & 2) === 0;
     const width = this.canvas.width;
@@ -81,7 +91,7 @@ export class VgaScreen {
       const x0 = (cell % COLUMNS) * CELL_WIDTH;
       const y0 = Math.floor(cell / COLUMNS) * GLYPH_HEIGHT;
       for (let row = 0; row < GLYPH_HEIGHT; row++) {
-        const bits = hidden ? 0 : this.font[character * GLYPH_HEIGHT + row];
+        const bits = hidden ? 0 : font[character * GLYPH_HEIGHT + row];
         const ninth = lineGraphics ? bits & 1 : 0;
         let at = (y0 + row) * width + x0;
         for (let bit = 0x80; bit; bit >>= 1) this.pixels[at++] = bits & bit ? foreground : background;
