@@ -39,7 +39,8 @@ export function formatPhaseTable(rows: readonly PhaseRow[], hosts: readonly Host
     if (previous) cells.push(...changeCells(previous.phaseMedians.get(rowName(row)), ours, "ms"));
     return cells;
   });
-  return table(header, lines, 2);
+  const failures = peers.filter((peer) => peer.failed).map((peer) => `  ${HOST_TITLES[peer.host]}: failed, its real-C figures left out: ${peer.failed}`);
+  return [table(header, lines, 2), ...failures].join("\n");
 }
 
 /** The issue's targets for these rows, one line each, and compiled code's share per guest. */

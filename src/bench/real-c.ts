@@ -168,8 +168,7 @@ export function guestArgs(guest: PhaseGuest, rounds: number): string {
 }
 
 /**
- * Runs every guest on wasmvisor and each installed peer, `runs` times, interleaved (run 1 of
- * everything, then run 2) so that a burst of load spreads over all rows, after one untimed run
+ * Runs every guest on wasmvisor and each installed peer (measureGuests), after one untimed run
  * that lets V8 optimise the core.
  */
 export async function runRealC(options: RealCOptions): Promise<RealCResults> {
@@ -185,21 +184,42 @@ export async function runRealC(options: RealCOptions): Promise<RealCResults> {
     }
   }
   await runners[0].run(REALC, "1");
+  const samples = await measureGuests(runners, hosts, options);
+  return { hosts, ...phaseRows(options.guests, runners.map((r) => r.host), samples, phaseDescriptions(await readGolden(REALC))) };
+}
 
+/**
+ * Runs every guest on every runner, `runs` times, interleaved (run 1 of everything, then run 2)
+ * so that a burst of load spreads over all rows; the samples by `${guest} ${host}`. A peer whose
+ * run fails (QEMU killed at its time limit, a wrong checksum) is dropped with its reason in
+ * `hosts`, and none of its figures are kept, as in the exit rows; a failure on wasmvisor ends the
+ * bench.
+ */
+export async function measureGuests(runners: readonly HostRunner[], hosts: HostStatus[], options: Pick<RealCOptions, "guests" | "runs" | "rounds" | "onProgress">): Promise<Map<string, GuestRun[]>> {
   const total = options.runs * options.guests.length * runners.length;
   let done = 0;
-  const samples = new Map<string, GuestRun[]>(); // by `${guest} ${host}`
+  const samples = new Map<string, GuestRun[]>();
+  const failed = new Set<Host>();
   for (let run = 1; run <= options.runs; run++) {
     for (const guest of options.guests) {
       for (const runner of runners) {
         options.onProgress?.(done++, total, `run ${run}/${options.runs}: ${guest.name} on ${runner.host}`);
+        if (failed.has(runner.host)) continue;
         const key = `${guest.name} ${runner.host}`;
-        samples.set(key, [...(samples.get(key) ?? []), await runner.run(guest, guestArgs(guest, options.rounds))]);
+        try {
+          samples.set(key, [...(samples.get(key) ?? []), await runner.run(guest, guestArgs(guest, options.rounds))]);
+        } catch (error) {
+          if (runner.host === "wasmvisor" || !(error instanceof BenchGuestError)) throw error;
+          failed.add(runner.host);
+          const status = hosts.find((h) => h.host === runner.host);
+          if (status) status.failed = error.message;
+        }
       }
     }
   }
+  for (const key of samples.keys()) if (failed.has(key.slice(key.indexOf(" ") + 1) as Host)) samples.delete(key);
   options.onProgress?.(total, total, "done");
-  return { hosts, ...phaseRows(options.guests, runners.map((r) => r.host), samples, phaseDescriptions(await readGolden(REALC))) };
+  return samples;
 }
 
 /** What each realc phase does, from its golden copy's result lines ("fib: WHAT: checksum"). */

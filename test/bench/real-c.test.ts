@@ -16,7 +16,8 @@ import { summarize } from "../../src/bench/exit-runs.js";
 import { LineStamper, phaseCosts, type StampedLine } from "../../src/bench/marker-timing.js";
 import { findPeer } from "../../src/bench/peer-runners.js";
 import { formatPhaseTable, realCTargetLines } from "../../src/bench/real-c-report.js";
-import { PHASE_GUESTS, REALC, checkedPhases, phaseDescriptions, phaseRows, readGolden, wasmvisorRunner, type GuestRun, type PhaseRow } from "../../src/bench/real-c.js";
+import type { Host, HostStatus } from "../../src/bench/exit-suite.js";
+import { PHASE_GUESTS, REALC, checkedPhases, measureGuests, phaseDescriptions, phaseRows, readGolden, wasmvisorRunner, type GuestRun, type HostRunner, type PhaseRow } from "../../src/bench/real-c.js";
 import { runGuestOnWasmvisor } from "../../src/bench/wasmvisor-runner.js";
 
 const root = new URL("../../", import.meta.url);
@@ -183,4 +184,34 @@ describe("the peers run realc to the golden checksums", () => {
       for (const [phase, ms] of phases) expect(Number.isFinite(ms), phase).toBe(true);
     }, GUEST_MS);
   }
+});
+
+describe("a peer that fails on the real-C rows", () => {
+  const guest = PHASE_GUESTS.find((g) => g.name === "compute")!;
+  const runner = (host: Host, failOnRun?: number): HostRunner => {
+    let runs = 0;
+    return {
+      host,
+      async run() {
+        if (++runs === failOnRun) throw new BenchGuestError("did not finish within 300 s");
+        return { phases: new Map([["compute", 10 * runs]]) };
+      },
+    };
+  };
+
+  it("is dropped with its reason and none of its figures, and the others' rows are all measured", async () => {
+    const hosts: HostStatus[] = [{ host: "wasmvisor" }, { host: "qemu", version: "QEMU" }];
+    const samples = await measureGuests([runner("wasmvisor"), runner("qemu", 2)], hosts, { guests: [guest], runs: 3, rounds: 1 });
+    expect(samples.get("compute wasmvisor")!.map((r) => r.phases.get("compute"))).toEqual([10, 20, 30]);
+    expect(samples.has("compute qemu")).toBe(false);
+    expect(hosts[1].failed).toBe("did not finish within 300 s");
+    const { rows } = phaseRows([guest], ["wasmvisor", "qemu"], samples, new Map());
+    const table = formatPhaseTable(rows, hosts);
+    expect(rows[0].results.qemu).toBeUndefined();
+    expect(table).toContain("QEMU: failed, its real-C figures left out: did not finish within 300 s");
+  });
+
+  it("on wasmvisor ends the bench", async () => {
+    await expect(measureGuests([runner("wasmvisor", 1)], [{ host: "wasmvisor" }], { guests: [guest], runs: 1, rounds: 1 })).rejects.toThrow(BenchGuestError);
+  });
 });
