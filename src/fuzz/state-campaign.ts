@@ -39,7 +39,7 @@ function places(json: Container): Place[] {
   const found: Place[] = [];
   const todo: Place[] = [];
   const add = (parent: Container, path: string) => {
-    const keys = Array.isArray(parent) ? [...parent.keys()].slice(0, MAX_LIST_PLACES) : Object.keys(parent);
+    const keys = Array.isArray(parent) ? Array.from({ length: Math.min(parent.length, MAX_LIST_PLACES) }, (_, index) => index) : Object.keys(parent);
     for (const key of keys) {
       const place = { parent, key, path: typeof key === "number" ? `${path}[${key}]` : path === "" ? key : `${path}.${key}` };
       found.push(place);
