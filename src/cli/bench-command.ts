@@ -44,7 +44,7 @@ export interface BenchOptions {
 }
 
 /** --quick: everything but the real-C rows in well under 30 seconds on an idle machine; realc with one round (phases ten times shorter), compute.elf and regloop not whole. */
-const QUICK = { runs: 2, loopMs: 15, regloopIterations: "10000000", cliffSwitches: 4000, realcRounds: 1 };
+const QUICK = { runs: 2, loopMs: 40, regloopIterations: "10000000", cliffSwitches: 4000, realcRounds: 1 };
 const FULL = { runs: 3, loopMs: 200, regloopIterations: "", cliffSwitches: 20_000, realcRounds: REALC_ROUNDS };
 
 export async function benchCommand(options: BenchOptions): Promise<number> {
