@@ -25,6 +25,29 @@ export function setExitHandler(core: CoreExports, handler: ExitHandler | undefin
   slot.handler = handler;
 }
 
+/** Host time the compiling tier spent in a core's jit.compile calls, read with a caller's clock. */
+export interface CompileTime {
+  /** Milliseconds by the clock given to timeCompiles(), since that call. */
+  ms: number;
+  /** jit.compile calls since then (a region compiled, or found not compilable). */
+  calls: number;
+}
+
+interface CompileTiming { clock: (() => number) | undefined; time: CompileTime }
+const compileTimes = new WeakMap<CoreExports, CompileTiming>();
+
+/**
+ * From now on, times every block compile of `core` with `clock` (ms) and returns the running
+ * total (the bench's cold start: what of a fresh VM's first exits is compiling the guest's code).
+ */
+export function timeCompiles(core: CoreExports, clock: () => number): CompileTime {
+  const slot = compileTimes.get(core);
+  if (!slot) throw new CoreLoadError("the guest CPU core was not made by instantiateCore(): its compiles cannot be timed");
+  slot.clock = clock;
+  slot.time = { ms: 0, calls: 0 };
+  return slot.time;
+}
+
 /**
  * The core's imports for compiled blocks and for its exit handler; alone, a bare core's (no VMM,
  * and by default run() returning at every VM exit: the fuzzer and the CPU tests drive it so).
@@ -49,7 +72,17 @@ export async function instantiateCore(source: BufferSource | WebAssembly.Module 
   const module = source instanceof WebAssembly.Module ? source : await compileCore(isBufferSource(source) ? source : await readWasmFile(source));
   let memory: WebAssembly.Memory | undefined;
   let compiler: BlockCompiler | undefined;
-  const compile = (eip: number, physical: number, entry: number): number => compiler?.compile(eip, physical, entry) ?? 0;
+  const timing: CompileTiming = { clock: undefined, time: { ms: 0, calls: 0 } };
+  const compile = (eip: number, physical: number, entry: number): number => {
+    if (compiler === undefined) return 0;
+    const clock = timing.clock;
+    if (clock === undefined) return compiler.compile(eip, physical, entry);
+    const start = clock();
+    const slot = compiler.compile(eip, physical, entry);
+    timing.time.ms += clock() - start;
+    timing.time.calls++;
+    return slot;
+  };
   const exitSlot: { handler: ExitHandler | undefined } = { handler: undefined };
   const exit: ExitHandler = (reason) => {
     const handler = exitSlot.handler;
@@ -60,6 +93,7 @@ export async function instantiateCore(source: BufferSource | WebAssembly.Module 
   memory = exports.memory;
   compiler = new BlockCompiler(exports);
   exitHandlers.set(exports, exitSlot);
+  compileTimes.set(exports, timing);
   return exports;
 }
 
