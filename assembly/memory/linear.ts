@@ -1,7 +1,7 @@
 // Linear memory: every guest access goes linear -> physical through `translate` here, so the
 // shadow MMU (assembly/mmu/) slots in at this one place; physical.ts below does the rest.
 import { cr0, CR0_PG, pending, noteModeChange } from "../cpu/state";
-import { mmuTranslate, flushShadowsIfPagingRulesChanged } from "../mmu/mmu";
+import { mmuTranslate, followPagingRules } from "../mmu/mmu";
 import { isTracked } from "../mmu/shadow";
 import {
   ramBase, ramSize, writeTrapped, trapWrite, physWrite, physRead8, physRead16, physRead32, physWrite8, physWrite16, physWrite32,
@@ -16,7 +16,7 @@ export let pagingEnabled: bool = false;
 // CR0/CR4 changed (or VM entry): follow paging being switched on or off, and the paging rules.
 export function followPagingControls(): void {
   pagingEnabled = (cr0() & CR0_PG) != 0;
-  flushShadowsIfPagingRulesChanged();
+  followPagingRules();
   noteModeChange();
 }
 

@@ -4,7 +4,7 @@
 // shadows coherent with guest writes to page tables and switches shadows on CR3 loads.
 import { VMCS_BASE, STAT_TLB_MISSES, STAT_HIDDEN_FAULTS, STAT_PT_WRITE_TRAPS, STAT_SHADOW_PAGES } from "../vmcs-layout";
 import { cr0, CR0_PG, pending } from "../cpu/state";
-import { loadGuestRoot, loadGuestRules, guestContextCurrent, guestPagingRules, contextTag, contextDirectory } from "./context";
+import { loadGuestRoot, loadGuestRules, guestContextCurrent, guestPagingControls, contextTag, contextDirectory } from "./context";
 import { tlbLookup, tlbInsert } from "./tlb";
 import { walk, pteAddress, S_LARGE } from "./walker";
 import { S_SUPER_WRITE, S_USER_WRITE } from "../jit-abi";
@@ -69,17 +69,21 @@ export function invalidatePage(lin: u32): void {
   invalidateFetchWindow();
 }
 
-// When paging is switched on or off, or CR0.WP / CR4.PSE / CR4.PGE change, every shadow entry
-// may carry permissions computed under the old rules: start over. Called after any CR0/CR4
-// write and at VM entry (the VMM may have changed them).
-let pagingMode: u32 = 0xffffffff;
-export function flushShadowsIfPagingRulesChanged(): void {
-  const mode = guestPagingRules();
-  if (mode == pagingMode) return;
-  pagingMode = mode;
+// CR0/CR4 were written, or the VMM may have changed them (VM entry). When CR0.WP or CR4.PSE
+// change, translation goes on at once in the shadow and TLB bank tagged with the new rules
+// (context.ts), found or built, and the shadows of the old rules stay for when they come back: a
+// guest hypervisor and its guest paging under different rules keep theirs across level switches.
+// Switching paging on or off starts over: while it is off the guest writes its page tables
+// without the MMU seeing it (no translation, so no write tracking), and no shadow can be trusted.
+let pagingControls: u32 = 0xffffffff;
+export function followPagingRules(): void {
+  const controls = guestPagingControls();
+  if (controls == pagingControls) return;
+  if ((controls ^ pagingControls) & CR0_PG) flushAllShadows();
+  pagingControls = controls;
   loadGuestRules();
-  flushAllShadows();
   haveShadow = false;
+  if (controls & CR0_PG) switchAddressSpace(); // the old rules' TLB bank must not answer any more
   invalidateFetchWindow();
 }
 

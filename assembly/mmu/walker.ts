@@ -9,7 +9,7 @@ import { VMCS_BASE, G_CR2, STAT_GUEST_PAGE_FAULTS } from "../vmcs-layout";
 import { addStat } from "./stats";
 import { raise, EXC_PF } from "../cpu/state";
 import {
-  contextDirectory, contextWriteProtect, contextLargePages, contextGlobalPages, readTableEntry, writeTableEntry,
+  contextDirectory, contextWriteProtect, contextLargePages, readTableEntry, writeTableEntry,
 } from "./context";
 import { S_PRESENT, S_SUPER_WRITE, S_USER_READ, S_USER_WRITE } from "../jit-abi";
 
@@ -20,11 +20,9 @@ const PTE_U: u32 = 4;
 const PTE_A: u32 = 0x20;
 const PTE_D: u32 = 0x40;
 const PDE_PS: u32 = 0x80;
-const PTE_G: u32 = 0x100;
 
 // Shadow-entry bits (frame in bits 12-31): the permission bits, which compiled code tests in TLB
-// entries, are in jit-abi.ts (S_PRESENT ... S_USER_WRITE); these two are the walker's own.
-export const S_GLOBAL: u32 = 0x10;
+// entries, are in jit-abi.ts (S_PRESENT ... S_USER_WRITE); this one is the walker's own.
 export const S_LARGE: u32 = 0x20; // derived from a 4 MiB page (its PDE is the only guest entry)
 
 // #PF error-code bits
@@ -53,7 +51,6 @@ export function walk(lin: u32, write: bool, user: bool): u32 {
   let allowUser: bool;
   let allowWrite: bool; // guest R/W in every level
   let dirty: bool;
-  let global: bool;
   let flags: u32 = 0;
   if ((pde & PDE_PS) && contextLargePages) {
     pteAddress = 0;
@@ -64,7 +61,6 @@ export function walk(lin: u32, write: bool, user: bool): u32 {
     if (updated != pde) writeTableEntry(pdeAddress, updated);
     frame = (pde & 0xffc00000) | (lin & 0x3ff000);
     dirty = (updated & PTE_D) != 0;
-    global = (pde & PTE_G) != 0;
     flags = S_LARGE;
   } else {
     pteAddress = (pde & 0xfffff000) + (((lin >> 12) & 0x3ff) << 2);
@@ -78,7 +74,6 @@ export function walk(lin: u32, write: bool, user: bool): u32 {
     if (updated != pte) writeTableEntry(pteAddress, updated);
     frame = pte & 0xfffff000;
     dirty = (updated & PTE_D) != 0;
-    global = (pte & PTE_G) != 0;
   }
   // A page is writable in the shadow only once it is dirty, so the first write comes back here
   // to set D.
@@ -86,7 +81,6 @@ export function walk(lin: u32, write: bool, user: bool): u32 {
   if (allowUser) flags |= S_USER_READ;
   if (dirty && allowUser && allowWrite) flags |= S_USER_WRITE;
   if (dirty && (allowWrite || !wp)) flags |= S_SUPER_WRITE;
-  if (global && contextGlobalPages) flags |= S_GLOBAL;
   return frame | flags;
 }
 

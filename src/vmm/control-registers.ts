@@ -2,7 +2,7 @@
 // through the VMCS guest/host masks. Writing an owned bit away from its read shadow exits (reason
 // 28, exits/cr-access.ts). We own:
 //  - CR0.PG, CR0.WP and CR4.PSE, CR4.PGE: the paging-mode bits a shadow MMU must see change (the
-//    core drops its shadows at the next entry, flushShadowsIfPagingRulesChanged; KVM intercepts
+//    core follows them at the next entry, followPagingRules in assembly/mmu/mmu.ts; KVM intercepts
 //    the same bits when it shadows page tables);
 //  - the CR4 bits of features CPUID does not report (VME, PVI, DE, PAE, MCE, OSFXSR, OSXMMEXCPT):
 //    on this CPU they are reserved, so setting one gets the guest #GP(0), as on a real CPU
