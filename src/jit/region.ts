@@ -10,7 +10,7 @@
 // each block costs compile time and code size whether it runs or not.
 import { MAX_REGION_BLOCKS } from "../../assembly/jit-abi.js";
 import { type BlockBytes, decodeBlock } from "./decode.js";
-import { type Instruction, type Immediate, EFFECTS, isImmediate } from "./ir.js";
+import { type Instruction, type Immediate, EFFECTS, isImmediate, isMemory } from "./ir.js";
 
 /** One block of a region: its instructions and where it lies. */
 export interface RegionBlock {
@@ -33,7 +33,7 @@ export function formRegion(at: BlockBytes & { reached?: (linear: number, physica
   if (holdsCr3Load(first)) return region;
   const seen = new Set([at.eip]);
   for (let i = 0; i < region.length && region.length < MAX_REGION_BLOCKS; i++) {
-    for (const ip of successors(region[i])) {
+    for (const ip of successors(region[i], at)) {
       if (seen.has(ip) || region.length >= MAX_REGION_BLOCKS || ip >>> 12 !== at.eip >>> 12) continue;
       seen.add(ip);
       if (at.reached && !at.reached(ip, at.physical + (ip - at.eip))) continue;
@@ -80,16 +80,40 @@ export function returnPoints(region: readonly RegionBlock[], targets: ReadonlyMa
 /**
  * Where control may go after the block, as far as its bytes say: a branch's direct target and its
  * fall-through; after a CALL, its return address too, where the callee's RET (a dynamic target)
- * most often comes back.
+ * most often comes back; after a JMP or CALL through a table, the table's entries in the page.
  */
-function successors(b: RegionBlock): number[] {
+function successors(b: RegionBlock, at: BlockBytes): number[] {
   const last = b.instructions[b.instructions.length - 1], next = (last.ip + last.length) >>> 0;
   if (!EFFECTS[last.op].branch) return [next];
   const target = last.operands[0];
-  const direct = target !== undefined && isImmediate(target) ? [(target as Immediate).imm >>> 0] : [];
+  const direct = target !== undefined && isImmediate(target) ? [(target as Immediate).imm >>> 0] : tableTargets(last, at);
   switch (last.op) {
     case "jcc": case "loop": case "jecxz": case "call": return [...direct, next];
     case "jmp": return direct;
     default: return []; // RET; INT and IRET, which end in the core
   }
+}
+
+const MAX_TABLE_ENTRIES = 64;
+
+/**
+ * The addresses a JMP or CALL through a table (`jmp *table(,%reg,4)`, as compilers emit a switch)
+ * may go to in its own page, read from the table as it is now: its entries from the first on,
+ * while they point into that page. Only with paging off, where the table's linear address is its
+ * physical one. They are a guess: the table may change, so a branch compares the target it loads
+ * with them before it stays in the region (translate.ts).
+ */
+export function tableTargets(branch: Instruction, at: BlockBytes): number[] {
+  const [table] = branch.operands;
+  if (at.paging || (branch.op !== "jmp" && branch.op !== "call") || table === undefined || !isMemory(table)) return [];
+  if (table.base >= 0 || table.index < 0 || table.scale !== 2 || table.bytes !== 4) return [];
+  const page = branch.ip >>> 12, targets: number[] = [];
+  for (let i = 0; i < MAX_TABLE_ENTRIES; i++) {
+    const p = (table.disp >>> 0) + 4 * i;
+    if (p + 4 > at.code.length) break;
+    const entry = (at.code[p] | (at.code[p + 1] << 8) | (at.code[p + 2] << 16) | (at.code[p + 3] << 24)) >>> 0;
+    if (entry >>> 12 !== page) break;
+    if (!targets.includes(entry)) targets.push(entry);
+  }
+  return targets;
 }

@@ -5,7 +5,9 @@
 // globals and EIP are then exact at that block boundary, as when a block leaves, and the budget,
 // kept in a local, is written back wherever the core may look); every other edge sets EIP and
 // returns.
-// Registers stay in the VMCS (memory) so the state is exact at every instruction boundary; every
+// The general registers live in locals while the region runs: read from the VMCS once at entry,
+// written back (those the region writes) where control leaves and before every call into the core,
+// and read again after it, so the state in memory is exact wherever the core looks; every
 // memory access is checked against plain RAM (and the TLB, with paging) and leaves the block at
 // that instruction when it falls outside (the interpreter then performs it, with all of its
 // checks); accesses through the same registers share one check (access-checks.ts). CPUID, VMCALL,
@@ -23,7 +25,7 @@ import { Code, Op } from "./wasm-module.js";
 import { type AccessCheck, accessEvents, planAccessChecks } from "./access-checks.js";
 import { type ShiftCount, emitShift, isInlineShift } from "./shift.js";
 import type { BlockBytes } from "./decode.js";
-import { type RegionBlock, formRegion, innerTargets, returnPoints } from "./region.js";
+import { type RegionBlock, formRegion, innerTargets, returnPoints, tableTargets } from "./region.js";
 import {
   type Instruction, type Operand, type Place, type Register, type Memory, type Immediate, EFFECTS, EAX, ECX, EDX, ESP, EBP,
   isRegister, isMemory, isImmediate,
@@ -55,6 +57,28 @@ export interface TranslateEnv extends BlockBytes {
  * those that edges inside it reach without returning to the core.
  */
 export interface Translation { body: Code; instructions: number; blocks: RegionBlock[]; inner: number[] }
+
+/**
+ * Which general registers a region's first block uses (read or written: a local must hold the
+ * register before either, or a write-back would store a stale value) and writes, and which the
+ * other blocks use and write besides. A visit that leaves from the first block, as a call into a
+ * short function does, moves only the first block's registers.
+ */
+interface RegisterUse { first: RegisterSets; rest: RegisterSets }
+interface RegisterSets { used: readonly number[]; written: readonly number[] }
+const EVERY_REGISTER = [0, 1, 2, 3, 4, 5, 6, 7];
+const ALL_REGISTERS: RegisterUse = { first: { used: EVERY_REGISTER, written: EVERY_REGISTER }, rest: { used: [], written: [] } };
+
+/** The sets of the first block, and those of the others less the first's, from what each block touched. */
+function registerUse(read: readonly Set<number>[], written: readonly Set<number>[]): RegisterUse {
+  const sets = (blocks: number[]) => {
+    const w = new Set(blocks.flatMap((k) => [...written[k]]));
+    return { used: new Set([...blocks.flatMap((k) => [...read[k]]), ...w]), written: w };
+  };
+  const first = sets([0]), all = sets([...read.keys()]);
+  const less = (a: Set<number>, b: Set<number>) => [...a].filter((r) => !b.has(r));
+  return { first: { used: [...first.used], written: [...first.written] }, rest: { used: less(all.used, first.used), written: less(all.written, first.written) } };
+}
 
 const HOLE_SIZE = HOLE_END - HOLE_START; // guest-physical range that is not plain RAM (VGA, ROM)
 
@@ -106,6 +130,18 @@ class Translator {
   // (the core reads and may change both: an exit delivered inside the region restarts the budget).
   private readonly budget: number;
   private readonly owed: number;
+  // The general registers' locals, and which registers each block reads and writes (a partial
+  // write reads too): those the region uses are read from the VMCS at entry and after each core
+  // call, those it writes are written back before each core call and where it leaves (the
+  // epilogue, at the end of the block labelled `exitDepth`). `uses` comes from a first translation
+  // (translateBlock). At entry only the first block's are read; the others' (`rest`) when an edge
+  // leaves the first block for another, which sets `restLoaded`: until then only the first
+  // block has run, and only its registers are moved.
+  private readonly reg: number[] = [];
+  readonly regsRead: Set<number>[] = [];
+  readonly regsWritten: Set<number>[] = [];
+  private readonly restLoaded: number;
+  private exitDepth = 0;
 
   // Whether the current instruction stores to memory, and a local that becomes nonzero when a
   // store overwrote the region's own code (made when the first store is emitted).
@@ -126,12 +162,19 @@ class Translator {
    * nothing can change a TLB entry while the region runs, i.e. in regions that never call the core
    * (their misses leave, and only the core drops or write-protects entries).
    */
-  constructor(private readonly env: TranslateEnv, private readonly blocks: readonly RegionBlock[], private readonly pageCache: boolean) {
+  constructor(
+    private readonly env: TranslateEnv, private readonly blocks: readonly RegionBlock[], private readonly pageCache: boolean,
+    private readonly uses: RegisterUse = ALL_REGISTERS,
+  ) {
     this.tlbBank = this.c.local();
     this.nextBlock = this.c.local();
     this.budget = this.c.local();
     this.owed = this.c.local();
+    for (let r = 0; r < 8; r++) this.reg.push(this.c.local());
+    this.restLoaded = this.c.local();
+    blocks.forEach(() => { this.regsRead.push(new Set()); this.regsWritten.push(new Set()); });
     this.budgetFromCore();
+    this.moveRegisters(this.uses.first.used, true);
     if (env.paging) this.c.globalGet(env.links.tlbBank).set(this.tlbBank);
     this.numbers = innerTargets(blocks);
     this.returns = returnPoints(blocks, this.numbers);
@@ -141,6 +184,8 @@ class Translator {
   /** The whole function: the dispatcher, then each block's code after the label br_table takes to it. */
   emitRegion(): void {
     const c = this.c, n = this.blocks.length;
+    c.block();
+    this.exitDepth = c.depth;
     c.loop();
     this.dispatchDepth = c.depth;
     for (let k = n - 1; k >= 0; k--) { c.block(); this.startLabel[k] = c.depth; } // the innermost ends first, before block 0
@@ -160,6 +205,9 @@ class Translator {
       c.end(); // its self loop
     });
     c.end(); // the loop
+    c.end(); // the exits' block: every way out of the region comes here
+    this.current = 0; // (from any block: the write-back checks whether the others' registers were read)
+    this.registersToCore();
   }
 
   // Whether the budget covers the instructions `count` pushes, as the core's budgetCovers(): host
@@ -170,23 +218,45 @@ class Translator {
     count();
     c.get(this.owed).op(Op.I32Add).op(Op.I32GtU);
   }
-  // Return to the core, EIP set: the budget back in its global.
+  // Return to the core, EIP set: the budget back in its global (the epilogue writes the registers back).
   private leave(): void {
     this.budgetToCore();
-    this.c.op(Op.Return);
+    this.c.brTo(this.exitDepth);
   }
   private budgetToCore(): void { this.c.get(this.budget).globalSet(this.env.links.budget); }
   private budgetFromCore(): void {
     const c = this.c, l = this.env.links;
     c.globalGet(l.budget).set(this.budget).globalGet(l.hostWorkOwed).set(this.owed);
   }
-  // Call core function `fn` (its arguments pushed): the core sees the budget, and the region sees
-  // what the core left of it.
+  // Call core function `fn` (its arguments pushed): the core sees the budget and the registers,
+  // and the region sees what the core left of them.
   private callCore(fn: number): Code {
     this.budgetToCore();
+    this.registersToCore();
     this.c.call(fn);
     this.budgetFromCore();
+    this.registersFromCore();
     return this.c;
+  }
+  private registersFromCore(): void { this.registersOf((sets) => sets.used, true); }
+  private registersToCore(): void { this.registersOf((sets) => sets.written, false); }
+  // Those of the first block's, and of the others' when they are in locals: in the first block
+  // (or the epilogue) that depends on `restLoaded`; in another, they are.
+  private registersOf(of: (sets: RegisterSets) => readonly number[], load: boolean): void {
+    const c = this.c, rest = of(this.uses.rest);
+    this.moveRegisters(of(this.uses.first), load);
+    if (rest.length === 0) return;
+    if (this.current !== 0) { this.moveRegisters(rest, load); return; }
+    c.get(this.restLoaded).ifThen();
+    this.moveRegisters(rest, load);
+    c.end();
+  }
+  private moveRegisters(registers: readonly number[], load: boolean): void {
+    const c = this.c, at = (r: number) => this.env.regs + 4 * r;
+    for (const r of registers) {
+      if (load) c.i32(0).mem(Op.I32Load, at(r)).set(this.reg[r]);
+      else c.i32(0).get(this.reg[r]).mem(Op.I32Store, at(r));
+    }
   }
 
   private beginBlock(b: RegionBlock): void {
@@ -223,12 +293,28 @@ class Translator {
     c.get(target).globalSet(l.eip);
     this.leave();
   }
+  // The region's blocks a JMP or CALL through a table may go to (region.ts tableTargets).
+  private tableBlocks(branch: Instruction): Map<number, number> {
+    const blocks = new Map<number, number>();
+    for (const ip of tableTargets(branch, this.env)) {
+      const k = this.numbers.get(ip);
+      if (k !== undefined) blocks.set(ip, k);
+    }
+    return blocks;
+  }
   // Branch to block `k` of the region if the budget covers its instructions, taking them.
   private enterBlock(k: number): void {
     const c = this.c, count = this.blocks[k].instructions.length;
     this.budgetCovers(() => c.i32(count));
     c.ifThen();
     c.get(this.budget).i32(count).op(Op.I32Sub).set(this.budget);
+    const rest = this.uses.rest;
+    if (this.current === 0 && k !== 0 && (rest.used.length > 0 || rest.written.length > 0)) { // the others' registers, once
+      c.get(this.restLoaded).op(Op.I32Eqz).ifThen();
+      this.moveRegisters(rest.used, true);
+      c.i32(1).set(this.restLoaded); // (from here their writes are written back too)
+      c.end();
+    }
     if (k === this.current) c.brTo(this.selfLoop[k]);
     else if (k > this.current) c.brTo(this.startLabel[k]);
     else c.i32(k).set(this.nextBlock).brTo(this.dispatchDepth);
@@ -236,14 +322,23 @@ class Translator {
   }
 
   // ---- registers and memory ------------------------------------------------------------------
-  private regOffset(r: number, bytes: number): number {
-    return this.env.regs + (bytes === 1 ? (r & 3) * 4 + (r >> 2) : r * 4);
-  }
+  // Register `r` of `bytes` (AH..BH are bits 8-15 of EAX..EBX) from its local, zero-extended.
   private loadReg(r: number, bytes: number): void {
-    this.c.i32(0).mem(LOAD[bytes], this.regOffset(r, bytes));
+    const c = this.c, full = bytes === 1 ? r & 3 : r;
+    this.regsRead[this.current].add(full);
+    c.get(this.reg[full]);
+    if (bytes === 1 && r >= 4) c.i32(8).op(Op.I32ShrU);
+    this.mask(bytes);
   }
   private storeReg(r: number, bytes: number, value: number): void {
-    this.c.i32(0).get(value).mem(STORE[bytes], this.regOffset(r, bytes));
+    const c = this.c, full = bytes === 1 ? r & 3 : r, shift = bytes === 1 && r >= 4 ? 8 : 0;
+    this.regsWritten[this.current].add(full);
+    if (bytes === 4) { c.get(value).set(this.reg[full]); return; }
+    this.regsRead[this.current].add(full); // the rest of the register stays
+    c.get(this.reg[full]).i32(~(SIZE_MASK[bytes] << shift)).op(Op.I32And);
+    c.get(value).i32(SIZE_MASK[bytes]).op(Op.I32And);
+    if (shift) c.i32(shift).op(Op.I32Shl);
+    c.op(Op.I32Or).set(this.reg[full]);
   }
   // Keep the low `bytes` of the value on the stack.
   private mask(bytes: number): void {
@@ -402,7 +497,7 @@ class Translator {
   private returnRefunding(unexecuted: number): void {
     const c = this.c, l = this.env.links;
     c.get(this.budget).i32(unexecuted).op(Op.I32Add).globalSet(l.budget);
-    c.op(Op.Return);
+    c.brTo(this.exitDepth);
   }
 
   // ---- instructions ----------------------------------------------------------------------------
@@ -637,10 +732,10 @@ class Translator {
       case "call": {
         const to = isImmediate(first) ? undefined : this.read(first); // read before the push
         this.push(this.constant(this.next));
-        if (to === undefined) this.goTo(target()); else this.goToComputed(to);
+        if (to === undefined) this.goTo(target()); else this.goToComputed(to, this.tableBlocks(ins));
         return;
       }
-      case "jmp": if (isImmediate(first)) this.goTo(first.imm); else this.goToComputed(this.read(first)); return;
+      case "jmp": if (isImmediate(first)) this.goTo(first.imm); else this.goToComputed(this.read(first), this.tableBlocks(ins)); return;
       case "ret": this.goToComputed(this.pop(), this.returns); return;
       case "int": this.endInCore(() => c.i32(target()).i32(ins.length), this.env.links.jitSoftwareInterrupt); return;
       case "iret": this.endInCore(() => c.i32(ins.length), this.env.links.jitInterruptReturn); return;
@@ -749,7 +844,9 @@ class Translator {
     const at = this.physical(sp, 32, false);
     for (let r = 0; r < 8; r++) {
       if (r === ESP) continue;
-      c.i32(0).get(at).mem(Op.I32Load, this.env.ramBase + 28 - 4 * r).mem(Op.I32Store, this.regOffset(r, 4));
+      const v = c.local();
+      c.get(at).mem(Op.I32Load, this.env.ramBase + 28 - 4 * r).set(v);
+      this.storeReg(r, 4, v);
     }
     c.get(sp).i32(32).op(Op.I32Add).set(sp);
     this.storeReg(ESP, 4, sp);
@@ -775,10 +872,13 @@ class Translator {
 
   // INT n and IRET end their block in the core, which sets EIP (and delivers a fault or exit
   // itself or leaves it to the run loop); runBlocks() goes on from there.
+  // (The core owns the budget and the registers from the call on: nothing is written back after it.)
   private endInCore(args: () => void, fn: number): void {
     this.beforeCore();
     args();
-    this.callCore(fn).op(Op.Drop).op(Op.Return);
+    this.budgetToCore();
+    this.registersToCore();
+    this.c.call(fn).op(Op.Drop).op(Op.Return);
   }
 
   // MUL, IMUL, DIV and IDIV of EDX:EAX (DX:AX, AX) by `src`, by the interpreter's functions
@@ -940,7 +1040,11 @@ export function translateBlock(env: TranslateEnv): Translation | undefined {
   const region = formRegion(env);
   if (region.length === 0) return undefined;
   const pageCache = env.paging && !region.some((b) => b.instructions.some((i) => EFFECTS[i.op].core));
-  const t = new Translator(env, region, pageCache);
+  // A first translation finds the registers the region reads and writes, so that the second moves
+  // only those between the VMCS and its locals.
+  const probe = new Translator(env, region, pageCache);
+  probe.emitRegion();
+  const t = new Translator(env, region, pageCache, registerUse(probe.regsRead, probe.regsWritten));
   t.emitRegion();
   return { body: t.c, instructions: region[0].instructions.length, blocks: region, inner: [...t.numbers.keys()] };
 }

@@ -2,7 +2,7 @@
 // exit, registers, flags, EIP, data and retired-instruction count (differential.test.ts and the
 // tests of single compiled forms use it).
 import { expect } from "vitest";
-import { TestCpu } from "../core/harness";
+import { TestCpu, REG_NAMES } from "../core/harness";
 import * as L from "../../assembly/vmcs-layout";
 
 /** Where test programs keep data: the first 256 bytes are compared. */
@@ -45,3 +45,24 @@ export function expectAgreement({ interpreted, compiled }: ReturnType<typeof run
   expect(compiled.cpu.compiler!.compiled).toBeGreaterThan(0);
 }
 
+
+// Runs `source` to its HLT in slices of `slice` instructions, with the tier off and on: the state
+// (EIP, retired count, all eight registers, EFLAGS) at the end of every slice must be the same.
+// Returns the compiled run's CPU.
+export function expectSameSlices(source: string, slice: number): TestCpu {
+  const trace = (jit: boolean) => {
+    const cpu = new TestCpu(1 << 20, { jit });
+    const states: number[][] = [];
+    let reason = cpu.exec(source, slice);
+    while (reason === L.EXIT_PREEMPTION_TIMER) {
+      states.push([cpu.eip, cpu.core.instructionsRetired(), ...REG_NAMES.map((r) => cpu.reg(r)), cpu.eflags]);
+      reason = cpu.run(slice);
+    }
+    expect(reason).toBe(L.EXIT_HLT);
+    return { states, cpu };
+  };
+  const interpreted = trace(false), compiled = trace(true);
+  expect(compiled.states.length).toBeGreaterThan(2);
+  expect(compiled.states).toEqual(interpreted.states);
+  return compiled.cpu;
+}

@@ -3,7 +3,7 @@
 // its blocks to get hot and be compiled (the test checks that they were).
 import { describe, it, expect } from "vitest";
 import { TestCpu, CODE_BASE, AR_CODE3, AR_DATA3, gate } from "../core/harness";
-import { DATA, withPaging, runBoth, expectAgreement } from "./agreement";
+import { DATA, withPaging, runBoth, expectAgreement, expectSameSlices } from "./agreement";
 import * as L from "../../assembly/vmcs-layout";
 import { readInterpretedForms } from "../../src/vmm/interpreted-forms";
 
@@ -153,26 +153,6 @@ describe("loops inside one block stop where the budget runs out", () => {
     expect(compiled.compiler!.compiled).toBeGreaterThan(0);
   });
 });
-
-// Runs `source` to its HLT in slices of `slice` instructions, with the tier off and on: the state
-// at the end of every slice must be the same. Returns the compiled run's CPU.
-function expectSameSlices(source: string, slice: number): TestCpu {
-  const trace = (jit: boolean) => {
-    const cpu = new TestCpu(1 << 20, { jit });
-    const states: number[][] = [];
-    let reason = cpu.exec(source, slice);
-    while (reason === L.EXIT_PREEMPTION_TIMER) {
-      states.push([cpu.eip, cpu.core.instructionsRetired(), ...["eax", "ebx", "ecx", "edx", "esp"].map((r) => cpu.reg(r as "eax")), cpu.eflags]);
-      reason = cpu.run(slice);
-    }
-    expect(reason).toBe(L.EXIT_HLT);
-    return { states, cpu };
-  };
-  const interpreted = trace(false), compiled = trace(true);
-  expect(compiled.states.length).toBeGreaterThan(2);
-  expect(compiled.states).toEqual(interpreted.states);
-  return compiled.cpu;
-}
 
 // A paged access in a loop remembers the page it translated last (src/jit/translate.ts physical):
 // with pages mapped out of order, an access that moves to the next page or straddles two must
