@@ -59,26 +59,20 @@ export interface TranslateEnv extends BlockBytes {
 export interface Translation { body: Code; instructions: number; blocks: RegionBlock[]; inner: number[] }
 
 /**
- * Which general registers a region's first block uses (read or written: a local must hold the
- * register before either, or a write-back would store a stale value) and writes, and which the
- * other blocks use and write besides. A visit that leaves from the first block, as a call into a
- * short function does, moves only the first block's registers.
+ * Which general registers each block of a region uses (reads or writes: a local must hold the
+ * register before either, or a write-back would store a stale value; a partial write reads too),
+ * and which the region writes.
  */
-interface RegisterUse { first: RegisterSets; rest: RegisterSets }
-interface RegisterSets { used: readonly number[]; written: readonly number[] }
+interface RegisterUse { usedBy: (block: number) => readonly number[]; written: readonly number[] }
 const EVERY_REGISTER = [0, 1, 2, 3, 4, 5, 6, 7];
-const ALL_REGISTERS: RegisterUse = { first: { used: EVERY_REGISTER, written: EVERY_REGISTER }, rest: { used: [], written: [] } };
+const ALL_REGISTERS: RegisterUse = { usedBy: () => EVERY_REGISTER, written: EVERY_REGISTER };
 
-/** The sets of the first block, and those of the others less the first's, from what each block touched. */
+/** From what each block read and wrote in a first translation. */
 function registerUse(read: readonly Set<number>[], written: readonly Set<number>[]): RegisterUse {
-  const sets = (blocks: number[]) => {
-    const w = new Set(blocks.flatMap((k) => [...written[k]]));
-    return { used: new Set([...blocks.flatMap((k) => [...read[k]]), ...w]), written: w };
-  };
-  const first = sets([0]), all = sets([...read.keys()]);
-  const less = (a: Set<number>, b: Set<number>) => [...a].filter((r) => !b.has(r));
-  return { first: { used: [...first.used], written: [...first.written] }, rest: { used: less(all.used, first.used), written: less(all.written, first.written) } };
+  const used = read.map((r, k) => [...new Set([...r, ...written[k]])].sort());
+  return { usedBy: (k) => used[k], written: [...new Set(written.flatMap((w) => [...w]))] };
 }
+const bits = (registers: readonly number[]) => registers.reduce((mask, r) => mask | (1 << r), 0);
 
 const HOLE_SIZE = HOLE_END - HOLE_START; // guest-physical range that is not plain RAM (VGA, ROM)
 
@@ -134,13 +128,16 @@ class Translator {
   // write reads too): those the region uses are read from the VMCS at entry and after each core
   // call, those it writes are written back before each core call and where it leaves (the
   // epilogue, at the end of the block labelled `exitDepth`). `uses` comes from a first translation
-  // (translateBlock). At entry only the first block's are read; the others' (`rest`) when an edge
-  // leaves the first block for another, which sets `restLoaded`: until then only the first
-  // block has run, and only its registers are moved.
+  // (translateBlock). They are read lazily, by block: `held`, a mask, says which locals hold their
+  // register; a block reads those it uses that are not held when it is entered (a test of the
+  // mask, at the label edges and the dispatcher reach), so that a visit moves only the registers
+  // of the blocks it runs (a call into a short function, a loop leaving at a call). Written back
+  // are the held ones of those the region writes; after a core call, the current block's are read
+  // again and only they are held.
   private readonly reg: number[] = [];
   readonly regsRead: Set<number>[] = [];
   readonly regsWritten: Set<number>[] = [];
-  private readonly restLoaded: number;
+  private readonly held: number;
   private exitDepth = 0;
 
   // Whether the current instruction stores to memory, and a local that becomes nonzero when a
@@ -171,10 +168,9 @@ class Translator {
     this.budget = this.c.local();
     this.owed = this.c.local();
     for (let r = 0; r < 8; r++) this.reg.push(this.c.local());
-    this.restLoaded = this.c.local();
+    this.held = this.c.local();
     blocks.forEach(() => { this.regsRead.push(new Set()); this.regsWritten.push(new Set()); });
     this.budgetFromCore();
-    this.moveRegisters(this.uses.first.used, true);
     if (env.paging) this.c.globalGet(env.links.tlbBank).set(this.tlbBank);
     this.numbers = innerTargets(blocks);
     this.returns = returnPoints(blocks, this.numbers);
@@ -192,6 +188,7 @@ class Translator {
     c.get(this.nextBlock).brTable([...Array(n).keys()], n - 1);
     this.blocks.forEach((b, k) => {
       c.end();
+      this.holdRegisters(k); // (a block branching to itself holds them already)
       c.loop();
       this.selfLoop[k] = c.depth;
       this.current = k;
@@ -206,7 +203,6 @@ class Translator {
     });
     c.end(); // the loop
     c.end(); // the exits' block: every way out of the region comes here
-    this.current = 0; // (from any block: the write-back checks whether the others' registers were read)
     this.registersToCore();
   }
 
@@ -238,26 +234,36 @@ class Translator {
     this.registersFromCore();
     return this.c;
   }
-  private registersFromCore(): void { this.registersOf((sets) => sets.used, true); }
-  private registersToCore(): void { this.registersOf((sets) => sets.written, false); }
-  // Those of the first block's, and of the others' when they are in locals: in the first block
-  // (or the epilogue) that depends on `restLoaded`; in another, they are.
-  private registersOf(of: (sets: RegisterSets) => readonly number[], load: boolean): void {
-    const c = this.c, rest = of(this.uses.rest);
-    this.moveRegisters(of(this.uses.first), load);
-    if (rest.length === 0) return;
-    if (this.current !== 0) { this.moveRegisters(rest, load); return; }
-    c.get(this.restLoaded).ifThen();
-    this.moveRegisters(rest, load);
-    c.end();
+  // The current block's registers, after a core call (which may have changed any of them).
+  private registersFromCore(): void {
+    const used = this.uses.usedBy(this.current);
+    for (const r of used) this.loadRegister(r);
+    this.c.i32(bits(used)).set(this.held);
   }
-  private moveRegisters(registers: readonly number[], load: boolean): void {
-    const c = this.c, at = (r: number) => this.env.regs + 4 * r;
-    for (const r of registers) {
-      if (load) c.i32(0).mem(Op.I32Load, at(r)).set(this.reg[r]);
-      else c.i32(0).get(this.reg[r]).mem(Op.I32Store, at(r));
+  // Those held of the registers the region writes.
+  private registersToCore(): void {
+    const c = this.c;
+    for (const r of this.uses.written) {
+      c.get(this.held).i32(1 << r).op(Op.I32And).ifThen();
+      c.i32(0).get(this.reg[r]).mem(Op.I32Store, this.env.regs + 4 * r);
+      c.end();
     }
   }
+  // At a block's start: read the registers it uses that are not held yet.
+  private holdRegisters(block: number): void {
+    const c = this.c, used = this.uses.usedBy(block), mask = bits(used);
+    if (mask === 0) return;
+    c.get(this.held).i32(mask).op(Op.I32And).i32(mask).op(Op.I32Ne).ifThen();
+    for (const r of used) {
+      c.get(this.held).i32(1 << r).op(Op.I32And).op(Op.I32Eqz).ifThen();
+      this.loadRegister(r);
+      c.end();
+    }
+    c.get(this.held).i32(mask).op(Op.I32Or).set(this.held);
+    c.end();
+  }
+  private loadRegister(r: number): void { this.c.i32(0).mem(Op.I32Load, this.env.regs + 4 * r).set(this.reg[r]); }
+
 
   private beginBlock(b: RegionBlock): void {
     this.count = b.instructions.length;
@@ -308,13 +314,6 @@ class Translator {
     this.budgetCovers(() => c.i32(count));
     c.ifThen();
     c.get(this.budget).i32(count).op(Op.I32Sub).set(this.budget);
-    const rest = this.uses.rest;
-    if (this.current === 0 && k !== 0 && (rest.used.length > 0 || rest.written.length > 0)) { // the others' registers, once
-      c.get(this.restLoaded).op(Op.I32Eqz).ifThen();
-      this.moveRegisters(rest.used, true);
-      c.i32(1).set(this.restLoaded); // (from here their writes are written back too)
-      c.end();
-    }
     if (k === this.current) c.brTo(this.selfLoop[k]);
     else if (k > this.current) c.brTo(this.startLabel[k]);
     else c.i32(k).set(this.nextBlock).brTo(this.dispatchDepth);
