@@ -63,14 +63,28 @@ export interface Translation { body: Code; instructions: number; blocks: RegionB
  * register before either, or a write-back would store a stale value; a partial write reads too),
  * and which the region writes.
  */
-interface RegisterUse { usedBy: (block: number) => readonly number[]; written: readonly number[] }
+interface RegisterUse { inLocals: boolean; usedBy: (block: number) => readonly number[]; written: readonly number[] }
 const EVERY_REGISTER = [0, 1, 2, 3, 4, 5, 6, 7];
-const ALL_REGISTERS: RegisterUse = { usedBy: () => EVERY_REGISTER, written: EVERY_REGISTER };
+const ALL_REGISTERS: RegisterUse = { inLocals: true, usedBy: () => EVERY_REGISTER, written: EVERY_REGISTER };
+/**
+ * Registers stay in the VMCS, read and written there by each instruction, in a region that a RET
+ * or an indirect JMP or CALL may leave: such regions are mostly left after a block or two (a
+ * comparison function called through a pointer, a loop around such a call), and reading and
+ * writing back the registers at every visit cost more than they save (realc's qsort took 15-30 %
+ * longer with them in locals, fptr and switch too; bench --only realc, A/B, load 10-20).
+ */
+const MEMORY_REGISTERS: RegisterUse = { inLocals: false, usedBy: () => [], written: [] };
+function leftByComputedBranches(region: readonly RegionBlock[]): boolean {
+  return region.some((b) => {
+    const last = b.instructions[b.instructions.length - 1];
+    return last.op === "ret" || ((last.op === "call" || last.op === "jmp") && !isImmediate(last.operands[0]));
+  });
+}
 
 /** From what each block read and wrote in a first translation. */
 function registerUse(read: readonly Set<number>[], written: readonly Set<number>[]): RegisterUse {
   const used = read.map((r, k) => [...new Set([...r, ...written[k]])].sort());
-  return { usedBy: (k) => used[k], written: [...new Set(written.flatMap((w) => [...w]))] };
+  return { inLocals: true, usedBy: (k) => used[k], written: [...new Set(written.flatMap((w) => [...w]))] };
 }
 const bits = (registers: readonly number[]) => registers.reduce((mask, r) => mask | (1 << r), 0);
 
@@ -236,6 +250,7 @@ class Translator {
   }
   // The current block's registers, after a core call (which may have changed any of them).
   private registersFromCore(): void {
+    if (!this.uses.inLocals) return;
     const used = this.uses.usedBy(this.current);
     for (const r of used) this.loadRegister(r);
     this.c.i32(bits(used)).set(this.held);
@@ -324,6 +339,7 @@ class Translator {
   // Register `r` of `bytes` (AH..BH are bits 8-15 of EAX..EBX) from its local, zero-extended.
   private loadReg(r: number, bytes: number): void {
     const c = this.c, full = bytes === 1 ? r & 3 : r;
+    if (!this.uses.inLocals) { c.i32(0).mem(LOAD[bytes], this.env.regs + (bytes === 1 ? full * 4 + (r >> 2) : r * 4)); return; }
     this.regsRead[this.current].add(full);
     c.get(this.reg[full]);
     if (bytes === 1 && r >= 4) c.i32(8).op(Op.I32ShrU);
@@ -331,6 +347,7 @@ class Translator {
   }
   private storeReg(r: number, bytes: number, value: number): void {
     const c = this.c, full = bytes === 1 ? r & 3 : r, shift = bytes === 1 && r >= 4 ? 8 : 0;
+    if (!this.uses.inLocals) { c.i32(0).get(value).mem(STORE[bytes], this.env.regs + full * 4 + shift / 8); return; }
     this.regsWritten[this.current].add(full);
     if (bytes === 4) { c.get(value).set(this.reg[full]); return; }
     this.regsRead[this.current].add(full); // the rest of the register stays
@@ -1041,9 +1058,13 @@ export function translateBlock(env: TranslateEnv): Translation | undefined {
   const pageCache = env.paging && !region.some((b) => b.instructions.some((i) => EFFECTS[i.op].core));
   // A first translation finds the registers the region reads and writes, so that the second moves
   // only those between the VMCS and its locals.
-  const probe = new Translator(env, region, pageCache);
-  probe.emitRegion();
-  const t = new Translator(env, region, pageCache, registerUse(probe.regsRead, probe.regsWritten));
+  let uses = MEMORY_REGISTERS;
+  if (!leftByComputedBranches(region)) {
+    const probe = new Translator(env, region, pageCache);
+    probe.emitRegion();
+    uses = registerUse(probe.regsRead, probe.regsWritten);
+  }
+  const t = new Translator(env, region, pageCache, uses);
   t.emitRegion();
   return { body: t.c, instructions: region[0].instructions.length, blocks: region, inner: [...t.numbers.keys()] };
 }
