@@ -5,7 +5,8 @@
 // globals and EIP are then exact at that block boundary, as when a block leaves, and the budget,
 // kept in a local, is written back wherever the core may look); every other edge sets EIP and
 // returns.
-// The general registers live in locals while the region runs: read from the VMCS once at entry,
+// The general registers live in locals while the region runs (but in regions a RET or an indirect
+// branch may leave: leftByComputedBranches): read from the VMCS by the first block that uses them,
 // written back (those the region writes) where control leaves and before every call into the core,
 // and read again after it, so the state in memory is exact wherever the core looks; every
 // memory access is checked against plain RAM (and the TLB, with paging) and leaves the block at
