@@ -75,7 +75,7 @@ export const C_IF_MODE = 0x234;
 export const IF_MODE_VT = 0; // virtual IF owned by the guest, no exits
 export const IF_MODE_TRAP = 1; // every IF-sensitive instruction exits (reasons 0x100-0x104)
 export const IF_MODE_CLASSIC = 2; // pre-VT deprivileging: CLI/STI fault, POPF keeps the real IF
-// What SGDT/SIDT/SMSW reveal in classic mode: the VMM's own descriptor tables and CR0.
+// What SGDT/SIDT/SMSW reveal in classic mode: the VMM's own descriptor tables and CR0 (SLDT/STR: C_VMM_LDTR, C_VMM_TR).
 export const C_VMM_GDTR_BASE = 0x238;
 export const C_VMM_GDTR_LIMIT = 0x23c;
 export const C_VMM_IDTR_BASE = 0x240;
@@ -117,6 +117,9 @@ export const CLEAN_ALL = CLEAN_DERIVED | CLEAN_ENTRY_STATE;
 export const C_SECONDARY = 0x260;
 export const CTL2_VMCS_SHADOWING = 1 << 14;
 export const C_VMCS_LINK = 0x264;
+// What SLDT and STR reveal in classic mode (beside C_VMM_CR0 above): the VMM's LDTR and TR selectors.
+export const C_VMM_LDTR = 0x268;
+export const C_VMM_TR = 0x26c;
 // The field table (the core's vmcsFieldTable()): a u16 per encoding below FIELD_TABLE_ENTRIES, written
 // by the VMM from its one description of the fields and of the shadow VMCS's layout
 // (src/vmm/nested/vmcs12-fields.ts). It plays the part of the SDM's VMREAD and VMWRITE bitmaps

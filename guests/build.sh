@@ -78,6 +78,7 @@ build nestvisor $(ls nestvisor/*.c nestvisor/*.S | sort) lib/bochs.c
 EXTRA_LDFLAGS=
 build ifmodes ifmodes/ifmodes.c
 build redpill redpill/redpill.c
+build ringcheck ringcheck/ringcheck.c
 build vmexit $(ls vmexit/*.c vmexit/*.S | sort)
 build paging $(ls paging/*.c paging/*.S pm/*.c pm/*.S | sort)
 build multitask $(ls multitask/*.c multitask/*.S pm/*.c pm/*.S | sort)

@@ -12,7 +12,7 @@ import {
   SR_ES, SR_CS, SR_SS, SR_DS, SR_FS, SR_GS, INTERRUPTIBILITY_STI,
   EXIT_CLI, EXIT_STI, EXIT_PUSHF, EXIT_POPF,
 } from "../vmcs-layout";
-import { trapIfSensitive, mayChangeIf, ifPrivilege } from "./ifmode";
+import { trapIfSensitive, mayChangeIf, ifPrivilege, shownSelector } from "./ifmode";
 import { lengthFromOpcode, probedLength, isPrefix, lockAllowed } from "./length";
 import { fetch8, fetch16, fetch32, peekModrm, nearWindowEnd, probeByte, bytesLeftInWindow } from "./fetch";
 import {
@@ -407,9 +407,9 @@ export function execute(op: u32): void {
     case 0x3b: aluForm(0x3b); return; case 0x3c: aluForm(0x3c); return; case 0x3d: aluForm(0x3d); return;
     case 0x06: pushV(segSel(SR_ES)); return;
     case 0x07: popSegment(SR_ES); return;
-    case 0x0e: pushV(segSel(SR_CS)); return;
+    case 0x0e: pushV(shownSelector(SR_CS)); return;
     case 0x0f: execute0f(fetch8()); return;
-    case 0x16: pushV(segSel(SR_SS)); return;
+    case 0x16: pushV(shownSelector(SR_SS)); return;
     case 0x17: popSegment(SR_SS); return;
     case 0x1e: pushV(segSel(SR_DS)); return;
     case 0x1f: popSegment(SR_DS); return;
@@ -526,7 +526,7 @@ export function execute(op: u32): void {
       decodeModrm();
       if (pending) return;
       if (modReg > 5) { raise(EXC_UD); return; }
-      if (modIsReg) writeReg(modRm, osize(), segSel(modReg)); else writeRm(2, segSel(modReg));
+      if (modIsReg) writeReg(modRm, osize(), shownSelector(modReg)); else writeRm(2, shownSelector(modReg));
       return;
     }
     case 0x8d: { // LEA

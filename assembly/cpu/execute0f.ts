@@ -26,17 +26,17 @@ import { popSegment, loadFarPointer, lldt, ltr, lar, lsl, verr, verw } from "./p
 import { branchTarget } from "./branch";
 import { sysenter, sysexit } from "./sysenter";
 import { vmxNoOperand, vmxGroup9, vmreadVmwrite } from "./vmx-instructions";
-import { leaksVmm, vmmTableBase, vmmTableLimit, vmmCr0 } from "./ifmode";
+import { leaksVmm, vmmTableBase, vmmTableLimit, vmmCr0, vmmSystemSelector } from "./ifmode";
 
 @inline function osize(): u32 { return o32 ? 4 : 2; }
 
-// 0F 00: SLDT STR LLDT LTR VERR VERW
+// 0F 00: SLDT STR LLDT LTR VERR VERW (SLDT and STR show the VMM's selectors in classic mode)
 function group6(): void {
   decodeModrm();
   if (pending) return;
   switch (modReg) {
     case 0: case 1: {
-      const sel = segSel(modReg == 0 ? SR_LDTR : SR_TR);
+      const sel = leaksVmm() ? vmmSystemSelector(modReg == 1) : segSel(modReg == 0 ? SR_LDTR : SR_TR);
       if (modIsReg) writeReg(modRm, osize(), sel); else writeRm(2, sel);
       return;
     }

@@ -4,7 +4,7 @@
 // Not supported: task gates and task switches (a task gate in the IDT raises #GP, IRET with NT set
 // raises #GP(0)), virtual-8086 mode (EFLAGS.VM is ignored), IDT-vectoring information on exits
 // during delivery, and setting RF in the EFLAGS image pushed for faults.
-import { mayChangeIf, ifPrivilege, trapIfSensitive } from "./ifmode";
+import { mayChangeIf, ifPrivilege, trapIfSensitive, takenSelector } from "./ifmode";
 import {
   eip, instrStart, cpl, o32, pending, raise, clearException, excVector, excErrorCode, cr0, cr2,
   r32, segSel, segLimit, segAr, PEND_EXCEPTION, CR0_PE, ESP,
@@ -217,7 +217,7 @@ export function iret(): void {
   const bytes: u32 = o32 ? 4 : 2;
   const newEip = peek(0, bytes);
   if (pending) return;
-  const csSel = peek(bytes, bytes) & 0xffff;
+  const csSel = takenSelector(peek(bytes, bytes) & 0xffff);
   if (pending) return;
   const tf = peek(2 * bytes, bytes);
   if (pending) return;

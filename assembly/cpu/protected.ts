@@ -15,6 +15,7 @@ import { linWrite8 } from "../memory/linear";
 import { readSeg, setSegment, arDpl, AR_ACCESSED, AR_RW, AR_DC, AR_CODE, AR_S, AR_P } from "./segment";
 import { setFlagsEager } from "./flags";
 import { peek, setSp, spOffset, addSp } from "./stack";
+import { takenSelector, shownSelector, shownAccessRights } from "./ifmode";
 import { decodeModrm, modReg, modIsReg, eaOff, eaSeg, writeReg } from "./modrm";
 import {
   protectedMode, isNull, isWritableData, selErr, descBase, descLimit, descAr, readDescriptor,
@@ -27,7 +28,7 @@ import {
 // ---- Segment-register loads ----------------------------------------------------------------------
 // MOV Sreg, POP Sreg, LDS/LES/LFS/LGS/LSS. The caller has read the selector (and offset) already.
 export function loadSegment(sreg: u32, sel: u32): void {
-  sel &= 0xffff;
+  sel = takenSelector(sel & 0xffff);
   if (sreg == <u32>SR_CS || sreg > <u32>SR_GS) { raise(EXC_UD); return; }
   if (!protectedMode()) {
     // Real-address mode: base = selector * 16; the hidden limit and attributes are kept.
@@ -114,7 +115,7 @@ function takeDirectCode(ar: u32, sel: u32): bool {
 }
 
 export function farJump(sel: u32, off: u32): void {
-  sel &= 0xffff;
+  sel = takenSelector(sel & 0xffff);
   if (!o32) off &= 0xffff;
   if (!protectedMode()) {
     if (off > segLimit(SR_CS)) { raise(EXC_GP, 0); return; }
@@ -160,10 +161,10 @@ export function farJump(sel: u32, off: u32): void {
 }
 
 export function farCall(sel: u32, off: u32): void {
-  sel &= 0xffff;
+  sel = takenSelector(sel & 0xffff);
   const bytes: u32 = o32 ? 4 : 2;
   if (!o32) off &= 0xffff;
-  const retCs = segSel(SR_CS);
+  const retCs = shownSelector(SR_CS);
   const retEip = eip;
   if (!protectedMode()) {
     if (off > segLimit(SR_CS)) { raise(EXC_GP, 0); return; }
@@ -260,7 +261,7 @@ export function farReturn(extra: u32): void {
   const bytes: u32 = o32 ? 4 : 2;
   const newEip = peek(0, bytes);
   if (pending) return;
-  const csSel = peek(bytes, bytes) & 0xffff;
+  const csSel = takenSelector(peek(bytes, bytes) & 0xffff);
   if (pending) return;
   if (!protectedMode()) {
     if (newEip > segLimit(SR_CS)) { raise(EXC_GP, 0); return; }
@@ -330,6 +331,7 @@ const LSL_SYSTEM_TYPES: u32 = 0x0a0e; // TSS16 avail/busy, LDT, TSS32 avail/busy
 
 // Is the descriptor of `sel` visible to LAR/LSL at the current CPL? Leaves it in descLo/descHi.
 function visibleDescriptor(sel: u32, systemTypes: u32): bool {
+  sel = takenSelector(sel);
   if (isNull(sel) || !readDescriptor(sel)) return false;
   const ar = descAr(descHi);
   if (!(ar & AR_S) && !((systemTypes >> (ar & 0xf)) & 1)) return false;
@@ -345,7 +347,8 @@ export function lar(sel: u32): u32 {
   if (pending) return 0;
   setFlagsEager(ZF, ok ? ZF : 0);
   if (!ok) return 0;
-  return o32 ? descHi & 0x00f0ff00 : descHi & 0xff00;
+  const hi = shownAccessRights(descHi);
+  return o32 ? hi & 0x00f0ff00 : hi & 0xff00;
 }
 
 // LSL: the segment limit in bytes (scaled by G), ZF = 1 when valid.
@@ -357,7 +360,7 @@ export function lsl(sel: u32): u32 {
 }
 
 function verify(sel: u32, write: bool): bool {
-  sel &= 0xffff;
+  sel = takenSelector(sel & 0xffff);
   let ok = false;
   if (!isNull(sel) && readDescriptor(sel)) {
     const ar = descAr(descHi);

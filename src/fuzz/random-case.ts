@@ -107,6 +107,8 @@ function controls(b: Builder, rng: Rng, cr0: number, cr3: number, vmxe: number):
   b.field(L.C_VMM_IDTR_BASE, 0xffc18000);
   b.field(L.C_VMM_IDTR_LIMIT, 0x7ff);
   b.field(L.C_VMM_CR0, 0x8001003b);
+  b.field(L.C_VMM_LDTR, 0x0ff0);
+  b.field(L.C_VMM_TR, 0x0ff8);
   b.field(L.C_JIT, bit(0.5, 1));
   if (rng.chance(0.25)) {
     b.field(L.C_WRITE_TRAP_BASE, rng.pick([CODE, DATA, PD, 0xe000, 0xa0000, rng.below(b.setup.ram)]));

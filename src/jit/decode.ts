@@ -200,7 +200,8 @@ function oneByteForm(e: Encoding, next: number): Form | undefined {
     case 0xd2: case 0xd3: return form(SHIFTS[reg], rm(e, bytes), register(ECX, 1));
     case 0xc6: case 0xc7: return reg === 0 ? form("mov", rm(e, bytes), imm(e, bytes)) : undefined;
     case 0xc9: return form("leave");
-    case 0x06: case 0x0e: case 0x16: case 0x1e: return form("pushSeg", immediate(op >> 3));
+    // PUSH CS and SS run in the core: what they show depends on the IF mode (ring compression, ifmode.ts).
+    case 0x06: case 0x1e: return form("pushSeg", immediate(op >> 3));
     case 0x07: case 0x1f: return form("popSeg", immediate(op >> 3));
     case 0x8e: return LOADED_IN_BLOCKS.has(reg) ? form("movSeg", immediate(reg), rm(e, 2)) : undefined;
     case 0xfc: return form("cld");

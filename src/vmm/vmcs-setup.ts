@@ -3,8 +3,9 @@
 // access (the bus decides what is behind each port, including nothing), CR3 loads outside the
 // CR3-target list (cr3-targets.ts), and writes to the CR0/CR4 bits control-registers.ts says the
 // VMM owns. Under `classic` also #GP, through which CLI and STI reach the VMM, and the VMM's own
-// descriptor tables and CR0 that SGDT, SIDT and SMSW reveal to the guest. And the host work the
-// guest causes ends an entry in time for the run loop to look at the wall clock (host-work.ts).
+// descriptor tables, LDTR, TR and CR0 that SGDT, SIDT, SLDT, STR and SMSW reveal to the guest. And
+// the host work the guest causes ends an entry in time for the run loop to look at the wall clock
+// (host-work.ts).
 
 import {
   C_CR0_MASK,
@@ -21,6 +22,8 @@ import {
   C_VMM_GDTR_LIMIT,
   C_VMM_IDTR_BASE,
   C_VMM_IDTR_LIMIT,
+  C_VMM_LDTR,
+  C_VMM_TR,
   CTL_CR3_LOAD_EXITING,
   CTL_HLT_EXITING,
   CTL_UNCONDITIONAL_IO,
@@ -46,6 +49,9 @@ export const VMM_GDT_LIMIT = 0xfff;
 export const VMM_IDT_BASE = 0xffc18000;
 export const VMM_IDT_LIMIT = 0x7ff;
 export const VMM_CR0 = 0x8001003b; // PG WP NE ET TS MP PE
+// SLDT and STR: the monitor's LDT and TSS, the last two entries of its GDT.
+export const VMM_LDTR = 0x0ff0;
+export const VMM_TR = 0x0ff8;
 
 export function programExecutionControls(vmcs: Vmcs, config: Readonly<VmConfig>): void {
   const classic = config.ifMode === "classic";
@@ -63,6 +69,8 @@ export function programExecutionControls(vmcs: Vmcs, config: Readonly<VmConfig>)
   vmcs.set(C_VMM_IDTR_BASE, VMM_IDT_BASE);
   vmcs.set(C_VMM_IDTR_LIMIT, VMM_IDT_LIMIT);
   vmcs.set(C_VMM_CR0, VMM_CR0);
+  vmcs.set(C_VMM_LDTR, VMM_LDTR);
+  vmcs.set(C_VMM_TR, VMM_TR);
   vmcs.set(C_HOST_WORK_YIELD, 1);
   vmcs.set(E_INTR_INFO, 0);
 }

@@ -50,7 +50,7 @@ function expectGolden(guest: string, actual: { status: number | null; stdout: st
 }
 
 describe("guests under wasmvisor match QEMU's golden output", () => {
-  for (const guest of ["hello", "cputest", "paging"]) {
+  for (const guest of ["hello", "cputest", "paging", "ringcheck"]) {
     it(`guests/${guest}.elf prints guests/${guest}.expected and exits with 0`, () => {
       if (!existsSync(cli)) assert.fail("dist/cli.js is missing: build it first (npm run build)");
       expectGolden(guest, run(process.execPath, [cli, "run", `guests/${guest}.elf`, "--mem", "32"]), 0);
@@ -80,7 +80,7 @@ const skipNote = haveQemu ? "" : " [skipped: qemu-system-i386 is not on PATH]";
 
 describe("the golden copies are still what QEMU prints", () => {
   // QEMU's isa-debug-exit turns the guest's exit code 0 into status (0 << 1) | 1 = 1.
-  for (const guest of ["hello", "cputest", "paging", "compute", "regloop", "realc"]) {
+  for (const guest of ["hello", "cputest", "paging", "compute", "regloop", "realc", "ringcheck"]) {
     it.skipIf(!haveQemu)(`qemu-system-i386 -kernel guests/${guest}.elf prints guests/${guest}.expected${skipNote}`, () => {
       expectGolden(guest, run("sh", ["guests/qemu-run.sh", `guests/${guest}.elf`]), 1);
     }, TIMEOUT_MS);

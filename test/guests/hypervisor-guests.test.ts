@@ -1,5 +1,5 @@
 // The sample guests of issue 3 under the options they are about: detect under every CPUID vendor
-// and Hyper-V partition, redpill under classic and vt, ifmodes under all three IF modes.
+// and Hyper-V partition, redpill and ringcheck under classic and vt, ifmodes under all three IF modes.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { EXIT_CLI, EXIT_EXCEPTION, EXIT_IRET, EXIT_POPF, EXIT_PUSHF, EXIT_STI } from "../../assembly/vmcs-layout.js";
@@ -24,6 +24,27 @@ describe("detect: the verdict real detection code reaches", () => {
   ] as const)("%j", async (options, verdict) => {
     const { stop, lines } = await runGuest("detect", options);
     expect(lines).toEqual([verdict]);
+    expect(stop).toEqual({ kind: "guest-exit", code: 0 });
+  });
+});
+
+describe("ringcheck: a deprivileged kernel sees its ring under classic, ring 0 under vt", () => {
+  const golden = (name: string) => readFileSync(new URL(`../../guests/${name}.expected`, import.meta.url), "utf8").trimEnd().split("\n");
+
+  it("vt: every check shows ring 0, as under QEMU (guests/ringcheck.expected, checked against QEMU in conformance.test.ts)", async () => {
+    const { lines, stop } = await runGuest("ringcheck", { ifMode: "vt" });
+    expect(lines).toEqual(golden("ringcheck"));
+    expect(stop).toEqual({ kind: "guest-exit", code: 0 });
+  });
+
+  it("classic: CS and SS read with RPL 1, LAR shows DPL 1, the VMM's tables, CR0 and IF; its own round trip still works", async () => {
+    const { lines, stop } = await runGuest("ringcheck", { ifMode: "classic" });
+    expect(lines).toEqual(golden("ringcheck-classic"));
+    expect(lines[0]).toBe("ringcheck: mov ax, cs = 0x0009, mov ax, ss = 0x0011, push cs = 0x0009, push ss = 0x0011");
+    expect(lines[2]).toMatch(/^ringcheck: lar cs: valid DPL 1, lar ss: valid DPL 1; verr cs 1, verw ss 1, lsl ss 1 = 0xffffffff$/);
+    expect(lines[4]).toBe("ringcheck: sgdt 0xffc07000/0x0fff, sidt 0xffc18000/0x07ff, sldt 0x0ff0, str 0x0ff8, smsw 0x003b");
+    expect(lines[9]).toBe("ringcheck: lret through the pushed CS and mov ss of the read SS: ok");
+    expect(lines[10]).toBe("ringcheck: verdict: deprivileged, 5 check(s) found a monitor");
     expect(stop).toEqual({ kind: "guest-exit", code: 0 });
   });
 });

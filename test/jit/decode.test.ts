@@ -55,7 +55,7 @@ describe("decodeBlock", () => {
     ["bt %ecx, %eax", "bt"], ["btsl %ecx, 4(%ebx)", "bts"], ["btrl $3, (%esi)", "btr"], ["btc $31, %edx", "btc"],
     ["shld $7, %eax, %ebx", "shld"], ["shrd %cl, %ebx, 8(%esi)", "shrd"],
     // a kernel's system-call path
-    ["pushal", "pusha"], ["popal", "popa"], ["push %ds", "pushSeg"], ["push %cs", "pushSeg"], ["push %gs", "pushSeg"],
+    ["pushal", "pusha"], ["popal", "popa"], ["push %ds", "pushSeg"], ["push %es", "pushSeg"], ["push %gs", "pushSeg"],
     ["pop %es", "popSeg"], ["pop %fs", "popSeg"], ["mov %eax, %ds", "movSeg"], ["mov 8(%esp), %gs", "movSeg"],
     ["int $0x80", "int"], ["iret", "iret"], ["sysenter", "sysenter"], ["sysexit", "sysexit"], ["cld", "cld"], ["std", "std"],
   ])("%s is compiled as %s", (form, op) => {
@@ -70,6 +70,11 @@ describe("decodeBlock", () => {
 
   it("loads of SS and CS are not compiled (MOV SS holds off interrupts for one instruction)", () => {
     const ops = decode(Array.from(assemble("nop\nmov %eax, %ss\npop %ss\nret", 0x401000))).map((i) => i.op);
+    expect(ops).toEqual(["nop", "interpret", "interpret", "ret"]);
+  });
+
+  it("PUSH CS and SS are not compiled (classic mode shows their RPL as 1: ifmode.ts)", () => {
+    const ops = decode(Array.from(assemble("nop\npush %cs\npush %ss\nret", 0x401000))).map((i) => i.op);
     expect(ops).toEqual(["nop", "interpret", "interpret", "ret"]);
   });
 
