@@ -1,7 +1,7 @@
-/* ringcheck - does this kernel run at ring 0? The checks a deprivileged guest kernel can make
- * without trapping, because IA-32 lets them run at any privilege level and they read state a
- * monitor of the pre-VT kind must change: the RPL of CS and SS (`mov ax, cs; test al, 3`, PUSH
- * CS/SS), the DPL that LAR reports for the kernel's own descriptors, the descriptor-table and
+/* ringcheck - the checks that tell a kernel whether it really runs at ring 0 or deprivileged under a
+ * monitor. Each runs at any privilege level without a trap and reads state that a monitor of the
+ * pre-VT kind must change: the RPL of CS and SS (`mov ax, cs; test al, 3`, PUSH CS/SS), the DPL
+ * that LAR reports for the kernel's own descriptors (and VERR/VERW/LSL), the descriptor-table and
  * task registers (SGDT SIDT SLDT STR), CR0's low half (SMSW), and the IF that PUSHF shows after
  * CLI and POPF. The kernel loads its own GDT, IDT, LDT and TSS first, so every value has one
  * right answer: on bare hardware, under QEMU and under VT-x each check shows ring 0; under

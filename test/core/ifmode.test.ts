@@ -1,7 +1,7 @@
 // The interrupt-flag modes in the core (docs/design.md, assembly/cpu/ifmode.ts): under vt the guest
 // owns IF; under trap CLI/STI/PUSHF/POPF/IRET exit with reasons 0x100-0x104 before executing and
 // emulate() completes them; under classic the kernel is deprivileged: CLI/STI raise #GP, POPF and
-// IRET keep the real IF, SGDT/SIDT/SMSW show the VMM's values.
+// IRET keep the real IF, SGDT/SIDT/SLDT/STR/SMSW show the VMM's values, and the kernel is shown ring 1.
 import { describe, it, expect } from "vitest";
 import { TestCpu, CODE_BASE, FLAG } from "./harness";
 import * as L from "../../assembly/vmcs-layout";
@@ -90,6 +90,49 @@ describe("classic mode", () => {
       expect(cpu.read32(0x5012)).toBe(classic ? 0xffc01000 : 0x3000);
       expect(cpu.read8(0x5010) | (cpu.read8(0x5011) << 8)).toBe(classic ? 0x7ff : 0xff);
       expect(cpu.reg("eax")).toBe(classic ? 0x8005003b : 0x11);
+    }
+  });
+});
+
+describe("classic mode's ring compression: the kernel is shown ring 1 (ifmode.ts)", () => {
+  it("MOV from CS/SS and PUSH CS/SS give RPL 1, LAR DPL 1; under vt RPL and DPL 0", () => {
+    for (const mode of [L.IF_MODE_CLASSIC, L.IF_MODE_VT]) {
+      const cpu = cpuIn(mode);
+      expect(cpu.exec("mov %cs, %eax\nmov %ss, %ebx\npush %cs\npop %ecx\npush %ss\npop %edx\nlar %eax, %esi\nmov %ds, %edi\nhlt")).toBe(L.EXIT_HLT);
+      const rpl = mode === L.IF_MODE_CLASSIC ? 1 : 0;
+      expect([cpu.reg("eax"), cpu.reg("ebx"), cpu.reg("ecx") & 0xffff, cpu.reg("edx") & 0xffff]).toEqual([0x08 | rpl, 0x10 | rpl, 0x08 | rpl, 0x10 | rpl]);
+      expect((cpu.reg("esi") >>> 13) & 3).toBe(rpl); // LAR of the selector as read: valid, DPL as shown
+      expect(cpu.reg("edi")).toBe(0x10); // data segments are as the kernel loaded them
+    }
+  });
+
+  it("a selector with RPL 1 handed back at CPL 0 means ring 0: segment loads, LRET, IRET, far JMP and CALL stay at CPL 0", () => {
+    const cpu = cpuIn(L.IF_MODE_CLASSIC);
+    cpu.setVmcs(L.C_EXCEPTION_BITMAP, 0xffffffff); // any fault would end the run as an exception exit
+    const program = [
+      "mov %ss, %eax", "mov %eax, %ss", "mov %eax, %ds", // 0x11
+      "push %cs", "push $1f", "lret", "1:",
+      "pushf", "push %cs", "push $2f", "iret", "2:",
+      "push %cs", "push $3f", "ljmp *(%esp)", "3:", "add $8, %esp",
+      "mov %cs, %ebx", "push %ebx", "push $5f", "lcall *(%esp)", "jmp 6f",
+      "5:", "mov (%esp), %edx", "mov 4(%esp), %edi", "lret", // the return address as a far call pushed it
+      "6:", "add $8, %esp", "hlt",
+    ].join("\n");
+    expect(cpu.exec(program)).toBe(L.EXIT_HLT);
+    expect(cpu.vmcs(L.G_CPL)).toBe(0);
+    expect([cpu.segment(L.SR_CS).selector, cpu.segment(L.SR_SS).selector, cpu.segment(L.SR_DS).selector]).toEqual([0x08, 0x10, 0x10]);
+    expect(cpu.reg("edi")).toBe(0x09); // the CS that LCALL pushed carries RPL 1 as well
+  });
+
+  it("SLDT and STR show the VMM's selectors; under vt the guest's", () => {
+    for (const mode of [L.IF_MODE_CLASSIC, L.IF_MODE_VT]) {
+      const cpu = cpuIn(mode);
+      cpu.setVmcs(L.C_VMM_LDTR, 0x0ff0);
+      cpu.setVmcs(L.C_VMM_TR, 0x0ff8);
+      cpu.setSegment(L.SR_TR, 0x28, 0x4000, 0x67, 0x8b);
+      expect(cpu.exec("sldt %eax\nstr %ebx\nhlt")).toBe(L.EXIT_HLT);
+      const classic = mode === L.IF_MODE_CLASSIC;
+      expect([cpu.reg("eax"), cpu.reg("ebx")]).toEqual(classic ? [0x0ff0, 0x0ff8] : [0, 0x28]);
     }
   });
 });

@@ -44,6 +44,8 @@ const GUESTS: Record<string, SampleRun> = {
   "ifmodes, vt": { args: ["guests/ifmodes.elf"] },
   "ifmodes, classic": { args: ["guests/ifmodes.elf", "--if-mode", "classic"] },
   "redpill, classic": { args: ["guests/redpill.elf", "--if-mode", "classic"] },
+  ringcheck: { args: ["guests/ringcheck.elf"], golden: "ringcheck" },
+  "ringcheck, classic": { args: ["guests/ringcheck.elf", "--if-mode", "classic"], golden: "ringcheck-classic" },
   vmexit: { args: ["guests/vmexit.elf", "--cmdline", "2000 all"] },
   exitloop: { args: ["guests/exitloop.elf", "--cmdline", "20000"] },
   "multitask, yield": { args: ["guests/multitask.elf", "--cmdline", "6 30"], compiledShare: 0.5 },
