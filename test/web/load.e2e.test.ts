@@ -22,6 +22,8 @@ interface Fetched {
   /** Body bytes as sent (compressed, if it was) and as the page got them. */
   encoded: number;
   decoded: number;
+  /** What started it (Resource Timing's initiatorType): "navigation", "script", "link", "fetch", ... */
+  initiator: string;
 }
 
 interface LoadFigures {
@@ -50,7 +52,7 @@ async function watchFirstOutput(page: Page): Promise<void> {
 const entriesScript = (pageOrigin: number) => {
   const shift = performance.timeOrigin - pageOrigin;
   const entries = [...performance.getEntriesByType("navigation"), ...performance.getEntriesByType("resource")] as PerformanceResourceTiming[];
-  return entries.map((e) => ({ url: e.name, responseEnd: e.responseEnd + shift, encoded: e.encodedBodySize, decoded: e.decodedBodySize }));
+  return entries.map((e) => ({ url: e.name, responseEnd: e.responseEnd + shift, encoded: e.encodedBodySize, decoded: e.decodedBodySize, initiator: e.initiatorType }));
 };
 
 async function loadFigures(demo: DemoPage): Promise<LoadFigures> {
@@ -107,7 +109,7 @@ describe.skipIf(!hasChromium).each(NETWORKS)(demoTitle("the demo's load, opened 
         `Load of #guest=hello at 1280x800 over ${network.name}:`,
         line("  first contentful paint", figures.firstPaintMs),
         line("  first serial output   ", figures.firstOutputMs),
-        ...figures.fetched.sort((a, b) => a.responseEnd - b.responseEnd).map((f) => `    ${f.responseEnd.toFixed(0).padStart(6)} ms  ${f.by.padEnd(6)} ${f.name.padEnd(22)} ${kb(f.encoded).padStart(9)} of ${kb(f.decoded)}`),
+        ...figures.fetched.sort((a, b) => a.responseEnd - b.responseEnd).map((f) => `    ${f.responseEnd.toFixed(0).padStart(6)} ms  ${f.by.padEnd(6)} ${f.initiator.padEnd(10)} ${f.name.padEnd(22)} ${kb(f.encoded).padStart(9)} of ${kb(f.decoded)}`),
       ].join("\n"),
     );
   }, 90_000);
@@ -115,12 +117,15 @@ describe.skipIf(!hasChromium).each(NETWORKS)(demoTitle("the demo's load, opened 
   afterAll(() => demo?.close());
 
   it("paints before the terminal and the chart load, with under 60 KB of the page's files", () => {
-    // The page, its styles, its entry script (~20 KB), what that script fetches at once (the guest
-    // list, the worker's entry script, the linked guest): xterm.js (344 KB) and uPlot (52 KB) wait
-    // for the paint. (The worker loads the VM meanwhile, on a thread of its own.)
+    // The page, its styles and its entry script (~31 KB) are what the paint waits for. What that
+    // script fetch()es at once as data (the guest list, the linked guest) cannot delay the paint
+    // and lands before it or after it as the machine's load has it, so it is not counted; the
+    // worker's entry script is. xterm.js (344 KB), uPlot (52 KB) and the VGA font wait for the
+    // paint. (The worker loads the VM meanwhile, on a thread of its own.)
     const early = figures.fetched.filter((file) => file.by === "page" && file.responseEnd <= figures.firstPaintMs);
     expect(early.map((file) => file.name)).toEqual(expect.arrayContaining(["index.html", "main.css", "main.js"]));
-    expect(total(early, "decoded")).toBeLessThan(60_000);
+    const waitedFor = early.filter((file) => file.initiator !== "fetch");
+    expect(total(waitedFor, "decoded")).toBeLessThan(60_000);
   });
 
   it("sends every file but the tiniest compressed, and all of them to the first output in under 200 KB", () => {
