@@ -125,11 +125,16 @@ export class Vmcs {
   }
 
   setSegment(sreg: number, segment: Segment): void {
+    this.setSegmentFields(sreg, segment.selector, segment.base, segment.limit, segment.ar);
+  }
+
+  /** setSegment() without a Segment object, for the paths that load many (a nested level switch). */
+  setSegmentFields(sreg: number, selector: number, base: number, limit: number, ar: number): void {
     const at = (G_SEG + sreg * SEG_STRIDE) >> 2;
-    this.i32[at + (SEG_SEL >> 2)] = segment.selector;
-    this.i32[at + (SEG_BASE >> 2)] = segment.base;
-    this.i32[at + (SEG_LIMIT >> 2)] = segment.limit;
-    this.i32[at + (SEG_AR >> 2)] = segment.ar;
+    this.i32[at + (SEG_SEL >> 2)] = selector;
+    this.i32[at + (SEG_BASE >> 2)] = base;
+    this.i32[at + (SEG_LIMIT >> 2)] = limit;
+    this.i32[at + (SEG_AR >> 2)] = ar;
     this.i32[C_CLEAN_FIELDS >> 2] &= ~CLEAN_SEGMENTS;
   }
 

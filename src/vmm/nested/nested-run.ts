@@ -23,7 +23,7 @@ import { l0InterceptsException, loadHostState, loadL2State, mergeControls, resto
 import { loadEntryMsrs, loadExitMsrs, storeExitMsrs } from "./msr-areas.js";
 import { INTERRUPTION_VALID, guestStateFailure } from "./vmentry-checks.js";
 import { LAUNCHED, REGION_ABORT, REGION_LAUNCH_STATE, VMCS_FIELD as F } from "./vmcs12-fields.js";
-import { Vmcs12, writeRegionWord } from "./vmcs12.js";
+import { type Vmcs12, vmcs12At, writeRegionWord } from "./vmcs12.js";
 import { followVmcsShadowing } from "./vmcs-shadowing.js";
 
 export const EXIT_INVALID_GUEST_STATE = 33;
@@ -48,7 +48,7 @@ const NO_INFORMATION: ExitInformation = { qualification: 0, instructionLength: 0
 
 /** VMLAUNCH (launch) or VMRESUME whose control and host-state checks passed: L2 runs, or the entry fails into L1. */
 export function enterL2(vm: ExitContext, launch: boolean): void {
-  const v = new Vmcs12(vm.ram, vm.vmx.currentVmcs);
+  const v = vmcs12At(vm.ram, vm.vmx.currentVmcs);
   const failure = guestStateFailure(v, vm.ram);
   if (failure !== undefined) return entryFailure(vm, v, EXIT_INVALID_GUEST_STATE, failure.qualification);
   const l1Controls = saveL1Controls(vm.vmcs);
@@ -67,7 +67,7 @@ export function enterL2(vm: ExitContext, launch: boolean): void {
 
 /** Puts the L2 stage and the interrupt hold in place for the L2 just entered. */
 function followL2(vm: ExitContext): void {
-  const v = new Vmcs12(vm.ram, vm.vmx.l2!.vmcs);
+  const v = vmcs12At(vm.ram, vm.vmx.l2!.vmcs);
   vm.interrupts.heldForOuterLevel = (v.read(F.PIN_CONTROLS) & PIN_EXTERNAL_INTERRUPT_EXITING) !== 0;
   vm.interrupts.windowExitingKept = (v.read(F.PRIMARY_CONTROLS) & CTL_INTERRUPT_WINDOW) !== 0;
   vm.setLevelStage(l2Stage);
@@ -84,12 +84,12 @@ function entryFailure(vm: ExitContext, v: Vmcs12, reason: number, qualification:
 
 /** The stage in place while L2 runs: reflect what L1 asked for, let L0 handle the rest. */
 const l2Stage: LevelStage = {
-  reflects: (vm, reason) => l1WantsExit(vm.vmcs, vm.ram, new Vmcs12(vm.ram, vm.vmx.l2!.vmcs), reason),
+  reflects: (vm, reason) => l1WantsExit(vm.vmcs, vm.ram, vmcs12At(vm.ram, vm.vmx.l2!.vmcs), reason),
   handle: handleL2Exit,
 };
 
 function handleL2Exit(vm: ExitContext, reason: number, reflected: boolean): void {
-  const v = new Vmcs12(vm.ram, vm.vmx.l2!.vmcs);
+  const v = vmcs12At(vm.ram, vm.vmx.l2!.vmcs);
   if (reflected) return reflectExit(vm, v, reason, exitInformation(vm.vmcs, reason));
   if (reason === EXIT_EXCEPTION && !l0InterceptsException(vm.vmx.l2!.l1Controls, vm.vmcs.get(X_INTR_INFO) & 0xff)) {
     // Intercepted for L1's sake (its #PF mask and match) and not wanted after all: L2 takes it.

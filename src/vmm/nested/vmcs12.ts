@@ -36,10 +36,11 @@ export function writeRegionWord(ram: Uint8Array, pointer: number, offset: number
  * RAM, as VMPTRLD made sure. A 64-bit field's encoding reads and writes its low half.
  */
 export class Vmcs12 {
-  private readonly words: Int32Array;
+  /** The region's words (vmcs12-fields.ts SLOT_WORD says which holds a field), for bulk copies. */
+  readonly words: Int32Array;
 
   constructor(
-    ram: Uint8Array,
+    readonly ram: Uint8Array,
     readonly pointer: number,
   ) {
     this.words = new Int32Array(ram.buffer, ram.byteOffset + pointer, VMCS_REGION_SIZE >> 2);
@@ -57,4 +58,16 @@ export class Vmcs12 {
   addressValid(encoding: number): boolean {
     return pointerValid(this.read(encoding), this.read(encoding + 1));
   }
+}
+
+let lastView: Vmcs12 | undefined;
+
+/**
+ * L1's VMCS at `pointer` (a region in RAM, as for the constructor): the view made last time when
+ * it is the same region of the same RAM. A level switch reads the VMCS several times, and a view
+ * made each time was ~5 % of an L2 round trip, plus its garbage.
+ */
+export function vmcs12At(ram: Uint8Array, pointer: number): Vmcs12 {
+  if (lastView === undefined || lastView.ram !== ram || lastView.pointer !== pointer) lastView = new Vmcs12(ram, pointer);
+  return lastView;
 }

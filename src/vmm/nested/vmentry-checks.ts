@@ -127,7 +127,6 @@ const INTERRUPTIBILITY_RESERVED = 0xfffffff0;
 const PENDING_DEBUG_ALLOWED = 0xf | (1 << 12) | (1 << 14) | (1 << 16);
 
 const SEGMENTS = ["ES", "CS", "SS", "DS", "FS", "GS", "LDTR", "TR"] as const;
-type SegmentName = (typeof SEGMENTS)[number];
 interface GuestSegment {
   selector: number;
   base: number;
@@ -136,14 +135,27 @@ interface GuestSegment {
 }
 
 /** Guest segment `index` (ES CS SS DS FS GS LDTR TR: the field encodings' order) from the VMCS. */
-export function guestSegment(v: Vmcs12, index: number): GuestSegment {
-  return {
-    selector: v.read(F.GUEST_ES_SELECTOR + 2 * index) & 0xffff,
-    base: v.read(F.GUEST_ES_BASE + 2 * index),
-    limit: v.read(F.GUEST_ES_LIMIT + 2 * index),
-    ar: v.read(F.GUEST_ES_ACCESS_RIGHTS + 2 * index),
-  };
+function guestSegment(v: Vmcs12, index: number): GuestSegment {
+  return readGuestSegment(v, index, { selector: 0, base: 0, limit: 0, ar: 0 });
 }
+
+function readGuestSegment(v: Vmcs12, index: number, into: GuestSegment): GuestSegment {
+  into.selector = v.read(F.GUEST_ES_SELECTOR + 2 * index) & 0xffff;
+  into.base = v.read(F.GUEST_ES_BASE + 2 * index);
+  into.limit = v.read(F.GUEST_ES_LIMIT + 2 * index);
+  into.ar = v.read(F.GUEST_ES_ACCESS_RIGHTS + 2 * index);
+  return into;
+}
+
+/** The guest segments as the checks below read them, in SEGMENTS' order: filled at each entry, never allocated again. */
+const checked: GuestSegment[] = SEGMENTS.map(() => ({ selector: 0, base: 0, limit: 0, ar: 0 }));
+const CS = SEGMENTS.indexOf("CS"), SS = SEGMENTS.indexOf("SS"), LDTR = SEGMENTS.indexOf("LDTR"), TR = SEGMENTS.indexOf("TR");
+const DATA_SEGMENTS = (["DS", "ES", "FS", "GS"] as const).map((name) => [name, SEGMENTS.indexOf(name)] as const);
+/** Sets of segment types as bit masks (bit n: type n). */
+const typeIn = (types: number, ar: number) => ((types >>> (ar & 0xf)) & 1) === 1;
+const CODE_TYPES = (1 << 9) | (1 << 11) | (1 << 13) | (1 << 15);
+const STACK_TYPES = (1 << 3) | (1 << 7);
+const TSS_TYPES = (1 << 3) | (1 << 11);
 
 /** G must be 1 when limit bits 31:20 are not all 0, and 0 when bits 11:0 are not all 1. */
 function granularityFits({ limit, ar }: GuestSegment): boolean {
@@ -158,29 +170,29 @@ function presentAndFits(segment: GuestSegment, system: boolean): boolean {
 }
 
 function protectedModeSegmentsFail(v: Vmcs12): string | undefined {
-  const s = (name: SegmentName) => guestSegment(v, SEGMENTS.indexOf(name));
-  const cs = s("CS");
-  const ss = s("SS");
-  const tr = s("TR");
-  const ldtr = s("LDTR");
+  for (let i = 0; i < SEGMENTS.length; i++) readGuestSegment(v, i, checked[i]);
+  const cs = checked[CS];
+  const ss = checked[SS];
+  const tr = checked[TR];
+  const ldtr = checked[LDTR];
   if (tr.selector & SELECTOR_TI) return "TR selector TI";
   if (!(ldtr.ar & AR_UNUSABLE) && ldtr.selector & SELECTOR_TI) return "LDTR selector TI";
   if ((ss.selector & 3) !== (cs.selector & 3)) return "SS.RPL differs from CS.RPL";
   const csType = cs.ar & 0xf;
-  if (![9, 11, 13, 15].includes(csType) || cs.ar & AR_UNUSABLE || !presentAndFits(cs, false)) return "CS access rights";
+  if (!typeIn(CODE_TYPES, cs.ar) || cs.ar & AR_UNUSABLE || !presentAndFits(cs, false)) return "CS access rights";
   if (csType <= 11 ? dpl(cs.ar) !== dpl(ss.ar) : dpl(cs.ar) > dpl(ss.ar)) return "CS.DPL against SS.DPL";
   if (!(ss.ar & AR_UNUSABLE)) {
-    if (![3, 7].includes(ss.ar & 0xf) || !presentAndFits(ss, false)) return "SS access rights";
+    if (!typeIn(STACK_TYPES, ss.ar) || !presentAndFits(ss, false)) return "SS access rights";
     if (dpl(ss.ar) !== (ss.selector & 3)) return "SS.DPL differs from SS.RPL";
   }
-  for (const name of ["DS", "ES", "FS", "GS"] as const) {
-    const segment = s(name);
+  for (const [name, index] of DATA_SEGMENTS) {
+    const segment = checked[index];
     if (segment.ar & AR_UNUSABLE) continue;
     const type = segment.ar & 0xf;
     if (!(type & 1) || (type & 8 && !(type & 2)) || !presentAndFits(segment, false)) return `${name} access rights`;
     if (type <= 11 && dpl(segment.ar) < (segment.selector & 3)) return `${name}.DPL below its RPL`;
   }
-  if (tr.ar & AR_UNUSABLE || ![3, 11].includes(tr.ar & 0xf) || !presentAndFits(tr, true)) return "TR access rights";
+  if (tr.ar & AR_UNUSABLE || !typeIn(TSS_TYPES, tr.ar) || !presentAndFits(tr, true)) return "TR access rights";
   if (!(ldtr.ar & AR_UNUSABLE) && ((ldtr.ar & 0xf) !== 2 || !presentAndFits(ldtr, true))) return "LDTR access rights";
   return undefined;
 }
@@ -191,8 +203,8 @@ function virtual8086SegmentsFail(v: Vmcs12): string | undefined {
     const segment = guestSegment(v, i);
     if (segment.base !== segment.selector << 4 || segment.limit !== 0xffff || segment.ar !== 0xf3) return `${SEGMENTS[i]} in virtual-8086 mode`;
   }
-  const tr = guestSegment(v, 7);
-  if (tr.ar & AR_UNUSABLE || ![3, 11].includes(tr.ar & 0xf) || !presentAndFits(tr, true)) return "TR access rights";
+  const tr = guestSegment(v, TR);
+  if (tr.ar & AR_UNUSABLE || !typeIn(TSS_TYPES, tr.ar) || !presentAndFits(tr, true)) return "TR access rights";
   return undefined;
 }
 
@@ -210,7 +222,7 @@ export function guestStateFailure(v: Vmcs12, ram: Uint8Array): GuestStateFailure
   if (v.read(F.GUEST_GDTR_LIMIT) >>> 16 !== 0 || v.read(F.GUEST_IDTR_LIMIT) >>> 16 !== 0) return fail("GDTR/IDTR limit");
   const activity = v.read(F.GUEST_ACTIVITY_STATE);
   if (activity !== ACTIVITY_ACTIVE && activity !== ACTIVITY_HLT) return fail("activity state"); // IA32_VMX_MISC offers HLT only
-  if (activity === ACTIVITY_HLT && dpl(guestSegment(v, 2).ar) !== 0) return fail("HLT state with SS.DPL not 0");
+  if (activity === ACTIVITY_HLT && dpl(guestSegment(v, SS).ar) !== 0) return fail("HLT state with SS.DPL not 0");
   if (activity === ACTIVITY_HLT && event & INTERRUPTION_VALID && !hltWakingEvent(event)) return fail("event that cannot wake the HLT state");
   const blocking = v.read(F.GUEST_INTERRUPTIBILITY);
   if (blocking & INTERRUPTIBILITY_RESERVED || blocking & BLOCKING_SMI) return fail("interruptibility reserved bits");

@@ -10,7 +10,7 @@ import { CR0_OWNED } from "../control-registers.js";
 import type { ExitContext } from "../exits/exit-context.js";
 import { CR0_FIXED0, CR4_VMXE } from "./vmx-capabilities.js";
 import { VMCS_FIELD as F } from "./vmcs12-fields.js";
-import { Vmcs12 } from "./vmcs12.js";
+import { vmcs12At } from "./vmcs12.js";
 
 /**
  * While L2 runs, the bits of CR0 or CR4 that L1 owns (its guest/host mask); 0 while L1 runs. A MOV
@@ -19,7 +19,7 @@ import { Vmcs12 } from "./vmcs12.js";
  */
 export function l1OwnedBits(vm: ExitContext, cr: 0 | 4): number {
   if (vm.vmx.l2 === undefined) return 0;
-  return new Vmcs12(vm.ram, vm.vmx.l2.vmcs).read(cr === 0 ? F.CR0_GUEST_HOST_MASK : F.CR4_GUEST_HOST_MASK);
+  return vmcs12At(vm.ram, vm.vmx.l2.vmcs).read(cr === 0 ? F.CR0_GUEST_HOST_MASK : F.CR4_GUEST_HOST_MASK);
 }
 
 /** Whether the guest may load `value` into CR0 as far as VMX is concerned. */

@@ -32,7 +32,7 @@ import { entryControlsValid, hostStateValid } from "./vmentry-checks.js";
 import { enterL2 } from "./nested-run.js";
 import { VMCS_REVISION, crFixedBitsHold } from "./vmx-capabilities.js";
 import { LAUNCHED, REGION_LAUNCH_STATE, REGION_REVISION, FieldType, fieldMask, fieldSlot, FieldWidth } from "./vmcs12-fields.js";
-import { Vmcs12, pointerValid, readRegionWord, regionInRam, writeRegionWord } from "./vmcs12.js";
+import { pointerValid, readRegionWord, regionInRam, vmcs12At, writeRegionWord } from "./vmcs12.js";
 import { readOperand, vmxOperand, vmxRegister2, writeOperand } from "./vmx-operand.js";
 import { VmxError, vmFail, vmFailInvalid, vmSucceed } from "./vmx-result.js";
 import { NO_VMCS } from "./vmx-state.js";
@@ -184,7 +184,7 @@ function handleEntry(vm: ExitContext, launch: boolean): void {
   const launched = readRegionWord(vm.ram, current, REGION_LAUNCH_STATE) === LAUNCHED;
   if (launch && launched) return vmFail(vm, VmxError.VmlaunchNotClear);
   if (!launch && !launched) return vmFail(vm, VmxError.VmresumeNotLaunched);
-  const vmcs12 = new Vmcs12(vm.ram, current);
+  const vmcs12 = vmcs12At(vm.ram, current);
   if (!entryControlsValid(vmcs12)) return vmFail(vm, VmxError.EntryInvalidControls);
   if (!hostStateValid(vmcs12)) return vmFail(vm, VmxError.EntryInvalidHostState);
   enterL2(vm, launch);
