@@ -53,6 +53,9 @@ export const G_CPL = 0x108; // current privilege level (read-only for the VMM)
 export const G_MSR_SYSENTER_CS = 0x110;
 export const G_MSR_SYSENTER_ESP = 0x114;
 export const G_MSR_SYSENTER_EIP = 0x118;
+// EFER (MSR C000_0080h), bits 31:0; it exists only on the AMD personality (src/vmm/svm/), where
+// SVME (bit 12) is the one bit this CPU has (no long mode, NX or SYSCALL). 0 on Intel's P6.
+export const G_EFER = 0x11c;
 
 export const ACTIVITY_ACTIVE = 0;
 export const ACTIVITY_HLT = 1;

@@ -6,7 +6,8 @@
 # grub-pc-bin, grub-common and xorriso. The guest ends the run by writing "Shutdown" to port
 # 0x8900 (Bochs then exits with status 1 even on success: judge the run by its output);
 # BOCHS_TIMEOUT seconds (default 300) stop it otherwise. Bochs' rfb display listens on a port in
-# 5900-5949 of this machine while it runs.
+# 5900-5949 of this machine while it runs. BOCHS_CPU names the CPU model (default
+# corei7_sandy_bridge_2600k, with VMX; an AMD model with SVM: zambezi, phenom_8650_toliman).
 set -eu
 if [ $# -lt 1 ] || [ ! -f "$1" ]; then
     echo "usage: $0 GUEST.elf [\"MODULE [ARGS]\"]..." >&2
@@ -41,7 +42,7 @@ display_library: rfb, options="timeout=0"
 megs: 128
 romimage: file=/usr/share/bochs/BIOS-bochs-latest, options=fastboot
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
-cpu: model=corei7_sandy_bridge_2600k, count=1, ips=50000000, reset_on_triple_fault=0
+cpu: model=${BOCHS_CPU:-corei7_sandy_bridge_2600k}, count=1, ips=50000000, reset_on_triple_fault=0
 clock: sync=none, time0=946684800
 ata0: enabled=1, ioaddr1=0x1f0, ioaddr2=0x3f0, irq=14
 ata0-master: type=cdrom, path=$WORK/boot.iso, status=inserted

@@ -7,6 +7,7 @@
 # to the isa-debug-exit port makes QEMU exit with (C << 1) | 1, so a guest exiting with 0 gives
 # 1. A guest that hangs is killed after QEMU_TIMEOUT seconds (default 120; status 124).
 # Note that QEMU passes "<file name of the kernel> <CMDLINE>" as the Multiboot command line.
+# QEMU_CPU picks the CPU model (-cpu; e.g. phenom, an AMD one with SVM), QEMU_INITRD the modules.
 set -eu
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
     echo "usage: $0 GUEST.elf [CMDLINE]" >&2
@@ -20,6 +21,9 @@ if [ $# -eq 2 ]; then
     set -- "$1" -append "$2"
 fi
 # Multiboot modules, as QEMU's -initrd takes them: QEMU_INITRD="FILE [ARGS],FILE [ARGS]".
+if [ -n "${QEMU_CPU:-}" ]; then
+    set -- "$@" -cpu "$QEMU_CPU"
+fi
 if [ -n "${QEMU_INITRD:-}" ]; then
     set -- "$@" -initrd "$QEMU_INITRD"
 fi

@@ -52,7 +52,7 @@ export async function readMachineSource(kernel: string | undefined, restoreState
 export async function startMachine(
   source: MachineSource,
   options: VirtualMachineOptions,
-  machine: Pick<VirtualMachineOptions, "memoryMiB" | "cpuidVendor" | "hypervPartition" | "ifMode" | "cr3Targets" | "cr3Policy" | "nested"> & { cmdline?: string },
+  machine: Pick<VirtualMachineOptions, "memoryMiB" | "cpu" | "cpuidVendor" | "hypervPartition" | "ifMode" | "cr3Targets" | "cr3Policy" | "nested"> & { cmdline?: string },
 ): Promise<VirtualMachine> {
   try {
     if (source.kind === "state") return await VirtualMachine.restore(source.bytes, options);

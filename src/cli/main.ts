@@ -7,7 +7,7 @@ import { CLOCK_KINDS } from "../bench/marker-timing.js";
 import { PEER_NAMES } from "../bench/peer-runners.js";
 import { CoreAbortError, CoreLoadError } from "../core/core.js";
 import { UnsaveableStateError } from "../devices/saved-values.js";
-import { CPUID_VENDORS, CR3_POLICIES, DEFAULT_CONFIG, HYPERV_PARTITIONS, IF_MODES, NESTED_MODES } from "../vmm/vm-config.js";
+import { CPU_KINDS, CPUID_VENDORS, CR3_POLICIES, DEFAULT_CONFIG, HYPERV_PARTITIONS, IF_MODES, NESTED_MODES } from "../vmm/vm-config.js";
 import { DEFAULT_MEMORY_MIB } from "../vmm/virtual-machine.js";
 import { CLOCK_MODES } from "../vmm/virtual-clock.js";
 import { benchCommand } from "./bench-command.js";
@@ -37,11 +37,12 @@ function buildProgram(setStatus: (status: number) => void): Command {
     .option("--stats-json <file>", "write the same statistics as JSON to this file")
     .addOption(new Option("--trace <what>", "print one line per VM exit on stderr").choices(["exits"]))
     .addOption(new Option("--if-mode <mode>", "how the interrupt flag is virtualised").choices(IF_MODES).default(DEFAULT_CONFIG.ifMode))
+    .addOption(new Option("--cpu <kind>", "the processor the guest sees: intel (GenuineIntel, a P6) or amd (AuthenticAMD, family 10h, SVM in CPUID)").choices(CPU_KINDS).default(DEFAULT_CONFIG.cpu))
     .addOption(new Option("--cpuid-vendor <vendor>", "the hypervisor CPUID presents (none: bare metal)").choices(CPUID_VENDORS).default(DEFAULT_CONFIG.cpuidVendor))
     .addOption(new Option("--hyperv-partition <kind>", "with --cpuid-vendor hyperv: root or child partition").choices(HYPERV_PARTITIONS).default(DEFAULT_CONFIG.hypervPartition))
     .addOption(new Option("--cr3-targets <n>", "CR3 values that switch without a VM exit, 0-4").argParser(parseCr3Targets).default(DEFAULT_CONFIG.cr3Targets))
     .addOption(new Option("--cr3-policy <policy>", "which CR3-target slot a missed CR3 load replaces").choices(CR3_POLICIES).default(DEFAULT_CONFIG.cr3Policy))
-    .addOption(new Option("--nested <mode>", "nested virtualization offered to the guest: vmx (VT-x: CPUID, CR4.VMXE, VMX MSRs and instructions) or off").choices(NESTED_MODES).default(DEFAULT_CONFIG.nested))
+    .addOption(new Option("--nested <mode>", "nested virtualization offered to the guest: vmx (VT-x, with --cpu intel: CPUID, CR4.VMXE, VMX MSRs and instructions) or off").choices(NESTED_MODES).default(DEFAULT_CONFIG.nested))
     .addOption(new Option("--vmcs-shadowing <mode>", "with --nested vmx: the guest hypervisor's VMREAD and VMWRITE complete without a VM exit (on) or each exits and is emulated (off); it computes the same either way").choices(["on", "off"]).default("on"))
     .addOption(new Option("--jit <mode>", "the compiling tier: hot guest code runs as compiled WebAssembly (on), or everything is interpreted (off); the guest computes the same either way").choices(["on", "off"]).default("on"))
     .option("--disk <file>", "disk image for the ATA disk (0x1F0) and the paravirtual block device (0xA00)")
@@ -53,7 +54,7 @@ function buildProgram(setStatus: (status: number) => void): Command {
     .option("--save-state <file>", "when the run ends, however it ends (a signal too), save the whole machine to this file")
     .addOption(
       new Option("--restore-state <file>", "continue the machine saved in this file instead of booting a kernel; it keeps its memory and configuration")
-        .conflicts(["mem", "cmdline", "module", "ifMode", "cpuidVendor", "hypervPartition", "cr3Targets", "cr3Policy", "nested", "vgaTrap", "clock"]),
+        .conflicts(["mem", "cmdline", "module", "ifMode", "cpu", "cpuidVendor", "hypervPartition", "cr3Targets", "cr3Policy", "nested", "vgaTrap", "clock"]),
     )
     .addHelpText(
       "after",

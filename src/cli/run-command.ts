@@ -14,7 +14,7 @@ import { describeStop, type StopReason } from "../vmm/stop-reason.js";
 import type { VmConfig } from "../vmm/vm-config.js";
 import { VirtualMachine, type RunResult } from "../vmm/virtual-machine.js";
 import { ConsoleOutput } from "./console-output.js";
-import { EXIT_GUEST_DID_NOT_EXIT, EXIT_OUTPUT_CLOSED } from "./exit-status.js";
+import { EXIT_GUEST_DID_NOT_EXIT, EXIT_OUTPUT_CLOSED, UsageError } from "./exit-status.js";
 import { readMachineSource, startMachine } from "./machine-source.js";
 import { checkOutputFile, checkStatePaths, writeFileAtomically } from "./output-files.js";
 import { PcHost, type PcHostOptions } from "./pc-host.js";
@@ -51,6 +51,7 @@ export async function runCommand(kernelPath: string | undefined, options: RunOpt
     if (path !== undefined) checkOutputFile(path, option);
   }
   const { vgaTrap, clock, ...config } = rest;
+  if (source.kind === "kernel" && config.nested === "vmx" && config.cpu !== "intel") throw new UsageError("--nested vmx needs --cpu intel: AMD processors have no VMX");
   // A restored machine keeps its clock and VGA write trap; the host follows them.
   const kept = source.kind === "state" ? { vgaTrap: source.machine.vgaTrap, clock: source.machine.clock } : { vgaTrap, clock };
   const host = new PcHost({ disk, diskReadonly, display, screenshot, ...kept });

@@ -6,7 +6,7 @@
 // - guest RAM (ram-codec.ts);
 // - the VMM: its clock, the interrupts waiting for injection and scheduled by hypercall, the
 //   virtual IF of `classic` mode, the CR3-target list's ages and misses, L1's VMX operation
-//   (nested/vmx-state.ts), the exit counts;
+//   (nested/vmx-state.ts), the AMD MSRs VM_CR and VM_HSAVE_PA (svm/svm-msrs.ts), the exit counts;
 // - every device's registers and pending timer events (each device's saveState());
 // - what the machine is: RAM size, VMM configuration, clock, VGA write trap and whether it had a
 //   disk (the image itself is the user's file and is not saved; restore with the same one).
@@ -27,6 +27,7 @@ import type { Serial16550State } from "../devices/serial-16550.js";
 import type { VgaTextState } from "../devices/vga-text.js";
 import type { Cr3TargetListState } from "./cr3-targets.js";
 import type { NestedVmxState } from "./nested/vmx-state.js";
+import type { SvmMsrState } from "./svm/svm-msrs.js";
 import { followVmcsShadowing } from "./nested/vmcs-shadowing.js";
 import { decodeRam, encodeRam } from "./ram-codec.js";
 import { SavedStateError, StatePath } from "../devices/saved-values.js";
@@ -55,6 +56,7 @@ export interface SavedMachine {
     timer: ReturnType<VirtualMachine["timer"]["saveState"]>;
     cr3Targets: Cr3TargetListState;
     vmx: NestedVmxState;
+    svmMsrs: SvmMsrState;
     exitCounts: ReturnType<VirtualMachine["stats"]["saveCounts"]>;
   };
   devices: {
@@ -95,6 +97,7 @@ function describeMachine(vm: VirtualMachine): SavedMachine {
       timer: vm.timer.saveState(),
       cr3Targets: vm.cr3Targets.saveState(),
       vmx: vm.vmx.saveState(),
+      svmMsrs: vm.svmMsrs.saveState(),
       exitCounts: vm.stats.saveCounts(),
     },
     devices: {
@@ -192,6 +195,7 @@ function applySavedMachine(vm: VirtualMachine, image: SavedImage): void {
   vm.timer.restoreState(vmm.timer, vmmPath.at("timer"));
   vm.cr3Targets.restoreState(vmm.cr3Targets, vmmPath.at("cr3Targets"));
   vm.vmx.restoreState(vmm.vmx, vm.ram.length, vmmPath.at("vmx"));
+  vm.svmMsrs.restoreState(vmm.svmMsrs, vm.vmcs, vm.config.cpu === "amd", vmmPath.at("svmMsrs"));
   followVmcsShadowing(vm.vmcs, vm.vmx); // the restoring host's choice, not the saved control
   vm.stats.restoreCounts(vmm.exitCounts, vmmPath);
   const { pc } = vm;

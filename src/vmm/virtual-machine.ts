@@ -55,6 +55,7 @@ import { setTscOffset, tscOffset } from "./virtual-tsc.js";
 import { resolveConfig, type VmConfig } from "./vm-config.js";
 import { programExecutionControls } from "./vmcs-setup.js";
 import { NestedVmx } from "./nested/vmx-state.js";
+import { SvmMsrs } from "./svm/svm-msrs.js";
 import { followVmcsShadowing, programFieldTable } from "./nested/vmcs-shadowing.js";
 
 export { DEFAULT_MEMORY_MIB, MAX_MEMORY_MIB };
@@ -151,6 +152,7 @@ export class VirtualMachine implements ExitContext {
   readonly timer: InterruptTimer;
   readonly cr3Targets: Cr3TargetList;
   readonly vmx = new NestedVmx();
+  readonly svmMsrs = new SvmMsrs();
   readonly clock: VirtualClock;
   /** The PC's devices: PICs, PIT, COM1/COM2, CMOS/RTC, keyboard controller. */
   readonly pc: PcPlatform;
@@ -228,7 +230,7 @@ export class VirtualMachine implements ExitContext {
       this.vmcs.set(C_WRITE_TRAP_BASE, VGA_TEXT_BASE);
       this.vmcs.set(C_WRITE_TRAP_SIZE, VGA_TEXT_SIZE);
     }
-    this.cpuid = new CpuidModel(this.config.cpuidVendor, this.config.hypervPartition, this.config.nested);
+    this.cpuid = new CpuidModel(this.config.cpuidVendor, this.config.hypervPartition, this.config.nested, this.config.cpu);
     const inCore = new ExitsInCore(core);
     inCore.programCpuid(this.cpuid.ranges);
     this.stats.countAlso((record) => inCore.drainCounts(record));

@@ -19,6 +19,14 @@ export const CR3_POLICIES = ["lru", "fifo"] as const;
 /** Which CR3-target slot a CR3 load that missed replaces. */
 export type Cr3Policy = (typeof CR3_POLICIES)[number];
 
+export const CPU_KINDS = ["intel", "amd"] as const;
+/**
+ * The processor the guest sees (its vendor, signature and vendor-specific features: CPUID, MSRs),
+ * apart from the hypervisor CPUID presents: `intel` (GenuineIntel, a P6) or `amd` (AuthenticAMD,
+ * family 10h, with SVM: src/vmm/svm/).
+ */
+export type CpuKind = (typeof CPU_KINDS)[number];
+
 export const NESTED_MODES = ["off", "vmx"] as const;
 /** Nested virtualization the guest is offered: none, or Intel's VMX (src/vmm/nested/). */
 export type NestedMode = (typeof NESTED_MODES)[number];
@@ -27,6 +35,7 @@ export type NestedMode = (typeof NESTED_MODES)[number];
 export const MAX_CR3_TARGETS = 4;
 
 export interface VmConfig {
+  cpu: CpuKind;
   cpuidVendor: CpuidVendor;
   hypervPartition: HypervPartition;
   ifMode: IfMode;
@@ -38,6 +47,8 @@ export interface VmConfig {
 }
 
 export const DEFAULT_CONFIG: Readonly<VmConfig> = {
+  // Intel: the CPU every sample guest was first checked against on QEMU (its default qemu32).
+  cpu: "intel",
   cpuidVendor: "wasmvisor",
   hypervPartition: "child",
   ifMode: "vt",
@@ -56,6 +67,8 @@ export function resolveConfig(partial: Partial<VmConfig> = {}): VmConfig {
   oneOf("ifMode", config.ifMode, IF_MODES);
   oneOf("cr3Policy", config.cr3Policy, CR3_POLICIES);
   oneOf("nested", config.nested, NESTED_MODES);
+  oneOf("cpu", config.cpu, CPU_KINDS);
+  if (config.nested === "vmx" && config.cpu !== "intel") throw new RangeError(`nested "vmx" needs an Intel CPU (cpu "intel"): AMD CPUs have no VMX`);
   if (!Number.isInteger(config.cr3Targets) || config.cr3Targets < 0 || config.cr3Targets > MAX_CR3_TARGETS) {
     throw new RangeError(`cr3Targets must be a whole number from 0 to ${MAX_CR3_TARGETS}, not ${config.cr3Targets}`);
   }

@@ -86,6 +86,7 @@ describe("wasmvisor run: bad input is one line on stderr and status 2", () => {
     [["--cr3-targets", "5"], "--cr3-targets <n>", "expected a whole number from 0 to 4."],
     [["--if-mode", "fast"], "--if-mode <mode>", "Allowed choices are vt, trap, classic."],
     [["--cpuid-vendor", "xen"], "--cpuid-vendor <vendor>", "Allowed choices are wasmvisor, kvm, hyperv, vmware, none."],
+    [["--cpu", "via"], "--cpu <kind>", "Allowed choices are intel, amd."],
     [["--hyperv-partition", "guest"], "--hyperv-partition <kind>", "Allowed choices are root, child."],
     [["--trace", "io"], "--trace <what>", "Allowed choices are exits."],
   ])("a bad option value: %j", (option, name, why) => {
@@ -180,6 +181,10 @@ describe("wasmvisor run: VMM options", () => {
     expect(wasmvisor("run", "guests/detect.elf", "--cpuid-vendor", "none").stdout).toBe("detect: bare metal (CPUID.1:ECX[31] clear)\n");
   });
 
+  it("--cpu amd cannot go with --nested vmx: one line, status 2", () => {
+    expectUsageError(["run", "guests/hello.elf", "--cpu", "amd", "--nested", "vmx"], "wasmvisor: --nested vmx needs --cpu intel: AMD processors have no VMX");
+  });
+
   it("--if-mode classic lets redpill see the VMM", () => {
     expect(wasmvisor("run", "guests/redpill.elf", "--if-mode", "classic").stdout).toContain("inside the Matrix");
   });
@@ -197,7 +202,7 @@ describe("wasmvisor run: VMM options", () => {
     const path = join(scratch, "stats.json");
     expect(wasmvisor("run", "guests/detect.elf", "--cr3-targets", "2", "--stats-json", path).status).toBe(0);
     const stats = JSON.parse(readFileSync(path, "utf8"));
-    expect(stats.config).toEqual({ cpuidVendor: "wasmvisor", hypervPartition: "child", ifMode: "vt", cr3Targets: 2, cr3Policy: "lru", nested: "off" });
+    expect(stats.config).toEqual({ cpu: "intel", cpuidVendor: "wasmvisor", hypervPartition: "child", ifMode: "vt", cr3Targets: 2, cr3Policy: "lru", nested: "off" });
     expect(stats.stop).toEqual({ kind: "guest-exit", code: 0 });
     expect(stats.timed).toBe(true);
     const cpuid = stats.exits.find((e: { reason: number }) => e.reason === 10);

@@ -1,5 +1,6 @@
 // The sample guests of issue 3 under the options they are about: detect under every CPUID vendor
-// and Hyper-V partition, redpill and ringcheck under classic and vt, ifmodes under all three IF modes.
+// and Hyper-V partition (on both CPUs: --cpuid-vendor is the hypervisor, --cpu the processor), redpill
+// and ringcheck under classic and vt, ifmodes under all three IF modes.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { EXIT_CLI, EXIT_EXCEPTION, EXIT_IRET, EXIT_POPF, EXIT_PUSHF, EXIT_STI } from "../../assembly/vmcs-layout.js";
@@ -21,10 +22,12 @@ describe("detect: the verdict real detection code reaches", () => {
     [{ cpuidVendor: "hyperv", hypervPartition: "root" }, "detect: Hyper-V root partition (CreatePartitions privilege)"],
     [{ cpuidVendor: "vmware" }, "detect: VMware guest"],
     [{ cpuidVendor: "none" }, "detect: bare metal (CPUID.1:ECX[31] clear)"],
-  ] as const)("%j", async (options, verdict) => {
-    const { stop, lines } = await runGuest("detect", options);
-    expect(lines).toEqual([verdict]);
-    expect(stop).toEqual({ kind: "guest-exit", code: 0 });
+  ] as const)("%j, on the Intel and the AMD CPU alike", async (options, verdict) => {
+    for (const cpu of ["intel", "amd"] as const) {
+      const { stop, lines } = await runGuest("detect", { ...options, cpu });
+      expect(lines, cpu).toEqual([verdict]);
+      expect(stop, cpu).toEqual({ kind: "guest-exit", code: 0 });
+    }
   });
 });
 

@@ -5,7 +5,7 @@
 
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { CLEAN_ALL, C_CLEAN_FIELDS, C_PREEMPTION_TIMER, STAT_HOST_WORK_LO, STAT_SHADOW_PAGES, STAT_TLB_MISSES, VMCS_SIZE, X_REASON } from "../../assembly/vmcs-layout.js";
+import { CLEAN_ALL, C_CLEAN_FIELDS, G_EFER, C_PREEMPTION_TIMER, STAT_HOST_WORK_LO, STAT_SHADOW_PAGES, STAT_TLB_MISSES, VMCS_SIZE, X_REASON } from "../../assembly/vmcs-layout.js";
 import { MemoryDisk } from "../../src/devices/block-backend.js";
 import { SavedStateError } from "../../src/devices/saved-values.js";
 import { VirtualMachine } from "../../src/vmm/virtual-machine.js";
@@ -84,6 +84,21 @@ describe("saving and restoring a running machine", () => {
       // a restored machine starts with no shadows and rebuilds them on demand
       expect(restored.vmcs.get(stat)).toBe(stat === STAT_SHADOW_PAGES ? 0 : vm.vmcs.get(stat));
     }
+  });
+
+  it("keeps the AMD CPU and its MSRs (EFER in the CPU section, VM_CR and VM_HSAVE_PA in the VMM's), and refuses to make it an Intel one", async () => {
+    const vm = await VirtualMachine.boot(kernel, { core, memoryMiB: 8, cpu: "amd" });
+    vm.run({ maxInstructions: 300_000 });
+    vm.svmMsrs.vmCr = 0x07;
+    vm.svmMsrs.hsavePa = 0x5000;
+    vm.vmcs.set(G_EFER, 1 << 12);
+    const saved = vm.saveState();
+    const restored = await VirtualMachine.restore(saved, { core });
+    expect(restored.config.cpu).toBe("amd");
+    expect(restored.cpuid.query(0)).toEqual(vm.cpuid.query(0));
+    expect(restored.svmMsrs.saveState()).toEqual({ vmCr: 0x07, hsavePa: 0x5000 });
+    expect(restored.vmcs.get(G_EFER)).toBe(1 << 12);
+    await expect(VirtualMachine.restore(saved, { core, cpu: "intel" })).rejects.toThrow('the saved machine has cpu "amd"; it cannot be restored with "intel"');
   });
 
   it("keeps a CR3-target count changed while the guest ran (as the browser demo's control does)", async () => {

@@ -1,5 +1,6 @@
 // Exit reason 10, CPUID (KVM's handle_cpuid): CPUID always exits under VT-x, so the VMM decides
-// what CPU the guest sees. Ours is an integer-only P6-class IA-32 CPU: no x87, MMX or SSE, because
+// what CPU the guest sees. Ours is an integer-only P6-class IA-32 CPU (`--cpu intel`, below) or an
+// AMD family 10h one with SVM (`--cpu amd`, svm/amd-cpuid.ts), with the same features: no x87, MMX or SSE, because
 // the core implements none of them, and a guest that checks CPUID must not try to use them. Leaf 1
 // ECX bit 5 is VMX under `--nested vmx`; bit 31 and leaves 0x40000000+ announce the hypervisor
 // (hypervisor-identity.ts), unless the VM is configured to look like bare metal. Every answer is
@@ -11,7 +12,8 @@ import { Reg, type Vmcs } from "../../core/vmcs.js";
 import { hex8 } from "../../loader/load-error.js";
 import { HYPERVISOR_LEAF, hypervisorLeaves, textWord, type CpuidResult } from "../hypervisor-identity.js";
 import { FEATURE_VMX } from "../nested/vmx-capabilities.js";
-import type { CpuidVendor, HypervPartition, NestedMode } from "../vm-config.js";
+import { amdProcessorLeaves } from "../svm/amd-cpuid.js";
+import type { CpuKind, CpuidVendor, HypervPartition, NestedMode } from "../vm-config.js";
 import type { ExitContext } from "./exit-context.js";
 
 export type { CpuidResult };
@@ -62,20 +64,25 @@ export interface CpuidRange {
 export class CpuidModel {
   readonly ranges: readonly CpuidRange[];
 
-  constructor(vendor: CpuidVendor = "wasmvisor", partition: HypervPartition = "child", nested: NestedMode = "off") {
+  constructor(vendor: CpuidVendor = "wasmvisor", partition: HypervPartition = "child", nested: NestedMode = "off", cpu: CpuKind = "intel") {
     const presentsHypervisor = vendor !== "none";
     const leaves = hypervisorLeaves(vendor, partition);
     const leaf1Ecx = (presentsHypervisor ? FEATURE_HYPERVISOR : 0) | (nested === "vmx" ? FEATURE_VMX : 0);
     const highestBasic: CpuidResult = [SIGNATURE, 0, leaf1Ecx >>> 0, LEAF1_EDX];
-    leaves.set(0, [MAX_BASIC_LEAF, textWord(CPU_VENDOR, 0), textWord(CPU_VENDOR, 8), textWord(CPU_VENDOR, 4)]);
-    leaves.set(MAX_BASIC_LEAF, highestBasic);
-    leaves.set(EXTENDED_LEAF, [MAX_EXTENDED_LEAF, 0, 0, 0]);
+    if (cpu === "amd") {
+      for (const [leaf, result] of amdProcessorLeaves(leaf1Ecx, LEAF1_EDX)) leaves.set(leaf, result);
+    } else {
+      leaves.set(0, [MAX_BASIC_LEAF, textWord(CPU_VENDOR, 0), textWord(CPU_VENDOR, 8), textWord(CPU_VENDOR, 4)]);
+      leaves.set(MAX_BASIC_LEAF, highestBasic);
+      leaves.set(EXTENDED_LEAF, [MAX_EXTENDED_LEAF, 0, 0, 0]);
+    }
     this.ranges = [
       ...[...leaves].map(([leaf, result]) => ({ first: leaf, last: leaf, result })),
       // A hypervisor answers zeroes for its own leaves it does not define (as KVM does). Past the
-      // maximum, Intel CPUs answer with the highest basic leaf, hypervisor range included.
+      // maximum, Intel CPUs answer with the highest basic leaf, hypervisor range included; AMD
+      // CPUs answer zeroes for any leaf they do not define (amd-cpuid.ts).
       ...(presentsHypervisor ? [{ first: HYPERVISOR_LEAF, last: HYPERVISOR_RANGE_END - 1, result: ZEROES }] : []),
-      { first: 0, last: LAST_LEAF, result: highestBasic },
+      { first: 0, last: LAST_LEAF, result: cpu === "amd" ? ZEROES : highestBasic },
     ];
   }
 

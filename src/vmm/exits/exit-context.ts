@@ -16,6 +16,7 @@ import type { InterruptTimer } from "../interrupt-timer.js";
 import type { StopReason } from "../stop-reason.js";
 import type { VmConfig } from "../vm-config.js";
 import type { NestedVmx } from "../nested/vmx-state.js";
+import type { SvmMsrs } from "../svm/svm-msrs.js";
 import type { CpuidModel } from "./cpuid.js";
 
 export interface ExitContext {
@@ -32,6 +33,8 @@ export interface ExitContext {
   readonly stats: ExitStats;
   /** L1's VMX operation under `--nested vmx` (src/vmm/nested/). */
   readonly vmx: NestedVmx;
+  /** VM_CR and VM_HSAVE_PA under `--cpu amd` (src/vmm/svm/svm-msrs.ts; EFER is in the VMCS). */
+  readonly svmMsrs: SvmMsrs;
   /** How many more bytes the host's console can take now. */
   consoleRoom(): number;
   /** Sends bytes to the guest's console (where COM1 output goes too), no more than consoleRoom(). */

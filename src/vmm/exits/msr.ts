@@ -4,6 +4,7 @@
 // VMCS TSC offset, which is what RDTSC returns) and the three SYSENTER MSRs kept in the VMCS.
 // Under `--nested vmx` also IA32_FEATURE_CONTROL and the VMX capability MSRs, read-only
 // (nested/vmx-capabilities.ts): a write to them gets #GP(0), as a locked or read-only MSR does.
+// Under `--cpu amd` also EFER, VM_CR and VM_HSAVE_PA (svm/svm-msrs.ts).
 // Any other MSR does not exist on this CPU, and the guest gets #GP(0) as real hardware gives it.
 
 import { G_MSR_SYSENTER_CS, G_MSR_SYSENTER_EIP, G_MSR_SYSENTER_ESP } from "../../../assembly/vmcs-layout.js";
@@ -43,10 +44,10 @@ export function handleWrmsr(vm: ExitContext): void {
 }
 
 /** An MSR's value as RDMSR returns it [EAX, EDX]; undefined when reading it raises #GP. */
-export function readMsr(vm: Pick<ExitContext, "vmcs" | "config">, msr: number): MsrValue | undefined {
+export function readMsr(vm: Pick<ExitContext, "vmcs" | "config" | "svmMsrs">, msr: number): MsrValue | undefined {
   const { vmcs } = vm;
-  const vmxMsr = vm.config.nested === "vmx" ? VMX_MSRS.get(msr) : undefined;
-  if (vmxMsr !== undefined) return vmxMsr;
+  const vendorMsr = vm.config.nested === "vmx" ? VMX_MSRS.get(msr) : vm.config.cpu === "amd" ? vm.svmMsrs.read(vmcs, msr) : undefined;
+  if (vendorMsr !== undefined) return vendorMsr;
   if (msr === MSR_TSC) {
     const tsc = virtualTsc(vmcs);
     return [tsc % TWO_32 >>> 0, Math.floor(tsc / TWO_32) >>> 0];
@@ -56,8 +57,9 @@ export function readMsr(vm: Pick<ExitContext, "vmcs" | "config">, msr: number): 
 }
 
 /** WRMSR of EDX:EAX = high:low; false when it raises #GP (the MSR does not exist or is read-only). */
-export function writeMsr(vm: Pick<ExitContext, "vmcs">, msr: number, low: number, high: number): boolean {
+export function writeMsr(vm: Pick<ExitContext, "vmcs" | "config" | "svmMsrs">, msr: number, low: number, high: number): boolean {
   const { vmcs } = vm;
+  if (vm.config.cpu === "amd" && vm.svmMsrs.has(msr)) return vm.svmMsrs.write(vmcs, msr, low, high);
   if (msr === MSR_TSC) setTscOffset(vmcs, low + high * TWO_32 - vmcs.instructionsRetired());
   else if (msr in SYSENTER_FIELDS) vmcs.set(SYSENTER_FIELDS[msr], low);
   else return false;

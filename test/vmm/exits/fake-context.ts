@@ -15,6 +15,7 @@ import { GuestInterruptFlag } from "../../../src/vmm/guest-interrupt-flag.js";
 import { InterruptInjector } from "../../../src/vmm/interrupt-injector.js";
 import { InterruptTimer } from "../../../src/vmm/interrupt-timer.js";
 import { NestedVmx } from "../../../src/vmm/nested/vmx-state.js";
+import { SvmMsrs } from "../../../src/vmm/svm/svm-msrs.js";
 import type { StopReason } from "../../../src/vmm/stop-reason.js";
 import { resolveConfig, type VmConfig } from "../../../src/vmm/vm-config.js";
 
@@ -29,6 +30,7 @@ export class FakeContext implements ExitContext {
   readonly timer = new InterruptTimer(this.vmcs);
   readonly cr3Targets: Cr3TargetList;
   readonly vmx = new NestedVmx();
+  readonly svmMsrs = new SvmMsrs();
   readonly stops: StopReason[] = [];
   readonly dispatched: number[] = [];
   readonly console: number[] = [];
@@ -53,7 +55,7 @@ export class FakeContext implements ExitContext {
 
   constructor(config: Partial<VmConfig> = {}) {
     this.config = resolveConfig(config);
-    this.cpuid = new CpuidModel(this.config.cpuidVendor, this.config.hypervPartition, this.config.nested);
+    this.cpuid = new CpuidModel(this.config.cpuidVendor, this.config.hypervPartition, this.config.nested, this.config.cpu);
     this.interrupts = new InterruptInjector(this.vmcs, new GuestInterruptFlag(this, this.config.ifMode === "classic"));
     this.cr3Targets = new Cr3TargetList(this.vmcs, this.config.cr3Targets, this.config.cr3Policy);
     this.vmcs.setSegment(SR_CS, { selector: 8, base: 0, limit: 0xffffffff, ar: 0xc09b });
