@@ -7,6 +7,7 @@ import { BootFields } from "./page/boot-fields.js";
 import { SerialConsole } from "./page/console.js";
 import { ControlsForm } from "./page/controls.js";
 import { DiskFiles } from "./page/disk-files.js";
+import { download, fileName } from "./page/download.js";
 import { ExitCostsView } from "./page/exit-costs-view.js";
 import { ExitTraceView } from "./page/exit-trace-view.js";
 import { bootDroppedFiles } from "./page/file-drop.js";
@@ -72,6 +73,8 @@ byId("guest-select").addEventListener("change", () => l2.suggest(byId<HTMLSelect
 
 /** The sample guest last booted, which the link names; undefined before a boot or after a file of the user's own. */
 let bootedSample: string | undefined;
+/** The L2 it booted with, as the link names it. */
+let bootedL2 = l2.choice();
 /** Counts boots asked for: one whose L2 module arrives after a later one was asked for is dropped. */
 let boots = 0;
 async function boot(kernel: ArrayBuffer, source: KernelSource): Promise<void> {
@@ -83,6 +86,7 @@ async function boot(kernel: ArrayBuffer, source: KernelSource): Promise<void> {
   if ("problem" in modules) return showError(modules.problem);
   showError("");
   bootedSample = source.sample ? source.name : undefined;
+  bootedL2 = l2.choice();
   // A module is a guest hypervisor's L2 (nestvisor's): the guest is offered VMX then.
   const nested = modules.length > 0 ? "vmx" : "off";
   send({ type: "boot", kernel, name: source.name, path: source.path, cmdline: fields.cmdline, memoryMiB: fields.memoryMiB, controls: controls.values(), modules, nested }, [kernel, ...modules.map((module) => module.bytes)]);
@@ -109,11 +113,12 @@ bootDroppedFiles(document, (file) => void picker.bootFile(file), showError);
 const link = new LinkSync(window, {
   current(): Setup | undefined {
     const fields = bootFields.values();
-    return "problem" in fields ? undefined : { guest: bootedSample, ...fields, controls: controls.values() };
+    return "problem" in fields ? undefined : { guest: bootedSample, ...bootedL2, ...fields, controls: controls.values() };
   },
   apply(setup) {
     controls.show(setup.controls);
     bootFields.set(setup);
+    l2.show(setup.l2, setup.l2Args);
     if (setup.guest !== undefined) {
       void picker.boot(setup.guest);
     } else {
@@ -139,10 +144,11 @@ const showToolsError = (message: string) => (toolsError.textContent = message);
 const stateFiles = new StateFiles({ save: byId("save-state"), file: byId("state-file"), dropZone: byId("state-drop-zone") }, send, showToolsError);
 const disk = new DiskFiles({ status: byId("disk-status"), upload: byId("disk-file"), download: byId("download-disk") }, send, showToolsError);
 screenshotButton(byId("screenshot"), byId("screen"), () => guestName, showToolsError);
+byId("save-console").addEventListener("click", () => download(new Blob([terminal.text()], { type: "text/plain" }), fileName(guestName, "txt")));
 
 function showState(state: RunState, message?: string): void {
   controls.state(state);
-  for (const id of ["save-state", "screenshot"]) byId<HTMLButtonElement>(id).disabled = state === "idle";
+  for (const id of ["save-state", "screenshot", "save-console"]) byId<HTMLButtonElement>(id).disabled = state === "idle";
   const name = guestName ? `${guestName}: ` : "";
   stateLine.textContent = `${name}${message ?? state}`;
   stateLine.dataset.state = state;
@@ -167,7 +173,7 @@ worker.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
       return showState("idle", "ready: pick a guest and boot it");
     case "booted":
       // A machine restored from a state file is no sample guest: the link no longer names one.
-      if (data.name !== bootedSample) bootedSample = undefined;
+      if (data.name !== bootedSample) [bootedSample, bootedL2] = [undefined, { l2Args: "" }];
       controls.show(data.controls);
       link.update();
       showToolsError("");

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CONTROLS, DEFAULT_SETUP, parseSetupHash, setupHash, type Setup } from "../../src/web/page/setup-link.js";
 
-const GUESTS = ["hello", "shell", "vmexit"];
+const GUESTS = ["hello", "nestvisor", "shell", "vmexit"];
 
 describe("setup links", () => {
   it("write only what differs from the defaults, so the default setup is an empty hash", () => {
@@ -19,10 +19,12 @@ describe("setup links", () => {
       guest: "shell",
       cmdline: "a b&c=d #e",
       memoryMiB: 2048,
+      l2: "vmexit",
+      l2Args: "10 cpuid",
       controls: { ifMode: "classic", cr3Targets: 0, hltExiting: false, interceptConsole: false, interceptDisk: false, vgaTrap: true, compilingTier: false, cpuidVendor: "none", vmcsShadowing: false },
     };
     const hash = setupHash(setup);
-    expect(hash).toBe("guest=shell&cmdline=a+b%26c%3Dd+%23e&mem=2048&if-mode=classic&cr3-targets=0&hlt-exiting=off&io-console=off&io-disk=off&vga=trap&jit=off&cpuid-vendor=none&vmcs-shadowing=off");
+    expect(hash).toBe("guest=shell&cmdline=a+b%26c%3Dd+%23e&mem=2048&l2=vmexit&l2-args=10+cpuid&if-mode=classic&cr3-targets=0&hlt-exiting=off&io-console=off&io-disk=off&vga=trap&jit=off&cpuid-vendor=none&vmcs-shadowing=off");
     expect(parseSetupHash(`#${hash}`, GUESTS)).toEqual({ setup });
   });
 
@@ -35,16 +37,30 @@ describe("setup links", () => {
     const parsed = parseSetupHash("#guest=nosuch&mem=abc&if-mode=fast&cr3-targets=5&hlt-exiting=yes&vga=blink&cpuid-vendor=intel&colour=red&mem=64", GUESTS);
     expect(parsed.setup).toBeUndefined();
     expect(parsed.problems).toEqual([
-      "guest=nosuch: no such sample guest (there are hello, shell or vmexit)",
+      "guest=nosuch: no such sample guest (there are hello, nestvisor, shell or vmexit)",
       "mem=abc: guest RAM must be a whole number of MiB from 2 to 2048",
       "if-mode=fast: expected vt, trap or classic",
       "cr3-targets=5: expected 0, 1, 2, 3 or 4",
       "hlt-exiting=yes: expected on or off",
       "vga=blink: expected refresh or trap",
       "cpuid-vendor=intel: expected wasmvisor, kvm, hyperv, vmware or none",
-      "colour=red: not a setting (a link may set guest, cmdline, mem, if-mode, cr3-targets, hlt-exiting, io-console, io-disk, vga, jit, cpuid-vendor or vmcs-shadowing)",
+      "colour=red: not a setting (a link may set guest, cmdline, mem, l2, l2-args, if-mode, cr3-targets, hlt-exiting, io-console, io-disk, vga, jit, cpuid-vendor or vmcs-shadowing)",
       "mem=64: given twice",
     ]);
+  });
+
+  it("carry the L2 guest for a guest hypervisor and its arguments, as the page's L2 choice", () => {
+    const setup: Setup = { ...DEFAULT_SETUP, guest: "nestvisor", l2: "hello", controls: { ...DEFAULT_CONTROLS, vmcsShadowing: false } };
+    expect(setupHash(setup)).toBe("guest=nestvisor&l2=hello&vmcs-shadowing=off");
+    expect(parseSetupHash("#guest=nestvisor&l2=hello&vmcs-shadowing=off", GUESTS)).toEqual({ setup });
+    expect(parseSetupHash("#guest=nestvisor&l2=vmexit&l2-args=3+cpuid", GUESTS)).toEqual({ setup: { ...DEFAULT_SETUP, guest: "nestvisor", l2: "vmexit", l2Args: "3 cpuid" } });
+  });
+
+  it("refuse an L2 that is no sample guest, or nestvisor itself, and arguments without an L2", () => {
+    expect(parseSetupHash("#guest=nestvisor&l2=nosuch", GUESTS).problems).toEqual(["l2=nosuch: no such sample guest to run as L2 (there are hello, shell or vmexit)"]);
+    expect(parseSetupHash("#l2=nestvisor", GUESTS).problems).toEqual(["l2=nestvisor: no such sample guest to run as L2 (there are hello, shell or vmexit)"]);
+    expect(parseSetupHash("#guest=nestvisor&l2-args=5", GUESTS).problems).toEqual(["l2-args=5: arguments for no L2 guest (name it with l2)"]);
+    expect(parseSetupHash("#l2=hello&l2=vmexit", GUESTS).problems).toEqual(["l2=vmexit: given twice"]);
   });
 
   it.each(["0", "-5", "1e9", "2049", "1.5", "", " "])("refuse guest RAM of %j", (mem) => {

@@ -62,6 +62,22 @@ export class SerialConsole {
     this.giveNext();
   }
 
+  /**
+   * The terminal's text, scrollback included, as the guest wrote it: a row the terminal wrapped at
+   * 80 columns joins the next, each line ends in "\n" without its trailing blanks, and the blank
+   * rows below the last text are left out. Output not yet drawn is not in it.
+   */
+  text(): string {
+    const buffer = this.terminal?.buffer.active;
+    if (!buffer) return "";
+    let text = "";
+    for (let row = 0; row < buffer.length; row++) {
+      const wrapsOn = buffer.getLine(row + 1)?.isWrapped === true;
+      text += buffer.getLine(row)!.translateToString(!wrapsOn) + (wrapsOn ? "" : "\n");
+    }
+    return text.replace(/\n+$/, "\n").replace(/^\n$/, "");
+  }
+
   /** Drops the output not yet drawn and resets the terminal (RIS, ESC c: after the chunk it is parsing). */
   clear(): void {
     this.onDrawn(this.waiting.reduce((n, chunk) => n + chunk.length, 0));

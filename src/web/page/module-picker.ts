@@ -3,7 +3,8 @@
 // own, and may give it arguments; a boot with a module offers the guest VMX (`--nested vmx`), as
 // nestvisor needs. Booting nestvisor with no module chosen picks DEFAULT_L2 for it, so that a
 // sample choice or a link boots something that runs. Whether a module fits in guest RAM is the
-// loader's call in the worker; its message comes back as the page's error line.
+// loader's call in the worker; its message comes back as the page's error line. A sample L2 and
+// its arguments travel in the page's links (setup-link.ts: l2, l2-args); a file cannot.
 
 import type { BootModule } from "../protocol.js";
 import type { GuestEntry } from "./guest-picker.js";
@@ -60,6 +61,19 @@ export class ModulePicker {
     const response = await fetch(`guests/${guest.file}`);
     if (!response.ok) return { problem: `cannot load the L2 module ${guest.file}: HTTP ${response.status}` };
     return [{ bytes: await response.arrayBuffer(), cmdline: withArgs(`guests/${guest.file}`) }];
+  }
+
+  /** The L2 chosen, as a link names it: a sample guest and its arguments, or none (also for a file of the user's own). */
+  choice(): { l2?: string; l2Args: string } {
+    const { select, args } = this.elements;
+    const sample = this.guests.some((guest) => guest.name === select.value) ? select.value : undefined;
+    return sample === undefined ? { l2Args: "" } : { l2: sample, l2Args: args.value.trim() };
+  }
+
+  /** Shows a link's L2 (a sample guest the list has, or none) and its arguments. */
+  show(l2: string | undefined, args: string): void {
+    this.elements.select.value = l2 ?? "";
+    this.elements.args.value = args;
   }
 
   /** The sample `kernel` is chosen: nestvisor gets DEFAULT_L2 if no L2 is chosen yet. */

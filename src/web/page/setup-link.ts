@@ -1,7 +1,9 @@
 // Links that carry the demo's whole setup in the page address's hash: the sample guest, the kernel
-// command line, guest RAM and the VMCS controls, as
+// command line, guest RAM, the L2 guest (a sample, as the module for a guest hypervisor) with its
+// arguments, and the VMCS controls, as
 //
 //     #guest=vmexit&cmdline=1000+cpuid&mem=64&if-mode=trap&cr3-targets=3
+//     #guest=nestvisor&l2=exitloop&l2-args=1000&vmcs-shadowing=off
 //
 // Only what differs from the page's defaults is written, and a link leaves out nothing it does not
 // mean: a setting it does not name is the default. Reading is strict: an unknown guest, a bad
@@ -11,6 +13,7 @@
 import { CPUID_VENDORS, DEFAULT_CONFIG, IF_MODES, MAX_CR3_TARGETS } from "../../vmm/vm-config.js";
 import { DEFAULT_MEMORY_MIB, MEMORY_SIZE_RULE, parseMemoryMiB } from "../../vmm/memory-size.js";
 import type { LiveControls } from "../protocol.js";
+import { HYPERVISOR_GUEST } from "./module-picker.js";
 
 export interface Setup {
   /** A sample guest to boot; undefined for none (a kernel file of the user's own cannot travel in a link). */
@@ -18,6 +21,10 @@ export interface Setup {
   /** The kernel command line after the kernel's path, as the CLI's --cmdline. */
   cmdline: string;
   memoryMiB: number;
+  /** The sample guest booted as the Multiboot module (nestvisor's L2); undefined for none (a file of the user's own cannot travel either). */
+  l2?: string;
+  /** Its arguments, after its name on its command line. */
+  l2Args: string;
   controls: LiveControls;
 }
 
@@ -34,7 +41,7 @@ export const DEFAULT_CONTROLS: Readonly<LiveControls> = {
   vmcsShadowing: true,
 };
 
-export const DEFAULT_SETUP: Readonly<Setup> = { cmdline: "", memoryMiB: DEFAULT_MEMORY_MIB, controls: DEFAULT_CONTROLS };
+export const DEFAULT_SETUP: Readonly<Setup> = { cmdline: "", memoryMiB: DEFAULT_MEMORY_MIB, l2Args: "", controls: DEFAULT_CONTROLS };
 
 /** One setting of a link: its key, its value as text, and how text sets it (or what is wrong with the text). */
 interface LinkField {
@@ -91,6 +98,24 @@ const FIELDS: LinkField[] = [
       return undefined;
     },
   },
+  {
+    key: "l2",
+    text: (setup) => setup.l2 ?? "",
+    read(setup, text, guests) {
+      const l2Guests = guests.filter((guest) => guest !== HYPERVISOR_GUEST);
+      if (!l2Guests.includes(text)) return `no such sample guest to run as L2 (there are ${either(l2Guests)})`;
+      setup.l2 = text;
+      return undefined;
+    },
+  },
+  {
+    key: "l2-args",
+    text: (setup) => setup.l2Args,
+    read(setup, text) {
+      setup.l2Args = text;
+      return undefined;
+    },
+  },
   controlField("if-mode", "ifMode", same(IF_MODES)),
   controlField("cr3-targets", "cr3Targets", Array.from({ length: MAX_CR3_TARGETS + 1 }, (_, count) => [String(count), count])),
   controlField("hlt-exiting", "hltExiting", ON_OFF),
@@ -129,5 +154,6 @@ export function parseSetupHash(hash: string, guests: readonly string[]): ParsedL
     seen.add(key);
     if (problem !== undefined) problems.push(`${key}=${text}: ${problem}`);
   }
+  if (!seen.has("l2") && setup.l2Args !== "") problems.push(`l2-args=${setup.l2Args}: arguments for no L2 guest (name it with l2)`);
   return problems.length > 0 ? { problems } : { setup };
 }
