@@ -78,6 +78,18 @@ describe("--stats and --trace exits under --nested vmx", () => {
     expect(afterVmlaunch).toMatch(/^(r1*R2*)*r1*$/);
   }, 120_000);
 
+  it("trace L1's VMREADs and VMWRITEs with the field named: after each reflected exit nestvisor first reads EXIT_REASON", async () => {
+    const result = await wasmvisor("run", "guests/nestvisor.elf", "--nested", "vmx", "--vmcs-shadowing", "off", "--module", "guests/detect.elf", "--trace", "exits", "--timeout", "100");
+    expect(result.status, result.stderr).toBe(0);
+    const lines = result.stderr.split("\n").filter((line) => line.startsWith("exit "));
+    const vmx = lines.filter((line) => / L1 +VM(READ|WRITE) /.test(line));
+    expect(vmx.length).toBeGreaterThan(0);
+    for (const line of vmx) expect(line).toMatch(/ field E[A-D]X = 0x0000[0-9a-f]{4} \([A-Z0-9_]+\), /);
+    lines.forEach((line, i) => {
+      if (line.includes(" L2->L1 ")) expect(lines[i + 1]).toMatch(/ L1 +VMREAD .* field EAX = 0x00004402 \(EXIT_REASON\), EAX$/);
+    });
+  }, 120_000);
+
   it("print no level column and no level tables without --nested vmx", async () => {
     const result = await wasmvisor("run", "guests/exitloop.elf", "--cmdline", "10", "--trace", "exits", "--stats");
     expect(result.status, result.stderr).toBe(0);

@@ -123,6 +123,17 @@ export function fieldSlot(encoding: number): FieldSlot | undefined {
   return SLOTS.get(encoding >>> 0);
 }
 
+/** The field's name (VMCS_FIELD's, with "_HIGH" for the high half of a 64-bit field), or undefined when this VMCS does not support the encoding. */
+export function fieldName(encoding: number): string | undefined {
+  return NAMES.get(encoding >>> 0);
+}
+
+const NAMES: ReadonlyMap<number, string> = new Map(
+  Object.entries(VMCS_FIELD).flatMap(([name, encoding]): Array<[number, string]> =>
+    fieldWidth(encoding) === FieldWidth.Bits64 ? [[encoding, name], [encoding + 1, `${name}_HIGH`]] : [[encoding, name]],
+  ),
+);
+
 /** The bits a field holds: 16-bit fields are zero-extended, every other access is 32 bits wide. */
 export function fieldMask(slot: FieldSlot): number {
   return slot.width === FieldWidth.Bits16 ? 0xffff : 0xffffffff;

@@ -5,7 +5,7 @@ import { E_INTR_INFO, EXIT_RDMSR } from "../../../assembly/vmcs-layout.js";
 import { Reg } from "../../../src/core/vmcs.js";
 import { handleRdmsr, handleWrmsr } from "../../../src/vmm/exits/msr.js";
 import * as C from "../../../src/vmm/nested/vmx-capabilities.js";
-import { FieldWidth, VMCS_FIELD, fieldSlot, fieldType, fieldWidth, REGION_BYTES_USED } from "../../../src/vmm/nested/vmcs12-fields.js";
+import { FieldWidth, VMCS_FIELD, fieldName, fieldSlot, fieldType, fieldWidth, REGION_BYTES_USED } from "../../../src/vmm/nested/vmcs12-fields.js";
 import { FakeContext } from "../exits/fake-context.js";
 
 const GP_INJECTED = 0x80000b0d; // valid, hardware exception, error code, vector 13
@@ -100,5 +100,14 @@ describe("the VMCS field table", () => {
       // A 64-bit field has a high access one above; no other width does.
       expect(fieldSlot(encoding + 1) !== undefined).toBe(slot.width === FieldWidth.Bits64);
     }
+  });
+
+  it("names each field it holds, as --trace exits shows VMREAD's and VMWRITE's, and no other encoding", () => {
+    for (const [name, encoding] of Object.entries(VMCS_FIELD)) {
+      expect(fieldName(encoding)).toBe(name);
+      expect(fieldName(encoding + 1)).toBe(fieldWidth(encoding) === FieldWidth.Bits64 ? `${name}_HIGH` : undefined);
+    }
+    expect(fieldName(0x2001)).toBe("IO_BITMAP_A_HIGH");
+    for (const unsupported of [0x0000, 0x401e, 0x6c17, 0x80004002]) expect(fieldName(unsupported)).toBeUndefined();
   });
 });

@@ -175,6 +175,12 @@ describe.each([["on", true], ["off", false]] as const)("VMREAD and VMWRITE, VMCS
       FAIL_VALID, 12, FAIL_VALID, 12, FAIL_VALID, 12, FAIL_VALID, 12,
       FAIL_VALID, 0xcccccccc, 12, FAIL_VALID, 13, FAIL_VALID, 13, SUCCEED, 0,
     ]);
+    // Shadowed or not, each failing one exits: --trace exits names the field, or says there is none.
+    expect(exitsOf(run, L.EXIT_VMWRITE).map((e) => e.detail)).toEqual([
+      "field EAX = 0x00000000 (no such field), EBX", "field EAX = 0x00004001 (no such field), EBX", "field EAX = 0x80004002 (no such field), EBX",
+      "field EAX = 0x0000401e (no such field), EBX", "field EAX = 0x00004402 (EXIT_REASON), EBX", "field EAX = 0x00006400 (EXIT_QUALIFICATION), EBX",
+    ]);
+    expect(exitsOf(run, L.EXIT_VMREAD).map((e) => e.detail)).toContain("field EAX = 0x00006c17 (no such field), EBX");
   });
 
   it("fail with VMfailInvalid without a current VMCS", async () => {
@@ -206,9 +212,9 @@ describe.each([["on", true], ["off", false]] as const)("VMREAD and VMWRITE, VMCS
       return;
     }
     // What --trace exits shows: the operands as L0 decoded them.
-    expect(exitsOf(run, L.EXIT_VMWRITE).map((e) => e.detail)).toEqual(["field EAX = 0x00004004, DS:[ESI+0x10]", "field EAX = 0x00004006, DS:[EBX]"]);
+    expect(exitsOf(run, L.EXIT_VMWRITE).map((e) => e.detail)).toEqual(["field EAX = 0x00004004 (EXCEPTION_BITMAP), DS:[ESI+0x10]", "field EAX = 0x00004006 (PAGE_FAULT_ERROR_MASK), DS:[EBX]"]);
     expect(exitsOf(run, L.EXIT_VMREAD).map((e) => e.detail)).toEqual([
-      "field EAX = 0x00004004, DS:[ESI+ECX*2+0x8]", "field EAX = 0x00004004, DS:[ECX*4+0x7000]", "field EAX = 0x00004006, EBX",
+      "field EAX = 0x00004004 (EXCEPTION_BITMAP), DS:[ESI+ECX*2+0x8]", "field EAX = 0x00004004 (EXCEPTION_BITMAP), DS:[ECX*4+0x7000]", "field EAX = 0x00004006 (PAGE_FAULT_ERROR_MASK), EBX",
     ]);
   });
 });
