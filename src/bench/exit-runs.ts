@@ -85,12 +85,17 @@ export async function wasmvisorJobs(benchmarks: readonly ExitBenchmark[], kernel
   return { jobs, unsupported };
 }
 
-/** Each test's VM exits to wasmvisor per iteration, from the lines stamped with the exit count: the loop's minus the base loop's. */
-function withL0Exits(timings: Map<string, TestTiming>, exits: readonly StampedLine[]): Map<string, TestTiming> {
+/**
+ * Each test's VM exits to wasmvisor per iteration, from the lines stamped with the exit count: the
+ * loop's minus the base loop's, and never below 0. The operation cannot take exits away; fewer in
+ * its loop than in the base loop means more of L0's own time slices (preemption-timer exits, which
+ * fall wherever a slice ends) landed in the base loop, which the report printed as "-0.00".
+ */
+export function withL0Exits(timings: Map<string, TestTiming>, exits: readonly StampedLine[]): Map<string, TestTiming> {
   const counts = phaseCosts(exits);
   for (const [word, timing] of timings) {
     const count = counts.get(word);
-    if (count !== undefined) timing.l0Exits = count / timing.iterations;
+    if (count !== undefined) timing.l0Exits = Math.max(0, count) / timing.iterations;
   }
   return timings;
 }

@@ -64,7 +64,7 @@ export interface TestTiming {
   baseMs: number;
   /** The guest's difference per iteration in its own RDTSC ticks. */
   guestTicks: number;
-  /** Under wasmvisor: its VM exits per iteration, the loop's minus the base loop's. */
+  /** Under wasmvisor: its VM exits per iteration, the loop's minus the base loop's (at least 0: exit-runs.ts withL0Exits). */
   l0Exits?: number;
 }
 

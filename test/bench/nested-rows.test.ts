@@ -6,8 +6,8 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { EXIT_BENCHMARKS, L1_GUEST, VMEXIT_GUEST } from "../../src/bench/exit-benchmarks.js";
 import { formatL0Exits } from "../../src/bench/exit-report.js";
-import { measureJobs, wasmvisorJobs } from "../../src/bench/exit-runs.js";
-import { wallClock } from "../../src/bench/marker-timing.js";
+import { measureJobs, wasmvisorJobs, withL0Exits } from "../../src/bench/exit-runs.js";
+import { testTimings, wallClock } from "../../src/bench/marker-timing.js";
 import { root } from "../support/cli.js";
 
 const read = (path: string) => readFileSync(`${root}/${path}`);
@@ -34,5 +34,27 @@ describe("the nested-VMX bench rows", () => {
     expect([...unsupported.keys()].map((b) => b.name)).toEqual(["l2-cpuid", "l2-cpuid/exit"]);
     expect([...unsupported.values()][0]).toMatch(/no L1 guest/);
     expect(jobs.flatMap((j) => j.rows.map((b) => b.name))).toEqual(["vmread", "vmwrite", "vmread/exit", "vmwrite/exit"]);
+  });
+});
+
+describe("L0 exits per iteration", () => {
+  /** One test's lines as the vmexit guest prints them, each stamped with `stamps` (its three markers'), and its timings. */
+  const oneTest = (iterations: number, stamps: [number, number, number]) => {
+    const text = ["@1 cpuid", "@2 cpuid", "@3 cpuid", `cpuid: ${iterations} iterations, 5 ticks each, loop alone 1, difference 4`];
+    const lines = text.map((line, i) => ({ text: line, at: stamps[i] ?? stamps[2] }));
+    return withL0Exits(testTimings(text.map((line, i) => ({ text: line, at: i }))), lines).get("cpuid")!;
+  };
+  const report = (l0Exits: number) =>
+    formatL0Exits([{ benchmark: nestedRows[2], results: { wasmvisor: { runs: [1], median: 1, spread: 0, iterations: 1, l0Exits } }, skipped: {} }]).split("\n")[1];
+
+  it("are the loop's exits minus the base loop's, per iteration", () => {
+    expect(oneTest(100, [1000, 1400, 1500]).l0Exits).toBe(3);
+  });
+
+  it("are 0, never negative, when time slices put more exits in the base loop than in the loop (the report printed -0.00)", () => {
+    const timing = oneTest(1_000_000, [1000, 1002, 1005]);
+    expect(timing.l0Exits).toBe(0);
+    expect(Object.is(timing.l0Exits, -0)).toBe(false);
+    expect(report(timing.l0Exits!)).toMatch(/^  vmread +0\.00  /);
   });
 });
