@@ -94,3 +94,15 @@ export function setChecked(page: Page, selector: string, checked: boolean): Prom
     box.dispatchEvent(new Event("change", { bubbles: true }));
   }, checked);
 }
+
+/** Waits until the page says the run of guest `name` has stopped ("name: ..." in the state line). */
+export function waitUntilStopped(page: Page, name: string, timeout: number): Promise<unknown> {
+  return page.waitForFunction(
+    (guest) => {
+      const state = document.getElementById("state")!;
+      return state.dataset.state === "stopped" && state.textContent!.startsWith(`${guest}:`);
+    },
+    name,
+    { timeout },
+  );
+}

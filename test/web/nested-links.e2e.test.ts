@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { root } from "../support/cli.js";
-import { type DemoPage, demoTitle, hasChromium, openDemo } from "../support/demo-page.js";
+import { type DemoPage, demoTitle, hasChromium, openDemo, waitUntilStopped } from "../support/demo-page.js";
 
 describe.skipIf(!hasChromium)(demoTitle("nestvisor's L2 in links, and the saved console text"), () => {
   let demo: DemoPage;
@@ -18,10 +18,7 @@ describe.skipIf(!hasChromium)(demoTitle("nestvisor's L2 in links, and the saved 
 
   it("boots the link's L2 with its controls, and saves the console's text as Bochs prints it", async () => {
     const { page } = demo;
-    await page.waitForFunction(() => {
-      const state = document.getElementById("state")!;
-      return state.dataset.state === "stopped" && state.textContent!.startsWith("nestvisor:");
-    }, null, { timeout: 120_000 });
+    await waitUntilStopped(page, "nestvisor", 120_000);
     await expect.poll(() => demo.consoleText(), { timeout: 60_000 }).toContain("nestvisor: VMX off, L2's status 0");
     expect(await page.locator("#module-select").inputValue()).toBe("hello");
     expect(await page.locator("#vmcs-shadowing").isChecked()).toBe(false);

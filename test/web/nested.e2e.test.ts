@@ -8,7 +8,7 @@
 // no kernel, or that does not fit in RAM, is one line on the page.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DemoPage, demoTitle, hasChromium, openDemo, setChecked } from "../support/demo-page.js";
+import { type DemoPage, demoTitle, hasChromium, openDemo, setChecked, waitUntilStopped } from "../support/demo-page.js";
 import { nestvisorCounts } from "../support/nestvisor-report.js";
 
 const EXIT_VMLAUNCH = 20;
@@ -35,10 +35,7 @@ describe.skipIf(!hasChromium)(demoTitle("the demo with nested VMX: nestvisor and
     await page.selectOption("#module-select", l2);
     await page.fill("#module-args", args);
     await demo.bootSample("nestvisor");
-    await page.waitForFunction(() => {
-      const state = document.getElementById("state")!;
-      return state.dataset.state === "stopped" && state.textContent!.startsWith("nestvisor:");
-    }, null, { timeout: 120_000 });
+    await waitUntilStopped(page, "nestvisor", 120_000);
   }
 
   const rows = (selector: string): Promise<Row[]> =>
@@ -147,10 +144,7 @@ describe.skipIf(!hasChromium)(demoTitle("the demo with nested VMX: nestvisor and
     await page.fill("#memory", "32");
     await page.locator("#module-file").setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("not a kernel\n") });
     await demo.bootSample("nestvisor");
-    await page.waitForFunction(() => {
-      const state = document.getElementById("state")!;
-      return state.dataset.state === "stopped" && state.textContent!.startsWith("nestvisor:");
-    }, null, { timeout: 60_000 });
+    await waitUntilStopped(page, "nestvisor", 60_000);
     await expect.poll(() => demo.consoleText(), { timeout: 30_000 }).toContain("nestvisor: cannot load L2: the module is not a 32-bit x86 ELF executable");
     expect(await page.locator("#error").innerText()).toBe("");
   }, 120_000);
