@@ -211,13 +211,13 @@ export async function measureGuests(runners: readonly HostRunner[], hosts: HostS
         } catch (error) {
           if (runner.host === "wasmvisor" || !(error instanceof BenchGuestError)) throw error;
           failed.add(runner.host);
+          for (const dropped of options.guests) samples.delete(`${dropped.name} ${runner.host}`);
           const status = hosts.find((h) => h.host === runner.host);
           if (status) status.failed = error.message;
         }
       }
     }
   }
-  for (const key of samples.keys()) if (failed.has(key.slice(key.indexOf(" ") + 1) as Host)) samples.delete(key);
   options.onProgress?.(total, total, "done");
   return samples;
 }
