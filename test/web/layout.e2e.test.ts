@@ -14,10 +14,17 @@ interface Box {
   right: number;
 }
 
-async function box(demo: DemoPage, selector: string): Promise<Box> {
-  const found = await demo.page.locator(selector).boundingBox();
-  if (!found) throw new Error(`${selector} is not shown`);
-  return { top: found.y, bottom: found.y + found.height, left: found.x, right: found.x + found.width };
+/**
+ * The boxes of the selected elements, all read in one layout: the playground keeps running, and a
+ * row added to the exits table between two separate reads moves everything below it.
+ */
+async function boxes(demo: DemoPage, selectors: string[]): Promise<Box[]> {
+  return demo.page.evaluate((wanted) => wanted.map((selector) => {
+    const element = document.querySelector(selector);
+    const rect = element?.getBoundingClientRect();
+    if (!rect || rect.width === 0 || rect.height === 0) throw new Error(`${selector} is not shown`);
+    return { top: rect.top, bottom: rect.bottom, left: rect.left, right: rect.right };
+  }), selectors);
 }
 
 /** Boots the playground and waits until the chart is drawn and the table has its rows. */
@@ -38,8 +45,10 @@ describe.skipIf(!hasChromium)(demoTitle("the demo's layout at 1280x800"), () => 
   afterAll(() => demo?.close());
 
   it("shows the screen, the console and the live exits in the first viewport", async () => {
-    for (const selector of ["#screen", "#console", "#reason-chart", "#exits"]) {
-      const { top, bottom, left, right } = await box(demo, selector);
+    const selectors = ["#screen", "#console", "#reason-chart", "#exits"];
+    const shown = await boxes(demo, selectors);
+    for (const [index, selector] of selectors.entries()) {
+      const { top, bottom, left, right } = shown[index];
       expect(top, selector).toBeGreaterThanOrEqual(0);
       expect(bottom, selector).toBeLessThanOrEqual(800);
       expect(left, selector).toBeGreaterThanOrEqual(0);
@@ -78,25 +87,22 @@ describe.skipIf(!hasChromium)(demoTitle("the demo's layout on a phone (390x844, 
   afterAll(() => demo?.close());
 
   it("puts the console first, then the exits, then the run controls", async () => {
-    const consoleBox = await box(demo, "#console");
-    const chart = await box(demo, "#reason-chart");
-    const exits = await box(demo, "#exits");
-    const controls = await box(demo, "#controls");
-    const runButtons = await box(demo, "#pause");
+    const [consoleBox, chart, exits, runButtons, controls, screen] = await boxes(demo, ["#console", "#reason-chart", "#exits", "#pause", "#controls", "#screen"]);
     expect(consoleBox.bottom).toBeLessThanOrEqual(chart.top);
     expect(chart.bottom).toBeLessThanOrEqual(exits.top);
     expect(exits.bottom).toBeLessThanOrEqual(runButtons.top);
     expect(runButtons.bottom).toBeLessThanOrEqual(controls.top);
     // The screen and everything else come after.
-    expect((await box(demo, "#screen")).top).toBeGreaterThan(controls.bottom);
+    expect(screen.top).toBeGreaterThan(controls.bottom);
   });
 
   it("overflows nothing sideways: the page is the phone's width, and the 80-column console scrolls in its panel", async () => {
     const { page } = demo;
     const widths = await page.evaluate(() => ({ page: document.documentElement.scrollWidth, viewport: window.innerWidth }));
     expect(widths.page).toBeLessThanOrEqual(widths.viewport);
-    for (const selector of [".guest", ".console", ".stats", ".run", ".screen", ".step", ".costs", ".tools"]) {
-      expect((await box(demo, selector)).right, selector).toBeLessThanOrEqual(widths.viewport);
+    const panels = [".guest", ".console", ".stats", ".run", ".screen", ".step", ".costs", ".tools"];
+    for (const [index, panel] of (await boxes(demo, panels)).entries()) {
+      expect(panel.right, panels[index]).toBeLessThanOrEqual(widths.viewport);
     }
     expect(await page.locator("#console").getAttribute("data-columns")).toBe("80");
     const console = await page.evaluate(() => {
