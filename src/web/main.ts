@@ -205,7 +205,7 @@ worker.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
     case "exit-costs-progress":
       return exitCosts.progress(data.label);
     case "exit-costs":
-      return exitCosts.show(data.costs, data.crossOriginIsolated);
+      return exitCosts.show(data.costs, data.crossOriginIsolated, data.nodeRunDate);
     case "exit-costs-failed":
       exitCosts.failed();
       return showError(data.message);

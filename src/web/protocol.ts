@@ -130,7 +130,11 @@ export interface ExitCost {
   /** Host ns per iteration, the median of the runs, and half their range relative to it. */
   ns: number;
   spread: number;
+  /** Every run's host ns per iteration, in the order they ran. */
+  runs: number[];
   iterations: number;
+  /** The same row under Node in the stored bench run (docs/bench-results.json), if it has it. */
+  nodeNs?: number;
 }
 
 export interface StepReport {
@@ -156,7 +160,7 @@ export type WorkerMessage =
   /** The last exits (at most TRACE_LENGTH), oldest first, as `--trace exits` prints them. */
   | { type: "trace"; lines: string[] }
   | { type: "exit-costs-progress"; label: string }
-  | { type: "exit-costs"; costs: ExitCost[]; crossOriginIsolated: boolean }
+  | { type: "exit-costs"; costs: ExitCost[]; crossOriginIsolated: boolean; nodeRunDate: string }
   | { type: "exit-costs-failed"; message: string }
   | { type: "error"; message: string }
   /** Why a state file or disk image the page sent cannot be used; the machine runs on as it was. */

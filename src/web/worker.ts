@@ -60,9 +60,9 @@ scope.onmessage = async ({ data }) => {
       return vm.traceExits(data.on);
     case "measure-exit-costs": {
       // The bench's exit loops load as a chunk of their own when first asked for.
-      const { measureExitCosts } = await import("./vm/exit-costs.js");
+      const { measureExitCosts, nodeRunDate } = await import("./vm/exit-costs.js");
       return measureExitCosts(await core, (label) => post({ type: "exit-costs-progress", label })).then(
-        (costs) => post({ type: "exit-costs", costs, crossOriginIsolated: self.crossOriginIsolated }),
+        (costs) => post({ type: "exit-costs", costs, crossOriginIsolated: self.crossOriginIsolated, nodeRunDate }),
         (error: Error) => post({ type: "exit-costs-failed", message: `measuring exit costs: ${error.message}` }),
       );
     }

@@ -7,11 +7,12 @@
 
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { median } from "../../src/bench/report.js";
 import { assemble } from "../core/harness.js";
 import { type DemoPage, GUESTS, demoTitle, hasChromium, openDemo } from "../support/demo-page.js";
 import { KERNEL_BASE, kernelElf } from "../support/images.js";
@@ -38,19 +39,27 @@ const outLoopKernel = () => kernelElf(assemble("mov $0x3ff, %dx\n1: out %al, %dx
 /** The rows the done-when names: the page's figures must agree with `wasmvisor bench`'s within 2x. */
 const COMPARED_ROWS = ["cpuid", "out", "cr3-miss"];
 /**
- * Both sides time with the wall clock, which a machine shared with other work inflates by up to
+ * The page times with the wall clock, which a machine shared with other work inflates by up to
  * 10x in one run and not the next (and V8 may not have optimised the core yet when it is starved
- * of CPU). A pair of measurements that disagree is therefore made again, up to this many times:
- * a real disagreement fails every time.
+ * of CPU); the CLI is asked for CPU time, which load does not inflate. So the page's figure is the
+ * median of all its runs so far, and the pair is measured again while they disagree, up to this
+ * many times: a real disagreement fails every time.
  */
 const COMPARISON_ATTEMPTS = 4;
+/**
+ * Above this load average per CPU no run in the page escapes the other work (each figure is the
+ * difference of two wall-clock loops, and at load 12-18 on two CPUs they came out between -271
+ * and +81 ns for a 12 ns exit): a disagreement there says nothing, and the test says so and skips
+ * the comparison. CI's machine is quiet.
+ */
+const LOAD_PER_CPU_TOO_BUSY = 2;
 
-/** `wasmvisor bench` on these rows (wall clock, as the page measures): row name -> median ns. */
+/** `wasmvisor bench` on these rows, in CPU time (what load cannot inflate): row name -> median ns. */
 function cliExitCosts(rows: string[]): Map<string, number> {
   const dir = mkdtempSync(join(tmpdir(), "wasmvisor-bench-"));
   try {
     const json = join(dir, "bench.json");
-    execFileSync(process.execPath, [CLI, "bench", "--only", `^(${rows.join("|")})$`, "--peers", "none", "--json", json], { stdio: "ignore" });
+    execFileSync(process.execPath, [CLI, "bench", "--only", `^(${rows.join("|")})$`, "--peers", "none", "--clock", "cpu", "--json", json], { stdio: "ignore" });
     const { exits } = JSON.parse(readFileSync(json, "utf8")) as { exits: { name: string; results: { wasmvisor: { median: number } } }[] };
     return new Map(exits.map((row) => [row.name, row.results.wasmvisor.median]));
   } finally {
@@ -75,13 +84,18 @@ describe.skipIf(!hasChromium)(demoTitle("browser demo in Chromium"), () => {
   const flatConsole = () => demo.flatConsole();
   const state = () => demo.state();
   const exitCount = (reason: number) => demo.exitCount(reason);
-  /** Clicks "measure exit costs" and reads the figures: row name -> ns. */
+  /** Clicks "measure exit costs" and reads each row: the figure shown (ns) and its runs. */
   const pageExitCosts = async () => {
     const rows = page.locator("#exit-costs tbody tr");
     await page.locator("#exit-costs tbody").evaluate((body) => body.replaceChildren());
     await page.click("#measure-exit-costs");
     await expect.poll(() => rows.count(), { timeout: 30_000 }).toBeGreaterThan(0);
-    const figures = await rows.evaluateAll((list) => list.map((row) => [(row as HTMLElement).dataset.name!, Number((row as HTMLElement).dataset.ns)] as const));
+    const figures = await rows.evaluateAll((list) =>
+      list.map((row) => {
+        const { name, ns, runs } = (row as HTMLElement).dataset;
+        return [name!, { ns: Number(ns), runs: runs!.split(" ").map(Number) }] as const;
+      }),
+    );
     return new Map(figures);
   };
   const pixel = (x: number, y: number) =>
@@ -104,19 +118,42 @@ describe.skipIf(!hasChromium)(demoTitle("browser demo in Chromium"), () => {
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
   });
 
-  it("measures exit costs with the bench's loops, within 2x of `wasmvisor bench` on this machine", async () => {
+  it("measures exit costs with the bench's loops, within 2x of `wasmvisor bench` on this machine", async (context) => {
     const attempts: string[] = [];
+    const pageRuns = new Map(COMPARED_ROWS.map((name) => [name, [] as number[]]));
     let agreed = false;
     while (!agreed && attempts.length < COMPARISON_ATTEMPTS) {
       const cli = cliExitCosts(COMPARED_ROWS);
       const inPage = await pageExitCosts();
-      const figures = COMPARED_ROWS.map((name) => ({ name, page: inPage.get(name)!, cli: cli.get(name)! }));
-      attempts.push(figures.map(({ name, page, cli }) => `${name} ${page.toFixed(1)} ns in the page, ${cli.toFixed(1)} in the CLI`).join("; "));
+      // The figure shown is the median of the row's runs: three, or six where the first three's
+      // median came out at or below zero.
+      for (const [name, { ns, runs }] of inPage) {
+        expect([3, 6], name).toContain(runs.length);
+        expect(ns, name).toBe(median(runs));
+      }
+      for (const name of COMPARED_ROWS) pageRuns.get(name)!.push(...inPage.get(name)!.runs);
+      const figures = COMPARED_ROWS.map((name) => ({ name, page: median(pageRuns.get(name)!), cli: cli.get(name)! }));
+      attempts.push(figures.map(({ name, page, cli }) => `${name} ${page.toFixed(1)} ns in the page, ${cli.toFixed(1)} in the CLI (CPU time)`).join("; "));
       agreed = figures.every(({ page, cli }) => page / cli > 0.5 && page / cli < 2);
     }
+    const status = await page.locator("#exit-costs-status").innerText();
+    expect(status).toContain("cross-origin isolated: fine clock");
+    // The Node column is the stored bench run's wasmvisor figure, and says which run.
+    const stored = JSON.parse(readFileSync(fileURLToPath(new URL("../../docs/bench-results.json", import.meta.url)), "utf8")) as { date: string; exits: { name: string; results: { wasmvisor: { median: number } } }[] };
+    expect(status).toContain(`stored wasmvisor bench run of ${stored.date.slice(0, 10)}`);
+    const nodeColumn = await page.locator("#exit-costs tbody tr").evaluateAll((rows) => rows.map((row) => [(row as HTMLElement).dataset.name!, (row as HTMLTableRowElement).cells[3].textContent!] as const));
+    expect(nodeColumn.length).toBeGreaterThan(0);
+    for (const [name, text] of nodeColumn) {
+      const storedRow = stored.exits.find((row) => row.name === name);
+      expect(text, name).toBe(storedRow ? new Intl.NumberFormat("en-US", { maximumFractionDigits: 1 }).format(storedRow.results.wasmvisor.median) : "-");
+    }
+    const load = loadavg()[0] / availableParallelism();
+    if (!agreed && load > LOAD_PER_CPU_TOO_BUSY) {
+      console.warn(`exit costs not compared: load average ${load.toFixed(1)} per CPU\n${attempts.join("\n")}`);
+      context.skip();
+    }
     expect(agreed, attempts.join("\n")).toBe(true);
-    console.info(`exit costs, attempt ${attempts.length}: ${attempts.at(-1)}`);
-    expect(await page.locator("#exit-costs-status").innerText()).toContain("cross-origin isolated: fine clock");
+    console.info(`exit costs, attempt ${attempts.length}:\n${attempts.join("\n")}`);
   }, 120_000);
 
   it("shows VMM ns per exit that is the handler's time or n/a, never the inverse of the exit rate", async () => {

@@ -9,6 +9,10 @@ import { VMEXIT_GUEST, selectBenchmarks } from "../../bench/exit-benchmarks.js";
 import { measureJobs, wasmvisorJobs } from "../../bench/exit-runs.js";
 import { wallClock } from "../../bench/marker-timing.js";
 import type { ExitCost } from "../protocol.js";
+// The stored `wasmvisor bench` run that README.md's results describe: its figures under Node, for scale.
+import { date as nodeRunDate, exits as nodeRows } from "../../../docs/bench-results.json";
+
+export { nodeRunDate };
 
 /** The rows the page measures: the issue's CPUID, OUT and CR3 miss, and their neighbours. */
 export const PAGE_EXIT_BENCHMARKS = /^(cpuid|vmcall|out|in|cr0|cr3-miss)$/;
@@ -25,6 +29,7 @@ export async function measureExitCosts(core: Uint8Array<ArrayBuffer>, onProgress
   const measurements = await measureJobs(jobs, { loopMs: LOOP_MS, runs: RUNS, onProgress: (_done, _total, label) => onProgress(label) });
   return benchmarks.flatMap((b) => {
     const m = measurements.get(`wasmvisor ${b.name}`);
-    return m ? [{ name: b.name, what: b.what, ns: m.median, spread: m.spread, iterations: m.iterations }] : [];
+    const nodeNs = nodeRows.find((row) => row.name === b.name)?.results.wasmvisor.median;
+    return m ? [{ name: b.name, what: b.what, ns: m.median, spread: m.spread, runs: m.runs, iterations: m.iterations, nodeNs }] : [];
   });
 }
