@@ -181,17 +181,7 @@ export function farCall(sel: u32, off: u32): void {
   if (!fetchDescriptor(sel, EXC_GP, 0)) return;
   const ar = descAr(descHi);
   if (ar & AR_S) {
-    if (!takeDirectCode(ar, sel)) return;
-    frameCurrent(0);
-    framePush(bytes, retCs);
-    framePush(bytes, retEip);
-    if (pending) return;
-    if (off > cLimit) { raise(EXC_GP, 0); return; }
-    markAccessed(cAddr, cHi);
-    if (pending) return;
-    frameCommitSp();
-    loadCs(sel, cpl);
-    eip = off;
+    if (takeDirectCode(ar, sel)) callSamePrivilege(sel, off, bytes, retCs, retEip);
     return;
   }
   const type = ar & 0xf;
@@ -240,17 +230,24 @@ function callGate(sel: u32, ar: u32, retCs: u32, retEip: u32): void {
     setSegment(SR_SS, nsSel, nsBase, nsLimit, nsAr | AR_ACCESSED);
     frameCommitSp();
     loadCs(csSel, dpl);
+    eip = target;
   } else {
-    frameCurrent(0);
-    framePush(bytes, retCs);
-    framePush(bytes, retEip);
-    if (pending) return;
-    if (target > cLimit) { raise(EXC_GP, 0); return; }
-    markAccessed(cAddr, cHi);
-    if (pending) return;
-    frameCommitSp();
-    loadCs(csSel, cpl);
+    callSamePrivilege(csSel, target, bytes, retCs, retEip);
   }
+}
+
+// A far CALL that stays at CPL to the code segment taken (takeCode) as `sel`: the return address
+// on the current stack, the offset checked against the new limit, then CS:EIP committed.
+function callSamePrivilege(sel: u32, target: u32, bytes: u32, retCs: u32, retEip: u32): void {
+  frameCurrent(0);
+  framePush(bytes, retCs);
+  framePush(bytes, retEip);
+  if (pending) return;
+  if (target > cLimit) { raise(EXC_GP, 0); return; }
+  markAccessed(cAddr, cHi);
+  if (pending) return;
+  frameCommitSp();
+  loadCs(sel, cpl);
   eip = target;
 }
 
