@@ -56,6 +56,7 @@ export const G_MSR_SYSENTER_EIP = 0x118;
 // EFER (MSR C000_0080h), bits 31:0; it exists only on the AMD personality (src/vmm/svm/), where
 // SVME (bit 12) is the one bit this CPU has (no long mode, NX or SYSCALL). 0 on Intel's P6.
 export const G_EFER = 0x11c;
+export const EFER_SVME = 1 << 12;
 
 export const ACTIVITY_ACTIVE = 0;
 export const ACTIVITY_HLT = 1;
@@ -215,6 +216,17 @@ export const EXIT_STI = 0x101;
 export const EXIT_PUSHF = 0x102;
 export const EXIT_POPF = 0x103;
 export const EXIT_IRET = 0x104;
+// Ours too: the SVM instructions (assembly/cpu/svm-instructions.ts), which exit once the core's
+// checks pass (#UD without EFER.SVME or protected mode, #GP(0) at CPL > 0), numbered 0x100 + the
+// APM's #VMEXIT code of the instruction's intercept (APM Vol. 2, appendix C). No qualification.
+export const SVM_EXIT_BASE = 0x100;
+export const EXIT_SVM_INVLPGA = SVM_EXIT_BASE + 0x7a;
+export const EXIT_SVM_VMRUN = SVM_EXIT_BASE + 0x80;
+export const EXIT_SVM_VMMCALL = SVM_EXIT_BASE + 0x81;
+export const EXIT_SVM_VMLOAD = SVM_EXIT_BASE + 0x82;
+export const EXIT_SVM_VMSAVE = SVM_EXIT_BASE + 0x83;
+export const EXIT_SVM_STGI = SVM_EXIT_BASE + 0x84;
+export const EXIT_SVM_CLGI = SVM_EXIT_BASE + 0x85;
 
 // VM-exit instruction information of the VMX instructions (SDM Vol. 3C tables 28-9 and 28-13):
 // scaling 0-1, VMREAD/VMWRITE's r/m register 3-6, address size 7-9 (0 16-bit, 1 32-bit), bit 10

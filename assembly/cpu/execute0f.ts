@@ -26,6 +26,7 @@ import { popSegment, loadFarPointer, lldt, ltr, lar, lsl, verr, verw } from "./p
 import { branchTarget } from "./branch";
 import { sysenter, sysexit } from "./sysenter";
 import { vmxNoOperand, vmxGroup9, vmreadVmwrite } from "./vmx-instructions";
+import { svmInstruction } from "./svm-instructions";
 import { leaksVmm, vmmTableBase, vmmTableLimit, vmmCr0, vmmSystemSelector } from "./ifmode";
 
 @inline function osize(): u32 { return o32 ? 4 : 2; }
@@ -57,13 +58,14 @@ function group6(): void {
   }
 }
 
-// 0F 01: SGDT SIDT LGDT LIDT SMSW LMSW INVLPG, and VMCALL (0F 01 C1)
+// 0F 01: SGDT SIDT LGDT LIDT SMSW LMSW INVLPG, VMCALL (0F 01 C1), and the SVM instructions (0F 01 D8-DF)
 function group7(): void {
   decodeModrm();
   if (pending) return;
   if (modIsReg) {
     if (modReg == 0 && modRm == 1) { vmcall(); return; }
     if (modReg == 0 && modRm >= 2 && modRm <= 4) { vmxNoOperand(modRm); return; } // VMLAUNCH VMRESUME VMXOFF
+    if (modReg == 3) { svmInstruction(modRm); return; } // VMRUN VMMCALL VMLOAD VMSAVE STGI CLGI SKINIT INVLPGA
     if (modReg == 4) { writeReg(modRm, osize(), guestVisibleCr0()); return; }
     if (modReg == 6) { lmsw(readReg(modRm, 2), false); return; }
     raise(EXC_UD); // VMFUNC, MONITOR/MWAIT, XGETBV...: not offered to the guest

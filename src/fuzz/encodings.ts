@@ -147,12 +147,19 @@ function vmxInstruction(e: Emitter, rng: Rng, a32: boolean): number[] {
   return e.out;
 }
 
+/** An SVM instruction, 0F 01 D8-DF (assembly/cpu/svm-instructions.ts), SKINIT's #UD included. */
+function svmInstruction(e: Emitter, rng: Rng): number[] {
+  e.u8(0x0f); e.u8(0x01); e.u8(0xd8 + rng.below(8));
+  return e.out;
+}
+
 /** One random instruction (its prefixes, opcode and operands) for code of the given mode. */
 export function randomInstruction(rng: Rng, mode: CodeMode, pool?: OpcodePool): number[] {
   const e = new Emitter(rng);
   let o32 = mode.bits32;
   let a32 = mode.bits32;
   if (!pool && rng.chance(0.03)) return vmxInstruction(e, rng, a32);
+  if (!pool && rng.chance(0.02)) return svmInstruction(e, rng);
   if (pool) {
     const kind = rng.weighted([[14, "one"], [4, "two"], [2, "sized"]] as const);
     const opcode = rng.pick(pool[kind]);

@@ -70,6 +70,10 @@ export function checkExit(core: BareCore, reason: number): string[] {
     case L.EXIT_VMRESUME: case L.EXIT_VMWRITE: case L.EXIT_VMXOFF: case L.EXIT_VMXON:
       out.push(...checkVmxExit(v, reason).map((m) => `exit ${reason}: ${m}`));
       break;
+    case L.EXIT_SVM_VMRUN: case L.EXIT_SVM_VMMCALL: case L.EXIT_SVM_VMLOAD: case L.EXIT_SVM_VMSAVE:
+    case L.EXIT_SVM_STGI: case L.EXIT_SVM_CLGI: case L.EXIT_SVM_INVLPGA:
+      out.push(...checkSvmExit(v, reason).map((m) => `exit ${hex(reason)}: ${m}`));
+      break;
     case L.EXIT_CLI: case L.EXIT_STI: case L.EXIT_PUSHF: case L.EXIT_POPF: case L.EXIT_IRET:
       need(v(L.C_IF_MODE) === L.IF_MODE_TRAP && (qual === 2 || qual === 4), "IF-sensitive exit outside trap mode or of a bad size");
       break;
@@ -96,6 +100,19 @@ function checkVmxExit(v: (offset: number) => number, reason: number): string[] {
   } else if ((info & (readWrite ? 0x0000787c : 0xf000787c)) !== 0 || ((info >>> 7) & 7) > 1 || ((info >>> 15) & 7) > 5) {
     out.push(`memory-operand information ${hex(info)}`);
   }
+  return out;
+}
+
+// An SVM instruction exits only with EFER.SVME set, and, VMMCALL aside, in protected mode outside
+// virtual-8086 mode at CPL 0 (the APM's #UD and #GP(0) come first); there is no qualification.
+function checkSvmExit(v: (offset: number) => number, reason: number): string[] {
+  const out: string[] = [];
+  if (!(v(L.G_EFER) & L.EFER_SVME)) out.push("with EFER.SVME clear");
+  if (reason !== L.EXIT_SVM_VMMCALL) {
+    if (!(v(L.G_CR0) & CR0_PE) || v(L.G_EFLAGS) & 0x20000) out.push("outside protected mode");
+    if (v(L.G_CPL) !== 0) out.push(`at CPL ${v(L.G_CPL)}`);
+  }
+  if (v(L.X_QUALIFICATION) !== 0) out.push(`qualification ${hex(v(L.X_QUALIFICATION))}`);
   return out;
 }
 

@@ -123,6 +123,8 @@ function controls(b: Builder, rng: Rng, cr0: number, cr3: number, vmxe: number):
   b.field(L.G_MSR_SYSENTER_CS, rng.weighted([[6, SEL.code0], [1, SEL.code0 | 3], [2, rng.below(4)], [1, rng.u32() & 0xffff]] as const));
   b.field(L.G_MSR_SYSENTER_ESP, rng.chance(0.8) ? USER_STACK : interestingU32(rng));
   b.field(L.G_MSR_SYSENTER_EIP, rng.chance(0.8) ? CODE + rng.below(64) : interestingU32(rng));
+  // EFER.SVME as the AMD personality with SVM enabled lets a guest set it: the SVM instructions exit
+  b.field(L.G_EFER, rng.chance(0.2) ? L.EFER_SVME : 0);
   b.field(L.G_DR + 7 * 4, rng.chance(0.9) ? 0 : rng.u32());
   b.field(L.G_ACTIVITY, rng.chance(0.05) ? L.ACTIVITY_HLT : L.ACTIVITY_ACTIVE);
   b.field(L.G_INTERRUPTIBILITY, rng.chance(0.1) ? rng.range(1, 2) : 0);

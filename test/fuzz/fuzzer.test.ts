@@ -105,6 +105,18 @@ describe("fuzzer", () => {
       expect(vmxExit(L.EXIT_VMCLEAR, memory | (7 << 15), 0x2000).join()).toMatch(/memory-operand/);
       expect(vmxExit(L.EXIT_VMLAUNCH, memory, 0x2000).join()).toMatch(/without operands/);
     });
+    it("accepts an SVM instruction's exit only with EFER.SVME, and but for VMMCALL only in protected mode at CPL 0", () => {
+      const svmExit = (reason: number, efer: number, cr0: number, cpl: number): string[] => {
+        const core = new BareCore(source, 0x20000);
+        for (const [field, value] of [[L.X_REASON, reason], [L.X_INSTRUCTION_LENGTH, 3], [L.G_EFER, efer], [L.G_CR0, cr0], [L.G_CPL, cpl], [L.G_EFLAGS, 2]]) core.setVmcs(field, value);
+        return checkExit(core, reason);
+      };
+      expect(svmExit(L.EXIT_SVM_VMRUN, L.EFER_SVME, 0x11, 0)).toEqual([]);
+      expect(svmExit(L.EXIT_SVM_VMMCALL, L.EFER_SVME, 0x10, 3)).toEqual([]);
+      expect(svmExit(L.EXIT_SVM_STGI, 0, 0x11, 0).join()).toMatch(/EFER.SVME clear/);
+      expect(svmExit(L.EXIT_SVM_VMLOAD, L.EFER_SVME, 0x10, 0).join()).toMatch(/outside protected mode/);
+      expect(svmExit(L.EXIT_SVM_INVLPGA, L.EFER_SVME, 0x11, 3).join()).toMatch(/at CPL 3/);
+    });
   });
 
   describe("the differential mode's undefined flags", () => {

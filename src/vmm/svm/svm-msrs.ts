@@ -12,7 +12,7 @@
 // VM_CR = LOCK | SVMDIS, so EFER.SVME cannot be set and every SVM instruction is #UD, as the APM
 // says for SVME clear. CPUID still reports SVM, as the APM says it does in that case.
 
-import { G_EFER } from "../../../assembly/vmcs-layout.js";
+import { EFER_SVME, G_EFER } from "../../../assembly/vmcs-layout.js";
 import type { Vmcs } from "../../core/vmcs.js";
 import type { StatePath } from "../../devices/saved-values.js";
 import type { MsrValue } from "../nested/vmx-capabilities.js";
@@ -21,7 +21,7 @@ export const MSR_EFER = 0xc0000080;
 export const MSR_VM_CR = 0xc0010114;
 export const MSR_VM_HSAVE_PA = 0xc0010117;
 
-export const EFER_SVME = 1 << 12;
+export { EFER_SVME };
 
 export const VM_CR_DPD = 1 << 0;
 export const VM_CR_R_INIT = 1 << 1;
