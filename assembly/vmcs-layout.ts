@@ -124,6 +124,11 @@ export const C_VMCS_LINK = 0x264;
 // What SLDT and STR reveal in classic mode (beside C_VMM_CR0 above): the VMM's LDTR and TR selectors.
 export const C_VMM_LDTR = 0x268;
 export const C_VMM_TR = 0x26c;
+// SVM's CR intercept vectors (APM Vol. 2 15.9.1), as L0 runs the guest of a guest hypervisor on
+// AMD (src/vmm/svm/): bit n makes every MOV from CRn exit, bit 16 + n every MOV to CRn (CLTS and
+// LMSW are writes of CR0), whatever the value, with the CR-access exit (reason 28). Zero: none.
+export const C_CR_INTERCEPTS = 0x270;
+export const CR_WRITE_INTERCEPTS = 16;
 // The field table (the core's vmcsFieldTable()): a u16 per encoding below FIELD_TABLE_ENTRIES, written
 // by the VMM from its one description of the fields and of the shadow VMCS's layout
 // (src/vmm/nested/vmcs12-fields.ts). It plays the part of the SDM's VMREAD and VMWRITE bitmaps

@@ -6,13 +6,13 @@
 // during delivery, and setting RF in the EFLAGS image pushed for faults.
 import { mayChangeIf, ifPrivilege, trapIfSensitive, takenSelector } from "./ifmode";
 import {
-  eip, instrStart, cpl, o32, pending, raise, clearException, excVector, excErrorCode, cr0, cr2,
+  eip, instrStart, cpl, o32, pending, raise, clearException, excVector, excErrorCode, cr0, pageFaultAddress,
   r32, segSel, segLimit, segAr, PEND_EXCEPTION, CR0_PE, ESP,
   CF, PF, AF, ZF, SF, TF, IF, DF, OF, IOPL, NT, RF, VM, AC, ID,
   EXC_DF, EXC_NP, EXC_GP, EXC_PF,
 } from "./state";
 import {
-  VMCS_BASE, G_IDTR_BASE, G_IDTR_LIMIT, SR_CS, SR_SS, EXIT_EXCEPTION, EXIT_TRIPLE_FAULT, EXIT_IRET,
+  VMCS_BASE, G_CR2, G_IDTR_BASE, G_IDTR_LIMIT, SR_CS, SR_SS, EXIT_EXCEPTION, EXIT_TRIPLE_FAULT, EXIT_IRET,
 } from "../vmcs-layout";
 import { linRead32 } from "../memory/linear";
 import { setSegment, arDpl, AR_ACCESSED, AR_CODE, AR_DC, AR_S, AR_P } from "./segment";
@@ -153,10 +153,12 @@ function dispatch(vector: u32, kind: u32, errorCode: i32, retEip: u32, checkBitm
         hasError ? <u32>(errorCode < 0 ? 0 : errorCode) : 0);
       // INT3/INTO exit with their instruction length and EIP at the instruction, as VMX saves it.
       eip = retEip;
-      vmexit(EXIT_EXCEPTION, vector == 14 ? cr2() : 0);
+      vmexit(EXIT_EXCEPTION, vector == 14 ? pageFaultAddress : 0);
       eip = faultEip;
       return;
     }
+    // A #PF the MMU raised sets CR2 as it is delivered (one the VMM injects came with its CR2).
+    if (checkBitmap && vector == 14 && kind == EVENT_HW_EXCEPTION) store<u32>(VMCS_BASE + G_CR2, pageFaultAddress);
     deliverOnce(vector, kind, errorCode, retEip);
     if (!(pending & PEND_EXCEPTION)) return;
     const v2 = <u32>excVector;

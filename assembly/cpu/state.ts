@@ -83,6 +83,11 @@ export const EXC_PF: i32 = 14;
 // ---- Control registers -----------------------------------------------------------------------
 @inline export function cr0(): u32 { return load<u32>(VMCS_BASE + G_CR0); }
 @inline export function cr2(): u32 { return load<u32>(VMCS_BASE + G_CR2); }
+// The linear address of the last #PF the MMU raised. CR2 gets it only when the fault is delivered
+// through the IDT: a #PF that exits to the VMM (the exception bitmap) leaves CR2 alone and reports
+// the address as its qualification (SDM 27.1; APM 15.12: EXITINFO2).
+export let pageFaultAddress: u32 = 0;
+export function notePageFault(linear: u32): void { pageFaultAddress = linear; }
 @inline export function cr3(): u32 { return load<u32>(VMCS_BASE + G_CR3); }
 @inline export function cr4(): u32 { return load<u32>(VMCS_BASE + G_CR4); }
 

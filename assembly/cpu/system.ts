@@ -4,7 +4,7 @@
 import {
   VMCS_BASE, G_CR0, G_CR2, G_CR3, G_CR4, G_DR, G_GDTR_BASE, G_GDTR_LIMIT, G_IDTR_BASE, G_IDTR_LIMIT,
   G_TSC_LO, G_ACTIVITY, ACTIVITY_HLT, C_CR0_MASK, C_CR0_SHADOW, C_CR4_MASK, C_CR4_SHADOW,
-  C_CR3_TARGET_COUNT, C_CR3_TARGETS,
+  C_CR3_TARGET_COUNT, C_CR3_TARGETS, C_CR_INTERCEPTS, CR_WRITE_INTERCEPTS,
   CTL_CR3_LOAD_EXITING, CTL_CR3_STORE_EXITING, CTL_HLT_EXITING, CTL_INVLPG_EXITING, CTL_RDTSC_EXITING,
   EXIT_CPUID, EXIT_HLT, EXIT_INVLPG, EXIT_RDTSC, EXIT_VMCALL, EXIT_CR_ACCESS, EXIT_RDMSR, EXIT_WRMSR,
   STAT_CR3_TARGET_HITS,
@@ -31,6 +31,12 @@ const CR_ACCESS_LMSW: u32 = 3;
 
 @inline function crExit(cr: u32, access: u32, gpr: u32, lmswData: u32): void {
   vmexit(EXIT_CR_ACCESS, cr | (access << 4) | (gpr << 8) | (lmswData << 16));
+}
+
+// SVM's CR intercepts (C_CR_INTERCEPTS): the access exits whatever it reads or writes. The APM
+// checks them after the instruction's #UD and #GP (Vol. 2 15.9).
+@inline function crIntercepted(bit: u32): bool {
+  return ((load<u32>(VMCS_BASE + C_CR_INTERCEPTS) >>> bit) & 1) != 0;
 }
 
 // A write to CR0/CR4 exits when it would change a host-owned bit (set in the mask) away from the
@@ -105,16 +111,19 @@ function writeCr3(v: u32, gpr: u32): void {
 // MOV CRn, r32 (0F 22) and MOV r32, CRn (0F 20).
 export function movToCr(cr: u32, gpr: u32): void {
   if (!requireCpl0()) return;
+  if (cr == 1 || cr > 4) { raise(EXC_UD); return; }
+  if (crIntercepted(CR_WRITE_INTERCEPTS + cr)) { crExit(cr, CR_ACCESS_MOV_TO, gpr, 0); return; }
   const v = r32(gpr);
   if (cr == 0) writeCr0(v, gpr);
   else if (cr == 2) store<u32>(VMCS_BASE + G_CR2, v);
   else if (cr == 3) writeCr3(v, gpr);
-  else if (cr == 4) writeCr4(v, gpr);
-  else raise(EXC_UD);
+  else writeCr4(v, gpr);
 }
 
 export function movFromCr(cr: u32, gpr: u32): void {
   if (!requireCpl0()) return;
+  if (cr == 1 || cr > 4) { raise(EXC_UD); return; }
+  if (crIntercepted(cr)) { crExit(cr, CR_ACCESS_MOV_FROM, gpr, 0); return; }
   let v: u32;
   if (cr == 0) v = readCr0ForGuest();
   else if (cr == 2) v = load<u32>(VMCS_BASE + G_CR2);
@@ -122,15 +131,14 @@ export function movFromCr(cr: u32, gpr: u32): void {
     if (controls() & CTL_CR3_STORE_EXITING) { crExit(3, CR_ACCESS_MOV_FROM, gpr, 0); return; }
     v = load<u32>(VMCS_BASE + G_CR3);
   }
-  else if (cr == 4) v = shadowed(cr4(), C_CR4_MASK, C_CR4_SHADOW);
-  else { raise(EXC_UD); return; }
+  else v = shadowed(cr4(), C_CR4_MASK, C_CR4_SHADOW);
   w32(gpr, v);
 }
 
 // CLTS clears CR0.TS; LMSW loads the low four bits of CR0 (and cannot clear PE).
 export function clts(): void {
   if (!requireCpl0()) return;
-  if (load<u32>(VMCS_BASE + C_CR0_MASK) & CR0_TS && (load<u32>(VMCS_BASE + C_CR0_SHADOW) & CR0_TS)) {
+  if (crIntercepted(CR_WRITE_INTERCEPTS) || load<u32>(VMCS_BASE + C_CR0_MASK) & CR0_TS && (load<u32>(VMCS_BASE + C_CR0_SHADOW) & CR0_TS)) {
     crExit(0, CR_ACCESS_CLTS, 0, 0);
     return;
   }
@@ -140,7 +148,7 @@ export function clts(): void {
 export function lmsw(v: u32, fromMemory: bool): void {
   if (!requireCpl0()) return;
   const next = (cr0() & ~0xe) | (v & 0xf) | (cr0() & CR0_PE);
-  if (ownedBitsChange(C_CR0_MASK, C_CR0_SHADOW, (readCr0ForGuest() & ~0xf) | (next & 0xf))) {
+  if (crIntercepted(CR_WRITE_INTERCEPTS) || ownedBitsChange(C_CR0_MASK, C_CR0_SHADOW, (readCr0ForGuest() & ~0xf) | (next & 0xf))) {
     // qualification bit 6: the LMSW operand was in memory
     crExit(fromMemory ? 1 << 6 : 0, CR_ACCESS_LMSW, 0, v & 0xffff);
     return;

@@ -5,9 +5,9 @@
 // dirty bits in the guest's entries when an access succeeds, as hardware (and QEMU) do, and on a
 // fault raises #PF with the architectural error code and CR2. The result is a shadow entry:
 // the guest-physical frame plus the effective permissions of the whole walk.
-import { VMCS_BASE, G_CR2, STAT_GUEST_PAGE_FAULTS } from "../vmcs-layout";
+import { STAT_GUEST_PAGE_FAULTS } from "../vmcs-layout";
 import { addStat } from "./stats";
-import { raise, EXC_PF } from "../cpu/state";
+import { raise, EXC_PF, notePageFault } from "../cpu/state";
 import {
   contextDirectory, contextWriteProtect, contextLargePages, readTableEntry, writeTableEntry,
 } from "./context";
@@ -31,7 +31,7 @@ const PF_WRITE: u32 = 2;
 const PF_USER: u32 = 4;
 
 function pageFault(lin: u32, present: bool, write: bool, user: bool): u32 {
-  store<u32>(VMCS_BASE + G_CR2, lin);
+  notePageFault(lin);
   raise(EXC_PF, <i32>((present ? PF_PROTECTION : 0) | (write ? PF_WRITE : 0) | (user ? PF_USER : 0)));
   addStat(STAT_GUEST_PAGE_FAULTS);
   return 0;

@@ -43,7 +43,8 @@ export function checkExit(core: BareCore, reason: number): string[] {
       need(((v(L.C_EXCEPTION_BITMAP) >>> vector) & 1) === 1, `vector ${vector} is not in the exception bitmap`);
       need(type === 3 || ((vector === 3 || vector === 4) && type === 6), `event type ${type} for vector ${vector}`);
       need(((info >>> 11) & 1) === (type === 3 && hasError ? 1 : 0), `error-code bit for vector ${vector}`);
-      need(qual === (vector === 14 ? v(L.G_CR2) : 0), vector === 14 ? "qualification is not CR2" : "non-zero qualification");
+      // A #PF's qualification is its linear address, which CR2 does not get (the exit leaves CR2 alone).
+      if (vector !== 14) need(qual === 0, "non-zero qualification");
       break;
     }
     case L.EXIT_TRIPLE_FAULT: case L.EXIT_CPUID: case L.EXIT_VMCALL: case L.EXIT_PREEMPTION_TIMER:
@@ -123,11 +124,14 @@ function checkCrAccess(v: (offset: number) => number, qual: number, primary: num
   if (qual & 0xf080) out.push("reserved qualification bits set");
   if (access !== 3 && (qual >>> 16) !== 0) out.push("LMSW data without LMSW");
   if (access !== 3 && (qual & 0x40)) out.push("LMSW operand type without LMSW");
-  if (access === 1) out.push("MOV from CR exits with no CR-store exiting control");
-  if (cr === 3 && (primary & L.CTL_CR3_LOAD_EXITING) === 0) out.push("CR3 exit without CR3-load exiting");
+  if (cr !== 0 && cr !== 2 && cr !== 3 && cr !== 4) out.push(`exit for CR${cr}`);
+  // SVM's CR intercepts (C_CR_INTERCEPTS) make any access exit: a read by bit n, a write (CLTS and LMSW of CR0) by bit 16 + n.
+  if ((v(L.C_CR_INTERCEPTS) >>> (access === 1 ? cr : L.CR_WRITE_INTERCEPTS + cr)) & 1) return out;
+  if (access === 1 && !(cr === 3 && primary & L.CTL_CR3_STORE_EXITING)) out.push("MOV from CR exits with no CR-store exiting control or intercept");
+  if (cr === 2) out.push("CR2 exit without its intercept");
+  if (cr === 3 && access !== 1 && (primary & L.CTL_CR3_LOAD_EXITING) === 0) out.push("CR3 exit without CR3-load exiting");
   if (cr === 0 && v(L.C_CR0_MASK) === 0) out.push("CR0 exit with no CR0 bit owned by the VMM");
   if (cr === 4 && v(L.C_CR4_MASK) === 0) out.push("CR4 exit with no CR4 bit owned by the VMM");
-  if (cr !== 0 && cr !== 3 && cr !== 4) out.push(`exit for CR${cr}`);
   return out;
 }
 

@@ -87,7 +87,7 @@ describe("REP MOVS / STOS in runs, with paging", () => {
     pattern(cpu, SRC, 1024);
     cpu.setReg("esi", SRC); cpu.setReg("edi", DST); cpu.setReg("ecx", 1000);
     expect(cpu.exec(`${ENABLE}cld\nmov ${SRC}, %eax\nrep movsl\nhlt`)).toBe(L.EXIT_EXCEPTION);
-    expect(cpu.vmcs(L.G_CR2)).toBe(0x61000);
+    expect(cpu.vmcs(L.X_QUALIFICATION)).toBe(0x61000);
     const done = (0x61000 - DST) / 4;
     expect([cpu.reg("esi"), cpu.reg("edi"), cpu.reg("ecx")]).toEqual([SRC + 4 * done, 0x61000, 1000 - done]);
     expect(cpu.read32(0x60ffc)).toBe(cpu.read32(SRC + 4 * (done - 1)));
@@ -184,7 +184,7 @@ describe("REPE/REPNE SCAS and CMPS in runs", () => {
     const start = 0x40ffe; // a word in the first page, the whole second page, then 0x42000
     cpu.setReg("eax", 0xabcd); cpu.setReg("ecx", 5000); cpu.setReg("edi", start);
     expect(cpu.exec("mov %cr0, %ebx\nor $0x80000000, %ebx\nmov %ebx, %cr0\ncld\nrepne scasw\nhlt")).toBe(L.EXIT_EXCEPTION);
-    expect(cpu.vmcs(L.G_CR2)).toBe(0x42000);
+    expect(cpu.vmcs(L.X_QUALIFICATION)).toBe(0x42000);
     const done = (0x42000 - start) / 2;
     expect([cpu.reg("edi"), cpu.reg("ecx")]).toEqual([0x42000, 5000 - done]);
   });

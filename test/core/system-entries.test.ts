@@ -67,7 +67,7 @@ describe("system-table entries", () => {
     const before = cpu.segment(L.SR_DS);
     expect(runAt(cpu, `${ENABLE_PAGING}mov $0x08, %ax\nmov %ax, %ds\nhlt`)).toBe(EXIT.EXCEPTION);
     expect(cpu.vmcs(L.X_INTR_INFO) & 0xff).toBe(14);
-    expect(cpu.vmcs(L.G_CR2)).toBe(WINDOW + 0x1000);
+    expect(cpu.vmcs(L.X_QUALIFICATION)).toBe(WINDOW + 0x1000);
     expect(cpu.segment(L.SR_DS)).toEqual(before);
   });
 });

@@ -173,6 +173,26 @@ describe("I/O bitmaps A and B", () => {
 });
 
 describe("control, debug and descriptor-table registers", () => {
+  it("SVM's CR intercepts (C_CR_INTERCEPTS) exit for any access to CRn, whatever the value; a CR without one is #UD first", () => {
+    const cases: Array<[string, number, number]> = [
+      ["movl %cr0, %eax", 1 << 0, 0x10], // a read of CR0: MOV from, EAX
+      ["movl %cr3, %ecx", 1 << 3, 0x113], // a read of CR3 into ECX
+      ["movl %cr0, %eax\nmovl %eax, %cr0", 1 << 16, 0x0], // a write of CR0's own value
+      ["movl %ebx, %cr4", 1 << 20, 0x304], // a write of CR4 from EBX
+      ["movl %ebx, %cr2", 1 << 18, 0x302],
+      ["clts", 1 << 16, 0x20],
+      ["lmsw %ax", 1 << 16, 0x30], // LMSW's data (AX = 0) in bits 31:16
+    ];
+    for (const [asm, intercepts, qualification] of cases) {
+      const cpu = run(asm, {}, vmcs(L.C_CR_INTERCEPTS, intercepts));
+      expect([asm, cpu.exitReason, cpu.vmcs(L.X_QUALIFICATION)]).toEqual([asm, L.EXIT_CR_ACCESS, qualification]);
+    }
+    // The interceptless registers exit nothing: a read of CR3 with only CR0's read intercept completes.
+    expect(run("movl %cr3, %ecx", {}, vmcs(L.C_CR_INTERCEPTS, 1)).exitReason).toBe(L.EXIT_HLT);
+    const ud = run(".byte 0x0f, 0x20, 0xe8", {}, both(vmcs(L.C_CR_INTERCEPTS, 0xffffffff), vmcs(L.C_EXCEPTION_BITMAP, 1 << 6))); // MOV EAX, CR5
+    expect([ud.exitReason, ud.vmcs(L.X_INTR_INFO) & 0xff]).toEqual([L.EXIT_EXCEPTION, 6]);
+  });
+
   it("MOV to and from CR0 CR2 CR3 CR4 (CR0.ET reads as 1)", () => {
     const cpu = run("movl %eax,%cr0\n movl %cr0,%ebx\n movl %ecx,%cr2\n movl %cr2,%edx\n" +
       "movl %esi,%cr3\n movl %cr3,%edi\n movl %ebp,%cr4\n movl %cr4,%esp",

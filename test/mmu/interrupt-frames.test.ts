@@ -44,7 +44,7 @@ describe.each([false, true])("interrupt frames with paging (compiled code %s)", 
     const source = `${ENABLE}mov ${DATA}, %eax\nmov $${pte(DATA) + 8}, %esp\nint $0x40`;
     expect(runAt(cpu, source)).toBe(EXIT.EXCEPTION);
     expect(cpu.vmcs(L.X_INTR_INFO) & 0xff).toBe(14);
-    expect(cpu.vmcs(L.G_CR2)).toBe(DATA);
+    expect(cpu.vmcs(L.X_QUALIFICATION)).toBe(DATA);
     expect(cpu.read32(pte(DATA))).toBe(SEL.CODE0);
     expect(cpu.eip).toBe(RING0_CODE); // the handler's read faulted
   });

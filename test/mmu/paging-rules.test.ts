@@ -40,7 +40,7 @@ describe("CR0.WP: a supervisor write to a read-only page", () => {
     const source = `${ENABLE}movl $1, ${READ_ONLY}\n${setBits("cr0", CR0_WP)}movl $2, ${READ_ONLY}\nhlt`;
     expect(cpu.exec(source)).toBe(L.EXIT_EXCEPTION);
     expect(cpu.vmcs(L.X_INTR_ERROR)).toBe(3); // present, write, supervisor
-    expect(cpu.vmcs(L.G_CR2)).toBe(READ_ONLY);
+    expect(cpu.vmcs(L.X_QUALIFICATION)).toBe(READ_ONLY);
     expect(cpu.read32(READ_ONLY)).toBe(1);
   });
 

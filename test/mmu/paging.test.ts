@@ -41,7 +41,13 @@ describe("translation and faults", () => {
     expect(cpu.exec(`${ENABLE}${asm}\nhlt`)).toBe(L.EXIT_EXCEPTION);
     expect(cpu.vmcs(L.X_INTR_INFO)).toBe((0x80000000 | 0x800 | 0x300 | 14) >>> 0);
     expect(cpu.vmcs(L.X_INTR_ERROR)).toBe(error);
-    expect(cpu.vmcs(L.G_CR2)).toBe(address);
+    expect(cpu.vmcs(L.X_QUALIFICATION)).toBe(address);
+  });
+
+  it("a #PF that exits through the exception bitmap leaves CR2 alone: its address is the qualification (SDM 27.1)", () => {
+    const cpu = pagedCpu((c) => c.setVmcs(L.G_CR2, 0x1234));
+    expect(cpu.exec(`${ENABLE}mov 0x400000, %eax\nhlt`)).toBe(L.EXIT_EXCEPTION);
+    expect([cpu.vmcs(L.X_QUALIFICATION), cpu.vmcs(L.G_CR2)]).toEqual([0x400000, 0x1234]);
   });
 
   // Instruction fetch: the fetch window is rebuilt when EIP leaves it; an instruction whose bytes
@@ -57,7 +63,7 @@ describe("translation and faults", () => {
     cpu.setReg("ebx", target);
     expect(cpu.exec(`${ENABLE}${asm}`)).toBe(L.EXIT_EXCEPTION);
     expect(cpu.vmcs(L.X_INTR_INFO)).toBe((0x80000000 | 0x800 | 0x300 | 14) >>> 0);
-    expect(cpu.vmcs(L.G_CR2)).toBe(address);
+    expect(cpu.vmcs(L.X_QUALIFICATION)).toBe(address);
     expect(cpu.eip).toBe(target);
     expect(cpu.reg("ecx")).toBe(0);
   });
