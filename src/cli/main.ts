@@ -42,7 +42,7 @@ function buildProgram(setStatus: (status: number) => void): Command {
     .addOption(new Option("--hyperv-partition <kind>", "with --cpuid-vendor hyperv: root or child partition").choices(HYPERV_PARTITIONS).default(DEFAULT_CONFIG.hypervPartition))
     .addOption(new Option("--cr3-targets <n>", "CR3 values that switch without a VM exit, 0-4").argParser(parseCr3Targets).default(DEFAULT_CONFIG.cr3Targets))
     .addOption(new Option("--cr3-policy <policy>", "which CR3-target slot a missed CR3 load replaces").choices(CR3_POLICIES).default(DEFAULT_CONFIG.cr3Policy))
-    .addOption(new Option("--nested <mode>", "nested virtualization offered to the guest: vmx (VT-x, with --cpu intel: CPUID, CR4.VMXE, VMX MSRs and instructions) or off").choices(NESTED_MODES).default(DEFAULT_CONFIG.nested))
+    .addOption(new Option("--nested <mode>", "nested virtualization offered to the guest: vmx (VT-x, with --cpu intel: CPUID, CR4.VMXE, VMX MSRs and instructions), svm (AMD-V, with --cpu amd: SVM enabled in VM_CR, the SVM instructions) or off").choices(NESTED_MODES).default(DEFAULT_CONFIG.nested))
     .addOption(new Option("--vmcs-shadowing <mode>", "with --nested vmx: the guest hypervisor's VMREAD and VMWRITE complete without a VM exit (on) or each exits and is emulated (off); it computes the same either way").choices(["on", "off"]).default("on"))
     .addOption(new Option("--jit <mode>", "the compiling tier: hot guest code runs as compiled WebAssembly (on), or everything is interpreted (off); the guest computes the same either way").choices(["on", "off"]).default("on"))
     .option("--disk <file>", "disk image for the ATA disk (0x1F0) and the paravirtual block device (0xA00)")

@@ -52,6 +52,7 @@ export async function runCommand(kernelPath: string | undefined, options: RunOpt
   }
   const { vgaTrap, clock, ...config } = rest;
   if (source.kind === "kernel" && config.nested === "vmx" && config.cpu !== "intel") throw new UsageError("--nested vmx needs --cpu intel: AMD processors have no VMX");
+  if (source.kind === "kernel" && config.nested === "svm" && config.cpu !== "amd") throw new UsageError("--nested svm needs --cpu amd: Intel processors have no SVM");
   // A restored machine keeps its clock and VGA write trap; the host follows them.
   const kept = source.kind === "state" ? { vgaTrap: source.machine.vgaTrap, clock: source.machine.clock } : { vgaTrap, clock };
   const host = new PcHost({ disk, diskReadonly, display, screenshot, ...kept });

@@ -66,9 +66,16 @@ export class InterruptInjector {
   /** A nested guest's hypervisor asked for interrupt-window exiting: the control stays on whatever the injector needs. */
   windowExitingKept = false;
 
+  /**
+   * SVM's global interrupt flag (APM Vol. 2 15.17), cleared by CLGI and #VMEXIT, set by STGI and
+   * VMRUN (src/vmm/svm/): while it is clear no interrupt is taken, whatever IF says, and they wait.
+   * Always set without SVM.
+   */
+  globalInterruptFlag = true;
+
   /** Whether an interrupt would end a HLT now: the guest's IF, or any interrupt while held for an outer level. */
   wakesFromHalt(): boolean {
-    return this.heldForOuterLevel || this.flag.enabled();
+    return this.globalInterruptFlag && (this.heldForOuterLevel || this.flag.enabled());
   }
 
   /** Interrupts requested and not yet injected (the controller's INTR counts as one). */
@@ -90,6 +97,7 @@ export class InterruptInjector {
    */
   deliver(): void {
     if (this.heldForOuterLevel) return;
+    if (!this.globalInterruptFlag) return this.setWindowExiting(false);
     if (this.wanted() && this.interruptible()) {
       const vector = this.waiting.length > 0 ? this.waiting.shift()! : this.controller!.acknowledge();
       this.vmcs.set(E_INTR_INFO, INTR_VALID | INTR_TYPE_EXTERNAL | vector);

@@ -16,7 +16,7 @@
 // it restores them (saved-values.ts). So a damaged or forged file gives a SavedStateError, never a
 // machine that hangs, grows without bound or writes outside its disk.
 
-import { IO_BITMAP_B, VMCS_BASE, C_CLEAN_FIELDS, C_WRITE_TRAP_SIZE } from "../../assembly/vmcs-layout.js";
+import { IO_BITMAP_B, VMCS_BASE, C_CLEAN_FIELDS, C_CR_INTERCEPTS, C_WRITE_TRAP_SIZE } from "../../assembly/vmcs-layout.js";
 import type { AtaPioState } from "../devices/ata-pio.js";
 import type { CmosRtcState } from "../devices/cmos-rtc.js";
 import type { I8042State } from "../devices/i8042.js";
@@ -87,6 +87,7 @@ export function saveMachine(vm: VirtualMachine): Uint8Array {
 function describeMachine(vm: VirtualMachine): SavedMachine {
   const { pc } = vm;
   const disk = pc.disk === undefined ? null : { sectors: pc.disk.sectors, readOnly: pc.disk.readOnly };
+  vm.svm.checkSaveable(vm.interrupts);
   return {
     // The CR3-target count as it is now: a host may change it while the guest runs (the demo's control).
     machine: { memoryMiB: vm.ram.length >> 20, config: { ...vm.config, cr3Targets: vm.cr3Targets.count }, clock: vm.clock.mode, vgaTrap: vm.vmcs.get(C_WRITE_TRAP_SIZE) !== 0, disk },
@@ -185,6 +186,7 @@ function applySavedMachine(vm: VirtualMachine, image: SavedImage): void {
   checkShape(state, describeMachine(vm), "");
   new Uint8Array(vm.core.memory.buffer, VMCS_BASE, CPU_BYTES).set(cpu);
   vm.vmcs.set(C_CLEAN_FIELDS, 0); // the saved bits describe the saving core: reload everything
+  vm.vmcs.set(C_CR_INTERCEPTS, 0); // L1's CR intercepts are for its L2, which no saved machine runs (svm/svm-state.ts)
   vm.core.adoptSavedCounters();
   decodeRam(ram, vm.ram);
   const { vmm, devices } = state;

@@ -56,6 +56,7 @@ import { resolveConfig, type VmConfig } from "./vm-config.js";
 import { programExecutionControls } from "./vmcs-setup.js";
 import { NestedVmx } from "./nested/vmx-state.js";
 import { SvmMsrs } from "./svm/svm-msrs.js";
+import { NestedSvm } from "./svm/svm-state.js";
 import { followVmcsShadowing, programFieldTable } from "./nested/vmcs-shadowing.js";
 
 export { DEFAULT_MEMORY_MIB, MAX_MEMORY_MIB };
@@ -153,6 +154,7 @@ export class VirtualMachine implements ExitContext {
   readonly cr3Targets: Cr3TargetList;
   readonly vmx = new NestedVmx();
   readonly svmMsrs = new SvmMsrs();
+  readonly svm = new NestedSvm();
   readonly clock: VirtualClock;
   /** The PC's devices: PICs, PIT, COM1/COM2, CMOS/RTC, keyboard controller. */
   readonly pc: PcPlatform;
@@ -238,7 +240,9 @@ export class VirtualMachine implements ExitContext {
     this.timer = new InterruptTimer(this.vmcs);
     this.cr3Targets = new Cr3TargetList(this.vmcs, this.config.cr3Targets, this.config.cr3Policy);
     this.exitTimer = timeExits ? new ExitTimer(this.stats, this.vmcs) : undefined;
-    this.exits = new ExitDispatcher(this, this.exitTimer, [], handlerTimer, inCore, this.config.nested === "vmx");
+    this.exits = new ExitDispatcher(this, this.exitTimer, [], handlerTimer, inCore, this.config.nested !== "off");
+    // Under --nested svm the firmware leaves SVM enabled (VM_CR clear), so the guest can set EFER.SVME.
+    if (this.config.nested === "svm") this.svmMsrs.vmCr = 0;
 
     if (serialOutput) this.consoleListeners.push(serialOutput);
     this.hostConsoleRoom = consoleRoom;

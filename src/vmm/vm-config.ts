@@ -27,8 +27,8 @@ export const CPU_KINDS = ["intel", "amd"] as const;
  */
 export type CpuKind = (typeof CPU_KINDS)[number];
 
-export const NESTED_MODES = ["off", "vmx"] as const;
-/** Nested virtualization the guest is offered: none, or Intel's VMX (src/vmm/nested/). */
+export const NESTED_MODES = ["off", "vmx", "svm"] as const;
+/** Nested virtualization the guest is offered: none, Intel's VMX (src/vmm/nested/) or AMD's SVM (src/vmm/svm/). */
 export type NestedMode = (typeof NESTED_MODES)[number];
 
 /** The VT-x limit on CR3-target values (SDM 24.6.7). */
@@ -42,7 +42,10 @@ export interface VmConfig {
   /** CR3-target count, 0-4: how many CR3 values switch without an exit. */
   cr3Targets: number;
   cr3Policy: Cr3Policy;
-  /** `vmx`: the guest sees VMX (CPUID, CR4.VMXE, the VMX MSRs) and its VMX instructions are emulated. */
+  /**
+   * `vmx`: the guest sees VMX (CPUID, CR4.VMXE, the VMX MSRs) and its VMX instructions are emulated;
+   * `svm` (with cpu `amd`): SVM is enabled (VM_CR clear, so EFER.SVME can be set) and its instructions are emulated.
+   */
   nested: NestedMode;
 }
 
@@ -69,6 +72,7 @@ export function resolveConfig(partial: Partial<VmConfig> = {}): VmConfig {
   oneOf("nested", config.nested, NESTED_MODES);
   oneOf("cpu", config.cpu, CPU_KINDS);
   if (config.nested === "vmx" && config.cpu !== "intel") throw new RangeError(`nested "vmx" needs an Intel CPU (cpu "intel"): AMD CPUs have no VMX`);
+  if (config.nested === "svm" && config.cpu !== "amd") throw new RangeError(`nested "svm" needs an AMD CPU (cpu "amd"): Intel CPUs have no SVM`);
   if (!Number.isInteger(config.cr3Targets) || config.cr3Targets < 0 || config.cr3Targets > MAX_CR3_TARGETS) {
     throw new RangeError(`cr3Targets must be a whole number from 0 to ${MAX_CR3_TARGETS}, not ${config.cr3Targets}`);
   }

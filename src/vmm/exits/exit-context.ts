@@ -17,6 +17,7 @@ import type { StopReason } from "../stop-reason.js";
 import type { VmConfig } from "../vm-config.js";
 import type { NestedVmx } from "../nested/vmx-state.js";
 import type { SvmMsrs } from "../svm/svm-msrs.js";
+import type { NestedSvm } from "../svm/svm-state.js";
 import type { CpuidModel } from "./cpuid.js";
 
 export interface ExitContext {
@@ -35,6 +36,8 @@ export interface ExitContext {
   readonly vmx: NestedVmx;
   /** VM_CR and VM_HSAVE_PA under `--cpu amd` (src/vmm/svm/svm-msrs.ts; EFER is in the VMCS). */
   readonly svmMsrs: SvmMsrs;
+  /** L1's guest under `--nested svm` while it runs (src/vmm/svm/). */
+  readonly svm: NestedSvm;
   /** How many more bytes the host's console can take now. */
   consoleRoom(): number;
   /** Sends bytes to the guest's console (where COM1 output goes too), no more than consoleRoom(). */

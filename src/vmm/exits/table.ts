@@ -23,6 +23,13 @@ import {
   EXIT_RDMSR,
   EXIT_RDTSC,
   EXIT_STI,
+  EXIT_SVM_CLGI,
+  EXIT_SVM_INVLPGA,
+  EXIT_SVM_STGI,
+  EXIT_SVM_VMLOAD,
+  EXIT_SVM_VMMCALL,
+  EXIT_SVM_VMRUN,
+  EXIT_SVM_VMSAVE,
   EXIT_TRIPLE_FAULT,
   EXIT_VMCALL,
   EXIT_VMCLEAR,
@@ -66,8 +73,10 @@ import {
   handleVmxon,
 } from "../nested/vmx-instructions.js";
 import { describeVmreadVmwrite, describeVmxPointer } from "../nested/vmx-describe.js";
+import { describeVmcbOperand, handleClgi, handleInvlpga, handleStgi, handleVmload, handleVmmcall, handleVmsave } from "../svm/svm-instructions.js";
+import { handleVmrun } from "../svm/svm-run.js";
 
-/** Basic exit reasons are 16 bits; ours (IF-sensitive instructions in trap mode) start at 0x100. */
+/** Basic exit reasons are 16 bits; ours (IF-sensitive instructions in trap mode, the SVM instructions) start at 0x100. */
 export const EXIT_REASON_LIMIT = 0x200;
 
 export interface ExitReason {
@@ -109,6 +118,13 @@ export const EXIT_REASONS: readonly ExitReason[] = [
   { reason: EXIT_PUSHF, name: "PUSHF (trap)", handler: handleIfTrap, describe: describeIfTrap },
   { reason: EXIT_POPF, name: "POPF (trap)", handler: handleIfTrap, describe: describeIfTrap },
   { reason: EXIT_IRET, name: "IRET (trap)", handler: handleIfTrap, describe: describeIfTrap },
+  { reason: EXIT_SVM_INVLPGA, name: "INVLPGA", handler: handleInvlpga },
+  { reason: EXIT_SVM_VMRUN, name: "VMRUN", handler: handleVmrun, describe: describeVmcbOperand },
+  { reason: EXIT_SVM_VMMCALL, name: "VMMCALL", handler: handleVmmcall },
+  { reason: EXIT_SVM_VMLOAD, name: "VMLOAD", handler: handleVmload, describe: describeVmcbOperand },
+  { reason: EXIT_SVM_VMSAVE, name: "VMSAVE", handler: handleVmsave, describe: describeVmcbOperand },
+  { reason: EXIT_SVM_STGI, name: "STGI", handler: handleStgi },
+  { reason: EXIT_SVM_CLGI, name: "CLGI", handler: handleClgi },
 ];
 
 const byReason: ReadonlyArray<ExitReason | undefined> = (() => {

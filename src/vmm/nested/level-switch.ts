@@ -7,7 +7,7 @@
 // ESP, CR2, DR0-DR6. The TSC offset is L0's for L1, plus L1's for L2 with TSC offsetting.
 
 import {
-  C_CLEAN_FIELDS, C_CR0_MASK, C_CR0_SHADOW, C_CR3_TARGETS, C_CR3_TARGET_COUNT, C_CR4_MASK, C_CR4_SHADOW,
+  C_CLEAN_FIELDS, C_CR_INTERCEPTS, C_CR0_MASK, C_CR0_SHADOW, C_CR3_TARGETS, C_CR3_TARGET_COUNT, C_CR4_MASK, C_CR4_SHADOW,
   C_EXCEPTION_BITMAP, C_PIN, C_PREEMPTION_TIMER, C_PRIMARY, CTL_CR3_LOAD_EXITING, CTL_CR3_STORE_EXITING, CTL_HLT_EXITING,
   CTL_INTERRUPT_WINDOW, CTL_INVLPG_EXITING, CTL_RDTSC_EXITING, CTL_UNCONDITIONAL_IO, E_INSTRUCTION_LENGTH, E_INTR_ERROR,
   E_INTR_INFO, G_ACTIVITY, G_CR0, G_CR3, G_CR4, G_DR, G_EFLAGS, G_EIP, G_GDTR_BASE, G_GDTR_LIMIT, G_IDTR_BASE,
@@ -24,7 +24,7 @@ import type { Vmcs12 } from "./vmcs12.js";
 const L1_CONTROL_WORDS = (() => {
   const words: number[] = [];
   for (let at = C_PIN; at < C_CLEAN_FIELDS + 8; at += 4) if (at !== C_PREEMPTION_TIMER && at !== C_CLEAN_FIELDS) words.push(at);
-  return [...words, G_TSC_LO, G_TSC_HI];
+  return [...words, C_CR_INTERCEPTS, G_TSC_LO, G_TSC_HI];
 })();
 
 /** Where the saved controls keep the words mergeControls() and l0InterceptsException() read. */
@@ -42,6 +42,16 @@ export function saveL1Controls(vmcs: Vmcs): number[] {
 export function restoreL1Controls(vmcs: Vmcs, saved: readonly number[]): void {
   for (let i = 0; i < L1_CONTROL_WORDS.length; i++) vmcs.set(L1_CONTROL_WORDS[i], saved[i]);
   vmcs.set(C_CLEAN_FIELDS, 0);
+}
+
+/** L0's own exception bitmap for L1, among the saved controls. */
+export function l0ExceptionBitmap(saved: readonly number[]): number {
+  return saved[SAVED_EXCEPTION_BITMAP];
+}
+
+/** L0's own CR0 (cr 0) or CR4 (cr 4) guest/host mask for L1, among the saved controls. */
+export function l0CrMask(saved: readonly number[], cr: 0 | 4): number {
+  return saved[cr === 0 ? SAVED_CR0_MASK : SAVED_CR4_MASK];
 }
 
 /** Whether L0's own exception bitmap for L1 (among the saved controls) takes `vector`. */
@@ -117,7 +127,11 @@ export function mergeControls(vmcs: Vmcs, v: Vmcs12, l1: readonly number[]): voi
   vmcs.set(C_CLEAN_FIELDS, 0);
 }
 
-function mergeCrMask(vmcs: Vmcs, maskField: number, shadowField: number, crField: number, l0Mask: number, l1Mask: number, l1Shadow: number): void {
+/**
+ * A CR0/CR4 guest/host mask for L2: the union of L0's and L1's; the read shadow is L1's for L1's
+ * bits and L2's real value for the bits only L0 owns.
+ */
+export function mergeCrMask(vmcs: Vmcs, maskField: number, shadowField: number, crField: number, l0Mask: number, l1Mask: number, l1Shadow: number): void {
   vmcs.set(maskField, l0Mask | l1Mask);
   vmcs.set(shadowField, (l1Shadow & l1Mask) | (vmcs.get(crField) & ~l1Mask));
 }

@@ -91,17 +91,29 @@ const l2Stage: LevelStage = {
 function handleL2Exit(vm: ExitContext, reason: number, reflected: boolean): void {
   const v = vmcs12At(vm.ram, vm.vmx.l2!.vmcs);
   if (reflected) return reflectExit(vm, v, reason, exitInformation(vm.vmcs, reason));
-  if (reason === EXIT_EXCEPTION && !l0InterceptsException(vm.vmx.l2!.l1Controls, vm.vmcs.get(X_INTR_INFO) & 0xff)) {
-    // Intercepted for L1's sake (its #PF mask and match) and not wanted after all: L2 takes it.
-    reinjectException(vm.vmcs);
-  } else {
-    callHandler(vm, reason);
-  }
-  // An interrupt for L1 that arrived meanwhile is its exit now, unless L0 just queued an event for L2.
-  if (vm.vmx.l2 !== undefined && !vm.stopped && vm.interrupts.heldForOuterLevel && vm.interrupts.pending > 0 && !eventPending(vm.vmcs)) {
+  l0HandlesL2Exit(vm, reason, vm.vmx.l2!.l1Controls);
+  if (heldInterruptDue(vm)) {
     vm.reflectHeldInterrupt(EXIT_EXTERNAL_INTERRUPT);
     reflectExit(vm, v, EXIT_EXTERNAL_INTERRUPT, NO_INFORMATION);
   }
+}
+
+/**
+ * An exit of L2's that L1 did not ask for, under either nesting (VMX or SVM): L0's handler deals
+ * with it on L2's state, but an exception that exited only for L1's sake (the union of the
+ * exception bitmaps, L1's #PF mask and match) goes back to L2, as the core would have delivered it.
+ */
+export function l0HandlesL2Exit(vm: ExitContext, reason: number, l1Controls: readonly number[]): void {
+  if (reason === EXIT_EXCEPTION && !l0InterceptsException(l1Controls, vm.vmcs.get(X_INTR_INFO) & 0xff)) reinjectException(vm.vmcs);
+  else callHandler(vm, reason);
+}
+
+/**
+ * After an exit of L2's that L0 handled: whether an interrupt held for L1 arrived meanwhile and is
+ * L1's exit now (not if L0 just queued an event for L2, or the run ended).
+ */
+export function heldInterruptDue(vm: ExitContext): boolean {
+  return !vm.stopped && vm.interrupts.heldForOuterLevel && vm.interrupts.pending > 0 && !eventPending(vm.vmcs);
 }
 
 /** The exception exit's event delivered to L2 at the next entry, as the core would have delivered it. */
@@ -161,7 +173,7 @@ function reflectExit(vm: ExitContext, v: Vmcs12, reason: number, exit: ExitInfor
 }
 
 /** L0 keeps the read shadow of the CR bits it owns equal to L1's registers: they come from the host state now. */
-function ownedBitsFollowHostState(vmcs: Vmcs): void {
+export function ownedBitsFollowHostState(vmcs: Vmcs): void {
   vmcs.set(C_CR0_SHADOW, vmcs.get(G_CR0));
   vmcs.set(C_CR4_SHADOW, vmcs.get(G_CR4));
 }

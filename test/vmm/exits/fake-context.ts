@@ -15,6 +15,7 @@ import { GuestInterruptFlag } from "../../../src/vmm/guest-interrupt-flag.js";
 import { InterruptInjector } from "../../../src/vmm/interrupt-injector.js";
 import { InterruptTimer } from "../../../src/vmm/interrupt-timer.js";
 import { NestedVmx } from "../../../src/vmm/nested/vmx-state.js";
+import { NestedSvm } from "../../../src/vmm/svm/svm-state.js";
 import { SvmMsrs } from "../../../src/vmm/svm/svm-msrs.js";
 import type { StopReason } from "../../../src/vmm/stop-reason.js";
 import { resolveConfig, type VmConfig } from "../../../src/vmm/vm-config.js";
@@ -31,6 +32,7 @@ export class FakeContext implements ExitContext {
   readonly cr3Targets: Cr3TargetList;
   readonly vmx = new NestedVmx();
   readonly svmMsrs = new SvmMsrs();
+  readonly svm = new NestedSvm();
   readonly stops: StopReason[] = [];
   readonly dispatched: number[] = [];
   readonly console: number[] = [];

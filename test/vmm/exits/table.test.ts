@@ -27,6 +27,8 @@ import {
   handleVmxoff,
   handleVmxon,
 } from "../../../src/vmm/nested/vmx-instructions.js";
+import { handleClgi, handleInvlpga, handleStgi, handleVmload, handleVmmcall, handleVmsave } from "../../../src/vmm/svm/svm-instructions.js";
+import { handleVmrun } from "../../../src/vmm/svm/svm-run.js";
 import { FakeContext } from "./fake-context.js";
 
 describe("the exit-reason table", () => {
@@ -60,13 +62,21 @@ describe("the exit-reason table", () => {
     [0x102, "EXIT_PUSHF", handleIfTrap],
     [0x103, "EXIT_POPF", handleIfTrap],
     [0x104, "EXIT_IRET", handleIfTrap],
+    // The SVM instructions: 0x100 + the APM's #VMEXIT code of their intercepts (appendix C)
+    [0x17a, "EXIT_SVM_INVLPGA", handleInvlpga],
+    [0x180, "EXIT_SVM_VMRUN", handleVmrun],
+    [0x181, "EXIT_SVM_VMMCALL", handleVmmcall],
+    [0x182, "EXIT_SVM_VMLOAD", handleVmload],
+    [0x183, "EXIT_SVM_VMSAVE", handleVmsave],
+    [0x184, "EXIT_SVM_STGI", handleStgi],
+    [0x185, "EXIT_SVM_CLGI", handleClgi],
   ] as const)("has reason %i (%s) registered under its SDM number", (reason, name, handler) => {
     expect((layout as Record<string, number>)[name]).toBe(reason);
     expect(exitHandlers[reason]).toBe(handler);
   });
 
   it("has no other entries", () => {
-    expect(exitHandlers.filter((h) => h !== undefined)).toHaveLength(29);
+    expect(exitHandlers.filter((h) => h !== undefined)).toHaveLength(36);
   });
 
   it("derives the handler table and the names from one descriptor per reason", () => {
