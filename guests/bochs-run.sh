@@ -7,7 +7,7 @@
 # 0x8900 (Bochs then exits with status 1 even on success: judge the run by its output);
 # BOCHS_TIMEOUT seconds (default 300) stop it otherwise. Bochs' rfb display listens on a port in
 # 5900-5949 of this machine while it runs. BOCHS_CPU names the CPU model (default
-# corei7_sandy_bridge_2600k, with VMX; an AMD model with SVM: zambezi, phenom_8650_toliman).
+# corei7_sandy_bridge_2600k, with VMX; an AMD model with SVM: zambezi, ryzen, phenom_8650_toliman).
 set -eu
 if [ $# -lt 1 ] || [ ! -f "$1" ]; then
     echo "usage: $0 GUEST.elf [\"MODULE [ARGS]\"]..." >&2

@@ -40,6 +40,7 @@ const GUESTS: Record<string, SampleRun> = {
   modules: { args: ["guests/modules.elf", ...MODULES], golden: "modules" },
   vmxprobe: { args: ["guests/vmxprobe.elf", "--nested", "vmx"], golden: "vmxprobe" },
   vmxentry: { args: ["guests/vmxentry.elf", "--nested", "vmx"], golden: "vmxentry" },
+  svmentry: { args: ["guests/svmentry.elf", "--cpu", "amd", "--nested", "svm"], golden: "svmentry" },
   "cpuprobe, amd": { args: ["guests/cpuprobe.elf", "--cpu", "amd"], golden: "cpuprobe-amd" },
   detect: { args: ["guests/detect.elf", "--cpuid-vendor", "hyperv"] },
   "ifmodes, vt": { args: ["guests/ifmodes.elf"] },

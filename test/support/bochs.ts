@@ -16,6 +16,12 @@ export const bochsSkipNote = haveBochs ? "" : " [skipped: bochs, grub-mkrescue o
 
 /** COM1's output of `kernel` booted under Bochs with the given modules ("FILE [ARGS]" each). */
 export function runUnderBochs(kernel: string, ...modules: string[]): string {
-  const result = spawnSync("sh", ["guests/bochs-run.sh", kernel, ...modules], { cwd: root, encoding: "utf8", timeout: BOCHS_TIMEOUT_MS });
+  return runUnderBochsCpu(undefined, kernel, ...modules);
+}
+
+/** The same on Bochs' CPU model `cpu` (an AMD one for SVM: ryzen), or bochs-run.sh's default (VMX). */
+export function runUnderBochsCpu(cpu: string | undefined, kernel: string, ...modules: string[]): string {
+  const env = cpu === undefined ? process.env : { ...process.env, BOCHS_CPU: cpu };
+  const result = spawnSync("sh", ["guests/bochs-run.sh", kernel, ...modules], { cwd: root, encoding: "utf8", timeout: BOCHS_TIMEOUT_MS, env });
   return result.stdout;
 }

@@ -1,0 +1,212 @@
+/* svmentry.c - a guest hypervisor (L1) that runs tiny programs as its guest (L2) through AMD's SVM
+ * and prints every #VMEXIT it gets: the exit code, the exit information the APM defines for it on a
+ * CPU without decode assists (EXITINFO1/2 of IOIO, MSR and exceptions), and nRIP as an offset from
+ * the RIP saved. First VMRUNs of VMCBs that fail the consistency checks (VMEXIT_INVALID; not
+ * CR0.NW without CR0.CD, for which Bochs raises #GP instead of the APM's VMEXIT_INVALID), then
+ * program A (CPUID, IOIO through the I/O permission map, MSR through the MSR permission map, CR0
+ * read and CR3 write intercepts, #UD, HLT, VMMCALL), an injected software interrupt, and a real-mode
+ * program (CR0.PE clear: VT-x without unrestricted guest refuses it). L2's code is in stub.S; it
+ * shares L1's flat segments, tables and paging.
+ * It runs under Bochs (an AMD model with NRIPS, booted by GRUB) and under wasmvisor --cpu amd
+ * --nested svm, and both must print svmentry.expected, which Bochs printed. Nothing printed depends
+ * on the implementation: no addresses, no real CPUID values. */
+#include "guest.h"
+
+typedef unsigned long long u64;
+
+#define PAGE 4096
+static u8 vmcb[PAGE] __attribute__((aligned(PAGE)));
+static u8 host_save[PAGE] __attribute__((aligned(PAGE)));
+static u8 iopm[3 * PAGE] __attribute__((aligned(PAGE)));
+static u8 msrpm[2 * PAGE] __attribute__((aligned(PAGE)));
+static u8 l2_stack[PAGE] __attribute__((aligned(16)));
+static u64 gdt[3] __attribute__((aligned(8))) = { 0, 0x00cf9b000000ffffull, 0x00cf93000000ffffull };
+static u64 idt[256] __attribute__((aligned(8)));
+static struct __attribute__((packed)) { u16 limit; u32 base; } gdtr, idtr;
+
+extern void run_l2(u32 vmcb);
+extern char l2_program_a[], l2_program_real[], l2_vector_30[];
+
+/* VMCB offsets (APM Vol. 2, appendix B). */
+enum {
+    CR_INTERCEPTS = 0x000, EXCEPTION_INTERCEPTS = 0x008, INTERCEPTS_1 = 0x00c, INTERCEPTS_2 = 0x010,
+    IOPM_BASE = 0x040, MSRPM_BASE = 0x048, GUEST_ASID = 0x058, EXITCODE = 0x070, EXITINFO1 = 0x078,
+    EXITINFO2 = 0x080, EXITINTINFO = 0x088, EVENTINJ = 0x0a8, NRIP = 0x0c8,
+    SAVE_ES = 0x400, SAVE_GDTR = 0x460, SAVE_IDTR = 0x480, SAVE_CPL = 0x4cb, SAVE_EFER = 0x4d0, SAVE_CR4 = 0x548,
+    SAVE_CR3 = 0x550, SAVE_CR0 = 0x558, SAVE_DR7 = 0x560, SAVE_RFLAGS = 0x570, SAVE_RIP = 0x578, SAVE_RSP = 0x5d8,
+    SAVE_RAX = 0x5f8,
+};
+#define INTERCEPT_CPUID (1u << 18)
+#define INTERCEPT_HLT (1u << 24)
+#define INTERCEPT_IOIO (1u << 27)
+#define INTERCEPT_MSR (1u << 28)
+#define INTERCEPT_VMRUN (1u << 0)
+#define INTERCEPT_VMMCALL (1u << 1)
+
+static u32 *word(u32 offset) { return (u32 *)(vmcb + offset); }
+static void set(u32 offset, u32 value) { word(offset)[0] = value; }
+static void set64(u32 offset, u32 value) { word(offset)[0] = value; word(offset)[1] = 0; }
+static u32 get(u32 offset) { return word(offset)[0]; }
+
+static void segment(u32 index, u16 selector, u16 attributes, u32 limit, u32 base)
+{
+    u8 *s = vmcb + SAVE_ES + 16 * index;
+    *(u16 *)s = selector;
+    *(u16 *)(s + 2) = attributes;
+    *(u32 *)(s + 4) = limit;
+    set64(SAVE_ES + 16 * index + 8, base);
+}
+
+static u32 read_cr(int n)
+{
+    u32 v = 0;
+    if (n == 0) __asm__ volatile("mov %%cr0, %0" : "=r"(v));
+    if (n == 3) __asm__ volatile("mov %%cr3, %0" : "=r"(v));
+    if (n == 4) __asm__ volatile("mov %%cr4, %0" : "=r"(v));
+    return v;
+}
+
+static void wrmsr(u32 msr, u32 lo, u32 hi) { __asm__ volatile("wrmsr" : : "c"(msr), "a"(lo), "d"(hi)); }
+static u32 rdmsr_lo(u32 msr)
+{
+    u32 lo, hi;
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return lo;
+}
+
+/* A VMCB for a flat 32-bit ring-0 L2 at `program`, intercepting VMRUN and VMMCALL. */
+static void setup_vmcb(char *program)
+{
+    memset(vmcb, 0, PAGE);
+    set(INTERCEPTS_2, INTERCEPT_VMRUN | INTERCEPT_VMMCALL);
+    set(GUEST_ASID, 1);
+    set64(IOPM_BASE, (u32)iopm);
+    set64(MSRPM_BASE, (u32)msrpm);
+    segment(0, 0x10, 0xc93, 0xffffffff, 0);
+    segment(1, 0x08, 0xc9b, 0xffffffff, 0);
+    segment(2, 0x10, 0xc93, 0xffffffff, 0);
+    segment(3, 0x10, 0xc93, 0xffffffff, 0);
+    set64(SAVE_GDTR + 4, sizeof gdt - 1);
+    set64(SAVE_GDTR + 8, (u32)gdt);
+    set64(SAVE_IDTR + 4, sizeof idt - 1);
+    set64(SAVE_IDTR + 8, (u32)idt);
+    set64(SAVE_EFER, rdmsr_lo(0xc0000080));
+    set64(SAVE_CR0, read_cr(0));
+    set64(SAVE_CR3, read_cr(3));
+    set64(SAVE_CR4, read_cr(4));
+    set64(SAVE_DR7, 0x400);
+    set64(SAVE_RFLAGS, 2);
+    set64(SAVE_RIP, (u32)program);
+    set64(SAVE_RSP, (u32)l2_stack + PAGE);
+}
+
+static u32 exit_counts[0x90];
+
+/* Runs L2 until VMMCALL or VMEXIT_INVALID, printing each #VMEXIT. */
+static void run(void)
+{
+    for (;;) {
+        run_l2((u32)vmcb);
+        u32 code = get(EXITCODE), rip = get(SAVE_RIP), nrip = get(NRIP);
+        if (code == 0xffffffff) {
+            kprintf("#VMEXIT VMEXIT_INVALID (EXITCODE %x%x)\n", get(EXITCODE + 4), code);
+            return;
+        }
+        exit_counts[code < 0x90 ? code : 0]++;
+        kprintf("#VMEXIT %x", code);
+        if (code == 0x7b || code == 0x7c || (code >= 0x40 && code < 0x60))
+            kprintf(", EXITINFO1 %x", get(EXITINFO1));
+        if (code == 0x7b)
+            kprintf(", EXITINFO2 %s", get(EXITINFO2) == nrip ? "nRIP" : "not nRIP");
+        if (code == 0x4e)
+            kprintf(", EXITINFO2 %x", get(EXITINFO2));
+        kprintf(", EXITINTINFO %x", get(EXITINTINFO));
+        /* nRIP of an exception intercept is 0 in the APM and the next RIP in Bochs: not printed. */
+        if (code < 0x40 || code >= 0x60)
+            kprintf(", nRIP RIP+%u", nrip - rip);
+        puts("\n");
+        if (code == 0x81) {
+            kprintf("  VMMCALL with EAX %x\n", get(SAVE_RAX));
+            return;
+        }
+        set64(SAVE_RIP, code == 0x46 ? rip + 2 : nrip);
+    }
+}
+
+/* A VMCB of program A with one thing wrong: VMRUN must fail its consistency checks. */
+static void invalid(const char *what, u32 offset, u32 value)
+{
+    kprintf("-- %s\n", what);
+    setup_vmcb(l2_program_a);
+    set(offset, value);
+    run();
+}
+
+int kmain(u32 magic, const struct mb_info *mb)
+{
+    (void)mb;
+    if (magic != MB_BOOT_MAGIC)
+        return 1;
+    u32 eax = 0x80000001, ebx, ecx, edx;
+    __asm__ volatile("cpuid" : "+a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx));
+    if (!(ecx & (1 << 2))) {
+        puts("no SVM\n");
+        return 1;
+    }
+    gdtr.limit = sizeof gdt - 1;
+    gdtr.base = (u32)gdt;
+    __asm__ volatile("lgdt %0\n ljmp $8, $1f\n 1: mov $0x10, %%ax\n mov %%ax, %%ds\n mov %%ax, %%es\n mov %%ax, %%ss"
+                     : : "m"(gdtr) : "eax", "memory");
+    u32 handler = (u32)l2_vector_30;
+    idt[0x30] = (handler & 0xffff) | (8u << 16) | ((u64)0x8e00 << 32) | ((u64)(handler >> 16) << 48);
+    idtr.limit = sizeof idt - 1;
+    idtr.base = (u32)idt;
+    __asm__ volatile("lidt %0" : : "m"(idtr));
+    wrmsr(0xc0000080, rdmsr_lo(0xc0000080) | 0x1000, 0); /* EFER.SVME */
+    wrmsr(0xc0010117, (u32)host_save, 0);                 /* VM_HSAVE_PA */
+
+    invalid("no VMRUN intercept", INTERCEPTS_2, INTERCEPT_VMMCALL);
+    invalid("ASID 0", GUEST_ASID, 0);
+    invalid("EFER.SVME clear", SAVE_EFER, 0);
+    invalid("EVENTINJ of type 1", EVENTINJ, 0x80000120);
+    invalid("EVENTINJ of exception vector 2", EVENTINJ, 0x80000302);
+
+    puts("-- program A: CPUID, IOIO, MSR, CR0 read and CR3 write, #UD, HLT intercepted\n");
+    setup_vmcb(l2_program_a);
+    set(INTERCEPTS_1, INTERCEPT_CPUID | INTERCEPT_HLT | INTERCEPT_IOIO | INTERCEPT_MSR);
+    set(CR_INTERCEPTS, (1u << 0) | (1u << 19));
+    set(EXCEPTION_INTERCEPTS, 1u << 6);
+    iopm[0x80 / 8] |= 1u << (0x80 % 8);
+    iopm[0x71 / 8] |= 1u << (0x71 % 8);
+    msrpm[(0x174 * 2 + 1) / 8] |= 1u << ((0x174 * 2 + 1) % 8); /* WRMSR of IA32_SYSENTER_CS */
+    run();
+
+    puts("-- program A with INT 0x30 injected (EVENTINJ): L2's handler runs first\n");
+    setup_vmcb(l2_program_a);
+    set(EVENTINJ, 0x80000430);
+    run();
+    kprintf("  EVENTINJ after #VMEXIT %x\n", get(EVENTINJ));
+
+    puts("-- a real-mode program\n");
+    setup_vmcb(l2_program_real);
+    set(INTERCEPTS_1, INTERCEPT_IOIO);
+    set64(SAVE_CR0, 0x10);
+    set64(SAVE_CR4, 0);
+    set64(SAVE_RIP, 0);
+    set64(SAVE_RSP, 0xfff0);
+    set64(SAVE_IDTR + 4, 0x3ff);
+    set64(SAVE_IDTR + 8, 0);
+    segment(0, 0, 0x93, 0xffff, 0);
+    segment(1, 0x1000, 0x9b, 0xffff, (u32)l2_program_real);
+    segment(2, 0x6000, 0x93, 0xffff, 0x60000);
+    segment(3, 0, 0x93, 0xffff, 0);
+    run();
+
+    puts("exit counts:");
+    for (u32 code = 0; code < 0x90; code++)
+        if (exit_counts[code])
+            kprintf(" %x:%u", code, exit_counts[code]);
+    puts("\ndone\n");
+    bochs_shutdown();
+    return 0;
+}
