@@ -144,7 +144,11 @@ const showToolsError = (message: string) => (toolsError.textContent = message);
 const stateFiles = new StateFiles({ save: byId("save-state"), file: byId("state-file"), dropZone: byId("state-drop-zone") }, send, showToolsError);
 const disk = new DiskFiles({ status: byId("disk-status"), upload: byId("disk-file"), download: byId("download-disk") }, send, showToolsError);
 screenshotButton(byId("screenshot"), byId("screen"), () => guestName, showToolsError);
-byId("save-console").addEventListener("click", () => download(new Blob([terminal.text()], { type: "text/plain" }), fileName(guestName, "txt")));
+// All the output received, once the terminal has it: a click as the guest stops saves the whole of it.
+byId("save-console").addEventListener("click", () => {
+  const name = fileName(guestName, "txt");
+  void terminal.drawn().then(() => download(new Blob([terminal.text()], { type: "text/plain" }), name));
+});
 
 function showState(state: RunState, message?: string): void {
   controls.state(state);

@@ -11,7 +11,9 @@
 // drop what has not been drawn instead of waiting for it or letting the last guest's bytes land on
 // the cleared screen. Each chunk drawn or dropped is reported (onDrawn), and the worker lets the
 // guest write only so far ahead of the drawing (session.ts), so a guest that floods COM1 waits for
-// the terminal instead of piling output up here.
+// the terminal instead of piling output up here. The console's text is what the terminal has
+// parsed; drawn() waits for everything received (and a clear) to get there, so that text saved
+// the moment a guest stops is all of its output, not what the terminal had parsed by then.
 
 import type { Terminal } from "@xterm/xterm";
 import { afterFirstPaint } from "./first-paint.js";
@@ -25,6 +27,9 @@ export class SerialConsole {
   /** Output not yet given to the terminal, and whether the terminal is still parsing a chunk. */
   private waiting: Uint8Array[] = [];
   private parsing = false;
+  /** Writes (output and clears) given to the terminal that it has not parsed yet, and who waits for none to be left. */
+  private unparsed = 0;
+  private drawnWaiters: Array<() => void> = [];
 
   constructor(
     element: HTMLElement,
@@ -55,6 +60,7 @@ export class SerialConsole {
     forwardTextInput(terminal, (data) => onInput(encoder.encode(data)));
     this.terminal = terminal;
     this.giveNext();
+    this.settle();
   }
 
   write(bytes: Uint8Array): void {
@@ -78,11 +84,36 @@ export class SerialConsole {
     return text.replace(/\n+$/, "\n").replace(/^\n$/, "");
   }
 
+  /** Resolves once the terminal has parsed all output received so far (and any clear): text() then has all of it. */
+  drawn(): Promise<void> {
+    return new Promise((resolve) => {
+      this.drawnWaiters.push(resolve);
+      this.settle();
+    });
+  }
+
   /** Drops the output not yet drawn and resets the terminal (RIS, ESC c: after the chunk it is parsing). */
   clear(): void {
     this.onDrawn(this.waiting.reduce((n, chunk) => n + chunk.length, 0));
     this.waiting = [];
-    this.terminal?.write("\x1bc");
+    this.give("\x1bc", () => {});
+  }
+
+  /** Gives the terminal `data` to parse, and calls `parsed` when it has. */
+  private give(data: string | Uint8Array, parsed: () => void): void {
+    const terminal = this.terminal;
+    if (!terminal) return;
+    this.unparsed++;
+    terminal.write(data, () => {
+      this.unparsed--;
+      parsed();
+      this.settle();
+    });
+  }
+
+  private settle(): void {
+    if (!this.terminal || this.unparsed > 0 || this.waiting.length > 0) return;
+    for (const resolve of this.drawnWaiters.splice(0)) resolve();
   }
 
   private giveNext(): void {
@@ -90,7 +121,7 @@ export class SerialConsole {
     const next = terminal && !this.parsing ? this.waiting.shift() : undefined;
     if (!terminal || !next) return;
     this.parsing = true;
-    terminal.write(next, () => {
+    this.give(next, () => {
       this.parsing = false;
       this.onDrawn(next.length);
       this.giveNext();
