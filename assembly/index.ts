@@ -80,6 +80,7 @@ export function blockCacheBase(): u32 { return cacheBase; }
 export { rangeExit } from "./jit/block-cache"; // compiled blocks set it (src/jit/translate.ts physical())
 export { tlbBank } from "./mmu/tlb"; // paged compiled blocks look translations up in the active bank
 export function compiledBlocks(): u32 { return blocksCompiled; }
+export { userLevelSeen } from "./cpu/state";
 export function stalledBlockEntries(): u32 { return blockStalls; }
 export function blockCacheBytes(): u32 { return cacheBytes; } // with the write-tracking tables
 // The VMM wrote `length` bytes of guest RAM at `physical` (DMA, emulated string I/O, loading):
@@ -96,7 +97,7 @@ export {
 // (src/core/core-exports.ts).
 export {
   HOLE_START, HOLE_END, BLOCK_CACHE_ENTRIES, BLOCK_ENTRY_SIZE, BLOCK_PHYSICAL, BLOCK_FUNCTION, BLOCK_HITS,
-  BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_REGION_BLOCKS, BLOCK_NEXT_ON_PAGE, MAX_BLOCK_BYTES, BLOCK_LINEAR, BLOCK_BANKS, BLOCK_CONTEXT,
+  BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_REGION_BLOCKS, BLOCK_TRANSLATED, BLOCK_MODE_CODE16, BLOCK_NEXT_ON_PAGE, MAX_BLOCK_BYTES, BLOCK_LINEAR, BLOCK_BANKS, BLOCK_CONTEXT,
   BLOCK_STALLS, BLOCK_MODE_PAGING, BLOCK_MODE_CPL_SHIFT, MAX_REGION_BLOCKS, REGION_BLOCKS_OFFSET, REGION_BLOCKS_STRIDE,
   TLB_ENTRIES, TLB_ENTRIES_OFFSET, S_PRESENT, S_SUPER_WRITE,
   S_USER_READ, S_USER_WRITE, T_PLAIN_RAM, LAZY_ADD, LAZY_SUB, LAZY_LOGIC, IO_INFO_INPUT, IO_INFO_SIZE_SHIFT,

@@ -25,6 +25,9 @@ export const BLOCK_HITS = 8; // times the block was reached uncompiled; all ones
 export const BLOCK_INSTRUCTIONS = 12; // u8: instructions in the block
 export const BLOCK_MODE = 13; // u8: the mode it was compiled for (BLOCK_MODE_PAGING | CPL << BLOCK_MODE_CPL_SHIFT)
 export const BLOCK_REGION_BLOCKS = 14; // u8: blocks in its function, a region (src/jit/region.ts)
+// u8: 1 when the entry holds a binary translation (assembly/bt/, --if-mode bt) instead of compiled
+// code: its one region block is the translated block, tracked for writes as compiled ones are.
+export const BLOCK_TRANSLATED = 15;
 export const BLOCK_NEXT_ON_PAGE = 16; // u16: the next entry (index + 1) compiled from the same page (jit/code-pages.ts)
 export const MAX_BLOCK_BYTES = 64;
 export const BLOCK_LINEAR = 20; // the EIP it was compiled at (its code holds it) and validated for,
@@ -33,6 +36,7 @@ export const BLOCK_CONTEXT = 32; // u64: in this context (mode, TLB generation)
 export const BLOCK_STALLS = 40; // entries in a row that left before the first instruction
 export const BLOCK_MODE_PAGING = 1;
 export const BLOCK_MODE_CPL_SHIFT = 1;
+export const BLOCK_MODE_CODE16 = 8; // a translation's code segment is 16-bit (its lengths depend on it)
 // Where the blocks of each entry's function lie, for write tracking (jit/code-pages.ts): after the
 // entries, MAX_REGION_BLOCKS u32s per entry, in entry order, the first for the entry's own block;
 // each is the block's offset in its page (low 16 bits) and its length in bytes (high 16). All the

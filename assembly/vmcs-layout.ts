@@ -79,6 +79,7 @@ export const C_IF_MODE = 0x234;
 export const IF_MODE_VT = 0; // virtual IF owned by the guest, no exits
 export const IF_MODE_TRAP = 1; // every IF-sensitive instruction exits (reasons 0x100-0x104)
 export const IF_MODE_CLASSIC = 2; // pre-VT deprivileging: CLI/STI fault, POPF keeps the real IF
+export const IF_MODE_BT = 3; // deprivileged as classic, but CPL-0 code runs only as translated code (assembly/bt/)
 // What SGDT/SIDT/SMSW reveal in classic mode: the VMM's own descriptor tables and CR0 (SLDT/STR: C_VMM_LDTR, C_VMM_TR).
 export const C_VMM_GDTR_BASE = 0x238;
 export const C_VMM_GDTR_LIMIT = 0x23c;
@@ -172,6 +173,30 @@ export const STAT_SHADOW_FLUSHES = 0x31c; // times every shadow was dropped
 export const STAT_CR3_TARGET_HITS = 0x320; // MOV to CR3 that matched a CR3-target value: no exit
 export const STAT_COMPILED_INSTRUCTIONS_LO = 0x328; // u64: guest instructions retired by compiled blocks
 export const STAT_HOST_WORK_LO = 0x330; // u64: host work the guest caused in the core (cpu/retirement.ts units)
+// Binary translation (--if-mode bt, assembly/bt/): u64 counts. Blocks translated and their bytes,
+// translations forgotten because the guest wrote their code, then one count per rewrite kind (the
+// times translated code performed it), at STAT_BT_KINDS_LO + 8 * (kind - 1).
+export const STAT_BT_BLOCKS_LO = 0x340;
+export const STAT_BT_BYTES_LO = 0x348;
+export const STAT_BT_INVALIDATIONS_LO = 0x350;
+export const STAT_BT_KINDS_LO = 0x358;
+// The rewrite kinds. 0: copied as it is (IDENT). Inline emulations against the virtual CPU:
+export const BT_IDENT = 0;
+export const BT_CLI = 1; // a store to the virtual IF, no exit
+export const BT_STI = 2;
+export const BT_PUSHF = 3; // PUSHF/POPF with the virtual IF merged
+export const BT_POPF = 4;
+export const BT_STATE_READ = 5; // SGDT, SIDT, SLDT, STR, SMSW: the virtual values
+export const BT_SEGMENT_READ = 6; // MOV from CS/SS, PUSH CS/SS, far CALL's pushed CS: RPL 0
+export const BT_PRIVILEGE_CHECK = 7; // LAR, LSL, VERR, VERW: the virtual privilege
+// Callouts to the VMM's emulation (they end the translated block):
+export const BT_CONTROL_REGISTER = 8; // MOV to/from CR, CLTS, LMSW
+export const BT_DEBUG_REGISTER = 9; // MOV to/from DR
+export const BT_TABLE_LOAD = 10; // LGDT, LIDT, LLDT, LTR
+export const BT_IRET = 11;
+export const BT_INTERRUPT_DELIVERY = 12; // the virtual IF was set while an interrupt waits: the VMM delivers it
+export const BT_KINDS = 12;
+export const BT_FIRST_CALLOUT = BT_CONTROL_REGISTER;
 
 // ---- VM-entry information --------------------------------------------------------------------
 // Interruption-information format (SDM 24.8.3): vector 0-7, type 8-10, deliver error code 11,

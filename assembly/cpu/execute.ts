@@ -121,6 +121,13 @@ export function resetDecodeState(): void {
   lockPrefix = false;
 }
 
+// CLI (false) or STI (true) once allowed: also the binary translator's inline rewrite of them.
+export function writeInterruptFlag(enable: bool): void {
+  materialize();
+  if (enable && !(flagsWord & IF)) blockEventsAfterThisInstruction(INTERRUPTIBILITY_STI);
+  setEflags(enable ? flagsWord | IF : flagsWord & ~IF);
+}
+
 // Register-to-register ALU forms with 32-bit operands, the commonest instructions in compiled
 // code, skip the generic operand helpers. `m` is a ModR/M byte >= 0xC0.
 @inline function aluRegReg32(kind: u32, m: u32, toReg: bool): void {
@@ -706,9 +713,7 @@ export function execute(op: u32): void {
     case 0xfa: case 0xfb: // CLI / STI (STI with IF clear holds off interrupts for one instruction)
       if (trapIfSensitive(op == 0xfa ? EXIT_CLI : EXIT_STI)) return;
       if (!mayChangeIf(cpl, flagsWord)) { raise(EXC_GP, 0); return; }
-      materialize();
-      if (op == 0xfb && !(flagsWord & IF)) blockEventsAfterThisInstruction(INTERRUPTIBILITY_STI);
-      setEflags(op == 0xfa ? flagsWord & ~IF : flagsWord | IF);
+      writeInterruptFlag(op == 0xfb);
       return;
     case 0xfc: setEflags(getEflags() & ~DF); return;
     case 0xfd: setEflags(getEflags() | DF); return;

@@ -79,6 +79,15 @@ export function fetch32(): u32 {
   return lo | (fetch16() << 16);
 }
 
+// The window rebuilt around EIP if EIP left it: the bytes it holds from EIP on, or -1 when that
+// faulted (the fault pending) or EIP is not in RAM. With eipPhysical(), for the binary translator.
+export function windowFromEip(): i32 {
+  if (eip - winStart >= winLen && !refill(eip)) return -1;
+  return <i32>(winLen - (eip - winStart));
+}
+// EIP's guest-physical address, while the window holds EIP.
+export function eipPhysical(): u32 { return winBias + eip - ramBase; }
+
 // How many bytes from EIP on the window holds (0 when EIP is outside it).
 export function bytesLeftInWindow(): u32 { return eip - winStart < winLen ? winLen - (eip - winStart) : 0; }
 

@@ -15,7 +15,8 @@ import {
 // counted from `probeBase` bytes past EIP.
 let probing = false;
 let probeBase: u32 = 0;
-@inline function byteAt(ahead: u32): i32 { return probing ? probeByte(probeBase + ahead) : peekByte(ahead); }
+let peekBase: u32 = 0; // 0 but for lengthInWindow()
+@inline function byteAt(ahead: u32): i32 { return probing ? probeByte(probeBase + ahead) : peekByte(peekBase + ahead); }
 
 // Length of the instruction whose opcode is `opcodeOffset` bytes past EIP, reading its bytes
 // with faulting fetches (so #GP for the CS limit or #PF is raised before it executes); -1 with
@@ -25,6 +26,16 @@ export function probedLength(op: u32, opcodeOffset: u32): i32 {
   probeBase = opcodeOffset + 1;
   const length = lengthFromOpcode(op);
   probing = false;
+  return length;
+}
+
+// Length of the instruction whose opcode is `opcodeOffset` bytes past EIP, read from the fetch
+// window only (never faults): -1 when a byte is not there. The binary translator decodes a block
+// ahead of EIP with it (assembly/bt/translator.ts).
+export function lengthInWindow(op: u32, opcodeOffset: u32): i32 {
+  peekBase = opcodeOffset + 1;
+  const length = lengthFromOpcode(op);
+  peekBase = 0;
   return length;
 }
 

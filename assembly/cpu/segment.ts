@@ -2,7 +2,7 @@
 // makes on every access, and the segment-derived globals (CPL, CS.D, SS.B, the flat mask) that
 // let the hot path skip those checks for flat segments.
 import {
-  segBase, segLimit, segAr, cpl, csDefault32, ssBig, flatMask, raise, pending, o32, a32,
+  userLevelSeen, segBase, segLimit, segAr, cpl, csDefault32, ssBig, flatMask, raise, pending, o32, a32,
   EXC_GP, EXC_SS, segField, noteModeChange,
 } from "./state";
 import { SR_ES, SR_CS, SR_SS, SR_DS, SR_FS, SR_GS, AR_UNUSABLE, SEG_SEL, SEG_BASE, SEG_LIMIT, SEG_AR } from "../vmcs-layout";
@@ -97,5 +97,6 @@ export function refreshSegmentCache(): void {
   ssBig = (segAr(SR_SS) & AR_DB) != 0;
   // as in VMX guest state, CPL is the DPL of SS
   cpl = arDpl(segAr(SR_SS));
+  if (cpl == 3) userLevelSeen = true;
   noteCodeSegment(segBase(SR_CS), segLimit(SR_CS), cpl);
 }

@@ -95,6 +95,9 @@ export function notePageFault(linear: u32): void { pageFaultAddress = linear; }
 export let eip: u32 = 0;
 export let instrStart: u32 = 0; // EIP of the instruction being executed (faults restart here)
 export let cpl: u32 = 0;
+// The guest has run at CPL 3 since the core was made (the fuzzer compares its kernel-only cases under
+// bt with vt: src/fuzz/check-case.ts).
+export let userLevelSeen: bool = false;
 export let retired: u64 = 0; // guest instructions retired since init
 export let csDefault32: bool = true; // CS.D
 export let ssBig: bool = true; // SS.B: 32-bit stack pointer

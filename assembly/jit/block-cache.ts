@@ -15,6 +15,7 @@
 // (code-pages.ts), so code that was rewritten is never run stale.
 import {
   VMCS_BASE, C_JIT, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, SR_CS, SR_DS, SR_ES, SR_SS, STAT_COMPILED_INSTRUCTIONS_LO,
+  STAT_BT_INVALIDATIONS_LO,
 } from "../vmcs-layout";
 import {
   eip, segBase, segLimit, csDefault32, ssBig, flatMask, TF, cpl, pending, modeGeneration, PEND_EXCEPTION, PEND_EXIT,
@@ -27,8 +28,9 @@ import { trackBlock, untrackBlock, codePagesBytes, placeCodePages } from "./code
 import {
   HOLE_START, HOLE_END, BLOCK_CACHE_ENTRIES, BLOCK_ENTRY_SIZE, BLOCK_PHYSICAL, BLOCK_FUNCTION, BLOCK_HITS,
   BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_LINEAR, BLOCK_BANKS, BLOCK_CONTEXT, BLOCK_STALLS,
-  BLOCK_MODE_PAGING, BLOCK_MODE_CPL_SHIFT, REGION_BLOCKS_OFFSET, REGION_BLOCKS_STRIDE,
+  BLOCK_MODE_PAGING, BLOCK_MODE_CPL_SHIFT, REGION_BLOCKS_OFFSET, REGION_BLOCKS_STRIDE, BLOCK_TRANSLATED,
 } from "../jit-abi";
+import { translatedOnly } from "../cpu/ifmode";
 import { pagingEnabled } from "../memory/linear";
 import { budget, budgetCovers, retiredSoFar, chargeHostWork } from "../cpu/retirement";
 
@@ -85,7 +87,8 @@ function recomputeCompiledCodeAllowed(): void {
   const trapBase = load<u32>(VMCS_BASE + C_WRITE_TRAP_BASE);
   const trapSize = load<u32>(VMCS_BASE + C_WRITE_TRAP_SIZE);
   const trapInHole = trapSize == 0 || (trapBase >= <u32>HOLE_START && trapBase + trapSize <= <u32>HOLE_END);
-  enabled = load<u32>(VMCS_BASE + C_JIT) != 0 && cacheBase != 0 && trapInHole &&
+  // (under bt the guest kernel runs only as translated code, assembly/bt/)
+  enabled = load<u32>(VMCS_BASE + C_JIT) != 0 && cacheBase != 0 && trapInHole && !translatedOnly() &&
     (flatMask & dataFlat) == dataFlat && ssBig && csDefault32 &&
     segBase(SR_CS) == 0 && segLimit(SR_CS) == 0xffffffff;
 }
@@ -93,7 +96,7 @@ function recomputeCompiledCodeAllowed(): void {
 
 // Entries are indexed by the block's linear address (which is also the physical one without
 // paging) and keyed by its physical address.
-@inline function entryFor(linear: u32): u32 {
+@inline export function entryFor(linear: u32): u32 {
   return cacheBase + ((linear ^ (linear >> 12)) & (BLOCK_CACHE_ENTRIES - 1)) * BLOCK_ENTRY_SIZE;
 }
 
@@ -135,7 +138,7 @@ function validate(entry: u32, context: u64): u32 {
   // same frame reached through another mapping that shares the entry needs its own.
   const otherMapping = load<u32>(entry + BLOCK_FUNCTION) != 0 && load<u32>(entry + BLOCK_LINEAR) != eip;
   if (load<u32>(entry + BLOCK_PHYSICAL) != p || load<u32>(entry + BLOCK_HITS) == 0 || <u32>load<u8>(entry + BLOCK_MODE) != mode || otherMapping) {
-    if (load<u32>(entry + BLOCK_FUNCTION) != 0) untrackBlock(entry); // evicted
+    evict(entry);
     store<u32>(entry + BLOCK_PHYSICAL, p);
     store<u32>(entry + BLOCK_FUNCTION, 0);
     store<u32>(entry + BLOCK_HITS, 1);
@@ -166,6 +169,14 @@ function validate(entry: u32, context: u64): u32 {
   return fn;
 }
 
+// The entry is claimed for another block: its compiled region or binary translation (assembly/bt/)
+// is dropped and no longer tracked.
+export function evict(entry: u32): void {
+  if (load<u32>(entry + BLOCK_FUNCTION) != 0 || load<u8>(entry + BLOCK_TRANSLATED) != 0) untrackBlock(entry);
+  store<u32>(entry + BLOCK_FUNCTION, 0);
+  store<u8>(entry + BLOCK_TRANSLATED, 0);
+}
+
 // Whether the run loop has arrived at the block at `linear` (guest-physical `physical`, compiled
 // for BLOCK_MODE `mode`) since its cache entry was last claimed: the host's compiler puts a block
 // in a region besides its first only when the guest has run it (src/jit/region.ts).
@@ -176,9 +187,14 @@ export function blockReached(linear: u32, physical: u32, mode: u32): bool {
 }
 
 // The block's code was rewritten (code-pages.ts): forget its compiled function and count towards
-// compiling anew.
+// compiling anew, or forget its binary translation (counted: the block is translated again when it
+// next runs).
 export function forgetBlock(entry: u32): void {
   untrackBlock(entry);
+  if (load<u8>(entry + BLOCK_TRANSLATED) != 0) {
+    store<u8>(entry + BLOCK_TRANSLATED, 0);
+    store<u64>(VMCS_BASE + STAT_BT_INVALIDATIONS_LO, load<u64>(VMCS_BASE + STAT_BT_INVALIDATIONS_LO) + 1);
+  }
   store<u32>(entry + BLOCK_FUNCTION, 0);
   store<u32>(entry + BLOCK_HITS, 0);
   store<u32>(entry + BLOCK_STALLS, 0);

@@ -81,21 +81,26 @@ export function storeIntoCode(p: u32, v: u32, bytes: u32, running: u32 = 0): boo
 }
 @inline function blockCount(e: u32): u32 { return <u32>load<u8>(e + BLOCK_REGION_BLOCKS); }
 
+// The chunks of its page that reach the blocks of entry `e`.
+function chunksOf(e: u32): u64 {
+  let mask: u64 = 0;
+  for (let b: u32 = 0; b < blockCount(e); b++) {
+    const block = regionBlock(e, b);
+    const from = block & 0xffff;
+    const to = from + (block >>> 16); // exclusive, at most 4096
+    const first = from > REACH ? (from - REACH) >>> 6 : 0;
+    const last = (to - 1) >>> 6;
+    mask |= (last - first == 63 ? <u64>-1 : ((<u64>1 << <u64>(last - first + 1)) - 1)) << <u64>first;
+  }
+  return mask;
+}
+
 // The chunks of page `page` that reach the blocks on its list, and the last chunk if a block at
 // the start of the next page lies within REACH of it.
 function recomputeMask(page: u32): void {
   let mask: u64 = 0;
-  const start = page << 12;
   for (let i = <u32>load<u16>(headAt(page)); i != 0; i = <u32>load<u16>(entryAt(i) + BLOCK_NEXT_ON_PAGE)) {
-    const e = entryAt(i);
-    for (let b: u32 = 0; b < blockCount(e); b++) {
-      const block = regionBlock(e, b);
-      const from = block & 0xffff;
-      const to = from + (block >>> 16); // exclusive, at most 4096
-      const first = from > REACH ? (from - REACH) >>> 6 : 0;
-      const last = (to - 1) >>> 6;
-      mask |= (last - first == 63 ? <u64>-1 : ((<u64>1 << <u64>(last - first + 1)) - 1)) << <u64>first;
-    }
+    mask |= chunksOf(entryAt(i));
   }
   if (page + 1 < pages) {
     for (let i = <u32>load<u16>(headAt(page + 1)); i != 0; i = <u32>load<u16>(entryAt(i) + BLOCK_NEXT_ON_PAGE)) {
@@ -110,13 +115,17 @@ function recomputeMask(page: u32): void {
   if (page > 0) recomputeMask(page - 1);
 }
 
-// The compiled region in cache entry `entry` (its physical address and region blocks set) starts
-// being tracked.
+// The compiled region or binary translation in cache entry `entry` (its physical address and region
+// blocks set) starts being tracked. Its chunks are added to the masks, without walking the page's
+// list: binary translation tracks many small blocks in a page.
 export function trackBlock(entry: u32): void {
   const page = load<u32>(entry + BLOCK_PHYSICAL) >>> 12;
   store<u16>(entry + BLOCK_NEXT_ON_PAGE, load<u16>(headAt(page)));
   store<u16>(headAt(page), <u16>indexOf(entry));
-  remark(page);
+  store<u64>(masks + (page << 3), load<u64>(masks + (page << 3)) | chunksOf(entry));
+  if (page > 0 && overlaps(entry, page << 12, (page << 12) + REACH)) {
+    store<u64>(masks + ((page - 1) << 3), load<u64>(masks + ((page - 1) << 3)) | (<u64>1 << 63));
+  }
 }
 
 // The block in `entry` is no longer compiled: stop tracking it.

@@ -25,7 +25,8 @@ import { checkAddressSpace } from "../mmu/mmu";
 import { step, resetDecodeState } from "../cpu/execute";
 import { deliverException, deliverInjected } from "../cpu/interrupts";
 import { vmexit, controls } from "../cpu/vmexit";
-import { loadIfMode } from "../cpu/ifmode";
+import { loadIfMode, translatedOnly } from "../cpu/ifmode";
+import { translatedStep, leaveTranslatedBlock } from "../bt/executor";
 import { runCompiledBlocks, blockContext, blockStillValid, resumeAfterNext, compiledCodeAllowedNow } from "../jit/block-cache";
 import { countingForms, countInterpretedForm, formAt } from "../jit/interpreted-forms";
 
@@ -129,6 +130,7 @@ export function vmRun(deliverExits: bool): u32 {
 function enter(): void {
   entries++;
   loadGuestState();
+  leaveTranslatedBlock();
   injectEvent();
   // A halted guest stays halted until the VMM injects an event.
   const halted = load<u32>(VMCS_BASE + G_ACTIVITY) == ACTIVITY_HLT;
@@ -167,7 +169,8 @@ function executeUntilExit(): void {
     const stepping = (flagsWord & TF) != 0;
     // (only while counting: --stats) the form, if compiled code could run it here
     const form = countingForms && compiledCodeAllowedNow() ? formAt(eip) : NOT_COUNTED;
-    step();
+    // (under bt the guest kernel's code runs only as translated code: assembly/bt/)
+    if (translatedOnly()) translatedStep(); else step();
     if (form != NOT_COUNTED) countInterpretedForm(form);
     // The one place compiled code is entered from the interpreter: where a block may start, after
     // a control transfer or where compiled code asked to be back (block-cache.ts resumeAfterNext).

@@ -10,6 +10,7 @@ import type { CompiledCodeStatistics, ExitReasonStats, LevelStatistics, VmStatis
 import { MMU_STATISTIC_LABELS, pagingSeen } from "../vmm/mmu-stats.js";
 import type { StopReason } from "../vmm/stop-reason.js";
 import type { VmConfig } from "../vmm/vm-config.js";
+import type { RewriteCount, TranslationStatistics } from "../vmm/bt/translation-stats.js";
 
 const num = (value: number | undefined, digits: number) => (value === undefined ? "-" : value.toFixed(digits));
 
@@ -22,6 +23,7 @@ export function formatStats(stats: VmStatistics): string {
     ...formatCompiledCode(stats.compiledCode),
     ...(stats.hostWorkYields > 0 ? [`host-work yields: ${stats.hostWorkYields} (entries ended early to look at the clock; not exits)`] : []),
     ...(pagingSeen(stats.mmu) ? formatMmu(stats) : []),
+    ...(stats.translation ? formatTranslation(stats.translation) : []),
     "",
   ].join("\n");
 }
@@ -62,6 +64,18 @@ function formatCompiledCode({ retired, compiledInstructions, share, interpretedF
     `compiled code: ${compiledInstructions} of ${retired} instructions retired since boot (${(share * 100).toFixed(1)} %)`,
     ...(total > 0 ? [`interpreted where compiled code could run: ${total}, most often:`] : []),
     ...interpretedForms.slice(0, FORMS_SHOWN).map((f) => `  ${String(f.count).padStart(12)}  ${f.form.padEnd(10)} ${f.name}`),
+  ];
+}
+
+function formatTranslation({ blocks, bytes, invalidations, inline, callouts }: TranslationStatistics): string[] {
+  const rows = (list: RewriteCount[]) => list.map((r) => `  ${String(r.count).padStart(12)}  ${r.name}`);
+  return [
+    "--- binary translation ---",
+    `blocks translated: ${blocks} (${bytes} bytes); invalidated by guest writes: ${invalidations}`,
+    "inline emulations (no exit):",
+    ...rows(inline),
+    "callouts to the VMM:",
+    ...rows(callouts),
   ];
 }
 

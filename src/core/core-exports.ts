@@ -43,6 +43,8 @@ export interface CoreExports {
   blockCacheBase(): number;
   blockCacheBytes(): number;
   compiledBlocks(): number;
+  /** 1 once the guest has run at CPL 3 (a global). */
+  readonly userLevelSeen: WebAssembly.Global;
   /** Block entries that left before the block's first instruction. */
   stalledBlockEntries(): number;
   /** The VMM wrote `length` bytes of guest RAM at `physical`: compiled blocks there are forgotten. */
@@ -94,7 +96,7 @@ export const CORE_EXPORT_KINDS = {
   translateLinear: { params: 2 }, emulate: { params: 0 }, instructionsRetired: { params: 0 },
   adoptSavedCounters: { params: 0 }, unassignedAccesses: "global", exitsInCoreArea: { params: 0 },
   vmcsFieldTable: { params: 0 },
-  table: "table", blockCacheBase: { params: 0 }, blockCacheBytes: { params: 0 }, compiledBlocks: { params: 0 },
+  table: "table", blockCacheBase: { params: 0 }, blockCacheBytes: { params: 0 }, compiledBlocks: { params: 0 }, userLevelSeen: "global",
   stalledBlockEntries: { params: 0 }, noteHostWrite: { params: 2 }, codePageMasks: { params: 0 }, blockReached: { params: 3 },
   countInterpretedForms: { params: 1 },
   interpretedFormCounts: { params: 0 },

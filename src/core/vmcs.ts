@@ -149,7 +149,7 @@ export class Vmcs {
   }
 
   /** A 64-bit field (low half at `offset`), exact up to 2^53. */
-  private u64(offset: number): number {
+  u64(offset: number): number {
     return (this.i32[offset >> 2] >>> 0) + (this.i32[(offset >> 2) + 1] >>> 0) * 0x1_0000_0000;
   }
 

@@ -24,6 +24,8 @@ export interface Execution {
   /** A digest of guest RAM at the end, when asked for. */
   ramDigest?: string;
   compiledBlocks: number;
+  /** The guest ran at CPL 3 at some point. */
+  userLevel: boolean;
   /** Budget the first entry used up before its exit (instructions tried, retired or not). */
   firstEntryUsed: number;
   /**
@@ -39,6 +41,8 @@ export interface Execution {
 export interface ExecuteOptions {
   /** Override the case's C_JIT. */
   jit?: boolean;
+  /** Override the case's C_IF_MODE. */
+  ifMode?: number;
   /** Compute ramDigest (for comparing two runs). */
   digest?: boolean;
   /** Handle the exits inside the core's call to its exit handler, as the VMM does, not after run() returns. */
@@ -49,10 +53,11 @@ const STATE_WORDS = L.G_CPL / 4 + 1;
 const EMULATED = new Set([L.EXIT_CLI, L.EXIT_STI, L.EXIT_PUSHF, L.EXIT_POPF, L.EXIT_IRET, L.EXIT_WRITE_TRAP]);
 
 /** A fresh core set up for `c` (with C_JIT overridden when `jit` is given), before its first entry. */
-export function coreFor(source: CoreModule, c: FuzzCase, jit?: boolean, exitHandler?: ExitHandler): BareCore {
+export function coreFor(source: CoreModule, c: FuzzCase, jit?: boolean, exitHandler?: ExitHandler, ifMode?: number): BareCore {
   const core = new BareCore(source, c.setup.ram, exitHandler);
   applySetup(core, c);
   if (jit !== undefined) core.setVmcs(L.C_JIT, jit ? 1 : 0);
+  if (ifMode !== undefined) core.setVmcs(L.C_IF_MODE, ifMode);
   return core;
 }
 
@@ -64,7 +69,7 @@ export function execute(source: CoreModule, c: FuzzCase, options: ExecuteOptions
     problems.push(...checkExit(core, reason), ...checkGuestState(core, reason));
   };
   const { entries } = c.setup;
-  let jitUsed = false;
+  let cacheUsed = false; // compiled blocks or binary translations may be in the block cache
   let last = -1;
   let firstEntryUsed = -1;
   let entered = 0;
@@ -75,7 +80,7 @@ export function execute(source: CoreModule, c: FuzzCase, options: ExecuteOptions
     if (entered === entries.length || last === L.EXIT_TRIPLE_FAULT || problems.length > 0) return false;
     budgets += entries[entered].budget;
     prepareEntry(core, last, entries[entered++]);
-    jitUsed ||= core.vmcs(L.C_JIT) !== 0;
+    cacheUsed ||= core.vmcs(L.C_JIT) !== 0 || core.vmcs(L.C_IF_MODE) === L.IF_MODE_BT;
     guard = ProtectedMemory.capture(core);
     return true;
   };
@@ -88,7 +93,7 @@ export function execute(source: CoreModule, c: FuzzCase, options: ExecuteOptions
       last = core.exports.emulate();
       if (last !== L.EXIT_PREEMPTION_TIMER) exited(last);
     }
-    problems.push(...guard.violations(jitUsed));
+    problems.push(...guard.violations(cacheUsed));
   };
   // A yield for host work (vmcs-layout.ts C_HOST_WORK_YIELD) is no exit: only when asked for, with
   // budget left, which the next entry continues with; the VMM resumes at once, and so do we.
@@ -107,7 +112,7 @@ export function execute(source: CoreModule, c: FuzzCase, options: ExecuteOptions
     checkingMs += performance.now() - start;
     return goOn;
   };
-  const core = coreFor(source, c, options.jit, options.delivered ? delivered : undefined);
+  const core = coreFor(source, c, options.jit, options.delivered ? delivered : undefined, options.ifMode);
   let runMs = 0;
   const run = (): number => {
     const start = performance.now();
@@ -131,6 +136,7 @@ export function execute(source: CoreModule, c: FuzzCase, options: ExecuteOptions
     exits, problems, state,
     ramDigest: options.digest ? createHash("md5").update(core.ram).digest("hex") : undefined,
     compiledBlocks: core.exports.compiledBlocks(),
+    userLevel: core.exports.userLevelSeen.value !== 0,
     work: budgets + core.vmcs64(L.STAT_HOST_WORK_LO),
     guestMs: runMs - checkingMs,
     firstEntryUsed,

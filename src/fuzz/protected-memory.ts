@@ -11,7 +11,7 @@
 //  - the size of memory (the core grows it only in init()).
 // The VMM's own writes between entries are allowed: capture() is taken after them, before run().
 import {
-  G_CPL, G_TSC_LO, IO_BITMAP_A, STAT_HOST_WORK_LO, STAT_SHADOW_ROOTS_BUILT, X_REASON,
+  G_CPL, G_TSC_LO, IO_BITMAP_A, STAT_HOST_WORK_LO, STAT_SHADOW_ROOTS_BUILT, X_REASON, STAT_BT_BLOCKS_LO, STAT_BT_KINDS_LO, BT_KINDS,
   C_PREEMPTION_TIMER, C_CLEAN_FIELDS, E_INTR_INFO, VMCS_BASE,
 } from "../../assembly/vmcs-layout.js";
 import type { BareCore } from "./core-module.js";
@@ -26,6 +26,7 @@ const CORE_WRITES: [number, number][] = [
   [VMCS_BASE + C_CLEAN_FIELDS, VMCS_BASE + C_CLEAN_FIELDS + 4],
   [VMCS_BASE + X_REASON, VMCS_BASE + E_INTR_INFO + 4], // exit information, entry interruption info
   [VMCS_BASE + 0x300, VMCS_BASE + STAT_HOST_WORK_LO + 8], // statistics
+  [VMCS_BASE + STAT_BT_BLOCKS_LO, VMCS_BASE + STAT_BT_KINDS_LO + 8 * BT_KINDS], // binary translation's
 ];
 function hex(n: number): string { return "0x" + n.toString(16); }
 
@@ -46,8 +47,11 @@ export class ProtectedMemory {
     return new ProtectedMemory(core);
   }
 
-  /** What the guest changed that it must not have; `jitUsed`: C_JIT was set at some entry. */
-  violations(jitUsed: boolean): string[] {
+  /**
+   * What the guest changed that it must not have; `cacheUsed`: C_JIT was set, or C_IF_MODE was bt
+   * (binary translations live in the block cache), at some entry.
+   */
+  violations(cacheUsed: boolean): string[] {
     const bytes = this.core.bytes;
     const out: string[] = [];
     if (bytes.length !== this.size) out.push(`linear memory grew from ${hex(this.size)} to ${hex(bytes.length)} bytes`);
@@ -62,7 +66,7 @@ export class ProtectedMemory {
       }
     });
     const e = this.core.exports;
-    if (!jitUsed) out.push(...nonZero(bytes, e.blockCacheBase(), e.blockCacheBase() + e.blockCacheBytes(), "block cache with the compiling tier off"));
+    if (!cacheUsed) out.push(...nonZero(bytes, e.blockCacheBase(), e.blockCacheBase() + e.blockCacheBytes(), "block cache with the compiling tier off and no binary translation"));
     if (this.core.vmcs(STAT_SHADOW_ROOTS_BUILT) === 0) {
       out.push(...nonZero(bytes, e.ramBase() + e.ramSize(), bytes.length, "shadow tables or TLB with no shadow built"));
     }

@@ -101,7 +101,7 @@ function controls(b: Builder, rng: Rng, cr0: number, cr3: number, vmxe: number):
   const targets = rng.below(5);
   b.field(L.C_CR3_TARGET_COUNT, targets);
   for (let i = 0; i < 4; i++) b.field(L.C_CR3_TARGETS + i * 4, rng.chance(0.5) ? cr3 : interestingU32(rng) & ~0xfff);
-  b.field(L.C_IF_MODE, rng.weighted([[6, L.IF_MODE_VT], [3, L.IF_MODE_TRAP], [2, L.IF_MODE_CLASSIC]] as const));
+  b.field(L.C_IF_MODE, rng.weighted([[6, L.IF_MODE_VT], [3, L.IF_MODE_TRAP], [2, L.IF_MODE_CLASSIC], [2, L.IF_MODE_BT]] as const));
   b.field(L.C_VMM_GDTR_BASE, 0xffc07000);
   b.field(L.C_VMM_GDTR_LIMIT, 0xfff);
   b.field(L.C_VMM_IDTR_BASE, 0xffc18000);

@@ -10,6 +10,7 @@
 import { EXIT_REASON_LIMIT, exitReasonName } from "./exits/table.js";
 import { StatePath } from "../devices/saved-values.js";
 import type { MmuStatistics } from "./mmu-stats.js";
+import type { TranslationStatistics } from "./bt/translation-stats.js";
 import type { InterpretedForm } from "./interpreted-forms.js";
 import { EXIT_HELD_INTERRUPT, EXIT_KINDS, EXIT_OF_L1, type ExitKind } from "./exit-level.js";
 
@@ -43,6 +44,8 @@ export interface VmStatistics {
    * compiling), so the run loop could look at the wall clock: not exits, the guest sees none.
    */
   hostWorkYields: number;
+  /** Under `--if-mode bt`: what binary translation did (bt/translation-stats.ts). */
+  translation?: TranslationStatistics;
   /** Once a guest hypervisor's guest (L2) has exited: the exits by level, since this process made or restored the VM. */
   levels?: LevelStatistics;
 }

@@ -37,10 +37,17 @@ export class GuestInterruptFlag {
   }
 
   /**
-   * Classic mode: the VMM emulated CLI (false) or STI (true). The real IF is set again, since an
-   * interrupt gate the core delivered through may have cleared it and IRET could not restore it.
+   * The VMM emulated CLI (false) or STI (true) that faulted. Classic mode: the real IF is set again,
+   * since an interrupt gate the core delivered through may have cleared it and IRET could not
+   * restore it. Under bt (user code's CLI and STI) the guest's IF is EFLAGS.IF, which translated
+   * kernel code keeps as the virtual IF.
    */
   setVirtual(enabled: boolean): void {
+    if (!this.virtual) {
+      const { vmcs } = this.vm;
+      vmcs.set(G_EFLAGS, enabled ? vmcs.get(G_EFLAGS) | EFLAGS_IF : vmcs.get(G_EFLAGS) & ~EFLAGS_IF);
+      return;
+    }
     this.virtualIf = enabled;
     if (enabled) this.keepRealIfSet();
   }

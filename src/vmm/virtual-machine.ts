@@ -36,6 +36,7 @@ import { ExitStats, compiledCodeStatistics, type VmStatistics } from "./exit-sta
 import { ExitTimer } from "./exit-timer.js";
 import type { HandlerTimer } from "./handler-timer.js";
 import { readMmuStatistics } from "./mmu-stats.js";
+import { readTranslationStatistics } from "./bt/translation-stats.js";
 import { CpuidModel } from "./exits/cpuid.js";
 import type { ExitContext } from "./exits/exit-context.js";
 import { GuestInterruptFlag } from "./guest-interrupt-flag.js";
@@ -355,7 +356,8 @@ export class VirtualMachine implements ExitContext {
   statistics(): VmStatistics {
     const forms = this.countingForms ? readInterpretedForms(this.core) : undefined;
     const compiled = compiledCodeStatistics(this.vmcs.instructionsRetired(), this.vmcs.compiledInstructions(), forms);
-    return this.stats.snapshot(readMmuStatistics(this.vmcs, this.cr3Targets.misses), compiled);
+    const snapshot = this.stats.snapshot(readMmuStatistics(this.vmcs, this.cr3Targets.misses), compiled);
+    return this.config.ifMode === "bt" ? { ...snapshot, translation: readTranslationStatistics(this.vmcs) } : snapshot;
   }
 
   /**

@@ -11,9 +11,16 @@ export const HYPERV_PARTITIONS = ["root", "child"] as const;
 /** Under `hyperv`: the root partition may create partitions (CPUID 0x40000003 EBX bit 0). */
 export type HypervPartition = (typeof HYPERV_PARTITIONS)[number];
 
-export const IF_MODES = ["vt", "trap", "classic"] as const;
-/** The interrupt-flag modes (docs/design.md): VT-x's virtual IF, trap-and-emulate, pre-VT deprivileging. */
+export const IF_MODES = ["vt", "trap", "classic", "bt"] as const;
+/**
+ * The techniques that virtualise the guest kernel's sensitive instructions (docs/design.md): VT-x's
+ * virtual IF, trap-and-emulate, pre-VT deprivileging, and binary translation of the deprivileged kernel.
+ */
 export type IfMode = (typeof IF_MODES)[number];
+/** Whether the technique deprivileges the guest kernel, which the VM keeps from its creation on. */
+export function deprivilegesKernel(mode: IfMode): boolean {
+  return mode === "classic" || mode === "bt";
+}
 
 export const CR3_POLICIES = ["lru", "fifo"] as const;
 /** Which CR3-target slot a CR3 load that missed replaces. */

@@ -2,7 +2,7 @@
 // the VM's configuration. Always: HLT (so an idle or stopped guest returns control), every port
 // access (the bus decides what is behind each port, including nothing), CR3 loads outside the
 // CR3-target list (cr3-targets.ts), and writes to the CR0/CR4 bits control-registers.ts says the
-// VMM owns. Under `classic` also #GP, through which CLI and STI reach the VMM, and the VMM's own
+// VMM owns. Under `classic` and `bt` also #GP, through which deprivileged CLI and STI reach the VMM, and the VMM's own
 // descriptor tables, LDTR, TR and CR0 that SGDT, SIDT, SLDT, STR and SMSW reveal to the guest. And
 // the host work the guest causes ends an entry in time for the run loop to look at the wall clock
 // (host-work.ts).
@@ -28,7 +28,7 @@ import {
   CTL_HLT_EXITING,
   CTL_UNCONDITIONAL_IO,
   E_INTR_INFO,
-  IF_MODE_CLASSIC,
+  IF_MODE_CLASSIC, IF_MODE_BT,
   IF_MODE_TRAP,
   IF_MODE_VT,
 } from "../../assembly/vmcs-layout.js";
@@ -36,9 +36,9 @@ import type { Vmcs } from "../core/vmcs.js";
 import { CR0_OWNED, CR4_OWNED } from "./control-registers.js";
 import { CR4_VMXE } from "./nested/vmx-capabilities.js";
 import { VECTOR_GP } from "./inject.js";
-import type { IfMode, VmConfig } from "./vm-config.js";
+import { deprivilegesKernel, type IfMode, type VmConfig } from "./vm-config.js";
 
-const IF_MODE_FIELD: Record<IfMode, number> = { vt: IF_MODE_VT, trap: IF_MODE_TRAP, classic: IF_MODE_CLASSIC };
+const IF_MODE_FIELD: Record<IfMode, number> = { vt: IF_MODE_VT, trap: IF_MODE_TRAP, classic: IF_MODE_CLASSIC, bt: IF_MODE_BT };
 
 // What a classic VMM's own tables look like from inside its guest: high in the linear address space
 // where the monitor lives, above anything a guest kernel uses (VMware's monitor kept its IDT at
@@ -54,10 +54,10 @@ export const VMM_LDTR = 0x0ff0;
 export const VMM_TR = 0x0ff8;
 
 export function programExecutionControls(vmcs: Vmcs, config: Readonly<VmConfig>): void {
-  const classic = config.ifMode === "classic";
+  const deprivileged = deprivilegesKernel(config.ifMode);
   vmcs.set(C_PIN, 0);
   vmcs.set(C_PRIMARY, CTL_HLT_EXITING | CTL_UNCONDITIONAL_IO | CTL_CR3_LOAD_EXITING);
-  vmcs.set(C_EXCEPTION_BITMAP, classic ? 1 << VECTOR_GP : 0);
+  vmcs.set(C_EXCEPTION_BITMAP, deprivileged ? 1 << VECTOR_GP : 0);
   vmcs.set(C_CR0_MASK, CR0_OWNED);
   vmcs.set(C_CR0_SHADOW, 0);
   // CR4.VMXE exists only when the VMM owns it and decides each change (nested/vmx-control-registers.ts).

@@ -1,6 +1,6 @@
 // The sample guests of issue 3 under the options they are about: detect under every CPUID vendor
 // and Hyper-V partition (on both CPUs: --cpuid-vendor is the hypervisor, --cpu the processor), redpill
-// and ringcheck under classic and vt, ifmodes under all three IF modes.
+// and ringcheck under classic, vt and bt, ifmodes under all four techniques.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { EXIT_CLI, EXIT_EXCEPTION, EXIT_IRET, EXIT_POPF, EXIT_PUSHF, EXIT_STI } from "../../assembly/vmcs-layout.js";
@@ -31,13 +31,21 @@ describe("detect: the verdict real detection code reaches", () => {
   });
 });
 
-describe("ringcheck: a deprivileged kernel sees its ring under classic, ring 0 under vt", () => {
+describe("ringcheck: a deprivileged kernel sees its ring under classic, ring 0 under vt and bt", () => {
   const golden = (name: string) => readFileSync(new URL(`../../guests/${name}.expected`, import.meta.url), "utf8").trimEnd().split("\n");
 
   it("vt: every check shows ring 0, as under QEMU (guests/ringcheck.expected, checked against QEMU in conformance.test.ts)", async () => {
     const { lines, stop } = await runGuest("ringcheck", { ifMode: "vt" });
     expect(lines).toEqual(golden("ringcheck"));
     expect(stop).toEqual({ kind: "guest-exit", code: 0 });
+  });
+
+  it("bt: the same as under vt, every check rewritten in the translated kernel code", async () => {
+    const { vm, lines, stop } = await runGuest("ringcheck", { ifMode: "bt" });
+    expect(lines).toEqual(golden("ringcheck"));
+    expect(stop).toEqual({ kind: "guest-exit", code: 0 });
+    const { inline } = vm.statistics().translation!;
+    for (const { name, count } of inline.filter((r) => r.name !== "STI")) expect(count, name).toBeGreaterThan(0);
   });
 
   it("classic: CS and SS read with RPL 1, LAR shows DPL 1, the VMM's tables, CR0 and IF; its own round trip still works", async () => {
@@ -52,7 +60,7 @@ describe("ringcheck: a deprivileged kernel sees its ring under classic, ring 0 u
   });
 });
 
-describe("redpill: SIDT finds the VMM under classic, not under vt", () => {
+describe("redpill: SIDT finds the VMM under classic, not under vt and bt", () => {
   it("classic: SIDT, SGDT and SMSW show the VMM's values", async () => {
     const { lines } = await runGuest("redpill", { ifMode: "classic" });
     expect(lines[0]).toMatch(/^redpill: loaded IDT base 0x001[0-9a-f]{5}; SIDT says base 0xffc18000 limit 0x07ff$/);
@@ -60,8 +68,8 @@ describe("redpill: SIDT finds the VMM under classic, not under vt", () => {
     expect(lines[2]).toBe("redpill: inside the Matrix: SIDT shows a VMM's IDT, not ours");
   });
 
-  it("vt: SIDT shows the guest's own IDT", async () => {
-    const { lines } = await runGuest("redpill", { ifMode: "vt" });
+  it.each(["vt", "bt"] as const)("%s: SIDT shows the guest's own IDT", async (ifMode) => {
+    const { lines } = await runGuest("redpill", { ifMode });
     const [, loaded, seen] = lines[0].match(/loaded IDT base (0x[0-9a-f]+); SIDT says base (0x[0-9a-f]+)/)!;
     expect(seen).toBe(loaded);
     expect(lines[1]).toBe("redpill: SGDT base 0x00000000 limit 0xffff; SMSW 0x00000011");
@@ -82,7 +90,7 @@ const ARCHITECTURAL = [
   "ifmodes: done",
 ];
 
-describe.skipIf(!windowExits)("ifmodes: the interrupt flag under --if-mode vt, trap and classic", () => {
+describe.skipIf(!windowExits)("ifmodes: the interrupt flag under --if-mode vt, trap, classic and bt", () => {
   it("vt: the architecture's behaviour, with no IF exits at all", async () => {
     const { vm, lines, stop } = await runGuest("ifmodes", { ifMode: "vt" });
     expect(lines).toEqual(ARCHITECTURAL);
@@ -94,6 +102,16 @@ describe.skipIf(!windowExits)("ifmodes: the interrupt flag under --if-mode vt, t
     const { vm, lines } = await runGuest("ifmodes", { ifMode: "trap" });
     expect(lines).toEqual(ARCHITECTURAL);
     for (const reason of trapReasons) expect(vm.stats.count(reason)).toBeGreaterThan(0);
+  });
+
+  it("bt: the architecture's behaviour, with no IF exits and no #GP: CLI, STI, POPF and IRET rewritten", async () => {
+    const { vm, lines, stop } = await runGuest("ifmodes", { ifMode: "bt" });
+    expect(lines).toEqual(ARCHITECTURAL);
+    expect(stop).toEqual({ kind: "guest-exit", code: 0 });
+    expect([...trapReasons, EXIT_EXCEPTION].map((r) => vm.stats.count(r))).toEqual([0, 0, 0, 0, 0, 0]);
+    const { inline, callouts } = vm.statistics().translation!;
+    const performed = (name: string) => [...inline, ...callouts].find((r) => r.name === name)!.count;
+    for (const name of ["CLI", "STI", "PUSHF", "POPF", "IRET", "interrupt delivery"]) expect(performed(name), name).toBeGreaterThan(0);
   });
 
   it("classic: PUSHF shows the real IF, and interrupts wait after POPF or are lost", async () => {

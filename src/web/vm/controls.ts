@@ -25,6 +25,7 @@ import { PV_BLOCK_PORT, PV_BLOCK_PORT_COUNT } from "../../devices/pv-block.js";
 import { COM1_PORT, SERIAL_PORT_COUNT } from "../../devices/serial-16550.js";
 import { VGA_TEXT_BASE, VGA_TEXT_SIZE } from "../../devices/vga-text.js";
 import type { VirtualMachine } from "../../vmm/virtual-machine.js";
+import { deprivilegesKernel } from "../../vmm/vm-config.js";
 import type { LiveControls } from "../protocol.js";
 
 /** Port ranges behind the I/O-bitmap controls: COM1; the ATA disk and the paravirtual block device. */
@@ -37,13 +38,14 @@ const DISK_PORTS: Array<[first: number, count: number]> = [
 
 /** Whether going from `booted` (the VM's creation-time configuration) to `wanted` needs a new VM. */
 export function needsReboot(booted: VirtualMachine["config"], wanted: LiveControls): boolean {
-  return (booted.ifMode === "classic") !== (wanted.ifMode === "classic") || booted.cpuidVendor !== wanted.cpuidVendor;
+  return booted.ifMode !== wanted.ifMode && (deprivilegesKernel(booted.ifMode) || deprivilegesKernel(wanted.ifMode)) ||
+    booted.cpuidVendor !== wanted.cpuidVendor;
 }
 
 /** Writes the live controls into the VMCS (and the I/O bitmaps beside it). */
 export function applyControls(vm: VirtualMachine, controls: LiveControls): void {
   const { vmcs } = vm;
-  if (vm.config.ifMode !== "classic") vmcs.set(C_IF_MODE, controls.ifMode === "trap" ? IF_MODE_TRAP : IF_MODE_VT);
+  if (!deprivilegesKernel(vm.config.ifMode)) vmcs.set(C_IF_MODE, controls.ifMode === "trap" ? IF_MODE_TRAP : IF_MODE_VT);
   if (vm.cr3Targets.count !== controls.cr3Targets) vm.cr3Targets.resize(controls.cr3Targets);
 
   let primary = (vmcs.get(C_PRIMARY) & ~(CTL_HLT_EXITING | CTL_UNCONDITIONAL_IO)) | CTL_USE_IO_BITMAPS;
@@ -67,7 +69,7 @@ export function readControls(vm: VirtualMachine): LiveControls {
   const primary = vmcs.get(C_PRIMARY);
   const bitmaps = new Uint8Array(vm.core.memory.buffer, IO_BITMAP_A, IO_BITMAP_B + 0x1000 - IO_BITMAP_A);
   const exits = (port: number) => (primary & CTL_USE_IO_BITMAPS) === 0 || (bitmaps[port >> 3] & (1 << (port & 7))) !== 0;
-  const ifMode = vm.config.ifMode === "classic" ? "classic" : vmcs.get(C_IF_MODE) === IF_MODE_TRAP ? "trap" : "vt";
+  const ifMode = deprivilegesKernel(vm.config.ifMode) ? vm.config.ifMode : vmcs.get(C_IF_MODE) === IF_MODE_TRAP ? "trap" : "vt";
   return {
     ifMode,
     cr3Targets: vm.cr3Targets.count,
