@@ -187,7 +187,7 @@ worker.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
       levels.clear();
       byId("stop-reason").textContent = "";
       reasonChart.clear();
-      // A reboot for a boot-time control (classic IF mode, CPUID vendor) starts a new chart: its changes are marked at its start.
+      // A reboot for a boot-time control (classic or bt IF mode, CPUID vendor) starts a new chart: its changes are marked at its start.
       if (data.name === guestName) reasonChart.mark(controlChanges(bootedWith, data.controls));
       guestName = data.name;
       bootedWith = applied = data.controls;

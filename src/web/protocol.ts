@@ -9,10 +9,10 @@ import type { CpuidVendor, IfMode, NestedMode } from "../vmm/vm-config.js";
 
 /**
  * The VMCS controls a student flips while the guest runs, and the boot-time choices (IF mode
- * classic, CPUID vendor) that reboot the guest when changed.
+ * classic and bt, CPUID vendor) that reboot the guest when changed.
  */
 export interface LiveControls {
-  /** vt and trap switch live; to or from classic reboots (the VMM keeps a virtual IF then). */
+  /** vt and trap switch live; to or from classic or bt reboots (the VMM deprivileges the kernel from the VM's creation). */
   ifMode: IfMode;
   /** CR3-target count, 0-4. */
   cr3Targets: number;

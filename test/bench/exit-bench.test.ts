@@ -44,7 +44,7 @@ describe("marker timing", () => {
 
 describe("exit benchmark selection", () => {
   it("selects rows by a case-insensitive pattern and gives the guest each word once", () => {
-    expect(selectBenchmarks(/^CLI-STI/i).map((b) => b.name)).toEqual(["cli-sti/vt", "cli-sti/trap", "cli-sti/classic"]);
+    expect(selectBenchmarks(/^CLI-STI/i).map((b) => b.name)).toEqual(["cli-sti/vt", "cli-sti/trap", "cli-sti/classic", "cli-sti/bt"]);
     const rows = selectBenchmarks(/^(cpuid|hlt|cr3)/);
     expect(vmexitCmdline(iterationsFor(rows, 100_000))).toBe("100000 cpuid 25000 cr3:4 25000 cr3:5 100 hlt");
     expect(iterationsFor([bench("hlt")], 1000).get("hlt")).toBe(20); // never below MIN_ITERATIONS

@@ -94,7 +94,7 @@ const options: [string[], string][] = [
   [["--max-instructions", "many"], "option '--max-instructions <n>' argument 'many' is invalid. expected a positive whole number of instructions."],
   [["--timeout", "-1"], "option '--timeout <seconds>' argument '-1' is invalid. expected a positive number of seconds."],
   [["--timeout", "soon"], "option '--timeout <seconds>' argument 'soon' is invalid. expected a positive number of seconds."],
-  [["--if-mode", "fast"], "option '--if-mode <mode>' argument 'fast' is invalid. Allowed choices are vt, trap, classic."],
+  [["--if-mode", "fast"], "option '--if-mode <mode>' argument 'fast' is invalid. Allowed choices are vt, trap, classic, bt."],
   [["--cpuid-vendor", "xen"], "option '--cpuid-vendor <vendor>' argument 'xen' is invalid. Allowed choices are wasmvisor, kvm, hyperv, vmware, none."],
   [["--cr3-policy", "random"], "option '--cr3-policy <policy>' argument 'random' is invalid. Allowed choices are lru, fifo."],
   [["--vmcs-shadowing", "maybe"], "option '--vmcs-shadowing <mode>' argument 'maybe' is invalid. Allowed choices are on, off."],

@@ -84,7 +84,7 @@ describe("wasmvisor run: bad input is one line on stderr and status 2", () => {
     [["--timeout", "soon"], "--timeout <seconds>", "expected a positive number of seconds."],
     [["--timeout", "0"], "--timeout <seconds>", "expected a positive number of seconds."],
     [["--cr3-targets", "5"], "--cr3-targets <n>", "expected a whole number from 0 to 4."],
-    [["--if-mode", "fast"], "--if-mode <mode>", "Allowed choices are vt, trap, classic."],
+    [["--if-mode", "fast"], "--if-mode <mode>", "Allowed choices are vt, trap, classic, bt."],
     [["--cpuid-vendor", "xen"], "--cpuid-vendor <vendor>", "Allowed choices are wasmvisor, kvm, hyperv, vmware, none."],
     [["--cpu", "via"], "--cpu <kind>", "Allowed choices are intel, amd."],
     [["--hyperv-partition", "guest"], "--hyperv-partition <kind>", "Allowed choices are root, child."],

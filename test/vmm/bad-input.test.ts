@@ -37,7 +37,7 @@ describe("VirtualMachine.boot refuses", () => {
     [{ memoryMiB: 100_000 }, "guest memory must be a whole number of MiB from 1 to 2048, not 100000"],
     [{ memoryMiB: 1.5 }, "guest memory must be a whole number of MiB from 1 to 2048, not 1.5"],
     [{ cr3Targets: 7 }, "cr3Targets must be a whole number from 0 to 4, not 7"],
-    [{ ifMode: "fast" as never }, 'ifMode must be one of vt, trap, classic, not "fast"'],
+    [{ ifMode: "fast" as never }, 'ifMode must be one of vt, trap, classic, bt, not "fast"'],
     [{ cpuidVendor: "xen" as never }, 'cpuidVendor must be one of wasmvisor, kvm, hyperv, vmware, none, not "xen"'],
     [{ cr3Policy: "random" as never }, 'cr3Policy must be one of lru, fifo, not "random"'],
   ])("options %j (RangeError)", async (options, message) => {

@@ -111,7 +111,7 @@ describe("VirtualMachine.restore refuses state files that are not right", () => 
     ["a list of the wrong length", (s: Record<string, any>) => s.devices.rtc.ram.pop(), "corrupt state file: devices.rtc.ram should have 128 entries, not 127"],
     ["a nested value where a plain one belongs", (s: Record<string, any>) => (s.devices.com1.fifo = [[1]]), "corrupt state file: devices.com1.fifo[0] should be a number"],
     ["an impossible memory size", (s: Record<string, any>) => (s.machine.memoryMiB = 0), "corrupt state file: guest memory must be a whole number of MiB from 1 to 2048, not 0"],
-    ["an unknown IF mode", (s: Record<string, any>) => (s.machine.config.ifMode = "fast"), 'corrupt state file: ifMode must be one of vt, trap, classic, not "fast"'],
+    ["an unknown IF mode", (s: Record<string, any>) => (s.machine.config.ifMode = "fast"), 'corrupt state file: ifMode must be one of vt, trap, classic, bt, not "fast"'],
     ["an unknown clock", (s: Record<string, any>) => (s.machine.clock = "sundial"), 'corrupt state file: unknown clock "sundial"'],
     ["no machine", (s: Record<string, any>) => delete s.machine, "corrupt state file: it describes no machine"],
   ])("%s", async (_what, edit, message) => {

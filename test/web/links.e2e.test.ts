@@ -81,7 +81,7 @@ describe.skipIf(!hasChromium)(demoTitle("demo links, trace and stop report in Ch
 
   it("names what is wrong with a link and applies none of it", async () => {
     await page.evaluate(() => (location.hash = "#guest=nosuch&mem=lots&if-mode=fast"));
-    await expect.poll(error).toMatch(/^This link was not applied: guest=nosuch: no such sample guest \(there are [a-z, ]+ or [a-z]+\); mem=lots: guest RAM must be a whole number of MiB from 2 to 2048; if-mode=fast: expected vt, trap or classic$/);
+    await expect.poll(error).toMatch(/^This link was not applied: guest=nosuch: no such sample guest \(there are [a-z, ]+ or [a-z]+\); mem=lots: guest RAM must be a whole number of MiB from 2 to 2048; if-mode=fast: expected vt, trap, classic or bt$/);
     expect(await field("#memory")).toBe("64");
     expect(await field("#if-mode")).toBe("vt");
   });

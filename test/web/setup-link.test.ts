@@ -39,7 +39,7 @@ describe("setup links", () => {
     expect(parsed.problems).toEqual([
       "guest=nosuch: no such sample guest (there are hello, nestvisor, shell or vmexit)",
       "mem=abc: guest RAM must be a whole number of MiB from 2 to 2048",
-      "if-mode=fast: expected vt, trap or classic",
+      "if-mode=fast: expected vt, trap, classic or bt",
       "cr3-targets=5: expected 0, 1, 2, 3 or 4",
       "hlt-exiting=yes: expected on or off",
       "vga=blink: expected refresh or trap",

@@ -144,7 +144,7 @@ export class Session {
 
   /**
    * Makes the machine from `source` and runs it in place of the current one, under `controls`
-   * (those a restored machine cannot take, its CPUID vendor and classic IF mode, it keeps). A
+   * (those a restored machine cannot take, its CPUID vendor and a classic or bt IF mode, it keeps). A
    * source that fails reports why, and the current machine runs on. A make() that finishes after a
    * later one began is dropped (the later one decides the machine): that is no failure.
    */
@@ -208,7 +208,7 @@ export class Session {
   async setControls(controls: LiveControls): Promise<void> {
     const vm = this.vm;
     if (vm && this.source?.kind === "state" && needsReboot(vm.config, controls)) {
-      this.post({ type: "error", message: "a restored machine keeps the CPUID vendor and the classic IF mode it was saved with: boot a guest to change them" });
+      this.post({ type: "error", message: "a restored machine keeps the CPUID vendor and the classic or bt IF mode it was saved with: boot a guest to change them" });
       return this.post({ type: "controls", controls: readControls(vm) });
     }
     this.controls = controls;
