@@ -104,9 +104,12 @@ export function withL0Exits(timings: Map<string, TestTiming>, exits: readonly St
 export async function measureJobs(jobs: readonly Job[], options: RunOptions): Promise<Map<string, Measurement>> {
   const { runs } = options;
   // V8 runs a fresh core in its baseline tier and the exit handlers in its interpreter at first:
-  // one untimed boot lets it optimise both (it keeps the code for the same wasm bytes).
-  const warmUp = jobs.find((job) => job.host === "wasmvisor");
-  if (warmUp) await runJob(warmUp, iterationsFor(warmUp.rows, WARM_UP_ITERATIONS));
+  // one untimed boot of each of wasmvisor's jobs lets it optimise both (it keeps the code for the
+  // same wasm bytes). Every job, not only the first: each setup runs VMM code of its own (nested
+  // VMX reflects each L2 exit through three L0 exits in JavaScript), and a calibration boot that
+  // ran it unoptimised saw 7.8 us per L2 CPUID instead of 2.6, chose a tenth of the iterations,
+  // and left loops of a millisecond whose difference came out negative.
+  for (const job of jobs.filter((job) => job.host === "wasmvisor")) await runJob(job, iterationsFor(job.rows, WARM_UP_ITERATIONS));
 
   let total = jobs.length * (runs + (options.iterations === undefined ? 1 : 0));
   let done = 0;
@@ -187,18 +190,34 @@ async function runJob(job: Job, counts: Map<string, number>): Promise<Map<string
 
 /**
  * Iterations per test word for loops of about loopMs. A loop shorter than CALIBRATION_MS says
- * little (a pipe may deliver its markers in one chunk), so those words run again with more.
+ * little (a pipe may deliver its markers in one chunk), so those words run again with more, and
+ * every word runs at least twice: the cost per iteration is the growth in loop time between the
+ * last two rounds over the growth in iterations. A fresh boot pays fixed costs inside its first
+ * loops (wasmvisor compiles the blocks of the loop and of the guest's printing as they get hot,
+ * 0.5-3 ms each), which a single round would spread over its few iterations: an L2 CPUID of
+ * 2.6 us measured 10-45 us per iteration at 200 iterations.
  */
 async function calibrate(job: Job, loopMs: number): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
+  const previous = new Map<string, { n: number; opMs: number }>();
   let trial = iterationsFor(job.rows, CALIBRATION_ITERATIONS);
   for (let round = 1; trial.size > 0; round++) {
     const timings = await runJob(job, trial);
     const again = new Map<string, number>();
     for (const [word, n] of trial) {
       const { opMs, iterations } = timings.get(word)!;
-      if (opMs < CALIBRATION_MS && round < CALIBRATION_ROUNDS) again.set(word, n * CALIBRATION_GROWTH);
-      else counts.set(word, Math.min(MAX_ITERATIONS, Math.max(MIN_ITERATIONS, Math.round((loopMs * iterations) / Math.max(opMs, 1e-3)))));
+      const before = previous.get(word);
+      previous.set(word, { n: iterations, opMs });
+      if ((before === undefined || opMs < CALIBRATION_MS) && round < CALIBRATION_ROUNDS) {
+        again.set(word, n * CALIBRATION_GROWTH);
+        continue;
+      }
+      // Noise on a busy machine can shrink the growth to nothing: at least a CALIBRATION_GROWTH-th
+      // of the last loop's average, so that a loop never runs more than that many times too long.
+      const average = opMs / iterations;
+      const marginal = before === undefined || iterations <= before.n ? average : (opMs - before.opMs) / (iterations - before.n);
+      const msPerIteration = Math.max(marginal, average / CALIBRATION_GROWTH, 1e-9);
+      counts.set(word, Math.min(MAX_ITERATIONS, Math.max(MIN_ITERATIONS, Math.round(loopMs / msPerIteration))));
     }
     trial = again;
   }

@@ -170,6 +170,48 @@ describe("exit runs", () => {
     expect(formatSkipped(failedRows, failedHosts).split("\n")).toEqual(["not run:", "  QEMU: failed, its figures left out: killed at the guest timeout"]);
   });
 
+  it("warms every wasmvisor job up, not only the first: each setup runs VMM code of its own", async () => {
+    const plain = scripted("wasmvisor", "cpuid", [0, 10, 11]);
+    const nested = scripted("wasmvisor", "l2-cpuid", [0, 2000, 2100]);
+    const peer = scripted("qemu", "cpuid", [40, 41]);
+    await measureJobs([plain, nested, peer], { iterations: 1000, loopMs: 15, runs: 2 });
+    expect([plain.boots, nested.boots, peer.boots]).toEqual([3, 3, 2]);
+  });
+
+  it("calibrates from the growth between rounds, so a fresh boot's fixed cost does not shrink the loops", async () => {
+    // 2 us per iteration plus 8 ms that every boot pays inside its first loop (compiling blocks):
+    // one round of 200 iterations alone would say 42 us per iteration and choose 952 for 40 ms.
+    const b = bench("l2-cpuid");
+    const counts: number[] = [];
+    const job: Job = {
+      host: "wasmvisor",
+      rows: [{ ...b, scale: 1 / 10 }],
+      run: async (cmdline) => {
+        const n = Number(cmdline.split(" ")[0]);
+        counts.push(n);
+        return new Map([[b.word, { iterations: n, opMs: 8 + n * 0.002, baseMs: 0, guestTicks: 0 }]]);
+      },
+    };
+    await measureJobs([job], { loopMs: 40, runs: 1 });
+    expect(counts).toEqual([2000, 200, 4000, 20_000]); // warm-up, two calibration rounds, the run
+  });
+
+  it("never lets noise that ate the growth between rounds blow the loop up beyond 20 times its calibrated length", async () => {
+    const b = bench("cpuid");
+    const counts: number[] = [];
+    const job: Job = {
+      host: "qemu",
+      rows: [b],
+      run: async (cmdline) => {
+        const n = Number(cmdline.split(" ")[0]);
+        counts.push(n);
+        return new Map([[b.word, { iterations: n, opMs: counts.length === 1 ? 10 : 6, baseMs: 0, guestTicks: 0 }]]); // the longer loop came out shorter
+      },
+    };
+    await measureJobs([job], { loopMs: 40, runs: 1 });
+    expect(counts).toEqual([2000, 40_000, Math.round(40 / (6 / 40_000 / 20))]);
+  });
+
   it("leaves a free row's figure at or below zero alone: with no exit, it may cost nothing", async () => {
     const vga = scripted("wasmvisor", "vga", [0, -1, -2]);
     const results = await measureJobs([vga], { iterations: 1000, loopMs: 15, runs: 2 });
