@@ -7,7 +7,7 @@ import { allocateTlb } from "./mmu/tlb";
 import { adoptMmuStats } from "./mmu/mmu";
 import { allocateBlockCache, cacheBase, cacheBytes, blocksCompiled, blockStalls } from "./jit/block-cache";
 import { codeWritten } from "./jit/code-pages";
-import { allocateRam, ramBase as ramOffset, ramSize as ramBytes } from "./memory/physical";
+import { allocateDeviceMemory, allocateRam, deviceMemoryBase as deviceMemoryOffset, ramBase as ramOffset, ramSize as ramBytes } from "./memory/physical";
 import { translate, followPagingControls } from "./memory/linear";
 import { vmRun } from "./vm/run";
 import { clearExitsInCore } from "./vm/exits-in-core";
@@ -18,6 +18,7 @@ export function init(bytes: u32): void {
   memory.fill(VMCS_BASE, 0, VMCS_SIZE + 0x2000);
   allocateBlockCache(bytes);
   allocateRam(bytes);
+  allocateDeviceMemory();
   allocateShadows();
   allocateTlb();
   store<u32>(VMCS_BASE + C_JIT, 1); // the compiling tier is on unless the VMM turns it off
@@ -28,6 +29,8 @@ export function init(bytes: u32): void {
 export function ramBase(): u32 { return ramOffset; }
 // As f64: JavaScript sees an exported u32 as a signed i32, and 2 GiB of RAM (--mem 2048) is 2^31 bytes.
 export function ramSize(): f64 { return <f64>ramBytes; }
+// Where device memory (DEVICE_MEMORY_BYTES, the std-VGA's video RAM) sits in WASM memory.
+export function deviceMemoryBase(): u32 { return deviceMemoryOffset; }
 
 // VM entry: run the guest, calling the VMM's exit handler (vmm.exit) at each VM exit, until the
 // handler returns 0; returns the basic reason of that last exit.

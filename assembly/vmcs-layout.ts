@@ -92,6 +92,12 @@ export const C_JIT = 0x24c;
 // write by write. Size 0: nothing is trapped.
 export const C_WRITE_TRAP_BASE = 0x250;
 export const C_WRITE_TRAP_SIZE = 0x254;
+// Device memory (the std-VGA's video RAM, DEVICE_MEMORY_BYTES of host memory after guest RAM):
+// guest-physical addresses base .. base + size - 1 reach it, where the VMM maps it (its PCI BAR 0);
+// size 0: unmapped, and the addresses are unassigned again. RAM below ramSize wins over it.
+export const C_DEVICE_MEMORY_BASE = 0x278;
+export const C_DEVICE_MEMORY_SIZE = 0x27c;
+export const DEVICE_MEMORY_BYTES = 0x200000; // 2 MiB: 800x600 at 32 bpp, rounded up to a power of two
 // Non-zero: host work the guest causes (the shadow MMU scanning its tables, compiling a block) is
 // counted, and once it reaches what is left of the budget the entry ends with a preemption-timer
 // exit whose qualification is PREEMPTION_HOST_WORK, the budget left as it was: the VMM looks at
@@ -106,7 +112,7 @@ export const PREEMPTION_HOST_WORK = 1;
 export const C_CLEAN_FIELDS = 0x258;
 export const CLEAN_SEGMENTS = 1 << 0; // G_SEG: ES CS SS DS FS GS LDTR TR
 export const CLEAN_CONTROL_REGS = 1 << 1; // G_CR0, G_CR3, G_CR4
-export const CLEAN_CONTROLS = 1 << 2; // C_IF_MODE, C_JIT, C_WRITE_TRAP_BASE/SIZE
+export const CLEAN_CONTROLS = 1 << 2; // C_IF_MODE, C_JIT, C_WRITE_TRAP_BASE/SIZE, C_DEVICE_MEMORY_BASE/SIZE
 // G_EFLAGS, G_ACTIVITY, G_INTERRUPTIBILITY, E_INTR_INFO, C_PRIMARY: nothing is derived from them,
 // but an exit delivered inside a compiled block may let the block go on only while none changed
 // (assembly/vm/run.ts deliverExitInBlock), which this one bit says instead of five compares.

@@ -7,7 +7,8 @@
 # to the isa-debug-exit port makes QEMU exit with (C << 1) | 1, so a guest exiting with 0 gives
 # 1. A guest that hangs is killed after QEMU_TIMEOUT seconds (default 120; status 124).
 # Note that QEMU passes "<file name of the kernel> <CMDLINE>" as the Multiboot command line.
-# QEMU_CPU picks the CPU model (-cpu; e.g. phenom, an AMD one with SVM), QEMU_INITRD the modules.
+# QEMU_CPU picks the CPU model (-cpu; e.g. phenom, an AMD one with SVM), QEMU_INITRD the modules,
+# QEMU_VGAMEM_MB adds the std-VGA (-vga std) with that much video memory in MiB (wasmvisor's is 2).
 set -eu
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
     echo "usage: $0 GUEST.elf [CMDLINE]" >&2
@@ -23,6 +24,9 @@ fi
 # Multiboot modules, as QEMU's -initrd takes them: QEMU_INITRD="FILE [ARGS],FILE [ARGS]".
 if [ -n "${QEMU_CPU:-}" ]; then
     set -- "$@" -cpu "$QEMU_CPU"
+fi
+if [ -n "${QEMU_VGAMEM_MB:-}" ]; then
+    set -- "$@" -vga std -global VGA.vgamem_mb="$QEMU_VGAMEM_MB"
 fi
 if [ -n "${QEMU_INITRD:-}" ]; then
     set -- "$@" -initrd "$QEMU_INITRD"

@@ -19,7 +19,7 @@ import {
 } from "../cpu/retirement";
 import { getEflags, setEflags, flagsWord } from "../cpu/flags";
 import { refreshSegmentCache } from "../cpu/segment";
-import { loadWriteTrap } from "../memory/physical";
+import { loadPhysicalControls } from "../memory/physical";
 import { followPagingControls } from "../memory/linear";
 import { checkAddressSpace } from "../mmu/mmu";
 import { step, resetDecodeState } from "../cpu/execute";
@@ -41,7 +41,7 @@ function loadGuestState(): void {
   resetDecodeState();
   if (!(clean & CLEAN_CONTROLS)) {
     loadIfMode();
-    loadWriteTrap();
+    loadPhysicalControls();
   }
   if (!(clean & CLEAN_CONTROL_REGS)) followPagingControls();
   checkAddressSpace();

@@ -13,6 +13,8 @@ export interface CoreExports {
   /** Byte offset in WASM memory of guest-physical address 0. */
   ramBase(): number;
   ramSize(): number;
+  /** Where device memory (DEVICE_MEMORY_BYTES of video RAM) sits in `memory`. */
+  deviceMemoryBase(): number;
   /**
    * VM entry: runs the guest from the VMCS guest-state area. At each VM exit the core calls the
    * exit handler (setExitHandler) and resumes the guest if it returns true; otherwise run()
@@ -92,7 +94,7 @@ type ExportKind = "memory" | "table" | "global" | { params: number };
 
 // Every export and what it must be; `satisfies` keeps this in step with the interface.
 export const CORE_EXPORT_KINDS = {
-  memory: "memory", init: { params: 1 }, ramBase: { params: 0 }, ramSize: { params: 0 }, run: { params: 0 },
+  memory: "memory", init: { params: 1 }, ramBase: { params: 0 }, ramSize: { params: 0 }, deviceMemoryBase: { params: 0 }, run: { params: 0 },
   translateLinear: { params: 2 }, emulate: { params: 0 }, instructionsRetired: { params: 0 },
   adoptSavedCounters: { params: 0 }, unassignedAccesses: "global", exitsInCoreArea: { params: 0 },
   vmcsFieldTable: { params: 0 },

@@ -15,6 +15,8 @@ import {
   C_JIT,
   C_WRITE_TRAP_BASE,
   C_WRITE_TRAP_SIZE,
+  C_DEVICE_MEMORY_BASE,
+  C_DEVICE_MEMORY_SIZE,
   STAT_COMPILED_INSTRUCTIONS_LO,
   G_CR0,
   G_CR3,
@@ -63,7 +65,7 @@ const CLEAN_GROUP = (() => {
   const mark = (from: number, to: number, group: number) => groups.fill(group, from >> 2, (to >> 2) + 1);
   mark(G_SEG, G_SEG + SR_TR * SEG_STRIDE + SEG_AR, CLEAN_SEGMENTS);
   for (const cr of [G_CR0, G_CR3, G_CR4]) mark(cr, cr, CLEAN_CONTROL_REGS);
-  for (const control of [C_IF_MODE, C_JIT, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE]) mark(control, control, CLEAN_CONTROLS);
+  for (const control of [C_IF_MODE, C_JIT, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, C_DEVICE_MEMORY_BASE, C_DEVICE_MEMORY_SIZE]) mark(control, control, CLEAN_CONTROLS);
   for (const field of [G_EFLAGS, G_ACTIVITY, G_INTERRUPTIBILITY, E_INTR_INFO, C_PRIMARY]) mark(field, field, CLEAN_ENTRY_STATE);
   return groups;
 })();

@@ -11,7 +11,9 @@
 //   0x0A0-0x0A1  PIC slave
 //   0x2F8, 0x3F8 COM2, COM1
 //   0x0F4        isa-debug-exit (QEMU's, for test kernels)
-//   0x3C0-0x3DF  VGA registers (the text frame buffer is RAM at 0xB8000)
+//   0x3C0-0x3DF  VGA registers (the text frame buffer is RAM at 0xB8000, mode 13h's at 0xA0000)
+//   0x1CE-0x1CF  the std-VGA's dispi interface (its video memory at PCI BAR 0, 0xFD000000)
+//   0xCF8-0xCFF  PCI configuration space: 00:00.0 i440FX host bridge, 00:02.0 std-VGA
 // With a disk image, two block devices share it:
 //   0x1F0-0x1F7, 0x3F6  ATA disk (PIO), IRQ 14     0xA00-0xA23  paravirtual block device, IRQ 11
 
@@ -22,7 +24,10 @@ import { DualPic, PIC_MASTER_PORT, PIC_PORT_COUNT, PIC_SLAVE_PORT } from "../dev
 import { PIT_IRQ, PIT_PORT, PIT_PORT_COUNT, Pit8254 } from "../devices/pit-8254.js";
 import { COM1_IRQ, COM1_PORT, COM2_IRQ, COM2_PORT, SCRATCH_REGISTER, SERIAL_PORT_COUNT, Serial16550, type SerialSink } from "../devices/serial-16550.js";
 import { plainLatch, type Latch } from "../devices/latch.js";
-import { VGA_PORT, VGA_PORT_COUNT, VgaText } from "../devices/vga-text.js";
+import type { VgaText } from "../devices/vga-text.js";
+import { PCI_CONFIG_PORT, PCI_CONFIG_PORT_COUNT, PciBus } from "../devices/pci-bus.js";
+import { HOST_BRIDGE_SLOT, STD_VGA_SLOT, hostBridge } from "../devices/pci-functions.js";
+import { StdVga } from "../devices/std-vga.js";
 import { ATA_CONTROL_OFFSET, ATA_PRIMARY_CONTROL_PORT, ATA_PRIMARY_IRQ, ATA_PRIMARY_PORT, ATA_PRIMARY_PORT_COUNT, AtaPio } from "../devices/ata-pio.js";
 import type { BlockBackend } from "../devices/block-backend.js";
 import { PV_BLOCK_IRQ, PV_BLOCK_PORT, PV_BLOCK_PORT_COUNT, PvBlock, type DmaMemory } from "../devices/pv-block.js";
@@ -44,6 +49,10 @@ export interface PcPlatformOptions {
   memory: DmaMemory;
   /** Where a device keeps a register at `port` that only holds what was written (exits-in-core.ts); by default, in the device. */
   latch?: (port: number, mask: number) => Latch;
+  /** The std-VGA's video memory (the core's device memory). */
+  videoMemory: () => Uint8Array;
+  /** Makes the video memory appear at guest-physical `base` (undefined: nowhere), where PCI BAR 0 says. */
+  mapVideoMemory: (base: number | undefined) => void;
 }
 
 export class PcPlatform {
@@ -53,7 +62,10 @@ export class PcPlatform {
   readonly com2: Serial16550;
   readonly rtc: CmosRtc;
   readonly keyboard: I8042;
+  /** The std-VGA: its VGA registers (also `vga`), dispi interface and PCI function. */
+  readonly display: StdVga;
   readonly vga: VgaText;
+  readonly pci = new PciBus();
   readonly ata: AtaPio | undefined;
   readonly pvBlock: PvBlock | undefined;
   /** The disk image behind the ATA disk and the paravirtual device, if there is one. */
@@ -85,8 +97,12 @@ export class PcPlatform {
     bus.register(I8042_DATA_PORT, 1, this.keyboard);
     bus.register(I8042_COMMAND_PORT, 1, this.keyboard, I8042_COMMAND_PORT - I8042_DATA_PORT);
 
-    this.vga = new VgaText();
-    bus.register(VGA_PORT, VGA_PORT_COUNT, this.vga);
+    const { videoMemory } = options;
+    this.display = new StdVga(bus, { ram: () => options.memory.ram(), video: videoMemory }, videoMemory().length, options.mapVideoMemory);
+    this.vga = this.display.vga;
+    bus.register(PCI_CONFIG_PORT, PCI_CONFIG_PORT_COUNT, this.pci);
+    this.pci.plug(HOST_BRIDGE_SLOT, hostBridge());
+    this.pci.plug(STD_VGA_SLOT, this.display.pci);
 
     const { disk } = options;
     this.disk = disk;

@@ -46,13 +46,13 @@ export function encodeRam(ram: Uint8Array): Uint8Array {
  * encoding describes. Zero runs are skipped, not written: writing them would make the host commit
  * every page of guest RAM, 2 GiB for a 2048 MiB guest.
  */
-export function decodeRam(encoded: Uint8Array, ram: Uint8Array): void {
+export function decodeRam(encoded: Uint8Array, ram: Uint8Array, what = "guest RAM"): void {
   let at = 0;
   let to = 0;
   const varint = (): number => {
     let value = 0;
     for (let scale = 1; ; scale *= 128) {
-      if (at >= encoded.length || scale > 2 ** 35) throw new SavedStateError("corrupt state file: guest RAM's encoding ends in the middle of a record");
+      if (at >= encoded.length || scale > 2 ** 35) throw new SavedStateError(`corrupt state file: ${what}'s encoding ends in the middle of a record`);
       const byte = encoded[at++];
       value += (byte & 0x7f) * scale;
       if (byte < 0x80) return value;
@@ -62,13 +62,13 @@ export function decodeRam(encoded: Uint8Array, ram: Uint8Array): void {
     const zeros = varint();
     const literal = varint();
     if (to + zeros + literal > ram.length || at + literal > encoded.length) {
-      throw new SavedStateError(`corrupt state file: guest RAM's encoding goes past the machine's ${ram.length >> 20} MiB`);
+      throw new SavedStateError(`corrupt state file: ${what}'s encoding goes past the machine's ${ram.length >> 20} MiB`);
     }
     ram.set(encoded.subarray(at, at + literal), to + zeros);
     to += zeros + literal;
     at += literal;
   }
-  if (to !== ram.length) throw new SavedStateError(`corrupt state file: guest RAM decodes to ${to} bytes, the machine has ${ram.length}`);
+  if (to !== ram.length) throw new SavedStateError(`corrupt state file: ${what} decodes to ${to} bytes, the machine has ${ram.length}`);
 }
 
 /** A growing byte buffer. */

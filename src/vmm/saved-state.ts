@@ -25,6 +25,9 @@ import type { PitState } from "../devices/pit-8254.js";
 import type { PvBlockState } from "../devices/pv-block.js";
 import type { Serial16550State } from "../devices/serial-16550.js";
 import type { VgaTextState } from "../devices/vga-text.js";
+import type { PciBusState } from "../devices/pci-bus.js";
+import type { StdVgaState } from "../devices/std-vga.js";
+import { fromBase64, toBase64 } from "./base64.js";
 import type { Cr3TargetListState } from "./cr3-targets.js";
 import type { NestedVmxState } from "./nested/vmx-state.js";
 import type { SvmMsrState } from "./svm/svm-msrs.js";
@@ -67,6 +70,10 @@ export interface SavedMachine {
     rtc: CmosRtcState;
     keyboard: I8042State;
     vga: VgaTextState;
+    pci: PciBusState;
+    display: StdVgaState;
+    /** The std-VGA's video memory, encoded as RAM is (ram-codec.ts), in base64. */
+    videoMemory: string;
     ata: AtaPioState | null;
     pvBlock: PvBlockState | null;
   };
@@ -109,6 +116,9 @@ function describeMachine(vm: VirtualMachine): SavedMachine {
       rtc: pc.rtc.saveState(),
       keyboard: pc.keyboard.saveState(),
       vga: pc.vga.saveState(),
+      pci: pc.pci.saveState(),
+      display: pc.display.saveState(),
+      videoMemory: toBase64(encodeRam(vm.videoMemory)),
       ata: pc.ata?.saveState() ?? null,
       pvBlock: pc.pvBlock?.saveState() ?? null,
     },
@@ -208,6 +218,9 @@ function applySavedMachine(vm: VirtualMachine, image: SavedImage): void {
   pc.rtc.restoreState(devices.rtc, devicesPath.at("rtc"));
   pc.keyboard.restoreState(devices.keyboard, devicesPath.at("keyboard"));
   pc.vga.restoreState(devices.vga, devicesPath.at("vga"));
+  decodeRam(fromBase64(devices.videoMemory, "devices.videoMemory"), vm.videoMemory, "devices.videoMemory");
+  pc.display.restoreState(devices.display, devicesPath.at("display"));
+  pc.pci.restoreState(devices.pci, devicesPath.at("pci")); // last: maps the video memory where BAR 0 says
   if (devices.ata !== null) pc.ata?.restoreState(devices.ata, devicesPath.at("ata"));
   if (devices.pvBlock !== null) pc.pvBlock?.restoreState(devices.pvBlock, devicesPath.at("pvBlock"));
 }

@@ -15,7 +15,7 @@
 // the whole machine between runs and restore it (saved-state.ts).
 
 import {
-  ACTIVITY_HLT, C_JIT, C_PREEMPTION_TIMER, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, EXIT_EXTERNAL_INTERRUPT, EXIT_PREEMPTION_TIMER, G_ACTIVITY,
+  ACTIVITY_HLT, C_DEVICE_MEMORY_BASE, C_DEVICE_MEMORY_SIZE, C_JIT, DEVICE_MEMORY_BYTES, C_PREEMPTION_TIMER, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, EXIT_EXTERNAL_INTERRUPT, EXIT_PREEMPTION_TIMER, G_ACTIVITY,
   PREEMPTION_HOST_WORK, X_QUALIFICATION, X_REASON,
 } from "../../assembly/vmcs-layout.js";
 import { instantiateCore, setExitHandler, type CoreExports } from "../core/core.js";
@@ -259,6 +259,11 @@ export class VirtualMachine implements ExitContext {
       rtcStartMs,
       disk: disk && meteredDisk(disk, this.hostWork),
       memory: { ram: () => this.ram, wrote: (physical, length) => this.core.noteHostWrite(physical, length) },
+      videoMemory: () => this.views.deviceMemory,
+      mapVideoMemory: (base) => {
+        this.vmcs.set(C_DEVICE_MEMORY_BASE, base ?? 0);
+        this.vmcs.set(C_DEVICE_MEMORY_SIZE, base === undefined ? 0 : DEVICE_MEMORY_BYTES);
+      },
     });
     this.pc.keyboard.onReset = () => this.stop({ kind: "reset" });
     this.pc.com1.txRoom = consoleRoom;
@@ -274,6 +279,11 @@ export class VirtualMachine implements ExitContext {
   /** Guest-physical memory, index = guest-physical address (a view: valid until memory grows). */
   get ram(): Uint8Array {
     return this.views.ram;
+  }
+
+  /** The std-VGA's video memory, index = offset from PCI BAR 0 (a view: valid until memory grows). */
+  get videoMemory(): Uint8Array {
+    return this.views.deviceMemory;
   }
 
   get stopped(): boolean {
