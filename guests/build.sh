@@ -88,6 +88,7 @@ build vga $(ls vga/*.c pc/*.c pm/*.c pm/*.S | sort)
 # The graphics guests: PCI, mode 13h and the dispi LFB without a BIOS (gfx/).
 GFX=$(ls gfx/*.c | sort)
 build gfxprobe gfxprobe/gfxprobe.c $GFX
+build gfxpicture gfxpicture/gfxpicture.c $GFX
 build diskbench $(ls diskbench/*.c pc/*.c pm/*.c pm/*.S | sort)
 build shell $(ls shell/*.c pc/*.c pm/*.c pm/*.S | sort)
 build tour $(ls tour/*.c pc/*.c pm/*.c pm/*.S | sort)

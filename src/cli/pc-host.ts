@@ -74,7 +74,7 @@ export class PcHost {
       this.input?.close();
       this.display?.finish();
       if (this.options.screenshot !== undefined && this.vm !== undefined) {
-        writeFileSync(this.options.screenshot, screenshotPng(this.vm.pc.vga.snapshot(this.vm.ram), vgaFont()));
+        writeFileSync(this.options.screenshot, screenshotPng(this.vm.pc.display, this.vm.ram, vgaFont()));
       }
     } finally {
       this.disk?.close();

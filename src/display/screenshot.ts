@@ -2,9 +2,13 @@
 // with 8-pixel-wide glyphs: 640x400 pixels, each cell an 8x16 glyph of code page 437 (the font is
 // passed in: one byte per row, bit 7 leftmost) in its foreground colour on its background colour,
 // and the cursor drawn over the scan lines the CRTC's cursor start and end registers select.
-// Blinking characters are drawn in their visible phase. Encoded with pngjs (pure JavaScript).
+// Blinking characters are drawn in their visible phase. A graphics mode is saved as its pixels at
+// the guest's resolution (320x200 for mode 13h, where QEMU's screendump doubles every pixel to
+// 640x400; XRES x YRES for dispi modes), a blank screen as black at its size. Encoded with pngjs
+// (pure JavaScript).
 
 import { PNG } from "pngjs";
+import type { StdVga } from "../devices/std-vga.js";
 import { COLUMNS, GLYPH_HEIGHT, ROWS, type TextScreen } from "../devices/vga-text.js";
 import { VGA_COLOURS, cellColours } from "./vga-palette.js";
 
@@ -36,7 +40,11 @@ export function renderScreen(screen: TextScreen, font: Uint8Array): PNG {
   return png;
 }
 
-/** The screen as PNG file bytes. */
-export function screenshotPng(screen: TextScreen, font: Uint8Array): Buffer {
-  return PNG.sync.write(renderScreen(screen, font));
+/** The screen as PNG file bytes, in whatever mode it is. */
+export function screenshotPng(display: StdVga, ram: Uint8Array, font: Uint8Array): Buffer {
+  const mode = display.mode();
+  if (mode.kind === "text") return PNG.sync.write(renderScreen(display.vga.snapshot(ram), font));
+  const png = new PNG({ width: mode.width, height: mode.height });
+  display.render(png.data);
+  return PNG.sync.write(png);
 }
