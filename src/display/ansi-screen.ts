@@ -1,10 +1,13 @@
 // `--display vga`: the guest's VGA text screen drawn in a terminal with ANSI escape sequences, in
 // the VGA palette's exact colours (24-bit SGR) and code page 437 shown as Unicode. Only rows that
 // changed since the last frame are redrawn, so a guest updating a counter costs one row per
-// refresh, and the terminal's cursor is put where the VGA cursor is. The screen occupies the top
-// 25 rows; the rows below it can scroll on their own (consoleRegion()) for COM1's output.
+// refresh, and the terminal's cursor is put where the VGA cursor is. A graphics frame is drawn in
+// half blocks (half-blocks.ts), scaled to the same area, its rows redrawn only when they changed
+// too. The screen occupies the top 25 rows; the rows below it can scroll on their own
+// (consoleRegion()) for COM1's output.
 
 import { COLUMNS, ROWS, type TextScreen } from "../devices/vga-text.js";
+import { halfBlockRows } from "./half-blocks.js";
 import { CP437, VGA_COLOURS, cellColours } from "./vga-palette.js";
 
 const ESC = "\x1b[";
@@ -39,16 +42,25 @@ export class AnsiScreen {
 
   /** Draws the rows that changed and places (or hides) the cursor. */
   draw(screen: TextScreen): void {
+    const out = this.changedRows(Array.from({ length: ROWS }, (_, row) => renderRow(screen, row)));
+    const { cursor } = screen;
+    this.write(out + (cursor.visible ? `${ESC}${cursor.row + 1};${cursor.column + 1}H${ESC}?25h` : `${ESC}?25l`));
+  }
+
+  /** Draws a graphics frame (RGBA, width x height) in the screen's 25 rows and `columns` columns. */
+  drawPixels(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number, columns: number): void {
+    this.write(this.changedRows(halfBlockRows(rgba, width, height, columns, ROWS)) + `${ESC}?25l`);
+  }
+
+  /** The sequence that rewrites the rows that differ from what is shown. */
+  private changedRows(rows: string[]): string {
     let out = "";
-    for (let row = 0; row < ROWS; row++) {
-      const text = renderRow(screen, row);
-      if (text === this.shown[row]) continue;
+    rows.forEach((text, row) => {
+      if (text === this.shown[row]) return;
       this.shown[row] = text;
       out += `${ESC}${row + 1};1H${text}`;
-    }
-    const { cursor } = screen;
-    out += cursor.visible ? `${ESC}${cursor.row + 1};${cursor.column + 1}H${ESC}?25h` : `${ESC}?25l`;
-    this.write(out);
+    });
+    return out;
   }
 
   /**

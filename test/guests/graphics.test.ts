@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PNG } from "pngjs";
+import { halfBlockRows } from "../../src/display/half-blocks.js";
 import { assert, describe, expect, it } from "vitest";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -151,4 +152,27 @@ describe("guests/gfxpicture.elf: wasmvisor's --screenshot is QEMU's screen, pixe
       }
     }, TIMEOUT_MS);
   }
+});
+
+describe("--display vga in a graphics mode", () => {
+  it("draws the final frame in half blocks scaled to the terminal: the same picture --screenshot saves", () => {
+    if (!existsSync(cli)) assert.fail("dist/cli.js is missing: build it first (npm run build)");
+    const dir = mkdtempSync(join(tmpdir(), "wasmvisor-display-"));
+    try {
+      const shot = join(dir, "screen.png");
+      const result = run(process.execPath, [cli, "run", "guests/gfxpicture.elf", "--mem", "32", "--cmdline", "640 480 32", "--display", "vga", "--screenshot", shot]);
+      expect(result.status, result.stderr).toBe(0);
+      // Not a terminal: 80 columns and the screen's 25 rows, so 640x480 becomes 66 x 50 pixels.
+      const drawn = new Map<number, string>();
+      for (const m of result.stdout.matchAll(/\x1b\[(\d+);1H(\x1b\[0m.*?\x1b\[0m\x1b\[K)/g)) drawn.set(Number(m[1]), m[2]);
+      const png = PNG.sync.read(readFileSync(shot));
+      const expected = halfBlockRows(png.data, png.width, png.height, 80, 25);
+      expect([...drawn.keys()].sort((a, b) => a - b)).toEqual(expected.map((_, i) => i + 1));
+      expected.forEach((row, i) => expect(drawn.get(i + 1), `row ${i + 1}`).toBe(row));
+      expect((expected[0].match(/▀/g) ?? []).length).toBe(66);
+      expect(new Set(expected[0].match(/38;2;\d+;\d+;\d+/g)).size).toBeGreaterThan(8); // the grid's colours
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, TIMEOUT_MS);
 });
