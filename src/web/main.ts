@@ -198,6 +198,8 @@ worker.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
       return terminal.write(new Uint8Array(data.bytes));
     case "screen":
       return screen.show({ cells: new Uint16Array(data.cells), cursor: data.cursor, blink: data.blink });
+    case "frame":
+      return screen.showFrame(data.width, data.height, new Uint8ClampedArray(data.rgba));
     case "stats":
       stats.show(data.sample);
       levels.show(data.sample);

@@ -155,6 +155,8 @@ export type WorkerMessage =
   | { type: "state"; state: RunState; message?: string }
   | { type: "console"; bytes: ArrayBuffer }
   | { type: "screen"; cells: ArrayBuffer; cursor: TextScreen["cursor"]; blink: boolean }
+  /** A graphics mode's frame: width x height RGBA pixels. */
+  | { type: "frame"; width: number; height: number; rgba: ArrayBuffer }
   | { type: "stats"; sample: StatsSample }
   | { type: "step"; report: StepReport }
   /** The last exits (at most TRACE_LENGTH), oldest first, as `--trace exits` prints them. */

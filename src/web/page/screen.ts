@@ -1,11 +1,13 @@
-// The VGA text screen on a canvas, drawn the way the hardware scans it out: 80x25 cells of 9x16
+// The VGA screen on a canvas: text, drawn the way the hardware scans it out: 80x25 cells of 9x16
 // pixels (the 9th column repeats the 8th for the line-drawing characters 0xC0-0xDF, blank for the
 // rest), glyphs from the 8x16 font, colours from the 16-colour VGA palette, attribute bit 7
 // blinking the character (or brightening the background when the guest turns blinking off), and
 // the cursor drawn over its scan lines, blinking. Keys typed while the canvas has focus go to the
 // guest's PS/2 keyboard, and so does pasted text, a key press per character. The font (5.5 KB
 // of the page's script) is a chunk of its own, fetched after the first paint, as xterm.js and
-// uPlot are: until it arrives the screen stays blank.
+// uPlot are: until it arrives the screen stays blank. A graphics mode arrives as a frame of RGBA
+// pixels (the worker draws it with the std-VGA's render()): the canvas takes the guest's
+// resolution and aspect ratio, and the page's CSS scales it to fit.
 
 import { COLUMNS, GLYPH_HEIGHT, ROWS, type TextScreen } from "../../devices/vga-text.js";
 import { VGA_COLOURS, cellColours } from "../../display/vga-palette.js";
@@ -18,8 +20,8 @@ const MODIFIER_KEYS = new Set(["Shift", "Control", "Alt", "Meta", "CapsLock", "A
 
 export class VgaScreen {
   private readonly context: CanvasRenderingContext2D;
-  private readonly image: ImageData;
-  private readonly pixels: Uint32Array;
+  private image!: ImageData;
+  private pixels!: Uint32Array;
   private font: Uint8Array | undefined;
   /** The palette as canvas pixels (RGBA bytes, little-endian in a Uint32). */
   private readonly palette = Uint32Array.from(VGA_COLOURS, ([r, g, b]) => (0xff << 24) | (b << 16) | (g << 8) | r);
@@ -30,14 +32,11 @@ export class VgaScreen {
     private readonly canvas: HTMLCanvasElement,
     onKey: (key: string, ctrl: boolean) => void,
   ) {
-    canvas.width = COLUMNS * CELL_WIDTH;
-    canvas.height = ROWS * GLYPH_HEIGHT;
     this.context = canvas.getContext("2d")!;
-    this.image = this.context.createImageData(canvas.width, canvas.height);
-    this.pixels = new Uint32Array(this.image.data.buffer);
+    this.resize(COLUMNS * CELL_WIDTH, ROWS * GLYPH_HEIGHT);
     // Nearest-neighbour scaling keeps the glyphs crisp when enlarged, but drops pixel columns
     // when shrinking (phone width), where smooth scaling reads better.
-    new ResizeObserver(() => canvas.classList.toggle("enlarged", canvas.clientWidth * devicePixelRatio >= canvas.width)).observe(canvas);
+    new ResizeObserver(() => this.followScale()).observe(canvas);
     canvas.addEventListener("click", () => canvas.focus());
     canvas.addEventListener("keydown", (event) => {
       if (MODIFIER_KEYS.has(event.key) || event.altKey || event.metaKey) return;
@@ -64,8 +63,33 @@ export class VgaScreen {
   }
 
   show(screen: TextScreen): void {
+    this.resize(COLUMNS * CELL_WIDTH, ROWS * GLYPH_HEIGHT);
     this.screen = screen;
     this.draw();
+  }
+
+  /** A graphics mode's frame: width x height RGBA pixels. */
+  showFrame(width: number, height: number, rgba: Uint8ClampedArray): void {
+    this.screen = undefined;
+    this.resize(width, height);
+    this.image.data.set(rgba);
+    this.context.putImageData(this.image, 0, 0);
+  }
+
+  /** Gives the canvas a new resolution (and its aspect ratio), if it changed. */
+  private resize(width: number, height: number): void {
+    const { canvas } = this;
+    if (this.image && canvas.width === width && canvas.height === height) return;
+    canvas.width = width;
+    canvas.height = height;
+    canvas.style.aspectRatio = `${width} / ${height}`;
+    this.image = this.context.createImageData(width, height);
+    this.pixels = new Uint32Array(this.image.data.buffer);
+    this.followScale();
+  }
+
+  private followScale(): void {
+    this.canvas.classList.toggle("enlarged", this.canvas.clientWidth * devicePixelRatio >= this.canvas.width);
   }
 
   clear(): void {

@@ -67,6 +67,9 @@ export class Session {
   private serial: InputQueue<number> | undefined;
   private keys: InputQueue<Keystroke> | undefined;
   private lastScreen: Uint16Array = new Uint16Array(0);
+  /** The last graphics frame sent (RGBA), and its width: a frame is sent only when it differs. */
+  private lastFrame: Uint8Array = new Uint8Array(0);
+  private lastFrameWidth = 0;
   private lastScreenMs = 0;
   private lastStatsMs = 0;
   private readonly trace = new ExitTrace();
@@ -188,6 +191,7 @@ export class Session {
     this.serial = serialQueue(vm.serial);
     this.keys = keyboardQueue(vm.pc.keyboard);
     this.lastScreen = new Uint16Array(0);
+    this.lastFrame = new Uint8Array(0);
     this.post({ type: "booted", name: source.name, controls: this.controls });
     this.sendScreen();
     this.state = "idle"; // a new machine's state is reported afresh, under its name, even if the last one ran too
@@ -317,10 +321,13 @@ export class Session {
     this.post({ type: "console", bytes: buffer }, [buffer]);
   }
 
-  /** The text screen as the monitor shows it, if anything on it changed since the last one sent. */
+  /** The screen as the monitor shows it, if anything on it changed since the last one sent. */
   private sendScreen(): void {
     const vm = this.vm!;
     this.lastScreenMs = performance.now();
+    const mode = vm.pc.display.mode();
+    if (mode.kind !== "text") return this.sendFrame(mode.width, mode.height);
+    this.lastFrame = new Uint8Array(0);
     const screen = vm.pc.vga.snapshot(vm.ram);
     const changed = vm.pc.vga.dirty || !sameCells(screen.cells, this.lastScreen);
     vm.pc.vga.dirty = false;
@@ -328,6 +335,20 @@ export class Session {
     this.lastScreen = screen.cells;
     const { buffer } = screen.cells.slice();
     this.post({ type: "screen", cells: buffer, cursor: screen.cursor, blink: screen.blink }, [buffer]);
+  }
+
+  /** A graphics mode's frame, drawn by the std-VGA, if it is not the one sent last. */
+  private sendFrame(width: number, height: number): void {
+    const { display } = this.vm!.pc;
+    display.vga.dirty = false;
+    const rgba = new Uint8Array(width * height * 4);
+    display.render(rgba);
+    if (sameBytes(rgba, this.lastFrame) && width === this.lastFrameWidth) return;
+    this.lastScreen = new Uint16Array(0); // text coming back is new again
+    this.lastFrame = rgba;
+    this.lastFrameWidth = width;
+    const { buffer } = rgba.slice();
+    this.post({ type: "frame", width, height, rgba: buffer }, [buffer]);
   }
 
   private sendStats(): void {
@@ -357,6 +378,13 @@ export class Session {
     const report: StepReport = { registers: vm.registerDump(), eip, bytes: bytes.slice(0, decoded.length), disassembly: decoded.text, stopReason };
     this.post({ type: "step", report });
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  const [x, y] = [new Uint32Array(a.buffer, a.byteOffset, a.length >> 2), new Uint32Array(b.buffer, b.byteOffset, b.length >> 2)];
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
 }
 
 function sameCells(a: Uint16Array, b: Uint16Array): boolean {
