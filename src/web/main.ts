@@ -11,6 +11,7 @@ import { download, fileName } from "./page/download.js";
 import { ExitCostsView } from "./page/exit-costs-view.js";
 import { ExitTraceView } from "./page/exit-trace-view.js";
 import { bootDroppedFiles } from "./page/file-drop.js";
+import { guestBooted, guestShowedOutput } from "./page/first-output.js";
 import { DEFAULT_GUEST, GuestPicker, type KernelSource } from "./page/guest-picker.js";
 import { LevelsView } from "./page/levels-view.js";
 import { LinkSync } from "./page/link-sync.js";
@@ -40,6 +41,7 @@ const terminal = new SerialConsole(
   (bytes) => send({ type: "serial-input", bytes: bytes.buffer as ArrayBuffer }, [bytes.buffer as ArrayBuffer]),
   (bytes) => send({ type: "console-drawn", bytes }),
 );
+void terminal.outputShown.then(guestShowedOutput);
 const screen = new VgaScreen(byId("screen"), (key, ctrl) => send({ type: "key", key, ctrl }));
 const stats = new StatsView(byId("chart"), byId("summary"), byId<HTMLTableElement>("exits").tBodies[0], byId("mmu"));
 const levels = new LevelsView(byId("levels"));
@@ -191,7 +193,7 @@ worker.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
       if (data.name === guestName) reasonChart.mark(controlChanges(bootedWith, data.controls));
       guestName = data.name;
       bootedWith = applied = data.controls;
-      return;
+      return guestBooted();
     case "state":
       return showState(data.state, data.message);
     case "console":
@@ -199,6 +201,7 @@ worker.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
     case "screen":
       return screen.show({ cells: new Uint16Array(data.cells), cursor: data.cursor, blink: data.blink });
     case "frame":
+      guestShowedOutput();
       return screen.showFrame(data.width, data.height, new Uint8ClampedArray(data.rgba));
     case "stats":
       stats.show(data.sample);

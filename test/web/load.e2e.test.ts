@@ -120,8 +120,9 @@ describe.skipIf(!hasChromium).each(NETWORKS)(demoTitle("the demo's load, opened 
     // The page, its styles and its entry script (~31 KB) are what the paint waits for. What that
     // script fetch()es at once as data (the guest list, the linked guest) cannot delay the paint
     // and lands before it or after it as the machine's load has it, so it is not counted; the
-    // worker's entry script is. xterm.js (344 KB), uPlot (52 KB) and the VGA font wait for the
-    // paint. (The worker loads the VM meanwhile, on a thread of its own.)
+    // worker's entry script is. xterm.js (344 KB) and the VGA font wait for the paint, uPlot
+    // (52 KB) for the guest's first output too. (The worker loads the VM meanwhile, on a thread of
+    // its own.)
     const early = figures.fetched.filter((file) => file.by === "page" && file.responseEnd <= figures.firstPaintMs);
     expect(early.map((file) => file.name)).toEqual(expect.arrayContaining(["index.html", "main.css", "main.js"]));
     const waitedFor = early.filter((file) => file.initiator !== "fetch");

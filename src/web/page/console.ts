@@ -14,6 +14,7 @@
 // the terminal instead of piling output up here. The console's text is what the terminal has
 // parsed; drawn() waits for everything received (and a clear) to get there, so that text saved
 // the moment a guest stops is all of its output, not what the terminal had parsed by then.
+// outputShown resolves when the terminal has first rendered guest output on the screen.
 
 import type { Terminal } from "@xterm/xterm";
 import { afterFirstPaint } from "./first-paint.js";
@@ -30,6 +31,10 @@ export class SerialConsole {
   /** Writes (output and clears) given to the terminal that it has not parsed yet, and who waits for none to be left. */
   private unparsed = 0;
   private drawnWaiters: Array<() => void> = [];
+  /** Whether the terminal has parsed any guest output: its next render shows it. */
+  private parsedOutput = false;
+  private outputRendered!: () => void;
+  readonly outputShown = new Promise<void>((resolve) => (this.outputRendered = resolve));
 
   constructor(
     element: HTMLElement,
@@ -58,6 +63,7 @@ export class SerialConsole {
     const encoder = new TextEncoder();
     terminal.onData((data) => onInput(encoder.encode(data)));
     forwardTextInput(terminal, (data) => onInput(encoder.encode(data)));
+    terminal.onRender(() => this.parsedOutput && this.outputRendered());
     this.terminal = terminal;
     this.giveNext();
     this.settle();
@@ -123,6 +129,7 @@ export class SerialConsole {
     this.parsing = true;
     this.give(next, () => {
       this.parsing = false;
+      this.parsedOutput = true;
       this.onDrawn(next.length);
       this.giveNext();
     });

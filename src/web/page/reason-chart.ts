@@ -7,7 +7,7 @@
 import type uPlot from "uplot";
 import type { StatsSample } from "../protocol.js";
 import type { ControlChange } from "./control-notes.js";
-import { afterFirstPaint } from "./first-paint.js";
+import { afterFirstOutput } from "./first-output.js";
 import { short } from "./stats-view.js";
 
 /** Samples kept: a minute at four a second. */
@@ -56,8 +56,9 @@ export class ReasonChart {
     private readonly element: HTMLElement,
     private readonly markerList: HTMLOListElement,
   ) {
-    // uPlot loads once the page has painted (as the statistics chart's does), never racing its first view.
-    void afterFirstPaint()
+    // uPlot loads once the page has painted and the guest has shown its first output (as the
+    // statistics chart's does), never racing either.
+    void afterFirstOutput()
       .then(() => import("uplot"))
       .then(({ default: loaded }) => {
         this.uplot = loaded;

@@ -6,7 +6,7 @@
 // the page has painted; the chart then shows the history kept until then.
 
 import type uPlot from "uplot";
-import { afterFirstPaint } from "./first-paint.js";
+import { afterFirstOutput } from "./first-output.js";
 import type { ExitCounter, StatsSample } from "../protocol.js";
 import { cell } from "./table-cell.js";
 
@@ -31,7 +31,7 @@ export class StatsView {
   }
 
   private async createChart(): Promise<void> {
-    await afterFirstPaint();
+    await afterFirstOutput();
     const { default: uPlot } = await import("uplot");
     const chart = new uPlot(
       {
