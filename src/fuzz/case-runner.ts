@@ -38,18 +38,60 @@ export interface RunOutcome extends CaseResult {
   hung: boolean;
 }
 
+/** What a worker posts once it has loaded the core and listens for jobs. */
+const READY = "ready";
+
 class Slot {
-  worker: Worker;
+  worker!: Worker;
   pending: ((reply: Reply | Error) => void) | undefined;
+  /**
+   * Resolves when the worker is ready for its first job, or with the error it died of on the way.
+   * The watchdog starts only then: a fresh worker's start (the fuzzer's bundle, the core compiled)
+   * took seconds on a loaded machine and made the first case of a worker look hung.
+   */
+  ready!: Promise<Error | undefined>;
+  /** Whether `ready` has resolved (and with what): a job for a started worker goes out at once, with no await between it and its timer. */
+  started = false;
+  startError: Error | undefined;
   constructor(private readonly script: URL) {
-    this.worker = this.start();
+    this.start();
   }
-  start(): Worker {
+  /** `ready`, keeping the process alive meanwhile (the worker is unref()'d, and nothing else may be pending). */
+  async whenReady(): Promise<Error | undefined> {
+    this.worker.ref();
+    try {
+      return await this.ready;
+    } finally {
+      this.worker.unref();
+    }
+  }
+  start(): void {
     const worker = new Worker(this.script);
-    worker.on("message", (reply: Reply) => { const done = this.pending; this.pending = undefined; done?.(reply); });
-    worker.on("error", (error: Error) => { const done = this.pending; this.pending = undefined; done?.(error); });
+    let resolveReady: (error?: Error) => void;
+    this.started = false;
+    this.ready = new Promise((resolve) => (resolveReady = resolve));
+    this.startError = undefined;
+    const started = (error?: Error) => {
+      if (this.started) return;
+      this.started = true;
+      this.startError = error;
+      resolveReady(error);
+    };
+    worker.on("message", (reply: Reply | typeof READY) => {
+      if (reply === READY) return started();
+      const done = this.pending;
+      this.pending = undefined;
+      done?.(reply);
+    });
+    worker.on("error", (error: Error) => {
+      started(error);
+      const done = this.pending;
+      this.pending = undefined;
+      done?.(error);
+    });
+    worker.on("exit", (code) => started(new Error(`the worker exited with code ${code} before it was ready`)));
     worker.unref();
-    return worker;
+    this.worker = worker;
   }
 }
 
@@ -66,7 +108,8 @@ export class CaseRunner {
   async run(job: Job): Promise<RunOutcome> {
     const slot = this.idle.pop() ?? await new Promise<Slot>((resolve) => this.waiting.push(resolve));
     const id = this.nextId++;
-    const reply = await new Promise<Reply | Error | undefined>((resolve) => {
+    const startError = slot.started ? slot.startError : await slot.whenReady();
+    const reply = startError ?? await new Promise<Reply | Error | undefined>((resolve) => {
       // When the timer fires, the reply may already be queued: the main thread can have been busy
       // past the limit (forging the next case, a GC pause). Worker messages are delivered in the
       // poll phase, which runs before setImmediate's callbacks, so the case is declared hung only
@@ -82,7 +125,7 @@ export class CaseRunner {
     });
     if (!reply || reply instanceof Error) {
       void slot.worker.terminate();
-      slot.worker = slot.start();
+      slot.start();
     }
     const next = this.waiting.shift();
     if (next) next(slot);
@@ -119,4 +162,5 @@ export function serveCases(): void {
     if (job.kind === "case" && result.guestMs > hostCostBudgetMs(result.work)) result.guestMs = Math.min(result.guestMs, (await check(job)).guestMs);
     parentPort!.postMessage({ id, result, ms } satisfies Reply);
   });
+  parentPort!.postMessage(READY);
 }
