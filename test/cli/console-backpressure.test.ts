@@ -5,7 +5,7 @@
 // child processes get as stdout; Node makes it non-blocking).
 
 import { execFileSync } from "node:child_process";
-import { closeSync, constants, openSync } from "node:fs";
+import { closeSync, constants, openSync, readSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { KERNEL_BASE, kernelElf } from "../support/images.js";
 import { assemble } from "../core/harness.js";
@@ -62,8 +62,12 @@ function withWatchdog(run: CliRun): CliRun {
 }
 
 let fifos = 0;
-/** wasmvisor with stdout on a FIFO whose reader (held open here) never reads. */
-function intoStalledFifo(...args: string[]): CliRun {
+/**
+ * wasmvisor with stdout on a FIFO whose reader (held open here) never reads, but for `started()`,
+ * which waits (reading one byte) until the guest's output arrives: the CLI is then up, its signal
+ * handlers installed. (A fixed wait was not enough at load 20: Node's start took longer.)
+ */
+function intoStalledFifo(...args: string[]): CliRun & { started: () => Promise<void> } {
   const fifo = scratch.path(`stalled-${fifos++}.fifo`);
   execFileSync("mkfifo", [fifo]);
   const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -71,7 +75,17 @@ function intoStalledFifo(...args: string[]): CliRun {
   const run = withWatchdog(startWasmvisorWithStdout(writer, ...args));
   closeSync(writer);
   void run.done.finally(() => closeSync(reader));
-  return run;
+  const started = async () => {
+    for (;;) {
+      try {
+        if (readSync(reader, Buffer.alloc(1)) === 1) return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EAGAIN") throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  return { ...run, started };
 }
 
 /** wasmvisor with stdout on a socket this process stops reading at once. */
@@ -98,7 +112,8 @@ describe("wasmvisor run: a stdout reader that never reads", () => {
 
   it("cannot hold up SIGTERM: the run ends promptly with status 143", async () => {
     const run = intoStalledFifo("run", forever);
-    await new Promise((resolve) => setTimeout(resolve, 1500)); // long enough to fill the pipe and the host's buffer
+    await run.started();
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // long enough to fill the pipe and the host's buffer
     const since = performance.now();
     run.process.kill("SIGTERM");
     const { status, stderr } = await run.done;
