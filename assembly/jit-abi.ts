@@ -29,7 +29,7 @@ export const BLOCK_REGION_BLOCKS = 14; // u8: blocks in its function, a region (
 // code: its one region block is the translated block, tracked for writes as compiled ones are.
 export const BLOCK_TRANSLATED = 15;
 export const BLOCK_NEXT_ON_PAGE = 16; // u16: the next entry (index + 1) compiled from the same page (jit/code-pages.ts)
-export const MAX_BLOCK_BYTES = 64;
+export const MAX_BLOCK_BYTES = 128;
 export const BLOCK_LINEAR = 20; // the EIP it was compiled at (its code holds it) and validated for,
 export const BLOCK_BANKS = 24; // in these TLB banks (a bit each),
 export const BLOCK_CONTEXT = 32; // u64: in this context (mode, TLB generation)

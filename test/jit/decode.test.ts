@@ -1,7 +1,8 @@
 // The compiling tier's decoder (src/jit/decode.ts): the IR records a block's bytes become, and
 // which forms are compiled, interpreted inside the block, or end it.
 import { describe, it, expect } from "vitest";
-import { decodeBlock } from "../../src/jit/decode";
+import { decodeBlock, MAX_BLOCK_INSTRUCTIONS } from "../../src/jit/decode";
+import { MAX_BLOCK_BYTES } from "../../assembly/jit-abi";
 import { assemble } from "../core/harness";
 
 const EAX = 0, EBX = 3, ESI = 6;
@@ -86,5 +87,25 @@ describe("decodeBlock", () => {
   it("with the operand-size prefix, branches and the stack's forms are interpreted", () => {
     const ops = decode(Array.from(assemble("nop\npushw %ax\nretw", 0x401000))).map((i) => i.op);
     expect(ops).toEqual(["nop", "interpret", "interpret"]);
+  });
+
+  it("a loop body of 38 instructions in 110 bytes (realc's Fletcher-16 loop) is one block, up to its branch back", () => {
+    const loop = [
+      "0: movzwl 2(%esp), %eax", "movzbl 0x142140(%esi), %edi", "add %eax, %edi", "mov $0x80808081, %eax", "mul %edi",
+      "mov %edx, %ecx", "shr $7, %ecx", "mov %ecx, %eax", "shl $8, %eax", "sub %ecx, %eax", "sub %eax, %edi",
+      "mov $0x80808081, %eax", "add %edi, %ebx", "mov %di, 2(%esp)", "mov %edi, %ecx", "movzwl (%esp), %edi", "mul %ebx",
+      "add 0x13c140(%esi,%esi,1), %di", "shr $7, %edx", "mov %edx, %eax", "shl $8, %eax", "sub %edx, %eax", "sub %eax, %ebx",
+      "movzwl 0x144140(%esi,%esi,1), %eax", "mov %ebx, %edx", "movzwl %bx, %ebx", "xor %eax, %edi", "cmp %ax, %bp",
+      "cmovl %eax, %ebp", "add $1, %esi", "mov %di, (%esp)", "cmp $0x2000, %esi", "jne 0b",
+    ];
+    const block = decode(Array.from(assemble(`${loop.join("\n")}\nhlt`, 0x401000)));
+    expect(block.length).toBe(loop.length);
+    expect(block[block.length - 1]).toMatchObject({ op: "jcc", operands: [{ imm: 0x401000 }] });
+  });
+
+  it(`a block holds at most ${MAX_BLOCK_INSTRUCTIONS} instructions and ${MAX_BLOCK_BYTES} bytes`, () => {
+    expect(decode(Array(100).fill(0x90)).length).toBe(MAX_BLOCK_INSTRUCTIONS);
+    const moves = decode(Array(60).fill([0xb8, 1, 2, 3, 4]).flat()); // mov $0x04030201, %eax
+    expect(moves.length).toBe(Math.floor(MAX_BLOCK_BYTES / 5));
   });
 });
