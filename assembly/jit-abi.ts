@@ -44,6 +44,13 @@ export const BLOCK_MODE_CODE16 = 8; // a translation's code segment is 16-bit (i
 export const MAX_REGION_BLOCKS = 16;
 export const REGION_BLOCKS_OFFSET = BLOCK_CACHE_ENTRIES * BLOCK_ENTRY_SIZE; // from the cache's base
 export const REGION_BLOCKS_STRIDE = MAX_REGION_BLOCKS * 4;
+// Then where indirect CALLs and JMPs went last (jit/indirect-targets.ts): INDIRECT_TARGET_SLOTS
+// pairs of u32s, the branch's address and its target, slot = the address's low bits. The
+// interpreter and compiled code leaving at such a branch write them; the host's compiler reads
+// them to take a target in the branch's page into its region (src/jit/region.ts).
+export const INDIRECT_TARGETS_OFFSET = REGION_BLOCKS_OFFSET + BLOCK_CACHE_ENTRIES * REGION_BLOCKS_STRIDE;
+export const INDIRECT_TARGET_SLOTS = 1024;
+export const INDIRECT_TARGET_SIZE = 8;
 
 // ---- The software TLB (assembly/mmu/tlb.ts) ---------------------------------------------------
 // The active bank (the global tlbBank holds its address) has TLB_ENTRIES tags (linear page number

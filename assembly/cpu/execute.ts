@@ -36,6 +36,7 @@ import { loadSegment, popSegment, loadFarPointer, farJump, farCall, farReturn } 
 import { softwareInterrupt, interruptReturn, EVENT_SW_EXCEPTION, EVENT_PRIV_SW_EXCEPTION } from "./interrupts";
 import { blockEventsAfterThisInstruction } from "./retirement";
 import { branchTarget, jumpTo } from "./branch";
+import { noteIndirectTarget } from "../jit/indirect-targets";
 
 @inline function osize(): u32 { return o32 ? 4 : 2; }
 
@@ -250,6 +251,7 @@ function group5(): void {
       pushV(eip);
       if (pending) return;
       jumpTo(target);
+      noteIndirectTarget(instrStart, eip);
       noteControlTransfer();
       return;
     }
@@ -257,6 +259,7 @@ function group5(): void {
       const target = readRm(bytes);
       if (pending) return;
       jumpTo(target);
+      noteIndirectTarget(instrStart, eip);
       noteControlTransfer();
       return;
     }

@@ -25,10 +25,11 @@ import { tlbLookup, tlbGeneration, tlbBankBit } from "../mmu/tlb";
 import { flagsWord } from "../cpu/flags";
 import { ramSize } from "../memory/physical";
 import { trackBlock, untrackBlock, codePagesBytes, placeCodePages } from "./code-pages";
+import { placeIndirectTargets, indirectTargetsBytes } from "./indirect-targets";
 import {
   HOLE_START, HOLE_END, BLOCK_CACHE_ENTRIES, BLOCK_ENTRY_SIZE, BLOCK_PHYSICAL, BLOCK_FUNCTION, BLOCK_HITS,
   BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_LINEAR, BLOCK_BANKS, BLOCK_CONTEXT, BLOCK_STALLS,
-  BLOCK_MODE_PAGING, BLOCK_MODE_CPL_SHIFT, REGION_BLOCKS_OFFSET, REGION_BLOCKS_STRIDE, BLOCK_TRANSLATED,
+  BLOCK_MODE_PAGING, BLOCK_MODE_CPL_SHIFT, INDIRECT_TARGETS_OFFSET, BLOCK_TRANSLATED,
 } from "../jit-abi";
 import { translatedOnly } from "../cpu/ifmode";
 import { pagingEnabled } from "../memory/linear";
@@ -60,14 +61,15 @@ export let blockStalls: u32 = 0; // entries that left before the block's first i
 // failed where the leading access alone would have passed: no stall, only an unlucky range.
 export let rangeExit: u32 = 0;
 
-// The cache (entries, then their regions' blocks), then the write-tracking tables for `ramBytes` of RAM (code-pages.ts): one grow.
+// The cache (entries, then their regions' blocks, then the indirect branches' targets), then the write-tracking tables for `ramBytes` of RAM (code-pages.ts): one grow.
 export let cacheBytes: u32 = 0;
 export function allocateBlockCache(ramBytes: u32): void {
-  const entries = REGION_BLOCKS_OFFSET + BLOCK_CACHE_ENTRIES * REGION_BLOCKS_STRIDE;
+  const entries = INDIRECT_TARGETS_OFFSET + indirectTargetsBytes;
   cacheBytes = entries + codePagesBytes(ramBytes);
   const first = memory.grow(<i32>((cacheBytes + 0xffff) >>> 16));
   if (first < 0) unreachable();
   cacheBase = <u32>first << 16; // freshly grown memory is zero
+  placeIndirectTargets(cacheBase);
   placeCodePages(cacheBase + entries, ramBytes, cacheBase);
 }
 

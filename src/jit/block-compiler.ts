@@ -8,10 +8,11 @@ import { VMCS_BASE, G_REGS } from "../../assembly/vmcs-layout.js";
 import {
   JIT_GLOBALS, JIT_FUNCTIONS, JIT_FUNCTION_PARAMS, BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_REGION_BLOCKS, BLOCK_MODE_PAGING,
   BLOCK_MODE_CPL_SHIFT, BLOCK_CACHE_ENTRIES, BLOCK_ENTRY_SIZE, REGION_BLOCKS_OFFSET, REGION_BLOCKS_STRIDE,
+  INDIRECT_TARGETS_OFFSET,
 } from "../../assembly/jit-abi.js";
 import type { CoreExports } from "../core/core-exports.js";
 import { encodeModule } from "./wasm-module.js";
-import { translateBlock } from "./translate.js";
+import { translateBlock, indirectTargetSlot } from "./translate.js";
 
 const FUNCTIONS = JIT_FUNCTIONS.map((name, i) => ({ name, params: JIT_FUNCTION_PARAMS[i], results: 1 }));
 /** Where each imported global and function sits in a block module's index space. */
@@ -45,10 +46,12 @@ export class BlockCompiler {
     const core = this.core;
     const ram = new Uint8Array(core.memory.buffer, core.ramBase(), core.ramSize());
     const mode = new Uint8Array(core.memory.buffer)[entry + BLOCK_MODE];
+    const indirectTargets = core.blockCacheBase() + INDIRECT_TARGETS_OFFSET;
     const t = translateBlock({
       code: ram, eip: linearEip, physical, paging: (mode & BLOCK_MODE_PAGING) !== 0, cpl: mode >> BLOCK_MODE_CPL_SHIFT,
       ramBase: core.ramBase(), ramSize: core.ramSize(), codePageMasks: core.codePageMasks(), regs: VMCS_BASE + G_REGS, entry, links: LINKS,
       reached: (linear, p) => core.blockReached(linear, p, mode) !== 0,
+      indirectTargets, lastIndirectTarget: (site) => lastIndirectTarget(core, indirectTargets, site),
     });
     if (!t) return 0;
     const module = new WebAssembly.Module(encodeModule({ globals: JIT_GLOBALS, functions: FUNCTIONS, body: t.body }) as Uint8Array<ArrayBuffer>);
@@ -66,4 +69,10 @@ export class BlockCompiler {
     this.regionBlocks += t.blocks.length - 1;
     return slot;
   }
+}
+
+/** Where the indirect branch at `site` went last, from the core's table at `slots` (assembly/jit/indirect-targets.ts). */
+function lastIndirectTarget(core: CoreExports, slots: number, site: number): number | undefined {
+  const view = new DataView(core.memory.buffer), slot = indirectTargetSlot(slots, site);
+  return view.getUint32(slot, true) === site >>> 0 ? view.getUint32(slot + 4, true) : undefined;
 }

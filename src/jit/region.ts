@@ -26,7 +26,15 @@ export interface RegionBlock {
  * or left out (elsewhere), so that after a switch only that block's page check (jitLoadCr3) stands
  * between the new space and compiled code.
  */
-export function formRegion(at: BlockBytes & { reached?: (linear: number, physical: number) => boolean }): RegionBlock[] {
+/** What region formation knows of the guest's past besides the bytes. */
+export interface RegionHints {
+  /** Whether the guest has run the block at (linear, physical): only those join a region after its first. */
+  reached?: (linear: number, physical: number) => boolean;
+  /** Where the indirect CALL or JMP at `site` went last, if known (assembly/jit/indirect-targets.ts). */
+  lastIndirectTarget?: (site: number) => number | undefined;
+}
+
+export function formRegion(at: BlockBytes & RegionHints): RegionBlock[] {
   const first = blockAt(at, at.eip);
   if (!first) return [];
   const region = [first];
@@ -82,11 +90,11 @@ export function returnPoints(region: readonly RegionBlock[], targets: ReadonlyMa
  * fall-through; after a CALL, its return address too, where the callee's RET (a dynamic target)
  * most often comes back; after a JMP or CALL through a table, the table's entries in the page.
  */
-function successors(b: RegionBlock, at: BlockBytes): number[] {
+function successors(b: RegionBlock, at: BlockBytes & RegionHints): number[] {
   const last = b.instructions[b.instructions.length - 1], next = (last.ip + last.length) >>> 0;
   if (!EFFECTS[last.op].branch) return [next];
   const target = last.operands[0];
-  const direct = target !== undefined && isImmediate(target) ? [(target as Immediate).imm >>> 0] : tableTargets(last, at);
+  const direct = target !== undefined && isImmediate(target) ? [(target as Immediate).imm >>> 0] : computedTargets(last, at);
   switch (last.op) {
     case "jcc": case "loop": case "jecxz": case "call": return [...direct, next];
     case "jmp": return direct;
@@ -97,13 +105,27 @@ function successors(b: RegionBlock, at: BlockBytes): number[] {
 const MAX_TABLE_ENTRIES = 64;
 
 /**
+ * Where a JMP or CALL with a computed target may go in its page, as far as is known at compile
+ * time: the entries of its jump table (tableTargets), or else where it went last (a function
+ * pointer called in a loop mostly calls the same function). Guesses: the branch compares the
+ * target it computes with those that joined the region (translate.ts).
+ */
+export function computedTargets(branch: Instruction, at: BlockBytes & RegionHints): number[] {
+  if ((branch.op !== "jmp" && branch.op !== "call") || isImmediate(branch.operands[0])) return [];
+  const table = tableTargets(branch, at);
+  if (table.length > 0) return table;
+  const last = at.lastIndirectTarget?.(branch.ip >>> 0);
+  return last !== undefined && last >>> 12 === branch.ip >>> 12 ? [last >>> 0] : [];
+}
+
+/**
  * The addresses a JMP or CALL through a table (`jmp *table(,%reg,4)`, as compilers emit a switch)
  * may go to in its own page, read from the table as it is now: its entries from the first on,
  * while they point into that page. Only with paging off, where the table's linear address is its
  * physical one. They are a guess: the table may change, so a branch compares the target it loads
  * with them before it stays in the region (translate.ts).
  */
-export function tableTargets(branch: Instruction, at: BlockBytes): number[] {
+function tableTargets(branch: Instruction, at: BlockBytes): number[] {
   const [table] = branch.operands;
   if (at.paging || (branch.op !== "jmp" && branch.op !== "call") || table === undefined || !isMemory(table)) return [];
   if (table.base >= 0 || table.index < 0 || table.scale !== 2 || table.bytes !== 4) return [];

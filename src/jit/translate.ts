@@ -20,13 +20,14 @@
 import { EXIT_CPUID, EXIT_VMCALL, G_REGS, G_SEG, SEG_STRIDE, SEG_SEL } from "../../assembly/vmcs-layout.js";
 import {
   IO_INFO_INPUT, IO_INFO_SIZE_SHIFT, IO_INFO_IMMEDIATE, IO_INFO_LENGTH_SHIFT, TLB_ENTRIES, TLB_ENTRIES_OFFSET,
+  INDIRECT_TARGET_SLOTS, INDIRECT_TARGET_SIZE,
   S_SUPER_WRITE, S_USER_READ, S_USER_WRITE, T_PLAIN_RAM, CR3_SWITCHED_SAME_PAGE, HOLE_START, HOLE_END,
 } from "../../assembly/jit-abi.js";
 import { Code, Op } from "./wasm-module.js";
 import { type AccessCheck, accessEvents, planAccessChecks } from "./access-checks.js";
 import { type ShiftCount, emitShift, isInlineShift } from "./shift.js";
 import type { BlockBytes } from "./decode.js";
-import { type RegionBlock, formRegion, innerTargets, returnPoints, tableTargets } from "./region.js";
+import { type RegionBlock, type RegionHints, formRegion, innerTargets, returnPoints, computedTargets } from "./region.js";
 import {
   type Instruction, type Operand, type Place, type Register, type Memory, type Immediate, EFFECTS, EAX, ECX, EDX, ESP, EBP,
   isRegister, isMemory, isImmediate,
@@ -36,9 +37,9 @@ import {
   emitArithFlags, CF, DF,
 } from "./flags.js";
 
-export interface TranslateEnv extends BlockBytes {
-  /** Whether the guest has run the block at (linear, physical): only those join a region after its first. */
-  reached?: (linear: number, physical: number) => boolean;
+export interface TranslateEnv extends BlockBytes, RegionHints {
+  /** Address in WASM memory of the indirect branches' targets (assembly/jit/indirect-targets.ts), where a region leaving at one notes it. */
+  indirectTargets?: number;
   paging: boolean; // compiled for paging on: memory goes through the core's TLB
   ramBase: number; // offset of guest-physical 0 in WASM memory
   ramSize: number;
@@ -302,9 +303,10 @@ class Translator {
     this.leave();
   }
   // ... to the address in local `target` (RET, an indirect JMP or CALL): `candidates`, blocks of
-  // the region, are compared with it in turn.
-  private goToComputed(target: number, candidates: ReadonlyMap<number, number> = new Map()): void {
-    const c = this.c, l = this.env.links;
+  // the region, are compared with it in turn. An indirect JMP or CALL that leaves notes where it
+  // went (assembly/jit/indirect-targets.ts), for regions compiled later.
+  private goToComputed(target: number, candidates: ReadonlyMap<number, number>, noted = false): void {
+    const c = this.c, l = this.env.links, slots = this.env.indirectTargets;
     emitMaterialize(c, this.flags, l);
     this.flags = { kind: "unknown" };
     for (const [ip, k] of candidates) {
@@ -312,13 +314,18 @@ class Translator {
       this.enterBlock(k);
       c.end();
     }
+    if (noted && slots !== undefined) {
+      const slot = indirectTargetSlot(slots, this.ip);
+      c.i32(0).i32(this.ip | 0).mem(Op.I32Store, slot);
+      c.i32(0).get(target).mem(Op.I32Store, slot + 4);
+    }
     c.get(target).globalSet(l.eip);
     this.leave();
   }
-  // The region's blocks a JMP or CALL through a table may go to (region.ts tableTargets).
-  private tableBlocks(branch: Instruction): Map<number, number> {
+  // The region's blocks a JMP or CALL with a computed target may go to (region.ts computedTargets).
+  private computedBlocks(branch: Instruction): Map<number, number> {
     const blocks = new Map<number, number>();
-    for (const ip of tableTargets(branch, this.env)) {
+    for (const ip of computedTargets(branch, this.env)) {
       const k = this.numbers.get(ip);
       if (k !== undefined) blocks.set(ip, k);
     }
@@ -749,10 +756,10 @@ class Translator {
       case "call": {
         const to = isImmediate(first) ? undefined : this.read(first); // read before the push
         this.push(this.constant(this.next));
-        if (to === undefined) this.goTo(target()); else this.goToComputed(to, this.tableBlocks(ins));
+        if (to === undefined) this.goTo(target()); else this.goToComputed(to, this.computedBlocks(ins), true);
         return;
       }
-      case "jmp": if (isImmediate(first)) this.goTo(first.imm); else this.goToComputed(this.read(first), this.tableBlocks(ins)); return;
+      case "jmp": if (isImmediate(first)) this.goTo(first.imm); else this.goToComputed(this.read(first), this.computedBlocks(ins), true); return;
       case "ret": this.goToComputed(this.pop(), this.returns); return;
       case "int": this.endInCore(() => c.i32(target()).i32(ins.length), this.env.links.jitSoftwareInterrupt); return;
       case "iret": this.endInCore(() => c.i32(ins.length), this.env.links.jitInterruptReturn); return;
@@ -1047,6 +1054,9 @@ class Translator {
   // The block ends before the instruction at `ip`, which it does not hold.
   private endBefore(ip: number): void { this.goTo(ip); }
 }
+
+/** The slot of the core's table at `slots` (assembly/jit/indirect-targets.ts) for the indirect branch at `site`. */
+export const indirectTargetSlot = (slots: number, site: number) => slots + (site & (INDIRECT_TARGET_SLOTS - 1)) * INDIRECT_TARGET_SIZE;
 
 /**
  * Translate the region entered at env.eip (region.ts). The instruction counts are needed up front

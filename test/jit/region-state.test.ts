@@ -10,6 +10,7 @@ import { translateBlock, type TranslateEnv } from "../../src/jit/translate";
 import { LINKS } from "../../src/jit/block-compiler";
 import { expectSameSlices, runBoth, expectAgreement, withPaging } from "./agreement";
 import * as L from "../../assembly/vmcs-layout";
+import { INDIRECT_TARGETS_OFFSET, INDIRECT_TARGET_SLOTS, INDIRECT_TARGET_SIZE } from "../../assembly/jit-abi";
 
 // a loop over three blocks writing low and high bytes and words of registers it also reads whole
 const PARTIAL = `mov $3000, %ecx\nmov $0x12345678, %eax\nmov $0x9abcdef0, %ebx\n1: add %cl, %ah\ntest $1, %ecx\njz 2f
@@ -83,5 +84,62 @@ c4: xor $0x55, %edx\n2: cmp $1500, %ecx\njne 3f\nmovl $c0, table + 12\n3: dec %e
   });
   it.each([7, 97, 1000])("slices of %i: the interpreter's state at each", (slice) => {
     expect(expectSameSlices(SWITCH, slice).compiler!.regionBlocks).toBeGreaterThan(5);
+  });
+});
+
+// An indirect CALL (a C function pointer) whose last target lies in its page: the target joins the
+// region (region.ts computedTargets), so the call and the RET back stay inside it. The pointer is
+// changed halfway to a function the region does not hold, then back; the call must go where the
+// pointer says each time.
+describe("an indirect CALL's last target in its page joins the region", () => {
+  const POINTER = `mov $3000, %ecx\nmov $f1, %edx\n1: call *%edx\nadd %eax, %ebx\ncmp $1500, %ecx\njne 2f\nmov $f2, %edx
+2: cmp $700, %ecx\njne 3f\nmov $f1, %edx\n3: dec %ecx\njnz 1b\nhlt\nf1: lea 3(%ecx), %eax\nret\nf2: mov %ecx, %eax\nshl $2, %eax\nret`;
+  const CALL = CODE_BASE + 5 + 5; // the block at 1: starts with the CALL
+
+  it("the interpreter notes where it went: its address and target in the core's table (not with the tier off)", () => {
+    const noted = (jit: boolean) => {
+      const cpu = new TestCpu(1 << 20, { jit });
+      cpu.exec(`mov $f, %eax\ncall *%eax\nhlt\nf: ret`, 100); // once: interpreted
+      const slot = cpu.core.blockCacheBase() + INDIRECT_TARGETS_OFFSET + ((CODE_BASE + 5) & (INDIRECT_TARGET_SLOTS - 1)) * INDIRECT_TARGET_SIZE;
+      const view = new DataView(cpu.core.memory.buffer);
+      return [view.getUint32(slot, true), view.getUint32(slot + 4, true)];
+    };
+    expect(noted(true)).toEqual([CODE_BASE + 5, CODE_BASE + 5 + 2 + 1]);
+    expect(noted(false)).toEqual([0, 0]); // the block cache stays untouched
+  });
+
+  it("compiled code leaving at it notes it too (the pointer changes once the loop runs compiled)", () => {
+    const source = `mov $1000, %ecx\nmov $f, %edx\n1: call *%edx\ncmp $500, %ecx\njne 2f\nmov $g, %edx\n2: dec %ecx\njnz 1b\nhlt
+f: ret\n.org 0x2000\ng: ret`;
+    const cpu = new TestCpu(1 << 20, { jit: true });
+    expect(cpu.exec(source, 1_000_000)).toBe(L.EXIT_HLT);
+    const slot = cpu.core.blockCacheBase() + INDIRECT_TARGETS_OFFSET + (CALL & (INDIRECT_TARGET_SLOTS - 1)) * INDIRECT_TARGET_SIZE;
+    const view = new DataView(cpu.core.memory.buffer);
+    expect([view.getUint32(slot, true), view.getUint32(slot + 4, true)]).toEqual([CALL, CODE_BASE + 0x2000]);
+    expect(cpu.compiler!.compiled).toBeGreaterThan(0);
+  });
+
+  it("the region of the CALL's block holds the target, not without it", () => {
+    const code = new Uint8Array(0x20000), bytes = assemble(POINTER);
+    code.set(bytes, CODE_BASE);
+    const f1 = CODE_BASE + bytes.length - 6 - 4; // before f1's LEA and RET (3 + 1 bytes) and f2's 6
+    const env: TranslateEnv = {
+      code, eip: CALL, physical: CALL, paging: false, cpl: 0, ramBase: 0x10000, ramSize: code.length, codePageMasks: 0, regs: 0x1000, entry: 0,
+      links: LINKS, reached: () => true,
+    };
+    expect(code[f1]).toBe(0x8d); // LEA
+    expect(translateBlock({ ...env, lastIndirectTarget: (site) => (site === CALL ? f1 : undefined) })!.inner).toContain(f1);
+    expect(translateBlock(env)!.inner).not.toContain(f1);
+    expect(translateBlock({ ...env, lastIndirectTarget: () => 0x5000 })!.inner).not.toContain(0x5000); // another page
+  });
+
+  it("the interpreter's end state as the pointer changes, the target compiled in the region", () => {
+    const both = runBoth(POINTER);
+    expectAgreement(both, L.EXIT_HLT);
+    expect(both.compiled.cpu.compiler!.regionBlocks).toBeGreaterThan(2);
+  });
+
+  it.each([7, 97, 1000])("slices of %i: the interpreter's state at each", (slice) => {
+    expect(expectSameSlices(POINTER, slice).compiler!.regionBlocks).toBeGreaterThan(2);
   });
 });
