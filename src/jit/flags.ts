@@ -115,24 +115,69 @@ export function emitCondition(c: Code, cc: number, s: FlagState, core: CoreLinks
   if (cc & 1) c.op(Op.I32Eqz);
 }
 
+/**
+ * What materialising a known state writes: the flags of flagsWord it replaces (`fixed`, their
+ * values pushed by `value`), the lazy operation (op, operands, result, sign bit) when it is lazy,
+ * and lazyMask.
+ */
+interface FlagImage {
+  fixed: number; value?: () => void;
+  lazy?: { op: number; a: number; b: number; res: number; sign: number };
+  lazyMask: number;
+}
+function image(c: Code, s: FlagState & { kind: "lazy" | "eager" }): FlagImage {
+  // eager: the core's lazy bits are replaced wholesale: fold nothing, just overwrite all six flags
+  if (s.kind === "eager") return { fixed: ARITH_FLAGS, value: () => c.get(s.flags), lazyMask: 0 };
+  const keepsCarry = s.keepsCarry;
+  return {
+    fixed: keepsCarry !== undefined ? CF : 0, value: keepsCarry !== undefined ? () => c.get(keepsCarry) : undefined,
+    lazy: { op: s.op, a: s.a, b: s.b, res: s.res, sign: s.bytes * 8 - 1 },
+    lazyMask: keepsCarry !== undefined ? ARITH_FLAGS & ~CF : ARITH_FLAGS,
+  };
+}
+
 /** Write the state into the core's lazy-flag globals (where control returns to the core). */
 export function emitMaterialize(c: Code, s: FlagState, core: CoreLinks): void {
   if (s.kind === "unknown") return;
-  if (s.kind === "eager") {
-    // The core's lazy bits are replaced wholesale: fold nothing, just overwrite all six flags.
-    c.globalGet(core.flagsWord).i32(~ARITH_FLAGS).op(Op.I32And).get(s.flags).op(Op.I32Or).globalSet(core.flagsWord);
-    c.i32(0).globalSet(core.lazyMask);
-    return;
+  const m = image(c, s);
+  if (m.fixed !== 0) { c.globalGet(core.flagsWord).i32(~m.fixed).op(Op.I32And); m.value!(); c.op(Op.I32Or).globalSet(core.flagsWord); }
+  if (m.lazy) {
+    c.i32(m.lazy.op).globalSet(core.lfOp);
+    c.get(m.lazy.a).globalSet(core.lfA);
+    c.get(m.lazy.b).globalSet(core.lfB);
+    c.get(m.lazy.res).globalSet(core.lfRes);
+    c.i32(m.lazy.sign).globalSet(core.lfSign);
   }
-  if (s.keepsCarry !== undefined) {
-    c.globalGet(core.flagsWord).i32(~CF).op(Op.I32And).get(s.keepsCarry).op(Op.I32Or).globalSet(core.flagsWord);
+  c.i32(m.lazyMask).globalSet(core.lazyMask);
+}
+
+/**
+ * Locals that hold a known state in the form the core's globals take it, so that a block going
+ * round its own loop carries its flags into the next round without writing the globals
+ * (translate.ts): `pending` says they hold the flags and the globals do not.
+ */
+export interface CarriedFlags { pending: number; fixed: number; value: number; op: number; a: number; b: number; res: number; sign: number; lazyMask: number }
+
+/** Keep known state `s` in the carry locals (and set `pending`). */
+export function emitCarryOver(c: Code, s: FlagState & { kind: "lazy" | "eager" }, k: CarriedFlags): void {
+  const m = image(c, s);
+  c.i32(m.fixed).set(k.fixed);
+  if (m.value) { m.value(); c.set(k.value); }
+  if (m.lazy) {
+    c.i32(m.lazy.op).set(k.op).get(m.lazy.a).set(k.a).get(m.lazy.b).set(k.b).get(m.lazy.res).set(k.res).i32(m.lazy.sign).set(k.sign);
   }
-  c.i32(s.op).globalSet(core.lfOp);
-  c.get(s.a).globalSet(core.lfA);
-  c.get(s.b).globalSet(core.lfB);
-  c.get(s.res).globalSet(core.lfRes);
-  c.i32(s.bytes * 8 - 1).globalSet(core.lfSign);
-  c.i32(s.keepsCarry !== undefined ? ARITH_FLAGS & ~CF : ARITH_FLAGS).globalSet(core.lazyMask);
+  c.i32(m.lazyMask).set(k.lazyMask).i32(1).set(k.pending);
+}
+
+/** When the carry locals hold the flags, write them to the core's globals (as emitMaterialize would have). */
+export function emitCarriedToCore(c: Code, k: CarriedFlags, core: CoreLinks): void {
+  c.get(k.pending).ifThen();
+  c.globalGet(core.flagsWord).get(k.fixed).i32(-1).op(Op.I32Xor).op(Op.I32And).get(k.value).get(k.fixed).op(Op.I32And).op(Op.I32Or);
+  c.globalSet(core.flagsWord);
+  c.get(k.op).globalSet(core.lfOp).get(k.a).globalSet(core.lfA).get(k.b).globalSet(core.lfB).get(k.res).globalSet(core.lfRes);
+  c.get(k.sign).globalSet(core.lfSign).get(k.lazyMask).globalSet(core.lazyMask);
+  c.i32(0).set(k.pending);
+  c.end();
 }
 
 /** Push the six arithmetic flags of the state as an EFLAGS image. */

@@ -143,3 +143,24 @@ f: ret\n.org 0x2000\ng: ret`;
     expect(expectSameSlices(POINTER, slice).compiler!.regionBlocks).toBeGreaterThan(2);
   });
 });
+
+// A one-block loop carries its flags into the next round in locals (translate.ts `carrying`):
+// its first instruction, an ADC, reads the last round's CF, and leaves compiled code for the
+// interpreter whenever its address lies in the PC hole (one of eight address ranges the loop
+// steps through is), so the interpreter must find the last round's flags in the core's globals.
+// The flags at the edge are DEC's (CF kept from the ROL), ADD's (lazy), and BT's (eager).
+describe("a loop of one block carries its flags into the next round", () => {
+  const loop = (end: string) => `mov $3000, %ecx\nmov $0x9e3779b9, %eax\nxor %edx, %edx\nmov $0x20000, %edi
+1: adc (%edi), %eax\nmov %ecx, %edi\nand $0x1c0, %edi\nshl $11, %edi\nadd %eax, %edx\nrol $7, %eax\n${end}\njnz 1b\nhlt`;
+  const LOOPS = [["INC/DEC", loop("dec %ecx")], ["ADD", loop("add $-1, %ecx")], ["BT", loop("dec %ecx\nbt $3, %edx")]];
+
+  it.each(LOOPS)("flags of %s: the interpreter's end state", (_, source) => {
+    const both = runBoth(source);
+    expectAgreement(both, L.EXIT_HLT);
+    expect(both.compiled.cpu.core.stalledBlockEntries()).toBeGreaterThan(0); // it did leave at the ADC in the hole
+  });
+
+  it.each(LOOPS)("flags of %s, slices of 1000: the interpreter's state at each", (_, source) => {
+    expectSameSlices(source, 1000);
+  });
+});
