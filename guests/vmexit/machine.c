@@ -1,5 +1,6 @@
 /* machine.c - what the vmexit tests run on: a flat GDT (the one the boot loader left need not be
- * valid, and interrupt delivery loads CS from it), an IDT (stubs.S), the PICs remapped to vectors
+ * valid, and interrupt delivery loads CS from it) with ring-3 segments and a TSS for the syscall
+ * test, an IDT (stubs.S), the PICs remapped to vectors
  * 0x20-0x2f with every line masked until a test unmasks its own, the PIT, and 32-bit paging:
  * ADDRESS_SPACES page directories that all map the first 32 MiB one to one through the same
  * page tables, except that the hidden-fault region (FRESH_BASE) has a second copy of its tables
@@ -8,6 +9,7 @@
 
 #define KERNEL_CS 0x08
 #define KERNEL_DS 0x10
+#define TSS_SELECTOR 0x28
 #define IDENTITY_TABLES 8 /* 32 MiB */
 #define PTE_P 1u
 #define PTE_W 2u
@@ -25,14 +27,21 @@ static u32 tables[IDENTITY_TABLES][1024] __attribute__((aligned(4096)));
 static u32 fresh_copy[FRESH_TABLES][1024] __attribute__((aligned(4096)));
 static int fresh_swapped;
 
-static u32 gdt[6] __attribute__((aligned(8))) = {
+/* The TSS only gives the ring-0 stack an interrupt from ring 3 (the syscall test) switches to. */
+static u32 tss[26] __attribute__((aligned(8)));
+static u8 ring0_stack[1024] __attribute__((aligned(16)));
+
+static u32 gdt[12] __attribute__((aligned(8))) = {
     0, 0,
     0x0000ffff, 0x00cf9a00, /* 0x08: code, base 0, 4 GiB, ring 0 */
     0x0000ffff, 0x00cf9200, /* 0x10: data */
+    0x0000ffff, 0x00cffa00, /* 0x18: code, ring 3 (USER_CS = 0x1b) */
+    0x0000ffff, 0x00cff200, /* 0x20: data, ring 3 (USER_DS = 0x23) */
+    0, 0,                   /* 0x28: the TSS, filled in by load_tables() */
 };
 static u32 idt[256][2] __attribute__((aligned(8)));
 
-extern char timer_stub[], com1_stub[], unexpected_stubs[];
+extern char timer_stub[], com1_stub[], unexpected_stubs[], syscall_stub[], user_return_stub[];
 
 void unexpected_vector(u32 vector)
 {
@@ -40,22 +49,34 @@ void unexpected_vector(u32 vector)
     guest_exit(2);
 }
 
-static void set_gate(u32 vector, const void *handler)
+void set_gate(u32 vector, const void *handler, u32 dpl)
 {
     u32 at = (u32)handler;
     idt[vector][0] = (KERNEL_CS << 16) | (at & 0xffff);
-    idt[vector][1] = (at & 0xffff0000) | 0x8e00; /* present, ring 0, 32-bit interrupt gate */
+    idt[vector][1] = (at & 0xffff0000) | 0x8e00 | (dpl << 13); /* present, 32-bit interrupt gate */
+}
+
+void unexpected_gate(u32 vector)
+{
+    set_gate(vector, unexpected_stubs + 16 * vector, 0);
 }
 
 static void load_tables(void)
 {
+    u32 at = (u32)tss;
+    tss[1] = (u32)ring0_stack + sizeof ring0_stack; /* ESP0 */
+    tss[2] = KERNEL_DS;                             /* SS0 */
+    tss[25] = sizeof tss << 16;                     /* I/O map base past the limit: no I/O bitmap */
+    gdt[10] = (at << 16) | (sizeof tss - 1);
+    gdt[11] = (at & 0xff000000) | 0x8900 | ((at >> 16) & 0xff); /* present, ring 0, 32-bit TSS */
     struct __attribute__((packed)) { u16 limit; u32 base; } gdtr = { sizeof gdt - 1, (u32)gdt }, idtr = { sizeof idt - 1, (u32)idt };
     __asm__ volatile("lgdt %0\n\t"
                      "ljmp %1, $1f\n1:\n\t"
                      "movl %2, %%eax\n\tmovl %%eax, %%ds\n\tmovl %%eax, %%es\n\tmovl %%eax, %%ss\n\t"
                      "movl %%eax, %%fs\n\tmovl %%eax, %%gs\n\t"
-                     "lidt %3"
-                     : : "m"(gdtr), "i"(KERNEL_CS), "i"(KERNEL_DS), "m"(idtr) : "eax", "memory");
+                     "lidt %3\n\t"
+                     "movw %4, %%ax\n\tltr %%ax"
+                     : : "m"(gdtr), "i"(KERNEL_CS), "i"(KERNEL_DS), "m"(idtr), "i"(TSS_SELECTOR) : "eax", "memory");
 }
 
 static void pic_init(void)
@@ -109,6 +130,11 @@ static void paging_init(void)
     }
 }
 
+u32 *pte_of(u32 address)
+{
+    return &tables[address / (1024 * PAGE)][(address / PAGE) % 1024];
+}
+
 void fresh_tables_swap(void)
 {
     fresh_swapped = !fresh_swapped;
@@ -148,9 +174,11 @@ void paging_off(void)
 void machine_init(void)
 {
     for (u32 v = 0; v < 0x30; v++)
-        set_gate(v, unexpected_stubs + 16 * v);
-    set_gate(0x20 + IRQ_TIMER, timer_stub);
-    set_gate(0x20 + IRQ_COM1, com1_stub);
+        unexpected_gate(v);
+    set_gate(0x20 + IRQ_TIMER, timer_stub, 0);
+    set_gate(0x20 + IRQ_COM1, com1_stub, 0);
+    set_gate(SYSCALL_VECTOR, syscall_stub, 3);
+    set_gate(USER_RETURN_VECTOR, user_return_stub, 3);
     load_tables();
     pic_init();
     outb(COM1_MCR, MCR_DTR_RTS_OUT2); /* on a PC, OUT2 connects the UART's interrupt to the PIC */

@@ -43,3 +43,76 @@ unexpected_stubs:
         .set vector, vector + 1
         .endr
 1:      call unexpected_vector          /* does not return */
+
+/* Adams & Agesen's nanobenchmarks (tests.c). user_loop(n, syscalls): enter ring 3 with IRET, run
+ * n iterations of `int $0x80` (or of nothing), return to ring 0 with `int $0x81`, whose handler
+ * drops its frame and returns to user_loop's caller. DS, ES, FS and GS hold ring-0 selectors,
+ * which the IRET to ring 3 nulls: the loop touches only registers, the return handler reads
+ * kernel_esp through SS (the TSS's ring-0 stack segment) and reloads them. */
+        .globl user_loop
+user_loop:
+        pushl %ebp
+        pushl %ebx
+        pushl %esi
+        pushl %edi
+        movl 20(%esp), %esi             /* n */
+        movl 24(%esp), %ecx             /* syscalls */
+        movl %esp, kernel_esp
+        pushl $0x23                     /* SS: ring-3 data */
+        pushl $user_stack_top
+        pushfl
+        pushl $0x1b                     /* CS: ring-3 code */
+        pushl $1f
+        iret
+1:      testl %ecx, %ecx
+        jz 3f
+2:      int $0x80
+        decl %esi
+        jnz 2b
+        int $0x81
+3:      decl %esi
+        jnz 3b
+        int $0x81
+
+        .globl syscall_stub
+syscall_stub:
+        iret
+
+        .globl user_return_stub
+user_return_stub:
+        movl %ss:kernel_esp, %esp
+        movl $0x10, %eax
+        movl %eax, %ds
+        movl %eax, %es
+        movl %eax, %fs
+        movl %eax, %gs
+        popl %edi
+        popl %esi
+        popl %ebx
+        popl %ebp
+        ret
+
+        .globl empty_function
+empty_function:
+        ret
+
+/* #DE: no error code. #PF: an error code, dropped first. Both resume after the faulting
+ * instruction, which the tests make 2 bytes long. */
+        .globl skip_fault_stub
+skip_fault_stub:
+        addl $2, (%esp)
+        iret
+
+        .globl skip_fault_error_stub
+skip_fault_error_stub:
+        addl $4, %esp
+        addl $2, (%esp)
+        iret
+
+        .bss
+        .balign 16
+kernel_esp:
+        .skip 4
+user_stack:
+        .skip 1024
+user_stack_top:

@@ -47,15 +47,21 @@ static u32 in(u32 n, u32 param, int base)
     return count;
 }
 
-/* MOV to CR0 flipping WP, a bit the VMM owns through the CR0 guest/host mask. */
+/* MOV to CR0 flipping `bit` each iteration. */
+static u32 toggle_cr0(u32 n, u32 bit, int base)
+{
+    u32 count = n, value = read_cr0(), toggled = value;
+    if (base) LOOP("xorl %2, %1", , "+a"(toggled) : "r"(bit));
+    else LOOP("xorl %2, %1\n\tmovl %1, %%cr0", , "+a"(toggled) : "r"(bit) : "memory");
+    write_cr0(value);
+    return count;
+}
+
+/* CR0.WP, a bit the VMM owns through the CR0 guest/host mask. */
 static u32 cr0(u32 n, u32 param, int base)
 {
     (void)param;
-    u32 count = n, value = read_cr0(), toggled = value;
-    if (base) LOOP("xorl %2, %1", , "+a"(toggled) : "i"(CR0_WP));
-    else LOOP("xorl %2, %1\n\tmovl %1, %%cr0", , "+a"(toggled) : "i"(CR0_WP) : "memory");
-    write_cr0(value);
-    return count;
+    return toggle_cr0(n, CR0_WP, base);
 }
 
 /* Switch round-robin among `spaces` address spaces and read one word in each. */
@@ -236,6 +242,70 @@ static u32 vmwrite(u32 n, u32 param, int base)
     return count;
 }
 
+/* Adams & Agesen's nanobenchmarks (ASPLOS 2006), the ones `in` above does not already cover. */
+
+/* A system call round trip, ring 3 -> 0 -> 3: INT 0x80 to a handler that IRETs at once. */
+static u32 syscall(u32 n, u32 param, int base)
+{
+    (void)param;
+    user_loop(n, !base);
+    return n;
+}
+
+/* cr8wr has no IA-32 counterpart; the kernel's frequent CR write is CR0.TS, which a kernel sets
+ * at each task switch for lazy FPU state (and clears with CLTS at the first FPU use). The guest
+ * uses no FPU, so TS changes nothing for it. */
+static u32 cr0_ts(u32 n, u32 param, int base)
+{
+    (void)param;
+    return toggle_cr0(n, CR0_TS, base);
+}
+
+static u32 call_ret(u32 n, u32 param, int base)
+{
+    (void)param;
+    u32 count = n;
+    if (base) LOOP("");
+    else LOOP("call empty_function", : : "memory");
+    return count;
+}
+
+/* A load from a page no table maps (a 2-byte MOV), whose #PF the guest's handler ends by
+ * returning past it: the fault the kernel handles itself, with no page-table change. */
+static u32 pgfault(u32 n, u32 param, int base)
+{
+    (void)param;
+    u32 count = n;
+    set_gate(VECTOR_PF, skip_fault_error_stub, 0);
+    if (base) LOOP("");
+    else LOOP("movl (%%ebx), %%eax", : "b"(UNMAPPED) : "eax", "memory");
+    unexpected_gate(VECTOR_PF);
+    return count;
+}
+
+/* DIV by zero (2 bytes), whose #DE the guest's handler ends by returning past it. */
+static u32 divzero(u32 n, u32 param, int base)
+{
+    (void)param;
+    u32 count = n;
+    set_gate(VECTOR_DE, skip_fault_stub, 0);
+    if (base) LOOP("");
+    else LOOP("divl %%ecx", : "c"(0) : "eax", "edx");
+    unexpected_gate(VECTOR_DE);
+    return count;
+}
+
+/* A write into a live page-table entry (the one mapping page_data, its accessed bit flipped), which
+ * the shadow MMU must see; the base loop flips the same bit in plain RAM. */
+static u32 ptemod(u32 n, u32 param, int base)
+{
+    (void)param;
+    u32 count = n;
+    volatile u32 *target = base ? page_data : pte_of((u32)page_data);
+    LOOP("xorl %1, (%%ebx)", : "b"(target), "i"(PTE_A) : "memory");
+    return count;
+}
+
 const struct test tests[] = {
     { "cpuid", cpuid, 0, 0, 0 },
     { "vmcall", vmcall, 0, 0, 1 },
@@ -254,5 +324,11 @@ const struct test tests[] = {
     { "compute-pg", compute, 0, 1, 0 },
     { "vmread", vmread, 0, 1, 0, 1 },
     { "vmwrite", vmwrite, 0, 1, 0, 1 },
+    { "syscall", syscall, 0, 0, 0 },
+    { "cr0-ts", cr0_ts, 0, 0, 0 },
+    { "call-ret", call_ret, 0, 0, 0 },
+    { "pgfault", pgfault, 0, 1, 0 },
+    { "divzero", divzero, 0, 0, 0 },
+    { "ptemod", ptemod, 0, 1, 0 },
 };
 const u32 test_count = sizeof tests / sizeof tests[0];
