@@ -47,7 +47,13 @@ export interface ExitBenchmark {
   needsInterruptWindow?: boolean;
   /** The report shows its L0 exits (VM exits to wasmvisor) per iteration beside the time. */
   countsL0Exits?: boolean;
+  /** One of Adams & Agesen's nanobenchmarks under one technique: the report gives these rows a table of their own. */
+  nano?: { benchmark: string; technique: Technique };
 }
+
+/** The ways to virtualise a deprivileged kernel the nanobenchmarks compare (--if-mode; docs/design.md, "Interrupt-flag modes" and "Binary translation"). */
+export const TECHNIQUES = ["vt", "trap", "classic", "bt"] as const;
+export type Technique = (typeof TECHNIQUES)[number];
 
 export const MIN_ITERATIONS = 20;
 
@@ -74,6 +80,27 @@ const row = (name: string, word: string, what: string, extra: Partial<ExitBenchm
   peers: true,
   ...extra,
 });
+
+/**
+ * Adams & Agesen's nanobenchmarks (ASPLOS 2006, "A Comparison of Software and Hardware Techniques
+ * for x86 Virtualization"), each a test word of the vmexit guest: name, what one iteration does.
+ * cr8wr has no IA-32 counterpart: cr0-ts is the CR write a kernel makes at each task switch.
+ */
+export const NANOBENCHMARKS: ReadonlyArray<{ name: string; what: string; free?: boolean }> = [
+  { name: "syscall", what: "INT 0x80 from ring 3, handler IRETs (3 -> 0 -> 3)" },
+  { name: "in", what: "IN from a latched port (UART scratch)" },
+  { name: "cr0-ts", what: "MOV to CR0 flipping TS (lazy FPU)" },
+  { name: "call-ret", what: "near CALL of an empty function, RET", free: true },
+  { name: "pgfault", what: "#PF on an unmapped page, the guest's handler skips the load" },
+  { name: "divzero", what: "#DE, the guest's handler skips the DIV" },
+  { name: "ptemod", what: "write to a live page-table entry (its A bit)" },
+];
+
+/** The nanobenchmarks' rows: `${name}/${technique}`, each technique one wasmvisor boot for all seven. */
+const nanoRows = (): ExitBenchmark[] =>
+  NANOBENCHMARKS.flatMap(({ name, what, free }) =>
+    TECHNIQUES.map((technique) => row(`${name}/${technique}`, name, what, { setup: { ifMode: technique }, nano: { benchmark: name, technique }, ...(free ? { free } : {}) })),
+  );
 
 export const EXIT_BENCHMARKS: readonly ExitBenchmark[] = [
   row("cpuid", "cpuid", "CPUID exit (10)", { targetNs: 20 }),
@@ -107,6 +134,7 @@ export const EXIT_BENCHMARKS: readonly ExitBenchmark[] = [
   row("vmwrite/exit", "vmwrite", "VMWRITE in L1, shadowing off: exit (25)", nested(false, false)),
   row("compute", "compute", "guest MIPS, paging off", { unit: "MIPS", instructionsPerIteration: 8, scale: 20, free: true }),
   row("compute-pg", "compute-pg", "guest MIPS, paging on", { unit: "MIPS", instructionsPerIteration: 8, scale: 20, free: true }),
+  ...nanoRows(),
 ];
 
 /** The rows --only selects: its pattern is a case-insensitive regular expression on the name. */

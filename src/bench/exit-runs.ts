@@ -27,6 +27,8 @@ export interface Measurement {
   guestTicks?: number;
   /** wasmvisor only: its VM exits (L0 exits, of every reason) per iteration, median over the runs. */
   l0Exits?: number;
+  /** wasmvisor under --if-mode bt: binary translation's counts (TRANSLATION_COUNTERS) per iteration, median over the runs. */
+  translation?: Record<string, number>;
   /** A row of the same boot had a median at or below zero where it must cost time (mustBePositive), so the boot ran `runs` times again and the median is over all runs. */
   remeasured?: true;
 }
@@ -79,7 +81,7 @@ export async function wasmvisorJobs(benchmarks: readonly ExitBenchmark[], kernel
     rows: group,
     run: async (cmdline) => {
       const run = await runOnWasmvisor(kernel, core, cmdline, group[0].setup, clock, l1);
-      return withL0Exits(testTimings(run.lines), run.exits);
+      return withTranslationCounts(withL0Exits(testTimings(run.lines), run.exits), run.translation);
     },
   }));
   return { jobs, unsupported };
@@ -92,12 +94,25 @@ export async function wasmvisorJobs(benchmarks: readonly ExitBenchmark[], kernel
  * fall wherever a slice ends) landed in the base loop, which the report printed as "-0.00".
  */
 export function withL0Exits(timings: Map<string, TestTiming>, exits: readonly StampedLine[]): Map<string, TestTiming> {
-  const counts = phaseCosts(exits);
-  for (const [word, timing] of timings) {
-    const count = counts.get(word);
-    if (count !== undefined) timing.l0Exits = Math.max(0, count) / timing.iterations;
+  for (const [word, count] of countsPerIteration(timings, exits)) timings.get(word)!.l0Exits = count;
+  return timings;
+}
+
+/** Binary translation's counts per iteration of each test, as withL0Exits counts the exits. */
+export function withTranslationCounts(timings: Map<string, TestTiming>, translation: ReadonlyMap<string, readonly StampedLine[]>): Map<string, TestTiming> {
+  for (const [counter, lines] of translation) {
+    for (const [word, count] of countsPerIteration(timings, lines)) (timings.get(word)!.translation ??= {})[counter] = count;
   }
   return timings;
+}
+
+/** A count stamped on the console's lines, per iteration of each test: the loop's growth minus the base loop's, never below 0. */
+function countsPerIteration(timings: ReadonlyMap<string, TestTiming>, lines: readonly StampedLine[]): Map<string, number> {
+  const counts = phaseCosts(lines);
+  return new Map([...timings].flatMap(([word, timing]): Array<[string, number]> => {
+    const count = counts.get(word);
+    return count === undefined ? [] : [[word, Math.max(0, count) / timing.iterations]];
+  }));
 }
 
 /** Runs the jobs; the result maps `${host} ${row name}` to its measurement. */
@@ -143,10 +158,11 @@ export async function measureJobs(jobs: readonly Job[], options: RunOptions): Pr
     for (const b of job.rows) {
       const timing = timings.get(b.word)!;
       const key = `${job.host} ${b.name}`;
-      const sample = samples.get(key) ?? { values: [], ticks: [], l0Exits: [], iterations: timing.iterations, remeasured: false };
+      const sample: Sample = samples.get(key) ?? { values: [], ticks: [], l0Exits: [], translation: new Map(), iterations: timing.iterations, remeasured: false };
       sample.values.push(b.unit === "MIPS" ? mips(timing, b.instructionsPerIteration!) : nsPerIteration(timing));
       sample.ticks.push(timing.guestTicks);
       if (timing.l0Exits !== undefined) sample.l0Exits.push(timing.l0Exits);
+      for (const [counter, count] of Object.entries(timing.translation ?? {})) sample.translation.set(counter, [...(sample.translation.get(counter) ?? []), count]);
       samples.set(key, sample);
     }
   };
@@ -168,6 +184,7 @@ export async function measureJobs(jobs: readonly Job[], options: RunOptions): Pr
   return new Map([...samples].map(([key, sample]) => [key, {
     ...summarize(sample.values, sample.iterations, median(sample.ticks)),
     ...(sample.l0Exits.length > 0 ? { l0Exits: median(sample.l0Exits) } : {}),
+    ...(sample.translation.size > 0 ? { translation: Object.fromEntries([...sample.translation].map(([counter, counts]) => [counter, median(counts)])) } : {}),
     ...(sample.remeasured ? { remeasured: true } : {}),
   }]));
 }
@@ -176,6 +193,7 @@ interface Sample {
   values: number[];
   ticks: number[];
   l0Exits: number[];
+  translation: Map<string, number[]>;
   iterations: number;
   remeasured: boolean;
 }

@@ -66,6 +66,8 @@ export interface TestTiming {
   guestTicks: number;
   /** Under wasmvisor: its VM exits per iteration, the loop's minus the base loop's (at least 0: exit-runs.ts withL0Exits). */
   l0Exits?: number;
+  /** Under --if-mode bt: each of binary translation's counts (TRANSLATION_COUNTERS) per iteration, the same way. */
+  translation?: Record<string, number>;
 }
 
 const RESULT = /^(\S+): (\d+) iterations, (\d+) ticks each, loop alone (\d+), difference (-?\d+)$/;

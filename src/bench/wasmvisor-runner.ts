@@ -6,6 +6,7 @@
 // guest writes the newline.
 
 import { CTL_INVLPG_EXITING, C_PRIMARY } from "../../assembly/vmcs-layout.js";
+import { TRANSLATION_COUNTERS, readTranslationStatistics, translationCounters } from "../vmm/bt/translation-stats.js";
 import { describeStop } from "../vmm/stop-reason.js";
 import { VirtualMachine } from "../vmm/virtual-machine.js";
 import { BenchGuestError } from "./bench-guest-error.js";
@@ -23,6 +24,8 @@ export interface WasmvisorRun {
   compiled: StampedLine[];
   /** The same lines stamped with the VM exits wasmvisor (L0) had taken, of every reason. */
   exits: StampedLine[];
+  /** Under --if-mode bt: the same lines stamped with each of binary translation's counts (translationCounters()), by the count's name. */
+  translation: Map<string, StampedLine[]>;
   vm: VirtualMachine;
 }
 
@@ -42,8 +45,9 @@ export async function runGuestOnWasmvisor(guest: string, kernel: Uint8Array, cor
   const retired = new LineStamper(() => vm!.vmcs.instructionsRetired());
   const compiled = new LineStamper(() => vm!.vmcs.compiledInstructions());
   const exits = new LineStamper(() => vm!.stats.total);
+  const counters = options.ifMode === "bt" ? TRANSLATION_COUNTERS.map((counter, i) => [counter, new LineStamper(() => translationCounters(readTranslationStatistics(vm!.vmcs))[i])] as const) : [];
   const name = guest.split("/").at(-1);
-  const stampers = [stamper, retired, compiled, exits];
+  const stampers = [stamper, retired, compiled, exits, ...counters.map(([, s]) => s)];
   const serialOutput = (byte: number) => stampers.forEach((s) => s.byte(byte));
   if (throughL1 && l1 === undefined) throw new BenchGuestError(`${guest} "${cmdline}": no L1 guest to run it under`);
   vm = throughL1
@@ -55,7 +59,7 @@ export async function runGuestOnWasmvisor(guest: string, kernel: Uint8Array, cor
   if (stop.kind !== "guest-exit" || stop.code !== 0 || !stamper.done) {
     throw new BenchGuestError(`${guest} "${cmdline}" on wasmvisor: ${describeStop(stop)}${stamper.done ? "" : `: ${stamper.lines.at(-1)?.text ?? "no output"}`}`);
   }
-  return { lines: stamper.lines, retired: retired.lines, compiled: compiled.lines, exits: exits.lines, vm };
+  return { lines: stamper.lines, retired: retired.lines, compiled: compiled.lines, exits: exits.lines, translation: new Map(counters.map(([counter, s]) => [counter, s.lines])), vm };
 }
 
 /** The vmexit guest on wasmvisor (as L2 under `l1` for `throughL1` setups). */

@@ -18,6 +18,7 @@ import { benchResults, cliffMeasurements, describeMachine, markdownReport, readP
 import { sceneToPng, sceneToSvg } from "../bench/chart-render.js";
 import { MULTITASK_GUEST, WINDOW, formatCr3Cliff, measureCr3Cliff, type Cr3CliffPoint } from "../bench/cr3-cliff.js";
 import { VMEXIT_GUEST, selectBenchmarks } from "../bench/exit-benchmarks.js";
+import { formatNanoTable, formatTranslationCounts, isNano } from "../bench/nano-report.js";
 import { formatExitTable, formatL0Exits, formatSkipped, formatTargets, noiseWarning, noisyFigures, type PreviousRun } from "../bench/exit-report.js";
 import { HOSTS, runExitSuite, type Host } from "../bench/exit-suite.js";
 import type { ClockKind } from "../bench/marker-timing.js";
@@ -124,10 +125,15 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
     bar.stop();
 
     const cliffByCount = cliffMeasurements(cliff, options.clock);
+    const clockName = options.clock === "cpu" ? "CPU" : "wall";
+    const exitRows = suite.rows.filter((row) => !isNano(row.benchmark));
+    const nanoRows = suite.rows.filter((row) => isNano(row.benchmark));
     const sections = [
       mipsRuns.length > 0 ? `${formatRuns(mipsRuns)}\n\n${formatSummaries(summaries)}` : "",
-      benchmarks.length > 0 ? `VM exits: host ns per iteration, ${options.clock === "cpu" ? "CPU" : "wall"} time, median of ${runs} runs\n${formatExitTable(suite.rows, suite.hosts, previous)}` : "",
-      formatL0Exits(suite.rows),
+      exitRows.length > 0 ? `VM exits: host ns per iteration, ${clockName} time, median of ${runs} runs\n${formatExitTable(exitRows, suite.hosts, previous)}` : "",
+      formatL0Exits(exitRows),
+      nanoRows.length > 0 ? `Nanobenchmarks (Adams & Agesen, ASPLOS 2006): host ns per iteration under each technique (VM exits per iteration), ${clockName} time, median of ${runs} runs\n${formatNanoTable(nanoRows, suite.hosts)}` : "",
+      formatTranslationCounts(nanoRows),
       coldStart ? formatColdStart(coldStart, options.clock) : "",
       realC ? `Real C: host ${options.clock === "cpu" ? "CPU" : "wall"} ms per phase, median of ${runs} runs (guests/realc.elf, ${mode.realcRounds} rounds a phase)\n${formatPhaseTable(realC.rows, realC.hosts, previous)}` : "",
       cliff.length > 0 ? `CR3 cliff (guests/multitask.elf): address-space switches, timed from the ${WINDOW.from * 100}th to the ${WINDOW.to * 100}th percent of them\n${formatCr3Cliff(cliff)}` : "",
@@ -155,7 +161,7 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
     if (options.markdown !== undefined) await writeFile(options.markdown, markdownReport(results, report));
     if (options.chart !== undefined) {
       const ran = (h: Host) => suite.hosts.some((s) => s.host === h && !s.skipped) || (realC?.hosts.some((s) => s.host === h && !s.skipped) ?? false);
-      const scene = benchChart(suite.rows, cliffByCount, HOSTS.filter(ran), realC?.rows);
+      const scene = benchChart(exitRows, cliffByCount, HOSTS.filter(ran), realC?.rows);
       await writeFile(options.chart, options.chart.toLowerCase().endsWith(".png") ? sceneToPng(scene) : sceneToSvg(scene));
     }
     return 0;

@@ -21,6 +21,8 @@ describe("wasmvisor bench --quick", () => {
     const { stdout } = await run(process.execPath, ["dist/cli.js", "bench", "--quick", "--clock", "cpu", "--json", json, "--chart", join(dir, "quick.svg")], { maxBuffer: 1 << 24 });
     expect(stdout).toContain("VM exits: host ns per iteration, CPU time, median of 2 runs");
     expect(stdout).toContain("targets (reported, not asserted):");
+    expect(stdout).toContain("Nanobenchmarks (Adams & Agesen, ASPLOS 2006): host ns per iteration under each technique (VM exits per iteration), CPU time");
+    expect(stdout).toMatch(/^  syscall +callout IRET 1$/m); // bt's translation counts
     const results = JSON.parse(readFileSync(json, "utf8")) as BenchResults;
 
     expect(results.exits.map((e) => e.name)).toEqual(EXIT_BENCHMARKS.map((b) => b.name));

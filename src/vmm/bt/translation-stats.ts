@@ -51,7 +51,23 @@ export function readTranslationStatistics(vmcs: Vmcs): TranslationStatistics {
     blocks: vmcs.u64(STAT_BT_BLOCKS_LO),
     bytes: vmcs.u64(STAT_BT_BYTES_LO),
     invalidations: vmcs.u64(STAT_BT_INVALIDATIONS_LO),
-    inline: REWRITES.filter(([kind]) => kind < BT_FIRST_CALLOUT).map(count),
-    callouts: REWRITES.filter(([kind]) => kind >= BT_FIRST_CALLOUT).map(count),
+    inline: REWRITES.filter((r) => !isCallout(r)).map(count),
+    callouts: REWRITES.filter(isCallout).map(count),
   };
+}
+
+const isCallout = ([kind]: readonly [number, string]) => kind >= BT_FIRST_CALLOUT;
+
+/** The counts' names as one flat list: "blocks", "bytes", "invalidations", then "inline NAME" and "callout NAME" per rewrite kind. */
+export const TRANSLATION_COUNTERS: readonly string[] = [
+  "blocks",
+  "bytes",
+  "invalidations",
+  ...REWRITES.filter((r) => !isCallout(r)).map(([, name]) => `inline ${name}`),
+  ...REWRITES.filter(isCallout).map(([, name]) => `callout ${name}`),
+];
+
+/** The counts in the order of TRANSLATION_COUNTERS. */
+export function translationCounters(stats: TranslationStatistics): number[] {
+  return [stats.blocks, stats.bytes, stats.invalidations, ...stats.inline.map((r) => r.count), ...stats.callouts.map((r) => r.count)];
 }
