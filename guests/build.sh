@@ -45,6 +45,15 @@ build() {
     echo "built $OUT/$name.elf"
 }
 
+# build_boot_sector NAME SOURCE : assemble SOURCE (16-bit code) into $OUT/NAME.bin, a 512-byte
+# boot sector linked for 0000:7C00
+build_boot_sector() {
+    mkdir -p "$OBJ/$1"
+    $CC -m32 -c "$2" -o "$OBJ/$1/boot.o"
+    ld -m elf_i386 -Ttext=0x7c00 --oformat binary --build-id=none -o "$OUT/$1.bin" "$OBJ/$1/boot.o"
+    echo "built $OUT/$1.bin"
+}
+
 # The toolchain that produced the kernels: a rebuild is byte-identical only with the same one.
 {
     $CC --version | head -n 1
@@ -78,6 +87,8 @@ build cpuprobe cpuprobe/cpuprobe.c lib/bochs.c $(ls pm/*.c pm/*.S | sort)
 EXTRA_LDFLAGS=-Wl,--defsym=KERNEL_BASE=0x1000000
 build nestvisor $(ls nestvisor/*.c nestvisor/*.S | sort) lib/bochs.c
 EXTRA_LDFLAGS=
+# ...and a real-mode L2 for it (issue 19 item 3)
+build_boot_sector realmode realmode/boot.S
 build ifmodes ifmodes/ifmodes.c
 build redpill redpill/redpill.c
 build ringcheck ringcheck/ringcheck.c

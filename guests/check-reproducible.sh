@@ -18,7 +18,7 @@ trap 'rm -rf "$T"' EXIT INT TERM
 
 sh "$GUESTS/build.sh" "$T" >/dev/null
 status=0
-for name in $( (cd "$T" && ls -- *.elf; cd "$GUESTS" && ls -- *.elf) | LC_ALL=C sort -u); do
+for name in $( (cd "$T" && ls -- *.elf *.bin; cd "$GUESTS" && ls -- *.elf *.bin) 2>/dev/null | LC_ALL=C sort -u); do
     if [ ! -f "$GUESTS/$name" ]; then
         echo "check-reproducible: $name is built but not committed in guests/" >&2
         status=1

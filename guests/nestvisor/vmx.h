@@ -2,9 +2,7 @@
  * nestvisor uses (Intel SDM Vol. 3C chapters 24-27 and Vol. 3D appendices A and B). */
 #ifndef VMX_H
 #define VMX_H
-#include "guest.h"
-
-typedef unsigned long long u64;
+#include "msr.h"
 
 /* MSRs */
 #define MSR_FEATURE_CONTROL 0x3a
@@ -24,10 +22,6 @@ typedef unsigned long long u64;
 #define FEATURE_CONTROL_LOCKED (1u << 0)
 #define FEATURE_CONTROL_VMX (1u << 2) /* VMXON outside SMX */
 
-#define CR0_PE (1u << 0)
-#define CR0_ET (1u << 4)
-#define CR0_PG (1u << 31)
-#define CR4_PSE (1u << 4)
 
 /* Primary processor-based controls */
 #define CPU_HLT_EXITING (1u << 7)
@@ -82,18 +76,6 @@ enum exit_reason {
 
 /* The outcome of a VMX instruction is in the flags: CF = VMfailInvalid, ZF = VMfailValid. */
 #define VMX_FAILED(flags) ((flags) & 0x41)
-
-static inline u64 rdmsr(u32 msr)
-{
-    u32 lo, hi;
-    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-    return ((u64)hi << 32) | lo;
-}
-
-static inline void wrmsr(u32 msr, u64 value)
-{
-    __asm__ volatile("wrmsr" : : "c"(msr), "a"((u32)value), "d"((u32)(value >> 32)));
-}
 
 /* VMXON, VMCLEAR and VMPTRLD take the physical address of a 4 KiB region, as a 64-bit operand. */
 #define VMX_REGION_OP(name, insn)                                                                   \

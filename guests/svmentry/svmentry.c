@@ -10,9 +10,7 @@
  * It runs under Bochs (an AMD model with NRIPS, booted by GRUB) and under wasmvisor --cpu amd
  * --nested svm, and both must print svmentry.expected, which Bochs printed. Nothing printed depends
  * on the implementation: no addresses, no real CPUID values. */
-#include "guest.h"
-
-typedef unsigned long long u64;
+#include "svm.h"
 
 #define PAGE 4096
 static u8 vmcb[PAGE] __attribute__((aligned(PAGE)));
@@ -26,22 +24,6 @@ static struct __attribute__((packed)) { u16 limit; u32 base; } gdtr, idtr;
 
 extern void run_l2(u32 vmcb);
 extern char l2_program_a[], l2_program_real[], l2_vector_30[];
-
-/* VMCB offsets (APM Vol. 2, appendix B). */
-enum {
-    CR_INTERCEPTS = 0x000, EXCEPTION_INTERCEPTS = 0x008, INTERCEPTS_1 = 0x00c, INTERCEPTS_2 = 0x010,
-    IOPM_BASE = 0x040, MSRPM_BASE = 0x048, GUEST_ASID = 0x058, EXITCODE = 0x070, EXITINFO1 = 0x078,
-    EXITINFO2 = 0x080, EXITINTINFO = 0x088, EVENTINJ = 0x0a8, NRIP = 0x0c8,
-    SAVE_ES = 0x400, SAVE_GDTR = 0x460, SAVE_IDTR = 0x480, SAVE_CPL = 0x4cb, SAVE_EFER = 0x4d0, SAVE_CR4 = 0x548,
-    SAVE_CR3 = 0x550, SAVE_CR0 = 0x558, SAVE_DR7 = 0x560, SAVE_RFLAGS = 0x570, SAVE_RIP = 0x578, SAVE_RSP = 0x5d8,
-    SAVE_RAX = 0x5f8,
-};
-#define INTERCEPT_CPUID (1u << 18)
-#define INTERCEPT_HLT (1u << 24)
-#define INTERCEPT_IOIO (1u << 27)
-#define INTERCEPT_MSR (1u << 28)
-#define INTERCEPT_VMRUN (1u << 0)
-#define INTERCEPT_VMMCALL (1u << 1)
 
 static u32 *word(u32 offset) { return (u32 *)(vmcb + offset); }
 static void set(u32 offset, u32 value) { word(offset)[0] = value; }
@@ -66,14 +48,6 @@ static u32 read_cr(int n)
     return v;
 }
 
-static void wrmsr(u32 msr, u32 lo, u32 hi) { __asm__ volatile("wrmsr" : : "c"(msr), "a"(lo), "d"(hi)); }
-static u32 rdmsr_lo(u32 msr)
-{
-    u32 lo, hi;
-    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-    return lo;
-}
-
 /* A VMCB for a flat 32-bit ring-0 L2 at `program`, intercepting VMRUN and VMMCALL. */
 static void setup_vmcb(char *program)
 {
@@ -90,7 +64,7 @@ static void setup_vmcb(char *program)
     set64(SAVE_GDTR + 8, (u32)gdt);
     set64(SAVE_IDTR + 4, sizeof idt - 1);
     set64(SAVE_IDTR + 8, (u32)idt);
-    set64(SAVE_EFER, rdmsr_lo(0xc0000080));
+    set64(SAVE_EFER, (u32)rdmsr(MSR_EFER));
     set64(SAVE_CR0, read_cr(0));
     set64(SAVE_CR3, read_cr(3));
     set64(SAVE_CR4, read_cr(4));
@@ -162,8 +136,8 @@ int kmain(u32 magic, const struct mb_info *mb)
     idtr.limit = sizeof idt - 1;
     idtr.base = (u32)idt;
     __asm__ volatile("lidt %0" : : "m"(idtr));
-    wrmsr(0xc0000080, rdmsr_lo(0xc0000080) | 0x1000, 0); /* EFER.SVME */
-    wrmsr(0xc0010117, (u32)host_save, 0);                 /* VM_HSAVE_PA */
+    wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+    wrmsr(MSR_VM_HSAVE_PA, (u32)host_save);
 
     invalid("no VMRUN intercept", INTERCEPTS_2, INTERCEPT_VMMCALL);
     invalid("ASID 0", GUEST_ASID, 0);

@@ -1,4 +1,4 @@
-/* enter.S - a VM entry that returns like a function call, as KVM's vmx_vcpu_run does:
+/* vmx-enter.S - a VM entry that returns like a function call, as KVM's vmx_vcpu_run does:
  *
  *     u32 vm_enter(struct guest_regs *regs, u32 launched);
  *
@@ -8,13 +8,7 @@
  * vm_enter returns 0. If the entry itself fails (VMfailInvalid or VMfailValid) it returns the
  * flags, whose CF or ZF says which. HOST_RSP is written only when this frame moved. */
 
-#define REGS_EAX 0
-#define REGS_ECX 4
-#define REGS_EDX 8
-#define REGS_EBX 12
-#define REGS_EBP 16
-#define REGS_ESI 20
-#define REGS_EDI 24
+#include "guest-regs.h"
 #define HOST_RSP 0x6c14
 
         .text
@@ -33,12 +27,7 @@ vm_enter:
         vmwrite %esp, %edx
         movl %esp, host_rsp
 1:      testl %ecx, %ecx                /* the MOVs below keep the flags */
-        movl REGS_ECX(%eax), %ecx
-        movl REGS_EDX(%eax), %edx
-        movl REGS_EBX(%eax), %ebx
-        movl REGS_EBP(%eax), %ebp
-        movl REGS_ESI(%eax), %esi
-        movl REGS_EDI(%eax), %edi
+        load_l2_regs %eax
         movl REGS_EAX(%eax), %eax
         jnz 2f
         vmlaunch
@@ -53,12 +42,7 @@ vm_exit:                                /* ESP = HOST_RSP: regs, then vm_enter's
         pushl %eax
         movl 4(%esp), %eax
         popl REGS_EAX(%eax)
-        movl %ecx, REGS_ECX(%eax)
-        movl %edx, REGS_EDX(%eax)
-        movl %ebx, REGS_EBX(%eax)
-        movl %ebp, REGS_EBP(%eax)
-        movl %esi, REGS_ESI(%eax)
-        movl %edi, REGS_EDI(%eax)
+        save_l2_regs %eax
         addl $4, %esp
         xorl %eax, %eax
 4:      popl %edi
