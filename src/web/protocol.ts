@@ -120,6 +120,17 @@ export interface StatsSample {
   mmu: Record<string, number>;
   /** Once a guest hypervisor's guest (L2) has exited: the exits by level. */
   levels?: LevelCounters;
+  /** Under --if-mode bt: each rewrite translated code performed instead of exiting (src/vmm/bt/translation-stats.ts). */
+  rewrites?: RewriteCounter[];
+}
+
+/** One kind of rewrite under bt: performed inline against the virtual CPU, or as a callout to the VMM's emulation. */
+export interface RewriteCounter {
+  /** "inline CLI", "callout IRET": TRANSLATION_COUNTERS' name. */
+  name: string;
+  count: number;
+  /** Performed per second over the last sample interval. */
+  perSecond: number;
 }
 
 /** One row of the bench's exit loops as measured in the worker (src/web/vm/exit-costs.ts). */

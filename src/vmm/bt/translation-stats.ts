@@ -71,3 +71,9 @@ export const TRANSLATION_COUNTERS: readonly string[] = [
 export function translationCounters(stats: TranslationStatistics): number[] {
   return [stats.blocks, stats.bytes, stats.invalidations, ...stats.inline.map((r) => r.count), ...stats.callouts.map((r) => r.count)];
 }
+
+/** Each rewrite kind's count under its TRANSLATION_COUNTERS name ("inline CLI", "callout IRET"), without blocks, bytes and invalidations. */
+export function rewriteCounts(stats: TranslationStatistics): Array<[name: string, count: number]> {
+  const counts = translationCounters(stats);
+  return TRANSLATION_COUNTERS.map((name, i): [string, number] => [name, counts[i]]).filter(([name]) => /^(inline|callout) /.test(name));
+}

@@ -1,8 +1,11 @@
 // Exits per second by reason, stacked (uPlot), over the last minute, with a vertical marker at each
 // moment a VMCS control changed, labelled with the change ("CR3 targets 4 → 3"); the list under
 // the chart names each marker with what to expect (control-notes.ts). Fed the same samples as the
-// exit table. For tests and tools the chart element carries its newest column as data-rates (JSON:
-// reason -> exits per second) and data-samples; each marker is an <li> with data-time.
+// exit table. Under bt, the rewrites translated code performed instead of exiting (inline CLI,
+// callout IRET, ...) are drawn beside the exits as dashed lines per second, not stacked: where
+// trap's CLI exits were, bt's inline CLIs are. For tests and tools the chart element carries its
+// newest column as data-rates (JSON: reason -> exits per second) and data-rewrites (rewrite ->
+// per second), and data-samples; each marker is an <li> with data-time.
 
 import type uPlot from "uplot";
 import type { StatsSample } from "../protocol.js";
@@ -31,6 +34,8 @@ const COLOURS: Record<number, string> = {
   0x103: "#4db6ac",
   0x104: "#ffb35c",
 };
+/** The rewrites' dashed lines under bt, in the order they first appear. */
+const REWRITE_COLOURS = ["#f5f7fa", "#ffe082", "#a5d6a7", "#ef9a9a", "#90caf9", "#ce93d8"];
 const colour = (reason: number) => COLOURS[reason] ?? `hsl(${(reason * 47) % 360} 60% 60%)`;
 
 const number = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
@@ -41,12 +46,40 @@ interface Marker {
   change: ControlChange;
 }
 
+/** Per key, its rate at each sample time; a key starts when it is first above 0, with 0 at the times before. */
+class RateSeries<K> {
+  readonly series = new Map<K, number[]>();
+
+  /** Appends this time's rates (`times`: the count of times including this one); true if a key is new. */
+  push(rates: ReadonlyMap<K, number>, times: number): boolean {
+    let added = false;
+    for (const [key, rate] of rates) {
+      if (rate <= 0 || this.series.has(key)) continue;
+      this.series.set(key, new Array<number>(times - 1).fill(0));
+      added = true;
+    }
+    for (const [key, series] of this.series) series.push(rates.get(key) ?? 0);
+    return added;
+  }
+
+  shift(): void {
+    for (const series of this.series.values()) series.shift();
+  }
+
+  /** The newest rate of each key, as JSON. */
+  newest(): string {
+    return JSON.stringify(Object.fromEntries([...this.series].map(([key, series]) => [key, series[series.length - 1]])));
+  }
+}
+
 export class ReasonChart {
   private chart: uPlot | undefined;
   private uplot: typeof uPlot | undefined;
   private readonly times: number[] = [];
   /** Per reason, its own rate at each time (0 where it had no exits). */
-  private readonly rates = new Map<number, number[]>();
+  private rates = new RateSeries<number>();
+  /** Under bt, per rewrite ("inline CLI"), its rate at each time. */
+  private rewrites = new RateSeries<string>();
   private readonly names = new Map<number, string>();
   private markers: Marker[] = [];
   /** The newest sample's time, and when (page clock) it arrived: a marker's time is counted from it. */
@@ -70,7 +103,8 @@ export class ReasonChart {
   /** A new guest: no history, no markers. */
   clear(): void {
     this.times.length = 0;
-    this.rates.clear();
+    this.rates = new RateSeries();
+    this.rewrites = new RateSeries();
     this.names.clear();
     this.markers = [];
     this.lastSample = { time: 0, arrivedMs: performance.now() };
@@ -80,21 +114,14 @@ export class ReasonChart {
 
   show(sample: StatsSample): void {
     this.lastSample = { time: sample.time, arrivedMs: performance.now() };
-    let newReason = false;
     this.times.push(sample.time);
-    for (const exit of sample.exits) {
-      if (exit.perSecond <= 0 && !this.rates.has(exit.reason)) continue;
-      if (!this.rates.has(exit.reason)) {
-        this.rates.set(exit.reason, new Array<number>(this.times.length - 1).fill(0));
-        newReason = true;
-      }
-      this.names.set(exit.reason, exit.name);
-    }
-    const perSecond = new Map(sample.exits.map((exit) => [exit.reason, exit.perSecond]));
-    for (const [reason, series] of this.rates) series.push(perSecond.get(reason) ?? 0);
+    for (const exit of sample.exits) this.names.set(exit.reason, exit.name);
+    const newReason = this.rates.push(new Map(sample.exits.map((exit) => [exit.reason, exit.perSecond])), this.times.length);
+    const newRewrite = this.rewrites.push(new Map((sample.rewrites ?? []).map((r) => [r.name, r.perSecond])), this.times.length);
     if (this.times.length > HISTORY) {
       this.times.shift();
-      for (const series of this.rates.values()) series.shift();
+      this.rates.shift();
+      this.rewrites.shift();
       const first = this.times[0];
       const kept = this.markers.filter((marker) => marker.time >= first);
       if (kept.length !== this.markers.length) {
@@ -103,8 +130,9 @@ export class ReasonChart {
       }
     }
     this.element.dataset.samples = String(this.times.length);
-    this.element.dataset.rates = JSON.stringify(Object.fromEntries([...this.rates].map(([reason, series]) => [reason, series[series.length - 1]])));
-    this.redraw(newReason);
+    this.element.dataset.rates = this.rates.newest();
+    this.element.dataset.rewrites = this.rewrites.newest();
+    this.redraw(newReason || newRewrite);
   }
 
   /** Controls changed now: a marker for each, at the worker's time as of now. */
@@ -131,20 +159,20 @@ export class ReasonChart {
 
   /** Reasons from the bottom of the stack up. */
   private reasons(): number[] {
-    return [...this.rates.keys()].sort((a, b) => a - b);
+    return [...this.rates.series.keys()].sort((a, b) => a - b);
   }
 
-  /** The stack as uPlot draws it: top first, each series the sum of its reason and those below, so each fill covers the ones under it. */
+  /** The stack as uPlot draws it: top first, each series the sum of its reason and those below, so each fill covers the ones under it; then the rewrites, each on its own. */
   private stacked(): uPlot.AlignedData {
     const reasons = this.reasons();
     const sums: number[][] = [];
     let below = new Array<number>(this.times.length).fill(0);
     for (const reason of reasons) {
-      const own = this.rates.get(reason)!;
+      const own = this.rates.series.get(reason)!;
       below = below.map((sum, i) => sum + own[i]);
       sums.push(below);
     }
-    return [this.times, ...sums.reverse()];
+    return [this.times, ...sums.reverse(), ...this.rewrites.series.values()];
   }
 
   private redraw(rebuild: boolean): void {
@@ -156,7 +184,7 @@ export class ReasonChart {
     this.chart?.destroy();
     const reasons = this.reasons().reverse();
     const own = (reason: number) => (_u: uPlot, _v: number | null, _series: number, index: number | null) => {
-      const series = this.rates.get(reason);
+      const series = this.rates.series.get(reason);
       return index === null || !series ? "-" : number.format(series[index]);
     };
     this.chart = new this.uplot(
@@ -167,7 +195,7 @@ export class ReasonChart {
         scales: { x: { time: false }, y: { auto: true, range: (_u, _min, max) => [0, Math.max(10, max)] } },
         axes: [
           { label: "seconds", stroke: "#9aa7b4", grid: { stroke: "#2a3440" } },
-          { label: "exits/s by reason", stroke: "#9aa7b4", grid: { stroke: "#2a3440" }, size: 70, values: (_u, ticks) => ticks.map(short) },
+          { label: this.rewrites.series.size > 0 ? "exits by reason, bt rewrites /s" : "exits/s by reason", stroke: "#9aa7b4", grid: { stroke: "#2a3440" }, size: 70, values: (_u, ticks) => ticks.map(short) },
         ],
         series: [
           { label: "time (s)", value: (_u, v) => (v == null ? "-" : seconds.format(v)) },
@@ -178,6 +206,14 @@ export class ReasonChart {
             width: 1,
             points: { show: false },
             value: own(reason),
+          })),
+          ...[...this.rewrites.series.keys()].map((name, i) => ({
+            label: `bt ${name}/s (no exit)`,
+            stroke: REWRITE_COLOURS[i % REWRITE_COLOURS.length],
+            dash: [6, 4],
+            width: 2,
+            points: { show: false },
+            value: (_u: uPlot, v: number | null) => (v == null ? "-" : number.format(v)),
           })),
         ],
         hooks: { draw: [(u) => this.drawMarkers(u)] },

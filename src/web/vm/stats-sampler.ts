@@ -6,13 +6,16 @@
 // with the CR3-target hits and misses (src/vmm/mmu-stats.ts), by their report labels. Under
 // nesting, once L2 has exited, the same counters per level (src/vmm/exit-level.ts): L1's exits,
 // L2's reflected into L1, L2's that L0 handled, each with the VMM's ns per exit at that level.
+// Under bt, each kind of rewrite translated code performed (inline or callout), with its rate: the
+// work that took the place of exits.
 
 import type { HandlerTime, HandlerTimer } from "../../vmm/handler-timer.js";
 import { compiledCodeStatistics, type ExitReasonStats, type LevelStatistics } from "../../vmm/exit-stats.js";
 import { EXIT_HELD_INTERRUPT, EXIT_OF_L1, EXIT_OF_L2, EXIT_REFLECTED, type ExitKind } from "../../vmm/exit-level.js";
 import { MMU_STATISTIC_LABELS } from "../../vmm/mmu-stats.js";
 import type { VirtualMachine } from "../../vmm/virtual-machine.js";
-import type { ExitCounter, LevelCounters, StatsSample } from "../protocol.js";
+import { rewriteCounts } from "../../vmm/bt/translation-stats.js";
+import type { ExitCounter, LevelCounters, RewriteCounter, StatsSample } from "../protocol.js";
 
 interface Totals {
   wallMs: number;
@@ -26,7 +29,10 @@ interface Totals {
   byReason: Map<number, number>;
   /** Per level's list (LevelStatistics' keys), the counts by reason. */
   byLevel: Map<string, number>;
+  /** Under bt: each rewrite's count, by its name ("inline CLI"). */
+  rewrites: Map<string, number>;
 }
+
 
 const LEVEL_KINDS: Record<keyof LevelStatistics, ExitKind[]> = { l1: [EXIT_OF_L1], reflected: [EXIT_REFLECTED, EXIT_HELD_INTERRUPT], l2: [EXIT_OF_L2] };
 const levelKey = (level: keyof LevelStatistics, reason: number) => `${level} ${reason}`;
@@ -59,6 +65,7 @@ export class StatsSampler {
         nsPerExit: this.timer.nsPerExit(this.timer.time(reason)),
       })),
       ...(stats.levels && { levels: this.levelCounters(stats.levels, last, seconds) }),
+      ...(stats.translation && { rewrites: this.rewriteCounters(now, last, seconds) }),
       totalExits: stats.totalExits,
       exitsPerSecond: (now.exits - last.exits) / seconds,
       nsPerExit: this.timer.nsPerExit({ exits: now.handling.exits - last.handling.exits, ms: now.handling.ms - last.handling.ms }),
@@ -80,6 +87,10 @@ export class StatsSampler {
     return { l1: counters("l1"), reflected: counters("reflected"), l2: counters("l2") };
   }
 
+  private rewriteCounters(now: Totals, last: Totals, seconds: number): RewriteCounter[] {
+    return [...now.rewrites].map(([name, count]) => ({ name, count, perSecond: (count - (last.rewrites.get(name) ?? 0)) / seconds }));
+  }
+
   private totals(): Totals {
     const stats = this.vm.statistics();
     return {
@@ -91,6 +102,7 @@ export class StatsSampler {
       exits: stats.totalExits,
       handling: this.timer.total(),
       byReason: new Map(stats.exits.map((e) => [e.reason, e.count])),
+      rewrites: new Map(stats.translation ? rewriteCounts(stats.translation) : []),
       byLevel: new Map(
         Object.entries(stats.levels ?? {}).flatMap(([level, list]: [string, ExitReasonStats[]]) => list.map((e) => [levelKey(level as keyof LevelStatistics, e.reason), e.count] as const)),
       ),
