@@ -11,6 +11,8 @@ import { allocateDeviceMemory, allocateRam, deviceMemoryBase as deviceMemoryOffs
 import { translate, followPagingControls } from "./memory/linear";
 import { vmRun } from "./vm/run";
 import { clearExitsInCore } from "./vm/exits-in-core";
+import { clearLevelSwitch } from "./vm/level-switch";
+export { entryControlsValid, hostStateValid, guestStateCheck } from "./vm/vmentry-checks";
 import { pending, retired, clearException } from "./cpu/state";
 
 // Allocate `bytes` of guest RAM (rounded up to 64 KiB) and clear the VMCS and I/O bitmaps.
@@ -23,6 +25,7 @@ export function init(bytes: u32): void {
   allocateTlb();
   store<u32>(VMCS_BASE + C_JIT, 1); // the compiling tier is on unless the VMM turns it off
   clearExitsInCore();
+  clearLevelSwitch();
   retired = 0;
 }
 
@@ -73,6 +76,11 @@ export function instructionsRetired(): f64 { return <f64>retired; }
 // Where the VMM programs the exits the core completes itself (exits-in-core-layout.ts).
 export { exitsInCoreArea } from "./vm/exits-in-core";
 export { vmcsFieldTable } from "./cpu/vmcs-shadowing";
+// Nested VMX's level switch, which the VMM calls at every switch it handles (src/vmm/nested/nested-run.ts);
+// SVM's (src/vmm/svm/svm-run.ts) uses the controls' save and restore and the CR mask merge.
+export {
+  levelSwitchArea, saveL1Controls, restoreL1Controls, loadL2State, mergeControls, mergeCrMask, writeExitInformation, saveL2State, loadHostState, resumeL1,
+} from "./vm/level-switch";
 
 
 // ---- For the compiling tier (src/jit/): compiled blocks import these globals and functions ----

@@ -156,6 +156,7 @@ export const CTL_CR3_LOAD_EXITING = 1 << 15;
 export const CTL_CR3_STORE_EXITING = 1 << 16; // the VMM sets it only for a nested guest (src/vmm/nested/)
 export const CTL_UNCONDITIONAL_IO = 1 << 24;
 export const CTL_USE_IO_BITMAPS = 1 << 25;
+export const CTL_USE_MSR_BITMAPS = 1 << 28; // offered to a guest hypervisor only (src/vmm/nested/)
 
 // ---- VM-exit information ---------------------------------------------------------------------
 export const X_REASON = 0x280;

@@ -22,6 +22,9 @@ const fieldTable = memory.data(FIELD_TABLE_ENTRIES * 2, 2);
 
 export function vmcsFieldTable(): usize { return fieldTable; }
 
+// The 32-bit word of the region where the field `encoding` (a supported one) lives.
+@inline export function fieldWord(encoding: u32): u32 { return <u32>load<u16>(fieldTable + (encoding << 1)) & FIELD_WORD; }
+
 // VMREAD (write = false) or VMWRITE whose ModR/M is decoded and whose #UD checks passed: true when
 // it completed here (or faulted), false when it must exit.
 export function shadowedVmreadVmwrite(write: bool): bool {

@@ -17,6 +17,7 @@ import {
 import { eip, instrStart, emulating, TF, EAX, EBX, ECX, EDX, r32, w32 } from "../cpu/state";
 import { flagsWord } from "../cpu/flags";
 import { noteNotRetired, inEventShadow } from "../cpu/retirement";
+import { l2Runs } from "./level-switch";
 
 const area = memory.data(EXITS_IN_CORE_BYTES, 8);
 
@@ -27,7 +28,8 @@ export function clearExitsInCore(): void { memory.fill(area, 0, EXITS_IN_CORE_BY
 
 // Whether an exit of this kind may complete here now; if so it is recorded and counted.
 function takeExit(kind: u32, reason: u32, qualification: u32, counter: usize): bool {
-  if (!(load<u32>(area + IC_ENABLED) & kind) || emulating || (flagsWord & TF) || inEventShadow()) return false;
+  // While a nested guest (L2) runs, its exits are for its hypervisor to see first.
+  if (!(load<u32>(area + IC_ENABLED) & kind) || emulating || (flagsWord & TF) || inEventShadow() || l2Runs()) return false;
   store<u32>(VMCS_BASE + X_REASON, reason);
   store<u32>(VMCS_BASE + X_QUALIFICATION, qualification);
   store<u32>(VMCS_BASE + X_INSTRUCTION_LENGTH, eip - instrStart);

@@ -29,6 +29,7 @@ import { loadIfMode, translatedOnly } from "../cpu/ifmode";
 import { translatedStep, leaveTranslatedBlock } from "../bt/executor";
 import { runCompiledBlocks, blockContext, blockStillValid, resumeAfterNext, compiledCodeAllowedNow } from "../jit/block-cache";
 import { countingForms, countInterpretedForm, formAt } from "../jit/interpreted-forms";
+import { switchInCore } from "./level-switch";
 
 // Registers, EIP and EFLAGS are loaded at every entry; what the core derives from the segment
 // registers, CR0/CR4 and its controls is recomputed only for the groups the VMM wrote since the
@@ -96,7 +97,9 @@ function settlePending(): bool {
 
 // The VMM's exit handler, where VT-x's host-state RIP points: called at every VM exit with the
 // guest state saved in the VMCS. Nonzero resumes the guest (VMRESUME), zero returns from run().
-// The VMM's run loop is thus this call, not a return and a new run() per exit.
+// The VMM's run loop is thus this call, not a return and a new run() per exit. A nested guest's
+// level switch the core can make as the VMM would (level-switch.ts switchInCore) is made first,
+// and the guest goes on without the call.
 @external("vmm", "exit")
 declare function hostExit(reason: u32): u32;
 
@@ -121,7 +124,8 @@ export function vmRun(deliverExits: bool): u32 {
       break;
     }
     reason = leave();
-    if (!deliverToHost || !hostExit(reason)) break;
+    if (!deliverToHost) break;
+    if (!switchInCore(reason) && !hostExit(reason)) break;
   }
   deliverToHost = outer;
   return reason;
@@ -218,7 +222,7 @@ export function deliverExitInBlock(remaining: u32, entry: u32, next: u32): u32 {
   const blocked = load<u32>(VMCS_BASE + G_INTERRUPTIBILITY) & 3;
   const entriesBefore = entries;
   const context = blockContext();
-  if (!hostExit(reason)) return endBlockAfterExit(PEND_DELIVERED, remaining);
+  if (!switchInCore(reason) && !hostExit(reason)) return endBlockAfterExit(PEND_DELIVERED, remaining);
   const newBudget = load<u32>(VMCS_BASE + C_PREEMPTION_TIMER);
   const simpleEntry = !blocked && entries == entriesBefore && load<u32>(VMCS_BASE + G_EIP) == next &&
     load<u32>(VMCS_BASE + C_CLEAN_FIELDS) == CLEAN_ALL && newBudget > remaining &&

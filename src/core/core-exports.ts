@@ -38,6 +38,28 @@ export interface CoreExports {
   exitsInCoreArea(): number;
   /** Address of the VMCS-shadowing field table (assembly/vmcs-layout.ts FIELD_*), which the VMM writes. */
   vmcsFieldTable(): number;
+  // Nested VMX's level switch (assembly/vm/level-switch.ts), on L1's VMCS at a guest-physical region `v`.
+  /** Address of the level-switch area (assembly/level-switch-layout.ts). */
+  levelSwitchArea(): number;
+  /** The checks of a VM entry to L2 (SDM 27.2, 27.3.1): the controls (VMfail 7), the host state (VMfail 8), the guest state (level-switch-layout.ts GUEST_STATE_*). */
+  entryControlsValid(v: number): number;
+  hostStateValid(v: number): number;
+  guestStateCheck(v: number): number;
+  /** L0's controls for L1 set aside at an entry to L2, and given back. */
+  saveL1Controls(): void;
+  restoreL1Controls(): void;
+  /** L2's guest state from vmcs12 into the VMCS, and the controls merged for it. */
+  loadL2State(v: number): void;
+  mergeControls(v: number): void;
+  /** A CR0/CR4 guest/host mask for L2 (either nesting): the union of L0's and L1's, read shadow L1's for its bits, L2's real value for L0's. */
+  mergeCrMask(maskField: number, shadowField: number, crField: number, l0Mask: number, l1Mask: number, l1Shadow: number): void;
+  /** An exit of L2's into vmcs12: its information (from the exit fields when `informed`, else only `qualification`), then L2's state. */
+  writeExitInformation(v: number, reason: number, informed: number, qualification: number): void;
+  saveL2State(v: number): void;
+  /** L1's host state from vmcs12 (an entry that failed: L1 goes on at HOST_RIP). */
+  loadHostState(v: number): void;
+  /** L1 runs again after L2: L0's controls for it, its link pointer, and its host state from vmcs12. */
+  resumeL1(v: number): void;
 
   // ---- The compiling tier's half (src/jit/, assembly/jit-abi.ts) ----
   /** The function table compiled blocks are installed in. */
@@ -90,6 +112,9 @@ export interface CoreExports {
   jitFastSystemCall(exit: number, length: number): number;
 }
 
+/** The level switch's functions (nested VMX), which the VMM's nested code calls. */
+export type LevelSwitchExports = "entryControlsValid" | "hostStateValid" | "guestStateCheck" | "saveL1Controls" | "restoreL1Controls" | "loadL2State" | "mergeControls" | "mergeCrMask" | "writeExitInformation" | "saveL2State" | "loadHostState" | "resumeL1";
+
 type ExportKind = "memory" | "table" | "global" | { params: number };
 
 // Every export and what it must be; `satisfies` keeps this in step with the interface.
@@ -98,6 +123,8 @@ export const CORE_EXPORT_KINDS = {
   translateLinear: { params: 2 }, emulate: { params: 0 }, instructionsRetired: { params: 0 },
   adoptSavedCounters: { params: 0 }, unassignedAccesses: "global", exitsInCoreArea: { params: 0 },
   vmcsFieldTable: { params: 0 },
+  levelSwitchArea: { params: 0 }, entryControlsValid: { params: 1 }, hostStateValid: { params: 1 }, guestStateCheck: { params: 1 }, saveL1Controls: { params: 0 }, restoreL1Controls: { params: 0 }, loadL2State: { params: 1 },
+  mergeControls: { params: 1 }, mergeCrMask: { params: 6 }, writeExitInformation: { params: 4 }, saveL2State: { params: 1 }, loadHostState: { params: 1 }, resumeL1: { params: 1 },
   table: "table", blockCacheBase: { params: 0 }, blockCacheBytes: { params: 0 }, compiledBlocks: { params: 0 }, userLevelSeen: "global",
   stalledBlockEntries: { params: 0 }, noteHostWrite: { params: 2 }, codePageMasks: { params: 0 }, blockReached: { params: 3 },
   countInterpretedForms: { params: 1 },

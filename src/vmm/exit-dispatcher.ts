@@ -35,6 +35,8 @@ export type ExitStage = (vm: ExitContext, reason: number) => boolean;
 
 /** What sorts and handles a nested guest's (L2's) exits while it runs, after the other stages. */
 export interface LevelStage {
+  /** Whether the nested guest (L2) runs now (vm.vmx.l2 or vm.svm.l2): only then does the stage see exits. */
+  runs(vm: ExitContext): boolean;
   /** Whether L1 asked for this exit of L2's, so that it is reflected into L1; asked before the exit is counted. */
   reflects(vm: ExitContext, reason: number): boolean;
   /** Deals with the exit: reflects it into L1 (`reflected`), or has L0 handle it and L2 resume. */
@@ -62,18 +64,23 @@ export class ExitDispatcher {
 
   private readonly stages: ExitStage[];
   private levelStage: LevelStage | undefined;
-  /** No exit timer, handler timer or stage: what dispatch() may skip unless there are listeners. */
-  private plain: boolean;
+  /** No exit timer, handler timer or stage: what dispatch() may skip unless there are listeners or L2 runs. */
+  private readonly plain: boolean;
 
   /**
-   * Puts `stage` after the stages the dispatcher was made with, or takes it away (undefined): the
-   * stage of a nested guest, in place exactly while one runs (nested/nested-run.ts). While it is,
-   * the core completes no exit itself.
+   * Puts `stage` after the stages the dispatcher was made with: the stage of a nested guest
+   * (nested/nested-run.ts, svm/svm-run.ts), which sees the exits made while one runs. Meanwhile the core
+   * completes none of them for L0 itself (it may reflect L2's CPUID into L1: that is the stage's
+   * part, done as the stage would, and counted as reflected).
    */
   setLevelStage(stage: LevelStage | undefined): void {
     this.levelStage = stage;
-    this.plain = this.timer === undefined && this.handlerTimer === undefined && this.stages.length === 0 && stage === undefined;
-    this.allowExitsInCore();
+  }
+
+  /** The level stage, while L2 runs. */
+  private activeLevelStage(): LevelStage | undefined {
+    const stage = this.levelStage;
+    return stage !== undefined && stage.runs(this.vm) ? stage : undefined;
   }
 
   /**
@@ -102,28 +109,28 @@ export class ExitDispatcher {
   /** Counts, times and reports one exit, then lets the first stage that claims it, or its handler, handle it. */
   dispatch(reason: number): void {
     // The common case, with nothing to time, report or offer to a stage: counted, and handled.
-    if (this.plain && this.listeners.length === 0) {
+    const level = this.activeLevelStage();
+    if (this.plain && this.listeners.length === 0 && level === undefined) {
       this.vm.stats.record(reason);
       callHandler(this.vm, reason);
       return;
     }
-    const level = this.levelStage;
     const kind: ExitKind = level === undefined ? EXIT_OF_L1 : level.reflects(this.vm, reason) ? EXIT_REFLECTED : EXIT_OF_L2;
     const timer = this.handlerTimer;
-    if (timer === undefined) return this.handle(reason, kind);
+    if (timer === undefined) return this.handle(reason, kind, level);
     timer.begin(reason, kind);
     try {
-      this.handle(reason, kind);
+      this.handle(reason, kind, level);
     } finally {
       timer.end();
     }
   }
 
-  private handle(reason: number, kind: ExitKind): void {
+  private handle(reason: number, kind: ExitKind, level: LevelStage | undefined): void {
     const { vm, stages } = this;
     this.account(reason, kind);
     for (let i = 0; i < stages.length; i++) if (stages[i](vm, reason)) return;
-    if (this.levelStage !== undefined) this.levelStage.handle(vm, reason, kind === EXIT_REFLECTED);
+    if (level !== undefined) level.handle(vm, reason, kind === EXIT_REFLECTED);
     else callHandler(vm, reason);
   }
 

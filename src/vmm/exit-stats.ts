@@ -117,6 +117,9 @@ class ReasonTable {
   }
 }
 
+/** Hands over `count` exits of `reason` of one kind (exit-level.ts; L1's when not said). */
+export type CountRecorder = (reason: number, count: number, kind?: ExitKind) => void;
+
 export class ExitStats {
   /** Every exit the core reported, whatever its level; what is saved and what the guest can read. */
   private readonly all = new ReasonTable();
@@ -127,21 +130,21 @@ export class ExitStats {
   private runSeconds = 0;
   private timed = false;
   private hostWorkYields = 0;
-  /** Exits counted elsewhere (the core's own, exits-in-core.ts), taken over whenever counts are read. */
-  private countedElsewhere: ((record: (reason: number, count: number) => void) => void) | undefined;
-  /** The core completes exits only while no L2 runs: they are L1's. */
-  private readonly takeOver = (reason: number, count: number): void => {
+  /** Exits counted elsewhere (the core's own: exits-in-core.ts, the level switch), taken over whenever counts are read. */
+  private readonly countedElsewhere: Array<(record: CountRecorder) => void> = [];
+  /** The exits the core completes are L1's, unless their source says they were L2's reflected into L1. */
+  private readonly takeOver: CountRecorder = (reason, count, kind = EXIT_OF_L1) => {
     this.counts[reason] += count;
-    this.kinds[EXIT_OF_L1].counts[reason] += count;
+    this.kinds[kind].counts[reason] += count;
   };
 
   /** Adds the counts `drain` hands over (clearing them at their source) to these, before every read. */
-  countAlso(drain: (record: (reason: number, count: number) => void) => void): void {
-    this.countedElsewhere = drain;
+  countAlso(drain: (record: CountRecorder) => void): void {
+    this.countedElsewhere.push(drain);
   }
 
   private takeOverCounts(): void {
-    this.countedElsewhere?.(this.takeOver);
+    for (const drain of this.countedElsewhere) drain(this.takeOver);
   }
 
   /**

@@ -32,6 +32,14 @@ export interface InterruptController {
   acknowledge(): number;
 }
 
+/** A guest hypervisor's asks about interrupts, while its guest runs (false while it runs itself). */
+export interface OuterLevel {
+  /** External-interrupt exiting: every interrupt is the hypervisor's. */
+  holdsInterrupts(): boolean;
+  /** Interrupt-window exiting: its control stays on. */
+  keepsWindowExiting(): boolean;
+}
+
 export class InterruptInjector {
   private readonly waiting: number[] = [];
   /** The devices' interrupt controller, if the VM has one. */
@@ -57,14 +65,21 @@ export class InterruptInjector {
     for (const vector of state.waiting) this.waiting.push(vector);
   }
 
+  /** What a nested guest's hypervisor asked of interrupts while the nested guest runs (nested/nested-run.ts), if one can. */
+  outerLevel: OuterLevel | undefined;
+
   /**
    * A nested guest (L2) runs and its hypervisor (L1) asked for external-interrupt exiting: the
    * interrupts are L1's, and arrive as exits to it (nested/nested-run.ts), not injected into L2.
    */
-  heldForOuterLevel = false;
+  get heldForOuterLevel(): boolean {
+    return this.outerLevel?.holdsInterrupts() === true;
+  }
 
   /** A nested guest's hypervisor asked for interrupt-window exiting: the control stays on whatever the injector needs. */
-  windowExitingKept = false;
+  private get windowExitingKept(): boolean {
+    return this.outerLevel?.keepsWindowExiting() === true;
+  }
 
   /**
    * SVM's global interrupt flag (APM Vol. 2 15.17), cleared by CLGI and #VMEXIT, set by STGI and

@@ -55,9 +55,12 @@ import { DEFAULT_MEMORY_MIB, MAX_MEMORY_MIB } from "./memory-size.js";
 import { setTscOffset, tscOffset } from "./virtual-tsc.js";
 import { resolveConfig, type VmConfig } from "./vm-config.js";
 import { programExecutionControls } from "./vmcs-setup.js";
+import { CoreLevelSwitch } from "./nested/core-level-switch.js";
+import { l1InterruptControls, l2Stage } from "./nested/nested-run.js";
 import { NestedVmx } from "./nested/vmx-state.js";
 import { SvmMsrs } from "./svm/svm-msrs.js";
 import { NestedSvm } from "./svm/svm-state.js";
+import { svmInterruptControls, svmL2Stage } from "./svm/svm-run.js";
 import { followVmcsShadowing, programFieldTable } from "./nested/vmcs-shadowing.js";
 
 export { DEFAULT_MEMORY_MIB, MAX_MEMORY_MIB };
@@ -153,9 +156,9 @@ export class VirtualMachine implements ExitContext {
   readonly interrupts: InterruptInjector;
   readonly timer: InterruptTimer;
   readonly cr3Targets: Cr3TargetList;
-  readonly vmx = new NestedVmx();
+  readonly vmx: NestedVmx;
   readonly svmMsrs = new SvmMsrs();
-  readonly svm = new NestedSvm();
+  readonly svm: NestedSvm;
   readonly clock: VirtualClock;
   /** The PC's devices: PICs, PIT, COM1/COM2, CMOS/RTC, keyboard controller. */
   readonly pc: PcPlatform;
@@ -164,6 +167,7 @@ export class VirtualMachine implements ExitContext {
   private readonly exitTimer: ExitTimer | undefined;
   private readonly countingForms: boolean;
   private readonly exits: ExitDispatcher;
+  private readonly levelSwitch: CoreLevelSwitch;
   private readonly consoleListeners: SerialSink[] = [];
   /** Host work done for the guest; the run loop looks at the wall clock as it adds up. */
   private readonly hostWork = new HostWorkMeter(() => this.checkWallClock());
@@ -225,6 +229,10 @@ export class VirtualMachine implements ExitContext {
     core.countInterpretedForms(countInterpretedForms ? 1 : 0);
     this.countingForms = countInterpretedForms;
     this.views = new CoreViews(core);
+    const levelSwitch = new CoreLevelSwitch(core);
+    this.levelSwitch = levelSwitch;
+    this.vmx = new NestedVmx(levelSwitch.words);
+    this.svm = new NestedSvm(levelSwitch.words);
     programExecutionControls(this.vmcs, this.config);
     this.setCompilingTier(compilingTier);
     programFieldTable(core);
@@ -237,11 +245,15 @@ export class VirtualMachine implements ExitContext {
     const inCore = new ExitsInCore(core);
     inCore.programCpuid(this.cpuid.ranges);
     this.stats.countAlso((record) => inCore.drainCounts(record));
+    this.stats.countAlso((record) => levelSwitch.drainCounts(record));
     this.interrupts = new InterruptInjector(this.vmcs, new GuestInterruptFlag(this, this.config.ifMode === "classic"));
     this.timer = new InterruptTimer(this.vmcs);
     this.cr3Targets = new Cr3TargetList(this.vmcs, this.config.cr3Targets, this.config.cr3Policy);
     this.exitTimer = timeExits ? new ExitTimer(this.stats, this.vmcs) : undefined;
-    this.exits = new ExitDispatcher(this, this.exitTimer, [], handlerTimer, inCore, this.config.nested !== "off");
+    const completedInCore = { allow: (on: boolean) => (inCore.allow(on), levelSwitch.allow(on)) };
+    this.exits = new ExitDispatcher(this, this.exitTimer, [], handlerTimer, completedInCore, this.config.nested !== "off");
+    if (this.config.nested === "vmx") this.exits.setLevelStage(l2Stage);
+    if (this.config.nested === "svm") this.exits.setLevelStage(svmL2Stage);
     // Under --nested svm the firmware leaves SVM enabled (VM_CR clear), so the guest can set EFER.SVME.
     if (this.config.nested === "svm") this.svmMsrs.vmCr = 0;
 
@@ -268,6 +280,8 @@ export class VirtualMachine implements ExitContext {
     this.pc.keyboard.onReset = () => this.stop({ kind: "reset" });
     this.pc.com1.txRoom = consoleRoom;
     this.interrupts.controller = this.pc.pic;
+    if (this.config.nested === "vmx") this.interrupts.outerLevel = l1InterruptControls(this);
+    if (this.config.nested === "svm") this.interrupts.outerLevel = svmInterruptControls(this);
     this.serial = this.pc.com1;
     this.bus.register(DEBUG_EXIT_PORT, DEBUG_EXIT_PORT_COUNT, new DebugExit((code) => this.stop({ kind: "guest-exit", code })));
   }
@@ -410,7 +424,10 @@ export class VirtualMachine implements ExitContext {
     setExitHandler(this.core, this.vmExit);
     let stop: StopReason | null;
     try {
-      while ((stop = this.pendingStop()) === null) this.core.run();
+      while ((stop = this.pendingStop()) === null) {
+        this.levelSwitch.arm(this.interrupts.pending === 0); // interrupts may have come from the host since
+        this.core.run();
+      }
     } finally {
       setExitHandler(this.core, undefined);
       this.running = false;
@@ -430,6 +447,7 @@ export class VirtualMachine implements ExitContext {
     if (reason === EXIT_PREEMPTION_TIMER) return this.budgetExpired();
     this.exits.dispatch(reason);
     this.hostWork.charge(1);
+    this.levelSwitch.arm(this.interrupts.pending === 0);
     return this.stopReason === null;
   };
 
@@ -448,6 +466,12 @@ export class VirtualMachine implements ExitContext {
    * clock.
    */
   private budgetExpired(): boolean {
+    const resume = this.budgetExpiredHandled();
+    this.levelSwitch.arm(this.interrupts.pending === 0);
+    return resume;
+  }
+
+  private budgetExpiredHandled(): boolean {
     const vmcs = this.views.vmcs;
     if (vmcs.get(X_QUALIFICATION) === PREEMPTION_HOST_WORK) {
       this.stats.recordHostWorkYield(); // a yield for host work (vmcs-layout.ts C_HOST_WORK_YIELD): nothing else changed
@@ -471,10 +495,6 @@ export class VirtualMachine implements ExitContext {
     this.armPreemptionTimer(vmcs.instructionsRetired());
     // core.run() returns all the same, so that V8 can swap in its optimised code.
     return false;
-  }
-
-  setLevelStage(stage: Parameters<ExitContext["setLevelStage"]>[0]): void {
-    this.exits.setLevelStage(stage);
   }
 
   reflectHeldInterrupt(reason: number): void {

@@ -94,17 +94,19 @@ describe("ExitDispatcher", () => {
     const handled: string[] = [];
     // L1 asks for CPUID only; L0 keeps the triple fault of this stand-in L2 to itself.
     const stage: LevelStage = {
+      runs: (vm) => vm.vmx.l2 !== undefined,
       reflects: (_vm, reason) => reason === EXIT_CPUID,
       handle: (_vm, reason, reflected) => void handled.push(`${reason} ${reflected ? "reflected" : "L0"}`),
     };
     vm.vmcs.setReg(Reg.EAX, 0);
     vm.vmcs.set(X_INSTRUCTION_LENGTH, 2);
-    dispatcher.dispatch(EXIT_CPUID); // L1's own: its handler answers it
     dispatcher.setLevelStage(stage);
+    dispatcher.dispatch(EXIT_CPUID); // L1's own: its handler answers it
+    vm.vmx.l2 = 0x10000; // L2 runs: the stage sees its exits
     dispatcher.dispatch(EXIT_CPUID);
     dispatcher.dispatch(EXIT_IO);
     dispatcher.reflectHeldInterrupt(1);
-    dispatcher.setLevelStage(undefined);
+    vm.vmx.l2 = undefined;
 
     expect(handled).toEqual([`${EXIT_CPUID} reflected`, `${EXIT_IO} L0`]);
     expect(events.map((e) => [e.reason, e.nesting])).toEqual([

@@ -6,10 +6,10 @@
 // module can be tested with a stand-in and none of them can reach into the run loop.
 
 import type { CoreExports } from "../../core/core.js";
+import type { LevelSwitchExports } from "../../core/core-exports.js";
 import type { Vmcs } from "../../core/vmcs.js";
 import type { IoBus } from "../../devices/bus.js";
 import type { Cr3TargetList } from "../cr3-targets.js";
-import type { LevelStage } from "../exit-dispatcher.js";
 import type { ExitStats } from "../exit-stats.js";
 import type { InterruptInjector } from "../interrupt-injector.js";
 import type { InterruptTimer } from "../interrupt-timer.js";
@@ -25,7 +25,7 @@ export interface ExitContext {
   readonly vmcs: Vmcs;
   /** Guest-physical memory (index = guest-physical address). */
   readonly ram: Uint8Array;
-  readonly core: Pick<CoreExports, "translateLinear" | "emulate" | "noteHostWrite">;
+  readonly core: Pick<CoreExports, "translateLinear" | "emulate" | "noteHostWrite" | LevelSwitchExports>;
   readonly bus: IoBus;
   readonly cpuid: CpuidModel;
   readonly interrupts: InterruptInjector;
@@ -57,11 +57,6 @@ export interface ExitContext {
   idle(): boolean;
   /** A write into the write-trap range (the VGA frame buffer under --vga-trap) has completed. */
   trappedWrite(physical: number): void;
-  /**
-   * Installs the pre-dispatch stage that sorts a nested guest's (L2's) exits, or takes it away
-   * (undefined), as L0 enters L2 or goes back to L1 (nested/nested-run.ts).
-   */
-  setLevelStage(stage: LevelStage | undefined): void;
   /**
    * L0 reflects an interrupt held for L1 into L1 as exit `reason`, after an exit of L2's it handled:
    * counted and shown as an exit reflected into L1 (exit-level.ts), though the core reported none.

@@ -13,7 +13,7 @@
 
 import {
   CTL_CR3_LOAD_EXITING, CTL_CR3_STORE_EXITING, CTL_HLT_EXITING, CTL_INTERRUPT_WINDOW, CTL_INVLPG_EXITING,
-  CTL_RDTSC_EXITING, CTL_UNCONDITIONAL_IO, CTL_USE_IO_BITMAPS, EXIT_CPUID, EXIT_CR_ACCESS, EXIT_EXCEPTION, EXIT_HLT,
+  CTL_RDTSC_EXITING, CTL_UNCONDITIONAL_IO, CTL_USE_IO_BITMAPS, CTL_USE_MSR_BITMAPS, EXIT_CPUID, EXIT_CR_ACCESS, EXIT_EXCEPTION, EXIT_HLT,
   EXIT_INTERRUPT_WINDOW, EXIT_INVLPG, EXIT_IO, EXIT_RDMSR, EXIT_RDTSC, EXIT_TRIPLE_FAULT, EXIT_VMCALL, EXIT_VMCLEAR,
   EXIT_VMXON, EXIT_WRMSR, INTR_HAS_ERROR, X_INTR_ERROR, X_INTR_INFO, X_QUALIFICATION,
 } from "../../../assembly/vmcs-layout.js";
@@ -22,7 +22,6 @@ import { CR0_PE, CR0_TS } from "../control-registers.js";
 import { CR_ACCESS_CLTS, CR_ACCESS_LMSW, CR_ACCESS_MOV_FROM, CR_ACCESS_MOV_TO, decodeCrAccess } from "../exits/cr-access.js";
 import { VMCS_FIELD as F } from "./vmcs12-fields.js";
 import type { Vmcs12 } from "./vmcs12.js";
-import { USE_MSR_BITMAPS } from "./vmentry-checks.js";
 
 const VECTOR_PF = 14;
 
@@ -104,7 +103,7 @@ function ioWanted(qualification: number, ram: Uint8Array, v: Vmcs12, primary: nu
 
 /** SDM 25.6.9: the read bitmaps for MSRs 0-1FFFH and C0000000H-C0001FFFH, the write bitmaps 2 KiB on; any other MSR exits. */
 function msrWanted(msr: number, write: boolean, ram: Uint8Array, v: Vmcs12, primary: number): boolean {
-  if (!(primary & USE_MSR_BITMAPS)) return true;
+  if (!(primary & CTL_USE_MSR_BITMAPS)) return true;
   const high = msr >= 0xc0000000 && msr <= 0xc0001fff;
   if (msr > 0x1fff && !high) return true;
   return bitmapBit(ram, v.read(F.MSR_BITMAP) + (write ? 0x800 : 0) + (high ? 0x400 : 0), msr & 0x1fff);

@@ -20,14 +20,25 @@ export function programFieldTable(core: Pick<CoreExports, "memory" | "vmcsFieldT
   new Uint16Array(core.memory.buffer, core.vmcsFieldTable(), FIELD_TABLE_ENTRIES).set(FIELD_TABLE);
 }
 
-/** Whether the core completes L1's VMREAD/VMWRITE now: the option, L1 in VMX operation with a current VMCS, and L1 (not L2) running. */
-export function shadowingActive(vmx: NestedVmx): boolean {
-  return vmx.shadowing && vmx.inVmxOperation && vmx.currentVmcs !== NO_VMCS && vmx.l2 === undefined;
+/** The link pointer L1 runs with: its current VMCS when the option is on and L1 is in VMX operation with one. */
+function l1Link(vmx: NestedVmx): number | undefined {
+  return vmx.shadowing && vmx.inVmxOperation && vmx.currentVmcs !== NO_VMCS ? vmx.currentVmcs : undefined;
 }
 
-/** Sets the core's control and link pointer after anything shadowingActive() depends on changed. */
+/** Whether the core completes L1's VMREAD/VMWRITE now: L1 runs (not L2) with a link pointer. */
+export function shadowingActive(vmx: NestedVmx): boolean {
+  return vmx.l2 === undefined && l1Link(vmx) !== undefined;
+}
+
+/**
+ * Sets the core's control and link pointer after anything shadowingActive() depends on changed,
+ * and keeps L1's current VMCS and link in the level-switch area, where the core finds them when it
+ * switches levels itself (assembly/vm/level-switch.ts).
+ */
 export function followVmcsShadowing(vmcs: Vmcs, vmx: NestedVmx): void {
-  const active = shadowingActive(vmx);
+  const link = l1Link(vmx);
+  vmx.setL1State(vmx.inVmxOperation && vmx.currentVmcs !== NO_VMCS ? vmx.currentVmcs : undefined, link);
+  const active = vmx.l2 === undefined && link !== undefined;
   vmcs.set(C_SECONDARY, active ? CTL2_VMCS_SHADOWING : 0);
-  vmcs.set(C_VMCS_LINK, active ? vmx.currentVmcs : NO_LINK);
+  vmcs.set(C_VMCS_LINK, active ? link : NO_LINK);
 }

@@ -13,9 +13,14 @@
 //  - CR0/CR4 FIXED0/FIXED1: PE, NE and PG must be 1 in VMX operation, CR4.VMXE must be 1, and CR4
 //    may hold only the bits this CPU has (control-registers.ts);
 //  - IA32_VMX_VMCS_ENUM: the highest field index vmcs12-fields.ts supports.
+// The numbers are in assembly/vmx-capability-layout.ts, which the core's entry checks read too.
 // IA32_FEATURE_CONTROL arrives locked with VMX outside SMX enabled (0x5), as the firmware of a
 // VMX-capable PC (and Bochs' BIOS) leaves it: a guest reads it and cannot change it.
 
+import {
+  CR0_FIXED0, CR0_FIXED1, CR3_TARGET_COUNT, CR4_FIXED0, CR4_FIXED1, CR4_VMXE, ENTRY_ALLOWED0, ENTRY_ALLOWED1, EXIT_ALLOWED0,
+  EXIT_ALLOWED1, PIN_ALLOWED0, PIN_ALLOWED1, PRIMARY_ALLOWED0, PRIMARY_ALLOWED1, VMCS_REGION_SIZE, VMCS_REVISION,
+} from "../../../assembly/vmx-capability-layout.js";
 import { highestFieldIndex } from "./vmcs12-fields.js";
 
 export const MSR_FEATURE_CONTROL = 0x3a;
@@ -38,9 +43,8 @@ export const FEATURE_CONTROL_LOCK = 1 << 0;
 export const FEATURE_CONTROL_VMX_OUTSIDE_SMX = 1 << 2;
 export const FEATURE_CONTROL_VALUE = FEATURE_CONTROL_LOCK | FEATURE_CONTROL_VMX_OUTSIDE_SMX;
 
-/** Our VMCS revision identifier ("XVMW"; bit 31 is the shadow-VMCS indicator and stays clear). */
-export const VMCS_REVISION = 0x574d5658;
-export const VMCS_REGION_SIZE = 0x1000;
+export { CR0_FIXED0, CR0_FIXED1, CR3_TARGET_COUNT, CR4_FIXED0, CR4_FIXED1, CR4_VMXE, VMCS_REGION_SIZE, VMCS_REVISION };
+
 const MEMORY_TYPE_WRITE_BACK = 6;
 
 /** A control field's capability: bits that must be 1, bits that may be 1. */
@@ -49,33 +53,14 @@ export interface ControlCapability {
   allowed1: number;
 }
 
-function capability(default1: number, optional: number): ControlCapability {
-  return { allowed0: default1 >>> 0, allowed1: (default1 | optional) >>> 0 };
-}
+const capability = (allowed0: number, allowed1: number): ControlCapability => ({ allowed0: allowed0 >>> 0, allowed1: allowed1 >>> 0 });
 
-const bits = (...numbers: number[]) => numbers.reduce((word, bit) => word | (1 << bit), 0) >>> 0;
-
-// Pin-based: default1 bits 1, 2, 4; external-interrupt exiting (0).
-export const PIN_CONTROLS = capability(bits(1, 2, 4), bits(0));
-// Primary processor-based: default1 bits 1, 4-6, 8, 13-16 (15, 16: CR3 load/store exiting), 26.
-export const PRIMARY_CONTROLS = capability(
-  bits(1, 4, 5, 6, 8, 13, 14, 15, 16, 26),
-  bits(2, 3, 7, 9, 12, 24, 25, 28), // interrupt window, TSC offsetting, HLT, INVLPG, RDTSC, unconditional I/O, I/O bitmaps, MSR bitmaps
-);
-// VM-exit: default1 bits 0-8, 10, 11, 13, 14, 16, 17; nothing optional (bit 9, a 64-bit host, does not exist here).
-export const EXIT_CONTROLS = capability(bits(0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 13, 14, 16, 17), 0);
-// VM-entry: default1 bits 0-8, 12; nothing optional.
-export const ENTRY_CONTROLS = capability(bits(0, 1, 2, 3, 4, 5, 6, 7, 8, 12), 0);
-
-export const CR0_FIXED0 = 0x80000021; // PG NE PE
-export const CR0_FIXED1 = 0xffffffff;
-export const CR4_VMXE = 1 << 13;
-export const CR4_FIXED0 = CR4_VMXE;
-/** TSD, PSE, PGE, PCE and VMXE: the CR4 bits this CPU can hold. */
-export const CR4_FIXED1 = bits(2, 4, 7, 8, 13);
+export const PIN_CONTROLS = capability(PIN_ALLOWED0, PIN_ALLOWED1);
+export const PRIMARY_CONTROLS = capability(PRIMARY_ALLOWED0, PRIMARY_ALLOWED1);
+export const EXIT_CONTROLS = capability(EXIT_ALLOWED0, EXIT_ALLOWED1);
+export const ENTRY_CONTROLS = capability(ENTRY_ALLOWED0, ENTRY_ALLOWED1);
 
 const ACTIVITY_HLT_SUPPORTED = 1 << 6;
-export const CR3_TARGET_COUNT = 4;
 
 /** A 64-bit MSR value as RDMSR returns it: EAX (low), EDX (high). Some exceed 2^53, so never one number. */
 export type MsrValue = readonly [low: number, high: number];
@@ -97,12 +82,7 @@ export const VMX_MSRS: ReadonlyMap<number, MsrValue> = new Map([
   [MSR_FEATURE_CONTROL, pair(FEATURE_CONTROL_VALUE, 0)],
 ]);
 
-/** Whether `value` is a setting of a control field the capability allows. */
-export function controlsAllowed(value: number, { allowed0, allowed1 }: ControlCapability): boolean {
-  return ((value & allowed0) >>> 0) === allowed0 && ((value & ~allowed1) >>> 0) === 0;
-}
-
-/** Whether CR0 and CR4 hold the values VMX operation requires (their FIXED0/FIXED1 MSRs). */
+/** Whether CR0 and CR4 hold the values VMX operation requires (their FIXED0/FIXED1 MSRs), for VMXON (an entry's checks are the core's). */
 export function crFixedBitsHold(cr0: number, cr4: number): boolean {
   return ((cr0 & CR0_FIXED0) >>> 0) === CR0_FIXED0 && ((cr4 & CR4_FIXED0) >>> 0) === CR4_FIXED0 && ((cr4 & ~CR4_FIXED1) >>> 0) === 0;
 }

@@ -19,7 +19,7 @@ import { vmcs12At } from "./vmcs12.js";
  */
 export function l1OwnedBits(vm: ExitContext, cr: 0 | 4): number {
   if (vm.vmx.l2 === undefined) return 0;
-  return vmcs12At(vm.ram, vm.vmx.l2.vmcs).read(cr === 0 ? F.CR0_GUEST_HOST_MASK : F.CR4_GUEST_HOST_MASK);
+  return vmcs12At(vm.ram, vm.vmx.l2).read(cr === 0 ? F.CR0_GUEST_HOST_MASK : F.CR4_GUEST_HOST_MASK);
 }
 
 /** Whether the guest may load `value` into CR0 as far as VMX is concerned. */

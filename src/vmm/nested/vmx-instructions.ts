@@ -12,7 +12,8 @@
 //  - VMREAD/VMWRITE: VMfailInvalid without a current VMCS, VMfail(12) for an encoding this VMCS
 //    does not have, VMWRITE VMfail(13) to a read-only field;
 //  - VMLAUNCH/VMRESUME: VMfailInvalid without a current VMCS, VMfail(26) in a MOV SS shadow,
-//    VMfail(4/5) for the wrong launch state, then the entry checks (vmentry-checks.ts).
+//    VMfail(4/5) for the wrong launch state, then the entry checks (the core's,
+//    assembly/vm/vmentry-checks.ts).
 // A memory operand that faults raises its exception and nothing else happens.
 // Pointers "not in RAM" are this VMM's reading of "sets bits beyond the physical-address width":
 // L1's regions must be memory L0 can hold as data, and hardware given an unbacked region would
@@ -28,11 +29,10 @@ import {
 import type { ExitContext } from "../exits/exit-context.js";
 import { VECTOR_GP, VECTOR_UD, injectException } from "../inject.js";
 import { followVmxOperation } from "./vmx-control-registers.js";
-import { entryControlsValid, hostStateValid } from "./vmentry-checks.js";
 import { enterL2 } from "./nested-run.js";
 import { VMCS_REVISION, crFixedBitsHold } from "./vmx-capabilities.js";
 import { LAUNCHED, REGION_LAUNCH_STATE, REGION_REVISION, FieldType, fieldMask, fieldSlot, FieldWidth } from "./vmcs12-fields.js";
-import { pointerValid, readRegionWord, regionInRam, vmcs12At, writeRegionWord } from "./vmcs12.js";
+import { pointerValid, readRegionWord, regionInRam, writeRegionWord } from "./vmcs12.js";
 import { readOperand, vmxOperand, vmxRegister2, writeOperand } from "./vmx-operand.js";
 import { VmxError, vmFail, vmFailInvalid, vmSucceed } from "./vmx-result.js";
 import { NO_VMCS } from "./vmx-state.js";
@@ -184,9 +184,8 @@ function handleEntry(vm: ExitContext, launch: boolean): void {
   const launched = readRegionWord(vm.ram, current, REGION_LAUNCH_STATE) === LAUNCHED;
   if (launch && launched) return vmFail(vm, VmxError.VmlaunchNotClear);
   if (!launch && !launched) return vmFail(vm, VmxError.VmresumeNotLaunched);
-  const vmcs12 = vmcs12At(vm.ram, current);
-  if (!entryControlsValid(vmcs12)) return vmFail(vm, VmxError.EntryInvalidControls);
-  if (!hostStateValid(vmcs12)) return vmFail(vm, VmxError.EntryInvalidHostState);
+  if (!vm.core.entryControlsValid(current)) return vmFail(vm, VmxError.EntryInvalidControls);
+  if (!vm.core.hostStateValid(current)) return vmFail(vm, VmxError.EntryInvalidHostState);
   enterL2(vm, launch);
 }
 

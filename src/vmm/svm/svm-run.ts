@@ -1,6 +1,7 @@
 // Running L2 under SVM: VMRUN from L1 (APM Vol. 2 15.5), L2's exits while it runs, and #VMEXIT back
 // to L1 (15.6), as KVM's nested_svm_vmrun/nested_svm_vmexit and Bochs' VMRUN/Svm_Vmexit do it. The
-// core has one VMCS, as under nested VMX (nested/nested-run.ts, whose level switch this shares):
+// core has one VMCS, as under nested VMX (nested/nested-run.ts), and L0's controls for L1 wait in
+// the core's level-switch area meanwhile, as they do there (assembly/vm/level-switch.ts):
 //  - VMRUN saves L1's host state (ES CS SS DS, GDTR IDTR, EFER, CR0 CR3 CR4, RFLAGS, the RIP after
 //    VMRUN, RSP, RAX) in the host save area at VM_HSAVE_PA, in the VMCB's state-save layout (the
 //    APM leaves the format to the processor; KVM and Bochs keep it in the hypervisor instead);
@@ -33,8 +34,9 @@ import { CR0_ET, CR0_PE, CR0_TS, CR4_UNSUPPORTED } from "../control-registers.js
 import type { LevelStage } from "../exit-dispatcher.js";
 import type { ExitContext } from "../exits/exit-context.js";
 import { VECTOR_GP, injectException } from "../inject.js";
-import { l0CrMask, l0ExceptionBitmap, mergeCrMask, restoreL1Controls, saveL1Controls } from "../nested/level-switch.js";
-import { heldInterruptDue, l0HandlesL2Exit, ownedBitsFollowHostState } from "../nested/nested-run.js";
+import type { OuterLevel } from "../interrupt-injector.js";
+import { savedL0Control } from "../nested/core-level-switch.js";
+import { heldInterruptDue, l0HandlesL2Exit } from "../nested/nested-run.js";
 import { EFER_SVME } from "./svm-msrs.js";
 import type { SvmL2Run } from "./svm-state.js";
 import { l1InterceptCode, NO_EXIT_INFORMATION, NOT_INTERCEPTED, svmExitInformation, VMEXIT_INTR, type SvmExitInformation } from "./svm-intercepts.js";
@@ -199,8 +201,10 @@ function injectEvent(vmcs: Vmcs, vmcb: Vmcb): void {
   vmcs.set(E_INSTRUCTION_LENGTH, 0); // a software interrupt returns to the VMCB's RIP
 }
 
-/** The controls L2 runs under: L0's for L1 merged with L1's intercepts (see the header). */
-function mergeControls(vmcs: Vmcs, vmcb: Vmcb, l1: readonly number[]): void {
+/** The controls L2 runs under: L0's for L1 (set aside) merged with L1's intercepts (see the header). */
+function mergeControls(vm: ExitContext, vmcb: Vmcb): void {
+  const { vmcs } = vm;
+  const l0 = (field: number) => savedL0Control(vm.svm.level, field);
   const intercepts = vmcb.read(INTERCEPTS_1);
   const crVectors = vmcb.read(CR_INTERCEPTS) & CR_VECTOR_BITS;
   vmcs.set(C_PIN, 0);
@@ -211,10 +215,10 @@ function mergeControls(vmcs: Vmcs, vmcb: Vmcb, l1: readonly number[]): void {
   );
   vmcs.set(C_CR_INTERCEPTS, crVectors);
   vmcs.set(C_CR3_TARGET_COUNT, 0);
-  vmcs.set(C_EXCEPTION_BITMAP, l0ExceptionBitmap(l1) | vmcb.read(EXCEPTION_INTERCEPTS));
+  vmcs.set(C_EXCEPTION_BITMAP, l0(C_EXCEPTION_BITMAP) | vmcb.read(EXCEPTION_INTERCEPTS));
   const selective = intercepts & INTERCEPT_CR0_SELECTIVE ? ~(CR0_TS | CR0_MP) : 0;
-  mergeCrMask(vmcs, C_CR0_MASK, C_CR0_SHADOW, G_CR0, l0CrMask(l1, 0), selective, vmcs.get(G_CR0));
-  mergeCrMask(vmcs, C_CR4_MASK, C_CR4_SHADOW, G_CR4, l0CrMask(l1, 4), 0, 0);
+  vm.core.mergeCrMask(C_CR0_MASK, C_CR0_SHADOW, G_CR0, l0(C_CR0_MASK), selective, vmcs.get(G_CR0));
+  vm.core.mergeCrMask(C_CR4_MASK, C_CR4_SHADOW, G_CR4, l0(C_CR4_MASK), 0, 0);
   setTscOffset(vmcs, tscOffset(vmcs) + vmcb.read(TSC_OFFSET) + (vmcb.read(TSC_OFFSET + 4) | 0) * 0x1_0000_0000);
   injectEvent(vmcs, vmcb);
   vmcs.set(C_CLEAN_FIELDS, 0);
@@ -236,19 +240,17 @@ export function handleVmrun(vm: ExitContext): void {
     vm.core.noteHostWrite(pointer, VMCB_SIZE);
     return backToL1(vm, hsave);
   }
-  const l1Controls = saveL1Controls(vmcs);
+  vm.core.saveL1Controls();
   loadL2State(vmcs, vmcb);
-  mergeControls(vmcs, vmcb, l1Controls);
-  const run: SvmL2Run = { vmcb: pointer, hsave, l1Controls };
-  vm.svm.l2 = run;
-  vm.interrupts.heldForOuterLevel = (vmcb.read(INTERCEPTS_1) & INTERCEPT_INTR) !== 0;
+  mergeControls(vm, vmcb);
+  vm.svm.l2 = { vmcb: pointer, hsave, holdsInterrupts: (vmcb.read(INTERCEPTS_1) & INTERCEPT_INTR) !== 0 };
   vm.interrupts.globalInterruptFlag = true;
-  vm.setLevelStage(svmL2Stage);
   vm.interrupts.deliver();
 }
 
-/** The stage in place while L2 runs: #VMEXIT for what L1 intercepts, L0 handles the rest. */
-const svmL2Stage: LevelStage = {
+/** The stage that sees L2's exits while it runs: #VMEXIT for what L1 intercepts, L0 handles the rest. */
+export const svmL2Stage: LevelStage = {
+  runs: (vm) => vm.svm.l2 !== undefined,
   reflects: (vm, reason) => l1InterceptCode(vm, vmcbAt(vm.ram, vm.svm.l2!.vmcb), reason) !== NOT_INTERCEPTED,
   handle: handleL2Exit,
 };
@@ -259,7 +261,7 @@ function handleL2Exit(vm: ExitContext, reason: number, reflected: boolean): void
     const code = l1InterceptCode(vm, vmcbAt(vm.ram, run.vmcb), reason);
     return vmexit(vm, run, code, svmExitInformation(vm, reason, code));
   }
-  l0HandlesL2Exit(vm, reason, run.l1Controls);
+  l0HandlesL2Exit(vm, reason, vm.svm.level);
   if (heldInterruptDue(vm)) {
     vm.reflectHeldInterrupt(EXIT_EXTERNAL_INTERRUPT);
     vmexit(vm, run, VMEXIT_INTR, NO_EXIT_INFORMATION);
@@ -282,16 +284,21 @@ function vmexit(vm: ExitContext, run: SvmL2Run, code: number, exit: SvmExitInfor
   saveL2State(vm.vmcs, vmcb);
   vm.core.noteHostWrite(run.vmcb, VMCB_SIZE);
   vm.svm.l2 = undefined;
-  vm.setLevelStage(undefined);
-  vm.interrupts.heldForOuterLevel = false;
-  restoreL1Controls(vm.vmcs, run.l1Controls);
+  vm.core.restoreL1Controls();
   backToL1(vm, run.hsave);
 }
 
 /** L1's host state from the save area, GIF clear (APM 15.6). */
 function backToL1(vm: ExitContext, hsave: number): void {
   loadHostState(vm.vmcs, hostSaveAreaAt(vm.ram, hsave));
-  ownedBitsFollowHostState(vm.vmcs);
+  // L0 keeps the read shadow of the CR bits it owns equal to L1's registers: they come from the host state now.
+  vm.vmcs.set(C_CR0_SHADOW, vm.vmcs.get(G_CR0));
+  vm.vmcs.set(C_CR4_SHADOW, vm.vmcs.get(G_CR4));
   vm.interrupts.globalInterruptFlag = false;
   vm.interrupts.deliver();
+}
+
+/** L1's asks about L0's interrupts while L2 runs (the injector's OuterLevel): its INTR intercept; no window exiting of its own. */
+export function svmInterruptControls(vm: ExitContext): OuterLevel {
+  return { holdsInterrupts: () => vm.svm.l2?.holdsInterrupts === true, keepsWindowExiting: () => false };
 }

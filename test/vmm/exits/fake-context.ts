@@ -4,13 +4,13 @@
 // the core. Exits during emulation and console output are recorded.
 
 import { EXIT_PREEMPTION_TIMER, SR_CS, VMCS_SIZE, X_REASON } from "../../../assembly/vmcs-layout.js";
+import type { CoreExports, LevelSwitchExports } from "../../../src/core/core-exports.js";
 import { Vmcs } from "../../../src/core/vmcs.js";
 import { IoBus } from "../../../src/devices/bus.js";
 import { Cr3TargetList } from "../../../src/vmm/cr3-targets.js";
 import { ExitStats } from "../../../src/vmm/exit-stats.js";
 import { CpuidModel } from "../../../src/vmm/exits/cpuid.js";
 import type { ExitContext } from "../../../src/vmm/exits/exit-context.js";
-import type { LevelStage } from "../../../src/vmm/exit-dispatcher.js";
 import { GuestInterruptFlag } from "../../../src/vmm/guest-interrupt-flag.js";
 import { InterruptInjector } from "../../../src/vmm/interrupt-injector.js";
 import { InterruptTimer } from "../../../src/vmm/interrupt-timer.js";
@@ -19,6 +19,8 @@ import { NestedSvm } from "../../../src/vmm/svm/svm-state.js";
 import { SvmMsrs } from "../../../src/vmm/svm/svm-msrs.js";
 import type { StopReason } from "../../../src/vmm/stop-reason.js";
 import { resolveConfig, type VmConfig } from "../../../src/vmm/vm-config.js";
+
+const LEVEL_SWITCH: LevelSwitchExports[] = ["entryControlsValid", "hostStateValid", "guestStateCheck", "saveL1Controls", "restoreL1Controls", "loadL2State", "mergeControls", "mergeCrMask", "writeExitInformation", "saveL2State", "loadHostState", "resumeL1"];
 
 export class FakeContext implements ExitContext {
   readonly config: VmConfig;
@@ -53,6 +55,8 @@ export class FakeContext implements ExitContext {
       return this.emulateExit ?? EXIT_PREEMPTION_TIMER;
     },
     noteHostWrite: (physical: number, length: number) => { this.hostWrites.push([physical, length]); },
+    // Entering and leaving L2 needs the core's level switch: no handler tested here gets that far.
+    ...Object.fromEntries(LEVEL_SWITCH.map((name) => [name, () => { throw new Error(`FakeContext has no core: ${name}() needs a VirtualMachine`); }])) as unknown as Pick<CoreExports, LevelSwitchExports>,
   };
 
   constructor(config: Partial<VmConfig> = {}) {
@@ -74,12 +78,7 @@ export class FakeContext implements ExitContext {
     this.console.push(...bytes);
   }
 
-  /** The nested guest's exit stage, while one runs. */
-  levelStage: LevelStage | undefined;
 
-  setLevelStage(stage: LevelStage | undefined): void {
-    this.levelStage = stage;
-  }
 
   /** Held interrupts reflected into L1, by reason. */
   heldReflections: number[] = [];
