@@ -7,7 +7,7 @@ import { allocateTlb } from "./mmu/tlb";
 import { adoptMmuStats } from "./mmu/mmu";
 import { allocateBlockCache, cacheBase, cacheBytes, blocksCompiled, blockStalls } from "./jit/block-cache";
 import { codeWritten } from "./jit/code-pages";
-import { allocateDeviceMemory, allocateRam, deviceMemoryBase as deviceMemoryOffset, ramBase as ramOffset, ramSize as ramBytes } from "./memory/physical";
+import { allocateDeviceMemory, allocateRam, deviceMemoryBase as deviceMemoryOffset, ramBase as ramOffset, ramSize as ramBytes, resetEmulatedWrite, protectTrappedPages } from "./memory/physical";
 import { translate, followPagingControls } from "./memory/linear";
 import { vmRun } from "./vm/run";
 import { clearExitsInCore } from "./vm/exits-in-core";
@@ -26,6 +26,7 @@ export function init(bytes: u32): void {
   store<u32>(VMCS_BASE + C_JIT, 1); // the compiling tier is on unless the VMM turns it off
   clearExitsInCore();
   clearLevelSwitch();
+  protectTrappedPages();
   retired = 0;
 }
 
@@ -55,6 +56,7 @@ export function emulate(): u32 {
   const savedBudget = load<u32>(VMCS_BASE + C_PREEMPTION_TIMER);
   store<u32>(VMCS_BASE + C_PREEMPTION_TIMER, 1);
   emulating = true;
+  resetEmulatedWrite();
   const reason = vmRun(false);
   emulating = false;
   store<u32>(VMCS_BASE + C_PREEMPTION_TIMER, savedBudget);
@@ -67,6 +69,9 @@ export function adoptSavedCounters(): void {
   retired = load<u64>(VMCS_BASE + G_INSTRET_LO);
   adoptMmuStats();
 }
+
+// The write trap's page protection and what an emulated instruction wrote there (memory/physical.ts).
+export { releaseTrappedPage, protectTrappedPages, emulatedWriteStart, emulatedWriteEnd } from "./memory/physical";
 
 // Guest-physical accesses that fell outside RAM (reads returned all ones, writes were dropped).
 export { unassignedAccesses } from "./memory/physical";

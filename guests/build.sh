@@ -100,6 +100,8 @@ build vga $(ls vga/*.c pc/*.c pm/*.c pm/*.S | sort)
 GFX=$(ls gfx/*.c | sort)
 build gfxprobe gfxprobe/gfxprobe.c $GFX
 build gfxpicture gfxpicture/gfxpicture.c $GFX
+build gfxdemo gfxdemo/gfxdemo.c $GFX
+build frames frames/frames.c
 build diskbench $(ls diskbench/*.c pc/*.c pm/*.c pm/*.S | sort)
 build shell $(ls shell/*.c pc/*.c pm/*.c pm/*.S | sort)
 build tour $(ls tour/*.c pc/*.c pm/*.c pm/*.S | sort)

@@ -42,8 +42,19 @@ export function allocateDeviceMemory(): void {
 }
 
 // ---- Write trap: a physical range whose writes exit to the VMM (EXIT_WRITE_TRAP) ------------
+// Every page of the range is write-protected until the VMM releases it (releaseTrappedPage): the
+// display's dirty log releases a page at its first write and protects the range again at each
+// refresh (src/vmm/display-update.ts), while the plain trap never releases one. Every store path
+// of the core asks writeTrapped() or storableAtOnce(), so one protection bit covers the
+// interpreter, its bulk string copies and compiled code (which never writes the range: it lies in
+// the hole below 1 MiB or beyond RAM, jit/block-cache.ts).
 let trapBase: u32 = 0;
 let trapSize: u32 = 0;
+const RELEASABLE_PAGES: u32 = 1024; // 4 MiB: the largest frame buffer; pages beyond stay protected
+const releasedPages = memory.data(RELEASABLE_PAGES / 8); // bit per page of the range: writable
+// While the VMM emulates a trapped instruction: the guest-physical bytes it wrote in the range.
+let spanLow: u32 = 0xffffffff;
+let spanHigh: u32 = 0;
 
 // The VMM's physical-memory controls (write trap, device memory), at VM entry after it wrote them.
 export function loadPhysicalControls(): void {
@@ -54,17 +65,67 @@ export function loadPhysicalControls(): void {
   deviceGuestSize = size < <u32>DEVICE_MEMORY_BYTES ? size : DEVICE_MEMORY_BYTES;
 }
 
-// Does a write of `bytes` at `p` touch the trapped range? (The VMM's emulate() lets it through.)
+// Does a write of `bytes` at `p` touch a protected page of the trapped range? (The VMM's
+// emulate() lets it through and notes the bytes written.)
 @inline export function writeTrapped(p: u32, bytes: u32): bool {
-  return (p - trapBase < trapSize || p + bytes - 1 - trapBase < trapSize) && !emulating;
+  return (p - trapBase < trapSize || p + bytes - 1 - trapBase < trapSize) && trapStops(p, bytes);
+}
+
+function trapStops(p: u32, bytes: u32): bool {
+  if (emulating) {
+    const low = p < trapBase ? trapBase : p;
+    const high = p + bytes - 1 - trapBase < trapSize ? p + bytes - 1 : trapBase + trapSize - 1;
+    if (low < spanLow) spanLow = low;
+    if (high > spanHigh) spanHigh = high;
+    return false;
+  }
+  return pageProtected(p) || pageProtected(p + bytes - 1);
+}
+
+@inline function pageProtected(p: u32): bool {
+  const offset = p - trapBase;
+  if (offset >= trapSize) return false;
+  const page = offset >>> 12;
+  return page >= RELEASABLE_PAGES || ((<u32>load<u8>(releasedPages + (page >>> 3)) >> (page & 7)) & 1) == 0;
 }
 
 // Can `len` bytes at `p` be stored directly, as one block (REP MOVS/STOS in string.ts)? In RAM
-// and clear of the write trap (the emulate() exception does not matter: it runs one instruction).
+// and clear of protected pages (never while emulating: the bytes written must be noted).
 export function storableAtOnce(p: u32, len: u32): bool {
-  const trapped = trapSize != 0 && (p - trapBase < trapSize || trapBase - p < len);
-  return p <= ramSize && len <= ramSize - p && !trapped;
+  if (!(p <= ramSize && len <= ramSize - p)) return false;
+  if (trapSize == 0 || len == 0 || !(p - trapBase < trapSize || trapBase - p < len)) return true;
+  if (emulating) return false;
+  const from = p < trapBase ? trapBase : p;
+  const last = p + len - 1 - trapBase < trapSize ? p + len - 1 : trapBase + trapSize - 1;
+  for (let at = from & ~0xfff; at <= last; at += 0x1000) {
+    if (pageProtected(at < from ? from : at)) return false;
+  }
+  return true;
 }
+
+// The page of the trapped range holding guest-physical `p` becomes writable (no-op outside it).
+// The range is the one the VMM programmed (the VMCS), which the core loads only at VM entry.
+export function releaseTrappedPage(p: u32): void {
+  const offset = p - load<u32>(VMCS_BASE + C_WRITE_TRAP_BASE);
+  if (offset >= load<u32>(VMCS_BASE + C_WRITE_TRAP_SIZE) || (offset >>> 12) >= RELEASABLE_PAGES) return;
+  const page = offset >>> 12;
+  const at = releasedPages + (page >>> 3);
+  store<u8>(at, <u32>load<u8>(at) | (<u32>1 << (page & 7)));
+}
+
+// Every page of the trapped range is protected again.
+export function protectTrappedPages(): void {
+  memory.fill(releasedPages, 0, RELEASABLE_PAGES / 8);
+}
+
+// The bytes of the trapped range that the instruction emulate() ran wrote: [start, end), empty
+// (start == end) when it wrote none there. The VMM's trap strategy copies them to the screen.
+export function resetEmulatedWrite(): void {
+  spanLow = 0xffffffff;
+  spanHigh = 0;
+}
+export function emulatedWriteStart(): u32 { return spanLow == 0xffffffff ? 0 : spanLow; }
+export function emulatedWriteEnd(): u32 { return spanLow == 0xffffffff ? 0 : spanHigh + 1; }
 
 export function trapWrite(p: u32): void {
   store<u32>(VMCS_BASE + X_GUEST_PHYSICAL, p);

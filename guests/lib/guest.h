@@ -55,5 +55,14 @@ void *memset(void *d, int c, unsigned n);
 void *memcpy(void *d, const void *s, unsigned n);
 int memcmp(const void *a, const void *b, unsigned n);
 unsigned strlen(const char *s);
+/* Whether `word` stands in `s` as a whole word (between spaces or the ends). */
+static inline int has_word(const char *s, const char *word)
+{
+    unsigned n = strlen(word);
+    for (const char *p = s; *p; p++)
+        if ((p == s || p[-1] == ' ') && !memcmp(p, word, n) && (p[n] == ' ' || p[n] == 0))
+            return 1;
+    return 0;
+}
 
 #endif

@@ -3,6 +3,7 @@
 // section describes it), the settings, each host's status, the exit benchmarks, the CR3 cliff,
 // the MIPS section and the real-C rows.
 
+import type { DisplayRow } from "./display-bench.js";
 import { readFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import type { BenchRun } from "./bench.js";
@@ -51,6 +52,8 @@ export interface BenchResults {
   realC: (Omit<RealCResults, "hosts"> & { rounds: number }) | null;
   /** The first exits of a fresh VM against its steady ones (cold-start.ts); null when not run. */
   coldStart: ColdStart | null;
+  /** The display-update rows (display-bench.ts): each strategy on each demo; null when not run. */
+  display: DisplayRow[] | null;
 }
 
 export function describeMachine(): Machine {
@@ -78,6 +81,7 @@ export function benchResults(
   mips: BenchResults["mips"],
   realC: BenchResults["realC"] = null,
   coldStart: ColdStart | null = null,
+  display: DisplayRow[] | null = null,
 ): BenchResults {
   const cliffByCount = cliffMeasurements(cliff, settings.clock);
   return {
@@ -90,6 +94,7 @@ export function benchResults(
     mips,
     realC,
     coldStart,
+    display,
   };
 }
 

@@ -23,14 +23,14 @@ export interface BenchGuest {
   /** The guest's command-line arguments when the benchmark gives none. */
   args?: string;
   /** How the VM is set up, if not the default. */
-  vm?: Pick<VirtualMachineOptions, "vgaTrap">;
+  vm?: Pick<VirtualMachineOptions, "displayUpdate">;
 }
 
 export const BENCH_GUESTS: readonly BenchGuest[] = [
   { name: "regloop", path: "guests/regloop.elf", targetMips: 300 },
   { name: "compute", path: "guests/compute.elf", targetMips: 150 },
   { name: "vga", path: "guests/vga.elf", args: "100000" },
-  { name: "vga --vga-trap", path: "guests/vga.elf", args: "100000", vm: { vgaTrap: true } },
+  { name: "vga --vga-trap", path: "guests/vga.elf", args: "100000", vm: { displayUpdate: "trap" } },
 ];
 
 export interface BenchRun {

@@ -7,12 +7,14 @@
 // four address spaces, all CR3 targets, and over five, which under LRU refill misses every time.
 
 import type { VmConfig } from "../vmm/vm-config.js";
+import type { DisplayUpdate } from "../vmm/display-update.js";
 
 export const VMEXIT_GUEST = "guests/vmexit.elf";
 
 /** How wasmvisor is set up for a row, beyond the defaults. */
 export interface WasmvisorSetup extends Partial<VmConfig> {
-  vgaTrap?: boolean;
+  /** How the frame buffer reaches the screen (display-update.ts): trap makes every VGA store exit. */
+  displayUpdate?: DisplayUpdate;
   /** Set "INVLPG exiting" (off by default: the core completes INVLPG itself). */
   invlpgExiting?: boolean;
   /** false: the compiling tier off (C_JIT = 0), the interpreter alone. */
@@ -121,7 +123,7 @@ export const EXIT_BENCHMARKS: readonly ExitBenchmark[] = [
   row("popf/classic", "popf", "PUSHF+POPF, classic: no exit (the flaw)", { setup: { ifMode: "classic" }, free: true }),
   row("popf/bt", "popf", "PUSHF+POPF, translated: inline, no exit", { setup: { ifMode: "bt" }, free: true }),
   row("vga", "vga", "VGA frame-buffer store: RAM, no exit", { free: true }),
-  row("vga/trap", "vga", "VGA store with --vga-trap: exit (48)", { setup: { vgaTrap: true } }),
+  row("vga/trap", "vga", "VGA store with --vga-trap: exit (48)", { setup: { displayUpdate: "trap" } }),
   row("hlt", "hlt", "HLT exit (12) + PIT interrupt injected", { scale: 1 / 1000 }),
   row("irq", "irq", "interrupt window (7) + injection + handler", { scale: 1 / 10, needsInterruptWindow: true }),
   // Nested VMX (docs/design.md, "Nesting"): one CPUID of L2 is one L2 exit, reflected to L1

@@ -24,6 +24,7 @@ import { HOSTS, runExitSuite, type Host } from "../bench/exit-suite.js";
 import type { ClockKind } from "../bench/marker-timing.js";
 import type { PeerName } from "../bench/peer-runners.js";
 import { formatPhaseTable, realCTargetLines, rowName } from "../bench/real-c-report.js";
+import { formatDisplayTable, measureDisplays, type DisplayRow } from "../bench/display-bench.js";
 import { PHASE_GUESTS, REALC, REALC_ROUNDS, runRealC, selectPhaseGuests, type RealCResults } from "../bench/real-c.js";
 import { formatRuns, formatSummaries, summarize } from "../bench/report.js";
 import { benchClock } from "../bench/thread-cpu-clock.js";
@@ -108,6 +109,14 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
       });
     }
 
+    // The display updates' rows (guests/gfxdemo.elf under each strategy).
+    let display: DisplayRow[] = [];
+    if (only === undefined || only.test("display")) {
+      phase("display", 1);
+      display = await measureDisplays(options.quick ? 10 : 1, benchClock(options.clock), (label) => bar.update({ label }));
+      bar.increment();
+    }
+
     const benchmarks = selectBenchmarks(only);
     phase("exits", 1);
     const suite = await runExitSuite({
@@ -136,6 +145,7 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
       formatTranslationCounts(nanoRows),
       coldStart ? formatColdStart(coldStart, options.clock) : "",
       realC ? `Real C: host ${options.clock === "cpu" ? "CPU" : "wall"} ms per phase, median of ${runs} runs (guests/realc.elf, ${mode.realcRounds} rounds a phase)\n${formatPhaseTable(realC.rows, realC.hosts, previous)}` : "",
+      display.length > 0 ? `Display updates: guests/gfxdemo.elf, plasma (mode 13h, every pixel) and sprite (a ball over 800x600x32), the screen refreshed once a frame; host ${options.clock === "cpu" ? "CPU" : "wall"} time\n${formatDisplayTable(display)}` : "",
       cliff.length > 0 ? `CR3 cliff (guests/multitask.elf): address-space switches, timed from the ${WINDOW.from * 100}th to the ${WINDOW.to * 100}th percent of them\n${formatCr3Cliff(cliff)}` : "",
       benchmarks.length > 0 || realC ? formatTargets(suite.rows, cliffByCount, realC ? realCTargetLines(realC.rows, realC.guests) : []) : "",
       formatSkipped(suite.rows, suite.hosts),
@@ -156,6 +166,7 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
       { summaries, runs: mipsRuns },
       realC ? { rows: realC.rows, guests: realC.guests, rounds: mode.realcRounds } : null,
       coldStart ?? null,
+      display.length > 0 ? display : null,
     );
     if (options.json !== undefined) await writeFile(options.json, `${JSON.stringify(results, null, 2)}\n`);
     if (options.markdown !== undefined) await writeFile(options.markdown, markdownReport(results, report));

@@ -10,9 +10,10 @@ import { UnsaveableStateError } from "../devices/saved-values.js";
 import { CPU_KINDS, CPUID_VENDORS, CR3_POLICIES, DEFAULT_CONFIG, HYPERV_PARTITIONS, IF_MODES, NESTED_MODES } from "../vmm/vm-config.js";
 import { DEFAULT_MEMORY_MIB } from "../vmm/virtual-machine.js";
 import { CLOCK_MODES } from "../vmm/virtual-clock.js";
+import { DEFAULT_REFRESH_HZ, DISPLAY_UPDATES } from "../vmm/display-update.js";
 import { benchCommand } from "./bench-command.js";
 import { EXIT_INTERNAL_ERROR, EXIT_USAGE, UsageError } from "./exit-status.js";
-import { parseCr3Targets, parseInstructionCount, parseIterations, parseMemoryMiB, parsePeers, parseRunCount, parseSeconds } from "./options.js";
+import { parseCr3Targets, parseInstructionCount, parseIterations, parseMemoryMiB, parsePeers, parseRefreshHz, parseRunCount, parseSeconds } from "./options.js";
 import { runCommand } from "./run-command.js";
 
 function buildProgram(setStatus: (status: number) => void): Command {
@@ -49,12 +50,14 @@ function buildProgram(setStatus: (status: number) => void): Command {
     .option("--disk-readonly", "open the disk image read-only: the guest's writes fail")
     .addOption(new Option("--display <what>", "draw the VGA text screen in the terminal (typing then goes to the PS/2 keyboard)").choices(["vga"]))
     .option("--screenshot <file.png>", "save the final VGA text screen as a PNG image (640x400)")
-    .option("--vga-trap", "make every write to the VGA frame buffer exit (instead of refreshing the screen 5 times a second)")
+    .addOption(new Option("--display-update <strategy>", "how the frame buffer reaches the screen: trap (every write exits), refresh (copied whole at the refresh rate; the default), dirty-log (pages written since the last refresh, each write-protected until its first write), pv (the rectangles the guest reports by hypercall)").choices(DISPLAY_UPDATES))
+    .addOption(new Option("--refresh-hz <n>", "screen refreshes per second for refresh and dirty-log").argParser(parseRefreshHz).default(DEFAULT_REFRESH_HZ))
+    .option("--vga-trap", "the same as --display-update trap")
     .addOption(new Option("--clock <kind>", "time for the PIT and RTC: virtual (from retired instructions, repeatable) or real").choices(CLOCK_MODES).default("virtual"))
     .option("--save-state <file>", "when the run ends, however it ends (a signal too), save the whole machine to this file")
     .addOption(
       new Option("--restore-state <file>", "continue the machine saved in this file instead of booting a kernel; it keeps its memory and configuration")
-        .conflicts(["mem", "cmdline", "module", "ifMode", "cpu", "cpuidVendor", "hypervPartition", "cr3Targets", "cr3Policy", "nested", "vgaTrap", "clock"]),
+        .conflicts(["mem", "cmdline", "module", "ifMode", "cpu", "cpuidVendor", "hypervPartition", "cr3Targets", "cr3Policy", "nested", "vgaTrap", "displayUpdate", "clock"]),
     )
     .addHelpText(
       "after",

@@ -5,6 +5,7 @@
 import { InvalidArgumentError } from "commander";
 import { PEER_NAMES, type PeerName } from "../bench/peer-runners.js";
 import { MAX_CR3_TARGETS } from "../vmm/vm-config.js";
+import { MAX_REFRESH_HZ, checkRefreshHz } from "../vmm/display-update.js";
 import { MEMORY_SIZE_RULE, parseMemoryMiB as memoryMiB } from "../vmm/memory-size.js";
 
 function wholeNumber(text: string): number {
@@ -28,6 +29,14 @@ export function parseSeconds(text: string): number {
   const seconds = /^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(text) ? Number(text) : NaN;
   if (!(seconds > 0 && Number.isFinite(seconds))) throw new InvalidArgumentError("expected a positive number of seconds.");
   return seconds;
+}
+
+export function parseRefreshHz(text: string): number {
+  try {
+    return checkRefreshHz(/^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(text) ? Number(text) : NaN);
+  } catch {
+    throw new InvalidArgumentError(`expected refreshes per second, above 0 and at most ${MAX_REFRESH_HZ}.`);
+  }
 }
 
 export function parseRunCount(text: string): number {

@@ -14,13 +14,15 @@ import { FileDisk } from "./file-disk.js";
 import { nonBlockingStdout } from "./stdout-writer.js";
 import { TerminalInput } from "./terminal-input.js";
 import { VgaDisplay } from "./vga-display.js";
+import type { DisplayUpdate } from "../vmm/display-update.js";
 
 export interface PcHostOptions {
   disk?: string;
   diskReadonly?: boolean;
   display?: "vga";
   screenshot?: string;
-  vgaTrap?: boolean;
+  displayUpdate?: DisplayUpdate;
+  refreshHz: number;
   clock: ClockMode;
 }
 
@@ -36,8 +38,9 @@ export class PcHost {
   }
 
   /** What the VM is created with. */
-  vmOptions(): Pick<VirtualMachineOptions, "disk" | "vgaTrap" | "clock"> {
-    return { disk: this.disk, vgaTrap: this.options.vgaTrap, clock: this.options.clock };
+  vmOptions(): Pick<VirtualMachineOptions, "disk" | "displayUpdate" | "refreshHz" | "clock"> {
+    const { displayUpdate, refreshHz, clock } = this.options;
+    return { disk: this.disk, displayUpdate, refreshHz, clock };
   }
 
   /**
@@ -56,7 +59,7 @@ export class PcHost {
   /** Connects the terminal and the screen to a booted VM; `quit` ends the run (Ctrl-A x). */
   attach(vm: VirtualMachine, quit: () => void): void {
     this.vm = vm;
-    if (this.options.display === "vga") this.display = new VgaDisplay(vm, this.options.vgaTrap === true);
+    if (this.options.display === "vga") this.display = new VgaDisplay(vm);
     const target = this.display ? { kind: "keyboard" as const, keyboard: vm.pc.keyboard } : { kind: "serial" as const, uart: vm.pc.com1 };
     this.input = TerminalInput.open(target, quit);
     vm.hostInput = this.input;
@@ -74,7 +77,8 @@ export class PcHost {
       this.input?.close();
       this.display?.finish();
       if (this.options.screenshot !== undefined && this.vm !== undefined) {
-        writeFileSync(this.options.screenshot, screenshotPng(this.vm.pc.display, this.vm.ram, vgaFont()));
+        this.vm.display.refresh(); // the monitor's last refresh, under the strategies that refresh
+        writeFileSync(this.options.screenshot, screenshotPng(this.vm.pc.display, this.vm.display.screen, vgaFont()));
       }
     } finally {
       this.disk?.close();

@@ -40,6 +40,8 @@ export interface RunOptions extends VmConfig, PcHostOptions {
   vmcsShadowing: "on" | "off";
   saveState?: string;
   restoreState?: string;
+  /** --vga-trap: the older spelling of --display-update trap. */
+  vgaTrap?: boolean;
 }
 
 /** Returns the process exit status. */
@@ -50,12 +52,14 @@ export async function runCommand(kernelPath: string | undefined, options: RunOpt
   for (const [path, option] of [[saveState, "--save-state"], [jsonPath, "--stats-json"], [screenshot, "--screenshot"]] as const) {
     if (path !== undefined) checkOutputFile(path, option);
   }
-  const { vgaTrap, clock, ...config } = rest;
+  const { vgaTrap, displayUpdate: asked, refreshHz, clock, ...config } = rest;
+  if (vgaTrap === true && asked !== undefined && asked !== "trap") throw new UsageError(`--vga-trap is --display-update trap; it cannot go with --display-update ${asked}`);
+  const displayUpdate = vgaTrap === true ? "trap" : asked;
   if (source.kind === "kernel" && config.nested === "vmx" && config.cpu !== "intel") throw new UsageError("--nested vmx needs --cpu intel: AMD processors have no VMX");
   if (source.kind === "kernel" && config.nested === "svm" && config.cpu !== "amd") throw new UsageError("--nested svm needs --cpu amd: Intel processors have no SVM");
-  // A restored machine keeps its clock and VGA write trap; the host follows them.
-  const kept = source.kind === "state" ? { vgaTrap: source.machine.vgaTrap, clock: source.machine.clock } : { vgaTrap, clock };
-  const host = new PcHost({ disk, diskReadonly, display, screenshot, ...kept });
+  // A restored machine keeps its clock and display update; the host follows them.
+  const kept = source.kind === "state" ? { displayUpdate: source.machine.displayUpdate, clock: source.machine.clock } : { displayUpdate, clock };
+  const host = new PcHost({ disk, diskReadonly, display, screenshot, refreshHz, ...kept });
   // A reader that closed stdout wants no more: end at once, as a Unix tool killed by SIGPIPE.
   const guestConsole = new ConsoleOutput(host.consoleWriter(), () => process.exit(EXIT_OUTPUT_CLOSED));
   let vm: VirtualMachine;

@@ -61,6 +61,13 @@ export interface CoreExports {
   /** L1 runs again after L2: L0's controls for it, its link pointer, and its host state from vmcs12. */
   resumeL1(v: number): void;
 
+  /** The page of the write-trap range holding guest-physical `physical` stops trapping writes (the dirty log). */
+  releaseTrappedPage(physical: number): void;
+  /** Every page of the write-trap range traps writes again. */
+  protectTrappedPages(): void;
+  /** The bytes of the write-trap range the last emulate() wrote: [start, end), empty when start == end. */
+  emulatedWriteStart(): number;
+  emulatedWriteEnd(): number;
   // ---- The compiling tier's half (src/jit/, assembly/jit-abi.ts) ----
   /** The function table compiled blocks are installed in. */
   readonly table: WebAssembly.Table;
@@ -122,7 +129,8 @@ export const CORE_EXPORT_KINDS = {
   memory: "memory", init: { params: 1 }, ramBase: { params: 0 }, ramSize: { params: 0 }, deviceMemoryBase: { params: 0 }, run: { params: 0 },
   translateLinear: { params: 2 }, emulate: { params: 0 }, instructionsRetired: { params: 0 },
   adoptSavedCounters: { params: 0 }, unassignedAccesses: "global", exitsInCoreArea: { params: 0 },
-  vmcsFieldTable: { params: 0 },
+  vmcsFieldTable: { params: 0 }, releaseTrappedPage: { params: 1 }, protectTrappedPages: { params: 0 },
+  emulatedWriteStart: { params: 0 }, emulatedWriteEnd: { params: 0 },
   levelSwitchArea: { params: 0 }, entryControlsValid: { params: 1 }, hostStateValid: { params: 1 }, guestStateCheck: { params: 1 }, saveL1Controls: { params: 0 }, restoreL1Controls: { params: 0 }, loadL2State: { params: 1 },
   mergeControls: { params: 1 }, mergeCrMask: { params: 6 }, writeExitInformation: { params: 4 }, saveL2State: { params: 1 }, loadHostState: { params: 1 }, resumeL1: { params: 1 },
   table: "table", blockCacheBase: { params: 0 }, blockCacheBytes: { params: 0 }, compiledBlocks: { params: 0 }, userLevelSeen: "global",

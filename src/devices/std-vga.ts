@@ -15,6 +15,7 @@
 
 import { BochsDispi, DISPI_PORT, DISPI_PORT_COUNT, type BochsDispiState } from "./bochs-dispi.js";
 import type { IoBus } from "./bus.js";
+import type { PortDevice } from "./device.js";
 import { PCI_BAR0 } from "./pci-bus.js";
 import { memoryBarAddress, stdVgaFunction } from "./pci-functions.js";
 import { StatePath } from "./saved-values.js";
@@ -63,8 +64,10 @@ export interface GraphicsDisplay {
   /**
    * Draws `rect` (default: all) of the current graphics mode into `rgba`, a width x height x 4
    * byte image of the whole frame, at the rectangle's place: RGBA, alpha 255. Blank draws black.
+   * The pixels come from guest memory, or from `frame`, a copy of mode().frame (the display
+   * update's screen: byte 0 is the frame's first byte); a pixel past its end draws black.
    */
-  render(rgba: Uint8Array | Uint8ClampedArray, rect?: Rect): void;
+  render(rgba: Uint8Array | Uint8ClampedArray, rect?: Rect, frame?: Uint8Array): void;
   /** Bumped when the mode, the palette or a register the picture depends on changed. */
   readonly changes: number;
 }
@@ -100,6 +103,11 @@ export class StdVga implements GraphicsDisplay {
   readonly vga = new VgaText();
   readonly dispi: BochsDispi;
   readonly pci;
+  /**
+   * Called after every guest write to a register that may change the mode (VGA, dispi, the PCI
+   * function): the display update follows the frame buffer from there (src/vmm/display-update.ts).
+   */
+  onRegisterWrite: (() => void) | undefined;
   /** Where BAR 0 maps the video memory now, or undefined. */
   private lfb: number | undefined;
   private lfbChanges = 0;
@@ -112,12 +120,27 @@ export class StdVga implements GraphicsDisplay {
     /** Told where BAR 0 maps the video memory (undefined: nowhere) whenever that changes. */
     private readonly mapVideoMemory: (base: number | undefined) => void,
   ) {
-    bus.register(VGA_PORT, VGA_PORT_COUNT, this.vga);
+    bus.register(VGA_PORT, VGA_PORT_COUNT, this.tellingWrites(this.vga));
     this.dispi = new BochsDispi(videoMemoryBytes, (bytes) => this.memory.video().fill(0, 0, bytes));
-    bus.register(DISPI_PORT, DISPI_PORT_COUNT, this.dispi);
+    bus.register(DISPI_PORT, DISPI_PORT_COUNT, this.tellingWrites(this.dispi));
     this.pci = stdVgaFunction(videoMemoryBytes);
-    this.pci.onWrite = () => this.followBar();
+    this.pci.onWrite = () => {
+      this.followBar();
+      this.onRegisterWrite?.();
+    };
     this.followBar();
+  }
+
+  /** `device` on the bus, calling onRegisterWrite after each of its writes. */
+  private tellingWrites(device: PortDevice): PortDevice {
+    return {
+      name: device.name,
+      read: (offset, size) => device.read(offset, size),
+      write: (offset, size, value) => {
+        device.write(offset, size, value);
+        this.onRegisterWrite?.();
+      },
+    };
   }
 
   get changes(): number {
@@ -165,7 +188,7 @@ export class StdVga implements GraphicsDisplay {
     return { kind: "graphics", width, height, bpp: 8, lineBytes, frame: { base: VGA_GRAPHICS_BASE + start, size } };
   }
 
-  render(rgba: Uint8Array | Uint8ClampedArray, rect?: Rect): void {
+  render(rgba: Uint8Array | Uint8ClampedArray, rect?: Rect, frame?: Uint8Array): void {
     const mode = this.mode();
     const { width, height } = mode;
     if (rgba.length < width * height * 4) throw new RangeError(`a ${width}x${height} frame needs ${width * height * 4} bytes, not ${rgba.length}`);
@@ -180,12 +203,13 @@ export class StdVga implements GraphicsDisplay {
       return;
     }
     const vgaMode = !this.dispi.enabled;
-    const source = vgaMode ? this.memory.ram() : this.memory.video();
+    const source = frame ?? (vgaMode ? this.memory.ram() : this.memory.video());
     // VGA lines wrap inside the 64 KiB window; dispi frames lie inside video memory (the fix-up
     // saw to it), and a mapped-out BAR changes where the guest sees them, not what is shown.
-    const windowBase = vgaMode ? VGA_GRAPHICS_BASE : 0;
-    const windowSize = vgaMode ? VGA_GRAPHICS_SIZE : source.length;
-    const start = vgaMode ? this.vgaStartByte() : this.dispi.layout().startByte;
+    // A copy of the frame does not wrap: it ends where mode().frame does.
+    const windowBase = frame || !vgaMode ? 0 : VGA_GRAPHICS_BASE;
+    const windowSize = frame ? Number.MAX_SAFE_INTEGER : vgaMode ? VGA_GRAPHICS_SIZE : source.length;
+    const start = frame ? 0 : vgaMode ? this.vgaStartByte() : this.dispi.layout().startByte;
     const pixel = this.pixelReader(mode.bpp, source, vgaMode);
     const pixelBytes = bytesPerPixel(mode.bpp);
     for (let y = y0; y < y1; y++) {

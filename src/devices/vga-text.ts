@@ -11,11 +11,13 @@
 // sequencer (0x3C4/0x3C5) and graphics controller (0x3CE/0x3CF) keep the bits QEMU keeps, which
 // say whether the screen is graphics and how pixels are laid out (std-vga.ts reads them); the DAC
 // is vga-dac.ts. Everything starts as a BIOS leaves mode 3.
-// The frame buffer itself is not trapped by this device: the VMM either reads it periodically
-// (snapshot()) or, with --vga-trap, hears of each write (written()). saveState()/restoreState()
+// The frame buffer itself is guest RAM, not this device's: the VMM keeps the screen's copy of it
+// (src/vmm/display-update.ts, by the strategy --display-update picks) and snapshot() reads the
+// picture from that copy. saveState()/restoreState()
 // carry the registers across a saved machine (the frame buffer is guest RAM and is saved with it).
 
 import type { IoSize, PortDevice } from "./device.js";
+import type { FrameBufferLayout } from "../vmm/display-update.js";
 import { StatePath } from "./saved-values.js";
 import { VgaDac, type VgaDacState } from "./vga-dac.js";
 
@@ -28,6 +30,8 @@ export const COLUMNS = 80;
 export const ROWS = 25;
 /** Scan lines per character row: mode 3's 400 lines over 25 rows (the font's glyphs are 8x16). */
 export const GLYPH_HEIGHT = 16;
+/** The text frame buffer as the display update sees it: rows of 80 two-byte cells. */
+export const VGA_TEXT_LAYOUT: FrameBufferLayout = { base: VGA_TEXT_BASE, size: VGA_TEXT_SIZE, pitch: COLUMNS * 2, bytesPerPixel: 2, columns: COLUMNS, rows: Math.floor(VGA_TEXT_SIZE / (COLUMNS * 2)) };
 
 // Offsets from 0x3C0.
 const ATTRIBUTE = 0x00;
@@ -98,7 +102,7 @@ export interface VgaTextState {
 
 export class VgaText implements PortDevice {
   readonly name = "vga";
-  /** Set by written(), cleared by whoever redraws: the frame buffer changed since. */
+  /** Set when a register that changes the picture is written, cleared by whoever redraws. */
   dirty = true;
   /** CRTC, attribute, sequencer and graphics controller registers, for std-vga.ts to read. */
   readonly crtc = new Uint8Array(0x19);
@@ -252,23 +256,18 @@ export class VgaText implements PortDevice {
     this.crtc[index] = value;
   }
 
-  /** The VMM saw the guest write the frame buffer at `address` (--vga-trap). */
-  written(_address: number): void {
-    this.dirty = true;
-  }
-
   /** Where the screen starts in the frame buffer, from the CRTC start address. */
   get startAddress(): number {
     return (this.crtc[CRTC_START_HIGH] << 8) | this.crtc[CRTC_START_LOW];
   }
 
-  /** The screen as the monitor would show it, read from guest RAM. */
-  snapshot(ram: Uint8Array): TextScreen {
+  /** The screen as the monitor shows it, read from `frameBuffer` (the 32 KiB from 0xB8000). */
+  snapshot(frameBuffer: Uint8Array): TextScreen {
     const cells = new Uint16Array(COLUMNS * ROWS);
     const start = this.startAddress * 2;
     for (let i = 0; i < cells.length; i++) {
-      const at = VGA_TEXT_BASE + ((start + i * 2) % VGA_TEXT_SIZE);
-      cells[i] = at + 1 < ram.length ? ram[at] | (ram[at + 1] << 8) : 0;
+      const at = (start + i * 2) % VGA_TEXT_SIZE;
+      cells[i] = at + 1 < frameBuffer.length ? frameBuffer[at] | (frameBuffer[at + 1] << 8) : 0;
     }
     const location = ((this.crtc[CRTC_CURSOR_HIGH] << 8) | this.crtc[CRTC_CURSOR_LOW]) - this.startAddress;
     const startLine = this.crtc[CRTC_CURSOR_START] & 0x1f;

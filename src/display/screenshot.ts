@@ -40,11 +40,11 @@ export function renderScreen(screen: TextScreen, font: Uint8Array): PNG {
   return png;
 }
 
-/** The screen as PNG file bytes, in whatever mode it is. */
-export function screenshotPng(display: StdVga, ram: Uint8Array, font: Uint8Array): Buffer {
+/** The screen as PNG file bytes, in whatever mode it is, from `screen`: the display update's copy of the frame buffer. */
+export function screenshotPng(display: StdVga, screen: Uint8Array, font: Uint8Array): Buffer {
   const mode = display.mode();
-  if (mode.kind === "text") return PNG.sync.write(renderScreen(display.vga.snapshot(ram), font));
+  if (mode.kind === "text") return PNG.sync.write(renderScreen(display.vga.snapshot(screen), font));
   const png = new PNG({ width: mode.width, height: mode.height });
-  display.render(png.data);
+  display.render(png.data, undefined, screen);
   return PNG.sync.write(png);
 }

@@ -26,7 +26,13 @@ export const HC_EXIT = 3;
 export const HC_EXIT_COUNT = 4;
 /** Raise external interrupt vector EBX (32-255) after ECX more guest instructions. Returns 0. */
 export const HC_INJECT_AFTER = 5;
-export const HYPERCALL_MAX_FUNCTION = HC_INJECT_AFTER;
+/**
+ * The guest drew the rectangle at x = EBX & 0xFFFF, y = EBX >> 16, ECX & 0xFFFF pixels wide and
+ * ECX >> 16 high (text mode: character cells) in its frame buffer: under --display-update pv
+ * the VMM copies it to the screen. Returns 0; EINVAL when it does not lie inside the frame buffer.
+ */
+export const HC_DISPLAY_RECT = 6;
+export const HYPERCALL_MAX_FUNCTION = HC_DISPLAY_RECT;
 
 export const HC_ENOSYS = -1; // no such function
 export const HC_EFAULT = -2; // a guest pointer the guest's page tables do not map
@@ -67,6 +73,8 @@ const HYPERCALLS: Record<number, Hypercall> = {
     vm.timer.schedule(vector, instructions);
     return 0;
   },
+  [HC_DISPLAY_RECT]: (vm, position, size) =>
+    vm.display.reportRectangle(position & 0xffff, position >>> 16, size & 0xffff, size >>> 16) ? 0 : HC_EINVAL,
 };
 
 /** Carries out the hypercall the guest's registers describe and puts the result in EAX. */
@@ -91,4 +99,5 @@ const HYPERCALL_NAMES: Record<number, string> = {
   [HC_EXIT]: "exit",
   [HC_EXIT_COUNT]: "exit-count",
   [HC_INJECT_AFTER]: "inject-after",
+  [HC_DISPLAY_RECT]: "display-rect",
 };

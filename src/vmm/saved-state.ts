@@ -16,7 +16,8 @@
 // it restores them (saved-values.ts). So a damaged or forged file gives a SavedStateError, never a
 // machine that hangs, grows without bound or writes outside its disk.
 
-import { IO_BITMAP_B, VMCS_BASE, C_CLEAN_FIELDS, C_CR_INTERCEPTS, C_WRITE_TRAP_SIZE } from "../../assembly/vmcs-layout.js";
+import { IO_BITMAP_B, VMCS_BASE, C_CLEAN_FIELDS, C_CR_INTERCEPTS } from "../../assembly/vmcs-layout.js";
+import { DISPLAY_UPDATES, type DisplayUpdate } from "./display-update.js";
 import type { AtaPioState } from "../devices/ata-pio.js";
 import type { CmosRtcState } from "../devices/cmos-rtc.js";
 import type { I8042State } from "../devices/i8042.js";
@@ -46,7 +47,7 @@ export interface MachineDescription {
   memoryMiB: number;
   config: VmConfig;
   clock: ClockMode;
-  vgaTrap: boolean;
+  displayUpdate: DisplayUpdate;
   disk: { sectors: number; readOnly: boolean } | null;
 }
 
@@ -97,7 +98,7 @@ function describeMachine(vm: VirtualMachine): SavedMachine {
   vm.svm.checkSaveable(vm.interrupts);
   return {
     // The CR3-target count as it is now: a host may change it while the guest runs (the demo's control).
-    machine: { memoryMiB: vm.ram.length >> 20, config: { ...vm.config, cr3Targets: vm.cr3Targets.count }, clock: vm.clock.mode, vgaTrap: vm.vmcs.get(C_WRITE_TRAP_SIZE) !== 0, disk },
+    machine: { memoryMiB: vm.ram.length >> 20, config: { ...vm.config, cr3Targets: vm.cr3Targets.count }, clock: vm.clock.mode, displayUpdate: vm.display.strategy, disk },
     vmm: {
       clock: vm.clock.saveState(),
       injector: vm.interrupts.saveState(),
@@ -130,14 +131,15 @@ export function readStateFile(bytes: Uint8Array): SavedImage {
   const { json, cpu, ram } = decodeStateFile(bytes);
   if (cpu.length !== CPU_BYTES) throw new SavedStateError(`corrupt state file: the CPU section is ${cpu.length} bytes, not ${CPU_BYTES}`);
   if (typeof json !== "object" || json === null || !("machine" in json)) throw new SavedStateError("corrupt state file: it describes no machine");
-  const machineTemplate: MachineDescription = { memoryMiB: 0, config: { ...DEFAULT_CONFIG }, clock: "virtual", vgaTrap: false, disk: null };
+  const machineTemplate: MachineDescription = { memoryMiB: 0, config: { ...DEFAULT_CONFIG }, clock: "virtual", displayUpdate: "refresh", disk: null };
   const state = json as SavedMachine;
   checkShape(state.machine, machineTemplate, "machine");
   if (!CLOCK_MODES.includes(state.machine.clock)) throw new SavedStateError(`corrupt state file: unknown clock ${JSON.stringify(state.machine.clock)}`);
+  if (!DISPLAY_UPDATES.includes(state.machine.displayUpdate)) throw new SavedStateError(`corrupt state file: unknown display update ${JSON.stringify(state.machine.displayUpdate)}`);
   return { state, cpu, ram };
 }
 
-type MachineOption = "memoryMiB" | "clock" | "vgaTrap" | keyof VmConfig;
+type MachineOption = "memoryMiB" | "clock" | "displayUpdate" | keyof VmConfig;
 
 /**
  * The options that rebuild the saved machine, merged into `given`. Options that say what the
@@ -145,7 +147,7 @@ type MachineOption = "memoryMiB" | "clock" | "vgaTrap" | keyof VmConfig;
  */
 function restoreOptions<T extends VirtualMachineOptions>(image: SavedImage, given: T): T {
   const { machine } = image.state;
-  const saved: Record<MachineOption, unknown> = { memoryMiB: machine.memoryMiB, clock: machine.clock, vgaTrap: machine.vgaTrap, ...machine.config };
+  const saved: Record<MachineOption, unknown> = { memoryMiB: machine.memoryMiB, clock: machine.clock, displayUpdate: machine.displayUpdate, ...machine.config };
   for (const [key, value] of Object.entries(saved) as [MachineOption, unknown][]) {
     const wanted = given[key];
     if (wanted !== undefined && wanted !== value) {
@@ -223,6 +225,8 @@ function applySavedMachine(vm: VirtualMachine, image: SavedImage): void {
   pc.pci.restoreState(devices.pci, devicesPath.at("pci")); // last: maps the video memory where BAR 0 says
   if (devices.ata !== null) pc.ata?.restoreState(devices.ata, devicesPath.at("ata"));
   if (devices.pvBlock !== null) pc.pvBlock?.restoreState(devices.pvBlock, devicesPath.at("pvBlock"));
+  // The write trap's range comes from the strategy, not the saved VMCS; the screen from the restored RAM.
+  vm.display.setStrategy(vm.display.strategy);
 }
 
 /**

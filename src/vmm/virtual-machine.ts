@@ -15,7 +15,7 @@
 // the whole machine between runs and restore it (saved-state.ts).
 
 import {
-  ACTIVITY_HLT, C_DEVICE_MEMORY_BASE, C_DEVICE_MEMORY_SIZE, C_JIT, DEVICE_MEMORY_BYTES, C_PREEMPTION_TIMER, C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE, EXIT_EXTERNAL_INTERRUPT, EXIT_PREEMPTION_TIMER, G_ACTIVITY,
+  ACTIVITY_HLT, C_DEVICE_MEMORY_BASE, C_DEVICE_MEMORY_SIZE, C_JIT, DEVICE_MEMORY_BYTES, C_PREEMPTION_TIMER, EXIT_EXTERNAL_INTERRUPT, EXIT_PREEMPTION_TIMER, G_ACTIVITY,
   PREEMPTION_HOST_WORK, X_QUALIFICATION, X_REASON,
 } from "../../assembly/vmcs-layout.js";
 import { instantiateCore, setExitHandler, type CoreExports } from "../core/core.js";
@@ -25,7 +25,7 @@ import { IoBus } from "../devices/bus.js";
 import { DEBUG_EXIT_PORT, DEBUG_EXIT_PORT_COUNT, DebugExit } from "../devices/debug-exit.js";
 import type { BlockBackend } from "../devices/block-backend.js";
 import type { Serial16550, SerialSink } from "../devices/serial-16550.js";
-import { VGA_TEXT_BASE, VGA_TEXT_SIZE } from "../devices/vga-text.js";
+import { DEFAULT_REFRESH_HZ, DisplayUpdater, checkRefreshHz, type DisplayUpdate } from "./display-update.js";
 import { setMultibootEntryState } from "../loader/machine-state.js";
 import { loadMultibootKernel, type LoadedKernel } from "../loader/multiboot.js";
 import type { ModuleFile } from "../loader/modules.js";
@@ -115,8 +115,10 @@ export interface VirtualMachineOptions extends Partial<VmConfig> {
   rtcStartMs?: number;
   /** Input from the host that may wake a halted guest. */
   hostInput?: HostInput;
-  /** Make every guest write to the VGA text frame buffer exit (reason 48) instead of refreshing from RAM. */
-  vgaTrap?: boolean;
+  /** How the frame buffer reaches the screen (display-update.ts; default refresh). */
+  displayUpdate?: DisplayUpdate;
+  /** The refresh and dirty-log strategies' screen refreshes per second of host time (default 5). */
+  refreshHz?: number;
   /** The disk image behind the ATA disk and the paravirtual block device (none: no disk). */
   disk?: BlockBackend;
 }
@@ -162,6 +164,8 @@ export class VirtualMachine implements ExitContext {
   readonly clock: VirtualClock;
   /** The PC's devices: PICs, PIT, COM1/COM2, CMOS/RTC, keyboard controller. */
   readonly pc: PcPlatform;
+  /** The screen's copy of the frame buffer and the strategy that keeps it up to date. */
+  readonly display: DisplayUpdater;
   hostInput: HostInput | undefined;
   private readonly views: CoreViews;
   private readonly exitTimer: ExitTimer | undefined;
@@ -202,7 +206,7 @@ export class VirtualMachine implements ExitContext {
   /**
    * A VM that continues exactly where the one that saved `state` (saveState()) stopped. `options`
    * give what the host connects (console, disk, exit timing, core); options that say what the
-   * machine is (memory, VmConfig, clock, vgaTrap) must be left out or agree with the saved machine.
+   * machine is (memory, VmConfig, clock, displayUpdate) must be left out or agree with the saved machine.
    * Throws SavedStateError, with a one-line message, for anything that is not a good state.
    * `state` may be the file's bytes or, for a caller that looked inside it first, readStateFile()'s
    * answer, so a large file is checked and decoded once.
@@ -215,7 +219,7 @@ export class VirtualMachine implements ExitContext {
     readonly core: CoreExports,
     options: VirtualMachineOptions = {},
   ) {
-    const { memoryMiB = DEFAULT_MEMORY_MIB, serialOutput, consoleRoom = () => Infinity, timeExits = false, handlerTimer, countInterpretedForms = false, compilingTier = true, vmcsShadowing = true, clock, rtcStartMs, hostInput, vgaTrap = false, disk, ...config } = options;
+    const { memoryMiB = DEFAULT_MEMORY_MIB, serialOutput, consoleRoom = () => Infinity, timeExits = false, handlerTimer, countInterpretedForms = false, compilingTier = true, vmcsShadowing = true, clock, rtcStartMs, hostInput, displayUpdate = "refresh", refreshHz = DEFAULT_REFRESH_HZ, disk, ...config } = options;
     if (!Number.isInteger(memoryMiB) || memoryMiB < 1 || memoryMiB > MAX_MEMORY_MIB) {
       throw new RangeError(`guest memory must be a whole number of MiB from 1 to ${MAX_MEMORY_MIB}, not ${memoryMiB}`);
     }
@@ -237,10 +241,6 @@ export class VirtualMachine implements ExitContext {
     this.setCompilingTier(compilingTier);
     programFieldTable(core);
     this.setVmcsShadowing(vmcsShadowing);
-    if (vgaTrap) {
-      this.vmcs.set(C_WRITE_TRAP_BASE, VGA_TEXT_BASE);
-      this.vmcs.set(C_WRITE_TRAP_SIZE, VGA_TEXT_SIZE);
-    }
     this.cpuid = new CpuidModel(this.config.cpuidVendor, this.config.hypervPartition, this.config.nested, this.config.cpu);
     const inCore = new ExitsInCore(core);
     inCore.programCpuid(this.cpuid.ranges);
@@ -284,6 +284,8 @@ export class VirtualMachine implements ExitContext {
     if (this.config.nested === "svm") this.interrupts.outerLevel = svmInterruptControls(this);
     this.serial = this.pc.com1;
     this.bus.register(DEBUG_EXIT_PORT, DEBUG_EXIT_PORT_COUNT, new DebugExit((code) => this.stop({ kind: "guest-exit", code })));
+    this.display = new DisplayUpdater(core, this.vmcs, (base, size) => this.physicalView(base, size), this.pc.display, displayUpdate, checkRefreshHz(refreshHz));
+    this.pc.display.onRegisterWrite = () => this.display.follow();
   }
 
   get vmcs(): Vmcs {
@@ -298,6 +300,19 @@ export class VirtualMachine implements ExitContext {
   /** The std-VGA's video memory, index = offset from PCI BAR 0 (a view: valid until memory grows). */
   get videoMemory(): Uint8Array {
     return this.views.deviceMemory;
+  }
+
+  /**
+   * `size` bytes of guest-physical memory at `base` as a view of RAM or of the video memory where
+   * BAR 0 maps it, cut short where the range leaves them (empty outside both).
+   */
+  physicalView(base: number, size: number): Uint8Array {
+    const { ram } = this;
+    if (base < ram.length) return ram.subarray(base, Math.min(ram.length, base + size));
+    const mapped = this.vmcs.get(C_DEVICE_MEMORY_SIZE) >>> 0, offset = base - (this.vmcs.get(C_DEVICE_MEMORY_BASE) >>> 0);
+    if (offset < 0 || offset >= mapped) return new Uint8Array(0);
+    const video = this.videoMemory;
+    return video.subarray(offset, Math.min(video.length, mapped, offset + size));
   }
 
   get stopped(): boolean {
@@ -539,10 +554,6 @@ export class VirtualMachine implements ExitContext {
     const deadline = Math.min(this.sliceEnd, this.limits.maxInstructions, this.timer.next, retired + this.clock.instructionsUntilNext());
     this.sliceArmed = Math.max(0, deadline - retired);
     this.vmcs.set(C_PREEMPTION_TIMER, this.sliceArmed);
-  }
-
-  trappedWrite(physical: number): void {
-    this.pc.vga.written(physical);
   }
 
   idle(): boolean {

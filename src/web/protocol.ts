@@ -6,6 +6,7 @@
 
 import type { TextScreen } from "../devices/vga-text.js";
 import type { CpuidVendor, IfMode, NestedMode } from "../vmm/vm-config.js";
+import type { DisplayUpdate } from "../vmm/display-update.js";
 
 /**
  * The VMCS controls a student flips while the guest runs, and the boot-time choices (IF mode
@@ -22,7 +23,8 @@ export interface LiveControls {
   /** I/O bitmap bits for the disks: ATA (0x1F0-0x1F7, 0x3F6) and the paravirtual device (0xA00). */
   interceptDisk: boolean;
   /** Every write to the VGA text buffer exits (write trap) instead of a periodic refresh. */
-  vgaTrap: boolean;
+  /** How the frame buffer reaches the screen (src/vmm/display-update.ts). */
+  displayUpdate: DisplayUpdate;
   /** Hot guest code runs compiled (the compiling tier; C_JIT); off, the interpreter runs everything. */
   compilingTier: boolean;
   cpuidVendor: CpuidVendor;

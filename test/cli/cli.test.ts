@@ -192,7 +192,7 @@ describe("wasmvisor run: VMM options", () => {
   it("--trace exits prints one line per exit on stderr: count, reason, EIP, decoded qualification", () => {
     const { status, stdout, stderr } = wasmvisor("run", "guests/detect.elf", "--trace", "exits");
     expect(status).toBe(0);
-    expect(stdout).toBe("detect: wasmvisor guest (hypercall ABI 1, functions 1-5)\n");
+    expect(stdout).toBe("detect: wasmvisor guest (hypercall ABI 1, functions 1-6)\n");
     const lines = stderr.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^exit +\d+ {2}I\/O instruction +eip=0x001[0-9a-f]{5} {2}OUT port 0x03f9, 1 byte$/);
     expect(lines).toContainEqual(expect.stringMatching(/^exit +\d+ {2}CPUID +eip=0x[0-9a-f]{8} {2}leaf 0x40000000 subleaf 0x00000000$/));

@@ -16,7 +16,7 @@ async function runGuest(name: string, options: VirtualMachineOptions) {
 
 describe("detect: the verdict real detection code reaches", () => {
   it.each([
-    [{ cpuidVendor: "wasmvisor" }, "detect: wasmvisor guest (hypercall ABI 1, functions 1-5)"],
+    [{ cpuidVendor: "wasmvisor" }, "detect: wasmvisor guest (hypercall ABI 1, functions 1-6)"],
     [{ cpuidVendor: "kvm" }, "detect: KVM guest (KVM features 0x00000002)"],
     [{ cpuidVendor: "hyperv", hypervPartition: "child" }, "detect: Hyper-V child partition (a guest VM)"],
     [{ cpuidVendor: "hyperv", hypervPartition: "root" }, "detect: Hyper-V root partition (CreatePartitions privilege)"],

@@ -50,6 +50,33 @@ describe("guests/vga", () => {
     expect(count(48)).toBeGreaterThan(3000 * 10); // ten digits per counter update
   }, TIMEOUT_MS);
 
+  it("--display-update dirty-log: one exit per page written between refreshes, the same output", () => {
+    const { run, count } = statsOf(["guests/vga.elf", "--cmdline", "3000", "--display-update", "dirty-log", "--refresh-hz", "50"]);
+    expect(run.stdout).toBe("vga: drew the screen and counted to 3000 (xorshift 9a0c6e47)\n");
+    expect(count(48)).toBeGreaterThan(0);
+    expect(count(48)).toBeLessThan(3000);
+  }, TIMEOUT_MS);
+
+  it.each([
+    [["--display-update", "vsync"], /--display-update.*vsync.*Allowed choices are trap, refresh, dirty-log, pv/],
+    [["--refresh-hz", "0"], /--refresh-hz.*expected refreshes per second, above 0 and at most 1000/],
+    [["--vga-trap", "--display-update", "pv"], /--vga-trap is --display-update trap; it cannot go with --display-update pv/],
+  ])("refuses %j in one line (status 2)", (args, message) => {
+    const run = wasmvisor(["guests/vga.elf", ...args]);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  it.each(["trap", "dirty-log", "pv"])("--screenshot under --display-update %s shows what that strategy brought to the screen", (strategy) => {
+    const path = join(scratch, `frames-${strategy}.png`);
+    expect(wasmvisor(["guests/frames.elf", "--cmdline", "20 small pv", "--display-update", strategy, "--screenshot", path]).status).toBe(0);
+    const png = PNG.sync.read(readFileSync(path));
+    const pixel = (x: number, y: number) => Array.from(png.data.subarray((y * 640 + x) * 4, (y * 640 + x) * 4 + 3));
+    expect(pixel(36 * 8, 12 * 16)).toEqual([0x00, 0xaa, 0x00]); // the counter cells' green (a glyph's blank top row)
+    expect(pixel(4, 100)).toEqual([0x00, 0x00, 0xaa]); // the static blue screen
+  }, TIMEOUT_MS);
+
   it("--screenshot saves the final screen as a 640x400 PNG in the VGA palette", () => {
     const path = join(scratch, "vga.png");
     expect(wasmvisor(["guests/vga.elf", "--cmdline", "10", "--screenshot", path]).status).toBe(0);

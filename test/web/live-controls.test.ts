@@ -9,7 +9,7 @@ import { applyControls, readControls } from "../../src/web/vm/controls.js";
 import { core } from "../support/tiny-guest.js";
 import { timerSerialGuest } from "../support/timer-serial-guest.js";
 
-const DEFAULTS: LiveControls = { ifMode: "vt", cr3Targets: 4, hltExiting: true, interceptConsole: true, interceptDisk: true, vgaTrap: false, compilingTier: true, cpuidVendor: "wasmvisor", vmcsShadowing: true };
+const DEFAULTS: LiveControls = { ifMode: "vt", cr3Targets: 4, hltExiting: true, interceptConsole: true, interceptDisk: true, displayUpdate: "refresh", compilingTier: true, cpuidVendor: "wasmvisor", vmcsShadowing: true };
 
 describe("readControls", () => {
   it("reads what a VM made without the page's controls runs under: every port intercepted, the configuration's IF mode, vendor and CR3 targets", async () => {
@@ -26,7 +26,9 @@ describe("readControls", () => {
     { interceptConsole: false },
     { interceptDisk: false },
     { interceptConsole: false, interceptDisk: false },
-    { vgaTrap: true },
+    { displayUpdate: "trap" },
+    { displayUpdate: "dirty-log" },
+    { displayUpdate: "pv" },
     { compilingTier: false },
   ])("reads back what applyControls wrote: %o", async (change) => {
     const vm = await VirtualMachine.boot(timerSerialGuest(), { core, memoryMiB: 4 });

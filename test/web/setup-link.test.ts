@@ -21,7 +21,7 @@ describe("setup links", () => {
       memoryMiB: 2048,
       l2: "vmexit",
       l2Args: "10 cpuid",
-      controls: { ifMode: "classic", cr3Targets: 0, hltExiting: false, interceptConsole: false, interceptDisk: false, vgaTrap: true, compilingTier: false, cpuidVendor: "none", vmcsShadowing: false },
+      controls: { ifMode: "classic", cr3Targets: 0, hltExiting: false, interceptConsole: false, interceptDisk: false, displayUpdate: "trap", compilingTier: false, cpuidVendor: "none", vmcsShadowing: false },
     };
     const hash = setupHash(setup);
     expect(hash).toBe("guest=shell&cmdline=a+b%26c%3Dd+%23e&mem=2048&l2=vmexit&l2-args=10+cpuid&if-mode=classic&cr3-targets=0&hlt-exiting=off&io-console=off&io-disk=off&vga=trap&jit=off&cpuid-vendor=none&vmcs-shadowing=off");
@@ -42,7 +42,7 @@ describe("setup links", () => {
       "if-mode=fast: expected vt, trap, classic or bt",
       "cr3-targets=5: expected 0, 1, 2, 3 or 4",
       "hlt-exiting=yes: expected on or off",
-      "vga=blink: expected refresh or trap",
+      "vga=blink: expected trap, refresh, dirty-log or pv",
       "cpuid-vendor=intel: expected wasmvisor, kvm, hyperv, vmware or none",
       "colour=red: not a setting (a link may set guest, cmdline, mem, l2, l2-args, if-mode, cr3-targets, hlt-exiting, io-console, io-disk, vga, jit, cpuid-vendor or vmcs-shadowing)",
       "mem=64: given twice",

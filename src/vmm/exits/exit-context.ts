@@ -19,6 +19,7 @@ import type { NestedVmx } from "../nested/vmx-state.js";
 import type { SvmMsrs } from "../svm/svm-msrs.js";
 import type { NestedSvm } from "../svm/svm-state.js";
 import type { CpuidModel } from "./cpuid.js";
+import type { DisplayUpdater } from "../display-update.js";
 
 export interface ExitContext {
   readonly config: Readonly<VmConfig>;
@@ -55,8 +56,8 @@ export interface ExitContext {
    * time). False if nothing ever can.
    */
   idle(): boolean;
-  /** A write into the write-trap range (the VGA frame buffer under --vga-trap) has completed. */
-  trappedWrite(physical: number): void;
+  /** The screen's copy of the frame buffer, told of writes into the write-trap range and of the guest's reported rectangles (display-update.ts). */
+  readonly display: Pick<DisplayUpdater, "firstWrite" | "completedWrite" | "reportRectangle">;
   /**
    * L0 reflects an interrupt held for L1 into L1 as exit `reason`, after an exit of L2's it handled:
    * counted and shown as an exit reflected into L1 (exit-level.ts), though the core reported none.

@@ -6,6 +6,14 @@
 // line against the chart.
 
 import type { LiveControls } from "../protocol.js";
+import type { DisplayUpdate } from "../../vmm/display-update.js";
+
+const DISPLAY_UPDATE_NOTES: Record<DisplayUpdate, string> = {
+  trap: "Every write to the text buffer exits (48): the playground's bar, 16 cells a tick, and its counters.",
+  refresh: "Writes to the text buffer do not exit (48 falls to 0); the VMM copies the whole buffer 5 times a second.",
+  "dirty-log": "Only the first write to each page of the text buffer between two refreshes exits (48): a few a second; each refresh copies only those pages.",
+  pv: "Writes do not exit (48 falls to 0); the screen changes only where the guest reports a rectangle by hypercall (the playground does not: its screen stands still).",
+};
 
 type Control = keyof LiveControls;
 
@@ -69,13 +77,10 @@ const NOTES: Record<Control, Note> = {
         ? "The disk's ports exit (30): about a dozen per sector the playground writes or reads back."
         : "The disk's ports no longer exit, and reach no device: each sector fails at once (the guest counts errors) and its I/O exits (30) stop.",
   },
-  vgaTrap: {
+  displayUpdate: {
     label: "VGA",
-    show: (trap) => (trap ? "trap" : "refresh"),
-    expect: (trap) =>
-      trap
-        ? "Every write to the text buffer exits (48): the playground's bar, 16 cells a tick, and its counters."
-        : "Writes to the text buffer do not exit (48 falls to 0); the VMM reads the buffer 5 times a second.",
+    show: String,
+    expect: (strategy: DisplayUpdate) => DISPLAY_UPDATE_NOTES[strategy],
   },
   compilingTier: {
     label: "compiling tier",
@@ -102,7 +107,7 @@ const NOTES: Record<Control, Note> = {
 
 export const CONTROLS = Object.keys(NOTES) as Control[];
 /** Form fields named otherwise than their control (index.html). */
-const FIELD_NAMES: Partial<Record<Control, string>> = { vgaTrap: "vga" };
+const FIELD_NAMES: Partial<Record<Control, string>> = { displayUpdate: "vga" };
 
 /** What to expect from `control` at `value`. */
 export function expectation<K extends Control>(control: K, value: LiveControls[K]): string {

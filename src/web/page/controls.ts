@@ -5,6 +5,7 @@
 
 import { CPUID_VENDORS, MAX_CR3_TARGETS, type CpuidVendor, type IfMode } from "../../vmm/vm-config.js";
 import type { LiveControls, RunState } from "../protocol.js";
+import type { DisplayUpdate } from "../../vmm/display-update.js";
 import { DEFAULT_CONTROLS } from "./setup-link.js";
 
 export interface RunButtons {
@@ -38,7 +39,7 @@ export class ControlsForm {
       hltExiting: checked("hltExiting"),
       interceptConsole: checked("interceptConsole"),
       interceptDisk: checked("interceptDisk"),
-      vgaTrap: (this.form.elements.namedItem("vga") as RadioNodeList).value === "trap",
+      displayUpdate: (this.form.elements.namedItem("vga") as RadioNodeList).value as DisplayUpdate,
       compilingTier: checked("compilingTier"),
       cpuidVendor: this.field<HTMLSelectElement>("cpuidVendor").value as CpuidVendor,
       vmcsShadowing: checked("vmcsShadowing"),
@@ -53,7 +54,7 @@ export class ControlsForm {
     checkbox("hltExiting").checked = controls.hltExiting;
     checkbox("interceptConsole").checked = controls.interceptConsole;
     checkbox("interceptDisk").checked = controls.interceptDisk;
-    (this.form.elements.namedItem("vga") as RadioNodeList).value = controls.vgaTrap ? "trap" : "refresh";
+    (this.form.elements.namedItem("vga") as RadioNodeList).value = controls.displayUpdate;
     checkbox("compilingTier").checked = controls.compilingTier;
     this.field<HTMLSelectElement>("cpuidVendor").value = controls.cpuidVendor;
     checkbox("vmcsShadowing").checked = controls.vmcsShadowing;

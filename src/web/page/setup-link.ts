@@ -13,6 +13,7 @@
 import { CPUID_VENDORS, DEFAULT_CONFIG, IF_MODES, MAX_CR3_TARGETS } from "../../vmm/vm-config.js";
 import { DEFAULT_MEMORY_MIB, MEMORY_SIZE_RULE, parseMemoryMiB } from "../../vmm/memory-size.js";
 import type { LiveControls } from "../protocol.js";
+import { DISPLAY_UPDATES } from "../../vmm/display-update.js";
 import { HYPERVISOR_GUEST } from "./module-picker.js";
 
 export interface Setup {
@@ -35,7 +36,7 @@ export const DEFAULT_CONTROLS: Readonly<LiveControls> = {
   hltExiting: true,
   interceptConsole: true,
   interceptDisk: true,
-  vgaTrap: false,
+  displayUpdate: "refresh",
   compilingTier: true,
   cpuidVendor: DEFAULT_CONFIG.cpuidVendor,
   vmcsShadowing: true,
@@ -121,7 +122,7 @@ const FIELDS: LinkField[] = [
   controlField("hlt-exiting", "hltExiting", ON_OFF),
   controlField("io-console", "interceptConsole", ON_OFF),
   controlField("io-disk", "interceptDisk", ON_OFF),
-  controlField("vga", "vgaTrap", [["refresh", false], ["trap", true]]),
+  controlField("vga", "displayUpdate", same(DISPLAY_UPDATES)),
   controlField("jit", "compilingTier", ON_OFF),
   controlField("cpuid-vendor", "cpuidVendor", same(CPUID_VENDORS)),
   controlField("vmcs-shadowing", "vmcsShadowing", ON_OFF),

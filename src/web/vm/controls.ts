@@ -1,8 +1,8 @@
 // The demo's VMCS controls, applied to a VM while its guest runs: the same fields a VT-x VMM would
 // rewrite between two VM entries. HLT exiting and the I/O bitmaps are bits in the primary
 // controls and bitmap A; the IF mode between vt and trap is the core's C_IF_MODE; the CR3-target
-// count goes through the VMM's CR3-target list; the VGA write trap is C_WRITE_TRAP_BASE/SIZE over
-// the text buffer; the compiling tier is C_JIT (VirtualMachine.setCompilingTier); VMCS shadowing,
+// count goes through the VMM's CR3-target list; the display update strategy is the VM's
+// DisplayUpdater (it programs the write trap); the compiling tier is C_JIT (VirtualMachine.setCompilingTier); VMCS shadowing,
 // for a guest hypervisor's VMREAD/VMWRITE, is VirtualMachine.setVmcsShadowing. Classic IF mode and the CPUID vendor are VMM policy fixed when the VM is
 // created (the VMM keeps a virtual IF under classic; CPUID answers from a model), so a change to
 // them reboots the guest instead (needsReboot).
@@ -10,8 +10,6 @@
 import {
   C_IF_MODE,
   C_PRIMARY,
-  C_WRITE_TRAP_BASE,
-  C_WRITE_TRAP_SIZE,
   CTL_HLT_EXITING,
   CTL_UNCONDITIONAL_IO,
   CTL_USE_IO_BITMAPS,
@@ -23,7 +21,6 @@ import {
 import { ATA_PRIMARY_CONTROL_PORT, ATA_PRIMARY_PORT, ATA_PRIMARY_PORT_COUNT } from "../../devices/ata-pio.js";
 import { PV_BLOCK_PORT, PV_BLOCK_PORT_COUNT } from "../../devices/pv-block.js";
 import { COM1_PORT, SERIAL_PORT_COUNT } from "../../devices/serial-16550.js";
-import { VGA_TEXT_BASE, VGA_TEXT_SIZE } from "../../devices/vga-text.js";
 import type { VirtualMachine } from "../../vmm/virtual-machine.js";
 import { deprivilegesKernel } from "../../vmm/vm-config.js";
 import type { LiveControls } from "../protocol.js";
@@ -53,8 +50,7 @@ export function applyControls(vm: VirtualMachine, controls: LiveControls): void 
   vmcs.set(C_PRIMARY, primary);
   writeIoBitmaps(vm, controls);
 
-  vmcs.set(C_WRITE_TRAP_BASE, controls.vgaTrap ? VGA_TEXT_BASE : 0);
-  vmcs.set(C_WRITE_TRAP_SIZE, controls.vgaTrap ? VGA_TEXT_SIZE : 0);
+  if (vm.display.strategy !== controls.displayUpdate) vm.display.setStrategy(controls.displayUpdate);
   vm.setCompilingTier(controls.compilingTier);
   vm.setVmcsShadowing(controls.vmcsShadowing);
 }
@@ -76,7 +72,7 @@ export function readControls(vm: VirtualMachine): LiveControls {
     hltExiting: (primary & CTL_HLT_EXITING) !== 0,
     interceptConsole: exits(CONSOLE_PORTS[0][0]),
     interceptDisk: exits(DISK_PORTS[0][0]),
-    vgaTrap: vmcs.get(C_WRITE_TRAP_SIZE) !== 0,
+    displayUpdate: vm.display.strategy,
     compilingTier: vm.compilingTier,
     cpuidVendor: vm.config.cpuidVendor,
     vmcsShadowing: vm.vmcsShadowing,

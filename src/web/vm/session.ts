@@ -5,8 +5,8 @@
 // CONSOLE_WINDOW bytes are on their way or waiting to be drawn, and a guest that writes faster than
 // the terminal draws waits, as for a slow terminal (COM1 busy, short console hypercalls), instead
 // of piling megabytes up in the page. Every few bursts it sends the VGA text
-// screen (when it changed: every SCREEN_MS under periodic refresh, at once under the write trap,
-// which marks the screen dirty at each trapped write) and a statistics sample. A guest that halts waiting for an
+// screen (when it changed: as the display update strategy brings it up to date, src/vmm/display-update.ts,
+// and at least every SCREEN_MS) and a statistics sample. A guest that halts waiting for an
 // interrupt parks the loop until input arrives; one that stops for good reports why, with its
 // registers (describeStop and registerDump, as the CLI prints them). Input waits in queues
 // (devices/input-queue.ts) that COM1 and the keyboard draw from as the guest makes room. While the
@@ -288,8 +288,10 @@ export class Session {
     this.flushConsole();
     const now = performance.now();
     const goingOn = stop.kind === "timeout" || (stepping && stop.kind === "instruction-limit");
-    const trapping = this.controls?.vgaTrap ?? false;
-    if (!goingOn || stepping || (trapping && vm.pc.vga.dirty) || now - this.lastScreenMs >= SCREEN_MS) this.sendScreen();
+    // The display update refreshes at its rate (refresh, dirty-log); trap and pv change the screen as the guest writes.
+    if (!goingOn || stepping) vm.display.refresh();
+    else vm.display.tick(now);
+    if (!goingOn || stepping || vm.display.changed || vm.pc.vga.dirty || now - this.lastScreenMs >= SCREEN_MS) this.sendScreen();
     if (!goingOn || stepping || now - this.lastStatsMs >= STATS_MS) this.sendStats();
 
     if (goingOn) this.schedule();
@@ -328,9 +330,10 @@ export class Session {
     const mode = vm.pc.display.mode();
     if (mode.kind !== "text") return this.sendFrame(mode.width, mode.height);
     this.lastFrame = new Uint8Array(0);
-    const screen = vm.pc.vga.snapshot(vm.ram);
+    const screen = vm.pc.vga.snapshot(vm.display.screen);
     const changed = vm.pc.vga.dirty || !sameCells(screen.cells, this.lastScreen);
     vm.pc.vga.dirty = false;
+    vm.display.changed = false;
     if (!changed) return;
     this.lastScreen = screen.cells;
     const { buffer } = screen.cells.slice();
@@ -339,10 +342,11 @@ export class Session {
 
   /** A graphics mode's frame, drawn by the std-VGA, if it is not the one sent last. */
   private sendFrame(width: number, height: number): void {
-    const { display } = this.vm!.pc;
-    display.vga.dirty = false;
+    const vm = this.vm!;
+    vm.pc.vga.dirty = false;
+    vm.display.changed = false;
     const rgba = new Uint8Array(width * height * 4);
-    display.render(rgba);
+    vm.pc.display.render(rgba, undefined, vm.display.screen);
     if (sameBytes(rgba, this.lastFrame) && width === this.lastFrameWidth) return;
     this.lastScreen = new Uint16Array(0); // text coming back is new again
     this.lastFrame = rgba;

@@ -102,11 +102,24 @@ export class FakeContext implements ExitContext {
   canWake = false;
   idled = 0;
 
+  /** The display's side of write-trap exits and pv rectangles: the addresses it was shown, and whether it logs them (dirty-log). */
   readonly trappedWrites: number[] = [];
-
-  trappedWrite(physical: number): void {
-    this.trappedWrites.push(physical);
-  }
+  readonly rectangles: number[][] = [];
+  completedWrites = 0;
+  dirtyLog = false;
+  readonly display = {
+    firstWrite: (physical: number): boolean => {
+      this.trappedWrites.push(physical);
+      return this.dirtyLog;
+    },
+    completedWrite: (): void => {
+      this.completedWrites++;
+    },
+    reportRectangle: (x: number, y: number, width: number, height: number): boolean => {
+      this.rectangles.push([x, y, width, height]);
+      return width > 0;
+    },
+  };
 
   idle(): boolean {
     this.idled++;

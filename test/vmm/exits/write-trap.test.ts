@@ -3,14 +3,25 @@ import { EXIT_EXCEPTION, EXIT_TRIPLE_FAULT, X_GUEST_PHYSICAL } from "../../../as
 import { handleWriteTrap } from "../../../src/vmm/exits/write-trap.js";
 import { FakeContext } from "./fake-context.js";
 
-describe("handleWriteTrap (the --vga-trap write trap)", () => {
-  it("completes the write through emulate() and reports the address to the VM", () => {
+describe("handleWriteTrap (the display's write trap)", () => {
+  it("completes the write through emulate() and tells the display it completed (trap)", () => {
     const vm = new FakeContext();
     vm.vmcs.set(X_GUEST_PHYSICAL, 0xb8010);
     handleWriteTrap(vm);
     expect(vm.emulated).toBe(1);
     expect(vm.trappedWrites).toEqual([0xb8010]);
+    expect(vm.completedWrites).toBe(1);
     expect(vm.dispatched).toEqual([]);
+  });
+
+  it("lets the instruction run again, unemulated, when the dirty log took the page's first write", () => {
+    const vm = new FakeContext();
+    vm.dirtyLog = true;
+    vm.vmcs.set(X_GUEST_PHYSICAL, 0xb9000);
+    handleWriteTrap(vm);
+    expect(vm.trappedWrites).toEqual([0xb9000]);
+    expect(vm.emulated).toBe(0);
+    expect(vm.completedWrites).toBe(0);
   });
 
   it.each([
@@ -21,6 +32,6 @@ describe("handleWriteTrap (the --vga-trap write trap)", () => {
     vm.emulateExit = reason;
     handleWriteTrap(vm);
     expect(vm.dispatched).toEqual([reason]);
-    expect(vm.trappedWrites).toEqual([]);
+    expect(vm.completedWrites).toBe(0);
   });
 });

@@ -1,0 +1,144 @@
+// The display-update rows of `wasmvisor bench` (issue 21): guests/gfxdemo.elf under each strategy
+// of src/vmm/display-update.ts, on two demos:
+// - plasma: mode 13h, every pixel of the 64,000-byte frame changes each frame (a full change);
+// - sprite: an 800x600x32 dispi frame (1.92 MB) over which a 24x24 ball moves (a small change).
+// The monitor refreshes once per guest frame, as a screen that shows every frame would: the VM
+// runs in slices of one frame's instructions (from a first, undisplayed run of the same demo),
+// and the screen gets its refresh after each (refresh and dirty-log copy then; trap and pv have
+// copied already). Everything is counted from the guest's "frames start" line, after the static
+// picture, to its end. Per row:
+// - frames/s: guest frames per second of host time;
+// - exits/frame: every VM exit over the frames;
+// - host µs/frame: host time over the frames, the guest's own drawing included;
+// - display µs/frame: the same less the undisplayed run's (which has no display work: no write
+//   trap, no copies), i.e. what showing the frames cost the host;
+// - copied KiB/frame: what the VMM copied from the frame buffer into the screen;
+// - dirty pages/frame: pages the dirty log found written (dirty-log only).
+
+import { readFile } from "node:fs/promises";
+import { defaultCoreWasmUrl } from "../core/core.js";
+import { packageFileUrl } from "../package-files.js";
+import { DISPLAY_UPDATES, type DisplayUpdate } from "../vmm/display-update.js";
+import { describeStop } from "../vmm/stop-reason.js";
+import { VirtualMachine } from "../vmm/virtual-machine.js";
+import { BenchGuestError } from "./bench-guest-error.js";
+import type { Clock } from "./marker-timing.js";
+
+export const DISPLAY_GUEST = "guests/gfxdemo.elf";
+export const DISPLAY_DEMOS = ["plasma", "sprite"] as const;
+export type DisplayDemo = (typeof DISPLAY_DEMOS)[number];
+const DEMO_ARGS: Record<DisplayDemo, string> = { plasma: "plasma", sprite: "sprite FRAMES 800 600 32" };
+/** Frames per run: the plasma's trap row takes 16,000 exits a frame. */
+export const DISPLAY_FRAMES: Record<DisplayDemo, number> = { plasma: 30, sprite: 1000 };
+const START_LINE = "frames start";
+
+export interface DisplayRow {
+  demo: DisplayDemo;
+  strategy: DisplayUpdate;
+  frames: number;
+  framesPerSecond: number;
+  exitsPerFrame: number;
+  hostUsPerFrame: number;
+  displayUsPerFrame: number;
+  copiedKiBPerFrame: number;
+  dirtyPagesPerFrame: number;
+}
+
+interface DemoRun {
+  hostMs: number;
+  instructions: number;
+  exits: number;
+  bytesCopied: number;
+  dirtyPages: number;
+}
+
+function cmdline(demo: DisplayDemo, frames: number, strategy: DisplayUpdate | undefined): string {
+  const args = DEMO_ARGS[demo].includes("FRAMES") ? DEMO_ARGS[demo].replace("FRAMES", String(frames)) : `${DEMO_ARGS[demo]} ${frames}`;
+  return `gfxdemo ${args}${strategy === "pv" ? " pv" : ""}`;
+}
+
+/**
+ * One run of `demo` from its "frames start" line to its exit. `strategy` undefined: no display
+ * work at all (refresh, never refreshed) and one long slice; else the screen refreshes after every
+ * `slice` instructions.
+ */
+async function runDemo(demo: DisplayDemo, frames: number, strategy: DisplayUpdate | undefined, slice: number, clock: Clock, core: BufferSource): Promise<DemoRun> {
+  const line = cmdline(demo, frames, strategy);
+  let console = "";
+  let start: DemoRun | undefined, end: DemoRun | undefined;
+  const vm: VirtualMachine = await VirtualMachine.boot(await readFile(packageFileUrl(DISPLAY_GUEST)), {
+    core, memoryMiB: 4, cmdline: line, displayUpdate: strategy ?? "refresh",
+    serialOutput: (byte) => {
+      // from the end of the start line to the first byte of the closing report
+      if (start !== undefined && end === undefined) end = snapshot(vm, clock);
+      console += String.fromCharCode(byte);
+      if (start === undefined && console.endsWith(`${START_LINE}\n`)) start = snapshot(vm, clock);
+    },
+  });
+  for (;;) {
+    const { stop } = vm.run({ maxInstructions: vm.vmcs.instructionsRetired() + slice });
+    if (strategy !== undefined && start !== undefined) vm.display.refresh(); // the monitor's refresh, once a frame
+    if (stop.kind === "instruction-limit") continue;
+    if (stop.kind !== "guest-exit" || stop.code !== 0 || start === undefined || end === undefined) throw new BenchGuestError(`${DISPLAY_GUEST} "${line}" on wasmvisor: ${describeStop(stop)}\n${console}`);
+    break;
+  }
+  return {
+    hostMs: end.hostMs - start.hostMs,
+    instructions: end.instructions - start.instructions,
+    exits: end.exits - start.exits,
+    bytesCopied: end.bytesCopied - start.bytesCopied,
+    dirtyPages: end.dirtyPages - start.dirtyPages,
+  };
+}
+
+function snapshot(vm: VirtualMachine, clock: Clock): DemoRun {
+  const { bytesCopied, dirtyPages } = vm.display.counts;
+  return { hostMs: clock(), instructions: vm.vmcs.instructionsRetired(), exits: vm.stats.total, bytesCopied, dirtyPages };
+}
+
+/** `demo` under every strategy in `strategies`, `frames` frames each, after its undisplayed run. */
+export async function measureDisplayDemo(demo: DisplayDemo, frames: number, clock: Clock, strategies: readonly DisplayUpdate[] = DISPLAY_UPDATES, core?: BufferSource, onProgress?: (label: string) => void): Promise<DisplayRow[]> {
+  const wasm = core ?? (await readFile(defaultCoreWasmUrl()));
+  // A first undisplayed run gives a frame's instructions (and warms V8 up); the one that counts,
+  // in the same slices as the others, comes last.
+  onProgress?.(`${demo} undisplayed`);
+  const first = await runDemo(demo, frames, undefined, 50_000_000, clock, wasm);
+  const slice = Math.max(1000, Math.round(first.instructions / frames));
+  const runs: [DisplayUpdate, DemoRun][] = [];
+  for (const strategy of strategies) {
+    onProgress?.(`${demo} ${strategy}`);
+    runs.push([strategy, await runDemo(demo, frames, strategy, slice, clock, wasm)]);
+  }
+  const bare = await runDemo(demo, frames, undefined, slice, clock, wasm);
+  const rows: DisplayRow[] = [];
+  for (const [strategy, run] of runs) {
+    rows.push({
+      demo,
+      strategy,
+      frames,
+      framesPerSecond: frames / (run.hostMs / 1000),
+      exitsPerFrame: run.exits / frames,
+      hostUsPerFrame: (run.hostMs * 1000) / frames,
+      displayUsPerFrame: ((run.hostMs - bare.hostMs) * 1000) / frames,
+      copiedKiBPerFrame: run.bytesCopied / 1024 / frames,
+      dirtyPagesPerFrame: run.dirtyPages / frames,
+    });
+  }
+  return rows;
+}
+
+/** Both demos under every strategy, DISPLAY_FRAMES divided by `scaleDown` each. */
+export async function measureDisplays(scaleDown: number, clock: Clock, onProgress?: (label: string) => void): Promise<DisplayRow[]> {
+  const core = await readFile(defaultCoreWasmUrl());
+  const rows: DisplayRow[] = [];
+  for (const demo of DISPLAY_DEMOS) rows.push(...(await measureDisplayDemo(demo, Math.ceil(DISPLAY_FRAMES[demo] / scaleDown), clock, DISPLAY_UPDATES, core, onProgress)));
+  return rows;
+}
+
+export function formatDisplayTable(rows: readonly DisplayRow[]): string {
+  const header = ["demo", "strategy", "frames/s", "exits/frame", "host µs/frame", "display µs/frame", "copied KiB/frame", "dirty pages/frame"];
+  const cells = rows.map((r) => [r.demo, r.strategy, r.framesPerSecond.toFixed(0), r.exitsPerFrame.toFixed(2), r.hostUsPerFrame.toFixed(1), r.displayUsPerFrame.toFixed(1), r.copiedKiBPerFrame.toFixed(1), r.dirtyPagesPerFrame.toFixed(2)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c: string[]) => c.map((text, i) => (i < 2 ? text.padEnd(widths[i]) : text.padStart(widths[i]))).join("  ");
+  return [line(header), ...cells.map(line)].join("\n");
+}
