@@ -41,7 +41,7 @@ export const BLOCK_MODE_CODE16 = 8; // a translation's code segment is 16-bit (i
 // entries, MAX_REGION_BLOCKS u32s per entry, in entry order, the first for the entry's own block;
 // each is the block's offset in its page (low 16 bits) and its length in bytes (high 16). All the
 // blocks of a region lie in the page of its first.
-export const MAX_REGION_BLOCKS = 16;
+export const MAX_REGION_BLOCKS = 32;
 export const REGION_BLOCKS_OFFSET = BLOCK_CACHE_ENTRIES * BLOCK_ENTRY_SIZE; // from the cache's base
 export const REGION_BLOCKS_STRIDE = MAX_REGION_BLOCKS * 4;
 // Then where indirect CALLs and JMPs went last (jit/indirect-targets.ts): INDIRECT_TARGET_SLOTS

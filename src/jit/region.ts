@@ -6,8 +6,12 @@
 // over several blocks, or a loop calling a small function in its page, runs without returning to
 // the core's lookup between blocks. All of a region's blocks lie in the entry's page: the core
 // validated that page's translation when it entered the region, and tracks writes to each of its
-// blocks there (assembly/jit/code-pages.ts). A region holds at most MAX_REGION_BLOCKS (jit-abi.ts):
-// each block costs compile time and code size whether it runs or not.
+// blocks there (assembly/jit/code-pages.ts). A region holds at most PLAIN_REGION_BLOCKS, or
+// MAX_REGION_BLOCKS (jit-abi.ts) once it holds a jump table's branch (a compiled switch, whose
+// cases are blocks of their own): each block costs compile time and code size whether it runs or
+// not. Measured (bench --only realc, A/B, load 11-12): 32 for every region took realc's switch
+// from 2.2-3.0x QEMU to 1.3-1.4x but its qsort from 3.2-4.5x to 6.3-9.6x (more time both in
+// compiling and in the core's lookup between regions), hence 32 only for jump tables.
 import { MAX_REGION_BLOCKS } from "../../assembly/jit-abi.js";
 import { type BlockBytes, decodeBlock } from "./decode.js";
 import { type Instruction, type Immediate, EFFECTS, isImmediate, isMemory } from "./ir.js";
@@ -40,9 +44,11 @@ export function formRegion(at: BlockBytes & RegionHints): RegionBlock[] {
   const region = [first];
   if (holdsCr3Load(first)) return region;
   const seen = new Set([at.eip]);
-  for (let i = 0; i < region.length && region.length < MAX_REGION_BLOCKS; i++) {
+  let limit = PLAIN_REGION_BLOCKS;
+  for (let i = 0; i < region.length && region.length < limit; i++) {
+    if (endsInJumpTable(region[i], at)) limit = MAX_REGION_BLOCKS;
     for (const ip of successors(region[i], at)) {
-      if (seen.has(ip) || region.length >= MAX_REGION_BLOCKS || ip >>> 12 !== at.eip >>> 12) continue;
+      if (seen.has(ip) || region.length >= limit || ip >>> 12 !== at.eip >>> 12) continue;
       seen.add(ip);
       if (at.reached && !at.reached(ip, at.physical + (ip - at.eip))) continue;
       const block = blockAt(at, ip);
@@ -51,6 +57,8 @@ export function formRegion(at: BlockBytes & RegionHints): RegionBlock[] {
   }
   return region;
 }
+
+export const PLAIN_REGION_BLOCKS = 16;
 
 function blockAt(at: BlockBytes, ip: number): RegionBlock | undefined {
   const physical = at.physical + (ip - at.eip);
@@ -103,6 +111,10 @@ function successors(b: RegionBlock, at: BlockBytes & RegionHints): number[] {
 }
 
 const MAX_TABLE_ENTRIES = 64;
+
+function endsInJumpTable(b: RegionBlock, at: BlockBytes): boolean {
+  return tableTargets(b.instructions[b.instructions.length - 1], at).length > 0;
+}
 
 /**
  * Where a JMP or CALL with a computed target may go in its page, as far as is known at compile

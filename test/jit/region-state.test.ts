@@ -10,7 +10,8 @@ import { translateBlock, type TranslateEnv } from "../../src/jit/translate";
 import { LINKS } from "../../src/jit/block-compiler";
 import { expectSameSlices, runBoth, expectAgreement, withPaging } from "./agreement";
 import * as L from "../../assembly/vmcs-layout";
-import { INDIRECT_TARGETS_OFFSET, INDIRECT_TARGET_SLOTS, INDIRECT_TARGET_SIZE } from "../../assembly/jit-abi";
+import { INDIRECT_TARGETS_OFFSET, INDIRECT_TARGET_SLOTS, INDIRECT_TARGET_SIZE, MAX_REGION_BLOCKS } from "../../assembly/jit-abi";
+import { PLAIN_REGION_BLOCKS } from "../../src/jit/region";
 
 // a loop over three blocks writing low and high bytes and words of registers it also reads whole
 const PARTIAL = `mov $3000, %ecx\nmov $0x12345678, %eax\nmov $0x9abcdef0, %ebx\n1: add %cl, %ah\ntest $1, %ecx\njz 2f
@@ -84,6 +85,26 @@ c4: xor $0x55, %edx\n2: cmp $1500, %ecx\njne 3f\nmovl $c0, table + 12\n3: dec %e
   });
   it.each([7, 97, 1000])("slices of %i: the interpreter's state at each", (slice) => {
     expect(expectSameSlices(SWITCH, slice).compiler!.regionBlocks).toBeGreaterThan(5);
+  });
+
+  // 40 cases: a region holding the table's JMP grows to MAX_REGION_BLOCKS, not PLAIN_REGION_BLOCKS
+  const CASES = 40;
+  const WIDE = `mov $3000, %ecx\n1: mov %ecx, %eax\nand $31, %eax\njmp *table(,%eax,4)\n` +
+    Array.from({ length: CASES }, (_, k) => `c${k}: add $${k + 1}, %ebx\nxor %ecx, %esi\njmp 2f\n`).join("") +
+    `2: dec %ecx\njnz 1b\nhlt\n.p2align 2\ntable: .long ${Array.from({ length: CASES }, (_, k) => `c${k}`).join(", ")}`;
+  it("a region with a jump table holds up to MAX_REGION_BLOCKS blocks, and ends as the interpreter does", () => {
+    const code = new Uint8Array(0x20000), bytes = assemble(WIDE);
+    code.set(bytes, CODE_BASE);
+    const block = CODE_BASE + 5; // 1:, whose block ends at the table's JMP
+    const env: TranslateEnv = {
+      code, eip: block, physical: block, paging: false, cpl: 0, ramBase: 0x10000, ramSize: code.length, codePageMasks: 0, regs: 0x1000, entry: 0,
+      links: LINKS, reached: () => true,
+    };
+    expect(translateBlock(env)!.blocks).toHaveLength(MAX_REGION_BLOCKS);
+    expect(MAX_REGION_BLOCKS).toBeGreaterThan(PLAIN_REGION_BLOCKS);
+    const both = runBoth(WIDE);
+    expectAgreement(both, L.EXIT_HLT);
+    expect(both.compiled.cpu.compiler!.regionBlocks).toBeGreaterThan(PLAIN_REGION_BLOCKS);
   });
 });
 

@@ -8,7 +8,7 @@
 import { describe, it, expect } from "vitest";
 import { translateBlock, type TranslateEnv } from "../../src/jit/translate";
 import { LINKS } from "../../src/jit/block-compiler";
-import { MAX_REGION_BLOCKS } from "../../assembly/jit-abi";
+import { PLAIN_REGION_BLOCKS } from "../../src/jit/region";
 
 const MOV_EAX_EBX = [0x89, 0xc3];
 const MOV_EAX_CR3 = [0x0f, 0x22, 0xd8];
@@ -143,8 +143,8 @@ describe("regions: the blocks one function holds, and the edges that stay inside
     expect(t.inner).toEqual(expect.arrayContaining([0x1000, 0x1005, 0x1009]));
   });
 
-  it("holds at most MAX_REGION_BLOCKS blocks", () => {
+  it("holds at most PLAIN_REGION_BLOCKS blocks without a jump table", () => {
     const chain = Array.from({ length: 40 }, () => [0x40, 0xeb, 0x00]).flat(); // inc %eax; jmp to the next
-    expect(translate(chain, 0)!.blocks).toHaveLength(MAX_REGION_BLOCKS);
+    expect(translate(chain, 0)!.blocks).toHaveLength(PLAIN_REGION_BLOCKS);
   });
 });
