@@ -71,27 +71,30 @@ class Slot {
     this.started = false;
     this.ready = new Promise((resolve) => (resolveReady = resolve));
     this.startError = undefined;
+    this.worker = worker;
+    // A replaced worker's late events (its exit after terminate()) are not this worker's: they
+    // would mark the new one started before it is, or answer the new one's job.
+    const current = () => this.worker === worker;
+    let ready = false;
     const started = (error?: Error) => {
-      if (this.started) return;
-      this.started = true;
+      if (ready || !current()) return;
+      ready = this.started = true;
       this.startError = error;
       resolveReady(error);
     };
-    worker.on("message", (reply: Reply | typeof READY) => {
-      if (reply === READY) return started();
+    const answer = (reply: Reply | Error) => {
+      if (!current()) return;
       const done = this.pending;
       this.pending = undefined;
       done?.(reply);
-    });
+    };
+    worker.on("message", (reply: Reply | typeof READY) => (reply === READY ? started() : answer(reply)));
     worker.on("error", (error: Error) => {
       started(error);
-      const done = this.pending;
-      this.pending = undefined;
-      done?.(error);
+      answer(error);
     });
     worker.on("exit", (code) => started(new Error(`the worker exited with code ${code} before it was ready`)));
     worker.unref();
-    this.worker = worker;
   }
 }
 

@@ -23,6 +23,16 @@ describe("CaseRunner's watchdog", () => {
     expect(outcome.problems[0]).toMatch(/^hang: /);
   });
 
+  it("gives the next case a fresh worker after a hang, unconfused by the old worker's exit", async () => {
+    runner = new CaseRunner(WORKER, 1, TIMEOUT_MS);
+    expect((await runner.run(job())).hung).toBe(true); // its worker is terminated and replaced
+    for (let i = 0; i < 3; i++) {
+      const outcome = await runner.run(job(20));
+      expect(outcome.hung).toBe(false);
+      expect(outcome.problems).toEqual([]);
+    }
+  });
+
   it("starts the watchdog when the worker is ready: a start longer than the limit is no hang", async () => {
     runner = new CaseRunner(new URL("./fixtures/slow-start-worker.mjs", import.meta.url), 1, TIMEOUT_MS);
     const outcome = await runner.run(job(20));
