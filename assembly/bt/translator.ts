@@ -91,9 +91,11 @@ let decodedKind: u32 = 0;
 function decode(at: u32, window: u32, faulting: bool): u32 {
   let p = at;
   let b: i32;
+  let locked = false;
   while (true) {
     b = faulting ? codeByte(p) : peekByte(p);
     if (b < 0 || p - at >= 14 || !isPrefix(<u32>b)) break;
+    if (b == 0xf0) locked = true;
     if (b == 0x66) o32 = !o32;
     else if (b == 0x67) a32 = !a32;
     p++;
@@ -108,6 +110,8 @@ function decode(at: u32, window: u32, faulting: bool): u32 {
   if (op == 0x0f) { op = 0x0f00 | <u32>codeByte(p + 1); modrmAt++; }
   // (the byte after the opcode, read only when it is the instruction's own)
   decodedKind = rewriteOf(op, modrmAt < end ? <u32>codeByte(modrmAt) & 0xff : 0);
+  // No sensitive instruction takes LOCK: with it, each is #UD, which the interpreter raises.
+  if (locked) decodedKind = BT_IDENT | (decodedKind & ENDS_BLOCK);
   return end - at;
 }
 // The byte `ahead` past EIP as a fetch reads it (from the window when it holds it).

@@ -88,6 +88,19 @@ describe("the rewrites", () => {
     expect(performed(cpu, L.BT_INTERRUPT_DELIVERY)).toBe(1);
   });
 
+  it("a sensitive instruction with LOCK is #UD under bt as under vt, not rewritten (found by the fuzzer: LOCK STI)", () => {
+    for (const source of [".byte 0xf0, 0xfb", ".byte 0xf0, 0xfa", ".byte 0xf0, 0x9c", ".byte 0xf0, 0x0f, 0x01, 0x05, 0, 0x30, 0, 0"]) {
+      const ends = [L.IF_MODE_VT, L.IF_MODE_BT].map((mode) => {
+        const cpu = cpuIn(mode, 0x2);
+        cpu.setVmcs(L.C_EXCEPTION_BITMAP, cpu.vmcs(L.C_EXCEPTION_BITMAP) | (1 << 6));
+        const reason = cpu.exec(`${source}\nhlt`);
+        return { reason, vector: cpu.vmcs(L.X_INTR_INFO) & 0xff, eip: cpu.eip, eflags: cpu.eflags };
+      });
+      expect(ends[0], source).toEqual({ reason: L.EXIT_EXCEPTION, vector: 6, eip: CODE_BASE, eflags: 0x2 });
+      expect(ends[1], source).toEqual(ends[0]);
+    }
+  });
+
   it("an instruction running past its page is decoded alone, each time it runs", () => {
     const origin = CODE_BASE + 0xffd; // the MOV's 5 bytes cross into the next page
     const cpu = cpuIn(L.IF_MODE_BT);
