@@ -90,7 +90,7 @@ describe("the rewrites", () => {
 
   it("a sensitive instruction with LOCK is #UD under bt as under vt, not rewritten (found by the fuzzer: LOCK STI)", () => {
     for (const source of [".byte 0xf0, 0xfb", ".byte 0xf0, 0xfa", ".byte 0xf0, 0x9c", ".byte 0xf0, 0x0f, 0x01, 0x05, 0, 0x30, 0, 0"]) {
-      const ends = [L.IF_MODE_VT, L.IF_MODE_BT].map((mode) => {
+      const ends = ([L.IF_MODE_VT, L.IF_MODE_BT] as const).map((mode) => {
         const cpu = cpuIn(mode, 0x2);
         cpu.setVmcs(L.C_EXCEPTION_BITMAP, cpu.vmcs(L.C_EXCEPTION_BITMAP) | (1 << 6));
         const reason = cpu.exec(`${source}\nhlt`);
