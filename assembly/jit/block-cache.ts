@@ -84,11 +84,14 @@ export function compiledCodeAllowedNow(): bool { return compiledCodeAllowed() &&
 function recomputeCompiledCodeAllowed(): void {
   enabledGeneration = modeGeneration;
   const dataFlat: u32 = (1 << SR_DS) | (1 << SR_ES) | (1 << SR_SS);
-  // compiled code leaves plain RAM alone only below 0xA0000 and from 1 MiB: a write trap must sit
-  // in the hole between, where compiled blocks never write
+  // compiled code stores only to plain RAM (below 0xA0000 and from 1 MiB up to RAM's end) and
+  // leaves every other address to the core, which honours the write trap: the trap must lie in
+  // the hole or wholly past RAM (a dispi frame buffer in PCI BAR 0), where compiled blocks never write
   const trapBase = load<u32>(VMCS_BASE + C_WRITE_TRAP_BASE);
   const trapSize = load<u32>(VMCS_BASE + C_WRITE_TRAP_SIZE);
-  const trapInHole = trapSize == 0 || (trapBase >= <u32>HOLE_START && trapBase + trapSize <= <u32>HOLE_END);
+  const trapLast = trapBase + trapSize - 1;
+  const trapInHole = trapSize == 0 || (trapBase >= <u32>HOLE_START && trapBase + trapSize <= <u32>HOLE_END) ||
+    (trapBase >= ramSize && trapLast >= trapBase);
   // (under bt the guest kernel runs only as translated code, assembly/bt/)
   enabled = load<u32>(VMCS_BASE + C_JIT) != 0 && cacheBase != 0 && trapInHole && !translatedOnly() &&
     (flatMask & dataFlat) == dataFlat && ssBig && csDefault32 &&

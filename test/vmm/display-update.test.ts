@@ -137,6 +137,9 @@ async function bootDemo(displayUpdate: DisplayUpdate, args: string): Promise<Vir
   return VirtualMachine.boot(GFXDEMO, { core, memoryMiB: 4, cmdline: `gfxdemo ${args}`, displayUpdate, serialOutput: () => {} });
 }
 
+/** The share of the guest's instructions that compiled code retired. */
+const compiledShare = (vm: VirtualMachine) => vm.vmcs.compiledInstructions() / vm.vmcs.instructionsRetired();
+
 /** The frame the std-VGA shows now, from guest memory, and whether the screen copy equals it. */
 function graphicsScreenMatches(vm: VirtualMachine): boolean {
   const { frame } = vm.pc.display.mode();
@@ -157,6 +160,7 @@ describe.each([
     runInSlices(vm, () => expect(graphicsScreenMatches(vm)).toBe(true));
     expect(mismatches).toBe(0);
     expect(vm.pc.display.mode().frame).toEqual({ base: frameBase, size: frameBytes });
+    expect(compiledShare(vm)).toBeGreaterThan(0.5); // the trap lies outside plain RAM: compiled code leaves its stores to the core
     // plasma: 16,000 32-bit stores a frame; sprite: the picture's pixels once, then the ball's
     expect(vm.stats.count(EXIT_WRITE_TRAP)).toBeGreaterThanOrEqual(args.startsWith("plasma") ? 3 * 16_000 : 320 * 240);
   });
@@ -186,6 +190,7 @@ describe.each([
     const exits = vm.stats.count(EXIT_WRITE_TRAP);
     expect(exits).toBeGreaterThan(0);
     expect(exits).toBeLessThanOrEqual(refreshes * pages);
+    expect(compiledShare(vm)).toBeGreaterThan(0.5);
     expect(vm.display.counts.dirtyPages).toBeGreaterThanOrEqual(exits);
   });
 
