@@ -6,12 +6,13 @@
 // runs in slices of one frame's instructions (from a first, undisplayed run of the same demo),
 // and the screen gets its refresh after each (refresh and dirty-log copy then; trap and pv have
 // copied already). Everything is counted from the guest's "frames start" line, after the static
-// picture, to its end. Per row:
+// picture, to its end. A round runs every strategy and then the undisplayed demo in the same
+// slices; the time figures are medians over the rounds (--runs). Per row:
 // - frames/s: guest frames per second of host time;
 // - exits/frame: every VM exit over the frames;
 // - host µs/frame: host time over the frames, the guest's own drawing included;
-// - display µs/frame: the same less the undisplayed run's (which has no display work: no write
-//   trap, no copies), i.e. what showing the frames cost the host;
+// - display µs/frame: the same less the same round's undisplayed run's (which has no display work:
+//   no write trap, no copies), i.e. what showing the frames cost the host;
 // - copied KiB/frame: what the VMM copied from the frame buffer into the screen;
 // - dirty pages/frame: pages the dirty log found written (dirty-log only).
 
@@ -23,6 +24,7 @@ import { describeStop } from "../vmm/stop-reason.js";
 import { VirtualMachine } from "../vmm/virtual-machine.js";
 import { BenchGuestError } from "./bench-guest-error.js";
 import type { Clock } from "./marker-timing.js";
+import { median } from "./report.js";
 
 export const DISPLAY_GUEST = "guests/gfxdemo.elf";
 export const DISPLAY_DEMOS = ["plasma", "sprite"] as const;
@@ -96,42 +98,59 @@ function snapshot(vm: VirtualMachine, clock: Clock): DemoRun {
   return { hostMs: clock(), instructions: vm.vmcs.instructionsRetired(), exits: vm.stats.total, bytesCopied, dirtyPages };
 }
 
-/** `demo` under every strategy in `strategies`, `frames` frames each, after its undisplayed run. */
-export async function measureDisplayDemo(demo: DisplayDemo, frames: number, clock: Clock, strategies: readonly DisplayUpdate[] = DISPLAY_UPDATES, core?: BufferSource, onProgress?: (label: string) => void): Promise<DisplayRow[]> {
-  const wasm = core ?? (await readFile(defaultCoreWasmUrl()));
-  // A first undisplayed run gives a frame's instructions (and warms V8 up); the one that counts,
-  // in the same slices as the others, comes last.
+export interface DisplayMeasureOptions {
+  strategies?: readonly DisplayUpdate[];
+  core?: BufferSource;
+  onProgress?: (label: string) => void;
+  /**
+   * Rounds of every strategy and an undisplayed run, interleaved; time figures are medians over
+   * them. A display figure is the difference of two runs of ~0.2 s, which one run of each left
+   * ±100 µs a frame apart from run to run (2026-12-06).
+   */
+  runs?: number;
+}
+
+/** `demo` under every strategy, `frames` frames each, after a first undisplayed run. */
+export async function measureDisplayDemo(demo: DisplayDemo, frames: number, clock: Clock, options: DisplayMeasureOptions = {}): Promise<DisplayRow[]> {
+  const { strategies = DISPLAY_UPDATES, onProgress, runs = 1 } = options;
+  const wasm = options.core ?? (await readFile(defaultCoreWasmUrl()));
+  // A first undisplayed run gives a frame's instructions (and warms V8 up); the ones that count,
+  // in the same slices as the others, close each round.
   onProgress?.(`${demo} undisplayed`);
   const first = await runDemo(demo, frames, undefined, 50_000_000, clock, wasm);
   const slice = Math.max(1000, Math.round(first.instructions / frames));
-  const runs: [DisplayUpdate, DemoRun][] = [];
-  for (const strategy of strategies) {
-    onProgress?.(`${demo} ${strategy}`);
-    runs.push([strategy, await runDemo(demo, frames, strategy, slice, clock, wasm)]);
+  const rounds = new Map<DisplayUpdate, DemoRun[]>(strategies.map((s) => [s, []]));
+  const bare: DemoRun[] = [];
+  for (let round = 1; round <= runs; round++) {
+    for (const strategy of strategies) {
+      onProgress?.(`${demo} ${strategy}${runs > 1 ? ` (${round}/${runs})` : ""}`);
+      rounds.get(strategy)!.push(await runDemo(demo, frames, strategy, slice, clock, wasm));
+    }
+    bare.push(await runDemo(demo, frames, undefined, slice, clock, wasm));
   }
-  const bare = await runDemo(demo, frames, undefined, slice, clock, wasm);
-  const rows: DisplayRow[] = [];
-  for (const [strategy, run] of runs) {
-    rows.push({
+  return strategies.map((strategy): DisplayRow => {
+    const runsOf = rounds.get(strategy)!;
+    const hostMs = median(runsOf.map((r) => r.hostMs));
+    const { exits, bytesCopied, dirtyPages } = runsOf[0]; // the same in every round, but for where slices end
+    return {
       demo,
       strategy,
       frames,
-      framesPerSecond: frames / (run.hostMs / 1000),
-      exitsPerFrame: run.exits / frames,
-      hostUsPerFrame: (run.hostMs * 1000) / frames,
-      displayUsPerFrame: ((run.hostMs - bare.hostMs) * 1000) / frames,
-      copiedKiBPerFrame: run.bytesCopied / 1024 / frames,
-      dirtyPagesPerFrame: run.dirtyPages / frames,
-    });
-  }
-  return rows;
+      framesPerSecond: frames / (hostMs / 1000),
+      exitsPerFrame: exits / frames,
+      hostUsPerFrame: (hostMs * 1000) / frames,
+      displayUsPerFrame: (median(runsOf.map((r, i) => r.hostMs - bare[i].hostMs)) * 1000) / frames,
+      copiedKiBPerFrame: bytesCopied / 1024 / frames,
+      dirtyPagesPerFrame: dirtyPages / frames,
+    };
+  });
 }
 
-/** Both demos under every strategy, DISPLAY_FRAMES divided by `scaleDown` each. */
-export async function measureDisplays(scaleDown: number, clock: Clock, onProgress?: (label: string) => void): Promise<DisplayRow[]> {
+/** Both demos under every strategy, DISPLAY_FRAMES divided by `scaleDown` each, `runs` rounds. */
+export async function measureDisplays(scaleDown: number, clock: Clock, runs: number, onProgress?: (label: string) => void): Promise<DisplayRow[]> {
   const core = await readFile(defaultCoreWasmUrl());
   const rows: DisplayRow[] = [];
-  for (const demo of DISPLAY_DEMOS) rows.push(...(await measureDisplayDemo(demo, Math.ceil(DISPLAY_FRAMES[demo] / scaleDown), clock, DISPLAY_UPDATES, core, onProgress)));
+  for (const demo of DISPLAY_DEMOS) rows.push(...(await measureDisplayDemo(demo, Math.ceil(DISPLAY_FRAMES[demo] / scaleDown), clock, { core, onProgress, runs })));
   return rows;
 }
 
