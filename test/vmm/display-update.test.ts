@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { EXIT_VMCALL, EXIT_WRITE_TRAP } from "../../assembly/vmcs-layout.js";
 import { VGA_TEXT_BASE, VGA_TEXT_SIZE } from "../../src/devices/vga-text.js";
 import { HC_DISPLAY_RECT, HC_EINVAL } from "../../src/vmm/hypercalls.js";
-import { DISPLAY_UPDATES, parseDisplayUpdate, type DisplayUpdate } from "../../src/vmm/display-update.js";
+import { DISPLAY_UPDATES, frameBufferLayout, parseDisplayUpdate, type DisplayUpdate } from "../../src/vmm/display-update.js";
 import { VirtualMachine } from "../../src/vmm/virtual-machine.js";
 import { bootTiny, core, EXIT_OK } from "../support/tiny-guest.js";
 
@@ -228,5 +228,65 @@ describe("display update across modes", () => {
     expect(vm.display.reportRectangle(310, 0, 11, 1)).toBe(false);
     expect(vm.display.reportRectangle(0, 239, 1, 2)).toBe(false);
     expect(vm.display.reportRectangle(319, 239, 1, 1)).toBe(true);
+  });
+});
+
+// A guest that drives the VGA, dispi, DAC and PCI configuration ports with garbage (BAR 0 of the
+// std-VGA included) and stores all over the legacy window and where BAR 0 was: under every
+// strategy the run ends cleanly (the guest may lose its own code to a BAR it moved over it: that
+// is what hardware gives it too), and the screen copy never exceeds the video memory.
+const GARBAGE_PORTS = [0x3c0, 0x3c4, 0x3c5, 0x3c7, 0x3c8, 0x3c9, 0x3ce, 0x3cf, 0x3d4, 0x3d5, 0x1ce, 0x1cf, 0x1cf, 0xcf8, 0xcfc, 0xcfe];
+const GARBAGE_GUEST = `
+mov $12345, %esi
+mov $40000, %edi
+1: imul $1103515245, %esi, %esi
+add $12345, %esi
+mov %esi, %ebx
+shr $8, %ebx
+test $1, %ebx
+jnz 3f
+test $2, %ebx
+jz 5f
+mov $0x80001010, %eax
+mov $0xcf8, %dx
+out %eax, %dx
+5: mov %ebx, %ecx
+shr $2, %ecx
+and $15, %ecx
+movzwl ports(,%ecx,2), %edx
+mov %esi, %eax
+test $0x100, %ebx
+jz 2f
+out %eax, %dx
+jmp 4f
+2: out %al, %dx
+jmp 4f
+3: mov %ebx, %ecx
+shr $1, %ecx
+and $0x3ffffc, %ecx
+test $0x200, %ebx
+jz 6f
+and $0x1fffc, %ecx
+add $0xa0000, %ecx
+jmp 7f
+6: add $0xfd000000, %ecx
+7: mov %esi, (%ecx)
+4: dec %edi
+jnz 1b
+${EXIT_OK}
+ports: .word ${GARBAGE_PORTS.join(", ")}`;
+
+describe("a guest that drives the display's ports and memory with garbage", () => {
+  it.each(DISPLAY_UPDATES)("%s: ends cleanly, the screen no larger than the video memory", async (strategy) => {
+    const { vm } = await bootTiny(GARBAGE_GUEST, { displayUpdate: strategy });
+    let largest = 0;
+    for (let slice = 0; slice < 200; slice++) {
+      const { stop } = vm.run({ maxInstructions: vm.vmcs.instructionsRetired() + 20_000 });
+      vm.display.refresh();
+      largest = Math.max(largest, vm.display.screen.length);
+      if (stop.kind !== "instruction-limit") break;
+    }
+    expect(largest).toBeLessThanOrEqual(0x200000);
+    expect(vm.display.screen.length).toBe(frameBufferLayout(vm.pc.display.mode()).size);
   });
 });
