@@ -80,8 +80,8 @@ build exitloop bench/exitloop.c
 build detect detect/detect.c
 build modules modules/modules.c
 build vmxprobe vmxprobe/vmxprobe.c lib/bochs.c
-build vmxentry vmxentry/vmxentry.c vmxentry/stub.S lib/bochs.c
-build svmentry svmentry/svmentry.c svmentry/stub.S lib/bochs.c
+build vmxentry vmxentry/vmxentry.c vmxentry/stub.S lib/bochs.c lib/descriptors.c
+build svmentry svmentry/svmentry.c svmentry/stub.S lib/bochs.c lib/descriptors.c
 build cpuprobe cpuprobe/cpuprobe.c lib/bochs.c $(ls pm/*.c pm/*.S | sort)
 # The sample guest hypervisor lives above the 16 MiB it gives its guest, which is linked at 1 MiB.
 EXTRA_LDFLAGS=-Wl,--defsym=KERNEL_BASE=0x1000000

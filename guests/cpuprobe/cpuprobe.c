@@ -7,7 +7,6 @@
 #include "guest.h"
 #include "../pm/pm.h"
 
-typedef unsigned long long u64;
 
 /* The fault a probe took (vector), or NONE, and how long the probed instruction is, so the
  * handler can step over it. */

@@ -9,6 +9,7 @@ typedef unsigned int u32;
 typedef signed char s8;
 typedef short s16;
 typedef int s32;
+typedef unsigned long long u64;
 
 #define MB_BOOT_MAGIC 0x2BADB002u
 #define MB_INFO_MEMORY (1u << 0)

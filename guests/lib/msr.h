@@ -3,8 +3,6 @@
 #define MSR_H
 #include "guest.h"
 
-typedef unsigned long long u64;
-
 static inline u64 rdmsr(u32 msr)
 {
     u32 lo, hi;

@@ -10,6 +10,7 @@
  * It runs under Bochs (an AMD model with NRIPS, booted by GRUB) and under wasmvisor --cpu amd
  * --nested svm, and both must print svmentry.expected, which Bochs printed. Nothing printed depends
  * on the implementation: no addresses, no real CPUID values. */
+#include "descriptors.h"
 #include "svm.h"
 
 #define PAGE 4096
@@ -20,7 +21,6 @@ static u8 msrpm[2 * PAGE] __attribute__((aligned(PAGE)));
 static u8 l2_stack[PAGE] __attribute__((aligned(16)));
 static u64 gdt[3] __attribute__((aligned(8))) = { 0, 0x00cf9b000000ffffull, 0x00cf93000000ffffull };
 static u64 idt[256] __attribute__((aligned(8)));
-static struct __attribute__((packed)) { u16 limit; u32 base; } gdtr, idtr;
 
 extern void run_l2(u32 vmcb);
 extern char l2_program_a[], l2_program_real[], l2_vector_30[];
@@ -127,15 +127,9 @@ int kmain(u32 magic, const struct mb_info *mb)
         puts("no SVM\n");
         return 1;
     }
-    gdtr.limit = sizeof gdt - 1;
-    gdtr.base = (u32)gdt;
-    __asm__ volatile("lgdt %0\n ljmp $8, $1f\n 1: mov $0x10, %%ax\n mov %%ax, %%ds\n mov %%ax, %%es\n mov %%ax, %%ss"
-                     : : "m"(gdtr) : "eax", "memory");
-    u32 handler = (u32)l2_vector_30;
-    idt[0x30] = (handler & 0xffff) | (8u << 16) | ((u64)0x8e00 << 32) | ((u64)(handler >> 16) << 48);
-    idtr.limit = sizeof idt - 1;
-    idtr.base = (u32)idt;
-    __asm__ volatile("lidt %0" : : "m"(idtr));
+    load_gdt(gdt, sizeof gdt);
+    set_interrupt_gate(idt, 0x30, l2_vector_30);
+    load_idt(idt, sizeof idt);
     wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
     wrmsr(MSR_VM_HSAVE_PA, (u32)host_save);
 

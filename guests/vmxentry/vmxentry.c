@@ -8,9 +8,8 @@
  * It runs under Bochs (booted by GRUB) and under wasmvisor --nested vmx, and both must print
  * vmxentry.expected, which Bochs printed (test/guests/bochs-vmx.test.ts). Nothing printed depends
  * on the implementation: no revision ID, no real CPUID or TSC value, no field L1 did not write. */
-#include "guest.h"
+#include "descriptors.h"
 
-typedef unsigned long long u64;
 
 #define PAGE 4096
 static u8 vmxon_region[PAGE] __attribute__((aligned(PAGE)));
@@ -24,7 +23,6 @@ static u64 gdt[4] __attribute__((aligned(8))) = {
     0, 0x00cf9b000000ffffull, 0x00cf93000000ffffull, 0x00008b0000000067ull, /* null, code, data, TSS */
 };
 static u64 idt[256] __attribute__((aligned(8)));
-static struct __attribute__((packed)) { u16 limit; u32 base; } gdtr, idtr;
 
 extern u32 run_l2(u32 resume);
 extern char l2_program_a[], l2_program_b[], l2_vector_30[];
@@ -268,15 +266,9 @@ int kmain(u32 magic, const struct mb_info *mb)
         return 1;
     }
     /* Our own GDT (flat code 0x08, data 0x10, a TSS descriptor at 0x18) and an IDT with vector 0x30. */
-    gdtr.limit = sizeof gdt - 1;
-    gdtr.base = (u32)gdt;
-    __asm__ volatile("lgdt %0\n ljmp $8, $1f\n 1: mov $0x10, %%ax\n mov %%ax, %%ds\n mov %%ax, %%es\n mov %%ax, %%ss"
-                     : : "m"(gdtr) : "eax", "memory");
-    u32 handler = (u32)l2_vector_30;
-    idt[0x30] = (handler & 0xffff) | (8u << 16) | ((u64)0x8e00 << 32) | ((u64)(handler >> 16) << 48);
-    idtr.limit = sizeof idt - 1;
-    idtr.base = (u32)idt;
-    __asm__ volatile("lidt %0" : : "m"(idtr));
+    load_gdt(gdt, sizeof gdt);
+    set_interrupt_gate(idt, 0x30, l2_vector_30);
+    load_idt(idt, sizeof idt);
 
     page_directory[0] = 0x83;
     __asm__ volatile("mov %0, %%cr3" : : "r"(page_directory));

@@ -6,7 +6,6 @@
  * depends on the implementation: not the revision ID, not field values L1 did not write. */
 #include "guest.h"
 
-typedef unsigned long long u64;
 
 #define PAGE 4096
 static u8 vmxon_region[PAGE] __attribute__((aligned(PAGE)));
