@@ -6,7 +6,8 @@
  * a wrong pitch or a wrong colour conversion shows. 8-bpp modes load their own palette: every
  * 6-bit level of red, green and blue appears. Integer arithmetic only. When the picture is drawn
  * the guest says so on COM1 and exits; with "hold" last on the command line it halts for good
- * instead, so QEMU keeps the screen until its monitor captures it. */
+ * instead, so QEMU keeps the screen until its monitor captures it. "13h wrap" then moves the
+ * CRTC start address so that the frame runs past the end of the 64 KiB window (wrap_start()). */
 #include "../gfx/gfx.h"
 
 static u32 width, height, bpp, pitch;
@@ -46,6 +47,24 @@ static u32 colour(u32 x, u32 y)
     if (bpp == 8) /* the lower half: a pattern that differs from pixel to pixel */
         return ((x + y * 3) ^ (x >> 3)) & 0xff;
     return (x * 255 / (width - 1)) << 16 | ((y - height / 2) * 255 / (height - height / 2)) << 8 | ((x ^ y) & 0xff);
+}
+
+/* The window's last 1,536 bytes get stripes, video memory from 64 KiB on (through the LFB at
+ * BAR 0, which reaches it in any mode) a pattern, and the frame then starts 16,384 bytes before the
+ * window's end: QEMU scans video memory on past the window, as its CRTC address does. */
+static void wrap_start(void)
+{
+    for (u32 at = MODE13H_WIDTH * MODE13H_HEIGHT; at < 0x10000; at++)
+        fb[at] = (u8)(((at / 8) & 1) ? 0x40 + (at & 0x3f) : 0xc0);
+    volatile u8 *video = (volatile u8 *)dispi_lfb();
+    if (video)
+        for (u32 at = 0x10000; at < 0x20000; at++)
+            video[at] = (u8)((at >> 4) ^ (at >> 9));
+    u16 start = 0xc000 / 4; /* the CRTC counts 4-byte units in chain-4 mode */
+    outb(0x3d4, 0x0c);
+    outb(0x3d5, (u8)(start >> 8));
+    outb(0x3d4, 0x0d);
+    outb(0x3d5, (u8)start);
 }
 
 /* Whether the command line's last word is "hold". */
@@ -96,6 +115,8 @@ int kmain(u32 magic, const struct mb_info *mb)
     for (u32 y = 0; y < height; y++)
         for (u32 x = 0; x < width; x++)
             put(x, y, colour(x, y));
+    if (bpp == 8 && fb == MODE13H_FB && has_word(args, "wrap"))
+        wrap_start();
     kprintf("picture drawn: %ux%u, %u bpp\n", width, height, bpp);
     while (holding)
         __asm__ volatile("cli; hlt");

@@ -6,8 +6,8 @@
 // palette bit is clear, else graphics or text by the graphics controller's misc register.
 //
 // VGA graphics: only the 256-colour chain-4 layout (mode 13h and its relatives) is drawn. The
-// frame buffer is guest RAM at 0xA0000 (64 KiB), pixel x of line y at start * 4 + y * offset * 8
-// + x, the size from the CRTC as QEMU reads it: (display end + 1) * 8 dots wide, each pixel two
+// frame buffer is guest RAM at 0xA0000 (64 KiB; a frame running past its end goes on in video
+// memory, as on QEMU), pixel x of line y at start * 4 + y * offset * 8 + x, the size from the CRTC as QEMU reads it: (display end + 1) * 8 dots wide, each pixel two
 // dots, and the vertical display end (with its overflow bits) in scan lines, each line repeated
 // (maximum scan line + 1) times. Planar 16-colour and CGA modes show blank, as does the 4-bpp
 // dispi mode; writes with chain-4 off are not modelled (the window is plain RAM).
@@ -90,6 +90,7 @@ const CRTC_START_LOW = 0x0d;
 const CRTC_V_DISPLAY_END = 0x12;
 const CRTC_OFFSET = 0x13;
 const NO_FRAME: PhysicalRange = { base: 0, size: 0 };
+const BLACK = 0xff000000;
 
 /** Bytes a pixel of `bpp` bits takes in the frame buffer (15 bpp pixels take 2). */
 function bytesPerPixel(bpp: number): number {
@@ -183,9 +184,10 @@ export class StdVga implements GraphicsDisplay {
     const lineBytes = crtc[CRTC_OFFSET] << 3;
     const shown = (vga.attributeIndex & ATTRIBUTE_PALETTE_ENABLE) !== 0 && ((vga.graphics[GRAPHICS_MODE] >> 5) & 3) === SHIFT_256_COLOURS;
     if (!shown) return { kind: "blank", width, height, bpp: 0, lineBytes, frame: NO_FRAME };
+    // The frame's part in the window; the rest, if any, lies in video memory past it (renderVga()).
     const start = this.vgaStartByte();
     const size = Math.min((height - 1) * lineBytes + width, VGA_GRAPHICS_SIZE - start);
-    return { kind: "graphics", width, height, bpp: 8, lineBytes, frame: { base: VGA_GRAPHICS_BASE + start, size } };
+    return { kind: "graphics", width, height, bpp: 8, lineBytes, frame: size > 0 ? { base: VGA_GRAPHICS_BASE + start, size } : NO_FRAME };
   }
 
   render(rgba: Uint8Array | Uint8ClampedArray, rect?: Rect, frame?: Uint8Array): void {
@@ -197,43 +199,82 @@ export class StdVga implements GraphicsDisplay {
     const x1 = Math.min(width, rect ? rect.x + rect.width : width);
     const y1 = Math.min(height, rect ? rect.y + rect.height : height);
     const out = new Uint32Array(rgba.buffer, rgba.byteOffset, width * height);
-    const black = 0xff000000;
     if (mode.kind !== "graphics") {
-      for (let y = y0; y < y1; y++) out.fill(black, y * width + x0, y * width + x1);
+      for (let y = y0; y < y1; y++) out.fill(BLACK, y * width + x0, y * width + x1);
       return;
     }
-    const vgaMode = !this.dispi.enabled;
-    const source = frame ?? (vgaMode ? this.memory.ram() : this.memory.video());
-    // VGA lines wrap inside the 64 KiB window; dispi frames lie inside video memory (the fix-up
-    // saw to it), and a mapped-out BAR changes where the guest sees them, not what is shown.
-    // A copy of the frame does not wrap: it ends where mode().frame does.
-    const windowBase = frame || !vgaMode ? 0 : VGA_GRAPHICS_BASE;
-    const windowSize = frame ? Number.MAX_SAFE_INTEGER : vgaMode ? VGA_GRAPHICS_SIZE : source.length;
-    const start = frame ? 0 : vgaMode ? this.vgaStartByte() : this.dispi.layout().startByte;
-    const pixel = this.pixelReader(mode.bpp, source, vgaMode);
+    if (this.dispi.enabled) this.renderDispi(out, mode, x0, y0, x1, y1, frame);
+    else this.renderVga(out, mode, x0, y0, x1, y1, frame);
+  }
+
+  /**
+   * Dispi lines from video memory (or `frame`, its copy from the frame's first byte); the fix-up
+   * keeps the frame inside video memory, and a mapped-out BAR changes where the guest sees it, not
+   * what is shown. A pixel past the source's end draws black.
+   */
+  private renderDispi(out: Uint32Array, mode: DisplayMode, x0: number, y0: number, x1: number, y1: number, frame: Uint8Array | undefined): void {
+    const source = frame ?? this.memory.video();
+    const start = frame ? 0 : this.dispi.layout().startByte;
     const pixelBytes = bytesPerPixel(mode.bpp);
+    const pixel = this.pixelReader(mode.bpp, source);
     for (let y = y0; y < y1; y++) {
       const line = start + y * mode.lineBytes;
-      for (let x = x0; x < x1; x++) {
-        const at = (line + x * pixelBytes) % windowSize;
-        out[y * width + x] = at + pixelBytes <= windowSize && windowBase + at + pixelBytes <= source.length ? pixel(windowBase + at) : black;
+      let at = y * mode.width + x0;
+      // Whole lines inside the source, the common case, without a check per pixel.
+      const inside = line + x1 * pixelBytes <= source.length;
+      if (inside && mode.bpp === 32) {
+        for (let from = line + x0 * 4, end = line + x1 * 4; from < end; from += 4) out[at++] = BLACK | (source[from] << 16) | (source[from + 1] << 8) | source[from + 2];
+      } else {
+        for (let x = x0; x < x1; x++) {
+          const from = line + x * pixelBytes;
+          out[at++] = inside || from + pixelBytes <= source.length ? pixel(from) : BLACK;
+        }
       }
     }
   }
 
-  /** The CRTC start address in bytes of the window (QEMU: start * 4 in chain-4 memory). */
+  /**
+   * Mode 13h and its relatives: pixel x of line y is byte start + y * offset + x of video memory,
+   * as QEMU's vga_draw_graphic reads it. Its first 64 KiB are the chain-4 window, guest RAM at
+   * 0xA0000 (or `frame`, the copy of mode().frame, the window's part from the first pixel); a frame
+   * that runs past the window's end goes on into video memory beyond 64 KiB (the same bytes a
+   * dispi mode or the LFB wrote there), wrapping at its end, as QEMU's does (checked against
+   * qemu-system-i386 7.2: test/guests/graphics.test.ts, "13h wrap"). Those bytes are read live.
+   */
+  private renderVga(out: Uint32Array, mode: DisplayMode, x0: number, y0: number, x1: number, y1: number, frame: Uint8Array | undefined): void {
+    const ram = this.memory.ram(), video = this.memory.video();
+    const start = this.vgaStartByte();
+    const palette = this.palette(false);
+    const window = frame ?? ram.subarray(VGA_GRAPHICS_BASE + Math.min(start, VGA_GRAPHICS_SIZE), VGA_GRAPHICS_BASE + VGA_GRAPHICS_SIZE);
+    for (let y = y0; y < y1; y++) {
+      const line = start + y * mode.lineBytes;
+      let at = y * mode.width + x0;
+      for (let x = x0; x < x1; x++) {
+        const offset = line + x;
+        const inWindow = offset - start; // into `window`, which starts at the first pixel
+        if (offset >= VGA_GRAPHICS_SIZE) out[at++] = palette[video[offset % video.length]];
+        else out[at++] = inWindow < window.length ? palette[window[inWindow]] : BLACK;
+      }
+    }
+  }
+
+  /** The DAC's 256 colours as 0xAABBGGRR. */
+  private palette(eightBit: boolean): Uint32Array {
+    return Uint32Array.from({ length: 256 }, (_, i) => this.vga.dac.rgba(i, eightBit));
+  }
+
+  /** The CRTC start address in bytes of video memory (QEMU: start * 4 in chain-4 memory). */
   private vgaStartByte(): number {
     const { crtc } = this.vga;
-    return (((crtc[CRTC_START_HIGH] << 8) | crtc[CRTC_START_LOW]) * 4) % VGA_GRAPHICS_SIZE;
+    return ((crtc[CRTC_START_HIGH] << 8) | crtc[CRTC_START_LOW]) * 4;
   }
 
   /** Reads one pixel at a byte offset of `source` as 0xAABBGGRR, as QEMU's line drawers convert it. */
-  private pixelReader(bpp: number, source: Uint8Array, vgaMode: boolean): (at: number) => number {
+  private pixelReader(bpp: number, source: Uint8Array): (at: number) => number {
     const rgba = (r: number, g: number, b: number) => (0xff000000 | (b << 16) | (g << 8) | r) >>> 0;
     switch (bpp) {
       case 8: {
-        const eightBit = !vgaMode && this.dispi.dac8Bit;
-        const palette = Uint32Array.from({ length: 256 }, (_, i) => this.vga.dac.rgba(i, eightBit));
+        const palette = this.palette(this.dispi.dac8Bit);
         return (at) => palette[source[at]];
       }
       case 15:

@@ -120,17 +120,32 @@ describe("std-VGA display", () => {
     expect(pixels(320, 200).every((p) => p === 0xff000000)).toBe(true);
   });
 
-  it("follows the CRTC start address (in chain-4 units of 4 bytes) and wraps inside the 64 KiB window", () => {
+  it("follows the CRTC start address (in chain-4 units of 4 bytes); past the 64 KiB window the frame goes on in video memory, as QEMU's", () => {
     mode13h();
     palette(3, 0x3f, 0, 0);
+    palette(4, 0, 0x3f, 0);
     io.write(0x3d4, 2, 0x0c | (0x3e << 8)); // 0x3E80 * 4 = 64000
     io.write(0x3d4, 2, 0x0d | (0x80 << 8));
     ram[VGA_GRAPHICS_BASE + 64000] = 3;
-    ram[VGA_GRAPHICS_BASE + (64000 + 320 * 2) % 65536] = 3;
+    ram[VGA_GRAPHICS_BASE + 64000 + 320 * 4] = 3; // 65280: still in the window
+    ram[VGA_GRAPHICS_BASE + (64000 + 320 * 5) % 65536] = 3; // the window's start: not shown
+    video[64000 + 320 * 5] = 4; // video memory past the window: shown
+    video[64000] = 4; // inside the window's range: the window (RAM) is shown
     const out = pixels(320, 200);
     expect(out[0]).toBe(0xff0000ff);
-    expect(out[2 * 320]).toBe(0xff0000ff);
+    expect(out[4 * 320]).toBe(0xff0000ff);
+    expect(out[5 * 320]).toBe(0xff00ff00);
     expect(display.mode().frame).toEqual({ base: VGA_GRAPHICS_BASE + 64000, size: 65536 - 64000 });
+    // A copy of the window's part (the display update's screen) draws the same picture.
+    const rgba = new Uint8Array(320 * 200 * 4);
+    display.render(rgba, undefined, ram.slice(VGA_GRAPHICS_BASE + 64000, VGA_GRAPHICS_BASE + 65536));
+    expect(new Uint32Array(rgba.buffer)).toEqual(out);
+    // A start past the window: the whole frame is video memory, nothing of it in the window.
+    io.write(0x3d4, 2, 0x0c | (0x40 << 8)); // 0x4000 * 4 = 65536
+    io.write(0x3d4, 2, 0x0d | (0x00 << 8));
+    video[65536 + 320] = 3;
+    expect(pixels(320, 200)[320]).toBe(0xff0000ff);
+    expect(display.mode().frame.size).toBe(0);
   });
 
   for (const [bpp, bytes, expected] of [
