@@ -7,6 +7,7 @@
 import { HOST_TITLES, changeCells, figure, type PreviousRun } from "./exit-report.js";
 import type { Measurement } from "./exit-runs.js";
 import type { HostStatus } from "./exit-suite.js";
+import type { CompileTime } from "../core/core.js";
 import type { GuestSummary, PhaseRow } from "./real-c.js";
 import { table } from "./report.js";
 
@@ -29,13 +30,13 @@ export function formatPhaseTable(rows: readonly PhaseRow[], hosts: readonly Host
   const peers = hosts.filter((h) => h.host !== "wasmvisor");
   const header = ["phase", "what", "wasmvisor"];
   for (const peer of peers) header.push(HOST_TITLES[peer.host], `ours/${HOST_TITLES[peer.host]}`);
-  header.push("instructions", "compiled");
+  header.push("instructions", "compiled", "compiling");
   if (previous) header.push("before", "change");
   const lines = rows.map((row) => {
     const ours = row.results.wasmvisor;
     const cells = [rowName(row), row.what, figure(ours, "ms")];
     for (const peer of peers) cells.push(figure(row.results[peer.host], "ms"), ratioText(timeRatio(ours, row.results[peer.host])));
-    cells.push(row.instructions === undefined ? "" : String(row.instructions), shareText(row.compiledShare));
+    cells.push(row.instructions === undefined ? "" : String(row.instructions), shareText(row.compiledShare), row.compilingMs === undefined ? "" : `${row.compilingMs.toFixed(1)} ms`);
     if (previous) cells.push(...changeCells(previous.phaseMedians.get(rowName(row)), ours, "ms"));
     return cells;
   });
@@ -66,5 +67,14 @@ export function realCTargetLines(rows: readonly PhaseRow[], guests: readonly Gue
   }
   const shares = guests.filter((g) => g.compiledShare !== undefined).map((g) => `${g.guest} ${shareText(g.compiledShare)}`);
   if (shares.length > 0) lines.push(`  (retired instructions in compiled code, whole run with boot, wasmvisor: ${shares.join(", ")})`);
+  for (const g of guests) if (g.compiles && g.runMs !== undefined) lines.push(`  (${compilingText(g.guest, g.compiles, g.runMs)})`);
   return lines;
+}
+
+/** What the compiling tier cost in one guest's run: per block, its share of the run, when it was over. */
+export function compilingText(guest: string, c: CompileTime, runMs: number): string {
+  const perBlock = c.blocks > 0 ? `, ${((c.ms * 1000) / c.blocks).toFixed(0)} µs a block` : "";
+  const share = runMs > 0 ? `, ${((c.ms / runMs) * 100).toFixed(1)} % of the run` : "";
+  return `compiling tier, ${guest}: ${c.regions} regions holding ${c.blocks} blocks compiled in ${c.ms.toFixed(1)} ms${perBlock}${share}; ` +
+    `the last compile over ${c.lastEndMs.toFixed(0)} ms into the ${runMs.toFixed(0)} ms run (peak speed no earlier)`;
 }

@@ -8,6 +8,7 @@
 // gets its retired instructions and the share of them that compiled code retired.
 
 import { readFile } from "node:fs/promises";
+import type { CompileTime } from "../core/core.js";
 import { fileURLToPath } from "node:url";
 import { defaultCoreWasmUrl } from "../core/core.js";
 import { packageFileUrl } from "../package-files.js";
@@ -57,6 +58,11 @@ export interface GuestRun {
   compiled?: Map<string, number>;
   /** wasmvisor only: compiled code's share of every instruction the run retired, boot included. */
   compiledShare?: number;
+  /** wasmvisor only: ms of each phase the compiling tier took (part of the phase's time). */
+  compiling?: Map<string, number>;
+  /** wasmvisor only: the compiling tier's work over the whole run, and the run's time. */
+  compiles?: CompileTime;
+  runMs?: number;
 }
 
 /**
@@ -112,6 +118,9 @@ export function wasmvisorRunner(core: BufferSource, clock: ClockKind, jit = true
         retired: checkedPhases(run.retired, golden, where),
         compiled: checkedPhases(run.compiled, golden, where),
         compiledShare: run.vm.statistics().compiledCode.share,
+        compiling: checkedPhases(run.compiling, golden, where),
+        compiles: run.compiles,
+        runMs: run.runMs,
       };
     },
   };
@@ -137,12 +146,17 @@ export interface PhaseRow {
   /** wasmvisor: instructions retired in the phase (the first run's) and compiled code's share of them. */
   instructions?: number;
   compiledShare?: number;
+  /** wasmvisor: ms of the phase the compiling tier took (the first run's). */
+  compilingMs?: number;
 }
 
 export interface GuestSummary {
   guest: string;
   /** Compiled code's share of all instructions the guest retired on wasmvisor, boot included (the first run's). */
   compiledShare?: number;
+  /** The compiling tier's work in that run, and the run's time. */
+  compiles?: CompileTime;
+  runMs?: number;
 }
 
 export interface RealCOptions {
@@ -236,18 +250,26 @@ export function phaseRows(guests: readonly PhaseGuest[], hosts: readonly Host[],
   const summaries: GuestSummary[] = [];
   for (const guest of guests) {
     const ours = samples.get(`${guest.name} wasmvisor`)?.[0];
-    summaries.push({ guest: guest.name, compiledShare: ours?.compiledShare });
+    summaries.push({ guest: guest.name, compiledShare: ours?.compiledShare, compiles: ours?.compiles, runMs: ours?.runMs });
     const labels = [...(ours ?? samples.get(`${guest.name} ${hosts[0]}`)![0]).phases.keys()];
-    const row = (phase: string, what: string, value: (run: GuestRun) => number, counts?: { retired: number; compiled: number }): PhaseRow => {
+    const row = (phase: string, what: string, value: (run: GuestRun) => number, counts?: { retired: number; compiled: number; compiling?: number }): PhaseRow => {
       const results: PhaseRow["results"] = {};
       for (const host of hosts) {
         const runs = samples.get(`${guest.name} ${host}`);
         if (runs) results[host] = summarize(runs.map(value), 1);
       }
-      return { guest: guest.name, phase, what, results, instructions: counts?.retired, compiledShare: counts && counts.retired > 0 ? counts.compiled / counts.retired : undefined };
+      return {
+        guest: guest.name, phase, what, results, instructions: counts?.retired, compiledShare: counts && counts.retired > 0 ? counts.compiled / counts.retired : undefined,
+        compilingMs: counts?.compiling,
+      };
     };
     const counts = (labelsIn: readonly string[]) =>
-      ours?.retired && ours.compiled ? { retired: sum(labelsIn.map((l) => ours.retired!.get(l)!)), compiled: sum(labelsIn.map((l) => ours.compiled!.get(l)!)) } : undefined;
+      ours?.retired && ours.compiled
+        ? {
+            retired: sum(labelsIn.map((l) => ours.retired!.get(l)!)), compiled: sum(labelsIn.map((l) => ours.compiled!.get(l)!)),
+            compiling: ours.compiling && sum(labelsIn.map((l) => ours.compiling!.get(l)!)),
+          }
+        : undefined;
     for (const label of labels) rows.push(row(label, guest.what ?? descriptions.get(label) ?? "", (run) => run.phases.get(label)!, counts([label])));
     if (labels.length > 1) rows.push(row("total", `all ${labels.length} phases`, (run) => sum([...run.phases.values()]), counts(labels)));
   }

@@ -7,6 +7,7 @@
 
 import { CTL_INVLPG_EXITING, C_PRIMARY } from "../../assembly/vmcs-layout.js";
 import { TRANSLATION_COUNTERS, readTranslationStatistics, translationCounters } from "../vmm/bt/translation-stats.js";
+import { timeCompiles, type CompileTime } from "../core/core.js";
 import { describeStop } from "../vmm/stop-reason.js";
 import { VirtualMachine } from "../vmm/virtual-machine.js";
 import { BenchGuestError } from "./bench-guest-error.js";
@@ -24,6 +25,12 @@ export interface WasmvisorRun {
   compiled: StampedLine[];
   /** The same lines stamped with the VM exits wasmvisor (L0) had taken, of every reason. */
   exits: StampedLine[];
+  /** The same lines stamped with the ms (by the clock) the compiling tier had spent. */
+  compiling: StampedLine[];
+  /** The compiling tier's work over the whole run (the guest's boot included), timed with the clock. */
+  compiles: CompileTime;
+  /** The whole run's time by the clock, from the guest's first instruction. */
+  runMs: number;
   /** Under --if-mode bt: the same lines stamped with each of binary translation's counts (translationCounters()), by the count's name. */
   translation: Map<string, StampedLine[]>;
   vm: VirtualMachine;
@@ -45,21 +52,29 @@ export async function runGuestOnWasmvisor(guest: string, kernel: Uint8Array, cor
   const retired = new LineStamper(() => vm!.vmcs.instructionsRetired());
   const compiled = new LineStamper(() => vm!.vmcs.compiledInstructions());
   const exits = new LineStamper(() => vm!.stats.total);
+  let compiles: CompileTime | undefined = undefined;
+  const compiling = new LineStamper(() => compiles!.ms);
   const counters = options.ifMode === "bt" ? TRANSLATION_COUNTERS.map((counter, i) => [counter, new LineStamper(() => translationCounters(readTranslationStatistics(vm!.vmcs))[i])] as const) : [];
   const name = guest.split("/").at(-1);
-  const stampers = [stamper, retired, compiled, exits, ...counters.map(([, s]) => s)];
+  const stampers = [stamper, retired, compiled, exits, compiling, ...counters.map(([, s]) => s)];
   const serialOutput = (byte: number) => stampers.forEach((s) => s.byte(byte));
   if (throughL1 && l1 === undefined) throw new BenchGuestError(`${guest} "${cmdline}": no L1 guest to run it under`);
   vm = throughL1
     ? await VirtualMachine.boot(l1!, { ...options, core, compilingTier: jit !== false, serialOutput, modules: [{ bytes: kernel, cmdline: `${name} ${cmdline}` }] })
     : await VirtualMachine.boot(kernel, { ...options, core, compilingTier: jit !== false, cmdline: `${name} ${cmdline}`, serialOutput });
   if (invlpgExiting) vm.vmcs.set(C_PRIMARY, vm.vmcs.get(C_PRIMARY) | CTL_INVLPG_EXITING);
+  const start = clock();
+  compiles = timeCompiles(vm.core, clock);
   const { stop } = vm.run({ timeoutSeconds: GUEST_TIMEOUT_SECONDS });
+  const runMs = clock() - start;
   if (throughL1) for (const s of stampers) s.lines.forEach((line) => (line.text = line.text.replace(L2_PREFIX, "")));
   if (stop.kind !== "guest-exit" || stop.code !== 0 || !stamper.done) {
     throw new BenchGuestError(`${guest} "${cmdline}" on wasmvisor: ${describeStop(stop)}${stamper.done ? "" : `: ${stamper.lines.at(-1)?.text ?? "no output"}`}`);
   }
-  return { lines: stamper.lines, retired: retired.lines, compiled: compiled.lines, exits: exits.lines, translation: new Map(counters.map(([counter, s]) => [counter, s.lines])), vm };
+  return {
+    lines: stamper.lines, retired: retired.lines, compiled: compiled.lines, exits: exits.lines, compiling: compiling.lines, compiles, runMs,
+    translation: new Map(counters.map(([counter, s]) => [counter, s.lines])), vm,
+  };
 }
 
 /** The vmexit guest on wasmvisor (as L2 under `l1` for `throughL1` setups). */

@@ -31,9 +31,14 @@ export interface CompileTime {
   ms: number;
   /** jit.compile calls since then (a region compiled, or found not compilable). */
   calls: number;
+  /** Of those, the regions compiled, and the guest blocks they hold in all. */
+  regions: number;
+  blocks: number;
+  /** When the last call ended, in ms since timeCompiles() by its clock (0 before the first). */
+  lastEndMs: number;
 }
 
-interface CompileTiming { clock: (() => number) | undefined; time: CompileTime }
+interface CompileTiming { clock: (() => number) | undefined; since: number; time: CompileTime }
 const compileTimes = new WeakMap<CoreExports, CompileTiming>();
 
 /**
@@ -44,7 +49,8 @@ export function timeCompiles(core: CoreExports, clock: () => number): CompileTim
   const slot = compileTimes.get(core);
   if (!slot) throw new CoreLoadError("the guest CPU core was not made by instantiateCore(): its compiles cannot be timed");
   slot.clock = clock;
-  slot.time = { ms: 0, calls: 0 };
+  slot.since = clock();
+  slot.time = { ms: 0, calls: 0, regions: 0, blocks: 0, lastEndMs: 0 };
   return slot.time;
 }
 
@@ -72,15 +78,19 @@ export async function instantiateCore(source: BufferSource | WebAssembly.Module 
   const module = source instanceof WebAssembly.Module ? source : await compileCore(isBufferSource(source) ? source : await readWasmFile(source));
   let memory: WebAssembly.Memory | undefined;
   let compiler: BlockCompiler | undefined;
-  const timing: CompileTiming = { clock: undefined, time: { ms: 0, calls: 0 } };
+  const timing: CompileTiming = { clock: undefined, since: 0, time: { ms: 0, calls: 0, regions: 0, blocks: 0, lastEndMs: 0 } };
   const compile = (eip: number, physical: number, entry: number): number => {
     if (compiler === undefined) return 0;
     const clock = timing.clock;
     if (clock === undefined) return compiler.compile(eip, physical, entry);
-    const start = clock();
+    const start = clock(), blocksBefore = compiler.blocksCompiled();
     const slot = compiler.compile(eip, physical, entry);
-    timing.time.ms += clock() - start;
-    timing.time.calls++;
+    const end = clock(), time = timing.time;
+    time.ms += end - start;
+    time.calls++;
+    if (slot !== 0) time.regions++;
+    time.blocks += compiler.blocksCompiled() - blocksBefore;
+    time.lastEndMs = end - timing.since;
     return slot;
   };
   const exitSlot: { handler: ExitHandler | undefined } = { handler: undefined };

@@ -33,6 +33,11 @@ export class BlockCompiler {
   compiled = 0; // functions (regions)
   regionBlocks = 0; // blocks they hold beyond their first
 
+  /** Guest blocks compiled, in all the functions. */
+  blocksCompiled(): number {
+    return this.compiled + this.regionBlocks;
+  }
+
   constructor(private readonly core: CoreExports) {
     this.firstSlot = core.table.length;
     core.table.grow(MAX_BLOCKS);

@@ -25,6 +25,7 @@ const core = readFileSync(new URL("build/core.wasm", root));
 const kernel = readFileSync(new URL(REALC.path, root));
 const PHASES = ["fib", "fptr", "switch", "string", "narrow", "muldiv", "qsort", "crc", "matmul", "sieve"];
 const GUEST_MS = 240_000;
+const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
 
 /** Instructions retired in each phase of realc run with `args`, on wasmvisor. */
 async function phaseInstructions(args: string): Promise<Map<string, number>> {
@@ -58,6 +59,30 @@ describe("realc phase figures measure their phase", () => {
     expect(off.compiledShare).toBe(0);
     expect(on.compiledShare).toBeGreaterThan(0.5);
     for (const phase of PHASES) expect(on.compiled!.get(phase)!, phase).toBeLessThanOrEqual(on.retired!.get(phase)!);
+    // the compiling tier's time: none with it off; with it on, part of each phase's time and of the run's
+    expect(off.compiles).toMatchObject({ ms: 0, calls: 0, regions: 0, blocks: 0 });
+    expect([...off.compiling!.values()].every((ms) => ms === 0)).toBe(true);
+    const c = on.compiles!;
+    expect(c.regions).toBeGreaterThan(10);
+    expect(c.blocks).toBeGreaterThanOrEqual(c.regions);
+    expect(c.calls).toBeGreaterThanOrEqual(c.regions);
+    expect(c.ms).toBeGreaterThan(0);
+    expect(c.lastEndMs).toBeLessThanOrEqual(on.runMs!);
+    for (const phase of PHASES) {
+      expect(on.compiling!.get(phase)!, phase).toBeGreaterThanOrEqual(0);
+      expect(on.compiling!.get(phase)!, phase).toBeLessThanOrEqual(on.phases.get(phase)!);
+    }
+    expect(sum([...on.compiling!.values()])).toBeLessThanOrEqual(c.ms + 1e-9);
+  }, GUEST_MS);
+
+  it("times every compile call with the clock given, and nothing else", async () => {
+    // A clock that advances one "ms" per reading: the compiling tier's figure is then one per
+    // compile call (its start and end readings), however long anything else took.
+    let readings = 0;
+    const run = await runGuestOnWasmvisor(REALC.path, kernel, core, "1 fib", {}, () => readings++, REALC.done);
+    expect(run.compiles.calls).toBeGreaterThan(0);
+    expect(run.compiles.ms).toBe(run.compiles.calls);
+    expect(run.compiles.lastEndMs).toBeLessThan(run.runMs);
   }, GUEST_MS);
 });
 
@@ -98,7 +123,8 @@ describe("real-C rows and targets", () => {
   const run = (phases: Record<string, number>, extra: Partial<GuestRun> = {}): GuestRun => ({ phases: new Map(Object.entries(phases)), ...extra });
   const counts = (n: Record<string, number>) => new Map(Object.entries(n));
   const samples = new Map<string, GuestRun[]>([
-    ["realc wasmvisor", [run({ fib: 30, crc: 12 }, { retired: counts({ fib: 1000, crc: 3000 }), compiled: counts({ fib: 500, crc: 3000 }), compiledShare: 0.8 }), run({ fib: 34, crc: 10 }), run({ fib: 32, crc: 11 })]],
+    ["realc wasmvisor", [run({ fib: 30, crc: 12 }, { retired: counts({ fib: 1000, crc: 3000 }), compiled: counts({ fib: 500, crc: 3000 }), compiledShare: 0.8,
+      compiling: counts({ fib: 4, crc: 1 }), compiles: { ms: 6, calls: 12, regions: 10, blocks: 25, lastEndMs: 40 }, runMs: 50 }), run({ fib: 34, crc: 10 }), run({ fib: 32, crc: 11 })]],
     ["realc qemu", [run({ fib: 10, crc: 10 }), run({ fib: 10, crc: 10 }), run({ fib: 11, crc: 9 })]],
     ["compute wasmvisor", [run({ compute: 90 }, { compiledShare: 0.99 })]],
     ["compute qemu", [run({ compute: 100 })]],
@@ -113,20 +139,25 @@ describe("real-C rows and targets", () => {
     expect(row("realc", "total").results.wasmvisor!.runs).toEqual([42, 44, 43]);
     expect(row("realc", "total").results.qemu!.median).toBe(20);
     expect(row("realc", "fib")).toMatchObject({ what: "recursion", instructions: 1000, compiledShare: 0.5 });
-    expect(row("realc", "total")).toMatchObject({ instructions: 4000, compiledShare: 0.875 });
-    expect(summaries).toEqual([{ guest: "realc", compiledShare: 0.8 }, { guest: "compute", compiledShare: 0.99 }]);
+    expect(row("realc", "total")).toMatchObject({ instructions: 4000, compiledShare: 0.875, compilingMs: 5 });
+    expect(row("realc", "fib").compilingMs).toBe(4);
+    expect(summaries).toEqual([
+      { guest: "realc", compiledShare: 0.8, compiles: { ms: 6, calls: 12, regions: 10, blocks: 25, lastEndMs: 40 }, runMs: 50 },
+      { guest: "compute", compiledShare: 0.99 },
+    ]);
   });
 
   it("shows our time over the peer's and judges the issue's targets on it", () => {
     const table = formatPhaseTable(rows, [{ host: "wasmvisor" }, { host: "qemu", version: "QEMU" }]).split("\n");
-    expect(table[0]).toMatch(/^phase +what +wasmvisor +QEMU +ours\/QEMU +instructions +compiled$/);
-    expect(table[2]).toMatch(/^realc fib +recursion +32\.0 ms ±6% +10\.0 ms ±5% +3\.20x +1000 +50\.0 %$/);
+    expect(table[0]).toMatch(/^phase +what +wasmvisor +QEMU +ours\/QEMU +instructions +compiled +compiling$/);
+    expect(table[2]).toMatch(/^realc fib +recursion +32\.0 ms ±6% +10\.0 ms ±5% +3\.20x +1000 +50\.0 % +4\.0 ms$/);
     expect(table[5]).toMatch(/^compute +sieve, CRC-32, matmul, heapsort \(whole guest\) +90\.0 ms ±0% +100 ms ±0% +0\.90x/);
     const targets = realCTargetLines(rows, summaries);
     expect(targets[0]).toBe("  real C (guests/realc.elf) in total at most 1.25x QEMU TCG's time: 2.15x: missed");
     expect(targets[1]).toBe("  no real-C phase above 2x QEMU: 1 of 2 above (fib 3.20x): missed");
     expect(targets[2]).toBe("  compute.elf at or above QEMU's speed (time at most 1x QEMU's): 0.90x: met");
     expect(targets[3]).toBe("  (retired instructions in compiled code, whole run with boot, wasmvisor: realc 80.0 %, compute 99.0 %)");
+    expect(targets[4]).toBe("  (compiling tier, realc: 10 regions holding 25 blocks compiled in 6.0 ms, 240 µs a block, 12.0 % of the run; the last compile over 40 ms into the 50 ms run (peak speed no earlier))");
     const unmeasured = realCTargetLines(rows.map((r): PhaseRow => ({ ...r, results: { wasmvisor: r.results.wasmvisor } })), []);
     expect(unmeasured[0]).toMatch(/: -: not measured$/);
   });
@@ -134,7 +165,7 @@ describe("real-C rows and targets", () => {
   it("shows the change since a previous run of the same rows", () => {
     const previous = { medians: new Map(), phaseMedians: new Map([["realc fib", 40], ["compute", 90]]) };
     const table = formatPhaseTable(rows, [{ host: "wasmvisor" }, { host: "qemu", version: "QEMU" }], previous).split("\n");
-    expect(table[0]).toMatch(/ +compiled +before +change$/);
+    expect(table[0]).toMatch(/ +compiled +compiling +before +change$/);
     expect(table[2]).toMatch(/ +40\.0 ms +-20%$/);
     expect(table[3]).toMatch(/ +-$/); // realc crc: not in the previous run
     expect(table[5]).toMatch(/ +90\.0 ms +\+0%$/);
