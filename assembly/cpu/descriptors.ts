@@ -42,7 +42,7 @@ export let descAddr: u32 = 0;
 // Read the descriptor `sel` selects (GDT, or the LDT when TI is set) into descLo/descHi.
 // Returns false when the entry lies beyond the table limit or the LDT is unusable (nothing raised),
 // or when the read itself faulted (`pending` set). System-table reads are supervisor accesses.
-export function readDescriptor(sel: u32): bool {
+@inline export function readDescriptor(sel: u32): bool {
   let base: u32, limit: u32;
   if (sel & 4) {
     if (segAr(SR_LDTR) & AR_UNUSABLE) return false;
@@ -87,8 +87,9 @@ export function fetchDescriptor(sel: u32, vector: i32, ext: u32): bool {
   return false;
 }
 
-// Set the accessed bit of the descriptor at `addr` (high dword `hi`) as hardware does on a load.
-export function markAccessed(addr: u32, hi: u32): void {
+// Set the accessed bit of the descriptor at `addr` (high dword `hi`) as hardware does on a load
+// (inline: the bit is almost always set already, and every segment load asks).
+@inline export function markAccessed(addr: u32, hi: u32): void {
   if (!(hi & 0x100)) linWrite8(addr + 5, ((hi >>> 8) | 1) & 0xff, false);
 }
 

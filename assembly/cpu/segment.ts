@@ -60,33 +60,38 @@ export function writeSeg(seg: u32, off: u32, bytes: u32, v: u32): void {
 // Load a segment register's visible and hidden parts (no checks: callers have made them).
 // Of what refreshSegmentCache() derives, a data segment (ES, DS, FS, GS) moves only its own flat
 // bit, and the mode changes for compiled code only if that bit did: a kernel reloading the same
-// flat selectors at every system call then costs no recomputation.
+// flat selectors at every system call then costs no recomputation. CS and SS refresh only what
+// derives from them (a process switch loads both twice, at INT and at IRET).
 export function setSegment(seg: u32, sel: u32, base: u32, limit: u32, ar: u32): void {
   store<u32>(segField(seg, SEG_SEL), sel & 0xffff);
   store<u32>(segField(seg, SEG_BASE), base);
   store<u32>(segField(seg, SEG_LIMIT), limit);
   store<u32>(segField(seg, SEG_AR), ar);
   if (seg == SR_ES || seg == SR_DS || seg == SR_FS || seg == SR_GS) {
-    const flat = (flatMask & ~(<u32>1 << seg)) | flatBit(seg);
+    const flat = (flatMask & ~(<u32>1 << seg)) | flatBitOf(seg, base, limit, ar);
     if (flat == flatMask) return;
     flatMask = flat;
+  } else if (seg == SR_SS) {
+    flatMask = (flatMask & ~(<u32>1 << SR_SS)) | flatBitOf(SR_SS, base, limit, ar);
+    refreshStackSegment();
+  } else if (seg == SR_CS) {
+    refreshCodeSegment();
   } else {
-    refreshSegmentCache();
+    refreshSegmentCache(); // LDTR, TR: nothing derives from them, as before
   }
   noteModeChange();
 }
 
-// 1 << s when data segment register s is flat, readable and writable (branch-free: this runs at
-// every segment load).
-@inline function flatBit(s: u32): u32 {
-  const usable = (segAr(s) & (AR_UNUSABLE | AR_P | AR_S | AR_CODE | AR_DC | AR_RW)) == (AR_P | AR_S | AR_RW);
-  return <u32>(usable & (segBase(s) == 0) & (segLimit(s) == 0xffffffff)) << s;
+// 1 << s when data segment register s, with these hidden parts, is flat, readable and writable
+// (branch-free: this runs at every segment load).
+@inline function flatBitOf(s: u32, base: u32, limit: u32, ar: u32): u32 {
+  const usable = (ar & (AR_UNUSABLE | AR_P | AR_S | AR_CODE | AR_DC | AR_RW)) == (AR_P | AR_S | AR_RW);
+  return <u32>(usable & (base == 0) & (limit == 0xffffffff)) << s;
 }
+@inline function flatBit(s: u32): u32 { return flatBitOf(s, segBase(s), segLimit(s), segAr(s)); }
 
-// Recompute everything derived from the segment registers (after any load, and at a VM entry
-// after the VMM wrote a segment).
-export function refreshSegmentCache(): void {
-  flatMask = flatBit(SR_ES) | flatBit(SR_SS) | flatBit(SR_DS) | flatBit(SR_FS) | flatBit(SR_GS);
+// What derives from CS: the default operand and address size, and the fetch window's segment.
+function refreshCodeSegment(): void {
   const default32 = (segAr(SR_CS) & AR_DB) != 0;
   if (default32 != csDefault32) {
     // a transfer to code of the other default size: later instructions decode with new defaults
@@ -94,9 +99,23 @@ export function refreshSegmentCache(): void {
     o32 = default32;
     a32 = default32;
   }
+  noteCodeSegment(segBase(SR_CS), segLimit(SR_CS), cpl);
+}
+
+// What derives from SS besides its flat bit: the stack size and the CPL (which the fetch window
+// keeps too).
+function refreshStackSegment(): void {
   ssBig = (segAr(SR_SS) & AR_DB) != 0;
   // as in VMX guest state, CPL is the DPL of SS
   cpl = arDpl(segAr(SR_SS));
   if (cpl == 3) userLevelSeen = true;
   noteCodeSegment(segBase(SR_CS), segLimit(SR_CS), cpl);
+}
+
+// Recompute everything derived from the segment registers (after any load, and at a VM entry
+// after the VMM wrote a segment).
+export function refreshSegmentCache(): void {
+  flatMask = flatBit(SR_ES) | flatBit(SR_SS) | flatBit(SR_DS) | flatBit(SR_FS) | flatBit(SR_GS);
+  refreshStackSegment();
+  refreshCodeSegment();
 }
