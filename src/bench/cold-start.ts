@@ -14,10 +14,11 @@
 // figures are measured the same way.
 // What the cold stretch spends compiling the guest's code is timed apart with the same clock
 // (core.ts timeCompiles): the loop's block becomes hot after a few dozen iterations and is
-// compiled inside the stretch, and that compile, the process's first when the bench starts with
-// this row, costs several ms (V8 compiles the translator's JavaScript at its first call, then a
-// WebAssembly module). The row shows it, and the cold figure without it: what the exit path
-// itself costs before V8 has optimised it.
+// compiled inside the stretch, and that compile costs milliseconds: the translator runs code V8
+// has not optimised yet (its first call's JavaScript compiling is done by the warm-up while the
+// core compiles, src/jit/warm-up.ts) and V8 compiles the region's module on this thread. The row
+// shows it, and the cold figure without it: what the exit path itself costs before V8 has
+// optimised it.
 
 import { EXIT_CPUID } from "../../assembly/vmcs-layout.js";
 import { uleb } from "../jit/wasm-module.js";

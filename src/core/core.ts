@@ -5,6 +5,7 @@
 
 import { packageFileUrl } from "../package-files.js";
 import { BlockCompiler } from "../jit/block-compiler.js";
+import { warmUpCompilingTier } from "../jit/warm-up.js";
 import { checkCoreExports, CoreLoadError, type CoreExports } from "./core-exports.js";
 
 export { CoreLoadError, type CoreExports };
@@ -107,10 +108,20 @@ export async function instantiateCore(source: BufferSource | WebAssembly.Module 
   return exports;
 }
 
-/** Compiles the core's bytes once, for any number of instantiateCore() calls (each a new VM). */
+let compilingTierWarm = false;
+
+/**
+ * Compiles the core's bytes once, for any number of instantiateCore() calls (each a new VM). The
+ * process's first call also warms the compiling tier up (src/jit/warm-up.ts) while V8 compiles.
+ */
 export async function compileCore(bytes: BufferSource): Promise<WebAssembly.Module> {
+  const compiling = WebAssembly.compile(bytes);
+  if (!compilingTierWarm) {
+    compilingTierWarm = true;
+    warmUpCompilingTier();
+  }
   try {
-    return await WebAssembly.compile(bytes);
+    return await compiling;
   } catch (error) {
     throw new CoreLoadError(`the guest CPU core is not a valid WebAssembly module: ${(error as Error).message}`);
   }

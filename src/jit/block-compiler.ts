@@ -12,7 +12,7 @@ import {
 } from "../../assembly/jit-abi.js";
 import type { CoreExports } from "../core/core-exports.js";
 import { encodeModule } from "./wasm-module.js";
-import { translateBlock, indirectTargetSlot } from "./translate.js";
+import { translateBlock, indirectTargetSlot, type Translation } from "./translate.js";
 
 const FUNCTIONS = JIT_FUNCTIONS.map((name, i) => ({ name, params: JIT_FUNCTION_PARAMS[i], results: 1 }));
 /** Where each imported global and function sits in a block module's index space. */
@@ -26,6 +26,11 @@ export const LINKS = Object.fromEntries([
  * entry replaces (and lets the host collect) the one it evicts there.
  */
 export const MAX_BLOCKS = BLOCK_CACHE_ENTRIES;
+
+/** A translated region's WASM module: one function, linked to the core's globals and helpers. */
+export function regionModule(t: Translation): WebAssembly.Module {
+  return new WebAssembly.Module(encodeModule({ globals: JIT_GLOBALS, functions: FUNCTIONS, body: t.body }) as Uint8Array<ArrayBuffer>);
+}
 
 export class BlockCompiler {
   private readonly firstSlot: number;
@@ -59,8 +64,7 @@ export class BlockCompiler {
       indirectTargets, lastIndirectTarget: (site) => lastIndirectTarget(core, indirectTargets, site),
     });
     if (!t) return 0;
-    const module = new WebAssembly.Module(encodeModule({ globals: JIT_GLOBALS, functions: FUNCTIONS, body: t.body }) as Uint8Array<ArrayBuffer>);
-    const run = new WebAssembly.Instance(module, this.imports).exports.run as () => void;
+    const run = new WebAssembly.Instance(regionModule(t), this.imports).exports.run as () => void;
     const index = (entry - core.blockCacheBase()) / BLOCK_ENTRY_SIZE;
     const slot = this.firstSlot + index;
     core.table.set(slot, run);
