@@ -64,6 +64,28 @@ l2_vector_30:
     mov $0x30, %eax
     vmmcall
 
+/* L2's programs for L1's virtual interrupt (V_IRQ, vector 0x31): IF clear, then STI, so that it
+ * comes after the instruction in STI's shadow. And one whose VMMCALL is in STI's shadow. */
+    .globl l2_program_vintr
+l2_program_vintr:
+    xor %ecx, %ecx
+    inc %ecx
+    sti
+    inc %ecx
+    inc %ecx
+    inc %ecx
+    mov %ecx, %eax
+    vmmcall
+    .globl l2_program_shadow
+l2_program_shadow:
+    sti
+    vmmcall
+/* Vector 0x31, the virtual interrupt: calls L1 with EAX = ECX (how far the program got). */
+    .globl l2_vector_31
+l2_vector_31:
+    mov %ecx, %eax
+    vmmcall
+
 /* L2's second program, in real mode (CR0.PE clear), at CS:IP = its own base:0. */
     .code16
     .globl l2_program_real

@@ -21,13 +21,15 @@
 //  - L0's interrupts: under L1's INTR intercept they are L1's, held from L2 and each a #VMEXIT
 //    (60h) after the exit during which it arrived, whatever L2's IF (not only when L1's own IF or
 //    L2's would let it in, as V_INTR_MASKING says); otherwise they go into L2 through its IDT.
+//  - L1's virtual interrupt (V_IRQ) goes into L2 after L0's, or is #VMEXIT 64h under the VINTR
+//    intercept (virtual-interrupt.ts); the interrupt shadow passes through INTERRUPT_SHADOW bit 0.
 
 import {
   C_CLEAN_FIELDS, C_CR0_MASK, C_CR0_SHADOW, C_CR4_MASK, C_CR4_SHADOW, C_CR_INTERCEPTS, C_CR3_TARGET_COUNT, C_EXCEPTION_BITMAP,
   C_PIN, C_PRIMARY, CTL_CR3_LOAD_EXITING, CTL_CR3_STORE_EXITING, CTL_HLT_EXITING, CTL_INVLPG_EXITING, CTL_RDTSC_EXITING,
   CTL_UNCONDITIONAL_IO, E_INSTRUCTION_LENGTH, E_INTR_ERROR, E_INTR_INFO, EXIT_EXTERNAL_INTERRUPT, G_ACTIVITY, G_CPL,
   G_CR0, G_CR2, G_CR3, G_CR4, G_DR, G_EFER, G_EFLAGS, G_EIP, G_GDTR_BASE, G_GDTR_LIMIT, G_IDTR_BASE, G_IDTR_LIMIT,
-  G_INTERRUPTIBILITY, G_REGS, G_SEG, INTERRUPTIBILITY_STI, SEG_AR, SEG_STRIDE, SR_SS,
+  G_INTERRUPTIBILITY, G_REGS, G_SEG, INTERRUPTIBILITY_STI, SEG_AR, SEG_STRIDE, SR_SS, EXIT_HLT,
 } from "../../../assembly/vmcs-layout.js";
 import { Reg, type Vmcs } from "../../core/vmcs.js";
 import { CR0_ET, CR0_PE, CR0_TS, CR4_UNSUPPORTED } from "../control-registers.js";
@@ -50,6 +52,7 @@ import {
 } from "./vmcb.js";
 import { setTscOffset, tscOffset } from "../virtual-tsc.js";
 import { vmrunCheckFailure } from "./vmrun-checks.js";
+import { offerVirtualInterrupt, saveVirtualInterrupt, virtualInterruptAt, virtualInterruptWakes, VMEXIT_VINTR } from "./virtual-interrupt.js";
 
 const AR_UNUSABLE = 0x10000;
 const AR_DPL = 0x60;
@@ -243,9 +246,11 @@ export function handleVmrun(vm: ExitContext): void {
   vm.core.saveL1Controls();
   loadL2State(vmcs, vmcb);
   mergeControls(vm, vmcb);
-  vm.svm.l2 = { vmcb: pointer, hsave, holdsInterrupts: (vmcb.read(INTERCEPTS_1) & INTERCEPT_INTR) !== 0 };
+  const run: SvmL2Run = { vmcb: pointer, hsave, holdsInterrupts: (vmcb.read(INTERCEPTS_1) & INTERCEPT_INTR) !== 0, virtualInterrupt: virtualInterruptAt(vmcb) };
+  vm.svm.l2 = run;
   vm.interrupts.globalInterruptFlag = true;
   vm.interrupts.deliver();
+  if (offerVirtualInterrupt(vm, run)) vmexit(vm, run, VMEXIT_VINTR, NO_EXIT_INFORMATION);
 }
 
 /** The stage that sees L2's exits while it runs: #VMEXIT for what L1 intercepts, L0 handles the rest. */
@@ -261,11 +266,12 @@ function handleL2Exit(vm: ExitContext, reason: number, reflected: boolean): void
     const code = l1InterceptCode(vm, vmcbAt(vm.ram, run.vmcb), reason);
     return vmexit(vm, run, code, svmExitInformation(vm, reason, code));
   }
-  l0HandlesL2Exit(vm, reason, vm.svm.level);
+  if (reason !== EXIT_HLT || !virtualInterruptWakes(vm, run)) l0HandlesL2Exit(vm, reason, vm.svm.level);
   if (heldInterruptDue(vm)) {
     vm.reflectHeldInterrupt(EXIT_EXTERNAL_INTERRUPT);
-    vmexit(vm, run, VMEXIT_INTR, NO_EXIT_INFORMATION);
+    return vmexit(vm, run, VMEXIT_INTR, NO_EXIT_INFORMATION);
   }
+  if (!vm.stopped && offerVirtualInterrupt(vm, run)) vmexit(vm, run, VMEXIT_VINTR, NO_EXIT_INFORMATION);
 }
 
 function writeExit(vmcb: Vmcb, code: number, exit: SvmExitInformation, saveNextRip: boolean): void {
@@ -282,6 +288,7 @@ function vmexit(vm: ExitContext, run: SvmL2Run, code: number, exit: SvmExitInfor
   const vmcb = vmcbAt(vm.ram, run.vmcb);
   writeExit(vmcb, code, exit, true);
   saveL2State(vm.vmcs, vmcb);
+  saveVirtualInterrupt(vmcb, run);
   vm.core.noteHostWrite(run.vmcb, VMCB_SIZE);
   vm.svm.l2 = undefined;
   vm.core.restoreL1Controls();
@@ -298,7 +305,7 @@ function backToL1(vm: ExitContext, hsave: number): void {
   vm.interrupts.deliver();
 }
 
-/** L1's asks about L0's interrupts while L2 runs (the injector's OuterLevel): its INTR intercept; no window exiting of its own. */
+/** L1's asks about L0's interrupts while L2 runs (the injector's OuterLevel): its INTR intercept; the window exiting a virtual interrupt waits on. */
 export function svmInterruptControls(vm: ExitContext): OuterLevel {
-  return { holdsInterrupts: () => vm.svm.l2?.holdsInterrupts === true, keepsWindowExiting: () => false };
+  return { holdsInterrupts: () => vm.svm.l2?.holdsInterrupts === true, keepsWindowExiting: () => vm.svm.l2?.virtualInterrupt?.unmasked === true };
 }

@@ -10,12 +10,15 @@ import { UnsaveableStateError } from "../../devices/saved-values.js";
 import type { InterruptInjector } from "../interrupt-injector.js";
 import { LS_SVM_L2 } from "../../../assembly/level-switch-layout.js";
 import { type LevelWords, wordsWithoutCore } from "../nested/core-level-switch.js";
+import type { VirtualInterrupt } from "./virtual-interrupt.js";
 
 export interface SvmL2Run {
   vmcb: number;
   hsave: number;
   /** L1 intercepts INTR (as at its VMRUN): L0's interrupts are L1's, each a #VMEXIT. */
   holdsInterrupts: boolean;
+  /** L1's virtual interrupt (V_IRQ), while L2 has not taken it (virtual-interrupt.ts). */
+  virtualInterrupt: VirtualInterrupt | undefined;
 }
 
 export class NestedSvm {
