@@ -78,6 +78,7 @@ async function planJobs(options: SuiteOptions, rows: RowResult[]): Promise<{ hos
   const peerRows = benchmarks.filter((b) => b.peers);
   for (const name of options.peers) {
     skip((b) => !b.peers && b.setup.nested === "vmx", name, "VMX is #UD without wasmvisor --nested vmx");
+    skip((b) => !b.peers && b.setup.nested === "svm", name, "SVM is #UD without wasmvisor --cpu amd --nested svm");
     skip((b) => !b.peers, name, "VMCALL is #UD without wasmvisor");
     const peer = await findPeer(name);
     if (typeof peer === "string") {
