@@ -53,13 +53,15 @@ const core = join(root, "build/core.wasm");
 if (!existsSync(core)) throw new Error("build/core.wasm is missing: run `npm run build:core` first");
 copyFileSync(core, join(out, "core.wasm"));
 
+// A .bin is a boot sector (guests/realmode.bin), no Multiboot kernel: only a guest hypervisor's L2.
 const guests = readdirSync(join(root, "guests"))
-  .filter((file) => file.endsWith(".elf"))
+  .filter((file) => file.endsWith(".elf") || file.endsWith(".bin"))
   .sort()
   .map((file) => {
     copyFileSync(join(root, "guests", file), join(out, "guests", file));
-    const name = file.slice(0, -".elf".length);
-    return { name, file, about: describeGuest(name), bytes: statSync(join(root, "guests", file)).size };
+    const name = file.replace(/\.(elf|bin)$/, "");
+    const l2Only = file.endsWith(".bin") ? { l2Only: true } : {};
+    return { name, file, about: describeGuest(name), bytes: statSync(join(root, "guests", file)).size, ...l2Only };
   });
 writeFileSync(join(out, "guests/manifest.json"), `${JSON.stringify(guests, null, 2)}\n`);
 precompress(out);
@@ -79,7 +81,7 @@ function precompress(dir) {
 
 /** The first sentence of the guest's source header ("name - what it does. ..."), if there is one. */
 function describeGuest(name) {
-  const candidates = [`${name}/${name}.c`, `${name}/main.c`, `${name}/${name}.S`, `bench/${name}.c`, `bench/${name}.S`];
+  const candidates = [`${name}/${name}.c`, `${name}/main.c`, `${name}/${name}.S`, `${name}/boot.S`, `bench/${name}.c`, `bench/${name}.S`];
   for (const candidate of candidates) {
     const path = join(root, "guests", candidate);
     if (!existsSync(path)) continue;

@@ -38,6 +38,9 @@ export const NESTED_MODES = ["off", "vmx", "svm"] as const;
 /** Nested virtualization the guest is offered: none, Intel's VMX (src/vmm/nested/) or AMD's SVM (src/vmm/svm/). */
 export type NestedMode = (typeof NESTED_MODES)[number];
 
+/** The nesting a guest hypervisor is offered on `cpu`: VMX on Intel's, SVM on AMD's. */
+export const nestingOf = (cpu: CpuKind): NestedMode => (cpu === "amd" ? "svm" : "vmx");
+
 /** The VT-x limit on CR3-target values (SDM 24.6.7). */
 export const MAX_CR3_TARGETS = 4;
 

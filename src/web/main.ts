@@ -89,8 +89,8 @@ async function boot(kernel: ArrayBuffer, source: KernelSource): Promise<void> {
   showError("");
   bootedSample = source.sample ? source.name : undefined;
   bootedL2 = l2.choice();
-  // A module is a guest hypervisor's L2 (nestvisor's): the guest is offered VMX then.
-  const nested = modules.length > 0 ? "vmx" : "off";
+  // A module is a guest hypervisor's L2 (nestvisor's): the guest is offered its CPU's nesting then.
+  const nested = modules.length > 0;
   send({ type: "boot", kernel, name: source.name, path: source.path, cmdline: fields.cmdline, memoryMiB: fields.memoryMiB, controls: controls.values(), modules, nested }, [kernel, ...modules.map((module) => module.bytes)]);
   link.update();
 }
@@ -131,6 +131,7 @@ const link = new LinkSync(window, {
     }
   },
   guests: () => picker.names(),
+  l2OnlyGuests: () => picker.l2OnlyNames(),
   problem: showError,
 });
 bootFields.onChange(() => {

@@ -5,7 +5,7 @@
 // nothing it does not have to.
 
 import type { TextScreen } from "../devices/vga-text.js";
-import type { CpuidVendor, IfMode, NestedMode } from "../vmm/vm-config.js";
+import type { CpuidVendor, CpuKind, IfMode } from "../vmm/vm-config.js";
 import type { DisplayUpdate } from "../vmm/display-update.js";
 
 /**
@@ -28,6 +28,8 @@ export interface LiveControls {
   /** Hot guest code runs compiled (the compiling tier; C_JIT); off, the interpreter runs everything. */
   compilingTier: boolean;
   cpuidVendor: CpuidVendor;
+  /** The CPU the guest sees (the CLI's --cpu): a guest hypervisor's L2 runs through VMX on intel, SVM on amd. Reboots. */
+  cpu: CpuKind;
   /**
    * VMCS shadowing (the VMM's, for a guest hypervisor under nested VMX): L1's VMREAD and VMWRITE
    * complete without an exit; off, each exits and the VMM emulates it. Live.
@@ -50,8 +52,8 @@ export interface BootSpec {
   controls: LiveControls;
   /** Multiboot modules after the kernel (the CLI's --module): a guest hypervisor's L2 kernel. */
   modules?: BootModule[];
-  /** Nested virtualization offered (the CLI's --nested): vmx whenever a module is given, for nestvisor. */
-  nested?: NestedMode;
+  /** Nested virtualization offered (the CLI's --nested) whenever a module is given, for nestvisor: the CPU's own (vm-config.ts nestingOf). */
+  nested?: boolean;
 }
 
 export interface BootModule {

@@ -1,17 +1,20 @@
-// Nesting in --stats, --stats-json and --trace exits (issue 18 item 6): guests/nestvisor.elf runs a
-// sample guest as L2 and prints its own count of L2's exits per reason, which it counts in L1 as
-// each one is reflected to it. wasmvisor's count of exits reflected into L1 must be exactly that,
-// reason by reason; exits of L2 that L0 keeps (its time slices) must not be among them; and every
-// VM entry of L1's (VMLAUNCH, VMRESUME) ends in exactly one reflected exit, since nestvisor's L2
-// ends only by exiting. The trace shows the same exits with their level.
+// Nesting in --stats, --stats-json and --trace exits (issue 18 item 6, and issue 19 item 5 for SVM):
+// guests/nestvisor.elf runs a sample guest as L2 and prints its own count of L2's exits per reason,
+// which it counts in L1 as each one is reflected to it. wasmvisor's count of exits reflected into
+// L1 must be exactly that, reason by reason; exits of L2 that L0 keeps (its time slices) must not
+// be among them; and every VM entry of L1's (VMLAUNCH, VMRESUME; VMRUN under SVM) ends in exactly
+// one reflected exit, since nestvisor's L2 ends only by exiting. The trace shows the same exits
+// with their level. All of it holds for both of nestvisor's backends: VMX on the Intel CPU, SVM on
+// the AMD one.
 
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { EXIT_PREEMPTION_TIMER, EXIT_VMLAUNCH, EXIT_VMRESUME } from "../../assembly/vmcs-layout.js";
+import { EXIT_PREEMPTION_TIMER, EXIT_SVM_VMRUN, EXIT_VMLAUNCH, EXIT_VMRESUME } from "../../assembly/vmcs-layout.js";
 import type { ExitReasonStats, VmStatistics } from "../../src/vmm/exit-stats.js";
 import { wasmvisor } from "../support/cli.js";
+import type { Backend } from "../support/nestvisor-goldens.js";
 import { nestvisorCounts } from "../support/nestvisor-report.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "wasmvisor-nested-levels-"));
@@ -19,22 +22,28 @@ const scratch = mkdtempSync(join(tmpdir(), "wasmvisor-nested-levels-"));
 const byReason = (list: ExitReasonStats[]) => new Map(list.map((e) => [e.reason, e.count]));
 const sum = (list: ExitReasonStats[]) => list.reduce((total, e) => total + e.count, 0);
 
-async function nestvisorWithStats(l2: string): Promise<{ stdout: string; stderr: string; stats: VmStatistics }> {
-  const json = join(scratch, `${l2.replace(/\W+/g, "-")}.json`);
-  const result = await wasmvisor("run", "guests/nestvisor.elf", "--nested", "vmx", "--module", l2, "--stats", "--stats-json", json, "--timeout", "100");
+/** The CLI's options for nestvisor's `backend`: VMX on the (default) Intel CPU, SVM on the AMD one. */
+const NESTING: Record<Backend, string[]> = { vmx: ["--nested", "vmx"], svm: ["--cpu", "amd", "--nested", "svm"] };
+/** The exits of L1's that enter L2 under each backend. */
+const ENTRIES: Record<Backend, number[]> = { vmx: [EXIT_VMLAUNCH, EXIT_VMRESUME], svm: [EXIT_SVM_VMRUN] };
+
+async function nestvisorWithStats(backend: Backend, l2: string): Promise<{ stdout: string; stderr: string; stats: VmStatistics }> {
+  const json = join(scratch, `${backend}-${l2.replace(/\W+/g, "-")}.json`);
+  const result = await wasmvisor("run", "guests/nestvisor.elf", ...NESTING[backend], "--module", l2, "--stats", "--stats-json", json, "--timeout", "100");
   expect(result.status, result.stderr).toBe(0);
   return { stdout: result.stdout, stderr: result.stderr, stats: JSON.parse(readFileSync(json, "utf8")) as VmStatistics };
 }
 
-describe("--stats and --trace exits under --nested vmx", () => {
+describe.each(["vmx", "svm"] as const)("--stats and --trace exits under nestvisor's %s backend", (backend) => {
   it("count as reflected into L1 exactly the exits nestvisor counts, reason by reason, and one per VM entry of L1's", async () => {
-    const { stdout, stderr, stats } = await nestvisorWithStats("guests/exitloop.elf 1000");
-    const seenByL1 = nestvisorCounts(stdout);
-    expect(seenByL1.size).toBeGreaterThanOrEqual(3); // CPUID, CR access, I/O
+    const { stdout, stderr, stats } = await nestvisorWithStats(backend, "guests/exitloop.elf 1000");
+    const seenByL1 = nestvisorCounts(stdout, backend);
+    // CPUID, CR access, I/O; under SVM L2 owns its control registers: CPUID and I/O.
+    expect(seenByL1.size).toBeGreaterThanOrEqual(backend === "vmx" ? 3 : 2);
     const levels = stats.levels!;
     expect(byReason(levels.reflected)).toEqual(seenByL1);
     const l1 = byReason(levels.l1);
-    expect((l1.get(EXIT_VMLAUNCH) ?? 0) + (l1.get(EXIT_VMRESUME) ?? 0)).toBe(sum(levels.reflected));
+    expect(ENTRIES[backend].reduce((entries, reason) => entries + (l1.get(reason) ?? 0), 0)).toBe(sum(levels.reflected));
     // Every exit the core reported is at exactly one level (no interrupt was held for this L1).
     expect(sum(levels.l1) + sum(levels.l2) + sum(levels.reflected)).toBe(stats.totalExits);
     for (const reason of new Set([...l1.keys(), ...byReason(levels.l2).keys(), ...seenByL1.keys()])) {
@@ -50,17 +59,17 @@ describe("--stats and --trace exits under --nested vmx", () => {
   }, 120_000);
 
   it("keep L0's own time slices of L2 at L2, never reflected: L1 counts none of them", async () => {
-    const { stdout, stats } = await nestvisorWithStats("guests/regloop.elf");
+    const { stdout, stats } = await nestvisorWithStats(backend, "guests/regloop.elf");
     const levels = stats.levels!;
     const slices = byReason(levels.l2).get(EXIT_PREEMPTION_TIMER) ?? 0;
     expect(slices).toBeGreaterThan(0); // regloop computes for several of L0's slices
     expect(byReason(levels.reflected).has(EXIT_PREEMPTION_TIMER)).toBe(false);
-    expect(byReason(levels.reflected)).toEqual(nestvisorCounts(stdout));
+    expect(byReason(levels.reflected)).toEqual(nestvisorCounts(stdout, backend));
     expect(levels.l2.find((e) => e.reason === EXIT_PREEMPTION_TIMER)!.nsPerExit).toBeGreaterThanOrEqual(0);
   }, 120_000);
 
-  it("trace each exit with its level: L2->L1 lines are nestvisor's counts, and each is followed by L1's exits up to its VMRESUME, then L2 again", async () => {
-    const result = await wasmvisor("run", "guests/nestvisor.elf", "--nested", "vmx", "--module", "guests/exitloop.elf 200", "--trace", "exits", "--timeout", "100");
+  it("trace each exit with its level: L2->L1 lines are nestvisor's counts, and each is followed by L1's exits up to its next entry (VMRESUME, VMRUN), then L2 again", async () => {
+    const result = await wasmvisor("run", "guests/nestvisor.elf", ...NESTING[backend], "--module", "guests/exitloop.elf 200", "--trace", "exits", "--timeout", "100");
     expect(result.status, result.stderr).toBe(0);
     const lines = result.stderr.split("\n").filter((line) => line.startsWith("exit "));
     const parsed = lines.map((line) => {
@@ -71,13 +80,16 @@ describe("--stats and --trace exits under --nested vmx", () => {
     const reflected = new Map<string, number>();
     for (const { level, name } of parsed) if (level === "L2->L1") reflected.set(name, (reflected.get(name) ?? 0) + 1);
     const names: Record<number, string> = { 10: "CPUID", 28: "control-register access", 30: "I/O instruction" };
-    expect(reflected).toEqual(new Map([...nestvisorCounts(result.stdout)].map(([reason, count]) => [names[reason], count])));
-    // Between two exits of L2, L1 runs: a reflected exit, L1's exits, and its VMRESUME last.
-    const levelsInOrder = parsed.map((p) => (p.level === "L1" ? (p.name === "VMRESUME" ? "R" : "1") : p.level === "L2" ? "2" : "r")).join("");
+    expect(reflected).toEqual(new Map([...nestvisorCounts(result.stdout, backend)].map(([reason, count]) => [names[reason], count])));
+    // Between two exits of L2, L1 runs: a reflected exit, L1's exits, and its VMRESUME (VMRUN) last.
+    const entry = backend === "vmx" ? "VMRESUME" : "VMRUN";
+    const levelsInOrder = parsed.map((p) => (p.level === "L1" ? (p.name === entry ? "R" : "1") : p.level === "L2" ? "2" : "r")).join("");
     const afterVmlaunch = levelsInOrder.slice(levelsInOrder.indexOf("r"));
     expect(afterVmlaunch).toMatch(/^(r1*R2*)*r1*$/);
   }, 120_000);
+});
 
+describe("--stats and --trace exits of nestvisor's VMX backend alone", () => {
   it("trace L1's VMREADs and VMWRITEs with the field named: after each reflected exit nestvisor first reads EXIT_REASON", async () => {
     const result = await wasmvisor("run", "guests/nestvisor.elf", "--nested", "vmx", "--vmcs-shadowing", "off", "--module", "guests/detect.elf", "--trace", "exits", "--timeout", "100");
     expect(result.status, result.stderr).toBe(0);
@@ -90,7 +102,7 @@ describe("--stats and --trace exits under --nested vmx", () => {
     });
   }, 120_000);
 
-  it("print no level column and no level tables without --nested vmx", async () => {
+  it("print no level column and no level tables without nesting", async () => {
     const result = await wasmvisor("run", "guests/exitloop.elf", "--cmdline", "10", "--trace", "exits", "--stats");
     expect(result.status, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/^exit +\d+  CPUID +eip=/m);

@@ -170,7 +170,7 @@ describe.skipIf(!hasChromium)(demoTitle("lab tools in Chromium: saved machines, 
 
     // The CPUID vendor is fixed when a machine is made: a restored one refuses the change and says so.
     await page.selectOption("#cpuid-vendor", "vmware");
-    await eventually(errorLine).toBe("a restored machine keeps the CPUID vendor and the classic or bt IF mode it was saved with: boot a guest to change them");
+    await eventually(errorLine).toBe("a restored machine keeps the CPU, the CPUID vendor and the classic or bt IF mode it was saved with: boot a guest to change them");
     await eventually(() => page.inputValue("#cpuid-vendor")).toBe("kvm");
     await typeToShell("cpuid\r", "cpuidvendor: GenuineIntel, hypervisor: KVMKVMKVMwv> cpuidvendor: GenuineIntel, hypervisor: KVMKVMKVM");
   });

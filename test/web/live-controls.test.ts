@@ -9,7 +9,7 @@ import { applyControls, readControls } from "../../src/web/vm/controls.js";
 import { core } from "../support/tiny-guest.js";
 import { timerSerialGuest } from "../support/timer-serial-guest.js";
 
-const DEFAULTS: LiveControls = { ifMode: "vt", cr3Targets: 4, hltExiting: true, interceptConsole: true, interceptDisk: true, displayUpdate: "refresh", compilingTier: true, cpuidVendor: "wasmvisor", vmcsShadowing: true };
+const DEFAULTS: LiveControls = { ifMode: "vt", cr3Targets: 4, hltExiting: true, interceptConsole: true, interceptDisk: true, displayUpdate: "refresh", compilingTier: true, cpuidVendor: "wasmvisor", cpu: "intel", vmcsShadowing: true };
 
 describe("readControls", () => {
   it("reads what a VM made without the page's controls runs under: every port intercepted, the configuration's IF mode, vendor and CR3 targets", async () => {
@@ -35,6 +35,12 @@ describe("readControls", () => {
     const controls = { ...DEFAULTS, ...change };
     applyControls(vm, controls);
     expect(readControls(vm)).toEqual(controls);
+  });
+
+  it("reads the CPU from the configuration: the AMD CPU a guest hypervisor runs SVM on", async () => {
+    const vm = await VirtualMachine.boot(timerSerialGuest(), { core, memoryMiB: 4, cpu: "amd", nested: "svm" });
+    applyControls(vm, { ...DEFAULTS, cpu: "amd" });
+    expect(readControls(vm)).toEqual({ ...DEFAULTS, cpu: "amd" });
   });
 
   it("reads classic IF mode from the configuration, whatever the VMCS's mode field holds", async () => {

@@ -5,27 +5,16 @@
 // opened as a link (#guest=nestvisor&l2=NAME&l2-args=...&vmcs-shadowing=on|off), so the same runs
 // check that the L2 choice is restored from a link; the form's choice going into the address, a
 // bad link, and the page's trace naming VMREAD's fields are checked after them. One page serves
-// all: a run is waited for by its stopped state, never timed, and its console is the text the page
-// saves, which is all the output the page received (SerialConsole.drawn()). The terminal's rows
-// are no measure of that: xterm.js draws nothing while it is scrolled out of view, as it is after
-// a click on "Console text" far below it.
+// all (test/support/nestvisor-page.ts waits for each run's end and reads the console the page
+// saves). The terminal's rows are no measure of the output: xterm.js draws nothing while it is
+// scrolled out of view, as it is after a click on "Console text" far below it.
 
-import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DemoPage, demoTitle, hasChromium, openDemo } from "../support/demo-page.js";
 import { golden, l2Guests } from "../support/nestvisor-goldens.js";
+import { nestvisorEnded, nestvisorLink, openLink, pageChoice, savedConsole } from "../support/nestvisor-page.js";
 
-/** An L2 guest's module ("guests/multitask.elf 5 20") as the page's L2 choice: the sample's name and its arguments. */
-function pageChoice(module: string): { l2: string; args: string } {
-  const [file, ...args] = module.split(" ");
-  return { l2: file.replace(/^guests\//, "").replace(/\.elf$/, ""), args: args.join(" ") };
-}
-
-const runLink = (module: string, shadowing: "on" | "off") => {
-  const { l2, args } = pageChoice(module);
-  const params = new URLSearchParams({ guest: "nestvisor", l2, ...(args === "" ? {} : { "l2-args": args }), "vmcs-shadowing": shadowing });
-  return `#${params}`;
-};
+const runLink = (module: string, shadowing: "on" | "off") => nestvisorLink(module, { "vmcs-shadowing": shadowing });
 
 // Off before on, so that the page ends the runs with shadowing on, as the tests after them expect.
 const runs = l2Guests.flatMap(({ name, module }) => (["off", "on"] as const).map((shadowing) => ({ golden: name, module, shadowing })));
@@ -41,20 +30,7 @@ describe.skipIf(!hasChromium)(demoTitle("nestvisor in the browser runs every gol
   afterAll(() => demo?.close());
 
   const error = () => demo.page.locator("#error").innerText();
-
-  /** Waits until the booted guest has stopped. */
-  async function ended(): Promise<void> {
-    await demo.page.waitForFunction(() => {
-      const state = document.getElementById("state")!;
-      return state.dataset.state === "stopped" && state.textContent!.startsWith("nestvisor:");
-    }, null, { timeout: 120_000 });
-  }
-
-  /** The console's text as the page saves it ("Console text (.txt)"). */
-  async function savedConsole(): Promise<{ name: string; text: string }> {
-    const [file] = await Promise.all([demo.page.waitForEvent("download"), demo.page.click("#save-console")]);
-    return { name: file.suggestedFilename(), text: readFileSync(await file.path(), "utf8") };
-  }
+  const ended = () => nestvisorEnded(demo.page);
 
   it("lists at least five different L2 guests, each run with shadowing on and off", () => {
     expect(new Set(l2Guests.map((guest) => pageChoice(guest.module).l2)).size).toBeGreaterThanOrEqual(5);
@@ -66,12 +42,7 @@ describe.skipIf(!hasChromium)(demoTitle("nestvisor in the browser runs every gol
     const { page } = demo;
     // The first run is the link the page was opened with. For the others, the last run has ended:
     // the state line is marked so that only this run's end is waited for.
-    if (!openedWith) {
-      await page.evaluate((link) => {
-        document.getElementById("state")!.dataset.state = "booting";
-        location.hash = link;
-      }, runLink(module, shadowing));
-    }
+    if (!openedWith) await openLink(page, runLink(module, shadowing));
     openedWith = false;
     await ended();
     const { l2, args } = pageChoice(module);
@@ -79,7 +50,7 @@ describe.skipIf(!hasChromium)(demoTitle("nestvisor in the browser runs every gol
     expect(await page.locator("#module-args").inputValue()).toBe(args);
     expect(await page.locator("#vmcs-shadowing").isChecked()).toBe(shadowing === "on");
     expect(await error()).toBe("");
-    const saved = await savedConsole();
+    const saved = await savedConsole(page);
     expect(saved.name).toBe("nestvisor.txt");
     expect(saved.text).toBe(golden(name));
   }, 180_000);
@@ -96,7 +67,7 @@ describe.skipIf(!hasChromium)(demoTitle("nestvisor in the browser runs every gol
     await ended();
     expect(await page.locator("#module-select").inputValue()).toBe("exitloop");
     expect(await page.locator("#module-args").inputValue()).toBe("12");
-    expect((await savedConsole()).text).toContain('nestvisor: L2 kernel loaded, arguments "12"');
+    expect((await savedConsole(page)).text).toContain('nestvisor: L2 kernel loaded, arguments "12"');
   }, 180_000);
 
   it("says in one line what is wrong with a link's L2, and applies none of the link", async () => {

@@ -145,7 +145,7 @@ describe.skipIf(!hasChromium)(demoTitle("the playground in Chromium: a guest tha
 
   it("each control has a line saying what to expect, which follows its setting", { timeout: 60_000 }, async () => {
     const line = (control: string) => page.locator(`#controls .expect[data-control="${control}"]`).innerText();
-    expect(await page.locator("#controls .expect").count()).toBe(9);
+    expect(await page.locator("#controls .expect").count()).toBe(10);
     expect(await line("cr3Targets")).toContain("4 targets hold the playground's 4 address spaces");
     await setCr3Targets(2);
     await expect.poll(() => line("cr3Targets")).toContain("2 targets cannot hold the playground's 4 address spaces");

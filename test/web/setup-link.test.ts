@@ -21,10 +21,10 @@ describe("setup links", () => {
       memoryMiB: 2048,
       l2: "vmexit",
       l2Args: "10 cpuid",
-      controls: { ifMode: "classic", cr3Targets: 0, hltExiting: false, interceptConsole: false, interceptDisk: false, displayUpdate: "trap", compilingTier: false, cpuidVendor: "none", vmcsShadowing: false },
+      controls: { ifMode: "classic", cr3Targets: 0, hltExiting: false, interceptConsole: false, interceptDisk: false, displayUpdate: "trap", compilingTier: false, cpuidVendor: "none", cpu: "amd", vmcsShadowing: false },
     };
     const hash = setupHash(setup);
-    expect(hash).toBe("guest=shell&cmdline=a+b%26c%3Dd+%23e&mem=2048&l2=vmexit&l2-args=10+cpuid&if-mode=classic&cr3-targets=0&hlt-exiting=off&io-console=off&io-disk=off&vga=trap&jit=off&cpuid-vendor=none&vmcs-shadowing=off");
+    expect(hash).toBe("guest=shell&cmdline=a+b%26c%3Dd+%23e&mem=2048&l2=vmexit&l2-args=10+cpuid&if-mode=classic&cr3-targets=0&hlt-exiting=off&io-console=off&io-disk=off&vga=trap&jit=off&cpuid-vendor=none&cpu=amd&vmcs-shadowing=off");
     expect(parseSetupHash(`#${hash}`, GUESTS)).toEqual({ setup });
   });
 
@@ -34,7 +34,7 @@ describe("setup links", () => {
   });
 
   it("name each bad value and apply none of them", () => {
-    const parsed = parseSetupHash("#guest=nosuch&mem=abc&if-mode=fast&cr3-targets=5&hlt-exiting=yes&vga=blink&cpuid-vendor=intel&colour=red&mem=64", GUESTS);
+    const parsed = parseSetupHash("#guest=nosuch&mem=abc&if-mode=fast&cr3-targets=5&hlt-exiting=yes&vga=blink&cpuid-vendor=intel&cpu=arm&colour=red&mem=64", GUESTS);
     expect(parsed.setup).toBeUndefined();
     expect(parsed.problems).toEqual([
       "guest=nosuch: no such sample guest (there are hello, nestvisor, shell or vmexit)",
@@ -44,7 +44,8 @@ describe("setup links", () => {
       "hlt-exiting=yes: expected on or off",
       "vga=blink: expected trap, refresh, dirty-log or pv",
       "cpuid-vendor=intel: expected wasmvisor, kvm, hyperv, vmware or none",
-      "colour=red: not a setting (a link may set guest, cmdline, mem, l2, l2-args, if-mode, cr3-targets, hlt-exiting, io-console, io-disk, vga, jit, cpuid-vendor or vmcs-shadowing)",
+      "cpu=arm: expected intel or amd",
+      "colour=red: not a setting (a link may set guest, cmdline, mem, l2, l2-args, if-mode, cr3-targets, hlt-exiting, io-console, io-disk, vga, jit, cpuid-vendor, cpu or vmcs-shadowing)",
       "mem=64: given twice",
     ]);
   });
@@ -54,6 +55,10 @@ describe("setup links", () => {
     expect(setupHash(setup)).toBe("guest=nestvisor&l2=hello&vmcs-shadowing=off");
     expect(parseSetupHash("#guest=nestvisor&l2=hello&vmcs-shadowing=off", GUESTS)).toEqual({ setup });
     expect(parseSetupHash("#guest=nestvisor&l2=vmexit&l2-args=3+cpuid", GUESTS)).toEqual({ setup: { ...DEFAULT_SETUP, guest: "nestvisor", l2: "vmexit", l2Args: "3 cpuid" } });
+    // Its nesting is its CPU's: SVM on the AMD CPU, which runs a boot sector (a sample that is only an L2) too.
+    expect(parseSetupHash("#guest=nestvisor&l2=realmode&cpu=amd", GUESTS, ["realmode"])).toEqual({ setup: { ...DEFAULT_SETUP, guest: "nestvisor", l2: "realmode", controls: { ...DEFAULT_CONTROLS, cpu: "amd" } } });
+    expect(parseSetupHash("#guest=realmode", GUESTS, ["realmode"]).problems).toEqual(["guest=realmode: no such sample guest (there are hello, nestvisor, shell or vmexit)"]);
+    expect(parseSetupHash("#guest=nestvisor&l2=hello&cpu=amd", GUESTS)).toEqual({ setup: { ...DEFAULT_SETUP, guest: "nestvisor", l2: "hello", controls: { ...DEFAULT_CONTROLS, cpu: "amd" } } });
   });
 
   it("refuse an L2 that is no sample guest, or nestvisor itself, and arguments without an L2", () => {

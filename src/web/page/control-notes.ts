@@ -103,6 +103,14 @@ const NOTES: Record<Control, Note> = {
     show: String,
     expect: (vendor) => `Reboots with ${vendor === "none" ? "no hypervisor" : vendor}'s CPUID answers; CPUID exits (10) go on as before.`,
   },
+  cpu: {
+    label: "CPU",
+    show: String,
+    expect: (cpu) =>
+      cpu === "amd"
+        ? "Reboots on an AMD CPU: a guest hypervisor (nestvisor) runs its L2 through SVM, VMRUN (0x180) and its VMCB in memory, with no VMREAD or VMWRITE. Other guests: the same exits."
+        : "Reboots on an Intel CPU: a guest hypervisor (nestvisor) runs its L2 through VMX, VMRESUME (24) and VMREAD/VMWRITE. Other guests: the same exits.",
+  },
 };
 
 export const CONTROLS = Object.keys(NOTES) as Control[];

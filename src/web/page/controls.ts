@@ -3,7 +3,7 @@
 // the form starts at what the VMM programs by default (setup-link.ts's DEFAULT_CONTROLS), so a boot
 // uses the form's values as is, and a link's controls are shown in it with show().
 
-import { CPUID_VENDORS, MAX_CR3_TARGETS, type CpuidVendor, type IfMode } from "../../vmm/vm-config.js";
+import { CPU_KINDS, CPUID_VENDORS, MAX_CR3_TARGETS, nestingOf, type CpuidVendor, type CpuKind, type IfMode } from "../../vmm/vm-config.js";
 import type { LiveControls, RunState } from "../protocol.js";
 import type { DisplayUpdate } from "../../vmm/display-update.js";
 import { DEFAULT_CONTROLS } from "./setup-link.js";
@@ -23,6 +23,7 @@ export class ControlsForm {
   ) {
     const vendor = this.field<HTMLSelectElement>("cpuidVendor");
     vendor.replaceChildren(...CPUID_VENDORS.map((name) => new Option(name === "none" ? "none (bare metal)" : name, name)));
+    this.field<HTMLSelectElement>("cpu").replaceChildren(...CPU_KINDS.map((cpu) => new Option(`${cpu} (${nestingOf(cpu).toUpperCase()})`, cpu)));
     // A choice of the counts the VMCS takes, so that no other can be entered.
     const counts = Array.from({ length: MAX_CR3_TARGETS + 1 }, (_, count) => String(count));
     this.field<HTMLSelectElement>("cr3Targets").replaceChildren(...counts.map((count) => new Option(count, count)));
@@ -42,6 +43,7 @@ export class ControlsForm {
       displayUpdate: (this.form.elements.namedItem("vga") as RadioNodeList).value as DisplayUpdate,
       compilingTier: checked("compilingTier"),
       cpuidVendor: this.field<HTMLSelectElement>("cpuidVendor").value as CpuidVendor,
+      cpu: this.field<HTMLSelectElement>("cpu").value as CpuKind,
       vmcsShadowing: checked("vmcsShadowing"),
     };
   }
@@ -57,6 +59,7 @@ export class ControlsForm {
     (this.form.elements.namedItem("vga") as RadioNodeList).value = controls.displayUpdate;
     checkbox("compilingTier").checked = controls.compilingTier;
     this.field<HTMLSelectElement>("cpuidVendor").value = controls.cpuidVendor;
+    this.field<HTMLSelectElement>("cpu").value = controls.cpu;
     checkbox("vmcsShadowing").checked = controls.vmcsShadowing;
   }
 

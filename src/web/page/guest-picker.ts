@@ -1,5 +1,5 @@
 // Choosing what to boot: the sample guests listed in guests/manifest.json (written by the web
-// build from guests/*.elf), booted from the picker or by a link (setup-link.ts), or a kernel file
+// build from guests/*.elf, and guests/*.bin, which are only L2 modules), booted from the picker or by a link (setup-link.ts), or a kernel file
 // of the user's own through the file input or dropped on its drop zone (file-input.ts) or anywhere
 // else on the page (file-drop.ts). Whether a file
 // is a Multiboot kernel is the loader's call, in the worker; its LoadError message comes back as
@@ -11,6 +11,8 @@ export interface GuestEntry {
   name: string;
   file: string;
   about: string;
+  /** A boot sector, no Multiboot kernel (guests/realmode.bin): only a guest hypervisor's L2, never booted itself. */
+  l2Only?: boolean;
 }
 
 /** What is booted: its name on the page, and the path the kernel sees first on its command line (the CLI's, for a sample). */
@@ -35,6 +37,8 @@ export interface PickerElements {
 }
 
 export class GuestPicker {
+  /** Every sample of the manifest, and those of them that boot as kernels. */
+  private samples: GuestEntry[] = [];
   private guests: GuestEntry[] = [];
   /** A linked guest's kernel, fetched while the VM loads, for the boot that the link asks for. */
   private prefetched: { guest: GuestEntry; response: Promise<Response> } | undefined;
@@ -55,7 +59,8 @@ export class GuestPicker {
   async load(): Promise<void> {
     const response = await fetch("guests/manifest.json");
     if (!response.ok) throw new Error(`cannot load the guest list: HTTP ${response.status}`);
-    this.guests = (await response.json()) as GuestEntry[];
+    this.samples = (await response.json()) as GuestEntry[];
+    this.guests = this.samples.filter((guest) => !guest.l2Only);
     this.elements.select.replaceChildren(...this.guests.map((guest) => new Option(guest.name, guest.name)));
     if (this.guests.some((guest) => guest.name === DEFAULT_GUEST)) this.elements.select.value = DEFAULT_GUEST;
     this.describe();
@@ -72,13 +77,19 @@ export class GuestPicker {
     this.elements.boot.disabled = this.guests.length === 0;
   }
 
-  /** The sample guests (guests/manifest.json), once loaded. */
+  /** The samples (guests/manifest.json), once loaded, the L2-only ones included. */
   entries(): readonly GuestEntry[] {
-    return this.guests;
+    return this.samples;
   }
 
+  /** The sample guests that boot as kernels. */
   names(): string[] {
     return this.guests.map((guest) => guest.name);
+  }
+
+  /** The samples that are only L2 modules. */
+  l2OnlyNames(): string[] {
+    return this.samples.filter((guest) => guest.l2Only).map((guest) => guest.name);
   }
 
   /** Selects the sample guest `name` (one of names()) and boots it. */

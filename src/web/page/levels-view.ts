@@ -1,8 +1,8 @@
-// Under nested VMX, the exits by level (src/vmm/exit-level.ts), in three tables beside the exit
-// table: L1's exits, which L0 (the VMM) handles; L2's that L1 asked for, reflected into L1; and
+// Under nesting (VMX or SVM), the exits by level (src/vmm/exit-level.ts), in three tables beside the
+// exit table: L1's exits, which L0 (the VMM) handles; L2's that L1 asked for, reflected into L1; and
 // L2's that L0 handled itself while L2 went on. Each row has the count, the rate and the VMM's ns
 // per exit at that level (handler-timer.ts: for a reflected exit, the time to write it into L1's
-// VMCS and load L1's host state). Hidden until a guest hypervisor's guest first exits.
+// VMCS, or VMCB, and load L1's host state). Hidden until a guest hypervisor's guest first exits.
 
 import type { LevelCounters, StatsSample } from "../protocol.js";
 import { exitRows } from "./stats-view.js";

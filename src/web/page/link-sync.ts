@@ -11,7 +11,9 @@ export interface LinkTarget {
   current(): Setup | undefined;
   /** Shows `setup` in the page and boots it (or sends its controls, if it names no guest). */
   apply(setup: Setup): void;
+  /** The sample guests that boot as kernels, and the samples that are only L2 modules. */
   guests(): string[];
+  l2OnlyGuests(): string[];
   problem(message: string): void;
 }
 
@@ -29,7 +31,7 @@ export class LinkSync {
 
   /** The sample guest the page's link names, if the link is good: known before the VM is ready, so it can be fetched meanwhile. */
   linkedGuest(): string | undefined {
-    return parseSetupHash(this.hash(), this.target.guests()).setup?.guest;
+    return parseSetupHash(this.hash(), this.target.guests(), this.target.l2OnlyGuests()).setup?.guest;
   }
 
   /** Writes the current setup into the address, replacing the history entry. */
@@ -46,7 +48,7 @@ export class LinkSync {
     const hash = this.hash();
     const current = this.target.current();
     if (current && hash === setupHash(current)) return;
-    const parsed = parseSetupHash(hash, this.target.guests());
+    const parsed = parseSetupHash(hash, this.target.guests(), this.target.l2OnlyGuests());
     if (parsed.problems) return this.target.problem(`This link was not applied: ${parsed.problems.join("; ")}`);
     this.target.apply(parsed.setup);
   }

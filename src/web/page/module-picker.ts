@@ -1,7 +1,8 @@
 // The L2 guest for a guest hypervisor (guests/nestvisor.elf): a Multiboot module booted after the
 // kernel, as the CLI's `--module "FILE [ARGS]"`. The user picks a sample guest, or a file of their
-// own, and may give it arguments; a boot with a module offers the guest VMX (`--nested vmx`), as
-// nestvisor needs. Booting nestvisor with no module chosen picks DEFAULT_L2 for it, so that a
+// own, and may give it arguments; a boot with a module offers the guest its CPU's nesting (`--nested
+// vmx` on the Intel CPU, `--nested svm` on the AMD one), as nestvisor needs. A sample that is only
+// an L2 (a boot sector: guests/realmode.bin) is among the choices. Booting nestvisor with no module chosen picks DEFAULT_L2 for it, so that a
 // sample choice or a link boots something that runs. Whether a module fits in guest RAM is the
 // loader's call in the worker; its message comes back as the page's error line. A sample L2 and
 // its arguments travel in the page's links (setup-link.ts: l2, l2-args); a file cannot.

@@ -4,17 +4,24 @@
 //
 //     #guest=vmexit&cmdline=1000+cpuid&mem=64&if-mode=trap&cr3-targets=3
 //     #guest=nestvisor&l2=exitloop&l2-args=1000&vmcs-shadowing=off
+//     #guest=nestvisor&l2=hello&cpu=amd
 //
 // Only what differs from the page's defaults is written, and a link leaves out nothing it does not
 // mean: a setting it does not name is the default. Reading is strict: an unknown guest, a bad
 // number, a value a control does not have or a setting that does not exist is a problem named in
 // a message, and a link with any problem is not applied.
 
-import { CPUID_VENDORS, DEFAULT_CONFIG, IF_MODES, MAX_CR3_TARGETS } from "../../vmm/vm-config.js";
+import { CPU_KINDS, CPUID_VENDORS, DEFAULT_CONFIG, IF_MODES, MAX_CR3_TARGETS } from "../../vmm/vm-config.js";
 import { DEFAULT_MEMORY_MIB, MEMORY_SIZE_RULE, parseMemoryMiB } from "../../vmm/memory-size.js";
 import type { LiveControls } from "../protocol.js";
 import { DISPLAY_UPDATES } from "../../vmm/display-update.js";
 import { HYPERVISOR_GUEST } from "./module-picker.js";
+
+/** The sample guests a link may name: those that boot as kernels, and those that are only L2 modules. */
+interface SampleNames {
+  guests: readonly string[];
+  l2Only: readonly string[];
+}
 
 export interface Setup {
   /** A sample guest to boot; undefined for none (a kernel file of the user's own cannot travel in a link). */
@@ -39,6 +46,7 @@ export const DEFAULT_CONTROLS: Readonly<LiveControls> = {
   displayUpdate: "refresh",
   compilingTier: true,
   cpuidVendor: DEFAULT_CONFIG.cpuidVendor,
+  cpu: DEFAULT_CONFIG.cpu,
   vmcsShadowing: true,
 };
 
@@ -49,7 +57,7 @@ interface LinkField {
   key: string;
   text(setup: Setup): string;
   /** Sets the value in `setup`, or returns what a good value looks like. */
-  read(setup: Setup, text: string, guests: readonly string[]): string | undefined;
+  read(setup: Setup, text: string, samples: SampleNames): string | undefined;
 }
 
 const either = (values: readonly string[]) => (values.length < 2 ? (values[0] ?? "none") : `${values.slice(0, -1).join(", ")} or ${values[values.length - 1]}`);
@@ -75,7 +83,7 @@ const FIELDS: LinkField[] = [
   {
     key: "guest",
     text: (setup) => setup.guest ?? "",
-    read(setup, text, guests) {
+    read(setup, text, { guests }) {
       if (!guests.includes(text)) return `no such sample guest (there are ${either(guests)})`;
       setup.guest = text;
       return undefined;
@@ -102,8 +110,8 @@ const FIELDS: LinkField[] = [
   {
     key: "l2",
     text: (setup) => setup.l2 ?? "",
-    read(setup, text, guests) {
-      const l2Guests = guests.filter((guest) => guest !== HYPERVISOR_GUEST);
+    read(setup, text, { guests, l2Only }) {
+      const l2Guests = [...guests.filter((guest) => guest !== HYPERVISOR_GUEST), ...l2Only];
       if (!l2Guests.includes(text)) return `no such sample guest to run as L2 (there are ${either(l2Guests)})`;
       setup.l2 = text;
       return undefined;
@@ -125,6 +133,7 @@ const FIELDS: LinkField[] = [
   controlField("vga", "displayUpdate", same(DISPLAY_UPDATES)),
   controlField("jit", "compilingTier", ON_OFF),
   controlField("cpuid-vendor", "cpuidVendor", same(CPUID_VENDORS)),
+  controlField("cpu", "cpu", same(CPU_KINDS)),
   controlField("vmcs-shadowing", "vmcsShadowing", ON_OFF),
 ];
 
@@ -140,8 +149,8 @@ export function setupHash(setup: Setup): string {
 
 export type ParsedLink = { setup: Setup; problems?: undefined } | { setup?: undefined; problems: string[] };
 
-/** Reads a hash (with or without its "#"); `guests` are the sample guests' names. */
-export function parseSetupHash(hash: string, guests: readonly string[]): ParsedLink {
+/** Reads a hash (with or without its "#"); `guests` are the sample guests' names, `l2Only` the samples that are only L2 modules. */
+export function parseSetupHash(hash: string, guests: readonly string[], l2Only: readonly string[] = []): ParsedLink {
   const setup: Setup = { ...DEFAULT_SETUP };
   const problems: string[] = [];
   const seen = new Set<string>();
@@ -151,7 +160,7 @@ export function parseSetupHash(hash: string, guests: readonly string[]): ParsedL
       ? `not a setting (a link may set ${either(FIELDS.map((known) => known.key))})`
       : seen.has(key)
         ? "given twice"
-        : field.read(setup, text, guests);
+        : field.read(setup, text, { guests, l2Only });
     seen.add(key);
     if (problem !== undefined) problems.push(`${key}=${text}: ${problem}`);
   }

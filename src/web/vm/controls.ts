@@ -3,8 +3,8 @@
 // controls and bitmap A; the IF mode between vt and trap is the core's C_IF_MODE; the CR3-target
 // count goes through the VMM's CR3-target list; the display update strategy is the VM's
 // DisplayUpdater (it programs the write trap); the compiling tier is C_JIT (VirtualMachine.setCompilingTier); VMCS shadowing,
-// for a guest hypervisor's VMREAD/VMWRITE, is VirtualMachine.setVmcsShadowing. Classic IF mode and the CPUID vendor are VMM policy fixed when the VM is
-// created (the VMM keeps a virtual IF under classic; CPUID answers from a model), so a change to
+// for a guest hypervisor's VMREAD/VMWRITE, is VirtualMachine.setVmcsShadowing. Classic IF mode, the CPUID vendor and the CPU are VMM policy fixed when the VM is
+// created (the VMM keeps a virtual IF under classic; CPUID answers from a model; the CPU decides its MSRs and nesting), so a change to
 // them reboots the guest instead (needsReboot).
 
 import {
@@ -36,7 +36,7 @@ const DISK_PORTS: Array<[first: number, count: number]> = [
 /** Whether going from `booted` (the VM's creation-time configuration) to `wanted` needs a new VM. */
 export function needsReboot(booted: VirtualMachine["config"], wanted: LiveControls): boolean {
   return booted.ifMode !== wanted.ifMode && (deprivilegesKernel(booted.ifMode) || deprivilegesKernel(wanted.ifMode)) ||
-    booted.cpuidVendor !== wanted.cpuidVendor;
+    booted.cpuidVendor !== wanted.cpuidVendor || booted.cpu !== wanted.cpu;
 }
 
 /** Writes the live controls into the VMCS (and the I/O bitmaps beside it). */
@@ -75,6 +75,7 @@ export function readControls(vm: VirtualMachine): LiveControls {
     displayUpdate: vm.display.strategy,
     compilingTier: vm.compilingTier,
     cpuidVendor: vm.config.cpuidVendor,
+    cpu: vm.config.cpu,
     vmcsShadowing: vm.vmcsShadowing,
   };
 }

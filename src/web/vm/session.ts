@@ -12,7 +12,7 @@
 // (devices/input-queue.ts) that COM1 and the keyboard draw from as the guest makes room. While the
 // page's trace panel is open, the last exits go with each statistics sample (exit-trace.ts).
 // A machine comes from a kernel booted (with its Multiboot modules: a guest hypervisor's L2 kernel,
-// under nested VMX) or a state file restored (vm.saveState(), the CLI's format),
+// under its CPU's nesting, VMX or SVM) or a state file restored (vm.saveState(), the CLI's format),
 // and a reset makes it again from the same source. All machines share the page's disk image
 // (page-disk.ts), which the user can replace and download.
 
@@ -28,7 +28,7 @@ import { readStateFile } from "../../vmm/saved-state.js";
 import { HandlerTimer } from "../../vmm/handler-timer.js";
 import { describeStop, type StopReason } from "../../vmm/stop-reason.js";
 import { VirtualMachine, type VirtualMachineOptions } from "../../vmm/virtual-machine.js";
-import type { NestedMode } from "../../vmm/vm-config.js";
+import { nestingOf } from "../../vmm/vm-config.js";
 import type { BootSpec, LiveControls, RunState, StepReport, WorkerMessage } from "../protocol.js";
 import { applyControls, needsReboot, readControls } from "./controls.js";
 import { PageDisk } from "./page-disk.js";
@@ -50,7 +50,7 @@ export type Post = (message: WorkerMessage, transfer?: Transferable[]) => void;
 
 /** What the machine was made from, to make it again on reset. */
 type MachineSource =
-  | { kind: "kernel"; kernel: Uint8Array; name: string; path: string; cmdline: string; memoryMiB: number; modules: ModuleFile[]; nested: NestedMode }
+  | { kind: "kernel"; kernel: Uint8Array; name: string; path: string; cmdline: string; memoryMiB: number; modules: ModuleFile[]; nested: boolean }
   | { kind: "state"; state: Uint8Array; name: string };
 
 export class Session {
@@ -99,7 +99,7 @@ export class Session {
    * Creates a VM for the kernel and starts it, its command line built as the CLI builds it; a bad
    * kernel or RAM size reports the VMM's message.
    */
-  start({ kernel, name, path, cmdline, memoryMiB, controls, modules = [], nested = "off" }: BootSpec): Promise<boolean> {
+  start({ kernel, name, path, cmdline, memoryMiB, controls, modules = [], nested = false }: BootSpec): Promise<boolean> {
     const moduleFiles = modules.map((module) => ({ bytes: new Uint8Array(module.bytes), cmdline: module.cmdline }));
     return this.make({ kind: "kernel", kernel: new Uint8Array(kernel), name, path, cmdline, memoryMiB, modules: moduleFiles, nested }, controls);
   }
@@ -170,7 +170,8 @@ export class Session {
               cmdline: qemuStyleCmdline(source.path, source.cmdline),
               ifMode: controls!.ifMode,
               cpuidVendor: controls!.cpuidVendor,
-              nested: source.nested,
+              cpu: controls!.cpu,
+              nested: source.nested ? nestingOf(controls!.cpu) : "off",
               modules: source.modules,
               disk: this.disk.image,
             })
@@ -212,7 +213,7 @@ export class Session {
   async setControls(controls: LiveControls): Promise<void> {
     const vm = this.vm;
     if (vm && this.source?.kind === "state" && needsReboot(vm.config, controls)) {
-      this.post({ type: "error", message: "a restored machine keeps the CPUID vendor and the classic or bt IF mode it was saved with: boot a guest to change them" });
+      this.post({ type: "error", message: "a restored machine keeps the CPU, the CPUID vendor and the classic or bt IF mode it was saved with: boot a guest to change them" });
       return this.post({ type: "controls", controls: readControls(vm) });
     }
     this.controls = controls;
