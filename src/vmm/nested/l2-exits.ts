@@ -83,9 +83,9 @@ function crAccessWanted(vmcs: Vmcs, v: Vmcs12, primary: number): boolean {
   return false;
 }
 
-/** A bit of a bitmap in L1's memory (outside RAM: 1, as an empty bus reads); SVM's IOPM and MSRPM too. */
+/** A bit of a bitmap in L1's memory (outside RAM, at 2 GiB and above too: 1, as an empty bus reads); SVM's IOPM and MSRPM too. */
 export function bitmapBit(ram: Uint8Array, base: number, bit: number): boolean {
-  const at = base + (bit >>> 3);
+  const at = (base >>> 0) + (bit >>> 3);
   return at >= ram.length || ((ram[at] >>> (bit & 7)) & 1) === 1;
 }
 

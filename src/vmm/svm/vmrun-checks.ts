@@ -31,13 +31,13 @@ const ATTRIBUTE_L = 1 << 9;
 const ATTRIBUTE_DB = 1 << 10;
 const SR_CS = 1;
 
-/** A permission map's base (bits 11:0 ignored): the map must end below the maximum physical address. */
+/** A permission map's base (bits 11:0 ignored), unsigned; the map must end below the maximum physical address. */
 export function permissionMapBase(vmcb: Vmcb, field: number): number {
-  return vmcb.read(field) & ~0xfff;
+  return (vmcb.read(field) & ~0xfff) >>> 0;
 }
 
 function mapFits(vmcb: Vmcb, field: number, size: number): boolean {
-  return vmcb.read(field + 4) === 0 && (permissionMapBase(vmcb, field) >>> 0) + size <= PHYSICAL_LIMIT;
+  return vmcb.read(field + 4) === 0 && permissionMapBase(vmcb, field) + size <= PHYSICAL_LIMIT;
 }
 
 /** Whether an EVENTINJ value (its low word) names an event VMRUN can inject (APM 15.20). */
