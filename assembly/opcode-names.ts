@@ -59,7 +59,7 @@ export const TWO_BYTE_NAMES = [
   /* 48 */ "cmovs Gv,Ev", "cmovns Gv,Ev", "cmovp Gv,Ev", "cmovnp Gv,Ev", "cmovl Gv,Ev", "cmovge Gv,Ev", "cmovle Gv,Ev", "cmovg Gv,Ev",
   /* 50 */ "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "",
   /* 60 */ "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "",
-  /* 70 */ "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "",
+  /* 70 */ "", "", "", "", "", "", "", "", "vmread Ev,Gv", "vmwrite Gv,Ev", "", "", "", "", "", "",
   /* 80 */ "jo Jv", "jno Jv", "jb Jv", "jae Jv", "je Jv", "jne Jv", "jbe Jv", "ja Jv",
   /* 88 */ "js Jv", "jns Jv", "jp Jv", "jnp Jv", "jl Jv", "jge Jv", "jle Jv", "jg Jv",
   /* 90 */ "seto Eb", "setno Eb", "setb Eb", "setae Eb", "sete Eb", "setne Eb", "setbe Eb", "seta Eb",

@@ -48,6 +48,7 @@ export const CR0_PG: u32 = 0x80000000;
 export const CR4_PSE: u32 = 0x10;
 export const CR4_PGE: u32 = 0x80;
 export const CR4_OSFXSR: u32 = 0x200;
+export const CR4_VMXE: u32 = 0x2000;
 
 // Exception vectors
 export const EXC_DE: i32 = 0;

@@ -10,7 +10,7 @@ import {
   STAT_CR3_TARGET_HITS,
 } from "../vmcs-layout";
 import {
-  cpl, raise, EXC_GP, EXC_UD, r32, w32, EAX, EDX, cr0, cr4, CR0_PE, CR0_PG, CR0_TS, CR0_ET,
+  cpl, raise, EXC_GP, EXC_UD, r32, w32, EAX, EDX, cr0, cr4, CR0_PE, CR0_PG, CR0_TS, CR0_ET, CR4_VMXE,
 } from "./state";
 import { controls, vmexit, yieldToVmm } from "./vmexit";
 import { retiredBeforeThisInstruction } from "./retirement";
@@ -72,8 +72,6 @@ export function writeCr0(v: u32, gpr: u32): void {
 
 // CR4.VMXE (bit 13) exists only when the VMM owns it through the guest/host mask and so decides
 // every change (nested VMX, src/vmm/nested/); otherwise it is reserved like the bits above 10.
-const CR4_VMXE: u32 = 1 << 13;
-
 function writeCr4(v: u32, gpr: u32): void {
   const reserved = ~(0x7ff | (load<u32>(VMCS_BASE + C_CR4_MASK) & CR4_VMXE));
   if (v & reserved) { raise(EXC_GP, 0); return; }

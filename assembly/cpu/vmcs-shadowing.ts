@@ -11,7 +11,7 @@ import {
   VMCS_BASE, C_SECONDARY, CTL2_VMCS_SHADOWING, C_VMCS_LINK, FIELD_TABLE_ENTRIES, FIELD_SUPPORTED,
   FIELD_READ_ONLY, FIELD_16_BIT, FIELD_CLEARS_HIGH, FIELD_WORD,
 } from "../vmcs-layout";
-import { cpl, raise, EXC_GP, pending, ARITH_FLAGS } from "./state";
+import { cpl, raise, EXC_GP, pending, ARITH_FLAGS, cr4, CR4_VMXE, r32, w32 } from "./state";
 import { flagsWord, lazyMask } from "./flags";
 import { modReg, readReg, readRm, writeRm } from "./modrm";
 import { ramBase, ramSize } from "../memory/physical";
@@ -25,31 +25,64 @@ export function vmcsFieldTable(): usize { return fieldTable; }
 // The 32-bit word of the region where the field `encoding` (a supported one) lives.
 @inline export function fieldWord(encoding: u32): u32 { return <u32>load<u16>(fieldTable + (encoding << 1)) & FIELD_WORD; }
 
+// The field-table entry of `encoding` when an access to it completes here: shadowing on, the link
+// pointer a region in RAM, a supported field, not read-only for VMWRITE. 0 when it must exit.
+function shadowedField(encoding: u32, write: bool): u32 {
+  if (!(load<u32>(VMCS_BASE + C_SECONDARY) & CTL2_VMCS_SHADOWING)) return 0;
+  const shadow = load<u32>(VMCS_BASE + C_VMCS_LINK);
+  if (ramSize < REGION_BYTES || shadow > ramSize - REGION_BYTES) return 0;
+  if (encoding >= <u32>FIELD_TABLE_ENTRIES) return 0;
+  const field = <u32>load<u16>(fieldTable + (encoding << 1));
+  if (!(field & FIELD_SUPPORTED) || (write && (field & FIELD_READ_ONLY))) return 0;
+  return field;
+}
+
+// The field's word in RAM (of the shadow VMCS, which shadowedField() checked) and its width.
+@inline function shadowSlot(field: u32): u32 { return load<u32>(VMCS_BASE + C_VMCS_LINK) + ((field & FIELD_WORD) << 2); }
+@inline function fieldMask(field: u32): u32 { return field & FIELD_16_BIT ? 0xffff : 0xffffffff; }
+
+function writeShadow(field: u32, value: u32): void {
+  const at = shadowSlot(field);
+  storeTracked(at, value & fieldMask(field), 4);
+  if (field & FIELD_CLEARS_HIGH) storeTracked(at + 4, 0, 4);
+}
+@inline function readShadow(field: u32): u32 { return load<u32>(ramBase + shadowSlot(field)) & fieldMask(field); }
+
+// VMsucceed: CF PF AF ZF SF OF clear.
+function vmSucceed(): void {
+  flagsWord &= ~ARITH_FLAGS;
+  lazyMask = 0;
+}
+
 // VMREAD (write = false) or VMWRITE whose ModR/M is decoded and whose #UD checks passed: true when
 // it completed here (or faulted), false when it must exit.
 export function shadowedVmreadVmwrite(write: bool): bool {
-  if (!(load<u32>(VMCS_BASE + C_SECONDARY) & CTL2_VMCS_SHADOWING)) return false;
-  const shadow = load<u32>(VMCS_BASE + C_VMCS_LINK);
-  if (ramSize < REGION_BYTES || shadow > ramSize - REGION_BYTES) return false;
-  const encoding = readReg(modReg, 4);
-  if (encoding >= <u32>FIELD_TABLE_ENTRIES) return false;
-  const field = <u32>load<u16>(fieldTable + (encoding << 1));
-  if (!(field & FIELD_SUPPORTED) || (write && (field & FIELD_READ_ONLY))) return false;
+  const field = shadowedField(readReg(modReg, 4), write);
+  if (!field) return false;
   if (cpl != 0) { raise(EXC_GP, 0); return true; }
-  const mask: u32 = field & FIELD_16_BIT ? 0xffff : 0xffffffff;
-  const at = shadow + ((field & FIELD_WORD) << 2);
   if (write) {
     // The source is read first: its fault leaves the VMCS as it was.
     const value = readRm(4);
     if (pending) return true;
-    storeTracked(at, value & mask, 4);
-    if (field & FIELD_CLEARS_HIGH) storeTracked(at + 4, 0, 4);
+    writeShadow(field, value);
   } else {
-    writeRm(4, load<u32>(ramBase + at) & mask);
+    writeRm(4, readShadow(field));
     if (pending) return true;
   }
-  // VMsucceed: CF PF AF ZF SF OF clear.
-  flagsWord &= ~ARITH_FLAGS;
-  lazyMask = 0;
+  vmSucceed();
+  return true;
+}
+
+// VMREAD or VMWRITE between registers (`reg` the encoding's, `rm` the other) for a compiled block,
+// which runs in protected mode, never virtual-8086, and holds no prefixed VMX form: true when it
+// completed here; false, changing nothing, when the interpreter must perform it (CR4.VMXE clear,
+// CPL > 0, or a field that exits).
+export function shadowedRegisterAccess(write: bool, reg: u32, rm: u32): bool {
+  if (!(cr4() & CR4_VMXE) || cpl != 0) return false;
+  const field = shadowedField(r32(reg), write);
+  if (!field) return false;
+  if (write) writeShadow(field, r32(rm));
+  else w32(rm, readShadow(field));
+  vmSucceed();
   return true;
 }

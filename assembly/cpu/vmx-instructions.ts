@@ -14,14 +14,13 @@ import {
   EXIT_VMCLEAR, EXIT_VMLAUNCH, EXIT_VMPTRLD, EXIT_VMPTRST, EXIT_VMREAD, EXIT_VMRESUME, EXIT_VMWRITE,
   EXIT_VMXOFF, EXIT_VMXON, VMX_INFO_REGISTER, VMX_INFO_NO_INDEX, VMX_INFO_NO_BASE,
 } from "../vmcs-layout";
-import { eip, o32, a32, csDefault32, repPrefix, pending, raise, EXC_UD, cr0, cr4, CR0_PE, VM } from "./state";
+import { eip, o32, a32, csDefault32, repPrefix, pending, raise, EXC_UD, cr0, cr4, CR0_PE, CR4_VMXE, VM } from "./state";
 import { flagsWord } from "./flags";
 import { fetch8, fetch16, fetch32 } from "./fetch";
 import { decodeModrm, modReg, modRm, modIsReg, eaSeg } from "./modrm";
 import { vmexit, setExitLinear } from "./vmexit";
 import { shadowedVmreadVmwrite } from "./vmcs-shadowing";
 
-const CR4_VMXE: u32 = 1 << 13;
 
 // The mode checks every VMX instruction makes first.
 function vmxAvailable(): bool {

@@ -21,6 +21,7 @@ import { pagingEnabled } from "../memory/linear";
 import { tlbLookup } from "../mmu/tlb";
 import { deliverExitInBlock } from "../vm/run";
 import { countingForms, countInterpretedForm, formAt } from "./interpreted-forms";
+import { shadowedRegisterAccess } from "../cpu/vmcs-shadowing";
 import {
   IO_INFO_INPUT, IO_INFO_SIZE_SHIFT, IO_INFO_IMMEDIATE, IO_INFO_LENGTH_SHIFT, CR3_MUST_EXIT, CR3_SWITCHED,
   CR3_SWITCHED_SAME_PAGE, INTERPRETED_BLOCK_ENDS,
@@ -172,3 +173,14 @@ export function jitInterpret(length: u32, remaining: u32, entry: u32): u32 {
     blockContext() == context && blockStillValid(entry);
   return goesOn ? 0 : INTERPRETED_BLOCK_ENDS;
 }
+
+// VMREAD (`write` 0) or VMWRITE between registers in a compiled block (src/jit/translate.ts
+// vmAccess), `length` bytes at EIP, `operands` its ModR/M's reg << 3 | rm: an access to a shadowed
+// field completes here, with no fetch or decode; anything else (an exit, a fault) is the
+// interpreter's, as in jitInterpret.
+export function jitVmAccess(write: u32, operands: u32, length: u32, remaining: u32, entry: u32): u32 {
+  if (!shadowedRegisterAccess(write != 0, operands >> 3, operands & 7)) return jitInterpret(length, remaining, entry);
+  eip += length;
+  return 0;
+}
+

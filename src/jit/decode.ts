@@ -5,7 +5,7 @@
 // 16- (an operand-size prefix) and 8-bit operands, string instructions without REP, indirect CALL
 // and JMP, BT*, SHLD/SHRD, a kernel's MOV to CR3 and system-call path (INT n, IRET, PUSHA/POPA,
 // PUSH, POP and MOV of segment registers), and CPUID, VMCALL, IN and OUT, which the core performs
-// in place.
+// in place, and VMREAD and VMWRITE between registers, which it completes in place when shadowed.
 import { MAX_BLOCK_BYTES, HOLE_START, HOLE_END } from "../../assembly/jit-abi.js";
 import { SR_ES, SR_DS, SR_FS, SR_GS } from "../../assembly/vmcs-layout.js";
 import { REL } from "../../assembly/opcode-map.js";
@@ -137,6 +137,10 @@ function twoByteForm(e: Encoding, next: number, first: boolean, cpl: number): Fo
   switch (op) {
     case 0x01: return modrm!.mod === 3 && reg === 0 && modrm!.rm === 1 ? form("vmcall") : undefined;
     case 0xa2: return form("cpuid");
+    // VMREAD r/m32, r32 and VMWRITE r32, r/m32 between registers: the core completes a guest
+    // hypervisor's shadowed access in place (VMCS shadowing), and interprets the rest
+    case 0x78: return modrm!.mod === 3 ? form("vmread", register(modrm!.rm, 4), register(reg, 4)) : undefined;
+    case 0x79: return modrm!.mod === 3 ? form("vmwrite", register(reg, 4), register(modrm!.rm, 4)) : undefined;
     case 0x34: return form("sysenter");
     case 0x35: return form("sysexit");
     // Not as a block's first instruction: a block starts there only after a MOV that missed the

@@ -50,7 +50,7 @@ export interface TranslateEnv extends BlockBytes, RegionHints {
   links: CoreLinks & {
     eip: number; budget: number; tlbBank: number; rangeExit: number; hostWorkOwed: number; jitLoadCr3: number; jitPortIo: number; jitExit: number;
     jitInterpret: number; jitShift: number; jitMulDiv: number; jitShiftDouble: number; jitLoadSegment: number;
-    jitSoftwareInterrupt: number; jitInterruptReturn: number; jitStoreCode: number; jitFastSystemCall: number;
+    jitSoftwareInterrupt: number; jitInterruptReturn: number; jitStoreCode: number; jitFastSystemCall: number; jitVmAccess: number;
   };
 }
 
@@ -791,6 +791,8 @@ class Translator {
       case "cpuid": this.exit(EXIT_CPUID); return;
       case "vmcall": this.exit(EXIT_VMCALL); return;
       case "movToCr3": this.movToCr3(dst as Register); return;
+      case "vmread": this.vmAccess(false, (second as Register).reg, (dst as Register).reg, ins.length); return;
+      case "vmwrite": this.vmAccess(true, (dst as Register).reg, (second as Register).reg, ins.length); return;
       case "interpret": this.interpret(ins.length); return;
       // block ends
       case "jcc": this.jcc(ins.cc!, target()); return;
@@ -1098,6 +1100,19 @@ class Translator {
     this.beforeCore();
     c.i32(length).i32(this.count - this.index - 1).i32(this.env.entry);
     this.callCore(this.env.links.jitInterpret);
+    this.endIfCoreSaysSo();
+    this.flags = { kind: "unknown" };
+  }
+
+  // VMREAD or VMWRITE between registers, `encoding` the one naming the field, `other` the one read
+  // or written (assembly/jit/helpers.ts jitVmAccess): a shadowed access completes in the core and
+  // the block goes on; anything else the core's interpreter performs, as interpret() does. Either
+  // way the core may have written the flags (VMsucceed clears them).
+  private vmAccess(write: boolean, encoding: number, other: number, length: number): void {
+    const c = this.c;
+    this.beforeCore();
+    c.i32(write ? 1 : 0).i32((encoding << 3) | other).i32(length).i32(this.count - this.index - 1).i32(this.env.entry);
+    this.callCore(this.env.links.jitVmAccess);
     this.endIfCoreSaysSo();
     this.flags = { kind: "unknown" };
   }

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import * as L from "../../../assembly/vmcs-layout.js";
 import { exitsOf } from "../../support/tiny-guest.js";
 import { VMCS_FIELD } from "../../../src/vmm/nested/vmcs12-fields.js";
+import { readInterpretedForms } from "../../../src/vmm/interpreted-forms.js";
 import { FAIL_INVALID, FAIL_VALID, PF, REGION_A, REGION_B, REGION_C, SUCCEED, UD, operand, pointer, record, recordError, runVmxGuest, step, type VmxRun } from "./vmx-guest.js";
 
 const vmwrite = (encoding: number, value: number) => `mov $${encoding}, %eax\nmov $${value >>> 0}, %ebx\n${step("vmwrite %ebx, %eax")}`;
@@ -99,5 +100,38 @@ describe("VMCS shadowing", () => {
     expect(run.results).toEqual([SUCCEED, SUCCEED, SUCCEED, SUCCEED, SUCCEED, 7]);
     expect(vmxExits(run)).toBe(2);
     expect(new DataView(run.vm.ram.buffer, run.vm.ram.byteOffset).getUint32(run.vm.ram.length - 0x800 + 0x10, true)).toBe(0);
+  });
+
+  it("in compiled code too: a hot loop of register VMREADs and VMWRITEs ends as interpreted, the shadowed ones completed in its blocks", async () => {
+    const ROUNDS = 200;
+    // One straight block a round (no step(), whose POPF would split it): a plain field, a 16-bit
+    // one, a 64-bit one whose full write clears the high half, each with the carry set before so
+    // that VMsucceed must clear it; then two that exit either way (a read-only field, a bad
+    // encoding), their flags and errors recorded.
+    const flags = `pushf\npop %ebp\nand $0x8d5, %ebp\n${record("%ebp")}`; // the arithmetic flags
+    const round = [
+      `mov $${VMCS_FIELD.GUEST_RIP}, %eax\nstc\nvmwrite %esi, %eax`, flags, "mov $0xcccccccc, %ebx\nstc\nvmread %eax, %ebx", flags, record("%ebx"),
+      `mov $${VMCS_FIELD.GUEST_CS_SELECTOR}, %eax\nlea 0x10000(%esi), %ebx\nvmwrite %ebx, %eax\nvmread %eax, %ecx`, record("%ecx"),
+      `mov $${VMCS_FIELD.IO_BITMAP_A + 1}, %eax\nmov $7, %ebx\nvmwrite %ebx, %eax\nmov $${VMCS_FIELD.IO_BITMAP_A}, %edx\nmov $0x3000, %ebx`,
+      "vmwrite %ebx, %edx\nvmread %eax, %ecx", record("%ecx"),
+      `mov $${VMCS_FIELD.EXIT_REASON}, %eax\nvmwrite %esi, %eax`, flags, recordError,
+      "mov $0x7fff, %eax\nmov $0xcccccccc, %ebx\nvmread %eax, %ebx", flags, record("%ebx"), recordError,
+    ];
+    const body = [...loaded, `mov $${ROUNDS}, %esi`, "3:", ...round, "dec %esi", "jnz 3b"];
+    const run = (compilingTier: boolean, vmcsShadowing: boolean) => runVmxGuest(body, { nested: "vmx", vmcsShadowing, compilingTier, countInterpretedForms: true });
+    const [compiled, interpreted, unshadowed] = await Promise.all([run(true, true), run(false, true), run(true, false)]);
+    for (const other of [interpreted, unshadowed]) {
+      expect(compiled.result.stop).toEqual(other.result.stop);
+      expect(compiled.results).toEqual(other.results);
+      expect(regions(compiled)).toEqual(regions(other));
+    }
+    expect(compiled.results.slice(-10)).toEqual([SUCCEED, SUCCEED, 1, 1, 0, FAIL_VALID, 13, FAIL_VALID, 0xcccccccc, 12]);
+    // Only the two failing accesses exit (the error field's reads complete in the core)...
+    expect(vmxExits(compiled)).toBe(vmxExits(interpreted));
+    expect(vmxExits(compiled)).toBe(2 * ROUNDS);
+    // ...and once the round's block is hot, the successful ones run compiled, not interpreted in place.
+    const vmxForms = (r: VmxRun) => readInterpretedForms(r.vm.core).filter((f) => f.form === "0F 78" || f.form === "0F 79").reduce((n, f) => n + f.count, 0);
+    expect(vmxForms(unshadowed)).toBe(11 * ROUNDS);
+    expect(vmxForms(compiled)).toBeLessThan(2 * ROUNDS + 9 * 40); // the failing two, and the rounds before the block was hot
   });
 });
