@@ -17,7 +17,10 @@
 // Forms whose semantics are long (RCL/RCR, one-operand IMUL, IDIV, MUL and DIV of 8/16 bits) call
 // the interpreter's own function for them (jitShift, jitMulDiv); other shifts and rotates are
 // emitted inline (shift.ts).
-import { EXIT_CPUID, EXIT_VMCALL, G_REGS, G_SEG, SEG_STRIDE, SEG_SEL } from "../../assembly/vmcs-layout.js";
+import {
+  EXIT_CPUID, EXIT_VMCALL, G_REGS, G_SEG, SEG_STRIDE, SEG_SEL, SEG_BASE, SEG_LIMIT, SEG_AR, G_CR0, G_GDTR_BASE, G_GDTR_LIMIT,
+  AR_UNUSABLE,
+} from "../../assembly/vmcs-layout.js";
 import {
   IO_INFO_INPUT, IO_INFO_SIZE_SHIFT, IO_INFO_IMMEDIATE, IO_INFO_LENGTH_SHIFT, TLB_ENTRIES, TLB_ENTRIES_OFFSET,
   INDIRECT_TARGET_SLOTS, INDIRECT_TARGET_SIZE,
@@ -929,13 +932,87 @@ class Translator {
 
   // MOV Sreg, r/m16 (the selector read here) and POP Sreg of DS, ES, FS or GS, by the core with
   // the interpreter's checks (jitLoadSegment). In flat code the block goes on; it ends when the load
-  // faulted, exited, or left a segment compiled code cannot run with. No flag changes.
+  // faulted, exited, or left a segment compiled code cannot run with. No flag changes. At CPL 0 a
+  // kernel's entry and exit path reloads flat selectors: that load is made here when it is one
+  // (flatSegmentLoad), and by the core otherwise.
   private loadSegment(sreg: number, selector: Operand | undefined): void {
     const c = this.c, value = selector === undefined ? this.constant(0) : this.read(selector);
     this.beforeCore();
+    const inline = this.env.cpl === 0;
+    if (inline) {
+      c.get(this.flatSegmentLoad(sreg, selector === undefined ? undefined : value)).op(Op.I32Eqz).ifThen();
+    }
     c.i32(sreg).get(value).i32(selector === undefined ? 1 : 0).i32(this.next - this.ip).i32(this.env.entry);
     this.callCore(this.env.links.jitLoadSegment);
     this.endIfCoreSaysSo();
+    if (inline) c.end();
+  }
+
+  // A load of DS, ES, FS or GS at CPL 0 that the interpreter (assembly/cpu/protected.ts
+  // loadSegment) would make without a fault, a write or a mode change, made inline: protected mode;
+  // the selector (`value`, or with POP the dword at ESP, which then moves) not null, in the GDT
+  // within its limit, RPL not 1 (the classic IF mode rewrites that one) and at most the DPL; the
+  // descriptor, in plain RAM through the TLB, a present, accessed, writable expand-up data segment
+  // of base 0 and limit 4 GiB; the register flat before it too (so the flat mask stays). The
+  // segment's fields are written as setSegment() writes them. Answers a local: 1 if it was made.
+  private flatSegmentLoad(sreg: number, value: number | undefined): number {
+    const c = this.c, env = this.env, vmcs = env.regs - G_REGS, seg = vmcs + G_SEG + sreg * SEG_STRIDE;
+    const done = c.local(), sel = c.local(), sp = c.local(), entry = c.local(), hi = c.local();
+    c.i32(0).set(done);
+    // A range of `bytes` at linear `at` in plain RAM: its offset in RAM on the stack, under an if
+    // that the caller ends (no access faults or leaves the block here).
+    const readable = (at: number, bytes: number) => {
+      if (env.paging) {
+        const { ok, p } = this.tlbProbe(at, bytes, false);
+        c.get(ok).ifThen();
+        return p;
+      }
+      this.plainRamMiss(at, bytes);
+      c.op(Op.I32Eqz).ifThen();
+      return at;
+    };
+    if (value === undefined) {
+      c.i32(0).set(sel);
+      this.loadReg(ESP, 4);
+      c.set(sp);
+      c.get(readable(sp, 4)).mem(Op.I32Load16U, env.ramBase).set(sel);
+      c.end();
+    } else {
+      c.get(value).i32(0xffff).op(Op.I32And).set(sel);
+    }
+    // protected mode, a GDT selector, not null, RPL not 1, within the limit
+    c.i32(0).mem(Op.I32Load, vmcs + G_CR0).i32(1).op(Op.I32And);
+    c.get(sel).i32(0xfffc).op(Op.I32And).i32(0).op(Op.I32Ne).op(Op.I32And);
+    c.get(sel).i32(4).op(Op.I32And).op(Op.I32Eqz).op(Op.I32And);
+    c.get(sel).i32(3).op(Op.I32And).i32(1).op(Op.I32Ne).op(Op.I32And);
+    c.get(sel).i32(0xfff8).op(Op.I32And).i32(7).op(Op.I32Add).i32(0).mem(Op.I32Load, vmcs + G_GDTR_LIMIT).op(Op.I32LeU).op(Op.I32And);
+    // the register flat now: usable, present, writable expand-up data, base 0, limit 4 GiB
+    c.i32(0).mem(Op.I32Load, seg + SEG_AR).i32(AR_UNUSABLE | 0x9e).op(Op.I32And).i32(0x92).op(Op.I32Eq).op(Op.I32And);
+    c.i32(0).mem(Op.I32Load, seg + SEG_BASE).op(Op.I32Eqz).op(Op.I32And);
+    c.i32(0).mem(Op.I32Load, seg + SEG_LIMIT).i32(-1).op(Op.I32Eq).op(Op.I32And);
+    c.ifThen();
+    c.get(sel).i32(0xfff8).op(Op.I32And).i32(0).mem(Op.I32Load, vmcs + G_GDTR_BASE).op(Op.I32Add).set(entry);
+    const p = readable(entry, 8);
+    c.get(p).mem(Op.I32Load, env.ramBase + 4).set(hi);
+    // low dword: limit 15:0 all ones, base 15:0 zero; high: base bytes zero, limit 19:16 all ones,
+    // G, P, S, type 3 (data, writable, accessed, expand-up); DPL >= RPL
+    c.get(p).mem(Op.I32Load, env.ramBase).i32(0xffff).op(Op.I32Eq);
+    c.get(hi).i32(0xff8f9fff | 0).op(Op.I32And).i32(0x008f9300).op(Op.I32Eq).op(Op.I32And);
+    c.get(hi).i32(13).op(Op.I32ShrU).i32(3).op(Op.I32And).get(sel).i32(3).op(Op.I32And).op(Op.I32GeU).op(Op.I32And);
+    c.ifThen();
+    c.i32(0).get(sel).mem(Op.I32Store, seg + SEG_SEL);
+    c.i32(0).i32(0).mem(Op.I32Store, seg + SEG_BASE);
+    c.i32(0).i32(-1).mem(Op.I32Store, seg + SEG_LIMIT);
+    c.i32(0).get(hi).i32(8).op(Op.I32ShrU).i32(0xf0ff).op(Op.I32And).mem(Op.I32Store, seg + SEG_AR);
+    if (value === undefined) {
+      c.get(sp).i32(4).op(Op.I32Add).set(sp);
+      this.storeReg(ESP, 4, sp);
+    }
+    c.i32(1).set(done);
+    c.end();
+    c.end(); // readable
+    c.end();
+    return done;
   }
 
   // INT n and IRET end their block in the core, which sets EIP (and delivers a fault or exit
