@@ -5,7 +5,7 @@ import { emulating } from "./cpu/state";
 import { allocateShadows } from "./mmu/shadow";
 import { allocateTlb } from "./mmu/tlb";
 import { adoptMmuStats } from "./mmu/mmu";
-import { allocateBlockCache, cacheBase, cacheBytes, blocksCompiled, blockStalls } from "./jit/block-cache";
+import { allocateBlockCache, cacheBase, cacheBytes, blocksCompiled, blockStalls, loopEntries } from "./jit/block-cache";
 import { codeWritten } from "./jit/code-pages";
 import { allocateDeviceMemory, allocateRam, deviceMemoryBase as deviceMemoryOffset, ramBase as ramOffset, ramSize as ramBytes, resetEmulatedWrite, protectTrappedPages } from "./memory/physical";
 import { translate, followPagingControls } from "./memory/linear";
@@ -98,6 +98,7 @@ export { tlbBank } from "./mmu/tlb"; // paged compiled blocks look translations 
 export function compiledBlocks(): u32 { return blocksCompiled; }
 export { userLevelSeen } from "./cpu/state";
 export function stalledBlockEntries(): u32 { return blockStalls; }
+export function blockEntriesFromLoop(): u32 { return loopEntries; }
 export function blockCacheBytes(): u32 { return cacheBytes; } // with the write-tracking tables
 // The VMM wrote `length` bytes of guest RAM at `physical` (DMA, emulated string I/O, loading):
 // compiled blocks there are forgotten, as for the guest's own stores.

@@ -57,6 +57,8 @@ let enabled: bool = false; // the VMM's control and the guest mode both allow co
 let enabledGeneration: u32 = 0xffffffff; // as of this modeGeneration (cpu/state.ts)
 export let blocksCompiled: u32 = 0;
 export let blockStalls: u32 = 0; // entries that left before the block's first instruction
+// Regions runBlocks() entered (not those compiled code went on to itself, src/jit/translate.ts emitLink).
+export let loopEntries: u32 = 0;
 // Set by a compiled block that left at a shared check (src/jit/access-checks.ts) whose range
 // failed where the leading access alone would have passed: no stall, only an unlucky range.
 export let rangeExit: u32 = 0;
@@ -287,6 +289,7 @@ function runBlocks(): bool {
     }
     const before = budget;
     budget -= count; // the block refunds what it did not execute when it ends early
+    loopEntries++;
     call_indirect<void>(fn);
     const onlyRange = rangeExit;
     rangeExit = 0;

@@ -78,6 +78,8 @@ export interface CoreExports {
   readonly userLevelSeen: WebAssembly.Global;
   /** Block entries that left before the block's first instruction. */
   stalledBlockEntries(): number;
+  /** Compiled regions the core's run loop entered (not those compiled code linked to itself, src/jit/translate.ts emitLink). */
+  blockEntriesFromLoop(): number;
   /** The VMM wrote `length` bytes of guest RAM at `physical`: compiled blocks there are forgotten. */
   noteHostWrite(physical: number, length: number): void;
   /** Where the code-page masks compiled stores test lie in memory (assembly/jit/code-pages.ts). */
@@ -135,7 +137,7 @@ export const CORE_EXPORT_KINDS = {
   levelSwitchArea: { params: 0 }, entryControlsValid: { params: 1 }, hostStateValid: { params: 1 }, guestStateCheck: { params: 1 }, saveL1Controls: { params: 0 }, restoreL1Controls: { params: 0 }, loadL2State: { params: 1 },
   mergeControls: { params: 1 }, mergeCrMask: { params: 6 }, writeExitInformation: { params: 4 }, saveL2State: { params: 1 }, loadHostState: { params: 1 }, resumeL1: { params: 1 },
   table: "table", blockCacheBase: { params: 0 }, blockCacheBytes: { params: 0 }, compiledBlocks: { params: 0 }, userLevelSeen: "global",
-  stalledBlockEntries: { params: 0 }, noteHostWrite: { params: 2 }, codePageMasks: { params: 0 }, blockReached: { params: 3 },
+  stalledBlockEntries: { params: 0 }, blockEntriesFromLoop: { params: 0 }, noteHostWrite: { params: 2 }, codePageMasks: { params: 0 }, blockReached: { params: 3 },
   countInterpretedForms: { params: 1 },
   interpretedFormCounts: { params: 0 },
   eip: "global", budget: "global", flagsWord: "global", lazyMask: "global", lfOp: "global", lfA: "global",

@@ -11,10 +11,15 @@ import {
   INDIRECT_TARGETS_OFFSET,
 } from "../../assembly/jit-abi.js";
 import type { CoreExports } from "../core/core-exports.js";
-import { encodeModule } from "./wasm-module.js";
+import { encodeModule, encodeLinkModule } from "./wasm-module.js";
 import { translateBlock, indirectTargetSlot, type Translation } from "./translate.js";
 
-const FUNCTIONS = JIT_FUNCTIONS.map((name, i) => ({ name, params: JIT_FUNCTION_PARAMS[i], results: 1 }));
+// The core's functions, then "link" (wasm-module.ts encodeLinkModule), which regions tail-call to go
+// on in another region (translate.ts emitLink).
+const FUNCTIONS = [
+  ...JIT_FUNCTIONS.map((name, i) => ({ name, params: JIT_FUNCTION_PARAMS[i], results: 1 })), { name: "link", params: 1, results: 0 },
+];
+export const LINK_FUNCTION = JIT_FUNCTIONS.length;
 /** Where each imported global and function sits in a block module's index space. */
 // (Typed by the core's export names: test/jit/abi.test.ts checks every link is one.)
 export const LINKS = Object.fromEntries([
@@ -46,7 +51,8 @@ export class BlockCompiler {
   constructor(private readonly core: CoreExports) {
     this.firstSlot = core.table.length;
     core.table.grow(MAX_BLOCKS);
-    const linked: Record<string, unknown> = { memory: core.memory };
+    const link = new WebAssembly.Instance(new WebAssembly.Module(encodeLinkModule()), { core: { table: core.table } }).exports.link;
+    const linked: Record<string, unknown> = { memory: core.memory, link };
     for (const name of [...JIT_FUNCTIONS, ...JIT_GLOBALS]) linked[name] = core[name as keyof CoreExports];
     this.imports = { core: linked } as WebAssembly.Imports;
   }
@@ -61,7 +67,7 @@ export class BlockCompiler {
       code: ram, eip: linearEip, physical, paging: (mode & BLOCK_MODE_PAGING) !== 0, cpl: mode >> BLOCK_MODE_CPL_SHIFT,
       ramBase: core.ramBase(), ramSize: core.ramSize(), codePageMasks: core.codePageMasks(), regs: VMCS_BASE + G_REGS, entry, links: LINKS,
       reached: (linear, p) => core.blockReached(linear, p, mode) !== 0,
-      indirectTargets, lastIndirectTarget: (site) => lastIndirectTarget(core, indirectTargets, site),
+      regionLinks: { blockCache: core.blockCacheBase(), link: LINK_FUNCTION }, indirectTargets, lastIndirectTarget: (site) => lastIndirectTarget(core, indirectTargets, site),
     });
     if (!t) return 0;
     const run = new WebAssembly.Instance(regionModule(t), this.imports).exports.run as () => void;

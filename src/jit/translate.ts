@@ -23,7 +23,8 @@ import {
 } from "../../assembly/vmcs-layout.js";
 import {
   IO_INFO_INPUT, IO_INFO_SIZE_SHIFT, IO_INFO_IMMEDIATE, IO_INFO_LENGTH_SHIFT, TLB_ENTRIES, TLB_ENTRIES_OFFSET,
-  INDIRECT_TARGET_SLOTS, INDIRECT_TARGET_SIZE,
+  INDIRECT_TARGET_SLOTS, INDIRECT_TARGET_SIZE, BLOCK_CACHE_ENTRIES, BLOCK_ENTRY_SIZE, BLOCK_PHYSICAL, BLOCK_FUNCTION,
+  BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_STALLS, BLOCK_MODE_CPL_SHIFT,
   S_SUPER_WRITE, S_USER_READ, S_USER_WRITE, T_PLAIN_RAM, CR3_SWITCHED_SAME_PAGE, HOLE_START, HOLE_END,
 } from "../../assembly/jit-abi.js";
 import { Code, Op } from "./wasm-module.js";
@@ -42,6 +43,12 @@ import {
 } from "./flags.js";
 
 export interface TranslateEnv extends BlockBytes, RegionHints {
+  /**
+   * Where a region leaving by a branch looks for the next (emitLink): the address in WASM memory of
+   * the core's block cache (assembly/jit/block-cache.ts), and the index of the imported function
+   * that tail-calls a table slot (wasm-module.ts encodeLinkModule). None: the region returns.
+   */
+  regionLinks?: { blockCache: number; link: number };
   /** Address in WASM memory of the indirect branches' targets (assembly/jit/indirect-targets.ts), where a region leaving at one notes it. */
   indirectTargets?: number;
   paging: boolean; // compiled for paging on: memory goes through the core's TLB
@@ -166,6 +173,9 @@ class Translator {
   readonly regsWritten: Set<number>[] = [];
   private readonly held: number;
   private exitDepth = 0;
+  // Nonzero when the region leaves by a branch (leave()), EIP at a block start, rather than at a
+  // side exit for the interpreter: the epilogue then looks for a compiled region there (emitLink).
+  private readonly linking: number;
 
   // A block that branches back to itself carries its flags into the next round in locals instead
   // of writing the core's globals at every round (a loop's edge wrote six: matmul's inner loop of
@@ -206,6 +216,7 @@ class Translator {
     this.owed = this.c.local();
     for (let r = 0; r < 8; r++) this.reg.push(this.c.local());
     this.held = this.c.local();
+    this.linking = this.c.local();
     const local = () => this.c.local();
     this.carried = {
       pending: local(), fixed: local(), value: local(), op: local(), a: local(), b: local(), res: local(), sign: local(), lazyMask: local(),
@@ -246,6 +257,39 @@ class Translator {
     c.end(); // the loop
     c.end(); // the exits' block: every way out of the region comes here
     this.registersToCore();
+    this.emitLink();
+  }
+
+  // Where the region left by a branch, it goes on in the region compiled at the new EIP, if there is
+  // one the core's runBlocks() would enter right now: a tail call of `link` (wasm-module.ts
+  // encodeLinkModule), which tail-calls its table slot, so the stack does not grow and a call into a
+  // function on another page and the RET back (qsort's comparison), a jump table's far case or a
+  // loop spread over regions cost a lookup and a call instead of a return to the core's loop. The
+  // checks are runBlocks()'s fast path with paging off (assembly/jit/block-cache.ts: the entry
+  // holds a function compiled for this address in this mode, not resting, and the budget covers
+  // its first block); the rest of what runBlocks() checks holds wherever leave() is reached: the
+  // core calls that could change the mode, TF or the pending events end the region instead
+  // (helpers.ts). Each link takes budget, so a chain of links ends with the slice.
+  private emitLink(): void {
+    const env = this.env, c = this.c, l = env.links;
+    const links = env.regionLinks;
+    if (env.paging || links === undefined) return;
+    const t = c.local(), e = c.local(), fn = c.local(), n = c.local();
+    c.get(this.linking).ifThen();
+    // entryFor(t)
+    c.globalGet(l.eip).tee(t).get(t).i32(12).op(Op.I32ShrU).op(Op.I32Xor).i32(BLOCK_CACHE_ENTRIES - 1).op(Op.I32And);
+    c.i32(BLOCK_ENTRY_SIZE).op(Op.I32Mul).i32(links.blockCache | 0).op(Op.I32Add).set(e);
+    c.get(e).mem(Op.I32Load, BLOCK_PHYSICAL).get(t).op(Op.I32Eq);
+    c.get(e).mem(Op.I32Load8U, BLOCK_MODE).i32(env.cpl << BLOCK_MODE_CPL_SHIFT).op(Op.I32Eq).op(Op.I32And);
+    c.get(e).mem(Op.I32Load, BLOCK_STALLS).op(Op.I32Eqz).op(Op.I32And);
+    c.get(e).mem(Op.I32Load, BLOCK_FUNCTION).tee(fn).i32(0).op(Op.I32Ne).op(Op.I32And);
+    c.get(e).mem(Op.I32Load8U, BLOCK_INSTRUCTIONS).set(n);
+    this.budgetCovers(() => c.get(n));
+    c.op(Op.I32And).ifThen();
+    c.get(this.budget).get(n).op(Op.I32Sub).globalSet(l.budget);
+    c.get(fn).tailCall(links.link);
+    c.end();
+    c.end();
   }
 
   // Whether the budget covers the instructions `count` pushes, as the core's budgetCovers(): host
@@ -271,7 +315,7 @@ class Translator {
   // Return to the core, EIP set: the budget back in its global (the epilogue writes the registers back).
   private leave(): void {
     this.budgetToCore();
-    this.c.brTo(this.exitDepth);
+    this.c.i32(1).set(this.linking).brTo(this.exitDepth);
   }
   private budgetToCore(): void { this.c.get(this.budget).globalSet(this.env.links.budget); }
   private budgetFromCore(): void {

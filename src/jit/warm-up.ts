@@ -5,7 +5,7 @@
 // translates the small function below, as a guest's compiled C would be, and compiles the module.
 // Nothing of it is kept.
 
-import { LINKS, regionModule } from "./block-compiler.js";
+import { LINKS, LINK_FUNCTION, regionModule } from "./block-compiler.js";
 import { translateBlock, type Translation } from "./translate.js";
 
 /**
@@ -31,6 +31,7 @@ export function warmUpCompilingTier(): Translation | undefined {
   const t = translateBlock({
     code: ram, eip: SAMPLE_AT, physical: SAMPLE_AT, paging: false, cpl: 0, ramBase: 0, ramSize: ram.length,
     codePageMasks: 0, regs: 0, entry: 0, links: LINKS, reached: () => true, indirectTargets: 0, lastIndirectTarget: () => undefined,
+    regionLinks: { blockCache: 0, link: LINK_FUNCTION },
   });
   if (t) regionModule(t);
   return t;

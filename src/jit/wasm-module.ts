@@ -1,11 +1,12 @@
 // A minimal WebAssembly binary writer for the compiling tier: one module per compiled region, with
 // one exported function of type () -> (), importing the core's memory, the core globals the
-// block reads and writes, and the core functions it may call. Only the instructions the code
+// block reads and writes, and the core functions it may call; and the one module that imports the
+// core's function table (encodeLinkModule). Only the instructions the code
 // generator uses are here.
 
 export const enum Op {
   Block = 0x02, Loop = 0x03, If = 0x04, Else = 0x05, End = 0x0b, Br = 0x0c, BrIf = 0x0d, BrTable = 0x0e, Return = 0x0f,
-  Call = 0x10, Drop = 0x1a, Select = 0x1b,
+  Call = 0x10, ReturnCall = 0x12, ReturnCallIndirect = 0x13, Drop = 0x1a, Select = 0x1b,
   LocalGet = 0x20, LocalSet = 0x21, LocalTee = 0x22, GlobalGet = 0x23, GlobalSet = 0x24,
   I32Load = 0x28, I64Load = 0x29, I32Load8S = 0x2c, I32Load8U = 0x2d, I32Load16S = 0x2e, I32Load16U = 0x2f,
   I32Store = 0x36, I32Store8 = 0x3a, I32Store16 = 0x3b,
@@ -21,6 +22,7 @@ export const enum Op {
 
 export const BLOCK_VOID = 0x40;
 const I32 = 0x7f;
+const FUNCREF = 0x70;
 
 /** Appends `value` as unsigned LEB128, WebAssembly's encoding of sizes and indices. */
 export function uleb(out: number[], value: number): void {
@@ -74,6 +76,8 @@ export class Code {
   globalGet(index: number): this { this.bytes.push(Op.GlobalGet); uleb(this.bytes, index); return this; }
   globalSet(index: number): this { this.bytes.push(Op.GlobalSet); uleb(this.bytes, index); return this; }
   call(func: number): this { this.bytes.push(Op.Call); uleb(this.bytes, func); return this; }
+  /** A tail call of function `func`. */
+  tailCall(func: number): this { this.bytes.push(Op.ReturnCall); uleb(this.bytes, func); return this; }
   /** A load or store with alignment hint 0 and a constant offset. */
   mem(op: Op, offset: number): this { this.bytes.push(op, 0); uleb(this.bytes, offset); return this; }
   ifThen(): this { this.bytes.push(Op.If, BLOCK_VOID); this.depth++; return this; }
@@ -141,5 +145,28 @@ export function encodeModule(spec: ModuleSpec): Uint8Array<ArrayBuffer> {
   uleb(code, body.length);
   code.push(...body);
   section(out, 10, code);
+  return Uint8Array.from(out);
+}
+
+/**
+ * The module exporting `link: (slot) -> ()`, a tail call of the () -> () function in slot `slot`
+ * of the imported table "core" "table": regions tail-call it to go on in another region
+ * (translate.ts emitLink). Only this one instance imports the table: V8 keeps every instance that
+ * imports a table alive as long as the table, so a table import in each region's module would
+ * keep every region ever compiled (test/isolation/hostile-guests.test.ts).
+ */
+export function encodeLinkModule(): Uint8Array<ArrayBuffer> {
+  const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  section(out, 1, [2, 0x60, 0, 0, 0x60, 1, I32, 0]); // 0: () -> (), 1: (i32) -> ()
+  const imports: number[] = [1];
+  name(imports, "core"); name(imports, "table"); imports.push(0x01, FUNCREF, 0x00, 0x00); // table 0, min 0
+  section(out, 2, imports);
+  section(out, 3, [1, 1]);
+  const exports: number[] = [1];
+  name(exports, "link");
+  exports.push(0x00, 0);
+  section(out, 7, exports);
+  const body = [0, Op.LocalGet, 0, Op.ReturnCallIndirect, 0, 0, Op.End];
+  section(out, 10, [1, body.length, ...body]);
   return Uint8Array.from(out);
 }
