@@ -5,21 +5,29 @@
 // The monitor refreshes once per guest frame, as a screen that shows every frame would: the VM
 // runs in slices of one frame's instructions (from a first, undisplayed run of the same demo),
 // and the screen gets its refresh after each (refresh and dirty-log copy then; trap and pv have
-// copied already). Everything is counted from the guest's "frames start" line, after the static
+// copied already); then the monitor redraws what changed of its RGBA picture, as the page's
+// worker and the terminal do (src/display/frame-image.ts; not counted: sending those pixels to
+// the page and the browser's drawing them).
+// Everything is counted from the guest's "frames start" line, after the static
 // picture, to its end. A round runs every strategy and then the undisplayed demo in the same
 // slices; the time figures are medians over the rounds (--runs). Per row:
 // - frames/s: guest frames per second of host time;
 // - exits/frame: every VM exit over the frames;
 // - host µs/frame: host time over the frames, the guest's own drawing included;
 // - display µs/frame: the same less the same round's undisplayed run's (which has no display work:
-//   no write trap, no copies), i.e. what showing the frames cost the host;
+//   no write trap, no copies, no picture), i.e. what showing the frames cost the host: exits,
+//   copies into the screen, conversion of what changed to RGBA (not the browser's own drawing);
 // - copied KiB/frame: what the VMM copied from the frame buffer into the screen;
-// - dirty pages/frame: pages the dirty log found written (dirty-log only).
+// - dirty pages/frame: pages the dirty log found written (dirty-log only);
+// - frame→screen µs, max µs: host time from a frame's completion (the guest's display-rect
+//   hypercall) to the screen copy holding it, the mean and the longest, from a run of their own
+//   in which the guest reports every frame (DisplayUpdater.frameClock).
 
 import { readFile } from "node:fs/promises";
 import { defaultCoreWasmUrl } from "../core/core.js";
 import { packageFileUrl } from "../package-files.js";
-import { DISPLAY_UPDATES, type DisplayUpdate } from "../vmm/display-update.js";
+import { FrameImage } from "../display/frame-image.js";
+import { DISPLAY_UPDATES, type DisplayUpdate, type FrameDelays } from "../vmm/display-update.js";
 import { describeStop } from "../vmm/stop-reason.js";
 import { VirtualMachine } from "../vmm/virtual-machine.js";
 import { BenchGuestError } from "./bench-guest-error.js";
@@ -44,6 +52,9 @@ export interface DisplayRow {
   displayUsPerFrame: number;
   copiedKiBPerFrame: number;
   dirtyPagesPerFrame: number;
+  /** From a frame's completion to the screen copy holding it, host µs: the mean and the longest. */
+  delayUs: number;
+  maxDelayUs: number;
 }
 
 interface DemoRun {
@@ -54,18 +65,27 @@ interface DemoRun {
   dirtyPages: number;
 }
 
-function cmdline(demo: DisplayDemo, frames: number, strategy: DisplayUpdate | undefined): string {
+/** How a run shows the demo. */
+interface Showing {
+  /** undefined: no display work at all (refresh, never refreshed), one long slice. */
+  strategy: DisplayUpdate | undefined;
+  /** The guest reports each frame (its "pv" word, under any strategy) and each frame's delay to the screen copy is timed. */
+  timeFrames?: boolean;
+}
+
+function cmdline(demo: DisplayDemo, frames: number, reports: boolean): string {
   const args = DEMO_ARGS[demo].includes("FRAMES") ? DEMO_ARGS[demo].replace("FRAMES", String(frames)) : `${DEMO_ARGS[demo]} ${frames}`;
-  return `gfxdemo ${args}${strategy === "pv" ? " pv" : ""}`;
+  return `gfxdemo ${args}${reports ? " pv" : ""}`;
 }
 
 /**
- * One run of `demo` from its "frames start" line to its exit. `strategy` undefined: no display
- * work at all (refresh, never refreshed) and one long slice; else the screen refreshes after every
- * `slice` instructions.
+ * One run of `demo` from its "frames start" line to its exit. With a strategy, after every
+ * `slice` instructions the screen refreshes and a monitor redraws what changed of its RGBA
+ * picture (FrameImage, as the page's worker and the terminal do).
  */
-async function runDemo(demo: DisplayDemo, frames: number, strategy: DisplayUpdate | undefined, slice: number, clock: Clock, core: BufferSource): Promise<DemoRun> {
-  const line = cmdline(demo, frames, strategy);
+async function runDemo(demo: DisplayDemo, frames: number, showing: Showing, slice: number, clock: Clock, core: BufferSource): Promise<{ run: DemoRun; delays: FrameDelays }> {
+  const { strategy, timeFrames = false } = showing;
+  const line = cmdline(demo, frames, strategy === "pv" || timeFrames);
   let console = "";
   let start: DemoRun | undefined, end: DemoRun | undefined;
   const vm: VirtualMachine = await VirtualMachine.boot(await readFile(packageFileUrl(DISPLAY_GUEST)), {
@@ -74,23 +94,31 @@ async function runDemo(demo: DisplayDemo, frames: number, strategy: DisplayUpdat
       // from the end of the start line to the first byte of the closing report
       if (start !== undefined && end === undefined) end = snapshot(vm, clock);
       console += String.fromCharCode(byte);
-      if (start === undefined && console.endsWith(`${START_LINE}\n`)) start = snapshot(vm, clock);
+      if (start === undefined && console.endsWith(`${START_LINE}\n`)) {
+        start = snapshot(vm, clock);
+        if (timeFrames) vm.display.frameClock = clock;
+      }
     },
   });
+  const monitor = new FrameImage();
   for (;;) {
     const { stop } = vm.run({ maxInstructions: vm.vmcs.instructionsRetired() + slice });
-    if (strategy !== undefined && start !== undefined) vm.display.refresh(); // the monitor's refresh, once a frame
+    if (strategy !== undefined && start !== undefined) {
+      vm.display.refresh(); // the monitor's refresh, once a frame
+      monitor.update(vm.pc.display, vm.display.screen, vm.display.takeDamage());
+    }
     if (stop.kind === "instruction-limit") continue;
     if (stop.kind !== "guest-exit" || stop.code !== 0 || start === undefined || end === undefined) throw new BenchGuestError(`${DISPLAY_GUEST} "${line}" on wasmvisor: ${describeStop(stop)}\n${console}`);
     break;
   }
-  return {
+  const run = {
     hostMs: end.hostMs - start.hostMs,
     instructions: end.instructions - start.instructions,
     exits: end.exits - start.exits,
     bytesCopied: end.bytesCopied - start.bytesCopied,
     dirtyPages: end.dirtyPages - start.dirtyPages,
   };
+  return { run, delays: { ...vm.display.frameDelays } };
 }
 
 function snapshot(vm: VirtualMachine, clock: Clock): DemoRun {
@@ -117,19 +145,27 @@ export async function measureDisplayDemo(demo: DisplayDemo, frames: number, cloc
   // A first undisplayed run gives a frame's instructions (and warms V8 up); the ones that count,
   // in the same slices as the others, close each round.
   onProgress?.(`${demo} undisplayed`);
-  const first = await runDemo(demo, frames, undefined, 50_000_000, clock, wasm);
+  const first = (await runDemo(demo, frames, { strategy: undefined }, 50_000_000, clock, wasm)).run;
   const slice = Math.max(1000, Math.round(first.instructions / frames));
   const rounds = new Map<DisplayUpdate, DemoRun[]>(strategies.map((s) => [s, []]));
   const bare: DemoRun[] = [];
   for (let round = 1; round <= runs; round++) {
     for (const strategy of strategies) {
       onProgress?.(`${demo} ${strategy}${runs > 1 ? ` (${round}/${runs})` : ""}`);
-      rounds.get(strategy)!.push(await runDemo(demo, frames, strategy, slice, clock, wasm));
+      rounds.get(strategy)!.push((await runDemo(demo, frames, { strategy }, slice, clock, wasm)).run);
     }
-    bare.push(await runDemo(demo, frames, undefined, slice, clock, wasm));
+    bare.push((await runDemo(demo, frames, { strategy: undefined }, slice, clock, wasm)).run);
+  }
+  // The delays need the guest to say where each frame ends (a hypercall a frame, which the
+  // strategies other than pv do not otherwise pay): a run of their own for each strategy.
+  const delays = new Map<DisplayUpdate, FrameDelays>();
+  for (const strategy of strategies) {
+    onProgress?.(`${demo} ${strategy} frame delays`);
+    delays.set(strategy, (await runDemo(demo, frames, { strategy, timeFrames: true }, slice, clock, wasm)).delays);
   }
   return strategies.map((strategy): DisplayRow => {
     const runsOf = rounds.get(strategy)!;
+    const delay = delays.get(strategy)!;
     const hostMs = median(runsOf.map((r) => r.hostMs));
     const { exits, bytesCopied, dirtyPages } = runsOf[0]; // the same in every round, but for where slices end
     return {
@@ -142,6 +178,8 @@ export async function measureDisplayDemo(demo: DisplayDemo, frames: number, cloc
       displayUsPerFrame: (median(runsOf.map((r, i) => r.hostMs - bare[i].hostMs)) * 1000) / frames,
       copiedKiBPerFrame: bytesCopied / 1024 / frames,
       dirtyPagesPerFrame: dirtyPages / frames,
+      delayUs: delay.frames ? (delay.totalMs * 1000) / delay.frames : 0,
+      maxDelayUs: delay.maxMs * 1000,
     };
   });
 }
@@ -155,8 +193,8 @@ export async function measureDisplays(scaleDown: number, clock: Clock, runs: num
 }
 
 export function formatDisplayTable(rows: readonly DisplayRow[]): string {
-  const header = ["demo", "strategy", "frames/s", "exits/frame", "host µs/frame", "display µs/frame", "copied KiB/frame", "dirty pages/frame"];
-  const cells = rows.map((r) => [r.demo, r.strategy, r.framesPerSecond.toFixed(0), r.exitsPerFrame.toFixed(2), r.hostUsPerFrame.toFixed(1), r.displayUsPerFrame.toFixed(1), r.copiedKiBPerFrame.toFixed(1), r.dirtyPagesPerFrame.toFixed(2)]);
+  const header = ["demo", "strategy", "frames/s", "exits/frame", "host µs/frame", "display µs/frame", "copied KiB/frame", "dirty pages/frame", "frame→screen µs", "max µs"];
+  const cells = rows.map((r) => [r.demo, r.strategy, r.framesPerSecond.toFixed(0), r.exitsPerFrame.toFixed(2), r.hostUsPerFrame.toFixed(1), r.displayUsPerFrame.toFixed(1), r.copiedKiBPerFrame.toFixed(1), r.dirtyPagesPerFrame.toFixed(2), r.delayUs.toFixed(1), r.maxDelayUs.toFixed(0)]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c: string[]) => c.map((text, i) => (i < 2 ? text.padEnd(widths[i]) : text.padStart(widths[i]))).join("  ");
   return [line(header), ...cells.map(line)].join("\n");

@@ -9,6 +9,7 @@
 import { writeSync } from "node:fs";
 import { COLUMNS } from "../devices/vga-text.js";
 import { AnsiScreen } from "../display/ansi-screen.js";
+import { FrameImage } from "../display/frame-image.js";
 import type { VirtualMachine } from "../vmm/virtual-machine.js";
 
 const MIN_REDRAW_MS = 20;
@@ -19,8 +20,8 @@ export class VgaDisplay {
   private lastDraw = -Infinity;
   /** The std-VGA's mode/palette change count at the last draw. */
   private drawnChanges = -1;
-  /** The last graphics frame drawn, RGBA; reused while the mode's size stays. */
-  private frame = new Uint8Array(0);
+  /** The graphics picture, redrawn where the screen copy changed. */
+  private readonly image = new FrameImage();
   /** Wraps COM1 text so it scrolls below the screen; undefined: no room, COM1 is not shown. */
   readonly console: ((text: string) => string) | undefined;
 
@@ -49,15 +50,15 @@ export class VgaDisplay {
   private draw(now: number): void {
     const { display, pc } = this.vm;
     pc.vga.dirty = false;
-    display.changed = false;
+    const damage = display.takeDamage();
     this.drawnChanges = pc.display.changes;
     const mode = pc.display.mode();
     if (mode.kind === "text") {
+      this.image.forget();
       this.screen.draw(pc.vga.snapshot(display.screen));
     } else {
-      if (this.frame.length !== mode.width * mode.height * 4) this.frame = new Uint8Array(mode.width * mode.height * 4);
-      pc.display.render(this.frame, undefined, display.screen);
-      this.screen.drawPixels(this.frame, mode.width, mode.height, process.stdout.columns ?? COLUMNS);
+      this.image.update(pc.display, display.screen, damage);
+      this.screen.drawPixels(this.image.rgba, mode.width, mode.height, process.stdout.columns ?? COLUMNS);
     }
     this.lastDraw = now;
   }

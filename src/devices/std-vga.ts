@@ -220,10 +220,15 @@ export class StdVga implements GraphicsDisplay {
     for (let y = y0; y < y1; y++) {
       const line = start + y * mode.lineBytes;
       let at = y * mode.width + x0;
-      // Whole lines inside the source, the common case, without a check per pixel.
+      // Whole lines inside the source, the common case, without a check per pixel; at 32 bpp a
+      // word a pixel where the line is aligned (B, G, R, X in memory: swap red and blue).
       const inside = line + x1 * pixelBytes <= source.length;
-      if (inside && mode.bpp === 32) {
-        for (let from = line + x0 * 4, end = line + x1 * 4; from < end; from += 4) out[at++] = BLACK | (source[from] << 16) | (source[from + 1] << 8) | source[from + 2];
+      if (inside && mode.bpp === 32 && (source.byteOffset + line) % 4 === 0) {
+        const words = new Uint32Array(source.buffer, source.byteOffset + line + x0 * 4, x1 - x0);
+        for (let i = 0; i < words.length; i++) {
+          const v = words[i];
+          out[at++] = BLACK | ((v & 0xff) << 16) | (v & 0xff00) | ((v >>> 16) & 0xff);
+        }
       } else {
         for (let x = x0; x < x1; x++) {
           const from = line + x * pixelBytes;

@@ -20,7 +20,7 @@
 import { C_WRITE_TRAP_BASE, C_WRITE_TRAP_SIZE } from "../../assembly/vmcs-layout.js";
 import type { CoreExports } from "../core/core.js";
 import type { Vmcs } from "../core/vmcs.js";
-import type { DisplayMode, GraphicsDisplay } from "../devices/std-vga.js";
+import type { DisplayMode, GraphicsDisplay, Rect } from "../devices/std-vga.js";
 import { VGA_TEXT_LAYOUT } from "../devices/vga-text.js";
 
 export const DISPLAY_UPDATES = ["trap", "refresh", "dirty-log", "pv"] as const;
@@ -70,6 +70,15 @@ export interface DisplayUpdateCounts {
   lastDirtyPages: number;
 }
 
+/** How long the guest's frames took to reach the screen copy (DisplayUpdater.frameClock). */
+export interface FrameDelays {
+  /** Frames that reached the screen. */
+  frames: number;
+  /** Their delays added up, and the longest, in the clock's ms. */
+  totalMs: number;
+  maxMs: number;
+}
+
 /** Whether `text` names a strategy; the message for one that does not. */
 export function parseDisplayUpdate(text: string): DisplayUpdate {
   if ((DISPLAY_UPDATES as readonly string[]).includes(text)) return text as DisplayUpdate;
@@ -84,12 +93,24 @@ export function checkRefreshHz(hz: number): number {
 export class DisplayUpdater {
   /** The screen: the frame buffer as the monitor last received it. */
   screen: Uint8Array;
-  /** Set whenever the screen changed; whoever draws it clears it. */
-  changed = true;
   readonly counts: DisplayUpdateCounts = { updates: 0, bytesCopied: 0, dirtyPages: 0, lastDirtyPages: 0 };
   private dirty = new Set<number>(); // page indexes the dirty log released since the last refresh
+  /** What of the screen changed since the monitor last took it (takeDamage()), in pixels (text: cells). */
+  private damage: Rect | undefined;
   private lastRefreshMs = -Infinity;
   private strategyNow: DisplayUpdate;
+  /**
+   * A clock (ms) to time each guest frame's way to the screen copy by, or undefined (untimed; set
+   * by `wasmvisor bench`). A frame is complete when the guest reports its rectangle
+   * (HC_DISPLAY_RECT, which says where a frame ends under any strategy); it is on the screen copy
+   * once every write before that has been copied: there and then under trap (each write was
+   * copied as it happened) and pv (the rectangle is copied at the report), at the next refresh
+   * under refresh and dirty-log.
+   */
+  frameClock: (() => number) | undefined;
+  readonly frameDelays: FrameDelays = { frames: 0, totalMs: 0, maxMs: 0 };
+  /** Frames complete but not yet on the screen copy: how many, their completion times' sum, the first's. */
+  private waiting = { frames: 0, sumMs: 0, firstMs: 0 };
 
   constructor(
     private readonly core: Pick<CoreExports, "releaseTrappedPage" | "protectTrappedPages" | "emulatedWriteStart" | "emulatedWriteEnd">,
@@ -113,6 +134,8 @@ export class DisplayUpdater {
   private layoutNow: FrameBufferLayout;
 
   get strategy(): DisplayUpdate { return this.strategyNow; }
+  /** Whether the screen changed since the monitor last took the damage. */
+  get changed(): boolean { return this.damage !== undefined; }
   get layout(): FrameBufferLayout { return this.layoutNow; }
   get refreshHz(): number { return this.refreshHzNow; }
 
@@ -168,15 +191,34 @@ export class DisplayUpdater {
    * False when the rectangle does not lie inside the frame buffer (nothing is copied).
    */
   reportRectangle(x: number, y: number, width: number, height: number): boolean {
+    const completeMs = this.frameClock?.();
     this.follow();
     const { pitch, bytesPerPixel, columns, rows } = this.layoutNow;
     if (width === 0 || height === 0 || x + width > columns || y + height > rows) return false;
-    if (this.strategyNow !== "pv") return true; // another strategy shows the frame buffer already
-    for (let row = y; row < y + height; row++) {
-      const from = row * pitch + x * bytesPerPixel;
-      this.copy(from, from + width * bytesPerPixel);
+    if (this.strategyNow === "pv") {
+      for (let row = y; row < y + height; row++) {
+        const from = row * pitch + x * bytesPerPixel;
+        this.copy(from, from + width * bytesPerPixel);
+      }
+    }
+    if (completeMs !== undefined) {
+      this.waiting.firstMs = this.waiting.frames === 0 ? completeMs : this.waiting.firstMs;
+      this.waiting.frames++;
+      this.waiting.sumMs += completeMs;
+      // Under trap and pv the screen copy holds the frame now; under the others, after a refresh.
+      if (this.strategyNow === "pv" || this.strategyNow === "trap") this.onScreen();
     }
     return true;
+  }
+
+  /** The screen copy is up to date: the frames complete so far have reached it. */
+  private onScreen(): void {
+    if (this.waiting.frames === 0 || !this.frameClock) return;
+    const nowMs = this.frameClock(), { frames, sumMs, firstMs } = this.waiting;
+    this.frameDelays.frames += frames;
+    this.frameDelays.totalMs += frames * nowMs - sumMs;
+    this.frameDelays.maxMs = Math.max(this.frameDelays.maxMs, nowMs - firstMs);
+    this.waiting = { frames: 0, sumMs: 0, firstMs: 0 };
   }
 
   /**
@@ -197,6 +239,7 @@ export class DisplayUpdater {
     if (this.follow()) return; // copied whole already
     if (this.strategyNow === "refresh") this.copy(0, this.layoutNow.size);
     else if (this.strategyNow === "dirty-log") this.copyDirtyPages();
+    this.onScreen();
   }
 
   private copyDirtyPages(): void {
@@ -216,6 +259,35 @@ export class DisplayUpdater {
     this.dirty.clear();
     this.core.protectTrappedPages();
     this.copy(0, this.layoutNow.size);
+    this.onScreen();
+  }
+
+  /**
+   * The rectangle of the screen that changed since the last call, or undefined: the bounding box
+   * of every copy since (a refresh's is the whole frame, the dirty log's the lines its pages
+   * cover, pv's the reported rectangle, trap's the written pixels). A monitor converts only that.
+   */
+  takeDamage(): Rect | undefined {
+    const damage = this.damage;
+    this.damage = undefined;
+    return damage;
+  }
+
+  /** Bytes [from, to) of the frame buffer changed on the screen: the pixels they hold are damaged. */
+  private damaged(from: number, to: number): void {
+    const { pitch, bytesPerPixel, columns, rows } = this.layoutNow;
+    const top = Math.floor(from / pitch), bottom = Math.min(rows, Math.floor((to - 1) / pitch) + 1);
+    // Within one line only the pixels written; across lines, whole lines.
+    const left = bottom - top === 1 ? Math.floor((from - top * pitch) / bytesPerPixel) : 0;
+    const right = bottom - top === 1 ? Math.min(columns, Math.ceil((to - top * pitch) / bytesPerPixel)) : columns;
+    if (bottom <= top || right <= left) return; // the padding past a line's last pixel
+    const d = this.damage;
+    if (!d) {
+      this.damage = { x: left, y: top, width: right - left, height: bottom - top };
+      return;
+    }
+    const x = Math.min(d.x, left), y = Math.min(d.y, top);
+    this.damage = { x, y, width: Math.max(d.x + d.width, right) - x, height: Math.max(d.y + d.height, bottom) - y };
   }
 
   /** Copies bytes [from, to) of the frame buffer (offsets from its base) into the screen. */
@@ -230,6 +302,6 @@ export class DisplayUpdater {
     else this.screen.set(source, start);
     this.counts.updates++;
     this.counts.bytesCopied += end - start;
-    this.changed = true;
+    this.damaged(start, end);
   }
 }

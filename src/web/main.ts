@@ -203,7 +203,7 @@ worker.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
       return screen.show({ cells: new Uint16Array(data.cells), cursor: data.cursor, blink: data.blink });
     case "frame":
       guestShowedOutput();
-      return screen.showFrame(data.width, data.height, new Uint8ClampedArray(data.rgba));
+      return screen.showFrame(data.width, data.height, data.rect, new Uint8ClampedArray(data.rgba));
     case "stats":
       stats.show(data.sample);
       levels.show(data.sample);

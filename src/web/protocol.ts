@@ -4,6 +4,7 @@
 // statistics, run state). Byte arrays travel as transferred ArrayBuffers, so a message copies
 // nothing it does not have to.
 
+import type { Rect } from "../devices/std-vga.js";
 import type { TextScreen } from "../devices/vga-text.js";
 import type { CpuidVendor, CpuKind, IfMode } from "../vmm/vm-config.js";
 import type { DisplayUpdate } from "../vmm/display-update.js";
@@ -170,8 +171,8 @@ export type WorkerMessage =
   | { type: "state"; state: RunState; message?: string }
   | { type: "console"; bytes: ArrayBuffer }
   | { type: "screen"; cells: ArrayBuffer; cursor: TextScreen["cursor"]; blink: boolean }
-  /** A graphics mode's frame: width x height RGBA pixels. */
-  | { type: "frame"; width: number; height: number; rgba: ArrayBuffer }
+  /** A graphics mode's frame, width x height pixels: what changed, `rect`, as its RGBA pixels line after line. */
+  | { type: "frame"; width: number; height: number; rect: Rect; rgba: ArrayBuffer }
   | { type: "stats"; sample: StatsSample }
   | { type: "step"; report: StepReport }
   /** The last exits (at most TRACE_LENGTH), oldest first, as `--trace exits` prints them. */

@@ -1,6 +1,7 @@
 // The display-update rows of wasmvisor bench measure what their labels say: exits per frame follow
 // each strategy's rule on the small-change demo (sprite), the bytes copied follow what each copies,
-// frames per second and host time per frame are the same run seen two ways.
+// frames per second and host time per frame are the same run seen two ways, and the frame→screen
+// delay is there for every strategy.
 import { describe, expect, it } from "vitest";
 import { formatDisplayTable, measureDisplayDemo } from "../../src/bench/display-bench.js";
 import { wallClock } from "../../src/bench/marker-timing.js";
@@ -30,12 +31,17 @@ describe("display bench", () => {
     expect(row.pv.exitsPerFrame).toBeLessThan(2);
     expect(row.pv.copiedKiBPerFrame * 1024).toBeLessThanOrEqual(27 * 26 * 4);
     for (const r of rows) expect(r.framesPerSecond * r.hostUsPerFrame).toBeCloseTo(1e6, 0);
+    // frame→screen: a mean no longer than the longest; under refresh and dirty-log a frame waits
+    // for the refresh after it (what it measures: test/vmm/display-update.test.ts, virtual clock)
+    for (const r of rows) expect(r.delayUs).toBeLessThanOrEqual(r.maxDelayUs);
+    expect(row.refresh.delayUs).toBeGreaterThan(0);
+    expect(row["dirty-log"].delayUs).toBeGreaterThan(0);
   });
 
   it("formats one line per row under its header", () => {
-    const row = { demo: "sprite", strategy: "pv", frames: 10, framesPerSecond: 1234.4, exitsPerFrame: 1.25, hostUsPerFrame: 810.1, displayUsPerFrame: 12.34, copiedKiBPerFrame: 0.5, dirtyPagesPerFrame: 0 } as const;
+    const row = { demo: "sprite", strategy: "pv", frames: 10, framesPerSecond: 1234.4, exitsPerFrame: 1.25, hostUsPerFrame: 810.1, displayUsPerFrame: 12.34, copiedKiBPerFrame: 0.5, dirtyPagesPerFrame: 0, delayUs: 3.25, maxDelayUs: 17.6 } as const;
     const [header, line] = formatDisplayTable([row]).split("\n");
-    expect(header).toMatch(/^demo +strategy +frames\/s +exits\/frame +host µs\/frame +display µs\/frame +copied KiB\/frame +dirty pages\/frame$/);
-    expect(line).toMatch(/^sprite +pv +1234 +1\.25 +810\.1 +12\.3 +0\.5 +0\.00$/);
+    expect(header).toMatch(/^demo +strategy +frames\/s +exits\/frame +host µs\/frame +display µs\/frame +copied KiB\/frame +dirty pages\/frame +frame→screen µs +max µs$/);
+    expect(line).toMatch(/^sprite +pv +1234 +1\.25 +810\.1 +12\.3 +0\.5 +0\.00 +3\.3 +18$/);
   });
 });

@@ -24,7 +24,7 @@ describe("wasmvisor bench --quick", () => {
     expect(stdout).toContain("Nanobenchmarks (Adams & Agesen, ASPLOS 2006): host ns per iteration under each technique (VM exits per iteration), CPU time");
     expect(stdout).toMatch(/^  syscall +callout IRET 1$/m); // bt's translation counts
     // the display updates: both demos under the four strategies, in the table and the JSON
-    expect(stdout.match(/^(plasma|sprite) +(trap|refresh|dirty-log|pv) +\d+ +[\d.]+ +[\d.]+ +-?[\d.]+ +[\d.]+ +[\d.]+$/gm)).toHaveLength(8);
+    expect(stdout.match(/^(plasma|sprite) +(trap|refresh|dirty-log|pv) +\d+ +[\d.]+ +[\d.]+ +-?[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+ +\d+$/gm)).toHaveLength(8);
     const results = JSON.parse(readFileSync(json, "utf8")) as BenchResults;
     expect(results.display?.map((r) => `${r.demo} ${r.strategy}`)).toHaveLength(8);
 

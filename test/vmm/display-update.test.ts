@@ -11,6 +11,7 @@ import { VGA_TEXT_BASE, VGA_TEXT_SIZE } from "../../src/devices/vga-text.js";
 import { HC_DISPLAY_RECT, HC_EINVAL } from "../../src/vmm/hypercalls.js";
 import { DISPLAY_UPDATES, frameBufferLayout, parseDisplayUpdate, type DisplayUpdate } from "../../src/vmm/display-update.js";
 import { VirtualMachine } from "../../src/vmm/virtual-machine.js";
+import { FrameImage } from "../../src/display/frame-image.js";
 import { bootTiny, core, EXIT_OK } from "../support/tiny-guest.js";
 
 const FRAMES = readFileSync(new URL("../../guests/frames.elf", import.meta.url));
@@ -199,6 +200,58 @@ describe.each([
     runInSlices(vm, () => {});
     expect(vm.stats.count(EXIT_WRITE_TRAP)).toBe(0);
     expect(graphicsScreenMatches(vm)).toBe(true);
+  });
+});
+
+// What a monitor gets: the damage (takeDamage()) must cover every pixel the screen copy changed,
+// so that a picture redrawn from the damage alone is the picture drawn whole; and how long each
+// frame took from the guest's report to the screen copy (frameClock), here on the virtual clock.
+describe.each([
+  ["plasma", "plasma 3"],
+  ["sprite", "sprite 40 320 240 32"],
+])("what the monitor gets on %s", (demo, args) => {
+  it.each(DISPLAY_UPDATES)("%s: a picture redrawn from the damage alone equals the picture drawn whole, after every slice", async (strategy) => {
+    const vm = await bootDemo(strategy, `${args}${strategy === "pv" ? " pv" : ""}`);
+    const image = new FrameImage();
+    const areas: number[] = []; // redrawn after the static picture, from the guest's "frames start"
+    let console = "";
+    vm.onConsole((byte) => void (console += String.fromCharCode(byte)));
+    runInSlices(vm, () => {
+      vm.display.refresh();
+      const mode = vm.pc.display.mode();
+      if (mode.kind !== "graphics") return void vm.display.takeDamage();
+      const rect = image.update(vm.pc.display, vm.display.screen, vm.display.takeDamage());
+      if (rect && console.includes("frames start")) areas.push(rect.width * rect.height);
+      const whole = new Uint8Array(mode.width * mode.height * 4);
+      vm.pc.display.render(whole, undefined, vm.display.screen);
+      expect(Buffer.compare(Buffer.from(image.rgba), Buffer.from(whole))).toBe(0);
+    });
+    const [width, height] = demo === "plasma" ? [320, 200] : [320, 240];
+    // Every slice of the sprite's frames: refresh redraws it whole; trap and pv the ball's
+    // squares; the dirty log the lines of its pages (24 lines of 1,280 bytes: at most 10 pages).
+    const largest = { refresh: width * height, trap: 27 * 26 * 4, pv: 27 * 26 * 4, "dirty-log": width * Math.ceil((11 * PAGE) / (width * 4) + 1) }[strategy];
+    if (demo === "sprite") expect(Math.max(...areas.slice(1))).toBeLessThanOrEqual(largest);
+  });
+
+  it.each(DISPLAY_UPDATES)("%s: each frame's delay to the screen copy is the time from its report to the copy that brings it", async (strategy) => {
+    const vm = await bootDemo(strategy, `${args} pv`); // every frame reported, under any strategy
+    vm.display.frameClock = () => vm.vmcs.instructionsRetired();
+    const reports: number[] = [];
+    vm.onExit((exit) => {
+      if (exit.reason === EXIT_VMCALL && exit.detail.startsWith("display-rect")) reports.push(exit.instructions);
+    });
+    const refreshes: number[] = [];
+    runInSlices(vm, () => {
+      vm.display.refresh();
+      refreshes.push(vm.vmcs.instructionsRetired());
+    });
+    // Under trap and pv the frame is on the screen copy at its report; under refresh and the dirty
+    // log at the first refresh after it.
+    const shown = (at: number) => (strategy === "trap" || strategy === "pv" ? at : refreshes.find((r) => r >= at)!);
+    const delays = reports.map((at) => shown(at) - at);
+    expect(reports.length).toBeGreaterThanOrEqual(3);
+    expect(vm.display.frameDelays).toEqual({ frames: reports.length, totalMs: delays.reduce((a, b) => a + b, 0), maxMs: Math.max(...delays) });
+    if (strategy === "refresh" || strategy === "dirty-log") expect(Math.max(...delays)).toBeGreaterThan(0);
   });
 });
 

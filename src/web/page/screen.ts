@@ -9,6 +9,7 @@
 // pixels (the worker draws it with the std-VGA's render()): the canvas takes the guest's
 // resolution and aspect ratio, and the page's CSS scales it to fit.
 
+import type { Rect } from "../../devices/std-vga.js";
 import { COLUMNS, GLYPH_HEIGHT, ROWS, type TextScreen } from "../../devices/vga-text.js";
 import { VGA_COLOURS, cellColours } from "../../display/vga-palette.js";
 import { afterFirstPaint } from "./first-paint.js";
@@ -68,12 +69,15 @@ export class VgaScreen {
     this.draw();
   }
 
-  /** A graphics mode's frame: width x height RGBA pixels. */
-  showFrame(width: number, height: number, rgba: Uint8ClampedArray): void {
+  /**
+   * A graphics mode's frame, width x height pixels, of which `rect` changed: its RGBA pixels line
+   * after line (the worker sends the whole frame after a mode switch, since a new size clears).
+   */
+  showFrame(width: number, height: number, rect: Rect, rgba: Uint8ClampedArray): void {
     this.screen = undefined;
     this.resize(width, height);
-    this.image.data.set(rgba);
-    this.context.putImageData(this.image, 0, 0);
+    for (let y = 0; y < rect.height; y++) this.image.data.set(rgba.subarray(y * rect.width * 4, (y + 1) * rect.width * 4), ((rect.y + y) * width + rect.x) * 4);
+    this.context.putImageData(this.image, 0, 0, rect.x, rect.y, rect.width, rect.height);
   }
 
   /** Gives the canvas a new resolution (and its aspect ratio), if it changed. */

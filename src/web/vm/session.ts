@@ -23,6 +23,7 @@ import { UnsaveableStateError } from "../../devices/saved-values.js";
 import { NAMED_KEYS, keystrokeFor, type Keystroke } from "../../devices/scancodes.js";
 import type { ModuleFile } from "../../loader/modules.js";
 import { qemuStyleCmdline } from "../../loader/multiboot.js";
+import { FrameImage } from "../../display/frame-image.js";
 import { readLinear } from "../../vmm/guest-memory.js";
 import { readStateFile } from "../../vmm/saved-state.js";
 import { HandlerTimer } from "../../vmm/handler-timer.js";
@@ -67,9 +68,8 @@ export class Session {
   private serial: InputQueue<number> | undefined;
   private keys: InputQueue<Keystroke> | undefined;
   private lastScreen: Uint16Array = new Uint16Array(0);
-  /** The last graphics frame sent (RGBA), and its width: a frame is sent only when it differs. */
-  private lastFrame: Uint8Array = new Uint8Array(0);
-  private lastFrameWidth = 0;
+  /** The graphics picture as the page last got it: only what changed since is redrawn and sent. */
+  private readonly image = new FrameImage();
   private lastScreenMs = 0;
   private lastStatsMs = 0;
   private readonly trace = new ExitTrace();
@@ -192,7 +192,7 @@ export class Session {
     this.serial = serialQueue(vm.serial);
     this.keys = keyboardQueue(vm.pc.keyboard);
     this.lastScreen = new Uint16Array(0);
-    this.lastFrame = new Uint8Array(0);
+    this.image.forget();
     this.post({ type: "booted", name: source.name, controls: this.controls });
     this.sendScreen();
     this.state = "idle"; // a new machine's state is reported afresh, under its name, even if the last one ran too
@@ -330,30 +330,26 @@ export class Session {
     this.lastScreenMs = performance.now();
     const mode = vm.pc.display.mode();
     if (mode.kind !== "text") return this.sendFrame(mode.width, mode.height);
-    this.lastFrame = new Uint8Array(0);
+    this.image.forget(); // a graphics mode coming back is drawn whole
     const screen = vm.pc.vga.snapshot(vm.display.screen);
     const changed = vm.pc.vga.dirty || !sameCells(screen.cells, this.lastScreen);
     vm.pc.vga.dirty = false;
-    vm.display.changed = false;
+    vm.display.takeDamage();
     if (!changed) return;
     this.lastScreen = screen.cells;
     const { buffer } = screen.cells.slice();
     this.post({ type: "screen", cells: buffer, cursor: screen.cursor, blink: screen.blink }, [buffer]);
   }
 
-  /** A graphics mode's frame, drawn by the std-VGA, if it is not the one sent last. */
+  /** What changed of a graphics mode's picture (all of it after a mode switch), if anything did. */
   private sendFrame(width: number, height: number): void {
     const vm = this.vm!;
     vm.pc.vga.dirty = false;
-    vm.display.changed = false;
-    const rgba = new Uint8Array(width * height * 4);
-    vm.pc.display.render(rgba, undefined, vm.display.screen);
-    if (sameBytes(rgba, this.lastFrame) && width === this.lastFrameWidth) return;
+    const rect = this.image.update(vm.pc.display, vm.display.screen, vm.display.takeDamage());
+    if (!rect) return;
     this.lastScreen = new Uint16Array(0); // text coming back is new again
-    this.lastFrame = rgba;
-    this.lastFrameWidth = width;
-    const { buffer } = rgba.slice();
-    this.post({ type: "frame", width, height, rgba: buffer }, [buffer]);
+    const { buffer } = this.image.pixels(rect);
+    this.post({ type: "frame", width, height, rect, rgba: buffer }, [buffer]);
   }
 
   private sendStats(): void {
@@ -383,13 +379,6 @@ export class Session {
     const report: StepReport = { registers: vm.registerDump(), eip, bytes: bytes.slice(0, decoded.length), disassembly: decoded.text, stopReason };
     this.post({ type: "step", report });
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  const [x, y] = [new Uint32Array(a.buffer, a.byteOffset, a.length >> 2), new Uint32Array(b.buffer, b.byteOffset, b.length >> 2)];
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
 }
 
 function sameCells(a: Uint16Array, b: Uint16Array): boolean {
