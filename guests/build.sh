@@ -89,6 +89,7 @@ build nestvisor $(ls nestvisor/*.c nestvisor/*.S | sort) lib/bochs.c
 EXTRA_LDFLAGS=
 # ...and a real-mode L2 for it (issue 19 item 3)
 build_boot_sector realmode realmode/boot.S
+build_boot_sector pm16 pm16/boot.S
 build ifmodes ifmodes/ifmodes.c
 build redpill redpill/redpill.c
 build ringcheck ringcheck/ringcheck.c

@@ -17,8 +17,8 @@ else
     prefix=nestvisor
 fi
 BACKEND=$(echo "$backend" | tr a-z A-Z)
-# The listed guests, and the real-mode boot sector (which VMX refuses: its run ends with L2's status 1).
-{ grep -v '^#' guests/nestvisor/l2-guests; echo "realmode guests/realmode.bin"; } | while read -r name module; do
+# The listed guests, and the boot sectors (which VMX refuses: their runs end with L2's status 1).
+{ grep -v '^#' guests/nestvisor/l2-guests; echo "realmode guests/realmode.bin"; echo "pm16 guests/pm16.bin"; } | while read -r name module; do
     if [ $# -gt 0 ]; then
         case " $* " in *" $name "*) ;; *) continue ;; esac
     fi

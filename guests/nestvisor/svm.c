@@ -16,7 +16,18 @@
  * Control registers. SVM has no fixed CR0 or CR4 bits, so L2 owns its control registers in the
  * VMCB and takes no CR exits: it runs with paging off on physical addresses, turns paging on
  * with its own tables, loads CR3 as often as it likes, and may run in real mode (a boot sector):
- * the state-save area with CR0.PE clear, which VMX without unrestricted guest cannot enter. */
+ * the state-save area with CR0.PE clear, which VMX without unrestricted guest cannot enter.
+ *
+ * Isolation. The VMX backend runs L2's paging-off phase on nestvisor's one-to-one tables of L2's
+ * 16 MiB, which keep it out of nestvisor (above 16 MiB); this backend runs it on physical
+ * addresses. A real-mode L2 reaches 10FFEFh at most, so only L2 in protected mode with paging off
+ * can reach nestvisor. The same tables here would mean setting CR0.PG behind L2's back and
+ * intercepting its CR0 and CR3 reads and writes, which nestvisor would have to decode itself (the
+ * exit information has no register without decode assists), and an exit for each; nested paging
+ * would do it for free, and wasmvisor does not offer it. A segment base cannot do it: L2 loads its
+ * own descriptors. So an L2 that turns against nestvisor here can, as the sample it is; the host
+ * is safe either way, since nothing L2 does reaches outside the VM's RAM
+ * (test/vmm/svm/svm-hostile-l1.test.ts). */
 #include "nestvisor.h"
 #include "svm.h"
 

@@ -42,41 +42,7 @@ _start:
 3:      hlt
         jmp 3b
 
-/* print: the NUL-terminated string at DS:SI */
-print:
-        lodsb
-        testb %al, %al
-        jz 1f
-        call putc
-        jmp print
-1:      ret
-
-/* putc: AL to COM1 once its transmitter holding register is empty */
-putc:
-        pushw %ax
-        movw $0x3fd, %dx
-1:      inb %dx, %al
-        testb $0x20, %al
-        jz 1b
-        popw %ax
-        movw $0x3f8, %dx
-        outb %al, %dx
-        ret
-
-/* print_hex16: AX as four hex digits */
-print_hex16:
-        movw $4, %cx
-1:      rolw $4, %ax
-        pushw %ax
-        andb $0xf, %al
-        addb $'0', %al
-        cmpb $'9', %al
-        jbe 2f
-        addb $7, %al
-2:      call putc
-        popw %ax
-        loop 1b
-        ret
+        .include "lib/print16.inc"
 
 hello:  .asciz "Hello from L2 in real mode, a boot sector at 0000:7C00\n"
 msw:    .asciz "machine status word "

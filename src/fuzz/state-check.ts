@@ -1,11 +1,12 @@
 // One forged state file, as the VMM meets it: restored, then run for a short bounded time, then
 // saved and restored once more. Allowed: a one-line SavedStateError at the restore (the file is
-// refused). Problems: any other exception, a run that outlives its limits (the worker's watchdog
+// refused), and an UnsaveableStateError at the save (a guest hypervisor's guest runs, or its GIF
+// is clear: the VMM saves such a machine only later, and the second restore is skipped). Problems: any other exception, a run that outlives its limits (the worker's watchdog
 // and STATE_CASE_SLOW_MS catch those), a disk access outside the image or a write to a read-only
 // one, and a machine the VMM saved that it cannot restore.
 
 import type { BlockBackend } from "../devices/block-backend.js";
-import { SavedStateError } from "../devices/saved-values.js";
+import { SavedStateError, UnsaveableStateError } from "../devices/saved-values.js";
 import { VirtualMachine } from "../vmm/virtual-machine.js";
 import type { CaseResult } from "./check-case.js";
 import { seedDisk, type SeedDisk } from "./state-seeds.js";
@@ -52,6 +53,16 @@ class CheckedDisk implements BlockBackend {
 
 const checkedDisk = (disk: SeedDisk | null) => (disk === null ? undefined : new CheckedDisk(seedDisk(disk)));
 
+/** The machine saved, or undefined where the VMM refuses to save it now (UnsaveableStateError). */
+function savedIfSaveable(vm: VirtualMachine): Uint8Array | undefined {
+  try {
+    return vm.saveState();
+  } catch (error) {
+    if (error instanceof UnsaveableStateError) return undefined;
+    throw error;
+  }
+}
+
 export async function checkStateCase(core: BufferSource, c: StateCase): Promise<CaseResult> {
   const result: CaseResult = { problems: [], reasons: [], compiledBlocks: 0, executions: 1, work: 0, guestMs: 0 };
   const disk = checkedDisk(c.disk);
@@ -66,11 +77,13 @@ export async function checkStateCase(core: BufferSource, c: StateCase): Promise<
   try {
     vm.onExit((exit) => result.reasons.length < 64 && result.reasons.push(exit.reason));
     vm.run({ maxInstructions: vm.instructionsRetired() + RUN_INSTRUCTIONS, timeoutSeconds: RUN_SECONDS });
-    const again = vm.saveState();
-    try {
-      await VirtualMachine.restore(again, { core, disk: checkedDisk(c.disk) });
-    } catch (error) {
-      result.problems.push(`the machine the VMM saved after running the restored file cannot be restored: ${(error as Error).message}`);
+    const again = savedIfSaveable(vm);
+    if (again !== undefined) {
+      try {
+        await VirtualMachine.restore(again, { core, disk: checkedDisk(c.disk) });
+      } catch (error) {
+        result.problems.push(`the machine the VMM saved after running the restored file cannot be restored: ${(error as Error).message}`);
+      }
     }
   } catch (error) {
     result.problems.push(`the restored machine's run failed: ${(error as Error).stack ?? error}`);

@@ -6,9 +6,11 @@
 
 import { readFileSync } from "node:fs";
 import { MemoryDisk } from "../devices/block-backend.js";
+import { UnsaveableStateError } from "../devices/saved-values.js";
 import { keystrokeFor } from "../devices/scancodes.js";
 import { packageFileUrl } from "../package-files.js";
 import type { VmConfig } from "../vmm/vm-config.js";
+import { saveMachine } from "../vmm/saved-state.js";
 import { VirtualMachine } from "../vmm/virtual-machine.js";
 
 /** The disk a seed was saved with, which its forged files are restored with. */
@@ -42,6 +44,9 @@ const SPECS: SeedSpec[] = [
   { guest: "ifmodes", memoryMiB: 4, instructions: [10_000], config: { ifMode: "classic" } },
   { guest: "diskbench", memoryMiB: 20, instructions: [50_000, 400_000], disk: { sectors: DISK_SECTORS, readOnly: false } },
   { guest: "diskbench", memoryMiB: 20, instructions: [50_000], disk: { sectors: DISK_SECTORS, readOnly: true } },
+  // A guest hypervisor on the AMD CPU between its VMRUNs (a machine is saved only while L1 runs
+  // with GIF set): forged, its VM_HSAVE_PA, VM_CR and EFER meet its next VMRUN.
+  { guest: "svmentry", memoryMiB: 4, instructions: [200_000], config: { cpu: "amd", nested: "svm" } },
 ];
 
 /** A fresh zeroed disk like the seed's (each restore gets its own, so no case sees another's writes). */
@@ -81,6 +86,20 @@ function busyDevices(vm: VirtualMachine): void {
   for (let i = 0; i < 300; i++) (write ? vm.bus.write(0x1f0, 2, i) : vm.bus.read(0x1f0, 2)); // into the second sector
 }
 
+/** Runs on, a few instructions at a time, until the machine can be saved (a nested guest may be running). */
+function runToSaveablePoint(vm: VirtualMachine): void {
+  for (let tries = 0; tries < 1000; tries++) {
+    try {
+      saveMachine(vm);
+      return;
+    } catch (error) {
+      if (!(error instanceof UnsaveableStateError)) throw error;
+      vm.run({ maxInstructions: 100 });
+    }
+  }
+  throw new Error("the seed never reached a point where it can be saved");
+}
+
 export async function stateSeeds(): Promise<StateSeed[]> {
   const seeds: StateSeed[] = [];
   for (const { guest, memoryMiB, instructions, config, disk } of SPECS) {
@@ -88,6 +107,7 @@ export async function stateSeeds(): Promise<StateSeed[]> {
     for (const count of instructions) {
       const vm = await VirtualMachine.boot(kernel, { memoryMiB, ...config, disk: disk && seedDisk(disk) });
       vm.run({ maxInstructions: count });
+      runToSaveablePoint(vm);
       const name = `${guest}${disk?.readOnly ? " (read-only disk)" : ""} at ${vm.instructionsRetired()}`;
       seeds.push({ name, file: vm.saveState(), disk: disk ?? null });
       busyDevices(vm);

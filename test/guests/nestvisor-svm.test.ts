@@ -6,10 +6,11 @@
 // the same, with the compiling tier on and off. Where Bochs is installed each golden copy is
 // re-checked against it.
 //
-// guests/realmode.bin is an L2 that only SVM can run: a boot sector, started in real mode (the
-// VMCB's CR0.PE clear). The VMX backend enters it with the state it needs, and VT-x without
-// unrestricted guest refuses it: VM entry fails on CR0's fixed bits (exit reason 33 with the
-// entry-failure bit), as the SDM says. Both runs are Bochs' output too.
+// guests/realmode.bin and guests/pm16.bin are L2s that only SVM can run: boot sectors, started in
+// real mode (the VMCB's CR0.PE clear); pm16 then enters 16-bit protected mode, paging off. The VMX
+// backend enters each with the state it needs, and VT-x without unrestricted guest refuses it:
+// VM entry fails on CR0's fixed bits (exit reason 33 with the entry-failure bit), as the SDM says.
+// Both runs are Bochs' output too.
 
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -17,8 +18,6 @@ import { assert, describe, expect, it } from "vitest";
 import { BOCHS_TIMEOUT_MS, bochsSkipNote, haveBochs, runUnderBochsCpu } from "../support/bochs.js";
 import { root, wasmvisor } from "../support/cli.js";
 import { golden, l2Guests, lastLine } from "../support/nestvisor-goldens.js";
-
-const REAL_MODE_L2 = "guests/realmode.bin";
 
 function requireCli() {
   if (!existsSync(join(root, "dist/cli.js"))) assert.fail("dist/cli.js is missing: build it first (npm run build)");
@@ -58,43 +57,61 @@ describe("guests/nestvisor.elf's SVM backend: the same L2 guests through VMRUN, 
   });
 });
 
-describe("a real-mode L2 (guests/realmode.bin): SVM runs it, VMX without unrestricted guest refuses it", () => {
-  it("the SVM backend runs it in real mode to its end: PE clear, segment:offset addressing", () => {
-    const out = golden("realmode", "svm");
-    expect(out).toContain("[L2] machine status word 0010: CR0.PE is clear\n");
-    expect(out).toContain("[L2] 1234:0010 and 1235:0000 are the same byte\n");
-    expect(out.endsWith(`\n${lastLine("svm")}\n`)).toBe(true);
+/** The boot-sector L2s: started in real mode, one stays there, the other enters 16-bit protected mode; what each golden shows of it. */
+const BOOT_SECTOR_L2S = [
+  {
+    name: "realmode",
+    what: "a real-mode L2",
+    runs: "in real mode to its end: PE clear, segment:offset addressing",
+    shows: ["[L2] machine status word 0010: CR0.PE is clear\n", "[L2] 1234:0010 and 1235:0000 are the same byte\n"],
+  },
+  {
+    name: "pm16",
+    what: "a 16-bit protected-mode L2",
+    runs: "into 16-bit protected mode without paging and to its end: selectors, a 64 KiB limit, a 286 gate",
+    shows: ["[L2] MSW 0011, CS 0008\n", "[L2] 18:0000 = 20:2340 (bases 12340, 10000)\n", "[L2] word at FFFF: #GP(0000) via a 286 gate, frame of 0008 bytes\n"],
+  },
+];
+
+for (const { name, what, runs, shows } of BOOT_SECTOR_L2S) {
+  const module = `guests/${name}.bin`;
+  describe(`${what} (${module}): SVM runs it, VMX without unrestricted guest refuses it at its start in real mode`, () => {
+    it(`the SVM backend runs it ${runs}`, () => {
+      const out = golden(name, "svm");
+      for (const line of shows) expect(out).toContain(line);
+      expect(out.endsWith(`\n${lastLine("svm")}\n`)).toBe(true);
+    });
+
+    it("the VMX backend's entry fails on the guest state: exit reason 33 with the entry-failure bit, L2's status 1", () => {
+      const out = golden(name);
+      expect(out).toContain("nestvisor: VM entry failed: exit reason 33, qualification 0\n");
+      expect(out).not.toContain("[L2]");
+      expect(out.endsWith("\nnestvisor: VMX off, L2's status 1\n")).toBe(true);
+    });
+
+    for (const jit of ["on", "off"] as const) {
+      it(`wasmvisor --cpu amd --nested svm --jit ${jit} prints guests/nestvisor-svm-${name}.expected`, async () => {
+        const result = await nestvisorSvm(module, jit);
+        expect(result.stdout).toBe(golden(name, "svm"));
+        expect(result.status, result.stderr).toBe(0);
+      }, 120_000);
+    }
+
+    for (const shadowing of ["on", "off"] as const) {
+      it(`wasmvisor --nested vmx --vmcs-shadowing ${shadowing} prints guests/nestvisor-${name}.expected and exits with 1`, async () => {
+        requireCli();
+        const result = await wasmvisor("run", "guests/nestvisor.elf", "--nested", "vmx", "--vmcs-shadowing", shadowing, "--timeout", "100", "--module", module);
+        expect(result.stdout).toBe(golden(name));
+        expect(result.status, result.stderr).toBe(1);
+      }, 120_000);
+    }
+
+    it.skipIf(!haveBochs)(`Bochs (ryzen, SVM) prints guests/nestvisor-svm-${name}.expected${bochsSkipNote}`, () => {
+      expect(runUnderBochsCpu("ryzen", "guests/nestvisor.elf", module)).toBe(golden(name, "svm"));
+    }, BOCHS_TIMEOUT_MS);
+
+    it.skipIf(!haveBochs)(`Bochs (corei7_sandy_bridge_2600k, VMX) prints guests/nestvisor-${name}.expected${bochsSkipNote}`, () => {
+      expect(runUnderBochsCpu(undefined, "guests/nestvisor.elf", module)).toBe(golden(name));
+    }, BOCHS_TIMEOUT_MS);
   });
-
-  it("the VMX backend's entry fails on the guest state: exit reason 33 with the entry-failure bit, L2's status 1", () => {
-    const out = golden("realmode");
-    expect(out).toContain("nestvisor: VM entry failed: exit reason 33, qualification 0\n");
-    expect(out).not.toContain("[L2]");
-    expect(out.endsWith("\nnestvisor: VMX off, L2's status 1\n")).toBe(true);
-  });
-
-  for (const jit of ["on", "off"] as const) {
-    it(`wasmvisor --cpu amd --nested svm --jit ${jit} prints guests/nestvisor-svm-realmode.expected`, async () => {
-      const result = await nestvisorSvm(REAL_MODE_L2, jit);
-      expect(result.stdout).toBe(golden("realmode", "svm"));
-      expect(result.status, result.stderr).toBe(0);
-    }, 120_000);
-  }
-
-  for (const shadowing of ["on", "off"] as const) {
-    it(`wasmvisor --nested vmx --vmcs-shadowing ${shadowing} prints guests/nestvisor-realmode.expected and exits with 1`, async () => {
-      requireCli();
-      const result = await wasmvisor("run", "guests/nestvisor.elf", "--nested", "vmx", "--vmcs-shadowing", shadowing, "--timeout", "100", "--module", REAL_MODE_L2);
-      expect(result.stdout).toBe(golden("realmode"));
-      expect(result.status, result.stderr).toBe(1);
-    }, 120_000);
-  }
-
-  it.skipIf(!haveBochs)(`Bochs (ryzen, SVM) prints guests/nestvisor-svm-realmode.expected${bochsSkipNote}`, () => {
-    expect(runUnderBochsCpu("ryzen", "guests/nestvisor.elf", REAL_MODE_L2)).toBe(golden("realmode", "svm"));
-  }, BOCHS_TIMEOUT_MS);
-
-  it.skipIf(!haveBochs)(`Bochs (corei7_sandy_bridge_2600k, VMX) prints guests/nestvisor-realmode.expected${bochsSkipNote}`, () => {
-    expect(runUnderBochsCpu(undefined, "guests/nestvisor.elf", REAL_MODE_L2)).toBe(golden("realmode"));
-  }, BOCHS_TIMEOUT_MS);
-});
+}

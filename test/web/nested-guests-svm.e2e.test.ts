@@ -1,6 +1,6 @@
 // End to end: issue 19's "done when" in the browser. nestvisor on the page's AMD CPU (cpu=amd, its
-// SVM backend: VMRUN and a VMCB) runs each L2 guest of its golden list and the real-mode boot
-// sector (guests/realmode.bin, which only SVM can run) to their end, and the console's whole text
+// SVM backend: VMRUN and a VMCB) runs each L2 guest of its golden list and the two boot sectors
+// (guests/realmode.bin and guests/pm16.bin, which only SVM can run) to their end, and the console's whole text
 // as the page saves it must be Bochs' output on its ryzen model: the goldens
 // guests/nestvisor-svm-NAME.expected the CLI test (test/guests/nestvisor-svm.test.ts) checks. The
 // same structure as the VMX test (nested-guests.e2e.test.ts, with test/support/nestvisor-page.ts):
@@ -17,7 +17,7 @@ import { nestvisorEnded, nestvisorLink, openLink, pageChoice, savedConsole } fro
 import { nestvisorCounts } from "../support/nestvisor-report.js";
 
 const svmLink = (module: string) => nestvisorLink(module, { cpu: "amd" });
-const runs = [...l2Guests, { name: "realmode", module: "guests/realmode.bin" }];
+const runs = [...l2Guests, { name: "realmode", module: "guests/realmode.bin" }, { name: "pm16", module: "guests/pm16.bin" }];
 
 /** An exit table's counts by reason: a level's (l1, reflected, l2) or, with no level, the table of all exits. */
 function tableCounts(demo: DemoPage, level?: "l1" | "reflected" | "l2"): Promise<Map<number, number>> {
