@@ -13,7 +13,12 @@
 // tests its first byte's chunk bit: one load and a shift. Only a store into a marked chunk walks
 // the page's list, and forgets just the blocks it overlaps; a loop writing data that shares a page
 // with code, but not a chunk, pays the test alone.
+//
+// The masks also watch the guest's page tables for the shadow MMU (mmu/shadow.ts): every chunk of
+// a frame a shadow was made from is marked while it is tracked, so that a write into it with
+// paging off, when no translation can refuse it, reaches codeWritten() and the shadows.
 import { ramBase, ramSize } from "../memory/physical";
+import { guestWroteTrackedFrame, isTracked } from "../mmu/shadow";
 import {
   BLOCK_PHYSICAL, BLOCK_REGION_BLOCKS, BLOCK_NEXT_ON_PAGE, BLOCK_ENTRY_SIZE, REGION_BLOCKS_OFFSET, REGION_BLOCKS_STRIDE,
 } from "../jit-abi";
@@ -98,6 +103,7 @@ function chunksOf(e: u32): u64 {
 // The chunks of page `page` that reach the blocks on its list, and the last chunk if a block at
 // the start of the next page lies within REACH of it.
 function recomputeMask(page: u32): void {
+  if (isTracked(page << 12)) return watchPage(page);
   let mask: u64 = 0;
   for (let i = <u32>load<u16>(headAt(page)); i != 0; i = <u32>load<u16>(entryAt(i) + BLOCK_NEXT_ON_PAGE)) {
     mask |= chunksOf(entryAt(i));
@@ -110,10 +116,18 @@ function recomputeMask(page: u32): void {
   store<u64>(masks + (page << 3), mask);
 }
 
+// Page `page` holds a guest page table (shadow.ts): every chunk is watched while it is tracked.
+export function watchPage(page: u32): void {
+  store<u64>(masks + (page << 3), <u64>-1);
+}
+
 @inline function remark(page: u32): void {
   recomputeMask(page);
   if (page > 0) recomputeMask(page - 1);
 }
+
+// It holds none any more: the chunks its compiled blocks reach stay marked, the rest not.
+export function unwatchPage(page: u32): void { remark(page); }
 
 // The compiled region or binary translation in cache entry `entry` (its physical address and region
 // blocks set) starts being tracked. Its chunks are added to the masks, without walking the page's
@@ -152,6 +166,8 @@ export function codeWritten(p: u32, len: u32, running: u32 = 0): bool {
   let hit = false;
   for (let page = p >>> 12; page <= (end - 1) >>> 12; page++) {
     if (load<u64>(masks + (page << 3)) == 0) continue;
+    const from = page == p >>> 12 ? p : page << 12;
+    guestWroteTrackedFrame(from, (page == (end - 1) >>> 12 ? end : (page + 1) << 12) - from);
     let i = <u32>load<u16>(headAt(page));
     while (i != 0) {
       const e = entryAt(i);

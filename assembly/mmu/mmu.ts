@@ -10,7 +10,7 @@ import { walk, pteAddress, S_LARGE } from "./walker";
 import { S_SUPER_WRITE, S_USER_WRITE } from "../jit-abi";
 import { addStat } from "./stats";
 import {
-  activate, shadowLookup, shadowFill, shadowFlushPage, flushAllShadows, isTracked, invalidateGuestWrite,
+  activate, shadowLookup, shadowFill, shadowFlushPage, isTracked, invalidateGuestWrite, setPagingOff,
 } from "./shadow";
 import { invalidateFetchWindow } from "./fetch-window";
 
@@ -73,13 +73,13 @@ export function invalidatePage(lin: u32): void {
 // change, translation goes on at once in the shadow and TLB bank tagged with the new rules
 // (context.ts), found or built, and the shadows of the old rules stay for when they come back: a
 // guest hypervisor and its guest paging under different rules keep theirs across level switches.
-// Switching paging on or off starts over: while it is off the guest writes its page tables
-// without the MMU seeing it (no translation, so no write tracking), and no shadow can be trusted.
+// Switching paging off and on keeps the shadows too: while it is off, the guest's writes to the
+// frames they came from reach the shadows through the code-page masks (shadow.ts, Coherence).
 let pagingControls: u32 = 0xffffffff;
 export function followPagingRules(): void {
   const controls = guestPagingControls();
   if (controls == pagingControls) return;
-  if ((controls ^ pagingControls) & CR0_PG) flushAllShadows();
+  setPagingOff(!(controls & CR0_PG));
   pagingControls = controls;
   loadGuestRules();
   haveShadow = false;

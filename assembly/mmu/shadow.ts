@@ -8,7 +8,11 @@
 // frame, so each guest write to its own page tables reaches invalidateGuestWrite(), which drops
 // exactly the shadow entries derived from the guest entry written. Each root has its own TLB
 // bank (tlb.ts) holding copies of its shadow entries; every shadow entry dropped here takes its
-// TLB copy with it. Memory is bounded: MAX_ROOTS
+// TLB copy with it. While paging is off there is no translation to refuse the write, so a tracked
+// frame is also watched through the code-page masks (jit/code-pages.ts), which every writer of
+// guest RAM tests: a write into it reaches guestWroteTrackedFrame() and invalidates the same way,
+// and the shadows outlive paging being switched off and on (an SVM guest without paging and its
+// paging hypervisor switch at every VMRUN and #VMEXIT). Memory is bounded: MAX_ROOTS
 // shadow directories and POOL_PAGES shadow tables; when they run out, the least recently used
 // address space (or, for tables, every shadow) is reclaimed.
 import { STAT_SHADOW_PAGES, STAT_SHADOW_ROOTS_BUILT, STAT_SHADOW_ROOTS_REUSED, STAT_SHADOW_FLUSHES } from "../vmcs-layout";
@@ -18,6 +22,7 @@ import { addStat } from "./stats";
 import { tlbWriteProtect, tlbSelect, tlbFlushPage, tlbFlushLargePage, tlbFlushBank, BANKS } from "./tlb";
 import { ramSize } from "../memory/physical";
 import { chargeHostWork } from "../cpu/retirement";
+import { watchPage, unwatchPage } from "../jit/code-pages";
 
 // Host work (retirement.ts units, about an instruction each) of scanning 1024 entries of a
 // table or of clearing one. The scans below cost up to a few hundred microseconds, and a guest
@@ -64,7 +69,10 @@ function track(frame: u32): void {
   if (f >= (ramSize >>> 12)) return;
   const refs = load<u16>(frameRefs + (f << 1));
   store<u16>(frameRefs + (f << 1), refs + 1);
-  if (refs == 0) writeProtect(frame);
+  if (refs == 0) {
+    writeProtect(frame);
+    watchPage(f);
+  }
 }
 
 function untrack(frame: u32): void {
@@ -72,6 +80,15 @@ function untrack(frame: u32): void {
   if (f >= (ramSize >>> 12)) return;
   const refs = load<u16>(frameRefs + (f << 1));
   if (refs != 0) store<u16>(frameRefs + (f << 1), refs - 1);
+  if (refs == 1) unwatchPage(f);
+}
+
+// While paging is off: a write of the guest's changed `bytes` at `p` in a frame the code-page
+// masks watch (code-pages.ts codeWritten). With paging on, translation has invalidated already.
+export let pagingOff: bool = false;
+export function setPagingOff(off: bool): void { pagingOff = off; }
+export function guestWroteTrackedFrame(p: u32, bytes: u32): void {
+  if (pagingOff && isTracked(p & 0xfffff000)) invalidateGuestWrite(p, bytes);
 }
 
 // A frame just became a page table: no shadow or TLB entry may keep writing it directly.

@@ -5,7 +5,9 @@
 //    valid bit, which the core writes), the I/O bitmaps, and the space around them;
 //  - the core's read-only tables (its data segments);
 //  - the block cache while the compiling tier is off, and the shadow pool and the TLB banks after
-//    guest RAM while no shadow was ever built: they stay as init() left them (zero). (The rest of
+//    guest RAM while no shadow was ever built: they stay as init() left them (zero), but for the
+//    code-page masks of the guest's page tables, which the shadow MMU watches (all ones: every
+//    chunk; assembly/jit/code-pages.ts watchPage). (The rest of
 //    the core's zero-initialised static data is its own scratch, e.g. the frame an interrupt
 //    builds.)
 //  - the size of memory (the core grows it only in init()).
@@ -66,7 +68,7 @@ export class ProtectedMemory {
       }
     });
     const e = this.core.exports;
-    if (!cacheUsed) out.push(...nonZero(bytes, e.blockCacheBase(), e.blockCacheBase() + e.blockCacheBytes(), "block cache with the compiling tier off and no binary translation"));
+    if (!cacheUsed) out.push(...untouchedBlockCache(bytes, e.blockCacheBase(), e.blockCacheBase() + e.blockCacheBytes(), e.codePageMasks(), e.ramSize()));
     if (this.core.vmcs(STAT_SHADOW_ROOTS_BUILT) === 0) {
       out.push(...nonZero(bytes, e.ramBase() + e.ramSize(), bytes.length, "shadow tables or TLB with no shadow built"));
     }
@@ -90,6 +92,18 @@ function nonZero(bytes: Uint8Array, from: number, to: number, what: string): str
   const region = bytes.subarray(from, to);
   const at = firstDifference(region, zeros.subarray(0, region.length));
   return at < 0 ? [] : [`${what}: byte at ${hex(from + at)} is ${hex(region[at])}`];
+}
+
+/** The block cache without compiled code: zero, but for code-page masks that watch a page table whole (each 0 or all ones). */
+function untouchedBlockCache(bytes: Uint8Array, from: number, to: number, masks: number, ramSize: number): string[] {
+  const what = "block cache with the compiling tier off and no binary translation";
+  const masksEnd = masks + ((((ramSize + 0xffff) >>> 12) & ~0xf) << 3); // a u64 per page of RAM rounded up to 64 KiB (code-pages.ts)
+  const partial: string[] = [];
+  for (let at = masks; at < masksEnd && partial.length === 0; at += 8) {
+    const mask = bytes.subarray(at, at + 8);
+    if ((mask[0] !== 0 && mask[0] !== 0xff) || mask.some((byte) => byte !== mask[0])) partial.push(`${what}: the code-page mask of page ${hex((at - masks) >>> 3)} is neither 0 nor a watched page table's (all ones)`);
+  }
+  return [...nonZero(bytes, from, masks, what), ...partial, ...nonZero(bytes, masksEnd, to, what)];
 }
 
 function describeLow(at: number): string {

@@ -2,7 +2,10 @@
 // CR0.WP or CR4.PSE switches to the shadow and TLB bank of the new rules instead of flushing
 // every shadow, so a shadow made under one set of rules must never answer under another, and
 // coming back to a set of rules finds its shadow again (a guest hypervisor and its guest paging
-// under different rules at every level switch). CR4.PGE is no rule: it changes no shadow.
+// under different rules at every level switch). CR4.PGE is no rule: it changes no shadow. Paging
+// switched off and on keeps the shadows too (an SVM guest without paging and its paging
+// hypervisor switch at every VMRUN): what the guest writes into its page tables meanwhile, by any
+// kind of store, must reach them all the same.
 import { describe, it, expect } from "vitest";
 import { TestCpu } from "../core/harness";
 import * as L from "../../assembly/vmcs-layout";
@@ -61,7 +64,7 @@ describe("CR0.WP: a supervisor write to a read-only page", () => {
         `${setBits("cr0", CR0_WP)}movl $2, ${WRITABLE}\nloop 1b\nhlt`;
       expect(cpu.exec(source)).toBe(L.EXIT_HLT);
       expect(cpu.vmcs(L.STAT_SHADOW_ROOTS_BUILT)).toBe(2);
-      expect(cpu.vmcs(L.STAT_SHADOW_FLUSHES)).toBe(2); // at the first entry and when paging went on: none for WP
+      expect(cpu.vmcs(L.STAT_SHADOW_FLUSHES)).toBe(0); // none for WP, nor when paging went on
       return cpu.vmcs(L.STAT_TLB_MISSES);
     };
     const few = run(2);
@@ -102,13 +105,45 @@ describe("CR4.PGE: global pages", () => {
 });
 
 describe("switching paging off and on", () => {
-  it("forgets every shadow: page tables written with paging off are read afresh", () => {
+  const DISABLE = clearBits("cr0", 0x80000000);
+  const REMAPPED = 0x6000 | P | W;
+  // Each store writes REMAPPED into WRITABLE's PTE with paging off, as its kind of store does it.
+  const stores: Record<string, string> = {
+    "a 32-bit MOV": `movl $${REMAPPED}, ${pte(WRITABLE)}\n`,
+    "two 16-bit MOVs": `movw $${REMAPPED & 0xffff}, ${pte(WRITABLE)}\nmovw $0, ${pte(WRITABLE) + 2}\n`,
+    "a byte MOV (the frame's low byte: 0x01 to 0x06)": `movb $0x60, ${pte(WRITABLE) + 1}\nmovb $0, ${pte(WRITABLE) + 2}\n`,
+    "a REP STOSD": `mov $${pte(WRITABLE)}, %edi\nmov $${REMAPPED}, %eax\nmov $1, %ecx\ncld\nrep stosl\n`,
+    "a PUSH (the stack in the page table)": `mov %esp, %edx\nmov $${pte(WRITABLE) + 4}, %esp\npush $${REMAPPED}\nmov %edx, %esp\n`,
+  };
+
+  it.each(Object.entries(stores))("keeps the shadows, and a page table written with paging off by %s is read afresh", (_, store) => {
     const cpu = pagedCpu();
-    const DISABLE = clearBits("cr0", 0x80000000);
-    const source = `${ENABLE}mov ${WRITABLE}, %ebx\n${DISABLE}movl $${0x6000 | P | W}, ${pte(WRITABLE)}\n${ENABLE}mov ${WRITABLE}, %ecx\nhlt`;
     cpu.write32(WRITABLE, 1);
     cpu.write32(0x6000, 2);
+    const source = `${ENABLE}mov ${WRITABLE}, %ebx\n${DISABLE}${store}${ENABLE}mov ${WRITABLE}, %ecx\nhlt`;
     expect(cpu.exec(source)).toBe(L.EXIT_HLT);
     expect([cpu.reg("ebx"), cpu.reg("ecx")]).toEqual([1, 2]);
+    expect(cpu.vmcs(L.STAT_SHADOW_FLUSHES)).toBe(0);
+  });
+
+  it("a page directory written with paging off is read afresh: LARGE's 4 MiB page becomes a page table", () => {
+    const cpu = pagedCpu();
+    const source = `${setBits("cr4", CR4_PSE)}${ENABLE}mov ${LARGE + 0x1234}, %ebx\n${DISABLE}movl $${0x400000 | P | W}, ${PD + 4 * 4}\n${ENABLE}mov ${LARGE + 0x1234}, %ecx\nhlt`;
+    expect(cpu.exec(source)).toBe(L.EXIT_HLT);
+    expect([cpu.reg("ebx"), cpu.reg("ecx")]).toEqual([0x1a46e, 0x7ab1e]);
+  });
+
+  it("compiled: a hot loop that remaps a page with paging off and reads it with paging on sees each mapping, on one root without a flush", () => {
+    const cpu = pagedCpu(true);
+    cpu.write32(WRITABLE, 1);
+    cpu.write32(0x6000, 2);
+    // Odd rounds map WRITABLE to itself (1), even ones to 0x6000 (2): EBX sums what was read.
+    const source = `xor %ebx, %ebx\nmov $200, %ecx\n1: mov %ecx, %eax\nand $1, %eax\njz 2f\nmovl $${WRITABLE | P | W}, ${pte(WRITABLE)}\njmp 3f\n` +
+      `2: movl $${REMAPPED}, ${pte(WRITABLE)}\n3: ${ENABLE}add ${WRITABLE}, %ebx\n${DISABLE}loop 1b\nhlt`;
+    expect(cpu.exec(source)).toBe(L.EXIT_HLT);
+    expect(cpu.reg("ebx")).toBe(100 * 1 + 100 * 2);
+    expect(cpu.vmcs(L.STAT_SHADOW_FLUSHES)).toBe(0);
+    expect(cpu.vmcs(L.STAT_SHADOW_ROOTS_BUILT)).toBe(1);
+    expect(cpu.compiler!.compiled).toBeGreaterThan(0);
   });
 });
