@@ -20,14 +20,14 @@
 // - copied KiB/frame: what the VMM copied from the frame buffer into the screen;
 // - dirty pages/frame: pages the dirty log found written (dirty-log only);
 // - frame→screen µs, max µs: wall time from a frame's completion (the guest's display-rect
-//   hypercall) to the screen copy holding it, the mean and the longest, from a run of their own
-//   in which the guest reports every frame (DisplayUpdater.frameClock).
+//   hypercall) to the screen copy holding it, the median and the longest, from a run of their own
+//   in which the guest reports every frame (DisplayUpdater.frameTiming).
 
 import { readFile } from "node:fs/promises";
 import { defaultCoreWasmUrl } from "../core/core.js";
 import { packageFileUrl } from "../package-files.js";
 import { FrameImage } from "../display/frame-image.js";
-import { DISPLAY_UPDATES, type DisplayUpdate, type FrameDelays } from "../vmm/display-update.js";
+import { DISPLAY_UPDATES, type DisplayUpdate } from "../vmm/display-update.js";
 import { describeStop } from "../vmm/stop-reason.js";
 import { VirtualMachine } from "../vmm/virtual-machine.js";
 import { BenchGuestError } from "./bench-guest-error.js";
@@ -52,7 +52,7 @@ export interface DisplayRow {
   displayUsPerFrame: number;
   copiedKiBPerFrame: number;
   dirtyPagesPerFrame: number;
-  /** From a frame's completion to the screen copy holding it, wall µs: the mean and the longest. */
+  /** From a frame's completion to the screen copy holding it, wall µs: the median and the longest. */
   delayUs: number;
   maxDelayUs: number;
 }
@@ -83,11 +83,12 @@ function cmdline(demo: DisplayDemo, frames: number, reports: boolean): string {
  * `slice` instructions the screen refreshes and a monitor redraws what changed of its RGBA
  * picture (FrameImage, as the page's worker and the terminal do).
  */
-async function runDemo(demo: DisplayDemo, frames: number, showing: Showing, slice: number, clock: Clock, core: BufferSource): Promise<{ run: DemoRun; delays: FrameDelays }> {
+async function runDemo(demo: DisplayDemo, frames: number, showing: Showing, slice: number, clock: Clock, core: BufferSource): Promise<{ run: DemoRun; delaysMs: number[] }> {
   const { strategy, timeFrames = false } = showing;
   const line = cmdline(demo, frames, strategy === "pv" || timeFrames);
   let console = "";
   let start: DemoRun | undefined, end: DemoRun | undefined;
+  const delaysMs: number[] = [];
   const vm: VirtualMachine = await VirtualMachine.boot(await readFile(packageFileUrl(DISPLAY_GUEST)), {
     core, memoryMiB: 4, cmdline: line, displayUpdate: strategy ?? "refresh",
     serialOutput: (byte) => {
@@ -96,7 +97,7 @@ async function runDemo(demo: DisplayDemo, frames: number, showing: Showing, slic
       console += String.fromCharCode(byte);
       if (start === undefined && console.endsWith(`${START_LINE}\n`)) {
         start = snapshot(vm, clock);
-        if (timeFrames) vm.display.frameClock = wallClock; // a delay is wall time, whatever --clock says
+        if (timeFrames) vm.display.frameTiming = { clock: wallClock, delay: (ms) => delaysMs.push(ms) }; // a delay is wall time, whatever --clock says
       }
     },
   });
@@ -118,7 +119,7 @@ async function runDemo(demo: DisplayDemo, frames: number, showing: Showing, slic
     bytesCopied: end.bytesCopied - start.bytesCopied,
     dirtyPages: end.dirtyPages - start.dirtyPages,
   };
-  return { run, delays: { ...vm.display.frameDelays } };
+  return { run, delaysMs };
 }
 
 function snapshot(vm: VirtualMachine, clock: Clock): DemoRun {
@@ -158,10 +159,10 @@ export async function measureDisplayDemo(demo: DisplayDemo, frames: number, cloc
   }
   // The delays need the guest to say where each frame ends (a hypercall a frame, which the
   // strategies other than pv do not otherwise pay): a run of their own for each strategy.
-  const delays = new Map<DisplayUpdate, FrameDelays>();
+  const delays = new Map<DisplayUpdate, number[]>();
   for (const strategy of strategies) {
     onProgress?.(`${demo} ${strategy} frame delays`);
-    delays.set(strategy, (await runDemo(demo, frames, { strategy, timeFrames: true }, slice, clock, wasm)).delays);
+    delays.set(strategy, (await runDemo(demo, frames, { strategy, timeFrames: true }, slice, clock, wasm)).delaysMs);
   }
   return strategies.map((strategy): DisplayRow => {
     const runsOf = rounds.get(strategy)!;
@@ -178,8 +179,8 @@ export async function measureDisplayDemo(demo: DisplayDemo, frames: number, cloc
       displayUsPerFrame: (median(runsOf.map((r, i) => r.hostMs - bare[i].hostMs)) * 1000) / frames,
       copiedKiBPerFrame: bytesCopied / 1024 / frames,
       dirtyPagesPerFrame: dirtyPages / frames,
-      delayUs: delay.frames ? (delay.totalMs * 1000) / delay.frames : 0,
-      maxDelayUs: delay.maxMs * 1000,
+      delayUs: delay.length ? median(delay) * 1000 : 0,
+      maxDelayUs: delay.length ? Math.max(...delay) * 1000 : 0,
     };
   });
 }

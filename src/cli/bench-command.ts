@@ -145,7 +145,7 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
       formatTranslationCounts(nanoRows),
       coldStart ? formatColdStart(coldStart, options.clock) : "",
       realC ? `Real C: host ${options.clock === "cpu" ? "CPU" : "wall"} ms per phase, median of ${runs} runs (guests/realc.elf, ${mode.realcRounds} rounds a phase)\n${formatPhaseTable(realC.rows, realC.hosts, previous)}` : "",
-      display.length > 0 ? `Display updates: guests/gfxdemo.elf, plasma (mode 13h, every pixel) and sprite (a ball over 800x600x32), the screen refreshed once a frame and what changed converted to RGBA; frame→screen in wall time from runs where the guest reports each frame; host ${options.clock === "cpu" ? "CPU" : "wall"} time, median of ${runs} runs\n${formatDisplayTable(display)}` : "",
+      display.length > 0 ? `Display updates: guests/gfxdemo.elf, plasma (mode 13h, every pixel) and sprite (a ball over 800x600x32), the screen refreshed once a frame and what changed converted to RGBA; frame→screen (median, longest) in wall time from runs where the guest reports each frame; host ${options.clock === "cpu" ? "CPU" : "wall"} time, median of ${runs} runs\n${formatDisplayTable(display)}` : "",
       cliff.length > 0 ? `CR3 cliff (guests/multitask.elf): address-space switches, timed from the ${WINDOW.from * 100}th to the ${WINDOW.to * 100}th percent of them\n${formatCr3Cliff(cliff)}` : "",
       benchmarks.length > 0 || realC ? formatTargets(suite.rows, cliffByCount, realC ? realCTargetLines(realC.rows, realC.guests) : []) : "",
       formatSkipped(suite.rows, suite.hosts),

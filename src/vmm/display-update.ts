@@ -29,6 +29,7 @@ export const DEFAULT_REFRESH_HZ = 5;
 export const MAX_REFRESH_HZ = 1000;
 const PAGE = 0x1000;
 const SMALL_COPY = 64;
+const MAX_WAITING_FRAMES = 4096;
 
 /** Where a frame buffer lies in guest-physical memory and how its rows are laid out. */
 export interface FrameBufferLayout {
@@ -70,13 +71,12 @@ export interface DisplayUpdateCounts {
   lastDirtyPages: number;
 }
 
-/** How long the guest's frames took to reach the screen copy (DisplayUpdater.frameClock). */
-export interface FrameDelays {
-  /** Frames that reached the screen. */
-  frames: number;
-  /** Their delays added up, and the longest, in the clock's ms. */
-  totalMs: number;
-  maxMs: number;
+/** Times each guest frame's way to the screen copy (DisplayUpdater.frameTiming). */
+export interface FrameTiming {
+  /** The clock, in ms. */
+  clock: () => number;
+  /** Called with each frame's delay, in the clock's ms, when the frame reaches the screen copy. */
+  delay: (ms: number) => void;
 }
 
 /** Whether `text` names a strategy; the message for one that does not. */
@@ -100,17 +100,15 @@ export class DisplayUpdater {
   private lastRefreshMs = -Infinity;
   private strategyNow: DisplayUpdate;
   /**
-   * A clock (ms) to time each guest frame's way to the screen copy by, or undefined (untimed; set
-   * by `wasmvisor bench`). A frame is complete when the guest reports its rectangle
-   * (HC_DISPLAY_RECT, which says where a frame ends under any strategy); it is on the screen copy
-   * once every write before that has been copied: there and then under trap (each write was
-   * copied as it happened) and pv (the rectangle is copied at the report), at the next refresh
-   * under refresh and dirty-log.
+   * Times each guest frame's way to the screen copy, or undefined (untimed; set by `wasmvisor
+   * bench`). A frame is complete when the guest reports its rectangle (HC_DISPLAY_RECT, which says
+   * where a frame ends under any strategy); it is on the screen copy once every write before that
+   * has been copied: there and then under trap (each write was copied as it happened) and pv (the
+   * rectangle is copied at the report), at the next refresh under refresh and dirty-log.
    */
-  frameClock: (() => number) | undefined;
-  readonly frameDelays: FrameDelays = { frames: 0, totalMs: 0, maxMs: 0 };
-  /** Frames complete but not yet on the screen copy: how many, their completion times' sum, the first's. */
-  private waiting = { frames: 0, sumMs: 0, firstMs: 0 };
+  frameTiming: FrameTiming | undefined;
+  /** When each frame complete but not yet on the screen copy completed (a refresh's worth). */
+  private waiting: number[] = [];
 
   constructor(
     private readonly core: Pick<CoreExports, "releaseTrappedPage" | "protectTrappedPages" | "emulatedWriteStart" | "emulatedWriteEnd">,
@@ -191,7 +189,7 @@ export class DisplayUpdater {
    * False when the rectangle does not lie inside the frame buffer (nothing is copied).
    */
   reportRectangle(x: number, y: number, width: number, height: number): boolean {
-    const completeMs = this.frameClock?.();
+    const completeMs = this.frameTiming?.clock();
     this.follow();
     const { pitch, bytesPerPixel, columns, rows } = this.layoutNow;
     if (width === 0 || height === 0 || x + width > columns || y + height > rows) return false;
@@ -202,9 +200,8 @@ export class DisplayUpdater {
       }
     }
     if (completeMs !== undefined) {
-      this.waiting.firstMs = this.waiting.frames === 0 ? completeMs : this.waiting.firstMs;
-      this.waiting.frames++;
-      this.waiting.sumMs += completeMs;
+      // Bounded: of a guest reporting without end between two refreshes, the first frames are timed.
+      if (this.waiting.length < MAX_WAITING_FRAMES) this.waiting.push(completeMs);
       // Under trap and pv the screen copy holds the frame now; under the others, after a refresh.
       if (this.strategyNow === "pv" || this.strategyNow === "trap") this.onScreen();
     }
@@ -213,12 +210,10 @@ export class DisplayUpdater {
 
   /** The screen copy is up to date: the frames complete so far have reached it. */
   private onScreen(): void {
-    if (this.waiting.frames === 0 || !this.frameClock) return;
-    const nowMs = this.frameClock(), { frames, sumMs, firstMs } = this.waiting;
-    this.frameDelays.frames += frames;
-    this.frameDelays.totalMs += frames * nowMs - sumMs;
-    this.frameDelays.maxMs = Math.max(this.frameDelays.maxMs, nowMs - firstMs);
-    this.waiting = { frames: 0, sumMs: 0, firstMs: 0 };
+    if (this.waiting.length === 0 || !this.frameTiming) return;
+    const nowMs = this.frameTiming.clock();
+    for (const completeMs of this.waiting) this.frameTiming.delay(nowMs - completeMs);
+    this.waiting = [];
   }
 
   /**

@@ -31,7 +31,7 @@ describe("display bench", () => {
     expect(row.pv.exitsPerFrame).toBeLessThan(2);
     expect(row.pv.copiedKiBPerFrame * 1024).toBeLessThanOrEqual(27 * 26 * 4);
     for (const r of rows) expect(r.framesPerSecond * r.hostUsPerFrame).toBeCloseTo(1e6, 0);
-    // frame→screen: a mean no longer than the longest; under refresh and dirty-log a frame waits
+    // frame→screen: a median no longer than the longest; under refresh and dirty-log a frame waits
     // for the refresh after it (what it measures: test/vmm/display-update.test.ts, virtual clock)
     for (const r of rows) expect(r.delayUs).toBeLessThanOrEqual(r.maxDelayUs);
     expect(row.refresh.delayUs).toBeGreaterThan(0);
