@@ -52,7 +52,7 @@ import {
 } from "./vmcb.js";
 import { setTscOffset, tscOffset } from "../virtual-tsc.js";
 import { vmrunCheckFailure } from "./vmrun-checks.js";
-import { offerVirtualInterrupt, saveVirtualInterrupt, virtualInterruptAt, virtualInterruptWakes, VMEXIT_VINTR } from "./virtual-interrupt.js";
+import { offerVirtualInterrupt, saveVirtualInterrupt, virtualInterruptAt, virtualInterruptWakes, VMEXIT_VINTR, waitsOnWindow } from "./virtual-interrupt.js";
 
 const AR_UNUSABLE = 0x10000;
 const AR_DPL = 0x60;
@@ -307,5 +307,5 @@ function backToL1(vm: ExitContext, hsave: number): void {
 
 /** L1's asks about L0's interrupts while L2 runs (the injector's OuterLevel): its INTR intercept; the window exiting a virtual interrupt waits on. */
 export function svmInterruptControls(vm: ExitContext): OuterLevel {
-  return { holdsInterrupts: () => vm.svm.l2?.holdsInterrupts === true, keepsWindowExiting: () => vm.svm.l2?.virtualInterrupt?.unmasked === true };
+  return { holdsInterrupts: () => vm.svm.l2?.holdsInterrupts === true, keepsWindowExiting: () => vm.svm.l2 !== undefined && waitsOnWindow(vm, vm.svm.l2) };
 }

@@ -46,20 +46,20 @@ export function saveVirtualInterrupt(vmcb: Vmcb, run: SvmL2Run): void {
   vmcb.write(V_INTR, run.virtualInterrupt === undefined ? control : control | V_IRQ);
 }
 
-/** Whether L2 could take an interrupt now (and nothing of L0's was injected first). */
-function l2Interruptible(vm: ExitContext): boolean {
-  return vm.interrupts.globalInterruptFlag && vm.interrupts.interruptible();
+/** The virtual interrupt waits on L2's interrupt window: pending, unmasked, and GIF set (L2 may clear it with CLGI; its STGI is an exit). */
+export function waitsOnWindow(vm: ExitContext, run: SvmL2Run): boolean {
+  return run.virtualInterrupt?.unmasked === true && vm.interrupts.globalInterruptFlag;
 }
 
 /**
  * Offers L2 its pending virtual interrupt, after L0 offered its own: injected if L2 can take it
- * now, else waiting for L2's interrupt window. Returns true when L1 intercepts it: the caller's
- * #VMEXIT 64h.
+ * now, else waiting for L2's interrupt window (with GIF clear, for the exit of L2's STGI).
+ * Returns true when L1 intercepts it: the caller's #VMEXIT 64h.
  */
 export function offerVirtualInterrupt(vm: ExitContext, run: SvmL2Run): boolean {
   const pending = run.virtualInterrupt;
-  if (pending === undefined || !pending.unmasked) return false;
-  if (!l2Interruptible(vm)) {
+  if (pending === undefined || !waitsOnWindow(vm, run)) return false;
+  if (!vm.interrupts.interruptible()) {
     vm.vmcs.set(C_PRIMARY, vm.vmcs.get(C_PRIMARY) | CTL_INTERRUPT_WINDOW);
     return false;
   }

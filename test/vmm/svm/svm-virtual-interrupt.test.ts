@@ -64,6 +64,17 @@ describe("V_IRQ", () => {
     expect(run.results).toEqual([VINTR, 1, 0, 1, 1]);
   });
 
+  it("waits while L2 has GIF clear (its own CLGI, not intercepted), whatever IF says, and comes after its STGI", async () => {
+    const run = await runSvmL2({
+      setup: [...virtualInterrupt(IGN_TPR)],
+      l2: ["xor %ecx, %ecx\nclgi\nsti\ninc %ecx\ninc %ecx\nstgi\ninc %ecx\ninc %ecx"],
+      extra: HANDLER,
+      onExit: [field(B.SAVE_RAX), V_IRQ_BIT],
+    });
+    expect(run.result.stop).toEqual({ kind: "guest-exit", code: 0 });
+    expect(run.results).toEqual([VMMCALL, 2, 0]);
+  });
+
   it("wakes L2 that halts with IF set (after STI): the HLT completes and the interrupt comes after it", async () => {
     const run = await runSvmL2({
       setup: [...virtualInterrupt(IGN_TPR)],
