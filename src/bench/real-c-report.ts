@@ -71,10 +71,14 @@ export function realCTargetLines(rows: readonly PhaseRow[], guests: readonly Gue
   return lines;
 }
 
-/** What the compiling tier cost in one guest's run: per block, its share of the run, when it was over. */
+/**
+ * What the compiling tier cost in one guest's run: per block, its share of the run, and when its
+ * last compile ended (a guest compiles its last new code then, which may be a hot loop or the
+ * printing at its end: not the time to its peak speed).
+ */
 export function compilingText(guest: string, c: CompileTime, runMs: number): string {
   const perBlock = c.blocks > 0 ? `, ${((c.ms * 1000) / c.blocks).toFixed(0)} µs a block` : "";
   const share = runMs > 0 ? `, ${((c.ms / runMs) * 100).toFixed(1)} % of the run` : "";
   return `compiling tier, ${guest}: ${c.regions} regions holding ${c.blocks} blocks compiled in ${c.ms.toFixed(1)} ms${perBlock}${share}; ` +
-    `the last compile over ${c.lastEndMs.toFixed(0)} ms into the ${runMs.toFixed(0)} ms run (peak speed no earlier)`;
+    `the last compile over ${c.lastEndMs.toFixed(0)} ms into the ${runMs.toFixed(0)} ms run`;
 }
