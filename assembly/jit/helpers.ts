@@ -22,6 +22,7 @@ import { tlbLookup } from "../mmu/tlb";
 import { deliverExitInBlock } from "../vm/run";
 import { countingForms, countInterpretedForm, formAt } from "./interpreted-forms";
 import { shadowedRegisterAccess } from "../cpu/vmcs-shadowing";
+import { vmxNoOperand } from "../cpu/vmx-instructions";
 import {
   IO_INFO_INPUT, IO_INFO_SIZE_SHIFT, IO_INFO_IMMEDIATE, IO_INFO_LENGTH_SHIFT, CR3_MUST_EXIT, CR3_SWITCHED,
   CR3_SWITCHED_SAME_PAGE, INTERPRETED_BLOCK_ENDS,
@@ -184,3 +185,12 @@ export function jitVmAccess(write: u32, operands: u32, length: u32, remaining: u
   return 0;
 }
 
+// VMLAUNCH, VMRESUME or VMXOFF (`rm`, 2-4, of 0F 01's ModR/M) in a compiled block, `length` bytes:
+// the exit, delivered in place as jitExit's (the core may switch to L2 itself, level-switch.ts),
+// or the #UD of its checks, which ends the block for the run loop to deliver, as jitMulDiv's #DE.
+export function jitVmxNoOperand(rm: u32, length: u32, remaining: u32, entry: u32): u32 {
+  instrStart = eip;
+  eip += length;
+  vmxNoOperand(rm);
+  return pending == PEND_EXIT ? deliverExitInBlock(remaining, entry, eip) : pending;
+}

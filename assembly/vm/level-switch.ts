@@ -41,6 +41,7 @@ import {
   HOST_IDTR_BASE, HOST_SYSENTER_ESP, HOST_SYSENTER_EIP, HOST_RSP, HOST_RIP,
 } from "./vmcs12";
 import { ramBase, ramSize } from "../memory/physical";
+import { fieldWord } from "../cpu/vmcs-shadowing";
 
 const area = memory.data(LEVEL_SWITCH_BYTES, 8);
 
@@ -49,6 +50,7 @@ export function levelSwitchArea(): usize { return area; }
 // A fresh VM: L1 (or a plain guest) runs, with no link.
 export function clearLevelSwitch(): void {
   memory.fill(area, 0, LEVEL_SWITCH_BYTES);
+  plainStateMade = false;
   store<u32>(area + LS_L2_VMCS, LS_NONE);
   store<u32>(area + LS_L1_LINK, LS_NONE);
   store<u32>(area + LS_L1_VMCS, LS_NONE);
@@ -62,20 +64,27 @@ const CR0_ET: u32 = 1 << 4;
 
 // ---- L0's controls for L1 --------------------------------------------------------------------
 
+// The control words set aside are those from C_PIN up to L1_CONTROLS_END but the preemption timer
+// and the clean-fields word: three runs, each copied at once.
+@inline function copyControlRun(from: u32, to: u32, toArea: bool): void {
+  const atArea = area + LS_L1_CONTROLS + (from - C_PIN);
+  if (toArea) memory.copy(atArea, VMCS_BASE + from, to - from);
+  else memory.copy(VMCS_BASE + from, atArea, to - from);
+}
+function copyL1Controls(toArea: bool): void {
+  copyControlRun(C_PIN, C_PREEMPTION_TIMER, toArea);
+  copyControlRun(C_PREEMPTION_TIMER + 4, C_CLEAN_FIELDS, toArea);
+  copyControlRun(C_CLEAN_FIELDS + 4, L1_CONTROLS_END, toArea);
+}
+
 // Sets L0's controls for L1 (and L1's TSC offset) aside at an entry to L2.
 export function saveL1Controls(): void {
-  for (let at: u32 = C_PIN; at < <u32>L1_CONTROLS_END; at += 4) {
-    if (at == C_PREEMPTION_TIMER || at == C_CLEAN_FIELDS) continue;
-    store<u32>(area + LS_L1_CONTROLS + (at - C_PIN), core(at));
-  }
+  copyL1Controls(true);
   store<u64>(area + LS_L1_TSC_LO, load<u64>(VMCS_BASE + G_TSC_LO));
 }
 
 export function restoreL1Controls(): void {
-  for (let at: u32 = C_PIN; at < <u32>L1_CONTROLS_END; at += 4) {
-    if (at == C_PREEMPTION_TIMER || at == C_CLEAN_FIELDS) continue;
-    setCore(at, load<u32>(area + LS_L1_CONTROLS + (at - C_PIN)));
-  }
+  copyL1Controls(false);
   store<u64>(VMCS_BASE + G_TSC_LO, load<u64>(area + LS_L1_TSC_LO));
   setCore(C_CLEAN_FIELDS, 0);
 }
@@ -86,32 +95,52 @@ export function restoreL1Controls(): void {
 
 // The guest-state fields an entry loads and an exit saves as they are (SDM 27.3.2, 28.3): CR0,
 // the selectors, the interruptibility state and the pending debug exceptions are not plain copies.
-function copyState(v: u32, toCore: bool): void {
-  copy(v, G_CR3, GUEST_CR3, toCore);
-  copy(v, G_CR4, GUEST_CR4, toCore);
-  copy(v, G_DR + 7 * 4, GUEST_DR7, toCore);
-  copy(v, G_GDTR_BASE, GUEST_GDTR_BASE, toCore);
-  copy(v, G_GDTR_LIMIT, GUEST_GDTR_LIMIT, toCore);
-  copy(v, G_IDTR_BASE, GUEST_IDTR_BASE, toCore);
-  copy(v, G_IDTR_LIMIT, GUEST_IDTR_LIMIT, toCore);
-  copy(v, G_REGS + 4 * 4, GUEST_RSP, toCore); // ESP
-  copy(v, G_EIP, GUEST_RIP, toCore);
-  copy(v, G_EFLAGS, GUEST_RFLAGS, toCore);
-  copy(v, G_MSR_SYSENTER_CS, GUEST_SYSENTER_CS, toCore);
-  copy(v, G_MSR_SYSENTER_ESP, GUEST_SYSENTER_ESP, toCore);
-  copy(v, G_MSR_SYSENTER_EIP, GUEST_SYSENTER_EIP, toCore);
-  copy(v, G_ACTIVITY, GUEST_ACTIVITY_STATE, toCore);
+// As pairs of the core's VMCS offset and the field's byte offset in a vmcs12 region (low and high
+// halves), made from the field table at the first copy after init(): the VMM writes the table once,
+// before any VMCS exists (src/vmm/nested/vmcs-shadowing.ts programFieldTable), and it never changes.
+const PLAIN_STATE_FIELDS: u32 = 14 + 3 * (<u32>SR_TR + 1);
+const plainState = memory.data(PLAIN_STATE_FIELDS * 4, 4);
+let plainStateMade = false;
+
+function makePlainState(): void {
+  let n: u32 = 0;
+  n = plainPair(n, G_CR3, GUEST_CR3);
+  n = plainPair(n, G_CR4, GUEST_CR4);
+  n = plainPair(n, G_DR + 7 * 4, GUEST_DR7);
+  n = plainPair(n, G_GDTR_BASE, GUEST_GDTR_BASE);
+  n = plainPair(n, G_GDTR_LIMIT, GUEST_GDTR_LIMIT);
+  n = plainPair(n, G_IDTR_BASE, GUEST_IDTR_BASE);
+  n = plainPair(n, G_IDTR_LIMIT, GUEST_IDTR_LIMIT);
+  n = plainPair(n, G_REGS + 4 * 4, GUEST_RSP); // ESP
+  n = plainPair(n, G_EIP, GUEST_RIP);
+  n = plainPair(n, G_EFLAGS, GUEST_RFLAGS);
+  n = plainPair(n, G_MSR_SYSENTER_CS, GUEST_SYSENTER_CS);
+  n = plainPair(n, G_MSR_SYSENTER_ESP, GUEST_SYSENTER_ESP);
+  n = plainPair(n, G_MSR_SYSENTER_EIP, GUEST_SYSENTER_EIP);
+  n = plainPair(n, G_ACTIVITY, GUEST_ACTIVITY_STATE);
   for (let i: u32 = 0; i <= <u32>SR_TR; i++) {
     const seg = G_SEG + i * SEG_STRIDE;
-    copy(v, seg + SEG_BASE, GUEST_ES_BASE + 2 * i, toCore);
-    copy(v, seg + SEG_LIMIT, GUEST_ES_LIMIT + 2 * i, toCore);
-    copy(v, seg + SEG_AR, GUEST_ES_ACCESS_RIGHTS + 2 * i, toCore);
+    n = plainPair(n, seg + SEG_BASE, GUEST_ES_BASE + 2 * i);
+    n = plainPair(n, seg + SEG_LIMIT, GUEST_ES_LIMIT + 2 * i);
+    n = plainPair(n, seg + SEG_AR, GUEST_ES_ACCESS_RIGHTS + 2 * i);
   }
+  plainStateMade = true;
 }
 
-@inline function copy(v: u32, offset: u32, encoding: u32, toCore: bool): void {
-  if (toCore) setCore(offset, read12(v, encoding));
-  else write12(v, encoding, core(offset));
+function plainPair(n: u32, offset: u32, encoding: u32): u32 {
+  store<u32>(plainState + n * 4, offset | (fieldWord(encoding) << 18));
+  return n + 1;
+}
+
+function copyState(v: u32, toCore: bool): void {
+  if (!plainStateMade) makePlainState();
+  const region = ramBase + v;
+  for (let at = plainState; at < plainState + PLAIN_STATE_FIELDS * 4; at += 4) {
+    const pair = load<u32>(at);
+    const inCore = VMCS_BASE + (pair & 0xffff), inRegion = region + (pair >> 16);
+    if (toCore) store<u32>(inCore, load<u32>(inRegion));
+    else store<u32>(inRegion, load<u32>(inCore));
+  }
 }
 
 // L2's guest state from vmcs12 into the core.

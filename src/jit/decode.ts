@@ -4,8 +4,8 @@
 // The forms compiled are the integer instructions compiled C code spends its time in, with 32-,
 // 16- (an operand-size prefix) and 8-bit operands, string instructions without REP, indirect CALL
 // and JMP, BT*, SHLD/SHRD, a kernel's MOV to CR3 and system-call path (INT n, IRET, PUSHA/POPA,
-// PUSH, POP and MOV of segment registers), and CPUID, VMCALL, IN and OUT, which the core performs
-// in place, and VMREAD and VMWRITE between registers, which it completes in place when shadowed.
+// PUSH, POP and MOV of segment registers), and CPUID, VMCALL, VMLAUNCH, VMRESUME, VMXOFF, IN and
+// OUT, which the core performs in place, and VMREAD and VMWRITE between registers, which it completes in place when shadowed.
 import { MAX_BLOCK_BYTES, HOLE_START, HOLE_END } from "../../assembly/jit-abi.js";
 import { SR_ES, SR_DS, SR_FS, SR_GS } from "../../assembly/vmcs-layout.js";
 import { REL } from "../../assembly/opcode-map.js";
@@ -135,7 +135,8 @@ function twoByteForm(e: Encoding, next: number, first: boolean, cpl: number): Fo
   if (op >= 0x40 && op <= 0x4f) return conditional("cmovcc", cc, register(reg, 4), rm(e, 4));
   if (op >= 0x90 && op <= 0x9f) return conditional("setcc", cc, rm(e, 1));
   switch (op) {
-    case 0x01: return modrm!.mod === 3 && reg === 0 && modrm!.rm === 1 ? form("vmcall") : undefined;
+    // VMCALL; VMLAUNCH, VMRESUME and VMXOFF (the ModR/M's rm 2-4), whose exit the core delivers in place
+    case 0x01: return modrm!.mod !== 3 || reg !== 0 ? undefined : modrm!.rm === 1 ? form("vmcall") : modrm!.rm >= 2 && modrm!.rm <= 4 ? form("vmxNoOperand", immediate(modrm!.rm)) : undefined;
     case 0xa2: return form("cpuid");
     // VMREAD r/m32, r32 and VMWRITE r32, r/m32 between registers: the core completes a guest
     // hypervisor's shadowed access in place (VMCS shadowing), and interprets the rest

@@ -39,6 +39,7 @@ export type Operation =
   | "sysenter" | "sysexit" // by the core, and the block ends
   | "in" | "out" // in: EAX or AL, port (Immediate or DX); out: port, EAX or AL
   | "cpuid" | "vmcall" | "movToCr3"
+  | "vmxNoOperand" // VMLAUNCH, VMRESUME or VMXOFF: the ModR/M's rm (an Immediate, 2-4); by the core
   | "vmread" | "vmwrite" // the register written, the register read (VMREAD: r/m, encoding; VMWRITE: encoding, r/m); by the core
   | "interpret"; // a form not compiled: the core's interpreter executes it inside the block
 
@@ -89,5 +90,5 @@ export const EFFECTS: Readonly<Record<Operation, Effects>> = {
   call: { stack: "push", implicit: [ESP], branch: true }, ret: { stack: "pop", implicit: [ESP], branch: true },
   int: { core: true, branch: true }, iret: { core: true, branch: true },
   sysenter: { core: true, branch: true }, sysexit: { core: true, branch: true },
-  in: CORE, out: CORE, cpuid: CORE, vmcall: CORE, movToCr3: CORE, vmread: CORE, vmwrite: CORE, interpret: CORE,
+  in: CORE, out: CORE, cpuid: CORE, vmcall: CORE, vmxNoOperand: CORE, movToCr3: CORE, vmread: CORE, vmwrite: CORE, interpret: CORE,
 };

@@ -60,7 +60,7 @@ export interface TranslateEnv extends BlockBytes, RegionHints {
   links: CoreLinks & {
     eip: number; budget: number; tlbBank: number; rangeExit: number; hostWorkOwed: number; jitLoadCr3: number; jitPortIo: number; jitExit: number;
     jitInterpret: number; jitShift: number; jitMulDiv: number; jitShiftDouble: number; jitLoadSegment: number;
-    jitSoftwareInterrupt: number; jitInterruptReturn: number; jitStoreCode: number; jitFastSystemCall: number; jitVmAccess: number;
+    jitSoftwareInterrupt: number; jitInterruptReturn: number; jitStoreCode: number; jitFastSystemCall: number; jitVmAccess: number; jitVmxNoOperand: number;
   };
 }
 
@@ -835,8 +835,9 @@ class Translator {
       case "nop": return;
       case "in": this.portIo(true, dst as Register, second); return;
       case "out": this.portIo(false, second as Register, first); return;
-      case "cpuid": this.exit(EXIT_CPUID); return;
-      case "vmcall": this.exit(EXIT_VMCALL); return;
+      case "cpuid": this.exit(this.env.links.jitExit, EXIT_CPUID); return;
+      case "vmcall": this.exit(this.env.links.jitExit, EXIT_VMCALL); return;
+      case "vmxNoOperand": this.exit(this.env.links.jitVmxNoOperand, target()); return;
       case "movToCr3": this.movToCr3(dst as Register); return;
       case "vmread": this.vmAccess(false, (second as Register).reg, (dst as Register).reg, ins.length); return;
       case "vmwrite": this.vmAccess(true, (dst as Register).reg, (second as Register).reg, ins.length); return;
@@ -1171,12 +1172,14 @@ class Translator {
     this.callCore(l.jitPortIo);
     this.endIfCoreSaysSo();
   }
-  // CPUID and VMCALL, which always exit: the exit itself (jitExit), delivered the same way.
-  private exit(reason: number): void {
-    const c = this.c, l = this.env.links;
+  // CPUID and VMCALL, which always exit: the exit itself (jitExit, `what` the reason), delivered
+  // the same way; VMLAUNCH, VMRESUME and VMXOFF likewise (jitVmxNoOperand, `what` the ModR/M's rm),
+  // after the core's #UD checks.
+  private exit(fn: number, what: number): void {
+    const c = this.c;
     this.beforeCore();
-    c.i32(reason).i32(this.next - this.ip).i32(this.count - this.index - 1).i32(this.env.entry);
-    this.callCore(l.jitExit);
+    c.i32(what).i32(this.next - this.ip).i32(this.count - this.index - 1).i32(this.env.entry);
+    this.callCore(fn);
     this.endIfCoreSaysSo();
   }
   // The core takes over at this instruction: flags and EIP in its globals. IN, OUT, CPUID and

@@ -14,7 +14,8 @@ export const REGION_A = 0x20000;
 export const REGION_B = 0x21000;
 export const REGION_C = 0x22000;
 export const REVISION = 0x574d5658;
-const RESUME = 0x4ff0;
+/** Where a fault handler goes on: the step (or the test's own code) sets it before the instruction. */
+export const RESUME = 0x4ff0;
 /** Where the guest leaves the end of its records (its %edi) before it exits. */
 const RESULTS_END = 0x4ff4;
 const FAULT_MARK = 0xee00;

@@ -4,9 +4,10 @@
 import { describe, expect, it } from "vitest";
 import * as L from "../../../assembly/vmcs-layout.js";
 import { exitsOf } from "../../support/tiny-guest.js";
+import { readInterpretedForms } from "../../../src/vmm/interpreted-forms.js";
 import {
   FAIL_INVALID, FAIL_VALID, GP, PF, REGION_A, REGION_B, REGION_C, SUCCEED, UD,
-  operand, pointer, record, recordError, runVmxGuest, runVmxGuest as runVmxGuestWith, step,
+  RESUME, operand, pointer, record, recordError, runVmxGuest, runVmxGuest as runVmxGuestWith, step,
 } from "./vmx-guest.js";
 
 const vmxon = (slot = 0) => step(`vmxon ${operand(slot)}`);
@@ -223,5 +224,28 @@ describe("VMLAUNCH and VMRESUME before the entry", () => {
   it("check the launch state: VMRESUME of a clear VMCS is error 5; VMLAUNCH fails the control checks (7) with no controls set", async () => {
     const run = await runVmxGuest([pointer(0, REGION_A), pointer(1, REGION_B), step("vmlaunch"), vmxon(), step("vmlaunch"), vmptrld(1), step("vmresume"), recordError, step("vmlaunch"), recordError]);
     expect(run.results).toEqual([UD, SUCCEED, FAIL_INVALID, SUCCEED, FAIL_VALID, 5, FAIL_VALID, 7]);
+  });
+
+  it("in compiled code too: hot loops of VMLAUNCH, VMRESUME and VMXOFF end as interpreted, each performed in its block", async () => {
+    const ROUNDS = 160;
+    // One block a round (no step(), whose POPF would split it): each outcome recorded as the flags,
+    // or as the #UD, whose handler goes on at RESUME.
+    const flags = `pushf\npop %ebp\nand $0x8d5, %ebp\n${record("%ebp")}`; // the arithmetic flags
+    const faulting = (instruction: string, label: number) => `movl $${label}f, ${RESUME}\n${instruction}\n${label}:`;
+    const loop = (body: string[]) => [pointer(0, REGION_A), pointer(1, REGION_B), `mov $${ROUNDS}, %esi`, "3:", ...body, "dec %esi", "jnz 3b"];
+    // CR4.VMXE clear: the core's #UD; then in and out of VMX operation: the exits L0 fails or completes.
+    const noVmxe = loop([faulting("vmlaunch", 4), faulting("vmresume", 5), faulting("vmxoff", 6)]);
+    const inAndOut = loop([`vmxon ${operand(0)}`, flags, `vmptrld ${operand(1)}`, flags, "vmresume", flags, "vmlaunch", flags, "vmxoff", flags, faulting("vmresume", 7)]);
+    for (const [body, vmxe, round, performed] of [[noVmxe, false, [UD, UD, UD], 3], [inAndOut, true, [SUCCEED, SUCCEED, FAIL_VALID, FAIL_VALID, SUCCEED, UD], 4]] as const) {
+      const run = (compilingTier: boolean) => runVmxGuestWith(body, { nested: "vmx", compilingTier, countInterpretedForms: true }, vmxe);
+      const [compiled, interpreted] = await Promise.all([run(true), run(false)]);
+      expect(compiled.results).toEqual(interpreted.results);
+      expect(compiled.results).toEqual(Array.from({ length: ROUNDS }, () => round).flat());
+      for (const reason of [L.EXIT_VMLAUNCH, L.EXIT_VMRESUME, L.EXIT_VMXOFF]) expect(exitsOf(compiled, reason)).toHaveLength(exitsOf(interpreted, reason).length);
+      // Once the loop is hot they run compiled: the interpreter met them only while it warmed up
+      // (its blocks, which the exits split, each compiled after 32 arrivals).
+      const forms = readInterpretedForms(compiled.vm.core).find((f) => f.form === "0F 01")?.count ?? 0;
+      expect(forms).toBeLessThan(performed * 80);
+    }
   });
 });
