@@ -12,7 +12,7 @@
 //    virtual-8086 mode with RFLAGS.VM), GDTR/IDTR limits, activity and interruptibility state,
 //    pending debug exceptions and the VMCS link pointer.
 // Every vmcs12 pointer given here is a 4 KiB region inside RAM (VMPTRLD made sure).
-import { CTL_USE_IO_BITMAPS, CTL_USE_MSR_BITMAPS } from "../vmcs-layout";
+import { CTL_USE_IO_BITMAPS, CTL_USE_MSR_BITMAPS, AR_UNUSABLE, INTR_VALID } from "../vmcs-layout";
 import { GUEST_STATE_VALID, GUEST_STATE_INVALID, GUEST_STATE_BAD_LINK } from "../level-switch-layout";
 import {
   PIN_ALLOWED0, PIN_ALLOWED1, PRIMARY_ALLOWED0, PRIMARY_ALLOWED1, EXIT_ALLOWED0, EXIT_ALLOWED1, ENTRY_ALLOWED0,
@@ -71,7 +71,6 @@ function msrAreaValid(v: u32, address: u32, count: u32): bool {
 }
 
 // Interruption-information fields (SDM 24.8.3): vector 7:0, type 10:8, error code 11, valid 31.
-const INTERRUPTION_VALID: u32 = 1 << 31;
 const INTERRUPTION_RESERVED: u32 = 0x7ffff000;
 const TYPE_EXTERNAL: u32 = 0;
 const TYPE_NMI: u32 = 2;
@@ -85,7 +84,7 @@ const ERROR_CODE_VECTORS: u32 = (1 << 8) | (1 << 10) | (1 << 11) | (1 << 12) | (
 // The VM-entry interruption information (SDM 26.2.1.3) of an event to inject.
 function entryEventValid(v: u32): bool {
   const info = read12(v, ENTRY_INTERRUPTION_INFO);
-  if (!(info & INTERRUPTION_VALID)) return true;
+  if (!(info & INTR_VALID)) return true;
   const vector = info & 0xff;
   const type = (info >> 8) & 7;
   const errorCode = (info & (1 << 11)) != 0;
@@ -122,7 +121,6 @@ export function hostStateValid(v: u32): bool {
 const AR_S: u32 = 1 << 4;
 const AR_P: u32 = 1 << 7;
 const AR_G: u32 = 1 << 15;
-const AR_UNUSABLE: u32 = 1 << 16;
 const AR_RESERVED: u32 = 0xfffe0f00 & ~AR_UNUSABLE;
 @inline function dpl(ar: u32): u32 { return (ar >> 5) & 3; }
 
@@ -220,14 +218,14 @@ export function guestStateCheck(v: u32): u32 {
   const rflags = read12(v, GUEST_RFLAGS);
   if ((rflags & RFLAGS_RESERVED) || !(rflags & 2)) return GUEST_STATE_INVALID;
   const event = read12(v, ENTRY_INTERRUPTION_INFO);
-  const injectsExternal = (event & INTERRUPTION_VALID) != 0 && ((event >> 8) & 7) == TYPE_EXTERNAL;
+  const injectsExternal = (event & INTR_VALID) != 0 && ((event >> 8) & 7) == TYPE_EXTERNAL;
   if (injectsExternal && !(rflags & RFLAGS_IF)) return GUEST_STATE_INVALID;
   if (!(rflags & RFLAGS_VM ? virtual8086SegmentsValid(v) : protectedModeSegmentsValid(v))) return GUEST_STATE_INVALID;
   if ((read12(v, GUEST_GDTR_LIMIT) >> 16) != 0 || (read12(v, GUEST_IDTR_LIMIT) >> 16) != 0) return GUEST_STATE_INVALID;
   const activity = read12(v, GUEST_ACTIVITY_STATE);
   if (activity != ACTIVITY_ACTIVE && activity != ACTIVITY_HLT) return GUEST_STATE_INVALID; // IA32_VMX_MISC offers HLT only
   if (activity == ACTIVITY_HLT && dpl(rights(v, SS)) != 0) return GUEST_STATE_INVALID;
-  if (activity == ACTIVITY_HLT && (event & INTERRUPTION_VALID) && !hltWakingEvent(event)) return GUEST_STATE_INVALID;
+  if (activity == ACTIVITY_HLT && (event & INTR_VALID) && !hltWakingEvent(event)) return GUEST_STATE_INVALID;
   const blocking = read12(v, GUEST_INTERRUPTIBILITY);
   if ((blocking & INTERRUPTIBILITY_RESERVED) || (blocking & BLOCKING_SMI)) return GUEST_STATE_INVALID;
   if ((blocking & (BLOCKING_STI | BLOCKING_MOV_SS)) == (BLOCKING_STI | BLOCKING_MOV_SS)) return GUEST_STATE_INVALID;

@@ -29,7 +29,7 @@ import {
   C_PIN, C_PRIMARY, CTL_CR3_LOAD_EXITING, CTL_CR3_STORE_EXITING, CTL_HLT_EXITING, CTL_INVLPG_EXITING, CTL_RDTSC_EXITING,
   CTL_UNCONDITIONAL_IO, E_INSTRUCTION_LENGTH, E_INTR_ERROR, E_INTR_INFO, EXIT_EXTERNAL_INTERRUPT, G_ACTIVITY, G_CPL,
   G_CR0, G_CR2, G_CR3, G_CR4, G_DR, G_EFER, G_EFLAGS, G_EIP, G_GDTR_BASE, G_GDTR_LIMIT, G_IDTR_BASE, G_IDTR_LIMIT,
-  G_INTERRUPTIBILITY, G_REGS, G_SEG, INTERRUPTIBILITY_STI, SEG_AR, SEG_STRIDE, SR_SS, EXIT_HLT,
+  G_INTERRUPTIBILITY, G_REGS, G_SEG, INTERRUPTIBILITY_STI, SEG_AR, SEG_STRIDE, SR_SS, EXIT_HLT, AR_UNUSABLE,
 } from "../../../assembly/vmcs-layout.js";
 import { Reg, type Vmcs } from "../../core/vmcs.js";
 import { CR0_ET, CR0_PE, CR0_TS, CR4_UNSUPPORTED } from "../control-registers.js";
@@ -54,7 +54,6 @@ import { setTscOffset, tscOffset } from "../virtual-tsc.js";
 import { vmrunCheckFailure } from "./vmrun-checks.js";
 import { offerVirtualInterrupt, saveVirtualInterrupt, virtualInterruptAt, virtualInterruptWakes, VMEXIT_VINTR, waitsOnWindow } from "./virtual-interrupt.js";
 
-const AR_UNUSABLE = 0x10000;
 const AR_DPL = 0x60;
 const ATTRIBUTE_PRESENT = 0x80;
 /** The RFLAGS bits this CPU has (bit 1 reads as 1); VM is refused by the checks, and never restored for L1. */
