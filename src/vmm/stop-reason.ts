@@ -23,8 +23,12 @@ export type StopReason =
   | { kind: "exception"; vector: number; errorCode?: number }
   /** A VM exit no handler is registered for. */
   | { kind: "unhandled-exit"; reason: number; name: string }
-  /** A whole slice of the instruction budget went on instructions that faulted, none retired. */
-  | { kind: "no-progress"; attempts: number };
+  /**
+   * No instruction retired: a whole slice of the instruction budget went on instructions that
+   * faulted, or (`exits` given) the VM exited that many times in a row before any instruction,
+   * which the budget, counting attempts, never sees.
+   */
+  | { kind: "no-progress"; attempts: number; exits?: number };
 
 const EXCEPTION_NAMES = ["#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "", "#TS", "#NP", "#SS", "#GP", "#PF", "", "#MF", "#AC", "#MC", "#XM"];
 
@@ -59,6 +63,7 @@ export function describeStop(stop: StopReason): string {
     case "unhandled-exit":
       return `VM exit the VMM does not handle: reason ${stop.reason} (${stop.name})`;
     case "no-progress":
+      if (stop.exits !== undefined) return `no progress: ${stop.exits} VM exits in a row and no instruction retired (an exit storm)`;
       return `no progress: ${stop.attempts} instructions attempted and none retired (an exception storm: every one faults)`;
   }
 }

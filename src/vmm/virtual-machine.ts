@@ -148,6 +148,11 @@ export interface RunResult {
 // A slice of at least this many attempts in which no instruction retired means the guest is
 // stuck in a fault loop (an exception storm).
 const NO_PROGRESS_ATTEMPTS = 100_000;
+// Exits in a row with no instruction retired: exits that come before any instruction is attempted
+// (at entry: a watched interrupt window that never closes, an event whose delivery exits), a storm
+// the budget never sees end. The longest honest run is one REP INS/OUTS of 2^32 elements, 65,536
+// exits (string-io.ts MAX_ELEMENTS_PER_EXIT); a million take well under a second.
+const NO_PROGRESS_EXITS = 1_000_000;
 
 export class VirtualMachine implements ExitContext {
   readonly config: Readonly<VmConfig>;
@@ -174,7 +179,11 @@ export class VirtualMachine implements ExitContext {
   private readonly levelSwitch: CoreLevelSwitch;
   private readonly consoleListeners: SerialSink[] = [];
   /** Host work done for the guest; the run loop looks at the wall clock as it adds up. */
-  private readonly hostWork = new HostWorkMeter(() => this.checkWallClock());
+  private readonly hostWork = new HostWorkMeter(() => this.hostWorkAddedUp());
+  /** Exits handled by the run loop, and their count when retirement last moved (checkExitStorm()). */
+  private hostExits = 0;
+  private exitsAtRetirement = 0;
+  private retiredAtLastLook = -1;
   private readonly hostConsoleRoom: () => number;
   private stopReason: StopReason | null = null;
   private sliceArmed = 0; // the budget given to the core at the last arming
@@ -461,6 +470,7 @@ export class VirtualMachine implements ExitContext {
   private readonly vmExit = (reason: number): boolean => {
     if (reason === EXIT_PREEMPTION_TIMER) return this.budgetExpired();
     this.exits.dispatch(reason);
+    this.hostExits++;
     this.hostWork.charge(1);
     this.levelSwitch.arm(this.interrupts.pending === 0);
     return this.stopReason === null;
@@ -533,6 +543,22 @@ export class VirtualMachine implements ExitContext {
     else if (retired >= maxInstructions) this.stop({ kind: "instruction-limit", limit: maxInstructions });
     else this.checkWallClock();
     this.sliceEnd = (Math.floor(retired / sliceInstructions) + 1) * sliceInstructions;
+  }
+
+  private hostWorkAddedUp(): void {
+    this.checkWallClock();
+    this.checkExitStorm();
+  }
+
+  /** Ends a run whose exits have gone on for NO_PROGRESS_EXITS with no instruction retired. */
+  private checkExitStorm(): void {
+    const retired = this.vmcs.instructionsRetired();
+    if (retired !== this.retiredAtLastLook) {
+      this.retiredAtLastLook = retired;
+      this.exitsAtRetirement = this.hostExits;
+    } else if (this.hostExits - this.exitsAtRetirement >= NO_PROGRESS_EXITS && this.stopReason === null) {
+      this.stop({ kind: "no-progress", attempts: 0, exits: this.hostExits - this.exitsAtRetirement });
+    }
   }
 
   /** Ends the run once its wall-clock limit has passed: at slice ends, and as host work adds up. */

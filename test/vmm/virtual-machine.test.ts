@@ -3,7 +3,7 @@
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { G_CR0, G_EFLAGS, G_EIP, SR_CS, SR_DS, SR_SS, EXIT_IO, EXIT_CPUID, EXIT_HLT } from "../../assembly/vmcs-layout.js";
+import { G_CR0, G_EFLAGS, G_EIP, SR_CS, SR_DS, SR_SS, EXIT_IO, EXIT_CPUID, EXIT_HLT, EXIT_INTERRUPT_WINDOW, C_PRIMARY, CTL_INTERRUPT_WINDOW } from "../../assembly/vmcs-layout.js";
 import { CoreLoadError, compileCore, instantiateCore } from "../../src/core/core.js";
 import { Reg } from "../../src/core/vmcs.js";
 import { VirtualMachine } from "../../src/vmm/virtual-machine.js";
@@ -118,6 +118,21 @@ describe("VirtualMachine", () => {
     expect(dump).toContain(`EIP=${(CODE + 2).toString(16).padStart(8, "0")} EFL=00000002 [] CPL=0`);
     expect(dump).toContain("CS =0008 00000000 ffffffff 0000c09b");
     expect(dump).toContain("CR0=00000011");
+  });
+
+  // Exits that come before any instruction is attempted are no attempts, so the budget's no-progress
+  // check never sees them (184f834 was such a storm: interrupt-window exits at every entry). Here a
+  // broken injector keeps the window watched, and injects nothing, while the guest is interruptible.
+  it("ends an exit storm that retires nothing as no progress, long before the wall-clock limit", async () => {
+    const { vm } = await boot(concat(x86.sti(), x86.jmpSelf()));
+    vm.run({ maxInstructions: 1000 }); // past STI's shadow, spinning with IF set
+    vm.interrupts.deliver = () => vm.vmcs.set(C_PRIMARY, vm.vmcs.get(C_PRIMARY) | CTL_INTERRUPT_WINDOW);
+    vm.interrupts.deliver();
+    const result = vm.run({ timeoutSeconds: 60 });
+    expect(result.stop).toEqual({ kind: "no-progress", attempts: 0, exits: expect.any(Number) });
+    expect(result.instructions).toBe(0);
+    expect(vm.stats.count(EXIT_INTERRUPT_WINDOW)).toBeGreaterThanOrEqual(1_000_000);
+    expect(result.seconds).toBeLessThan(30);
   });
 });
 
