@@ -14,7 +14,7 @@
 // checks); accesses through the same registers share one check (access-checks.ts). CPUID, VMCALL,
 // IN and OUT the core performs in place and delivers their exits inside the block; forms not
 // compiled the core's interpreter executes in place (interpret), and the block goes on after them.
-// Forms whose semantics are long (RCL/RCR, one-operand IMUL, IDIV, MUL and DIV of 8/16 bits) call
+// Forms whose semantics are long (RCL/RCR, MUL, IMUL, DIV and IDIV of 8/16 bits) call
 // the interpreter's own function for them (jitShift, jitMulDiv); other shifts and rotates are
 // emitted inline (shift.ts).
 import {
@@ -663,23 +663,31 @@ class Translator {
     this.flags = emitEagerFlags(c, () => c.get(overflow), () => c.get(overflow), res, 4);
   }
 
-  // MUL r/m32: EDX:EAX = EAX * src; CF = OF = the high half is not 0, SZP of the low half
-  // (undefined on hardware; the interpreter's choice, assembly/cpu/muldiv.ts).
-  private mul(src: number): void {
-    const c = this.c, eax = c.local(), low = c.local(), high = c.local();
+  // MUL and IMUL r/m32: EDX:EAX = EAX * src, unsigned or signed; CF = OF = the high half is not
+  // the low half's extension, SZP of the low half (undefined on hardware; the interpreter's choice,
+  // assembly/cpu/muldiv.ts).
+  private mulWide(src: number, signed: boolean): void {
+    const c = this.c, eax = c.local(), low = c.local(), high = c.local(), extend = signed ? Op.I64ExtendI32S : Op.I64ExtendI32U;
     this.loadReg(EAX, 4);
     c.set(eax);
-    const product = () => c.get(eax).op(Op.I64ExtendI32U).get(src).op(Op.I64ExtendI32U).op(Op.I64Mul);
+    const product = () => c.get(eax).op(extend).get(src).op(extend).op(Op.I64Mul);
     product(); c.op(Op.I32WrapI64).set(low);
     product(); c.i64(32).op(Op.I64ShrU).op(Op.I32WrapI64).set(high);
     this.storeReg(EAX, 4, low);
     this.storeReg(EDX, 4, high);
-    const overflow = () => c.get(high).i32(0).op(Op.I32Ne);
+    const overflow = () => {
+      c.get(high);
+      if (signed) c.get(low).i32(31).op(Op.I32ShrS); else c.i32(0);
+      c.op(Op.I32Ne);
+    };
     this.flags = emitEagerFlags(c, overflow, overflow, low, 4);
   }
 
   // DIV r/m32: EAX, EDX = EDX:EAX / src, % src; flags unchanged. A zero divisor or a quotient that
-  // does not fit (EDX >= src) leaves the block before it, for the interpreter to raise #DE.
+  // does not fit (EDX >= src) leaves the block before it, for the interpreter to raise #DE. One
+  // division, of 32 bits when EDX is 0 (C's unsigned division: `xor %edx,%edx; div`); the
+  // remainder is EAX - quotient * src, exact in 32 bits as it is below src (V8 does not fold a
+  // division and a remainder of the same operands into one: two 64-bit ones were the cost).
   private div(src: number): void {
     const c = this.c, eax = c.local(), edx = c.local(), quotient = c.local(), remainder = c.local();
     this.loadReg(EDX, 4);
@@ -688,9 +696,34 @@ class Translator {
     c.end();
     this.loadReg(EAX, 4);
     c.set(eax);
-    const dividend = () => c.get(edx).op(Op.I64ExtendI32U).i64(32).op(Op.I64Shl).get(eax).op(Op.I64ExtendI32U).op(Op.I64Or);
-    dividend(); c.get(src).op(Op.I64ExtendI32U).op(Op.I64DivU).op(Op.I32WrapI64).set(quotient);
-    dividend(); c.get(src).op(Op.I64ExtendI32U).op(Op.I64RemU).op(Op.I32WrapI64).set(remainder);
+    c.get(edx).op(Op.I32Eqz).ifI32();
+    c.get(eax).get(src).op(Op.I32DivU);
+    c.orElse();
+    c.get(edx).op(Op.I64ExtendI32U).i64(32).op(Op.I64Shl).get(eax).op(Op.I64ExtendI32U).op(Op.I64Or);
+    c.get(src).op(Op.I64ExtendI32U).op(Op.I64DivU).op(Op.I32WrapI64);
+    c.end();
+    c.tee(quotient).get(src).op(Op.I32Mul).set(remainder);
+    c.get(eax).get(remainder).op(Op.I32Sub).set(remainder);
+    this.storeReg(EAX, 4, quotient);
+    this.storeReg(EDX, 4, remainder);
+  }
+
+  // IDIV r/m32 of a dividend that fits in 32 bits, EDX its sign (C's signed division: `cltd;
+  // idiv`): EAX, EDX = EAX / src, % src, truncated; flags unchanged. Any other dividend, a zero
+  // divisor and the one quotient that does not fit (-2^31 / -1) leave the block before it, for the
+  // interpreter (which raises #DE where it must).
+  private idiv(src: number): void {
+    const c = this.c, eax = c.local(), quotient = c.local(), remainder = c.local();
+    this.loadReg(EAX, 4);
+    c.tee(eax).i32(31).op(Op.I32ShrS);
+    this.loadReg(EDX, 4);
+    c.op(Op.I32Ne).get(src).op(Op.I32Eqz).op(Op.I32Or);
+    c.get(eax).i32(0x80000000 | 0).op(Op.I32Eq).get(src).i32(-1).op(Op.I32Eq).op(Op.I32And).op(Op.I32Or);
+    c.ifThen();
+    this.exitHere();
+    c.end();
+    c.get(eax).get(src).op(Op.I32DivS).tee(quotient).get(src).op(Op.I32Mul).set(remainder);
+    c.get(eax).get(remainder).op(Op.I32Sub).set(remainder);
     this.storeReg(EAX, 4, quotient);
     this.storeReg(EDX, 4, remainder);
   }
@@ -773,8 +806,9 @@ class Translator {
       }
       case "mul": case "div": case "imulWide": case "idiv": {
         const src = this.read(dst);
-        if (dst.bytes === 4 && op === "mul") this.mul(src);
+        if (dst.bytes === 4 && (op === "mul" || op === "imulWide")) this.mulWide(src, op === "imulWide");
         else if (dst.bytes === 4 && op === "div") this.div(src);
+        else if (dst.bytes === 4 && op === "idiv") this.idiv(src);
         else this.mulDivInCore(MUL_DIV_KINDS[op], src, dst.bytes);
         return;
       }

@@ -35,3 +35,28 @@ describe("shifts and rotates compiled inline agree with the interpreter", () => 
     expectAgreement(runBoth(shiftsProgram(), setup), L.EXIT_HLT);
   });
 });
+
+// DIV, IDIV and one-operand MUL and IMUL of 32 bits: DIV's 32-bit division when EDX is 0 and its
+// 64-bit one otherwise; IDIV of a sign-extended dividend (CDQ) inline, and of any other dividend
+// left to the interpreter; of registers and memory. Divisors run through both signs and never 0.
+function mulDivProgram(): string {
+  const divisor = (or: number) => `mov %ecx, %ebx\nsub $150, %ebx\nor $${or}, %ebx\nmov %ebx, ${DATA}\n`;
+  const forms = [
+    [`xor %edx, %edx\n${divisor(1)}div %ebx`, "%eax"],
+    [`mov %edi, %edx\nand $0xff, %edx\nmov %ecx, %ebx\nor $0x100, %ebx\ndiv %ebx\nlea (%eax,%edx,2), %ebx`, "%ebx"],
+    [`xor %edx, %edx\n${divisor(1)}divl ${DATA}\nlea (%eax,%edx,2), %ebx`, "%ebx"],
+    [`cltd\n${divisor(1)}idiv %ebx\nlea (%eax,%edx,2), %ebx`, "%ebx"],
+    [`cltd\n${divisor(3)}idivl ${DATA}\nlea (%eax,%edx,2), %ebx`, "%ebx"],
+    [`mov %edi, %edx\nand $0x3f, %edx\nmov %ecx, %ebx\nor $0x80, %ebx\nidiv %ebx\nlea (%eax,%edx,2), %ebx`, "%ebx"],
+    [`imul %ecx\nlea (%eax,%edx,2), %ebx`, "%ebx"],
+    [`${divisor(0)}imull ${DATA}\nlea (%eax,%edx,2), %ebx`, "%ebx"],
+    [`mul %ecx\nlea (%eax,%edx,2), %ebx`, "%ebx"],
+  ];
+  return `mov $0x80000001, %edi\n${forms.map(([instruction, result]) => loop(instruction, result)).join("")}hlt`;
+}
+
+describe("32-bit DIV, IDIV, MUL and IMUL compiled inline agree with the interpreter", () => {
+  it.each([["paging off", () => {}], ["paging on", withPaging]])("registers and memory, %s", (_, setup) => {
+    expectAgreement(runBoth(mulDivProgram(), setup), L.EXIT_HLT);
+  });
+});

@@ -39,11 +39,16 @@ describe.each([["paging off", () => {}], ["paging on", withPaging]])("compiled b
   it.each(LOOPS)("%s", (_, source) => expectAgreement(runBoth(source, setup), L.EXIT_HLT));
 });
 
-// A divide error raised by a form the block leaves to the core's function (jitMulDiv) ends the
-// block where the interpreter would have raised it: same EIP, registers, flags and retired count.
+// A divide error raised by a form the block leaves to the core's function (jitMulDiv), or by one
+// it leaves the block before (32-bit IDIV), ends the block where the interpreter would have raised it: same EIP, registers, flags and retired count.
 describe("a divide error inside a compiled block", () => {
   it.each([["IDIV", "idiv %ebx"], ["DIV of 8 bits", "divb %bl"]])("%s", (_, divide) => {
     const source = `mov $300, %ecx\n1: mov $1000, %eax\ncdq\nlea -1(%ecx), %ebx\n${divide}\nadd %eax, %esi\ndec %ecx\njnz 1b\nhlt`;
+    expectAgreement(runBoth(source, (cpu) => cpu.setVmcs(L.C_EXCEPTION_BITMAP, 1)), L.EXIT_EXCEPTION);
+  });
+  it("IDIV of -2^31 by -1", () => {
+    // at ECX 5 the dividend is -2^31 and the divisor -1: the quotient does not fit
+    const source = `mov $300, %ecx\n1: mov %ecx, %eax\nmov $7, %ebx\ncmp $5, %ecx\njne 2f\nmov $0x80000000, %eax\nmov $-1, %ebx\n2: cdq\nidiv %ebx\nadd %eax, %esi\ndec %ecx\njnz 1b\nhlt`;
     expectAgreement(runBoth(source, (cpu) => cpu.setVmcs(L.C_EXCEPTION_BITMAP, 1)), L.EXIT_EXCEPTION);
   });
 });
