@@ -104,6 +104,7 @@ export function blockCacheBytes(): u32 { return cacheBytes; } // with the write-
 // compiled blocks there are forgotten, as for the guest's own stores.
 export function noteHostWrite(physical: u32, length: u32): void { codeWritten(physical, length); }
 export { codePageMasks } from "./jit/code-pages"; // compiled stores test them (src/jit/translate.ts)
+export { trackedFrameCounts } from "./mmu/shadow"; // page tables' frames, watched whole by those masks
 export { blockReached } from "./jit/block-cache"; // the host forms regions of blocks the guest ran
 export { countInterpretedForms, interpretedFormCounts } from "./jit/interpreted-forms";
 export {

@@ -59,6 +59,9 @@ export function allocateShadows(): void {
 @inline export function tableEntry(table: u32, index: u32): u32 { return pool + ((table - 1) << 12) + (index << 2); }
 
 // ---- Frame tracking --------------------------------------------------------------------------
+/** Where the tracking counts lie (the fuzzer checks that only tracked frames are watched whole). */
+export function trackedFrameCounts(): u32 { return frameRefs; }
+
 @inline export function isTracked(frame: u32): bool {
   const f = frame >>> 12;
   return f < (ramSize >>> 12) && load<u16>(frameRefs + (f << 1)) != 0;

@@ -84,6 +84,8 @@ export interface CoreExports {
   noteHostWrite(physical: number, length: number): void;
   /** Where the code-page masks compiled stores test lie in memory (assembly/jit/code-pages.ts). */
   codePageMasks(): number;
+  /** Where the shadow MMU's u16 per guest frame lies: how many shadows derive from it (a page table's frame when non-zero). */
+  trackedFrameCounts(): number;
   /** Whether the run loop has arrived at the block at (linear, physical), compiled for BLOCK_MODE `mode`. */
   blockReached(linear: number, physical: number, mode: number): number;
   /** Count, or stop counting, the forms the interpreter performs where compiled code could run. */
@@ -138,7 +140,7 @@ export const CORE_EXPORT_KINDS = {
   levelSwitchArea: { params: 0 }, entryControlsValid: { params: 1 }, hostStateValid: { params: 1 }, guestStateCheck: { params: 1 }, saveL1Controls: { params: 0 }, restoreL1Controls: { params: 0 }, loadL2State: { params: 1 },
   mergeControls: { params: 1 }, mergeCrMask: { params: 6 }, writeExitInformation: { params: 4 }, saveL2State: { params: 1 }, loadHostState: { params: 1 }, resumeL1: { params: 1 },
   table: "table", blockCacheBase: { params: 0 }, blockCacheBytes: { params: 0 }, compiledBlocks: { params: 0 }, userLevelSeen: "global",
-  stalledBlockEntries: { params: 0 }, blockEntriesFromLoop: { params: 0 }, noteHostWrite: { params: 2 }, codePageMasks: { params: 0 }, blockReached: { params: 3 },
+  stalledBlockEntries: { params: 0 }, blockEntriesFromLoop: { params: 0 }, noteHostWrite: { params: 2 }, codePageMasks: { params: 0 }, trackedFrameCounts: { params: 0 }, blockReached: { params: 3 },
   countInterpretedForms: { params: 1 },
   interpretedFormCounts: { params: 0 },
   eip: "global", budget: "global", flagsWord: "global", lazyMask: "global", lfOp: "global", lfA: "global",

@@ -68,7 +68,7 @@ export class ProtectedMemory {
       }
     });
     const e = this.core.exports;
-    if (!cacheUsed) out.push(...untouchedBlockCache(bytes, e.blockCacheBase(), e.blockCacheBase() + e.blockCacheBytes(), e.codePageMasks(), e.ramSize()));
+    if (!cacheUsed) out.push(...untouchedBlockCache(bytes, e.blockCacheBase(), e.blockCacheBase() + e.blockCacheBytes(), e.codePageMasks(), e.ramSize(), e.trackedFrameCounts()));
     if (this.core.vmcs(STAT_SHADOW_ROOTS_BUILT) === 0) {
       out.push(...nonZero(bytes, e.ramBase() + e.ramSize(), bytes.length, "shadow tables or TLB with no shadow built"));
     }
@@ -94,16 +94,24 @@ function nonZero(bytes: Uint8Array, from: number, to: number, what: string): str
   return at < 0 ? [] : [`${what}: byte at ${hex(from + at)} is ${hex(region[at])}`];
 }
 
-/** The block cache without compiled code: zero, but for code-page masks that watch a page table whole (each 0 or all ones). */
-function untouchedBlockCache(bytes: Uint8Array, from: number, to: number, masks: number, ramSize: number): string[] {
+/**
+ * The block cache without compiled code: zero, but for the code-page masks of the frames the
+ * shadow MMU tracks as page tables (shadow.ts trackedFrameCounts), which it watches whole (all ones).
+ */
+function untouchedBlockCache(bytes: Uint8Array, from: number, to: number, masks: number, ramSize: number, trackedCounts: number): string[] {
   const what = "block cache with the compiling tier off and no binary translation";
   const masksEnd = masks + ((((ramSize + 0xffff) >>> 12) & ~0xf) << 3); // a u64 per page of RAM rounded up to 64 KiB (code-pages.ts)
-  const partial: string[] = [];
-  for (let at = masks; at < masksEnd && partial.length === 0; at += 8) {
+  const tracked = (page: number) => page < ramSize >>> 12 && (bytes[trackedCounts + 2 * page] | bytes[trackedCounts + 2 * page + 1]) !== 0;
+  const wrong: string[] = [];
+  for (let at = masks; at < masksEnd && wrong.length === 0; at += 8) {
+    const page = (at - masks) >>> 3;
     const mask = bytes.subarray(at, at + 8);
-    if ((mask[0] !== 0 && mask[0] !== 0xff) || mask.some((byte) => byte !== mask[0])) partial.push(`${what}: the code-page mask of page ${hex((at - masks) >>> 3)} is neither 0 nor a watched page table's (all ones)`);
+    const watchedWhole = mask.every((byte) => byte === 0xff);
+    if (watchedWhole ? !tracked(page) : mask.some((byte) => byte !== 0)) {
+      wrong.push(`${what}: the code-page mask of page ${hex(page)} is ${watchedWhole ? "all ones, and its frame is no page table the shadow MMU tracks" : "neither 0 nor a tracked page table's (all ones)"}`);
+    }
   }
-  return [...nonZero(bytes, from, masks, what), ...partial, ...nonZero(bytes, masksEnd, to, what)];
+  return [...nonZero(bytes, from, masks, what), ...wrong, ...nonZero(bytes, masksEnd, to, what)];
 }
 
 function describeLow(at: number): string {

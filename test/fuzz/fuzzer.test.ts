@@ -54,6 +54,9 @@ describe("fuzzer", () => {
       ["a VMCS control", (c: BareCore) => c.setVmcs(L.C_EXCEPTION_BITMAP, 1), /VMCS field 0x208/],
       ["the core's read-only data", (c: BareCore) => { c.bytes[source.dataSegments[0][0]] ^= 0xff; }, /read-only data/],
       ["the block cache while the compiling tier is off", (c: BareCore) => { c.bytes[c.exports.blockCacheBase() + 100] = 1; }, /block cache/],
+      // (a tracked page table's mask is all ones: 3d438dc; no frame is tracked in a fresh core)
+      ["a code-page mask watched whole for a frame that is no page table", (c: BareCore) => { c.bytes.fill(0xff, c.exports.codePageMasks() + 8 * 3, c.exports.codePageMasks() + 8 * 4); }, /page 0x3 is all ones, and its frame is no page table/],
+      ["a code-page mask partly set", (c: BareCore) => { c.bytes[c.exports.codePageMasks() + 8 * 5 + 2] = 0x10; }, /page 0x5 is neither 0/],
       ["the shadow tables before any shadow was built", (c: BareCore) => { c.bytes[c.exports.ramBase() + c.exports.ramSize() + 64] = 1; }, /shadow tables/],
     ])("notices a change to %s", (_, change, message) => {
       const core = fresh();
