@@ -13,6 +13,7 @@ import {
 } from "./state";
 import {
   VMCS_BASE, G_CR2, G_IDTR_BASE, G_IDTR_LIMIT, SR_CS, SR_SS, EXIT_EXCEPTION, EXIT_TRIPLE_FAULT, EXIT_IRET,
+  X_VECTORING_INFO, X_VECTORING_ERROR,
 } from "../vmcs-layout";
 import { linRead32 } from "../memory/linear";
 import { setSegment, arDpl, AR_ACCESSED, AR_CODE, AR_DC, AR_S, AR_P } from "./segment";
@@ -138,6 +139,15 @@ function deliverReal(vector: u32, retEip: u32): void {
 }
 
 // ---- Dispatch with the double-fault rules and the exception bitmap ---------------------------------
+// An event in the interruption-information format (vector, type, error code pushed, valid), and the
+// error code it pushes (0 if none).
+function eventInfo(vector: u32, kind: u32): u32 {
+  return vector | (kind << 8) | (kind == EVENT_HW_EXCEPTION && vectorHasError(vector) ? 1 << 11 : 0) | (1 << 31);
+}
+function eventError(vector: u32, kind: u32, errorCode: i32): u32 {
+  return kind == EVENT_HW_EXCEPTION && vectorHasError(vector) && errorCode >= 0 ? <u32>errorCode : 0;
+}
+
 // `retEip` is the address the handler returns to: the faulting instruction for faults, the next
 // instruction for traps, software interrupts and external interrupts.
 function dispatch(vector: u32, kind: u32, errorCode: i32, retEip: u32, checkBitmap: bool): void {
@@ -145,12 +155,17 @@ function dispatch(vector: u32, kind: u32, errorCode: i32, retEip: u32, checkBitm
   // A fault while delivering restarts the instruction that caused the event (INT n itself for
   // software interrupts); for hardware events that is the event's own return address.
   const faultEip = (kind >= EVENT_SW_INTERRUPT) ? instrStart : retEip;
+  // The event whose delivery raised this round's exception (0 in the first round): an exit then
+  // happens during its delivery, which the exit's vectoring information says (SDM 27.2.4, APM 15.7.2).
+  let delivering: u32 = 0, deliveringError: u32 = 0;
   for (let round = 0; ; round++) {
     if (checkBitmap && (kind == EVENT_HW_EXCEPTION || kind == EVENT_SW_EXCEPTION) &&
         (exceptionBitmap() & (1 << vector))) {
-      const hasError = kind == EVENT_HW_EXCEPTION && vectorHasError(vector);
-      setExitInterruptInfo(vector | (kind << 8) | (hasError ? 1 << 11 : 0) | (1 << 31),
-        hasError ? <u32>(errorCode < 0 ? 0 : errorCode) : 0);
+      setExitInterruptInfo(eventInfo(vector, kind), eventError(vector, kind, errorCode));
+      // A #DF that exits is not an exit during delivery (the APM, and Bochs' SvmInterceptException).
+      const vectoring = vector == <u32>EXC_DF ? 0 : delivering;
+      store<u32>(VMCS_BASE + X_VECTORING_INFO, vectoring);
+      store<u32>(VMCS_BASE + X_VECTORING_ERROR, vectoring ? deliveringError : 0);
       // INT3/INTO exit with their instruction length and EIP at the instruction, as VMX saves it.
       eip = retEip;
       vmexit(EXIT_EXCEPTION, vector == 14 ? pageFaultAddress : 0);
@@ -164,6 +179,8 @@ function dispatch(vector: u32, kind: u32, errorCode: i32, retEip: u32, checkBitm
     const v2 = <u32>excVector;
     const e2 = excErrorCode;
     clearException();
+    delivering = eventInfo(vector, kind);
+    deliveringError = eventError(vector, kind, errorCode);
     eip = faultEip;
     if ((kind == EVENT_HW_EXCEPTION && vector == <u32>EXC_DF) || round >= 8) {
       vmexit(EXIT_TRIPLE_FAULT, 0);

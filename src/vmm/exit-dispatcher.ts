@@ -22,7 +22,7 @@ import type { ExitsInCore } from "./exits-in-core.js";
 import { EXIT_CPUID, EXIT_IO } from "../../assembly/vmcs-layout.js";
 import { handleCpuid } from "./exits/cpuid.js";
 import { handleIo } from "./exits/io.js";
-import { exitHandlers, handleUnhandledExit } from "./exits/table.js";
+import { exitHandlers, exitReasonName, handleUnhandledExit } from "./exits/table.js";
 import { subscribe } from "./subscribe.js";
 
 export type ExitListener = (exit: ExitEvent) => void;
@@ -41,6 +41,13 @@ export interface LevelStage {
   reflects(vm: ExitContext, reason: number): boolean;
   /** Deals with the exit: reflects it into L1 (`reflected`), or has L0 handle it and L2 resume. */
   handle(vm: ExitContext, reason: number, reflected: boolean): void;
+  /**
+   * When L1 sees its own codes rather than the core's reasons (SVM's #VMEXIT codes): the code of
+   * an exit it asked for, which counts, times and names the exit at the reflected level, and a
+   * code's name. Without them a reflected exit is L1's under the core's reason (VMX).
+   */
+  reflectedCode?(vm: ExitContext, reason: number): number;
+  codeName?(code: number): string;
 }
 
 export class ExitDispatcher {
@@ -75,6 +82,7 @@ export class ExitDispatcher {
    */
   setLevelStage(stage: LevelStage | undefined): void {
     this.levelStage = stage;
+    this.vm.stats.nameReflected(stage?.codeName ?? exitReasonName);
   }
 
   /** The level stage, while L2 runs. */
@@ -89,7 +97,7 @@ export class ExitDispatcher {
    * counted, timed and shown as reflected. Call it before reflecting, while L2's state is in place.
    */
   reflectHeldInterrupt(reason: number): void {
-    this.account(reason, EXIT_HELD_INTERRUPT);
+    this.account(reason, EXIT_HELD_INTERRUPT, reason);
   }
 
   /** Calls `listener` at every exit, before any stage or handler; returns the unsubscribe function. */
@@ -116,31 +124,35 @@ export class ExitDispatcher {
       return;
     }
     const kind: ExitKind = level === undefined ? EXIT_OF_L1 : level.reflects(this.vm, reason) ? EXIT_REFLECTED : EXIT_OF_L2;
+    // What the exit is at its level: the code L1 sees for one reflected under SVM, else the reason.
+    const atLevel = kind === EXIT_REFLECTED && level?.reflectedCode !== undefined ? level.reflectedCode(this.vm, reason) : reason;
     const timer = this.handlerTimer;
-    if (timer === undefined) return this.handle(reason, kind, level);
-    timer.begin(reason, kind);
+    if (timer === undefined) return this.handle(reason, kind, level, atLevel);
+    timer.begin(reason, kind, atLevel);
     try {
-      this.handle(reason, kind, level);
+      this.handle(reason, kind, level, atLevel);
     } finally {
       timer.end();
     }
   }
 
-  private handle(reason: number, kind: ExitKind, level: LevelStage | undefined): void {
+  private handle(reason: number, kind: ExitKind, level: LevelStage | undefined, atLevel: number): void {
     const { vm, stages } = this;
-    this.account(reason, kind);
+    this.account(reason, kind, atLevel);
     for (let i = 0; i < stages.length; i++) if (stages[i](vm, reason)) return;
     if (level !== undefined) level.handle(vm, reason, kind === EXIT_REFLECTED);
     else callHandler(vm, reason);
   }
 
-  /** Counts, times and shows an exit of `kind`. */
-  private account(reason: number, kind: ExitKind): void {
+  /** Counts, times and shows an exit of `kind`; `atLevel` is what it is at its level (the reason, or the code L1 sees). */
+  private account(reason: number, kind: ExitKind, atLevel: number): void {
     const { vm } = this;
-    vm.stats.record(reason, kind);
-    this.timer?.exit(reason, kind);
+    vm.stats.record(reason, kind, atLevel);
+    this.timer?.exit(reason, kind, atLevel);
     if (this.listeners.length > 0) {
       const event = exitEvent(reason, vm.vmcs, this.nested ? exitNesting(kind) : undefined);
+      const codeName = this.levelStage?.codeName;
+      if (kind >= EXIT_REFLECTED && codeName !== undefined) event.name = codeName(atLevel);
       // The exit information in the VMCS is the exit's L0 handled before it.
       if (kind === EXIT_HELD_INTERRUPT) Object.assign(event, { qualification: 0, detail: "for L1, held while L2 ran" });
       for (const listener of this.listeners) listener(event);

@@ -58,7 +58,7 @@ export interface LevelStatistics {
   l2: ExitReasonStats[];
   /**
    * Exits of L2 reflected into L1 (L1 asked for them): what L1 saw, by the reason written into its
-   * VMCS. Interrupts for L1 held while L2 ran are here too (reason 1), with no exit of the core's.
+   * VMCS (under SVM: by the #VMEXIT code written into its VMCB, named as the APM names it). Interrupts for L1 held while L2 ran are here too (reason 1), with no exit of the core's.
    */
   reflected: ExitReasonStats[];
 }
@@ -94,12 +94,12 @@ class ReasonTable {
   }
 
   /** Reasons that occurred, most frequent first; those of `also` added in (both counts and times). */
-  entries(also?: ReasonTable): ExitReasonStats[] {
+  entries(also?: ReasonTable, name: (reason: number) => string = exitReasonName): ExitReasonStats[] {
     const list: ExitReasonStats[] = [];
     this.counts.forEach((own, reason) => {
       const count = own + (also?.counts[reason] ?? 0);
       if (count === 0) return;
-      const entry: ExitReasonStats = { reason, name: exitReasonName(reason), count };
+      const entry: ExitReasonStats = { reason, name: name(reason), count };
       const timedCount = this.timedCounts[reason] + (also?.timedCounts[reason] ?? 0);
       if (timedCount > 0) {
         const ms = this.timeMs[reason] + (also?.timeMs[reason] ?? 0);
@@ -117,8 +117,8 @@ class ReasonTable {
   }
 }
 
-/** Hands over `count` exits of `reason` of one kind (exit-level.ts; L1's when not said). */
-export type CountRecorder = (reason: number, count: number, kind?: ExitKind) => void;
+/** Hands over `count` exits of `reason` of one kind (exit-level.ts; L1's when not said), `atLevel` at their level (ExitStats.record). */
+export type CountRecorder = (reason: number, count: number, kind?: ExitKind, atLevel?: number) => void;
 
 export class ExitStats {
   /** Every exit the core reported, whatever its level; what is saved and what the guest can read. */
@@ -133,10 +133,12 @@ export class ExitStats {
   /** Exits counted elsewhere (the core's own: exits-in-core.ts, the level switch), taken over whenever counts are read. */
   private readonly countedElsewhere: Array<(record: CountRecorder) => void> = [];
   /** The exits the core completes are L1's, unless their source says they were L2's reflected into L1. */
-  private readonly takeOver: CountRecorder = (reason, count, kind = EXIT_OF_L1) => {
+  private readonly takeOver: CountRecorder = (reason, count, kind = EXIT_OF_L1, atLevel = reason) => {
     this.counts[reason] += count;
-    this.kinds[kind].counts[reason] += count;
+    this.kinds[kind].counts[atLevel] += count;
   };
+  /** The names of the reflected level's reasons: the core's, or the codes L1 sees (LevelStage.codeName). */
+  private reflectedName: (reason: number) => string = exitReasonName;
 
   /** Adds the counts `drain` hands over (clearing them at their source) to these, before every read. */
   countAlso(drain: (record: CountRecorder) => void): void {
@@ -152,10 +154,15 @@ export class ExitStats {
    * loop stops on them anyway. A held interrupt reflected into L1 is no exit of the core's: it
    * counts at its level only.
    */
-  record(reason: number, kind: ExitKind = EXIT_OF_L1): void {
-    if (reason >= EXIT_REASON_LIMIT) return;
+  record(reason: number, kind: ExitKind = EXIT_OF_L1, atLevel = reason): void {
+    if (reason >= EXIT_REASON_LIMIT || atLevel >= EXIT_REASON_LIMIT) return;
     if (kind !== EXIT_HELD_INTERRUPT) this.counts[reason]++;
-    this.kinds[kind].counts[reason]++;
+    this.kinds[kind].counts[atLevel]++;
+  }
+
+  /** How the reflected level names its reasons (ExitDispatcher.setLevelStage). */
+  nameReflected(name: (reason: number) => string): void {
+    this.reflectedName = name;
   }
 
   /** An entry the core ended for host work (VmStatistics.hostWorkYields). */
@@ -194,11 +201,11 @@ export class ExitStats {
   }
 
   /** `exits` consecutive exits of `reason` and `kind` took `ms` of host time, the guest retiring `instructions` in it. */
-  charge(reason: number, exits: number, ms: number, instructions: number, kind: ExitKind = EXIT_OF_L1): void {
-    if (reason >= EXIT_REASON_LIMIT) return;
+  charge(reason: number, exits: number, ms: number, instructions: number, kind: ExitKind = EXIT_OF_L1, atLevel = reason): void {
+    if (reason >= EXIT_REASON_LIMIT || atLevel >= EXIT_REASON_LIMIT) return;
     this.timed = true;
     if (kind !== EXIT_HELD_INTERRUPT) this.all.charge(reason, exits, ms, instructions);
-    this.kinds[kind].charge(reason, exits, ms, instructions);
+    this.kinds[kind].charge(atLevel, exits, ms, instructions);
   }
 
   /** A run of the VM ended. */
@@ -218,7 +225,7 @@ export class ExitStats {
     this.takeOverCounts();
     const [l1, l2, reflected, held] = this.kinds;
     if (l2.total + reflected.total + held.total === 0) return undefined;
-    return { l1: l1.entries(), l2: l2.entries(), reflected: reflected.entries(held) };
+    return { l1: l1.entries(), l2: l2.entries(), reflected: reflected.entries(held, this.reflectedName) };
   }
 
   snapshot(mmu: MmuStatistics, compiledCode: CompiledCodeStatistics): VmStatistics {

@@ -34,6 +34,7 @@ function measureClockCost(): number {
 export class ExitTimer {
   private reason = -1;
   private kind: ExitKind = EXIT_OF_L1;
+  private atLevel = -1;
   private exits = 0;
   private startMs = 0;
   private startInstructions = 0;
@@ -46,15 +47,16 @@ export class ExitTimer {
     this.clockCost = measuredClockCostMs();
   }
 
-  /** Called at every exit, before its handler. */
-  exit(reason: number, kind: ExitKind = EXIT_OF_L1): void {
-    if (reason === this.reason && kind === this.kind) {
+  /** Called at every exit, before its handler; `atLevel` is what it is at its level (ExitStats.record). */
+  exit(reason: number, kind: ExitKind = EXIT_OF_L1, atLevel = reason): void {
+    if (reason === this.reason && kind === this.kind && atLevel === this.atLevel) {
       this.exits++;
       return;
     }
     this.close();
     this.reason = reason;
     this.kind = kind;
+    this.atLevel = atLevel;
     this.exits = 1;
   }
 
@@ -64,7 +66,7 @@ export class ExitTimer {
     const instructions = this.vmcs.instructionsRetired();
     if (this.reason >= 0) {
       const ms = Math.max(0, now - this.startMs - this.clockCost);
-      this.stats.charge(this.reason, this.exits, ms, instructions - this.startInstructions, this.kind);
+      this.stats.charge(this.reason, this.exits, ms, instructions - this.startInstructions, this.kind, this.atLevel);
     }
     this.reason = -1;
     this.startMs = now;

@@ -64,19 +64,25 @@ function measureClockCost(resolutionMs: number): number {
 export class HandlerTimer {
   readonly resolutionMs = measureResolution();
   readonly clockCostMs = measureClockCost(this.resolutionMs);
-  /** By kind and reason: index kind * EXIT_REASON_LIMIT + reason. */
+  /** By kind and reason at that level (the code L1 sees for a reflected SVM exit): index kind * EXIT_REASON_LIMIT + reason. */
   private readonly ms = new Float64Array(EXIT_KINDS * EXIT_REASON_LIMIT);
   private readonly exits = new Float64Array(EXIT_KINDS * EXIT_REASON_LIMIT);
   private readonly seen = new Uint32Array(EXIT_KINDS * EXIT_REASON_LIMIT);
+  /** By the core's reason, every kind together. */
+  private readonly reasonMs = new Float64Array(EXIT_REASON_LIMIT);
+  private readonly reasonExits = new Float64Array(EXIT_REASON_LIMIT);
   /** An emulated instruction's own exit is dispatched inside its handler: only the outer one is timed. */
   private depth = 0;
   private key = -1;
+  private reason = -1;
   private startMs = 0;
 
-  begin(reason: number, kind: ExitKind = EXIT_OF_L1): void {
-    const key = kind * EXIT_REASON_LIMIT + reason;
-    if (this.depth++ > 0 || reason >= EXIT_REASON_LIMIT || this.seen[key]++ % SAMPLE_EVERY !== 0) return;
+  /** An exit's handling begins; `atLevel` is what it is at its level (ExitStats.record). */
+  begin(reason: number, kind: ExitKind = EXIT_OF_L1, atLevel = reason): void {
+    const key = kind * EXIT_REASON_LIMIT + atLevel;
+    if (this.depth++ > 0 || reason >= EXIT_REASON_LIMIT || atLevel >= EXIT_REASON_LIMIT || this.seen[key]++ % SAMPLE_EVERY !== 0) return;
     this.key = key;
+    this.reason = reason;
     this.startMs = performance.now();
   }
 
@@ -86,24 +92,22 @@ export class HandlerTimer {
     if (ms <= INTERRUPTED_MS) {
       this.ms[this.key] += ms;
       this.exits[this.key]++;
+      this.reasonMs[this.reason] += ms;
+      this.reasonExits[this.reason]++;
     }
     this.key = -1;
   }
 
-  /** The sums so far for `reason`: of one kind of exit (exit-level.ts), or of every kind. */
+  /** The sums so far: of one kind of exit (exit-level.ts) by its reason at that level, or of every kind by the core's reason. */
   time(reason: number, kind?: ExitKind): HandlerTime {
     if (reason < 0 || reason >= EXIT_REASON_LIMIT) return { exits: 0, ms: 0 };
-    const sum: HandlerTime = { exits: 0, ms: 0 };
-    for (let k = kind ?? 0; k <= (kind ?? EXIT_KINDS - 1); k++) {
-      sum.exits += this.exits[k * EXIT_REASON_LIMIT + reason];
-      sum.ms += this.ms[k * EXIT_REASON_LIMIT + reason];
-    }
-    return sum;
+    if (kind === undefined) return { exits: this.reasonExits[reason], ms: this.reasonMs[reason] };
+    return { exits: this.exits[kind * EXIT_REASON_LIMIT + reason], ms: this.ms[kind * EXIT_REASON_LIMIT + reason] };
   }
 
   /** The sums over every reason. */
   total(): HandlerTime {
-    return { exits: this.exits.reduce((a, b) => a + b, 0), ms: this.ms.reduce((a, b) => a + b, 0) };
+    return { exits: this.reasonExits.reduce((a, b) => a + b, 0), ms: this.reasonMs.reduce((a, b) => a + b, 0) };
   }
 
   /** Mean ns per exit of a sum (or of the difference of two), undefined where the clock cannot tell it. */

@@ -12,11 +12,20 @@ const SVM_CODE_REASONS = new Map([[VMEXIT_CPUID, EXIT_CPUID], [VMEXIT_HLT, EXIT_
 
 /** nestvisor's per-reason counts of L2's exits in `output` (its console text), by the core's reason. */
 export function nestvisorCounts(output: string, backend: Backend = "vmx"): Map<number, number> {
-  const report = output.split("nestvisor: L2's exits by reason:")[1] ?? "";
-  if (backend === "vmx") return new Map([...report.matchAll(/^ {2}(\d+) [^:\n]+: (\d+)\s*$/gm)].map(([, reason, count]) => [Number(reason), Number(count)]));
-  return new Map([...report.matchAll(/^ {2}([0-9a-f]+) [^:\n]+: (\d+)\s*$/gm)].map(([, code, count]) => {
-    const reason = SVM_CODE_REASONS.get(parseInt(code, 16));
-    if (reason === undefined) throw new Error(`nestvisor counted #VMEXIT ${code}, which no core reason here stands for`);
-    return [reason, Number(count)];
+  if (backend === "vmx") return new Map([...reportLines(output, /^ {2}(\d+) [^:\n]+: (\d+)\s*$/gm)].map(([reason, count]) => [Number(reason), Number(count)]));
+  return new Map([...nestvisorSvmCodes(output)].map(([code, count]) => {
+    const reason = SVM_CODE_REASONS.get(code);
+    if (reason === undefined) throw new Error(`nestvisor counted #VMEXIT ${code.toString(16)}, which no core reason here stands for`);
+    return [reason, count];
   }));
+}
+
+/** nestvisor's SVM backend's counts by #VMEXIT code: what wasmvisor's reflected level counts under SVM. */
+export function nestvisorSvmCodes(output: string): Map<number, number> {
+  return new Map([...reportLines(output, /^ {2}([0-9a-f]+) [^:\n]+: (\d+)\s*$/gm)].map(([code, count]) => [parseInt(code, 16), Number(count)]));
+}
+
+function reportLines(output: string, line: RegExp): Array<[string, string]> {
+  const report = output.split("nestvisor: L2's exits by reason:")[1] ?? "";
+  return [...report.matchAll(line)].map(([, key, count]) => [key, count]);
 }

@@ -19,7 +19,7 @@ import {
   EXIT_CPUID, EXIT_CR_ACCESS, EXIT_EXCEPTION, EXIT_HLT, EXIT_INVLPG, EXIT_IO, EXIT_RDMSR, EXIT_RDTSC, EXIT_SVM_CLGI,
   EXIT_SVM_INVLPGA, EXIT_SVM_STGI, EXIT_SVM_VMLOAD, EXIT_SVM_VMMCALL, EXIT_SVM_VMRUN, EXIT_SVM_VMSAVE, EXIT_TRIPLE_FAULT,
   EXIT_WRMSR, G_CR0, G_EIP, G_SEG, INTR_HAS_ERROR, IOQ_IN, IOQ_REP, IOQ_STRING, SEG_AR, SEG_BASE, SEG_STRIDE, SR_CS,
-  SVM_EXIT_BASE, X_INSTRUCTION_INFO, X_INSTRUCTION_LENGTH, X_INTR_ERROR, X_INTR_INFO, X_QUALIFICATION,
+  SVM_EXIT_BASE, X_INSTRUCTION_INFO, X_INSTRUCTION_LENGTH, X_INTR_ERROR, X_INTR_INFO, X_QUALIFICATION, X_VECTORING_ERROR, X_VECTORING_INFO, INTR_VALID,
 } from "../../../assembly/vmcs-layout.js";
 import { Reg, type Vmcs } from "../../core/vmcs.js";
 import { CR0_TS } from "../control-registers.js";
@@ -28,7 +28,7 @@ import type { ExitContext } from "../exits/exit-context.js";
 import { readLinearBytes } from "../guest-memory.js";
 import { bitmapBit } from "../nested/l2-exits.js";
 import {
-  CR_INTERCEPTS, EXCEPTION_INTERCEPTS, INTERCEPT_CLGI, INTERCEPT_CPUID, INTERCEPT_CR0_SELECTIVE, INTERCEPT_HLT, INTERCEPT_INVLPG,
+  CR_INTERCEPTS, EVENT_TYPE_EXCEPTION, EXCEPTION_INTERCEPTS, INTERCEPT_CLGI, INTERCEPT_CPUID, INTERCEPT_CR0_SELECTIVE, INTERCEPT_HLT, INTERCEPT_INVLPG,
   INTERCEPT_INVLPGA, INTERCEPT_IOIO, INTERCEPT_MSR, INTERCEPT_RDTSC, INTERCEPT_SHUTDOWN, INTERCEPT_STGI, INTERCEPT_VMLOAD,
   INTERCEPT_VMMCALL, INTERCEPT_VMSAVE, INTERCEPTS_1, INTERCEPTS_2, IOPM_BASE, MSRPM_BASE, type Vmcb,
 } from "./vmcb.js";
@@ -48,6 +48,22 @@ export const VMEXIT_IOIO = 0x7b;
 export const VMEXIT_MSR = 0x7c;
 export const VMEXIT_SHUTDOWN = 0x7f;
 
+/** The APM's names of the codes from 60h (appendix C), for traces and statistics. */
+const NAMES_FROM_INTR = [
+  "INTR", "NMI", "SMI", "INIT", "VINTR", "CR0_SEL_WRITE", "IDTR_READ", "GDTR_READ", "LDTR_READ", "TR_READ", "IDTR_WRITE", "GDTR_WRITE",
+  "LDTR_WRITE", "TR_WRITE", "RDTSC", "RDPMC", "PUSHF", "POPF", "CPUID", "RSM", "IRET", "SWINT", "INVD", "PAUSE", "HLT", "INVLPG",
+  "INVLPGA", "IOIO", "MSR", "TASK_SWITCH", "FERR_FREEZE", "SHUTDOWN", "VMRUN", "VMMCALL", "VMLOAD", "VMSAVE", "STGI", "CLGI",
+];
+
+/** A #VMEXIT code's name as the APM gives it: VMEXIT_CR3_WRITE, VMEXIT_EXCP14, VMEXIT_CPUID... */
+export function svmExitCodeName(code: number): string {
+  if (code === -1) return "VMEXIT_INVALID";
+  if (code >= 0 && code < 0x40) return `VMEXIT_${code < 0x20 ? "CR" : "DR"}${code & 0xf}_${code & 0x10 ? "WRITE" : "READ"}`;
+  if (code >= VMEXIT_EXCEPTION && code < VMEXIT_INTR) return `VMEXIT_EXCP${code - VMEXIT_EXCEPTION}`;
+  const name = NAMES_FROM_INTR[code - VMEXIT_INTR];
+  return name === undefined ? `VMEXIT code ${code}` : `VMEXIT_${name}`;
+}
+
 /** Not an exit L1 asked for. */
 export const NOT_INTERCEPTED = -2;
 
@@ -56,6 +72,8 @@ const VECTOR_BP = 3;
 const VECTOR_OF = 4;
 const VECTOR_PF = 14;
 const INTR_TYPE_SOFTWARE_EXCEPTION = 6 << 8;
+const INTR_TYPE_PRIVILEGED_SOFTWARE_EXCEPTION = 5 << 8;
+const INTR_TYPE = 7 << 8;
 
 /** The intercept bit (in INTERCEPTS_1 or _2) of an SVM instruction's exit; VMRUN's is required. */
 function instructionIntercept(vmcb: Vmcb, reason: number): boolean {
@@ -135,9 +153,12 @@ export interface SvmExitInformation {
   info2: number;
   /** The next RIP, or 0 where the APM says nRIP is not saved. */
   nextRip: number;
+  /** EXITINTINFO and its error code: the event being delivered when the exit happened, or 0. */
+  intInfo: number;
+  intError: number;
 }
 
-export const NO_EXIT_INFORMATION: SvmExitInformation = { info1: 0, info2: 0, nextRip: 0 };
+export const NO_EXIT_INFORMATION: SvmExitInformation = { info1: 0, info2: 0, nextRip: 0, intInfo: 0, intError: 0 };
 
 /** The exit information of `code`, from the core's exit `reason` of L2's. */
 export function svmExitInformation(vm: ExitContext, reason: number, code: number): SvmExitInformation {
@@ -147,18 +168,32 @@ export function svmExitInformation(vm: ExitContext, reason: number, code: number
     const info = vmcs.get(X_INTR_INFO);
     const vector = code - VMEXIT_EXCEPTION;
     const software = (info & (7 << 8)) === INTR_TYPE_SOFTWARE_EXCEPTION && (vector === VECTOR_BP || vector === VECTOR_OF);
+    const vectoring = vmcs.get(X_VECTORING_INFO);
     return {
       info1: info & INTR_HAS_ERROR ? vmcs.get(X_INTR_ERROR) : 0,
       info2: vector === VECTOR_PF ? vmcs.get(X_QUALIFICATION) : 0,
       nextRip: software ? nextRip : 0,
+      intInfo: exitIntInfo(vectoring),
+      intError: vectoring & INTR_VALID ? vmcs.get(X_VECTORING_ERROR) : 0,
     };
   }
   switch (code) {
-    case VMEXIT_IOIO: return { info1: ioExitInfo(vm), info2: nextRip, nextRip };
-    case VMEXIT_MSR: return { info1: reason === EXIT_WRMSR ? 1 : 0, info2: 0, nextRip };
+    case VMEXIT_IOIO: return { info1: ioExitInfo(vm), info2: nextRip, nextRip, intInfo: 0, intError: 0 };
+    case VMEXIT_MSR: return { info1: reason === EXIT_WRMSR ? 1 : 0, info2: 0, nextRip, intInfo: 0, intError: 0 };
     case VMEXIT_INTR: case VMEXIT_SHUTDOWN: return NO_EXIT_INFORMATION;
-    default: return { info1: 0, info2: 0, nextRip };
+    default: return { info1: 0, info2: 0, nextRip, intInfo: 0, intError: 0 };
   }
+}
+
+/**
+ * EXITINTINFO (APM 15.7.2) from the core's vectoring information, in the same layout but for the
+ * type: the APM has no software-exception types, INT3, INTO and INT1 are exceptions (3) there.
+ */
+function exitIntInfo(vectoring: number): number {
+  if (!(vectoring & INTR_VALID)) return 0;
+  const type = vectoring & INTR_TYPE;
+  const software = type === INTR_TYPE_SOFTWARE_EXCEPTION || type === INTR_TYPE_PRIVILEGED_SOFTWARE_EXCEPTION;
+  return (software ? (vectoring & ~INTR_TYPE) | (EVENT_TYPE_EXCEPTION << 8) : vectoring) >>> 0;
 }
 
 // EXITINFO1 of IOIO (APM 15.10.2): TYPE (1 = IN) 0, STR 2, REP 3, SZ8/16/32 4-6, A16/A32 7-8, port 31:16.

@@ -10,7 +10,7 @@
 //    injects EVENTINJ; sets GIF. FS, GS, TR, LDTR and the SYSENTER MSRs are VMLOAD's and VMSAVE's
 //    (svm-instructions.ts): they pass between the levels as they are, as on hardware.
 //  - Every L2 exit lands in L0's stage first: one L1 intercepts (svm-intercepts.ts) is a #VMEXIT:
-//    code, EXITINFO1/2, EXITINTINFO (always 0: the core reports no exit during event delivery),
+//    code, EXITINFO1/2, EXITINTINFO (an exception's exit during an event's delivery: that event),
 //    nRIP and L2's state into the VMCB, EVENTINJ's valid bit cleared, L1's host state back from
 //    the save area (CR0.PE set, DR7 400h, CPL 0), GIF clear; L1 goes on after its VMRUN. Any other
 //    exit is L0's, and L2 resumes.
@@ -27,7 +27,7 @@
 import {
   C_CLEAN_FIELDS, C_CR0_MASK, C_CR0_SHADOW, C_CR4_MASK, C_CR4_SHADOW, C_CR_INTERCEPTS, C_CR3_TARGET_COUNT, C_EXCEPTION_BITMAP,
   C_PIN, C_PRIMARY, CTL_CR3_LOAD_EXITING, CTL_CR3_STORE_EXITING, CTL_HLT_EXITING, CTL_INVLPG_EXITING, CTL_RDTSC_EXITING,
-  CTL_UNCONDITIONAL_IO, E_INSTRUCTION_LENGTH, E_INTR_ERROR, E_INTR_INFO, EXIT_EXTERNAL_INTERRUPT, G_ACTIVITY, G_CPL,
+  CTL_UNCONDITIONAL_IO, E_INSTRUCTION_LENGTH, E_INTR_ERROR, E_INTR_INFO, G_ACTIVITY, G_CPL,
   G_CR0, G_CR2, G_CR3, G_CR4, G_DR, G_EFER, G_EFLAGS, G_EIP, G_GDTR_BASE, G_GDTR_LIMIT, G_IDTR_BASE, G_IDTR_LIMIT,
   G_INTERRUPTIBILITY, G_REGS, G_SEG, INTERRUPTIBILITY_STI, SEG_AR, SEG_STRIDE, SR_SS, EXIT_HLT, AR_UNUSABLE,
 } from "../../../assembly/vmcs-layout.js";
@@ -41,7 +41,7 @@ import { savedL0Control } from "../nested/core-level-switch.js";
 import { heldInterruptDue, l0HandlesL2Exit } from "../nested/nested-run.js";
 import { EFER_SVME } from "./svm-msrs.js";
 import type { SvmL2Run } from "./svm-state.js";
-import { l1InterceptCode, NO_EXIT_INFORMATION, NOT_INTERCEPTED, svmExitInformation, VMEXIT_INTR, type SvmExitInformation } from "./svm-intercepts.js";
+import { l1InterceptCode, NO_EXIT_INFORMATION, NOT_INTERCEPTED, svmExitCodeName, svmExitInformation, VMEXIT_INTR, type SvmExitInformation } from "./svm-intercepts.js";
 import {
   CR_INTERCEPTS, EVENT_ERROR_VALID, EVENT_TYPE_EXCEPTION, EVENT_TYPE_NMI, EVENT_VALID, EVENTINJ,
   EXCEPTION_INTERCEPTS, EXITCODE, EXITINFO1, EXITINFO2, EXITINTINFO, hostSaveAreaAt, INTERCEPT_CR0_SELECTIVE, INTERCEPT_INTR,
@@ -257,6 +257,9 @@ export const svmL2Stage: LevelStage = {
   runs: (vm) => vm.svm.l2 !== undefined,
   reflects: (vm, reason) => l1InterceptCode(vm, vmcbAt(vm.ram, vm.svm.l2!.vmcb), reason) !== NOT_INTERCEPTED,
   handle: handleL2Exit,
+  // L1 sees #VMEXIT codes: traces and statistics show those at the reflected level.
+  reflectedCode: (vm, reason) => l1InterceptCode(vm, vmcbAt(vm.ram, vm.svm.l2!.vmcb), reason),
+  codeName: svmExitCodeName,
 };
 
 function handleL2Exit(vm: ExitContext, reason: number, reflected: boolean): void {
@@ -267,7 +270,7 @@ function handleL2Exit(vm: ExitContext, reason: number, reflected: boolean): void
   }
   if (reason !== EXIT_HLT || !virtualInterruptWakes(vm, run)) l0HandlesL2Exit(vm, reason, vm.svm.level);
   if (heldInterruptDue(vm)) {
-    vm.reflectHeldInterrupt(EXIT_EXTERNAL_INTERRUPT);
+    vm.reflectHeldInterrupt(VMEXIT_INTR);
     return vmexit(vm, run, VMEXIT_INTR, NO_EXIT_INFORMATION);
   }
   if (!vm.stopped && offerVirtualInterrupt(vm, run)) vmexit(vm, run, VMEXIT_VINTR, NO_EXIT_INFORMATION);
@@ -277,7 +280,8 @@ function writeExit(vmcb: Vmcb, code: number, exit: SvmExitInformation, saveNextR
   vmcb.write64(EXITCODE, code);
   vmcb.write64(EXITINFO1, exit.info1);
   vmcb.write64(EXITINFO2, exit.info2);
-  vmcb.write64(EXITINTINFO, 0);
+  vmcb.write(EXITINTINFO, exit.intInfo);
+  vmcb.write(EXITINTINFO + 4, exit.intError);
   vmcb.write(EVENTINJ, vmcb.read(EVENTINJ) & ~EVENT_VALID);
   if (saveNextRip) vmcb.write64(NRIP, exit.nextRip);
 }

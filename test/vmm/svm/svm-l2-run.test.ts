@@ -102,6 +102,31 @@ describe("L2 under SVM: exceptions, events and interrupts", () => {
     expect(run.results).toEqual([VMMCALL, 0xabcd]);
   });
 
+  it("EXITINTINFO: an intercepted exception raised while an event is delivered names that event; one an instruction raised does not", async () => {
+    const GP_VECTOR = 13;
+    // Vector 0x41's gate is empty (an invalid gate type): delivering it raises #GP((0x41 << 3) | 2 | EXT).
+    const inject = (event: number, error = 0) => [set(B.EVENTINJ, event >>> 0), set(B.EVENTINJ + 4, error)];
+    const run = await runSvmL2({
+      setup: ["mov $l2, %esi", set(B.EXCEPTION_INTERCEPTS, (1 << GP_VECTOR) | (1 << UD_VECTOR)), ...inject(B.EVENT_VALID | (B.EVENT_TYPE_SOFTWARE_INT << 8) | 0x41)],
+      l2: ["mov $1f, %esi\nud2\n1:"],
+      // After the first exit L1 injects an external interrupt 0x41, then #AC (17, benign: no #DF) with its error code into an empty gate.
+      onExit: [
+        field(B.EXITINFO1), field(B.EXITINTINFO), field(B.EXITINTINFO + 4),
+        "cmpl $1, 0x4fd0\nje 7f\nja 8f", "movl $1, 0x4fd0", ...inject(B.EVENT_VALID | (B.EVENT_TYPE_INTR << 8) | 0x41), "jmp 9f",
+        "7: movl $2, 0x4fd0", ...inject(B.EVENT_VALID | B.EVENT_ERROR_VALID | (B.EVENT_TYPE_EXCEPTION << 8) | 17, 0x1234), "jmp 9f",
+        "8:", "9:",
+      ],
+    });
+    const INFO = (type: number, vector: number, error = false) => (B.EVENT_VALID | (error ? B.EVENT_ERROR_VALID : 0) | (type << 8) | vector) >>> 0;
+    expect(run.results).toEqual([
+      EXCEPTION + GP_VECTOR, 0x20a, INFO(B.EVENT_TYPE_SOFTWARE_INT, 0x41), 0, // INT 0x41 injected: EXT clear
+      EXCEPTION + GP_VECTOR, 0x20b, INFO(B.EVENT_TYPE_INTR, 0x41), 0, // an external interrupt: EXT set
+      EXCEPTION + GP_VECTOR, 0x8b, INFO(B.EVENT_TYPE_EXCEPTION, 17, true), 0x1234, // #AC, with its error code
+      EXCEPTION + UD_VECTOR, 0, 0, 0, // L2's own UD2: no event was being delivered
+      VMMCALL, 0, 0, 0,
+    ]);
+  });
+
   it("L1's INTR intercept: L0's interrupt is #VMEXIT 60h, even with L2's IF clear and L2 halted, and waits for L1", async () => {
     const run = await runSvmL2({
       setup: [or(B.INTERCEPTS_1, B.INTERCEPT_INTR)],
