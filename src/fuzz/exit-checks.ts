@@ -45,6 +45,11 @@ export function checkExit(core: BareCore, reason: number): string[] {
       need(((info >>> 11) & 1) === (type === 3 && hasError ? 1 : 0), `error-code bit for vector ${vector}`);
       // A #PF's qualification is its linear address, which CR2 does not get (the exit leaves CR2 alone).
       if (vector !== 14) need(qual === 0, "non-zero qualification");
+      // The event being delivered, if any: well formed, and none for a #DF (the exit is not during delivery then).
+      const vectoring = v(L.X_VECTORING_INFO);
+      const vectoringType = (vectoring >>> 8) & 7;
+      if (vectoring === 0 || vector === 8) need(vectoring === 0 && v(L.X_VECTORING_ERROR) === 0, `vectoring information ${hex(vectoring)} for vector ${vector}`);
+      else need((vectoring & 0x7ffff000) === 0 && (vectoring >>> 31) === 1 && vectoringType !== 1 && vectoringType !== 7, `vectoring information ${hex(vectoring)}`);
       break;
     }
     case L.EXIT_TRIPLE_FAULT: case L.EXIT_CPUID: case L.EXIT_VMCALL: case L.EXIT_PREEMPTION_TIMER:

@@ -14,7 +14,7 @@
 // The VMM's own writes between entries are allowed: capture() is taken after them, before run().
 import {
   G_CPL, G_TSC_LO, IO_BITMAP_A, STAT_HOST_WORK_LO, STAT_SHADOW_ROOTS_BUILT, X_REASON, STAT_BT_BLOCKS_LO, STAT_BT_KINDS_LO, BT_KINDS,
-  C_PREEMPTION_TIMER, C_CLEAN_FIELDS, E_INTR_INFO, VMCS_BASE,
+  C_PREEMPTION_TIMER, C_CLEAN_FIELDS, E_INTR_INFO, VMCS_BASE, X_VECTORING_INFO, X_VECTORING_ERROR,
 } from "../../assembly/vmcs-layout.js";
 import type { BareCore } from "./core-module.js";
 
@@ -27,6 +27,7 @@ const CORE_WRITES: [number, number][] = [
   [VMCS_BASE + C_PREEMPTION_TIMER, VMCS_BASE + C_PREEMPTION_TIMER + 4],
   [VMCS_BASE + C_CLEAN_FIELDS, VMCS_BASE + C_CLEAN_FIELDS + 4],
   [VMCS_BASE + X_REASON, VMCS_BASE + E_INTR_INFO + 4], // exit information, entry interruption info
+  [VMCS_BASE + X_VECTORING_INFO, VMCS_BASE + X_VECTORING_ERROR + 4], // an exception exit's event being delivered
   [VMCS_BASE + 0x300, VMCS_BASE + STAT_HOST_WORK_LO + 8], // statistics
   [VMCS_BASE + STAT_BT_BLOCKS_LO, VMCS_BASE + STAT_BT_KINDS_LO + 8 * BT_KINDS], // binary translation's
 ];

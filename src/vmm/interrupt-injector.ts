@@ -38,6 +38,13 @@ export interface OuterLevel {
   holdsInterrupts(): boolean;
   /** Interrupt-window exiting: its control stays on. */
   keepsWindowExiting(): boolean;
+  /**
+   * SVM: what masks an interrupt held for the hypervisor now (APM 15.21.1): "host" (V_INTR_MASKING
+   * and the host's IF clear at VMRUN: nothing L2 does unmasks it), "guest" (L2's IF or interrupt
+   * shadow: L2's interrupt window unmasks it), undefined when nothing does. Without it (VMX's
+   * external-interrupt exiting), nothing masks a held interrupt.
+   */
+  heldMask?(): "host" | "guest" | undefined;
 }
 
 export class InterruptInjector {
@@ -76,6 +83,11 @@ export class InterruptInjector {
     return this.outerLevel?.holdsInterrupts() === true;
   }
 
+  /** An interrupt held for the outer level may be taken now: it is that level's exit (nested/nested-run.ts heldInterruptDue). */
+  get heldTakenNow(): boolean {
+    return this.heldForOuterLevel && this.outerLevel!.heldMask?.() === undefined;
+  }
+
   /** A nested guest's hypervisor asked for interrupt-window exiting: the control stays on whatever the injector needs. */
   private get windowExitingKept(): boolean {
     return this.outerLevel?.keepsWindowExiting() === true;
@@ -90,7 +102,7 @@ export class InterruptInjector {
 
   /** Whether an interrupt would end a HLT now: the guest's IF, or any interrupt while held for an outer level. */
   wakesFromHalt(): boolean {
-    return this.globalInterruptFlag && (this.heldForOuterLevel || this.flag.enabled());
+    return this.globalInterruptFlag && (this.heldForOuterLevel ? this.heldTakenNow : this.flag.enabled());
   }
 
   /** Interrupts requested and not yet injected (the controller's INTR counts as one). */
@@ -111,7 +123,7 @@ export class InterruptInjector {
    * changed under the VMM's eyes: window exits, HLT, emulated CLI/STI/POPF/IRET.
    */
   deliver(): void {
-    if (this.heldForOuterLevel) return;
+    if (this.heldForOuterLevel) return this.watchHeld();
     if (!this.globalInterruptFlag) return this.setWindowExiting(false);
     if (this.wanted() && this.interruptible()) {
       const vector = this.waiting.length > 0 ? this.waiting.shift()! : this.controller!.acknowledge();
@@ -119,6 +131,12 @@ export class InterruptInjector {
       this.flag.injected(vector);
     }
     this.setWindowExiting(this.wanted() && this.flag.windowCanOpen());
+  }
+
+  /** Held interrupts masked by the nested guest's IF wait for its interrupt window (the exit after which they are taken). */
+  private watchHeld(): void {
+    const mask = this.outerLevel!.heldMask;
+    if (mask !== undefined) this.setWindowExiting(this.globalInterruptFlag && this.wanted() && mask() === "guest");
   }
 
   /** Whether an interrupt waits for the guest: one the VMM raised, or the controller's INTR. */

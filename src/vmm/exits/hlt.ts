@@ -33,6 +33,6 @@ export function haltUntilInterrupt(vm: ExitContext): void {
   interrupts.deliver();
   if (eventPending(vm.vmcs)) return;
   // Held for a guest hypervisor, a waiting interrupt is its exit, which leaves this guest halted.
-  if (mayWake || (interrupts.heldForOuterLevel && interrupts.pending > 0)) vm.vmcs.set(G_ACTIVITY, ACTIVITY_HLT);
+  if (mayWake || (interrupts.heldTakenNow && interrupts.pending > 0)) vm.vmcs.set(G_ACTIVITY, ACTIVITY_HLT);
   else vm.stop({ kind: "halted", interruptsEnabled: interrupts.wakesFromHalt() });
 }

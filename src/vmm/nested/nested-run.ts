@@ -103,7 +103,7 @@ export function l0HandlesL2Exit(vm: ExitContext, reason: number, level: LevelWor
  * L1's exit now (not if L0 just queued an event for L2, or the run ended).
  */
 export function heldInterruptDue(vm: ExitContext): boolean {
-  return !vm.stopped && vm.interrupts.heldForOuterLevel && vm.interrupts.pending > 0 && !eventPending(vm.vmcs);
+  return !vm.stopped && vm.interrupts.heldTakenNow && vm.interrupts.pending > 0 && !eventPending(vm.vmcs);
 }
 
 /** The exception exit's event delivered to L2 at the next entry, as the core would have delivered it. */

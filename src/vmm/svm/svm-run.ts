@@ -19,8 +19,9 @@
 //    compiled code obeys); exceptions are the union of both vectors; L1's selective CR0 write
 //    intercept is a CR0 guest/host mask of every bit but TS and MP.
 //  - L0's interrupts: under L1's INTR intercept they are L1's, held from L2 and each a #VMEXIT
-//    (60h) after the exit during which it arrived, whatever L2's IF (not only when L1's own IF or
-//    L2's would let it in, as V_INTR_MASKING says); otherwise they go into L2 through its IDT.
+//    (60h) after the exit during which it arrived, once unmasked (APM 15.21.1): under
+//    V_INTR_MASKING by L1's IF at VMRUN, else by L2's IF (L2's interrupt window then exits to L0);
+//    otherwise they go into L2 through its IDT (under L2's IF, even with V_INTR_MASKING).
 //  - L1's virtual interrupt (V_IRQ) goes into L2 after L0's, or is #VMEXIT 64h under the VINTR
 //    intercept (virtual-interrupt.ts); the interrupt shadow passes through INTERRUPT_SHADOW bit 0.
 
@@ -45,7 +46,7 @@ import { l1InterceptCode, NO_EXIT_INFORMATION, NOT_INTERCEPTED, svmExitCodeName,
 import {
   CR_INTERCEPTS, EVENT_ERROR_VALID, EVENT_TYPE_EXCEPTION, EVENT_TYPE_NMI, EVENT_VALID, EVENTINJ,
   EXCEPTION_INTERCEPTS, EXITCODE, EXITINFO1, EXITINFO2, EXITINTINFO, hostSaveAreaAt, INTERCEPT_CR0_SELECTIVE, INTERCEPT_INTR,
-  INTERCEPT_INVLPG, INTERCEPT_RDTSC, INTERCEPTS_1, INTERRUPT_SHADOW, NRIP, SAVE_CPL, SAVE_CR0, SAVE_CR2, SAVE_CR3, SAVE_CR4,
+  INTERCEPT_INVLPG, INTERCEPT_RDTSC, INTERCEPTS_1, INTERRUPT_SHADOW, NRIP, V_INTR, V_INTR_MASKING, SAVE_CPL, SAVE_CR0, SAVE_CR2, SAVE_CR3, SAVE_CR4,
   SAVE_DR6, SAVE_DR7, SAVE_EFER, SAVE_ES, SAVE_GDTR, SAVE_IDTR, SAVE_RAX, SAVE_RFLAGS, SAVE_RIP, SAVE_RSP, SEGMENT_ATTRIBUTES,
   SEGMENT_BASE, SEGMENT_LIMIT, SEGMENT_SELECTOR, SEGMENT_STRIDE, TSC_OFFSET, type Vmcb, vmcbAt, VMCB_SIZE, vmcbInRam, vmcbPointerValid,
   VMEXIT_INVALID,
@@ -59,6 +60,7 @@ const ATTRIBUTE_PRESENT = 0x80;
 /** The RFLAGS bits this CPU has (bit 1 reads as 1); VM is refused by the checks, and never restored for L1. */
 const RFLAGS_BITS = 0x3f7fd5;
 const RFLAGS_VM = 1 << 17;
+const RFLAGS_IF = 1 << 9;
 const RFLAGS_FIXED = 2;
 const DR7_AFTER_VMEXIT = 0x400;
 const CR0_MP = 1 << 1;
@@ -236,6 +238,7 @@ export function handleVmrun(vm: ExitContext): void {
   saveHostState(vmcs, hostSaveAreaAt(ram, hsave));
   vm.core.noteHostWrite(hsave, VMCB_SIZE); // code L1 keeps there is forgotten, as after any write
   const vmcb = vmcbAt(ram, pointer);
+  const hostInterrupts = (vmcs.get(G_EFLAGS) & RFLAGS_IF) !== 0;
   vm.svm.lastVmrunFailure = vmrunCheckFailure(vmcb);
   if (vm.svm.lastVmrunFailure !== undefined) {
     writeExit(vmcb, VMEXIT_INVALID, NO_EXIT_INFORMATION, false);
@@ -245,7 +248,10 @@ export function handleVmrun(vm: ExitContext): void {
   vm.core.saveL1Controls();
   loadL2State(vmcs, vmcb);
   mergeControls(vm, vmcb);
-  const run: SvmL2Run = { vmcb: pointer, hsave, holdsInterrupts: (vmcb.read(INTERCEPTS_1) & INTERCEPT_INTR) !== 0, virtualInterrupt: virtualInterruptAt(vmcb) };
+  const run: SvmL2Run = {
+    vmcb: pointer, hsave, holdsInterrupts: (vmcb.read(INTERCEPTS_1) & INTERCEPT_INTR) !== 0,
+    virtualMasking: (vmcb.read(V_INTR) & V_INTR_MASKING) !== 0, hostInterrupts, virtualInterrupt: virtualInterruptAt(vmcb),
+  };
   vm.svm.l2 = run;
   vm.interrupts.globalInterruptFlag = true;
   vm.interrupts.deliver();
@@ -308,7 +314,20 @@ function backToL1(vm: ExitContext, hsave: number): void {
   vm.interrupts.deliver();
 }
 
-/** L1's asks about L0's interrupts while L2 runs (the injector's OuterLevel): its INTR intercept; the window exiting a virtual interrupt waits on. */
+/**
+ * L1's asks about L0's interrupts while L2 runs (the injector's OuterLevel): its INTR intercept; the
+ * window exiting a virtual interrupt waits on; what masks an interrupt held for L1 (APM 15.21.1:
+ * the host's IF under V_INTR_MASKING, else L2's IF and interrupt shadow).
+ */
 export function svmInterruptControls(vm: ExitContext): OuterLevel {
-  return { holdsInterrupts: () => vm.svm.l2?.holdsInterrupts === true, keepsWindowExiting: () => vm.svm.l2 !== undefined && waitsOnWindow(vm, vm.svm.l2) };
+  return {
+    holdsInterrupts: () => vm.svm.l2?.holdsInterrupts === true,
+    keepsWindowExiting: () => vm.svm.l2 !== undefined && waitsOnWindow(vm, vm.svm.l2),
+    heldMask: () => {
+      const run = vm.svm.l2;
+      if (run === undefined) return undefined;
+      if (run.virtualMasking) return run.hostInterrupts ? undefined : "host";
+      return vm.interrupts.interruptible() ? undefined : "guest";
+    },
+  };
 }

@@ -17,6 +17,12 @@ export interface SvmL2Run {
   hsave: number;
   /** L1 intercepts INTR (as at its VMRUN): L0's interrupts are L1's, each a #VMEXIT. */
   holdsInterrupts: boolean;
+  /**
+   * V_INTR_MASKING at VMRUN: L1's IF then (the host's, `hostInterrupts`) masks L0's interrupts
+   * while L2 runs, and L2's IF only virtual ones; without it L2's IF masks both (APM 15.21.1).
+   */
+  virtualMasking: boolean;
+  hostInterrupts: boolean;
   /** L1's virtual interrupt (V_IRQ), while L2 has not taken it (virtual-interrupt.ts). */
   virtualInterrupt: VirtualInterrupt | undefined;
 }

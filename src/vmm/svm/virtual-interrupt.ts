@@ -8,8 +8,8 @@
 // of asking for L2's interrupt window). Until then L0 has the core exit at L2's interrupt window
 // (the injector's window exiting, kept on: svmInterruptControls). #VMEXIT writes V_IRQ back, set if
 // the interrupt is still pending. This CPU has no CR8, so V_TPR is L1's alone and never changes
-// while L2 runs. V_INTR_MASKING changes nothing here: L0's interrupts under L1's INTR intercept are
-// held for L1 whatever L2's IF (svm-run.ts), and without that intercept they go into L2.
+// while L2 runs. L2's IF masks the virtual interrupt whatever V_INTR_MASKING says, which decides
+// only what masks L0's interrupts held for L1 (svm-run.ts svmInterruptControls).
 
 import { C_PRIMARY, CTL_INTERRUPT_WINDOW, E_INTR_INFO, G_ACTIVITY, G_INTERRUPTIBILITY, INTR_TYPE_EXTERNAL, INTR_VALID } from "../../../assembly/vmcs-layout.js";
 import type { ExitContext } from "../exits/exit-context.js";

@@ -79,7 +79,7 @@ describe("saving the machine", () => {
     expect(() => saveMachine(run.vm)).toThrow(/global interrupt flag/);
     run.vm.interrupts.globalInterruptFlag = true;
     expect(() => saveMachine(run.vm)).not.toThrow();
-    run.vm.svm.l2 = { vmcb: VMCB, hsave: HSAVE, holdsInterrupts: false, virtualInterrupt: undefined };
+    run.vm.svm.l2 = { vmcb: VMCB, hsave: HSAVE, holdsInterrupts: false, virtualMasking: false, hostInterrupts: false, virtualInterrupt: undefined };
     expect(() => saveMachine(run.vm)).toThrow(/L2/);
   });
 });

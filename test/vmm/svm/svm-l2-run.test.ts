@@ -127,9 +127,9 @@ describe("L2 under SVM: exceptions, events and interrupts", () => {
     ]);
   });
 
-  it("L1's INTR intercept: L0's interrupt is #VMEXIT 60h, even with L2's IF clear and L2 halted, and waits for L1", async () => {
+  it("L1's INTR intercept under V_INTR_MASKING with L1's IF set: L0's interrupt is #VMEXIT 60h, even with L2's IF clear and L2 halted, and waits for L1", async () => {
     const run = await runSvmL2({
-      setup: [or(B.INTERCEPTS_1, B.INTERCEPT_INTR)],
+      setup: [or(B.INTERCEPTS_1, B.INTERCEPT_INTR), or(B.V_INTR, B.V_INTR_MASKING), "sti"],
       l2: ["hlt"],
       onExit: [field(B.EXITINFO1), field(B.NRIP)],
       endOn: [INTR],
@@ -138,6 +138,28 @@ describe("L2 under SVM: exceptions, events and interrupts", () => {
     expect(run.results).toEqual([INTR, 0, 0]);
     expect(run.vm.interrupts.pending).toBe(1); // L1's, once it sets GIF and IF
     expect(run.vm.interrupts.globalInterruptFlag).toBe(false); // #VMEXIT cleared it
+  });
+
+  it("L1's INTR intercept without V_INTR_MASKING: L2's IF masks L0's interrupt, and the #VMEXIT comes once L2 sets it", async () => {
+    const run = await runSvmL2({
+      setup: [or(B.INTERCEPTS_1, B.INTERCEPT_INTR), "sti"],
+      l2: ["mov $400000, %ecx\n1: loop 1b", "sti\nnop\nnop"],
+      onExit: [record("%ecx")], // 0: the loop (800,000 instructions, the interrupt at 300,000) had ended
+      endOn: [INTR],
+      setupVm: (vm) => vm.scheduleInterrupt(0x40, 300_000),
+    });
+    expect(run.results).toEqual([INTR, 0]);
+  });
+
+  it("L1's INTR intercept under V_INTR_MASKING with L1's IF clear: L0's interrupt stays masked whatever L2's IF", async () => {
+    const run = await runSvmL2({
+      setup: [or(B.INTERCEPTS_1, B.INTERCEPT_INTR), or(B.V_INTR, B.V_INTR_MASKING), "cli"],
+      l2: ["sti", "mov $400000, %ecx\n1: loop 1b"],
+      endOn: [INTR],
+      setupVm: (vm) => vm.scheduleInterrupt(0x40, 300_000),
+    });
+    expect(run.results).toEqual([VMMCALL]);
+    expect(run.vm.interrupts.pending).toBe(1);
   });
 
   it("GIF: after CLGI an interrupt waits, whatever IF says, and STGI lets it in", async () => {
