@@ -160,8 +160,10 @@ const PF_VECTOR_BIT: u32 = 1 << 14;
 // for happens. L0 always takes HLT and every port (its bus decides what a port is); the core
 // carries out L1's interrupt-window, INVLPG, RDTSC, CR3-load (with L1's CR3-target list) and
 // CR3-store exiting itself; L1's I/O and MSR bitmaps are read at the exit (l2-exits.ts). The
-// CR0/CR4 masks are the union of both; a bit only L0 owns shows L2 its real value.
-export function mergeControls(v: u32): void {
+// CR0/CR4 masks are the union of both; a bit only L0 owns shows L2 its real value. `entry`: the
+// entry's own part too, L1's TSC offset on top of L0's and the event to inject; without it (L0
+// changed its own controls while L2 runs, src/vmm/nested/l0-controls.ts) only the controls again.
+export function mergeControls(v: u32, entry: bool): void {
   const primary = read12(v, PRIMARY_CONTROLS);
   setCore(C_PIN, 0);
   setCore(C_PRIMARY, CTL_HLT_EXITING | CTL_UNCONDITIONAL_IO | (primary & L1_PRIMARY_IN_CORE));
@@ -173,6 +175,8 @@ export function mergeControls(v: u32): void {
   const targets = primary & CTL_CR3_LOAD_EXITING ? read12(v, CR3_TARGET_COUNT_FIELD) : 0;
   setCore(C_CR3_TARGET_COUNT, targets);
   for (let slot: u32 = 0; slot < 4; slot++) setCore(C_CR3_TARGETS + 4 * slot, slot < targets ? read12(v, CR3_TARGET_0 + 2 * slot) : 0);
+  setCore(C_CLEAN_FIELDS, 0);
+  if (!entry) return;
   if (primary & CTL_TSC_OFFSETTING) {
     // L1's 64-bit offset (two's complement) on top of L0's for L1.
     const l1Offset = <u64>read12(v, TSC_OFFSET) | (<u64>read12(v, TSC_OFFSET + 1) << 32);
@@ -181,7 +185,6 @@ export function mergeControls(v: u32): void {
   setCore(E_INTR_INFO, read12(v, ENTRY_INTERRUPTION_INFO));
   setCore(E_INTR_ERROR, read12(v, ENTRY_EXCEPTION_ERROR_CODE));
   setCore(E_INSTRUCTION_LENGTH, read12(v, ENTRY_INSTRUCTION_LENGTH));
-  setCore(C_CLEAN_FIELDS, 0);
 }
 
 // (also SVM's merge, src/vmm/svm/svm-run.ts)
@@ -331,7 +334,7 @@ function enterL2(launch: bool): bool {
   saveL1Controls();
   loadL2State(v);
   if (launch) store<u32>(ramBase + v + REGION_LAUNCH_STATE, LAUNCHED);
-  mergeControls(v);
+  mergeControls(v, true);
   store<u32>(area + LS_L2_VMCS, v);
   // L2's VMREAD and VMWRITE are L1's exits: no shadowing while L2 runs.
   setCore(C_SECONDARY, 0);

@@ -50,7 +50,8 @@ export interface CoreExports {
   restoreL1Controls(): void;
   /** L2's guest state from vmcs12 into the VMCS, and the controls merged for it. */
   loadL2State(v: number): void;
-  mergeControls(v: number): void;
+  /** `entry` (1): at a VM entry, with L1's TSC offset and event; 0: the controls again, after L0 changed its own while L2 runs. */
+  mergeControls(v: number, entry: number): void;
   /** A CR0/CR4 guest/host mask for L2 (either nesting): the union of L0's and L1's, read shadow L1's for its bits, L2's real value for L0's. */
   mergeCrMask(maskField: number, shadowField: number, crField: number, l0Mask: number, l1Mask: number, l1Shadow: number): void;
   /** An exit of L2's into vmcs12: its information (from the exit fields when `informed`, else only `qualification`), then L2's state. */
@@ -138,7 +139,7 @@ export const CORE_EXPORT_KINDS = {
   vmcsFieldTable: { params: 0 }, releaseTrappedPage: { params: 1 }, protectTrappedPages: { params: 0 },
   emulatedWriteStart: { params: 0 }, emulatedWriteEnd: { params: 0 },
   levelSwitchArea: { params: 0 }, entryControlsValid: { params: 1 }, hostStateValid: { params: 1 }, guestStateCheck: { params: 1 }, saveL1Controls: { params: 0 }, restoreL1Controls: { params: 0 }, loadL2State: { params: 1 },
-  mergeControls: { params: 1 }, mergeCrMask: { params: 6 }, writeExitInformation: { params: 4 }, saveL2State: { params: 1 }, loadHostState: { params: 1 }, resumeL1: { params: 1 },
+  mergeControls: { params: 2 }, mergeCrMask: { params: 6 }, writeExitInformation: { params: 4 }, saveL2State: { params: 1 }, loadHostState: { params: 1 }, resumeL1: { params: 1 },
   table: "table", blockCacheBase: { params: 0 }, blockCacheBytes: { params: 0 }, compiledBlocks: { params: 0 }, userLevelSeen: "global",
   stalledBlockEntries: { params: 0 }, blockEntriesFromLoop: { params: 0 }, noteHostWrite: { params: 2 }, codePageMasks: { params: 0 }, trackedFrameCounts: { params: 0 }, blockReached: { params: 3 },
   countInterpretedForms: { params: 1 },

@@ -34,7 +34,7 @@ export class Cr3TargetList {
   misses = 0;
 
   constructor(
-    private readonly vmcs: Vmcs,
+    private readonly vmcs: Pick<Vmcs, "get" | "set">,
     count: number,
     readonly policy: Cr3Policy,
   ) {

@@ -112,7 +112,7 @@ export class DisplayUpdater {
 
   constructor(
     private readonly core: Pick<CoreExports, "releaseTrappedPage" | "protectTrappedPages" | "emulatedWriteStart" | "emulatedWriteEnd">,
-    private readonly vmcs: Vmcs,
+    private readonly vmcs: Pick<Vmcs, "set">,
     /**
      * A view of `size` bytes of guest-physical memory at `base` (RAM or the mapped video memory),
      * shorter where they run past it; fetched anew each time (views go stale when memory grows).

@@ -60,7 +60,9 @@ import { l1InterruptControls, l2Stage } from "./nested/nested-run.js";
 import { NestedVmx } from "./nested/vmx-state.js";
 import { SvmMsrs } from "./svm/svm-msrs.js";
 import { NestedSvm } from "./svm/svm-state.js";
-import { svmInterruptControls, svmL2Stage } from "./svm/svm-run.js";
+import { mergeControls as mergeSvmControls, svmInterruptControls, svmL2Stage } from "./svm/svm-run.js";
+import { vmcbAt } from "./svm/vmcb.js";
+import { L0Controls } from "./nested/l0-controls.js";
 import { followVmcsShadowing, programFieldTable } from "./nested/vmcs-shadowing.js";
 
 export { DEFAULT_MEMORY_MIB, MAX_MEMORY_MIB };
@@ -166,6 +168,8 @@ export class VirtualMachine implements ExitContext {
   readonly vmx: NestedVmx;
   readonly svmMsrs = new SvmMsrs();
   readonly svm: NestedSvm;
+  /** L0's own controls, where a change made while L2 runs must go (VMCS01's side; nested/l0-controls.ts). */
+  readonly l0Controls: L0Controls;
   readonly clock: VirtualClock;
   /** The PC's devices: PICs, PIT, COM1/COM2, CMOS/RTC, keyboard controller. */
   readonly pc: PcPlatform;
@@ -246,6 +250,7 @@ export class VirtualMachine implements ExitContext {
     this.levelSwitch = levelSwitch;
     this.vmx = new NestedVmx(levelSwitch.words);
     this.svm = new NestedSvm(levelSwitch.words);
+    this.l0Controls = new L0Controls(this.vmcs, levelSwitch.words, () => this.mergeL2Controls());
     programExecutionControls(this.vmcs, this.config);
     this.setCompilingTier(compilingTier);
     programFieldTable(core);
@@ -257,7 +262,7 @@ export class VirtualMachine implements ExitContext {
     this.stats.countAlso((record) => levelSwitch.drainCounts(record));
     this.interrupts = new InterruptInjector(this.vmcs, new GuestInterruptFlag(this, this.config.ifMode === "classic"));
     this.timer = new InterruptTimer(this.vmcs);
-    this.cr3Targets = new Cr3TargetList(this.vmcs, this.config.cr3Targets, this.config.cr3Policy);
+    this.cr3Targets = new Cr3TargetList(this.l0Controls, this.config.cr3Targets, this.config.cr3Policy);
     this.exitTimer = timeExits ? new ExitTimer(this.stats, this.vmcs) : undefined;
     const completedInCore = { allow: (on: boolean) => (inCore.allow(on), levelSwitch.allow(on)) };
     this.exits = new ExitDispatcher(this, this.exitTimer, [], handlerTimer, completedInCore, this.config.nested !== "off");
@@ -293,7 +298,7 @@ export class VirtualMachine implements ExitContext {
     if (this.config.nested === "svm") this.interrupts.outerLevel = svmInterruptControls(this);
     this.serial = this.pc.com1;
     this.bus.register(DEBUG_EXIT_PORT, DEBUG_EXIT_PORT_COUNT, new DebugExit((code) => this.stop({ kind: "guest-exit", code })));
-    this.display = new DisplayUpdater(core, this.vmcs, (base, size) => this.physicalView(base, size), this.pc.display, displayUpdate, checkRefreshHz(refreshHz));
+    this.display = new DisplayUpdater(core, this.l0Controls, (base, size) => this.physicalView(base, size), this.pc.display, displayUpdate, checkRefreshHz(refreshHz));
     this.pc.display.onRegisterWrite = () => this.display.follow();
   }
 
@@ -330,12 +335,20 @@ export class VirtualMachine implements ExitContext {
 
   /** Whether hot guest code runs compiled (VirtualMachineOptions.compilingTier). */
   get compilingTier(): boolean {
-    return this.vmcs.get(C_JIT) !== 0;
+    return this.l0Controls.get(C_JIT) !== 0;
   }
 
   /** Turns the compiling tier on or off, between runs or from an exit listener: it applies at the next VM entry. */
   setCompilingTier(on: boolean): void {
-    this.vmcs.set(C_JIT, on ? 1 : 0);
+    this.l0Controls.set(C_JIT, on ? 1 : 0);
+  }
+
+  /** The controls of the L2 that runs merged again, under VMX or SVM, after L0 changed its own (l0Controls). */
+  private mergeL2Controls(): void {
+    const vmcs12 = this.vmx.l2;
+    if (vmcs12 !== undefined) return this.core.mergeControls(vmcs12, 0);
+    const run = this.svm.l2;
+    if (run !== undefined) mergeSvmControls(this, vmcbAt(this.ram, run.vmcb));
   }
 
   /** Whether L1's VMREAD and VMWRITE complete in the core (VirtualMachineOptions.vmcsShadowing). */

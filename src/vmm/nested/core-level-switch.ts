@@ -6,7 +6,7 @@
 // each exit the VMM handled): the VMM's part of such a switch is then nothing but counting it.
 
 import {
-  LEVEL_SWITCH_BYTES, LS_ENABLED, LS_L1_CONTROLS, LS_L1_LINK, LS_L1_VMCS, LS_L2_VMCS, LS_NONE, LS_REFLECTED_CPUID_LO, LS_VMLAUNCHES_LO, LS_VMRESUMES_LO,
+  LEVEL_SWITCH_BYTES, LS_ENABLED, LS_L1_CONTROLS, LS_L1_LINK, LS_L1_VMCS, LS_L2_VMCS, LS_NONE, LS_REFLECTED_CPUID_LO, LS_SVM_L2, LS_VMLAUNCHES_LO, LS_VMRESUMES_LO,
 } from "../../../assembly/level-switch-layout.js";
 import { C_PIN, EXIT_CPUID, EXIT_VMLAUNCH, EXIT_VMRESUME } from "../../../assembly/vmcs-layout.js";
 import type { CoreExports } from "../../core/core-exports.js";
@@ -28,6 +28,12 @@ export function wordsWithoutCore(): LevelWords {
 /** L0's control word `field` (a C_* offset) for L1, set aside in the area while L2 runs (under VMX or SVM). */
 export function savedL0Control(level: LevelWords, field: number): number {
   return level()[(LS_L1_CONTROLS + field - C_PIN) >> 2];
+}
+
+/** Whether a guest hypervisor's guest (L2) runs, under VMX or SVM (the core's l2Runs()). */
+export function l2Runs(level: LevelWords): boolean {
+  const words = level();
+  return words[LS_L2_VMCS >> 2] !== LS_NONE || words[LS_SVM_L2 >> 2] !== 0;
 }
 
 /** Each exit's reason, kind and count's offset: L2's CPUID reflected into L1, L1's entries into L2. */

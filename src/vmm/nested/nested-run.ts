@@ -47,7 +47,7 @@ export function enterL2(vm: ExitContext, launch: boolean): void {
     return entryFailure(vm, v, EXIT_MSR_LOADING, failedMsr);
   }
   if (launch) writeRegionWord(vm.ram, v.pointer, REGION_LAUNCH_STATE, LAUNCHED);
-  vm.core.mergeControls(v.pointer);
+  vm.core.mergeControls(v.pointer, 1);
   vm.vmx.l2 = v.pointer;
   followVmcsShadowing(vm.vmcs, vm.vmx);
   vm.interrupts.deliver();

@@ -205,8 +205,11 @@ function injectEvent(vmcs: Vmcs, vmcb: Vmcb): void {
   vmcs.set(E_INSTRUCTION_LENGTH, 0); // a software interrupt returns to the VMCB's RIP
 }
 
-/** The controls L2 runs under: L0's for L1 (set aside) merged with L1's intercepts (see the header). */
-function mergeControls(vm: ExitContext, vmcb: Vmcb): void {
+/**
+ * The controls L2 runs under: L0's for L1 (set aside) merged with L1's intercepts (see the header),
+ * at VMRUN and again whenever L0 changes its own while L2 runs (nested/l0-controls.ts).
+ */
+export function mergeControls(vm: ExitContext, vmcb: Vmcb): void {
   const { vmcs } = vm;
   const l0 = (field: number) => savedL0Control(vm.svm.level, field);
   const intercepts = vmcb.read(INTERCEPTS_1);
@@ -223,8 +226,6 @@ function mergeControls(vm: ExitContext, vmcb: Vmcb): void {
   const selective = intercepts & INTERCEPT_CR0_SELECTIVE ? ~(CR0_TS | CR0_MP) : 0;
   vm.core.mergeCrMask(C_CR0_MASK, C_CR0_SHADOW, G_CR0, l0(C_CR0_MASK), selective, vmcs.get(G_CR0));
   vm.core.mergeCrMask(C_CR4_MASK, C_CR4_SHADOW, G_CR4, l0(C_CR4_MASK), 0, 0);
-  setTscOffset(vmcs, tscOffset(vmcs) + vmcb.read(TSC_OFFSET) + (vmcb.read(TSC_OFFSET + 4) | 0) * 0x1_0000_0000);
-  injectEvent(vmcs, vmcb);
   vmcs.set(C_CLEAN_FIELDS, 0);
 }
 
@@ -248,6 +249,8 @@ export function handleVmrun(vm: ExitContext): void {
   vm.core.saveL1Controls();
   loadL2State(vmcs, vmcb);
   mergeControls(vm, vmcb);
+  setTscOffset(vmcs, tscOffset(vmcs) + vmcb.read(TSC_OFFSET) + (vmcb.read(TSC_OFFSET + 4) | 0) * 0x1_0000_0000);
+  injectEvent(vmcs, vmcb);
   const run: SvmL2Run = {
     vmcb: pointer, hsave, holdsInterrupts: (vmcb.read(INTERCEPTS_1) & INTERCEPT_INTR) !== 0,
     virtualMasking: (vmcb.read(V_INTR) & V_INTR_MASKING) !== 0, hostInterrupts, virtualInterrupt: virtualInterruptAt(vmcb),

@@ -39,15 +39,18 @@ export function needsReboot(booted: VirtualMachine["config"], wanted: LiveContro
     booted.cpuidVendor !== wanted.cpuidVendor || booted.cpu !== wanted.cpu;
 }
 
-/** Writes the live controls into the VMCS (and the I/O bitmaps beside it). */
+/**
+ * Writes the live controls into the VMCS (and the I/O bitmaps beside it): into L0's own controls,
+ * which, while a guest hypervisor's guest runs, are set aside and merged with L1's for it.
+ */
 export function applyControls(vm: VirtualMachine, controls: LiveControls): void {
-  const { vmcs } = vm;
-  if (!deprivilegesKernel(vm.config.ifMode)) vmcs.set(C_IF_MODE, controls.ifMode === "trap" ? IF_MODE_TRAP : IF_MODE_VT);
+  const l0 = vm.l0Controls;
+  if (!deprivilegesKernel(vm.config.ifMode)) l0.set(C_IF_MODE, controls.ifMode === "trap" ? IF_MODE_TRAP : IF_MODE_VT);
   if (vm.cr3Targets.count !== controls.cr3Targets) vm.cr3Targets.resize(controls.cr3Targets);
 
-  let primary = (vmcs.get(C_PRIMARY) & ~(CTL_HLT_EXITING | CTL_UNCONDITIONAL_IO)) | CTL_USE_IO_BITMAPS;
+  let primary = (l0.get(C_PRIMARY) & ~(CTL_HLT_EXITING | CTL_UNCONDITIONAL_IO)) | CTL_USE_IO_BITMAPS;
   if (controls.hltExiting) primary |= CTL_HLT_EXITING;
-  vmcs.set(C_PRIMARY, primary);
+  l0.set(C_PRIMARY, primary);
   writeIoBitmaps(vm, controls);
 
   if (vm.display.strategy !== controls.displayUpdate) vm.display.setStrategy(controls.displayUpdate);
@@ -61,11 +64,11 @@ export function applyControls(vm: VirtualMachine, controls: LiveControls): void 
  * intercepts every port.
  */
 export function readControls(vm: VirtualMachine): LiveControls {
-  const { vmcs } = vm;
-  const primary = vmcs.get(C_PRIMARY);
+  const l0 = vm.l0Controls;
+  const primary = l0.get(C_PRIMARY);
   const bitmaps = new Uint8Array(vm.core.memory.buffer, IO_BITMAP_A, IO_BITMAP_B + 0x1000 - IO_BITMAP_A);
   const exits = (port: number) => (primary & CTL_USE_IO_BITMAPS) === 0 || (bitmaps[port >> 3] & (1 << (port & 7))) !== 0;
-  const ifMode = deprivilegesKernel(vm.config.ifMode) ? vm.config.ifMode : vmcs.get(C_IF_MODE) === IF_MODE_TRAP ? "trap" : "vt";
+  const ifMode = deprivilegesKernel(vm.config.ifMode) ? vm.config.ifMode : l0.get(C_IF_MODE) === IF_MODE_TRAP ? "trap" : "vt";
   return {
     ifMode,
     cr3Targets: vm.cr3Targets.count,
