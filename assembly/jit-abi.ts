@@ -103,6 +103,6 @@ export const JIT_GLOBALS: string[] = [
 export const JIT_FUNCTIONS: string[] = [
   "jitCondition", "jitCarry", "jitEflags", "jitLoadCr3", "jitPortIo", "jitExit", "jitInterpret", "jitShift", "jitMulDiv",
   "jitShiftDouble", "jitLoadSegment", "jitSoftwareInterrupt", "jitInterruptReturn", "jitStoreCode",
-  "jitFastSystemCall", "jitVmAccess", "jitVmxNoOperand",
+  "jitFastSystemCall", "jitVmAccess", "jitVmxNoOperand", "jitRepString",
 ];
-export const JIT_FUNCTION_PARAMS = [1, 0, 0, 3, 4, 4, 3, 4, 3, 4, 5, 2, 1, 4, 2, 5, 4];
+export const JIT_FUNCTION_PARAMS = [1, 0, 0, 3, 4, 4, 3, 4, 3, 4, 5, 2, 1, 4, 2, 5, 4, 5];

@@ -1,11 +1,12 @@
 // The core's functions compiled blocks call (jit-abi.ts JIT_FUNCTIONS, imported by every block
 // module from the core's exports): flag questions the block cannot answer from what it tracks,
 // and the instructions the core performs for a block in place, delivering their exits there.
-import { eip, instrStart, pending, controlTransferred, PEND_EXIT, IF, TF } from "../cpu/state";
+import { eip, instrStart, pending, controlTransferred, repPrefix, PEND_EXIT, IF, TF } from "../cpu/state";
 import { shiftRotate, doubleShift } from "../cpu/shift";
 import { mul, imul1, div, idiv } from "../cpu/muldiv";
 import { budget } from "../cpu/retirement";
 import { step } from "../cpu/execute";
+import { stringInstruction, STR_MOVS, STR_STOS } from "../cpu/string";
 import { blockContext, blockStillValid } from "./block-cache";
 import { storeIntoCode } from "./code-pages";
 import { condition, getCF, getEflags, flagsWord } from "../cpu/flags";
@@ -173,6 +174,27 @@ export function jitInterpret(length: u32, remaining: u32, entry: u32): u32 {
   const goesOn = !overspent && !branched && eip == next && (flagsWord & (IF | TF)) == controlFlags &&
     blockContext() == context && blockStillValid(entry);
   return goesOn ? 0 : INTERPRETED_BLOCK_ENDS;
+}
+
+// REP MOVS or REP STOS (`opcode` A4, A5, AA or AB, elements of `bytes`), `length` bytes at EIP, in
+// a compiled block (src/jit/translate.ts repString), by the interpreter's stringInstruction() with
+// no fetch or decode: a kernel's copies (a process switch saves and restores the registers so) and
+// C's memcpy and memset, which no longer end their block. Its iterations are paid from the budget
+// the block left after taking its own instructions', so the `remaining` instructions after it stay
+// paid for: one that budget cuts short stops at itself (EIP there, ECX what is left), as the
+// interpreter's would at the end of a slice, and the block ends for the run loop to go on with it.
+// Answers as jitInterpret.
+export function jitRepString(opcode: u32, bytes: u32, length: u32, remaining: u32, entry: u32): u32 {
+  const next = eip + length;
+  const context = blockContext();
+  instrStart = eip;
+  eip = next;
+  repPrefix = 0xf3;
+  stringInstruction(opcode < 0xaa ? STR_MOVS : STR_STOS, bytes);
+  repPrefix = 0;
+  if (pending == PEND_EXIT) return deliverExitInBlock(remaining, entry, next);
+  if (pending) return pending;
+  return eip == next && blockContext() == context && blockStillValid(entry) ? 0 : INTERPRETED_BLOCK_ENDS;
 }
 
 // VMREAD (`write` 0) or VMWRITE between registers in a compiled block (src/jit/translate.ts

@@ -124,6 +124,7 @@ export interface CoreExports {
   jitFastSystemCall(exit: number, length: number): number;
   jitVmAccess(write: number, operands: number, length: number, remaining: number, entry: number): number;
   jitVmxNoOperand(rm: number, length: number, remaining: number, entry: number): number;
+  jitRepString(opcode: number, bytes: number, length: number, remaining: number, entry: number): number;
 }
 
 /** The level switch's functions (nested VMX), which the VMM's nested code calls. */
@@ -150,7 +151,7 @@ export const CORE_EXPORT_KINDS = {
   jitPortIo: { params: 4 }, jitExit: { params: 4 }, jitInterpret: { params: 3 }, jitShift: { params: 4 },
   jitMulDiv: { params: 3 }, jitShiftDouble: { params: 4 }, jitLoadSegment: { params: 5 }, jitSoftwareInterrupt: { params: 2 },
   jitInterruptReturn: { params: 1 }, jitStoreCode: { params: 4 }, jitFastSystemCall: { params: 2 },
-  jitVmAccess: { params: 5 }, jitVmxNoOperand: { params: 4 },
+  jitVmAccess: { params: 5 }, jitVmxNoOperand: { params: 4 }, jitRepString: { params: 5 },
 } as const satisfies Record<keyof CoreExports, ExportKind>;
 
 /** Thrown when build/core.wasm is missing or is not the core this VMM was written against. */

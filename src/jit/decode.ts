@@ -2,7 +2,7 @@
 // from the opcode map (src/x86/encoding.ts); what is here is which forms the emitter compiles and
 // as what, which the interpreter executes inside the block instead, and where the block ends.
 // The forms compiled are the integer instructions compiled C code spends its time in, with 32-,
-// 16- (an operand-size prefix) and 8-bit operands, string instructions without REP, indirect CALL
+// 16- (an operand-size prefix) and 8-bit operands, string instructions (REP only with MOVS and STOS), indirect CALL
 // and JMP, BT*, SHLD/SHRD, a kernel's MOV to CR3 and system-call path (INT n, IRET, PUSHA/POPA,
 // PUSH, POP and MOV of segment registers), and CPUID, VMCALL, VMLAUNCH, VMRESUME, VMXOFF, IN and
 // OUT, which the core performs in place, and VMREAD and VMWRITE between registers, which it completes in place when shadowed.
@@ -59,7 +59,7 @@ function decodeAt(at: BlockBytes, ip: number, first: boolean): { instruction: In
   if (!encoding.known || encoding.length > room) return undefined;
   const { length } = encoding;
   const tail = length <= inPage ? undefined : { at: physical + inPage, bytes: Array.from(bytes.subarray(inPage, length)) };
-  const compiled = compilable(encoding) ? compiledForm(encoding, ip + length, first, at.cpl) : undefined;
+  const compiled = compilable(encoding) ? compiledForm(encoding, ip + length, first, at.cpl) : repeatedString(encoding);
   if (compiled) return { instruction: { ip, length, op: compiled.op, operands: compiled.operands, cc: compiled.cc, tail }, last: EFFECTS[compiled.op].branch === true || tail !== undefined };
   if (!interpretable(encoding, first)) return undefined;
   return { instruction: { ip, length, op: "interpret", operands: [], cc: undefined, tail }, last: transfers(encoding) || repeats(encoding) || tail !== undefined };
@@ -89,6 +89,16 @@ function interpretable({ twoByte, opcode }: Encoding, first: boolean): boolean {
 }
 const CHANGES_IF = new Set([0xfa, 0xfb, 0x9d, 0xcf]);
 const repeats = ({ prefixes }: Encoding) => prefixes.some((p) => p === 0xf2 || p === 0xf3);
+
+// REP MOVS and REP STOS, with an operand-size prefix or none: the core's string function, called
+// with no decode (assembly/jit/helpers.ts jitRepString), its iterations paid from the budget the
+// block left, so the block goes on after it (other REP forms are interpreted as its last).
+function repeatedString({ prefixes, twoByte, opcode, opsize }: Encoding): Form | undefined {
+  const string = twoByte ? undefined : STRINGS[opcode];
+  const repOnly = prefixes.includes(0xf3) && prefixes.every((p) => p === 0xf3 || p === 0x66) && new Set(prefixes).size === prefixes.length;
+  if ((string !== "movs" && string !== "stos") || !repOnly) return undefined;
+  return form("repString", immediate(opcode), immediate(opcode & 1 ? opsize : 1));
+}
 
 // An interpreted form that may transfer control ends the block: the rest would be dead code,
 // compared and counted for nothing.

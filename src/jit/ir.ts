@@ -26,6 +26,7 @@ export type Operation =
   | "mul" | "imulWide" | "div" | "idiv" // src; EDX:EAX (DX:AX, AX by its size)
   | "mov" | "lea" | "movzx" | "movsx" | "pop" | "push" | "setcc" | "cmovcc" | "cdq" | "cwde" | "nop"
   | "movs" | "stos" | "lods" // [EDI], [ESI]; [EDI], EAX; EAX, [ESI]: one iteration, no REP
+  | "repString" // REP MOVS or REP STOS: the opcode and the element's bytes (Immediates); by the core
   | "cld" | "std" // DF, in the core's flagsWord, where string forms read it
   | "leave"
   | "pusha" | "popa" // all eight registers (POPA skips ESP's slot)
@@ -90,5 +91,6 @@ export const EFFECTS: Readonly<Record<Operation, Effects>> = {
   call: { stack: "push", implicit: [ESP], branch: true }, ret: { stack: "pop", implicit: [ESP], branch: true },
   int: { core: true, branch: true }, iret: { core: true, branch: true },
   sysenter: { core: true, branch: true }, sysexit: { core: true, branch: true },
-  in: CORE, out: CORE, cpuid: CORE, vmcall: CORE, vmxNoOperand: CORE, movToCr3: CORE, vmread: CORE, vmwrite: CORE, interpret: CORE,
+  in: CORE, out: CORE, cpuid: CORE, vmcall: CORE, vmxNoOperand: CORE, movToCr3: CORE, vmread: CORE, vmwrite: CORE, repString: CORE,
+  interpret: CORE,
 };

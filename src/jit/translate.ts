@@ -61,6 +61,7 @@ export interface TranslateEnv extends BlockBytes, RegionHints {
     eip: number; budget: number; tlbBank: number; rangeExit: number; hostWorkOwed: number; jitLoadCr3: number; jitPortIo: number; jitExit: number;
     jitInterpret: number; jitShift: number; jitMulDiv: number; jitShiftDouble: number; jitLoadSegment: number;
     jitSoftwareInterrupt: number; jitInterruptReturn: number; jitStoreCode: number; jitFastSystemCall: number; jitVmAccess: number; jitVmxNoOperand: number;
+    jitRepString: number;
   };
 }
 
@@ -875,6 +876,7 @@ class Translator {
       case "movToCr3": this.movToCr3(dst as Register); return;
       case "vmread": this.vmAccess(false, (second as Register).reg, (dst as Register).reg, ins.length); return;
       case "vmwrite": this.vmAccess(true, (dst as Register).reg, (second as Register).reg, ins.length); return;
+      case "repString": this.repString((first as Immediate).imm, (second as Immediate).imm, ins.length); return;
       case "interpret": this.interpret(ins.length); return;
       // block ends
       case "jcc": this.jcc(ins.cc!, target()); return;
@@ -1260,6 +1262,18 @@ class Translator {
     this.callCore(this.env.links.jitInterpret);
     this.endIfCoreSaysSo();
     this.flags = { kind: "unknown" };
+  }
+
+  // REP MOVS or REP STOS (`opcode`, elements of `bytes`) by the core's string function
+  // (assembly/jit/helpers.ts jitRepString); the block goes on after it unless the budget cut it
+  // short, or it faulted, exited or wrote into the block. Neither changes a flag: the block's view of
+  // them holds, as after IN and OUT.
+  private repString(opcode: number, bytes: number, length: number): void {
+    const c = this.c;
+    this.beforeCore();
+    c.i32(opcode).i32(bytes).i32(length).i32(this.count - this.index - 1).i32(this.env.entry);
+    this.callCore(this.env.links.jitRepString);
+    this.endIfCoreSaysSo();
   }
 
   // VMREAD or VMWRITE between registers, `encoding` the one naming the field, `other` the one read

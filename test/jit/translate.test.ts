@@ -92,10 +92,20 @@ describe("forms left to the interpreter", () => {
     ["JMP through memory (FF /4)", [0xff, 0x25, 0, 0x40, 0, 0]],
     ["LOOPNE", [0xe0, 0xf0]],
     // it spends budget per iteration: no later instruction's budget is at stake
-    ["REP MOVSB", [0xf3, 0xa4]],
     ["REPNE SCASB", [0xf2, 0xae]],
+    ["REP LODSB", [0xf3, 0xac]],
+    ["REP MOVSD with an address-size prefix", [0x67, 0xf3, 0xa5]],
   ])("%s, which may transfer control or repeat, is the block's last instruction", (_, instruction) => {
     expect(translate([...XOR_EAX, ...instruction, ...DEC_ESI_JNZ], 0)).toMatchObject({ instructions: 2, length: 2 + instruction.length });
+  });
+  // the core's string function, its iterations paid from the budget the block leaves (jitRepString)
+  it.each([
+    ["REP MOVSB", [0xf3, 0xa4]],
+    ["REP MOVSD", [0xf3, 0xa5]],
+    ["REP STOSW", [0x66, 0xf3, 0xab]],
+    ["REP STOSB", [0xf3, 0xaa]],
+  ])("%s is compiled and the block goes on after it", (_, instruction) => {
+    expect(translate([...XOR_EAX, ...instruction, ...DEC_ESI_JNZ], 0)).toMatchObject({ instructions: 4, length: 5 + instruction.length });
   });
   it("an instruction that would run past the block's page ends the block before it", () => {
     const code = new Uint8Array(0x2000);
