@@ -6,35 +6,24 @@
 // taking its cache entry) forgets it.
 import { VMCS_BASE, G_REGS } from "../../assembly/vmcs-layout.js";
 import {
-  JIT_GLOBALS, JIT_FUNCTIONS, JIT_FUNCTION_PARAMS, BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_REGION_BLOCKS, BLOCK_MODE_PAGING,
+  JIT_GLOBALS, JIT_FUNCTIONS, BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_REGION_BLOCKS, BLOCK_MODE_PAGING,
   BLOCK_MODE_CPL_SHIFT, BLOCK_CACHE_ENTRIES, BLOCK_ENTRY_SIZE, REGION_BLOCKS_OFFSET, REGION_BLOCKS_STRIDE,
   INDIRECT_TARGETS_OFFSET,
 } from "../../assembly/jit-abi.js";
 import type { CoreExports } from "../core/core-exports.js";
 import { encodeModule, encodeLinkModule } from "./wasm-module.js";
 import { translateBlock, indirectTargetSlot, type Translation } from "./translate.js";
+import { RegionImports } from "./region-imports.js";
 
-// The core's functions, then "link" (wasm-module.ts encodeLinkModule), which regions tail-call to go
-// on in another region (translate.ts emitLink).
-const FUNCTIONS = [
-  ...JIT_FUNCTIONS.map((name, i) => ({ name, params: JIT_FUNCTION_PARAMS[i], results: 1 })), { name: "link", params: 1, results: 0 },
-];
-export const LINK_FUNCTION = JIT_FUNCTIONS.length;
-/** Where each imported global and function sits in a block module's index space. */
-// (Typed by the core's export names: test/jit/abi.test.ts checks every link is one.)
-export const LINKS = Object.fromEntries([
-  ...JIT_GLOBALS.map((name, i) => [name, i]),
-  ...JIT_FUNCTIONS.map((name, i) => [name, i]),
-]) as Readonly<Record<keyof CoreExports, number>>;
 /**
  * Compiled blocks held at once: one table slot per block-cache entry, so a block compiled into an
  * entry replaces (and lets the host collect) the one it evicts there.
  */
 export const MAX_BLOCKS = BLOCK_CACHE_ENTRIES;
 
-/** A translated region's WASM module: one function, linked to the core's globals and helpers. */
-export function regionModule(t: Translation): WebAssembly.Module {
-  return new WebAssembly.Module(encodeModule({ globals: JIT_GLOBALS, functions: FUNCTIONS, body: t.body }) as Uint8Array<ArrayBuffer>);
+/** A translated region's WASM module: one function, linked to the core's globals and helpers it imports. */
+export function regionModule(t: Translation, imports: RegionImports): WebAssembly.Module {
+  return new WebAssembly.Module(encodeModule({ globals: imports.globals, functions: imports.functions, body: t.body }));
 }
 
 export class BlockCompiler {
@@ -53,7 +42,7 @@ export class BlockCompiler {
     core.table.grow(MAX_BLOCKS);
     const link = new WebAssembly.Instance(new WebAssembly.Module(encodeLinkModule()), { core: { table: core.table } }).exports.link;
     const linked: Record<string, unknown> = { memory: core.memory, link };
-    for (const name of [...JIT_FUNCTIONS, ...JIT_GLOBALS]) linked[name] = core[name as keyof CoreExports];
+    for (const name of [...JIT_FUNCTIONS, ...JIT_GLOBALS]) linked[name] = core[name as keyof CoreExports]; // (a region imports those it uses)
     this.imports = { core: linked } as WebAssembly.Imports;
   }
 
@@ -63,14 +52,15 @@ export class BlockCompiler {
     const ram = new Uint8Array(core.memory.buffer, core.ramBase(), core.ramSize());
     const mode = new Uint8Array(core.memory.buffer)[entry + BLOCK_MODE];
     const indirectTargets = core.blockCacheBase() + INDIRECT_TARGETS_OFFSET;
+    const imports = new RegionImports();
     const t = translateBlock({
       code: ram, eip: linearEip, physical, paging: (mode & BLOCK_MODE_PAGING) !== 0, cpl: mode >> BLOCK_MODE_CPL_SHIFT,
-      ramBase: core.ramBase(), ramSize: core.ramSize(), codePageMasks: core.codePageMasks(), regs: VMCS_BASE + G_REGS, entry, links: LINKS,
+      ramBase: core.ramBase(), ramSize: core.ramSize(), codePageMasks: core.codePageMasks(), regs: VMCS_BASE + G_REGS, entry, links: imports.links,
       reached: (linear, p) => core.blockReached(linear, p, mode) !== 0,
-      regionLinks: { blockCache: core.blockCacheBase(), link: LINK_FUNCTION }, indirectTargets, lastIndirectTarget: (site) => lastIndirectTarget(core, indirectTargets, site),
+      regionLinks: { blockCache: core.blockCacheBase(), get link() { return imports.link; } }, indirectTargets, lastIndirectTarget: (site) => lastIndirectTarget(core, indirectTargets, site),
     });
     if (!t) return 0;
-    const run = new WebAssembly.Instance(regionModule(t), this.imports).exports.run as () => void;
+    const run = new WebAssembly.Instance(regionModule(t, imports), this.imports).exports.run as () => void;
     const index = (entry - core.blockCacheBase()) / BLOCK_ENTRY_SIZE;
     const slot = this.firstSlot + index;
     core.table.set(slot, run);

@@ -5,7 +5,8 @@
 // translates the small function below, as a guest's compiled C would be, and compiles the module.
 // Nothing of it is kept.
 
-import { LINKS, LINK_FUNCTION, regionModule } from "./block-compiler.js";
+import { regionModule } from "./block-compiler.js";
+import { RegionImports } from "./region-imports.js";
 import { translateBlock, type Translation } from "./translate.js";
 
 /**
@@ -28,11 +29,12 @@ const SAMPLE_AT = 0x1000;
 export function warmUpCompilingTier(): Translation | undefined {
   const ram = new Uint8Array(2 * SAMPLE_AT);
   ram.set(SAMPLE, SAMPLE_AT);
+  const imports = new RegionImports();
   const t = translateBlock({
     code: ram, eip: SAMPLE_AT, physical: SAMPLE_AT, paging: false, cpl: 0, ramBase: 0, ramSize: ram.length,
-    codePageMasks: 0, regs: 0, entry: 0, links: LINKS, reached: () => true, indirectTargets: 0, lastIndirectTarget: () => undefined,
-    regionLinks: { blockCache: 0, link: LINK_FUNCTION },
+    codePageMasks: 0, regs: 0, entry: 0, links: imports.links, reached: () => true, indirectTargets: 0, lastIndirectTarget: () => undefined,
+    regionLinks: { blockCache: 0, get link() { return imports.link; } },
   });
-  if (t) regionModule(t);
+  if (t) regionModule(t, imports);
   return t;
 }

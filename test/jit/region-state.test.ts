@@ -7,7 +7,7 @@
 import { describe, it, expect } from "vitest";
 import { TestCpu, CODE_BASE, assemble } from "../core/harness";
 import { translateBlock, type TranslateEnv } from "../../src/jit/translate";
-import { LINKS } from "../../src/jit/block-compiler";
+import { RegionImports } from "../../src/jit/region-imports";
 import { expectSameSlices, runBoth, expectAgreement, withPaging } from "./agreement";
 import * as L from "../../assembly/vmcs-layout";
 import { INDIRECT_TARGETS_OFFSET, INDIRECT_TARGET_SLOTS, INDIRECT_TARGET_SIZE, MAX_REGION_BLOCKS } from "../../assembly/jit-abi";
@@ -75,7 +75,7 @@ c4: xor $0x55, %edx\n2: cmp $1500, %ecx\njne 3f\nmovl $c0, table + 12\n3: dec %e
     const jmp = CODE_BASE + 5 + 2 + 3 + 6 + 2 + 5; // past MOV ... MOV $4, %eax: the block at 0:
     const env: TranslateEnv = {
       code, eip: jmp, physical: jmp, paging: false, cpl: 0, ramBase: 0x10000, ramSize: code.length, codePageMasks: 0, regs: 0x1000, entry: 0,
-      links: LINKS, reached: () => true,
+      links: new RegionImports().links, reached: () => true,
     };
     const t = translateBlock(env)!;
     const table = CODE_BASE + bytes.length - 20, entries = [0, 1, 2, 3, 4].map((i) => new DataView(bytes.buffer, bytes.byteOffset).getUint32(table - CODE_BASE + 4 * i, true));
@@ -98,7 +98,7 @@ c4: xor $0x55, %edx\n2: cmp $1500, %ecx\njne 3f\nmovl $c0, table + 12\n3: dec %e
     const block = CODE_BASE + 5; // 1:, whose block ends at the table's JMP
     const env: TranslateEnv = {
       code, eip: block, physical: block, paging: false, cpl: 0, ramBase: 0x10000, ramSize: code.length, codePageMasks: 0, regs: 0x1000, entry: 0,
-      links: LINKS, reached: () => true,
+      links: new RegionImports().links, reached: () => true,
     };
     expect(translateBlock(env)!.blocks).toHaveLength(MAX_REGION_BLOCKS);
     expect(MAX_REGION_BLOCKS).toBeGreaterThan(PLAIN_REGION_BLOCKS);
@@ -146,7 +146,7 @@ f: ret\n.org 0x2000\ng: ret`;
     const f1 = CODE_BASE + bytes.length - 6 - 4; // before f1's LEA and RET (3 + 1 bytes) and f2's 6
     const env: TranslateEnv = {
       code, eip: CALL, physical: CALL, paging: false, cpl: 0, ramBase: 0x10000, ramSize: code.length, codePageMasks: 0, regs: 0x1000, entry: 0,
-      links: LINKS, reached: () => true,
+      links: new RegionImports().links, reached: () => true,
     };
     expect(code[f1]).toBe(0x8d); // LEA
     expect(translateBlock({ ...env, lastIndirectTarget: (site) => (site === CALL ? f1 : undefined) })!.inner).toContain(f1);

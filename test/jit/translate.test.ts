@@ -7,7 +7,7 @@
 // place, except those that must end it.
 import { describe, it, expect } from "vitest";
 import { translateBlock, type TranslateEnv } from "../../src/jit/translate";
-import { LINKS } from "../../src/jit/block-compiler";
+import { RegionImports } from "../../src/jit/region-imports";
 import { PLAIN_REGION_BLOCKS } from "../../src/jit/region";
 
 const MOV_EAX_EBX = [0x89, 0xc3];
@@ -23,7 +23,7 @@ function translate(bytes: number[], cpl: number) {
 
 function translateAt(code: Uint8Array, at: number, cpl = 0) {
   const env: TranslateEnv = {
-    code, eip: at, physical: at, paging: true, cpl, ramBase: 0x10000, ramSize: code.length, codePageMasks: 0, regs: 0x1000, entry: 0, links: LINKS,
+    code, eip: at, physical: at, paging: true, cpl, ramBase: 0x10000, ramSize: code.length, codePageMasks: 0, regs: 0x1000, entry: 0, links: new RegionImports().links,
   };
   const t = translateBlock(env);
   return t && { ...t, length: t.blocks[0].length }; // the first block's bytes
