@@ -78,8 +78,12 @@ export interface Translation { body: Code; instructions: number; blocks: RegionB
  * and which the region writes.
  */
 interface RegisterUse { inLocals: boolean; usedBy: (block: number) => readonly number[]; written: readonly number[] }
-const EVERY_REGISTER = [0, 1, 2, 3, 4, 5, 6, 7];
-const ALL_REGISTERS: RegisterUse = { inLocals: true, usedBy: () => EVERY_REGISTER, written: EVERY_REGISTER };
+/** In locals, found by translating the region (the code that depends on them is emitted after: Code.later()). */
+const NOT_KNOWN_YET: RegisterUse = {
+  inLocals: true,
+  usedBy: () => { throw new Error("the registers a block uses are known only once the region is translated"); },
+  get written(): never { throw new Error("the registers a region writes are known only once it is translated"); },
+};
 /**
  * Registers stay in the VMCS, read and written there by each instruction, in a region that a RET
  * or an indirect JMP or CALL may leave: such regions are mostly left after a block or two (a
@@ -102,7 +106,7 @@ function goesRoundItself(b: RegionBlock, inner: ReadonlyMap<number, number>): bo
     (target.imm >>> 0) === (b.ip >>> 0) && inner.has(b.ip >>> 0);
 }
 
-/** From what each block read and wrote in a first translation. */
+/** From what each block read and wrote, as translated. */
 function registerUse(read: readonly Set<number>[], written: readonly Set<number>[]): RegisterUse {
   const used = read.map((r, k) => [...new Set([...r, ...written[k]])].sort());
   return { inLocals: true, usedBy: (k) => used[k], written: [...new Set(written.flatMap((w) => [...w]))] };
@@ -162,16 +166,17 @@ class Translator {
   // The general registers' locals, and which registers each block reads and writes (a partial
   // write reads too): those the region uses are read from the VMCS at entry and after each core
   // call, those it writes are written back before each core call and where it leaves (the
-  // epilogue, at the end of the block labelled `exitDepth`). `uses` comes from a first translation
-  // (translateBlock). They are read lazily, by block: `held`, a mask, says which locals hold their
+  // epilogue, at the end of the block labelled `exitDepth`). `uses` is what the translation itself
+  // read and wrote: the code that moves registers is emitted once that is known, into the places
+  // left for it (Code.later(), finish()). They are read lazily, by block: `held`, a mask, says which locals hold their
   // register; a block reads those it uses that are not held when it is entered (a test of the
   // mask, at the label edges and the dispatcher reach), so that a visit moves only the registers
   // of the blocks it runs (a call into a short function, a loop leaving at a call). Written back
   // are the held ones of those the region writes; after a core call, the current block's are read
   // again and only they are held.
   private readonly reg: number[] = [];
-  readonly regsRead: Set<number>[] = [];
-  readonly regsWritten: Set<number>[] = [];
+  private readonly regsRead: Set<number>[] = [];
+  private readonly regsWritten: Set<number>[] = [];
   private readonly held: number;
   private exitDepth = 0;
   // Nonzero when the region leaves by a branch (leave()), EIP at a block start, rather than at a
@@ -209,7 +214,7 @@ class Translator {
    */
   constructor(
     private readonly env: TranslateEnv, private readonly blocks: readonly RegionBlock[], private readonly pageCache: boolean,
-    private readonly uses: RegisterUse = ALL_REGISTERS,
+    private uses: RegisterUse,
   ) {
     this.tlbBank = this.c.local();
     this.nextBlock = this.c.local();
@@ -259,6 +264,12 @@ class Translator {
     c.end(); // the exits' block: every way out of the region comes here
     this.registersToCore();
     this.emitLink();
+  }
+
+  /** Completes the function: the code that moves registers, now that the region's use of them is known (Code.later()). */
+  finish(): void {
+    if (this.uses === NOT_KNOWN_YET) this.uses = registerUse(this.regsRead, this.regsWritten);
+    this.c.finish();
   }
 
   // Where the region left by a branch, it goes on in the region compiled at the new EIP, if there is
@@ -336,33 +347,40 @@ class Translator {
   // The current block's registers, after a core call (which may have changed any of them).
   private registersFromCore(): void {
     if (!this.uses.inLocals) return;
-    const used = this.uses.usedBy(this.current);
-    for (const r of used) this.loadRegister(r);
-    this.c.i32(bits(used)).set(this.held);
+    const block = this.current;
+    this.c.later((c) => {
+      const used = this.uses.usedBy(block);
+      for (const r of used) this.loadRegister(c, r);
+      c.i32(bits(used)).set(this.held);
+    });
   }
   // Those held of the registers the region writes.
   private registersToCore(): void {
-    const c = this.c;
-    for (const r of this.uses.written) {
-      c.get(this.held).i32(1 << r).op(Op.I32And).ifThen();
-      c.i32(0).get(this.reg[r]).mem(Op.I32Store, this.env.regs + 4 * r);
-      c.end();
-    }
+    this.c.later((c) => {
+      for (const r of this.uses.written) {
+        c.get(this.held).i32(1 << r).op(Op.I32And).ifThen();
+        c.i32(0).get(this.reg[r]).mem(Op.I32Store, this.env.regs + 4 * r);
+        c.end();
+      }
+    });
   }
   // At a block's start: read the registers it uses that are not held yet.
   private holdRegisters(block: number): void {
-    const c = this.c, used = this.uses.usedBy(block), mask = bits(used);
+    this.c.later((c) => this.holdRegistersNow(c, block));
+  }
+  private holdRegistersNow(c: Code, block: number): void {
+    const used = this.uses.usedBy(block), mask = bits(used);
     if (mask === 0) return;
     c.get(this.held).i32(mask).op(Op.I32And).i32(mask).op(Op.I32Ne).ifThen();
     for (const r of used) {
       c.get(this.held).i32(1 << r).op(Op.I32And).op(Op.I32Eqz).ifThen();
-      this.loadRegister(r);
+      this.loadRegister(c, r);
       c.end();
     }
     c.get(this.held).i32(mask).op(Op.I32Or).set(this.held);
     c.end();
   }
-  private loadRegister(r: number): void { this.c.i32(0).mem(Op.I32Load, this.env.regs + 4 * r).set(this.reg[r]); }
+  private loadRegister(c: Code, r: number): void { c.i32(0).mem(Op.I32Load, this.env.regs + 4 * r).set(this.reg[r]); }
 
 
   private beginBlock(b: RegionBlock): void {
@@ -1305,15 +1323,8 @@ export function translateBlock(env: TranslateEnv): Translation | undefined {
   const region = formRegion(env);
   if (region.length === 0) return undefined;
   const pageCache = env.paging && !region.some((b) => b.instructions.some((i) => EFFECTS[i.op].core));
-  // A first translation finds the registers the region reads and writes, so that the second moves
-  // only those between the VMCS and its locals.
-  let uses = MEMORY_REGISTERS;
-  if (!leftByComputedBranches(region)) {
-    const probe = new Translator(env, region, pageCache);
-    probe.emitRegion();
-    uses = registerUse(probe.regsRead, probe.regsWritten);
-  }
-  const t = new Translator(env, region, pageCache, uses);
+  const t = new Translator(env, region, pageCache, leftByComputedBranches(region) ? MEMORY_REGISTERS : NOT_KNOWN_YET);
   t.emitRegion();
+  t.finish();
   return { body: t.c, instructions: region[0].instructions.length, blocks: region, inner: [...t.numbers.keys()] };
 }

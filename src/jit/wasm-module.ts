@@ -58,8 +58,10 @@ function section(out: number[], id: number, body: number[]): void {
 
 /** A function body under construction: typed helpers for the instructions we emit. */
 export class Code {
-  readonly bytes: number[] = [];
+  bytes: number[] = [];
   private localCount = 0;
+  // Code emitted after the rest (later()): where it goes, and what emits it.
+  private readonly holes: { at: number; emit: (c: Code) => void }[] = [];
   /** Structured blocks (block, loop, if) open at this point: labels are told apart by it (brTo). */
   depth = 0;
 
@@ -99,6 +101,36 @@ export class Code {
     return this;
   }
   end(): this { this.bytes.push(Op.End); this.depth--; return this; }
+
+  /**
+   * Code that goes here but depends on what is emitted after it (a block's register loads, on the
+   * registers the region turns out to use): `emit` writes it when finish() is called, into a Code
+   * of its own, which must leave the block depth as it was and make no locals.
+   */
+  later(emit: (c: Code) => void): this { this.holes.push({ at: this.bytes.length, emit }); return this; }
+
+  /** Fills the holes later() left, in order: the body is complete. */
+  finish(): void {
+    if (this.holes.length === 0) return;
+    const parts: number[][] = [];
+    let total = this.bytes.length;
+    for (const hole of this.holes) {
+      const part = new Code();
+      hole.emit(part);
+      if (part.depth !== 0 || part.locals !== 0) throw new Error("code emitted later must close its blocks and make no locals");
+      parts.push(part.bytes);
+      total += part.bytes.length;
+    }
+    const bytes = new Array<number>(total);
+    let from = 0, to = 0;
+    this.holes.forEach((hole, i) => {
+      for (; from < hole.at; from++) bytes[to++] = this.bytes[from];
+      for (const b of parts[i]) bytes[to++] = b;
+    });
+    for (; from < this.bytes.length; from++) bytes[to++] = this.bytes[from];
+    this.bytes = bytes;
+    this.holes.length = 0;
+  }
 }
 
 export interface ModuleSpec {
