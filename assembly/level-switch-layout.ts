@@ -25,13 +25,21 @@ export const LS_VMLAUNCHES_LO = 0x20;
 // 1 while the guest of an SVM guest hypervisor runs (src/vmm/svm/svm-run.ts): the core then
 // completes none of its exits for L0 itself, as under VMX while LS_L2_VMCS is set; 0 otherwise.
 export const LS_SVM_L2 = 0x28;
+// SVM's global interrupt flag (APM 15.17), 1 while clear: the VMM's InterruptInjector reads and
+// writes it here, and the core's STGI and CLGI set and clear it without an exit while L1 runs and
+// no interrupt waits (LS_INTERRUPTS_WAIT), as a CPU with virtual GIF does for its guest. 0 (set)
+// in a fresh VM.
+export const LS_SVM_GIF_CLEAR = 0x2c;
 // L0's controls for L1, set aside while L2 runs (under VMX or SVM): the VMCS's words from C_PIN up
 // to (not including) L1_CONTROLS_END at the same offsets from LS_L1_CONTROLS (the preemption timer,
 // the live budget, and the clean-fields word are not among them), then L1's TSC offset at LS_L1_TSC_LO.
 export const LS_L1_CONTROLS = 0x30;
 export const L1_CONTROLS_END = 0x274; // C_CR_INTERCEPTS included
 export const LS_L1_TSC_LO = LS_L1_CONTROLS + 0x78;
-export const LEVEL_SWITCH_BYTES = LS_L1_TSC_LO + 8;
+// 1 while the VMM's injector has an interrupt waiting (it says so before the guest runs on after
+// every exit, whoever watches the exits): STGI then exits, so that the VMM delivers it.
+export const LS_INTERRUPTS_WAIT = LS_L1_TSC_LO + 8;
+export const LEVEL_SWITCH_BYTES = LS_INTERRUPTS_WAIT + 4;
 
 // What the core's guest-state check of a VM entry answers (assembly/vm/vmentry-checks.ts): the
 // state may be loaded, or the entry fails with exit 33 and qualification 0, or with qualification 4

@@ -1,7 +1,9 @@
 // The SVM instructions, 0F 01 D8-DF (group 7 with a register ModR/M, reg 3): VMRUN, VMMCALL,
 // VMLOAD, VMSAVE, STGI, CLGI, SKINIT, INVLPGA. The core makes the checks the APM's exception
 // tables make before anything else (APM Vol. 3; intercepts are checked after them, APM Vol. 2
-// 15.9), then exits to the VMM, which emulates the rest (the rAX checks, the VMCB, the GIF):
+// 15.9), then exits to the VMM, which emulates the rest (the rAX checks, the VMCB, the GIF), but
+// for L1's STGI and CLGI while no interrupt waits, which set and clear the GIF here with no exit
+// (vm/level-switch.ts globalInterruptFlagInCore: a CPU's virtual GIF):
 //  - #UD with EFER.SVME clear, in real mode and in virtual-8086 mode (VMMCALL: only with SVME
 //    clear, since an L2 in real mode may call its hypervisor); SKINIT always (not offered:
 //    CPUID 0x80000001 ECX.SKINIT is clear);
@@ -16,8 +18,11 @@ import {
 import { cpl, cr0, CR0_PE, EXC_GP, EXC_UD, raise, VM } from "./state";
 import { flagsWord } from "./flags";
 import { vmexit } from "./vmexit";
+import { globalInterruptFlagInCore } from "../vm/level-switch";
 
 const SKINIT: u32 = 6;
+const STGI: u32 = 4;
+const CLGI: u32 = 5;
 const VMMCALL: u32 = 1;
 
 // The exit reason of 0F 01 D8 + rm (SKINIT's, rm 6, is never taken).
@@ -40,5 +45,6 @@ export function svmInstruction(rm: u32): void {
     if (!(cr0() & CR0_PE) || (flagsWord & VM)) { raise(EXC_UD); return; }
     if (cpl != 0) { raise(EXC_GP, 0); return; }
   }
+  if ((rm == STGI || rm == CLGI) && globalInterruptFlagInCore(rm == STGI)) return;
   vmexit(reasonOf(rm), 0);
 }

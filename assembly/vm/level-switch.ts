@@ -23,7 +23,8 @@ import {
 } from "../vmcs-layout";
 import {
   LS_ENABLED, LS_L2_VMCS, LS_L1_LINK, LS_L1_VMCS, LS_NONE, LS_REFLECTED_CPUID_LO, LS_VMRESUMES_LO, LS_VMLAUNCHES_LO,
-  LS_SVM_L2, LS_L1_CONTROLS, L1_CONTROLS_END, LS_L1_TSC_LO, LEVEL_SWITCH_BYTES, GUEST_STATE_VALID,
+  LS_SVM_L2, LS_L1_CONTROLS, L1_CONTROLS_END, LS_L1_TSC_LO, LEVEL_SWITCH_BYTES, GUEST_STATE_VALID, LS_SVM_GIF_CLEAR,
+  LS_INTERRUPTS_WAIT,
 } from "../level-switch-layout";
 import { entryControlsValid, hostStateValid, guestStateCheck } from "./vmentry-checks";
 import {
@@ -42,6 +43,7 @@ import {
 } from "./vmcs12";
 import { ramBase, ramSize } from "../memory/physical";
 import { fieldWord } from "../cpu/vmcs-shadowing";
+import { emulating } from "../cpu/state";
 
 const area = memory.data(LEVEL_SWITCH_BYTES, 8);
 
@@ -360,3 +362,12 @@ function reflectCpuid(): bool {
 
 // Whether L2 runs now, under VMX or SVM (the core completes none of L2's exits for L0: they are L1's to see first).
 export function l2Runs(): bool { return load<u32>(area + LS_L2_VMCS) != LS_NONE || load<u32>(area + LS_SVM_L2) != 0; }
+
+// L1's STGI (`set`) or CLGI, its checks passed: true when it completed here, with no exit. Only
+// while L1 runs (L2's may wake its virtual interrupt: svm-run.ts) and no interrupt waits (which
+// the VMM delivers as GIF is set), outside emulate()'s one-instruction run.
+export function globalInterruptFlagInCore(set: bool): bool {
+  if (emulating || l2Runs() || load<u32>(area + LS_INTERRUPTS_WAIT) != 0) return false;
+  store<u32>(area + LS_SVM_GIF_CLEAR, set ? 0 : 1);
+  return true;
+}

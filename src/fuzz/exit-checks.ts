@@ -4,6 +4,7 @@
 // architecturally possible: EFLAGS bit 1 set and the reserved bits clear, CPL equal to SS.DPL and
 // CS.RPL in protected mode (0 while CS is still real mode's, right after PE is set), EIP within the
 // CS limit when the exit names an instruction.
+import { LS_INTERRUPTS_WAIT } from "../../assembly/level-switch-layout.js";
 import * as L from "../../assembly/vmcs-layout.js";
 import type { BareCore } from "./core-module.js";
 
@@ -78,7 +79,7 @@ export function checkExit(core: BareCore, reason: number): string[] {
       break;
     case L.EXIT_SVM_VMRUN: case L.EXIT_SVM_VMMCALL: case L.EXIT_SVM_VMLOAD: case L.EXIT_SVM_VMSAVE:
     case L.EXIT_SVM_STGI: case L.EXIT_SVM_CLGI: case L.EXIT_SVM_INVLPGA:
-      out.push(...checkSvmExit(v, reason).map((m) => `exit ${hex(reason)}: ${m}`));
+      out.push(...checkSvmExit(v, reason, new DataView(core.bytes.buffer).getUint32(core.exports.levelSwitchArea() + LS_INTERRUPTS_WAIT, true) !== 0).map((m) => `exit ${hex(reason)}: ${m}`));
       break;
     case L.EXIT_CLI: case L.EXIT_STI: case L.EXIT_PUSHF: case L.EXIT_POPF: case L.EXIT_IRET:
       need(v(L.C_IF_MODE) === L.IF_MODE_TRAP && (qual === 2 || qual === 4), "IF-sensitive exit outside trap mode or of a bad size");
@@ -111,7 +112,7 @@ function checkVmxExit(v: (offset: number) => number, reason: number): string[] {
 
 // An SVM instruction exits only with EFER.SVME set, and, VMMCALL aside, in protected mode outside
 // virtual-8086 mode at CPL 0 (the APM's #UD and #GP(0) come first); there is no qualification.
-function checkSvmExit(v: (offset: number) => number, reason: number): string[] {
+function checkSvmExit(v: (offset: number) => number, reason: number, interruptsWait: boolean): string[] {
   const out: string[] = [];
   if (!(v(L.G_EFER) & L.EFER_SVME)) out.push("with EFER.SVME clear");
   if (reason !== L.EXIT_SVM_VMMCALL) {
@@ -119,6 +120,8 @@ function checkSvmExit(v: (offset: number) => number, reason: number): string[] {
     if (v(L.G_CPL) !== 0) out.push(`at CPL ${v(L.G_CPL)}`);
   }
   if (v(L.X_QUALIFICATION) !== 0) out.push(`qualification ${hex(v(L.X_QUALIFICATION))}`);
+  // (the fuzzer's L1 runs: its STGI and CLGI complete in the core unless an interrupt waits)
+  if ((reason === L.EXIT_SVM_STGI || reason === L.EXIT_SVM_CLGI) && !interruptsWait) out.push("while no interrupt waits");
   return out;
 }
 

@@ -3,6 +3,7 @@
 // does at each VM entry (budget, event to inject). It is all a replay needs, so a crashing case is
 // saved as NAME.bin (the code) and NAME.json (everything else) and replays the same way forever.
 import { IO_BITMAP_A } from "../../assembly/vmcs-layout.js";
+import { LS_INTERRUPTS_WAIT } from "../../assembly/level-switch-layout.js";
 import type { BareCore } from "./core-module.js";
 
 export interface Entry {
@@ -27,6 +28,8 @@ export interface CaseSetup {
   runs: [number, number, number, number][];
   /** Guest-physical address the code is loaded at. */
   codeAt: number;
+  /** The VMM has an interrupt waiting (the level-switch area's LS_INTERRUPTS_WAIT): STGI and CLGI exit. */
+  interruptsWait?: boolean;
   entries: Entry[];
 }
 
@@ -52,4 +55,5 @@ export function applySetup(core: BareCore, c: FuzzCase): void {
   const bytes = core.bytes;
   for (const [offset, value] of setup.ioBitmap) bytes[IO_BITMAP_A + (offset & 0x1fff)] = value;
   for (const [offset, value] of setup.vmcs) core.setVmcs(offset, value);
+  new DataView(bytes.buffer).setUint32(core.exports.levelSwitchArea() + LS_INTERRUPTS_WAIT, setup.interruptsWait ? 1 : 0, true);
 }

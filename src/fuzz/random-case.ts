@@ -125,6 +125,8 @@ function controls(b: Builder, rng: Rng, cr0: number, cr3: number, vmxe: number):
   b.field(L.G_MSR_SYSENTER_EIP, rng.chance(0.8) ? CODE + rng.below(64) : interestingU32(rng));
   // EFER.SVME as the AMD personality with SVM enabled lets a guest set it: the SVM instructions exit
   b.field(L.G_EFER, rng.chance(0.2) ? L.EFER_SVME : 0);
+  // STGI and CLGI complete in the core unless an interrupt waits for the VMM
+  if (rng.chance(0.5)) b.setup.interruptsWait = true;
   // SVM's CR intercept vectors, as L0 sets them for a guest hypervisor's guest (CR0, CR2, CR3, CR4 reads and writes)
   b.field(L.C_CR_INTERCEPTS, rng.chance(0.1) ? rng.u32() & 0x001d001d : 0);
   b.field(L.G_DR + 7 * 4, rng.chance(0.9) ? 0 : rng.u32());

@@ -10,6 +10,8 @@
 // A saved machine keeps
 // the vectors still waiting (saveState); an injection already under way is in the VMCS.
 
+import { LS_SVM_GIF_CLEAR } from "../../assembly/level-switch-layout.js";
+import { type LevelWords, wordsWithoutCore } from "./nested/core-level-switch.js";
 import {
   C_PRIMARY,
   CTL_INTERRUPT_WINDOW,
@@ -55,6 +57,8 @@ export class InterruptInjector {
   constructor(
     private readonly vmcs: Vmcs,
     readonly flag: GuestInterruptFlag,
+    /** The core's level-switch area, where the global interrupt flag is. */
+    private readonly level: LevelWords = wordsWithoutCore(),
   ) {}
 
   saveState(): { waiting: number[] } {
@@ -96,9 +100,16 @@ export class InterruptInjector {
   /**
    * SVM's global interrupt flag (APM Vol. 2 15.17), cleared by CLGI and #VMEXIT, set by STGI and
    * VMRUN (src/vmm/svm/): while it is clear no interrupt is taken, whatever IF says, and they wait.
-   * Always set without SVM.
+   * Always set without SVM. It lives in the core's level-switch area, whose STGI and CLGI may set
+   * and clear it with no exit (assembly/vm/level-switch.ts globalInterruptFlagInCore).
    */
-  globalInterruptFlag = true;
+  get globalInterruptFlag(): boolean {
+    return this.level()[LS_SVM_GIF_CLEAR >> 2] === 0;
+  }
+
+  set globalInterruptFlag(set: boolean) {
+    this.level()[LS_SVM_GIF_CLEAR >> 2] = set ? 0 : 1;
+  }
 
   /** Whether an interrupt would end a HLT now: the guest's IF, or any interrupt while held for an outer level. */
   wakesFromHalt(): boolean {

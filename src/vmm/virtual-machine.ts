@@ -260,7 +260,7 @@ export class VirtualMachine implements ExitContext {
     inCore.programCpuid(this.cpuid.ranges);
     this.stats.countAlso((record) => inCore.drainCounts(record));
     this.stats.countAlso((record) => levelSwitch.drainCounts(record));
-    this.interrupts = new InterruptInjector(this.vmcs, new GuestInterruptFlag(this, this.config.ifMode === "classic"));
+    this.interrupts = new InterruptInjector(this.vmcs, new GuestInterruptFlag(this, this.config.ifMode === "classic"), levelSwitch.words);
     this.timer = new InterruptTimer(this.vmcs);
     this.cr3Targets = new Cr3TargetList(this.l0Controls, this.config.cr3Targets, this.config.cr3Policy);
     this.exitTimer = timeExits ? new ExitTimer(this.stats, this.vmcs) : undefined;

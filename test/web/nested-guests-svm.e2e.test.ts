@@ -69,9 +69,10 @@ describe.skipIf(!hasChromium)(demoTitle("nestvisor's SVM backend in the browser 
     expect(await page.locator("#levels").isVisible()).toBe(true);
     expect(await page.locator('#levels table[data-level="reflected"]').getAttribute("data-total")).toBe(String(reflectedTotal));
     const [l1, l2, all] = await Promise.all([tableCounts(demo, "l1"), tableCounts(demo, "l2"), tableCounts(demo)]);
-    // L2 ends only by exiting: each VMRUN of L1's ends in one reflected exit, after which L1 sets GIF again.
+    // L2 ends only by exiting: each VMRUN of L1's ends in one reflected exit, after which L1 sets GIF
+    // again, in the core unless an interrupt waits (then STGI exits, for L0 to deliver it).
     expect(l1.get(EXIT_SVM_VMRUN)).toBe(reflectedTotal);
-    expect(l1.get(EXIT_SVM_STGI)).toBe(reflectedTotal);
+    expect(l1.get(EXIT_SVM_STGI) ?? 0).toBeLessThanOrEqual(reflectedTotal);
     expect(l1.has(EXIT_VMRESUME)).toBe(false);
     expect(await page.locator(`#levels table[data-level="l1"] tbody tr[data-reason="${EXIT_SVM_VMRUN}"] th`).innerText()).toBe("VMRUN (0x180)");
     for (const [reason, count] of all) expect([l1, seenByL1, l2].reduce((sum, level) => sum + (level.get(reason) ?? 0), 0), `reason ${reason}`).toBe(count);

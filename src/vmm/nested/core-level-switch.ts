@@ -6,7 +6,8 @@
 // each exit the VMM handled): the VMM's part of such a switch is then nothing but counting it.
 
 import {
-  LEVEL_SWITCH_BYTES, LS_ENABLED, LS_L1_CONTROLS, LS_L1_LINK, LS_L1_VMCS, LS_L2_VMCS, LS_NONE, LS_REFLECTED_CPUID_LO, LS_SVM_L2, LS_VMLAUNCHES_LO, LS_VMRESUMES_LO,
+  LEVEL_SWITCH_BYTES, LS_ENABLED, LS_INTERRUPTS_WAIT, LS_L1_CONTROLS, LS_L1_LINK, LS_L1_VMCS, LS_L2_VMCS, LS_NONE, LS_REFLECTED_CPUID_LO, LS_SVM_L2, LS_VMLAUNCHES_LO,
+  LS_VMRESUMES_LO,
 } from "../../../assembly/level-switch-layout.js";
 import { C_PIN, EXIT_CPUID, EXIT_VMLAUNCH, EXIT_VMRESUME } from "../../../assembly/vmcs-layout.js";
 import type { CoreExports } from "../../core/core-exports.js";
@@ -63,7 +64,9 @@ export class CoreLevelSwitch {
 
   /** Before the guest runs on: the core may switch levels until the VMM is called next, if allowed and `nothingWaits`. */
   arm(nothingWaits: boolean): void {
-    this.words()[LS_ENABLED >> 2] = this.allowed && nothingWaits ? 1 : 0;
+    const words = this.words();
+    words[LS_ENABLED >> 2] = this.allowed && nothingWaits ? 1 : 0;
+    words[LS_INTERRUPTS_WAIT >> 2] = nothingWaits ? 0 : 1; // L1's STGI exits for the VMM to deliver them
   }
 
   /** Hands the exits whose switch the core made since the last call to `record`, and clears their counts. */

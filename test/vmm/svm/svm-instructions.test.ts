@@ -2,7 +2,7 @@
 // rAX checks (#GP(0)), VMLOAD and VMSAVE's state, VMMCALL without an intercept, STGI and CLGI
 // outside a guest, INVLPGA, and a machine that cannot be saved while L2 runs or GIF is clear.
 import { describe, expect, it } from "vitest";
-import { G_MSR_SYSENTER_CS, SR_FS } from "../../../assembly/vmcs-layout.js";
+import { EXIT_SVM_CLGI, EXIT_SVM_STGI, G_MSR_SYSENTER_CS, SR_FS } from "../../../assembly/vmcs-layout.js";
 import { UnsaveableStateError } from "../../../src/devices/saved-values.js";
 import { saveMachine } from "../../../src/vmm/saved-state.js";
 import * as B from "../../../src/vmm/svm/vmcb.js";
@@ -63,6 +63,12 @@ describe("outside a guest", () => {
   it("VMMCALL is #UD (no hypervisor intercepts it); STGI, CLGI and INVLPGA complete", async () => {
     const run = await runSteps([step("vmmcall"), step("clgi"), step("stgi"), "mov $0x1000, %eax\nxor %ecx, %ecx", step("invlpga")]);
     expect(run.results).toEqual([UD, 0, 0, 0]);
+  });
+
+  it("L1's CLGI and STGI with no interrupt waiting complete in the core, with no exit (a virtual GIF); GIF is what the last one left", async () => {
+    const run = await runSteps(["clgi", "stgi", "clgi"]);
+    expect(run.vm.stats.count(EXIT_SVM_STGI) + run.vm.stats.count(EXIT_SVM_CLGI)).toBe(0);
+    expect(run.vm.interrupts.globalInterruptFlag).toBe(false);
   });
 
   it("without --nested svm EFER.SVME cannot be set, so each SVM instruction is #UD", async () => {
