@@ -5,6 +5,7 @@
 // VMM numbered 0x100 + the APM's exit code, with EIP on the instruction and its length, 3.
 import { describe, expect, it } from "vitest";
 import * as L from "../../assembly/vmcs-layout";
+import { LS_INTERRUPTS_WAIT, LS_SVM_GIF_CLEAR } from "../../assembly/level-switch-layout";
 import { CODE_BASE, assemble } from "./harness";
 import { EXIT, RING3_STACK, SEL, enterRing3, pmCpu, runAt, stack, vectorTaken } from "./pm-fixture";
 
@@ -20,9 +21,11 @@ const INSTRUCTIONS = [
 
 const bytes = (last: number) => `.byte 0x0f, 0x01, ${last}`;
 
-function svmCpu(svme: boolean) {
+/** `interruptsWait`: the VMM has an interrupt waiting, so that STGI and CLGI exit (else they complete in the core). */
+function svmCpu(svme: boolean, interruptsWait = true) {
   const cpu = pmCpu();
   cpu.setVmcs(L.G_EFER, svme ? L.EFER_SVME : 0);
+  cpu.u32[(cpu.core.levelSwitchArea() + LS_INTERRUPTS_WAIT) >> 2] = interruptsWait ? 1 : 0;
   return cpu;
 }
 
@@ -33,6 +36,15 @@ describe("the SVM instructions in the core", () => {
     expect(cpu.eip).toBe(CODE_BASE);
     expect(cpu.vmcs(L.X_INSTRUCTION_LENGTH)).toBe(3);
     expect(cpu.vmcs(L.X_QUALIFICATION)).toBe(0);
+  });
+
+  it("STGI and CLGI with no interrupt waiting set and clear GIF in the core, with no exit (a virtual GIF)", () => {
+    const cpu = svmCpu(true, false);
+    const gifClear = () => cpu.u32[(cpu.core.levelSwitchArea() + LS_SVM_GIF_CLEAR) >> 2];
+    expect(runAt(cpu, `${bytes(0xdd)}\nhlt`)).toBe(L.EXIT_HLT);
+    expect(gifClear()).toBe(1);
+    expect(runAt(cpu, `${bytes(0xdc)}\nhlt`)).toBe(L.EXIT_HLT);
+    expect(gifClear()).toBe(0);
   });
 
   it("numbers the exits as the APM's #VMEXIT codes: VMRUN 80h ... CLGI 85h, INVLPGA 7Ah", () => {
