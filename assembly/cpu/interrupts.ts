@@ -18,7 +18,7 @@ import {
 import { linRead32 } from "../memory/linear";
 import { setSegment, arDpl, AR_ACCESSED, AR_CODE, AR_DC, AR_S, AR_P } from "./segment";
 import { getEflags, setEflags } from "./flags";
-import { peek, setSp, spOffset } from "./stack";
+import { peek, setSp, spOffset, stackWindow } from "./stack";
 import { vmexit, setExitInterruptInfo, exceptionBitmap } from "./vmexit";
 import {
   fetchDescriptor, readSystemEntry, entryLo, entryHi, markAccessed, takeCode, loadCs, tssStack, frameCurrent, frameNew, framePush,
@@ -232,13 +232,20 @@ export function deliverInjected(info: u32, errorCode: i32, instrLen: u32): void 
 }
 
 // ---- IRET ----------------------------------------------------------------------------------------
+// Word `i` of IRET's frame (EIP, CS, EFLAGS, then ESP and SS for an outer return): from `window`
+// when stackWindow() found all five readable at once, else by peek().
+@inline function frameWord(window: u32, i: u32, bytes: u32): u32 {
+  return window != 0 ? load<u32>(window + (i << 2)) : peek(i * bytes, bytes);
+}
+
 export function iret(): void {
   const bytes: u32 = o32 ? 4 : 2;
-  const newEip = peek(0, bytes);
+  const window = o32 ? stackWindow(5 * 4) : 0;
+  const newEip = frameWord(window, 0, bytes);
   if (pending) return;
-  const csSel = takenSelector(peek(bytes, bytes) & 0xffff);
+  const csSel = takenSelector(frameWord(window, 1, bytes) & 0xffff);
   if (pending) return;
-  const tf = peek(2 * bytes, bytes);
+  const tf = frameWord(window, 2, bytes);
   if (pending) return;
   const flags = getEflags();
   if (!(cr0() & CR0_PE)) {
@@ -257,9 +264,9 @@ export function iret(): void {
   const outer = rpl > cpl;
   let newEsp: u32 = 0;
   if (outer) {
-    newEsp = peek(3 * bytes, bytes);
+    newEsp = frameWord(window, 3, bytes);
     if (pending) return;
-    const ssSel = peek(4 * bytes, bytes) & 0xffff;
+    const ssSel = frameWord(window, 4, bytes) & 0xffff;
     if (pending) return;
     if (!checkReturnSs(ssSel, rpl)) return;
   }

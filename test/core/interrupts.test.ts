@@ -35,6 +35,28 @@ describe("INT n and IRET", () => {
     expect(cpu.eflags).toBe(0x202);
   });
 
+  // IRET reads a frame lying within one page through one translation (stack.ts stackWindow()): one
+  // that straddles two pages mapped apart must still read each part through its own page.
+  it("an IRET frame that straddles two pages reads each part through its own page", () => {
+    const cpu = pmCpu();
+    const PD = 0x80000, PT = 0x81000;
+    cpu.write32(PD, PT | 7);
+    for (let i = 0; i < 256; i++) cpu.write32(PT + i * 4, (i << 12) | 7);
+    cpu.write32(PT + 0x7f * 4, 0x85000 | 7); // linear 0x7f000 -> physical 0x85000
+    [CODE_BASE + 4, SEL.CODE3, 0x2].forEach((v, i) => cpu.write32(0x7eff4 + 4 * i, v)); // EIP, CS, EFLAGS
+    cpu.write32(0x85000, RING3_STACK); // ESP and SS, in the next linear page
+    cpu.write32(0x85004, SEL.DATA3);
+    cpu.write32(0x7f000, 0x1234); // physical 0x7f000: a null SS
+    cpu.write32(0x7f004, 0);
+    cpu.setVmcs(L.G_CR3, PD);
+    cpu.setVmcs(L.G_CR0, cpu.vmcs(L.G_CR0) | 0x80000000);
+    cpu.setReg("esp", 0x7eff4);
+    expect(runAt(cpu, "mov (%esp), %eax\niret\nvmcall")).toBe(EXIT.VMCALL); // the read leaves the page in the TLB
+    expect(cpu.vmcs(L.G_CPL)).toBe(3);
+    expect(cpu.reg("esp")).toBe(RING3_STACK);
+    expect(cpu.segment(L.SR_SS).selector).toBe(SEL.DATA3);
+  });
+
   it("INT n through a DPL 0 gate from ring 3 raises #GP(vector*8+2), EXT clear", () => {
     const cpu = pmCpu();
     enterRing3(cpu);
