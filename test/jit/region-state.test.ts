@@ -54,6 +54,33 @@ describe("registers in locals across a region", () => {
   });
 });
 
+// A region that a RET may leave keeps the registers in the VMCS, but each block moves them through
+// its locals: read at their first use, written back where control leaves the straight line (an
+// edge, an exit, a core call). These loops call a function of their page, so their regions hold a
+// RET; each would end differently if a write-back were missing on some way out, if a register were
+// read from a local that a path skipping its read left stale, or if the core's changes (an
+// interpreted BSWAP, a store the core makes into a code chunk, PUSHF/POPF) were not read back.
+const IN_VMCS = [
+  ["partial writes, SETcc and CMOVcc", `mov $3000, %ecx\nmov $0x12345678, %eax\nmov $0x9abcdef0, %ebx\n1: call f\ndec %ecx\njnz 1b\nhlt
+f: add %cl, %ah\ntest $1, %ecx\njz 2f\nmov %cx, %bx\nxor %bh, %al\nmovb $0x5a, %dh\n2: inc %dl\nsetc %bh\ncmovz %edx, %esi\nadd %ax, %si
+shl $1, %dh\ncmovnc %ebx, %ebp\nsub %bl, %dh\nadd %eax, %edi\nrol $5, %ebx\nret`],
+  ["core calls between register writes", `mov $2000, %ecx\nmov $7, %esi\n1: call f\ndec %ecx\njnz 1b\nhlt
+f: mov $5, %edx\nmov %ecx, %eax\nbsf %eax, %edx\nbswap %edx\nadd %edx, %edi\ntest $3, %ecx\njnz 2f\ncdq\nmov %eax, %ebp\npushf
+xor %esi, %ebp\npopf\n2: add %eax, %ebx\nmov %ebx, data\nadd %edx, %edi\nret\ndata: .long 0`],
+];
+describe("registers kept in the VMCS, moved through locals block by block", () => {
+  it.each(IN_VMCS)("%s: the interpreter's end state", (_, source) => {
+    for (const setup of [() => {}, withPaging]) {
+      const both = runBoth(source, setup);
+      expectAgreement(both, L.EXIT_HLT);
+      expect(both.compiled.cpu.compiler!.regionBlocks).toBeGreaterThan(0);
+    }
+  });
+  it.each([3, 5, 97, 1000])("the budget running out at every edge, slices of %i: the interpreter's state at each", (slice) => {
+    for (const [, source] of IN_VMCS) expect(expectSameSlices(source, slice).compiler!.regionBlocks).toBeGreaterThan(0);
+  });
+});
+
 // A JMP through a jump table (region.ts tableTargets): the table's targets in the page join the
 // region and the JMP compares the target it loads with them. The table is rewritten halfway
 // (case 3 then goes to case 0's block, whose region was compiled with the old entry), and one
