@@ -11,7 +11,7 @@ import { SR_ES, SR_DS, SR_FS, SR_GS } from "../../assembly/vmcs-layout.js";
 import { REL } from "../../assembly/opcode-map.js";
 import { readEncoding, type Encoding } from "../x86/encoding.js";
 import {
-  type Instruction, type Operand, type Operation, type Register, type Immediate, type Memory, EFFECTS, EAX, ECX, EDX, ESI, EDI,
+  type Instruction, type Operand, type Operation, type Register, type Immediate, type Memory, EFFECTS, EAX, ECX, EDX, ESP, ESI, EDI,
 } from "./ir.js";
 
 /** Where a block's bytes are. */
@@ -125,6 +125,8 @@ function imm({ immediates: [{ size, value }] }: Encoding, bytes: number): Immedi
   if (size !== 1 || bytes === 1) return immediate(value | 0);
   return immediate(bytes === 4 ? (value << 24) >> 24 : ((value << 24) >> 24) & 0xffff);
 }
+// whether the r/m operand is an address formed with ESP (which is never an index)
+const usesEsp = ({ modrm }: Encoding) => modrm!.address?.base === ESP;
 // a string instruction's operand: [EDI] or [ESI] (ES and DS are flat wherever blocks run)
 const stringOperand = (index: number, bytes: number): Memory => ({ base: index, index: -1, scale: 0, disp: 0, bytes });
 // a branch's target, from the next instruction's address
@@ -202,6 +204,9 @@ function oneByteForm(e: Encoding, next: number): Form | undefined {
     case 0x88: case 0x89: return form("mov", rm(e, bytes), register(reg, bytes));
     case 0x8a: case 0x8b: return form("mov", register(reg, bytes), rm(e, bytes));
     case 0x8d: return modrm!.address ? form("lea", register(reg, 4), rm(e, 4)) : undefined;
+    // POP r/m32 (a C hypervisor's `pushf; popl (%eax)`, say), but not into an address formed with
+    // ESP, which the interpreter forms from ESP after the pop (SDM POP: the block forms it before)
+    case 0x8f: return reg === 0 && !usesEsp(e) ? form("pop", rm(e, 4)) : undefined;
     case 0x90: return form("nop");
     case 0x98: return form("cwde");
     case 0x99: return form("cdq");

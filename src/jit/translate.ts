@@ -887,7 +887,11 @@ class Translator {
         return;
       }
       case "push": this.push(this.read(first)); return;
-      case "pop": this.write(dst, this.pop()); return;
+      case "pop": { // a memory destination is checked before the stack is read, as access-checks.ts plans it, and before ESP moves
+        const at = this.locate(dst);
+        this.writeAt(dst, at, this.pop());
+        return;
+      }
       case "setcc": {
         const v = c.local();
         emitCondition(c, ins.cc!, this.knownFlags(), this.env.links);

@@ -74,6 +74,11 @@ describe("decodeBlock", () => {
     expect(ops).toEqual(["nop", "interpret", "interpret", "ret"]);
   });
 
+  it("POP r/m32 is compiled, but not into an address formed with ESP (formed after the pop) nor with 16 bits", () => {
+    const ops = decode(Array.from(assemble("nop\npopl (%eax)\npopl 8(%ebx,%ecx,4)\npopl 4(%esp)\npopl (%esp,%eax)\npopw (%eax)\nret", 0x401000))).map((i) => i.op);
+    expect(ops).toEqual(["nop", "pop", "pop", "interpret", "interpret", "interpret", "ret"]);
+  });
+
   it("PUSH CS and SS are not compiled (classic mode shows their RPL as 1: ifmode.ts)", () => {
     const ops = decode(Array.from(assemble("nop\npush %cs\npush %ss\nret", 0x401000))).map((i) => i.op);
     expect(ops).toEqual(["nop", "interpret", "interpret", "ret"]);

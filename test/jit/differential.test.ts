@@ -19,6 +19,8 @@ const LOOPS: [string, string][] = [
   ["setcc, cmovcc and overflow", "mov $0x7ffffff0, %eax\nmov $100, %ecx\n1: add $1, %eax\nseto %bl\nsetc %bh\ncmovs %eax, %edx\nsetp %dl\nmovzbl %bl, %esi\nadd %esi, %edi\ndec %ecx\njnz 1b\nhlt"],
   ["shifts and imul", "mov $12345, %eax\nmov $200, %ecx\n1: shl $3, %eax\nsetc %bl\nshr $1, %eax\nsar $2, %eax\nimul $7, %eax, %edx\nimul %edx, %eax\nseto %bh\ndec %ecx\njnz 1b\nhlt"],
   ["rotates keep SF ZF PF AF", "mov $0x80000001, %eax\nmov $300, %ecx\n1: cmp $5, %ecx\nroll $1, %eax\nsetz %bl\nsetp %bh\nrorl $7, %eax\nseto %dl\nadc %edx, %esi\nroll $5, %edi\nlea 1(%esi,%edx), %esi\ndec %ecx\njnz 1b\nhlt"],
+  // POP r/m32 into memory is compiled unless ESP forms the address (the interpreter forms it after the pop)
+  ["POP r/m32 into memory: by a register's address, into its own stack slot, indexed, and by ESP", `mov $${DATA}, %ebx\nmov $300, %ecx\n1: push %ecx\npopl (%ebx)\nadd (%ebx), %esi\nmov %esp, %eax\npush %edi\npopl -4(%eax)\nadd -4(%eax), %esi\npush %esi\npush %ecx\npopl 4(%esp)\npop %edx\nadd %edx, %edi\nmov %ecx, %edx\nand $15, %edx\npush %esi\npopl 16(%ebx,%edx,4)\nadd 16(%ebx,%edx,4), %edi\ndec %ecx\njnz 1b\nhlt`],
   ["code that rewrites its own block", "mov $301, %ecx\n1: xorb $0x08, 2f\n2: dec %eax\nadd $3, %ebx\ndec %ecx\njnz 1b\nhlt"],
   ["push, pop, call, ret", "mov $300, %ecx\n1: push %ecx\ncall 2f\npop %edx\nadd %edx, %esi\ndec %ecx\njnz 1b\nhlt\n2: mov 4(%esp), %eax\nadd %eax, %edi\nret"],
   ["neg, not, test, cdq, lea", "mov $77, %eax\nmov $300, %ecx\n1: neg %eax\nsbb %edx, %edx\nnot %ebx\ntest $0x10, %eax\nsetz %dl\ncdq\nlea 3(%eax,%ecx,4), %esi\ndec %ecx\njnz 1b\nhlt"],
