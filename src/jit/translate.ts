@@ -5,8 +5,8 @@
 // globals and EIP are then exact at that block boundary, as when a block leaves, and the budget,
 // kept in a local, is written back wherever the core may look); every other edge sets EIP and
 // returns.
-// The general registers live in locals while the region runs (in regions a RET or an indirect
-// branch may leave, leftByComputedBranches, only while a block runs): read from the VMCS by the first block that uses them,
+// The general registers live in locals while the region runs (but in regions a RET or an indirect
+// branch may leave: leftByComputedBranches): read from the VMCS by the first block that uses them,
 // written back (those the region writes) where control leaves and before every call into the core,
 // and read again after it, so the state in memory is exact wherever the core looks; every
 // memory access is checked against plain RAM (and the TLB, with paging) and leaves the block at
@@ -85,13 +85,11 @@ const NOT_KNOWN_YET: RegisterUse = {
   get written(): never { throw new Error("the registers a region writes are known only once it is translated"); },
 };
 /**
- * Registers stay in the VMCS between blocks in a region that a RET or an indirect JMP or CALL may
- * leave: such regions are mostly left after a block or two (a comparison function called through
- * a pointer, a loop around such a call), and reading and writing back the registers at every visit
- * cost more than they save (realc's qsort took 15-30 % longer with them in locals, fptr and switch
- * too; bench --only realc, A/B, load 10-20). Within a block they still go through the locals
- * (Translator.cached): read once, written back once (fib and fptr 12-14 % less time than read and
- * written at every instruction, switch 4 %, qsort within the noise; A/B at load 11-14).
+ * Registers stay in the VMCS, read and written there by each instruction, in a region that a RET
+ * or an indirect JMP or CALL may leave: such regions are mostly left after a block or two (a
+ * comparison function called through a pointer, a loop around such a call), and reading and
+ * writing back the registers at every visit cost more than they save (realc's qsort took 15-30 %
+ * longer with them in locals, fptr and switch too; bench --only realc, A/B, load 10-20).
  */
 const MEMORY_REGISTERS: RegisterUse = { inLocals: false, usedBy: () => [], written: [] };
 function leftByComputedBranches(region: readonly RegionBlock[]): boolean {
@@ -180,17 +178,6 @@ class Translator {
   private readonly regsRead: Set<number>[] = [];
   private readonly regsWritten: Set<number>[] = [];
   private readonly held: number;
-  // In a region that keeps the registers in the VMCS (MEMORY_REGISTERS), each block still moves
-  // them through the same locals: a register is read from the VMCS at its first use in the block
-  // and written back once, where control leaves the straight line (a branch, an exit, a core call),
-  // not at every instruction. `cached` says which locals hold their register, `dirty` which of those
-  // the VMCS does not have yet; both are known while emitting, and are empty at every block's start
-  // (every edge writes its dirty registers back). Only an instruction's unconditional code
-  // (`straightDepth`, the nesting it starts at) changes them: a read inside one arm of an `if` that
-  // finds the register uncached reads the VMCS, a write there updates the local and the VMCS both.
-  private cached = 0;
-  private dirty = 0;
-  private straightDepth = 0;
   private exitDepth = 0;
   // Nonzero when the region leaves by a branch (leave()), EIP at a block start, rather than at a
   // side exit for the interpreter: the epilogue then looks for a compiled region there (emitLink).
@@ -263,7 +250,6 @@ class Translator {
       c.loop();
       this.selfLoop[k] = c.depth;
       this.current = k;
-      this.cached = this.dirty = 0;
       this.carrying = goesRoundItself(b, this.numbers);
       this.beginBlock(b);
       b.instructions.forEach((instruction, i) => {
@@ -276,7 +262,6 @@ class Translator {
     });
     c.end(); // the loop
     c.end(); // the exits' block: every way out of the region comes here
-    this.cached = this.dirty = 0; // (each way here wrote its own back)
     this.registersToCore();
     this.emitLink();
   }
@@ -342,7 +327,6 @@ class Translator {
   // Return to the core, EIP set: the budget back in its global (the epilogue writes the registers back).
   private leave(): void {
     this.budgetToCore();
-    this.registersToCore();
     this.c.i32(1).set(this.linking).brTo(this.exitDepth);
   }
   private budgetToCore(): void { this.c.get(this.budget).globalSet(this.env.links.budget); }
@@ -362,11 +346,7 @@ class Translator {
   }
   // The current block's registers, after a core call (which may have changed any of them).
   private registersFromCore(): void {
-    if (!this.uses.inLocals) {
-      for (let r = 0; r < 8; r++) if (this.cached & (1 << r)) this.loadRegister(this.c, r);
-      if (this.c.depth === this.straightDepth) this.dirty = 0; // (the VMCS has them all now)
-      return;
-    }
+    if (!this.uses.inLocals) return;
     const block = this.current;
     this.c.later((c) => {
       const used = this.uses.usedBy(block);
@@ -375,9 +355,7 @@ class Translator {
     });
   }
   // Those held of the registers the region writes.
-  // (With the registers in the VMCS: the current block's dirty ones.)
   private registersToCore(): void {
-    for (let r = 0; r < 8; r++) if (this.dirty & (1 << r)) this.storeRegister(r);
     this.c.later((c) => {
       for (const r of this.uses.written) {
         c.get(this.held).i32(1 << r).op(Op.I32And).ifThen();
@@ -403,7 +381,6 @@ class Translator {
     c.end();
   }
   private loadRegister(c: Code, r: number): void { c.i32(0).mem(Op.I32Load, this.env.regs + 4 * r).set(this.reg[r]); }
-  private storeRegister(r: number): void { this.c.i32(0).get(this.reg[r]).mem(Op.I32Store, this.env.regs + 4 * r); }
 
 
   private beginBlock(b: RegionBlock): void {
@@ -468,7 +445,6 @@ class Translator {
     c.ifThen();
     c.get(this.budget).i32(count).op(Op.I32Sub).set(this.budget);
     beforeBranch?.();
-    this.registersToCore();
     if (k === this.current) c.brTo(this.selfLoop[k]);
     else if (k > this.current) c.brTo(this.startLabel[k]);
     else c.i32(k).set(this.nextBlock).brTo(this.dispatchDepth);
@@ -479,7 +455,7 @@ class Translator {
   // Register `r` of `bytes` (AH..BH are bits 8-15 of EAX..EBX) from its local, zero-extended.
   private loadReg(r: number, bytes: number): void {
     const c = this.c, full = bytes === 1 ? r & 3 : r;
-    if (!this.uses.inLocals && !this.cacheRegister(full)) { c.i32(0).mem(LOAD[bytes], this.env.regs + (bytes === 1 ? full * 4 + (r >> 2) : r * 4)); return; }
+    if (!this.uses.inLocals) { c.i32(0).mem(LOAD[bytes], this.env.regs + (bytes === 1 ? full * 4 + (r >> 2) : r * 4)); return; }
     this.regsRead[this.current].add(full);
     c.get(this.reg[full]);
     if (bytes === 1 && r >= 4) c.i32(8).op(Op.I32ShrU);
@@ -487,35 +463,14 @@ class Translator {
   }
   private storeReg(r: number, bytes: number, value: number): void {
     const c = this.c, full = bytes === 1 ? r & 3 : r, shift = bytes === 1 && r >= 4 ? 8 : 0;
-    // (with the registers in the VMCS, inside an `if`: the VMCS, and the local too if it holds the register)
-    let conditional = false;
-    if (!this.uses.inLocals) {
-      conditional = this.c.depth !== this.straightDepth;
-      if (conditional && !(this.cached & (1 << full))) { c.i32(0).get(value).mem(STORE[bytes], this.env.regs + full * 4 + shift / 8); return; }
-      if (!conditional) {
-        this.cacheRegister(full); // (a partial write keeps the rest)
-        this.dirty |= 1 << full;
-      }
-    }
+    if (!this.uses.inLocals) { c.i32(0).get(value).mem(STORE[bytes], this.env.regs + full * 4 + shift / 8); return; }
     this.regsWritten[this.current].add(full);
-    if (bytes === 4) c.get(value).set(this.reg[full]);
-    else {
-      this.regsRead[this.current].add(full); // the rest of the register stays
-      c.get(this.reg[full]).i32(~(SIZE_MASK[bytes] << shift)).op(Op.I32And);
-      c.get(value).i32(SIZE_MASK[bytes]).op(Op.I32And);
-      if (shift) c.i32(shift).op(Op.I32Shl);
-      c.op(Op.I32Or).set(this.reg[full]);
-    }
-    if (conditional) this.storeRegister(full);
-  }
-  // With the registers in the VMCS: whether register `full`'s local holds it, reading it into the
-  // local first if that may be done here (in the instruction's unconditional code).
-  private cacheRegister(full: number): boolean {
-    if (this.cached & (1 << full)) return true;
-    if (this.c.depth !== this.straightDepth) return false;
-    this.loadRegister(this.c, full);
-    this.cached |= 1 << full;
-    return true;
+    if (bytes === 4) { c.get(value).set(this.reg[full]); return; }
+    this.regsRead[this.current].add(full); // the rest of the register stays
+    c.get(this.reg[full]).i32(~(SIZE_MASK[bytes] << shift)).op(Op.I32And);
+    c.get(value).i32(SIZE_MASK[bytes]).op(Op.I32And);
+    if (shift) c.i32(shift).op(Op.I32Shl);
+    c.op(Op.I32Or).set(this.reg[full]);
   }
   // Keep the low `bytes` of the value on the stack.
   private mask(bytes: number): void {
@@ -674,7 +629,6 @@ class Translator {
   private returnRefunding(unexecuted: number): void {
     const c = this.c, l = this.env.links;
     c.get(this.budget).i32(unexecuted).op(Op.I32Add).globalSet(l.budget);
-    this.registersToCore();
     c.brTo(this.exitDepth);
   }
 
@@ -853,7 +807,6 @@ class Translator {
     this.ip = ins.ip;
     this.next = ins.ip + ins.length;
     this.index = index;
-    this.straightDepth = this.c.depth;
     const c = this.c, { op, operands: [first, second, third] } = ins;
     const dst = first as Place, target = () => (first as Immediate).imm;
     if (ins.tail) this.checkTail(ins.tail);
