@@ -12,7 +12,7 @@ import { DEFAULT_MEMORY_MIB } from "../vmm/virtual-machine.js";
 import { CLOCK_MODES } from "../vmm/virtual-clock.js";
 import { DEFAULT_REFRESH_HZ, DISPLAY_UPDATES } from "../vmm/display-update.js";
 import { benchCommand } from "./bench-command.js";
-import { EXIT_INTERNAL_ERROR, EXIT_USAGE, UsageError } from "./exit-status.js";
+import { EXIT_INTERNAL_ERROR, EXIT_OUTPUT_CLOSED, EXIT_USAGE, UsageError } from "./exit-status.js";
 import { parseCr3Targets, parseInstructionCount, parseIterations, parseMemoryMiB, parsePeers, parseRefreshHz, parseRunCount, parseSeconds } from "./options.js";
 import { runCommand } from "./run-command.js";
 
@@ -93,6 +93,13 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // Help or a report piped into a reader that stops early (`wasmvisor run --help | head`): Node
+  // raises EPIPE on process.stdout as an unhandled error event. End as `run` does when its
+  // console's reader goes (run-command.ts), as a Unix tool killed by SIGPIPE, without a trace.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    process.exit(EXIT_OUTPUT_CLOSED);
+  });
   let status = 0;
   const program = buildProgram((s) => (status = s));
   try {

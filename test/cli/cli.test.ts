@@ -1,7 +1,7 @@
 // The CLI as a user meets it: `node dist/cli.js` in a child process (npm test builds dist first,
 // see the pretest script). Bad input must give exactly one line on stderr and status 2.
 
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -95,6 +95,18 @@ describe("wasmvisor run: bad input is one line on stderr and status 2", () => {
 
   it("a bad bench option value", () => {
     expectUsageError(["bench", "--runs", "0"], "wasmvisor: option '--runs <n>' argument '0' is invalid. expected a whole number of runs from 1 to 100.");
+  });
+
+  // `wasmvisor run --help | head`: the reader is gone before the help is written (here closed as
+  // the process starts, so the write always finds it closed).
+  it.each([["run", "--help"], ["bench", "--help"], ["--help"]])("%j into a pipe whose reader has gone: status 141, nothing on stderr", async (...args) => {
+    const child = spawn(process.execPath, [cli, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.destroy();
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    const status = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    expect(stderr).toBe("");
+    expect(status).toBe(141);
   });
 });
 
