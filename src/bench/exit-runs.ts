@@ -172,7 +172,7 @@ export async function measureJobs(jobs: readonly Job[], options: RunOptions): Pr
   // A row that exits cannot cost zero: a median at or below it means a burst of load hit the
   // loop without the operation harder than the loop with it. Such a job runs `runs` more times
   // (once), the row's median is taken over all its runs, and the measurement says so.
-  const implausible = jobs.filter((job) => !failed.has(job)).filter((job) => job.rows.some((b) => mustBePositive(b) && median(samples.get(`${job.host} ${b.name}`)!.values) <= 0));
+  const implausible = jobs.filter((job) => !failed.has(job)).filter((job) => job.rows.some((b) => mustBePositive(b, job.host) && median(samples.get(`${job.host} ${b.name}`)!.values) <= 0));
   total += implausible.length * runs;
   for (const job of implausible) {
     for (const b of job.rows) samples.get(`${job.host} ${b.name}`)!.remeasured = true;

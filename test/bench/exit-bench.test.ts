@@ -144,6 +144,13 @@ describe("exit runs", () => {
     expect(noisyFigures([row], new Map())).toEqual(["vmcall on wasmvisor (measured twice as often: its first runs came out at or below zero)"]);
   });
 
+  it("takes a peer's figure at or below zero as it is: the peers never exit, and an operation they emulate inline may cost nothing", async () => {
+    const ptemod = scripted("qemu", "vmcall", [-1, 0.5, -0.2]);
+    const results = await measureJobs([ptemod], { iterations: 1000, loopMs: 15, runs: 3 });
+    expect(ptemod.boots).toBe(3);
+    expect(results.get("qemu vmcall")!.remeasured).toBeUndefined();
+  });
+
   it("drops a peer whose boot fails, says why, and goes on with the others", async () => {
     const cpuid = scripted("wasmvisor", "cpuid", [10, 11, 12]);
     const peer = scripted("qemu", "cpuid", [40]);
