@@ -167,10 +167,11 @@ export const X_INTR_INFO = 0x290;
 export const X_INTR_ERROR = 0x294;
 export const X_INSTRUCTION_INFO = 0x298;
 export const X_GUEST_PHYSICAL = 0x29c; // guest-physical address of a write-trap exit
-// An exception exit's event being delivered when the exception arose (SDM 27.2.4's IDT-vectoring
+// The event being delivered through the IDT when the exit happened (SDM 27.2.4's IDT-vectoring
 // information, APM 15.7.2's EXITINTINFO), in the interruption-information format below, with its
-// error code; 0 when none was (the exception came from an instruction, or is a #DF that exits
-// directly). Written at every exception exit, meaningless at others.
+// error code: an exception exit's (the injected event, an interrupt, or the exception whose
+// delivery faulted; not for a #DF that exits) or a write trap's on the frame it pushed; 0 at every
+// other exit (a triple fault's too). For a software event X_INSTRUCTION_LENGTH is its instruction's.
 export const X_VECTORING_INFO = 0x2b0;
 export const X_VECTORING_ERROR = 0x2b4;
 

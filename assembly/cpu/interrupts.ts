@@ -2,8 +2,8 @@
 // delivery through the guest IDT"), the double/triple-fault rules, the VMX exception bitmap, and IRET.
 // Event kinds are the VMX interruption types, so an event the VMM injects at VM entry maps directly.
 // Not supported: task gates and task switches (a task gate in the IDT raises #GP, IRET with NT set
-// raises #GP(0)), virtual-8086 mode (EFLAGS.VM is ignored), IDT-vectoring information on exits
-// during delivery, and setting RF in the EFLAGS image pushed for faults.
+// raises #GP(0)), virtual-8086 mode (EFLAGS.VM is ignored), NMI blocking (an NMI is delivered as
+// any other event), and setting RF in the EFLAGS image pushed for faults.
 import { mayChangeIf, ifPrivilege, trapIfSensitive, takenSelector } from "./ifmode";
 import {
   eip, instrStart, cpl, o32, pending, raise, clearException, excVector, excErrorCode, cr0, pageFaultAddress,
@@ -13,13 +13,12 @@ import {
 } from "./state";
 import {
   VMCS_BASE, G_CR2, G_IDTR_BASE, G_IDTR_LIMIT, SR_CS, SR_SS, EXIT_EXCEPTION, EXIT_TRIPLE_FAULT, EXIT_IRET,
-  X_VECTORING_INFO, X_VECTORING_ERROR,
 } from "../vmcs-layout";
 import { linRead32 } from "../memory/linear";
 import { setSegment, arDpl, AR_ACCESSED, AR_CODE, AR_DC, AR_S, AR_P } from "./segment";
 import { getEflags, setEflags } from "./flags";
 import { peek, setSp, spOffset, stackWindow } from "./stack";
-import { vmexit, setExitInterruptInfo, exceptionBitmap } from "./vmexit";
+import { vmexit, setExitInterruptInfo, exceptionBitmap, setVectoring } from "./vmexit";
 import {
   fetchDescriptor, readSystemEntry, entryLo, entryHi, markAccessed, takeCode, loadCs, tssStack, frameCurrent, frameNew, framePush,
   frameCommitSp, checkReturnCs, checkReturnSs, commitOuterReturn, selErr, descAr, descHi,
@@ -155,34 +154,40 @@ function dispatch(vector: u32, kind: u32, errorCode: i32, retEip: u32, checkBitm
   // A fault while delivering restarts the instruction that caused the event (INT n itself for
   // software interrupts); for hardware events that is the event's own return address.
   const faultEip = (kind >= EVENT_SW_INTERRUPT) ? instrStart : retEip;
-  // The event whose delivery raised this round's exception (0 in the first round): an exit then
-  // happens during its delivery, which the exit's vectoring information says (SDM 27.2.4, APM 15.7.2).
-  let delivering: u32 = 0, deliveringError: u32 = 0;
+  // Each round's event is the one being delivered while deliverOnce() runs and when the exception
+  // it raised is looked up in the bitmap: an exit then happens during its delivery (vmexit.ts).
+  const length = kind >= EVENT_SW_INTERRUPT ? retEip - instrStart : 0;
+  setVectoring(0, 0, 0);
   for (let round = 0; ; round++) {
     if (checkBitmap && (kind == EVENT_HW_EXCEPTION || kind == EVENT_SW_EXCEPTION) &&
         (exceptionBitmap() & (1 << vector))) {
       setExitInterruptInfo(eventInfo(vector, kind), eventError(vector, kind, errorCode));
-      // A #DF that exits is not an exit during delivery (the APM, and Bochs' SvmInterceptException).
-      const vectoring = vector == <u32>EXC_DF ? 0 : delivering;
-      store<u32>(VMCS_BASE + X_VECTORING_INFO, vectoring);
-      store<u32>(VMCS_BASE + X_VECTORING_ERROR, vectoring ? deliveringError : 0);
+      // A #DF that exits is not an exit during delivery (SDM 27.2.4; Bochs' VMexit_Event and
+      // SvmInterceptException, the APM).
+      if (vector == <u32>EXC_DF) setVectoring(0, 0, 0);
       // INT3/INTO exit with their instruction length and EIP at the instruction, as VMX saves it.
       eip = retEip;
       vmexit(EXIT_EXCEPTION, vector == 14 ? pageFaultAddress : 0);
       eip = faultEip;
+      setVectoring(0, 0, 0);
       return;
     }
     // A #PF the MMU raised sets CR2 as it is delivered (one the VMM injects came with its CR2).
     if (checkBitmap && vector == 14 && kind == EVENT_HW_EXCEPTION) store<u32>(VMCS_BASE + G_CR2, pageFaultAddress);
+    setVectoring(eventInfo(vector, kind), eventError(vector, kind, errorCode), length);
     deliverOnce(vector, kind, errorCode, retEip);
-    if (!(pending & PEND_EXCEPTION)) return;
+    // Delivered, or an exit during the delivery (a write trap on the frame) that recorded the event.
+    if (!(pending & PEND_EXCEPTION)) {
+      setVectoring(0, 0, 0);
+      return;
+    }
     const v2 = <u32>excVector;
     const e2 = excErrorCode;
     clearException();
-    delivering = eventInfo(vector, kind);
-    deliveringError = eventError(vector, kind, errorCode);
     eip = faultEip;
     if ((kind == EVENT_HW_EXCEPTION && vector == <u32>EXC_DF) || round >= 8) {
+      // Nor is a triple fault (SDM 27.2.4; Bochs' VMexit_TripleFault).
+      setVectoring(0, 0, 0);
       vmexit(EXIT_TRIPLE_FAULT, 0);
       return;
     }

@@ -17,7 +17,7 @@ import {
   G_REGS, G_EIP, G_EFLAGS, G_CR0, G_CR3, G_CR4, G_DR, G_GDTR_BASE, G_GDTR_LIMIT, G_IDTR_BASE, G_IDTR_LIMIT,
   G_INTERRUPTIBILITY, G_ACTIVITY, G_TSC_LO, G_MSR_SYSENTER_CS, G_MSR_SYSENTER_ESP, G_MSR_SYSENTER_EIP,
   G_SEG, SEG_STRIDE, SEG_SEL, SEG_BASE, SEG_LIMIT, SEG_AR, SR_CS, SR_FS, SR_GS, SR_LDTR, SR_TR,
-  X_QUALIFICATION, X_INSTRUCTION_LENGTH, X_INSTRUCTION_INFO, X_GUEST_LINEAR, X_INTR_INFO, X_INTR_ERROR,
+  X_QUALIFICATION, X_INSTRUCTION_LENGTH, X_INSTRUCTION_INFO, X_GUEST_LINEAR, X_INTR_INFO, X_INTR_ERROR, X_VECTORING_INFO, X_VECTORING_ERROR, INTR_HAS_ERROR,
   EXIT_CPUID, EXIT_EXCEPTION, EXIT_IO, EXIT_VMCLEAR, EXIT_VMXON, EXIT_VMLAUNCH, EXIT_VMRESUME, IOQ_STRING, INTR_VALID,
   G_CPL, INTERRUPTIBILITY_MOV_SS, AR_UNUSABLE,
 } from "../vmcs-layout";
@@ -200,10 +200,13 @@ export function mergeCrMask(maskField: u32, shadowField: u32, crField: u32, l0Ma
 // The exit's information in vmcs12 (SDM 28.2): the reason, then, from the core's exit-information
 // fields, what L1 is told of it (`informed`; false for an entry failure or an interrupt L0 held
 // for L1, whose qualification is `qualification` and nothing else): instruction information only
-// for string I/O and the VMX instructions, interruption information only for exceptions. The core
-// reports no exit during event delivery, so none is ever being vectored.
+// for string I/O and the VMX instructions, interruption information only for exceptions, and the
+// IDT-vectoring information when the exit happened during an event's delivery (the core's
+// X_VECTORING_INFO; its error code only if the event pushed one, SDM 27.2.4). Bit 12 of either
+// (NMI unblocking by IRET) stays 0: the CPU keeps no NMI blocking to undo.
 export function writeExitInformation(v: u32, reason: u32, informed: bool, qualification: u32): void {
   let length: u32 = 0, info: u32 = 0, linear: u32 = 0, interruption: u32 = 0, interruptionError: u32 = 0;
+  let vectoring: u32 = 0, vectoringError: u32 = 0;
   if (informed) {
     qualification = core(X_QUALIFICATION);
     length = core(X_INSTRUCTION_LENGTH);
@@ -214,6 +217,8 @@ export function writeExitInformation(v: u32, reason: u32, informed: bool, qualif
       interruption = core(X_INTR_INFO);
       interruptionError = core(X_INTR_ERROR);
     }
+    vectoring = core(X_VECTORING_INFO);
+    if (vectoring & INTR_HAS_ERROR) vectoringError = core(X_VECTORING_ERROR);
   }
   write12(v, EXIT_REASON, reason);
   write12(v, EXIT_QUALIFICATION, qualification);
@@ -222,8 +227,8 @@ export function writeExitInformation(v: u32, reason: u32, informed: bool, qualif
   write12(v, GUEST_LINEAR_ADDRESS, linear);
   write12(v, EXIT_INTERRUPTION_INFO, interruption);
   write12(v, EXIT_INTERRUPTION_ERROR_CODE, interruptionError);
-  write12(v, IDT_VECTORING_INFO, 0);
-  write12(v, IDT_VECTORING_ERROR_CODE, 0);
+  write12(v, IDT_VECTORING_INFO, vectoring);
+  write12(v, IDT_VECTORING_ERROR_CODE, vectoringError);
 }
 
 // L2's state into vmcs12's guest-state area (SDM 28.3), and the entry's event consumed: the

@@ -24,6 +24,22 @@ export const INSTRUCTION_EXITS = new Set([
 
 const hex = (n: number): string => "0x" + (n >>> 0).toString(16);
 
+/**
+ * The event being delivered when the exit happened (X_VECTORING_INFO): only at an exit that can
+ * happen during delivery, an exception's (not a #DF's, which is no exit during delivery) or a
+ * write trap's on the frame; well formed (valid, a type an event has), its error code only if it
+ * pushed one.
+ */
+function checkVectoring(v: (offset: number) => number, reason: number): string[] {
+  const vectoring = v(L.X_VECTORING_INFO);
+  const error = v(L.X_VECTORING_ERROR);
+  const duringDelivery = reason === L.EXIT_WRITE_TRAP || (reason === L.EXIT_EXCEPTION && (v(L.X_INTR_INFO) & 0xff) !== 8);
+  if (vectoring === 0 || !duringDelivery) return vectoring === 0 && error === 0 ? [] : [`vectoring information ${hex(vectoring)} (error code ${hex(error)})`];
+  const type = (vectoring >>> 8) & 7;
+  const wellFormed = (vectoring & 0x7ffff000) === 0 && (vectoring >>> 31) === 1 && type !== 1 && type !== 7 && ((vectoring & L.INTR_HAS_ERROR) !== 0 || error === 0);
+  return wellFormed ? [] : [`vectoring information ${hex(vectoring)} (error code ${hex(error)})`];
+}
+
 /** Problems with the exit `reason` the core just returned; empty when it is well formed. */
 export function checkExit(core: BareCore, reason: number): string[] {
   const v = (offset: number): number => core.vmcs(offset);
@@ -34,6 +50,7 @@ export function checkExit(core: BareCore, reason: number): string[] {
   need(v(L.X_REASON) === reason, `X_REASON holds ${v(L.X_REASON)}`);
   const length = v(L.X_INSTRUCTION_LENGTH);
   if (INSTRUCTION_EXITS.has(reason)) need(length >= 1 && length <= 15, `instruction length ${length}`);
+  out.push(...checkVectoring(v, reason).map((m) => `exit ${reason}: ${m}`));
   switch (reason) {
     case L.EXIT_EXCEPTION: {
       const info = v(L.X_INTR_INFO);
@@ -46,11 +63,6 @@ export function checkExit(core: BareCore, reason: number): string[] {
       need(((info >>> 11) & 1) === (type === 3 && hasError ? 1 : 0), `error-code bit for vector ${vector}`);
       // A #PF's qualification is its linear address, which CR2 does not get (the exit leaves CR2 alone).
       if (vector !== 14) need(qual === 0, "non-zero qualification");
-      // The event being delivered, if any: well formed, and none for a #DF (the exit is not during delivery then).
-      const vectoring = v(L.X_VECTORING_INFO);
-      const vectoringType = (vectoring >>> 8) & 7;
-      if (vectoring === 0 || vector === 8) need(vectoring === 0 && v(L.X_VECTORING_ERROR) === 0, `vectoring information ${hex(vectoring)} for vector ${vector}`);
-      else need((vectoring & 0x7ffff000) === 0 && (vectoring >>> 31) === 1 && vectoringType !== 1 && vectoringType !== 7, `vectoring information ${hex(vectoring)}`);
       break;
     }
     case L.EXIT_TRIPLE_FAULT: case L.EXIT_CPUID: case L.EXIT_VMCALL: case L.EXIT_PREEMPTION_TIMER:

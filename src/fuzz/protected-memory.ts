@@ -27,7 +27,7 @@ const CORE_WRITES: [number, number][] = [
   [VMCS_BASE + C_PREEMPTION_TIMER, VMCS_BASE + C_PREEMPTION_TIMER + 4],
   [VMCS_BASE + C_CLEAN_FIELDS, VMCS_BASE + C_CLEAN_FIELDS + 4],
   [VMCS_BASE + X_REASON, VMCS_BASE + E_INTR_INFO + 4], // exit information, entry interruption info
-  [VMCS_BASE + X_VECTORING_INFO, VMCS_BASE + X_VECTORING_ERROR + 4], // an exception exit's event being delivered
+  [VMCS_BASE + X_VECTORING_INFO, VMCS_BASE + X_VECTORING_ERROR + 4], // the event being delivered at an exit
   [VMCS_BASE + 0x300, VMCS_BASE + STAT_HOST_WORK_LO + 8], // statistics
   [VMCS_BASE + STAT_BT_BLOCKS_LO, VMCS_BASE + STAT_BT_KINDS_LO + 8 * BT_KINDS], // binary translation's
 ];

@@ -5,7 +5,7 @@
 // one-instruction interrupt shadow, as it does on hardware when it sets IF. Only the guest kernel,
 // or code whose IOPL allows it, gets this: anywhere else the #GP is the guest's own.
 
-import { G_CPL, G_EFLAGS, G_EIP, G_INTERRUPTIBILITY, INTERRUPTIBILITY_STI, SR_CS } from "../../assembly/vmcs-layout.js";
+import { G_CPL, G_EFLAGS, G_EIP, G_INTERRUPTIBILITY, INTERRUPTIBILITY_STI, INTR_VALID, SR_CS, X_VECTORING_INFO } from "../../assembly/vmcs-layout.js";
 import type { ExitContext } from "./exits/exit-context.js";
 import { readLinear } from "./guest-memory.js";
 
@@ -19,6 +19,8 @@ const IOPL_SHIFT = 12;
 /** Emulates the CLI or STI that raised this #GP; false if the #GP came from anything else. */
 export function emulateClassicIf(vm: ExitContext): boolean {
   const { vmcs } = vm;
+  // A #GP raised while an event was delivered (through a bad gate, say) is the event's, whatever EIP points at.
+  if (vmcs.get(X_VECTORING_INFO) & INTR_VALID) return false;
   const cpl = vmcs.get(G_CPL);
   if (cpl !== 0 && cpl > ((vmcs.get(G_EFLAGS) >>> IOPL_SHIFT) & 3)) return false;
   const start = (vmcs.segment(SR_CS).base + vmcs.get(G_EIP)) >>> 0;

@@ -22,6 +22,7 @@ import type { ExitsInCore } from "./exits-in-core.js";
 import { EXIT_CPUID, EXIT_IO } from "../../assembly/vmcs-layout.js";
 import { handleCpuid } from "./exits/cpuid.js";
 import { handleIo } from "./exits/io.js";
+import { requeueVectoredEvent } from "./inject.js";
 import { exitHandlers, exitReasonName, handleUnhandledExit } from "./exits/table.js";
 import { subscribe } from "./subscribe.js";
 
@@ -161,13 +162,16 @@ export class ExitDispatcher {
 }
 
 /**
- * The handler of `reason` (exits/table.ts) on `vm`. The two reasons a guest makes by the million,
- * I/O and CPUID, are called directly: a call through the table sees every handler and V8 cannot
- * inline any of them, which costs these cheap exits several nanoseconds each.
+ * The handler of `reason` (exits/table.ts) on `vm`, the exit the VMM handles itself (L1's, or L2's
+ * not reflected). The two reasons a guest makes by the million, I/O and CPUID, are called
+ * directly: a call through the table sees every handler and V8 cannot inline any of them, which
+ * costs these cheap exits several nanoseconds each. Neither can happen while an event is
+ * delivered; an exit that did is given its event back first (inject.ts requeueVectoredEvent).
  */
 export function callHandler(vm: ExitContext, reason: number): void {
   if (reason === EXIT_IO) return handleIo(vm);
   if (reason === EXIT_CPUID) return handleCpuid(vm);
+  requeueVectoredEvent(vm.vmcs);
   const handler = exitHandlers[reason];
   if (handler !== undefined) handler(vm);
   else handleUnhandledExit(vm, reason);

@@ -3,6 +3,7 @@
 // emulates a string I/O instruction or a #GP for an MSR that does not exist.
 
 import {
+  E_INSTRUCTION_LENGTH,
   E_INTR_ERROR,
   E_INTR_INFO,
   G_CPL,
@@ -10,6 +11,9 @@ import {
   INTR_HAS_ERROR,
   INTR_TYPE_HW_EXCEPTION,
   INTR_VALID,
+  X_INSTRUCTION_LENGTH,
+  X_VECTORING_ERROR,
+  X_VECTORING_INFO,
 } from "../../assembly/vmcs-layout.js";
 import type { Vmcs } from "../core/vmcs.js";
 
@@ -47,4 +51,20 @@ export function injectAccessFault(vmcs: Vmcs, linear: number, write: boolean): v
 
 export function eventPending(vmcs: Vmcs): boolean {
   return (vmcs.get(E_INTR_INFO) & INTR_VALID) !== 0;
+}
+
+/**
+ * An exit that happened while an event was being delivered (the core's X_VECTORING_INFO) and that
+ * the VMM handles itself, at either level (not reflected into L1): the event is lost unless it is
+ * delivered again, so it is injected at the next entry, with its instruction's length for INT n,
+ * INT3 or INTO, as KVM's __vmx_complete_interrupts and svm_complete_interrupts requeue it. The
+ * handler may then inject an event of its own in its place: the one the CPU would have delivered
+ * next (an exception exit's exception, which the double-fault rules already made of both).
+ */
+export function requeueVectoredEvent(vmcs: Vmcs): void {
+  const info = vmcs.get(X_VECTORING_INFO);
+  if (!(info & INTR_VALID)) return;
+  vmcs.set(E_INTR_INFO, info);
+  vmcs.set(E_INTR_ERROR, vmcs.get(X_VECTORING_ERROR));
+  vmcs.set(E_INSTRUCTION_LENGTH, vmcs.get(X_INSTRUCTION_LENGTH));
 }

@@ -273,6 +273,75 @@ describe("VM-entry event injection", () => {
   });
 });
 
+describe("an exit during delivery records the event being delivered (X_VECTORING_INFO, SDM 27.2.4)", () => {
+  // The frame's first push at FLAT_STACK - 4 hits the write trap, which exits before the write.
+  function trappedStack(): ReturnType<typeof pmCpu> {
+    const cpu = pmCpu();
+    cpu.setVmcs(L.C_WRITE_TRAP_BASE, FLAT_STACK - 0x1000);
+    cpu.setVmcs(L.C_WRITE_TRAP_SIZE, 0x1000);
+    return cpu;
+  }
+
+  it("a write trap on the frame of an injected interrupt: the interrupt, and nothing retired or pushed", () => {
+    const cpu = trappedStack();
+    cpu.eflags = 0x202;
+    cpu.setVmcs(L.E_INTR_INFO, (L.INTR_VALID | L.INTR_TYPE_EXTERNAL | 0x20) >>> 0);
+    expect(runAt(cpu, "nop")).toBe(L.EXIT_WRITE_TRAP);
+    expect(cpu.vmcs(L.X_VECTORING_INFO)).toBe(0x80000020);
+    expect(cpu.vmcs(L.X_INSTRUCTION_LENGTH)).toBe(0);
+    expect(cpu.eip).toBe(CODE_BASE);
+    expect(cpu.reg("esp")).toBe(FLAT_STACK);
+    // A trapped write of an instruction's own, next: no event.
+    cpu.setVmcs(L.E_INTR_INFO, 0);
+    expect(runAt(cpu, `movl $1, ${FLAT_STACK - 8}`)).toBe(L.EXIT_WRITE_TRAP);
+    expect(cpu.vmcs(L.X_VECTORING_INFO)).toBe(0);
+  });
+
+  it("INT n's frame: the software interrupt, with INT's length; an injected one has the entry's length", () => {
+    const cpu = trappedStack();
+    expect(runAt(cpu, "int $0x21")).toBe(L.EXIT_WRITE_TRAP);
+    expect(cpu.vmcs(L.X_VECTORING_INFO)).toBe(0x80000421);
+    expect(cpu.vmcs(L.X_INSTRUCTION_LENGTH)).toBe(2);
+    expect(cpu.eip).toBe(CODE_BASE); // at INT, as a fault during its delivery leaves it
+    cpu.setVmcs(L.E_INTR_INFO, (L.INTR_VALID | (4 << 8) | 0x22) >>> 0);
+    cpu.setVmcs(L.E_INSTRUCTION_LENGTH, 3);
+    expect(runAt(cpu, "nop")).toBe(L.EXIT_WRITE_TRAP);
+    expect(cpu.vmcs(L.X_VECTORING_INFO)).toBe(0x80000422);
+    expect(cpu.vmcs(L.X_INSTRUCTION_LENGTH)).toBe(3);
+  });
+
+  it("an exception exit while INT n is delivered has INT's length; a #GP's frame, its error code", () => {
+    const cpu = pmCpu();
+    clearPresent(cpu, 0x21);
+    cpu.setVmcs(L.C_EXCEPTION_BITMAP, 1 << 11);
+    expect(runAt(cpu, "int $0x21")).toBe(EXIT.EXCEPTION);
+    expect(cpu.vmcs(L.X_INTR_INFO)).toBe(0x80000b0b);
+    expect(cpu.vmcs(L.X_VECTORING_INFO)).toBe(0x80000421);
+    expect(cpu.vmcs(L.X_INSTRUCTION_LENGTH)).toBe(2);
+    const gp = trappedStack();
+    gp.setReg("eax", 0x13);
+    expect(runAt(gp, "mov %ax, %ss")).toBe(L.EXIT_WRITE_TRAP);
+    expect(gp.vmcs(L.X_VECTORING_INFO)).toBe(0x80000b0d);
+    expect(gp.vmcs(L.X_VECTORING_ERROR)).toBe(0x10);
+  });
+
+  it("a #DF that exits and a triple fault name no event", () => {
+    const cpu = pmCpu();
+    clearPresent(cpu, 13);
+    cpu.setVmcs(L.C_EXCEPTION_BITMAP, 1 << 8);
+    cpu.setReg("eax", 0x13);
+    expect(runAt(cpu, "mov %ax, %ss")).toBe(EXIT.EXCEPTION);
+    expect(cpu.vmcs(L.X_INTR_INFO)).toBe(0x80000b08);
+    expect(cpu.vmcs(L.X_VECTORING_INFO)).toBe(0);
+    const triple = pmCpu();
+    clearPresent(triple, 13);
+    clearPresent(triple, 8);
+    triple.setReg("eax", 0x13);
+    expect(runAt(triple, "mov %ax, %ss")).toBe(EXIT.TRIPLE_FAULT);
+    expect(triple.vmcs(L.X_VECTORING_INFO)).toBe(0);
+  });
+});
+
 describe("real-address mode", () => {
   function realCpu() {
     const cpu = pmCpu();

@@ -16,6 +16,7 @@ import {
   G_INTERRUPTIBILITY,
   X_INTR_ERROR,
   X_INTR_INFO,
+  X_VECTORING_INFO,
 } from "../../../assembly/vmcs-layout.js";
 import { handleException } from "../../../src/vmm/exits/exception.js";
 import { handleIfTrap } from "../../../src/vmm/exits/if-trap.js";
@@ -100,6 +101,17 @@ describe("classic mode: #GP from a deprivileged guest kernel", () => {
     const vm = classicGp([0x0f, 0x22, 0xd8], (v) => v.vmcs.set(X_INTR_INFO, 0x80000b0d));
     expect(vm.vmcs.get(E_INTR_INFO)).toBe(0x80000b0d);
     expect(vm.vmcs.get(E_INTR_ERROR)).toBe(0);
+    expect(vm.vmcs.get(G_EIP)).toBe(0x3000);
+  });
+
+  it("a #GP raised while an interrupt was delivered is reflected, though EIP points at a CLI", () => {
+    const vm = classicGp([0xfa], (v) => {
+      v.vmcs.set(X_INTR_INFO, 0x80000b0d);
+      v.vmcs.set(X_VECTORING_INFO, 0x80000040);
+      v.interrupts.flag.setVirtual(true);
+    });
+    expect(vm.interrupts.flag.enabled()).toBe(true);
+    expect(vm.vmcs.get(E_INTR_INFO)).toBe(0x80000b0d);
     expect(vm.vmcs.get(G_EIP)).toBe(0x3000);
   });
 
