@@ -30,6 +30,10 @@ import { describeStop } from "../vmm/stop-reason.js";
 import { VirtualMachine, type RunResult } from "../vmm/virtual-machine.js";
 import type { Cr3Policy } from "../vmm/vm-config.js";
 import { BenchGuestError } from "./bench-guest-error.js";
+import { peerNsPerSwitch, type PeerCliff } from "./cr3-cliff-peers.js";
+import type { ClockKind } from "./marker-timing.js";
+import { HOST_TITLES } from "./exit-report.js";
+import { PEER_NAMES, type PeerRunner } from "./peer-runners.js";
 import { threadCpuClock } from "./thread-cpu-clock.js";
 import { median } from "./report.js";
 
@@ -51,6 +55,9 @@ export interface Cr3CliffOptions {
   core?: BufferSource;
   /** Bounds each run (default 300 s). */
   timeoutSeconds?: number;
+  /** Peers to run the same process counts on, for scale (cr3-cliff-peers.ts), by `clock`. */
+  peers?: readonly PeerRunner[];
+  clock?: ClockKind;
   /**
    * Untimed runs first (default 1), so that V8 has optimised the core before anything is
    * measured (it reuses the compiled module for the same bytes): otherwise the first process
@@ -88,6 +95,8 @@ export interface Cr3CliffPoint {
   /** Switches in the WINDOW (the first timed run's; the guest is deterministic). */
   timedSwitches: number;
   instructionsPerSwitch: number;
+  /** ns per switch on each peer that ran, by the bench's clock. */
+  peers: PeerCliff;
 }
 
 /** The part of a run that is timed, as shares of its switches: steady switching, no boot and no end. */
@@ -98,7 +107,7 @@ const SIZING_STEP = 2_000;
 const SWITCHES_LINE = /^multitask: (\d+) switches$/m;
 
 export async function measureCr3Cliff(options: Cr3CliffOptions = {}): Promise<Cr3CliffPoint[]> {
-  const { processes = [1, 2, 3, 4, 5, 6, 7, 8], switches = 20_000, runs = 3, light = true, cr3Targets, cr3Policy, timeoutSeconds = 300, warmupRuns = 1 } = options;
+  const { processes = [1, 2, 3, 4, 5, 6, 7, 8], switches = 20_000, runs = 3, light = true, cr3Targets, cr3Policy, timeoutSeconds = 300, warmupRuns = 1, peers = [], clock = "wall" } = options;
   const kernel = readFileSync(packageFileUrl(MULTITASK_GUEST));
   const core = options.core ?? readFileSync(defaultCoreWasmUrl());
   for (const n of processes) {
@@ -176,6 +185,8 @@ export async function measureCr3Cliff(options: Cr3CliffOptions = {}): Promise<Cr
     const crAccessExits = vm.stats.count(EXIT_CR_ACCESS);
     const timed: Awaited<ReturnType<typeof timedRun>>[] = [];
     for (let run = 1; run <= runs; run++) timed.push(await timedRun(n, rounds, { from, to }, `run ${run}`));
+    const onPeers: PeerCliff = {};
+    for (const peer of peers) onPeers[peer.name] = await peerNsPerSwitch(peer, (r) => cmdlineFor(n, r), rounds, runs, clock);
     points.push({
       processes: n,
       roundsPerProcess: rounds,
@@ -192,14 +203,16 @@ export async function measureCr3Cliff(options: Cr3CliffOptions = {}): Promise<Cr
       cpuRuns: timed.map((t) => t.cpuNs),
       wholeRunCpuNsPerSwitch: median(timed.map((t) => t.wholeRunCpuNs)),
       timedSwitches: timed[0].between,
+      peers: onPeers,
     });
   }
   return points;
 }
 
-/** One row per process count: the cliff as a table. */
-export function formatCr3Cliff(points: readonly Cr3CliffPoint[]): string {
-  const header = ["processes", "switches", "CR3 exits", "target hits", "exits/switch", "ns/switch", "CPU ns/switch", "whole-run CPU ns/switch", "runs (ns/switch)"];
+/** One row per process count: the cliff as a table; `clockName` is the clock the peers' columns were measured by. */
+export function formatCr3Cliff(points: readonly Cr3CliffPoint[], clockName = "wall"): string {
+  const peerNames = PEER_NAMES.filter((name) => points.some((p) => p.peers[name] !== undefined));
+  const header = ["processes", "switches", "CR3 exits", "target hits", "exits/switch", "ns/switch", "CPU ns/switch", "whole-run CPU ns/switch", ...peerNames.map((name) => `${HOST_TITLES[name]} ns/switch`), "runs (ns/switch)"];
   const rows = points.map((p) => [
     String(p.processes),
     String(p.switches),
@@ -209,9 +222,13 @@ export function formatCr3Cliff(points: readonly Cr3CliffPoint[]): string {
     p.nsPerSwitch.toFixed(0),
     p.cpuNsPerSwitch.toFixed(0),
     p.wholeRunCpuNsPerSwitch.toFixed(0),
+    ...peerNames.map((name) => p.peers[name]?.nsPerSwitch.toFixed(0) ?? "-"),
     p.runs.map((ns) => ns.toFixed(0)).join(" "),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padStart(widths[i]))).join("  ");
-  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+  const note = peerNames.length === 0 ? [] : [
+    `${peerNames.map((name) => HOST_TITLES[name]).join(" and ")}: ${clockName} ns per switch from two runs of different lengths (their difference); no CR3-target list and no exits: a TLB flush at every MOV to CR3`,
+  ];
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line), ...note].join("\n");
 }

@@ -27,9 +27,16 @@ export interface PeerRunner {
   name: PeerName;
   /** What it is, e.g. "QEMU emulator version 7.2.x (TCG)". */
   version: string;
-  /** Boots the kernel with the command line's arguments; `done` is the line that says the guest finished. */
-  run(kernelPath: string, cmdline: string, clock: ClockKind, done?: RegExp): Promise<StampedLine[]>;
+  /**
+   * Boots the kernel with the command line's arguments; `done` is the line that says the guest
+   * finished. With `end` "exit" (the default) the run ends when the guest exits through port 0xF4;
+   * with "done-line" the peer is stopped as soon as the done line is stamped, and QEMU gets no
+   * exit device (so its vCPU thread, whose CPU time stamps the lines, is still there to read).
+   */
+  run(kernelPath: string, cmdline: string, clock: ClockKind, done?: RegExp, end?: RunEnd): Promise<StampedLine[]>;
 }
+
+export type RunEnd = "exit" | "done-line";
 
 /** The peer, or why it is skipped. */
 export async function findPeer(name: PeerName): Promise<PeerRunner | string> {
@@ -42,7 +49,7 @@ function findQemu(): PeerRunner | string {
   const path = (process.env.PATH ?? "").split(delimiter).map((dir) => join(dir, QEMU)).find(isExecutable);
   if (path === undefined) return `${QEMU} not installed (Debian: apt-get install qemu-system-x86)`;
   const version = spawnSync(path, ["--version"], { encoding: "utf8" }).stdout.split("\n")[0] ?? QEMU;
-  return { name: "qemu", version: `${version.trim()} (TCG)`, run: (kernel, cmdline, clock, done) => runQemu(path, kernel, cmdline, clock, done) };
+  return { name: "qemu", version: `${version.trim()} (TCG)`, run: (kernel, cmdline, clock, done, end = "exit") => runQemu(path, kernel, cmdline, clock, done, end) };
 }
 
 /**
@@ -74,10 +81,11 @@ function isExecutable(path: string): boolean {
   }
 }
 
-function runQemu(qemu: string, kernel: string, cmdline: string, clock: ClockKind, done?: RegExp): Promise<StampedLine[]> {
+function runQemu(qemu: string, kernel: string, cmdline: string, clock: ClockKind, done: RegExp | undefined, end: RunEnd): Promise<StampedLine[]> {
   // `ack`: the guest halts after each marker line until a byte comes back on COM1, so the next
   // loop starts only once the marker has been stamped, however late the pipe delivered it.
-  const args = ["-kernel", kernel, "-append", `ack ${cmdline}`, "-m", "32", "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-name", "vmexit,debug-threads=on"];
+  const exitDevice = end === "exit" ? ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"] : [];
+  const args = ["-kernel", kernel, "-append", `ack ${cmdline}`, "-m", "32", "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot", ...exitDevice, "-name", "vmexit,debug-threads=on"];
   return new Promise((resolve, reject) => {
     const child = spawn(qemu, args, { stdio: ["pipe", "pipe", "pipe"] });
     const stamper = new LineStamper(clock === "cpu" ? qemuVcpuClock(child.pid!) : wallClock, done);
@@ -88,6 +96,7 @@ function runQemu(qemu: string, kernel: string, cmdline: string, clock: ClockKind
       const before = stamper.lines.length;
       stamper.chunk(chunk);
       for (const line of stamper.lines.slice(before)) if (line.text.startsWith("@")) child.stdin.write("k");
+      if (end === "done-line" && stamper.done) child.kill();
     });
     child.stdin.on("error", () => {}); // QEMU has exited; its status says how
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
@@ -95,7 +104,7 @@ function runQemu(qemu: string, kernel: string, cmdline: string, clock: ClockKind
     child.on("close", (code) => {
       clearTimeout(timer);
       // isa-debug-exit: a guest that exits with 0 makes QEMU exit with 1.
-      if (code === 1 && stamper.done) resolve(stamper.lines);
+      if ((end === "exit" ? code === 1 : !timedOut) && stamper.done) resolve(stamper.lines);
       else if (timedOut) reject(new BenchGuestError(`${kernel} "${cmdline}" on QEMU: did not finish within ${GUEST_TIMEOUT_SECONDS} s`));
       else reject(new BenchGuestError(`${kernel} "${cmdline}" on QEMU: status ${code} ${stderr.trim()}`));
     });
@@ -126,10 +135,10 @@ async function findV86(): Promise<PeerRunner | string> {
   if (!existsSync(SEABIOS) || vgaBios === undefined) return `no BIOS for v86: ${SEABIOS} missing (Debian: apt-get install seabios)`;
   const pkg = JSON.parse(readFileSync(join(dirname(entry), "..", "package.json"), "utf8")) as { version: string };
   const files = { wasm: join(dirname(entry), "v86.wasm"), bios: readFileSync(SEABIOS), vgaBios: readFileSync(vgaBios) };
-  return { name: "v86", version: `v86 ${pkg.version} (JIT), SeaBIOS`, run: (kernel, cmdline, clock, done) => runV86(V86, files, kernel, cmdline, clock, done) };
+  return { name: "v86", version: `v86 ${pkg.version} (JIT), SeaBIOS`, run: (kernel, cmdline, clock, done, end = "exit") => runV86(V86, files, kernel, cmdline, clock, done, end) };
 }
 
-function runV86(V86: V86Constructor, files: { wasm: string; bios: Buffer; vgaBios: Buffer }, kernel: string, cmdline: string, clock: ClockKind, done?: RegExp): Promise<StampedLine[]> {
+function runV86(V86: V86Constructor, files: { wasm: string; bios: Buffer; vgaBios: Buffer }, kernel: string, cmdline: string, clock: ClockKind, done: RegExp | undefined, end: RunEnd): Promise<StampedLine[]> {
   const stamper = new LineStamper(benchClock(clock), done);
   const emulator = new V86({
     wasm_path: files.wasm,
@@ -144,14 +153,20 @@ function runV86(V86: V86Constructor, files: { wasm: string; bios: Buffer; vgaBio
     disable_speaker: true,
   });
   return new Promise((resolve, reject) => {
+    let finished = false;
     const finish = (error?: Error) => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       void emulator.destroy();
       if (error) reject(error);
       else resolve(stamper.lines);
     };
     const timer = setTimeout(() => finish(new BenchGuestError(`${kernel} "${cmdline}" on v86: no exit after ${GUEST_TIMEOUT_SECONDS} s`)), GUEST_TIMEOUT_SECONDS * 1000);
-    emulator.add_listener("serial0-output-byte", (byte) => stamper.byte(byte));
+    emulator.add_listener("serial0-output-byte", (byte) => {
+      stamper.byte(byte);
+      if (end === "done-line" && byte === 0x0a && stamper.done) finish();
+    });
     // v86's own handler for port 0xF4 throws out of its CPU loop; the guest's exit ends the run here.
     emulator.add_listener("emulator-ready", () =>
       emulator.v86.cpu.io.register_write(0xf4, null, (code) =>

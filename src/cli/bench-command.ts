@@ -22,7 +22,7 @@ import { formatNanoTable, formatTranslationCounts, isNano } from "../bench/nano-
 import { formatExitTable, formatL0Exits, formatSkipped, formatTargets, noiseWarning, noisyFigures, type PreviousRun } from "../bench/exit-report.js";
 import { HOSTS, runExitSuite, type Host } from "../bench/exit-suite.js";
 import type { ClockKind } from "../bench/marker-timing.js";
-import type { PeerName } from "../bench/peer-runners.js";
+import { findPeer, type PeerName, type PeerRunner } from "../bench/peer-runners.js";
 import { formatPhaseTable, realCTargetLines, rowName } from "../bench/real-c-report.js";
 import { formatDisplayTable, measureDisplays, type DisplayRow } from "../bench/display-bench.js";
 import { PHASE_GUESTS, REALC, REALC_ROUNDS, runRealC, selectPhaseGuests, type RealCResults } from "../bench/real-c.js";
@@ -87,7 +87,8 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
     let cliff: Cr3CliffPoint[] = [];
     if (only === undefined || only.test("cr3-cliff")) {
       phase("CR3 cliff", 1);
-      cliff = await measureCr3Cliff({ runs, switches: mode.cliffSwitches });
+      const peers = (await Promise.all(options.peers.map(findPeer))).filter((peer): peer is PeerRunner => typeof peer !== "string");
+      cliff = await measureCr3Cliff({ runs, switches: mode.cliffSwitches, peers, clock: options.clock });
       bar.increment();
     }
 
@@ -146,7 +147,7 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
       coldStart ? formatColdStart(coldStart, options.clock) : "",
       realC ? `Real C: host ${options.clock === "cpu" ? "CPU" : "wall"} ms per phase, median of ${runs} runs (guests/realc.elf, ${mode.realcRounds} rounds a phase)\n${formatPhaseTable(realC.rows, realC.hosts, previous)}` : "",
       display.length > 0 ? `Display updates: guests/gfxdemo.elf, plasma (mode 13h, every pixel) and sprite (a ball over 800x600x32), the screen refreshed once a frame and what changed converted to RGBA; frame→screen (median, longest) in wall time from runs where the guest reports each frame; host ${options.clock === "cpu" ? "CPU" : "wall"} time, median of ${runs} runs\n${formatDisplayTable(display)}` : "",
-      cliff.length > 0 ? `CR3 cliff (guests/multitask.elf): address-space switches, timed from the ${WINDOW.from * 100}th to the ${WINDOW.to * 100}th percent of them\n${formatCr3Cliff(cliff)}` : "",
+      cliff.length > 0 ? `CR3 cliff (guests/multitask.elf): address-space switches, timed from the ${WINDOW.from * 100}th to the ${WINDOW.to * 100}th percent of them\n${formatCr3Cliff(cliff, clockName)}` : "",
       benchmarks.length > 0 || realC ? formatTargets(suite.rows, cliffByCount, realC ? realCTargetLines(realC.rows, realC.guests) : []) : "",
       formatSkipped(suite.rows, suite.hosts),
     ];
