@@ -55,7 +55,7 @@ export interface Cr3CliffOptions {
   core?: BufferSource;
   /** Bounds each run (default 300 s). */
   timeoutSeconds?: number;
-  /** Peers to run the same process counts on, for scale (cr3-cliff-peers.ts), by `clock`. */
+  /** Peers to run PEER_PROCESS_COUNTS on, for scale (cr3-cliff-peers.ts), by `clock`. */
   peers?: readonly PeerRunner[];
   clock?: ClockKind;
   /**
@@ -99,6 +99,8 @@ export interface Cr3CliffPoint {
   peers: PeerCliff;
 }
 
+/** The process counts the peers run: either side of the cliff (their boots take seconds, v86's through SeaBIOS). */
+export const PEER_PROCESS_COUNTS: readonly number[] = [4, 5];
 /** The part of a run that is timed, as shares of its switches: steady switching, no boot and no end. */
 export const WINDOW = { from: 0.25, to: 0.85 } as const;
 /** Instructions per step of the untimed run that finds where the WINDOW lies. */
@@ -186,7 +188,7 @@ export async function measureCr3Cliff(options: Cr3CliffOptions = {}): Promise<Cr
     const timed: Awaited<ReturnType<typeof timedRun>>[] = [];
     for (let run = 1; run <= runs; run++) timed.push(await timedRun(n, rounds, { from, to }, `run ${run}`));
     const onPeers: PeerCliff = {};
-    for (const peer of peers) onPeers[peer.name] = await peerNsPerSwitch(peer, (r) => cmdlineFor(n, r), rounds, runs, clock);
+    if (PEER_PROCESS_COUNTS.includes(n)) for (const peer of peers) onPeers[peer.name] = await peerNsPerSwitch(peer, (r) => cmdlineFor(n, r), rounds, runs, clock);
     points.push({
       processes: n,
       roundsPerProcess: rounds,
