@@ -43,7 +43,7 @@ function formatLevels({ l1, l2, reflected }: LevelStatistics): string[] {
 function exitTable(exits: ExitReasonStats[]): string[] {
   const header = ["reason", "exit", "count", "total ms", "ns/exit", "instr/exit"];
   const rows = exits.map((e: ExitReasonStats) => [
-    e.reason >= 0x100 ? `0x${e.reason.toString(16)}` : String(e.reason),
+    e.code,
     e.name,
     String(e.count),
     num(e.totalMs, 3),

@@ -23,7 +23,7 @@ import { EXIT_CPUID, EXIT_IO } from "../../assembly/vmcs-layout.js";
 import { handleCpuid } from "./exits/cpuid.js";
 import { handleIo } from "./exits/io.js";
 import { requeueVectoredEvent } from "./inject.js";
-import { exitHandlers, exitReasonName, handleUnhandledExit } from "./exits/table.js";
+import { exitHandlers, exitReasonCode, exitReasonName, handleUnhandledExit } from "./exits/table.js";
 import { subscribe } from "./subscribe.js";
 
 export type ExitListener = (exit: ExitEvent) => void;
@@ -45,10 +45,12 @@ export interface LevelStage {
   /**
    * When L1 sees its own codes rather than the core's reasons (SVM's #VMEXIT codes): the code of
    * an exit it asked for, which counts, times and names the exit at the reflected level, and a
-   * code's name. Without them a reflected exit is L1's under the core's reason (VMX).
+   * code's name and number as L1's manual writes them. Without them a reflected exit is L1's
+   * under the core's reason (VMX).
    */
   reflectedCode?(vm: ExitContext, reason: number): number;
   codeName?(code: number): string;
+  codeNumber?(code: number): string;
 }
 
 export class ExitDispatcher {
@@ -83,7 +85,7 @@ export class ExitDispatcher {
    */
   setLevelStage(stage: LevelStage | undefined): void {
     this.levelStage = stage;
-    this.vm.stats.nameReflected(stage?.codeName ?? exitReasonName);
+    this.vm.stats.nameReflected(stage?.codeName ?? exitReasonName, stage?.codeNumber ?? exitReasonCode);
   }
 
   /** The level stage, while L2 runs. */

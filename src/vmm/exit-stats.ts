@@ -7,7 +7,7 @@
 // same figures are kept apart by level (exit-level.ts): L1's exits, L2's that L0 handled, L2's
 // reflected into L1; these too are the process's own (a machine is saved only while L1 runs).
 
-import { EXIT_REASON_LIMIT, exitReasonName } from "./exits/table.js";
+import { EXIT_REASON_LIMIT, exitReasonCode, exitReasonName } from "./exits/table.js";
 import { StatePath } from "../devices/saved-values.js";
 import type { MmuStatistics } from "./mmu-stats.js";
 import type { TranslationStatistics } from "./bt/translation-stats.js";
@@ -17,6 +17,8 @@ import { EXIT_HELD_INTERRUPT, EXIT_KINDS, EXIT_OF_L1, type ExitKind } from "./ex
 export interface ExitReasonStats {
   reason: number;
   name: string;
+  /** The reason's number as its manual writes it: 10, the core's 0x104, or under SVM, at the reflected level, the #VMEXIT code 0x72. */
+  code: string;
   count: number;
   /** Host time charged to these exits, in ms: from each exit to the next (undefined if not timed). */
   totalMs?: number;
@@ -94,12 +96,12 @@ class ReasonTable {
   }
 
   /** Reasons that occurred, most frequent first; those of `also` added in (both counts and times). */
-  entries(also?: ReasonTable, name: (reason: number) => string = exitReasonName): ExitReasonStats[] {
+  entries(also?: ReasonTable, name: (reason: number) => string = exitReasonName, code: (reason: number) => string = exitReasonCode): ExitReasonStats[] {
     const list: ExitReasonStats[] = [];
     this.counts.forEach((own, reason) => {
       const count = own + (also?.counts[reason] ?? 0);
       if (count === 0) return;
-      const entry: ExitReasonStats = { reason, name: name(reason), count };
+      const entry: ExitReasonStats = { reason, name: name(reason), code: code(reason), count };
       const timedCount = this.timedCounts[reason] + (also?.timedCounts[reason] ?? 0);
       if (timedCount > 0) {
         const ms = this.timeMs[reason] + (also?.timeMs[reason] ?? 0);
@@ -137,8 +139,9 @@ export class ExitStats {
     this.counts[reason] += count;
     this.kinds[kind].counts[atLevel] += count;
   };
-  /** The names of the reflected level's reasons: the core's, or the codes L1 sees (LevelStage.codeName). */
+  /** The names and numbers of the reflected level's reasons: the core's, or the codes L1 sees (LevelStage.codeName, codeNumber). */
   private reflectedName: (reason: number) => string = exitReasonName;
+  private reflectedNumber: (reason: number) => string = exitReasonCode;
 
   /** Adds the counts `drain` hands over (clearing them at their source) to these, before every read. */
   countAlso(drain: (record: CountRecorder) => void): void {
@@ -160,9 +163,10 @@ export class ExitStats {
     this.kinds[kind].counts[atLevel]++;
   }
 
-  /** How the reflected level names its reasons (ExitDispatcher.setLevelStage). */
-  nameReflected(name: (reason: number) => string): void {
+  /** How the reflected level names and numbers its reasons (ExitDispatcher.setLevelStage). */
+  nameReflected(name: (reason: number) => string, code: (reason: number) => string): void {
     this.reflectedName = name;
+    this.reflectedNumber = code;
   }
 
   /** An entry the core ended for host work (VmStatistics.hostWorkYields). */
@@ -225,7 +229,7 @@ export class ExitStats {
     this.takeOverCounts();
     const [l1, l2, reflected, held] = this.kinds;
     if (l2.total + reflected.total + held.total === 0) return undefined;
-    return { l1: l1.entries(), l2: l2.entries(), reflected: reflected.entries(held, this.reflectedName) };
+    return { l1: l1.entries(), l2: l2.entries(), reflected: reflected.entries(held, this.reflectedName, this.reflectedNumber) };
   }
 
   snapshot(mmu: MmuStatistics, compiledCode: CompiledCodeStatistics): VmStatistics {

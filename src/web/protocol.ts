@@ -87,6 +87,8 @@ export type RunState = "idle" | "running" | "paused" | "halted" | "stopped";
 export interface ExitCounter {
   reason: number;
   name: string;
+  /** The reason's number as its manual writes it (ExitReasonStats.code): 10, 0x104, SVM's 0x72. */
+  code: string;
   count: number;
   /** Exits of this reason per second over the last sample interval. */
   perSecond: number;

@@ -65,7 +65,7 @@ describe.skipIf(!hasChromium)(demoTitle("nestvisor's SVM backend in the browser 
     // The last sample may come after the stop.
     // The reflected level counts what L1 saw: #VMEXIT codes (VMEXIT_CPUID...).
     await expect.poll(() => tableCounts(demo, "reflected"), { timeout: 30_000 }).toEqual(nestvisorSvmCodes((await savedConsole(page)).text));
-    expect(await page.locator(`#levels table[data-level="reflected"] tbody tr[data-reason="${VMEXIT_CPUID}"] th`).innerText()).toBe("VMEXIT_CPUID (114)");
+    expect(await page.locator(`#levels table[data-level="reflected"] tbody tr[data-reason="${VMEXIT_CPUID}"] th`).innerText()).toBe("VMEXIT_CPUID (0x72)");
     expect(await page.locator("#levels").isVisible()).toBe(true);
     expect(await page.locator('#levels table[data-level="reflected"]').getAttribute("data-total")).toBe(String(reflectedTotal));
     const [l1, l2, all] = await Promise.all([tableCounts(demo, "l1"), tableCounts(demo, "l2"), tableCounts(demo)]);

@@ -146,6 +146,11 @@ export function handleUnhandledExit(vm: ExitContext, reason: number): void {
   vm.stop({ kind: "unhandled-exit", reason, name: exitReasonName(reason) });
 }
 
+/** A reason's number as people read it: decimal, as the SDM numbers its exit reasons; the core's own (from 100h) in hex. */
+export function exitReasonCode(reason: number): string {
+  return reason >= 0x100 ? `0x${reason.toString(16)}` : String(reason);
+}
+
 export function exitReasonName(reason: number): string {
   return byReason[reason]?.name ?? `reason ${reason}`;
 }

@@ -64,6 +64,11 @@ export function svmExitCodeName(code: number): string {
   return name === undefined ? `VMEXIT code ${code}` : `VMEXIT_${name}`;
 }
 
+/** A #VMEXIT code's number as the APM and Bochs write it: in hex (VMEXIT_CPUID is 0x72); VMEXIT_INVALID -1. */
+export function svmExitCodeNumber(code: number): string {
+  return code < 0 ? String(code) : `0x${code.toString(16)}`;
+}
+
 /** Not an exit L1 asked for. */
 export const NOT_INTERCEPTED = -2;
 

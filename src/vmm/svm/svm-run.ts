@@ -42,7 +42,7 @@ import { savedL0Control } from "../nested/core-level-switch.js";
 import { heldInterruptDue, l0HandlesL2Exit } from "../nested/nested-run.js";
 import { EFER_SVME } from "./svm-msrs.js";
 import type { SvmL2Run } from "./svm-state.js";
-import { l1InterceptCode, NO_EXIT_INFORMATION, NOT_INTERCEPTED, svmExitCodeName, svmExitInformation, VMEXIT_INTR, type SvmExitInformation } from "./svm-intercepts.js";
+import { l1InterceptCode, NO_EXIT_INFORMATION, NOT_INTERCEPTED, svmExitCodeName, svmExitCodeNumber, svmExitInformation, VMEXIT_INTR, type SvmExitInformation } from "./svm-intercepts.js";
 import {
   CR_INTERCEPTS, EVENT_ERROR_VALID, EVENT_TYPE_EXCEPTION, EVENT_TYPE_NMI, EVENT_VALID, EVENTINJ,
   EXCEPTION_INTERCEPTS, EXITCODE, EXITINFO1, EXITINFO2, EXITINTINFO, hostSaveAreaAt, INTERCEPT_CR0_SELECTIVE, INTERCEPT_INTR,
@@ -269,6 +269,7 @@ export const svmL2Stage: LevelStage = {
   // L1 sees #VMEXIT codes: traces and statistics show those at the reflected level.
   reflectedCode: (vm, reason) => l1InterceptCode(vm, vmcbAt(vm.ram, vm.svm.l2!.vmcb), reason),
   codeName: svmExitCodeName,
+  codeNumber: svmExitCodeNumber,
 };
 
 function handleL2Exit(vm: ExitContext, reason: number, reflected: boolean): void {

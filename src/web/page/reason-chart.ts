@@ -11,7 +11,7 @@ import type uPlot from "uplot";
 import type { StatsSample } from "../protocol.js";
 import type { ControlChange } from "./control-notes.js";
 import { afterFirstOutput } from "./first-output.js";
-import { short } from "./stats-view.js";
+import { exitLabel, short } from "./stats-view.js";
 
 /** Samples kept: a minute at four a second. */
 const HISTORY = 240;
@@ -80,7 +80,8 @@ export class ReasonChart {
   private rates = new RateSeries<number>();
   /** Under bt, per rewrite ("inline CLI"), its rate at each time. */
   private rewrites = new RateSeries<string>();
-  private readonly names = new Map<number, string>();
+  /** Per reason, its label (stats-view.ts exitLabel). */
+  private readonly labels = new Map<number, string>();
   private markers: Marker[] = [];
   /** The newest sample's time, and when (page clock) it arrived: a marker's time is counted from it. */
   private lastSample = { time: 0, arrivedMs: performance.now() };
@@ -105,7 +106,7 @@ export class ReasonChart {
     this.times.length = 0;
     this.rates = new RateSeries();
     this.rewrites = new RateSeries();
-    this.names.clear();
+    this.labels.clear();
     this.markers = [];
     this.lastSample = { time: 0, arrivedMs: performance.now() };
     this.showMarkers();
@@ -115,7 +116,7 @@ export class ReasonChart {
   show(sample: StatsSample): void {
     this.lastSample = { time: sample.time, arrivedMs: performance.now() };
     this.times.push(sample.time);
-    for (const exit of sample.exits) this.names.set(exit.reason, exit.name);
+    for (const exit of sample.exits) this.labels.set(exit.reason, exitLabel(exit));
     const newReason = this.rates.push(new Map(sample.exits.map((exit) => [exit.reason, exit.perSecond])), this.times.length);
     const newRewrite = this.rewrites.push(new Map((sample.rewrites ?? []).map((r) => [r.name, r.perSecond])), this.times.length);
     if (this.times.length > HISTORY) {
@@ -200,7 +201,7 @@ export class ReasonChart {
         series: [
           { label: "time (s)", value: (_u, v) => (v == null ? "-" : seconds.format(v)) },
           ...reasons.map((reason) => ({
-            label: `${this.names.get(reason) ?? "reason"} (${reason >= 0x100 ? `0x${reason.toString(16)}` : reason})`,
+            label: this.labels.get(reason) ?? `reason ${reason}`,
             stroke: colour(reason),
             fill: colour(reason),
             width: 1,

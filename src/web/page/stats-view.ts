@@ -97,6 +97,11 @@ export class StatsView {
   }
 }
 
+/** An exit reason as the page labels it: its name and its number as its manual writes it, "VMEXIT_CPUID (0x72)". */
+export function exitLabel(exit: Pick<ExitCounter, "name" | "code">): string {
+  return `${exit.name} (${exit.code})`;
+}
+
 /** The rows of an exit table: reason, count, rate and the VMM's ns per exit, each also as data-* numbers. */
 export function exitRows(exits: ExitCounter[]): HTMLTableRowElement[] {
   return exits.map((exit) => {
@@ -105,7 +110,7 @@ export function exitRows(exits: ExitCounter[]): HTMLTableRowElement[] {
     row.dataset.count = String(exit.count);
     row.dataset.perSecond = String(exit.perSecond);
     row.dataset.nsPerExit = String(exit.nsPerExit ?? "");
-    const cells = [`${exit.name} (${exit.reason >= 0x100 ? `0x${exit.reason.toString(16)}` : exit.reason})`, number.format(exit.count), number.format(exit.perSecond), exit.nsPerExit === undefined ? "n/a" : decimal.format(exit.nsPerExit)];
+    const cells = [exitLabel(exit), number.format(exit.count), number.format(exit.perSecond), exit.nsPerExit === undefined ? "n/a" : decimal.format(exit.nsPerExit)];
     row.append(...cells.map((text, i) => cell(i === 0 ? "th" : "td", text)));
     return row;
   });

@@ -57,9 +57,10 @@ export class StatsSampler {
     const deltaRun = now.runSeconds - last.runSeconds;
     return {
       time: (now.wallMs - this.bootMs) / 1000,
-      exits: stats.exits.map(({ reason, name, count }) => ({
+      exits: stats.exits.map(({ reason, name, code, count }) => ({
         reason,
         name,
+        code,
         count,
         perSecond: (count - (last.byReason.get(reason) ?? 0)) / seconds,
         nsPerExit: this.timer.nsPerExit(this.timer.time(reason)),
@@ -80,9 +81,9 @@ export class StatsSampler {
 
   private levelCounters(levels: LevelStatistics, last: Totals, seconds: number): LevelCounters {
     const counters = (level: keyof LevelStatistics): ExitCounter[] =>
-      levels[level].map(({ reason, name, count }) => {
+      levels[level].map(({ reason, name, code, count }) => {
         const time = LEVEL_KINDS[level].map((kind) => this.timer.time(reason, kind)).reduce((a, b) => ({ exits: a.exits + b.exits, ms: a.ms + b.ms }));
-        return { reason, name, count, perSecond: (count - (last.byLevel.get(levelKey(level, reason)) ?? 0)) / seconds, nsPerExit: this.timer.nsPerExit(time) };
+        return { reason, name, code, count, perSecond: (count - (last.byLevel.get(levelKey(level, reason)) ?? 0)) / seconds, nsPerExit: this.timer.nsPerExit(time) };
       });
     return { l1: counters("l1"), reflected: counters("reflected"), l2: counters("l2") };
   }
