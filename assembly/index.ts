@@ -86,7 +86,10 @@ export { vmcsFieldTable } from "./cpu/vmcs-shadowing";
 export {
   levelSwitchArea, saveL1Controls, restoreL1Controls, loadL2State, mergeControls, mergeCrMask, writeExitInformation, saveL2State, loadHostState, resumeL1,
 } from "./vm/level-switch";
-
+// SVM's, which the VMM calls at every VMRUN and #VMEXIT it makes (src/vmm/svm/svm-run.ts), and VMLOAD and VMSAVE's segments.
+export {
+  svmVmrunCheck, svmSaveHostState, svmLoadL2State, svmMergeControls, svmWriteExit, svmSaveL2State, svmLoadHostState, svmLoadSegment, svmSaveSegment,
+} from "./vm/svm-switch";
 
 // ---- For the compiling tier (src/jit/): compiled blocks import these globals and functions ----
 export { eip } from "./cpu/state";

@@ -1,4 +1,4 @@
-// The level switch of nested VMX in the core (assembly/vm/level-switch.ts; src/vmm/nested/): the
+// The level switch of nested VMX and SVM in the core (assembly/vm/level-switch.ts, svm-switch.ts; src/vmm/nested/, src/vmm/svm/): the
 // layout of the area the VMM and the core share for it. Plain TypeScript that is also valid
 // AssemblyScript, as vmcs-layout.ts. Like the exits-in-core area it is not part of a saved
 // machine: a machine is saved only while L1 runs, and then nothing here is live but the link.
@@ -22,9 +22,16 @@ export const LS_L1_VMCS = 0x0c;
 export const LS_REFLECTED_CPUID_LO = 0x10;
 export const LS_VMRESUMES_LO = 0x18;
 export const LS_VMLAUNCHES_LO = 0x20;
-// 1 while the guest of an SVM guest hypervisor runs (src/vmm/svm/svm-run.ts): the core then
-// completes none of its exits for L0 itself, as under VMX while LS_L2_VMCS is set; 0 otherwise.
+// While the guest of an SVM guest hypervisor runs (src/vmm/svm/svm-run.ts), SVM_L2_PLAIN or
+// SVM_L2_VMM's; SVM_L2_NONE otherwise. The core then completes none of L2's exits for L0 itself,
+// as under VMX while LS_L2_VMCS is set.
 export const LS_SVM_L2 = 0x28;
+export const SVM_L2_NONE = 0;
+// L2 runs as the LS_SVM_RUN words say, and nothing else: the VMM's record of the run (NestedSvm)
+// is made from them, and the core may make L2's CPUID #VMEXIT itself.
+export const SVM_L2_PLAIN = 1;
+// L2 runs with something only the VMM keeps (a virtual interrupt L2 has not taken): its exits go to the VMM.
+export const SVM_L2_VMMS = 2;
 // SVM's global interrupt flag (APM 15.17), 1 while clear: the VMM's InterruptInjector reads and
 // writes it here, and the core's STGI and CLGI set and clear it without an exit while L1 runs and
 // no interrupt waits (LS_INTERRUPTS_WAIT), as a CPU with virtual GIF does for its guest. 0 (set)
@@ -39,7 +46,20 @@ export const LS_L1_TSC_LO = LS_L1_CONTROLS + 0x78;
 // 1 while the VMM's injector has an interrupt waiting (it says so before the guest runs on after
 // every exit, whoever watches the exits): STGI then exits, so that the VMM delivers it.
 export const LS_INTERRUPTS_WAIT = LS_L1_TSC_LO + 8;
-export const LEVEL_SWITCH_BYTES = LS_INTERRUPTS_WAIT + 4;
+// L1's VM_HSAVE_PA MSR, kept here by the VMM (src/vmm/svm/svm-msrs.ts), so that the core's VMRUN finds it.
+export const LS_SVM_HSAVE_PA = LS_INTERRUPTS_WAIT + 4;
+// While L2 runs under SVM: its VMCB, where L1's host state went, and what VMRUN found (RUN_* bits).
+export const LS_SVM_RUN_VMCB = LS_SVM_HSAVE_PA + 4;
+export const LS_SVM_RUN_HSAVE = LS_SVM_RUN_VMCB + 4;
+export const LS_SVM_RUN_FLAGS = LS_SVM_RUN_HSAVE + 4;
+export const RUN_HOLDS_INTERRUPTS = 1 << 0; // L1 intercepts INTR
+export const RUN_VIRTUAL_MASKING = 1 << 1; // V_INTR_MASKING
+export const RUN_HOST_INTERRUPTS = 1 << 2; // L1's RFLAGS.IF at VMRUN
+// u64 counts, as those above, of the SVM switches the core made: L1's VMRUNs that entered L2, and
+// L2's CPUID #VMEXITs into L1.
+export const LS_SVM_VMRUNS_LO = LS_SVM_RUN_FLAGS + 4;
+export const LS_SVM_CPUID_VMEXITS_LO = LS_SVM_VMRUNS_LO + 8;
+export const LEVEL_SWITCH_BYTES = LS_SVM_CPUID_VMEXITS_LO + 8;
 
 // What the core's guest-state check of a VM entry answers (assembly/vm/vmentry-checks.ts): the
 // state may be loaded, or the entry fails with exit 33 and qualification 0, or with qualification 4

@@ -18,14 +18,15 @@ import {
   G_INTERRUPTIBILITY, G_ACTIVITY, G_TSC_LO, G_MSR_SYSENTER_CS, G_MSR_SYSENTER_ESP, G_MSR_SYSENTER_EIP,
   G_SEG, SEG_STRIDE, SEG_SEL, SEG_BASE, SEG_LIMIT, SEG_AR, SR_CS, SR_FS, SR_GS, SR_LDTR, SR_TR,
   X_QUALIFICATION, X_INSTRUCTION_LENGTH, X_INSTRUCTION_INFO, X_GUEST_LINEAR, X_INTR_INFO, X_INTR_ERROR, X_VECTORING_INFO, X_VECTORING_ERROR, INTR_HAS_ERROR,
-  EXIT_CPUID, EXIT_EXCEPTION, EXIT_IO, EXIT_VMCLEAR, EXIT_VMXON, EXIT_VMLAUNCH, EXIT_VMRESUME, IOQ_STRING, INTR_VALID,
+  EXIT_CPUID, EXIT_EXCEPTION, EXIT_IO, EXIT_VMCLEAR, EXIT_VMXON, EXIT_VMLAUNCH, EXIT_VMRESUME, EXIT_SVM_VMRUN, IOQ_STRING, INTR_VALID,
   G_CPL, INTERRUPTIBILITY_MOV_SS, AR_UNUSABLE,
 } from "../vmcs-layout";
 import {
   LS_ENABLED, LS_L2_VMCS, LS_L1_LINK, LS_L1_VMCS, LS_NONE, LS_REFLECTED_CPUID_LO, LS_VMRESUMES_LO, LS_VMLAUNCHES_LO,
   LS_SVM_L2, LS_L1_CONTROLS, L1_CONTROLS_END, LS_L1_TSC_LO, LEVEL_SWITCH_BYTES, GUEST_STATE_VALID, LS_SVM_GIF_CLEAR,
-  LS_INTERRUPTS_WAIT,
+  LS_INTERRUPTS_WAIT, SVM_L2_NONE,
 } from "../level-switch-layout";
+import { vmrunInCore, cpuidVmexitInCore } from "./svm-switch";
 import { entryControlsValid, hostStateValid, guestStateCheck } from "./vmentry-checks";
 import {
   read12, write12, GUEST_ES_SELECTOR, HOST_ES_SELECTOR, HOST_TR_SELECTOR, TSC_OFFSET, PRIMARY_CONTROLS,
@@ -91,7 +92,7 @@ export function restoreL1Controls(): void {
   setCore(C_CLEAN_FIELDS, 0);
 }
 
-@inline function savedL1Control(offset: u32): u32 { return load<u32>(area + LS_L1_CONTROLS + (offset - C_PIN)); }
+@inline export function savedL1Control(offset: u32): u32 { return load<u32>(area + LS_L1_CONTROLS + (offset - C_PIN)); }
 
 // ---- VM entry (SDM 27.3.2) -------------------------------------------------------------------
 
@@ -285,6 +286,12 @@ export function loadHostState(v: u32): void {
   setCore(G_MSR_SYSENTER_CS, read12(v, HOST_SYSENTER_CS));
   setCore(G_MSR_SYSENTER_ESP, read12(v, HOST_SYSENTER_ESP));
   setCore(G_MSR_SYSENTER_EIP, read12(v, HOST_SYSENTER_EIP));
+  settleL1AfterExit();
+}
+
+// The end of every exit to L1's host state, under VMX or SVM: nothing blocks, waits or is injected,
+// L0's read shadows of the CR bits it owns show L1's registers, and everything derived is recomputed.
+export function settleL1AfterExit(): void {
   setCore(G_INTERRUPTIBILITY, 0);
   setCore(G_ACTIVITY, 0);
   setCore(E_INTR_INFO, 0);
@@ -315,18 +322,22 @@ const LAUNCHED: u32 = 1;
 // (LS_ENABLED: nothing watches exits one by one, no interrupt waits, so the VMM would do nothing at
 // this switch beyond what is done here), and only what needs none of the VMM's own state: entries
 // whose checks all pass and that load no MSRs, and L2's CPUID, which L1 always asks for
-// (src/vmm/nested/l2-exits.ts), when L1 has no VM-exit MSR areas. Anything else, failures
-// included, goes to the VMM as before, which fails it as the SDM says.
+// (src/vmm/nested/l2-exits.ts), when L1 has no VM-exit MSR areas. Under SVM, VMRUN and L2's CPUID
+// #VMEXIT likewise (svm-switch.ts). Anything else, failures included, goes to the VMM as before,
+// which fails it as the SDM (or the APM) says.
 export function switchInCore(reason: u32): bool {
   if (!load<u32>(area + LS_ENABLED)) return false;
-  if (reason == EXIT_CPUID) return reflectCpuid();
+  if (reason == EXIT_CPUID) return load<u32>(area + LS_SVM_L2) != SVM_L2_NONE ? cpuidVmexitInCore() : reflectCpuid();
   if (reason == EXIT_VMRESUME || reason == EXIT_VMLAUNCH) return enterL2(reason == EXIT_VMLAUNCH);
+  if (reason == EXIT_SVM_VMRUN) return vmrunInCore();
   return false;
 }
 
-@inline function inRam(v: u32): bool { return ramSize >= REGION_BYTES && v <= ramSize - REGION_BYTES; }
+// Whether the 4 KiB page at guest-physical `v` (a vmcs12 region, a VMCB, a host save area) is in RAM.
+@inline export function inRam(v: u32): bool { return ramSize >= REGION_BYTES && v <= ramSize - REGION_BYTES; }
 
-function count(counter: u32): void { store<u64>(area + counter, load<u64>(area + counter) + 1); }
+// One more of the switches the core made, at `counter` in the area.
+export function count(counter: u32): void { store<u64>(area + counter, load<u64>(area + counter) + 1); }
 
 // L1's VMRESUME (or VMLAUNCH) in VMX operation at CPL 0, with a current VMCS in the right launch
 // state whose checks pass (the VMM's handleEntry() and enterL2(), in their order).

@@ -61,6 +61,22 @@ export interface CoreExports {
   loadHostState(v: number): void;
   /** L1 runs again after L2: L0's controls for it, its link pointer, and its host state from vmcs12. */
   resumeL1(v: number): void;
+  // SVM's level switch (assembly/vm/svm-switch.ts), on pages in RAM: a VMCB `v`, the host save area `h`.
+  /** VMRUN's consistency checks: 0 when L2 may run, else the number of the first that fails (VMEXIT_INVALID). */
+  svmVmrunCheck(v: number): number;
+  /** L1's host state into the host save area, the RIP after VMRUN. */
+  svmSaveHostState(h: number): void;
+  svmLoadL2State(v: number): void;
+  /** L0's controls for L1 (set aside) merged with L1's intercepts; `entry` (1): at VMRUN, with L1's TSC offset. */
+  svmMergeControls(v: number, entry: number): void;
+  /** #VMEXIT's code and information into the VMCB, EVENTINJ consumed; nRIP when `saveNextRip`. */
+  svmWriteExit(v: number, code: number, info1: number, info2: number, intInfo: number, intError: number, nextRip: number, saveNextRip: number): void;
+  svmSaveL2State(v: number): void;
+  /** L1's host state from the host save area at #VMEXIT (CR read shadows included). */
+  svmLoadHostState(h: number): void;
+  /** VMLOAD's and VMSAVE's segments: the one at offset `at` of page `p` into segment register `sreg`, and back. */
+  svmLoadSegment(p: number, at: number, sreg: number, protectedMode: number): void;
+  svmSaveSegment(p: number, at: number, sreg: number): void;
 
   /** The page of the write-trap range holding guest-physical `physical` stops trapping writes (the dirty log). */
   releaseTrappedPage(physical: number): void;
@@ -127,8 +143,9 @@ export interface CoreExports {
   jitRepString(opcode: number, bytes: number, length: number, remaining: number, entry: number): number;
 }
 
-/** The level switch's functions (nested VMX), which the VMM's nested code calls. */
-export type LevelSwitchExports = "entryControlsValid" | "hostStateValid" | "guestStateCheck" | "saveL1Controls" | "restoreL1Controls" | "loadL2State" | "mergeControls" | "mergeCrMask" | "writeExitInformation" | "saveL2State" | "loadHostState" | "resumeL1";
+/** The level switch's functions (nested VMX and SVM), which the VMM's nested code calls. */
+export type LevelSwitchExports = "entryControlsValid" | "hostStateValid" | "guestStateCheck" | "saveL1Controls" | "restoreL1Controls" | "loadL2State" | "mergeControls" | "mergeCrMask" | "writeExitInformation" | "saveL2State" | "loadHostState" | "resumeL1" | SvmSwitchExports;
+export type SvmSwitchExports = "svmVmrunCheck" | "svmSaveHostState" | "svmLoadL2State" | "svmMergeControls" | "svmWriteExit" | "svmSaveL2State" | "svmLoadHostState" | "svmLoadSegment" | "svmSaveSegment";
 
 type ExportKind = "memory" | "table" | "global" | { params: number };
 
@@ -141,6 +158,8 @@ export const CORE_EXPORT_KINDS = {
   emulatedWriteStart: { params: 0 }, emulatedWriteEnd: { params: 0 },
   levelSwitchArea: { params: 0 }, entryControlsValid: { params: 1 }, hostStateValid: { params: 1 }, guestStateCheck: { params: 1 }, saveL1Controls: { params: 0 }, restoreL1Controls: { params: 0 }, loadL2State: { params: 1 },
   mergeControls: { params: 2 }, mergeCrMask: { params: 6 }, writeExitInformation: { params: 4 }, saveL2State: { params: 1 }, loadHostState: { params: 1 }, resumeL1: { params: 1 },
+  svmVmrunCheck: { params: 1 }, svmSaveHostState: { params: 1 }, svmLoadL2State: { params: 1 }, svmMergeControls: { params: 2 }, svmWriteExit: { params: 8 },
+  svmSaveL2State: { params: 1 }, svmLoadHostState: { params: 1 }, svmLoadSegment: { params: 4 }, svmSaveSegment: { params: 3 },
   table: "table", blockCacheBase: { params: 0 }, blockCacheBytes: { params: 0 }, compiledBlocks: { params: 0 }, userLevelSeen: "global",
   stalledBlockEntries: { params: 0 }, blockEntriesFromLoop: { params: 0 }, noteHostWrite: { params: 2 }, codePageMasks: { params: 0 }, trackedFrameCounts: { params: 0 }, blockReached: { params: 3 },
   countInterpretedForms: { params: 1 },

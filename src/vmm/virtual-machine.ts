@@ -60,8 +60,7 @@ import { l1InterruptControls, l2Stage } from "./nested/nested-run.js";
 import { NestedVmx } from "./nested/vmx-state.js";
 import { SvmMsrs } from "./svm/svm-msrs.js";
 import { NestedSvm } from "./svm/svm-state.js";
-import { mergeControls as mergeSvmControls, svmInterruptControls, svmL2Stage } from "./svm/svm-run.js";
-import { vmcbAt } from "./svm/vmcb.js";
+import { svmInterruptControls, svmL2Stage } from "./svm/svm-run.js";
 import { L0Controls } from "./nested/l0-controls.js";
 import { followVmcsShadowing, programFieldTable } from "./nested/vmcs-shadowing.js";
 
@@ -166,7 +165,7 @@ export class VirtualMachine implements ExitContext {
   readonly timer: InterruptTimer;
   readonly cr3Targets: Cr3TargetList;
   readonly vmx: NestedVmx;
-  readonly svmMsrs = new SvmMsrs();
+  readonly svmMsrs: SvmMsrs;
   readonly svm: NestedSvm;
   /** L0's own controls, where a change made while L2 runs must go (VMCS01's side; nested/l0-controls.ts). */
   readonly l0Controls: L0Controls;
@@ -250,6 +249,7 @@ export class VirtualMachine implements ExitContext {
     this.levelSwitch = levelSwitch;
     this.vmx = new NestedVmx(levelSwitch.words);
     this.svm = new NestedSvm(levelSwitch.words);
+    this.svmMsrs = new SvmMsrs(levelSwitch.words);
     this.l0Controls = new L0Controls(this.vmcs, levelSwitch.words, () => this.mergeL2Controls());
     programExecutionControls(this.vmcs, this.config);
     this.setCompilingTier(compilingTier);
@@ -348,7 +348,7 @@ export class VirtualMachine implements ExitContext {
     const vmcs12 = this.vmx.l2;
     if (vmcs12 !== undefined) return this.core.mergeControls(vmcs12, 0);
     const run = this.svm.l2;
-    if (run !== undefined) mergeSvmControls(this, vmcbAt(this.ram, run.vmcb));
+    if (run !== undefined) this.core.svmMergeControls(run.vmcb, 0);
   }
 
   /** Whether L1's VMREAD and VMWRITE complete in the core (VirtualMachineOptions.vmcsShadowing). */

@@ -1,15 +1,16 @@
-// The VMM's half of the level switches the core makes by itself (assembly/vm/level-switch.ts): the
+// The VMM's half of the level switches the core makes by itself (assembly/vm/level-switch.ts, svm-switch.ts): the
 // core's level-switch area as words (the record of which level runs, NestedVmx and NestedSvm read
-// and write it, and L0's controls for L1 set aside while L2 runs), whether the core may enter L2 at L1's VMRESUME or VMLAUNCH and reflect L2's CPUID into L1
+// and write it, and L0's controls for L1 set aside while L2 runs), whether the core may enter L2 at L1's VMRESUME, VMLAUNCH or VMRUN and reflect L2's CPUID into L1
 // without calling the VMM, and the counts of those exits. It may only while nobody watches exits one by one (allow(), as for the exits the
 // core completes, exits-in-core.ts) and no interrupt waits (arm(), before the guest runs on after
 // each exit the VMM handled): the VMM's part of such a switch is then nothing but counting it.
 
 import {
   LEVEL_SWITCH_BYTES, LS_ENABLED, LS_INTERRUPTS_WAIT, LS_L1_CONTROLS, LS_L1_LINK, LS_L1_VMCS, LS_L2_VMCS, LS_NONE, LS_REFLECTED_CPUID_LO, LS_SVM_L2, LS_VMLAUNCHES_LO,
-  LS_VMRESUMES_LO,
+  LS_VMRESUMES_LO, LS_SVM_CPUID_VMEXITS_LO, LS_SVM_VMRUNS_LO,
 } from "../../../assembly/level-switch-layout.js";
-import { C_PIN, EXIT_CPUID, EXIT_VMLAUNCH, EXIT_VMRESUME } from "../../../assembly/vmcs-layout.js";
+import { C_PIN, EXIT_CPUID, EXIT_SVM_VMRUN, EXIT_VMLAUNCH, EXIT_VMRESUME } from "../../../assembly/vmcs-layout.js";
+import { VMEXIT_CPUID } from "../../../assembly/vmcb-layout.js";
 import type { CoreExports } from "../../core/core-exports.js";
 import { EXIT_OF_L1, EXIT_REFLECTED, type ExitKind } from "../exit-level.js";
 import type { CountRecorder } from "../exit-stats.js";
@@ -37,11 +38,16 @@ export function l2Runs(level: LevelWords): boolean {
   return words[LS_L2_VMCS >> 2] !== LS_NONE || words[LS_SVM_L2 >> 2] !== 0;
 }
 
-/** Each exit's reason, kind and count's offset: L2's CPUID reflected into L1, L1's entries into L2. */
-const COUNTERS: ReadonlyArray<[number, ExitKind, number]> = [
-  [EXIT_CPUID, EXIT_REFLECTED, LS_REFLECTED_CPUID_LO],
-  [EXIT_VMRESUME, EXIT_OF_L1, LS_VMRESUMES_LO],
-  [EXIT_VMLAUNCH, EXIT_OF_L1, LS_VMLAUNCHES_LO],
+/**
+ * Each exit's reason, kind, what it is at its level (SVM's L1 sees #VMEXIT codes) and count's
+ * offset: L2's CPUID reflected into L1, L1's entries into L2 (VMRESUME, VMLAUNCH, VMRUN).
+ */
+const COUNTERS: ReadonlyArray<[number, ExitKind, number, number]> = [
+  [EXIT_CPUID, EXIT_REFLECTED, EXIT_CPUID, LS_REFLECTED_CPUID_LO],
+  [EXIT_VMRESUME, EXIT_OF_L1, EXIT_VMRESUME, LS_VMRESUMES_LO],
+  [EXIT_VMLAUNCH, EXIT_OF_L1, EXIT_VMLAUNCH, LS_VMLAUNCHES_LO],
+  [EXIT_CPUID, EXIT_REFLECTED, VMEXIT_CPUID, LS_SVM_CPUID_VMEXITS_LO],
+  [EXIT_SVM_VMRUN, EXIT_OF_L1, EXIT_SVM_VMRUN, LS_SVM_VMRUNS_LO],
 ];
 
 export class CoreLevelSwitch {
@@ -72,13 +78,13 @@ export class CoreLevelSwitch {
   /** Hands the exits whose switch the core made since the last call to `record`, and clears their counts. */
   drainCounts(record: CountRecorder): void {
     const words = this.words();
-    for (const [reason, kind, counter] of COUNTERS) {
+    for (const [reason, kind, atLevel, counter] of COUNTERS) {
       const at = counter >> 2;
       const count = words[at] + words[at + 1] * 0x1_0000_0000;
       if (count === 0) continue;
       words[at] = 0;
       words[at + 1] = 0;
-      record(reason, count, kind);
+      record(reason, count, kind, atLevel);
     }
   }
 }

@@ -15,7 +15,6 @@ import { G_MSR_SYSENTER_CS, G_MSR_SYSENTER_EIP, G_MSR_SYSENTER_ESP, SR_FS, SR_GS
 import { hex8 } from "../../loader/load-error.js";
 import type { ExitContext } from "../exits/exit-context.js";
 import { VECTOR_GP, VECTOR_UD, injectException } from "../inject.js";
-import { loadSegment, saveSegment } from "./svm-run.js";
 import {
   SAVE_CSTAR, SAVE_FS, SAVE_GS, SAVE_KERNEL_GS_BASE, SAVE_LDTR, SAVE_LSTAR, SAVE_SFMASK, SAVE_STAR, SAVE_SYSENTER_CS,
   SAVE_SYSENTER_EIP, SAVE_SYSENTER_ESP, SAVE_TR, type Vmcb, vmcbAt, VMCB_SIZE, vmcbInRam, vmcbPointerValid,
@@ -37,7 +36,7 @@ function operandVmcb(vm: ExitContext): Vmcb | undefined {
 export function handleVmload(vm: ExitContext): void {
   const vmcb = operandVmcb(vm);
   if (vmcb === undefined) return;
-  for (const [at, sreg] of EXTRA_SEGMENTS) loadSegment(vm.vmcs, vmcb, at, sreg, true);
+  for (const [at, sreg] of EXTRA_SEGMENTS) vm.core.svmLoadSegment(vmcb.pointer, at, sreg, 1);
   for (const [at, field] of EXTRA_MSRS) vm.vmcs.set(field, vmcb.read(at));
   vm.vmcs.skipInstruction();
 }
@@ -45,7 +44,7 @@ export function handleVmload(vm: ExitContext): void {
 export function handleVmsave(vm: ExitContext): void {
   const vmcb = operandVmcb(vm);
   if (vmcb === undefined) return;
-  for (const [at, sreg] of EXTRA_SEGMENTS) saveSegment(vm.vmcs, vmcb, at, sreg);
+  for (const [at, sreg] of EXTRA_SEGMENTS) vm.core.svmSaveSegment(vmcb.pointer, at, sreg);
   for (const [at, field] of EXTRA_MSRS) vmcb.write64(at, vm.vmcs.get(field));
   for (const at of ABSENT_MSRS) vmcb.write64(at, 0);
   vm.core.noteHostWrite(vmcb.pointer, VMCB_SIZE);

@@ -16,6 +16,8 @@ import { EFER_SVME, G_EFER } from "../../../assembly/vmcs-layout.js";
 import type { Vmcs } from "../../core/vmcs.js";
 import type { StatePath } from "../../devices/saved-values.js";
 import type { MsrValue } from "../nested/vmx-capabilities.js";
+import { LS_SVM_HSAVE_PA } from "../../../assembly/level-switch-layout.js";
+import { type LevelWords, wordsWithoutCore } from "../nested/core-level-switch.js";
 
 export const MSR_EFER = 0xc0000080;
 export const MSR_VM_CR = 0xc0010114;
@@ -42,7 +44,17 @@ export interface SvmMsrState {
 
 export class SvmMsrs implements SvmMsrState {
   vmCr = VM_CR_AT_RESET;
-  hsavePa = 0;
+
+  /** VM_HSAVE_PA lives in the core's level-switch area, where the core's VMRUN finds it. */
+  constructor(private readonly level: LevelWords = wordsWithoutCore()) {}
+
+  get hsavePa(): number {
+    return this.level()[LS_SVM_HSAVE_PA >> 2];
+  }
+
+  set hsavePa(address: number) {
+    this.level()[LS_SVM_HSAVE_PA >> 2] = address;
+  }
 
   /** RDMSR of one of these MSRs as [EAX, EDX]; undefined for any other MSR. */
   read(vmcs: Vmcs, msr: number): MsrValue | undefined {

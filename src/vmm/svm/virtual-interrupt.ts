@@ -64,7 +64,7 @@ export function offerVirtualInterrupt(vm: ExitContext, run: SvmL2Run): boolean {
     return false;
   }
   if (pending.intercepted) return true;
-  run.virtualInterrupt = undefined;
+  vm.svm.l2 = { ...run, virtualInterrupt: undefined };
   vm.vmcs.set(E_INTR_INFO, (INTR_VALID | INTR_TYPE_EXTERNAL | pending.vector) >>> 0);
   vm.interrupts.deliver(); // the window stays on only if L0 has an interrupt waiting
   return false;

@@ -20,7 +20,7 @@ import { SvmMsrs } from "../../../src/vmm/svm/svm-msrs.js";
 import type { StopReason } from "../../../src/vmm/stop-reason.js";
 import { resolveConfig, type VmConfig } from "../../../src/vmm/vm-config.js";
 
-const LEVEL_SWITCH: LevelSwitchExports[] = ["entryControlsValid", "hostStateValid", "guestStateCheck", "saveL1Controls", "restoreL1Controls", "loadL2State", "mergeControls", "mergeCrMask", "writeExitInformation", "saveL2State", "loadHostState", "resumeL1"];
+const LEVEL_SWITCH: LevelSwitchExports[] = ["entryControlsValid", "hostStateValid", "guestStateCheck", "saveL1Controls", "restoreL1Controls", "loadL2State", "mergeControls", "mergeCrMask", "writeExitInformation", "saveL2State", "loadHostState", "resumeL1", "svmVmrunCheck", "svmSaveHostState", "svmLoadL2State", "svmMergeControls", "svmWriteExit", "svmSaveL2State", "svmLoadHostState", "svmLoadSegment", "svmSaveSegment"];
 
 export class FakeContext implements ExitContext {
   readonly config: VmConfig;
