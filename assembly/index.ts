@@ -112,7 +112,7 @@ export { blockReached } from "./jit/block-cache"; // the host forms regions of b
 export { countInterpretedForms, interpretedFormCounts } from "./jit/interpreted-forms";
 export {
   jitCondition, jitCarry, jitEflags, jitPortIo, jitExit, jitLoadCr3, jitInterpret, jitShift, jitMulDiv, jitShiftDouble, jitLoadSegment,
-  jitSoftwareInterrupt, jitInterruptReturn, jitStoreCode, jitFastSystemCall, jitVmAccess, jitVmxNoOperand, jitRepString,
+  jitSoftwareInterrupt, jitInterruptReturn, jitFastSystemCall, jitVmAccess, jitVmxNoOperand, jitRepString,
 } from "./jit/helpers";
 // The contract's numbers as the core was built with them, checked by the host at instantiation
 // (src/core/core-exports.ts).

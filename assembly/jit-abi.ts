@@ -102,7 +102,7 @@ export const JIT_GLOBALS: string[] = [
 // Functions, in import order, with their parameter counts; each returns one i32.
 export const JIT_FUNCTIONS: string[] = [
   "jitCondition", "jitCarry", "jitEflags", "jitLoadCr3", "jitPortIo", "jitExit", "jitInterpret", "jitShift", "jitMulDiv",
-  "jitShiftDouble", "jitLoadSegment", "jitSoftwareInterrupt", "jitInterruptReturn", "jitStoreCode",
+  "jitShiftDouble", "jitLoadSegment", "jitSoftwareInterrupt", "jitInterruptReturn",
   "jitFastSystemCall", "jitVmAccess", "jitVmxNoOperand", "jitRepString",
 ];
-export const JIT_FUNCTION_PARAMS = [1, 0, 0, 3, 4, 4, 3, 4, 3, 4, 5, 2, 1, 4, 2, 5, 4, 5];
+export const JIT_FUNCTION_PARAMS = [1, 0, 0, 3, 4, 4, 3, 4, 3, 4, 5, 2, 1, 2, 5, 4, 5];

@@ -66,15 +66,15 @@ export function codePageMasks(): u32 { return masks; }
 
 // A store into a chunk that holds compiled code: the blocks it overlaps are forgotten if it
 // changes their bytes (a loop that stores the same value into code, or into the chunk beside it,
-// keeps its blocks). Returns whether the block in cache entry `running` was forgotten.
-export function storeIntoCode(p: u32, v: u32, bytes: u32, running: u32 = 0): bool {
+// keeps its blocks).
+function storeIntoCode(p: u32, v: u32, bytes: u32): void {
   const at = ramBase + p;
   const mask: u32 = bytes == 4 ? 0xffffffff : (1 << (bytes << 3)) - 1;
   let old: u32;
   if (bytes == 4) { old = load<u32>(at); store<u32>(at, v); }
   else if (bytes == 2) { old = <u32>load<u16>(at); store<u16>(at, <u16>v); }
   else { old = <u32>load<u8>(at); store<u8>(at, <u8>v); }
-  return ((old ^ v) & mask) != 0 && codeWritten(p, bytes, running);
+  if (((old ^ v) & mask) != 0) codeWritten(p, bytes);
 }
 
 @inline function entryAt(index1: u32): u32 { return entries + (index1 - 1) * BLOCK_ENTRY_SIZE; }
@@ -159,11 +159,10 @@ export function untrackBlock(entry: u32): void {
 }
 
 // `len` bytes from `p` were written: forget (block-cache.ts forgetBlock) every region with a block
-// they overlap. Returns whether the region in cache entry `running` (or 0: none) was one of them.
-export function codeWritten(p: u32, len: u32, running: u32 = 0): bool {
-  if (len == 0 || p >= ramSize) return false;
+// they overlap.
+export function codeWritten(p: u32, len: u32): void {
+  if (len == 0 || p >= ramSize) return;
   const end = len > ramSize - p ? ramSize : p + len;
-  let hit = false;
   for (let page = p >>> 12; page <= (end - 1) >>> 12; page++) {
     if (load<u64>(masks + (page << 3)) == 0) continue;
     const from = page == p >>> 12 ? p : page << 12;
@@ -172,13 +171,9 @@ export function codeWritten(p: u32, len: u32, running: u32 = 0): bool {
     while (i != 0) {
       const e = entryAt(i);
       i = <u32>load<u16>(e + BLOCK_NEXT_ON_PAGE);
-      if (overlaps(e, p, end)) {
-        forgetBlock(e);
-        if (e == running) hit = true;
-      }
+      if (overlaps(e, p, end)) forgetBlock(e);
     }
   }
-  return hit;
 }
 
 // Whether a block of entry `e`'s region overlaps the physical bytes [p, end).

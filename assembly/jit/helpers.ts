@@ -8,7 +8,6 @@ import { budget } from "../cpu/retirement";
 import { step } from "../cpu/execute";
 import { stringInstruction, STR_MOVS, STR_STOS } from "../cpu/string";
 import { blockContext, blockStillValid } from "./block-cache";
-import { storeIntoCode } from "./code-pages";
 import { condition, getCF, getEflags, flagsWord } from "../cpu/flags";
 import { vmexit } from "../cpu/vmexit";
 import { EXIT_CPUID } from "../vmcs-layout";
@@ -60,13 +59,6 @@ export function jitMulDiv(kind: u32, src: u32, bytes: u32): u32 {
   else if (kind == 6) div(src, bytes);
   else idiv(src, bytes);
   return pending;
-}
-
-// A compiled block's store of `bytes` of `v` at physical `p`, into a chunk that holds compiled code
-// (code-pages.ts; the block tested the chunk's bit): made here, forgetting the blocks it changes.
-// Nonzero when the block itself, `entry`, was one of them: it must leave after this instruction.
-export function jitStoreCode(p: u32, v: u32, bytes: u32, entry: u32): u32 {
-  return storeIntoCode(p, v, bytes, entry) ? 1 : 0;
 }
 
 // IN or OUT in a compiled block (src/jit/translate.ts portIo), with all the interpreter's checks;

@@ -136,7 +136,6 @@ export interface CoreExports {
   jitLoadSegment(sreg: number, selector: number, pop: number, length: number, entry: number): number;
   jitSoftwareInterrupt(vector: number, length: number): number;
   jitInterruptReturn(length: number): number;
-  jitStoreCode(p: number, v: number, bytes: number, entry: number): number;
   jitFastSystemCall(exit: number, length: number): number;
   jitVmAccess(write: number, operands: number, length: number, remaining: number, entry: number): number;
   jitVmxNoOperand(rm: number, length: number, remaining: number, entry: number): number;
@@ -169,7 +168,7 @@ export const CORE_EXPORT_KINDS = {
   jitCondition: { params: 1 }, jitCarry: { params: 0 }, jitEflags: { params: 0 }, jitLoadCr3: { params: 3 },
   jitPortIo: { params: 4 }, jitExit: { params: 4 }, jitInterpret: { params: 3 }, jitShift: { params: 4 },
   jitMulDiv: { params: 3 }, jitShiftDouble: { params: 4 }, jitLoadSegment: { params: 5 }, jitSoftwareInterrupt: { params: 2 },
-  jitInterruptReturn: { params: 1 }, jitStoreCode: { params: 4 }, jitFastSystemCall: { params: 2 },
+  jitInterruptReturn: { params: 1 }, jitFastSystemCall: { params: 2 },
   jitVmAccess: { params: 5 }, jitVmxNoOperand: { params: 4 }, jitRepString: { params: 5 },
 } as const satisfies Record<keyof CoreExports, ExportKind>;
 

@@ -59,7 +59,8 @@ describe("registers in locals across a region", () => {
 // edge, an exit, a core call). These loops call a function of their page, so their regions hold a
 // RET; each would end differently if a write-back were missing on some way out, if a register were
 // read from a local that a path skipping its read left stale, or if the core's changes (an
-// interpreted BSWAP, a store the core makes into a code chunk, PUSHF/POPF) were not read back.
+// interpreted BSWAP, PUSHF/POPF) were not read back, or if a store into a code chunk, which the
+// block leaves to the interpreter, lost what came before it.
 const IN_VMCS = [
   ["partial writes, SETcc and CMOVcc", `mov $3000, %ecx\nmov $0x12345678, %eax\nmov $0x9abcdef0, %ebx\n1: call f\ndec %ecx\njnz 1b\nhlt
 f: add %cl, %ah\ntest $1, %ecx\njz 2f\nmov %cx, %bx\nxor %bh, %al\nmovb $0x5a, %dh\n2: inc %dl\nsetc %bh\ncmovz %edx, %esi\nadd %ax, %si
