@@ -282,14 +282,15 @@ export function svmLoadHostState(h: u32): void {
 @inline function setWord(offset: u32, value: u32): void { store<u32>(levelSwitchArea() + offset, value); }
 
 // L1's VMRUN (its instruction checks passed) as the VMM's handleVmrun() makes it, when there is
-// nothing in it for the VMM: rAX and VM_HSAVE_PA name two pages in RAM (else #GP), the checks pass
+// nothing in it for the VMM: rAX and VM_HSAVE_PA name two pages in RAM (else #GP; the VMM keeps
+// VM_HSAVE_PA aligned, the core does not count on it), the checks pass
 // (else VMEXIT_INVALID), and L2 gets no event (EVENTINJ) and no virtual interrupt (V_IRQ). VMRUN
 // sets GIF; with no interrupt waiting (the caller's condition) the VMM's delivery would do nothing.
 export function vmrunInCore(): bool {
   if (word(LS_SVM_L2) != SVM_L2_NONE) return false;
   const v = core(G_REGS), h = word(LS_SVM_HSAVE_PA);
   // (A save area that is the VMCB itself is the VMM's: it checks the VMCB after saving L1's state over it.)
-  if ((v & 0xfff) != 0 || !inRam(v) || !inRam(h) || v == h || svmVmrunCheck(v) != 0) return false;
+  if (((v | h) & 0xfff) != 0 || !inRam(v) || !inRam(h) || v == h || svmVmrunCheck(v) != 0) return false;
   if ((read(v, EVENTINJ) & EVENT_VALID) != 0 || (read(v, V_INTR) & V_IRQ) != 0) return false;
   const intercepts = read(v, INTERCEPTS_1), control = read(v, V_INTR);
   const flags = (intercepts & INTERCEPT_INTR ? RUN_HOLDS_INTERRUPTS : 0) | (control & V_INTR_MASKING ? RUN_VIRTUAL_MASKING : 0) |

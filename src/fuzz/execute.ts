@@ -11,7 +11,7 @@ import type { ExitHandler } from "../core/core.js";
 import { BareCore, type CoreModule } from "./core-module.js";
 import { checkExit, checkGuestState, INSTRUCTION_EXITS } from "./exit-checks.js";
 import { applySetup, type Entry, type FuzzCase } from "./fuzz-case.js";
-import { ProtectedMemory } from "./protected-memory.js";
+import { ProtectedMemory, switchesMade } from "./protected-memory.js";
 
 export interface ExitRecord { reason: number; qualification: number; eip: number }
 
@@ -36,6 +36,8 @@ export interface Execution {
   work: number;
   /** Host time spent running the guest: in the core's run(), less the checks made inside it. */
   guestMs: number;
+  /** Level switches the core made itself (VMRUN, VMRESUME or VMLAUNCH into L2, L2's CPUID back). */
+  levelSwitches: number;
 }
 
 export interface ExecuteOptions {
@@ -140,6 +142,7 @@ export function execute(source: CoreModule, c: FuzzCase, options: ExecuteOptions
     work: budgets + core.vmcs64(L.STAT_HOST_WORK_LO),
     guestMs: runMs - checkingMs,
     firstEntryUsed,
+    levelSwitches: switchesMade(core),
   };
 }
 

@@ -4,7 +4,7 @@
 // architecturally possible: EFLAGS bit 1 set and the reserved bits clear, CPL equal to SS.DPL and
 // CS.RPL in protected mode (0 while CS is still real mode's, right after PE is set), EIP within the
 // CS limit when the exit names an instruction.
-import { LS_INTERRUPTS_WAIT } from "../../assembly/level-switch-layout.js";
+import { LS_INTERRUPTS_WAIT, LS_SVM_L2, LS_SVM_RUN_HSAVE, LS_SVM_RUN_VMCB, SVM_L2_NONE, SVM_L2_PLAIN } from "../../assembly/level-switch-layout.js";
 import * as L from "../../assembly/vmcs-layout.js";
 import type { BareCore } from "./core-module.js";
 
@@ -40,9 +40,25 @@ function checkVectoring(v: (offset: number) => number, reason: number): string[]
   return wellFormed ? [] : [`vectoring information ${hex(vectoring)} (error code ${hex(error)})`];
 }
 
+const levelWord = (core: BareCore, offset: number): number => new DataView(core.bytes.buffer).getUint32(core.exports.levelSwitchArea() + offset, true);
+
+/**
+ * While an SVM L2 the core entered runs (assembly/vm/svm-switch.ts vmrunInCore), the record it
+ * left: its VMCB and L1's host save area two distinct pages in RAM, which is all it will write.
+ */
+function checkSvmRun(core: BareCore): string[] {
+  if (levelWord(core, LS_SVM_L2) === SVM_L2_NONE) return [];
+  const vmcb = levelWord(core, LS_SVM_RUN_VMCB), hsave = levelWord(core, LS_SVM_RUN_HSAVE), ram = core.exports.ramSize() >>> 0;
+  const page = (p: number) => (p & 0xfff) === 0 && p + 0x1000 <= ram;
+  if (levelWord(core, LS_SVM_L2) !== SVM_L2_PLAIN) return ["an SVM L2 the VMM did not enter runs"];
+  return page(vmcb) && page(hsave) && vmcb !== hsave ? [] : [`an SVM L2 runs with its VMCB at ${hex(vmcb)} and the host save area at ${hex(hsave)}`];
+}
+
 /** Problems with the exit `reason` the core just returned; empty when it is well formed. */
 export function checkExit(core: BareCore, reason: number): string[] {
   const v = (offset: number): number => core.vmcs(offset);
+  const svmRun = checkSvmRun(core);
+  if (svmRun.length > 0) return svmRun;
   const qual = v(L.X_QUALIFICATION);
   const primary = v(L.C_PRIMARY);
   const out: string[] = [];
@@ -91,7 +107,7 @@ export function checkExit(core: BareCore, reason: number): string[] {
       break;
     case L.EXIT_SVM_VMRUN: case L.EXIT_SVM_VMMCALL: case L.EXIT_SVM_VMLOAD: case L.EXIT_SVM_VMSAVE:
     case L.EXIT_SVM_STGI: case L.EXIT_SVM_CLGI: case L.EXIT_SVM_INVLPGA:
-      out.push(...checkSvmExit(v, reason, new DataView(core.bytes.buffer).getUint32(core.exports.levelSwitchArea() + LS_INTERRUPTS_WAIT, true) !== 0).map((m) => `exit ${hex(reason)}: ${m}`));
+      out.push(...checkSvmExit(v, reason, levelWord(core, LS_INTERRUPTS_WAIT) !== 0 || levelWord(core, LS_SVM_L2) !== SVM_L2_NONE).map((m) => `exit ${hex(reason)}: ${m}`));
       break;
     case L.EXIT_CLI: case L.EXIT_STI: case L.EXIT_PUSHF: case L.EXIT_POPF: case L.EXIT_IRET:
       need(v(L.C_IF_MODE) === L.IF_MODE_TRAP && (qual === 2 || qual === 4), "IF-sensitive exit outside trap mode or of a bad size");
@@ -124,7 +140,8 @@ function checkVmxExit(v: (offset: number) => number, reason: number): string[] {
 
 // An SVM instruction exits only with EFER.SVME set, and, VMMCALL aside, in protected mode outside
 // virtual-8086 mode at CPL 0 (the APM's #UD and #GP(0) come first); there is no qualification.
-function checkSvmExit(v: (offset: number) => number, reason: number, interruptsWait: boolean): string[] {
+// STGI and CLGI exit only while an interrupt waits or L2 runs (`stgiExits`).
+function checkSvmExit(v: (offset: number) => number, reason: number, stgiExits: boolean): string[] {
   const out: string[] = [];
   if (!(v(L.G_EFER) & L.EFER_SVME)) out.push("with EFER.SVME clear");
   if (reason !== L.EXIT_SVM_VMMCALL) {
@@ -132,8 +149,7 @@ function checkSvmExit(v: (offset: number) => number, reason: number, interruptsW
     if (v(L.G_CPL) !== 0) out.push(`at CPL ${v(L.G_CPL)}`);
   }
   if (v(L.X_QUALIFICATION) !== 0) out.push(`qualification ${hex(v(L.X_QUALIFICATION))}`);
-  // (the fuzzer's L1 runs: its STGI and CLGI complete in the core unless an interrupt waits)
-  if ((reason === L.EXIT_SVM_STGI || reason === L.EXIT_SVM_CLGI) && !interruptsWait) out.push("while no interrupt waits");
+  if ((reason === L.EXIT_SVM_STGI || reason === L.EXIT_SVM_CLGI) && !stgiExits) out.push("while no interrupt waits and L1 runs");
   return out;
 }
 

@@ -3,7 +3,7 @@
 // does at each VM entry (budget, event to inject). It is all a replay needs, so a crashing case is
 // saved as NAME.bin (the code) and NAME.json (everything else) and replays the same way forever.
 import { IO_BITMAP_A } from "../../assembly/vmcs-layout.js";
-import { LS_INTERRUPTS_WAIT } from "../../assembly/level-switch-layout.js";
+import { LS_ENABLED, LS_INTERRUPTS_WAIT, LS_SVM_HSAVE_PA } from "../../assembly/level-switch-layout.js";
 import type { BareCore } from "./core-module.js";
 
 export interface Entry {
@@ -30,6 +30,11 @@ export interface CaseSetup {
   codeAt: number;
   /** The VMM has an interrupt waiting (the level-switch area's LS_INTERRUPTS_WAIT): STGI and CLGI exit. */
   interruptsWait?: boolean;
+  /**
+   * The VMM lets the core switch levels itself (LS_ENABLED, as nothing watches exits and nothing
+   * waits), with VM_HSAVE_PA at `hsave` (LS_SVM_HSAVE_PA): an SVM L1's VMRUN may enter L2 in the core.
+   */
+  levelSwitch?: { hsave: number };
   entries: Entry[];
 }
 
@@ -55,5 +60,9 @@ export function applySetup(core: BareCore, c: FuzzCase): void {
   const bytes = core.bytes;
   for (const [offset, value] of setup.ioBitmap) bytes[IO_BITMAP_A + (offset & 0x1fff)] = value;
   for (const [offset, value] of setup.vmcs) core.setVmcs(offset, value);
-  new DataView(bytes.buffer).setUint32(core.exports.levelSwitchArea() + LS_INTERRUPTS_WAIT, setup.interruptsWait ? 1 : 0, true);
+  const area = new DataView(bytes.buffer, core.exports.levelSwitchArea());
+  area.setUint32(LS_INTERRUPTS_WAIT, setup.interruptsWait ? 1 : 0, true);
+  if (setup.levelSwitch === undefined) return;
+  area.setUint32(LS_ENABLED, 1, true);
+  area.setUint32(LS_SVM_HSAVE_PA, setup.levelSwitch.hsave >>> 0, true);
 }

@@ -11,11 +11,16 @@
 //    the core's zero-initialised static data is its own scratch, e.g. the frame an interrupt
 //    builds.)
 //  - the size of memory (the core grows it only in init()).
+// A level switch the core makes itself (an SVM L1's VMRUN, L2's CPUID #VMEXIT) also writes the
+// controls, the TSC offset and EFER, as the VMM's switch would: those are allowed once it made one.
 // The VMM's own writes between entries are allowed: capture() is taken after them, before run().
 import {
   G_CPL, G_TSC_LO, IO_BITMAP_A, STAT_HOST_WORK_LO, STAT_SHADOW_ROOTS_BUILT, X_REASON, STAT_BT_BLOCKS_LO, STAT_BT_KINDS_LO, BT_KINDS,
-  C_PREEMPTION_TIMER, C_CLEAN_FIELDS, E_INTR_INFO, VMCS_BASE, X_VECTORING_INFO, X_VECTORING_ERROR,
+  C_PREEMPTION_TIMER, C_CLEAN_FIELDS, E_INTR_INFO, VMCS_BASE, X_VECTORING_INFO, X_VECTORING_ERROR, C_PIN, G_EFER,
 } from "../../assembly/vmcs-layout.js";
+import {
+  L1_CONTROLS_END, LS_REFLECTED_CPUID_LO, LS_SVM_CPUID_VMEXITS_LO, LS_SVM_VMRUNS_LO, LS_VMLAUNCHES_LO, LS_VMRESUMES_LO,
+} from "../../assembly/level-switch-layout.js";
 import type { BareCore } from "./core-module.js";
 
 const LOW_END = 0x10000;
@@ -31,18 +36,35 @@ const CORE_WRITES: [number, number][] = [
   [VMCS_BASE + 0x300, VMCS_BASE + STAT_HOST_WORK_LO + 8], // statistics
   [VMCS_BASE + STAT_BT_BLOCKS_LO, VMCS_BASE + STAT_BT_KINDS_LO + 8 * BT_KINDS], // binary translation's
 ];
+// And what a level switch the core makes itself writes (assembly/vm/svm-switch.ts: L0's controls for
+// L1 set aside and L2's merged in, L1's TSC offset added, EFER), allowed once the core made one.
+const LEVEL_SWITCH_WRITES: [number, number][] = [
+  [VMCS_BASE + C_PIN, VMCS_BASE + L1_CONTROLS_END],
+  [VMCS_BASE + G_TSC_LO, VMCS_BASE + G_TSC_LO + 8],
+  [VMCS_BASE + G_EFER, VMCS_BASE + G_EFER + 4],
+];
+// The level-switch area's counts of the switches the core made (as the VMM has not taken them over).
+const SWITCH_COUNTS = [LS_SVM_VMRUNS_LO, LS_SVM_CPUID_VMEXITS_LO, LS_REFLECTED_CPUID_LO, LS_VMRESUMES_LO, LS_VMLAUNCHES_LO];
+
+export function switchesMade(core: BareCore): number {
+  const area = new DataView(core.bytes.buffer, core.exports.levelSwitchArea());
+  return SWITCH_COUNTS.reduce((sum, at) => sum + area.getUint32(at, true), 0);
+}
+
 function hex(n: number): string { return "0x" + n.toString(16); }
 
 export class ProtectedMemory {
   private readonly low: Uint8Array;
   private readonly data: Uint8Array[];
   private readonly size: number;
+  private readonly switches: number;
 
   private constructor(private readonly core: BareCore) {
     const bytes = core.bytes;
     this.low = bytes.slice(0, LOW_END);
     this.data = core.source.dataSegments.map(([from, to]) => bytes.slice(from, to));
     this.size = bytes.length;
+    this.switches = switchesMade(core);
   }
 
   /** Remember what must not change, as it is now (call after the VMM's writes, before run()). */
@@ -61,6 +83,7 @@ export class ProtectedMemory {
     // the low 64 KiB as they are now, with the fields the core writes put back as they were
     const low = bytes.slice(0, LOW_END);
     for (const [from, to] of CORE_WRITES) low.set(this.low.subarray(from, to), from);
+    if (switchesMade(this.core) !== this.switches) for (const [from, to] of LEVEL_SWITCH_WRITES) low.set(this.low.subarray(from, to), from);
     const at = firstDifference(low, this.low);
     if (at >= 0) out.push(`${describeLow(at)} changed: ${hex(this.low[at])} -> ${hex(low[at])}`);
     this.core.source.dataSegments.forEach(([from], i) => {

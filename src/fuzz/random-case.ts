@@ -5,6 +5,7 @@
 // EFLAGS, a few VM entries with budgets and injected events, and the code: a fresh random stream
 // or a mutation of an earlier case's.
 import * as L from "../../assembly/vmcs-layout.js";
+import * as B from "../../assembly/vmcb-layout.js";
 import { type CaseSetup, type Entry, type FuzzCase, toHex } from "./fuzz-case.js";
 import {
   CODE, DATA, GDT, IDT, PD, SEL, TSS, USER_STACK, type MemoryWriter,
@@ -85,7 +86,8 @@ function registers(b: Builder, rng: Rng, mode: Mode, ram: number): void {
 
 const CR4_VMXE = 1 << 13;
 
-function controls(b: Builder, rng: Rng, cr0: number, cr3: number, vmxe: number): void {
+/** Returns true when rAX names a VMCB for the core's VMRUN (svmLevelSwitch). */
+function controls(b: Builder, rng: Rng, cr0: number, cr3: number, vmxe: number): boolean {
   const bit = (p: number, value: number): number => (rng.chance(p) ? value : 0);
   b.field(L.C_PRIMARY, bit(0.7, L.CTL_HLT_EXITING) | bit(0.3, L.CTL_INVLPG_EXITING) | bit(0.3, L.CTL_RDTSC_EXITING) |
     bit(0.4, L.CTL_CR3_LOAD_EXITING) | bit(0.5, L.CTL_UNCONDITIONAL_IO) | bit(0.3, L.CTL_USE_IO_BITMAPS) | bit(0.05, L.CTL_INTERRUPT_WINDOW));
@@ -124,15 +126,19 @@ function controls(b: Builder, rng: Rng, cr0: number, cr3: number, vmxe: number):
   b.field(L.G_MSR_SYSENTER_ESP, rng.chance(0.8) ? USER_STACK : interestingU32(rng));
   b.field(L.G_MSR_SYSENTER_EIP, rng.chance(0.8) ? CODE + rng.below(64) : interestingU32(rng));
   // EFER.SVME as the AMD personality with SVM enabled lets a guest set it: the SVM instructions exit
-  b.field(L.G_EFER, rng.chance(0.2) ? L.EFER_SVME : 0);
+  const svme = rng.chance(0.2);
+  b.field(L.G_EFER, svme ? L.EFER_SVME : 0);
   // STGI and CLGI complete in the core unless an interrupt waits for the VMM
   if (rng.chance(0.5)) b.setup.interruptsWait = true;
+  // and while nothing waits the core may make the level switches itself: VMRUN and L2's CPUID #VMEXIT
+  const svmSwitch = !b.setup.interruptsWait && svme && rng.chance(0.9) && svmLevelSwitch(b, rng);
   // SVM's CR intercept vectors, as L0 sets them for a guest hypervisor's guest (CR0, CR2, CR3, CR4 reads and writes)
   b.field(L.C_CR_INTERCEPTS, rng.chance(0.1) ? rng.u32() & 0x001d001d : 0);
   b.field(L.G_DR + 7 * 4, rng.chance(0.9) ? 0 : rng.u32());
   b.field(L.G_ACTIVITY, rng.chance(0.05) ? L.ACTIVITY_HLT : L.ACTIVITY_ACTIVE);
   b.field(L.G_INTERRUPTIBILITY, rng.chance(0.1) ? rng.range(1, 2) : 0);
   if (vmxe && rng.chance(0.6)) vmcsShadowing(b, rng);
+  return svmSwitch;
 }
 
 /**
@@ -153,6 +159,72 @@ function vmcsShadowing(b: Builder, rng: Rng): void {
     if (r !== 4 && rng.chance(0.3)) b.field(L.G_REGS + r * 4, rng.pick(encodings) + (rng.chance(0.2) ? 1 : 0));
   }
 }
+
+const VMCB_PAGE = 0x6000; // free pages between the page tables and DATA (machine-tables.ts)
+const HSAVE_PAGE = 0x7000;
+
+/**
+ * The core's own level switches open (assembly/vm/svm-switch.ts), VM_HSAVE_PA where L0 keeps it
+ * (a free page mostly; any page of RAM, the last, past the end, unaligned, the VMCB's), and rAX
+ * mostly naming a VMCB whose guest (L2) can run this case's code, flat or in real mode, with
+ * random intercepts (CPUID's mostly, for the core's #VMEXIT), events, virtual interrupts and
+ * permission maps, and a few words anywhere in its control area or state broken.
+ */
+function svmLevelSwitch(b: Builder, rng: Rng): boolean {
+  const ram = b.setup.ram;
+  const page = () => rng.below(ram >>> 12) << 12;
+  b.setup.levelSwitch = {
+    hsave: rng.weighted([[14, HSAVE_PAGE], [2, page()], [1, ram - 0x1000], [1, ram], [1, HSAVE_PAGE + rng.range(1, 0xfff)], [1, VMCB_PAGE], [1, 0xfffff000]] as const),
+  };
+  if (rng.chance(0.2)) return false;
+  const vmcb = rng.weighted([[12, VMCB_PAGE], [1, page()], [1, ram - 0x1000], [1, ram], [1, VMCB_PAGE + rng.range(1, 0xfff)]] as const);
+  b.field(L.G_REGS, vmcb);
+  if (vmcb + 0x1000 > ram) return true;
+  const word = (at: number, value: number) => b.dword(vmcb + at, value >>> 0);
+  const bit = (p: number, value: number): number => (rng.chance(p) ? value : 0);
+  word(B.CR_INTERCEPTS, bit(0.2, rng.u32()));
+  word(B.EXCEPTION_INTERCEPTS, rng.weighted([[4, 0], [1, 0xffffffff], [1, rng.u32()]] as const));
+  word(B.INTERCEPTS_1, bit(0.8, B.INTERCEPT_CPUID) | bit(0.3, B.INTERCEPT_INTR) | bit(0.3, rng.u32()));
+  word(B.INTERCEPTS_2, bit(0.9, B.INTERCEPT_VMRUN) | bit(0.3, rng.u32()));
+  word(B.IOPM_BASE, bit(0.5, rng.chance(0.8) ? page() : rng.u32()));
+  word(B.MSRPM_BASE, bit(0.5, rng.chance(0.8) ? page() : rng.u32()));
+  word(B.TSC_OFFSET, bit(0.3, rng.u32()));
+  word(B.TSC_OFFSET + 4, bit(0.1, rng.u32()));
+  word(B.GUEST_ASID, rng.chance(0.9) ? 1 : 0);
+  word(B.V_INTR, bit(0.1, rng.u32()));
+  word(B.V_INTR_VECTOR, rng.below(256));
+  word(B.INTERRUPT_SHADOW, bit(0.1, 1));
+  word(B.EVENTINJ, bit(0.1, (B.EVENT_VALID | (rng.below(8) << 8) | rng.below(256) | bit(0.3, B.EVENT_ERROR_VALID)) >>> 0));
+  const real = rng.chance(0.2);
+  for (let sreg = 0; sreg < 4; sreg++) {
+    const at = B.SAVE_ES + sreg * B.SEGMENT_STRIDE, code = sreg === L.SR_CS;
+    const attributes = real ? (code ? 0x9b : 0x93) : code ? 0xc9b : 0xc93;
+    word(at, (real ? (code ? CODE >>> 4 : 0) : code ? SEL.code0 : SEL.data0) | (attributes << 16));
+    word(at + B.SEGMENT_LIMIT, real ? 0xffff : 0xffffffff);
+    word(at + B.SEGMENT_BASE, real && code ? CODE : 0);
+  }
+  word(B.SAVE_GDTR + B.SEGMENT_LIMIT, 0x7f);
+  word(B.SAVE_GDTR + B.SEGMENT_BASE, GDT);
+  word(B.SAVE_IDTR + B.SEGMENT_LIMIT, real ? 0x3ff : 0x7ff);
+  word(B.SAVE_IDTR + B.SEGMENT_BASE, real ? 0 : IDT);
+  word(B.SAVE_EFER, rng.chance(0.95) ? L.EFER_SVME : rng.u32());
+  word(B.SAVE_CR0, real ? 0x10 : 0x11 | bit(0.4, 0x80000000));
+  word(B.SAVE_CR3, PD);
+  word(B.SAVE_CR4, rng.chance(0.9) ? rng.pick([0, 0x10, 0x80, 0x90]) : rng.u32() & 0x7ff);
+  word(B.SAVE_DR6, 0xffff0ff0);
+  word(B.SAVE_DR7, 0x400);
+  word(B.SAVE_RFLAGS, 2 | bit(0.5, 0x200) | bit(0.05, rng.u32()));
+  word(B.SAVE_RIP, (real ? 0 : CODE) + (rng.chance(0.6) ? L2_CPUID : rng.below(0x40)));
+  word(B.SAVE_RSP, 0xf000);
+  word(B.SAVE_RAX, rng.u32());
+  for (let n = rng.chance(0.2) ? rng.range(1, 3) : 0; n > 0; n--) word(rng.chance(0.5) ? rng.below(0x100) & ~3 : B.SAVE_ES + (rng.below(0x250) & ~3), rng.u32());
+  return true;
+}
+
+// The code of a case whose rAX names a VMCB starts with L1's VMRUN, then a jump over L2's CPUID
+// (where its VMCB's RIP mostly points): VMRUN, JMP +2, CPUID.
+const VMRUN_PROLOGUE = [0x0f, 0x01, 0xd8, 0xeb, 0x02, 0x0f, 0xa2];
+const L2_CPUID = 5;
 
 function entries(rng: Rng): Entry[] {
   const out: Entry[] = [];
@@ -210,7 +282,7 @@ export function randomCase(rng: Rng, parent?: FuzzCase, other?: FuzzCase): FuzzC
   b.segment(L.SR_LDTR, 0, 0, 0, L.AR_UNUSABLE);
   b.segment(L.SR_TR, SEL.tss, TSS, tssLimit, AR.tss);
   registers(b, rng, mode, ram);
-  controls(b, rng, cr0, cr3, vmxe);
+  const vmrun = controls(b, rng, cr0, cr3, vmxe);
   b.setup.entries = entries(rng);
-  return { setup: b.setup, code };
+  return { setup: b.setup, code: vmrun ? Uint8Array.from([...VMRUN_PROLOGUE, ...code]) : code };
 }

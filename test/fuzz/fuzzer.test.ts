@@ -14,6 +14,10 @@ import { BareCore, loadCoreModule } from "../../src/fuzz/core-module";
 import { TestCpu } from "../core/harness";
 import { randomInstruction } from "../../src/fuzz/encodings";
 import { checkExit } from "../../src/fuzz/exit-checks";
+import { checkCase } from "../../src/fuzz/check-case";
+import { execute } from "../../src/fuzz/execute";
+import { randomCase } from "../../src/fuzz/random-case";
+import { LS_SVM_L2, LS_SVM_RUN_HSAVE, LS_SVM_RUN_VMCB, LS_SVM_VMRUNS_LO, SVM_L2_PLAIN } from "../../assembly/level-switch-layout";
 import { ProtectedMemory } from "../../src/fuzz/protected-memory";
 import { undefinedAtEnd, userSequence } from "../../src/fuzz/qemu/user-sequence";
 import { AF, CF, OF } from "../../src/x86/eflags";
@@ -63,6 +67,15 @@ describe("fuzzer", () => {
       const guard = ProtectedMemory.capture(core);
       change(core);
       expect(guard.violations(false).join("\n")).toMatch(message);
+    });
+
+    it("lets a level switch the core made (and only one) write the controls, the TSC offset and EFER", () => {
+      const core = fresh();
+      const guard = ProtectedMemory.capture(core);
+      for (const field of [L.C_EXCEPTION_BITMAP, L.C_CR_INTERCEPTS, L.G_TSC_LO, L.G_EFER]) core.setVmcs(field, 0x1234);
+      expect(guard.violations(false).join("\n")).toMatch(/VMCS field/);
+      new DataView(core.bytes.buffer, core.exports.levelSwitchArea()).setUint32(LS_SVM_VMRUNS_LO, 1, true);
+      expect(guard.violations(false)).toEqual([]);
     });
 
     it("lets the core write guest state, exit information and statistics", () => {
@@ -120,6 +133,33 @@ describe("fuzzer", () => {
       expect(svmExit(L.EXIT_SVM_VMLOAD, L.EFER_SVME, 0x10, 0).join()).toMatch(/outside protected mode/);
       expect(svmExit(L.EXIT_SVM_INVLPGA, L.EFER_SVME, 0x11, 3).join()).toMatch(/at CPL 3/);
     });
+  });
+
+  describe("the level switches the core makes itself", () => {
+    it("flags an SVM L2 running with its VMCB or host save area outside RAM, unaligned or one page", () => {
+      const runWith = (vmcb: number, hsave: number): string[] => {
+        const core = new BareCore(source, 0x20000);
+        for (const [field, value] of [[L.X_REASON, L.EXIT_HLT], [L.X_INSTRUCTION_LENGTH, 1], [L.C_PRIMARY, L.CTL_HLT_EXITING], [L.G_EFLAGS, 2]]) core.setVmcs(field, value);
+        const area = new DataView(core.bytes.buffer, core.exports.levelSwitchArea());
+        for (const [at, value] of [[LS_SVM_L2, SVM_L2_PLAIN], [LS_SVM_RUN_VMCB, vmcb], [LS_SVM_RUN_HSAVE, hsave]]) area.setUint32(at, value, true);
+        return checkExit(core, L.EXIT_HLT);
+      };
+      expect(runWith(0x6000, 0x7000)).toEqual([]);
+      for (const [vmcb, hsave] of [[0x20000, 0x7000], [0x6000, 0x7004], [0x6000, 0x6000], [0x6000, 0xfffff000]]) {
+        expect(runWith(vmcb, hsave).join()).toMatch(/an SVM L2 runs with its VMCB/);
+      }
+    });
+
+    it("random cases with them open make SVM L1s' VMRUNs and L2s' CPUID #VMEXITs in the core, which check clean (the compiling tier on and off alike)", () => {
+      let switched = 0;
+      for (let i = 0; i < 1500 && switched < 8; i++) {
+        const c = randomCase(new Rng(5, i));
+        if (c.setup.levelSwitch === undefined || execute(source, c, { jit: false }).levelSwitches === 0) continue;
+        switched++;
+        expect(checkCase(source, c, true).problems).toEqual([]);
+      }
+      expect(switched).toBe(8);
+    }, 60_000);
   });
 
   describe("the differential mode's undefined flags", () => {
