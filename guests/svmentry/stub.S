@@ -79,12 +79,20 @@ l2_program_vintr:
     .globl l2_program_shadow
 l2_program_shadow:
     sti
+    .globl l2_program_vmmcall   /* and one that is nothing but its VMMCALL */
+l2_program_vmmcall:
     vmmcall
 /* Vector 0x31, the virtual interrupt: calls L1 with EAX = ECX (how far the program got). */
     .globl l2_vector_31
 l2_vector_31:
     mov %ecx, %eax
     vmmcall
+
+/* Vector 0x32, injected by L1 into a gate it fills once the delivery failed: EAX = 0x32. */
+    .globl l2_vector_32
+l2_vector_32:
+    mov $0x32, %eax
+    iret
 
 /* L2's second program, in real mode (CR0.PE clear), at CS:IP = its own base:0. */
     .code16

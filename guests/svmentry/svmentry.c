@@ -6,8 +6,11 @@
  * program A (CPUID, IOIO through the I/O permission map, MSR through the MSR permission map, CR0
  * read and CR3 write intercepts, #UD, HLT, VMMCALL), an injected software interrupt, L1's virtual
  * interrupt (V_IRQ: after STI's shadow, masked by V_TPR or not, the VINTR intercept), the interrupt
- * shadow at #VMEXIT, and a real-mode program (CR0.PE clear: VT-x without unrestricted guest refuses
- * it). L2's code is in stub.S; it shares L1's flat segments, tables and paging.
+ * shadow at #VMEXIT, a real-mode program (CR0.PE clear: VT-x without unrestricted guest refuses
+ * it), and an injected interrupt whose delivery faults through an empty gate (EXITINTINFO names
+ * it: L1 fills the gate and injects it again). Not an INT n's: Bochs 2.7 reports the EXITINTINFO of
+ * the last event injected for it, where the APM names the INT n (type 4), as wasmvisor does
+ * (test/vmm/nested/event-delivery.test.ts). L2's code is in stub.S; it shares L1's flat segments, tables and paging.
  * It runs under Bochs (an AMD model with NRIPS, booted by GRUB) and under wasmvisor --cpu amd
  * --nested svm, and both must print svmentry.expected, which Bochs printed. Nothing printed depends
  * on the implementation: no addresses, no real CPUID values. */
@@ -25,6 +28,7 @@ static u64 idt[256] __attribute__((aligned(8)));
 
 extern void run_l2(u32 vmcb);
 extern char l2_program_a[], l2_program_real[], l2_vector_30[], l2_program_vintr[], l2_program_shadow[], l2_vector_31[];
+extern char l2_program_vmmcall[], l2_vector_32[];
 
 static u32 *word(u32 offset) { return (u32 *)(vmcb + offset); }
 static void set(u32 offset, u32 value) { word(offset)[0] = value; }
@@ -80,6 +84,14 @@ static void setup_vmcb(char *program)
 
 static u32 exit_counts[0x90];
 
+/* An exit during the delivery of the event EXITINTINFO names, an interrupt through vector 0x32,
+ * whose gate L2's IDT left empty: L1 fills the gate and injects the interrupt again. */
+static void deliver_again(u32 event)
+{
+    set_interrupt_gate(idt, 0x32, l2_vector_32);
+    set(EVENTINJ, event);
+}
+
 /* Runs L2 until VMMCALL or VMEXIT_INVALID, printing each #VMEXIT. */
 static void run(void)
 {
@@ -110,6 +122,10 @@ static void run(void)
         if (code == 0x64) {
             kprintf("  at the program's byte %u\n", rip - program_start);
             return;
+        }
+        if (get(EXITINTINFO) & 0x80000000) {
+            deliver_again(get(EXITINTINFO));
+            continue;
         }
         set64(SAVE_RIP, code == 0x46 ? rip + 2 : nrip);
     }
@@ -206,6 +222,12 @@ int kmain(u32 magic, const struct mb_info *mb)
     segment(1, 0x1000, 0x9b, 0xffff, (u32)l2_program_real);
     segment(2, 0x6000, 0x93, 0xffff, 0x60000);
     segment(3, 0, 0x93, 0xffff, 0);
+    run();
+
+    puts("-- #GP intercepted, interrupt 0x32 injected through an empty gate\n");
+    setup_vmcb(l2_program_vmmcall);
+    set(EXCEPTION_INTERCEPTS, 1u << 13);
+    set(EVENTINJ, 0x80000032);
     run();
 
     puts("exit counts:");

@@ -96,6 +96,25 @@ l2_program_b:
     wrmsr
     vmcall
 
+/* L2's third program: INT 0x31 with its stack on a page not present (after the injected
+ * interrupt 0x31 at the entry, which L1 delivered again on a stack that is). */
+    .globl l2_program_c
+l2_program_c:
+    mov $0x800010, %esp
+    int $0x31
+    vmcall
+
+/* Vector 0x31: one OUT of 'C' to port E9h. It returns with IF clear: on Bochs the PIC's timer
+ * interrupt would be delivered through L2's IDT (vector 8) otherwise. */
+    .globl l2_vector_31
+l2_vector_31:
+    push %eax
+    mov $'C', %al
+    out %al, $0xe9
+    andl $~0x200, 12(%esp)      /* the EFLAGS image */
+    pop %eax
+    iret
+
 /* Vector 0x30, injected by L1 at the entry into program A: one CPUID with that leaf. */
     .globl l2_vector_30
 l2_vector_30:

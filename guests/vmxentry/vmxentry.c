@@ -2,8 +2,10 @@
  * every exit it gets: reason, qualification, what it did about it. First a VMLAUNCH with a bad
  * guest state (an entry-failure exit), then program A (CPUID, I/O, CR3 loads and stores, CR0
  * through L1's guest/host mask and read shadow, CLTS, #UD through the exception bitmap, HLT, an
- * injected software interrupt) and program B (a 3-million-instruction loop, I/O and MSR bitmaps,
- * RDTSC and INVLPG exiting), with exit counts at the end. L2's code is in stub.S; it shares L1's flat
+ * injected software interrupt), program B (a 3-million-instruction loop, I/O and MSR bitmaps,
+ * RDTSC and INVLPG exiting) and program C (a #PF on L2's stack while an injected interrupt and
+ * then an INT n are delivered: the exit's IDT-vectoring information, which L1 delivers again),
+ * with exit counts at the end. L2's code is in stub.S; it shares L1's flat
  * segments, tables and paging.
  * It runs under Bochs (booted by GRUB) and under wasmvisor --nested vmx, and both must print
  * vmxentry.expected, which Bochs printed (test/guests/bochs-vmx.test.ts). Nothing printed depends
@@ -25,14 +27,15 @@ static u64 gdt[4] __attribute__((aligned(8))) = {
 static u64 idt[256] __attribute__((aligned(8)));
 
 extern u32 run_l2(u32 resume);
-extern char l2_program_a[], l2_program_b[], l2_vector_30[];
+extern char l2_program_a[], l2_program_b[], l2_program_c[], l2_vector_30[], l2_vector_31[];
 
 /* The encodings (SDM appendix B) of the fields used. */
 enum {
     PIN_CONTROLS = 0x4000, PRIMARY_CONTROLS = 0x4002, EXCEPTION_BITMAP = 0x4004, CR3_TARGET_COUNT = 0x400a,
     EXIT_CONTROLS = 0x400c, ENTRY_CONTROLS = 0x4012, ENTRY_INTERRUPTION_INFO = 0x4016, ENTRY_INSTRUCTION_LENGTH = 0x401a,
     IO_BITMAP_A = 0x2000, IO_BITMAP_B = 0x2002, MSR_BITMAP = 0x2004, VMCS_LINK_POINTER = 0x2800,
-    VM_INSTRUCTION_ERROR = 0x4400, EXIT_REASON = 0x4402, EXIT_INTERRUPTION_INFO = 0x4404, EXIT_INSTRUCTION_LENGTH = 0x440c,
+    ENTRY_EXCEPTION_ERROR_CODE = 0x4018, VM_INSTRUCTION_ERROR = 0x4400, EXIT_REASON = 0x4402, EXIT_INTERRUPTION_INFO = 0x4404,
+    EXIT_INTERRUPTION_ERROR_CODE = 0x4406, IDT_VECTORING_INFO = 0x4408, IDT_VECTORING_ERROR_CODE = 0x440a, EXIT_INSTRUCTION_LENGTH = 0x440c,
     CR0_GUEST_HOST_MASK = 0x6000, CR0_READ_SHADOW = 0x6004, EXIT_QUALIFICATION = 0x6400,
     GUEST_ES_SELECTOR = 0x0800, GUEST_ES_LIMIT = 0x4800, GUEST_ES_ACCESS_RIGHTS = 0x4814, GUEST_ES_BASE = 0x6806,
     GUEST_GDTR_LIMIT = 0x4810, GUEST_IDTR_LIMIT = 0x4812, GUEST_INTERRUPTIBILITY = 0x4824, GUEST_ACTIVITY_STATE = 0x4826,
@@ -122,6 +125,26 @@ static void control_register(struct regs *r, u32 q)
     }
 }
 
+/* An exception exit during an event's delivery (SDM 27.2.4): the event, which L1 delivers again
+ * at the next entry (with INT n's length for a software one), as a hypervisor must, once it has
+ * given L2 a stack it can push on. */
+static void deliver_again(u32 vectoring)
+{
+    u32 info = vmread(EXIT_INTERRUPTION_INFO), type = (vectoring >> 8) & 7;
+    if (info & 0x800)
+        kprintf("  error code %x\n", vmread(EXIT_INTERRUPTION_ERROR_CODE));
+    kprintf("  during delivery of %x", vectoring);
+    if (vectoring & 0x800)
+        kprintf(", error code %x", vmread(IDT_VECTORING_ERROR_CODE));
+    if (type >= 4)
+        kprintf(", instruction length %u", vmread(EXIT_INSTRUCTION_LENGTH));
+    puts("\n");
+    vmwrite(GUEST_RSP, (u32)l2_stack + PAGE);
+    vmwrite(ENTRY_INTERRUPTION_INFO, vectoring & ~0x1000u);
+    vmwrite(ENTRY_EXCEPTION_ERROR_CODE, vmread(IDT_VECTORING_ERROR_CODE));
+    vmwrite(ENTRY_INSTRUCTION_LENGTH, vmread(EXIT_INSTRUCTION_LENGTH));
+}
+
 /* Nonzero: resume L2. */
 u32 handle_exit(struct regs *r)
 {
@@ -133,10 +156,15 @@ u32 handle_exit(struct regs *r)
         return 0;
     }
     switch (reason) {
-    case 0:
+    case 0: {
+        u32 vectoring = vmread(IDT_VECTORING_INFO);
         kprintf("  exception, interruption information %x\n", vmread(EXIT_INTERRUPTION_INFO));
-        vmwrite(GUEST_RIP, vmread(GUEST_RIP) + 2); /* ud2 */
+        if (vectoring & 0x80000000)
+            deliver_again(vectoring);
+        else
+            vmwrite(GUEST_RIP, vmread(GUEST_RIP) + 2); /* ud2 */
         return 1;
+    }
     case 10:
         kprintf("  CPUID leaf %x, length %u\n", r->eax, vmread(EXIT_INSTRUCTION_LENGTH));
         r->eax = r->ebx = r->ecx = r->edx = 0x4c31; /* "L1" */
@@ -268,6 +296,7 @@ int kmain(u32 magic, const struct mb_info *mb)
     /* Our own GDT (flat code 0x08, data 0x10, a TSS descriptor at 0x18) and an IDT with vector 0x30. */
     load_gdt(gdt, sizeof gdt);
     set_interrupt_gate(idt, 0x30, l2_vector_30);
+    set_interrupt_gate(idt, 0x31, l2_vector_31);
     load_idt(idt, sizeof idt);
 
     page_directory[0] = 0x83;
@@ -307,6 +336,15 @@ int kmain(u32 magic, const struct mb_info *mb)
     vmwrite(MSR_BITMAP, (u32)msr_bitmap);
     vmwrite(MSR_BITMAP + 1, 0);
     vmwrite(GUEST_SYSENTER_CS, 7);
+    run();
+
+    puts("-- program C: #PF intercepted, L2's stack on a page not present, external interrupt 0x31 injected\n");
+    load_vmcs(0);
+    setup_vmcs(l2_program_c, UNCONDITIONAL_IO);
+    vmwrite(EXCEPTION_BITMAP, 1u << 14);
+    vmwrite(GUEST_RSP, 0x800010); /* above the 4 MiB L1's one large page maps */
+    vmwrite(GUEST_RFLAGS, 0x202); /* an external interrupt is injected only with IF set */
+    vmwrite(ENTRY_INTERRUPTION_INFO, 0x80000031);
     run();
 
     puts("exit counts:");

@@ -1,12 +1,13 @@
 // SVM against an implementation nobody here wrote (issue 19): guests/svmentry.elf runs VMCBs that
 // fail VMRUN's consistency checks, then L2 programs in protected and real mode, and prints every
 // #VMEXIT with the exit information the APM defines without decode assists (IOIO's EXITINFO1 with
-// its address size, MSR's direction, nRIP), an EVENTINJ software interrupt and the exit counts.
+// its address size, MSR's direction, nRIP), an EVENTINJ software interrupt, an injected interrupt
+// whose delivery faults (EXITINTINFO names it) and the exit counts.
 // Its golden output, guests/svmentry.expected, is what Bochs prints (Debian's bochs 2.7, CPU model
 // ryzen, which saves nRIP; booted by GRUB: guests/bochs-run.sh). wasmvisor --cpu amd --nested svm
 // must print exactly that; where Bochs is installed the golden copy is re-checked against it.
-// Where Bochs departs from the APM the probe prints nothing (see svmentry.c); test/vmm/svm/ checks
-// those against the APM's values.
+// Where Bochs departs from the APM the probe prints nothing (see svmentry.c); test/vmm/svm/ and
+// test/vmm/nested/event-delivery.test.ts check those against the APM's values.
 
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";

@@ -1,8 +1,9 @@
 // VMX against an implementation nobody here wrote (issue 18): guests/vmxprobe.elf runs VMX
 // instruction sequences and prints each outcome (flags, VM-instruction error numbers);
 // guests/vmxentry.elf enters a guest of its own (L2) and prints every exit it gets (an
-// entry failure, CPUID, I/O, CR accesses, #UD, HLT, RDTSC, INVLPG, WRMSR, VMCALL) and the exit
-// counts. Their golden outputs, guests/NAME.expected, are what Bochs prints (Debian's bochs 2.7,
+// entry failure, CPUID, I/O, CR accesses, #UD, HLT, RDTSC, INVLPG, WRMSR, VMCALL, a #PF while an
+// injected interrupt and an INT n are delivered, with their IDT-vectoring information) and the
+// exit counts. Their golden outputs, guests/NAME.expected, are what Bochs prints (Debian's bochs 2.7,
 // CPU model corei7_sandy_bridge_2600k, booted by GRUB: guests/bochs-run.sh). wasmvisor --nested
 // vmx must print exactly that; where Bochs is installed the golden copies are re-checked against it.
 

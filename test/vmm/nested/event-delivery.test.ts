@@ -32,6 +32,17 @@ const EXIT_EVENTS = [
 /** Vector 0x40's gate points at l2int, L2's code at label l2int. */
 const GATE_0X40 = "mov $l2int, %eax\nmov %ax, 0x3200\nmovw $8, 0x3202\nmovw $0x8e00, 0x3204\nshr $16, %eax\nmov %ax, 0x3206";
 
+describe("SVM: EXITINTINFO of an exit during an INT n instruction's delivery", () => {
+  it("names the INT n, type 4 (APM 15.7.2; Bochs 2.7 reports the last event injected instead: guests/svmentry.c)", async () => {
+    const run = await runSvmL2({
+      setup: [set(B.EXCEPTION_INTERCEPTS, 1 << 13)],
+      l2: ["mov $1f, %esi\nint $0x33\n1:"], // vector 0x33's gate is empty: #GP((0x33 << 3) | 2)
+      onExit: [field(B.EXITINFO1), field(B.EXITINTINFO), field(B.EXITINTINFO + 4)],
+    });
+    expect(run.results).toEqual([0x4d, 0x19a, (B.EVENT_VALID | (B.EVENT_TYPE_SOFTWARE_INT << 8) | 0x33) >>> 0, 0, 0x81, 0, 0, 0]);
+  });
+});
+
 describe("VMX: the IDT-vectoring information of an exit L1 asked for", () => {
   it("names the event being delivered when an exception arose, with its error code and INT n's length; a #DF, an instruction's own exception and other exits name none", async () => {
     // Gates 0x41, 0x11 (#AC) and 0x0a (#TS) are empty: delivering through one raises #GP((vector << 3) | 2 | EXT).
