@@ -10,11 +10,14 @@
 // Entry failures (SDM 27.8): a guest state that fails its checks is exit 33, an MSR-load entry
 // that fails is exit 34; either way L1 resumes at HOST_RIP with the exit reason's bit 31 set.
 
-import { C_EXCEPTION_BITMAP, CTL_INTERRUPT_WINDOW, E_INSTRUCTION_LENGTH, E_INTR_ERROR, E_INTR_INFO, EXIT_EXCEPTION, EXIT_EXTERNAL_INTERRUPT, X_INSTRUCTION_LENGTH, X_INTR_ERROR, X_INTR_INFO } from "../../../assembly/vmcs-layout.js";
+import {
+  C_EXCEPTION_BITMAP, CTL_INTERRUPT_WINDOW, E_INSTRUCTION_LENGTH, E_INTR_ERROR, E_INTR_INFO, EXIT_EXCEPTION, EXIT_EXTERNAL_INTERRUPT, G_CR2, X_INSTRUCTION_LENGTH,
+  X_INTR_ERROR, X_INTR_INFO, X_QUALIFICATION,
+} from "../../../assembly/vmcs-layout.js";
 import type { Vmcs } from "../../core/vmcs.js";
 import { callHandler, type LevelStage } from "../exit-dispatcher.js";
 import type { ExitContext } from "../exits/exit-context.js";
-import { eventPending } from "../inject.js";
+import { eventPending, VECTOR_PF } from "../inject.js";
 import type { OuterLevel } from "../interrupt-injector.js";
 import { type LevelWords, savedL0Control } from "./core-level-switch.js";
 import { l1WantsExit } from "./l2-exits.js";
@@ -106,9 +109,14 @@ export function heldInterruptDue(vm: ExitContext): boolean {
   return !vm.stopped && vm.interrupts.heldTakenNow && vm.interrupts.pending > 0 && !eventPending(vm.vmcs);
 }
 
-/** The exception exit's event delivered to L2 at the next entry, as the core would have delivered it. */
+/**
+ * The exception exit's event delivered to L2 at the next entry, as the core would have delivered
+ * it: a #PF with CR2 set to its address (the exit's qualification), which the exit left alone.
+ */
 function reinjectException(vmcs: Vmcs): void {
-  vmcs.set(E_INTR_INFO, vmcs.get(X_INTR_INFO));
+  const info = vmcs.get(X_INTR_INFO);
+  if ((info & 0xff) === VECTOR_PF) vmcs.set(G_CR2, vmcs.get(X_QUALIFICATION));
+  vmcs.set(E_INTR_INFO, info);
   vmcs.set(E_INTR_ERROR, vmcs.get(X_INTR_ERROR));
   vmcs.set(E_INSTRUCTION_LENGTH, vmcs.get(X_INSTRUCTION_LENGTH));
 }

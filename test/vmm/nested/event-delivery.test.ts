@@ -10,7 +10,7 @@ import * as B from "../../../src/vmm/svm/vmcb.js";
 import type { VirtualMachine } from "../../../src/vmm/virtual-machine.js";
 import { field, runSvmL2, set, SVM_OPTIONS } from "../svm/svm-guest.js";
 import { L2_EAX, read, runL2, write } from "./l2-guest.js";
-import { record } from "./vmx-guest.js";
+import { PF, record } from "./vmx-guest.js";
 
 const EXCEPTION = 0, TRIPLE_FAULT = 2, VMCALL = 18;
 const VALID = 0x80000000, HAS_ERROR = 1 << 11;
@@ -28,6 +28,18 @@ const EXIT_EVENTS = [
   read(F.EXIT_INTERRUPTION_INFO), read(F.EXIT_INTERRUPTION_ERROR_CODE), read(F.IDT_VECTORING_INFO), read(F.IDT_VECTORING_ERROR_CODE),
   read(F.EXIT_INSTRUCTION_LENGTH),
 ];
+
+describe("VMX: an exception that exited only for L1's #PF mask and match, which L0 delivers to L2 itself", () => {
+  it("a #PF: CR2 holds its address in L2's handler, as if it had not exited", async () => {
+    // Mask and match W with bit 14 clear: the core exits for every #PF (the union), but a write fault matches and is L2's.
+    const run = await runL2({
+      setup: [write(F.PAGE_FAULT_ERROR_MASK, 2), write(F.PAGE_FAULT_ERROR_MATCH, 2)],
+      l2: ["movl $l2b, 0x4ff0\nmovl $1, 0x900004", "l2b:", "mov %cr2, %eax"],
+      onExit: [`mov ${L2_EAX}, %ebx\n${record("%ebx")}`],
+    });
+    expect(run.results).toEqual([PF, VMCALL, 0x900004]); // L2's handler (L1's code, the shared IDT) ran, then the VMCALL
+  });
+});
 
 /** Vector 0x40's gate points at l2int, L2's code at label l2int. */
 const GATE_0X40 = "mov $l2int, %eax\nmov %ax, 0x3200\nmovw $8, 0x3202\nmovw $0x8e00, 0x3204\nshr $16, %eax\nmov %ax, 0x3206";
