@@ -1,7 +1,8 @@
 // Exits during an event's delivery under nesting: what L1 is told of the event (SDM 27.2.4's
 // IDT-vectoring information under VMX, the APM's EXITINTINFO under SVM: svm-l2-run.test.ts), and
 // the event delivered again when L0 handles such an exit itself (inject.ts requeueVectoredEvent,
-// as KVM's __vmx_complete_interrupts and svm_complete_interrupts do), under either backend.
+// as KVM's __vmx_complete_interrupts and svm_complete_interrupts do), under either backend, and
+// for a guest without nesting too.
 import { describe, expect, it } from "vitest";
 import { EXIT_WRITE_TRAP } from "../../../assembly/vmcs-layout.js";
 import type { DisplayUpdate } from "../../../src/vmm/display-update.js";
@@ -10,6 +11,7 @@ import * as B from "../../../src/vmm/svm/vmcb.js";
 import type { VirtualMachine } from "../../../src/vmm/virtual-machine.js";
 import { field, runSvmL2, set, SVM_OPTIONS } from "../svm/svm-guest.js";
 import { L2_EAX, read, runL2, write } from "./l2-guest.js";
+import { EXIT_OK, exitsOf, runTiny, withTables } from "../../support/tiny-guest.js";
 import { PF, record } from "./vmx-guest.js";
 
 const EXCEPTION = 0, TRIPLE_FAULT = 2, VMCALL = 18;
@@ -118,6 +120,17 @@ describe.each<DisplayUpdate>(["dirty-log", "trap"])("L0 handles an exit during d
     });
     expect(run.results).toEqual([VMCALL, 0x77, 1]);
     expect(l2WriteTraps(run.vm)).toBeGreaterThan(0);
+  });
+
+  it("no nesting: the VMM's own interrupt reaches the guest's handler", async () => {
+    const run = await runTiny(
+      [withTables({ 0x40: "handler" }), `mov $${FRAME_BUFFER_STACK}, %esp\nsti\n1: jmp 1b`, "handler:", "mov $0x77, %esi", EXIT_OK].join("\n"),
+      { displayUpdate },
+      (vm) => vm.scheduleInterrupt(0x40, 20_000),
+    );
+    expect(run.result.stop).toEqual({ kind: "guest-exit", code: 0 });
+    expect(run.vm.vmcs.reg(6)).toBe(0x77); // ESI
+    expect(exitsOf(run, EXIT_WRITE_TRAP).length).toBeGreaterThan(0);
   });
 
   it("SVM: EVENTINJ's interrupt reaches L2's handler", async () => {
