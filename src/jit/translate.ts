@@ -37,7 +37,7 @@ import {
   isRegister, isMemory, isImmediate,
 } from "./ir.js";
 import {
-  type FlagState, type CoreLinks, type CarriedFlags, LazyOp, lazy, lazyWithCarryIn, emitCondition, emitMaterialize, emitEagerFlags, emitCarry,
+  type FlagState, type CoreLinks, type CarriedFlags, type CarriedForm, LazyOp, lazy, lazyWithCarryIn, emitCondition, emitMaterialize, emitEagerFlags, emitCarry,
   emitCarryOver, emitCarriedToCore,
   emitArithFlags, CF, DF,
 } from "./flags.js";
@@ -192,6 +192,7 @@ class Translator {
   // clears `pending`. Every way out of the block materialises, so no other block sees `pending`.
   private readonly carried: CarriedFlags;
   private carrying = false;
+  private readonly carriedForms: (CarriedForm | undefined)[] = []; // by block, where it carries known flags
 
   // The block's accesses so far, whose checks `checks` plans; with paging each leader's physical -
   // linear (a local; with paging off, physical is linear).
@@ -219,9 +220,7 @@ class Translator {
     this.held = this.c.local();
     this.linking = this.c.local();
     const local = () => this.c.local();
-    this.carried = {
-      pending: local(), fixed: local(), value: local(), op: local(), a: local(), b: local(), res: local(), sign: local(), lazyMask: local(),
-    };
+    this.carried = { pending: local(), value: local(), a: local(), b: local(), res: local() };
     blocks.forEach(() => { this.regsRead.push(new Set()); this.regsWritten.push(new Set()); });
     this.budgetFromCore();
     if (env.paging) this.c.globalGet(env.links.tlbBank).set(this.tlbBank);
@@ -307,7 +306,10 @@ class Translator {
   // The flags, to read them: in a carrying block, the last round's are first written to the core's
   // globals if they are still in the carry locals (the state is then `unknown`: in the globals).
   private knownFlags(): FlagState {
-    if (this.flags.kind === "unknown" && this.carrying) emitCarriedToCore(this.c, this.carried, this.env.links);
+    if (this.flags.kind === "unknown" && this.carrying) {
+      const k = this.current;
+      emitCarriedToCore(this.c, this.carried, () => this.carriedForms[k], this.env.links);
+    }
     return this.flags;
   }
   // The flags to the core's globals, where control leaves or the core looks.
@@ -390,7 +392,7 @@ class Translator {
     const c = this.c, l = this.env.links, k = this.numbers.get(target >>> 0);
     if (k !== undefined && k === this.current && this.carrying && this.flags.kind !== "unknown") {
       const known = this.flags; // carried into the next round, written to the globals only to leave
-      this.enterBlock(k, () => emitCarryOver(c, known, this.carried));
+      this.enterBlock(k, () => { this.carriedForms[k] = emitCarryOver(c, known, this.carried); });
       this.materialize();
     } else {
       this.materialize();

@@ -212,4 +212,17 @@ describe("a loop of one block carries its flags into the next round", () => {
   it.each(LOOPS)("flags of %s, slices of 1000: the interpreter's state at each", (_, source) => {
     expectSameSlices(source, 1000);
   });
+
+  // Only the values are carried; the form (which flags, the operation) is each block's own: two
+  // such loops in one region, one carrying DEC's flags (CF kept), the other SUB's (CF its own)
+  const TWO = `mov $40, %esi\nmov $0x9e3779b9, %eax\nxor %edx, %edx\nmov $0x20000, %edi\n0: mov $100, %ecx
+1: adc (%edi), %eax\nmov %ecx, %edi\nand $0x1c0, %edi\nshl $11, %edi\nadd %eax, %edx\nrol $7, %eax\ndec %ecx\njnz 1b
+mov $100, %ecx\n2: adc (%edi), %eax\nmov %ecx, %edi\nand $0x1c0, %edi\nshl $11, %edi\nadd %eax, %edx\nror $5, %eax\nsub $1, %ecx\njnz 2b
+dec %esi\njnz 0b\nhlt`;
+  it("two loops of one block in one region, each with its own flags: the interpreter's end state, and at each slice of 1000", () => {
+    const both = runBoth(TWO);
+    expectAgreement(both, L.EXIT_HLT);
+    expect(both.compiled.cpu.compiler!.regionBlocks).toBeGreaterThan(2);
+    expectSameSlices(TWO, 1000);
+  });
 });
