@@ -6,7 +6,7 @@
 // kept in a local, is written back wherever the core may look); every other edge sets EIP and
 // returns.
 // The general registers live in locals while the region runs (but in regions a RET or an indirect
-// branch may leave: leftByComputedBranches): read from the VMCS by the first block that uses them,
+// branch may leave: registersInVmcs): read from the VMCS by the first block that uses them,
 // written back (those the region writes) where control leaves and before every call into the core,
 // and read again after it, so the state in memory is exact wherever the core looks; every
 // memory access is checked against plain RAM (and the TLB, with paging), a store also against
@@ -89,14 +89,18 @@ const NOT_KNOWN_YET: RegisterUse = {
  * or an indirect JMP or CALL may leave: such regions are mostly left after a block or two (a
  * comparison function called through a pointer, a loop around such a call), and reading and
  * writing back the registers at every visit cost more than they save (realc's qsort took 15-30 %
- * longer with them in locals, fptr and switch too; bench --only realc, A/B, load 10-20).
+ * longer with them in locals, fptr and switch too; bench --only realc, A/B, load 10-20). But a
+ * region only a RET may leave that holds a loop of one block (a C function's loop: realc's narrow,
+ * whose phase is one such region from entry to RET) keeps them in locals: its rounds then move
+ * none (narrow 156 -> 127 ms, muldiv 184 -> 173, string 160 -> 164; medians of 4 alternating
+ * runs, thread CPU, load 9).
  */
 const MEMORY_REGISTERS: RegisterUse = { inLocals: false, usedBy: () => [], written: [] };
-function leftByComputedBranches(region: readonly RegionBlock[]): boolean {
-  return region.some((b) => {
-    const last = b.instructions[b.instructions.length - 1];
-    return last.op === "ret" || ((last.op === "call" || last.op === "jmp") && !isImmediate(last.operands[0]));
-  });
+function registersInVmcs(region: readonly RegionBlock[]): boolean {
+  const last = (b: RegionBlock) => b.instructions[b.instructions.length - 1];
+  if (region.some((b) => (last(b).op === "call" || last(b).op === "jmp") && !isImmediate(last(b).operands[0]))) return true;
+  const inner = innerTargets(region);
+  return region.some((b) => last(b).op === "ret") && !region.some((b) => goesRoundItself(b, inner));
 }
 
 /** Whether the block's branch may go back to its own start inside the region (a loop of one block). */
@@ -1340,7 +1344,7 @@ export function translateBlock(env: TranslateEnv): Translation | undefined {
   const region = formRegion(env);
   if (region.length === 0) return undefined;
   const pageCache = env.paging && !region.some((b) => b.instructions.some((i) => EFFECTS[i.op].core));
-  const t = new Translator(env, region, pageCache, leftByComputedBranches(region) ? MEMORY_REGISTERS : NOT_KNOWN_YET);
+  const t = new Translator(env, region, pageCache, registersInVmcs(region) ? MEMORY_REGISTERS : NOT_KNOWN_YET);
   t.emitRegion();
   t.finish();
   return { body: t.c, instructions: region[0].instructions.length, blocks: region, inner: [...t.numbers.keys()] };

@@ -54,13 +54,14 @@ describe("registers in locals across a region", () => {
   });
 });
 
-// A region that a RET may leave keeps the registers in the VMCS, but each block moves them through
-// its locals: read at their first use, written back where control leaves the straight line (an
-// edge, an exit, a core call). These loops call a function of their page, so their regions hold a
-// RET; each would end differently if a write-back were missing on some way out, if a register were
-// read from a local that a path skipping its read left stale, or if the core's changes (an
-// interpreted BSWAP, PUSHF/POPF) were not read back, or if a store into a code chunk, which the
-// block leaves to the interpreter, lost what came before it.
+// A region that a RET may leave keeps the registers in the VMCS, read and written by each
+// instruction, unless it holds a loop of one block (translate.ts registersInVmcs). These loops
+// call a function of their page, so their regions hold a RET; each would end differently if a
+// write-back were missing on some way out, if a register were read from a local that a path
+// skipping its read left stale, or if the core's changes (an interpreted BSWAP, PUSHF/POPF) were
+// not read back, or if a store into a code chunk, which the block leaves to the interpreter, lost
+// what came before it. The last function loops in one block, so its region keeps them in locals,
+// and the RET leaves from them.
 const IN_VMCS = [
   ["partial writes, SETcc and CMOVcc", `mov $3000, %ecx\nmov $0x12345678, %eax\nmov $0x9abcdef0, %ebx\n1: call f\ndec %ecx\njnz 1b\nhlt
 f: add %cl, %ah\ntest $1, %ecx\njz 2f\nmov %cx, %bx\nxor %bh, %al\nmovb $0x5a, %dh\n2: inc %dl\nsetc %bh\ncmovz %edx, %esi\nadd %ax, %si
@@ -68,8 +69,12 @@ shl $1, %dh\ncmovnc %ebx, %ebp\nsub %bl, %dh\nadd %eax, %edi\nrol $5, %ebx\nret`
   ["core calls between register writes", `mov $2000, %ecx\nmov $7, %esi\n1: call f\ndec %ecx\njnz 1b\nhlt
 f: mov $5, %edx\nmov %ecx, %eax\nbsf %eax, %edx\nbswap %edx\nadd %edx, %edi\ntest $3, %ecx\njnz 2f\ncdq\nmov %eax, %ebp\npushf
 xor %esi, %ebp\npopf\n2: add %eax, %ebx\nmov %ebx, data\nadd %edx, %edi\nret\ndata: .long 0`],
+  ["a loop of one block in the function: partial writes, a core call, a store into a code chunk", `mov $300, %ecx
+mov $0x12345678, %eax\n1: call f\ndec %ecx\njnz 1b\nhlt
+f: mov %ecx, %edx\nand $7, %edx\ninc %edx\n2: add %dl, %ah\nrol $3, %ebx\nadd %eax, %esi\nbswap %esi\nmov %bx, %di\nmov %esi, data
+dec %edx\njnz 2b\nsetc %bh\nret\ndata: .long 0`],
 ];
-describe("registers kept in the VMCS, moved through locals block by block", () => {
+describe("registers in regions a RET may leave: in the VMCS, or in locals around a loop of one block", () => {
   it.each(IN_VMCS)("%s: the interpreter's end state", (_, source) => {
     for (const setup of [() => {}, withPaging]) {
       const both = runBoth(source, setup);
