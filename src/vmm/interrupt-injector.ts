@@ -47,6 +47,12 @@ export interface OuterLevel {
    * external-interrupt exiting), nothing masks a held interrupt.
    */
   heldMask?(): "host" | "guest" | undefined;
+  /**
+   * SVM's V_INTR_MASKING (APM 15.21.1): the interrupt flag that masks the VMM's interrupts while the
+   * nested guest runs is the hypervisor's at VMRUN, not the guest's. Undefined where the guest's IF
+   * masks them (no V_INTR_MASKING, no nested guest, or VMX).
+   */
+  hostInterruptFlag?(): boolean | undefined;
 }
 
 export class InterruptInjector {
@@ -113,7 +119,7 @@ export class InterruptInjector {
 
   /** Whether an interrupt would end a HLT now: the guest's IF, or any interrupt while held for an outer level. */
   wakesFromHalt(): boolean {
-    return this.globalInterruptFlag && (this.heldForOuterLevel ? this.heldTakenNow : this.flag.enabled());
+    return this.globalInterruptFlag && (this.heldForOuterLevel ? this.heldTakenNow : this.maskingFlag());
   }
 
   /** Interrupts requested and not yet injected (the controller's INTR counts as one). */
@@ -136,12 +142,13 @@ export class InterruptInjector {
   deliver(): void {
     if (this.heldForOuterLevel) return this.watchHeld();
     if (!this.globalInterruptFlag) return this.setWindowExiting(false);
-    if (this.wanted() && this.interruptible()) {
+    if (this.wanted() && this.maskingFlag() && this.unblocked()) {
       const vector = this.waiting.length > 0 ? this.waiting.shift()! : this.controller!.acknowledge();
       this.vmcs.set(E_INTR_INFO, INTR_VALID | INTR_TYPE_EXTERNAL | vector);
       this.flag.injected(vector);
     }
-    this.setWindowExiting(this.wanted() && this.flag.windowCanOpen());
+    // (masked by the hypervisor's IF, an interrupt waits for the #VMEXIT: nothing the guest does unmasks it)
+    this.setWindowExiting(this.wanted() && this.outerLevel?.hostInterruptFlag?.() !== false && this.flag.windowCanOpen());
   }
 
   /** Held interrupts masked by the nested guest's IF wait for its interrupt window (the exit after which they are taken). */
@@ -157,8 +164,22 @@ export class InterruptInjector {
 
   /** SDM 26.3.1.5 / 25.2: IF set, no blocking by STI or MOV SS, and no event already queued. */
   interruptible(): boolean {
+    return this.flag.enabled() && this.unblocked();
+  }
+
+  /** No blocking by STI or MOV SS (a shadow blocks interrupts whichever flag masks them, as Bochs' interrupts_inhibited), and no event already queued. */
+  private unblocked(): boolean {
     const blocked = (this.vmcs.get(G_INTERRUPTIBILITY) & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)) !== 0;
-    return this.flag.enabled() && !blocked && !eventPending(this.vmcs);
+    return !blocked && !eventPending(this.vmcs);
+  }
+
+  /**
+   * The interrupt flag that masks the VMM's interrupts for the guest that runs: its own, or under
+   * SVM's V_INTR_MASKING its hypervisor's at VMRUN (APM 15.21.1), the interrupt then going through
+   * the guest's IDT whatever the guest's IF.
+   */
+  private maskingFlag(): boolean {
+    return this.outerLevel?.hostInterruptFlag?.() ?? this.flag.enabled();
   }
 
   private setWindowExiting(on: boolean): void {

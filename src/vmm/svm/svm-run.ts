@@ -24,7 +24,8 @@
 //  - L0's interrupts: under L1's INTR intercept they are L1's, held from L2 and each a #VMEXIT
 //    (60h) after the exit during which it arrived, once unmasked (APM 15.21.1): under
 //    V_INTR_MASKING by L1's IF at VMRUN, else by L2's IF (L2's interrupt window then exits to L0);
-//    otherwise they go into L2 through its IDT (under L2's IF, even with V_INTR_MASKING).
+//    otherwise they go into L2 through its IDT, masked the same way: under V_INTR_MASKING by L1's
+//    IF at VMRUN whatever L2's IF, else by L2's.
 //  - L1's virtual interrupt (V_IRQ) goes into L2 after L0's, or is #VMEXIT 64h under the VINTR
 //    intercept (virtual-interrupt.ts); the interrupt shadow passes through INTERRUPT_SHADOW bit 0.
 
@@ -139,18 +140,21 @@ function backToL1(vm: ExitContext, hsave: number): void {
 
 /**
  * L1's asks about L0's interrupts while L2 runs (the injector's OuterLevel): its INTR intercept; the
- * window exiting a virtual interrupt waits on; what masks an interrupt held for L1 (APM 15.21.1:
- * the host's IF under V_INTR_MASKING, else L2's IF and interrupt shadow).
+ * window exiting a virtual interrupt waits on; the flag that masks L0's interrupts (APM 15.21.1:
+ * L1's IF at VMRUN under V_INTR_MASKING, else L2's IF, with L2's interrupt shadow either way), held
+ * for L1 or not.
  */
 export function svmInterruptControls(vm: ExitContext): OuterLevel {
+  const hostInterruptFlag = () => (vm.svm.l2?.virtualMasking === true ? vm.svm.l2.hostInterrupts : undefined);
   return {
     holdsInterrupts: () => vm.svm.l2?.holdsInterrupts === true,
     keepsWindowExiting: () => vm.svm.l2 !== undefined && waitsOnWindow(vm, vm.svm.l2),
     heldMask: () => {
-      const run = vm.svm.l2;
-      if (run === undefined) return undefined;
-      if (run.virtualMasking) return run.hostInterrupts ? undefined : "host";
+      if (vm.svm.l2 === undefined) return undefined;
+      const host = hostInterruptFlag();
+      if (host !== undefined) return host ? undefined : "host";
       return vm.interrupts.interruptible() ? undefined : "guest";
     },
+    hostInterruptFlag,
   };
 }

@@ -162,6 +162,42 @@ describe("L2 under SVM: exceptions, events and interrupts", () => {
     expect(run.vm.interrupts.pending).toBe(1);
   });
 
+  // L0's interrupt L1 does not intercept goes through L2's IDT: vector 0x40's gate points at l2int,
+  // which calls L1 with EAX = 0x77 and the loop's ECX.
+  const L2_GATE_40 = "mov $l2int, %eax\nmov %ax, 0x3200\nmovw $8, 0x3202\nmovw $0x8e00, 0x3204\nshr $16, %eax\nmov %ax, 0x3206";
+  const notIntercepted = (setup: string[], l2: string[]) => runSvmL2({
+    setup: [L2_GATE_40, ...setup],
+    l2: ["mov $0x66, %eax", ...l2],
+    extra: ["l2int:", "mov $0x77, %eax\nvmmcall"],
+    onExit: [field(B.SAVE_RAX), record("%ecx")],
+    setupVm: (vm) => vm.scheduleInterrupt(0x40, 300_000),
+  });
+  const LOOP = "mov $400000, %ecx\n1: loop 1b";
+
+  it("V_INTR_MASKING, INTR not intercepted, L1's IF set: L0's interrupt goes into L2 through its IDT though L2's IF is clear (APM 15.21.1)", async () => {
+    const run = await notIntercepted([or(B.V_INTR, B.V_INTR_MASKING), "sti"], [LOOP]);
+    expect(run.results[0]).toBe(VMMCALL);
+    expect(run.results[1]).toBe(0x77);
+    expect(run.results[2]).toBeGreaterThan(0); // during the loop
+    expect(run.vm.interrupts.pending).toBe(0);
+  });
+
+  it("V_INTR_MASKING, INTR not intercepted, L1's IF set: the interrupt wakes L2 halted with its IF clear", async () => {
+    const run = await notIntercepted([or(B.V_INTR, B.V_INTR_MASKING), "sti"], ["xor %ecx, %ecx\nhlt"]);
+    expect(run.results).toEqual([VMMCALL, 0x77, 0]);
+  });
+
+  it("V_INTR_MASKING, INTR not intercepted, L1's IF clear: the interrupt stays masked though L2's IF is set, and waits for L1", async () => {
+    const run = await notIntercepted([or(B.V_INTR, B.V_INTR_MASKING), "cli"], ["sti", LOOP]);
+    expect(run.results).toEqual([VMMCALL, 0x66, 0]);
+    expect(run.vm.interrupts.pending).toBe(1);
+  });
+
+  it("no V_INTR_MASKING, INTR not intercepted: L2's IF masks the interrupt, whatever L1's, until L2 sets it", async () => {
+    const run = await notIntercepted(["sti"], [LOOP, "sti\nnop\nnop"]);
+    expect(run.results).toEqual([VMMCALL, 0x77, 0]);
+  });
+
   it("GIF: after CLGI an interrupt waits, whatever IF says, and STGI lets it in", async () => {
     const run = await runSvmL2({
       setup: [
