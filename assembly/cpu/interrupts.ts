@@ -18,7 +18,7 @@ import { linRead32 } from "../memory/linear";
 import { setSegment, arDpl, AR_ACCESSED, AR_CODE, AR_DC, AR_S, AR_P } from "./segment";
 import { getEflags, setEflags } from "./flags";
 import { peek, setSp, spOffset, stackWindow } from "./stack";
-import { vmexit, setExitInterruptInfo, exceptionBitmap, setVectoring } from "./vmexit";
+import { vmexit, setExitInterruptInfo, exceptionBitmap, eventInfo, eventError, startDelivery, endDelivery } from "./vmexit";
 import {
   fetchDescriptor, readSystemEntry, entryLo, entryHi, markAccessed, takeCode, loadCs, tssStack, frameCurrent, frameNew, framePush,
   frameCommitSp, checkReturnCs, checkReturnSs, commitOuterReturn, selErr, descAr, descHi,
@@ -138,14 +138,6 @@ function deliverReal(vector: u32, retEip: u32): void {
 }
 
 // ---- Dispatch with the double-fault rules and the exception bitmap ---------------------------------
-// An event in the interruption-information format (vector, type, error code pushed, valid), and the
-// error code it pushes (0 if none).
-function eventInfo(vector: u32, kind: u32): u32 {
-  return vector | (kind << 8) | (kind == EVENT_HW_EXCEPTION && vectorHasError(vector) ? 1 << 11 : 0) | (1 << 31);
-}
-function eventError(vector: u32, kind: u32, errorCode: i32): u32 {
-  return kind == EVENT_HW_EXCEPTION && vectorHasError(vector) && errorCode >= 0 ? <u32>errorCode : 0;
-}
 
 // `retEip` is the address the handler returns to: the faulting instruction for faults, the next
 // instruction for traps, software interrupts and external interrupts.
@@ -156,29 +148,29 @@ function dispatch(vector: u32, kind: u32, errorCode: i32, retEip: u32, checkBitm
   const faultEip = (kind >= EVENT_SW_INTERRUPT) ? instrStart : retEip;
   // Each round's event is the one being delivered while deliverOnce() runs and when the exception
   // it raised is looked up in the bitmap: an exit then happens during its delivery (vmexit.ts).
+  // Every return below ends the delivery.
   const length = kind >= EVENT_SW_INTERRUPT ? retEip - instrStart : 0;
-  setVectoring(0, 0, 0);
   for (let round = 0; ; round++) {
     if (checkBitmap && (kind == EVENT_HW_EXCEPTION || kind == EVENT_SW_EXCEPTION) &&
         (exceptionBitmap() & (1 << vector))) {
       setExitInterruptInfo(eventInfo(vector, kind), eventError(vector, kind, errorCode));
       // A #DF that exits is not an exit during delivery (SDM 27.2.4; Bochs' VMexit_Event and
       // SvmInterceptException, the APM).
-      if (vector == <u32>EXC_DF) setVectoring(0, 0, 0);
+      if (vector == <u32>EXC_DF) endDelivery();
       // INT3/INTO exit with their instruction length and EIP at the instruction, as VMX saves it.
       eip = retEip;
       vmexit(EXIT_EXCEPTION, vector == 14 ? pageFaultAddress : 0);
       eip = faultEip;
-      setVectoring(0, 0, 0);
+      endDelivery();
       return;
     }
     // A #PF the MMU raised sets CR2 as it is delivered (one the VMM injects came with its CR2).
     if (checkBitmap && vector == 14 && kind == EVENT_HW_EXCEPTION) store<u32>(VMCS_BASE + G_CR2, pageFaultAddress);
-    setVectoring(eventInfo(vector, kind), eventError(vector, kind, errorCode), length);
+    startDelivery(vector, kind, errorCode, length);
     deliverOnce(vector, kind, errorCode, retEip);
     // Delivered, or an exit during the delivery (a write trap on the frame) that recorded the event.
     if (!(pending & PEND_EXCEPTION)) {
-      setVectoring(0, 0, 0);
+      endDelivery();
       return;
     }
     const v2 = <u32>excVector;
@@ -187,7 +179,7 @@ function dispatch(vector: u32, kind: u32, errorCode: i32, retEip: u32, checkBitm
     eip = faultEip;
     if ((kind == EVENT_HW_EXCEPTION && vector == <u32>EXC_DF) || round >= 8) {
       // Nor is a triple fault (SDM 27.2.4; Bochs' VMexit_TripleFault).
-      setVectoring(0, 0, 0);
+      endDelivery();
       vmexit(EXIT_TRIPLE_FAULT, 0);
       return;
     }

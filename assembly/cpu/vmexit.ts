@@ -4,31 +4,53 @@
 import { VMCS_BASE, X_REASON, X_QUALIFICATION, X_INSTRUCTION_LENGTH, X_GUEST_LINEAR, X_INSTRUCTION_INFO,
   X_INTR_INFO, X_INTR_ERROR, C_PRIMARY, C_EXCEPTION_BITMAP, EXIT_PREEMPTION_TIMER, X_VECTORING_INFO, X_VECTORING_ERROR } from "../vmcs-layout";
 import { eip, instrStart, pending, PEND_EXIT, PEND_YIELD } from "./state";
+import { vectorHasError } from "./interrupts";
 
 @inline export function controls(): u32 { return load<u32>(VMCS_BASE + C_PRIMARY); }
 @inline export function exceptionBitmap(): u32 { return load<u32>(VMCS_BASE + C_EXCEPTION_BITMAP); }
 
-// The event being delivered through the IDT (interrupts.ts dispatch) in the interruption-information
-// format, its error code and, for a software event (INT n, INT3, INTO, INT1: types 4-6), the length
-// of its instruction; 0 outside delivery. An exit meanwhile happens during its delivery: the exit
-// records it (SDM 27.2.4's IDT-vectoring information, APM 15.7.2's EXITINTINFO) and, for a
-// software event, has its instruction's length (27.2.5), whatever instruction EIP is at.
-let vectoringInfo: u32 = 0;
-let vectoringError: u32 = 0;
-let vectoringLength: u32 = 0;
-export function setVectoring(info: u32, errorCode: u32, length: u32): void {
-  vectoringInfo = info;
-  vectoringError = errorCode;
-  vectoringLength = length;
+// An event in the interruption-information format (vector, type, error code pushed, valid), and the
+// error code it pushes (0 if none): `kind` is its type (interrupts.ts EVENT_*), `errorCode` < 0 none.
+export function eventInfo(vector: u32, kind: u32): u32 {
+  return vector | (kind << 8) | (kind == TYPE_HW_EXCEPTION && vectorHasError(vector) ? 1 << 11 : 0) | (1 << 31);
 }
+export function eventError(vector: u32, kind: u32, errorCode: i32): u32 {
+  return kind == TYPE_HW_EXCEPTION && vectorHasError(vector) && errorCode >= 0 ? <u32>errorCode : 0;
+}
+const TYPE_HW_EXCEPTION: u32 = 3;
 const TYPE_SOFTWARE_INTERRUPT: u32 = 4;
+
+// The event being delivered through the IDT (interrupts.ts dispatch): its vector, type and error
+// code and, for a software event (INT n, INT3, INTO, INT1: types 4-6), its instruction's length.
+// An exit meanwhile happens during its delivery: the exit records it (SDM 27.2.4's IDT-vectoring
+// information, APM 15.7.2's EXITINTINFO) and, for a software event, has its instruction's length
+// (27.2.5), whatever instruction EIP is at. Only plain values are kept per delivery: the
+// information is made only at such an exit.
+let delivering: bool = false;
+let deliveringVector: u32 = 0;
+let deliveringKind: u32 = 0;
+let deliveringError: i32 = -1;
+let deliveringLength: u32 = 0;
+@inline export function startDelivery(vector: u32, kind: u32, errorCode: i32, length: u32): void {
+  delivering = true;
+  deliveringVector = vector;
+  deliveringKind = kind;
+  deliveringError = errorCode;
+  deliveringLength = length;
+}
+@inline export function endDelivery(): void { delivering = false; }
 
 export function vmexit(reason: u32, qualification: u32): void {
   store<u32>(VMCS_BASE + X_REASON, reason);
   store<u32>(VMCS_BASE + X_QUALIFICATION, qualification);
-  const software = vectoringInfo != 0 && ((vectoringInfo >>> 8) & 7) >= TYPE_SOFTWARE_INTERRUPT;
-  store<u32>(VMCS_BASE + X_INSTRUCTION_LENGTH, software ? vectoringLength : eip - instrStart);
-  store<u32>(VMCS_BASE + X_VECTORING_INFO, vectoringInfo);
+  let length = eip - instrStart, vectoring: u32 = 0, vectoringError: u32 = 0;
+  if (delivering) {
+    vectoring = eventInfo(deliveringVector, deliveringKind);
+    vectoringError = eventError(deliveringVector, deliveringKind, deliveringError);
+    if (deliveringKind >= TYPE_SOFTWARE_INTERRUPT) length = deliveringLength;
+  }
+  store<u32>(VMCS_BASE + X_INSTRUCTION_LENGTH, length);
+  store<u32>(VMCS_BASE + X_VECTORING_INFO, vectoring);
   store<u32>(VMCS_BASE + X_VECTORING_ERROR, vectoringError);
   pending |= PEND_EXIT;
 }
