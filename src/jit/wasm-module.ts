@@ -92,6 +92,8 @@ export class Code {
   br(depth: number): this { this.bytes.push(Op.Br); uleb(this.bytes, depth); return this; }
   /** Branch to the block (loop) that was open at `depth` (the value of `depth` just after opening it). */
   brTo(depth: number): this { return this.br(this.depth - depth); }
+  /** brTo(), if the value on the stack is not 0. */
+  brIfTo(depth: number): this { this.bytes.push(Op.BrIf); uleb(this.bytes, this.depth - depth); return this; }
   /** Branch to the `targets[i]`-th enclosing block for the i on the stack, `otherwise` beyond them. */
   brTable(targets: readonly number[], otherwise: number): this {
     this.bytes.push(Op.BrTable);

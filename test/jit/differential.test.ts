@@ -340,6 +340,18 @@ describe("accesses that share one check", () => {
     expect(results[1].compiled).toBeGreaterThan(0);
     expect({ ...results[1], compiled: 0 }).toEqual({ ...results[0], compiled: 0 });
   });
+
+  it("paging off: loads and stores that reach past the end of RAM leave there, as the interpreter makes them", () => {
+    // the last 64 bytes of the 1 MiB and the 60 after them, the pointer going round them
+    const results = [false, true].map((jit) => {
+      const cpu = new TestCpu(1 << 20, { jit });
+      const reason = cpu.exec(`mov $2000, %ecx\n1: mov %ecx, %esi\nand $31, %esi\nmov ${(1 << 20) - 64}(,%esi,4), %eax\nadd %eax, %ebx
+mov %ecx, ${(1 << 20) - 64}(,%esi,4)\ndec %ecx\njnz 1b\nhlt`, 1_000_000);
+      return { reason, eip: cpu.eip, ebx: cpu.reg("ebx"), retired: cpu.core.instructionsRetired(), compiled: cpu.compiler?.compiled ?? 0 };
+    });
+    expect(results[1].compiled).toBeGreaterThan(0);
+    expect({ ...results[1], compiled: 0 }).toEqual({ ...results[0], compiled: 0 });
+  });
 });
 
 // DIV that cannot complete leaves the compiled block before it: the interpreter raises #DE there.
