@@ -56,7 +56,7 @@ function exceptionClass(v: u32): u32 {
 
 // ---- One delivery attempt -------------------------------------------------------------------------
 // Deliver `vector` once; a fault on the way leaves the guest state untouched and `pending` set.
-function deliverOnce(vector: u32, kind: u32, errorCode: i32, retEip: u32): void {
+function deliverOnce(vector: u32, kind: u32, errorCode: i32, retEip: u32, pushError: bool): void {
   if (!(cr0() & CR0_PE)) { deliverReal(vector, retEip); return; }
   const ext: u32 = isSoftware(kind) ? 0 : 1;
   const idtErr = <i32>((vector << 3) | 2 | ext);
@@ -86,7 +86,6 @@ function deliverOnce(vector: u32, kind: u32, errorCode: i32, retEip: u32): void 
   takeCode();
   const inner = !(car & AR_DC) && dpl < cpl;
   const flags = getEflags();
-  const pushError = kind == EVENT_HW_EXCEPTION && vectorHasError(vector);
   // Build the frame: on the TSS stack of ring `dpl` for an inner-ring handler, else on this stack.
   if (inner) {
     if (!tssStack(dpl, ext)) return;
@@ -138,10 +137,15 @@ function deliverReal(vector: u32, retEip: u32): void {
 }
 
 // ---- Dispatch with the double-fault rules and the exception bitmap ---------------------------------
+// Whether an event the CPU raises pushes an error code: a hardware exception whose vector has one.
+// An injected event says so itself (deliverInjected).
+function pushesError(vector: u32, kind: u32): bool {
+  return kind == EVENT_HW_EXCEPTION && vectorHasError(vector);
+}
 
 // `retEip` is the address the handler returns to: the faulting instruction for faults, the next
 // instruction for traps, software interrupts and external interrupts.
-function dispatch(vector: u32, kind: u32, errorCode: i32, retEip: u32, checkBitmap: bool): void {
+function dispatch(vector: u32, kind: u32, errorCode: i32, retEip: u32, checkBitmap: bool, pushError: bool): void {
   if (pending & PEND_EXCEPTION) clearException();
   // A fault while delivering restarts the instruction that caused the event (INT n itself for
   // software interrupts); for hardware events that is the event's own return address.
@@ -153,7 +157,7 @@ function dispatch(vector: u32, kind: u32, errorCode: i32, retEip: u32, checkBitm
   for (let round = 0; ; round++) {
     if (checkBitmap && (kind == EVENT_HW_EXCEPTION || kind == EVENT_SW_EXCEPTION) &&
         (exceptionBitmap() & (1 << vector))) {
-      setExitInterruptInfo(eventInfo(vector, kind), eventError(vector, kind, errorCode));
+      setExitInterruptInfo(eventInfo(vector, kind, pushError), eventError(errorCode, pushError));
       // A #DF that exits is not an exit during delivery (SDM 27.2.4; Bochs' VMexit_Event and
       // SvmInterceptException, the APM).
       if (vector == <u32>EXC_DF) endDelivery();
@@ -166,8 +170,8 @@ function dispatch(vector: u32, kind: u32, errorCode: i32, retEip: u32, checkBitm
     }
     // A #PF the MMU raised sets CR2 as it is delivered (one the VMM injects came with its CR2).
     if (checkBitmap && vector == 14 && kind == EVENT_HW_EXCEPTION) store<u32>(VMCS_BASE + G_CR2, pageFaultAddress);
-    startDelivery(vector, kind, errorCode, length);
-    deliverOnce(vector, kind, errorCode, retEip);
+    startDelivery(vector, kind, errorCode, pushError, length);
+    deliverOnce(vector, kind, errorCode, retEip, pushError);
     // Delivered, or an exit during the delivery (a write trap on the frame) that recorded the event.
     if (!(pending & PEND_EXCEPTION)) {
       endDelivery();
@@ -194,6 +198,7 @@ function dispatch(vector: u32, kind: u32, errorCode: i32, retEip: u32, checkBitm
       errorCode = e2;
     }
     kind = EVENT_HW_EXCEPTION;
+    pushError = pushesError(vector, kind);
     retEip = faultEip;
     checkBitmap = true;
   }
@@ -202,30 +207,31 @@ function dispatch(vector: u32, kind: u32, errorCode: i32, retEip: u32, checkBitm
 // Deliver an event of `kind` (EVENT_*) returning to `nextEip`, applying the exception bitmap and
 // the double/triple-fault rules.
 export function deliverEvent(vector: u32, kind: u32, errorCode: i32, nextEip: u32): void {
-  dispatch(vector & 0xff, kind, errorCode, nextEip, true);
+  dispatch(vector & 0xff, kind, errorCode, nextEip, true, pushesError(vector & 0xff, kind));
 }
 
 // The run loop's entry for a raised exception (excVector/excErrorCode); EIP is where the handler
 // returns (instrStart for faults, already set by the run loop).
 export function deliverException(vector: i32, errorCode: i32): void {
-  dispatch(<u32>vector & 0xff, EVENT_HW_EXCEPTION, errorCode, eip, true);
+  dispatch(<u32>vector & 0xff, EVENT_HW_EXCEPTION, errorCode, eip, true, pushesError(<u32>vector & 0xff, EVENT_HW_EXCEPTION));
 }
 
 // INT n (kind EVENT_SW_INTERRUPT, the default) and INT3/INTO (pass EVENT_SW_EXCEPTION: those are
 // subject to the exception bitmap, INT n is not). EIP already points after the instruction.
 export function softwareInterrupt(vector: u32, kind: u32 = EVENT_SW_INTERRUPT): void {
-  dispatch(vector & 0xff, kind, -1, eip, true);
+  dispatch(vector & 0xff, kind, -1, eip, true, false);
 }
 
 // VM-entry event injection from the interruption-information format (vector 0-7, type 8-10,
-// valid 31). The injected event itself is not subject to the exception bitmap; faults during its
-// delivery are. Software events return past the instruction (`instrLen` bytes, as VMX specifies).
+// error code pushed 11, valid 31): bit 11 decides the push, not the vector (SVM's EV, APM 15.20;
+// VMX's entry checks allow it only where the vector has one). The injected event itself is not
+// subject to the exception bitmap; faults during its delivery are. Software events return past the instruction (`instrLen` bytes, as VMX specifies).
 export function deliverInjected(info: u32, errorCode: i32, instrLen: u32): void {
   if (!(info & (1 << 31))) return;
   const kind = (info >> 8) & 7;
   instrStart = eip;
   const ret = kind >= EVENT_SW_INTERRUPT ? eip + instrLen : eip;
-  dispatch(info & 0xff, kind, (info & (1 << 11)) ? errorCode : -1, ret, false);
+  dispatch(info & 0xff, kind, errorCode, ret, false, (info & (1 << 11)) != 0);
 }
 
 // ---- IRET ----------------------------------------------------------------------------------------

@@ -4,20 +4,18 @@
 import { VMCS_BASE, X_REASON, X_QUALIFICATION, X_INSTRUCTION_LENGTH, X_GUEST_LINEAR, X_INSTRUCTION_INFO,
   X_INTR_INFO, X_INTR_ERROR, C_PRIMARY, C_EXCEPTION_BITMAP, EXIT_PREEMPTION_TIMER, X_VECTORING_INFO, X_VECTORING_ERROR } from "../vmcs-layout";
 import { eip, instrStart, pending, PEND_EXIT, PEND_YIELD } from "./state";
-import { vectorHasError } from "./interrupts";
 
 @inline export function controls(): u32 { return load<u32>(VMCS_BASE + C_PRIMARY); }
 @inline export function exceptionBitmap(): u32 { return load<u32>(VMCS_BASE + C_EXCEPTION_BITMAP); }
 
 // An event in the interruption-information format (vector, type, error code pushed, valid), and the
 // error code it pushes (0 if none): `kind` is its type (interrupts.ts EVENT_*), `errorCode` < 0 none.
-export function eventInfo(vector: u32, kind: u32): u32 {
-  return vector | (kind << 8) | (kind == TYPE_HW_EXCEPTION && vectorHasError(vector) ? 1 << 11 : 0) | (1 << 31);
+export function eventInfo(vector: u32, kind: u32, pushError: bool): u32 {
+  return vector | (kind << 8) | (pushError ? 1 << 11 : 0) | (1 << 31);
 }
-export function eventError(vector: u32, kind: u32, errorCode: i32): u32 {
-  return kind == TYPE_HW_EXCEPTION && vectorHasError(vector) && errorCode >= 0 ? <u32>errorCode : 0;
+export function eventError(errorCode: i32, pushError: bool): u32 {
+  return pushError && errorCode >= 0 ? <u32>errorCode : 0;
 }
-const TYPE_HW_EXCEPTION: u32 = 3;
 const TYPE_SOFTWARE_INTERRUPT: u32 = 4;
 
 // The event being delivered through the IDT (interrupts.ts dispatch): its vector, type and error
@@ -30,12 +28,14 @@ let delivering: bool = false;
 let deliveringVector: u32 = 0;
 let deliveringKind: u32 = 0;
 let deliveringError: i32 = -1;
+let deliveringPushes: bool = false;
 let deliveringLength: u32 = 0;
-@inline export function startDelivery(vector: u32, kind: u32, errorCode: i32, length: u32): void {
+@inline export function startDelivery(vector: u32, kind: u32, errorCode: i32, pushError: bool, length: u32): void {
   delivering = true;
   deliveringVector = vector;
   deliveringKind = kind;
   deliveringError = errorCode;
+  deliveringPushes = pushError;
   deliveringLength = length;
 }
 @inline export function endDelivery(): void { delivering = false; }
@@ -45,8 +45,8 @@ export function vmexit(reason: u32, qualification: u32): void {
   store<u32>(VMCS_BASE + X_QUALIFICATION, qualification);
   let length = eip - instrStart, vectoring: u32 = 0, vectoringError: u32 = 0;
   if (delivering) {
-    vectoring = eventInfo(deliveringVector, deliveringKind);
-    vectoringError = eventError(deliveringVector, deliveringKind, deliveringError);
+    vectoring = eventInfo(deliveringVector, deliveringKind, deliveringPushes);
+    vectoringError = eventError(deliveringError, deliveringPushes);
     if (deliveringKind >= TYPE_SOFTWARE_INTERRUPT) length = deliveringLength;
   }
   store<u32>(VMCS_BASE + X_INSTRUCTION_LENGTH, length);

@@ -102,6 +102,22 @@ describe("L2 under SVM: exceptions, events and interrupts", () => {
     expect(run.results).toEqual([VMMCALL, 0xabcd]);
   });
 
+  it("EVENTINJ's EV decides the error code, not the vector (APM 15.20, as Bochs' SvmInjectEvents): #UD or an interrupt with EV pushes it, #GP without pushes none", async () => {
+    // Gates 6 and 13 point at l2ev, which calls L1 with the word on top of the stack and ESP.
+    const gate = (vector: number) => `mov $l2ev, %eax\nmov %ax, ${0x3000 + vector * 8}\nmovw $8, ${0x3002 + vector * 8}\nmovw $0x8e00, ${0x3004 + vector * 8}\nshr $16, %eax\nmov %ax, ${0x3006 + vector * 8}`;
+    const inject = (vector: number, ev: boolean, type = B.EVENT_TYPE_EXCEPTION) => runSvmL2({
+      setup: [gate(vector), set(B.EVENTINJ, (B.EVENT_VALID | (ev ? B.EVENT_ERROR_VALID : 0) | (type << 8) | vector) >>> 0), set(B.EVENTINJ + 4, 0x5a5a)],
+      l2: [],
+      extra: ["l2ev:", "mov (%esp), %eax\nmov %esp, %ecx\nvmmcall"],
+      onExit: [field(B.SAVE_RAX), record("%ecx")],
+    });
+    // A frame of EIP, CS, EFLAGS (12 bytes) below L2's stack, and the error code below that.
+    expect((await inject(6, true)).results).toEqual([VMMCALL, 0x5a5a, L2_STACK - 16]);
+    expect((await inject(0x40, true, B.EVENT_TYPE_INTR)).results).toEqual([VMMCALL, 0x5a5a, L2_STACK - 16]);
+    const gp = (await inject(13, false)).results;
+    expect([gp[0], gp[2]]).toEqual([VMMCALL, L2_STACK - 12]);
+  });
+
   it("EXITINTINFO: an intercepted exception raised while an event is delivered names that event; one an instruction raised does not", async () => {
     const GP_VECTOR = 13;
     // Vector 0x41's gate is empty (an invalid gate type): delivering it raises #GP((0x41 << 3) | 2 | EXT).
