@@ -29,19 +29,25 @@ export const BLOCK_REGION_BLOCKS = 14; // u8: blocks in its function, a region (
 // code: its one region block is the translated block, tracked for writes as compiled ones are.
 export const BLOCK_TRANSLATED = 15;
 export const BLOCK_NEXT_ON_PAGE = 16; // u16: the next entry (index + 1) compiled from the same page (jit/code-pages.ts)
+export const BLOCK_NEXT_ON_SECOND_PAGE = 18; // u16: the same, on the list of its region's second page (BLOCK_SECOND_PAGE)
 export const MAX_BLOCK_BYTES = 128;
 export const BLOCK_LINEAR = 20; // the EIP it was compiled at (its code holds it) and validated for,
 export const BLOCK_BANKS = 24; // in these TLB banks (a bit each),
 export const BLOCK_CONTEXT = 32; // u64: in this context (mode, TLB generation)
 export const BLOCK_STALLS = 40; // entries in a row that left before the first instruction
+// The page number + 1 of the one other page its region has blocks in (REGION_BLOCK_IN_SECOND_PAGE),
+// 0 when all lie in its first block's page (jit/code-pages.ts keeps it 0 while the entry is not tracked).
+export const BLOCK_SECOND_PAGE = 44;
 export const BLOCK_MODE_PAGING = 1;
 export const BLOCK_MODE_CPL_SHIFT = 1;
 export const BLOCK_MODE_CODE16 = 8; // a translation's code segment is 16-bit (its lengths depend on it)
 // Where the blocks of each entry's function lie, for write tracking (jit/code-pages.ts): after the
 // entries, MAX_REGION_BLOCKS u32s per entry, in entry order, the first for the entry's own block;
-// each is the block's offset in its page (low 16 bits) and its length in bytes (high 16). All the
-// blocks of a region lie in the page of its first.
+// each is the block's offset in its page (low 12 bits), REGION_BLOCK_IN_SECOND_PAGE when that page is
+// the entry's BLOCK_SECOND_PAGE rather than its first block's, and its length in bytes (high 16).
+// A region's blocks lie in at most two pages (src/jit/region.ts).
 export const MAX_REGION_BLOCKS = 32;
+export const REGION_BLOCK_IN_SECOND_PAGE = 0x8000;
 export const REGION_BLOCKS_OFFSET = BLOCK_CACHE_ENTRIES * BLOCK_ENTRY_SIZE; // from the cache's base
 export const REGION_BLOCKS_STRIDE = MAX_REGION_BLOCKS * 4;
 // Then where indirect CALLs and JMPs went last (jit/indirect-targets.ts): INDIRECT_TARGET_SLOTS

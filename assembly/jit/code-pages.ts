@@ -8,8 +8,10 @@
 // Per page, a mask of its 64-byte chunks that a store of up to 4 bytes may reach a block through
 // (a block's bytes and the 3 bytes before it, which a 4-byte store starting there overlaps), and
 // the list of cache entries whose blocks lie in the page (a block never crosses a page). An
-// entry's function is a region of blocks of one page (src/jit/region.ts): each of them is
-// tracked, and a store into any of them forgets the whole region. A store
+// entry's function is a region of blocks of at most two pages (src/jit/region.ts: its first
+// block's, and with paging off one other, BLOCK_SECOND_PAGE, where a function it calls may lie):
+// each of them is tracked, the entry is on both pages' lists, and a store into any of its blocks
+// forgets the whole region. A store
 // tests its first byte's chunk bit: one load and a shift. Only a store into a marked chunk walks
 // the page's list, and forgets just the blocks it overlaps; a loop writing data that shares a page
 // with code, but not a chunk, pays the test alone.
@@ -20,7 +22,8 @@
 import { ramBase, ramSize } from "../memory/physical";
 import { guestWroteTrackedFrame, isTracked } from "../mmu/shadow";
 import {
-  BLOCK_PHYSICAL, BLOCK_REGION_BLOCKS, BLOCK_NEXT_ON_PAGE, BLOCK_ENTRY_SIZE, REGION_BLOCKS_OFFSET, REGION_BLOCKS_STRIDE,
+  BLOCK_PHYSICAL, BLOCK_REGION_BLOCKS, BLOCK_NEXT_ON_PAGE, BLOCK_NEXT_ON_SECOND_PAGE, BLOCK_SECOND_PAGE, BLOCK_ENTRY_SIZE,
+  REGION_BLOCKS_OFFSET, REGION_BLOCKS_STRIDE, REGION_BLOCK_IN_SECOND_PAGE,
 } from "../jit-abi";
 import { forgetBlock } from "./block-cache";
 
@@ -80,18 +83,29 @@ function storeIntoCode(p: u32, v: u32, bytes: u32): void {
 @inline function entryAt(index1: u32): u32 { return entries + (index1 - 1) * BLOCK_ENTRY_SIZE; }
 @inline function indexOf(entry: u32): u32 { return (entry - entries) / BLOCK_ENTRY_SIZE + 1; }
 @inline function headAt(page: u32): u32 { return heads + (page << 1); }
-// Block `b` of entry `e`'s region: its offset in the page (low 16 bits) and length (high 16).
+// Block `b` of entry `e`'s region: its offset in its page (low 12 bits), REGION_BLOCK_IN_SECOND_PAGE,
+// and its length (high 16).
 @inline function regionBlock(e: u32, b: u32): u32 {
   return load<u32>(regionBlocks + (indexOf(e) - 1) * REGION_BLOCKS_STRIDE + (b << 2));
 }
 @inline function blockCount(e: u32): u32 { return <u32>load<u8>(e + BLOCK_REGION_BLOCKS); }
+@inline function firstPage(e: u32): u32 { return load<u32>(e + BLOCK_PHYSICAL) >>> 12; }
+// The page number + 1 of entry `e`'s second page, 0 when its region has none.
+@inline function secondPage1(e: u32): u32 { return load<u32>(e + BLOCK_SECOND_PAGE); }
+// Where entry `e` links to the next entry on page `page`'s list (one of its two pages).
+@inline function nextLink(e: u32, page: u32): u32 {
+  return e + (page == firstPage(e) ? BLOCK_NEXT_ON_PAGE : BLOCK_NEXT_ON_SECOND_PAGE);
+}
+@inline function nextOnPage(e: u32, page: u32): u32 { return <u32>load<u16>(nextLink(e, page)); }
 
-// The chunks of its page that reach the blocks of entry `e`.
-function chunksOf(e: u32): u64 {
+// The chunks of page `page` that reach the blocks of entry `e` lying there.
+function chunksOf(e: u32, page: u32): u64 {
   let mask: u64 = 0;
+  const inSecond: u32 = page != firstPage(e) ? REGION_BLOCK_IN_SECOND_PAGE : 0;
   for (let b: u32 = 0; b < blockCount(e); b++) {
     const block = regionBlock(e, b);
-    const from = block & 0xffff;
+    if ((block & REGION_BLOCK_IN_SECOND_PAGE) != inSecond) continue;
+    const from = block & 0xfff;
     const to = from + (block >>> 16); // exclusive, at most 4096
     const first = from > REACH ? (from - REACH) >>> 6 : 0;
     const last = (to - 1) >>> 6;
@@ -105,11 +119,11 @@ function chunksOf(e: u32): u64 {
 function recomputeMask(page: u32): void {
   if (isTracked(page << 12)) return watchPage(page);
   let mask: u64 = 0;
-  for (let i = <u32>load<u16>(headAt(page)); i != 0; i = <u32>load<u16>(entryAt(i) + BLOCK_NEXT_ON_PAGE)) {
-    mask |= chunksOf(entryAt(i));
+  for (let i = <u32>load<u16>(headAt(page)); i != 0; i = nextOnPage(entryAt(i), page)) {
+    mask |= chunksOf(entryAt(i), page);
   }
   if (page + 1 < pages) {
-    for (let i = <u32>load<u16>(headAt(page + 1)); i != 0; i = <u32>load<u16>(entryAt(i) + BLOCK_NEXT_ON_PAGE)) {
+    for (let i = <u32>load<u16>(headAt(page + 1)); i != 0; i = nextOnPage(entryAt(i), page + 1)) {
       if (overlaps(entryAt(i), (page + 1) << 12, ((page + 1) << 12) + REACH)) { mask |= <u64>1 << 63; break; }
     }
   }
@@ -129,33 +143,44 @@ export function watchPage(page: u32): void {
 // It holds none any more: the chunks its compiled blocks reach stay marked, the rest not.
 export function unwatchPage(page: u32): void { remark(page); }
 
-// The compiled region or binary translation in cache entry `entry` (its physical address and region
-// blocks set) starts being tracked. Its chunks are added to the masks, without walking the page's
-// list: binary translation tracks many small blocks in a page.
+// The compiled region or binary translation in cache entry `entry` (its physical address, region
+// blocks and second page set) starts being tracked. Its chunks are added to the masks, without
+// walking the pages' lists: binary translation tracks many small blocks in a page.
 export function trackBlock(entry: u32): void {
-  const page = load<u32>(entry + BLOCK_PHYSICAL) >>> 12;
-  store<u16>(entry + BLOCK_NEXT_ON_PAGE, load<u16>(headAt(page)));
+  trackOn(entry, firstPage(entry));
+  if (secondPage1(entry) != 0) trackOn(entry, secondPage1(entry) - 1);
+}
+
+function trackOn(entry: u32, page: u32): void {
+  store<u16>(nextLink(entry, page), load<u16>(headAt(page)));
   store<u16>(headAt(page), <u16>indexOf(entry));
-  store<u64>(masks + (page << 3), load<u64>(masks + (page << 3)) | chunksOf(entry));
+  store<u64>(masks + (page << 3), load<u64>(masks + (page << 3)) | chunksOf(entry, page));
   if (page > 0 && overlaps(entry, page << 12, (page << 12) + REACH)) {
     store<u64>(masks + ((page - 1) << 3), load<u64>(masks + ((page - 1) << 3)) | (<u64>1 << 63));
   }
 }
 
-// The block in `entry` is no longer compiled: stop tracking it.
+// The block in `entry` is no longer compiled: stop tracking it, on both its pages' lists.
 export function untrackBlock(entry: u32): void {
-  const page = load<u32>(entry + BLOCK_PHYSICAL) >>> 12;
+  const first = firstPage(entry), second1 = secondPage1(entry);
+  unlink(entry, first);
+  if (second1 != 0) unlink(entry, second1 - 1);
+  store<u32>(entry + BLOCK_SECOND_PAGE, 0);
+  remark(first);
+  if (second1 != 0) remark(second1 - 1);
+}
+
+function unlink(entry: u32, page: u32): void {
   const index = indexOf(entry);
   let link = headAt(page);
   for (let i = <u32>load<u16>(link); i != 0; i = <u32>load<u16>(link)) {
     if (i == index) {
-      store<u16>(link, load<u16>(entry + BLOCK_NEXT_ON_PAGE));
+      store<u16>(link, load<u16>(nextLink(entry, page)));
       break;
     }
-    link = entryAt(i) + BLOCK_NEXT_ON_PAGE;
+    link = nextLink(entryAt(i), page);
   }
-  store<u16>(entry + BLOCK_NEXT_ON_PAGE, 0);
-  remark(page);
+  store<u16>(nextLink(entry, page), 0);
 }
 
 // `len` bytes from `p` were written: forget (block-cache.ts forgetBlock) every region with a block
@@ -170,7 +195,7 @@ export function codeWritten(p: u32, len: u32): void {
     let i = <u32>load<u16>(headAt(page));
     while (i != 0) {
       const e = entryAt(i);
-      i = <u32>load<u16>(e + BLOCK_NEXT_ON_PAGE);
+      i = nextOnPage(e, page);
       if (overlaps(e, p, end)) forgetBlock(e);
     }
   }
@@ -178,10 +203,10 @@ export function codeWritten(p: u32, len: u32): void {
 
 // Whether a block of entry `e`'s region overlaps the physical bytes [p, end).
 function overlaps(e: u32, p: u32, end: u32): bool {
-  const page = load<u32>(e + BLOCK_PHYSICAL) & ~0xfff;
+  const first = firstPage(e) << 12, second = (secondPage1(e) - 1) << 12;
   for (let b: u32 = 0; b < blockCount(e); b++) {
     const block = regionBlock(e, b);
-    const from = page + (block & 0xffff);
+    const from = (block & REGION_BLOCK_IN_SECOND_PAGE ? second : first) + (block & 0xfff);
     if (from < end && p < from + (block >>> 16)) return true;
   }
   return false;

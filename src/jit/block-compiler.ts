@@ -8,7 +8,7 @@ import { VMCS_BASE, G_REGS } from "../../assembly/vmcs-layout.js";
 import {
   JIT_GLOBALS, JIT_FUNCTIONS, BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_REGION_BLOCKS, BLOCK_MODE_PAGING,
   BLOCK_MODE_CPL_SHIFT, BLOCK_CACHE_ENTRIES, BLOCK_ENTRY_SIZE, REGION_BLOCKS_OFFSET, REGION_BLOCKS_STRIDE,
-  INDIRECT_TARGETS_OFFSET,
+  INDIRECT_TARGETS_OFFSET, BLOCK_SECOND_PAGE, REGION_BLOCK_IN_SECOND_PAGE,
 } from "../../assembly/jit-abi.js";
 import type { CoreExports } from "../core/core-exports.js";
 import { encodeModule, encodeLinkModule } from "./wasm-module.js";
@@ -67,9 +67,14 @@ export class BlockCompiler {
     const view = new DataView(core.memory.buffer);
     view.setUint8(entry + BLOCK_INSTRUCTIONS, t.instructions);
     view.setUint8(entry + BLOCK_REGION_BLOCKS, t.blocks.length);
-    // where each block lies, for the core's write tracking (jit-abi.ts REGION_BLOCKS_OFFSET)
+    // where each block lies, for the core's write tracking (jit-abi.ts REGION_BLOCKS_OFFSET, BLOCK_SECOND_PAGE)
     const blocks = core.blockCacheBase() + REGION_BLOCKS_OFFSET + index * REGION_BLOCKS_STRIDE;
-    t.blocks.forEach((b, i) => view.setUint32(blocks + 4 * i, (b.physical & 0xfff) | (b.length << 16), true));
+    const page = physical >>> 12, second = t.blocks.find((b) => b.physical >>> 12 !== page)?.physical;
+    view.setUint32(entry + BLOCK_SECOND_PAGE, second === undefined ? 0 : (second >>> 12) + 1, true);
+    t.blocks.forEach((b, i) => {
+      const where = (b.physical & 0xfff) | (b.physical >>> 12 === page ? 0 : REGION_BLOCK_IN_SECOND_PAGE);
+      view.setUint32(blocks + 4 * i, where | (b.length << 16), true);
+    });
     this.compiled++;
     this.regionBlocks += t.blocks.length - 1;
     return slot;

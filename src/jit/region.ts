@@ -1,12 +1,15 @@
 // Which blocks the compiling tier puts in one WASM function (a region): the block at the entry's
-// EIP and the blocks its direct edges reach in the same page, found breadth first, that the guest
-// has run (the core counted arrivals there): cold paths and bytes that are not code stay out, so
-// that overlapping regions do not compile the same dead code again and again. Inside the
-// function an edge between two of them is a `br` to a dispatcher (translate.ts), so a loop split
-// over several blocks, or a loop calling a small function in its page, runs without returning to
-// the core's lookup between blocks. All of a region's blocks lie in the entry's page: the core
-// validated that page's translation when it entered the region, and tracks writes to each of its
-// blocks there (assembly/jit/code-pages.ts). A region holds at most PLAIN_REGION_BLOCKS, or
+// EIP and the blocks its direct edges reach, found breadth first, that the guest has run (the core
+// counted arrivals there): cold paths and bytes that are not code stay out, so that overlapping
+// regions do not compile the same dead code again and again. Inside the function an edge between
+// two of them is a `br` to a dispatcher (translate.ts), so a loop split over several blocks, or a
+// loop calling a small function, runs without returning to the core's lookup between blocks. A
+// region's blocks lie in the entry's page, whose translation the core validated when it entered
+// the region, and with paging off (linear = physical, nothing to validate) in at most one other
+// page besides (the first other page an edge reaches): a loop calling a function on another page
+// (realc's qsort and its comparison function, its string routines) then stays in one function,
+// call and RET back. The core tracks writes to every block in both pages
+// (assembly/jit/code-pages.ts). A region holds at most PLAIN_REGION_BLOCKS, or
 // MAX_REGION_BLOCKS (jit-abi.ts) once it holds a jump table's branch (a compiled switch, whose
 // cases are blocks of their own): each block costs compile time and code size whether it runs or
 // not. Measured (bench --only realc, A/B, load 11-12): 32 for every region took realc's switch
@@ -45,14 +48,19 @@ export function formRegion(at: BlockBytes & RegionHints): RegionBlock[] {
   if (holdsCr3Load(first)) return region;
   const seen = new Set([at.eip]);
   let limit = PLAIN_REGION_BLOCKS;
+  let secondPage: number | undefined;
   for (let i = 0; i < region.length && region.length < limit; i++) {
     if (endsInJumpTable(region[i], at)) limit = MAX_REGION_BLOCKS;
     for (const ip of successors(region[i], at)) {
-      if (seen.has(ip) || region.length >= limit || ip >>> 12 !== at.eip >>> 12) continue;
+      const page = ip >>> 12;
+      if (seen.has(ip) || region.length >= limit) continue;
+      if (page !== at.eip >>> 12 && (at.paging !== false || (secondPage ?? page) !== page)) continue; // a third page, or paging on
       seen.add(ip);
       if (at.reached && !at.reached(ip, at.physical + (ip - at.eip))) continue;
       const block = blockAt(at, ip);
-      if (block && !holdsCr3Load(block)) region.push(block);
+      if (!block || holdsCr3Load(block)) continue;
+      region.push(block);
+      if (page !== at.eip >>> 12) secondPage = page;
     }
   }
   return region;
@@ -117,17 +125,18 @@ function endsInJumpTable(b: RegionBlock, at: BlockBytes): boolean {
 }
 
 /**
- * Where a JMP or CALL with a computed target may go in its page, as far as is known at compile
- * time: the entries of its jump table (tableTargets), or else where it went last (a function
- * pointer called in a loop mostly calls the same function). Guesses: the branch compares the
- * target it computes with those that joined the region (translate.ts).
+ * Where a JMP or CALL with a computed target may go, as far as is known at compile time: the
+ * entries of its jump table in its page (tableTargets), or else where it went last (a function
+ * pointer called in a loop mostly calls the same function), in its page or, with paging off, in
+ * another (formRegion admits one other page). Guesses: the branch compares the target it computes
+ * with those that joined the region (translate.ts).
  */
 export function computedTargets(branch: Instruction, at: BlockBytes & RegionHints): number[] {
   if ((branch.op !== "jmp" && branch.op !== "call") || isImmediate(branch.operands[0])) return [];
   const table = tableTargets(branch, at);
   if (table.length > 0) return table;
   const last = at.lastIndirectTarget?.(branch.ip >>> 0);
-  return last !== undefined && last >>> 12 === branch.ip >>> 12 ? [last >>> 0] : [];
+  return last !== undefined && (at.paging === false || last >>> 12 === branch.ip >>> 12) ? [last >>> 0] : [];
 }
 
 /**

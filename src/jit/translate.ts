@@ -1,4 +1,4 @@
-// The compiling tier's emitter: one region's IR (region.ts: blocks of one page, each made by
+// The compiling tier's emitter: one region's IR (region.ts: blocks of one page or two, each made by
 // decode.ts) to one WASM function. The function is a loop around a br_table over the region's
 // blocks: an edge to another block of the region takes that block's budget and branches there
 // (to itself or a later block by a plain br), with no return to the core (the flags in the core's

@@ -9,7 +9,8 @@ import { runBoth, expectAgreement, expectSameSlices } from "./agreement";
 import * as L from "../../assembly/vmcs-layout";
 
 const CALLS = 3000;
-// the loop on the first page; f (direct CALL) and g (through EDI) each on a page of its own
+// the loop on the first page; f (direct CALL) and g (through EDI) each on a page of its own (f joins
+// the loop's region as its second page, cross-page-regions.test.ts; g, on a third, is reached by links)
 const CROSS_PAGE = `mov $${CALLS}, %ecx\nmov $g, %edi\n1: mov %ecx, %eax\ncall f\nadd %eax, %ebx\ncall *%edi\nxor %eax, %esi\ndec %ecx\njnz 1b\nhlt
 .p2align 12\nf: lea 3(%eax,%eax,2), %eax\nret
 .p2align 12\ng: rol $5, %eax\nadd $0x9e37, %eax\nret`;
