@@ -18,14 +18,19 @@ import { step, writeInterruptFlag } from "../cpu/execute";
 import { setVirtualView } from "../cpu/ifmode";
 import { controls } from "../cpu/vmexit";
 import { entryFor } from "../jit/block-cache";
+import { tlbGeneration } from "../mmu/tlb";
 import { translateBlock, decodeAlone, aloneKind, translationMode, lengthAt, kindAt, ENDS_BLOCK, KIND_MASK } from "./translator";
 
 // The block being run: its cache entry (0: none, look EIP up), the next instruction's index and
-// the EIP where it starts. Any other EIP (a branch, an exit, an interrupt) looks the block up again.
+// the EIP where it starts. Any other EIP (a branch, an exit, an interrupt) looks the block up again,
+// and so does a dropped translation (the TLB generation it was entered at moved): a store into the
+// guest's page tables may have mapped the block's page elsewhere, as the interpreter's next fetch
+// would see at once.
 let current: u32 = 0;
 let index: u32 = 0;
 let count: u32 = 0;
 let nextEip: u32 = 0;
+let enteredGeneration: u64 = 0;
 
 // At VM entry: the VMM may have changed anything (paging, EIP), so the next instruction looks up.
 export function leaveTranslatedBlock(): void { current = 0; }
@@ -33,7 +38,8 @@ export function leaveTranslatedBlock(): void { current = 0; }
 // One guest-kernel instruction, from its translation. Its budget is the run loop's, as for step().
 export function translatedStep(): void {
   instrStart = eip;
-  if (current == 0 || eip != nextEip || index >= count || load<u8>(current + BLOCK_TRANSLATED) == 0) {
+  if (current == 0 || eip != nextEip || index >= count || load<u8>(current + BLOCK_TRANSLATED) == 0 ||
+    tlbGeneration != enteredGeneration) {
     if (!enterBlock()) {
       if (!pending) performAlone();
       return;
@@ -60,6 +66,7 @@ function enterBlock(): bool {
     if (!translateBlock(entry, physical, <u32>window)) return false;
   }
   current = entry;
+  enteredGeneration = tlbGeneration;
   index = 0;
   count = <u32>load<u8>(entry + BLOCK_INSTRUCTIONS);
   return true;

@@ -155,6 +155,24 @@ describe("code the guest rewrites", () => {
     expect(invalidations(cpu)).toBe(1);
   });
 
+  it("a store into the page tables that maps the block's page elsewhere runs the new page's code (found by the fuzzer)", () => {
+    // Identity-mapped 4 MiB; the block's first instruction maps its own page (CODE_BASE) to frame
+    // 0x30000, whose NOPs lead to a HLT: the CLI after the store is not the code there, so the
+    // stale translation must not run it, as no fetch after the store sees it under vt.
+    const ends = ([L.IF_MODE_VT, L.IF_MODE_BT] as const).map((mode) => {
+      const cpu = cpuIn(mode);
+      cpu.write32(0xc0000, 0xc1000 | 7);
+      for (let i = 0; i < 1024; i++) cpu.write32(0xc1000 + i * 4, (i << 12) | 7);
+      cpu.setVmcs(L.G_CR3, 0xc0000);
+      cpu.setVmcs(L.G_CR0, 0x80000011);
+      cpu.load(0x30000, assemble(".fill 32,1,0x90\nhlt", 0x30000));
+      const exit = cpu.exec(`movl $0x30007, 0xc1000 + ${(CODE_BASE >>> 12) * 4}\ncli\nhlt`);
+      return { exit, eip: cpu.eip, flags: cpu.eflags, cli: performed(cpu, L.BT_CLI) };
+    });
+    expect(ends[0]).toEqual({ exit: L.EXIT_HLT, eip: CODE_BASE + 32, flags: 0x202, cli: 0 });
+    expect(ends[1]).toEqual(ends[0]);
+  });
+
   it("a write the VMM makes into translated code (DMA, the loader) forgets it too", () => {
     const cpu = cpuIn(L.IF_MODE_BT);
     expect(cpu.exec("nop\nhlt")).toBe(L.EXIT_HLT);
