@@ -11,7 +11,7 @@ import {
   VMCS_BASE, C_PIN, C_PRIMARY, C_CR_INTERCEPTS, C_CR3_TARGET_COUNT, C_EXCEPTION_BITMAP, C_CR0_MASK, C_CR0_SHADOW,
   C_CR4_MASK, C_CR4_SHADOW, C_CLEAN_FIELDS, CLEAN_SEGMENTS, CTL_HLT_EXITING, CTL_UNCONDITIONAL_IO, CTL_RDTSC_EXITING,
   CTL_INVLPG_EXITING, CTL_CR3_LOAD_EXITING, CTL_CR3_STORE_EXITING, CTL_INTERRUPT_WINDOW, E_INTR_INFO, G_REGS, G_EIP,
-  G_EFLAGS, G_CR0, G_CR2, G_CR3, G_CR4, G_DR, G_EFER, G_SEG, SEG_STRIDE, SEG_SEL, SEG_BASE, SEG_LIMIT, SEG_AR, SR_SS,
+  G_EFLAGS, G_CR0, G_CR2, G_CR3, G_CR4, G_DR, G_EFER, G_SEG, SEG_STRIDE, SEG_SEL, SEG_BASE, SEG_LIMIT, SEG_AR, SR_SS, SR_CS,
   G_GDTR_BASE, G_GDTR_LIMIT, G_IDTR_BASE, G_IDTR_LIMIT, G_INTERRUPTIBILITY, G_ACTIVITY, G_TSC_LO, G_CPL, AR_UNUSABLE,
   INTERRUPTIBILITY_STI, EFER_SVME, X_INSTRUCTION_LENGTH,
 } from "../vmcs-layout";
@@ -96,10 +96,14 @@ export function svmSaveSegment(p: u32, at: u32, sreg: u32): void {
   write64(p, at + SEGMENT_BASE, core(seg + SEG_BASE));
 }
 
-// The core's CPL is SS's DPL: the VMCB's CPL field goes there (0 in real mode).
-function setCpl(cpl: u32): void {
+// The core's CPL is SS's DPL: the VMCB's CPL field goes there (0 in real mode). In protected mode
+// CS's RPL becomes the CPL too, whatever selector the VMCB holds: Bochs keeps the CPL in CS.RPL
+// (its VMRUN's `CPL = guest.cpl`), and every protected-mode transfer leaves the two equal.
+function setCpl(cpl: u32, protectedMode: bool): void {
   const at = G_SEG + <u32>SR_SS * SEG_STRIDE + SEG_AR;
   setCore(at, (core(at) & ~AR_DPL) | (cpl << 5));
+  const cs = G_SEG + <u32>SR_CS * SEG_STRIDE + SEG_SEL;
+  if (protectedMode) setCore(cs, (core(cs) & ~3) | cpl);
 }
 
 // ES, CS, SS, DS, GDTR and IDTR, as VMRUN and #VMEXIT load them, from a state-save area.
@@ -193,7 +197,7 @@ export function svmLoadL2State(v: u32): void {
   const cr0 = read(v, SAVE_CR0) | CR0_ET;
   const protectedMode = (cr0 & CR0_PE) != 0;
   loadSegmentsAndTables(v, protectedMode);
-  setCpl(protectedMode ? load<u8>(ramBase + v + SAVE_CPL) & 3 : 0);
+  setCpl(protectedMode ? load<u8>(ramBase + v + SAVE_CPL) & 3 : 0, protectedMode);
   setCore(G_EFER, read(v, SAVE_EFER));
   setCore(G_CR0, cr0);
   setCore(G_CR2, read(v, SAVE_CR2));
@@ -263,7 +267,7 @@ export function svmSaveL2State(v: u32): void {
 // equal to L1's registers, which come from the host state now.
 export function svmLoadHostState(h: u32): void {
   loadSegmentsAndTables(h, true);
-  setCpl(0);
+  setCpl(0, true);
   setCore(G_EFER, read(h, SAVE_EFER) & EFER_SVME);
   setCore(G_CR0, read(h, SAVE_CR0) | CR0_PE | CR0_ET);
   setCore(G_CR3, read(h, SAVE_CR3));
