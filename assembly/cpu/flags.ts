@@ -126,8 +126,11 @@ export function getEflags(): u32 {
   return flagsWord | 2;
 }
 
+// The EFLAGS bits this CPU keeps (bit 1 reads as 1, and is added where the word is read).
+export const EFLAGS_BITS: u32 = 0x3f7fd5;
+
 export function setEflags(v: u32): void {
-  flagsWord = (v & 0x3f7fd5) | 2;
+  flagsWord = (v & EFLAGS_BITS) | 2;
   lazyMask = 0;
 }
 

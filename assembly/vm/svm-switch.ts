@@ -31,6 +31,8 @@ import {
 import { CR0_PE, CR0_ET, CR0_TS, CR0_NW, CR0_CD, CR0_PG, CR4_UNSUPPORTED } from "../../src/vmm/control-registers";
 import { levelSwitchArea, saveL1Controls, restoreL1Controls, savedL1Control, mergeCrMask, settleL1AfterExit, inRam, count } from "./level-switch";
 import { ramBase } from "../memory/physical";
+import { ESP, IF } from "../cpu/state";
+import { EFLAGS_BITS } from "../cpu/flags";
 import { codeWritten } from "../jit/code-pages";
 
 @inline function core(offset: u32): u32 { return load<u32>(VMCS_BASE + offset); }
@@ -42,13 +44,10 @@ import { codeWritten } from "../jit/code-pages";
 // A 64-bit field from a 32-bit value: the high word 0.
 @inline function write64(p: u32, offset: u32, value: u32): void { store<u64>(ramBase + p + offset, <u64>value); }
 
-const ESP: u32 = 4;
 const AR_DPL: u32 = 0x60;
 const ATTRIBUTE_PRESENT: u32 = 0x80;
-// The RFLAGS bits this CPU has (bit 1 reads as 1); VM is refused by the checks, and never restored for L1.
-const RFLAGS_BITS: u32 = 0x3f7fd5;
+// RFLAGS keeps the bits EFLAGS has (EFLAGS_BITS); VM is refused by the checks, and never restored for L1.
 const RFLAGS_VM: u32 = 1 << 17;
-const RFLAGS_IF: u32 = 1 << 9;
 const RFLAGS_FIXED: u32 = 2;
 const DR7_AFTER_VMEXIT: u32 = 0x400;
 const CR0_MP: u32 = 1 << 1;
@@ -205,7 +204,7 @@ export function svmLoadL2State(v: u32): void {
   setCore(G_CR4, read(v, SAVE_CR4));
   setCore(G_DR + 6 * 4, read(v, SAVE_DR6));
   setCore(G_DR + 7 * 4, read(v, SAVE_DR7));
-  setCore(G_EFLAGS, (read(v, SAVE_RFLAGS) & RFLAGS_BITS) | RFLAGS_FIXED);
+  setCore(G_EFLAGS, (read(v, SAVE_RFLAGS) & EFLAGS_BITS) | RFLAGS_FIXED);
   setCore(G_EIP, read(v, SAVE_RIP));
   setCore(G_REGS + 4 * ESP, read(v, SAVE_RSP));
   setCore(G_REGS, read(v, SAVE_RAX));
@@ -272,7 +271,7 @@ export function svmLoadHostState(h: u32): void {
   setCore(G_CR0, read(h, SAVE_CR0) | CR0_PE | CR0_ET);
   setCore(G_CR3, read(h, SAVE_CR3));
   setCore(G_CR4, read(h, SAVE_CR4) & CR4_BITS & ~CR4_UNSUPPORTED);
-  setCore(G_EFLAGS, (read(h, SAVE_RFLAGS) & RFLAGS_BITS & ~RFLAGS_VM) | RFLAGS_FIXED);
+  setCore(G_EFLAGS, (read(h, SAVE_RFLAGS) & EFLAGS_BITS & ~RFLAGS_VM) | RFLAGS_FIXED);
   setCore(G_EIP, read(h, SAVE_RIP));
   setCore(G_REGS + 4 * ESP, read(h, SAVE_RSP));
   setCore(G_REGS, read(h, SAVE_RAX));
@@ -298,7 +297,7 @@ export function vmrunInCore(): bool {
   if ((read(v, EVENTINJ) & EVENT_VALID) != 0 || (read(v, V_INTR) & V_IRQ) != 0) return false;
   const intercepts = read(v, INTERCEPTS_1), control = read(v, V_INTR);
   const flags = (intercepts & INTERCEPT_INTR ? RUN_HOLDS_INTERRUPTS : 0) | (control & V_INTR_MASKING ? RUN_VIRTUAL_MASKING : 0) |
-    (core(G_EFLAGS) & RFLAGS_IF ? RUN_HOST_INTERRUPTS : 0);
+    (core(G_EFLAGS) & IF ? RUN_HOST_INTERRUPTS : 0);
   svmSaveHostState(h);
   saveL1Controls();
   svmLoadL2State(v);
