@@ -15,7 +15,8 @@ import { median } from "./report.js";
 /** The longer run has this many times the rounds of the shorter. */
 const LONG_RUN_FACTOR = 5;
 const FIRST_LINE = /^multitask: \d+ processes/;
-const SWITCHES_LINE = /^multitask: (\d+) switches$/;
+/** multitask's last count: the switches it made (`m`: also found in a whole run's output). */
+export const SWITCHES_LINE = /^multitask: (\d+) switches$/m;
 
 export interface PeerSwitchCost {
   /** Median over the runs of ns per address-space switch. */
@@ -25,11 +26,11 @@ export interface PeerSwitchCost {
 }
 
 /**
- * ns per switch of guests/multitask.elf with `processes` processes on `peer`, `runs` times: each
- * run boots it with `rounds` and LONG_RUN_FACTOR x `rounds` rounds per process.
+ * ns per switch of the multitask guest (`guest`, a package path) on `peer`, `runs` times: each run
+ * boots it with `rounds` and LONG_RUN_FACTOR x `rounds` rounds per process.
  */
-export async function peerNsPerSwitch(peer: PeerRunner, cmdlineFor: (rounds: number) => string, rounds: number, runs: number, clock: ClockKind): Promise<PeerSwitchCost> {
-  const kernel = fileURLToPath(packageFileUrl("guests/multitask.elf"));
+export async function peerNsPerSwitch(peer: PeerRunner, guest: string, cmdlineFor: (rounds: number) => string, rounds: number, runs: number, clock: ClockKind): Promise<PeerSwitchCost> {
+  const kernel = fileURLToPath(packageFileUrl(guest));
   const span = async (cmdline: string) => switchSpan(await peer.run(kernel, cmdline, clock, SWITCHES_LINE, "done-line"), `${kernel} "${cmdline}" on ${peer.name}`);
   const perRun: number[] = [];
   for (let run = 0; run < runs; run++) {

@@ -30,7 +30,7 @@ import { describeStop } from "../vmm/stop-reason.js";
 import { VirtualMachine, type RunResult } from "../vmm/virtual-machine.js";
 import type { Cr3Policy } from "../vmm/vm-config.js";
 import { BenchGuestError } from "./bench-guest-error.js";
-import { peerNsPerSwitch, type PeerCliff } from "./cr3-cliff-peers.js";
+import { SWITCHES_LINE, peerNsPerSwitch, type PeerCliff } from "./cr3-cliff-peers.js";
 import type { ClockKind } from "./marker-timing.js";
 import { HOST_TITLES } from "./exit-report.js";
 import { PEER_NAMES, type PeerRunner } from "./peer-runners.js";
@@ -105,8 +105,6 @@ export const PEER_PROCESS_COUNTS: readonly number[] = [4, 5];
 export const WINDOW = { from: 0.25, to: 0.85 } as const;
 /** Instructions per step of the untimed run that finds where the WINDOW lies. */
 const SIZING_STEP = 2_000;
-
-const SWITCHES_LINE = /^multitask: (\d+) switches$/m;
 
 export async function measureCr3Cliff(options: Cr3CliffOptions = {}): Promise<Cr3CliffPoint[]> {
   const { processes = [1, 2, 3, 4, 5, 6, 7, 8], switches = 20_000, runs = 3, light = true, cr3Targets, cr3Policy, timeoutSeconds = 300, warmupRuns = 1, peers = [], clock = "wall" } = options;
@@ -188,7 +186,7 @@ export async function measureCr3Cliff(options: Cr3CliffOptions = {}): Promise<Cr
     const timed: Awaited<ReturnType<typeof timedRun>>[] = [];
     for (let run = 1; run <= runs; run++) timed.push(await timedRun(n, rounds, { from, to }, `run ${run}`));
     const onPeers: PeerCliff = {};
-    if (PEER_PROCESS_COUNTS.includes(n)) for (const peer of peers) onPeers[peer.name] = await peerNsPerSwitch(peer, (r) => cmdlineFor(n, r), rounds, runs, clock);
+    if (PEER_PROCESS_COUNTS.includes(n)) for (const peer of peers) onPeers[peer.name] = await peerNsPerSwitch(peer, MULTITASK_GUEST, (r) => cmdlineFor(n, r), rounds, runs, clock);
     points.push({
       processes: n,
       roundsPerProcess: rounds,

@@ -63,7 +63,7 @@ describe("the CR3 cliff on the peers", () => {
 
   it("takes ns per switch as the difference of a short and a long run, so boot and setup cancel", async () => {
     const { peer, cmdlines } = scripted(3800, 250);
-    const cost = await peerNsPerSwitch(peer, (rounds) => `multitask.elf 5 ${rounds} yield light`, 1000, 2, "cpu");
+    const cost = await peerNsPerSwitch(peer, "guests/multitask.elf", (rounds) => `multitask.elf 5 ${rounds} yield light`, 1000, 2, "cpu");
     expect(cmdlines).toEqual(["multitask.elf 5 1000 yield light", "multitask.elf 5 5000 yield light", "multitask.elf 5 1000 yield light", "multitask.elf 5 5000 yield light"]);
     expect(cost.runs).toHaveLength(2);
     expect(cost.nsPerSwitch).toBeCloseTo(3800, 6);
