@@ -117,15 +117,18 @@ describe.skipIf(!hasChromium).each(NETWORKS)(demoTitle("the demo's load, opened 
   afterAll(() => demo?.close());
 
   it("paints before the terminal and the chart load, with under 60 KB of the page's files", () => {
-    // The page, its styles and its entry script (~31 KB) are what the paint waits for. What that
-    // script fetch()es at once as data (the guest list, the linked guest) cannot delay the paint
-    // and lands before it or after it as the machine's load has it, so it is not counted; the
-    // worker's entry script is. xterm.js (344 KB) and the VGA font wait for the paint, uPlot
-    // (52 KB) for the guest's first output too. (The worker loads the VM meanwhile, on a thread of
-    // its own.)
+    // The page and its styles are what the paint waits for. Its entry script (~31 KB, a module:
+    // deferred, so it lands before the paint or after it as the machine's speed has it; on a quiet
+    // machine over Slow 4G often after) is counted either way. What that script fetch()es at once
+    // as data (the guest list, the linked guest) cannot delay the paint and lands before it or
+    // after it as the machine's load has it, so it is not counted; the worker's entry script is.
+    // xterm.js (344 KB) and the VGA font wait for the paint, uPlot (52 KB) for the guest's first
+    // output too. (The worker loads the VM meanwhile, on a thread of its own.)
     const early = figures.fetched.filter((file) => file.by === "page" && file.responseEnd <= figures.firstPaintMs);
-    expect(early.map((file) => file.name)).toEqual(expect.arrayContaining(["index.html", "main.css", "main.js"]));
-    const waitedFor = early.filter((file) => file.initiator !== "fetch");
+    expect(early.map((file) => file.name)).toEqual(expect.arrayContaining(["index.html", "main.css"]));
+    const entryScript = figures.fetched.filter((file) => file.by === "page" && file.name === "main.js");
+    expect(entryScript).toHaveLength(1);
+    const waitedFor = [...early.filter((file) => file.initiator !== "fetch" && file.name !== "main.js"), ...entryScript];
     expect(total(waitedFor, "decoded")).toBeLessThan(60_000);
   });
 
