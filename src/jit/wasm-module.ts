@@ -24,8 +24,11 @@ export const BLOCK_VOID = 0x40;
 const I32 = 0x7f;
 const FUNCREF = 0x70;
 
+/** Where bytes are appended: a number[] (a module's sections) or a Code. */
+interface ByteSink { push(byte: number): unknown }
+
 /** Appends `value` as unsigned LEB128, WebAssembly's encoding of sizes and indices. */
-export function uleb(out: number[], value: number): void {
+export function uleb(out: ByteSink, value: number): void {
   let v = value >>> 0;
   do {
     let byte = v & 0x7f;
@@ -35,7 +38,7 @@ export function uleb(out: number[], value: number): void {
   } while (v !== 0);
 }
 
-function sleb(out: number[], value: number): void {
+function sleb(out: ByteSink, value: number): void {
   let v = value | 0;
   for (;;) {
     const byte = v & 0x7f;
@@ -56,9 +59,14 @@ function section(out: number[], id: number, body: number[]): void {
   out.push(...body);
 }
 
-/** A function body under construction: typed helpers for the instructions we emit. */
+/**
+ * A function body under construction: typed helpers for the instructions we emit. Its bytes grow
+ * in a Uint8Array that doubles when full: a number[] took 8 bytes an element, and its growth and
+ * copies were most of what compiling a region allocated (and V8's scavenges then collected).
+ */
 export class Code {
-  bytes: number[] = [];
+  private buffer = new Uint8Array(64);
+  private size = 0;
   private localCount = 0;
   // Code emitted after the rest (later()): where it goes, and what emits it.
   private readonly holes: { at: number; emit: (c: Code) => void }[] = [];
@@ -67,70 +75,86 @@ export class Code {
 
   local(): number { return this.localCount++; }
   get locals(): number { return this.localCount; }
+  /** The bytes so far (a view, valid until more are emitted). */
+  get bytes(): Uint8Array { return this.buffer.subarray(0, this.size); }
 
-  op(...ops: Op[]): this { this.bytes.push(...ops); return this; }
-  i32(value: number): this { this.bytes.push(Op.I32Const); sleb(this.bytes, value); return this; }
+  push(byte: number): void {
+    if (this.size === this.buffer.length) this.grow(this.size + 1);
+    this.buffer[this.size++] = byte;
+  }
+  private grow(needed: number): void {
+    const bigger = new Uint8Array(Math.max(needed, 2 * this.buffer.length));
+    bigger.set(this.bytes);
+    this.buffer = bigger;
+  }
+
+  op(...ops: Op[]): this { for (const op of ops) this.push(op); return this; }
+  i32(value: number): this { this.push(Op.I32Const); sleb(this, value); return this; }
   /** An i64 constant in the int32 range. */
-  i64(value: number): this { this.bytes.push(Op.I64Const); sleb(this.bytes, value); return this; }
-  get(local: number): this { this.bytes.push(Op.LocalGet); uleb(this.bytes, local); return this; }
-  set(local: number): this { this.bytes.push(Op.LocalSet); uleb(this.bytes, local); return this; }
-  tee(local: number): this { this.bytes.push(Op.LocalTee); uleb(this.bytes, local); return this; }
-  globalGet(index: number): this { this.bytes.push(Op.GlobalGet); uleb(this.bytes, index); return this; }
-  globalSet(index: number): this { this.bytes.push(Op.GlobalSet); uleb(this.bytes, index); return this; }
-  call(func: number): this { this.bytes.push(Op.Call); uleb(this.bytes, func); return this; }
+  i64(value: number): this { this.push(Op.I64Const); sleb(this, value); return this; }
+  get(local: number): this { this.push(Op.LocalGet); uleb(this, local); return this; }
+  set(local: number): this { this.push(Op.LocalSet); uleb(this, local); return this; }
+  tee(local: number): this { this.push(Op.LocalTee); uleb(this, local); return this; }
+  globalGet(index: number): this { this.push(Op.GlobalGet); uleb(this, index); return this; }
+  globalSet(index: number): this { this.push(Op.GlobalSet); uleb(this, index); return this; }
+  call(func: number): this { this.push(Op.Call); uleb(this, func); return this; }
   /** A tail call of function `func`. */
-  tailCall(func: number): this { this.bytes.push(Op.ReturnCall); uleb(this.bytes, func); return this; }
+  tailCall(func: number): this { this.push(Op.ReturnCall); uleb(this, func); return this; }
   /** A load or store with alignment hint 0 and a constant offset. */
-  mem(op: Op, offset: number): this { this.bytes.push(op, 0); uleb(this.bytes, offset); return this; }
-  ifThen(): this { this.bytes.push(Op.If, BLOCK_VOID); this.depth++; return this; }
+  mem(op: Op, offset: number): this { this.push(op); this.push(0); uleb(this, offset); return this; }
+  ifThen(): this { this.push(Op.If); this.push(BLOCK_VOID); this.depth++; return this; }
   /** An if whose arms each leave an i32 (separated by orElse()). */
-  ifI32(): this { this.bytes.push(Op.If, I32); this.depth++; return this; }
-  orElse(): this { this.bytes.push(Op.Else); return this; }
-  loop(): this { this.bytes.push(Op.Loop, BLOCK_VOID); this.depth++; return this; }
-  block(): this { this.bytes.push(Op.Block, BLOCK_VOID); this.depth++; return this; }
+  ifI32(): this { this.push(Op.If); this.push(I32); this.depth++; return this; }
+  orElse(): this { this.push(Op.Else); return this; }
+  loop(): this { this.push(Op.Loop); this.push(BLOCK_VOID); this.depth++; return this; }
+  block(): this { this.push(Op.Block); this.push(BLOCK_VOID); this.depth++; return this; }
   /** Branch to the `depth`-th enclosing block (0: the innermost): a loop's start, a block's end. */
-  br(depth: number): this { this.bytes.push(Op.Br); uleb(this.bytes, depth); return this; }
+  br(depth: number): this { this.push(Op.Br); uleb(this, depth); return this; }
   /** Branch to the block (loop) that was open at `depth` (the value of `depth` just after opening it). */
   brTo(depth: number): this { return this.br(this.depth - depth); }
   /** brTo(), if the value on the stack is not 0. */
-  brIfTo(depth: number): this { this.bytes.push(Op.BrIf); uleb(this.bytes, this.depth - depth); return this; }
+  brIfTo(depth: number): this { this.push(Op.BrIf); uleb(this, this.depth - depth); return this; }
   /** Branch to the `targets[i]`-th enclosing block for the i on the stack, `otherwise` beyond them. */
   brTable(targets: readonly number[], otherwise: number): this {
-    this.bytes.push(Op.BrTable);
-    uleb(this.bytes, targets.length);
-    for (const t of targets) uleb(this.bytes, t);
-    uleb(this.bytes, otherwise);
+    this.push(Op.BrTable);
+    uleb(this, targets.length);
+    for (const t of targets) uleb(this, t);
+    uleb(this, otherwise);
     return this;
   }
-  end(): this { this.bytes.push(Op.End); this.depth--; return this; }
+  end(): this { this.push(Op.End); this.depth--; return this; }
 
   /**
    * Code that goes here but depends on what is emitted after it (a block's register loads, on the
    * registers the region turns out to use): `emit` writes it when finish() is called, into a Code
    * of its own, which must leave the block depth as it was and make no locals.
    */
-  later(emit: (c: Code) => void): this { this.holes.push({ at: this.bytes.length, emit }); return this; }
+  later(emit: (c: Code) => void): this { this.holes.push({ at: this.size, emit }); return this; }
 
   /** Fills the holes later() left, in order: the body is complete. */
   finish(): void {
     if (this.holes.length === 0) return;
-    const parts: number[][] = [];
-    let total = this.bytes.length;
+    const parts: Uint8Array[] = [];
+    let total = this.size;
     for (const hole of this.holes) {
       const part = new Code();
       hole.emit(part);
       if (part.depth !== 0 || part.locals !== 0) throw new Error("code emitted later must close its blocks and make no locals");
       parts.push(part.bytes);
-      total += part.bytes.length;
+      total += part.size;
     }
-    const bytes = new Array<number>(total);
+    const bytes = new Uint8Array(total);
     let from = 0, to = 0;
     this.holes.forEach((hole, i) => {
-      for (; from < hole.at; from++) bytes[to++] = this.bytes[from];
-      for (const b of parts[i]) bytes[to++] = b;
+      bytes.set(this.buffer.subarray(from, hole.at), to);
+      to += hole.at - from;
+      from = hole.at;
+      bytes.set(parts[i], to);
+      to += parts[i].length;
     });
-    for (; from < this.bytes.length; from++) bytes[to++] = this.bytes[from];
-    this.bytes = bytes;
+    bytes.set(this.buffer.subarray(from, this.size), to);
+    this.buffer = bytes;
+    this.size = total;
     this.holes.length = 0;
   }
 }

@@ -10,14 +10,14 @@ describe("code emitted later", () => {
     c.op(Op.Drop).later((h) => h.i32(value)).op(Op.Select).later((h) => h.op(Op.Return)).later(() => {}).op(Op.End);
     value = 5; // known only now
     c.finish();
-    expect(c.bytes).toEqual([Op.Drop, Op.I32Const, 5, Op.Select, Op.Return, Op.End]);
+    expect([...c.bytes]).toEqual([Op.Drop, Op.I32Const, 5, Op.Select, Op.Return, Op.End]);
   });
 
   it("may open and close blocks, but not leave one open or make locals", () => {
     const c = new Code();
     c.later((h) => h.block().end());
     c.finish();
-    expect(c.bytes).toEqual([Op.Block, 0x40, Op.End]);
+    expect([...c.bytes]).toEqual([Op.Block, 0x40, Op.End]);
     expect(() => new Code().later((h) => h.block()).finish()).toThrow();
     expect(() => new Code().later((h) => h.local()).finish()).toThrow();
   });
