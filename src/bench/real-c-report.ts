@@ -7,7 +7,7 @@
 import { HOST_TITLES, changeCells, figure, type PreviousRun } from "./exit-report.js";
 import type { Measurement } from "./exit-runs.js";
 import type { HostStatus } from "./exit-suite.js";
-import type { CompileTime } from "../core/core.js";
+import { describeCompileTime, type CompileTime } from "../core/core.js";
 import type { GuestSummary, PhaseRow } from "./real-c.js";
 import { table } from "./report.js";
 
@@ -77,8 +77,7 @@ export function realCTargetLines(rows: readonly PhaseRow[], guests: readonly Gue
  * printing at its end: not the time to its peak speed).
  */
 export function compilingText(guest: string, c: CompileTime, runMs: number): string {
-  const perBlock = c.blocks > 0 ? `, ${((c.ms * 1000) / c.blocks).toFixed(0)} µs a block` : "";
   const share = runMs > 0 ? `, ${((c.ms / runMs) * 100).toFixed(1)} % of the run` : "";
-  return `compiling tier, ${guest}: ${c.regions} regions holding ${c.blocks} blocks compiled in ${c.ms.toFixed(1)} ms${perBlock}${share}; ` +
+  return `compiling tier, ${guest}: ${describeCompileTime(c)}${share}; ` +
     `the last compile over ${c.lastEndMs.toFixed(0)} ms into the ${runMs.toFixed(0)} ms run`;
 }

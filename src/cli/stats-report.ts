@@ -6,6 +6,7 @@
 // paged, the shadow MMU's counters. Under nesting, once L2 has exited, the exits again by level
 // (src/vmm/exit-level.ts): L1's, L2's reflected into L1, and L2's L0 handled itself.
 
+import { describeCompileTime } from "../core/core.js";
 import type { CompiledCodeStatistics, ExitReasonStats, LevelStatistics, VmStatistics } from "../vmm/exit-stats.js";
 import { MMU_STATISTIC_LABELS, pagingSeen } from "../vmm/mmu-stats.js";
 import type { StopReason } from "../vmm/stop-reason.js";
@@ -58,10 +59,11 @@ function exitTable(exits: ExitReasonStats[]): string[] {
 // The forms --stats lists (--stats-json has them all).
 const FORMS_SHOWN = 8;
 
-function formatCompiledCode({ retired, compiledInstructions, share, interpretedForms = [] }: CompiledCodeStatistics): string[] {
+function formatCompiledCode({ retired, compiledInstructions, share, interpretedForms = [], compiling }: CompiledCodeStatistics): string[] {
   const total = interpretedForms.reduce((sum, f) => sum + f.count, 0);
   return [
     `compiled code: ${compiledInstructions} of ${retired} instructions retired since boot (${(share * 100).toFixed(1)} %)`,
+    ...(compiling ? [`compiling tier: ${describeCompileTime(compiling)} (host wall time)`] : []),
     ...(total > 0 ? [`interpreted where compiled code could run: ${total}, most often:`] : []),
     ...interpretedForms.slice(0, FORMS_SHOWN).map((f) => `  ${String(f.count).padStart(12)}  ${f.form.padEnd(10)} ${f.name}`),
   ];

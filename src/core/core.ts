@@ -39,6 +39,12 @@ export interface CompileTime {
   lastEndMs: number;
 }
 
+/** "R regions holding B blocks compiled in X ms, Y µs a block": what --stats and the bench say of a CompileTime. */
+export function describeCompileTime(c: Pick<CompileTime, "regions" | "blocks" | "ms">): string {
+  const perBlock = c.blocks > 0 ? `, ${((c.ms * 1000) / c.blocks).toFixed(0)} µs a block` : "";
+  return `${c.regions} regions holding ${c.blocks} blocks compiled in ${c.ms.toFixed(1)} ms${perBlock}`;
+}
+
 interface CompileTiming { clock: (() => number) | undefined; since: number; time: CompileTime }
 const compileTimes = new WeakMap<CoreExports, CompileTiming>();
 

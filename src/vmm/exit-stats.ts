@@ -76,10 +76,20 @@ export interface CompiledCodeStatistics {
    * where compiled code could have run, by form, most frequent first (this process's runs only).
    */
   interpretedForms?: InterpretedForm[];
+  /**
+   * With VirtualMachineOptions.timeExits: the regions the compiling tier compiled since the VM was
+   * made, the guest blocks they hold, and the host ms (wall) the compiles took.
+   */
+  compiling?: { regions: number; blocks: number; ms: number };
 }
 
-export function compiledCodeStatistics(retired: number, compiledInstructions: number, interpretedForms?: InterpretedForm[]): CompiledCodeStatistics {
-  return { retired, compiledInstructions, share: retired > 0 ? compiledInstructions / retired : 0, ...(interpretedForms && { interpretedForms }) };
+export function compiledCodeStatistics(
+  retired: number, compiledInstructions: number, interpretedForms?: InterpretedForm[], compiling?: CompiledCodeStatistics["compiling"],
+): CompiledCodeStatistics {
+  return {
+    retired, compiledInstructions, share: retired > 0 ? compiledInstructions / retired : 0, ...(interpretedForms && { interpretedForms }),
+    ...(compiling && { compiling: { regions: compiling.regions, blocks: compiling.blocks, ms: compiling.ms } }),
+  };
 }
 
 /** Counts and times of one set of exits, by reason. */

@@ -18,7 +18,7 @@ import {
   ACTIVITY_HLT, C_DEVICE_MEMORY_BASE, C_DEVICE_MEMORY_SIZE, C_JIT, DEVICE_MEMORY_BYTES, C_PREEMPTION_TIMER, EXIT_EXTERNAL_INTERRUPT, EXIT_PREEMPTION_TIMER, G_ACTIVITY,
   PREEMPTION_HOST_WORK, X_QUALIFICATION, X_REASON,
 } from "../../assembly/vmcs-layout.js";
-import { instantiateCore, setExitHandler, type CoreExports } from "../core/core.js";
+import { instantiateCore, setExitHandler, timeCompiles, type CompileTime, type CoreExports } from "../core/core.js";
 import { CoreViews } from "../core/views.js";
 import type { Vmcs } from "../core/vmcs.js";
 import { IoBus } from "../devices/bus.js";
@@ -88,7 +88,7 @@ export interface VirtualMachineOptions extends Partial<VmConfig> {
    * when it has grown.
    */
   consoleRoom?: () => number;
-  /** Measure host time per exit reason (exit-timer.ts); off by default, counts are always kept. */
+  /** Measure host time per exit reason (exit-timer.ts) and of the compiling tier's compiles; off by default, counts are always kept. */
   timeExits?: boolean;
   /** Time each exit's handling in the VMM alone (handler-timer.ts: the browser demo's figures). */
   handlerTimer?: HandlerTimer;
@@ -177,6 +177,8 @@ export class VirtualMachine implements ExitContext {
   hostInput: HostInput | undefined;
   private readonly views: CoreViews;
   private readonly exitTimer: ExitTimer | undefined;
+  /** With timeExits: the compiling tier's compiles, timed with the wall clock (statistics().compiledCode.compiling). */
+  private readonly compileTime: CompileTime | undefined;
   private readonly countingForms: boolean;
   private readonly exits: ExitDispatcher;
   private readonly levelSwitch: CoreLevelSwitch;
@@ -264,6 +266,7 @@ export class VirtualMachine implements ExitContext {
     this.timer = new InterruptTimer(this.vmcs);
     this.cr3Targets = new Cr3TargetList(this.l0Controls, this.config.cr3Targets, this.config.cr3Policy);
     this.exitTimer = timeExits ? new ExitTimer(this.stats, this.vmcs) : undefined;
+    this.compileTime = timeExits ? timeCompiles(core, () => performance.now()) : undefined;
     const completedInCore = { allow: (on: boolean) => (inCore.allow(on), levelSwitch.allow(on)) };
     this.exits = new ExitDispatcher(this, this.exitTimer, [], handlerTimer, completedInCore, this.config.nested !== "off");
     if (this.config.nested === "vmx") this.exits.setLevelStage(l2Stage);
@@ -416,7 +419,7 @@ export class VirtualMachine implements ExitContext {
   /** Exit counts (and times, with timeExits), instructions and MIPS over every run so far, and the MMU's counters. */
   statistics(): VmStatistics {
     const forms = this.countingForms ? readInterpretedForms(this.core) : undefined;
-    const compiled = compiledCodeStatistics(this.vmcs.instructionsRetired(), this.vmcs.compiledInstructions(), forms);
+    const compiled = compiledCodeStatistics(this.vmcs.instructionsRetired(), this.vmcs.compiledInstructions(), forms, this.compileTime);
     const snapshot = this.stats.snapshot(readMmuStatistics(this.vmcs, this.cr3Targets.misses), compiled);
     return this.config.ifMode === "bt" ? { ...snapshot, translation: readTranslationStatistics(this.vmcs) } : snapshot;
   }
