@@ -171,22 +171,28 @@ export function jitInterpret(length: u32, remaining: u32, entry: u32): u32 {
 // REP MOVS or REP STOS (`opcode` A4, A5, AA or AB, elements of `bytes`), `length` bytes at EIP, in
 // a compiled block (src/jit/translate.ts repString), by the interpreter's stringInstruction() with
 // no fetch or decode: a kernel's copies (a process switch saves and restores the registers so) and
-// C's memcpy and memset, which no longer end their block. Its iterations are paid from the budget
-// the block left after taking its own instructions', so the `remaining` instructions after it stay
-// paid for: one that budget cuts short stops at itself (EIP there, ECX what is left), as the
-// interpreter's would at the end of a slice, and the block ends for the run loop to go on with it.
-// Answers as jitInterpret.
+// C's memcpy and memset, which no longer end their block. Its iterations may spend the budget the
+// block prepaid for the `remaining` instructions after it, as the interpreter's REP would: one
+// the budget cuts short stops at the same iteration (EIP at itself, ECX what is left), however
+// many instructions follow it in the block. (Stopping earlier and leaving the rest to the
+// interpreter would differ once the REP has written over its own bytes: the interpreter fetches
+// it again.) The block goes on only when the REP left the later instructions' budget untouched;
+// otherwise it ends, and its refund of `remaining` as it leaves makes up for the subtraction
+// below (which wraps when the REP spent into it). Answers as jitInterpret.
 export function jitRepString(opcode: u32, bytes: u32, length: u32, remaining: u32, entry: u32): u32 {
   const next = eip + length;
   const context = blockContext();
   instrStart = eip;
   eip = next;
   repPrefix = 0xf3;
+  budget += remaining;
   stringInstruction(opcode < 0xaa ? STR_MOVS : STR_STOS, bytes);
   repPrefix = 0;
+  const overspent = budget < remaining;
+  budget -= remaining;
   if (pending == PEND_EXIT) return deliverExitInBlock(remaining, entry, next);
   if (pending) return pending;
-  return eip == next && blockContext() == context && blockStillValid(entry) ? 0 : INTERPRETED_BLOCK_ENDS;
+  return !overspent && eip == next && blockContext() == context && blockStillValid(entry) ? 0 : INTERPRETED_BLOCK_ENDS;
 }
 
 // VMREAD (`write` 0) or VMWRITE between registers in a compiled block (src/jit/translate.ts

@@ -57,3 +57,14 @@ it("a fault part-way leaves the registers as the interpreter does", () => {
   expectAgreement(both, L.EXIT_EXCEPTION);
   expect(both.compiled.regs[6]).toBe(unmapped); // ESI: at the first dword it could not read
 });
+
+// The last round's REP STOSB fills its own block with HLT bytes, from just before itself on. The
+// interpreter decoded it once and goes on with it to the end of its slice; compiled, it must stop
+// at the same iteration (paying from the budget its block prepaid for the instructions after it),
+// not early and then be fetched again from the HLTs it wrote.
+it("a REP writing over its own block and cut short by the budget stops where the interpreter's does", () => {
+  const after = Array.from({ length: 20 }, (_, i) => `add $${i + 1}, %edx`).join("\n");
+  const source = `mov $40, %ebx\nmov $0xf4, %al\n1:\nmov $${DATA}, %edi\nmov $16, %ecx\ncmp $1, %ebx\njne 2f\n` +
+    `mov $2f - 8, %edi\nmov $64, %ecx\n2:\nrep stosb\n${after}\ndec %ebx\njnz 1b\nhlt`;
+  for (const slice of [7, 30, 41, 50, 97]) expect(expectSameSlices(source, slice).compiler!.compiled).toBeGreaterThan(0);
+});
