@@ -30,7 +30,7 @@ export function setExitHandler(core: CoreExports, handler: ExitHandler | undefin
 export interface CompileTime {
   /** Milliseconds by the clock given to timeCompiles(), since that call. */
   ms: number;
-  /** jit.compile calls since then (a region compiled, or found not compilable). */
+  /** jit.compile calls since then (a region compiled, a block entered in one compiled before, or found not compilable). */
   calls: number;
   /** Of those, the regions compiled, and the guest blocks they hold in all. */
   regions: number;
@@ -90,12 +90,12 @@ export async function instantiateCore(source: BufferSource | WebAssembly.Module 
     if (compiler === undefined) return 0;
     const clock = timing.clock;
     if (clock === undefined) return compiler.compile(eip, physical, entry);
-    const start = clock(), blocksBefore = compiler.blocksCompiled();
+    const start = clock(), blocksBefore = compiler.blocksCompiled(), regionsBefore = compiler.compiled;
     const slot = compiler.compile(eip, physical, entry);
     const end = clock(), time = timing.time;
     time.ms += end - start;
     time.calls++;
-    if (slot !== 0) time.regions++;
+    time.regions += compiler.compiled - regionsBefore; // (not a block entered in a region compiled before)
     time.blocks += compiler.blocksCompiled() - blocksBefore;
     time.lastEndMs = end - timing.since;
     return slot;

@@ -3,12 +3,13 @@
 // it against the core's memory, globals and helpers, put it in the core's function table and
 // fill the block-cache entry (instruction count and length). The core then enters the block with
 // call_indirect and never calls us again for it, until a write into its bytes (or another block
-// taking its cache entry) forgets it.
+// taking its cache entry) forgets it. A block hot inside a region still compiled is entered in that
+// region instead of being compiled again (Region, below).
 import { VMCS_BASE, G_REGS } from "../../assembly/vmcs-layout.js";
 import {
   JIT_GLOBALS, JIT_FUNCTIONS, BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_REGION_BLOCKS, BLOCK_MODE_PAGING,
   BLOCK_MODE_CPL_SHIFT, BLOCK_CACHE_ENTRIES, BLOCK_ENTRY_SIZE, REGION_BLOCKS_OFFSET, REGION_BLOCKS_STRIDE,
-  INDIRECT_TARGETS_OFFSET, BLOCK_SECOND_PAGE, REGION_BLOCK_IN_SECOND_PAGE,
+  INDIRECT_TARGETS_OFFSET, BLOCK_SECOND_PAGE, REGION_BLOCK_IN_SECOND_PAGE, BLOCK_FUNCTION, BLOCK_PHYSICAL,
 } from "../../assembly/jit-abi.js";
 import type { CoreExports } from "../core/core-exports.js";
 import { encodeModule, encodeLinkModule } from "./wasm-module.js";
@@ -21,16 +22,41 @@ import { RegionImports } from "./region-imports.js";
  */
 export const MAX_BLOCKS = BLOCK_CACHE_ENTRIES;
 
-/** A translated region's WASM module: one function, linked to the core's globals and helpers it imports. */
-export function regionModule(t: Translation, imports: RegionImports): WebAssembly.Module {
-  return new WebAssembly.Module(encodeModule({ globals: imports.globals, functions: imports.functions, body: t.body }));
+/**
+ * A translated region's WASM module, linked to the core's globals and helpers it imports: its
+ * function, and for each of its blocks an export (`b${k}`) entering it at that block, as the
+ * cache entry `entries[k]` (translate.ts: the entry its calls into the core name).
+ */
+export function regionModule(t: Translation, imports: RegionImports, entries: readonly number[]): WebAssembly.Module {
+  const bodyArgs = t.blocks.map((_, k) => [k, entries[k] ?? entries[0]]);
+  return new WebAssembly.Module(encodeModule({ globals: imports.globals, functions: imports.functions, body: t.body, entries: bodyArgs }));
 }
+
+/**
+ * A compiled region, for entries at its other blocks: as long as it is still in its cache entry
+ * (nothing wrote its blocks, nothing claimed the entry), a block of it that gets hot is entered
+ * there (its export b${k}) instead of being compiled again as the first of a region of its own,
+ * most of whose blocks would be this region's again (realc's qsort compiled 58 regions, 700
+ * blocks, for a function of 52 blocks and its comparison functions).
+ */
+interface Region {
+  entry: number; slot: number; physical: number; mode: number;
+  blocks: readonly BlockPlace[];
+  // (weakly: a region dropped from the table is not kept for its members)
+  exports: WeakRef<WebAssembly.Exports>;
+}
+/** Where a block lies and its instruction count: what an entry's description needs (describe()). */
+interface BlockPlace { ip: number; physical: number; length: number; instructions: number }
+/** A block of a region, by the cache entry its own address takes (only paging off: linear = physical). */
+interface RegionMember { region: Region; block: number }
 
 export class BlockCompiler {
   private readonly firstSlot: number;
   private readonly imports: WebAssembly.Imports;
   compiled = 0; // functions (regions)
   regionBlocks = 0; // blocks they hold beyond their first
+  entered = 0; // blocks entered in a region compiled at another (Region)
+  private readonly members: (RegionMember | undefined)[] = new Array(BLOCK_CACHE_ENTRIES);
 
   /** Guest blocks compiled, in all the functions. */
   blocksCompiled(): number {
@@ -51,33 +77,77 @@ export class BlockCompiler {
     const core = this.core;
     const ram = new Uint8Array(core.memory.buffer, core.ramBase(), core.ramSize());
     const mode = new Uint8Array(core.memory.buffer)[entry + BLOCK_MODE];
+    const index = (entry - core.blockCacheBase()) / BLOCK_ENTRY_SIZE;
+    const slot = this.firstSlot + index;
+    const member = this.liveMember(index, linearEip, physical, mode);
+    if (member) {
+      core.table.set(slot, member.run);
+      this.describe(entry, physical, member.region.blocks, member.region.blocks[member.block].instructions);
+      this.entered++;
+      return slot;
+    }
     const indirectTargets = core.blockCacheBase() + INDIRECT_TARGETS_OFFSET;
     const imports = new RegionImports();
     const t = translateBlock({
       code: ram, eip: linearEip, physical, paging: (mode & BLOCK_MODE_PAGING) !== 0, cpl: mode >> BLOCK_MODE_CPL_SHIFT,
-      ramBase: core.ramBase(), ramSize: core.ramSize(), codePageMasks: core.codePageMasks(), regs: VMCS_BASE + G_REGS, entry, links: imports.links,
+      ramBase: core.ramBase(), ramSize: core.ramSize(), codePageMasks: core.codePageMasks(), regs: VMCS_BASE + G_REGS, links: imports.links,
       reached: (linear, p) => core.blockReached(linear, p, mode) !== 0,
       regionLinks: { blockCache: core.blockCacheBase(), get link() { return imports.link; } }, indirectTargets, lastIndirectTarget: (site) => lastIndirectTarget(core, indirectTargets, site),
     });
     if (!t) return 0;
-    const run = new WebAssembly.Instance(regionModule(t, imports), this.imports).exports.run as () => void;
-    const index = (entry - core.blockCacheBase()) / BLOCK_ENTRY_SIZE;
-    const slot = this.firstSlot + index;
-    core.table.set(slot, run);
-    const view = new DataView(core.memory.buffer);
-    view.setUint8(entry + BLOCK_INSTRUCTIONS, t.instructions);
-    view.setUint8(entry + BLOCK_REGION_BLOCKS, t.blocks.length);
-    // where each block lies, for the core's write tracking (jit-abi.ts REGION_BLOCKS_OFFSET, BLOCK_SECOND_PAGE)
-    const blocks = core.blockCacheBase() + REGION_BLOCKS_OFFSET + index * REGION_BLOCKS_STRIDE;
-    const page = physical >>> 12, second = t.blocks.find((b) => b.physical >>> 12 !== page)?.physical;
-    view.setUint32(entry + BLOCK_SECOND_PAGE, second === undefined ? 0 : (second >>> 12) + 1, true);
-    t.blocks.forEach((b, i) => {
-      const where = (b.physical & 0xfff) | (b.physical >>> 12 === page ? 0 : REGION_BLOCK_IN_SECOND_PAGE);
-      view.setUint32(blocks + 4 * i, where | (b.length << 16), true);
-    });
+    const entries = t.blocks.map((b) => this.entryFor(b.ip));
+    const exports = new WebAssembly.Instance(regionModule(t, imports, [entry, ...entries.slice(1)]), this.imports).exports;
+    core.table.set(slot, exports.b0 as () => void);
+    this.describe(entry, physical, t.blocks, t.instructions);
     this.compiled++;
     this.regionBlocks += t.blocks.length - 1;
+    if (!(mode & BLOCK_MODE_PAGING)) {
+      const blocks = t.blocks.map((b) => ({ ip: b.ip >>> 0, physical: b.physical, length: b.length, instructions: b.instructions.length }));
+      const region: Region = { entry, slot, physical, mode, blocks, exports: new WeakRef(exports) };
+      entries.forEach((e, k) => { if (k > 0 && e !== entry) this.members[(e - core.blockCacheBase()) / BLOCK_ENTRY_SIZE] = { region, block: k }; });
+    }
     return slot;
+  }
+
+  /** The cache entry of the block at linear address `ip` (assembly/jit/block-cache.ts entryFor). */
+  private entryFor(ip: number): number {
+    return this.core.blockCacheBase() + (((ip ^ (ip >>> 12)) & (BLOCK_CACHE_ENTRIES - 1)) * BLOCK_ENTRY_SIZE);
+  }
+
+  /**
+   * The region the block at (linearEip, physical) belongs to, if cache entry `index` remembers one
+   * for it, compiled for `mode` and still compiled in its own entry (so its blocks are unwritten
+   * since: a write forgets it), and the export entering it at that block; else it forgets it.
+   */
+  private liveMember(index: number, linearEip: number, physical: number, mode: number): (RegionMember & { run: () => void }) | undefined {
+    const member = this.members[index];
+    if (member === undefined) return undefined;
+    const r = member.region, place = r.blocks[member.block], exports = r.exports.deref();
+    const view = new DataView(this.core.memory.buffer);
+    const live = place.ip === linearEip >>> 0 && place.physical === physical && r.mode === mode && exports !== undefined &&
+      view.getUint32(r.entry + BLOCK_FUNCTION, true) === r.slot && view.getUint32(r.entry + BLOCK_PHYSICAL, true) === r.physical &&
+      view.getUint8(r.entry + BLOCK_MODE) === r.mode && this.core.table.get(r.slot) === exports.b0;
+    if (!live) this.members[index] = undefined;
+    return live ? { ...member, run: exports[`b${member.block}`] as () => void } : undefined;
+  }
+
+  /**
+   * Fills cache entry `entry` (of the block at `physical`) for a function holding `blocks`: the
+   * instructions of the block it enters at, and where each block lies, for the core's write
+   * tracking (jit-abi.ts REGION_BLOCKS_OFFSET, BLOCK_SECOND_PAGE).
+   */
+  private describe(entry: number, physical: number, blocks: readonly Omit<BlockPlace, "instructions">[], instructions: number): void {
+    const core = this.core, view = new DataView(core.memory.buffer);
+    view.setUint8(entry + BLOCK_INSTRUCTIONS, instructions);
+    view.setUint8(entry + BLOCK_REGION_BLOCKS, blocks.length);
+    const index = (entry - core.blockCacheBase()) / BLOCK_ENTRY_SIZE;
+    const at = core.blockCacheBase() + REGION_BLOCKS_OFFSET + index * REGION_BLOCKS_STRIDE;
+    const page = physical >>> 12, second = blocks.find((b) => b.physical >>> 12 !== page)?.physical;
+    view.setUint32(entry + BLOCK_SECOND_PAGE, second === undefined ? 0 : (second >>> 12) + 1, true);
+    blocks.forEach((b, i) => {
+      const where = (b.physical & 0xfff) | (b.physical >>> 12 === page ? 0 : REGION_BLOCK_IN_SECOND_PAGE);
+      view.setUint32(at + 4 * i, where | (b.length << 16), true);
+    });
   }
 }
 

@@ -56,7 +56,6 @@ export interface TranslateEnv extends BlockBytes, RegionHints {
   ramSize: number;
   codePageMasks: number; // offset in WASM memory of the code-page masks (assembly/jit/code-pages.ts)
   regs: number; // offset of EAX in WASM memory (the VMCS guest registers)
-  entry: number; // its block-cache entry (an exit delivered inside the block checks it is still valid)
   links: CoreLinks & {
     eip: number; budget: number; tlbBank: number; rangeExit: number; hostWorkOwed: number; jitLoadCr3: number; jitPortIo: number; jitExit: number;
     jitInterpret: number; jitShift: number; jitMulDiv: number; jitShiftDouble: number; jitLoadSegment: number;
@@ -155,6 +154,7 @@ class Translator {
   private readonly returns: ReadonlyMap<number, number>; // those a RET looks for (returnPoints)
   private dispatchDepth = 0;
   private readonly nextBlock: number;
+  private readonly entry: number;
   // Edges that need no dispatcher: to the block being emitted (`current`), a `br` to the loop
   // around its code (selfLoop); to a later block, a `br` to the end of the label the dispatcher
   // takes to it (startLabel), still open there. Only edges back to an earlier block go through
@@ -216,8 +216,11 @@ class Translator {
     private readonly env: TranslateEnv, private readonly blocks: readonly RegionBlock[], private readonly pageCache: boolean,
     private uses: RegisterUse,
   ) {
+    // the function's parameters (wasm-module.ts encodeModule): the block to start at, and the
+    // cache entry of the block it was entered at (which the core's helpers check)
+    this.nextBlock = this.c.param();
+    this.entry = this.c.param();
     this.tlbBank = this.c.local();
-    this.nextBlock = this.c.local();
     this.budget = this.c.local();
     this.owed = this.c.local();
     for (let r = 0; r < 8; r++) this.reg.push(this.c.local());
@@ -1082,7 +1085,7 @@ class Translator {
     if (inline) {
       c.get(this.flatSegmentLoad(sreg, selector === undefined ? undefined : value)).op(Op.I32Eqz).ifThen();
     }
-    c.i32(sreg).get(value).i32(selector === undefined ? 1 : 0).i32(this.next - this.ip).i32(this.env.entry);
+    c.i32(sreg).get(value).i32(selector === undefined ? 1 : 0).i32(this.next - this.ip).get(this.entry);
     this.callCore(this.env.links.jitLoadSegment);
     this.endIfCoreSaysSo();
     if (inline) c.end();
@@ -1263,7 +1266,7 @@ class Translator {
     if (isImmediate(port)) c.i32(port.imm); else { this.loadReg((port as Register).reg, 4); c.i32(0xffff).op(Op.I32And); }
     const info = (input ? IO_INFO_INPUT : 0) | (accumulator.bytes << IO_INFO_SIZE_SHIFT) | (immediate ? IO_INFO_IMMEDIATE : 0) |
       ((this.next - this.ip) << IO_INFO_LENGTH_SHIFT);
-    c.i32(info).i32(this.count - this.index - 1).i32(this.env.entry);
+    c.i32(info).i32(this.count - this.index - 1).get(this.entry);
     this.callCore(l.jitPortIo);
     this.endIfCoreSaysSo();
   }
@@ -1273,7 +1276,7 @@ class Translator {
   private exit(fn: number, what: number): void {
     const c = this.c;
     this.beforeCore();
-    c.i32(what).i32(this.next - this.ip).i32(this.count - this.index - 1).i32(this.env.entry);
+    c.i32(what).i32(this.next - this.ip).i32(this.count - this.index - 1).get(this.entry);
     this.callCore(fn);
     this.endIfCoreSaysSo();
   }
@@ -1317,7 +1320,7 @@ class Translator {
   private interpret(length: number): void {
     const c = this.c;
     this.beforeCore();
-    c.i32(length).i32(this.count - this.index - 1).i32(this.env.entry);
+    c.i32(length).i32(this.count - this.index - 1).get(this.entry);
     this.callCore(this.env.links.jitInterpret);
     this.endIfCoreSaysSo();
     this.flags = { kind: "unknown" };
@@ -1330,7 +1333,7 @@ class Translator {
   private repString(opcode: number, bytes: number, length: number): void {
     const c = this.c;
     this.beforeCore();
-    c.i32(opcode).i32(bytes).i32(length).i32(this.count - this.index - 1).i32(this.env.entry);
+    c.i32(opcode).i32(bytes).i32(length).i32(this.count - this.index - 1).get(this.entry);
     this.callCore(this.env.links.jitRepString);
     this.endIfCoreSaysSo();
   }
@@ -1342,7 +1345,7 @@ class Translator {
   private vmAccess(write: boolean, encoding: number, other: number, length: number): void {
     const c = this.c;
     this.beforeCore();
-    c.i32(write ? 1 : 0).i32((encoding << 3) | other).i32(length).i32(this.count - this.index - 1).i32(this.env.entry);
+    c.i32(write ? 1 : 0).i32((encoding << 3) | other).i32(length).i32(this.count - this.index - 1).get(this.entry);
     this.callCore(this.env.links.jitVmAccess);
     this.endIfCoreSaysSo();
     this.flags = { kind: "unknown" };

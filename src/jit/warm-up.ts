@@ -32,9 +32,9 @@ export function warmUpCompilingTier(): Translation | undefined {
   const imports = new RegionImports();
   const t = translateBlock({
     code: ram, eip: SAMPLE_AT, physical: SAMPLE_AT, paging: false, cpl: 0, ramBase: 0, ramSize: ram.length,
-    codePageMasks: 0, regs: 0, entry: 0, links: imports.links, reached: () => true, indirectTargets: 0, lastIndirectTarget: () => undefined,
+    codePageMasks: 0, regs: 0, links: imports.links, reached: () => true, indirectTargets: 0, lastIndirectTarget: () => undefined,
     regionLinks: { blockCache: 0, get link() { return imports.link; } },
   });
-  if (t) regionModule(t, imports);
+  if (t) regionModule(t, imports, [0]);
   return t;
 }

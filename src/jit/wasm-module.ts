@@ -1,5 +1,5 @@
 // A minimal WebAssembly binary writer for the compiling tier: one module per compiled region, with
-// one exported function of type () -> (), importing the core's memory, the core globals the
+// exported functions of type () -> () that enter its body (at one of its blocks), importing the core's memory, the core globals the
 // block reads and writes, and the core functions it may call; and the one module that imports the
 // core's function table (encodeLinkModule). Only the instructions the code
 // generator uses are here.
@@ -73,8 +73,16 @@ export class Code {
   /** Structured blocks (block, loop, if) open at this point: labels are told apart by it (brTo). */
   depth = 0;
 
+  private paramCount = 0;
   local(): number { return this.localCount++; }
+  /** An i32 parameter of the function: they come before its locals. */
+  param(): number {
+    if (this.localCount !== this.paramCount) throw new Error("a function's parameters come before its locals");
+    this.paramCount++;
+    return this.localCount++;
+  }
   get locals(): number { return this.localCount; }
+  get params(): number { return this.paramCount; }
   /** The bytes so far (a view, valid until more are emitted). */
   get bytes(): Uint8Array { return this.buffer.subarray(0, this.size); }
 
@@ -162,15 +170,17 @@ export class Code {
 export interface ModuleSpec {
   globals: readonly string[]; // imported mutable i32 globals, module "core"
   functions: readonly { name: string; params: number; results: number }[]; // imported i32 functions
-  body: Code;
+  body: Code; // of i32 parameters only (Code.param())
+  /** The body's arguments for each exported () -> () function, `b${i}` for the i-th: each tail-calls the body with them. */
+  entries: readonly (readonly number[])[];
 }
 
-/** Encode a module exporting `run: () -> ()` with the given imports and body. */
+/** Encode a module with the given imports and body, exporting the functions that enter the body (`entries`). */
 export function encodeModule(spec: ModuleSpec): Uint8Array<ArrayBuffer> {
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-  // types: 0 = () -> (), then one per imported function signature
+  // types: 0 = () -> (), 1 = the body's, then one per imported function signature
   const types: number[] = [];
-  const signatures = [{ params: 0, results: 0 }, ...spec.functions];
+  const signatures = [{ params: 0, results: 0 }, { params: spec.body.params, results: 0 }, ...spec.functions];
   uleb(types, signatures.length);
   for (const s of signatures) {
     types.push(0x60);
@@ -185,31 +195,47 @@ export function encodeModule(spec: ModuleSpec): Uint8Array<ArrayBuffer> {
   uleb(imports, 1 + spec.globals.length + spec.functions.length);
   name(imports, "core"); name(imports, "memory"); imports.push(0x02, 0x00, 0x00); // memory, min 0
   for (const g of spec.globals) { name(imports, "core"); name(imports, g); imports.push(0x03, I32, 0x01); }
-  spec.functions.forEach((f, i) => { name(imports, "core"); name(imports, f.name); imports.push(0x00); uleb(imports, i + 1); });
+  spec.functions.forEach((f, i) => { name(imports, "core"); name(imports, f.name); imports.push(0x00); uleb(imports, i + 2); });
   section(out, 2, imports);
 
-  section(out, 3, [1, 0]); // one function of type 0
-  const exports: number[] = [1];
-  name(exports, "run");
-  exports.push(0x00);
-  uleb(exports, spec.functions.length); // function index after the imported ones
+  // the body (type 1), then the entries (type 0), after the imported functions
+  const body = spec.functions.length;
+  const functions: number[] = [];
+  uleb(functions, 1 + spec.entries.length);
+  functions.push(1, ...spec.entries.map(() => 0));
+  section(out, 3, functions);
+  const exports: number[] = [];
+  uleb(exports, spec.entries.length);
+  spec.entries.forEach((_, i) => { name(exports, `b${i}`); exports.push(0x00); uleb(exports, body + 1 + i); });
   section(out, 7, exports);
 
-  // The function's code, the bulk of the module, is copied once, into the result: spread through
+  // The body, the bulk of the module, is copied once, into the result: spread through
   // intermediate arrays (push(...bytes)) a region's 10-100 KB cost milliseconds a region.
+  const entries = spec.entries.map((args) => {
+    const code = [0];
+    for (const a of args) { code.push(Op.I32Const); sleb(code, a); }
+    code.push(Op.ReturnCall);
+    uleb(code, body);
+    code.push(Op.End);
+    return code;
+  });
   const head: number[] = [];
-  const locals = spec.body.locals;
+  const locals = spec.body.locals - spec.body.params;
   if (locals > 0) { head.push(1); uleb(head, locals); head.push(I32); } else head.push(0);
   const bodySize = head.length + spec.body.bytes.length + 1; // + End
-  const code: number[] = [1];
+  const code: number[] = [];
+  uleb(code, 1 + entries.length);
   uleb(code, bodySize);
+  const tail: number[] = [];
+  for (const e of entries) { uleb(tail, e.length); tail.push(...e); }
   out.push(10);
-  uleb(out, code.length + bodySize);
+  uleb(out, code.length + bodySize + tail.length);
   out.push(...code, ...head);
-  const module = new Uint8Array(out.length + spec.body.bytes.length + 1);
+  const module = new Uint8Array(out.length + spec.body.bytes.length + 1 + tail.length);
   module.set(out);
   module.set(spec.body.bytes, out.length);
-  module[module.length - 1] = Op.End;
+  module[out.length + spec.body.bytes.length] = Op.End;
+  module.set(tail, out.length + spec.body.bytes.length + 1);
   return module;
 }
 

@@ -67,7 +67,7 @@ describe("which blocks of other pages a region holds", () => {
   code.set(bytes, CODE_BASE);
   const loop = CODE_BASE + 10, f = CODE_BASE + 0x1000, g = CODE_BASE + 0x2000;
   const env = (paging: boolean): TranslateEnv => ({
-    code, eip: loop, physical: loop, paging, cpl: 0, ramBase: 0x10000, ramSize: code.length, codePageMasks: 0, regs: 0x1000, entry: 0,
+    code, eip: loop, physical: loop, paging, cpl: 0, ramBase: 0x10000, ramSize: code.length, codePageMasks: 0, regs: 0x1000,
     links: new RegionImports().links, reached: () => true, lastIndirectTarget: (site) => (site === loop + 2 + 5 + 2 ? g : undefined),
   });
 

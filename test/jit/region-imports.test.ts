@@ -10,10 +10,10 @@ function translated(bytes: number[]) {
   code.set(bytes, 0x1000);
   const imports = new RegionImports();
   const t = translateBlock({
-    code, eip: 0x1000, physical: 0x1000, paging: false, cpl: 0, ramBase: 0x10000, ramSize: code.length, codePageMasks: 0, regs: 0x1000, entry: 0,
+    code, eip: 0x1000, physical: 0x1000, paging: false, cpl: 0, ramBase: 0x10000, ramSize: code.length, codePageMasks: 0, regs: 0x1000,
     links: imports.links, reached: () => true, regionLinks: { blockCache: 0, get link() { return imports.link; } },
   })!;
-  return { t, imports, names: WebAssembly.Module.imports(regionModule(t, imports)).map((i) => i.name) };
+  return { t, imports, names: WebAssembly.Module.imports(regionModule(t, imports, [0])).map((i) => i.name) };
 }
 
 describe("a region's imports", () => {

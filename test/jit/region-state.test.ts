@@ -107,7 +107,7 @@ c4: xor $0x55, %edx\n2: cmp $1500, %ecx\njne 3f\nmovl $c0, table + 12\n3: dec %e
     code.set(bytes, CODE_BASE);
     const jmp = CODE_BASE + 5 + 2 + 3 + 6 + 2 + 5; // past MOV ... MOV $4, %eax: the block at 0:
     const env: TranslateEnv = {
-      code, eip: jmp, physical: jmp, paging: false, cpl: 0, ramBase: 0x10000, ramSize: code.length, codePageMasks: 0, regs: 0x1000, entry: 0,
+      code, eip: jmp, physical: jmp, paging: false, cpl: 0, ramBase: 0x10000, ramSize: code.length, codePageMasks: 0, regs: 0x1000,
       links: new RegionImports().links, reached: () => true,
     };
     const t = translateBlock(env)!;
@@ -130,7 +130,7 @@ c4: xor $0x55, %edx\n2: cmp $1500, %ecx\njne 3f\nmovl $c0, table + 12\n3: dec %e
     code.set(bytes, CODE_BASE);
     const block = CODE_BASE + 5; // 1:, whose block ends at the table's JMP
     const env: TranslateEnv = {
-      code, eip: block, physical: block, paging: false, cpl: 0, ramBase: 0x10000, ramSize: code.length, codePageMasks: 0, regs: 0x1000, entry: 0,
+      code, eip: block, physical: block, paging: false, cpl: 0, ramBase: 0x10000, ramSize: code.length, codePageMasks: 0, regs: 0x1000,
       links: new RegionImports().links, reached: () => true,
     };
     expect(translateBlock(env)!.blocks).toHaveLength(MAX_REGION_BLOCKS);
@@ -178,7 +178,7 @@ f: ret\n.org 0x2000\ng: ret`;
     code.set(bytes, CODE_BASE);
     const f1 = CODE_BASE + bytes.length - 6 - 4; // before f1's LEA and RET (3 + 1 bytes) and f2's 6
     const env: TranslateEnv = {
-      code, eip: CALL, physical: CALL, paging: false, cpl: 0, ramBase: 0x10000, ramSize: code.length, codePageMasks: 0, regs: 0x1000, entry: 0,
+      code, eip: CALL, physical: CALL, paging: false, cpl: 0, ramBase: 0x10000, ramSize: code.length, codePageMasks: 0, regs: 0x1000,
       links: new RegionImports().links, reached: () => true,
     };
     expect(code[f1]).toBe(0x8d); // LEA

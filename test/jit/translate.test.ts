@@ -23,7 +23,7 @@ function translate(bytes: number[], cpl: number) {
 
 function translateAt(code: Uint8Array, at: number, cpl = 0) {
   const env: TranslateEnv = {
-    code, eip: at, physical: at, paging: true, cpl, ramBase: 0x10000, ramSize: code.length, codePageMasks: 0, regs: 0x1000, entry: 0, links: new RegionImports().links,
+    code, eip: at, physical: at, paging: true, cpl, ramBase: 0x10000, ramSize: code.length, codePageMasks: 0, regs: 0x1000, links: new RegionImports().links,
   };
   const t = translateBlock(env);
   return t && { ...t, length: t.blocks[0].length }; // the first block's bytes
