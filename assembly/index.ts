@@ -6,7 +6,7 @@ import { allocateShadows } from "./mmu/shadow";
 import { allocateTlb } from "./mmu/tlb";
 import { adoptMmuStats } from "./mmu/mmu";
 import { allocateBlockCache, cacheBase, cacheBytes, blocksCompiled, blockStalls, loopEntries } from "./jit/block-cache";
-import { codeWritten } from "./jit/code-pages";
+import { codeWritten, walkWork } from "./jit/code-pages";
 import { allocateDeviceMemory, allocateRam, deviceMemoryBase as deviceMemoryOffset, ramBase as ramOffset, ramSize as ramBytes, resetEmulatedWrite, protectTrappedPages } from "./memory/physical";
 import { translate, followPagingControls } from "./memory/linear";
 import { vmRun } from "./vm/run";
@@ -107,6 +107,7 @@ export function blockCacheBytes(): u32 { return cacheBytes; } // with the write-
 // compiled blocks there are forgotten, as for the guest's own stores.
 export function noteHostWrite(physical: u32, length: u32): void { codeWritten(physical, length); }
 export { codePageMasks } from "./jit/code-pages"; // compiled stores test them (src/jit/translate.ts)
+export function codePageWalkWork(): f64 { return <f64>walkWork; }
 export { trackedFrameCounts } from "./mmu/shadow"; // page tables' frames, watched whole by those masks
 export { blockReached } from "./jit/block-cache"; // the host forms regions of blocks the guest ran
 export { countInterpretedForms, interpretedFormCounts } from "./jit/interpreted-forms";
@@ -118,7 +119,7 @@ export {
 // (src/core/core-exports.ts).
 export {
   HOLE_START, HOLE_END, BLOCK_CACHE_ENTRIES, BLOCK_ENTRY_SIZE, BLOCK_PHYSICAL, BLOCK_FUNCTION, BLOCK_HITS,
-  BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_REGION_BLOCKS, BLOCK_TRANSLATED, BLOCK_MODE_CODE16, BLOCK_NEXT_ON_PAGE, BLOCK_NEXT_ON_SECOND_PAGE, BLOCK_SECOND_PAGE, REGION_BLOCK_IN_SECOND_PAGE, MAX_BLOCK_BYTES, BLOCK_LINEAR, BLOCK_BANKS, BLOCK_CONTEXT,
+  BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_REGION_BLOCKS, BLOCK_TRANSLATED, BLOCK_MODE_CODE16, BLOCK_NEXT_ON_PAGE, BLOCK_NEXT_ON_SECOND_PAGE, BLOCK_PREV_ON_PAGE, BLOCK_PREV_ON_SECOND_PAGE, BLOCK_SECOND_PAGE, REGION_BLOCK_IN_SECOND_PAGE, MAX_BLOCK_BYTES, BLOCK_LINEAR, BLOCK_BANKS, BLOCK_CONTEXT,
   BLOCK_STALLS, BLOCK_MODE_PAGING, BLOCK_MODE_CPL_SHIFT, MAX_REGION_BLOCKS, REGION_BLOCKS_OFFSET, REGION_BLOCKS_STRIDE,
   INDIRECT_TARGETS_OFFSET, INDIRECT_TARGET_SLOTS, INDIRECT_TARGET_SIZE,
   TLB_ENTRIES, TLB_ENTRIES_OFFSET, S_PRESENT, S_SUPER_WRITE,

@@ -30,6 +30,10 @@ export const BLOCK_REGION_BLOCKS = 14; // u8: blocks in its function, a region (
 export const BLOCK_TRANSLATED = 15;
 export const BLOCK_NEXT_ON_PAGE = 16; // u16: the next entry (index + 1) compiled from the same page (jit/code-pages.ts)
 export const BLOCK_NEXT_ON_SECOND_PAGE = 18; // u16: the same, on the list of its region's second page (BLOCK_SECOND_PAGE)
+// u16s at 28 and 30 (after BLOCK_BANKS): the previous entry on those two lists (index + 1, 0 = the
+// list's head), so that an entry leaves a list without walking it.
+export const BLOCK_PREV_ON_PAGE = 28;
+export const BLOCK_PREV_ON_SECOND_PAGE = 30;
 export const MAX_BLOCK_BYTES = 128;
 export const BLOCK_LINEAR = 20; // the EIP it was compiled at (its code holds it) and validated for,
 export const BLOCK_BANKS = 24; // in these TLB banks (a bit each),

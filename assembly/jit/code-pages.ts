@@ -16,25 +16,43 @@
 // the page's list, and forgets just the blocks it overlaps; a loop writing data that shares a page
 // with code, but not a chunk, pays the test alone.
 //
+// A guest chooses how many blocks a page holds (binary translation makes one per branch: thousands
+// in a page of kernel code), so nothing may cost a walk of a page's list per block: the lists are
+// doubly linked, and an entry leaves them in constant time. Its chunks are not cleared from the
+// masks then (which would take the page's other blocks' chunks, a walk): a bit may stay set after
+// its blocks are gone, and costs only a walk that finds nothing to forget. The walk a store makes
+// sets its page's mask to what the blocks left there reach, and a page whose list empties is
+// cleared at once (but for the chunk the next page's blocks may reach), so a stale bit lasts until
+// the first store that changes the chunk's bytes. The walk is charged as host work
+// (cpu/retirement.ts), a unit per region block looked at, so that a guest storing without end into
+// a chunk beside one of thousands of blocks ends its entry as soon as work the budget sees would.
+//
 // The masks also watch the guest's page tables for the shadow MMU (mmu/shadow.ts): every chunk of
 // a frame a shadow was made from is marked while it is tracked, so that a write into it with
 // paging off, when no translation can refuse it, reaches codeWritten() and the shadows.
 import { ramBase, ramSize } from "../memory/physical";
 import { guestWroteTrackedFrame, isTracked } from "../mmu/shadow";
+import { chargeHostWork } from "../cpu/retirement";
 import {
-  BLOCK_PHYSICAL, BLOCK_REGION_BLOCKS, BLOCK_NEXT_ON_PAGE, BLOCK_NEXT_ON_SECOND_PAGE, BLOCK_SECOND_PAGE, BLOCK_ENTRY_SIZE,
-  REGION_BLOCKS_OFFSET, REGION_BLOCKS_STRIDE, REGION_BLOCK_IN_SECOND_PAGE,
+  BLOCK_PHYSICAL, BLOCK_REGION_BLOCKS, BLOCK_NEXT_ON_PAGE, BLOCK_NEXT_ON_SECOND_PAGE, BLOCK_PREV_ON_PAGE,
+  BLOCK_PREV_ON_SECOND_PAGE, BLOCK_SECOND_PAGE, BLOCK_ENTRY_SIZE, REGION_BLOCKS_OFFSET, REGION_BLOCKS_STRIDE,
+  REGION_BLOCK_IN_SECOND_PAGE,
 } from "../jit-abi";
 import { forgetBlock } from "./block-cache";
 
 // Bytes before a block that a store may start at and still overlap it (a 4-byte store's 3).
 const REACH: u32 = 3;
+// A page's last chunk, which the next page's blocks within REACH of its start also mark.
+const LAST_CHUNK: u64 = <u64>1 << 63;
 
 let masks: u32 = 0; // per page: u64, bit c = chunk c (64 bytes) may reach a block
 let heads: u32 = 0; // per page: u16, the first of its blocks' cache entries (index + 1; 0 = none)
 let pages: u32 = 0;
 let entries: u32 = 0; // the block cache's first entry (block-cache.ts cacheBase)
 let regionBlocks: u32 = 0; // where each entry's region blocks lie (jit-abi.ts REGION_BLOCKS_OFFSET)
+// Work the walks of the pages' lists have done (as charged: a unit per walk and per region block
+// looked at), which the tests bound by the blocks tracked and the writes made.
+export let walkWork: u64 = 0;
 
 // Bytes of the tables for `ramBytes` of RAM (rounded up to 64 KiB, as allocateRam() rounds).
 export function codePagesBytes(ramBytes: u32): u32 {
@@ -83,6 +101,7 @@ function storeIntoCode(p: u32, v: u32, bytes: u32): void {
 @inline function entryAt(index1: u32): u32 { return entries + (index1 - 1) * BLOCK_ENTRY_SIZE; }
 @inline function indexOf(entry: u32): u32 { return (entry - entries) / BLOCK_ENTRY_SIZE + 1; }
 @inline function headAt(page: u32): u32 { return heads + (page << 1); }
+@inline function maskAt(page: u32): u32 { return masks + (page << 3); }
 // Block `b` of entry `e`'s region: its offset in its page (low 12 bits), REGION_BLOCK_IN_SECOND_PAGE,
 // and its length (high 16).
 @inline function regionBlock(e: u32, b: u32): u32 {
@@ -92,9 +111,12 @@ function storeIntoCode(p: u32, v: u32, bytes: u32): void {
 @inline function firstPage(e: u32): u32 { return load<u32>(e + BLOCK_PHYSICAL) >>> 12; }
 // The page number + 1 of entry `e`'s second page, 0 when its region has none.
 @inline function secondPage1(e: u32): u32 { return load<u32>(e + BLOCK_SECOND_PAGE); }
-// Where entry `e` links to the next entry on page `page`'s list (one of its two pages).
+// Where entry `e` links to the next and the previous entry on page `page`'s list (one of its two pages).
 @inline function nextLink(e: u32, page: u32): u32 {
   return e + (page == firstPage(e) ? BLOCK_NEXT_ON_PAGE : BLOCK_NEXT_ON_SECOND_PAGE);
+}
+@inline function prevLink(e: u32, page: u32): u32 {
+  return e + (page == firstPage(e) ? BLOCK_PREV_ON_PAGE : BLOCK_PREV_ON_SECOND_PAGE);
 }
 @inline function nextOnPage(e: u32, page: u32): u32 { return <u32>load<u16>(nextLink(e, page)); }
 
@@ -114,34 +136,28 @@ function chunksOf(e: u32, page: u32): u64 {
   return mask;
 }
 
-// The chunks of page `page` that reach the blocks on its list, and the last chunk if a block at
-// the start of the next page lies within REACH of it.
-function recomputeMask(page: u32): void {
-  if (isTracked(page << 12)) return watchPage(page);
-  let mask: u64 = 0;
-  for (let i = <u32>load<u16>(headAt(page)); i != 0; i = nextOnPage(entryAt(i), page)) {
-    mask |= chunksOf(entryAt(i), page);
-  }
-  if (page + 1 < pages) {
-    for (let i = <u32>load<u16>(headAt(page + 1)); i != 0; i = nextOnPage(entryAt(i), page + 1)) {
-      if (overlaps(entryAt(i), (page + 1) << 12, ((page + 1) << 12) + REACH)) { mask |= <u64>1 << 63; break; }
-    }
-  }
-  store<u64>(masks + (page << 3), mask);
-}
-
 // Page `page` holds a guest page table (shadow.ts): every chunk is watched while it is tracked.
 export function watchPage(page: u32): void {
-  store<u64>(masks + (page << 3), <u64>-1);
+  store<u64>(maskAt(page), <u64>-1);
 }
 
-@inline function remark(page: u32): void {
-  recomputeMask(page);
-  if (page > 0) recomputeMask(page - 1);
+// It holds none any more: its mask is left to the next store's walk, or cleared now if no block
+// can need it.
+export function unwatchPage(page: u32): void { clearIfNoBlocks(page); }
+
+// Page `page` (below `pages`) holds no block (its list is empty; it is no page table): its mask
+// keeps only the last chunk, and that only while the next page holds blocks.
+function clearIfNoBlocks(page: u32): void {
+  if (load<u16>(headAt(page)) != 0 || isTracked(page << 12)) return;
+  store<u64>(maskAt(page), lastChunkForNextPage(page));
 }
 
-// It holds none any more: the chunks its compiled blocks reach stay marked, the rest not.
-export function unwatchPage(page: u32): void { remark(page); }
+// Page `page`'s last chunk bit if the next page's blocks may need it: it is kept while that page
+// holds blocks (whether one lies within REACH of its start only a walk of its list would tell).
+function lastChunkForNextPage(page: u32): u64 {
+  const nextHolds = page + 1 < pages && load<u16>(headAt(page + 1)) != 0;
+  return nextHolds ? load<u64>(maskAt(page)) & LAST_CHUNK : 0;
+}
 
 // The compiled region or binary translation in cache entry `entry` (its physical address, region
 // blocks and second page set) starts being tracked. Its chunks are added to the masks, without
@@ -152,52 +168,60 @@ export function trackBlock(entry: u32): void {
 }
 
 function trackOn(entry: u32, page: u32): void {
-  store<u16>(nextLink(entry, page), load<u16>(headAt(page)));
+  const head = <u32>load<u16>(headAt(page));
+  store<u16>(nextLink(entry, page), <u16>head);
+  store<u16>(prevLink(entry, page), 0);
+  if (head != 0) store<u16>(prevLink(entryAt(head), page), <u16>indexOf(entry));
   store<u16>(headAt(page), <u16>indexOf(entry));
-  store<u64>(masks + (page << 3), load<u64>(masks + (page << 3)) | chunksOf(entry, page));
+  store<u64>(maskAt(page), load<u64>(maskAt(page)) | chunksOf(entry, page));
   if (page > 0 && overlaps(entry, page << 12, (page << 12) + REACH)) {
-    store<u64>(masks + ((page - 1) << 3), load<u64>(masks + ((page - 1) << 3)) | (<u64>1 << 63));
+    store<u64>(maskAt(page - 1), load<u64>(maskAt(page - 1)) | LAST_CHUNK);
   }
 }
 
-// The block in `entry` is no longer compiled: stop tracking it, on both its pages' lists.
+// The block in `entry` is no longer compiled: stop tracking it, on both its pages' lists. Constant
+// time: the masks keep its chunks (see the top), unless its page holds no block any more.
 export function untrackBlock(entry: u32): void {
-  const first = firstPage(entry), second1 = secondPage1(entry);
-  unlink(entry, first);
+  const second1 = secondPage1(entry);
+  unlink(entry, firstPage(entry));
   if (second1 != 0) unlink(entry, second1 - 1);
   store<u32>(entry + BLOCK_SECOND_PAGE, 0);
-  remark(first);
-  if (second1 != 0) remark(second1 - 1);
 }
 
 function unlink(entry: u32, page: u32): void {
-  const index = indexOf(entry);
-  let link = headAt(page);
-  for (let i = <u32>load<u16>(link); i != 0; i = <u32>load<u16>(link)) {
-    if (i == index) {
-      store<u16>(link, load<u16>(nextLink(entry, page)));
-      break;
-    }
-    link = nextLink(entryAt(i), page);
-  }
+  const next = load<u16>(nextLink(entry, page)), prev = <u32>load<u16>(prevLink(entry, page));
+  store<u16>(prev == 0 ? headAt(page) : nextLink(entryAt(prev), page), next);
+  if (next != 0) store<u16>(prevLink(entryAt(<u32>next), page), <u16>prev);
   store<u16>(nextLink(entry, page), 0);
+  store<u16>(prevLink(entry, page), 0);
+  if (next == 0 && prev == 0) {
+    clearIfNoBlocks(page);
+    if (page > 0) clearIfNoBlocks(page - 1); // its last chunk may have been for this page's blocks
+  }
 }
 
 // `len` bytes from `p` were written: forget (block-cache.ts forgetBlock) every region with a block
-// they overlap.
+// they overlap, and mark in each page walked only the chunks the blocks left there reach.
 export function codeWritten(p: u32, len: u32): void {
   if (len == 0 || p >= ramSize) return;
   const end = len > ramSize - p ? ramSize : p + len;
   for (let page = p >>> 12; page <= (end - 1) >>> 12; page++) {
-    if (load<u64>(masks + (page << 3)) == 0) continue;
+    if (load<u64>(maskAt(page)) == 0) continue;
     const from = page == p >>> 12 ? p : page << 12;
     guestWroteTrackedFrame(from, (page == (end - 1) >>> 12 ? end : (page + 1) << 12) - from);
+    let reached: u64 = 0;
+    let work: u32 = 1;
     let i = <u32>load<u16>(headAt(page));
     while (i != 0) {
       const e = entryAt(i);
       i = nextOnPage(e, page);
+      work += blockCount(e);
       if (overlaps(e, p, end)) forgetBlock(e);
+      else reached |= chunksOf(e, page);
     }
+    chargeHostWork(work);
+    walkWork += work;
+    if (!isTracked(page << 12)) store<u64>(maskAt(page), reached | lastChunkForNextPage(page));
   }
 }
 

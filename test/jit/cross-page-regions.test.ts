@@ -4,8 +4,9 @@
 // (assembly/jit/code-pages.ts: the entry is on both pages' lists, BLOCK_SECOND_PAGE): a store into
 // any block of either page must forget the region, whoever makes it (the region itself, the
 // interpreter, the VMM), and forgetting or evicting it must leave both pages' masks as the blocks
-// still compiled make them. Each guest here would end differently from the interpreter if a
-// stale region ran on.
+// still compiled make them where that is known without a walk (a page left with no block, or one a
+// store has just walked; code-pages.ts may leave a stale bit otherwise). Each guest here would end
+// differently from the interpreter if a stale region ran on.
 import { describe, it, expect } from "vitest";
 import { TestCpu, CODE_BASE, assemble } from "../core/harness";
 import { translateBlock, type TranslateEnv } from "../../src/jit/translate";
