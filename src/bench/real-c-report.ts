@@ -1,8 +1,9 @@
 // How `wasmvisor bench` shows the real-C rows (real-c.ts): one row per phase of realc, its total,
 // and compute.elf and regloop whole, with each host's median CPU (or wall) ms and spread, our time
 // over each peer's (wasmvisor / QEMU: 2.0x = we take twice as long) and the share of the phase's
-// instructions that compiled code retired; then the issue's targets for them, judged (reported,
-// never asserted), and compiled code's share of each whole guest.
+// instructions that compiled code retired, its compiling time and its time to peak speed; then the
+// issue's targets for them, judged (reported, never asserted), and compiled code's share of each
+// whole guest.
 
 import { HOST_TITLES, changeCells, figure, type PreviousRun } from "./exit-report.js";
 import type { Measurement } from "./exit-runs.js";
@@ -30,13 +31,14 @@ export function formatPhaseTable(rows: readonly PhaseRow[], hosts: readonly Host
   const peers = hosts.filter((h) => h.host !== "wasmvisor");
   const header = ["phase", "what", "wasmvisor"];
   for (const peer of peers) header.push(HOST_TITLES[peer.host], `ours/${HOST_TITLES[peer.host]}`);
-  header.push("instructions", "compiled", "compiling");
+  header.push("instructions", "compiled", "compiling", "to peak");
   if (previous) header.push("before", "change");
   const lines = rows.map((row) => {
     const ours = row.results.wasmvisor;
     const cells = [rowName(row), row.what, figure(ours, "ms")];
     for (const peer of peers) cells.push(figure(row.results[peer.host], "ms"), ratioText(timeRatio(ours, row.results[peer.host])));
-    cells.push(row.instructions === undefined ? "" : String(row.instructions), shareText(row.compiledShare), row.compilingMs === undefined ? "" : `${row.compilingMs.toFixed(1)} ms`);
+    cells.push(row.instructions === undefined ? "" : String(row.instructions), shareText(row.compiledShare), row.compilingMs === undefined ? "" : `${row.compilingMs.toFixed(1)} ms`,
+      row.toPeakMs === undefined ? "" : `${row.toPeakMs.toFixed(1)} ms`);
     if (previous) cells.push(...changeCells(previous.phaseMedians.get(rowName(row)), ours, "ms"));
     return cells;
   });

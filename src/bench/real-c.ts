@@ -18,6 +18,8 @@ import type { Host, HostStatus } from "./exit-suite.js";
 import { isMarker, markerStamps, phaseCosts, type ClockKind, type StampedLine } from "./marker-timing.js";
 import { findPeer, type PeerName, type PeerRunner } from "./peer-runners.js";
 import { benchClock } from "./thread-cpu-clock.js";
+import { median } from "./report.js";
+import { timeToPeak, type SpeedSample } from "./time-to-peak.js";
 import { runGuestOnWasmvisor } from "./wasmvisor-runner.js";
 
 export interface PhaseGuest {
@@ -63,6 +65,8 @@ export interface GuestRun {
   /** wasmvisor only: the compiling tier's work over the whole run, and the run's time. */
   compiles?: CompileTime;
   runMs?: number;
+  /** wasmvisor only, from a run that sampled its speed: each phase's ms to its peak speed (time-to-peak.ts; absent for a phase too short to tell). */
+  toPeak?: Map<string, number>;
 }
 
 /**
@@ -103,15 +107,19 @@ export interface HostRunner {
   run(guest: PhaseGuest, args: string): Promise<GuestRun>;
 }
 
-/** Runs a guest on wasmvisor (compiling tier on unless `jit` is false) in `clock`. */
-export function wasmvisorRunner(core: BufferSource, clock: ClockKind, jit = true): HostRunner {
+/**
+ * Runs a guest on wasmvisor (compiling tier on unless `jit` is false) in `clock`; with
+ * `sampleSpeed`, also samples its speed with that clock for each phase's time to peak (a reading of
+ * the CPU clock costs enough to slow the phases a little: not in the runs whose times are kept).
+ */
+export function wasmvisorRunner(core: BufferSource, clock: ClockKind, jit = true, sampleSpeed = false): HostRunner {
   return {
     host: "wasmvisor",
     async run(guest, args) {
       const kernel = await readFile(packageFileUrl(guest.path));
       const golden = await readGolden(guest);
       const where = `${guest.path} "${args}" on wasmvisor`;
-      const run = await runGuestOnWasmvisor(guest.path, kernel, core, args, { jit }, benchClock(clock), guest.done);
+      const run = await runGuestOnWasmvisor(guest.path, kernel, core, args, { jit }, benchClock(clock), guest.done, undefined, sampleSpeed ? benchClock(clock) : undefined);
       const phases = checkedPhases(run.lines, golden, where);
       return {
         phases,
@@ -121,9 +129,20 @@ export function wasmvisorRunner(core: BufferSource, clock: ClockKind, jit = true
         compiling: checkedPhases(run.compiling, golden, where),
         compiles: run.compiles,
         runMs: run.runMs,
+        ...(sampleSpeed && { toPeak: phasesToPeak(run.speed, run.retired, golden) }),
       };
     },
   };
+}
+
+/** Each of the golden copy's phases' time to peak speed, over its stretch of instructions (from its @1 marker, sampled, to its @2). */
+export function phasesToPeak(speed: readonly SpeedSample[], retired: readonly StampedLine[], golden: Golden): Map<string, number> {
+  const stretches = markerStamps(retired);
+  return new Map(golden.labels.flatMap((label) => {
+    const [first, last] = stretches.get(label)!;
+    const ms = timeToPeak(speed, first, last);
+    return ms === undefined ? [] : [[label, ms] as [string, number]];
+  }));
 }
 
 function peerRunner(peer: PeerRunner, clock: ClockKind): HostRunner {
@@ -148,6 +167,8 @@ export interface PhaseRow {
   compiledShare?: number;
   /** wasmvisor: ms of the phase the compiling tier took (the first run's). */
   compilingMs?: number;
+  /** wasmvisor: ms (by the bench's clock) from the phase's start to its peak speed (time-to-peak.ts), the median of the runs that tell. */
+  toPeakMs?: number;
 }
 
 export interface GuestSummary {
@@ -199,6 +220,12 @@ export async function runRealC(options: RealCOptions): Promise<RealCResults> {
   }
   await runners[0].run(REALC, "1");
   const samples = await measureGuests(runners, hosts, options);
+  // One more run of each guest for the time to peak (wasmvisorRunner's sampleSpeed), kept beside the first
+  const sampled = wasmvisorRunner(core, options.clock, true, true);
+  for (const guest of options.guests) {
+    const first = samples.get(`${guest.name} wasmvisor`)?.[0];
+    if (first) first.toPeak = (await sampled.run(guest, guestArgs(guest, options.rounds))).toPeak;
+  }
   return { hosts, ...phaseRows(options.guests, runners.map((r) => r.host), samples, phaseDescriptions(await readGolden(REALC))) };
 }
 
@@ -258,9 +285,10 @@ export function phaseRows(guests: readonly PhaseGuest[], hosts: readonly Host[],
         const runs = samples.get(`${guest.name} ${host}`);
         if (runs) results[host] = summarize(runs.map(value), 1);
       }
+      const toPeak = (samples.get(`${guest.name} wasmvisor`) ?? []).flatMap((run) => run.toPeak?.get(phase) ?? []);
       return {
         guest: guest.name, phase, what, results, instructions: counts?.retired, compiledShare: counts && counts.retired > 0 ? counts.compiled / counts.retired : undefined,
-        compilingMs: counts?.compiling,
+        compilingMs: counts?.compiling, toPeakMs: toPeak.length > 0 ? median(toPeak) : undefined,
       };
     };
     const counts = (labelsIn: readonly string[]) =>

@@ -13,6 +13,7 @@ import { VirtualMachine } from "../vmm/virtual-machine.js";
 import { BenchGuestError } from "./bench-guest-error.js";
 import type { WasmvisorSetup } from "./exit-benchmarks.js";
 import { DONE_LINE, LineStamper, type Clock, type StampedLine } from "./marker-timing.js";
+import type { SpeedSample } from "./time-to-peak.js";
 
 /** Longest a run of a benchmark guest may take before it counts as hung. */
 export const GUEST_TIMEOUT_SECONDS = 300;
@@ -31,6 +32,8 @@ export interface WasmvisorRun {
   compiles: CompileTime;
   /** The whole run's time by the clock, from the guest's first instruction. */
   runMs: number;
+  /** With a speedClock: the retired count and that clock at every slice's end and every console line (time-to-peak.ts). */
+  speed: SpeedSample[];
   /** Under --if-mode bt: the same lines stamped with each of binary translation's counts (translationCounters()), by the count's name. */
   translation: Map<string, StampedLine[]>;
   vm: VirtualMachine;
@@ -45,7 +48,9 @@ const L2_PREFIX = /^\[L2\] /;
  * 0. With `setup.throughL1`, `l1` (the L1 guest's kernel) is booted instead, with `guest` as its
  * Multiboot module, so `guest` runs as its L2; the lines are L2's, without L1's prefix.
  */
-export async function runGuestOnWasmvisor(guest: string, kernel: Uint8Array, core: BufferSource, cmdline: string, setup: WasmvisorSetup, clock: Clock, done = DONE_LINE, l1?: Uint8Array): Promise<WasmvisorRun> {
+export async function runGuestOnWasmvisor(
+  guest: string, kernel: Uint8Array, core: BufferSource, cmdline: string, setup: WasmvisorSetup, clock: Clock, done = DONE_LINE, l1?: Uint8Array, speedClock?: Clock,
+): Promise<WasmvisorRun> {
   const { invlpgExiting, jit, throughL1, ...options } = setup;
   const stamper = new LineStamper(clock, done);
   let vm: VirtualMachine | undefined = undefined;
@@ -57,7 +62,12 @@ export async function runGuestOnWasmvisor(guest: string, kernel: Uint8Array, cor
   const counters = options.ifMode === "bt" ? TRANSLATION_COUNTERS.map((counter, i) => [counter, new LineStamper(() => translationCounters(readTranslationStatistics(vm!.vmcs))[i])] as const) : [];
   const name = guest.split("/").at(-1);
   const stampers = [stamper, retired, compiled, exits, compiling, ...counters.map(([, s]) => s)];
-  const serialOutput = (byte: number) => stampers.forEach((s) => s.byte(byte));
+  const speed: SpeedSample[] = [];
+  const sampleSpeed = speedClock && (() => speed.push({ retired: vm!.vmcs.instructionsRetired(), ms: speedClock() }));
+  const serialOutput = (byte: number) => {
+    stampers.forEach((s) => s.byte(byte));
+    if (byte === 0x0a) sampleSpeed?.(); // a phase's markers among them: its first sample is its start
+  };
   if (throughL1 && l1 === undefined) throw new BenchGuestError(`${guest} "${cmdline}": no L1 guest to run it under`);
   vm = throughL1
     ? await VirtualMachine.boot(l1!, { ...options, core, compilingTier: jit !== false, serialOutput, modules: [{ bytes: kernel, cmdline: `${name} ${cmdline}` }] })
@@ -65,14 +75,14 @@ export async function runGuestOnWasmvisor(guest: string, kernel: Uint8Array, cor
   if (invlpgExiting) vm.vmcs.set(C_PRIMARY, vm.vmcs.get(C_PRIMARY) | CTL_INVLPG_EXITING);
   const start = clock();
   compiles = timeCompiles(vm.core, clock);
-  const { stop } = vm.run({ timeoutSeconds: GUEST_TIMEOUT_SECONDS });
+  const { stop } = vm.run({ timeoutSeconds: GUEST_TIMEOUT_SECONDS, onSliceEnd: sampleSpeed });
   const runMs = clock() - start;
   if (throughL1) for (const s of stampers) s.lines.forEach((line) => (line.text = line.text.replace(L2_PREFIX, "")));
   if (stop.kind !== "guest-exit" || stop.code !== 0 || !stamper.done) {
     throw new BenchGuestError(`${guest} "${cmdline}" on wasmvisor: ${describeStop(stop)}${stamper.done ? "" : `: ${stamper.lines.at(-1)?.text ?? "no output"}`}`);
   }
   return {
-    lines: stamper.lines, retired: retired.lines, compiled: compiled.lines, exits: exits.lines, compiling: compiling.lines, compiles, runMs,
+    lines: stamper.lines, retired: retired.lines, compiled: compiled.lines, exits: exits.lines, compiling: compiling.lines, compiles, runMs, speed,
     translation: new Map(counters.map(([counter, s]) => [counter, s.lines])), vm,
   };
 }
