@@ -40,15 +40,20 @@ export function regionModule(t: Translation, imports: RegionImports, entries: re
  * blocks, for a function of 52 blocks and its comparison functions).
  */
 interface Region {
+  generation: number; // (compile() counts them: tells a region from the next one in the same entry)
   entry: number; slot: number; physical: number; mode: number;
   blocks: readonly BlockPlace[];
-  // (weakly: a region dropped from the table is not kept for its members)
-  exports: WeakRef<WebAssembly.Exports>;
+  exports: WebAssembly.Exports;
 }
 /** Where a block lies and its instruction count: what an entry's description needs (describe()). */
 interface BlockPlace { ip: number; physical: number; length: number; instructions: number }
-/** A block of a region, by the cache entry its own address takes (only paging off: linear = physical). */
-interface RegionMember { region: Region; block: number }
+/**
+ * A block of the region compiled into cache entry `index`, remembered by the cache entry its own
+ * address takes (only paging off: linear = physical). By index and generation, not the region
+ * itself: a region replaced in its entry is then held by nothing of ours (a WeakRef would not do:
+ * V8 keeps its target until the synchronous run that made it returns to the event loop).
+ */
+interface RegionMember { index: number; generation: number; block: number }
 
 export class BlockCompiler {
   private readonly firstSlot: number;
@@ -57,6 +62,8 @@ export class BlockCompiler {
   regionBlocks = 0; // blocks they hold beyond their first
   entered = 0; // blocks entered in a region compiled at another (Region)
   private readonly members: (RegionMember | undefined)[] = new Array(BLOCK_CACHE_ENTRIES);
+  private readonly regions: (Region | undefined)[] = new Array(BLOCK_CACHE_ENTRIES); // by entry: the region in its table slot
+  private generation = 0;
 
   /** Guest blocks compiled, in all the functions. */
   blocksCompiled(): number {
@@ -79,6 +86,8 @@ export class BlockCompiler {
     const mode = new Uint8Array(core.memory.buffer)[entry + BLOCK_MODE];
     const index = (entry - core.blockCacheBase()) / BLOCK_ENTRY_SIZE;
     const slot = this.firstSlot + index;
+    // (called only for an entry with no function: the region it held is gone)
+    this.regions[index] = undefined;
     const member = this.liveMember(index, linearEip, physical, mode);
     if (member) {
       core.table.set(slot, member.run);
@@ -103,8 +112,9 @@ export class BlockCompiler {
     this.regionBlocks += t.blocks.length - 1;
     if (!(mode & BLOCK_MODE_PAGING)) {
       const blocks = t.blocks.map((b) => ({ ip: b.ip >>> 0, physical: b.physical, length: b.length, instructions: b.instructions.length }));
-      const region: Region = { entry, slot, physical, mode, blocks, exports: new WeakRef(exports) };
-      entries.forEach((e, k) => { if (k > 0 && e !== entry) this.members[(e - core.blockCacheBase()) / BLOCK_ENTRY_SIZE] = { region, block: k }; });
+      const generation = ++this.generation;
+      this.regions[index] = { generation, entry, slot, physical, mode, blocks, exports };
+      entries.forEach((e, k) => { if (k > 0 && e !== entry) this.members[(e - core.blockCacheBase()) / BLOCK_ENTRY_SIZE] = { index, generation, block: k }; });
     }
     return slot;
   }
@@ -119,16 +129,17 @@ export class BlockCompiler {
    * for it, compiled for `mode` and still compiled in its own entry (so its blocks are unwritten
    * since: a write forgets it), and the export entering it at that block; else it forgets it.
    */
-  private liveMember(index: number, linearEip: number, physical: number, mode: number): (RegionMember & { run: () => void }) | undefined {
+  private liveMember(index: number, linearEip: number, physical: number, mode: number): { region: Region; block: number; run: () => void } | undefined {
     const member = this.members[index];
     if (member === undefined) return undefined;
-    const r = member.region, place = r.blocks[member.block], exports = r.exports.deref();
+    const r = this.regions[member.index], place = r?.blocks[member.block];
     const view = new DataView(this.core.memory.buffer);
-    const live = place.ip === linearEip >>> 0 && place.physical === physical && r.mode === mode && exports !== undefined &&
-      view.getUint32(r.entry + BLOCK_FUNCTION, true) === r.slot && view.getUint32(r.entry + BLOCK_PHYSICAL, true) === r.physical &&
-      view.getUint8(r.entry + BLOCK_MODE) === r.mode && this.core.table.get(r.slot) === exports.b0;
+    const live = r !== undefined && r.generation === member.generation && place !== undefined && place.ip === linearEip >>> 0 &&
+      place.physical === physical && r.mode === mode && view.getUint32(r.entry + BLOCK_FUNCTION, true) === r.slot &&
+      view.getUint32(r.entry + BLOCK_PHYSICAL, true) === r.physical && view.getUint8(r.entry + BLOCK_MODE) === r.mode &&
+      this.core.table.get(r.slot) === r.exports.b0;
     if (!live) this.members[index] = undefined;
-    return live ? { ...member, run: exports[`b${member.block}`] as () => void } : undefined;
+    return live ? { region: r, block: member.block, run: r.exports[`b${member.block}`] as () => void } : undefined;
   }
 
   /**
