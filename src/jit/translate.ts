@@ -33,7 +33,7 @@ import { type ShiftCount, emitShift, isInlineShift } from "./shift.js";
 import type { BlockBytes } from "./decode.js";
 import { type RegionBlock, type RegionHints, formRegion, innerTargets, returnPoints, computedTargets } from "./region.js";
 import {
-  type Instruction, type Operand, type Place, type Register, type Memory, type Immediate, EFFECTS, EAX, ECX, EDX, ESP, EBP,
+  type Instruction, type Operand, type Operation, type Place, type Register, type Memory, type Immediate, EFFECTS, EAX, ECX, EDX, ESP, EBP,
   isRegister, isMemory, isImmediate,
 } from "./ir.js";
 import {
@@ -108,6 +108,23 @@ function goesRoundItself(b: RegionBlock, inner: ReadonlyMap<number, number>): bo
   return EFFECTS[last.op].branch === true && last.op !== "call" && target !== undefined && isImmediate(target) &&
     (target.imm >>> 0) === (b.ip >>> 0) && inner.has(b.ip >>> 0);
 }
+
+/**
+ * Whether block `b` sets all six arithmetic flags before anything can read them or see them: its
+ * first instructions only move registers and constants (no memory access: no way out of the block
+ * before it), then one sets all six from registers and constants. An edge into it need not write
+ * the flags to the core's globals then: nothing looks there before the block sets them anew.
+ */
+function setsFlagsFirst(b: RegionBlock): boolean {
+  for (const i of b.instructions) {
+    if (i.tail !== undefined || (i.op !== "lea" && i.operands.some(isMemory))) return false;
+    if (SETS_ALL_FLAGS.has(i.op)) return true;
+    if (!MOVES.has(i.op)) return false;
+  }
+  return false;
+}
+const SETS_ALL_FLAGS: ReadonlySet<Operation> = new Set<Operation>(["add", "or", "and", "sub", "xor", "cmp", "test", "neg"]);
+const MOVES: ReadonlySet<Operation> = new Set<Operation>(["mov", "lea", "movzx", "movsx"]);
 
 /** From what each block read and wrote, as translated. */
 function registerUse(read: readonly Set<number>[], written: readonly Set<number>[]): RegisterUse {
@@ -196,6 +213,9 @@ class Translator {
   // clears `pending`. Every way out of the block materialises, so no other block sees `pending`.
   private readonly carried: CarriedFlags;
   private carrying = false;
+  // By block, setsFlagsFirst(): an edge from a block that does not carry its flags (where `pending`
+  // is 0) branches there without writing them to the globals.
+  private readonly setsFlagsFirst: boolean[];
   private readonly carriedForms: (CarriedForm | undefined)[] = []; // by block, where it carries known flags
 
   // The block's accesses so far, whose checks `checks` plans; with paging each leader's physical -
@@ -229,6 +249,7 @@ class Translator {
     const local = () => this.c.local();
     this.carried = { pending: local(), value: local(), a: local(), b: local(), res: local() };
     blocks.forEach(() => { this.regsRead.push(new Set()); this.regsWritten.push(new Set()); });
+    this.setsFlagsFirst = blocks.map(setsFlagsFirst);
     this.budgetFromCore();
     if (env.paging) this.c.globalGet(env.links.tlbBank).set(this.tlbBank);
     this.numbers = innerTargets(blocks);
@@ -401,6 +422,9 @@ class Translator {
       const known = this.flags; // carried into the next round, written to the globals only to leave
       this.enterBlock(k, () => { this.carriedForms[k] = emitCarryOver(c, known, this.carried); });
       this.materialize();
+    } else if (this.flagsUnlooked(target)) {
+      this.enterBlock(k!);
+      this.materialize(); // to leave
     } else {
       this.materialize();
       if (k !== undefined) this.enterBlock(k);
@@ -408,6 +432,12 @@ class Translator {
     this.flags = { kind: "unknown" };
     c.i32(target | 0).globalSet(l.eip);
     this.leave();
+  }
+  // Whether `target` is a block of the region that sets the flags before anything looks at them
+  // (setsFlagsFirst), entered from a block that carries none.
+  private flagsUnlooked(target: number): boolean {
+    const k = this.numbers.get(target >>> 0);
+    return k !== undefined && !this.carrying && this.setsFlagsFirst[k];
   }
   // ... to the address in local `target` (RET, an indirect JMP or CALL): `candidates`, blocks of
   // the region, are compared with it in turn. An indirect JMP or CALL that leaves notes where it
@@ -1217,7 +1247,7 @@ class Translator {
     const c = this.c, l = this.env.links, taken = c.local();
     condition();
     c.set(taken);
-    if (this.carrying) { // each way materialises or carries the flags itself (goTo)
+    if (this.carrying || this.flagsUnlooked(target) || this.flagsUnlooked(this.next)) { // each way materialises, carries or skips the flags itself (goTo)
       const flags = this.flags;
       c.get(taken).ifThen();
       this.goTo(target);
