@@ -17,7 +17,7 @@ import { LineStamper, phaseCosts, type StampedLine } from "../../src/bench/marke
 import { findPeer } from "../../src/bench/peer-runners.js";
 import { formatPhaseTable, realCTargetLines } from "../../src/bench/real-c-report.js";
 import type { Host, HostStatus } from "../../src/bench/exit-suite.js";
-import { PHASE_GUESTS, REALC, checkedPhases, measureGuests, phaseDescriptions, phaseRows, readGolden, wasmvisorRunner, type GuestRun, type HostRunner, type PhaseRow } from "../../src/bench/real-c.js";
+import { PHASE_GUESTS, REALC, checkedPhases, compilesApart, measureGuests, phaseDescriptions, phaseRows, readGolden, wasmvisorRunner, type GuestRun, type HostRunner, type PhaseRow } from "../../src/bench/real-c.js";
 import { runGuestOnWasmvisor } from "../../src/bench/wasmvisor-runner.js";
 
 const root = new URL("../../", import.meta.url);
@@ -84,6 +84,16 @@ describe("realc phase figures measure their phase", () => {
     expect(run.compiles.ms).toBe(run.compiles.calls);
     expect(run.compiles.lastEndMs).toBeLessThan(run.runMs);
   }, GUEST_MS);
+});
+
+describe("compiles in a phase's second piece", () => {
+  it("are added back to the phase, and are not the phase's compiling time", () => {
+    // @1 at 0, @2 at 100 (10 ms of compiles inside), @3 at 110 (6 of its 10 ms compiling: printing code turning hot)
+    const lines = (stamps: number[]) => ["@1 fib", "@2 fib", "@3 fib"].map((text, i) => ({ text, at: stamps[i] }));
+    const { phases, compiling } = compilesApart(phaseCosts(lines([0, 100, 110])), lines([0, 10, 16]));
+    expect(phases.get("fib")).toBe(100 - (10 - 6));
+    expect(compiling.get("fib")).toBe(10);
+  });
 });
 
 /** The lines of `text`, the nth stamped 10 n. */
