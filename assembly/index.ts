@@ -6,7 +6,7 @@ import { allocateShadows } from "./mmu/shadow";
 import { allocateTlb } from "./mmu/tlb";
 import { adoptMmuStats } from "./mmu/mmu";
 import { allocateBlockCache, cacheBase, cacheBytes, blocksCompiled, blockStalls, loopEntries } from "./jit/block-cache";
-import { codeWritten, walkWork } from "./jit/code-pages";
+import { codeWritten } from "./jit/code-pages";
 import { allocateDeviceMemory, allocateRam, deviceMemoryBase as deviceMemoryOffset, ramBase as ramOffset, ramSize as ramBytes, resetEmulatedWrite, protectTrappedPages } from "./memory/physical";
 import { translate, followPagingControls } from "./memory/linear";
 import { vmRun } from "./vm/run";
@@ -107,7 +107,6 @@ export function blockCacheBytes(): u32 { return cacheBytes; } // with the write-
 // compiled blocks there are forgotten, as for the guest's own stores.
 export function noteHostWrite(physical: u32, length: u32): void { codeWritten(physical, length); }
 export { codePageMasks } from "./jit/code-pages"; // compiled stores test them (src/jit/translate.ts)
-export function codePageWalkWork(): f64 { return <f64>walkWork; }
 export { trackedFrameCounts } from "./mmu/shadow"; // page tables' frames, watched whole by those masks
 export { blockReached } from "./jit/block-cache"; // the host forms regions of blocks the guest ran
 export { countInterpretedForms, interpretedFormCounts } from "./jit/interpreted-forms";

@@ -50,9 +50,6 @@ let heads: u32 = 0; // per page: u16, the first of its blocks' cache entries (in
 let pages: u32 = 0;
 let entries: u32 = 0; // the block cache's first entry (block-cache.ts cacheBase)
 let regionBlocks: u32 = 0; // where each entry's region blocks lie (jit-abi.ts REGION_BLOCKS_OFFSET)
-// Work the walks of the pages' lists have done (as charged: a unit per walk and per region block
-// looked at), which the tests bound by the blocks tracked and the writes made.
-export let walkWork: u64 = 0;
 
 // Bytes of the tables for `ramBytes` of RAM (rounded up to 64 KiB, as allocateRam() rounds).
 export function codePagesBytes(ramBytes: u32): u32 {
@@ -220,7 +217,6 @@ export function codeWritten(p: u32, len: u32): void {
       else reached |= chunksOf(e, page);
     }
     chargeHostWork(work);
-    walkWork += work;
     if (!isTracked(page << 12)) store<u64>(maskAt(page), reached | lastChunkForNextPage(page));
   }
 }

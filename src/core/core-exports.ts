@@ -101,8 +101,6 @@ export interface CoreExports {
   noteHostWrite(physical: number, length: number): void;
   /** Where the code-page masks compiled stores test lie in memory (assembly/jit/code-pages.ts). */
   codePageMasks(): number;
-  /** The work the walks of the code pages' lists have done, as charged to the guest (code-pages.ts walkWork). */
-  codePageWalkWork(): number;
   /** Where the shadow MMU's u16 per guest frame lies: how many shadows derive from it (a page table's frame when non-zero). */
   trackedFrameCounts(): number;
   /** Whether the run loop has arrived at the block at (linear, physical), compiled for BLOCK_MODE `mode`. */
@@ -162,7 +160,7 @@ export const CORE_EXPORT_KINDS = {
   svmVmrunCheck: { params: 1 }, svmSaveHostState: { params: 1 }, svmLoadL2State: { params: 1 }, svmMergeControls: { params: 2 }, svmWriteExit: { params: 8 },
   svmSaveL2State: { params: 1 }, svmLoadHostState: { params: 1 }, svmLoadSegment: { params: 4 }, svmSaveSegment: { params: 3 },
   table: "table", blockCacheBase: { params: 0 }, blockCacheBytes: { params: 0 }, compiledBlocks: { params: 0 }, userLevelSeen: "global",
-  stalledBlockEntries: { params: 0 }, blockEntriesFromLoop: { params: 0 }, noteHostWrite: { params: 2 }, codePageMasks: { params: 0 }, codePageWalkWork: { params: 0 }, trackedFrameCounts: { params: 0 }, blockReached: { params: 3 },
+  stalledBlockEntries: { params: 0 }, blockEntriesFromLoop: { params: 0 }, noteHostWrite: { params: 2 }, codePageMasks: { params: 0 }, trackedFrameCounts: { params: 0 }, blockReached: { params: 3 },
   countInterpretedForms: { params: 1 },
   interpretedFormCounts: { params: 0 },
   eip: "global", budget: "global", flagsWord: "global", lazyMask: "global", lfOp: "global", lfA: "global",
