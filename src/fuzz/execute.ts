@@ -66,9 +66,12 @@ export function coreFor(source: CoreModule, c: FuzzCase, jit?: boolean, exitHand
 export function execute(source: CoreModule, c: FuzzCase, options: ExecuteOptions = {}): Execution {
   const exits: ExitRecord[] = [];
   const problems: string[] = [];
+  let switches = 0; // level switches the core had made at the last exit
   const exited = (reason: number): void => {
     exits.push({ reason, qualification: core.vmcs(L.X_QUALIFICATION), eip: core.vmcs(L.G_EIP) });
-    problems.push(...checkExit(core, reason), ...checkGuestState(core, reason));
+    const levelSwitched = switchesMade(core) !== switches;
+    switches = switchesMade(core);
+    problems.push(...checkExit(core, reason), ...checkGuestState(core, reason, levelSwitched));
   };
   const { entries } = c.setup;
   let cacheUsed = false; // compiled blocks or binary translations may be in the block cache

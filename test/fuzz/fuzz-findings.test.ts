@@ -199,4 +199,15 @@ describe("fuzz findings", () => {
     expect([cpu.vmcs(L.G_CR0) & 1, cpu.segment(L.SR_CS).selector, cpu.vmcs(L.G_CPL), cpu.reg("ebx") & 1]).toEqual([1, 0x0fff, 0, 1]);
     expect(checkGuestState({ vmcs: (offset: number) => cpu.vmcs(offset) } as unknown as BareCore, L.EXIT_HLT)).toEqual([]);
   });
+
+  // VMRUN loads any RIP (the corpus case svm-vmrun-loads-rip-beyond-cs-limit): the first fetch's
+  // fault may name it. Without a level switch a fault that far past the limit is still a finding.
+  it("a fault far past CS's limit is a finding unless a level switch loaded that EIP", () => {
+    const cpu = new TestCpu();
+    cpu.setSegment(L.SR_CS, 0x8, 0, 0xffff, 0x9b);
+    cpu.eip = 0xac5059a8;
+    const state = { vmcs: (offset: number) => cpu.vmcs(offset) } as unknown as BareCore;
+    expect(checkGuestState(state, L.EXIT_EXCEPTION)).toEqual(["EIP 0xac5059a8 beyond the CS limit 0xffff at exit 0"]);
+    expect(checkGuestState(state, L.EXIT_EXCEPTION, true)).toEqual([]);
+  });
 });
