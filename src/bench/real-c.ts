@@ -183,7 +183,7 @@ export interface PhaseRow {
   compiledShare?: number;
   /** wasmvisor: ms of the phase the compiling tier took (the first run's). */
   compilingMs?: number;
-  /** wasmvisor: ms (by the bench's clock) from the phase's start to its peak speed (time-to-peak.ts), the median of the runs that tell. */
+  /** wasmvisor: ms (by the bench's clock) from the phase's start to its peak speed (time-to-peak.ts), from the one run that samples its speed (runRealC). */
   toPeakMs?: number;
 }
 

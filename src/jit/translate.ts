@@ -4,7 +4,9 @@
 // (to itself or a later block by a plain br), with no return to the core (the flags in the core's
 // globals and EIP are then exact at that block boundary, as when a block leaves, and the budget,
 // kept in a local, is written back wherever the core may look); every other edge sets EIP and
-// returns.
+// returns. Its parameters are the block to start at and the cache entry it was entered through,
+// which its calls into the core name: a block hot inside the region enters it there from its own
+// cache entry (block-compiler.ts).
 // The general registers live in locals while the region runs (but in regions a RET or an indirect
 // branch may leave: registersInVmcs): read from the VMCS by the first block that uses them,
 // written back (those the region writes) where control leaves and before every call into the core,

@@ -1,8 +1,8 @@
 // A minimal WebAssembly binary writer for the compiling tier: one module per compiled region, with
-// exported functions of type () -> () that enter its body (at one of its blocks), importing the core's memory, the core globals the
-// block reads and writes, and the core functions it may call; and the one module that imports the
-// core's function table (encodeLinkModule). Only the instructions the code
-// generator uses are here.
+// exported functions of type () -> () that enter its body (at one of its blocks), importing the
+// core's memory, the core globals the block reads and writes, and the core functions it may call;
+// and the one module that imports the core's function table (encodeLinkModule). Only the
+// instructions the code generator uses are here.
 
 export const enum Op {
   Block = 0x02, Loop = 0x03, If = 0x04, Else = 0x05, End = 0x0b, Br = 0x0c, BrIf = 0x0d, BrTable = 0x0e, Return = 0x0f,
