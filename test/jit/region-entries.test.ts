@@ -69,3 +69,20 @@ describe("a region module's entries", () => {
     expect(() => c.param()).toThrow();
   });
 });
+
+// The same with the entered block on the region's second page (a function its loop calls, one page
+// on): the entry at it is described with that page first and the loop's page second, so the patch
+// on the loop's page, into a block the entry does not start at, still forgets it.
+const ON_TWO_PAGES = (patch = "") => `mov $${ROUNDS}, %ecx\njmp 1f\n1: mov %ecx, %eax\nand $1, %eax\njz 3f\npush $4f\npush $2f\nret
+3: add $5, %ebx\ncall 2f\n4: ${patch}dec %ecx\njnz 1b\nhlt\n.org 0x1000, 0x90\n2: add %ecx, %ebx\nrol $3, %ebx\nret`;
+
+describe("a block entered in a region on its second page", () => {
+  it("is entered there, and a block on the region's first page rewritten halfway forgets it", () => {
+    const plain = runBoth(ON_TWO_PAGES());
+    expectAgreement(plain, L.EXIT_HLT);
+    expect(plain.compiled.cpu.compiler!.entered).toBeGreaterThan(0);
+    const both = runBoth(ON_TWO_PAGES("cmp $1500, %ecx\njne 5f\nmovb $7, 3b + 2\n5: "));
+    expectAgreement(both, L.EXIT_HLT);
+    expect(both.compiled.cpu.compiler!.entered).toBeGreaterThan(0);
+  });
+});
