@@ -49,7 +49,9 @@ interface Region {
 interface BlockPlace { ip: number; physical: number; length: number; instructions: number }
 /**
  * A block of the region compiled into cache entry `index`, remembered by the cache entry its own
- * address takes (only paging off: linear = physical). By index and generation, not the region
+ * linear address takes. With paging on, a region's blocks share its first block's page, so the
+ * core's check of this block's translation at its own entry (linear to the same physical) is the
+ * check the region's entry made. By index and generation, not the region
  * itself: a region replaced in its entry is then held by nothing of ours (a WeakRef would not do:
  * V8 keeps its target until the synchronous run that made it returns to the event loop).
  */
@@ -110,12 +112,10 @@ export class BlockCompiler {
     this.describe(entry, physical, t.blocks, t.instructions);
     this.compiled++;
     this.regionBlocks += t.blocks.length - 1;
-    if (!(mode & BLOCK_MODE_PAGING)) {
-      const blocks = t.blocks.map((b) => ({ ip: b.ip >>> 0, physical: b.physical, length: b.length, instructions: b.instructions.length }));
-      const generation = ++this.generation;
-      this.regions[index] = { generation, entry, slot, physical, mode, blocks, exports };
-      entries.forEach((e, k) => { if (k > 0 && e !== entry) this.members[(e - core.blockCacheBase()) / BLOCK_ENTRY_SIZE] = { index, generation, block: k }; });
-    }
+    const blocks = t.blocks.map((b) => ({ ip: b.ip >>> 0, physical: b.physical, length: b.length, instructions: b.instructions.length }));
+    const generation = ++this.generation;
+    this.regions[index] = { generation, entry, slot, physical, mode, blocks, exports };
+    entries.forEach((e, k) => { if (k > 0 && e !== entry) this.members[(e - core.blockCacheBase()) / BLOCK_ENTRY_SIZE] = { index, generation, block: k }; });
     return slot;
   }
 

@@ -4,7 +4,7 @@
 // boundary too, and be forgotten with the region when any of the region's blocks is rewritten,
 // even one it does not start at (it may branch there inside the function).
 import { describe, it, expect } from "vitest";
-import { runBoth, expectAgreement, expectSameSlices } from "./agreement";
+import { runBoth, expectAgreement, expectSameSlices, withPaging } from "./agreement";
 import { Code, Op, encodeModule } from "../../src/jit/wasm-module";
 import * as L from "../../assembly/vmcs-layout";
 
@@ -40,6 +40,23 @@ describe("blocks entered in a region compiled at another", () => {
     const both = runBoth(STALE);
     expectAgreement(both, L.EXIT_HLT);
     expect(both.compiled.cpu.compiler!.entered).toBe(0);
+  });
+});
+
+// With paging on a region's blocks share its first block's page: the entered block's own entry
+// validates its translation, as the region's entry does for the region.
+describe("blocks entered in a region compiled at another, paging on", () => {
+  it("the hot block inside the loop's region enters it there", () => {
+    const both = runBoth(loop(), withPaging);
+    expectAgreement(both, L.EXIT_HLT);
+    expect(both.compiled.cpu.compiler!.entered).toBeGreaterThan(0);
+    expect(both.compiled.cpu.compiler!.compiled).toBe(1);
+  });
+
+  it("a block of the region rewritten halfway: the entry at another block runs the new code", () => {
+    const both = runBoth(PATCHED, withPaging);
+    expectAgreement(both, L.EXIT_HLT);
+    expect(both.compiled.cpu.compiler!.entered).toBeGreaterThan(0);
   });
 });
 
