@@ -27,6 +27,7 @@ import { VirtualMachine } from "../vmm/virtual-machine.js";
 import { describeStop } from "../vmm/stop-reason.js";
 import { BenchGuestError } from "./bench-guest-error.js";
 import type { Clock, ClockKind } from "./marker-timing.js";
+import { threadSleeps } from "./thread-cpu-clock.js";
 import { median } from "./report.js";
 
 export const EXITLOOP_GUEST = "guests/exitloop.elf";
@@ -59,6 +60,11 @@ export interface ColdStart {
   ratioWithoutCompiles: number;
   /** Compile calls in the steady stretches (none, for the steady figure to be steady). */
   steadyCompiles: number;
+  /**
+   * The guest's thread slept in the cold stretch (V8's module compile waits on its compiler
+   * threads): with the CPU clock the figure is then exact only to a scheduler tick (threadSleeps).
+   */
+  coldSlept: boolean;
   /** CPUID exits in the cold stretch (COLD_EXITS), and any exits of the VM before it (its boot's). */
   coldExits: number;
   exitsBefore: number;
@@ -97,7 +103,9 @@ export async function measureColdStart(kernel: Uint8Array, core: Uint8Array<Arra
     runTo(vm, vm.instructionsRetired() + COLD_EXITS * RETIRED_PER_ITERATION);
     return ((clock() - start) * 1e6) / COLD_EXITS;
   };
+  const sleepsBefore = threadSleeps();
   const coldNs = stretch();
+  const coldSlept = threadSleeps() !== sleepsBefore;
   const coldCompileMs = compiles.ms;
   const coldCompiles = compiles.calls;
   const coldExits = vm.stats.count(EXIT_CPUID) - cpuidBefore;
@@ -110,7 +118,7 @@ export async function measureColdStart(kernel: Uint8Array, core: Uint8Array<Arra
   const coldNsWithoutCompiles = coldNs - (coldCompileMs * 1e6) / COLD_EXITS;
   return {
     coldNs, steadyNs, ratio: coldNs / steadyNs, coldCompileMs, coldCompiles, coldNsWithoutCompiles, ratioWithoutCompiles: coldNsWithoutCompiles / steadyNs,
-    steadyCompiles: compiles.calls - compilesBeforeSteady, coldExits, exitsBefore: before.totalExits, cpuidExitsBefore: cpuidBefore,
+    steadyCompiles: compiles.calls - compilesBeforeSteady, coldSlept, coldExits, exitsBefore: before.totalExits, cpuidExitsBefore: cpuidBefore,
   };
 }
 
@@ -136,7 +144,9 @@ function runTo(vm: VirtualMachine, instructions: number): void {
 
 /** The report's lines. */
 export function formatColdStart(cold: ColdStart, clock: ClockKind): string {
-  const verdict = cold.ratio <= COLD_TARGET_RATIO ? "met" : "missed";
+  const verdict = clock === "cpu" && cold.coldSlept
+    ? "not measured exactly: the thread slept in the cold stretch (V8's compile waited on its compiler threads), and the CPU clock counts whole scheduler ticks (4 ms here) across a sleep"
+    : cold.ratio <= COLD_TARGET_RATIO ? "met" : "missed";
   return [
     `Cold start (${EXITLOOP_GUEST}, ${clock === "cpu" ? "CPU" : "wall"} time): CPUID loop iterations, one exit each`,
     `  first ${COLD_EXITS.toLocaleString("en-US")} of a fresh VM on freshly compiled core code: ${cold.coldNs.toFixed(1)} ns each`,

@@ -57,11 +57,21 @@ interface ThreadSchedStat {
 function threadSchedStat(): ThreadSchedStat | undefined {
   for (let attempt = 0; attempt < 3; attempt++) {
     const [run, waited, arrivals] = readSchedStat();
-    const sleeps = /^voluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync("/proc/thread-self/status", "utf8"));
+    const sleeps = threadSleeps();
     const now = performance.now();
-    if (readSchedStat()[2] === arrivals) return { runMs: run / 1e6, awakeMs: now - waited / 1e6, sleeps: Number(sleeps![1]) };
+    if (readSchedStat()[2] === arrivals && sleeps !== undefined) return { runMs: run / 1e6, awakeMs: now - waited / 1e6, sleeps };
   }
   return undefined;
+}
+
+/**
+ * The times this thread has slept (voluntary switches), where Linux tells; across a sleep
+ * threadCpuClock counts whole scheduler ticks only, so a short stretch that slept is not timed exactly.
+ */
+export function threadSleeps(): number | undefined {
+  if (!existsSync(SCHEDSTAT)) return undefined;
+  const sleeps = /^voluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync("/proc/thread-self/status", "utf8"));
+  return sleeps ? Number(sleeps[1]) : undefined;
 }
 
 /** Run time and time waited for a CPU (ns), and the times the thread got one. */

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
-import { threadCpuClock } from "../../src/bench/thread-cpu-clock.js";
+import { threadCpuClock, threadSleeps } from "../../src/bench/thread-cpu-clock.js";
 
 function spin(ms: number): void {
   const end = performance.now() + ms;
@@ -96,4 +96,12 @@ describe("threadCpuClock", () => {
   it("measures fixed work by its CPU time while busy threads take its CPU", async () => {
     await underLoad(() => expectCpuTime(work));
   });
+});
+
+// The cold-start row withholds its verdict when its stretch slept (cold-start.ts): a sleep must count.
+it("threadSleeps counts this thread's sleeps", () => {
+  const before = threadSleeps();
+  expect(before).toBeGreaterThanOrEqual(0); // Linux, as CI
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+  expect(threadSleeps()).toBeGreaterThan(before!);
 });
