@@ -6,6 +6,7 @@ import type { Clock, ClockKind } from "./marker-timing.js";
 import { wallClock } from "./marker-timing.js";
 
 const SCHEDSTAT = "/proc/thread-self/schedstat";
+const HAS_SCHEDSTAT = existsSync(SCHEDSTAT); // Linux tells this thread's scheduling statistics
 /**
  * CPU time of this thread, the one running an in-process emulator: what it spent, however loaded
  * the machine; V8's compiler threads, still optimising code of an earlier run, are not counted.
@@ -16,7 +17,7 @@ const SCHEDSTAT = "/proc/thread-self/schedstat";
  * switch) the run time's growth is taken instead, exact to a tick. Elsewhere: the process's
  * user + system time.
  */
-export const threadCpuClock: Clock = existsSync(SCHEDSTAT)
+export const threadCpuClock: Clock = HAS_SCHEDSTAT
   ? (() => {
       let cpu = 0; // the last value returned, ms: readings only add to it
       let last: ThreadSchedStat | undefined; // the reading behind it
@@ -69,7 +70,7 @@ function threadSchedStat(): ThreadSchedStat | undefined {
  * threadCpuClock counts whole scheduler ticks only, so a short stretch that slept is not timed exactly.
  */
 export function threadSleeps(): number | undefined {
-  if (!existsSync(SCHEDSTAT)) return undefined;
+  if (!HAS_SCHEDSTAT) return undefined;
   const sleeps = /^voluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync("/proc/thread-self/status", "utf8"));
   return sleeps ? Number(sleeps[1]) : undefined;
 }

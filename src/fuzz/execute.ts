@@ -69,8 +69,9 @@ export function execute(source: CoreModule, c: FuzzCase, options: ExecuteOptions
   let switches = 0; // level switches the core had made at the last exit
   const exited = (reason: number): void => {
     exits.push({ reason, qualification: core.vmcs(L.X_QUALIFICATION), eip: core.vmcs(L.G_EIP) });
-    const levelSwitched = switchesMade(core) !== switches;
-    switches = switchesMade(core);
+    const made = switchesMade(core);
+    const levelSwitched = made !== switches;
+    switches = made;
     problems.push(...checkExit(core, reason), ...checkGuestState(core, reason, levelSwitched));
   };
   const { entries } = c.setup;

@@ -212,12 +212,10 @@ export function encodeModule(spec: ModuleSpec): Uint8Array<ArrayBuffer> {
   // The body, the bulk of the module, is copied once, into the result: spread through
   // intermediate arrays (push(...bytes)) a region's 10-100 KB cost milliseconds a region.
   const entries = spec.entries.map((args) => {
-    const code = [0];
-    for (const a of args) { code.push(Op.I32Const); sleb(code, a); }
-    code.push(Op.ReturnCall);
-    uleb(code, body);
-    code.push(Op.End);
-    return code;
+    const entry = new Code();
+    for (const a of args) entry.i32(a);
+    entry.tailCall(body);
+    return [0, ...entry.bytes, Op.End]; // no locals
   });
   const head: number[] = [];
   const locals = spec.body.locals - spec.body.params;
