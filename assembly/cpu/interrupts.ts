@@ -225,7 +225,8 @@ export function softwareInterrupt(vector: u32, kind: u32 = EVENT_SW_INTERRUPT): 
 // VM-entry event injection from the interruption-information format (vector 0-7, type 8-10,
 // error code pushed 11, valid 31): bit 11 decides the push, not the vector (SVM's EV, APM 15.20;
 // VMX's entry checks allow it only where the vector has one). The injected event itself is not
-// subject to the exception bitmap; faults during its delivery are. Software events return past the instruction (`instrLen` bytes, as VMX specifies).
+// subject to the exception bitmap; faults during its delivery are. Software events return past
+// the instruction (`instrLen` bytes, as VMX specifies).
 export function deliverInjected(info: u32, errorCode: i32, instrLen: u32): void {
   if (!(info & (1 << 31))) return;
   const kind = (info >> 8) & 7;
