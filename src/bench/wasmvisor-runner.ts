@@ -42,7 +42,6 @@ export interface WasmvisorRun {
 /** How the L1 guest (exit-benchmarks.ts L1_GUEST) prefixes each line its L2 prints. */
 const L2_PREFIX = /^\[L2\] /;
 
-/** Boots `guest` (its path, for the command line and messages) and runs it to its exit with status 0. */
 /**
  * Boots `guest` (its path, for the command line and messages) and runs it to its exit with status
  * 0. With `setup.throughL1`, `l1` (the L1 guest's kernel) is booted instead, with `guest` as its
