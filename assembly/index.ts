@@ -5,7 +5,7 @@ import { emulating } from "./cpu/state";
 import { allocateShadows } from "./mmu/shadow";
 import { allocateTlb } from "./mmu/tlb";
 import { adoptMmuStats } from "./mmu/mmu";
-import { allocateBlockCache, cacheBase, cacheBytes, blocksCompiled, blockStalls, loopEntries } from "./jit/block-cache";
+import { allocateBlockCache, cacheBase, cacheBytes, blocksCompiled, blockStalls, loopEntries, entryFor } from "./jit/block-cache";
 import { codeWritten } from "./jit/code-pages";
 import { allocateDeviceMemory, allocateRam, deviceMemoryBase as deviceMemoryOffset, ramBase as ramOffset, ramSize as ramBytes, resetEmulatedWrite, protectTrappedPages } from "./memory/physical";
 import { translate, followPagingControls } from "./memory/linear";
@@ -96,6 +96,8 @@ export { eip } from "./cpu/state";
 export { flagsWord, lazyMask, lfOp, lfA, lfB, lfRes, lfSign } from "./cpu/flags";
 export { budget, hostWorkOwed } from "./cpu/retirement";
 export function blockCacheBase(): u32 { return cacheBase; }
+// The cache entry a block at `linear` takes (the host names a region's blocks by theirs).
+export function blockCacheEntry(linear: u32): u32 { return entryFor(linear); }
 export { rangeExit } from "./jit/block-cache"; // compiled blocks set it (src/jit/translate.ts physical())
 export { tlbBank } from "./mmu/tlb"; // paged compiled blocks look translations up in the active bank
 export function compiledBlocks(): u32 { return blocksCompiled; }

@@ -89,6 +89,8 @@ export interface CoreExports {
   /** The function table compiled blocks are installed in. */
   readonly table: WebAssembly.Table;
   blockCacheBase(): number;
+  /** The block cache entry a block at this linear address takes (assembly/jit/block-cache.ts entryFor). */
+  blockCacheEntry(linear: number): number;
   blockCacheBytes(): number;
   compiledBlocks(): number;
   /** 1 once the guest has run at CPL 3 (a global). */
@@ -159,7 +161,7 @@ export const CORE_EXPORT_KINDS = {
   mergeControls: { params: 2 }, mergeCrMask: { params: 6 }, writeExitInformation: { params: 4 }, saveL2State: { params: 1 }, loadHostState: { params: 1 }, resumeL1: { params: 1 },
   svmVmrunCheck: { params: 1 }, svmSaveHostState: { params: 1 }, svmLoadL2State: { params: 1 }, svmMergeControls: { params: 2 }, svmWriteExit: { params: 8 },
   svmSaveL2State: { params: 1 }, svmLoadHostState: { params: 1 }, svmLoadSegment: { params: 4 }, svmSaveSegment: { params: 3 },
-  table: "table", blockCacheBase: { params: 0 }, blockCacheBytes: { params: 0 }, compiledBlocks: { params: 0 }, userLevelSeen: "global",
+  table: "table", blockCacheBase: { params: 0 }, blockCacheEntry: { params: 1 }, blockCacheBytes: { params: 0 }, compiledBlocks: { params: 0 }, userLevelSeen: "global",
   stalledBlockEntries: { params: 0 }, blockEntriesFromLoop: { params: 0 }, noteHostWrite: { params: 2 }, codePageMasks: { params: 0 }, trackedFrameCounts: { params: 0 }, blockReached: { params: 3 },
   countInterpretedForms: { params: 1 },
   interpretedFormCounts: { params: 0 },

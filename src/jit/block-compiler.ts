@@ -106,7 +106,7 @@ export class BlockCompiler {
       regionLinks: { blockCache: core.blockCacheBase(), get link() { return imports.link; } }, indirectTargets, lastIndirectTarget: (site) => lastIndirectTarget(core, indirectTargets, site),
     });
     if (!t) return 0;
-    const entries = t.blocks.map((b) => this.entryFor(b.ip));
+    const entries = t.blocks.map((b) => core.blockCacheEntry(b.ip));
     const exports = new WebAssembly.Instance(regionModule(t, imports, [entry, ...entries.slice(1)]), this.imports).exports;
     core.table.set(slot, exports.b0 as () => void);
     this.describe(entry, physical, t.blocks, t.instructions);
@@ -117,11 +117,6 @@ export class BlockCompiler {
     this.regions[index] = { generation, entry, slot, physical, mode, blocks, exports };
     entries.forEach((e, k) => { if (k > 0 && e !== entry) this.members[(e - core.blockCacheBase()) / BLOCK_ENTRY_SIZE] = { index, generation, block: k }; });
     return slot;
-  }
-
-  /** The cache entry of the block at linear address `ip` (assembly/jit/block-cache.ts entryFor). */
-  private entryFor(ip: number): number {
-    return this.core.blockCacheBase() + (((ip ^ (ip >>> 12)) & (BLOCK_CACHE_ENTRIES - 1)) * BLOCK_ENTRY_SIZE);
   }
 
   /**
