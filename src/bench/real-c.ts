@@ -234,14 +234,23 @@ export async function runRealC(options: RealCOptions): Promise<RealCResults> {
       runners.push(peerRunner(peer, options.clock));
     }
   }
+  options.onProgress?.(0, 1, "warm-up: realc on wasmvisor");
   await runners[0].run(REALC, "1");
-  const samples = await measureGuests(runners, hosts, options);
+  // The progress counts the time-to-peak runs below after measureGuests' own.
+  const toPeakRuns = options.guests.length;
+  let measured = 0;
+  const samples = await measureGuests(runners, hosts, {
+    ...options,
+    onProgress: (done, total, label) => { measured = total; if (done < total) options.onProgress?.(done, total + toPeakRuns, label); },
+  });
   // One more run of each guest for the time to peak (wasmvisorRunner's sampleSpeed), kept beside the first
   const sampled = wasmvisorRunner(core, options.clock, true, true);
-  for (const guest of options.guests) {
+  for (const [k, guest] of options.guests.entries()) {
+    options.onProgress?.(measured + k, measured + toPeakRuns, `time to peak: ${guest.name} on wasmvisor`);
     const first = samples.get(`${guest.name} wasmvisor`)?.[0];
     if (first) first.toPeak = (await sampled.run(guest, guestArgs(guest, options.rounds))).toPeak;
   }
+  options.onProgress?.(measured + toPeakRuns, measured + toPeakRuns, "done");
   return { hosts, ...phaseRows(options.guests, runners.map((r) => r.host), samples, phaseDescriptions(await readGolden(REALC))) };
 }
 
