@@ -100,6 +100,7 @@ export function blockCacheBase(): u32 { return cacheBase; }
 export function blockCacheEntry(linear: u32): u32 { return entryFor(linear); }
 export { rangeExit } from "./jit/block-cache"; // compiled blocks set it (src/jit/translate.ts physical())
 export { tlbBank } from "./mmu/tlb"; // paged compiled blocks look translations up in the active bank
+export { tlbGeneration, tlbBankBit } from "./mmu/tlb"; // and link to a region validated in this context (src/jit/translate.ts emitLink)
 export function compiledBlocks(): u32 { return blocksCompiled; }
 export { userLevelSeen } from "./cpu/state";
 export function stalledBlockEntries(): u32 { return blockStalls; }
@@ -121,7 +122,7 @@ export {
 export {
   HOLE_START, HOLE_END, BLOCK_CACHE_ENTRIES, BLOCK_ENTRY_SIZE, BLOCK_PHYSICAL, BLOCK_FUNCTION, BLOCK_HITS,
   BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_REGION_BLOCKS, BLOCK_TRANSLATED, BLOCK_MODE_CODE16, BLOCK_NEXT_ON_PAGE, BLOCK_NEXT_ON_SECOND_PAGE, BLOCK_PREV_ON_PAGE, BLOCK_PREV_ON_SECOND_PAGE, BLOCK_SECOND_PAGE, REGION_BLOCK_IN_SECOND_PAGE, MAX_BLOCK_BYTES, BLOCK_LINEAR, BLOCK_BANKS, BLOCK_CONTEXT,
-  BLOCK_STALLS, BLOCK_MODE_PAGING, BLOCK_MODE_CPL_SHIFT, MAX_REGION_BLOCKS, REGION_BLOCKS_OFFSET, REGION_BLOCKS_STRIDE,
+  BLOCK_STALLS, BLOCK_MODE_PAGING, BLOCK_MODE_CPL_SHIFT, BLOCK_CONTEXT_MODE_BITS, MAX_REGION_BLOCKS, REGION_BLOCKS_OFFSET, REGION_BLOCKS_STRIDE,
   INDIRECT_TARGETS_OFFSET, INDIRECT_TARGET_SLOTS, INDIRECT_TARGET_SIZE,
   TLB_ENTRIES, TLB_ENTRIES_OFFSET, S_PRESENT, S_SUPER_WRITE,
   S_USER_READ, S_USER_WRITE, T_PLAIN_RAM, LAZY_ADD, LAZY_SUB, LAZY_LOGIC, IO_INFO_INPUT, IO_INFO_SIZE_SHIFT,

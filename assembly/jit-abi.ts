@@ -37,13 +37,14 @@ export const BLOCK_PREV_ON_SECOND_PAGE = 30;
 export const MAX_BLOCK_BYTES = 128;
 export const BLOCK_LINEAR = 20; // the EIP it was compiled at (its code holds it) and validated for,
 export const BLOCK_BANKS = 24; // in these TLB banks (a bit each),
-export const BLOCK_CONTEXT = 32; // u64: in this context (mode, TLB generation)
+export const BLOCK_CONTEXT = 32; // u64: in this context: the TLB generation << BLOCK_CONTEXT_MODE_BITS | the mode
 export const BLOCK_STALLS = 40; // entries in a row that left before the first instruction
 // The page number + 1 of the one other page its region has blocks in (REGION_BLOCK_IN_SECOND_PAGE),
 // 0 when all lie in its first block's page (jit/code-pages.ts keeps it 0 while the entry is not tracked).
 export const BLOCK_SECOND_PAGE = 44;
 export const BLOCK_MODE_PAGING = 1;
 export const BLOCK_MODE_CPL_SHIFT = 1;
+export const BLOCK_CONTEXT_MODE_BITS = 3; // the mode's bits (paging, CPL) at the bottom of BLOCK_CONTEXT
 export const BLOCK_MODE_CODE16 = 8; // a translation's code segment is 16-bit (its lengths depend on it)
 // Where the blocks of each entry's function lie, for write tracking (jit/code-pages.ts): after the
 // entries, MAX_REGION_BLOCKS u32s per entry, in entry order, the first for the entry's own block;
@@ -105,10 +106,12 @@ export const INTERPRETED_FORMS = 0x801;
 export const INTERPRETED_FORM_UNSEEN = 0x800;
 
 // ---- What a compiled block imports from the core (module "core") ------------------------------
-// Mutable i32 globals, in import order.
+// Mutable globals, in import order: i32 but those of JIT_I64_GLOBALS.
 export const JIT_GLOBALS: string[] = [
   "eip", "budget", "flagsWord", "lazyMask", "lfOp", "lfA", "lfB", "lfRes", "lfSign", "tlbBank", "rangeExit", "hostWorkOwed",
+  "tlbGeneration", "tlbBankBit",
 ];
+export const JIT_I64_GLOBALS: string[] = ["tlbGeneration"];
 // Functions, in import order, with their parameter counts; each returns one i32.
 export const JIT_FUNCTIONS: string[] = [
   "jitCondition", "jitCarry", "jitEflags", "jitLoadCr3", "jitPortIo", "jitExit", "jitInterpret", "jitShift", "jitMulDiv",

@@ -29,7 +29,7 @@ import { placeIndirectTargets, indirectTargetsBytes } from "./indirect-targets";
 import {
   HOLE_START, HOLE_END, BLOCK_CACHE_ENTRIES, BLOCK_ENTRY_SIZE, BLOCK_PHYSICAL, BLOCK_FUNCTION, BLOCK_HITS,
   BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_LINEAR, BLOCK_BANKS, BLOCK_CONTEXT, BLOCK_STALLS,
-  BLOCK_MODE_PAGING, BLOCK_MODE_CPL_SHIFT, INDIRECT_TARGETS_OFFSET, BLOCK_TRANSLATED,
+  BLOCK_MODE_PAGING, BLOCK_MODE_CPL_SHIFT, BLOCK_CONTEXT_MODE_BITS, INDIRECT_TARGETS_OFFSET, BLOCK_TRANSLATED,
 } from "../jit-abi";
 import { translatedOnly } from "../cpu/ifmode";
 import { pagingEnabled } from "../memory/linear";
@@ -38,7 +38,6 @@ import { budget, budgetCovers, retiredSoFar, chargeHostWork } from "../cpu/retir
 @external("jit", "compile")
 declare function hostCompile(linearEip: u32, physical: u32, entry: u32): u32;
 
-const MODE_BITS: u32 = 3; // of BLOCK_MODE: paging, CPL
 const FAILED: u32 = 0xffffffff;
 const HOT_THRESHOLD: u32 = 32;
 // Host work (cpu/retirement.ts) of compiling one block: 0.5 ms or more, about as long as the
@@ -113,7 +112,7 @@ function recomputeCompiledCodeAllowed(): void {
 // mapped alike in every address space, a kernel's, is thus validated once per space, not again
 // at every switch.
 @inline function currentContext(): u64 {
-  return (tlbGeneration << MODE_BITS) | <u64>((cpl << BLOCK_MODE_CPL_SHIFT) | (pagingEnabled ? BLOCK_MODE_PAGING : 0));
+  return (tlbGeneration << BLOCK_CONTEXT_MODE_BITS) | <u64>((cpl << BLOCK_MODE_CPL_SHIFT) | (pagingEnabled ? BLOCK_MODE_PAGING : 0));
 }
 
 // What the compiled block running now assumes besides its code (for an exit delivered inside it,
@@ -140,7 +139,7 @@ function validate(entry: u32, context: u64): u32 {
     p = <u32>hit;
   }
   if (p >= ramSize) return 0;
-  const mode = <u32>(context & ((1 << MODE_BITS) - 1));
+  const mode = <u32>(context & ((1 << BLOCK_CONTEXT_MODE_BITS) - 1));
   // A compiled function holds the linear addresses it was compiled at (BLOCK_LINEAR, set then): the
   // same frame reached through another mapping that shares the entry needs its own.
   const otherMapping = load<u32>(entry + BLOCK_FUNCTION) != 0 && load<u32>(entry + BLOCK_LINEAR) != eip;

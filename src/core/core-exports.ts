@@ -122,6 +122,10 @@ export interface CoreExports {
   readonly lfRes: WebAssembly.Global;
   readonly lfSign: WebAssembly.Global;
   readonly tlbBank: WebAssembly.Global;
+  /** i64: moves whenever TLB entries are dropped (assembly/mmu/tlb.ts). */
+  readonly tlbGeneration: WebAssembly.Global;
+  /** The active TLB bank as a bit, for an entry's set of banks (jit-abi.ts BLOCK_BANKS). */
+  readonly tlbBankBit: WebAssembly.Global;
   readonly rangeExit: WebAssembly.Global;
   /** Host work the guest owes (assembly/cpu/retirement.ts): compiled code counts it as spent budget. */
   readonly hostWorkOwed: WebAssembly.Global;
@@ -167,6 +171,7 @@ export const CORE_EXPORT_KINDS = {
   interpretedFormCounts: { params: 0 },
   eip: "global", budget: "global", flagsWord: "global", lazyMask: "global", lfOp: "global", lfA: "global",
   lfB: "global", lfRes: "global", lfSign: "global", tlbBank: "global", rangeExit: "global", hostWorkOwed: "global",
+  tlbGeneration: "global", tlbBankBit: "global",
   jitCondition: { params: 1 }, jitCarry: { params: 0 }, jitEflags: { params: 0 }, jitLoadCr3: { params: 3 },
   jitPortIo: { params: 4 }, jitExit: { params: 4 }, jitInterpret: { params: 3 }, jitShift: { params: 4 },
   jitMulDiv: { params: 3 }, jitShiftDouble: { params: 4 }, jitLoadSegment: { params: 5 }, jitSoftwareInterrupt: { params: 2 },

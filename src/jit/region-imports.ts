@@ -3,7 +3,8 @@
 // distinct signature among its imported functions, and the core's helpers and "link" have seven:
 // a module with a five-byte body cost 0.5-0.75 ms of the process's CPU importing all of them, 0.2
 // ms importing nothing (main thread: 0.25-0.45 ms against 0.2; the rest on V8's threads).
-import { JIT_GLOBALS, JIT_FUNCTIONS, JIT_FUNCTION_PARAMS } from "../../assembly/jit-abi.js";
+import { JIT_GLOBALS, JIT_I64_GLOBALS, JIT_FUNCTIONS, JIT_FUNCTION_PARAMS } from "../../assembly/jit-abi.js";
+import type { ImportedGlobal } from "./wasm-module.js";
 import type { CoreExports } from "../core/core-exports.js";
 
 export interface ImportedFunction { name: string; params: number; results: number }
@@ -20,7 +21,7 @@ export type Links = Readonly<Record<keyof CoreExports, number>>;
 
 /** The imports of one region's module, made as its translation asks for them. */
 export class RegionImports {
-  readonly globals: string[] = [];
+  readonly globals: ImportedGlobal[] = [];
   readonly functions: ImportedFunction[] = [];
   private readonly globalIndex = new Int32Array(JIT_GLOBALS.length).fill(-1);
   private readonly functionIndex = new Int32Array(REGION_FUNCTIONS.length).fill(-1);
@@ -31,7 +32,10 @@ export class RegionImports {
   get link(): number { return this.function(LINK); }
 
   global(i: number): number {
-    if (this.globalIndex[i] < 0) this.globalIndex[i] = this.globals.push(JIT_GLOBALS[i]) - 1;
+    if (this.globalIndex[i] < 0) {
+      const name = JIT_GLOBALS[i];
+      this.globalIndex[i] = this.globals.push({ name, i64: JIT_I64_GLOBALS.includes(name) }) - 1;
+    }
     return this.globalIndex[i];
   }
 

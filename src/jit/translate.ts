@@ -26,7 +26,8 @@ import {
 import {
   IO_INFO_INPUT, IO_INFO_SIZE_SHIFT, IO_INFO_IMMEDIATE, IO_INFO_LENGTH_SHIFT, TLB_ENTRIES, TLB_ENTRIES_OFFSET,
   INDIRECT_TARGET_SLOTS, INDIRECT_TARGET_SIZE, BLOCK_CACHE_ENTRIES, BLOCK_ENTRY_SIZE, BLOCK_PHYSICAL, BLOCK_FUNCTION,
-  BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_STALLS, BLOCK_MODE_CPL_SHIFT,
+  BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_STALLS, BLOCK_MODE_CPL_SHIFT, BLOCK_MODE_PAGING, BLOCK_LINEAR, BLOCK_BANKS, BLOCK_CONTEXT,
+  BLOCK_CONTEXT_MODE_BITS,
   S_SUPER_WRITE, S_USER_READ, S_USER_WRITE, T_PLAIN_RAM, CR3_SWITCHED_SAME_PAGE, HOLE_START, HOLE_END,
 } from "../../assembly/jit-abi.js";
 import { Code, Op } from "./wasm-module.js";
@@ -59,7 +60,7 @@ export interface TranslateEnv extends BlockBytes, RegionHints {
   codePageMasks: number; // offset in WASM memory of the code-page masks (assembly/jit/code-pages.ts)
   regs: number; // offset of EAX in WASM memory (the VMCS guest registers)
   links: CoreLinks & {
-    eip: number; budget: number; tlbBank: number; rangeExit: number; hostWorkOwed: number; jitLoadCr3: number; jitPortIo: number; jitExit: number;
+    eip: number; budget: number; tlbBank: number; tlbGeneration: number; tlbBankBit: number; rangeExit: number; hostWorkOwed: number; jitLoadCr3: number; jitPortIo: number; jitExit: number;
     jitInterpret: number; jitShift: number; jitMulDiv: number; jitShiftDouble: number; jitLoadSegment: number;
     jitSoftwareInterrupt: number; jitInterruptReturn: number; jitFastSystemCall: number; jitVmAccess: number; jitVmxNoOperand: number;
     jitRepString: number;
@@ -298,22 +299,33 @@ class Translator {
   // encodeLinkModule), which tail-calls its table slot, so the stack does not grow and a call into a
   // function on another page and the RET back (qsort's comparison), a jump table's far case or a
   // loop spread over regions cost a lookup and a call instead of a return to the core's loop. The
-  // checks are runBlocks()'s fast path with paging off (assembly/jit/block-cache.ts: the entry
-  // holds a function compiled for this address in this mode, not resting, and the budget covers
-  // its first block); the rest of what runBlocks() checks holds wherever leave() is reached: the
-  // core calls that could change the mode, TF or the pending events end the region instead
-  // (helpers.ts). Each link takes budget, so a chain of links ends with the slice.
+  // checks are runBlocks()'s fast path (assembly/jit/block-cache.ts: the entry holds a function
+  // compiled for this address in this mode, with paging validated for it in this context and TLB
+  // bank, not resting, and the budget covers its first block); the rest of what runBlocks() checks
+  // holds wherever leave() is reached: the core calls that could change the mode, TF or the
+  // pending events end the region instead (helpers.ts). Each link takes budget, so a chain of
+  // links ends with the slice.
   private emitLink(): void {
     const env = this.env, c = this.c, l = env.links;
     const links = env.regionLinks;
-    if (env.paging || links === undefined) return;
+    if (links === undefined) return;
     const t = c.local(), e = c.local(), fn = c.local(), n = c.local();
     c.get(this.linking).ifThen();
     // entryFor(t)
     c.globalGet(l.eip).tee(t).get(t).i32(12).op(Op.I32ShrU).op(Op.I32Xor).i32(BLOCK_CACHE_ENTRIES - 1).op(Op.I32And);
     c.i32(BLOCK_ENTRY_SIZE).op(Op.I32Mul).i32(links.blockCache | 0).op(Op.I32Add).set(e);
-    c.get(e).mem(Op.I32Load, BLOCK_PHYSICAL).get(t).op(Op.I32Eq);
-    c.get(e).mem(Op.I32Load8U, BLOCK_MODE).i32(env.cpl << BLOCK_MODE_CPL_SHIFT).op(Op.I32Eq).op(Op.I32And);
+    const mode = (env.cpl << BLOCK_MODE_CPL_SHIFT) | (env.paging ? BLOCK_MODE_PAGING : 0);
+    if (env.paging) {
+      // validated for this EIP at the TLB's generation now (no translation dropped since), for
+      // this mode, in the active bank (address space): currentContext() and tlbBankBit
+      c.get(e).mem(Op.I32Load, BLOCK_LINEAR).get(t).op(Op.I32Eq);
+      c.get(e).mem(Op.I64Load, BLOCK_CONTEXT);
+      c.globalGet(l.tlbGeneration).i64(BLOCK_CONTEXT_MODE_BITS).op(Op.I64Shl).i64(mode).op(Op.I64Or).op(Op.I64Eq).op(Op.I32And);
+      c.get(e).mem(Op.I32Load, BLOCK_BANKS).globalGet(l.tlbBankBit).op(Op.I32And).i32(0).op(Op.I32Ne).op(Op.I32And);
+    } else {
+      c.get(e).mem(Op.I32Load, BLOCK_PHYSICAL).get(t).op(Op.I32Eq);
+      c.get(e).mem(Op.I32Load8U, BLOCK_MODE).i32(mode).op(Op.I32Eq).op(Op.I32And);
+    }
     c.get(e).mem(Op.I32Load, BLOCK_STALLS).op(Op.I32Eqz).op(Op.I32And);
     c.get(e).mem(Op.I32Load, BLOCK_FUNCTION).tee(fn).i32(0).op(Op.I32Ne).op(Op.I32And);
     c.get(e).mem(Op.I32Load8U, BLOCK_INSTRUCTIONS).set(n);

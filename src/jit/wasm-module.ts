@@ -15,13 +15,14 @@ export const enum Op {
   I32LeS = 0x4c, I32LeU = 0x4d, I32GeS = 0x4e, I32GeU = 0x4f,
   I32Popcnt = 0x69, I32Add = 0x6a, I32Sub = 0x6b, I32Mul = 0x6c, I32DivS = 0x6d, I32DivU = 0x6e, I32And = 0x71, I32Or = 0x72, I32Xor = 0x73,
   I32Shl = 0x74, I32ShrS = 0x75, I32ShrU = 0x76, I32Rotl = 0x77, I32Rotr = 0x78,
-  I64Ne = 0x52, I64Mul = 0x7e, I64DivU = 0x80, I64RemU = 0x82, I64Or = 0x84, I64Shl = 0x86, I64ShrS = 0x87, I64ShrU = 0x88,
+  I64Eq = 0x51, I64Ne = 0x52, I64Mul = 0x7e, I64DivU = 0x80, I64RemU = 0x82, I64Or = 0x84, I64Shl = 0x86, I64ShrS = 0x87, I64ShrU = 0x88,
   I32WrapI64 = 0xa7, I64ExtendI32S = 0xac, I64ExtendI32U = 0xad,
   I32Extend8S = 0xc0, I32Extend16S = 0xc1,
 }
 
 export const BLOCK_VOID = 0x40;
 const I32 = 0x7f;
+const I64 = 0x7e;
 const FUNCREF = 0x70;
 
 /** Where bytes are appended: a number[] (a module's sections) or a Code. */
@@ -167,8 +168,11 @@ export class Code {
   }
 }
 
+/** A mutable global a module imports from module "core": i32 unless `i64`. */
+export interface ImportedGlobal { name: string; i64?: boolean }
+
 export interface ModuleSpec {
-  globals: readonly string[]; // imported mutable i32 globals, module "core"
+  globals: readonly ImportedGlobal[];
   functions: readonly { name: string; params: number; results: number }[]; // imported i32 functions
   body: Code; // of i32 parameters only (Code.param())
   /** The body's arguments for each exported () -> () function, `b${i}` for the i-th: each tail-calls the body with them. */
@@ -194,7 +198,7 @@ export function encodeModule(spec: ModuleSpec): Uint8Array<ArrayBuffer> {
   const imports: number[] = [];
   uleb(imports, 1 + spec.globals.length + spec.functions.length);
   name(imports, "core"); name(imports, "memory"); imports.push(0x02, 0x00, 0x00); // memory, min 0
-  for (const g of spec.globals) { name(imports, "core"); name(imports, g); imports.push(0x03, I32, 0x01); }
+  for (const g of spec.globals) { name(imports, "core"); name(imports, g.name); imports.push(0x03, g.i64 ? I64 : I32, 0x01); }
   spec.functions.forEach((f, i) => { name(imports, "core"); name(imports, f.name); imports.push(0x00); uleb(imports, i + 2); });
   section(out, 2, imports);
 

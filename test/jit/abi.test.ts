@@ -18,6 +18,13 @@ describe("the core<->JIT contract", () => {
     expect(abi.JIT_FUNCTION_PARAMS).toHaveLength(abi.JIT_FUNCTIONS.length);
   });
 
+  it("imports each global with the core's type: i64 for JIT_I64_GLOBALS, i32 for the rest", () => {
+    const exports = realExports();
+    for (const name of abi.JIT_GLOBALS) {
+      expect(typeof (exports[name] as WebAssembly.Global).value, name).toBe(abi.JIT_I64_GLOBALS.includes(name) ? "bigint" : "number");
+    }
+  });
+
   it("accepts build/core.wasm, whose numbers are this file's", () => {
     const core = checkCoreExports(realExports());
     expect((core as unknown as Record<string, WebAssembly.Global>).BLOCK_ENTRY_SIZE.value).toBe(abi.BLOCK_ENTRY_SIZE);

@@ -49,9 +49,10 @@ export function expectAgreement({ interpreted, compiled }: ReturnType<typeof run
 // Runs `source` to its HLT in slices of `slice` instructions, with the tier off and on: the state
 // (EIP, retired count, all eight registers, EFLAGS) at the end of every slice must be the same.
 // Returns the compiled run's CPU.
-export function expectSameSlices(source: string, slice: number): TestCpu {
+export function expectSameSlices(source: string, slice: number, setup: (cpu: TestCpu) => void = () => {}): TestCpu {
   const trace = (jit: boolean) => {
-    const cpu = new TestCpu(1 << 20, { jit });
+    const cpu = new TestCpu(4 << 20, { jit });
+    setup(cpu);
     const states: number[][] = [];
     let reason = cpu.exec(source, slice);
     while (reason === L.EXIT_PREEMPTION_TIMER) {

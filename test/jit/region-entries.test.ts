@@ -72,7 +72,7 @@ describe("a region module's entries", () => {
     const body = new Code(), start = body.param(), entry = body.param();
     body.get(start).i32(100).op(Op.I32Mul).get(entry).op(Op.I32Add).globalSet(0);
     const memory = new WebAssembly.Memory({ initial: 0 }), result = new WebAssembly.Global({ value: "i32", mutable: true }, 0);
-    const module = new WebAssembly.Module(encodeModule({ globals: ["result"], functions: [], body, entries: [[0, 7], [2, 9]] }));
+    const module = new WebAssembly.Module(encodeModule({ globals: [{ name: "result" }], functions: [], body, entries: [[0, 7], [2, 9]] }));
     const exports = new WebAssembly.Instance(module, { core: { memory, result } }).exports as Record<string, () => void>;
     exports.b1();
     expect(result.value).toBe(209);
