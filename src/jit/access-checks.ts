@@ -10,7 +10,7 @@
 // rangeExit), so a block whose range straddles a page's end for a while does not rest.
 
 import type { Address } from "../x86/encoding.js";
-import { type Instruction, type Memory, EFFECTS, isMemory, isRegister } from "./ir.js";
+import { type Instruction, EFFECTS, isMemory, isRegister } from "./ir.js";
 
 /** What a block does, in order, that matters to the checks. */
 export type AccessEvent =
@@ -38,17 +38,19 @@ export function accessEvents(block: readonly Instruction[]): AccessEvent[] {
   const events: AccessEvent[] = [];
   for (const { op, operands } of block) {
     const effects = EFFECTS[op], first = operands[0];
-    const memories = effects.addressOnly ? [] : [...operands.slice(1), first].filter((o) => o !== undefined && isMemory(o));
     // a register bit offset moves a BT's access by a multiple of its size: it shares no check
     const alone = effects.offsetAddressed === true && operands[1] !== undefined && isRegister(operands[1]);
-    for (const memory of memories as Memory[]) {
-      events.push({ kind: "access", address: alone ? undefined : memory, bytes: memory.bytes, write: memory === first && effects.writesFirst === true });
+    // the memory operands, the first (the one written) last
+    for (let i = 1; i <= operands.length && !effects.addressOnly; i++) {
+      const memory = operands[i % operands.length];
+      if (!isMemory(memory)) continue;
+      events.push({ kind: "access", address: alone ? undefined : memory, bytes: memory.bytes, write: i === operands.length && effects.writesFirst === true });
     }
     // a core call comes after the operands the block reads for it (MOV Sreg's selector)
     if (effects.core) { events.push({ kind: "core" }); continue; }
     if (effects.stack) events.push({ kind: "access", address: undefined, bytes: effects.stackBytes ?? 4, write: effects.stack === "push" });
     if (effects.writesFirst && isRegister(first)) events.push({ kind: "register", reg: first.bytes === 1 ? first.reg & 3 : first.reg });
-    for (const reg of effects.implicit ?? []) events.push({ kind: "register", reg });
+    if (effects.implicit) for (const reg of effects.implicit) events.push({ kind: "register", reg });
   }
   return events;
 }

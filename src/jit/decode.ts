@@ -54,11 +54,10 @@ function decodeAt(at: BlockBytes, ip: number, first: boolean): { instruction: In
   const inPage = 0x1000 - (at.physical & 0xfff) - offset; // bytes left in the block's page
   const room = Math.min(MAX_BLOCK_BYTES - offset, at.code.length - physical, followsInRam(at, physical + inPage) ? Infinity : inPage);
   if (inPage <= 0 || room <= 0) return undefined;
-  const bytes = at.code.subarray(physical, physical + room);
-  const encoding = readEncoding(bytes);
+  const encoding = readEncoding(at.code, physical, physical + room);
   if (!encoding.known || encoding.length > room) return undefined;
   const { length } = encoding;
-  const tail = length <= inPage ? undefined : { at: physical + inPage, bytes: Array.from(bytes.subarray(inPage, length)) };
+  const tail = length <= inPage ? undefined : { at: physical + inPage, bytes: Array.from(at.code.subarray(physical + inPage, physical + length)) };
   const compiled = compilable(encoding) ? compiledForm(encoding, ip + length, first, at.cpl) : repeatedString(encoding);
   if (compiled) return { instruction: { ip, length, op: compiled.op, operands: compiled.operands, cc: compiled.cc, tail }, last: EFFECTS[compiled.op].branch === true || tail !== undefined };
   if (!interpretable(encoding, first)) return undefined;

@@ -70,7 +70,7 @@ export const PLAIN_REGION_BLOCKS = 16;
 
 function blockAt(at: BlockBytes, ip: number): RegionBlock | undefined {
   const physical = at.physical + (ip - at.eip);
-  const instructions = decodeBlock({ ...at, eip: ip, physical });
+  const instructions = decodeBlock({ code: at.code, eip: ip, physical, cpl: at.cpl, paging: at.paging }); // (not a copy of all `at` holds)
   if (instructions.length === 0) return undefined;
   const last = instructions[instructions.length - 1];
   // (what write tracking covers: not a last instruction's tail in the next page, decode.ts)

@@ -36,7 +36,7 @@ import { type ShiftCount, emitShift, isInlineShift } from "./shift.js";
 import type { BlockBytes } from "./decode.js";
 import { type RegionBlock, type RegionHints, formRegion, innerTargets, returnPoints, computedTargets } from "./region.js";
 import {
-  type Instruction, type Operand, type Operation, type Place, type Register, type Memory, type Immediate, EFFECTS, EAX, ECX, EDX, ESP, EBP,
+  type Instruction, type Operand, type Operation, type Place, type Register, type Memory, type Immediate, EFFECTS, EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI,
   isRegister, isMemory, isImmediate,
 } from "./ir.js";
 import {
@@ -131,9 +131,15 @@ const MOVES: ReadonlySet<Operation> = new Set<Operation>(["mov", "lea", "movzx",
 
 /** From what each block read and wrote, as translated. */
 function registerUse(read: readonly Set<number>[], written: readonly Set<number>[]): RegisterUse {
-  const used = read.map((r, k) => [...new Set([...r, ...written[k]])].sort());
+  const used = read.map((r, k) => {
+    let mask = 0;
+    for (const reg of r) mask |= 1 << reg;
+    for (const reg of written[k]) mask |= 1 << reg;
+    return REGISTERS.filter((reg) => (mask & (1 << reg)) !== 0);
+  });
   return { inLocals: true, usedBy: (k) => used[k], written: [...new Set(written.flatMap((w) => [...w]))] };
 }
+const REGISTERS = [EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI];
 const bits = (registers: readonly number[]) => registers.reduce((mask, r) => mask | (1 << r), 0);
 
 const HOLE_SIZE = HOLE_END - HOLE_START; // guest-physical range that is not plain RAM (VGA, ROM)
@@ -157,8 +163,11 @@ const LOAD: Record<number, Op> = { 1: Op.I32Load8U, 2: Op.I32Load16U, 4: Op.I32L
 const STORE: Record<number, Op> = { 1: Op.I32Store8, 2: Op.I32Store16, 4: Op.I32Store };
 const SIZE_MASK: Record<number, number> = { 1: 0xff, 2: 0xffff, 4: -1 };
 
+// A region's body is 1-20 KB: its Code starts at 4 KB rather than doubling up from 64 bytes.
+const REGION_CODE_BYTES = 4096;
+
 class Translator {
-  readonly c = new Code();
+  readonly c = new Code(REGION_CODE_BYTES);
   flags: FlagState = { kind: "unknown" };
   private ip = 0; // address of the instruction being translated
   private next = 0; // and of the one after it

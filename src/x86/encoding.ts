@@ -36,21 +36,26 @@ export interface Encoding {
 const BASE16 = [3, 3, 5, 5, 6, 7, 5, 3]; // BX BX BP BP SI DI BP BX
 const INDEX16 = [6, 7, 6, 7, -1, -1, -1, -1]; // SI DI SI DI
 
-/** The instruction at the start of `bytes`; bytes past the end read as 0. */
-export function readEncoding(bytes: Uint8Array): Encoding {
-  let at = 0;
+/**
+ * The instruction at `bytes[start]`, in `bytes[start..end)`; bytes past the end read as 0. (A range
+ * of a larger array, not a view of it: the compiling tier decodes its blocks in guest RAM, and a
+ * view per instruction was a tenth of its decoding.)
+ */
+export function readEncoding(bytes: Uint8Array, start = 0, end = bytes.length): Encoding {
+  let at = start;
   const read = (size: number): number => {
     let value = 0;
-    for (let i = 0; i < size; i++) value |= (bytes[at + i] ?? 0) << (8 * i);
+    for (let i = 0; i < size; i++) value |= (at + i < end ? bytes[at + i] : 0) << (8 * i);
     at += size;
     return size === 4 ? value >>> 0 : value;
   };
+  const byte = () => (at < end ? bytes[at++] : (at++, -1)); // (-1, past the end: no map names it)
   const prefixes: number[] = [];
-  while (at < bytes.length && ONE_BYTE[bytes[at]] & PREFIX) prefixes.push(bytes[at++]);
+  while (at < end && ONE_BYTE[bytes[at]] & PREFIX) prefixes.push(bytes[at++]);
   const opsize = prefixes.includes(0x66) ? 2 : 4, addrsize = prefixes.includes(0x67) ? 2 : 4;
-  const first = bytes[at++];
+  const first = byte();
   const twoByte = first === 0x0f;
-  const opcode = twoByte ? bytes[at++] : first;
+  const opcode = twoByte ? byte() : first;
   const known = Boolean(twoByte ? TWO_BYTE_NAMES[opcode] : ONE_BYTE_NAMES[opcode]);
   const row = (twoByte ? TWO_BYTE[opcode] : ONE_BYTE[opcode]) ?? 0;
   let modrm: Encoding["modrm"];
@@ -61,7 +66,7 @@ export function readEncoding(bytes: Uint8Array): Encoding {
     modrm = { mod, reg, rm, address: memory ? address(mod, rm, addrsize, read) : undefined };
   }
   const immediates = immediateSizes(row, modrm?.reg ?? 0, opsize, addrsize).map((size) => ({ size, value: read(size) }));
-  return { prefixes, opsize, addrsize, twoByte, opcode, known, row, modrm, immediates, length: at };
+  return { prefixes, opsize, addrsize, twoByte, opcode, known, row, modrm, immediates, length: at - start };
 }
 
 /** The sizes of the immediates after the opcode and ModR/M, as the opcode map's row says. */
