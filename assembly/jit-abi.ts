@@ -62,6 +62,14 @@ export const REGION_BLOCKS_STRIDE = MAX_REGION_BLOCKS * 4;
 export const INDIRECT_TARGETS_OFFSET = REGION_BLOCKS_OFFSET + BLOCK_CACHE_ENTRIES * REGION_BLOCKS_STRIDE;
 export const INDIRECT_TARGET_SLOTS = 1024;
 export const INDIRECT_TARGET_SIZE = 8;
+// Then the pages paged compiled code remembers (src/jit/translate.ts rememberedDelta): a region
+// that never calls the core gives each of its first REMEMBERED_PAGE_SLOTS checks a slot of three
+// u32s (the page's linear address, the limit start - page must be under, physical - linear), its
+// limits zeroed as the region is entered: only one such region runs at a time (it leaves, or
+// tail-calls another, before anything else runs compiled code).
+export const REMEMBERED_PAGES_OFFSET = INDIRECT_TARGETS_OFFSET + INDIRECT_TARGET_SLOTS * INDIRECT_TARGET_SIZE;
+export const REMEMBERED_PAGE_SLOTS = 256;
+export const REMEMBERED_PAGE_SIZE = 12;
 
 // ---- The software TLB (assembly/mmu/tlb.ts) ---------------------------------------------------
 // The active bank (the global tlbBank holds its address) has TLB_ENTRIES tags (linear page number

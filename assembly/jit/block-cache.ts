@@ -25,11 +25,12 @@ import { tlbLookup, tlbGeneration, tlbBankBit } from "../mmu/tlb";
 import { flagsWord } from "../cpu/flags";
 import { ramSize } from "../memory/physical";
 import { trackBlock, untrackBlock, codePagesBytes, placeCodePages } from "./code-pages";
-import { placeIndirectTargets, indirectTargetsBytes } from "./indirect-targets";
+import { placeIndirectTargets } from "./indirect-targets";
 import {
   HOLE_START, HOLE_END, BLOCK_CACHE_ENTRIES, BLOCK_ENTRY_SIZE, BLOCK_PHYSICAL, BLOCK_FUNCTION, BLOCK_HITS,
   BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_LINEAR, BLOCK_BANKS, BLOCK_CONTEXT, BLOCK_STALLS,
-  BLOCK_MODE_PAGING, BLOCK_MODE_CPL_SHIFT, BLOCK_CONTEXT_MODE_BITS, INDIRECT_TARGETS_OFFSET, BLOCK_TRANSLATED,
+  BLOCK_MODE_PAGING, BLOCK_MODE_CPL_SHIFT, BLOCK_CONTEXT_MODE_BITS, BLOCK_TRANSLATED,
+  REMEMBERED_PAGES_OFFSET, REMEMBERED_PAGE_SLOTS, REMEMBERED_PAGE_SIZE,
 } from "../jit-abi";
 import { translatedOnly } from "../cpu/ifmode";
 import { pagingEnabled } from "../memory/linear";
@@ -62,10 +63,11 @@ export let loopEntries: u32 = 0;
 // failed where the leading access alone would have passed: no stall, only an unlucky range.
 export let rangeExit: u32 = 0;
 
-// The cache (entries, then their regions' blocks, then the indirect branches' targets), then the write-tracking tables for `ramBytes` of RAM (code-pages.ts): one grow.
+// The cache (entries, then their regions' blocks, the indirect branches' targets and the pages
+// compiled code remembers), then the write-tracking tables for `ramBytes` of RAM (code-pages.ts): one grow.
 export let cacheBytes: u32 = 0;
 export function allocateBlockCache(ramBytes: u32): void {
-  const entries = INDIRECT_TARGETS_OFFSET + indirectTargetsBytes;
+  const entries = REMEMBERED_PAGES_OFFSET + REMEMBERED_PAGE_SLOTS * REMEMBERED_PAGE_SIZE;
   cacheBytes = entries + codePagesBytes(ramBytes);
   const first = memory.grow(<i32>((cacheBytes + 0xffff) >>> 16));
   if (first < 0) unreachable();

@@ -11,7 +11,6 @@ import { VMCS_BASE, C_JIT } from "../vmcs-layout";
 let slots: u32 = 0; // address of the table, 0 before the block cache exists
 
 export function placeIndirectTargets(cacheBase: u32): void { slots = cacheBase + INDIRECT_TARGETS_OFFSET; }
-export const indirectTargetsBytes: u32 = INDIRECT_TARGET_SLOTS * INDIRECT_TARGET_SIZE;
 
 // The indirect branch at `site` went to `target`. Not with the compiling tier off (the VMM's
 // control), where the block cache stays untouched.

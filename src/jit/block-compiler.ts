@@ -9,7 +9,7 @@ import { VMCS_BASE, G_REGS } from "../../assembly/vmcs-layout.js";
 import {
   JIT_GLOBALS, JIT_FUNCTIONS, BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_REGION_BLOCKS, BLOCK_MODE_PAGING,
   BLOCK_MODE_CPL_SHIFT, BLOCK_CACHE_ENTRIES, BLOCK_ENTRY_SIZE, REGION_BLOCKS_OFFSET, REGION_BLOCKS_STRIDE,
-  INDIRECT_TARGETS_OFFSET, BLOCK_SECOND_PAGE, REGION_BLOCK_IN_SECOND_PAGE, BLOCK_FUNCTION, BLOCK_PHYSICAL,
+  INDIRECT_TARGETS_OFFSET, REMEMBERED_PAGES_OFFSET, BLOCK_SECOND_PAGE, REGION_BLOCK_IN_SECOND_PAGE, BLOCK_FUNCTION, BLOCK_PHYSICAL,
 } from "../../assembly/jit-abi.js";
 import type { CoreExports } from "../core/core-exports.js";
 import { encodeModule, encodeLinkModule } from "./wasm-module.js";
@@ -103,7 +103,8 @@ export class BlockCompiler {
       code: ram, eip: linearEip, physical, paging: (mode & BLOCK_MODE_PAGING) !== 0, cpl: mode >> BLOCK_MODE_CPL_SHIFT,
       ramBase: core.ramBase(), ramSize: core.ramSize(), codePageMasks: core.codePageMasks(), regs: VMCS_BASE + G_REGS, links: imports.links,
       reached: (linear, p) => core.blockReached(linear, p, mode) !== 0,
-      regionLinks: { blockCache: core.blockCacheBase(), get link() { return imports.link; } }, indirectTargets, lastIndirectTarget: (site) => lastIndirectTarget(core, indirectTargets, site),
+      regionLinks: { blockCache: core.blockCacheBase(), get link() { return imports.link; } }, indirectTargets,
+      rememberedPages: core.blockCacheBase() + REMEMBERED_PAGES_OFFSET, lastIndirectTarget: (site) => lastIndirectTarget(core, indirectTargets, site),
     });
     if (!t) return 0;
     const entries = t.blocks.map((b) => core.blockCacheEntry(b.ip));

@@ -28,7 +28,8 @@ import {
   INDIRECT_TARGET_SLOTS, INDIRECT_TARGET_SIZE, BLOCK_CACHE_ENTRIES, BLOCK_ENTRY_SIZE, BLOCK_PHYSICAL, BLOCK_FUNCTION,
   BLOCK_INSTRUCTIONS, BLOCK_MODE, BLOCK_STALLS, BLOCK_MODE_CPL_SHIFT, BLOCK_MODE_PAGING, BLOCK_LINEAR, BLOCK_BANKS, BLOCK_CONTEXT,
   BLOCK_CONTEXT_MODE_BITS,
-  S_SUPER_WRITE, S_USER_READ, S_USER_WRITE, T_PLAIN_RAM, CR3_SWITCHED_SAME_PAGE, HOLE_START, HOLE_END,
+  S_SUPER_WRITE, S_USER_READ, S_USER_WRITE, T_PLAIN_RAM, CR3_SWITCHED_SAME_PAGE, HOLE_START, HOLE_END, REMEMBERED_PAGE_SLOTS,
+  REMEMBERED_PAGE_SIZE,
 } from "../../assembly/jit-abi.js";
 import { Code, Op } from "./wasm-module.js";
 import { type AccessCheck, accessEvents, planAccessChecks } from "./access-checks.js";
@@ -54,6 +55,8 @@ export interface TranslateEnv extends BlockBytes, RegionHints {
   regionLinks?: { blockCache: number; link: number };
   /** Address in WASM memory of the indirect branches' targets (assembly/jit/indirect-targets.ts), where a region leaving at one notes it. */
   indirectTargets?: number;
+  /** Address in WASM memory of the slots where paged checks remember their page (jit-abi.ts REMEMBERED_PAGES_OFFSET). None: they do not. */
+  rememberedPages?: number;
   paging: boolean; // compiled for paging on: memory goes through the core's TLB
   ramBase: number; // offset of guest-physical 0 in WASM memory
   ramSize: number;
@@ -234,6 +237,8 @@ class Translator {
   // linear (a local; with paging off, physical is linear).
   private accesses = 0;
   private readonly leaderDelta = new Map<number, number>();
+  // With `pageCache`: the slots of remembered pages the region's checks took (rememberedDelta()).
+  private slotsTaken = 0;
 
   // With paging: a local holding the TLB bank, read once per block and again after a MOV to CR3
   // (only that changes it).
@@ -264,6 +269,7 @@ class Translator {
     this.setsFlagsFirst = blocks.map(setsFlagsFirst);
     this.budgetFromCore();
     if (env.paging) this.c.globalGet(env.links.tlbBank).set(this.tlbBank);
+    if (pageCache) this.c.later((c) => this.forgetRememberedPages(c));
     this.numbers = innerTargets(blocks);
     this.returns = returnPoints(blocks, this.numbers);
   }
@@ -573,13 +579,14 @@ class Translator {
       if (check.write) this.requireNoCode(start, check.span);
       return a;
     }
-    if (!this.pageCache && !check.followed) {
+    const remembered = this.pageCache ? this.rememberedDelta(start, check.span, check.write, rangeMiss) : undefined;
+    if (remembered === undefined && !check.followed) {
       const p = this.tlbLookup(a, bytes, write);
       if (write) this.requireNoCode(p, bytes);
       return p;
     }
-    const delta = this.pageCache ? this.rememberedDelta(start, check.span, check.write, rangeMiss) : c.local();
-    if (!this.pageCache) c.get(this.tlbLookup(start, check.span, check.write, rangeMiss)).get(start).op(Op.I32Sub).set(delta);
+    const delta = remembered ?? c.local();
+    if (remembered === undefined) c.get(this.tlbLookup(start, check.span, check.write, rangeMiss)).get(start).op(Op.I32Sub).set(delta);
     this.leaderDelta.set(access, delta);
     if (check.write) {
       const from = c.local();
@@ -619,23 +626,37 @@ class Translator {
     c.get(p).i32(6).op(Op.I32ShrU).op(Op.I64ExtendI32U).op(Op.I64ShrU).op(Op.I32WrapI64).i32(1).op(Op.I32And);
   }
 
-  // physical - linear for `span` bytes at linear `start`, from the page this check translated last
-  // when the range lies within it (start - base < limit: base is that page's linear address and
-  // limit 4097 - span, or 0, as locals start, before the first translation, so that any start
-  // misses); else from the TLB. A loop going through a page pays the TLB lookup once per page.
-  // One subtraction and one compare: testing the page number and the offset apart (a page number
-  // + 1 in a local, 0 for none, and no limit) cost the vmexit guest's compute loop 3.3 ns a round
-  // against 2.8, its region run alone in a harness, where paging off takes 2.7.
-  private rememberedDelta(start: number, span: number, write: boolean, beforeExit?: () => void): number {
-    const c = this.c, base = c.local(), limit = c.local(), delta = c.local();
-    c.get(start).get(base).op(Op.I32Sub).get(limit).op(Op.I32GeU);
+  // physical - linear for `span` bytes at linear `start` (a local), from the page this check
+  // translated last when the range lies within it (start - base < limit: base is that page's linear
+  // address and limit 4097 - span, or 0, as the region's entry sets it, before the first
+  // translation, so that any start misses); else from the TLB. A loop going through a page pays the
+  // TLB lookup once per page. One subtraction and one compare: testing the page number and the
+  // offset apart (a page number + 1, 0 for none, and no limit) cost the vmexit guest's compute loop
+  // 3.3 ns a round against 2.8, its region run alone in a harness, where paging off takes 2.7.
+  // Base, limit and delta sit in the check's slot in memory (jit-abi.ts REMEMBERED_PAGES_OFFSET),
+  // not in locals: V8 kept the three locals, changed on the miss path, in stack slots it wrote
+  // back every round (compute-pg's loop, 100M rounds: 255-269 -> 232-245 ms; paging off 230).
+  // Undefined when the region's checks have taken every slot: the caller then looks the TLB up.
+  private rememberedDelta(start: number, span: number, write: boolean, beforeExit?: () => void): number | undefined {
+    const c = this.c, slots = this.env.rememberedPages;
+    if (slots === undefined || this.slotsTaken === REMEMBERED_PAGE_SLOTS) return undefined;
+    const base = slots + REMEMBERED_PAGE_SIZE * this.slotsTaken++, limit = base + 4, delta = base + 8, value = c.local();
+    c.get(start).i32(0).mem(Op.I32Load, base).op(Op.I32Sub).i32(0).mem(Op.I32Load, limit).op(Op.I32GeU);
     c.ifThen();
     const translated = this.tlbLookup(start, span, write, beforeExit);
-    c.get(start).i32(~0xfff).op(Op.I32And).set(base);
-    c.i32(0x1001 - span).set(limit);
-    c.get(translated).get(start).op(Op.I32Sub).set(delta);
+    c.i32(0).get(start).i32(~0xfff).op(Op.I32And).mem(Op.I32Store, base);
+    c.i32(0).i32(0x1001 - span).mem(Op.I32Store, limit);
+    c.i32(0).get(translated).get(start).op(Op.I32Sub).mem(Op.I32Store, delta);
     c.end();
-    return delta;
+    c.i32(0).mem(Op.I32Load, delta).set(value);
+    return value;
+  }
+  // At the region's entry: the limits of the slots its checks took (known once it is translated)
+  // are 0, so that each check's first access looks the TLB up (a slot holds what the last region
+  // to run left there).
+  private forgetRememberedPages(c: Code): void {
+    const slots = this.env.rememberedPages!;
+    for (let k = 0; k < this.slotsTaken; k++) c.i32(0).i32(0).mem(Op.I32Store, slots + REMEMBERED_PAGE_SIZE * k + 4);
   }
 
   // The TLB's translation of the access, or leave the block (see physical()); `beforeExit` emits

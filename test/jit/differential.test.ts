@@ -2,7 +2,7 @@
 // registers, flags, memory and retired-instruction count. Each snippet loops enough times for
 // its blocks to get hot and be compiled (the test checks that they were).
 import { describe, it, expect } from "vitest";
-import { TestCpu, CODE_BASE, AR_CODE3, AR_DATA3, GDT_BASE, descriptor, gate } from "../core/harness";
+import { TestCpu, CODE_BASE, AR_CODE3, AR_DATA3, GDT_BASE, descriptor, gate, assemble } from "../core/harness";
 import { DATA, withPaging, runBoth, expectAgreement, expectSameSlices } from "./agreement";
 import * as L from "../../assembly/vmcs-layout";
 import { readInterpretedForms } from "../../src/vmm/interpreted-forms";
@@ -258,6 +258,25 @@ describe("paged accesses that remember their page", () => {
     expect(results[1].eflags).toBe(results[0].eflags);
     expect(results[1].retired).toBe(results[0].retired);
     expect(results[1].region).toEqual(results[0].region);
+  });
+
+  // The pages are remembered in slots every region shares (jit-abi.ts REMEMBERED_PAGES_OFFSET),
+  // forgotten as a region is entered: F reads D, which the loop remaps halfway (a page-table write,
+  // INVLPG) between two calls; F's next entry must look D up again, not read its old frame. (F
+  // reads the stack first: D's check takes F's second slot, which the loop's region, with one
+  // check, leaves alone between F's entries.)
+  it("a page remapped between two entries of the region: the new frame is read", () => {
+    const F = 0x40000, D = 0x50000, D_REMAPPED = 0x51000, PT = 0x201000;
+    const source = `mov $3000, %ecx\nxor %ebx, %ebx\n1: call ${F}\ncmp $1500, %ecx\njne 2f
+movl $${D_REMAPPED | 7}, ${PT + (D >>> 12) * 4}\ninvlpg ${D}\n2: dec %ecx\njnz 1b\nhlt`;
+    const both = runBoth(source, (cpu) => {
+      withPaging(cpu);
+      cpu.load(F, assemble(`mov (%esp), %edx\nmov ${D}, %eax\nadd %eax, %ebx\nret`, F));
+      cpu.write32(D, 5);
+      cpu.write32(D_REMAPPED, 7);
+    });
+    expectAgreement(both, L.EXIT_HLT);
+    expect(both.compiled.regs[3]).toBe(1501 * 5 + 1499 * 7); // EBX
   });
 });
 
