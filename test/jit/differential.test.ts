@@ -260,6 +260,25 @@ describe("paged accesses that remember their page", () => {
     expect(results[1].region).toEqual(results[0].region);
   });
 
+  // A region with more checks than slots (jit-abi.ts REMEMBERED_PAGE_SLOTS: 256): 12 blocks of
+  // 23 loads each through EBX, moved after each, 276 checks; those past the slots look the TLB up.
+  it("more checks in a region than slots to remember pages in", () => {
+    const block = (k: number) => `${k}0:\n${"add (%ebx), %eax\nadd $4, %ebx\n".repeat(23)}jmp ${k + 1}0f`;
+    const blocks = Array.from({ length: 12 }, (_, k) => block(k + 1)).join("\n");
+    const source = `mov $300, %ecx\nxor %eax, %eax\n1: mov $${REGION + 0xe00}, %ebx\njmp 10f\n${blocks}\n130: dec %ecx\njnz 1b\nhlt`;
+    const results = [false, true].map((jit) => {
+      const cpu = new TestCpu(4 << 20, { jit });
+      swappedPages(cpu);
+      for (let i = 0; i < PAGES * 0x1000; i += 4) cpu.write32(REGION + i, Math.imul(i, 0x9e3779b1));
+      expect(cpu.exec(source, 5_000_000)).toBe(L.EXIT_HLT);
+      return { eax: cpu.reg("eax"), retired: cpu.core.instructionsRetired(), compiler: cpu.compiler };
+    });
+    expect(results[1].eax).toBe(results[0].eax);
+    expect(results[1].retired).toBe(results[0].retired);
+    expect(results[1].compiler!.compiled).toBe(1); // one region holds the 12 blocks (and the loop's head and tail)
+    expect(results[1].compiler!.regionBlocks).toBeGreaterThanOrEqual(12);
+  });
+
   // The pages are remembered in slots every region shares (jit-abi.ts REMEMBERED_PAGES_OFFSET),
   // forgotten as a region is entered: F reads D, which the loop remaps halfway (a page-table write,
   // INVLPG) between two calls; F's next entry must look D up again, not read its old frame. (F
