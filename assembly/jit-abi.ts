@@ -63,7 +63,7 @@ export const INDIRECT_TARGETS_OFFSET = REGION_BLOCKS_OFFSET + BLOCK_CACHE_ENTRIE
 export const INDIRECT_TARGET_SLOTS = 1024;
 export const INDIRECT_TARGET_SIZE = 8;
 // Then the pages paged compiled code remembers (src/jit/translate.ts rememberedDelta): a region
-// that never calls the core gives each of its first REMEMBERED_PAGE_SLOTS checks a slot of three
+// with no instruction the core performs (translate.ts pageCache) gives each of its first REMEMBERED_PAGE_SLOTS checks a slot of three
 // u32s (the page's linear address, the limit start - page must be under, physical - linear), its
 // limits zeroed as the region is entered: only one such region runs at a time (it leaves, or
 // tail-calls another, before anything else runs compiled code).

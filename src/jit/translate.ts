@@ -246,8 +246,10 @@ class Translator {
 
   /**
    * `pageCache`: each paged access remembers the page it translated last (physical()); only where
-   * nothing can change a TLB entry while the region runs, i.e. in regions that never call the core
-   * (their misses leave, and only the core drops or write-protects entries).
+   * nothing can change a TLB entry while the region runs, i.e. in regions with no instruction the
+   * core performs (ir.ts EFFECTS `core`): their misses leave, their only core calls are the flag and
+   * arithmetic helpers (jitCondition, jitShift, jitMulDiv...), which touch no TLB entry and run no
+   * compiled code, and only the core drops or write-protects entries.
    */
   constructor(
     private readonly env: TranslateEnv, private readonly blocks: readonly RegionBlock[], private readonly pageCache: boolean,
@@ -638,25 +640,29 @@ class Translator {
   // back every round (compute-pg's loop, 100M rounds: 255-269 -> 232-245 ms; paging off 230).
   // Undefined when the region's checks have taken every slot: the caller then looks the TLB up.
   private rememberedDelta(start: number, span: number, write: boolean, beforeExit?: () => void): number | undefined {
-    const c = this.c, slots = this.env.rememberedPages;
-    if (slots === undefined || this.slotsTaken === REMEMBERED_PAGE_SLOTS) return undefined;
-    const base = slots + REMEMBERED_PAGE_SIZE * this.slotsTaken++, limit = base + 4, delta = base + 8, value = c.local();
-    c.get(start).i32(0).mem(Op.I32Load, base).op(Op.I32Sub).i32(0).mem(Op.I32Load, limit).op(Op.I32GeU);
+    const c = this.c;
+    if (this.env.rememberedPages === undefined || this.slotsTaken === REMEMBERED_PAGE_SLOTS) return undefined;
+    const { baseAt, limitAt, deltaAt } = this.rememberedSlot(this.slotsTaken++), value = c.local();
+    c.get(start).i32(0).mem(Op.I32Load, baseAt).op(Op.I32Sub).i32(0).mem(Op.I32Load, limitAt).op(Op.I32GeU);
     c.ifThen();
     const translated = this.tlbLookup(start, span, write, beforeExit);
-    c.i32(0).get(start).i32(~0xfff).op(Op.I32And).mem(Op.I32Store, base);
-    c.i32(0).i32(0x1001 - span).mem(Op.I32Store, limit);
-    c.i32(0).get(translated).get(start).op(Op.I32Sub).mem(Op.I32Store, delta);
+    c.i32(0).get(start).i32(~0xfff).op(Op.I32And).mem(Op.I32Store, baseAt);
+    c.i32(0).i32(0x1001 - span).mem(Op.I32Store, limitAt);
+    c.i32(0).get(translated).get(start).op(Op.I32Sub).mem(Op.I32Store, deltaAt);
     c.end();
-    c.i32(0).mem(Op.I32Load, delta).set(value);
+    c.i32(0).mem(Op.I32Load, deltaAt).set(value);
     return value;
+  }
+  // Where slot `k`'s three u32s lie in WASM memory (jit-abi.ts REMEMBERED_PAGES_OFFSET).
+  private rememberedSlot(k: number): { baseAt: number; limitAt: number; deltaAt: number } {
+    const baseAt = this.env.rememberedPages! + REMEMBERED_PAGE_SIZE * k;
+    return { baseAt, limitAt: baseAt + 4, deltaAt: baseAt + 8 };
   }
   // At the region's entry: the limits of the slots its checks took (known once it is translated)
   // are 0, so that each check's first access looks the TLB up (a slot holds what the last region
   // to run left there).
   private forgetRememberedPages(c: Code): void {
-    const slots = this.env.rememberedPages!;
-    for (let k = 0; k < this.slotsTaken; k++) c.i32(0).i32(0).mem(Op.I32Store, slots + REMEMBERED_PAGE_SIZE * k + 4);
+    for (let k = 0; k < this.slotsTaken; k++) c.i32(0).i32(0).mem(Op.I32Store, this.rememberedSlot(k).limitAt);
   }
 
   // The TLB's translation of the access, or leave the block (see physical()); `beforeExit` emits
