@@ -103,6 +103,7 @@ export class BlockCompiler {
       code: ram, eip: linearEip, physical, paging: (mode & BLOCK_MODE_PAGING) !== 0, cpl: mode >> BLOCK_MODE_CPL_SHIFT,
       ramBase: core.ramBase(), ramSize: core.ramSize(), codePageMasks: core.codePageMasks(), regs: VMCS_BASE + G_REGS, links: imports.links,
       reached: (linear, p) => core.blockReached(linear, p, mode) !== 0,
+      compiledRegionBlocks: (linear, p) => this.compiledRegionBlocks(linear, p, mode),
       regionLinks: { blockCache: core.blockCacheBase(), get link() { return imports.link; } }, indirectTargets,
       rememberedPages: core.blockCacheBase() + REMEMBERED_PAGES_OFFSET, lastIndirectTarget: (site) => lastIndirectTarget(core, indirectTargets, site),
     });
@@ -129,13 +130,27 @@ export class BlockCompiler {
     const member = this.members[index];
     if (member === undefined) return undefined;
     const r = this.regions[member.index], place = r?.blocks[member.block];
-    const view = new DataView(this.core.memory.buffer);
     const live = r !== undefined && r.generation === member.generation && place !== undefined && place.ip === linearEip >>> 0 &&
-      place.physical === physical && r.mode === mode && view.getUint32(r.entry + BLOCK_FUNCTION, true) === r.slot &&
-      view.getUint32(r.entry + BLOCK_PHYSICAL, true) === r.physical && view.getUint8(r.entry + BLOCK_MODE) === r.mode &&
-      this.core.table.get(r.slot) === r.exports.b0;
+      place.physical === physical && r.mode === mode && this.inItsEntry(r);
     if (!live) this.members[index] = undefined;
     return live ? { region: r, block: member.block, run: r.exports[`b${member.block}`] as () => void } : undefined;
+  }
+
+  /**
+   * How many blocks the region compiled for `mode` at (linearEip, physical) holds, if it is still
+   * compiled in its own entry; else 0 (region.ts: an edge there may leave for it, linked).
+   */
+  private compiledRegionBlocks(linearEip: number, physical: number, mode: number): number {
+    const r = this.regions[(this.core.blockCacheEntry(linearEip) - this.core.blockCacheBase()) / BLOCK_ENTRY_SIZE];
+    const live = r !== undefined && r.blocks[0].ip === linearEip >>> 0 && r.physical === physical && r.mode === mode && this.inItsEntry(r);
+    return live ? r.blocks.length : 0;
+  }
+
+  /** Whether region `r` is still what its cache entry holds (so its blocks are unwritten since: a write forgets it). */
+  private inItsEntry(r: Region): boolean {
+    const view = new DataView(this.core.memory.buffer);
+    return view.getUint32(r.entry + BLOCK_FUNCTION, true) === r.slot && view.getUint32(r.entry + BLOCK_PHYSICAL, true) === r.physical &&
+      view.getUint8(r.entry + BLOCK_MODE) === r.mode && this.core.table.get(r.slot) === r.exports.b0;
   }
 
   /**

@@ -39,6 +39,11 @@ export interface RegionHints {
   reached?: (linear: number, physical: number) => boolean;
   /** Where the indirect CALL or JMP at `site` went last, if known (assembly/jit/indirect-targets.ts). */
   lastIndirectTarget?: (site: number) => number | undefined;
+  /**
+   * How many blocks the region compiled at (linear, physical) for this mode holds, while it is
+   * still compiled in its own cache entry; 0 if there is none (block-compiler.ts).
+   */
+  compiledRegionBlocks?: (linear: number, physical: number) => number;
 }
 
 export function formRegion(at: BlockBytes & RegionHints): RegionBlock[] {
@@ -51,12 +56,15 @@ export function formRegion(at: BlockBytes & RegionHints): RegionBlock[] {
   let secondPage: number | undefined;
   for (let i = 0; i < region.length && region.length < limit; i++) {
     if (endsInJumpTable(region[i], at)) limit = MAX_REGION_BLOCKS;
+    const last = region[i].instructions[region[i].instructions.length - 1], next = (last.ip + last.length) >>> 0;
     for (const ip of successors(region[i], at)) {
       const page = ip >>> 12;
       if (seen.has(ip) || region.length >= limit) continue;
       if (page !== at.eip >>> 12 && (at.paging !== false || (secondPage ?? page) !== page)) continue; // a third page, or paging on
       seen.add(ip);
       if (at.reached && !at.reached(ip, at.physical + (ip - at.eip))) continue;
+      const callee = last.op === "call" && ip !== next;
+      if (!callee && (at.compiledRegionBlocks?.(ip, at.physical + (ip - at.eip)) ?? 0) >= LINKED_REGION_BLOCKS) continue;
       const block = blockAt(at, ip);
       if (!block || holdsCr3Load(block)) continue;
       region.push(block);
@@ -67,6 +75,21 @@ export function formRegion(at: BlockBytes & RegionHints): RegionBlock[] {
 }
 
 export const PLAIN_REGION_BLOCKS = 16;
+
+/**
+ * An edge leaves for a region of at least this many blocks compiled at its target, rather than
+ * taking in that region's blocks again (the edge is linked, translate.ts emitLink), unless it is a
+ * CALL to its callee: a link costs at every crossing, so only a region of many blocks (an inner
+ * loop and what follows it, a jump table's case) is worth it, and a callee, entered and left at
+ * every call, stays in its callers' regions (compute's heapsort, whose sift-down of 8 blocks is
+ * called 375 000 times from two loops, took 5-10 % longer linking to it). Measured (bench --only
+ * '^compute|^realc', 7 alternating runs against taking every block in, medians, load 0.9-1.7):
+ * realc's switch 104 -> 92 ms, matmul 117 -> 104, qsort 189 -> 183, its total 1119 -> 1079;
+ * compute 147 -> 127 blocks compiled, its time within noise (176 -> 178 ms). With every size (1)
+ * string and muldiv took 4-7 % longer: a small region at a loop's head (str_len's one-block
+ * loop, compiled first) then costs a link at every call of the function around it.
+ */
+const LINKED_REGION_BLOCKS = 8;
 
 function blockAt(at: BlockBytes, ip: number): RegionBlock | undefined {
   const physical = at.physical + (ip - at.eip);
