@@ -86,7 +86,7 @@ export class BlockCompiler {
     const core = this.core;
     const ram = new Uint8Array(core.memory.buffer, core.ramBase(), core.ramSize());
     const mode = new Uint8Array(core.memory.buffer)[entry + BLOCK_MODE];
-    const index = (entry - core.blockCacheBase()) / BLOCK_ENTRY_SIZE;
+    const index = this.indexOf(entry);
     const slot = this.firstSlot + index;
     // (called only for an entry with no function: the region it held is gone)
     this.regions[index] = undefined;
@@ -117,7 +117,7 @@ export class BlockCompiler {
     const blocks = t.blocks.map((b) => ({ ip: b.ip >>> 0, physical: b.physical, length: b.length, instructions: b.instructions.length }));
     const generation = ++this.generation;
     this.regions[index] = { generation, entry, slot, physical, mode, blocks, exports };
-    entries.forEach((e, k) => { if (k > 0 && e !== entry) this.members[(e - core.blockCacheBase()) / BLOCK_ENTRY_SIZE] = { index, generation, block: k }; });
+    entries.forEach((e, k) => { if (k > 0 && e !== entry) this.members[this.indexOf(e)] = { index, generation, block: k }; });
     return slot;
   }
 
@@ -141,9 +141,14 @@ export class BlockCompiler {
    * compiled in its own entry; else 0 (region.ts: an edge there may leave for it, linked).
    */
   private compiledRegionBlocks(linearEip: number, physical: number, mode: number): number {
-    const r = this.regions[(this.core.blockCacheEntry(linearEip) - this.core.blockCacheBase()) / BLOCK_ENTRY_SIZE];
+    const r = this.regions[this.indexOf(this.core.blockCacheEntry(linearEip))];
     const live = r !== undefined && r.blocks[0].ip === linearEip >>> 0 && r.physical === physical && r.mode === mode && this.inItsEntry(r);
     return live ? r.blocks.length : 0;
+  }
+
+  /** Cache entry `entry`'s index (by which members, regions and table slots are kept). */
+  private indexOf(entry: number): number {
+    return (entry - this.core.blockCacheBase()) / BLOCK_ENTRY_SIZE;
   }
 
   /** Whether region `r` is still what its cache entry holds (so its blocks are unwritten since: a write forgets it). */
@@ -162,8 +167,7 @@ export class BlockCompiler {
     const core = this.core, view = new DataView(core.memory.buffer);
     view.setUint8(entry + BLOCK_INSTRUCTIONS, instructions);
     view.setUint8(entry + BLOCK_REGION_BLOCKS, blocks.length);
-    const index = (entry - core.blockCacheBase()) / BLOCK_ENTRY_SIZE;
-    const at = core.blockCacheBase() + REGION_BLOCKS_OFFSET + index * REGION_BLOCKS_STRIDE;
+    const at = core.blockCacheBase() + REGION_BLOCKS_OFFSET + this.indexOf(entry) * REGION_BLOCKS_STRIDE;
     const page = physical >>> 12, second = blocks.find((b) => b.physical >>> 12 !== page)?.physical;
     view.setUint32(entry + BLOCK_SECOND_PAGE, second === undefined ? 0 : (second >>> 12) + 1, true);
     blocks.forEach((b, i) => {

@@ -62,10 +62,11 @@ export function formRegion(at: BlockBytes & RegionHints): RegionBlock[] {
       if (seen.has(ip) || region.length >= limit) continue;
       if (page !== at.eip >>> 12 && (at.paging !== false || (secondPage ?? page) !== page)) continue; // a third page, or paging on
       seen.add(ip);
-      if (at.reached && !at.reached(ip, at.physical + (ip - at.eip))) continue;
+      const physical = physicalOf(at, ip);
+      if (at.reached && !at.reached(ip, physical)) continue;
       const callee = last.op === "call" && ip !== next;
-      if (!callee && (at.compiledRegionBlocks?.(ip, at.physical + (ip - at.eip)) ?? 0) >= LINKED_REGION_BLOCKS) continue;
-      const block = blockAt(at, ip);
+      if (!callee && (at.compiledRegionBlocks?.(ip, physical) ?? 0) >= LINKED_REGION_BLOCKS) continue;
+      const block = blockAt(at, ip, physical);
       if (!block || holdsCr3Load(block)) continue;
       region.push(block);
       if (page !== at.eip >>> 12) secondPage = page;
@@ -91,8 +92,10 @@ export const PLAIN_REGION_BLOCKS = 16;
  */
 const LINKED_REGION_BLOCKS = 8;
 
-function blockAt(at: BlockBytes, ip: number): RegionBlock | undefined {
-  const physical = at.physical + (ip - at.eip);
+/** Where linear `ip` lies in guest RAM: in the region's page, or with paging off its linear address. */
+const physicalOf = (at: BlockBytes, ip: number): number => at.physical + (ip - at.eip);
+
+function blockAt(at: BlockBytes, ip: number, physical = physicalOf(at, ip)): RegionBlock | undefined {
   const instructions = decodeBlock({ code: at.code, eip: ip, physical, cpl: at.cpl, paging: at.paging }); // (not a copy of all `at` holds)
   if (instructions.length === 0) return undefined;
   const last = instructions[instructions.length - 1];
